@@ -1,0 +1,128 @@
+# Makefile - builds, tests, installs and runs kiln. Every variable can be
+# overridden on the command line (make CC=clang PREFIX=/usr DESTDIR=/tmp/p).
+
+CC       ?= cc
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BUILD    ?= build
+OPT      ?= -O2
+SAN      ?=
+CFLAGS   ?= $(OPT) -g
+WARN      = -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+            -Wmissing-prototypes -Wformat=2
+CPPFLAGS += -D_GNU_SOURCE -Ilib -isystem /usr/include/ClearSilver \
+            -isystem /usr/include/mariadb
+ALL_CFLAGS = $(WARN) $(CPPFLAGS) $(CFLAGS) $(SAN)
+LDLIBS_WEB = -lfcgi -lmariadb -ljson-c -lneo_cgi -lneo_cs -lneo_utl -lz -lsodium
+LDLIBS_D   = -lOpenCL -lmariadb -ljson-c -lsodium
+LDLIBS_ADM = -lmariadb -ljson-c -lsodium
+
+BINDIR   = $(PREFIX)/bin
+LIBEXEC  = $(PREFIX)/lib/kiln
+SHARE    = $(PREFIX)/share/kiln
+
+LIB_SRC  = $(wildcard lib/*.c)
+LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIBKILN  = $(BUILD)/libkiln.a
+
+PORTAL_SRC = cgi-bin/portal.c cgi-bin/page_home.c
+API_SRC    = cgi-bin/api.c cgi-bin/api_health.c
+KILND_SRC  = render-daemon/kilnd.c render-daemon/cl_devices.c
+ADMIN_SRC  = tools/kiln-admin.c
+
+PORTAL = $(BUILD)/cgi-bin/portal.fcgi
+API    = $(BUILD)/cgi-bin/api.fcgi
+KILND  = $(BUILD)/render-daemon/kilnd
+ADMIN  = $(BUILD)/tools/kiln-admin
+
+UNIT_SRC  = $(wildcard tests/unit/test_*.c)
+UNIT_BIN  = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+FUZZ_SRC  = $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN  = $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+
+PROGRAMS = $(PORTAL) $(API) $(KILND) $(ADMIN)
+
+.PHONY: all deps test test-unit asan fuzz run stop install uninstall clean \
+        check-config
+
+all: $(PROGRAMS) $(UNIT_BIN)
+
+deps:
+	@sh tools/deps.sh
+
+$(BUILD)/%.o: %.c $(wildcard lib/*.h cgi-bin/*.h render-daemon/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIBKILN): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(PORTAL): $(PORTAL_SRC:%.c=$(BUILD)/%.o) $(LIBKILN)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDFLAGS) $(LDLIBS_WEB)
+
+$(API): $(API_SRC:%.c=$(BUILD)/%.o) $(LIBKILN)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDFLAGS) $(LDLIBS_WEB)
+
+$(KILND): $(KILND_SRC:%.c=$(BUILD)/%.o) $(LIBKILN)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDFLAGS) $(LDLIBS_D)
+
+$(ADMIN): $(ADMIN_SRC:%.c=$(BUILD)/%.o) $(LIBKILN)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDFLAGS) $(LDLIBS_ADM)
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBKILN)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDFLAGS) $(LDLIBS_WEB)
+
+# Fuzz harnesses need clang's libFuzzer; they are built into their own
+# directory with ASan + UBSan whatever BUILD says.
+FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) \
+              -Wall -Wextra -Werror
+build-fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(wildcard lib/*.h)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(LDLIBS_WEB)
+
+fuzz: $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
+
+# The one test command: unit tests, fuzz corpora, integration tests against
+# a real throwaway stack. The last line is "N passed, N failed".
+test: all fuzz
+	@/usr/bin/python3 tests/run.py --build $(BUILD)
+
+test-unit: all
+	@/usr/bin/python3 tests/run.py --build $(BUILD) --only unit
+
+asan:
+	$(MAKE) BUILD=build-asan OPT=-O1 \
+	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	  all
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  /usr/bin/python3 tests/run.py --build build-asan --sanitized
+
+HTTP_PORT ?= 8080
+
+run: deps all
+	@tools/kiln-stack up --dir var --http-port $(HTTP_PORT) --print-login
+
+stop:
+	@tools/kiln-stack down --dir var
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXEC)/cgi-bin \
+	  $(DESTDIR)$(SHARE)/templates $(DESTDIR)$(SHARE)/static \
+	  $(DESTDIR)$(SHARE)/sql $(DESTDIR)$(SHARE)/apache-conf
+	install -m 755 $(KILND) $(ADMIN) $(DESTDIR)$(BINDIR)/
+	install -m 755 $(PORTAL) $(API) $(DESTDIR)$(LIBEXEC)/cgi-bin/
+	install -m 644 templates/*.cs $(DESTDIR)$(SHARE)/templates/
+	install -m 644 static/*.css $(DESTDIR)$(SHARE)/static/
+	install -m 644 sql/*.sql $(DESTDIR)$(SHARE)/sql/
+	install -m 644 apache-conf/* $(DESTDIR)$(SHARE)/apache-conf/
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/kilnd $(DESTDIR)$(BINDIR)/kiln-admin
+	rm -rf $(DESTDIR)$(LIBEXEC) $(DESTDIR)$(SHARE)
+
+clean:
+	rm -rf build build-asan build-fuzz

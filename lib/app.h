@@ -1,0 +1,34 @@
+/* app.h - what a web program keeps for its whole life (config, database
+ * handle) and the shared FastCGI / plain-CGI main loop. */
+#ifndef KILN_APP_H
+#define KILN_APP_H
+
+#include "config.h"
+#include "request.h"
+
+struct db;
+
+struct kiln_app {
+	struct kiln_config cfg;
+	const char *conf_path;
+	struct db *db;
+};
+
+/* Turns a failure before or outside any handler (bad request, no route)
+ * into the program's kind of error response. */
+typedef void (*error_fn)(struct kreq *req, int status, const char *code,
+	const char *message);
+
+struct program {
+	const char *name;
+	const struct route *routes;
+	size_t nroutes;
+	error_fn error;
+};
+
+/* Loads the config, then serves requests: many under FastCGI, one under
+ * plain CGI. Options: --check-config, --version. Returns the process exit
+ * status (1 with "file:line: message" on stderr for a bad config). */
+int kiln_serve(const struct program *prog, int argc, char **argv);
+
+#endif

@@ -1,0 +1,332 @@
+/* config.c - INI parser for kiln.conf, driven by a key/type table. */
+#include "config.h"
+#include "util.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+enum cfg_type { CFG_STR, CFG_INT, CFG_BOOL };
+
+/* One declared key: where it lives in struct kiln_config, its type, its
+ * default ("" for optional strings) and, for integers, the allowed range. */
+struct cfg_key {
+	const char *section;
+	const char *key;
+	enum cfg_type type;
+	size_t off;
+	const char *def;
+	long min, max;
+};
+
+#define S(sec, k, field, d) \
+	{ sec, k, CFG_STR, offsetof(struct kiln_config, field), d, 0, 0 }
+#define I(sec, k, field, d, lo, hi) \
+	{ sec, k, CFG_INT, offsetof(struct kiln_config, field), d, lo, hi }
+
+static const struct cfg_key keys[] = {
+	S("site", "name", site_name, "kiln"),
+	S("site", "base_url", base_url, "http://127.0.0.1:8080"),
+	S("database", "host", db_host, ""),
+	I("database", "port", db_port, "3306", 1, 65535),
+	S("database", "socket", db_socket, ""),
+	S("database", "user", db_user, "kiln"),
+	S("database", "password", db_password, ""),
+	S("database", "name", db_name, "kiln"),
+	I("database", "connect_timeout", db_connect_timeout, "3", 1, 60),
+	I("database", "rw_timeout", db_rw_timeout, "10", 1, 600),
+	S("paths", "templates", templates_dir, "/usr/share/kiln/templates"),
+	S("paths", "static_url", static_url, "/static"),
+	S("paths", "migrations", migrations_dir, "/usr/share/kiln/sql"),
+	S("paths", "artifacts", artifacts_dir, "/var/lib/kiln/artifacts"),
+	S("daemon", "name", daemon_name, ""),
+	I("daemon", "heartbeat_interval", heartbeat_interval, "5", 1, 3600),
+	S("daemon", "device", daemon_device, ""),
+	S("log", "level", log_level, "info"),
+};
+
+#undef S
+#undef I
+
+static const char *const log_levels[] = { "debug", "info", "warn", "error" };
+
+static int __attribute__((format(printf, 3, 4)))
+fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (errlen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+static char **
+str_slot(struct kiln_config *cfg, const struct cfg_key *k)
+{
+	return (char **)(void *)((char *)cfg + k->off);
+}
+
+static long *
+int_slot(struct kiln_config *cfg, const struct cfg_key *k)
+{
+	return (long *)(void *)((char *)cfg + k->off);
+}
+
+/* Stores one textual value into cfg after checking it against its type.
+ * Returns 0, or -1 with a message (without location) in msg. */
+static int
+set_value(struct kiln_config *cfg, const struct cfg_key *k, const char *val,
+	char *msg, size_t msglen)
+{
+	char **sp;
+	long v;
+
+	switch (k->type) {
+	case CFG_STR:
+		sp = str_slot(cfg, k);
+		free(*sp);
+		*sp = strdup(val);
+		if (*sp == NULL)
+			return fail(msg, msglen, "out of memory");
+		return 0;
+	case CFG_INT:
+		if (parse_long(val, k->min, k->max, &v) != 0)
+			return fail(msg, msglen,
+				"%s.%s: expected an integer from %ld to %ld, "
+				"got \"%s\"", k->section, k->key, k->min,
+				k->max, val);
+		*int_slot(cfg, k) = v;
+		return 0;
+	case CFG_BOOL:
+		if (!strcasecmp(val, "true") || !strcasecmp(val, "yes") ||
+		    !strcasecmp(val, "on") || !strcmp(val, "1"))
+			v = 1;
+		else if (!strcasecmp(val, "false") || !strcasecmp(val, "no") ||
+		    !strcasecmp(val, "off") || !strcmp(val, "0"))
+			v = 0;
+		else
+			return fail(msg, msglen,
+				"%s.%s: expected true or false, got \"%s\"",
+				k->section, k->key, val);
+		*int_slot(cfg, k) = v;
+		return 0;
+	}
+	return fail(msg, msglen, "internal: bad key type");
+}
+
+static const struct cfg_key *
+find_key(const char *section, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(keys); i++)
+		if (!strcmp(keys[i].section, section) &&
+		    !strcmp(keys[i].key, key))
+			return &keys[i];
+	return NULL;
+}
+
+static int
+known_section(const char *section)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(keys); i++)
+		if (!strcmp(keys[i].section, section))
+			return 1;
+	return 0;
+}
+
+/* Checks that need more than one key or a list of allowed words. */
+static int
+validate(const struct kiln_config *cfg, char *msg, size_t msglen)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(log_levels); i++)
+		if (!strcmp(cfg->log_level, log_levels[i]))
+			break;
+	if (i == ARRAY_LEN(log_levels))
+		return fail(msg, msglen, "log.level: expected debug, info, "
+			"warn or error, got \"%s\"", cfg->log_level);
+	if (cfg->db_name[0] == '\0')
+		return fail(msg, msglen, "database.name: must not be empty");
+	if (cfg->db_user[0] == '\0')
+		return fail(msg, msglen, "database.user: must not be empty");
+	return 0;
+}
+
+void
+config_free(struct kiln_config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(keys); i++) {
+		if (keys[i].type == CFG_STR) {
+			char **sp = str_slot(cfg, &keys[i]);
+			free(*sp);
+			*sp = NULL;
+		}
+	}
+}
+
+int
+config_parse(struct kiln_config *cfg, const char *name, const char *text,
+	size_t len, char *err, size_t errlen)
+{
+	/* One bit per declared key, so a key set twice is reported. */
+	unsigned char seen[ARRAY_LEN(keys)] = { 0 };
+	char section[64] = "";
+	char msg[512];
+	char *line = NULL;
+	size_t pos = 0, lineno = 0, i;
+	int rc = -1;
+
+	memset(cfg, 0, sizeof(*cfg));
+	for (i = 0; i < ARRAY_LEN(keys); i++) {
+		if (set_value(cfg, &keys[i], keys[i].def, msg, sizeof(msg))) {
+			fail(err, errlen, "%s: %s", name, msg);
+			goto out;
+		}
+	}
+
+	while (pos < len) {
+		size_t end = pos, n;
+		char *p, *eq, *key, *val;
+		const struct cfg_key *k;
+
+		while (end < len && text[end] != '\n')
+			end++;
+		n = end - pos;
+		lineno++;
+		free(line);
+		line = malloc(n + 1);
+		if (line == NULL) {
+			fail(err, errlen, "%s: out of memory", name);
+			goto out;
+		}
+		memcpy(line, text + pos, n);
+		line[n] = '\0';
+		pos = end + 1;
+
+		if (memchr(line, '\0', n) != NULL) {
+			fail(err, errlen, "%s:%zu: NUL byte in line", name,
+				lineno);
+			goto out;
+		}
+		p = str_trim(line);
+		if (*p == '\0' || *p == '#' || *p == ';')
+			continue;
+		if (*p == '[') {
+			size_t sl = strlen(p);
+			if (p[sl - 1] != ']') {
+				fail(err, errlen, "%s:%zu: section header "
+					"must end with ']'", name, lineno);
+				goto out;
+			}
+			p[sl - 1] = '\0';
+			p = str_trim(p + 1);
+			if (!known_section(p)) {
+				fail(err, errlen, "%s:%zu: unknown section "
+					"[%.64s]", name, lineno, p);
+				goto out;
+			}
+			snprintf(section, sizeof(section), "%s", p);
+			continue;
+		}
+		eq = strchr(p, '=');
+		if (eq == NULL) {
+			fail(err, errlen, "%s:%zu: expected 'key = value'",
+				name, lineno);
+			goto out;
+		}
+		*eq = '\0';
+		key = str_trim(p);
+		val = str_trim(eq + 1);
+		if (section[0] == '\0') {
+			fail(err, errlen, "%s:%zu: key '%.64s' outside any "
+				"[section]", name, lineno, key);
+			goto out;
+		}
+		k = find_key(section, key);
+		if (k == NULL) {
+			fail(err, errlen, "%s:%zu: unknown key '%.64s' in "
+				"[%s]", name, lineno, key, section);
+			goto out;
+		}
+		if (seen[k - keys]) {
+			fail(err, errlen, "%s:%zu: %s.%s set twice", name,
+				lineno, k->section, k->key);
+			goto out;
+		}
+		seen[k - keys] = 1;
+		if (set_value(cfg, k, val, msg, sizeof(msg)) != 0) {
+			fail(err, errlen, "%s:%zu: %s", name, lineno, msg);
+			goto out;
+		}
+	}
+	if (validate(cfg, msg, sizeof(msg)) != 0) {
+		fail(err, errlen, "%s: %s", name, msg);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(line);
+	if (rc != 0)
+		config_free(cfg);
+	return rc;
+}
+
+const char *
+config_default_path(void)
+{
+	const char *env = getenv("KILN_CONF");
+
+	return (env != NULL && *env != '\0') ? env : KILN_CONF_DEFAULT;
+}
+
+int
+config_load(struct kiln_config *cfg, const char *path, char *err,
+	size_t errlen)
+{
+	struct buf b = { 0 };
+	char chunk[4096];
+	FILE *f;
+	size_t n;
+	int rc = -1;
+
+	memset(cfg, 0, sizeof(*cfg));
+	if (path == NULL)
+		path = config_default_path();
+	f = fopen(path, "r");
+	if (f == NULL)
+		return fail(err, errlen, "%s: cannot open: %s", path,
+			strerror(errno));
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		/* A config file is small; refuse anything absurd. */
+		if (b.len + n > (1u << 20)) {
+			fail(err, errlen, "%s: larger than 1 MiB", path);
+			goto out;
+		}
+		if (buf_append(&b, chunk, n) != 0) {
+			fail(err, errlen, "%s: out of memory", path);
+			goto out;
+		}
+	}
+	if (ferror(f)) {
+		fail(err, errlen, "%s: read error: %s", path, strerror(errno));
+		goto out;
+	}
+	rc = config_parse(cfg, path, b.data ? b.data : "", b.len, err, errlen);
+out:
+	fclose(f);
+	buf_free(&b);
+	return rc;
+}

@@ -1,0 +1,54 @@
+/* config.h - the kiln.conf file: one INI file, a declared key/type table. */
+#ifndef KILN_CONFIG_H
+#define KILN_CONFIG_H
+
+#include <stddef.h>
+
+#define KILN_CONF_DEFAULT "/etc/kiln/kiln.conf"
+
+/* Every setting every binary may read. Strings are owned by the struct and
+ * never NULL after a successful load (unset optional ones are ""). */
+struct kiln_config {
+	/* [site] */
+	char *site_name;
+	char *base_url;
+	/* [database] */
+	char *db_host;
+	long db_port;
+	char *db_socket;
+	char *db_user;
+	char *db_password;
+	char *db_name;
+	long db_connect_timeout;
+	long db_rw_timeout;
+	/* [paths] */
+	char *templates_dir;
+	char *static_url;
+	char *migrations_dir;
+	char *artifacts_dir;
+	/* [daemon] */
+	char *daemon_name;
+	long heartbeat_interval;
+	char *daemon_device;
+	/* [log] */
+	char *log_level;
+};
+
+/* Loads path (NULL: $KILN_CONF, else KILN_CONF_DEFAULT) into cfg, applying
+ * defaults for keys the file leaves out. Returns 0, or -1 with a
+ * "file:line: message" (or "file: message") in err; on error cfg holds
+ * nothing that needs freeing. */
+int config_load(struct kiln_config *cfg, const char *path, char *err,
+	size_t errlen);
+
+/* Same, but parses text already in memory; name is used in messages. */
+int config_parse(struct kiln_config *cfg, const char *name, const char *text,
+	size_t len, char *err, size_t errlen);
+
+/* Frees every string in cfg; accepts a zeroed or already-freed struct. */
+void config_free(struct kiln_config *cfg);
+
+/* The path config_load would read for path == NULL. */
+const char *config_default_path(void);
+
+#endif

@@ -1,0 +1,453 @@
+/* db.c - MariaDB Connector/C wrapper: timeouts, reconnects, prepared
+ * statements, string rows. */
+#include "db.h"
+#include "config.h"
+#include "util.h"
+
+#include <errmsg.h>
+#include <mysql.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct db {
+	const struct kiln_config *cfg;
+	MYSQL *conn;
+	int multi;
+	int down;
+	char err[512];
+};
+
+static void __attribute__((format(printf, 2, 3)))
+set_err(struct db *db, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(db->err, sizeof(db->err), fmt, ap);
+	va_end(ap);
+}
+
+/* Connector error codes 2000..2999 are client-side: the server is gone,
+ * refused, timed out. Server-side codes mean the statement was at fault. */
+static int
+is_conn_error(unsigned int code)
+{
+	return code >= 2000 && code < 3000;
+}
+
+static void
+take_conn_err(struct db *db, const char *what)
+{
+	unsigned int code = mysql_errno(db->conn);
+
+	db->down = is_conn_error(code);
+	set_err(db, "%s: %s (%u)", what, mysql_error(db->conn), code);
+}
+
+static void
+take_stmt_err(struct db *db, MYSQL_STMT *st, const char *what)
+{
+	unsigned int code = mysql_stmt_errno(st);
+
+	db->down = is_conn_error(code);
+	set_err(db, "%s: %s (%u)", what, mysql_stmt_error(st), code);
+}
+
+struct db *
+db_new(const struct kiln_config *cfg)
+{
+	struct db *db = calloc(1, sizeof(*db));
+
+	if (db != NULL)
+		db->cfg = cfg;
+	return db;
+}
+
+static void
+disconnect(struct db *db)
+{
+	if (db->conn != NULL) {
+		mysql_close(db->conn);
+		db->conn = NULL;
+	}
+}
+
+void
+db_free(struct db *db)
+{
+	if (db == NULL)
+		return;
+	disconnect(db);
+	free(db);
+}
+
+const char *
+db_error(const struct db *db)
+{
+	return db->err;
+}
+
+int
+db_is_down(const struct db *db)
+{
+	return db->down;
+}
+
+int
+db_connect(struct db *db, int multi)
+{
+	const struct kiln_config *c = db->cfg;
+	unsigned int ct = (unsigned int)c->db_connect_timeout;
+	unsigned int rw = (unsigned int)c->db_rw_timeout;
+	const char *host, *sock;
+	unsigned long flags = multi ? CLIENT_MULTI_STATEMENTS : 0;
+
+	disconnect(db);
+	db->err[0] = '\0';
+	db->down = 0;
+	db->multi = multi;
+	db->conn = mysql_init(NULL);
+	if (db->conn == NULL) {
+		set_err(db, "mysql_init: out of memory");
+		return -1;
+	}
+	/* Timeouts keep a dead or frozen server from hanging a request: the
+	 * caller gets an error it can report instead. */
+	mysql_options(db->conn, MYSQL_OPT_CONNECT_TIMEOUT, &ct);
+	mysql_options(db->conn, MYSQL_OPT_READ_TIMEOUT, &rw);
+	mysql_options(db->conn, MYSQL_OPT_WRITE_TIMEOUT, &rw);
+	mysql_options(db->conn, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+	/* Never read ~/.my.cnf or /etc/mysql: kiln.conf is the one source. */
+	host = c->db_host[0] ? c->db_host : NULL;
+	sock = c->db_socket[0] ? c->db_socket : NULL;
+	if (host == NULL && sock == NULL)
+		host = "127.0.0.1";
+	if (mysql_real_connect(db->conn, host, c->db_user, c->db_password,
+	    c->db_name, (unsigned int)c->db_port, host ? NULL : sock,
+	    flags) == NULL) {
+		take_conn_err(db, "connect");
+		/* Any failure to connect means the database is unusable for
+		 * this request, whatever the code. */
+		db->down = 1;
+		disconnect(db);
+		return -1;
+	}
+	if (mysql_query(db->conn, "SET time_zone = '+00:00'") != 0) {
+		take_conn_err(db, "set time_zone");
+		disconnect(db);
+		return -1;
+	}
+	return 0;
+}
+
+int
+db_ensure(struct db *db)
+{
+	if (db->conn != NULL && mysql_ping(db->conn) == 0)
+		return 0;
+	return db_connect(db, db->multi);
+}
+
+static int
+bind_params(struct db *db, MYSQL_STMT *st, const struct db_param *p,
+	size_t np, MYSQL_BIND *b, unsigned long *lens)
+{
+	size_t i;
+
+	if (mysql_stmt_param_count(st) != np) {
+		set_err(db, "statement wants %lu parameters, got %zu",
+			mysql_stmt_param_count(st), np);
+		return -1;
+	}
+	memset(b, 0, np * sizeof(*b));
+	for (i = 0; i < np; i++) {
+		switch (p[i].type) {
+		case DBP_NULL:
+			b[i].buffer_type = MYSQL_TYPE_NULL;
+			break;
+		case DBP_STR:
+			if (p[i].s == NULL) {
+				b[i].buffer_type = MYSQL_TYPE_NULL;
+				break;
+			}
+			lens[i] = strlen(p[i].s);
+			b[i].buffer_type = MYSQL_TYPE_STRING;
+			b[i].buffer = (void *)(uintptr_t)p[i].s;
+			b[i].buffer_length = lens[i];
+			b[i].length = &lens[i];
+			break;
+		case DBP_INT:
+			b[i].buffer_type = MYSQL_TYPE_LONGLONG;
+			b[i].buffer = (void *)(uintptr_t)&p[i].i;
+			break;
+		}
+	}
+	if (np > 0 && mysql_stmt_bind_param(st, b) != 0) {
+		take_stmt_err(db, st, "bind");
+		return -1;
+	}
+	return 0;
+}
+
+/* Prepares and executes sql; on success *out owns the statement. */
+static int
+run_stmt(struct db *db, const char *sql, const struct db_param *p, size_t np,
+	MYSQL_STMT **out)
+{
+	MYSQL_BIND *b = NULL;
+	unsigned long *lens = NULL;
+	MYSQL_STMT *st = NULL;
+	int rc = -1;
+
+	db->err[0] = '\0';
+	db->down = 0;
+	if (db->conn == NULL && db_connect(db, db->multi) != 0)
+		return -1;
+	st = mysql_stmt_init(db->conn);
+	if (st == NULL) {
+		take_conn_err(db, "stmt_init");
+		return -1;
+	}
+	if (mysql_stmt_prepare(st, sql, strlen(sql)) != 0) {
+		take_stmt_err(db, st, "prepare");
+		goto out;
+	}
+	if (np > 0) {
+		b = calloc(np, sizeof(*b));
+		lens = calloc(np, sizeof(*lens));
+		if (b == NULL || lens == NULL) {
+			set_err(db, "out of memory");
+			goto out;
+		}
+	}
+	if (bind_params(db, st, p, np, b, lens) != 0)
+		goto out;
+	if (mysql_stmt_execute(st) != 0) {
+		take_stmt_err(db, st, "execute");
+		goto out;
+	}
+	*out = st;
+	st = NULL;
+	rc = 0;
+out:
+	if (st != NULL)
+		mysql_stmt_close(st);
+	free(b);
+	free(lens);
+	return rc;
+}
+
+long
+db_query(struct db *db, const char *sql, const struct db_param *p, size_t np,
+	db_row_fn fn, void *arg)
+{
+	MYSQL_STMT *st = NULL;
+	MYSQL_RES *meta = NULL;
+	MYSQL_BIND *rb = NULL;
+	unsigned long *lens = NULL;
+	my_bool *nulls = NULL, *errs = NULL;
+	char **bufs = NULL;
+	const char **cols = NULL;
+	unsigned int nf = 0, i;
+	long rows = -1, count = 0;
+	int r;
+
+	if (run_stmt(db, sql, p, np, &st) != 0)
+		return -1;
+	meta = mysql_stmt_result_metadata(st);
+	if (meta == NULL) {
+		set_err(db, "query returns no result set");
+		goto out;
+	}
+	nf = mysql_num_fields(meta);
+	rb = calloc(nf, sizeof(*rb));
+	lens = calloc(nf, sizeof(*lens));
+	nulls = calloc(nf, sizeof(*nulls));
+	errs = calloc(nf, sizeof(*errs));
+	bufs = calloc(nf, sizeof(*bufs));
+	cols = calloc(nf, sizeof(*cols));
+	if (!rb || !lens || !nulls || !errs || !bufs || !cols) {
+		set_err(db, "out of memory");
+		goto out;
+	}
+	/* Start every column with a modest buffer; longer values are fetched
+	 * again with mysql_stmt_fetch_column into a grown buffer. */
+	for (i = 0; i < nf; i++) {
+		bufs[i] = malloc(256);
+		if (bufs[i] == NULL) {
+			set_err(db, "out of memory");
+			goto out;
+		}
+		rb[i].buffer_type = MYSQL_TYPE_STRING;
+		rb[i].buffer = bufs[i];
+		rb[i].buffer_length = 255;
+		rb[i].length = &lens[i];
+		rb[i].is_null = &nulls[i];
+		rb[i].error = &errs[i];
+	}
+	if (mysql_stmt_bind_result(st, rb) != 0) {
+		take_stmt_err(db, st, "bind_result");
+		goto out;
+	}
+	if (mysql_stmt_store_result(st) != 0) {
+		take_stmt_err(db, st, "store_result");
+		goto out;
+	}
+	for (;;) {
+		struct db_row row;
+
+		r = mysql_stmt_fetch(st);
+		if (r == MYSQL_NO_DATA)
+			break;
+		if (r == 1) {
+			take_stmt_err(db, st, "fetch");
+			goto out;
+		}
+		for (i = 0; i < nf; i++) {
+			if (nulls[i]) {
+				cols[i] = NULL;
+				continue;
+			}
+			if (lens[i] > rb[i].buffer_length) {
+				char *nb = realloc(bufs[i], lens[i] + 1);
+				MYSQL_BIND one;
+
+				if (nb == NULL) {
+					set_err(db, "out of memory");
+					goto out;
+				}
+				bufs[i] = nb;
+				memset(&one, 0, sizeof(one));
+				one.buffer_type = MYSQL_TYPE_STRING;
+				one.buffer = nb;
+				one.buffer_length = lens[i];
+				if (mysql_stmt_fetch_column(st, &one, i, 0)) {
+					take_stmt_err(db, st, "fetch_column");
+					goto out;
+				}
+				/* Rebind so later rows use the larger buffer. */
+				rb[i].buffer = nb;
+				rb[i].buffer_length = lens[i];
+				if (mysql_stmt_bind_result(st, rb) != 0) {
+					take_stmt_err(db, st, "bind_result");
+					goto out;
+				}
+			}
+			bufs[i][lens[i]] = '\0';
+			cols[i] = bufs[i];
+		}
+		row.ncols = nf;
+		row.cols = cols;
+		row.lens = lens;
+		count++;
+		if (fn != NULL && fn(&row, arg) != 0)
+			break;
+	}
+	rows = count;
+out:
+	if (meta != NULL)
+		mysql_free_result(meta);
+	if (st != NULL)
+		mysql_stmt_close(st);
+	for (i = 0; bufs != NULL && i < nf; i++)
+		free(bufs[i]);
+	free(bufs);
+	free(cols);
+	free(rb);
+	free(lens);
+	free(nulls);
+	free(errs);
+	return rows;
+}
+
+int
+db_exec(struct db *db, const char *sql, const struct db_param *p, size_t np,
+	unsigned long long *affected, unsigned long long *insert_id)
+{
+	MYSQL_STMT *st = NULL;
+
+	if (run_stmt(db, sql, p, np, &st) != 0)
+		return -1;
+	if (affected != NULL)
+		*affected = mysql_stmt_affected_rows(st);
+	if (insert_id != NULL)
+		*insert_id = mysql_stmt_insert_id(st);
+	mysql_stmt_close(st);
+	return 0;
+}
+
+int
+db_exec_script(struct db *db, const char *sql, size_t len)
+{
+	int status;
+
+	db->err[0] = '\0';
+	db->down = 0;
+	if (db->conn == NULL && db_connect(db, db->multi) != 0)
+		return -1;
+	if (mysql_real_query(db->conn, sql, len) != 0) {
+		take_conn_err(db, "query");
+		return -1;
+	}
+	/* Drain every result; the first failing statement stops the run and
+	 * its error is reported. */
+	do {
+		MYSQL_RES *res = mysql_store_result(db->conn);
+
+		if (res != NULL)
+			mysql_free_result(res);
+		else if (mysql_field_count(db->conn) != 0) {
+			take_conn_err(db, "result");
+			return -1;
+		}
+		status = mysql_next_result(db->conn);
+		if (status > 0) {
+			take_conn_err(db, "statement");
+			return -1;
+		}
+	} while (status == 0);
+	return 0;
+}
+
+int
+db_exec_text(struct db *db, const char *sql)
+{
+	return db_exec_script(db, sql, strlen(sql));
+}
+
+struct first_string {
+	char *val;
+	int oom;
+};
+
+static int
+take_first(const struct db_row *row, void *arg)
+{
+	struct first_string *fs = arg;
+
+	if (row->ncols > 0 && row->cols[0] != NULL) {
+		fs->val = strdup(row->cols[0]);
+		fs->oom = fs->val == NULL;
+	}
+	return 1;
+}
+
+int
+db_query_string(struct db *db, const char *sql, const struct db_param *p,
+	size_t np, char **out)
+{
+	struct first_string fs = { NULL, 0 };
+
+	*out = NULL;
+	if (db_query(db, sql, p, np, take_first, &fs) < 0)
+		return -1;
+	if (fs.oom) {
+		set_err(db, "out of memory");
+		return -1;
+	}
+	*out = fs.val;
+	return 0;
+}

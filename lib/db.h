@@ -1,0 +1,79 @@
+/* db.h - MariaDB access: one connection with timeouts, prepared statements
+ * with typed parameters, rows handed back as strings. */
+#ifndef KILN_DB_H
+#define KILN_DB_H
+
+#include <stddef.h>
+
+struct kiln_config;
+struct db;
+
+enum db_ptype { DBP_NULL, DBP_STR, DBP_INT };
+
+/* One statement parameter; use the DB_* constructors below. */
+struct db_param {
+	enum db_ptype type;
+	const char *s;
+	long long i;
+};
+
+#define DB_STR(x) ((struct db_param){ DBP_STR, (x), 0 })
+#define DB_INT(x) ((struct db_param){ DBP_INT, NULL, (long long)(x) })
+#define DB_NULL ((struct db_param){ DBP_NULL, NULL, 0 })
+
+/* One result row: cols[i] is NULL for SQL NULL, else a NUL-terminated
+ * string valid only during the callback. */
+struct db_row {
+	size_t ncols;
+	const char *const *cols;
+	const unsigned long *lens;
+};
+
+/* Called once per row; a non-zero return stops the fetch early. */
+typedef int (*db_row_fn)(const struct db_row *row, void *arg);
+
+/* Makes a handle for cfg's [database] settings without connecting; cfg must
+ * outlive it. Returns NULL when memory runs out. */
+struct db *db_new(const struct kiln_config *cfg);
+void db_free(struct db *db);
+
+/* Connects (closing any old connection). multi allows several statements in
+ * one db_exec_script. Returns 0, or -1 with db_error() set. */
+int db_connect(struct db *db, int multi);
+
+/* Makes sure the connection is usable: pings it and reconnects once if the
+ * server went away. Returns 0, or -1 with db_error() set. */
+int db_ensure(struct db *db);
+
+/* The message of the last failure ("" when none). */
+const char *db_error(const struct db *db);
+
+/* 1 when the last failure was the server being unreachable (as opposed to a
+ * bad statement), so callers can answer 503 rather than 500. */
+int db_is_down(const struct db *db);
+
+/* Runs a prepared statement that returns rows, calling fn for each.
+ * Returns the number of rows delivered, or -1 with db_error() set. */
+long db_query(struct db *db, const char *sql, const struct db_param *p,
+	size_t np, db_row_fn fn, void *arg);
+
+/* Runs a prepared statement without rows. affected and insert_id may be
+ * NULL. Returns 0, or -1 with db_error() set. */
+int db_exec(struct db *db, const char *sql, const struct db_param *p,
+	size_t np, unsigned long long *affected, unsigned long long *insert_id);
+
+/* Runs text with possibly several ';'-separated statements and no
+ * parameters (migrations, BEGIN/COMMIT); needs db_connect(db, 1) for more
+ * than one statement. Returns 0, or -1 with db_error() set. */
+int db_exec_script(struct db *db, const char *sql, size_t len);
+
+/* db_exec_script for a NUL-terminated string. */
+int db_exec_text(struct db *db, const char *sql);
+
+/* Fetches the first column of the first row as a freshly allocated string
+ * into *out (NULL when there is no row or the value is NULL). Returns 0 or
+ * -1 with db_error() set; the caller frees *out. */
+int db_query_string(struct db *db, const char *sql, const struct db_param *p,
+	size_t np, char **out);
+
+#endif

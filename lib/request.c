@@ -1,0 +1,481 @@
+/* request.c - CGI variables to a checked struct kreq; routing; building and
+ * sending responses. */
+#include "request.h"
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <ClearSilver.h>
+
+#define REQ_MAX_URI 8192
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Percent-decodes s[0..len) into a fresh string; plus_space turns '+' into
+ * ' ' (forms). Returns NULL on a bad escape, an encoded NUL, or no memory. */
+static char *
+pct_decode(const char *s, size_t len, int plus_space)
+{
+	char *out = malloc(len + 1), *o = out;
+	size_t i;
+
+	if (out == NULL)
+		return NULL;
+	for (i = 0; i < len; i++) {
+		int c = (unsigned char)s[i];
+
+		if (c == '%') {
+			int hi, lo;
+
+			if (i + 2 >= len)
+				goto bad;
+			hi = hexval((unsigned char)s[i + 1]);
+			lo = hexval((unsigned char)s[i + 2]);
+			if (hi < 0 || lo < 0)
+				goto bad;
+			c = hi * 16 + lo;
+			if (c == 0)
+				goto bad;
+			i += 2;
+		} else if (c == '+' && plus_space) {
+			c = ' ';
+		} else if (c == 0) {
+			goto bad;
+		}
+		*o++ = (char)c;
+	}
+	*o = '\0';
+	return out;
+bad:
+	free(out);
+	return NULL;
+}
+
+void
+kv_free(struct kv *kv, size_t n)
+{
+	size_t i;
+
+	for (i = 0; kv != NULL && i < n; i++) {
+		free(kv[i].key);
+		free(kv[i].val);
+	}
+	free(kv);
+}
+
+int
+form_decode(const char *s, size_t len, size_t max, struct kv **out,
+	size_t *n)
+{
+	struct kv *kv = NULL;
+	size_t cnt = 0, cap = 0, pos = 0;
+
+	*out = NULL;
+	*n = 0;
+	while (pos < len) {
+		size_t end = pos, eq;
+		char *k, *v;
+
+		while (end < len && s[end] != '&')
+			end++;
+		if (end == pos) {	/* "a=1&&b=2": skip the empty pair */
+			pos = end + 1;
+			continue;
+		}
+		for (eq = pos; eq < end && s[eq] != '='; eq++)
+			;
+		if (cnt == max)
+			goto bad;
+		if (cnt == cap) {
+			size_t ncap = cap ? cap * 2 : 8;
+			struct kv *nk = realloc(kv, ncap * sizeof(*kv));
+
+			if (nk == NULL)
+				goto bad;
+			kv = nk;
+			cap = ncap;
+		}
+		k = pct_decode(s + pos, eq - pos, 1);
+		v = eq < end ? pct_decode(s + eq + 1, end - eq - 1, 1)
+			: strdup("");
+		if (k == NULL || v == NULL) {
+			free(k);
+			free(v);
+			goto bad;
+		}
+		kv[cnt].key = k;
+		kv[cnt].val = v;
+		cnt++;
+		pos = end + 1;
+	}
+	*out = kv;
+	*n = cnt;
+	return 0;
+bad:
+	kv_free(kv, cnt);
+	return -1;
+}
+
+static enum http_method
+parse_method(const char *m)
+{
+	static const struct {
+		const char *name;
+		enum http_method m;
+	} tab[] = {
+		{ "GET", M_GET }, { "HEAD", M_HEAD }, { "POST", M_POST },
+		{ "PUT", M_PUT }, { "PATCH", M_PATCH },
+		{ "DELETE", M_DELETE }, { "OPTIONS", M_OPTIONS },
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(tab); i++)
+		if (!strcmp(m, tab[i].name))
+			return tab[i].m;
+	return M_OTHER;
+}
+
+static const char *
+env_or(env_fn get, void *arg, const char *name, const char *def)
+{
+	const char *v = get(name, arg);
+
+	return v != NULL ? v : def;
+}
+
+int
+req_parse(struct kreq *req, env_fn get, void *arg, const char *body,
+	size_t body_len, int cgi, char *msg, size_t msglen)
+{
+	const char *uri, *qs, *q, *https;
+	size_t plen;
+
+	req->status = 200;
+	req->ctype = "text/html; charset=utf-8";
+	req->method_name = env_or(get, arg, "REQUEST_METHOD", "GET");
+	req->method = parse_method(req->method_name);
+	req->remote_addr = env_or(get, arg, "REMOTE_ADDR", "");
+	req->content_type = env_or(get, arg, "CONTENT_TYPE", "");
+	req->cookie = env_or(get, arg, "HTTP_COOKIE", "");
+	req->host = env_or(get, arg, "HTTP_HOST", "");
+	https = env_or(get, arg, "HTTPS", "");
+	req->https = !strcasecmp(https, "on") || !strcmp(https, "1");
+
+	/* FastCGI servers pass the whole URL in REQUEST_URI; under plain CGI
+	 * the program's own URL is SCRIPT_NAME and the route is PATH_INFO. */
+	if (cgi) {
+		uri = env_or(get, arg, "PATH_INFO", "");
+		if (*uri == '\0')
+			uri = "/";
+		plen = strlen(uri);
+		if (plen > REQ_MAX_URI) {
+			snprintf(msg, msglen, "URI too long");
+			return 414;
+		}
+		/* PATH_INFO is already decoded by the server. */
+		req->path = strdup(uri);
+		if (req->path == NULL)
+			goto bad_path;
+	} else {
+		uri = env_or(get, arg, "REQUEST_URI", "/");
+		q = strchr(uri, '?');
+		plen = q ? (size_t)(q - uri) : strlen(uri);
+		if (strlen(uri) > REQ_MAX_URI) {
+			snprintf(msg, msglen, "URI too long");
+			return 414;
+		}
+		req->path = pct_decode(uri, plen, 0);
+		if (req->path == NULL)
+			goto bad_path;
+	}
+	if (req->path[0] != '/')
+		goto bad_path;
+
+	qs = env_or(get, arg, "QUERY_STRING", "");
+	if (strlen(qs) > REQ_MAX_URI) {
+		snprintf(msg, msglen, "URI too long");
+		return 414;
+	}
+	if (form_decode(qs, strlen(qs), REQ_MAX_PARAMS, &req->query,
+	    &req->nquery) != 0) {
+		snprintf(msg, msglen, "malformed query string");
+		return 400;
+	}
+	if (body_len > REQ_MAX_BODY) {
+		snprintf(msg, msglen, "request body larger than %u bytes",
+			REQ_MAX_BODY);
+		return 413;
+	}
+	if (body != NULL) {
+		req->body = malloc(body_len + 1);
+		if (req->body == NULL) {
+			snprintf(msg, msglen, "out of memory");
+			return 500;
+		}
+		memcpy(req->body, body, body_len);
+		req->body[body_len] = '\0';
+		req->body_len = body_len;
+	}
+	return 0;
+bad_path:
+	snprintf(msg, msglen, "malformed request path");
+	return 400;
+}
+
+void
+req_free(struct kreq *req)
+{
+	size_t i;
+
+	free(req->path);
+	kv_free(req->query, req->nquery);
+	free(req->body);
+	for (i = 0; i < req->ncaptures; i++)
+		free(req->captures[i]);
+	buf_free(&req->headers);
+	buf_free(&req->out);
+	if (req->hdf != NULL)
+		hdf_destroy(&req->hdf);
+	memset(req, 0, sizeof(*req));
+}
+
+const char *
+req_query(const struct kreq *req, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < req->nquery; i++)
+		if (!strcmp(req->query[i].key, key))
+			return req->query[i].val;
+	return NULL;
+}
+
+/* Matches path against pattern segment by segment; on success the {name}
+ * segments are copied into caps. Returns the capture count, or -1. */
+static int
+match(const char *pattern, const char *path, char **caps, size_t maxcaps)
+{
+	const char *p = pattern, *s = path;
+	size_t nc = 0, i;
+
+	while (*p != '\0' && *s != '\0') {
+		if (p[0] == '{') {
+			const char *pe = strchr(p, '}');
+			size_t sl = strcspn(s, "/");
+
+			if (pe == NULL || sl == 0 || nc == maxcaps)
+				goto fail;
+			caps[nc] = strndup(s, sl);
+			if (caps[nc] == NULL)
+				goto fail;
+			nc++;
+			p = pe + 1;
+			s += sl;
+			continue;
+		}
+		if (*p != *s)
+			goto fail;
+		p++;
+		s++;
+	}
+	if (*p != '\0' || *s != '\0')
+		goto fail;
+	return (int)nc;
+fail:
+	for (i = 0; i < nc; i++) {
+		free(caps[i]);
+		caps[i] = NULL;
+	}
+	return -1;
+}
+
+static const char *
+method_name(enum http_method m)
+{
+	static const char *const names[] = { "GET", "HEAD", "POST", "PUT",
+		"PATCH", "DELETE", "OPTIONS", "" };
+
+	return names[m];
+}
+
+const struct route *
+route_find(struct kreq *req, const struct route *routes, size_t n,
+	int *status, struct buf *allow)
+{
+	/* HEAD is served by the GET handler; req_send drops the body. */
+	enum http_method m = req->method == M_HEAD ? M_GET : req->method;
+	char *caps[REQ_MAX_CAPTURES];
+	int path_seen = 0, nc;
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		nc = match(routes[i].pattern, req->path, caps,
+			REQ_MAX_CAPTURES);
+		if (nc < 0)
+			continue;
+		if (routes[i].method == m) {
+			for (j = 0; j < req->ncaptures; j++)
+				free(req->captures[j]);
+			memcpy(req->captures, caps, (size_t)nc * sizeof(*caps));
+			req->ncaptures = (size_t)nc;
+			return &routes[i];
+		}
+		for (j = 0; j < (size_t)nc; j++)
+			free(caps[j]);
+		if (allow != NULL) {
+			if (buf_printf(allow, "%s%s", path_seen ? ", " : "",
+			    method_name(routes[i].method)) != 0)
+				return NULL;
+			if (routes[i].method == M_GET)
+				buf_puts(allow, ", HEAD");
+		}
+		path_seen = 1;
+	}
+	*status = path_seen ? 405 : 404;
+	return NULL;
+}
+
+int
+resp_header(struct kreq *req, const char *name, const char *value)
+{
+	/* A header value never carries a line break: that would let input
+	 * inject headers. */
+	if (strpbrk(name, "\r\n:") != NULL || strpbrk(value, "\r\n") != NULL)
+		return -1;
+	return buf_printf(&req->headers, "%s: %s\r\n", name, value);
+}
+
+int
+resp_json_text(struct kreq *req, int status, const char *json)
+{
+	req->status = status;
+	req->ctype = "application/json";
+	buf_reset(&req->out);
+	if (buf_puts(&req->out, json) != 0 || buf_puts(&req->out, "\n") != 0)
+		return -1;
+	return 0;
+}
+
+int
+resp_error_json(struct kreq *req, int status, const char *code,
+	const char *message, void *fields)
+{
+	json_object *root = json_object_new_object();
+	json_object *err = json_object_new_object();
+
+	if (root == NULL || err == NULL) {
+		json_object_put(root);
+		json_object_put(err);
+		json_object_put(fields);
+		resp_json_text(req, 500, "{\"error\":{\"code\":\"internal\","
+			"\"message\":\"out of memory\"}}");
+		return -1;
+	}
+	json_object_object_add(err, "code", json_object_new_string(code));
+	json_object_object_add(err, "message",
+		json_object_new_string(message));
+	if (fields != NULL)
+		json_object_object_add(err, "fields", fields);
+	json_object_object_add(root, "error", err);
+	resp_json_text(req, status, json_object_to_json_string_ext(root,
+		JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(root);
+	return -1;
+}
+
+const char *
+http_reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 202: return "Accepted";
+	case 204: return "No Content";
+	case 301: return "Moved Permanently";
+	case 302: return "Found";
+	case 303: return "See Other";
+	case 304: return "Not Modified";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Content Too Large";
+	case 414: return "URI Too Long";
+	case 415: return "Unsupported Media Type";
+	case 422: return "Unprocessable Content";
+	case 429: return "Too Many Requests";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	default: return "Unknown";
+	}
+}
+
+static int
+has_header(const struct kreq *req, const char *name)
+{
+	size_t nl = strlen(name);
+	const char *p = req->headers.data;
+
+	while (p != NULL && *p != '\0') {
+		if (!strncasecmp(p, name, nl) && p[nl] == ':')
+			return 1;
+		p = strstr(p, "\r\n");
+		if (p != NULL)
+			p += 2;
+	}
+	return 0;
+}
+
+int
+req_send(struct kreq *req, write_fn w, void *warg)
+{
+	struct buf head = { 0 };
+	int rc = -1;
+
+	/* The security headers live here and nowhere else, so every
+	 * response of every program carries them. */
+	if (buf_printf(&head, "Status: %d %s\r\n"
+	    "Content-Type: %s\r\n"
+	    "Content-Length: %zu\r\n"
+	    "Content-Security-Policy: default-src 'self'; img-src 'self' "
+	    "data:; style-src 'self'; script-src 'self'; object-src 'none'; "
+	    "base-uri 'self'; form-action 'self'; frame-ancestors 'none'\r\n"
+	    "X-Content-Type-Options: nosniff\r\n"
+	    "X-Frame-Options: DENY\r\n"
+	    "Referrer-Policy: same-origin\r\n",
+	    req->status, http_reason(req->status), req->ctype, req->out.len)
+	    != 0)
+		goto out;
+	if (!has_header(req, "Cache-Control") &&
+	    buf_puts(&head, "Cache-Control: no-store\r\n") != 0)
+		goto out;
+	if (req->headers.len > 0 &&
+	    buf_append(&head, req->headers.data, req->headers.len) != 0)
+		goto out;
+	if (buf_puts(&head, "\r\n") != 0)
+		goto out;
+	if (w(head.data, head.len, warg) != 0)
+		goto out;
+	if (req->method != M_HEAD && req->out.len > 0 &&
+	    w(req->out.data, req->out.len, warg) != 0)
+		goto out;
+	rc = 0;
+out:
+	buf_free(&head);
+	return rc;
+}

@@ -1,0 +1,114 @@
+/* request.h - one HTTP request as the handlers see it (parsed and checked
+ * once, here), the response they build, and the route table type. */
+#ifndef KILN_REQUEST_H
+#define KILN_REQUEST_H
+
+#include <stddef.h>
+
+#include "util.h"
+
+struct kiln_app;
+struct _hdf;
+
+#define REQ_MAX_PARAMS 256
+#define REQ_MAX_CAPTURES 4
+#define REQ_MAX_BODY (1u << 20)
+
+struct kv {
+	char *key;
+	char *val;
+};
+
+enum http_method { M_GET, M_HEAD, M_POST, M_PUT, M_PATCH, M_DELETE,
+	M_OPTIONS, M_OTHER };
+
+struct kreq {
+	/* Input, filled by req_parse before any handler runs. */
+	enum http_method method;
+	const char *method_name;
+	char *path;			/* percent-decoded, starts with '/' */
+	struct kv *query;
+	size_t nquery;
+	const char *remote_addr;
+	const char *content_type;
+	const char *cookie;
+	const char *host;
+	int https;
+	char *body;			/* NUL-terminated, may be NULL */
+	size_t body_len;
+	/* Captured {name} segments of the matched route, in order. */
+	char *captures[REQ_MAX_CAPTURES];
+	size_t ncaptures;
+
+	/* Output, sent by req_send after the handler returns. */
+	int status;
+	const char *ctype;
+	struct buf headers;		/* extra "Name: value\r\n" lines */
+	struct buf out;
+
+	/* Context. */
+	struct kiln_app *app;
+	struct _hdf *hdf;		/* template data, created on first use */
+};
+
+/* A handler fills req's status, headers and body. It returns 0, or -1 after
+ * it has already turned its failure into an error response. */
+typedef int (*handler_fn)(struct kreq *req);
+
+/* One row of a program's route table. Path segments written "{name}"
+ * match any one non-empty segment and are captured in order. */
+struct route {
+	enum http_method method;
+	const char *pattern;
+	handler_fn fn;
+};
+
+/* The environment-variable source of a request: FastCGI's envp array or
+ * the process environment under plain CGI. */
+typedef const char *(*env_fn)(const char *name, void *arg);
+
+/* Parses the CGI variables (read through get) and body into req; cgi says
+ * the route comes from PATH_INFO (plain CGI) rather than REQUEST_URI.
+ * Returns 0, or an HTTP status (400, 413, 414, 500) with msg describing the
+ * fault; req must be freed with req_free either way. */
+int req_parse(struct kreq *req, env_fn get, void *env_arg, const char *body,
+	size_t body_len, int cgi, char *msg, size_t msglen);
+
+/* Frees everything req owns (not app); accepts a zeroed struct. */
+void req_free(struct kreq *req);
+
+/* Decodes an application/x-www-form-urlencoded string into a fresh array.
+ * Returns 0, or -1 on bad %-escapes, NUL bytes, or more than max pairs. */
+int form_decode(const char *s, size_t len, size_t max, struct kv **out,
+	size_t *n);
+void kv_free(struct kv *kv, size_t n);
+
+/* The value of the first pair named key, or NULL. */
+const char *req_query(const struct kreq *req, const char *key);
+
+/* Finds the route for req's method and path. Returns the row, or NULL with
+ * *status set to 404 (no such path) or 405 (path exists, other method;
+ * allow then lists the methods). Captures are stored in req. */
+const struct route *route_find(struct kreq *req, const struct route *routes,
+	size_t n, int *status, struct buf *allow);
+
+/* Response helpers. Each returns 0, or -1 when memory runs out. */
+int resp_header(struct kreq *req, const char *name, const char *value);
+/* Sets the JSON body text and content type. */
+int resp_json_text(struct kreq *req, int status, const char *json);
+/* The one place JSON errors are built:
+ * {"error":{"code":…,"message":…,"fields":{…}}}. fields may be NULL; it is
+ * a json_object* whose ownership passes to this function. Returns -1 so a
+ * handler can `return resp_error_json(...)`. */
+int resp_error_json(struct kreq *req, int status, const char *code,
+	const char *message, void *fields);
+
+/* The reason phrase for an HTTP status. */
+const char *http_reason(int status);
+
+/* Writes status line, headers (the security headers included) and body
+ * (not for HEAD) through write_fn. Returns 0, or -1 if a write failed. */
+typedef int (*write_fn)(const void *p, size_t n, void *arg);
+int req_send(struct kreq *req, write_fn w, void *warg);
+
+#endif

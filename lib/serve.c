@@ -1,0 +1,232 @@
+/* serve.c - the main loop shared by portal.fcgi and api.fcgi: FastCGI when
+ * the web server hands us a listening socket, plain CGI otherwise. */
+#include "app.h"
+#include "db.h"
+#include "log.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcgiapp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct fcgi_env {
+	FCGX_ParamArray envp;
+};
+
+static const char *
+fcgi_getenv(const char *name, void *arg)
+{
+	struct fcgi_env *e = arg;
+
+	return FCGX_GetParam(name, e->envp);
+}
+
+static const char *
+cgi_getenv(const char *name, void *arg)
+{
+	(void)arg;
+	return getenv(name);
+}
+
+static int
+fcgi_write(const void *p, size_t n, void *arg)
+{
+	FCGX_Stream *out = arg;
+	const char *c = p;
+
+	while (n > 0) {
+		int chunk = n > (1u << 30) ? (1 << 30) : (int)n;
+		if (FCGX_PutStr(c, chunk, out) != chunk)
+			return -1;
+		c += chunk;
+		n -= (size_t)chunk;
+	}
+	return 0;
+}
+
+static int
+stdio_write(const void *p, size_t n, void *arg)
+{
+	return fwrite(p, 1, n, (FILE *)arg) == n ? 0 : -1;
+}
+
+/* Parses CONTENT_LENGTH. Returns 0 with *len, or -1 when it is malformed. */
+static int
+content_length(const char *s, size_t *len)
+{
+	long v;
+
+	*len = 0;
+	if (s == NULL || *s == '\0')
+		return 0;
+	if (parse_long(s, 0, 1L << 40, &v) != 0)
+		return -1;
+	*len = (size_t)v;
+	return 0;
+}
+
+static void
+dispatch(struct kiln_app *app, const struct program *prog, env_fn get,
+	void *arg, const char *body, size_t blen, int cgi, int bad_length,
+	write_fn w, void *warg)
+{
+	struct kreq req;
+	struct buf allow = { 0 };
+	const struct route *r;
+	char msg[256];
+	int st;
+
+	memset(&req, 0, sizeof(req));
+	req.app = app;
+	st = req_parse(&req, get, arg, body, blen, cgi, msg, sizeof(msg));
+	if (st == 0 && bad_length) {
+		st = 400;
+		snprintf(msg, sizeof(msg), "malformed Content-Length");
+	}
+	if (st != 0) {
+		prog->error(&req, st, st == 413 ? "payload_too_large" :
+			st == 414 ? "uri_too_long" : "bad_request", msg);
+		goto send;
+	}
+	r = route_find(&req, prog->routes, prog->nroutes, &st, &allow);
+	if (r == NULL) {
+		if (st == 405) {
+			resp_header(&req, "Allow", allow.data ? allow.data : "");
+			prog->error(&req, 405, "method_not_allowed",
+				"method not allowed for this URL");
+		} else {
+			prog->error(&req, 404, "not_found",
+				"nothing exists at this URL");
+		}
+		goto send;
+	}
+	r->fn(&req);
+send:
+	if (req_send(&req, w, warg) != 0)
+		log_warn("%s %s: client went away while writing the response",
+			req.method_name ? req.method_name : "?",
+			req.path ? req.path : "?");
+	buf_free(&allow);
+	req_free(&req);
+}
+
+static int
+serve_fastcgi(struct kiln_app *app, const struct program *prog)
+{
+	FCGX_Request fr;
+	char *body = NULL;
+
+	if (FCGX_InitRequest(&fr, 0, 0) != 0) {
+		log_error("FCGX_InitRequest failed");
+		return 1;
+	}
+	while (FCGX_Accept_r(&fr) >= 0) {
+		struct fcgi_env env = { fr.envp };
+		size_t len = 0, got = 0;
+		int bad = content_length(FCGX_GetParam("CONTENT_LENGTH",
+			fr.envp), &len) != 0;
+
+		/* Bodies over the limit are not read at all: req_parse turns
+		 * the declared length into a 413. */
+		if (!bad && len > 0 && len <= REQ_MAX_BODY) {
+			body = malloc(len);
+			if (body == NULL) {
+				len = 0;
+			} else {
+				while (got < len) {
+					int n = FCGX_GetStr(body + got,
+						(int)(len - got), fr.in);
+					if (n <= 0)
+						break;
+					got += (size_t)n;
+				}
+				/* A short body is what the client sent. */
+				len = got;
+			}
+		}
+		dispatch(app, prog, fcgi_getenv, &env, body, len, 0, bad,
+			fcgi_write, fr.out);
+		free(body);
+		body = NULL;
+		FCGX_Finish_r(&fr);
+	}
+	return 0;
+}
+
+static int
+serve_cgi(struct kiln_app *app, const struct program *prog)
+{
+	size_t len = 0, got = 0;
+	char *body = NULL;
+	int bad = content_length(getenv("CONTENT_LENGTH"), &len) != 0;
+
+	if (!bad && len > 0 && len <= REQ_MAX_BODY) {
+		body = malloc(len);
+		if (body != NULL) {
+			got = fread(body, 1, len, stdin);
+			len = got;
+		} else {
+			len = 0;
+		}
+	}
+	dispatch(app, prog, cgi_getenv, NULL, body, len, 1, bad, stdio_write,
+		stdout);
+	free(body);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+int
+kiln_serve(const struct program *prog, int argc, char **argv)
+{
+	struct kiln_app app;
+	char err[512];
+	int check = 0, rc, i;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--check-config")) {
+			check = 1;
+		} else if (!strcmp(argv[i], "--version")) {
+			printf("%s %s\n", prog->name, KILN_VERSION);
+			return 0;
+		} else {
+			fprintf(stderr, "usage: %s [--check-config | "
+				"--version]\n", prog->name);
+			return 2;
+		}
+	}
+	memset(&app, 0, sizeof(app));
+	app.conf_path = config_default_path();
+	if (config_load(&app.cfg, app.conf_path, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s: %s\n", prog->name, err);
+		return 1;
+	}
+	log_setup(prog->name, app.cfg.log_level);
+	if (check) {
+		printf("%s: configuration ok\n", app.conf_path);
+		config_free(&app.cfg);
+		return 0;
+	}
+	/* A client that disconnects mid-response must not kill the process. */
+	signal(SIGPIPE, SIG_IGN);
+	app.db = db_new(&app.cfg);
+	if (app.db == NULL) {
+		log_error("out of memory");
+		config_free(&app.cfg);
+		return 1;
+	}
+	if (FCGX_Init() != 0) {
+		log_error("FCGX_Init failed");
+		rc = 1;
+	} else if (FCGX_IsCGI()) {
+		rc = serve_cgi(&app, prog);
+	} else {
+		rc = serve_fastcgi(&app, prog);
+	}
+	db_free(app.db);
+	config_free(&app.cfg);
+	return rc;
+}

@@ -1,0 +1,55 @@
+/* util.h - small helpers shared by every kiln binary: growable buffers, strings. */
+#ifndef KILN_UTIL_H
+#define KILN_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#define KILN_VERSION "0.1.0"
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* A growable byte buffer, always NUL-terminated when len > 0 or after
+ * buf_reserve. Zero-initialise it ({0}) before use. */
+struct buf {
+	char *data;
+	size_t len;
+	size_t cap;
+};
+
+/* Each returns 0, or -1 when memory runs out (the buffer is unchanged). */
+int buf_reserve(struct buf *b, size_t extra);
+int buf_append(struct buf *b, const void *p, size_t n);
+int buf_puts(struct buf *b, const char *s);
+int buf_printf(struct buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+/* Empties the buffer but keeps its memory. */
+void buf_reset(struct buf *b);
+/* Frees the memory; the buffer may be reused afterwards. */
+void buf_free(struct buf *b);
+
+/* Formats into dst (size n). Returns 0, or -1 when the result did not fit:
+ * callers decide, nothing is truncated silently. */
+int snprintf_checked(char *dst, size_t n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* strdup that returns NULL for a NULL argument. */
+char *xstrdup(const char *s);
+
+/* Removes leading and trailing ASCII whitespace in place; returns s. */
+char *str_trim(char *s);
+
+/* Parses a whole decimal integer in [min, max]. Returns 0, or -1 on any
+ * junk, overflow or out-of-range value. */
+int parse_long(const char *s, long min, long max, long *out);
+
+/* Fills dst with n random bytes from the kernel. Returns 0 or -1. */
+int random_bytes(void *dst, size_t n);
+
+/* Writes n random bytes as 2n lower-case hex digits plus NUL into dst
+ * (size 2n+1). Returns 0 or -1. */
+int random_hex(char *dst, size_t n);
+
+#endif

@@ -1,0 +1,140 @@
+/* view.c - ClearSilver rendering for the portal pages. */
+#include "view.h"
+#include "app.h"
+#include "log.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <ClearSilver.h>
+
+HDF *
+view_hdf(struct kreq *req)
+{
+	const struct kiln_config *c = &req->app->cfg;
+	NEOERR *err;
+	HDF *h = NULL;
+
+	if (req->hdf != NULL)
+		return req->hdf;
+	err = hdf_init(&h);
+	/* Escaping happens here and only here: every var: in every template
+	 * is HTML-escaped; templates opt out nowhere. */
+	if (err == STATUS_OK)
+		err = hdf_set_value(h, "Config.VarEscapeMode", "html");
+	if (err == STATUS_OK)
+		err = hdf_set_value(h, "hdf.loadpaths.0", c->templates_dir);
+	if (err == STATUS_OK)
+		err = hdf_set_value(h, "Site.Name", c->site_name);
+	if (err == STATUS_OK)
+		err = hdf_set_value(h, "Site.Version", KILN_VERSION);
+	if (err == STATUS_OK)
+		err = hdf_set_value(h, "Static.Url", c->static_url);
+	if (err != STATUS_OK) {
+		nerr_ignore(&err);
+		if (h != NULL)
+			hdf_destroy(&h);
+		return NULL;
+	}
+	req->hdf = h;
+	return h;
+}
+
+int
+view_set(struct kreq *req, const char *name, const char *value)
+{
+	HDF *h = view_hdf(req);
+	NEOERR *err;
+
+	if (h == NULL)
+		return -1;
+	err = hdf_set_value(h, name, value ? value : "");
+	if (err != STATUS_OK) {
+		nerr_ignore(&err);
+		return -1;
+	}
+	return 0;
+}
+
+int
+view_set_int(struct kreq *req, const char *name, long value)
+{
+	char num[32];
+
+	snprintf(num, sizeof(num), "%ld", value);
+	return view_set(req, name, num);
+}
+
+static NEOERR *
+render_out(void *ctx, char *s)
+{
+	struct buf *b = ctx;
+
+	if (buf_puts(b, s) != 0)
+		return nerr_raise(NERR_NOMEM, "out of memory");
+	return STATUS_OK;
+}
+
+/* Used when the templates themselves fail: fixed text, nothing from the
+ * request, so nothing to escape. */
+static void
+bare_error(struct kreq *req)
+{
+	req->status = 500;
+	req->ctype = "text/html; charset=utf-8";
+	buf_reset(&req->out);
+	buf_puts(&req->out, "<!doctype html><title>Internal error</title>"
+		"<h1>Internal error</h1><p>The page could not be rendered; "
+		"the server log has the details.</p>\n");
+}
+
+int
+view_render(struct kreq *req, int status, const char *title,
+	const char *page)
+{
+	CSPARSE *cs = NULL;
+	NEOERR *err;
+	STRING es;
+	HDF *h;
+
+	if (view_set(req, "Page.Title", title) != 0 ||
+	    view_set(req, "Page.Template", page) != 0) {
+		log_error("render %s: out of memory", page);
+		bare_error(req);
+		return -1;
+	}
+	h = view_hdf(req);
+	buf_reset(&req->out);
+	err = cs_init(&cs, h);
+	if (err == STATUS_OK)
+		err = cgi_register_strfuncs(cs);
+	if (err == STATUS_OK)
+		err = cs_parse_file(cs, "layout.cs");
+	if (err == STATUS_OK)
+		err = cs_render(cs, &req->out, render_out);
+	if (cs != NULL)
+		cs_destroy(&cs);
+	if (err != STATUS_OK) {
+		string_init(&es);
+		nerr_error_string(err, &es);
+		log_error("render %s: %s", page, es.buf ? es.buf : "?");
+		string_clear(&es);
+		nerr_ignore(&err);
+		bare_error(req);
+		return -1;
+	}
+	req->status = status;
+	req->ctype = "text/html; charset=utf-8";
+	return 0;
+}
+
+void
+view_error(struct kreq *req, int status, const char *code,
+	const char *message)
+{
+	(void)code;
+	view_set_int(req, "Error.Status", status);
+	view_set(req, "Error.Reason", http_reason(status));
+	view_set(req, "Error.Message", message);
+	view_render(req, status, http_reason(status), "error.cs");
+}

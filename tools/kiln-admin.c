@@ -1,0 +1,282 @@
+/* kiln-admin.c - the operator's command line: schema migrations, config
+ * check, first admin account. */
+#include "config.h"
+#include "db.h"
+#include "migrate.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+		"usage: kiln-admin [-c kiln.conf] COMMAND [options]\n"
+		"\n"
+		"commands:\n"
+		"  check-config            validate the configuration file\n"
+		"  migrate [--dir DIR]     apply pending sql/NNN_*.sql migrations\n"
+		"  create-user --username NAME [--admin] [--display-name TEXT]\n"
+		"              (--password-stdin | --generate-password)\n"
+		"                          create an account; with\n"
+		"                          --generate-password the password is\n"
+		"                          printed once on stdout\n"
+		"  set-password --username NAME\n"
+		"              (--password-stdin | --generate-password)\n"
+		"                          replace an account's password\n"
+		"  user-exists NAME        exit 0 if the account exists, 1 if not\n"
+		"\n"
+		"The config file is -c, else $KILN_CONF, else %s.\n",
+		KILN_CONF_DEFAULT);
+}
+
+static int
+connect_db(struct db **out, const struct kiln_config *cfg, int multi)
+{
+	struct db *db = db_new(cfg);
+
+	if (db == NULL) {
+		fprintf(stderr, "kiln-admin: out of memory\n");
+		return -1;
+	}
+	if (db_connect(db, multi) != 0) {
+		fprintf(stderr, "kiln-admin: database: %s\n", db_error(db));
+		db_free(db);
+		return -1;
+	}
+	*out = db;
+	return 0;
+}
+
+static int
+cmd_migrate(const struct kiln_config *cfg, int argc, char **argv)
+{
+	const char *dir = cfg->migrations_dir;
+	struct db *db = NULL;
+	char err[1024];
+	int i, n;
+
+	for (i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--dir") && i + 1 < argc) {
+			dir = argv[++i];
+		} else {
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (connect_db(&db, cfg, 1) != 0)
+		return 1;
+	n = migrate_apply(db, dir, 1, err, sizeof(err));
+	db_free(db);
+	if (n < 0) {
+		fprintf(stderr, "kiln-admin: migrate: %s\n", err);
+		return 1;
+	}
+	printf("schema up to date (%d applied now)\n", n);
+	return 0;
+}
+
+/* Usernames appear in URLs and logs: keep them to a plain alphabet. */
+static int
+valid_username(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (n < 2 || n > 64)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!(isalnum((unsigned char)s[i]) || s[i] == '_' ||
+		    s[i] == '-' || s[i] == '.'))
+			return 0;
+	return 1;
+}
+
+static int
+read_password(char *pw, size_t n)
+{
+	size_t len;
+
+	if (fgets(pw, (int)n, stdin) == NULL)
+		return -1;
+	len = strcspn(pw, "\r\n");
+	pw[len] = '\0';
+	return 0;
+}
+
+/* create-user (create = 1) and set-password (create = 0) share option
+ * parsing, password generation and hashing. */
+static int
+cmd_user(const struct kiln_config *cfg, int create, int argc, char **argv)
+{
+	const char *username = NULL, *display = "";
+	char pw[512], hash[crypto_pwhash_STRBYTES];
+	int admin = 0, from_stdin = 0, generate = 0, i, rc = 1;
+	struct db *db = NULL;
+	struct db_param p[4];
+
+	for (i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--username") && i + 1 < argc)
+			username = argv[++i];
+		else if (create && !strcmp(argv[i], "--display-name") &&
+		    i + 1 < argc)
+			display = argv[++i];
+		else if (create && !strcmp(argv[i], "--admin"))
+			admin = 1;
+		else if (!strcmp(argv[i], "--password-stdin"))
+			from_stdin = 1;
+		else if (!strcmp(argv[i], "--generate-password"))
+			generate = 1;
+		else {
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (username == NULL || from_stdin == generate) {
+		usage(stderr);
+		return 2;
+	}
+	if (!valid_username(username)) {
+		fprintf(stderr, "kiln-admin: username: 2-64 characters of "
+			"letters, digits, '.', '_' or '-'\n");
+		return 2;
+	}
+	if (generate) {
+		/* 16 random bytes as 32 hex digits: 128 bits. */
+		if (random_hex(pw, 16) != 0) {
+			fprintf(stderr, "kiln-admin: no randomness\n");
+			return 1;
+		}
+	} else if (read_password(pw, sizeof(pw)) != 0) {
+		fprintf(stderr, "kiln-admin: no password on stdin\n");
+		return 2;
+	}
+	if (strlen(pw) < 10) {
+		fprintf(stderr, "kiln-admin: password: at least 10 "
+			"characters\n");
+		goto out;
+	}
+	if (crypto_pwhash_str(hash, pw, strlen(pw),
+	    crypto_pwhash_OPSLIMIT_INTERACTIVE,
+	    crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
+		fprintf(stderr, "kiln-admin: out of memory hashing\n");
+		goto out;
+	}
+	if (connect_db(&db, cfg, 0) != 0)
+		goto out;
+	if (create) {
+		p[0] = DB_STR(username);
+		p[1] = DB_STR(display);
+		p[2] = DB_STR(hash);
+		p[3] = DB_STR(admin ? "admin" : "user");
+		if (db_exec(db, "INSERT INTO users (username, display_name,"
+		    " password_hash, role) VALUES (?, ?, ?, ?)", p, 4, NULL,
+		    NULL) != 0) {
+			fprintf(stderr, "kiln-admin: create-user: %s\n",
+				db_error(db));
+			goto out;
+		}
+	} else {
+		unsigned long long n = 0;
+
+		p[0] = DB_STR(hash);
+		p[1] = DB_STR(username);
+		if (db_exec(db, "UPDATE users SET password_hash = ?"
+		    " WHERE username = ?", p, 2, &n, NULL) != 0) {
+			fprintf(stderr, "kiln-admin: set-password: %s\n",
+				db_error(db));
+			goto out;
+		}
+		if (n == 0) {
+			fprintf(stderr, "kiln-admin: set-password: no user "
+				"named %s\n", username);
+			goto out;
+		}
+	}
+	if (generate)
+		printf("%s\n", pw);
+	rc = 0;
+out:
+	sodium_memzero(pw, sizeof(pw));
+	db_free(db);
+	return rc;
+}
+
+static int
+cmd_user_exists(const struct kiln_config *cfg, int argc, char **argv)
+{
+	struct db *db = NULL;
+	struct db_param p[1];
+	char *id = NULL;
+	int rc;
+
+	if (argc != 1) {
+		usage(stderr);
+		return 2;
+	}
+	if (connect_db(&db, cfg, 0) != 0)
+		return 3;
+	p[0] = DB_STR(argv[0]);
+	if (db_query_string(db, "SELECT id FROM users WHERE username = ?", p,
+	    1, &id) != 0) {
+		fprintf(stderr, "kiln-admin: %s\n", db_error(db));
+		rc = 3;
+	} else {
+		rc = id != NULL ? 0 : 1;
+	}
+	free(id);
+	db_free(db);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct kiln_config cfg;
+	const char *conf = NULL, *cmd;
+	char err[512];
+	int i = 1, rc;
+
+	if (i + 1 < argc && !strcmp(argv[i], "-c")) {
+		conf = argv[i + 1];
+		i += 2;
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	cmd = argv[i++];
+	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (sodium_init() < 0) {
+		fprintf(stderr, "kiln-admin: libsodium failed to start\n");
+		return 1;
+	}
+	if (config_load(&cfg, conf, err, sizeof(err)) != 0) {
+		fprintf(stderr, "kiln-admin: %s\n", err);
+		return 1;
+	}
+	if (!strcmp(cmd, "check-config")) {
+		printf("%s: configuration ok\n",
+			conf ? conf : config_default_path());
+		rc = 0;
+	} else if (!strcmp(cmd, "migrate")) {
+		rc = cmd_migrate(&cfg, argc - i, argv + i);
+	} else if (!strcmp(cmd, "create-user")) {
+		rc = cmd_user(&cfg, 1, argc - i, argv + i);
+	} else if (!strcmp(cmd, "set-password")) {
+		rc = cmd_user(&cfg, 0, argc - i, argv + i);
+	} else if (!strcmp(cmd, "user-exists")) {
+		rc = cmd_user_exists(&cfg, argc - i, argv + i);
+	} else {
+		usage(stderr);
+		rc = 2;
+	}
+	config_free(&cfg);
+	return rc;
+}
