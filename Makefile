@@ -42,15 +42,18 @@ FUZZ_BIN  = $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
 PROGRAMS = $(PORTAL) $(API) $(KILND) $(ADMIN)
 
-.PHONY: all deps test test-unit asan fuzz run stop install uninstall clean \
-        check-config
+# Keep test objects: they are not throwaway intermediates.
+.SECONDARY:
+
+.PHONY: all deps test test-unit asan valgrind fuzz run stop install \
+        uninstall clean
 
 all: $(PROGRAMS) $(UNIT_BIN)
 
 deps:
 	@sh tools/deps.sh
 
-$(BUILD)/%.o: %.c $(wildcard lib/*.h cgi-bin/*.h render-daemon/*.h)
+$(BUILD)/%.o: %.c $(wildcard lib/*.h cgi-bin/*.h render-daemon/*.h tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -102,6 +105,10 @@ asan:
 	  /usr/bin/python3 tests/run.py --build build-asan --sanitized
 
 HTTP_PORT ?= 8080
+
+# Unit tests and plain-CGI requests under valgrind (memcheck).
+valgrind: all
+	@/usr/bin/python3 tests/run.py --build $(BUILD) --valgrind --only unit
 
 run: deps all
 	@tools/kiln-stack up --dir var --http-port $(HTTP_PORT) --print-login

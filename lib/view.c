@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <ClearSilver.h>
 
@@ -93,6 +94,7 @@ view_render(struct kreq *req, int status, const char *title,
 	const char *page)
 {
 	CSPARSE *cs = NULL;
+	char path[4096];
 	NEOERR *err;
 	STRING es;
 	HDF *h;
@@ -100,6 +102,16 @@ view_render(struct kreq *req, int status, const char *title,
 	if (view_set(req, "Page.Title", title) != 0 ||
 	    view_set(req, "Page.Template", page) != 0) {
 		log_error("render %s: out of memory", page);
+		bare_error(req);
+		return -1;
+	}
+	/* ClearSilver skips an include whose file is missing; a missing page
+	 * must be an error, not an empty frame. */
+	if (snprintf_checked(path, sizeof(path), "%s/%s",
+	    req->app->cfg.templates_dir, page) != 0 ||
+	    access(path, R_OK) != 0) {
+		log_error("render %s: template not found in %s", page,
+			req->app->cfg.templates_dir);
 		bare_error(req);
 		return -1;
 	}

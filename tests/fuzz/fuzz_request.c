@@ -1,0 +1,86 @@
+/* fuzz_request.c - libFuzzer harness for request parsing: the input is
+ * split on '\n' into REQUEST_URI, QUERY_STRING, PATH_INFO and a body; the
+ * parser, the router and the response writer must never crash or leak. */
+#include "request.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+struct env {
+	const char *uri, *qs, *pinfo, *method;
+};
+
+static const char *
+get(const char *name, void *arg)
+{
+	struct env *e = arg;
+
+	if (!strcmp(name, "REQUEST_URI"))
+		return e->uri;
+	if (!strcmp(name, "QUERY_STRING"))
+		return e->qs;
+	if (!strcmp(name, "PATH_INFO"))
+		return e->pinfo;
+	if (!strcmp(name, "REQUEST_METHOD"))
+		return e->method;
+	return NULL;
+}
+
+static int h(struct kreq *r) { (void)r; return 0; }
+
+static const struct route routes[] = {
+	{ M_GET, "/", h },
+	{ M_GET, "/api/v1/jobs/{id}", h },
+	{ M_POST, "/api/v1/jobs/{id}/cancel", h },
+};
+
+static int
+sink(const void *p, size_t n, void *arg)
+{
+	(void)p;
+	*(size_t *)arg += n;
+	return 0;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *copy = malloc(size + 1), *parts[4] = { "", "", "", "" }, *p;
+	struct buf allow = { 0 };
+	struct kreq r;
+	struct env e;
+	char msg[128];
+	size_t i, sent = 0;
+	int st = 0;
+
+	if (copy == NULL)
+		return 0;
+	memcpy(copy, data, size);
+	copy[size] = '\0';
+	p = copy;
+	for (i = 0; i < 4 && p != NULL; i++) {
+		parts[i] = p;
+		p = i < 3 ? strchr(p, '\n') : NULL;
+		if (p != NULL)
+			*p++ = '\0';
+	}
+	e.uri = parts[0];
+	e.qs = parts[1];
+	e.pinfo = parts[2];
+	e.method = size > 0 && (data[0] & 1) ? "POST" : "GET";
+	memset(&r, 0, sizeof(r));
+	if (req_parse(&r, get, &e, parts[3], strlen(parts[3]),
+	    size > 0 && (data[0] & 2), msg, sizeof(msg)) == 0) {
+		route_find(&r, routes, 3, &st, &allow);
+		resp_header(&r, "X-Path", r.path);
+		resp_error_json(&r, 400, "x", r.path, NULL);
+		req_send(&r, sink, &sent);
+	}
+	req_free(&r);
+	buf_free(&allow);
+	free(copy);
+	return 0;
+}

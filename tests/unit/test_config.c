@@ -1,0 +1,159 @@
+/* test_config.c - kiln.conf parsing: defaults, types, ranges and the
+ * file:line messages of every kind of mistake. */
+#include "config.h"
+#include "tap.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+static int
+parse(struct kiln_config *c, const char *text, char *err, size_t n)
+{
+	return config_parse(c, "t.conf", text, strlen(text), err, n);
+}
+
+/* Parses text that must fail and checks the message. */
+static void
+expect_error(const char *text, const char *want)
+{
+	struct kiln_config c;
+	char err[512] = "";
+
+	CHECK(parse(&c, text, err, sizeof(err)) == -1);
+	CHECK_STR(err, want);
+}
+
+static void
+defaults_apply(void)
+{
+	struct kiln_config c;
+	char err[512];
+
+	CHECK(parse(&c, "", err, sizeof(err)) == 0);
+	CHECK_STR(c.site_name, "kiln");
+	CHECK(c.db_port == 3306);
+	CHECK_STR(c.db_user, "kiln");
+	CHECK_STR(c.db_socket, "");
+	CHECK(c.heartbeat_interval == 5);
+	CHECK_STR(c.log_level, "info");
+	config_free(&c);
+}
+
+static void
+values_and_whitespace(void)
+{
+	struct kiln_config c;
+	char err[512];
+	const char *text =
+		"# comment\n"
+		"; also a comment\n"
+		"  [site]  \n"
+		"name =  My Kiln  \r\n"
+		"[database]\n"
+		"port=3307\n"
+		"password = a=b=c\n"
+		"[daemon]\n"
+		"heartbeat_interval = 3600\n"
+		"[log]\n"
+		"level = debug";	/* no final newline */
+
+	CHECK(parse(&c, text, err, sizeof(err)) == 0);
+	CHECK_STR(c.site_name, "My Kiln");
+	CHECK(c.db_port == 3307);
+	CHECK_STR(c.db_password, "a=b=c");
+	CHECK(c.heartbeat_interval == 3600);
+	CHECK_STR(c.log_level, "debug");
+	config_free(&c);
+	config_free(&c);	/* freeing twice is harmless */
+}
+
+static void
+errors_name_file_and_line(void)
+{
+	expect_error("[site]\nname = x\n[nope]\n",
+		"t.conf:3: unknown section [nope]");
+	expect_error("[site]\n\ncolour = red\n",
+		"t.conf:3: unknown key 'colour' in [site]");
+	expect_error("name = x\n",
+		"t.conf:1: key 'name' outside any [section]");
+	expect_error("[site]\njust words\n",
+		"t.conf:2: expected 'key = value'");
+	expect_error("[site\n", "t.conf:1: section header must end with ']'");
+	expect_error("[database]\nport = 80\nport = 81\n",
+		"t.conf:3: database.port set twice");
+	expect_error("[database]\nport = 99999\n",
+		"t.conf:2: database.port: expected an integer from 1 to "
+		"65535, got \"99999\"");
+	expect_error("[database]\nport = 12ab\n",
+		"t.conf:2: database.port: expected an integer from 1 to "
+		"65535, got \"12ab\"");
+	expect_error("[database]\nport =\n",
+		"t.conf:2: database.port: expected an integer from 1 to "
+		"65535, got \"\"");
+	expect_error("[daemon]\nheartbeat_interval = 0\n",
+		"t.conf:2: daemon.heartbeat_interval: expected an integer "
+		"from 1 to 3600, got \"0\"");
+	expect_error("[log]\nlevel = loud\n",
+		"t.conf: log.level: expected debug, info, warn or error, "
+		"got \"loud\"");
+	expect_error("[database]\nname =\n",
+		"t.conf: database.name: must not be empty");
+}
+
+static void
+nul_byte_is_an_error(void)
+{
+	struct kiln_config c;
+	char err[512];
+	const char text[] = "[site]\nname = a\0b\n";
+
+	CHECK(config_parse(&c, "t.conf", text, sizeof(text) - 1, err,
+		sizeof(err)) == -1);
+	CHECK_STR(err, "t.conf:2: NUL byte in line");
+}
+
+static void
+load_from_file(void)
+{
+	struct kiln_config c;
+	char path[] = "/tmp/kiln-test-conf-XXXXXX", err[512];
+	int fd = mkstemp(path);
+	const char *text = "[site]\nname = filed\n[database]\nport = x\n";
+
+	CHECK(fd >= 0);
+	CHECK(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+	close(fd);
+	CHECK(config_load(&c, path, err, sizeof(err)) == -1);
+	/* The message starts with the real path and the line. */
+	CHECK(strncmp(err, path, strlen(path)) == 0);
+	CHECK(strstr(err, ":4: database.port") != NULL);
+	unlink(path);
+
+	CHECK(config_load(&c, "/nonexistent/kiln.conf", err,
+		sizeof(err)) == -1);
+	CHECK_STR(err, "/nonexistent/kiln.conf: cannot open: No such file "
+		"or directory");
+}
+
+static void
+env_picks_the_file(void)
+{
+	setenv("KILN_CONF", "/x/y.conf", 1);
+	CHECK_STR(config_default_path(), "/x/y.conf");
+	setenv("KILN_CONF", "", 1);
+	CHECK_STR(config_default_path(), KILN_CONF_DEFAULT);
+	unsetenv("KILN_CONF");
+	CHECK_STR(config_default_path(), KILN_CONF_DEFAULT);
+}
+
+int
+main(void)
+{
+	RUN(defaults_apply);
+	RUN(values_and_whitespace);
+	RUN(errors_name_file_and_line);
+	RUN(nul_byte_is_an_error);
+	RUN(load_from_file);
+	RUN(env_picks_the_file);
+	return tap_done();
+}

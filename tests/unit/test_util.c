@@ -1,0 +1,87 @@
+/* test_util.c - buffers, integer parsing, trimming, randomness. */
+#include "tap.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <limits.h>
+
+static void
+buffers_grow(void)
+{
+	struct buf b = { 0 };
+	int i;
+
+	for (i = 0; i < 1000; i++)
+		CHECK(buf_printf(&b, "%d,", i) == 0);
+	CHECK(b.len == strlen(b.data));
+	CHECK(strncmp(b.data, "0,1,2,", 6) == 0);
+	CHECK(strcmp(b.data + b.len - 4, "999,") == 0);
+	buf_reset(&b);
+	CHECK(b.len == 0 && b.data[0] == '\0');
+	CHECK(buf_append(&b, "a\0b", 3) == 0 && b.len == 3);
+	buf_free(&b);
+	CHECK(b.data == NULL && b.len == 0);
+	buf_free(&b);
+}
+
+static void
+checked_snprintf(void)
+{
+	char s[8];
+
+	CHECK(snprintf_checked(s, sizeof(s), "%s", "1234567") == 0);
+	CHECK(snprintf_checked(s, sizeof(s), "%s", "12345678") == -1);
+}
+
+static void
+integers(void)
+{
+	long v = 0;
+
+	CHECK(parse_long("42", 0, 100, &v) == 0 && v == 42);
+	CHECK(parse_long("-5", -10, 10, &v) == 0 && v == -5);
+	CHECK(parse_long("101", 0, 100, &v) == -1);
+	CHECK(parse_long("", 0, 100, &v) == -1);
+	CHECK(parse_long(" 4", 0, 100, &v) == -1);
+	CHECK(parse_long("4 ", 0, 100, &v) == -1);
+	CHECK(parse_long("0x10", 0, 100, &v) == -1);
+	CHECK(parse_long("99999999999999999999", LONG_MIN, LONG_MAX, &v)
+		== -1);
+	CHECK(parse_long(NULL, 0, 1, &v) == -1);
+}
+
+static void
+trimming(void)
+{
+	char a[] = "  hi there \t\r\n", b[] = "   ", c[] = "x";
+
+	CHECK_STR(str_trim(a), "hi there");
+	CHECK_STR(str_trim(b), "");
+	CHECK_STR(str_trim(c), "x");
+}
+
+static void
+random_hex_is_hex_and_fresh(void)
+{
+	char a[65], b[65];
+	size_t i;
+
+	CHECK(random_hex(a, 32) == 0 && random_hex(b, 32) == 0);
+	CHECK(strlen(a) == 64);
+	for (i = 0; i < 64; i++)
+		CHECK(isxdigit((unsigned char)a[i]) &&
+			!isupper((unsigned char)a[i]));
+	/* Two 256-bit draws colliding means the source is broken. */
+	CHECK(strcmp(a, b) != 0);
+}
+
+int
+main(void)
+{
+	RUN(buffers_grow);
+	RUN(checked_snprintf);
+	RUN(integers);
+	RUN(trimming);
+	RUN(random_hex_is_hex_and_fresh);
+	return tap_done();
+}

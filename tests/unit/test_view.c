@@ -1,0 +1,80 @@
+/* test_view.c - templates render inside the layout and every var: is
+ * HTML-escaped. Runs from the repository root (templates/). */
+#include "app.h"
+#include "tap.h"
+#include "view.h"
+
+#include <stdlib.h>
+
+static struct kiln_app app;
+
+static void
+escaping_is_on_everywhere(void)
+{
+	struct kreq r;
+
+	memset(&r, 0, sizeof(r));
+	r.app = &app;
+	CHECK(view_set(&r, "Home.Tagline", "<script>alert('x')</script>&") == 0);
+	CHECK(view_set(&r, "Home.SchemaVersion", "3") == 0);
+	CHECK(view_set_int(&r, "Home.DaemonCount", 0) == 0);
+	CHECK(view_render(&r, 200, "T<i>", "home.cs") == 0);
+	CHECK(r.status == 200);
+	CHECK(r.out.data != NULL);
+	if (r.out.data != NULL) {
+		CHECK(strstr(r.out.data, "<script>alert") == NULL);
+		CHECK(strstr(r.out.data, "&lt;script&gt;alert(&#39;x&#39;)"
+			"&lt;/script&gt;&amp;") != NULL);
+		CHECK(strstr(r.out.data, "<title>T&lt;i&gt; · Site &amp; Co"
+			"</title>") != NULL);
+		CHECK(strstr(r.out.data, "schema version 3") != NULL);
+		CHECK(strstr(r.out.data, "<footer>kiln " KILN_VERSION) != NULL);
+	}
+	req_free(&r);
+}
+
+static void
+error_page(void)
+{
+	struct kreq r;
+
+	memset(&r, 0, sizeof(r));
+	r.app = &app;
+	view_error(&r, 404, "not_found", "no <such> page");
+	CHECK(r.status == 404);
+	CHECK(strstr(r.out.data, "<h1>404 Not Found</h1>") != NULL);
+	CHECK(strstr(r.out.data, "no &lt;such&gt; page") != NULL);
+	req_free(&r);
+}
+
+static void
+missing_template_gives_bare_500(void)
+{
+	struct kreq r;
+
+	memset(&r, 0, sizeof(r));
+	r.app = &app;
+	CHECK(view_render(&r, 200, "x", "no-such-template.cs") == -1);
+	CHECK(r.status == 500);
+	CHECK(strstr(r.out.data, "Internal error") != NULL);
+	req_free(&r);
+}
+
+int
+main(void)
+{
+	char err[256];
+	int rc;
+
+	const char *conf = "[site]\nname = Site & Co\n"
+		"[paths]\ntemplates = templates\n";
+
+	CHECK(config_parse(&app.cfg, "t", conf, strlen(conf), err,
+		sizeof(err)) == 0);
+	RUN(escaping_is_on_everywhere);
+	RUN(error_page);
+	RUN(missing_template_gives_bare_500);
+	rc = tap_done();
+	config_free(&app.cfg);
+	return rc;
+}
