@@ -106,9 +106,10 @@ asan:
 
 HTTP_PORT ?= 8080
 
-# Unit tests and plain-CGI requests under valgrind (memcheck).
+# Unit tests, the web programs (as plain CGI) and kilnd under valgrind's
+# memcheck, against a real stack.
 valgrind: all
-	@/usr/bin/python3 tests/run.py --build $(BUILD) --valgrind --only unit
+	@/usr/bin/python3 tests/run.py --build $(BUILD) --valgrind
 
 run: deps all
 	@tools/kiln-stack up --dir var --http-port $(HTTP_PORT) --print-login

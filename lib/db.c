@@ -162,7 +162,8 @@ bind_params(struct db *db, MYSQL_STMT *st, const struct db_param *p,
 			mysql_stmt_param_count(st), np);
 		return -1;
 	}
-	memset(b, 0, np * sizeof(*b));
+	if (np > 0)
+		memset(b, 0, np * sizeof(*b));
 	for (i = 0; i < np; i++) {
 		switch (p[i].type) {
 		case DBP_NULL:

@@ -48,7 +48,9 @@ def run_unit(build, tally, valgrind):
         if valgrind:
             cmd = ["valgrind", "-q", "--error-exitcode=99",
                    "--leak-check=full", "--errors-for-leak-kinds=definite",
-                   "--track-origins=yes"] + cmd
+                   "--track-origins=yes",
+                   "--suppressions=" + os.path.join(ROOT, "tests",
+                                                    "valgrind.supp")] + cmd
         p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
                            timeout=600)
         comments = []
@@ -94,10 +96,13 @@ def run_fuzz(tally, runs):
             shutil.rmtree(work, ignore_errors=True)
 
 
-def run_integration(build, tally, sanitized, pattern):
+def run_integration(build, tally, sanitized, pattern, valgrind=False):
     import harness  # noqa: E402  (needs sys.path above)
     harness.BUILD = os.path.join(ROOT, build)
     harness.SANITIZED = sanitized
+    if valgrind:
+        harness.run_module("valgrind_checks", tally)
+        return
     files = sorted(glob.glob(os.path.join(ROOT, "tests", "integration",
                                           "test_*.py")))
     for f in files:
@@ -129,7 +134,8 @@ def main():
         if args.only in (None, "fuzz") and not args.valgrind:
             run_fuzz(tally, args.fuzz_runs)
         if args.only in (None, "integration"):
-            run_integration(args.build, tally, args.sanitized, args.pattern)
+            run_integration(args.build, tally, args.sanitized, args.pattern,
+                            args.valgrind)
     except KeyboardInterrupt:
         tally.record("test run interrupted", False)
     if tally.failures:

@@ -1,0 +1,72 @@
+"""valgrind_checks.py - run by `make valgrind` only: the web programs (as
+plain CGI, one request each) and kilnd (registering, beating, stopping on
+SIGTERM) under memcheck against a real stack. Any memcheck error or
+definite leak fails."""
+
+import os
+import re
+import signal
+import subprocess
+import time
+
+import harness
+from harness import run, wait_until
+
+STACK = dict(server="lighttpd", daemon=False, heartbeat=1)
+
+VG = ["valgrind", "--error-exitcode=99", "--leak-check=full",
+      "--errors-for-leak-kinds=definite", "--track-origins=yes",
+      "--suppressions=" + os.path.join(harness.ROOT, "tests",
+                                       "valgrind.supp")]
+
+
+def check_clean(stderr, what):
+    m = re.search(r"ERROR SUMMARY: (\d+) errors", stderr)
+    assert m, "%s: no valgrind summary\n%s" % (what, stderr[-2000:])
+    assert m.group(1) == "0", "%s:\n%s" % (what, stderr[-4000:])
+    assert "definitely lost: 0 bytes" in stderr or \
+        "definitely lost" not in stderr, "%s:\n%s" % (what, stderr[-4000:])
+
+
+def cgi_env(s, path, query=""):
+    return {"KILN_CONF": s.conf, "REQUEST_METHOD": "GET",
+            "PATH_INFO": path, "QUERY_STRING": query,
+            "PATH": os.environ["PATH"]}
+
+
+def test_web_programs_are_memcheck_clean(s):
+    cases = [("api.fcgi", "/api/v1/health", ""),
+             ("api.fcgi", "/api/v1/nope", "a=%zz"),
+             ("api.fcgi", "/api/v1/health", "x=1&y=%41"),
+             ("portal.fcgi", "/", ""),
+             ("portal.fcgi", "/missing", "")]
+    for prog, path, q in cases:
+        p = run(VG + [os.path.join(harness.BUILD, "cgi-bin", prog)],
+                env=cgi_env(s, path, q), stdin=subprocess.DEVNULL,
+                text=False, timeout=300)
+        check_clean(p.stderr.decode(errors="replace"),
+                    "%s %s?%s" % (prog, path, q))
+        assert p.stdout.startswith(b"Status: "), p.stdout[:200]
+
+
+def test_kilnd_is_memcheck_clean(s):
+    log = s.path("log", "vg-kilnd.log")
+    with open(log, "w") as f:
+        p = subprocess.Popen(VG + [os.path.join(harness.BUILD,
+                                                "render-daemon", "kilnd"),
+                                   "-c", s.conf],
+                             stdout=subprocess.DEVNULL, stderr=f)
+    try:
+        wait_until(lambda: s.sql("SELECT COUNT(*) FROM daemons WHERE"
+                                 " state = 'idle'") == [["1"]],
+                   timeout=120, what="kilnd under valgrind to register")
+        time.sleep(2.5)     # a few heartbeats
+        p.send_signal(signal.SIGHUP)
+        time.sleep(1)
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(timeout=120) == 0
+    finally:
+        if p.poll() is None:
+            p.kill()
+    with open(log) as f:
+        check_clean(f.read(), "kilnd")
