@@ -124,7 +124,7 @@ install: all
 	install -m 755 $(KILND) $(ADMIN) $(DESTDIR)$(BINDIR)/
 	install -m 755 $(PORTAL) $(API) $(DESTDIR)$(LIBEXEC)/cgi-bin/
 	install -m 644 templates/*.cs $(DESTDIR)$(SHARE)/templates/
-	install -m 644 static/*.css $(DESTDIR)$(SHARE)/static/
+	install -m 644 static/* $(DESTDIR)$(SHARE)/static/
 	install -m 644 sql/*.sql $(DESTDIR)$(SHARE)/sql/
 	install -m 644 apache-conf/* $(DESTDIR)$(SHARE)/apache-conf/
 
