@@ -10,11 +10,13 @@ SAN      ?=
 CFLAGS   ?= $(OPT) -g
 WARN      = -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wformat=2
-CPPFLAGS += -D_GNU_SOURCE -Ilib -isystem /usr/include/ClearSilver \
+CPPFLAGS += -D_GNU_SOURCE -Ilib -Irender-daemon/engine \
+            -isystem /usr/include/ClearSilver \
             -isystem /usr/include/mariadb
 ALL_CFLAGS = $(WARN) $(CPPFLAGS) $(CFLAGS) $(SAN)
 LDLIBS_WEB = -lfcgi -lmariadb -ljson-c -lneo_cgi -lneo_cs -lneo_utl -lz -lsodium
-LDLIBS_D   = -lOpenCL -lmariadb -ljson-c -lsodium
+LDLIBS_ENG = -lclblast -lOpenCL -lstdc++ -ljson-c -lz -lm -lpthread
+LDLIBS_D   = $(LDLIBS_ENG) -lmariadb -lsodium
 LDLIBS_ADM = -lmariadb -ljson-c -lsodium
 
 BINDIR   = $(PREFIX)/bin
@@ -25,14 +27,25 @@ LIB_SRC  = $(wildcard lib/*.c)
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIBKILN  = $(BUILD)/libkiln.a
 
+# The engine: runtime, tensors, ops, loaders, models. Kernels are embedded
+# into a generated C file.
+ENG_SRC  = $(wildcard render-daemon/engine/*.c)
+ENG_CL   = $(sort $(wildcard render-daemon/engine/kernels/*.cl))
+ENG_GEN  = $(BUILD)/gen/cl_sources.c
+ENG_OBJ  = $(ENG_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/cl_sources.o
+LIBENG   = $(BUILD)/libengine.a
+
 PORTAL_SRC = cgi-bin/portal.c cgi-bin/page_home.c
 API_SRC    = cgi-bin/api.c cgi-bin/api_health.c
 KILND_SRC  = render-daemon/kilnd.c render-daemon/cl_devices.c
+RENDER_SRC = render-daemon/kiln-render.c render-daemon/cl_devices.c \
+             $(wildcard render-daemon/cmd_*.c)
 ADMIN_SRC  = tools/kiln-admin.c
 
 PORTAL = $(BUILD)/cgi-bin/portal.fcgi
 API    = $(BUILD)/cgi-bin/api.fcgi
 KILND  = $(BUILD)/render-daemon/kilnd
+RENDER = $(BUILD)/render-daemon/kiln-render
 ADMIN  = $(BUILD)/tools/kiln-admin
 
 UNIT_SRC  = $(wildcard tests/unit/test_*.c)
@@ -40,10 +53,10 @@ UNIT_BIN  = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC  = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN  = $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
-PROGRAMS = $(PORTAL) $(API) $(KILND) $(ADMIN)
+PROGRAMS = $(PORTAL) $(API) $(KILND) $(ADMIN) $(RENDER)
 
 # Keep test objects: they are not throwaway intermediates.
-.SECONDARY:
+.SECONDARY: $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.o)
 
 .PHONY: all deps test test-unit asan valgrind fuzz run stop install \
         uninstall clean
@@ -53,11 +66,35 @@ all: $(PROGRAMS) $(UNIT_BIN)
 deps:
 	@sh tools/deps.sh
 
-$(BUILD)/%.o: %.c $(wildcard lib/*.h cgi-bin/*.h render-daemon/*.h tests/unit/*.h)
+HEADERS = $(wildcard lib/*.h cgi-bin/*.h render-daemon/*.h \
+            render-daemon/engine/*.h tests/unit/*.h)
+
+# The config defaults point at the install's share directory; the stamp
+# file changes (and config.o is rebuilt) whenever PREFIX does.
+$(BUILD)/lib/config.o: CPPFLAGS += -DKILN_SHARE_DIR='"$(SHARE)"'
+$(BUILD)/lib/config.o: $(BUILD)/share-dir.txt
+$(BUILD)/share-dir.txt: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(SHARE)' | cmp -s - $@ || echo '$(SHARE)' >$@
+FORCE:
+
+$(BUILD)/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(LIBKILN): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(ENG_GEN): $(ENG_CL) tools/embed-cl.sh
+	@mkdir -p $(dir $@)
+	sh tools/embed-cl.sh $@ $(ENG_CL)
+
+$(BUILD)/gen/cl_sources.o: $(ENG_GEN) render-daemon/engine/cl_sources.h
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIBENG): $(ENG_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@
 	ar rcs $@ $^
@@ -68,23 +105,27 @@ $(PORTAL): $(PORTAL_SRC:%.c=$(BUILD)/%.o) $(LIBKILN)
 $(API): $(API_SRC:%.c=$(BUILD)/%.o) $(LIBKILN)
 	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDFLAGS) $(LDLIBS_WEB)
 
-$(KILND): $(KILND_SRC:%.c=$(BUILD)/%.o) $(LIBKILN)
+$(KILND): $(KILND_SRC:%.c=$(BUILD)/%.o) $(LIBENG) $(LIBKILN)
 	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDFLAGS) $(LDLIBS_D)
+
+$(RENDER): $(RENDER_SRC:%.c=$(BUILD)/%.o) $(LIBENG) $(LIBKILN)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDFLAGS) $(LDLIBS_ENG)
 
 $(ADMIN): $(ADMIN_SRC:%.c=$(BUILD)/%.o) $(LIBKILN)
 	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDFLAGS) $(LDLIBS_ADM)
 
-$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBKILN)
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBENG) $(LIBKILN)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDFLAGS) $(LDLIBS_WEB)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDFLAGS) $(LDLIBS_WEB) $(LDLIBS_ENG)
 
 # Fuzz harnesses need clang's libFuzzer; they are built into their own
 # directory with ASan + UBSan whatever BUILD says.
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) \
               -Wall -Wextra -Werror
-build-fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(wildcard lib/*.h)
+build-fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(ENG_SRC) $(ENG_GEN) $(HEADERS)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(LDLIBS_WEB)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(ENG_SRC) $(ENG_GEN) \
+	  $(LDLIBS_WEB) $(LDLIBS_ENG)
 
 fuzz: $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 
@@ -121,7 +162,7 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXEC)/cgi-bin \
 	  $(DESTDIR)$(SHARE)/templates $(DESTDIR)$(SHARE)/static \
 	  $(DESTDIR)$(SHARE)/sql $(DESTDIR)$(SHARE)/apache-conf
-	install -m 755 $(KILND) $(ADMIN) $(DESTDIR)$(BINDIR)/
+	install -m 755 $(KILND) $(ADMIN) $(RENDER) $(DESTDIR)$(BINDIR)/
 	install -m 755 $(PORTAL) $(API) $(DESTDIR)$(LIBEXEC)/cgi-bin/
 	install -m 644 templates/*.cs $(DESTDIR)$(SHARE)/templates/
 	install -m 644 static/* $(DESTDIR)$(SHARE)/static/
@@ -129,7 +170,8 @@ install: all
 	install -m 644 apache-conf/* $(DESTDIR)$(SHARE)/apache-conf/
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/kilnd $(DESTDIR)$(BINDIR)/kiln-admin
+	rm -f $(DESTDIR)$(BINDIR)/kilnd $(DESTDIR)$(BINDIR)/kiln-admin \
+	  $(DESTDIR)$(BINDIR)/kiln-render
 	rm -rf $(DESTDIR)$(LIBEXEC) $(DESTDIR)$(SHARE)
 
 clean:

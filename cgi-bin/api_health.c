@@ -8,6 +8,7 @@
 #include "log.h"
 
 #include <json-c/json.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -46,8 +47,12 @@ api_health(struct kreq *req)
 	if (up) {
 		json_object_object_add(dbo, "schema_version",
 			json_object_new_int64(strtoll(schema, NULL, 10)));
+		char ms[32];
+
+		/* Two decimals: microseconds are noise here. */
+		snprintf(ms, sizeof(ms), "%.2f", now_ms() - t0);
 		json_object_object_add(dbo, "latency_ms",
-			json_object_new_double(now_ms() - t0));
+			json_object_new_double_s(strtod(ms, NULL), ms));
 	}
 	json_object_object_add(root, "database", dbo);
 	if (up) {

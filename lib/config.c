@@ -10,6 +10,12 @@
 #include <string.h>
 #include <strings.h>
 
+/* Where `make install` puts templates and migrations; the Makefile passes
+ * its own $(SHARE) so the defaults match the install. */
+#ifndef KILN_SHARE_DIR
+#define KILN_SHARE_DIR "/usr/local/share/kiln"
+#endif
+
 enum cfg_type { CFG_STR, CFG_INT, CFG_BOOL };
 
 /* One declared key: where it lives in struct kiln_config, its type, its
@@ -39,9 +45,9 @@ static const struct cfg_key keys[] = {
 	S("database", "name", db_name, "kiln"),
 	I("database", "connect_timeout", db_connect_timeout, "3", 1, 60),
 	I("database", "rw_timeout", db_rw_timeout, "10", 1, 600),
-	S("paths", "templates", templates_dir, "/usr/share/kiln/templates"),
+	S("paths", "templates", templates_dir, KILN_SHARE_DIR "/templates"),
 	S("paths", "static_url", static_url, "/static"),
-	S("paths", "migrations", migrations_dir, "/usr/share/kiln/sql"),
+	S("paths", "migrations", migrations_dir, KILN_SHARE_DIR "/sql"),
 	S("paths", "artifacts", artifacts_dir, "/var/lib/kiln/artifacts"),
 	S("daemon", "name", daemon_name, ""),
 	I("daemon", "heartbeat_interval", heartbeat_interval, "5", 1, 3600),

@@ -120,6 +120,8 @@ db_connect(struct db *db, int multi)
 	mysql_options(db->conn, MYSQL_OPT_READ_TIMEOUT, &rw);
 	mysql_options(db->conn, MYSQL_OPT_WRITE_TIMEOUT, &rw);
 	mysql_options(db->conn, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+	/* Every timestamp kiln reads or writes is UTC. */
+	mysql_options(db->conn, MYSQL_INIT_COMMAND, "SET time_zone = '+00:00'");
 	/* Never read ~/.my.cnf or /etc/mysql: kiln.conf is the one source. */
 	host = c->db_host[0] ? c->db_host : NULL;
 	sock = c->db_socket[0] ? c->db_socket : NULL;
@@ -132,11 +134,6 @@ db_connect(struct db *db, int multi)
 		/* Any failure to connect means the database is unusable for
 		 * this request, whatever the code. */
 		db->down = 1;
-		disconnect(db);
-		return -1;
-	}
-	if (mysql_query(db->conn, "SET time_zone = '+00:00'") != 0) {
-		take_conn_err(db, "set time_zone");
 		disconnect(db);
 		return -1;
 	}

@@ -15,13 +15,19 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "engine"))
 
 
 class Tally:
     def __init__(self):
         self.passed = 0
         self.failed = 0
+        self.skipped = 0
         self.failures = []
+
+    def skip(self, name, why):
+        self.skipped += 1
+        print("SKIP %s: %s" % (name, why), flush=True)
 
     def record(self, name, ok, detail=""):
         if ok:
@@ -103,8 +109,10 @@ def run_integration(build, tally, sanitized, pattern, valgrind=False):
     if valgrind:
         harness.run_module("valgrind_checks", tally)
         return
-    files = sorted(glob.glob(os.path.join(ROOT, "tests", "integration",
-                                          "test_*.py")))
+    files = sorted(glob.glob(os.path.join(ROOT, "tests", "engine",
+                                          "test_*.py"))) + \
+        sorted(glob.glob(os.path.join(ROOT, "tests", "integration",
+                                      "test_*.py")))
     for f in files:
         modname = os.path.splitext(os.path.basename(f))[0]
         if pattern and not re.search(pattern, modname):
@@ -143,7 +151,12 @@ def main():
         for n in tally.failures:
             print("  " + n)
     print("(%.0f s)" % (time.time() - t0))
-    print("%d passed, %d failed" % (tally.passed, tally.failed))
+    if tally.skipped:
+        print("%d passed, %d failed, %d skipped" % (tally.passed,
+                                                    tally.failed,
+                                                    tally.skipped))
+    else:
+        print("%d passed, %d failed" % (tally.passed, tally.failed))
     return 1 if tally.failed else 0
 
 

@@ -27,6 +27,11 @@ SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
                    "runtime error:")
 
 
+class Skip(Exception):
+    """Raised by a test that cannot run here (say why); counted as skipped,
+    never as passed."""
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -206,6 +211,8 @@ def run_module(modname, tally):
             try:
                 fn(stack)
                 tally.record(name, True)
+            except Skip as e:
+                tally.skip(name, str(e))
             except KeyboardInterrupt:
                 raise
             except Exception:
