@@ -15,7 +15,7 @@ CPPFLAGS += -D_GNU_SOURCE -Ilib -Irender-daemon/engine \
             -isystem /usr/include/mariadb
 ALL_CFLAGS = $(WARN) $(CPPFLAGS) $(CFLAGS) $(SAN)
 LDLIBS_WEB = -lfcgi -lmariadb -ljson-c -lneo_cgi -lneo_cs -lneo_utl -lz -lsodium
-LDLIBS_ENG = -lclblast -lOpenCL -lstdc++ -ljson-c -lz -lm -lpthread
+LDLIBS_ENG = -lclblast -lOpenCL -lstdc++ -ljson-c -lsodium -lz -lm -lpthread
 LDLIBS_D   = $(LDLIBS_ENG) -lmariadb -lsodium
 LDLIBS_ADM = -lmariadb -ljson-c -lsodium
 

@@ -4,5 +4,6 @@
 #define KILN_COMMANDS_H
 
 int cmd_devices(int argc, char **argv);
+int cmd_op(int argc, char **argv);
 
 #endif

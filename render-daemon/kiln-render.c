@@ -12,6 +12,8 @@ static const struct {
 	const char *help;
 } commands[] = {
 	{ "devices", cmd_devices, "list OpenCL platforms and devices" },
+	{ "op", cmd_op, "run one engine operator on raw float32 files "
+		"(tests)" },
 };
 
 static void

@@ -1,0 +1,175 @@
+/* elementwise.cl - pointwise and data-movement kernels: add, mul,
+ * activations, GEGLU, concat, upsample, transpose, broadcast fills,
+ * timestep embedding. One work item per output element. */
+
+__kernel void k_add(__global const float *a, __global const float *b,
+	__global float *y, const uint n)
+{
+	uint i = get_global_id(0);
+	if (i < n)
+		y[i] = a[i] + b[i];
+}
+
+__kernel void k_mul(__global const float *a, __global const float *b,
+	__global float *y, const uint n)
+{
+	uint i = get_global_id(0);
+	if (i < n)
+		y[i] = a[i] * b[i];
+}
+
+__kernel void k_scale(__global const float *x, __global float *y,
+	const float s, const uint n)
+{
+	uint i = get_global_id(0);
+	if (i < n)
+		y[i] = x[i] * s;
+}
+
+/* y[n, c, p] = x[n, c, p] + v[n * vstride + c]: a per-channel bias
+ * (vstride 0) or a per-sample, per-channel vector such as a time
+ * embedding (vstride C). */
+__kernel void k_add_channel(__global const float *x, __global const float *v,
+	__global float *y, const uint C, const uint HW, const uint vstride,
+	const uint total)
+{
+	uint i = get_global_id(0);
+	if (i >= total)
+		return;
+	uint c = (i / HW) % C;
+	uint n = i / (HW * C);
+	y[i] = x[i] + v[n * vstride + c];
+}
+
+/* y[r, j] = b[j]: seeds an output with its bias before a GEMM with
+ * beta = 1. */
+__kernel void k_fill_rows(__global const float *b, __global float *y,
+	const uint D, const uint total)
+{
+	uint i = get_global_id(0);
+	if (i < total)
+		y[i] = b[i % D];
+}
+
+inline float gelu_erf(float x)
+{
+	return 0.5f * x * (1.0f + erf(x * 0.70710678118654752f));
+}
+
+/* kind: 0 SiLU, 1 GELU (erf), 2 quick-GELU (x * sigmoid(1.702 x)),
+ * 3 GELU (tanh approximation). */
+__kernel void k_act(__global const float *x, __global float *y,
+	const uint n, const int kind)
+{
+	uint i = get_global_id(0);
+	if (i >= n)
+		return;
+	float v = x[i];
+	float r;
+	if (kind == 0)
+		r = v / (1.0f + exp(-v));
+	else if (kind == 1)
+		r = gelu_erf(v);
+	else if (kind == 2)
+		r = v / (1.0f + exp(-1.702f * v));
+	else
+		r = 0.5f * v * (1.0f + tanh(0.7978845608028654f *
+			(v + 0.044715f * v * v * v)));
+	y[i] = r;
+}
+
+/* GEGLU as diffusers writes it: x [rows, 2D] splits into (h, gate) along
+ * the last axis; y = h * gelu(gate). */
+__kernel void k_geglu(__global const float *x, __global float *y,
+	const uint D, const uint total)
+{
+	uint i = get_global_id(0);
+	if (i >= total)
+		return;
+	uint r = i / D, j = i % D;
+	__global const float *row = x + (size_t)r * 2 * D;
+	y[i] = row[j] * gelu_erf(row[D + j]);
+}
+
+/* Channel concat: y [N, C1 + C2, HW] from a [N, C1, HW] and b [N, C2, HW]. */
+__kernel void k_concat_ch(__global const float *a, __global const float *b,
+	__global float *y, const uint C1, const uint C2, const uint HW,
+	const uint total)
+{
+	uint i = get_global_id(0);
+	if (i >= total)
+		return;
+	uint C = C1 + C2;
+	uint p = i % HW;
+	uint c = (i / HW) % C;
+	uint n = i / (HW * C);
+	y[i] = c < C1 ? a[((size_t)n * C1 + c) * HW + p]
+		: b[((size_t)n * C2 + (c - C1)) * HW + p];
+}
+
+/* Nearest-neighbour 2x upsampling: [NC, H, W] -> [NC, 2H, 2W]. */
+__kernel void k_upsample2x(__global const float *x, __global float *y,
+	const uint H, const uint W, const uint total)
+{
+	uint i = get_global_id(0);
+	if (i >= total)
+		return;
+	uint W2 = 2 * W, H2 = 2 * H;
+	uint ox = i % W2;
+	uint oy = (i / W2) % H2;
+	uint nc = i / (W2 * H2);
+	y[i] = x[((size_t)nc * H + oy / 2) * W + ox / 2];
+}
+
+/* Batched transpose of the last two axes: x [B, R, C] -> y [B, C, R]. */
+__kernel void k_transpose(__global const float *x, __global float *y,
+	const uint R, const uint C, const uint total)
+{
+	uint i = get_global_id(0);
+	if (i >= total)
+		return;
+	uint r = i % R;
+	uint c = (i / R) % C;
+	uint b = i / (R * C);
+	y[i] = x[((size_t)b * R + r) * C + c];
+}
+
+/* Sinusoidal timestep embedding as diffusers' get_timestep_embedding:
+ * half = dim / 2, freq_j = exp(-ln(max_period) * j / (half - shift)),
+ * [sin(t f), cos(t f)], swapped to [cos, sin] when flip is set. */
+__kernel void k_timestep_embed(__global const float *t, __global float *y,
+	const uint dim, const int flip, const float shift,
+	const float max_period, const uint total)
+{
+	uint i = get_global_id(0);
+	if (i >= total)
+		return;
+	uint n = i / dim, j = i % dim;
+	uint half_dim = dim / 2;
+	if (j >= 2 * half_dim) {	/* odd dim: zero pad */
+		y[i] = 0.0f;
+		return;
+	}
+	uint k = j % half_dim;
+	float freq = exp(-log(max_period) * (float)k /
+		((float)half_dim - shift));
+	float a = t[n] * freq;
+	int first = j < half_dim;
+	if (flip)
+		first = !first;
+	y[i] = first ? sin(a) : cos(a);
+}
+
+/* Token + position embedding: y[b, l, :] = tok[ids[b, l], :] + pos[l, :]. */
+__kernel void k_embed(__global const int *ids, __global const float *tok,
+	__global const float *pos, __global float *y, const uint L,
+	const uint D, const uint total)
+{
+	uint i = get_global_id(0);
+	if (i >= total)
+		return;
+	uint d = i % D;
+	uint bl = i / D;
+	uint l = bl % L;
+	y[i] = tok[(size_t)ids[bl] * D + d] + pos[(size_t)l * D + d];
+}

@@ -1,0 +1,603 @@
+/* ops.c - operators: CLBlast for GEMM, the embedded kernels for the rest. */
+#include "ops.h"
+
+#include <clblast_c.h>
+#include <stdio.h>
+#include <string.h>
+
+#define WG 256			/* work-group size for the reductions */
+#define ATTN_BUDGET_DEFAULT (64u << 20)
+
+static size_t
+round_up(size_t n, size_t m)
+{
+	return (n + m - 1) / m * m;
+}
+
+/* Launches a 1-D kernel over n items in groups of 64. */
+static int
+launch1(struct kiln_rt *rt, const char *k, size_t n, const struct rt_arg *a,
+	size_t na)
+{
+	size_t gws = round_up(n, 64), lws = 64;
+
+	return rt_launch(rt, k, 1, &gws, &lws, a, na);
+}
+
+static int
+f32_only(const struct ktensor *t, const char *op)
+{
+	if (t->dtype != KD_F32)
+		return rt_failf(t->rt, "%s: expects F32 tensors", op);
+	return 0;
+}
+
+static int
+same_shape(const struct ktensor *a, const struct ktensor *b, const char *op)
+{
+	char sa[64], sb[64];
+
+	if (kt_nelem(a) != kt_nelem(b))
+		return rt_failf(a->rt, "%s: shapes %s and %s differ", op,
+			kt_shape_str(a, sa, sizeof(sa)),
+			kt_shape_str(b, sb, sizeof(sb)));
+	return 0;
+}
+
+static int
+blast_fail(struct kiln_rt *rt, const char *call, CLBlastStatusCode st)
+{
+	return rt_failf(rt, "%s: CLBlast status %d%s", call, (int)st,
+		(int)st > -1024 ? "" : " (CLBlast-specific; see clblast_c.h)");
+}
+
+int
+op_gemm(struct kiln_rt *rt, int ta, int tb, size_t m, size_t n, size_t k,
+	float alpha, cl_mem a, size_t a_off, size_t lda, cl_mem b,
+	size_t b_off, size_t ldb, float beta, cl_mem c, size_t c_off,
+	size_t ldc)
+{
+	CLBlastStatusCode st;
+
+	if (m == 0 || n == 0)
+		return 0;
+	st = CLBlastSgemm(CLBlastLayoutRowMajor,
+		ta ? CLBlastTransposeYes : CLBlastTransposeNo,
+		tb ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha,
+		a, a_off, lda, b, b_off, ldb, beta, c, c_off, ldc, &rt->queue,
+		NULL);
+	return st == CLBlastSuccess ? 0 : blast_fail(rt, "CLBlastSgemm", st);
+}
+
+int
+op_gemm_batched(struct kiln_rt *rt, int ta, int tb, size_t m, size_t n,
+	size_t k, float alpha, cl_mem a, size_t a_off, size_t lda,
+	size_t a_stride, cl_mem b, size_t b_off, size_t ldb, size_t b_stride,
+	float beta, cl_mem c, size_t c_off, size_t ldc, size_t c_stride,
+	size_t batch)
+{
+	CLBlastStatusCode st;
+
+	if (m == 0 || n == 0 || batch == 0)
+		return 0;
+	if (batch == 1)
+		return op_gemm(rt, ta, tb, m, n, k, alpha, a, a_off, lda, b,
+			b_off, ldb, beta, c, c_off, ldc);
+	st = CLBlastSgemmStridedBatched(CLBlastLayoutRowMajor,
+		ta ? CLBlastTransposeYes : CLBlastTransposeNo,
+		tb ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha,
+		a, a_off, lda, a_stride, b, b_off, ldb, b_stride, beta, c,
+		c_off, ldc, c_stride, batch, &rt->queue, NULL);
+	return st == CLBlastSuccess ? 0 :
+		blast_fail(rt, "CLBlastSgemmStridedBatched", st);
+}
+
+int
+op_linear(const struct ktensor *x, const struct ktensor *w,
+	const struct ktensor *b, struct ktensor *y)
+{
+	struct kiln_rt *rt = x->rt;
+	size_t in, out, rows;
+	uint32_t d, total;
+
+	if (f32_only(x, "linear") || f32_only(w, "linear") ||
+	    f32_only(y, "linear"))
+		return -1;
+	if (w->nd != 2)
+		return rt_failf(rt, "linear: weight must be [out, in]");
+	out = (size_t)w->ne[0];
+	in = (size_t)w->ne[1];
+	if ((size_t)x->ne[x->nd - 1] != in || kt_nelem(x) % in != 0)
+		return rt_failf(rt, "linear: input's last axis is %lld, "
+			"weight wants %zu", (long long)x->ne[x->nd - 1], in);
+	rows = kt_nelem(x) / in;
+	if (kt_nelem(y) != rows * out)
+		return rt_failf(rt, "linear: output has %zu elements, want "
+			"%zu", kt_nelem(y), rows * out);
+	if (b != NULL) {
+		struct rt_arg a[4];
+
+		if ((size_t)kt_nelem(b) != out)
+			return rt_failf(rt, "linear: bias has %zu elements, "
+				"want %zu", kt_nelem(b), out);
+		d = (uint32_t)out;
+		total = (uint32_t)(rows * out);
+		a[0] = RT_ARG(b->mem);
+		a[1] = RT_ARG(y->mem);
+		a[2] = RT_ARG(d);
+		a[3] = RT_ARG(total);
+		if (launch1(rt, "k_fill_rows", total, a, 4) != 0)
+			return -1;
+	}
+	return op_gemm(rt, 0, 1, rows, out, in, 1.0f, x->mem, 0, in, w->mem,
+		0, in, b != NULL ? 1.0f : 0.0f, y->mem, 0, out);
+}
+
+int
+op_add_channel(const struct ktensor *x, const struct ktensor *v,
+	struct ktensor *y)
+{
+	struct kiln_rt *rt = x->rt;
+	uint32_t C, HW, vstride, total;
+	struct rt_arg a[7];
+
+	if (x->nd < 2 || same_shape(x, y, "add_channel"))
+		return rt_failf(rt, "add_channel: x must be [N, C, ...]");
+	C = (uint32_t)x->ne[1];
+	HW = (uint32_t)(kt_nelem(x) / (size_t)(x->ne[0] * x->ne[1]));
+	if (kt_nelem(v) == C)
+		vstride = 0;
+	else if (kt_nelem(v) == (size_t)x->ne[0] * C)
+		vstride = C;
+	else
+		return rt_failf(rt, "add_channel: vector has %zu elements, "
+			"want %u or %lld", kt_nelem(v), C,
+			(long long)(x->ne[0] * C));
+	total = (uint32_t)kt_nelem(x);
+	a[0] = RT_ARG(x->mem);
+	a[1] = RT_ARG(v->mem);
+	a[2] = RT_ARG(y->mem);
+	a[3] = RT_ARG(C);
+	a[4] = RT_ARG(HW);
+	a[5] = RT_ARG(vstride);
+	a[6] = RT_ARG(total);
+	return launch1(rt, "k_add_channel", total, a, 7);
+}
+
+int
+op_conv2d(const struct ktensor *x, const struct ktensor *w,
+	const struct ktensor *b, struct ktensor *y, int stride, int pad)
+{
+	struct kiln_rt *rt = x->rt;
+	uint32_t C, H, W, KH, KW, HO, WO, st = (uint32_t)stride,
+		pd = (uint32_t)pad, total;
+	size_t O, N, n, ckk, P;
+	struct ktensor *col = NULL;
+	int direct, rc = -1;
+
+	if (x->nd != 4 || w->nd != 4 || y->nd != 4 || stride < 1 || pad < 0)
+		return rt_failf(rt, "conv2d: x, w, y must be 4-D");
+	if (f32_only(x, "conv2d") || f32_only(w, "conv2d") ||
+	    f32_only(y, "conv2d"))
+		return -1;
+	N = (size_t)x->ne[0];
+	C = (uint32_t)x->ne[1];
+	H = (uint32_t)x->ne[2];
+	W = (uint32_t)x->ne[3];
+	O = (size_t)w->ne[0];
+	KH = (uint32_t)w->ne[2];
+	KW = (uint32_t)w->ne[3];
+	if ((uint32_t)w->ne[1] != C)
+		return rt_failf(rt, "conv2d: input has %u channels, weight "
+			"wants %lld", C, (long long)w->ne[1]);
+	if (H + 2 * pd < KH || W + 2 * pd < KW)
+		return rt_failf(rt, "conv2d: kernel larger than input");
+	HO = (H + 2 * pd - KH) / st + 1;
+	WO = (W + 2 * pd - KW) / st + 1;
+	if ((size_t)y->ne[0] != N || (size_t)y->ne[1] != O ||
+	    (uint32_t)y->ne[2] != HO || (uint32_t)y->ne[3] != WO)
+		return rt_failf(rt, "conv2d: output must be [%zu, %zu, %u, %u]",
+			N, O, HO, WO);
+	if (b != NULL && kt_nelem(b) != O)
+		return rt_failf(rt, "conv2d: bias has %zu elements, want %zu",
+			kt_nelem(b), O);
+	ckk = (size_t)C * KH * KW;
+	P = (size_t)HO * WO;
+	/* A 1x1, stride 1, unpadded convolution is a GEMM on x itself. */
+	direct = KH == 1 && KW == 1 && st == 1 && pd == 0;
+	if (!direct) {
+		col = kt_new2(rt, KD_F32, (int64_t)ckk, (int64_t)P);
+		if (col == NULL)
+			return -1;
+	}
+	for (n = 0; n < N; n++) {
+		size_t xoff = n * C * (size_t)H * W;
+		cl_mem src = x->mem;
+		size_t soff = xoff;
+
+		if (!direct) {
+			struct rt_arg a[13];
+			uint32_t xo = (uint32_t)xoff;
+
+			total = (uint32_t)(ckk * P);
+			a[0] = RT_ARG(x->mem);
+			a[1] = RT_ARG(xo);
+			a[2] = RT_ARG(col->mem);
+			a[3] = RT_ARG(C);
+			a[4] = RT_ARG(H);
+			a[5] = RT_ARG(W);
+			a[6] = RT_ARG(KH);
+			a[7] = RT_ARG(KW);
+			a[8] = RT_ARG(st);
+			a[9] = RT_ARG(pd);
+			a[10] = RT_ARG(HO);
+			a[11] = RT_ARG(WO);
+			a[12] = RT_ARG(total);
+			if (launch1(rt, "k_im2col", total, a, 13) != 0)
+				goto out;
+			src = col->mem;
+			soff = 0;
+		}
+		if (op_gemm(rt, 0, 0, O, P, ckk, 1.0f, w->mem, 0, ckk, src,
+		    soff, P, 0.0f, y->mem, n * O * P, P) != 0)
+			goto out;
+	}
+	if (b != NULL && op_add_channel(y, b, y) != 0)
+		goto out;
+	rc = 0;
+out:
+	kt_free(col);
+	return rc;
+}
+
+static size_t
+wg_size(struct kiln_rt *rt)
+{
+	size_t w = WG;
+
+	while (w > rt->max_wg)
+		w /= 2;
+	return w;
+}
+
+int
+op_group_norm(const struct ktensor *x, const struct ktensor *gamma,
+	const struct ktensor *beta, struct ktensor *y, int groups, float eps,
+	int silu)
+{
+	struct kiln_rt *rt = x->rt;
+	uint32_t C, HW, G = (uint32_t)groups;
+	size_t N, lws = wg_size(rt), gws;
+	struct rt_arg a[10];
+
+	if (x->nd < 2 || same_shape(x, y, "group_norm"))
+		return rt_failf(rt, "group_norm: x must be [N, C, ...]");
+	N = (size_t)x->ne[0];
+	C = (uint32_t)x->ne[1];
+	HW = (uint32_t)(kt_nelem(x) / (N * C));
+	if (groups < 1 || C % G != 0)
+		return rt_failf(rt, "group_norm: %u channels do not split into "
+			"%d groups", C, groups);
+	if (kt_nelem(gamma) != C || kt_nelem(beta) != C)
+		return rt_failf(rt, "group_norm: gamma/beta must have %u "
+			"elements", C);
+	gws = N * G * lws;
+	a[0] = RT_ARG(x->mem);
+	a[1] = RT_ARG(gamma->mem);
+	a[2] = RT_ARG(beta->mem);
+	a[3] = RT_ARG(y->mem);
+	a[4] = RT_ARG(C);
+	a[5] = RT_ARG(HW);
+	a[6] = RT_ARG(G);
+	a[7] = RT_ARG(eps);
+	a[8] = RT_ARG(silu);
+	a[9] = RT_LOCAL(lws * sizeof(float));
+	return rt_launch(rt, "k_group_norm", 1, &gws, &lws, a, 10);
+}
+
+int
+op_layer_norm(const struct ktensor *x, const struct ktensor *gamma,
+	const struct ktensor *beta, struct ktensor *y, float eps)
+{
+	struct kiln_rt *rt = x->rt;
+	uint32_t D = (uint32_t)x->ne[x->nd - 1];
+	size_t rows = kt_nelem(x) / D, lws = wg_size(rt), gws = rows * lws;
+	struct rt_arg a[7];
+
+	if (same_shape(x, y, "layer_norm"))
+		return -1;
+	if (kt_nelem(gamma) != D || kt_nelem(beta) != D)
+		return rt_failf(rt, "layer_norm: gamma/beta must have %u "
+			"elements", D);
+	a[0] = RT_ARG(x->mem);
+	a[1] = RT_ARG(gamma->mem);
+	a[2] = RT_ARG(beta->mem);
+	a[3] = RT_ARG(y->mem);
+	a[4] = RT_ARG(D);
+	a[5] = RT_ARG(eps);
+	a[6] = RT_LOCAL(lws * sizeof(float));
+	return rt_launch(rt, "k_layer_norm", 1, &gws, &lws, a, 7);
+}
+
+/* Softmax over rows of D in a raw buffer; see k_softmax for causal. */
+static int
+softmax_rows(struct kiln_rt *rt, cl_mem m, size_t rows, uint32_t D,
+	int causal, uint32_t rows_per_head, uint32_t q0)
+{
+	size_t lws = wg_size(rt), gws = rows * lws;
+	struct rt_arg a[6];
+
+	a[0] = RT_ARG(m);
+	a[1] = RT_ARG(D);
+	a[2] = RT_ARG(causal);
+	a[3] = RT_ARG(rows_per_head);
+	a[4] = RT_ARG(q0);
+	a[5] = RT_LOCAL(lws * sizeof(float));
+	return rt_launch(rt, "k_softmax", 1, &gws, &lws, a, 6);
+}
+
+int
+op_softmax(struct ktensor *x)
+{
+	uint32_t D = (uint32_t)x->ne[x->nd - 1];
+
+	return softmax_rows(x->rt, x->mem, kt_nelem(x) / D, D, 0, 1, 0);
+}
+
+void
+op_set_attention_budget(struct kiln_rt *rt, size_t bytes)
+{
+	rt->attn_budget = bytes;
+}
+
+int
+op_attention(const struct ktensor *q, const struct ktensor *k,
+	const struct ktensor *v, struct ktensor *out, int heads, float scale,
+	int causal)
+{
+	struct kiln_rt *rt = q->rt;
+	size_t B, Lq, Lk, HD, d, H = (size_t)heads, chunk, budget, b, q0;
+	struct ktensor *s = NULL;
+	int rc = -1;
+
+	if (q->nd != 3 || k->nd != 3 || v->nd != 3 || out->nd != 3)
+		return rt_failf(rt, "attention: q, k, v, out must be 3-D");
+	B = (size_t)q->ne[0];
+	Lq = (size_t)q->ne[1];
+	HD = (size_t)q->ne[2];
+	Lk = (size_t)k->ne[1];
+	if (heads < 1 || HD % H != 0)
+		return rt_failf(rt, "attention: %zu channels do not split into "
+			"%d heads", HD, heads);
+	d = HD / H;
+	if ((size_t)k->ne[0] != B || (size_t)v->ne[0] != B ||
+	    (size_t)k->ne[2] != HD || (size_t)v->ne[2] != HD ||
+	    (size_t)v->ne[1] != Lk || same_shape(q, out, "attention"))
+		return rt_failf(rt, "attention: q, k, v shapes disagree");
+	if (causal && Lq != Lk)
+		return rt_failf(rt, "attention: causal needs Lq == Lk");
+	budget = rt->attn_budget ? rt->attn_budget : ATTN_BUDGET_DEFAULT;
+	chunk = budget / (H * Lk * sizeof(float));
+	if (chunk == 0)
+		chunk = 1;
+	if (chunk > Lq)
+		chunk = Lq;
+	s = kt_new3(rt, KD_F32, (int64_t)H, (int64_t)chunk, (int64_t)Lk);
+	if (s == NULL)
+		return -1;
+	for (b = 0; b < B; b++) {
+		for (q0 = 0; q0 < Lq; q0 += chunk) {
+			size_t m = Lq - q0 < chunk ? Lq - q0 : chunk;
+			size_t qoff = (b * Lq + q0) * HD;
+
+			/* S_h = scale * Q_h K_h^T for every head at once:
+			 * head h starts h*d into each row of q and k. */
+			if (op_gemm_batched(rt, 0, 1, m, Lk, d, scale, q->mem,
+			    qoff, HD, d, k->mem, b * Lk * HD, HD, d, 0.0f,
+			    s->mem, 0, Lk, m * Lk, H) != 0)
+				goto out;
+			if (softmax_rows(rt, s->mem, H * m, (uint32_t)Lk,
+			    causal, (uint32_t)m, (uint32_t)q0) != 0)
+				goto out;
+			/* O_h = S_h V_h, written straight into head h's
+			 * columns of out. */
+			if (op_gemm_batched(rt, 0, 0, m, d, Lk, 1.0f, s->mem,
+			    0, Lk, m * Lk, v->mem, b * Lk * HD, HD, d, 0.0f,
+			    out->mem, qoff, HD, d, H) != 0)
+				goto out;
+		}
+	}
+	rc = 0;
+out:
+	kt_free(s);
+	return rc;
+}
+
+static int
+binary(const char *kern, const struct ktensor *a, const struct ktensor *b,
+	struct ktensor *y)
+{
+	uint32_t n = (uint32_t)kt_nelem(a);
+	struct rt_arg args[4];
+
+	if (same_shape(a, b, kern) || same_shape(a, y, kern))
+		return -1;
+	args[0] = RT_ARG(a->mem);
+	args[1] = RT_ARG(b->mem);
+	args[2] = RT_ARG(y->mem);
+	args[3] = RT_ARG(n);
+	return launch1(a->rt, kern, n, args, 4);
+}
+
+int
+op_add(const struct ktensor *a, const struct ktensor *b, struct ktensor *y)
+{
+	return binary("k_add", a, b, y);
+}
+
+int
+op_mul(const struct ktensor *a, const struct ktensor *b, struct ktensor *y)
+{
+	return binary("k_mul", a, b, y);
+}
+
+int
+op_scale(const struct ktensor *x, float s, struct ktensor *y)
+{
+	uint32_t n = (uint32_t)kt_nelem(x);
+	struct rt_arg a[4];
+
+	if (same_shape(x, y, "scale"))
+		return -1;
+	a[0] = RT_ARG(x->mem);
+	a[1] = RT_ARG(y->mem);
+	a[2] = RT_ARG(s);
+	a[3] = RT_ARG(n);
+	return launch1(x->rt, "k_scale", n, a, 4);
+}
+
+int
+op_act(const struct ktensor *x, struct ktensor *y, enum act_kind kind)
+{
+	uint32_t n = (uint32_t)kt_nelem(x);
+	int k = (int)kind;
+	struct rt_arg a[4];
+
+	if (same_shape(x, y, "act"))
+		return -1;
+	a[0] = RT_ARG(x->mem);
+	a[1] = RT_ARG(y->mem);
+	a[2] = RT_ARG(n);
+	a[3] = RT_ARG(k);
+	return launch1(x->rt, "k_act", n, a, 4);
+}
+
+int
+op_geglu(const struct ktensor *x, struct ktensor *y)
+{
+	uint32_t D2 = (uint32_t)x->ne[x->nd - 1], D = D2 / 2, total;
+	struct rt_arg a[4];
+
+	if (D2 % 2 != 0 || (uint32_t)y->ne[y->nd - 1] != D ||
+	    kt_nelem(y) * 2 != kt_nelem(x))
+		return rt_failf(x->rt, "geglu: y's last axis must be half of "
+			"x's");
+	total = (uint32_t)kt_nelem(y);
+	a[0] = RT_ARG(x->mem);
+	a[1] = RT_ARG(y->mem);
+	a[2] = RT_ARG(D);
+	a[3] = RT_ARG(total);
+	return launch1(x->rt, "k_geglu", total, a, 4);
+}
+
+int
+op_concat_channels(const struct ktensor *a, const struct ktensor *b,
+	struct ktensor *y)
+{
+	uint32_t C1, C2, HW, total;
+	struct rt_arg args[7];
+
+	if (a->nd < 2 || b->nd != a->nd || y->nd != a->nd ||
+	    a->ne[0] != b->ne[0] || y->ne[1] != a->ne[1] + b->ne[1])
+		return rt_failf(a->rt, "concat: shapes disagree");
+	C1 = (uint32_t)a->ne[1];
+	C2 = (uint32_t)b->ne[1];
+	HW = (uint32_t)(kt_nelem(a) / (size_t)(a->ne[0] * a->ne[1]));
+	if (kt_nelem(b) != (size_t)b->ne[0] * C2 * HW ||
+	    kt_nelem(y) != (size_t)a->ne[0] * (C1 + C2) * HW)
+		return rt_failf(a->rt, "concat: spatial sizes disagree");
+	total = (uint32_t)kt_nelem(y);
+	args[0] = RT_ARG(a->mem);
+	args[1] = RT_ARG(b->mem);
+	args[2] = RT_ARG(y->mem);
+	args[3] = RT_ARG(C1);
+	args[4] = RT_ARG(C2);
+	args[5] = RT_ARG(HW);
+	args[6] = RT_ARG(total);
+	return launch1(a->rt, "k_concat_ch", total, args, 7);
+}
+
+int
+op_upsample2x(const struct ktensor *x, struct ktensor *y)
+{
+	uint32_t H, W, total;
+	struct rt_arg a[5];
+
+	if (x->nd != 4 || y->nd != 4 || y->ne[0] != x->ne[0] ||
+	    y->ne[1] != x->ne[1] || y->ne[2] != 2 * x->ne[2] ||
+	    y->ne[3] != 2 * x->ne[3])
+		return rt_failf(x->rt, "upsample2x: y must be [N, C, 2H, 2W]");
+	H = (uint32_t)x->ne[2];
+	W = (uint32_t)x->ne[3];
+	total = (uint32_t)kt_nelem(y);
+	a[0] = RT_ARG(x->mem);
+	a[1] = RT_ARG(y->mem);
+	a[2] = RT_ARG(H);
+	a[3] = RT_ARG(W);
+	a[4] = RT_ARG(total);
+	return launch1(x->rt, "k_upsample2x", total, a, 5);
+}
+
+int
+op_transpose(const struct ktensor *x, struct ktensor *y)
+{
+	uint32_t R, C, total;
+	struct rt_arg a[5];
+
+	if (x->nd < 2 || same_shape(x, y, "transpose"))
+		return rt_failf(x->rt, "transpose: needs 2+ axes");
+	R = (uint32_t)x->ne[x->nd - 2];
+	C = (uint32_t)x->ne[x->nd - 1];
+	total = (uint32_t)kt_nelem(x);
+	a[0] = RT_ARG(x->mem);
+	a[1] = RT_ARG(y->mem);
+	a[2] = RT_ARG(R);
+	a[3] = RT_ARG(C);
+	a[4] = RT_ARG(total);
+	return launch1(x->rt, "k_transpose", total, a, 5);
+}
+
+int
+op_timestep_embedding(const struct ktensor *t, struct ktensor *y, int flip,
+	float shift, float max_period)
+{
+	uint32_t dim = (uint32_t)y->ne[y->nd - 1], total;
+	struct rt_arg a[7];
+
+	if (kt_nelem(y) != kt_nelem(t) * dim)
+		return rt_failf(t->rt, "timestep_embedding: y must be [N, dim]");
+	total = (uint32_t)kt_nelem(y);
+	a[0] = RT_ARG(t->mem);
+	a[1] = RT_ARG(y->mem);
+	a[2] = RT_ARG(dim);
+	a[3] = RT_ARG(flip);
+	a[4] = RT_ARG(shift);
+	a[5] = RT_ARG(max_period);
+	a[6] = RT_ARG(total);
+	return launch1(t->rt, "k_timestep_embed", total, a, 7);
+}
+
+int
+op_embed(const struct ktensor *ids, const struct ktensor *tok,
+	const struct ktensor *pos, struct ktensor *y)
+{
+	uint32_t L, D, total;
+	struct rt_arg a[7];
+
+	if (ids->nd != 2 || tok->nd != 2 || pos->nd != 2 || y->nd != 3)
+		return rt_failf(ids->rt, "embed: bad ranks");
+	L = (uint32_t)ids->ne[1];
+	D = (uint32_t)tok->ne[1];
+	if (pos->ne[1] != D || pos->ne[0] < L || y->ne[0] != ids->ne[0] ||
+	    y->ne[1] != L || y->ne[2] != D)
+		return rt_failf(ids->rt, "embed: shapes disagree");
+	total = (uint32_t)kt_nelem(y);
+	a[0] = RT_ARG(ids->mem);
+	a[1] = RT_ARG(tok->mem);
+	a[2] = RT_ARG(pos->mem);
+	a[3] = RT_ARG(y->mem);
+	a[4] = RT_ARG(L);
+	a[5] = RT_ARG(D);
+	a[6] = RT_ARG(total);
+	return launch1(ids->rt, "k_embed", total, a, 7);
+}

@@ -1,0 +1,97 @@
+/* ops.h - the engine's operators on device tensors (F32 activations).
+ * Each returns 0, or -1 with rt_error() naming the op, the call and the
+ * kernel; shapes are checked before anything is enqueued. Outputs are
+ * caller-allocated unless a function says otherwise. */
+#ifndef KILN_OPS_H
+#define KILN_OPS_H
+
+#include "tensor.h"
+
+enum act_kind { ACT_SILU = 0, ACT_GELU = 1, ACT_QUICK_GELU = 2,
+	ACT_GELU_TANH = 3 };
+
+/* Row-major C[M, N] = alpha * op(A) op(B) + beta * C over raw buffers with
+ * element offsets and leading dimensions (CLBlast SGEMM). */
+int op_gemm(struct kiln_rt *rt, int trans_a, int trans_b, size_t m,
+	size_t n, size_t k, float alpha, cl_mem a, size_t a_off, size_t lda,
+	cl_mem b, size_t b_off, size_t ldb, float beta, cl_mem c,
+	size_t c_off, size_t ldc);
+
+/* The same over `batch` matrices at fixed element strides. */
+int op_gemm_batched(struct kiln_rt *rt, int trans_a, int trans_b, size_t m,
+	size_t n, size_t k, float alpha, cl_mem a, size_t a_off, size_t lda,
+	size_t a_stride, cl_mem b, size_t b_off, size_t ldb, size_t b_stride,
+	float beta, cl_mem c, size_t c_off, size_t ldc, size_t c_stride,
+	size_t batch);
+
+/* y [..., out] = x [..., in] W^T + b: W [out, in], b [out] or NULL. */
+int op_linear(const struct ktensor *x, const struct ktensor *w,
+	const struct ktensor *b, struct ktensor *y);
+
+/* y [N, O, HO, WO] = conv2d(x [N, C, H, W], w [O, C, KH, KW]) + b [O]
+ * (b may be NULL); HO = (H + 2 pad - KH) / stride + 1, likewise WO. */
+int op_conv2d(const struct ktensor *x, const struct ktensor *w,
+	const struct ktensor *b, struct ktensor *y, int stride, int pad);
+
+/* GroupNorm over x [N, C, ...] with G groups, then optionally SiLU. */
+int op_group_norm(const struct ktensor *x, const struct ktensor *gamma,
+	const struct ktensor *beta, struct ktensor *y, int groups, float eps,
+	int silu);
+
+/* LayerNorm over the last axis. */
+int op_layer_norm(const struct ktensor *x, const struct ktensor *gamma,
+	const struct ktensor *beta, struct ktensor *y, float eps);
+
+/* Softmax over the last axis, in place. */
+int op_softmax(struct ktensor *x);
+
+/* Multi-head attention: q [B, Lq, H*d], k and v [B, Lk, H*d] -> out
+ * [B, Lq, H*d]; scale multiplies QK^T (usually 1/sqrt(d)); causal masks
+ * keys after the query (requires Lq == Lk). The score matrix is computed
+ * in blocks of query rows so that it never exceeds rt's attention budget
+ * (see op_set_attention_budget). */
+int op_attention(const struct ktensor *q, const struct ktensor *k,
+	const struct ktensor *v, struct ktensor *out, int heads, float scale,
+	int causal);
+/* Bytes the attention scores may take at once (default 64 MiB). */
+void op_set_attention_budget(struct kiln_rt *rt, size_t bytes);
+
+/* Elementwise, same shapes (y may alias an input). */
+int op_add(const struct ktensor *a, const struct ktensor *b,
+	struct ktensor *y);
+int op_mul(const struct ktensor *a, const struct ktensor *b,
+	struct ktensor *y);
+int op_scale(const struct ktensor *x, float s, struct ktensor *y);
+int op_act(const struct ktensor *x, struct ktensor *y, enum act_kind kind);
+
+/* y = x + v broadcast over the trailing spatial axes: x [N, C, ...],
+ * v [C] (a bias) or [N, C] (a per-sample vector such as a time
+ * embedding). */
+int op_add_channel(const struct ktensor *x, const struct ktensor *v,
+	struct ktensor *y);
+
+/* GEGLU: x [..., 2D] -> y [..., D] = x[..., :D] * gelu(x[..., D:]). */
+int op_geglu(const struct ktensor *x, struct ktensor *y);
+
+/* y [N, C1 + C2, ...] = concat(a [N, C1, ...], b [N, C2, ...]). */
+int op_concat_channels(const struct ktensor *a, const struct ktensor *b,
+	struct ktensor *y);
+
+/* Nearest 2x upsampling: x [N, C, H, W] -> y [N, C, 2H, 2W]. */
+int op_upsample2x(const struct ktensor *x, struct ktensor *y);
+
+/* Swaps the last two axes: x [..., R, C] -> y [..., C, R]. */
+int op_transpose(const struct ktensor *x, struct ktensor *y);
+
+/* Sinusoidal timestep embedding (diffusers get_timestep_embedding):
+ * t [N] -> y [N, dim]. */
+int op_timestep_embedding(const struct ktensor *t, struct ktensor *y,
+	int flip_sin_to_cos, float downscale_freq_shift, float max_period);
+
+/* Token plus position embedding: ids [B, L] (int32 in an F32-sized
+ * buffer), tok [V, D], pos [>= L, D] -> y [B, L, D]. Ids outside [0, V)
+ * are an error, checked on the host before the upload by the caller. */
+int op_embed(const struct ktensor *ids, const struct ktensor *tok,
+	const struct ktensor *pos, struct ktensor *y);
+
+#endif

@@ -1,0 +1,108 @@
+/* runtime.h - the OpenCL runtime every engine op runs on: device choice,
+ * context and queue, kernels built from the embedded .cl sources with a
+ * per-device binary cache, device memory accounting, error messages that
+ * name the failing call and kernel. */
+#ifndef KILN_RUNTIME_H
+#define KILN_RUNTIME_H
+
+#define CL_TARGET_OPENCL_VERSION 120
+#include <CL/cl.h>
+#include <stddef.h>
+
+#define RT_MAX_KERNELS 128
+#define RT_MAX_PROGRAMS 32
+
+struct rt_buf;
+
+struct kiln_rt {
+	cl_platform_id platform;
+	cl_device_id device;
+	cl_context ctx;
+	cl_command_queue queue;
+	cl_device_type type;
+	char device_name[256];
+	char platform_name[256];
+	char driver_version[128];
+	size_t max_wg;			/* CL_DEVICE_MAX_WORK_GROUP_SIZE */
+	cl_ulong global_mem;
+	cl_ulong max_alloc;
+	cl_ulong local_mem;
+
+	/* Programs built so far, by source name, and kernels by name. */
+	struct {
+		const char *name;
+		cl_program prog;
+	} progs[RT_MAX_PROGRAMS];
+	size_t nprogs;
+	struct {
+		const char *name;
+		cl_kernel k;
+	} kernels[RT_MAX_KERNELS];
+	size_t nkernels;
+	char cache_dir[1024];		/* "" when caching is off */
+
+	/* Device memory: every buffer the engine holds, live or pooled. */
+	struct rt_buf *pool;		/* released buffers kept for reuse */
+	size_t bytes_held;		/* live + pooled */
+	size_t bytes_live;
+	size_t peak_held;
+	size_t peak_live;
+
+	size_t attn_budget;		/* bytes of attention scores, 0: default */
+
+	char err[2048];			/* last failure, see rt_error() */
+};
+
+/* Opens a device. selector: NULL or "" picks the first GPU, else the first
+ * device; "gpu", "cpu" or "accelerator" the first of that type; "N" the
+ * N-th device over all platforms; "P:D" device D of platform P; anything
+ * else the first device whose name or platform name contains it (case
+ * insensitive). Returns 0 with *out, or -1 with err naming what was found
+ * (and that pocl-opencl-icd provides a CPU device). */
+int rt_open(struct kiln_rt **out, const char *selector, char *err,
+	size_t errlen);
+
+/* Releases everything, pooled buffers included; accepts NULL. */
+void rt_free(struct kiln_rt *rt);
+
+/* The kernel of that name, building its program on first use (from the
+ * binary cache when it is there). Returns NULL with rt_error() set. */
+cl_kernel rt_kernel(struct kiln_rt *rt, const char *name);
+
+/* Waits for the queue. Returns 0, or -1 with rt_error() set. */
+int rt_finish(struct kiln_rt *rt);
+
+/* The message of the last failure. */
+const char *rt_error(const struct kiln_rt *rt);
+
+/* Records a failure of call (for kernel, may be NULL) with code and
+ * returns -1, so ops can `return rt_fail(...)`. */
+int rt_fail(struct kiln_rt *rt, const char *call, const char *kernel,
+	cl_int code);
+int rt_failf(struct kiln_rt *rt, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* The symbolic name of an OpenCL error code ("CL_OUT_OF_RESOURCES"). */
+const char *cl_strerror(cl_int code);
+
+/* Device memory. rt_alloc returns a buffer of at least n bytes (a pooled
+ * one when one of a fitting size is free), or NULL with rt_error() set;
+ * rt_release gives it back to the pool. *cap receives the real size. */
+cl_mem rt_alloc(struct kiln_rt *rt, size_t n, size_t *cap);
+void rt_release(struct kiln_rt *rt, cl_mem m, size_t cap);
+/* Frees every pooled buffer (live ones stay). */
+void rt_trim(struct kiln_rt *rt);
+
+/* Sets kernel arguments from a list of (size, pointer) pairs and enqueues
+ * it over gws (and lws, or NULL) in dims dimensions. Returns 0 or -1. */
+struct rt_arg {
+	size_t size;
+	const void *ptr;
+};
+#define RT_ARG(x) ((struct rt_arg){ sizeof(x), &(x) })
+#define RT_LOCAL(bytes) ((struct rt_arg){ (bytes), NULL })
+int rt_launch(struct kiln_rt *rt, const char *kernel, unsigned dims,
+	const size_t *gws, const size_t *lws, const struct rt_arg *args,
+	size_t nargs);
+
+#endif

@@ -1,0 +1,250 @@
+"""Every engine operator against the PyTorch reference
+(tools/reference/ops.py) on PoCL, on random inputs with fixed seeds.
+Tolerance: max abs error <= 1e-4 of the output's scale (max |ref|)."""
+
+import os
+import shutil
+import tempfile
+
+import torch
+
+import engine_common as ec
+import ops as ref
+
+STACK = None
+TOL = 1e-4
+
+_cases = []         # (group, label, out_path, expected, argline)
+_run = {}
+
+
+def shape_str(shape):
+    return "x".join(str(int(s)) for s in shape)
+
+
+def case(group, label, op, inputs, expected, sets=None):
+    _cases.append(dict(group=group, label=label, op=op, inputs=inputs,
+                       expected=expected, sets=sets or {}))
+
+
+def build_cases():
+    g = torch.Generator().manual_seed(1234)
+
+    def r(*shape, scale=1.0):
+        return (torch.randn(*shape, generator=g) * scale).float()
+
+    # GEMM: odd sizes, transposes, and a shape from the SD 1.5 UNet.
+    a, b = r(37, 71), r(71, 53)
+    case("gemm", "37x71 * 71x53", "gemm", [a, b], ref.gemm(a, b))
+    a, b = r(71, 37), r(53, 71)
+    case("gemm", "transposed A and B", "gemm", [a, b],
+         ref.gemm(a, b, True, True), {"ta": 1, "tb": 1})
+    a, b = r(256, 320), r(320, 640)
+    case("gemm", "256x320 * 320x640", "gemm", [a, b], ref.gemm(a, b))
+
+    x, w, bias = r(2, 77, 768), r(320, 768, scale=0.05), r(320)
+    case("linear", "with bias", "linear", [x, w, bias],
+         ref.linear(x, w, bias))
+    case("linear", "without bias", "linear", [x, w], ref.linear(x, w))
+
+    x = r(2, 8, 13, 11)
+    for k, s, p in ((3, 1, 1), (3, 2, 1), (1, 1, 0), (3, 1, 0)):
+        w, bias = r(16, 8, k, k, scale=0.2), r(16)
+        case("conv2d", "%dx%d stride %d pad %d" % (k, k, s, p), "conv2d",
+             [x, w, bias], ref.conv2d(x, w, bias, s, p),
+             {"stride": s, "pad": p})
+    w = r(4, 8, 3, 3, scale=0.2)
+    case("conv2d", "3x3 no bias", "conv2d", [x, w], ref.conv2d(x, w, None,
+                                                                 1, 1),
+         {"stride": 1, "pad": 1})
+
+    x, gm, bt = r(2, 64, 8, 8, scale=3.0) + 1.5, r(64), r(64)
+    case("group_norm", "32 groups", "group_norm", [x, gm, bt],
+         ref.group_norm(x, gm, bt, 32, 1e-5), {"groups": 32, "eps": 1e-5})
+    case("group_norm", "32 groups + SiLU, eps 1e-6", "group_norm",
+         [x, gm, bt], ref.group_norm(x, gm, bt, 32, 1e-6, True),
+         {"groups": 32, "eps": 1e-6, "silu": 1})
+    x = r(1, 320, 16, 16)
+    gm, bt = r(320), r(320)
+    case("group_norm", "320 channels", "group_norm", [x, gm, bt],
+         ref.group_norm(x, gm, bt, 32, 1e-5), {"groups": 32})
+
+    x, gm, bt = r(2, 77, 768) * 2 + 0.5, r(768), r(768)
+    case("layer_norm", "CLIP width", "layer_norm", [x, gm, bt],
+         ref.layer_norm(x, gm, bt, 1e-5), {"eps": 1e-5})
+
+    x = r(3, 5, 333, scale=4.0)
+    case("softmax", "rows of 333", "softmax", [x], ref.softmax(x))
+
+    q, k, v = r(2, 77, 768), r(2, 77, 768), r(2, 77, 768)
+    case("attention", "CLIP causal, 12 heads", "attention", [q, k, v],
+         ref.attention(q, k, v, 12, 64 ** -0.5, True),
+         {"heads": 12, "scale": 64 ** -0.5, "causal": 1})
+    q, k, v = r(2, 64, 320), r(2, 77, 320), r(2, 77, 320)
+    case("attention", "cross-attention 64x77, 8 heads", "attention",
+         [q, k, v], ref.attention(q, k, v, 8, 40 ** -0.5),
+         {"heads": 8, "scale": 40 ** -0.5})
+    q, k, v = r(1, 256, 320), r(1, 256, 320), r(1, 256, 320)
+    # A budget of 20 query rows: 13 blocks, the last one short.
+    case("attention", "blocked over query rows", "attention", [q, k, v],
+         ref.attention(q, k, v, 8, 40 ** -0.5),
+         {"heads": 8, "scale": 40 ** -0.5, "budget": 8 * 256 * 4 * 20})
+    q = r(2, 77, 768)
+    case("attention", "causal and blocked", "attention", [q, q, q],
+         ref.attention(q, q, q, 12, 0.125, True),
+         {"heads": 12, "scale": 0.125, "causal": 1,
+          "budget": 12 * 77 * 4 * 10})
+
+    a, b = r(2, 3, 50), r(2, 3, 50)
+    case("elementwise", "add", "add", [a, b], a.double() + b.double())
+    case("elementwise", "mul", "mul", [a, b], a.double() * b.double())
+    case("elementwise", "scale", "scale", [a], a.double() * -0.5,
+         {"s": -0.5})
+    x = r(4, 1000, scale=4.0)
+    for kind in ("silu", "gelu", "quick_gelu", "gelu_tanh"):
+        case("activations", kind, "act", [x], ref.act(x, kind),
+             {"kind": kind})
+    x = r(2, 16, 5, 7)
+    v = r(16)
+    case("broadcast", "per-channel bias", "add_channel", [x, v],
+         ref.add_channel(x, v))
+    v = r(2, 16)
+    case("broadcast", "per-sample vector", "add_channel", [x, v],
+         ref.add_channel(x, v))
+    x = r(2, 10, 2 * 24)
+    case("geglu", "diffusers split order", "geglu", [x], ref.geglu(x))
+    a, b = r(2, 5, 4, 3), r(2, 7, 4, 3)
+    case("layout", "concat channels", "concat", [a, b], ref.concat(a, b))
+    x = r(2, 3, 5, 4)
+    case("layout", "nearest upsample 2x", "upsample2x", [x],
+         ref.upsample2x(x))
+    x = r(2, 7, 9)
+    case("layout", "transpose last two axes", "transpose", [x],
+         ref.transpose(x))
+    t = torch.tensor([0.0, 1.0, 999.0, 500.5]).float()
+    case("timestep", "flip_sin_to_cos, 320", "timestep", [t],
+         ref.timestep_embedding(t, 320, True, 0.0),
+         {"flip": 1, "shift": 0.0, "out_dim": 320})
+    case("timestep", "sin first, shift 1, odd 33", "timestep", [t],
+         ref.timestep_embedding(t, 33, False, 1.0),
+         {"flip": 0, "shift": 1.0, "out_dim": 33})
+    ids = torch.tensor([[49406, 320, 1125, 49407], [49406, 0, 5, 49407]])
+    tok, pos = r(49408, 8), r(77, 8)
+    case("embed", "tokens + positions", "embed", [ids, tok, pos],
+         ref.embed(ids, tok, pos))
+
+
+def run_all():
+    if _run:
+        return _run
+    build_cases()
+    work = tempfile.mkdtemp(prefix="kiln-ops-")
+    lines = []
+    for i, c in enumerate(_cases):
+        args = [c["op"]]
+        for j, t in enumerate(c["inputs"]):
+            path = os.path.join(work, "c%d_in%d.bin" % (i, j))
+            if t.dtype in (torch.int64, torch.int32):
+                t.int().numpy().tofile(path)
+            else:
+                t.float().numpy().tofile(path)
+            args += ["--in", "%s=%s" % (shape_str(t.shape), path)]
+        out = os.path.join(work, "c%d_out.bin" % i)
+        c["out"] = out
+        args += ["--out", "%s=%s" % (shape_str(c["expected"].shape), out)]
+        for k, v in c["sets"].items():
+            if k != "out_dim":
+                args += ["--set", "%s=%s" % (k, v)]
+        lines.append(" ".join(args))
+    batch = os.path.join(work, "batch.txt")
+    with open(batch, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    p = ec.kiln_render(["op", "--batch", batch])
+    _run["stderr"] = p.stderr
+    _run["work"] = work
+    return _run
+
+
+def check(group):
+    run = run_all()
+    problems = []
+    seen = 0
+    for c in _cases:
+        if c["group"] != group:
+            continue
+        seen += 1
+        if not os.path.exists(c["out"]):
+            problems.append("%s: no output (%s)" % (c["label"],
+                                                    run["stderr"][-500:]))
+            continue
+        got = torch.from_numpy(
+            __import__("numpy").fromfile(c["out"], dtype="float32")
+        ).reshape(c["expected"].shape)
+        err = ec.rel_err(got, c["expected"])
+        if not err <= TOL:
+            problems.append("%s: relative error %.3g > %g" %
+                            (c["label"], err, TOL))
+    assert seen > 0, "no cases in group %s" % group
+    assert not problems, "\n".join(problems)
+
+
+def test_gemm(_):
+    check("gemm")
+
+
+def test_linear(_):
+    check("linear")
+
+
+def test_conv2d(_):
+    check("conv2d")
+
+
+def test_group_norm(_):
+    check("group_norm")
+
+
+def test_layer_norm(_):
+    check("layer_norm")
+
+
+def test_softmax(_):
+    check("softmax")
+
+
+def test_attention(_):
+    check("attention")
+
+
+def test_elementwise(_):
+    check("elementwise")
+
+
+def test_activations(_):
+    check("activations")
+
+
+def test_broadcast_adds(_):
+    check("broadcast")
+
+
+def test_geglu(_):
+    check("geglu")
+
+
+def test_layout_ops(_):
+    check("layout")
+
+
+def test_timestep_embedding(_):
+    check("timestep")
+
+
+def test_token_embedding(_):
+    check("embed")
+
+
+def test_batch_reported_no_errors(_):
+    run = run_all()
+    assert run["stderr"] == "", run["stderr"][-3000:]
+    shutil.rmtree(run["work"], ignore_errors=True)
