@@ -15,7 +15,7 @@ CPPFLAGS += -D_GNU_SOURCE -Ilib -Irender-daemon/engine \
             -isystem /usr/include/mariadb
 ALL_CFLAGS = $(WARN) $(CPPFLAGS) $(CFLAGS) $(SAN)
 LDLIBS_WEB = -lfcgi -lmariadb -ljson-c -lneo_cgi -lneo_cs -lneo_utl -lz -lsodium
-LDLIBS_ENG = -lclblast -lOpenCL -lstdc++ -ljson-c -lsodium -lz -lm -lpthread
+LDLIBS_ENG = -lclblast -lOpenCL -lstdc++ -ljson-c -lsodium -lz -lm -lpthread -lunistring
 LDLIBS_D   = $(LDLIBS_ENG) -lmariadb -lsodium
 LDLIBS_ADM = -lmariadb -ljson-c -lsodium
 
@@ -59,7 +59,7 @@ PROGRAMS = $(PORTAL) $(API) $(KILND) $(ADMIN) $(RENDER)
 .SECONDARY: $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.o)
 
 .PHONY: all deps test test-unit asan valgrind fuzz run stop install \
-        uninstall clean
+        uninstall clean bench-gemm tune
 
 all: $(PROGRAMS) $(UNIT_BIN)
 
@@ -176,3 +176,18 @@ uninstall:
 
 clean:
 	rm -rf build build-asan build-fuzz
+
+# GEMM GFLOP/s of the engine (CLBlast), untuned and with the device's
+# tuning file, next to OpenBLAS through numpy on the same shapes;
+# the table also goes to bench/results/gemm.json.
+bench-gemm: $(RENDER)
+	POCL_CACHE_DIR=$${POCL_CACHE_DIR:-$(CURDIR)/$(BUILD)/pocl-cache} \
+	  /usr/bin/python3 tools/bench/gemm.py --build $(BUILD)
+
+# Searches CLBlast's GEMM parameters for the device for TUNE_BUDGET
+# seconds and writes its tuning file (~/.config/kiln/tuning/, or
+# $$KILN_TUNING_DIR), which every engine program then applies.
+TUNE_BUDGET ?= 300
+tune: $(RENDER)
+	POCL_CACHE_DIR=$${POCL_CACHE_DIR:-$(CURDIR)/$(BUILD)/pocl-cache} \
+	  $(RENDER) tune --budget $(TUNE_BUDGET)

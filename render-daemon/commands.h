@@ -5,5 +5,14 @@
 
 int cmd_devices(int argc, char **argv);
 int cmd_op(int argc, char **argv);
+int cmd_encode_text(int argc, char **argv);
+int cmd_unet(int argc, char **argv);
+int cmd_tokenize(int argc, char **argv);
+int cmd_st_dump(int argc, char **argv);
+int cmd_sample(int argc, char **argv);
+int cmd_vae_decode(int argc, char **argv);
+int cmd_vae_encode(int argc, char **argv);
+int cmd_tune(int argc, char **argv);
+int cmd_bench_gemm(int argc, char **argv);
 
 #endif

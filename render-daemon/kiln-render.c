@@ -12,8 +12,27 @@ static const struct {
 	const char *help;
 } commands[] = {
 	{ "devices", cmd_devices, "list OpenCL platforms and devices" },
+	{ "tokenize", cmd_tokenize, "--vocab PATH TEXT: CLIP token ids as "
+		"JSON" },
+	{ "encode-text", cmd_encode_text, "--model PATH (--ids ...|--prompt "
+		"TEXT --vocab PATH) --out FILE: CLIP text embeddings" },
+	{ "unet", cmd_unet, "--model PATH --in ... --ctx ... --t ...: one "
+		"UNet evaluation" },
+	{ "vae-decode", cmd_vae_decode, "--model PATH --in SHAPE=FILE --out "
+		"FILE [--tile N]: VAE decode of raw float32 latents" },
+	{ "vae-encode", cmd_vae_encode, "--model PATH --in SHAPE=FILE --out "
+		"FILE: VAE encode of a raw float32 image (latent mean)" },
 	{ "op", cmd_op, "run one engine operator on raw float32 files "
 		"(tests)" },
+	{ "tune", cmd_tune, "[--budget S] [--shapes ...]: search CLBlast's "
+		"GEMM parameters, write the device's tuning file" },
+	{ "bench-gemm", cmd_bench_gemm, "[--shapes ...] [--repeat N] "
+		"[--json]: GEMM GFLOP/s, and whether tuning is applied" },
+	{ "sample-test", cmd_sample, "--sampler NAME --steps N --seed S "
+		"--shape 1x4x8x8 --out FILE: a sampler on a synthetic model "
+		"(tests)" },
+	{ "st-dump", cmd_st_dump, "FILE [TENSOR]: list a safetensors file or "
+		"print one tensor" },
 };
 
 static void

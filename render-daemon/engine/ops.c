@@ -59,14 +59,24 @@ op_gemm(struct kiln_rt *rt, int ta, int tb, size_t m, size_t n, size_t k,
 {
 	CLBlastStatusCode st;
 
+	double t0;
+
 	if (m == 0 || n == 0)
 		return 0;
+	t0 = rt->profile ? rt_now() : 0;
 	st = CLBlastSgemm(CLBlastLayoutRowMajor,
 		ta ? CLBlastTransposeYes : CLBlastTransposeNo,
 		tb ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha,
 		a, a_off, lda, b, b_off, ldb, beta, c, c_off, ldc, &rt->queue,
 		NULL);
-	return st == CLBlastSuccess ? 0 : blast_fail(rt, "CLBlastSgemm", st);
+	if (st != CLBlastSuccess)
+		return blast_fail(rt, "CLBlastSgemm", st);
+	if (rt->profile) {
+		if (rt_finish(rt) != 0)
+			return -1;
+		rt_prof_add(rt, "gemm", rt_now() - t0, 2.0 * m * n * k);
+	}
+	return 0;
 }
 
 int
@@ -77,19 +87,28 @@ op_gemm_batched(struct kiln_rt *rt, int ta, int tb, size_t m, size_t n,
 	size_t batch)
 {
 	CLBlastStatusCode st;
+	double t0;
 
 	if (m == 0 || n == 0 || batch == 0)
 		return 0;
 	if (batch == 1)
 		return op_gemm(rt, ta, tb, m, n, k, alpha, a, a_off, lda, b,
 			b_off, ldb, beta, c, c_off, ldc);
+	t0 = rt->profile ? rt_now() : 0;
 	st = CLBlastSgemmStridedBatched(CLBlastLayoutRowMajor,
 		ta ? CLBlastTransposeYes : CLBlastTransposeNo,
 		tb ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha,
 		a, a_off, lda, a_stride, b, b_off, ldb, b_stride, beta, c,
 		c_off, ldc, c_stride, batch, &rt->queue, NULL);
-	return st == CLBlastSuccess ? 0 :
-		blast_fail(rt, "CLBlastSgemmStridedBatched", st);
+	if (st != CLBlastSuccess)
+		return blast_fail(rt, "CLBlastSgemmStridedBatched", st);
+	if (rt->profile) {
+		if (rt_finish(rt) != 0)
+			return -1;
+		rt_prof_add(rt, "gemm_batched", rt_now() - t0,
+			2.0 * m * n * k * batch);
+	}
+	return 0;
 }
 
 int

@@ -2,6 +2,7 @@
  * pool. */
 #include "runtime.h"
 #include "cl_sources.h"
+#include "tuning.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_PLATFORMS 16
@@ -271,6 +273,16 @@ pick_cache_dir(struct kiln_rt *rt)
 	snprintf(rt->cache_dir, sizeof(rt->cache_dir), "%s/kiln-cl", base);
 }
 
+/* KILN_NO_TUNING=1 runs CLBlast's own parameters (benchmarks, the
+ * tuner's baseline). */
+static int
+no_tuning(void)
+{
+	const char *v = getenv("KILN_NO_TUNING");
+
+	return v != NULL && *v != '\0' && strcmp(v, "0") != 0;
+}
+
 int
 rt_open(struct kiln_rt **out, const char *selector, char *err, size_t errlen)
 {
@@ -326,6 +338,20 @@ rt_open(struct kiln_rt **out, const char *selector, char *err, size_t errlen)
 		return -1;
 	}
 	pick_cache_dir(rt);
+	rt->profile = getenv("KILN_PROFILE") != NULL &&
+		*getenv("KILN_PROFILE") != '\0';
+	if (!no_tuning()) {
+		int applied;
+
+		if (tuning_apply(rt, &applied) != 0) {
+			snprintf(err, errlen, "%s (fix or remove it, re-run "
+				"`kiln-render tune`, or set KILN_NO_TUNING=1)",
+				rt_error(rt));
+			rt_free(rt);
+			return -1;
+		}
+		rt->tuned = applied == TUNING_APPLIED;
+	}
 	*out = rt;
 	return 0;
 }
@@ -696,6 +722,7 @@ rt_launch(struct kiln_rt *rt, const char *kernel, unsigned dims,
 	size_t nargs)
 {
 	cl_kernel k = rt_kernel(rt, kernel);
+	double t0;
 	size_t i;
 	cl_int e;
 
@@ -710,9 +737,77 @@ rt_launch(struct kiln_rt *rt, const char *kernel, unsigned dims,
 	for (i = 0; i < dims; i++)
 		if (gws[i] == 0)
 			return 0;	/* nothing to do */
+	t0 = rt->profile ? rt_now() : 0;
 	e = clEnqueueNDRangeKernel(rt->queue, k, dims, NULL, gws, lws, 0,
 		NULL, NULL);
 	if (e != CL_SUCCESS)
 		return rt_fail(rt, "clEnqueueNDRangeKernel", kernel, e);
+	if (rt->profile) {
+		if (rt_finish(rt) != 0)
+			return -1;
+		rt_prof_add(rt, kernel, rt_now() - t0, 0);
+	}
 	return 0;
+}
+
+double
+rt_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void
+rt_prof_add(struct kiln_rt *rt, const char *name, double seconds,
+	double flops)
+{
+	size_t i;
+
+	for (i = 0; i < rt->nprof; i++)
+		if (!strcmp(rt->prof[i].name, name))
+			break;
+	if (i == rt->nprof) {
+		if (rt->nprof == sizeof(rt->prof) / sizeof(rt->prof[0]))
+			return;
+		rt->prof[i].name = name;
+		rt->nprof++;
+	}
+	rt->prof[i].seconds += seconds;
+	rt->prof[i].flops += flops;
+	rt->prof[i].calls++;
+}
+
+void
+rt_prof_report(const struct kiln_rt *rt, FILE *f)
+{
+	size_t order[64], i, j, n = rt->nprof;
+	double total = 0;
+
+	for (i = 0; i < n; i++) {
+		order[i] = i;
+		total += rt->prof[i].seconds;
+	}
+	for (i = 1; i < n; i++)
+		for (j = i; j > 0 && rt->prof[order[j]].seconds >
+		    rt->prof[order[j - 1]].seconds; j--) {
+			size_t t = order[j];
+
+			order[j] = order[j - 1];
+			order[j - 1] = t;
+		}
+	fprintf(f, "%-20s %8s %10s %6s %10s\n", "op", "calls", "seconds", "%",
+		"GFLOP/s");
+	for (i = 0; i < n; i++) {
+		const struct rt_prof *p = &rt->prof[order[i]];
+
+		fprintf(f, "%-20s %8lu %10.3f %5.1f%% ", p->name, p->calls,
+			p->seconds, total > 0 ? 100 * p->seconds / total : 0);
+		if (p->flops > 0 && p->seconds > 0)
+			fprintf(f, "%10.1f\n", p->flops / p->seconds / 1e9);
+		else
+			fprintf(f, "%10s\n", "-");
+	}
+	fprintf(f, "%-20s %8s %10.3f\n", "total", "", total);
 }

@@ -8,6 +8,7 @@
 #define CL_TARGET_OPENCL_VERSION 120
 #include <CL/cl.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #define RT_MAX_KERNELS 128
 #define RT_MAX_PROGRAMS 32
@@ -50,6 +51,18 @@ struct kiln_rt {
 
 	size_t attn_budget;		/* bytes of attention scores, 0: default */
 
+	/* With $KILN_PROFILE set every launch is waited for and timed, per
+	 * kernel name (GEMMs as "gemm"), for rt_prof_report. */
+	int profile;
+	struct rt_prof {
+		const char *name;	/* static string */
+		double seconds, flops;
+		unsigned long calls;
+	} prof[64];
+	size_t nprof;
+	int tuned;			/* a tuning file's GEMM parameters are in
+					 * force (tuning.h) */
+
 	char err[2048];			/* last failure, see rt_error() */
 };
 
@@ -58,7 +71,10 @@ struct kiln_rt {
  * N-th device over all platforms; "P:D" device D of platform P; anything
  * else the first device whose name or platform name contains it (case
  * insensitive). Returns 0 with *out, or -1 with err naming what was found
- * (and that pocl-opencl-icd provides a CPU device). */
+ * (and that pocl-opencl-icd provides a CPU device).
+ * Then applies the device's GEMM tuning file (tuning.h) unless
+ * KILN_NO_TUNING is set (and not "0"); a malformed file fails the open
+ * with err naming the file, so it is fixed rather than silently slow. */
 int rt_open(struct kiln_rt **out, const char *selector, char *err,
 	size_t errlen);
 
@@ -92,6 +108,13 @@ cl_mem rt_alloc(struct kiln_rt *rt, size_t n, size_t *cap);
 void rt_release(struct kiln_rt *rt, cl_mem m, size_t cap);
 /* Frees every pooled buffer (live ones stay). */
 void rt_trim(struct kiln_rt *rt);
+
+/* Profiling (see struct kiln_rt): monotonic seconds, a sample to add to
+ * name's row, and the table sorted by time, to f. */
+double rt_now(void);
+void rt_prof_add(struct kiln_rt *rt, const char *name, double seconds,
+	double flops);
+void rt_prof_report(const struct kiln_rt *rt, FILE *f);
 
 /* Sets kernel arguments from a list of (size, pointer) pairs and enqueues
  * it over gws (and lws, or NULL) in dims dimensions. Returns 0 or -1. */

@@ -1,0 +1,175 @@
+/* cmd_unet.c - kiln-render unet: one UNet evaluation on raw float32
+ * files, for tests and for timing a checkpoint's denoising step. */
+#include "commands.h"
+#include "unet.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: kiln-render unet --model PATH --in NxCxHxW=FILE "
+		"--ctx NxLxD=FILE --t T0[,T1...] --out FILE [--device SEL] "
+		"[--repeat N]\n");
+}
+
+static int
+shape4(const char *s, int64_t *shape, int nd, const char **path)
+{
+	const char *p = s;
+	int i;
+
+	for (i = 0; i < nd; i++) {
+		char *end;
+		long long v = strtoll(p, &end, 10);
+
+		if (end == p || v <= 0)
+			return -1;
+		shape[i] = v;
+		p = end;
+		if (i < nd - 1 && *p++ != 'x')
+			return -1;
+	}
+	if (*p != '=')
+		return -1;
+	*path = p + 1;
+	return 0;
+}
+
+static struct ktensor *
+read_tensor(struct kiln_rt *rt, int nd, const int64_t *shape,
+	const char *path)
+{
+	struct ktensor *t = kt_new(rt, KD_F32, nd, shape);
+	void *host = t ? malloc(kt_bytes(t)) : NULL;
+	FILE *f = fopen(path, "rb");
+	int ok = t && host && f && fread(host, 1, kt_bytes(t), f) ==
+		kt_bytes(t) && fgetc(f) == EOF && kt_upload(t, host) == 0;
+
+	if (f != NULL)
+		fclose(f);
+	free(host);
+	if (!ok) {
+		fprintf(stderr, "kiln-render unet: %s: cannot read the tensor "
+			"(%s)\n", path, t ? rt_error(rt) : "out of memory");
+		kt_free(t);
+		return NULL;
+	}
+	return t;
+}
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+int
+cmd_unet(int argc, char **argv)
+{
+	const char *model = NULL, *in = NULL, *ctxs = NULL, *ts = NULL,
+		*outp = NULL, *device = NULL, *xpath, *cpath;
+	int64_t xs[4], cs[3];
+	struct kiln_rt *rt = NULL;
+	struct st_model *m = NULL;
+	struct unet *u = NULL;
+	struct ktensor *x = NULL, *ctx = NULL, *y = NULL;
+	float *t = NULL, *host = NULL;
+	char err[1024], *end;
+	int i, rc = 1, repeat = 1, r;
+	double t0, best = 0;
+	FILE *f;
+
+	for (i = 0; i + 1 < argc; i += 2) {
+		if (!strcmp(argv[i], "--model"))
+			model = argv[i + 1];
+		else if (!strcmp(argv[i], "--in"))
+			in = argv[i + 1];
+		else if (!strcmp(argv[i], "--ctx"))
+			ctxs = argv[i + 1];
+		else if (!strcmp(argv[i], "--t"))
+			ts = argv[i + 1];
+		else if (!strcmp(argv[i], "--out"))
+			outp = argv[i + 1];
+		else if (!strcmp(argv[i], "--device"))
+			device = argv[i + 1];
+		else if (!strcmp(argv[i], "--repeat"))
+			repeat = atoi(argv[i + 1]);
+		else
+			break;
+	}
+	if (i != argc || !model || !in || !ctxs || !ts || !outp ||
+	    repeat < 1 || shape4(in, xs, 4, &xpath) ||
+	    shape4(ctxs, cs, 3, &cpath)) {
+		usage(stderr);
+		return 2;
+	}
+	t = calloc((size_t)xs[0], sizeof(*t));
+	if (t == NULL)
+		return 1;
+	for (i = 0; i < xs[0]; i++) {
+		t[i] = strtof(ts, &end);
+		if (end == ts || (*end != ',' && *end != '\0')) {
+			fprintf(stderr, "kiln-render unet: --t needs %lld "
+				"numbers\n", (long long)xs[0]);
+			free(t);
+			return 2;
+		}
+		ts = *end == ',' ? end + 1 : end;
+	}
+	m = st_model_open(model, err, sizeof(err));
+	if (m == NULL || rt_open(&rt, device, err, sizeof(err)) != 0 ||
+	    unet_load(rt, m, &u, err, sizeof(err)) != 0) {
+		fprintf(stderr, "kiln-render unet: %s\n", err);
+		goto out;
+	}
+	x = read_tensor(rt, 4, xs, xpath);
+	ctx = x ? read_tensor(rt, 3, cs, cpath) : NULL;
+	if (ctx == NULL)
+		goto out;
+	for (r = 0; r < repeat; r++) {
+		kt_free(y);
+		y = NULL;
+		t0 = now_s();
+		if (unet_forward(u, x, t, ctx, &y) != 0 || rt_finish(rt) != 0) {
+			fprintf(stderr, "kiln-render unet: %s\n", rt_error(rt));
+			goto out;
+		}
+		if (r == 0 || now_s() - t0 < best)
+			best = now_s() - t0;
+	}
+	host = malloc(kt_bytes(y));
+	if (host == NULL || kt_download(y, host) != 0)
+		goto out;
+	f = fopen(outp, "wb");
+	if (f == NULL || fwrite(host, 1, kt_bytes(y), f) != kt_bytes(y) ||
+	    fclose(f) != 0) {
+		fprintf(stderr, "kiln-render unet: %s: write failed\n", outp);
+		goto out;
+	}
+	if (rt->profile)
+		rt_prof_report(rt, stderr);
+	printf("{\"shape\":[%lld,%lld,%lld,%lld],\"seconds\":%.4f,"
+		"\"peak_bytes\":%zu}\n", (long long)y->ne[0],
+		(long long)y->ne[1], (long long)y->ne[2], (long long)y->ne[3],
+		best, rt->peak_held);
+	rc = 0;
+out:
+	free(t);
+	free(host);
+	kt_free(x);
+	kt_free(ctx);
+	kt_free(y);
+	unet_free(u);
+	rt_free(rt);
+	st_model_close(m);
+	return rc;
+}

@@ -1,0 +1,253 @@
+/* cmd_vae.c - kiln-render vae-decode / vae-encode: runs a model's VAE on
+ * raw float32 files, for tests and for measuring decode time and memory. */
+#include "commands.h"
+#include "safetensors.h"
+#include "vae.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct vae_args {
+	const char *model, *in_path, *out, *out2, *device;
+	int64_t shape[4];
+	long tile, overlap;
+	size_t budget;
+};
+
+static void
+usage(FILE *f, int enc)
+{
+	if (enc)
+		fprintf(f, "usage: kiln-render vae-encode --model PATH "
+			"--in NxCxHxW=FILE --out FILE [--logvar FILE] "
+			"[--device SEL]\n"
+			"Writes the latent mean [N, latent, H/f, W/f] (not "
+			"scaled) as raw float32 and its shape as JSON.\n");
+	else
+		fprintf(f, "usage: kiln-render vae-decode --model PATH "
+			"--in NxCxHxW=FILE --out FILE [--tile N [--overlap N]"
+			" | --budget BYTES] [--device SEL]\n"
+			"FILE holds latents already divided by the scaling "
+			"factor; writes the image [N, C, f*H, f*W] as raw "
+			"float32 and its shape as JSON.\n");
+}
+
+static int
+parse_long(const char *s, long lo, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < lo)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* "2x4x8x8=FILE". */
+static int
+parse_in(const char *s, int64_t *shape, const char **path)
+{
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		char *end;
+		long long v;
+
+		errno = 0;
+		v = strtoll(s, &end, 10);
+		if (errno != 0 || end == s || v <= 0 || v > (1 << 20) ||
+		    *end != (i < 3 ? 'x' : '='))
+			return -1;
+		shape[i] = v;
+		s = end + 1;
+	}
+	*path = s;
+	return *s != '\0' ? 0 : -1;
+}
+
+static int
+parse_args(int argc, char **argv, int enc, struct vae_args *a)
+{
+	int i;
+
+	memset(a, 0, sizeof(*a));
+	for (i = 0; i < argc; i++) {
+		const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		long n;
+
+		if (v == NULL)
+			return -1;
+		if (!strcmp(k, "--model"))
+			a->model = v;
+		else if (!strcmp(k, "--in")) {
+			if (parse_in(v, a->shape, &a->in_path))
+				return -1;
+		} else if (!strcmp(k, "--out"))
+			a->out = v;
+		else if (!strcmp(k, "--device"))
+			a->device = v;
+		else if (enc && !strcmp(k, "--logvar"))
+			a->out2 = v;
+		else if (!enc && !strcmp(k, "--tile")) {
+			if (parse_long(v, 0, &a->tile))
+				return -1;
+		} else if (!enc && !strcmp(k, "--overlap")) {
+			if (parse_long(v, 1, &a->overlap))
+				return -1;
+		} else if (!enc && !strcmp(k, "--budget")) {
+			if (parse_long(v, 1, &n))
+				return -1;
+			a->budget = (size_t)n;
+		} else
+			return -1;
+		i++;
+	}
+	if (a->model == NULL || a->in_path == NULL || a->out == NULL ||
+	    (a->tile > 0 && a->budget > 0))
+		return -1;
+	return 0;
+}
+
+/* Reads exactly n floats from path. */
+static int
+read_floats(const char *path, float *dst, size_t n)
+{
+	FILE *f = fopen(path, "rb");
+	size_t got;
+	int extra;
+
+	if (f == NULL)
+		return -1;
+	got = fread(dst, sizeof(float), n, f);
+	extra = fgetc(f);
+	fclose(f);
+	return got == n && extra == EOF ? 0 : -1;
+}
+
+/* Downloads t and writes it to path. Returns 0 or -1 with a message. */
+static int
+write_tensor(const struct ktensor *t, const char *path, const char *cmd)
+{
+	float *host = malloc(kt_bytes(t));
+	FILE *f = NULL;
+	int rc = -1;
+
+	if (host == NULL || kt_download(t, host) != 0) {
+		fprintf(stderr, "kiln-render %s: %s\n", cmd,
+			host ? rt_error(t->rt) : "out of memory");
+		goto out;
+	}
+	f = fopen(path, "wb");
+	if (f == NULL || fwrite(host, 1, kt_bytes(t), f) != kt_bytes(t)) {
+		fprintf(stderr, "kiln-render %s: %s: write failed\n", cmd, path);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (f != NULL && fclose(f) != 0 && rc == 0) {
+		fprintf(stderr, "kiln-render %s: %s: write failed\n", cmd, path);
+		rc = -1;
+	}
+	free(host);
+	return rc;
+}
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int
+run(int argc, char **argv, int enc)
+{
+	const char *cmd = enc ? "vae-encode" : "vae-decode";
+	struct vae_args a;
+	struct st_model *m = NULL;
+	struct kiln_rt *rt = NULL;
+	struct vae_model *v = NULL;
+	struct ktensor *in = NULL, *out = NULL, *lv = NULL;
+	float *host = NULL;
+	char err[1024];
+	size_t n;
+	double t0, t1;
+	int rc = 1;
+
+	if (parse_args(argc, argv, enc, &a) != 0) {
+		usage(stderr, enc);
+		return 2;
+	}
+	n = (size_t)(a.shape[0] * a.shape[1] * a.shape[2] * a.shape[3]);
+	host = malloc(n * sizeof(float));
+	if (host == NULL || read_floats(a.in_path, host, n) != 0) {
+		fprintf(stderr, "kiln-render %s: %s: cannot read %zu float32 "
+			"values\n", cmd, a.in_path, n);
+		goto out;
+	}
+	m = st_model_open(a.model, err, sizeof(err));
+	if (m == NULL || rt_open(&rt, a.device, err, sizeof(err)) != 0 ||
+	    vae_load(rt, m, enc ? VAE_ENCODER : VAE_DECODER, &v, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "kiln-render %s: %s\n", cmd, err);
+		goto out;
+	}
+	in = kt_new4(rt, KD_F32, a.shape[0], a.shape[1], a.shape[2],
+		a.shape[3]);
+	if (in == NULL || kt_upload(in, host) != 0) {
+		fprintf(stderr, "kiln-render %s: %s\n", cmd, rt_error(rt));
+		goto out;
+	}
+	t0 = now();
+	if (enc ? vae_encode(v, in, &out, a.out2 ? &lv : NULL) :
+	    a.tile > 0 ? vae_decode_tiled(v, in, (int)a.tile,
+	    a.overlap > 0 ? (int)a.overlap : (int)a.tile / 4, &out) :
+	    vae_decode(v, in, a.budget, &out)) {
+		fprintf(stderr, "kiln-render %s: %s\n", cmd, rt_error(rt));
+		goto out;
+	}
+	if (rt_finish(rt) != 0) {
+		fprintf(stderr, "kiln-render %s: %s\n", cmd, rt_error(rt));
+		goto out;
+	}
+	t1 = now();
+	if (write_tensor(out, a.out, cmd) != 0 ||
+	    (lv != NULL && write_tensor(lv, a.out2, cmd) != 0))
+		goto out;
+	printf("{\"shape\":[%lld,%lld,%lld,%lld],\"scaling_factor\":%g,"
+		"\"seconds\":%.3f,\"peak_bytes\":%zu,\"peak_live_bytes\":%zu}\n",
+		(long long)out->ne[0], (long long)out->ne[1],
+		(long long)out->ne[2], (long long)out->ne[3],
+		(double)vae_config(v)->scaling_factor, t1 - t0, rt->peak_held,
+		rt->peak_live);
+	rc = 0;
+out:
+	free(host);
+	kt_free(in);
+	kt_free(out);
+	kt_free(lv);
+	vae_free(v);
+	rt_free(rt);
+	st_model_close(m);
+	return rc;
+}
+
+int
+cmd_vae_decode(int argc, char **argv)
+{
+	return run(argc, argv, 0);
+}
+
+int
+cmd_vae_encode(int argc, char **argv)
+{
+	return run(argc, argv, 1);
+}

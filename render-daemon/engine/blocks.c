@@ -1,0 +1,150 @@
+/* blocks.c - the resnet block. */
+#include "blocks.h"
+
+#include <stdio.h>
+#include <string.h>
+
+struct rn_names {
+	const char *n1, *c1, *t, *n2, *c2, *sk;
+};
+
+static const struct rn_names rn_names[] = {
+	[RESNET_DIFFUSERS] = { "norm1", "conv1", "time_emb_proj", "norm2",
+		"conv2", "conv_shortcut" },
+	[RESNET_LDM_UNET] = { "in_layers.0", "in_layers.2", "emb_layers.1",
+		"out_layers.0", "out_layers.3", "skip_connection" },
+	[RESNET_LDM_VAE] = { "norm1", "conv1", NULL, "norm2", "conv2",
+		"nin_shortcut" },
+};
+
+/* Loads prefix.part.weight / .bias with the given weight shape. */
+static int
+load_wb(struct wloader *ld, const char *prefix, const char *part, int nd,
+	const int64_t *wshape, struct ktensor **w, struct ktensor **b)
+{
+	char name[512];
+
+	snprintf(name, sizeof(name), "%s.%s.weight", prefix, part);
+	*w = wt_load(ld, name, 0, nd, wshape);
+	if (*w == NULL)
+		return -1;
+	snprintf(name, sizeof(name), "%s.%s.bias", prefix, part);
+	*b = wt_load1(ld, name, 0, wshape[0]);
+	return *b != NULL ? 0 : -1;
+}
+
+int
+resnet_load(struct wloader *ld, enum resnet_naming naming, const char *prefix,
+	int cin, int cout, int temb_dim, int groups, float eps,
+	struct resnet *r)
+{
+	const struct rn_names *nm = &rn_names[naming];
+	int64_t norm1[1] = { cin }, norm2[1] = { cout };
+	int64_t conv1[4] = { cout, cin, 3, 3 }, conv2[4] = { cout, cout, 3, 3 };
+	int64_t temb[2] = { cout, temb_dim }, skip[2] = { cout, cin };
+
+	memset(r, 0, sizeof(*r));
+	r->cin = cin;
+	r->cout = cout;
+	r->temb_dim = temb_dim;
+	r->groups = groups;
+	r->eps = eps;
+	if (load_wb(ld, prefix, nm->n1, 1, norm1, &r->n1_w, &r->n1_b) ||
+	    load_wb(ld, prefix, nm->c1, 4, conv1, &r->c1_w, &r->c1_b) ||
+	    load_wb(ld, prefix, nm->n2, 1, norm2, &r->n2_w, &r->n2_b) ||
+	    load_wb(ld, prefix, nm->c2, 4, conv2, &r->c2_w, &r->c2_b))
+		goto bad;
+	if (temb_dim > 0 && (nm->t == NULL ||
+	    load_wb(ld, prefix, nm->t, 2, temb, &r->t_w, &r->t_b)))
+		goto bad;
+	/* The shortcut is a 1x1 conv, used as a [cout, cin] matrix. */
+	if (cin != cout &&
+	    load_wb(ld, prefix, nm->sk, 2, skip, &r->sk_w, &r->sk_b))
+		goto bad;
+	return 0;
+bad:
+	resnet_free(r);
+	return -1;
+}
+
+void
+resnet_free(struct resnet *r)
+{
+	struct ktensor **t[] = { &r->n1_w, &r->n1_b, &r->c1_w, &r->c1_b,
+		&r->t_w, &r->t_b, &r->n2_w, &r->n2_b, &r->c2_w, &r->c2_b,
+		&r->sk_w, &r->sk_b };
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		kt_free(*t[i]);
+		*t[i] = NULL;
+	}
+}
+
+/* out [N, cout, H, W] = W [cout, cin] x [N, cin, H, W] + b: a 1x1 conv
+ * as one GEMM per sample. */
+static int
+pointwise(const struct ktensor *x, const struct ktensor *w,
+	const struct ktensor *b, struct ktensor *out)
+{
+	struct kiln_rt *rt = x->rt;
+	size_t N = (size_t)x->ne[0], C = (size_t)x->ne[1],
+		O = (size_t)w->ne[0], P = kt_nelem(x) / (N * C), n;
+
+	for (n = 0; n < N; n++)
+		if (op_gemm(rt, 0, 0, O, P, C, 1.0f, w->mem, 0, C, x->mem,
+		    n * C * P, P, 0.0f, out->mem, n * O * P, P) != 0)
+			return -1;
+	return op_add_channel(out, b, out);
+}
+
+int
+resnet_forward(const struct resnet *r, const struct ktensor *x,
+	const struct ktensor *temb_act, struct ktensor *y)
+{
+	struct kiln_rt *rt = x->rt;
+	int64_t N = x->ne[0], H = x->ne[2], W = x->ne[3];
+	struct ktensor *h = NULL, *h2 = NULL, *t = NULL, *sk = NULL;
+	int rc = -1;
+
+	if (x->nd != 4 || x->ne[1] != r->cin || y->nd != 4 ||
+	    y->ne[1] != r->cout || y->ne[2] != H || y->ne[3] != W)
+		return rt_failf(rt, "resnet: shapes do not fit the block "
+			"(%d -> %d channels)", r->cin, r->cout);
+	h = kt_new4(rt, KD_F32, N, r->cin, H, W);
+	h2 = kt_new4(rt, KD_F32, N, r->cout, H, W);
+	if (h == NULL || h2 == NULL)
+		goto out;
+	if (op_group_norm(x, r->n1_w, r->n1_b, h, r->groups, r->eps, 1) ||
+	    op_conv2d(h, r->c1_w, r->c1_b, h2, 1, 1))
+		goto out;
+	if (r->temb_dim > 0 && temb_act != NULL) {
+		t = kt_new2(rt, KD_F32, N, r->cout);
+		if (t == NULL || op_linear(temb_act, r->t_w, r->t_b, t) ||
+		    op_add_channel(h2, t, h2))
+			goto out;
+	}
+	/* h is reused for the second half: it has cin channels, so a fresh
+	 * buffer is taken when cout differs. */
+	kt_free(h);
+	h = kt_new4(rt, KD_F32, N, r->cout, H, W);
+	if (h == NULL ||
+	    op_group_norm(h2, r->n2_w, r->n2_b, h, r->groups, r->eps, 1) ||
+	    op_conv2d(h, r->c2_w, r->c2_b, y, 1, 1))
+		goto out;
+	if (r->sk_w != NULL) {
+		sk = kt_new4(rt, KD_F32, N, r->cout, H, W);
+		if (sk == NULL || pointwise(x, r->sk_w, r->sk_b, sk) ||
+		    op_add(y, sk, y))
+			goto out;
+	} else if (op_add(y, x, y)) {
+		goto out;
+	}
+	rc = 0;
+out:
+	kt_free(h);
+	kt_free(h2);
+	kt_free(t);
+	kt_free(sk);
+	return rc;
+}

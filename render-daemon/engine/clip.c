@@ -1,0 +1,370 @@
+/* clip.c - CLIP text encoder: weights from either naming convention onto
+ * the device, then embeddings -> transformer layers -> final layer norm. */
+#include "clip.h"
+#include "weights.h"
+
+#include <json-c/json.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct clip_layer {
+	struct ktensor *ln1_w, *ln1_b, *ln2_w, *ln2_b;
+	struct ktensor *q_w, *q_b, *k_w, *k_b, *v_w, *v_b, *o_w, *o_b;
+	struct ktensor *fc1_w, *fc1_b, *fc2_w, *fc2_b;
+};
+
+struct clip_text_model {
+	struct kiln_rt *rt;
+	struct clip_text_config cfg;
+	struct ktensor *tok, *pos, *lnf_w, *lnf_b;
+	struct clip_layer *layer;
+};
+
+static int __attribute__((format(printf, 3, 4)))
+fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* Names of every weight in one convention. %d is the layer index. */
+struct names {
+	const char *tok, *pos, *lnf_w, *lnf_b;
+	const char *ln1_w, *ln1_b, *ln2_w, *ln2_b;
+	const char *q_w, *q_b, *k_w, *k_b, *v_w, *v_b;	/* HF only */
+	const char *qkv_w, *qkv_b;			/* OpenCLIP only */
+	const char *o_w, *o_b, *fc1_w, *fc1_b, *fc2_w, *fc2_b;
+	const char *layer_probe;
+};
+
+static const struct names hf_names = {
+	"text_model.embeddings.token_embedding.weight",
+	"text_model.embeddings.position_embedding.weight",
+	"text_model.final_layer_norm.weight",
+	"text_model.final_layer_norm.bias",
+	"text_model.encoder.layers.%d.layer_norm1.weight",
+	"text_model.encoder.layers.%d.layer_norm1.bias",
+	"text_model.encoder.layers.%d.layer_norm2.weight",
+	"text_model.encoder.layers.%d.layer_norm2.bias",
+	"text_model.encoder.layers.%d.self_attn.q_proj.weight",
+	"text_model.encoder.layers.%d.self_attn.q_proj.bias",
+	"text_model.encoder.layers.%d.self_attn.k_proj.weight",
+	"text_model.encoder.layers.%d.self_attn.k_proj.bias",
+	"text_model.encoder.layers.%d.self_attn.v_proj.weight",
+	"text_model.encoder.layers.%d.self_attn.v_proj.bias",
+	NULL, NULL,
+	"text_model.encoder.layers.%d.self_attn.out_proj.weight",
+	"text_model.encoder.layers.%d.self_attn.out_proj.bias",
+	"text_model.encoder.layers.%d.mlp.fc1.weight",
+	"text_model.encoder.layers.%d.mlp.fc1.bias",
+	"text_model.encoder.layers.%d.mlp.fc2.weight",
+	"text_model.encoder.layers.%d.mlp.fc2.bias",
+	"text_model.encoder.layers.%d.layer_norm1.weight",
+};
+
+static const struct names openclip_names = {
+	"token_embedding.weight",
+	"positional_embedding",
+	"ln_final.weight",
+	"ln_final.bias",
+	"transformer.resblocks.%d.ln_1.weight",
+	"transformer.resblocks.%d.ln_1.bias",
+	"transformer.resblocks.%d.ln_2.weight",
+	"transformer.resblocks.%d.ln_2.bias",
+	NULL, NULL, NULL, NULL, NULL, NULL,
+	"transformer.resblocks.%d.attn.in_proj_weight",
+	"transformer.resblocks.%d.attn.in_proj_bias",
+	"transformer.resblocks.%d.attn.out_proj.weight",
+	"transformer.resblocks.%d.attn.out_proj.bias",
+	"transformer.resblocks.%d.mlp.c_fc.weight",
+	"transformer.resblocks.%d.mlp.c_fc.bias",
+	"transformer.resblocks.%d.mlp.c_proj.weight",
+	"transformer.resblocks.%d.mlp.c_proj.bias",
+	"transformer.resblocks.%d.ln_1.weight",
+};
+
+static int
+json_int(json_object *o, const char *key, int *out)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_int))
+		return -1;
+	*out = json_object_get_int(v);
+	return 0;
+}
+
+/* Fills cfg from the shapes (always) and config.json (when present: it
+ * decides the activation and epsilon, and must agree with the shapes). */
+static int
+configure(struct wloader *ld, struct clip_text_config *cfg,
+	const struct names *nm)
+{
+	const struct st_tensor *tok = wt_find(ld, nm->tok, 0);
+	const struct st_tensor *pos = wt_find(ld, nm->pos, 0);
+	const struct st_tensor *fc1 = wt_find(ld, nm->fc1_w, 0);
+	const char *cj = st_model_config(ld->m, ST_PART_TEXT);
+	int i;
+
+	if (tok == NULL || tok->ndim != 2 || pos == NULL || pos->ndim != 2 ||
+	    fc1 == NULL || fc1->ndim != 2)
+		return fail(ld->err, ld->errlen, "text encoder: embeddings or "
+			"layer 0 missing (%s)", nm->tok);
+	cfg->vocab = (int)tok->shape[0];
+	cfg->hidden = (int)tok->shape[1];
+	cfg->max_pos = (int)pos->shape[0];
+	cfg->inter = (int)fc1->shape[0];
+	for (i = 0; wt_find(ld, nm->layer_probe, i) != NULL; i++)
+		;
+	cfg->layers = i;
+	/* Both CLIP ViT-L/14 and OpenCLIP ViT-H/14 text towers use heads of
+	 * 64 channels. */
+	cfg->heads = cfg->hidden / 64 > 0 ? cfg->hidden / 64 : 1;
+	cfg->eps = 1e-5f;
+	cfg->act = cfg->flavour == ST_TEXT_OPENCLIP ? ACT_GELU : ACT_QUICK_GELU;
+	if (cj != NULL) {
+		json_object *o = json_tokener_parse(cj), *v;
+		int h = 0, nl = 0, nh = 0, it = 0;
+
+		if (o == NULL)
+			return fail(ld->err, ld->errlen, "text encoder: "
+				"config.json is not valid JSON");
+		if ((json_int(o, "hidden_size", &h) == 0 && h != cfg->hidden) ||
+		    (json_int(o, "num_hidden_layers", &nl) == 0 &&
+		    nl != cfg->layers) ||
+		    (json_int(o, "intermediate_size", &it) == 0 &&
+		    it != cfg->inter)) {
+			json_object_put(o);
+			return fail(ld->err, ld->errlen, "text encoder: "
+				"config.json disagrees with the weights");
+		}
+		if (json_int(o, "num_attention_heads", &nh) == 0 && nh > 0)
+			cfg->heads = nh;
+		if (json_object_object_get_ex(o, "hidden_act", &v)) {
+			const char *a = json_object_get_string(v);
+
+			if (!strcmp(a, "quick_gelu"))
+				cfg->act = ACT_QUICK_GELU;
+			else if (!strcmp(a, "gelu"))
+				cfg->act = ACT_GELU;
+			else {
+				json_object_put(o);
+				return fail(ld->err, ld->errlen, "text encoder:"
+					" unsupported hidden_act %s", a);
+			}
+		}
+		if (json_object_object_get_ex(o, "layer_norm_eps", &v))
+			cfg->eps = (float)json_object_get_double(v);
+		json_object_put(o);
+	}
+	if (cfg->layers < 1 || cfg->hidden % cfg->heads != 0)
+		return fail(ld->err, ld->errlen, "text encoder: %d layers, "
+			"width %d, %d heads is not a usable shape", cfg->layers,
+			cfg->hidden, cfg->heads);
+	return 0;
+}
+
+static void
+layer_free(struct clip_layer *l)
+{
+	struct ktensor **t[] = { &l->ln1_w, &l->ln1_b, &l->ln2_w, &l->ln2_b,
+		&l->q_w, &l->q_b, &l->k_w, &l->k_b, &l->v_w, &l->v_b,
+		&l->o_w, &l->o_b, &l->fc1_w, &l->fc1_b, &l->fc2_w, &l->fc2_b };
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		kt_free(*t[i]);
+		*t[i] = NULL;
+	}
+}
+
+void
+clip_text_free(struct clip_text_model *c)
+{
+	int i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; c->layer != NULL && i < c->cfg.layers; i++)
+		layer_free(&c->layer[i]);
+	free(c->layer);
+	kt_free(c->tok);
+	kt_free(c->pos);
+	kt_free(c->lnf_w);
+	kt_free(c->lnf_b);
+	free(c);
+}
+
+static int
+load_layer(struct wloader *ld, const struct names *nm, int i, int D, int I,
+	struct clip_layer *l)
+{
+#define UP(field, name, a, b) \
+	if ((l->field = (b) ? wt_load2(ld, nm->name, i, a, b) \
+	    : wt_load1(ld, nm->name, i, a)) == NULL) \
+		return -1
+#define SPLIT(field, name, a, b, r0) \
+	if ((l->field = wt_load_rows(ld, nm->name, i, r0, a, b)) == NULL) \
+		return -1
+	UP(ln1_w, ln1_w, D, 0);
+	UP(ln1_b, ln1_b, D, 0);
+	UP(ln2_w, ln2_w, D, 0);
+	UP(ln2_b, ln2_b, D, 0);
+	if (nm->qkv_w != NULL) {
+		/* OpenCLIP packs q, k, v as rows of one [3D, D] matrix. */
+		SPLIT(q_w, qkv_w, D, D, 0);
+		SPLIT(k_w, qkv_w, D, D, D);
+		SPLIT(v_w, qkv_w, D, D, 2 * D);
+		SPLIT(q_b, qkv_b, D, 0, 0);
+		SPLIT(k_b, qkv_b, D, 0, D);
+		SPLIT(v_b, qkv_b, D, 0, 2 * D);
+	} else {
+		UP(q_w, q_w, D, D);
+		UP(q_b, q_b, D, 0);
+		UP(k_w, k_w, D, D);
+		UP(k_b, k_b, D, 0);
+		UP(v_w, v_w, D, D);
+		UP(v_b, v_b, D, 0);
+	}
+	UP(o_w, o_w, D, D);
+	UP(o_b, o_b, D, 0);
+	UP(fc1_w, fc1_w, I, D);
+	UP(fc1_b, fc1_b, I, 0);
+	UP(fc2_w, fc2_w, D, I);
+	UP(fc2_b, fc2_b, D, 0);
+#undef UP
+#undef SPLIT
+	return 0;
+}
+
+int
+clip_text_load(struct kiln_rt *rt, const struct st_model *m, int skip,
+	struct clip_text_model **out, char *err, size_t errlen)
+{
+	struct wloader ld = { rt, m, ST_PART_TEXT, "text encoder", err,
+		errlen };
+	struct clip_text_model *c;
+	const struct names *nm;
+	int i, D;
+
+	*out = NULL;
+	if (!st_model_has_part(m, ST_PART_TEXT))
+		return fail(err, errlen, "the model has no text encoder");
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return fail(err, errlen, "out of memory");
+	c->rt = rt;
+	c->cfg.flavour = st_model_text_flavour(m);
+	nm = c->cfg.flavour == ST_TEXT_OPENCLIP ? &openclip_names : &hf_names;
+	if (configure(&ld, &c->cfg, nm) != 0)
+		goto bad;
+	c->cfg.skip = skip >= 0 ? skip :
+		c->cfg.flavour == ST_TEXT_OPENCLIP ? 1 : 0;
+	if (c->cfg.skip >= c->cfg.layers) {
+		fail(err, errlen, "text encoder: cannot skip %d of %d layers",
+			c->cfg.skip, c->cfg.layers);
+		goto bad;
+	}
+	D = c->cfg.hidden;
+	if ((c->tok = wt_load2(&ld, nm->tok, 0, c->cfg.vocab, D)) == NULL ||
+	    (c->pos = wt_load2(&ld, nm->pos, 0, c->cfg.max_pos, D)) == NULL ||
+	    (c->lnf_w = wt_load1(&ld, nm->lnf_w, 0, D)) == NULL ||
+	    (c->lnf_b = wt_load1(&ld, nm->lnf_b, 0, D)) == NULL)
+		goto bad;
+	c->layer = calloc((size_t)c->cfg.layers, sizeof(*c->layer));
+	if (c->layer == NULL) {
+		fail(err, errlen, "out of memory");
+		goto bad;
+	}
+	/* Skipped final layers are never uploaded. */
+	for (i = 0; i < c->cfg.layers - c->cfg.skip; i++)
+		if (load_layer(&ld, nm, i, D, c->cfg.inter, &c->layer[i]) != 0)
+			goto bad;
+	*out = c;
+	return 0;
+bad:
+	clip_text_free(c);
+	return -1;
+}
+
+const struct clip_text_config *
+clip_text_config(const struct clip_text_model *c)
+{
+	return &c->cfg;
+}
+
+int
+clip_text_encode(struct clip_text_model *c, const int32_t *ids, int B, int L,
+	struct ktensor **out)
+{
+	struct kiln_rt *rt = c->rt;
+	const struct clip_text_config *cfg = &c->cfg;
+	int64_t D = cfg->hidden, I = cfg->inter;
+	struct ktensor *idt = NULL, *x = NULL, *h = NULL, *q = NULL, *k = NULL,
+		*v = NULL, *a = NULL, *m = NULL;
+	float scale = 1.0f / sqrtf((float)(D / cfg->heads));
+	int i, rc = -1;
+	size_t j;
+
+	*out = NULL;
+	if (B < 1 || L < 1 || L > cfg->max_pos)
+		return rt_failf(rt, "text encoder: %d x %d tokens do not fit "
+			"(at most %d positions)", B, L, cfg->max_pos);
+	for (j = 0; j < (size_t)B * (size_t)L; j++)
+		if (ids[j] < 0 || ids[j] >= cfg->vocab)
+			return rt_failf(rt, "text encoder: token id %d outside "
+				"the vocabulary of %d", ids[j], cfg->vocab);
+	/* Token ids travel in a 4-byte-element buffer. */
+	idt = kt_new2(rt, KD_F32, B, L);
+	x = kt_new3(rt, KD_F32, B, L, D);
+	h = kt_new3(rt, KD_F32, B, L, D);
+	q = kt_new3(rt, KD_F32, B, L, D);
+	k = kt_new3(rt, KD_F32, B, L, D);
+	v = kt_new3(rt, KD_F32, B, L, D);
+	a = kt_new3(rt, KD_F32, B, L, D);
+	m = kt_new3(rt, KD_F32, B, L, I);
+	if (!idt || !x || !h || !q || !k || !v || !a || !m)
+		goto out;
+	if (kt_upload(idt, ids) != 0 || op_embed(idt, c->tok, c->pos, x) != 0)
+		goto out;
+	for (i = 0; i < cfg->layers - cfg->skip; i++) {
+		const struct clip_layer *l = &c->layer[i];
+
+		if (op_layer_norm(x, l->ln1_w, l->ln1_b, h, cfg->eps) ||
+		    op_linear(h, l->q_w, l->q_b, q) ||
+		    op_linear(h, l->k_w, l->k_b, k) ||
+		    op_linear(h, l->v_w, l->v_b, v) ||
+		    op_attention(q, k, v, a, cfg->heads, scale, 1) ||
+		    op_linear(a, l->o_w, l->o_b, h) ||
+		    op_add(x, h, x) ||
+		    op_layer_norm(x, l->ln2_w, l->ln2_b, h, cfg->eps) ||
+		    op_linear(h, l->fc1_w, l->fc1_b, m) ||
+		    op_act(m, m, cfg->act) ||
+		    op_linear(m, l->fc2_w, l->fc2_b, h) ||
+		    op_add(x, h, x))
+			goto out;
+	}
+	if (op_layer_norm(x, c->lnf_w, c->lnf_b, h, cfg->eps) != 0)
+		goto out;
+	*out = h;
+	h = NULL;
+	rc = 0;
+out:
+	kt_free(idt);
+	kt_free(x);
+	kt_free(h);
+	kt_free(q);
+	kt_free(k);
+	kt_free(v);
+	kt_free(a);
+	kt_free(m);
+	return rc;
+}

@@ -1,0 +1,474 @@
+/* prompt.c - AUTOMATIC1111's prompt weighting parser and its chunking of
+ * token ids into 77-token CLIP windows with per-token weights. */
+#include "prompt.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unictype.h>
+#include <unistr.h>
+
+/* A1111's multipliers, computed the way Python computes them. */
+#define ROUND_MULT 1.1
+#define SQUARE_MULT (1.0 / 1.1)
+
+/* A growable list of positions (the open brackets). */
+struct stack {
+	size_t *v;
+	size_t n, cap;
+};
+
+static int
+stack_push(struct stack *s, size_t x)
+{
+	if (s->n == s->cap) {
+		size_t ncap = s->cap ? s->cap * 2 : 16;
+		size_t *p;
+
+		if (ncap > SIZE_MAX / sizeof(*p))
+			return -1;
+		p = realloc(s->v, ncap * sizeof(*p));
+		if (p == NULL)
+			return -1;
+		s->v = p;
+		s->cap = ncap;
+	}
+	s->v[s->n++] = x;
+	return 0;
+}
+
+void
+prompt_pieces_free(struct prompt_pieces *p)
+{
+	size_t i;
+
+	if (p == NULL)
+		return;
+	for (i = 0; i < p->n; i++)
+		free(p->v[i].text);
+	free(p->v);
+	p->v = NULL;
+	p->n = 0;
+}
+
+int
+prompt_piece_is_break(const struct prompt_piece *p)
+{
+	return p->weight == -1.0 && p->len == 5 && !memcmp(p->text, "BREAK", 5);
+}
+
+/* Appends a piece holding a copy of s[0..n). Returns 0 or -1. */
+static int
+add_piece(struct prompt_pieces *res, size_t *cap, const char *s, size_t n,
+    double w)
+{
+	struct prompt_piece *p;
+	char *t;
+
+	if (res->n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 16;
+
+		if (ncap > SIZE_MAX / sizeof(*p))
+			return -1;
+		p = realloc(res->v, ncap * sizeof(*p));
+		if (p == NULL)
+			return -1;
+		res->v = p;
+		*cap = ncap;
+	}
+	t = malloc(n + 1);
+	if (t == NULL)
+		return -1;
+	if (n > 0)
+		memcpy(t, s, n);
+	t[n] = '\0';
+	res->v[res->n].text = t;
+	res->v[res->n].len = n;
+	res->v[res->n].weight = w;
+	res->n++;
+	return 0;
+}
+
+/* The characters the A1111 pattern treats specially. */
+static int
+is_special(uint8_t c)
+{
+	return c == '\\' || c == '(' || c == ')' || c == '[' || c == ']' ||
+	    c == ':';
+}
+
+/* Python's \w: letters, numbers, underscore. */
+static int
+is_word(ucs4_t c)
+{
+	return c == '_' || uc_is_general_category(c, UC_CATEGORY_L) ||
+	    uc_is_general_category(c, UC_CATEGORY_N);
+}
+
+/* Python's str.isspace(), which \s follows in the re module. */
+static int
+is_space(ucs4_t c)
+{
+	return (c >= 0x1c && c <= 0x1f) || uc_is_property_white_space(c);
+}
+
+/* Whether s[0..n) (a text match) has a word character just before / at
+ * byte i; anything invalid counts as not one. */
+static int
+word_before(const uint8_t *s, size_t i)
+{
+	ucs4_t c;
+
+	return i > 0 && u8_prev(&c, s + i, s) != NULL && is_word(c);
+}
+
+static int
+word_at(const uint8_t *s, size_t n, size_t i)
+{
+	ucs4_t c;
+
+	return i < n && u8_mbtouc(&c, s + i, n - i) > 0 && c != 0xfffd &&
+	    is_word(c);
+}
+
+/* Length of the whitespace character at s[i], or 0. */
+static size_t
+space_at(const uint8_t *s, size_t n, size_t i)
+{
+	ucs4_t c;
+	int l;
+
+	if (i >= n)
+		return 0;
+	l = u8_mbtouc(&c, s + i, n - i);
+	return l > 0 && is_space(c) ? (size_t)l : 0;
+}
+
+/* Plain text from the prompt: split on \s*\bBREAK\b\s* (re.split, within
+ * this text only) into pieces of weight 1 with BREAK markers between. */
+static int
+add_text(struct prompt_pieces *res, size_t *cap, const char *text, size_t n)
+{
+	const uint8_t *s = (const uint8_t *)text, *p;
+	size_t from = 0, k, start, end, l;
+	ucs4_t c;
+
+	for (k = 0; k + 5 <= n; k++) {
+		if (memcmp(s + k, "BREAK", 5) != 0 || k < from ||
+		    word_before(s, k) || word_at(s, n, k + 5))
+			continue;
+		/* The match starts where the run of whitespace before it
+		 * does, but not before the end of the previous match. */
+		for (start = k; start > from; start = (size_t)(p - s)) {
+			p = u8_prev(&c, s + start, s + from);
+			if (p == NULL || !is_space(c))
+				break;
+		}
+		end = k + 5;
+		while ((l = space_at(s, n, end)) > 0)
+			end += l;
+		if (add_piece(res, cap, text + from, start - from, 1.0) != 0 ||
+		    add_piece(res, cap, "BREAK", 5, -1.0) != 0)
+			return -1;
+		from = end;
+		k = end - 1;
+	}
+	return add_piece(res, cap, text + from, n - from, 1.0);
+}
+
+static void
+multiply_range(struct prompt_pieces *res, size_t from, double m)
+{
+	size_t p;
+
+	for (p = from; p < res->n; p++)
+		res->v[p].weight *= m;
+}
+
+/* At s[i] == ':', matches ":([+-]?[.\d]+)\)" (\d: any Unicode decimal
+ * digit). Returns the match length, 0 when there is none; the weight, in
+ * ASCII, goes to num (room for len bytes + 1) with *valid telling whether
+ * Python's float() would take it (one dot at most, a digit at least). */
+static size_t
+match_weight(const uint8_t *s, size_t n, size_t i, char *num, int *valid)
+{
+	size_t j = i + 1, k = 0;
+	int dots = 0, digits = 0, l;
+	ucs4_t c;
+
+	if (j < n && (s[j] == '+' || s[j] == '-'))
+		num[k++] = (char)s[j++];
+	while (j < n) {
+		if (s[j] == '.') {
+			num[k++] = '.';
+			dots++;
+			j++;
+			continue;
+		}
+		l = u8_mbtouc(&c, s + j, n - j);
+		if (l <= 0 || c == 0xfffd ||
+		    !uc_is_general_category(c, UC_DECIMAL_DIGIT_NUMBER))
+			break;
+		num[k++] = (char)('0' + uc_decimal_value(c));
+		digits++;
+		j += (size_t)l;
+	}
+	if (dots + digits == 0 || j >= n || s[j] != ')')
+		return 0;
+	num[k] = '\0';
+	*valid = digits > 0 && dots <= 1;
+	return j + 1 - i;
+}
+
+int
+prompt_parse_attention(const char *text, size_t len,
+    struct prompt_pieces *out)
+{
+	const uint8_t *s = (const uint8_t *)text;
+	struct prompt_pieces res = { 0 };
+	struct stack round = { 0 }, square = { 0 };
+	size_t cap = 0, i = 0, j, m;
+	char *num = NULL;
+	int valid, rc = -1;
+
+	out->v = NULL;
+	out->n = 0;
+	num = malloc(len + 2);
+	if (num == NULL)
+		goto out;
+	while (i < len) {
+		uint8_t c = s[i];
+
+		if (c == '\\') {
+			if (i + 1 < len && (is_special(s[i + 1]) &&
+			    s[i + 1] != ':')) {
+				if (add_piece(&res, &cap, text + i + 1, 1,
+				    1.0) != 0)
+					goto out;
+				i += 2;
+			} else {
+				/* A lone backslash: A1111 keeps "" of it. */
+				if (add_piece(&res, &cap, "", 0, 1.0) != 0)
+					goto out;
+				i++;
+			}
+		} else if (c == '(') {
+			if (stack_push(&round, res.n) != 0)
+				goto out;
+			i++;
+		} else if (c == '[') {
+			if (stack_push(&square, res.n) != 0)
+				goto out;
+			i++;
+		} else if (c == ':' &&
+		    (m = match_weight(s, len, i, num, &valid)) > 0) {
+			if (round.n > 0 && valid) {
+				multiply_range(&res, round.v[--round.n],
+				    strtod(num, NULL));
+			} else if (add_text(&res, &cap, text + i, m) != 0) {
+				goto out;
+			}
+			i += m;
+		} else if (c == ')' && round.n > 0) {
+			multiply_range(&res, round.v[--round.n], ROUND_MULT);
+			i++;
+		} else if (c == ']' && square.n > 0) {
+			multiply_range(&res, square.v[--square.n], SQUARE_MULT);
+			i++;
+		} else {
+			/* ")" or "]" with nothing open, ":" alone, or a run
+			 * of ordinary characters. */
+			j = i + 1;
+			if (!is_special(c))
+				while (j < len && !is_special(s[j]))
+					j++;
+			if (add_text(&res, &cap, text + i, j - i) != 0)
+				goto out;
+			i = j;
+		}
+	}
+	for (j = 0; j < round.n; j++)
+		multiply_range(&res, round.v[j], ROUND_MULT);
+	for (j = 0; j < square.n; j++)
+		multiply_range(&res, square.v[j], SQUARE_MULT);
+	if (res.n == 0 && add_piece(&res, &cap, "", 0, 1.0) != 0)
+		goto out;
+	/* Join neighbours of equal weight (NaN never equals itself). */
+	for (i = 0; i + 1 < res.n;) {
+		struct prompt_piece *a = &res.v[i], *b = &res.v[i + 1];
+		char *t;
+
+		if (a->weight != b->weight) {
+			i++;
+			continue;
+		}
+		t = realloc(a->text, a->len + b->len + 1);
+		if (t == NULL)
+			goto out;
+		memcpy(t + a->len, b->text, b->len + 1);
+		a->text = t;
+		a->len += b->len;
+		free(b->text);
+		memmove(b, b + 1, (res.n - i - 2) * sizeof(*b));
+		res.n--;
+	}
+	*out = res;
+	res.v = NULL;
+	res.n = 0;
+	rc = 0;
+out:
+	prompt_pieces_free(&res);
+	free(round.v);
+	free(square.v);
+	free(num);
+	return rc;
+}
+
+/* ---- windows ---------------------------------------------------------- */
+
+/* The window being filled and the finished ones. */
+struct chunker {
+	struct clip_chunks out;
+	size_t cap;
+	int32_t ids[CLIP_WINDOW_TOKENS];
+	float w[CLIP_WINDOW_TOKENS];
+	size_t n;
+	long last_comma;
+	int32_t bos, eos, pad;
+};
+
+/* A1111's next_chunk: closes the current window (start, tokens, end ids
+ * up to the end; pad_id after the first end id) and starts an empty one. */
+static int
+next_chunk(struct chunker *k)
+{
+	struct clip_chunk *c;
+	size_t i;
+	int seen_end = 0;
+
+	if (k->out.n == k->cap) {
+		size_t ncap = k->cap ? k->cap * 2 : 4;
+
+		if (ncap > SIZE_MAX / sizeof(*c))
+			return -1;
+		c = realloc(k->out.v, ncap * sizeof(*c));
+		if (c == NULL)
+			return -1;
+		k->out.v = c;
+		k->cap = ncap;
+	}
+	c = &k->out.v[k->out.n++];
+	c->ids[0] = k->bos;
+	c->weights[0] = 1.0f;
+	for (i = 0; i < CLIP_WINDOW_TOKENS; i++) {
+		c->ids[1 + i] = i < k->n ? k->ids[i] : k->eos;
+		c->weights[1 + i] = i < k->n ? k->w[i] : 1.0f;
+	}
+	c->ids[CLIP_WINDOW - 1] = k->eos;
+	c->weights[CLIP_WINDOW - 1] = 1.0f;
+	/* SD 2.x: whatever follows the first end id is padding (which
+	 * also catches tokens after an "<|endoftext|>" typed in the prompt,
+	 * as in A1111; with pad = end nothing changes). */
+	for (i = 1; i < CLIP_WINDOW && k->pad != k->eos; i++) {
+		if (seen_end)
+			c->ids[i] = k->pad;
+		else if (c->ids[i] == k->eos)
+			seen_end = 1;
+	}
+	k->n = 0;
+	k->last_comma = -1;
+	return 0;
+}
+
+/* Adds one token, as the loop in A1111's tokenize_line does. */
+static int
+add_token(struct chunker *k, int32_t id, float w, int32_t comma)
+{
+	int32_t rid[CLIP_WINDOW_TOKENS];
+	float rw[CLIP_WINDOW_TOKENS];
+	size_t at, nr;
+
+	if (id == comma) {
+		k->last_comma = (long)k->n;
+	} else if (CLIP_COMMA_BACKTRACK != 0 && k->n == CLIP_WINDOW_TOKENS &&
+	    k->last_comma != -1 &&
+	    (long)k->n - k->last_comma <= CLIP_COMMA_BACKTRACK) {
+		/* Move what follows the comma into the next window. */
+		at = (size_t)k->last_comma + 1;
+		nr = k->n - at;
+		memcpy(rid, k->ids + at, nr * sizeof(*rid));
+		memcpy(rw, k->w + at, nr * sizeof(*rw));
+		k->n = at;
+		if (next_chunk(k) != 0)
+			return -1;
+		memcpy(k->ids, rid, nr * sizeof(*rid));
+		memcpy(k->w, rw, nr * sizeof(*rw));
+		k->n = nr;
+	}
+	if (k->n == CLIP_WINDOW_TOKENS && next_chunk(k) != 0)
+		return -1;
+	k->ids[k->n] = id;
+	k->w[k->n] = w;
+	k->n++;
+	return 0;
+}
+
+void
+clip_chunks_free(struct clip_chunks *c)
+{
+	if (c == NULL)
+		return;
+	free(c->v);
+	c->v = NULL;
+	c->n = 0;
+}
+
+int
+clip_encode_prompt(const struct clip_tokenizer *tok, const char *prompt,
+    int32_t pad_id, struct clip_chunks *out, char *err, size_t errlen)
+{
+	struct prompt_pieces pieces = { 0 };
+	struct chunker k;
+	int32_t *ids = NULL, comma;
+	size_t n, i, t;
+	int rc = -1;
+
+	memset(&k, 0, sizeof(k));
+	k.last_comma = -1;
+	k.bos = clip_tokenizer_bos(tok);
+	k.eos = clip_tokenizer_eos(tok);
+	k.pad = pad_id;
+	out->v = NULL;
+	out->n = 0;
+	comma = clip_tokenizer_lookup(tok, ",</w>");
+	if (prompt_parse_attention(prompt, strlen(prompt), &pieces) != 0)
+		goto out;
+	for (i = 0; i < pieces.n; i++) {
+		const struct prompt_piece *p = &pieces.v[i];
+
+		if (prompt_piece_is_break(p)) {
+			if (next_chunk(&k) != 0)
+				goto out;
+			continue;
+		}
+		if (clip_tokenize(tok, p->text, p->len, &ids, &n) != 0)
+			goto out;
+		for (t = 0; t < n; t++)
+			if (add_token(&k, ids[t], (float)p->weight, comma) != 0)
+				goto out;
+		free(ids);
+		ids = NULL;
+	}
+	if ((k.n > 0 || k.out.n == 0) && next_chunk(&k) != 0)
+		goto out;
+	*out = k.out;
+	k.out.v = NULL;
+	rc = 0;
+out:
+	if (rc != 0 && err != NULL && errlen > 0)
+		snprintf(err, errlen, "out of memory");
+	free(ids);
+	free(k.out.v);
+	prompt_pieces_free(&pieces);
+	return rc;
+}

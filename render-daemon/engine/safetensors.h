@@ -1,0 +1,160 @@
+/* safetensors.h - reads .safetensors weights (one file, or a model spread
+ * over a single-file checkpoint or a diffusers folder) without trusting
+ * a byte of them. */
+#ifndef KILN_SAFETENSORS_H
+#define KILN_SAFETENSORS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Header limits: the reference implementation refuses headers above
+ * 100 MB too; real SD checkpoints have headers of a few hundred KB. */
+#define ST_MAX_HEADER	100000000u
+#define ST_MAX_DIMS	8
+
+struct st_file;
+
+/* Every dtype the format defines. Only F32, F16 and BF16 convert to
+ * floating point; the others are listed (a checkpoint may legitimately
+ * carry, say, an I64 position_ids buffer) and refused on conversion. */
+enum st_dtype {
+	ST_F32, ST_F16, ST_BF16,
+	ST_F64, ST_I64, ST_U64, ST_I32, ST_U32, ST_I16, ST_U16, ST_I8, ST_U8,
+	ST_BOOL, ST_F8_E4M3, ST_F8_E5M2, ST_F8_E8M0, ST_F6_E2M3, ST_F6_E3M2,
+	ST_F4, ST_C64,
+	ST_DTYPE__MAX
+};
+
+struct st_tensor {
+	const char *name;	/* as written in the header */
+	enum st_dtype dtype;
+	int ndim;		/* 0 (a scalar) .. ST_MAX_DIMS */
+	int64_t shape[ST_MAX_DIMS];
+	size_t nelems;		/* product of shape; 1 for a scalar */
+	size_t nbytes;		/* == data_offsets[1] - data_offsets[0] */
+	const void *data;	/* in the mapping: read-only, maybe unaligned */
+	const struct st_file *file;	/* the file it lives in */
+};
+
+/* The dtype's name as the format spells it ("F32", "BF16", ...). */
+const char *st_dtype_name(enum st_dtype dt);
+
+/* Maps the file read-only (the descriptor is closed again at once), parses
+ * and validates the header: its length against the file and against
+ * ST_MAX_HEADER, the JSON, every entry's dtype, shape and data_offsets,
+ * sizes against offsets (with overflow checks), and that the tensors tile
+ * the data area exactly (no overlap, no hole, no trailing bytes), as the
+ * reference implementation demands. __metadata__ must map strings to
+ * strings and is not a tensor.
+ *
+ * A name that appears twice keeps its last entry (json-c's behaviour, and
+ * the reference implementation's); the bytes of the earlier one then
+ * belong to no tensor, which the tiling check rejects unless both entries
+ * describe the same bytes.
+ *
+ * Returns the file, or NULL with a message naming the file and the tensor
+ * in err (errlen bytes; a message that does not fit ends in "...").
+ * Release it with st_close(); tensors and their data live until then. */
+struct st_file *st_open(const char *path, char *err, size_t errlen);
+
+/* The same over bytes the caller holds: buf is borrowed, not copied, and
+ * must outlive the result. name is used in messages (copied). */
+struct st_file *st_open_mem(const void *buf, size_t len, const char *name,
+    char *err, size_t errlen);
+
+/* Unmaps and frees; accepts NULL. */
+void st_close(struct st_file *f);
+
+/* The name given to st_open/st_open_mem. */
+const char *st_name(const struct st_file *f);
+
+/* Tensors are indexed 0 .. st_count()-1 in byte order of their names. */
+size_t st_count(const struct st_file *f);
+/* Returns NULL when i is out of range. */
+const struct st_tensor *st_get(const struct st_file *f, size_t i);
+/* Returns the tensor, or NULL when the file has none of that name. */
+const struct st_tensor *st_find(const struct st_file *f, const char *name);
+
+/* A __metadata__ value, or NULL when the key is absent. */
+const char *st_metadata(const struct st_file *f, const char *key);
+
+/* Convert a whole tensor into dst, which holds exactly n = t->nelems
+ * values (anything else is an error: nothing is cut short). The source
+ * must be F32, F16 or BF16. st_to_f16 rounds to nearest even and refuses a
+ * finite value too large for float16 rather than turning it into infinity
+ * (the caller may keep that tensor in F32 instead). Return 0, or -1 with a
+ * message naming the file, the tensor and the problem in err; dst may
+ * then hold part of the values. */
+int st_to_f32(const struct st_tensor *t, float *dst, size_t n, char *err,
+    size_t errlen);
+int st_to_f16(const struct st_tensor *t, uint16_t *dst, size_t n, char *err,
+    size_t errlen);
+
+/* --- a whole model: text encoder, UNet and VAE ------------------------ */
+
+enum st_part { ST_PART_TEXT, ST_PART_UNET, ST_PART_VAE, ST_PART__MAX };
+
+/* How the tensors are named. LDM: a single-file checkpoint; the UNet and
+ * VAE keep the original CompVis names (input_blocks.0.0.weight,
+ * encoder.down.0.block.0.conv1.weight). DIFFUSERS: a diffusers folder;
+ * names as diffusers writes them (down_blocks.0.resnets.0.conv1.weight). */
+enum st_layout { ST_LAYOUT_LDM, ST_LAYOUT_DIFFUSERS };
+
+/* Which text encoder naming the text part uses. HF_CLIP: transformers'
+ * CLIPTextModel (text_model.encoder.layers.0.self_attn.q_proj.weight), SD
+ * 1.x single files and every diffusers folder. OPENCLIP: open_clip's
+ * (transformer.resblocks.0.attn.in_proj_weight), SD 2.x single files. */
+enum st_text_flavour { ST_TEXT_NONE, ST_TEXT_HF_CLIP, ST_TEXT_OPENCLIP };
+
+struct st_model;
+
+/* Opens path, which is one of:
+ *  - a single-file checkpoint: the text part is cond_stage_model.
+ *    transformer.* (giving text_model.*) or cond_stage_model.model.*
+ *    (OpenCLIP), the UNet part model.diffusion_model.*, the VAE part
+ *    first_stage_model.*, each with that prefix stripped; other keys
+ *    (model_ema.*, alphas_cumprod, ...) belong to no part;
+ *  - a diffusers folder with text_encoder/, unet/ and vae/ subfolders
+ *    (model.safetensors or diffusion_pytorch_model.safetensors, else their
+ *    .fp16.safetensors variants), names kept as they are;
+ *  - one such subfolder, or a .safetensors file inside one, given
+ *    directly: the part comes from the folder name or its config.json.
+ * Each diffusers subfolder's config.json, when present, is kept as text.
+ * Parts may be missing (st_model_has_part says), but not all of them.
+ * Returns the model, or NULL with a message in err. */
+struct st_model *st_model_open(const char *path, char *err, size_t errlen);
+
+/* Closes every file; accepts NULL. */
+void st_model_close(struct st_model *m);
+
+enum st_layout st_model_layout(const struct st_model *m);
+enum st_text_flavour st_model_text_flavour(const struct st_model *m);
+int st_model_has_part(const struct st_model *m, enum st_part part);
+
+/* The part's tensor of that name in the part's own convention (see above),
+ * or NULL when there is none. */
+const struct st_tensor *st_model_find(const struct st_model *m,
+    enum st_part part, const char *name);
+
+/* Iterates a part in byte order of the part names: count, then the i-th
+ * name (in the part's convention; t->name keeps the full key) and tensor;
+ * NULL when i is out of range. */
+size_t st_model_count(const struct st_model *m, enum st_part part);
+const char *st_model_name(const struct st_model *m, enum st_part part,
+    size_t i);
+const struct st_tensor *st_model_tensor(const struct st_model *m,
+    enum st_part part, size_t i);
+
+/* The part's config.json as read (NUL-terminated), or NULL when it has
+ * none (always NULL for a single-file checkpoint). */
+const char *st_model_config(const struct st_model *m, enum st_part part);
+
+/* The file holding the part, or NULL when the part is missing. Parts of a
+ * single-file checkpoint share one. Owned by the model. */
+const struct st_file *st_model_file(const struct st_model *m,
+    enum st_part part);
+
+/* "text", "unet", "vae": for messages. */
+const char *st_part_name(enum st_part part);
+
+#endif

@@ -1,0 +1,1050 @@
+/* vae.c - AutoencoderKL: weights under diffusers or LDM names, decoder
+ * (whole or tiled), encoder. */
+#include "vae.h"
+#include "blocks.h"
+#include "weights.h"
+
+#include <json-c/json.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define VAE_MAX_RES 9		/* resnets per level: layers_per_block + 1 */
+
+/* How the mid-block attention is named: diffusers now, diffusers before
+ * 0.15 (still in many converted checkpoints), CompVis 1x1 convs. */
+enum attn_naming { ATTN_DIFFUSERS, ATTN_DIFFUSERS_OLD, ATTN_LDM };
+
+struct vae_attn {
+	int c;
+	struct ktensor *nw, *nb, *qw, *qb, *kw, *kb, *vw, *vb, *ow, *ob;
+};
+
+struct vae_level {
+	int nres;
+	struct resnet res[VAE_MAX_RES];
+	struct ktensor *sw, *sb;	/* up/downsampling conv, or NULL */
+};
+
+/* One half: the decoder's levels are kept in the order they run. */
+struct vae_half {
+	int loaded;
+	struct ktensor *in_w, *in_b, *no_w, *no_b, *out_w, *out_b;
+	struct ktensor *qc_w, *qc_b;	/* (post_)quant_conv, or NULL */
+	struct resnet mid1, mid2;
+	int has_attn;
+	struct vae_attn attn;
+	struct vae_level lv[VAE_MAX_LEVELS];
+};
+
+struct vae_model {
+	struct kiln_rt *rt;
+	struct vae_config cfg;
+	struct vae_half dec, enc;
+};
+
+static int __attribute__((format(printf, 3, 4)))
+fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* --- names ------------------------------------------------------------ */
+
+/* "decoder." or "encoder." plus resnet j of the level numbered `num` in
+ * the file. */
+static void
+res_name_raw(char *o, size_t n, int ldm, int dec, int num, int j)
+{
+	if (ldm)
+		snprintf(o, n, "%s.%s.%d.block.%d", dec ? "decoder" :
+			"encoder", dec ? "up" : "down", num, j);
+	else
+		snprintf(o, n, "%s.%s.%d.resnets.%d", dec ? "decoder" :
+			"encoder", dec ? "up_blocks" : "down_blocks", num, j);
+}
+
+/* The same for the i-th level in the order the half runs them:
+ * diffusers numbers decoder levels that way, LDM by resolution (up.3 runs
+ * first in SD). */
+static void
+res_name(char *o, size_t n, int ldm, int dec, int levels, int i, int j)
+{
+	res_name_raw(o, n, ldm, dec, ldm && dec ? levels - 1 - i : i, j);
+}
+
+static void
+sample_name(char *o, size_t n, int ldm, int dec, int levels, int i)
+{
+	if (ldm)
+		snprintf(o, n, "%s.%d.%s.conv", dec ? "decoder.up" :
+			"encoder.down", dec ? levels - 1 - i : i,
+			dec ? "upsample" : "downsample");
+	else
+		snprintf(o, n, "%s.%d.%s.0.conv", dec ? "decoder.up_blocks" :
+			"encoder.down_blocks", i, dec ? "upsamplers" :
+			"downsamplers");
+}
+
+static void
+mid_res_name(char *o, size_t n, int ldm, int dec, int k)
+{
+	if (ldm)
+		snprintf(o, n, "%s.mid.block_%d", dec ? "decoder" : "encoder",
+			k + 1);
+	else
+		snprintf(o, n, "%s.mid_block.resnets.%d", dec ? "decoder" :
+			"encoder", k);
+}
+
+/* The attention's part names: norm, q, k, v, out. */
+static const char *const attn_parts[][5] = {
+	[ATTN_DIFFUSERS] = { "group_norm", "to_q", "to_k", "to_v",
+		"to_out.0" },
+	[ATTN_DIFFUSERS_OLD] = { "group_norm", "query", "key", "value",
+		"proj_attn" },
+	[ATTN_LDM] = { "norm", "q", "k", "v", "proj_out" },
+};
+
+static void
+attn_prefix(char *o, size_t n, int ldm, int dec)
+{
+	snprintf(o, n, "%s.%s", dec ? "decoder" : "encoder", ldm ?
+		"mid.attn_1" : "mid_block.attentions.0");
+}
+
+static const struct st_tensor *
+find(const struct wloader *ld, const char *a, const char *b)
+{
+	char name[512];
+
+	snprintf(name, sizeof(name), "%s%s", a, b);
+	return st_model_find(ld->m, ld->part, name);
+}
+
+/* --- configuration ---------------------------------------------------- */
+
+static int
+json_int(json_object *o, const char *key, int *out)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_int))
+		return -1;
+	*out = json_object_get_int(v);
+	return 0;
+}
+
+/* What the shapes tell: levels, widths, layers, latent and image
+ * channels, whether the mid block has attention. */
+static void
+infer(const struct wloader *ld, int ldm, struct vae_config *c)
+{
+	char p[256];
+	const struct st_tensor *t;
+	int dec, i, j, n = 0;
+
+	/* The decoder's shapes are preferred: it is the half always used. */
+	for (dec = 1; dec >= 0 && n == 0; dec--) {
+		for (n = 0; n < VAE_MAX_LEVELS; n++) {
+			res_name_raw(p, sizeof(p), ldm, dec, n, 0);
+			if (find(ld, p, ".conv1.weight") == NULL)
+				break;
+		}
+		if (n == 0)
+			continue;
+		c->levels = n;
+		for (i = 0; i < n; i++) {
+			res_name(p, sizeof(p), ldm, dec, n, i, 0);
+			t = find(ld, p, ".conv2.weight");
+			if (t != NULL && t->ndim == 4)
+				c->block_out[dec ? n - 1 - i : i] =
+					(int)t->shape[0];
+		}
+		for (j = 0; j < VAE_MAX_RES; j++) {
+			res_name(p, sizeof(p), ldm, dec, n, dec ? n - 1 : 0, j);
+			if (find(ld, p, ".conv1.weight") == NULL)
+				break;
+		}
+		c->layers_per_block = dec ? j - 1 : j;
+	}
+	if ((t = find(ld, "decoder.conv_in.weight", "")) != NULL &&
+	    t->ndim == 4)
+		c->latent_channels = (int)t->shape[1];
+	else if ((t = find(ld, "encoder.conv_out.weight", "")) != NULL &&
+	    t->ndim == 4)
+		c->latent_channels = (int)t->shape[0] / 2;
+	if ((t = find(ld, "decoder.conv_out.weight", "")) != NULL &&
+	    t->ndim == 4)
+		c->out_channels = (int)t->shape[0];
+	if ((t = find(ld, "encoder.conv_in.weight", "")) != NULL &&
+	    t->ndim == 4)
+		c->in_channels = (int)t->shape[1];
+	c->mid_attention = 0;
+	for (dec = 0; dec <= 1; dec++) {
+		attn_prefix(p, sizeof(p), ldm, dec);
+		if (find(ld, p, ldm ? ".norm.weight" : ".group_norm.weight"))
+			c->mid_attention = 1;
+	}
+}
+
+/* Fills c from the shapes, then from config.json when there is one. */
+static int
+configure(struct wloader *ld, int ldm, struct vae_config *c)
+{
+	const char *cj = st_model_config(ld->m, ST_PART_VAE);
+	int i;
+
+	memset(c, 0, sizeof(*c));
+	c->in_channels = 3;
+	c->out_channels = 3;
+	c->groups = 32;
+	c->eps = 1e-6f;
+	c->scaling_factor = 0.18215f;
+	infer(ld, ldm, c);
+	if (cj != NULL) {
+		json_object *o = json_tokener_parse(cj), *v;
+
+		if (o == NULL)
+			return fail(ld->err, ld->errlen, "vae: config.json is "
+				"not valid JSON");
+		if (json_object_object_get_ex(o, "block_out_channels", &v) &&
+		    json_object_is_type(v, json_type_array)) {
+			size_t k, len = json_object_array_length(v);
+
+			if (len < 1 || len > VAE_MAX_LEVELS) {
+				json_object_put(o);
+				return fail(ld->err, ld->errlen, "vae: "
+					"config.json: %zu block_out_channels "
+					"(1 to %d supported)", len,
+					VAE_MAX_LEVELS);
+			}
+			c->levels = (int)len;
+			for (k = 0; k < len; k++)
+				c->block_out[k] = json_object_get_int(
+					json_object_array_get_idx(v, k));
+		}
+		json_int(o, "layers_per_block", &c->layers_per_block);
+		json_int(o, "latent_channels", &c->latent_channels);
+		json_int(o, "norm_num_groups", &c->groups);
+		json_int(o, "in_channels", &c->in_channels);
+		json_int(o, "out_channels", &c->out_channels);
+		if (json_object_object_get_ex(o, "scaling_factor", &v) &&
+		    (json_object_is_type(v, json_type_double) ||
+		    json_object_is_type(v, json_type_int)))
+			c->scaling_factor = (float)json_object_get_double(v);
+		if (json_object_object_get_ex(o, "mid_block_add_attention",
+		    &v) && json_object_is_type(v, json_type_boolean))
+			c->mid_attention = json_object_get_boolean(v);
+		json_object_put(o);
+	}
+	if (c->levels < 1)
+		return fail(ld->err, ld->errlen, "vae: no decoder or encoder "
+			"blocks found (%s names)", ldm ? "LDM" : "diffusers");
+	if (c->layers_per_block < 1 || c->layers_per_block >= VAE_MAX_RES ||
+	    c->latent_channels < 1 || c->in_channels < 1 ||
+	    c->out_channels < 1 || c->groups < 1 || c->scaling_factor <= 0)
+		return fail(ld->err, ld->errlen, "vae: unusable configuration "
+			"(layers_per_block %d, latent_channels %d, groups %d)",
+			c->layers_per_block, c->latent_channels, c->groups);
+	for (i = 0; i < c->levels; i++)
+		if (c->block_out[i] < 1 || c->block_out[i] % c->groups != 0)
+			return fail(ld->err, ld->errlen, "vae: %d channels at "
+				"level %d do not split into %d groups",
+				c->block_out[i], i, c->groups);
+	c->factor = 1 << (c->levels - 1);
+	return 0;
+}
+
+/* --- loading ---------------------------------------------------------- */
+
+static int
+load_wb(struct wloader *ld, const char *prefix, int nd, const int64_t *ws,
+	struct ktensor **w, struct ktensor **b)
+{
+	char name[512];
+
+	snprintf(name, sizeof(name), "%s.weight", prefix);
+	*w = wt_load(ld, name, 0, nd, ws);
+	if (*w == NULL)
+		return -1;
+	snprintf(name, sizeof(name), "%s.bias", prefix);
+	*b = wt_load1(ld, name, 0, ws[0]);
+	return *b != NULL ? 0 : -1;
+}
+
+static int
+load_conv(struct wloader *ld, const char *prefix, int o, int c, int k,
+	struct ktensor **w, struct ktensor **b)
+{
+	int64_t s[4] = { o, c, k, k };
+
+	return load_wb(ld, prefix, 4, s, w, b);
+}
+
+static int
+load_vec(struct wloader *ld, const char *prefix, int c, struct ktensor **w,
+	struct ktensor **b)
+{
+	int64_t s[1] = { c };
+
+	return load_wb(ld, prefix, 1, s, w, b);
+}
+
+static void
+attn_free(struct vae_attn *a)
+{
+	struct ktensor **t[] = { &a->nw, &a->nb, &a->qw, &a->qb, &a->kw,
+		&a->kb, &a->vw, &a->vb, &a->ow, &a->ob };
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		kt_free(*t[i]);
+		*t[i] = NULL;
+	}
+}
+
+static int
+attn_load(struct wloader *ld, int ldm, int dec, int c, struct vae_attn *a)
+{
+	const char *const *nm;
+	enum attn_naming an = ATTN_DIFFUSERS;
+	char pre[256], p[300];
+	int64_t s[2] = { c, c };
+	struct ktensor **w[4] = { &a->qw, &a->kw, &a->vw, &a->ow },
+		**b[4] = { &a->qb, &a->kb, &a->vb, &a->ob };
+	int i;
+
+	attn_prefix(pre, sizeof(pre), ldm, dec);
+	if (ldm)
+		an = ATTN_LDM;
+	else if (find(ld, pre, ".query.weight") != NULL)
+		an = ATTN_DIFFUSERS_OLD;
+	nm = attn_parts[an];
+	a->c = c;
+	snprintf(p, sizeof(p), "%s.%s", pre, nm[0]);
+	if (load_vec(ld, p, c, &a->nw, &a->nb))
+		return -1;
+	/* LDM's are 1x1 convs [C, C, 1, 1]: wt_load takes them as [C, C]. */
+	for (i = 0; i < 4; i++) {
+		snprintf(p, sizeof(p), "%s.%s", pre, nm[1 + i]);
+		if (load_wb(ld, p, 2, s, w[i], b[i]))
+			return -1;
+	}
+	return 0;
+}
+
+static void
+half_free(struct vae_half *h)
+{
+	struct ktensor **t[] = { &h->in_w, &h->in_b, &h->no_w, &h->no_b,
+		&h->out_w, &h->out_b, &h->qc_w, &h->qc_b };
+	size_t i;
+	int l, j;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		kt_free(*t[i]);
+		*t[i] = NULL;
+	}
+	resnet_free(&h->mid1);
+	resnet_free(&h->mid2);
+	attn_free(&h->attn);
+	for (l = 0; l < VAE_MAX_LEVELS; l++) {
+		for (j = 0; j < VAE_MAX_RES; j++)
+			resnet_free(&h->lv[l].res[j]);
+		kt_free(h->lv[l].sw);
+		kt_free(h->lv[l].sb);
+		h->lv[l].sw = h->lv[l].sb = NULL;
+	}
+	h->loaded = 0;
+}
+
+/* Loads the mid block at width c. */
+static int
+mid_load(struct wloader *ld, int ldm, int dec, const struct vae_config *c,
+	struct vae_half *h)
+{
+	enum resnet_naming rn = ldm ? RESNET_LDM_VAE : RESNET_DIFFUSERS;
+	int w = c->block_out[c->levels - 1];
+	char p[256];
+
+	mid_res_name(p, sizeof(p), ldm, dec, 0);
+	if (resnet_load(ld, rn, p, w, w, 0, c->groups, c->eps, &h->mid1))
+		return -1;
+	h->has_attn = c->mid_attention;
+	if (h->has_attn && attn_load(ld, ldm, dec, w, &h->attn))
+		return -1;
+	mid_res_name(p, sizeof(p), ldm, dec, 1);
+	return resnet_load(ld, rn, p, w, w, 0, c->groups, c->eps, &h->mid2);
+}
+
+static int
+dec_load(struct wloader *ld, int ldm, const struct vae_config *c,
+	struct vae_half *h)
+{
+	enum resnet_naming rn = ldm ? RESNET_LDM_VAE : RESNET_DIFFUSERS;
+	int L = c->latent_channels, top = c->block_out[c->levels - 1];
+	int i, j, cin = top;
+	char p[256];
+
+	/* Some VAEs go without the 1x1 latent conv (use_post_quant_conv
+	 * false); SD's has it. */
+	if (find(ld, "post_quant_conv.weight", "") != NULL &&
+	    load_conv(ld, "post_quant_conv", L, L, 1, &h->qc_w, &h->qc_b))
+		return -1;
+	if (load_conv(ld, "decoder.conv_in", top, L, 3, &h->in_w, &h->in_b) ||
+	    mid_load(ld, ldm, 1, c, h))
+		return -1;
+	for (i = 0; i < c->levels; i++) {
+		int cout = c->block_out[c->levels - 1 - i];
+		struct vae_level *lv = &h->lv[i];
+
+		lv->nres = c->layers_per_block + 1;
+		for (j = 0; j < lv->nres; j++) {
+			res_name(p, sizeof(p), ldm, 1, c->levels, i, j);
+			if (resnet_load(ld, rn, p, j == 0 ? cin : cout, cout,
+			    0, c->groups, c->eps, &lv->res[j]))
+				return -1;
+		}
+		cin = cout;
+		if (i == c->levels - 1)
+			break;
+		sample_name(p, sizeof(p), ldm, 1, c->levels, i);
+		if (load_conv(ld, p, cout, cout, 3, &lv->sw, &lv->sb))
+			return -1;
+	}
+	if (load_vec(ld, ldm ? "decoder.norm_out" : "decoder.conv_norm_out",
+	    c->block_out[0], &h->no_w, &h->no_b) ||
+	    load_conv(ld, "decoder.conv_out", c->out_channels, c->block_out[0],
+	    3, &h->out_w, &h->out_b))
+		return -1;
+	h->loaded = 1;
+	return 0;
+}
+
+static int
+enc_load(struct wloader *ld, int ldm, const struct vae_config *c,
+	struct vae_half *h)
+{
+	enum resnet_naming rn = ldm ? RESNET_LDM_VAE : RESNET_DIFFUSERS;
+	int L2 = 2 * c->latent_channels, top = c->block_out[c->levels - 1];
+	int i, j, cin = c->block_out[0];
+	char p[256];
+
+	if (load_conv(ld, "encoder.conv_in", c->block_out[0], c->in_channels,
+	    3, &h->in_w, &h->in_b))
+		return -1;
+	for (i = 0; i < c->levels; i++) {
+		int cout = c->block_out[i];
+		struct vae_level *lv = &h->lv[i];
+
+		lv->nres = c->layers_per_block;
+		for (j = 0; j < lv->nres; j++) {
+			res_name(p, sizeof(p), ldm, 0, c->levels, i, j);
+			if (resnet_load(ld, rn, p, j == 0 ? cin : cout, cout,
+			    0, c->groups, c->eps, &lv->res[j]))
+				return -1;
+		}
+		cin = cout;
+		if (i == c->levels - 1)
+			break;
+		sample_name(p, sizeof(p), ldm, 0, c->levels, i);
+		if (load_conv(ld, p, cout, cout, 3, &lv->sw, &lv->sb))
+			return -1;
+	}
+	if (mid_load(ld, ldm, 0, c, h) ||
+	    load_vec(ld, ldm ? "encoder.norm_out" : "encoder.conv_norm_out",
+	    top, &h->no_w, &h->no_b) ||
+	    load_conv(ld, "encoder.conv_out", L2, top, 3, &h->out_w,
+	    &h->out_b))
+		return -1;
+	if (find(ld, "quant_conv.weight", "") != NULL &&
+	    load_conv(ld, "quant_conv", L2, L2, 1, &h->qc_w, &h->qc_b))
+		return -1;
+	h->loaded = 1;
+	return 0;
+}
+
+int
+vae_load(struct kiln_rt *rt, const struct st_model *m, int parts,
+	struct vae_model **out, char *err, size_t errlen)
+{
+	struct wloader ld = { rt, m, ST_PART_VAE, "vae", err, errlen };
+	struct vae_model *v;
+	int ldm;
+
+	*out = NULL;
+	if (!st_model_has_part(m, ST_PART_VAE))
+		return fail(err, errlen, "vae: the model has no VAE "
+			"(first_stage_model.* or vae/)");
+	if ((parts & (VAE_DECODER | VAE_ENCODER)) == 0)
+		return fail(err, errlen, "vae: nothing to load");
+	ldm = st_model_layout(m) == ST_LAYOUT_LDM;
+	v = calloc(1, sizeof(*v));
+	if (v == NULL)
+		return fail(err, errlen, "vae: out of memory");
+	v->rt = rt;
+	if (configure(&ld, ldm, &v->cfg) ||
+	    ((parts & VAE_DECODER) && dec_load(&ld, ldm, &v->cfg, &v->dec)) ||
+	    ((parts & VAE_ENCODER) && enc_load(&ld, ldm, &v->cfg, &v->enc))) {
+		vae_free(v);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+void
+vae_free(struct vae_model *v)
+{
+	if (v == NULL)
+		return;
+	half_free(&v->dec);
+	half_free(&v->enc);
+	free(v);
+}
+
+const struct vae_config *
+vae_config(const struct vae_model *v)
+{
+	return &v->cfg;
+}
+
+/* --- forward ---------------------------------------------------------- */
+
+/* Each step replaces *x by a new tensor computed from it, freeing the old
+ * one at once so the pool can hand its buffer to the next layer. */
+static int
+replace(struct ktensor **x, struct ktensor *y, int rc)
+{
+	if (rc != 0) {
+		kt_free(y);
+		return -1;
+	}
+	kt_free(*x);
+	*x = y;
+	return 0;
+}
+
+static int
+conv_step(struct ktensor **x, const struct ktensor *w,
+	const struct ktensor *b, int stride, int pad)
+{
+	const struct ktensor *in = *x;
+	int64_t HO = (in->ne[2] + 2 * pad - w->ne[2]) / stride + 1,
+		WO = (in->ne[3] + 2 * pad - w->ne[3]) / stride + 1;
+	struct ktensor *y = kt_new4(in->rt, KD_F32, in->ne[0], w->ne[0], HO,
+		WO);
+
+	if (y == NULL)
+		return -1;
+	return replace(x, y, op_conv2d(in, w, b, y, stride, pad));
+}
+
+static int
+res_step(struct ktensor **x, const struct resnet *r)
+{
+	const struct ktensor *in = *x;
+	struct ktensor *y = kt_new4(in->rt, KD_F32, in->ne[0], r->cout,
+		in->ne[2], in->ne[3]);
+
+	if (y == NULL)
+		return -1;
+	return replace(x, y, resnet_forward(r, in, NULL, y));
+}
+
+static int
+norm_step(struct ktensor **x, const struct ktensor *g,
+	const struct ktensor *b, const struct vae_config *c)
+{
+	const struct ktensor *in = *x;
+	struct ktensor *y = kt_new(in->rt, KD_F32, in->nd, in->ne);
+
+	if (y == NULL)
+		return -1;
+	return replace(x, y, op_group_norm(in, g, b, y, c->groups, c->eps,
+		1));
+}
+
+static int
+up_step(struct ktensor **x)
+{
+	const struct ktensor *in = *x;
+	struct ktensor *y = kt_new4(in->rt, KD_F32, in->ne[0], in->ne[1],
+		2 * in->ne[2], 2 * in->ne[3]);
+
+	if (y == NULL)
+		return -1;
+	return replace(x, y, op_upsample2x(in, y));
+}
+
+/* Zero row below, zero column right: diffusers' Downsample2D with
+ * padding 0 pads (0, 1, 0, 1) before its stride-2 conv, and CompVis's
+ * Downsample does the same. */
+static int
+pad_step(struct ktensor **x)
+{
+	const struct ktensor *in = *x;
+	struct kiln_rt *rt = in->rt;
+	struct ktensor *y = kt_new4(rt, KD_F32, in->ne[0], in->ne[1],
+		in->ne[2] + 1, in->ne[3] + 1);
+	uint32_t H = (uint32_t)in->ne[2], W = (uint32_t)in->ne[3], total;
+	size_t gws, lws = 64;
+	struct rt_arg a[5];
+
+	if (y == NULL)
+		return -1;
+	total = (uint32_t)kt_nelem(y);
+	gws = (total + lws - 1) / lws * lws;
+	a[0] = RT_ARG(in->mem);
+	a[1] = RT_ARG(y->mem);
+	a[2] = RT_ARG(H);
+	a[3] = RT_ARG(W);
+	a[4] = RT_ARG(total);
+	return replace(x, y, rt_launch(rt, "k_pad_br", 1, &gws, &lws, a, 5));
+}
+
+/* The mid block's single-head self-attention over the H*W positions:
+ * x + proj(attn(norm(x))), with q, k, v, proj as linears over [N, HW, C]
+ * (diffusers' view of the 1x1 convs), scale 1/sqrt(C). */
+static int
+attn_step(struct ktensor **x, const struct vae_attn *a,
+	const struct vae_config *c)
+{
+	struct ktensor *in = *x;
+	struct kiln_rt *rt = in->rt;
+	int64_t N = in->ne[0], C = in->ne[1], H = in->ne[2], W = in->ne[3];
+	int64_t ncp[3] = { N, C, H * W }, npc[3] = { N, H * W, C };
+	struct ktensor *hn = NULL, *t = NULL, *q = NULL, *k = NULL, *v = NULL,
+		*o = NULL, *y = NULL;
+	int rc = -1;
+
+	hn = kt_new3(rt, KD_F32, N, C, H * W);
+	t = kt_new(rt, KD_F32, 3, npc);
+	if (hn == NULL || t == NULL || op_group_norm(in, a->nw, a->nb, hn,
+	    c->groups, c->eps, 0) || op_transpose(hn, t))
+		goto out;
+	kt_free(hn);
+	hn = NULL;
+	q = kt_new(rt, KD_F32, 3, npc);
+	k = kt_new(rt, KD_F32, 3, npc);
+	v = kt_new(rt, KD_F32, 3, npc);
+	if (q == NULL || k == NULL || v == NULL ||
+	    op_linear(t, a->qw, a->qb, q) || op_linear(t, a->kw, a->kb, k) ||
+	    op_linear(t, a->vw, a->vb, v))
+		goto out;
+	/* t holds the attention output, then q the projection. */
+	if (op_attention(q, k, v, t, 1, 1.0f / sqrtf((float)C), 0) ||
+	    op_linear(t, a->ow, a->ob, q))
+		goto out;
+	kt_free(k);
+	kt_free(v);
+	k = v = NULL;
+	o = kt_new(rt, KD_F32, 3, ncp);
+	if (o == NULL || op_transpose(q, o))
+		goto out;
+	y = kt_new4(rt, KD_F32, N, C, H, W);
+	if (y == NULL || kt_reshape(o, 4, in->ne) || op_add(o, in, y))
+		goto out;
+	rc = 0;
+out:
+	kt_free(hn);
+	kt_free(t);
+	kt_free(q);
+	kt_free(k);
+	kt_free(v);
+	kt_free(o);
+	return replace(x, y, rc);
+}
+
+static int
+mid_step(struct ktensor **x, const struct vae_half *h,
+	const struct vae_config *c)
+{
+	if (res_step(x, &h->mid1))
+		return -1;
+	if (h->has_attn && attn_step(x, &h->attn, c))
+		return -1;
+	return res_step(x, &h->mid2);
+}
+
+/* A fresh copy of src, so the steps can free what they replace. */
+static struct ktensor *
+copy_of(const struct ktensor *src)
+{
+	struct ktensor *y = kt_new(src->rt, KD_F32, src->nd, src->ne);
+	cl_int e;
+
+	if (y == NULL)
+		return NULL;
+	e = clEnqueueCopyBuffer(src->rt->queue, src->mem, y->mem, 0, 0,
+		kt_bytes(src), 0, NULL, NULL);
+	if (e != CL_SUCCESS) {
+		rt_fail(src->rt, "clEnqueueCopyBuffer", NULL, e);
+		kt_free(y);
+		return NULL;
+	}
+	return y;
+}
+
+static int
+check_input(struct vae_model *v, const struct ktensor *x, int channels,
+	const struct vae_half *h, const char *what)
+{
+	char s[64];
+
+	if (!h->loaded)
+		return rt_failf(v->rt, "vae: the %s was not loaded", what);
+	if (x->nd != 4 || x->ne[1] != channels || x->dtype != KD_F32)
+		return rt_failf(v->rt, "vae: %s input %s, want [N, %d, H, W] "
+			"F32", what, kt_shape_str(x, s, sizeof(s)), channels);
+	return 0;
+}
+
+/* One untiled decode. */
+static int
+decode_whole(struct vae_model *v, const struct ktensor *z,
+	struct ktensor **out)
+{
+	const struct vae_config *c = &v->cfg;
+	const struct vae_half *h = &v->dec;
+	struct ktensor *x = copy_of(z);
+	int i, j;
+
+	*out = NULL;
+	if (x == NULL)
+		return -1;
+	if (h->qc_w != NULL && conv_step(&x, h->qc_w, h->qc_b, 1, 0))
+		goto bad;
+	if (conv_step(&x, h->in_w, h->in_b, 1, 1) || mid_step(&x, h, c))
+		goto bad;
+	for (i = 0; i < c->levels; i++) {
+		const struct vae_level *lv = &h->lv[i];
+
+		for (j = 0; j < lv->nres; j++)
+			if (res_step(&x, &lv->res[j]))
+				goto bad;
+		if (lv->sw != NULL && (up_step(&x) ||
+		    conv_step(&x, lv->sw, lv->sb, 1, 1)))
+			goto bad;
+	}
+	if (norm_step(&x, h->no_w, h->no_b, c) ||
+	    conv_step(&x, h->out_w, h->out_b, 1, 1))
+		goto bad;
+	*out = x;
+	return 0;
+bad:
+	kt_free(x);
+	return -1;
+}
+
+/* Number of tiles of n along an axis of len with at least ov overlap. */
+static int
+tile_count(int len, int n, int ov)
+{
+	if (len <= n)
+		return 1;
+	return 1 + (len - n + (n - ov) - 1) / (n - ov);
+}
+
+/* Start of tile i of cnt, spread evenly so every overlap is >= ov. */
+static int
+tile_start(int i, int cnt, int len, int n)
+{
+	if (cnt == 1)
+		return 0;
+	return (int)(((int64_t)i * (len - n) + (cnt - 1) / 2) / (cnt - 1));
+}
+
+static int
+fill_zero(struct ktensor *t)
+{
+	float zero = 0.0f;
+	cl_int e = clEnqueueFillBuffer(t->rt->queue, t->mem, &zero,
+		sizeof(zero), 0, kt_bytes(t), 0, NULL, NULL);
+
+	return e == CL_SUCCESS ? 0 :
+		rt_fail(t->rt, "clEnqueueFillBuffer", NULL, e);
+}
+
+/* dst [N, C, th, tw] = src [N, C, h, w][:, :, y0:, x0:]. */
+static int
+crop(const struct ktensor *src, struct ktensor *dst, int y0, int x0)
+{
+	size_t so[3] = { (size_t)x0 * 4, (size_t)y0, 0 };
+	size_t dorg[3] = { 0, 0, 0 };
+	size_t reg[3] = { (size_t)dst->ne[3] * 4, (size_t)dst->ne[2],
+		(size_t)(src->ne[0] * src->ne[1]) };
+	cl_int e = clEnqueueCopyBufferRect(src->rt->queue, src->mem, dst->mem,
+		so, dorg, reg, (size_t)src->ne[3] * 4,
+		(size_t)(src->ne[2] * src->ne[3]) * 4, (size_t)dst->ne[3] * 4,
+		(size_t)(dst->ne[2] * dst->ne[3]) * 4, 0, NULL, NULL);
+
+	return e == CL_SUCCESS ? 0 :
+		rt_fail(src->rt, "clEnqueueCopyBufferRect", NULL, e);
+}
+
+static int
+accumulate(const struct ktensor *t, struct ktensor *img, struct ktensor *ws,
+	uint32_t y0, uint32_t x0, const uint32_t ramps[4])
+{
+	struct kiln_rt *rt = t->rt;
+	uint32_t NC = (uint32_t)(t->ne[0] * t->ne[1]), TH = (uint32_t)t->ne[2],
+		TW = (uint32_t)t->ne[3], OH = (uint32_t)img->ne[2],
+		OW = (uint32_t)img->ne[3];
+	size_t lws = 64, gws = ((size_t)TH * TW + lws - 1) / lws * lws;
+	struct rt_arg a[14];
+
+	a[0] = RT_ARG(t->mem);
+	a[1] = RT_ARG(img->mem);
+	a[2] = RT_ARG(ws->mem);
+	a[3] = RT_ARG(NC);
+	a[4] = RT_ARG(TH);
+	a[5] = RT_ARG(TW);
+	a[6] = RT_ARG(OH);
+	a[7] = RT_ARG(OW);
+	a[8] = RT_ARG(y0);
+	a[9] = RT_ARG(x0);
+	a[10] = RT_ARG(ramps[0]);
+	a[11] = RT_ARG(ramps[1]);
+	a[12] = RT_ARG(ramps[2]);
+	a[13] = RT_ARG(ramps[3]);
+	return rt_launch(rt, "k_tile_accum", 1, &gws, &lws, a, 14);
+}
+
+static int
+normalize(struct ktensor *img, const struct ktensor *ws)
+{
+	uint32_t P = (uint32_t)kt_nelem(ws), total = (uint32_t)kt_nelem(img);
+	size_t lws = 64, gws = ((size_t)total + lws - 1) / lws * lws;
+	struct rt_arg a[4];
+
+	a[0] = RT_ARG(img->mem);
+	a[1] = RT_ARG(ws->mem);
+	a[2] = RT_ARG(P);
+	a[3] = RT_ARG(total);
+	return rt_launch(img->rt, "k_tile_norm", 1, &gws, &lws, a, 4);
+}
+
+int
+vae_decode_tiled(struct vae_model *v, const struct ktensor *z, int tile,
+	int overlap, struct ktensor **out)
+{
+	const struct vae_config *c = &v->cfg;
+	struct kiln_rt *rt = v->rt;
+	struct ktensor *img = NULL, *ws = NULL, *zt = NULL, *t = NULL;
+	int h, w, th, tw, ny, nx, iy, ix, f = c->factor, rc = -1;
+
+	*out = NULL;
+	if (check_input(v, z, c->latent_channels, &v->dec, "decoder"))
+		return -1;
+	h = (int)z->ne[2];
+	w = (int)z->ne[3];
+	if (tile >= h && tile >= w)
+		return decode_whole(v, z, out);
+	if (tile < 2 || overlap < 1 || overlap > tile / 2)
+		return rt_failf(rt, "vae: tile %d with overlap %d: want tile "
+			">= 2 and 1 <= overlap <= tile / 2", tile, overlap);
+	th = tile < h ? tile : h;
+	tw = tile < w ? tile : w;
+	ny = tile_count(h, th, overlap);
+	nx = tile_count(w, tw, overlap);
+	img = kt_new4(rt, KD_F32, z->ne[0], c->out_channels, (int64_t)f * h,
+		(int64_t)f * w);
+	ws = kt_new2(rt, KD_F32, (int64_t)f * h, (int64_t)f * w);
+	zt = kt_new4(rt, KD_F32, z->ne[0], z->ne[1], th, tw);
+	if (img == NULL || ws == NULL || zt == NULL || fill_zero(img) ||
+	    fill_zero(ws))
+		goto out;
+	for (iy = 0; iy < ny; iy++) {
+		for (ix = 0; ix < nx; ix++) {
+			int y0 = tile_start(iy, ny, h, th),
+				x0 = tile_start(ix, nx, w, tw);
+			/* Ramps only where a neighbour overlaps; the
+			 * neighbour overlaps by at least `overlap`. */
+			uint32_t r = (uint32_t)(f * overlap), ramps[4] = {
+				iy > 0 ? r : 0, iy < ny - 1 ? r : 0,
+				ix > 0 ? r : 0, ix < nx - 1 ? r : 0 };
+
+			if (crop(z, zt, y0, x0) || decode_whole(v, zt, &t) ||
+			    accumulate(t, img, ws, (uint32_t)(f * y0),
+			    (uint32_t)(f * x0), ramps))
+				goto out;
+			kt_free(t);
+			t = NULL;
+		}
+	}
+	if (normalize(img, ws))
+		goto out;
+	*out = img;
+	img = NULL;
+	rc = 0;
+out:
+	kt_free(t);
+	kt_free(zt);
+	kt_free(ws);
+	kt_free(img);
+	return rc;
+}
+
+/* Live floats of a resnet at P pixels: x, h, h2, y, shortcut, and the
+ * per-sample im2col of its widest conv. */
+static double
+res_floats(double N, double P, double cin, double cout)
+{
+	double m = cin > cout ? cin : cout;
+
+	return N * P * (cin + m + 3 * cout) + 9 * m * P;
+}
+
+size_t
+vae_decode_bytes(const struct vae_config *c, int N, int h, int w)
+{
+	double P = (double)h * w, peak = 0, f, n = N;
+	double cin = c->block_out[c->levels - 1];
+	int i, j;
+
+#define PEAK(x) do { f = (x); if (f > peak) peak = f; } while (0)
+	PEAK(n * P * (c->latent_channels + cin) + 9 * c->latent_channels * P);
+	PEAK(res_floats(n, P, cin, cin));
+	/* Attention: x, t, q, k, v, o, y and a scores block of at most the
+	 * default 64 MiB. */
+	PEAK(7 * n * P * cin + (P * P < 16777216.0 ? P * P : 16777216.0));
+	for (i = 0; i < c->levels; i++) {
+		double cout = c->block_out[c->levels - 1 - i];
+
+		for (j = 0; j <= c->layers_per_block; j++) {
+			PEAK(res_floats(n, P, cin, cout));
+			cin = cout;
+		}
+		if (i < c->levels - 1) {
+			PEAK(n * P * cin + 2 * n * 4 * P * cin +
+				9 * cin * 4 * P);
+			P *= 4;
+		}
+	}
+	PEAK(2 * n * P * cin + 9 * cin * P + n * P * c->out_channels);
+#undef PEAK
+	return (size_t)(peak * sizeof(float));
+}
+
+int
+vae_tile_for_budget(const struct vae_config *c, int N, size_t budget)
+{
+	int t;
+
+	for (t = 256; t > 8; t -= 8)
+		if (vae_decode_bytes(c, N, t, t) <= budget)
+			return t;
+	return 8;
+}
+
+int
+vae_decode(struct vae_model *v, const struct ktensor *z, size_t budget,
+	struct ktensor **out)
+{
+	int h, w, t;
+
+	*out = NULL;
+	if (check_input(v, z, v->cfg.latent_channels, &v->dec, "decoder"))
+		return -1;
+	h = (int)z->ne[2];
+	w = (int)z->ne[3];
+	if (budget == 0 ||
+	    vae_decode_bytes(&v->cfg, (int)z->ne[0], h, w) <= budget)
+		return decode_whole(v, z, out);
+	t = vae_tile_for_budget(&v->cfg, (int)z->ne[0], budget);
+	return vae_decode_tiled(v, z, t, t / 4, out);
+}
+
+/* dst [N, L, ...] = src [N, 2L, ...][:, first half or second half]. */
+static int
+split_half(const struct ktensor *src, struct ktensor *dst, int second)
+{
+	size_t row = kt_bytes(dst) / (size_t)dst->ne[0];
+	size_t so[3] = { second ? row : 0, 0, 0 }, dorg[3] = { 0, 0, 0 };
+	size_t reg[3] = { row, (size_t)dst->ne[0], 1 };
+	cl_int e = clEnqueueCopyBufferRect(src->rt->queue, src->mem, dst->mem,
+		so, dorg, reg, 2 * row, 0, row, 0, 0, NULL, NULL);
+
+	return e == CL_SUCCESS ? 0 :
+		rt_fail(src->rt, "clEnqueueCopyBufferRect", NULL, e);
+}
+
+int
+vae_encode(struct vae_model *v, const struct ktensor *img,
+	struct ktensor **mean, struct ktensor **logvar)
+{
+	const struct vae_config *c = &v->cfg;
+	const struct vae_half *h = &v->enc;
+	struct kiln_rt *rt = v->rt;
+	struct ktensor *x = NULL, *m = NULL, *lv = NULL;
+	int i, j;
+
+	*mean = NULL;
+	if (logvar != NULL)
+		*logvar = NULL;
+	if (check_input(v, img, c->in_channels, h, "encoder"))
+		return -1;
+	if (img->ne[2] % c->factor != 0 || img->ne[3] % c->factor != 0)
+		return rt_failf(rt, "vae: image %lldx%lld is not a multiple "
+			"of %d", (long long)img->ne[3], (long long)img->ne[2],
+			c->factor);
+	x = copy_of(img);
+	if (x == NULL || conv_step(&x, h->in_w, h->in_b, 1, 1))
+		goto bad;
+	for (i = 0; i < c->levels; i++) {
+		const struct vae_level *l = &h->lv[i];
+
+		for (j = 0; j < l->nres; j++)
+			if (res_step(&x, &l->res[j]))
+				goto bad;
+		if (l->sw != NULL && (pad_step(&x) ||
+		    conv_step(&x, l->sw, l->sb, 2, 0)))
+			goto bad;
+	}
+	if (mid_step(&x, h, c) || norm_step(&x, h->no_w, h->no_b, c) ||
+	    conv_step(&x, h->out_w, h->out_b, 1, 1) ||
+	    (h->qc_w != NULL && conv_step(&x, h->qc_w, h->qc_b, 1, 0)))
+		goto bad;
+	m = kt_new4(rt, KD_F32, x->ne[0], c->latent_channels, x->ne[2],
+		x->ne[3]);
+	if (m == NULL || split_half(x, m, 0))
+		goto bad;
+	if (logvar != NULL) {
+		uint32_t n;
+		float lo = -30.0f, hi = 20.0f;
+		size_t lws = 64, gws;
+		struct rt_arg a[4];
+
+		lv = kt_new4(rt, KD_F32, x->ne[0], c->latent_channels,
+			x->ne[2], x->ne[3]);
+		if (lv == NULL || split_half(x, lv, 1))
+			goto bad;
+		n = (uint32_t)kt_nelem(lv);
+		gws = ((size_t)n + lws - 1) / lws * lws;
+		a[0] = RT_ARG(lv->mem);
+		a[1] = RT_ARG(lo);
+		a[2] = RT_ARG(hi);
+		a[3] = RT_ARG(n);
+		if (rt_launch(rt, "k_clamp", 1, &gws, &lws, a, 4))
+			goto bad;
+		*logvar = lv;
+	}
+	kt_free(x);
+	*mean = m;
+	return 0;
+bad:
+	kt_free(x);
+	kt_free(m);
+	kt_free(lv);
+	return -1;
+}

@@ -1,0 +1,83 @@
+/* vae.h - the Stable Diffusion AutoencoderKL: decoder (latents to image,
+ * whole or in blended overlapping tiles) and encoder (image to the latent
+ * mean and log-variance), from diffusers or CompVis (LDM) weight names. */
+#ifndef KILN_VAE_H
+#define KILN_VAE_H
+
+#include <stddef.h>
+
+#include "ops.h"
+#include "safetensors.h"
+
+#define VAE_MAX_LEVELS 8
+
+struct vae_config {
+	int in_channels;	/* image channels the encoder takes (3) */
+	int out_channels;	/* image channels the decoder gives (3) */
+	int latent_channels;	/* 4 for SD */
+	int levels;		/* resolutions: len(block_out_channels) */
+	int block_out[VAE_MAX_LEVELS];	/* 128, 256, 512, 512 for SD */
+	int layers_per_block;	/* 2 for SD (the decoder runs one more) */
+	int groups;		/* GroupNorm groups, 32 */
+	float eps;		/* GroupNorm epsilon, 1e-6 */
+	float scaling_factor;	/* 0.18215 for SD 1.x/2.x */
+	int mid_attention;	/* the mid block has its attention */
+	int factor;		/* image pixels per latent: 2^(levels - 1) */
+};
+
+/* Which halves vae_load uploads: txt2img needs only the decoder. */
+enum { VAE_DECODER = 1, VAE_ENCODER = 2 };
+
+struct vae_model;
+
+/* Uploads the VAE part of m (the halves in `parts`) to the device. The
+ * configuration comes from vae/config.json when there is one (and must
+ * agree with the shapes), else from the tensor shapes with SD's defaults
+ * for what shapes cannot tell (32 groups, scaling factor 0.18215).
+ * Returns 0 with *out, or -1 with a message in err naming the missing or
+ * misshapen tensor. Free with vae_free. */
+int vae_load(struct kiln_rt *rt, const struct st_model *m, int parts,
+	struct vae_model **out, char *err, size_t errlen);
+
+/* Frees the model's tensors; accepts NULL. */
+void vae_free(struct vae_model *v);
+
+const struct vae_config *vae_config(const struct vae_model *v);
+
+/* Decodes z [N, latent, h, w] into a new tensor [N, out_channels,
+ * factor*h, factor*w] in *out (the caller frees it), values roughly in
+ * [-1, 1]. z must already be divided by scaling_factor: that is the
+ * caller's job, as in diffusers' pipelines. When budget > 0 and the
+ * untiled decode is estimated (vae_decode_bytes) to need more than budget
+ * bytes of activations, it decodes in overlapping tiles of a size that
+ * fits (vae_decode_tiled). Returns 0, or -1 with rt_error() set. */
+int vae_decode(struct vae_model *v, const struct ktensor *z, size_t budget,
+	struct ktensor **out);
+
+/* The same in tiles of tile x tile latents overlapping by at least
+ * `overlap` latents (0 < overlap <= tile / 2), spread evenly over z and
+ * blended with linear ramps across the overlaps. The result differs
+ * slightly from the untiled one: the mid-block attention and the group
+ * norms see one tile at a time. tile >= h and >= w is one untiled decode. */
+int vae_decode_tiled(struct vae_model *v, const struct ktensor *z, int tile,
+	int overlap, struct ktensor **out);
+
+/* Estimated device bytes of activations for an untiled decode of N
+ * latents of h x w (weights not included); a planning figure, not an
+ * exact one. */
+size_t vae_decode_bytes(const struct vae_config *c, int N, int h, int w);
+
+/* The largest tile (a multiple of 8 latents, at least 8) whose decode
+ * vae_decode_bytes estimates within budget for N samples. */
+int vae_tile_for_budget(const struct vae_config *c, int N, size_t budget);
+
+/* Encodes x [N, in_channels, H, W] (values in [-1, 1]; H and W multiples
+ * of factor) into new tensors *mean and *logvar [N, latent, H/factor,
+ * W/factor] (logvar clamped to [-30, 20] as diffusers does). A latent for
+ * img2img is mean (or mean + exp(logvar / 2) * noise) times
+ * scaling_factor: the caller's job. logvar may be NULL when only the mean
+ * is wanted. Returns 0, or -1 with rt_error() set. */
+int vae_encode(struct vae_model *v, const struct ktensor *x,
+	struct ktensor **mean, struct ktensor **logvar);
+
+#endif

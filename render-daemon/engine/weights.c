@@ -1,0 +1,158 @@
+/* weights.c - named weights from safetensors to device tensors. */
+#include "weights.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void __attribute__((format(printf, 2, 3)))
+fail(struct wloader *ld, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(ld->err, ld->errlen, fmt, ap);
+	va_end(ap);
+}
+
+void
+wt_expand(char *out, size_t n, const char *tmpl, int i)
+{
+	const char *p = strstr(tmpl, "%d");
+
+	if (p == NULL)
+		snprintf(out, n, "%s", tmpl);
+	else
+		snprintf(out, n, "%.*s%d%s", (int)(p - tmpl), tmpl, i, p + 2);
+}
+
+const struct st_tensor *
+wt_find(const struct wloader *ld, const char *tmpl, int i)
+{
+	char name[512];
+
+	wt_expand(name, sizeof(name), tmpl, i);
+	return st_model_find(ld->m, ld->part, name);
+}
+
+/* Converts t to F32 and uploads count floats starting at element first
+ * into a new tensor of the given shape. */
+static struct ktensor *
+upload_range(struct wloader *ld, const struct st_tensor *t, size_t first,
+	int nd, const int64_t *shape)
+{
+	struct ktensor *kt = NULL;
+	float *host = malloc(t->nelems * sizeof(float));
+
+	if (host == NULL) {
+		fail(ld, "%s: out of memory", ld->what);
+		return NULL;
+	}
+	if (st_to_f32(t, host, t->nelems, ld->err, ld->errlen) != 0)
+		goto out;
+	kt = kt_new(ld->rt, KD_F32, nd, shape);
+	if (kt == NULL) {
+		fail(ld, "%s: %s", ld->what, rt_error(ld->rt));
+		goto out;
+	}
+	if (kt_upload(kt, host + first) != 0) {
+		fail(ld, "%s: %s", ld->what, rt_error(ld->rt));
+		kt_free(kt);
+		kt = NULL;
+	}
+out:
+	free(host);
+	return kt;
+}
+
+static void
+shape_text(char *out, size_t n, int nd, const int64_t *s)
+{
+	size_t o = 0;
+	int i;
+
+	o += (size_t)snprintf(out, n, "[");
+	for (i = 0; i < nd && o < n; i++)
+		o += (size_t)snprintf(out + o, n - o, "%s%lld", i ? ", " : "",
+			(long long)s[i]);
+	if (o < n)
+		snprintf(out + o, n - o, "]");
+}
+
+struct ktensor *
+wt_load(struct wloader *ld, const char *tmpl, int i, int nd,
+	const int64_t *shape)
+{
+	const struct st_tensor *t = wt_find(ld, tmpl, i);
+	char name[512], want[128], got[128];
+	int k, ok;
+
+	wt_expand(name, sizeof(name), tmpl, i);
+	if (t == NULL) {
+		fail(ld, "%s: tensor %s is missing", ld->what, name);
+		return NULL;
+	}
+	ok = t->ndim == nd;
+	for (k = 0; ok && k < nd; k++)
+		ok = t->shape[k] == shape[k];
+	/* A 1x1 convolution stored as [O, C, 1, 1] serves as a linear
+	 * [O, C] weight (SD 1.x proj_in/proj_out, VAE attention). */
+	if (!ok && nd == 2 && t->ndim == 4 && t->shape[0] == shape[0] &&
+	    t->shape[1] == shape[1] && t->shape[2] == 1 && t->shape[3] == 1)
+		ok = 1;
+	if (!ok) {
+		shape_text(want, sizeof(want), nd, shape);
+		shape_text(got, sizeof(got), t->ndim, t->shape);
+		fail(ld, "%s: tensor %s has shape %s, expected %s", ld->what,
+			name, got, want);
+		return NULL;
+	}
+	return upload_range(ld, t, 0, nd, shape);
+}
+
+struct ktensor *
+wt_load_rows(struct wloader *ld, const char *tmpl, int i, int64_t r0,
+	int64_t rows, int64_t cols)
+{
+	const struct st_tensor *t = wt_find(ld, tmpl, i);
+	int64_t shape[2] = { rows, cols };
+	char name[512];
+
+	wt_expand(name, sizeof(name), tmpl, i);
+	if (t == NULL) {
+		fail(ld, "%s: tensor %s is missing", ld->what, name);
+		return NULL;
+	}
+	if (t->ndim != (cols ? 2 : 1) || (cols && t->shape[1] != cols) ||
+	    t->shape[0] < r0 + rows) {
+		fail(ld, "%s: tensor %s is too small for rows %lld..%lld",
+			ld->what, name, (long long)r0, (long long)(r0 + rows));
+		return NULL;
+	}
+	return upload_range(ld, t, (size_t)r0 * (size_t)(cols ? cols : 1),
+		cols ? 2 : 1, shape);
+}
+
+struct ktensor *
+wt_load1(struct wloader *ld, const char *tmpl, int i, int64_t a)
+{
+	return wt_load(ld, tmpl, i, 1, &a);
+}
+
+struct ktensor *
+wt_load2(struct wloader *ld, const char *tmpl, int i, int64_t a, int64_t b)
+{
+	int64_t s[2] = { a, b };
+
+	return wt_load(ld, tmpl, i, 2, s);
+}
+
+struct ktensor *
+wt_load4(struct wloader *ld, const char *tmpl, int i, int64_t a, int64_t b,
+	int64_t c, int64_t d)
+{
+	int64_t s[4] = { a, b, c, d };
+
+	return wt_load(ld, tmpl, i, 4, s);
+}

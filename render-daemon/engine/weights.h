@@ -1,0 +1,44 @@
+/* weights.h - moving named weights from a safetensors model onto the
+ * device, with the shape checked and a message naming the tensor. */
+#ifndef KILN_WEIGHTS_H
+#define KILN_WEIGHTS_H
+
+#include "safetensors.h"
+#include "tensor.h"
+
+struct wloader {
+	struct kiln_rt *rt;
+	const struct st_model *m;
+	enum st_part part;
+	const char *what;	/* "text encoder", "unet", "vae": messages */
+	char *err;
+	size_t errlen;
+};
+
+/* Writes tmpl with its first "%d" replaced by i (when it has one). */
+void wt_expand(char *out, size_t n, const char *tmpl, int i);
+
+/* The tensor named tmpl (expanded with i), or NULL. */
+const struct st_tensor *wt_find(const struct wloader *ld, const char *tmpl,
+	int i);
+
+/* Uploads tensor tmpl(i) as F32 checking it has exactly the nd-dim shape
+ * given (a 4-D conv weight may also be asked for as 2-D [O, C] when its
+ * trailing dims are 1x1). Returns the device tensor, or NULL with err
+ * naming the tensor. */
+struct ktensor *wt_load(struct wloader *ld, const char *tmpl, int i,
+	int nd, const int64_t *shape);
+
+/* Uploads rows [r0, r0 + rows) of a [R, cols] or [R] tensor (cols 0). */
+struct ktensor *wt_load_rows(struct wloader *ld, const char *tmpl, int i,
+	int64_t r0, int64_t rows, int64_t cols);
+
+/* Shorthands for 1-D and 2-D tensors. */
+struct ktensor *wt_load1(struct wloader *ld, const char *tmpl, int i,
+	int64_t a);
+struct ktensor *wt_load2(struct wloader *ld, const char *tmpl, int i,
+	int64_t a, int64_t b);
+struct ktensor *wt_load4(struct wloader *ld, const char *tmpl, int i,
+	int64_t a, int64_t b, int64_t c, int64_t d);
+
+#endif

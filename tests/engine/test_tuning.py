@@ -1,0 +1,215 @@
+"""GEMM tuning files: kiln-render applies a device's CLBlast parameters
+from $KILN_TUNING_DIR and says so, GEMMs still match numpy under them, a
+malformed file is refused loudly and by name, and `kiln-render tune`
+writes a file that passes the same checks."""
+
+import json
+import os
+import shutil
+import tempfile
+
+import numpy as np
+
+import engine_common as ec
+
+STACK = None
+TOL = 1e-4
+
+# A valid, non-default Xgemm set (CLBlast 1.5's generic default is KWG=32
+# MWG=NWG=32 VWM=4 VWN=2 SA=SB=1); GemmRoutine 0 sends every product
+# through Xgemm, so these parameters are the ones computing. It is also
+# the tuner's first candidate, which lets the two share PoCL's cache.
+XGEMM = {"GEMMK": 0, "KREG": 1, "KWG": 32, "KWI": 2, "MDIMA": 8,
+         "MDIMC": 8, "MWG": 128, "NDIMB": 8, "NDIMC": 8, "NWG": 128,
+         "SA": 0, "SB": 0, "STRM": 0, "STRN": 0, "VWM": 16, "VWN": 16}
+
+_state = {}
+
+
+def work_dir():
+    if "dir" not in _state:
+        _state["dir"] = tempfile.mkdtemp(prefix="kiln-tuning-")
+    return _state["dir"]
+
+
+def kr(args, timeout=300, **env):
+    """kiln-render with the test's tuning directory (and env) set."""
+    extra = {"KILN_TUNING_DIR": os.path.join(work_dir(), "tuning")}
+    extra.update(env)
+    saved = {k: os.environ.get(k) for k in list(extra) + ["KILN_NO_TUNING"]}
+    os.environ.pop("KILN_NO_TUNING", None)
+    os.environ.update(extra)
+    try:
+        return ec.kiln_render(args, timeout=timeout)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def bench(**env):
+    p = kr(["bench-gemm", "--json", "--shapes", "64x64x64", "--repeat",
+            "1"], **env)
+    assert p.returncode == 0, p.stderr[-2000:]
+    return json.loads(p.stdout)
+
+
+def device_info():
+    """Device, driver and tuning file path, from an untuned run."""
+    if "info" not in _state:
+        j = bench(KILN_NO_TUNING="1")
+        assert j["tuning"]["state"] == "disabled", j["tuning"]
+        _state["info"] = j
+    return _state["info"]
+
+
+def tuning_path():
+    path = device_info()["tuning"]["path"]
+    assert path.startswith(os.path.join(work_dir(), "tuning") + "/"), path
+    name = os.path.basename(path)
+    assert name.endswith(".json") and all(
+        c.isalnum() or c in "._-" for c in name), name
+    return path
+
+
+def write_file(text):
+    path = tuning_path()
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def check_applied_and_correct():
+    """bench-gemm says the file is applied; op gemm matches numpy in the
+    plain and transposed layouts (odd sizes: CLBlast's padding path)."""
+    j = bench()
+    assert j["tuning"]["applied"] is True, j["tuning"]
+    assert j["tuning"]["state"] == "applied", j["tuning"]
+    assert j["tuning"]["path"] == tuning_path(), j["tuning"]
+    assert j["results"][0]["gflops"] > 0, j
+
+    rng = np.random.default_rng(7)
+    work = tempfile.mkdtemp(prefix="kiln-tuning-op-", dir=work_dir())
+    cases = []
+    a = rng.standard_normal((67, 45)).astype(np.float32)
+    b = rng.standard_normal((45, 83)).astype(np.float32)
+    cases.append(([a, b], a @ b, {}))
+    bt = rng.standard_normal((83, 45)).astype(np.float32)
+    cases.append(([a, bt], a @ bt.T, {"tb": 1}))
+    a2 = rng.standard_normal((256, 128)).astype(np.float32)
+    b2 = rng.standard_normal((128, 256)).astype(np.float32)
+    cases.append(([a2, b2], a2 @ b2, {}))
+    lines = []
+    for i, (ins, want, sets) in enumerate(cases):
+        args = ["gemm"]
+        for j_, t in enumerate(ins):
+            path = os.path.join(work, "c%d_in%d.bin" % (i, j_))
+            t.tofile(path)
+            args += ["--in", "%dx%d=%s" % (t.shape[0], t.shape[1], path)]
+        out = os.path.join(work, "c%d_out.bin" % i)
+        args += ["--out", "%dx%d=%s" % (want.shape[0], want.shape[1], out)]
+        for k, v in sets.items():
+            args += ["--set", "%s=%s" % (k, v)]
+        lines.append(" ".join(args))
+    batch = os.path.join(work, "batch.txt")
+    with open(batch, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    p = kr(["op", "--batch", batch])
+    assert p.returncode == 0 and p.stderr == "", p.stderr[-2000:]
+    for i, (_, want, _) in enumerate(cases):
+        got = np.fromfile(os.path.join(work, "c%d_out.bin" % i),
+                          dtype=np.float32).reshape(want.shape)
+        err = np.abs(got.astype(np.float64) - want).max() / \
+            max(np.abs(want).max(), 1e-6)
+        assert err <= TOL, "case %d: relative error %.3g" % (i, err)
+
+
+def test_no_file_is_not_an_error(_):
+    path = tuning_path()
+    if os.path.exists(path):
+        os.unlink(path)
+    j = bench()
+    assert j["tuning"]["applied"] is False, j["tuning"]
+    assert j["tuning"]["state"] == "none", j["tuning"]
+
+
+def test_written_file_is_applied_and_gemm_still_correct(_):
+    info = device_info()
+    write_file(json.dumps({
+        "device": info["device"], "driver": info["driver"],
+        "clblast": {
+            "Xgemm": {"precision": 32, "params": XGEMM},
+            "GemmRoutine": {"precision": 32,
+                            "params": {"XGEMM_MIN_INDIRECT_SIZE": 0}},
+        }}))
+    check_applied_and_correct()
+    # KILN_NO_TUNING turns it off, and says so.
+    j = bench(KILN_NO_TUNING="1")
+    assert j["tuning"]["applied"] is False
+    assert j["tuning"]["state"] == "disabled", j["tuning"]
+
+
+def test_file_for_another_driver_is_ignored(_):
+    info = device_info()
+    write_file(json.dumps({
+        "device": info["device"], "driver": info["driver"] + "-old",
+        "clblast": {"Xgemm": {"precision": 32, "params": XGEMM}}}))
+    j = bench()
+    assert j["tuning"]["applied"] is False
+    assert j["tuning"]["state"] == "stale", j["tuning"]
+    assert "-old" in j["tuning"].get("detail", ""), j["tuning"]
+
+
+def test_malformed_file_is_a_clear_error(_):
+    info = device_info()
+    bad = [
+        ("{\"device\": \"x\", ", "not JSON"),
+        (json.dumps({"device": info["device"], "driver": info["driver"],
+                     "clblast": {"Xgemm": {"params": dict(
+                         XGEMM, KWG="32")}}}),
+         "clblast.Xgemm.params.KWG"),
+        (json.dumps({"device": info["device"], "driver": info["driver"],
+                     "clblast": []}), "\"clblast\""),
+        # Well-formed JSON, but not every Xgemm parameter: CLBlast says
+        # no, and that is the file's fault too.
+        (json.dumps({"device": info["device"], "driver": info["driver"],
+                     "clblast": {"Xgemm": {"params": {"KWG": 16}}}}),
+         "CLBlastMissingOverrideParameter"),
+    ]
+    for text, what in bad:
+        path = write_file(text)
+        for args in (["bench-gemm", "--shapes", "8x8x8", "--repeat", "1"],
+                     ["op", "gemm", "--in", "2x2=/dev/null", "--in",
+                      "2x2=/dev/null", "--out", "2x2=/dev/null"]):
+            p = kr(args)
+            assert p.returncode != 0, (args, p.stdout)
+            assert path in p.stderr and what in p.stderr, p.stderr
+            assert "KILN_NO_TUNING" in p.stderr, p.stderr
+    # The way out the message names works.
+    j = bench(KILN_NO_TUNING="1")
+    assert j["tuning"]["state"] == "disabled"
+    os.unlink(path)
+
+
+def test_tuner_writes_a_file_that_is_applied(_):
+    path = tuning_path()
+    write_file("garbage: the tuner must not read the old file")
+    p = kr(["tune", "--budget", "20", "--shapes", "128x128x128",
+            "--seed", "1"], timeout=240)
+    assert p.returncode == 0, (p.stdout[-3000:], p.stderr[-3000:])
+    assert ("wrote " + path) in p.stdout, p.stdout[-3000:]
+    with open(path) as f:
+        saved = json.load(f)
+    info = device_info()
+    assert saved["device"] == info["device"], saved
+    assert saved["driver"] == info["driver"], saved
+    assert isinstance(saved["clblast"], dict), saved
+    for k in saved["clblast"].values():
+        assert k["precision"] == 32 and k["params"], saved
+    assert saved["tuner"]["shapes"][0]["shape"] == "128x128x128", saved
+    check_applied_and_correct()
+    shutil.rmtree(work_dir(), ignore_errors=True)
+    _state.clear()

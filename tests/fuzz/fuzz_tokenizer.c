@@ -1,0 +1,232 @@
+/* fuzz_tokenizer.c - libFuzzer harness: any bytes (invalid UTF-8, NULs,
+ * half-open brackets) go through the CLIP tokenizer, the A1111 weighting
+ * parser and the 77-token windows; none may crash, hang or leak. */
+#include "prompt.h"
+#include "tokenizer.h"
+
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define REAL_VOCAB "shared/reference/clip/bpe_simple_vocab_16e6.txt.gz"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Loaded once for the whole run: libFuzzer calls us millions of times. */
+static struct clip_tokenizer *tok;
+
+/* A small vocabulary (the byte symbols, a few merges, the special
+ * tokens), for when the real one is not around. */
+static const char *const merges[] = {
+	"c a", "ca t</w>", "d o", "do g</w>", "( a", "a )", ", </w>",
+	"\xc3\xa3 \xc2\x81", "B R", "BR E", "BRE A", "BREA K</w>",
+};
+
+/* bytes_to_unicode(): the character byte b stands for, in list order. */
+static void
+byte_chars(uint32_t chr[256], int order[256])
+{
+	int b, k = 0, n = 0, pass;
+
+	for (pass = 0; pass < 2; pass++)
+		for (b = 0; b < 256; b++) {
+			int printable = (b >= '!' && b <= '~') ||
+			    (b >= 0xa1 && b <= 0xac) || b >= 0xae;
+
+			if (printable != (pass == 0))
+				continue;
+			chr[b] = printable ? (uint32_t)b : 256 + (uint32_t)n++;
+			order[k++] = b;
+		}
+}
+
+static void
+put_char(FILE *f, uint32_t c)
+{
+	if (c == '"' || c == '\\')
+		fprintf(f, "\\%c", (int)c);
+	else if (c < 0x80)
+		fputc((int)c, f);
+	else
+		fprintf(f, "%c%c", (int)(0xc0 | (c >> 6)),
+		    (int)(0x80 | (c & 0x3f)));
+}
+
+/* Writes vocab.json + merges.txt of the small vocabulary into dir. */
+static int
+write_small_vocab(const char *dir)
+{
+	uint32_t chr[256];
+	int order[256], i, id = 0, pass;
+	char path[PATH_MAX];
+	size_t m;
+	FILE *f;
+
+	byte_chars(chr, order);
+	snprintf(path, sizeof(path), "%s/vocab.json", dir);
+	if ((f = fopen(path, "w")) == NULL)
+		return -1;
+	fputc('{', f);
+	for (pass = 0; pass < 2; pass++)
+		for (i = 0; i < 256; i++) {
+			fputs(id ? ",\"" : "\"", f);
+			put_char(f, chr[order[i]]);
+			fprintf(f, "%s\":%d", pass ? "</w>" : "", id++);
+		}
+	for (m = 0; m < sizeof(merges) / sizeof(merges[0]); m++) {
+		const char *s;
+
+		fputs(",\"", f);
+		for (s = merges[m]; *s; s++)
+			if (*s != ' ')
+				fputc(*s, f);
+		fprintf(f, "\":%d", id++);
+	}
+	fprintf(f, ",\"<|startoftext|>\":%d,\"<|endoftext|>\":%d}", id,
+	    id + 1);
+	if (fclose(f) != 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/merges.txt", dir);
+	if ((f = fopen(path, "w")) == NULL)
+		return -1;
+	fputs("#version: 0.2\n", f);
+	for (m = 0; m < sizeof(merges) / sizeof(merges[0]); m++)
+		fprintf(f, "%s\n", merges[m]);
+	return fclose(f) != 0 ? -1 : 0;
+}
+
+static struct clip_tokenizer *
+small_tokenizer(void)
+{
+	char dir[] = "/tmp/kiln-fuzz-tok-XXXXXX", path[PATH_MAX], err[512];
+	struct clip_tokenizer *t = NULL;
+
+	if (mkdtemp(dir) == NULL)
+		return NULL;
+	if (write_small_vocab(dir) == 0)
+		t = clip_tokenizer_load(dir, err, sizeof(err));
+	snprintf(path, sizeof(path), "%s/vocab.json", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/merges.txt", dir);
+	unlink(path);
+	rmdir(dir);
+	return t;
+}
+
+/* The real vocabulary: $KILN_FUZZ_VOCAB, or ../shared beside the checkout
+ * this binary was built in (build-fuzz/ sits in the repository root; the
+ * runner starts us in a temporary folder, so the cwd says nothing). */
+static struct clip_tokenizer *
+real_tokenizer(void)
+{
+	const char *env = getenv("KILN_FUZZ_VOCAB");
+	char exe[PATH_MAX], path[PATH_MAX + 64], err[512], *slash;
+	struct clip_tokenizer *t;
+	ssize_t n;
+	int up;
+
+	if (env != NULL && env[0] != '\0') {
+		t = clip_tokenizer_load(env, err, sizeof(err));
+		if (t == NULL)
+			fprintf(stderr, "fuzz_tokenizer: %s\n", err);
+		return t;
+	}
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return NULL;
+	exe[n] = '\0';
+	for (up = 0; up < 3; up++) {	/* repo/build-fuzz/fuzz_x -> repo/.. */
+		slash = strrchr(exe, '/');
+		if (slash == NULL)
+			return NULL;
+		*slash = '\0';
+	}
+	snprintf(path, sizeof(path), "%s/%s", exe, REAL_VOCAB);
+	if (access(path, R_OK) != 0)
+		return NULL;
+	return clip_tokenizer_load(path, err, sizeof(err));
+}
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	tok = real_tokenizer();
+	if (tok == NULL)
+		tok = small_tokenizer();
+	if (tok == NULL) {
+		fprintf(stderr, "fuzz_tokenizer: no vocabulary\n");
+		abort();
+	}
+	return 0;
+}
+
+/* The windows' fixed points: start first, the end id at the end or
+ * after it only padding. */
+static void
+check_windows(const struct clip_chunks *ch, int32_t pad)
+{
+	int32_t bos = clip_tokenizer_bos(tok), eos = clip_tokenizer_eos(tok);
+	size_t i, k;
+
+	if (ch->n == 0)
+		__builtin_trap();
+	for (i = 0; i < ch->n; i++) {
+		const struct clip_chunk *c = &ch->v[i];
+
+		if (c->ids[0] != bos)
+			__builtin_trap();
+		for (k = 1; k < CLIP_WINDOW && c->ids[k] != eos; k++)
+			;
+		if (k == CLIP_WINDOW)
+			__builtin_trap();
+		for (k++; k < CLIP_WINDOW; k++)
+			if (c->ids[k] != pad)
+				__builtin_trap();
+	}
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct prompt_pieces pieces;
+	struct clip_chunks ch;
+	int32_t *ids = NULL;
+	size_t n = 0, i;
+	char *text, err[128];
+
+	if (clip_tokenize(tok, (const char *)data, size, &ids, &n) != 0)
+		__builtin_trap();
+	for (i = 0; i < n; i++)
+		if (ids[i] < 0 ||
+		    (size_t)ids[i] >= clip_tokenizer_vocab_size(tok))
+			__builtin_trap();
+	free(ids);
+
+	if (prompt_parse_attention((const char *)data, size, &pieces) != 0 ||
+	    pieces.n == 0)
+		__builtin_trap();
+	prompt_pieces_free(&pieces);
+
+	/* Prompts are C strings: a NUL ends this one early. */
+	text = malloc(size + 1);
+	if (text == NULL)
+		return 0;
+	memcpy(text, data, size);
+	text[size] = '\0';
+	if (clip_encode_prompt(tok, text, 0, &ch, err, sizeof(err)) != 0)
+		__builtin_trap();
+	check_windows(&ch, 0);
+	clip_chunks_free(&ch);
+	if (clip_encode_prompt(tok, text, clip_tokenizer_eos(tok), &ch, err,
+	    sizeof(err)) != 0)
+		__builtin_trap();
+	clip_chunks_free(&ch);
+	free(text);
+	return 0;
+}
