@@ -3,6 +3,7 @@
 
 #include <clblast_c.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define WG 256			/* work-group size for the reductions */
@@ -51,6 +52,56 @@ blast_fail(struct kiln_rt *rt, const char *call, CLBlastStatusCode st)
 		(int)st > -1024 ? "" : " (CLBlast-specific; see clblast_c.h)");
 }
 
+/* CLBlast stays available ($KILN_GEMM=clblast) for comparison and for
+ * devices where its tuned kernels win. */
+static int
+use_own_gemm(void)
+{
+	const char *e = getenv("KILN_GEMM");
+
+	return e == NULL || strcmp(e, "clblast") != 0;
+}
+
+/* The embedded k_gemm_nn kernel: batch products of A [M, K] and B [K, N]
+ * (no transposes) at element strides. */
+static int
+gemm_own(struct kiln_rt *rt, size_t m, size_t n, size_t k, float alpha,
+	cl_mem a, size_t a_off, size_t lda, size_t a_stride, cl_mem b,
+	size_t b_off, size_t ldb, size_t b_stride, float beta, cl_mem c,
+	size_t c_off, size_t ldc, size_t c_stride, size_t batch, double t0)
+{
+	uint32_t M = (uint32_t)m, N = (uint32_t)n, K = (uint32_t)k,
+		ao = (uint32_t)a_off, la = (uint32_t)lda, as = (uint32_t)a_stride,
+		bo = (uint32_t)b_off, lb = (uint32_t)ldb, bs = (uint32_t)b_stride,
+		co = (uint32_t)c_off, lc = (uint32_t)ldc, cs = (uint32_t)c_stride;
+	size_t gws[3] = { (n + 31) / 32, (m + 7) / 8, batch };
+	struct rt_arg args[17] = { RT_ARG(M), RT_ARG(N), RT_ARG(K),
+		RT_ARG(alpha), RT_ARG(a), RT_ARG(ao), RT_ARG(la), RT_ARG(as),
+		RT_ARG(b), RT_ARG(bo), RT_ARG(lb), RT_ARG(bs), RT_ARG(beta),
+		RT_ARG(c), RT_ARG(co), RT_ARG(lc), RT_ARG(cs) };
+	int prof = rt->profile, r;
+
+	/* Offsets are passed as 32-bit element counts. */
+	if (a_off + a_stride * batch > UINT32_MAX ||
+	    b_off + b_stride * batch > UINT32_MAX ||
+	    c_off + c_stride * batch > UINT32_MAX)
+		return rt_failf(rt, "gemm: offsets beyond 2^32 elements");
+	if (k == 0)
+		return rt_failf(rt, "gemm: K is 0");
+	rt->profile = 0;	/* timed below as "gemm", not per kernel */
+	r = rt_launch(rt, "k_gemm_nn", 3, gws, NULL, args, 17);
+	rt->profile = prof;
+	if (r != 0)
+		return -1;
+	if (rt->profile) {
+		if (rt_finish(rt) != 0)
+			return -1;
+		rt_prof_add(rt, batch > 1 ? "gemm_batched" : "gemm",
+			rt_now() - t0, 2.0 * m * n * k * batch);
+	}
+	return 0;
+}
+
 int
 op_gemm(struct kiln_rt *rt, int ta, int tb, size_t m, size_t n, size_t k,
 	float alpha, cl_mem a, size_t a_off, size_t lda, cl_mem b,
@@ -64,6 +115,9 @@ op_gemm(struct kiln_rt *rt, int ta, int tb, size_t m, size_t n, size_t k,
 	if (m == 0 || n == 0)
 		return 0;
 	t0 = rt->profile ? rt_now() : 0;
+	if (!ta && !tb && use_own_gemm())
+		return gemm_own(rt, m, n, k, alpha, a, a_off, lda, 0, b, b_off,
+			ldb, 0, beta, c, c_off, ldc, 0, 1, t0);
 	st = CLBlastSgemm(CLBlastLayoutRowMajor,
 		ta ? CLBlastTransposeYes : CLBlastTransposeNo,
 		tb ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha,
@@ -95,6 +149,10 @@ op_gemm_batched(struct kiln_rt *rt, int ta, int tb, size_t m, size_t n,
 		return op_gemm(rt, ta, tb, m, n, k, alpha, a, a_off, lda, b,
 			b_off, ldb, beta, c, c_off, ldc);
 	t0 = rt->profile ? rt_now() : 0;
+	if (!ta && !tb && use_own_gemm())
+		return gemm_own(rt, m, n, k, alpha, a, a_off, lda, a_stride, b,
+			b_off, ldb, b_stride, beta, c, c_off, ldc, c_stride, batch,
+			t0);
 	st = CLBlastSgemmStridedBatched(CLBlastLayoutRowMajor,
 		ta ? CLBlastTransposeYes : CLBlastTransposeNo,
 		tb ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha,
@@ -108,6 +166,31 @@ op_gemm_batched(struct kiln_rt *rt, int ta, int tb, size_t m, size_t n,
 		rt_prof_add(rt, "gemm_batched", rt_now() - t0,
 			2.0 * m * n * k * batch);
 	}
+	return 0;
+}
+
+/* Transposes a linear weight [out, in] in place, once, into the [in, out]
+ * layout the GEMM reads as B (see ktensor.kn); the logical shape stays.
+ * The weight is logically unchanged, hence the cast at the call. */
+static int
+weight_to_kn(struct ktensor *w)
+{
+	struct ktensor *t = kt_new2(w->rt, w->dtype, w->ne[1], w->ne[0]);
+	cl_mem m;
+	size_t cap;
+
+	if (t == NULL || op_transpose(w, t) != 0) {
+		kt_free(t);
+		return -1;
+	}
+	m = w->mem;
+	cap = w->cap;
+	w->mem = t->mem;
+	w->cap = t->cap;
+	t->mem = m;
+	t->cap = cap;
+	kt_free(t);
+	w->kn = 1;
 	return 0;
 }
 
@@ -148,8 +231,10 @@ op_linear(const struct ktensor *x, const struct ktensor *w,
 		if (launch1(rt, "k_fill_rows", total, a, 4) != 0)
 			return -1;
 	}
-	return op_gemm(rt, 0, 1, rows, out, in, 1.0f, x->mem, 0, in, w->mem,
-		0, in, b != NULL ? 1.0f : 0.0f, y->mem, 0, out);
+	if (!w->kn && weight_to_kn((struct ktensor *)w) != 0)
+		return -1;
+	return op_gemm(rt, 0, 0, rows, out, in, 1.0f, x->mem, 0, in, w->mem,
+		0, out, b != NULL ? 1.0f : 0.0f, y->mem, 0, out);
 }
 
 int
@@ -189,7 +274,7 @@ op_conv2d(const struct ktensor *x, const struct ktensor *w,
 {
 	struct kiln_rt *rt = x->rt;
 	uint32_t C, H, W, KH, KW, HO, WO, st = (uint32_t)stride,
-		pd = (uint32_t)pad, total;
+		pd = (uint32_t)pad;
 	size_t O, N, n, ckk, P;
 	struct ktensor *col = NULL;
 	int direct, rc = -1;
@@ -235,10 +320,10 @@ op_conv2d(const struct ktensor *x, const struct ktensor *w,
 		size_t soff = xoff;
 
 		if (!direct) {
-			struct rt_arg a[13];
+			struct rt_arg a[12];
 			uint32_t xo = (uint32_t)xoff;
+			size_t g2[2] = { HO, ckk };
 
-			total = (uint32_t)(ckk * P);
 			a[0] = RT_ARG(x->mem);
 			a[1] = RT_ARG(xo);
 			a[2] = RT_ARG(col->mem);
@@ -251,8 +336,7 @@ op_conv2d(const struct ktensor *x, const struct ktensor *w,
 			a[9] = RT_ARG(pd);
 			a[10] = RT_ARG(HO);
 			a[11] = RT_ARG(WO);
-			a[12] = RT_ARG(total);
-			if (launch1(rt, "k_im2col", total, a, 13) != 0)
+			if (rt_launch(rt, "k_im2col", 2, g2, NULL, a, 12) != 0)
 				goto out;
 			src = col->mem;
 			soff = 0;
@@ -338,7 +422,8 @@ op_layer_norm(const struct ktensor *x, const struct ktensor *gamma,
 	return rt_launch(rt, "k_layer_norm", 1, &gws, &lws, a, 7);
 }
 
-/* Softmax over rows of D in a raw buffer; see k_softmax for causal. */
+/* Softmax over rows of D in a raw buffer; see k_softmax for causal. CPUs
+ * take one work item per row, other devices a work group per row. */
 static int
 softmax_rows(struct kiln_rt *rt, cl_mem m, size_t rows, uint32_t D,
 	int causal, uint32_t rows_per_head, uint32_t q0)
@@ -351,6 +436,12 @@ softmax_rows(struct kiln_rt *rt, cl_mem m, size_t rows, uint32_t D,
 	a[2] = RT_ARG(causal);
 	a[3] = RT_ARG(rows_per_head);
 	a[4] = RT_ARG(q0);
+	if (rt->type & CL_DEVICE_TYPE_CPU) {
+		uint32_t nrows = (uint32_t)rows;
+
+		a[5] = RT_ARG(nrows);
+		return launch1(rt, "k_softmax_row", rows, a, 6);
+	}
 	a[5] = RT_LOCAL(lws * sizeof(float));
 	return rt_launch(rt, "k_softmax", 1, &gws, &lws, a, 6);
 }
@@ -376,7 +467,7 @@ op_attention(const struct ktensor *q, const struct ktensor *k,
 {
 	struct kiln_rt *rt = q->rt;
 	size_t B, Lq, Lk, HD, d, H = (size_t)heads, chunk, budget, b, q0;
-	struct ktensor *s = NULL;
+	struct ktensor *s = NULL, *kt = NULL;
 	int rc = -1;
 
 	if (q->nd != 3 || k->nd != 3 || v->nd != 3 || out->nd != 3)
@@ -402,18 +493,32 @@ op_attention(const struct ktensor *q, const struct ktensor *k,
 	if (chunk > Lq)
 		chunk = Lq;
 	s = kt_new3(rt, KD_F32, (int64_t)H, (int64_t)chunk, (int64_t)Lk);
-	if (s == NULL)
-		return -1;
+	/* K^T per head, so both products are plain (no transposes): the
+	 * GEMM kernel wants B row-major with rows along its N. */
+	kt = kt_new4(rt, KD_F32, (int64_t)B, (int64_t)H, (int64_t)d,
+		(int64_t)Lk);
+	if (s == NULL || kt == NULL)
+		goto out;
+	{
+		uint32_t L32 = (uint32_t)Lk, H32 = (uint32_t)H,
+			d32 = (uint32_t)d;
+		size_t g3[3] = { (Lk + 15) / 16, H * d, B };
+		struct rt_arg a[5] = { RT_ARG(k->mem), RT_ARG(kt->mem),
+			RT_ARG(L32), RT_ARG(H32), RT_ARG(d32) };
+
+		if (rt_launch(rt, "k_heads_t", 3, g3, NULL, a, 5) != 0)
+			goto out;
+	}
 	for (b = 0; b < B; b++) {
 		for (q0 = 0; q0 < Lq; q0 += chunk) {
 			size_t m = Lq - q0 < chunk ? Lq - q0 : chunk;
 			size_t qoff = (b * Lq + q0) * HD;
 
 			/* S_h = scale * Q_h K_h^T for every head at once:
-			 * head h starts h*d into each row of q and k. */
-			if (op_gemm_batched(rt, 0, 1, m, Lk, d, scale, q->mem,
-			    qoff, HD, d, k->mem, b * Lk * HD, HD, d, 0.0f,
-			    s->mem, 0, Lk, m * Lk, H) != 0)
+			 * head h starts h*d into each row of q. */
+			if (op_gemm_batched(rt, 0, 0, m, Lk, d, scale, q->mem,
+			    qoff, HD, d, kt->mem, b * H * d * Lk, Lk, d * Lk,
+			    0.0f, s->mem, 0, Lk, m * Lk, H) != 0)
 				goto out;
 			if (softmax_rows(rt, s->mem, H * m, (uint32_t)Lk,
 			    causal, (uint32_t)m, (uint32_t)q0) != 0)
@@ -429,6 +534,7 @@ op_attention(const struct ktensor *q, const struct ktensor *k,
 	rc = 0;
 out:
 	kt_free(s);
+	kt_free(kt);
 	return rc;
 }
 
@@ -560,20 +666,22 @@ op_upsample2x(const struct ktensor *x, struct ktensor *y)
 int
 op_transpose(const struct ktensor *x, struct ktensor *y)
 {
-	uint32_t R, C, total;
-	struct rt_arg a[5];
+	uint32_t R, C;
+	size_t gws[3];
+	struct rt_arg a[4];
 
 	if (x->nd < 2 || same_shape(x, y, "transpose"))
 		return rt_failf(x->rt, "transpose: needs 2+ axes");
 	R = (uint32_t)x->ne[x->nd - 2];
 	C = (uint32_t)x->ne[x->nd - 1];
-	total = (uint32_t)kt_nelem(x);
+	gws[0] = (C + 15) / 16;
+	gws[1] = (R + 15) / 16;
+	gws[2] = kt_nelem(x) / ((size_t)R * C);
 	a[0] = RT_ARG(x->mem);
 	a[1] = RT_ARG(y->mem);
 	a[2] = RT_ARG(R);
 	a[3] = RT_ARG(C);
-	a[4] = RT_ARG(total);
-	return launch1(x->rt, "k_transpose", total, a, 5);
+	return rt_launch(x->rt, "k_transpose", 3, gws, NULL, a, 4);
 }
 
 int

@@ -19,6 +19,9 @@ struct ktensor {
 	enum kdtype dtype;
 	int nd;
 	int64_t ne[KT_MAX_DIMS];
+	/* A linear layer's weight [out, in] whose buffer op_linear has
+	 * turned into its transpose [in, out], the layout its GEMM reads. */
+	int kn;
 };
 
 /* A tensor of the given shape (1..4 dims, each > 0), uninitialised.

@@ -4,24 +4,28 @@
  * padding. */
 
 __kernel void k_im2col(__global const float *x, const uint xoff,
-	__global float *col, const uint C, const uint H, const uint W, const uint KH, const uint KW,
-	const uint stride, const uint pad, const uint HO, const uint WO,
-	const uint total)
+	__global float *col, const uint C, const uint H, const uint W,
+	const uint KH, const uint KW, const uint stride, const uint pad,
+	const uint HO, const uint WO)
 {
-	uint i = get_global_id(0);
-	if (i >= total)
+	/* One work item per (row of col, output line): WO contiguous
+	 * writes, no divisions in the inner loop. */
+	uint oy = get_global_id(0);
+	uint row = get_global_id(1);	/* (c, ky, kx) */
+	if (oy >= HO || row >= C * KH * KW)
 		return;
-	uint P = HO * WO;
-	uint p = i % P;
-	uint row = i / P;		/* (c, ky, kx) */
 	uint kx = row % KW;
 	uint ky = (row / KW) % KH;
 	uint c = row / (KW * KH);
-	int oy = (int)(p / WO), ox = (int)(p % WO);
-	int iy = oy * (int)stride - (int)pad + (int)ky;
-	int ix = ox * (int)stride - (int)pad + (int)kx;
-	float v = 0.0f;
-	if (iy >= 0 && iy < (int)H && ix >= 0 && ix < (int)W)
-		v = x[xoff + ((size_t)c * H + iy) * W + ix];
-	col[i] = v;
+	int iy = (int)(oy * stride) - (int)pad + (int)ky;
+	__global float *out = col + (size_t)row * HO * WO + (size_t)oy * WO;
+	if (iy < 0 || iy >= (int)H) {
+		for (uint ox = 0; ox < WO; ox++)
+			out[ox] = 0.0f;
+		return;
+	}
+	__global const float *in = x + xoff + ((size_t)c * H + iy) * W;
+	int ix = (int)kx - (int)pad;
+	for (uint ox = 0; ox < WO; ox++, ix += (int)stride)
+		out[ox] = (ix >= 0 && ix < (int)W) ? in[ix] : 0.0f;
 }

@@ -121,17 +121,44 @@ __kernel void k_upsample2x(__global const float *x, __global float *y,
 	y[i] = x[((size_t)nc * H + oy / 2) * W + ox / 2];
 }
 
-/* Batched transpose of the last two axes: x [B, R, C] -> y [B, C, R]. */
+/* Batched transpose of the last two axes: x [B, R, C] -> y [B, C, R], in
+ * 16 x 16 tiles so both the reads and the writes run along rows. */
 __kernel void k_transpose(__global const float *x, __global float *y,
-	const uint R, const uint C, const uint total)
+	const uint R, const uint C)
 {
-	uint i = get_global_id(0);
-	if (i >= total)
+	uint c0 = get_global_id(0) * 16;
+	uint r0 = get_global_id(1) * 16;
+	uint b = get_global_id(2);
+	if (c0 >= C || r0 >= R)
 		return;
-	uint r = i % R;
-	uint c = (i / R) % C;
-	uint b = i / (R * C);
-	y[i] = x[((size_t)b * R + r) * C + c];
+	__global const float *xb = x + (size_t)b * R * C;
+	__global float *yb = y + (size_t)b * R * C;
+	uint rn = min(16u, R - r0), cn = min(16u, C - c0);
+	float t[16][16];
+
+	for (uint i = 0; i < rn; i++)
+		for (uint j = 0; j < cn; j++)
+			t[j][i] = xb[(size_t)(r0 + i) * C + c0 + j];
+	for (uint j = 0; j < cn; j++)
+		for (uint i = 0; i < rn; i++)
+			yb[(size_t)(c0 + j) * R + r0 + i] = t[j][i];
+}
+
+/* Per-head transpose for attention: k [B, L, H * d] -> kt [B, H, d, L],
+ * so Q K^T becomes a plain product with K^T rows along L. */
+__kernel void k_heads_t(__global const float *k, __global float *kt,
+	const uint L, const uint H, const uint d)
+{
+	uint l0 = get_global_id(0) * 16;
+	uint hj = get_global_id(1);	/* h * d + j */
+	uint b = get_global_id(2);
+	if (l0 >= L || hj >= H * d)
+		return;
+	uint ln = min(16u, L - l0);
+	__global const float *src = k + ((size_t)b * L + l0) * H * d + hj;
+	__global float *dst = kt + ((size_t)b * H * d + hj) * L + l0;
+	for (uint i = 0; i < ln; i++)
+		dst[i] = src[(size_t)i * H * d];
 }
 
 /* Sinusoidal timestep embedding as diffusers' get_timestep_embedding:

@@ -59,3 +59,32 @@ __kernel void k_softmax(__global float *x, const uint D, const int causal,
 	for (uint i = lid; i < D; i += ls)
 		row[i] = i < limit ? row[i] * inv : 0.0f;
 }
+
+/* The same with one work item per row: on CPUs (PoCL) a work group's
+ * barriers cost more than the row itself, and rows are many. */
+__kernel void k_softmax_row(__global float *x, const uint D, const int causal,
+	const uint rows_per_head, const uint q0, const uint rows)
+{
+	uint r = get_global_id(0);
+	if (r >= rows)
+		return;
+	__global float *row = x + (size_t)r * D;
+	uint limit = D;
+
+	if (causal)
+		limit = min(D, q0 + r % rows_per_head + 1);
+	float m = -INFINITY;
+	for (uint i = 0; i < limit; i++)
+		m = fmax(m, row[i]);
+	float acc = 0.0f;
+	for (uint i = 0; i < limit; i++) {
+		float e = exp(row[i] - m);
+		row[i] = e;
+		acc += e;
+	}
+	float inv = 1.0f / acc;
+	for (uint i = 0; i < limit; i++)
+		row[i] *= inv;
+	for (uint i = limit; i < D; i++)
+		row[i] = 0.0f;
+}
