@@ -293,6 +293,9 @@ run_spec(struct kiln_rt *rt, const struct spec *s)
 	} else if (!strcmp(n, "attention")) {
 		NEED(3);
 		op_set_attention_budget(rt, (size_t)set_int(s, "budget", 0));
+		rt->attn_mode = !strcmp(get_set(s, "impl", "auto"), "fused") ?
+			RT_ATTN_FUSED : !strcmp(get_set(s, "impl", "auto"),
+			"blocked") ? RT_ATTN_BLOCKED : RT_ATTN_AUTO;
 		rc = op_attention(in[0], in[1], in[2], out,
 			(int)set_int(s, "heads", 1), set_float(s, "scale", 1.0f),
 			(int)set_int(s, "causal", 0));

@@ -486,6 +486,23 @@ op_attention(const struct ktensor *q, const struct ktensor *k,
 		return rt_failf(rt, "attention: q, k, v shapes disagree");
 	if (causal && Lq != Lk)
 		return rt_failf(rt, "attention: causal needs Lq == Lk");
+	/* CPUs run the fused kernel: no score matrix in memory at all. */
+	if (d <= 160 && (rt->attn_mode == RT_ATTN_FUSED ||
+	    (rt->attn_mode == RT_ATTN_AUTO &&
+	    (rt->type & CL_DEVICE_TYPE_CPU)))) {
+		uint32_t Lq32 = (uint32_t)Lq, Lk32 = (uint32_t)Lk,
+			H32 = (uint32_t)H, d32 = (uint32_t)d;
+		/* One item per 8 queries, one item per group: each keeps
+		 * 10 KiB of private arrays, which PoCL puts on its worker
+		 * threads' stacks for the whole group. */
+		size_t g3[3] = { (Lq + 7) / 8, H, B }, l3[3] = { 1, 1, 1 };
+		struct rt_arg a[10] = { RT_ARG(q->mem), RT_ARG(k->mem),
+			RT_ARG(v->mem), RT_ARG(out->mem), RT_ARG(Lq32),
+			RT_ARG(Lk32), RT_ARG(H32), RT_ARG(d32), RT_ARG(scale),
+			RT_ARG(causal) };
+
+		return rt_launch(rt, "k_attn_fused", 3, g3, l3, a, 10);
+	}
 	budget = rt->attn_budget ? rt->attn_budget : ATTN_BUDGET_DEFAULT;
 	chunk = budget / (H * Lk * sizeof(float));
 	if (chunk == 0)

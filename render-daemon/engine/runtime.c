@@ -338,6 +338,10 @@ rt_open(struct kiln_rt **out, const char *selector, char *err, size_t errlen)
 		return -1;
 	}
 	pick_cache_dir(rt);
+	if (getenv("KILN_ATTN") != NULL)
+		rt->attn_mode = !strcmp(getenv("KILN_ATTN"), "fused") ?
+			RT_ATTN_FUSED : !strcmp(getenv("KILN_ATTN"), "blocked") ?
+			RT_ATTN_BLOCKED : RT_ATTN_AUTO;
 	rt->profile = getenv("KILN_PROFILE") != NULL &&
 		*getenv("KILN_PROFILE") != '\0';
 	if (!no_tuning()) {

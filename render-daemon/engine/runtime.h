@@ -50,6 +50,9 @@ struct kiln_rt {
 	size_t peak_live;
 
 	size_t attn_budget;		/* bytes of attention scores, 0: default */
+	/* Attention kernel: RT_ATTN_AUTO picks the fused one on CPUs and
+	 * the blocked GEMMs elsewhere; $KILN_ATTN=fused|blocked forces. */
+	enum { RT_ATTN_AUTO, RT_ATTN_FUSED, RT_ATTN_BLOCKED } attn_mode;
 
 	/* With $KILN_PROFILE set every launch is waited for and timed, per
 	 * kernel name (GEMMs as "gemm"), for rt_prof_report. */

@@ -76,24 +76,37 @@ def build_cases():
     x = r(3, 5, 333, scale=4.0)
     case("softmax", "rows of 333", "softmax", [x], ref.softmax(x))
 
-    q, k, v = r(2, 77, 768), r(2, 77, 768), r(2, 77, 768)
-    case("attention", "CLIP causal, 12 heads", "attention", [q, k, v],
-         ref.attention(q, k, v, 12, 64 ** -0.5, True),
-         {"heads": 12, "scale": 64 ** -0.5, "causal": 1})
-    q, k, v = r(2, 64, 320), r(2, 77, 320), r(2, 77, 320)
-    case("attention", "cross-attention 64x77, 8 heads", "attention",
-         [q, k, v], ref.attention(q, k, v, 8, 40 ** -0.5),
-         {"heads": 8, "scale": 40 ** -0.5})
-    q, k, v = r(1, 256, 320), r(1, 256, 320), r(1, 256, 320)
-    # A budget of 20 query rows: 13 blocks, the last one short.
-    case("attention", "blocked over query rows", "attention", [q, k, v],
-         ref.attention(q, k, v, 8, 40 ** -0.5),
-         {"heads": 8, "scale": 40 ** -0.5, "budget": 8 * 256 * 4 * 20})
-    q = r(2, 77, 768)
-    case("attention", "causal and blocked", "attention", [q, q, q],
-         ref.attention(q, q, q, 12, 0.125, True),
-         {"heads": 12, "scale": 0.125, "causal": 1,
-          "budget": 12 * 77 * 4 * 10})
+    # Every case through both kernels: the fused one (CPUs) and the
+    # blocked GEMMs with softmax (other devices, and long heads).
+    for impl in ("fused", "blocked"):
+        q, k, v = r(2, 77, 768), r(2, 77, 768), r(2, 77, 768)
+        case("attention", "%s: CLIP causal, 12 heads" % impl, "attention",
+             [q, k, v], ref.attention(q, k, v, 12, 64 ** -0.5, True),
+             {"heads": 12, "scale": 64 ** -0.5, "causal": 1,
+              "impl": impl})
+        q, k, v = r(2, 64, 320), r(2, 77, 320), r(2, 77, 320)
+        case("attention", "%s: cross-attention 64x77, 8 heads" % impl,
+             "attention", [q, k, v], ref.attention(q, k, v, 8, 40 ** -0.5),
+             {"heads": 8, "scale": 40 ** -0.5, "impl": impl})
+        q, k, v = r(1, 253, 320), r(1, 253, 320), r(1, 253, 320)
+        # blocked: a budget of 20 query rows, 13 blocks, the last short.
+        case("attention", "%s: 253 queries, odd blocks" % impl,
+             "attention", [q, k, v], ref.attention(q, k, v, 8, 40 ** -0.5),
+             {"heads": 8, "scale": 40 ** -0.5, "budget": 8 * 253 * 4 * 20,
+              "impl": impl})
+        q = r(2, 77, 768)
+        case("attention", "%s: causal and blocked" % impl, "attention",
+             [q, q, q], ref.attention(q, q, q, 12, 0.125, True),
+             {"heads": 12, "scale": 0.125, "causal": 1,
+              "budget": 12 * 77 * 4 * 10, "impl": impl})
+        q, k, v = r(1, 9, 2 * 160), r(1, 40, 2 * 160), r(1, 40, 2 * 160)
+        case("attention", "%s: head width 160 (SD 1.x deepest)" % impl,
+             "attention", [q, k, v], ref.attention(q, k, v, 2, 160 ** -0.5),
+             {"heads": 2, "scale": 160 ** -0.5, "impl": impl})
+    q, k, v = r(1, 16, 512), r(1, 16, 512), r(1, 16, 512)
+    case("attention", "one head of 512 (VAE): blocked on every device",
+         "attention", [q, k, v], ref.attention(q, k, v, 1, 512 ** -0.5),
+         {"heads": 1, "scale": 512 ** -0.5, "impl": "fused"})
 
     a, b = r(2, 3, 50), r(2, 3, 50)
     case("elementwise", "add", "add", [a, b], a.double() + b.double())
