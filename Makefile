@@ -14,8 +14,8 @@ CPPFLAGS += -D_GNU_SOURCE -Ilib -Irender-daemon/engine \
             -isystem /usr/include/ClearSilver \
             -isystem /usr/include/mariadb
 ALL_CFLAGS = $(WARN) $(CPPFLAGS) $(CFLAGS) $(SAN)
-LDLIBS_WEB = -lfcgi -lmariadb -ljson-c -lneo_cgi -lneo_cs -lneo_utl -lz -lsodium
-LDLIBS_ENG = -lclblast -lOpenCL -lstdc++ -ljson-c -lsodium -lz -lm -lpthread -lunistring
+LDLIBS_WEB = -lfcgi -lmariadb -ljson-c -lneo_cgi -lneo_cs -lneo_utl -lgd -lz -lsodium
+LDLIBS_ENG = -lclblast -lOpenCL -lstdc++ -ljson-c -lsodium -lgd -lz -lm -lpthread -lunistring
 LDLIBS_D   = $(LDLIBS_ENG) -lmariadb -lsodium
 LDLIBS_ADM = -lmariadb -ljson-c -lsodium
 
@@ -168,6 +168,8 @@ install: all
 	install -m 644 static/* $(DESTDIR)$(SHARE)/static/
 	install -m 644 sql/*.sql $(DESTDIR)$(SHARE)/sql/
 	install -m 644 apache-conf/* $(DESTDIR)$(SHARE)/apache-conf/
+	install -d $(DESTDIR)$(SHARE)/clip
+	install -m 644 models/clip/* $(DESTDIR)$(SHARE)/clip/
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/kilnd $(DESTDIR)$(BINDIR)/kiln-admin \

@@ -11,6 +11,8 @@ static const struct {
 	int (*fn)(int argc, char **argv);
 	const char *help;
 } commands[] = {
+	{ "render", cmd_render, "--model PATH --prompt TEXT -o OUT.png "
+		"[...]: generate images (also without the word render)" },
 	{ "devices", cmd_devices, "list OpenCL platforms and devices" },
 	{ "tokenize", cmd_tokenize, "--vocab PATH TEXT: CLIP token ids as "
 		"JSON" },
@@ -62,6 +64,10 @@ main(int argc, char **argv)
 		printf("kiln-render %s\n", KILN_VERSION);
 		return 0;
 	}
+	/* "kiln-render --model M --prompt P -o out.png": options first
+	 * mean the render command. */
+	if (!strncmp(argv[1], "--", 2) || !strcmp(argv[1], "-o"))
+		return cmd_render(argc - 1, argv + 1);
 	for (i = 0; i < ARRAY_LEN(commands); i++)
 		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].fn(argc - 2, argv + 2);

@@ -57,10 +57,14 @@ resnet_load(struct wloader *ld, enum resnet_naming naming, const char *prefix,
 	if (temb_dim > 0 && (nm->t == NULL ||
 	    load_wb(ld, prefix, nm->t, 2, temb, &r->t_w, &r->t_b)))
 		goto bad;
-	/* The shortcut is a 1x1 conv, used as a [cout, cin] matrix. */
-	if (cin != cout &&
-	    load_wb(ld, prefix, nm->sk, 2, skip, &r->sk_w, &r->sk_b))
-		goto bad;
+	/* The shortcut is a 1x1 conv (some files store it as [cout, cin]). */
+	if (cin != cout) {
+		int64_t s4[4] = { cout, cin, 1, 1 };
+
+		if (load_wb(ld, prefix, nm->sk, 2, skip, &r->sk_w, &r->sk_b) ||
+		    kt_reshape(r->sk_w, 4, s4))
+			goto bad;
+	}
 	return 0;
 bad:
 	resnet_free(r);
@@ -79,23 +83,6 @@ resnet_free(struct resnet *r)
 		kt_free(*t[i]);
 		*t[i] = NULL;
 	}
-}
-
-/* out [N, cout, H, W] = W [cout, cin] x [N, cin, H, W] + b: a 1x1 conv
- * as one GEMM per sample. */
-static int
-pointwise(const struct ktensor *x, const struct ktensor *w,
-	const struct ktensor *b, struct ktensor *out)
-{
-	struct kiln_rt *rt = x->rt;
-	size_t N = (size_t)x->ne[0], C = (size_t)x->ne[1],
-		O = (size_t)w->ne[0], P = kt_nelem(x) / (N * C), n;
-
-	for (n = 0; n < N; n++)
-		if (op_gemm(rt, 0, 0, O, P, C, 1.0f, w->mem, 0, C, x->mem,
-		    n * C * P, P, 0.0f, out->mem, n * O * P, P) != 0)
-			return -1;
-	return op_add_channel(out, b, out);
 }
 
 int
@@ -134,7 +121,7 @@ resnet_forward(const struct resnet *r, const struct ktensor *x,
 		goto out;
 	if (r->sk_w != NULL) {
 		sk = kt_new4(rt, KD_F32, N, r->cout, H, W);
-		if (sk == NULL || pointwise(x, r->sk_w, r->sk_b, sk) ||
+		if (sk == NULL || op_conv2d(x, r->sk_w, r->sk_b, sk, 1, 0) ||
 		    op_add(y, sk, y))
 			goto out;
 	} else if (op_add(y, x, y)) {

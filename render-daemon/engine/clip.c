@@ -250,7 +250,7 @@ clip_text_load(struct kiln_rt *rt, const struct st_model *m, int skip,
 	struct clip_text_model **out, char *err, size_t errlen)
 {
 	struct wloader ld = { rt, m, ST_PART_TEXT, "text encoder", err,
-		errlen };
+		errlen, 0 };
 	struct clip_text_model *c;
 	const struct names *nm;
 	int i, D;
@@ -284,7 +284,10 @@ clip_text_load(struct kiln_rt *rt, const struct st_model *m, int skip,
 		fail(err, errlen, "out of memory");
 		goto bad;
 	}
-	/* Skipped final layers are never uploaded. */
+	/* Skipped final layers are never uploaded. Layer matrices only feed
+	 * op_linear, so float16 ones may stay float16 (the embedding tables
+	 * above are read by op_embed, which wants F32). */
+	ld.keep_f16 = 1;
 	for (i = 0; i < c->cfg.layers - c->cfg.skip; i++)
 		if (load_layer(&ld, nm, i, D, c->cfg.inter, &c->layer[i]) != 0)
 			goto bad;

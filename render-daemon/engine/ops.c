@@ -65,11 +65,14 @@ use_own_gemm(void)
 /* The embedded k_gemm_nn kernel: batch products of A [M, K] and B [K, N]
  * (no transposes) at element strides. */
 static int
-gemm_own(struct kiln_rt *rt, size_t m, size_t n, size_t k, float alpha,
-	cl_mem a, size_t a_off, size_t lda, size_t a_stride, cl_mem b,
-	size_t b_off, size_t ldb, size_t b_stride, float beta, cl_mem c,
-	size_t c_off, size_t ldc, size_t c_stride, size_t batch, double t0)
+gemm_own_dt(struct kiln_rt *rt, enum kdtype adt, enum kdtype bdt, size_t m,
+	size_t n, size_t k, float alpha, cl_mem a, size_t a_off, size_t lda,
+	size_t a_stride, cl_mem b, size_t b_off, size_t ldb, size_t b_stride,
+	float beta, cl_mem c, size_t c_off, size_t ldc, size_t c_stride,
+	size_t batch, double t0)
 {
+	const char *kern = adt == KD_F16 ? "k_gemm_nn_ah" :
+		bdt == KD_F16 ? "k_gemm_nn_bh" : "k_gemm_nn";
 	uint32_t M = (uint32_t)m, N = (uint32_t)n, K = (uint32_t)k,
 		ao = (uint32_t)a_off, la = (uint32_t)lda, as = (uint32_t)a_stride,
 		bo = (uint32_t)b_off, lb = (uint32_t)ldb, bs = (uint32_t)b_stride,
@@ -89,7 +92,9 @@ gemm_own(struct kiln_rt *rt, size_t m, size_t n, size_t k, float alpha,
 	if (k == 0)
 		return rt_failf(rt, "gemm: K is 0");
 	rt->profile = 0;	/* timed below as "gemm", not per kernel */
-	r = rt_launch(rt, "k_gemm_nn", 3, gws, NULL, args, 17);
+	if (adt == KD_F16 && bdt == KD_F16)
+		return rt_failf(rt, "gemm: at most one float16 operand");
+	r = rt_launch(rt, kern, 3, gws, NULL, args, 17);
 	rt->profile = prof;
 	if (r != 0)
 		return -1;
@@ -100,6 +105,33 @@ gemm_own(struct kiln_rt *rt, size_t m, size_t n, size_t k, float alpha,
 			rt_now() - t0, 2.0 * m * n * k * batch);
 	}
 	return 0;
+}
+
+static int
+gemm_own(struct kiln_rt *rt, size_t m, size_t n, size_t k, float alpha,
+	cl_mem a, size_t a_off, size_t lda, size_t a_stride, cl_mem b,
+	size_t b_off, size_t ldb, size_t b_stride, float beta, cl_mem c,
+	size_t c_off, size_t ldc, size_t c_stride, size_t batch, double t0)
+{
+	return gemm_own_dt(rt, KD_F32, KD_F32, m, n, k, alpha, a, a_off, lda,
+		a_stride, b, b_off, ldb, b_stride, beta, c, c_off, ldc,
+		c_stride, batch, t0);
+}
+
+/* A product where one operand is a weight that may be stored as float16:
+ * only the embedded kernels read float16. */
+static int
+gemm_w(struct kiln_rt *rt, enum kdtype adt, enum kdtype bdt, size_t m,
+	size_t n, size_t k, cl_mem a, size_t a_off, size_t lda, cl_mem b,
+	size_t b_off, size_t ldb, float beta, cl_mem c, size_t c_off,
+	size_t ldc)
+{
+	if (adt == KD_F32 && bdt == KD_F32)
+		return op_gemm(rt, 0, 0, m, n, k, 1.0f, a, a_off, lda, b, b_off,
+			ldb, beta, c, c_off, ldc);
+	return gemm_own_dt(rt, adt, bdt, m, n, k, 1.0f, a, a_off, lda, 0, b,
+		b_off, ldb, 0, beta, c, c_off, ldc, 0, 1,
+		rt->profile ? rt_now() : 0);
 }
 
 int
@@ -202,8 +234,7 @@ op_linear(const struct ktensor *x, const struct ktensor *w,
 	size_t in, out, rows;
 	uint32_t d, total;
 
-	if (f32_only(x, "linear") || f32_only(w, "linear") ||
-	    f32_only(y, "linear"))
+	if (f32_only(x, "linear") || f32_only(y, "linear"))
 		return -1;
 	if (w->nd != 2)
 		return rt_failf(rt, "linear: weight must be [out, in]");
@@ -233,8 +264,8 @@ op_linear(const struct ktensor *x, const struct ktensor *w,
 	}
 	if (!w->kn && weight_to_kn((struct ktensor *)w) != 0)
 		return -1;
-	return op_gemm(rt, 0, 0, rows, out, in, 1.0f, x->mem, 0, in, w->mem,
-		0, out, b != NULL ? 1.0f : 0.0f, y->mem, 0, out);
+	return gemm_w(rt, KD_F32, w->dtype, rows, out, in, x->mem, 0, in,
+		w->mem, 0, out, b != NULL ? 1.0f : 0.0f, y->mem, 0, out);
 }
 
 int
@@ -281,8 +312,7 @@ op_conv2d(const struct ktensor *x, const struct ktensor *w,
 
 	if (x->nd != 4 || w->nd != 4 || y->nd != 4 || stride < 1 || pad < 0)
 		return rt_failf(rt, "conv2d: x, w, y must be 4-D");
-	if (f32_only(x, "conv2d") || f32_only(w, "conv2d") ||
-	    f32_only(y, "conv2d"))
+	if (f32_only(x, "conv2d") || f32_only(y, "conv2d"))
 		return -1;
 	N = (size_t)x->ne[0];
 	C = (uint32_t)x->ne[1];
@@ -341,7 +371,7 @@ op_conv2d(const struct ktensor *x, const struct ktensor *w,
 			src = col->mem;
 			soff = 0;
 		}
-		if (op_gemm(rt, 0, 0, O, P, ckk, 1.0f, w->mem, 0, ckk, src,
+		if (gemm_w(rt, w->dtype, KD_F32, O, P, ckk, w->mem, 0, ckk, src,
 		    soff, P, 0.0f, y->mem, n * O * P, P) != 0)
 			goto out;
 	}
@@ -694,11 +724,14 @@ op_transpose(const struct ktensor *x, struct ktensor *y)
 	gws[0] = (C + 15) / 16;
 	gws[1] = (R + 15) / 16;
 	gws[2] = kt_nelem(x) / ((size_t)R * C);
+	if (x->dtype != y->dtype)
+		return rt_failf(x->rt, "transpose: dtypes differ");
 	a[0] = RT_ARG(x->mem);
 	a[1] = RT_ARG(y->mem);
 	a[2] = RT_ARG(R);
 	a[3] = RT_ARG(C);
-	return rt_launch(x->rt, "k_transpose", 3, gws, NULL, a, 4);
+	return rt_launch(x->rt, x->dtype == KD_F16 ? "k_transpose_h" :
+		"k_transpose", 3, gws, NULL, a, 4);
 }
 
 int

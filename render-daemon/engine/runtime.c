@@ -405,7 +405,8 @@ rt_finish(struct kiln_rt *rt)
 }
 
 /* The embedded source that defines kernel name: a line holding
- * "kernel void name(". */
+ * "kernel void name(", or "SOME_KERNEL(name," where a macro stamps out a
+ * family of kernels (gemm.cl). */
 static const struct cl_source *
 source_of(const char *name)
 {
@@ -416,14 +417,16 @@ source_of(const char *name)
 		const char *p = s->text;
 
 		while ((p = strstr(p, name)) != NULL) {
-			const char *ls = p;
+			const char *ls = p, *kw;
 
 			while (ls > s->text && ls[-1] != '\n')
 				ls--;
-			if (p[n] == '(' && p > s->text &&
-			    isspace((unsigned char)p[-1]) &&
-			    strstr(ls, "kernel") != NULL &&
-			    strstr(ls, "kernel") < p)
+			kw = strstr(ls, "kernel");
+			if (kw == NULL || kw > p)
+				kw = strstr(ls, "KERNEL(");
+			if (p > s->text && kw != NULL && kw < p &&
+			    ((p[n] == '(' && isspace((unsigned char)p[-1])) ||
+			    (p[n] == ',' && p[-1] == '(')))
 				return s;
 			p += n;
 		}

@@ -420,7 +420,7 @@ int
 unet_load(struct kiln_rt *rt, const struct st_model *m, struct unet **out,
 	char *err, size_t errlen)
 {
-	struct wloader ldv = { rt, m, ST_PART_UNET, "unet", err, errlen };
+	struct wloader ldv = { rt, m, ST_PART_UNET, "unet", err, errlen, 1 };
 	struct wloader *ld = &ldv;
 	enum resnet_naming rn;
 	struct unet_config *c;

@@ -66,6 +66,39 @@ out:
 	return kt;
 }
 
+static int
+force_f32(void)
+{
+	const char *e = getenv("KILN_WEIGHTS");
+
+	return e != NULL && !strcmp(e, "f32");
+}
+
+/* Uploads a float16 tensor's bits as they are. */
+static struct ktensor *
+upload_f16(struct wloader *ld, const struct st_tensor *t, int nd,
+	const int64_t *shape)
+{
+	struct ktensor *kt = NULL;
+	uint16_t *host = malloc(t->nelems * sizeof(uint16_t));
+
+	if (host == NULL) {
+		fail(ld, "%s: out of memory", ld->what);
+		return NULL;
+	}
+	if (st_to_f16(t, host, t->nelems, ld->err, ld->errlen) != 0)
+		goto out;
+	kt = kt_new(ld->rt, KD_F16, nd, shape);
+	if (kt == NULL || kt_upload(kt, host) != 0) {
+		fail(ld, "%s: %s", ld->what, rt_error(ld->rt));
+		kt_free(kt);
+		kt = NULL;
+	}
+out:
+	free(host);
+	return kt;
+}
+
 static void
 shape_text(char *out, size_t n, int nd, const int64_t *s)
 {
@@ -108,6 +141,8 @@ wt_load(struct wloader *ld, const char *tmpl, int i, int nd,
 			name, got, want);
 		return NULL;
 	}
+	if (ld->keep_f16 && nd >= 2 && t->dtype == ST_F16 && !force_f32())
+		return upload_f16(ld, t, nd, shape);
 	return upload_range(ld, t, 0, nd, shape);
 }
 

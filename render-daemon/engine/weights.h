@@ -13,6 +13,11 @@ struct wloader {
 	const char *what;	/* "text encoder", "unet", "vae": messages */
 	char *err;
 	size_t errlen;
+	/* Matrices (2-D and 4-D) stored as float16 in the file stay float16
+	 * on the device (no precision is lost; half the memory): the GEMM
+	 * and conv ops read them. Set by models whose matrices only feed
+	 * those ops; $KILN_WEIGHTS=f32 turns it off. */
+	int keep_f16;
 };
 
 /* Writes tmpl with its first "%d" replaced by i (when it has one). */

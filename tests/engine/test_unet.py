@@ -68,6 +68,27 @@ def test_sd1_shape_diffusers_folder(_):
     check(got, ref.forward(w, cfg, x, t, ctx), "SD 1.x-shaped UNet")
 
 
+def test_f16_weights_stay_f16(_):
+    # The matrices stay float16 on the device and the GEMM kernels read
+    # them as such; the reference runs on the same rounded weights.
+    cfg = ref.Config(ch=(32, 64), layers=1, attn=(True, False), heads=2,
+                     ctx_dim=16, groups=8)
+    w = ref.random_weights(cfg, seed=5)
+    w16 = {k: torch.from_numpy(v.numpy().astype(np.float16)
+                               .astype(np.float32)) for k, v in w.items()}
+    d = os.path.join(WORK, "sd1-f16", "unet")
+    os.makedirs(d)
+    st_io.write(os.path.join(d, "diffusion_pytorch_model.safetensors"),
+                {k: v.numpy().astype(np.float16) for k, v in w.items()})
+    with open(os.path.join(d, "config.json"), "w") as f:
+        json.dump({"block_out_channels": cfg.ch, "layers_per_block": 1,
+                   "attention_head_dim": 2, "cross_attention_dim": 16,
+                   "norm_num_groups": 8}, f)
+    x, t, ctx = inputs(cfg, 2, 8, 8, 7, seed=6)
+    got = run(d, x, t, ctx)
+    check(got, ref.forward(w16, cfg, x, t, ctx), "UNet with F16 weights")
+
+
 def test_sd2_shape_ldm_single_file(_):
     # Heads of 64 channels, linear projections, three levels, two layers.
     cfg = ref.Config(ch=(64, 128, 128), layers=2, attn=(True, True, False),

@@ -144,6 +144,28 @@ __kernel void k_transpose(__global const float *x, __global float *y,
 			yb[(size_t)(c0 + j) * R + r0 + i] = t[j][i];
 }
 
+/* The same for 16-bit elements (float16 weights moved as raw bits). */
+__kernel void k_transpose_h(__global const ushort *x, __global ushort *y,
+	const uint R, const uint C)
+{
+	uint c0 = get_global_id(0) * 16;
+	uint r0 = get_global_id(1) * 16;
+	uint b = get_global_id(2);
+	if (c0 >= C || r0 >= R)
+		return;
+	__global const ushort *xb = x + (size_t)b * R * C;
+	__global ushort *yb = y + (size_t)b * R * C;
+	uint rn = min(16u, R - r0), cn = min(16u, C - c0);
+	ushort t[16][16];
+
+	for (uint i = 0; i < rn; i++)
+		for (uint j = 0; j < cn; j++)
+			t[j][i] = xb[(size_t)(r0 + i) * C + c0 + j];
+	for (uint j = 0; j < cn; j++)
+		for (uint i = 0; i < rn; i++)
+			yb[(size_t)(c0 + j) * R + r0 + i] = t[j][i];
+}
+
 /* Per-head transpose for attention: k [B, L, H * d] -> kt [B, H, d, L],
  * so Q K^T becomes a plain product with K^T rows along L. */
 __kernel void k_heads_t(__global const float *k, __global float *kt,

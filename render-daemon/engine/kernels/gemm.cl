@@ -1,6 +1,7 @@
 /* gemm.cl - SGEMM for CPUs (PoCL) and any device: C = alpha A B + beta C,
  * row-major, A [M, K], B [K, N], optionally batched at fixed strides
- * (global dimension 2). Each work item owns an 8 x 32 block of C held in
+ * (global dimension 2); variants read A or B as float16 weights
+ * (vload_half, core OpenCL: no cl_khr_fp16 needed) and compute in F32. Each work item owns an 8 x 32 block of C held in
  * sixteen float16 accumulators: per k it loads two 16-wide pieces of a row
  * of B and broadcasts eight elements of A (the register-blocked
  * micro-kernel of BLIS-style libraries), so the block stays in vector
@@ -10,7 +11,7 @@
 #define MR 8
 #define NR 32
 
-/* 16 floats of a B row from column n, zeros past `valid`. */
+/* 16 values of a B row from column n, zeros past `valid`. */
 inline float16 load_part(__global const float *p, uint valid)
 {
 	if (valid >= 16)
@@ -18,6 +19,16 @@ inline float16 load_part(__global const float *p, uint valid)
 	float t[16];
 	for (uint j = 0; j < 16; j++)
 		t[j] = j < valid ? p[j] : 0.0f;
+	return vload16(0, t);
+}
+
+inline float16 load_part_h(__global const half *p, uint valid)
+{
+	if (valid >= 16)
+		return vload_half16(0, p);
+	float t[16];
+	for (uint j = 0; j < 16; j++)
+		t[j] = j < valid ? vload_half(j, p) : 0.0f;
 	return vload16(0, t);
 }
 
@@ -37,8 +48,8 @@ inline void store_part(__global float *p, float16 v, uint valid,
 		p[j] = beta == 0.0f ? alpha * t[j] : alpha * t[j] + beta * p[j];
 }
 
-#define ROW(i) \
-	{ float a_ = A[ar##i]; ar##i++; \
+#define ROW(i, ALOAD) \
+	{ float a_ = ALOAD(ar##i); ar##i++; \
 	  c0_##i = mad((float16)a_, b0, c0_##i); \
 	  c1_##i = mad((float16)a_, b1, c1_##i); }
 
@@ -50,54 +61,66 @@ inline void store_part(__global float *p, float16 v, uint valid,
 			store_part(p_ + 16, c1_##i, nv1, alpha, beta); \
 	}
 
-__kernel void k_gemm_nn(const uint M, const uint N, const uint K,
-	const float alpha, __global const float *A, const uint aoff,
-	const uint lda, const uint astride, __global const float *B,
-	const uint boff, const uint ldb, const uint bstride, const float beta,
-	__global float *C, const uint coff, const uint ldc, const uint cstride)
-{
-	uint n0 = get_global_id(0) * NR;
-	uint m0 = get_global_id(1) * MR;
-	uint bi = get_global_id(2);
-
-	if (m0 >= M || n0 >= N)
-		return;
-	A += aoff + (size_t)bi * astride;
-	B += boff + (size_t)bi * bstride;
-	size_t crow = coff + (size_t)bi * cstride + (size_t)m0 * ldc + n0;
-	uint nrem = N - n0;
-	uint nv0 = min(nrem, 16u), nv1 = nrem > 16 ? min(nrem - 16, 16u) : 0;
-	/* Rows past M repeat the last row: computed, never stored. */
-	size_t ar0 = (size_t)min(m0 + 0, M - 1) * lda;
-	size_t ar1 = (size_t)min(m0 + 1, M - 1) * lda;
-	size_t ar2 = (size_t)min(m0 + 2, M - 1) * lda;
-	size_t ar3 = (size_t)min(m0 + 3, M - 1) * lda;
-	size_t ar4 = (size_t)min(m0 + 4, M - 1) * lda;
-	size_t ar5 = (size_t)min(m0 + 5, M - 1) * lda;
-	size_t ar6 = (size_t)min(m0 + 6, M - 1) * lda;
-	size_t ar7 = (size_t)min(m0 + 7, M - 1) * lda;
-	float16 c0_0 = 0, c0_1 = 0, c0_2 = 0, c0_3 = 0, c0_4 = 0, c0_5 = 0,
-		c0_6 = 0, c0_7 = 0;
-	float16 c1_0 = 0, c1_1 = 0, c1_2 = 0, c1_3 = 0, c1_4 = 0, c1_5 = 0,
-		c1_6 = 0, c1_7 = 0;
-	__global const float *bp = B + n0;
-
-	if (nrem >= NR) {
-		for (uint k = 0; k < K; k++) {
-			float16 b0 = vload16(0, bp);
-			float16 b1 = vload16(0, bp + 16);
-			bp += ldb;
-			ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5) ROW(6) ROW(7)
-		}
-	} else {
-		for (uint k = 0; k < K; k++) {
-			float16 b0 = load_part(bp, nv0);
-			float16 b1 = nv1 > 0 ? load_part(bp + 16, nv1)
-				: (float16)0;
-			bp += ldb;
-			ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5) ROW(6) ROW(7)
-		}
-	}
-	STORE(0) STORE(1) STORE(2) STORE(3)
-	STORE(4) STORE(5) STORE(6) STORE(7)
+#define GEMM_KERNEL(NAME, AT, ALOAD, BT, BLOAD, BPART) \
+__kernel void NAME(const uint M, const uint N, const uint K, \
+	const float alpha, __global const AT *A, const uint aoff, \
+	const uint lda, const uint astride, __global const BT *B, \
+	const uint boff, const uint ldb, const uint bstride, const float beta, \
+	__global float *C, const uint coff, const uint ldc, const uint cstride) \
+{ \
+	uint n0 = get_global_id(0) * NR; \
+	uint m0 = get_global_id(1) * MR; \
+	uint bi = get_global_id(2); \
+ \
+	if (m0 >= M || n0 >= N) \
+		return; \
+	A += aoff + (size_t)bi * astride; \
+	B += boff + (size_t)bi * bstride; \
+	size_t crow = coff + (size_t)bi * cstride + (size_t)m0 * ldc + n0; \
+	uint nrem = N - n0; \
+	uint nv0 = min(nrem, 16u), nv1 = nrem > 16 ? min(nrem - 16, 16u) : 0; \
+	/* Rows past M repeat the last row: computed, never stored. */ \
+	size_t ar0 = (size_t)min(m0 + 0, M - 1) * lda; \
+	size_t ar1 = (size_t)min(m0 + 1, M - 1) * lda; \
+	size_t ar2 = (size_t)min(m0 + 2, M - 1) * lda; \
+	size_t ar3 = (size_t)min(m0 + 3, M - 1) * lda; \
+	size_t ar4 = (size_t)min(m0 + 4, M - 1) * lda; \
+	size_t ar5 = (size_t)min(m0 + 5, M - 1) * lda; \
+	size_t ar6 = (size_t)min(m0 + 6, M - 1) * lda; \
+	size_t ar7 = (size_t)min(m0 + 7, M - 1) * lda; \
+	float16 c0_0 = 0, c0_1 = 0, c0_2 = 0, c0_3 = 0, c0_4 = 0, c0_5 = 0, \
+		c0_6 = 0, c0_7 = 0; \
+	float16 c1_0 = 0, c1_1 = 0, c1_2 = 0, c1_3 = 0, c1_4 = 0, c1_5 = 0, \
+		c1_6 = 0, c1_7 = 0; \
+	__global const BT *bp = B + n0; \
+ \
+	if (nrem >= NR) { \
+		for (uint k = 0; k < K; k++) { \
+			float16 b0 = BLOAD(bp); \
+			float16 b1 = BLOAD(bp + 16); \
+			bp += ldb; \
+			ROW(0, ALOAD) ROW(1, ALOAD) ROW(2, ALOAD) ROW(3, ALOAD) \
+			ROW(4, ALOAD) ROW(5, ALOAD) ROW(6, ALOAD) ROW(7, ALOAD) \
+		} \
+	} else { \
+		for (uint k = 0; k < K; k++) { \
+			float16 b0 = BPART(bp, nv0); \
+			float16 b1 = nv1 > 0 ? BPART(bp + 16, nv1) \
+				: (float16)0; \
+			bp += ldb; \
+			ROW(0, ALOAD) ROW(1, ALOAD) ROW(2, ALOAD) ROW(3, ALOAD) \
+			ROW(4, ALOAD) ROW(5, ALOAD) ROW(6, ALOAD) ROW(7, ALOAD) \
+		} \
+	} \
+	STORE(0) STORE(1) STORE(2) STORE(3) \
+	STORE(4) STORE(5) STORE(6) STORE(7) \
 }
+
+#define LOAD_F(i) A[i]
+#define LOAD_H(i) vload_half((i), A)
+#define LOAD16_F(p) vload16(0, (p))
+#define LOAD16_H(p) vload_half16(0, (p))
+
+GEMM_KERNEL(k_gemm_nn, float, LOAD_F, float, LOAD16_F, load_part)
+GEMM_KERNEL(k_gemm_nn_ah, half, LOAD_H, float, LOAD16_F, load_part)
+GEMM_KERNEL(k_gemm_nn_bh, float, LOAD_F, half, LOAD16_H, load_part_h)

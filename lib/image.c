@@ -1,0 +1,409 @@
+/* image.c - PNG output with A1111 "parameters" metadata written atomically,
+ * PNG/JPEG input and resizing, on libgd. */
+#include "image.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gd.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+/* PNG signature (8 bytes) + IHDR (length, type, 13 data bytes, CRC). */
+#define PNG_IHDR_END (8 + 4 + 4 + 13 + 4)
+#define PNG_KEYWORD "parameters"
+
+static const struct {
+	const char *name, *display;
+} sampler_names[] = {
+	{ "euler", "Euler" },
+	{ "euler_a", "Euler a" },
+	{ "heun", "Heun" },
+	{ "ddim", "DDIM" },
+	{ "dpmpp_2m", "DPM++ 2M" },
+	{ "dpmpp_2m_karras", "DPM++ 2M Karras" },
+	{ "lcm", "LCM" },
+};
+
+const char *
+image_sampler_display(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(sampler_names); i++)
+		if (!strcmp(name, sampler_names[i].name))
+			return sampler_names[i].display;
+	return name;
+}
+
+int
+image_parameters_text(const struct image_meta *m, char **out)
+{
+	struct buf b = {0};
+	int rc = -1;
+
+	*out = NULL;
+	if (buf_puts(&b, m->prompt ? m->prompt : "") != 0)
+		goto out;
+	if (m->negative != NULL && m->negative[0] != '\0' &&
+	    buf_printf(&b, "\nNegative prompt: %s", m->negative) != 0)
+		goto out;
+	/* %g gives A1111's "CFG scale: 7" and "7.5". */
+	if (buf_printf(&b, "\nSteps: %d, Sampler: %s, CFG scale: %g, "
+	    "Seed: %" PRIu64 ", Size: %dx%d", m->steps,
+	    image_sampler_display(m->sampler ? m->sampler : ""), m->cfg,
+	    m->seed, m->width, m->height) != 0)
+		goto out;
+	if (m->model != NULL && m->model[0] != '\0' &&
+	    buf_printf(&b, ", Model: %s", m->model) != 0)
+		goto out;
+	if (m->denoise > 0 &&
+	    buf_printf(&b, ", Denoising strength: %g", m->denoise) != 0)
+		goto out;
+	*out = b.data;
+	b.data = NULL;
+	rc = 0;
+out:
+	buf_free(&b);
+	return rc;
+}
+
+static void
+put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+/* A truecolor gd image of the pixels, or NULL. */
+static gdImagePtr
+to_gd(int w, int h, const uint8_t *rgb)
+{
+	gdImagePtr im = gdImageCreateTrueColor(w, h);
+	int x, y;
+
+	if (im == NULL)
+		return NULL;
+	for (y = 0; y < h; y++)
+		for (x = 0; x < w; x++) {
+			const uint8_t *p = rgb + ((size_t)y * (size_t)w +
+			    (size_t)x) * 3;
+
+			im->tpixels[y][x] = gdTrueColor(p[0], p[1], p[2]);
+		}
+	return im;
+}
+
+static int
+check_size(int w, int h, char *err, size_t errlen)
+{
+	if (w < 1 || h < 1 || w > IMAGE_MAX_SIDE || h > IMAGE_MAX_SIDE) {
+		snprintf(err, errlen, "image size %dx%d is outside 1..%d",
+		    w, h, IMAGE_MAX_SIDE);
+		return -1;
+	}
+	return 0;
+}
+
+int
+image_encode_png(int w, int h, const uint8_t *rgb, const char *parameters,
+    uint8_t **png, size_t *len, char *err, size_t errlen)
+{
+	gdImagePtr im = NULL;
+	uint8_t *raw = NULL, *res = NULL, *p;
+	size_t klen = strlen(PNG_KEYWORD), tlen = 0, data, total;
+	int size = 0, rc = -1;
+	uint32_t crc;
+
+	*png = NULL;
+	*len = 0;
+	if (check_size(w, h, err, errlen) != 0)
+		return -1;
+	im = to_gd(w, h, rgb);
+	if (im == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	raw = gdImagePngPtr(im, &size);
+	if (raw == NULL || size < PNG_IHDR_END ||
+	    memcmp(raw + 12, "IHDR", 4) != 0) {
+		snprintf(err, errlen, "PNG encoding failed");
+		goto out;
+	}
+	if (parameters != NULL)
+		tlen = strlen(parameters);
+	data = parameters != NULL ? klen + 1 + tlen : 0;
+	if (data > 0x7fffffffu) {
+		snprintf(err, errlen, "parameters text too long");
+		goto out;
+	}
+	total = (size_t)size + (parameters != NULL ? 12 + data : 0);
+	res = malloc(total);
+	if (res == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	memcpy(res, raw, PNG_IHDR_END);
+	p = res + PNG_IHDR_END;
+	if (parameters != NULL) {
+		/* tEXt: keyword, NUL, text; the CRC covers type and data. */
+		put_be32(p, (uint32_t)data);
+		memcpy(p + 4, "tEXt", 4);
+		memcpy(p + 8, PNG_KEYWORD, klen + 1);
+		memcpy(p + 8 + klen + 1, parameters, tlen);
+		crc = (uint32_t)crc32(0L, p + 4, (uInt)(4 + data));
+		put_be32(p + 8 + data, crc);
+		p += 12 + data;
+	}
+	memcpy(p, raw + PNG_IHDR_END, (size_t)size - PNG_IHDR_END);
+	*png = res;
+	*len = total;
+	res = NULL;
+	rc = 0;
+out:
+	free(res);
+	if (raw != NULL)
+		gdFree(raw);
+	if (im != NULL)
+		gdImageDestroy(im);
+	return rc;
+}
+
+/* Writes all of buf to fd. Returns 0 or -1 with errno. */
+static int
+write_all(int fd, const uint8_t *buf, size_t n)
+{
+	while (n > 0) {
+		ssize_t r = write(fd, buf, n);
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		buf += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+int
+image_write_png(const char *path, int w, int h, const uint8_t *rgb,
+    const char *parameters, char *err, size_t errlen)
+{
+	uint8_t *png = NULL;
+	size_t len = 0;
+	char *tmp = NULL;
+	int fd = -1, rc = -1;
+	const char *what = "write";
+
+	if (image_encode_png(w, h, rgb, parameters, &png, &len, err,
+	    errlen) != 0)
+		return -1;
+	/* The temporary name sits in the same directory so that rename()
+	 * stays within one file system and is atomic. */
+	tmp = malloc(strlen(path) + 16);
+	if (tmp == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
+	sprintf(tmp, "%s.tmp-XXXXXX", path);
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: cannot create: %s", path,
+		    strerror(errno));
+		free(tmp);
+		tmp = NULL;
+		goto out;
+	}
+	/* mkstemp makes 0600; images are meant to be served and copied. */
+	if (fchmod(fd, 0644) != 0) {
+		what = "chmod";
+		goto fail;
+	}
+	if (write_all(fd, png, len) != 0)
+		goto fail;
+	if (fsync(fd) != 0) {
+		what = "fsync";
+		goto fail;
+	}
+	if (close(fd) != 0) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path) != 0) {
+		what = "rename";
+		goto fail;
+	}
+	free(tmp);
+	tmp = NULL;
+	rc = 0;
+	goto out;
+fail:
+	snprintf(err, errlen, "%s: %s failed: %s", path, what,
+	    strerror(errno));
+out:
+	if (fd >= 0)
+		close(fd);
+	if (tmp != NULL) {
+		unlink(tmp);
+		free(tmp);
+	}
+	free(png);
+	return rc;
+}
+
+int
+image_decode_rgb(const void *data, size_t len, const char *name, int *w,
+    int *h, uint8_t **rgb, char *err, size_t errlen)
+{
+	static const uint8_t png_magic[8] = { 0x89, 'P', 'N', 'G', '\r', '\n',
+	    0x1a, '\n' };
+	const uint8_t *d = data;
+	gdImagePtr im = NULL;
+	uint8_t *out = NULL;
+	int x, y, iw, ih, rc = -1;
+
+	*rgb = NULL;
+	if (len > INT_MAX) {
+		snprintf(err, errlen, "%s: file too large", name);
+		return -1;
+	}
+	if (len >= 8 && memcmp(d, png_magic, 8) == 0)
+		im = gdImageCreateFromPngPtr((int)len, (void *)d);
+	else if (len >= 3 && d[0] == 0xff && d[1] == 0xd8 && d[2] == 0xff)
+		im = gdImageCreateFromJpegPtr((int)len, (void *)d);
+	else {
+		snprintf(err, errlen, "%s: not a PNG or JPEG image", name);
+		return -1;
+	}
+	if (im == NULL) {
+		snprintf(err, errlen, "%s: cannot decode the image", name);
+		return -1;
+	}
+	iw = gdImageSX(im);
+	ih = gdImageSY(im);
+	if (check_size(iw, ih, err, errlen) != 0)
+		goto out;
+	out = malloc((size_t)iw * (size_t)ih * 3);
+	if (out == NULL) {
+		snprintf(err, errlen, "%s: out of memory", name);
+		goto out;
+	}
+	for (y = 0; y < ih; y++)
+		for (x = 0; x < iw; x++) {
+			int c = gdImageGetTrueColorPixel(im, x, y);
+			uint8_t *p = out + ((size_t)y * (size_t)iw +
+			    (size_t)x) * 3;
+
+			p[0] = (uint8_t)gdTrueColorGetRed(c);
+			p[1] = (uint8_t)gdTrueColorGetGreen(c);
+			p[2] = (uint8_t)gdTrueColorGetBlue(c);
+		}
+	*w = iw;
+	*h = ih;
+	*rgb = out;
+	out = NULL;
+	rc = 0;
+out:
+	free(out);
+	gdImageDestroy(im);
+	return rc;
+}
+
+int
+image_load_rgb(const char *path, int *w, int *h, uint8_t **rgb, char *err,
+    size_t errlen)
+{
+	struct buf b = {0};
+	char chunk[65536];
+	size_t n;
+	FILE *f;
+	int rc = -1;
+
+	*rgb = NULL;
+	f = fopen(path, "rb");
+	if (f == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		if (b.len + n > (size_t)INT_MAX) {
+			snprintf(err, errlen, "%s: file too large", path);
+			goto out;
+		}
+		if (buf_append(&b, chunk, n) != 0) {
+			snprintf(err, errlen, "%s: out of memory", path);
+			goto out;
+		}
+	}
+	if (ferror(f)) {
+		snprintf(err, errlen, "%s: read failed", path);
+		goto out;
+	}
+	rc = image_decode_rgb(b.data, b.len, path, w, h, rgb, err, errlen);
+out:
+	fclose(f);
+	buf_free(&b);
+	return rc;
+}
+
+int
+image_resize_rgb(const uint8_t *src, int sw, int sh, int dw, int dh,
+    uint8_t **dst, char *err, size_t errlen)
+{
+	gdImagePtr a = NULL, b = NULL;
+	uint8_t *out = NULL;
+	int x, y, rc = -1;
+
+	*dst = NULL;
+	if (check_size(sw, sh, err, errlen) != 0 ||
+	    check_size(dw, dh, err, errlen) != 0)
+		return -1;
+	out = malloc((size_t)dw * (size_t)dh * 3);
+	if (out == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (sw == dw && sh == dh) {
+		memcpy(out, src, (size_t)dw * (size_t)dh * 3);
+		*dst = out;
+		return 0;
+	}
+	a = to_gd(sw, sh, src);
+	b = gdImageCreateTrueColor(dw, dh);
+	if (a == NULL || b == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	gdImageCopyResampled(b, a, 0, 0, 0, 0, dw, dh, sw, sh);
+	for (y = 0; y < dh; y++)
+		for (x = 0; x < dw; x++) {
+			int c = b->tpixels[y][x];
+			uint8_t *p = out + ((size_t)y * (size_t)dw +
+			    (size_t)x) * 3;
+
+			p[0] = (uint8_t)gdTrueColorGetRed(c);
+			p[1] = (uint8_t)gdTrueColorGetGreen(c);
+			p[2] = (uint8_t)gdTrueColorGetBlue(c);
+		}
+	*dst = out;
+	out = NULL;
+	rc = 0;
+out:
+	free(out);
+	if (a != NULL)
+		gdImageDestroy(a);
+	if (b != NULL)
+		gdImageDestroy(b);
+	return rc;
+}

@@ -1,0 +1,70 @@
+/* image.h - the images kiln hands out: PNG files written atomically with an
+ * AUTOMATIC1111-style "parameters" tEXt chunk, PNG/JPEG input decoded to
+ * RGB, and resizing, all through libgd. */
+#ifndef KILN_IMAGE_H
+#define KILN_IMAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Largest side image_load_rgb accepts: a decoded 16384^2 RGB image is
+ * already 768 MB, and nothing in kiln renders larger than 2048. */
+#define IMAGE_MAX_SIDE 16384
+
+/* What a generated image's "parameters" text records. */
+struct image_meta {
+	const char *prompt;
+	const char *negative;	/* NULL or "": no "Negative prompt:" line */
+	int steps;
+	const char *sampler;	/* kiln's name: "euler_a", "dpmpp_2m", ... */
+	double cfg;
+	uint64_t seed;
+	int width, height;
+	const char *model;	/* NULL or "": no "Model:" field */
+	double denoise;		/* img2img strength; 0: txt2img */
+};
+
+/* A1111's display name of a kiln sampler name ("euler_a" -> "Euler a");
+ * an unknown name is returned as it is. */
+const char *image_sampler_display(const char *name);
+
+/* Builds the A1111 "parameters" text:
+ *   PROMPT\nNegative prompt: NEG\nSteps: 20, Sampler: Euler a,
+ *   CFG scale: 7, Seed: 1, Size: 512x512, Model: NAME[, Denoising
+ *   strength: 0.5]
+ * Returns 0 with a malloc'd string in *out (the caller frees it), or -1
+ * when memory runs out. */
+int image_parameters_text(const struct image_meta *m, char **out);
+
+/* Encodes w x h RGB8 pixels (row-major, 3 bytes each) as a PNG with, when
+ * parameters is not NULL, a tEXt chunk "parameters" right after IHDR, and
+ * writes it to a temporary file beside path which is fsync'd and renamed
+ * over path: readers see the old file or the whole new one, never a part.
+ * Returns 0, or -1 with a message naming the path in err; nothing is then
+ * left behind. */
+int image_write_png(const char *path, int w, int h, const uint8_t *rgb,
+    const char *parameters, char *err, size_t errlen);
+
+/* The same PNG in memory: returns 0 with a malloc'd *png of *len bytes,
+ * or -1 with a message in err. */
+int image_encode_png(int w, int h, const uint8_t *rgb,
+    const char *parameters, uint8_t **png, size_t *len, char *err,
+    size_t errlen);
+
+/* Decodes a PNG or JPEG (told apart by their magic bytes, not the name)
+ * into RGB8 (alpha dropped). Returns 0 with a malloc'd *rgb (the caller
+ * frees it) and its size, or -1 with a message naming the file. */
+int image_load_rgb(const char *path, int *w, int *h, uint8_t **rgb,
+    char *err, size_t errlen);
+
+/* The same over bytes in memory; name is used in messages. */
+int image_decode_rgb(const void *data, size_t len, const char *name,
+    int *w, int *h, uint8_t **rgb, char *err, size_t errlen);
+
+/* Resamples sw x sh RGB8 to dw x dh (libgd's gdImageCopyResampled; a copy
+ * when the sizes agree). Returns 0 with a malloc'd *dst, or -1 with a
+ * message in err. */
+int image_resize_rgb(const uint8_t *src, int sw, int sh, int dw, int dh,
+    uint8_t **dst, char *err, size_t errlen);
+
+#endif

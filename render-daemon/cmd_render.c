@@ -1,0 +1,436 @@
+/* cmd_render.c - kiln-render render: text to image (and image to image)
+ * from the command line, through the same pipeline the daemon runs; PNGs
+ * with A1111 parameters and a JSON summary on stdout. */
+#include "commands.h"
+#include "image.h"
+#include "pipeline.h"
+#include "runtime.h"
+#include "util.h"
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EXIT_CANCELED 3
+
+struct ropts {
+	const char *model, *prompt, *negative, *width, *height, *steps, *cfg,
+	    *sampler, *seed, *batch, *init, *strength, *prediction, *vocab,
+	    *device, *out, *vae_budget;
+	int verbose;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: kiln-render [render] --model PATH --prompt TEXT -o OUT.png\n"
+	    "       [--negative TEXT] [--width 512] [--height 512] [--steps 20]"
+	    "\n       [--cfg 7] [--sampler euler_a] [--seed N] [--batch N]\n"
+	    "       [--init IMAGE [--strength 0.75]] [--prediction "
+	    "auto|eps|v]\n"
+	    "       [--vocab PATH] [--vae-budget MB] [--device SEL] "
+	    "[--verbose]\n"
+	    "samplers: euler euler_a heun ddim dpmpp_2m dpmpp_2m_karras lcm\n"
+	    "Without --seed a random one is drawn (and printed). With --batch "
+	    "N > 1\nthe files are OUT.png, OUT-1.png, ... seeded seed, "
+	    "seed+1, ...\nPrints a JSON summary on stdout; exit 2 on bad "
+	    "arguments.\n");
+}
+
+static int
+parse_opts(int argc, char **argv, struct ropts *o)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} table[] = {
+		{ "--model", offsetof(struct ropts, model) },
+		{ "--prompt", offsetof(struct ropts, prompt) },
+		{ "--negative", offsetof(struct ropts, negative) },
+		{ "--negative-prompt", offsetof(struct ropts, negative) },
+		{ "--width", offsetof(struct ropts, width) },
+		{ "--height", offsetof(struct ropts, height) },
+		{ "--steps", offsetof(struct ropts, steps) },
+		{ "--cfg", offsetof(struct ropts, cfg) },
+		{ "--sampler", offsetof(struct ropts, sampler) },
+		{ "--seed", offsetof(struct ropts, seed) },
+		{ "--batch", offsetof(struct ropts, batch) },
+		{ "--init", offsetof(struct ropts, init) },
+		{ "--strength", offsetof(struct ropts, strength) },
+		{ "--prediction", offsetof(struct ropts, prediction) },
+		{ "--vocab", offsetof(struct ropts, vocab) },
+		{ "--device", offsetof(struct ropts, device) },
+		{ "--vae-budget", offsetof(struct ropts, vae_budget) },
+		{ "-o", offsetof(struct ropts, out) },
+		{ "--out", offsetof(struct ropts, out) },
+	};
+	size_t k;
+	int i;
+
+	memset(o, 0, sizeof(*o));
+	for (i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--verbose") || !strcmp(argv[i], "-v")) {
+			o->verbose = 1;
+			continue;
+		}
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage(stdout);
+			return 1;
+		}
+		for (k = 0; k < ARRAY_LEN(table); k++)
+			if (!strcmp(argv[i], table[k].name))
+				break;
+		if (k == ARRAY_LEN(table)) {
+			fprintf(stderr, "kiln-render: unknown option '%s'\n",
+			    argv[i]);
+			return -1;
+		}
+		if (i + 1 >= argc) {
+			fprintf(stderr, "kiln-render: %s: missing value\n",
+			    argv[i]);
+			return -1;
+		}
+		*(const char **)((char *)o + table[k].off) = argv[++i];
+	}
+	if (o->model == NULL || o->prompt == NULL || o->out == NULL) {
+		fprintf(stderr, "kiln-render: %s is required\n",
+		    o->model == NULL ? "--model" : o->prompt == NULL ?
+		    "--prompt" : "-o");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+bad(const char *flag, const char *val, const char *what)
+{
+	fprintf(stderr, "kiln-render: %s: '%s' is not %s\n", flag, val, what);
+	return -1;
+}
+
+static int
+get_int(const char *flag, const char *s, int *out)
+{
+	long v;
+
+	if (s == NULL)
+		return 0;
+	if (parse_long(s, -1000000, 1000000, &v) != 0)
+		return bad(flag, s, "an integer");
+	*out = (int)v;
+	return 0;
+}
+
+static int
+get_double(const char *flag, const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	if (s == NULL)
+		return 0;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || end == s || *end != '\0' || v != v)
+		return bad(flag, s, "a number");
+	*out = v;
+	return 0;
+}
+
+/* Fills gp from the options (seed drawn when absent). Returns 0, or -1
+ * after printing a message that names the flag. */
+static int
+to_params(const struct ropts *o, struct gen_params *gp)
+{
+	double mb = 0;
+
+	gen_params_default(gp);
+	gp->prompt = o->prompt;
+	gp->negative = o->negative != NULL ? o->negative : "";
+	if (get_int("--width", o->width, &gp->width) != 0 ||
+	    get_int("--height", o->height, &gp->height) != 0 ||
+	    get_int("--steps", o->steps, &gp->steps) != 0 ||
+	    get_int("--batch", o->batch, &gp->batch) != 0 ||
+	    get_double("--cfg", o->cfg, &gp->cfg) != 0 ||
+	    get_double("--strength", o->strength, &gp->strength) != 0 ||
+	    get_double("--vae-budget", o->vae_budget, &mb) != 0)
+		return -1;
+	if (mb < 0 || mb > 1e7)
+		return bad("--vae-budget", o->vae_budget, "a size in MB");
+	gp->vae_budget = (size_t)(mb * 1048576.0);
+	if (o->sampler != NULL &&
+	    sampler_lookup(o->sampler, &gp->sampler) != 0)
+		return bad("--sampler", o->sampler, "a sampler (euler euler_a "
+		    "heun ddim dpmpp_2m dpmpp_2m_karras lcm)");
+	if (o->prediction == NULL || !strcmp(o->prediction, "auto"))
+		gp->prediction = GEN_PRED_AUTO;
+	else if (!strcmp(o->prediction, "eps"))
+		gp->prediction = GEN_PRED_EPS;
+	else if (!strcmp(o->prediction, "v"))
+		gp->prediction = GEN_PRED_V;
+	else
+		return bad("--prediction", o->prediction, "auto, eps or v");
+	if (o->seed != NULL) {
+		unsigned long long v;
+		char *end;
+
+		errno = 0;
+		v = strtoull(o->seed, &end, 10);
+		if (errno != 0 || end == o->seed || *end != '\0' ||
+		    o->seed[0] == '-' || o->seed[0] == '+')
+			return bad("--seed", o->seed, "an unsigned 64-bit "
+			    "integer");
+		gp->seed = v;
+	} else {
+		uint32_t r;
+
+		/* 32 bits: seeds people can read back and retype. */
+		if (random_bytes(&r, sizeof(r)) != 0) {
+			fprintf(stderr, "kiln-render: --seed: no randomness "
+			    "from the kernel\n");
+			return -1;
+		}
+		gp->seed = r;
+	}
+	if (o->strength != NULL && o->init == NULL) {
+		fprintf(stderr, "kiln-render: --strength: needs --init\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* The i-th output name: out.png, out-1.png, ... (the suffix before the
+ * extension). Returns a malloc'd string or NULL. */
+static char *
+out_name(const char *out, int i)
+{
+	const char *dot = strrchr(out, '.'), *slash = strrchr(out, '/');
+	size_t stem, n = strlen(out) + 16;
+	char *s = malloc(n);
+
+	if (s == NULL)
+		return NULL;
+	if (i == 0) {
+		memcpy(s, out, strlen(out) + 1);
+		return s;
+	}
+	if (dot == NULL || (slash != NULL && dot < slash) || dot == out ||
+	    (slash != NULL && dot == slash + 1))
+		dot = out + strlen(out);
+	stem = (size_t)(dot - out);
+	snprintf(s, n, "%.*s-%d%s", (int)stem, out, i, dot);
+	return s;
+}
+
+/* The model's name for "Model:": the last path component without
+ * .safetensors / .ckpt (a trailing '/' of a folder ignored). */
+static char *
+model_name(const char *path)
+{
+	size_t n = strlen(path);
+	const char *b;
+	char *s;
+
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	b = path + n;
+	while (b > path && b[-1] != '/')
+		b--;
+	s = strndup(b, (size_t)(path + n - b));
+	if (s != NULL) {
+		char *dot = strrchr(s, '.');
+
+		if (dot != NULL && dot != s && (!strcmp(dot, ".safetensors") ||
+		    !strcmp(dot, ".ckpt")))
+			*dot = '\0';
+	}
+	return s;
+}
+
+static int
+progress(void *arg, int image, int step, int steps)
+{
+	const struct ropts *o = arg;
+
+	if (o->verbose)
+		fprintf(stderr, "kiln-render: image %d step %d/%d\n", image + 1,
+		    step, steps);
+	return 0;
+}
+
+static int
+print_summary(const struct gen_result *r, char **names)
+{
+	json_object *o = json_object_new_object(), *files, *seeds, *t;
+	const char *s;
+	int i, rc = -1;
+
+	if (o == NULL)
+		return -1;
+	files = json_object_new_array();
+	seeds = json_object_new_array();
+	t = json_object_new_object();
+	json_object_object_add(o, "files", files);
+	json_object_object_add(o, "seeds", seeds);
+	json_object_object_add(o, "width", json_object_new_int(r->width));
+	json_object_object_add(o, "height", json_object_new_int(r->height));
+	json_object_object_add(o, "steps_run",
+	    json_object_new_int(r->t.steps_run));
+	json_object_object_add(o, "timings", t);
+	json_object_object_add(o, "peak_bytes",
+	    json_object_new_int64((int64_t)r->t.peak_held));
+	if (files == NULL || seeds == NULL || t == NULL)
+		goto out;
+	for (i = 0; i < r->count; i++) {
+		json_object_array_add(files, json_object_new_string(names[i]));
+		json_object_array_add(seeds,
+		    json_object_new_uint64(r->seeds[i]));
+	}
+	json_object_object_add(t, "load_s", json_object_new_double(r->t.load_s));
+	json_object_object_add(t, "text_s", json_object_new_double(r->t.text_s));
+	json_object_object_add(t, "init_s", json_object_new_double(r->t.init_s));
+	json_object_object_add(t, "unet_s", json_object_new_double(r->t.unet_s));
+	json_object_object_add(t, "unet_step_s",
+	    json_object_new_double(r->t.unet_step_s));
+	json_object_object_add(t, "vae_s", json_object_new_double(r->t.vae_s));
+	json_object_object_add(t, "total_s",
+	    json_object_new_double(r->t.total_s));
+	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	if (s != NULL && printf("%s\n", s) >= 0 && fflush(stdout) == 0)
+		rc = 0;
+out:
+	json_object_put(o);
+	return rc;
+}
+
+int
+cmd_render(int argc, char **argv)
+{
+	struct ropts o;
+	struct gen_params gp;
+	struct gen_result res = {0};
+	struct kiln_rt *rt = NULL;
+	struct pipeline *p = NULL;
+	struct image_meta meta;
+	uint8_t *init = NULL;
+	char err[2048], **names = NULL, *params = NULL, *mname = NULL;
+	int i, st, grid, rc = 1;
+
+	st = parse_opts(argc, argv, &o);
+	if (st != 0) {
+		if (st < 0)
+			usage(stderr);
+		return st < 0 ? 2 : 0;
+	}
+	if (to_params(&o, &gp) != 0)
+		return 2;
+	if (o.init != NULL) {
+		if (image_load_rgb(o.init, &gp.init_w, &gp.init_h, &init, err,
+		    sizeof(err)) != 0) {
+			fprintf(stderr, "kiln-render: --init: %s\n", err);
+			return 2;
+		}
+		gp.init_rgb = init;
+	}
+	/* Messages start with the field's name, which is the flag's too. */
+	if (gen_params_check(&gp, err, sizeof(err)) != 0) {
+		fprintf(stderr, "kiln-render: --%s\n", err);
+		rc = 2;
+		goto out;
+	}
+	if (rt_open(&rt, o.device, err, sizeof(err)) != 0) {
+		fprintf(stderr, "kiln-render: --device: %s\n", err);
+		goto out;
+	}
+	if (o.verbose)
+		rt->profile = 1;
+	if (pipeline_open(rt, o.model, o.vocab, &p, err, sizeof(err)) != 0) {
+		fprintf(stderr, "kiln-render: --model: %s\n", err);
+		goto out;
+	}
+	grid = pipeline_grid(p);
+	if (gp.width % grid != 0 || gp.height % grid != 0) {
+		fprintf(stderr, "kiln-render: --%s: %d is not a multiple of %d, "
+		    "which this model needs\n", gp.width % grid ? "width" :
+		    "height", gp.width % grid ? gp.width : gp.height, grid);
+		rc = 2;
+		goto out;
+	}
+	if (o.verbose)
+		fprintf(stderr, "kiln-render: device %s; vocabulary %s; "
+		    "prediction %s; seed %llu\n", rt->device_name,
+		    pipeline_vocab(p), pipeline_prediction(p) == PRED_V ? "v" :
+		    "eps", (unsigned long long)gp.seed);
+	st = pipeline_generate(p, &gp, progress, &o, &res, err, sizeof(err));
+	if (st == PIPELINE_CANCELED) {
+		rc = EXIT_CANCELED;
+		goto out;
+	}
+	if (st != PIPELINE_DONE) {
+		fprintf(stderr, "kiln-render: %s\n", err);
+		goto out;
+	}
+	names = calloc((size_t)res.count, sizeof(*names));
+	mname = model_name(o.model);
+	if (names == NULL || mname == NULL) {
+		fprintf(stderr, "kiln-render: out of memory\n");
+		goto out;
+	}
+	for (i = 0; i < res.count; i++) {
+		memset(&meta, 0, sizeof(meta));
+		meta.prompt = gp.prompt;
+		meta.negative = gp.negative;
+		meta.steps = gp.steps;
+		meta.sampler = sampler_name(gp.sampler);
+		meta.cfg = gp.cfg;
+		meta.seed = res.seeds[i];
+		meta.width = res.width;
+		meta.height = res.height;
+		meta.model = mname;
+		meta.denoise = gp.init_rgb != NULL ? gp.strength : 0;
+		names[i] = out_name(o.out, i);
+		free(params);
+		params = NULL;
+		if (names[i] == NULL ||
+		    image_parameters_text(&meta, &params) != 0) {
+			fprintf(stderr, "kiln-render: out of memory\n");
+			goto out;
+		}
+		if (image_write_png(names[i], res.width, res.height,
+		    res.rgb + (size_t)i * (size_t)res.width *
+		    (size_t)res.height * 3, params, err, sizeof(err)) != 0) {
+			fprintf(stderr, "kiln-render: -o: %s\n", err);
+			goto out;
+		}
+	}
+	if (o.verbose) {
+		fprintf(stderr, "kiln-render: load %.3f s, text %.3f s, "
+		    "init %.3f s, unet %.3f s (%d steps, %.4f s per "
+		    "evaluation), vae %.3f s, total %.3f s, peak %.1f MiB held, "
+		    "%.1f MiB live\n", res.t.load_s, res.t.text_s,
+		    res.t.init_s, res.t.unet_s, res.t.steps_run,
+		    res.t.unet_step_s, res.t.vae_s, res.t.total_s,
+		    rt->peak_held / 1048576.0, rt->peak_live / 1048576.0);
+		rt_prof_report(rt, stderr);
+	}
+	if (print_summary(&res, names) != 0) {
+		fprintf(stderr, "kiln-render: cannot write the summary\n");
+		goto out;
+	}
+	rc = 0;
+out:
+	if (names != NULL)
+		for (i = 0; i < res.count; i++)
+			free(names[i]);
+	free(names);
+	free(params);
+	free(mname);
+	gen_result_free(&res);
+	pipeline_free(p);
+	rt_free(rt);
+	free(init);
+	return rc;
+}

@@ -1,0 +1,841 @@
+/* pipeline.c - Stable Diffusion txt2img / img2img over the engine's parts:
+ * A1111 prompt weighting, CLIP, a sampler with classifier-free guidance
+ * around the UNet, the VAE; seeds that name their images. */
+#include "pipeline.h"
+
+#include "clip.h"
+#include "image.h"
+#include "prompt.h"
+#include "rng.h"
+#include "safetensors.h"
+#include "tokenizer.h"
+#include "unet.h"
+#include "vae.h"
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct pipeline {
+	struct kiln_rt *rt;
+	char *model_path;
+	char *vocab;			/* the vocabulary path in use */
+	struct st_model *m;
+	struct clip_tokenizer *tok;
+	struct clip_text_model *clip;
+	struct unet *unet;
+	struct vae_model *vae;		/* decoder */
+	struct vae_model *vae_enc;	/* encoder, loaded on first img2img */
+	struct schedule_params sp;	/* from the model's scheduler config */
+	int32_t pad_id;
+	double load_s;
+};
+
+static int __attribute__((format(printf, 3, 4)))
+fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+void
+gen_params_default(struct gen_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->prompt = "";
+	p->negative = "";
+	p->width = 512;
+	p->height = 512;
+	p->steps = 20;
+	p->cfg = 7.0;
+	p->sampler = SAMPLER_EULER_A;
+	p->batch = 1;
+	p->strength = 0.75;
+	p->prediction = GEN_PRED_AUTO;
+}
+
+static int
+check_side(const char *name, int v, char *err, size_t errlen)
+{
+	if (v % 8 != 0)
+		return fail(err, errlen, "%s: %d is not a multiple of 8",
+		    name, v);
+	if (v < GEN_MIN_SIDE || v > GEN_MAX_SIDE)
+		return fail(err, errlen, "%s: %d is outside %d..%d", name, v,
+		    GEN_MIN_SIDE, GEN_MAX_SIDE);
+	return 0;
+}
+
+int
+gen_params_check(const struct gen_params *p, char *err, size_t errlen)
+{
+	if (p->prompt == NULL)
+		return fail(err, errlen, "prompt: missing");
+	if (check_side("width", p->width, err, errlen) != 0 ||
+	    check_side("height", p->height, err, errlen) != 0)
+		return -1;
+	if (p->steps < 1 || p->steps > GEN_MAX_STEPS)
+		return fail(err, errlen, "steps: %d is outside 1..%d",
+		    p->steps, GEN_MAX_STEPS);
+	if (!(p->cfg >= 0.0 && p->cfg <= GEN_MAX_CFG))
+		return fail(err, errlen, "cfg: %g is outside 0..%g", p->cfg,
+		    GEN_MAX_CFG);
+	if ((int)p->sampler < 0 || p->sampler >= SAMPLER__MAX)
+		return fail(err, errlen, "sampler: unknown kind %d",
+		    (int)p->sampler);
+	if (p->sampler == SAMPLER_LCM && p->steps > 50)
+		return fail(err, errlen, "steps: LCM takes at most 50 steps, "
+		    "not %d", p->steps);
+	if (p->batch < 1 || p->batch > GEN_MAX_BATCH)
+		return fail(err, errlen, "batch: %d is outside 1..%d",
+		    p->batch, GEN_MAX_BATCH);
+	if (p->seed > UINT64_MAX - (uint64_t)(p->batch - 1))
+		return fail(err, errlen, "seed: %llu + batch %d overflows "
+		    "64 bits", (unsigned long long)p->seed, p->batch);
+	if ((int)p->prediction < GEN_PRED_AUTO ||
+	    p->prediction > GEN_PRED_V)
+		return fail(err, errlen, "prediction: unknown value %d",
+		    (int)p->prediction);
+	if (p->init_rgb != NULL) {
+		if (p->init_w < 1 || p->init_h < 1 ||
+		    p->init_w > IMAGE_MAX_SIDE || p->init_h > IMAGE_MAX_SIDE)
+			return fail(err, errlen, "init: image size %dx%d is "
+			    "outside 1..%d", p->init_w, p->init_h,
+			    IMAGE_MAX_SIDE);
+		if (!(p->strength > 0.0 && p->strength <= 1.0))
+			return fail(err, errlen, "strength: %g is outside "
+			    "(0, 1]", p->strength);
+		if ((int)(p->steps * p->strength) < 1)
+			return fail(err, errlen, "strength: %g of %d steps "
+			    "runs no step", p->strength, p->steps);
+	}
+	return 0;
+}
+
+void
+gen_result_free(struct gen_result *r)
+{
+	if (r == NULL)
+		return;
+	free(r->rgb);
+	free(r->seeds);
+	memset(r, 0, sizeof(*r));
+}
+
+static int
+is_dir(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int
+exists(const char *path)
+{
+	return access(path, R_OK) == 0;
+}
+
+/* dir/name into a malloc'd string, or NULL. */
+static char *
+join(const char *dir, const char *name)
+{
+	size_t n = strlen(dir) + strlen(name) + 2;
+	char *s = malloc(n);
+
+	if (s != NULL)
+		snprintf(s, n, "%s/%s", dir, name);
+	return s;
+}
+
+/* The vocabulary the pipeline uses (see pipeline_open). Returns a malloc'd
+ * path, or NULL with err set. */
+static char *
+find_vocab(const char *model_path, const char *vocab_path, char *err,
+    size_t errlen)
+{
+	static const char *const rel[] = { "../../models/clip",
+	    "../share/kiln/clip" };
+	char exe[PATH_MAX], *s, *slash;
+	const char *env;
+	ssize_t n;
+	size_t i;
+
+	if (vocab_path != NULL)
+		return strdup(vocab_path);
+	if (is_dir(model_path)) {
+		s = join(model_path, "tokenizer");
+		if (s != NULL && is_dir(s))
+			return s;
+		free(s);
+	}
+	env = getenv("KILN_CLIP_VOCAB");
+	if (env != NULL && env[0] != '\0')
+		return strdup(env);
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+		if (slash != NULL)
+			*slash = '\0';
+		for (i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+			char *dir = join(exe, rel[i]), *f;
+
+			if (dir == NULL)
+				break;
+			f = join(dir, "bpe_simple_vocab_16e6.txt.gz");
+			if (f != NULL && exists(f)) {
+				free(f);
+				return dir;
+			}
+			free(f);
+			free(dir);
+		}
+	}
+	fail(err, errlen, "no CLIP vocabulary: the model has no tokenizer/ "
+	    "folder, $KILN_CLIP_VOCAB is not set and models/clip/ was not "
+	    "found beside the binary; pass --vocab PATH");
+	return NULL;
+}
+
+/* Reads <model>/scheduler/scheduler_config.json into p->sp when the model
+ * is a diffusers folder that has one. Returns 0, or -1 with err. */
+static int
+read_scheduler(struct pipeline *p, char *err, size_t errlen)
+{
+	json_object *o = NULL, *v;
+	char *path = NULL;
+	const char *s;
+	int rc = -1;
+
+	schedule_params_default(&p->sp);
+	if (!is_dir(p->model_path))
+		return 0;
+	path = join(p->model_path, "scheduler/scheduler_config.json");
+	if (path == NULL)
+		return fail(err, errlen, "out of memory");
+	if (!exists(path)) {
+		free(path);
+		return 0;
+	}
+	o = json_object_from_file(path);
+	if (o == NULL || !json_object_is_type(o, json_type_object)) {
+		fail(err, errlen, "%s: not a JSON object", path);
+		goto out;
+	}
+	if (json_object_object_get_ex(o, "num_train_timesteps", &v))
+		p->sp.num_train_timesteps = json_object_get_int(v);
+	if (json_object_object_get_ex(o, "beta_start", &v))
+		p->sp.beta_start = json_object_get_double(v);
+	if (json_object_object_get_ex(o, "beta_end", &v))
+		p->sp.beta_end = json_object_get_double(v);
+	if (json_object_object_get_ex(o, "beta_schedule", &v)) {
+		s = json_object_get_string(v);
+		if (s != NULL && !strcmp(s, "scaled_linear"))
+			p->sp.beta_schedule = BETA_SCALED_LINEAR;
+		else if (s != NULL && !strcmp(s, "linear"))
+			p->sp.beta_schedule = BETA_LINEAR;
+		else {
+			fail(err, errlen, "%s: beta_schedule \"%s\" is not "
+			    "supported (scaled_linear, linear)", path,
+			    s ? s : "");
+			goto out;
+		}
+	}
+	if (json_object_object_get_ex(o, "prediction_type", &v)) {
+		s = json_object_get_string(v);
+		if (s != NULL && !strcmp(s, "epsilon"))
+			p->sp.prediction = PRED_EPS;
+		else if (s != NULL && !strcmp(s, "v_prediction"))
+			p->sp.prediction = PRED_V;
+		else {
+			fail(err, errlen, "%s: prediction_type \"%s\" is not "
+			    "supported (epsilon, v_prediction)", path,
+			    s ? s : "");
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	json_object_put(o);
+	free(path);
+	return rc;
+}
+
+/* The padding id: OpenCLIP (SD 2.x single files) pads with 0, and so do
+ * SD 2.x diffusers folders, whose tokenizer says pad_token "!"; SD 1.x
+ * pads with the end id. */
+static int32_t
+find_pad(const struct pipeline *p)
+{
+	json_object *o = NULL, *v, *c;
+	const char *s = NULL;
+	int32_t id = clip_tokenizer_eos(p->tok);
+	char *path;
+
+	if (st_model_text_flavour(p->m) == ST_TEXT_OPENCLIP)
+		return 0;
+	if (!is_dir(p->vocab))
+		return id;
+	path = join(p->vocab, "special_tokens_map.json");
+	if (path != NULL && exists(path))
+		o = json_object_from_file(path);
+	free(path);
+	if (o != NULL && json_object_object_get_ex(o, "pad_token", &v)) {
+		if (json_object_is_type(v, json_type_string))
+			s = json_object_get_string(v);
+		else if (json_object_object_get_ex(v, "content", &c))
+			s = json_object_get_string(c);
+		if (s != NULL && clip_tokenizer_lookup(p->tok, s) >= 0)
+			id = clip_tokenizer_lookup(p->tok, s);
+	}
+	json_object_put(o);
+	return id;
+}
+
+int
+pipeline_open(struct kiln_rt *rt, const char *model_path,
+    const char *vocab_path, struct pipeline **out, char *err, size_t errlen)
+{
+	struct pipeline *p;
+	double t0 = rt_now();
+	char e2[1024];
+
+	*out = NULL;
+	p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return fail(err, errlen, "out of memory");
+	p->rt = rt;
+	p->model_path = strdup(model_path);
+	if (p->model_path == NULL) {
+		fail(err, errlen, "out of memory");
+		goto bad;
+	}
+	p->vocab = find_vocab(model_path, vocab_path, err, errlen);
+	if (p->vocab == NULL)
+		goto bad;
+	if (read_scheduler(p, err, errlen) != 0)
+		goto bad;
+	p->m = st_model_open(model_path, err, errlen);
+	if (p->m == NULL)
+		goto bad;
+	if (!st_model_has_part(p->m, ST_PART_TEXT) ||
+	    !st_model_has_part(p->m, ST_PART_UNET) ||
+	    !st_model_has_part(p->m, ST_PART_VAE)) {
+		fail(err, errlen, "%s: a model needs a text encoder, a UNet "
+		    "and a VAE; this one has no %s", model_path,
+		    !st_model_has_part(p->m, ST_PART_TEXT) ? "text encoder" :
+		    !st_model_has_part(p->m, ST_PART_UNET) ? "UNet" : "VAE");
+		goto bad;
+	}
+	p->tok = clip_tokenizer_load(p->vocab, e2, sizeof(e2));
+	if (p->tok == NULL) {
+		fail(err, errlen, "vocabulary: %s", e2);
+		goto bad;
+	}
+	if (clip_text_load(rt, p->m, -1, &p->clip, err, errlen) != 0 ||
+	    unet_load(rt, p->m, &p->unet, err, errlen) != 0 ||
+	    vae_load(rt, p->m, VAE_DECODER, &p->vae, err, errlen) != 0)
+		goto bad;
+	if (clip_tokenizer_vocab_size(p->tok) >
+	    (size_t)clip_text_config(p->clip)->vocab) {
+		fail(err, errlen, "vocabulary %s has %zu ids but the text "
+		    "encoder only %d", p->vocab,
+		    clip_tokenizer_vocab_size(p->tok),
+		    clip_text_config(p->clip)->vocab);
+		goto bad;
+	}
+	if (clip_text_config(p->clip)->max_pos < CLIP_WINDOW) {
+		fail(err, errlen, "text encoder has %d positions, fewer than "
+		    "a %d-token window", clip_text_config(p->clip)->max_pos,
+		    CLIP_WINDOW);
+		goto bad;
+	}
+	if (clip_text_config(p->clip)->hidden !=
+	    unet_config(p->unet)->ctx_dim) {
+		fail(err, errlen, "text encoder width %d does not match the "
+		    "UNet's cross_attention_dim %d",
+		    clip_text_config(p->clip)->hidden,
+		    unet_config(p->unet)->ctx_dim);
+		goto bad;
+	}
+	if (vae_config(p->vae)->latent_channels !=
+	    unet_config(p->unet)->in_channels ||
+	    unet_config(p->unet)->out_channels !=
+	    unet_config(p->unet)->in_channels) {
+		fail(err, errlen, "UNet channels %d -> %d do not match the "
+		    "VAE's %d latent channels", unet_config(p->unet)->in_channels,
+		    unet_config(p->unet)->out_channels,
+		    vae_config(p->vae)->latent_channels);
+		goto bad;
+	}
+	p->pad_id = find_pad(p);
+	p->load_s = rt_now() - t0;
+	*out = p;
+	return 0;
+bad:
+	pipeline_free(p);
+	return -1;
+}
+
+void
+pipeline_free(struct pipeline *p)
+{
+	if (p == NULL)
+		return;
+	vae_free(p->vae_enc);
+	vae_free(p->vae);
+	unet_free(p->unet);
+	clip_text_free(p->clip);
+	clip_tokenizer_free(p->tok);
+	st_model_close(p->m);
+	free(p->vocab);
+	free(p->model_path);
+	free(p);
+}
+
+enum prediction
+pipeline_prediction(const struct pipeline *p)
+{
+	return p->sp.prediction;
+}
+
+const char *
+pipeline_vocab(const struct pipeline *p)
+{
+	return p->vocab;
+}
+
+int
+pipeline_grid(const struct pipeline *p)
+{
+	return vae_config(p->vae)->factor *
+	    (1 << (unet_config(p->unet)->levels - 1));
+}
+
+/*
+ * The conditioning of both prompts as host floats [2, W*77, D]: index 0
+ * the negative prompt (uncond), 1 the prompt. Each is a list of 77-token
+ * windows; the shorter list is padded with windows of the empty prompt
+ * (what A1111 does when cond and uncond differ in length), all windows go
+ * through CLIP as one batch, and each window gets A1111's emphasis: z *=
+ * weight per token, then z rescaled so its mean is what it was before.
+ * A1111 takes that mean per window (process_tokens runs per chunk), so
+ * this does too: a long prompt gives the same windows whatever follows.
+ */
+static int
+encode_text(struct pipeline *p, const char *prompt, const char *negative,
+    float **ctx, int *Lout, char *err, size_t errlen)
+{
+	struct clip_chunks side[2] = { {0}, {0} }, empty = {0};
+	struct ktensor *emb = NULL;
+	int32_t *ids = NULL;
+	float *z = NULL;
+	size_t W, r, i, D, rows;
+	int rc = -1;
+
+	*ctx = NULL;
+	if (clip_encode_prompt(p->tok, negative, p->pad_id, &side[0], err,
+	    errlen) != 0 ||
+	    clip_encode_prompt(p->tok, prompt, p->pad_id, &side[1], err,
+	    errlen) != 0 ||
+	    clip_encode_prompt(p->tok, "", p->pad_id, &empty, err,
+	    errlen) != 0)
+		goto out;
+	W = side[0].n > side[1].n ? side[0].n : side[1].n;
+	if (W * CLIP_WINDOW > INT_MAX / 2) {
+		fail(err, errlen, "prompt: too long");
+		goto out;
+	}
+	rows = 2 * W;
+	ids = malloc(rows * CLIP_WINDOW * sizeof(*ids));
+	if (ids == NULL) {
+		fail(err, errlen, "out of memory");
+		goto out;
+	}
+	for (r = 0; r < rows; r++) {
+		const struct clip_chunks *c = &side[r / W];
+		const struct clip_chunk *ch = r % W < c->n ? &c->v[r % W] :
+		    &empty.v[0];
+
+		memcpy(ids + r * CLIP_WINDOW, ch->ids, sizeof(ch->ids));
+	}
+	if (clip_text_encode(p->clip, ids, (int)rows, CLIP_WINDOW, &emb) !=
+	    0) {
+		fail(err, errlen, "text encoder: %s", rt_error(p->rt));
+		goto out;
+	}
+	D = (size_t)clip_text_config(p->clip)->hidden;
+	z = malloc(kt_bytes(emb));
+	if (z == NULL) {
+		fail(err, errlen, "out of memory");
+		goto out;
+	}
+	if (kt_download(emb, z) != 0) {
+		fail(err, errlen, "text encoder: %s", rt_error(p->rt));
+		goto out;
+	}
+	for (r = 0; r < rows; r++) {
+		const struct clip_chunks *c = &side[r / W];
+		const float *w;
+		float *row = z + r * CLIP_WINDOW * D;
+		double before = 0, after = 0;
+		int weighted = 0;
+
+		if (r % W >= c->n)
+			continue;	/* an empty-prompt pad: weights 1 */
+		w = c->v[r % W].weights;
+		for (i = 0; i < CLIP_WINDOW; i++)
+			weighted |= w[i] != 1.0f;
+		if (!weighted)
+			continue;
+		for (i = 0; i < CLIP_WINDOW * D; i++) {
+			before += row[i];
+			row[i] *= w[i / D];
+			after += row[i];
+		}
+		if (after != 0.0)
+			for (i = 0; i < CLIP_WINDOW * D; i++)
+				row[i] = (float)(row[i] * (before / after));
+	}
+	*ctx = z;
+	z = NULL;
+	*Lout = (int)(W * CLIP_WINDOW);
+	rc = 0;
+out:
+	free(z);
+	kt_free(emb);
+	free(ids);
+	clip_chunks_free(&side[0]);
+	clip_chunks_free(&side[1]);
+	clip_chunks_free(&empty);
+	return rc;
+}
+
+/* What the sampler's model callback needs. */
+struct guide {
+	struct pipeline *p;
+	struct ktensor *ctx;		/* [2 or 1, L, D] */
+	int nb;				/* 2: uncond + cond; 1: cond only */
+	int c, h, w;
+	size_t n;			/* floats per latent */
+	double cfg;
+	float *in, *out;		/* nb * n each */
+	double unet_s;
+	int evals;
+	char err[1024];
+	/* progress */
+	pipeline_progress_fn progress;
+	void *arg;
+	int image;
+};
+
+/* Classifier-free guidance: both conditionings as one batch of 2 on the
+ * same latent, out = uncond + cfg (cond - uncond). */
+static int
+guided_model(void *arg, const float *x_in, float t, float *out)
+{
+	struct guide *g = arg;
+	struct ktensor *x = NULL, *y = NULL;
+	float ts[2] = { t, t };
+	double t0 = rt_now();
+	size_t i;
+	int b, rc = -1;
+
+	for (b = 0; b < g->nb; b++)
+		memcpy(g->in + (size_t)b * g->n, x_in, g->n * sizeof(float));
+	x = kt_new4(g->p->rt, KD_F32, g->nb, g->c, g->h, g->w);
+	if (x == NULL || kt_upload(x, g->in) != 0 ||
+	    unet_forward(g->p->unet, x, ts, g->ctx, &y) != 0 ||
+	    kt_download(y, g->out) != 0) {
+		snprintf(g->err, sizeof(g->err), "unet: %s",
+		    rt_error(g->p->rt));
+		goto out;
+	}
+	if (g->nb == 1) {
+		memcpy(out, g->out, g->n * sizeof(float));
+	} else {
+		const float *u = g->out, *c = g->out + g->n;
+		float s = (float)g->cfg;
+
+		for (i = 0; i < g->n; i++)
+			out[i] = u[i] + s * (c[i] - u[i]);
+	}
+	rc = 0;
+out:
+	kt_free(y);
+	kt_free(x);
+	g->unet_s += rt_now() - t0;
+	g->evals++;
+	return rc;
+}
+
+static int
+guided_progress(void *arg, int step, int steps)
+{
+	struct guide *g = arg;
+
+	return g->progress != NULL ? g->progress(g->arg, g->image, step,
+	    steps) : 0;
+}
+
+/* img2img: the init image resized to the output size, to [-1, 1], through
+ * the VAE encoder; the latent mean times the scaling factor into lat (n
+ * floats). The mean rather than a sample keeps a seed's image the same
+ * (A1111 and diffusers sample the posterior with an unseeded draw). */
+static int
+encode_init(struct pipeline *p, const struct gen_params *gp, float *lat,
+    size_t n, char *err, size_t errlen)
+{
+	uint8_t *rgb = NULL;
+	float *img = NULL;
+	struct ktensor *x = NULL, *mean = NULL;
+	size_t H = (size_t)gp->height, W = (size_t)gp->width, i, c;
+	float sf;
+	int rc = -1;
+
+	if (p->vae_enc == NULL &&
+	    vae_load(p->rt, p->m, VAE_ENCODER, &p->vae_enc, err, errlen) != 0)
+		return -1;
+	if (vae_config(p->vae_enc)->in_channels != 3)
+		return fail(err, errlen, "init: the VAE takes %d channels, "
+		    "not RGB", vae_config(p->vae_enc)->in_channels);
+	if (image_resize_rgb(gp->init_rgb, gp->init_w, gp->init_h, gp->width,
+	    gp->height, &rgb, err, errlen) != 0)
+		return -1;
+	img = malloc(3 * H * W * sizeof(float));
+	if (img == NULL) {
+		fail(err, errlen, "out of memory");
+		goto out;
+	}
+	for (c = 0; c < 3; c++)
+		for (i = 0; i < H * W; i++)
+			img[c * H * W + i] = rgb[i * 3 + c] / 127.5f - 1.0f;
+	x = kt_new4(p->rt, KD_F32, 1, 3, (int64_t)H, (int64_t)W);
+	if (x == NULL || kt_upload(x, img) != 0 ||
+	    vae_encode(p->vae_enc, x, &mean, NULL) != 0) {
+		fail(err, errlen, "vae encode: %s", rt_error(p->rt));
+		goto out;
+	}
+	if (kt_nelem(mean) != n) {
+		fail(err, errlen, "vae encode: %zu latent values, want %zu",
+		    kt_nelem(mean), n);
+		goto out;
+	}
+	if (kt_download(mean, lat) != 0) {
+		fail(err, errlen, "vae encode: %s", rt_error(p->rt));
+		goto out;
+	}
+	sf = vae_config(p->vae_enc)->scaling_factor;
+	for (i = 0; i < n; i++)
+		lat[i] *= sf;
+	rc = 0;
+out:
+	kt_free(mean);
+	kt_free(x);
+	free(img);
+	free(rgb);
+	return rc;
+}
+
+/* Decodes the n-float latent z into RGB8 at dst (height x width). */
+static int
+decode_image(struct pipeline *p, const struct gen_params *gp, float *z,
+    int c, int h, int w, uint8_t *dst, char *err, size_t errlen)
+{
+	const struct vae_config *vc = vae_config(p->vae);
+	struct ktensor *zt = NULL, *img = NULL;
+	size_t n = (size_t)c * (size_t)h * (size_t)w, i, k, HW;
+	float *pix = NULL;
+	int rc = -1;
+
+	for (i = 0; i < n; i++)
+		z[i] /= vc->scaling_factor;
+	zt = kt_new4(p->rt, KD_F32, 1, c, h, w);
+	if (zt == NULL || kt_upload(zt, z) != 0 ||
+	    vae_decode(p->vae, zt, gp->vae_budget, &img) != 0) {
+		fail(err, errlen, "vae decode: %s", rt_error(p->rt));
+		goto out;
+	}
+	HW = (size_t)gp->width * (size_t)gp->height;
+	if (img->ne[1] < 3 || img->ne[2] != gp->height ||
+	    img->ne[3] != gp->width) {
+		fail(err, errlen, "vae decode: output %s, want 3x%dx%d",
+		    kt_shape_str(img, (char[64]){0}, 64), gp->height,
+		    gp->width);
+		goto out;
+	}
+	pix = malloc(kt_bytes(img));
+	if (pix == NULL) {
+		fail(err, errlen, "out of memory");
+		goto out;
+	}
+	if (kt_download(img, pix) != 0) {
+		fail(err, errlen, "vae decode: %s", rt_error(p->rt));
+		goto out;
+	}
+	for (k = 0; k < 3; k++)
+		for (i = 0; i < HW; i++) {
+			float v = (pix[k * HW + i] + 1.0f) * 0.5f;
+
+			v = v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
+			dst[i * 3 + k] = (uint8_t)lrintf(v * 255.0f);
+		}
+	rc = 0;
+out:
+	free(pix);
+	kt_free(img);
+	kt_free(zt);
+	return rc;
+}
+
+int
+pipeline_generate(struct pipeline *p, const struct gen_params *gp,
+    pipeline_progress_fn progress, void *arg, struct gen_result *out,
+    char *err, size_t errlen)
+{
+	struct schedule_params sp = p->sp;
+	struct schedule sched = {0};
+	struct sampler_params spar;
+	struct guide g;
+	struct kiln_rng rng;
+	float *ctx = NULL, *x = NULL, *init = NULL;
+	double t0 = rt_now(), t1;
+	int grid = pipeline_grid(p), L = 0, i, st, start, count,
+	    rc = -1;
+	size_t D = (size_t)clip_text_config(p->clip)->hidden, img_bytes;
+	const struct vae_config *vc = vae_config(p->vae);
+	int64_t cshape[3];
+
+	memset(out, 0, sizeof(*out));
+	memset(&g, 0, sizeof(g));
+	if (gen_params_check(gp, err, errlen) != 0)
+		return -1;
+	if (gp->width % grid != 0)
+		return fail(err, errlen, "width: %d is not a multiple of %d, "
+		    "which this model needs", gp->width, grid);
+	if (gp->height % grid != 0)
+		return fail(err, errlen, "height: %d is not a multiple of %d, "
+		    "which this model needs", gp->height, grid);
+	if (gp->prediction == GEN_PRED_EPS)
+		sp.prediction = PRED_EPS;
+	else if (gp->prediction == GEN_PRED_V)
+		sp.prediction = PRED_V;
+	if (schedule_init(&sched, &sp, err, errlen) != 0)
+		goto out;
+	sampler_params_default(&spar, &sched, gp->sampler);
+	spar.steps = gp->steps;
+	spar.strength = gp->init_rgb != NULL ? gp->strength : 1.0;
+
+	g.p = p;
+	g.c = unet_config(p->unet)->in_channels;
+	g.h = gp->height / vc->factor;
+	g.w = gp->width / vc->factor;
+	g.n = (size_t)g.c * (size_t)g.h * (size_t)g.w;
+	g.cfg = gp->cfg;
+	/* At cfg 1 the guided result is the cond prediction: half the work. */
+	g.nb = gp->cfg == 1.0 ? 1 : 2;
+	g.progress = progress;
+	g.arg = arg;
+	img_bytes = (size_t)gp->width * (size_t)gp->height * 3;
+	out->rgb = malloc(img_bytes * (size_t)gp->batch);
+	out->seeds = calloc((size_t)gp->batch, sizeof(*out->seeds));
+	x = malloc(g.n * sizeof(float));
+	g.in = malloc(2 * g.n * sizeof(float));
+	g.out = malloc(2 * g.n * sizeof(float));
+	if (out->rgb == NULL || out->seeds == NULL || x == NULL ||
+	    g.in == NULL || g.out == NULL) {
+		fail(err, errlen, "out of memory");
+		goto out;
+	}
+
+	/* Text. */
+	t1 = rt_now();
+	if (encode_text(p, gp->prompt, gp->negative ? gp->negative : "",
+	    &ctx, &L, err, errlen) != 0)
+		goto out;
+	cshape[0] = g.nb;
+	cshape[1] = L;
+	cshape[2] = (int64_t)D;
+	g.ctx = kt_new(p->rt, KD_F32, 3, cshape);
+	if (g.ctx == NULL || kt_upload(g.ctx, g.nb == 2 ? ctx :
+	    ctx + (size_t)L * D) != 0) {
+		fail(err, errlen, "text: %s", rt_error(p->rt));
+		goto out;
+	}
+	out->t.text_s = rt_now() - t1;
+
+	/* img2img: the init latent, shared by every image of the batch. */
+	if (gp->init_rgb != NULL) {
+		t1 = rt_now();
+		init = malloc(g.n * sizeof(float));
+		if (init == NULL) {
+			fail(err, errlen, "out of memory");
+			goto out;
+		}
+		if (encode_init(p, gp, init, g.n, err, errlen) != 0)
+			goto out;
+		spar.init = init;
+		out->t.init_s = rt_now() - t1;
+	}
+	if (sampler_check(&spar, err, errlen) != 0 ||
+	    sampler_range(&spar, &start, &count) != 0)
+		goto out;
+
+	for (i = 0; i < gp->batch; i++) {
+		uint64_t seed = gp->seed + (uint64_t)i;
+
+		g.image = i;
+		out->seeds[i] = seed;
+		rng_seed(&rng, seed);
+		rng_normal(&rng, x, g.n);
+		st = sampler_run(&spar, x, g.n, guided_model, &g, &rng,
+		    guided_progress, &g, err, errlen);
+		if (st < 0) {
+			if (g.err[0] != '\0')
+				fail(err, errlen, "%s", g.err);
+			goto out;
+		}
+		if (st == SAMPLER_CANCELED) {
+			rc = PIPELINE_CANCELED;
+			goto out;
+		}
+		t1 = rt_now();
+		if (decode_image(p, gp, x, g.c, g.h, g.w,
+		    out->rgb + (size_t)i * img_bytes, err, errlen) != 0)
+			goto out;
+		out->t.vae_s += rt_now() - t1;
+	}
+	out->count = gp->batch;
+	out->width = gp->width;
+	out->height = gp->height;
+	out->t.load_s = p->load_s;
+	out->t.unet_s = g.unet_s;
+	out->t.steps_run = count;
+	out->t.unet_step_s = g.evals > 0 ? g.unet_s / g.evals : 0;
+	out->t.peak_held = p->rt->peak_held;
+	out->t.total_s = rt_now() - t0;
+	rc = PIPELINE_DONE;
+out:
+	if (rc != PIPELINE_DONE)
+		gen_result_free(out);
+	kt_free(g.ctx);
+	free(g.in);
+	free(g.out);
+	free(init);
+	free(x);
+	free(ctx);
+	schedule_free(&sched);
+	return rc;
+}

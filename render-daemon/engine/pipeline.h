@@ -1,0 +1,115 @@
+/* pipeline.h - text to image and image to image with a loaded model: prompt
+ * weighting and CLIP, the sampler with classifier-free guidance around the
+ * UNet, the VAE; one object shared by kiln-render and the daemon. */
+#ifndef KILN_PIPELINE_H
+#define KILN_PIPELINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "runtime.h"
+#include "sampler.h"
+
+#define GEN_MIN_SIDE 64
+#define GEN_MAX_SIDE 2048
+#define GEN_MAX_STEPS 150
+#define GEN_MAX_CFG 30.0
+#define GEN_MAX_BATCH 16
+
+enum gen_prediction { GEN_PRED_AUTO, GEN_PRED_EPS, GEN_PRED_V };
+
+struct gen_params {
+	const char *prompt;		/* A1111 weighting syntax */
+	const char *negative;		/* NULL: "" */
+	int width, height;		/* pixels, multiples of 8 */
+	int steps;			/* of the full schedule */
+	double cfg;			/* guidance scale; 1 runs cond only */
+	enum sampler_kind sampler;
+	uint64_t seed;			/* image i of a batch uses seed + i */
+	int batch;			/* images per call, >= 1 */
+	/* img2img: RGB8, any size (resized to width x height), or NULL. */
+	const uint8_t *init_rgb;
+	int init_w, init_h;
+	double strength;		/* (0, 1]; 1 for txt2img */
+	enum gen_prediction prediction;	/* AUTO: the model's scheduler */
+	size_t vae_budget;		/* bytes; 0: decode untiled */
+};
+
+/* 512x512, 20 steps, cfg 7, euler_a, seed 0, batch 1, strength 0.75
+ * (used only with an init image), prediction from the model. */
+void gen_params_default(struct gen_params *p);
+
+/* Validates p without a model. Returns 0, or -1 with a message that starts
+ * with the field's name ("width: 500 is not a multiple of 8"). */
+int gen_params_check(const struct gen_params *p, char *err, size_t errlen);
+
+struct gen_timings {
+	double load_s;			/* pipeline_open */
+	double text_s;			/* tokenizing + text encoder */
+	double init_s;			/* img2img: resize + VAE encode */
+	double unet_s;			/* every UNet step, all images */
+	double unet_step_s;		/* average per step */
+	double vae_s;			/* VAE decode, all images */
+	double total_s;			/* pipeline_generate */
+	int steps_run;			/* per image */
+	size_t peak_held;		/* device bytes, rt->peak_held */
+};
+
+struct gen_result {
+	int count, width, height;
+	uint8_t *rgb;			/* count images of width*height*3 */
+	uint64_t *seeds;		/* seed of each image */
+	struct gen_timings t;
+};
+
+/* Frees the images and seeds and zeroes r; accepts NULL. */
+void gen_result_free(struct gen_result *r);
+
+/* Called after every sampler step of image `image` (0-based). Return
+ * non-zero to cancel. */
+typedef int (*pipeline_progress_fn)(void *arg, int image, int step,
+    int steps);
+
+struct pipeline;
+
+/*
+ * Loads model_path (single-file checkpoint or diffusers folder): text
+ * encoder, UNet and VAE decoder onto rt (borrowed: it must outlive the
+ * pipeline); the VAE encoder is loaded on the first img2img. The
+ * vocabulary: vocab_path when not NULL, else <model>/tokenizer/ when the
+ * model is a folder that has one, else $KILN_CLIP_VOCAB, else the
+ * default next to the binary: <bindir>/../../models/clip/ (the build
+ * tree), then <bindir>/../share/kiln/clip/ (an install). The schedule and
+ * prediction type come from <model>/scheduler/scheduler_config.json when
+ * there is one, else SD's defaults (epsilon).
+ * Returns 0 with *out, or -1 with a message in err.
+ */
+int pipeline_open(struct kiln_rt *rt, const char *model_path,
+    const char *vocab_path, struct pipeline **out, char *err, size_t errlen);
+
+/* Frees the models; accepts NULL. */
+void pipeline_free(struct pipeline *p);
+
+/* The prediction type the model's scheduler config names. */
+enum prediction pipeline_prediction(const struct pipeline *p);
+/* The vocabulary in use (a path). */
+const char *pipeline_vocab(const struct pipeline *p);
+/* Pixels per latent times the UNet's downsampling: width and height must
+ * be multiples of it (64 for SD). */
+int pipeline_grid(const struct pipeline *p);
+
+#define PIPELINE_DONE 0
+#define PIPELINE_CANCELED 1
+
+/*
+ * Generates params->batch images into *out (free with gen_result_free).
+ * Image i is seeded with seed + i and is the same image a batch of one
+ * with that seed gives. progress may be NULL.
+ * Returns PIPELINE_DONE, PIPELINE_CANCELED (out empty), or -1 with a
+ * message in err (a parameter problem starts with the field's name).
+ */
+int pipeline_generate(struct pipeline *p, const struct gen_params *params,
+    pipeline_progress_fn progress, void *arg, struct gen_result *out,
+    char *err, size_t errlen);
+
+#endif
