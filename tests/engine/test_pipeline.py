@@ -370,6 +370,46 @@ def test_bad_parameters_exit_2_naming_the_flag(_):
     assert p.returncode == 1 and "missing-dir" in p.stderr, p.stderr
 
 
+def test_single_file_and_diffusers_folder_give_the_same_image(_):
+    # A model whose settings a single file can express (32 groups, heads
+    # of 64 channels, scaling factor 0.18215), written both ways.
+    cw = clip_ref.random_weights(49408, 64, 2, 128, 77, seed=21)
+    ucfg = unet_ref.Config(ch=(32, 64), layers=1, attn=(True, False),
+                           heads=1, ctx_dim=64, groups=32)
+    uw = unet_ref.random_weights(ucfg, seed=22)
+    vcfg = vae_ref.config((32, 64), layers=1, latent=4, groups=32)
+    vw = vae_ref.random_weights(vcfg, seed=23)
+    single = os.path.join(WORK, "sd-shaped.safetensors")
+    st = {"cond_stage_model.transformer." + k: v
+          for k, v in clip_ref.as_numpy(cw).items()}
+    st.update({"model.diffusion_model." + k: v.numpy()
+               for k, v in unet_ref.to_ldm(uw, ucfg).items()})
+    st.update({"first_stage_model." + k: v for k, v in
+               vae_ref.as_numpy(vae_ref.to_ldm(vw, vcfg)).items()})
+    st_io.write(single, st)
+    folder = os.path.join(WORK, "sd-shaped")
+    for name, fname, tensors in (
+            ("text_encoder", "model.safetensors", clip_ref.as_numpy(cw)),
+            ("unet", "diffusion_pytorch_model.safetensors",
+             {k: v.numpy() for k, v in uw.items()}),
+            ("vae", "diffusion_pytorch_model.safetensors",
+             vae_ref.as_numpy(vw))):
+        os.makedirs(os.path.join(folder, name))
+        st_io.write(os.path.join(folder, name, fname), tensors)
+    args = ["--prompt", "a (blue:1.2) square", "--negative", "red",
+            "--width", "64", "--height", "64", "--steps", "3", "--cfg",
+            "5", "--sampler", "dpmpp_2m", "--seed", "5"]
+    a = os.path.join(WORK, "single.png")
+    b = os.path.join(WORK, "folder.png")
+    render_ok(["--model", single, "-o", a] + args)
+    render_ok(["--model", folder, "-o", b] + args)
+    assert parameters(a).endswith("Model: sd-shaped"), parameters(a)
+    assert parameters(b).endswith("Model: sd-shaped"), parameters(b)
+    pa, pb = png_pixels(a), png_pixels(b)
+    assert pa.std() > 1, "flat image"
+    assert np.array_equal(pa, pb), "the two layouts disagree"
+
+
 def test_no_subcommand_and_random_seed(_):
     out = os.path.join(WORK, "plain.png")
     info = render_ok(["--model", MODEL, "--prompt", "a red fox", "--width",

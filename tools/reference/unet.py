@@ -131,18 +131,20 @@ def random_weights(cfg, seed=0):
     return w
 
 
-def timestep_embedding(t, dim):
+def timestep_embedding(t, dim, dtype=torch.float64):
     half = dim // 2
     freqs = torch.exp(-math.log(10000.0) *
                       torch.arange(half, dtype=torch.float64) / half)
     a = t.double()[:, None] * freqs[None]
-    return torch.cat([torch.cos(a), torch.sin(a)], dim=-1)
+    return torch.cat([torch.cos(a), torch.sin(a)], dim=-1).to(dtype)
 
 
-def forward(w, cfg, x, t, ctx):
-    w = {k: v.double() for k, v in w.items()}
-    x = x.double()
-    ctx = ctx.double()
+def forward(w, cfg, x, t, ctx, dtype=torch.float64):
+    """dtype float32 for full-size models: float64 would double the
+    memory of 860M weights."""
+    w = {k: v.to(dtype) for k, v in w.items()}
+    x = x.to(dtype)
+    ctx = ctx.to(dtype)
 
     def lin(p, h, bias=True):
         return F.linear(h, w[p + ".weight"].reshape(
@@ -195,7 +197,7 @@ def forward(w, cfg, x, t, ctx):
         h = lin(p + ".proj_out", h)
         return h.transpose(1, 2).reshape(N, C, H, W) + r
 
-    temb = timestep_embedding(t, cfg.ch[0])
+    temb = timestep_embedding(t, cfg.ch[0], dtype)
     temb = lin("time_embedding.linear_2",
                F.silu(lin("time_embedding.linear_1", temb)))
     h = conv("conv_in", x)
