@@ -137,15 +137,15 @@ test: all fuzz
 test-unit: all
 	@/usr/bin/python3 tests/run.py --build $(BUILD) --only unit
 
+ASAN_VARS = BUILD=build-asan OPT=-O1 \
+  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
+
 asan:
-	$(MAKE) BUILD=build-asan OPT=-O1 \
-	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
-	  all
-	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99 \
+	$(MAKE) $(ASAN_VARS) all
+	@KILN_MAKEVARS='$(ASAN_VARS)' \
+	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  /usr/bin/python3 tests/run.py --build build-asan --sanitized
-
-HTTP_PORT ?= 8080
 
 # Unit tests, the web programs (as plain CGI) and kilnd under valgrind's
 # memcheck, against a real stack.

@@ -1,5 +1,6 @@
 /* cmd_bench.c - kiln-render bench-gemm: GEMM GFLOP/s through op_gemm on
- * Stable Diffusion's shapes, and whether a tuning file was in force. */
+ * Stable Diffusion's shapes, as the engine runs them or held to CLBlast,
+ * and whether a tuning file (for CLBlast) was in force. */
 #include "commands.h"
 #include "ops.h"
 #include "tuning.h"
@@ -24,9 +25,13 @@ usage(FILE *f)
 {
 	fprintf(f,
 		"usage: kiln-render bench-gemm [--device SEL] "
-		"[--shapes MxNxK[:nt],...] [--repeat N] [--json]\n"
-		"Times op_gemm (CLBlast SGEMM, row-major) after a warm-up call; "
-		"reports the best and median of N calls.\n"
+		"[--shapes MxNxK[:nt],...] [--repeat N] [--clblast] [--json]\n"
+		"Times op_gemm (row-major SGEMM) after a warm-up call; reports "
+		"the best and median of N calls.\n"
+		"--clblast: every product through CLBlast (KILN_GEMM=clblast), "
+		"the library the tuning file tunes;\n"
+		"otherwise op_gemm's own choice (the engine's kernel where it "
+		"applies).\n"
 		"Default shapes: %s\n", default_shapes);
 }
 
@@ -69,11 +74,14 @@ tuning_state(struct kiln_rt *rt, char *path, size_t pathlen,
 	free(t);
 }
 
+/* A number printed with `decimals` places, not json-c's 17 digits. */
 static void
-add_num(struct json_object *o, const char *key, double v, double scale)
+add_num(struct json_object *o, const char *key, double v, int decimals)
 {
-	json_object_object_add(o, key, json_object_new_double(
-		(double)(long long)(v * scale + 0.5) / scale));
+	char text[64];
+
+	snprintf(text, sizeof(text), "%.*f", decimals, v);
+	json_object_object_add(o, key, json_object_new_double_s(v, text));
 }
 
 int
@@ -82,7 +90,7 @@ cmd_bench_gemm(int argc, char **argv)
 	struct tuning_shape shapes[MAX_SHAPES];
 	struct kiln_rt *rt = NULL;
 	struct json_object *root = NULL, *arr = NULL, *tj;
-	const char *device = NULL, *shapes_arg = default_shapes, *state;
+	const char *device = NULL, *shapes_arg = default_shapes, *state, *gemm;
 	char err[1024], path[PATH_MAX + 300], detail[600], sh[64];
 	int i, n, repeat = 5, json = 0, rc = 1;
 
@@ -99,6 +107,12 @@ cmd_bench_gemm(int argc, char **argv)
 				goto bad;
 		} else if (!strcmp(argv[i], "--json")) {
 			json = 1;
+		} else if (!strcmp(argv[i], "--clblast")) {
+			/* op_gemm reads it on every call (ops.c). */
+			if (setenv("KILN_GEMM", "clblast", 1) != 0) {
+				perror("kiln-render bench-gemm: setenv");
+				return 1;
+			}
 		} else if (!strcmp(argv[i], "-h") ||
 		    !strcmp(argv[i], "--help")) {
 			usage(stdout);
@@ -121,6 +135,8 @@ cmd_bench_gemm(int argc, char **argv)
 		return 1;
 	}
 	tuning_state(rt, path, sizeof(path), &state, detail, sizeof(detail));
+	gemm = getenv("KILN_GEMM") != NULL &&
+		!strcmp(getenv("KILN_GEMM"), "clblast") ? "clblast" : "engine";
 	if (json) {
 		root = json_object_new_object();
 		arr = json_object_new_array();
@@ -139,6 +155,8 @@ cmd_bench_gemm(int argc, char **argv)
 			json_object_new_string(rt->platform_name));
 		json_object_object_add(root, "driver",
 			json_object_new_string(rt->driver_version));
+		json_object_object_add(root, "gemm",
+			json_object_new_string(gemm));
 		json_object_object_add(tj, "applied",
 			json_object_new_boolean(rt->tuned));
 		json_object_object_add(tj, "state",
@@ -155,6 +173,10 @@ cmd_bench_gemm(int argc, char **argv)
 	} else {
 		printf("device: %s (%s, driver %s)\n", rt->device_name,
 			rt->platform_name, rt->driver_version);
+		printf("gemm: %s\n", !strcmp(gemm, "clblast") ? "CLBlast for "
+			"every product (KILN_GEMM=clblast)" : "op_gemm's choice "
+			"(the engine's own kernel where it applies, else "
+			"CLBlast)");
 		printf("tuning: %s%s%s%s%s\n", state, path[0] ? " " : "",
 			path, detail[0] ? " - " : "", detail);
 		printf("%-18s %10s %10s %10s %10s\n", "shape", "GFLOP/s",
@@ -192,12 +214,12 @@ cmd_bench_gemm(int argc, char **argv)
 				json_object_new_boolean(shapes[i].ta));
 			json_object_object_add(o, "trans_b",
 				json_object_new_boolean(shapes[i].tb));
-			add_num(o, "gflops", flop / t.best_s / 1e9, 100);
+			add_num(o, "gflops", flop / t.best_s / 1e9, 2);
 			add_num(o, "gflops_median", flop / t.median_s / 1e9,
-				100);
-			add_num(o, "best_ms", t.best_s * 1e3, 1000);
-			add_num(o, "median_ms", t.median_s * 1e3, 1000);
-			add_num(o, "first_ms", t.first_s * 1e3, 1000);
+				2);
+			add_num(o, "best_ms", t.best_s * 1e3, 3);
+			add_num(o, "median_ms", t.median_s * 1e3, 3);
+			add_num(o, "first_ms", t.first_s * 1e3, 3);
 			json_object_object_add(o, "runs",
 				json_object_new_int(t.runs));
 		} else {

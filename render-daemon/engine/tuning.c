@@ -888,16 +888,24 @@ tuning_time_gemm(struct kiln_rt *rt, const struct tuning_shape *s,
 	if (problem_run(rt, &p) != 0 || rt_finish(rt) != 0)
 		goto out;
 	out->first_s = tuning_now() - t0;
+	/* Everything is built by now (the tuner validates first), so a
+	 * warm-up far past the limit already says enough. */
+	if (give_up_s > 0 && out->first_s > 2 * give_up_s) {
+		t[out->runs++] = out->first_s;
+		out->gave_up = 1;
+		reps = 0;
+	}
 	for (i = 0; i < reps; i++) {
 		t0 = tuning_now();
 		if (problem_run(rt, &p) != 0 || rt_finish(rt) != 0)
 			goto out;
-		t[i] = tuning_now() - t0;
-		out->runs++;
-		if (give_up_s > 0 && t[i] > give_up_s) {
+		t[out->runs] = tuning_now() - t0;
+		if (give_up_s > 0 && t[out->runs] > give_up_s) {
+			out->runs++;
 			out->gave_up = 1;
 			break;
 		}
+		out->runs++;
 	}
 	qsort(t, (size_t)out->runs, sizeof(*t), cmp_double);
 	out->best_s = t[0];

@@ -36,8 +36,10 @@ def kr(args, timeout=300, **env):
     """kiln-render with the test's tuning directory (and env) set."""
     extra = {"KILN_TUNING_DIR": os.path.join(work_dir(), "tuning")}
     extra.update(env)
-    saved = {k: os.environ.get(k) for k in list(extra) + ["KILN_NO_TUNING"]}
+    saved = {k: os.environ.get(k)
+             for k in list(extra) + ["KILN_NO_TUNING", "KILN_GEMM"]}
     os.environ.pop("KILN_NO_TUNING", None)
+    os.environ.pop("KILN_GEMM", None)
     os.environ.update(extra)
     try:
         return ec.kiln_render(args, timeout=timeout)
@@ -50,10 +52,13 @@ def kr(args, timeout=300, **env):
 
 
 def bench(**env):
-    p = kr(["bench-gemm", "--json", "--shapes", "64x64x64", "--repeat",
-            "1"], **env)
+    """bench-gemm held to CLBlast, the library the file tunes."""
+    p = kr(["bench-gemm", "--json", "--clblast", "--shapes", "64x64x64",
+            "--repeat", "1"], **env)
     assert p.returncode == 0, p.stderr[-2000:]
-    return json.loads(p.stdout)
+    j = json.loads(p.stdout)
+    assert j["gemm"] == "clblast", j
+    return j
 
 
 def device_info():
@@ -83,8 +88,9 @@ def write_file(text):
 
 
 def check_applied_and_correct():
-    """bench-gemm says the file is applied; op gemm matches numpy in the
-    plain and transposed layouts (odd sizes: CLBlast's padding path)."""
+    """bench-gemm says the file is applied; op gemm, held to CLBlast,
+    matches numpy in the plain and transposed layouts (odd sizes:
+    CLBlast's padding path)."""
     j = bench()
     assert j["tuning"]["applied"] is True, j["tuning"]
     assert j["tuning"]["state"] == "applied", j["tuning"]
@@ -117,7 +123,7 @@ def check_applied_and_correct():
     batch = os.path.join(work, "batch.txt")
     with open(batch, "w") as f:
         f.write("\n".join(lines) + "\n")
-    p = kr(["op", "--batch", batch])
+    p = kr(["op", "--batch", batch], KILN_GEMM="clblast")
     assert p.returncode == 0 and p.stderr == "", p.stderr[-2000:]
     for i, (_, want, _) in enumerate(cases):
         got = np.fromfile(os.path.join(work, "c%d_out.bin" % i),

@@ -119,6 +119,8 @@ class Stack:
 
     def sanitizer_reports(self):
         found = []
+        if not os.path.isdir(self.path("log")):
+            return found
         for f in os.listdir(self.path("log")):
             text = self.log(f)
             for mark in SANITIZER_MARKS:

@@ -2,6 +2,7 @@
 the installed programs run."""
 
 import os
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -16,8 +17,11 @@ def test_make_install_into_a_staging_dir(_):
     dest = tempfile.mkdtemp(prefix="kiln-install-")
     try:
         build = os.path.relpath(harness.BUILD, ROOT)
-        p = run(["make", "-s", "install", "BUILD=" + build,
-                 "DESTDIR=" + dest, "PREFIX=/opt/kiln"], cwd=ROOT,
+        # A sanitizer build must be relinked with the same flags (a new
+        # PREFIX rebuilds the config defaults): make asan says which.
+        extra = shlex.split(os.environ.get("KILN_MAKEVARS", ""))
+        p = run(["make", "-s", "install", "BUILD=" + build] + extra +
+                ["DESTDIR=" + dest, "PREFIX=/opt/kiln"], cwd=ROOT,
                 timeout=600)
         assert p.returncode == 0, p.stdout + p.stderr
         pre = os.path.join(dest, "opt", "kiln")
