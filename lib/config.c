@@ -60,19 +60,6 @@ static const struct cfg_key keys[] = {
 
 static const char *const log_levels[] = { "debug", "info", "warn", "error" };
 
-static int __attribute__((format(printf, 3, 4)))
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
 static char **
 str_slot(struct kiln_config *cfg, const struct cfg_key *k)
 {
@@ -100,11 +87,11 @@ set_value(struct kiln_config *cfg, const struct cfg_key *k, const char *val,
 		free(*sp);
 		*sp = strdup(val);
 		if (*sp == NULL)
-			return fail(msg, msglen, "out of memory");
+			return errf(msg, msglen, "out of memory");
 		return 0;
 	case CFG_INT:
 		if (parse_long(val, k->min, k->max, &v) != 0)
-			return fail(msg, msglen,
+			return errf(msg, msglen,
 				"%s.%s: expected an integer from %ld to %ld, "
 				"got \"%s\"", k->section, k->key, k->min,
 				k->max, val);
@@ -118,13 +105,13 @@ set_value(struct kiln_config *cfg, const struct cfg_key *k, const char *val,
 		    !strcasecmp(val, "off") || !strcmp(val, "0"))
 			v = 0;
 		else
-			return fail(msg, msglen,
+			return errf(msg, msglen,
 				"%s.%s: expected true or false, got \"%s\"",
 				k->section, k->key, val);
 		*int_slot(cfg, k) = v;
 		return 0;
 	}
-	return fail(msg, msglen, "internal: bad key type");
+	return errf(msg, msglen, "internal: bad key type");
 }
 
 static const struct cfg_key *
@@ -160,12 +147,12 @@ validate(const struct kiln_config *cfg, char *msg, size_t msglen)
 		if (!strcmp(cfg->log_level, log_levels[i]))
 			break;
 	if (i == ARRAY_LEN(log_levels))
-		return fail(msg, msglen, "log.level: expected debug, info, "
+		return errf(msg, msglen, "log.level: expected debug, info, "
 			"warn or error, got \"%s\"", cfg->log_level);
 	if (cfg->db_name[0] == '\0')
-		return fail(msg, msglen, "database.name: must not be empty");
+		return errf(msg, msglen, "database.name: must not be empty");
 	if (cfg->db_user[0] == '\0')
-		return fail(msg, msglen, "database.user: must not be empty");
+		return errf(msg, msglen, "database.user: must not be empty");
 	return 0;
 }
 
@@ -198,7 +185,7 @@ config_parse(struct kiln_config *cfg, const char *name, const char *text,
 	memset(cfg, 0, sizeof(*cfg));
 	for (i = 0; i < ARRAY_LEN(keys); i++) {
 		if (set_value(cfg, &keys[i], keys[i].def, msg, sizeof(msg))) {
-			fail(err, errlen, "%s: %s", name, msg);
+			errf(err, errlen, "%s: %s", name, msg);
 			goto out;
 		}
 	}
@@ -215,7 +202,7 @@ config_parse(struct kiln_config *cfg, const char *name, const char *text,
 		free(line);
 		line = malloc(n + 1);
 		if (line == NULL) {
-			fail(err, errlen, "%s: out of memory", name);
+			errf(err, errlen, "%s: out of memory", name);
 			goto out;
 		}
 		memcpy(line, text + pos, n);
@@ -223,7 +210,7 @@ config_parse(struct kiln_config *cfg, const char *name, const char *text,
 		pos = end + 1;
 
 		if (memchr(line, '\0', n) != NULL) {
-			fail(err, errlen, "%s:%zu: NUL byte in line", name,
+			errf(err, errlen, "%s:%zu: NUL byte in line", name,
 				lineno);
 			goto out;
 		}
@@ -233,14 +220,14 @@ config_parse(struct kiln_config *cfg, const char *name, const char *text,
 		if (*p == '[') {
 			size_t sl = strlen(p);
 			if (p[sl - 1] != ']') {
-				fail(err, errlen, "%s:%zu: section header "
+				errf(err, errlen, "%s:%zu: section header "
 					"must end with ']'", name, lineno);
 				goto out;
 			}
 			p[sl - 1] = '\0';
 			p = str_trim(p + 1);
 			if (!known_section(p)) {
-				fail(err, errlen, "%s:%zu: unknown section "
+				errf(err, errlen, "%s:%zu: unknown section "
 					"[%.64s]", name, lineno, p);
 				goto out;
 			}
@@ -249,7 +236,7 @@ config_parse(struct kiln_config *cfg, const char *name, const char *text,
 		}
 		eq = strchr(p, '=');
 		if (eq == NULL) {
-			fail(err, errlen, "%s:%zu: expected 'key = value'",
+			errf(err, errlen, "%s:%zu: expected 'key = value'",
 				name, lineno);
 			goto out;
 		}
@@ -257,29 +244,29 @@ config_parse(struct kiln_config *cfg, const char *name, const char *text,
 		key = str_trim(p);
 		val = str_trim(eq + 1);
 		if (section[0] == '\0') {
-			fail(err, errlen, "%s:%zu: key '%.64s' outside any "
+			errf(err, errlen, "%s:%zu: key '%.64s' outside any "
 				"[section]", name, lineno, key);
 			goto out;
 		}
 		k = find_key(section, key);
 		if (k == NULL) {
-			fail(err, errlen, "%s:%zu: unknown key '%.64s' in "
+			errf(err, errlen, "%s:%zu: unknown key '%.64s' in "
 				"[%s]", name, lineno, key, section);
 			goto out;
 		}
 		if (seen[k - keys]) {
-			fail(err, errlen, "%s:%zu: %s.%s set twice", name,
+			errf(err, errlen, "%s:%zu: %s.%s set twice", name,
 				lineno, k->section, k->key);
 			goto out;
 		}
 		seen[k - keys] = 1;
 		if (set_value(cfg, k, val, msg, sizeof(msg)) != 0) {
-			fail(err, errlen, "%s:%zu: %s", name, lineno, msg);
+			errf(err, errlen, "%s:%zu: %s", name, lineno, msg);
 			goto out;
 		}
 	}
 	if (validate(cfg, msg, sizeof(msg)) != 0) {
-		fail(err, errlen, "%s: %s", name, msg);
+		errf(err, errlen, "%s: %s", name, msg);
 		goto out;
 	}
 	rc = 0;
@@ -313,21 +300,21 @@ config_load(struct kiln_config *cfg, const char *path, char *err,
 		path = config_default_path();
 	f = fopen(path, "r");
 	if (f == NULL)
-		return fail(err, errlen, "%s: cannot open: %s", path,
+		return errf(err, errlen, "%s: cannot open: %s", path,
 			strerror(errno));
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
 		/* A config file is small; refuse anything absurd. */
 		if (b.len + n > (1u << 20)) {
-			fail(err, errlen, "%s: larger than 1 MiB", path);
+			errf(err, errlen, "%s: larger than 1 MiB", path);
 			goto out;
 		}
 		if (buf_append(&b, chunk, n) != 0) {
-			fail(err, errlen, "%s: out of memory", path);
+			errf(err, errlen, "%s: out of memory", path);
 			goto out;
 		}
 	}
 	if (ferror(f)) {
-		fail(err, errlen, "%s: read error: %s", path, strerror(errno));
+		errf(err, errlen, "%s: read error: %s", path, strerror(errno));
 		goto out;
 	}
 	rc = config_parse(cfg, path, b.data ? b.data : "", b.len, err, errlen);

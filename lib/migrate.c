@@ -12,17 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int __attribute__((format(printf, 3, 4)))
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 long
 migration_version(const char *f)
 {
@@ -79,7 +68,7 @@ migrations_list(const char *dir, struct migration **out, size_t *n,
 	*n = 0;
 	d = opendir(dir);
 	if (d == NULL)
-		return fail(err, errlen, "%s: %s", dir, strerror(errno));
+		return errf(err, errlen, "%s: %s", dir, strerror(errno));
 	while ((de = readdir(d)) != NULL) {
 		long v = migration_version(de->d_name);
 
@@ -105,7 +94,7 @@ migrations_list(const char *dir, struct migration **out, size_t *n,
 		qsort(m, cnt, sizeof(*m), by_version);
 	for (i = 1; i < cnt; i++) {
 		if (m[i].version == m[i - 1].version) {
-			fail(err, errlen, "%s: %s and %s share version %ld",
+			errf(err, errlen, "%s: %s and %s share version %ld",
 				dir, m[i - 1].name, m[i].name, m[i].version);
 			migrations_free(m, cnt);
 			return -1;
@@ -117,7 +106,7 @@ migrations_list(const char *dir, struct migration **out, size_t *n,
 oom:
 	closedir(d);
 	migrations_free(m, cnt);
-	return fail(err, errlen, "out of memory");
+	return errf(err, errlen, "out of memory");
 }
 
 static int
@@ -128,16 +117,16 @@ read_file(const char *path, struct buf *b, char *err, size_t errlen)
 	FILE *f = fopen(path, "r");
 
 	if (f == NULL)
-		return fail(err, errlen, "%s: %s", path, strerror(errno));
+		return errf(err, errlen, "%s: %s", path, strerror(errno));
 	while ((r = fread(chunk, 1, sizeof(chunk), f)) > 0) {
 		if (buf_append(b, chunk, r) != 0) {
 			fclose(f);
-			return fail(err, errlen, "out of memory");
+			return errf(err, errlen, "out of memory");
 		}
 	}
 	if (ferror(f)) {
 		fclose(f);
-		return fail(err, errlen, "%s: read error", path);
+		return errf(err, errlen, "%s: read error", path);
 	}
 	fclose(f);
 	return 0;
@@ -213,7 +202,7 @@ migrate_apply(struct db *db, const char *dir, int verbose, char *err,
 	int count = 0, rc = -1, locked = 0;
 
 	if (sodium_init() < 0)
-		return fail(err, errlen, "libsodium failed to initialise");
+		return errf(err, errlen, "libsodium failed to initialise");
 	if (migrations_list(dir, &m, &n, err, errlen) != 0)
 		return -1;
 	if (db_exec_text(db, "CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -222,25 +211,25 @@ migrate_apply(struct db *db, const char *dir, int verbose, char *err,
 	    " checksum CHAR(64) NOT NULL,"
 	    " applied_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)"
 	    ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4") != 0) {
-		fail(err, errlen, "schema_migrations: %s", db_error(db));
+		errf(err, errlen, "schema_migrations: %s", db_error(db));
 		goto out;
 	}
 	/* Two migrators started at once (two web hosts deploying) must not
 	 * both apply the same file. */
 	if (db_query_string(db, "SELECT GET_LOCK('kiln_migrate', 60)", NULL,
 	    0, &lock) != 0 || lock == NULL || lock[0] != '1') {
-		fail(err, errlen, "could not take the migration lock: %s",
+		errf(err, errlen, "could not take the migration lock: %s",
 			db_error(db)[0] ? db_error(db) : "timed out");
 		goto out;
 	}
 	locked = 1;
 	if (db_query(db, "SELECT version, checksum FROM schema_migrations",
 	    NULL, 0, applied_row, &a) < 0) {
-		fail(err, errlen, "schema_migrations: %s", db_error(db));
+		errf(err, errlen, "schema_migrations: %s", db_error(db));
 		goto out;
 	}
 	if (a.oom) {
-		fail(err, errlen, "out of memory");
+		errf(err, errlen, "out of memory");
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
@@ -249,7 +238,7 @@ migrate_apply(struct db *db, const char *dir, int verbose, char *err,
 
 		if (snprintf_checked(path, sizeof(path), "%s/%s", dir,
 		    m[i].name) != 0) {
-			fail(err, errlen, "%s: path too long", m[i].name);
+			errf(err, errlen, "%s: path too long", m[i].name);
 			goto out;
 		}
 		buf_reset(&sql);
@@ -258,7 +247,7 @@ migrate_apply(struct db *db, const char *dir, int verbose, char *err,
 		sha256_hex(sql.data ? sql.data : "", sql.len, sum);
 		if (old != NULL) {
 			if (strcmp(old, sum) != 0) {
-				fail(err, errlen, "%s was changed after it was "
+				errf(err, errlen, "%s was changed after it was "
 					"applied; add a new migration instead",
 					m[i].name);
 				goto out;
@@ -268,7 +257,7 @@ migrate_apply(struct db *db, const char *dir, int verbose, char *err,
 		if (db_exec_text(db, "START TRANSACTION") != 0 ||
 		    db_exec_script(db, sql.data ? sql.data : "", sql.len)
 		    != 0) {
-			fail(err, errlen, "%s: %s", m[i].name, db_error(db));
+			errf(err, errlen, "%s: %s", m[i].name, db_error(db));
 			db_exec_text(db, "ROLLBACK");
 			goto out;
 		}
@@ -278,7 +267,7 @@ migrate_apply(struct db *db, const char *dir, int verbose, char *err,
 		if (db_exec(db, "INSERT INTO schema_migrations"
 		    " (version, name, checksum) VALUES (?, ?, ?)", p, 3, NULL,
 		    NULL) != 0 || db_exec_text(db, "COMMIT") != 0) {
-			fail(err, errlen, "%s: recording: %s", m[i].name,
+			errf(err, errlen, "%s: recording: %s", m[i].name,
 				db_error(db));
 			db_exec_text(db, "ROLLBACK");
 			goto out;

@@ -108,6 +108,19 @@ snprintf_checked(char *dst, size_t n, const char *fmt, ...)
 	return (r < 0 || (size_t)r >= n) ? -1 : 0;
 }
 
+int
+errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err != NULL && errlen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
 char *
 xstrdup(const char *s)
 {

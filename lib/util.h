@@ -1,4 +1,4 @@
-/* util.h - small helpers shared by every kiln binary: growable buffers, strings. */
+/* util.h - small helpers shared by every kiln binary: buffers, strings. */
 #ifndef KILN_UTIL_H
 #define KILN_UTIL_H
 
@@ -33,6 +33,12 @@ void buf_free(struct buf *b);
 /* Formats into dst (size n). Returns 0, or -1 when the result did not fit:
  * callers decide, nothing is truncated silently. */
 int snprintf_checked(char *dst, size_t n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Formats a message into err (errlen bytes; an over-long one is cut, it is
+ * a message; err may be NULL) and returns -1, so that error paths can
+ * `return errf(...)`. */
+int errf(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /* strdup that returns NULL for a NULL argument. */

@@ -1,9 +1,8 @@
 /* cl_devices.c - lists OpenCL platforms and devices through the ICD
  * loader, so an operator can see what kilnd can run on. */
-#define CL_TARGET_OPENCL_VERSION 120
 #include "cl_devices.h"
+#include "runtime.h"
 
-#include <CL/cl.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,24 +19,6 @@ type_name(cl_device_type t)
 	if (t & CL_DEVICE_TYPE_ACCELERATOR)
 		return "accelerator";
 	return "other";
-}
-
-static void
-plat_str(cl_platform_id p, cl_platform_info what, char *out, size_t n)
-{
-	out[0] = '\0';
-	if (clGetPlatformInfo(p, what, n, out, NULL) != CL_SUCCESS)
-		snprintf(out, n, "?");
-	out[n - 1] = '\0';
-}
-
-static void
-dev_str(cl_device_id d, cl_device_info what, char *out, size_t n)
-{
-	out[0] = '\0';
-	if (clGetDeviceInfo(d, what, n, out, NULL) != CL_SUCCESS)
-		snprintf(out, n, "?");
-	out[n - 1] = '\0';
 }
 
 /* Walks every device; fn gets the indices and the device. Returns the
@@ -101,15 +82,15 @@ print_one(unsigned pi, cl_platform_id p, unsigned di, cl_device_id d,
 	cl_uint cu = 0;
 
 	if (d == NULL) {
-		plat_str(p, CL_PLATFORM_NAME, name, sizeof(name));
-		plat_str(p, CL_PLATFORM_VENDOR, vendor, sizeof(vendor));
-		plat_str(p, CL_PLATFORM_VERSION, version, sizeof(version));
+		cl_platform_text(p, CL_PLATFORM_NAME, name, sizeof(name));
+		cl_platform_text(p, CL_PLATFORM_VENDOR, vendor, sizeof(vendor));
+		cl_platform_text(p, CL_PLATFORM_VERSION, version, sizeof(version));
 		fprintf(f, "platform %u: %s (%s), %s\n", pi, name, vendor,
 			version);
 		return;
 	}
-	dev_str(d, CL_DEVICE_NAME, name, sizeof(name));
-	dev_str(d, CL_DEVICE_VERSION, version, sizeof(version));
+	cl_device_text(d, CL_DEVICE_NAME, name, sizeof(name));
+	cl_device_text(d, CL_DEVICE_VERSION, version, sizeof(version));
 	clGetDeviceInfo(d, CL_DEVICE_TYPE, sizeof(type), &type, NULL);
 	clGetDeviceInfo(d, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof(mem), &mem, NULL);
 	clGetDeviceInfo(d, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof(cu), &cu, NULL);
@@ -147,7 +128,7 @@ sum_one(unsigned pi, cl_platform_id p, unsigned di, cl_device_id d, void *arg)
 	(void)di;
 	if (d == NULL)
 		return;
-	dev_str(d, CL_DEVICE_NAME, name, sizeof(name));
+	cl_device_text(d, CL_DEVICE_NAME, name, sizeof(name));
 	clGetDeviceInfo(d, CL_DEVICE_TYPE, sizeof(type), &type, NULL);
 	if (buf_printf(s->b, "%s%s [%s]", s->n ? "; " : "", name,
 	    type_name(type)) != 0)

@@ -1,6 +1,7 @@
 /* clip.c - CLIP text encoder: weights from either naming convention onto
  * the device, then embeddings -> transformer layers -> final layer norm. */
 #include "clip.h"
+#include "util.h"
 #include "weights.h"
 
 #include <json-c/json.h>
@@ -22,17 +23,6 @@ struct clip_text_model {
 	struct ktensor *tok, *pos, *lnf_w, *lnf_b;
 	struct clip_layer *layer;
 };
-
-static int __attribute__((format(printf, 3, 4)))
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 /* Names of every weight in one convention. %d is the layer index. */
 struct names {
@@ -90,18 +80,6 @@ static const struct names openclip_names = {
 	"transformer.resblocks.%d.ln_1.weight",
 };
 
-static int
-json_int(json_object *o, const char *key, int *out)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_int))
-		return -1;
-	*out = json_object_get_int(v);
-	return 0;
-}
-
 /* Fills cfg from the shapes (always) and config.json (when present: it
  * decides the activation and epsilon, and must agree with the shapes). */
 static int
@@ -116,7 +94,7 @@ configure(struct wloader *ld, struct clip_text_config *cfg,
 
 	if (tok == NULL || tok->ndim != 2 || pos == NULL || pos->ndim != 2 ||
 	    fc1 == NULL || fc1->ndim != 2)
-		return fail(ld->err, ld->errlen, "text encoder: embeddings or "
+		return errf(ld->err, ld->errlen, "text encoder: embeddings or "
 			"layer 0 missing (%s)", nm->tok);
 	cfg->vocab = (int)tok->shape[0];
 	cfg->hidden = (int)tok->shape[1];
@@ -135,18 +113,20 @@ configure(struct wloader *ld, struct clip_text_config *cfg,
 		int h = 0, nl = 0, nh = 0, it = 0;
 
 		if (o == NULL)
-			return fail(ld->err, ld->errlen, "text encoder: "
+			return errf(ld->err, ld->errlen, "text encoder: "
 				"config.json is not valid JSON");
-		if ((json_int(o, "hidden_size", &h) == 0 && h != cfg->hidden) ||
-		    (json_int(o, "num_hidden_layers", &nl) == 0 &&
+		if ((wt_config_int(o, "hidden_size", 0, &h) == 0 &&
+		    h != cfg->hidden) ||
+		    (wt_config_int(o, "num_hidden_layers", 0, &nl) == 0 &&
 		    nl != cfg->layers) ||
-		    (json_int(o, "intermediate_size", &it) == 0 &&
+		    (wt_config_int(o, "intermediate_size", 0, &it) == 0 &&
 		    it != cfg->inter)) {
 			json_object_put(o);
-			return fail(ld->err, ld->errlen, "text encoder: "
+			return errf(ld->err, ld->errlen, "text encoder: "
 				"config.json disagrees with the weights");
 		}
-		if (json_int(o, "num_attention_heads", &nh) == 0 && nh > 0)
+		if (wt_config_int(o, "num_attention_heads", 0, &nh) == 0 &&
+		    nh > 0)
 			cfg->heads = nh;
 		if (json_object_object_get_ex(o, "hidden_act", &v)) {
 			const char *a = json_object_get_string(v);
@@ -157,7 +137,7 @@ configure(struct wloader *ld, struct clip_text_config *cfg,
 				cfg->act = ACT_GELU;
 			else {
 				json_object_put(o);
-				return fail(ld->err, ld->errlen, "text encoder:"
+				return errf(ld->err, ld->errlen, "text encoder:"
 					" unsupported hidden_act %s", a);
 			}
 		}
@@ -166,7 +146,7 @@ configure(struct wloader *ld, struct clip_text_config *cfg,
 		json_object_put(o);
 	}
 	if (cfg->layers < 1 || cfg->hidden % cfg->heads != 0)
-		return fail(ld->err, ld->errlen, "text encoder: %d layers, "
+		return errf(ld->err, ld->errlen, "text encoder: %d layers, "
 			"width %d, %d heads is not a usable shape", cfg->layers,
 			cfg->hidden, cfg->heads);
 	return 0;
@@ -257,10 +237,10 @@ clip_text_load(struct kiln_rt *rt, const struct st_model *m, int skip,
 
 	*out = NULL;
 	if (!st_model_has_part(m, ST_PART_TEXT))
-		return fail(err, errlen, "the model has no text encoder");
+		return errf(err, errlen, "the model has no text encoder");
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
-		return fail(err, errlen, "out of memory");
+		return errf(err, errlen, "out of memory");
 	c->rt = rt;
 	c->cfg.flavour = st_model_text_flavour(m);
 	nm = c->cfg.flavour == ST_TEXT_OPENCLIP ? &openclip_names : &hf_names;
@@ -269,7 +249,7 @@ clip_text_load(struct kiln_rt *rt, const struct st_model *m, int skip,
 	c->cfg.skip = skip >= 0 ? skip :
 		c->cfg.flavour == ST_TEXT_OPENCLIP ? 1 : 0;
 	if (c->cfg.skip >= c->cfg.layers) {
-		fail(err, errlen, "text encoder: cannot skip %d of %d layers",
+		errf(err, errlen, "text encoder: cannot skip %d of %d layers",
 			c->cfg.skip, c->cfg.layers);
 		goto bad;
 	}
@@ -281,7 +261,7 @@ clip_text_load(struct kiln_rt *rt, const struct st_model *m, int skip,
 		goto bad;
 	c->layer = calloc((size_t)c->cfg.layers, sizeof(*c->layer));
 	if (c->layer == NULL) {
-		fail(err, errlen, "out of memory");
+		errf(err, errlen, "out of memory");
 		goto bad;
 	}
 	/* Skipped final layers are never uploaded. Layer matrices only feed

@@ -2,6 +2,7 @@
  * A1111 prompt weighting, CLIP, a sampler with classifier-free guidance
  * around the UNet, the VAE; seeds that name their images. */
 #include "pipeline.h"
+#include "util.h"
 
 #include "clip.h"
 #include "image.h"
@@ -38,17 +39,6 @@ struct pipeline {
 	double load_s;
 };
 
-static int __attribute__((format(printf, 3, 4)))
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 void
 gen_params_default(struct gen_params *p)
 {
@@ -69,10 +59,10 @@ static int
 check_side(const char *name, int v, char *err, size_t errlen)
 {
 	if (v % 8 != 0)
-		return fail(err, errlen, "%s: %d is not a multiple of 8",
+		return errf(err, errlen, "%s: %d is not a multiple of 8",
 		    name, v);
 	if (v < GEN_MIN_SIDE || v > GEN_MAX_SIDE)
-		return fail(err, errlen, "%s: %d is outside %d..%d", name, v,
+		return errf(err, errlen, "%s: %d is outside %d..%d", name, v,
 		    GEN_MIN_SIDE, GEN_MAX_SIDE);
 	return 0;
 }
@@ -81,43 +71,43 @@ int
 gen_params_check(const struct gen_params *p, char *err, size_t errlen)
 {
 	if (p->prompt == NULL)
-		return fail(err, errlen, "prompt: missing");
+		return errf(err, errlen, "prompt: missing");
 	if (check_side("width", p->width, err, errlen) != 0 ||
 	    check_side("height", p->height, err, errlen) != 0)
 		return -1;
 	if (p->steps < 1 || p->steps > GEN_MAX_STEPS)
-		return fail(err, errlen, "steps: %d is outside 1..%d",
+		return errf(err, errlen, "steps: %d is outside 1..%d",
 		    p->steps, GEN_MAX_STEPS);
 	if (!(p->cfg >= 0.0 && p->cfg <= GEN_MAX_CFG))
-		return fail(err, errlen, "cfg: %g is outside 0..%g", p->cfg,
+		return errf(err, errlen, "cfg: %g is outside 0..%g", p->cfg,
 		    GEN_MAX_CFG);
 	if ((int)p->sampler < 0 || p->sampler >= SAMPLER__MAX)
-		return fail(err, errlen, "sampler: unknown kind %d",
+		return errf(err, errlen, "sampler: unknown kind %d",
 		    (int)p->sampler);
 	if (p->sampler == SAMPLER_LCM && p->steps > 50)
-		return fail(err, errlen, "steps: LCM takes at most 50 steps, "
+		return errf(err, errlen, "steps: LCM takes at most 50 steps, "
 		    "not %d", p->steps);
 	if (p->batch < 1 || p->batch > GEN_MAX_BATCH)
-		return fail(err, errlen, "batch: %d is outside 1..%d",
+		return errf(err, errlen, "batch: %d is outside 1..%d",
 		    p->batch, GEN_MAX_BATCH);
 	if (p->seed > UINT64_MAX - (uint64_t)(p->batch - 1))
-		return fail(err, errlen, "seed: %llu + batch %d overflows "
+		return errf(err, errlen, "seed: %llu + batch %d overflows "
 		    "64 bits", (unsigned long long)p->seed, p->batch);
 	if ((int)p->prediction < GEN_PRED_AUTO ||
 	    p->prediction > GEN_PRED_V)
-		return fail(err, errlen, "prediction: unknown value %d",
+		return errf(err, errlen, "prediction: unknown value %d",
 		    (int)p->prediction);
 	if (p->init_rgb != NULL) {
 		if (p->init_w < 1 || p->init_h < 1 ||
 		    p->init_w > IMAGE_MAX_SIDE || p->init_h > IMAGE_MAX_SIDE)
-			return fail(err, errlen, "init: image size %dx%d is "
+			return errf(err, errlen, "init: image size %dx%d is "
 			    "outside 1..%d", p->init_w, p->init_h,
 			    IMAGE_MAX_SIDE);
 		if (!(p->strength > 0.0 && p->strength <= 1.0))
-			return fail(err, errlen, "strength: %g is outside "
+			return errf(err, errlen, "strength: %g is outside "
 			    "(0, 1]", p->strength);
 		if ((int)(p->steps * p->strength) < 1)
-			return fail(err, errlen, "strength: %g of %d steps "
+			return errf(err, errlen, "strength: %g of %d steps "
 			    "runs no step", p->strength, p->steps);
 	}
 	return 0;
@@ -203,7 +193,7 @@ find_vocab(const char *model_path, const char *vocab_path, char *err,
 			free(dir);
 		}
 	}
-	fail(err, errlen, "no CLIP vocabulary: the model has no tokenizer/ "
+	errf(err, errlen, "no CLIP vocabulary: the model has no tokenizer/ "
 	    "folder, $KILN_CLIP_VOCAB is not set and models/clip/ was not "
 	    "found beside the binary; pass --vocab PATH");
 	return NULL;
@@ -224,14 +214,14 @@ read_scheduler(struct pipeline *p, char *err, size_t errlen)
 		return 0;
 	path = join(p->model_path, "scheduler/scheduler_config.json");
 	if (path == NULL)
-		return fail(err, errlen, "out of memory");
+		return errf(err, errlen, "out of memory");
 	if (!exists(path)) {
 		free(path);
 		return 0;
 	}
 	o = json_object_from_file(path);
 	if (o == NULL || !json_object_is_type(o, json_type_object)) {
-		fail(err, errlen, "%s: not a JSON object", path);
+		errf(err, errlen, "%s: not a JSON object", path);
 		goto out;
 	}
 	if (json_object_object_get_ex(o, "num_train_timesteps", &v))
@@ -247,7 +237,7 @@ read_scheduler(struct pipeline *p, char *err, size_t errlen)
 		else if (s != NULL && !strcmp(s, "linear"))
 			p->sp.beta_schedule = BETA_LINEAR;
 		else {
-			fail(err, errlen, "%s: beta_schedule \"%s\" is not "
+			errf(err, errlen, "%s: beta_schedule \"%s\" is not "
 			    "supported (scaled_linear, linear)", path,
 			    s ? s : "");
 			goto out;
@@ -260,7 +250,7 @@ read_scheduler(struct pipeline *p, char *err, size_t errlen)
 		else if (s != NULL && !strcmp(s, "v_prediction"))
 			p->sp.prediction = PRED_V;
 		else {
-			fail(err, errlen, "%s: prediction_type \"%s\" is not "
+			errf(err, errlen, "%s: prediction_type \"%s\" is not "
 			    "supported (epsilon, v_prediction)", path,
 			    s ? s : "");
 			goto out;
@@ -315,11 +305,11 @@ pipeline_open(struct kiln_rt *rt, const char *model_path,
 	*out = NULL;
 	p = calloc(1, sizeof(*p));
 	if (p == NULL)
-		return fail(err, errlen, "out of memory");
+		return errf(err, errlen, "out of memory");
 	p->rt = rt;
 	p->model_path = strdup(model_path);
 	if (p->model_path == NULL) {
-		fail(err, errlen, "out of memory");
+		errf(err, errlen, "out of memory");
 		goto bad;
 	}
 	p->vocab = find_vocab(model_path, vocab_path, err, errlen);
@@ -333,7 +323,7 @@ pipeline_open(struct kiln_rt *rt, const char *model_path,
 	if (!st_model_has_part(p->m, ST_PART_TEXT) ||
 	    !st_model_has_part(p->m, ST_PART_UNET) ||
 	    !st_model_has_part(p->m, ST_PART_VAE)) {
-		fail(err, errlen, "%s: a model needs a text encoder, a UNet "
+		errf(err, errlen, "%s: a model needs a text encoder, a UNet "
 		    "and a VAE; this one has no %s", model_path,
 		    !st_model_has_part(p->m, ST_PART_TEXT) ? "text encoder" :
 		    !st_model_has_part(p->m, ST_PART_UNET) ? "UNet" : "VAE");
@@ -341,7 +331,7 @@ pipeline_open(struct kiln_rt *rt, const char *model_path,
 	}
 	p->tok = clip_tokenizer_load(p->vocab, e2, sizeof(e2));
 	if (p->tok == NULL) {
-		fail(err, errlen, "vocabulary: %s", e2);
+		errf(err, errlen, "vocabulary: %s", e2);
 		goto bad;
 	}
 	if (clip_text_load(rt, p->m, -1, &p->clip, err, errlen) != 0 ||
@@ -350,21 +340,21 @@ pipeline_open(struct kiln_rt *rt, const char *model_path,
 		goto bad;
 	if (clip_tokenizer_vocab_size(p->tok) >
 	    (size_t)clip_text_config(p->clip)->vocab) {
-		fail(err, errlen, "vocabulary %s has %zu ids but the text "
+		errf(err, errlen, "vocabulary %s has %zu ids but the text "
 		    "encoder only %d", p->vocab,
 		    clip_tokenizer_vocab_size(p->tok),
 		    clip_text_config(p->clip)->vocab);
 		goto bad;
 	}
 	if (clip_text_config(p->clip)->max_pos < CLIP_WINDOW) {
-		fail(err, errlen, "text encoder has %d positions, fewer than "
+		errf(err, errlen, "text encoder has %d positions, fewer than "
 		    "a %d-token window", clip_text_config(p->clip)->max_pos,
 		    CLIP_WINDOW);
 		goto bad;
 	}
 	if (clip_text_config(p->clip)->hidden !=
 	    unet_config(p->unet)->ctx_dim) {
-		fail(err, errlen, "text encoder width %d does not match the "
+		errf(err, errlen, "text encoder width %d does not match the "
 		    "UNet's cross_attention_dim %d",
 		    clip_text_config(p->clip)->hidden,
 		    unet_config(p->unet)->ctx_dim);
@@ -374,7 +364,7 @@ pipeline_open(struct kiln_rt *rt, const char *model_path,
 	    unet_config(p->unet)->in_channels ||
 	    unet_config(p->unet)->out_channels !=
 	    unet_config(p->unet)->in_channels) {
-		fail(err, errlen, "UNet channels %d -> %d do not match the "
+		errf(err, errlen, "UNet channels %d -> %d do not match the "
 		    "VAE's %d latent channels", unet_config(p->unet)->in_channels,
 		    unet_config(p->unet)->out_channels,
 		    vae_config(p->vae)->latent_channels);
@@ -455,13 +445,13 @@ encode_text(struct pipeline *p, const char *prompt, const char *negative,
 		goto out;
 	W = side[0].n > side[1].n ? side[0].n : side[1].n;
 	if (W * CLIP_WINDOW > INT_MAX / 2) {
-		fail(err, errlen, "prompt: too long");
+		errf(err, errlen, "prompt: too long");
 		goto out;
 	}
 	rows = 2 * W;
 	ids = malloc(rows * CLIP_WINDOW * sizeof(*ids));
 	if (ids == NULL) {
-		fail(err, errlen, "out of memory");
+		errf(err, errlen, "out of memory");
 		goto out;
 	}
 	for (r = 0; r < rows; r++) {
@@ -473,17 +463,17 @@ encode_text(struct pipeline *p, const char *prompt, const char *negative,
 	}
 	if (clip_text_encode(p->clip, ids, (int)rows, CLIP_WINDOW, &emb) !=
 	    0) {
-		fail(err, errlen, "text encoder: %s", rt_error(p->rt));
+		errf(err, errlen, "text encoder: %s", rt_error(p->rt));
 		goto out;
 	}
 	D = (size_t)clip_text_config(p->clip)->hidden;
 	z = malloc(kt_bytes(emb));
 	if (z == NULL) {
-		fail(err, errlen, "out of memory");
+		errf(err, errlen, "out of memory");
 		goto out;
 	}
 	if (kt_download(emb, z) != 0) {
-		fail(err, errlen, "text encoder: %s", rt_error(p->rt));
+		errf(err, errlen, "text encoder: %s", rt_error(p->rt));
 		goto out;
 	}
 	for (r = 0; r < rows; r++) {
@@ -609,14 +599,14 @@ encode_init(struct pipeline *p, const struct gen_params *gp, float *lat,
 	    vae_load(p->rt, p->m, VAE_ENCODER, &p->vae_enc, err, errlen) != 0)
 		return -1;
 	if (vae_config(p->vae_enc)->in_channels != 3)
-		return fail(err, errlen, "init: the VAE takes %d channels, "
+		return errf(err, errlen, "init: the VAE takes %d channels, "
 		    "not RGB", vae_config(p->vae_enc)->in_channels);
 	if (image_resize_rgb(gp->init_rgb, gp->init_w, gp->init_h, gp->width,
 	    gp->height, &rgb, err, errlen) != 0)
 		return -1;
 	img = malloc(3 * H * W * sizeof(float));
 	if (img == NULL) {
-		fail(err, errlen, "out of memory");
+		errf(err, errlen, "out of memory");
 		goto out;
 	}
 	for (c = 0; c < 3; c++)
@@ -625,16 +615,16 @@ encode_init(struct pipeline *p, const struct gen_params *gp, float *lat,
 	x = kt_new4(p->rt, KD_F32, 1, 3, (int64_t)H, (int64_t)W);
 	if (x == NULL || kt_upload(x, img) != 0 ||
 	    vae_encode(p->vae_enc, x, &mean, NULL) != 0) {
-		fail(err, errlen, "vae encode: %s", rt_error(p->rt));
+		errf(err, errlen, "vae encode: %s", rt_error(p->rt));
 		goto out;
 	}
 	if (kt_nelem(mean) != n) {
-		fail(err, errlen, "vae encode: %zu latent values, want %zu",
+		errf(err, errlen, "vae encode: %zu latent values, want %zu",
 		    kt_nelem(mean), n);
 		goto out;
 	}
 	if (kt_download(mean, lat) != 0) {
-		fail(err, errlen, "vae encode: %s", rt_error(p->rt));
+		errf(err, errlen, "vae encode: %s", rt_error(p->rt));
 		goto out;
 	}
 	sf = vae_config(p->vae_enc)->scaling_factor;
@@ -665,24 +655,24 @@ decode_image(struct pipeline *p, const struct gen_params *gp, float *z,
 	zt = kt_new4(p->rt, KD_F32, 1, c, h, w);
 	if (zt == NULL || kt_upload(zt, z) != 0 ||
 	    vae_decode(p->vae, zt, gp->vae_budget, &img) != 0) {
-		fail(err, errlen, "vae decode: %s", rt_error(p->rt));
+		errf(err, errlen, "vae decode: %s", rt_error(p->rt));
 		goto out;
 	}
 	HW = (size_t)gp->width * (size_t)gp->height;
 	if (img->ne[1] < 3 || img->ne[2] != gp->height ||
 	    img->ne[3] != gp->width) {
-		fail(err, errlen, "vae decode: output %s, want 3x%dx%d",
+		errf(err, errlen, "vae decode: output %s, want 3x%dx%d",
 		    kt_shape_str(img, (char[64]){0}, 64), gp->height,
 		    gp->width);
 		goto out;
 	}
 	pix = malloc(kt_bytes(img));
 	if (pix == NULL) {
-		fail(err, errlen, "out of memory");
+		errf(err, errlen, "out of memory");
 		goto out;
 	}
 	if (kt_download(img, pix) != 0) {
-		fail(err, errlen, "vae decode: %s", rt_error(p->rt));
+		errf(err, errlen, "vae decode: %s", rt_error(p->rt));
 		goto out;
 	}
 	for (k = 0; k < 3; k++)
@@ -723,10 +713,10 @@ pipeline_generate(struct pipeline *p, const struct gen_params *gp,
 	if (gen_params_check(gp, err, errlen) != 0)
 		return -1;
 	if (gp->width % grid != 0)
-		return fail(err, errlen, "width: %d is not a multiple of %d, "
+		return errf(err, errlen, "width: %d is not a multiple of %d, "
 		    "which this model needs", gp->width, grid);
 	if (gp->height % grid != 0)
-		return fail(err, errlen, "height: %d is not a multiple of %d, "
+		return errf(err, errlen, "height: %d is not a multiple of %d, "
 		    "which this model needs", gp->height, grid);
 	if (gp->prediction == GEN_PRED_EPS)
 		sp.prediction = PRED_EPS;
@@ -756,7 +746,7 @@ pipeline_generate(struct pipeline *p, const struct gen_params *gp,
 	g.out = malloc(2 * g.n * sizeof(float));
 	if (out->rgb == NULL || out->seeds == NULL || x == NULL ||
 	    g.in == NULL || g.out == NULL) {
-		fail(err, errlen, "out of memory");
+		errf(err, errlen, "out of memory");
 		goto out;
 	}
 
@@ -771,7 +761,7 @@ pipeline_generate(struct pipeline *p, const struct gen_params *gp,
 	g.ctx = kt_new(p->rt, KD_F32, 3, cshape);
 	if (g.ctx == NULL || kt_upload(g.ctx, g.nb == 2 ? ctx :
 	    ctx + (size_t)L * D) != 0) {
-		fail(err, errlen, "text: %s", rt_error(p->rt));
+		errf(err, errlen, "text: %s", rt_error(p->rt));
 		goto out;
 	}
 	out->t.text_s = rt_now() - t1;
@@ -781,7 +771,7 @@ pipeline_generate(struct pipeline *p, const struct gen_params *gp,
 		t1 = rt_now();
 		init = malloc(g.n * sizeof(float));
 		if (init == NULL) {
-			fail(err, errlen, "out of memory");
+			errf(err, errlen, "out of memory");
 			goto out;
 		}
 		if (encode_init(p, gp, init, g.n, err, errlen) != 0)
@@ -804,7 +794,7 @@ pipeline_generate(struct pipeline *p, const struct gen_params *gp,
 		    guided_progress, &g, err, errlen);
 		if (st < 0) {
 			if (g.err[0] != '\0')
-				fail(err, errlen, "%s", g.err);
+				errf(err, errlen, "%s", g.err);
 			goto out;
 		}
 		if (st == SAMPLER_CANCELED) {

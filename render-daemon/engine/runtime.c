@@ -117,8 +117,8 @@ rt_failf(struct kiln_rt *rt, const char *fmt, ...)
 	return -1;
 }
 
-static void
-dev_str(cl_device_id d, cl_device_info what, char *out, size_t n)
+void
+cl_device_text(cl_device_id d, cl_device_info what, char *out, size_t n)
 {
 	out[0] = '\0';
 	if (clGetDeviceInfo(d, what, n, out, NULL) != CL_SUCCESS)
@@ -126,8 +126,8 @@ dev_str(cl_device_id d, cl_device_info what, char *out, size_t n)
 	out[n - 1] = '\0';
 }
 
-static void
-plat_str(cl_platform_id p, cl_platform_info what, char *out, size_t n)
+void
+cl_platform_text(cl_platform_id p, cl_platform_info what, char *out, size_t n)
 {
 	out[0] = '\0';
 	if (clGetPlatformInfo(p, what, n, out, NULL) != CL_SUCCESS)
@@ -183,9 +183,9 @@ enumerate(struct cand *c, int max)
 			c[n].di = j;
 			clGetDeviceInfo(devs[j], CL_DEVICE_TYPE,
 				sizeof(c[n].type), &c[n].type, NULL);
-			dev_str(devs[j], CL_DEVICE_NAME, c[n].name,
+			cl_device_text(devs[j], CL_DEVICE_NAME, c[n].name,
 				sizeof(c[n].name));
-			plat_str(plats[i], CL_PLATFORM_NAME, c[n].pname,
+			cl_platform_text(plats[i], CL_PLATFORM_NAME, c[n].pname,
 				sizeof(c[n].pname));
 		}
 	}
@@ -313,7 +313,7 @@ rt_open(struct kiln_rt **out, const char *selector, char *err, size_t errlen)
 	snprintf(rt->device_name, sizeof(rt->device_name), "%s", c[i].name);
 	snprintf(rt->platform_name, sizeof(rt->platform_name), "%s",
 		c[i].pname);
-	dev_str(rt->device, CL_DRIVER_VERSION, rt->driver_version,
+	cl_device_text(rt->device, CL_DRIVER_VERSION, rt->driver_version,
 		sizeof(rt->driver_version));
 	clGetDeviceInfo(rt->device, CL_DEVICE_MAX_WORK_GROUP_SIZE,
 		sizeof(rt->max_wg), &rt->max_wg, NULL);

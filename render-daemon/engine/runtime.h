@@ -101,6 +101,13 @@ int rt_fail(struct kiln_rt *rt, const char *call, const char *kernel,
 int rt_failf(struct kiln_rt *rt, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* A string property of a device or platform into out (n bytes, always
+ * terminated; "?" when the query fails). */
+void cl_device_text(cl_device_id d, cl_device_info what, char *out,
+	size_t n);
+void cl_platform_text(cl_platform_id p, cl_platform_info what, char *out,
+	size_t n);
+
 /* The symbolic name of an OpenCL error code ("CL_OUT_OF_RESOURCES"). */
 const char *cl_strerror(cl_int code);
 

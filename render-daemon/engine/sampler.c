@@ -2,6 +2,7 @@
  * samplers: k-diffusion's Euler, Euler a, Heun, DPM++ 2M (+ Karras sigmas)
  * and diffusers' DDIM and LCM, written from the published algorithms. */
 #include "sampler.h"
+#include "util.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -24,23 +25,6 @@ static const char *const sampler_names[SAMPLER__MAX] = {
 	[SAMPLER_DPMPP_2M_KARRAS] = "dpmpp_2m_karras",
 	[SAMPLER_LCM] = "lcm",
 };
-
-static void fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-/* Writes the message; a message longer than err is cut, which only
- * shortens the text a person reads. */
-static void
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 const char *
 sampler_name(enum sampler_kind k)
@@ -124,28 +108,28 @@ schedule_init(struct schedule *s, const struct schedule_params *p,
 
 	memset(s, 0, sizeof(*s));
 	if (T < 2 || T > 100000) {
-		fail(err, errlen, "num_train_timesteps: %d is outside 2..100000",
+		errf(err, errlen, "num_train_timesteps: %d is outside 2..100000",
 		    T);
 		return -1;
 	}
 	if (!(p->beta_start > 0.0 && p->beta_start < 1.0)) {
-		fail(err, errlen, "beta_start: %g is outside (0, 1)",
+		errf(err, errlen, "beta_start: %g is outside (0, 1)",
 		    p->beta_start);
 		return -1;
 	}
 	if (!(p->beta_end >= p->beta_start && p->beta_end < 1.0)) {
-		fail(err, errlen, "beta_end: %g is outside [beta_start, 1)",
+		errf(err, errlen, "beta_end: %g is outside [beta_start, 1)",
 		    p->beta_end);
 		return -1;
 	}
 	if (p->beta_schedule != BETA_SCALED_LINEAR &&
 	    p->beta_schedule != BETA_LINEAR) {
-		fail(err, errlen, "beta_schedule: unknown value %d",
+		errf(err, errlen, "beta_schedule: unknown value %d",
 		    (int)p->beta_schedule);
 		return -1;
 	}
 	if (p->prediction != PRED_EPS && p->prediction != PRED_V) {
-		fail(err, errlen, "prediction: unknown value %d",
+		errf(err, errlen, "prediction: unknown value %d",
 		    (int)p->prediction);
 		return -1;
 	}
@@ -155,7 +139,7 @@ schedule_init(struct schedule *s, const struct schedule_params *p,
 	if (s->alphas_cumprod == NULL || s->sigmas == NULL ||
 	    s->log_sigmas == NULL) {
 		schedule_free(s);
-		fail(err, errlen, "schedule: out of memory");
+		errf(err, errlen, "schedule: out of memory");
 		return -1;
 	}
 	s->num_train_timesteps = T;
@@ -301,7 +285,7 @@ sampler_plan_make(const struct schedule *s, enum sampler_kind k,
 
 	memset(out, 0, sizeof(*out));
 	if (steps < 1 || steps > T) {
-		fail(err, errlen, "steps: %d is outside 1..%d", steps, T);
+		errf(err, errlen, "steps: %d is outside 1..%d", steps, T);
 		return -1;
 	}
 	out->t = malloc(sizeof(double) * (size_t)steps);
@@ -311,7 +295,7 @@ sampler_plan_make(const struct schedule *s, enum sampler_kind k,
 	ts = malloc(sizeof(long) * (size_t)steps);
 	if (out->t == NULL || out->sigma == NULL || out->sigma_next == NULL ||
 	    sig == NULL || ts == NULL) {
-		fail(err, errlen, "sampler plan: out of memory");
+		errf(err, errlen, "sampler plan: out of memory");
 		goto out;
 	}
 	out->steps = steps;
@@ -324,7 +308,7 @@ sampler_plan_make(const struct schedule *s, enum sampler_kind k,
 			long prev;
 
 			if (ts[i] < 0 || ts[i] > T - 1) {
-				fail(err, errlen, "steps: %d gives timestep "
+				errf(err, errlen, "steps: %d gives timestep "
 				    "%ld, outside the model's 0..%d", steps,
 				    ts[i], T - 1);
 				goto out;
@@ -376,43 +360,43 @@ sampler_check(const struct sampler_params *p, char *err, size_t errlen)
 	int T, count;
 
 	if (p->schedule == NULL || p->schedule->sigmas == NULL) {
-		fail(err, errlen, "schedule: missing");
+		errf(err, errlen, "schedule: missing");
 		return -1;
 	}
 	T = p->schedule->num_train_timesteps;
 	if ((int)p->sampler < 0 || p->sampler >= SAMPLER__MAX) {
-		fail(err, errlen, "sampler: unknown kind %d", (int)p->sampler);
+		errf(err, errlen, "sampler: unknown kind %d", (int)p->sampler);
 		return -1;
 	}
 	if (p->steps < 1 || p->steps > T - 1) {
-		fail(err, errlen, "steps: %d is outside 1..%d", p->steps,
+		errf(err, errlen, "steps: %d is outside 1..%d", p->steps,
 		    T - 1);
 		return -1;
 	}
 	if (p->sampler == SAMPLER_LCM && (p->steps > LCM_ORIGINAL_STEPS ||
 	    T < LCM_ORIGINAL_STEPS)) {
-		fail(err, errlen, "steps: LCM takes at most %d steps, not %d",
+		errf(err, errlen, "steps: LCM takes at most %d steps, not %d",
 		    LCM_ORIGINAL_STEPS, p->steps);
 		return -1;
 	}
 	if ((int)p->spacing < 0 || p->spacing > SPACING_LINSPACE) {
-		fail(err, errlen, "spacing: unknown value %d",
+		errf(err, errlen, "spacing: unknown value %d",
 		    (int)p->spacing);
 		return -1;
 	}
 	if (!(p->strength > 0.0 && p->strength <= 1.0)) {
-		fail(err, errlen, "strength: %g is outside (0, 1]",
+		errf(err, errlen, "strength: %g is outside (0, 1]",
 		    p->strength);
 		return -1;
 	}
 	count = (int)((double)p->steps * p->strength);
 	if (count < 1) {
-		fail(err, errlen, "strength: %g of %d steps runs no step",
+		errf(err, errlen, "strength: %g of %d steps runs no step",
 		    p->strength, p->steps);
 		return -1;
 	}
 	if (p->strength < 1.0 && p->init == NULL) {
-		fail(err, errlen, "init: strength %g (img2img) needs an "
+		errf(err, errlen, "init: strength %g (img2img) needs an "
 		    "initial latent", p->strength);
 		return -1;
 	}
@@ -454,7 +438,7 @@ static int
 call_model(struct run *r, const float *xin, double t, int step)
 {
 	if (r->fn(r->arg, xin, (float)t, r->out) != 0) {
-		fail(r->err, r->errlen, "model: evaluation failed at step %d "
+		errf(r->err, r->errlen, "model: evaluation failed at step %d "
 		    "(t %.3f)", step + 1, t);
 		return -1;
 	}
@@ -681,7 +665,7 @@ sampler_run(const struct sampler_params *p, float *x, size_t n,
 	if (sampler_check(p, err, errlen) != 0)
 		return -1;
 	if (n == 0 || x == NULL || fn == NULL || rng == NULL) {
-		fail(err, errlen, "%s: missing", n == 0 || x == NULL ?
+		errf(err, errlen, "%s: missing", n == 0 || x == NULL ?
 		    "latent" : fn == NULL ? "model" : "rng");
 		return -1;
 	}
@@ -707,7 +691,7 @@ sampler_run(const struct sampler_params *p, float *x, size_t n,
 	r.aux2 = malloc(n * sizeof(float));
 	if (r.xin == NULL || r.out == NULL || r.den == NULL ||
 	    r.aux == NULL || r.aux2 == NULL) {
-		fail(err, errlen, "sampler: out of memory for %zu latent "
+		errf(err, errlen, "sampler: out of memory for %zu latent "
 		    "values", n);
 		goto out;
 	}
@@ -737,7 +721,7 @@ sampler_run(const struct sampler_params *p, float *x, size_t n,
 			break;
 		default:
 			st = -1;
-			fail(err, errlen, "sampler: unknown kind %d",
+			errf(err, errlen, "sampler: unknown kind %d",
 			    (int)p->sampler);
 			break;
 		}

@@ -1375,7 +1375,8 @@ out:
  * records the pair. Returns 0, or -1 when one is not in the vocabulary. */
 static int
 add_merge(struct clip_tokenizer *tok, const struct merge_line *m,
-    int32_t rank, struct buf *tmp, const char *path, const char *vocab_name, char *err, size_t errlen)
+    int32_t rank, struct buf *tmp, const char *path, const char *vocab_name,
+    char *err, size_t errlen)
 {
 	int32_t a, b, ab;
 

@@ -1,6 +1,7 @@
 /* unet.c - UNet2DConditionModel: weights by name (diffusers or LDM), then
  * the forward pass with a stack of skip tensors. */
 #include "unet.h"
+#include "util.h"
 #include "blocks.h"
 #include "weights.h"
 
@@ -41,17 +42,6 @@ struct unet {
 	struct resnet mid_res[2];
 	struct xformer mid_at;
 };
-
-static int __attribute__((format(printf, 3, 4)))
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 /* ---- names ------------------------------------------------------------ */
 
@@ -147,7 +137,7 @@ ld_named(struct wloader *ld, const char *prefix, const char *suffix, int nd,
 
 	if (snprintf(name, sizeof(name), "%s.%s", prefix, suffix) >=
 	    (int)sizeof(name)) {
-		fail(ld->err, ld->errlen, "unet: name %s.%s too long", prefix,
+		errf(ld->err, ld->errlen, "unet: name %s.%s too long", prefix,
 			suffix);
 		return NULL;
 	}
@@ -225,26 +215,6 @@ bad:
 	return -1;
 }
 
-static int
-json_int_at(json_object *o, const char *key, int i, int *out)
-{
-	json_object *v, *e;
-
-	if (!json_object_object_get_ex(o, key, &v))
-		return -1;
-	if (json_object_is_type(v, json_type_array)) {
-		if (i >= (int)json_object_array_length(v))
-			return -1;
-		e = json_object_array_get_idx(v, (size_t)i);
-		*out = json_object_get_int(e);
-		return 0;
-	}
-	if (!json_object_is_type(v, json_type_int))
-		return -1;
-	*out = json_object_get_int(v);
-	return 0;
-}
-
 /* Shapes first (they always exist), config.json second: it settles the
  * head counts and must agree with the shapes. */
 static int
@@ -258,7 +228,7 @@ configure(struct wloader *ld, int ldm, struct unet_config *cfg)
 	int i, j;
 
 	if (t == NULL || t->ndim != 4)
-		return fail(ld->err, ld->errlen, "unet: %s is missing", cin);
+		return errf(ld->err, ld->errlen, "unet: %s is missing", cin);
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->in_channels = (int)t->shape[1];
 	cfg->ch[0] = (int)t->shape[0];
@@ -283,7 +253,7 @@ configure(struct wloader *ld, int ldm, struct unet_config *cfg)
 	}
 	cfg->layers = j;
 	if (cfg->layers < 1 || cfg->layers > UNET_MAX_LAYERS)
-		return fail(ld->err, ld->errlen, "unet: %d layers per block "
+		return errf(ld->err, ld->errlen, "unet: %d layers per block "
 			"is not supported", cfg->layers);
 	for (i = 0; i < UNET_MAX_LEVELS; i++) {
 		const struct st_tensor *c1;
@@ -303,11 +273,11 @@ configure(struct wloader *ld, int ldm, struct unet_config *cfg)
 	}
 	cfg->levels = i;
 	if (cfg->levels < 1)
-		return fail(ld->err, ld->errlen, "unet: no down blocks found");
+		return errf(ld->err, ld->errlen, "unet: no down blocks found");
 	cfg->temb_dim = 4 * cfg->ch[0];
 	t = wt_find(ld, ldm ? "out.2.weight" : "conv_out.weight", 0);
 	if (t == NULL || t->ndim != 4)
-		return fail(ld->err, ld->errlen, "unet: conv_out is missing");
+		return errf(ld->err, ld->errlen, "unet: conv_out is missing");
 	cfg->out_channels = (int)t->shape[0];
 	cfg->ctx_dim = 0;
 	for (i = 0; i < cfg->levels && cfg->ctx_dim == 0; i++) {
@@ -335,32 +305,32 @@ configure(struct wloader *ld, int ldm, struct unet_config *cfg)
 		int v;
 
 		if (o == NULL)
-			return fail(ld->err, ld->errlen, "unet: config.json is "
+			return errf(ld->err, ld->errlen, "unet: config.json is "
 				"not valid JSON");
 		for (i = 0; i < cfg->levels; i++) {
 			int nh = 0;
 
-			if (json_int_at(o, "block_out_channels", i, &v) == 0 &&
+			if (wt_config_int(o, "block_out_channels", i, &v) == 0 &&
 			    v != cfg->ch[i]) {
 				json_object_put(o);
-				return fail(ld->err, ld->errlen, "unet: "
+				return errf(ld->err, ld->errlen, "unet: "
 					"config.json disagrees with the weights"
 					" (block_out_channels)");
 			}
 			/* diffusers' num_attention_heads, else its
 			 * misnamed attention_head_dim, is the head count. */
-			if (json_int_at(o, "num_attention_heads", i, &nh) == 0 ||
-			    json_int_at(o, "attention_head_dim", i, &nh) == 0)
+			if (wt_config_int(o, "num_attention_heads", i, &nh) == 0 ||
+			    wt_config_int(o, "attention_head_dim", i, &nh) == 0)
 				if (nh > 0)
 					cfg->heads[i] = nh;
 		}
-		if (json_int_at(o, "norm_num_groups", 0, &v) == 0 && v > 0)
+		if (wt_config_int(o, "norm_num_groups", 0, &v) == 0 && v > 0)
 			cfg->groups = v;
 		json_object_put(o);
 	}
 	for (i = 0; i < cfg->levels; i++)
 		if (cfg->attn[i] && cfg->ch[i] % cfg->heads[i] != 0)
-			return fail(ld->err, ld->errlen, "unet: %d channels do "
+			return errf(ld->err, ld->errlen, "unet: %d channels do "
 				"not split into %d heads", cfg->ch[i],
 				cfg->heads[i]);
 	return 0;
@@ -432,10 +402,10 @@ unet_load(struct kiln_rt *rt, const struct st_model *m, struct unet **out,
 
 	*out = NULL;
 	if (!st_model_has_part(m, ST_PART_UNET))
-		return fail(err, errlen, "the model has no unet");
+		return errf(err, errlen, "the model has no unet");
 	u = calloc(1, sizeof(*u));
 	if (u == NULL)
-		return fail(err, errlen, "out of memory");
+		return errf(err, errlen, "out of memory");
 	u->rt = rt;
 	c = &u->cfg;
 	ldm = st_model_layout(m) == ST_LAYOUT_LDM;

@@ -1,6 +1,7 @@
 /* vae.c - AutoencoderKL: weights under diffusers or LDM names, decoder
  * (whole or tiled), encoder. */
 #include "vae.h"
+#include "util.h"
 #include "blocks.h"
 #include "weights.h"
 
@@ -44,17 +45,6 @@ struct vae_model {
 	struct vae_config cfg;
 	struct vae_half dec, enc;
 };
-
-static int __attribute__((format(printf, 3, 4)))
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 /* --- names ------------------------------------------------------------ */
 
@@ -131,18 +121,6 @@ find(const struct wloader *ld, const char *a, const char *b)
 
 /* --- configuration ---------------------------------------------------- */
 
-static int
-json_int(json_object *o, const char *key, int *out)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_int))
-		return -1;
-	*out = json_object_get_int(v);
-	return 0;
-}
-
 /* What the shapes tell: levels, widths, layers, latent and image
  * channels, whether the mid block has attention. */
 static void
@@ -214,7 +192,7 @@ configure(struct wloader *ld, int ldm, struct vae_config *c)
 		json_object *o = json_tokener_parse(cj), *v;
 
 		if (o == NULL)
-			return fail(ld->err, ld->errlen, "vae: config.json is "
+			return errf(ld->err, ld->errlen, "vae: config.json is "
 				"not valid JSON");
 		if (json_object_object_get_ex(o, "block_out_channels", &v) &&
 		    json_object_is_type(v, json_type_array)) {
@@ -222,7 +200,7 @@ configure(struct wloader *ld, int ldm, struct vae_config *c)
 
 			if (len < 1 || len > VAE_MAX_LEVELS) {
 				json_object_put(o);
-				return fail(ld->err, ld->errlen, "vae: "
+				return errf(ld->err, ld->errlen, "vae: "
 					"config.json: %zu block_out_channels "
 					"(1 to %d supported)", len,
 					VAE_MAX_LEVELS);
@@ -232,11 +210,11 @@ configure(struct wloader *ld, int ldm, struct vae_config *c)
 				c->block_out[k] = json_object_get_int(
 					json_object_array_get_idx(v, k));
 		}
-		json_int(o, "layers_per_block", &c->layers_per_block);
-		json_int(o, "latent_channels", &c->latent_channels);
-		json_int(o, "norm_num_groups", &c->groups);
-		json_int(o, "in_channels", &c->in_channels);
-		json_int(o, "out_channels", &c->out_channels);
+		wt_config_int(o, "layers_per_block", 0, &c->layers_per_block);
+		wt_config_int(o, "latent_channels", 0, &c->latent_channels);
+		wt_config_int(o, "norm_num_groups", 0, &c->groups);
+		wt_config_int(o, "in_channels", 0, &c->in_channels);
+		wt_config_int(o, "out_channels", 0, &c->out_channels);
 		if (json_object_object_get_ex(o, "scaling_factor", &v) &&
 		    (json_object_is_type(v, json_type_double) ||
 		    json_object_is_type(v, json_type_int)))
@@ -247,17 +225,17 @@ configure(struct wloader *ld, int ldm, struct vae_config *c)
 		json_object_put(o);
 	}
 	if (c->levels < 1)
-		return fail(ld->err, ld->errlen, "vae: no decoder or encoder "
+		return errf(ld->err, ld->errlen, "vae: no decoder or encoder "
 			"blocks found (%s names)", ldm ? "LDM" : "diffusers");
 	if (c->layers_per_block < 1 || c->layers_per_block >= VAE_MAX_RES ||
 	    c->latent_channels < 1 || c->in_channels < 1 ||
 	    c->out_channels < 1 || c->groups < 1 || c->scaling_factor <= 0)
-		return fail(ld->err, ld->errlen, "vae: unusable configuration "
+		return errf(ld->err, ld->errlen, "vae: unusable configuration "
 			"(layers_per_block %d, latent_channels %d, groups %d)",
 			c->layers_per_block, c->latent_channels, c->groups);
 	for (i = 0; i < c->levels; i++)
 		if (c->block_out[i] < 1 || c->block_out[i] % c->groups != 0)
-			return fail(ld->err, ld->errlen, "vae: %d channels at "
+			return errf(ld->err, ld->errlen, "vae: %d channels at "
 				"level %d do not split into %d groups",
 				c->block_out[i], i, c->groups);
 	c->factor = 1 << (c->levels - 1);
@@ -483,14 +461,14 @@ vae_load(struct kiln_rt *rt, const struct st_model *m, int parts,
 
 	*out = NULL;
 	if (!st_model_has_part(m, ST_PART_VAE))
-		return fail(err, errlen, "vae: the model has no VAE "
+		return errf(err, errlen, "vae: the model has no VAE "
 			"(first_stage_model.* or vae/)");
 	if ((parts & (VAE_DECODER | VAE_ENCODER)) == 0)
-		return fail(err, errlen, "vae: nothing to load");
+		return errf(err, errlen, "vae: nothing to load");
 	ldm = st_model_layout(m) == ST_LAYOUT_LDM;
 	v = calloc(1, sizeof(*v));
 	if (v == NULL)
-		return fail(err, errlen, "vae: out of memory");
+		return errf(err, errlen, "vae: out of memory");
 	v->rt = rt;
 	if (configure(&ld, ldm, &v->cfg) ||
 	    ((parts & VAE_DECODER) && dec_load(&ld, ldm, &v->cfg, &v->dec)) ||

@@ -1,6 +1,8 @@
 /* weights.c - named weights from safetensors to device tensors. */
 #include "weights.h"
 
+#include <json-c/json.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +16,24 @@ fail(struct wloader *ld, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(ld->err, ld->errlen, fmt, ap);
 	va_end(ap);
+}
+
+int
+wt_config_int(json_object *o, const char *key, int i, int *out)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v))
+		return -1;
+	if (json_object_is_type(v, json_type_array)) {
+		if (i < 0 || (size_t)i >= json_object_array_length(v))
+			return -1;
+		v = json_object_array_get_idx(v, (size_t)i);
+	}
+	if (!json_object_is_type(v, json_type_int))
+		return -1;
+	*out = json_object_get_int(v);
+	return 0;
 }
 
 void

@@ -20,6 +20,13 @@ struct wloader {
 	int keep_f16;
 };
 
+struct json_object;
+
+/* An integer setting of a model's config.json: key's value, or its i-th
+ * element when it is an array (diffusers' per-block lists). Returns 0 with
+ * *out, or -1 when it is missing or not an integer. */
+int wt_config_int(struct json_object *o, const char *key, int i, int *out);
+
 /* Writes tmpl with its first "%d" replaced by i (when it has one). */
 void wt_expand(char *out, size_t n, const char *tmpl, int i);
 

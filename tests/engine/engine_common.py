@@ -21,6 +21,10 @@ def engine_env():
                                                  "cl-cache"))
     env.setdefault("POCL_CACHE_DIR", os.path.join(harness.ROOT, "build",
                                                   "pocl-cache"))
+    # Not the tuning file of whoever runs the tests (~/.config/kiln):
+    # test_tuning sets its own directory.
+    env.setdefault("KILN_TUNING_DIR", os.path.join(harness.ROOT, "build",
+                                                   "no-tuning"))
     return env
 
 
