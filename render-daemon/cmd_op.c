@@ -274,6 +274,7 @@ run_spec(struct kiln_rt *rt, const struct spec *s)
 		rc = op_linear(in[0], in[1], s->nin > 2 ? in[2] : NULL, out);
 	} else if (!strcmp(n, "conv2d")) {
 		NEED(2);
+		rt->conv_band = (size_t)set_int(s, "band", 0);
 		rc = op_conv2d(in[0], in[1], s->nin > 2 ? in[2] : NULL, out,
 			(int)set_int(s, "stride", 1), (int)set_int(s, "pad", 0));
 	} else if (!strcmp(n, "group_norm")) {

@@ -8,6 +8,7 @@
 
 #define WG 256			/* work-group size for the reductions */
 #define ATTN_BUDGET_DEFAULT (64u << 20)
+#define CONV_BAND_BYTES (16u << 20)	/* im2col buffer per band */
 
 static size_t
 round_up(size_t n, size_t m)
@@ -339,41 +340,50 @@ op_conv2d(const struct ktensor *x, const struct ktensor *w,
 	P = (size_t)HO * WO;
 	/* A 1x1, stride 1, unpadded convolution is a GEMM on x itself. */
 	direct = KH == 1 && KW == 1 && st == 1 && pd == 0;
-	if (!direct) {
-		col = kt_new2(rt, KD_F32, (int64_t)ckk, (int64_t)P);
+	if (direct) {
+		for (n = 0; n < N; n++)
+			if (gemm_w(rt, w->dtype, KD_F32, O, P, ckk, w->mem, 0,
+			    ckk, x->mem, n * C * (size_t)H * W, P, 0.0f, y->mem,
+			    n * O * P, P) != 0)
+				goto out;
+	} else {
+		/* im2col one band of output lines at a time, so the column
+		 * buffer stays small (a 512x512 VAE conv would otherwise
+		 * need gigabytes) and warm in cache for its GEMM. */
+		size_t br = (rt->conv_band ? rt->conv_band : CONV_BAND_BYTES) /
+			(ckk * WO * sizeof(float));
+
+		if (br < 1)
+			br = 1;
+		if (br > HO)
+			br = HO;
+		col = kt_new2(rt, KD_F32, (int64_t)ckk, (int64_t)(br * WO));
 		if (col == NULL)
 			return -1;
-	}
-	for (n = 0; n < N; n++) {
-		size_t xoff = n * C * (size_t)H * W;
-		cl_mem src = x->mem;
-		size_t soff = xoff;
+		for (n = 0; n < N; n++) {
+			size_t oy0;
 
-		if (!direct) {
-			struct rt_arg a[12];
-			uint32_t xo = (uint32_t)xoff;
-			size_t g2[2] = { HO, ckk };
+			for (oy0 = 0; oy0 < HO; oy0 += br) {
+				uint32_t xo = (uint32_t)(n * C * (size_t)H * W),
+					o0 = (uint32_t)oy0,
+					rows = (uint32_t)(HO - oy0 < br ? HO - oy0
+					: br);
+				size_t g2[2] = { rows, ckk };
+				struct rt_arg a[13] = { RT_ARG(x->mem),
+					RT_ARG(xo), RT_ARG(col->mem), RT_ARG(C),
+					RT_ARG(H), RT_ARG(W), RT_ARG(KH),
+					RT_ARG(KW), RT_ARG(st), RT_ARG(pd),
+					RT_ARG(o0), RT_ARG(rows), RT_ARG(WO) };
 
-			a[0] = RT_ARG(x->mem);
-			a[1] = RT_ARG(xo);
-			a[2] = RT_ARG(col->mem);
-			a[3] = RT_ARG(C);
-			a[4] = RT_ARG(H);
-			a[5] = RT_ARG(W);
-			a[6] = RT_ARG(KH);
-			a[7] = RT_ARG(KW);
-			a[8] = RT_ARG(st);
-			a[9] = RT_ARG(pd);
-			a[10] = RT_ARG(HO);
-			a[11] = RT_ARG(WO);
-			if (rt_launch(rt, "k_im2col", 2, g2, NULL, a, 12) != 0)
-				goto out;
-			src = col->mem;
-			soff = 0;
+				if (rt_launch(rt, "k_im2col", 2, g2, NULL, a,
+				    13) != 0 ||
+				    gemm_w(rt, w->dtype, KD_F32, O,
+				    rows * WO, ckk, w->mem, 0, ckk, col->mem,
+				    0, rows * WO, 0.0f, y->mem,
+				    n * O * P + oy0 * WO, P) != 0)
+					goto out;
+			}
 		}
-		if (gemm_w(rt, w->dtype, KD_F32, O, P, ckk, w->mem, 0, ckk, src,
-		    soff, P, 0.0f, y->mem, n * O * P, P) != 0)
-			goto out;
 	}
 	if (b != NULL && op_add_channel(y, b, y) != 0)
 		goto out;

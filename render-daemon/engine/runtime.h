@@ -50,6 +50,7 @@ struct kiln_rt {
 	size_t peak_live;
 
 	size_t attn_budget;		/* bytes of attention scores, 0: default */
+	size_t conv_band;		/* bytes of im2col buffer, 0: default */
 	/* Attention kernel: RT_ATTN_AUTO picks the fused one on CPUs and
 	 * the blocked GEMMs elsewhere; $KILN_ATTN=fused|blocked forces. */
 	enum { RT_ATTN_AUTO, RT_ATTN_FUSED, RT_ATTN_BLOCKED } attn_mode;

@@ -53,6 +53,14 @@ def build_cases():
         case("conv2d", "%dx%d stride %d pad %d" % (k, k, s, p), "conv2d",
              [x, w, bias], ref.conv2d(x, w, bias, s, p),
              {"stride": s, "pad": p})
+    # A column buffer of 3 output lines at a time: 5 bands, the last short.
+    w, bias = r(16, 8, 3, 3, scale=0.2), r(16)
+    case("conv2d", "banded im2col, stride 2", "conv2d", [x, w, bias],
+         ref.conv2d(x, w, bias, 2, 1),
+         {"stride": 2, "pad": 1, "band": 8 * 9 * 6 * 4 * 3})
+    case("conv2d", "banded im2col, one line per band", "conv2d",
+         [x, w, bias], ref.conv2d(x, w, bias, 1, 1),
+         {"stride": 1, "pad": 1, "band": 1})
     w = r(4, 8, 3, 3, scale=0.2)
     case("conv2d", "3x3 no bias", "conv2d", [x, w], ref.conv2d(x, w, None,
                                                                  1, 1),

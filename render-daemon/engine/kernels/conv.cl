@@ -1,24 +1,26 @@
-/* conv.cl - im2col for convolution as GEMM: x [C, H, W] (one sample, at
- * element offset xoff) to
+/* conv.cl - im2col for convolution as GEMM, one band of output lines at a
+ * time: x [C, H, W] (one sample, at element offset xoff) to
  * col [C * KH * KW, HO * WO], zero where the window hangs over the
  * padding. */
 
 __kernel void k_im2col(__global const float *x, const uint xoff,
 	__global float *col, const uint C, const uint H, const uint W,
 	const uint KH, const uint KW, const uint stride, const uint pad,
-	const uint HO, const uint WO)
+	const uint oy0, const uint BR, const uint WO)
 {
 	/* One work item per (row of col, output line): WO contiguous
-	 * writes, no divisions in the inner loop. */
-	uint oy = get_global_id(0);
+	 * writes, no divisions in the inner loop. The band holds output
+	 * lines oy0 .. oy0 + BR - 1, so col is [C*KH*KW, BR*WO]. */
+	uint by = get_global_id(0);
 	uint row = get_global_id(1);	/* (c, ky, kx) */
-	if (oy >= HO || row >= C * KH * KW)
+	if (by >= BR || row >= C * KH * KW)
 		return;
+	uint oy = oy0 + by;
 	uint kx = row % KW;
 	uint ky = (row / KW) % KH;
 	uint c = row / (KW * KH);
 	int iy = (int)(oy * stride) - (int)pad + (int)ky;
-	__global float *out = col + (size_t)row * HO * WO + (size_t)oy * WO;
+	__global float *out = col + (size_t)row * BR * WO + (size_t)by * WO;
 	if (iy < 0 || iy >= (int)H) {
 		for (uint ox = 0; ox < WO; ox++)
 			out[ox] = 0.0f;
