@@ -8,7 +8,6 @@
 
 #define WG 256			/* work-group size for the reductions */
 #define ATTN_BUDGET_DEFAULT (64u << 20)
-#define CONV_BAND_BYTES (16u << 20)	/* im2col buffer per band */
 
 static size_t
 round_up(size_t n, size_t m)
@@ -350,7 +349,7 @@ op_conv2d(const struct ktensor *x, const struct ktensor *w,
 		/* im2col one band of output lines at a time, so the column
 		 * buffer stays small (a 512x512 VAE conv would otherwise
 		 * need gigabytes) and warm in cache for its GEMM. */
-		size_t br = (rt->conv_band ? rt->conv_band : CONV_BAND_BYTES) /
+		size_t br = (rt->conv_band ? rt->conv_band : OP_CONV_BAND_BYTES) /
 			(ckk * WO * sizeof(float));
 
 		if (br < 1)

@@ -28,6 +28,10 @@ int op_gemm_batched(struct kiln_rt *rt, int trans_a, int trans_b, size_t m,
 int op_linear(const struct ktensor *x, const struct ktensor *w,
 	const struct ktensor *b, struct ktensor *y);
 
+/* Bytes of the im2col buffer op_conv2d uses at most (it works in bands of
+ * output lines), unless rt->conv_band says otherwise. */
+#define OP_CONV_BAND_BYTES (16u << 20)
+
 /* y [N, O, HO, WO] = conv2d(x [N, C, H, W], w [O, C, KH, KW]) + b [O]
  * (b may be NULL); HO = (H + 2 pad - KH) / stride + 1, likewise WO. */
 int op_conv2d(const struct ktensor *x, const struct ktensor *w,

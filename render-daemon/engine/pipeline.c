@@ -652,6 +652,9 @@ decode_image(struct pipeline *p, const struct gen_params *gp, float *z,
 
 	for (i = 0; i < n; i++)
 		z[i] /= vc->scaling_factor;
+	/* The UNet's activation buffers sit in the pool in sizes the VAE
+	 * will not ask for: give them back before its larger images. */
+	rt_trim(p->rt);
 	zt = kt_new4(p->rt, KD_F32, 1, c, h, w);
 	if (zt == NULL || kt_upload(zt, z) != 0 ||
 	    vae_decode(p->vae, zt, gp->vae_budget, &img) != 0) {

@@ -880,18 +880,23 @@ res_floats(double N, double P, double cin, double cout)
 {
 	double m = cin > cout ? cin : cout;
 
-	return N * P * (cin + m + 3 * cout) + 9 * m * P;
+	/* The im2col term is capped by op_conv2d's banding. */
+	return N * P * (cin + m + 3 * cout) +
+		fmin(9 * m * P, OP_CONV_BAND_BYTES / sizeof(float));
 }
 
 size_t
 vae_decode_bytes(const struct vae_config *c, int N, int h, int w)
 {
 	double P = (double)h * w, peak = 0, f, n = N;
+	/* op_conv2d's im2col buffer is banded: at most this many floats. */
+	double band = OP_CONV_BAND_BYTES / sizeof(float);
 	double cin = c->block_out[c->levels - 1];
 	int i, j;
 
 #define PEAK(x) do { f = (x); if (f > peak) peak = f; } while (0)
-	PEAK(n * P * (c->latent_channels + cin) + 9 * c->latent_channels * P);
+	PEAK(n * P * (c->latent_channels + cin) +
+	    fmin(9 * c->latent_channels * P, band));
 	PEAK(res_floats(n, P, cin, cin));
 	/* Attention: x, t, q, k, v, o, y and a scores block of at most the
 	 * default 64 MiB. */
@@ -905,11 +910,12 @@ vae_decode_bytes(const struct vae_config *c, int N, int h, int w)
 		}
 		if (i < c->levels - 1) {
 			PEAK(n * P * cin + 2 * n * 4 * P * cin +
-				9 * cin * 4 * P);
+				fmin(9 * cin * 4 * P, band));
 			P *= 4;
 		}
 	}
-	PEAK(2 * n * P * cin + 9 * cin * P + n * P * c->out_channels);
+	PEAK(2 * n * P * cin + fmin(9 * cin * P, band) +
+	    n * P * c->out_channels);
 #undef PEAK
 	return (size_t)(peak * sizeof(float));
 }
