@@ -56,27 +56,28 @@ wt_find(const struct wloader *ld, const char *tmpl, int i)
 	return st_model_find(ld->m, ld->part, name);
 }
 
-/* Converts t to F32 and uploads count floats starting at element first
- * into a new tensor of the given shape. */
+/* Converts t to dt (F32 or F16, exact for an F16 source) and uploads the
+ * elements from `first` on into a new tensor of the given shape. */
 static struct ktensor *
-upload_range(struct wloader *ld, const struct st_tensor *t, size_t first,
-	int nd, const int64_t *shape)
+upload_as(struct wloader *ld, const struct st_tensor *t, size_t first,
+	int nd, const int64_t *shape, enum kdtype dt)
 {
 	struct ktensor *kt = NULL;
-	float *host = malloc(t->nelems * sizeof(float));
+	size_t es = kd_size(dt);
+	char *host = malloc(t->nelems * es);
+	int rc;
 
 	if (host == NULL) {
 		fail(ld, "%s: out of memory", ld->what);
 		return NULL;
 	}
-	if (st_to_f32(t, host, t->nelems, ld->err, ld->errlen) != 0)
+	rc = dt == KD_F16 ? st_to_f16(t, (uint16_t *)(void *)host,
+		t->nelems, ld->err, ld->errlen) : st_to_f32(t,
+		(float *)(void *)host, t->nelems, ld->err, ld->errlen);
+	if (rc != 0)
 		goto out;
-	kt = kt_new(ld->rt, KD_F32, nd, shape);
-	if (kt == NULL) {
-		fail(ld, "%s: %s", ld->what, rt_error(ld->rt));
-		goto out;
-	}
-	if (kt_upload(kt, host + first) != 0) {
+	kt = kt_new(ld->rt, dt, nd, shape);
+	if (kt == NULL || kt_upload(kt, host + first * es) != 0) {
 		fail(ld, "%s: %s", ld->what, rt_error(ld->rt));
 		kt_free(kt);
 		kt = NULL;
@@ -92,31 +93,6 @@ force_f32(void)
 	const char *e = getenv("KILN_WEIGHTS");
 
 	return e != NULL && !strcmp(e, "f32");
-}
-
-/* Uploads a float16 tensor's bits as they are. */
-static struct ktensor *
-upload_f16(struct wloader *ld, const struct st_tensor *t, int nd,
-	const int64_t *shape)
-{
-	struct ktensor *kt = NULL;
-	uint16_t *host = malloc(t->nelems * sizeof(uint16_t));
-
-	if (host == NULL) {
-		fail(ld, "%s: out of memory", ld->what);
-		return NULL;
-	}
-	if (st_to_f16(t, host, t->nelems, ld->err, ld->errlen) != 0)
-		goto out;
-	kt = kt_new(ld->rt, KD_F16, nd, shape);
-	if (kt == NULL || kt_upload(kt, host) != 0) {
-		fail(ld, "%s: %s", ld->what, rt_error(ld->rt));
-		kt_free(kt);
-		kt = NULL;
-	}
-out:
-	free(host);
-	return kt;
 }
 
 static void
@@ -162,8 +138,8 @@ wt_load(struct wloader *ld, const char *tmpl, int i, int nd,
 		return NULL;
 	}
 	if (ld->keep_f16 && nd >= 2 && t->dtype == ST_F16 && !force_f32())
-		return upload_f16(ld, t, nd, shape);
-	return upload_range(ld, t, 0, nd, shape);
+		return upload_as(ld, t, 0, nd, shape, KD_F16);
+	return upload_as(ld, t, 0, nd, shape, KD_F32);
 }
 
 struct ktensor *
@@ -185,8 +161,8 @@ wt_load_rows(struct wloader *ld, const char *tmpl, int i, int64_t r0,
 			ld->what, name, (long long)r0, (long long)(r0 + rows));
 		return NULL;
 	}
-	return upload_range(ld, t, (size_t)r0 * (size_t)(cols ? cols : 1),
-		cols ? 2 : 1, shape);
+	return upload_as(ld, t, (size_t)r0 * (size_t)(cols ? cols : 1),
+		cols ? 2 : 1, shape, KD_F32);
 }
 
 struct ktensor *

@@ -122,49 +122,32 @@ __kernel void k_upsample2x(__global const float *x, __global float *y,
 }
 
 /* Batched transpose of the last two axes: x [B, R, C] -> y [B, C, R], in
- * 16 x 16 tiles so both the reads and the writes run along rows. */
-__kernel void k_transpose(__global const float *x, __global float *y,
-	const uint R, const uint C)
-{
-	uint c0 = get_global_id(0) * 16;
-	uint r0 = get_global_id(1) * 16;
-	uint b = get_global_id(2);
-	if (c0 >= C || r0 >= R)
-		return;
-	__global const float *xb = x + (size_t)b * R * C;
-	__global float *yb = y + (size_t)b * R * C;
-	uint rn = min(16u, R - r0), cn = min(16u, C - c0);
-	float t[16][16];
-
-	for (uint i = 0; i < rn; i++)
-		for (uint j = 0; j < cn; j++)
-			t[j][i] = xb[(size_t)(r0 + i) * C + c0 + j];
-	for (uint j = 0; j < cn; j++)
-		for (uint i = 0; i < rn; i++)
-			yb[(size_t)(c0 + j) * R + r0 + i] = t[j][i];
+ * 16 x 16 tiles so both the reads and the writes run along rows; one
+ * kernel for 32-bit elements and one for 16-bit ones (float16 weights,
+ * moved as raw bits). */
+#define TRANSPOSE_KERNEL(NAME, T) \
+__kernel void NAME(__global const T *x, __global T *y, const uint R, \
+	const uint C) \
+{ \
+	uint c0 = get_global_id(0) * 16; \
+	uint r0 = get_global_id(1) * 16; \
+	uint b = get_global_id(2); \
+	if (c0 >= C || r0 >= R) \
+		return; \
+	__global const T *xb = x + (size_t)b * R * C; \
+	__global T *yb = y + (size_t)b * R * C; \
+	uint rn = min(16u, R - r0), cn = min(16u, C - c0); \
+	T t[16][16]; \
+	for (uint i = 0; i < rn; i++) \
+		for (uint j = 0; j < cn; j++) \
+			t[j][i] = xb[(size_t)(r0 + i) * C + c0 + j]; \
+	for (uint j = 0; j < cn; j++) \
+		for (uint i = 0; i < rn; i++) \
+			yb[(size_t)(c0 + j) * R + r0 + i] = t[j][i]; \
 }
 
-/* The same for 16-bit elements (float16 weights moved as raw bits). */
-__kernel void k_transpose_h(__global const ushort *x, __global ushort *y,
-	const uint R, const uint C)
-{
-	uint c0 = get_global_id(0) * 16;
-	uint r0 = get_global_id(1) * 16;
-	uint b = get_global_id(2);
-	if (c0 >= C || r0 >= R)
-		return;
-	__global const ushort *xb = x + (size_t)b * R * C;
-	__global ushort *yb = y + (size_t)b * R * C;
-	uint rn = min(16u, R - r0), cn = min(16u, C - c0);
-	ushort t[16][16];
-
-	for (uint i = 0; i < rn; i++)
-		for (uint j = 0; j < cn; j++)
-			t[j][i] = xb[(size_t)(r0 + i) * C + c0 + j];
-	for (uint j = 0; j < cn; j++)
-		for (uint i = 0; i < rn; i++)
-			yb[(size_t)(c0 + j) * R + r0 + i] = t[j][i];
-}
+TRANSPOSE_KERNEL(k_transpose, float)
+TRANSPOSE_KERNEL(k_transpose_h, ushort)
 
 /* Per-head transpose for attention: k [B, L, H * d] -> kt [B, H, d, L],
  * so Q K^T becomes a plain product with K^T rows along L. */
