@@ -120,11 +120,24 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBENG) $(LIBKILN)
 
 # Fuzz harnesses need clang's libFuzzer; they are built into their own
 # directory with ASan + UBSan whatever BUILD says.
-FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) \
-              -Wall -Wextra -Werror
-build-fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(ENG_SRC) $(ENG_GEN) $(HEADERS)
+FUZZ_SAN  = -g -O1 -fsanitize=address,undefined $(CPPFLAGS) -Wall -Wextra \
+            -Werror
+# The code under test is compiled once (instrumented for coverage, without
+# libFuzzer's main) and linked into every harness.
+FUZZ_OBJ  = $(LIB_SRC:%.c=build-fuzz/obj/%.o) \
+            $(ENG_SRC:%.c=build-fuzz/obj/%.o) build-fuzz/obj/cl_sources.o
+
+build-fuzz/obj/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(ENG_SRC) $(ENG_GEN) \
+	clang $(FUZZ_SAN) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+build-fuzz/obj/cl_sources.o: $(ENG_GEN) render-daemon/engine/cl_sources.h
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_SAN) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+build-fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) \
 	  $(LDLIBS_WEB) $(LDLIBS_ENG)
 
 fuzz: $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
