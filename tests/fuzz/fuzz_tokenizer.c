@@ -11,7 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#define REAL_VOCAB "shared/reference/clip/bpe_simple_vocab_16e6.txt.gz"
+/* Relative to the repository root: the vocabulary the project ships. */
+#define REAL_VOCAB "models/clip/bpe_simple_vocab_16e6.txt.gz"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -22,8 +23,8 @@ static struct clip_tokenizer *tok;
 /* A small vocabulary (the byte symbols, a few merges, the special
  * tokens), for when the real one is not around. */
 static const char *const merges[] = {
-	"c a", "ca t</w>", "d o", "do g</w>", "( a", "a )", ", </w>",
-	"\xc3\xa3 \xc2\x81", "B R", "BR E", "BRE A", "BREA K</w>",
+	"c a", "ca t</w>", "d o", "do g</w>", "( a", "a )",
+	"B R", "BR E", "BRE A", "BREA K</w>",
 };
 
 /* bytes_to_unicode(): the character byte b stands for, in list order. */
@@ -107,8 +108,12 @@ small_tokenizer(void)
 
 	if (mkdtemp(dir) == NULL)
 		return NULL;
-	if (write_small_vocab(dir) == 0)
+	if (write_small_vocab(dir) == 0) {
 		t = clip_tokenizer_load(dir, err, sizeof(err));
+		if (t == NULL)
+			fprintf(stderr, "fuzz_tokenizer: small vocabulary: %s\n",
+				err);
+	}
 	snprintf(path, sizeof(path), "%s/vocab.json", dir);
 	unlink(path);
 	snprintf(path, sizeof(path), "%s/merges.txt", dir);
@@ -117,7 +122,7 @@ small_tokenizer(void)
 	return t;
 }
 
-/* The real vocabulary: $KILN_FUZZ_VOCAB, or ../shared beside the checkout
+/* The real vocabulary: $KILN_FUZZ_VOCAB, or models/clip/ of the checkout
  * this binary was built in (build-fuzz/ sits in the repository root; the
  * runner starts us in a temporary folder, so the cwd says nothing). */
 static struct clip_tokenizer *
@@ -139,7 +144,7 @@ real_tokenizer(void)
 	if (n <= 0)
 		return NULL;
 	exe[n] = '\0';
-	for (up = 0; up < 3; up++) {	/* repo/build-fuzz/fuzz_x -> repo/.. */
+	for (up = 0; up < 2; up++) {	/* repo/build-fuzz/fuzz_x -> repo */
 		slash = strrchr(exe, '/');
 		if (slash == NULL)
 			return NULL;
