@@ -165,6 +165,8 @@ asan:
 valgrind: all
 	@/usr/bin/python3 tests/run.py --build $(BUILD) --valgrind
 
+HTTP_PORT ?= 8080
+
 run: deps all
 	@tools/kiln-stack up --dir var --http-port $(HTTP_PORT) --print-login
 

@@ -44,3 +44,14 @@ def test_make_install_into_a_staging_dir(_):
         assert p.returncode == 0 and p.stdout.startswith("api.fcgi ")
     finally:
         shutil.rmtree(dest, ignore_errors=True)
+
+
+def test_make_run_starts_the_stack_on_port_8080_by_default(_):
+    # Regression: a Makefile edit once dropped HTTP_PORT's default and
+    # make run passed an empty port to kiln-stack.
+    p = run(["make", "-s", "-n", "run"], cwd=ROOT)
+    assert p.returncode == 0, p.stderr
+    assert "kiln-stack up --dir var --http-port 8080 --print-login" in \
+        p.stdout, p.stdout
+    p = run(["make", "-s", "-n", "run", "HTTP_PORT=8181"], cwd=ROOT)
+    assert "--http-port 8181 " in p.stdout, p.stdout
