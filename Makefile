@@ -127,6 +127,10 @@ FUZZ_SAN  = -g -O1 -fsanitize=address,undefined $(CPPFLAGS) -Wall -Wextra \
 FUZZ_OBJ  = $(LIB_SRC:%.c=build-fuzz/obj/%.o) \
             $(ENG_SRC:%.c=build-fuzz/obj/%.o) build-fuzz/obj/cl_sources.o
 
+# Kept after the build: make would otherwise delete them as intermediates,
+# printing after the test summary.
+.SECONDARY: $(FUZZ_OBJ)
+
 build-fuzz/obj/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_SAN) -fsanitize=fuzzer-no-link -c -o $@ $<
