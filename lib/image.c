@@ -102,6 +102,25 @@ to_gd(int w, int h, const uint8_t *rgb)
 	return im;
 }
 
+/* The reverse: im's pixels (palette or truecolor) as RGB8 into out, which
+ * holds gdImageSX * gdImageSY * 3 bytes. */
+static void
+from_gd(gdImagePtr im, uint8_t *out)
+{
+	int w = gdImageSX(im), h = gdImageSY(im), x, y;
+
+	for (y = 0; y < h; y++)
+		for (x = 0; x < w; x++) {
+			int c = gdImageGetTrueColorPixel(im, x, y);
+			uint8_t *p = out + ((size_t)y * (size_t)w +
+			    (size_t)x) * 3;
+
+			p[0] = (uint8_t)gdTrueColorGetRed(c);
+			p[1] = (uint8_t)gdTrueColorGetGreen(c);
+			p[2] = (uint8_t)gdTrueColorGetBlue(c);
+		}
+}
+
 static int
 check_size(int w, int h, char *err, size_t errlen)
 {
@@ -271,7 +290,7 @@ image_decode_rgb(const void *data, size_t len, const char *name, int *w,
 	const uint8_t *d = data;
 	gdImagePtr im = NULL;
 	uint8_t *out = NULL;
-	int x, y, iw, ih, rc = -1;
+	int iw, ih, rc = -1;
 
 	*rgb = NULL;
 	if (len > INT_MAX) {
@@ -299,16 +318,7 @@ image_decode_rgb(const void *data, size_t len, const char *name, int *w,
 		snprintf(err, errlen, "%s: out of memory", name);
 		goto out;
 	}
-	for (y = 0; y < ih; y++)
-		for (x = 0; x < iw; x++) {
-			int c = gdImageGetTrueColorPixel(im, x, y);
-			uint8_t *p = out + ((size_t)y * (size_t)iw +
-			    (size_t)x) * 3;
-
-			p[0] = (uint8_t)gdTrueColorGetRed(c);
-			p[1] = (uint8_t)gdTrueColorGetGreen(c);
-			p[2] = (uint8_t)gdTrueColorGetBlue(c);
-		}
+	from_gd(im, out);
 	*w = iw;
 	*h = ih;
 	*rgb = out;
@@ -363,7 +373,7 @@ image_resize_rgb(const uint8_t *src, int sw, int sh, int dw, int dh,
 {
 	gdImagePtr a = NULL, b = NULL;
 	uint8_t *out = NULL;
-	int x, y, rc = -1;
+	int rc = -1;
 
 	*dst = NULL;
 	if (check_size(sw, sh, err, errlen) != 0 ||
@@ -386,16 +396,7 @@ image_resize_rgb(const uint8_t *src, int sw, int sh, int dw, int dh,
 		goto out;
 	}
 	gdImageCopyResampled(b, a, 0, 0, 0, 0, dw, dh, sw, sh);
-	for (y = 0; y < dh; y++)
-		for (x = 0; x < dw; x++) {
-			int c = b->tpixels[y][x];
-			uint8_t *p = out + ((size_t)y * (size_t)dw +
-			    (size_t)x) * 3;
-
-			p[0] = (uint8_t)gdTrueColorGetRed(c);
-			p[1] = (uint8_t)gdTrueColorGetGreen(c);
-			p[2] = (uint8_t)gdTrueColorGetBlue(c);
-		}
+	from_gd(b, out);
 	*dst = out;
 	out = NULL;
 	rc = 0;

@@ -364,14 +364,36 @@ mid_load(struct wloader *ld, int ldm, int dec, const struct vae_config *c,
 	return resnet_load(ld, rn, p, w, w, 0, c->groups, c->eps, &h->mid2);
 }
 
+/* Loads level i of the decoder (dec) or encoder: nres resnets, the first
+ * taking cin channels, then the level's resampling conv unless it is the
+ * last level. */
+static int
+level_load(struct wloader *ld, int ldm, int dec, const struct vae_config *c,
+	int i, int cin, int cout, int nres, struct vae_level *lv)
+{
+	enum resnet_naming rn = ldm ? RESNET_LDM_VAE : RESNET_DIFFUSERS;
+	char p[256];
+	int j;
+
+	lv->nres = nres;
+	for (j = 0; j < nres; j++) {
+		res_name(p, sizeof(p), ldm, dec, c->levels, i, j);
+		if (resnet_load(ld, rn, p, j == 0 ? cin : cout, cout, 0,
+		    c->groups, c->eps, &lv->res[j]))
+			return -1;
+	}
+	if (i == c->levels - 1)
+		return 0;
+	sample_name(p, sizeof(p), ldm, dec, c->levels, i);
+	return load_conv(ld, p, cout, cout, 3, &lv->sw, &lv->sb);
+}
+
 static int
 dec_load(struct wloader *ld, int ldm, const struct vae_config *c,
 	struct vae_half *h)
 {
-	enum resnet_naming rn = ldm ? RESNET_LDM_VAE : RESNET_DIFFUSERS;
 	int L = c->latent_channels, top = c->block_out[c->levels - 1];
-	int i, j, cin = top;
-	char p[256];
+	int i, cin = top;
 
 	/* Some VAEs go without the 1x1 latent conv (use_post_quant_conv
 	 * false); SD's has it. */
@@ -383,21 +405,11 @@ dec_load(struct wloader *ld, int ldm, const struct vae_config *c,
 		return -1;
 	for (i = 0; i < c->levels; i++) {
 		int cout = c->block_out[c->levels - 1 - i];
-		struct vae_level *lv = &h->lv[i];
 
-		lv->nres = c->layers_per_block + 1;
-		for (j = 0; j < lv->nres; j++) {
-			res_name(p, sizeof(p), ldm, 1, c->levels, i, j);
-			if (resnet_load(ld, rn, p, j == 0 ? cin : cout, cout,
-			    0, c->groups, c->eps, &lv->res[j]))
-				return -1;
-		}
-		cin = cout;
-		if (i == c->levels - 1)
-			break;
-		sample_name(p, sizeof(p), ldm, 1, c->levels, i);
-		if (load_conv(ld, p, cout, cout, 3, &lv->sw, &lv->sb))
+		if (level_load(ld, ldm, 1, c, i, cin, cout,
+		    c->layers_per_block + 1, &h->lv[i]))
 			return -1;
+		cin = cout;
 	}
 	if (load_vec(ld, ldm ? "decoder.norm_out" : "decoder.conv_norm_out",
 	    c->block_out[0], &h->no_w, &h->no_b) ||
@@ -412,31 +424,19 @@ static int
 enc_load(struct wloader *ld, int ldm, const struct vae_config *c,
 	struct vae_half *h)
 {
-	enum resnet_naming rn = ldm ? RESNET_LDM_VAE : RESNET_DIFFUSERS;
 	int L2 = 2 * c->latent_channels, top = c->block_out[c->levels - 1];
-	int i, j, cin = c->block_out[0];
-	char p[256];
+	int i, cin = c->block_out[0];
 
 	if (load_conv(ld, "encoder.conv_in", c->block_out[0], c->in_channels,
 	    3, &h->in_w, &h->in_b))
 		return -1;
 	for (i = 0; i < c->levels; i++) {
 		int cout = c->block_out[i];
-		struct vae_level *lv = &h->lv[i];
 
-		lv->nres = c->layers_per_block;
-		for (j = 0; j < lv->nres; j++) {
-			res_name(p, sizeof(p), ldm, 0, c->levels, i, j);
-			if (resnet_load(ld, rn, p, j == 0 ? cin : cout, cout,
-			    0, c->groups, c->eps, &lv->res[j]))
-				return -1;
-		}
-		cin = cout;
-		if (i == c->levels - 1)
-			break;
-		sample_name(p, sizeof(p), ldm, 0, c->levels, i);
-		if (load_conv(ld, p, cout, cout, 3, &lv->sw, &lv->sb))
+		if (level_load(ld, ldm, 0, c, i, cin, cout, c->layers_per_block,
+		    &h->lv[i]))
 			return -1;
+		cin = cout;
 	}
 	if (mid_load(ld, ldm, 0, c, h) ||
 	    load_vec(ld, ldm ? "encoder.norm_out" : "encoder.conv_norm_out",
