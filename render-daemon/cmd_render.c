@@ -18,7 +18,7 @@
 struct ropts {
 	const char *model, *prompt, *negative, *width, *height, *steps, *cfg,
 	    *sampler, *seed, *batch, *init, *strength, *prediction, *vocab,
-	    *device, *out, *vae_budget;
+	    *device, *out, *vae_budget, *prompts;
 	int verbose;
 };
 
@@ -33,11 +33,17 @@ usage(FILE *f)
 	    "auto|eps|v]\n"
 	    "       [--vocab PATH] [--vae-budget MB] [--device SEL] "
 	    "[--verbose]\n"
+	    "   or: kiln-render --model PATH --prompts FILE [options]\n"
 	    "samplers: euler euler_a heun ddim dpmpp_2m dpmpp_2m_karras lcm\n"
 	    "Without --seed a random one is drawn (and printed). With --batch "
 	    "N > 1\nthe files are OUT.png, OUT-1.png, ... seeded seed, "
 	    "seed+1, ...\nPrints a JSON summary on stdout; exit 2 on bad "
-	    "arguments.\n");
+	    "arguments.\n"
+	    "Options left out take the model's defaults (its kiln.json), "
+	    "else the ones\nshown. --prompts renders every line of FILE, a "
+	    "JSON object {\"prompt\", \"out\",\n\"seed\", \"negative\"} "
+	    "(seed and negative optional), with the model loaded\nonce; one "
+	    "summary line per prompt.\n");
 }
 
 static int
@@ -66,6 +72,7 @@ parse_opts(int argc, char **argv, struct ropts *o)
 		{ "--vae-budget", offsetof(struct ropts, vae_budget) },
 		{ "-o", offsetof(struct ropts, out) },
 		{ "--out", offsetof(struct ropts, out) },
+		{ "--prompts", offsetof(struct ropts, prompts) },
 	};
 	size_t k;
 	int i;
@@ -95,10 +102,17 @@ parse_opts(int argc, char **argv, struct ropts *o)
 		}
 		*(const char **)((char *)o + table[k].off) = argv[++i];
 	}
-	if (o->model == NULL || o->prompt == NULL || o->out == NULL) {
+	if (o->model == NULL || (o->prompts == NULL && (o->prompt == NULL ||
+	    o->out == NULL))) {
 		fprintf(stderr, "kiln-render: %s is required\n",
 		    o->model == NULL ? "--model" : o->prompt == NULL ?
-		    "--prompt" : "-o");
+		    "--prompt (or --prompts)" : "-o");
+		return -1;
+	}
+	if (o->prompts != NULL && (o->prompt != NULL || o->out != NULL ||
+	    o->init != NULL)) {
+		fprintf(stderr, "kiln-render: --prompts: the file gives each "
+		    "prompt and output; drop --prompt, -o and --init\n");
 		return -1;
 	}
 	return 0;
@@ -140,15 +154,16 @@ get_double(const char *flag, const char *s, double *out)
 	return 0;
 }
 
-/* Fills gp from the options (seed drawn when absent). Returns 0, or -1
- * after printing a message that names the flag. */
+/* Fills gp from base and the options (seed drawn when absent). Returns 0,
+ * or -1 after printing a message that names the flag. */
 static int
-to_params(const struct ropts *o, struct gen_params *gp)
+to_params(const struct ropts *o, const struct gen_params *base,
+    struct gen_params *gp)
 {
 	double mb = 0;
 
-	gen_params_default(gp);
-	gp->prompt = o->prompt;
+	*gp = *base;
+	gp->prompt = o->prompt != NULL ? o->prompt : "";
 	gp->negative = o->negative != NULL ? o->negative : "";
 	if (get_int("--width", o->width, &gp->width) != 0 ||
 	    get_int("--height", o->height, &gp->height) != 0 ||
@@ -306,92 +321,60 @@ out:
 	return rc;
 }
 
-int
-cmd_render(int argc, char **argv)
+/* Renders gp into out (out-1.png ... for a batch) and prints the summary
+ * line. Returns 0, EXIT_CANCELED, 2 for a parameter the model rejects, or
+ * 1. */
+static int
+render_one(struct pipeline *p, const struct ropts *o,
+    const struct gen_params *gp, const char *out)
 {
-	struct ropts o;
-	struct gen_params gp;
 	struct gen_result res = {0};
-	struct kiln_rt *rt = NULL;
-	struct pipeline *p = NULL;
 	struct image_meta meta;
-	uint8_t *init = NULL;
 	char err[2048], **names = NULL, *params = NULL, *mname = NULL;
 	int i, st, grid, rc = 1;
 
-	st = parse_opts(argc, argv, &o);
-	if (st != 0) {
-		if (st < 0)
-			usage(stderr);
-		return st < 0 ? 2 : 0;
-	}
-	if (to_params(&o, &gp) != 0)
-		return 2;
-	if (o.init != NULL) {
-		if (image_load_rgb(o.init, &gp.init_w, &gp.init_h, &init, err,
-		    sizeof(err)) != 0) {
-			fprintf(stderr, "kiln-render: --init: %s\n", err);
-			return 2;
-		}
-		gp.init_rgb = init;
-	}
-	/* Messages start with the field's name, which is the flag's too. */
-	if (gen_params_check(&gp, err, sizeof(err)) != 0) {
+	if (gen_params_check(gp, err, sizeof(err)) != 0) {
+		/* Messages start with the field's name, the flag's too. */
 		fprintf(stderr, "kiln-render: --%s\n", err);
-		rc = 2;
-		goto out;
-	}
-	if (rt_open(&rt, o.device, err, sizeof(err)) != 0) {
-		fprintf(stderr, "kiln-render: --device: %s\n", err);
-		goto out;
-	}
-	if (o.verbose)
-		rt->profile = 1;
-	if (pipeline_open(rt, o.model, o.vocab, &p, err, sizeof(err)) != 0) {
-		fprintf(stderr, "kiln-render: --model: %s\n", err);
-		goto out;
+		return 2;
 	}
 	grid = pipeline_grid(p);
-	if (gp.width % grid != 0 || gp.height % grid != 0) {
+	if (gp->width % grid != 0 || gp->height % grid != 0) {
 		fprintf(stderr, "kiln-render: --%s: %d is not a multiple of %d, "
-		    "which this model needs\n", gp.width % grid ? "width" :
-		    "height", gp.width % grid ? gp.width : gp.height, grid);
-		rc = 2;
-		goto out;
+		    "which this model needs\n", gp->width % grid ? "width" :
+		    "height", gp->width % grid ? gp->width : gp->height, grid);
+		return 2;
 	}
-	if (o.verbose)
-		fprintf(stderr, "kiln-render: device %s; vocabulary %s; "
-		    "prediction %s; seed %llu\n", rt->device_name,
-		    pipeline_vocab(p), pipeline_prediction(p) == PRED_V ? "v" :
-		    "eps", (unsigned long long)gp.seed);
-	st = pipeline_generate(p, &gp, progress, &o, &res, err, sizeof(err));
-	if (st == PIPELINE_CANCELED) {
-		rc = EXIT_CANCELED;
-		goto out;
-	}
+	if (o->verbose)
+		fprintf(stderr, "kiln-render: seed %llu\n",
+		    (unsigned long long)gp->seed);
+	st = pipeline_generate(p, gp, progress, (void *)o, &res, err,
+	    sizeof(err));
+	if (st == PIPELINE_CANCELED)
+		return EXIT_CANCELED;
 	if (st != PIPELINE_DONE) {
 		fprintf(stderr, "kiln-render: %s\n", err);
-		goto out;
+		return 1;
 	}
 	names = calloc((size_t)res.count, sizeof(*names));
-	mname = model_name(o.model);
+	mname = model_name(o->model);
 	if (names == NULL || mname == NULL) {
 		fprintf(stderr, "kiln-render: out of memory\n");
 		goto out;
 	}
 	for (i = 0; i < res.count; i++) {
 		memset(&meta, 0, sizeof(meta));
-		meta.prompt = gp.prompt;
-		meta.negative = gp.negative;
-		meta.steps = gp.steps;
-		meta.sampler = sampler_name(gp.sampler);
-		meta.cfg = gp.cfg;
+		meta.prompt = gp->prompt;
+		meta.negative = gp->negative;
+		meta.steps = gp->steps;
+		meta.sampler = sampler_name(gp->sampler);
+		meta.cfg = gp->cfg;
 		meta.seed = res.seeds[i];
 		meta.width = res.width;
 		meta.height = res.height;
 		meta.model = mname;
-		meta.denoise = gp.init_rgb != NULL ? gp.strength : 0;
-		names[i] = out_name(o.out, i);
+		meta.denoise = gp->init_rgb != NULL ? gp->strength : 0;
+		names[i] = out_name(out, i);
 		free(params);
 		params = NULL;
 		if (names[i] == NULL ||
@@ -406,16 +389,12 @@ cmd_render(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (o.verbose) {
+	if (o->verbose)
 		fprintf(stderr, "kiln-render: load %.3f s, text %.3f s, "
 		    "init %.3f s, unet %.3f s (%d steps, %.4f s per "
-		    "evaluation), vae %.3f s, total %.3f s, peak %.1f MiB held, "
-		    "%.1f MiB live\n", res.t.load_s, res.t.text_s,
-		    res.t.init_s, res.t.unet_s, res.t.steps_run,
-		    res.t.unet_step_s, res.t.vae_s, res.t.total_s,
-		    rt->peak_held / 1048576.0, rt->peak_live / 1048576.0);
-		rt_prof_report(rt, stderr);
-	}
+		    "evaluation), vae %.3f s, total %.3f s\n", res.t.load_s,
+		    res.t.text_s, res.t.init_s, res.t.unet_s, res.t.steps_run,
+		    res.t.unet_step_s, res.t.vae_s, res.t.total_s);
 	if (print_summary(&res, names) != 0) {
 		fprintf(stderr, "kiln-render: cannot write the summary\n");
 		goto out;
@@ -429,6 +408,186 @@ out:
 	free(params);
 	free(mname);
 	gen_result_free(&res);
+	return rc;
+}
+
+/* A string member of a --prompts line, or NULL when absent. Returns -1
+ * (after a message naming the line and key) when it is not a string. */
+static int
+line_str(json_object *o, const char *key, const char *file, long line,
+    const char **out)
+{
+	json_object *v;
+
+	*out = NULL;
+	if (!json_object_object_get_ex(o, key, &v))
+		return 0;
+	if (!json_object_is_type(v, json_type_string)) {
+		fprintf(stderr, "kiln-render: %s:%ld: %s: not a string\n",
+		    file, line, key);
+		return -1;
+	}
+	*out = json_object_get_string(v);
+	return 0;
+}
+
+/* --prompts: one render per line, the model loaded once. Every line is
+ * checked before the first render, so a typo on line 90 does not cost
+ * the 89 renders before it. */
+static int
+render_list(struct pipeline *p, const struct ropts *o,
+    const struct gen_params *base)
+{
+	FILE *f = fopen(o->prompts, "r");
+	json_object **items = NULL;
+	size_t n = 0, cap = 0, len = 0, k;
+	char *buf = NULL;
+	ssize_t got;
+	long line = 0;
+	int rc = 2;
+
+	if (f == NULL) {
+		fprintf(stderr, "kiln-render: --prompts: %s: %s\n", o->prompts,
+		    strerror(errno));
+		return 2;
+	}
+	while ((got = getline(&buf, &len, f)) >= 0) {
+		json_object *obj, *v;
+		const char *pr, *out, *neg;
+
+		line++;
+		if (strspn(buf, " \t\r\n") == (size_t)got)
+			continue;
+		obj = json_tokener_parse(buf);
+		if (obj == NULL || !json_object_is_type(obj, json_type_object)) {
+			json_object_put(obj);
+			fprintf(stderr, "kiln-render: %s:%ld: not a JSON "
+			    "object\n", o->prompts, line);
+			goto out;
+		}
+		if (n == cap) {
+			json_object **t = realloc(items, (cap ? cap * 2 : 64) *
+			    sizeof(*t));
+
+			if (t == NULL) {
+				json_object_put(obj);
+				fprintf(stderr, "kiln-render: out of memory\n");
+				goto out;
+			}
+			items = t;
+			cap = cap ? cap * 2 : 64;
+		}
+		items[n++] = obj;
+		if (line_str(obj, "prompt", o->prompts, line, &pr) != 0 ||
+		    line_str(obj, "out", o->prompts, line, &out) != 0 ||
+		    line_str(obj, "negative", o->prompts, line, &neg) != 0)
+			goto out;
+		if (pr == NULL || out == NULL) {
+			fprintf(stderr, "kiln-render: %s:%ld: %s is required\n",
+			    o->prompts, line, pr == NULL ? "prompt" : "out");
+			goto out;
+		}
+		if (json_object_object_get_ex(obj, "seed", &v) &&
+		    (!json_object_is_type(v, json_type_int) ||
+		    json_object_get_int64(v) < 0)) {
+			fprintf(stderr, "kiln-render: %s:%ld: seed: not an "
+			    "unsigned integer\n", o->prompts, line);
+			goto out;
+		}
+	}
+	if (ferror(f)) {
+		fprintf(stderr, "kiln-render: --prompts: %s: read error\n",
+		    o->prompts);
+		goto out;
+	}
+	rc = 0;
+	for (k = 0; k < n && rc == 0; k++) {
+		struct gen_params gp = *base;
+		const char *out, *neg;
+		json_object *v;
+
+		line_str(items[k], "prompt", o->prompts, 0, &gp.prompt);
+		line_str(items[k], "out", o->prompts, 0, &out);
+		line_str(items[k], "negative", o->prompts, 0, &neg);
+		if (neg != NULL)
+			gp.negative = neg;
+		/* Without a seed of its own, line k takes the run's seed + k,
+		 * as the images of a batch do. */
+		gp.seed = json_object_object_get_ex(items[k], "seed", &v) ?
+		    (uint64_t)json_object_get_int64(v) : base->seed + k;
+		rc = render_one(p, o, &gp, out);
+	}
+out:
+	for (k = 0; k < n; k++)
+		json_object_put(items[k]);
+	free(items);
+	free(buf);
+	fclose(f);
+	return rc;
+}
+
+int
+cmd_render(int argc, char **argv)
+{
+	struct ropts o;
+	struct gen_params gp, base;
+	struct kiln_rt *rt = NULL;
+	struct pipeline *p = NULL;
+	uint8_t *init = NULL;
+	char err[2048];
+	int st, iw = 0, ih = 0, rc = 1;
+
+	st = parse_opts(argc, argv, &o);
+	if (st != 0) {
+		if (st < 0)
+			usage(stderr);
+		return st < 0 ? 2 : 0;
+	}
+	/* Checked against the engine's defaults first, so a bad flag fails
+	 * before the model loads; then again over the model's. */
+	gen_params_default(&base);
+	if (to_params(&o, &base, &gp) != 0)
+		return 2;
+	if (gen_params_check(&gp, err, sizeof(err)) != 0) {
+		fprintf(stderr, "kiln-render: --%s\n", err);
+		return 2;
+	}
+	if (o.init != NULL && image_load_rgb(o.init, &iw, &ih, &init, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "kiln-render: --init: %s\n", err);
+		return 2;
+	}
+	if (rt_open(&rt, o.device, err, sizeof(err)) != 0) {
+		fprintf(stderr, "kiln-render: --device: %s\n", err);
+		goto out;
+	}
+	if (o.verbose)
+		rt->profile = 1;
+	if (pipeline_open(rt, o.model, o.vocab, &p, err, sizeof(err)) != 0) {
+		fprintf(stderr, "kiln-render: --model: %s\n", err);
+		goto out;
+	}
+	pipeline_defaults(p, &base);
+	if (to_params(&o, &base, &gp) != 0) {
+		rc = 2;
+		goto out;
+	}
+	gp.init_rgb = init;
+	gp.init_w = iw;
+	gp.init_h = ih;
+	if (o.verbose)
+		fprintf(stderr, "kiln-render: device %s; vocabulary %s; "
+		    "prediction %s\n", rt->device_name, pipeline_vocab(p),
+		    pipeline_prediction(p) == PRED_V ? "v" : "eps");
+	rc = o.prompts != NULL ? render_list(p, &o, &gp) :
+	    render_one(p, &o, &gp, o.out);
+	if (o.verbose) {
+		fprintf(stderr, "kiln-render: peak %.1f MiB held, %.1f MiB "
+		    "live\n", rt->peak_held / 1048576.0,
+		    rt->peak_live / 1048576.0);
+		rt_prof_report(rt, stderr);
+	}
+out:
 	pipeline_free(p);
 	rt_free(rt);
 	free(init);

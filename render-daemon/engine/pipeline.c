@@ -6,6 +6,7 @@
 
 #include "clip.h"
 #include "image.h"
+#include "models.h"
 #include "prompt.h"
 #include "rng.h"
 #include "safetensors.h"
@@ -37,6 +38,7 @@ struct pipeline {
 	struct schedule_params sp;	/* from the model's scheduler config */
 	int32_t pad_id;
 	double load_s;
+	struct gen_params defaults;	/* engine's, then <model>/kiln.json */
 };
 
 void
@@ -294,6 +296,46 @@ find_pad(const struct pipeline *p)
 	return id;
 }
 
+/* The parameters of the model's kiln.json card (lib/models.h) into
+ * p->defaults over the engine's. A model without a card keeps the
+ * engine's; a card naming an unknown sampler or an unusable size is an
+ * error naming the file, since ignoring it would render worse than the
+ * card says. */
+static int
+read_defaults(struct pipeline *p, char *err, size_t errlen)
+{
+	struct model_card *c;
+	char e2[256];
+	int rc = -1;
+
+	gen_params_default(&p->defaults);
+	if (model_card_load_path(p->model_path, &c, err, errlen) != 0)
+		return -1;
+	if (c->width > 0)
+		p->defaults.width = c->width;
+	if (c->height > 0)
+		p->defaults.height = c->height;
+	if (c->steps > 0)
+		p->defaults.steps = c->steps;
+	if (c->cfg > 0)
+		p->defaults.cfg = c->cfg;
+	if (c->sampler[0] != '\0' &&
+	    sampler_lookup(c->sampler, &p->defaults.sampler) != 0) {
+		errf(err, errlen, "%s/kiln.json: defaults.sampler: \"%s\" is "
+		    "not a sampler", p->model_path, c->sampler);
+		goto out;
+	}
+	if (gen_params_check(&p->defaults, e2, sizeof(e2)) != 0) {
+		errf(err, errlen, "%s/kiln.json: defaults.%s", p->model_path,
+		    e2);
+		goto out;
+	}
+	rc = 0;
+out:
+	model_card_free(c);
+	return rc;
+}
+
 int
 pipeline_open(struct kiln_rt *rt, const char *model_path,
     const char *vocab_path, struct pipeline **out, char *err, size_t errlen)
@@ -315,7 +357,8 @@ pipeline_open(struct kiln_rt *rt, const char *model_path,
 	p->vocab = find_vocab(model_path, vocab_path, err, errlen);
 	if (p->vocab == NULL)
 		goto bad;
-	if (read_scheduler(p, err, errlen) != 0)
+	if (read_scheduler(p, err, errlen) != 0 ||
+	    read_defaults(p, err, errlen) != 0)
 		goto bad;
 	p->m = st_model_open(model_path, err, errlen);
 	if (p->m == NULL)
@@ -399,6 +442,12 @@ enum prediction
 pipeline_prediction(const struct pipeline *p)
 {
 	return p->sp.prediction;
+}
+
+void
+pipeline_defaults(const struct pipeline *p, struct gen_params *gp)
+{
+	*gp = p->defaults;
 }
 
 const char *

@@ -81,7 +81,8 @@ struct pipeline;
  * default next to the binary: <bindir>/../../models/clip/ (the build
  * tree), then <bindir>/../share/kiln/clip/ (an install). The schedule and
  * prediction type come from <model>/scheduler/scheduler_config.json when
- * there is one, else SD's defaults (epsilon).
+ * there is one, else SD's defaults (epsilon); the model's preferred
+ * parameters from <model>/kiln.json (see pipeline_defaults).
  * Returns 0 with *out, or -1 with a message in err.
  */
 int pipeline_open(struct kiln_rt *rt, const char *model_path,
@@ -92,6 +93,11 @@ void pipeline_free(struct pipeline *p);
 
 /* The prediction type the model's scheduler config names. */
 enum prediction pipeline_prediction(const struct pipeline *p);
+/* The parameters this model renders best with: the engine's defaults
+ * (gen_params_default) overridden by the "defaults" object of
+ * <model>/kiln.json (width, height, steps, cfg, sampler), checked when the
+ * pipeline opened. */
+void pipeline_defaults(const struct pipeline *p, struct gen_params *gp);
 /* The vocabulary in use (a path). */
 const char *pipeline_vocab(const struct pipeline *p);
 /* Pixels per latent times the UNet's downsampling: width and height must

@@ -410,6 +410,81 @@ def test_single_file_and_diffusers_folder_give_the_same_image(_):
     assert np.array_equal(pa, pb), "the two layouts disagree"
 
 
+def test_prompts_file_renders_each_line_like_a_single_render(_):
+    args = ["--model", MODEL, "--width", "64", "--height", "64", "--steps",
+            "3", "--sampler", "euler"]
+    single = os.path.join(WORK, "single.png")
+    render_ok(args + ["--prompt", "a red fox", "--seed", "5", "-o", single])
+    lst = os.path.join(WORK, "prompts.jsonl")
+    outs = [os.path.join(WORK, "l%d.png" % i) for i in range(3)]
+    with open(lst, "w") as f:
+        f.write(json.dumps({"prompt": "a red fox", "seed": 5,
+                            "out": outs[0]}) + "\n\n")
+        f.write(json.dumps({"prompt": "a blue cat", "out": outs[1],
+                            "negative": "dark"}) + "\n")
+        f.write(json.dumps({"prompt": "a blue cat", "out": outs[2]}) + "\n")
+    p = render(args + ["--prompts", lst, "--seed", "40"])
+    assert p.returncode == 0, p.stderr
+    lines = [json.loads(x) for x in p.stdout.splitlines()]
+    assert [x["files"] for x in lines] == [[o] for o in outs], lines
+    # Line 0 names its seed; the others take the run's seed + their index.
+    assert [x["seeds"] for x in lines] == [[5], [41], [42]], lines
+    assert np.array_equal(png_pixels(outs[0]), png_pixels(single))
+    assert "Negative prompt: dark" in parameters(outs[1])
+    # Every line is checked before anything renders.
+    bad = os.path.join(WORK, "bad.jsonl")
+    with open(bad, "w") as f:
+        f.write(json.dumps({"prompt": "x", "out": os.path.join(
+            WORK, "never.png")}) + "\n")
+        f.write(json.dumps({"prompt": "x", "seed": "7", "out": "y"}) + "\n")
+    p = render(args + ["--prompts", bad])
+    assert p.returncode == 2 and "bad.jsonl:2: seed" in p.stderr, p.stderr
+    assert not os.path.exists(os.path.join(WORK, "never.png"))
+    for text, msg in (("[1]", ":1: not a JSON object"),
+                      ('{"out": "x"}', ":1: prompt is required"),
+                      ('{"prompt": 3, "out": "x"}', ":1: prompt: not a")):
+        with open(bad, "w") as f:
+            f.write(text + "\n")
+        p = render(args + ["--prompts", bad])
+        assert p.returncode == 2 and msg in p.stderr, (text, p.stderr)
+    p = render(args + ["--prompts", bad, "--prompt", "x"])
+    assert p.returncode == 2 and "--prompts" in p.stderr, p.stderr
+
+
+def test_model_card_gives_the_defaults_and_flags_override_them(_):
+    card = os.path.join(MODEL, "kiln.json")
+    out = os.path.join(WORK, "card.png")
+    try:
+        with open(card, "w") as f:
+            json.dump({"defaults": {"width": 128, "height": 64,
+                                    "steps": 3, "cfg": 2.5,
+                                    "sampler": "ddim"}}, f)
+        info = render_ok(["--model", MODEL, "--prompt", "x", "--seed", "1",
+                          "-o", out])
+        assert (info["width"], info["height"], info["steps_run"]) == \
+            (128, 64, 3), info
+        assert "Steps: 3, Sampler: DDIM, CFG scale: 2.5," in \
+            parameters(out), parameters(out)
+        info = render_ok(["--model", MODEL, "--prompt", "x", "--seed", "1",
+                          "--width", "64", "--steps", "2", "--sampler",
+                          "euler", "-o", out])
+        assert (info["width"], info["height"], info["steps_run"]) == \
+            (64, 64, 2), info
+        assert "Sampler: Euler, CFG scale: 2.5," in parameters(out)
+        for bad, msg in (({"defaults": {"width": 60}},
+                          "kiln.json: defaults.width: 60 is not a multiple"),
+                         ({"defaults": {"sampler": "plms"}},
+                          "kiln.json: defaults.sampler"),
+                         ({"defaults": {"steps": "many"}},
+                          "kiln.json: defaults.steps")):
+            with open(card, "w") as f:
+                json.dump(bad, f)
+            p = render(["--model", MODEL, "--prompt", "x", "-o", out])
+            assert p.returncode == 1 and msg in p.stderr, (bad, p.stderr)
+    finally:
+        os.remove(card)
+
+
 def test_no_subcommand_and_random_seed(_):
     out = os.path.join(WORK, "plain.png")
     info = render_ok(["--model", MODEL, "--prompt", "a red fox", "--width",

@@ -1,0 +1,246 @@
+/* models.c - model names and kiln.json cards (see models.h). */
+#include "models.h"
+#include "util.h"
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define MAX_EXAMPLES 32
+
+int
+model_name_ok(const char *name)
+{
+	size_t i, n = strlen(name);
+
+	if (n == 0 || n > 64 || name[0] == '.')
+		return 0;
+	for (i = 0; i < n; i++) {
+		char c = name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+		    c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+void
+model_card_free(struct model_card *c)
+{
+	int i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->n_examples; i++)
+		free(c->examples[i]);
+	free(c->examples);
+	free(c->name);
+	free(c->path);
+	free(c->description);
+	free(c->sampler);
+	free(c);
+}
+
+/* Reads an optional positive integer of the "defaults" object. */
+static int
+card_int(json_object *d, const char *key, int *out, const char *file,
+	char *err, size_t errlen)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(d, key, &v))
+		return 0;
+	if (!json_object_is_type(v, json_type_int) ||
+	    json_object_get_int64(v) < 1 || json_object_get_int64(v) > 100000)
+		return errf(err, errlen, "%s: defaults.%s: not a positive "
+			"integer", file, key);
+	*out = json_object_get_int(v);
+	return 0;
+}
+
+static int
+card_parse(struct model_card *c, const char *file, char *err,
+	size_t errlen)
+{
+	json_object *o = json_object_from_file(file), *v, *d;
+	int rc = -1;
+	size_t i, n;
+
+	if (o == NULL || !json_object_is_type(o, json_type_object)) {
+		errf(err, errlen, "%s: not a JSON object", file);
+		goto out;
+	}
+	if (json_object_object_get_ex(o, "description", &v)) {
+		if (!json_object_is_type(v, json_type_string)) {
+			errf(err, errlen, "%s: description: not a string", file);
+			goto out;
+		}
+		free(c->description);
+		c->description = strdup(json_object_get_string(v));
+		if (c->description == NULL)
+			goto oom;
+	}
+	if (json_object_object_get_ex(o, "examples", &v)) {
+		if (!json_object_is_type(v, json_type_array)) {
+			errf(err, errlen, "%s: examples: not an array", file);
+			goto out;
+		}
+		n = json_object_array_length(v);
+		if (n > MAX_EXAMPLES)
+			n = MAX_EXAMPLES;
+		c->examples = calloc(n ? n : 1, sizeof(*c->examples));
+		if (c->examples == NULL)
+			goto oom;
+		for (i = 0; i < n; i++) {
+			json_object *e = json_object_array_get_idx(v, i);
+
+			if (!json_object_is_type(e, json_type_string)) {
+				errf(err, errlen, "%s: examples[%zu]: not a "
+					"string", file, i);
+				goto out;
+			}
+			c->examples[i] = strdup(json_object_get_string(e));
+			if (c->examples[i] == NULL)
+				goto oom;
+			c->n_examples++;
+		}
+	}
+	if (json_object_object_get_ex(o, "defaults", &d)) {
+		if (!json_object_is_type(d, json_type_object)) {
+			errf(err, errlen, "%s: defaults: not an object", file);
+			goto out;
+		}
+		if (card_int(d, "width", &c->width, file, err, errlen) ||
+		    card_int(d, "height", &c->height, file, err, errlen) ||
+		    card_int(d, "steps", &c->steps, file, err, errlen))
+			goto out;
+		if (json_object_object_get_ex(d, "cfg", &v)) {
+			if (!json_object_is_type(v, json_type_double) &&
+			    !json_object_is_type(v, json_type_int)) {
+				errf(err, errlen, "%s: defaults.cfg: not a "
+					"number", file);
+				goto out;
+			}
+			c->cfg = json_object_get_double(v);
+		}
+		if (json_object_object_get_ex(d, "sampler", &v)) {
+			if (!json_object_is_type(v, json_type_string)) {
+				errf(err, errlen, "%s: defaults.sampler: not a "
+					"string", file);
+				goto out;
+			}
+			free(c->sampler);
+			c->sampler = strdup(json_object_get_string(v));
+			if (c->sampler == NULL)
+				goto oom;
+		}
+	}
+	rc = 0;
+	goto out;
+oom:
+	errf(err, errlen, "out of memory");
+out:
+	json_object_put(o);
+	return rc;
+}
+
+/* A card with the strings every model has, for path. */
+static struct model_card *
+card_new(const char *name, const char *path)
+{
+	struct model_card *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return NULL;
+	c->name = strdup(name);
+	c->path = strdup(path);
+	c->description = strdup("");
+	c->sampler = strdup("");
+	if (c->name == NULL || c->path == NULL || c->description == NULL ||
+	    c->sampler == NULL) {
+		model_card_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+int
+model_card_load_path(const char *path, struct model_card **out, char *err,
+	size_t errlen)
+{
+	const char *base = strrchr(path, '/');
+	struct model_card *c;
+	struct stat st;
+	char *file = NULL;
+	int rc = -1;
+
+	*out = NULL;
+	if (stat(path, &st) != 0)
+		return errf(err, errlen, "%s: no such model", path);
+	c = card_new(base != NULL && base[1] != '\0' ? base + 1 : path, path);
+	if (c == NULL)
+		return errf(err, errlen, "out of memory");
+	/* A single-file checkpoint carries no card. */
+	if (S_ISDIR(st.st_mode)) {
+		if (asprintf(&file, "%s/kiln.json", path) < 0) {
+			file = NULL;
+			errf(err, errlen, "out of memory");
+			goto out;
+		}
+		if (stat(file, &st) == 0 &&
+		    card_parse(c, file, err, errlen) != 0)
+			goto out;
+	}
+	*out = c;
+	c = NULL;
+	rc = 0;
+out:
+	free(file);
+	model_card_free(c);
+	return rc;
+}
+
+int
+model_card_load(const char *dir, const char *name, struct model_card **out,
+	char *err, size_t errlen)
+{
+	struct stat st;
+	char *path = NULL;
+	int rc;
+
+	*out = NULL;
+	if (!model_name_ok(name))
+		return errf(err, errlen, "\"%s\" is not a model name", name);
+	if (asprintf(&path, "%s/%s", dir, name) < 0)
+		return errf(err, errlen, "out of memory");
+	if (stat(path, &st) != 0) {
+		free(path);
+		if (asprintf(&path, "%s/%s.safetensors", dir, name) < 0)
+			return errf(err, errlen, "out of memory");
+		if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+			free(path);
+			return errf(err, errlen, "model %s is not in %s", name,
+				dir);
+		}
+	} else if (!S_ISDIR(st.st_mode)) {
+		errf(err, errlen, "%s is not a model folder", path);
+		free(path);
+		return -1;
+	}
+	rc = model_card_load_path(path, out, err, errlen);
+	if (rc == 0) {
+		free((*out)->name);
+		(*out)->name = strdup(name);
+		if ((*out)->name == NULL) {
+			model_card_free(*out);
+			*out = NULL;
+			rc = errf(err, errlen, "out of memory");
+		}
+	}
+	free(path);
+	return rc;
+}

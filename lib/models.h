@@ -1,0 +1,39 @@
+/* models.h - the models directory as the web side and kilnd see it: a
+ * model is a diffusers folder or a .safetensors file in [paths] models,
+ * named after it; a folder may carry kiln.json, a small card with a
+ * description, example prompts and the parameters it renders best with. */
+#ifndef KILN_MODELS_H
+#define KILN_MODELS_H
+
+#include <stddef.h>
+
+struct model_card {
+	char *name;
+	char *path;
+	char *description;	/* "" when the card has none */
+	char **examples;	/* example prompts */
+	int n_examples;
+	int width, height, steps;	/* 0: not given */
+	double cfg;		/* 0: not given */
+	char *sampler;		/* "" when not given */
+};
+
+/* 1 when name can name a model: 1-64 characters of [A-Za-z0-9._-], not
+ * starting with '.', so it never leaves the models directory. */
+int model_name_ok(const char *name);
+
+/* Loads the card of model name from dir. A model without kiln.json gets
+ * an empty card. Returns 0 with *out (free with model_card_free), or -1
+ * with a message in err: a bad name, a model that is not there, or a
+ * kiln.json that is not what it should be (naming the file and key). */
+int model_card_load(const char *dir, const char *name,
+	struct model_card **out, char *err, size_t errlen);
+
+/* The same for a model given by its path (a folder or a file): the card
+ * of <path>/kiln.json, empty when there is none. */
+int model_card_load_path(const char *path, struct model_card **out,
+	char *err, size_t errlen);
+
+void model_card_free(struct model_card *c);
+
+#endif
