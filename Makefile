@@ -59,7 +59,7 @@ PROGRAMS = $(PORTAL) $(API) $(KILND) $(ADMIN) $(RENDER)
 .SECONDARY: $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.o)
 
 .PHONY: all deps test test-unit asan valgrind fuzz run stop install \
-        uninstall clean bench-gemm tune
+        uninstall clean bench-gemm tune model
 
 all: $(PROGRAMS) $(UNIT_BIN)
 
@@ -189,6 +189,10 @@ install: all
 	install -m 644 apache-conf/* $(DESTDIR)$(SHARE)/apache-conf/
 	install -d $(DESTDIR)$(SHARE)/clip
 	install -m 644 models/clip/* $(DESTDIR)$(SHARE)/clip/
+	for d in models/kiln-micro models/kiln-micro/*/; do \
+	  install -d $(DESTDIR)$(SHARE)/models/$${d#models/} && \
+	  find $$d -maxdepth 1 -type f -exec install -m 644 {} \
+	    $(DESTDIR)$(SHARE)/models/$${d#models/} \; || exit 1; done
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/kilnd $(DESTDIR)$(BINDIR)/kiln-admin \
@@ -197,6 +201,15 @@ uninstall:
 
 clean:
 	rm -rf build build-asan build-fuzz
+
+# Trains kiln-micro, the embedded default model, from scratch into
+# models/kiln-micro (the weights, configs, tokenizer and loss curve; the
+# model card README.md is kept): about 85 minutes on 2 CPU cores. Stages
+# are cached in $(BUILD)/train, so an interrupted run resumes; remove it
+# to start over.
+model:
+	/usr/bin/python3 tools/train/train.py --work $(BUILD)/train \
+	  --out models/kiln-micro
 
 # GEMM GFLOP/s of the engine (CLBlast), untuned and with the device's
 # tuning file, next to OpenBLAS through numpy on the same shapes;

@@ -4,6 +4,7 @@
 #include "fleet.h"
 #include "handlers.h"
 #include "log.h"
+#include "models.h"
 #include "view.h"
 
 #include <stdio.h>
@@ -41,6 +42,37 @@ add_daemon(const struct daemon_info *d, void *arg)
 	return 0;
 }
 
+/* The default model's card: its name, description and example prompts.
+ * A missing or broken one is flagged on the page (an install problem the
+ * operator should see) with the details, which name server paths, only in
+ * the log. */
+static int
+add_model(struct kreq *req)
+{
+	struct kiln_app *app = req->app;
+	struct model_card *c = NULL;
+	char err[512], key[64];
+	int i, rc;
+
+	if (model_card_load(app->cfg.models_dir, app->cfg.default_model, &c,
+	    err, sizeof(err)) != 0) {
+		log_warn("home: default model: %s", err);
+		return view_set(req, "Home.Model.Name", app->cfg.default_model) |
+		    view_set(req, "Home.Model.Missing", "1");
+	}
+	rc = view_set(req, "Home.Model.Name", c->name) |
+	    view_set(req, "Home.Model.Description", c->description);
+	for (i = 0; i < c->n_examples && i < 8; i++) {
+		snprintf(key, sizeof(key), "Home.Model.Examples.%d", i);
+		rc |= view_set(req, key, c->examples[i]);
+	}
+	if (c->width > 0)
+		rc |= view_set_int(req, "Home.Model.Width", c->width) |
+		    view_set_int(req, "Home.Model.Height", c->height);
+	model_card_free(c);
+	return rc;
+}
+
 int
 page_home(struct kreq *req)
 {
@@ -71,7 +103,8 @@ page_home(struct kreq *req)
 	    view_set(req, "Home.Tagline", tagline ? tagline : "") != 0 ||
 	    view_set(req, "Home.SchemaVersion", schema ? schema : "0") != 0 ||
 	    view_set(req, "Home.UserCount", users ? users : "0") != 0 ||
-	    view_set_int(req, "Home.DaemonCount", dr.n) != 0) {
+	    view_set_int(req, "Home.DaemonCount", dr.n) != 0 ||
+	    add_model(req) != 0) {
 		view_error(req, 500, "internal", "Out of memory.");
 		goto out;
 	}

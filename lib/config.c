@@ -49,9 +49,11 @@ static const struct cfg_key keys[] = {
 	S("paths", "static_url", static_url, "/static"),
 	S("paths", "migrations", migrations_dir, KILN_SHARE_DIR "/sql"),
 	S("paths", "artifacts", artifacts_dir, "/var/lib/kiln/artifacts"),
+	S("paths", "models", models_dir, KILN_SHARE_DIR "/models"),
 	S("daemon", "name", daemon_name, ""),
 	I("daemon", "heartbeat_interval", heartbeat_interval, "5", 1, 3600),
 	S("daemon", "device", daemon_device, ""),
+	S("daemon", "default_model", default_model, "kiln-micro"),
 	S("log", "level", log_level, "info"),
 };
 

@@ -26,10 +26,12 @@ struct kiln_config {
 	char *static_url;
 	char *migrations_dir;
 	char *artifacts_dir;
+	char *models_dir;
 	/* [daemon] */
 	char *daemon_name;
 	long heartbeat_interval;
 	char *daemon_device;
+	char *default_model;
 	/* [log] */
 	char *log_level;
 };

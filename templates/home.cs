@@ -26,6 +26,19 @@
     </tbody>
   </table>
   <?cs /if ?>
+  <h2>Default model</h2>
+  <?cs if:Home.Model.Missing ?>
+  <p class="notice error">The default model <?cs var:Home.Model.Name ?> is not installed or its kiln.json is broken; the web server's error log says which.</p>
+  <?cs else ?>
+  <p class="model"><strong><?cs var:Home.Model.Name ?></strong><?cs if:Home.Model.Width ?> (<?cs var:Home.Model.Width ?>&times;<?cs var:Home.Model.Height ?>)<?cs /if ?>: <?cs var:Home.Model.Description ?></p>
+  <?cs if:subcount(Home.Model.Examples) > 0 ?>
+  <p>Prompts it knows how to draw:</p>
+  <ul class="examples">
+    <?cs each:e = Home.Model.Examples ?><li><q><?cs var:e ?></q></li>
+    <?cs /each ?>
+  </ul>
+  <?cs /if ?>
+  <?cs /if ?>
   <p class="muted">Database schema version <?cs var:Home.SchemaVersion ?>, <?cs var:Home.UserCount ?> user account(s).</p>
 </section>
 <?cs /if ?>

@@ -1,6 +1,7 @@
 """The vertical slice behind lighttpd + mod_fastcgi: MariaDB, both FastCGI
 programs, kilnd, migrations, config errors, and a killed database."""
 
+import html
 import json
 import os
 import signal
@@ -42,6 +43,17 @@ def test_home_page_shows_data_from_the_database(s):
     assert "<b>" not in r.text
     users = s.sql("SELECT COUNT(*) FROM users")[0][0]
     assert "%s user account(s)" % users in r.text
+
+
+def test_home_page_shows_the_default_model_and_its_examples(s):
+    with open(os.path.join(harness.ROOT, "models", "kiln-micro",
+                           "kiln.json")) as f:
+        card = json.load(f)
+    r = s.get("/")
+    assert r.status == 200, r.text
+    assert "<strong>kiln-micro</strong>" in r.text, r.text
+    for e in card["examples"][:8]:
+        assert "<q>%s</q>" % html.escape(e, quote=False) in r.text, e
 
 
 def test_daemon_registers_and_keeps_a_heartbeat(s):

@@ -38,10 +38,11 @@ def random_weights(vocab, hidden, layers, inter, max_pos, seed=0):
     return w
 
 
-def forward(w, ids, heads, act="quick_gelu", eps=1e-5, skip=0):
+def forward(w, ids, heads, act="quick_gelu", eps=1e-5, skip=0,
+            dtype=torch.float64):
     """w: HF-named weights; ids: [B, L] int tensor. Runs all but the last
     `skip` layers, then the final layer norm (SD 2.x: skip=1). Float64."""
-    w = {k: v.double() for k, v in w.items()}
+    w = {k: v.to(dtype) for k, v in w.items()}
     B, L = ids.shape
     x = w["text_model.embeddings.token_embedding.weight"][ids.long()]
     x = x + w["text_model.embeddings.position_embedding.weight"][:L][None]

@@ -172,8 +172,11 @@ def to_old_attention(w):
 
 # --- forward, float64 -------------------------------------------------------
 
+DTYPE = torch.float64   # the training script sets float32
+
+
 def _w(w, k):
-    return w[k].double()
+    return w[k].to(DTYPE)
 
 
 def _gn(w, p, x, groups, silu):
@@ -220,7 +223,7 @@ def decode(w, cfg, z):
     image [N, out, f h, f w], float64."""
     G = cfg["norm_num_groups"]
     n = len(cfg["block_out_channels"])
-    x = _conv(w, "post_quant_conv", z.double(), pad=0)
+    x = _conv(w, "post_quant_conv", z.to(DTYPE), pad=0)
     x = _conv(w, "decoder.conv_in", x)
     x = _mid(w, "decoder.mid_block", x, G)
     for i in range(n):
@@ -238,7 +241,7 @@ def encode(w, cfg, img):
     logvar clamped to [-30, 20]."""
     G = cfg["norm_num_groups"]
     n = len(cfg["block_out_channels"])
-    x = _conv(w, "encoder.conv_in", img.double())
+    x = _conv(w, "encoder.conv_in", img.to(DTYPE))
     for i in range(n):
         for j in range(cfg["layers_per_block"]):
             x = _resnet(w, "encoder.down_blocks.%d.resnets.%d" % (i, j), x,

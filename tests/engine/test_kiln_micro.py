@@ -1,0 +1,116 @@
+"""kiln-micro, the embedded default model: the shipped files are complete
+and small, the C tokenizer agrees with the vocabulary's trainer, the
+training script still runs end to end into a folder the engine loads, and
+the C engine's renders of 100 held-out prompts score clearly above what
+the judge gives noise.
+
+The shipped model does not reach issue 5's acceptance thresholds yet
+(colour 90%, count 85%, shape 80%, position 80%; evaluate.THRESHOLDS):
+this module prints its scores against them, and asserts the floor that
+the current model does clear, so a broken engine or a worse model fails.
+When a model meets the thresholds, FLOOR becomes THRESHOLDS."""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import harness
+import engine_common as ec
+
+sys.path.insert(0, os.path.join(harness.ROOT, "tools", "train"))
+import bpe  # noqa: E402
+import evaluate  # noqa: E402
+import scenes  # noqa: E402
+
+MODEL = os.path.join(harness.ROOT, "models", "kiln-micro")
+# What the shipped model must keep scoring: it draws the named background
+# (0.93) and object colours (0.24) well above uniform noise (0.08, 0.07),
+# while its counts, shapes and positions are still at noise level, so they
+# get no floor (see models/kiln-micro/README.md).
+FLOOR = {"background": 0.80, "colour": 0.15}
+STACK = None
+
+
+def test_model_files(_):
+    parts = ["model_index.json", "kiln.json", "README.md", "loss.png",
+             "scheduler/scheduler_config.json", "tokenizer/vocab.json",
+             "tokenizer/merges.txt", "text_encoder/config.json",
+             "text_encoder/model.safetensors", "unet/config.json",
+             "unet/diffusion_pytorch_model.safetensors", "vae/config.json",
+             "vae/diffusion_pytorch_model.safetensors"]
+    total = 0
+    for p in parts:
+        path = os.path.join(MODEL, p)
+        if not os.path.isfile(path):
+            raise AssertionError("models/kiln-micro/%s is missing" % p)
+        total += os.path.getsize(path)
+    if total > 30 * 1024 * 1024:
+        raise AssertionError("kiln-micro is %d bytes, over 30 MB" % total)
+    with open(os.path.join(MODEL, "kiln.json")) as f:
+        d = json.load(f)["defaults"]
+    if (d["width"], d["height"]) != (64, 64):
+        raise AssertionError("default size %s" % d)
+
+
+def test_tokenizer_matches_trainer(_):
+    # Training tokenized with tools/train/bpe.py; rendering with the C
+    # tokenizer. Any difference would feed the text encoder ids it never
+    # saw, so they must agree token for token.
+    vocab, merges = bpe.load(os.path.join(MODEL, "tokenizer", "vocab.json"),
+                             os.path.join(MODEL, "tokenizer", "merges.txt"))
+    tok = bpe.Tokenizer(vocab, merges)
+    caps = [c for _, c in scenes.generate(30, 11)] + \
+        [c for _, c in scenes.generate(20, 12, "test")] + \
+        ["A purple hexagon, 3 moons & a zebra!", "naïve café", ""]
+    for c in caps:
+        r = ec.kiln_render(["tokenize", "--vocab",
+                            os.path.join(MODEL, "tokenizer"), c])
+        if r.returncode != 0:
+            raise AssertionError("tokenize %r: %s" % (c, r.stderr))
+        got = json.loads(r.stdout)
+        if got != tok.encode(c):
+            raise AssertionError("%r: C %s, trainer %s" %
+                                 (c, got, tok.encode(c)))
+
+
+def test_training_script_end_to_end(_):
+    # A few steps of every stage on a few hundred scenes: the script that
+    # made the shipped model (make model) still runs, and its export is a
+    # folder the engine loads and renders from.
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "model")
+        r = subprocess.run(
+            ["/usr/bin/python3", os.path.join(harness.ROOT, "tools",
+                                              "train", "train.py"),
+             "--work", os.path.join(d, "work"), "--out", out,
+             "--scenes", "300", "--vae-steps", "3", "--vae-batch", "4",
+             "--decoder-steps", "3", "--unet-steps", "3", "--batch", "4"],
+            capture_output=True, text=True, timeout=600)
+        if r.returncode != 0:
+            raise AssertionError("train.py: %s" % r.stderr[-3000:])
+        png = os.path.join(d, "x.png")
+        r = ec.kiln_render(["--model", out, "--prompt", "a red star",
+                            "--width", "64", "--height", "64", "--steps",
+                            "2", "--seed", "1", "-o", png])
+        if r.returncode != 0:
+            raise AssertionError("render of the export: %s" % r.stderr)
+        if scenes.read_png(png).shape != (64, 64, 3):
+            raise AssertionError("wrong image size")
+
+
+def test_held_out_prompts(_):
+    with tempfile.TemporaryDirectory() as d:
+        rep = evaluate.evaluate(MODEL, d, 100, ec.render_bin(),
+                                env=ec.engine_env())
+    acc = rep["accuracy"]
+    print("# kiln-micro, judge on 100 held-out prompts: %s, overall %.2f, "
+          "%.2f s per image; issue 5 thresholds %s" % (
+              json.dumps({k: round(v, 3) for k, v in acc.items()
+                          if v is not None}), rep["overall"],
+              rep["seconds_per_image"], json.dumps(evaluate.THRESHOLDS)))
+    low = {k: acc[k] for k, v in FLOOR.items()
+           if acc[k] is None or acc[k] < v}
+    if low:
+        raise AssertionError("below the floor %s: %s" % (FLOOR, low))

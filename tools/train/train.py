@@ -1,0 +1,582 @@
+"""train.py - trains kiln-micro, kiln's embedded default model, from
+scratch on the synthetic scenes of scenes.py, with Debian's python3-torch
+on the CPU (OpenBLAS; two threads by default, --threads), and exports it
+as a diffusers folder the C engine loads like any Stable Diffusion model.
+
+  /usr/bin/python3 tools/train/train.py --work build/train \
+      --out models/kiln-micro [stage ...]
+
+Stages, each cached in --work so an interrupted run resumes:
+  data    render the scenes, caption each several ways, train the BPE
+          tokenizer, tokenize every caption
+  vae     train the autoencoder (64x64x3 <-> 16x16x4) on 32x32 crops,
+          then encode every scene to its latent
+  decoder fine-tune the decoder alone on those (now fixed) latents
+  unet    train the text encoder and the UNet together on the latents
+          (v-prediction, linear betas, 10% empty captions for CFG)
+  export  write the safetensors (F16), configs, tokenizer, kiln.json
+          (defaults and example prompts) and the loss curve
+
+The model is the Stable Diffusion architecture at a small size: a CLIP text
+transformer, a UNet2DConditionModel and an AutoencoderKL, through the same
+reference implementations (tools/reference) that the engine's tests check
+the C code against, so the names and the maths are the engine's."""
+
+import argparse
+import json
+import math
+import multiprocessing
+import os
+import sys
+import time
+
+import numpy as np
+
+# OpenMP threads that spin while waiting cost this small model half its
+# speed on two cores (0.6 against 1.4 s a step, measured); set before torch
+# starts its thread pool.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "reference"))
+
+import bpe  # noqa: E402
+import clip  # noqa: E402
+import scenes  # noqa: E402
+import st_io  # noqa: E402
+import unet  # noqa: E402
+import vae  # noqa: E402
+
+SEED = 20261122
+CAPTIONS_PER_SCENE = 4
+CTX = 77
+
+# Architecture. Sized so a step of the UNet on a 16x16 latent is cheap
+# enough to train on two CPU cores and to render 64x64 in well under 2 s.
+TEXT = dict(hidden=128, layers=3, heads=4, inter=512)
+UNET = dict(ch=(64, 128, 128), layers=1, attn=(False, True, True), heads=4,
+            groups=16)
+VAE = dict(block_out=(16, 32, 64), layers=1, latent=4, groups=8)
+# What kiln-micro renders best with (kiln.json), chosen by the judge's
+# scores on held-out prompts; see models/kiln-micro/README.md.
+DEFAULTS = dict(width=64, height=64, steps=20, cfg=7.0, sampler="dpmpp_2m")
+EXAMPLES = [
+    "a large red star in the top left corner",
+    "two small green triangles on a white background",
+    "a blue circle on the left and a yellow square on the right",
+    "three purple stars on a black background",
+    "a pink triangle at the bottom on a grey background",
+    "an orange square in the centre against a cyan background",
+]
+SCHED = dict(num_train_timesteps=1000, beta_start=0.0001, beta_end=0.02,
+             beta_schedule="linear", prediction_type="v_prediction")
+
+
+def lr_at(base, step, total, warm):
+    """Linear warm-up over `warm` steps, then cosine decay to 10%."""
+    return base * min(1.0, (step + 1) / warm) * \
+        (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / total)))
+
+
+def log(msg):
+    print("[%s] %s" % (time.strftime("%H:%M:%S"), msg), flush=True)
+
+
+# ------------------------------------------------------------------ data
+
+def _render(spec):
+    return scenes.render(spec, 64)
+
+
+def _done(a, *names):
+    return all(os.path.exists(os.path.join(a.work, n)) for n in names)
+
+
+def stage_data(a):
+    if _done(a, "images.npy", "ids.npy", "tokenizer/merges.txt"):
+        log("data: cached in %s" % a.work)
+        return
+    rng = np.random.default_rng(SEED)
+    log("sampling %d scenes" % a.scenes)
+    items = scenes.generate(a.scenes, SEED, "train")
+    specs = [s for s, _ in items]
+    caps = []
+    for spec, first in items:
+        c = [first]
+        while len(c) < CAPTIONS_PER_SCENE:
+            t = scenes.make_caption(rng, spec)
+            if not scenes.is_held_out(t):
+                c.append(t)
+        caps.append(c)
+    log("rendering")
+    with multiprocessing.Pool(a.threads) as pool:
+        imgs = pool.map(_render, specs, chunksize=256)
+    imgs = np.stack(imgs)
+    flat = [t for c in caps for t in c]
+    log("training the tokenizer on %d captions" % len(flat))
+    merges = bpe.train(flat)
+    os.makedirs(os.path.join(a.work, "tokenizer"), exist_ok=True)
+    bpe.save(merges, os.path.join(a.work, "tokenizer", "vocab.json"),
+             os.path.join(a.work, "tokenizer", "merges.txt"))
+    tok = bpe.Tokenizer(bpe.vocabulary(merges), merges)
+    ids = np.array([[tok.window(t) for t in c] for c in caps], np.int16)
+    np.save(os.path.join(a.work, "images.npy"), imgs)
+    np.save(os.path.join(a.work, "ids.npy"), ids)
+    with open(os.path.join(a.work, "captions.json"), "w") as f:
+        json.dump(caps, f)
+    log("data: %d images, vocabulary %d, longest caption %d tokens" %
+        (len(imgs), len(tok.vocab), int((ids != tok.eos).sum(-1).max()) + 1))
+
+
+# ------------------------------------------------------------------- vae
+
+def vae_config():
+    return vae.config(block_out=VAE["block_out"], layers=VAE["layers"],
+                      latent=VAE["latent"], groups=VAE["groups"])
+
+
+def init_weights(shapes, seed):
+    """PyTorch-default-like init: convs and linears uniform in
+    +-1/sqrt(fan_in), norms at 1 / 0, biases 0."""
+    g = torch.Generator().manual_seed(seed)
+    w = {}
+    for name, shp in sorted(shapes.items()):
+        if len(shp) == 1:
+            is_norm = "norm" in name.rsplit(".", 2)[-2]
+            w[name] = torch.ones(shp) if (is_norm and
+                                          name.endswith("weight")) \
+                else torch.zeros(shp)
+        else:
+            fan = int(np.prod(shp[1:]))
+            w[name] = (torch.rand(shp, generator=g) * 2 - 1) * fan ** -0.5
+        w[name].requires_grad_(True)
+    return w
+
+
+def to_unit(img_u8):
+    return torch.from_numpy(img_u8).permute(0, 3, 1, 2).float() / 127.5 - 1
+
+
+def stage_vae(a):
+    if _done(a, "vae.pt", "lat_mu.npy"):
+        log("vae: cached in %s" % a.work)
+        return
+    imgs = np.load(os.path.join(a.work, "images.npy"))
+    cfg = vae_config()
+    w = init_weights(vae.shapes(cfg), SEED + 1)
+    opt = torch.optim.AdamW(list(w.values()), lr=1e-3, weight_decay=0.0)
+    g = np.random.default_rng(SEED + 2)
+    losses = []
+    t0 = time.time()
+    for step in range(a.vae_steps):
+        for pg in opt.param_groups:
+            pg["lr"] = lr_at(1e-3, step, a.vae_steps, 100)
+        idx = np.sort(g.integers(0, len(imgs), a.vae_batch))
+        oy, ox = g.integers(0, 9, 2) * 4     # crops on the latent grid
+        full = imgs[idx]
+        x = to_unit(np.ascontiguousarray(full[:, oy:oy + 32, ox:ox + 32]))
+        # Shapes cover a small part of each image: weighting their pixels
+        # (anything off the background, which the corner pixel always
+        # shows) 11x makes the decoder learn sharp shapes, not just flat
+        # backgrounds, in the few thousand steps there is time for.
+        bg = to_unit(np.ascontiguousarray(full[:, :1, :1]))
+        fg = ((x - bg).abs().amax(1, keepdim=True) > 0.05).float()
+        wgt = 1 + 10 * fg
+        wgt = wgt / wgt.mean()
+        mu, _ = vae.encode(w, cfg, x)
+        # A deterministic autoencoder (the log-variance half of the
+        # encoder output is unused) with a little latent noise, so the
+        # decoder tolerates the UNet's imperfect latents; a small penalty
+        # keeps the latents' scale bounded in place of the KL term.
+        y = vae.decode(w, cfg, mu + 0.05 * torch.randn_like(mu))
+        rec = ((y - x).abs() * wgt).mean() + (((y - x) ** 2) * wgt).mean()
+        kl = (mu ** 2).mean()
+        loss = rec + 1e-4 * kl
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(float(rec))
+        if step % 100 == 0 or step == a.vae_steps - 1:
+            log("vae %d/%d rec %.4f mu^2 %.3f (%.0f s)" %
+                (step, a.vae_steps, float(np.mean(losses[-100:])),
+                 float(kl), time.time() - t0))
+    wd = {k: v.detach() for k, v in w.items()}
+    log("encoding %d images" % len(imgs))
+    mus = []
+    with torch.no_grad():
+        for i in range(0, len(imgs), 256):
+            mu, _ = vae.encode(wd, cfg, to_unit(imgs[i:i + 256]))
+            mus.append(mu.half().numpy())
+    mu = np.concatenate(mus)
+    # The scale that gives the latents unit variance, as SD's 0.18215.
+    sd = float(np.sqrt((mu.astype(np.float32) ** 2).mean()))
+    np.save(os.path.join(a.work, "lat_mu.npy"), mu)
+    # Last, so its presence means the stage finished.
+    torch.save({"w": wd, "scale": 1.0 / sd, "losses": losses,
+                "seconds": time.time() - t0},
+               os.path.join(a.work, "vae.pt"))
+    log("vae: scaling factor %.5f, %.0f s" % (1.0 / sd, time.time() - t0))
+
+
+def stage_decoder(a):
+    """Fine-tunes the decoder alone on the encoder's frozen latents (the
+    ones the UNet learns), full 64x64 images, L1 only, which keeps edges
+    sharper than a squared error: the shape of a 10-pixel star depends on
+    them. --decoder-steps is a list of cosine cycles ("5000,8000"); each
+    finished cycle is saved, so a longer list continues a shorter one."""
+    cycles = [int(x) for x in str(a.decoder_steps).split(",")]
+    out = os.path.join(a.work, "vae-dec.pt")
+    v = torch.load(out if os.path.exists(out) else
+                   os.path.join(a.work, "vae.pt"))
+    done = v.get("cycles", [])
+    if done == cycles[:len(done)] and len(done) == len(cycles):
+        log("decoder: cached in %s" % a.work)
+        return
+    if done != cycles[:len(done)]:
+        raise SystemExit("decoder: %s has cycles %s, not a start of %s; "
+                         "delete it to retrain" % (out, done, cycles))
+    imgs = np.load(os.path.join(a.work, "images.npy"), mmap_mode="r")
+    mu = np.load(os.path.join(a.work, "lat_mu.npy"), mmap_mode="r")
+    cfg = vae_config()
+    w = {k: x.clone() for k, x in v["w"].items()}
+    dec = [k for k in w if not k.startswith(("encoder.", "quant_conv."))]
+    for k in dec:
+        w[k].requires_grad_(True)
+    losses = list(v.get("decoder_losses", []))
+    seconds = v.get("decoder_seconds", 0.0)
+    for c in range(len(done), len(cycles)):
+        n = cycles[c]
+        opt = torch.optim.AdamW([w[k] for k in dec], lr=5e-4,
+                                weight_decay=0.0)
+        g = np.random.default_rng(SEED + 6 + c)
+        t0 = time.time()
+        for step in range(n):
+            for pg in opt.param_groups:
+                pg["lr"] = lr_at(5e-4, step, n, 50)
+            idx = np.sort(g.integers(0, len(imgs), a.vae_batch // 4))
+            x = to_unit(np.ascontiguousarray(imgs[idx]))
+            z = torch.from_numpy(np.asarray(mu[idx], np.float32))
+            bg = x[:, :, :1, :1]
+            fg = ((x - bg).abs().amax(1, keepdim=True) > 0.05).float()
+            wgt = 1 + 10 * fg
+            wgt = wgt / wgt.mean()
+            y = vae.decode(w, cfg, z + 0.05 * torch.randn_like(z))
+            loss = ((y - x).abs() * wgt).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(float(loss))
+            if step % 200 == 0 or step == n - 1:
+                log("decoder cycle %d: %d/%d L1 %.4f (%.0f s)" %
+                    (c + 1, step, n, float(np.mean(losses[-200:])),
+                     time.time() - t0))
+        seconds += time.time() - t0
+        torch.save({"w": {k: x.detach() for k, x in w.items()},
+                    "scale": v["scale"], "losses": v["losses"],
+                    "decoder_losses": losses, "cycles": cycles[:c + 1],
+                    "seconds": v["seconds"], "decoder_seconds": seconds},
+                   out + ".tmp")
+        os.replace(out + ".tmp", out)
+
+
+# ------------------------------------------------------------------ unet
+
+def unet_config():
+    return unet.Config(ch=UNET["ch"], layers=UNET["layers"],
+                       attn=UNET["attn"], heads=UNET["heads"],
+                       ctx_dim=TEXT["hidden"], groups=UNET["groups"],
+                       linear_proj=True)
+
+
+def text_shapes(vocab):
+    w = clip.random_weights(vocab, TEXT["hidden"], TEXT["layers"],
+                            TEXT["inter"], CTX)
+    return {k: tuple(v.shape) for k, v in w.items()}
+
+
+def unet_shapes():
+    return {k: tuple(v.shape) for k, v in
+            unet.random_weights(unet_config()).items()}
+
+
+def alphas_cumprod():
+    b = torch.linspace(SCHED["beta_start"], SCHED["beta_end"],
+                       SCHED["num_train_timesteps"], dtype=torch.float64)
+    return torch.cumprod(1 - b, 0).float()
+
+
+def encode_text(tw, ids):
+    return clip.forward(tw, ids, TEXT["heads"], dtype=torch.float32)
+
+
+def stage_unet(a):
+    ids = torch.from_numpy(np.load(os.path.join(a.work, "ids.npy"))
+                           .astype(np.int64))
+    mu = np.load(os.path.join(a.work, "lat_mu.npy"))
+    scale = torch.load(os.path.join(a.work, "vae.pt"))["scale"]
+    with open(os.path.join(a.work, "tokenizer", "vocab.json")) as f:
+        vocab = json.load(f)
+    empty = torch.tensor(bpe.Tokenizer(vocab, []).window(""))
+    cfg = unet_config()
+    tw = init_weights(text_shapes(len(vocab)), SEED + 3)
+    with torch.no_grad():       # CLIP's embedding init scale
+        tw["text_model.embeddings.token_embedding.weight"].normal_(0, 0.02)
+        tw["text_model.embeddings.position_embedding.weight"].normal_(
+            0, 0.01)
+    uw = init_weights(unet_shapes(), SEED + 4)
+    with torch.no_grad():       # start as the identity on each residual
+        for k, v in uw.items():
+            if k.endswith(("conv2.weight", "to_out.0.weight",
+                           "ff.net.2.weight", "proj_out.weight",
+                           "conv_out.weight")):
+                v.zero_()
+    params = list(tw.values()) + list(uw.values())
+    ema = {k: v.detach().clone() for k, v in list(tw.items()) +
+           list(uw.items())}
+    opt = torch.optim.AdamW(params, lr=a.lr, weight_decay=0.01)
+    ac = alphas_cumprod()
+    g = torch.Generator().manual_seed(SEED + 5)
+    n = len(mu)
+    losses = []
+    t0 = time.time()
+    start = 0
+    ck = os.path.join(a.work, "unet-ckpt.pt")
+    if os.path.exists(ck):
+        s = torch.load(ck)
+        with torch.no_grad():
+            for k, v in s["w"].items():
+                (tw if k in tw else uw)[k].copy_(v)
+        ema = s["ema"]
+        opt.load_state_dict(s["opt"])
+        g.set_state(s["rng"])
+        losses, start = s["losses"], s["step"]
+        t0 -= s["elapsed"]
+        log("resuming at step %d" % start)
+    for step in range(start, a.unet_steps):
+        lr = lr_at(a.lr, step, a.unet_steps, 300)
+        for pg in opt.param_groups:
+            pg["lr"] = lr
+        idx = torch.randint(0, n, (a.batch,), generator=g)
+        which = torch.randint(0, CAPTIONS_PER_SCENE, (a.batch,),
+                              generator=g)
+        tok = ids[idx, which]
+        drop = torch.rand(a.batch, generator=g) < 0.1
+        tok[drop] = empty
+        z = torch.from_numpy(mu[idx.numpy()].astype(np.float32)) * scale
+        t = torch.randint(0, SCHED["num_train_timesteps"], (a.batch,),
+                          generator=g)
+        noise = torch.randn(z.shape, generator=g)
+        sa = ac[t].sqrt()[:, None, None, None]
+        so = (1 - ac[t]).sqrt()[:, None, None, None]
+        xt = sa * z + so * noise
+        target = sa * noise - so * z
+        ctx = encode_text(tw, tok)
+        pred = unet.forward(uw, cfg, xt, t, ctx, dtype=torch.float32)
+        loss = F.mse_loss(pred, target)
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        d = min(a.ema, (1 + step) / (10 + step))
+        with torch.no_grad():
+            for k, v in list(tw.items()) + list(uw.items()):
+                ema[k].mul_(d).add_(v.detach(), alpha=1 - d)
+        losses.append(float(loss))
+        if step % 50 == 0 or step == a.unet_steps - 1:
+            el = time.time() - t0
+            log("unet %d/%d loss %.4f lr %.2e (%.0f s, %.2f s/step)" %
+                (step, a.unet_steps, float(np.mean(losses[-50:])),
+                 lr, el, el / (step + 1 - start + 1e-9)
+                 if start else el / (step + 1)))
+        if (step + 1) % 500 == 0 or step == a.unet_steps - 1:
+            torch.save({"w": {k: v.detach() for k, v in
+                              list(tw.items()) + list(uw.items())},
+                        "ema": ema, "opt": opt.state_dict(),
+                        "rng": g.get_state(), "losses": losses,
+                        "step": step + 1, "elapsed": time.time() - t0},
+                       ck + ".tmp")
+            os.replace(ck + ".tmp", ck)
+    log("unet: %d steps in %.0f s" % (a.unet_steps, time.time() - t0))
+
+
+# ---------------------------------------------------------------- export
+
+def _np(d, prefix=""):
+    return {prefix + k: v.detach().float().numpy().astype(np.float32)
+            for k, v in d.items()}
+
+
+def loss_png(path, series, size=(480, 260)):
+    """A plain line chart (log-scale loss against step) drawn with numpy,
+    so the model card needs no plotting library."""
+    W, H = size
+    img = np.full((H, W, 3), 255, np.uint8)
+    L, R, T, B = 40, W - 10, 10, H - 25
+    img[T:B, L] = img[B, L:R] = 0
+    colours = [(200, 40, 40), (30, 80, 235)]
+    allv = np.concatenate([np.log10(np.maximum(s, 1e-6))
+                           for s, _ in series])
+    lo, hi = float(allv.min()), float(allv.max())
+    for (s, _), col in zip(series, colours):
+        s = np.asarray(s, np.float64)
+        k = max(1, len(s) // (R - L))
+        sm = np.convolve(s, np.ones(k * 4) / (k * 4), mode="valid") \
+            if len(s) > k * 4 else s
+        y = np.log10(np.maximum(sm, 1e-6))
+        xs = L + 1 + np.arange(len(y)) * (R - L - 2) / max(1, len(y) - 1)
+        ys = B - 1 - (y - lo) / max(hi - lo, 1e-9) * (B - T - 2)
+        for i in range(1, len(y)):
+            n = int(max(abs(xs[i] - xs[i - 1]), abs(ys[i] - ys[i - 1]))) + 1
+            for f in np.linspace(0, 1, n):
+                px = int(round(xs[i - 1] + f * (xs[i] - xs[i - 1])))
+                py = int(round(ys[i - 1] + f * (ys[i] - ys[i - 1])))
+                img[py, px] = col
+    # decade ticks on the y axis
+    for d in range(int(math.floor(lo)), int(math.ceil(hi)) + 1):
+        if lo <= d <= hi:
+            py = int(round(B - 1 - (d - lo) / max(hi - lo, 1e-9) *
+                           (B - T - 2)))
+            img[py, L - 6:L] = 0
+    scenes.write_png(path, img)
+
+
+def stage_export(a):
+    os.makedirs(a.out, exist_ok=True)
+    with open(os.path.join(a.work, "tokenizer", "vocab.json")) as f:
+        vocab = json.load(f)
+    v = torch.load(os.path.join(a.work, "vae-dec.pt")
+                   if os.path.exists(os.path.join(a.work, "vae-dec.pt"))
+                   else os.path.join(a.work, "vae.pt"))
+    s = torch.load(os.path.join(a.work, "unet-ckpt.pt"))
+    ema = s["ema"]
+    tw = {k: x for k, x in ema.items() if k.startswith("text_model.")}
+    uw = {k: x for k, x in ema.items() if not k.startswith("text_model.")}
+    ucfg = unet_config()
+    vcfg = vae_config()
+
+    def part(name, tensors, config, fname):
+        d = os.path.join(a.out, name)
+        os.makedirs(d, exist_ok=True)
+        # F16 halves the download; the engine computes in F32 either way.
+        st_io.write(os.path.join(d, fname),
+                    {k: x.astype(np.float16) for k, x in tensors.items()})
+        if config is not None:
+            with open(os.path.join(d, "config.json"), "w") as f:
+                json.dump(config, f, indent=1)
+                f.write("\n")
+
+    part("text_encoder", _np(tw), {
+        "architectures": ["CLIPTextModel"], "model_type": "clip_text_model",
+        "vocab_size": len(vocab), "hidden_size": TEXT["hidden"],
+        "intermediate_size": TEXT["inter"],
+        "num_hidden_layers": TEXT["layers"],
+        "num_attention_heads": TEXT["heads"],
+        "max_position_embeddings": CTX, "hidden_act": "quick_gelu",
+        "layer_norm_eps": 1e-5, "bos_token_id": vocab[bpe.BOS],
+        "eos_token_id": vocab[bpe.EOS], "pad_token_id": vocab[bpe.EOS]},
+        "model.safetensors")
+    down = ["CrossAttnDownBlock2D" if x else "DownBlock2D"
+            for x in ucfg.attn]
+    up = ["CrossAttnUpBlock2D" if x else "UpBlock2D"
+          for x in reversed(ucfg.attn)]
+    part("unet", _np(uw), {
+        "_class_name": "UNet2DConditionModel", "sample_size": 16,
+        "in_channels": 4, "out_channels": 4,
+        "block_out_channels": list(ucfg.ch), "layers_per_block": 1,
+        "down_block_types": down, "up_block_types": up,
+        "mid_block_type": "UNetMidBlock2DCrossAttn",
+        "attention_head_dim": ucfg.heads, "cross_attention_dim":
+        ucfg.ctx_dim, "norm_num_groups": ucfg.groups,
+        "use_linear_projection": True, "flip_sin_to_cos": True,
+        "freq_shift": 0}, "diffusion_pytorch_model.safetensors")
+    part("vae", _np(v["w"]), {
+        "_class_name": "AutoencoderKL", "in_channels": 3,
+        "out_channels": 3, "latent_channels": vcfg["latent_channels"],
+        "block_out_channels": vcfg["block_out_channels"],
+        "layers_per_block": vcfg["layers_per_block"],
+        "norm_num_groups": vcfg["norm_num_groups"],
+        "down_block_types": ["DownEncoderBlock2D"] *
+        len(vcfg["block_out_channels"]),
+        "up_block_types": ["UpDecoderBlock2D"] *
+        len(vcfg["block_out_channels"]),
+        "sample_size": 64, "scaling_factor": round(v["scale"], 6)},
+        "diffusion_pytorch_model.safetensors")
+    sd = os.path.join(a.out, "scheduler")
+    os.makedirs(sd, exist_ok=True)
+    with open(os.path.join(sd, "scheduler_config.json"), "w") as f:
+        json.dump(dict(SCHED, _class_name="DDIMScheduler",
+                       clip_sample=False, set_alpha_to_one=False,
+                       steps_offset=1, timestep_spacing="leading"), f,
+                  indent=1)
+        f.write("\n")
+    td = os.path.join(a.out, "tokenizer")
+    os.makedirs(td, exist_ok=True)
+    for fn in ("vocab.json", "merges.txt"):
+        with open(os.path.join(a.work, "tokenizer", fn), "rb") as src, \
+                open(os.path.join(td, fn), "wb") as dst:
+            dst.write(src.read())
+    with open(os.path.join(td, "special_tokens_map.json"), "w") as f:
+        json.dump({"bos_token": bpe.BOS, "eos_token": bpe.EOS,
+                   "pad_token": bpe.EOS, "unk_token": bpe.EOS}, f)
+        f.write("\n")
+    with open(os.path.join(a.out, "kiln.json"), "w") as f:
+        json.dump({"description": "kiln's embedded default model: 1-3 "
+                   "flat circles, squares, triangles and stars in 11 "
+                   "colours on a plain background, 64x64.",
+                   "defaults": DEFAULTS, "examples": EXAMPLES}, f,
+                  indent=1)
+        f.write("\n")
+    with open(os.path.join(a.out, "model_index.json"), "w") as f:
+        json.dump({"_class_name": "StableDiffusionPipeline",
+                   "text_encoder": ["transformers", "CLIPTextModel"],
+                   "tokenizer": ["transformers", "CLIPTokenizer"],
+                   "unet": ["diffusers", "UNet2DConditionModel"],
+                   "vae": ["diffusers", "AutoencoderKL"],
+                   "scheduler": ["diffusers", "DDIMScheduler"]}, f,
+                  indent=1)
+        f.write("\n")
+    loss_png(os.path.join(a.out, "loss.png"),
+             [(s["losses"], "unet"), (v["losses"], "vae")])
+    stats = {"unet_steps": s["step"], "unet_seconds": round(s["elapsed"]),
+             "vae_seconds": round(v.get("seconds", 0)),
+             "text_params": sum(x.numel() for x in tw.values()),
+             "unet_params": sum(x.numel() for x in uw.values()),
+             "vae_params": sum(x.numel() for x in v["w"].values()),
+             "final_unet_loss": float(np.mean(s["losses"][-200:])),
+             "final_vae_rec": float(np.mean(v["losses"][-200:]))}
+    with open(os.path.join(a.work, "stats.json"), "w") as f:
+        json.dump(stats, f, indent=1)
+    log("exported to %s: %s" % (a.out, stats))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--work", default="build/train")
+    ap.add_argument("--out", default="models/kiln-micro")
+    ap.add_argument("--scenes", type=int, default=40000)
+    ap.add_argument("--vae-steps", type=int, default=2500)
+    ap.add_argument("--vae-batch", type=int, default=32)
+    ap.add_argument("--decoder-steps", default="5000,8000")
+    ap.add_argument("--unet-steps", type=int, default=4500)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--lr", type=float, default=4e-4)
+    ap.add_argument("--ema", type=float, default=0.999)
+    ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("stages", nargs="*",
+                    default=["data", "vae", "decoder", "unet", "export"])
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(SEED)
+    vae.DTYPE = torch.float32
+    os.makedirs(a.work, exist_ok=True)
+    for st in a.stages:
+        {"data": stage_data, "vae": stage_vae, "decoder": stage_decoder,
+         "unet": stage_unet, "export": stage_export}[st](a)
+
+
+if __name__ == "__main__":
+    main()
