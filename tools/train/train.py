@@ -342,7 +342,7 @@ def stage_unet(a):
     g = torch.Generator().manual_seed(SEED + 5)
     n = len(mu)
     losses = []
-    t0 = time.time()
+    t0 = t_run = time.time()
     start = 0
     ck = os.path.join(a.work, "unet-ckpt.pt")
     if os.path.exists(ck):
@@ -356,8 +356,18 @@ def stage_unet(a):
         losses, start = s["losses"], s["step"]
         t0 -= s["elapsed"]
         log("resuming at step %d" % start)
-    for step in range(start, a.unet_steps):
-        lr = lr_at(a.lr, step, a.unet_steps, 300)
+    # --unet-steps lists cosine cycles ("4500,2500"): the first from a.lr
+    # with 300 warm-up steps, each later one from half of it with 100, so
+    # a longer list continues a finished run where it ended.
+    cycles = [int(x) for x in str(a.unet_steps).split(",")]
+    total = sum(cycles)
+    for step in range(start, total):
+        c, local = 0, step
+        while local >= cycles[c]:
+            local -= cycles[c]
+            c += 1
+        lr = lr_at(a.lr if c == 0 else a.lr / 2, local, cycles[c],
+                   300 if c == 0 else 100)
         for pg in opt.param_groups:
             pg["lr"] = lr
         idx = torch.randint(0, n, (a.batch,), generator=g)
@@ -386,13 +396,12 @@ def stage_unet(a):
             for k, v in list(tw.items()) + list(uw.items()):
                 ema[k].mul_(d).add_(v.detach(), alpha=1 - d)
         losses.append(float(loss))
-        if step % 50 == 0 or step == a.unet_steps - 1:
+        if step % 50 == 0 or step == total - 1:
             el = time.time() - t0
             log("unet %d/%d loss %.4f lr %.2e (%.0f s, %.2f s/step)" %
-                (step, a.unet_steps, float(np.mean(losses[-50:])),
-                 lr, el, el / (step + 1 - start + 1e-9)
-                 if start else el / (step + 1)))
-        if (step + 1) % 500 == 0 or step == a.unet_steps - 1:
+                (step, total, float(np.mean(losses[-50:])),
+                 lr, el, (time.time() - t_run) / (step + 1 - start)))
+        if (step + 1) % 500 == 0 or step == total - 1:
             torch.save({"w": {k: v.detach() for k, v in
                               list(tw.items()) + list(uw.items())},
                         "ema": ema, "opt": opt.state_dict(),
@@ -400,7 +409,7 @@ def stage_unet(a):
                         "step": step + 1, "elapsed": time.time() - t0},
                        ck + ".tmp")
             os.replace(ck + ".tmp", ck)
-    log("unet: %d steps in %.0f s" % (a.unet_steps, time.time() - t0))
+    log("unet: %d steps in %.0f s" % (total, time.time() - t0))
 
 
 # ---------------------------------------------------------------- export
@@ -561,7 +570,7 @@ def main():
     ap.add_argument("--vae-steps", type=int, default=2500)
     ap.add_argument("--vae-batch", type=int, default=32)
     ap.add_argument("--decoder-steps", default="5000,8000")
-    ap.add_argument("--unet-steps", type=int, default=4500)
+    ap.add_argument("--unet-steps", default="4500")
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=4e-4)
     ap.add_argument("--ema", type=float, default=0.999)
