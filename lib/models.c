@@ -168,24 +168,23 @@ card_new(const char *name, const char *path)
 	return c;
 }
 
-int
-model_card_load_path(const char *path, struct model_card **out, char *err,
-	size_t errlen)
+/* The card of the model name at path (a folder when is_dir): kiln.json's
+ * when the folder has one, else an empty one. */
+static int
+card_load(const char *name, const char *path, int is_dir,
+	struct model_card **out, char *err, size_t errlen)
 {
-	const char *base = strrchr(path, '/');
 	struct model_card *c;
 	struct stat st;
 	char *file = NULL;
 	int rc = -1;
 
 	*out = NULL;
-	if (stat(path, &st) != 0)
-		return errf(err, errlen, "%s: no such model", path);
-	c = card_new(base != NULL && base[1] != '\0' ? base + 1 : path, path);
+	c = card_new(name, path);
 	if (c == NULL)
 		return errf(err, errlen, "out of memory");
 	/* A single-file checkpoint carries no card. */
-	if (S_ISDIR(st.st_mode)) {
+	if (is_dir) {
 		if (asprintf(&file, "%s/kiln.json", path) < 0) {
 			file = NULL;
 			errf(err, errlen, "out of memory");
@@ -202,6 +201,20 @@ out:
 	free(file);
 	model_card_free(c);
 	return rc;
+}
+
+int
+model_card_load_path(const char *path, struct model_card **out, char *err,
+	size_t errlen)
+{
+	const char *base = strrchr(path, '/');
+	struct stat st;
+
+	*out = NULL;
+	if (stat(path, &st) != 0)
+		return errf(err, errlen, "%s: no such model", path);
+	return card_load(base != NULL && base[1] != '\0' ? base + 1 : path,
+	    path, S_ISDIR(st.st_mode), out, err, errlen);
 }
 
 int
@@ -231,16 +244,7 @@ model_card_load(const char *dir, const char *name, struct model_card **out,
 		free(path);
 		return -1;
 	}
-	rc = model_card_load_path(path, out, err, errlen);
-	if (rc == 0) {
-		free((*out)->name);
-		(*out)->name = strdup(name);
-		if ((*out)->name == NULL) {
-			model_card_free(*out);
-			*out = NULL;
-			rc = errf(err, errlen, "out of memory");
-		}
-	}
+	rc = card_load(name, path, S_ISDIR(st.st_mode), out, err, errlen);
 	free(path);
 	return rc;
 }

@@ -431,15 +431,19 @@ line_str(json_object *o, const char *key, const char *file, long line,
 	return 0;
 }
 
-/* --prompts: one render per line, the model loaded once. Every line is
- * checked before the first render, so a typo on line 90 does not cost
- * the 89 renders before it. */
+/* --prompts: one render per line, the model loaded once. */
 static int
 render_list(struct pipeline *p, const struct ropts *o,
     const struct gen_params *base)
 {
+	/* One render each: its parameters, and the parsed line that owns
+	 * their strings. */
+	struct entry {
+		json_object *obj;
+		struct gen_params gp;
+		const char *out;
+	} *items = NULL;
 	FILE *f = fopen(o->prompts, "r");
-	json_object **items = NULL;
 	size_t n = 0, cap = 0, len = 0, k;
 	char *buf = NULL;
 	ssize_t got;
@@ -453,7 +457,8 @@ render_list(struct pipeline *p, const struct ropts *o,
 	}
 	while ((got = getline(&buf, &len, f)) >= 0) {
 		json_object *obj, *v;
-		const char *pr, *out, *neg;
+		struct entry *e;
+		const char *neg;
 
 		line++;
 		if (strspn(buf, " \t\r\n") == (size_t)got)
@@ -466,7 +471,7 @@ render_list(struct pipeline *p, const struct ropts *o,
 			goto out;
 		}
 		if (n == cap) {
-			json_object **t = realloc(items, (cap ? cap * 2 : 64) *
+			struct entry *t = realloc(items, (cap ? cap * 2 : 64) *
 			    sizeof(*t));
 
 			if (t == NULL) {
@@ -477,22 +482,33 @@ render_list(struct pipeline *p, const struct ropts *o,
 			items = t;
 			cap = cap ? cap * 2 : 64;
 		}
-		items[n++] = obj;
-		if (line_str(obj, "prompt", o->prompts, line, &pr) != 0 ||
-		    line_str(obj, "out", o->prompts, line, &out) != 0 ||
-		    line_str(obj, "negative", o->prompts, line, &neg) != 0)
+		e = &items[n];
+		e->obj = obj;
+		e->gp = *base;
+		/* Without a seed of its own, entry k takes the run's seed + k,
+		 * as the images of a batch do. */
+		e->gp.seed = base->seed + n;
+		n++;
+		if (line_str(obj, "prompt", o->prompts, line, &e->gp.prompt) ||
+		    line_str(obj, "out", o->prompts, line, &e->out) ||
+		    line_str(obj, "negative", o->prompts, line, &neg))
 			goto out;
-		if (pr == NULL || out == NULL) {
+		if (e->gp.prompt == NULL || e->out == NULL) {
 			fprintf(stderr, "kiln-render: %s:%ld: %s is required\n",
-			    o->prompts, line, pr == NULL ? "prompt" : "out");
+			    o->prompts, line, e->gp.prompt == NULL ? "prompt" :
+			    "out");
 			goto out;
 		}
-		if (json_object_object_get_ex(obj, "seed", &v) &&
-		    (!json_object_is_type(v, json_type_int) ||
-		    json_object_get_int64(v) < 0)) {
-			fprintf(stderr, "kiln-render: %s:%ld: seed: not an "
-			    "unsigned integer\n", o->prompts, line);
-			goto out;
+		if (neg != NULL)
+			e->gp.negative = neg;
+		if (json_object_object_get_ex(obj, "seed", &v)) {
+			if (!json_object_is_type(v, json_type_int) ||
+			    json_object_get_int64(v) < 0) {
+				fprintf(stderr, "kiln-render: %s:%ld: seed: not "
+				    "an unsigned integer\n", o->prompts, line);
+				goto out;
+			}
+			e->gp.seed = (uint64_t)json_object_get_int64(v);
 		}
 	}
 	if (ferror(f)) {
@@ -500,26 +516,14 @@ render_list(struct pipeline *p, const struct ropts *o,
 		    o->prompts);
 		goto out;
 	}
+	/* Every line was checked before the first render, so a typo on line
+	 * 90 does not cost the 89 renders before it. */
 	rc = 0;
-	for (k = 0; k < n && rc == 0; k++) {
-		struct gen_params gp = *base;
-		const char *out, *neg;
-		json_object *v;
-
-		line_str(items[k], "prompt", o->prompts, 0, &gp.prompt);
-		line_str(items[k], "out", o->prompts, 0, &out);
-		line_str(items[k], "negative", o->prompts, 0, &neg);
-		if (neg != NULL)
-			gp.negative = neg;
-		/* Without a seed of its own, line k takes the run's seed + k,
-		 * as the images of a batch do. */
-		gp.seed = json_object_object_get_ex(items[k], "seed", &v) ?
-		    (uint64_t)json_object_get_int64(v) : base->seed + k;
-		rc = render_one(p, o, &gp, out);
-	}
+	for (k = 0; k < n && rc == 0; k++)
+		rc = render_one(p, o, &items[k].gp, items[k].out);
 out:
 	for (k = 0; k < n; k++)
-		json_object_put(items[k]);
+		json_object_put(items[k].obj);
 	free(items);
 	free(buf);
 	fclose(f);

@@ -35,6 +35,23 @@ static int tap_failed_checks;
 		: "not ok", tap_count, #fn); \
 } while (0)
 
+/* Writes text to dir/name (a check fails when it cannot): the fixture
+ * files of tests that read a directory. */
+static inline void
+tap_put_file(const char *dir, const char *name, const char *text)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	CHECK(f != NULL);
+	if (f == NULL)
+		return;
+	CHECK(fputs(text, f) >= 0);
+	CHECK(fclose(f) == 0);
+}
+
 static inline int
 tap_done(void)
 {

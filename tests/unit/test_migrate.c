@@ -25,19 +25,6 @@ names(void)
 }
 
 static void
-touch(const char *dir, const char *name)
-{
-	char p[512];
-	FILE *f;
-
-	snprintf(p, sizeof(p), "%s/%s", dir, name);
-	f = fopen(p, "w");
-	CHECK(f != NULL);
-	if (f != NULL)
-		fclose(f);
-}
-
-static void
 listing_sorts_and_finds_duplicates(void)
 {
 	char dir[] = "/tmp/kiln-test-mig-XXXXXX", err[512], cmd[600];
@@ -45,10 +32,10 @@ listing_sorts_and_finds_duplicates(void)
 	size_t n;
 
 	CHECK(mkdtemp(dir) != NULL);
-	touch(dir, "010_ten.sql");
-	touch(dir, "002_two.sql");
-	touch(dir, "README");
-	touch(dir, "001_one.sql");
+	tap_put_file(dir, "010_ten.sql", "");
+	tap_put_file(dir, "002_two.sql", "");
+	tap_put_file(dir, "README", "");
+	tap_put_file(dir, "001_one.sql", "");
 	CHECK(migrations_list(dir, &m, &n, err, sizeof(err)) == 0);
 	CHECK(n == 3);
 	if (n == 3) {
@@ -59,7 +46,7 @@ listing_sorts_and_finds_duplicates(void)
 	}
 	migrations_free(m, n);
 
-	touch(dir, "0002_again.sql");
+	tap_put_file(dir, "0002_again.sql", "");
 	CHECK(migrations_list(dir, &m, &n, err, sizeof(err)) == -1);
 	CHECK(strstr(err, "share version 2") != NULL);
 

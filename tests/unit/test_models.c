@@ -13,20 +13,6 @@
 static char dir[] = "/tmp/kiln-models-XXXXXX";
 
 static void
-put(const char *rel, const char *text)
-{
-	char path[512];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, rel);
-	f = fopen(path, "w");
-	if (f == NULL)
-		return;
-	fputs(text, f);
-	fclose(f);
-}
-
-static void
 test_names(void)
 {
 	char long_name[80];
@@ -54,7 +40,7 @@ test_card(void)
 
 	snprintf(path, sizeof(path), "%s/m", dir);
 	mkdir(path, 0755);
-	put("m/kiln.json", "{\"description\": \"shapes\", \"examples\": "
+	tap_put_file(dir, "m/kiln.json", "{\"description\": \"shapes\", \"examples\": "
 	    "[\"a red star\", \"two <b>blue</b> squares\"], \"defaults\": "
 	    "{\"width\": 64, \"height\": 64, \"steps\": 20, \"cfg\": 4.5, "
 	    "\"sampler\": \"euler\"}}");
@@ -81,7 +67,7 @@ test_card(void)
 	model_card_free(c);
 	c = NULL;
 	/* A single file. */
-	put("single.safetensors", "x");
+	tap_put_file(dir, "single.safetensors", "x");
 	CHECK(model_card_load(dir, "single", &c, err, sizeof(err)) == 0);
 	model_card_free(c);
 	c = NULL;
@@ -100,13 +86,13 @@ test_errors(void)
 	CHECK(strstr(err, "not a model name") != NULL);
 	snprintf(path, sizeof(path), "%s/bad", dir);
 	mkdir(path, 0755);
-	put("bad/kiln.json", "{\"examples\": [1]}");
+	tap_put_file(dir, "bad/kiln.json", "{\"examples\": [1]}");
 	CHECK(model_card_load(dir, "bad", &c, err, sizeof(err)) == -1);
 	CHECK(strstr(err, "kiln.json: examples[0]") != NULL);
-	put("bad/kiln.json", "{\"defaults\": {\"steps\": -3}}");
+	tap_put_file(dir, "bad/kiln.json", "{\"defaults\": {\"steps\": -3}}");
 	CHECK(model_card_load(dir, "bad", &c, err, sizeof(err)) == -1);
 	CHECK(strstr(err, "defaults.steps") != NULL);
-	put("bad/kiln.json", "[1, 2");
+	tap_put_file(dir, "bad/kiln.json", "[1, 2");
 	CHECK(model_card_load(dir, "bad", &c, err, sizeof(err)) == -1);
 	CHECK(strstr(err, "not a JSON object") != NULL);
 }

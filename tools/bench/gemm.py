@@ -159,27 +159,26 @@ def main():
         print("  openblas %-18s %7.1f GFLOP/s" % (s, best), flush=True)
 
     joined = ",".join(shapes)
-    engine = bench_kiln(binary, joined, args.repeat, args.device, True,
-                        False)
-    for r, res in zip(rows, engine["results"]):
-        r["kiln_engine_gflops"] = res["gflops"]
-        r["kiln_engine_gflops_median"] = res["gflops_median"]
-    print("  kiln engine (op_gemm's own choice) done", flush=True)
 
-    untuned = bench_kiln(binary, joined, args.repeat, args.device, False,
-                         True)
-    for r, res in zip(rows, untuned["results"]):
-        r["kiln_untuned_gflops"] = res["gflops"]
-        r["kiln_untuned_gflops_median"] = res["gflops_median"]
+    def add(run, name, keep=True):
+        """Copies one kiln run's figures into the rows as
+        kiln_<name>_gflops(_median); None when keep is false."""
+        for r, res in zip(rows, run["results"]):
+            r["kiln_%s_gflops" % name] = res["gflops"] if keep else None
+            r["kiln_%s_gflops_median" % name] = (res["gflops_median"]
+                                                 if keep else None)
+
+    add(bench_kiln(binary, joined, args.repeat, args.device, True, False),
+        "engine")
+    print("  kiln engine (op_gemm's own choice) done", flush=True)
+    add(bench_kiln(binary, joined, args.repeat, args.device, False, True),
+        "untuned")
     print("  kiln CLBlast untuned done (KILN_NO_TUNING=1)", flush=True)
 
     tuned = bench_kiln(binary, joined, args.repeat, args.device, True, True)
     tstate = tuned["tuning"]
     have_tuned = tstate.get("applied", False)
-    for r, res in zip(rows, tuned["results"]):
-        r["kiln_tuned_gflops"] = res["gflops"] if have_tuned else None
-        r["kiln_tuned_gflops_median"] = (res["gflops_median"]
-                                         if have_tuned else None)
+    add(tuned, "tuned", have_tuned)
     if have_tuned:
         print("  kiln CLBlast tuned done (%s)" % tstate.get("path"),
               flush=True)

@@ -161,6 +161,17 @@ def to_unit(img_u8):
     return torch.from_numpy(img_u8).permute(0, 3, 1, 2).float() / 127.5 - 1
 
 
+def shape_weights(x, bg):
+    """Per-pixel loss weights for images x with background colour bg
+    ([N, 3, 1, 1]; the corner pixel always shows it). Shapes cover a
+    small part of each image: weighting their pixels 11x makes the
+    decoder learn sharp shapes, not just flat backgrounds, in the few
+    thousand steps there is time for. Normalised to mean 1."""
+    fg = ((x - bg).abs().amax(1, keepdim=True) > 0.05).float()
+    wgt = 1 + 10 * fg
+    return wgt / wgt.mean()
+
+
 def stage_vae(a):
     if _done(a, "vae.pt", "lat_mu.npy"):
         log("vae: cached in %s" % a.work)
@@ -179,14 +190,8 @@ def stage_vae(a):
         oy, ox = g.integers(0, 9, 2) * 4     # crops on the latent grid
         full = imgs[idx]
         x = to_unit(np.ascontiguousarray(full[:, oy:oy + 32, ox:ox + 32]))
-        # Shapes cover a small part of each image: weighting their pixels
-        # (anything off the background, which the corner pixel always
-        # shows) 11x makes the decoder learn sharp shapes, not just flat
-        # backgrounds, in the few thousand steps there is time for.
-        bg = to_unit(np.ascontiguousarray(full[:, :1, :1]))
-        fg = ((x - bg).abs().amax(1, keepdim=True) > 0.05).float()
-        wgt = 1 + 10 * fg
-        wgt = wgt / wgt.mean()
+        wgt = shape_weights(x, to_unit(np.ascontiguousarray(
+            full[:, :1, :1])))
         mu, _ = vae.encode(w, cfg, x)
         # A deterministic autoencoder (the log-variance half of the
         # encoder output is unused) with a little latent noise, so the
@@ -260,10 +265,7 @@ def stage_decoder(a):
             idx = np.sort(g.integers(0, len(imgs), a.vae_batch // 4))
             x = to_unit(np.ascontiguousarray(imgs[idx]))
             z = torch.from_numpy(np.asarray(mu[idx], np.float32))
-            bg = x[:, :, :1, :1]
-            fg = ((x - bg).abs().amax(1, keepdim=True) > 0.05).float()
-            wgt = 1 + 10 * fg
-            wgt = wgt / wgt.mean()
+            wgt = shape_weights(x, x[:, :, :1, :1])
             y = vae.decode(w, cfg, z + 0.05 * torch.randn_like(z))
             loss = ((y - x).abs() * wgt).mean()
             opt.zero_grad()
