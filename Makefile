@@ -16,7 +16,7 @@ CPPFLAGS += -D_GNU_SOURCE -Ilib -Irender-daemon/engine \
 ALL_CFLAGS = $(WARN) $(CPPFLAGS) $(CFLAGS) $(SAN)
 LDLIBS_WEB = -lfcgi -lmariadb -ljson-c -lneo_cgi -lneo_cs -lneo_utl -lgd -lz -lsodium
 LDLIBS_ENG = -lclblast -lOpenCL -lstdc++ -ljson-c -lsodium -lgd -lz -lm -lpthread -lunistring
-LDLIBS_D   = $(LDLIBS_ENG) -lmariadb -lsodium
+LDLIBS_D   = $(LDLIBS_ENG) -lmariadb -lsodium -lcurl
 LDLIBS_ADM = -lmariadb -ljson-c -lsodium
 
 BINDIR   = $(PREFIX)/bin
@@ -37,7 +37,8 @@ LIBENG   = $(BUILD)/libengine.a
 
 PORTAL_SRC = cgi-bin/portal.c cgi-bin/page_home.c
 API_SRC    = cgi-bin/api.c cgi-bin/api_health.c
-KILND_SRC  = render-daemon/kilnd.c render-daemon/cl_devices.c
+KILND_SRC  = render-daemon/kilnd.c render-daemon/cl_devices.c \
+             render-daemon/registry.c
 RENDER_SRC = render-daemon/kiln-render.c render-daemon/cl_devices.c \
              $(wildcard render-daemon/cmd_*.c)
 ADMIN_SRC  = tools/kiln-admin.c
@@ -116,7 +117,8 @@ $(ADMIN): $(ADMIN_SRC:%.c=$(BUILD)/%.o) $(LIBKILN)
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBENG) $(LIBKILN)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDFLAGS) $(LDLIBS_WEB) $(LDLIBS_ENG)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDFLAGS) $(LDLIBS_WEB) $(LDLIBS_ENG) \
+	    -lmariadb -lcurl
 
 # Fuzz harnesses need clang's libFuzzer; they are built into their own
 # directory with ASan + UBSan whatever BUILD says.
@@ -142,7 +144,7 @@ build-fuzz/obj/cl_sources.o: $(ENG_GEN) render-daemon/engine/cl_sources.h
 build-fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) \
-	  $(LDLIBS_WEB) $(LDLIBS_ENG)
+	  $(LDLIBS_WEB) $(LDLIBS_ENG) -lcurl
 
 fuzz: $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 

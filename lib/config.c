@@ -54,6 +54,13 @@ static const struct cfg_key keys[] = {
 	I("daemon", "heartbeat_interval", heartbeat_interval, "5", 1, 3600),
 	S("daemon", "device", daemon_device, ""),
 	S("daemon", "default_model", default_model, "kiln-micro"),
+	I("daemon", "lease_seconds", lease_seconds, "30", 3, 3600),
+	I("daemon", "poll_ms", poll_ms, "250", 10, 60000),
+	I("daemon", "model_memory_mb", model_memory_mb, "4096", 0, 1048576),
+	I("daemon", "preview_every", preview_every, "5", 0, 1000),
+	I("webhooks", "timeout", webhook_timeout, "10", 1, 300),
+	I("webhooks", "retry_base", webhook_retry_base, "10", 1, 3600),
+	I("webhooks", "max_attempts", webhook_max_attempts, "8", 1, 100),
 	S("log", "level", log_level, "info"),
 };
 

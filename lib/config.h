@@ -32,6 +32,14 @@ struct kiln_config {
 	long heartbeat_interval;
 	char *daemon_device;
 	char *default_model;
+	long lease_seconds;		/* a running job's lease */
+	long poll_ms;			/* idle queue poll */
+	long model_memory_mb;		/* loaded models' budget; 0: one */
+	long preview_every;		/* steps between previews; 0: none */
+	/* [webhooks] */
+	long webhook_timeout;
+	long webhook_retry_base;
+	long webhook_max_attempts;
 	/* [log] */
 	char *log_level;
 };

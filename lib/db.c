@@ -103,7 +103,11 @@ db_connect(struct db *db, int multi)
 	unsigned int ct = (unsigned int)c->db_connect_timeout;
 	unsigned int rw = (unsigned int)c->db_rw_timeout;
 	const char *host, *sock;
-	unsigned long flags = multi ? CLIENT_MULTI_STATEMENTS : 0;
+	/* FOUND_ROWS: an UPDATE reports the rows it matched, not only those
+	 * it changed, so "is this row still ours" checks hold even when the
+	 * new values equal the old (a lease renewed twice in a millisecond). */
+	unsigned long flags = CLIENT_FOUND_ROWS |
+	    (multi ? CLIENT_MULTI_STATEMENTS : 0);
 
 	disconnect(db);
 	db->err[0] = '\0';

@@ -57,8 +57,9 @@ int db_is_down(const struct db *db);
 long db_query(struct db *db, const char *sql, const struct db_param *p,
 	size_t np, db_row_fn fn, void *arg);
 
-/* Runs a prepared statement without rows. affected and insert_id may be
- * NULL. Returns 0, or -1 with db_error() set. */
+/* Runs a prepared statement without rows. *affected is the number of rows
+ * the statement matched (CLIENT_FOUND_ROWS), changed or not; affected and
+ * insert_id may be NULL. Returns 0, or -1 with db_error() set. */
 int db_exec(struct db *db, const char *sql, const struct db_param *p,
 	size_t np, unsigned long long *affected, unsigned long long *insert_id);
 

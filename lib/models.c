@@ -62,6 +62,57 @@ card_int(json_object *d, const char *key, int *out, const char *file,
 	return 0;
 }
 
+/* Reads n numbers of array a into out. */
+static int
+card_floats(json_object *a, size_t n, float *out)
+{
+	size_t i;
+
+	if (!json_object_is_type(a, json_type_array) ||
+	    json_object_array_length(a) != n)
+		return -1;
+	for (i = 0; i < n; i++) {
+		json_object *e = json_object_array_get_idx(a, i);
+
+		if (!json_object_is_type(e, json_type_double) &&
+		    !json_object_is_type(e, json_type_int))
+			return -1;
+		out[i] = (float)json_object_get_double(e);
+	}
+	return 0;
+}
+
+/* "preview": {"factors": [[r, g, b] per latent channel], "bias": [r, g,
+ * b]}: the linear latent-to-RGB map for live previews. */
+static int
+card_preview(struct model_card *c, json_object *d, const char *file,
+	char *err, size_t errlen)
+{
+	json_object *f, *b;
+	size_t i, n;
+
+	if (!json_object_is_type(d, json_type_object) ||
+	    !json_object_object_get_ex(d, "factors", &f) ||
+	    !json_object_is_type(f, json_type_array))
+		return errf(err, errlen, "%s: preview: needs \"factors\", an "
+			"array of [r, g, b] per latent channel", file);
+	n = json_object_array_length(f);
+	if (n < 1 || n > MODEL_MAX_LATENT)
+		return errf(err, errlen, "%s: preview.factors: %zu channels, "
+			"not 1 to %d", file, n, MODEL_MAX_LATENT);
+	for (i = 0; i < n; i++)
+		if (card_floats(json_object_array_get_idx(f, i), 3,
+		    c->preview_factors[i]) != 0)
+			return errf(err, errlen, "%s: preview.factors[%zu]: "
+				"not three numbers", file, i);
+	if (json_object_object_get_ex(d, "bias", &b) &&
+	    card_floats(b, 3, c->preview_bias) != 0)
+		return errf(err, errlen, "%s: preview.bias: not three "
+			"numbers", file);
+	c->preview_channels = (int)n;
+	return 0;
+}
+
 static int
 card_parse(struct model_card *c, const char *file, char *err,
 	size_t errlen)
@@ -139,6 +190,9 @@ card_parse(struct model_card *c, const char *file, char *err,
 				goto oom;
 		}
 	}
+	if (json_object_object_get_ex(o, "preview", &d) &&
+	    card_preview(c, d, file, err, errlen) != 0)
+		goto out;
 	rc = 0;
 	goto out;
 oom:

@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 
+#define MODEL_MAX_LATENT 16
+
 struct model_card {
 	char *name;
 	char *path;
@@ -16,6 +18,11 @@ struct model_card {
 	int width, height, steps;	/* 0: not given */
 	double cfg;		/* 0: not given */
 	char *sampler;		/* "" when not given */
+	/* Live previews: RGB in [-1, 1] = bias + sum over latent channels
+	 * of factors[c] * latent[c] (the UNet's scaled latent). */
+	int preview_channels;	/* 0: not given */
+	float preview_factors[MODEL_MAX_LATENT][3];
+	float preview_bias[3];
 };
 
 /* 1 when name can name a model: 1-64 characters of [A-Za-z0-9._-], not

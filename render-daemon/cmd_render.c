@@ -266,13 +266,13 @@ model_name(const char *path)
 }
 
 static int
-progress(void *arg, int image, int step, int steps)
+progress(void *arg, const struct pipeline_step *s)
 {
 	const struct ropts *o = arg;
 
 	if (o->verbose)
-		fprintf(stderr, "kiln-render: image %d step %d/%d\n", image + 1,
-		    step, steps);
+		fprintf(stderr, "kiln-render: image %d step %d/%d\n",
+		    s->image + 1, s->step, s->steps);
 	return 0;
 }
 

@@ -67,10 +67,11 @@ synth_model(void *arg, const float *x_in, float t, float *out)
 }
 
 static int
-synth_progress(void *arg, int step, int steps)
+synth_progress(void *arg, int step, int steps, const float *denoised)
 {
 	struct synth *sy = arg;
 
+	(void)denoised;
 	if (sy->trace != NULL &&
 	    fprintf(sy->trace, "progress %d %d\n", step, steps) < 0)
 		sy->write_failed = 1;

@@ -1,17 +1,31 @@
-/* kilnd.c - the render daemon: registers with MariaDB, keeps a heartbeat,
- * stops cleanly on SIGTERM, reloads its config on SIGHUP. Job claiming and
- * the engine plug in here in later steps. */
+/* kilnd.c - the render daemon: claims jobs from the MariaDB queue and
+ * renders them with the engine; a keeper thread renews the running job's
+ * lease, beats the heartbeat and requeues jobs of dead daemons; a courier
+ * thread delivers webhooks. SIGTERM finishes the current step, requeues
+ * the job and exits 0; SIGHUP reloads the config. */
 #include "cl_devices.h"
 #include "config.h"
 #include "db.h"
+#include "image.h"
+#include "jobs.h"
 #include "log.h"
+#include "pipeline.h"
+#include "registry.h"
+#include "runtime.h"
 #include "util.h"
+#include "webhook.h"
 
+#include <curl/curl.h>
+#include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
+#include <sodium.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,21 +44,53 @@ on_signal(int sig)
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: kilnd [-c kiln.conf] [--list-devices | --version "
-		"| --check-config]\n"
-		"The config file is -c, else $KILN_CONF, else %s.\n",
-		KILN_CONF_DEFAULT);
+	fprintf(f, "usage: kilnd [-c kiln.conf] [--name NAME] [--list-devices "
+		"| --version | --check-config]\n"
+		"The config file is -c, else $KILN_CONF, else %s.\n"
+		"--name overrides [daemon] name (to run several daemons on "
+		"one host).\n", KILN_CONF_DEFAULT);
 }
 
 struct daemon {
 	struct kiln_config cfg;
 	const char *conf_path;
-	struct db *db;
+	const char *name_arg;
+	struct db *db;			/* the main loop's connection */
 	char name[256];
 	char host[256];
 	struct buf devices;
 	int registered;
+	struct kiln_rt *rt;
+	struct registry *reg;
+
+	/* Shared with the keeper: the job being rendered (id 0: none). */
+	pthread_mutex_t mu;
+	unsigned long long cur_id;
+	int cur_attempt;
+	atomic_int lease_lost;
+
+	/* The helper threads and their stop flag. */
+	pthread_t keeper, courier;
+	int threads_up;
+	atomic_int threads_stop;
 };
+
+/* Sleeps ms milliseconds in small slices, waking early when flag is set
+ * (the helper threads) or, without a flag, when a signal asks (the main
+ * loop): the helpers keep their pace through a stop or reload until the
+ * main loop stops them. */
+static void
+nap_ms(long ms, atomic_int *flag)
+{
+	while (ms > 0 && (flag != NULL ? !atomic_load(flag) :
+	    !stop_requested && !reload_requested)) {
+		long slice = ms < 50 ? ms : 50;
+		struct timespec ts = { 0, slice * 1000 * 1000 };
+
+		nanosleep(&ts, NULL);
+		ms -= slice;
+	}
+}
 
 static void
 pick_name(struct daemon *d)
@@ -52,14 +98,17 @@ pick_name(struct daemon *d)
 	if (gethostname(d->host, sizeof(d->host)) != 0)
 		snprintf(d->host, sizeof(d->host), "localhost");
 	d->host[sizeof(d->host) - 1] = '\0';
-	/* The name identifies this daemon's row: stable across restarts so
-	 * a restart updates its row instead of adding one. */
-	snprintf(d->name, sizeof(d->name), "%s",
-		d->cfg.daemon_name[0] ? d->cfg.daemon_name : d->host);
+	/* The name identifies this daemon's row and its leases: stable
+	 * across restarts so a restart updates its row instead of adding
+	 * one. */
+	snprintf(d->name, sizeof(d->name), "%s", d->name_arg ? d->name_arg :
+	    d->cfg.daemon_name[0] ? d->cfg.daemon_name : d->host);
 }
 
+/* ------------------------------------------------------------ heartbeat */
+
 static int
-register_self(struct daemon *d)
+register_self(struct daemon *d, struct db *db)
 {
 	struct db_param p[5] = {
 		DB_STR(d->name), DB_STR(d->host), DB_INT(getpid()),
@@ -67,8 +116,8 @@ register_self(struct daemon *d)
 		DB_STR(d->devices.data ? d->devices.data : "none"),
 	};
 
-	if (db_ensure(d->db) != 0 ||
-	    db_exec(d->db, "INSERT INTO daemons (name, host, pid, version,"
+	if (db_ensure(db) != 0 ||
+	    db_exec(db, "INSERT INTO daemons (name, host, pid, version,"
 	    " devices, state, started_at, heartbeat_at, stopped_at)"
 	    " VALUES (?, ?, ?, ?, ?, 'idle', NOW(3), NOW(3), NULL)"
 	    " ON DUPLICATE KEY UPDATE host = VALUES(host),"
@@ -76,33 +125,34 @@ register_self(struct daemon *d)
 	    " devices = VALUES(devices), state = 'idle',"
 	    " started_at = NOW(3), heartbeat_at = NOW(3), stopped_at = NULL",
 	    p, 5, NULL, NULL) != 0) {
-		log_warn("register: %s", db_error(d->db));
+		log_warn("register: %s", db_error(db));
 		return -1;
 	}
 	d->registered = 1;
 	log_info("registered as \"%s\" (devices: %s)", d->name,
-		d->devices.data);
+	    d->devices.data);
 	return 0;
 }
 
 static int
-heartbeat(struct daemon *d)
+heartbeat(struct daemon *d, struct db *db, int busy)
 {
-	struct db_param p[2] = { DB_STR(d->name), DB_INT(getpid()) };
+	struct db_param p[3] = { DB_STR(busy ? "busy" : "idle"),
+		DB_STR(d->name), DB_INT(getpid()) };
 	unsigned long long n = 0;
 
 	if (!d->registered)
-		return register_self(d);
-	if (db_ensure(d->db) != 0 ||
-	    db_exec(d->db, "UPDATE daemons SET heartbeat_at = NOW(3)"
-	    " WHERE name = ? AND pid = ?", p, 2, &n, NULL) != 0) {
-		log_warn("heartbeat: %s", db_error(d->db));
+		return register_self(d, db);
+	if (db_ensure(db) != 0 ||
+	    db_exec(db, "UPDATE daemons SET heartbeat_at = NOW(3), state = ?"
+	    " WHERE name = ? AND pid = ?", p, 3, &n, NULL) != 0) {
+		log_warn("heartbeat: %s", db_error(db));
 		return -1;
 	}
 	/* Our row was removed or taken over (an admin cleaned up): say who
 	 * we are again. */
 	if (n == 0)
-		return register_self(d);
+		return register_self(d, db);
 	return 0;
 }
 
@@ -120,17 +170,117 @@ deregister(struct daemon *d)
 		log_warn("deregister: %s", db_error(d->db));
 }
 
-/* Sleeps up to secs, waking early for a signal. */
-static void
-nap(long secs)
+/* The keeper: renews the running job's lease well before it runs out,
+ * beats the heartbeat, and requeues (or fails) jobs whose daemon died.
+ * Its own connection, so a long render never delays a renewal. */
+static void *
+keeper_main(void *arg)
 {
-	long ms = secs * 1000;
+	struct daemon *d = arg;
+	struct db *db = db_new(&d->cfg);
+	long every_ms = d->cfg.lease_seconds * 1000 / 3;
+	double last_beat = 0;
 
-	while (ms > 0 && !stop_requested && !reload_requested) {
-		struct timespec ts = { 0, 100 * 1000 * 1000 };
-		nanosleep(&ts, NULL);
-		ms -= 100;
+	if (db == NULL) {
+		log_error("keeper: out of memory");
+		return NULL;
 	}
+	if (every_ms > d->cfg.heartbeat_interval * 1000)
+		every_ms = d->cfg.heartbeat_interval * 1000;
+	while (!atomic_load(&d->threads_stop)) {
+		struct job_lease l = { d->name, 0, 0 };
+		double now = rt_now();
+		long n;
+
+		pthread_mutex_lock(&d->mu);
+		l.id = d->cur_id;
+		l.attempt = d->cur_attempt;
+		pthread_mutex_unlock(&d->mu);
+		if (db_ensure(db) != 0) {
+			log_warn("keeper: database: %s", db_error(db));
+		} else {
+			if (l.id != 0) {
+				int st = job_renew(db, &l,
+				    d->cfg.lease_seconds);
+
+				if (st == 0) {
+					log_warn("job %llu: lease lost; "
+					    "abandoning it", l.id);
+					atomic_store(&d->lease_lost, 1);
+				} else if (st < 0) {
+					log_warn("job %llu: lease renewal: %s",
+					    l.id, db_error(db));
+				}
+			}
+			if (now - last_beat >= (double)d->cfg.heartbeat_interval
+			    || last_beat == 0) {
+				heartbeat(d, db, l.id != 0);
+				last_beat = now;
+				n = job_reap(db);
+				if (n < 0)
+					log_warn("reap: %s", db_error(db));
+			}
+		}
+		nap_ms(every_ms, &d->threads_stop);
+	}
+	db_free(db);
+	return NULL;
+}
+
+/* The courier: delivers due webhooks, one at a time, on its own
+ * connection. */
+static void *
+courier_main(void *arg)
+{
+	struct daemon *d = arg;
+	struct db *db = db_new(&d->cfg);
+	struct webhook_policy pol;
+
+	if (db == NULL) {
+		log_error("courier: out of memory");
+		return NULL;
+	}
+	pol.daemon = d->name;
+	pol.timeout_s = d->cfg.webhook_timeout;
+	pol.retry_base_s = d->cfg.webhook_retry_base;
+	pol.max_attempts = (int)d->cfg.webhook_max_attempts;
+	while (!atomic_load(&d->threads_stop)) {
+		int st = db_ensure(db) == 0 ? webhook_deliver_one(db, &pol) :
+		    -1;
+
+		if (st < 0)
+			log_warn("webhooks: %s", db_error(db));
+		if (st != 1)
+			nap_ms(st < 0 ? 2000 : 250, &d->threads_stop);
+	}
+	db_free(db);
+	return NULL;
+}
+
+static int
+threads_start(struct daemon *d)
+{
+	atomic_store(&d->threads_stop, 0);
+	if (pthread_create(&d->keeper, NULL, keeper_main, d) != 0)
+		return -1;
+	if (pthread_create(&d->courier, NULL, courier_main, d) != 0) {
+		atomic_store(&d->threads_stop, 1);
+		pthread_join(d->keeper, NULL);
+		return -1;
+	}
+	d->threads_up = 1;
+	return 0;
+}
+
+static void
+threads_stop(struct daemon *d)
+{
+	if (!d->threads_up)
+		return;
+	atomic_store(&d->threads_stop, 1);
+	pthread_join(d->keeper, NULL);
+	pthread_join(d->courier, NULL);
+	d->threads_up = 0;
 }
 
 static void
@@ -144,14 +294,355 @@ reload(struct daemon *d)
 		log_error("reload: %s (keeping the old configuration)", err);
 		return;
 	}
-	/* The db handle points at cfg: swap in the new settings and let the
-	 * next use reconnect with them. */
+	/* The threads and db handles point at cfg: stop them, swap in the
+	 * new settings, start them again. The device stays (changing it
+	 * needs a restart). */
+	threads_stop(d);
 	db_free(d->db);
 	config_free(&d->cfg);
 	d->cfg = fresh;
 	d->db = db_new(&d->cfg);
 	log_setup(NULL, d->cfg.log_level);
+	if (registry_configure(d->reg, d->cfg.models_dir,
+	    (size_t)d->cfg.model_memory_mb * 1048576) != 0)
+		log_error("reload: out of memory for the models directory");
+	if (d->db == NULL || threads_start(d) != 0) {
+		log_error("reload: out of memory; stopping");
+		stop_requested = 1;
+		return;
+	}
 	log_info("configuration reloaded from %s", d->conf_path);
+}
+
+/* ------------------------------------------------------------ rendering */
+
+struct render {
+	struct daemon *d;
+	struct pipeline *p;
+	const struct job *j;
+	struct job_lease l;
+	double t0;
+	int canceled;			/* a cancel request was seen */
+	int lost;			/* the lease was lost */
+	char dir[1024];			/* artifacts/jobs/<id> */
+	char rel[64];			/* jobs/<id> */
+};
+
+/* mkdir -p for the job's artifact directory. */
+static int
+make_dirs(const char *path)
+{
+	char tmp[1024];
+	size_t i, n = strlen(path);
+
+	if (n >= sizeof(tmp))
+		return -1;
+	memcpy(tmp, path, n + 1);
+	for (i = 1; i <= n; i++)
+		if (tmp[i] == '/' || tmp[i] == '\0') {
+			char c = tmp[i];
+
+			tmp[i] = '\0';
+			if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+				return -1;
+			tmp[i] = c;
+		}
+	return 0;
+}
+
+/* Writes the preview of s (latent resolution, scaled up 4x by pixel
+ * repetition so it is visible) as <dir>/preview.png. */
+static int
+write_preview(struct render *r, const struct pipeline_step *s)
+{
+	int f = 4, W = s->w * f, H = s->h * f, x, y;
+	uint8_t *small = malloc((size_t)s->w * (size_t)s->h * 3);
+	uint8_t *big = malloc((size_t)W * (size_t)H * 3);
+	char path[1100], err[512];
+	int rc = -1;
+
+	if (small == NULL || big == NULL)
+		goto out;
+	pipeline_preview(r->p, s, small);
+	for (y = 0; y < H; y++)
+		for (x = 0; x < W; x++)
+			memcpy(big + ((size_t)y * (size_t)W + (size_t)x) * 3,
+			    small + ((size_t)(y / f) * (size_t)s->w +
+			    (size_t)(x / f)) * 3, 3);
+	snprintf(path, sizeof(path), "%s/preview.png", r->dir);
+	if (image_write_png(path, W, H, big, NULL, err, sizeof(err)) != 0) {
+		log_warn("job %llu: preview: %s", r->j->id, err);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(small);
+	free(big);
+	return rc;
+}
+
+/* After every sampler step: progress, ETA, a preview every few steps,
+ * and the checks that stop the render at once: a cancel request, a lost
+ * lease, SIGTERM. */
+static int
+on_step(void *arg, const struct pipeline_step *s)
+{
+	struct render *r = arg;
+	struct daemon *d = r->d;
+	int done = s->image * s->steps + s->step;
+	int total = r->j->batch * s->steps;
+	double el = rt_now() - r->t0;
+	double eta = done > 0 ? el / done * (total - done) : 0;
+	const char *preview = NULL;
+	char rel[128];
+	int st;
+
+	if (d->cfg.preview_every > 0 && s->denoised != NULL &&
+	    (s->step % d->cfg.preview_every == 0) && s->step < s->steps &&
+	    write_preview(r, s) == 0) {
+		snprintf(rel, sizeof(rel), "%s/preview.png", r->rel);
+		preview = rel;
+	}
+	if (db_ensure(d->db) != 0)
+		st = -1;
+	else
+		st = job_progress(d->db, &r->l, done, total, eta, preview);
+	if (st < 0)
+		log_warn("job %llu: progress: %s", r->j->id, db_error(d->db));
+	if (st == 2) {
+		log_info("job %llu: cancel requested at step %d of %d",
+		    r->j->id, done, total);
+		r->canceled = 1;
+		return 1;
+	}
+	if (st == 0 || atomic_load(&d->lease_lost)) {
+		r->lost = 1;
+		return 1;
+	}
+	return stop_requested ? 1 : 0;
+}
+
+/* Removes files in dir that are not this attempt's (prefix "<attempt>-")
+ * or the preview: leftovers of an attempt that died after writing. */
+static void
+remove_others(const char *dir, int attempt)
+{
+	DIR *dh = opendir(dir);
+	struct dirent *de;
+	char keep[32], path[1400];
+
+	if (dh == NULL)
+		return;
+	snprintf(keep, sizeof(keep), "%d-", attempt);
+	while ((de = readdir(dh)) != NULL) {
+		if (de->d_name[0] == '.' || !strcmp(de->d_name, "preview.png")
+		    || !strncmp(de->d_name, keep, strlen(keep)))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		unlink(path);
+	}
+	closedir(dh);
+}
+
+/* Writes the images (atomically, with their parameters) and commits the
+ * job. Returns 0, or -1 with err. */
+static int
+deliver(struct render *r, const struct gen_result *res, char *err,
+    size_t errlen)
+{
+	const struct job *j = r->j;
+	struct job_image *img = calloc((size_t)res->count, sizeof(*img));
+	char **rel = calloc((size_t)res->count, sizeof(*rel));
+	char *params = NULL, path[1200];
+	int i, anomaly = 0, st, rc = -1;
+
+	if (img == NULL || rel == NULL) {
+		errf(err, errlen, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < res->count; i++) {
+		struct image_meta m;
+
+		memset(&m, 0, sizeof(m));
+		m.prompt = j->prompt;
+		m.negative = j->negative;
+		m.steps = j->steps;
+		m.sampler = j->sampler;
+		m.cfg = j->cfg;
+		m.seed = res->seeds[i];
+		m.width = res->width;
+		m.height = res->height;
+		m.model = j->model;
+		free(params);
+		params = NULL;
+		if (image_parameters_text(&m, &params) != 0 ||
+		    asprintf(&rel[i], "%s/%d-%d.png", r->rel, j->attempt,
+		    i) < 0) {
+			rel[i] = NULL;
+			errf(err, errlen, "out of memory");
+			goto out;
+		}
+		snprintf(path, sizeof(path), "%s/%d-%d.png", r->dir,
+		    j->attempt, i);
+		if (image_write_png(path, res->width, res->height, res->rgb +
+		    (size_t)i * (size_t)res->width * (size_t)res->height * 3,
+		    params, err, errlen) != 0)
+			goto out;
+		img[i].idx = i;
+		img[i].seed = res->seeds[i];
+		img[i].path = rel[i];
+		img[i].width = res->width;
+		img[i].height = res->height;
+	}
+	st = db_ensure(r->d->db) == 0 ? job_succeed(r->d->db, &r->l, j, img,
+	    res->count, rt_now() - r->t0, &anomaly) : -1;
+	if (st == 1) {
+		remove_others(r->dir, j->attempt);
+		log_info("job %llu: succeeded, %d image(s) in %.2f s%s", j->id,
+		    res->count, rt_now() - r->t0, anomaly ?
+		    " (anomaly: over mean + 3 sd of this model and size)" :
+		    "");
+		rc = 0;
+	} else {
+		/* Not ours any more, or not recorded: the files must not
+		 * look like a result. */
+		for (i = 0; i < res->count; i++) {
+			snprintf(path, sizeof(path), "%s/%d-%d.png", r->dir,
+			    j->attempt, i);
+			unlink(path);
+		}
+		errf(err, errlen, st == 0 ? "lease lost before the result "
+		    "was recorded" : "recording the result: %s",
+		    db_error(r->d->db));
+	}
+out:
+	for (i = 0; rel != NULL && i < res->count; i++)
+		free(rel[i]);
+	free(rel);
+	free(img);
+	free(params);
+	return rc;
+}
+
+/* Renders one claimed job to its end: succeeded, failed, canceled, or
+ * back in the queue (SIGTERM). */
+static void
+run_job(struct daemon *d, struct job *j)
+{
+	struct render r;
+	struct gen_params gp;
+	struct gen_result res;
+	char err[2048];
+	int st;
+
+	memset(&r, 0, sizeof(r));
+	memset(&res, 0, sizeof(res));
+	r.d = d;
+	r.j = j;
+	r.l.daemon = d->name;
+	r.l.id = j->id;
+	r.l.attempt = j->attempt;
+	atomic_store(&d->lease_lost, 0);
+	pthread_mutex_lock(&d->mu);
+	d->cur_id = j->id;
+	d->cur_attempt = j->attempt;
+	pthread_mutex_unlock(&d->mu);
+	log_info("job %llu: claimed (attempt %d of %d): %s, %dx%d, %d steps",
+	    j->id, j->attempt, j->max_attempts, j->model, j->width, j->height,
+	    j->steps);
+	if (job_started(d->db, &r.l) != 0)
+		log_warn("job %llu: job.started event: %s", j->id,
+		    db_error(d->db));
+	r.p = registry_get(d->reg, j->model, err, sizeof(err));
+	if (r.p == NULL)
+		goto fail;
+	snprintf(r.rel, sizeof(r.rel), "jobs/%llu", j->id);
+	snprintf(r.dir, sizeof(r.dir), "%s/%s", d->cfg.artifacts_dir, r.rel);
+	if (make_dirs(r.dir) != 0) {
+		errf(err, sizeof(err), "cannot create %s: %s", r.dir,
+		    strerror(errno));
+		goto fail;
+	}
+	pipeline_defaults(r.p, &gp);
+	gp.prompt = j->prompt;
+	gp.negative = j->negative;
+	gp.width = j->width;
+	gp.height = j->height;
+	gp.steps = j->steps;
+	gp.cfg = j->cfg;
+	gp.seed = j->seed;
+	gp.batch = j->batch;
+	gp.init_rgb = NULL;
+	gp.strength = 1.0;
+	if (sampler_lookup(j->sampler, &gp.sampler) != 0) {
+		errf(err, sizeof(err), "sampler: \"%s\" is not a sampler",
+		    j->sampler);
+		goto fail;
+	}
+	/* The render time counts from here: model loading is not the
+	 * render's (it is a one-off the statistics should not see). */
+	r.t0 = rt_now();
+	st = pipeline_generate(r.p, &gp, on_step, &r, &res, err, sizeof(err));
+	if (st == PIPELINE_DONE) {
+		if (deliver(&r, &res, err, sizeof(err)) != 0)
+			log_warn("job %llu: %s", j->id, err);
+		goto out;
+	}
+	if (st == PIPELINE_CANCELED) {
+		if (r.lost || atomic_load(&d->lease_lost))
+			log_warn("job %llu: lease lost; left to whoever holds "
+			    "it now", j->id);
+		else if (r.canceled && job_canceled(d->db, &r.l) == 1)
+			log_info("job %llu: canceled", j->id);
+		else if (stop_requested && job_requeue(d->db, &r.l) == 1)
+			log_info("job %llu: stopping; back in the queue",
+			    j->id);
+		else
+			log_warn("job %llu: could not record the stop: %s",
+			    j->id, db_error(d->db));
+		goto out;
+	}
+fail:
+	log_warn("job %llu: failed: %s", j->id, err);
+	if (job_fail(d->db, &r.l, err) < 0)
+		log_warn("job %llu: recording the failure: %s", j->id,
+		    db_error(d->db));
+out:
+	gen_result_free(&res);
+	pthread_mutex_lock(&d->mu);
+	d->cur_id = 0;
+	pthread_mutex_unlock(&d->mu);
+}
+
+/* The main loop: claim and render until SIGTERM. An idle daemon polls the
+ * queue every poll_ms, so a new job starts within that. */
+static void
+serve(struct daemon *d)
+{
+	while (!stop_requested) {
+		struct job j;
+		int st;
+
+		if (reload_requested)
+			reload(d);
+		if (stop_requested)
+			break;
+		st = db_ensure(d->db) == 0 ?
+		    job_claim(d->db, d->name, d->cfg.lease_seconds, &j) : -1;
+		if (st == 1) {
+			run_job(d, &j);
+			job_free(&j);
+			continue;
+		}
+		if (st < 0) {
+			/* The database is down: the keeper keeps retrying;
+			 * wait a little longer between claims. */
+			log_warn("claim: %s", db_error(d->db));
+			nap_ms(2000, NULL);
+		} else {
+			nap_ms(d->cfg.poll_ms, NULL);
+		}
+	}
 }
 
 int
@@ -159,13 +650,16 @@ main(int argc, char **argv)
 {
 	struct daemon d;
 	struct sigaction sa;
-	char err[512];
+	char err[1024];
 	int list = 0, check = 0, i, rc = 1;
 
 	memset(&d, 0, sizeof(d));
+	pthread_mutex_init(&d.mu, NULL);
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-c") && i + 1 < argc) {
 			d.conf_path = argv[++i];
+		} else if (!strcmp(argv[i], "--name") && i + 1 < argc) {
+			d.name_arg = argv[++i];
 		} else if (!strcmp(argv[i], "--list-devices")) {
 			list = 1;
 		} else if (!strcmp(argv[i], "--check-config")) {
@@ -196,6 +690,12 @@ main(int argc, char **argv)
 		return 0;
 	}
 	log_setup("kilnd", d.cfg.log_level);
+	if (sodium_init() < 0) {
+		log_error("libsodium does not initialise");
+		config_free(&d.cfg);
+		return 1;
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -206,31 +706,47 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	pick_name(&d);
+	/* The device named by [daemon] device; none matching is fatal, with
+	 * what was found, rather than a daemon that claims jobs it cannot
+	 * render. */
+	if (rt_open(&d.rt, d.cfg.daemon_device, err, sizeof(err)) != 0) {
+		log_error("[daemon] device \"%s\": %s (set device to one of "
+		    "these, by name, index or type; the pocl-opencl-icd "
+		    "package gives a CPU device)", d.cfg.daemon_device, err);
+		goto out;
+	}
 	if (cl_device_summary(&d.devices) < 0) {
 		log_error("out of memory");
 		goto out;
 	}
+	d.reg = registry_new(d.rt, d.cfg.models_dir,
+	    (size_t)d.cfg.model_memory_mb * 1048576);
 	d.db = db_new(&d.cfg);
-	if (d.db == NULL) {
+	if (d.db == NULL || d.reg == NULL) {
 		log_error("out of memory");
 		goto out;
 	}
-	log_info("kilnd %s starting as \"%s\", pid %ld", KILN_VERSION, d.name,
-		(long)getpid());
+	log_info("kilnd %s starting as \"%s\", pid %ld, device %s",
+	    KILN_VERSION, d.name, (long)getpid(), d.rt->device_name);
 	/* A database that is down at start-up is waited for, not fatal: the
 	 * daemon and MariaDB may be started in any order. */
-	while (!stop_requested) {
-		if (reload_requested)
-			reload(&d);
-		heartbeat(&d);
-		nap(d.cfg.heartbeat_interval);
+	if (threads_start(&d) != 0) {
+		log_error("cannot start threads");
+		goto out;
 	}
+	serve(&d);
 	log_info("stopping");
+	threads_stop(&d);
 	deregister(&d);
 	rc = 0;
 out:
+	threads_stop(&d);
+	registry_free(d.reg);
+	rt_free(d.rt);
 	db_free(d.db);
 	buf_free(&d.devices);
 	config_free(&d.cfg);
+	curl_global_cleanup();
+	pthread_mutex_destroy(&d.mu);
 	return rc;
 }

@@ -39,6 +39,17 @@ struct pipeline {
 	int32_t pad_id;
 	double load_s;
 	struct gen_params defaults;	/* engine's, then <model>/kiln.json */
+	int preview_c;			/* latent channels of the map below */
+	float preview_f[MODEL_MAX_LATENT][3], preview_b[3];
+};
+
+/* SD 1.x's latent-to-RGB factors (as ComfyUI's previews use them): good
+ * enough to see the composition take shape. */
+static const float sd1_preview[4][3] = {
+	{ 0.3512f, 0.2297f, 0.3227f },
+	{ 0.3250f, 0.4974f, 0.2350f },
+	{ -0.2829f, 0.1762f, 0.2721f },
+	{ -0.2120f, -0.2616f, -0.7177f },
 };
 
 void
@@ -319,6 +330,12 @@ read_defaults(struct pipeline *p, char *err, size_t errlen)
 		p->defaults.steps = c->steps;
 	if (c->cfg > 0)
 		p->defaults.cfg = c->cfg;
+	if (c->preview_channels > 0) {
+		p->preview_c = c->preview_channels;
+		memcpy(p->preview_f, c->preview_factors,
+		    sizeof(p->preview_f));
+		memcpy(p->preview_b, c->preview_bias, sizeof(p->preview_b));
+	}
 	if (c->sampler[0] != '\0' &&
 	    sampler_lookup(c->sampler, &p->defaults.sampler) != 0) {
 		errf(err, errlen, "%s/kiln.json: defaults.sampler: \"%s\" is "
@@ -621,12 +638,47 @@ out:
 }
 
 static int
-guided_progress(void *arg, int step, int steps)
+guided_progress(void *arg, int step, int steps, const float *denoised)
 {
 	struct guide *g = arg;
+	struct pipeline_step s = { g->image, step, steps, denoised, g->c, g->h,
+		g->w };
 
-	return g->progress != NULL ? g->progress(g->arg, g->image, step,
-	    steps) : 0;
+	return g->progress != NULL ? g->progress(g->arg, &s) : 0;
+}
+
+void
+pipeline_preview(const struct pipeline *p, const struct pipeline_step *s,
+    uint8_t *rgb)
+{
+	size_t hw = (size_t)s->h * (size_t)s->w, i;
+	int c, k, nc;
+
+	for (i = 0; i < hw; i++) {
+		float v[3] = { 0, 0, 0 };
+
+		if (p->preview_c > 0 || s->c == 4) {
+			const float (*f)[3] = p->preview_c > 0 ?
+			    (const float (*)[3])p->preview_f : sd1_preview;
+
+			nc = p->preview_c > 0 ? p->preview_c : 4;
+			for (k = 0; k < 3; k++)
+				v[k] = p->preview_c > 0 ? p->preview_b[k] : 0;
+			for (c = 0; c < nc && c < s->c; c++)
+				for (k = 0; k < 3; k++)
+					v[k] += f[c][k] *
+					    s->denoised[(size_t)c * hw + i];
+		} else {
+			for (k = 0; k < 3; k++)
+				v[k] = s->denoised[(size_t)(k % s->c) * hw + i];
+		}
+		for (k = 0; k < 3; k++) {
+			float x = (v[k] + 1.0f) * 127.5f;
+
+			rgb[i * 3 + (size_t)k] = (uint8_t)(x < 0 ? 0 :
+			    x > 255 ? 255 : x + 0.5f);
+		}
+	}
 }
 
 /* img2img: the init image resized to the output size, to [-1, 1], through

@@ -65,10 +65,18 @@ struct gen_result {
 /* Frees the images and seeds and zeroes r; accepts NULL. */
 void gen_result_free(struct gen_result *r);
 
-/* Called after every sampler step of image `image` (0-based). Return
- * non-zero to cancel. */
-typedef int (*pipeline_progress_fn)(void *arg, int image, int step,
-    int steps);
+/* Where a render stands, for progress callbacks. */
+struct pipeline_step {
+	int image;		/* of the batch, 0-based */
+	int step, steps;	/* 1..steps of this image */
+	const float *denoised;	/* the model's current estimate of the
+				 * clean latent, c x h x w floats, valid
+				 * during the call */
+	int c, h, w;
+};
+
+/* Called after every sampler step. Return non-zero to cancel. */
+typedef int (*pipeline_progress_fn)(void *arg, const struct pipeline_step *s);
 
 struct pipeline;
 
@@ -103,6 +111,13 @@ const char *pipeline_vocab(const struct pipeline *p);
 /* Pixels per latent times the UNet's downsampling: width and height must
  * be multiples of it (64 for SD). */
 int pipeline_grid(const struct pipeline *p);
+
+/* A cheap preview of s->denoised: the model's linear latent-to-RGB map
+ * (its kiln.json "preview", else Stable Diffusion 1.x's for 4-channel
+ * latents, else the first channels as grey levels) at latent resolution,
+ * s->w x s->h RGB8 into rgb. */
+void pipeline_preview(const struct pipeline *p, const struct pipeline_step *s,
+    uint8_t *rgb);
 
 #define PIPELINE_DONE 0
 #define PIPELINE_CANCELED 1

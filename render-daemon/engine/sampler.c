@@ -729,7 +729,7 @@ sampler_run(const struct sampler_params *p, float *x, size_t n,
 			goto out;
 		/* A cancel after the last step changes nothing: the result
 		 * is complete. */
-		if (cb != NULL && cb(cbarg, i - start + 1, count) != 0 &&
+		if (cb != NULL && cb(cbarg, i - start + 1, count, r.den) != 0 &&
 		    i + 1 < r.plan.steps) {
 			rc = SAMPLER_CANCELED;
 			goto out;

@@ -124,10 +124,12 @@ typedef int (*sampler_model_fn)(void *arg, const float *x_in, float t,
     float *out);
 
 /* Called after every finished step with step = 1 .. steps, where steps is
- * the number this run takes (fewer than params->steps for img2img). Return
- * non-zero to cancel: sampler_run returns at once, before the next model
- * evaluation. */
-typedef int (*sampler_progress_fn)(void *arg, int step, int steps);
+ * the number this run takes (fewer than params->steps for img2img), and
+ * the model's latest estimate of the clean latent (n floats, valid during
+ * the call; for previews). Return non-zero to cancel: sampler_run returns
+ * at once, before the next model evaluation. */
+typedef int (*sampler_progress_fn)(void *arg, int step, int steps,
+    const float *denoised);
 
 struct sampler_params {
 	const struct schedule *schedule;

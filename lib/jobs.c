@@ -1,0 +1,603 @@
+/* jobs.c - the job queue in MariaDB: claims with leases, progress, finishing
+ * exactly once, crash recovery, cancellation, webhook events, statistics. */
+#include "jobs.h"
+#include "db.h"
+#include "log.h"
+#include "util.h"
+
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void
+job_free(struct job *j)
+{
+	if (j == NULL)
+		return;
+	free(j->prompt);
+	free(j->negative);
+	free(j->model);
+	free(j->sampler);
+	memset(j, 0, sizeof(*j));
+}
+
+void
+welford_add(struct welford *w, double x)
+{
+	double d = x - w->mean;
+
+	w->n++;
+	w->mean += d / (double)w->n;
+	w->m2 += d * (x - w->mean);
+}
+
+double
+welford_sd(const struct welford *w)
+{
+	return w->n < 2 ? 0.0 : sqrt(w->m2 / (double)(w->n - 1));
+}
+
+int
+welford_anomaly(const struct welford *w, double x)
+{
+	return w->n >= 10 && x > w->mean + 3.0 * welford_sd(w);
+}
+
+/* ------------------------------------------------------------ helpers */
+
+static int
+begin(struct db *db)
+{
+	return db_exec_text(db, "START TRANSACTION");
+}
+
+static int
+commit(struct db *db)
+{
+	return db_exec_text(db, "COMMIT");
+}
+
+static void
+rollback(struct db *db)
+{
+	if (db_exec_text(db, "ROLLBACK") != 0)
+		log_warn("rollback: %s", db_error(db));
+}
+
+static int
+first_string(const struct db_row *row, void *arg)
+{
+	char **out = arg;
+
+	if (*out == NULL && row->ncols > 0 && row->cols[0] != NULL)
+		*out = strdup(row->cols[0]);
+	return 1;
+}
+
+/* The lease as statement parameters: id, daemon, attempt. */
+#define LEASE_PARAMS(l) DB_INT((l)->id), DB_STR((l)->daemon), \
+	DB_INT((l)->attempt)
+#define LEASE_WHERE " WHERE id = ? AND claimed_by = ? AND attempt = ?" \
+	" AND status = 'running'"
+
+/* UTC now as ISO 8601, for event payloads. */
+static void
+iso_now(char out[32])
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/*
+ * Queues webhook event `type` for job id with data (owned: put here) when
+ * the job or its owner has a webhook URL; a no-op otherwise. Runs inside
+ * the caller's transaction so the event exists exactly when the state
+ * change does. Returns 0, or -1 on a database or memory error.
+ */
+static int
+enqueue_event(struct db *db, unsigned long long id, const char *type,
+    json_object *data)
+{
+	json_object *o = json_object_new_object();
+	char ts[32], msg_id[4 + 24 + 1];
+	const char *body;
+	int rc = -1;
+
+	if (o == NULL || data == NULL)
+		goto out;
+	iso_now(ts);
+	json_object_object_add(o, "type", json_object_new_string(type));
+	json_object_object_add(o, "timestamp", json_object_new_string(ts));
+	json_object_object_add(o, "data", data);
+	data = NULL;
+	body = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	memcpy(msg_id, "msg_", 4);
+	if (body == NULL || random_hex(msg_id + 4, 12) != 0)
+		goto out;
+	{
+		struct db_param p[] = { DB_STR(msg_id), DB_STR(type),
+			DB_STR(body), DB_INT(id) };
+
+		rc = db_exec(db,
+		    "INSERT INTO webhook_deliveries (msg_id, job_id, user_id,"
+		    " event, url, payload)"
+		    " SELECT ?, j.id, j.user_id, ?,"
+		    "  COALESCE(NULLIF(j.webhook_url, ''), u.webhook_url), ?"
+		    " FROM jobs j LEFT JOIN users u ON u.id = j.user_id"
+		    " WHERE j.id = ? AND COALESCE(NULLIF(j.webhook_url, ''),"
+		    "  NULLIF(u.webhook_url, '')) IS NOT NULL",
+		    p, 4, NULL, NULL);
+	}
+out:
+	json_object_put(data);
+	json_object_put(o);
+	return rc;
+}
+
+/* The common "data" of an event: the job's id and new status. */
+static json_object *
+event_data(unsigned long long id, const char *status)
+{
+	json_object *d = json_object_new_object();
+
+	if (d == NULL)
+		return NULL;
+	json_object_object_add(d, "id", json_object_new_uint64(id));
+	json_object_object_add(d, "status", json_object_new_string(status));
+	return d;
+}
+
+/* ------------------------------------------------------------ claiming */
+
+struct claim_row {
+	struct job *j;
+	int bad;
+};
+
+static int
+claim_row(const struct db_row *r, void *arg)
+{
+	struct claim_row *c = arg;
+	struct job *j = c->j;
+	char *end;
+	int i;
+
+	if (r->ncols < 14) {
+		c->bad = 1;
+		return 1;
+	}
+	for (i = 0; i < 14; i++)
+		if (r->cols[i] == NULL) {
+			c->bad = 1;
+			return 1;
+		}
+	j->id = strtoull(r->cols[0], NULL, 10);
+	j->user_id = strtoull(r->cols[1], NULL, 10);
+	j->attempt = atoi(r->cols[2]);
+	j->max_attempts = atoi(r->cols[3]);
+	j->prompt = strdup(r->cols[4]);
+	j->negative = strdup(r->cols[5]);
+	j->model = strdup(r->cols[6]);
+	j->width = atoi(r->cols[7]);
+	j->height = atoi(r->cols[8]);
+	j->steps = atoi(r->cols[9]);
+	j->cfg = strtod(r->cols[10], &end);
+	j->sampler = strdup(r->cols[11]);
+	j->seed = strtoull(r->cols[12], NULL, 10);
+	j->batch = atoi(r->cols[13]);
+	if (j->prompt == NULL || j->negative == NULL || j->model == NULL ||
+	    j->sampler == NULL)
+		c->bad = 1;
+	return 1;
+}
+
+int
+job_claim(struct db *db, const char *daemon, long lease_s, struct job *j)
+{
+	struct claim_row c = { j, 0 };
+	char *id = NULL;
+	int rc = -1;
+
+	memset(j, 0, sizeof(*j));
+	if (begin(db) != 0)
+		return -1;
+	if (db_query(db, "SELECT id FROM jobs WHERE status = 'queued'"
+	    " ORDER BY priority DESC, created_at, id LIMIT 1"
+	    " FOR UPDATE SKIP LOCKED", NULL, 0, first_string, &id) < 0)
+		goto fail;
+	if (id == NULL) {
+		rollback(db);
+		return 0;
+	}
+	{
+		struct db_param p[] = { DB_STR(daemon), DB_STR(daemon),
+			DB_INT(lease_s), DB_STR(id) };
+
+		if (db_exec(db, "UPDATE jobs SET status = 'running',"
+		    " claimed_by = ?, daemon = ?,"
+		    " lease_until = NOW(3) + INTERVAL ? SECOND,"
+		    " attempt = attempt + 1, step = 0, steps_total = 0,"
+		    " eta_s = NULL, started_at = COALESCE(started_at, NOW(3))"
+		    " WHERE id = ?", p, 4, NULL, NULL) != 0)
+			goto fail;
+	}
+	{
+		struct db_param p[] = { DB_STR(id) };
+
+		if (db_query(db, "SELECT id, COALESCE(user_id, 0), attempt,"
+		    " max_attempts, prompt, negative_prompt, model, width,"
+		    " height, steps, cfg_scale, sampler, seed, batch_count"
+		    " FROM jobs WHERE id = ?", p, 1, claim_row, &c) != 1 ||
+		    c.bad)
+			goto fail;
+	}
+	if (commit(db) != 0)
+		goto fail;
+	rc = 1;
+	free(id);
+	return rc;
+fail:
+	rollback(db);
+	job_free(j);
+	free(id);
+	return -1;
+}
+
+int
+job_started(struct db *db, const struct job_lease *l)
+{
+	return enqueue_event(db, l->id, "job.started",
+	    event_data(l->id, "running"));
+}
+
+int
+job_renew(struct db *db, const struct job_lease *l, long lease_s)
+{
+	struct db_param p[] = { DB_INT(lease_s), LEASE_PARAMS(l) };
+	unsigned long long n = 0;
+
+	if (db_exec(db, "UPDATE jobs SET lease_until = NOW(3) + INTERVAL ?"
+	    " SECOND" LEASE_WHERE, p, 4, &n, NULL) != 0)
+		return -1;
+	return n > 0;
+}
+
+int
+job_progress(struct db *db, const struct job_lease *l, int step, int steps,
+    double eta_s, const char *preview)
+{
+	char eta[32];
+	char *flag = NULL;
+	unsigned long long n = 0;
+	int rc;
+
+	snprintf(eta, sizeof(eta), "%.3f", eta_s < 0 ? 0.0 : eta_s);
+	{
+		struct db_param p[] = { DB_INT(step), DB_INT(steps),
+			DB_STR(eta), preview ? DB_STR(preview) : DB_NULL,
+			LEASE_PARAMS(l) };
+
+		if (db_exec(db, "UPDATE jobs SET step = ?, steps_total = ?,"
+		    " eta_s = ?, preview_path = COALESCE(?, preview_path)"
+		    LEASE_WHERE, p, 7, &n, NULL) != 0)
+			return -1;
+	}
+	{
+		struct db_param p[] = { LEASE_PARAMS(l) };
+
+		if (db_query(db, "SELECT cancel_requested FROM jobs"
+		    LEASE_WHERE, p, 3, first_string, &flag) < 0)
+			return -1;
+	}
+	/* Nothing matched: the job is not ours any more. */
+	rc = n == 0 || flag == NULL ? 0 : !strcmp(flag, "1") ? 2 : 1;
+	free(flag);
+	return rc;
+}
+
+/* Ends a job held under l: sets status (and error), in the caller's
+ * transaction. Returns 1, 0 when the lease is not held, -1 on error. */
+static int
+finish(struct db *db, const struct job_lease *l, const char *status,
+    const char *error)
+{
+	struct db_param p[] = { DB_STR(status),
+		error ? DB_STR(error) : DB_NULL, LEASE_PARAMS(l) };
+	unsigned long long n = 0;
+
+	if (db_exec(db, "UPDATE jobs SET status = ?, error = ?,"
+	    " claimed_by = NULL, lease_until = NULL, eta_s = 0,"
+	    " finished_at = NOW(3)" LEASE_WHERE, p, 5, &n, NULL) != 0)
+		return -1;
+	return n > 0;
+}
+
+/* Reads (model, size, steps)'s statistics for update, flags x (seconds per
+ * image) against them, adds it and writes them back. */
+static int
+update_stats(struct db *db, const struct job *j, double x, int *anomaly)
+{
+	struct welford w = { 0, 0, 0 };
+	char *row = NULL, mean[40], m2[40];
+	struct db_param key[] = { DB_STR(j->model), DB_INT(j->width),
+		DB_INT(j->height), DB_INT(j->steps) };
+
+	if (db_exec(db, "INSERT IGNORE INTO render_stats (model, width,"
+	    " height, steps) VALUES (?, ?, ?, ?)", key, 4, NULL, NULL) != 0 ||
+	    db_query(db, "SELECT CONCAT(n, ' ', mean, ' ', m2) FROM"
+	    " render_stats WHERE model = ? AND width = ? AND height = ?"
+	    " AND steps = ? FOR UPDATE", key, 4, first_string, &row) < 0)
+		return -1;
+	if (row != NULL && sscanf(row, "%lld %lf %lf", &w.n, &w.mean,
+	    &w.m2) != 3)
+		w.n = 0, w.mean = 0, w.m2 = 0;
+	free(row);
+	*anomaly = welford_anomaly(&w, x);
+	welford_add(&w, x);
+	snprintf(mean, sizeof(mean), "%.17g", w.mean);
+	snprintf(m2, sizeof(m2), "%.17g", w.m2);
+	{
+		struct db_param p[] = { DB_INT(w.n), DB_STR(mean), DB_STR(m2),
+			DB_INT(*anomaly), DB_STR(j->model), DB_INT(j->width),
+			DB_INT(j->height), DB_INT(j->steps) };
+
+		return db_exec(db, "UPDATE render_stats SET n = ?, mean = ?,"
+		    " m2 = ?, anomalies = anomalies + ? WHERE model = ? AND"
+		    " width = ? AND height = ? AND steps = ?", p, 8, NULL, NULL);
+	}
+}
+
+int
+job_succeed(struct db *db, const struct job_lease *l, const struct job *j,
+    const struct job_image *img, int n, double render_s, int *anomaly)
+{
+	json_object *data = NULL, *arr;
+	char secs[40], seed[24];
+	int i, st;
+
+	*anomaly = 0;
+	if (begin(db) != 0)
+		return -1;
+	st = finish(db, l, "succeeded", NULL);
+	if (st <= 0)
+		goto out;
+	st = -1;
+	for (i = 0; i < n; i++) {
+		snprintf(seed, sizeof(seed), "%" PRIu64, img[i].seed);
+		{
+			struct db_param p[] = { DB_INT(l->id),
+				DB_INT(img[i].idx), DB_STR(seed),
+				DB_STR(img[i].path), DB_INT(img[i].width),
+				DB_INT(img[i].height) };
+
+			if (db_exec(db, "INSERT INTO job_images (job_id, idx,"
+			    " seed, path, width, height) VALUES"
+			    " (?, ?, ?, ?, ?, ?)", p, 6, NULL, NULL) != 0)
+				goto out;
+		}
+	}
+	if (update_stats(db, j, render_s / (n > 0 ? n : 1), anomaly) != 0)
+		goto out;
+	snprintf(secs, sizeof(secs), "%.3f", render_s);
+	{
+		struct db_param p[] = { DB_STR(secs), DB_INT(*anomaly),
+			DB_INT(l->id) };
+
+		if (db_exec(db, "UPDATE jobs SET render_s = ?, anomaly = ?,"
+		    " step = steps_total WHERE id = ?", p, 3, NULL, NULL) != 0)
+			goto out;
+	}
+	data = event_data(l->id, "succeeded");
+	arr = json_object_new_array();
+	if (data == NULL || arr == NULL) {
+		json_object_put(arr);
+		goto out;
+	}
+	json_object_object_add(data, "images", arr);
+	for (i = 0; i < n; i++) {
+		json_object *im = json_object_new_object();
+
+		if (im == NULL)
+			goto out;
+		json_object_object_add(im, "index",
+		    json_object_new_int(img[i].idx));
+		json_object_object_add(im, "seed",
+		    json_object_new_uint64(img[i].seed));
+		json_object_object_add(im, "path",
+		    json_object_new_string(img[i].path));
+		json_object_array_add(arr, im);
+	}
+	json_object_object_add(data, "render_seconds",
+	    json_object_new_double(render_s));
+	st = enqueue_event(db, l->id, "job.succeeded", data);
+	data = NULL;
+	if (st != 0)
+		goto out;
+	if (commit(db) != 0)
+		goto out;
+	return 1;
+out:
+	json_object_put(data);
+	rollback(db);
+	return st == 0 ? 0 : -1;
+}
+
+/* finish + an event with data {id, status[, error]} in one transaction. */
+static int
+finish_with_event(struct db *db, const struct job_lease *l,
+    const char *status, const char *error, const char *event)
+{
+	json_object *data;
+	int st;
+
+	if (begin(db) != 0)
+		return -1;
+	st = finish(db, l, status, error);
+	if (st <= 0)
+		goto out;
+	data = event_data(l->id, status);
+	if (data != NULL && error != NULL)
+		json_object_object_add(data, "error",
+		    json_object_new_string(error));
+	if (enqueue_event(db, l->id, event, data) != 0 || commit(db) != 0) {
+		st = -1;
+		goto out;
+	}
+	return 1;
+out:
+	rollback(db);
+	return st;
+}
+
+int
+job_fail(struct db *db, const struct job_lease *l, const char *reason)
+{
+	return finish_with_event(db, l, "failed", reason, "job.failed");
+}
+
+int
+job_canceled(struct db *db, const struct job_lease *l)
+{
+	return finish_with_event(db, l, "canceled", NULL, "job.canceled");
+}
+
+int
+job_requeue(struct db *db, const struct job_lease *l)
+{
+	struct db_param p[] = { LEASE_PARAMS(l) };
+	unsigned long long n = 0;
+
+	if (db_exec(db, "UPDATE jobs SET status = 'queued', claimed_by = NULL,"
+	    " lease_until = NULL, attempt = attempt - 1, step = 0,"
+	    " eta_s = NULL" LEASE_WHERE, p, 3, &n, NULL) != 0)
+		return -1;
+	return n > 0;
+}
+
+/* ------------------------------------------------------------ recovery */
+
+struct expired {
+	unsigned long long id[64];
+	int attempt[64], max[64];
+	char by[64][129];
+	int n;
+};
+
+static int
+expired_row(const struct db_row *r, void *arg)
+{
+	struct expired *e = arg;
+
+	if (e->n >= 64 || r->cols[0] == NULL || r->cols[1] == NULL ||
+	    r->cols[2] == NULL)
+		return 1;
+	e->id[e->n] = strtoull(r->cols[0], NULL, 10);
+	e->attempt[e->n] = atoi(r->cols[1]);
+	e->max[e->n] = atoi(r->cols[2]);
+	snprintf(e->by[e->n], sizeof(e->by[0]), "%s",
+	    r->cols[3] ? r->cols[3] : "");
+	e->n++;
+	return 0;
+}
+
+long
+job_reap(struct db *db)
+{
+	struct expired e;
+	long changed = 0;
+	int i;
+
+	memset(&e, 0, sizeof(e));
+	if (begin(db) != 0)
+		return -1;
+	/* SKIP LOCKED: a job some daemon is finishing right now is left to
+	 * it; a later pass sees it if its lease really is gone. */
+	if (db_query(db, "SELECT id, attempt, max_attempts, claimed_by"
+	    " FROM jobs WHERE status = 'running' AND lease_until < NOW(3)"
+	    " ORDER BY id LIMIT 64 FOR UPDATE SKIP LOCKED", NULL, 0,
+	    expired_row, &e) < 0)
+		goto fail;
+	for (i = 0; i < e.n; i++) {
+		struct db_param p[] = { DB_INT(e.id[i]) };
+		char reason[256];
+
+		if (e.attempt[i] < e.max[i]) {
+			log_warn("job %llu: lease of \"%s\" expired (attempt "
+			    "%d of %d); back to the queue", e.id[i], e.by[i],
+			    e.attempt[i], e.max[i]);
+			if (db_exec(db, "UPDATE jobs SET status = 'queued',"
+			    " claimed_by = NULL, lease_until = NULL, step = 0,"
+			    " eta_s = NULL WHERE id = ?", p, 1, NULL, NULL) != 0)
+				goto fail;
+		} else {
+			json_object *data;
+
+			snprintf(reason, sizeof(reason), "the render daemon "
+			    "stopped responding on each of %d attempts (last: "
+			    "\"%s\")", e.attempt[i], e.by[i]);
+			log_warn("job %llu: %s; failed", e.id[i], reason);
+			{
+				struct db_param q[] = { DB_STR(reason),
+					DB_INT(e.id[i]) };
+
+				if (db_exec(db, "UPDATE jobs SET status ="
+				    " 'failed', error = ?, claimed_by = NULL,"
+				    " lease_until = NULL, finished_at = NOW(3)"
+				    " WHERE id = ?", q, 2, NULL, NULL) != 0)
+					goto fail;
+			}
+			data = event_data(e.id[i], "failed");
+			if (data != NULL)
+				json_object_object_add(data, "error",
+				    json_object_new_string(reason));
+			if (enqueue_event(db, e.id[i], "job.failed", data) != 0)
+				goto fail;
+		}
+		changed++;
+	}
+	if (commit(db) != 0)
+		goto fail;
+	return changed;
+fail:
+	rollback(db);
+	return -1;
+}
+
+/* ------------------------------------------------------------ cancel */
+
+int
+job_cancel(struct db *db, unsigned long long id, unsigned long long user_id)
+{
+	struct db_param p[] = { DB_INT(id), DB_INT(user_id), DB_INT(user_id) };
+	unsigned long long n = 0;
+	json_object *data;
+
+	if (begin(db) != 0)
+		return -1;
+	if (db_exec(db, "UPDATE jobs SET status = 'canceled',"
+	    " finished_at = NOW(3) WHERE id = ? AND status = 'queued'"
+	    " AND (? = 0 OR user_id = ?)", p, 3, &n, NULL) != 0)
+		goto fail;
+	if (n > 0) {
+		data = event_data(id, "canceled");
+		if (enqueue_event(db, id, "job.canceled", data) != 0)
+			goto fail;
+	} else if (db_exec(db, "UPDATE jobs SET cancel_requested = 1"
+	    " WHERE id = ? AND status = 'running' AND (? = 0 OR user_id = ?)",
+	    p, 3, &n, NULL) != 0) {
+		goto fail;
+	}
+	if (commit(db) != 0)
+		goto fail;
+	return n > 0;
+fail:
+	rollback(db);
+	return -1;
+}

@@ -1,0 +1,128 @@
+/* jobs.h - the job queue in MariaDB: claiming with leases, progress,
+ * finishing exactly once, crash recovery, cancellation, webhook events and
+ * render-time statistics. Shared by kilnd and the web side. */
+#ifndef KILN_JOBS_H
+#define KILN_JOBS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct db;
+
+/* A claimed job: what the daemon needs to render it. */
+struct job {
+	unsigned long long id;
+	unsigned long long user_id;	/* 0: no owner (an operator's job) */
+	int attempt, max_attempts;
+	char *prompt, *negative, *model, *sampler;
+	int width, height, steps, batch;
+	double cfg;
+	uint64_t seed;
+};
+
+/* Frees the strings and zeroes j; accepts NULL. */
+void job_free(struct job *j);
+
+/* Who holds a job: the lease is (daemon, attempt); every write a daemon
+ * makes to a running job is conditional on it, so a daemon that lost its
+ * lease (it stalled, another daemon reclaimed the job) changes nothing. */
+struct job_lease {
+	const char *daemon;
+	unsigned long long id;
+	int attempt;
+};
+
+/*
+ * Claims the next queued job, highest priority first, then oldest, with
+ * SELECT ... FOR UPDATE SKIP LOCKED so concurrent daemons never take the
+ * same one: it becomes running, claimed by daemon, leased for lease_s
+ * seconds, attempt + 1. Returns 1 with *j filled (free with job_free), 0
+ * when nothing is queued, -1 on a database error.
+ */
+int job_claim(struct db *db, const char *daemon, long lease_s,
+    struct job *j);
+
+/* Extends the lease by lease_s from now. Returns 1 while the job is still
+ * ours and running, 0 when the lease was lost, -1 on a database error. */
+int job_renew(struct db *db, const struct job_lease *l, long lease_s);
+
+/* Records progress (step of steps over the whole batch, eta seconds; a
+ * preview path or NULL to keep the old one). Returns 1 to go on, 2 when a
+ * cancel was requested, 0 when the lease was lost, -1 on a database
+ * error. */
+int job_progress(struct db *db, const struct job_lease *l, int step,
+    int steps, double eta_s, const char *preview);
+
+/* One finished image of a job. */
+struct job_image {
+	int idx;
+	uint64_t seed;
+	const char *path;	/* relative to the artifacts directory */
+	int width, height;
+};
+
+/*
+ * Marks the job succeeded with its images, in one transaction that also
+ * updates the render statistics of (model, size, steps) and queues the
+ * job.succeeded webhook: render_s is the whole job's render time.
+ * *anomaly is set when the time per image exceeded mean + 3 sigma of at
+ * least 10 earlier runs. Returns 1 when committed, 0 when the lease was
+ * lost (nothing written: the caller removes its files), -1 on a database
+ * error (rolled back).
+ */
+int job_succeed(struct db *db, const struct job_lease *l,
+    const struct job *j, const struct job_image *img, int n,
+    double render_s, int *anomaly);
+
+/* Marks the job failed with reason (a permanent failure: a missing model,
+ * parameters the model rejects) and queues job.failed. Returns as
+ * job_succeed. */
+int job_fail(struct db *db, const struct job_lease *l, const char *reason);
+
+/* Marks the job canceled after a cancel request was honoured; queues
+ * job.canceled. Returns as job_succeed. */
+int job_canceled(struct db *db, const struct job_lease *l);
+
+/* Puts the job back in the queue without counting the attempt (the daemon
+ * is stopping, not failing). Returns as job_succeed. */
+int job_requeue(struct db *db, const struct job_lease *l);
+
+/* Marks the job started for webhooks (job.started) once it is claimed.
+ * Returns 0, or -1 on a database error. */
+int job_started(struct db *db, const struct job_lease *l);
+
+/*
+ * Crash recovery: every running job whose lease expired goes back to
+ * queued, or to failed (with the reason, and job.failed) when it already
+ * had max_attempts attempts. Returns how many jobs it changed, or -1 on a
+ * database error.
+ */
+long job_reap(struct db *db);
+
+/*
+ * A cancel request from the owner (user_id; 0 for an admin, who may
+ * cancel any job): a queued job is canceled at once, a running one gets
+ * cancel_requested, seen by its daemon before the next sampler step.
+ * Returns 1 when done or requested, 0 when there is no such job of that
+ * user or it already finished, -1 on a database error.
+ */
+int job_cancel(struct db *db, unsigned long long id,
+    unsigned long long user_id);
+
+/* Welford's online mean and variance. */
+struct welford {
+	long long n;
+	double mean, m2;
+};
+
+/* Adds x. */
+void welford_add(struct welford *w, double x);
+
+/* The sample standard deviation (0 below two values). */
+double welford_sd(const struct welford *w);
+
+/* 1 when x is an anomaly against w (before x is added): at least 10 runs
+ * and x > mean + 3 sd. */
+int welford_anomaly(const struct welford *w, double x);
+
+#endif

@@ -1,0 +1,410 @@
+"""kilnd against a real MariaDB with the real engine (kiln-micro on PoCL):
+jobs render exactly once through crashes (kill -9), two daemons sharing a
+queue, cancellation within a step, SIGTERM requeueing, signed webhooks
+with retries, a missing model failing cleanly, and a bad device stopping
+the daemon with what was found."""
+
+import base64
+import hashlib
+import hmac
+import http.server
+import json
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+
+import harness
+
+STACK = dict(server="lighttpd", daemon=False)
+KILND = os.path.join(harness.BUILD, "render-daemon", "kilnd")
+DAEMONS = []
+
+
+def conf(s, **extra):
+    """The stack's config with test settings: short leases, fast polls,
+    a 1 s webhook backoff; extra is {"section.key": value}."""
+    with open(s.conf) as f:
+        text = f.read()
+    settings = {"daemon.lease_seconds": 3, "daemon.poll_ms": 50,
+                "daemon.preview_every": 2, "webhooks.retry_base": 1,
+                "webhooks.timeout": 5}
+    settings.update(extra)
+    sections = {}
+    for k, v in settings.items():
+        sec, key = k.split(".")
+        sections.setdefault(sec, []).append("%s = %s" % (key, v))
+    for sec, lines in sections.items():
+        if "[%s]" % sec in text:
+            text = text.replace("[%s]\n" % sec, "[%s]\n%s\n" %
+                                (sec, "\n".join(lines)), 1)
+        else:
+            text += "\n[%s]\n%s\n" % (sec, "\n".join(lines))
+    path = s.path("kilnd-test.conf")
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, 0o600)
+    return path
+
+
+def start(s, name, path=None):
+    log = open(s.path("log", "kilnd-%s.log" % name), "ab")
+    p = subprocess.Popen([KILND, "-c", path or conf(s), "--name", name],
+                         stdout=log, stderr=subprocess.STDOUT)
+    log.close()
+    DAEMONS.append(p)
+    return p
+
+
+def stop(p, sig=signal.SIGTERM, timeout=60):
+    if p.poll() is None:
+        p.send_signal(sig)
+    return p.wait(timeout=timeout)
+
+
+def stop_all():
+    while DAEMONS:
+        p = DAEMONS.pop()
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+def log_of(s, name):
+    return s.log("kilnd-%s.log" % name)
+
+
+def submit(s, prompt="a large red star in the top left corner",
+           model="kiln-micro", steps=20, batch=1, seed=1, user=None,
+           webhook=None):
+    s.sql("INSERT INTO jobs (user_id, prompt, model, width, height, steps,"
+          " cfg_scale, sampler, seed, batch_count, webhook_url) VALUES"
+          " (%s, '%s', '%s', 64, 64, %d, 7, 'dpmpp_2m', %d, %d, %s)" %
+          (user or "NULL", prompt, model, steps, seed, batch,
+           "'%s'" % webhook if webhook else "NULL"))
+    return int(s.sql("SELECT MAX(id) FROM jobs")[0][0])
+
+
+def job(s, jid):
+    cols = ["status", "attempt", "step", "steps_total", "error",
+            "claimed_by", "daemon", "preview_path", "cancel_requested"]
+    row = s.sql("SELECT %s FROM jobs WHERE id = %d" %
+                (", ".join(cols), jid))[0]
+    return dict(zip(cols, row))
+
+
+def wait_status(s, jid, want, timeout=120):
+    return harness.wait_until(lambda: job(s, jid)["status"] in want and
+                              job(s, jid), timeout=timeout, step=0.1,
+                              what="job %d to be %s" % (jid, want))
+
+
+def wait_step(s, jid, at_least, timeout=120):
+    return harness.wait_until(
+        lambda: int(job(s, jid)["step"]) >= at_least, timeout=timeout,
+        step=0.02, what="job %d at step %d" % (jid, at_least))
+
+
+def files(s, jid):
+    d = s.path("artifacts", "jobs", str(jid))
+    return sorted(os.listdir(d)) if os.path.isdir(d) else []
+
+
+def png_text(path):
+    """The tEXt chunks of a PNG, read by hand (not through libgd)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, out = 8, {}
+    while pos < len(data):
+        n = int.from_bytes(data[pos:pos + 4], "big")
+        kind = data[pos + 4:pos + 8]
+        body = data[pos + 8:pos + 8 + n]
+        if kind == b"tEXt":
+            k, v = body.split(b"\0", 1)
+            out[k.decode("latin-1")] = v.decode("latin-1")
+        pos += 12 + n
+    return out
+
+
+def test_a_job_renders_with_its_parameters_and_a_preview(s):
+    d = start(s, "solo")
+    try:
+        jid = submit(s, steps=20, batch=2, seed=42)
+        j = wait_status(s, jid, ("succeeded", "failed"))
+        assert j["status"] == "succeeded", j
+        assert j["daemon"] == "solo" and j["claimed_by"] == "NULL", j
+        assert j["step"] == j["steps_total"] == "40", j
+        imgs = s.sql("SELECT idx, seed, path FROM job_images WHERE"
+                     " job_id = %d ORDER BY idx" % jid)
+        assert [(i, sd) for i, sd, _ in imgs] == [("0", "42"), ("1", "43")]
+        assert files(s, jid) == ["1-0.png", "1-1.png", "preview.png"]
+        assert j["preview_path"] == "jobs/%d/preview.png" % jid
+        params = png_text(s.path("artifacts", imgs[1][2]))["parameters"]
+        assert params.startswith("a large red star in the top left "
+                                 "corner\n"), params
+        for field in ("Steps: 20", "Sampler: DPM++ 2M", "CFG scale: 7",
+                      "Seed: 43", "Size: 64x64", "Model: kiln-micro"):
+            assert field in params, (field, params)
+        n, = s.sql("SELECT n FROM render_stats WHERE model = 'kiln-micro'"
+                   " AND width = 64 AND steps = 20")[0]
+        assert n == "1"
+    finally:
+        assert stop(d) == 0
+        stop_all()
+
+
+def test_a_missing_model_fails_cleanly_and_the_next_job_runs(s):
+    d = start(s, "solo")
+    try:
+        bad = submit(s, model="no-such-model", steps=4)
+        good = submit(s, steps=4)
+        j = wait_status(s, bad, ("failed", "succeeded"))
+        assert j["status"] == "failed"
+        assert "no-such-model" in j["error"], j["error"]
+        assert wait_status(s, good, ("succeeded", "failed"))["status"] == \
+            "succeeded"
+        assert d.poll() is None, "the daemon died"
+        assert files(s, bad) == []
+    finally:
+        stop(d)
+        stop_all()
+
+
+def test_a_render_far_slower_than_usual_is_flagged_an_anomaly(s):
+    # Ten earlier runs of this model, size and steps at about 1 ms each:
+    # a real render (tens of ms at least) is far over mean + 3 sd.
+    s.sql("INSERT INTO render_stats (model, width, height, steps, n, mean,"
+          " m2) VALUES ('kiln-micro', 64, 64, 5, 10, 0.001, 0.0000001)")
+    d = start(s, "solo")
+    try:
+        jid = submit(s, steps=5)
+        assert wait_status(s, jid, ("succeeded", "failed"))["status"] == \
+            "succeeded"
+        assert s.sql("SELECT anomaly, render_s > 0.01 FROM jobs WHERE"
+                     " id = %d" % jid) == [["1", "1"]]
+        n, anomalies, mean = s.sql(
+            "SELECT n, anomalies, mean FROM render_stats WHERE model ="
+            " 'kiln-micro' AND width = 64 AND steps = 5")[0]
+        assert (n, anomalies) == ("11", "1") and float(mean) > 0.001
+        jid = submit(s, steps=4)
+        wait_status(s, jid, ("succeeded",))
+        # The first run of another size has no history: never flagged.
+        assert s.sql("SELECT anomaly FROM jobs WHERE id = %d" % jid) == \
+            [["0"]]
+    finally:
+        stop(d)
+        stop_all()
+
+
+def test_kill_9_mid_job_is_finished_by_a_restarted_daemon_once(s):
+    d = start(s, "crashy")
+    try:
+        jid = submit(s, steps=150, seed=7)
+        wait_step(s, jid, 3)
+        d.kill()                 # SIGKILL: no chance to clean up
+        d.wait()
+        assert job(s, jid)["status"] == "running"
+        d = start(s, "crashy")   # the same daemon, restarted
+        j = wait_status(s, jid, ("succeeded", "failed"), timeout=240)
+        assert j["status"] == "succeeded", j
+        assert j["attempt"] == "2", j
+        assert s.sql("SELECT COUNT(*) FROM job_images WHERE job_id = %d"
+                     % jid) == [["1"]]
+        assert files(s, jid) == ["2-0.png", "preview.png"], files(s, jid)
+        assert "lease of \"crashy\" expired" in log_of(s, "crashy")
+    finally:
+        stop(d)
+        stop_all()
+
+
+def test_two_daemons_run_40_jobs_exactly_once(s):
+    first = int(s.sql("SELECT COALESCE(MAX(id), 0) FROM jobs")[0][0]) + 1
+    ids = [submit(s, steps=3, seed=100 + i,
+                  prompt="%s small blue circles" % ("two", "three")[i % 2])
+           for i in range(40)]
+    assert ids[0] == first
+    a, b = start(s, "pair-a"), start(s, "pair-b")
+    try:
+        harness.wait_until(
+            lambda: s.sql("SELECT COUNT(*) FROM jobs WHERE id >= %d AND"
+                          " status IN ('queued', 'running')" %
+                          first) == [["0"]],
+            timeout=300, step=0.5, what="the queue to drain")
+        rows = s.sql("SELECT id, status, attempt, daemon FROM jobs WHERE"
+                     " id >= %d ORDER BY id" % first)
+        assert len(rows) == 40
+        assert all(r[1] == "succeeded" and r[2] == "1" for r in rows), rows
+        by = {r[3] for r in rows}
+        assert by == {"pair-a", "pair-b"}, "one daemon did all: %s" % by
+        assert s.sql("SELECT COUNT(*), COUNT(DISTINCT job_id) FROM"
+                     " job_images WHERE job_id >= %d" % first) == \
+            [["40", "40"]]
+        for jid in ids:
+            assert files(s, jid) == ["1-0.png", "preview.png"], \
+                (jid, files(s, jid))
+        claims = re.findall(r"job (\d+): claimed",
+                            log_of(s, "pair-a") + log_of(s, "pair-b"))
+        mine = [c for c in claims if int(c) >= first]
+        assert sorted(mine, key=int) == [str(i) for i in ids], \
+            "claims: %s" % mine
+    finally:
+        stop(a)
+        stop(b)
+        stop_all()
+
+
+def test_cancel_of_a_running_job_stops_it_within_one_step(s):
+    d = start(s, "canceller")
+    try:
+        jid = submit(s, steps=150, seed=9)
+        nxt = submit(s, steps=4, seed=10)
+        wait_step(s, jid, 3)
+        # Set the flag and read the step in one go: the daemon may take
+        # the step in flight, then must stop.
+        at = int(s.sql("UPDATE jobs SET cancel_requested = 1 WHERE id = %d;"
+                       " SELECT step FROM jobs WHERE id = %d" %
+                       (jid, jid))[0][0])
+        j = wait_status(s, jid, ("canceled", "succeeded", "failed"),
+                        timeout=30)
+        assert j["status"] == "canceled", j
+        assert int(j["step"]) <= at + 1, (at, j["step"])
+        assert int(j["step"]) < 150
+        assert s.sql("SELECT COUNT(*) FROM job_images WHERE job_id = %d" %
+                     jid) == [["0"]]
+        # The daemon is free at once for the next job.
+        assert wait_status(s, nxt, ("succeeded", "failed"),
+                           timeout=30)["status"] == "succeeded"
+    finally:
+        stop(d)
+        stop_all()
+
+
+def test_sigterm_finishes_the_step_requeues_and_exits_0(s):
+    d = start(s, "stopper")
+    try:
+        jid = submit(s, steps=150, seed=11)
+        wait_step(s, jid, 3)
+        assert stop(d, signal.SIGTERM, timeout=30) == 0
+        j = job(s, jid)
+        assert j["status"] == "queued", j
+        assert j["attempt"] == "0" and j["claimed_by"] == "NULL", j
+        assert "back in the queue" in log_of(s, "stopper")
+        assert s.sql("SELECT state FROM daemons WHERE name = 'stopper'") \
+            == [["stopped"]]
+        d = start(s, "stopper")
+        j = wait_status(s, jid, ("succeeded", "failed"), timeout=240)
+        assert j["status"] == "succeeded" and j["attempt"] == "1", j
+    finally:
+        stop(d)
+        stop_all()
+
+
+class Receiver(http.server.BaseHTTPRequestHandler):
+    """Answers 500 to the first two deliveries of each message, then
+    200, recording everything."""
+    seen = []
+    lock = threading.Lock()
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        with self.lock:
+            mid = self.headers["webhook-id"]
+            n = sum(1 for r in self.seen if r["id"] == mid)
+            self.seen.append({"id": mid, "path": self.path,
+                              "ts": self.headers["webhook-timestamp"],
+                              "sig": self.headers["webhook-signature"],
+                              "body": body, "t": time.time()})
+        self.send_response(200 if n >= 2 else 500)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *a):
+        pass
+
+
+def verify(secret, rec):
+    key = base64.b64decode(secret[len("whsec_"):])
+    mac = hmac.new(key, b"%s.%s.%s" % (rec["id"].encode(),
+                                       rec["ts"].encode(), rec["body"]),
+                   hashlib.sha256).digest()
+    return rec["sig"] == "v1," + base64.b64encode(mac).decode()
+
+
+def test_webhooks_are_signed_and_retried_until_a_200(s):
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    port = srv.server_address[1]
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    Receiver.seen = []
+    # One job names its URL; the other takes its owner's default.
+    s.sql("INSERT INTO users (username, password_hash, webhook_url) VALUES"
+          " ('hooked', 'x', 'http://127.0.0.1:%d/default')" % port)
+    uid = int(s.sql("SELECT id FROM users WHERE username = 'hooked'")[0][0])
+    d = start(s, "hooks")
+    try:
+        j1 = submit(s, steps=4, user=uid,
+                    webhook="http://127.0.0.1:%d/job" % port)
+        j2 = submit(s, steps=4, user=uid)
+        wait_status(s, j2, ("succeeded",))
+        harness.wait_until(
+            lambda: s.sql("SELECT COUNT(*) FROM webhook_deliveries WHERE"
+                          " job_id IN (%d, %d) AND status = 'delivered'" %
+                          (j1, j2)) == [["4"]],
+            timeout=60, step=0.2, what="4 deliveries")
+        secret = s.sql("SELECT webhook_secret FROM users WHERE id = %d" %
+                       uid)[0][0]
+        assert secret.startswith("whsec_")
+        rows = s.sql("SELECT msg_id, job_id, event, attempts, last_status"
+                     " FROM webhook_deliveries WHERE job_id IN (%d, %d)"
+                     " ORDER BY id" % (j1, j2))
+        assert [(r[1], r[2]) for r in rows] == [
+            (str(j1), "job.started"), (str(j1), "job.succeeded"),
+            (str(j2), "job.started"), (str(j2), "job.succeeded")], rows
+        for mid, jid, event, attempts, status in rows:
+            assert attempts == "3" and status == "200", rows
+            got = [r for r in Receiver.seen if r["id"] == mid]
+            assert len(got) == 3, (mid, len(got))
+            assert all(verify(secret, r) for r in got), "bad signature"
+            assert not verify("whsec_" + base64.b64encode(b"x" * 24)
+                              .decode(), got[0])
+            # Exponential backoff: 1 s, then 2 s (base 1 s).
+            gaps = [got[1]["t"] - got[0]["t"], got[2]["t"] - got[1]["t"]]
+            assert 0.8 <= gaps[0] < 6 and gaps[1] >= 1.8, gaps
+            assert got[0]["path"] == ("/job" if jid == str(j1) else
+                                      "/default")
+            ev = json.loads(got[0]["body"])
+            assert ev["type"] == event and ev["data"]["id"] == int(jid)
+        done = json.loads([r for r in Receiver.seen if r["id"] ==
+                           rows[1][0]][0]["body"])
+        assert done["data"]["status"] == "succeeded"
+        assert done["data"]["images"][0]["path"] == \
+            "jobs/%d/1-0.png" % j1
+    finally:
+        stop(d)
+        stop_all()
+        srv.shutdown()
+
+
+def test_sighup_reloads_and_a_bad_device_stops_with_what_was_found(s):
+    d = start(s, "reloader")
+    try:
+        harness.wait_until(lambda: "registered as" in
+                           log_of(s, "reloader"), timeout=30,
+                           what="registration")
+        d.send_signal(signal.SIGHUP)
+        harness.wait_until(lambda: "configuration reloaded" in
+                           log_of(s, "reloader"), timeout=30,
+                           what="the reload")
+        jid = submit(s, steps=4)
+        assert wait_status(s, jid, ("succeeded", "failed"))["status"] == \
+            "succeeded"
+    finally:
+        stop(d)
+        stop_all()
+    r = harness.run([KILND, "-c", conf(s, **{"daemon.device":
+                                             "no-such-device"}),
+                     "--name", "nodev"], timeout=60)
+    assert r.returncode == 1
+    assert "no-such-device" in r.stderr and "pocl" in r.stderr, r.stderr
