@@ -7,8 +7,11 @@
 #include "runtime.h"
 #include "util.h"
 
+#include <dirent.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 struct entry {
 	char *name;
@@ -105,14 +108,44 @@ registry_loaded(const struct registry *r, size_t *bytes)
 	return n;
 }
 
+/* Bytes of .safetensors under path (a file, or a folder and its
+ * subfolders): about what the model will hold on the device, known before
+ * loading it. */
+static size_t
+weights_size(const char *path, int depth)
+{
+	struct stat st;
+	struct dirent *de;
+	DIR *d;
+	size_t n = 0, len;
+	char sub[2048];
+
+	if (stat(path, &st) != 0)
+		return 0;
+	if (S_ISREG(st.st_mode)) {
+		len = strlen(path);
+		return len > 12 && !strcmp(path + len - 12, ".safetensors") ?
+		    (size_t)st.st_size : 0;
+	}
+	if (!S_ISDIR(st.st_mode) || depth > 2 || (d = opendir(path)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.' && snprintf(sub, sizeof(sub), "%s/%s",
+		    path, de->d_name) < (int)sizeof(sub))
+			n += weights_size(sub, depth + 1);
+	closedir(d);
+	return n;
+}
+
 /* Evicts least recently used models other than keep until the loaded
- * ones fit the budget (a budget of 0 keeps keep alone). */
+ * ones plus `extra` bytes fit the budget (a budget of 0 keeps one model:
+ * keep, or none before a load). */
 static void
-evict(struct registry *r, const struct entry *keep)
+evict(struct registry *r, const struct entry *keep, size_t extra)
 {
 	for (;;) {
 		struct entry **pp, **lru = NULL, *e;
-		size_t total = 0;
+		size_t total = extra;
 
 		for (e = r->head; e != NULL; e = e->next)
 			total += e->bytes;
@@ -154,6 +187,11 @@ registry_get(struct registry *r, const char *name, char *err, size_t errlen)
 		errf(err, errlen, "model %s: out of memory", name);
 		return NULL;
 	}
+	/* Make room first, from the weights' size on disk, so the device
+	 * never holds more than the budget; the measured size replaces the
+	 * estimate once loaded. */
+	evict(r, NULL, weights_size(card->path, 0));
+	rt_trim(r->rt);
 	before = r->rt->bytes_held;
 	if (pipeline_open(r->rt, card->path, NULL, &e->p, e2,
 	    sizeof(e2)) != 0 && r->head != NULL) {
@@ -162,6 +200,7 @@ registry_get(struct registry *r, const char *name, char *err, size_t errlen)
 		log_warn("model %s: %s; retrying with no other model loaded",
 		    name, e2);
 		drop_all(r);
+		rt_trim(r->rt);
 		before = r->rt->bytes_held;
 		if (pipeline_open(r->rt, card->path, NULL, &e->p, e2,
 		    sizeof(e2)) != 0)
@@ -175,12 +214,15 @@ registry_get(struct registry *r, const char *name, char *err, size_t errlen)
 		rt_trim(r->rt);
 		return NULL;
 	}
+	/* Only the weights stay live after a load: with the pool of freed
+	 * scratch buffers trimmed, what the device holds more is the model. */
+	rt_trim(r->rt);
 	e->bytes = r->rt->bytes_held > before ? r->rt->bytes_held - before : 0;
 	e->used = ++r->tick;
 	e->next = r->head;
 	r->head = e;
 	log_info("model %s loaded (%.1f MB)", name,
 	    (double)e->bytes / 1048576.0);
-	evict(r, e);
+	evict(r, e, 0);
 	return e->p;
 }

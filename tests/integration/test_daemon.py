@@ -32,16 +32,19 @@ def conf(s, **extra):
                 "daemon.preview_every": 2, "webhooks.retry_base": 1,
                 "webhooks.timeout": 5}
     settings.update(extra)
-    sections = {}
+    # The stack's own lines for these keys go; ours are appended.
+    out, sec = [], ""
+    for line in text.splitlines():
+        m = re.match(r"\[(\w+)\]", line)
+        if m:
+            sec = m.group(1)
+        key = line.split("=")[0].strip()
+        if "%s.%s" % (sec, key) not in settings:
+            out.append(line)
+    text = "\n".join(out) + "\n"
     for k, v in settings.items():
         sec, key = k.split(".")
-        sections.setdefault(sec, []).append("%s = %s" % (key, v))
-    for sec, lines in sections.items():
-        if "[%s]" % sec in text:
-            text = text.replace("[%s]\n" % sec, "[%s]\n%s\n" %
-                                (sec, "\n".join(lines)), 1)
-        else:
-            text += "\n[%s]\n%s\n" % (sec, "\n".join(lines))
+        text += "\n[%s]\n%s = %s\n" % (sec, key, v)
     path = s.path("kilnd-test.conf")
     with open(path, "w") as f:
         f.write(text)
@@ -385,6 +388,46 @@ def test_webhooks_are_signed_and_retried_until_a_200(s):
         stop(d)
         stop_all()
         srv.shutdown()
+
+
+def test_models_stay_loaded_within_the_budget_least_recent_out_first(s):
+    models = s.path("models-lru")
+    os.makedirs(models, exist_ok=True)
+    for name in ("micro-a", "micro-b"):
+        if not os.path.exists(os.path.join(models, name)):
+            os.symlink(os.path.join(harness.ROOT, "models", "kiln-micro"),
+                       os.path.join(models, name))
+
+    def run(name, budget):
+        d = start(s, name, conf(s, **{"paths.models": models,
+                                       "daemon.model_memory_mb": budget}))
+        try:
+            for m in ("micro-a", "micro-b", "micro-a"):
+                jid = submit(s, model=m, steps=2)
+                assert wait_status(s, jid, ("succeeded", "failed"))[
+                    "status"] == "succeeded"
+        finally:
+            stop(d)
+            stop_all()
+        return re.findall(r"model (micro-[ab]) (loaded|unloaded)",
+                          log_of(s, name))
+
+    # A budget of 0 keeps one model: each switch unloads the other
+    # before the next loads.
+    assert run("lru-0", 0) == [
+        ("micro-a", "loaded"), ("micro-a", "unloaded"),
+        ("micro-b", "loaded"), ("micro-b", "unloaded"),
+        ("micro-a", "loaded"), ("micro-a", "unloaded")]
+    # 20 MB holds one 16 MB model, not two.
+    assert run("lru-20", 20) == [
+        ("micro-a", "loaded"), ("micro-a", "unloaded"),
+        ("micro-b", "loaded"), ("micro-b", "unloaded"),
+        ("micro-a", "loaded"), ("micro-a", "unloaded")]
+    # 100 MB holds both 16 MB models: each loads once and stays until
+    # the daemon stops.
+    assert run("lru-100", 100) == [
+        ("micro-a", "loaded"), ("micro-b", "loaded"),
+        ("micro-b", "unloaded"), ("micro-a", "unloaded")]
 
 
 def test_sighup_reloads_and_a_bad_device_stops_with_what_was_found(s):

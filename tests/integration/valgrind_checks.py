@@ -1,6 +1,6 @@
 """valgrind_checks.py - run by `make valgrind` only: the web programs (as
-plain CGI, one request each) and kilnd (registering, beating, stopping on
-SIGTERM) under memcheck against a real stack. Any memcheck error or
+plain CGI, one request each) and kilnd (registering, beating, rendering a
+job, reloading on SIGHUP, stopping on SIGTERM) under memcheck against a real stack. Any memcheck error or
 definite leak fails."""
 
 import os
@@ -61,6 +61,14 @@ def test_kilnd_is_memcheck_clean(s):
                                  " state = 'idle'") == [["1"]],
                    timeout=120, what="kilnd under valgrind to register")
         time.sleep(2.5)     # a few heartbeats
+        # One small job end to end: claim, model load, render, preview,
+        # PNG, the result's transaction.
+        s.sql("INSERT INTO jobs (prompt, model, width, height, steps,"
+              " cfg_scale, sampler, seed) VALUES ('a red star',"
+              " 'kiln-micro', 64, 64, 2, 7, 'euler', 1)")
+        wait_until(lambda: s.sql("SELECT status FROM jobs") ==
+                   [["succeeded"]], timeout=600,
+                   what="kilnd under valgrind to render a job")
         p.send_signal(signal.SIGHUP)
         time.sleep(1)
         p.send_signal(signal.SIGTERM)
