@@ -416,11 +416,10 @@ job_succeed(struct db *db, const struct job_lease *l, const struct job *j,
 	}
 	json_object_object_add(data, "render_seconds",
 	    json_object_new_double(render_s));
-	st = enqueue_event(db, l->id, "job.succeeded", data);
+	st = enqueue_event(db, l->id, "job.succeeded", data) == 0 &&
+	    commit(db) == 0 ? 1 : -1;
 	data = NULL;
-	if (st != 0)
-		goto out;
-	if (commit(db) != 0)
+	if (st != 1)
 		goto out;
 	return 1;
 out:
