@@ -68,16 +68,6 @@ rollback(struct db *db)
 		log_warn("rollback: %s", db_error(db));
 }
 
-static int
-first_string(const struct db_row *row, void *arg)
-{
-	char **out = arg;
-
-	if (*out == NULL && row->ncols > 0 && row->cols[0] != NULL)
-		*out = strdup(row->cols[0]);
-	return 1;
-}
-
 /* The lease as statement parameters: id, daemon, attempt. */
 #define LEASE_PARAMS(l) DB_INT((l)->id), DB_STR((l)->daemon), \
 	DB_INT((l)->attempt)
@@ -208,9 +198,9 @@ job_claim(struct db *db, const char *daemon, long lease_s, struct job *j)
 	memset(j, 0, sizeof(*j));
 	if (begin(db) != 0)
 		return -1;
-	if (db_query(db, "SELECT id FROM jobs WHERE status = 'queued'"
+	if (db_query_string(db, "SELECT id FROM jobs WHERE status = 'queued'"
 	    " ORDER BY priority DESC, created_at, id LIMIT 1"
-	    " FOR UPDATE SKIP LOCKED", NULL, 0, first_string, &id) < 0)
+	    " FOR UPDATE SKIP LOCKED", NULL, 0, &id) != 0)
 		goto fail;
 	if (id == NULL) {
 		rollback(db);
@@ -292,8 +282,8 @@ job_progress(struct db *db, const struct job_lease *l, int step, int steps,
 	{
 		struct db_param p[] = { LEASE_PARAMS(l) };
 
-		if (db_query(db, "SELECT cancel_requested FROM jobs"
-		    LEASE_WHERE, p, 3, first_string, &flag) < 0)
+		if (db_query_string(db, "SELECT cancel_requested FROM jobs"
+		    LEASE_WHERE, p, 3, &flag) != 0)
 			return -1;
 	}
 	/* Nothing matched: the job is not ours any more. */
@@ -331,9 +321,9 @@ update_stats(struct db *db, const struct job *j, double x, int *anomaly)
 
 	if (db_exec(db, "INSERT IGNORE INTO render_stats (model, width,"
 	    " height, steps) VALUES (?, ?, ?, ?)", key, 4, NULL, NULL) != 0 ||
-	    db_query(db, "SELECT CONCAT(n, ' ', mean, ' ', m2) FROM"
+	    db_query_string(db, "SELECT CONCAT(n, ' ', mean, ' ', m2) FROM"
 	    " render_stats WHERE model = ? AND width = ? AND height = ?"
-	    " AND steps = ? FOR UPDATE", key, 4, first_string, &row) < 0)
+	    " AND steps = ? FOR UPDATE", key, 4, &row) != 0)
 		return -1;
 	if (row != NULL && sscanf(row, "%lld %lf %lf", &w.n, &w.mean,
 	    &w.m2) != 3)

@@ -114,16 +114,6 @@ delivery_row(const struct db_row *r, void *arg)
 	return 1;
 }
 
-static int
-first_string(const struct db_row *row, void *arg)
-{
-	char **out = arg;
-
-	if (*out == NULL && row->ncols > 0 && row->cols[0] != NULL)
-		*out = strdup(row->cols[0]);
-	return 1;
-}
-
 /* Claims one due delivery into d. Returns 1, 0 when none is due, -1. */
 static int
 claim(struct db *db, const struct webhook_policy *pol, struct delivery *d)
@@ -134,11 +124,11 @@ claim(struct db *db, const struct webhook_policy *pol, struct delivery *d)
 	if (db_exec_text(db, "START TRANSACTION") != 0)
 		return -1;
 	/* pending and due, or claimed by a daemon that died mid-send. */
-	if (db_query(db, "SELECT id FROM webhook_deliveries"
+	if (db_query_string(db, "SELECT id FROM webhook_deliveries"
 	    " WHERE status = 'pending' AND next_attempt_at <= NOW(3)"
 	    " AND (lease_until IS NULL OR lease_until < NOW(3))"
 	    " ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED",
-	    NULL, 0, first_string, &id) < 0)
+	    NULL, 0, &id) != 0)
 		goto out;
 	if (id == NULL) {
 		rc = 0;
@@ -190,16 +180,16 @@ secret_for(struct db *db, const char *user_id)
 		if (db_exec(db, "UPDATE users SET webhook_secret = ? WHERE"
 		    " id = ? AND webhook_secret IS NULL", p, 2, NULL,
 		    NULL) != 0 ||
-		    db_query(db, "SELECT webhook_secret FROM users WHERE"
-		    " id = ?", q, 1, first_string, &s) < 0)
+		    db_query_string(db, "SELECT webhook_secret FROM users WHERE"
+		    " id = ?", q, 1, &s) != 0)
 			return NULL;
 	} else {
 		struct db_param p[] = { DB_STR(fresh) };
 
 		if (db_exec(db, "INSERT IGNORE INTO settings (name, value)"
 		    " VALUES ('webhook_secret', ?)", p, 1, NULL, NULL) != 0 ||
-		    db_query(db, "SELECT value FROM settings WHERE"
-		    " name = 'webhook_secret'", NULL, 0, first_string, &s) < 0)
+		    db_query_string(db, "SELECT value FROM settings WHERE"
+		    " name = 'webhook_secret'", NULL, 0, &s) != 0)
 			return NULL;
 	}
 	sodium_memzero(fresh, sizeof(fresh));

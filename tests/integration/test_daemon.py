@@ -5,6 +5,7 @@ with retries, a missing model failing cleanly, and a bad device stopping
 the daemon with what was found."""
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import http.server
@@ -68,11 +69,26 @@ def stop(p, sig=signal.SIGTERM, timeout=60):
 
 
 def stop_all():
+    """Stops every daemon a test started: SIGTERM, then SIGKILL for one
+    that does not exit within a minute."""
     while DAEMONS:
         p = DAEMONS.pop()
-        if p.poll() is None:
+        try:
+            stop(p)
+        except subprocess.TimeoutExpired:
             p.kill()
             p.wait()
+
+
+@contextlib.contextmanager
+def daemon(s, name, path=None):
+    """A kilnd for the length of a with block, and any other daemon the
+    block starts, all stopped at its end."""
+    p = start(s, name, path)
+    try:
+        yield p
+    finally:
+        stop_all()
 
 
 def log_of(s, name):
@@ -133,8 +149,7 @@ def png_text(path):
 
 
 def test_a_job_renders_with_its_parameters_and_a_preview(s):
-    d = start(s, "solo")
-    try:
+    with daemon(s, "solo") as d:
         jid = submit(s, steps=20, batch=2, seed=42)
         j = wait_status(s, jid, ("succeeded", "failed"))
         assert j["status"] == "succeeded", j
@@ -154,14 +169,10 @@ def test_a_job_renders_with_its_parameters_and_a_preview(s):
         n, = s.sql("SELECT n FROM render_stats WHERE model = 'kiln-micro'"
                    " AND width = 64 AND steps = 20")[0]
         assert n == "1"
-    finally:
-        assert stop(d) == 0
-        stop_all()
 
 
 def test_a_missing_model_fails_cleanly_and_the_next_job_runs(s):
-    d = start(s, "solo")
-    try:
+    with daemon(s, "solo") as d:
         bad = submit(s, model="no-such-model", steps=4)
         good = submit(s, steps=4)
         j = wait_status(s, bad, ("failed", "succeeded"))
@@ -171,9 +182,6 @@ def test_a_missing_model_fails_cleanly_and_the_next_job_runs(s):
             "succeeded"
         assert d.poll() is None, "the daemon died"
         assert files(s, bad) == []
-    finally:
-        stop(d)
-        stop_all()
 
 
 def test_a_render_far_slower_than_usual_is_flagged_an_anomaly(s):
@@ -181,8 +189,7 @@ def test_a_render_far_slower_than_usual_is_flagged_an_anomaly(s):
     # a real render (tens of ms at least) is far over mean + 3 sd.
     s.sql("INSERT INTO render_stats (model, width, height, steps, n, mean,"
           " m2) VALUES ('kiln-micro', 64, 64, 5, 10, 0.001, 0.0000001)")
-    d = start(s, "solo")
-    try:
+    with daemon(s, "solo") as d:
         jid = submit(s, steps=5)
         assert wait_status(s, jid, ("succeeded", "failed"))["status"] == \
             "succeeded"
@@ -197,14 +204,10 @@ def test_a_render_far_slower_than_usual_is_flagged_an_anomaly(s):
         # The first run of another size has no history: never flagged.
         assert s.sql("SELECT anomaly FROM jobs WHERE id = %d" % jid) == \
             [["0"]]
-    finally:
-        stop(d)
-        stop_all()
 
 
 def test_kill_9_mid_job_is_finished_by_a_restarted_daemon_once(s):
-    d = start(s, "crashy")
-    try:
+    with daemon(s, "crashy") as d:
         jid = submit(s, steps=150, seed=7)
         wait_step(s, jid, 3)
         d.kill()                 # SIGKILL: no chance to clean up
@@ -218,9 +221,6 @@ def test_kill_9_mid_job_is_finished_by_a_restarted_daemon_once(s):
                      % jid) == [["1"]]
         assert files(s, jid) == ["2-0.png", "preview.png"], files(s, jid)
         assert "lease of \"crashy\" expired" in log_of(s, "crashy")
-    finally:
-        stop(d)
-        stop_all()
 
 
 def test_two_daemons_run_40_jobs_exactly_once(s):
@@ -229,8 +229,7 @@ def test_two_daemons_run_40_jobs_exactly_once(s):
                   prompt="%s small blue circles" % ("two", "three")[i % 2])
            for i in range(40)]
     assert ids[0] == first
-    a, b = start(s, "pair-a"), start(s, "pair-b")
-    try:
+    with daemon(s, "pair-a"), daemon(s, "pair-b"):
         harness.wait_until(
             lambda: s.sql("SELECT COUNT(*) FROM jobs WHERE id >= %d AND"
                           " status IN ('queued', 'running')" %
@@ -253,15 +252,10 @@ def test_two_daemons_run_40_jobs_exactly_once(s):
         mine = [c for c in claims if int(c) >= first]
         assert sorted(mine, key=int) == [str(i) for i in ids], \
             "claims: %s" % mine
-    finally:
-        stop(a)
-        stop(b)
-        stop_all()
 
 
 def test_cancel_of_a_running_job_stops_it_within_one_step(s):
-    d = start(s, "canceller")
-    try:
+    with daemon(s, "canceller") as d:
         jid = submit(s, steps=150, seed=9)
         nxt = submit(s, steps=4, seed=10)
         wait_step(s, jid, 3)
@@ -280,14 +274,10 @@ def test_cancel_of_a_running_job_stops_it_within_one_step(s):
         # The daemon is free at once for the next job.
         assert wait_status(s, nxt, ("succeeded", "failed"),
                            timeout=30)["status"] == "succeeded"
-    finally:
-        stop(d)
-        stop_all()
 
 
 def test_sigterm_finishes_the_step_requeues_and_exits_0(s):
-    d = start(s, "stopper")
-    try:
+    with daemon(s, "stopper") as d:
         jid = submit(s, steps=150, seed=11)
         wait_step(s, jid, 3)
         assert stop(d, signal.SIGTERM, timeout=30) == 0
@@ -300,9 +290,6 @@ def test_sigterm_finishes_the_step_requeues_and_exits_0(s):
         d = start(s, "stopper")
         j = wait_status(s, jid, ("succeeded", "failed"), timeout=240)
         assert j["status"] == "succeeded" and j["attempt"] == "1", j
-    finally:
-        stop(d)
-        stop_all()
 
 
 class Receiver(http.server.BaseHTTPRequestHandler):
@@ -345,48 +332,46 @@ def test_webhooks_are_signed_and_retried_until_a_200(s):
     s.sql("INSERT INTO users (username, password_hash, webhook_url) VALUES"
           " ('hooked', 'x', 'http://127.0.0.1:%d/default')" % port)
     uid = int(s.sql("SELECT id FROM users WHERE username = 'hooked'")[0][0])
-    d = start(s, "hooks")
     try:
-        j1 = submit(s, steps=4, user=uid,
-                    webhook="http://127.0.0.1:%d/job" % port)
-        j2 = submit(s, steps=4, user=uid)
-        wait_status(s, j2, ("succeeded",))
-        harness.wait_until(
-            lambda: s.sql("SELECT COUNT(*) FROM webhook_deliveries WHERE"
-                          " job_id IN (%d, %d) AND status = 'delivered'" %
-                          (j1, j2)) == [["4"]],
-            timeout=60, step=0.2, what="4 deliveries")
-        secret = s.sql("SELECT webhook_secret FROM users WHERE id = %d" %
-                       uid)[0][0]
-        assert secret.startswith("whsec_")
-        rows = s.sql("SELECT msg_id, job_id, event, attempts, last_status"
-                     " FROM webhook_deliveries WHERE job_id IN (%d, %d)"
-                     " ORDER BY id" % (j1, j2))
-        assert [(r[1], r[2]) for r in rows] == [
-            (str(j1), "job.started"), (str(j1), "job.succeeded"),
-            (str(j2), "job.started"), (str(j2), "job.succeeded")], rows
-        for mid, jid, event, attempts, status in rows:
-            assert attempts == "3" and status == "200", rows
-            got = [r for r in Receiver.seen if r["id"] == mid]
-            assert len(got) == 3, (mid, len(got))
-            assert all(verify(secret, r) for r in got), "bad signature"
-            assert not verify("whsec_" + base64.b64encode(b"x" * 24)
-                              .decode(), got[0])
-            # Exponential backoff: 1 s, then 2 s (base 1 s).
-            gaps = [got[1]["t"] - got[0]["t"], got[2]["t"] - got[1]["t"]]
-            assert 0.8 <= gaps[0] < 6 and gaps[1] >= 1.8, gaps
-            assert got[0]["path"] == ("/job" if jid == str(j1) else
-                                      "/default")
-            ev = json.loads(got[0]["body"])
-            assert ev["type"] == event and ev["data"]["id"] == int(jid)
-        done = json.loads([r for r in Receiver.seen if r["id"] ==
-                           rows[1][0]][0]["body"])
-        assert done["data"]["status"] == "succeeded"
-        assert done["data"]["images"][0]["path"] == \
-            "jobs/%d/1-0.png" % j1
+        with daemon(s, "hooks") as d:
+            j1 = submit(s, steps=4, user=uid,
+                        webhook="http://127.0.0.1:%d/job" % port)
+            j2 = submit(s, steps=4, user=uid)
+            wait_status(s, j2, ("succeeded",))
+            harness.wait_until(
+                lambda: s.sql("SELECT COUNT(*) FROM webhook_deliveries WHERE"
+                              " job_id IN (%d, %d) AND status = 'delivered'" %
+                              (j1, j2)) == [["4"]],
+                timeout=60, step=0.2, what="4 deliveries")
+            secret = s.sql("SELECT webhook_secret FROM users WHERE id = %d" %
+                           uid)[0][0]
+            assert secret.startswith("whsec_")
+            rows = s.sql("SELECT msg_id, job_id, event, attempts, last_status"
+                         " FROM webhook_deliveries WHERE job_id IN (%d, %d)"
+                         " ORDER BY id" % (j1, j2))
+            assert [(r[1], r[2]) for r in rows] == [
+                (str(j1), "job.started"), (str(j1), "job.succeeded"),
+                (str(j2), "job.started"), (str(j2), "job.succeeded")], rows
+            for mid, jid, event, attempts, status in rows:
+                assert attempts == "3" and status == "200", rows
+                got = [r for r in Receiver.seen if r["id"] == mid]
+                assert len(got) == 3, (mid, len(got))
+                assert all(verify(secret, r) for r in got), "bad signature"
+                assert not verify("whsec_" + base64.b64encode(b"x" * 24)
+                                  .decode(), got[0])
+                # Exponential backoff: 1 s, then 2 s (base 1 s).
+                gaps = [got[1]["t"] - got[0]["t"], got[2]["t"] - got[1]["t"]]
+                assert 0.8 <= gaps[0] < 6 and gaps[1] >= 1.8, gaps
+                assert got[0]["path"] == ("/job" if jid == str(j1) else
+                                          "/default")
+                ev = json.loads(got[0]["body"])
+                assert ev["type"] == event and ev["data"]["id"] == int(jid)
+            done = json.loads([r for r in Receiver.seen if r["id"] ==
+                               rows[1][0]][0]["body"])
+            assert done["data"]["status"] == "succeeded"
+            assert done["data"]["images"][0]["path"] == \
+                "jobs/%d/1-0.png" % j1
     finally:
-        stop(d)
-        stop_all()
         srv.shutdown()
 
 
@@ -399,16 +384,12 @@ def test_models_stay_loaded_within_the_budget_least_recent_out_first(s):
                        os.path.join(models, name))
 
     def run(name, budget):
-        d = start(s, name, conf(s, **{"paths.models": models,
-                                       "daemon.model_memory_mb": budget}))
-        try:
+        with daemon(s, name, conf(s, **{"paths.models": models,
+                                         "daemon.model_memory_mb": budget})):
             for m in ("micro-a", "micro-b", "micro-a"):
                 jid = submit(s, model=m, steps=2)
                 assert wait_status(s, jid, ("succeeded", "failed"))[
                     "status"] == "succeeded"
-        finally:
-            stop(d)
-            stop_all()
         return re.findall(r"model (micro-[ab]) (loaded|unloaded)",
                           log_of(s, name))
 
@@ -431,8 +412,7 @@ def test_models_stay_loaded_within_the_budget_least_recent_out_first(s):
 
 
 def test_sighup_reloads_and_a_bad_device_stops_with_what_was_found(s):
-    d = start(s, "reloader")
-    try:
+    with daemon(s, "reloader") as d:
         harness.wait_until(lambda: "registered as" in
                            log_of(s, "reloader"), timeout=30,
                            what="registration")
@@ -443,9 +423,6 @@ def test_sighup_reloads_and_a_bad_device_stops_with_what_was_found(s):
         jid = submit(s, steps=4)
         assert wait_status(s, jid, ("succeeded", "failed"))["status"] == \
             "succeeded"
-    finally:
-        stop(d)
-        stop_all()
     r = harness.run([KILND, "-c", conf(s, **{"daemon.device":
                                              "no-such-device"}),
                      "--name", "nodev"], timeout=60)
