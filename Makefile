@@ -17,7 +17,7 @@ ALL_CFLAGS = $(WARN) $(CPPFLAGS) $(CFLAGS) $(SAN)
 LDLIBS_WEB = -lfcgi -lmariadb -ljson-c -lneo_cgi -lneo_cs -lneo_utl -lgd -lz -lsodium
 LDLIBS_ENG = -lclblast -lOpenCL -lstdc++ -ljson-c -lsodium -lgd -lz -lm -lpthread -lunistring
 LDLIBS_D   = $(LDLIBS_ENG) -lmariadb -lsodium -lcurl
-LDLIBS_ADM = -lmariadb -ljson-c -lsodium
+LDLIBS_ADM = -lmariadb -ljson-c -lsodium -lm
 
 BINDIR   = $(PREFIX)/bin
 LIBEXEC  = $(PREFIX)/lib/kiln

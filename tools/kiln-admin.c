@@ -1,11 +1,13 @@
 /* kiln-admin.c - the operator's command line: schema migrations, config
- * check, first admin account. */
+ * check, first admin account, canceling a job. */
 #include "config.h"
 #include "db.h"
+#include "jobs.h"
 #include "migrate.h"
 #include "util.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +31,10 @@ usage(FILE *f)
 		"              (--password-stdin | --generate-password)\n"
 		"                          replace an account's password\n"
 		"  user-exists NAME        exit 0 if the account exists, 1 if not\n"
+		"  cancel-job ID           cancel a job: a queued one at once, a\n"
+		"                          running one after its current step;\n"
+		"                          exit 1 if there is no such job or it\n"
+		"                          already ended\n"
 		"\n"
 		"The config file is -c, else $KILN_CONF, else %s.\n",
 		KILN_CONF_DEFAULT);
@@ -232,6 +238,33 @@ cmd_user_exists(const struct kiln_config *cfg, int argc, char **argv)
 	return rc;
 }
 
+static int
+cmd_cancel_job(const struct kiln_config *cfg, int argc, char **argv)
+{
+	struct db *db = NULL;
+	long id;
+	int st;
+
+	if (argc != 1 || parse_long(argv[0], 1, LONG_MAX, &id) != 0) {
+		fprintf(stderr, "kiln-admin: cancel-job: expected a job id, a "
+			"positive integer\n");
+		return 2;
+	}
+	if (connect_db(&db, cfg, 0) != 0)
+		return 3;
+	/* User 0: the operator may cancel anyone's job. */
+	st = job_cancel(db, (unsigned long long)id, 0);
+	if (st < 0)
+		fprintf(stderr, "kiln-admin: %s\n", db_error(db));
+	else if (st == 0)
+		fprintf(stderr, "kiln-admin: job %ld is not queued or "
+			"running\n", id);
+	else
+		printf("job %ld: cancel requested\n", id);
+	db_free(db);
+	return st < 0 ? 3 : st == 0 ? 1 : 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -273,6 +306,8 @@ main(int argc, char **argv)
 		rc = cmd_user(&cfg, 0, argc - i, argv + i);
 	} else if (!strcmp(cmd, "user-exists")) {
 		rc = cmd_user_exists(&cfg, argc - i, argv + i);
+	} else if (!strcmp(cmd, "cancel-job")) {
+		rc = cmd_cancel_job(&cfg, argc - i, argv + i);
 	} else {
 		usage(stderr);
 		rc = 2;

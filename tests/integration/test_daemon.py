@@ -91,6 +91,11 @@ def daemon(s, name, path=None):
         stop_all()
 
 
+def admin(s, *args):
+    return harness.run([os.path.join(harness.BUILD, "tools", "kiln-admin"),
+                        "-c", s.conf] + [str(a) for a in args])
+
+
 def log_of(s, name):
     return s.log("kilnd-%s.log" % name)
 
@@ -257,13 +262,17 @@ def test_two_daemons_run_40_jobs_exactly_once(s):
 def test_cancel_of_a_running_job_stops_it_within_one_step(s):
     with daemon(s, "canceller") as d:
         jid = submit(s, steps=150, seed=9)
+        queued = submit(s, steps=4, seed=12)
         nxt = submit(s, steps=4, seed=10)
         wait_step(s, jid, 3)
-        # Set the flag and read the step in one go: the daemon may take
-        # the step in flight, then must stop.
-        at = int(s.sql("UPDATE jobs SET cancel_requested = 1 WHERE id = %d;"
-                       " SELECT step FROM jobs WHERE id = %d" %
-                       (jid, jid))[0][0])
+        # A queued job is canceled at once and never runs.
+        assert admin(s, "cancel-job", queued).returncode == 0
+        q = job(s, queued)
+        assert q["status"] == "canceled" and q["daemon"] == "NULL", q
+        # The running one: the daemon may finish the step in flight when
+        # the request lands, then must stop.
+        assert admin(s, "cancel-job", jid).returncode == 0
+        at = int(job(s, jid)["step"])
         j = wait_status(s, jid, ("canceled", "succeeded", "failed"),
                         timeout=30)
         assert j["status"] == "canceled", j
@@ -274,6 +283,11 @@ def test_cancel_of_a_running_job_stops_it_within_one_step(s):
         # The daemon is free at once for the next job.
         assert wait_status(s, nxt, ("succeeded", "failed"),
                            timeout=30)["status"] == "succeeded"
+        # Ended jobs cannot be canceled; nor can jobs that do not exist.
+        r = admin(s, "cancel-job", nxt)
+        assert r.returncode == 1 and "not queued or running" in r.stderr
+        assert admin(s, "cancel-job", 999999).returncode == 1
+        assert admin(s, "cancel-job", "x").returncode == 2
 
 
 def test_sigterm_finishes_the_step_requeues_and_exits_0(s):
