@@ -84,7 +84,7 @@ def test_ground_truth_scores_at_least_98_percent(_):
         "background last": any(c.rstrip(".").endswith(("background",
                                                        "backdrop"))
                                for c in caps),
-        "several groups": any(len(s["groups"]) == 3 for s, _, _ in items),
+        "three objects": any(len(s["objects"]) == 3 for s, _, _ in items),
     }
     assert all(forms.values()), forms
     t = judge.Tally()

@@ -51,7 +51,7 @@ def forward(w, ids, heads, act="quick_gelu", eps=1e-5, skip=0,
     nlayers = 0
     while "text_model.encoder.layers.%d.mlp.fc1.weight" % nlayers in w:
         nlayers += 1
-    mask = torch.triu(torch.ones(L, L, dtype=torch.bool), 1)
+    mask = torch.triu(torch.ones(L, L, dtype=torch.bool, device=x.device), 1)
     for i in range(nlayers - skip):
         p = "text_model.encoder.layers.%d." % i
         h = F.layer_norm(x, (D,), w[p + "layer_norm1.weight"],

@@ -134,7 +134,8 @@ def random_weights(cfg, seed=0):
 def timestep_embedding(t, dim, dtype=torch.float64):
     half = dim // 2
     freqs = torch.exp(-math.log(10000.0) *
-                      torch.arange(half, dtype=torch.float64) / half)
+                      torch.arange(half, dtype=torch.float64,
+                                   device=t.device) / half)
     a = t.double()[:, None] * freqs[None]
     return torch.cat([torch.cos(a), torch.sin(a)], dim=-1).to(dtype)
 
