@@ -51,6 +51,10 @@ char *str_trim(char *s);
  * junk, overflow or out-of-range value. */
 int parse_long(const char *s, long min, long max, long *out);
 
+/* mkdir -p: creates path and its missing parents (mode 0755); existing
+ * ones are fine. Returns 0, or -1 with errno set. */
+int mkdir_p(const char *path);
+
 /* Fills dst with n random bytes from the kernel. Returns 0 or -1. */
 int random_bytes(void *dst, size_t n);
 

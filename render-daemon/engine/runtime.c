@@ -3,6 +3,7 @@
 #include "runtime.h"
 #include "cl_sources.h"
 #include "tuning.h"
+#include "util.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -492,23 +493,6 @@ out:
 	return buf;
 }
 
-static void
-mkdirs(const char *dir)
-{
-	char tmp[1024];
-	char *p;
-
-	snprintf(tmp, sizeof(tmp), "%s", dir);
-	for (p = tmp + 1; *p != '\0'; p++) {
-		if (*p == '/') {
-			*p = '\0';
-			mkdir(tmp, 0755);
-			*p = '/';
-		}
-	}
-	mkdir(tmp, 0755);
-}
-
 /* Writes the program's binary to the cache, atomically; failures only cost
  * a rebuild next time, so they are ignored. */
 static void
@@ -528,7 +512,8 @@ cache_store(struct kiln_rt *rt, cl_program prog, const char *path)
 	if (clGetProgramInfo(prog, CL_PROGRAM_BINARIES, sizeof(bin), &bin,
 	    NULL) != CL_SUCCESS)
 		goto out;
-	mkdirs(rt->cache_dir);
+	/* A failure only costs the cache: the fopen below fails too. */
+	(void)mkdir_p(rt->cache_dir);
 	if (snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid())
 	    >= (int)sizeof(tmp))
 		goto out;

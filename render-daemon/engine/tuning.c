@@ -2,6 +2,7 @@
  * files (see tuning.h for the format's contract). */
 #include "tuning.h"
 #include "ops.h"
+#include "util.h"
 
 #include <clblast_c.h>
 #include <errno.h>
@@ -423,25 +424,6 @@ out:
 	return rc;
 }
 
-static int
-mkdirs(const char *dir)
-{
-	char tmp[PATH_MAX];
-	char *p;
-
-	if (snprintf(tmp, sizeof(tmp), "%s", dir) >= (int)sizeof(tmp))
-		return -1;
-	for (p = tmp + 1; *p != '\0'; p++) {
-		if (*p == '/') {
-			*p = '\0';
-			if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-				return -1;
-			*p = '/';
-		}
-	}
-	return mkdir(tmp, 0755) != 0 && errno != EEXIST ? -1 : 0;
-}
-
 static struct json_object *
 to_json(const struct kiln_rt *rt, const struct tuning *t,
 	struct json_object *info)
@@ -512,7 +494,7 @@ tuning_save(struct kiln_rt *rt, const struct tuning *t,
 	    tuning_path(rt, path, sizeof(path)) != 0)
 		return rt_failf(rt, "no directory for tuning files: set "
 			"KILN_TUNING_DIR, XDG_CONFIG_HOME or HOME");
-	if (mkdirs(dir) != 0)
+	if (mkdir_p(dir) != 0)
 		return rt_failf(rt, "%s: cannot create: %s", dir,
 			strerror(errno));
 	root = to_json(rt, t, info);

@@ -3,7 +3,11 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <limits.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static void
 buffers_grow(void)
@@ -75,6 +79,33 @@ random_hex_is_hex_and_fresh(void)
 	CHECK(strcmp(a, b) != 0);
 }
 
+static void
+mkdir_p_makes_parents(void)
+{
+	char base[] = "/tmp/kiln-mkdirp-XXXXXX", deep[128], file[160];
+	struct stat st;
+	FILE *f;
+
+	CHECK(mkdtemp(base) != NULL);
+	snprintf(deep, sizeof(deep), "%s/a/b/c", base);
+	CHECK(mkdir_p(deep) == 0);
+	CHECK(stat(deep, &st) == 0 && S_ISDIR(st.st_mode));
+	CHECK(mkdir_p(deep) == 0);		/* already there: fine */
+	/* A file in the way is an error, not a silent success. */
+	snprintf(file, sizeof(file), "%s/f", base);
+	f = fopen(file, "w");
+	CHECK(f != NULL && fclose(f) == 0);
+	snprintf(deep, sizeof(deep), "%s/f/g", base);
+	CHECK(mkdir_p(deep) == -1 && errno == ENOTDIR);
+	snprintf(deep, sizeof(deep), "%s/a/b/c", base);
+	CHECK(rmdir(deep) == 0);
+	snprintf(deep, sizeof(deep), "%s/a/b", base);
+	CHECK(rmdir(deep) == 0);
+	snprintf(deep, sizeof(deep), "%s/a", base);
+	CHECK(rmdir(deep) == 0);
+	CHECK(unlink(file) == 0 && rmdir(base) == 0);
+}
+
 int
 main(void)
 {
@@ -83,5 +114,6 @@ main(void)
 	RUN(integers);
 	RUN(trimming);
 	RUN(random_hex_is_hex_and_fresh);
+	RUN(mkdir_p_makes_parents);
 	return tap_done();
 }
