@@ -420,6 +420,23 @@ db_exec_text(struct db *db, const char *sql)
 	return db_exec_script(db, sql, strlen(sql));
 }
 
+int
+db_rollback(struct db *db)
+{
+	char err[sizeof(db->err)];
+	int down = db->down, rc;
+
+	memcpy(err, db->err, sizeof(err));
+	rc = db_exec_text(db, "ROLLBACK");
+	/* The failure that made the caller roll back is the one to report;
+	 * a failed ROLLBACK only matters when there was none. */
+	if (err[0] != '\0') {
+		memcpy(db->err, err, sizeof(err));
+		db->down = down;
+	}
+	return rc;
+}
+
 struct first_string {
 	char *val;
 	int oom;

@@ -71,6 +71,11 @@ int db_exec_script(struct db *db, const char *sql, size_t len);
 /* db_exec_script for a NUL-terminated string. */
 int db_exec_text(struct db *db, const char *sql);
 
+/* Rolls the open transaction back, keeping db_error() and db_is_down() as
+ * the failure that led to it left them (when there was one), so a caller
+ * can still report it. Returns 0, or -1 when the ROLLBACK failed. */
+int db_rollback(struct db *db);
+
 /* Fetches the first column of the first row as a freshly allocated string
  * into *out (NULL when there is no row or the value is NULL). Returns 0 or
  * -1 with db_error() set; the caller frees *out. */

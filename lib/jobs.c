@@ -64,8 +64,8 @@ commit(struct db *db)
 static void
 rollback(struct db *db)
 {
-	if (db_exec_text(db, "ROLLBACK") != 0)
-		log_warn("rollback: %s", db_error(db));
+	if (db_rollback(db) != 0)
+		log_warn("rollback failed after: %s", db_error(db));
 }
 
 /* The lease as statement parameters: id, daemon, attempt. */
@@ -131,9 +131,10 @@ out:
 	return rc;
 }
 
-/* The common "data" of an event: the job's id and new status. */
+/* The common "data" of an event: the job's id, new status and, when not
+ * NULL, the error. */
 static json_object *
-event_data(unsigned long long id, const char *status)
+event_data(unsigned long long id, const char *status, const char *error)
 {
 	json_object *d = json_object_new_object();
 
@@ -141,6 +142,9 @@ event_data(unsigned long long id, const char *status)
 		return NULL;
 	json_object_object_add(d, "id", json_object_new_uint64(id));
 	json_object_object_add(d, "status", json_object_new_string(status));
+	if (error != NULL)
+		json_object_object_add(d, "error",
+		    json_object_new_string(error));
 	return d;
 }
 
@@ -156,7 +160,6 @@ claim_row(const struct db_row *r, void *arg)
 {
 	struct claim_row *c = arg;
 	struct job *j = c->j;
-	char *end;
 	int i;
 
 	if (r->ncols < 14) {
@@ -178,7 +181,7 @@ claim_row(const struct db_row *r, void *arg)
 	j->width = atoi(r->cols[7]);
 	j->height = atoi(r->cols[8]);
 	j->steps = atoi(r->cols[9]);
-	j->cfg = strtod(r->cols[10], &end);
+	j->cfg = strtod(r->cols[10], NULL);
 	j->sampler = strdup(r->cols[11]);
 	j->seed = strtoull(r->cols[12], NULL, 10);
 	j->batch = atoi(r->cols[13]);
@@ -244,7 +247,7 @@ int
 job_started(struct db *db, const struct job_lease *l)
 {
 	return enqueue_event(db, l->id, "job.started",
-	    event_data(l->id, "running"));
+	    event_data(l->id, "running", NULL));
 }
 
 int
@@ -309,19 +312,36 @@ finish(struct db *db, const struct job_lease *l, const char *status,
 	return n > 0;
 }
 
-/* Reads (model, size, steps)'s statistics for update, flags x (seconds per
- * image) against them, adds it and writes them back. */
+#define STATS_KEY(j) DB_STR((j)->model), DB_INT((j)->width), \
+	DB_INT((j)->height), DB_INT((j)->steps)
+
+/* Makes sure (model, size, steps) has a statistics row, in a statement of
+ * its own before the result's transaction: inside it, INSERT IGNORE's
+ * shared lock on an existing row, upgraded by the SELECT ... FOR UPDATE
+ * that follows, can deadlock two daemons finishing jobs of one size at
+ * once: in a test one of 40 jobs had its result rolled back (the cause
+ * hidden, then, by the ROLLBACK clearing the error) and ran a second
+ * attempt. */
+static int
+ensure_stats_row(struct db *db, const struct job *j)
+{
+	struct db_param key[] = { STATS_KEY(j) };
+
+	return db_exec(db, "INSERT IGNORE INTO render_stats (model, width,"
+	    " height, steps) VALUES (?, ?, ?, ?)", key, 4, NULL, NULL);
+}
+
+/* Reads (model, size, steps)'s statistics for update (the row exists:
+ * ensure_stats_row), flags x (seconds per image) against them, adds it
+ * and writes them back. */
 static int
 update_stats(struct db *db, const struct job *j, double x, int *anomaly)
 {
 	struct welford w = { 0, 0, 0 };
 	char *row = NULL, mean[40], m2[40];
-	struct db_param key[] = { DB_STR(j->model), DB_INT(j->width),
-		DB_INT(j->height), DB_INT(j->steps) };
+	struct db_param key[] = { STATS_KEY(j) };
 
-	if (db_exec(db, "INSERT IGNORE INTO render_stats (model, width,"
-	    " height, steps) VALUES (?, ?, ?, ?)", key, 4, NULL, NULL) != 0 ||
-	    db_query_string(db, "SELECT CONCAT(n, ' ', mean, ' ', m2) FROM"
+	if (db_query_string(db, "SELECT CONCAT(n, ' ', mean, ' ', m2) FROM"
 	    " render_stats WHERE model = ? AND width = ? AND height = ?"
 	    " AND steps = ? FOR UPDATE", key, 4, &row) != 0)
 		return -1;
@@ -335,8 +355,7 @@ update_stats(struct db *db, const struct job *j, double x, int *anomaly)
 	snprintf(m2, sizeof(m2), "%.17g", w.m2);
 	{
 		struct db_param p[] = { DB_INT(w.n), DB_STR(mean), DB_STR(m2),
-			DB_INT(*anomaly), DB_STR(j->model), DB_INT(j->width),
-			DB_INT(j->height), DB_INT(j->steps) };
+			DB_INT(*anomaly), STATS_KEY(j) };
 
 		return db_exec(db, "UPDATE render_stats SET n = ?, mean = ?,"
 		    " m2 = ?, anomalies = anomalies + ? WHERE model = ? AND"
@@ -353,7 +372,7 @@ job_succeed(struct db *db, const struct job_lease *l, const struct job *j,
 	int i, st;
 
 	*anomaly = 0;
-	if (begin(db) != 0)
+	if (ensure_stats_row(db, j) != 0 || begin(db) != 0)
 		return -1;
 	st = finish(db, l, "succeeded", NULL);
 	if (st <= 0)
@@ -384,7 +403,7 @@ job_succeed(struct db *db, const struct job_lease *l, const struct job *j,
 		    " step = steps_total WHERE id = ?", p, 3, NULL, NULL) != 0)
 			goto out;
 	}
-	data = event_data(l->id, "succeeded");
+	data = event_data(l->id, "succeeded", NULL);
 	arr = json_object_new_array();
 	if (data == NULL || arr == NULL) {
 		json_object_put(arr);
@@ -423,7 +442,6 @@ static int
 finish_with_event(struct db *db, const struct job_lease *l,
     const char *status, const char *error, const char *event)
 {
-	json_object *data;
 	int st;
 
 	if (begin(db) != 0)
@@ -431,11 +449,8 @@ finish_with_event(struct db *db, const struct job_lease *l,
 	st = finish(db, l, status, error);
 	if (st <= 0)
 		goto out;
-	data = event_data(l->id, status);
-	if (data != NULL && error != NULL)
-		json_object_object_add(data, "error",
-		    json_object_new_string(error));
-	if (enqueue_event(db, l->id, event, data) != 0 || commit(db) != 0) {
+	if (enqueue_event(db, l->id, event, event_data(l->id, status,
+	    error)) != 0 || commit(db) != 0) {
 		st = -1;
 		goto out;
 	}
@@ -526,8 +541,6 @@ job_reap(struct db *db)
 			    " eta_s = NULL WHERE id = ?", p, 1, NULL, NULL) != 0)
 				goto fail;
 		} else {
-			json_object *data;
-
 			snprintf(reason, sizeof(reason), "the render daemon "
 			    "stopped responding on each of %d attempts (last: "
 			    "\"%s\")", e.attempt[i], e.by[i]);
@@ -542,11 +555,8 @@ job_reap(struct db *db)
 				    " WHERE id = ?", q, 2, NULL, NULL) != 0)
 					goto fail;
 			}
-			data = event_data(e.id[i], "failed");
-			if (data != NULL)
-				json_object_object_add(data, "error",
-				    json_object_new_string(reason));
-			if (enqueue_event(db, e.id[i], "job.failed", data) != 0)
+			if (enqueue_event(db, e.id[i], "job.failed",
+			    event_data(e.id[i], "failed", reason)) != 0)
 				goto fail;
 		}
 		changed++;
@@ -566,7 +576,6 @@ job_cancel(struct db *db, unsigned long long id, unsigned long long user_id)
 {
 	struct db_param p[] = { DB_INT(id), DB_INT(user_id), DB_INT(user_id) };
 	unsigned long long n = 0;
-	json_object *data;
 
 	if (begin(db) != 0)
 		return -1;
@@ -575,8 +584,8 @@ job_cancel(struct db *db, unsigned long long id, unsigned long long user_id)
 	    " AND (? = 0 OR user_id = ?)", p, 3, &n, NULL) != 0)
 		goto fail;
 	if (n > 0) {
-		data = event_data(id, "canceled");
-		if (enqueue_event(db, id, "job.canceled", data) != 0)
+		if (enqueue_event(db, id, "job.canceled",
+		    event_data(id, "canceled", NULL)) != 0)
 			goto fail;
 	} else if (db_exec(db, "UPDATE jobs SET cancel_requested = 1"
 	    " WHERE id = ? AND status = 'running' AND (? = 0 OR user_id = ?)",

@@ -258,7 +258,7 @@ migrate_apply(struct db *db, const char *dir, int verbose, char *err,
 		    db_exec_script(db, sql.data ? sql.data : "", sql.len)
 		    != 0) {
 			errf(err, errlen, "%s: %s", m[i].name, db_error(db));
-			db_exec_text(db, "ROLLBACK");
+			db_rollback(db);
 			goto out;
 		}
 		p[0] = DB_INT(m[i].version);
@@ -269,7 +269,7 @@ migrate_apply(struct db *db, const char *dir, int verbose, char *err,
 		    NULL) != 0 || db_exec_text(db, "COMMIT") != 0) {
 			errf(err, errlen, "%s: recording: %s", m[i].name,
 				db_error(db));
-			db_exec_text(db, "ROLLBACK");
+			db_rollback(db);
 			goto out;
 		}
 		if (verbose)

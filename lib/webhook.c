@@ -111,6 +111,12 @@ delivery_row(const struct db_row *r, void *arg)
 	d->payload = strdup(r->cols[3]);
 	d->user_id = r->cols[4] ? strdup(r->cols[4]) : NULL;
 	d->attempts = strdup(r->cols[5]);
+	/* An owner lost to a failed strdup would sign with the site's
+	 * secret: fail the claim instead. */
+	if (r->cols[4] != NULL && d->user_id == NULL) {
+		free(d->id);
+		d->id = NULL;
+	}
 	return 1;
 }
 
@@ -146,9 +152,12 @@ claim(struct db *db, const struct webhook_policy *pol, struct delivery *d)
 	{
 		struct db_param p[] = { DB_STR(id) };
 
+		/* Every string but user_id is set, or memory ran out. */
 		if (db_query(db, "SELECT id, msg_id, url, payload, user_id,"
 		    " attempts FROM webhook_deliveries WHERE id = ?", p, 1,
-		    delivery_row, d) != 1 || d->id == NULL)
+		    delivery_row, d) != 1 || d->id == NULL ||
+		    d->msg_id == NULL || d->url == NULL || d->payload == NULL ||
+		    d->attempts == NULL)
 			goto out;
 	}
 	if (db_exec_text(db, "COMMIT") != 0)
@@ -156,8 +165,8 @@ claim(struct db *db, const struct webhook_policy *pol, struct delivery *d)
 	free(id);
 	return 1;
 out:
-	if (db_exec_text(db, "ROLLBACK") != 0)
-		log_warn("webhook: rollback: %s", db_error(db));
+	if (db_rollback(db) != 0)
+		log_warn("webhook: rollback failed after: %s", db_error(db));
 	delivery_free(d);
 	free(id);
 	return rc;
@@ -168,31 +177,36 @@ out:
 static char *
 secret_for(struct db *db, const char *user_id)
 {
+	const char *get = user_id != NULL ?
+	    "SELECT webhook_secret FROM users WHERE id = ?" :
+	    "SELECT value FROM settings WHERE name = 'webhook_secret'";
+	struct db_param key[] = { DB_STR(user_id != NULL ? user_id : "") };
+	size_t nk = user_id != NULL ? 1 : 0;
 	char fresh[WEBHOOK_SECRET_LEN], *s = NULL;
+	int rc;
 
+	if (db_query_string(db, get, key, nk, &s) != 0)
+		return NULL;
+	if (s != NULL)
+		return s;
 	if (webhook_secret_new(fresh) != 0)
 		return NULL;
+	/* Stored only where none is set, then read back: two daemons
+	 * racing to make the first one agree on one. */
 	if (user_id != NULL) {
 		struct db_param p[] = { DB_STR(fresh), DB_STR(user_id) };
-		struct db_param q[] = { DB_STR(user_id) };
 
-		/* Only where none is set: two daemons racing agree on one. */
-		if (db_exec(db, "UPDATE users SET webhook_secret = ? WHERE"
-		    " id = ? AND webhook_secret IS NULL", p, 2, NULL,
-		    NULL) != 0 ||
-		    db_query_string(db, "SELECT webhook_secret FROM users WHERE"
-		    " id = ?", q, 1, &s) != 0)
-			return NULL;
+		rc = db_exec(db, "UPDATE users SET webhook_secret = ? WHERE"
+		    " id = ? AND webhook_secret IS NULL", p, 2, NULL, NULL);
 	} else {
 		struct db_param p[] = { DB_STR(fresh) };
 
-		if (db_exec(db, "INSERT IGNORE INTO settings (name, value)"
-		    " VALUES ('webhook_secret', ?)", p, 1, NULL, NULL) != 0 ||
-		    db_query_string(db, "SELECT value FROM settings WHERE"
-		    " name = 'webhook_secret'", NULL, 0, &s) != 0)
-			return NULL;
+		rc = db_exec(db, "INSERT IGNORE INTO settings (name, value)"
+		    " VALUES ('webhook_secret', ?)", p, 1, NULL, NULL);
 	}
 	sodium_memzero(fresh, sizeof(fresh));
+	if (rc != 0 || db_query_string(db, get, key, nk, &s) != 0)
+		return NULL;
 	return s;
 }
 

@@ -25,7 +25,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -107,6 +106,7 @@ pick_name(struct daemon *d)
 
 /* ------------------------------------------------------------ heartbeat */
 
+/* Both on a connection the keeper has just made sure of (db_ensure). */
 static int
 register_self(struct daemon *d, struct db *db)
 {
@@ -116,8 +116,7 @@ register_self(struct daemon *d, struct db *db)
 		DB_STR(d->devices.data ? d->devices.data : "none"),
 	};
 
-	if (db_ensure(db) != 0 ||
-	    db_exec(db, "INSERT INTO daemons (name, host, pid, version,"
+	if (db_exec(db, "INSERT INTO daemons (name, host, pid, version,"
 	    " devices, state, started_at, heartbeat_at, stopped_at)"
 	    " VALUES (?, ?, ?, ?, ?, 'idle', NOW(3), NOW(3), NULL)"
 	    " ON DUPLICATE KEY UPDATE host = VALUES(host),"
@@ -143,8 +142,7 @@ heartbeat(struct daemon *d, struct db *db, int busy)
 
 	if (!d->registered)
 		return register_self(d, db);
-	if (db_ensure(db) != 0 ||
-	    db_exec(db, "UPDATE daemons SET heartbeat_at = NOW(3), state = ?"
+	if (db_exec(db, "UPDATE daemons SET heartbeat_at = NOW(3), state = ?"
 	    " WHERE name = ? AND pid = ?", p, 3, &n, NULL) != 0) {
 		log_warn("heartbeat: %s", db_error(db));
 		return -1;
@@ -328,28 +326,6 @@ struct render {
 	char rel[64];			/* jobs/<id> */
 };
 
-/* mkdir -p for the job's artifact directory. */
-static int
-make_dirs(const char *path)
-{
-	char tmp[1024];
-	size_t i, n = strlen(path);
-
-	if (n >= sizeof(tmp))
-		return -1;
-	memcpy(tmp, path, n + 1);
-	for (i = 1; i <= n; i++)
-		if (tmp[i] == '/' || tmp[i] == '\0') {
-			char c = tmp[i];
-
-			tmp[i] = '\0';
-			if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-				return -1;
-			tmp[i] = c;
-		}
-	return 0;
-}
-
 /* Writes the preview of s (latent resolution, scaled up 4x by pixel
  * repetition so it is visible) as <dir>/preview.png. */
 static int
@@ -482,8 +458,8 @@ deliver(struct render *r, const struct gen_result *res, char *err,
 			errf(err, errlen, "out of memory");
 			goto out;
 		}
-		snprintf(path, sizeof(path), "%s/%d-%d.png", r->dir,
-		    j->attempt, i);
+		snprintf(path, sizeof(path), "%s/%s", r->d->cfg.artifacts_dir,
+		    rel[i]);
 		if (image_write_png(path, res->width, res->height, res->rgb +
 		    (size_t)i * (size_t)res->width * (size_t)res->height * 3,
 		    params, err, errlen) != 0)
@@ -507,8 +483,8 @@ deliver(struct render *r, const struct gen_result *res, char *err,
 		/* Not ours any more, or not recorded: the files must not
 		 * look like a result. */
 		for (i = 0; i < res->count; i++) {
-			snprintf(path, sizeof(path), "%s/%d-%d.png", r->dir,
-			    j->attempt, i);
+			snprintf(path, sizeof(path), "%s/%s",
+			    r->d->cfg.artifacts_dir, rel[i]);
 			unlink(path);
 		}
 		errf(err, errlen, st == 0 ? "lease lost before the result "
@@ -532,6 +508,7 @@ run_job(struct daemon *d, struct job *j)
 	struct render r;
 	struct gen_params gp;
 	struct gen_result res;
+	enum sampler_kind sampler;
 	char err[2048];
 	int st;
 
@@ -553,17 +530,26 @@ run_job(struct daemon *d, struct job *j)
 	if (job_started(d->db, &r.l) != 0)
 		log_warn("job %llu: job.started event: %s", j->id,
 		    db_error(d->db));
+	/* The cheap check first: a bad sampler loads no model. */
+	if (sampler_lookup(j->sampler, &sampler) != 0) {
+		errf(err, sizeof(err), "sampler: \"%s\" is not a sampler",
+		    j->sampler);
+		goto fail;
+	}
 	r.p = registry_get(d->reg, j->model, err, sizeof(err));
 	if (r.p == NULL)
 		goto fail;
 	snprintf(r.rel, sizeof(r.rel), "jobs/%llu", j->id);
 	snprintf(r.dir, sizeof(r.dir), "%s/%s", d->cfg.artifacts_dir, r.rel);
-	if (make_dirs(r.dir) != 0) {
+	if (mkdir_p(r.dir) != 0) {
 		errf(err, sizeof(err), "cannot create %s: %s", r.dir,
 		    strerror(errno));
 		goto fail;
 	}
+	/* The model's defaults (a txt2img: no init image), then every
+	 * parameter the job gives. */
 	pipeline_defaults(r.p, &gp);
+	gp.sampler = sampler;
 	gp.prompt = j->prompt;
 	gp.negative = j->negative;
 	gp.width = j->width;
@@ -572,13 +558,6 @@ run_job(struct daemon *d, struct job *j)
 	gp.cfg = j->cfg;
 	gp.seed = j->seed;
 	gp.batch = j->batch;
-	gp.init_rgb = NULL;
-	gp.strength = 1.0;
-	if (sampler_lookup(j->sampler, &gp.sampler) != 0) {
-		errf(err, sizeof(err), "sampler: \"%s\" is not a sampler",
-		    j->sampler);
-		goto fail;
-	}
 	/* The render time counts from here: model loading is not the
 	 * render's (it is a one-off the statistics should not see). */
 	r.t0 = rt_now();

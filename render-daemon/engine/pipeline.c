@@ -651,20 +651,24 @@ void
 pipeline_preview(const struct pipeline *p, const struct pipeline_step *s,
     uint8_t *rgb)
 {
+	static const float no_bias[3] = { 0, 0, 0 };
 	size_t hw = (size_t)s->h * (size_t)s->w, i;
-	int c, k, nc;
+	/* The map, chosen once: the card's, SD 1.x's for 4 channels, else
+	 * none (grey levels of the first channels). */
+	const float (*f)[3] = p->preview_c > 0 ?
+	    (const float (*)[3])p->preview_f : s->c == 4 ? sd1_preview : NULL;
+	const float *b = p->preview_c > 0 ? p->preview_b : no_bias;
+	int nc = p->preview_c > 0 ? p->preview_c : 4, c, k;
 
+	if (nc > s->c)
+		nc = s->c;
 	for (i = 0; i < hw; i++) {
-		float v[3] = { 0, 0, 0 };
+		float v[3];
 
-		if (p->preview_c > 0 || s->c == 4) {
-			const float (*f)[3] = p->preview_c > 0 ?
-			    (const float (*)[3])p->preview_f : sd1_preview;
-
-			nc = p->preview_c > 0 ? p->preview_c : 4;
+		if (f != NULL) {
 			for (k = 0; k < 3; k++)
-				v[k] = p->preview_c > 0 ? p->preview_b[k] : 0;
-			for (c = 0; c < nc && c < s->c; c++)
+				v[k] = b[k];
+			for (c = 0; c < nc; c++)
 				for (k = 0; k < 3; k++)
 					v[k] += f[c][k] *
 					    s->denoised[(size_t)c * hw + i];
