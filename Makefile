@@ -35,8 +35,8 @@ ENG_GEN  = $(BUILD)/gen/cl_sources.c
 ENG_OBJ  = $(ENG_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/cl_sources.o
 LIBENG   = $(BUILD)/libengine.a
 
-PORTAL_SRC = cgi-bin/portal.c cgi-bin/page_home.c
-API_SRC    = cgi-bin/api.c cgi-bin/api_health.c
+PORTAL_SRC = cgi-bin/portal.c $(wildcard cgi-bin/page_*.c)
+API_SRC    = cgi-bin/api.c $(wildcard cgi-bin/api_*.c)
 KILND_SRC  = render-daemon/kilnd.c render-daemon/cl_devices.c \
              render-daemon/registry.c
 RENDER_SRC = render-daemon/kiln-render.c render-daemon/cl_devices.c \

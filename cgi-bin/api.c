@@ -1,10 +1,20 @@
 /* api.c - api.fcgi: the JSON API under /api/v1. One route table, one file
- * per endpoint group. */
+ * per endpoint group; auth_api checks the Bearer key and the route's
+ * scope before its handler runs. */
 #include "app.h"
+#include "auth.h"
 #include "handlers.h"
 
 static const struct route routes[] = {
-	{ M_GET, "/api/v1/health", api_health },
+	{ M_GET, "/api/v1/health", api_health, ACC_PUBLIC, 0 },
+	{ M_GET, "/api/v1/me", api_me, ACC_USER, SCOPE_READ },
+	{ M_GET, "/api/v1/keys", api_keys_list, ACC_USER, SCOPE_READ },
+	/* Revoking needs only a valid key: it takes power away. */
+	{ M_DELETE, "/api/v1/keys/{id}", api_keys_revoke, ACC_USER, 0 },
+	{ M_GET, "/api/v1/users", api_users_list, ACC_ADMIN, SCOPE_ADMIN },
+	{ M_GET, "/api/v1/users/{id}", api_user_get, ACC_USER, SCOPE_READ },
+	{ M_PATCH, "/api/v1/users/{id}", api_user_patch, ACC_ADMIN,
+	  SCOPE_ADMIN },
 };
 
 static void
@@ -18,7 +28,7 @@ int
 main(int argc, char **argv)
 {
 	static const struct program prog = {
-		"api.fcgi", routes, ARRAY_LEN(routes), json_error,
+		"api.fcgi", routes, ARRAY_LEN(routes), json_error, auth_api,
 	};
 
 	return kiln_serve(&prog, argc, argv);

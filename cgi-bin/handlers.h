@@ -4,10 +4,50 @@
 
 #include "request.h"
 
+struct json_object;
+
 /* portal.fcgi */
 int page_home(struct kreq *req);
+int page_login(struct kreq *req);
+int page_login_post(struct kreq *req);
+int page_logout(struct kreq *req);
+int page_register(struct kreq *req);
+int page_register_post(struct kreq *req);
+int page_account(struct kreq *req);
+int page_account_profile(struct kreq *req);
+int page_account_password(struct kreq *req);
+int page_account_session_revoke(struct kreq *req);
+int page_account_sessions_end_all(struct kreq *req);
+int page_keys(struct kreq *req);
+int page_keys_create(struct kreq *req);
+int page_keys_revoke(struct kreq *req);
+int page_admin_users(struct kreq *req);
+int page_admin_user(struct kreq *req);
+int page_admin_user_status(struct kreq *req);
+int page_admin_user_role(struct kreq *req);
+int page_admin_user_password(struct kreq *req);
+int page_admin_user_session_revoke(struct kreq *req);
+int page_admin_user_key_revoke(struct kreq *req);
+int page_admin_audit(struct kreq *req);
+int page_admin_settings(struct kreq *req);
+int page_admin_settings_post(struct kreq *req);
+int page_admin_invite(struct kreq *req);
 
 /* api.fcgi */
 int api_health(struct kreq *req);
+int api_me(struct kreq *req);
+int api_keys_list(struct kreq *req);
+int api_keys_revoke(struct kreq *req);
+int api_users_list(struct kreq *req);
+int api_user_get(struct kreq *req);
+int api_user_patch(struct kreq *req);
+
+/* Shared by the api_*.c files (api_account.c). api_send answers with o
+ * (NULL: a 500) and puts it; json_scopes makes ["read", ...];
+ * api_db_fail logs the database's message under where and answers a
+ * plain 503/500 (returns -1). */
+int api_send(struct kreq *req, int status, struct json_object *o);
+int api_db_fail(struct kreq *req, const char *where);
+struct json_object *json_scopes(unsigned scopes);
 
 #endif

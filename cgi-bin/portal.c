@@ -1,11 +1,45 @@
 /* portal.c - portal.fcgi: the HTML pages. One route table, one file per
- * page. */
+ * page; auth_portal checks each route's access (and every POST's origin
+ * and CSRF token) before its handler runs. */
 #include "app.h"
+#include "auth.h"
 #include "handlers.h"
 #include "view.h"
 
 static const struct route routes[] = {
-	{ M_GET, "/", page_home },
+	{ M_GET, "/", page_home, ACC_PUBLIC, 0 },
+	{ M_GET, "/login", page_login, ACC_PUBLIC, 0 },
+	{ M_POST, "/login", page_login_post, ACC_PUBLIC, 0 },
+	{ M_POST, "/logout", page_logout, ACC_USER, 0 },
+	{ M_GET, "/register", page_register, ACC_PUBLIC, 0 },
+	{ M_POST, "/register", page_register_post, ACC_PUBLIC, 0 },
+	{ M_GET, "/account", page_account, ACC_USER, 0 },
+	{ M_POST, "/account/profile", page_account_profile, ACC_USER, 0 },
+	{ M_POST, "/account/password", page_account_password, ACC_USER, 0 },
+	{ M_POST, "/account/sessions/revoke-all",
+	  page_account_sessions_end_all, ACC_USER, 0 },
+	{ M_POST, "/account/sessions/{id}/revoke",
+	  page_account_session_revoke, ACC_USER, 0 },
+	{ M_GET, "/account/keys", page_keys, ACC_USER, 0 },
+	{ M_POST, "/account/keys", page_keys_create, ACC_USER, 0 },
+	{ M_POST, "/account/keys/{id}/revoke", page_keys_revoke, ACC_USER,
+	  0 },
+	{ M_GET, "/admin/users", page_admin_users, ACC_ADMIN, 0 },
+	{ M_GET, "/admin/users/{id}", page_admin_user, ACC_ADMIN, 0 },
+	{ M_POST, "/admin/users/{id}/status", page_admin_user_status,
+	  ACC_ADMIN, 0 },
+	{ M_POST, "/admin/users/{id}/role", page_admin_user_role, ACC_ADMIN,
+	  0 },
+	{ M_POST, "/admin/users/{id}/password", page_admin_user_password,
+	  ACC_ADMIN, 0 },
+	{ M_POST, "/admin/users/{id}/sessions/{sid}/revoke",
+	  page_admin_user_session_revoke, ACC_ADMIN, 0 },
+	{ M_POST, "/admin/users/{id}/keys/{kid}/revoke",
+	  page_admin_user_key_revoke, ACC_ADMIN, 0 },
+	{ M_GET, "/admin/audit", page_admin_audit, ACC_ADMIN, 0 },
+	{ M_GET, "/admin/settings", page_admin_settings, ACC_ADMIN, 0 },
+	{ M_POST, "/admin/settings", page_admin_settings_post, ACC_ADMIN, 0 },
+	{ M_POST, "/admin/invites", page_admin_invite, ACC_ADMIN, 0 },
 };
 
 int
@@ -13,6 +47,7 @@ main(int argc, char **argv)
 {
 	static const struct program prog = {
 		"portal.fcgi", routes, ARRAY_LEN(routes), view_error,
+		auth_portal,
 	};
 
 	return kiln_serve(&prog, argc, argv);

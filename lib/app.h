@@ -19,11 +19,16 @@ struct kiln_app {
 typedef void (*error_fn)(struct kreq *req, int status, const char *code,
 	const char *message);
 
+/* Decides whether the request may reach its route's handler (auth.h's
+ * auth_portal / auth_api). Returns 0, or -1 with the refusal in req. */
+typedef int (*access_fn)(struct kreq *req, const struct route *r);
+
 struct program {
 	const char *name;
 	const struct route *routes;
 	size_t nroutes;
 	error_fn error;
+	access_fn access;
 };
 
 /* Loads the config, then serves requests: many under FastCGI, one under

@@ -61,6 +61,14 @@ static const struct cfg_key keys[] = {
 	I("webhooks", "timeout", webhook_timeout, "10", 1, 300),
 	I("webhooks", "retry_base", webhook_retry_base, "10", 1, 3600),
 	I("webhooks", "max_attempts", webhook_max_attempts, "8", 1, 100),
+	I("auth", "session_lifetime", session_lifetime, "2592000", 60,
+		31536000),
+	I("auth", "session_idle", session_idle, "604800", 60, 31536000),
+	I("auth", "lockout_failures", lockout_failures, "5", 1, 1000),
+	I("auth", "lockout_ip_failures", lockout_ip_failures, "50", 1,
+		100000),
+	I("auth", "lockout_window", lockout_window, "900", 1, 86400),
+	I("auth", "lockout_seconds", lockout_seconds, "900", 1, 86400),
 	S("log", "level", log_level, "info"),
 };
 

@@ -40,6 +40,13 @@ struct kiln_config {
 	long webhook_timeout;
 	long webhook_retry_base;
 	long webhook_max_attempts;
+	/* [auth] */
+	long session_lifetime;		/* seconds a session lives at most */
+	long session_idle;		/* seconds unused before it ends */
+	long lockout_failures;		/* per account name, in the window */
+	long lockout_ip_failures;	/* per client address */
+	long lockout_window;		/* seconds failures are counted over */
+	long lockout_seconds;		/* how long a lockout lasts */
 	/* [log] */
 	char *log_level;
 };

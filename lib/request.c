@@ -1,7 +1,9 @@
 /* request.c - CGI variables to a checked struct kreq; routing; building and
  * sending responses. */
 #include "request.h"
+#include "auth.h"
 
+#include <ctype.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,6 +173,12 @@ req_parse(struct kreq *req, env_fn get, void *arg, const char *body,
 	req->content_type = env_or(get, arg, "CONTENT_TYPE", "");
 	req->cookie = env_or(get, arg, "HTTP_COOKIE", "");
 	req->host = env_or(get, arg, "HTTP_HOST", "");
+	req->origin = env_or(get, arg, "HTTP_ORIGIN", "");
+	req->referer = env_or(get, arg, "HTTP_REFERER", "");
+	req->user_agent = env_or(get, arg, "HTTP_USER_AGENT", "");
+	/* Apache passes Authorization to CGI programs only when told to
+	 * (CGIPassAuth / the rewrite in kiln-site.conf). */
+	req->authorization = env_or(get, arg, "HTTP_AUTHORIZATION", "");
 	https = env_or(get, arg, "HTTPS", "");
 	req->https = !strcasecmp(https, "on") || !strcmp(https, "1");
 
@@ -229,6 +237,18 @@ req_parse(struct kreq *req, env_fn get, void *arg, const char *body,
 		req->body[body_len] = '\0';
 		req->body_len = body_len;
 	}
+	if (req->body != NULL && !strncasecmp(req->content_type,
+	    "application/x-www-form-urlencoded", 33) &&
+	    form_decode(req->body, req->body_len, REQ_MAX_PARAMS, &req->form,
+	    &req->nform) != 0) {
+		snprintf(msg, msglen, "malformed form body");
+		return 400;
+	}
+	if (cookie_decode(req->cookie, REQ_MAX_COOKIES, &req->cookies,
+	    &req->ncookies) != 0) {
+		snprintf(msg, msglen, "malformed or too many cookies");
+		return 400;
+	}
 	return 0;
 bad_path:
 	snprintf(msg, msglen, "malformed request path");
@@ -242,6 +262,10 @@ req_free(struct kreq *req)
 
 	free(req->path);
 	kv_free(req->query, req->nquery);
+	kv_free(req->form, req->nform);
+	kv_free(req->cookies, req->ncookies);
+	auth_free(req->auth);
+	free(req->csrf_fresh);
 	free(req->body);
 	for (i = 0; i < req->ncaptures; i++)
 		free(req->captures[i]);
@@ -252,15 +276,150 @@ req_free(struct kreq *req)
 	memset(req, 0, sizeof(*req));
 }
 
-const char *
-req_query(const struct kreq *req, const char *key)
+int
+cookie_decode(const char *s, size_t max, struct kv **out, size_t *n)
+{
+	struct kv *kv = NULL;
+	size_t cnt = 0;
+
+	*out = NULL;
+	*n = 0;
+	while (*s != '\0') {
+		size_t len = strcspn(s, ";"), klen, vlen;
+		const char *p = s, *eq, *end = s + len;
+		char *k, *v;
+
+		while (p < end && (*p == ' ' || *p == '\t'))
+			p++;
+		eq = memchr(p, '=', (size_t)(end - p));
+		s = *end ? end + 1 : end;
+		if (eq == NULL || eq == p)
+			continue;	/* not a name=value pair: ignored */
+		klen = (size_t)(eq - p);
+		while (klen > 0 && (p[klen - 1] == ' ' || p[klen - 1] == '\t'))
+			klen--;
+		eq++;
+		while (eq < end && (*eq == ' ' || *eq == '\t'))
+			eq++;
+		vlen = (size_t)(end - eq);
+		while (vlen > 0 && (eq[vlen - 1] == ' ' || eq[vlen - 1] == '\t'))
+			vlen--;
+		/* RFC 6265 allows a quoted value. */
+		if (vlen >= 2 && eq[0] == '"' && eq[vlen - 1] == '"') {
+			eq++;
+			vlen -= 2;
+		}
+		if (cnt == max)
+			goto bad;
+		if ((cnt & (cnt - 1)) == 0) {	/* 0, 1, 2, 4, ...: grow */
+			struct kv *nk = realloc(kv, (cnt ? cnt * 2 : 1) *
+				sizeof(*kv));
+
+			if (nk == NULL)
+				goto bad;
+			kv = nk;
+		}
+		k = strndup(p, klen);
+		/* A value that does not percent-decode is kept as sent: it
+		 * belongs to some other application on this host. */
+		v = pct_decode(eq, vlen, 0);
+		if (v == NULL)
+			v = strndup(eq, vlen);
+		if (k == NULL || v == NULL) {
+			free(k);
+			free(v);
+			goto bad;
+		}
+		kv[cnt].key = k;
+		kv[cnt].val = v;
+		cnt++;
+	}
+	*out = kv;
+	*n = cnt;
+	return 0;
+bad:
+	kv_free(kv, cnt);
+	return -1;
+}
+
+static const char *
+kv_find(const struct kv *kv, size_t n, const char *key)
 {
 	size_t i;
 
-	for (i = 0; i < req->nquery; i++)
-		if (!strcmp(req->query[i].key, key))
-			return req->query[i].val;
+	for (i = 0; i < n; i++)
+		if (!strcmp(kv[i].key, key))
+			return kv[i].val;
 	return NULL;
+}
+
+const char *
+req_query(const struct kreq *req, const char *key)
+{
+	return kv_find(req->query, req->nquery, key);
+}
+
+const char *
+req_form(const struct kreq *req, const char *key)
+{
+	return kv_find(req->form, req->nform, key);
+}
+
+const char *
+req_cookie(const struct kreq *req, const char *key)
+{
+	return kv_find(req->cookies, req->ncookies, key);
+}
+
+int
+req_json_body(struct kreq *req, json_object **out)
+{
+	json_tokener *tok;
+	json_object *o;
+	size_t end;
+
+	*out = NULL;
+	if (strncasecmp(req->content_type, "application/json", 16) != 0)
+		return resp_error_json(req, 415, "unsupported_media_type",
+			"send the body as Content-Type: application/json",
+			NULL);
+	if (req->body == NULL || req->body_len == 0)
+		return resp_error_json(req, 400, "bad_request",
+			"the request needs a JSON object body", NULL);
+	tok = json_tokener_new_ex(32);
+	if (tok == NULL)
+		return resp_error_json(req, 500, "internal", "out of memory",
+			NULL);
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+		JSON_TOKENER_VALIDATE_UTF8);
+	o = json_tokener_parse_ex(tok, req->body, (int)req->body_len);
+	end = o != NULL ? json_tokener_get_parse_end(tok) : 0;
+	while (end < req->body_len && strchr(" \t\r\n", req->body[end]) &&
+	    req->body[end] != '\0')
+		end++;
+	/* The whole body must be one object: nothing but space after it. */
+	if (o == NULL || json_tokener_get_error(tok) != json_tokener_success ||
+	    end != req->body_len ||
+	    !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		json_tokener_free(tok);
+		return resp_error_json(req, 400, "bad_request",
+			"the body is not a well-formed JSON object", NULL);
+	}
+	json_tokener_free(tok);
+	*out = o;
+	return 0;
+}
+
+unsigned long long
+req_id(const struct kreq *req, size_t i)
+{
+	long v;
+
+	if (i >= req->ncaptures ||
+	    parse_long(req->captures[i], 1, 1L << 62, &v) != 0)
+		return 0;
+	return (unsigned long long)v;
 }
 
 /* Matches path against pattern segment by segment; on success the {name}
@@ -356,6 +515,54 @@ resp_header(struct kreq *req, const char *name, const char *value)
 	if (strpbrk(name, "\r\n:") != NULL || strpbrk(value, "\r\n") != NULL)
 		return -1;
 	return buf_printf(&req->headers, "%s: %s\r\n", name, value);
+}
+
+int
+buf_url_escape(struct buf *b, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' ||
+		    c == '/') {
+			if (buf_append(b, s, 1) != 0)
+				return -1;
+		} else {
+			char e[3] = { '%', hex[c >> 4], hex[c & 15] };
+
+			if (buf_append(b, e, 3) != 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+int
+resp_redirect(struct kreq *req, const char *url)
+{
+	req->status = 303;
+	buf_reset(&req->out);
+	return resp_header(req, "Location", url);
+}
+
+int
+resp_cookie(struct kreq *req, const char *name, const char *value,
+	long max_age)
+{
+	/* Cookie values here are tokens: base64url, no escaping needed; a
+	 * caller passing anything else is a bug caught by resp_header. */
+	if (strpbrk(name, "=;, \"\r\n") != NULL ||
+	    strpbrk(value, ";, \"\r\n") != NULL)
+		return -1;
+	if (max_age >= 0)
+		return buf_printf(&req->headers, "Set-Cookie: %s=%s; Path=/; "
+			"Max-Age=%ld; HttpOnly; SameSite=Lax%s\r\n", name,
+			value, max_age, req->https ? "; Secure" : "");
+	return buf_printf(&req->headers, "Set-Cookie: %s=%s; Path=/; "
+		"HttpOnly; SameSite=Lax%s\r\n", name, value,
+		req->https ? "; Secure" : "");
 }
 
 int

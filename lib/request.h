@@ -9,10 +9,12 @@
 
 struct kiln_app;
 struct _hdf;
+struct auth;
 
 #define REQ_MAX_PARAMS 256
 #define REQ_MAX_CAPTURES 4
 #define REQ_MAX_BODY (1u << 20)
+#define REQ_MAX_COOKIES 64
 
 struct kv {
 	char *key;
@@ -33,9 +35,18 @@ struct kreq {
 	const char *content_type;
 	const char *cookie;
 	const char *host;
+	const char *origin;		/* "" when the client sent none */
+	const char *referer;
+	const char *user_agent;
+	const char *authorization;
 	int https;
 	char *body;			/* NUL-terminated, may be NULL */
 	size_t body_len;
+	/* A urlencoded POST body, decoded; the cookies, decoded. */
+	struct kv *form;
+	size_t nform;
+	struct kv *cookies;
+	size_t ncookies;
 	/* Captured {name} segments of the matched route, in order. */
 	char *captures[REQ_MAX_CAPTURES];
 	size_t ncaptures;
@@ -49,11 +60,27 @@ struct kreq {
 	/* Context. */
 	struct kiln_app *app;
 	struct _hdf *hdf;		/* template data, created on first use */
+	struct auth *auth;		/* the signed-in user, or NULL */
+	char *csrf_fresh;		/* a pre-session token made now */
 };
 
 /* A handler fills req's status, headers and body. It returns 0, or -1 after
  * it has already turned its failure into an error response. */
 typedef int (*handler_fn)(struct kreq *req);
+
+/* Who may use a route (struct route's access). */
+enum access {
+	ACC_PUBLIC = 0,		/* anyone; a session is still loaded */
+	ACC_USER = 1,		/* a signed-in, enabled account */
+	ACC_ADMIN = 2,		/* ... whose role is admin */
+};
+
+/* What an API key may do (struct route's scope, api_keys.scopes). */
+enum scope {
+	SCOPE_READ = 1 << 0,
+	SCOPE_GENERATE = 1 << 1,
+	SCOPE_ADMIN = 1 << 2,
+};
 
 /* One row of a program's route table. Path segments written "{name}"
  * match any one non-empty segment and are captured in order. */
@@ -61,6 +88,8 @@ struct route {
 	enum http_method method;
 	const char *pattern;
 	handler_fn fn;
+	enum access access;
+	unsigned scope;			/* API only: SCOPE_* bits needed */
 };
 
 /* The environment-variable source of a request: FastCGI's envp array or
@@ -83,8 +112,26 @@ int form_decode(const char *s, size_t len, size_t max, struct kv **out,
 	size_t *n);
 void kv_free(struct kv *kv, size_t n);
 
-/* The value of the first pair named key, or NULL. */
+/* Decodes a Cookie header ("a=1; b=2") into a fresh array; values are
+ * percent-decoded, pairs without '=' are skipped. Returns 0, or -1 on more
+ * than max pairs or no memory. */
+int cookie_decode(const char *s, size_t max, struct kv **out, size_t *n);
+
+/* The value of the first pair named key in the query string, the form
+ * body or the cookies, or NULL. */
 const char *req_query(const struct kreq *req, const char *key);
+const char *req_form(const struct kreq *req, const char *key);
+const char *req_cookie(const struct kreq *req, const char *key);
+
+/* Parses the request body as a JSON object into *out (the caller puts
+ * it). Returns 0, or -1 after answering 415 (not application/json) or 400
+ * (malformed, or not an object) in req. */
+struct json_object;
+int req_json_body(struct kreq *req, struct json_object **out);
+
+/* The route's {id} capture i as a positive integer, or 0 when it is not
+ * one (callers answer 404). */
+unsigned long long req_id(const struct kreq *req, size_t i);
 
 /* Finds the route for req's method and path. Returns the row, or NULL with
  * *status set to 404 (no such path) or 405 (path exists, other method;
@@ -94,6 +141,15 @@ const struct route *route_find(struct kreq *req, const struct route *routes,
 
 /* Response helpers. Each returns 0, or -1 when memory runs out. */
 int resp_header(struct kreq *req, const char *name, const char *value);
+/* Appends s percent-encoded for a query value (RFC 3986 unreserved
+ * characters kept). Returns 0 or -1. */
+int buf_url_escape(struct buf *b, const char *s);
+/* A 303 See Other to a local URL. Returns 0 or -1. */
+int resp_redirect(struct kreq *req, const char *url);
+/* Sets a cookie: Path=/, HttpOnly, SameSite=Lax, Secure under HTTPS;
+ * max_age < 0 leaves it a browser-session cookie, 0 deletes it. */
+int resp_cookie(struct kreq *req, const char *name, const char *value,
+	long max_age);
 /* Sets the JSON body text and content type. */
 int resp_json_text(struct kreq *req, int status, const char *json);
 /* The one place JSON errors are built:

@@ -104,7 +104,8 @@ dispatch(struct kiln_app *app, const struct program *prog, env_fn get,
 		}
 		goto send;
 	}
-	r->fn(&req);
+	if (prog->access == NULL || prog->access(&req, r) == 0)
+		r->fn(&req);
 send:
 	if (req_send(&req, w, warg) != 0)
 		log_warn("%s %s: client went away while writing the response",

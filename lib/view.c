@@ -1,6 +1,8 @@
 /* view.c - ClearSilver rendering for the portal pages. */
 #include "view.h"
 #include "app.h"
+#include "auth.h"
+#include "db.h"
 #include "log.h"
 
 #include <stdio.h>
@@ -66,6 +68,79 @@ view_set_int(struct kreq *req, const char *name, long value)
 	return view_set(req, name, num);
 }
 
+struct rows_ctx {
+	struct kreq *req;
+	const char *prefix;
+	const char *const *names;
+	size_t nnames;
+	long n;
+	int failed;
+};
+
+static int
+rows_cb(const struct db_row *r, void *arg)
+{
+	struct rows_ctx *c = arg;
+	char key[160];
+	size_t i;
+
+	for (i = 0; i < c->nnames && i < r->ncols; i++) {
+		if (snprintf_checked(key, sizeof(key), "%s.%ld.%s", c->prefix,
+		    c->n, c->names[i]) != 0 ||
+		    view_set(c->req, key, r->cols[i]) != 0) {
+			c->failed = 1;
+			return 1;
+		}
+	}
+	c->n++;
+	return 0;
+}
+
+long
+view_rows(struct kreq *req, const char *prefix, const char *sql,
+	const struct db_param *p, size_t np, const char *const *names,
+	size_t nnames)
+{
+	struct rows_ctx c = { req, prefix, names, nnames, 0, 0 };
+
+	if (db_query(req->app->db, sql, p, np, rows_cb, &c) < 0 || c.failed)
+		return -1;
+	return c.n;
+}
+
+int
+view_field_error(struct kreq *req, const char *field, const char *msg)
+{
+	char key[96];
+
+	if (snprintf_checked(key, sizeof(key), "Form.Errors.%s", field) != 0)
+		return -1;
+	return view_set(req, "Form.Failed", "1") | view_set(req, key, msg);
+}
+
+/* What every page's frame shows: who is signed in and the form token. */
+static int
+set_frame(struct kreq *req)
+{
+	const char *tok = csrf_token(req);
+	const struct auth *a = req->auth;
+	int rc = 0;
+
+	if (tok == NULL)
+		return -1;
+	rc |= view_set(req, "Csrf.Token", tok);
+	if (a != NULL) {
+		rc |= view_set(req, "User.Username", a->username);
+		rc |= view_set(req, "User.Name", *a->display_name ?
+			a->display_name : a->username);
+		rc |= view_set(req, "User.Role", a->role);
+		rc |= view_set_int(req, "User.Id", (long)a->user_id);
+		if (a->is_admin)
+			rc |= view_set(req, "User.IsAdmin", "1");
+	}
+	return rc;
+}
+
 static NEOERR *
 render_out(void *ctx, char *s)
 {
@@ -100,7 +175,8 @@ view_render(struct kreq *req, int status, const char *title,
 	HDF *h;
 
 	if (view_set(req, "Page.Title", title) != 0 ||
-	    view_set(req, "Page.Template", page) != 0) {
+	    view_set(req, "Page.Template", page) != 0 ||
+	    set_frame(req) != 0) {
 		log_error("render %s: out of memory", page);
 		bare_error(req);
 		return -1;
@@ -138,6 +214,15 @@ view_render(struct kreq *req, int status, const char *title,
 	req->status = status;
 	req->ctype = "text/html; charset=utf-8";
 	return 0;
+}
+
+int
+view_db_fail(struct kreq *req, const char *where)
+{
+	log_error("%s: %s", where, db_error(req->app->db));
+	view_error(req, db_is_down(req->app->db) ? 503 : 500, "database",
+		"The database could not answer; try again shortly.");
+	return -1;
 }
 
 void

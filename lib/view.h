@@ -14,11 +14,28 @@ struct _hdf *view_hdf(struct kreq *req);
 int view_set(struct kreq *req, const char *name, const char *value);
 int view_set_int(struct kreq *req, const char *name, long value);
 
+/* Runs a query and stores row i's column j as prefix.i.names[j] (SQL
+ * NULL as ""). names has one entry per selected column. Returns the row
+ * count, or -1 (db error in db_error, or out of memory). */
+struct db_param;
+long view_rows(struct kreq *req, const char *prefix, const char *sql,
+	const struct db_param *p, size_t np, const char *const *names,
+	size_t nnames);
+
 /* Renders page (a file in the templates directory) inside layout.cs into
  * req's body with the given status. Returns 0, or -1 after logging the
  * cause and putting a bare 500 page in req. */
 int view_render(struct kreq *req, int status, const char *title,
 	const char *page);
+
+/* A field error beside a form input: Form.Errors.field = message, and
+ * Form.Failed = 1. Returns 0 or -1. */
+int view_field_error(struct kreq *req, const char *field, const char *msg);
+
+/* A failed database call: logs db_error() under where, and answers 503
+ * when the server is unreachable, else 500, with a plain message (the
+ * connector's names hosts and sockets). Returns -1. */
+int view_db_fail(struct kreq *req, const char *where);
 
 /* The portal's error page: error.cs with Error.Status and Error.Message. */
 void view_error(struct kreq *req, int status, const char *code,

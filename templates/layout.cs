@@ -10,7 +10,19 @@
 <body>
 <header class="top">
   <a class="brand" href="/"><?cs var:Site.Name ?></a>
-  <nav><a href="/">Home</a> <a href="/api/v1/health">API health</a></nav>
+  <nav>
+    <a href="/">Home</a>
+    <?cs if:User.Username ?>
+    <a href="/account">Account</a> <a href="/account/keys">API keys</a>
+    <?cs if:User.IsAdmin ?><a href="/admin/users">Users</a> <a href="/admin/audit">Audit log</a> <a href="/admin/settings">Settings</a><?cs /if ?>
+    <form method="post" action="/logout" class="inline logout">
+      <input type="hidden" name="csrf" value="<?cs var:Csrf.Token ?>">
+      <span class="who"><?cs var:User.Name ?></span> <button type="submit" class="link">Log out</button>
+    </form>
+    <?cs else ?>
+    <a href="/login">Log in</a> <a href="/register">Register</a>
+    <?cs /if ?>
+  </nav>
 </header>
 <main>
 <?cs include:Page.Template ?>

@@ -1,5 +1,7 @@
 /* kiln-admin.c - the operator's command line: schema migrations, config
  * check, first admin account, canceling a job. */
+#include "accounts.h"
+#include "auth.h"
 #include "config.h"
 #include "db.h"
 #include "jobs.h"
@@ -86,21 +88,6 @@ cmd_migrate(const struct kiln_config *cfg, int argc, char **argv)
 	return 0;
 }
 
-/* Usernames appear in URLs and logs: keep them to a plain alphabet. */
-static int
-valid_username(const char *s)
-{
-	size_t n = strlen(s), i;
-
-	if (n < 2 || n > 64)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!(isalnum((unsigned char)s[i]) || s[i] == '_' ||
-		    s[i] == '-' || s[i] == '.'))
-			return 0;
-	return 1;
-}
-
 static int
 read_password(char *pw, size_t n)
 {
@@ -119,7 +106,7 @@ static int
 cmd_user(const struct kiln_config *cfg, int create, int argc, char **argv)
 {
 	const char *username = NULL, *display = "";
-	char pw[512], hash[crypto_pwhash_STRBYTES];
+	char pw[PASSWORD_MAX + 2], hash[crypto_pwhash_STRBYTES], why[128];
 	int admin = 0, from_stdin = 0, generate = 0, i, rc = 1;
 	struct db *db = NULL;
 	struct db_param p[4];
@@ -145,7 +132,7 @@ cmd_user(const struct kiln_config *cfg, int create, int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (!valid_username(username)) {
+	if (!username_valid(username)) {
 		fprintf(stderr, "kiln-admin: username: 2-64 characters of "
 			"letters, digits, '.', '_' or '-'\n");
 		return 2;
@@ -160,9 +147,8 @@ cmd_user(const struct kiln_config *cfg, int create, int argc, char **argv)
 		fprintf(stderr, "kiln-admin: no password on stdin\n");
 		return 2;
 	}
-	if (strlen(pw) < 10) {
-		fprintf(stderr, "kiln-admin: password: at least 10 "
-			"characters\n");
+	if (password_policy(pw, username, why, sizeof(why)) != 0) {
+		fprintf(stderr, "kiln-admin: password %s\n", why);
 		goto out;
 	}
 	if (crypto_pwhash_str(hash, pw, strlen(pw),

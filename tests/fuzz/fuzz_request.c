@@ -1,8 +1,11 @@
 /* fuzz_request.c - libFuzzer harness for request parsing: the input is
- * split on '\n' into REQUEST_URI, QUERY_STRING, PATH_INFO and a body; the
- * parser, the router and the response writer must never crash or leak. */
+ * split on '\n' into REQUEST_URI, QUERY_STRING, PATH_INFO and a body (a
+ * form or JSON by the first byte's bits); the parser, the form and JSON
+ * body decoders, the router and the response writer must never crash or
+ * leak. */
 #include "request.h"
 
+#include <json-c/json.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +13,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 struct env {
-	const char *uri, *qs, *pinfo, *method;
+	const char *uri, *qs, *pinfo, *method, *ctype;
 };
 
 static const char *
@@ -26,15 +29,17 @@ get(const char *name, void *arg)
 		return e->pinfo;
 	if (!strcmp(name, "REQUEST_METHOD"))
 		return e->method;
+	if (!strcmp(name, "CONTENT_TYPE"))
+		return e->ctype;
 	return NULL;
 }
 
 static int h(struct kreq *r) { (void)r; return 0; }
 
 static const struct route routes[] = {
-	{ M_GET, "/", h },
-	{ M_GET, "/api/v1/jobs/{id}", h },
-	{ M_POST, "/api/v1/jobs/{id}/cancel", h },
+	{ M_GET, "/", h, ACC_PUBLIC, 0 },
+	{ M_GET, "/api/v1/jobs/{id}", h, ACC_PUBLIC, 0 },
+	{ M_POST, "/api/v1/jobs/{id}/cancel", h, ACC_PUBLIC, 0 },
 };
 
 static int
@@ -71,10 +76,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	e.qs = parts[1];
 	e.pinfo = parts[2];
 	e.method = size > 0 && (data[0] & 1) ? "POST" : "GET";
+	/* The body is parsed as a form, as JSON, or not at all. */
+	e.ctype = size > 0 && (data[0] & 4) ?
+		"application/x-www-form-urlencoded" :
+		size > 0 && (data[0] & 8) ? "application/json" : "";
 	memset(&r, 0, sizeof(r));
 	if (req_parse(&r, get, &e, parts[3], strlen(parts[3]),
 	    size > 0 && (data[0] & 2), msg, sizeof(msg)) == 0) {
+		struct json_object *o = NULL;
+
 		route_find(&r, routes, 3, &st, &allow);
+		if (req_json_body(&r, &o) == 0)
+			json_object_put(o);
 		resp_header(&r, "X-Path", r.path);
 		resp_error_json(&r, 400, "x", r.path, NULL);
 		req_send(&r, sink, &sent);

@@ -56,8 +56,9 @@ class Response:
 
 class Stack:
     def __init__(self, server="lighttpd", daemon=True, heartbeat=1,
-                 daemon_name="it-1"):
+                 daemon_name="it-1", extra_conf=None):
         self.server = server
+        self.extra_conf = extra_conf
         self.daemon = daemon
         self.heartbeat = heartbeat
         self.daemon_name = daemon_name
@@ -78,6 +79,11 @@ class Stack:
                "--daemon-name", self.daemon_name]
         if not self.daemon:
             cmd.append("--no-daemon")
+        if self.extra_conf:
+            extra = os.path.join(self.dir, "extra.conf")
+            with open(extra, "w") as f:
+                f.write(self.extra_conf)
+            cmd += ["--extra-conf", extra]
         p = subprocess.run(cmd, capture_output=True, text=True,
                            env=self.env(), timeout=180)
         if p.returncode != 0:

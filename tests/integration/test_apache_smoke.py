@@ -47,3 +47,26 @@ def test_plain_cgi_under_apache(s):
     assert "<td>apache-1</td>" in r.text
     r = s.get("/cgi/api.cgi/api/v1/nope")
     assert r.status == 404 and r.json()["error"]["code"] == "not_found"
+
+
+def test_bearer_key_reaches_the_programs(s):
+    # Apache hides Authorization from programs unless CGIPassAuth is on:
+    # a key made straight in the database must work through mod_fcgid and
+    # through plain CGI alike.
+    import base64
+    import hashlib
+    import secrets
+    key = "kiln_" + base64.urlsafe_b64encode(
+        secrets.token_bytes(32)).decode().rstrip("=")
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    s.sql("INSERT INTO api_keys (user_id, name, prefix, key_hash, scopes)"
+          " SELECT id, 'apache', '%s', '%s', 'read' FROM users"
+          " WHERE username = 'admin'" % (key[:13], digest))
+    for path in ("/api/v1/me", "/cgi/api.cgi/api/v1/me"):
+        r = s.get(path, headers={"Authorization": "Bearer " + key})
+        assert r.status == 200, (path, r.status, r.text)
+        assert r.json()["username"] == "admin"
+        r = s.get(path)
+        assert r.status == 401, (path, r.status)
+        assert r.json()["error"]["code"] == "unauthorized"
+        check_security_headers(r, path)

@@ -1,10 +1,13 @@
 """Pages in a real headless Chromium: the front page renders with its
-stylesheet and nothing is refused by the Content-Security-Policy."""
+stylesheet and nothing is refused by the Content-Security-Policy; an
+account is registered, signed out and signed in again through the forms,
+driven over the DevTools protocol (cdp.py)."""
 
 import os
 import shutil
 import tempfile
 
+import cdp
 from harness import run, wait_until
 
 STACK = dict(server="lighttpd", heartbeat=1, daemon_name="browser-1")
@@ -56,3 +59,77 @@ def test_front_page_screenshot(s):
     if os.environ.get("KILN_SCREENSHOT_DIR"):
         shutil.copy(out, os.path.join(os.environ["KILN_SCREENSHOT_DIR"],
                                       "home.png"))
+
+
+USER = "carol"
+PASSWORD = "Tundra-Lantern-47-Quill"
+
+
+def describe(b):
+    """Where the browser is and what it shows, for assertion messages."""
+    try:
+        return "at %s:\n%s\n--- console: %s" % (b.url(), b.text()[:1500],
+                                                  b.console)
+    except cdp.CDPError as e:
+        return "(page unreadable: %s)" % e
+
+
+def test_register_logout_login_in_chromium(s):
+    s.sql("UPDATE settings SET value='open' WHERE name='registration'")
+    base = "http://127.0.0.1:%d" % s.port
+    shot = s.path("account.png")
+    with cdp.Browser(FLAGS) as b:
+        # Register: the form page sets the pre-session csrf cookie and
+        # field; a good form lands on /account, signed in.
+        b.navigate(base + "/register")
+        reg = 'form[action="/register"]'
+        assert b.exists(reg), "no registration form " + describe(b)
+        for name, value in (("username", USER),
+                            ("display_name", "Carol Kiln"),
+                            ("password", PASSWORD),
+                            ("password2", PASSWORD)):
+            b.set_value('%s [name="%s"]' % (reg, name), value)
+        assert b.evaluate("document.querySelector('%s [name=\"csrf\"]')"
+                          ".value.length > 0" % reg), "no csrf field"
+        b.submit(reg)
+        assert b.path() == "/account", "after registering " + describe(b)
+        text = b.text()
+        assert USER in text and "Account" in text, describe(b)
+        assert s.sql("SELECT COUNT(*) FROM users WHERE username = '%s'" %
+                     USER) == [["1"]]
+        # The session cookie is HttpOnly: scripts never see it.
+        assert "kiln_session" not in b.evaluate("document.cookie")
+
+        # Log out with the button in the page header.
+        out = 'form[action="/logout"]'
+        assert b.exists(out), "no logout form " + describe(b)
+        b.click('%s button, %s [type="submit"]' % (out, out))
+        assert b.path() == "/", "after logging out " + describe(b)
+        assert not b.exists(out), "still signed in " + describe(b)
+        assert s.sql("SELECT COUNT(*) FROM sessions s JOIN users u ON"
+                     " u.id = s.user_id WHERE u.username = '%s'" %
+                     USER) == [["0"]]
+        # Signed out, the account page sends us to the login form.
+        b.navigate(base + "/account")
+        assert b.path() == "/login", "/account signed out " + describe(b)
+        assert "next=%2Faccount" in b.url() or "next=/account" in b.url(), \
+            b.url()
+
+        # Log in through the form: back on the account page.
+        login = 'form[action="/login"]'
+        assert b.exists(login), "no login form " + describe(b)
+        b.set_value('%s [name="username"]' % login, USER)
+        b.set_value('%s [name="password"]' % login, PASSWORD)
+        b.submit(login)
+        assert b.path() == "/account", "after logging in " + describe(b)
+        text = b.text()
+        assert USER in text and "Account" in text, describe(b)
+        assert b.exists(out), "no logout form when signed in"
+
+        png = b.screenshot(shot)
+        assert b.problems() == [], b.problems()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(png) > 5000      # a rendered page, not a blank one
+    if os.environ.get("KILN_SCREENSHOT_DIR"):
+        shutil.copy(shot, os.path.join(os.environ["KILN_SCREENSHOT_DIR"],
+                                       "account.png"))

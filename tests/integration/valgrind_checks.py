@@ -50,6 +50,59 @@ def test_web_programs_are_memcheck_clean(s):
         assert p.stdout.startswith(b"Status: "), p.stdout[:200]
 
 
+def vg_cgi(s, prog, method, path, body=b"", ctype="", cookie="",
+           auth="", what=""):
+    env = cgi_env(s, path)
+    env.update({"REQUEST_METHOD": method, "CONTENT_LENGTH": str(len(body)),
+                "CONTENT_TYPE": ctype, "HTTP_COOKIE": cookie,
+                "HTTP_AUTHORIZATION": auth, "HTTP_HOST": "127.0.0.1",
+                "REMOTE_ADDR": "127.0.0.9"})
+    p = run(VG + [os.path.join(harness.BUILD, "cgi-bin", prog)], env=env,
+            input=body, text=False, timeout=600)
+    check_clean(p.stderr.decode(errors="replace"), what or path)
+    assert p.stdout.startswith(b"Status: "), p.stdout[:200]
+    return p.stdout.decode(errors="replace")
+
+
+def test_login_session_and_key_paths_are_memcheck_clean(s):
+    import base64
+    import hashlib
+    import secrets
+    import urllib.parse
+    with open(s.path("admin-login")) as f:
+        pw = re.search(r"password: (\S+)", f.read()).group(1)
+    pre = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()[:43]
+    form = "application/x-www-form-urlencoded"
+
+    def login(password):
+        return vg_cgi(s, "portal.fcgi", "POST", "/login", urllib.parse.
+                      urlencode({"username": "admin", "password": password,
+                                 "csrf": pre, "next": "/account"}).encode(),
+                      form, "kiln_csrf=" + pre, what="POST /login")
+    out = login("wrong-password-123")
+    assert out.startswith("Status: 401"), out[:200]
+    out = login(pw)
+    assert out.startswith("Status: 303"), out[:300]
+    tok = re.search(r"kiln_session=([A-Za-z0-9_-]{43})", out).group(1)
+    for path in ("/account", "/account/keys", "/admin/users/1",
+                 "/admin/audit"):
+        out = vg_cgi(s, "portal.fcgi", "GET", path,
+                     cookie="kiln_session=" + tok)
+        assert out.startswith("Status: 200"), out[:300]
+    key = "kiln_" + base64.urlsafe_b64encode(
+        secrets.token_bytes(32)).decode().rstrip("=")
+    s.sql("INSERT INTO api_keys (user_id, name, prefix, key_hash, scopes)"
+          " SELECT id, 'vg', '%s', '%s', 'read,admin' FROM users"
+          " WHERE username = 'admin'" %
+          (key[:13], hashlib.sha256(key.encode()).hexdigest()))
+    out = vg_cgi(s, "api.fcgi", "GET", "/api/v1/me", auth="Bearer " + key)
+    assert out.startswith("Status: 200"), out[:300]
+    out = vg_cgi(s, "api.fcgi", "PATCH", "/api/v1/users/1",
+                 b'{"tier": "pro", "bogus": 1}', "application/json",
+                 auth="Bearer " + key, what="PATCH /api/v1/users/1")
+    assert out.startswith("Status: 422"), out[:300]
+
+
 def test_kilnd_is_memcheck_clean(s):
     log = s.path("log", "vg-kilnd.log")
     with open(log, "w") as f:

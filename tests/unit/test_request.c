@@ -150,10 +150,10 @@ static int h_b(struct kreq *r) { (void)r; return 0; }
 static int h_c(struct kreq *r) { (void)r; return 0; }
 
 static const struct route routes[] = {
-	{ M_GET, "/", h_a },
-	{ M_GET, "/jobs/{id}", h_b },
-	{ M_DELETE, "/jobs/{id}", h_c },
-	{ M_POST, "/jobs/{id}/cancel", h_c },
+	{ M_GET, "/", h_a, ACC_PUBLIC, 0 },
+	{ M_GET, "/jobs/{id}", h_b, ACC_PUBLIC, 0 },
+	{ M_DELETE, "/jobs/{id}", h_c, ACC_PUBLIC, 0 },
+	{ M_POST, "/jobs/{id}/cancel", h_c, ACC_PUBLIC, 0 },
 };
 
 static const struct route *

@@ -1,0 +1,145 @@
+/* api_account.c - the key holder's own account over the API:
+ * GET /api/v1/me, GET /api/v1/keys, DELETE /api/v1/keys/{id}. */
+#include "accounts.h"
+#include "app.h"
+#include "auth.h"
+#include "db.h"
+#include "handlers.h"
+#include "log.h"
+
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+
+int
+api_db_fail(struct kreq *req, const char *where)
+{
+	log_error("%s: %s", where, db_error(req->app->db));
+	return resp_error_json(req, db_is_down(req->app->db) ? 503 : 500,
+		"database_unavailable", "the database could not answer; try "
+		"again shortly", NULL);
+}
+
+json_object *
+json_scopes(unsigned scopes)
+{
+	static const char *const names[] = { "read", "generate", "admin" };
+	json_object *a = json_object_new_array();
+	size_t i;
+
+	for (i = 0; a != NULL && i < 3; i++)
+		if (scopes & (1u << i))
+			json_object_array_add(a, json_object_new_string(
+				names[i]));
+	return a;
+}
+
+int
+api_send(struct kreq *req, int status, json_object *o)
+{
+	int rc;
+
+	if (o == NULL)
+		return resp_error_json(req, 500, "internal", "out of memory",
+			NULL);
+	rc = resp_json_text(req, status, json_object_to_json_string_ext(o,
+		JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	return rc;
+}
+
+int
+api_me(struct kreq *req)
+{
+	const struct auth *a = req->auth;
+	json_object *o = json_object_new_object(), *k;
+
+	if (o == NULL)
+		return api_send(req, 500, NULL);
+	json_object_object_add(o, "id", json_object_new_int64(
+		(int64_t)a->user_id));
+	json_object_object_add(o, "username",
+		json_object_new_string(a->username));
+	json_object_object_add(o, "display_name",
+		json_object_new_string(a->display_name));
+	json_object_object_add(o, "role", json_object_new_string(a->role));
+	json_object_object_add(o, "tier", json_object_new_string(a->tier));
+	k = json_object_new_object();
+	json_object_object_add(k, "id", json_object_new_int64(
+		(int64_t)a->key_id));
+	json_object_object_add(k, "scopes", json_scopes(a->scopes));
+	json_object_object_add(o, "key", k);
+	return api_send(req, 200, o);
+}
+
+static json_object *
+str_or_null(const char *s)
+{
+	return s != NULL ? json_object_new_string(s) : NULL;
+}
+
+static int
+key_row(const struct db_row *r, void *arg)
+{
+	json_object *o = json_object_new_object();
+	unsigned sc = 0;
+
+	if (o == NULL)
+		return 1;
+	scopes_parse(r->cols[3], &sc);
+	json_object_object_add(o, "id", json_object_new_int64(
+		strtoll(r->cols[0], NULL, 10)));
+	json_object_object_add(o, "name", json_object_new_string(r->cols[1]));
+	json_object_object_add(o, "prefix",
+		json_object_new_string(r->cols[2]));
+	json_object_object_add(o, "scopes", json_scopes(sc));
+	json_object_object_add(o, "created_at", str_or_null(r->cols[4]));
+	json_object_object_add(o, "last_used_at", str_or_null(r->cols[5]));
+	json_object_object_add(o, "revoked_at", str_or_null(r->cols[6]));
+	json_object_array_add(arg, o);
+	return 0;
+}
+
+int
+api_keys_list(struct kreq *req)
+{
+	json_object *o = json_object_new_object(), *list;
+	struct db_param p[1];
+
+	list = json_object_new_array();
+	if (o == NULL || list == NULL) {
+		json_object_put(o);
+		json_object_put(list);
+		return api_send(req, 500, NULL);
+	}
+	json_object_object_add(o, "keys", list);
+	p[0] = DB_INT(req->auth->user_id);
+	if (db_query(req->app->db, "SELECT id, name, prefix, scopes,"
+	    " DATE_FORMAT(created_at, '%Y-%m-%dT%H:%i:%sZ'),"
+	    " DATE_FORMAT(last_used_at, '%Y-%m-%dT%H:%i:%sZ'),"
+	    " DATE_FORMAT(revoked_at, '%Y-%m-%dT%H:%i:%sZ')"
+	    " FROM api_keys WHERE user_id = ? ORDER BY id", p, 1, key_row,
+	    list) < 0) {
+		json_object_put(o);
+		return api_db_fail(req, "api: keys");
+	}
+	return api_send(req, 200, o);
+}
+
+int
+api_keys_revoke(struct kreq *req)
+{
+	unsigned long long kid = req_id(req, 0);
+	int st = kid ? apikey_revoke(req->app->db, req->auth->user_id, kid) : 0;
+
+	if (st < 0)
+		return api_db_fail(req, "api: revoke");
+	if (st == 0)
+		return resp_error_json(req, 404, "not_found", "no such API key",
+			NULL);
+	audit(req, "key_revoke", req->auth->user_id, req->auth->username,
+		"key %llu, over the API", kid);
+	req->status = 204;
+	req->ctype = "application/json";
+	return 0;
+}

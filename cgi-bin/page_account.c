@@ -1,0 +1,195 @@
+/* page_account.c - /account: profile, password, the user's own sessions
+ * (revoke one, log out everywhere). */
+#include "accounts.h"
+#include "app.h"
+#include "auth.h"
+#include "db.h"
+#include "handlers.h"
+#include "log.h"
+#include "view.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const done_msgs[][2] = {
+	{ "profile", "Profile saved." },
+	{ "password", "Password changed; your other sessions were ended." },
+	{ "session", "Session ended." },
+};
+
+/* Fills the page's data: the profile and the sessions. */
+static int
+load(struct kreq *req)
+{
+	static const char *const prof[] = { "DisplayName", "Role", "Tier",
+		"Created", "LastLogin" };
+	static const char *const sess[] = { "Id", "Created", "LastSeen",
+		"Ip", "Agent", "Current" };
+	struct db_param p[2];
+	const char *done = req_query(req, "done");
+	size_t i;
+
+	p[0] = DB_INT(req->auth->user_id);
+	if (view_rows(req, "Account.Profile", "SELECT display_name, role,"
+	    " tier, DATE_FORMAT(created_at, '%Y-%m-%d %H:%i'),"
+	    " COALESCE(DATE_FORMAT(last_login_at, '%Y-%m-%d %H:%i'), '')"
+	    " FROM users WHERE id = ?", p, 1, prof, 5) < 0)
+		return -1;
+	p[0] = DB_INT(req->auth->session_id);
+	p[1] = DB_INT(req->auth->user_id);
+	if (view_rows(req, "Account.Sessions", "SELECT id,"
+	    " DATE_FORMAT(created_at, '%Y-%m-%d %H:%i'),"
+	    " DATE_FORMAT(last_seen_at, '%Y-%m-%d %H:%i'), ip, user_agent,"
+	    " id = ? FROM sessions WHERE user_id = ? AND expires_at > NOW(3)"
+	    " ORDER BY last_seen_at DESC LIMIT 100", p, 2, sess, 6) < 0)
+		return -1;
+	for (i = 0; done != NULL && i < ARRAY_LEN(done_msgs); i++)
+		if (!strcmp(done, done_msgs[i][0]))
+			view_set(req, "Account.Done", done_msgs[i][1]);
+	return 0;
+}
+
+static int
+show(struct kreq *req, int status)
+{
+	if (load(req) != 0)
+		return view_db_fail(req, "account: load");
+	return view_render(req, status, "Account", "account.cs");
+}
+
+int
+page_account(struct kreq *req)
+{
+	return show(req, 200);
+}
+
+int
+page_account_profile(struct kreq *req)
+{
+	const char *d = req_form(req, "display_name");
+	struct db_param p[2];
+
+	if (d == NULL || !text_valid(d, 128)) {
+		view_field_error(req, "display_name", "Display name: at most "
+			"128 bytes of text, no control characters.");
+		return show(req, 422);
+	}
+	p[0] = DB_STR(d);
+	p[1] = DB_INT(req->auth->user_id);
+	if (db_exec(req->app->db, "UPDATE users SET display_name = ?"
+	    " WHERE id = ?", p, 2, NULL, NULL) != 0)
+		return view_db_fail(req, "account: profile");
+	audit(req, "profile_change", req->auth->user_id, req->auth->username,
+		"display name set");
+	return resp_redirect(req, "/account?done=profile");
+}
+
+int
+page_account_password(struct kreq *req)
+{
+	const char *cur = req_form(req, "current");
+	const char *pw = req_form(req, "password");
+	const char *pw2 = req_form(req, "password2");
+	char hash[crypto_pwhash_STRBYTES], why[128], msg[160], *old = NULL;
+	struct db_param p[2];
+	int rehash, st, rc = -1;
+	long locked;
+
+	/* The current password is a login in disguise: the same lockout
+	 * guards it, so a stolen session cannot guess it. */
+	locked = auth_locked(req, req->auth->username);
+	if (locked < 0)
+		return view_db_fail(req, "account: lockout");
+	if (locked > 0) {
+		view_field_error(req, "current", "Too many failed attempts; "
+			"try again later.");
+		return show(req, 429);
+	}
+	p[0] = DB_INT(req->auth->user_id);
+	if (db_query_string(req->app->db, "SELECT password_hash FROM users"
+	    " WHERE id = ?", p, 1, &old) != 0 || old == NULL)
+		return view_db_fail(req, "account: lookup");
+	if (cur == NULL || !password_verify(old, cur, &rehash)) {
+		st = auth_login_failed(req, req->auth->username);
+		audit(req, "login_failed", req->auth->user_id,
+			req->auth->username, "wrong current password on the "
+			"password form");
+		if (st == 1)
+			audit(req, "lockout", req->auth->user_id,
+				req->auth->username, "password form");
+		view_field_error(req, "current", "Current password: wrong.");
+		rc = show(req, 422);
+		goto out;
+	}
+	if (pw == NULL || password_policy(pw, req->auth->username, why,
+	    sizeof(why)) != 0) {
+		snprintf(msg, sizeof(msg), "New password %s.", pw == NULL ?
+			"is required" : why);
+		view_field_error(req, "password", msg);
+		rc = show(req, 422);
+		goto out;
+	}
+	if (pw2 == NULL || strcmp(pw, pw2) != 0) {
+		view_field_error(req, "password2", "The two new passwords "
+			"differ.");
+		rc = show(req, 422);
+		goto out;
+	}
+	if (password_hash(pw, hash) != 0) {
+		view_error(req, 500, "internal", "Out of memory.");
+		goto out;
+	}
+	p[0] = DB_STR(hash);
+	p[1] = DB_INT(req->auth->user_id);
+	if (db_exec(req->app->db, "UPDATE users SET password_hash = ?,"
+	    " password_changed_at = NOW(3) WHERE id = ?", p, 2, NULL,
+	    NULL) != 0 || sessions_end(req->app->db, req->auth->user_id, 0,
+	    req->auth->session_id) < 0) {
+		view_db_fail(req, "account: password");
+		goto out;
+	}
+	auth_login_ok(req, req->auth->username);
+	audit(req, "password_change", req->auth->user_id, req->auth->username,
+		"other sessions ended");
+	rc = resp_redirect(req, "/account?done=password");
+out:
+	free(old);
+	return rc;
+}
+
+int
+page_account_session_revoke(struct kreq *req)
+{
+	unsigned long long sid = req_id(req, 0);
+	long n;
+
+	n = sid ? sessions_end(req->app->db, req->auth->user_id, sid, 0) : 0;
+	if (n < 0)
+		return view_db_fail(req, "account: revoke");
+	if (n == 0) {
+		view_error(req, 404, "not_found", "No such session.");
+		return -1;
+	}
+	audit(req, "session_revoke", req->auth->user_id, req->auth->username,
+		"session %llu", sid);
+	if (sid == req->auth->session_id) {
+		resp_cookie(req, SESSION_COOKIE, "", 0);
+		return resp_redirect(req, "/login");
+	}
+	return resp_redirect(req, "/account?done=session");
+}
+
+int
+page_account_sessions_end_all(struct kreq *req)
+{
+	long n = sessions_end(req->app->db, req->auth->user_id, 0, 0);
+
+	if (n < 0)
+		return view_db_fail(req, "account: revoke all");
+	audit(req, "logout_all", req->auth->user_id, req->auth->username,
+		"%ld session(s) ended", n);
+	resp_cookie(req, SESSION_COOKIE, "", 0);
+	return resp_redirect(req, "/login");
+}

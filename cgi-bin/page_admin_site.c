@@ -1,0 +1,152 @@
+/* page_admin_site.c - /admin/audit (the audit log, filtered) and
+ * /admin/settings (registration mode, invitations). */
+#include "accounts.h"
+#include "app.h"
+#include "auth.h"
+#include "db.h"
+#include "handlers.h"
+#include "log.h"
+#include "util.h"
+#include "view.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define INVITE_DAYS 14
+
+/* The actions the code writes, for the filter's menu. */
+static const char *const actions[] = { "login", "login_failed", "lockout",
+	"logout", "logout_all", "register", "profile_change",
+	"password_change", "session_revoke", "key_create", "key_revoke",
+	"user_disable", "user_enable", "role_change", "password_reset",
+	"settings_change", "invite_create" };
+
+int
+page_admin_audit(struct kreq *req)
+{
+	static const char *const cols[] = { "Id", "At", "Actor", "Ip",
+		"Action", "TargetId", "Target", "Detail" };
+	const char *q = req_query(req, "q"), *action = req_query(req, "action");
+	const char *before = req_query(req, "before");
+	struct db_param p[5];
+	long n, bid = 0;
+	char *like;
+
+	if (before != NULL && parse_long(before, 1, 1L << 62, &bid) != 0)
+		bid = 0;
+	like = like_pattern(q ? q : "");
+	if (like == NULL) {
+		view_error(req, 500, "internal", "Out of memory.");
+		return -1;
+	}
+	p[0] = DB_STR(like);
+	p[1] = DB_STR(like);
+	p[2] = DB_STR(action ? action : "");
+	p[3] = DB_STR(action ? action : "");
+	p[4] = DB_INT(bid);
+	n = view_rows(req, "Audit.List", "SELECT id,"
+		" DATE_FORMAT(at, '%Y-%m-%d %H:%i:%s'), actor, ip, action,"
+		" COALESCE(target_id, ''), target, detail FROM audit_log"
+		" WHERE (actor LIKE ? OR target LIKE ?)"
+		" AND (? = '' OR action = ?) AND (? = 0 OR id < ?)"
+		" ORDER BY id DESC LIMIT 100",
+		(struct db_param[]){ p[0], p[1], p[2], p[3], p[4], p[4] }, 6,
+		cols, 8);
+	free(like);
+	if (n < 0)
+		return view_db_fail(req, "admin: audit");
+	for (size_t i = 0; i < ARRAY_LEN(actions); i++) {
+		char key[32];
+
+		snprintf(key, sizeof(key), "Audit.Actions.%zu", i);
+		view_set(req, key, actions[i]);
+	}
+	view_set(req, "Audit.Q", q ? q : "");
+	view_set(req, "Audit.Action", action ? action : "");
+	view_set_int(req, "Audit.Count", n);
+	return view_render(req, 200, "Audit log", "admin_audit.cs");
+}
+
+static int
+show_settings(struct kreq *req, int status)
+{
+	static const char *const icols[] = { "Id", "Note", "Created",
+		"Expires", "UsedBy", "CreatedBy" };
+	static const char *const scols[] = { "Registration" };
+
+	if (view_rows(req, "Settings", "SELECT value FROM settings"
+	    " WHERE name = 'registration'", NULL, 0, scols, 1) < 0 ||
+	    view_rows(req, "Invites", "SELECT i.id, i.note,"
+	    " DATE_FORMAT(i.created_at, '%Y-%m-%d %H:%i'),"
+	    " DATE_FORMAT(i.expires_at, '%Y-%m-%d %H:%i'),"
+	    " COALESCE(u.username, ''), COALESCE(c.username, '')"
+	    " FROM invites i LEFT JOIN users u ON u.id = i.used_by"
+	    " LEFT JOIN users c ON c.id = i.created_by"
+	    " ORDER BY i.id DESC LIMIT 50", NULL, 0, icols, 6) < 0)
+		return view_db_fail(req, "admin: settings");
+	if (req_query(req, "done") != NULL)
+		view_set(req, "Settings.Done", "Settings saved.");
+	return view_render(req, status, "Settings", "admin_settings.cs");
+}
+
+int
+page_admin_settings(struct kreq *req)
+{
+	return show_settings(req, 200);
+}
+
+int
+page_admin_settings_post(struct kreq *req)
+{
+	const char *mode = req_form(req, "registration");
+	struct db_param p[1];
+
+	if (mode == NULL || (strcmp(mode, "open") != 0 &&
+	    strcmp(mode, "invite") != 0 && strcmp(mode, "closed") != 0)) {
+		view_field_error(req, "registration", "Registration: open, "
+			"invite or closed.");
+		return show_settings(req, 422);
+	}
+	p[0] = DB_STR(mode);
+	if (db_exec(req->app->db, "INSERT INTO settings (name, value)"
+	    " VALUES ('registration', ?) ON DUPLICATE KEY UPDATE"
+	    " value = VALUES(value)", p, 1, NULL, NULL) != 0)
+		return view_db_fail(req, "admin: save");
+	audit(req, "settings_change", 0, "", "registration = %s", mode);
+	return resp_redirect(req, "/admin/settings?done=saved");
+}
+
+int
+page_admin_invite(struct kreq *req)
+{
+	const char *note = req_form(req, "note");
+	char code[TOKEN_LEN + 1], hash[DIGEST_HEX + 1];
+	unsigned long long id = 0;
+	struct db_param p[4];
+
+	if (note == NULL)
+		note = "";
+	if (!text_valid(note, 128)) {
+		view_field_error(req, "note", "Note: at most 128 bytes of "
+			"text.");
+		return show_settings(req, 422);
+	}
+	if (token_new(code) != 0) {
+		view_error(req, 500, "internal", "No randomness.");
+		return -1;
+	}
+	digest_hex(code, hash);
+	p[0] = DB_STR(hash);
+	p[1] = DB_STR(note);
+	p[2] = DB_INT(req->auth->user_id);
+	p[3] = DB_INT(INVITE_DAYS);
+	if (db_exec(req->app->db, "INSERT INTO invites (code_hash, note,"
+	    " created_by, expires_at) VALUES (?, ?, ?,"
+	    " NOW(3) + INTERVAL ? DAY)", p, 4, NULL, &id) != 0)
+		return view_db_fail(req, "admin: invite");
+	audit(req, "invite_create", 0, "", "invite %llu \"%s\"", id, note);
+	view_set(req, "NewInvite", code);
+	view_set_int(req, "NewInviteDays", INVITE_DAYS);
+	return show_settings(req, 200);
+}

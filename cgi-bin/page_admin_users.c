@@ -1,0 +1,313 @@
+/* page_admin_users.c - /admin/users: find accounts; for one account, turn
+ * it off and on, change role and tier, reset its password, end its
+ * sessions and revoke its keys. Every change is audited. */
+#include "accounts.h"
+#include "app.h"
+#include "auth.h"
+#include "db.h"
+#include "handlers.h"
+#include "log.h"
+#include "util.h"
+#include "view.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int
+not_found(struct kreq *req)
+{
+	view_error(req, 404, "not_found", "No such user.");
+	return -1;
+}
+
+int
+page_admin_users(struct kreq *req)
+{
+	static const char *const cols[] = { "Id", "Username", "DisplayName",
+		"Role", "Tier", "Disabled", "Created", "LastLogin" };
+	const char *q = req_query(req, "q");
+	struct db_param p[2];
+	char *like;
+	long n;
+
+	like = like_pattern(q ? q : "");
+	if (like == NULL) {
+		view_error(req, 500, "internal", "Out of memory.");
+		return -1;
+	}
+	p[0] = DB_STR(like);
+	p[1] = DB_STR(like);
+	n = view_rows(req, "Users.List", "SELECT id, username, display_name,"
+		" role, tier, disabled, DATE_FORMAT(created_at, '%Y-%m-%d'),"
+		" COALESCE(DATE_FORMAT(last_login_at, '%Y-%m-%d %H:%i'), '')"
+		" FROM users WHERE username LIKE ? OR display_name LIKE ?"
+		" ORDER BY username LIMIT 200", p, 2, cols, 8);
+	free(like);
+	if (n < 0)
+		return view_db_fail(req, "admin users: list");
+	view_set(req, "Users.Q", q ? q : "");
+	view_set_int(req, "Users.Count", n);
+	return view_render(req, 200, "Users", "admin_users.cs");
+}
+
+/* The detail page of user id into the template data. Returns 1, 0 for no
+ * such user, -1 on a db error. */
+static int
+load_user(struct kreq *req, unsigned long long id)
+{
+	static const char *const ucols[] = { "Id", "Username", "DisplayName",
+		"Role", "Tier", "Disabled", "Created", "LastLogin",
+		"PasswordChanged" };
+	static const char *const scols[] = { "Id", "Created", "LastSeen",
+		"Ip", "Agent" };
+	static const char *const kcols[] = { "Id", "Name", "Prefix", "Scopes",
+		"Created", "LastUsed", "Revoked" };
+	static const char *const acols[] = { "At", "Actor", "Ip", "Action",
+		"Detail" };
+	struct db_param p[1];
+	long n;
+
+	p[0] = DB_INT(id);
+	n = view_rows(req, "User", "SELECT id, username, display_name, role,"
+		" tier, disabled, DATE_FORMAT(created_at, '%Y-%m-%d %H:%i'),"
+		" COALESCE(DATE_FORMAT(last_login_at, '%Y-%m-%d %H:%i'), ''),"
+		" COALESCE(DATE_FORMAT(password_changed_at,"
+		" '%Y-%m-%d %H:%i'), '') FROM users WHERE id = ?", p, 1, ucols,
+		9);
+	if (n <= 0)
+		return (int)n;
+	if (view_rows(req, "Sessions", "SELECT id,"
+	    " DATE_FORMAT(created_at, '%Y-%m-%d %H:%i'),"
+	    " DATE_FORMAT(last_seen_at, '%Y-%m-%d %H:%i'), ip, user_agent"
+	    " FROM sessions WHERE user_id = ? AND expires_at > NOW(3)"
+	    " ORDER BY last_seen_at DESC LIMIT 100", p, 1, scols, 5) < 0 ||
+	    view_rows(req, "Keys", "SELECT id, name, prefix, scopes,"
+	    " DATE_FORMAT(created_at, '%Y-%m-%d %H:%i'),"
+	    " COALESCE(DATE_FORMAT(last_used_at, '%Y-%m-%d %H:%i'), ''),"
+	    " COALESCE(DATE_FORMAT(revoked_at, '%Y-%m-%d %H:%i'), '')"
+	    " FROM api_keys WHERE user_id = ? ORDER BY id DESC LIMIT 100", p,
+	    1, kcols, 7) < 0 ||
+	    view_rows(req, "Audit", "SELECT"
+	    " DATE_FORMAT(at, '%Y-%m-%d %H:%i:%s'), actor, ip, action, detail"
+	    " FROM audit_log WHERE target_id = ? OR actor_id = ?"
+	    " ORDER BY id DESC LIMIT 20", (struct db_param[]){ p[0], p[0] },
+	    2, acols, 5) < 0)
+		return -1;
+	return 1;
+}
+
+static int
+show_user(struct kreq *req, unsigned long long id, int status)
+{
+	int st = load_user(req, id);
+
+	if (st < 0)
+		return view_db_fail(req, "admin users: load");
+	if (st == 0)
+		return not_found(req);
+	return view_render(req, status, "User", "admin_user.cs");
+}
+
+int
+page_admin_user(struct kreq *req)
+{
+	unsigned long long id = req_id(req, 0);
+
+	return id ? show_user(req, id, 200) : not_found(req);
+}
+
+/* The target's user name for the audit row; NULL (404 sent) when there is
+ * no such user, or on a db error (error sent). */
+static char *
+target_name(struct kreq *req, unsigned long long id)
+{
+	struct db_param p[1];
+	char *name = NULL;
+
+	if (id == 0) {
+		not_found(req);
+		return NULL;
+	}
+	p[0] = DB_INT(id);
+	if (db_query_string(req->app->db, "SELECT username FROM users"
+	    " WHERE id = ?", p, 1, &name) != 0) {
+		view_db_fail(req, "admin users: lookup");
+		return NULL;
+	}
+	if (name == NULL)
+		not_found(req);
+	return name;
+}
+
+static int
+back_to(struct kreq *req, unsigned long long id)
+{
+	char url[64];
+
+	snprintf(url, sizeof(url), "/admin/users/%llu", id);
+	return resp_redirect(req, url);
+}
+
+int
+page_admin_user_status(struct kreq *req)
+{
+	unsigned long long id = req_id(req, 0);
+	const char *d = req_form(req, "disabled");
+	char *name = target_name(req, id);
+	int off, st, rc = -1;
+
+	if (name == NULL)
+		return -1;
+	if (d == NULL || (strcmp(d, "0") != 0 && strcmp(d, "1") != 0)) {
+		view_field_error(req, "disabled", "Status: disabled must be 0 "
+			"or 1.");
+		rc = show_user(req, id, 422);
+		goto out;
+	}
+	off = d[0] == '1';
+	if (off && id == req->auth->user_id) {
+		view_field_error(req, "disabled", "Status: you cannot disable "
+			"your own account.");
+		rc = show_user(req, id, 422);
+		goto out;
+	}
+	st = user_set_disabled(req->app->db, id, off);
+	if (st < 0) {
+		view_db_fail(req, "admin users: status");
+		goto out;
+	}
+	audit(req, off ? "user_disable" : "user_enable", id, name, "%s",
+		off ? "sessions ended, keys refused while disabled" : "");
+	rc = back_to(req, id);
+out:
+	free(name);
+	return rc;
+}
+
+int
+page_admin_user_role(struct kreq *req)
+{
+	unsigned long long id = req_id(req, 0);
+	const char *role = req_form(req, "role");
+	const char *tier = req_form(req, "tier");
+	char *name = target_name(req, id), *old = NULL;
+	struct db_param p[3];
+	int bad = 0, rc = -1;
+
+	if (name == NULL)
+		return -1;
+	if (role == NULL || (strcmp(role, "admin") != 0 &&
+	    strcmp(role, "user") != 0))
+		bad += !view_field_error(req, "role", "Role: admin or user.");
+	else if (id == req->auth->user_id && strcmp(role, "admin") != 0)
+		bad += !view_field_error(req, "role", "Role: you cannot remove "
+			"your own admin role; ask another administrator.");
+	if (tier == NULL || !tier_valid(tier))
+		bad += !view_field_error(req, "tier", "Tier: 1-32 characters "
+			"of a-z, 0-9, '_' or '-'.");
+	if (bad) {
+		rc = show_user(req, id, 422);
+		goto out;
+	}
+	p[0] = DB_INT(id);
+	if (db_query_string(req->app->db, "SELECT CONCAT(role, ' ', tier)"
+	    " FROM users WHERE id = ?", p, 1, &old) != 0) {
+		view_db_fail(req, "admin users: role");
+		goto out;
+	}
+	p[0] = DB_STR(role);
+	p[1] = DB_STR(tier);
+	p[2] = DB_INT(id);
+	if (db_exec(req->app->db, "UPDATE users SET role = ?, tier = ?"
+	    " WHERE id = ?", p, 3, NULL, NULL) != 0) {
+		view_db_fail(req, "admin users: role");
+		goto out;
+	}
+	audit(req, "role_change", id, name, "role and tier: %s -> %s %s",
+		old ? old : "?", role, tier);
+	rc = back_to(req, id);
+out:
+	free(old);
+	free(name);
+	return rc;
+}
+
+int
+page_admin_user_password(struct kreq *req)
+{
+	unsigned long long id = req_id(req, 0);
+	char *name = target_name(req, id);
+	char pw[33], hash[crypto_pwhash_STRBYTES];
+	struct db_param p[2];
+	int rc = -1;
+
+	if (name == NULL)
+		return -1;
+	/* 128 random bits the user types once and then changes. */
+	if (random_hex(pw, 16) != 0 || password_hash(pw, hash) != 0) {
+		view_error(req, 500, "internal", "No randomness or memory.");
+		goto out;
+	}
+	p[0] = DB_STR(hash);
+	p[1] = DB_INT(id);
+	if (db_exec(req->app->db, "UPDATE users SET password_hash = ?,"
+	    " password_changed_at = NOW(3) WHERE id = ?", p, 2, NULL,
+	    NULL) != 0 || sessions_end(req->app->db, id, 0, 0) < 0) {
+		view_db_fail(req, "admin users: password");
+		goto out;
+	}
+	audit(req, "password_reset", id, name, "sessions ended");
+	view_set(req, "NewPassword", pw);
+	rc = show_user(req, id, 200);
+out:
+	sodium_memzero(pw, sizeof(pw));
+	free(name);
+	return rc;
+}
+
+int
+page_admin_user_session_revoke(struct kreq *req)
+{
+	unsigned long long id = req_id(req, 0), sid = req_id(req, 1);
+	char *name = target_name(req, id);
+	long n;
+	int rc = -1;
+
+	if (name == NULL)
+		return -1;
+	n = sid ? sessions_end(req->app->db, id, sid, 0) : 0;
+	if (n < 0)
+		view_db_fail(req, "admin users: revoke");
+	else if (n == 0)
+		view_error(req, 404, "not_found", "No such session.");
+	else {
+		audit(req, "session_revoke", id, name, "session %llu", sid);
+		rc = back_to(req, id);
+	}
+	free(name);
+	return rc;
+}
+
+int
+page_admin_user_key_revoke(struct kreq *req)
+{
+	unsigned long long id = req_id(req, 0), kid = req_id(req, 1);
+	char *name = target_name(req, id);
+	int st, rc = -1;
+
+	if (name == NULL)
+		return -1;
+	st = kid ? apikey_revoke(req->app->db, id, kid) : 0;
+	if (st < 0)
+		view_db_fail(req, "admin users: revoke");
+	else if (st == 0)
+		view_error(req, 404, "not_found", "No such API key.");
+	else {
+		audit(req, "key_revoke", id, name, "key %llu", kid);
+		rc = back_to(req, id);
+	}
+	free(name);
+	return rc;
+}

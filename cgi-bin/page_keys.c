@@ -1,0 +1,106 @@
+/* page_keys.c - /account/keys: the user's API keys (list, create with a
+ * name and scopes, shown once; revoke). */
+#include "accounts.h"
+#include "app.h"
+#include "auth.h"
+#include "db.h"
+#include "handlers.h"
+#include "log.h"
+#include "view.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int
+show(struct kreq *req, int status)
+{
+	static const char *const cols[] = { "Id", "Name", "Prefix", "Scopes",
+		"Created", "LastUsed", "LastIp", "Revoked" };
+	struct db_param p[1];
+
+	p[0] = DB_INT(req->auth->user_id);
+	if (view_rows(req, "Keys.List", "SELECT id, name, prefix, scopes,"
+	    " DATE_FORMAT(created_at, '%Y-%m-%d %H:%i'),"
+	    " COALESCE(DATE_FORMAT(last_used_at, '%Y-%m-%d %H:%i:%s'), ''),"
+	    " last_used_ip,"
+	    " COALESCE(DATE_FORMAT(revoked_at, '%Y-%m-%d %H:%i'), '')"
+	    " FROM api_keys WHERE user_id = ?"
+	    " ORDER BY revoked_at IS NOT NULL, id DESC LIMIT 200", p, 1, cols,
+	    8) < 0)
+		return view_db_fail(req, "keys: list");
+	return view_render(req, status, "API keys", "keys.cs");
+}
+
+int
+page_keys(struct kreq *req)
+{
+	if (req_query(req, "done") != NULL)
+		view_set(req, "Keys.Done", "Key revoked; it stopped working at "
+			"once.");
+	return show(req, 200);
+}
+
+int
+page_keys_create(struct kreq *req)
+{
+	const char *name = req_form(req, "name");
+	char key[APIKEY_LEN + 1], sc[64];
+	unsigned scopes = 0, one;
+	unsigned long long id = 0;
+	size_t i;
+	int bad = 0, rc;
+
+	if (name == NULL || *name == '\0' || !text_valid(name, 64))
+		bad += !view_field_error(req, "name", "Name: 1-64 bytes of "
+			"text, so you can tell your keys apart.");
+	/* Each ticked box is one "scope" pair. */
+	for (i = 0; i < req->nform; i++) {
+		if (strcmp(req->form[i].key, "scope") != 0)
+			continue;
+		if (scopes_parse(req->form[i].val, &one) != 0 || one == 0) {
+			bad += !view_field_error(req, "scope", "Scopes: read, "
+				"generate or admin.");
+			break;
+		}
+		scopes |= one;
+	}
+	if (!bad && scopes == 0)
+		bad += !view_field_error(req, "scope", "Scopes: tick at least "
+			"one.");
+	if (!bad && (scopes & SCOPE_ADMIN) && !req->auth->is_admin)
+		bad += !view_field_error(req, "scope", "Scopes: only "
+			"administrators can make admin keys.");
+	if (bad) {
+		view_set(req, "Form.Name", name ? name : "");
+		return show(req, 422);
+	}
+	if (apikey_create(req->app->db, req->auth->user_id, name, scopes, key,
+	    &id) != 0)
+		return view_db_fail(req, "keys: create");
+	scopes_format(scopes, sc, sizeof(sc));
+	audit(req, "key_create", req->auth->user_id, req->auth->username,
+		"key %llu \"%s\" (%s)", id, name, sc);
+	view_set(req, "Keys.New", key);
+	view_set(req, "Keys.NewName", name);
+	rc = show(req, 200);
+	sodium_memzero(key, sizeof(key));
+	return rc;
+}
+
+int
+page_keys_revoke(struct kreq *req)
+{
+	unsigned long long kid = req_id(req, 0);
+	int st = kid ? apikey_revoke(req->app->db, req->auth->user_id, kid) : 0;
+
+	if (st < 0)
+		return view_db_fail(req, "keys: revoke");
+	if (st == 0) {
+		view_error(req, 404, "not_found", "No such API key.");
+		return -1;
+	}
+	audit(req, "key_revoke", req->auth->user_id, req->auth->username,
+		"key %llu", kid);
+	return resp_redirect(req, "/account/keys?done=revoked");
+}

@@ -1,0 +1,159 @@
+/* page_login.c - GET/POST /login and POST /logout. One message for an
+ * unknown name, a wrong password and a disabled account, the same work
+ * (one Argon2id run) for each, and throttling per name and per address. */
+#include "app.h"
+#include "auth.h"
+#include "db.h"
+#include "handlers.h"
+#include "log.h"
+#include "view.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WRONG "Wrong user name or password."
+
+static int
+login_form(struct kreq *req, int status, const char *username,
+	const char *next)
+{
+	if (view_set(req, "Form.Username", username) != 0 ||
+	    view_set(req, "Form.Next", safe_next(next)) != 0) {
+		view_error(req, 500, "internal", "Out of memory.");
+		return -1;
+	}
+	return view_render(req, status, "Log in", "login.cs");
+}
+
+int
+page_login(struct kreq *req)
+{
+	const char *next = safe_next(req_query(req, "next"));
+
+	if (req->auth != NULL)
+		return resp_redirect(req, strcmp(next, "/") ? next : "/account");
+	return login_form(req, 200, "", next);
+}
+
+struct login_row {
+	unsigned long long id;
+	char hash[crypto_pwhash_STRBYTES];
+	char username[65];
+	int disabled, found;
+};
+
+static int
+login_row(const struct db_row *r, void *arg)
+{
+	struct login_row *l = arg;
+
+	l->id = strtoull(r->cols[0], NULL, 10);
+	snprintf(l->hash, sizeof(l->hash), "%s", r->cols[1]);
+	snprintf(l->username, sizeof(l->username), "%s", r->cols[2]);
+	l->disabled = r->cols[3][0] != '0';
+	l->found = 1;
+	return 1;
+}
+
+int
+page_login_post(struct kreq *req)
+{
+	const char *user = req_form(req, "username");
+	const char *pw = req_form(req, "password");
+	const char *next = safe_next(req_form(req, "next"));
+	struct login_row l = { 0 };
+	struct db_param p[2];
+	struct auth *me;
+	int ok = 0, rehash = 0, st;
+	long locked;
+	char msg[128];
+
+	if (user == NULL || *user == '\0' || strlen(user) > 128) {
+		view_field_error(req, "username", "Enter your user name.");
+		return login_form(req, 422, "", next);
+	}
+	if (pw == NULL || *pw == '\0' || strlen(pw) > PASSWORD_MAX) {
+		view_field_error(req, "password", "Enter your password.");
+		return login_form(req, 422, user, next);
+	}
+	locked = auth_locked(req, user);
+	if (locked < 0)
+		return view_db_fail(req, "login: lockout check");
+	if (locked > 0) {
+		long min = (locked + 59) / 60;
+
+		snprintf(msg, sizeof(msg), "Too many failed attempts. Try "
+			"again in %ld minute%s.", min, min == 1 ? "" : "s");
+		view_set(req, "Form.Error", msg);
+		snprintf(msg, sizeof(msg), "%ld", locked);
+		resp_header(req, "Retry-After", msg);
+		return login_form(req, 429, user, next);
+	}
+	p[0] = DB_STR(user);
+	if (db_query(req->app->db, "SELECT id, password_hash, username,"
+	    " disabled FROM users WHERE username = ?", p, 1, login_row, &l)
+	    < 0)
+		return view_db_fail(req, "login: lookup");
+	if (l.found)
+		ok = password_verify(l.hash, pw, &rehash);
+	else
+		password_burn(pw);
+	if (!ok || l.disabled) {
+		st = auth_login_failed(req, user);
+		if (st < 0)
+			return view_db_fail(req, "login: throttle");
+		audit(req, "login_failed", l.found ? l.id : 0,
+			l.found ? l.username : "", "%s", !l.found ?
+			"unknown user name" : !ok ? "wrong password" :
+			"account disabled");
+		if (st == 1)
+			audit(req, "lockout", l.found ? l.id : 0,
+				l.found ? l.username : "", "after %ld failures "
+				"for this name or %ld from this address",
+				req->app->cfg.lockout_failures,
+				req->app->cfg.lockout_ip_failures);
+		view_set(req, "Form.Error", WRONG);
+		return login_form(req, 401, user, next);
+	}
+	if (rehash) {
+		char h[crypto_pwhash_STRBYTES];
+
+		/* The stored hash predates today's Argon2id parameters. */
+		if (password_hash(pw, h) == 0) {
+			p[0] = DB_STR(h);
+			p[1] = DB_INT(l.id);
+			if (db_exec(req->app->db, "UPDATE users SET"
+			    " password_hash = ? WHERE id = ?", p, 2, NULL,
+			    NULL) != 0)
+				log_warn("login: rehash: %s",
+					db_error(req->app->db));
+		}
+	}
+	p[0] = DB_INT(l.id);
+	if (auth_login_ok(req, user) != 0 || session_start(req, l.id) != 0 ||
+	    db_exec(req->app->db, "UPDATE users SET last_login_at = NOW(3)"
+	    " WHERE id = ?", p, 1, NULL, NULL) != 0)
+		return view_db_fail(req, "login: session");
+	/* The audit row names the user who just signed in as the actor. */
+	me = calloc(1, sizeof(*me));
+	if (me != NULL) {
+		me->user_id = l.id;
+		me->username = strdup(l.username);
+		auth_free(req->auth);
+		req->auth = me;
+	}
+	audit(req, "login", l.id, l.username, "%s", "");
+	return resp_redirect(req, next);
+}
+
+int
+page_logout(struct kreq *req)
+{
+	audit(req, "logout", req->auth->user_id, req->auth->username, "%s",
+		"");
+	if (session_end(req) != 0)
+		return view_db_fail(req, "logout");
+	return resp_redirect(req, "/");
+}

@@ -1,0 +1,201 @@
+/* page_register.c - GET/POST /register: new accounts, as the admin setting
+ * "registration" allows (open, invite, closed). The new user is signed in
+ * at once. */
+#include "accounts.h"
+#include "app.h"
+#include "auth.h"
+#include "db.h"
+#include "handlers.h"
+#include "log.h"
+#include "view.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The registration mode; "closed" when the setting is missing or odd. */
+static int
+reg_mode(struct kreq *req, char **mode)
+{
+	if (db_query_string(req->app->db, "SELECT value FROM settings"
+	    " WHERE name = 'registration'", NULL, 0, mode) != 0)
+		return -1;
+	if (*mode == NULL || (strcmp(*mode, "open") != 0 &&
+	    strcmp(*mode, "invite") != 0)) {
+		free(*mode);
+		*mode = strdup("closed");
+		if (*mode == NULL)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+form(struct kreq *req, int status, const char *mode)
+{
+	const char *u = req_form(req, "username");
+	const char *d = req_form(req, "display_name");
+	const char *inv = req_form(req, "invite");
+
+	if (view_set(req, "Register.Mode", mode) != 0 ||
+	    view_set(req, "Form.Username", u ? u : "") != 0 ||
+	    view_set(req, "Form.DisplayName", d ? d : "") != 0 ||
+	    view_set(req, "Form.Invite", inv ? inv : req_query(req,
+	    "invite")) != 0) {
+		view_error(req, 500, "internal", "Out of memory.");
+		return -1;
+	}
+	return view_render(req, status, "Register", "register.cs");
+}
+
+int
+page_register(struct kreq *req)
+{
+	char *mode = NULL;
+	int rc;
+
+	if (req->auth != NULL)
+		return resp_redirect(req, "/account");
+	if (reg_mode(req, &mode) != 0)
+		return view_db_fail(req, "register: settings");
+	rc = form(req, 200, mode);
+	free(mode);
+	return rc;
+}
+
+/* Checks every field, recording each problem beside its field. Returns
+ * the number of problems. */
+static int
+validate(struct kreq *req, const char *mode)
+{
+	const char *u = req_form(req, "username");
+	const char *d = req_form(req, "display_name");
+	const char *pw = req_form(req, "password");
+	const char *pw2 = req_form(req, "password2");
+	const char *inv = req_form(req, "invite");
+	char why[128], msg[160];
+	int bad = 0;
+
+	if (u == NULL || !username_valid(u))
+		bad += !view_field_error(req, "username", "User name: 2-64 "
+			"letters, digits, '.', '_' or '-'.");
+	if (d != NULL && !text_valid(d, 128))
+		bad += !view_field_error(req, "display_name", "Display name: "
+			"at most 128 bytes of text, no control characters.");
+	if (pw == NULL || password_policy(pw, u, why, sizeof(why)) != 0) {
+		snprintf(msg, sizeof(msg), "Password %s.", pw == NULL ?
+			"is required" : why);
+		bad += !view_field_error(req, "password", msg);
+	} else if (pw2 == NULL || strcmp(pw, pw2) != 0) {
+		bad += !view_field_error(req, "password2", "The two passwords "
+			"differ.");
+	}
+	if (!strcmp(mode, "invite") && (inv == NULL || *inv == '\0'))
+		bad += !view_field_error(req, "invite", "Invite code: this site "
+			"registers by invitation; enter the code you were "
+			"given.");
+	return bad;
+}
+
+int
+page_register_post(struct kreq *req)
+{
+	const char *u = req_form(req, "username");
+	const char *d = req_form(req, "display_name");
+	const char *pw = req_form(req, "password");
+	const char *inv = req_form(req, "invite");
+	char hash[crypto_pwhash_STRBYTES], ihash[DIGEST_HEX + 1];
+	char *mode = NULL, *taken = NULL;
+	unsigned long long id = 0, n = 0;
+	struct db_param p[4];
+	struct auth *me;
+	int rc = -1;
+
+	if (reg_mode(req, &mode) != 0)
+		return view_db_fail(req, "register: settings");
+	if (!strcmp(mode, "closed")) {
+		rc = form(req, 403, mode);
+		goto out;
+	}
+	if (validate(req, mode) > 0) {
+		rc = form(req, 422, mode);
+		goto out;
+	}
+	p[0] = DB_STR(u);
+	if (db_query_string(req->app->db, "SELECT id FROM users"
+	    " WHERE username = ?", p, 1, &taken) != 0) {
+		view_db_fail(req, "register: lookup");
+		goto out;
+	}
+	if (taken != NULL) {
+		view_field_error(req, "username", "User name: already taken.");
+		rc = form(req, 422, mode);
+		goto out;
+	}
+	if (password_hash(pw, hash) != 0) {
+		view_error(req, 500, "internal", "Out of memory.");
+		goto out;
+	}
+	/* The account and the invitation it uses go in together: a code
+	 * is good for one account. */
+	if (db_exec_text(req->app->db, "START TRANSACTION") != 0) {
+		view_db_fail(req, "register: begin");
+		goto out;
+	}
+	p[0] = DB_STR(u);
+	p[1] = DB_STR(d ? d : "");
+	p[2] = DB_STR(hash);
+	if (db_exec(req->app->db, "INSERT INTO users (username, display_name,"
+	    " password_hash, password_changed_at) VALUES (?, ?, ?, NOW(3))",
+	    p, 3, NULL, &id) != 0) {
+		db_rollback(req->app->db);
+		/* Two people taking one name at once: the unique key says
+		 * no to the second. */
+		view_field_error(req, "username", "User name: already taken.");
+		rc = form(req, 422, mode);
+		goto out;
+	}
+	if (!strcmp(mode, "invite")) {
+		digest_hex(inv, ihash);
+		p[0] = DB_INT(id);
+		p[1] = DB_STR(ihash);
+		if (db_exec(req->app->db, "UPDATE invites SET used_by = ?,"
+		    " used_at = NOW(3) WHERE code_hash = ? AND used_by IS NULL"
+		    " AND expires_at > NOW(3)", p, 2, &n, NULL) != 0) {
+			db_rollback(req->app->db);
+			view_db_fail(req, "register: invite");
+			goto out;
+		}
+		if (n == 0) {
+			db_rollback(req->app->db);
+			view_field_error(req, "invite", "Invite code: unknown, "
+				"used or expired.");
+			rc = form(req, 422, mode);
+			goto out;
+		}
+	}
+	if (db_exec_text(req->app->db, "COMMIT") != 0) {
+		db_rollback(req->app->db);
+		view_db_fail(req, "register: commit");
+		goto out;
+	}
+	if (session_start(req, id) != 0) {
+		view_db_fail(req, "register: session");
+		goto out;
+	}
+	me = calloc(1, sizeof(*me));
+	if (me != NULL) {
+		me->user_id = id;
+		me->username = strdup(u);
+		auth_free(req->auth);
+		req->auth = me;
+	}
+	audit(req, "register", id, u, "%s", !strcmp(mode, "invite") ?
+		"with an invitation" : "open registration");
+	rc = resp_redirect(req, "/account");
+out:
+	sodium_memzero(hash, sizeof(hash));
+	free(mode);
+	free(taken);
+	return rc;
+}

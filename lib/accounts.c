@@ -1,0 +1,201 @@
+/* accounts.c - account rules and changes shared by pages, API, kiln-admin. */
+#include "accounts.h"
+#include "auth.h"
+#include "db.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+int
+username_valid(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (n < 2 || n > 64)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!(isalnum((unsigned char)s[i]) || s[i] == '_' ||
+		    s[i] == '-' || s[i] == '.'))
+			return 0;
+	return 1;
+}
+
+int
+text_valid(const char *s, size_t maxbytes)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s);
+
+	if (n > maxbytes)
+		return 0;
+	while (*p != '\0') {
+		unsigned c = *p;
+		int more;
+		unsigned cp;
+
+		if (c < 0x80) {
+			if (c < 0x20 || c == 0x7f)
+				return 0;
+			p++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			more = 1;
+			cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			more = 2;
+			cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			more = 3;
+			cp = c & 0x07;
+		} else {
+			return 0;
+		}
+		p++;
+		while (more-- > 0) {
+			if ((*p & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (*p++ & 0x3f);
+		}
+		/* Overlong forms, surrogates, beyond U+10FFFF, C1 controls. */
+		if ((cp < 0x800 && c >= 0xe0) || (cp < 0x10000 && c >= 0xf0) ||
+		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff ||
+		    (cp >= 0x80 && cp < 0xa0))
+			return 0;
+	}
+	return 1;
+}
+
+int
+tier_valid(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (n < 1 || n > 32)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!(islower((unsigned char)s[i]) ||
+		    isdigit((unsigned char)s[i]) || s[i] == '_' || s[i] == '-'))
+			return 0;
+	return 1;
+}
+
+long
+sessions_end(struct db *db, unsigned long long user_id,
+	unsigned long long session_id, unsigned long long keep_id)
+{
+	struct db_param p[4];
+	unsigned long long n = 0;
+
+	p[0] = DB_INT(user_id);
+	p[1] = DB_INT(session_id);
+	p[2] = DB_INT(session_id);
+	p[3] = DB_INT(keep_id);
+	if (db_exec(db, "DELETE FROM sessions WHERE user_id = ?"
+	    " AND (? = 0 OR id = ?) AND id <> ?", p, 4, &n, NULL) != 0)
+		return -1;
+	return (long)n;
+}
+
+int
+apikey_revoke(struct db *db, unsigned long long user_id,
+	unsigned long long key_id)
+{
+	struct db_param p[2];
+	unsigned long long n = 0;
+
+	p[0] = DB_INT(key_id);
+	p[1] = DB_INT(user_id);
+	if (db_exec(db, "UPDATE api_keys SET revoked_at ="
+	    " COALESCE(revoked_at, NOW(3)) WHERE id = ? AND user_id = ?", p, 2,
+	    &n, NULL) != 0)
+		return -1;
+	return n > 0;
+}
+
+int
+user_set_disabled(struct db *db, unsigned long long user_id, int disabled)
+{
+	struct db_param p[2];
+	unsigned long long n = 0;
+
+	p[0] = DB_INT(disabled ? 1 : 0);
+	p[1] = DB_INT(user_id);
+	if (db_exec(db, "UPDATE users SET disabled = ? WHERE id = ?", p, 2,
+	    &n, NULL) != 0)
+		return -1;
+	if (n == 0)
+		return 0;
+	if (disabled && sessions_end(db, user_id, 0, 0) < 0)
+		return -1;
+	return 1;
+}
+
+char *
+like_pattern(const char *q)
+{
+	size_t n = strlen(q), i, o = 0;
+	char *out = malloc(2 * n + 3);
+
+	if (out == NULL)
+		return NULL;
+	out[o++] = '%';
+	for (i = 0; i < n; i++) {
+		if (q[i] == '%' || q[i] == '_' || q[i] == '\\')
+			out[o++] = '\\';
+		out[o++] = q[i];
+	}
+	out[o++] = '%';
+	out[o] = '\0';
+	return out;
+}
+
+/* Passwords long enough for the length rule that still head every leaked
+ * list; compared without regard to case. */
+static const char *const weak_passwords[] = {
+	"1234567890", "0123456789", "12345678910", "123456789a",
+	"1234567890a", "a123456789", "qwertyuiop", "qwertyuiop1",
+	"1q2w3e4r5t", "1q2w3e4r5t6y", "q1w2e3r4t5", "zaq12wsxcde3",
+	"1qaz2wsx3edc", "qazwsxedcrfv", "asdfghjkl1", "zxcvbnm123",
+	"password12", "password123", "password1234", "password!!",
+	"passw0rd123", "p@ssw0rd123", "p@ssword123", "iloveyou12",
+	"iloveyou123", "letmein123", "welcome123", "welcome1234",
+	"sunshine123", "princess123", "football123", "baseball123",
+	"superman123", "trustno1trustno1", "administrator", "admin12345",
+	"admin123456", "changeme123", "changeme1234", "qwerty12345",
+	"qwerty123456", "abcdefghij", "abcdefghijk", "abc1234567",
+	"abcd123456", "1111111111", "0000000000", "monkey12345",
+	"dragon12345", "master12345", "michael123", "1234qwerasdf",
+	"1234abcd1234", "kiln-password", "kilnkilnkiln",
+};
+
+int
+password_policy(const char *pw, const char *username, char *why,
+	size_t whylen)
+{
+	size_t n = strlen(pw), i, distinct = 0;
+	unsigned char seen[256] = { 0 };
+
+	if (n < PASSWORD_MIN)
+		return errf(why, whylen, "must be at least %d characters",
+			PASSWORD_MIN);
+	if (n > PASSWORD_MAX)
+		return errf(why, whylen, "must be at most %d characters",
+			PASSWORD_MAX);
+	if (username != NULL && *username != '\0' &&
+	    strcasestr(pw, username) != NULL && n < 2 * strlen(username) + 4)
+		return errf(why, whylen, "must not be built on the user name");
+	for (i = 0; i < n; i++)
+		if (!seen[(unsigned char)pw[i]]++)
+			distinct++;
+	if (distinct < 5)
+		return errf(why, whylen, "has too few different characters");
+	for (i = 0; i < ARRAY_LEN(weak_passwords); i++)
+		if (!strcasecmp(pw, weak_passwords[i]))
+			return errf(why, whylen, "is one of the most common "
+				"passwords; choose another");
+	return 0;
+}

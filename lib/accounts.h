@@ -1,0 +1,48 @@
+/* accounts.h - account rules and changes shared by the pages, the API and
+ * kiln-admin: what a valid name is, creating users, ending sessions,
+ * revoking keys, disabling accounts. */
+#ifndef KILN_ACCOUNTS_H
+#define KILN_ACCOUNTS_H
+
+#include <stddef.h>
+
+struct db;
+
+/* 2-64 characters of letters, digits, '.', '_' or '-': user names appear
+ * in URLs and logs. Returns 1 when valid. */
+int username_valid(const char *s);
+
+/* Free text for names and notes: valid UTF-8, no control characters, at
+ * most maxbytes bytes. Returns 1 when acceptable. */
+int text_valid(const char *s, size_t maxbytes);
+
+/* Checks a new password against the policy: length, not the user name, not
+ * a well-known or trivially repetitive one. Returns 0, or -1 with a message
+ * for the user in why. */
+int password_policy(const char *pw, const char *username, char *why,
+	size_t whylen);
+
+/* 1-32 characters of [a-z0-9_-]. */
+int tier_valid(const char *s);
+
+/* Ends sessions of user_id: one (session_id) or all (0), except keep_id
+ * when non-zero. Returns the number ended, or -1 on a db error. */
+long sessions_end(struct db *db, unsigned long long user_id,
+	unsigned long long session_id, unsigned long long keep_id);
+
+/* Revokes key_id if it belongs to user_id (revoking twice is harmless).
+ * Returns 1, 0 when the key is not that user's, -1 on a db error. */
+int apikey_revoke(struct db *db, unsigned long long user_id,
+	unsigned long long key_id);
+
+/* Sets users.disabled; disabling also ends every session (keys stop
+ * working through the disabled check). Returns 1, 0 for no such user, -1
+ * on a db error. */
+int user_set_disabled(struct db *db, unsigned long long user_id,
+	int disabled);
+
+/* Appends the LIKE pattern "%q%" with q's own %, _ and \ escaped. Returns
+ * a fresh string or NULL. */
+char *like_pattern(const char *q);
+
+#endif

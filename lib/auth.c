@@ -1,0 +1,663 @@
+/* auth.c - passwords, sessions, API keys, login throttling, the audit log
+ * and the access check that runs before every handler. */
+#include "auth.h"
+#include "app.h"
+#include "db.h"
+#include "log.h"
+#include "util.h"
+#include "view.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <sodium.h>
+
+void
+auth_free(struct auth *a)
+{
+	if (a == NULL)
+		return;
+	free(a->username);
+	free(a->display_name);
+	free(a->role);
+	free(a->tier);
+	free(a->csrf);
+	free(a);
+}
+
+int
+token_new(char *out)
+{
+	unsigned char raw[32];
+
+	if (random_bytes(raw, sizeof(raw)) != 0)
+		return -1;
+	sodium_bin2base64(out, TOKEN_LEN + 1, raw, sizeof(raw),
+		sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	sodium_memzero(raw, sizeof(raw));
+	return 0;
+}
+
+void
+digest_hex(const char *s, char *out)
+{
+	unsigned char h[crypto_hash_sha256_BYTES];
+
+	crypto_hash_sha256(h, (const unsigned char *)s, strlen(s));
+	sodium_bin2hex(out, DIGEST_HEX + 1, h, sizeof(h));
+}
+
+int
+password_hash(const char *pw, char *out)
+{
+	return crypto_pwhash_str(out, pw, strlen(pw),
+		crypto_pwhash_OPSLIMIT_INTERACTIVE,
+		crypto_pwhash_MEMLIMIT_INTERACTIVE) == 0 ? 0 : -1;
+}
+
+int
+password_verify(const char *hash, const char *pw, int *rehash)
+{
+	*rehash = 0;
+	if (crypto_pwhash_str_verify(hash, pw, strlen(pw)) != 0)
+		return 0;
+	*rehash = crypto_pwhash_str_needs_rehash(hash,
+		crypto_pwhash_OPSLIMIT_INTERACTIVE,
+		crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0;
+	return 1;
+}
+
+void
+password_burn(const char *pw)
+{
+	char h[crypto_pwhash_STRBYTES];
+
+	/* Hashing costs what verifying does (same parameters). */
+	if (password_hash(pw, h) == 0)
+		sodium_memzero(h, sizeof(h));
+}
+
+static const char *const scope_names[] = { "read", "generate", "admin" };
+
+int
+scopes_parse(const char *s, unsigned *out)
+{
+	unsigned bits = 0;
+	size_t i;
+
+	while (*s != '\0') {
+		size_t len = strcspn(s, ",");
+
+		for (i = 0; i < ARRAY_LEN(scope_names); i++)
+			if (strlen(scope_names[i]) == len &&
+			    !strncmp(s, scope_names[i], len))
+				break;
+		if (len > 0 && i == ARRAY_LEN(scope_names))
+			return -1;
+		if (len > 0)
+			bits |= 1u << i;
+		s += len;
+		if (*s == ',')
+			s++;
+	}
+	*out = bits;
+	return 0;
+}
+
+void
+scopes_format(unsigned scopes, char *out, size_t n)
+{
+	size_t i, used = 0;
+
+	if (n == 0)
+		return;
+	out[0] = '\0';
+	for (i = 0; i < ARRAY_LEN(scope_names); i++) {
+		int w;
+
+		if (!(scopes & (1u << i)))
+			continue;
+		w = snprintf(out + used, n - used, "%s%s", used ? "," : "",
+			scope_names[i]);
+		if (w < 0 || (size_t)w >= n - used)
+			return;
+		used += (size_t)w;
+	}
+}
+
+int
+apikey_create(struct db *db, unsigned long long user_id, const char *name,
+	unsigned scopes, char *key_out, unsigned long long *id)
+{
+	char tok[TOKEN_LEN + 1], prefix[APIKEY_PREFIX_LEN + 1], sc[64];
+	char hash[DIGEST_HEX + 1];
+	struct db_param p[5];
+	int rc;
+
+	if (token_new(tok) != 0)
+		return -1;
+	snprintf(key_out, APIKEY_LEN + 1, "kiln_%s", tok);
+	memcpy(prefix, key_out, APIKEY_PREFIX_LEN);
+	prefix[APIKEY_PREFIX_LEN] = '\0';
+	digest_hex(key_out, hash);
+	scopes_format(scopes, sc, sizeof(sc));
+	p[0] = DB_INT(user_id);
+	p[1] = DB_STR(name);
+	p[2] = DB_STR(prefix);
+	p[3] = DB_STR(hash);
+	p[4] = DB_STR(sc);
+	rc = db_exec(db, "INSERT INTO api_keys (user_id, name, prefix,"
+		" key_hash, scopes) VALUES (?, ?, ?, ?, ?)", p, 5, NULL, id);
+	sodium_memzero(tok, sizeof(tok));
+	return rc;
+}
+
+/* Throttling is keyed on the lower-cased name as typed, known or not. */
+static void
+throttle_name(const char *username, char *out, size_t n)
+{
+	size_t i;
+
+	for (i = 0; username[i] != '\0' && i + 1 < n; i++)
+		out[i] = (char)tolower((unsigned char)username[i]);
+	out[i] = '\0';
+}
+
+long
+auth_locked(struct kreq *req, const char *username)
+{
+	char name[129], *left = NULL;
+	struct db_param p[2];
+	long secs = 0;
+
+	throttle_name(username, name, sizeof(name));
+	p[0] = DB_STR(name);
+	p[1] = DB_STR(req->remote_addr);
+	if (db_query_string(req->app->db, "SELECT CEIL(MAX(TIMESTAMPDIFF("
+	    "MICROSECOND, NOW(3), locked_until)) / 1000000)"
+	    " FROM login_throttle WHERE ((kind = 'user' AND subject = ?)"
+	    " OR (kind = 'ip' AND subject = ?)) AND locked_until > NOW(3)",
+	    p, 2, &left) != 0)
+		return -1;
+	/* A lock with less than a second left still counts as one. */
+	if (left != NULL) {
+		secs = strtol(left, NULL, 10);
+		if (secs < 1)
+			secs = 1;
+	}
+	free(left);
+	return secs;
+}
+
+/* Counts one failure for (kind, subject); returns 1 when this one starts a
+ * lockout, 0 when not, -1 on a db error. */
+static int
+count_failure(struct kreq *req, const char *kind, const char *subject,
+	long limit)
+{
+	const struct kiln_config *c = &req->app->cfg;
+	struct db_param p[5];
+	unsigned long long n = 0;
+
+	p[0] = DB_STR(kind);
+	p[1] = DB_STR(subject);
+	p[2] = DB_INT(c->lockout_window);
+	p[3] = DB_INT(c->lockout_window);
+	/* A failure after the window closed starts a new window. The
+	 * assignments run left to right, so the second still sees the old
+	 * window_start. */
+	if (db_exec(req->app->db, "INSERT INTO login_throttle (kind, subject,"
+	    " failures, window_start) VALUES (?, ?, 1, NOW(3))"
+	    " ON DUPLICATE KEY UPDATE"
+	    " failures = IF(window_start < NOW(3) - INTERVAL ? SECOND, 1,"
+	    " failures + 1),"
+	    " window_start = IF(window_start < NOW(3) - INTERVAL ? SECOND,"
+	    " NOW(3), window_start)", p, 4, NULL, NULL) != 0)
+		return -1;
+	p[0] = DB_INT(c->lockout_seconds);
+	p[1] = DB_STR(kind);
+	p[2] = DB_STR(subject);
+	p[3] = DB_INT(limit);
+	if (db_exec(req->app->db, "UPDATE login_throttle"
+	    " SET locked_until = NOW(3) + INTERVAL ? SECOND, failures = 0,"
+	    " window_start = NOW(3)"
+	    " WHERE kind = ? AND subject = ? AND failures >= ?", p, 4, &n,
+	    NULL) != 0)
+		return -1;
+	return n > 0;
+}
+
+int
+auth_login_failed(struct kreq *req, const char *username)
+{
+	const struct kiln_config *c = &req->app->cfg;
+	char name[129];
+	int u, ip;
+
+	throttle_name(username, name, sizeof(name));
+	u = count_failure(req, "user", name, c->lockout_failures);
+	ip = count_failure(req, "ip", req->remote_addr,
+		c->lockout_ip_failures);
+	if (u < 0 || ip < 0)
+		return -1;
+	return u || ip;
+}
+
+int
+auth_login_ok(struct kreq *req, const char *username)
+{
+	char name[129];
+	struct db_param p[1];
+
+	throttle_name(username, name, sizeof(name));
+	p[0] = DB_STR(name);
+	return db_exec(req->app->db, "DELETE FROM login_throttle"
+		" WHERE kind = 'user' AND subject = ?", p, 1, NULL, NULL);
+}
+
+/* The User-Agent as printable ASCII, at most n - 1 bytes: the column is
+ * for people reading a session list, and a cut multi-byte character would
+ * be refused by the database. */
+static void
+ascii_copy(const char *s, char *out, size_t n)
+{
+	size_t i = 0;
+
+	for (; *s != '\0' && i + 1 < n; s++)
+		if (*s >= 0x20 && *s < 0x7f)
+			out[i++] = *s;
+	out[i] = '\0';
+}
+
+int
+session_start(struct kreq *req, unsigned long long user_id)
+{
+	const struct kiln_config *c = &req->app->cfg;
+	char tok[TOKEN_LEN + 1], csrf[TOKEN_LEN + 1], hash[DIGEST_HEX + 1];
+	char ua[256];
+	struct db_param p[6];
+	int rc = -1;
+
+	/* Rotation: the session (or stale cookie) this browser came with
+	 * is never reused across a login. */
+	if (session_end(req) != 0)
+		goto out;
+	if (token_new(tok) != 0 || token_new(csrf) != 0)
+		goto out;
+	digest_hex(tok, hash);
+	ascii_copy(req->user_agent, ua, sizeof(ua));
+	p[0] = DB_INT(user_id);
+	p[1] = DB_INT(c->session_idle);
+	if (db_exec(req->app->db, "DELETE FROM sessions WHERE user_id = ?"
+	    " AND (expires_at < NOW(3)"
+	    " OR last_seen_at < NOW(3) - INTERVAL ? SECOND)", p, 2, NULL,
+	    NULL) != 0)
+		goto out;
+	p[1] = DB_STR(hash);
+	p[2] = DB_STR(csrf);
+	p[3] = DB_STR(req->remote_addr);
+	p[4] = DB_STR(ua);
+	p[5] = DB_INT(c->session_lifetime);
+	if (db_exec(req->app->db, "INSERT INTO sessions (user_id, token_hash,"
+	    " csrf, ip, user_agent, expires_at) VALUES (?, ?, ?, ?, ?,"
+	    " NOW(3) + INTERVAL ? SECOND)", p, 6, NULL, NULL) != 0)
+		goto out;
+	if (resp_cookie(req, SESSION_COOKIE, tok, c->session_lifetime) != 0)
+		goto out;
+	rc = 0;
+out:
+	sodium_memzero(tok, sizeof(tok));
+	return rc;
+}
+
+int
+session_end(struct kreq *req)
+{
+	const char *tok = req_cookie(req, SESSION_COOKIE);
+	char hash[DIGEST_HEX + 1];
+	struct db_param p[1];
+
+	if (tok == NULL)
+		return 0;
+	digest_hex(tok, hash);
+	p[0] = DB_STR(hash);
+	if (db_exec(req->app->db, "DELETE FROM sessions WHERE token_hash = ?",
+	    p, 1, NULL, NULL) != 0)
+		return -1;
+	return resp_cookie(req, SESSION_COOKIE, "", 0);
+}
+
+int
+audit(struct kreq *req, const char *action, unsigned long long target_id,
+	const char *target, const char *fmt, ...)
+{
+	struct buf detail = { 0 };
+	struct db_param p[7];
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = buf_vprintf(&detail, fmt, ap);
+	va_end(ap);
+	if (rc != 0) {
+		log_error("audit %s: out of memory", action);
+		return -1;
+	}
+	/* The column holds 512 characters; a longer detail is cut at a
+	 * character boundary rather than refused. */
+	if (detail.len > 500) {
+		size_t cut = 500;
+
+		while (cut > 0 && ((unsigned char)detail.data[cut] & 0xc0) ==
+		    0x80)
+			cut--;
+		detail.data[cut] = '\0';
+	}
+	p[0] = req->auth ? DB_INT(req->auth->user_id) : DB_NULL;
+	p[1] = DB_STR(req->auth ? req->auth->username : "");
+	p[2] = DB_STR(req->remote_addr);
+	p[3] = DB_STR(action);
+	p[4] = target_id ? DB_INT(target_id) : DB_NULL;
+	p[5] = DB_STR(target ? target : "");
+	p[6] = DB_STR(detail.data ? detail.data : "");
+	rc = db_exec(req->app->db, "INSERT INTO audit_log (actor_id, actor,"
+		" ip, action, target_id, target, detail)"
+		" VALUES (?, ?, ?, ?, ?, ?, ?)", p, 7, NULL, NULL);
+	if (rc != 0)
+		log_error("audit %s: %s", action, db_error(req->app->db));
+	buf_free(&detail);
+	return rc;
+}
+
+/* Reads one principal row: user id, username, display name, role, tier,
+ * then per kind: session id, csrf, seconds since last seen; or key id,
+ * key hash, scopes, seconds since last use. */
+struct principal_row {
+	struct auth *a;
+	const char *want_hash;	/* keys: the digest to match */
+	long idle;		/* seconds since last use */
+	int found, oom;
+};
+
+static int
+principal_row(const struct db_row *r, void *arg)
+{
+	struct principal_row *pr = arg;
+	struct auth *a;
+
+	if (pr->want_hash != NULL && (r->cols[5] == NULL ||
+	    strlen(r->cols[5]) != DIGEST_HEX ||
+	    sodium_memcmp(r->cols[5], pr->want_hash, DIGEST_HEX) != 0))
+		return 0;	/* same prefix, other key */
+	a = calloc(1, sizeof(*a));
+	if (a == NULL) {
+		pr->oom = 1;
+		return 1;
+	}
+	a->user_id = strtoull(r->cols[0], NULL, 10);
+	a->username = xstrdup(r->cols[1]);
+	a->display_name = xstrdup(r->cols[2] ? r->cols[2] : "");
+	a->role = xstrdup(r->cols[3]);
+	a->tier = xstrdup(r->cols[4]);
+	a->is_admin = !strcmp(r->cols[3], "admin");
+	if (pr->want_hash == NULL) {
+		a->session_id = strtoull(r->cols[5], NULL, 10);
+		a->csrf = xstrdup(r->cols[6]);
+		a->scopes = SCOPE_READ | SCOPE_GENERATE |
+			(a->is_admin ? SCOPE_ADMIN : 0);
+	} else {
+		unsigned sc = 0;
+
+		a->key_id = strtoull(r->cols[6], NULL, 10);
+		scopes_parse(r->cols[7] ? r->cols[7] : "", &sc);
+		a->scopes = sc;
+	}
+	pr->idle = r->cols[8] ? strtol(r->cols[8], NULL, 10) : 1L << 30;
+	if (a->username == NULL || a->display_name == NULL ||
+	    a->role == NULL || a->tier == NULL ||
+	    (pr->want_hash == NULL && a->csrf == NULL)) {
+		auth_free(a);
+		pr->oom = 1;
+		return 1;
+	}
+	pr->a = a;
+	pr->found = 1;
+	return 1;
+}
+
+/* Loads the session named by the cookie into req->auth. A cookie that
+ * names no live session is cleared. Returns 0 (signed in or not) or -1 on
+ * a db error. */
+static int
+session_load(struct kreq *req)
+{
+	const struct kiln_config *c = &req->app->cfg;
+	const char *tok = req_cookie(req, SESSION_COOKIE);
+	struct principal_row pr = { 0 };
+	char hash[DIGEST_HEX + 1];
+	struct db_param p[2];
+
+	if (tok == NULL || *tok == '\0')
+		return 0;
+	if (strlen(tok) != TOKEN_LEN)
+		return resp_cookie(req, SESSION_COOKIE, "", 0) != 0 ? -1 : 0;
+	digest_hex(tok, hash);
+	p[0] = DB_STR(hash);
+	p[1] = DB_INT(c->session_idle);
+	if (db_query(req->app->db, "SELECT u.id, u.username, u.display_name,"
+	    " u.role, u.tier, s.id, s.csrf, NULL,"
+	    " TIMESTAMPDIFF(SECOND, s.last_seen_at, NOW(3))"
+	    " FROM sessions s JOIN users u ON u.id = s.user_id"
+	    " WHERE s.token_hash = ? AND s.expires_at > NOW(3)"
+	    " AND s.last_seen_at > NOW(3) - INTERVAL ? SECOND"
+	    " AND u.disabled = 0", p, 2, principal_row, &pr) < 0)
+		return -1;
+	if (pr.oom)
+		return -1;
+	if (!pr.found)
+		return resp_cookie(req, SESSION_COOKIE, "", 0) != 0 ? -1 : 0;
+	req->auth = pr.a;
+	/* The idle clock needs minute precision, not a write per page. */
+	if (pr.idle >= 60) {
+		p[0] = DB_INT(pr.a->session_id);
+		if (db_exec(req->app->db, "UPDATE sessions SET last_seen_at ="
+		    " NOW(3) WHERE id = ?", p, 1, NULL, NULL) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+const char *
+csrf_token(struct kreq *req)
+{
+	const char *c;
+
+	if (req->auth != NULL && req->auth->csrf != NULL)
+		return req->auth->csrf;
+	if (req->csrf_fresh != NULL)
+		return req->csrf_fresh;
+	c = req_cookie(req, PRE_CSRF_COOKIE);
+	if (c != NULL && strlen(c) == TOKEN_LEN)
+		return c;
+	req->csrf_fresh = malloc(TOKEN_LEN + 1);
+	if (req->csrf_fresh == NULL || token_new(req->csrf_fresh) != 0 ||
+	    resp_cookie(req, PRE_CSRF_COOKIE, req->csrf_fresh, -1) != 0) {
+		free(req->csrf_fresh);
+		req->csrf_fresh = NULL;
+		return NULL;
+	}
+	return req->csrf_fresh;
+}
+
+const char *
+safe_next(const char *next)
+{
+	const char *p;
+
+	if (next == NULL || next[0] != '/' || next[1] == '/' ||
+	    next[1] == '\\')
+		return "/";
+	for (p = next; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == '\\')
+			return "/";
+	return next;
+}
+
+/* "scheme://host[:port]" of an Origin or Referer is this site: its host
+ * part equals the Host header. */
+static int
+same_origin(const struct kreq *req, const char *url)
+{
+	const char *h = strstr(url, "://"), *end;
+	size_t len;
+
+	if (h == NULL)
+		return 0;
+	h += 3;
+	end = h + strcspn(h, "/?#");
+	len = (size_t)(end - h);
+	return *req->host != '\0' && strlen(req->host) == len &&
+		!strncasecmp(h, req->host, len);
+}
+
+static int
+refuse(struct kreq *req, int status, const char *msg)
+{
+	view_error(req, status, "forbidden", msg);
+	return -1;
+}
+
+/* Cross-site POSTs are refused outright; then the form's token must match
+ * the session's (or, before login, the pre-session cookie's). */
+static int
+check_post(struct kreq *req)
+{
+	const char *want, *got = req_form(req, "csrf");
+
+	/* Browsers send Origin on POSTs (an opaque one as "null", which
+	 * fails the comparison); without it the Referer is checked. */
+	if (*req->origin != '\0' ? !same_origin(req, req->origin) :
+	    *req->referer != '\0' && !same_origin(req, req->referer))
+		return refuse(req, 403, "Cross-site form posts are refused.");
+	want = req->auth != NULL ? req->auth->csrf :
+		req_cookie(req, PRE_CSRF_COOKIE);
+	if (want == NULL || got == NULL || strlen(want) != TOKEN_LEN ||
+	    strlen(got) != TOKEN_LEN ||
+	    sodium_memcmp(want, got, TOKEN_LEN) != 0)
+		return refuse(req, 403, "This form has expired or did not "
+			"come from this site. Go back, reload the page and "
+			"try again.");
+	return 0;
+}
+
+int
+auth_portal(struct kreq *req, const struct route *r)
+{
+	struct buf next = { 0 };
+
+	if (db_ensure(req->app->db) != 0 || session_load(req) != 0) {
+		/* The front page reports a database outage itself. */
+		if (r->access == ACC_PUBLIC && req->method != M_POST)
+			return 0;
+		log_error("%s: %s", req->path, db_error(req->app->db));
+		return refuse(req, 503, "The database could not answer; try "
+			"again shortly.");
+	}
+	if (req->method == M_POST && check_post(req) != 0)
+		return -1;
+	if (r->access == ACC_PUBLIC)
+		return 0;
+	if (req->auth == NULL) {
+		const char *back = req->method == M_GET ? req->path : "/";
+
+		if (buf_puts(&next, "/login?next=") != 0 ||
+		    buf_url_escape(&next, back) != 0 ||
+		    resp_redirect(req, next.data) != 0) {
+			buf_free(&next);
+			return refuse(req, 500, "Out of memory.");
+		}
+		buf_free(&next);
+		return -1;
+	}
+	if (r->access == ACC_ADMIN && !req->auth->is_admin)
+		return refuse(req, 403, "This page is for administrators.");
+	return 0;
+}
+
+static int
+api_refuse(struct kreq *req, int status, const char *code, const char *msg)
+{
+	if (status == 401)
+		resp_header(req, "WWW-Authenticate", "Bearer realm=\"kiln\"");
+	return resp_error_json(req, status, code, msg, NULL);
+}
+
+int
+auth_api(struct kreq *req, const struct route *r)
+{
+	const char *h = req->authorization, *key;
+	struct principal_row pr = { 0 };
+	char hash[DIGEST_HEX + 1], prefix[APIKEY_PREFIX_LEN + 1], need[64];
+	struct db_param p[2];
+
+	if (r->access == ACC_PUBLIC && r->scope == 0)
+		return 0;
+	if (strncasecmp(h, "Bearer ", 7) != 0)
+		return api_refuse(req, 401, "unauthorized", "this endpoint "
+			"needs an API key: send Authorization: Bearer kiln_...");
+	key = h + 7;
+	while (*key == ' ')
+		key++;
+	if (strlen(key) != APIKEY_LEN || strncmp(key, "kiln_", 5) != 0)
+		return api_refuse(req, 401, "unauthorized", "invalid or "
+			"revoked API key");
+	if (db_ensure(req->app->db) != 0)
+		goto down;
+	memcpy(prefix, key, APIKEY_PREFIX_LEN);
+	prefix[APIKEY_PREFIX_LEN] = '\0';
+	digest_hex(key, hash);
+	pr.want_hash = hash;
+	p[0] = DB_STR(prefix);
+	if (db_query(req->app->db, "SELECT u.id, u.username, u.display_name,"
+	    " u.role, u.tier, k.key_hash, k.id, k.scopes,"
+	    " TIMESTAMPDIFF(SECOND, k.last_used_at, NOW(3))"
+	    " FROM api_keys k JOIN users u ON u.id = k.user_id"
+	    " WHERE k.prefix = ? AND k.revoked_at IS NULL AND u.disabled = 0",
+	    p, 1, principal_row, &pr) < 0)
+		goto down;
+	if (pr.oom)
+		return api_refuse(req, 500, "internal", "out of memory");
+	if (!pr.found)
+		return api_refuse(req, 401, "unauthorized", "invalid or "
+			"revoked API key");
+	req->auth = pr.a;
+	/* Last use to within ten seconds is what a key list needs. */
+	if (pr.idle >= 10) {
+		p[0] = DB_STR(req->remote_addr);
+		p[1] = DB_INT(pr.a->key_id);
+		if (db_exec(req->app->db, "UPDATE api_keys SET last_used_at ="
+		    " NOW(3), last_used_ip = ? WHERE id = ?", p, 2, NULL,
+		    NULL) != 0)
+			goto down;
+	}
+	if ((r->scope & ~pr.a->scopes) != 0) {
+		char msg[128];
+
+		scopes_format(r->scope & ~pr.a->scopes, need, sizeof(need));
+		snprintf(msg, sizeof(msg), "this API key lacks the scope: %s",
+			need);
+		return api_refuse(req, 403, "forbidden", msg);
+	}
+	if (r->access == ACC_ADMIN && !pr.a->is_admin)
+		return api_refuse(req, 403, "forbidden", "this endpoint is for "
+			"administrators");
+	return 0;
+down:
+	log_error("%s: %s", req->path, db_error(req->app->db));
+	return api_refuse(req, 503, "database_unavailable", "the database "
+		"could not answer; try again shortly");
+}

@@ -1,0 +1,86 @@
+<?cs # admin_user.cs - one account, as an administrator sees and changes it. ?>
+<section class="admin">
+  <?cs with:u = User.0 ?>
+  <p><a href="/admin/users">&larr; Users</a></p>
+  <h1><?cs var:u.Username ?><?cs if:u.Disabled == "1" ?> <span class="badge">disabled</span><?cs /if ?></h1>
+  <p class="muted"><?cs var:u.DisplayName ?> · created <?cs var:u.Created ?> UTC<?cs if:u.LastLogin ?> · last login <?cs var:u.LastLogin ?><?cs /if ?><?cs if:u.PasswordChanged ?> · password set <?cs var:u.PasswordChanged ?><?cs /if ?></p>
+  <?cs if:Form.Failed ?><p class="notice error" role="alert">Nothing was changed; see the field marked below.</p><?cs /if ?>
+  <?cs if:NewPassword ?>
+  <div class="notice ok new-secret" role="status">
+    <p>The new password for <?cs var:u.Username ?> (shown once; their sessions were ended):</p>
+    <p><code id="new-password"><?cs var:NewPassword ?></code></p>
+  </div>
+  <?cs /if ?>
+
+  <h2>Status</h2>
+  <form method="post" action="/admin/users/<?cs var:u.Id ?>/status" class="inline">
+    <input type="hidden" name="csrf" value="<?cs var:Csrf.Token ?>">
+    <?cs if:u.Disabled == "1" ?>
+    <input type="hidden" name="disabled" value="0"><button type="submit">Enable account</button>
+    <?cs else ?>
+    <input type="hidden" name="disabled" value="1"><button type="submit" class="danger">Disable account</button>
+    <?cs /if ?>
+  </form>
+  <?cs if:Form.Errors.disabled ?><p class="field-error"><?cs var:Form.Errors.disabled ?></p><?cs /if ?>
+
+  <h2>Role and tier</h2>
+  <form method="post" action="/admin/users/<?cs var:u.Id ?>/role" class="stacked">
+    <input type="hidden" name="csrf" value="<?cs var:Csrf.Token ?>">
+    <label for="role">Role</label>
+    <select id="role" name="role">
+      <option value="user"<?cs if:u.Role == "user" ?> selected<?cs /if ?>>user</option>
+      <option value="admin"<?cs if:u.Role == "admin" ?> selected<?cs /if ?>>admin</option>
+    </select>
+    <?cs if:Form.Errors.role ?><p class="field-error"><?cs var:Form.Errors.role ?></p><?cs /if ?>
+    <label for="tier">Tier</label>
+    <input id="tier" name="tier" maxlength="32" value="<?cs var:u.Tier ?>">
+    <?cs if:Form.Errors.tier ?><p class="field-error"><?cs var:Form.Errors.tier ?></p><?cs /if ?>
+    <button type="submit">Save</button>
+  </form>
+
+  <h2>Password</h2>
+  <form method="post" action="/admin/users/<?cs var:u.Id ?>/password" class="inline">
+    <input type="hidden" name="csrf" value="<?cs var:Csrf.Token ?>">
+    <button type="submit">Reset to a new random password</button>
+  </form>
+
+  <h2>Sessions</h2>
+  <?cs if:subcount(Sessions) == 0 ?><p class="muted">None.</p><?cs else ?>
+  <table class="list">
+    <thead><tr><th>Started (UTC)</th><th>Last seen</th><th>Address</th><th>Browser</th><th></th></tr></thead>
+    <tbody>
+    <?cs each:s = Sessions ?>
+    <tr><td><?cs var:s.Created ?></td><td><?cs var:s.LastSeen ?></td><td><?cs var:s.Ip ?></td><td class="agent"><?cs var:s.Agent ?></td>
+      <td><form method="post" action="/admin/users/<?cs var:u.Id ?>/sessions/<?cs var:s.Id ?>/revoke" class="inline">
+        <input type="hidden" name="csrf" value="<?cs var:Csrf.Token ?>"><button type="submit" class="small">End</button></form></td></tr>
+    <?cs /each ?>
+    </tbody>
+  </table>
+  <?cs /if ?>
+
+  <h2>API keys</h2>
+  <?cs if:subcount(Keys) == 0 ?><p class="muted">None.</p><?cs else ?>
+  <table class="list">
+    <thead><tr><th>Name</th><th>Key</th><th>Scopes</th><th>Created</th><th>Last used</th><th></th></tr></thead>
+    <tbody>
+    <?cs each:k = Keys ?>
+    <tr<?cs if:k.Revoked ?> class="revoked"<?cs /if ?>><td><?cs var:k.Name ?></td><td><code><?cs var:k.Prefix ?>…</code></td><td><?cs var:k.Scopes ?></td>
+      <td><?cs var:k.Created ?></td><td><?cs if:k.LastUsed ?><?cs var:k.LastUsed ?><?cs else ?>never<?cs /if ?></td>
+      <td><?cs if:k.Revoked ?>revoked <?cs var:k.Revoked ?><?cs else ?><form method="post" action="/admin/users/<?cs var:u.Id ?>/keys/<?cs var:k.Id ?>/revoke" class="inline">
+        <input type="hidden" name="csrf" value="<?cs var:Csrf.Token ?>"><button type="submit" class="small danger">Revoke</button></form><?cs /if ?></td></tr>
+    <?cs /each ?>
+    </tbody>
+  </table>
+  <?cs /if ?>
+
+  <h2>Recent activity</h2>
+  <table class="list">
+    <thead><tr><th>Time (UTC)</th><th>Actor</th><th>Address</th><th>Action</th><th>Detail</th></tr></thead>
+    <tbody>
+    <?cs each:a = Audit ?>
+    <tr><td><?cs var:a.At ?></td><td><?cs var:a.Actor ?></td><td><?cs var:a.Ip ?></td><td><?cs var:a.Action ?></td><td><?cs var:a.Detail ?></td></tr>
+    <?cs /each ?>
+    </tbody>
+  </table>
+  <?cs /with ?>
+</section>

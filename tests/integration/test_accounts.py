@@ -1,0 +1,1165 @@
+"""Accounts end to end behind lighttpd: registration (closed, open, by
+invitation), login with throttling and lockout, sessions (rotation, revoke,
+log out everywhere), profile and password changes, CSRF and origin checks,
+API keys (scopes, revocation, last use), isolation between users, the admin
+pages and their audit trail, security headers everywhere, and no clear
+password, token or key in the logs or the database.
+
+The tests run in the order written and share the accounts they make (alice,
+bob, carol). Lockouts are shortened through [auth] in the extra config."""
+
+import collections
+import hashlib
+import html
+import http.client
+import json
+import os
+import re
+import time
+import urllib.parse
+
+from common import check_security_headers
+from harness import Response
+
+STACK = dict(server="lighttpd", daemon=False,
+             extra_conf="[auth]\nlockout_failures = 3\nlockout_window = 60\n"
+                        "lockout_seconds = 3\n")
+
+# Every password, token and key these tests type or receive, for the final
+# "never in the clear" check.
+SECRETS = set()
+
+ALICE_PW1 = "Quartz-Falcon-1931"
+ALICE_PW2 = "Marble-Heron-2846"
+BOB_PW = "Copper-Lynx-5520"
+CAROL_PW = "Velvet-Otter-7713"
+WEAK_PW = "password123"
+SECRETS.update([ALICE_PW1, ALICE_PW2, BOB_PW, CAROL_PW, WEAK_PW])
+
+WRONG = "Wrong user name or password."
+LOCKED = "Too many failed attempts"
+
+# What later tests need from earlier ones.
+STATE = {}
+
+
+# ---------------------------------------------------------------- client
+
+def headers_ok(resp, where):
+    check_security_headers(resp, where)
+    assert resp.headers.get("x-frame-options"), "%s: no X-Frame-Options" % \
+        where
+
+
+class Browser:
+    """One browser: a cookie jar and the HTTP requests a browser sends.
+    Every response is checked for the security headers."""
+
+    def __init__(self, s, cookies=None):
+        self.s = s
+        self.jar = dict(cookies or {})
+        self.origin = "http://127.0.0.1:%d" % s.port
+
+    def request(self, method, path, body=None, headers=None):
+        h = dict(headers or {})
+        if self.jar:
+            h["Cookie"] = "; ".join("%s=%s" % kv for kv in self.jar.items())
+        c = http.client.HTTPConnection("127.0.0.1", self.s.port, timeout=30)
+        try:
+            c.request(method, path, body=body, headers=h)
+            r = c.getresponse()
+            data = r.read()
+            raw = r.getheaders()
+        finally:
+            c.close()
+        # Several Set-Cookie headers: keep them all, not the last one.
+        resp = Response(r.status, {k.lower(): v for k, v in raw}, data)
+        resp.set_cookies = [v for k, v in raw if k.lower() == "set-cookie"]
+        for sc in resp.set_cookies:
+            self.store(sc)
+        headers_ok(resp, "%s %s" % (method, path))
+        return resp
+
+    def store(self, set_cookie):
+        first, _, attrs = set_cookie.partition(";")
+        name, _, value = first.strip().partition("=")
+        attrs = [a.strip().lower() for a in attrs.split(";")]
+        if "max-age=0" in attrs or value == "":
+            self.jar.pop(name, None)
+        else:
+            self.jar[name] = value
+
+    def get(self, path):
+        return self.request("GET", path)
+
+    def post(self, path, fields, origin=True, headers=None):
+        h = {"Content-Type": "application/x-www-form-urlencoded"}
+        if origin is True:
+            h["Origin"] = self.origin
+        elif origin:
+            h["Origin"] = origin
+        h.update(headers or {})
+        return self.request("POST", path,
+                            body=urllib.parse.urlencode(fields, doseq=True),
+                            headers=h)
+
+    def submit(self, action, fields, page="/account"):
+        """GETs page, takes its csrf token, POSTs fields to action."""
+        token = csrf_of(self.get(page))
+        return self.post(action, dict(fields, csrf=token))
+
+    @property
+    def session(self):
+        return self.jar.get("kiln_session")
+
+
+def csrf_of(resp):
+    m = re.search(r'name="csrf" value="([^"]+)"', resp.text)
+    assert m, "no csrf field on the page (%d): %s" % (resp.status,
+                                                       resp.text[:2000])
+    return html.unescape(m.group(1))
+
+
+def location(resp):
+    """The redirect target as path?query (absolute or relative header)."""
+    loc = resp.headers.get("location", "")
+    u = urllib.parse.urlsplit(loc)
+    return u.path + ("?" + u.query if u.query else "")
+
+
+def redirected(resp, where, want):
+    """A 303 to want ("/login?next=/x" and "/login?next=%2Fx" are one)."""
+    assert resp.status == 303, "%s: %d %s" % (where, resp.status,
+                                              resp.text[:1500])
+    got = urllib.parse.unquote(location(resp))
+    assert got == urllib.parse.unquote(want), "%s: Location %r, want %r" % (
+        where, resp.headers.get("location"), want)
+
+
+def redirected_to_page(resp, where, want):
+    """A 303 to the page want, with or without a "?done=..." notice."""
+    assert resp.status == 303, "%s: %d %s" % (where, resp.status,
+                                              resp.text[:1500])
+    u = urllib.parse.urlsplit(resp.headers.get("location", ""))
+    assert u.path == want and (u.query == "" or
+                               u.query.startswith("done=")), \
+        "%s: Location %r, want %r" % (where, resp.headers.get("location"),
+                                      want)
+
+
+def session_cookie_header(resp):
+    for sc in resp.set_cookies:
+        if sc.startswith("kiln_session=") and \
+                not sc.startswith("kiln_session=;"):
+            return sc
+    return None
+
+
+def login(s, username, password, b=None, next_="/account"):
+    b = b or Browser(s)
+    token = csrf_of(b.get("/login"))
+    r = b.post("/login", {"username": username, "password": password,
+                          "next": next_, "csrf": token})
+    return b, r
+
+
+def logged_in(s, username, password):
+    b, r = login(s, username, password)
+    redirected(r, "login as %s" % username, "/account")
+    assert b.session, "no session cookie after login: %s" % r.set_cookies
+    SECRETS.add(b.session)
+    return b
+
+
+def register(s, fields, b=None):
+    b = b or Browser(s)
+    token = csrf_of(b.get("/register"))
+    r = b.post("/register", dict(fields, csrf=token))
+    return b, r
+
+
+def words(page):
+    """The visible words of a page (markup and attribute values dropped),
+    counted, so an error message shows up as words the plain form lacks."""
+    text = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S)
+    text = html.unescape(re.sub(r"<[^>]*>", " ", text)).lower()
+    return collections.Counter(re.findall(r"[a-z0-9]+", text))
+
+
+def names_field(resp, baseline, *alternatives):
+    """The 422 page says something the plain form does not, and it names
+    one of the alternatives (each a list of word stems that must all be
+    new: "password" matches "passwords")."""
+    new = words(resp.text) - words(baseline)
+    for alt in alternatives:
+        if all(any(w.startswith(stem) for w in new) for stem in alt):
+            return
+    raise AssertionError("error message names none of %r; new words: %s" %
+                         (alternatives, sorted(new)))
+
+
+def api(s, method, path, key=None, body=None):
+    h = {}
+    if key is not None:
+        h["Authorization"] = "Bearer " + key
+    if body is not None:
+        h["Content-Type"] = "application/json"
+        body = json.dumps(body)
+    r = s.request(method, path, body=body, headers=h)
+    headers_ok(r, "API %s %s" % (method, path))
+    return r
+
+
+def sha256(text):
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def one(s, query):
+    rows = s.sql(query)
+    assert len(rows) == 1, "%s: %r" % (query, rows)
+    return rows[0][0] if len(rows[0]) == 1 else rows[0]
+
+
+def user_id(s, name):
+    return one(s, "SELECT id FROM users WHERE username = '%s'" % name)
+
+
+def user_count(s, name):
+    return int(one(s, "SELECT COUNT(*) FROM users WHERE username = '%s'" %
+                   name))
+
+
+def audit_rows(s, action, target=None):
+    q = "SELECT actor, target, detail FROM audit_log WHERE action = '%s'" % \
+        action
+    if target is not None:
+        q += " AND target = '%s'" % target
+    return s.sql(q)
+
+
+def admin_password(s):
+    with open(s.path("admin-login")) as f:
+        for line in f:
+            if line.startswith("password: "):
+                pw = line[len("password: "):].rstrip("\n")
+                SECRETS.add(pw)
+                return pw
+    raise AssertionError("no password in admin-login")
+
+
+def new_key(b, name, scopes, page="/account/keys"):
+    r = b.submit("/account/keys", {"name": name, "scope": list(scopes)},
+                 page=page)
+    assert r.status == 200, "create key %s: %d %s" % (name, r.status,
+                                                      r.text[:1500])
+    m = re.search(r'<code id="new-key">([^<]+)</code>', r.text)
+    assert m, r.text[:2000]
+    key = html.unescape(m.group(1))
+    SECRETS.add(key)
+    return key
+
+
+def key_id(s, key):
+    return one(s, "SELECT id FROM api_keys WHERE key_hash = '%s'" %
+               sha256(key))
+
+
+def session_ids(s, uid):
+    return [r[0] for r in s.sql("SELECT id FROM sessions WHERE user_id = %s"
+                                " ORDER BY id" % uid)]
+
+
+# ---------------------------------------------------------------- tests
+
+ALICE = {"username": "alice", "display_name": "Alice A.",
+         "password": ALICE_PW1, "password2": ALICE_PW1}
+
+
+def test_registration_is_closed_by_default(s):
+    assert s.sql("SELECT value FROM settings WHERE name = 'registration'") \
+        == [["closed"]]
+    b = Browser(s)
+    r = b.get("/register")
+    assert r.status == 200, r.text[:1000]
+    assert "registration is closed" in r.text.lower(), r.text[:2000]
+    # The notice may carry no form: the pre-session token is the same on
+    # every public form, so take it from the login page.
+    token = csrf_of(b.get("/login"))
+    assert b.jar["kiln_csrf"] == token
+    r = Browser(s).get("/login")
+    pre = [c for c in r.set_cookies if c.startswith("kiln_csrf=")]
+    assert len(pre) == 1, r.set_cookies
+    attrs = [a.strip().lower() for a in pre[0].split(";")[1:]]
+    assert "httponly" in attrs and "samesite=lax" in attrs, pre
+    assert pre[0].startswith("kiln_csrf=%s;" % csrf_of(r)), pre
+    r = b.post("/register", dict(ALICE, csrf=token))
+    assert r.status == 403, "%d %s" % (r.status, r.text[:1000])
+    assert "closed" in r.text.lower(), r.text[:1500]  # not a CSRF refusal
+    assert "kiln_session" not in b.jar
+    assert user_count(s, "alice") == 0
+
+
+def test_register_opens_a_session(s):
+    s.sql("UPDATE settings SET value = 'open' WHERE name = 'registration'")
+    b, r = register(s, ALICE)
+    redirected(r, "register alice", "/account")
+    sc = session_cookie_header(r)
+    assert sc, "no kiln_session cookie: %r" % r.set_cookies
+    attrs = [a.strip().lower() for a in sc.split(";")[1:]]
+    assert "httponly" in attrs, sc
+    assert "samesite=lax" in attrs, sc
+    assert "path=/" in attrs, sc
+    assert any(a.startswith("max-age=") and int(a[8:]) > 0
+               for a in attrs), sc
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}", b.session), b.session
+    SECRETS.add(b.session)
+
+    name, display, pwhash, role, disabled = one(
+        s, "SELECT username, display_name, password_hash, role, disabled"
+           " FROM users WHERE username = 'alice'")
+    assert (name, display, role, disabled) == ("alice", "Alice A.", "user",
+                                               "0")
+    assert pwhash.startswith("$argon2id$"), pwhash
+    assert ALICE_PW1 not in pwhash
+    uid = user_id(s, "alice")
+    STATE["alice"] = uid
+    assert one(s, "SELECT COUNT(*) FROM sessions WHERE user_id = %s" %
+               uid) == "1"
+    assert audit_rows(s, "register", "alice"), "no register audit row"
+
+    r = b.get("/account")
+    assert r.status == 200, r.text[:1000]
+    assert "alice" in r.text and "Alice A." in r.text
+
+
+def test_registration_errors_name_the_field(s):
+    b = Browser(s)
+    form = b.get("/register")
+    assert form.status == 200 and 'name="password2"' in form.text, \
+        form.text[:2000]
+    base = {"username": "carol", "display_name": "Carol",
+            "password": CAROL_PW, "password2": CAROL_PW}
+    cases = [
+        ("weak password", dict(base, password=WEAK_PW, password2=WEAK_PW),
+         [["password"]]),
+        ("mismatched password2", dict(base, password2=CAROL_PW + "x"),
+         [["password"], ["match"], ["confirm"], ["differ"]]),
+        ("bad user name", dict(base, username="bad name!"),
+         [["username"], ["user", "name"]]),
+        ("one-letter user name", dict(base, username="c"),
+         [["username"], ["user", "name"]]),
+        ("user name taken", dict(base, username="alice"),
+         [["username"], ["user", "name"]]),
+        ("user name taken, other case", dict(base, username="ALICE"),
+         [["username"], ["user", "name"]]),
+    ]
+    for what, fields, alternatives in cases:
+        _, r = register(s, fields, b)
+        assert r.status == 422, "%s: %d %s" % (what, r.status, r.text[:1500])
+        names_field(r, form.text, *alternatives)
+        assert "kiln_session" not in b.jar, what
+        assert user_count(s, "carol") == 0, what
+        assert user_count(s, "bad name!") == 0, what
+        assert user_count(s, "c") == 0, what
+    assert user_count(s, "alice") == 1
+    assert one(s, "SELECT COUNT(*) FROM users") == "2"     # admin, alice
+    # The weak-password message says why.
+    _, r = register(s, dict(base, password=WEAK_PW, password2=WEAK_PW), b)
+    assert "common" in r.text.lower(), r.text[:2000]
+
+
+def test_login_profile_password_logout(s):
+    b = logged_in(s, "alice", ALICE_PW1)
+    other = logged_in(s, "alice", ALICE_PW1)     # a second browser
+    uid = STATE["alice"]
+    assert audit_rows(s, "login", "alice")
+
+    # Display name.
+    r = b.submit("/account/profile", {"display_name": "Alice Liddell"})
+    redirected(r, "profile", "/account?done=profile")
+    assert one(s, "SELECT display_name FROM users WHERE id = %s" % uid) == \
+        "Alice Liddell"
+    assert "Alice Liddell" in b.get("/account").text
+    assert audit_rows(s, "profile_change", "alice")
+
+    # Password: wrong current, weak new, mismatch; then the real change.
+    before = one(s, "SELECT password_hash FROM users WHERE id = %s" % uid)
+    for what, fields in [
+            ("wrong current", {"current": ALICE_PW1 + "x",
+                               "password": ALICE_PW2,
+                               "password2": ALICE_PW2}),
+            ("weak", {"current": ALICE_PW1, "password": WEAK_PW,
+                      "password2": WEAK_PW}),
+            ("mismatch", {"current": ALICE_PW1, "password": ALICE_PW2,
+                          "password2": ALICE_PW2 + "x"})]:
+        r = b.submit("/account/password", fields)
+        assert r.status == 422, "%s: %d %s" % (what, r.status, r.text[:1000])
+        assert one(s, "SELECT password_hash FROM users WHERE id = %s" %
+                   uid) == before, what
+    r = b.submit("/account/password", {"current": ALICE_PW1,
+                                       "password": ALICE_PW2,
+                                       "password2": ALICE_PW2})
+    redirected(r, "password change", "/account?done=password")
+    after = one(s, "SELECT password_hash FROM users WHERE id = %s" % uid)
+    assert after != before and after.startswith("$argon2id$")
+    assert audit_rows(s, "password_change", "alice")
+    # This browser stays signed in; the other one was signed out.
+    assert b.get("/account").status == 200
+    r = other.get("/account")
+    redirected(r, "other session after password change",
+               "/login?next=%2Faccount")
+    assert one(s, "SELECT COUNT(*) FROM sessions WHERE token_hash = '%s'" %
+               sha256(other.session or "")) == "0"
+
+    # Old password refused, new one accepted.
+    _, r = login(s, "alice", ALICE_PW1)
+    assert r.status == 401 and WRONG in r.text, (r.status, r.text[:1000])
+    logged_in(s, "alice", ALICE_PW2)
+
+    # Log out: the row goes, the cookie is cleared, the token is dead.
+    token = b.session
+    assert one(s, "SELECT COUNT(*) FROM sessions WHERE token_hash = '%s'" %
+               sha256(token)) == "1"
+    r = b.submit("/logout", {})
+    redirected(r, "logout", "/")
+    assert "kiln_session" not in b.jar, r.set_cookies
+    assert one(s, "SELECT COUNT(*) FROM sessions WHERE token_hash = '%s'" %
+               sha256(token)) == "0"
+    assert audit_rows(s, "logout", "alice") or \
+        s.sql("SELECT id FROM audit_log WHERE action = 'logout'"
+              " AND actor = 'alice'")
+    stale = Browser(s, {"kiln_session": token})
+    r = stale.get("/account")
+    redirected(r, "old cookie after logout", "/login?next=%2Faccount")
+
+
+def test_login_goes_to_local_next_only(s):
+    for nxt, want in [("/account/keys", "/account/keys"),
+                      ("//evil.example/x", "/"),
+                      ("http://evil.example/", "/"),
+                      ("/\\evil.example", "/")]:
+        b, r = login(s, "alice", ALICE_PW2, next_=nxt)
+        redirected(r, "login next=%r" % nxt, want)
+        SECRETS.add(b.session)
+
+
+def test_login_rotates_the_session(s):
+    uid = STATE["alice"]
+    # A token planted before login (session fixation) is not adopted.
+    planted = "P" * 43
+    b = Browser(s, {"kiln_session": planted})
+    _, r = login(s, "alice", ALICE_PW2, b)
+    redirected(r, "login with a planted cookie", "/account")
+    first = b.session
+    assert first and first != planted
+    SECRETS.add(first)
+    # Logging in again from a signed-in browser gives a new token and
+    # drops the old session. (Its login page redirects to /account; the
+    # form token of a signed-in browser is the session's.)
+    token = csrf_of(b.get("/account"))
+    r = b.post("/login", {"username": "alice", "password": ALICE_PW2,
+                          "next": "/account", "csrf": token})
+    redirected(r, "second login", "/account")
+    second = b.session
+    SECRETS.add(second)
+    assert second and second != first
+    hashes = [r[0] for r in s.sql("SELECT token_hash FROM sessions"
+                                  " WHERE user_id = %s" % uid)]
+    assert sha256(second) in hashes, hashes
+    assert sha256(first) not in hashes
+    assert sha256(planted) not in hashes
+    assert Browser(s, {"kiln_session": first}).get("/account").status == 303
+    assert b.get("/account").status == 200
+    # The clear token is nowhere in the table, nor is the form token the
+    # same value.
+    dump = "\n".join("\t".join(r) for r in s.sql("SELECT * FROM sessions"))
+    assert second not in dump and first not in dump
+    csrf = one(s, "SELECT csrf FROM sessions WHERE token_hash = '%s'" %
+               sha256(second))
+    assert csrf != second and csrf == csrf_of(b.get("/account"))
+
+
+def test_wrong_password_and_unknown_user_look_the_same_then_lock(s):
+    _, wrong = login(s, "alice", "Not-Her-Password-1")
+    _, unknown = login(s, "mallory", "Not-Her-Password-1")
+    assert wrong.status == unknown.status == 401, (wrong.status,
+                                                   unknown.status)
+    assert WRONG in wrong.text and WRONG in unknown.text, wrong.text[:1500]
+    # Nothing else on the page tells them apart either.
+    assert words(wrong.text) == words(unknown.text)
+    assert session_cookie_header(wrong) is None, wrong.set_cookies
+    assert session_cookie_header(unknown) is None, unknown.set_cookies
+    # Two more failures (three in the window) lock the name.
+    _, r = login(s, "alice", "Not-Her-Password-2")
+    assert r.status == 401 and WRONG in r.text, (r.status, r.text[:1000])
+    _, r = login(s, "alice", "Not-Her-Password-3")
+    assert r.status in (401, 429), r.status
+    # Locked: even the right password is refused.
+    b, r = login(s, "alice", ALICE_PW2)
+    assert r.status == 429, "%d %s" % (r.status, r.text[:1000])
+    assert LOCKED in r.text
+    assert "kiln_session" not in b.jar
+    # An unknown name locks the same way.
+    for i in range(2):
+        _, r = login(s, "mallory", "Not-Her-Password-%d" % i)
+    _, r = login(s, "mallory", "Not-Her-Password-9")
+    assert r.status == 429 and LOCKED in r.text, (r.status, r.text[:1000])
+    # The lockout ends.
+    time.sleep(3.5)
+    logged_in(s, "alice", ALICE_PW2)
+    # Audited; an unknown name may be left out of the row (it can be a
+    # password typed into the wrong box), a known one is the target.
+    failed = audit_rows(s, "login_failed")
+    assert len(audit_rows(s, "login_failed", "alice")) >= 3, failed
+    assert len(failed) >= 6, failed
+    locks = audit_rows(s, "lockout")
+    assert audit_rows(s, "lockout", "alice"), locks
+    assert len(locks) >= 2, locks
+
+
+def test_csrf_and_origin_checks(s):
+    uid = STATE["alice"]
+    b = logged_in(s, "alice", ALICE_PW2)
+    token = csrf_of(b.get("/account"))
+
+    def name():
+        return one(s, "SELECT display_name FROM users WHERE id = %s" % uid)
+
+    before = name()
+    cases = [
+        ("no csrf field", {"display_name": "Evil 1"}, True, None),
+        ("wrong csrf", {"display_name": "Evil 2", "csrf": "x" * 43}, True,
+         None),
+        ("empty csrf", {"display_name": "Evil 3", "csrf": ""}, True, None),
+        ("foreign Origin", {"display_name": "Evil 4", "csrf": token},
+         "http://evil.example", None),
+        ("foreign Referer, no Origin",
+         {"display_name": "Evil 5", "csrf": token}, False,
+         {"Referer": "http://evil.example/page"}),
+        ("Origin on another port",
+         {"display_name": "Evil 6", "csrf": token},
+         "http://127.0.0.1:%d" % (s.port + 1), None),
+    ]
+    for what, fields, origin, extra in cases:
+        r = b.post("/account/profile", fields, origin=origin, headers=extra)
+        assert r.status == 403, "%s: %d %s" % (what, r.status, r.text[:800])
+        assert name() == before, what
+    # The same request with the token and our own origin goes through.
+    r = b.post("/account/profile", {"display_name": "Alice L.",
+                                    "csrf": token})
+    redirected(r, "profile with csrf", "/account?done=profile")
+    assert name() == "Alice L."
+    # Before login the form token must match the kiln_csrf cookie.
+    for what, mangle in [("no csrf", lambda t: None),
+                         ("csrf not the cookie's", lambda t: "y" * 43)]:
+        nb = Browser(s)
+        t = mangle(csrf_of(nb.get("/login")))
+        fields = {"username": "alice", "password": ALICE_PW2,
+                  "next": "/account"}
+        if t is not None:
+            fields["csrf"] = t
+        r = nb.post("/login", fields)
+        assert r.status == 403, "login %s: %d" % (what, r.status)
+        assert "kiln_session" not in nb.jar
+    # A forged logout does nothing either.
+    r = b.post("/logout", {"csrf": "z" * 43})
+    assert r.status == 403
+    assert b.get("/account").status == 200
+
+
+def test_api_keys(s):
+    uid = STATE["alice"]
+    b = logged_in(s, "alice", ALICE_PW2)
+    page = b.get("/account/keys")
+    assert page.status == 200, page.text[:1000]
+
+    # Bad names and scopes.
+    for what, fields in [("empty name", {"name": "", "scope": "read"}),
+                         ("unknown scope", {"name": "k", "scope": "root"}),
+                         ("admin scope for a user",
+                          {"name": "k", "scope": "admin"})]:
+        r = b.submit("/account/keys", fields, page="/account/keys")
+        assert r.status == 422, "%s: %d %s" % (what, r.status, r.text[:800])
+        assert 'id="new-key"' not in r.text
+    assert one(s, "SELECT COUNT(*) FROM api_keys WHERE user_id = %s" %
+               uid) == "0"
+
+    key = new_key(b, "script", ["read"])
+    assert re.fullmatch(r"kiln_[A-Za-z0-9_-]{43}", key), key
+    kid, name, prefix, khash, scopes, used = one(
+        s, "SELECT id, name, prefix, key_hash, scopes, last_used_at IS NULL"
+           " FROM api_keys WHERE user_id = %s" % uid)
+    assert (name, scopes, used) == ("script", "read", "1")
+    assert khash == sha256(key)
+    assert prefix == key[:13]
+    dump = "\n".join("\t".join(r) for r in s.sql("SELECT * FROM api_keys"))
+    assert key not in dump and key[5:] not in dump
+    assert audit_rows(s, "key_create", "alice")
+    listing = b.get("/account/keys").text
+    assert prefix in listing and key not in listing and "script" in listing
+
+    r = api(s, "GET", "/api/v1/me", key)
+    assert r.status == 200, r.text
+    me = r.json()
+    assert me["username"] == "alice" and str(me["id"]) == uid
+    assert me["role"] == "user" and me["tier"] == "free"
+    assert str(me["key"]["id"]) == kid and me["key"]["scopes"] == ["read"]
+    assert one(s, "SELECT last_used_at IS NOT NULL FROM api_keys"
+                  " WHERE id = %s" % kid) == "1"
+    keys = api(s, "GET", "/api/v1/keys", key).json()["keys"]
+    assert [(str(k["id"]), k["prefix"], k["scopes"]) for k in keys] == \
+        [(kid, prefix, ["read"])]
+    assert keys[0]["name"] == "script" and keys[0]["revoked_at"] is None
+    assert keys[0]["last_used_at"] and keys[0]["created_at"]
+    assert "key_hash" not in keys[0] and key not in json.dumps(keys)
+
+    for what, k in [("no key", None), ("garbage", "garbage"),
+                    ("unknown kiln key", "kiln_" + "A" * 43),
+                    ("right prefix, wrong secret", key[:13] + "B" * 35),
+                    ("session token as key", b.session)]:
+        r = api(s, "GET", "/api/v1/me", k)
+        assert r.status == 401, "%s: %d %s" % (what, r.status, r.text)
+        assert r.json()["error"]["code"] == "unauthorized", r.text
+        assert r.headers.get("www-authenticate"), what
+    # A session cookie does not authenticate the API.
+    r = s.request("GET", "/api/v1/me",
+                  headers={"Cookie": "kiln_session=" + b.session})
+    assert r.status == 401
+
+    r = api(s, "GET", "/api/v1/users", key)
+    assert r.status == 403, r.text
+    assert r.json()["error"]["code"] == "forbidden"
+
+    # Revoked from the portal: the very next call fails.
+    r = b.submit("/account/keys/%s/revoke" % kid, {}, page="/account/keys")
+    redirected_to_page(r, "revoke key", "/account/keys")
+    assert api(s, "GET", "/api/v1/me", key).status == 401
+    assert one(s, "SELECT revoked_at IS NOT NULL FROM api_keys WHERE id ="
+                  " %s" % kid) == "1"
+    assert audit_rows(s, "key_revoke", "alice")
+
+    # Revoked through the API with the key itself.
+    key2 = new_key(b, "second", ["read", "generate"])
+    assert api(s, "GET", "/api/v1/me", key2).json()["key"]["scopes"] == \
+        ["read", "generate"]
+    r = api(s, "DELETE", "/api/v1/keys/%s" % key_id(s, key2), key2)
+    assert r.status == 204, r.text
+    assert api(s, "GET", "/api/v1/me", key2).status == 401
+
+    # One that stays for the tests below.
+    STATE["alice_key"] = new_key(b, "kept", ["read"])
+    STATE["alice_kid"] = key_id(s, STATE["alice_key"])
+
+
+def test_sessions_revoke_one_and_all(s):
+    uid = STATE["alice"]
+    a = logged_in(s, "alice", ALICE_PW2)
+    c = logged_in(s, "alice", ALICE_PW2)
+    sid_c = one(s, "SELECT id FROM sessions WHERE token_hash = '%s'" %
+                sha256(c.session))
+    page = a.get("/account").text
+    assert "/account/sessions/%s/revoke" % sid_c in page, page[:3000]
+    r = a.submit("/account/sessions/%s/revoke" % sid_c, {})
+    redirected_to_page(r, "revoke own session", "/account")
+    assert sid_c not in session_ids(s, uid)
+    assert c.get("/account").status == 303
+    assert audit_rows(s, "session_revoke", "alice")
+    assert a.get("/account").status == 200
+    # Log out everywhere.
+    d = logged_in(s, "alice", ALICE_PW2)
+    r = a.submit("/account/sessions/revoke-all", {})
+    redirected(r, "log out everywhere", "/login")
+    assert session_ids(s, uid) == []
+    assert d.get("/account").status == 303
+    assert a.get("/account").status == 303
+    assert s.sql("SELECT id FROM audit_log WHERE action = 'logout_all'"
+                 " AND (actor = 'alice' OR target = 'alice')")
+
+
+def test_expired_and_idle_sessions_end(s):
+    uid = STATE["alice"]
+    for what, change in [
+            ("expired", "expires_at = NOW(3) - INTERVAL 1 SECOND"),
+            ("idle past session_idle",
+             "last_seen_at = NOW(3) - INTERVAL 8 DAY")]:
+        b = logged_in(s, "alice", ALICE_PW2)
+        assert b.get("/account").status == 200
+        s.sql("UPDATE sessions SET %s WHERE token_hash = '%s'" %
+              (change, sha256(b.session)))
+        r = b.get("/account")
+        redirected(r, what, "/login?next=%2Faccount")
+        assert "kiln_session" not in b.jar, (what, r.set_cookies)
+    # Recently used sessions stay.
+    b = logged_in(s, "alice", ALICE_PW2)
+    s.sql("UPDATE sessions SET last_seen_at = NOW(3) - INTERVAL 1 DAY"
+          " WHERE token_hash = '%s'" % sha256(b.session))
+    assert b.get("/account").status == 200
+    assert one(s, "SELECT last_seen_at > NOW(3) - INTERVAL 1 HOUR FROM"
+                  " sessions WHERE token_hash = '%s'" %
+               sha256(b.session)) == "1"
+    assert uid
+
+
+def test_display_names_are_escaped(s):
+    b = logged_in(s, "alice", ALICE_PW2)
+    evil = '<b id="x">Al</b>&"'
+    r = b.submit("/account/profile", {"display_name": evil})
+    redirected(r, "profile", "/account?done=profile")
+    assert one(s, "SELECT display_name FROM users WHERE id = %s" %
+               STATE["alice"]) == evil
+    page = b.get("/account").text
+    assert '<b id="x">' not in page
+    assert "&lt;b id=" in page, page[:3000]
+    adm = logged_in(s, "admin", admin_password(s))
+    for path in ("/admin/users", "/admin/users/%s" % STATE["alice"]):
+        page = adm.get(path).text
+        assert '<b id="x">' not in page, path
+    r = b.submit("/account/profile", {"display_name": "Alice L."})
+    redirected(r, "profile", "/account?done=profile")
+
+
+def snapshot(s):
+    """What the isolation test must leave alone (last-seen and last-used
+    times move on every request and are left out)."""
+    return {
+        "users": s.sql("SELECT id, username, display_name, password_hash,"
+                       " role, tier, disabled FROM users ORDER BY id"),
+        "sessions": s.sql("SELECT id, user_id, token_hash FROM sessions"
+                          " ORDER BY id"),
+        "keys": s.sql("SELECT id, user_id, revoked_at FROM api_keys"
+                      " ORDER BY id"),
+        "settings": s.sql("SELECT name, value FROM settings ORDER BY name"),
+        "invites": s.sql("SELECT id FROM invites ORDER BY id"),
+    }
+
+
+ADMIN_ACTIONS = ("user_disable", "user_enable", "role_change",
+                 "password_reset", "settings_change", "invite_create")
+
+
+def test_users_cannot_touch_each_other(s):
+    bob_b, r = register(s, {"username": "bob", "display_name": "Bob B.",
+                            "password": BOB_PW, "password2": BOB_PW})
+    redirected(r, "register bob", "/account")
+    SECRETS.add(bob_b.session)
+    bob = STATE["bob"] = user_id(s, "bob")
+    bob_key = STATE["bob_key"] = new_key(bob_b, "bob's", ["read"])
+    bob_kid = STATE["bob_kid"] = key_id(s, bob_key)
+    bob_sid = one(s, "SELECT id FROM sessions WHERE token_hash = '%s'" %
+                  sha256(bob_b.session))
+    alice = logged_in(s, "alice", ALICE_PW2)
+    alice_sid = one(s, "SELECT id FROM sessions WHERE token_hash = '%s'" %
+                    sha256(alice.session))
+    akey = STATE["alice_key"]
+    assert api(s, "GET", "/api/v1/me", akey).status == 200
+
+    audit_before = int(one(s, "SELECT COUNT(*) FROM audit_log WHERE action"
+                              " IN ('%s')" % "','".join(ADMIN_ACTIONS)))
+    before = snapshot(s)
+
+    r = alice.submit("/account/sessions/%s/revoke" % bob_sid, {})
+    assert r.status == 404, "%d %s" % (r.status, r.text[:500])
+    assert bob_sid in session_ids(s, bob)
+    assert bob_b.get("/account").status == 200
+    r = alice.submit("/account/keys/%s/revoke" % bob_kid, {},
+                     page="/account/keys")
+    assert r.status == 404, "%d %s" % (r.status, r.text[:500])
+    assert api(s, "GET", "/api/v1/me", bob_key).json()["username"] == "bob"
+
+    r = api(s, "DELETE", "/api/v1/keys/%s" % bob_kid, akey)
+    assert r.status == 404, r.text
+    assert r.json()["error"]["code"] == "not_found", r.text
+    r = api(s, "DELETE", "/api/v1/keys/999999", akey)
+    assert r.status == 404, r.text
+    assert api(s, "GET", "/api/v1/me", bob_key).status == 200
+    keys = api(s, "GET", "/api/v1/keys", akey).json()["keys"]
+    assert bob_kid not in [str(k["id"]) for k in keys]
+
+    r = api(s, "GET", "/api/v1/users/%s" % bob, akey)
+    assert r.status == 404, r.text
+    r = api(s, "GET", "/api/v1/users/%s" % STATE["alice"], akey)
+    assert r.status == 200 and r.json()["username"] == "alice", r.text
+    r = api(s, "PATCH", "/api/v1/users/%s" % bob, akey,
+            {"disabled": True, "role": "admin"})
+    assert r.status == 403, r.text
+    r = api(s, "PATCH", "/api/v1/users/%s" % STATE["alice"], akey,
+            {"role": "admin"})
+    assert r.status == 403, r.text
+    r = api(s, "GET", "/api/v1/users", akey)
+    assert r.status == 403, r.text
+
+    # Every admin page, read or write, as a plain user.
+    for path in ("/admin/users", "/admin/users?q=bob",
+                 "/admin/users/%s" % bob, "/admin/audit", "/admin/settings"):
+        r = alice.get(path)
+        assert r.status == 403, "GET %s: %d" % (path, r.status)
+        assert "Bob B." not in r.text and BOB_PW not in r.text
+    token = csrf_of(alice.get("/account"))
+    for path, fields in [
+            ("/admin/users/%s/status" % bob, {"disabled": "1"}),
+            ("/admin/users/%s/role" % bob, {"role": "admin",
+                                            "tier": "pro"}),
+            ("/admin/users/%s/role" % STATE["alice"], {"role": "admin",
+                                                       "tier": "pro"}),
+            ("/admin/users/%s/password" % bob, {}),
+            ("/admin/users/%s/sessions/%s/revoke" % (bob, bob_sid), {}),
+            ("/admin/users/%s/keys/%s/revoke" % (bob, bob_kid), {}),
+            ("/admin/settings", {"registration": "closed"}),
+            ("/admin/invites", {"note": "mine"})]:
+        r = alice.post(path, dict(fields, csrf=token))
+        assert r.status == 403, "POST %s: %d %s" % (path, r.status,
+                                                    r.text[:500])
+        assert 'id="new-password"' not in r.text
+        assert 'id="new-invite"' not in r.text
+
+    assert snapshot(s) == before
+    assert int(one(s, "SELECT COUNT(*) FROM audit_log WHERE action IN"
+                      " ('%s')" % "','".join(ADMIN_ACTIONS))) == audit_before
+    assert alice_sid in session_ids(s, STATE["alice"])
+    assert bob_b.get("/account").status == 200
+    assert api(s, "GET", "/api/v1/me", bob_key).status == 200
+
+    # Without a session an admin page sends the browser to log in.
+    r = Browser(s).get("/admin/users")
+    redirected(r, "admin page, anonymous", "/login?next=%2Fadmin%2Fusers")
+
+
+def rows_with(page, *needles):
+    return [r for r in re.findall(r"<tr\b.*?</tr>", page, re.S)
+            if all(n in r for n in needles)]
+
+
+def test_admin_manages_users(s):
+    bob = STATE["bob"]
+    bob_key = STATE["bob_key"]
+    adm = logged_in(s, "admin", admin_password(s))
+    admin_id = user_id(s, "admin")
+    page = "/admin/users/%s" % bob
+
+    r = adm.get("/admin/users")
+    assert r.status == 200, r.text[:1000]
+    for u in ("alice", "bob", "admin"):
+        assert 'href="/admin/users/%s"' % user_id(s, u) in r.text, u
+    r = adm.get("/admin/users?q=bo")
+    assert 'href="/admin/users/%s"' % bob in r.text
+    assert 'href="/admin/users/%s"' % STATE["alice"] not in r.text
+    assert ">alice<" not in r.text
+    r = adm.get(page)
+    assert r.status == 200 and "bob" in r.text, r.text[:1000]
+    assert adm.get("/admin/users/999999").status == 404
+
+    # Disable: sessions end, login and keys stop working.
+    bob_b = logged_in(s, "bob", BOB_PW)
+    assert session_ids(s, bob)
+    r = adm.submit("%s/status" % page, {"disabled": "1"}, page=page)
+    redirected(r, "disable bob", page)
+    assert one(s, "SELECT disabled FROM users WHERE id = %s" % bob) == "1"
+    assert session_ids(s, bob) == []
+    assert bob_b.get("/account").status == 303
+    _, r = login(s, "bob", BOB_PW)
+    assert r.status == 401 and WRONG in r.text, (r.status, r.text[:800])
+    r = api(s, "GET", "/api/v1/me", bob_key)
+    assert r.status == 401 and r.json()["error"]["code"] == "unauthorized"
+    # Enable: the key works again.
+    r = adm.submit("%s/status" % page, {"disabled": "0"}, page=page)
+    redirected(r, "enable bob", page)
+    assert one(s, "SELECT disabled FROM users WHERE id = %s" % bob) == "0"
+    assert api(s, "GET", "/api/v1/me", bob_key).status == 200
+
+    # Role and tier.
+    r = adm.submit("%s/role" % page, {"role": "user", "tier": "pro"},
+                   page=page)
+    redirected(r, "tier pro", page)
+    assert one(s, "SELECT role, tier FROM users WHERE id = %s" % bob) == \
+        ["user", "pro"]
+    assert api(s, "GET", "/api/v1/me", bob_key).json()["tier"] == "pro"
+    for bad in ({"role": "king", "tier": "pro"},
+                {"role": "user", "tier": "Pro!"},
+                {"role": "user", "tier": "x" * 33},
+                {"role": "user", "tier": ""}):
+        r = adm.submit("%s/role" % page, bad, page=page)
+        assert r.status == 422, "%r: %d" % (bad, r.status)
+        assert one(s, "SELECT role, tier FROM users WHERE id = %s" %
+                   bob) == ["user", "pro"], bad
+
+    # Password reset: sessions end, the shown password works.
+    bob_b = logged_in(s, "bob", BOB_PW)
+    r = adm.submit("%s/password" % page, {}, page=page)
+    assert r.status == 200, r.text[:1000]
+    m = re.search(r'<code id="new-password">([^<]+)</code>', r.text)
+    assert m, r.text[:2000]
+    newpw = html.unescape(m.group(1))
+    SECRETS.add(newpw)
+    assert session_ids(s, bob) == []
+    assert bob_b.get("/account").status == 303
+    _, r = login(s, "bob", BOB_PW)
+    assert r.status == 401
+    bob_b = logged_in(s, "bob", newpw)
+    STATE["bob_pw"] = newpw
+
+    # Revoke one of bob's sessions and keys; ids of other users are 404.
+    bob_sid = one(s, "SELECT id FROM sessions WHERE token_hash = '%s'" %
+                  sha256(bob_b.session))
+    alice_b = logged_in(s, "alice", ALICE_PW2)
+    alice_sid = one(s, "SELECT id FROM sessions WHERE token_hash = '%s'" %
+                    sha256(alice_b.session))
+    r = adm.submit("%s/sessions/%s/revoke" % (page, alice_sid), {},
+                   page=page)
+    assert r.status == 404, r.status
+    assert alice_b.get("/account").status == 200
+    r = adm.submit("%s/keys/%s/revoke" % (page, STATE["alice_kid"]), {},
+                   page=page)
+    assert r.status == 404, r.status
+    assert api(s, "GET", "/api/v1/me", STATE["alice_key"]).status == 200
+    r = adm.submit("%s/sessions/%s/revoke" % (page, bob_sid), {}, page=page)
+    redirected(r, "admin revokes bob's session", page)
+    assert bob_b.get("/account").status == 303
+    spare = new_key(logged_in(s, "bob", newpw), "spare", ["read"])
+    r = adm.submit("%s/keys/%s/revoke" % (page, STATE["bob_kid"]), {},
+                   page=page)
+    redirected(r, "admin revokes bob's key", page)
+    assert api(s, "GET", "/api/v1/me", bob_key).status == 401
+    assert api(s, "GET", "/api/v1/me", spare).status == 200
+
+    # An admin cannot disable themselves.
+    me = "/admin/users/%s" % admin_id
+    r = adm.submit("%s/status" % me, {"disabled": "1"}, page=me)
+    assert r.status == 422, "%d %s" % (r.status, r.text[:800])
+    assert one(s, "SELECT disabled FROM users WHERE id = %s" % admin_id) \
+        == "0"
+    assert adm.get("/admin/users").status == 200
+
+    # The audit trail, in the table and on the page.
+    for action in ("user_disable", "user_enable", "role_change",
+                   "password_reset", "key_revoke", "session_revoke"):
+        rows = [r for r in audit_rows(s, action, "bob") if r[0] == "admin"]
+        assert rows, "no %s row by admin for bob" % action
+    audit = adm.get("/admin/audit")
+    assert audit.status == 200
+    for action in ("user_disable", "role_change", "password_reset",
+                   "key_revoke"):
+        assert rows_with(audit.text, action, "admin", "bob"), action
+    r = adm.get("/admin/audit?action=role_change")
+    assert rows_with(r.text, "role_change", "bob")
+    assert not rows_with(r.text, "user_disable", "bob")
+    r = adm.get("/admin/audit?q=alice")
+    assert rows_with(r.text, "alice")
+    assert not rows_with(r.text, "role_change", "bob")
+    # The detail never carries the generated password.
+    assert newpw not in audit.text
+
+
+def test_admin_api(s):
+    adm = logged_in(s, "admin", admin_password(s))
+    key = new_key(adm, "admin script", ["read", "admin"])
+    bob = STATE["bob"]
+    r = api(s, "GET", "/api/v1/users", key)
+    assert r.status == 200, r.text
+    names = [u["username"] for u in r.json()["users"]]
+    assert {"admin", "alice", "bob"} <= set(names), names
+    r = api(s, "GET", "/api/v1/users?q=bo", key)
+    assert [u["username"] for u in r.json()["users"]] == ["bob"], r.text
+    r = api(s, "GET", "/api/v1/users/%s" % bob, key)
+    assert r.status == 200 and r.json()["username"] == "bob"
+    r = api(s, "PATCH", "/api/v1/users/%s" % bob, key, {"tier": "gold"})
+    assert r.status == 200, r.text
+    assert r.json()["tier"] == "gold"
+    assert one(s, "SELECT tier FROM users WHERE id = %s" % bob) == "gold"
+    for bad in ({"role": "king"}, {"tier": "Gold!"}, {"disabled": "yes"}):
+        r = api(s, "PATCH", "/api/v1/users/%s" % bob, key, bad)
+        assert r.status == 422, "%r: %d %s" % (bad, r.status, r.text)
+    assert one(s, "SELECT role, tier, disabled FROM users WHERE id = %s" %
+               bob) == ["user", "gold", "0"]
+    for body in (b"{", b"[]", b"not json"):
+        r = s.request("PATCH", "/api/v1/users/%s" % bob, body=body,
+                      headers={"Authorization": "Bearer " + key,
+                               "Content-Type": "application/json"})
+        assert 400 <= r.status < 500, "%r: %d %s" % (body, r.status, r.text)
+        headers_ok(r, "PATCH %r" % body)
+    assert api(s, "GET", "/api/v1/users/999999", key).status == 404
+    # An admin's read-only key has no admin powers.
+    ro = new_key(adm, "admin read-only", ["read"])
+    assert api(s, "GET", "/api/v1/users", ro).status == 403
+    assert api(s, "PATCH", "/api/v1/users/%s" % bob, ro,
+               {"tier": "free"}).status == 403
+    assert one(s, "SELECT tier FROM users WHERE id = %s" % bob) == "gold"
+
+    # Disabled through the API: bob's key and session stop working.
+    bob_pw = STATE["bob_pw"]
+    bob_b = logged_in(s, "bob", bob_pw)
+    bob_key = new_key(bob_b, "bob read", ["read"])
+    r = api(s, "PATCH", "/api/v1/users/%s" % bob, key, {"disabled": True})
+    assert r.status == 200 and r.json()["disabled"] is True, r.text
+    assert api(s, "GET", "/api/v1/me", bob_key).status == 401
+    assert bob_b.get("/account").status == 303
+    _, r = login(s, "bob", bob_pw)
+    assert r.status == 401 and WRONG in r.text
+    r = api(s, "PATCH", "/api/v1/users/%s" % bob, key, {"disabled": False})
+    assert r.status == 200 and r.json()["disabled"] is False, r.text
+    assert api(s, "GET", "/api/v1/me", bob_key).status == 200
+
+    # Promoted, bob may make admin keys; demoted, they lose their power
+    # (the role is checked on every request, not only at key creation).
+    r = api(s, "PATCH", "/api/v1/users/%s" % bob, key, {"role": "admin"})
+    assert r.status == 200 and r.json()["role"] == "admin", r.text
+    bob_b = logged_in(s, "bob", bob_pw)
+    assert bob_b.get("/admin/users").status == 200
+    bob_admin_key = new_key(bob_b, "bob admin", ["read", "admin"])
+    assert api(s, "GET", "/api/v1/users", bob_admin_key).status == 200
+    page = "/admin/users/%s" % bob
+    r = adm.submit("%s/role" % page, {"role": "user", "tier": "gold"},
+                   page=page)
+    redirected(r, "demote bob", page)
+    assert one(s, "SELECT role FROM users WHERE id = %s" % bob) == "user"
+    r = api(s, "GET", "/api/v1/users", bob_admin_key)
+    assert r.status == 403, r.text
+    r = api(s, "PATCH", "/api/v1/users/%s" % STATE["alice"], bob_admin_key,
+            {"tier": "gold"})
+    assert r.status == 403, r.text
+    assert bob_b.get("/admin/users").status == 403
+    assert one(s, "SELECT tier FROM users WHERE id = %s" %
+               STATE["alice"]) == "free"
+    # Plain users cannot make admin keys.
+    r = bob_b.submit("/account/keys", {"name": "again",
+                                       "scope": ["read", "admin"]},
+                     page="/account/keys")
+    assert r.status == 422 and 'id="new-key"' not in r.text
+
+
+def test_invite_only_registration(s):
+    adm = logged_in(s, "admin", admin_password(s))
+    r = adm.submit("/admin/settings", {"registration": "invite"},
+                   page="/admin/settings")
+    redirected(r, "registration=invite", "/admin/settings?done=saved")
+    assert s.sql("SELECT value FROM settings WHERE name = 'registration'") \
+        == [["invite"]]
+    assert audit_rows(s, "settings_change")
+    r = adm.submit("/admin/settings", {"registration": "sometimes"},
+                   page="/admin/settings")
+    assert r.status == 422, r.status
+    assert s.sql("SELECT value FROM settings WHERE name = 'registration'") \
+        == [["invite"]]
+
+    carol = {"username": "carol", "display_name": "Carol C.",
+             "password": CAROL_PW, "password2": CAROL_PW}
+    b = Browser(s)
+    form = b.get("/register")
+    assert form.status == 200 and 'name="invite"' in form.text, \
+        form.text[:2000]
+    for what, code in [("no invite", None), ("bad invite", "x" * 43)]:
+        fields = dict(carol) if code is None else dict(carol, invite=code)
+        _, r = register(s, fields, b)
+        assert r.status == 422, "%s: %d" % (what, r.status)
+        names_field(r, form.text, ["invite"], ["invitation"])
+        assert user_count(s, "carol") == 0
+
+    r = adm.submit("/admin/invites", {"note": "for carol"},
+                   page="/admin/settings")
+    assert r.status == 200, r.text[:1000]
+    m = re.search(r'<code id="new-invite">([^<]+)</code>', r.text)
+    assert m, r.text[:2000]
+    code = html.unescape(m.group(1))
+    SECRETS.add(code)
+    assert audit_rows(s, "invite_create")
+    dump = "\n".join("\t".join(r) for r in s.sql("SELECT * FROM invites"))
+    assert code not in dump
+    assert one(s, "SELECT note FROM invites WHERE code_hash = '%s'" %
+               sha256(code)) == "for carol"
+
+    # An expired invite is refused; the same one, renewed, works.
+    s.sql("UPDATE invites SET expires_at = NOW(3) - INTERVAL 1 SECOND"
+          " WHERE code_hash = '%s'" % sha256(code))
+    _, r = register(s, dict(carol, invite=code), Browser(s))
+    assert r.status == 422, "expired invite: %d" % r.status
+    names_field(r, form.text, ["invite"], ["invitation"])
+    assert user_count(s, "carol") == 0
+    s.sql("UPDATE invites SET expires_at = NOW(3) + INTERVAL 1 DAY"
+          " WHERE code_hash = '%s'" % sha256(code))
+
+    b, r = register(s, dict(carol, invite=code))
+    redirected(r, "register with invite", "/account")
+    SECRETS.add(b.session)
+    cid = user_id(s, "carol")
+    assert one(s, "SELECT used_by FROM invites WHERE code_hash = '%s'" %
+               sha256(code)) == cid
+    _, r = register(s, {"username": "dave", "display_name": "Dave",
+                        "password": CAROL_PW, "password2": CAROL_PW,
+                        "invite": code})
+    assert r.status == 422, r.status
+    names_field(r, form.text, ["invite"], ["invitation"])
+    assert user_count(s, "dave") == 0
+
+    # Closed again through the admin page.
+    r = adm.submit("/admin/settings", {"registration": "closed"},
+                   page="/admin/settings")
+    redirected(r, "registration=closed", "/admin/settings?done=saved")
+    nb = Browser(s)
+    token = csrf_of(nb.get("/login"))
+    r = nb.post("/register", {"username": "erin", "display_name": "Erin",
+                              "password": CAROL_PW, "password2": CAROL_PW,
+                              "csrf": token})
+    assert r.status == 403, r.status
+    assert user_count(s, "erin") == 0
+
+
+def test_security_headers_everywhere(s):
+    # Browser and api() check every response they get; this walks the
+    # kinds of response once more, on purpose.
+    anon = Browser(s)
+    for path, want in [("/", 200), ("/login", 200), ("/register", 200),
+                       ("/no/such/page", 404), ("/account", 303),
+                       ("/account/keys", 303), ("/admin/users", 303)]:
+        r = anon.get(path)
+        assert r.status == want, "%s: %d" % (path, r.status)
+    alice = logged_in(s, "alice", ALICE_PW2)
+    for path, want in [("/account", 200), ("/account/keys", 200),
+                       ("/admin/users", 403), ("/admin/audit", 403)]:
+        r = alice.get(path)
+        assert r.status == want, "%s: %d" % (path, r.status)
+    r = alice.post("/account/profile", {"display_name": "x"})  # no csrf
+    assert r.status == 403
+    r = alice.submit("/account/profile", {"display_name": "Alice L."})
+    assert r.status == 303
+    adm = logged_in(s, "admin", admin_password(s))
+    for path in ("/admin/users", "/admin/users/%s" % STATE["bob"],
+                 "/admin/audit", "/admin/settings"):
+        assert adm.get(path).status == 200, path
+    assert adm.get("/admin/users/999999").status == 404
+    key = STATE["alice_key"]
+    for method, path, k, want in [
+            ("GET", "/api/v1/health", None, 200),
+            ("GET", "/api/v1/me", key, 200),
+            ("GET", "/api/v1/me", None, 401),
+            ("GET", "/api/v1/me", "kiln_" + "C" * 43, 401),
+            ("GET", "/api/v1/users", key, 403),
+            ("GET", "/api/v1/users/%s" % STATE["bob"], key, 404),
+            ("GET", "/api/v1/nope", key, 404)]:
+        r = api(s, method, path, k)
+        assert r.status == want, "%s %s: %d" % (method, path, r.status)
+        if want >= 400:
+            assert r.json()["error"]["code"], r.text
+
+
+def test_no_clear_password_token_or_key_anywhere(s):
+    secrets = sorted(x for x in SECRETS if x)
+    assert len(secrets) >= 10, secrets
+    forms = set()
+    for x in secrets:
+        forms.update([x, urllib.parse.quote_plus(x), urllib.parse.quote(x)])
+    found = []
+    logdir = s.path("log")
+    for root, _, files in os.walk(logdir):
+        for f in files:
+            with open(os.path.join(root, f), "rb") as fh:
+                text = fh.read().decode("utf-8", "replace")
+            for x in forms:
+                if x in text:
+                    found.append("%s: %r" % (f, x))
+    tables = ["users", "sessions", "api_keys", "audit_log",
+              "login_throttle", "invites", "settings"]
+    for t in tables:
+        dump = "\n".join("\t".join(r) for r in s.sql("SELECT * FROM %s" % t))
+        for x in forms:
+            if x in dump:
+                found.append("table %s: %r" % (t, x))
+    assert not found, "\n".join(found)

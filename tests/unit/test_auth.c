@@ -1,0 +1,157 @@
+/* test_auth.c - the pure parts of accounts: cookie parsing, tokens and
+ * digests, password policy and hashing, scopes, text rules, redirects. */
+#include "accounts.h"
+#include "auth.h"
+#include "request.h"
+#include "tap.h"
+#include "util.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void
+cookies_parse(void)
+{
+	struct kv *kv;
+	size_t n;
+
+	CHECK(cookie_decode("a=1; kiln_session=abc_-9;b = \"q v\" ; junk;"
+	    " =x; c=%41%zz", 64, &kv, &n) == 0);
+	CHECK(n == 4);
+	if (n == 4) {
+		CHECK_STR(kv[0].key, "a");
+		CHECK_STR(kv[0].val, "1");
+		CHECK_STR(kv[1].key, "kiln_session");
+		CHECK_STR(kv[1].val, "abc_-9");
+		CHECK_STR(kv[2].key, "b");
+		CHECK_STR(kv[2].val, "q v");
+		/* A bad escape belongs to someone else's cookie: kept raw. */
+		CHECK_STR(kv[3].key, "c");
+		CHECK_STR(kv[3].val, "%41%zz");
+	}
+	kv_free(kv, n);
+	CHECK(cookie_decode("", 64, &kv, &n) == 0 && n == 0);
+	kv_free(kv, n);
+	CHECK(cookie_decode("a=1;b=2;c=3", 2, &kv, &n) == -1);
+	CHECK(kv == NULL && n == 0);
+}
+
+static void
+tokens_and_digests(void)
+{
+	char a[TOKEN_LEN + 1], b[TOKEN_LEN + 1], d[DIGEST_HEX + 1];
+	size_t i;
+
+	CHECK(token_new(a) == 0 && token_new(b) == 0);
+	CHECK(strlen(a) == TOKEN_LEN && strcmp(a, b) != 0);
+	for (i = 0; i < TOKEN_LEN; i++)
+		CHECK(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		    "0123456789-_", a[i]) != NULL);
+	/* FIPS 180-2's first example. */
+	digest_hex("abc", d);
+	CHECK_STR(d, "ba7816bf8f01cfea414140de5dae2223"
+		"b00361a396177a9cb410ff61f20015ad");
+}
+
+static void
+password_rules(void)
+{
+	char why[128];
+
+	CHECK(password_policy("short", "bob", why, sizeof(why)) == -1);
+	CHECK(strstr(why, "10") != NULL);
+	CHECK(password_policy("Password123", "bob", why, sizeof(why)) == -1);
+	CHECK(password_policy("aaaaaaaaaaaa", "bob", why, sizeof(why)) == -1);
+	CHECK(password_policy("alexander1!", "alexander", why,
+		sizeof(why)) == -1);
+	CHECK(password_policy("correct horse battery", "bob", why,
+		sizeof(why)) == 0);
+	CHECK(password_policy("tr0ub4dor&3x", NULL, why, sizeof(why)) == 0);
+}
+
+static void
+password_hashing(void)
+{
+	char h[crypto_pwhash_STRBYTES];
+	int rehash = 1;
+
+	CHECK(password_hash("correct horse battery", h) == 0);
+	CHECK(strncmp(h, "$argon2id$", 10) == 0);
+	CHECK(strstr(h, "correct") == NULL);
+	CHECK(password_verify(h, "correct horse battery", &rehash) == 1);
+	CHECK(rehash == 0);
+	CHECK(password_verify(h, "correct horse batterY", &rehash) == 0);
+	CHECK(password_verify("not a hash", "x", &rehash) == 0);
+	/* A hash made with cheaper parameters is flagged for rehashing. */
+	CHECK(crypto_pwhash_str(h, "pw-pw-pw-pw", 11,
+		crypto_pwhash_OPSLIMIT_MIN, crypto_pwhash_MEMLIMIT_MIN) == 0);
+	CHECK(password_verify(h, "pw-pw-pw-pw", &rehash) == 1);
+	CHECK(rehash == 1);
+}
+
+static void
+scope_names(void)
+{
+	unsigned s = 0;
+	char out[64];
+
+	CHECK(scopes_parse("read,admin", &s) == 0);
+	CHECK(s == (SCOPE_READ | SCOPE_ADMIN));
+	scopes_format(s, out, sizeof(out));
+	CHECK_STR(out, "read,admin");
+	CHECK(scopes_parse("", &s) == 0 && s == 0);
+	CHECK(scopes_parse("read,root", &s) == -1);
+	CHECK(scopes_parse("generate", &s) == 0 && s == SCOPE_GENERATE);
+}
+
+static void
+text_rules(void)
+{
+	CHECK(username_valid("alice.b-c_1"));
+	CHECK(!username_valid("a"));
+	CHECK(!username_valid("al ice"));
+	CHECK(!username_valid("<script>"));
+	CHECK(text_valid("Zoë \xe6\x97\xa5\xe6\x9c\xac", 128));
+	CHECK(!text_valid("tab\there", 128));
+	CHECK(!text_valid("\xc3", 128));		/* cut short */
+	CHECK(!text_valid("\xc0\xaf", 128));		/* overlong '/' */
+	CHECK(!text_valid("\xed\xa0\x80", 128));	/* a surrogate */
+	CHECK(!text_valid("abcdef", 5));
+	CHECK(tier_valid("pro_2") && !tier_valid("Pro") && !tier_valid(""));
+}
+
+static void
+redirects_stay_local(void)
+{
+	struct buf b = { 0 };
+	char *like;
+
+	CHECK_STR(safe_next("/account?x=1"), "/account?x=1");
+	CHECK_STR(safe_next("//evil.example/"), "/");
+	CHECK_STR(safe_next("/\\evil.example"), "/");
+	CHECK_STR(safe_next("https://evil.example/"), "/");
+	CHECK_STR(safe_next("/a\r\nSet-Cookie: x=1"), "/");
+	CHECK_STR(safe_next(NULL), "/");
+	CHECK(buf_url_escape(&b, "/a b?c=d&e") == 0);
+	CHECK_STR(b.data, "/a%20b%3Fc%3Dd%26e");
+	buf_free(&b);
+	like = like_pattern("50%_a\\");
+	CHECK_STR(like, "%50\\%\\_a\\\\%");
+	free(like);
+}
+
+int
+main(void)
+{
+	if (sodium_init() < 0)
+		return 1;
+	RUN(cookies_parse);
+	RUN(tokens_and_digests);
+	RUN(password_rules);
+	RUN(password_hashing);
+	RUN(scope_names);
+	RUN(text_rules);
+	RUN(redirects_stay_local);
+	return tap_done();
+}
