@@ -134,6 +134,37 @@ user_set_disabled(struct db *db, unsigned long long user_id, int disabled)
 	return 1;
 }
 
+int
+audit_write(struct db *db, unsigned long long actor_id, const char *actor,
+	const char *ip, const char *action, unsigned long long target_id,
+	const char *target, const char *detail)
+{
+	char cut[501];
+	size_t n = strlen(detail);
+	struct db_param p[7];
+
+	/* The column holds 512 characters; a longer detail is cut at a
+	 * character boundary rather than refused. */
+	if (n > 500) {
+		n = 500;
+		while (n > 0 && ((unsigned char)detail[n] & 0xc0) == 0x80)
+			n--;
+		memcpy(cut, detail, n);
+		cut[n] = '\0';
+		detail = cut;
+	}
+	p[0] = actor_id ? DB_INT(actor_id) : DB_NULL;
+	p[1] = DB_STR(actor);
+	p[2] = DB_STR(ip);
+	p[3] = DB_STR(action);
+	p[4] = target_id ? DB_INT(target_id) : DB_NULL;
+	p[5] = DB_STR(target ? target : "");
+	p[6] = DB_STR(detail);
+	return db_exec(db, "INSERT INTO audit_log (actor_id, actor, ip, action,"
+		" target_id, target, detail) VALUES (?, ?, ?, ?, ?, ?, ?)", p,
+		7, NULL, NULL);
+}
+
 char *
 like_pattern(const char *q)
 {

@@ -41,6 +41,12 @@ int apikey_revoke(struct db *db, unsigned long long user_id,
 int user_set_disabled(struct db *db, unsigned long long user_id,
 	int disabled);
 
+/* Writes one audit_log row (actor_id 0 and target_id 0: none). A detail
+ * over 500 bytes is cut at a character boundary. Returns 0 or -1 (db). */
+int audit_write(struct db *db, unsigned long long actor_id,
+	const char *actor, const char *ip, const char *action,
+	unsigned long long target_id, const char *target, const char *detail);
+
 /* Appends the LIKE pattern "%q%" with q's own %, _ and \ escaped. Returns
  * a fresh string or NULL. */
 char *like_pattern(const char *q);

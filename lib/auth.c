@@ -1,6 +1,7 @@
 /* auth.c - passwords, sessions, API keys, login throttling, the audit log
  * and the access check that runs before every handler. */
 #include "auth.h"
+#include "accounts.h"
 #include "app.h"
 #include "db.h"
 #include "log.h"
@@ -336,7 +337,6 @@ audit(struct kreq *req, const char *action, unsigned long long target_id,
 	const char *target, const char *fmt, ...)
 {
 	struct buf detail = { 0 };
-	struct db_param p[7];
 	va_list ap;
 	int rc;
 
@@ -347,26 +347,9 @@ audit(struct kreq *req, const char *action, unsigned long long target_id,
 		log_error("audit %s: out of memory", action);
 		return -1;
 	}
-	/* The column holds 512 characters; a longer detail is cut at a
-	 * character boundary rather than refused. */
-	if (detail.len > 500) {
-		size_t cut = 500;
-
-		while (cut > 0 && ((unsigned char)detail.data[cut] & 0xc0) ==
-		    0x80)
-			cut--;
-		detail.data[cut] = '\0';
-	}
-	p[0] = req->auth ? DB_INT(req->auth->user_id) : DB_NULL;
-	p[1] = DB_STR(req->auth ? req->auth->username : "");
-	p[2] = DB_STR(req->remote_addr);
-	p[3] = DB_STR(action);
-	p[4] = target_id ? DB_INT(target_id) : DB_NULL;
-	p[5] = DB_STR(target ? target : "");
-	p[6] = DB_STR(detail.data ? detail.data : "");
-	rc = db_exec(req->app->db, "INSERT INTO audit_log (actor_id, actor,"
-		" ip, action, target_id, target, detail)"
-		" VALUES (?, ?, ?, ?, ?, ?, ?)", p, 7, NULL, NULL);
+	rc = audit_write(req->app->db, req->auth ? req->auth->user_id : 0,
+		req->auth ? req->auth->username : "", req->remote_addr, action,
+		target_id, target, detail.data ? detail.data : "");
 	if (rc != 0)
 		log_error("audit %s: %s", action, db_error(req->app->db));
 	buf_free(&detail);

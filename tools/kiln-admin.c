@@ -108,6 +108,7 @@ cmd_user(const struct kiln_config *cfg, int create, int argc, char **argv)
 	const char *username = NULL, *display = "";
 	char pw[PASSWORD_MAX + 2], hash[crypto_pwhash_STRBYTES], why[128];
 	int admin = 0, from_stdin = 0, generate = 0, i, rc = 1;
+	unsigned long long id = 0;
 	struct db *db = NULL;
 	struct db_param p[4];
 
@@ -165,19 +166,21 @@ cmd_user(const struct kiln_config *cfg, int create, int argc, char **argv)
 		p[2] = DB_STR(hash);
 		p[3] = DB_STR(admin ? "admin" : "user");
 		if (db_exec(db, "INSERT INTO users (username, display_name,"
-		    " password_hash, role) VALUES (?, ?, ?, ?)", p, 4, NULL,
-		    NULL) != 0) {
+		    " password_hash, role, password_changed_at)"
+		    " VALUES (?, ?, ?, ?, NOW(3))", p, 4, NULL, &id) != 0) {
 			fprintf(stderr, "kiln-admin: create-user: %s\n",
 				db_error(db));
 			goto out;
 		}
+		audit_write(db, 0, "kiln-admin", "", "user_create", id,
+			username, admin ? "role admin" : "role user");
 	} else {
 		unsigned long long n = 0;
 
 		p[0] = DB_STR(hash);
 		p[1] = DB_STR(username);
-		if (db_exec(db, "UPDATE users SET password_hash = ?"
-		    " WHERE username = ?", p, 2, &n, NULL) != 0) {
+		if (db_exec(db, "UPDATE users SET password_hash = ?,"
+		    " password_changed_at = NOW(3) WHERE username = ?", p, 2, &n, NULL) != 0) {
 			fprintf(stderr, "kiln-admin: set-password: %s\n",
 				db_error(db));
 			goto out;
@@ -187,6 +190,8 @@ cmd_user(const struct kiln_config *cfg, int create, int argc, char **argv)
 				"named %s\n", username);
 			goto out;
 		}
+		audit_write(db, 0, "kiln-admin", "", "password_reset", 0,
+			username, "set-password");
 	}
 	if (generate)
 		printf("%s\n", pw);
@@ -245,8 +250,14 @@ cmd_cancel_job(const struct kiln_config *cfg, int argc, char **argv)
 	else if (st == 0)
 		fprintf(stderr, "kiln-admin: job %ld is not queued or "
 			"running\n", id);
-	else
+	else {
+		char detail[64];
+
+		snprintf(detail, sizeof(detail), "job %ld", id);
+		audit_write(db, 0, "kiln-admin", "", "job_cancel", 0, "",
+			detail);
 		printf("job %ld: cancel requested\n", id);
+	}
 	db_free(db);
 	return st < 0 ? 3 : st == 0 ? 1 : 0;
 }

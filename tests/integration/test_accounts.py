@@ -18,7 +18,9 @@ import re
 import time
 import urllib.parse
 
+import harness
 from common import check_security_headers
+from harness import run
 from harness import Response
 
 STACK = dict(server="lighttpd", daemon=False,
@@ -1138,6 +1140,28 @@ def test_security_headers_everywhere(s):
         assert r.status == want, "%s %s: %d" % (method, path, r.status)
         if want >= 400:
             assert r.json()["error"]["code"], r.text
+
+
+def test_operator_commands_are_audited(s):
+    # kiln-stack made the admin with kiln-admin create-user at start.
+    rows = s.sql("SELECT actor, ip, action, target, detail FROM audit_log"
+                 " WHERE action = 'user_create'")
+    assert ["kiln-admin", "", "user_create", "admin", "role admin"] in rows, \
+        rows
+    pw = "Granite-Wren-4471"
+    SECRETS.add(pw)
+    p = run([os.path.join(harness.BUILD, "tools", "kiln-admin"), "-c",
+             s.conf, "set-password", "--username", "carol",
+             "--password-stdin"], input=pw + "\n")
+    assert p.returncode == 0, p.stderr
+    rows = s.sql("SELECT actor, action, target FROM audit_log"
+                 " WHERE action = 'password_reset' ORDER BY id DESC LIMIT 1")
+    assert rows == [["kiln-admin", "password_reset", "carol"]], rows
+    # A weak password is refused by the same policy as the pages.
+    p = run([os.path.join(harness.BUILD, "tools", "kiln-admin"), "-c",
+             s.conf, "set-password", "--username", "carol",
+             "--password-stdin"], input="password123\n")
+    assert p.returncode != 0 and "common" in p.stderr, p.stderr
 
 
 def test_no_clear_password_token_or_key_anywhere(s):

@@ -141,12 +141,34 @@ redirects_stay_local(void)
 	free(like);
 }
 
+static void
+cookies_set(void)
+{
+	struct kreq r;
+
+	memset(&r, 0, sizeof(r));
+	CHECK(resp_cookie(&r, "kiln_session", "abc", 60) == 0);
+	CHECK_STR(r.headers.data, "Set-Cookie: kiln_session=abc; Path=/; "
+		"Max-Age=60; HttpOnly; SameSite=Lax\r\n");
+	buf_reset(&r.headers);
+	r.https = 1;
+	CHECK(resp_cookie(&r, "kiln_csrf", "x", -1) == 0);
+	CHECK_STR(r.headers.data, "Set-Cookie: kiln_csrf=x; Path=/; "
+		"HttpOnly; SameSite=Lax; Secure\r\n");
+	/* Nothing that could split the header or add an attribute. */
+	CHECK(resp_cookie(&r, "a", "x;Domain=evil", 1) == -1);
+	CHECK(resp_cookie(&r, "a", "x\r\nLocation: /", 1) == -1);
+	CHECK(resp_cookie(&r, "a=b", "x", 1) == -1);
+	buf_free(&r.headers);
+}
+
 int
 main(void)
 {
 	if (sodium_init() < 0)
 		return 1;
 	RUN(cookies_parse);
+	RUN(cookies_set);
 	RUN(tokens_and_digests);
 	RUN(password_rules);
 	RUN(password_hashing);
