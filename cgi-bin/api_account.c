@@ -64,10 +64,13 @@ api_me(struct kreq *req)
 		json_object_new_string(a->display_name));
 	json_object_object_add(o, "role", json_object_new_string(a->role));
 	json_object_object_add(o, "tier", json_object_new_string(a->tier));
-	k = json_object_new_object();
-	json_object_object_add(k, "id", json_object_new_int64(
-		(int64_t)a->key_id));
-	json_object_object_add(k, "scopes", json_scopes(a->scopes));
+	/* Signed in with a session cookie (reading only): no key. */
+	k = a->key_id ? json_object_new_object() : NULL;
+	if (k != NULL) {
+		json_object_object_add(k, "id", json_object_new_int64(
+			(int64_t)a->key_id));
+		json_object_object_add(k, "scopes", json_scopes(a->scopes));
+	}
 	json_object_object_add(o, "key", k);
 	return api_send(req, 200, o);
 }

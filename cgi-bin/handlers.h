@@ -21,6 +21,11 @@ int page_account_sessions_end_all(struct kreq *req);
 int page_keys(struct kreq *req);
 int page_keys_create(struct kreq *req);
 int page_keys_revoke(struct kreq *req);
+int page_generate(struct kreq *req);
+int page_generate_post(struct kreq *req);
+int page_jobs(struct kreq *req);
+int page_job(struct kreq *req);
+int page_job_cancel(struct kreq *req);
 int page_admin_users(struct kreq *req);
 int page_admin_user(struct kreq *req);
 int page_admin_user_status(struct kreq *req);
@@ -41,6 +46,14 @@ int api_keys_revoke(struct kreq *req);
 int api_users_list(struct kreq *req);
 int api_user_get(struct kreq *req);
 int api_user_patch(struct kreq *req);
+int api_jobs_create(struct kreq *req);
+int api_jobs_list(struct kreq *req);
+int api_job_get(struct kreq *req);
+int api_job_cancel(struct kreq *req);
+int api_job_delete(struct kreq *req);
+int api_models(struct kreq *req);
+int api_samplers(struct kreq *req);
+int api_image(struct kreq *req);
 
 /* Shared by the api_*.c files (api_account.c). api_send answers with o
  * (NULL: a 500) and puts it; json_scopes makes ["read", ...];

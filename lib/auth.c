@@ -589,6 +589,16 @@ auth_api(struct kreq *req, const struct route *r)
 
 	if (r->access == ACC_PUBLIC && r->scope == 0)
 		return 0;
+	/* The portal's own pages read (never change) through the API with
+	 * the session cookie: a cross-site page cannot read the answers, and
+	 * no state changes without a key. */
+	if (*h == '\0' && (req->method == M_GET || req->method == M_HEAD) &&
+	    req_cookie(req, SESSION_COOKIE) != NULL) {
+		if (db_ensure(req->app->db) != 0 || session_load(req) != 0)
+			goto down;
+		if (req->auth != NULL)
+			goto check;
+	}
 	if (strncasecmp(h, "Bearer ", 7) != 0)
 		return api_refuse(req, 401, "unauthorized", "this endpoint "
 			"needs an API key: send Authorization: Bearer kiln_...");
@@ -627,15 +637,17 @@ auth_api(struct kreq *req, const struct route *r)
 		    NULL) != 0)
 			goto down;
 	}
-	if ((r->scope & ~pr.a->scopes) != 0) {
+check:
+	if ((r->scope & ~req->auth->scopes) != 0) {
 		char msg[128];
 
-		scopes_format(r->scope & ~pr.a->scopes, need, sizeof(need));
+		scopes_format(r->scope & ~req->auth->scopes, need,
+			sizeof(need));
 		snprintf(msg, sizeof(msg), "this API key lacks the scope: %s",
 			need);
 		return api_refuse(req, 403, "forbidden", msg);
 	}
-	if (r->access == ACC_ADMIN && !pr.a->is_admin)
+	if (r->access == ACC_ADMIN && !req->auth->is_admin)
 		return api_refuse(req, 403, "forbidden", "this endpoint is for "
 			"administrators");
 	return 0;

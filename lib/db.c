@@ -255,7 +255,7 @@ db_query(struct db *db, const char *sql, const struct db_param *p, size_t np,
 	const char **cols = NULL;
 	unsigned int nf = 0, i;
 	long rows = -1, count = 0;
-	int r;
+	int r, grew;
 
 	if (run_stmt(db, sql, p, np, &st) != 0)
 		return -1;
@@ -308,6 +308,7 @@ db_query(struct db *db, const char *sql, const struct db_param *p, size_t np,
 			take_stmt_err(db, st, "fetch");
 			goto out;
 		}
+		grew = 0;
 		for (i = 0; i < nf; i++) {
 			if (nulls[i]) {
 				cols[i] = NULL;
@@ -330,16 +331,19 @@ db_query(struct db *db, const char *sql, const struct db_param *p, size_t np,
 					take_stmt_err(db, st, "fetch_column");
 					goto out;
 				}
-				/* Rebind so later rows use the larger buffer. */
 				rb[i].buffer = nb;
 				rb[i].buffer_length = lens[i];
-				if (mysql_stmt_bind_result(st, rb) != 0) {
-					take_stmt_err(db, st, "bind_result");
-					goto out;
-				}
+				grew = 1;
 			}
 			bufs[i][lens[i]] = '\0';
 			cols[i] = bufs[i];
+		}
+		/* Rebind so later rows use the larger buffers; only after the
+		 * whole row, since binding resets what the row's other long
+		 * columns still need (it cut a second long column short). */
+		if (grew && mysql_stmt_bind_result(st, rb) != 0) {
+			take_stmt_err(db, st, "bind_result");
+			goto out;
 		}
 		row.ncols = nf;
 		row.cols = cols;

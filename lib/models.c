@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 
 #define MAX_EXAMPLES 32
@@ -301,4 +302,77 @@ model_card_load(const char *dir, const char *name, struct model_card **out,
 	rc = card_load(name, path, S_ISDIR(st.st_mode), out, err, errlen);
 	free(path);
 	return rc;
+}
+
+static int
+cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* 1 when dir/name is a model folder (it has a card or a diffusers
+ * index); 0 otherwise. */
+static int
+is_model_dir(const char *dir, const char *name)
+{
+	static const char *const marks[] = { "kiln.json", "model_index.json" };
+	char path[4096];
+	struct stat st;
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(marks); i++)
+		if (snprintf_checked(path, sizeof(path), "%s/%s/%s", dir, name,
+		    marks[i]) == 0 && stat(path, &st) == 0 &&
+		    S_ISREG(st.st_mode))
+			return 1;
+	return 0;
+}
+
+int
+models_list(const char *dir, char ***names)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char **v = NULL, **nv, *name;
+	int n = 0;
+
+	*names = NULL;
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		size_t len = strlen(e->d_name);
+
+		if (len > 12 && !strcmp(e->d_name + len - 12, ".safetensors"))
+			name = strndup(e->d_name, len - 12);
+		else if (is_model_dir(dir, e->d_name))
+			name = strdup(e->d_name);
+		else
+			continue;
+		if (name == NULL || !model_name_ok(name)) {
+			free(name);
+			continue;
+		}
+		nv = realloc(v, (size_t)(n + 1) * sizeof(*v));
+		if (nv == NULL) {
+			free(name);
+			break;
+		}
+		v = nv;
+		v[n++] = name;
+	}
+	closedir(d);
+	if (n > 0)
+		qsort(v, (size_t)n, sizeof(*v), cmp_names);
+	*names = v;
+	return n;
+}
+
+void
+models_list_free(char **names, int n)
+{
+	int i;
+
+	for (i = 0; names != NULL && i < n; i++)
+		free(names[i]);
+	free(names);
 }

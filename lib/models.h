@@ -43,4 +43,11 @@ int model_card_load_path(const char *path, struct model_card **out,
 
 void model_card_free(struct model_card *c);
 
+/* The models in dir, sorted by name: folders holding a kiln.json or a
+ * model_index.json, and NAME.safetensors files, whose names pass
+ * model_name_ok. Returns the count with *names (free with
+ * models_list_free), or -1 when dir cannot be read. */
+int models_list(const char *dir, char ***names);
+void models_list_free(char **names, int n);
+
 #endif

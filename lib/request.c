@@ -179,6 +179,7 @@ req_parse(struct kreq *req, env_fn get, void *arg, const char *body,
 	/* Apache passes Authorization to CGI programs only when told to
 	 * (CGIPassAuth / the rewrite in kiln-site.conf). */
 	req->authorization = env_or(get, arg, "HTTP_AUTHORIZATION", "");
+	req->if_none_match = env_or(get, arg, "HTTP_IF_NONE_MATCH", "");
 	https = env_or(get, arg, "HTTPS", "");
 	req->https = !strcasecmp(https, "on") || !strcmp(https, "1");
 
@@ -379,7 +380,10 @@ req_json_body(struct kreq *req, json_object **out)
 	size_t end;
 
 	*out = NULL;
-	if (strncasecmp(req->content_type, "application/json", 16) != 0)
+	/* "application/json", perhaps with parameters; nothing longer. */
+	if (strncasecmp(req->content_type, "application/json", 16) != 0 ||
+	    (req->content_type[16] != '\0' && req->content_type[16] != ';' &&
+	    req->content_type[16] != ' '))
 		return resp_error_json(req, 415, "unsupported_media_type",
 			"send the body as Content-Type: application/json",
 			NULL);

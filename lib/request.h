@@ -39,6 +39,7 @@ struct kreq {
 	const char *referer;
 	const char *user_agent;
 	const char *authorization;
+	const char *if_none_match;
 	int https;
 	char *body;			/* NUL-terminated, may be NULL */
 	size_t body_len;

@@ -2,6 +2,7 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include <limits.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 int
 buf_reserve(struct buf *b, size_t extra)
@@ -212,10 +214,33 @@ mkdir_p(const char *path)
 	for (p = tmp + 1; *p != '\0'; p++) {
 		if (*p == '/') {
 			*p = '\0';
-			if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+			if (mkdir(tmp, 0777) != 0 && errno != EEXIST)
 				return -1;
 			*p = '/';
 		}
 	}
-	return mkdir(tmp, 0755) != 0 && errno != EEXIST ? -1 : 0;
+	return mkdir(tmp, 0777) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+int
+remove_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char path[4096];
+	int rc = 0;
+
+	if (d == NULL)
+		return errno == ENOENT ? 0 : -1;
+	while ((e = readdir(d)) != NULL) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (snprintf_checked(path, sizeof(path), "%s/%s", dir,
+		    e->d_name) != 0 || unlink(path) != 0)
+			rc = -1;
+	}
+	closedir(d);
+	if (rmdir(dir) != 0)
+		rc = -1;
+	return rc;
 }

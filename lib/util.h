@@ -51,9 +51,14 @@ char *str_trim(char *s);
  * junk, overflow or out-of-range value. */
 int parse_long(const char *s, long min, long max, long *out);
 
-/* mkdir -p: creates path and its missing parents (mode 0755); existing
+/* mkdir -p: creates path and its missing parents (0777 less the umask,
+ * which the operator sets; kilnd.service uses 0002); existing
  * ones are fine. Returns 0, or -1 with errno set. */
 int mkdir_p(const char *path);
+
+/* Removes the files in dir (not below it) and then dir. A dir that does
+ * not exist is fine. Returns 0, or -1 with errno. */
+int remove_dir(const char *dir);
 
 /* Fills dst with n random bytes from the kernel. Returns 0 or -1. */
 int random_bytes(void *dst, size_t n);

@@ -141,6 +141,14 @@ set_frame(struct kreq *req)
 	return rc;
 }
 
+const char *
+view_get(struct kreq *req, const char *name)
+{
+	HDF *h = view_hdf(req);
+
+	return h != NULL ? hdf_get_value(h, name, NULL) : NULL;
+}
+
 static NEOERR *
 render_out(void *ctx, char *s)
 {

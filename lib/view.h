@@ -14,6 +14,9 @@ struct _hdf *view_hdf(struct kreq *req);
 int view_set(struct kreq *req, const char *name, const char *value);
 int view_set_int(struct kreq *req, const char *name, long value);
 
+/* The value of name in the request's data, or NULL. Owned by req. */
+const char *view_get(struct kreq *req, const char *name);
+
 /* Runs a query and stores row i's column j as prefix.i.names[j] (SQL
  * NULL as ""). names has one entry per selected column. Returns the row
  * count, or -1 (db error in db_error, or out of memory). */

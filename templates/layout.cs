@@ -6,6 +6,9 @@
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title><?cs var:Page.Title ?> · <?cs var:Site.Name ?></title>
 <link rel="stylesheet" href="<?cs var:Static.Url ?>/kiln.css">
+<?cs if:Page.Refresh ?><noscript><meta http-equiv="refresh" content="<?cs var:Page.Refresh ?>"></noscript><?cs /if ?>
+<?cs each:s = Page.Scripts ?><script src="<?cs var:Static.Url ?>/<?cs var:s ?>" defer></script>
+<?cs /each ?>
 </head>
 <body>
 <header class="top">
@@ -13,6 +16,7 @@
   <nav>
     <a href="/">Home</a>
     <?cs if:User.Username ?>
+    <a href="/generate">Generate</a> <a href="/jobs">Jobs</a>
     <a href="/account">Account</a> <a href="/account/keys">API keys</a>
     <?cs if:User.IsAdmin ?><a href="/admin/users">Users</a> <a href="/admin/audit">Audit log</a> <a href="/admin/settings">Settings</a><?cs /if ?>
     <form method="post" action="/logout" class="inline logout">

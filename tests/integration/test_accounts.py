@@ -623,10 +623,17 @@ def test_api_keys(s):
         assert r.status == 401, "%s: %d %s" % (what, r.status, r.text)
         assert r.json()["error"]["code"] == "unauthorized", r.text
         assert r.headers.get("www-authenticate"), what
-    # A session cookie does not authenticate the API.
+    # A session cookie reads through the API (the job page polls it), but
+    # changing anything there takes a key.
     r = s.request("GET", "/api/v1/me",
                   headers={"Cookie": "kiln_session=" + b.session})
-    assert r.status == 401
+    assert r.status == 200 and r.json()["username"] == "alice", r.text
+    assert r.json()["key"] is None, r.text
+    r = s.request("DELETE", "/api/v1/keys/%s" % kid,
+                  headers={"Cookie": "kiln_session=" + b.session})
+    assert r.status == 401, r.text
+    assert s.sql("SELECT revoked_at IS NULL FROM api_keys WHERE id = %s" %
+                 kid) == [["1"]]
 
     r = api(s, "GET", "/api/v1/users", key)
     assert r.status == 403, r.text

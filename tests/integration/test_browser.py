@@ -6,6 +6,7 @@ driven over the DevTools protocol (cdp.py)."""
 import os
 import shutil
 import tempfile
+import time
 
 import cdp
 from harness import run, wait_until
@@ -133,3 +134,86 @@ def test_register_logout_login_in_chromium(s):
     if os.environ.get("KILN_SCREENSHOT_DIR"):
         shutil.copy(shot, os.path.join(os.environ["KILN_SCREENSHOT_DIR"],
                                        "account.png"))
+
+
+def poll_page(b, js, pred, timeout, what):
+    """Evaluates js until pred(value) holds; a page that is reloading
+    (the job page reloads itself when the job ends) is tried again."""
+    end = time.time() + timeout
+    last = None
+    while time.time() < end:
+        try:
+            last = b.evaluate(js)
+            if pred(last):
+                return last
+        except cdp.CDPError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("timed out waiting for %s (last %r)" % (what, last))
+
+
+def test_generate_and_watch_the_job_in_chromium(s):
+    base = "http://127.0.0.1:%d" % s.port
+    shot = s.path("job.png")
+    with cdp.Browser(FLAGS) as b:
+        b.navigate(base + "/login")
+        login = 'form[action="/login"]'
+        b.set_value('%s [name="username"]' % login, USER)
+        b.set_value('%s [name="password"]' % login, PASSWORD)
+        b.submit(login)
+        b.navigate(base + "/generate")
+        gen = 'form[action="/generate"]'
+        assert b.exists(gen), "no generate form " + describe(b)
+        # The form offers the default model's example prompts.
+        assert b.evaluate("document.querySelectorAll('ul.examples a')"
+                          ".length") > 0, describe(b)
+        b.set_value('%s [name="prompt"]' % gen, "three red circles")
+        # Long enough to watch: 3 images of 100 steps.
+        b.set_value('%s [name="steps"]' % gen, "100")
+        b.set_value('%s [name="batch_count"]' % gen, "3")
+        b.set_value('%s [name="seed"]' % gen, "11")
+        b.submit(gen)
+        path = b.path()
+        assert path.startswith("/jobs/"), "after submitting " + describe(b)
+        job = int(path.split("/")[2])
+        assert s.sql("SELECT prompt, steps, batch_count, seed FROM jobs"
+                     " WHERE id = %d" % job) == \
+            [["three red circles", "100", "3", "11"]]
+
+        # The bar moves while the daemon renders: it takes at least three
+        # different values between 0 and its end, without a reload.
+        seen = set()
+        b.evaluate("window.kilnMark = 1")
+        end = time.time() + 90
+        while time.time() < end and len(seen) < 3:
+            try:
+                v = b.evaluate("(function () { var p = document"
+                               ".getElementById('job-progress'); return p"
+                               " && window.kilnMark ? [p.value, p.max]"
+                               " : null; })()")
+            except cdp.CDPError:
+                v = None
+            if v and 0 < v[0] < v[1]:
+                seen.add(v[0])
+            time.sleep(0.2)
+        assert len(seen) >= 3, "progress bar values seen: %r" % seen
+        assert s.sql("SELECT status FROM jobs WHERE id = %d" % job)[0][0] \
+            in ("running", "succeeded")
+        poll_page(b, "document.getElementById('job-preview') &&"
+                     " document.getElementById('job-preview').src",
+                  bool, 60, "a live preview")
+
+        # When it ends the page shows the three images, loaded.
+        poll_page(b, "Array.from(document.querySelectorAll('img.result'))"
+                     ".filter(function (i) { return i.complete &&"
+                     " i.naturalWidth === 64; }).length",
+                  lambda n: n == 3, 120, "three finished images")
+        assert "Use these settings again" in b.text()
+        png = b.screenshot(shot)
+        assert b.problems() == [], b.problems()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert s.sql("SELECT status FROM jobs WHERE id = %d" % job) == \
+        [["succeeded"]]
+    if os.environ.get("KILN_SCREENSHOT_DIR"):
+        shutil.copy(shot, os.path.join(os.environ["KILN_SCREENSHOT_DIR"],
+                                       "job.png"))

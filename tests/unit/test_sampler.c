@@ -3,6 +3,7 @@
  * cancel / model-error paths of sampler_run. */
 #include "rng.h"
 #include "sampler.h"
+#include "submit.h"
 #include "tap.h"
 
 #include <math.h>
@@ -252,10 +253,27 @@ run_cancel_and_errors(void)
 	schedule_free(&s);
 }
 
+/* The web side validates sampler names without linking the engine; its
+ * list must be the engine's, in order. */
+static void
+web_list_matches_engine(void)
+{
+	enum sampler_kind k;
+	size_t i;
+
+	CHECK(job_nsamplers == SAMPLER__MAX);
+	for (i = 0; i < job_nsamplers && i < SAMPLER__MAX; i++) {
+		CHECK_STR(job_samplers[i], sampler_name((enum sampler_kind)i));
+		CHECK(sampler_lookup(job_samplers[i], &k) == 0 &&
+			(size_t)k == i);
+	}
+}
+
 int
 main(void)
 {
 	RUN(names_round_trip);
+	RUN(web_list_matches_engine);
 	RUN(philox_known_answers);
 	RUN(normals_are_frozen);
 	RUN(schedule_anchors);

@@ -131,20 +131,6 @@ byte_id(unsigned char c, int end)
 	return -1;
 }
 
-static void
-remove_dir(const char *dir)
-{
-	static const char *const names[] = { "vocab.json", "merges.txt" };
-	char path[512];
-	size_t i;
-
-	for (i = 0; i < ARRAY_LEN(names); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-		unlink(path);
-	}
-	rmdir(dir);
-}
-
 /* Loads the small vocabulary from a fresh temporary folder. */
 static struct clip_tokenizer *
 small_tokenizer(void)

@@ -106,6 +106,20 @@ mkdir_p_makes_parents(void)
 	CHECK(unlink(file) == 0 && rmdir(base) == 0);
 }
 
+static void
+remove_dir_removes_files(void)
+{
+	char base[] = "/tmp/kiln-rmdir-XXXXXX";
+
+	CHECK(mkdtemp(base) != NULL);
+	tap_put_file(base, "a.png", "x");
+	tap_put_file(base, "preview.png", "y");
+	CHECK(remove_dir(base) == 0);
+	CHECK(access(base, F_OK) != 0 && errno == ENOENT);
+	/* Already gone: fine. */
+	CHECK(remove_dir(base) == 0);
+}
+
 int
 main(void)
 {
@@ -115,5 +129,6 @@ main(void)
 	RUN(trimming);
 	RUN(random_hex_is_hex_and_fresh);
 	RUN(mkdir_p_makes_parents);
+	RUN(remove_dir_removes_files);
 	return tap_done();
 }

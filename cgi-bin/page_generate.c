@@ -1,0 +1,163 @@
+/* page_generate.c - GET/POST /generate: the form that makes a job, with
+ * the model's defaults and example prompts, errors beside their fields;
+ * ?from=ID fills it from one of the user's jobs ("use these settings
+ * again"), ?prompt= from an example. */
+#include "app.h"
+#include "auth.h"
+#include "db.h"
+#include "handlers.h"
+#include "log.h"
+#include "models.h"
+#include "submit.h"
+#include "view.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The form's fields, in the order of struct job_spec's text. */
+static const char *const form_fields[] = { "prompt", "negative_prompt",
+	"model", "width", "height", "steps", "cfg_scale", "sampler", "seed",
+	"batch_count", "webhook_url" };
+
+static int
+set_field(struct kreq *req, const char *name, const char *value)
+{
+	char key[64];
+
+	snprintf(key, sizeof(key), "Form.%s", name);
+	return view_set(req, key, value);
+}
+
+/* Model and sampler menus, the card's defaults and examples. */
+static int
+set_choices(struct kreq *req)
+{
+	const struct kiln_config *c = &req->app->cfg;
+	struct model_card *card = NULL;
+	char key[64], err[256], **models = NULL;
+	int n, i, rc = 0;
+	size_t k;
+
+	n = models_list(c->models_dir, &models);
+	for (i = 0; i < n; i++) {
+		snprintf(key, sizeof(key), "Gen.Models.%d", i);
+		rc |= view_set(req, key, models[i]);
+	}
+	models_list_free(models, n);
+	for (k = 0; k < job_nsamplers; k++) {
+		snprintf(key, sizeof(key), "Gen.Samplers.%zu", k);
+		rc |= view_set(req, key, job_samplers[k]);
+	}
+	if (model_card_load(c->models_dir, c->default_model, &card, err,
+	    sizeof(err)) != 0) {
+		log_warn("generate: default model: %s", err);
+		return rc;
+	}
+	rc |= view_set(req, "Gen.Default.Model", card->name);
+	rc |= view_set(req, "Gen.Default.Description", card->description);
+	if (card->width > 0) {
+		rc |= view_set_int(req, "Gen.Default.width", card->width);
+		rc |= view_set_int(req, "Gen.Default.height", card->height);
+	}
+	if (card->steps > 0)
+		rc |= view_set_int(req, "Gen.Default.steps", card->steps);
+	if (card->cfg > 0) {
+		char cfg[32];
+
+		snprintf(cfg, sizeof(cfg), "%g", card->cfg);
+		rc |= view_set(req, "Gen.Default.cfg_scale", cfg);
+	}
+	if (*card->sampler)
+		rc |= view_set(req, "Gen.Default.sampler", card->sampler);
+	for (i = 0; i < card->n_examples && i < 12; i++) {
+		snprintf(key, sizeof(key), "Gen.Examples.%d", i);
+		rc |= view_set(req, key, card->examples[i]);
+	}
+	model_card_free(card);
+	return rc;
+}
+
+static int
+show(struct kreq *req, int status)
+{
+	if (set_choices(req) != 0) {
+		view_error(req, 500, "internal", "Out of memory.");
+		return -1;
+	}
+	return view_render(req, status, "Generate", "generate.cs");
+}
+
+/* ?from=ID: the parameters of one of the user's own jobs. */
+static int
+from_job(const struct db_row *r, void *arg)
+{
+	struct kreq *req = arg;
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(form_fields); i++)
+		set_field(req, form_fields[i], r->cols[i] ? r->cols[i] : "");
+	return 1;
+}
+
+int
+page_generate(struct kreq *req)
+{
+	const char *from = req_query(req, "from");
+	const char *prompt = req_query(req, "prompt");
+	struct db_param p[2];
+	long id;
+
+	if (from != NULL && parse_long(from, 1, 1L << 62, &id) == 0) {
+		p[0] = DB_INT(id);
+		p[1] = DB_INT(req->auth->user_id);
+		if (db_query(req->app->db, "SELECT prompt, negative_prompt,"
+		    " model, width, height, steps, cfg_scale, sampler, seed,"
+		    " batch_count, webhook_url FROM jobs"
+		    " WHERE id = ? AND user_id = ?", p, 2, from_job, req) < 0)
+			return view_db_fail(req, "generate: from");
+	} else if (prompt != NULL) {
+		set_field(req, "prompt", prompt);
+	}
+	return show(req, 200);
+}
+
+static void
+form_error(void *arg, const char *field, const char *msg)
+{
+	char text[1200];
+
+	snprintf(text, sizeof(text), "%s %s", field, msg);
+	view_field_error(arg, field, text);
+}
+
+int
+page_generate_post(struct kreq *req)
+{
+	struct job_spec s;
+	unsigned long long id = 0;
+	char url[64];
+	size_t i;
+	int bad;
+
+	bad = job_spec_from_form(req, &s, form_error, req);
+	if (bad != 0) {
+		job_spec_free(&s);
+		if (bad < 0) {
+			view_error(req, 500, "internal", "Out of memory.");
+			return -1;
+		}
+		/* Re-show what was typed, beside the messages. */
+		for (i = 0; i < ARRAY_LEN(form_fields); i++)
+			set_field(req, form_fields[i],
+				req_form(req, form_fields[i]));
+		return show(req, 422);
+	}
+	if (job_insert(req->app->db, req->auth->user_id, 0, &s, &id) != 0) {
+		job_spec_free(&s);
+		return view_db_fail(req, "generate: insert");
+	}
+	job_spec_free(&s);
+	snprintf(url, sizeof(url), "/jobs/%llu", id);
+	return resp_redirect(req, url);
+}

@@ -1,0 +1,481 @@
+/* submit.c - new jobs checked once, queued, and read back for their
+ * owner. */
+#include "submit.h"
+#include "accounts.h"
+#include "app.h"
+#include "db.h"
+#include "models.h"
+#include "request.h"
+#include "util.h"
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const job_samplers[] = { "euler", "euler_a", "heun", "ddim",
+	"dpmpp_2m", "dpmpp_2m_karras", "lcm" };
+const size_t job_nsamplers = ARRAY_LEN(job_samplers);
+
+void
+job_spec_free(struct job_spec *s)
+{
+	free(s->prompt);
+	free(s->negative);
+	free(s->model);
+	free(s->sampler);
+	free(s->webhook_url);
+	memset(s, 0, sizeof(*s));
+}
+
+enum ftype { F_TEXT, F_INT, F_NUM };
+
+/* Every field a job takes: its type and range (texts: max bytes). */
+static const struct field {
+	const char *name;
+	enum ftype type;
+	double min, max;
+} fields[] = {
+	{ "prompt", F_TEXT, 1, PROMPT_MAX },
+	{ "negative_prompt", F_TEXT, 0, PROMPT_MAX },
+	{ "model", F_TEXT, 1, 64 },
+	{ "sampler", F_TEXT, 1, 32 },
+	{ "webhook_url", F_TEXT, 0, 2048 },
+	{ "width", F_INT, JOB_SIDE_MIN, JOB_SIDE_MAX },
+	{ "height", F_INT, JOB_SIDE_MIN, JOB_SIDE_MAX },
+	{ "steps", F_INT, 1, JOB_STEPS_MAX },
+	{ "cfg_scale", F_NUM, 0, JOB_CFG_MAX },
+	{ "seed", F_INT, 0, (double)JOB_SEED_MAX },
+	{ "batch_count", F_INT, 1, BATCH_MAX },
+};
+
+/* One field's value, as given (NULL text / have 0 when absent). */
+struct given {
+	const char *text;
+	double num;
+	int have;
+	int seen;	/* named in the input, even if refused */
+};
+
+static void
+range_error(const struct field *f, spec_err_fn err, void *arg)
+{
+	char msg[160];
+
+	if (f->type == F_TEXT)
+		snprintf(msg, sizeof(msg), "must be text of %s%.0f bytes",
+			f->min > 0 ? "1 to " : "at most ", f->max);
+	else if (f->type == F_INT)
+		snprintf(msg, sizeof(msg), "must be a whole number from %.0f "
+			"to %.0f", f->min, f->max);
+	else
+		snprintf(msg, sizeof(msg), "must be a number from %g to %g",
+			f->min, f->max);
+	err(arg, f->name, msg);
+}
+
+/* Prompts may hold line breaks and tabs; nothing else below U+0020, and
+ * valid UTF-8. */
+static int
+prompt_ok(const char *s, size_t max)
+{
+	char *copy;
+	size_t i;
+	int ok;
+
+	if (strlen(s) > max)
+		return 0;
+	copy = strdup(s);
+	if (copy == NULL)
+		return 0;
+	for (i = 0; copy[i] != '\0'; i++)
+		if (copy[i] == '\n' || copy[i] == '\r' || copy[i] == '\t')
+			copy[i] = ' ';
+	ok = text_valid(copy, max);
+	free(copy);
+	return ok;
+}
+
+/* Checks one given value against its field; numbers are stored in
+ * g->num. Returns 1 when fine. */
+static int
+check_given(const struct field *f, struct given *g, spec_err_fn err,
+	void *arg)
+{
+	if (f->type == F_TEXT) {
+		size_t n = strlen(g->text);
+
+		if (n == 0 && f->min > 0) {
+			err(arg, f->name, "is required");
+			return 0;
+		}
+		if (!prompt_ok(g->text, (size_t)f->max)) {
+			range_error(f, err, arg);
+			return 0;
+		}
+		return 1;
+	}
+	if (!isfinite(g->num) || g->num < f->min || g->num > f->max ||
+	    (f->type == F_INT && g->num != floor(g->num))) {
+		range_error(f, err, arg);
+		return 0;
+	}
+	return 1;
+}
+
+/* Completes and checks the job from the given values. */
+static int
+finish(const struct kiln_config *c, struct given *g, struct job_spec *s,
+	spec_err_fn err, void *arg)
+{
+	struct model_card *card = NULL;
+	char **models = NULL, msg[1024], e[256];
+	int nmodels, bad = 0, i;
+	size_t k;
+
+	for (k = 0; k < ARRAY_LEN(fields); k++)
+		if (g[k].have && !check_given(&fields[k], &g[k], err, arg))
+			bad++;
+	if (!g[0].have && !g[0].seen) {
+		err(arg, "prompt", "is required");
+		bad++;
+	}
+	s->model = xstrdup(g[2].have ? g[2].text : c->default_model);
+	if (s->model == NULL)
+		return -1;
+	nmodels = models_list(c->models_dir, &models);
+	for (i = 0; i < nmodels; i++)
+		if (!strcmp(models[i], s->model))
+			break;
+	if (nmodels < 0 || i == nmodels) {
+		struct buf b = { 0 };
+
+		buf_puts(&b, "unknown model; available: ");
+		for (i = 0; i < nmodels; i++)
+			buf_printf(&b, "%s%s", i ? ", " : "", models[i]);
+		err(arg, "model", b.data ? b.data : "unknown model");
+		buf_free(&b);
+		bad++;
+	} else if (model_card_load(c->models_dir, s->model, &card, e,
+	    sizeof(e)) != 0) {
+		snprintf(msg, sizeof(msg), "this model cannot be used: its "
+			"card is broken");
+		err(arg, "model", msg);
+		bad++;
+	}
+	models_list_free(models, nmodels);
+
+	/* The model card's defaults, then kiln's (A1111's). */
+	s->width = g[5].have ? (long)g[5].num : card && card->width ?
+		card->width : 512;
+	s->height = g[6].have ? (long)g[6].num : card && card->height ?
+		card->height : 512;
+	s->steps = g[7].have ? (long)g[7].num : card && card->steps ?
+		card->steps : 20;
+	s->cfg = g[8].have ? g[8].num : card && card->cfg > 0 ? card->cfg :
+		7.0;
+	s->batch = g[10].have ? (long)g[10].num : 1;
+	s->sampler = xstrdup(g[3].have ? g[3].text : card && *card->sampler ?
+		card->sampler : "euler_a");
+	s->prompt = xstrdup(g[0].have ? g[0].text : "");
+	s->negative = xstrdup(g[1].have ? g[1].text : "");
+	s->webhook_url = g[4].have && *g[4].text ? xstrdup(g[4].text) : NULL;
+	model_card_free(card);
+	if (s->sampler == NULL || s->prompt == NULL || s->negative == NULL ||
+	    (g[4].have && *g[4].text && s->webhook_url == NULL))
+		return -1;
+	if (g[5].have && s->width % 8 != 0) {
+		err(arg, "width", "must be a multiple of 8");
+		bad++;
+	}
+	if (g[6].have && s->height % 8 != 0) {
+		err(arg, "height", "must be a multiple of 8");
+		bad++;
+	}
+	for (k = 0; k < job_nsamplers; k++)
+		if (!strcmp(s->sampler, job_samplers[k]))
+			break;
+	if (k == job_nsamplers) {
+		struct buf b = { 0 };
+
+		buf_puts(&b, "unknown sampler; available: ");
+		for (k = 0; k < job_nsamplers; k++)
+			buf_printf(&b, "%s%s", k ? ", " : "", job_samplers[k]);
+		err(arg, "sampler", b.data ? b.data : "unknown sampler");
+		buf_free(&b);
+		bad++;
+	}
+	if (s->webhook_url != NULL && strncmp(s->webhook_url, "http://", 7) &&
+	    strncmp(s->webhook_url, "https://", 8)) {
+		err(arg, "webhook_url", "must be an http:// or https:// URL");
+		bad++;
+	}
+	if (g[9].have) {
+		s->seed = (unsigned long long)g[9].num;
+	} else {
+		uint32_t r;
+
+		/* A drawn seed is reported back, so the image can be made
+		 * again. */
+		if (random_bytes(&r, sizeof(r)) != 0)
+			return -1;
+		s->seed = r;
+	}
+	return bad;
+}
+
+int
+job_spec_from_json(json_object *body, const struct kiln_config *c,
+	struct job_spec *s, spec_err_fn err, void *arg)
+{
+	struct given g[ARRAY_LEN(fields)];
+	int bad = 0, rc;
+	size_t k;
+
+	memset(s, 0, sizeof(*s));
+	memset(g, 0, sizeof(g));
+	json_object_object_foreach(body, key, val) {
+		for (k = 0; k < ARRAY_LEN(fields); k++)
+			if (!strcmp(key, fields[k].name))
+				break;
+		if (k == ARRAY_LEN(fields)) {
+			err(arg, key, "unknown field");
+			bad++;
+			continue;
+		}
+		if (json_object_is_type(val, json_type_null))
+			continue;	/* null: the default */
+		g[k].seen = 1;
+		if (fields[k].type == F_TEXT) {
+			if (!json_object_is_type(val, json_type_string)) {
+				err(arg, key, "must be a string");
+				bad++;
+				continue;
+			}
+			g[k].text = json_object_get_string(val);
+			/* JSON can carry U+0000, which would cut the text
+			 * short everywhere it goes. */
+			if (strlen(g[k].text) !=
+			    (size_t)json_object_get_string_len(val)) {
+				err(arg, key, "must not contain control "
+					"characters");
+				bad++;
+				continue;
+			}
+		} else {
+			if (!json_object_is_type(val, json_type_int) &&
+			    !json_object_is_type(val, json_type_double)) {
+				err(arg, key, "must be a number");
+				bad++;
+				continue;
+			}
+			g[k].num = json_object_get_double(val);
+		}
+		g[k].have = 1;
+	}
+	rc = finish(c, g, s, err, arg);
+	return rc < 0 ? -1 : bad + rc;
+}
+
+int
+job_spec_from_form(const struct kreq *req, struct job_spec *s,
+	spec_err_fn err, void *arg)
+{
+	struct given g[ARRAY_LEN(fields)];
+	int bad = 0, rc;
+	size_t k;
+
+	memset(s, 0, sizeof(*s));
+	memset(g, 0, sizeof(g));
+	for (k = 0; k < ARRAY_LEN(fields); k++) {
+		const char *v = req_form(req, fields[k].name);
+		char *end;
+
+		/* An empty box means "the default", as an absent field. */
+		if (v == NULL || (*v == '\0' && k != 0))
+			continue;
+		g[k].have = 1;
+		g[k].text = v;
+		if (fields[k].type == F_TEXT)
+			continue;
+		errno = 0;
+		g[k].num = strtod(v, &end);
+		if (errno != 0 || end == v || *end != '\0') {
+			range_error(&fields[k], err, arg);
+			g[k].have = 0;
+			bad++;
+		}
+	}
+	rc = finish(&req->app->cfg, g, s, err, arg);
+	return rc < 0 ? -1 : bad + rc;
+}
+
+int
+job_insert(struct db *db, unsigned long long user_id, int priority,
+	const struct job_spec *s, unsigned long long *id)
+{
+	struct db_param p[13];
+	char cfg[32];
+
+	snprintf(cfg, sizeof(cfg), "%.17g", s->cfg);
+	p[0] = DB_INT(user_id);
+	p[1] = DB_INT(priority);
+	p[2] = DB_STR(s->prompt);
+	p[3] = DB_STR(s->negative);
+	p[4] = DB_STR(s->model);
+	p[5] = DB_INT(s->width);
+	p[6] = DB_INT(s->height);
+	p[7] = DB_INT(s->steps);
+	p[8] = DB_STR(cfg);
+	p[9] = DB_STR(s->sampler);
+	p[10] = DB_INT(s->seed);
+	p[11] = DB_INT(s->batch);
+	p[12] = s->webhook_url ? DB_STR(s->webhook_url) : DB_NULL;
+	return db_exec(db, "INSERT INTO jobs (user_id, priority, prompt,"
+		" negative_prompt, model, width, height, steps, cfg_scale,"
+		" sampler, seed, batch_count, webhook_url)"
+		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", p, 13, NULL,
+		id);
+}
+
+#define TS(col) "DATE_FORMAT(" col ", '%Y-%m-%dT%H:%i:%sZ')"
+
+struct job_read {
+	json_object *o;
+	unsigned long long id;
+	int queued;
+	int oom;
+};
+
+static json_object *
+str_or_null(const char *s)
+{
+	return s != NULL ? json_object_new_string(s) : NULL;
+}
+
+static int
+job_row(const struct db_row *r, void *arg)
+{
+	static const char *const names[] = { "id", "status", "prompt",
+		"negative_prompt", "model", "width", "height", "steps",
+		"cfg_scale", "sampler", "seed", "batch_count", "webhook_url",
+		"step", "steps_total", "eta_s", "error", "render_s",
+		"created_at", "started_at", "finished_at", "preview",
+		"queue_position" };
+	struct job_read *jr = arg;
+	json_object *o = json_object_new_object(), *prog;
+	size_t i;
+
+	if (o == NULL) {
+		jr->oom = 1;
+		return 1;
+	}
+	for (i = 0; i < ARRAY_LEN(names); i++) {
+		const char *v = r->cols[i];
+		json_object *x;
+
+		if (i == 13 || i == 14 || i == 15 || i == 21 || i == 22)
+			continue;	/* grouped below */
+		if (i == 0 || (i >= 5 && i <= 7) || i == 10 || i == 11)
+			x = json_object_new_int64(strtoll(v, NULL, 10));
+		else if (i == 8 || i == 17)
+			/* The database's own text ("0.773"), not a binary
+			 * double's seventeen digits. */
+			x = v ? json_object_new_double_s(strtod(v, NULL), v) :
+				NULL;
+		else
+			x = str_or_null(v);
+		json_object_object_add(o, names[i], x);
+	}
+	prog = json_object_new_object();
+	json_object_object_add(prog, "step", json_object_new_int(
+		atoi(r->cols[13])));
+	json_object_object_add(prog, "steps", json_object_new_int(
+		atoi(r->cols[14])));
+	json_object_object_add(prog, "eta_s", r->cols[15] ?
+		json_object_new_double_s(strtod(r->cols[15], NULL),
+		r->cols[15]) : NULL);
+	json_object_object_add(o, "progress", prog);
+	jr->id = strtoull(r->cols[0], NULL, 10);
+	if (r->cols[21] != NULL) {
+		char url[96];
+
+		snprintf(url, sizeof(url), "/api/v1/images/%llu-preview.png",
+			jr->id);
+		json_object_object_add(o, "preview_url",
+			json_object_new_string(url));
+	} else {
+		json_object_object_add(o, "preview_url", NULL);
+	}
+	json_object_object_add(o, "queue_position", r->cols[22] ?
+		json_object_new_int64(strtoll(r->cols[22], NULL, 10)) : NULL);
+	jr->o = o;
+	return 1;
+}
+
+static int
+image_row(const struct db_row *r, void *arg)
+{
+	json_object *a = arg, *o = json_object_new_object();
+	char url[96];
+
+	if (o == NULL)
+		return 1;
+	snprintf(url, sizeof(url), "/api/v1/images/%s-%s.png", r->cols[0],
+		r->cols[1]);
+	json_object_object_add(o, "index", json_object_new_int(
+		atoi(r->cols[1])));
+	json_object_object_add(o, "seed", json_object_new_int64(
+		strtoll(r->cols[2], NULL, 10)));
+	json_object_object_add(o, "width", json_object_new_int(
+		atoi(r->cols[3])));
+	json_object_object_add(o, "height", json_object_new_int(
+		atoi(r->cols[4])));
+	json_object_object_add(o, "url", json_object_new_string(url));
+	json_object_array_add(a, o);
+	return 0;
+}
+
+json_object *
+job_json(struct db *db, unsigned long long id, unsigned long long user_id,
+	int *found)
+{
+	struct job_read jr = { 0 };
+	struct db_param p[2];
+	json_object *imgs;
+
+	*found = -1;
+	p[0] = DB_INT(id);
+	p[1] = DB_INT(user_id);
+	/* The queue position counts the queued jobs that run first: higher
+	 * priority, or the same and older. */
+	if (db_query(db, "SELECT j.id, j.status, j.prompt, j.negative_prompt,"
+	    " j.model, j.width, j.height, j.steps, j.cfg_scale, j.sampler,"
+	    " j.seed, j.batch_count, j.webhook_url, j.step, j.steps_total,"
+	    " j.eta_s, j.error, j.render_s, " TS("j.created_at") ", "
+	    TS("j.started_at") ", " TS("j.finished_at") ", j.preview_path,"
+	    " IF(j.status = 'queued', (SELECT COUNT(*) FROM jobs q"
+	    " WHERE q.status = 'queued' AND (q.priority > j.priority OR"
+	    " (q.priority = j.priority AND q.id < j.id))), NULL)"
+	    " FROM jobs j WHERE j.id = ? AND j.user_id = ?", p, 2, job_row,
+	    &jr) < 0)
+		return NULL;
+	if (jr.oom)
+		return NULL;
+	if (jr.o == NULL) {
+		*found = 0;
+		return NULL;
+	}
+	imgs = json_object_new_array();
+	json_object_object_add(jr.o, "images", imgs);
+	if (db_query(db, "SELECT job_id, idx, seed, width, height"
+	    " FROM job_images WHERE job_id = ? ORDER BY idx", p, 1, image_row,
+	    imgs) < 0) {
+		json_object_put(jr.o);
+		return NULL;
+	}
+	*found = 1;
+	return jr.o;
+}

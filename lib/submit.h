@@ -1,0 +1,59 @@
+/* submit.h - jobs from the web side: the parameters of a new job checked
+ * once (from a JSON body or a form), stored in the queue, and a job read
+ * back as JSON for its owner. */
+#ifndef KILN_SUBMIT_H
+#define KILN_SUBMIT_H
+
+#include <stddef.h>
+
+struct db;
+struct kiln_config;
+struct json_object;
+struct kreq;
+
+#define PROMPT_MAX 2000
+#define BATCH_MAX 8
+#define JOB_SIDE_MIN 64
+#define JOB_SIDE_MAX 2048
+#define JOB_STEPS_MAX 150
+#define JOB_CFG_MAX 30.0
+#define JOB_SEED_MAX 4294967295ULL
+
+/* The samplers kilnd knows, by the names the engine's sampler_lookup
+ * takes (a unit test holds the two lists together). */
+extern const char *const job_samplers[];
+extern const size_t job_nsamplers;
+
+struct job_spec {
+	char *prompt, *negative, *model, *sampler, *webhook_url;
+	long width, height, steps, batch;
+	double cfg;
+	unsigned long long seed;
+};
+
+void job_spec_free(struct job_spec *s);
+
+/* Where a problem with a field goes: a JSON "fields" object or the form's
+ * Form.Errors. */
+typedef void (*spec_err_fn)(void *arg, const char *field, const char *msg);
+
+/* Fills s from a JSON object (unknown fields, wrong types and values out of
+ * range are errors) or from a form's fields (text, parsed), the rest from
+ * the model's card and kiln's defaults; a missing seed is drawn at random.
+ * Every problem goes to err. Returns the number of problems (0: s is
+ * complete; free it either way), or -1 when memory runs out. */
+int job_spec_from_json(struct json_object *body, const struct kiln_config *c,
+	struct job_spec *s, spec_err_fn err, void *arg);
+int job_spec_from_form(const struct kreq *req, struct job_spec *s,
+	spec_err_fn err, void *arg);
+
+/* Queues s for user_id. Returns 0 with *id, or -1 (db error). */
+int job_insert(struct db *db, unsigned long long user_id, int priority,
+	const struct job_spec *s, unsigned long long *id);
+
+/* The job as its owner sees it, or NULL with *found 0 when it is not
+ * user_id's (or does not exist); NULL with *found -1 on a db error. */
+struct json_object *job_json(struct db *db, unsigned long long id,
+	unsigned long long user_id, int *found);
+
+#endif

@@ -1,0 +1,904 @@
+"""The jobs API end to end behind lighttpd with a running kilnd: models and
+samplers, submitting jobs (defaults, a drawn seed, every validation rule,
+bad bodies), reading results and previews as PNGs with ETags, listing with
+cursor pagination and filters, cancelling queued and running jobs,
+deleting ended ones with their files, isolation between users, the session
+cookie (reads only) and security headers on every kind of response.
+
+The tests run in the order written and share what they make (users alice,
+bob and carol, their keys, alice's first rendered job) through STATE.
+Users, keys and sessions are made directly in SQL; every expected value is
+computed here (from the spec, the model card or the database), never taken
+from the code under test."""
+
+import base64
+import hashlib
+import json
+import os
+import re
+import time
+import urllib.parse
+
+import harness
+from common import check_security_headers
+from harness import wait_until
+
+STACK = dict(server="lighttpd", heartbeat=1, daemon_name="jobs-1")
+
+ROOT = harness.ROOT
+SAMPLERS = ["euler", "euler_a", "heun", "ddim", "dpmpp_2m",
+            "dpmpp_2m_karras", "lcm"]
+PNG_SIG = b"\x89PNG\r\n\x1a\n"
+ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+RESULT_CACHE = "private, max-age=86400"
+TEXT_FIELDS = ("prompt", "negative_prompt", "model", "sampler",
+               "webhook_url")
+
+# What later tests need from earlier ones.
+STATE = {}
+
+
+# ---------------------------------------------------------------- helpers
+
+def token():
+    """43 characters: unpadded urlsafe base64 of 32 random bytes."""
+    return base64.urlsafe_b64encode(os.urandom(32)).rstrip(b"=").decode()
+
+
+def sha256(text):
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def one(s, query):
+    rows = s.sql(query)
+    assert len(rows) == 1 and len(rows[0]) == 1, "%s: %r" % (query, rows)
+    return rows[0][0]
+
+
+def make_user(s, name):
+    s.sql("INSERT INTO users (username, password_hash, role) VALUES"
+          " ('%s', '$argon2id$x', 'user')" % name)
+    return int(one(s, "SELECT id FROM users WHERE username = '%s'" % name))
+
+
+def make_key(s, uid, scopes, name="test key"):
+    key = "kiln_" + token()
+    assert len(key) == 48
+    s.sql("INSERT INTO api_keys (user_id, name, prefix, key_hash, scopes)"
+          " VALUES (%d, '%s', '%s', '%s', '%s')" %
+          (uid, name, key[:13], sha256(key), scopes))
+    return key
+
+
+def make_session(s, uid, expires="NOW() + INTERVAL 1 HOUR"):
+    tok = token()
+    s.sql("INSERT INTO sessions (user_id, token_hash, csrf, expires_at)"
+          " VALUES (%d, '%s', '%s', %s)" % (uid, sha256(tok), token(),
+                                            expires))
+    return tok
+
+
+def api(s, method, path, key=None, body=None, raw=None,
+        ctype="application/json", headers=None):
+    """One API request; body is sent as JSON, raw as given. Every response
+    is checked for the security headers."""
+    h = {}
+    if key is not None:
+        h["Authorization"] = "Bearer " + key
+    data = None
+    if body is not None:
+        data = json.dumps(body)
+    elif raw is not None:
+        data = raw
+    if data is not None and ctype is not None:
+        h["Content-Type"] = ctype
+    h.update(headers or {})
+    r = s.request(method, path, body=data, headers=h, timeout=30)
+    check_security_headers(r, "%s %s -> %d" % (method, path, r.status))
+    return r
+
+
+def is_json(r):
+    assert r.headers.get("content-type", "").startswith(
+        "application/json"), r.headers
+    try:
+        return json.loads(r.body)
+    except ValueError as e:
+        pos = getattr(e, "pos", getattr(e, "start", 0))
+        raise AssertionError("the answer (%d) is not valid JSON: %s; near"
+                             " %r" % (r.status, e, r.body[max(0, pos - 60):
+                                                          pos + 20]))
+
+
+def error_of(r, status, code, where=""):
+    assert r.status == status, "%s: want %d, got %d %s" % (
+        where, status, r.status, r.text[:600])
+    e = is_json(r)["error"]
+    assert e["code"] == code, "%s: %r" % (where, e)
+    assert isinstance(e["message"], str) and e["message"], e
+    return e
+
+
+def invalid_fields(r, where):
+    e = error_of(r, 400, "validation_failed", where)
+    assert isinstance(e.get("fields"), dict), "%s: %r" % (where, e)
+    return e["fields"]
+
+
+def job_count(s):
+    return one(s, "SELECT CONCAT(COUNT(*), '/', COALESCE(MAX(id), 0))"
+               " FROM jobs")
+
+
+def db_job(s, jid):
+    cols = ["user_id", "status", "prompt", "negative_prompt", "model",
+            "width", "height", "steps", "cfg_scale", "sampler", "seed",
+            "batch_count", "webhook_url", "step", "cancel_requested",
+            "started_at", "daemon", "preview_path", "updated_at"]
+    rows = s.sql("SELECT %s FROM jobs WHERE id = %d" % (", ".join(cols),
+                                                        jid))
+    return dict(zip(cols, rows[0])) if rows else None
+
+
+def db_images(s, jid):
+    return s.sql("SELECT idx, seed, path, width, height FROM job_images"
+                 " WHERE job_id = %d ORDER BY idx" % jid)
+
+
+def job_dir(s, jid):
+    return s.path("artifacts", "jobs", str(jid))
+
+
+def submit(s, key, body, where="submit"):
+    r = api(s, "POST", "/api/v1/jobs", key, body)
+    assert r.status == 202, "%s: %d %s" % (where, r.status, r.text[:800])
+    j = is_json(r)
+    assert r.headers.get("location") == "/api/v1/jobs/%d" % j["id"], \
+        (r.headers.get("location"), j["id"])
+    return j
+
+
+def get_job(s, key, jid):
+    r = api(s, "GET", "/api/v1/jobs/%d" % jid, key)
+    assert r.status == 200, "GET job %d: %d %s" % (jid, r.status,
+                                                   r.text[:500])
+    return is_json(r)
+
+
+def wait_job(s, key, jid, want, timeout=60):
+    return wait_until(lambda: (lambda j: j["status"] in want and j)(
+        get_job(s, key, jid)), timeout=timeout, step=0.2,
+        what="job %d to be %s" % (jid, "/".join(want)))
+
+
+def wait_db(s, jid, want, timeout=60):
+    return wait_until(lambda: (lambda j: j["status"] in want and j)(
+        db_job(s, jid)), timeout=timeout, step=0.05,
+        what="job %d to be %s in the database" % (jid, "/".join(want)))
+
+
+def png_size(data, where):
+    """(width, height) from the IHDR chunk, read by hand."""
+    assert data[:8] == PNG_SIG, "%s: not a PNG: %r" % (where, data[:16])
+    assert data[12:16] == b"IHDR", "%s: first chunk %r" % (where,
+                                                          data[12:16])
+    return (int.from_bytes(data[16:20], "big"),
+            int.from_bytes(data[20:24], "big"))
+
+
+def model_card():
+    with open(os.path.join(ROOT, "models", "kiln-micro", "kiln.json")) as f:
+        return json.load(f)
+
+
+# ---------------------------------------------------------------- tests
+
+def test_models_and_samplers_need_a_key(s):
+    STATE["alice"] = make_user(s, "alice")
+    STATE["bob"] = make_user(s, "bob")
+    STATE["carol"] = make_user(s, "carol")
+    STATE["key"] = make_key(s, STATE["alice"], "read,generate")
+    STATE["ro"] = make_key(s, STATE["alice"], "read", "read only")
+    STATE["bob_key"] = make_key(s, STATE["bob"], "read,generate")
+    STATE["carol_key"] = make_key(s, STATE["carol"], "read")
+    card = model_card()
+
+    for key in (STATE["key"], STATE["ro"]):
+        r = api(s, "GET", "/api/v1/models", key)
+        assert r.status == 200, r.text
+        models = is_json(r)["models"]
+        by = {m["name"]: m for m in models}
+        assert "kiln-micro" in by, models
+        micro = by["kiln-micro"]
+        assert micro["default"] is True, micro
+        assert (micro["width"], micro["height"]) == (
+            card["defaults"]["width"], card["defaults"]["height"]) == \
+            (64, 64), micro
+        assert micro["description"] == card["description"], micro
+        assert [m["name"] for m in models if m.get("default")] == \
+            ["kiln-micro"], models
+        for m in models:
+            assert set(m) >= {"name", "description", "default"}, m
+
+        r = api(s, "GET", "/api/v1/samplers", key)
+        assert r.status == 200, r.text
+        got = is_json(r)["samplers"]
+        assert sorted(got) == sorted(SAMPLERS) and len(got) == 7, got
+
+    for path in ("/api/v1/models", "/api/v1/samplers"):
+        for key in (None, "kiln_" + "A" * 43, "not-a-key"):
+            r = api(s, "GET", path, key)
+            error_of(r, 401, "unauthorized", "%s with key %r" % (path, key))
+
+
+def test_submit_a_job_and_fetch_its_pngs(s):
+    key = STATE["key"]
+    body = {"prompt": "two small green triangles on a white background",
+            "negative_prompt": "blurry", "model": "kiln-micro",
+            "steps": 10, "cfg_scale": 5.5, "sampler": "euler",
+            "batch_count": 2}
+    before = job_count(s)
+    j = submit(s, key, body)
+    jid = j["id"]
+    STATE["job"] = jid
+    assert isinstance(jid, int) and jid > 0
+    assert j["status"] in ("queued", "running"), j
+    for k, v in body.items():
+        assert j[k] == v, (k, j[k], v)
+    assert j["webhook_url"] is None and j["error"] is None, j
+    # No width/height: the model card's 64x64.
+    assert (j["width"], j["height"]) == (64, 64), j
+    # No seed: a drawn one, reported back and stored.
+    seed = j["seed"]
+    assert isinstance(seed, int) and 0 <= seed <= 4294967295, seed
+    assert ISO.match(j["created_at"]), j["created_at"]
+    assert j["images"] == [] and j["finished_at"] is None, j
+    assert job_count(s) != before
+    row = db_job(s, jid)
+    assert row["user_id"] == str(STATE["alice"]), row
+    assert (row["prompt"], row["negative_prompt"], row["model"],
+            row["sampler"]) == (body["prompt"], "blurry", "kiln-micro",
+                                "euler"), row
+    assert (row["width"], row["height"], row["steps"], row["batch_count"],
+            row["seed"]) == ("64", "64", "10", "2", str(seed)), row
+    assert float(row["cfg_scale"]) == 5.5, row
+    assert row["webhook_url"] == "NULL", row
+
+    j = wait_job(s, key, jid, ("succeeded", "failed", "canceled"))
+    assert j["status"] == "succeeded", j
+    assert ISO.match(j["started_at"]) and ISO.match(j["finished_at"]), j
+    assert isinstance(j["render_s"], (int, float)) and j["render_s"] > 0, j
+    assert j["queue_position"] is None, j
+    imgs = db_images(s, jid)
+    assert [r[0] for r in imgs] == ["0", "1"], imgs
+    assert len(j["images"]) == 2, j["images"]
+    for img, (idx, iseed, path, w, h) in zip(j["images"], imgs):
+        assert img["index"] == int(idx), img
+        assert img["seed"] == int(iseed), (img, iseed)
+        assert (img["width"], img["height"]) == (64, 64), img
+        assert img["url"] == "/api/v1/images/%d-%s.png" % (jid, idx), img
+        r = api(s, "GET", img["url"], key)
+        assert r.status == 200, (img["url"], r.status, r.text[:300])
+        assert r.headers.get("content-type") == "image/png", r.headers
+        assert png_size(r.body, img["url"]) == (64, 64)
+        with open(s.path("artifacts", path), "rb") as f:
+            assert f.read() == r.body, "%s is not the file %s" % (
+                img["url"], path)
+        assert r.headers.get("cache-control") == RESULT_CACHE, r.headers
+        etag = r.headers.get("etag")
+        assert etag, r.headers
+        r2 = api(s, "GET", img["url"], key,
+                 headers={"If-None-Match": etag})
+        assert r2.status == 304 and r2.body == b"", (r2.status, r2.body)
+        r3 = api(s, "GET", img["url"], key,
+                 headers={"If-None-Match": '"something-else"'})
+        assert r3.status == 200 and r3.body == r.body, r3.status
+    # Each picture of the batch has its own seed.
+    assert j["images"][0]["seed"] != j["images"][1]["seed"]
+
+    purl = "/api/v1/images/%d-preview.png" % jid
+    assert j["preview_url"] == purl, j["preview_url"]
+    r = api(s, "GET", purl, key)
+    assert r.status == 200, (r.status, r.text[:300])
+    assert r.headers.get("content-type") == "image/png", r.headers
+    png_size(r.body, purl)
+    assert r.headers.get("cache-control") == "no-store", r.headers
+    # The read-only key reads images too.
+    assert api(s, "GET", j["images"][0]["url"], STATE["ro"]).status == 200
+
+
+def test_validation_names_exactly_the_bad_field(s):
+    key = STATE["key"]
+    base = {"prompt": "a single blue circle on the left", "steps": 4}
+    del_ = object()     # marks a field to leave out
+    cases = [
+        # (field, value)
+        ("prompt", 5), ("prompt", ["a"]), ("prompt", True),
+        ("prompt", del_), ("prompt", ""), ("prompt", "x" * 2001),
+        ("prompt", "\u00e9" * 1000 + "a"),           # 2001 bytes
+        ("prompt", "a\x01b"), ("prompt", "a\x1bb"), ("prompt", "a\x00b"),
+        ("prompt", "a\x7fb"),
+        ("negative_prompt", 1), ("negative_prompt", "y" * 2001),
+        ("negative_prompt", "a\x02b"),
+        ("model", 3), ("model", "no-such-model"), ("model", ""),
+        ("width", "64"), ("width", 56), ("width", 2056), ("width", 0),
+        ("width", -64), ("width", 64.5), ("width", 100), ("width", True),
+        ("height", "64"), ("height", 56), ("height", 2056),
+        ("height", 72.5), ("height", 65), ("height", {}),
+        ("steps", "4"), ("steps", 0), ("steps", 151), ("steps", 2.5),
+        ("steps", False),
+        ("cfg_scale", "7"), ("cfg_scale", -0.1), ("cfg_scale", 30.5),
+        ("sampler", 2), ("sampler", "euler_b"), ("sampler", ""),
+        ("seed", "1"), ("seed", -1), ("seed", 4294967296), ("seed", 1.5),
+        ("batch_count", "2"), ("batch_count", 0), ("batch_count", 9),
+        ("batch_count", 1.5),
+        ("webhook_url", "ftp://example.com/hook"), ("webhook_url", 5),
+        ("webhook_url", "example.com/hook"),
+        ("webhook_url", "https://example.com/" + "a" * 2030),  # 2050
+        ("colour", "red"),
+    ]
+    before = job_count(s)
+    problems = []       # every case checked, all mismatches reported
+    for field, value in cases:
+        body = dict(base)
+        if value is del_:
+            body.pop(field)
+        else:
+            body[field] = value
+        where = "%s = %r" % (field, value if value is not del_ else
+                             "(absent)")
+        where = where[:120]
+        n = job_count(s)
+        r = api(s, "POST", "/api/v1/jobs", key, body)
+        if job_count(s) != n:
+            problems.append("%s: a row was added" % where)
+        try:
+            fields = invalid_fields(r, where)
+        except AssertionError as e:
+            problems.append(str(e)[:300])
+            continue
+        if set(fields) != {field}:
+            problems.append("%s: fields %r" % (where, fields))
+            continue
+        msg = fields[field]
+        want = None
+        if field == "colour":
+            want = "unknown field"
+        elif field in TEXT_FIELDS and not isinstance(value, str) and \
+                value is not del_:
+            want = "must be a string"
+        elif field not in TEXT_FIELDS and \
+                isinstance(value, (str, bool, dict, list)):
+            want = "must be a number"
+        if want is not None and msg != want:
+            problems.append("%s: message %r, want %r" % (where, msg, want))
+        if (field, value) == ("model", "no-such-model") and \
+                "kiln-micro" not in msg:
+            problems.append("%s: message %r lists no kiln-micro" %
+                            (where, msg))
+        if (field, value) == ("sampler", "euler_b"):
+            for name in SAMPLERS:
+                if not re.search(r"\b%s\b" % name, msg):
+                    problems.append("%s: message %r lacks %s" %
+                                    (where, msg, name))
+    before = job_count(s)
+
+    # Several at once: every one named.
+    r = api(s, "POST", "/api/v1/jobs", key,
+            {"prompt": "", "steps": 0, "sampler": "x", "width": 65,
+             "seed": "1", "bogus": 1, "webhook_url": "ftp://x"})
+    fields = invalid_fields(r, "several bad fields")
+    assert set(fields) == {"prompt", "steps", "sampler", "width", "seed",
+                           "bogus", "webhook_url"}, fields
+    fields = invalid_fields(api(s, "POST", "/api/v1/jobs", key, {}), "{}")
+    assert set(fields) == {"prompt"}, fields
+
+    def refused(where, status, code=None, **kw):
+        """One request that must be refused with status (and code) and
+        leave no row; mismatches go to problems."""
+        n = job_count(s)
+        r = api(s, "POST", "/api/v1/jobs", kw.pop("k", key), **kw)
+        if job_count(s) != n:
+            problems.append("%s: a row was added" % where)
+        try:
+            error_of(r, status, code or (r.json()["error"]["code"] if
+                                         r.status == status else "?"),
+                     where)
+        except (AssertionError, ValueError, KeyError, TypeError) as e:
+            problems.append("%s: %s" % (where, str(e)[:300]))
+
+    # Bodies that are not one JSON object.
+    for raw in ('{"prompt": "x"', '[{"prompt": "x"}]', '"a prompt"', "42",
+                '{"prompt": "x"} garbage', '{"prompt": "x"}{"steps": 4}',
+                "{'prompt': 'x'}", '{"prompt": "x",}', "", "null"):
+        refused("body %r" % raw, 400, "bad_request", raw=raw)
+    # Not JSON by its Content-Type.
+    good = json.dumps(base)
+    for ctype in ("text/plain", "application/x-www-form-urlencoded",
+                  None, "application/jsonx"):
+        refused("Content-Type %r" % ctype, 415, raw=good, ctype=ctype)
+    # Over 1 MiB.
+    refused("body over 1 MiB", 413,
+            raw=json.dumps({"prompt": "a" * (1 << 20)}))
+    # A read-only key may not submit; nor may no key.
+    refused("read-only key", 403, "forbidden", body=base, k=STATE["ro"])
+    refused("no key", 401, "unauthorized", body=base, k=None)
+
+    # The edges of every range are accepted (cheap: one step, 64x64),
+    # and long texts come back whole, in the answer, on reading and in
+    # the database. Dave's jobs, so the listings of later tests are
+    # alice's own.
+    dave = make_user(s, "dave")
+    dkey = make_key(s, dave, "read,generate")
+    edges = [
+        {"prompt": "\u00e9" * 998 + "a\n\tb",     # 2000 bytes
+         "negative_prompt": "y" * 2000, "model": None, "width": 64,
+         "height": 64, "steps": 1, "cfg_scale": 30, "sampler": "lcm",
+         "seed": 4294967295, "batch_count": 1, "webhook_url": None},
+        {"prompt": "a" * 300, "negative_prompt": "\u00e9" * 1000,
+         "seed": 0, "cfg_scale": 0, "steps": 1, "width": 64.0,
+         "height": 64, "sampler": "euler_a"},
+    ]
+    want = [{"model": "kiln-micro", "seed": 4294967295, "cfg_scale": 30,
+             "steps": 1, "sampler": "lcm", "width": 64},
+            {"model": "kiln-micro", "seed": 0, "cfg_scale": 0, "steps": 1,
+             "sampler": "euler_a", "width": 64}]
+    ids = []
+    for n, (edge, w) in enumerate(zip(edges, want)):
+        for k in ("prompt", "negative_prompt"):
+            assert len(edge[k].encode()) in (300, 2000)
+            w[k] = edge[k]
+        where = "edge job %d" % n
+        r = api(s, "POST", "/api/v1/jobs", dkey, raw=json.dumps(edge),
+                ctype="application/json; charset=utf-8")
+        if r.status != 202:
+            problems.append("%s: %d %s" % (where, r.status, r.text[:300]))
+            continue
+        m = re.match(r"^/api/v1/jobs/(\d+)$", r.headers.get("location", ""))
+        assert m, r.headers
+        jid = int(m.group(1))
+        ids.append(jid)
+        row = s.sql("SELECT SHA2(prompt, 256), SHA2(negative_prompt, 256),"
+                    " seed FROM jobs WHERE id = %d" % jid)
+        if row != [[sha256(edge["prompt"]), sha256(edge["negative_prompt"]),
+                    str(w["seed"])]]:
+            problems.append("%s: database row differs: %r" % (where, row))
+        for how, resp in (("POST", r),
+                          ("GET", api(s, "GET", "/api/v1/jobs/%d" % jid,
+                                      dkey))):
+            try:
+                j = json.loads(resp.body)
+            except ValueError as e:
+                pos = getattr(e, "pos", getattr(e, "start", 0))
+                problems.append("%s: the %s answer is not valid JSON (%s):"
+                                " near %r" % (where, how, e,
+                                              resp.body[max(0, pos - 30):
+                                                        pos + 10]))
+                continue
+            for k, v in w.items():
+                if j.get(k) != v:
+                    problems.append("%s: %s %s is %r (%d bytes), want %d"
+                                    " bytes" % (where, how, k,
+                                                str(j.get(k))[:40],
+                                                len(str(j.get(k)).encode()),
+                                                len(str(v).encode()))
+                                    if isinstance(v, str) else
+                                    "%s: %s %s is %r, want %r" %
+                                    (where, how, k, j.get(k), v))
+    r = api(s, "GET", "/api/v1/jobs", dkey)
+    try:
+        got = sorted(j["id"] for j in json.loads(r.body)["jobs"])
+        if got != sorted(ids):
+            problems.append("dave's listing: %r, want %r" % (got, ids))
+    except ValueError as e:
+        problems.append("dave's listing is not valid JSON: %s" % e)
+    for jid in ids:
+        assert wait_db(s, jid, ("succeeded", "failed"))["status"] == \
+            "succeeded", db_job(s, jid)
+    # The field cases, reported together so one run shows them all.
+    assert not problems, "\n".join(problems)
+
+
+def list_ids(s, key, query):
+    r = api(s, "GET", "/api/v1/jobs?" + query, key)
+    assert r.status == 200, "%s: %d %s" % (query, r.status, r.text[:500])
+    o = is_json(r)
+    return [j["id"] for j in o["jobs"]], o["next_cursor"], o
+
+
+def all_pages(s, key, query, limit):
+    ids, pages, cursor = [], [], None
+    for _ in range(50):
+        q = "limit=%d" % limit + ("&" + query if query else "")
+        if cursor is not None:
+            q += "&cursor=%s" % cursor
+        page, cursor, _ = list_ids(s, key, q)
+        assert len(page) <= limit, (q, page)
+        pages.append(page)
+        ids += page
+        if cursor is None:
+            return ids, pages
+        assert isinstance(cursor, int), cursor
+    raise AssertionError("more than 50 pages for %s" % query)
+
+
+def test_listing_pages_and_filters(s):
+    uid, key = STATE["carol"], STATE["carol_key"]
+    spec = [("a red circle", "succeeded"),
+            ("100% blue square", "failed"),
+            ("100 blue squares", "canceled"),
+            ("two_green triangles", "succeeded"),
+            ("two green triangles", "succeeded"),
+            ("a yellow star", "canceled"),
+            ("three purple stars", "succeeded")]
+    for day, (prompt, status) in enumerate(spec, 1):
+        s.sql("INSERT INTO jobs (user_id, status, prompt, model, width,"
+              " height, steps, cfg_scale, sampler, seed, batch_count,"
+              " created_at, started_at, finished_at) VALUES (%d, '%s',"
+              " '%s', 'kiln-micro', 64, 64, 4, 7, 'euler', %d, 1,"
+              " '2024-01-0%d 12:00:00', '2024-01-0%d 12:00:01',"
+              " '2024-01-0%d 12:00:05')" % (uid, status, prompt, day, day,
+                                            day, day))
+    rows = s.sql("SELECT id, prompt, status, created_at FROM jobs WHERE"
+                 " user_id = %d ORDER BY created_at DESC, id DESC" % uid)
+    assert len(rows) == 7, rows
+    newest = [int(r[0]) for r in rows]
+    by_prompt = {r[1]: int(r[0]) for r in rows}
+    day_of = {int(r[0]): int(r[3][8:10]) for r in rows}
+
+    ids, pages = all_pages(s, key, "", 3)
+    assert [len(p) for p in pages] == [3, 3, 1], pages
+    assert ids == newest, (ids, newest)
+    assert len(set(ids)) == 7
+    page, cur, o = list_ids(s, key, "limit=7")
+    assert page == newest and cur is None, (page, cur)
+    page, cur, o = list_ids(s, key, "")
+    assert page == newest and cur is None, (page, cur)
+    first = o["jobs"][-1]
+    assert first["created_at"] == "2024-01-01T12:00:00Z", first
+    assert first["finished_at"] == "2024-01-01T12:00:05Z", first
+    assert first["prompt"] == "a red circle" and first["images"] == [], first
+    page, cur, _ = list_ids(s, key, "limit=6")
+    assert page == newest[:6] and cur is not None, (page, cur)
+    page, cur, _ = list_ids(s, key, "limit=6&cursor=%s" % cur)
+    assert page == newest[6:] and cur is None, (page, cur)
+
+    for status in ("succeeded", "failed", "canceled", "queued", "running"):
+        want = [i for i in newest
+                if [r[2] for r in rows if int(r[0]) == i][0] == status]
+        ids, _ = all_pages(s, key, "status=" + status, 1 if status ==
+                           "succeeded" else 2)
+        assert ids == want, (status, ids, want)
+
+    def q(text, *extra):
+        page, cur, _ = list_ids(s, key, "q=" + urllib.parse.quote(text, "") +
+                                "".join("&" + e for e in extra))
+        assert cur is None, cur
+        return page
+
+    assert q("blue") == [by_prompt["100 blue squares"],
+                         by_prompt["100% blue square"]]
+    assert q("100%") == [by_prompt["100% blue square"]], q("100%")
+    assert q("%") == [by_prompt["100% blue square"]], q("%")
+    assert q("two_green") == [by_prompt["two_green triangles"]], \
+        q("two_green")
+    assert q("triangles") == [by_prompt["two green triangles"],
+                              by_prompt["two_green triangles"]]
+    assert q("purple stars") == [by_prompt["three purple stars"]]
+    assert q("nothing like this") == []
+    assert q("blue", "status=failed") == [by_prompt["100% blue square"]]
+
+    def days(query):
+        page, cur, _ = list_ids(s, key, query)
+        assert cur is None
+        return sorted(day_of[i] for i in page)
+
+    assert days("since=2024-01-03") == [3, 4, 5, 6, 7]
+    assert days("until=2024-01-03") == [1, 2]
+    assert days("since=2024-01-02T13:00:00Z&until=2024-01-05T11:00:00Z") \
+        == [3, 4]
+    assert days("since=2024-01-06T11:59:59Z") == [6, 7]
+    assert days("since=2030-01-01") == []
+
+    problems = []
+    for query, field in [("limit=0", "limit"), ("limit=101", "limit"),
+                         ("limit=abc", "limit"), ("limit=2.5", "limit"),
+                         ("limit=", "limit"),
+                         ("cursor=abc", "cursor"), ("cursor=0", "cursor"),
+                         ("cursor=-5", "cursor"),
+                         ("status=done", "status"), ("status=", "status"),
+                         ("since=2024-13-01", "since"),
+                         ("since=yesterday", "since"),
+                         ("since=2024-01-01T12:00:00", "since"),
+                         ("since=2024-01-01 12:00:00", "since"),
+                         ("until=2024-01-01T25:00:00Z", "until"),
+                         ("until=2024-02-30", "until"),
+                         ("until=20240101", "until")]:
+        query = query.replace(" ", "%20")
+        r = api(s, "GET", "/api/v1/jobs?" + query, key)
+        try:
+            fields = invalid_fields(r, query)
+        except AssertionError as e:
+            problems.append(str(e)[:200])
+            continue
+        if set(fields) != {field}:
+            problems.append("%s: fields %r" % (query, fields))
+    r = api(s, "GET", "/api/v1/jobs?limit=0&status=x&since=y", key)
+    assert set(invalid_fields(r, "three bad")) == {"limit", "status",
+                                                   "since"}
+    assert not problems, "\n".join(problems)
+
+
+def test_cancel_queued_and_running_jobs(s):
+    key = STATE["key"]
+    busy = submit(s, key, {"prompt": "three purple stars on a black"
+                           " background", "steps": 150, "batch_count": 8,
+                           "seed": 5})["id"]
+    STATE["busy"] = busy
+    wait_until(lambda: (lambda j: j["status"] == "running" and
+                        int(j["step"]) >= 2)(db_job(s, busy)),
+               timeout=60, step=0.05, what="the busy job to run")
+
+    # Nothing that has not ended can be deleted.
+    r = api(s, "DELETE", "/api/v1/jobs/%d" % busy, key)
+    error_of(r, 409, "conflict", "DELETE running")
+    assert db_job(s, busy)["status"] == "running"
+
+    q1 = submit(s, key, {"prompt": "a single blue circle on the left",
+                         "steps": 4, "seed": 1})
+    q2 = submit(s, key, {"prompt": "a pink triangle at the bottom",
+                         "steps": 4, "seed": 2,
+                         "webhook_url": "http://127.0.0.1:9/hook?x=1"})
+    assert q2["webhook_url"] == "http://127.0.0.1:9/hook?x=1", q2
+    ahead = [int(one(s, "SELECT COUNT(*) FROM jobs WHERE status = 'queued'"
+                     " AND id < %d" % j["id"])) for j in (q1, q2)]
+    assert ahead == [0, 1], ahead
+    for j, n in zip((q1, q2), ahead):
+        assert j["status"] == "queued", j
+        got = get_job(s, key, j["id"])
+        assert got["status"] == "queued" and got["queue_position"] == n, \
+            (got["queue_position"], n)
+        assert isinstance(got["queue_position"], int)
+    busy_j = get_job(s, key, busy)
+    assert busy_j["status"] == "running" and \
+        busy_j["queue_position"] is None, busy_j
+    assert busy_j["started_at"] and ISO.match(busy_j["started_at"])
+    assert busy_j["progress"]["steps"] == 150 * 8, busy_j["progress"]
+    assert 0 < busy_j["progress"]["step"] < 1200, busy_j["progress"]
+
+    r = api(s, "DELETE", "/api/v1/jobs/%d" % q1["id"], key)
+    error_of(r, 409, "conflict", "DELETE queued")
+    assert db_job(s, q1["id"])["status"] == "queued"
+
+    # A queued job: canceled at once.
+    r = api(s, "POST", "/api/v1/jobs/%d/cancel" % q2["id"], key)
+    assert r.status == 202, (r.status, r.text[:500])
+    j = is_json(r)
+    assert j["id"] == q2["id"] and j["status"] == "canceled", j
+    assert j["queue_position"] is None, j
+    assert db_job(s, q2["id"])["status"] == "canceled"
+    assert get_job(s, key, q1["id"])["queue_position"] == 0
+    r = api(s, "POST", "/api/v1/jobs/%d/cancel" % q1["id"], key)
+    assert r.status == 202 and r.json()["status"] == "canceled", r.text
+    # A read-only key cannot cancel.
+    r = api(s, "POST", "/api/v1/jobs/%d/cancel" % busy, STATE["ro"])
+    error_of(r, 403, "forbidden", "cancel with read-only key")
+    assert db_job(s, busy)["cancel_requested"] == "0"
+
+    # The running one: stops after the step in flight.
+    r = api(s, "POST", "/api/v1/jobs/%d/cancel" % busy, key)
+    assert r.status == 202, (r.status, r.text[:500])
+    assert r.json()["status"] in ("running", "canceled"), r.json()
+    at = int(db_job(s, busy)["step"])
+    row = wait_db(s, busy, ("canceled", "succeeded", "failed"), timeout=30)
+    assert row["status"] == "canceled", row
+    assert int(row["step"]) <= at + 1 and int(row["step"]) < 1200, \
+        (at, row["step"])
+    assert db_images(s, busy) == []
+    j = get_job(s, key, busy)
+    assert j["status"] == "canceled" and j["images"] == [], j
+    assert j["finished_at"] and ISO.match(j["finished_at"]), j
+
+    # Ended jobs cannot be canceled.
+    for jid in (busy, q1["id"], q2["id"]):
+        r = api(s, "POST", "/api/v1/jobs/%d/cancel" % jid, key)
+        error_of(r, 409, "conflict", "cancel ended job %d" % jid)
+        assert db_job(s, jid)["status"] == "canceled"
+    r = api(s, "POST", "/api/v1/jobs/%d/cancel" % STATE["job"], key)
+    error_of(r, 409, "conflict", "cancel succeeded job")
+    assert db_job(s, STATE["job"])["status"] == "succeeded"
+    r = api(s, "POST", "/api/v1/jobs/99999999/cancel", key)
+    error_of(r, 404, "not_found", "cancel unknown job")
+
+    # A job submitted after them runs; the canceled ones never did.
+    probe = submit(s, key, {"prompt": "a yellow star", "steps": 2})["id"]
+    assert wait_db(s, probe, ("succeeded", "failed"))["status"] == \
+        "succeeded"
+    for jid in (q1["id"], q2["id"]):
+        row = db_job(s, jid)
+        assert row["status"] == "canceled" and row["started_at"] == "NULL" \
+            and row["daemon"] == "NULL" and row["step"] == "0", row
+        assert db_images(s, jid) == []
+        assert not os.path.exists(job_dir(s, jid)), os.listdir(job_dir(s,
+                                                                       jid))
+    STATE["canceled"] = [busy, q1["id"], q2["id"]]
+
+
+def test_delete_removes_rows_and_files(s):
+    key = STATE["key"]
+    j = submit(s, key, {"prompt": "a large red star in the top left corner",
+                        "steps": 10, "batch_count": 2})
+    jid = j["id"]
+    assert j["model"] == "kiln-micro", j     # the configured default
+    j = wait_job(s, key, jid, ("succeeded", "failed"))
+    assert j["status"] == "succeeded", j
+    assert len(db_images(s, jid)) == 2
+    files = os.listdir(job_dir(s, jid))
+    assert len(files) >= 2, files
+    img_urls = [i["url"] for i in j["images"]] + [j["preview_url"]]
+    assert api(s, "GET", img_urls[0], key).status == 200
+
+    # Not with a read-only key.
+    r = api(s, "DELETE", "/api/v1/jobs/%d" % jid, STATE["ro"])
+    error_of(r, 403, "forbidden", "DELETE with read-only key")
+    assert db_job(s, jid) is not None
+
+    r = api(s, "DELETE", "/api/v1/jobs/%d" % jid, key)
+    assert r.status == 204, (r.status, r.text[:500])
+    assert r.body == b"", r.body
+    assert one(s, "SELECT COUNT(*) FROM jobs WHERE id = %d" % jid) == "0"
+    assert one(s, "SELECT COUNT(*) FROM job_images WHERE job_id = %d" %
+               jid) == "0"
+    assert not os.path.exists(job_dir(s, jid)), os.listdir(job_dir(s, jid))
+    error_of(api(s, "GET", "/api/v1/jobs/%d" % jid, key), 404, "not_found",
+             "GET deleted")
+    for url in img_urls:
+        error_of(api(s, "GET", url, key), 404, "not_found", url)
+    error_of(api(s, "DELETE", "/api/v1/jobs/%d" % jid, key), 404,
+             "not_found", "DELETE twice")
+    error_of(api(s, "POST", "/api/v1/jobs/%d/cancel" % jid, key), 404,
+             "not_found", "cancel deleted")
+
+    # A canceled job (it may hold a preview) goes with its directory.
+    busy = STATE["busy"]
+    r = api(s, "DELETE", "/api/v1/jobs/%d" % busy, key)
+    assert r.status == 204, (r.status, r.text[:500])
+    assert one(s, "SELECT COUNT(*) FROM jobs WHERE id = %d" % busy) == "0"
+    assert not os.path.exists(job_dir(s, busy))
+    # The other jobs are untouched.
+    assert db_job(s, STATE["job"])["status"] == "succeeded"
+    assert len(db_images(s, STATE["job"])) == 2
+    assert os.path.isdir(job_dir(s, STATE["job"]))
+
+
+def snapshot(s, jid):
+    return (s.sql("SELECT * FROM jobs WHERE id = %d" % jid),
+            db_images(s, jid),
+            sorted((f, os.path.getsize(os.path.join(job_dir(s, jid), f)))
+                   for f in os.listdir(job_dir(s, jid))))
+
+
+def test_other_users_see_nothing_of_a_job(s):
+    jid = STATE["job"]
+    bob = STATE["bob_key"]
+    before = snapshot(s, jid)
+    count = job_count(s)
+    for method, path in [
+            ("GET", "/api/v1/jobs/%d" % jid),
+            ("POST", "/api/v1/jobs/%d/cancel" % jid),
+            ("DELETE", "/api/v1/jobs/%d" % jid),
+            ("GET", "/api/v1/images/%d-0.png" % jid),
+            ("GET", "/api/v1/images/%d-1.png" % jid),
+            ("GET", "/api/v1/images/%d-preview.png" % jid)]:
+        r = api(s, method, path, bob)
+        error_of(r, 404, "not_found", "bob %s %s" % (method, path))
+        assert b"two small green" not in r.body
+    # The same requests for a job that does not exist: the same answer.
+    r = api(s, "GET", "/api/v1/jobs/99999999", bob)
+    error_of(r, 404, "not_found", "unknown job")
+    # Bob's listing: none of alice's jobs, by any filter.
+    alice_ids = {int(r[0]) for r in s.sql(
+        "SELECT id FROM jobs WHERE user_id = %d" % STATE["alice"])}
+    assert jid in alice_ids
+    for query in ("", "limit=100", "status=succeeded",
+                  "q=" + urllib.parse.quote("two small green"),
+                  "cursor=%d" % (max(alice_ids) + 1)):
+        page, cur, _ = list_ids(s, bob, query)
+        assert page == [] and cur is None, (query, page)
+    # Carol (read only) sees only hers.
+    carol_ids = {int(r[0]) for r in s.sql(
+        "SELECT id FROM jobs WHERE user_id = %d" % STATE["carol"])}
+    page, _, _ = list_ids(s, STATE["carol_key"], "limit=100")
+    assert set(page) == carol_ids, page
+    # And alice's listing holds all of hers and only hers.
+    ids, _ = all_pages(s, STATE["key"], "", 4)
+    assert sorted(ids) == sorted(alice_ids), (ids, alice_ids)
+    assert ids == sorted(ids, reverse=True), ids
+    assert snapshot(s, jid) == before, "bob changed alice's job"
+    assert job_count(s) == count
+    assert get_job(s, STATE["key"], jid)["status"] == "succeeded"
+
+
+def test_a_session_cookie_reads_but_does_not_write(s):
+    jid = STATE["job"]
+    tok = make_session(s, STATE["alice"])
+    cookie = {"Cookie": "kiln_session=" + tok}
+    r = api(s, "GET", "/api/v1/jobs/%d" % jid, headers=cookie)
+    assert r.status == 200, (r.status, r.text[:500])
+    assert is_json(r)["id"] == jid
+    r = api(s, "GET", "/api/v1/jobs?limit=100", headers=cookie)
+    assert r.status == 200, r.status
+    assert jid in [j["id"] for j in is_json(r)["jobs"]]
+    r = api(s, "GET", "/api/v1/images/%d-0.png" % jid, headers=cookie)
+    assert r.status == 200 and r.body[:8] == PNG_SIG, r.status
+    # Bob's session does not read alice's job.
+    bob_tok = make_session(s, STATE["bob"])
+    r = api(s, "GET", "/api/v1/jobs/%d" % jid,
+            headers={"Cookie": "kiln_session=" + bob_tok})
+    error_of(r, 404, "not_found", "bob's session")
+
+    before = job_count(s)
+    snap = snapshot(s, jid)
+    body = {"prompt": "a single blue circle on the left", "steps": 2}
+    r = api(s, "POST", "/api/v1/jobs", body=body, headers=cookie)
+    error_of(r, 401, "unauthorized", "POST with a session only")
+    r = api(s, "POST", "/api/v1/jobs/%d/cancel" % jid, headers=cookie)
+    error_of(r, 401, "unauthorized", "cancel with a session only")
+    r = api(s, "DELETE", "/api/v1/jobs/%d" % jid, headers=cookie)
+    error_of(r, 401, "unauthorized", "DELETE with a session only")
+    assert job_count(s) == before
+    assert snapshot(s, jid) == snap
+
+    # An expired session reads nothing.
+    old = make_session(s, STATE["alice"],
+                       expires="NOW() - INTERVAL 1 MINUTE")
+    r = api(s, "GET", "/api/v1/jobs/%d" % jid,
+            headers={"Cookie": "kiln_session=" + old})
+    error_of(r, 401, "unauthorized", "expired session")
+
+
+def test_security_headers_on_every_kind_of_response(s):
+    # api() checks every response; this walks the kinds once more, on
+    # purpose, with the statuses they must have.
+    key, jid = STATE["key"], STATE["job"]
+    img = "/api/v1/images/%d-0.png" % jid
+    etag = api(s, "GET", img, key).headers["etag"]
+    cases = [
+        ("GET", "/api/v1/models", key, None, None, 200),
+        ("GET", "/api/v1/samplers", None, None, None, 401),
+        ("GET", "/api/v1/jobs/%d" % jid, key, None, None, 200),
+        ("GET", "/api/v1/jobs?limit=0", key, None, None, 400),
+        ("GET", "/api/v1/jobs/%d" % (jid + 100000), key, None, None, 404),
+        ("POST", "/api/v1/jobs", key, {"prompt": ""}, None, 400),
+        ("POST", "/api/v1/jobs", key, "[1]", None, 400),
+        ("POST", "/api/v1/jobs", STATE["ro"], {"prompt": "x"}, None, 403),
+        ("POST", "/api/v1/jobs/%d/cancel" % jid, key, None, None, 409),
+        ("DELETE", "/api/v1/jobs/%d" % STATE["canceled"][1], key, None,
+         None, 204),
+        ("GET", img, key, None, None, 200),
+        ("GET", img, key, None, {"If-None-Match": etag}, 304),
+        ("GET", "/api/v1/images/%d-preview.png" % jid, key, None, None,
+         200),
+        ("GET", "/api/v1/images/%d-7.png" % jid, key, None, None, 404),
+        ("GET", "/api/v1/images/%d-x.png" % jid, key, None, None, 404),
+    ]
+    for method, path, k, body, hdrs, want in cases:
+        kw = {}
+        if isinstance(body, str):
+            kw["raw"] = body
+        elif body is not None:
+            kw["body"] = body
+        r = api(s, method, path, k, headers=hdrs, **kw)
+        assert r.status == want, "%s %s: %d, want %d" % (method, path,
+                                                        r.status, want)
+        check_security_headers(r, "%s %s" % (method, path))
+        if want >= 400:
+            assert is_json(r)["error"]["code"], r.text
+    r = api(s, "POST", "/api/v1/jobs", key, raw='{"prompt": "x"}',
+            ctype="text/plain")
+    assert r.status == 415
+    check_security_headers(r, "415")
+    r = api(s, "POST", "/api/v1/jobs", key,
+            raw=json.dumps({"prompt": "a" * (1 << 20)}))
+    assert r.status == 413
+    check_security_headers(r, "413")
