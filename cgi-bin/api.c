@@ -16,6 +16,8 @@ static const struct route routes[] = {
 	{ M_PATCH, "/api/v1/users/{id}", api_user_patch, ACC_ADMIN,
 	  SCOPE_ADMIN },
 	{ M_POST, "/api/v1/jobs", api_jobs_create, ACC_USER, SCOPE_GENERATE },
+	{ M_POST, "/api/v1/jobs/batch", api_jobs_batch, ACC_USER,
+	  SCOPE_GENERATE },
 	{ M_GET, "/api/v1/jobs", api_jobs_list, ACC_USER, SCOPE_READ },
 	{ M_GET, "/api/v1/jobs/{id}", api_job_get, ACC_USER, SCOPE_READ },
 	{ M_POST, "/api/v1/jobs/{id}/cancel", api_job_cancel, ACC_USER,

@@ -8,6 +8,7 @@
 #include "jobs.h"
 #include "log.h"
 #include "models.h"
+#include "ratelimit.h"
 #include "submit.h"
 #include "util.h"
 
@@ -23,49 +24,300 @@ field_error(void *arg, const char *field, const char *msg)
 	json_object_object_add(arg, field, json_object_new_string(msg));
 }
 
+/* Idempotency-Key: 1-128 printable ASCII characters. */
+static int
+idem_key_ok(const char *k)
+{
+	size_t n = strlen(k), i;
+
+	if (n < 1 || n > 128)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (k[i] < 0x21 || k[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
+struct idem_row {
+	char hash[DIGEST_HEX + 1];
+	unsigned long long job_id;
+	int found;
+};
+
+static int
+idem_row(const struct db_row *r, void *arg)
+{
+	struct idem_row *ir = arg;
+
+	snprintf(ir->hash, sizeof(ir->hash), "%s", r->cols[0]);
+	ir->job_id = r->cols[1] ? strtoull(r->cols[1], NULL, 10) : 0;
+	ir->found = 1;
+	return 1;
+}
+
+/*
+ * Claims the request's Idempotency-Key for this body. Returns 1 when the
+ * request should go on and make its job (then idem_done records it), or
+ * 0 after answering: the job made earlier with the same key and body
+ * (200), 409 for another body or a first request still running, 400 for
+ * a malformed key, 5xx on a db error.
+ */
+static int
+idem_claim(struct kreq *req, const char *hash)
+{
+	struct db *db = req->app->db;
+	struct idem_row ir = { "", 0, 0 };
+	struct db_param p[3];
+	unsigned long long n = 0;
+	json_object *job;
+	int found;
+
+	if (!idem_key_ok(req->idempotency_key)) {
+		resp_error_json(req, 400, "bad_request", "Idempotency-Key must "
+			"be 1-128 printable ASCII characters", NULL);
+		return 0;
+	}
+	p[0] = DB_INT(req->auth->user_id);
+	p[1] = DB_STR(req->idempotency_key);
+	/* A key is remembered for 24 hours; an older one starts afresh. */
+	if (db_exec(db, "DELETE FROM idempotency_keys WHERE user_id = ? AND"
+	    " idem_key = ? AND created_at < NOW(3) - INTERVAL 1 DAY", p, 2,
+	    NULL, NULL) != 0)
+		goto dbfail;
+	p[2] = DB_STR(hash);
+	if (db_exec(db, "INSERT IGNORE INTO idempotency_keys (user_id,"
+	    " idem_key, body_hash) VALUES (?, ?, ?)", p, 3, &n, NULL) != 0)
+		goto dbfail;
+	if (n == 1)
+		return 1;
+	if (db_query(db, "SELECT body_hash, job_id FROM idempotency_keys"
+	    " WHERE user_id = ? AND idem_key = ?", p, 2, idem_row, &ir) < 0)
+		goto dbfail;
+	if (!ir.found || strcmp(ir.hash, hash) != 0) {
+		resp_error_json(req, 409, "conflict", "this Idempotency-Key was "
+			"used with another request body", NULL);
+		return 0;
+	}
+	if (ir.job_id == 0) {
+		resp_error_json(req, 409, "conflict", "a request with this "
+			"Idempotency-Key is still being processed", NULL);
+		return 0;
+	}
+	job = job_json(db, ir.job_id, req->auth->user_id, &found);
+	if (job == NULL && found < 0)
+		goto dbfail;
+	if (job == NULL) {
+		resp_error_json(req, 409, "conflict", "the job made with this "
+			"Idempotency-Key has been deleted", NULL);
+		return 0;
+	}
+	api_send(req, 200, job);
+	return 0;
+dbfail:
+	api_db_fail(req, "api jobs: idempotency");
+	return 0;
+}
+
+/* Records the job made under the key, or frees the key when none was. */
+static void
+idem_done(struct kreq *req, unsigned long long job_id)
+{
+	struct db_param p[3];
+
+	p[0] = DB_INT(job_id);
+	p[1] = DB_INT(req->auth->user_id);
+	p[2] = DB_STR(req->idempotency_key);
+	if ((job_id ? db_exec(req->app->db, "UPDATE idempotency_keys SET"
+	    " job_id = ? WHERE user_id = ? AND idem_key = ?", p, 3, NULL,
+	    NULL) : db_exec(req->app->db, "DELETE FROM idempotency_keys"
+	    " WHERE user_id = ? AND idem_key = ?", p + 1, 2, NULL, NULL)) != 0)
+		log_error("idempotency key: %s", db_error(req->app->db));
+}
+
+/* Applies the submission rate limit. Returns 1 to go on, 0 after
+ * answering (429 or a db error). */
+static int
+submit_allowed(struct kreq *req)
+{
+	int st = limit_submit(req);
+
+	if (st < 0) {
+		api_db_fail(req, "api jobs: rate limit");
+		return 0;
+	}
+	if (st > 0) {
+		resp_error_json(req, 429, "rate_limited", "too many jobs "
+			"submitted; try again after Retry-After seconds", NULL);
+		return 0;
+	}
+	return 1;
+}
+
 int
 api_jobs_create(struct kreq *req)
 {
 	json_object *body = NULL, *fields, *job;
-	struct job_spec s;
+	char hash[DIGEST_HEX + 1], loc[64];
+	int bad, found, idem = *req->idempotency_key != '\0';
 	unsigned long long id = 0;
-	int bad, found;
+	struct job_spec s;
 
+	if (!submit_allowed(req))
+		return -1;
 	if (req_json_body(req, &body) != 0)
 		return -1;
+	digest_hex(req->body, hash);
+	if (idem && !idem_claim(req, hash)) {
+		json_object_put(body);
+		return 0;
+	}
 	fields = json_object_new_object();
 	if (fields == NULL) {
 		json_object_put(body);
+		if (idem)
+			idem_done(req, 0);
 		return api_send(req, 500, NULL);
 	}
 	bad = job_spec_from_json(body, &req->app->cfg, &s, field_error,
 		fields);
 	json_object_put(body);
+	if (bad == 0 && job_insert(req->app->db, req->auth->user_id, 0, &s,
+	    &id) != 0)
+		bad = -2;
+	job_spec_free(&s);
+	if (idem)
+		idem_done(req, bad == 0 ? id : 0);
 	if (bad != 0) {
-		job_spec_free(&s);
-		if (bad < 0) {
-			json_object_put(fields);
-			return api_send(req, 500, NULL);
-		}
-		return resp_error_json(req, 400, "validation_failed",
-			"the job is not valid; see fields", fields);
+		if (bad > 0)
+			return resp_error_json(req, 400, "validation_failed",
+				"the job is not valid; see fields", fields);
+		json_object_put(fields);
+		return bad == -1 ? api_send(req, 500, NULL) :
+			api_db_fail(req, "api jobs: insert");
 	}
 	json_object_put(fields);
-	if (job_insert(req->app->db, req->auth->user_id, 0, &s, &id) != 0) {
-		job_spec_free(&s);
-		return api_db_fail(req, "api jobs: insert");
-	}
-	job_spec_free(&s);
 	job = job_json(req->app->db, id, req->auth->user_id, &found);
 	if (job == NULL)
 		return api_db_fail(req, "api jobs: read back");
-	{
-		char loc[64];
-
-		snprintf(loc, sizeof(loc), "/api/v1/jobs/%llu", id);
-		resp_header(req, "Location", loc);
-	}
+	snprintf(loc, sizeof(loc), "/api/v1/jobs/%llu", id);
+	resp_header(req, "Location", loc);
 	return api_send(req, 202, job);
+}
+
+/* The prefix of a batch item's field errors: "jobs[3].width". */
+struct batch_err {
+	json_object *fields;
+	int index;
+};
+
+static void
+batch_field_error(void *arg, const char *field, const char *msg)
+{
+	struct batch_err *be = arg;
+	char key[160];
+
+	snprintf(key, sizeof(key), "jobs[%d]%s%s", be->index, *field ? "." :
+		"", field);
+	json_object_object_add(be->fields, key, json_object_new_string(msg));
+}
+
+#define BATCH_JOBS_MAX 50
+
+int
+api_jobs_batch(struct kreq *req)
+{
+	json_object *body = NULL, *list, *out = NULL, *arr;
+	struct batch_err be = { NULL, 0 };
+	struct job_spec specs[BATCH_JOBS_MAX];
+	unsigned long long ids[BATCH_JOBS_MAX];
+	int n = 0, i, bad = 0, rc = -1, found;
+
+	memset(specs, 0, sizeof(specs));
+	if (!submit_allowed(req) || req_json_body(req, &body) != 0)
+		return -1;
+	be.fields = json_object_new_object();
+	if (be.fields == NULL)
+		goto oom;
+	if (!json_object_object_get_ex(body, "jobs", &list) ||
+	    !json_object_is_type(list, json_type_array) ||
+	    json_object_array_length(list) < 1 ||
+	    json_object_array_length(list) > BATCH_JOBS_MAX ||
+	    json_object_object_length(body) != 1) {
+		json_object_object_add(be.fields, "jobs", json_object_new_string(
+			"must be the only field: an array of 1 to 50 job "
+			"objects"));
+		rc = resp_error_json(req, 400, "validation_failed", "the batch "
+			"is not valid; see fields", be.fields);
+		be.fields = NULL;
+		goto out;
+	}
+	n = (int)json_object_array_length(list);
+	for (i = 0; i < n; i++) {
+		json_object *item = json_object_array_get_idx(list, (size_t)i);
+		int b;
+
+		be.index = i;
+		if (!json_object_is_type(item, json_type_object)) {
+			batch_field_error(&be, "", "must be a job object");
+			bad++;
+			continue;
+		}
+		b = job_spec_from_json(item, &req->app->cfg, &specs[i],
+			batch_field_error, &be);
+		if (b < 0)
+			goto oom;
+		bad += b;
+	}
+	if (bad > 0) {
+		rc = resp_error_json(req, 400, "validation_failed", "no job was "
+			"made: the batch is all or nothing; see fields",
+			be.fields);
+		be.fields = NULL;
+		goto out;
+	}
+	/* All or nothing: one transaction. */
+	if (db_exec_text(req->app->db, "START TRANSACTION") != 0)
+		goto dbfail;
+	for (i = 0; i < n; i++)
+		if (job_insert(req->app->db, req->auth->user_id, 0, &specs[i],
+		    &ids[i]) != 0) {
+			db_rollback(req->app->db);
+			goto dbfail;
+		}
+	if (db_exec_text(req->app->db, "COMMIT") != 0) {
+		db_rollback(req->app->db);
+		goto dbfail;
+	}
+	out = json_object_new_object();
+	arr = json_object_new_array();
+	if (out == NULL || arr == NULL) {
+		json_object_put(arr);
+		goto oom;
+	}
+	json_object_object_add(out, "jobs", arr);
+	for (i = 0; i < n; i++) {
+		json_object *job = job_json(req->app->db, ids[i],
+			req->auth->user_id, &found);
+
+		if (job == NULL)
+			goto dbfail;
+		json_object_array_add(arr, job);
+	}
+	rc = api_send(req, 202, out);
+	out = NULL;
+	goto out;
+oom:
+	rc = api_send(req, 500, NULL);
+	goto out;
+dbfail:
+	rc = api_db_fail(req, "api jobs: batch");
+out:
+	for (i = 0; i < BATCH_JOBS_MAX; i++)
+		job_spec_free(&specs[i]);
+	json_object_put(out);
+	json_object_put(be.fields);
+	json_object_put(body);
+	return rc;
 }
 
 int

@@ -8,6 +8,8 @@ struct json_object;
 
 /* portal.fcgi */
 int page_home(struct kreq *req);
+int page_healthz(struct kreq *req);
+int page_readyz(struct kreq *req);
 int page_login(struct kreq *req);
 int page_login_post(struct kreq *req);
 int page_logout(struct kreq *req);
@@ -34,6 +36,9 @@ int page_admin_user_password(struct kreq *req);
 int page_admin_user_session_revoke(struct kreq *req);
 int page_admin_user_key_revoke(struct kreq *req);
 int page_admin_audit(struct kreq *req);
+int page_admin_queue(struct kreq *req);
+int page_admin_queue_cancel(struct kreq *req);
+int page_admin_queue_requeue(struct kreq *req);
 int page_admin_settings(struct kreq *req);
 int page_admin_settings_post(struct kreq *req);
 int page_admin_invite(struct kreq *req);
@@ -47,6 +52,7 @@ int api_users_list(struct kreq *req);
 int api_user_get(struct kreq *req);
 int api_user_patch(struct kreq *req);
 int api_jobs_create(struct kreq *req);
+int api_jobs_batch(struct kreq *req);
 int api_jobs_list(struct kreq *req);
 int api_job_get(struct kreq *req);
 int api_job_cancel(struct kreq *req);

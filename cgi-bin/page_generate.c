@@ -8,6 +8,7 @@
 #include "handlers.h"
 #include "log.h"
 #include "models.h"
+#include "ratelimit.h"
 #include "submit.h"
 #include "view.h"
 
@@ -140,6 +141,14 @@ page_generate_post(struct kreq *req)
 	size_t i;
 	int bad;
 
+	bad = limit_submit(req);
+	if (bad < 0)
+		return view_db_fail(req, "generate: rate limit");
+	if (bad > 0) {
+		view_error(req, 429, "rate_limited", "You have submitted many "
+			"jobs in a short time. Wait a little and try again.");
+		return -1;
+	}
 	bad = job_spec_from_form(req, &s, form_error, req);
 	if (bad != 0) {
 		job_spec_free(&s);

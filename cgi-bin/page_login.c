@@ -6,6 +6,7 @@
 #include "db.h"
 #include "handlers.h"
 #include "log.h"
+#include "ratelimit.h"
 #include "view.h"
 
 #include <sodium.h>
@@ -70,6 +71,16 @@ page_login_post(struct kreq *req)
 	long locked;
 	char msg[128];
 
+	/* Before any Argon2id work: a flood from one address is cut off
+	 * here, whatever names it tries. */
+	st = limit_login(req);
+	if (st < 0)
+		return view_db_fail(req, "login: rate limit");
+	if (st > 0) {
+		view_set(req, "Form.Error", "Too many login attempts from your "
+			"address. Wait a little and try again.");
+		return login_form(req, 429, user ? user : "", next);
+	}
 	if (user == NULL || *user == '\0' || strlen(user) > 128) {
 		view_field_error(req, "username", "Enter your user name.");
 		return login_form(req, 422, "", next);

@@ -8,6 +8,8 @@
 
 static const struct route routes[] = {
 	{ M_GET, "/", page_home, ACC_PUBLIC, 0 },
+	{ M_GET, "/healthz", page_healthz, ACC_PUBLIC, 0 },
+	{ M_GET, "/readyz", page_readyz, ACC_PUBLIC, 0 },
 	{ M_GET, "/login", page_login, ACC_PUBLIC, 0 },
 	{ M_POST, "/login", page_login_post, ACC_PUBLIC, 0 },
 	{ M_POST, "/logout", page_logout, ACC_USER, 0 },
@@ -41,6 +43,11 @@ static const struct route routes[] = {
 	  page_admin_user_session_revoke, ACC_ADMIN, 0 },
 	{ M_POST, "/admin/users/{id}/keys/{kid}/revoke",
 	  page_admin_user_key_revoke, ACC_ADMIN, 0 },
+	{ M_GET, "/admin/queue", page_admin_queue, ACC_ADMIN, 0 },
+	{ M_POST, "/admin/queue/{id}/cancel", page_admin_queue_cancel,
+	  ACC_ADMIN, 0 },
+	{ M_POST, "/admin/queue/{id}/requeue", page_admin_queue_requeue,
+	  ACC_ADMIN, 0 },
 	{ M_GET, "/admin/audit", page_admin_audit, ACC_ADMIN, 0 },
 	{ M_GET, "/admin/settings", page_admin_settings, ACC_ADMIN, 0 },
 	{ M_POST, "/admin/settings", page_admin_settings_post, ACC_ADMIN, 0 },

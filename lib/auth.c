@@ -542,6 +542,11 @@ auth_portal(struct kreq *req, const struct route *r)
 {
 	struct buf next = { 0 };
 
+	/* Anonymous reads of public pages need nothing from the database
+	 * here (the pages that want it ask it themselves). */
+	if (r->access == ACC_PUBLIC && req->method != M_POST &&
+	    req_cookie(req, SESSION_COOKIE) == NULL)
+		return 0;
 	if (db_ensure(req->app->db) != 0 || session_load(req) != 0) {
 		/* The front page reports a database outage itself. */
 		if (r->access == ACC_PUBLIC && req->method != M_POST)

@@ -69,6 +69,10 @@ static const struct cfg_key keys[] = {
 		100000),
 	I("auth", "lockout_window", lockout_window, "900", 1, 86400),
 	I("auth", "lockout_seconds", lockout_seconds, "900", 1, 86400),
+	I("limits", "submit_burst", submit_burst, "20", 1, 100000),
+	I("limits", "submit_per_minute", submit_per_minute, "30", 1, 1000000),
+	I("limits", "login_burst", login_burst, "20", 1, 100000),
+	I("limits", "login_per_minute", login_per_minute, "20", 1, 1000000),
 	S("log", "level", log_level, "info"),
 };
 

@@ -47,6 +47,11 @@ struct kiln_config {
 	long lockout_ip_failures;	/* per client address */
 	long lockout_window;		/* seconds failures are counted over */
 	long lockout_seconds;		/* how long a lockout lasts */
+	/* [limits] token buckets: burst size, refill per minute */
+	long submit_burst;
+	long submit_per_minute;
+	long login_burst;
+	long login_per_minute;
 	/* [log] */
 	char *log_level;
 };

@@ -180,6 +180,7 @@ req_parse(struct kreq *req, env_fn get, void *arg, const char *body,
 	 * (CGIPassAuth / the rewrite in kiln-site.conf). */
 	req->authorization = env_or(get, arg, "HTTP_AUTHORIZATION", "");
 	req->if_none_match = env_or(get, arg, "HTTP_IF_NONE_MATCH", "");
+	req->idempotency_key = env_or(get, arg, "HTTP_IDEMPOTENCY_KEY", "");
 	https = env_or(get, arg, "HTTPS", "");
 	req->https = !strcasecmp(https, "on") || !strcmp(https, "1");
 

@@ -40,6 +40,7 @@ struct kreq {
 	const char *user_agent;
 	const char *authorization;
 	const char *if_none_match;
+	const char *idempotency_key;
 	int https;
 	char *body;			/* NUL-terminated, may be NULL */
 	size_t body_len;

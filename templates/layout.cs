@@ -18,7 +18,7 @@
     <?cs if:User.Username ?>
     <a href="/generate">Generate</a> <a href="/jobs">Jobs</a>
     <a href="/account">Account</a> <a href="/account/keys">API keys</a>
-    <?cs if:User.IsAdmin ?><a href="/admin/users">Users</a> <a href="/admin/audit">Audit log</a> <a href="/admin/settings">Settings</a><?cs /if ?>
+    <?cs if:User.IsAdmin ?><a href="/admin/queue">Queue</a> <a href="/admin/users">Users</a> <a href="/admin/audit">Audit log</a> <a href="/admin/settings">Settings</a><?cs /if ?>
     <form method="post" action="/logout" class="inline logout">
       <input type="hidden" name="csrf" value="<?cs var:Csrf.Token ?>">
       <span class="who"><?cs var:User.Name ?></span> <button type="submit" class="link">Log out</button>

@@ -25,7 +25,8 @@ from harness import Response
 
 STACK = dict(server="lighttpd", daemon=False,
              extra_conf="[auth]\nlockout_failures = 3\nlockout_window = 60\n"
-                        "lockout_seconds = 3\n")
+                        "lockout_seconds = 3\n"
+                        "[limits]\nlogin_burst = 100000\n")
 
 # Every password, token and key these tests type or receive, for the final
 # "never in the clear" check.

@@ -23,7 +23,9 @@ import harness
 from common import check_security_headers
 from harness import wait_until
 
-STACK = dict(server="lighttpd", heartbeat=1, daemon_name="jobs-1")
+# Rate limits out of the way here; test_limits checks them.
+STACK = dict(server="lighttpd", heartbeat=1, daemon_name="jobs-1",
+             extra_conf="[limits]\nsubmit_burst = 100000\n")
 
 ROOT = harness.ROOT
 SAMPLERS = ["euler", "euler_a", "heun", "ddim", "dpmpp_2m",
@@ -902,3 +904,169 @@ def test_security_headers_on_every_kind_of_response(s):
             raw=json.dumps({"prompt": "a" * (1 << 20)}))
     assert r.status == 413
     check_security_headers(r, "413")
+
+
+def n_jobs(s):
+    return int(one(s, "SELECT COUNT(*) FROM jobs"))
+
+
+def test_idempotency_key_gives_the_same_job(s):
+    uid = make_user(s, "ida")
+    key = make_key(s, uid, "read,generate")
+    body = {"prompt": "one green star", "steps": 2, "seed": 5}
+    before = n_jobs(s)
+    r1 = api(s, "POST", "/api/v1/jobs", key, body,
+             headers={"Idempotency-Key": "order-17"})
+    assert r1.status == 202, r1.text
+    # The same key and body: the same job, 200, nothing new queued.
+    r2 = api(s, "POST", "/api/v1/jobs", key, body,
+             headers={"Idempotency-Key": "order-17"})
+    assert r2.status == 200, r2.text
+    assert r2.json()["id"] == r1.json()["id"]
+    assert n_jobs(s) == before + 1
+    # Another body under the same key: 409, nothing queued.
+    r3 = api(s, "POST", "/api/v1/jobs", key, dict(body, seed=6),
+             headers={"Idempotency-Key": "order-17"})
+    error_of(r3, 409, "conflict")
+    assert n_jobs(s) == before + 1
+    # Keys are per user: another user's same key makes their own job.
+    other = make_key(s, make_user(s, "idb"), "read,generate")
+    r4 = api(s, "POST", "/api/v1/jobs", other, body,
+             headers={"Idempotency-Key": "order-17"})
+    assert r4.status == 202 and r4.json()["id"] != r1.json()["id"]
+    # An invalid body does not use the key up.
+    r5 = api(s, "POST", "/api/v1/jobs", key, {"prompt": "x", "steps": 0},
+             headers={"Idempotency-Key": "order-18"})
+    error_of(r5, 400, "validation_failed")
+    r6 = api(s, "POST", "/api/v1/jobs", key, body,
+             headers={"Idempotency-Key": "order-18"})
+    assert r6.status == 202, r6.text
+    # After 24 hours the key is forgotten.
+    s.sql("UPDATE idempotency_keys SET created_at = NOW() - INTERVAL 25 HOUR"
+          " WHERE idem_key = 'order-17' AND user_id = %d" % uid)
+    r7 = api(s, "POST", "/api/v1/jobs", key, body,
+             headers={"Idempotency-Key": "order-17"})
+    assert r7.status == 202 and r7.json()["id"] != r1.json()["id"]
+    # A malformed key is refused.
+    r8 = api(s, "POST", "/api/v1/jobs", key, body,
+             headers={"Idempotency-Key": "x" * 129})
+    error_of(r8, 400, "bad_request")
+
+
+def test_batch_is_all_or_nothing(s):
+    uid = make_user(s, "batcher")
+    key = make_key(s, uid, "read,generate")
+    before = n_jobs(s)
+    jobs = [{"prompt": "job %d" % i, "steps": 1, "seed": i}
+            for i in range(5)]
+    bad = list(jobs)
+    bad[3] = dict(bad[3], width=65)
+    r = api(s, "POST", "/api/v1/jobs/batch", key, {"jobs": bad})
+    err = error_of(r, 400, "validation_failed")
+    assert list(err["fields"]) == ["jobs[3].width"], err
+    assert n_jobs(s) == before
+    for body, field in (({"jobs": []}, "jobs"),
+                        ({"jobs": [jobs[0]] * 51}, "jobs"),
+                        ({"jobs": jobs, "extra": 1}, "jobs"),
+                        ({"jobs": [1]}, "jobs[0]")):
+        r = api(s, "POST", "/api/v1/jobs/batch", key, body)
+        err = error_of(r, 400, "validation_failed")
+        assert field in err["fields"], (field, err)
+    assert n_jobs(s) == before
+    r = api(s, "POST", "/api/v1/jobs/batch", key, {"jobs": jobs})
+    assert r.status == 202, r.text
+    got = r.json()["jobs"]
+    assert [j["prompt"] for j in got] == ["job %d" % i for i in range(5)]
+    assert n_jobs(s) == before + 5
+    rows = s.sql("SELECT prompt FROM jobs WHERE user_id = %d ORDER BY id" %
+                 uid)
+    assert rows == [["job %d" % i] for i in range(5)]
+    r = api(s, "POST", "/api/v1/jobs/batch", make_key(s, uid, "read"),
+            {"jobs": jobs})
+    error_of(r, 403, "forbidden")
+
+
+def test_readiness_follows_the_daemon(s):
+    r = s.get("/healthz")
+    assert r.status == 200 and r.json()["status"] == "alive"
+    wait_until(lambda: s.get("/readyz").status == 200, timeout=30,
+               what="/readyz 200 with kilnd beating")
+    j = s.get("/readyz").json()
+    assert j == {"status": "ready", "database": True, "daemons_online": 1}, j
+    check_security_headers(s.get("/readyz"), "/readyz")
+
+
+def admin_browser(s, role="admin", name="queueadmin"):
+    """A signed-in browser for a new account: (cookie header, csrf)."""
+    s.sql("INSERT INTO users (username, password_hash, role) VALUES"
+          " ('%s', 'x', '%s')" % (name, role))
+    uid = int(one(s, "SELECT id FROM users WHERE username = '%s'" % name))
+    tok, csrf = token(), token()
+    s.sql("INSERT INTO sessions (user_id, token_hash, csrf, expires_at)"
+          " VALUES (%d, '%s', '%s', NOW() + INTERVAL 1 HOUR)" %
+          (uid, sha256(tok), csrf))
+    return "kiln_session=" + tok, csrf
+
+
+def post_form(s, cookie, path, fields):
+    return s.request("POST", path, body=urllib.parse.urlencode(fields),
+                     headers={"Cookie": cookie, "Content-Type":
+                              "application/x-www-form-urlencoded"})
+
+
+def test_admin_queue_page(s):
+    cookie, csrf = admin_browser(s)
+    uid = make_user(s, "queued-user")
+    # A failed job, and an old succeeded one flagged as a slow render.
+    s.sql("INSERT INTO jobs (user_id, status, prompt, model, width, height,"
+          " steps, cfg_scale, sampler, seed, attempt, error, finished_at)"
+          " VALUES (%d, 'failed', 'two blue squares', 'kiln-micro', 64, 64,"
+          " 2, 4, 'euler', 3, 3, 'lease expired 3 times', NOW())" % uid)
+    failed = int(one(s, "SELECT MAX(id) FROM jobs"))
+    s.sql("INSERT INTO jobs (user_id, status, prompt, model, width, height,"
+          " steps, cfg_scale, sampler, seed, anomaly, render_s)"
+          " VALUES (%d, 'succeeded', 'a slow one', 'kiln-micro', 64, 64,"
+          " 2, 4, 'euler', 4, 1, 99)" % uid)
+    slow = int(one(s, "SELECT MAX(id) FROM jobs"))
+    r = s.get("/admin/queue", headers={"Cookie": cookie})
+    assert r.status == 200, r.text[:500]
+    check_security_headers(r, "/admin/queue")
+    assert "<td>jobs-1</td>" in r.text            # the daemon
+    assert 'id="job-%d"' % failed in r.text
+    assert "lease expired 3 times" in r.text
+    queued = one(s, "SELECT COUNT(*) FROM jobs WHERE status = 'queued'")
+    assert re.search(r'id="queue-depth">%s<' % queued, r.text), queued
+    # Filters: status, user, slow renders.
+    r = s.get("/admin/queue?status=failed&user=queued-",
+              headers={"Cookie": cookie})
+    ids = [int(x) for x in re.findall(r'id="job-(\d+)"', r.text)]
+    assert ids == [failed], ids
+    r = s.get("/admin/queue?anomaly=1", headers={"Cookie": cookie})
+    ids = [int(x) for x in re.findall(r'id="job-(\d+)"', r.text)]
+    assert ids == [slow], ids
+    # Not for other users; forms need the token.
+    other, other_csrf = admin_browser(s, "user", "not-an-admin")
+    assert s.get("/admin/queue", headers={"Cookie": other}).status == 403
+    r = post_form(s, other, "/admin/queue/%d/requeue" % failed,
+                  {"csrf": other_csrf})
+    assert r.status == 403
+    r = post_form(s, cookie, "/admin/queue/%d/requeue" % failed,
+                  {"csrf": "x" * 43})
+    assert r.status == 403
+    assert one(s, "SELECT status FROM jobs WHERE id = %d" % failed) == \
+        "failed"
+    # Requeue: a fresh start that the daemon then renders.
+    r = post_form(s, cookie, "/admin/queue/%d/requeue" % failed,
+                  {"csrf": csrf})
+    assert r.status == 303, r.status
+    wait_db(s, failed, ("succeeded",))
+    row = s.sql("SELECT error IS NULL, attempt FROM jobs WHERE id = %d" %
+                failed)
+    assert row == [["1", "1"]], row
+    # Cancel: only a queued or running job; both actions are audited.
+    r = post_form(s, cookie, "/admin/queue/%d/cancel" % slow,
+                  {"csrf": csrf})
+    assert r.status == 404
+    rows = s.sql("SELECT actor, action, detail FROM audit_log WHERE action"
+                 " = 'job_requeue'")
+    assert rows == [["queueadmin", "job_requeue", "job %d" % failed]], rows

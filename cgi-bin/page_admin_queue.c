@@ -1,0 +1,158 @@
+/* page_admin_queue.c - /admin/queue: every job with filters, the render
+ * daemons with their heartbeat and current job, queue depth and waits;
+ * cancel any job, requeue a failed or canceled one. */
+#include "accounts.h"
+#include "app.h"
+#include "auth.h"
+#include "db.h"
+#include "handlers.h"
+#include "jobs.h"
+#include "log.h"
+#include "view.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PAGE 100
+
+static const char *const statuses[] = { "queued", "running", "succeeded",
+	"failed", "canceled" };
+
+int
+page_admin_queue(struct kreq *req)
+{
+	static const char *const scols[] = { "Queued", "Running",
+		"OldestWait", "MeanWait", "MeanRender", "Failed24h",
+		"Anomalies" };
+	static const char *const dcols[] = { "Name", "Host", "State",
+		"Devices", "Heartbeat", "Online", "JobId", "JobStep",
+		"JobSteps" };
+	static const char *const jcols[] = { "Id", "User", "Status", "Prompt",
+		"Model", "Width", "Height", "Steps", "Batch", "Created",
+		"Daemon", "Attempt", "Anomaly", "Error", "RenderS" };
+	const char *status = req_query(req, "status");
+	const char *user = req_query(req, "user");
+	const char *anomaly = req_query(req, "anomaly");
+	const char *before = req_query(req, "before");
+	struct db_param p[8];
+	long bid = 0, n;
+	char *like;
+	size_t i;
+
+	if (before != NULL && parse_long(before, 1, 1L << 62, &bid) != 0)
+		bid = 0;
+	for (i = 0; status != NULL && i < ARRAY_LEN(statuses); i++)
+		if (!strcmp(status, statuses[i]))
+			break;
+	if (status != NULL && i == ARRAY_LEN(statuses))
+		status = NULL;		/* an unknown filter shows all */
+	/* Waits over the last hour's starts; renders over the last day. */
+	if (view_rows(req, "Queue.Stats", "SELECT"
+	    " SUM(status = 'queued'), SUM(status = 'running'),"
+	    " COALESCE(TIMESTAMPDIFF(SECOND, MIN(IF(status = 'queued',"
+	    " created_at, NULL)), NOW(3)), 0),"
+	    " COALESCE(ROUND(AVG(IF(started_at > NOW(3) - INTERVAL 1 HOUR,"
+	    " TIMESTAMPDIFF(MICROSECOND, created_at, started_at) / 1e6,"
+	    " NULL)), 1), ''),"
+	    " COALESCE(ROUND(AVG(IF(finished_at > NOW(3) - INTERVAL 1 DAY,"
+	    " render_s, NULL)), 2), ''),"
+	    " SUM(status = 'failed' AND finished_at > NOW(3) - INTERVAL 1 DAY),"
+	    " SUM(anomaly)"
+	    " FROM jobs", NULL, 0, scols, 7) < 0)
+		return view_db_fail(req, "queue: stats");
+	p[0] = DB_INT(3 * req->app->cfg.heartbeat_interval);
+	if (view_rows(req, "Queue.Daemons", "SELECT d.name, d.host, d.state,"
+	    " d.devices, DATE_FORMAT(d.heartbeat_at, '%Y-%m-%d %H:%i:%s'),"
+	    " (d.state <> 'stopped' AND"
+	    " d.heartbeat_at > NOW(3) - INTERVAL ? SECOND),"
+	    " j.id, j.step, j.steps_total FROM daemons d"
+	    " LEFT JOIN jobs j ON j.status = 'running' AND j.claimed_by = d.name"
+	    " ORDER BY d.name LIMIT 100", p, 1, dcols, 9) < 0)
+		return view_db_fail(req, "queue: daemons");
+	like = like_pattern(user ? user : "");
+	if (like == NULL) {
+		view_error(req, 500, "internal", "Out of memory.");
+		return -1;
+	}
+	p[0] = DB_STR(status ? status : "");
+	p[1] = DB_STR(status ? status : "");
+	p[2] = DB_STR(like);
+	p[3] = DB_INT(anomaly != NULL && !strcmp(anomaly, "1"));
+	p[4] = DB_INT(bid);
+	p[5] = DB_INT(bid);
+	p[6] = DB_INT(PAGE);
+	n = view_rows(req, "Queue.Jobs", "SELECT j.id,"
+		" COALESCE(u.username, ''), j.status, LEFT(j.prompt, 80),"
+		" j.model, j.width, j.height, j.steps, j.batch_count,"
+		" DATE_FORMAT(j.created_at, '%Y-%m-%d %H:%i:%s'),"
+		" COALESCE(j.daemon, ''), j.attempt, j.anomaly,"
+		" COALESCE(LEFT(j.error, 200), ''),"
+		" COALESCE(ROUND(j.render_s, 2), '')"
+		" FROM jobs j LEFT JOIN users u ON u.id = j.user_id"
+		" WHERE (? = '' OR j.status = ?)"
+		" AND COALESCE(u.username, '') LIKE ?"
+		" AND (? = 0 OR j.anomaly = 1) AND (? = 0 OR j.id < ?)"
+		" ORDER BY j.id DESC LIMIT ?", p, 7, jcols, 15);
+	free(like);
+	if (n < 0)
+		return view_db_fail(req, "queue: jobs");
+	view_set_int(req, "Queue.Count", n);
+	view_set(req, "Queue.Filter.Status", status ? status : "");
+	view_set(req, "Queue.Filter.User", user ? user : "");
+	view_set(req, "Queue.Filter.Anomaly", anomaly ? anomaly : "");
+	for (i = 0; i < ARRAY_LEN(statuses); i++) {
+		char key[40];
+
+		snprintf(key, sizeof(key), "Queue.Statuses.%zu", i);
+		view_set(req, key, statuses[i]);
+	}
+	if (req_query(req, "done") != NULL)
+		view_set(req, "Queue.Done", req_query(req, "done")[0] == 'r' ?
+			"Job queued again." : "Cancel requested.");
+	return view_render(req, 200, "Queue", "admin_queue.cs");
+}
+
+int
+page_admin_queue_cancel(struct kreq *req)
+{
+	unsigned long long id = req_id(req, 0);
+	int st = id ? job_cancel(req->app->db, id, 0) : 0;
+
+	if (st < 0)
+		return view_db_fail(req, "queue: cancel");
+	if (st == 0) {
+		view_error(req, 404, "not_found", "No queued or running job "
+			"with that id.");
+		return -1;
+	}
+	audit(req, "job_cancel", 0, "", "job %llu", id);
+	return resp_redirect(req, "/admin/queue?done=canceled");
+}
+
+int
+page_admin_queue_requeue(struct kreq *req)
+{
+	unsigned long long id = req_id(req, 0);
+	unsigned long long n = 0;
+	struct db_param p[1];
+
+	/* A fresh start: attempts, progress and the error are reset, so
+	 * the daemons treat it as a new job. */
+	p[0] = DB_INT(id);
+	if (id != 0 && db_exec(req->app->db, "UPDATE jobs SET status ="
+	    " 'queued', attempt = 0, error = NULL, step = 0, steps_total = 0,"
+	    " eta_s = NULL, preview_path = NULL, cancel_requested = 0,"
+	    " claimed_by = NULL, lease_until = NULL, started_at = NULL,"
+	    " finished_at = NULL, render_s = NULL, anomaly = 0"
+	    " WHERE id = ? AND status IN ('failed', 'canceled')", p, 1, &n,
+	    NULL) != 0)
+		return view_db_fail(req, "queue: requeue");
+	if (n == 0) {
+		view_error(req, 404, "not_found", "No failed or canceled job "
+			"with that id.");
+		return -1;
+	}
+	audit(req, "job_requeue", 0, "", "job %llu", id);
+	return resp_redirect(req, "/admin/queue?done=requeued");
+}

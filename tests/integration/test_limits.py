@@ -1,0 +1,111 @@
+"""Rate limits over real HTTP: token buckets on job submission (per user
+and per address) and on login attempts (per address), with RateLimit-*
+headers and 429 + Retry-After when a bucket is empty; and /readyz saying
+"not ready" while no render daemon is beating."""
+
+import base64
+import hashlib
+import json
+import os
+import re
+import time
+import urllib.parse
+
+from common import check_security_headers
+
+# Small buckets: 3 submissions, refilled at one per 2 s; 3 logins, one
+# per second.
+STACK = dict(server="lighttpd", daemon=False,
+             extra_conf="[limits]\nsubmit_burst = 3\nsubmit_per_minute = 30\n"
+                        "login_burst = 3\nlogin_per_minute = 60\n")
+
+
+def make_key(s, name):
+    s.sql("INSERT INTO users (username, password_hash) VALUES ('%s', 'x')" %
+          name)
+    key = "kiln_" + base64.urlsafe_b64encode(os.urandom(32)).decode()[:43]
+    s.sql("INSERT INTO api_keys (user_id, name, prefix, key_hash, scopes)"
+          " SELECT id, 'k', '%s', '%s', 'read,generate' FROM users"
+          " WHERE username = '%s'" %
+          (key[:13], hashlib.sha256(key.encode()).hexdigest(), name))
+    return key
+
+
+def submit(s, key):
+    return s.request("POST", "/api/v1/jobs",
+                     body=json.dumps({"prompt": "one red circle"}),
+                     headers={"Authorization": "Bearer " + key,
+                              "Content-Type": "application/json"})
+
+
+def jobs(s):
+    return int(s.sql("SELECT COUNT(*) FROM jobs")[0][0])
+
+
+def test_submissions_run_out_and_come_back(s):
+    key = make_key(s, "rl")
+    left = []
+    for _ in range(3):
+        r = submit(s, key)
+        assert r.status == 202, r.text
+        assert r.headers["ratelimit-limit"] == "3"
+        left.append(int(r.headers["ratelimit-remaining"]))
+        check_security_headers(r, "202")
+    assert left == [2, 1, 0], left
+    before = jobs(s)
+    r = submit(s, key)
+    assert r.status == 429, r.text
+    assert r.json()["error"]["code"] == "rate_limited"
+    wait = int(r.headers["retry-after"])
+    assert 1 <= wait <= 2, wait
+    assert r.headers["ratelimit-remaining"] == "0"
+    check_security_headers(r, "429")
+    assert jobs(s) == before            # refused: nothing queued
+    time.sleep(wait + 0.2)
+    r = submit(s, key)
+    assert r.status == 202, r.text
+
+
+def test_the_address_bucket_covers_every_user(s):
+    # Another user from the same address: the address's bucket is empty
+    # too (it took the same submissions).
+    time.sleep(6.5)                     # both buckets full again
+    a, b = make_key(s, "rl-a"), make_key(s, "rl-b")
+    assert [submit(s, a).status for _ in range(2)] == [202, 202]
+    assert submit(s, b).status == 202
+    r = submit(s, b)
+    assert r.status == 429 and int(r.headers["retry-after"]) >= 1, r.text
+
+
+def test_login_attempts_are_limited_per_address(s):
+    page = s.get("/login")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    cookie = re.search(r"kiln_csrf=([^;]+)", page.headers["set-cookie"])\
+        .group(1)
+    body = urllib.parse.urlencode({"username": "nobody", "csrf": csrf,
+                                   "password": "wrong-password-1"})
+    hdrs = {"Content-Type": "application/x-www-form-urlencoded",
+            "Cookie": "kiln_csrf=" + cookie}
+    got = [s.request("POST", "/login", body=body, headers=hdrs).status
+           for _ in range(3)]
+    assert got == [401, 401, 401], got
+    r = s.request("POST", "/login", body=body, headers=hdrs)
+    assert r.status == 429, r.status
+    assert "Too many login attempts" in r.text
+    assert int(r.headers["retry-after"]) == 1
+    # Refused before any password work: no failure was counted for it.
+    rows = s.sql("SELECT failures FROM login_throttle WHERE kind = 'ip'")
+    assert rows == [["3"]], rows
+    time.sleep(1.2)
+    assert s.request("POST", "/login", body=body,
+                     headers=hdrs).status == 401
+
+
+def test_not_ready_without_a_daemon(s):
+    r = s.get("/healthz")
+    assert r.status == 200
+    r = s.get("/readyz")
+    assert r.status == 503, r.text
+    assert r.json() == {"status": "not_ready", "database": True,
+                        "daemons_online": 0}
+    check_security_headers(r, "/readyz")
