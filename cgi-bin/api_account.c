@@ -64,6 +64,19 @@ api_me(struct kreq *req)
 		json_object_new_string(a->display_name));
 	json_object_object_add(o, "role", json_object_new_string(a->role));
 	json_object_object_add(o, "tier", json_object_new_string(a->tier));
+	{
+		struct db_param p[1] = { DB_INT(a->user_id) };
+		char *credits = NULL;
+
+		if (db_query_string(req->app->db, "SELECT credits FROM users"
+		    " WHERE id = ?", p, 1, &credits) != 0) {
+			json_object_put(o);
+			return api_db_fail(req, "api me");
+		}
+		json_object_object_add(o, "credits", json_object_new_int64(
+			credits ? strtoll(credits, NULL, 10) : 0));
+		free(credits);
+	}
 	/* Signed in with a session cookie (reading only): no key. */
 	k = a->key_id ? json_object_new_object() : NULL;
 	if (k != NULL) {

@@ -134,6 +134,20 @@ idem_done(struct kreq *req, unsigned long long job_id)
 		log_error("idempotency key: %s", db_error(req->app->db));
 }
 
+/* A quota or credit refusal from job_enqueue, as JSON. */
+static int
+refuse_quota(struct kreq *req, const struct enqueue_refusal *why)
+{
+	char num[32];
+
+	if (why->retry_after > 0) {
+		snprintf(num, sizeof(num), "%ld", why->retry_after);
+		resp_header(req, "Retry-After", num);
+	}
+	return resp_error_json(req, why->status, why->code, why->message,
+		NULL);
+}
+
 /* Applies the submission rate limit. Returns 1 to go on, 0 after
  * answering (429 or a db error). */
 static int
@@ -158,7 +172,10 @@ api_jobs_create(struct kreq *req)
 {
 	json_object *body = NULL, *fields, *job;
 	char hash[DIGEST_HEX + 1], loc[64];
-	int bad, found, idem = *req->idempotency_key != '\0';
+	int bad, st, found, idem = *req->idempotency_key != '\0';
+	const struct tier_limits *tier = tier_for(&req->app->cfg,
+		req->auth->tier);
+	struct enqueue_refusal why;
 	unsigned long long id = 0;
 	struct job_spec s;
 
@@ -181,9 +198,13 @@ api_jobs_create(struct kreq *req)
 	bad = job_spec_from_json(body, &req->app->cfg, &s, field_error,
 		fields);
 	json_object_put(body);
-	if (bad == 0 && job_insert(req->app->db, req->auth->user_id, 0, &s,
-	    &id) != 0)
-		bad = -2;
+	if (bad == 0)
+		bad = job_spec_limits(&s, tier, field_error, fields);
+	if (bad == 0) {
+		st = job_enqueue(req->app->db, req->auth->user_id, tier, &s, 1,
+			&id, &why);
+		bad = st < 0 ? -2 : st > 0 ? -3 : 0;
+	}
 	job_spec_free(&s);
 	if (idem)
 		idem_done(req, bad == 0 ? id : 0);
@@ -192,6 +213,8 @@ api_jobs_create(struct kreq *req)
 			return resp_error_json(req, 400, "validation_failed",
 				"the job is not valid; see fields", fields);
 		json_object_put(fields);
+		if (bad == -3)
+			return refuse_quota(req, &why);
 		return bad == -1 ? api_send(req, 500, NULL) :
 			api_db_fail(req, "api jobs: insert");
 	}
@@ -230,7 +253,10 @@ api_jobs_batch(struct kreq *req)
 	struct batch_err be = { NULL, 0 };
 	struct job_spec specs[BATCH_JOBS_MAX];
 	unsigned long long ids[BATCH_JOBS_MAX];
-	int n = 0, i, bad = 0, rc = -1, found;
+	const struct tier_limits *tier = tier_for(&req->app->cfg,
+		req->auth->tier);
+	struct enqueue_refusal why;
+	int n = 0, i, bad = 0, rc = -1, found, st;
 
 	memset(specs, 0, sizeof(specs));
 	if (!submit_allowed(req) || req_json_body(req, &body) != 0)
@@ -266,6 +292,9 @@ api_jobs_batch(struct kreq *req)
 			batch_field_error, &be);
 		if (b < 0)
 			goto oom;
+		if (b == 0)
+			b = job_spec_limits(&specs[i], tier, batch_field_error,
+				&be);
 		bad += b;
 	}
 	if (bad > 0) {
@@ -275,18 +304,14 @@ api_jobs_batch(struct kreq *req)
 		be.fields = NULL;
 		goto out;
 	}
-	/* All or nothing: one transaction. */
-	if (db_exec_text(req->app->db, "START TRANSACTION") != 0)
+	/* All or nothing: quotas, credits and rows in one transaction. */
+	st = job_enqueue(req->app->db, req->auth->user_id, tier, specs, n, ids,
+		&why);
+	if (st < 0)
 		goto dbfail;
-	for (i = 0; i < n; i++)
-		if (job_insert(req->app->db, req->auth->user_id, 0, &specs[i],
-		    &ids[i]) != 0) {
-			db_rollback(req->app->db);
-			goto dbfail;
-		}
-	if (db_exec_text(req->app->db, "COMMIT") != 0) {
-		db_rollback(req->app->db);
-		goto dbfail;
+	if (st > 0) {
+		rc = refuse_quota(req, &why);
+		goto out;
 	}
 	out = json_object_new_object();
 	arr = json_object_new_array();

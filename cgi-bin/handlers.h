@@ -33,6 +33,7 @@ int page_admin_user(struct kreq *req);
 int page_admin_user_status(struct kreq *req);
 int page_admin_user_role(struct kreq *req);
 int page_admin_user_password(struct kreq *req);
+int page_admin_user_credits(struct kreq *req);
 int page_admin_user_session_revoke(struct kreq *req);
 int page_admin_user_key_revoke(struct kreq *req);
 int page_admin_audit(struct kreq *req);

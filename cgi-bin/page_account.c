@@ -24,7 +24,7 @@ static int
 load(struct kreq *req)
 {
 	static const char *const prof[] = { "DisplayName", "Role", "Tier",
-		"Created", "LastLogin" };
+		"Created", "LastLogin", "Credits" };
 	static const char *const sess[] = { "Id", "Created", "LastSeen",
 		"Ip", "Agent", "Current" };
 	struct db_param p[2];
@@ -34,8 +34,8 @@ load(struct kreq *req)
 	p[0] = DB_INT(req->auth->user_id);
 	if (view_rows(req, "Account.Profile", "SELECT display_name, role,"
 	    " tier, DATE_FORMAT(created_at, '%Y-%m-%d %H:%i'),"
-	    " COALESCE(DATE_FORMAT(last_login_at, '%Y-%m-%d %H:%i'), '')"
-	    " FROM users WHERE id = ?", p, 1, prof, 5) < 0)
+	    " COALESCE(DATE_FORMAT(last_login_at, '%Y-%m-%d %H:%i'), ''),"
+	    " credits FROM users WHERE id = ?", p, 1, prof, 6) < 0)
 		return -1;
 	p[0] = DB_INT(req->auth->session_id);
 	p[1] = DB_INT(req->auth->user_id);

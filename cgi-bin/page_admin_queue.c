@@ -144,7 +144,8 @@ page_admin_queue_requeue(struct kreq *req)
 	    " 'queued', attempt = 0, error = NULL, step = 0, steps_total = 0,"
 	    " eta_s = NULL, preview_path = NULL, cancel_requested = 0,"
 	    " claimed_by = NULL, lease_until = NULL, started_at = NULL,"
-	    " finished_at = NULL, render_s = NULL, anomaly = 0"
+	    " finished_at = NULL, render_s = NULL, anomaly = 0,"
+	    " cost = IF(refunded, 0, cost), refunded = 0"
 	    " WHERE id = ? AND status IN ('failed', 'canceled')", p, 1, &n,
 	    NULL) != 0)
 		return view_db_fail(req, "queue: requeue");

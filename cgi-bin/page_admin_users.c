@@ -59,7 +59,7 @@ load_user(struct kreq *req, unsigned long long id)
 {
 	static const char *const ucols[] = { "Id", "Username", "DisplayName",
 		"Role", "Tier", "Disabled", "Created", "LastLogin",
-		"PasswordChanged" };
+		"PasswordChanged", "Credits" };
 	static const char *const scols[] = { "Id", "Created", "LastSeen",
 		"Ip", "Agent" };
 	static const char *const kcols[] = { "Id", "Name", "Prefix", "Scopes",
@@ -74,8 +74,8 @@ load_user(struct kreq *req, unsigned long long id)
 		" tier, disabled, DATE_FORMAT(created_at, '%Y-%m-%d %H:%i'),"
 		" COALESCE(DATE_FORMAT(last_login_at, '%Y-%m-%d %H:%i'), ''),"
 		" COALESCE(DATE_FORMAT(password_changed_at,"
-		" '%Y-%m-%d %H:%i'), '') FROM users WHERE id = ?", p, 1, ucols,
-		9);
+		" '%Y-%m-%d %H:%i'), ''), credits FROM users WHERE id = ?", p,
+		1, ucols, 10);
 	if (n <= 0)
 		return (int)n;
 	if (view_rows(req, "Sessions", "SELECT id,"
@@ -308,6 +308,47 @@ page_admin_user_key_revoke(struct kreq *req)
 		audit(req, "key_revoke", id, name, "key %llu", kid);
 		rc = back_to(req, id);
 	}
+	free(name);
+	return rc;
+}
+
+int
+page_admin_user_credits(struct kreq *req)
+{
+	unsigned long long id = req_id(req, 0);
+	const char *amount = req_form(req, "amount");
+	const char *note = req_form(req, "note");
+	char *name = target_name(req, id);
+	struct db_param p[2];
+	long v = 0;
+	int rc = -1;
+
+	if (name == NULL)
+		return -1;
+	if (amount == NULL || parse_long(amount, -1000000000L, 1000000000L,
+	    &v) != 0 || v == 0) {
+		view_field_error(req, "amount", "Credits: a whole number, not "
+			"0 (negative takes credits away).");
+		rc = show_user(req, id, 422);
+		goto out;
+	}
+	if (note != NULL && !text_valid(note, 200)) {
+		view_field_error(req, "note", "Note: at most 200 bytes of "
+			"text.");
+		rc = show_user(req, id, 422);
+		goto out;
+	}
+	p[0] = DB_INT(v);
+	p[1] = DB_INT(id);
+	if (db_exec(req->app->db, "UPDATE users SET credits = credits + ?"
+	    " WHERE id = ?", p, 2, NULL, NULL) != 0) {
+		view_db_fail(req, "admin users: credits");
+		goto out;
+	}
+	audit(req, "credit_grant", id, name, "%+ld credits%s%s", v,
+		note && *note ? ": " : "", note ? note : "");
+	rc = back_to(req, id);
+out:
 	free(name);
 	return rc;
 }

@@ -136,10 +136,11 @@ int
 page_generate_post(struct kreq *req)
 {
 	struct job_spec s;
+	struct enqueue_refusal why;
 	unsigned long long id = 0;
 	char url[64];
 	size_t i;
-	int bad;
+	int bad, st;
 
 	bad = limit_submit(req);
 	if (bad < 0)
@@ -150,6 +151,9 @@ page_generate_post(struct kreq *req)
 		return -1;
 	}
 	bad = job_spec_from_form(req, &s, form_error, req);
+	if (bad == 0)
+		bad = job_spec_limits(&s, tier_for(&req->app->cfg,
+			req->auth->tier), form_error, req);
 	if (bad != 0) {
 		job_spec_free(&s);
 		if (bad < 0) {
@@ -162,11 +166,19 @@ page_generate_post(struct kreq *req)
 				req_form(req, form_fields[i]));
 		return show(req, 422);
 	}
-	if (job_insert(req->app->db, req->auth->user_id, 0, &s, &id) != 0) {
-		job_spec_free(&s);
-		return view_db_fail(req, "generate: insert");
-	}
+	st = job_enqueue(req->app->db, req->auth->user_id,
+		tier_for(&req->app->cfg, req->auth->tier), &s, 1, &id, &why);
 	job_spec_free(&s);
+	if (st < 0)
+		return view_db_fail(req, "generate: insert");
+	if (st > 0) {
+		/* Over a quota or out of credits: the form again, with why. */
+		view_set(req, "Form.Error", why.message);
+		for (i = 0; i < ARRAY_LEN(form_fields); i++)
+			set_field(req, form_fields[i],
+				req_form(req, form_fields[i]));
+		return show(req, why.status);
+	}
 	snprintf(url, sizeof(url), "/jobs/%llu", id);
 	return resp_redirect(req, url);
 }

@@ -39,6 +39,8 @@ static const struct route routes[] = {
 	  0 },
 	{ M_POST, "/admin/users/{id}/password", page_admin_user_password,
 	  ACC_ADMIN, 0 },
+	{ M_POST, "/admin/users/{id}/credits", page_admin_user_credits,
+	  ACC_ADMIN, 0 },
 	{ M_POST, "/admin/users/{id}/sessions/{sid}/revoke",
 	  page_admin_user_session_revoke, ACC_ADMIN, 0 },
 	{ M_POST, "/admin/users/{id}/keys/{kid}/revoke",

@@ -158,6 +158,108 @@ known_section(const char *section)
 	return 0;
 }
 
+/* The keys of a [tier NAME] section and the built-in values. */
+static const struct tier_key {
+	const char *key;
+	size_t off;
+	long def, min, max;
+} tier_keys[] = {
+	{ "max_side", offsetof(struct tier_limits, max_side), 1024, 64, 8192 },
+	{ "max_steps", offsetof(struct tier_limits, max_steps), 100, 1, 1000 },
+	{ "max_batch", offsetof(struct tier_limits, max_batch), 4, 1, 8 },
+	{ "jobs_per_day", offsetof(struct tier_limits, jobs_per_day), 1000, 0,
+	  10000000 },
+	{ "max_queued", offsetof(struct tier_limits, max_queued), 20, 1,
+	  100000 },
+	{ "priority", offsetof(struct tier_limits, priority), 0, -1000,
+	  1000 },
+};
+
+static void
+tier_defaults(struct tier_limits *t, const char *name)
+{
+	size_t i;
+
+	memset(t, 0, sizeof(*t));
+	snprintf(t->name, sizeof(t->name), "%s", name);
+	for (i = 0; i < ARRAY_LEN(tier_keys); i++)
+		*(long *)((char *)t + tier_keys[i].off) = tier_keys[i].def;
+}
+
+const struct tier_limits *
+tier_for(const struct kiln_config *cfg, const char *name)
+{
+	static struct tier_limits builtin;
+	int i;
+
+	for (i = 0; i < cfg->ntiers; i++)
+		if (!strcmp(cfg->tiers[i].name, name))
+			return &cfg->tiers[i];
+	for (i = 0; i < cfg->ntiers; i++)
+		if (!strcmp(cfg->tiers[i].name, "default"))
+			return &cfg->tiers[i];
+	/* Constant after the first call: the same values every time. */
+	if (builtin.name[0] == '\0')
+		tier_defaults(&builtin, "default");
+	return &builtin;
+}
+
+/* "[tier NAME]": starts a tier section. Returns the tier, or NULL with a
+ * message (bad name, too many, twice). */
+static struct tier_limits *
+tier_section(struct kiln_config *cfg, const char *name, char *msg,
+	size_t msglen)
+{
+	size_t n = strlen(name), i;
+	int t;
+
+	if (n < 1 || n > 32) {
+		errf(msg, msglen, "tier name must be 1-32 characters");
+		return NULL;
+	}
+	for (i = 0; i < n; i++)
+		if (!((name[i] >= 'a' && name[i] <= 'z') ||
+		    (name[i] >= '0' && name[i] <= '9') || name[i] == '_' ||
+		    name[i] == '-')) {
+			errf(msg, msglen, "tier name: a-z, 0-9, '_' or '-'");
+			return NULL;
+		}
+	for (t = 0; t < cfg->ntiers; t++)
+		if (!strcmp(cfg->tiers[t].name, name)) {
+			errf(msg, msglen, "[tier %s] appears twice", name);
+			return NULL;
+		}
+	if (cfg->ntiers == TIER_MAX) {
+		errf(msg, msglen, "at most %d tiers", TIER_MAX);
+		return NULL;
+	}
+	tier_defaults(&cfg->tiers[cfg->ntiers], name);
+	return &cfg->tiers[cfg->ntiers++];
+}
+
+static int
+tier_set(struct tier_limits *t, const char *key, const char *val, char *msg,
+	size_t msglen)
+{
+	size_t i;
+	long v;
+
+	for (i = 0; i < ARRAY_LEN(tier_keys); i++) {
+		if (strcmp(tier_keys[i].key, key) != 0)
+			continue;
+		if (parse_long(val, tier_keys[i].min, tier_keys[i].max, &v) !=
+		    0)
+			return errf(msg, msglen, "tier %s.%s: expected a whole "
+				"number from %ld to %ld, got \"%s\"", t->name,
+				key, tier_keys[i].min, tier_keys[i].max, val);
+		*(long *)((char *)t + tier_keys[i].off) = v;
+		return 0;
+	}
+	return errf(msg, msglen, "unknown key '%.64s' in [tier %s]; known: "
+		"max_side, max_steps, max_batch, jobs_per_day, max_queued, "
+		"priority", key, t->name);
+}
+
 /* Checks that need more than one key or a list of allowed words. */
 static int
 validate(const struct kiln_config *cfg, char *msg, size_t msglen)
@@ -200,6 +302,7 @@ config_parse(struct kiln_config *cfg, const char *name, const char *text,
 	char section[64] = "";
 	char msg[512];
 	char *line = NULL;
+	struct tier_limits *tier = NULL;
 	size_t pos = 0, lineno = 0, i;
 	int rc = -1;
 
@@ -247,6 +350,18 @@ config_parse(struct kiln_config *cfg, const char *name, const char *text,
 			}
 			p[sl - 1] = '\0';
 			p = str_trim(p + 1);
+			tier = NULL;
+			if (!strncmp(p, "tier ", 5)) {
+				tier = tier_section(cfg, str_trim(p + 5), msg,
+					sizeof(msg));
+				if (tier == NULL) {
+					errf(err, errlen, "%s:%zu: %s", name,
+						lineno, msg);
+					goto out;
+				}
+				snprintf(section, sizeof(section), "%s", p);
+				continue;
+			}
 			if (!known_section(p)) {
 				errf(err, errlen, "%s:%zu: unknown section "
 					"[%.64s]", name, lineno, p);
@@ -268,6 +383,14 @@ config_parse(struct kiln_config *cfg, const char *name, const char *text,
 			errf(err, errlen, "%s:%zu: key '%.64s' outside any "
 				"[section]", name, lineno, key);
 			goto out;
+		}
+		if (tier != NULL) {
+			if (tier_set(tier, key, val, msg, sizeof(msg)) != 0) {
+				errf(err, errlen, "%s:%zu: %s", name, lineno,
+					msg);
+				goto out;
+			}
+			continue;
 		}
 		k = find_key(section, key);
 		if (k == NULL) {

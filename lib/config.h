@@ -8,6 +8,18 @@
 
 /* Every setting every binary may read. Strings are owned by the struct and
  * never NULL after a successful load (unset optional ones are ""). */
+/* What one account tier may do ([tier NAME] sections). */
+#define TIER_MAX 16
+struct tier_limits {
+	char name[33];
+	long max_side;		/* width and height, pixels */
+	long max_steps;
+	long max_batch;		/* images per job */
+	long jobs_per_day;	/* submitted in any 24 hours */
+	long max_queued;	/* queued or running at once */
+	long priority;		/* higher runs first */
+};
+
 struct kiln_config {
 	/* [site] */
 	char *site_name;
@@ -54,7 +66,16 @@ struct kiln_config {
 	long login_per_minute;
 	/* [log] */
 	char *log_level;
+	/* [tier NAME] sections, in file order; tier_for() falls back to
+	 * the built-in limits for a tier no section names. */
+	struct tier_limits tiers[TIER_MAX];
+	int ntiers;
 };
+
+/* The limits of tier name: its [tier NAME] section, else the built-in
+ * defaults (which a [tier default] section replaces). */
+const struct tier_limits *tier_for(const struct kiln_config *cfg,
+	const char *name);
 
 /* Loads path (NULL: $KILN_CONF, else KILN_CONF_DEFAULT) into cfg, applying
  * defaults for keys the file leaves out. Returns 0, or -1 with a

@@ -437,6 +437,19 @@ out:
 	return st == 0 ? 0 : -1;
 }
 
+/* Gives a failed or canceled job's credits back to its owner, once
+ * (inside the caller's transaction). Returns 0 or -1. */
+static int
+refund(struct db *db, unsigned long long id)
+{
+	struct db_param p[] = { DB_INT(id) };
+
+	return db_exec(db, "UPDATE users u JOIN jobs j ON j.user_id = u.id"
+	    " SET u.credits = u.credits + j.cost, j.refunded = 1"
+	    " WHERE j.id = ? AND j.refunded = 0 AND j.cost > 0"
+	    " AND j.status IN ('failed', 'canceled')", p, 1, NULL, NULL);
+}
+
 /* finish + an event with data {id, status[, error]} in one transaction. */
 static int
 finish_with_event(struct db *db, const struct job_lease *l,
@@ -449,6 +462,12 @@ finish_with_event(struct db *db, const struct job_lease *l,
 	st = finish(db, l, status, error);
 	if (st <= 0)
 		goto out;
+	/* A failed job costs nothing; one canceled while running was
+	 * rendered in part and is not given back. */
+	if (!strcmp(status, "failed") && refund(db, l->id) != 0) {
+		st = -1;
+		goto out;
+	}
 	if (enqueue_event(db, l->id, event, event_data(l->id, status,
 	    error)) != 0 || commit(db) != 0) {
 		st = -1;
@@ -555,7 +574,8 @@ job_reap(struct db *db)
 				    " WHERE id = ?", q, 2, NULL, NULL) != 0)
 					goto fail;
 			}
-			if (enqueue_event(db, e.id[i], "job.failed",
+			if (refund(db, e.id[i]) != 0 ||
+			    enqueue_event(db, e.id[i], "job.failed",
 			    event_data(e.id[i], "failed", reason)) != 0)
 				goto fail;
 		}
@@ -584,8 +604,8 @@ job_cancel(struct db *db, unsigned long long id, unsigned long long user_id)
 	    " AND (? = 0 OR user_id = ?)", p, 3, &n, NULL) != 0)
 		goto fail;
 	if (n > 0) {
-		if (enqueue_event(db, id, "job.canceled",
-		    event_data(id, "canceled", NULL)) != 0)
+		if (refund(db, id) != 0 || enqueue_event(db, id,
+		    "job.canceled", event_data(id, "canceled", NULL)) != 0)
 			goto fail;
 	} else if (db_exec(db, "UPDATE jobs SET cancel_requested = 1"
 	    " WHERE id = ? AND status = 'running' AND (? = 0 OR user_id = ?)",

@@ -3,6 +3,7 @@
 #include "submit.h"
 #include "accounts.h"
 #include "app.h"
+#include "config.h"
 #include "db.h"
 #include "models.h"
 #include "request.h"
@@ -314,9 +315,9 @@ job_spec_from_form(const struct kreq *req, struct job_spec *s,
 
 int
 job_insert(struct db *db, unsigned long long user_id, int priority,
-	const struct job_spec *s, unsigned long long *id)
+	long cost, const struct job_spec *s, unsigned long long *id)
 {
-	struct db_param p[13];
+	struct db_param p[14];
 	char cfg[32];
 
 	snprintf(cfg, sizeof(cfg), "%.17g", s->cfg);
@@ -333,11 +334,142 @@ job_insert(struct db *db, unsigned long long user_id, int priority,
 	p[10] = DB_INT(s->seed);
 	p[11] = DB_INT(s->batch);
 	p[12] = s->webhook_url ? DB_STR(s->webhook_url) : DB_NULL;
+	p[13] = DB_INT(cost);
 	return db_exec(db, "INSERT INTO jobs (user_id, priority, prompt,"
 		" negative_prompt, model, width, height, steps, cfg_scale,"
-		" sampler, seed, batch_count, webhook_url)"
-		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", p, 13, NULL,
-		id);
+		" sampler, seed, batch_count, webhook_url, cost)"
+		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", p, 14,
+		NULL, id);
+}
+
+long
+job_cost(const struct job_spec *s)
+{
+	double work = (double)s->width * (double)s->height *
+		(double)s->steps * (double)s->batch;
+	long c = (long)ceil(work / 262144.0);
+
+	return c < 1 ? 1 : c;
+}
+
+int
+job_spec_limits(const struct job_spec *s, const struct tier_limits *t,
+	spec_err_fn err, void *arg)
+{
+	char msg[160];
+	int bad = 0;
+
+	snprintf(msg, sizeof(msg), "exceeds your tier's limit of %ld",
+		t->max_side);
+	if (s->width > t->max_side) {
+		err(arg, "width", msg);
+		bad++;
+	}
+	if (s->height > t->max_side) {
+		err(arg, "height", msg);
+		bad++;
+	}
+	if (s->steps > t->max_steps) {
+		snprintf(msg, sizeof(msg), "exceeds your tier's limit of %ld",
+			t->max_steps);
+		err(arg, "steps", msg);
+		bad++;
+	}
+	if (s->batch > t->max_batch) {
+		snprintf(msg, sizeof(msg), "exceeds your tier's limit of %ld",
+			t->max_batch);
+		err(arg, "batch_count", msg);
+		bad++;
+	}
+	return bad;
+}
+
+static long
+query_long(struct db *db, const char *sql, const struct db_param *p,
+	size_t np, long *out)
+{
+	char *v = NULL;
+
+	if (db_query_string(db, sql, p, np, &v) != 0)
+		return -1;
+	*out = v != NULL ? strtol(v, NULL, 10) : 0;
+	free(v);
+	return 0;
+}
+
+int
+job_enqueue(struct db *db, unsigned long long user_id,
+	const struct tier_limits *t, const struct job_spec *specs, int n,
+	unsigned long long *ids, struct enqueue_refusal *why)
+{
+	struct db_param p[2] = { DB_INT(user_id), DB_INT(0) };
+	long balance, active, today, wait = 0, total = 0;
+	int i;
+
+	memset(why, 0, sizeof(*why));
+	for (i = 0; i < n; i++)
+		total += job_cost(&specs[i]);
+	if (db_exec_text(db, "START TRANSACTION") != 0)
+		return -1;
+	/* The user's row, locked: this user's submissions queue up here,
+	 * so the counts below stay true until COMMIT. */
+	if (query_long(db, "SELECT credits FROM users WHERE id = ?"
+	    " FOR UPDATE", p, 1, &balance) != 0 ||
+	    query_long(db, "SELECT COUNT(*) FROM jobs WHERE user_id = ?"
+	    " AND status IN ('queued', 'running')", p, 1, &active) != 0 ||
+	    query_long(db, "SELECT COUNT(*) FROM jobs WHERE user_id = ?"
+	    " AND created_at > NOW(3) - INTERVAL 1 DAY", p, 1, &today) != 0)
+		goto fail;
+	if (active + n > t->max_queued) {
+		why->status = 429;
+		why->code = "quota_exceeded";
+		snprintf(why->message, sizeof(why->message), "you have %ld "
+			"job(s) queued or running; your tier (%s) allows %ld at "
+			"once", active, t->name, t->max_queued);
+		why->retry_after = 10;
+		goto refuse;
+	}
+	if (today + n > t->jobs_per_day) {
+		/* Until the oldest job of the window is a day old. */
+		if (query_long(db, "SELECT GREATEST(1, TIMESTAMPDIFF(SECOND,"
+		    " NOW(3), MIN(created_at) + INTERVAL 1 DAY)) FROM jobs"
+		    " WHERE user_id = ? AND created_at > NOW(3) - INTERVAL"
+		    " 1 DAY", p, 1, &wait) != 0)
+			goto fail;
+		why->status = 429;
+		why->code = "quota_exceeded";
+		snprintf(why->message, sizeof(why->message), "your tier (%s) "
+			"allows %ld jobs in 24 hours; you have submitted %ld",
+			t->name, t->jobs_per_day, today);
+		why->retry_after = wait > 0 ? wait : 60;
+		goto refuse;
+	}
+	if (balance < total) {
+		why->status = 402;
+		why->code = "insufficient_credits";
+		snprintf(why->message, sizeof(why->message), "this costs %ld "
+			"credit(s) and you have %ld; an administrator can grant "
+			"more", total, balance);
+		goto refuse;
+	}
+	p[0] = DB_INT(total);
+	p[1] = DB_INT(user_id);
+	if (db_exec(db, "UPDATE users SET credits = credits - ?"
+	    " WHERE id = ?", p, 2, NULL, NULL) != 0)
+		goto fail;
+	for (i = 0; i < n; i++)
+		if (job_insert(db, user_id, (int)t->priority,
+		    job_cost(&specs[i]), &specs[i], &ids[i]) != 0)
+			goto fail;
+	if (db_exec_text(db, "COMMIT") != 0)
+		goto fail;
+	return 0;
+refuse:
+	db_rollback(db);
+	return 1;
+fail:
+	db_rollback(db);
+	return -1;
 }
 
 #define TS(col) "DATE_FORMAT(" col ", '%Y-%m-%dT%H:%i:%sZ')"

@@ -47,9 +47,40 @@ int job_spec_from_json(struct json_object *body, const struct kiln_config *c,
 int job_spec_from_form(const struct kreq *req, struct job_spec *s,
 	spec_err_fn err, void *arg);
 
-/* Queues s for user_id. Returns 0 with *id, or -1 (db error). */
+/* Queues s for user_id at the given priority and cost (credits). Returns
+ * 0 with *id, or -1 (db error). */
 int job_insert(struct db *db, unsigned long long user_id, int priority,
-	const struct job_spec *s, unsigned long long *id);
+	long cost, const struct job_spec *s, unsigned long long *id);
+
+/* Credits a job costs: one per 512x512 pixel-step of work... precisely
+ * ceil(width x height x steps x batch / 262144), at least 1 (a 512x512
+ * image of 20 steps: 20). */
+long job_cost(const struct job_spec *s);
+
+/* Checks s against its tier's size, steps and batch limits, reporting
+ * each excess through err. Returns the number of problems. */
+struct tier_limits;
+int job_spec_limits(const struct job_spec *s, const struct tier_limits *t,
+	spec_err_fn err, void *arg);
+
+/* Why job_enqueue refused. */
+struct enqueue_refusal {
+	int status;		/* 429 (quota) or 402 (credits) */
+	const char *code;	/* "quota_exceeded", "insufficient_credits" */
+	char message[256];
+	long retry_after;	/* seconds, for a daily quota; else 0 */
+};
+
+/*
+ * Queues n jobs for user_id in one transaction: the tier's quotas (jobs
+ * queued or running at once, jobs in any 24 hours) are checked and the
+ * credits charged against the user's row, locked, so concurrent requests
+ * cannot overdraw. Returns 0 with ids[], 1 with *why filled (nothing
+ * queued), or -1 on a db error.
+ */
+int job_enqueue(struct db *db, unsigned long long user_id,
+	const struct tier_limits *t, const struct job_spec *specs, int n,
+	unsigned long long *ids, struct enqueue_refusal *why);
 
 /* The job as its owner sees it, or NULL with *found 0 when it is not
  * user_id's (or does not exist); NULL with *found -1 on a db error. */

@@ -38,6 +38,19 @@
     <button type="submit">Save</button>
   </form>
 
+  <h2>Credits</h2>
+  <p>Balance: <strong id="credits"><?cs var:u.Credits ?></strong> credits. A job costs one credit per 512&times;512 pixel-step of work (a 512&times;512 image of 20 steps: 20), at least 1.</p>
+  <form method="post" action="/admin/users/<?cs var:u.Id ?>/credits" class="stacked">
+    <input type="hidden" name="csrf" value="<?cs var:Csrf.Token ?>">
+    <label for="amount">Grant (negative: take away)</label>
+    <input id="amount" name="amount" type="number" step="1" required>
+    <?cs if:Form.Errors.amount ?><p class="field-error"><?cs var:Form.Errors.amount ?></p><?cs /if ?>
+    <label for="note">Note</label>
+    <input id="note" name="note" maxlength="200">
+    <?cs if:Form.Errors.note ?><p class="field-error"><?cs var:Form.Errors.note ?></p><?cs /if ?>
+    <button type="submit">Grant</button>
+  </form>
+
   <h2>Password</h2>
   <form method="post" action="/admin/users/<?cs var:u.Id ?>/password" class="inline">
     <input type="hidden" name="csrf" value="<?cs var:Csrf.Token ?>">

@@ -2,6 +2,7 @@
 <section class="generate">
   <h1>Generate</h1>
   <?cs if:Form.Failed ?><p class="notice error" role="alert">No job was made; see the fields marked below.</p><?cs /if ?>
+  <?cs if:Form.Error ?><p class="notice error" role="alert">No job was made: <?cs var:Form.Error ?>.</p><?cs /if ?>
   <form method="post" action="/generate" class="stacked wide">
     <input type="hidden" name="csrf" value="<?cs var:Csrf.Token ?>">
     <label for="prompt">Prompt</label>

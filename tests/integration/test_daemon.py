@@ -177,12 +177,20 @@ def test_a_job_renders_with_its_parameters_and_a_preview(s):
 
 
 def test_a_missing_model_fails_cleanly_and_the_next_job_runs(s):
+    # The failed job's owner gets its credits back, once.
+    s.sql("INSERT INTO users (username, password_hash, credits) VALUES"
+          " ('payer', 'x', 93)")
+    payer = int(s.sql("SELECT id FROM users WHERE username = 'payer'")[0][0])
     with daemon(s, "solo") as d:
-        bad = submit(s, model="no-such-model", steps=4)
+        bad = submit(s, model="no-such-model", steps=4, user=payer)
+        s.sql("UPDATE jobs SET cost = 7 WHERE id = %d" % bad)
         good = submit(s, steps=4)
         j = wait_status(s, bad, ("failed", "succeeded"))
         assert j["status"] == "failed"
         assert "no-such-model" in j["error"], j["error"]
+        assert s.sql("SELECT u.credits, j.refunded FROM users u JOIN jobs j"
+                     " ON j.user_id = u.id WHERE j.id = %d" % bad) == \
+            [["100", "1"]]
         assert wait_status(s, good, ("succeeded", "failed"))["status"] == \
             "succeeded"
         assert d.poll() is None, "the daemon died"

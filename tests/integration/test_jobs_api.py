@@ -23,9 +23,13 @@ import harness
 from common import check_security_headers
 from harness import wait_until
 
-# Rate limits out of the way here; test_limits checks them.
+# Rate limits and tier limits out of the way here (every range of the API
+# is tested to its end); test_limits and test_quotas check them.
 STACK = dict(server="lighttpd", heartbeat=1, daemon_name="jobs-1",
-             extra_conf="[limits]\nsubmit_burst = 100000\n")
+             extra_conf="[limits]\nsubmit_burst = 100000\n"
+                        "[tier default]\nmax_side = 2048\nmax_steps = 150\n"
+                        "max_batch = 8\njobs_per_day = 1000000\n"
+                        "max_queued = 100000\n")
 
 ROOT = harness.ROOT
 SAMPLERS = ["euler", "euler_a", "heun", "ddim", "dpmpp_2m",

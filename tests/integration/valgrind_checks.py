@@ -101,6 +101,25 @@ def test_login_session_and_key_paths_are_memcheck_clean(s):
                  b'{"tier": "pro", "bogus": 1}', "application/json",
                  auth="Bearer " + key, what="PATCH /api/v1/users/1")
     assert out.startswith("Status: 422"), out[:300]
+    # A job: validation, quotas and credits, the read-back and the list.
+    s.sql("UPDATE api_keys SET scopes = 'read,generate,admin' WHERE"
+          " name = 'vg'")
+    out = vg_cgi(s, "api.fcgi", "POST", "/api/v1/jobs",
+                 b'{"prompt": "one red circle", "steps": 2,'
+                 b' "negative_prompt": "' + b"n" * 400 + b'"}',
+                 "application/json", auth="Bearer " + key,
+                 what="POST /api/v1/jobs")
+    assert out.startswith("Status: 202"), out[:300]
+    out = vg_cgi(s, "api.fcgi", "POST", "/api/v1/jobs",
+                 b'{"prompt": 5, "width": 65, "sampler": "x", "q": 1}',
+                 "application/json", auth="Bearer " + key,
+                 what="POST /api/v1/jobs (bad)")
+    assert out.startswith("Status: 400"), out[:300]
+    out = vg_cgi(s, "api.fcgi", "GET", "/api/v1/jobs", auth="Bearer " + key)
+    assert out.startswith("Status: 200"), out[:300]
+    # kilnd's check below must find only its own job in the queue (a
+    # render under memcheck would compile every kernel).
+    s.sql("DELETE FROM jobs")
 
 
 def test_kilnd_is_memcheck_clean(s):

@@ -146,10 +146,48 @@ env_picks_the_file(void)
 	CHECK_STR(config_default_path(), KILN_CONF_DEFAULT);
 }
 
+static void
+tiers(void)
+{
+	struct kiln_config c;
+	const struct tier_limits *t;
+	char err[512];
+
+	CHECK(parse(&c, "[tier gold]\nmax_side = 512\npriority = 3\n"
+		"[log]\nlevel = warn\n[tier default]\nmax_steps = 7\n", err,
+		sizeof(err)) == 0);
+	t = tier_for(&c, "gold");
+	CHECK_STR(t->name, "gold");
+	CHECK(t->max_side == 512 && t->priority == 3 && t->max_steps == 100);
+	CHECK(t->max_batch == 4 && t->jobs_per_day == 1000 &&
+		t->max_queued == 20);
+	/* An unnamed tier takes [tier default]. */
+	t = tier_for(&c, "free");
+	CHECK_STR(t->name, "default");
+	CHECK(t->max_steps == 7 && t->max_side == 1024);
+	CHECK_STR(c.log_level, "warn");
+	config_free(&c);
+	/* Without sections: the built-in limits. */
+	CHECK(parse(&c, "", err, sizeof(err)) == 0);
+	t = tier_for(&c, "free");
+	CHECK(t->max_side == 1024 && t->max_steps == 100 && t->priority == 0);
+	config_free(&c);
+	CHECK(parse(&c, "[tier Gold!]\n", err, sizeof(err)) == -1);
+	CHECK(strstr(err, "t.conf:1:") != NULL && strstr(err, "tier name"));
+	CHECK(parse(&c, "[tier gold]\nbogus = 1\n", err, sizeof(err)) == -1);
+	CHECK(strstr(err, "t.conf:2:") != NULL && strstr(err, "bogus"));
+	CHECK(parse(&c, "[tier gold]\nmax_batch = 9\n", err,
+		sizeof(err)) == -1);
+	CHECK(strstr(err, "1 to 8") != NULL);
+	CHECK(parse(&c, "[tier a]\n[tier a]\n", err, sizeof(err)) == -1);
+	CHECK(strstr(err, "twice") != NULL);
+}
+
 int
 main(void)
 {
 	RUN(defaults_apply);
+	RUN(tiers);
 	RUN(values_and_whitespace);
 	RUN(errors_name_file_and_line);
 	RUN(nul_byte_is_an_error);
