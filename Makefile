@@ -14,7 +14,7 @@ CPPFLAGS += -D_GNU_SOURCE -Ilib -Irender-daemon/engine \
             -isystem /usr/include/ClearSilver \
             -isystem /usr/include/mariadb
 ALL_CFLAGS = $(WARN) $(CPPFLAGS) $(CFLAGS) $(SAN)
-LDLIBS_WEB = -lfcgi -lmariadb -ljson-c -lneo_cgi -lneo_cs -lneo_utl -lgd -lz -lsodium -lm
+LDLIBS_WEB = -lfcgi -lmariadb -ljson-c -lneo_cgi -lneo_cs -lneo_utl -lgd -lz -lsodium -lm -lcurl
 LDLIBS_ENG = -lclblast -lOpenCL -lstdc++ -ljson-c -lsodium -lgd -lz -lm -lpthread -lunistring
 LDLIBS_D   = $(LDLIBS_ENG) -lmariadb -lsodium -lcurl
 LDLIBS_ADM = -lmariadb -ljson-c -lsodium -lm

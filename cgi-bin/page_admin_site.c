@@ -20,7 +20,8 @@ static const char *const actions[] = { "login", "login_failed", "lockout",
 	"logout", "logout_all", "register", "profile_change",
 	"password_change", "session_revoke", "key_create", "key_revoke",
 	"user_disable", "user_enable", "role_change", "password_reset",
-	"settings_change", "invite_create", "user_create", "job_cancel", "job_requeue", "credit_grant" };
+	"settings_change", "invite_create", "user_create", "job_cancel", "job_requeue", "credit_grant", "webhook_change",
+	"webhook_rotate" };
 
 int
 page_admin_audit(struct kreq *req)

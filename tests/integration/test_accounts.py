@@ -48,6 +48,11 @@ STATE = {}
 
 # ---------------------------------------------------------------- client
 
+def secrets_token():
+    import base64
+    return base64.urlsafe_b64encode(os.urandom(32)).decode()[:43]
+
+
 def headers_ok(resp, where):
     check_security_headers(resp, where)
     assert resp.headers.get("x-frame-options"), "%s: no X-Frame-Options" % \
@@ -1148,6 +1153,64 @@ def test_security_headers_everywhere(s):
         assert r.status == want, "%s %s: %d" % (method, path, r.status)
         if want >= 400:
             assert r.json()["error"]["code"], r.text
+
+
+def test_webhook_settings_and_deliveries(s):
+    def signed_in(name):
+        s.sql("INSERT INTO users (username, password_hash) VALUES"
+              " ('%s', 'x')" % name)
+        uid = s.sql("SELECT id FROM users WHERE username = '%s'" %
+                    name)[0][0]
+        tok = secrets_token()
+        s.sql("INSERT INTO sessions (user_id, token_hash, csrf, expires_at)"
+              " VALUES (%s, '%s', '%s', NOW() + INTERVAL 1 HOUR)" %
+              (uid, hashlib.sha256(tok.encode()).hexdigest(),
+               secrets_token()))
+        return uid, Browser(s, {"kiln_session": tok})
+    uid, b = signed_in("hooky")
+    other, _ = signed_in("hooky2")
+    page = b.get("/account/webhooks")
+    assert page.status == 200, page.text[:300]
+    m = re.search(r'id="webhook-secret">(whsec_[A-Za-z0-9+/=_-]+)<',
+                  page.text)
+    assert m, page.text[-3000:]
+    shown = m.group(1)
+    # Made on first view, stored, the same on the next view.
+    assert s.sql("SELECT webhook_secret FROM users WHERE id = %s" %
+                 uid) == [[shown]]
+    assert shown in b.get("/account/webhooks").text
+    # The default URL: checked, saved, audited.
+    r = b.submit("/account/webhooks", {"webhook_url": "ftp://x"},
+                 page="/account/webhooks")
+    assert r.status == 422 and "Webhook URL" in r.text
+    r = b.submit("/account/webhooks",
+                 {"webhook_url": "https://hooks.example/kiln"},
+                 page="/account/webhooks")
+    assert r.status == 303, r.status
+    assert s.sql("SELECT webhook_url FROM users WHERE id = %s" % uid) == \
+        [["https://hooks.example/kiln"]]
+    # Rotation replaces the secret.
+    r = b.submit("/account/webhooks/rotate", {}, page="/account/webhooks")
+    assert r.status == 303
+    new = s.sql("SELECT webhook_secret FROM users WHERE id = %s" % uid)[0][0]
+    assert new != shown and new.startswith("whsec_")
+    assert audit_rows(s, "webhook_rotate", "hooky")
+    # The delivery log shows the user's own deliveries only.
+    for owner, mid in ((uid, "msg_mine"), (other, "msg_theirs")):
+        s.sql("INSERT INTO jobs (user_id, prompt, model, width, height,"
+              " steps, cfg_scale, sampler, seed) VALUES (%s, 'p',"
+              " 'kiln-micro', 64, 64, 1, 1, 'euler', 1)" % owner)
+        s.sql("INSERT INTO webhook_deliveries (msg_id, job_id, user_id,"
+              " event, url, payload, status, attempts, last_status,"
+              " last_error) SELECT '%s', MAX(id), %s, 'job.succeeded',"
+              " 'https://h.example/', '{}', 'pending', 2, 500,"
+              " 'HTTP 500' FROM jobs" % (mid, owner))
+    page = b.get("/account/webhooks").text
+    ids = re.findall(r'id="delivery-(\d+)"', page)
+    mine = s.sql("SELECT id FROM webhook_deliveries WHERE msg_id ="
+                 " 'msg_mine'")[0][0]
+    assert ids == [mine], (ids, mine)
+    assert "HTTP 500" in page
 
 
 def test_operator_commands_are_audited(s):

@@ -1,0 +1,128 @@
+/* page_webhooks.c - /account/webhooks: where the user's job events go
+ * (a default URL for jobs that name none), the signing secret to verify
+ * them with (rotatable), and the latest deliveries with their outcome. */
+#include "accounts.h"
+#include "app.h"
+#include "auth.h"
+#include "db.h"
+#include "handlers.h"
+#include "log.h"
+#include "view.h"
+#include "webhook.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The user's secret, made now when there is none yet (as kilnd does on
+ * the first delivery). Returns 0 with *out (caller frees), or -1. */
+static int
+secret(struct kreq *req, char **out)
+{
+	struct db_param p[2];
+	char fresh[WEBHOOK_SECRET_LEN];
+	int rc;
+
+	p[0] = DB_INT(req->auth->user_id);
+	if (db_query_string(req->app->db, "SELECT webhook_secret FROM users"
+	    " WHERE id = ?", p, 1, out) != 0)
+		return -1;
+	if (*out != NULL)
+		return 0;
+	if (webhook_secret_new(fresh) != 0)
+		return -1;
+	p[0] = DB_STR(fresh);
+	p[1] = DB_INT(req->auth->user_id);
+	rc = db_exec(req->app->db, "UPDATE users SET webhook_secret = ?"
+	    " WHERE id = ? AND webhook_secret IS NULL", p, 2, NULL, NULL);
+	sodium_memzero(fresh, sizeof(fresh));
+	if (rc != 0)
+		return -1;
+	p[0] = DB_INT(req->auth->user_id);
+	return db_query_string(req->app->db, "SELECT webhook_secret FROM"
+	    " users WHERE id = ?", p, 1, out);
+}
+
+static int
+show(struct kreq *req, int status)
+{
+	static const char *const ucols[] = { "Url" };
+	static const char *const dcols[] = { "Id", "Job", "Event", "Url",
+		"Status", "Attempts", "LastStatus", "LastError", "Created",
+		"Delivered" };
+	struct db_param p[1] = { DB_INT(req->auth->user_id) };
+	char *sec = NULL;
+
+	if (secret(req, &sec) != 0 ||
+	    view_rows(req, "Hooks", "SELECT COALESCE(webhook_url, '')"
+	    " FROM users WHERE id = ?", p, 1, ucols, 1) < 0 ||
+	    view_rows(req, "Hooks.Deliveries", "SELECT id, job_id, event,"
+	    " url, status, attempts, COALESCE(last_status, ''),"
+	    " COALESCE(LEFT(last_error, 200), ''),"
+	    " DATE_FORMAT(created_at, '%Y-%m-%d %H:%i:%s'),"
+	    " COALESCE(DATE_FORMAT(delivered_at, '%Y-%m-%d %H:%i:%s'), '')"
+	    " FROM webhook_deliveries WHERE user_id = ?"
+	    " ORDER BY id DESC LIMIT 25", p, 1, dcols, 10) < 0) {
+		free(sec);
+		return view_db_fail(req, "webhooks");
+	}
+	view_set(req, "Hooks.Secret", sec);
+	free(sec);
+	if (req_query(req, "done") != NULL)
+		view_set(req, "Hooks.Done", "Saved.");
+	return view_render(req, status, "Webhooks", "webhooks.cs");
+}
+
+int
+page_webhooks(struct kreq *req)
+{
+	return show(req, 200);
+}
+
+int
+page_webhooks_save(struct kreq *req)
+{
+	const char *url = req_form(req, "webhook_url");
+	struct db_param p[2];
+
+	if (url == NULL || (*url != '\0' && ((strncmp(url, "http://", 7) &&
+	    strncmp(url, "https://", 8)) || !text_valid(url, 2048) ||
+	    strchr(url, ' ') != NULL))) {
+		view_field_error(req, "webhook_url", "Webhook URL: an http:// "
+			"or https:// URL of at most 2048 bytes, or empty for "
+			"none.");
+		view_set(req, "Form.webhook_url", url);
+		return show(req, 422);
+	}
+	p[0] = *url ? DB_STR(url) : DB_NULL;
+	p[1] = DB_INT(req->auth->user_id);
+	if (db_exec(req->app->db, "UPDATE users SET webhook_url = ?"
+	    " WHERE id = ?", p, 2, NULL, NULL) != 0)
+		return view_db_fail(req, "webhooks: save");
+	audit(req, "webhook_change", req->auth->user_id, req->auth->username,
+		"%s", *url ? "default URL set" : "default URL removed");
+	return resp_redirect(req, "/account/webhooks?done=saved");
+}
+
+int
+page_webhooks_rotate(struct kreq *req)
+{
+	char fresh[WEBHOOK_SECRET_LEN];
+	struct db_param p[2];
+	int rc;
+
+	if (webhook_secret_new(fresh) != 0) {
+		view_error(req, 500, "internal", "No randomness.");
+		return -1;
+	}
+	p[0] = DB_STR(fresh);
+	p[1] = DB_INT(req->auth->user_id);
+	rc = db_exec(req->app->db, "UPDATE users SET webhook_secret = ?"
+		" WHERE id = ?", p, 2, NULL, NULL);
+	sodium_memzero(fresh, sizeof(fresh));
+	if (rc != 0)
+		return view_db_fail(req, "webhooks: rotate");
+	audit(req, "webhook_rotate", req->auth->user_id, req->auth->username,
+		"signing secret replaced");
+	return resp_redirect(req, "/account/webhooks?done=rotated");
+}
