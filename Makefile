@@ -103,8 +103,20 @@ $(LIBENG): $(ENG_OBJ)
 $(PORTAL): $(PORTAL_SRC:%.c=$(BUILD)/%.o) $(LIBKILN)
 	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDFLAGS) $(LDLIBS_WEB)
 
-$(API): $(API_SRC:%.c=$(BUILD)/%.o) $(LIBKILN)
+$(API): $(API_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/openapi.o $(LIBKILN)
 	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDFLAGS) $(LDLIBS_WEB)
+
+# The OpenAPI document travels inside api.fcgi, as a NUL-terminated array.
+$(BUILD)/gen/openapi.c: cgi-bin/openapi.json
+	@mkdir -p $(dir $@)
+	{ echo "/* Generated from cgi-bin/openapi.json; do not edit. */"; \
+	  echo "extern const char openapi_json[];"; \
+	  echo "const char openapi_json[] = {"; \
+	  od -An -v -tx1 $< | sed -e 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  echo "0x00 };"; } >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/openapi.o: $(BUILD)/gen/openapi.c
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(KILND): $(KILND_SRC:%.c=$(BUILD)/%.o) $(LIBENG) $(LIBKILN)
 	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDFLAGS) $(LDLIBS_D)

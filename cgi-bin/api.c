@@ -7,6 +7,7 @@
 
 static const struct route routes[] = {
 	{ M_GET, "/api/v1/health", api_health, ACC_PUBLIC, 0 },
+	{ M_GET, "/api/v1/openapi.json", api_openapi, ACC_PUBLIC, 0 },
 	{ M_GET, "/api/v1/me", api_me, ACC_USER, SCOPE_READ },
 	{ M_GET, "/api/v1/keys", api_keys_list, ACC_USER, SCOPE_READ },
 	/* Revoking needs only a valid key: it takes power away. */

@@ -49,6 +49,7 @@ int page_admin_invite(struct kreq *req);
 
 /* api.fcgi */
 int api_health(struct kreq *req);
+int api_openapi(struct kreq *req);
 int api_me(struct kreq *req);
 int api_keys_list(struct kreq *req);
 int api_keys_revoke(struct kreq *req);
