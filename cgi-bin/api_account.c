@@ -88,12 +88,6 @@ api_me(struct kreq *req)
 	return api_send(req, 200, o);
 }
 
-static json_object *
-str_or_null(const char *s)
-{
-	return s != NULL ? json_object_new_string(s) : NULL;
-}
-
 static int
 key_row(const struct db_row *r, void *arg)
 {
@@ -109,9 +103,12 @@ key_row(const struct db_row *r, void *arg)
 	json_object_object_add(o, "prefix",
 		json_object_new_string(r->cols[2]));
 	json_object_object_add(o, "scopes", json_scopes(sc));
-	json_object_object_add(o, "created_at", str_or_null(r->cols[4]));
-	json_object_object_add(o, "last_used_at", str_or_null(r->cols[5]));
-	json_object_object_add(o, "revoked_at", str_or_null(r->cols[6]));
+	json_object_object_add(o, "created_at",
+		json_str_or_null(r->cols[4]));
+	json_object_object_add(o, "last_used_at",
+		json_str_or_null(r->cols[5]));
+	json_object_object_add(o, "revoked_at",
+		json_str_or_null(r->cols[6]));
 	json_object_array_add(arg, o);
 	return 0;
 }

@@ -378,9 +378,6 @@ id_row(const struct db_row *r, void *arg)
 	return 0;
 }
 
-static const char *const statuses[] = { "queued", "running", "succeeded",
-	"failed", "canceled" };
-
 /* A date filter: "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SSZ", a real one. */
 static int
 date_ok(const char *s)
@@ -414,7 +411,6 @@ api_jobs_list(struct kreq *req)
 	struct db_param p[11];
 	long limit = 20, cursor = 0;
 	char *like = NULL, ts1[24] = "", ts2[24] = "";
-	size_t i;
 	int k;
 
 	if (fields == NULL)
@@ -425,14 +421,9 @@ api_jobs_list(struct kreq *req)
 	if (cur != NULL && parse_long(cur, 1, 1L << 62, &cursor) != 0)
 		field_error(fields, "cursor", "must be the next_cursor of an "
 			"earlier page");
-	if (status != NULL) {
-		for (i = 0; i < ARRAY_LEN(statuses); i++)
-			if (!strcmp(status, statuses[i]))
-				break;
-		if (i == ARRAY_LEN(statuses))
-			field_error(fields, "status", "must be queued, running, "
-				"succeeded, failed or canceled");
-	}
+	if (status != NULL && !job_status_valid(status))
+		field_error(fields, "status", "must be queued, running, "
+			"succeeded, failed or canceled");
 	if (since != NULL && !date_ok(since))
 		field_error(fields, "since", "must be YYYY-MM-DD or "
 			"YYYY-MM-DDTHH:MM:SSZ (UTC)");
@@ -507,15 +498,14 @@ api_job_cancel(struct kreq *req)
 {
 	unsigned long long id = req_id(req, 0);
 	json_object *job;
-	int st, found = 0;
+	int st, found;
 
-	job = id ? job_json(req->app->db, id, req->auth->user_id, &found) :
-		NULL;
-	if (job == NULL)
-		return found < 0 && id ? api_db_fail(req, "api jobs: cancel") :
-			resp_error_json(req, 404, "not_found", "no such job",
+	st = job_status_of(req->app->db, id, req->auth->user_id, NULL);
+	if (st < 0)
+		return api_db_fail(req, "api jobs: cancel");
+	if (st == 0)
+		return resp_error_json(req, 404, "not_found", "no such job",
 			NULL);
-	json_object_put(job);
 	st = job_cancel(req->app->db, id, req->auth->user_id);
 	if (st < 0)
 		return api_db_fail(req, "api jobs: cancel");
@@ -544,20 +534,17 @@ int
 api_job_delete(struct kreq *req)
 {
 	unsigned long long id = req_id(req, 0);
-	struct db_param p[2];
-	char *status = NULL;
+	struct db_param p[2] = { DB_INT(id), DB_INT(req->auth->user_id) };
 	unsigned long long n = 0;
+	char *status;
+	int st;
 
-	p[0] = DB_INT(id);
-	p[1] = DB_INT(req->auth->user_id);
-	if (id == 0 || db_query_string(req->app->db, "SELECT status FROM jobs"
-	    " WHERE id = ? AND user_id = ?", p, 2, &status) != 0 ||
-	    status == NULL) {
-		if (id != 0 && status == NULL && *db_error(req->app->db))
-			return api_db_fail(req, "api jobs: delete");
+	st = job_status_of(req->app->db, id, req->auth->user_id, &status);
+	if (st < 0)
+		return api_db_fail(req, "api jobs: delete");
+	if (st == 0)
 		return resp_error_json(req, 404, "not_found", "no such job",
 			NULL);
-	}
 	if (!strcmp(status, "queued") || !strcmp(status, "running")) {
 		free(status);
 		return resp_error_json(req, 409, "conflict", "the job has not "

@@ -35,8 +35,8 @@ user_row(const struct db_row *r, void *arg)
 		r->cols[5][0] != '0'));
 	json_object_object_add(o, "created_at",
 		json_object_new_string(r->cols[6]));
-	json_object_object_add(o, "last_login_at", r->cols[7] ?
-		json_object_new_string(r->cols[7]) : NULL);
+	json_object_object_add(o, "last_login_at",
+		json_str_or_null(r->cols[7]));
 	json_object_array_add(arg, o);
 	return 0;
 }
@@ -184,11 +184,13 @@ api_user_patch(struct kreq *req)
 	}
 	json_object_put(fields);
 	p[0] = DB_INT(id);
-	if (id == 0 || db_query_string(req->app->db, "SELECT username FROM"
-	    " users WHERE id = ?", p, 1, &who) != 0 || who == NULL) {
+	if (id != 0 && db_query_string(req->app->db, "SELECT username FROM"
+	    " users WHERE id = ?", p, 1, &who) != 0) {
 		json_object_put(body);
-		if (id != 0 && who == NULL && *db_error(req->app->db) != '\0')
-			return api_db_fail(req, "api users: lookup");
+		return api_db_fail(req, "api users: lookup");
+	}
+	if (who == NULL) {
+		json_object_put(body);
 		return resp_error_json(req, 404, "not_found", "no such user",
 			NULL);
 	}

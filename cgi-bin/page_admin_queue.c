@@ -16,9 +16,6 @@
 
 #define PAGE 100
 
-static const char *const statuses[] = { "queued", "running", "succeeded",
-	"failed", "canceled" };
-
 int
 page_admin_queue(struct kreq *req)
 {
@@ -42,10 +39,7 @@ page_admin_queue(struct kreq *req)
 
 	if (before != NULL && parse_long(before, 1, 1L << 62, &bid) != 0)
 		bid = 0;
-	for (i = 0; status != NULL && i < ARRAY_LEN(statuses); i++)
-		if (!strcmp(status, statuses[i]))
-			break;
-	if (status != NULL && i == ARRAY_LEN(statuses))
+	if (status != NULL && !job_status_valid(status))
 		status = NULL;		/* an unknown filter shows all */
 	/* Waits over the last hour's starts; renders over the last day. */
 	if (view_rows(req, "Queue.Stats", "SELECT"
@@ -101,11 +95,11 @@ page_admin_queue(struct kreq *req)
 	view_set(req, "Queue.Filter.Status", status ? status : "");
 	view_set(req, "Queue.Filter.User", user ? user : "");
 	view_set(req, "Queue.Filter.Anomaly", anomaly ? anomaly : "");
-	for (i = 0; i < ARRAY_LEN(statuses); i++) {
+	for (i = 0; i < JOB_NSTATUSES; i++) {
 		char key[40];
 
 		snprintf(key, sizeof(key), "Queue.Statuses.%zu", i);
-		view_set(req, key, statuses[i]);
+		view_set(req, key, job_statuses[i]);
 	}
 	if (req_query(req, "done") != NULL)
 		view_set(req, "Queue.Done", req_query(req, "done")[0] == 'r' ?

@@ -7,6 +7,7 @@
 #include "handlers.h"
 #include "jobs.h"
 #include "log.h"
+#include "submit.h"
 #include "view.h"
 
 #include <stdio.h>
@@ -67,9 +68,7 @@ page_job(struct kreq *req)
 		" DATE_FORMAT(j.started_at, '%Y-%m-%d %H:%i:%s'),"
 		" DATE_FORMAT(j.finished_at, '%Y-%m-%d %H:%i:%s'),"
 		" j.preview_path IS NOT NULL, j.daemon,"
-		" IF(j.status = 'queued', (SELECT COUNT(*) FROM jobs q"
-		" WHERE q.status = 'queued' AND (q.priority > j.priority OR"
-		" (q.priority = j.priority AND q.id < j.id))) + 1, '')"
+		" COALESCE(" JOB_AHEAD_SQL " + 1, '')"
 		" FROM jobs j WHERE j.id = ? AND j.user_id = ?", p, 2, cols,
 		23) : 0;
 	if (n < 0)
@@ -101,21 +100,15 @@ page_job_cancel(struct kreq *req)
 	st = id ? job_cancel(req->app->db, id, req->auth->user_id) : 0;
 	if (st < 0)
 		return view_db_fail(req, "job: cancel");
+	/* Not this user's job: 404. Already ended: back to it. */
 	if (st == 0) {
-		struct db_param p[2];
-		char *own = NULL;
-
-		/* Not this user's job: 404. Already ended: back to it. */
-		p[0] = DB_INT(id);
-		p[1] = DB_INT(req->auth->user_id);
-		if (db_query_string(req->app->db, "SELECT id FROM jobs WHERE"
-		    " id = ? AND user_id = ?", p, 2, &own) != 0)
+		st = job_status_of(req->app->db, id, req->auth->user_id, NULL);
+		if (st < 0)
 			return view_db_fail(req, "job: cancel");
-		if (own == NULL) {
+		if (st == 0) {
 			view_error(req, 404, "not_found", "No such job.");
 			return -1;
 		}
-		free(own);
 	}
 	snprintf(url, sizeof(url), "/jobs/%llu", id);
 	return resp_redirect(req, url);

@@ -66,7 +66,6 @@ page_login_post(struct kreq *req)
 	const char *next = safe_next(req_form(req, "next"));
 	struct login_row l = { 0 };
 	struct db_param p[2];
-	struct auth *me;
 	int ok = 0, rehash = 0, st;
 	long locked;
 	char msg[128];
@@ -147,15 +146,8 @@ page_login_post(struct kreq *req)
 	    db_exec(req->app->db, "UPDATE users SET last_login_at = NOW(3)"
 	    " WHERE id = ?", p, 1, NULL, NULL) != 0)
 		return view_db_fail(req, "login: session");
-	/* The audit row names the user who just signed in as the actor. */
-	me = calloc(1, sizeof(*me));
-	if (me != NULL) {
-		me->user_id = l.id;
-		me->username = strdup(l.username);
-		auth_free(req->auth);
-		req->auth = me;
-	}
-	audit(req, "login", l.id, l.username, "%s", "");
+	/* The user who just signed in is the actor. */
+	audit_by(req, l.id, l.username, "login", l.id, l.username, "%s", "");
 	return resp_redirect(req, next);
 }
 

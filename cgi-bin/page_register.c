@@ -108,7 +108,6 @@ page_register_post(struct kreq *req)
 	char *mode = NULL, *taken = NULL;
 	unsigned long long id = 0, n = 0;
 	struct db_param p[4];
-	struct auth *me;
 	int rc = -1;
 
 	if (reg_mode(req, &mode) != 0)
@@ -183,14 +182,7 @@ page_register_post(struct kreq *req)
 		view_db_fail(req, "register: session");
 		goto out;
 	}
-	me = calloc(1, sizeof(*me));
-	if (me != NULL) {
-		me->user_id = id;
-		me->username = strdup(u);
-		auth_free(req->auth);
-		req->auth = me;
-	}
-	audit(req, "register", id, u, "%s", !strcmp(mode, "invite") ?
+	audit_by(req, id, u, "register", id, u, "%s", !strcmp(mode, "invite") ?
 		"with an invitation" : "open registration");
 	rc = resp_redirect(req, "/account");
 out:

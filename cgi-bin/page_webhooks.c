@@ -11,37 +11,9 @@
 #include "webhook.h"
 
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* The user's secret, made now when there is none yet (as kilnd does on
- * the first delivery). Returns 0 with *out (caller frees), or -1. */
-static int
-secret(struct kreq *req, char **out)
-{
-	struct db_param p[2];
-	char fresh[WEBHOOK_SECRET_LEN];
-	int rc;
-
-	p[0] = DB_INT(req->auth->user_id);
-	if (db_query_string(req->app->db, "SELECT webhook_secret FROM users"
-	    " WHERE id = ?", p, 1, out) != 0)
-		return -1;
-	if (*out != NULL)
-		return 0;
-	if (webhook_secret_new(fresh) != 0)
-		return -1;
-	p[0] = DB_STR(fresh);
-	p[1] = DB_INT(req->auth->user_id);
-	rc = db_exec(req->app->db, "UPDATE users SET webhook_secret = ?"
-	    " WHERE id = ? AND webhook_secret IS NULL", p, 2, NULL, NULL);
-	sodium_memzero(fresh, sizeof(fresh));
-	if (rc != 0)
-		return -1;
-	p[0] = DB_INT(req->auth->user_id);
-	return db_query_string(req->app->db, "SELECT webhook_secret FROM"
-	    " users WHERE id = ?", p, 1, out);
-}
 
 static int
 show(struct kreq *req, int status)
@@ -51,9 +23,13 @@ show(struct kreq *req, int status)
 		"Status", "Attempts", "LastStatus", "LastError", "Created",
 		"Delivered" };
 	struct db_param p[1] = { DB_INT(req->auth->user_id) };
-	char *sec = NULL;
+	char uid[24], *sec;
 
-	if (secret(req, &sec) != 0 ||
+	/* Made now when there is none yet, as kilnd does on the first
+	 * delivery. */
+	snprintf(uid, sizeof(uid), "%llu", req->auth->user_id);
+	sec = webhook_secret_for(req->app->db, uid);
+	if (sec == NULL ||
 	    view_rows(req, "Hooks", "SELECT COALESCE(webhook_url, '')"
 	    " FROM users WHERE id = ?", p, 1, ucols, 1) < 0 ||
 	    view_rows(req, "Hooks.Deliveries", "SELECT id, job_id, event,"

@@ -332,27 +332,53 @@ session_end(struct kreq *req)
 	return resp_cookie(req, SESSION_COOKIE, "", 0);
 }
 
+static int
+audit_v(struct kreq *req, unsigned long long actor_id, const char *actor,
+	const char *action, unsigned long long target_id, const char *target,
+	const char *fmt, va_list ap)
+{
+	struct buf detail = { 0 };
+	int rc;
+
+	if (buf_vprintf(&detail, fmt, ap) != 0) {
+		log_error("audit %s: out of memory", action);
+		return -1;
+	}
+	rc = audit_write(req->app->db, actor_id, actor, req->remote_addr,
+		action, target_id, target, detail.data ? detail.data : "");
+	if (rc != 0)
+		log_error("audit %s: %s", action, db_error(req->app->db));
+	buf_free(&detail);
+	return rc;
+}
+
 int
 audit(struct kreq *req, const char *action, unsigned long long target_id,
 	const char *target, const char *fmt, ...)
 {
-	struct buf detail = { 0 };
 	va_list ap;
 	int rc;
 
 	va_start(ap, fmt);
-	rc = buf_vprintf(&detail, fmt, ap);
+	rc = audit_v(req, req->auth ? req->auth->user_id : 0,
+		req->auth ? req->auth->username : "", action, target_id,
+		target, fmt, ap);
 	va_end(ap);
-	if (rc != 0) {
-		log_error("audit %s: out of memory", action);
-		return -1;
-	}
-	rc = audit_write(req->app->db, req->auth ? req->auth->user_id : 0,
-		req->auth ? req->auth->username : "", req->remote_addr, action,
-		target_id, target, detail.data ? detail.data : "");
-	if (rc != 0)
-		log_error("audit %s: %s", action, db_error(req->app->db));
-	buf_free(&detail);
+	return rc;
+}
+
+int
+audit_by(struct kreq *req, unsigned long long actor_id, const char *actor,
+	const char *action, unsigned long long target_id, const char *target,
+	const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = audit_v(req, actor_id, actor, action, target_id, target, fmt,
+		ap);
+	va_end(ap);
 	return rc;
 }
 

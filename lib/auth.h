@@ -95,6 +95,12 @@ int audit(struct kreq *req, const char *action, unsigned long long target_id,
 	const char *target, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 
+/* The same with the actor given: a login or a registration, whose user
+ * is not yet the request's. */
+int audit_by(struct kreq *req, unsigned long long actor_id, const char *actor,
+	const char *action, unsigned long long target_id, const char *target,
+	const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+
 /* The access check run before a handler: loads the session (portal) or
  * key (API) into req->auth, enforces the route's ACC_* bits and, for the
  * portal, the origin and CSRF checks on every POST. Returns 0 to go on, or

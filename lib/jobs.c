@@ -41,6 +41,20 @@ welford_sd(const struct welford *w)
 	return w->n < 2 ? 0.0 : sqrt(w->m2 / (double)(w->n - 1));
 }
 
+const char *const job_statuses[JOB_NSTATUSES] = { "queued", "running",
+	"succeeded", "failed", "canceled" };
+
+int
+job_status_valid(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < JOB_NSTATUSES; i++)
+		if (!strcmp(s, job_statuses[i]))
+			return 1;
+	return 0;
+}
+
 int
 welford_anomaly(const struct welford *w, double x)
 {

@@ -9,6 +9,13 @@
 
 struct db;
 
+/* The job states, in the order of the jobs.status ENUM. */
+#define JOB_NSTATUSES 5
+extern const char *const job_statuses[JOB_NSTATUSES];
+
+/* 1 when s names a job state. */
+int job_status_valid(const char *s);
+
 /* A claimed job: what the daemon needs to render it. */
 struct job {
 	unsigned long long id;

@@ -608,6 +608,12 @@ resp_error_json(struct kreq *req, int status, const char *code,
 	return -1;
 }
 
+json_object *
+json_str_or_null(const char *s)
+{
+	return s != NULL ? json_object_new_string(s) : NULL;
+}
+
 const char *
 http_reason(int status)
 {

@@ -161,6 +161,10 @@ int resp_json_text(struct kreq *req, int status, const char *json);
 int resp_error_json(struct kreq *req, int status, const char *code,
 	const char *message, void *fields);
 
+/* A JSON string for s, or NULL (JSON null) when s is NULL: an SQL NULL
+ * column as it goes out. */
+struct json_object *json_str_or_null(const char *s);
+
 /* The reason phrase for an HTTP status. */
 const char *http_reason(int status);
 

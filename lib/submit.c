@@ -472,6 +472,29 @@ fail:
 	return -1;
 }
 
+int
+job_status_of(struct db *db, unsigned long long id,
+	unsigned long long user_id, char **status)
+{
+	struct db_param p[2] = { DB_INT(id), DB_INT(user_id) };
+	char *st = NULL;
+
+	if (status != NULL)
+		*status = NULL;
+	if (id == 0)
+		return 0;
+	if (db_query_string(db, "SELECT status FROM jobs WHERE id = ? AND"
+	    " user_id = ?", p, 2, &st) != 0)
+		return -1;
+	if (st == NULL)
+		return 0;
+	if (status != NULL)
+		*status = st;
+	else
+		free(st);
+	return 1;
+}
+
 #define TS(col) "DATE_FORMAT(" col ", '%Y-%m-%dT%H:%i:%sZ')"
 
 struct job_read {
@@ -480,12 +503,6 @@ struct job_read {
 	int queued;
 	int oom;
 };
-
-static json_object *
-str_or_null(const char *s)
-{
-	return s != NULL ? json_object_new_string(s) : NULL;
-}
 
 static int
 job_row(const struct db_row *r, void *arg)
@@ -518,7 +535,7 @@ job_row(const struct db_row *r, void *arg)
 			x = v ? json_object_new_double_s(strtod(v, NULL), v) :
 				NULL;
 		else
-			x = str_or_null(v);
+			x = json_str_or_null(v);
 		json_object_object_add(o, names[i], x);
 	}
 	prog = json_object_new_object();
@@ -581,17 +598,13 @@ job_json(struct db *db, unsigned long long id, unsigned long long user_id,
 	*found = -1;
 	p[0] = DB_INT(id);
 	p[1] = DB_INT(user_id);
-	/* The queue position counts the queued jobs that run first: higher
-	 * priority, or the same and older. */
 	if (db_query(db, "SELECT j.id, j.status, j.prompt, j.negative_prompt,"
 	    " j.model, j.width, j.height, j.steps, j.cfg_scale, j.sampler,"
 	    " j.seed, j.batch_count, j.webhook_url, j.step, j.steps_total,"
 	    " j.eta_s, j.error, j.render_s, " TS("j.created_at") ", "
-	    TS("j.started_at") ", " TS("j.finished_at") ", j.preview_path,"
-	    " IF(j.status = 'queued', (SELECT COUNT(*) FROM jobs q"
-	    " WHERE q.status = 'queued' AND (q.priority > j.priority OR"
-	    " (q.priority = j.priority AND q.id < j.id))), NULL)"
-	    " FROM jobs j WHERE j.id = ? AND j.user_id = ?", p, 2, job_row,
+	    TS("j.started_at") ", " TS("j.finished_at") ", j.preview_path, "
+	    JOB_AHEAD_SQL " FROM jobs j WHERE j.id = ? AND j.user_id = ?", p,
+	    2, job_row,
 	    &jr) < 0)
 		return NULL;
 	if (jr.oom)

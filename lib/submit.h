@@ -82,6 +82,18 @@ int job_enqueue(struct db *db, unsigned long long user_id,
 	const struct tier_limits *t, const struct job_spec *specs, int n,
 	unsigned long long *ids, struct enqueue_refusal *why);
 
+/* SQL for a job row aliased j: how many queued jobs run before it
+ * (higher priority, or the same and older); NULL unless it is queued. */
+#define JOB_AHEAD_SQL "IF(j.status = 'queued', (SELECT COUNT(*) FROM jobs q" \
+	" WHERE q.status = 'queued' AND (q.priority > j.priority OR" \
+	" (q.priority = j.priority AND q.id < j.id))), NULL)"
+
+/* The status of job id when it is user_id's: 1 with *status (the caller
+ * frees it), 0 when it is not theirs or does not exist, -1 on a db
+ * error. status may be NULL when only ownership matters. */
+int job_status_of(struct db *db, unsigned long long id,
+	unsigned long long user_id, char **status);
+
 /* The job as its owner sees it, or NULL with *found 0 when it is not
  * user_id's (or does not exist); NULL with *found -1 on a db error. */
 struct json_object *job_json(struct db *db, unsigned long long id,

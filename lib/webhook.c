@@ -172,10 +172,8 @@ out:
 	return rc;
 }
 
-/* The signing secret of user_id (NULL: the site's), created on first use.
- * Returns a malloc'd string or NULL on a database error. */
-static char *
-secret_for(struct db *db, const char *user_id)
+char *
+webhook_secret_for(struct db *db, const char *user_id)
 {
 	const char *get = user_id != NULL ?
 	    "SELECT webhook_secret FROM users WHERE id = ?" :
@@ -276,7 +274,7 @@ webhook_deliver_one(struct db *db, const struct webhook_policy *pol)
 	if (st <= 0)
 		return st;
 	attempts = atoi(d.attempts) + 1;
-	secret = secret_for(db, d.user_id);
+	secret = webhook_secret_for(db, d.user_id);
 	if (secret == NULL) {
 		log_warn("webhook %s: no signing secret: %s", d.msg_id,
 		    db_error(db));

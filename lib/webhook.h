@@ -15,6 +15,12 @@ struct db;
 #define WEBHOOK_SECRET_LEN 40
 int webhook_secret_new(char out[WEBHOOK_SECRET_LEN]);
 
+/* The signing secret of user_id (a decimal id; NULL: the site's), made
+ * on first use: stored only where none is set, then read back, so two
+ * processes racing to make the first agree on one. Returns a malloc'd
+ * string, or NULL on a database error or no randomness. */
+char *webhook_secret_for(struct db *db, const char *user_id);
+
 /* The webhook-signature value for a message: "v1," + base64(HMAC-SHA256(
  * key, msg_id "." timestamp "." body)), where key is the base64 after
  * "whsec_" (or the whole secret when it has no such prefix, as raw bytes).
