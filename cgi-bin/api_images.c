@@ -1,18 +1,29 @@
-/* api_images.c - GET /api/v1/images/{job}-{idx}.png and
- * {job}-preview.png: a job's pictures, for its owner only. */
+/* api_images.c - a job's pictures: GET /api/v1/images/{job}-{idx}.png,
+ * {job}-{idx}.thumb.png and {job}-preview.png for its owner only, and
+ * GET /api/v1/shared/{token}[/{idx}.png | /{idx}.thumb.png] for anyone
+ * holding the link of a shared job. Thumbnails are made with libgd on
+ * first request and kept beside the image. */
 #include "app.h"
 #include "auth.h"
 #include "db.h"
 #include "handlers.h"
+#include "image.h"
 #include "log.h"
+#include "submit.h"
 #include "util.h"
 
 #include <fcntl.h>
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* Longest side of a thumbnail; smaller images are their own. */
+#define THUMB_SIDE 256
+
+enum kind { K_FULL, K_THUMB, K_PREVIEW };
 
 static int
 not_found(struct kreq *req)
@@ -20,7 +31,7 @@ not_found(struct kreq *req)
 	return resp_error_json(req, 404, "not_found", "no such image", NULL);
 }
 
-/* Reads path into req's body. Returns 0, or -1 (not there, unreadable). */
+/* Reads size bytes of fd into req's body. Returns 0 or -1. */
 static int
 read_into(struct kreq *req, int fd, size_t size)
 {
@@ -40,44 +51,102 @@ read_into(struct kreq *req, int fd, size_t size)
 	return 0;
 }
 
-int
-api_image(struct kreq *req)
+/* Parses "IDX.png" / "IDX.thumb.png" (prefix already taken off), in the one
+ * spelling kiln writes: no "00.png" beside "0.png". Returns 0 or -1. */
+static int
+parse_idx(const char *s, long *idx, enum kind *k)
 {
-	const char *name = req->captures[0], *inm = req->if_none_match;
-	unsigned long long job = 0;
-	long idx = -1;
-	int preview = 0, fd = -1, rc = -1;
-	char *rel = NULL, path[4096], etag[96];
-	struct db_param p[3];
-	struct stat st;
-	char tail[16];
+	char tail[16], again[32];
 
-	/* "12-0.png" or "12-preview.png" */
-	if (sscanf(name, "%llu-%15[a-z0-9].png", &job, tail) != 2 || job == 0)
-		return not_found(req);
-	if (!strcmp(tail, "preview"))
-		preview = 1;
-	else if (parse_long(tail, 0, 1000, &idx) != 0)
-		return not_found(req);
-	/* One spelling per image: no "-00.png" beside "-0.png". */
-	if (preview)
-		snprintf(path, sizeof(path), "%llu-preview.png", job);
+	if (sscanf(s, "%ld.%15[a-z.]", idx, tail) != 2 || *idx < 0 ||
+	    *idx > 1000)
+		return -1;
+	if (!strcmp(tail, "png"))
+		*k = K_FULL;
+	else if (!strcmp(tail, "thumb.png"))
+		*k = K_THUMB;
 	else
-		snprintf(path, sizeof(path), "%llu-%ld.png", job, idx);
-	if (strcmp(path, name) != 0)
-		return not_found(req);
-	p[0] = DB_INT(job);
-	p[1] = DB_INT(req->auth->user_id);
-	p[2] = DB_INT(idx);
-	if ((preview ? db_query_string(req->app->db, "SELECT preview_path"
-	    " FROM jobs WHERE id = ? AND user_id = ?", p, 2, &rel) :
-	    db_query_string(req->app->db, "SELECT i.path FROM job_images i"
-	    " JOIN jobs j ON j.id = i.job_id WHERE i.job_id = ?"
-	    " AND j.user_id = ? AND i.idx = ?", p, 3, &rel)) != 0)
-		return api_db_fail(req, "api images");
-	if (rel == NULL || strstr(rel, "..") != NULL || rel[0] == '/' ||
-	    snprintf_checked(path, sizeof(path), "%s/%s",
-	    req->app->cfg.artifacts_dir, rel) != 0) {
+		return -1;
+	snprintf(again, sizeof(again), "%ld.%s", *idx, tail);
+	return strcmp(again, s) == 0 ? 0 : -1;
+}
+
+/* "jobs/12/0.png" -> "ARTIFACTS/jobs/12/0.thumb.png" (thumb) or the
+ * image itself. Refuses paths that could leave the artifacts directory.
+ * Returns 0 or -1. */
+static int
+artifact_path(const struct kreq *req, const char *rel, int thumb,
+	char *out, size_t n)
+{
+	size_t len = strlen(rel);
+
+	if (strstr(rel, "..") != NULL || rel[0] == '/' || len < 5 ||
+	    strcmp(rel + len - 4, ".png") != 0)
+		return -1;
+	if (thumb)
+		return snprintf_checked(out, n, "%s/%.*s.thumb.png",
+			req->app->cfg.artifacts_dir, (int)(len - 4), rel);
+	return snprintf_checked(out, n, "%s/%s", req->app->cfg.artifacts_dir,
+		rel);
+}
+
+/* Makes the thumbnail of src (w x h) into req's body, and keeps it at dst
+ * for next time when the directory lets us (the daemon owns it; a
+ * failure to keep it only costs a remake). Returns 0 or -1. */
+static int
+thumb_make(struct kreq *req, const char *src, const char *dst)
+{
+	uint8_t *rgb = NULL, *small = NULL, *png = NULL;
+	int w, h, tw, th, rc = -1;
+	size_t len;
+	char err[512];
+
+	if (image_load_rgb(src, &w, &h, &rgb, err, sizeof(err)) != 0) {
+		log_error("thumbnail: %s", err);
+		return -1;
+	}
+	if (w >= h) {
+		tw = THUMB_SIDE;
+		th = (int)(((long)h * THUMB_SIDE + w / 2) / w);
+	} else {
+		th = THUMB_SIDE;
+		tw = (int)(((long)w * THUMB_SIDE + h / 2) / h);
+	}
+	if (tw < 1)
+		tw = 1;
+	if (th < 1)
+		th = 1;
+	if (image_resize_rgb(rgb, w, h, tw, th, &small, err, sizeof(err)) != 0 ||
+	    image_encode_png(tw, th, small, NULL, &png, &len, err,
+	    sizeof(err)) != 0) {
+		log_error("thumbnail of %s: %s", src, err);
+		goto out;
+	}
+	if (image_write_png(dst, tw, th, small, NULL, err, sizeof(err)) != 0)
+		log_info("thumbnail not kept: %s", err);
+	buf_reset(&req->out);
+	if (buf_append(&req->out, png, len) != 0)
+		goto out;
+	rc = 0;
+out:
+	free(rgb);
+	free(small);
+	free(png);
+	return rc;
+}
+
+/* Answers with the PNG at rel (relative to the artifacts directory) or,
+ * for K_THUMB, its thumbnail. rel is consumed. */
+static int
+send_png(struct kreq *req, char *rel, enum kind k, int shared)
+{
+	char path[4096], thumb[4096], etag[96];
+	const char *inm = req->if_none_match;
+	int fd = -1, rc = -1, small = 0;
+	struct stat st;
+
+	if (rel == NULL || artifact_path(req, rel, 0, path, sizeof(path)) != 0 ||
+	    artifact_path(req, rel, 1, thumb, sizeof(thumb)) != 0) {
 		free(rel);
 		return not_found(req);
 	}
@@ -89,27 +158,239 @@ api_image(struct kreq *req)
 		return not_found(req);
 	}
 	/* Results never change once written (atomic rename), so size and
-	 * mtime name the bytes. */
-	snprintf(etag, sizeof(etag), "\"%llx-%llx-%lx\"",
+	 * mtime name the bytes; a thumbnail is named by its source. */
+	snprintf(etag, sizeof(etag), "\"%llx-%llx-%lx%s\"",
 		(unsigned long long)st.st_size,
 		(unsigned long long)st.st_mtim.tv_sec,
-		(unsigned long)st.st_mtim.tv_nsec);
+		(unsigned long)st.st_mtim.tv_nsec, k == K_THUMB ? "-t" : "");
 	resp_header(req, "ETag", etag);
-	resp_header(req, "Cache-Control", preview ? "no-store" :
-		"private, max-age=86400");
+	resp_header(req, "Cache-Control", k == K_PREVIEW ? "no-store" :
+		shared ? "public, max-age=3600" : "private, max-age=86400");
 	req->ctype = "image/png";
 	if (*inm != '\0' && strstr(inm, etag) != NULL) {
 		req->status = 304;
 		buf_reset(&req->out);
-		rc = 0;
-	} else if (read_into(req, fd, (size_t)st.st_size) == 0) {
+		close(fd);
+		return 0;
+	}
+	if (k == K_THUMB) {
+		int w = 0, h = 0;
+		uint8_t hdr[24];
+
+		/* The IHDR says the size without decoding the image. */
+		if (pread(fd, hdr, sizeof(hdr), 0) == (ssize_t)sizeof(hdr) &&
+		    !memcmp(hdr + 12, "IHDR", 4)) {
+			w = (hdr[16] << 24) | (hdr[17] << 16) | (hdr[18] << 8) |
+				hdr[19];
+			h = (hdr[20] << 24) | (hdr[21] << 16) | (hdr[22] << 8) |
+				hdr[23];
+		}
+		small = w > 0 && h > 0 && w <= THUMB_SIDE && h <= THUMB_SIDE;
+		if (!small) {
+			int tfd = open(thumb, O_RDONLY | O_CLOEXEC);
+			struct stat ts;
+
+			close(fd);
+			fd = -1;
+			if (tfd >= 0 && fstat(tfd, &ts) == 0 &&
+			    S_ISREG(ts.st_mode) &&
+			    read_into(req, tfd, (size_t)ts.st_size) == 0) {
+				close(tfd);
+				req->status = 200;
+				return 0;
+			}
+			if (tfd >= 0)
+				close(tfd);
+			if (thumb_make(req, path, thumb) != 0)
+				return resp_error_json(req, 500, "internal",
+					"the thumbnail could not be made",
+					NULL);
+			req->status = 200;
+			return 0;
+		}
+	}
+	if (read_into(req, fd, (size_t)st.st_size) == 0) {
 		req->status = 200;
 		rc = 0;
 	} else {
-		log_error("image %s: cannot read %s", name, path);
+		log_error("image: cannot read %s", path);
 		rc = resp_error_json(req, 500, "internal", "the image could "
 			"not be read", NULL);
 	}
 	close(fd);
 	return rc;
+}
+
+int
+api_image(struct kreq *req)
+{
+	const char *name = req->captures[0], *dash;
+	unsigned long long job = 0;
+	long idx = -1;
+	enum kind k = K_FULL;
+	char *rel = NULL, *end;
+	struct db_param p[3];
+
+	/* "12-0.png", "12-0.thumb.png" or "12-preview.png" */
+	dash = strchr(name, '-');
+	if (dash == NULL || name[0] < '1' || name[0] > '9')
+		return not_found(req);
+	job = strtoull(name, &end, 10);
+	if (end != dash || job == 0)
+		return not_found(req);
+	if (!strcmp(dash + 1, "preview.png"))
+		k = K_PREVIEW;
+	else if (parse_idx(dash + 1, &idx, &k) != 0)
+		return not_found(req);
+	p[0] = DB_INT(job);
+	p[1] = DB_INT(req->auth->user_id);
+	p[2] = DB_INT(idx);
+	if ((k == K_PREVIEW ? db_query_string(req->app->db, "SELECT"
+	    " preview_path FROM jobs WHERE id = ? AND user_id = ?"
+	    " AND deleted_at IS NULL", p, 2, &rel) :
+	    db_query_string(req->app->db, "SELECT i.path FROM job_images i"
+	    " JOIN jobs j ON j.id = i.job_id WHERE i.job_id = ?"
+	    " AND j.user_id = ? AND i.idx = ?", p, 3, &rel)) != 0)
+		return api_db_fail(req, "api images");
+	return send_png(req, rel, k, 0);
+}
+
+/* The id of the job shared under the route's token, or 0 (no such link,
+ * or it was withdrawn) or -1 after a db error answer. */
+static long long
+shared_job(struct kreq *req)
+{
+	const char *tok = req->captures[0];
+	struct db_param p[1];
+	char *id = NULL;
+	long long v;
+
+	if (!share_token_valid(tok))
+		return 0;
+	p[0] = DB_STR(tok);
+	if (db_ensure(req->app->db) != 0 ||
+	    db_query_string(req->app->db, "SELECT id FROM jobs WHERE"
+	    " share_token = ? AND deleted_at IS NULL AND status ="
+	    " 'succeeded'", p, 1, &id) != 0) {
+		api_db_fail(req, "api shared");
+		return -1;
+	}
+	v = id != NULL ? strtoll(id, NULL, 10) : 0;
+	free(id);
+	return v;
+}
+
+int
+api_shared_image(struct kreq *req)
+{
+	long long job = shared_job(req);
+	enum kind k;
+	char *rel = NULL;
+	long idx;
+	struct db_param p[2];
+
+	if (job < 0)
+		return -1;
+	if (job == 0 || parse_idx(req->captures[1], &idx, &k) != 0)
+		return not_found(req);
+	p[0] = DB_INT(job);
+	p[1] = DB_INT(idx);
+	if (db_query_string(req->app->db, "SELECT path FROM job_images WHERE"
+	    " job_id = ? AND idx = ?", p, 2, &rel) != 0)
+		return api_db_fail(req, "api shared image");
+	return send_png(req, rel, k, 1);
+}
+
+struct shared_read {
+	json_object *o;
+	const char *token;
+};
+
+static int
+shared_row(const struct db_row *r, void *arg)
+{
+	static const char *const names[] = { "prompt", "negative_prompt",
+		"model", "width", "height", "steps", "cfg_scale", "sampler",
+		"seed", "batch_count", "finished_at" };
+	struct shared_read *sr = arg;
+	size_t i;
+
+	sr->o = json_object_new_object();
+	if (sr->o == NULL)
+		return 1;
+	for (i = 0; i < ARRAY_LEN(names); i++) {
+		const char *v = r->cols[i];
+		json_object *x;
+
+		if (i == 3 || i == 4 || i == 5 || i == 8 || i == 9)
+			x = json_object_new_int64(strtoll(v, NULL, 10));
+		else if (i == 6)
+			x = json_object_new_double_s(strtod(v, NULL), v);
+		else
+			x = json_str_or_null(v);
+		json_object_object_add(sr->o, names[i], x);
+	}
+	json_object_object_add(sr->o, "images", json_object_new_array());
+	return 1;
+}
+
+static int
+shared_image_row(const struct db_row *r, void *arg)
+{
+	struct shared_read *sr = arg;
+	json_object *a = json_object_object_get(sr->o, "images");
+	json_object *o = json_object_new_object();
+	char url[160];
+
+	if (o == NULL || a == NULL) {
+		json_object_put(o);
+		return 1;
+	}
+	json_object_object_add(o, "index", json_object_new_int(
+		atoi(r->cols[0])));
+	json_object_object_add(o, "seed", json_object_new_int64(
+		strtoll(r->cols[1], NULL, 10)));
+	json_object_object_add(o, "width", json_object_new_int(
+		atoi(r->cols[2])));
+	json_object_object_add(o, "height", json_object_new_int(
+		atoi(r->cols[3])));
+	snprintf(url, sizeof(url), "/api/v1/shared/%s/%s.png", sr->token,
+		r->cols[0]);
+	json_object_object_add(o, "url", json_object_new_string(url));
+	snprintf(url, sizeof(url), "/api/v1/shared/%s/%s.thumb.png",
+		sr->token, r->cols[0]);
+	json_object_object_add(o, "thumb_url", json_object_new_string(url));
+	json_object_array_add(a, o);
+	return 0;
+}
+
+int
+api_shared(struct kreq *req)
+{
+	struct shared_read sr = { NULL, req->captures[0] };
+	long long job = shared_job(req);
+	struct db_param p[1];
+
+	if (job < 0)
+		return -1;
+	if (job == 0)
+		return resp_error_json(req, 404, "not_found", "no such shared "
+			"job (the link may have been withdrawn)", NULL);
+	p[0] = DB_INT(job);
+	/* What the owner chose to show: the picture and its recipe, not
+	 * who made it nor the job's id. */
+	if (db_query(req->app->db, "SELECT prompt, negative_prompt, model,"
+	    " width, height, steps, cfg_scale, sampler, seed, batch_count,"
+	    " DATE_FORMAT(finished_at, '%Y-%m-%dT%H:%i:%sZ') FROM jobs"
+	    " WHERE id = ?", p, 1, shared_row, &sr) < 0 ||
+	    (sr.o != NULL && db_query(req->app->db, "SELECT idx, seed, width,"
+	    " height FROM job_images WHERE job_id = ? ORDER BY idx", p, 1,
+	    shared_image_row, &sr) < 0)) {
+		json_object_put(sr.o);
+		return api_db_fail(req, "api shared");
+	}
+	if (sr.o == NULL)
+		return api_send(req, 500, NULL);
+	resp_header(req, "Cache-Control", "no-cache");
+	return api_send(req, 200, sr.o);
 }

@@ -460,7 +460,8 @@ api_jobs_list(struct kreq *req)
 	/* Newest first; the cursor is the last id of the page before, so
 	 * jobs made meanwhile do not shift the pages. */
 	k = (int)db_query(req->app->db, "SELECT id FROM jobs"
-		" WHERE user_id = ? AND (? = 0 OR id < ?)"
+		" WHERE user_id = ? AND deleted_at IS NULL"
+		" AND (? = 0 OR id < ?)"
 		" AND (? = '' OR status = ?) AND prompt LIKE ?"
 		" AND (? = '' OR created_at >= ?)"
 		" AND (? = '' OR created_at < ?)"
@@ -518,47 +519,65 @@ api_job_cancel(struct kreq *req)
 	return api_send(req, 202, job);
 }
 
-/* Removes artifacts/jobs/ID and what is in it (results and preview). */
-static void
-remove_files(const char *artifacts, unsigned long long id)
+/* A job_change from job_share/job_unshare/job_delete as JSON; conflict
+ * says why a conflict is one. Returns -1 unless it was done. */
+static int
+change_refused(struct kreq *req, enum job_change ch, const char *where,
+	const char *conflict)
 {
-	char dir[4096];
-
-	if (snprintf_checked(dir, sizeof(dir), "%s/jobs/%llu", artifacts, id)
-	    != 0 || remove_dir(dir) != 0)
-		log_warn("delete job %llu: could not remove all of %s", id,
-			dir);
+	switch (ch) {
+	case JOB_CHANGE_DONE:
+		return 0;
+	case JOB_CHANGE_NOT_FOUND:
+		return resp_error_json(req, 404, "not_found", "no such job",
+			NULL);
+	case JOB_CHANGE_CONFLICT:
+		return resp_error_json(req, 409, "conflict", conflict, NULL);
+	default:
+		return api_db_fail(req, where);
+	}
 }
 
 int
 api_job_delete(struct kreq *req)
 {
-	unsigned long long id = req_id(req, 0);
-	struct db_param p[2] = { DB_INT(id), DB_INT(req->auth->user_id) };
-	unsigned long long n = 0;
-	char *status;
-	int st;
+	enum job_change ch = job_delete(req->app->db,
+		req->app->cfg.artifacts_dir, req_id(req, 0),
+		req->auth->user_id);
 
-	st = job_status_of(req->app->db, id, req->auth->user_id, &status);
-	if (st < 0)
-		return api_db_fail(req, "api jobs: delete");
-	if (st == 0)
-		return resp_error_json(req, 404, "not_found", "no such job",
-			NULL);
-	if (!strcmp(status, "queued") || !strcmp(status, "running")) {
-		free(status);
-		return resp_error_json(req, 409, "conflict", "the job has not "
-			"ended; cancel it first", NULL);
-	}
-	free(status);
-	if (db_exec(req->app->db, "DELETE FROM jobs WHERE id = ? AND"
-	    " user_id = ? AND status NOT IN ('queued', 'running')", p, 2, &n,
-	    NULL) != 0)
-		return api_db_fail(req, "api jobs: delete");
-	if (n == 0)
-		return resp_error_json(req, 409, "conflict", "the job changed; "
-			"try again", NULL);
-	remove_files(req->app->cfg.artifacts_dir, id);
+	if (change_refused(req, ch, "api jobs: delete", "the job has not "
+	    "ended; cancel it first") != 0)
+		return -1;
+	req->status = 204;
+	req->ctype = "application/json";
+	return 0;
+}
+
+int
+api_job_share(struct kreq *req)
+{
+	char token[TOKEN_LEN + 1], url[64];
+	enum job_change ch = job_share(req->app->db, req_id(req, 0),
+		req->auth->user_id, token);
+	json_object *o;
+
+	if (change_refused(req, ch, "api jobs: share", "only a job that "
+	    "succeeded can be shared") != 0)
+		return -1;
+	snprintf(url, sizeof(url), "/s/%s", token);
+	o = json_object_new_object();
+	if (o == NULL)
+		return api_send(req, 500, NULL);
+	json_object_object_add(o, "share_url", json_object_new_string(url));
+	return api_send(req, 200, o);
+}
+
+int
+api_job_unshare(struct kreq *req)
+{
+	if (change_refused(req, job_unshare(req->app->db, req_id(req, 0),
+	    req->auth->user_id), "api jobs: unshare", "") != 0)
+		return -1;
 	req->status = 204;
 	req->ctype = "application/json";
 	return 0;

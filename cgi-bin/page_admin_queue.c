@@ -84,7 +84,7 @@ page_admin_queue(struct kreq *req)
 		" COALESCE(LEFT(j.error, 200), ''),"
 		" COALESCE(ROUND(j.render_s, 2), '')"
 		" FROM jobs j LEFT JOIN users u ON u.id = j.user_id"
-		" WHERE (? = '' OR j.status = ?)"
+		" WHERE j.deleted_at IS NULL AND (? = '' OR j.status = ?)"
 		" AND COALESCE(u.username, '') LIKE ?"
 		" AND (? = 0 OR j.anomaly = 1) AND (? = 0 OR j.id < ?)"
 		" ORDER BY j.id DESC LIMIT ?", p, 7, jcols, 15);
@@ -140,7 +140,8 @@ page_admin_queue_requeue(struct kreq *req)
 	    " claimed_by = NULL, lease_until = NULL, started_at = NULL,"
 	    " finished_at = NULL, render_s = NULL, anomaly = 0,"
 	    " cost = IF(refunded, 0, cost), refunded = 0"
-	    " WHERE id = ? AND status IN ('failed', 'canceled')", p, 1, &n,
+	    " WHERE id = ? AND status IN ('failed', 'canceled')"
+	    " AND deleted_at IS NULL", p, 1, &n,
 	    NULL) != 0)
 		return view_db_fail(req, "queue: requeue");
 	if (n == 0) {

@@ -115,7 +115,8 @@ page_generate(struct kreq *req)
 		if (db_query(req->app->db, "SELECT prompt, negative_prompt,"
 		    " model, width, height, steps, cfg_scale, sampler, seed,"
 		    " batch_count, webhook_url FROM jobs"
-		    " WHERE id = ? AND user_id = ?", p, 2, from_job, req) < 0)
+		    " WHERE id = ? AND user_id = ? AND deleted_at IS NULL", p,
+		    2, from_job, req) < 0)
 			return view_db_fail(req, "generate: from");
 	} else if (prompt != NULL) {
 		set_field(req, "prompt", prompt);

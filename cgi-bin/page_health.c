@@ -1,13 +1,20 @@
-/* page_health.c - /healthz (the process answers) and /readyz (the
- * database answers and a render daemon's heartbeat is fresh), for
- * orchestrators and load balancers: 200 or 503 with a small JSON body. */
+/* page_health.c - what operators' tools read: /healthz (the process
+ * answers) and /readyz (the database answers and a render daemon's
+ * heartbeat is fresh), 200 or 503 with a small JSON body, for
+ * orchestrators and load balancers; /metrics, the Prometheus text of the
+ * web programs' request counters and the queue's state. */
 #include "app.h"
+#include "auth.h"
 #include "db.h"
 #include "fleet.h"
 #include "handlers.h"
+#include "jobs.h"
 #include "log.h"
+#include "metrics.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 int
 page_healthz(struct kreq *req)
@@ -34,4 +41,161 @@ page_readyz(struct kreq *req)
 		"\"daemons_online\":%ld}", db_up && online > 0 ? "ready" :
 		"not_ready", db_up ? "true" : "false", online < 0 ? 0 : online);
 	return resp_json_text(req, db_up && online > 0 ? 200 : 503, body);
+}
+
+/* A client on this machine: 127.0.0.0/8 or ::1 (also IPv4-mapped). */
+static int
+loopback(const char *a)
+{
+	if (!strncmp(a, "::ffff:", 7))
+		a += 7;
+	return !strncmp(a, "127.", 4) || !strcmp(a, "::1");
+}
+
+/* Who may read /metrics: loopback clients (unless [metrics]
+ * allow_loopback = 0), a signed-in administrator, or a Bearer key with
+ * the admin scope (what a Prometheus scrape job sends). Returns 1, 0 after
+ * answering 401/403, -1 after answering 503. */
+static int
+metrics_allowed(struct kreq *req)
+{
+	int st;
+
+	if (req->app->cfg.metrics_loopback && loopback(req->remote_addr))
+		return 1;
+	if (req->auth != NULL && req->auth->is_admin)
+		return 1;
+	if (*req->authorization != '\0') {
+		st = auth_bearer(req);
+		if (st < 0) {
+			resp_error_json(req, 503, "database_unavailable", "the "
+				"database could not answer", NULL);
+			return -1;
+		}
+		if (st == 1 && req->auth->is_admin &&
+		    (req->auth->scopes & SCOPE_ADMIN))
+			return 1;
+		resp_error_json(req, 403, "forbidden", "metrics need an API "
+			"key with the admin scope", NULL);
+		return 0;
+	}
+	resp_header(req, "WWW-Authenticate", "Bearer realm=\"kiln\"");
+	resp_error_json(req, 401, "unauthorized", "metrics are for "
+		"administrators: send Authorization: Bearer kiln_... (admin "
+		"scope), or ask from this machine", NULL);
+	return 0;
+}
+
+struct metrics_read {
+	struct buf *out;
+	unsigned long long buckets[JOB_HIST_N + 1];
+	double sum;
+	int rc;
+};
+
+static int
+jobs_row(const struct db_row *r, void *arg)
+{
+	struct metrics_read *m = arg;
+
+	m->rc |= buf_printf(m->out, "kiln_jobs{status=\"%s\"} %s\n",
+		r->cols[0], r->cols[1]);
+	return 0;
+}
+
+static int
+hist_row(const struct db_row *r, void *arg)
+{
+	struct metrics_read *m = arg;
+	long b = strtol(r->cols[0], NULL, 10);
+
+	if (b == -1)
+		m->sum = strtod(r->cols[2], NULL);
+	else if (b >= 0 && b <= JOB_HIST_N)
+		m->buckets[b] = strtoull(r->cols[1], NULL, 10);
+	return 0;
+}
+
+/* The daemons' histogram of metric as name. Returns 0 or -1 (db). */
+static int
+job_histogram(struct kreq *req, struct metrics_read *m, const char *metric,
+	const char *name, const char *help)
+{
+	struct db_param p[1] = { DB_STR(metric) };
+
+	memset(m->buckets, 0, sizeof(m->buckets));
+	m->sum = 0;
+	if (db_query(req->app->db, "SELECT bucket, n, sum FROM job_histograms"
+	    " WHERE metric = ?", p, 1, hist_row, m) < 0)
+		return -1;
+	m->rc |= buf_printf(m->out, "# HELP %s %s\n# TYPE %s histogram\n",
+		name, help, name);
+	m->rc |= metrics_histogram(m->out, name, "", job_hist_bounds,
+		JOB_HIST_N, m->buckets, m->sum);
+	return 0;
+}
+
+int
+page_metrics(struct kreq *req)
+{
+	struct metrics_read m = { &req->out, { 0 }, 0, 0 };
+	char dir[4096];
+	long v;
+	int st = metrics_allowed(req);
+
+	if (st <= 0)
+		return -1;
+	buf_reset(&req->out);
+	if (db_ensure(req->app->db) != 0)
+		goto down;
+	m.rc |= buf_puts(&req->out, "# HELP kiln_jobs Jobs in each state "
+		"now (deleted ones included).\n# TYPE kiln_jobs gauge\n");
+	if (db_query(req->app->db, "SELECT s.status, COUNT(j.id) FROM"
+	    " (SELECT 'queued' AS status UNION ALL SELECT 'running'"
+	    " UNION ALL SELECT 'succeeded' UNION ALL SELECT 'failed'"
+	    " UNION ALL SELECT 'canceled') s LEFT JOIN jobs j"
+	    " ON j.status = s.status GROUP BY s.status ORDER BY s.status",
+	    NULL, 0, jobs_row, &m) < 0)
+		goto down;
+	if (db_query_long(req->app->db, "SELECT COUNT(*) FROM jobs WHERE status"
+	    " = 'queued'", NULL, 0, &v) != 0)
+		goto down;
+	m.rc |= buf_printf(&req->out, "# HELP kiln_queue_depth Jobs waiting "
+		"for a render daemon.\n# TYPE kiln_queue_depth gauge\n"
+		"kiln_queue_depth %ld\n", v);
+	if (db_query_long(req->app->db, "SELECT COALESCE(TIMESTAMPDIFF(SECOND,"
+	    " MIN(created_at), NOW(3)), 0) FROM jobs WHERE status = 'queued'",
+	    NULL, 0, &v) != 0)
+		goto down;
+	m.rc |= buf_printf(&req->out, "# HELP kiln_queue_oldest_seconds How "
+		"long the oldest queued job has waited.\n"
+		"# TYPE kiln_queue_oldest_seconds gauge\n"
+		"kiln_queue_oldest_seconds %ld\n", v);
+	v = fleet_online(req->app->db, req->app->cfg.heartbeat_interval);
+	if (v < 0)
+		goto down;
+	m.rc |= buf_printf(&req->out, "# HELP kiln_daemons_online Render "
+		"daemons with a fresh heartbeat.\n"
+		"# TYPE kiln_daemons_online gauge\n"
+		"kiln_daemons_online %ld\n", v);
+	if (job_histogram(req, &m, "queue_wait", "kiln_job_queue_wait_seconds",
+	    "Time from submission to the first start of a job.") != 0 ||
+	    job_histogram(req, &m, "render", "kiln_job_render_seconds",
+	    "Render time of each job that succeeded (all its images).") != 0)
+		goto down;
+	if (metrics_dir(req->app->cfg.metrics_dir, req->app->cfg.artifacts_dir,
+	    dir, sizeof(dir)) != 0 || metrics_format(dir, &req->out) != 0 ||
+	    m.rc != 0) {
+		buf_reset(&req->out);
+		return resp_error_json(req, 500, "internal", "out of memory", NULL);
+	}
+	req->status = 200;
+	req->ctype = "text/plain; version=0.0.4; charset=utf-8";
+	resp_header(req, "Cache-Control", "no-store");
+	return 0;
+down:
+	log_error("metrics: %s", db_error(req->app->db));
+	buf_reset(&req->out);
+	return resp_error_json(req, 503, "database_unavailable", "the "
+		"database could not answer", NULL);
 }

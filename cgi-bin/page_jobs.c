@@ -1,6 +1,7 @@
 /* page_jobs.c - /jobs: the user's job history; /jobs/{id}: one job with
  * its progress (a script polls the API; without scripts the page reloads
- * itself), its images and parameters; POST /jobs/{id}/cancel. */
+ * itself), its images and parameters; POST /jobs/{id}/cancel, /share,
+ * /unshare and /delete; /s/{token}: a job shared by link, for anyone. */
 #include "app.h"
 #include "auth.h"
 #include "db.h"
@@ -35,11 +36,14 @@ page_jobs(struct kreq *req)
 		" LEFT(j.prompt, 120), j.model, j.width, j.height, j.steps,"
 		" j.batch_count, DATE_FORMAT(j.created_at, '%Y-%m-%d %H:%i'),"
 		" (SELECT MIN(i.idx) FROM job_images i WHERE i.job_id = j.id)"
-		" FROM jobs j WHERE j.user_id = ? AND (? = 0 OR j.id < ?)"
+		" FROM jobs j WHERE j.user_id = ? AND j.deleted_at IS NULL"
+		" AND (? = 0 OR j.id < ?)"
 		" ORDER BY j.id DESC LIMIT ?", p, 4, cols, 10);
 	if (n < 0)
 		return view_db_fail(req, "jobs: list");
 	view_set_int(req, "Jobs.Count", n);
+	if (bid != 0)
+		view_set_int(req, "Jobs.Before", bid);
 	return view_render(req, 200, "Your jobs", "jobs.cs");
 }
 
@@ -50,7 +54,7 @@ page_job(struct kreq *req)
 		"Negative", "Model", "Width", "Height", "Steps", "Cfg",
 		"Sampler", "Seed", "Batch", "Step", "StepsTotal", "Eta",
 		"Error", "RenderS", "Created", "Started", "Finished",
-		"HasPreview", "Daemon", "Position" };
+		"HasPreview", "Daemon", "Position", "Share" };
 	static const char *const icols[] = { "Idx", "Seed", "Width",
 		"Height" };
 	unsigned long long id = req_id(req, 0);
@@ -68,9 +72,9 @@ page_job(struct kreq *req)
 		" DATE_FORMAT(j.started_at, '%Y-%m-%d %H:%i:%s'),"
 		" DATE_FORMAT(j.finished_at, '%Y-%m-%d %H:%i:%s'),"
 		" j.preview_path IS NOT NULL, j.daemon,"
-		" COALESCE(" JOB_AHEAD_SQL " + 1, '')"
-		" FROM jobs j WHERE j.id = ? AND j.user_id = ?", p, 2, cols,
-		23) : 0;
+		" COALESCE(" JOB_AHEAD_SQL " + 1, ''), j.share_token"
+		" FROM jobs j WHERE j.id = ? AND j.user_id = ?"
+		" AND j.deleted_at IS NULL", p, 2, cols, 24) : 0;
 	if (n < 0)
 		return view_db_fail(req, "job");
 	if (n == 0) {
@@ -112,4 +116,95 @@ page_job_cancel(struct kreq *req)
 	}
 	snprintf(url, sizeof(url), "/jobs/%llu", id);
 	return resp_redirect(req, url);
+}
+
+/* After a share/unshare/delete: back to the job (or the list), or the
+ * refusal as a page. */
+static int
+after_change(struct kreq *req, enum job_change ch, const char *where,
+	const char *conflict, const char *to)
+{
+	switch (ch) {
+	case JOB_CHANGE_DONE:
+		return resp_redirect(req, to);
+	case JOB_CHANGE_NOT_FOUND:
+		view_error(req, 404, "not_found", "No such job.");
+		return -1;
+	case JOB_CHANGE_CONFLICT:
+		view_error(req, 409, "conflict", conflict);
+		return -1;
+	default:
+		return view_db_fail(req, where);
+	}
+}
+
+int
+page_job_share(struct kreq *req)
+{
+	unsigned long long id = req_id(req, 0);
+	char token[TOKEN_LEN + 1], url[64];
+
+	snprintf(url, sizeof(url), "/jobs/%llu#share", id);
+	return after_change(req, job_share(req->app->db, id,
+		req->auth->user_id, token), "job: share", "Only a job that "
+		"succeeded can be shared.", url);
+}
+
+int
+page_job_unshare(struct kreq *req)
+{
+	unsigned long long id = req_id(req, 0);
+	char url[64];
+
+	snprintf(url, sizeof(url), "/jobs/%llu", id);
+	return after_change(req, job_unshare(req->app->db, id,
+		req->auth->user_id), "job: unshare", "", url);
+}
+
+int
+page_job_delete(struct kreq *req)
+{
+	return after_change(req, job_delete(req->app->db,
+		req->app->cfg.artifacts_dir, req_id(req, 0),
+		req->auth->user_id), "job: delete", "This job has not ended; "
+		"cancel it first.", "/gallery");
+}
+
+int
+page_shared(struct kreq *req)
+{
+	static const char *const cols[] = { "Prompt", "Negative", "Model", "Width", "Height", "Steps", "Cfg", "Sampler", "Seed",
+		"Finished" };
+	static const char *const icols[] = { "Idx", "Seed", "Width",
+		"Height" };
+	const char *tok = req->captures[0];
+	struct db_param p[1];
+	long n;
+
+	if (!share_token_valid(tok)) {
+		view_error(req, 404, "not_found", "No such shared job.");
+		return -1;
+	}
+	if (db_ensure(req->app->db) != 0)
+		return view_db_fail(req, "shared");
+	p[0] = DB_STR(tok);
+	/* The recipe and the pictures; not who made them nor the job id. */
+	n = view_rows(req, "Shared", "SELECT prompt, negative_prompt,"
+		" model, width, height, steps, cfg_scale, sampler, seed,"
+		" DATE_FORMAT(finished_at, '%Y-%m-%d %H:%i') FROM jobs"
+		" WHERE share_token = ? AND deleted_at IS NULL"
+		" AND status = 'succeeded'", p, 1, cols, 10);
+	if (n < 0)
+		return view_db_fail(req, "shared");
+	if (n == 0) {
+		view_error(req, 404, "not_found", "No such shared job; the "
+			"link may have been withdrawn.");
+		return -1;
+	}
+	if (view_rows(req, "Images", "SELECT i.idx, i.seed, i.width,"
+	    " i.height FROM job_images i JOIN jobs j ON j.id = i.job_id"
+	    " WHERE j.share_token = ? ORDER BY i.idx", p, 1, icols, 4) < 0)
+		return view_db_fail(req, "shared: images");
+	view_set(req, "Shared.Token", tok);
+	return view_render(req, 200, "Shared image", "shared.cs");
 }

@@ -7,11 +7,13 @@
 #include "request.h"
 
 struct db;
+struct metrics;
 
 struct kiln_app {
 	struct kiln_config cfg;
 	const char *conf_path;
 	struct db *db;
+	struct metrics *metrics;	/* NULL: not counted */
 };
 
 /* Turns a failure before or outside any handler (bad request, no route)

@@ -611,12 +611,57 @@ api_refuse(struct kreq *req, int status, const char *code, const char *msg)
 }
 
 int
-auth_api(struct kreq *req, const struct route *r)
+auth_bearer(struct kreq *req)
 {
 	const char *h = req->authorization, *key;
 	struct principal_row pr = { 0 };
-	char hash[DIGEST_HEX + 1], prefix[APIKEY_PREFIX_LEN + 1], need[64];
+	char hash[DIGEST_HEX + 1], prefix[APIKEY_PREFIX_LEN + 1];
 	struct db_param p[2];
+
+	if (strncasecmp(h, "Bearer ", 7) != 0)
+		return 0;
+	key = h + 7;
+	while (*key == ' ')
+		key++;
+	if (strlen(key) != APIKEY_LEN || strncmp(key, "kiln_", 5) != 0)
+		return 0;
+	if (db_ensure(req->app->db) != 0)
+		return -1;
+	memcpy(prefix, key, APIKEY_PREFIX_LEN);
+	prefix[APIKEY_PREFIX_LEN] = '\0';
+	digest_hex(key, hash);
+	pr.want_hash = hash;
+	p[0] = DB_STR(prefix);
+	if (db_query(req->app->db, "SELECT u.id, u.username, u.display_name,"
+	    " u.role, u.tier, k.key_hash, k.id, k.scopes,"
+	    " TIMESTAMPDIFF(SECOND, k.last_used_at, NOW(3))"
+	    " FROM api_keys k JOIN users u ON u.id = k.user_id"
+	    " WHERE k.prefix = ? AND k.revoked_at IS NULL AND u.disabled = 0",
+	    p, 1, principal_row, &pr) < 0)
+		return -1;
+	if (pr.oom)
+		return -2;
+	if (!pr.found)
+		return 0;
+	auth_free(req->auth);
+	req->auth = pr.a;
+	/* Last use to within ten seconds is what a key list needs. */
+	if (pr.idle >= 10) {
+		p[0] = DB_STR(req->remote_addr);
+		p[1] = DB_INT(pr.a->key_id);
+		if (db_exec(req->app->db, "UPDATE api_keys SET last_used_at ="
+		    " NOW(3), last_used_ip = ? WHERE id = ?", p, 2, NULL,
+		    NULL) != 0)
+			return -1;
+	}
+	return 1;
+}
+
+int
+auth_api(struct kreq *req, const struct route *r)
+{
+	const char *h = req->authorization;
+	char need[64];
 
 	if (r->access == ACC_PUBLIC && r->scope == 0)
 		return 0;
@@ -633,40 +678,16 @@ auth_api(struct kreq *req, const struct route *r)
 	if (strncasecmp(h, "Bearer ", 7) != 0)
 		return api_refuse(req, 401, "unauthorized", "this endpoint "
 			"needs an API key: send Authorization: Bearer kiln_...");
-	key = h + 7;
-	while (*key == ' ')
-		key++;
-	if (strlen(key) != APIKEY_LEN || strncmp(key, "kiln_", 5) != 0)
+	switch (auth_bearer(req)) {
+	case 1:
+		break;
+	case 0:
 		return api_refuse(req, 401, "unauthorized", "invalid or "
 			"revoked API key");
-	if (db_ensure(req->app->db) != 0)
-		goto down;
-	memcpy(prefix, key, APIKEY_PREFIX_LEN);
-	prefix[APIKEY_PREFIX_LEN] = '\0';
-	digest_hex(key, hash);
-	pr.want_hash = hash;
-	p[0] = DB_STR(prefix);
-	if (db_query(req->app->db, "SELECT u.id, u.username, u.display_name,"
-	    " u.role, u.tier, k.key_hash, k.id, k.scopes,"
-	    " TIMESTAMPDIFF(SECOND, k.last_used_at, NOW(3))"
-	    " FROM api_keys k JOIN users u ON u.id = k.user_id"
-	    " WHERE k.prefix = ? AND k.revoked_at IS NULL AND u.disabled = 0",
-	    p, 1, principal_row, &pr) < 0)
-		goto down;
-	if (pr.oom)
+	case -2:
 		return api_refuse(req, 500, "internal", "out of memory");
-	if (!pr.found)
-		return api_refuse(req, 401, "unauthorized", "invalid or "
-			"revoked API key");
-	req->auth = pr.a;
-	/* Last use to within ten seconds is what a key list needs. */
-	if (pr.idle >= 10) {
-		p[0] = DB_STR(req->remote_addr);
-		p[1] = DB_INT(pr.a->key_id);
-		if (db_exec(req->app->db, "UPDATE api_keys SET last_used_at ="
-		    " NOW(3), last_used_ip = ? WHERE id = ?", p, 2, NULL,
-		    NULL) != 0)
-			goto down;
+	default:
+		goto down;
 	}
 check:
 	if ((r->scope & ~req->auth->scopes) != 0) {

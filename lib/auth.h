@@ -106,6 +106,11 @@ int audit_by(struct kreq *req, unsigned long long actor_id, const char *actor,
  * portal, the origin and CSRF checks on every POST. Returns 0 to go on, or
  * -1 after putting the refusal (401/403/303 to the login page) in req. */
 int auth_portal(struct kreq *req, const struct route *r);
+/* Loads the owner of an "Authorization: Bearer kiln_..." key into
+ * req->auth (replacing what was there). Returns 1 when loaded, 0 when
+ * there is no such header or live key, -1 on a db error, -2 when memory
+ * runs out. */
+int auth_bearer(struct kreq *req);
 int auth_api(struct kreq *req, const struct route *r);
 
 /* The CSRF token forms on this page must carry: the session's, or before

@@ -73,6 +73,8 @@ static const struct cfg_key keys[] = {
 	I("limits", "submit_per_minute", submit_per_minute, "30", 1, 1000000),
 	I("limits", "login_burst", login_burst, "20", 1, 100000),
 	I("limits", "login_per_minute", login_per_minute, "20", 1, 1000000),
+	S("metrics", "dir", metrics_dir, ""),
+	I("metrics", "allow_loopback", metrics_loopback, "1", 0, 1),
 	S("log", "level", log_level, "info"),
 };
 

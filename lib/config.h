@@ -64,6 +64,9 @@ struct kiln_config {
 	long submit_per_minute;
 	long login_burst;
 	long login_per_minute;
+	/* [metrics] */
+	char *metrics_dir;		/* "": ARTIFACTS/.metrics */
+	long metrics_loopback;		/* 1: loopback clients need no login */
 	/* [log] */
 	char *log_level;
 	/* [tier NAME] sections, in file order; tier_for() falls back to

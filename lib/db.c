@@ -474,3 +474,16 @@ db_query_string(struct db *db, const char *sql, const struct db_param *p,
 	*out = fs.val;
 	return 0;
 }
+
+int
+db_query_long(struct db *db, const char *sql, const struct db_param *p,
+	size_t np, long *out)
+{
+	char *v = NULL;
+
+	if (db_query_string(db, sql, p, np, &v) != 0)
+		return -1;
+	*out = v != NULL ? strtol(v, NULL, 10) : 0;
+	free(v);
+	return 0;
+}

@@ -82,4 +82,9 @@ int db_rollback(struct db *db);
 int db_query_string(struct db *db, const char *sql, const struct db_param *p,
 	size_t np, char **out);
 
+/* The same as a number: *out is the first column of the first row, 0
+ * when there is no row or it is NULL. Returns 0 or -1. */
+int db_query_long(struct db *db, const char *sql, const struct db_param *p,
+	size_t np, long *out);
+
 #endif

@@ -162,10 +162,39 @@ event_data(unsigned long long id, const char *status, const char *error)
 	return d;
 }
 
+/* ------------------------------------------------------------ histograms */
+
+const double job_hist_bounds[JOB_HIST_N] = {
+	1, 2, 5, 10, 20, 30, 60, 120, 180, 300, 600,
+};
+
+int
+job_hist_observe(struct db *db, const char *metric, double seconds)
+{
+	char sum[40];
+	int b = 0;
+
+	if (!(seconds >= 0))
+		seconds = 0;
+	while (b < JOB_HIST_N && seconds > job_hist_bounds[b])
+		b++;	/* b == JOB_HIST_N: only +Inf holds it */
+	snprintf(sum, sizeof(sum), "%.6f", seconds);
+	{
+		struct db_param p[] = { DB_STR(metric), DB_INT(b),
+			DB_STR(metric), DB_STR(sum) };
+
+		return db_exec(db, "INSERT INTO job_histograms (metric, bucket,"
+		    " n, sum) VALUES (?, ?, 1, 0), (?, -1, 1, ?)"
+		    " ON DUPLICATE KEY UPDATE n = n + 1, sum = sum + VALUES(sum)",
+		    p, 4, NULL, NULL);
+	}
+}
+
 /* ------------------------------------------------------------ claiming */
 
 struct claim_row {
 	struct job *j;
+	double wait_s;		/* since it was queued */
 	int bad;
 };
 
@@ -199,6 +228,8 @@ claim_row(const struct db_row *r, void *arg)
 	j->sampler = strdup(r->cols[11]);
 	j->seed = strtoull(r->cols[12], NULL, 10);
 	j->batch = atoi(r->cols[13]);
+	c->wait_s = r->ncols > 14 && r->cols[14] != NULL ?
+		strtod(r->cols[14], NULL) / 1e6 : 0;
 	if (j->prompt == NULL || j->negative == NULL || j->model == NULL ||
 	    j->sampler == NULL)
 		c->bad = 1;
@@ -208,7 +239,7 @@ claim_row(const struct db_row *r, void *arg)
 int
 job_claim(struct db *db, const char *daemon, long lease_s, struct job *j)
 {
-	struct claim_row c = { j, 0 };
+	struct claim_row c = { j, 0, 0 };
 	char *id = NULL;
 	int rc = -1;
 
@@ -240,11 +271,17 @@ job_claim(struct db *db, const char *daemon, long lease_s, struct job *j)
 
 		if (db_query(db, "SELECT id, COALESCE(user_id, 0), attempt,"
 		    " max_attempts, prompt, negative_prompt, model, width,"
-		    " height, steps, cfg_scale, sampler, seed, batch_count"
+		    " height, steps, cfg_scale, sampler, seed, batch_count,"
+		    " TIMESTAMPDIFF(MICROSECOND, created_at, NOW(3))"
 		    " FROM jobs WHERE id = ?", p, 1, claim_row, &c) != 1 ||
 		    c.bad)
 			goto fail;
 	}
+	/* The wait a user sees is until the first start; retries after a
+	 * crash are not new waits. */
+	if (j->attempt == 1 && job_hist_observe(db, "queue_wait", c.wait_s)
+	    != 0)
+		goto fail;
 	if (commit(db) != 0)
 		goto fail;
 	rc = 1;
@@ -406,7 +443,8 @@ job_succeed(struct db *db, const struct job_lease *l, const struct job *j,
 				goto out;
 		}
 	}
-	if (update_stats(db, j, render_s / (n > 0 ? n : 1), anomaly) != 0)
+	if (update_stats(db, j, render_s / (n > 0 ? n : 1), anomaly) != 0 ||
+	    job_hist_observe(db, "render", render_s) != 0)
 		goto out;
 	snprintf(secs, sizeof(secs), "%.3f", render_s);
 	{

@@ -116,6 +116,18 @@ long job_reap(struct db *db);
 int job_cancel(struct db *db, unsigned long long id,
     unsigned long long user_id);
 
+/*
+ * Job-time histograms for /metrics (table job_histograms): "queue_wait"
+ * (created to first claim) and "render" (a finished job's render time),
+ * in seconds. JOB_HIST_BOUNDS are the upper bounds of the finite buckets,
+ * chosen for renders of a second to ten minutes.
+ */
+#define JOB_HIST_N 11
+extern const double job_hist_bounds[JOB_HIST_N];
+
+/* Counts seconds in metric's histogram. Returns 0 or -1. */
+int job_hist_observe(struct db *db, const char *metric, double seconds);
+
 /* Welford's online mean and variance. */
 struct welford {
 	long long n;

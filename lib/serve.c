@@ -3,6 +3,7 @@
 #include "app.h"
 #include "db.h"
 #include "log.h"
+#include "metrics.h"
 #include "util.h"
 
 #include <errno.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 struct fcgi_env {
@@ -76,10 +78,12 @@ dispatch(struct kiln_app *app, const struct program *prog, env_fn get,
 {
 	struct kreq req;
 	struct buf allow = { 0 };
-	const struct route *r;
+	const struct route *r = NULL;
+	struct timespec t0, t1;
 	char msg[256];
 	int st;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	memset(&req, 0, sizeof(req));
 	req.app = app;
 	st = req_parse(&req, get, arg, body, blen, cgi, msg, sizeof(msg));
@@ -111,6 +115,11 @@ send:
 		log_warn("%s %s: client went away while writing the response",
 			req.method_name ? req.method_name : "?",
 			req.path ? req.path : "?");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	metrics_record(app->metrics, r != NULL ? (size_t)(r - prog->routes) :
+		prog->nroutes, req.status ? req.status : 200,
+		(double)(t1.tv_sec - t0.tv_sec) +
+		(double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	buf_free(&allow);
 	req_free(&req);
 }
@@ -219,6 +228,14 @@ kiln_serve(const struct program *prog, int argc, char **argv)
 		config_free(&app.cfg);
 		return 1;
 	}
+	{
+		char dir[4096];
+
+		if (metrics_dir(app.cfg.metrics_dir, app.cfg.artifacts_dir,
+		    dir, sizeof(dir)) == 0)
+			app.metrics = metrics_open(dir, prog->name,
+				prog->routes, prog->nroutes);
+	}
 	if (FCGX_Init() != 0) {
 		log_error("FCGX_Init failed");
 		rc = 1;
@@ -227,6 +244,7 @@ kiln_serve(const struct program *prog, int argc, char **argv)
 	} else {
 		rc = serve_fastcgi(&app, prog);
 	}
+	metrics_close(app.metrics);
 	db_free(app.db);
 	config_free(&app.cfg);
 	return rc;

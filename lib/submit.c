@@ -3,9 +3,11 @@
 #include "submit.h"
 #include "accounts.h"
 #include "app.h"
+#include "auth.h"
 #include "config.h"
 #include "db.h"
 #include "models.h"
+#include "log.h"
 #include "request.h"
 #include "util.h"
 
@@ -384,19 +386,6 @@ job_spec_limits(const struct job_spec *s, const struct tier_limits *t,
 	return bad;
 }
 
-static long
-query_long(struct db *db, const char *sql, const struct db_param *p,
-	size_t np, long *out)
-{
-	char *v = NULL;
-
-	if (db_query_string(db, sql, p, np, &v) != 0)
-		return -1;
-	*out = v != NULL ? strtol(v, NULL, 10) : 0;
-	free(v);
-	return 0;
-}
-
 int
 job_enqueue(struct db *db, unsigned long long user_id,
 	const struct tier_limits *t, const struct job_spec *specs, int n,
@@ -413,11 +402,11 @@ job_enqueue(struct db *db, unsigned long long user_id,
 		return -1;
 	/* The user's row, locked: this user's submissions queue up here,
 	 * so the counts below stay true until COMMIT. */
-	if (query_long(db, "SELECT credits FROM users WHERE id = ?"
+	if (db_query_long(db, "SELECT credits FROM users WHERE id = ?"
 	    " FOR UPDATE", p, 1, &balance) != 0 ||
-	    query_long(db, "SELECT COUNT(*) FROM jobs WHERE user_id = ?"
+	    db_query_long(db, "SELECT COUNT(*) FROM jobs WHERE user_id = ?"
 	    " AND status IN ('queued', 'running')", p, 1, &active) != 0 ||
-	    query_long(db, "SELECT COUNT(*) FROM jobs WHERE user_id = ?"
+	    db_query_long(db, "SELECT COUNT(*) FROM jobs WHERE user_id = ?"
 	    " AND created_at > NOW(3) - INTERVAL 1 DAY", p, 1, &today) != 0)
 		goto fail;
 	if (active + n > t->max_queued) {
@@ -431,7 +420,7 @@ job_enqueue(struct db *db, unsigned long long user_id,
 	}
 	if (today + n > t->jobs_per_day) {
 		/* Until the oldest job of the window is a day old. */
-		if (query_long(db, "SELECT GREATEST(1, TIMESTAMPDIFF(SECOND,"
+		if (db_query_long(db, "SELECT GREATEST(1, TIMESTAMPDIFF(SECOND,"
 		    " NOW(3), MIN(created_at) + INTERVAL 1 DAY)) FROM jobs"
 		    " WHERE user_id = ? AND created_at > NOW(3) - INTERVAL"
 		    " 1 DAY", p, 1, &wait) != 0)
@@ -484,7 +473,7 @@ job_status_of(struct db *db, unsigned long long id,
 	if (id == 0)
 		return 0;
 	if (db_query_string(db, "SELECT status FROM jobs WHERE id = ? AND"
-	    " user_id = ?", p, 2, &st) != 0)
+	    " user_id = ? AND deleted_at IS NULL", p, 2, &st) != 0)
 		return -1;
 	if (st == NULL)
 		return 0;
@@ -560,6 +549,16 @@ job_row(const struct db_row *r, void *arg)
 	}
 	json_object_object_add(o, "queue_position", r->cols[22] ?
 		json_object_new_int64(strtoll(r->cols[22], NULL, 10)) : NULL);
+	/* Whoever has this link sees the images (POST .../share). */
+	if (r->cols[23] != NULL) {
+		char url[64];
+
+		snprintf(url, sizeof(url), "/s/%s", r->cols[23]);
+		json_object_object_add(o, "share_url",
+			json_object_new_string(url));
+	} else {
+		json_object_object_add(o, "share_url", NULL);
+	}
 	jr->o = o;
 	return 1;
 }
@@ -583,6 +582,9 @@ image_row(const struct db_row *r, void *arg)
 	json_object_object_add(o, "height", json_object_new_int(
 		atoi(r->cols[4])));
 	json_object_object_add(o, "url", json_object_new_string(url));
+	snprintf(url, sizeof(url), "/api/v1/images/%s-%s.thumb.png",
+		r->cols[0], r->cols[1]);
+	json_object_object_add(o, "thumb_url", json_object_new_string(url));
 	json_object_array_add(a, o);
 	return 0;
 }
@@ -603,9 +605,8 @@ job_json(struct db *db, unsigned long long id, unsigned long long user_id,
 	    " j.seed, j.batch_count, j.webhook_url, j.step, j.steps_total,"
 	    " j.eta_s, j.error, j.render_s, " TS("j.created_at") ", "
 	    TS("j.started_at") ", " TS("j.finished_at") ", j.preview_path, "
-	    JOB_AHEAD_SQL " FROM jobs j WHERE j.id = ? AND j.user_id = ?", p,
-	    2, job_row,
-	    &jr) < 0)
+	    JOB_AHEAD_SQL ", j.share_token FROM jobs j WHERE j.id = ? AND"
+	    " j.user_id = ? AND j.deleted_at IS NULL", p, 2, job_row, &jr) < 0)
 		return NULL;
 	if (jr.oom)
 		return NULL;
@@ -623,4 +624,112 @@ job_json(struct db *db, unsigned long long id, unsigned long long user_id,
 	}
 	*found = 1;
 	return jr.o;
+}
+
+/* ------------------------------------------------ sharing and deleting */
+
+int
+share_token_valid(const char *s)
+{
+	size_t n = 0;
+
+	for (; s[n] != '\0'; n++)
+		if (!((s[n] >= 'a' && s[n] <= 'z') ||
+		    (s[n] >= 'A' && s[n] <= 'Z') ||
+		    (s[n] >= '0' && s[n] <= '9') || s[n] == '-' ||
+		    s[n] == '_') || n >= TOKEN_LEN)
+			return 0;
+	return n == TOKEN_LEN;
+}
+
+enum job_change
+job_share(struct db *db, unsigned long long id, unsigned long long user_id,
+	char *token)
+{
+	char fresh[TOKEN_LEN + 1], *st = NULL, *have = NULL;
+	struct db_param p[3];
+	int found;
+
+	found = job_status_of(db, id, user_id, &st);
+	if (found <= 0)
+		return found < 0 ? JOB_CHANGE_DBFAIL : JOB_CHANGE_NOT_FOUND;
+	found = strcmp(st, "succeeded");
+	free(st);
+	if (found != 0)
+		return JOB_CHANGE_CONFLICT;
+	if (token_new(fresh) != 0)
+		return JOB_CHANGE_DBFAIL;
+	/* A job shared twice keeps its first link: links already handed
+	 * out go on working. */
+	p[0] = DB_STR(fresh);
+	p[1] = DB_INT(id);
+	p[2] = DB_INT(user_id);
+	if (db_exec(db, "UPDATE jobs SET share_token = COALESCE(share_token,"
+	    " ?) WHERE id = ? AND user_id = ? AND deleted_at IS NULL", p, 3,
+	    NULL, NULL) != 0 ||
+	    db_query_string(db, "SELECT share_token FROM jobs WHERE id = ?"
+	    " AND user_id = ? AND deleted_at IS NULL", p + 1, 2, &have) != 0)
+		return JOB_CHANGE_DBFAIL;
+	if (have == NULL || strlen(have) != TOKEN_LEN) {
+		free(have);
+		return JOB_CHANGE_NOT_FOUND;	/* deleted meanwhile */
+	}
+	memcpy(token, have, TOKEN_LEN + 1);
+	free(have);
+	return JOB_CHANGE_DONE;
+}
+
+enum job_change
+job_unshare(struct db *db, unsigned long long id, unsigned long long user_id)
+{
+	struct db_param p[2] = { DB_INT(id), DB_INT(user_id) };
+	int found = job_status_of(db, id, user_id, NULL);
+
+	if (found <= 0)
+		return found < 0 ? JOB_CHANGE_DBFAIL : JOB_CHANGE_NOT_FOUND;
+	if (db_exec(db, "UPDATE jobs SET share_token = NULL WHERE id = ? AND"
+	    " user_id = ?", p, 2, NULL, NULL) != 0)
+		return JOB_CHANGE_DBFAIL;
+	return JOB_CHANGE_DONE;
+}
+
+enum job_change
+job_delete(struct db *db, const char *artifacts_dir, unsigned long long id,
+	unsigned long long user_id)
+{
+	struct db_param p[2] = { DB_INT(id), DB_INT(user_id) };
+	unsigned long long n = 0;
+	char dir[4096];
+
+	if (db_exec_text(db, "START TRANSACTION") != 0)
+		return JOB_CHANGE_DBFAIL;
+	/* Only an ended job: a daemon may still be writing a running one's
+	 * files. */
+	if (db_exec(db, "UPDATE jobs SET deleted_at = NOW(3), prompt = '',"
+	    " negative_prompt = '', webhook_url = NULL, error = NULL,"
+	    " preview_path = NULL, share_token = NULL"
+	    " WHERE id = ? AND user_id = ? AND deleted_at IS NULL"
+	    " AND status NOT IN ('queued', 'running')", p, 2, &n, NULL) != 0)
+		goto fail;
+	if (n == 0) {
+		int found;
+
+		db_exec_text(db, "ROLLBACK");
+		found = job_status_of(db, id, user_id, NULL);
+		return found < 0 ? JOB_CHANGE_DBFAIL : found == 0 ?
+			JOB_CHANGE_NOT_FOUND : JOB_CHANGE_CONFLICT;
+	}
+	if (db_exec(db, "DELETE FROM job_images WHERE job_id = ?", p, 1, NULL,
+	    NULL) != 0 || db_exec_text(db, "COMMIT") != 0)
+		goto fail;
+	/* The rows are gone first: a file left behind by a failed removal
+	 * is unreachable, never a dangling row. */
+	if (snprintf_checked(dir, sizeof(dir), "%s/jobs/%llu", artifacts_dir,
+	    id) != 0 || remove_dir(dir) != 0)
+		log_warn("delete job %llu: could not remove all of %s", id,
+			dir);
+	return JOB_CHANGE_DONE;
+fail:
+	db_exec_text(db, "ROLLBACK");
+	return JOB_CHANGE_DBFAIL;
 }

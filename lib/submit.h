@@ -99,4 +99,31 @@ int job_status_of(struct db *db, unsigned long long id,
 struct json_object *job_json(struct db *db, unsigned long long id,
 	unsigned long long user_id, int *found);
 
+/* What job_share, job_unshare and job_delete found. */
+enum job_change {
+	JOB_CHANGE_DBFAIL = -1,
+	JOB_CHANGE_NOT_FOUND = 0,	/* not the user's, or deleted */
+	JOB_CHANGE_DONE = 1,
+	JOB_CHANGE_CONFLICT = 2,	/* not in a state that allows it */
+};
+
+/* Shares a succeeded job by link: token (TOKEN_LEN + 1 bytes) receives
+ * the job's share token, made now or the one it already had. */
+enum job_change job_share(struct db *db, unsigned long long id,
+	unsigned long long user_id, char *token);
+
+/* Ends sharing (the old link answers 404 from now on). */
+enum job_change job_unshare(struct db *db, unsigned long long id,
+	unsigned long long user_id);
+
+/* Deletes an ended job: its images (files and rows), preview, texts and
+ * link go; the row stays, marked deleted, so the credits it used and the
+ * jobs-per-day window still count it. A queued or running job is a
+ * conflict (cancel it first). */
+enum job_change job_delete(struct db *db, const char *artifacts_dir,
+	unsigned long long id, unsigned long long user_id);
+
+/* 1 when s has the shape of a share token (base64url, TOKEN_LEN). */
+int share_token_valid(const char *s);
+
 #endif

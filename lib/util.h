@@ -8,6 +8,9 @@
 #define KILN_VERSION "0.1.0"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+/* A macro's value as a string literal (for SQL built at compile time). */
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 /* A growable byte buffer, always NUL-terminated when len > 0 or after
  * buf_reserve. Zero-initialise it ({0}) before use. */

@@ -33,6 +33,15 @@ view_hdf(struct kreq *req)
 		err = hdf_set_value(h, "Site.Version", KILN_VERSION);
 	if (err == STATUS_OK)
 		err = hdf_set_value(h, "Static.Url", c->static_url);
+	/* For links that leave the site (a shared job's address). */
+	if (err == STATUS_OK) {
+		size_t n = strlen(c->base_url);
+
+		while (n > 0 && c->base_url[n - 1] == '/')
+			n--;
+		err = hdf_set_valuef(h, "Site.BaseUrl=%.*s", (int)n,
+			c->base_url);
+	}
 	if (err != STATUS_OK) {
 		nerr_ignore(&err);
 		if (h != NULL)

@@ -42,5 +42,28 @@
     <?cs if:j.Finished ?><tr><th>Finished</th><td><?cs var:j.Finished ?><?cs if:j.RenderS ?> (<?cs var:j.RenderS ?> s rendering)<?cs /if ?></td></tr><?cs /if ?>
   </table>
   <p><a href="/generate?from=<?cs var:j.Id ?>">Use these settings again</a></p>
+  <?cs if:j.Status == "succeeded" ?>
+  <h2 id="share">Share</h2>
+  <?cs if:j.Share ?>
+  <p>Anyone with this link sees the images and their settings (not your name):</p>
+  <p><input type="text" readonly class="share-link" id="share-link" value="<?cs var:Site.BaseUrl ?>/s/<?cs var:j.Share ?>" aria-label="Share link"> <a href="/s/<?cs var:j.Share ?>">Open</a></p>
+  <form method="post" action="/jobs/<?cs var:j.Id ?>/unshare" class="inline">
+    <input type="hidden" name="csrf" value="<?cs var:Csrf.Token ?>">
+    <button type="submit" class="danger">Stop sharing</button>
+  </form>
+  <?cs else ?>
+  <form method="post" action="/jobs/<?cs var:j.Id ?>/share" class="inline">
+    <input type="hidden" name="csrf" value="<?cs var:Csrf.Token ?>">
+    <button type="submit">Share by link</button>
+  </form>
+  <?cs /if ?>
+  <?cs /if ?>
+  <?cs if:j.Status != "queued" && j.Status != "running" ?>
+  <h2>Delete</h2>
+  <form method="post" action="/jobs/<?cs var:j.Id ?>/delete" class="inline">
+    <input type="hidden" name="csrf" value="<?cs var:Csrf.Token ?>">
+    <button type="submit" class="danger">Delete this job and its images</button>
+  </form>
+  <?cs /if ?>
 </section>
 <?cs /with ?>

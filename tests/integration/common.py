@@ -34,3 +34,71 @@ def check_security_headers(resp, where):
     assert "frame-ancestors 'none'" in csp, "%s: CSP: %s" % (where, csp)
     assert resp.headers.get("x-content-type-options") == "nosniff", where
     assert resp.headers.get("referrer-policy"), where
+
+
+def png_decode(data):
+    """(width, height, rows) of a non-interlaced PNG, decoded here with
+    zlib: 8-bit grey, RGB, grey+alpha or RGBA, or a 1/2/4/8-bit palette;
+    rows[y][x] is an (r, g, b) tuple. Enough for the images kiln writes
+    and libgd's."""
+    import struct
+    import zlib
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", data[:16]
+    pos, idat, plte = 8, b"", None
+    while pos < len(data):
+        n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + n]
+        assert zlib.crc32(kind + body) == struct.unpack(
+            ">I", data[pos + 8 + n:pos + 12 + n])[0], "bad CRC in " + str(kind)
+        if kind == b"IHDR":
+            w, h, depth, ctype, _, _, interlace = struct.unpack(">IIBBBBB",
+                                                                body)
+            assert interlace == 0 and (depth == 8 or (
+                ctype == 3 and depth in (1, 2, 4))), (depth, interlace)
+        elif kind == b"PLTE":
+            plte = [tuple(body[i:i + 3]) for i in range(0, n, 3)]
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + n
+    bpp = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}[ctype]
+    raw = zlib.decompress(idat)
+    stride = w * bpp if depth == 8 else (w * depth + 7) // 8
+    prev = bytearray(stride)
+    rows = []
+    for y in range(h):
+        f = raw[y * (stride + 1)]
+        line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for i in range(stride):
+            a = line[i - bpp] if i >= bpp else 0
+            b = prev[i]
+            c = prev[i - bpp] if i >= bpp else 0
+            if f == 1:
+                line[i] = (line[i] + a) & 255
+            elif f == 2:
+                line[i] = (line[i] + b) & 255
+            elif f == 3:
+                line[i] = (line[i] + (a + b) // 2) & 255
+            elif f == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                pr = a if pa <= pb and pa <= pc else b if pb <= pc else c
+                line[i] = (line[i] + pr) & 255
+            else:
+                assert f == 0, "filter %d" % f
+        prev = line
+        px = []
+        for x in range(w):
+            v = line[x * bpp:(x + 1) * bpp]
+            if ctype == 3 and depth < 8:
+                bit = x * depth
+                v = (line[bit // 8] >> (8 - depth - bit % 8)) & \
+                    ((1 << depth) - 1)
+                px.append(plte[v])
+            elif ctype == 3:
+                px.append(plte[v[0]])
+            elif ctype in (0, 4):
+                px.append((v[0], v[0], v[0]))
+            else:
+                px.append(tuple(v[:3]))
+        rows.append(px)
+    return w, h, rows

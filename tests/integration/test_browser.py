@@ -217,3 +217,52 @@ def test_generate_and_watch_the_job_in_chromium(s):
     if os.environ.get("KILN_SCREENSHOT_DIR"):
         shutil.copy(shot, os.path.join(os.environ["KILN_SCREENSHOT_DIR"],
                                        "job.png"))
+
+
+def test_gallery_share_and_usage_in_chromium(s):
+    base = "http://127.0.0.1:%d" % s.port
+    job = int(s.sql("SELECT MAX(id) FROM jobs WHERE status = 'succeeded'")
+              [0][0])
+    images = int(s.sql("SELECT COUNT(*) FROM job_images i JOIN jobs j ON"
+                       " j.id = i.job_id WHERE j.deleted_at IS NULL")[0][0])
+    assert images >= 3, images
+    shots = {n: s.path(n) for n in ("gallery.png", "usage.png")}
+    with cdp.Browser(FLAGS) as b:
+        b.navigate(base + "/login")
+        login = 'form[action="/login"]'
+        b.set_value('%s [name="username"]' % login, USER)
+        b.set_value('%s [name="password"]' % login, PASSWORD)
+        b.submit(login)
+        # Every image as a loaded thumbnail, linking to its job.
+        b.navigate(base + "/gallery")
+        poll_page(b, "Array.from(document.querySelectorAll('#gallery img'))"
+                     ".filter(function (i) { return i.complete &&"
+                     " i.naturalWidth > 0; }).length",
+                  lambda n: n == images, 30, "%d thumbnails" % images)
+        b.screenshot(shots["gallery.png"])
+        # Share the job from its page; the link opens the images.
+        b.navigate(base + "/jobs/%d" % job)
+        b.submit('form[action="/jobs/%d/share"]' % job)
+        link = poll_page(b, "document.getElementById('share-link') &&"
+                            " document.getElementById('share-link').value",
+                         bool, 20, "the share link")
+        tok = s.sql("SELECT share_token FROM jobs WHERE id = %d" % job)[0][0]
+        assert link == base + "/s/" + tok, (link, tok)
+        b.navigate(link)
+        poll_page(b, "Array.from(document.querySelectorAll('img.result'))"
+                     ".filter(function (i) { return i.complete &&"
+                     " i.naturalWidth > 0; }).length",
+                  lambda n: n >= 1, 30, "the shared images")
+        # Usage: the chart loads, the table has a row per day.
+        b.navigate(base + "/usage")
+        poll_page(b, "document.querySelector('img.chart').complete &&"
+                     " document.querySelector('img.chart').naturalWidth",
+                  lambda w: w == 720, 30, "the usage chart")
+        assert b.evaluate("document.querySelectorAll('#usage-table tbody"
+                          " tr').length") == 30
+        b.screenshot(shots["usage.png"])
+        assert b.problems() == [], b.problems()
+    if os.environ.get("KILN_SCREENSHOT_DIR"):
+        for name, path in shots.items():
+            shutil.copy(path, os.path.join(
+                os.environ["KILN_SCREENSHOT_DIR"], name))

@@ -749,10 +749,16 @@ def test_delete_removes_rows_and_files(s):
     error_of(r, 403, "forbidden", "DELETE with read-only key")
     assert db_job(s, jid) is not None
 
+    cost = one(s, "SELECT cost FROM jobs WHERE id = %d" % jid)
     r = api(s, "DELETE", "/api/v1/jobs/%d" % jid, key)
     assert r.status == 204, (r.status, r.text[:500])
     assert r.body == b"", r.body
-    assert one(s, "SELECT COUNT(*) FROM jobs WHERE id = %d" % jid) == "0"
+    # The row stays, emptied and marked, so the credits it cost and the
+    # jobs-per-day window still count it.
+    row = s.sql("SELECT deleted_at IS NOT NULL, prompt, negative_prompt,"
+                " preview_path IS NULL, share_token IS NULL, cost, status"
+                " FROM jobs WHERE id = %d" % jid)
+    assert row == [["1", "", "", "1", "1", cost, "succeeded"]], row
     assert one(s, "SELECT COUNT(*) FROM job_images WHERE job_id = %d" %
                jid) == "0"
     assert not os.path.exists(job_dir(s, jid)), os.listdir(job_dir(s, jid))
@@ -769,7 +775,8 @@ def test_delete_removes_rows_and_files(s):
     busy = STATE["busy"]
     r = api(s, "DELETE", "/api/v1/jobs/%d" % busy, key)
     assert r.status == 204, (r.status, r.text[:500])
-    assert one(s, "SELECT COUNT(*) FROM jobs WHERE id = %d" % busy) == "0"
+    assert one(s, "SELECT COUNT(*) FROM jobs WHERE id = %d AND deleted_at"
+               " IS NOT NULL" % busy) == "1"
     assert not os.path.exists(job_dir(s, busy))
     # The other jobs are untouched.
     assert db_job(s, STATE["job"])["status"] == "succeeded"
@@ -804,7 +811,8 @@ def test_other_users_see_nothing_of_a_job(s):
     error_of(r, 404, "not_found", "unknown job")
     # Bob's listing: none of alice's jobs, by any filter.
     alice_ids = {int(r[0]) for r in s.sql(
-        "SELECT id FROM jobs WHERE user_id = %d" % STATE["alice"])}
+        "SELECT id FROM jobs WHERE user_id = %d AND deleted_at IS NULL" %
+        STATE["alice"])}
     assert jid in alice_ids
     for query in ("", "limit=100", "status=succeeded",
                   "q=" + urllib.parse.quote("two small green"),
@@ -813,7 +821,8 @@ def test_other_users_see_nothing_of_a_job(s):
         assert page == [] and cur is None, (query, page)
     # Carol (read only) sees only hers.
     carol_ids = {int(r[0]) for r in s.sql(
-        "SELECT id FROM jobs WHERE user_id = %d" % STATE["carol"])}
+        "SELECT id FROM jobs WHERE user_id = %d AND deleted_at IS NULL" %
+        STATE["carol"])}
     page, _, _ = list_ids(s, STATE["carol_key"], "limit=100")
     assert set(page) == carol_ids, page
     # And alice's listing holds all of hers and only hers.

@@ -29,6 +29,22 @@ def check_clean(stderr, what):
         "definitely lost" not in stderr, "%s:\n%s" % (what, stderr[-4000:])
 
 
+def gradient_png(w, h):
+    """An RGB PNG of a colour gradient, written here with zlib."""
+    import struct
+    import zlib
+    raw = b"".join(b"\0" + bytes(v for x in range(w) for v in
+                                 (x * 255 // w, y * 255 // h, 128))
+                   for y in range(h))
+
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(
+            ">I", zlib.crc32(kind + body))
+    return (b"\x89PNG\r\n\x1a\n" +
+            chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) +
+            chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
 def cgi_env(s, path, query=""):
     return {"KILN_CONF": s.conf, "REQUEST_METHOD": "GET",
             "PATH_INFO": path, "QUERY_STRING": query,
@@ -117,6 +133,40 @@ def test_login_session_and_key_paths_are_memcheck_clean(s):
     assert out.startswith("Status: 400"), out[:300]
     out = vg_cgi(s, "api.fcgi", "GET", "/api/v1/jobs", auth="Bearer " + key)
     assert out.startswith("Status: 200"), out[:300]
+    # A finished job with a 320x200 image: its thumbnail (libgd), sharing,
+    # the gallery, usage, metrics and deleting.
+    s.sql("INSERT INTO jobs (user_id, status, prompt, model, width, height,"
+          " steps, cfg_scale, sampler, seed, cost, finished_at) SELECT id,"
+          " 'succeeded', 'vg', 'kiln-micro', 320, 200, 2, 4, 'euler', 1, 3,"
+          " NOW() FROM users WHERE username = 'admin'")
+    jid = int(s.sql("SELECT MAX(id) FROM jobs")[0][0])
+    os.makedirs(s.path("artifacts", "jobs", str(jid)))
+    with open(s.path("artifacts", "jobs", str(jid), "%d-0.png" % jid),
+              "wb") as f:
+        f.write(gradient_png(320, 200))
+    s.sql("INSERT INTO job_images (job_id, idx, seed, path, width, height)"
+          " VALUES (%d, 0, 1, 'jobs/%d/%d-0.png', 320, 200)" %
+          (jid, jid, jid))
+    out = vg_cgi(s, "api.fcgi", "GET", "/api/v1/images/%d-0.thumb.png" % jid,
+                 auth="Bearer " + key)
+    assert out.startswith("Status: 200"), out[:300]
+    out = vg_cgi(s, "api.fcgi", "POST", "/api/v1/jobs/%d/share" % jid,
+                 auth="Bearer " + key)
+    assert out.startswith("Status: 200"), out[:300]
+    share = re.search(r'"/s/([A-Za-z0-9_-]{43})"', out).group(1)
+    for prog, path in [("api.fcgi", "/api/v1/shared/" + share),
+                       ("api.fcgi", "/api/v1/shared/%s/0.png" % share),
+                       ("portal.fcgi", "/s/" + share),
+                       ("portal.fcgi", "/jobs/%d" % jid),
+                       ("portal.fcgi", "/gallery"),
+                       ("portal.fcgi", "/usage"),
+                       ("portal.fcgi", "/usage/chart.png"),
+                       ("portal.fcgi", "/metrics")]:
+        out = vg_cgi(s, prog, "GET", path, cookie="kiln_session=" + tok)
+        assert out.startswith("Status: 200"), (path, out[:300])
+    out = vg_cgi(s, "api.fcgi", "DELETE", "/api/v1/jobs/%d" % jid,
+                 auth="Bearer " + key)
+    assert out.startswith("Status: 204"), out[:300]
     # kilnd's check below must find only its own job in the queue (a
     # render under memcheck would compile every kernel).
     s.sql("DELETE FROM jobs")

@@ -1,0 +1,28 @@
+<?cs # gallery.cs - the user's images, newest first, as thumbnails. ?>
+<section class="gallery">
+  <h1>Gallery</h1>
+  <p><a href="/generate">Generate an image</a> · <a href="/jobs">Job history</a> · <a href="/usage">Usage</a></p>
+  <form method="get" action="/gallery" class="search">
+    <label>Prompt <input type="search" name="q" value="<?cs var:Filter.q ?>"></label>
+    <label>Model <select name="model">
+      <option value="">any</option>
+      <?cs each:m = Gallery.Models ?><option<?cs if:m.Name == Filter.model ?> selected<?cs /if ?>><?cs var:m.Name ?></option><?cs /each ?>
+    </select></label>
+    <label>From <input type="date" name="since" value="<?cs var:Filter.since ?>"></label>
+    <label>to <input type="date" name="until" value="<?cs var:Filter.until ?>"></label>
+    <button type="submit">Filter</button>
+  </form>
+  <?cs if:Gallery.Count == 0 ?>
+  <p class="muted">No images<?cs if:Filter.q || Filter.model || Filter.since || Filter.until ?> match these filters<?cs elif:Filter.after ?> after these<?cs else ?> yet: <a href="/generate">make one</a><?cs /if ?>.</p>
+  <?cs else ?>
+  <ul class="grid" id="gallery">
+    <?cs each:i = Gallery.Images ?>
+    <li>
+      <a href="/jobs/<?cs var:i.Job ?>"><img src="/api/v1/images/<?cs var:i.Job ?>-<?cs var:i.Idx ?>.thumb.png" alt="<?cs var:i.Prompt ?>" title="<?cs var:i.Prompt ?>" width="160" height="<?cs var:i.Height * 160 / i.Width ?>" loading="lazy"></a>
+      <span class="caption"><?cs var:i.Created ?> · <?cs var:i.Model ?></span>
+    </li>
+    <?cs /each ?>
+  </ul>
+  <?cs if:Gallery.Next ?><p><a href="/gallery?after=<?cs var:url_escape(Gallery.Next) ?>&amp;q=<?cs var:url_escape(Filter.q) ?>&amp;model=<?cs var:url_escape(Filter.model) ?>&amp;since=<?cs var:url_escape(Filter.since) ?>&amp;until=<?cs var:url_escape(Filter.until) ?>" rel="next">Older images</a></p><?cs /if ?>
+  <?cs /if ?>
+</section>

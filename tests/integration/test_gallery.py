@@ -1,0 +1,536 @@
+"""Thumbnails, sharing by link, deleting, the gallery and usage pages and
+/metrics, over real HTTP against lighttpd + MariaDB with a running kilnd.
+
+Users, keys and sessions are made in SQL (as test_jobs_api does); the
+images are rendered by the daemon. Expected values are computed here:
+thumbnail sizes from the originals' sizes, thumbnail pixels from a box
+filter over the decoded original, usage per day from the rows this test
+wrote, metric deltas from the requests this test made."""
+
+import datetime
+import os
+import re
+import urllib.parse
+
+import harness
+from common import check_security_headers, png_decode
+from harness import wait_until
+from test_jobs_api import (api, error_of, is_json, make_key, make_user,
+                           one, png_size, sha256, submit, token, wait_job,
+                           job_dir)
+
+# /metrics from this machine needs a login here, so the access rules can
+# be tested; the tier "small" allows two jobs a day.
+STACK = dict(server="lighttpd", heartbeat=1, daemon_name="gallery-1",
+             extra_conf="[limits]\nsubmit_burst = 100000\n"
+                        "[tier default]\nmax_side = 2048\nmax_steps = 150\n"
+                        "max_batch = 8\njobs_per_day = 1000000\n"
+                        "max_queued = 100000\n"
+                        "[tier small]\njobs_per_day = 2\n"
+                        "[metrics]\nallow_loopback = 0\n")
+
+THUMB = 256
+STATE = {"rendered": []}
+
+
+def browser(s, uid):
+    """A signed-in browser for user uid: (cookie header, csrf token)."""
+    tok, csrf = token(), token()
+    s.sql("INSERT INTO sessions (user_id, token_hash, csrf, expires_at)"
+          " VALUES (%d, '%s', '%s', NOW() + INTERVAL 1 HOUR)" %
+          (uid, sha256(tok), csrf))
+    return "kiln_session=" + tok, csrf
+
+
+def post_form(s, cookie, path, fields):
+    return s.request("POST", path, body=urllib.parse.urlencode(fields),
+                     headers={"Cookie": cookie, "Content-Type":
+                              "application/x-www-form-urlencoded"})
+
+
+def page(s, cookie, path):
+    r = s.get(path, headers={"Cookie": cookie} if cookie else {})
+    check_security_headers(r, path)
+    return r
+
+
+def rendered(s, key, body):
+    """Submits body and waits for success; remembers the job for the
+    metrics test."""
+    j = submit(s, key, body)
+    j = wait_job(s, key, j["id"], ("succeeded", "failed"), timeout=120)
+    assert j["status"] == "succeeded", j
+    STATE["rendered"].append(j["id"])
+    return j
+
+
+def box_mean(rows, x0, y0, x1, y1):
+    n, acc = 0, [0, 0, 0]
+    for y in range(y0, y1):
+        for x in range(x0, x1):
+            for c in range(3):
+                acc[c] += rows[y][x][c]
+            n += 1
+    return [a / n for a in acc]
+
+
+def test_setup(s):
+    STATE["alice"] = make_user(s, "alice")
+    STATE["bob"] = make_user(s, "bob")
+    STATE["key"] = make_key(s, STATE["alice"], "read,generate")
+    STATE["ro"] = make_key(s, STATE["alice"], "read")
+    STATE["bob_key"] = make_key(s, STATE["bob"], "read,generate")
+
+
+def test_thumbnails_are_made_with_the_aspect_and_kept(s):
+    key = STATE["key"]
+    j = rendered(s, key, {"prompt": "two small green triangles on a white"
+                          " background", "width": 320, "height": 192,
+                          "steps": 2, "batch_count": 2, "seed": 11})
+    STATE["job"] = j["id"]
+    assert len(j["images"]) == 2, j
+    for im in j["images"]:
+        assert im["thumb_url"] == "/api/v1/images/%d-%d.thumb.png" % (
+            j["id"], im["index"]), im
+        full = api(s, "GET", im["url"], key)
+        assert full.status == 200
+        assert png_size(full.body, im["url"]) == (320, 192)
+        r = api(s, "GET", im["thumb_url"], key)
+        assert r.status == 200, (r.status, r.text[:300])
+        assert r.headers["content-type"] == "image/png"
+        assert r.headers["cache-control"] == "private, max-age=86400"
+        # The long side becomes 256, the other keeps the proportion.
+        want = (THUMB, round(192 * THUMB / 320))
+        w, h, thumb = png_decode(r.body)
+        assert (w, h) == want, (w, h)
+        # Its pixels are the original's, scaled: 8x8 blocks of the thumb
+        # against the same areas of the original, box-averaged here.
+        ow, oh, orig = png_decode(full.body)
+        worst = 0
+        for by in range(0, 8):
+            for bx in range(0, 8):
+                tx0, tx1 = bx * w // 8, (bx + 1) * w // 8
+                ty0, ty1 = by * h // 8, (by + 1) * h // 8
+                a = box_mean(thumb, tx0, ty0, tx1, ty1)
+                b = box_mean(orig, tx0 * ow // w, ty0 * oh // h,
+                             tx1 * ow // w, ty1 * oh // h)
+                worst = max(worst, max(abs(p - q) for p, q in zip(a, b)))
+        assert worst < 12, "thumbnail differs from the image by %.1f" % worst
+        # Kept beside the image, and served from there next time.
+        rel = one(s, "SELECT path FROM job_images WHERE job_id = %d AND"
+                  " idx = %d" % (j["id"], im["index"]))
+        assert rel.endswith(".png"), rel
+        kept = s.path("artifacts", rel[:-4] + ".thumb.png")
+        assert os.path.isfile(kept), os.listdir(job_dir(s, j["id"]))
+        with open(kept, "rb") as f:
+            assert f.read() == r.body
+        again = api(s, "GET", im["thumb_url"], key)
+        assert again.body == r.body
+        etag = r.headers["etag"]
+        assert etag != full.headers["etag"]
+        r = api(s, "GET", im["thumb_url"], key,
+                headers={"If-None-Match": etag})
+        assert r.status == 304 and r.body == b"", r.status
+    # An image already smaller than a thumbnail is its own thumbnail.
+    small = rendered(s, key, {"prompt": "a single blue circle on the left",
+                              "steps": 2})
+    im = small["images"][0]
+    full = api(s, "GET", im["url"], key)
+    thumb = api(s, "GET", im["thumb_url"], key)
+    assert thumb.status == 200 and thumb.body == full.body
+    STATE["small"] = small["id"]
+    # Someone else's thumbnails do not exist for them; odd names neither.
+    for url in [j["images"][0]["thumb_url"],
+                "/api/v1/images/%d-00.thumb.png" % j["id"],
+                "/api/v1/images/%d-0.thumb.thumb.png" % j["id"],
+                "/api/v1/images/%d-0.THUMB.png" % j["id"],
+                "/api/v1/images/%d-9.thumb.png" % j["id"]]:
+        who = STATE["bob_key"] if url == j["images"][0]["thumb_url"] else key
+        error_of(api(s, "GET", url, who), 404, "not_found", url)
+
+
+def test_share_by_link(s):
+    key, jid = STATE["key"], STATE["job"]
+    path = "/api/v1/jobs/%d/share" % jid
+    error_of(api(s, "POST", path, STATE["ro"]), 403, "forbidden", "ro key")
+    error_of(api(s, "POST", path, STATE["bob_key"]), 404, "not_found", "bob")
+    assert one(s, "SELECT share_token IS NULL FROM jobs WHERE id = %d" %
+               jid) == "1"
+    r = api(s, "POST", path, key)
+    assert r.status == 200, (r.status, r.text[:300])
+    url = is_json(r)["share_url"]
+    m = re.fullmatch(r"/s/([A-Za-z0-9_-]{43})", url)
+    assert m, url
+    tok = m.group(1)
+    assert one(s, "SELECT share_token FROM jobs WHERE id = %d" % jid) == tok
+    # Sharing again keeps the link already handed out.
+    assert is_json(api(s, "POST", path, key))["share_url"] == url
+    owner = is_json(api(s, "GET", "/api/v1/jobs/%d" % jid, key))
+    assert owner["share_url"] == url
+    STATE["token"] = tok
+
+    # Anyone with the link, signed in or not: the page, the JSON, the PNGs.
+    r = page(s, None, url)
+    assert r.status == 200, r.status
+    assert "two small green triangles on a white background" in r.text
+    assert "alice" not in r.text
+    for i in range(2):
+        assert 'src="/api/v1/shared/%s/%d.png"' % (tok, i) in r.text
+    r = s.get("/api/v1/shared/" + tok)
+    assert r.status == 200
+    doc = is_json(r)
+    assert doc["prompt"] == owner["prompt"]
+    assert doc["seed"] == owner["seed"] and doc["steps"] == 2
+    assert not {"id", "user_id", "username", "webhook_url"} & set(doc), doc
+    assert [i["index"] for i in doc["images"]] == [0, 1]
+    for im, mine in zip(doc["images"], owner["images"]):
+        pub = s.get(im["url"])
+        assert pub.status == 200 and pub.headers["content-type"] == \
+            "image/png"
+        assert pub.headers["cache-control"] == "public, max-age=3600"
+        assert pub.body == api(s, "GET", mine["url"], key).body
+        t = s.get(im["thumb_url"])
+        assert t.status == 200
+        assert t.body == api(s, "GET", mine["thumb_url"], key).body
+    # Only what was shared: not other jobs' images, not the preview.
+    other = token()
+    for bad in ["/s/" + other, "/s/short", "/s/" + tok + "x",
+                "/api/v1/shared/" + other, "/api/v1/shared/" + other +
+                "/0.png", "/api/v1/shared/%s/2.png" % tok,
+                "/api/v1/shared/%s/00.png" % tok,
+                "/api/v1/shared/%s/preview.png" % tok,
+                "/api/v1/shared/%s/..%%2f0.png" % tok]:
+        r = s.get(bad)
+        assert r.status == 404, (bad, r.status)
+    # Only a job that succeeded can be shared.
+    s.sql("INSERT INTO jobs (user_id, status, prompt, model, width, height,"
+          " steps, cfg_scale, sampler, seed, error) VALUES (%d, 'failed',"
+          " 'x', 'kiln-micro', 64, 64, 2, 4, 'euler', 1, 'boom')" %
+          STATE["alice"])
+    failed = int(one(s, "SELECT MAX(id) FROM jobs"))
+    error_of(api(s, "POST", "/api/v1/jobs/%d/share" % failed, key), 409,
+             "conflict", "share failed job")
+    # Withdrawn: the link stops at once; a new share is a new link.
+    error_of(api(s, "DELETE", path, STATE["bob_key"]), 404, "not_found",
+             "bob unshares")
+    r = api(s, "DELETE", path, key)
+    assert r.status == 204, r.status
+    for u in [url, "/api/v1/shared/" + tok, "/api/v1/shared/%s/0.png" % tok]:
+        assert s.get(u).status == 404, u
+    assert is_json(api(s, "GET", "/api/v1/jobs/%d" % jid, key))[
+        "share_url"] is None
+    again = is_json(api(s, "POST", path, key))["share_url"]
+    assert again != url
+    STATE["token"] = again[3:]
+
+
+def test_share_and_delete_from_the_job_page(s):
+    jid, small = STATE["job"], STATE["small"]
+    cookie, csrf = browser(s, STATE["alice"])
+    r = page(s, cookie, "/jobs/%d" % jid)
+    assert r.status == 200
+    base = "http://127.0.0.1:%d" % s.port
+    assert 'value="%s/s/%s"' % (base, STATE["token"]) in r.text
+    # Forms need the token; other users get 404.
+    r = post_form(s, cookie, "/jobs/%d/unshare" % jid, {"csrf": "x" * 43})
+    assert r.status == 403
+    bob_cookie, bob_csrf = browser(s, STATE["bob"])
+    for action in ("share", "unshare", "delete"):
+        r = post_form(s, bob_cookie, "/jobs/%d/%s" % (jid, action),
+                      {"csrf": bob_csrf})
+        assert r.status == 404, (action, r.status)
+    assert one(s, "SELECT share_token FROM jobs WHERE id = %d" % jid) == \
+        STATE["token"]
+    r = post_form(s, cookie, "/jobs/%d/unshare" % jid, {"csrf": csrf})
+    assert r.status == 303 and r.headers["location"] == "/jobs/%d" % jid
+    assert "/s/" not in page(s, cookie, "/jobs/%d" % jid).text
+    r = post_form(s, cookie, "/jobs/%d/share" % small, {"csrf": csrf})
+    assert r.status == 303, r.status
+    tok = one(s, "SELECT share_token FROM jobs WHERE id = %d" % small)
+    assert len(tok) == 43
+    assert 'value="%s/s/%s"' % (base, tok) in page(
+        s, cookie, "/jobs/%d" % small).text
+    # Delete: files, images and the link go; the row stays, marked.
+    r = post_form(s, cookie, "/jobs/%d/delete" % small, {"csrf": csrf})
+    assert r.status == 303 and r.headers["location"] == "/gallery"
+    assert not os.path.exists(job_dir(s, small))
+    assert one(s, "SELECT COUNT(*) FROM job_images WHERE job_id = %d" %
+               small) == "0"
+    assert s.sql("SELECT deleted_at IS NOT NULL, share_token IS NULL,"
+                 " prompt FROM jobs WHERE id = %d" % small) == [["1", "1",
+                                                                  ""]]
+    assert s.get("/s/" + tok).status == 404
+    assert page(s, cookie, "/jobs/%d" % small).status == 404
+    r = post_form(s, cookie, "/jobs/%d/delete" % small, {"csrf": csrf})
+    assert r.status == 404
+
+
+def gallery_items(text):
+    return [(int(a), int(b)) for a, b in re.findall(
+        r'src="/api/v1/images/(\d+)-(\d+)\.thumb\.png"', text)]
+
+
+def test_gallery_pages_and_filters(s):
+    uid = make_user(s, "dave")
+    cookie, _ = browser(s, uid)
+    r = page(s, cookie, "/gallery")
+    assert r.status == 200 and gallery_items(r.text) == []
+    # Ten jobs of three images each, over three days and two models; one
+    # job deleted (its images gone), one failed (no images).
+    models = ["kiln-micro", "other-model"]
+    for k in range(10):
+        s.sql("INSERT INTO jobs (user_id, status, prompt, model, width,"
+              " height, steps, cfg_scale, sampler, seed, batch_count,"
+              " created_at) VALUES (%d, 'succeeded', 'picture %s %d',"
+              " '%s', 64, 64, 2, 4, 'euler', %d, 3, NOW() - INTERVAL %d"
+              " DAY)" % (uid, "cat" if k % 2 else "dog", k, models[k % 3 ==
+                                                                 0], k, k // 4))
+        jid = int(one(s, "SELECT MAX(id) FROM jobs"))
+        for i in range(3):
+            s.sql("INSERT INTO job_images (job_id, idx, seed, path, width,"
+                  " height) VALUES (%d, %d, %d, 'jobs/%d/%d.png', 64, 64)"
+                  % (jid, i, k + i, jid, i))
+    s.sql("UPDATE jobs SET deleted_at = NOW() WHERE user_id = %d AND"
+          " prompt = 'picture dog 4'" % uid)
+    want = [(int(a), int(b)) for a, b in s.sql(
+        "SELECT i.job_id, i.idx FROM job_images i JOIN jobs j ON j.id ="
+        " i.job_id WHERE j.user_id = %d AND j.deleted_at IS NULL"
+        " ORDER BY i.job_id DESC, i.idx" % uid)]
+    assert len(want) == 27
+    seen, url = [], "/gallery"
+    while url:
+        r = page(s, cookie, url)
+        assert r.status == 200
+        items = gallery_items(r.text)
+        assert len(items) <= 24
+        seen += items
+        m = re.search(r'href="(/gallery\?after=[^"]+)" rel="next"', r.text)
+        url = m.group(1).replace("&amp;", "&") if m else None
+    assert seen == want, seen
+    # Filters: words of the prompt, the model, a date range.
+    def ids(query):
+        return gallery_items(page(s, cookie, "/gallery?" + query).text)
+    meta = {int(r[0]): r[1:] for r in s.sql(
+        "SELECT id, prompt, model, DATE(created_at) FROM jobs"
+        " WHERE user_id = %d" % uid)}
+    cats = [x for x in want if "cat" in meta[x[0]][0]]
+    assert 0 < len(cats) < 24
+    assert ids("q=cat") == cats
+    other = [x for x in want if meta[x[0]][1] == "other-model"]
+    assert other and ids("model=other-model") == other
+    today = one(s, "SELECT CURDATE()")
+    todays = [x for x in want if meta[x[0]][2] == today]
+    assert todays and ids("since=%s&until=%s" % (today, today)) == todays
+    yesterday = one(s, "SELECT CURDATE() - INTERVAL 1 DAY")
+    assert ids("until=" + yesterday) == [x for x in want
+                                         if meta[x[0]][2] < today]
+    assert ids("since=not-a-date") == want[:24]      # ignored, not an error
+    assert ids("q=%25") == []                        # % is literal
+    # Nobody else's images; no page without a login.
+    bob_cookie, _ = browser(s, STATE["bob"])
+    assert not set(gallery_items(page(s, bob_cookie, "/gallery").text)) & \
+        set(want)
+    r = s.get("/gallery")
+    assert r.status == 303 and r.headers["location"].startswith("/login")
+
+
+def usage_rows(text):
+    body = text.split('id="usage-table"', 1)[1]
+    return [tuple(m) for m in re.findall(
+        r"<tr[^>]*><td>(\d{4}-\d\d-\d\d)</td><td>(\d+)</td><td>(\d+)</td>"
+        r"<td>(\d+)</td></tr>", body)]
+
+
+def test_usage_table_and_chart(s):
+    uid = make_user(s, "erin")
+    cookie, _ = browser(s, uid)
+    # (days ago, status, batch, cost, refunded, deleted)
+    jobs = [(0, "succeeded", 2, 40, 0, 0), (0, "failed", 1, 20, 1, 0),
+            (1, "succeeded", 4, 80, 0, 1), (3, "canceled", 1, 10, 1, 0),
+            (3, "succeeded", 1, 25, 0, 0), (29, "succeeded", 3, 30, 0, 0),
+            (30, "succeeded", 8, 99, 0, 0)]       # 30 days ago: not shown
+    for ago, st, batch, cost, refunded, deleted in jobs:
+        s.sql("INSERT INTO jobs (user_id, status, prompt, model, width,"
+              " height, steps, cfg_scale, sampler, seed, batch_count, cost,"
+              " refunded, deleted_at, created_at) VALUES (%d, '%s', 'u',"
+              " 'kiln-micro', 64, 64, 2, 4, 'euler', 1, %d, %d, %d, %s,"
+              " CURDATE() - INTERVAL %d DAY + INTERVAL 1 HOUR)" %
+              (uid, st, batch, cost, refunded,
+               "NOW()" if deleted else "NULL", ago))
+    today = datetime.date.fromisoformat(one(s, "SELECT CURDATE()"))
+    days = [(today - datetime.timedelta(days=k)).isoformat()
+            for k in range(30)]
+    expect = {}
+    for ago, st, batch, cost, refunded, deleted in jobs:
+        if ago >= 30:
+            continue
+        d = days[ago]
+        j, im, cr = expect.get(d, (0, 0, 0))
+        expect[d] = (j + 1, im + (batch if st == "succeeded" else 0),
+                     cr + (0 if refunded else cost))
+    want = [(d,) + tuple(str(v) for v in expect.get(d, (0, 0, 0)))
+            for d in days]
+    r = page(s, cookie, "/usage")
+    assert r.status == 200
+    got = usage_rows(r.text)
+    assert got == want, got
+    total_images = sum(v[1] for v in expect.values())
+    total_credits = sum(v[2] for v in expect.values())
+    assert "<strong>%d</strong> images" % total_images in r.text
+    assert "<strong>%d</strong> credits" % total_credits in r.text
+    # The chart: a 720x300 PNG with a bar for each day that had images
+    # (top panel) and credits (bottom panel), and none elsewhere.
+    r = s.get("/usage/chart.png", headers={"Cookie": cookie})
+    assert r.status == 200 and r.headers["content-type"] == "image/png"
+    w, h, px = png_decode(r.body)
+    assert (w, h) == (720, 300)
+    step = (720 - 12 - 56) // 30
+    for i, d in enumerate(reversed(days)):        # oldest first
+        x = 56 + i * step + step // 2
+        j, im, cr = expect.get(d, (0, 0, 0))
+        assert (px[122][x] == (180, 71, 31)) == (im > 0), (d, px[122][x])
+        assert (px[258][x] == (70, 110, 160)) == (cr > 0), (d, px[258][x])
+    # Another user's usage holds none of it.
+    bob_cookie, _ = browser(s, STATE["bob"])
+    rows = usage_rows(page(s, bob_cookie, "/usage").text)
+    assert len(rows) == 30 and all(row[1:] == ("0", "0", "0")
+                                   for row in rows), rows
+    assert s.get("/usage/chart.png").status == 303
+
+
+def test_deleted_jobs_still_count_against_the_day(s):
+    uid = make_user(s, "frank")
+    s.sql("UPDATE users SET tier = 'small' WHERE id = %d" % uid)
+    key = make_key(s, uid, "read,generate")
+    balance = int(one(s, "SELECT credits FROM users WHERE id = %d" % uid))
+    spent = 0
+    for k in range(2):
+        j = rendered(s, key, {"prompt": "a pink triangle at the bottom on a"
+                              " grey background", "steps": 1, "seed": k})
+        spent += int(one(s, "SELECT cost FROM jobs WHERE id = %d" % j["id"]))
+        assert api(s, "DELETE", "/api/v1/jobs/%d" % j["id"], key).status \
+            == 204
+    r = api(s, "POST", "/api/v1/jobs", key, {"prompt": "one more"})
+    error_of(r, 429, "quota_exceeded", "third job of a 2-a-day tier")
+    assert int(r.headers["retry-after"]) > 0
+    assert int(one(s, "SELECT credits FROM users WHERE id = %d" % uid)) == \
+        balance - spent
+
+
+SAMPLE = re.compile(r'^([a-z_]+)(\{.*\})? (-?[0-9.e+]+|\+Inf)$')
+
+
+def parse_metrics(text):
+    """{(name, labels-string): value}, checking the text format."""
+    out, typed = {}, {}
+    for line in text.splitlines():
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split(" ", 3)
+            typed[name] = kind
+            continue
+        if line.startswith("# HELP ") or not line:
+            continue
+        m = SAMPLE.match(line)
+        assert m, "not a sample line: %r" % line
+        name = m.group(1)
+        base = re.sub(r"_(bucket|sum|count)$", "", name)
+        assert name in typed or base in typed, "no TYPE for %s" % name
+        key = (name, m.group(2) or "")
+        assert key not in out, "duplicate series %r" % (key,)
+        out[key] = float(m.group(3))
+    return out
+
+
+def metric(ms, name, **labels):
+    want = ",".join('%s="%s"' % kv for kv in labels.items())
+    hits = [v for (n, l), v in ms.items() if n == name and
+            all(('%s="%s"' % kv) in l for kv in labels.items())]
+    assert len(hits) <= 1, (name, want, hits)
+    return hits[0] if hits else 0.0
+
+
+def check_histogram(ms, name, labels=""):
+    buckets = sorted(((float(m.group(1)) if m.group(1) != "+Inf" else
+                       float("inf")), v) for (n, l), v in ms.items()
+                     if n == name + "_bucket" and labels in l for m in
+                     [re.search(r'le="([^"]+)"', l)])
+    assert buckets and buckets[-1][0] == float("inf"), buckets
+    counts = [v for _, v in buckets]
+    assert counts == sorted(counts), "buckets not cumulative: %r" % buckets
+    return buckets
+
+
+def test_metrics_access_and_content(s):
+    # Loopback is not enough here ([metrics] allow_loopback = 0).
+    r = s.get("/metrics")
+    assert r.status == 401 and "Bearer" in r.headers["www-authenticate"]
+    r = s.get("/metrics", headers={"Authorization": "Bearer " +
+                                   STATE["key"]})
+    assert r.status == 403
+    admin = make_user(s, "ops")
+    s.sql("UPDATE users SET role = 'admin' WHERE id = %d" % admin)
+    weak = make_key(s, admin, "read")
+    assert s.get("/metrics", headers={"Authorization": "Bearer " + weak}
+                 ).status == 403
+    r = s.get("/metrics", headers={"Authorization": "Bearer kiln_" +
+                                   token()})
+    assert r.status == 403
+    auth = {"Authorization": "Bearer " + make_key(s, admin,
+                                                  "read,admin")}
+    r = s.get("/metrics", headers=auth)
+    assert r.status == 200, (r.status, r.text[:300])
+    assert r.headers["content-type"].startswith(
+        "text/plain; version=0.0.4")
+    cookie, _ = browser(s, admin)
+    assert s.get("/metrics", headers={"Cookie": cookie}).status == 200
+    user_cookie, _ = browser(s, STATE["bob"])
+    assert s.get("/metrics", headers={"Cookie": user_cookie}).status == 401
+
+    # Request counters: exactly the requests made between two reads.
+    before = parse_metrics(s.get("/metrics", headers=auth).text)
+    route = dict(program="api", method="GET", route="/api/v1/jobs/{id}")
+    for _ in range(7):
+        assert api(s, "GET", "/api/v1/jobs/%d" % STATE["job"],
+                   STATE["key"]).status == 200
+    for _ in range(3):
+        assert api(s, "GET", "/api/v1/jobs/99999999",
+                   STATE["key"]).status == 404
+    for _ in range(2):
+        assert s.get("/no/such/page").status == 404
+    after = parse_metrics(s.get("/metrics", headers=auth).text)
+    for status, n in (("200", 7), ("404", 3)):
+        d = metric(after, "kiln_http_requests_total", status=status,
+                   **route) - metric(before, "kiln_http_requests_total",
+                                     status=status, **route)
+        assert d == n, (status, d)
+    d = metric(after, "kiln_http_request_duration_seconds_count", **route) \
+        - metric(before, "kiln_http_request_duration_seconds_count", **route)
+    assert d == 10, d
+    lbl = 'program="api",method="GET",route="/api/v1/jobs/{id}"'
+    check_histogram(after, "kiln_http_request_duration_seconds", lbl)
+    nr = dict(program="portal", route="(no route)", status="404")
+    assert metric(after, "kiln_http_requests_total", **nr) - \
+        metric(before, "kiln_http_requests_total", **nr) == 2
+
+    # The queue, from the database.
+    for st in ("queued", "running", "succeeded", "failed", "canceled"):
+        n = int(one(s, "SELECT COUNT(*) FROM jobs WHERE status = '%s'" % st))
+        assert metric(after, "kiln_jobs", status=st) == n, st
+    assert metric(after, "kiln_queue_depth") == int(one(
+        s, "SELECT COUNT(*) FROM jobs WHERE status = 'queued'"))
+    assert metric(after, "kiln_daemons_online") == 1
+    # Every job the daemon rendered here, once (deleted ones too).
+    done = STATE["rendered"]
+    assert metric(after, "kiln_job_render_seconds_count") == len(done)
+    total = sum(float(one(s, "SELECT render_s FROM jobs WHERE id = %d" % j))
+                for j in done)
+    assert abs(metric(after, "kiln_job_render_seconds_sum") - total) < \
+        0.01 * len(done), (metric(after, "kiln_job_render_seconds_sum"),
+                           total)
+    buckets = check_histogram(after, "kiln_job_render_seconds")
+    for le, v in buckets:
+        n = sum(1 for j in done if float(one(
+            s, "SELECT render_s FROM jobs WHERE id = %d" % j)) <= le)
+        assert v == n, (le, v, n)
+    assert metric(after, "kiln_job_queue_wait_seconds_count") == len(done)
+    check_histogram(after, "kiln_job_queue_wait_seconds")
