@@ -49,6 +49,15 @@ api_send(struct kreq *req, int status, json_object *o)
 }
 
 int
+api_no_content(struct kreq *req)
+{
+	req->status = 204;
+	req->ctype = "application/json";
+	buf_reset(&req->out);
+	return 0;
+}
+
+int
 api_me(struct kreq *req)
 {
 	const struct auth *a = req->auth;
@@ -152,7 +161,5 @@ api_keys_revoke(struct kreq *req)
 			NULL);
 	audit(req, "key_revoke", req->auth->user_id, req->auth->username,
 		"key %llu, over the API", kid);
-	req->status = 204;
-	req->ctype = "application/json";
-	return 0;
+	return api_no_content(req);
 }

@@ -548,9 +548,7 @@ api_job_delete(struct kreq *req)
 	if (change_refused(req, ch, "api jobs: delete", "the job has not "
 	    "ended; cancel it first") != 0)
 		return -1;
-	req->status = 204;
-	req->ctype = "application/json";
-	return 0;
+	return api_no_content(req);
 }
 
 int
@@ -578,9 +576,7 @@ api_job_unshare(struct kreq *req)
 	if (change_refused(req, job_unshare(req->app->db, req_id(req, 0),
 	    req->auth->user_id), "api jobs: unshare", "") != 0)
 		return -1;
-	req->status = 204;
-	req->ctype = "application/json";
-	return 0;
+	return api_no_content(req);
 }
 
 int

@@ -84,6 +84,8 @@ int api_shared_image(struct kreq *req);
  * plain 503/500 (returns -1). */
 int api_send(struct kreq *req, int status, struct json_object *o);
 int api_db_fail(struct kreq *req, const char *where);
+/* 204 No Content. Returns 0. */
+int api_no_content(struct kreq *req);
 struct json_object *json_scopes(unsigned scopes);
 
 #endif

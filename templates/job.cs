@@ -29,13 +29,7 @@
   <?cs /if ?>
   <h2>Parameters</h2>
   <table class="params">
-    <tr><th>Negative prompt</th><td><?cs var:j.Negative ?></td></tr>
-    <tr><th>Model</th><td><?cs var:j.Model ?></td></tr>
-    <tr><th>Size</th><td><?cs var:j.Width ?>&times;<?cs var:j.Height ?></td></tr>
-    <tr><th>Steps</th><td><?cs var:j.Steps ?></td></tr>
-    <tr><th>CFG scale</th><td><?cs var:j.Cfg ?></td></tr>
-    <tr><th>Sampler</th><td><?cs var:j.Sampler ?></td></tr>
-    <tr><th>Seed</th><td><?cs var:j.Seed ?></td></tr>
+    <?cs include:"params.cs" ?>
     <tr><th>Images</th><td><?cs var:j.Batch ?></td></tr>
     <tr><th>Created (UTC)</th><td><?cs var:j.Created ?></td></tr>
     <?cs if:j.Started ?><tr><th>Started</th><td><?cs var:j.Started ?><?cs if:j.Daemon ?> on <?cs var:j.Daemon ?><?cs /if ?></td></tr><?cs /if ?>

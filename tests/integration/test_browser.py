@@ -152,15 +152,20 @@ def poll_page(b, js, pred, timeout, what):
     raise AssertionError("timed out waiting for %s (last %r)" % (what, last))
 
 
+def log_in(b, base):
+    """Signs USER in through the login form."""
+    b.navigate(base + "/login")
+    login = 'form[action="/login"]'
+    b.set_value('%s [name="username"]' % login, USER)
+    b.set_value('%s [name="password"]' % login, PASSWORD)
+    b.submit(login)
+
+
 def test_generate_and_watch_the_job_in_chromium(s):
     base = "http://127.0.0.1:%d" % s.port
     shot = s.path("job.png")
     with cdp.Browser(FLAGS) as b:
-        b.navigate(base + "/login")
-        login = 'form[action="/login"]'
-        b.set_value('%s [name="username"]' % login, USER)
-        b.set_value('%s [name="password"]' % login, PASSWORD)
-        b.submit(login)
+        log_in(b, base)
         b.navigate(base + "/generate")
         gen = 'form[action="/generate"]'
         assert b.exists(gen), "no generate form " + describe(b)
@@ -228,11 +233,7 @@ def test_gallery_share_and_usage_in_chromium(s):
     assert images >= 3, images
     shots = {n: s.path(n) for n in ("gallery.png", "usage.png")}
     with cdp.Browser(FLAGS) as b:
-        b.navigate(base + "/login")
-        login = 'form[action="/login"]'
-        b.set_value('%s [name="username"]' % login, USER)
-        b.set_value('%s [name="password"]' % login, PASSWORD)
-        b.submit(login)
+        log_in(b, base)
         # Every image as a loaded thumbnail, linking to its job.
         b.navigate(base + "/gallery")
         poll_page(b, "Array.from(document.querySelectorAll('#gallery img'))"

@@ -10,14 +10,11 @@ wrote, metric deltas from the requests this test made."""
 import datetime
 import os
 import re
-import urllib.parse
 
-import harness
 from common import check_security_headers, png_decode
-from harness import wait_until
-from test_jobs_api import (api, error_of, is_json, make_key, make_user,
-                           one, png_size, sha256, submit, token, wait_job,
-                           job_dir)
+from test_jobs_api import (api, browser, error_of, is_json, job_dir,
+                           make_key, make_user, one, png_size, post_form,
+                           submit, token, wait_job)
 
 # /metrics from this machine needs a login here, so the access rules can
 # be tested; the tier "small" allows two jobs a day.
@@ -31,21 +28,6 @@ STACK = dict(server="lighttpd", heartbeat=1, daemon_name="gallery-1",
 
 THUMB = 256
 STATE = {"rendered": []}
-
-
-def browser(s, uid):
-    """A signed-in browser for user uid: (cookie header, csrf token)."""
-    tok, csrf = token(), token()
-    s.sql("INSERT INTO sessions (user_id, token_hash, csrf, expires_at)"
-          " VALUES (%d, '%s', '%s', NOW() + INTERVAL 1 HOUR)" %
-          (uid, sha256(tok), csrf))
-    return "kiln_session=" + tok, csrf
-
-
-def post_form(s, cookie, path, fields):
-    return s.request("POST", path, body=urllib.parse.urlencode(fields),
-                     headers={"Cookie": cookie, "Content-Type":
-                              "application/x-www-form-urlencoded"})
 
 
 def page(s, cookie, path):

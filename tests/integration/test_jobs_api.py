@@ -1009,16 +1009,21 @@ def test_readiness_follows_the_daemon(s):
     check_security_headers(s.get("/readyz"), "/readyz")
 
 
-def admin_browser(s, role="admin", name="queueadmin"):
-    """A signed-in browser for a new account: (cookie header, csrf)."""
-    s.sql("INSERT INTO users (username, password_hash, role) VALUES"
-          " ('%s', 'x', '%s')" % (name, role))
-    uid = int(one(s, "SELECT id FROM users WHERE username = '%s'" % name))
+def browser(s, uid):
+    """A signed-in browser for user uid: (cookie header, csrf token)."""
     tok, csrf = token(), token()
     s.sql("INSERT INTO sessions (user_id, token_hash, csrf, expires_at)"
           " VALUES (%d, '%s', '%s', NOW() + INTERVAL 1 HOUR)" %
           (uid, sha256(tok), csrf))
     return "kiln_session=" + tok, csrf
+
+
+def admin_browser(s, role="admin", name="queueadmin"):
+    """A signed-in browser for a new account: (cookie header, csrf)."""
+    s.sql("INSERT INTO users (username, password_hash, role) VALUES"
+          " ('%s', 'x', '%s')" % (name, role))
+    return browser(s, int(one(s, "SELECT id FROM users WHERE username ="
+                              " '%s'" % name)))
 
 
 def post_form(s, cookie, path, fields):

@@ -1,0 +1,9 @@
+<?cs # params.cs - the rows of a job's recipe, for the table of the job
+page and of a shared job (j: the job's node). ?>
+    <?cs if:j.Negative ?><tr><th>Negative prompt</th><td><?cs var:j.Negative ?></td></tr><?cs /if ?>
+    <tr><th>Model</th><td><?cs var:j.Model ?></td></tr>
+    <tr><th>Size</th><td><?cs var:j.Width ?>&times;<?cs var:j.Height ?></td></tr>
+    <tr><th>Steps</th><td><?cs var:j.Steps ?></td></tr>
+    <tr><th>CFG scale</th><td><?cs var:j.Cfg ?></td></tr>
+    <tr><th>Sampler</th><td><?cs var:j.Sampler ?></td></tr>
+    <tr><th>Seed</th><td><?cs var:j.Seed ?></td></tr>
