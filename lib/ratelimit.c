@@ -16,24 +16,34 @@ rate_take(struct kreq *req, const char *bucket, double burst,
 	struct db *db = req->app->db;
 	double rate = per_minute / 60.0, avail, left;
 	struct db_param p[2];
-	char *v = NULL, num[32];
+	char *v = NULL, num[32], full[32];
+	int tries;
 
 	p[0] = DB_STR(bucket);
-	snprintf(num, sizeof(num), "%.6f", burst);
-	p[1] = DB_STR(num);
-	/* The row lock (FOR UPDATE) makes read-refill-take one step across
-	 * processes. */
-	if (db_exec_text(db, "START TRANSACTION") != 0)
-		return -1;
-	if (db_exec(db, "INSERT IGNORE INTO rate_buckets (bucket, tokens)"
-	    " VALUES (?, ?)", p, 2, NULL, NULL) != 0)
-		goto fail;
+	snprintf(full, sizeof(full), "%.6f", burst);
 	snprintf(num, sizeof(num), "%.9f", rate);
 	p[1] = DB_STR(num);
-	if (db_query_string(db, "SELECT tokens + TIMESTAMPDIFF(MICROSECOND,"
-	    " updated_at, NOW(3)) / 1000000 * ? FROM rate_buckets"
-	    " WHERE bucket = ? FOR UPDATE", (struct db_param[]){ p[1], p[0] },
-	    2, &v) != 0 || v == NULL)
+	/* The row lock (FOR UPDATE) makes read-refill-take one step across
+	 * processes. A new bucket is made full outside the transaction:
+	 * INSERT IGNORE inside it would hold a shared lock on the existing
+	 * row, and two requests both upgrading theirs deadlock. */
+	for (tries = 0; tries < 2; tries++) {
+		if (db_exec_text(db, "START TRANSACTION") != 0)
+			return -1;
+		if (db_query_string(db, "SELECT tokens +"
+		    " TIMESTAMPDIFF(MICROSECOND, updated_at, NOW(3)) / 1000000"
+		    " * ? FROM rate_buckets WHERE bucket = ? FOR UPDATE",
+		    (struct db_param[]){ p[1], p[0] }, 2, &v) != 0)
+			goto fail;
+		if (v != NULL)
+			break;
+		db_rollback(db);
+		if (db_exec(db, "INSERT IGNORE INTO rate_buckets (bucket,"
+		    " tokens) VALUES (?, ?)", (struct db_param[]){ p[0],
+		    DB_STR(full) }, 2, NULL, NULL) != 0)
+			return -1;
+	}
+	if (v == NULL)
 		goto fail;
 	avail = fmin(burst, strtod(v, NULL));
 	free(v);

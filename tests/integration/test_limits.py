@@ -5,6 +5,7 @@ headers and 429 + Retry-After when a bucket is empty; and /readyz saying
 
 import base64
 import hashlib
+import http.client
 import json
 import os
 import re
@@ -75,6 +76,49 @@ def test_the_address_bucket_covers_every_user(s):
     assert submit(s, b).status == 202
     r = submit(s, b)
     assert r.status == 429 and int(r.headers["retry-after"]) >= 1, r.text
+
+
+def test_concurrent_submissions_never_fail(s):
+    """Eight clients of one user at once on the same buckets: every
+    answer is 202 or 429 (the buckets once deadlocked under this), and the
+    accepted ones are exactly the new jobs, no more than the buckets
+    held."""
+    import threading
+    key = make_key(s, "conc")
+    time.sleep(6.5)     # the address bucket full again (3, one per 2 s)
+    before = jobs(s)
+    statuses = []
+    lock = threading.Lock()
+
+    def client(key):
+        # One kept-alive connection each: as many requests in flight at
+        # once as the programs take.
+        c = http.client.HTTPConnection("127.0.0.1", s.port, timeout=30)
+        body = json.dumps({"prompt": "one red circle"})
+        for _ in range(100):
+            c.request("POST", "/api/v1/jobs", body=body, headers={
+                "Authorization": "Bearer " + key,
+                "Content-Type": "application/json"})
+            r = c.getresponse()
+            r.read()
+            with lock:
+                statuses.append(r.status)
+        c.close()
+    t0 = time.time()
+    threads = [threading.Thread(target=client, args=(key,))
+               for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.time() - t0
+    assert len(statuses) == 800
+    odd = [st for st in statuses if st not in (202, 429)]
+    assert odd == [], "answers other than 202/429: %r" % odd
+    accepted = statuses.count(202)
+    assert jobs(s) - before == accepted, (jobs(s) - before, accepted)
+    # The buckets: the 3 they held, and one more per 2 s.
+    assert 3 <= accepted <= 3 + elapsed / 2 + 1, (accepted, elapsed)
 
 
 def test_login_attempts_are_limited_per_address(s):
