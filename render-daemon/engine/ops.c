@@ -65,7 +65,7 @@ use_own_gemm(void)
 /* The embedded k_gemm_nn kernel: batch products of A [M, K] and B [K, N]
  * (no transposes) at element strides. */
 static int
-gemm_own_dt(struct kiln_rt *rt, enum kdtype adt, enum kdtype bdt, size_t m,
+gemm_launch(struct kiln_rt *rt, enum kdtype adt, enum kdtype bdt, size_t m,
 	size_t n, size_t k, float alpha, cl_mem a, size_t a_off, size_t lda,
 	size_t a_stride, cl_mem b, size_t b_off, size_t ldb, size_t b_stride,
 	float beta, cl_mem c, size_t c_off, size_t ldc, size_t c_stride,
@@ -107,6 +107,40 @@ gemm_own_dt(struct kiln_rt *rt, enum kdtype adt, enum kdtype bdt, size_t m,
 	return 0;
 }
 
+/* Longest K one launch takes. The kernel streams 8 rows of A and a
+ * 32-column strip of B over the whole of K for each block of C: past a
+ * few thousand they no longer stay in cache (the 3x3 convolutions of the
+ * UNet's upper blocks have K = 5760 to 17280, and ran at a third of the
+ * kernel's speed), so longer products go in slices of K that add into C. */
+#define GEMM_K_SLICE 1536
+
+static int
+gemm_own_dt(struct kiln_rt *rt, enum kdtype adt, enum kdtype bdt, size_t m,
+	size_t n, size_t k, float alpha, cl_mem a, size_t a_off, size_t lda,
+	size_t a_stride, cl_mem b, size_t b_off, size_t ldb, size_t b_stride,
+	float beta, cl_mem c, size_t c_off, size_t ldc, size_t c_stride,
+	size_t batch, double t0)
+{
+	size_t slices = (k + GEMM_K_SLICE - 1) / GEMM_K_SLICE, k0 = 0, i;
+
+	if (slices <= 1)
+		return gemm_launch(rt, adt, bdt, m, n, k, alpha, a, a_off, lda,
+			a_stride, b, b_off, ldb, b_stride, beta, c, c_off, ldc,
+			c_stride, batch, t0);
+	/* Even slices: 5760 goes as 8 x 720, not 7 x 768 + 384. */
+	for (i = 0; i < slices; i++) {
+		size_t kk = (k - k0) / (slices - i);
+
+		if (gemm_launch(rt, adt, bdt, m, n, kk, alpha, a, a_off + k0,
+		    lda, a_stride, b, b_off + k0 * ldb, ldb, b_stride,
+		    i == 0 ? beta : 1.0f, c, c_off, ldc, c_stride, batch,
+		    rt->profile ? rt_now() : t0) != 0)
+			return -1;
+		k0 += kk;
+	}
+	return 0;
+}
+
 static int
 gemm_own(struct kiln_rt *rt, size_t m, size_t n, size_t k, float alpha,
 	cl_mem a, size_t a_off, size_t lda, size_t a_stride, cl_mem b,
@@ -118,20 +152,76 @@ gemm_own(struct kiln_rt *rt, size_t m, size_t n, size_t k, float alpha,
 		c_stride, batch, t0);
 }
 
-/* A product where one operand is a weight that may be stored as float16:
- * only the embedded kernels read float16. */
+/* A float32 copy of count float16 elements of src from off (pooled;
+ * the in-order queue runs the product that reads it before anything
+ * reuses the memory). */
+static struct ktensor *
+h2f(struct kiln_rt *rt, cl_mem src, size_t off, size_t count)
+{
+	struct ktensor *t;
+	uint32_t o = (uint32_t)off, n = (uint32_t)count;
+	struct rt_arg a[4];
+
+	if (off + count > UINT32_MAX) {
+		rt_failf(rt, "gemm: weight beyond 2^32 elements");
+		return NULL;
+	}
+	t = kt_new1(rt, KD_F32, (int64_t)count);
+	if (t == NULL)
+		return NULL;
+	a[0] = RT_ARG(src);
+	a[1] = RT_ARG(o);
+	a[2] = RT_ARG(t->mem);
+	a[3] = RT_ARG(n);
+	if (launch1(rt, "k_h2f", (count + 15) / 16, a, 4) != 0) {
+		kt_free(t);
+		return NULL;
+	}
+	return t;
+}
+
+/* Below this many rows (or columns) on the other side, a float16 weight
+ * is read as it is: the float32 copy would cost more than it saves. */
+#define GEMM_H2F_MIN 64
+
+/* A product where one operand is a weight that may be stored as float16.
+ * Weights stay float16 in memory (half the footprint); a product that
+ * reuses the weight across many rows or columns gets a float32 copy for
+ * its own duration, because the float32 kernel runs about 2-3x faster
+ * than the ones that convert each element in the inner loop. */
 static int
 gemm_w(struct kiln_rt *rt, enum kdtype adt, enum kdtype bdt, size_t m,
 	size_t n, size_t k, cl_mem a, size_t a_off, size_t lda, cl_mem b,
 	size_t b_off, size_t ldb, float beta, cl_mem c, size_t c_off,
 	size_t ldc)
 {
+	struct ktensor *tmp = NULL;
+	int rc;
+
+	if (adt == KD_F16 && n >= GEMM_H2F_MIN) {
+		tmp = h2f(rt, a, a_off, (m - 1) * lda + k);
+		if (tmp == NULL)
+			return -1;
+		a = tmp->mem;
+		a_off = 0;
+		adt = KD_F32;
+	} else if (bdt == KD_F16 && m >= GEMM_H2F_MIN) {
+		tmp = h2f(rt, b, b_off, (k - 1) * ldb + n);
+		if (tmp == NULL)
+			return -1;
+		b = tmp->mem;
+		b_off = 0;
+		bdt = KD_F32;
+	}
 	if (adt == KD_F32 && bdt == KD_F32)
-		return op_gemm(rt, 0, 0, m, n, k, 1.0f, a, a_off, lda, b, b_off,
+		rc = op_gemm(rt, 0, 0, m, n, k, 1.0f, a, a_off, lda, b, b_off,
 			ldb, beta, c, c_off, ldc);
-	return gemm_own_dt(rt, adt, bdt, m, n, k, 1.0f, a, a_off, lda, 0, b,
-		b_off, ldb, 0, beta, c, c_off, ldc, 0, 1,
-		rt->profile ? rt_now() : 0);
+	else
+		rc = gemm_own_dt(rt, adt, bdt, m, n, k, 1.0f, a, a_off, lda, 0,
+			b, b_off, ldb, 0, beta, c, c_off, ldc, 0, 1,
+			rt->profile ? rt_now() : 0);
+	kt_free(tmp);
+	return rc;
 }
 
 int
@@ -307,7 +397,9 @@ op_conv2d(const struct ktensor *x, const struct ktensor *w,
 	uint32_t C, H, W, KH, KW, HO, WO, st = (uint32_t)stride,
 		pd = (uint32_t)pad;
 	size_t O, N, n, ckk, P;
-	struct ktensor *col = NULL;
+	struct ktensor *col = NULL, *wf = NULL;
+	enum kdtype wdt = w->dtype;
+	cl_mem wmem = w->mem;
 	int direct, rc = -1;
 
 	if (x->nd != 4 || w->nd != 4 || y->nd != 4 || stride < 1 || pad < 0)
@@ -337,11 +429,20 @@ op_conv2d(const struct ktensor *x, const struct ktensor *w,
 			kt_nelem(b), O);
 	ckk = (size_t)C * KH * KW;
 	P = (size_t)HO * WO;
+	/* One float32 copy of a float16 weight for every image and band
+	 * (gemm_w would make one per product). */
+	if (wdt == KD_F16 && P >= GEMM_H2F_MIN) {
+		wf = h2f(rt, w->mem, 0, O * ckk);
+		if (wf == NULL)
+			return -1;
+		wmem = wf->mem;
+		wdt = KD_F32;
+	}
 	/* A 1x1, stride 1, unpadded convolution is a GEMM on x itself. */
 	direct = KH == 1 && KW == 1 && st == 1 && pd == 0;
 	if (direct) {
 		for (n = 0; n < N; n++)
-			if (gemm_w(rt, w->dtype, KD_F32, O, P, ckk, w->mem, 0,
+			if (gemm_w(rt, wdt, KD_F32, O, P, ckk, wmem, 0,
 			    ckk, x->mem, n * C * (size_t)H * W, P, 0.0f, y->mem,
 			    n * O * P, P) != 0)
 				goto out;
@@ -358,7 +459,7 @@ op_conv2d(const struct ktensor *x, const struct ktensor *w,
 			br = HO;
 		col = kt_new2(rt, KD_F32, (int64_t)ckk, (int64_t)(br * WO));
 		if (col == NULL)
-			return -1;
+			goto out;
 		for (n = 0; n < N; n++) {
 			size_t oy0;
 
@@ -376,8 +477,8 @@ op_conv2d(const struct ktensor *x, const struct ktensor *w,
 
 				if (rt_launch(rt, "k_im2col", 2, g2, NULL, a,
 				    13) != 0 ||
-				    gemm_w(rt, w->dtype, KD_F32, O,
-				    rows * WO, ckk, w->mem, 0, ckk, col->mem,
+				    gemm_w(rt, wdt, KD_F32, O,
+				    rows * WO, ckk, wmem, 0, ckk, col->mem,
 				    0, rows * WO, 0.0f, y->mem,
 				    n * O * P + oy0 * WO, P) != 0)
 					goto out;
@@ -389,6 +490,7 @@ op_conv2d(const struct ktensor *x, const struct ktensor *w,
 	rc = 0;
 out:
 	kt_free(col);
+	kt_free(wf);
 	return rc;
 }
 

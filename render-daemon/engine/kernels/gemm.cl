@@ -156,3 +156,19 @@ __kernel void NAME(const uint M, const uint N, const uint K, \
 GEMM_KERNEL(k_gemm_nn, float, LOAD_F, float, LOAD16_F, load_part)
 GEMM_KERNEL(k_gemm_nn_ah, half, LOAD_H, float, LOAD16_F, load_part)
 GEMM_KERNEL(k_gemm_nn_bh, float, LOAD_F, half, LOAD16_H, load_part_h)
+
+/* float16 -> float32 copy of n elements from src + off: a weight made
+ * float32 for the time of one product (see gemm_w in ops.c). */
+__kernel void k_h2f(__global const ushort *src, const uint off,
+	__global float *dst, const uint n)
+{
+	uint i = get_global_id(0) * 16;
+
+	if (i + 16 <= n) {
+		vstore16(half16_to_float(vload16(0, src + off + i)), 0,
+			dst + i);
+		return;
+	}
+	for (; i < n; i++)
+		dst[i] = half_to_float(src[off + i]);
+}
