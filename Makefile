@@ -60,7 +60,7 @@ PROGRAMS = $(PORTAL) $(API) $(KILND) $(ADMIN) $(RENDER)
 .SECONDARY: $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.o)
 
 .PHONY: all deps test test-unit asan valgrind fuzz run stop install \
-        uninstall clean bench-gemm tune model
+        uninstall clean bench bench-gemm tune model
 
 all: $(PROGRAMS) $(UNIT_BIN)
 
@@ -224,6 +224,16 @@ clean:
 model:
 	/usr/bin/python3 tools/train/train.py --work $(BUILD)/train \
 	  --out models/kiln-micro
+
+# Every benchmark against its peer in one run (tools/bench/run.py): GEMM
+# vs OpenBLAS, an SD 1.5 UNet step vs PyTorch, kiln-micro through
+# kiln-render and through the stack, the web endpoints vs a static file
+# (wrk). Prints a table, writes bench/results/latest.json. BENCH_ARGS
+# passes options (--only gemm,unet,micro,web, --unet-sizes 256, ...).
+bench: all
+	@command -v wrk >/dev/null || sh tools/deps.sh
+	POCL_CACHE_DIR=$${POCL_CACHE_DIR:-$(CURDIR)/$(BUILD)/pocl-cache} \
+	  /usr/bin/python3 tools/bench/run.py --build $(BUILD) $(BENCH_ARGS)
 
 # GEMM GFLOP/s of the engine (CLBlast), untuned and with the device's
 # tuning file, next to OpenBLAS through numpy on the same shapes;

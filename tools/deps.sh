@@ -8,7 +8,7 @@ libfcgi-dev libfcgi-bin libmariadb-dev mariadb-server mariadb-client
 libcurl4-openssl-dev libjson-c-dev clearsilver-dev libgd-dev
 ocl-icd-opencl-dev opencl-c-headers libclblast-dev pocl-opencl-icd clinfo
 libsodium-dev libunistring-dev lighttpd apache2 libapache2-mod-fcgid valgrind
-chromium fonts-dejavu-core
+chromium fonts-dejavu-core wrk
 python3-torch python3-numpy libopenblas0-pthread"
 
 missing=""

@@ -1,0 +1,581 @@
+#!/usr/bin/python3
+"""run.py - `make bench`: kiln's speed as ratios against a peer run on the
+same work in the same command, so the figures hold on a noisy machine.
+
+  1. GEMM: the engine's GEMM on SD 1.5 UNet shapes next to OpenBLAS SGEMM
+     (numpy); OpenBLAS's best GFLOP/s is the machine's practical peak.
+  2. UNet step: a random-weight UNet with SD 1.5's configuration at 256x256
+     and 512x512 (a CFG batch of 2), kiln-render next to the PyTorch
+     reference (tools/reference/unet.py, float32, 2 threads) on the same
+     weights and inputs: seconds per step, ratio, kiln's GFLOP/s (FLOPs
+     counted here from the architecture) as a fraction of the peak, peak
+     memory, and kiln's per-op profile.
+  3. kiln-micro: images per minute through kiln-render and through the
+     whole stack (API submit -> PNG ready), the second against the first.
+  4. Web: wrk against GET /api/v1/jobs/{id}, POST /api/v1/jobs and the
+     gallery page, each next to lighttpd serving a static file: requests/s,
+     p50 and p99 latency, errors.
+
+Prints one table and writes bench/results/latest.json. Never part of
+`make test`. Run with /usr/bin/python3."""
+
+import argparse
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+for sub in ("tools/bench", "tools/reference", "tests/integration"):
+    sys.path.insert(0, os.path.join(ROOT, sub))
+
+import gemm  # noqa: E402  (sets the OpenBLAS thread count, loads numpy)
+import numpy as np  # noqa: E402
+
+SD15 = dict(ch=[320, 640, 1280, 1280], layers=2,
+            attn=[True, True, True, False], heads=8, ctx_dim=768, groups=32)
+SD15_PARAMS = 859520964
+TIMESTEPS = "981,421"
+PROMPTS = ["a large red star in the top left corner",
+           "two small green triangles on a white background",
+           "a single blue circle on the left",
+           "two large yellow squares on a black background",
+           "three purple stars on a black background",
+           "a pink triangle at the bottom on a grey background"]
+
+
+def log(msg):
+    print("bench: " + msg, file=sys.stderr, flush=True)
+
+
+def engine_env(build):
+    env = dict(os.environ)
+    env.setdefault("POCL_CACHE_DIR", os.path.join(build, "pocl-cache"))
+    env.setdefault("KILN_CL_CACHE", os.path.join(build, "cl-cache"))
+    return env
+
+
+def run_child(cmd, env=None, timeout=1800):
+    """Runs cmd; returns (stdout, stderr, seconds, peak RSS bytes of the
+    child itself, from wait4)."""
+    t0 = time.perf_counter()
+    out_f = tempfile.TemporaryFile()
+    err_f = tempfile.TemporaryFile()
+    p = subprocess.Popen(cmd, stdout=out_f, stderr=err_f, env=env)
+    deadline = time.time() + timeout
+    while True:
+        pid, status, ru = os.wait4(p.pid, os.WNOHANG)
+        if pid == p.pid:
+            break
+        if time.time() > deadline:
+            p.kill()
+            pid, status, ru = os.wait4(p.pid, 0)
+            break
+        time.sleep(0.05)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    secs = time.perf_counter() - t0
+    out_f.seek(0)
+    err_f.seek(0)
+    out, err = out_f.read().decode(errors="replace"), \
+        err_f.read().decode(errors="replace")
+    if p.returncode != 0:
+        sys.exit("bench: %s failed (%d):\n%s" % (" ".join(cmd),
+                                                 p.returncode, err[-3000:]))
+    return out, err, secs, ru.ru_maxrss * 1024
+
+
+# ------------------------------------------------------------------ GEMM
+
+def section_gemm(args):
+    shapes = [s.strip() for s in gemm.DEFAULT_SHAPES.split(",")]
+    parsed = [gemm.parse_shape(s) for s in shapes]
+    binary = os.path.join(args.build, "render-daemon", "kiln-render")
+    log("GEMM: OpenBLAS through numpy")
+    blas = [gemm.bench_numpy(p, args.gemm_repeat) for p in parsed]
+    log("GEMM: the engine")
+    kiln = gemm.bench_kiln(binary, ",".join(shapes), args.gemm_repeat,
+                           None, True, False)
+    rows = []
+    for s, (best, _), k in zip(shapes, blas, kiln["results"]):
+        rows.append({"shape": s, "openblas_gflops": round(best, 1),
+                     "kiln_gflops": round(k["gflops"], 1),
+                     "ratio": round(k["gflops"] / best, 3)})
+    return {"device": kiln.get("device"), "blas": gemm.blas_library(),
+            "peak_gflops": round(max(b for b, _ in blas), 1), "rows": rows}
+
+
+# ------------------------------------------------------------------ UNet
+
+def unet_flops(cfg, n, h, w, ctx_len=77):
+    """Multiply-add FLOPs (2 per MAC) of one UNet evaluation of a batch of
+    n latents h x w, counted from the SD UNet's structure (convolutions,
+    linear layers and the attention products; norms and activations,
+    under 1%, left out)."""
+    ch, T = cfg["ch"], 4 * cfg["ch"][0]
+    flops = 0
+
+    def conv(cin, cout, k, hh, ww):
+        return 2 * n * cin * cout * k * k * hh * ww
+
+    def lin(i, o, rows):
+        return 2 * rows * i * o
+
+    def res(cin, cout, hh, ww):
+        f = conv(cin, cout, 3, hh, ww) + conv(cout, cout, 3, hh, ww) + \
+            lin(T, cout, n)
+        return f + (conv(cin, cout, 1, hh, ww) if cin != cout else 0)
+
+    def xf(c, hh, ww):
+        tok = hh * ww
+        rows = n * tok
+        f = 2 * conv(c, c, 1, hh, ww)                   # proj in, out
+        f += 4 * lin(c, c, rows) + 2 * (2 * n * tok * tok * c)  # self
+        f += 2 * lin(c, c, rows) + 2 * lin(cfg["ctx_dim"], c, n * ctx_len) \
+            + 2 * (2 * n * tok * ctx_len * c)           # cross
+        f += lin(c, 8 * c, rows) + lin(4 * c, c, rows)  # GEGLU MLP
+        return f
+
+    flops += lin(ch[0], T, n) + lin(T, T, n)
+    flops += conv(4, ch[0], 3, h, w)
+    skip, c = [ch[0]], ch[0]
+    for i in range(len(ch)):
+        for _ in range(cfg["layers"]):
+            flops += res(c, ch[i], h, w)
+            c = ch[i]
+            if cfg["attn"][i]:
+                flops += xf(c, h, w)
+            skip.append(c)
+        if i < len(ch) - 1:
+            h, w = h // 2, w // 2
+            flops += conv(c, c, 3, h, w)
+            skip.append(c)
+    flops += 2 * res(c, c, h, w) + xf(c, h, w)
+    prev = c
+    for i in range(len(ch)):
+        dl = len(ch) - 1 - i
+        oc = ch[dl]
+        for j in range(cfg["layers"] + 1):
+            flops += res((prev if j == 0 else oc) + skip.pop(), oc, h, w)
+            if cfg["attn"][dl]:
+                flops += xf(oc, h, w)
+        if i < len(ch) - 1:
+            h, w = h * 2, w * 2
+            flops += conv(oc, oc, 3, h, w)
+        prev = oc
+    return flops + conv(ch[0], 4, 3, h, w)
+
+
+def sd15_weights(build):
+    """The random SD 1.5 UNet as a diffusers folder of F16 safetensors,
+    made once and kept under build/bench."""
+    d = os.path.join(build, "bench", "sd15-random", "unet")
+    f = os.path.join(d, "diffusion_pytorch_model.safetensors")
+    if os.path.exists(f):
+        return d
+    import torch
+    import st_io
+    import unet as ref
+    log("UNet: making the random SD 1.5 weights (once; %s)" % d)
+    os.makedirs(d, exist_ok=True)
+    w = ref.random_weights(ref.Config(**SD15), seed=11)
+    n = sum(v.numel() for v in w.values())
+    assert n == SD15_PARAMS, n
+    w16 = {k: w.pop(k).numpy().astype(np.float16) for k in list(w)}
+    del torch
+    st_io.write(f + ".tmp", w16)
+    os.rename(f + ".tmp", f)
+    return d
+
+
+def parse_profile(text, top=10):
+    """The rows of kiln's per-op profile (KILN_PROFILE: op, calls,
+    seconds, %, GFLOP/s or -), biggest first."""
+    rows = []
+    for line in text.splitlines():
+        m = re.match(r"^(\w+)\s+(\d+)\s+([\d.]+)\s+([\d.]+)%\s+"
+                     r"([\d.]+|-)\s*$", line)
+        if m:
+            rows.append({"op": m.group(1), "calls": int(m.group(2)),
+                         "ms": round(float(m.group(3)) * 1e3, 1),
+                         "share": round(float(m.group(4)) / 100, 3),
+                         "gflops": None if m.group(5) == "-" else
+                         float(m.group(5))})
+    rows.sort(key=lambda r: -r["ms"])
+    return rows[:top], text
+
+
+def section_unet(args, peak):
+    d = sd15_weights(args.build)
+    binary = os.path.join(args.build, "render-daemon", "kiln-render")
+    work = tempfile.mkdtemp(prefix="kiln-bench-unet-")
+    rows, profile = [], None
+    rng = np.random.default_rng(12)
+    for side in args.unet_sizes:
+        lat = side // 8
+        x = rng.standard_normal((2, 4, lat, lat), dtype=np.float32)
+        ctx = rng.standard_normal((2, 77, 768), dtype=np.float32)
+        xp, cp = os.path.join(work, "x"), os.path.join(work, "c")
+        ko, to = os.path.join(work, "kiln.out"), os.path.join(work, "t.out")
+        x.tofile(xp)
+        ctx.tofile(cp)
+        ins = ["--in", "2x4x%dx%d=%s" % (lat, lat, xp),
+               "--ctx", "2x77x768=" + cp, "--t", TIMESTEPS]
+        log("UNet %dx%d: kiln-render (best of %d)" % (side, side,
+                                                       args.unet_repeat))
+        out, _, _, k_rss = run_child(
+            [binary, "unet", "--model", d] + ins +
+            ["--out", ko, "--repeat", str(args.unet_repeat)],
+            env=engine_env(args.build))
+        k = json.loads(out)
+        log("UNet %dx%d: PyTorch, %d threads (best of %d)" % (
+            side, side, args.threads, args.unet_repeat))
+        out, _, _, t_rss = run_child(
+            ["/usr/bin/python3", os.path.join(ROOT, "tools", "bench",
+                                              "unet_torch.py"),
+             "--model", d, "--config", json.dumps(SD15)] + ins +
+            ["--out", to, "--repeat", str(args.unet_repeat), "--threads",
+             str(args.threads)])
+        t = json.loads(out)
+        a, b = np.fromfile(ko, np.float32), np.fromfile(to, np.float32)
+        agree = float(np.max(np.abs(a - b)) / (np.max(np.abs(b)) + 1e-12))
+        flops = unet_flops(SD15, 2, lat, lat)
+        gfs = flops / k["seconds"] / 1e9
+        rows.append({"size": "%dx%d" % (side, side), "batch": 2,
+                     "gflop": round(flops / 1e9, 1),
+                     "kiln_s": round(k["seconds"], 3),
+                     "torch_s": round(t["seconds"], 3),
+                     "speedup": round(t["seconds"] / k["seconds"], 3),
+                     "kiln_gflops": round(gfs, 1),
+                     "torch_gflops": round(flops / t["seconds"] / 1e9, 1),
+                     "kiln_of_peak": round(gfs / peak, 3) if peak else None,
+                     "kiln_pool_peak_mb": round(k["peak_bytes"] / 2**20),
+                     "kiln_rss_mb": round(k_rss / 2**20),
+                     "torch_rss_mb": round(t_rss / 2**20),
+                     "max_rel_diff": agree})
+    if args.profile_size:
+        lat = args.profile_size // 8
+        x = rng.standard_normal((2, 4, lat, lat), dtype=np.float32)
+        x.tofile(os.path.join(work, "x"))
+        log("UNet %dx%d: kiln's per-op profile" % (args.profile_size,
+                                                   args.profile_size))
+        env = engine_env(args.build)
+        env["KILN_PROFILE"] = "1"
+        _, err, _, _ = run_child(
+            [binary, "unet", "--model", d, "--in", "2x4x%dx%d=%s" % (
+                lat, lat, os.path.join(work, "x")), "--ctx", "2x77x768=" +
+             os.path.join(work, "c"), "--t", TIMESTEPS, "--out",
+             os.path.join(work, "kiln.out")], env=env)
+        top, raw = parse_profile(err)
+        profile = {"size": "%dx%d" % (args.profile_size,
+                                      args.profile_size),
+                   "top": top, "raw": raw[-6000:]}
+    subprocess.run(["rm", "-rf", work])
+    return {"params": SD15_PARAMS, "threads": args.threads, "rows": rows,
+            "profile": profile}
+
+
+# ------------------------------------------------------------ kiln-micro
+
+def micro_render(args, n):
+    binary = os.path.join(args.build, "render-daemon", "kiln-render")
+    work = tempfile.mkdtemp(prefix="kiln-bench-micro-")
+    pf = os.path.join(work, "prompts")
+    with open(pf, "w") as f:
+        for i in range(n):
+            f.write(json.dumps({"prompt": PROMPTS[i % len(PROMPTS)],
+                                "out": os.path.join(work, "%d.png" % i),
+                                "seed": 1000 + i}) + "\n")
+    _, _, secs, _ = run_child([binary, "--model", os.path.join(
+        ROOT, "models", "kiln-micro"), "--prompts", pf],
+        env=engine_env(args.build))
+    made = sum(1 for i in range(n) if os.path.exists(
+        os.path.join(work, "%d.png" % i)))
+    subprocess.run(["rm", "-rf", work])
+    assert made == n, (made, n)
+    return {"images": n, "seconds": round(secs, 2),
+            "images_per_min": round(n * 60 / secs, 1)}
+
+
+def api_call(s, method, path, key, body=None):
+    h = {"Authorization": "Bearer " + key}
+    if body is not None:
+        h["Content-Type"] = "application/json"
+        body = json.dumps(body)
+    r = s.request(method, path, body=body, headers=h, timeout=60)
+    return r.status, (json.loads(r.body) if r.body else None)
+
+
+def micro_stack(s, key, n):
+    t0 = time.perf_counter()
+    ids = []
+    for i in range(n):
+        st, j = api_call(s, "POST", "/api/v1/jobs", key, {
+            "prompt": PROMPTS[i % len(PROMPTS)], "seed": 1000 + i})
+        assert st == 202, (st, j)
+        ids.append(j["id"])
+    pending = set(ids)
+    while pending:
+        for jid in list(pending):
+            st, j = api_call(s, "GET", "/api/v1/jobs/%d" % jid, key)
+            if j["status"] == "succeeded":
+                # Ready means the PNG answers.
+                st2 = s.request("GET", j["images"][0]["url"], headers={
+                    "Authorization": "Bearer " + key}).status
+                assert st2 == 200, st2
+                pending.discard(jid)
+            elif j["status"] in ("failed", "canceled"):
+                sys.exit("bench: job %d %s: %s" % (jid, j["status"],
+                                                   j.get("error")))
+        if time.perf_counter() - t0 > 600:
+            sys.exit("bench: the stack's jobs did not finish in 10 min")
+        time.sleep(0.05)
+    secs = time.perf_counter() - t0
+    return {"images": n, "seconds": round(secs, 2),
+            "images_per_min": round(n * 60 / secs, 1)}
+
+
+# ------------------------------------------------------------------- web
+
+def wrk(url, seconds, conns, headers=(), script=None):
+    cmd = ["wrk", "-t2", "-c%d" % conns, "-d%ds" % seconds, "--latency",
+           "--timeout", "10s"]
+    for h in headers:
+        cmd += ["-H", h]
+    if script:
+        cmd += ["-s", script]
+    p = subprocess.run(cmd + [url], capture_output=True, text=True,
+                       timeout=seconds + 60)
+    if p.returncode != 0:
+        sys.exit("bench: wrk failed: %s" % p.stderr)
+    out = p.stdout
+
+    def ms(v, unit):
+        return float(v) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
+    lat = {pct: ms(v, u) for pct, v, u in re.findall(
+        r"^\s+(\d+)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)}
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write "
+                     r"(\d+), timeout (\d+)", out)
+    errors = (int(non2xx.group(1)) if non2xx else 0) + \
+        (sum(int(v) for v in sock.groups()) if sock else 0)
+    return {"rps": round(rps, 1), "p50_ms": lat.get("50"),
+            "p99_ms": lat.get("99"), "requests": total, "errors": errors}
+
+
+def program_time(s, program, method, route):
+    """(count, seconds) of a route from /metrics: what the program itself
+    spent, parse to answer written (loopback may read it)."""
+    text = s.get("/metrics").text
+    lbl = 'program="%s",method="%s",route="%s"' % (program, method, route)
+    got = {}
+    for name in ("count", "sum"):
+        m = re.search(r"^kiln_http_request_duration_seconds_%s\{%s\} "
+                      r"([\d.e+]+)$" % (name, re.escape(lbl)), text, re.M)
+        got[name] = float(m.group(1)) if m else 0.0
+    return got["count"], got["sum"]
+
+
+def web_setup(s, uid):
+    """A finished job with images for GET, a gallery of 24 images, a
+    session for the gallery page."""
+    import test_jobs_api as tj
+    for k in range(12):
+        s.sql("INSERT INTO jobs (user_id, status, prompt, model, width,"
+              " height, steps, cfg_scale, sampler, seed, batch_count, cost,"
+              " render_s, started_at, finished_at) VALUES (%d, 'succeeded',"
+              " 'bench %d', 'kiln-micro', 64, 64, 20, 4, 'dpmpp_2m', %d, 2,"
+              " 5, 0.5, NOW(), NOW())" % (uid, k, k))
+        jid = int(s.sql("SELECT MAX(id) FROM jobs")[0][0])
+        for i in range(2):
+            s.sql("INSERT INTO job_images (job_id, idx, seed, path, width,"
+                  " height) VALUES (%d, %d, %d, 'jobs/%d/%d-%d.png', 64,"
+                  " 64)" % (jid, i, k + i, jid, jid, i))
+    cookie, _ = tj.browser(s, uid)
+    return jid, cookie
+
+
+def section_web(args, s, key, uid):
+    base = "http://127.0.0.1:%d" % s.port
+    jid, cookie = web_setup(s, uid)
+    static = base + "/static/kiln.css"
+    lua = os.path.join(tempfile.mkdtemp(prefix="kiln-bench-wrk-"),
+                       "post.lua")
+    with open(lua, "w") as f:
+        f.write('wrk.method = "POST"\n'
+                'wrk.body = \'{"prompt": "a single blue circle on the left",'
+                ' "steps": 2}\'\n'
+                'wrk.headers["Content-Type"] = "application/json"\n')
+    cases = [
+        ("GET /api/v1/jobs/{id}", base + "/api/v1/jobs/%d" % jid,
+         ["Authorization: Bearer " + key], None,
+         ("api", "GET", "/api/v1/jobs/{id}")),
+        ("POST /api/v1/jobs", base + "/api/v1/jobs",
+         ["Authorization: Bearer " + key], lua,
+         ("api", "POST", "/api/v1/jobs")),
+        ("GET /gallery", base + "/gallery", ["Cookie: " + cookie], None,
+         ("portal", "GET", "/gallery")),
+    ]
+    rows = []
+    for name, url, hdrs, script, route in cases:
+        log("web: %s, then the static file, %d s each" % (name,
+                                                          args.web_seconds))
+        n0, t0 = program_time(s, *route)
+        k = wrk(url, args.web_seconds, args.conns, hdrs, script)
+        n1, t1 = program_time(s, *route)
+        # Of the latency, how much the program itself took (the rest is
+        # lighttpd, FastCGI and waiting for a free program process).
+        k["program_ms"] = round((t1 - t0) / (n1 - n0) * 1e3, 2) \
+            if n1 > n0 else None
+        st = wrk(static, args.web_seconds, args.conns)
+        rows.append({"endpoint": name, "kiln": k, "static": st,
+                     "ratio": round(k["rps"] / st["rps"], 4)})
+    return {"connections": args.conns, "seconds": args.web_seconds,
+            "static": "/static/kiln.css (lighttpd)", "rows": rows}
+
+
+def section_stack(args):
+    import harness
+    import test_jobs_api as tj
+    harness.BUILD = args.build
+    s = harness.Stack(server="lighttpd", heartbeat=1, daemon_name="bench-1",
+                      extra_conf="[limits]\nsubmit_burst = 100000\n"
+                      "submit_per_minute = 1000000\n"
+                      "[tier default]\nmax_queued = 100000\n"
+                      "jobs_per_day = 10000000\n")
+    log("starting a stack (MariaDB, lighttpd, kilnd) in %s" % s.dir)
+    s.up()
+    try:
+        uid = tj.make_user(s, "bench")
+        s.sql("UPDATE users SET credits = 1000000000000 WHERE id = %d" % uid)
+        key = tj.make_key(s, uid, "read,generate")
+        log("kiln-micro: %d images through kiln-render" % args.images)
+        direct = micro_render(args, args.images)
+        log("kiln-micro: %d images through the stack" % args.images)
+        stack = micro_stack(s, key, args.images)
+        micro = {"render": direct, "stack": stack,
+                 "ratio": round(stack["images_per_min"] /
+                                direct["images_per_min"], 3)}
+        # The web figures without a daemon competing for the CPU (the
+        # POSTs only queue).
+        os.kill(s.pid("kilnd"), signal.SIGTERM)
+        time.sleep(1)
+        web = section_web(args, s, key, uid) if "web" in args.only else None
+        return micro, web
+    finally:
+        s.down()
+        s.remove()
+
+
+# ----------------------------------------------------------------- report
+
+def table(res):
+    out = []
+    g = res.get("gemm")
+    if g:
+        out.append("GEMM (GFLOP/s; peak = OpenBLAS best = %.1f)" %
+                   g["peak_gflops"])
+        out.append("  %-22s %10s %10s %8s" % ("M x N x K", "OpenBLAS",
+                                             "kiln", "ratio"))
+        for r in g["rows"]:
+            out.append("  %-22s %10.1f %10.1f %8.2f" % (
+                r["shape"], r["openblas_gflops"], r["kiln_gflops"],
+                r["ratio"]))
+    u = res.get("unet")
+    if u:
+        out.append("UNet step, SD 1.5 config, batch 2 (s/step; PyTorch %d "
+                   "threads)" % u["threads"])
+        out.append("  %-9s %7s %8s %8s %8s %8s %7s %9s %9s" % (
+            "size", "GFLOP", "kiln", "torch", "speedup", "kGFLOP/s",
+            "of peak", "kiln RSS", "torch RSS"))
+        for r in u["rows"]:
+            out.append("  %-9s %7.0f %8.2f %8.2f %8.2f %8.1f %7.2f %7d MB "
+                       "%6d MB" % (r["size"], r["gflop"], r["kiln_s"],
+                                   r["torch_s"], r["speedup"],
+                                   r["kiln_gflops"], r["kiln_of_peak"] or 0,
+                                   r["kiln_rss_mb"], r["torch_rss_mb"]))
+        if u.get("profile"):
+            out.append("  kiln per-op profile at %s (top):" %
+                       u["profile"]["size"])
+            for r in u["profile"]["top"]:
+                out.append("    %-20s %6d calls %9.1f ms %5.1f%%%s" % (
+                    r["op"], r["calls"], r["ms"], 100 * r["share"],
+                    "  %.1f GFLOP/s" % r["gflops"] if r["gflops"]
+                    else ""))
+    m = res.get("micro")
+    if m:
+        out.append("kiln-micro 64x64, model defaults (images/min)")
+        out.append("  kiln-render %.1f   whole stack %.1f   ratio %.2f" % (
+            m["render"]["images_per_min"], m["stack"]["images_per_min"],
+            m["ratio"]))
+    w = res.get("web")
+    if w:
+        out.append("Web, wrk %d connections %d s (req/s, p50/p99 ms, "
+                   "errors) vs lighttpd static" % (w["connections"],
+                                                   w["seconds"]))
+        for r in w["rows"]:
+            k, st = r["kiln"], r["static"]
+            out.append("  %-22s %8.1f %7.2f/%-7.2f %3d | static %8.1f "
+                       "%6.2f/%-6.2f %3d | ratio %.3f" % (
+                           r["endpoint"], k["rps"], k["p50_ms"] or 0,
+                           k["p99_ms"] or 0, k["errors"], st["rps"],
+                           st["p50_ms"] or 0, st["p99_ms"] or 0,
+                           st["errors"], r["ratio"]))
+            out.append("  %-22s (%.2f ms of each in the program itself, "
+                       "from /metrics)" % ("", k["program_ms"] or 0))
+    return "\n".join(out)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--only", default="gemm,unet,micro,web")
+    ap.add_argument("--gemm-repeat", type=int, default=5)
+    ap.add_argument("--unet-sizes", default="256,512")
+    ap.add_argument("--unet-repeat", type=int, default=2)
+    ap.add_argument("--profile-size", type=int, default=256,
+                    help="0: no per-op profile")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--images", type=int, default=12)
+    ap.add_argument("--web-seconds", type=int, default=8)
+    ap.add_argument("--conns", type=int, default=8)
+    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results",
+                                                  "latest.json"))
+    args = ap.parse_args()
+    args.build = os.path.abspath(args.build)
+    args.only = set(args.only.split(","))
+    args.unet_sizes = [int(v) for v in args.unet_sizes.split(",") if v]
+    t0 = time.time()
+    res = {"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+           "cores": gemm.CORES}
+    if "gemm" in args.only:
+        res["gemm"] = section_gemm(args)
+    peak = res.get("gemm", {}).get("peak_gflops")
+    if "unet" in args.only:
+        if peak is None:
+            best = max(gemm.bench_numpy(gemm.parse_shape(s), 3)[0]
+                       for s in gemm.DEFAULT_SHAPES.split(","))
+            peak = round(best, 1)
+        res["unet"] = section_unet(args, peak)
+    if "micro" in args.only or "web" in args.only:
+        res["micro"], res["web"] = section_stack(args)
+        if "micro" not in args.only:
+            del res["micro"]
+    res["seconds"] = round(time.time() - t0, 1)
+    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    with open(args.out, "w") as f:
+        json.dump(res, f, indent=1)
+        f.write("\n")
+    print(table(res))
+    print("(%.0f s; %s)" % (res["seconds"], os.path.relpath(args.out,
+                                                            ROOT)))
+
+
+if __name__ == "__main__":
+    main()

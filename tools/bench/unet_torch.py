@@ -1,0 +1,86 @@
+#!/usr/bin/python3
+"""unet_torch.py - the PyTorch side of the UNet-step benchmark: loads the
+UNet weights kiln-render loads (a diffusers unet folder of F16
+safetensors), runs tools/reference/unet.py's forward in float32 on the same
+inputs with the given thread count, and prints one JSON line: the best
+seconds of --repeat timed runs after one warm-up, every run's seconds, and
+the process's peak RSS. Run as its own process so that peak is its own."""
+
+import argparse
+import json
+import os
+import resource
+import struct
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tools", "reference"))
+
+ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+ap.add_argument("--model", required=True, help="the unet folder")
+ap.add_argument("--config", required=True, help="Config kwargs as JSON")
+ap.add_argument("--in", dest="inp", required=True, help="NxCxHxW=FILE")
+ap.add_argument("--ctx", required=True, help="NxLxD=FILE")
+ap.add_argument("--t", required=True)
+ap.add_argument("--out", required=True)
+ap.add_argument("--repeat", type=int, default=2)
+ap.add_argument("--threads", type=int, default=2)
+args = ap.parse_args()
+
+# Before torch loads OpenBLAS/OpenMP.
+os.environ["OMP_NUM_THREADS"] = str(args.threads)
+os.environ["OPENBLAS_NUM_THREADS"] = str(args.threads)
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+import unet as ref  # noqa: E402
+
+torch.set_num_threads(args.threads)
+
+_NP = {"F16": np.float16, "F32": np.float32, "BF16": np.uint16}
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+    data = np.memmap(path, np.uint8, "r", offset=8 + n)
+    out = {}
+    for name, h in header.items():
+        if name == "__metadata__":
+            continue
+        a, b = h["data_offsets"]
+        arr = data[a:b].view(_NP[h["dtype"]]).reshape(h["shape"])
+        if h["dtype"] == "BF16":
+            arr = (arr.astype(np.uint32) << 16).view(np.float32)
+        out[name] = torch.from_numpy(arr.astype(np.float32))
+    return out
+
+
+def tensor(spec):
+    dims, path = spec.split("=", 1)
+    shape = [int(v) for v in dims.split("x")]
+    return torch.from_numpy(np.fromfile(path, np.float32).reshape(shape))
+
+
+w = read_safetensors(os.path.join(args.model,
+                                  "diffusion_pytorch_model.safetensors"))
+cfg = ref.Config(**json.loads(args.config))
+x = tensor(args.inp)
+ctx = tensor(args.ctx)
+t = torch.tensor([float(v) for v in args.t.split(",")])
+times = []
+with torch.no_grad():
+    y = ref.forward(w, cfg, x, t, ctx, dtype=torch.float32)   # warm-up
+    for _ in range(args.repeat):
+        t0 = time.perf_counter()
+        y = ref.forward(w, cfg, x, t, ctx, dtype=torch.float32)
+        times.append(time.perf_counter() - t0)
+y.numpy().astype(np.float32).tofile(args.out)
+print(json.dumps({"seconds": min(times), "runs": times,
+                  "threads": torch.get_num_threads(),
+                  "maxrss_bytes": resource.getrusage(
+                      resource.RUSAGE_SELF).ru_maxrss * 1024}))
