@@ -758,19 +758,22 @@ op_act(const struct ktensor *x, struct ktensor *y, enum act_kind kind)
 int
 op_geglu(const struct ktensor *x, struct ktensor *y)
 {
-	uint32_t D2 = (uint32_t)x->ne[x->nd - 1], D = D2 / 2, total;
+	uint32_t D2 = (uint32_t)x->ne[x->nd - 1], D = D2 / 2, rows;
 	struct rt_arg a[4];
+	size_t gws[2], lws[2] = { 64, 1 };
 
-	if (D2 % 2 != 0 || (uint32_t)y->ne[y->nd - 1] != D ||
+	if (D2 % 2 != 0 || D == 0 || (uint32_t)y->ne[y->nd - 1] != D ||
 	    kt_nelem(y) * 2 != kt_nelem(x))
 		return rt_failf(x->rt, "geglu: y's last axis must be half of "
 			"x's");
-	total = (uint32_t)kt_nelem(y);
+	rows = (uint32_t)(kt_nelem(y) / D);
 	a[0] = RT_ARG(x->mem);
 	a[1] = RT_ARG(y->mem);
 	a[2] = RT_ARG(D);
-	a[3] = RT_ARG(total);
-	return launch1(x->rt, "k_geglu", total, a, 4);
+	a[3] = RT_ARG(rows);
+	gws[0] = round_up(D, 64);
+	gws[1] = rows;
+	return rt_launch(x->rt, "k_geglu", 2, gws, lws, a, 4);
 }
 
 int
