@@ -17,6 +17,7 @@ struct db {
 	MYSQL *conn;
 	int multi;
 	int down;
+	unsigned int code;	/* the server's code for the last error */
 	char err[512];
 };
 
@@ -44,6 +45,7 @@ take_conn_err(struct db *db, const char *what)
 	unsigned int code = mysql_errno(db->conn);
 
 	db->down = is_conn_error(code);
+	db->code = code;
 	set_err(db, "%s: %s (%u)", what, mysql_error(db->conn), code);
 }
 
@@ -53,6 +55,7 @@ take_stmt_err(struct db *db, MYSQL_STMT *st, const char *what)
 	unsigned int code = mysql_stmt_errno(st);
 
 	db->down = is_conn_error(code);
+	db->code = code;
 	set_err(db, "%s: %s (%u)", what, mysql_stmt_error(st), code);
 }
 
@@ -486,4 +489,10 @@ db_query_long(struct db *db, const char *sql, const struct db_param *p,
 	*out = v != NULL ? strtol(v, NULL, 10) : 0;
 	free(v);
 	return 0;
+}
+
+int
+db_deadlocked(const struct db *db)
+{
+	return db->code == 1213;	/* ER_LOCK_DEADLOCK */
 }

@@ -52,6 +52,12 @@ const char *db_error(const struct db *db);
  * bad statement), so callers can answer 503 rather than 500. */
 int db_is_down(const struct db *db);
 
+/* 1 when the last failure was InnoDB choosing this transaction as a
+ * deadlock's victim: it was rolled back whole and may simply be run
+ * again (DB_DEADLOCK_TRIES times at most). */
+int db_deadlocked(const struct db *db);
+#define DB_DEADLOCK_TRIES 3
+
 /* Runs a prepared statement that returns rows, calling fn for each.
  * Returns the number of rows delivered, or -1 with db_error() set. */
 long db_query(struct db *db, const char *sql, const struct db_param *p,

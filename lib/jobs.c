@@ -643,8 +643,8 @@ fail:
 
 /* ------------------------------------------------------------ cancel */
 
-int
-job_cancel(struct db *db, unsigned long long id, unsigned long long user_id)
+static int
+cancel_once(struct db *db, unsigned long long id, unsigned long long user_id)
 {
 	struct db_param p[] = { DB_INT(id), DB_INT(user_id), DB_INT(user_id) };
 	unsigned long long n = 0;
@@ -670,4 +670,19 @@ job_cancel(struct db *db, unsigned long long id, unsigned long long user_id)
 fail:
 	rollback(db);
 	return -1;
+}
+
+int
+job_cancel(struct db *db, unsigned long long id, unsigned long long user_id)
+{
+	int rc = -1, i;
+
+	/* A daemon writing the same job's row (its progress, an event)
+	 * can make InnoDB pick this transaction as a deadlock's victim. */
+	for (i = 0; i < DB_DEADLOCK_TRIES; i++) {
+		rc = cancel_once(db, id, user_id);
+		if (rc != -1 || !db_deadlocked(db))
+			break;
+	}
+	return rc;
 }

@@ -386,8 +386,8 @@ job_spec_limits(const struct job_spec *s, const struct tier_limits *t,
 	return bad;
 }
 
-int
-job_enqueue(struct db *db, unsigned long long user_id,
+static int
+enqueue_once(struct db *db, unsigned long long user_id,
 	const struct tier_limits *t, const struct job_spec *specs, int n,
 	unsigned long long *ids, struct enqueue_refusal *why)
 {
@@ -459,6 +459,23 @@ refuse:
 fail:
 	db_rollback(db);
 	return -1;
+}
+
+int
+job_enqueue(struct db *db, unsigned long long user_id,
+	const struct tier_limits *t, const struct job_spec *specs, int n,
+	unsigned long long *ids, struct enqueue_refusal *why)
+{
+	int rc = -1, i;
+
+	/* The user's row is also written by a daemon refunding a failed
+	 * job: a deadlock victim is rolled back whole and tried again. */
+	for (i = 0; i < DB_DEADLOCK_TRIES; i++) {
+		rc = enqueue_once(db, user_id, t, specs, n, ids, why);
+		if (rc != -1 || !db_deadlocked(db))
+			break;
+	}
+	return rc;
 }
 
 int
