@@ -31,14 +31,11 @@ page_admin_queue(struct kreq *req)
 	const char *status = req_query(req, "status");
 	const char *user = req_query(req, "user");
 	const char *anomaly = req_query(req, "anomaly");
-	const char *before = req_query(req, "before");
 	struct db_param p[8];
-	long bid = 0, n;
+	long bid = (long)req_query_id(req, "before"), n;
 	char *like;
 	size_t i;
 
-	if (before != NULL && parse_long(before, 1, 1L << 62, &bid) != 0)
-		bid = 0;
 	if (status != NULL && !job_status_valid(status))
 		status = NULL;		/* an unknown filter shows all */
 	/* Waits over the last hour's starts; renders over the last day. */

@@ -29,13 +29,10 @@ page_admin_audit(struct kreq *req)
 	static const char *const cols[] = { "Id", "At", "Actor", "Ip",
 		"Action", "TargetId", "Target", "Detail" };
 	const char *q = req_query(req, "q"), *action = req_query(req, "action");
-	const char *before = req_query(req, "before");
 	struct db_param p[5];
-	long n, bid = 0;
+	long n, bid = (long)req_query_id(req, "before");
 	char *like;
 
-	if (before != NULL && parse_long(before, 1, 1L << 62, &bid) != 0)
-		bid = 0;
 	like = like_pattern(q ? q : "");
 	if (like == NULL) {
 		view_error(req, 500, "internal", "Out of memory.");

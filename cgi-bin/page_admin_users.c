@@ -267,23 +267,24 @@ out:
 	return rc;
 }
 
-int
-page_admin_user_session_revoke(struct kreq *req)
+/* The end of a session or key revocation of user id (name, consumed):
+ * st is what the revoke returned (<0 db error, 0 no such thing of that
+ * user); what and xid name the thing in the audit log ("WHAT_revoke",
+ * "WHAT XID"), missing is the 404's text. */
+static int
+revoked(struct kreq *req, unsigned long long id, char *name, long st,
+	const char *what, unsigned long long xid, const char *missing)
 {
-	unsigned long long id = req_id(req, 0), sid = req_id(req, 1);
-	char *name = target_name(req, id);
-	long n;
+	char action[32];
 	int rc = -1;
 
-	if (name == NULL)
-		return -1;
-	n = sid ? sessions_end(req->app->db, id, sid, 0) : 0;
-	if (n < 0)
+	snprintf(action, sizeof(action), "%s_revoke", what);
+	if (st < 0)
 		view_db_fail(req, "admin users: revoke");
-	else if (n == 0)
-		view_error(req, 404, "not_found", "No such session.");
+	else if (st == 0)
+		view_error(req, 404, "not_found", missing);
 	else {
-		audit(req, "session_revoke", id, name, "session %llu", sid);
+		audit(req, action, id, name, "%s %llu", what, xid);
 		rc = back_to(req, id);
 	}
 	free(name);
@@ -291,25 +292,27 @@ page_admin_user_session_revoke(struct kreq *req)
 }
 
 int
+page_admin_user_session_revoke(struct kreq *req)
+{
+	unsigned long long id = req_id(req, 0), sid = req_id(req, 1);
+	char *name = target_name(req, id);
+
+	if (name == NULL)
+		return -1;
+	return revoked(req, id, name, sid ? sessions_end(req->app->db, id,
+		sid, 0) : 0, "session", sid, "No such session.");
+}
+
+int
 page_admin_user_key_revoke(struct kreq *req)
 {
 	unsigned long long id = req_id(req, 0), kid = req_id(req, 1);
 	char *name = target_name(req, id);
-	int st, rc = -1;
 
 	if (name == NULL)
 		return -1;
-	st = kid ? apikey_revoke(req->app->db, id, kid) : 0;
-	if (st < 0)
-		view_db_fail(req, "admin users: revoke");
-	else if (st == 0)
-		view_error(req, 404, "not_found", "No such API key.");
-	else {
-		audit(req, "key_revoke", id, name, "key %llu", kid);
-		rc = back_to(req, id);
-	}
-	free(name);
-	return rc;
+	return revoked(req, id, name, kid ? apikey_revoke(req->app->db, id,
+		kid) : 0, "key", kid, "No such API key.");
 }
 
 int

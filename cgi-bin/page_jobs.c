@@ -22,12 +22,9 @@ page_jobs(struct kreq *req)
 {
 	static const char *const cols[] = { "Id", "Status", "Prompt", "Model",
 		"Width", "Height", "Steps", "Batch", "Created", "Thumb" };
-	const char *before = req_query(req, "before");
 	struct db_param p[4];
-	long bid = 0, n;
+	long bid = (long)req_query_id(req, "before"), n;
 
-	if (before != NULL && parse_long(before, 1, 1L << 62, &bid) != 0)
-		bid = 0;
 	p[0] = DB_INT(req->auth->user_id);
 	p[1] = DB_INT(bid);
 	p[2] = DB_INT(bid);

@@ -78,6 +78,33 @@ kv_free(struct kv *kv, size_t n)
 	free(kv);
 }
 
+/* Appends the pair (k, v), taking both (freed on failure, or when one is
+ * NULL: out of memory), to the array *kv of *cnt pairs and *cap slots,
+ * growing it as needed. Returns 0 or -1. */
+static int
+kv_push(struct kv **kv, size_t *cnt, size_t *cap, char *k, char *v)
+{
+	if (k == NULL || v == NULL)
+		goto bad;
+	if (*cnt == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 8;
+		struct kv *nk = realloc(*kv, ncap * sizeof(**kv));
+
+		if (nk == NULL)
+			goto bad;
+		*kv = nk;
+		*cap = ncap;
+	}
+	(*kv)[*cnt].key = k;
+	(*kv)[*cnt].val = v;
+	(*cnt)++;
+	return 0;
+bad:
+	free(k);
+	free(v);
+	return -1;
+}
+
 int
 form_decode(const char *s, size_t len, size_t max, struct kv **out,
 	size_t *n)
@@ -101,26 +128,11 @@ form_decode(const char *s, size_t len, size_t max, struct kv **out,
 			;
 		if (cnt == max)
 			goto bad;
-		if (cnt == cap) {
-			size_t ncap = cap ? cap * 2 : 8;
-			struct kv *nk = realloc(kv, ncap * sizeof(*kv));
-
-			if (nk == NULL)
-				goto bad;
-			kv = nk;
-			cap = ncap;
-		}
 		k = pct_decode(s + pos, eq - pos, 1);
 		v = eq < end ? pct_decode(s + eq + 1, end - eq - 1, 1)
 			: strdup("");
-		if (k == NULL || v == NULL) {
-			free(k);
-			free(v);
+		if (kv_push(&kv, &cnt, &cap, k, v) != 0)
 			goto bad;
-		}
-		kv[cnt].key = k;
-		kv[cnt].val = v;
-		cnt++;
 		pos = end + 1;
 	}
 	*out = kv;
@@ -282,7 +294,7 @@ int
 cookie_decode(const char *s, size_t max, struct kv **out, size_t *n)
 {
 	struct kv *kv = NULL;
-	size_t cnt = 0;
+	size_t cnt = 0, cap = 0;
 
 	*out = NULL;
 	*n = 0;
@@ -313,28 +325,14 @@ cookie_decode(const char *s, size_t max, struct kv **out, size_t *n)
 		}
 		if (cnt == max)
 			goto bad;
-		if ((cnt & (cnt - 1)) == 0) {	/* 0, 1, 2, 4, ...: grow */
-			struct kv *nk = realloc(kv, (cnt ? cnt * 2 : 1) *
-				sizeof(*kv));
-
-			if (nk == NULL)
-				goto bad;
-			kv = nk;
-		}
 		k = strndup(p, klen);
 		/* A value that does not percent-decode is kept as sent: it
 		 * belongs to some other application on this host. */
 		v = pct_decode(eq, vlen, 0);
 		if (v == NULL)
 			v = strndup(eq, vlen);
-		if (k == NULL || v == NULL) {
-			free(k);
-			free(v);
+		if (kv_push(&kv, &cnt, &cap, k, v) != 0)
 			goto bad;
-		}
-		kv[cnt].key = k;
-		kv[cnt].val = v;
-		cnt++;
 	}
 	*out = kv;
 	*n = cnt;
@@ -416,15 +414,27 @@ req_json_body(struct kreq *req, json_object **out)
 	return 0;
 }
 
-unsigned long long
-req_id(const struct kreq *req, size_t i)
+/* s as a positive id (database ids and cursors), or 0 when it is not one. */
+static unsigned long long
+positive_id(const char *s)
 {
 	long v;
 
-	if (i >= req->ncaptures ||
-	    parse_long(req->captures[i], 1, 1L << 62, &v) != 0)
-		return 0;
-	return (unsigned long long)v;
+	return parse_long(s, 1, 1L << 62, &v) == 0 ? (unsigned long long)v : 0;
+}
+
+unsigned long long
+req_id(const struct kreq *req, size_t i)
+{
+	return i < req->ncaptures ? positive_id(req->captures[i]) : 0;
+}
+
+unsigned long long
+req_query_id(const struct kreq *req, const char *key)
+{
+	const char *v = req_query(req, key);
+
+	return v != NULL ? positive_id(v) : 0;
 }
 
 /* Matches path against pattern segment by segment; on success the {name}

@@ -135,6 +135,10 @@ int req_json_body(struct kreq *req, struct json_object **out);
  * one (callers answer 404). */
 unsigned long long req_id(const struct kreq *req, size_t i);
 
+/* The query parameter key as a positive id (a page cursor), or 0 when it
+ * is absent or not one. */
+unsigned long long req_query_id(const struct kreq *req, const char *key);
+
 /* Finds the route for req's method and path. Returns the row, or NULL with
  * *status set to 404 (no such path) or 405 (path exists, other method;
  * allow then lists the methods). Captures are stored in req. */

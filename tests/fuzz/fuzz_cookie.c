@@ -68,6 +68,23 @@ same_pairs(const struct kv *a, size_t na, const struct kv *b, size_t nb)
 	return 1;
 }
 
+/* The same input decoded again with a smaller pair limit (rc2, kv2, n2)
+ * against the full run (rc, kv, n): only the limit can make the smaller
+ * run fail, and when it succeeds it found the same pairs. Frees both. */
+static void
+check_smaller_limit(int rc, struct kv *kv, size_t n, int rc2,
+	struct kv *kv2, size_t n2, size_t small)
+{
+	if (rc2 != 0) {
+		CHECK(kv2 == NULL && n2 == 0);
+		CHECK(rc != 0 || n > small);
+	} else {
+		CHECK(rc == 0 && same_pairs(kv, n, kv2, n2));
+	}
+	kv_free(kv2, n2);
+	kv_free(kv, n);
+}
+
 static void
 cookies(const char *s, size_t small)
 {
@@ -99,15 +116,7 @@ cookies(const char *s, size_t small)
 	}
 
 	rc2 = cookie_decode(s, small, &kv2, &n2);
-	if (rc2 != 0) {
-		CHECK(kv2 == NULL && n2 == 0);
-		/* Only the limit can make the smaller run fail. */
-		CHECK(rc != 0 || n > small);
-	} else {
-		CHECK(rc == 0 && same_pairs(kv, n, kv2, n2));
-	}
-	kv_free(kv2, n2);
-	kv_free(kv, n);
+	check_smaller_limit(rc, kv, n, rc2, kv2, n2, small);
 }
 
 static void
@@ -129,14 +138,7 @@ form(const char *s, size_t len, size_t small)
 	}
 
 	rc2 = form_decode(s, len, small, &kv2, &n2);
-	if (rc2 != 0) {
-		CHECK(kv2 == NULL && n2 == 0);
-		CHECK(rc != 0 || n > small);
-	} else {
-		CHECK(rc == 0 && same_pairs(kv, n, kv2, n2));
-	}
-	kv_free(kv2, n2);
-	kv_free(kv, n);
+	check_smaller_limit(rc, kv, n, rc2, kv2, n2, small);
 }
 
 int
