@@ -25,11 +25,13 @@ _gt = {}
 
 
 def ground_truth():
-    """300 (spec, caption, image): 200 training and 100 held-out captions,
-    fixed seeds."""
+    """400 (spec, caption, image): 200 training and 100 held-out captions
+    in the canonical layout (the UNet's), 100 in the random one (the
+    autoencoder's), fixed seeds."""
     if not _gt:
         items = scenes.generate(200, SEED) + \
-            scenes.generate(100, SEED + 1, "test")
+            scenes.generate(100, SEED + 1, "test") + \
+            scenes.generate(100, SEED + 2, layout="random")
         _gt["items"] = [(s, c, scenes.render(s, SIZE)) for s, c in items]
     return _gt["items"]
 
@@ -241,6 +243,34 @@ def test_generator_is_deterministic(_):
         spec, _ = scenes.generate(1, 3)[0]
         got = scenes.read_png(os.path.join(tmp, "0", "000000.png"))
         assert np.array_equal(got, scenes.render(spec, 64))
+
+
+def test_layouts(_):
+    # Canonical: a caption fixes the cells. Two or three objects in their
+    # fixed cells, never neighbours; a single object in the cell its
+    # caption names, the centre when it names none.
+    rng = np.random.default_rng(SEED + 3)
+    for split in ("train", "test"):
+        for _ in range(300):
+            spec, cap = scenes.sample(rng, split)
+            cells = [tuple(o["cell"]) for o in spec["objects"]]
+            g = spec["groups"][0]
+            if g["count"] > 1:
+                assert cells == scenes.CANONICAL_CELLS[g["count"]], spec
+                assert all(abs(a[0] - b[0]) + abs(a[1] - b[1]) > 1
+                           for a in cells for b in cells if a != b)
+            else:
+                named = judge.parse_prompt(cap)["groups"][0]["position"]
+                assert cells == [scenes.POSITIONS[named or "centre"]], \
+                    (cap, cells)
+    # Random: the autoencoder's scenes put any count anywhere.
+    seen = {}
+    for spec, _c in scenes.generate(400, SEED + 4, layout="random"):
+        n = len(spec["objects"])
+        seen.setdefault(n, set()).add(
+            tuple(sorted(tuple(o["cell"]) for o in spec["objects"])))
+    assert all(len(v) >= 8 for v in seen.values()), \
+        {k: len(v) for k, v in seen.items()}
 
 
 def test_held_out_captions_never_in_training(_):

@@ -80,6 +80,34 @@ def evaluate(model, out, count=100, render=None, extra=(), seed=EVAL_SEED,
     return rep
 
 
+def autoencoder(checkpoint, count=300, seed=EVAL_SEED):
+    """The judge on held-out scenes (the test split, canonical layout)
+    encoded and decoded by a training checkpoint of the autoencoder
+    (train.py's vae.pt, vae-dec.pt or vae-ref.pt), in torch: what the
+    autoencoder alone keeps of each attribute, the ceiling of the whole
+    model."""
+    import numpy as np
+    import torch
+    sys.path.insert(0, os.path.join(ROOT, "tools", "reference"))
+    import vae
+    import train
+    v = torch.load(checkpoint, map_location="cpu")
+    cfg = train.vae_config()
+    items = scenes.generate(count, seed, "test")
+    imgs = np.stack([scenes.render(s, 64) for s, _ in items])
+    with torch.no_grad():
+        x = torch.from_numpy(imgs).permute(0, 3, 1, 2).float() / 127.5 - 1
+        w = {k: t.float() for k, t in v["w"].items()}
+        vae.DTYPE = torch.float32
+        mu, _ = vae.encode(w, cfg, x)
+        y = vae.decode(w, cfg, mu)
+    out = ((y.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1)
+    t = judge.Tally()
+    for img, (_, caption) in zip(out.numpy(), items):
+        t.add(judge.judge(img, caption))
+    return t.report()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", default=os.path.join(ROOT, "models",
@@ -87,8 +115,14 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--count", type=int, default=100)
     ap.add_argument("--render")
+    ap.add_argument("--autoencoder", metavar="CHECKPOINT",
+                    help="judge held-out scenes through a training "
+                    "checkpoint of the autoencoder instead")
     ap.add_argument("extra", nargs="*")
     a = ap.parse_args()
+    if a.autoencoder:
+        print(json.dumps(autoencoder(a.autoencoder), indent=1))
+        return
     rep = evaluate(a.model, a.out, a.count, a.render, a.extra)
     rep.pop("failures")
     rep["pass"] = all(rep["accuracy"][k] is not None and

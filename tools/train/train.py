@@ -7,13 +7,17 @@ as a diffusers folder the C engine loads like any Stable Diffusion model.
       --out models/kiln-micro [stage ...]
 
 Stages, each cached in --work so an interrupted run resumes:
-  data    render the scenes, caption each several ways, train the BPE
-          tokenizer, tokenize every caption
+  data    render the scenes (random layout for the autoencoder,
+          canonical for the UNet), caption each several ways, train the
+          BPE tokenizer, tokenize every caption, label what each names
   vae     train the autoencoder (64x64x3 <-> 16x16x8) on 32x32 crops,
           then encode every scene to its latent
   decoder fine-tune the decoder alone on those (now fixed) latents
-  unet    train the text encoder and the UNet together on the latents
-          (v-prediction, linear betas, 10% empty captions for CFG)
+  unet    the text encoder alone on an attribute head, then the text
+          encoder and the UNet together on the latents (v-prediction,
+          linear betas, 10% empty captions for CFG)
+  refine  fine-tune the decoder on latents the UNet samples, towards
+          their scenes' clean images
   export  write the safetensors (F16), configs, tokenizer, kiln.json
           (defaults and example prompts) and the loss curve
 
@@ -47,6 +51,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "reference"))
 import bpe  # noqa: E402
 import clip  # noqa: E402
 import scenes  # noqa: E402
+import samplers  # noqa: E402
 import st_io  # noqa: E402
 import unet  # noqa: E402
 import vae  # noqa: E402
@@ -80,6 +85,9 @@ EXAMPLES = [
     "a pink triangle at the bottom on a grey background",
     "an orange square in the centre against a cyan background",
 ]
+# The attribute head's share of the joint loss (its cross-entropy is
+# near 0.01 once pretrained, the UNet's loss near 0.2).
+AUX_WEIGHT = 0.1
 SCHED = dict(num_train_timesteps=1000, beta_start=0.0001, beta_end=0.02,
              beta_schedule="linear", prediction_type="v_prediction")
 
@@ -104,13 +112,50 @@ def _done(a, *names):
     return all(os.path.exists(os.path.join(a.work, n)) for n in names)
 
 
+# What the text encoder is also taught to say about a caption (an
+# auxiliary head on its end-of-text outputs, dropped at export): the
+# attributes the caption names, "not named" being a class of its own.
+AUX = [("colour", scenes.COLOURS), ("shape", scenes.SHAPES),
+       ("count", [1, 2, 3]), ("size", [None] + scenes.SIZES),
+       ("position", [None] + scenes.POSITION_NAMES),
+       ("background", [None] + scenes.COLOURS)]
+AUX_CLASSES = sum(len(v) for _, v in AUX)
+POS_WORDS = {"left", "right", "top", "bottom", "centre", "center", "middle",
+             "upper", "lower"}
+
+
+def caption_labels(spec, caption):
+    """Class indices (AUX order) of what a caption says about its scene:
+    from the scene itself, each attribute counted as named only when the
+    caption has a word for it."""
+    g = spec["groups"][0]
+    words = set(scenes.normalise(caption).split())
+    said = {"colour": g["colour"], "shape": g["shape"], "count": g["count"],
+            "size": g["size"] if words & {"small", "large"} else None,
+            "position": g["position"] if words & POS_WORDS else None,
+            "background": spec["background"]
+            if words & {"background", "backdrop"} else None}
+    return [classes.index(said[name]) for name, classes in AUX]
+
+
 def stage_data(a):
-    if _done(a, "images.npy", "ids.npy", "tokenizer/merges.txt"):
+    """Two scene sets from the one seed: the random layout for the
+    autoencoder (images.npy: any shape in any cell), the canonical layout
+    with its captions for the text encoder and UNet (unet_images.npy,
+    ids.npy, labels.npy)."""
+    if _done(a, "images.npy", "unet_images.npy", "ids.npy", "labels.npy",
+             "tokenizer/merges.txt"):
         log("data: cached in %s" % a.work)
         return
+    if not _done(a, "images.npy"):
+        log("rendering %d scenes for the autoencoder" % a.scenes)
+        items = scenes.generate(a.scenes, SEED, "train", layout="random")
+        with multiprocessing.Pool(a.threads) as pool:
+            imgs = pool.map(_render, [s for s, _ in items], chunksize=256)
+        np.save(os.path.join(a.work, "images.npy"), np.stack(imgs))
     rng = np.random.default_rng(SEED)
-    log("sampling %d scenes" % a.scenes)
-    items = scenes.generate(a.scenes, SEED, "train")
+    log("sampling %d scenes for the UNet" % a.scenes)
+    items = scenes.generate(a.scenes, SEED + 7, "train")
     specs = [s for s, _ in items]
     caps = []
     for spec, first in items:
@@ -132,10 +177,13 @@ def stage_data(a):
              os.path.join(a.work, "tokenizer", "merges.txt"))
     tok = bpe.Tokenizer(bpe.vocabulary(merges), merges)
     ids = np.array([[tok.window(t) for t in c] for c in caps], np.int16)
-    np.save(os.path.join(a.work, "images.npy"), imgs)
-    np.save(os.path.join(a.work, "ids.npy"), ids)
+    labels = np.array([[caption_labels(s, t) for t in c]
+                       for s, c in zip(specs, caps)], np.int8)
+    np.save(os.path.join(a.work, "unet_images.npy"), imgs)
+    np.save(os.path.join(a.work, "labels.npy"), labels)
     with open(os.path.join(a.work, "captions.json"), "w") as f:
         json.dump(caps, f)
+    np.save(os.path.join(a.work, "ids.npy"), ids)
     log("data: %d images, vocabulary %d, longest caption %d tokens" %
         (len(imgs), len(tok.vocab), int((ids != tok.eos).sum(-1).max()) + 1))
 
@@ -187,6 +235,18 @@ def shape_weights(x, bg):
     return wgt / wgt.mean()
 
 
+def encode_all(w, cfg, imgs):
+    """The encoder's latents (its mean) of uint8 images, as F16."""
+    log("encoding %d images" % len(imgs))
+    mus = []
+    with torch.no_grad():
+        for i in range(0, len(imgs), 256):
+            mu, _ = vae.encode(w, cfg, to_unit(np.ascontiguousarray(
+                imgs[i:i + 256])))
+            mus.append(mu.half().cpu().numpy())
+    return np.concatenate(mus)
+
+
 def stage_vae(a):
     if _done(a, "vae.pt", "lat_mu.npy"):
         log("vae: cached in %s" % a.work)
@@ -225,13 +285,7 @@ def stage_vae(a):
                 (step, a.vae_steps, float(np.mean(losses[-100:])),
                  float(kl), time.time() - t0))
     wd = {k: v.detach() for k, v in w.items()}
-    log("encoding %d images" % len(imgs))
-    mus = []
-    with torch.no_grad():
-        for i in range(0, len(imgs), 256):
-            mu, _ = vae.encode(wd, cfg, to_unit(imgs[i:i + 256]))
-            mus.append(mu.half().cpu().numpy())
-    mu = np.concatenate(mus)
+    mu = encode_all(wd, cfg, imgs)
     # The scale that gives the latents unit variance, as SD's 0.18215.
     sd = float(np.sqrt((mu.astype(np.float32) ** 2).mean()))
     np.save(os.path.join(a.work, "lat_mu.npy"), mu)
@@ -331,14 +385,78 @@ def encode_text(tw, ids):
     return clip.forward(tw, ids, TEXT["heads"], dtype=torch.float32)
 
 
+def unet_latents(a):
+    """The UNet's scenes (canonical layout) through the trained encoder;
+    its scaling factor stays the one of the autoencoder's own scenes."""
+    out = os.path.join(a.work, "unet_lat.npy")
+    if not os.path.exists(out):
+        v = torch.load(os.path.join(a.work, "vae.pt"), map_location="cpu")
+        w = {k: x.to(DEV) for k, x in v["w"].items()}
+        mu = encode_all(w, vae_config(), np.load(
+            os.path.join(a.work, "unet_images.npy"), mmap_mode="r"))
+        np.save(out + ".tmp.npy", mu)
+        os.replace(out + ".tmp.npy", out)
+    return np.load(out)
+
+
+def aux_loss(head, ctx, tok, labels, eos):
+    """Cross-entropy of the attribute head (AUX) on the mean of the text
+    encoder's end-of-text outputs, which see the whole caption through the
+    causal mask, and the fraction of captions with every attribute right."""
+    m = (tok == eos).float()[..., None]
+    pooled = (ctx * m).sum(1) / m.sum(1)
+    logits = F.linear(pooled, head["aux.weight"], head["aux.bias"])
+    loss, off, right = 0.0, 0, None
+    for i, (_, classes) in enumerate(AUX):
+        lg = logits[:, off:off + len(classes)]
+        loss = loss + F.cross_entropy(lg, labels[:, i])
+        ok = lg.argmax(1) == labels[:, i]
+        right = ok if right is None else right & ok
+        off += len(classes)
+    return loss / len(AUX), float(right.float().mean())
+
+
+def pretrain_text(a, tw, head, ids, labels, eos):
+    """The text encoder alone on the attribute head first, so the UNet
+    learns from captions that already mean something. Whole 77-token
+    windows: every padding position the UNet attends to learns to carry
+    the summary. Returns the losses and the seconds taken."""
+    params = list(tw.values()) + list(head.values())
+    opt = torch.optim.AdamW(params, lr=1e-3, weight_decay=0.01)
+    g = torch.Generator().manual_seed(SEED + 8)
+    n, k = ids.shape[:2]
+    losses = []
+    t0 = time.time()
+    for step in range(a.text_steps):
+        for pg in opt.param_groups:
+            pg["lr"] = lr_at(1e-3, step, a.text_steps, 50)
+        idx = torch.randint(0, n, (64,), generator=g)
+        which = torch.randint(0, k, (64,), generator=g)
+        tok = ids[idx, which].to(DEV)
+        lab = labels[idx, which].to(DEV)
+        loss, acc = aux_loss(head, encode_text(tw, tok), tok, lab, eos)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(float(loss))
+        if step % 100 == 0 or step == a.text_steps - 1:
+            log("text %d/%d loss %.4f all-right %.2f (%.0f s)" %
+                (step, a.text_steps, float(np.mean(losses[-100:])), acc,
+                 time.time() - t0))
+    return losses, time.time() - t0
+
+
 def stage_unet(a):
     ids = torch.from_numpy(np.load(os.path.join(a.work, "ids.npy"))
                            .astype(np.int64))
-    mu = np.load(os.path.join(a.work, "lat_mu.npy"))
+    labels = torch.from_numpy(np.load(os.path.join(a.work, "labels.npy"))
+                              .astype(np.int64))
+    mu = unet_latents(a)
     scale = torch.load(os.path.join(a.work, "vae.pt"),
                        map_location="cpu")["scale"]
     with open(os.path.join(a.work, "tokenizer", "vocab.json")) as f:
         vocab = json.load(f)
+    eos = vocab[bpe.EOS]
     empty = torch.tensor(bpe.Tokenizer(vocab, []).window(""))
     cfg = unet_config()
     tw = init_weights(text_shapes(len(vocab)), SEED + 3)
@@ -353,7 +471,14 @@ def stage_unet(a):
                            "ff.net.2.weight", "proj_out.weight",
                            "conv_out.weight")):
                 v.zero_()
-    params = list(tw.values()) + list(uw.values())
+    head = init_weights({"aux.weight": (AUX_CLASSES, TEXT["hidden"]),
+                         "aux.bias": (AUX_CLASSES,)}, SEED + 9)
+    params = list(tw.values()) + list(uw.values()) + list(head.values())
+    text_losses, text_seconds = [], 0.0
+    ck = os.path.join(a.work, "unet-ckpt.pt")
+    if not os.path.exists(ck):
+        text_losses, text_seconds = pretrain_text(a, tw, head, ids, labels,
+                                                  eos)
     ema = {k: v.detach().clone() for k, v in list(tw.items()) +
            list(uw.items())}
     opt = torch.optim.AdamW(params, lr=a.lr, weight_decay=0.01)
@@ -362,13 +487,17 @@ def stage_unet(a):
     n = len(mu)
     losses = []
     t0 = t_run = time.time()
+    aux_acc = []
     start = 0
-    ck = os.path.join(a.work, "unet-ckpt.pt")
     if os.path.exists(ck):
         s = torch.load(ck, map_location=DEV)
         with torch.no_grad():
             for k, v in s["w"].items():
                 (tw if k in tw else uw)[k].copy_(v)
+            for k, v in s["head"].items():
+                head[k].copy_(v)
+        text_losses = s["text_losses"]
+        text_seconds = s.get("text_seconds", 0.0)
         ema = s["ema"]
         opt.load_state_dict(s["opt"])
         g.set_state(s["rng"])
@@ -393,13 +522,24 @@ def stage_unet(a):
         which = torch.randint(0, CAPTIONS_PER_SCENE, (a.batch,),
                               generator=g)
         tok = ids[idx, which]
+        lab = labels[idx, which].to(DEV)
         drop = torch.rand(a.batch, generator=g) < 0.1
         tok[drop] = empty
         tok = tok.to(DEV)
+        keep = (~drop).to(DEV)
         z = (torch.from_numpy(mu[idx.numpy()].astype(np.float32)) *
              scale).to(DEV)
+        # Timesteps: a share of each batch (--t-low-frac) from the lower
+        # ones only (below --t-low-max), the rest from all 1000. Above
+        # about t=400 the linear schedule leaves an SNR under 0.3, where
+        # only the layout and colours are decided, and in the canonical
+        # layout those are learned early; the shapes' edges and spikes
+        # form below it, so that is where the steps go.
         t = torch.randint(0, SCHED["num_train_timesteps"], (a.batch,),
-                          generator=g).to(DEV)
+                          generator=g)
+        low = torch.rand(a.batch, generator=g) < a.t_low_frac
+        t = torch.where(low, torch.randint(0, a.t_low_max, (a.batch,),
+                                           generator=g), t).to(DEV)
         noise = torch.randn(z.shape, generator=g).to(DEV)
         sa = ac[t].sqrt()[:, None, None, None]
         so = (1 - ac[t]).sqrt()[:, None, None, None]
@@ -415,8 +555,13 @@ def stage_unet(a):
         wt = torch.clamp(snr, max=5.0) / snr + 1
         loss = ((pred - target) ** 2).mean((1, 2, 3)) * wt
         loss = loss.mean() / 2
+        # The attribute head stays on (captions only, not the empty ones
+        # of the guidance dropout), so the UNet's gradient cannot wash
+        # out what the text encoder learned to say.
+        al, acc = aux_loss(head, ctx[keep], tok[keep], lab[keep], eos)
+        aux_acc.append(acc)
         opt.zero_grad()
-        loss.backward()
+        (loss + AUX_WEIGHT * al).backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         d = min(a.ema, (1 + step) / (10 + step))
@@ -426,18 +571,135 @@ def stage_unet(a):
         losses.append(float(loss))
         if step % 50 == 0 or step == total - 1:
             el = time.time() - t0
-            log("unet %d/%d loss %.4f lr %.2e (%.0f s, %.2f s/step)" %
-                (step, total, float(np.mean(losses[-50:])),
-                 lr, el, (time.time() - t_run) / (step + 1 - start)))
+            log("unet %d/%d loss %.4f text %.2f lr %.2e (%.0f s, %.2f "
+                "s/step)" % (step, total, float(np.mean(losses[-50:])),
+                             float(np.mean(aux_acc[-50:])), lr, el,
+                             (time.time() - t_run) / (step + 1 - start)))
         if (step + 1) % 500 == 0 or step == total - 1:
             torch.save({"w": cpu(dict(list(tw.items()) +
                                       list(uw.items()))),
                         "ema": cpu(ema), "opt": opt.state_dict(),
+                        "head": cpu(head), "text_losses": text_losses,
+                        "text_seconds": text_seconds,
                         "rng": g.get_state(), "losses": losses,
                         "step": step + 1, "elapsed": time.time() - t0},
                        ck + ".tmp")
             os.replace(ck + ".tmp", ck)
     log("unet: %d steps in %.0f s" % (total, time.time() - t0))
+
+
+# ---------------------------------------------------------------- refine
+
+def sample_latents(tw, uw, ids, empty, g, guidance, steps):
+    """Latents the way kiln-render makes them by default: DPM++ 2M over
+    the discrete v-prediction schedule (tools/reference/samplers.py, the
+    engine's tested reference) with classifier-free guidance, unscaled
+    back to the autoencoder's units."""
+    cfg = unet_config()
+    sched = samplers.Schedule(SCHED["beta_schedule"], "v",
+                              SCHED["num_train_timesteps"],
+                              SCHED["beta_start"], SCHED["beta_end"])
+    sigmas = sched.get_sigmas(steps)
+    n = len(ids)
+    with torch.no_grad():
+        ctx = encode_text(tw, torch.cat([ids, empty[None]]).to(DEV))
+        ctx = torch.cat([ctx[:n], ctx[n:].expand(n, -1, -1)])
+
+        def model(x, t):
+            v = unet.forward(uw, cfg, torch.cat([x, x]),
+                             torch.full((2 * n,), t, device=DEV), ctx,
+                             dtype=torch.float32)
+            c, u = v[:n], v[n:]
+            return u + guidance * (c - u)
+        x = torch.randn((n, VAE["latent"], 16, 16), generator=g).to(DEV) * \
+            float(sigmas[0])
+        x = samplers.sample_dpmpp_2m(samplers.Denoiser(sched, model), x,
+                                     sigmas, lambda i: False)
+    return x
+
+
+def stage_refine(a):
+    """Fine-tunes the decoder on what the UNet draws: latents sampled
+    from the trained text encoder and UNet (DPM++ 2M, the default steps
+    and guidance) for captions that name every attribute, each paired
+    with its scene's image, half of every batch still the encoder's
+    latents of the autoencoder's scenes so plain decoding is kept. The
+    UNet's latents sit a little off the encoder's, and the decoder turns
+    them into soft blobs; this teaches it to draw the clean shape they
+    stand for (a refiner, still the same AutoencoderKL decoder)."""
+    out = os.path.join(a.work, "vae-ref.pt")
+    if os.path.exists(out) or a.refine_steps == 0:
+        log("refine: cached in %s" % a.work)
+        return
+    v = torch.load(os.path.join(a.work, "vae-dec.pt"), map_location="cpu")
+    s = torch.load(os.path.join(a.work, "unet-ckpt.pt"), map_location="cpu")
+    tw = {k: x.to(DEV) for k, x in s["ema"].items()
+          if k.startswith("text_model.")}
+    uw = {k: x.to(DEV) for k, x in s["ema"].items()
+          if not k.startswith("text_model.")}
+    with open(os.path.join(a.work, "tokenizer", "vocab.json")) as f:
+        empty = torch.tensor(bpe.Tokenizer(json.load(f), []).window(""))
+    ids = np.load(os.path.join(a.work, "ids.npy"))
+    labels = np.load(os.path.join(a.work, "labels.npy"))
+    names = [n for n, _ in AUX]
+    full = (labels[..., names.index("size")] > 0) & \
+        (labels[..., names.index("background")] > 0)
+    g = np.random.default_rng(SEED + 10)
+    scenes_ok = np.nonzero(full.any(1))[0]
+    pick = np.sort(g.choice(scenes_ok, min(a.refine_samples,
+                                           len(scenes_ok)), replace=False))
+    caps = np.array([ids[i][np.nonzero(full[i])[0][0]] for i in pick])
+    lat_path = os.path.join(a.work, "refine_lat.npy")
+    if os.path.exists(lat_path):
+        lat = np.load(lat_path)
+    else:
+        tg = torch.Generator().manual_seed(SEED + 11)
+        lat, t0 = [], time.time()
+        for i in range(0, len(pick), 64):
+            x = sample_latents(tw, uw, torch.from_numpy(
+                caps[i:i + 64].astype(np.int64)), empty, tg, DEFAULTS["cfg"],
+                DEFAULTS["steps"])
+            lat.append((x / v["scale"]).cpu().numpy().astype(np.float16))
+            log("refine: sampled %d/%d latents (%.0f s)" %
+                (i + len(x), len(pick), time.time() - t0))
+        lat = np.concatenate(lat)
+        np.save(lat_path + ".tmp.npy", lat)
+        os.replace(lat_path + ".tmp.npy", lat_path)
+    targets = np.load(os.path.join(a.work, "unet_images.npy"),
+                      mmap_mode="r")
+    imgs = np.load(os.path.join(a.work, "images.npy"), mmap_mode="r")
+    mu = np.load(os.path.join(a.work, "lat_mu.npy"), mmap_mode="r")
+    cfg = vae_config()
+    w = {k: x.clone().to(DEV) for k, x in v["w"].items()}
+    dec = [k for k in w if not k.startswith(("encoder.", "quant_conv."))]
+    for k in dec:
+        w[k].requires_grad_(True)
+    opt = torch.optim.AdamW([w[k] for k in dec], lr=2e-4, weight_decay=0.0)
+    half = a.vae_batch // 8
+    losses = []
+    t0 = time.time()
+    for step in range(a.refine_steps):
+        for pg in opt.param_groups:
+            pg["lr"] = lr_at(2e-4, step, a.refine_steps, 50)
+        j = np.sort(g.integers(0, len(pick), half))
+        k = np.sort(g.integers(0, len(imgs), half))
+        x = to_unit(np.concatenate([targets[pick[j]], imgs[k]]))
+        z = torch.from_numpy(np.concatenate([lat[j], mu[k]])
+                             .astype(np.float32)).to(DEV)
+        y = vae.decode(w, cfg, z)
+        loss = ((y - x).abs() * shape_weights(x, x[:, :, :1, :1])).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(float(loss))
+        if step % 100 == 0 or step == a.refine_steps - 1:
+            log("refine %d/%d L1 %.4f (%.0f s)" %
+                (step, a.refine_steps, float(np.mean(losses[-100:])),
+                 time.time() - t0))
+    v = dict(v, w=cpu(w), refine_losses=losses,
+             refine_seconds=time.time() - t0)
+    torch.save(v, out + ".tmp")
+    os.replace(out + ".tmp", out)
 
 
 # ---------------------------------------------------------------- export
@@ -505,9 +767,9 @@ def stage_export(a):
     os.makedirs(a.out, exist_ok=True)
     with open(os.path.join(a.work, "tokenizer", "vocab.json")) as f:
         vocab = json.load(f)
-    v = torch.load(os.path.join(a.work, "vae-dec.pt")
-                   if os.path.exists(os.path.join(a.work, "vae-dec.pt"))
-                   else os.path.join(a.work, "vae.pt"), map_location="cpu")
+    v = torch.load([p for p in (os.path.join(a.work, n) for n in (
+        "vae-ref.pt", "vae-dec.pt", "vae.pt")) if os.path.exists(p)][0],
+        map_location="cpu")
     s = torch.load(os.path.join(a.work, "unet-ckpt.pt"), map_location="cpu")
     ema = s["ema"]
     tw = {k: x for k, x in ema.items() if k.startswith("text_model.")}
@@ -600,6 +862,7 @@ def stage_export(a):
     loss_png(os.path.join(a.out, "loss.png"),
              [(s["losses"], "unet"), (v["losses"], "vae")])
     stats = {"unet_steps": s["step"], "unet_seconds": round(s["elapsed"]),
+             "text_seconds": round(s.get("text_seconds", 0)),
              "vae_seconds": round(v.get("seconds", 0)),
              "text_params": sum(x.numel() for x in tw.values()),
              "unet_params": sum(x.numel() for x in uw.values()),
@@ -620,6 +883,12 @@ def main():
     ap.add_argument("--vae-batch", type=int, default=32)
     ap.add_argument("--decoder-steps", default="4000,6000,8000")
     ap.add_argument("--unet-steps", default="5000")
+    ap.add_argument("--text-steps", type=int, default=800,
+                    help="steps of the text encoder alone first")
+    ap.add_argument("--t-low-frac", type=float, default=0.0)
+    ap.add_argument("--t-low-max", type=int, default=400)
+    ap.add_argument("--refine-samples", type=int, default=1024)
+    ap.add_argument("--refine-steps", type=int, default=2000)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=4e-4)
     ap.add_argument("--ema", type=float, default=0.999)
@@ -628,7 +897,8 @@ def main():
                     default="auto",
                     help="auto: CUDA when torch has a GPU, else the CPU")
     ap.add_argument("stages", nargs="*",
-                    default=["data", "vae", "decoder", "unet", "export"])
+                    default=["data", "vae", "decoder", "unet", "refine",
+                             "export"])
     a = ap.parse_args()
     global DEV
     DEV = torch.device("cuda" if a.device == "cuda" or (
@@ -639,7 +909,8 @@ def main():
     os.makedirs(a.work, exist_ok=True)
     for st in a.stages:
         {"data": stage_data, "vae": stage_vae, "decoder": stage_decoder,
-         "unet": stage_unet, "export": stage_export}[st](a)
+         "unet": stage_unet, "refine": stage_refine,
+         "export": stage_export}[st](a)
 
 
 if __name__ == "__main__":
