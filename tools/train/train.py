@@ -296,6 +296,16 @@ def stage_vae(a):
     log("vae: scaling factor %.5f, %.0f s" % (1.0 / sd, time.time() - t0))
 
 
+def trainable_decoder(v):
+    """A copy of a checkpoint's autoencoder weights on DEV with the
+    decoder's (all but the encoder) trainable: (weights, their names)."""
+    w = {k: x.clone().to(DEV) for k, x in v["w"].items()}
+    dec = [k for k in w if not k.startswith(("encoder.", "quant_conv."))]
+    for k in dec:
+        w[k].requires_grad_(True)
+    return w, dec
+
+
 def stage_decoder(a):
     """Fine-tunes the decoder alone on the encoder's frozen latents (the
     ones the UNet learns), full 64x64 images, L1 only, which keeps edges
@@ -316,10 +326,7 @@ def stage_decoder(a):
     imgs = np.load(os.path.join(a.work, "images.npy"), mmap_mode="r")
     mu = np.load(os.path.join(a.work, "lat_mu.npy"), mmap_mode="r")
     cfg = vae_config()
-    w = {k: x.clone().to(DEV) for k, x in v["w"].items()}
-    dec = [k for k in w if not k.startswith(("encoder.", "quant_conv."))]
-    for k in dec:
-        w[k].requires_grad_(True)
+    w, dec = trainable_decoder(v)
     losses = list(v.get("decoder_losses", []))
     seconds = v.get("decoder_seconds", 0.0)
     for c in range(len(done), len(cycles)):
@@ -670,10 +677,7 @@ def stage_refine(a):
     imgs = np.load(os.path.join(a.work, "images.npy"), mmap_mode="r")
     mu = np.load(os.path.join(a.work, "lat_mu.npy"), mmap_mode="r")
     cfg = vae_config()
-    w = {k: x.clone().to(DEV) for k, x in v["w"].items()}
-    dec = [k for k in w if not k.startswith(("encoder.", "quant_conv."))]
-    for k in dec:
-        w[k].requires_grad_(True)
+    w, dec = trainable_decoder(v)
     opt = torch.optim.AdamW([w[k] for k in dec], lr=2e-4, weight_decay=0.0)
     half = a.vae_batch // 8
     losses = []
