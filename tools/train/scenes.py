@@ -4,7 +4,7 @@ numpy (4x supersampled), captioned in varied English, with a fixed
 held-out rule so test prompts are never seen in training.
 
   /usr/bin/python3 tools/train/scenes.py --count N --seed S --size 64 \
-      --out DIR [--split train|test]
+      --out DIR [--split train|test] [--layout canonical|random]
 
 writes DIR/NNNNNN.png and DIR/captions.jsonl (file, caption, spec)."""
 
