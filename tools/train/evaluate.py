@@ -96,7 +96,7 @@ def autoencoder(checkpoint, count=300, seed=EVAL_SEED):
     items = scenes.generate(count, seed, "test")
     imgs = np.stack([scenes.render(s, 64) for s, _ in items])
     with torch.no_grad():
-        x = torch.from_numpy(imgs).permute(0, 3, 1, 2).float() / 127.5 - 1
+        x = train.to_unit(imgs)
         w = {k: t.float() for k, t in v["w"].items()}
         vae.DTYPE = torch.float32
         mu, _ = vae.encode(w, cfg, x)
