@@ -4,11 +4,11 @@ training script still runs end to end into a folder the engine loads, and
 the C engine's renders of 100 held-out prompts score what the model card
 says.
 
-The shipped model reaches issue 5's thresholds on colour and position,
-not yet on count and shape (colour 90%, count 85%, shape 80%, position
+The shipped model reaches issue 5's thresholds on colour, shape and
+position, not yet on count (colour 90%, count 85%, shape 80%, position
 80%; evaluate.THRESHOLDS): this module prints its scores against them
-and asserts the thresholds where the model meets them and a floor under
-its scores elsewhere, so a broken engine or a worse model fails. When a
+and asserts the thresholds of colour and position, which the model
+meets with margin, and a floor under its scores elsewhere, so a broken engine or a worse model fails. When a
 model meets every threshold, FLOOR becomes THRESHOLDS."""
 
 import json
@@ -27,12 +27,14 @@ import scenes  # noqa: E402
 
 MODEL = os.path.join(harness.ROOT, "models", "kiln-micro")
 # What the shipped model must keep scoring: issue 5's thresholds for
-# colour and position (it scores 1.00 and 1.00), and for the rest a
-# margin under its scores (background 1.00, count 0.45, shape 0.67, size
-# 0.77), all far above uniform noise (0.09, 0.01, 0.03, 0.04; see
-# models/kiln-micro/README.md).
+# colour and position (it scores 0.98 and 1.00); for the rest a margin
+# under its scores (background 1.00, count 0.61, shape 0.82, size 0.86),
+# all far above uniform noise (0.09, 0.01, 0.03, 0.04; see
+# models/kiln-micro/README.md). Shape meets its 0.80 by two images, which
+# a CPU with other rounding in PoCL's kernels could flip, so its floor is
+# 0.75; the printed scores show it against 0.80.
 FLOOR = {"background": 0.90, "colour": 0.90, "position": 0.80,
-         "count": 0.30, "shape": 0.50, "size": 0.60}
+         "count": 0.45, "shape": 0.75, "size": 0.70}
 STACK = None
 
 
@@ -103,6 +105,54 @@ def test_training_script_end_to_end(_):
             raise AssertionError("render of the export: %s" % r.stderr)
         if scenes.read_png(png).shape != (64, 64, 3):
             raise AssertionError("wrong image size")
+
+
+def test_loss_weights(_):
+    # The two loss weightings train.py leans on, against the geometry of
+    # a scene computed here from its pixels: the UNet's object cells are
+    # the 4x4 blocks the object touches plus a border of one, and the
+    # refine stage's outline pixels weigh 20 more on top of the objects'
+    # 11 and the background's 1.
+    sys.path.insert(0, os.path.join(harness.ROOT, "tools", "train"))
+    import numpy as np
+    import train
+    for shape, cell in (("square", (1, 1)), ("star", (0, 2)),
+                        ("triangle", (2, 0))):
+        spec = {"background": "white", "groups": [], "objects": [
+            {"group": 0, "shape": shape, "colour": "blue", "size": "large",
+             "cell": list(cell), "dx": 0.0, "dy": 0.0, "scale": 1.0}]}
+        img = scenes.render(spec, 64)
+        fg = (np.abs(img.astype(int) - img[0, 0]) > 6).any(-1)
+        ys, xs = np.nonzero(fg)
+        want = np.zeros((16, 16), np.uint8)
+        want[max(0, ys.min() // 4 - 1):ys.max() // 4 + 2,
+             max(0, xs.min() // 4 - 1):xs.max() // 4 + 2] = 1
+        got = train.latent_masks(img[None])[0]
+        if shape == "square" and not np.array_equal(got, want):
+            raise AssertionError("square's latent cells:\n%s\nwant\n%s" %
+                                 (got, want))
+        # A star's or triangle's blocks sit inside its bounding box's.
+        if (got & ~want).any() or not got[ys // 4, xs // 4].all():
+            raise AssertionError("%s's latent cells:\n%s" % (shape, got))
+        x = train.to_unit(img[None])
+        w0 = train.shape_weights(x, x[:, :, :1, :1])[0, 0].numpy()
+        w1 = train.shape_weights(x, x[:, :, :1, :1], 20.0)[0, 0].numpy()
+        # Outline: two colours in the 3x3 neighbourhood (more than 0.1
+        # apart in [-1, 1] units, 12.75 levels), anti-aliased rims
+        # included.
+        pad = np.pad(img.astype(int), ((1, 1), (1, 1), (0, 0)), mode="edge")
+        nb = np.stack([pad[1 + dy:65 + dy, 1 + dx:65 + dx]
+                       for dy in (-1, 0, 1) for dx in (-1, 0, 1)])
+        outline = ((nb.max(0) - nb.min(0)) > 12.75).any(-1)
+        raw = w1 / w1.min()
+        if not (np.isclose(raw[outline & fg], 31).all() and
+                np.isclose(raw[outline & ~fg], 21).all() and
+                np.isclose(raw[~outline & fg], 11).all() and
+                np.isclose(raw[~outline & ~fg], 1).all()):
+            raise AssertionError("%s: outline weights %s" %
+                                 (shape, np.unique(raw.round(2))))
+        if not (np.isclose(w0.mean(), 1) and np.isclose(w1.mean(), 1)):
+            raise AssertionError("weights not normalised to mean 1")
 
 
 def test_held_out_prompts(_):
