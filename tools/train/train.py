@@ -225,13 +225,19 @@ def cpu(d):
     return {k: v.detach().cpu() for k, v in d.items()}
 
 
+# A pixel shows an object when some channel is this far off the
+# background colour, in [-1, 1] units (6.4 of 255 levels): anti-aliased
+# rims count, flat background does not.
+FG_LEVEL = 0.05
+
+
 def shape_weights(x, bg, edge=0.0):
     """Per-pixel loss weights for images x with background colour bg
     ([N, 3, 1, 1]; the corner pixel always shows it). Shapes cover a
     small part of each image: weighting their pixels 11x makes the
     decoder learn sharp shapes, not just flat backgrounds, in the few
     thousand steps there is time for. Normalised to mean 1."""
-    fg = ((x - bg).abs().amax(1, keepdim=True) > 0.05).float()
+    fg = ((x - bg).abs().amax(1, keepdim=True) > FG_LEVEL).float()
     wgt = 1 + 10 * fg
     if edge:
         # Pixels on a shape's outline (where the 3x3 neighbourhood spans
@@ -417,12 +423,12 @@ def unet_latents(a):
 def latent_masks(imgs):
     """Which cells of each image's 16x16 latent grid show an object, or
     border one: [N, 16, 16] uint8 from uint8 scenes (a pixel is an
-    object's when it is off the corner pixel's background colour, as in
-    shape_weights)."""
+    object's when it is FG_LEVEL off the corner pixel's background
+    colour, as in shape_weights)."""
     out = np.empty((len(imgs), 16, 16), np.uint8)
     for i in range(0, len(imgs), 1024):
         x = np.asarray(imgs[i:i + 1024], np.int16)
-        fg = (np.abs(x - x[:, :1, :1]) > 6).any(-1)
+        fg = (np.abs(x - x[:, :1, :1]) > FG_LEVEL * 127.5).any(-1)
         m = torch.from_numpy(fg.reshape(len(x), 16, 4, 16, 4)
                              .any((2, 4)).astype(np.float32))
         out[i:i + len(x)] = F.max_pool2d(m[:, None], 3, 1, 1)[:, 0].numpy()
@@ -627,6 +633,12 @@ def stage_unet(a):
     log("unet: %d steps in %.0f s" % (total, time.time() - t0))
 
 
+def split_ema(ema):
+    """A UNet checkpoint's EMA weights as (text encoder, UNet)."""
+    tw = {k: x for k, x in ema.items() if k.startswith("text_model.")}
+    return tw, {k: x for k, x in ema.items() if k not in tw}
+
+
 # ---------------------------------------------------------------- refine
 
 def sample_latents(tw, uw, ids, empty, g, guidance, steps):
@@ -674,10 +686,7 @@ def stage_refine(a):
         return
     v = torch.load(os.path.join(a.work, "vae-dec.pt"), map_location="cpu")
     s = torch.load(os.path.join(a.work, "unet-ckpt.pt"), map_location="cpu")
-    tw = {k: x.to(DEV) for k, x in s["ema"].items()
-          if k.startswith("text_model.")}
-    uw = {k: x.to(DEV) for k, x in s["ema"].items()
-          if not k.startswith("text_model.")}
+    tw, uw = split_ema({k: x.to(DEV) for k, x in s["ema"].items()})
     with open(os.path.join(a.work, "tokenizer", "vocab.json")) as f:
         empty = torch.tensor(bpe.Tokenizer(json.load(f), []).window(""))
     ids = np.load(os.path.join(a.work, "ids.npy"))
@@ -823,8 +832,7 @@ def stage_export(a):
         map_location="cpu")
     s = torch.load(os.path.join(a.work, "unet-ckpt.pt"), map_location="cpu")
     ema = s["ema"]
-    tw = {k: x for k, x in ema.items() if k.startswith("text_model.")}
-    uw = {k: x for k, x in ema.items() if not k.startswith("text_model.")}
+    tw, uw = split_ema(ema)
     ucfg = unet_config()
     vcfg = vae_config()
 
