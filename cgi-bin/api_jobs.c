@@ -256,7 +256,7 @@ api_jobs_batch(struct kreq *req)
 	const struct tier_limits *tier = tier_for(&req->app->cfg,
 		req->auth->tier);
 	struct enqueue_refusal why;
-	int n = 0, i, bad = 0, rc = -1, found, st;
+	int n = 0, i, bad = 0, rc = -1, st;
 
 	memset(specs, 0, sizeof(specs));
 	if (!submit_allowed(req) || req_json_body(req, &body) != 0)
@@ -320,14 +320,9 @@ api_jobs_batch(struct kreq *req)
 		goto oom;
 	}
 	json_object_object_add(out, "jobs", arr);
-	for (i = 0; i < n; i++) {
-		json_object *job = job_json(req->app->db, ids[i],
-			req->auth->user_id, &found);
-
-		if (job == NULL)
-			goto dbfail;
-		json_object_array_add(arr, job);
-	}
+	if (jobs_json(req->app->db, ids, (size_t)n, req->auth->user_id,
+	    arr) != 0)
+		goto dbfail;
 	rc = api_send(req, 202, out);
 	out = NULL;
 	goto out;
@@ -477,17 +472,11 @@ api_jobs_list(struct kreq *req)
 		return api_send(req, 500, NULL);
 	}
 	json_object_object_add(o, "jobs", c.list);
-	for (k = 0; k < c.n && k < limit; k++) {
-		int found;
-		json_object *job = job_json(req->app->db, c.ids[k],
-			req->auth->user_id, &found);
-
-		if (job == NULL && found < 0) {
-			json_object_put(o);
-			return api_db_fail(req, "api jobs: list item");
-		}
-		if (job != NULL)
-			json_object_array_add(c.list, job);
+	/* A job deleted between the two queries is left out. */
+	if (jobs_json(req->app->db, c.ids, (size_t)(c.n < limit ? c.n :
+	    limit), req->auth->user_id, c.list) != 0) {
+		json_object_put(o);
+		return api_db_fail(req, "api jobs: list items");
 	}
 	json_object_object_add(o, "next_cursor", c.n > limit ?
 		json_object_new_int64((int64_t)c.ids[limit - 1]) : NULL);

@@ -503,10 +503,12 @@ job_status_of(struct db *db, unsigned long long id,
 
 #define TS(col) "DATE_FORMAT(" col ", '%Y-%m-%dT%H:%i:%sZ')"
 
+/* The rows of a jobs_json query: each job's object and id, in the
+ * order the database sent them. */
 struct job_read {
-	json_object *o;
-	unsigned long long id;
-	int queued;
+	json_object **o;
+	unsigned long long *id;
+	size_t n, cap;
 	int oom;
 };
 
@@ -520,9 +522,14 @@ job_row(const struct db_row *r, void *arg)
 		"created_at", "started_at", "finished_at", "preview",
 		"queue_position" };
 	struct job_read *jr = arg;
-	json_object *o = json_object_new_object(), *prog;
+	json_object *o, *prog;
 	size_t i;
 
+	if (jr->n == jr->cap) {		/* never more rows than ids asked */
+		jr->oom = 1;
+		return 1;
+	}
+	o = json_object_new_object();
 	if (o == NULL) {
 		jr->oom = 1;
 		return 1;
@@ -553,12 +560,12 @@ job_row(const struct db_row *r, void *arg)
 		json_object_new_double_s(strtod(r->cols[15], NULL),
 		r->cols[15]) : NULL);
 	json_object_object_add(o, "progress", prog);
-	jr->id = strtoull(r->cols[0], NULL, 10);
+	jr->id[jr->n] = strtoull(r->cols[0], NULL, 10);
 	if (r->cols[21] != NULL) {
 		char url[96];
 
 		snprintf(url, sizeof(url), "/api/v1/images/%llu-preview.png",
-			jr->id);
+			jr->id[jr->n]);
 		json_object_object_add(o, "preview_url",
 			json_object_new_string(url));
 	} else {
@@ -576,18 +583,29 @@ job_row(const struct db_row *r, void *arg)
 	} else {
 		json_object_object_add(o, "share_url", NULL);
 	}
-	jr->o = o;
-	return 1;
+	jr->o[jr->n++] = o;
+	return 0;
 }
 
 static int
 image_row(const struct db_row *r, void *arg)
 {
-	json_object *a = arg, *o = json_object_new_object();
+	struct job_read *jr = arg;
+	unsigned long long job = strtoull(r->cols[0], NULL, 10);
+	json_object *a = NULL, *o;
 	char url[96];
+	size_t i;
 
-	if (o == NULL)
+	for (i = 0; i < jr->n && a == NULL; i++)
+		if (jr->id[i] == job)
+			json_object_object_get_ex(jr->o[i], "images", &a);
+	if (a == NULL)
+		return 0;	/* only the jobs found are asked for */
+	o = json_object_new_object();
+	if (o == NULL) {
+		jr->oom = 1;
 		return 1;
+	}
 	snprintf(url, sizeof(url), "/api/v1/images/%s-%s.png", r->cols[0],
 		r->cols[1]);
 	json_object_object_add(o, "index", json_object_new_int(
@@ -606,41 +624,110 @@ image_row(const struct db_row *r, void *arg)
 	return 0;
 }
 
-json_object *
-job_json(struct db *db, unsigned long long id, unsigned long long user_id,
-	int *found)
+/* head "?, ?, ..." tail with n placeholders, for an IN list (the
+ * values go as parameters); NULL when out of memory. */
+static char *
+sql_in(const char *head, size_t n, const char *tail)
+{
+	size_t hl = strlen(head), tl = strlen(tail), i;
+	char *s = malloc(hl + n * 3 + tl + 1), *p = s;
+
+	if (s == NULL)
+		return NULL;
+	memcpy(p, head, hl);
+	p += hl;
+	for (i = 0; i < n; i++) {
+		memcpy(p, i ? ", ?" : "?", i ? 3 : 1);
+		p += i ? 3 : 1;
+	}
+	memcpy(p, tail, tl + 1);
+	return s;
+}
+
+int
+jobs_json(struct db *db, const unsigned long long *ids, size_t n,
+	unsigned long long user_id, json_object *out)
 {
 	struct job_read jr = { 0 };
-	struct db_param p[2];
-	json_object *imgs;
+	struct db_param *p = NULL;
+	char *sql = NULL;
+	size_t i, k;
+	int rc = -1;
 
-	*found = -1;
-	p[0] = DB_INT(id);
-	p[1] = DB_INT(user_id);
-	if (db_query(db, "SELECT j.id, j.status, j.prompt, j.negative_prompt,"
+	if (n == 0)
+		return 0;
+	jr.cap = n;
+	jr.o = calloc(n, sizeof(*jr.o));
+	jr.id = calloc(n, sizeof(*jr.id));
+	p = calloc(n + 1, sizeof(*p));
+	/* Two queries for the whole list, not two per job: the rows, then
+	 * the images of the rows found (so never another user's). */
+	sql = sql_in("SELECT j.id, j.status, j.prompt, j.negative_prompt,"
 	    " j.model, j.width, j.height, j.steps, j.cfg_scale, j.sampler,"
 	    " j.seed, j.batch_count, j.webhook_url, j.step, j.steps_total,"
 	    " j.eta_s, j.error, j.render_s, " TS("j.created_at") ", "
 	    TS("j.started_at") ", " TS("j.finished_at") ", j.preview_path, "
-	    JOB_AHEAD_SQL ", j.share_token FROM jobs j WHERE j.id = ? AND"
-	    " j.user_id = ? AND j.deleted_at IS NULL", p, 2, job_row, &jr) < 0)
-		return NULL;
-	if (jr.oom)
-		return NULL;
-	if (jr.o == NULL) {
-		*found = 0;
-		return NULL;
+	    JOB_AHEAD_SQL ", j.share_token FROM jobs j WHERE j.id IN (", n,
+	    ") AND j.user_id = ? AND j.deleted_at IS NULL");
+	if (jr.o == NULL || jr.id == NULL || p == NULL || sql == NULL)
+		goto out;
+	for (i = 0; i < n; i++)
+		p[i] = DB_INT(ids[i]);
+	p[n] = DB_INT(user_id);
+	if (db_query(db, sql, p, n + 1, job_row, &jr) < 0 || jr.oom)
+		goto out;
+	if (jr.n == 0) {
+		rc = 0;
+		goto out;
 	}
-	imgs = json_object_new_array();
-	json_object_object_add(jr.o, "images", imgs);
-	if (db_query(db, "SELECT job_id, idx, seed, width, height"
-	    " FROM job_images WHERE job_id = ? ORDER BY idx", p, 1, image_row,
-	    imgs) < 0) {
-		json_object_put(jr.o);
-		return NULL;
+	for (i = 0; i < jr.n; i++) {
+		json_object *imgs = json_object_new_array();
+
+		if (imgs == NULL)
+			goto out;
+		json_object_object_add(jr.o[i], "images", imgs);
+		p[i] = DB_INT(jr.id[i]);
 	}
-	*found = 1;
-	return jr.o;
+	free(sql);
+	sql = sql_in("SELECT job_id, idx, seed, width, height FROM job_images"
+	    " WHERE job_id IN (", jr.n, ") ORDER BY job_id, idx");
+	if (sql == NULL || db_query(db, sql, p, jr.n, image_row, &jr) < 0 ||
+	    jr.oom)
+		goto out;
+	/* In the order asked for; each id once. */
+	for (i = 0; i < n; i++)
+		for (k = 0; k < jr.n; k++)
+			if (jr.o[k] != NULL && jr.id[k] == ids[i]) {
+				json_object_array_add(out, jr.o[k]);
+				jr.o[k] = NULL;
+				break;
+			}
+	rc = 0;
+out:
+	for (i = 0; i < jr.n; i++)
+		json_object_put(jr.o[i]);
+	free(jr.o);
+	free(jr.id);
+	free(p);
+	free(sql);
+	return rc;
+}
+
+json_object *
+job_json(struct db *db, unsigned long long id, unsigned long long user_id,
+	int *found)
+{
+	json_object *a = json_object_new_array(), *o = NULL;
+
+	*found = -1;
+	if (a == NULL || jobs_json(db, &id, 1, user_id, a) != 0)
+		goto out;
+	*found = json_object_array_length(a) > 0;
+	if (*found)
+		o = json_object_get(json_object_array_get_idx(a, 0));
+out:
+	json_object_put(a);
+	return o;
 }
 
 /* ------------------------------------------------ sharing and deleting */

@@ -564,6 +564,27 @@ def test_listing_pages_and_filters(s):
     assert first["created_at"] == "2024-01-01T12:00:00Z", first
     assert first["finished_at"] == "2024-01-01T12:00:05Z", first
     assert first["prompt"] == "a red circle" and first["images"] == [], first
+    # A page is read in two queries (the jobs, then all their images):
+    # each job keeps its own images, in order, and reads the same as its
+    # own GET.
+    imgs = {by_prompt["three purple stars"]: [(0, 11), (1, 12), (2, 13)],
+            by_prompt["a red circle"]: [(0, 21)]}
+    for jid, rows_ in imgs.items():
+        for idx, seed in reversed(rows_):
+            s.sql("INSERT INTO job_images (job_id, idx, seed, path, width,"
+                  " height) VALUES (%d, %d, %d, 'x.png', 64, 64)"
+                  % (jid, idx, seed))
+    _, _, o = list_ids(s, key, "")
+    for j in o["jobs"]:
+        want = imgs.get(j["id"], [])
+        assert [(i["index"], i["seed"]) for i in j["images"]] == want, j
+        assert all(i["url"] == "/api/v1/images/%d-%d.png" % (j["id"],
+                                                             i["index"])
+                   for i in j["images"]), j
+        r = api(s, "GET", "/api/v1/jobs/%d" % j["id"], key)
+        assert r.status == 200 and is_json(r) == j, (j, r.text[:300])
+    s.sql("DELETE FROM job_images WHERE job_id IN (%s)"
+          % ", ".join(str(i) for i in imgs))
     page, cur, _ = list_ids(s, key, "limit=6")
     assert page == newest[:6] and cur is not None, (page, cur)
     page, cur, _ = list_ids(s, key, "limit=6&cursor=%s" % cur)
