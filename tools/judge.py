@@ -282,11 +282,12 @@ def judge(img, prompt):
     """Per-attribute verdicts for what the prompt names. "groups" holds one
     dict per object group (colour/shape/count, size and position when
     named); "attributes" folds them (all groups right); "score" is the
-    fraction of named attributes right and "overall" whether all are."""
+    fraction of named attributes right and "overall" whether all are;
+    "expected" is the parsed prompt."""
     exp = parse_prompt(prompt) if isinstance(prompt, str) else prompt
     a = analyse(img)
     blobs = a["blobs"]
-    out = {"background": None, "groups": [], "analysis": a}
+    out = {"background": None, "groups": [], "analysis": a, "expected": exp}
     if exp["background"] is not None:
         out["background"] = a["background"] == exp["background"]
     for g in exp["groups"]:
@@ -333,6 +334,8 @@ class Tally:
         self.total = {k: 0 for k in ATTRS}
         self.images = 0
         self.overall = 0
+        # Shape and count per shape the prompts name: [right, named].
+        self.by_shape = {}
 
     def add(self, verdict):
         self.images += 1
@@ -340,17 +343,24 @@ class Tally:
         if verdict["background"] is not None:
             self.total["background"] += 1
             self.right["background"] += bool(verdict["background"])
-        for r in verdict["groups"]:
+        for g, r in zip(verdict["expected"]["groups"], verdict["groups"]):
             for k, v in r.items():
                 self.total[k] += 1
                 self.right[k] += bool(v)
+                if k in ("shape", "count"):
+                    t = self.by_shape.setdefault(g["shape"], {}) \
+                        .setdefault(k, [0, 0])
+                    t[0] += bool(v)
+                    t[1] += 1
 
     def report(self):
         acc = {k: (self.right[k] / float(self.total[k]) if self.total[k]
                    else None) for k in ATTRS}
         return {"images": self.images, "accuracy": acc,
                 "named": dict(self.total),
-                "overall": self.overall / float(max(self.images, 1))}
+                "overall": self.overall / float(max(self.images, 1)),
+                "by_shape": {k: self.by_shape[k] for k in
+                             sorted(self.by_shape)}}
 
 
 def main():

@@ -96,6 +96,14 @@ def test_ground_truth_scores_at_least_98_percent(_):
     print("ground truth:", rep)
     for k, v in rep["accuracy"].items():
         assert v is not None and v >= 0.98, (k, rep)
+    # The per-shape breakdown splits the same verdicts by the shape each
+    # prompt names.
+    by = rep["by_shape"]
+    assert sorted(by) == sorted(scenes.SHAPES), by
+    for k in ("shape", "count"):
+        assert sum(v[k][1] for v in by.values()) == rep["named"][k], by
+        assert sum(v[k][0] for v in by.values()) == \
+            round(rep["accuracy"][k] * rep["named"][k]), by
 
 
 def test_noise_scores_at_most_5_percent(_):

@@ -12,7 +12,14 @@ held-out rule keeps out of training. Image i is rendered with seed i at
 the model's default size, sampler and steps (models/kiln-micro/kiln.json)
 unless extra options override them. Prints the judge's per-attribute
 accuracy and the mean seconds per image as JSON; DIR keeps the images,
-captions.jsonl (judge.py --images DIR reads it) and report.json."""
+captions.jsonl (judge.py --images DIR reads it) and report.json.
+
+  evaluate.py --autoencoder build/train/vae-ref.pt
+  evaluate.py --work build/train [--count 300] [--seed 6] [--out DIR]
+
+judge, in torch, what an autoencoder checkpoint keeps of held-out scenes
+(the model's ceiling), or the prompts drawn from a training work dir's
+checkpoints (recipe experiments, on a GPU where there is one)."""
 
 import argparse
 import json
@@ -91,7 +98,7 @@ def autoencoder(checkpoint, count=300, seed=EVAL_SEED):
     sys.path.insert(0, os.path.join(ROOT, "tools", "reference"))
     import vae
     import train
-    v = torch.load(checkpoint, map_location="cpu")
+    v = train.load(checkpoint)
     cfg = train.vae_config()
     items = scenes.generate(count, seed, "test")
     imgs = np.stack([scenes.render(s, 64) for s, _ in items])
@@ -108,22 +115,87 @@ def autoencoder(checkpoint, count=300, seed=EVAL_SEED):
     return t.report()
 
 
+def work_dir(work, count=300, seed=6, out=None):
+    """The judge on prompts rendered from a training work dir in torch,
+    not the engine: its UNet checkpoint's EMA weights, the reference
+    DPM++ 2M sampler (tools/reference/samplers.py) at kiln-micro's
+    defaults, decoded by the refined decoder (vae-ref.pt, else
+    vae-dec.pt). For comparing recipe variants where there is no engine
+    build, a GPU machine say, before one is exported. The noise is
+    torch's, not kiln-render's per-seed noise, so the images differ from
+    the engine's; the seed defaults to the tuning prompts, not the
+    acceptance set."""
+    import torch
+    sys.path.insert(0, os.path.join(ROOT, "tools", "reference"))
+    import bpe
+    import train
+    import vae
+    vae.DTYPE = torch.float32
+    dev = train.DEV = torch.device("cuda" if torch.cuda.is_available()
+                                   else "cpu")
+    ref = os.path.join(work, "vae-ref.pt")
+    v = train.load(ref if os.path.exists(ref) else
+                   os.path.join(work, "vae-dec.pt"))
+    s = train.load(os.path.join(work, "unet-ckpt.pt"))
+    tw, uw = train.split_ema({k: x.to(dev) for k, x in s["ema"].items()})
+    vocab, merges = bpe.load(os.path.join(work, "tokenizer", "vocab.json"),
+                             os.path.join(work, "tokenizer", "merges.txt"))
+    tok = bpe.Tokenizer(vocab, merges)
+    empty = torch.tensor(bpe.Tokenizer(vocab, []).window(""))
+    items = scenes.generate(count, seed, "test")
+    ids = torch.tensor([tok.window(c) for _, c in items])
+    g = torch.Generator().manual_seed(seed)
+    w = {k: x.to(dev).float() for k, x in v["w"].items()}
+    t = judge.Tally()
+    if out:
+        os.makedirs(out, exist_ok=True)
+    for i in range(0, count, 100):
+        x = train.sample_latents(tw, uw, ids[i:i + 100], empty, g,
+                                 train.DEFAULTS["cfg"],
+                                 train.DEFAULTS["steps"])
+        with torch.no_grad():
+            y = vae.decode(w, train.vae_config(), x / v["scale"])
+        imgs = ((y.clamp(-1, 1) + 1) * 127.5).round().byte() \
+            .permute(0, 2, 3, 1).cpu().numpy()
+        for j, img in enumerate(imgs):
+            t.add(judge.judge(img, items[i + j][1]))
+            if out:
+                scenes.write_png(os.path.join(out, "%03d.png" % (i + j)),
+                                 img)
+    return t.report()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", default=os.path.join(ROOT, "models",
                                                     "kiln-micro"))
-    ap.add_argument("--out", required=True)
+    ap.add_argument("--out", help="where the images go (required but "
+                    "with --autoencoder and --work)")
     ap.add_argument("--count", type=int, default=100)
     ap.add_argument("--render")
     ap.add_argument("--autoencoder", metavar="CHECKPOINT",
                     help="judge held-out scenes through a training "
                     "checkpoint of the autoencoder instead")
+    ap.add_argument("--work", metavar="DIR",
+                    help="judge a training work dir (train.py --work) in "
+                    "torch instead; --count defaults to 300 and the "
+                    "prompts to the tuning seed (--seed)")
+    ap.add_argument("--seed", type=int,
+                    help="prompt seed (default %d, --work: 6)" % EVAL_SEED)
     ap.add_argument("extra", nargs="*")
     a = ap.parse_args()
     if a.autoencoder:
         print(json.dumps(autoencoder(a.autoencoder), indent=1))
         return
-    rep = evaluate(a.model, a.out, a.count, a.render, a.extra)
+    if a.work:
+        count = a.count if "--count" in sys.argv else 300
+        print(json.dumps(work_dir(a.work, count, 6 if a.seed is None
+                                  else a.seed, a.out), indent=1))
+        return
+    if not a.out:
+        ap.error("--out is required")
+    rep = evaluate(a.model, a.out, a.count, a.render, a.extra,
+                   EVAL_SEED if a.seed is None else a.seed)
     rep.pop("failures")
     rep["pass"] = all(rep["accuracy"][k] is not None and
                       rep["accuracy"][k] >= v for k, v in THRESHOLDS.items())

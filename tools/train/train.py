@@ -225,6 +225,14 @@ def cpu(d):
     return {k: v.detach().cpu() for k, v in d.items()}
 
 
+def load(path):
+    """A checkpoint this script wrote, on the CPU. Not weights-only: they
+    hold floats and lists beside the tensors, which torch 1.13's
+    weights-only unpickler refuses and torch 2.6 and later load that way
+    by default."""
+    return torch.load(path, map_location="cpu", weights_only=False)
+
+
 # A pixel shows an object when some channel is this far off the
 # background colour, in [-1, 1] units (6.4 of 255 levels): anti-aliased
 # rims count, flat background does not.
@@ -328,8 +336,7 @@ def stage_decoder(a):
     finished cycle is saved, so a longer list continues a shorter one."""
     cycles = [int(x) for x in str(a.decoder_steps).split(",")]
     out = os.path.join(a.work, "vae-dec.pt")
-    v = torch.load(out if os.path.exists(out) else
-                   os.path.join(a.work, "vae.pt"), map_location="cpu")
+    v = load(out if os.path.exists(out) else os.path.join(a.work, "vae.pt"))
     done = v.get("cycles", [])
     if done == cycles[:len(done)] and len(done) == len(cycles):
         log("decoder: cached in %s" % a.work)
@@ -411,7 +418,7 @@ def unet_latents(a):
     its scaling factor stays the one of the autoencoder's own scenes."""
     out = os.path.join(a.work, "unet_lat.npy")
     if not os.path.exists(out):
-        v = torch.load(os.path.join(a.work, "vae.pt"), map_location="cpu")
+        v = load(os.path.join(a.work, "vae.pt"))
         w = {k: x.to(DEV) for k, x in v["w"].items()}
         mu = encode_all(w, vae_config(), np.load(
             os.path.join(a.work, "unet_images.npy"), mmap_mode="r"))
@@ -490,8 +497,7 @@ def stage_unet(a):
     mu = unet_latents(a)
     masks = torch.from_numpy(latent_masks(np.load(
         os.path.join(a.work, "unet_images.npy"), mmap_mode="r")))
-    scale = torch.load(os.path.join(a.work, "vae.pt"),
-                       map_location="cpu")["scale"]
+    scale = load(os.path.join(a.work, "vae.pt"))["scale"]
     with open(os.path.join(a.work, "tokenizer", "vocab.json")) as f:
         vocab = json.load(f)
     eos = vocab[bpe.EOS]
@@ -527,14 +533,16 @@ def stage_unet(a):
     aux_acc = []
     start = 0
     if os.path.exists(ck):
-        s = torch.load(ck, map_location=DEV)
+        s = load(ck)
         with torch.no_grad():
             for k, v in s["w"].items():
                 (tw if k in tw else uw)[k].copy_(v)
             for k, v in s["head"].items():
                 head[k].copy_(v)
         text_seconds = s.get("text_seconds", 0.0)
-        ema = s["ema"]
+        # The generator's state stays a CPU tensor; the optimizer's
+        # moments follow their parameters' device on loading.
+        ema = {k: v.to(DEV) for k, v in s["ema"].items()}
         opt.load_state_dict(s["opt"])
         g.set_state(s["rng"])
         losses, start = s["losses"], s["step"]
@@ -684,8 +692,8 @@ def stage_refine(a):
     if os.path.exists(out) or a.refine_steps == 0:
         log("refine: cached in %s" % a.work)
         return
-    v = torch.load(os.path.join(a.work, "vae-dec.pt"), map_location="cpu")
-    s = torch.load(os.path.join(a.work, "unet-ckpt.pt"), map_location="cpu")
+    v = load(os.path.join(a.work, "vae-dec.pt"))
+    s = load(os.path.join(a.work, "unet-ckpt.pt"))
     tw, uw = split_ema({k: x.to(DEV) for k, x in s["ema"].items()})
     with open(os.path.join(a.work, "tokenizer", "vocab.json")) as f:
         empty = torch.tensor(bpe.Tokenizer(json.load(f), []).window(""))
@@ -827,10 +835,9 @@ def stage_export(a):
     os.makedirs(a.out, exist_ok=True)
     with open(os.path.join(a.work, "tokenizer", "vocab.json")) as f:
         vocab = json.load(f)
-    v = torch.load([p for p in (os.path.join(a.work, n) for n in (
-        "vae-ref.pt", "vae-dec.pt", "vae.pt")) if os.path.exists(p)][0],
-        map_location="cpu")
-    s = torch.load(os.path.join(a.work, "unet-ckpt.pt"), map_location="cpu")
+    v = load([p for p in (os.path.join(a.work, n) for n in (
+        "vae-ref.pt", "vae-dec.pt", "vae.pt")) if os.path.exists(p)][0])
+    s = load(os.path.join(a.work, "unet-ckpt.pt"))
     ema = s["ema"]
     tw, uw = split_ema(ema)
     ucfg = unet_config()
