@@ -1,4 +1,4 @@
-/* api.c - api.fcgi: the JSON API under /api/v1. One route table, one file
+/* api.c - api.fcgi: the JSON API under /api/v1 (and /sdapi/v1). One route table, one file
  * per endpoint group; auth_api checks the Bearer key and the route's
  * scope before its handler runs. */
 #include "app.h"
@@ -36,6 +36,19 @@ static const struct route routes[] = {
 	{ M_GET, "/api/v1/shared/{token}", api_shared, ACC_PUBLIC, 0 },
 	{ M_GET, "/api/v1/shared/{token}/{name}", api_shared_image,
 	  ACC_PUBLIC, 0 },
+	/* AUTOMATIC1111-compatible: the same keys and scopes. */
+	{ M_POST, "/sdapi/v1/txt2img", api_sdapi_txt2img, ACC_USER,
+	  SCOPE_GENERATE },
+	{ M_GET, "/sdapi/v1/sd-models", api_sdapi_models, ACC_USER,
+	  SCOPE_READ },
+	{ M_GET, "/sdapi/v1/samplers", api_sdapi_samplers, ACC_USER,
+	  SCOPE_READ },
+	{ M_GET, "/sdapi/v1/options", api_sdapi_options, ACC_USER,
+	  SCOPE_READ },
+	{ M_GET, "/sdapi/v1/progress", api_sdapi_progress, ACC_USER,
+	  SCOPE_READ },
+	{ M_POST, "/sdapi/v1/interrupt", api_sdapi_interrupt, ACC_USER,
+	  SCOPE_GENERATE },
 };
 
 static void

@@ -71,11 +71,8 @@ parse_idx(const char *s, long *idx, enum kind *k)
 	return strcmp(again, s) == 0 ? 0 : -1;
 }
 
-/* "jobs/12/0.png" -> "ARTIFACTS/jobs/12/0.thumb.png" (thumb) or the
- * image itself. Refuses paths that could leave the artifacts directory.
- * Returns 0 or -1. */
-static int
-artifact_path(const struct kreq *req, const char *rel, int thumb,
+int
+api_artifact_path(const struct kreq *req, const char *rel, int thumb,
 	char *out, size_t n)
 {
 	size_t len = strlen(rel);
@@ -145,8 +142,9 @@ send_png(struct kreq *req, char *rel, enum kind k, int shared)
 	int fd = -1, rc = -1, small = 0;
 	struct stat st;
 
-	if (rel == NULL || artifact_path(req, rel, 0, path, sizeof(path)) != 0 ||
-	    artifact_path(req, rel, 1, thumb, sizeof(thumb)) != 0) {
+	if (rel == NULL ||
+	    api_artifact_path(req, rel, 0, path, sizeof(path)) != 0 ||
+	    api_artifact_path(req, rel, 1, thumb, sizeof(thumb)) != 0) {
 		free(rel);
 		return not_found(req);
 	}

@@ -134,9 +134,8 @@ idem_done(struct kreq *req, unsigned long long job_id)
 		log_error("idempotency key: %s", db_error(req->app->db));
 }
 
-/* A quota or credit refusal from job_enqueue, as JSON. */
-static int
-refuse_quota(struct kreq *req, const struct enqueue_refusal *why)
+int
+api_refuse_quota(struct kreq *req, const struct enqueue_refusal *why)
 {
 	char num[32];
 
@@ -148,10 +147,8 @@ refuse_quota(struct kreq *req, const struct enqueue_refusal *why)
 		NULL);
 }
 
-/* Applies the submission rate limit. Returns 1 to go on, 0 after
- * answering (429 or a db error). */
-static int
-submit_allowed(struct kreq *req)
+int
+api_submit_allowed(struct kreq *req)
 {
 	int st = limit_submit(req);
 
@@ -179,7 +176,7 @@ api_jobs_create(struct kreq *req)
 	unsigned long long id = 0;
 	struct job_spec s;
 
-	if (!submit_allowed(req))
+	if (!api_submit_allowed(req))
 		return -1;
 	if (req_json_body(req, &body) != 0)
 		return -1;
@@ -214,7 +211,7 @@ api_jobs_create(struct kreq *req)
 				"the job is not valid; see fields", fields);
 		json_object_put(fields);
 		if (bad == -3)
-			return refuse_quota(req, &why);
+			return api_refuse_quota(req, &why);
 		return bad == -1 ? api_send(req, 500, NULL) :
 			api_db_fail(req, "api jobs: insert");
 	}
@@ -259,7 +256,7 @@ api_jobs_batch(struct kreq *req)
 	int n = 0, i, bad = 0, rc = -1, st;
 
 	memset(specs, 0, sizeof(specs));
-	if (!submit_allowed(req) || req_json_body(req, &body) != 0)
+	if (!api_submit_allowed(req) || req_json_body(req, &body) != 0)
 		return -1;
 	be.fields = json_object_new_object();
 	if (be.fields == NULL)
@@ -310,7 +307,7 @@ api_jobs_batch(struct kreq *req)
 	if (st < 0)
 		goto dbfail;
 	if (st > 0) {
-		rc = refuse_quota(req, &why);
+		rc = api_refuse_quota(req, &why);
 		goto out;
 	}
 	out = json_object_new_object();

@@ -77,6 +77,12 @@ int api_job_unshare(struct kreq *req);
 int api_image(struct kreq *req);
 int api_shared(struct kreq *req);
 int api_shared_image(struct kreq *req);
+int api_sdapi_txt2img(struct kreq *req);
+int api_sdapi_models(struct kreq *req);
+int api_sdapi_samplers(struct kreq *req);
+int api_sdapi_options(struct kreq *req);
+int api_sdapi_progress(struct kreq *req);
+int api_sdapi_interrupt(struct kreq *req);
 
 /* Shared by the api_*.c files (api_account.c). api_send answers with o
  * (NULL: a 500) and puts it; json_scopes makes ["read", ...];
@@ -87,5 +93,16 @@ int api_db_fail(struct kreq *req, const char *where);
 /* 204 No Content. Returns 0. */
 int api_no_content(struct kreq *req);
 struct json_object *json_scopes(unsigned scopes);
+/* The submission rate limit ([limits] submit_*): 1 to go on, 0 after
+ * answering (429 or a db error). */
+int api_submit_allowed(struct kreq *req);
+/* A quota or credit refusal from job_enqueue, as JSON. Returns -1. */
+struct enqueue_refusal;
+int api_refuse_quota(struct kreq *req, const struct enqueue_refusal *why);
+/* "jobs/12/0.png" -> "ARTIFACTS/jobs/12/0.thumb.png" (thumb) or the
+ * image itself, refusing paths that could leave the artifacts
+ * directory. Returns 0 or -1. */
+int api_artifact_path(const struct kreq *req, const char *rel, int thumb,
+	char *out, size_t n);
 
 #endif

@@ -70,3 +70,9 @@ def test_bearer_key_reaches_the_programs(s):
         assert r.status == 401, (path, r.status)
         assert r.json()["error"]["code"] == "unauthorized"
         check_security_headers(r, path)
+    # The AUTOMATIC1111-style prefix goes to the API program too, by both
+    # routes.
+    for path in ("/sdapi/v1/options", "/cgi/api.cgi/sdapi/v1/options"):
+        r = s.get(path, headers={"Authorization": "Bearer " + key})
+        assert r.status == 200, (path, r.status, r.text)
+        assert r.json()["sd_model_checkpoint"] == "kiln-micro", r.text

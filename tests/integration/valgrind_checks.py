@@ -167,6 +167,48 @@ def test_login_session_and_key_paths_are_memcheck_clean(s):
     out = vg_cgi(s, "api.fcgi", "DELETE", "/api/v1/jobs/%d" % jid,
                  auth="Bearer " + key)
     assert out.startswith("Status: 204"), out[:300]
+    # /sdapi/v1: a txt2img that waits while its job is finished by hand
+    # (no daemon here: a row and a file), a refused one, and the reads.
+    import threading
+    res = {}
+    body = (b'{"prompt": "one sdapi star", "steps": 2, "seed": -1,'
+            b' "sampler_name": "DPM++ 2M", "scheduler": "Karras",'
+            b' "enable_hr": false, "styles": [], "override_settings":'
+            b' {"sd_model_checkpoint": "kiln-micro"}}')
+    t = threading.Thread(target=lambda: res.update(out=vg_cgi(
+        s, "api.fcgi", "POST", "/sdapi/v1/txt2img", body,
+        "application/json", auth="Bearer " + key,
+        what="POST /sdapi/v1/txt2img")))
+    t.start()
+    harness.wait_until(lambda: s.sql(
+        "SELECT id FROM jobs WHERE prompt = 'one sdapi star'"), 120,
+        what="the txt2img job")
+    sid = int(s.sql("SELECT id FROM jobs WHERE prompt = 'one sdapi star'")
+              [0][0])
+    os.makedirs(s.path("artifacts", "jobs", str(sid)))
+    with open(s.path("artifacts", "jobs", str(sid), "0.png"), "wb") as f:
+        f.write(gradient_png(64, 64))
+    s.sql("INSERT INTO job_images (job_id, idx, seed, path, width, height)"
+          " VALUES (%d, 0, 7, 'jobs/%d/0.png', 64, 64)" % (sid, sid))
+    s.sql("UPDATE jobs SET status = 'succeeded', finished_at = NOW()"
+          " WHERE id = %d" % sid)
+    t.join()
+    assert res["out"].startswith("Status: 200") and \
+        '"images":["iVBOR' in res["out"], res["out"][:300]
+    out = vg_cgi(s, "api.fcgi", "POST", "/sdapi/v1/txt2img",
+                 b'{"prompt": "x", "tiling": true, "n_iter": 9, "q": 1}',
+                 "application/json", auth="Bearer " + key,
+                 what="POST /sdapi/v1/txt2img (bad)")
+    assert out.startswith("Status: 422"), out[:300]
+    s.sql("UPDATE jobs SET status = 'running', step = 1, steps_total = 2,"
+          " preview_path = 'jobs/%d/0.png' WHERE id = %d" % (sid, sid))
+    for path in ("/sdapi/v1/progress", "/sdapi/v1/sd-models",
+                 "/sdapi/v1/samplers", "/sdapi/v1/options"):
+        out = vg_cgi(s, "api.fcgi", "GET", path, auth="Bearer " + key)
+        assert out.startswith("Status: 200"), (path, out[:300])
+    out = vg_cgi(s, "api.fcgi", "POST", "/sdapi/v1/interrupt",
+                 auth="Bearer " + key)
+    assert out.startswith("Status: 200"), out[:300]
     # kilnd's check below must find only its own job in the queue (a
     # render under memcheck would compile every kernel).
     s.sql("DELETE FROM jobs")
