@@ -347,30 +347,40 @@ out:
 	return rc;
 }
 
+/* The file at path in base64 (a fresh string), or NULL. */
+static char *
+file_base64(const char *path)
+{
+	unsigned char *data;
+	size_t len, n;
+	char *b64;
+
+	if (slurp(path, &data, &len) != 0)
+		return NULL;
+	n = sodium_base64_encoded_len(len, sodium_base64_VARIANT_ORIGINAL);
+	b64 = malloc(n);
+	if (b64 != NULL)
+		sodium_bin2base64(b64, n, data, len,
+			sodium_base64_VARIANT_ORIGINAL);
+	free(data);
+	return b64;
+}
+
 /* One image of the finished job: its PNG in base64, its seed. */
 static int
 image_row(const struct db_row *r, void *arg)
 {
 	struct img_row *ir = arg;
-	char path[4096], *b64;
-	unsigned char *png;
-	size_t len, n;
+	char path[4096], *b64 = NULL;
 
 	if (api_artifact_path(ir->req, r->cols[0], 0, path,
-	    sizeof(path)) != 0 || slurp(path, &png, &len) != 0) {
+	    sizeof(path)) == 0)
+		b64 = file_base64(path);
+	if (b64 == NULL) {
 		log_error("sdapi: cannot read %s", r->cols[0]);
 		ir->failed = 1;
 		return 1;
 	}
-	n = sodium_base64_encoded_len(len, sodium_base64_VARIANT_ORIGINAL);
-	b64 = malloc(n);
-	if (b64 == NULL) {
-		free(png);
-		ir->failed = 1;
-		return 1;
-	}
-	sodium_bin2base64(b64, n, png, len, sodium_base64_VARIANT_ORIGINAL);
-	free(png);
 	json_object_array_add(ir->images, json_object_new_string(b64));
 	free(b64);
 	json_object_array_add(ir->seeds, json_object_new_int64(
@@ -730,20 +740,8 @@ api_sdapi_progress(struct kreq *req)
 	json_object_object_add(o, "state", state);
 	/* The live preview, when the daemon has written one. */
 	if (l.preview != NULL && !(skip && !strcmp(skip, "true")) &&
-	    api_artifact_path(req, l.preview, 0, path, sizeof(path)) == 0) {
-		unsigned char *png;
-		size_t len, n;
-
-		if (slurp(path, &png, &len) == 0) {
-			n = sodium_base64_encoded_len(len,
-				sodium_base64_VARIANT_ORIGINAL);
-			b64 = malloc(n);
-			if (b64 != NULL)
-				sodium_bin2base64(b64, n, png, len,
-					sodium_base64_VARIANT_ORIGINAL);
-			free(png);
-		}
-	}
+	    api_artifact_path(req, l.preview, 0, path, sizeof(path)) == 0)
+		b64 = file_base64(path);
 	json_object_object_add(o, "current_image", b64 ?
 		json_object_new_string(b64) : NULL);
 	json_object_object_add(o, "textinfo", NULL);
