@@ -171,7 +171,8 @@ def main():
                                                     "kiln-micro"))
     ap.add_argument("--out", help="where the images go (required but "
                     "with --autoencoder and --work)")
-    ap.add_argument("--count", type=int, default=100)
+    ap.add_argument("--count", type=int,
+                    help="prompts (default 100, --work: 300)")
     ap.add_argument("--render")
     ap.add_argument("--autoencoder", metavar="CHECKPOINT",
                     help="judge held-out scenes through a training "
@@ -188,13 +189,13 @@ def main():
         print(json.dumps(autoencoder(a.autoencoder), indent=1))
         return
     if a.work:
-        count = a.count if "--count" in sys.argv else 300
-        print(json.dumps(work_dir(a.work, count, 6 if a.seed is None
-                                  else a.seed, a.out), indent=1))
+        print(json.dumps(work_dir(a.work, a.count or 300,
+                                  6 if a.seed is None else a.seed, a.out),
+                         indent=1))
         return
     if not a.out:
         ap.error("--out is required")
-    rep = evaluate(a.model, a.out, a.count, a.render, a.extra,
+    rep = evaluate(a.model, a.out, a.count or 100, a.render, a.extra,
                    EVAL_SEED if a.seed is None else a.seed)
     rep.pop("failures")
     rep["pass"] = all(rep["accuracy"][k] is not None and

@@ -962,7 +962,7 @@ def main():
                     help="extra loss weight of the shapes' outline pixels "
                     "in the refine stage")
     ap.add_argument("--batch", type=int, default=32)
-    ap.add_argument("--lr", type=float, default=4e-4)
+    ap.add_argument("--lr", type=float, default=8e-4)
     ap.add_argument("--ema", type=float, default=0.999)
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--device", choices=["auto", "cpu", "cuda"],
