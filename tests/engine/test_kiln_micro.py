@@ -1,6 +1,7 @@
 """kiln-micro, the embedded default model: the shipped files are complete
 and small, the C tokenizer agrees with the vocabulary's trainer, the
-training script still runs end to end into a folder the engine loads, and
+training script still runs end to end into a folder the engine loads (and
+the recipe sweep around it), and
 the C engine's renders of 100 held-out prompts score what the model card
 says.
 
@@ -106,6 +107,41 @@ def test_training_script_end_to_end(_):
             raise AssertionError("render of the export: %s" % r.stderr)
         if scenes.read_png(png).shape != (64, 64, 3):
             raise AssertionError("wrong image size")
+
+
+def test_recipe_sweep_end_to_end(_):
+    # tools/train/sweep.py (recipe experiments on a GPU) on a few hundred
+    # scenes: it readies the base run, trains two variants with their own
+    # options and judges both. The variants differ only in the learning
+    # rate, so their optimizers end at rates in the ratio of the two.
+    sys.path.insert(0, os.path.join(harness.ROOT, "tools", "train"))
+    import train
+    tiny = "--unet-steps=3,--text-steps=3,--refine-samples=4,--refine-steps=3"
+    with tempfile.TemporaryDirectory() as d:
+        r = subprocess.run(
+            ["/usr/bin/python3", os.path.join(harness.ROOT, "tools",
+                                              "train", "sweep.py"),
+             "--base", os.path.join(d, "base"), "--out",
+             os.path.join(d, "out"), "--count", "4", "--jobs", "2",
+             "--options=--scenes=300,--vae-steps=3,--vae-batch=4,"
+             "--decoder-steps=3,--batch=4",
+             "slow:" + tiny + ",--lr=4e-4", "fast:" + tiny + ",--lr=8e-4"],
+            capture_output=True, text=True, timeout=600)
+        if r.returncode != 0:
+            raise AssertionError("sweep.py: %s" % (r.stdout + r.stderr)
+                                 [-3000:])
+        with open(os.path.join(d, "out", "summary.jsonl")) as f:
+            rows = {s["variant"]: s for s in map(json.loads, f)}
+        if sorted(rows) != ["fast", "slow"]:
+            raise AssertionError("summary: %r" % rows)
+        for s in rows.values():
+            if not 0 <= s["accuracy"]["colour"] <= 1 or \
+                    set(s["count_by_shape"]) - set(scenes.SHAPES):
+                raise AssertionError("summary row: %r" % s)
+        lr = {n: train.load(os.path.join(d, "out", n, "unet-ckpt.pt"))
+              ["opt"]["param_groups"][0]["lr"] for n in rows}
+        if abs(lr["fast"] / lr["slow"] - 2) > 1e-9:
+            raise AssertionError("learning rates %r" % lr)
 
 
 def test_loss_weights(_):

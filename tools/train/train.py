@@ -274,6 +274,13 @@ def stage_vae(a):
         log("vae: cached in %s" % a.work)
         return
     imgs = np.load(os.path.join(a.work, "images.npy"))
+    if _done(a, "vae.pt"):
+        # A trained autoencoder brought without its latents (a run's
+        # checkpoints carried to another machine): encode only.
+        v = load(os.path.join(a.work, "vae.pt"))
+        np.save(os.path.join(a.work, "lat_mu.npy"), encode_all(
+            {k: x.to(DEV) for k, x in v["w"].items()}, vae_config(), imgs))
+        return
     cfg = vae_config()
     w = init_weights(vae.shapes(cfg), SEED + 1)
     opt = torch.optim.AdamW(list(w.values()), lr=1e-3, weight_decay=0.0)
