@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 /* How long txt2img waits for its job before answering 504 with the job's
@@ -320,49 +319,25 @@ struct img_row {
 	int failed;
 };
 
-/* Reads the whole file at path into a fresh buffer. Returns 0 or -1. */
-static int
-slurp(const char *path, unsigned char **data, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	struct stat st;
-	int rc = -1;
-
-	*data = NULL;
-	if (f == NULL)
-		return -1;
-	if (fstat(fileno(f), &st) != 0 || st.st_size <= 0 ||
-	    st.st_size > 256L * 1024 * 1024)
-		goto out;
-	*len = (size_t)st.st_size;
-	*data = malloc(*len);
-	if (*data != NULL && fread(*data, 1, *len, f) == *len)
-		rc = 0;
-out:
-	fclose(f);
-	if (rc != 0) {
-		free(*data);
-		*data = NULL;
-	}
-	return rc;
-}
-
-/* The file at path in base64 (a fresh string), or NULL. */
+/* The file at path (a PNG kilnd wrote, at most 256 MiB) in base64, a
+ * fresh string, or NULL. */
 static char *
 file_base64(const char *path)
 {
-	unsigned char *data;
-	size_t len, n;
-	char *b64;
+	struct buf b = { 0 };
+	char *b64 = NULL;
+	size_t n;
 
-	if (slurp(path, &data, &len) != 0)
-		return NULL;
-	n = sodium_base64_encoded_len(len, sodium_base64_VARIANT_ORIGINAL);
-	b64 = malloc(n);
-	if (b64 != NULL)
-		sodium_bin2base64(b64, n, data, len,
+	if (buf_read_file(&b, path, 256UL * 1024 * 1024) == BUF_READ_OK &&
+	    b.len > 0) {
+		n = sodium_base64_encoded_len(b.len,
 			sodium_base64_VARIANT_ORIGINAL);
-	free(data);
+		b64 = malloc(n);
+		if (b64 != NULL)
+			sodium_bin2base64(b64, n, (unsigned char *)b.data,
+				b.len, sodium_base64_VARIANT_ORIGINAL);
+	}
+	buf_free(&b);
 	return b64;
 }
 
@@ -445,8 +420,8 @@ answer_images(struct kreq *req, unsigned long long id, json_object *params)
 {
 	struct img_row ir = { NULL, NULL, req, 0 };
 	struct db_param p = DB_INT(id);
-	json_object *o = NULL, *job, *info;
-	int found;
+	json_object *o = NULL, *job, *info = NULL;
+	int found, rc;
 
 	job = job_json(req->app->db, id, req->auth->user_id, &found);
 	if (job == NULL)
@@ -455,42 +430,41 @@ answer_images(struct kreq *req, unsigned long long id, json_object *params)
 			"deleted while it ran", NULL);
 	ir.images = json_object_new_array();
 	ir.seeds = json_object_new_array();
-	o = json_object_new_object();
-	if (ir.images == NULL || ir.seeds == NULL || o == NULL)
-		goto oom;
+	if (ir.images == NULL || ir.seeds == NULL) {
+		rc = api_send(req, 500, NULL);
+		goto out;
+	}
 	if (db_query(req->app->db, "SELECT path, seed FROM job_images WHERE"
 	    " job_id = ? ORDER BY idx", &p, 1, image_row, &ir) < 0) {
-		json_object_put(job);
-		json_object_put(ir.images);
-		json_object_put(ir.seeds);
-		json_object_put(o);
-		return api_db_fail(req, "sdapi: images");
+		rc = api_db_fail(req, "sdapi: images");
+		goto out;
 	}
 	if (ir.failed) {
-		json_object_put(job);
-		json_object_put(ir.images);
-		json_object_put(ir.seeds);
-		json_object_put(o);
-		return resp_error_json(req, 500, "internal", "the job's images "
+		rc = resp_error_json(req, 500, "internal", "the job's images "
 			"could not be read", NULL);
+		goto out;
 	}
 	info = info_of(job, ir.seeds);
-	json_object_put(job);
-	if (info == NULL)
-		goto oom;
-	json_object_object_add(o, "images", ir.images);
-	json_object_object_add(o, "parameters", json_object_get(params));
-	json_object_object_add(o, "info", json_object_new_string(
-		json_object_to_json_string_ext(info, JSON_C_TO_STRING_PLAIN)));
+	o = json_object_new_object();
+	if (info != NULL && o != NULL) {
+		json_object_object_add(o, "images",
+			json_object_get(ir.images));
+		json_object_object_add(o, "parameters",
+			json_object_get(params));
+		json_object_object_add(o, "info", json_object_new_string(
+			json_object_to_json_string_ext(info,
+			JSON_C_TO_STRING_PLAIN)));
+	} else {
+		json_object_put(o);
+		o = NULL;
+	}
+	rc = api_send(req, 200, o);	/* NULL: a 500 */
+out:
 	json_object_put(info);
-	json_object_put(ir.seeds);
-	return api_send(req, 200, o);
-oom:
 	json_object_put(job);
 	json_object_put(ir.images);
 	json_object_put(ir.seeds);
-	json_object_put(o);
-	return api_send(req, 500, NULL);
+	return rc;
 }
 
 int
@@ -662,11 +636,10 @@ api_sdapi_options(struct kreq *req)
 	return api_send(req, 200, o);
 }
 
-/* The caller's newest unfinished job: id, status, step, steps, eta and
- * preview path. */
+/* The caller's newest unfinished job: id, step, steps, eta, preview path
+ * and how many of the caller's jobs are unfinished. */
 struct live {
 	unsigned long long id;
-	char status[16];
 	long step, steps;
 	double eta;
 	char *preview;
@@ -680,12 +653,11 @@ live_row(const struct db_row *r, void *arg)
 
 	l->found = 1;
 	l->id = strtoull(r->cols[0], NULL, 10);
-	snprintf(l->status, sizeof(l->status), "%s", r->cols[1]);
-	l->step = strtol(r->cols[2], NULL, 10);
-	l->steps = strtol(r->cols[3], NULL, 10);
-	l->eta = r->cols[4] ? strtod(r->cols[4], NULL) : 0;
-	l->preview = r->cols[5] ? strdup(r->cols[5]) : NULL;
-	l->queued = (int)strtol(r->cols[6], NULL, 10);
+	l->step = strtol(r->cols[1], NULL, 10);
+	l->steps = strtol(r->cols[2], NULL, 10);
+	l->eta = r->cols[3] ? strtod(r->cols[3], NULL) : 0;
+	l->preview = r->cols[4] ? strdup(r->cols[4]) : NULL;
+	l->queued = (int)strtol(r->cols[5], NULL, 10);
 	return 1;
 }
 
@@ -695,8 +667,8 @@ live_job(struct kreq *req, struct live *l)
 	struct db_param p = DB_INT(req->auth->user_id);
 
 	memset(l, 0, sizeof(*l));
-	return db_query(req->app->db, "SELECT j.id, j.status, j.step,"
-	    " j.steps_total, j.eta_s, j.preview_path, (SELECT COUNT(*) FROM"
+	return db_query(req->app->db, "SELECT j.id, j.step, j.steps_total,"
+	    " j.eta_s, j.preview_path, (SELECT COUNT(*) FROM"
 	    " jobs q WHERE q.user_id = j.user_id AND q.status IN ('queued',"
 	    " 'running') AND q.deleted_at IS NULL) FROM jobs j WHERE"
 	    " j.user_id = ? AND j.status IN ('queued', 'running') AND"

@@ -436,36 +436,32 @@ config_load(struct kiln_config *cfg, const char *path, char *err,
 	size_t errlen)
 {
 	struct buf b = { 0 };
-	char chunk[4096];
-	FILE *f;
-	size_t n;
 	int rc = -1;
 
 	memset(cfg, 0, sizeof(*cfg));
 	if (path == NULL)
 		path = config_default_path();
-	f = fopen(path, "r");
-	if (f == NULL)
-		return errf(err, errlen, "%s: cannot open: %s", path,
+	/* A config file is small; refuse anything absurd. */
+	switch (buf_read_file(&b, path, 1u << 20)) {
+	case BUF_READ_OK:
+		rc = config_parse(cfg, path, b.data ? b.data : "", b.len, err,
+			errlen);
+		break;
+	case BUF_READ_CANNOT_OPEN:
+		errf(err, errlen, "%s: cannot open: %s", path,
 			strerror(errno));
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		/* A config file is small; refuse anything absurd. */
-		if (b.len + n > (1u << 20)) {
-			errf(err, errlen, "%s: larger than 1 MiB", path);
-			goto out;
-		}
-		if (buf_append(&b, chunk, n) != 0) {
-			errf(err, errlen, "%s: out of memory", path);
-			goto out;
-		}
+		break;
+	case BUF_READ_TOO_LARGE:
+		errf(err, errlen, "%s: larger than 1 MiB", path);
+		break;
+	case BUF_READ_NO_MEMORY:
+		errf(err, errlen, "%s: out of memory", path);
+		break;
+	case BUF_READ_ERROR:
+		errf(err, errlen, "%s: read error: %s", path,
+			strerror(errno));
+		break;
 	}
-	if (ferror(f)) {
-		errf(err, errlen, "%s: read error: %s", path, strerror(errno));
-		goto out;
-	}
-	rc = config_parse(cfg, path, b.data ? b.data : "", b.len, err, errlen);
-out:
-	fclose(f);
 	buf_free(&b);
 	return rc;
 }

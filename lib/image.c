@@ -335,34 +335,27 @@ image_load_rgb(const char *path, int *w, int *h, uint8_t **rgb, char *err,
     size_t errlen)
 {
 	struct buf b = {0};
-	char chunk[65536];
-	size_t n;
-	FILE *f;
 	int rc = -1;
 
 	*rgb = NULL;
-	f = fopen(path, "rb");
-	if (f == NULL) {
+	switch (buf_read_file(&b, path, (size_t)INT_MAX)) {
+	case BUF_READ_OK:
+		rc = image_decode_rgb(b.data, b.len, path, w, h, rgb, err,
+			errlen);
+		break;
+	case BUF_READ_CANNOT_OPEN:
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		if (b.len + n > (size_t)INT_MAX) {
-			snprintf(err, errlen, "%s: file too large", path);
-			goto out;
-		}
-		if (buf_append(&b, chunk, n) != 0) {
-			snprintf(err, errlen, "%s: out of memory", path);
-			goto out;
-		}
-	}
-	if (ferror(f)) {
+		break;
+	case BUF_READ_TOO_LARGE:
+		snprintf(err, errlen, "%s: file too large", path);
+		break;
+	case BUF_READ_NO_MEMORY:
+		snprintf(err, errlen, "%s: out of memory", path);
+		break;
+	case BUF_READ_ERROR:
 		snprintf(err, errlen, "%s: read failed", path);
-		goto out;
+		break;
 	}
-	rc = image_decode_rgb(b.data, b.len, path, w, h, rgb, err, errlen);
-out:
-	fclose(f);
 	buf_free(&b);
 	return rc;
 }

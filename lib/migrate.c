@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <sodium.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,24 +113,16 @@ oom:
 static int
 read_file(const char *path, struct buf *b, char *err, size_t errlen)
 {
-	char chunk[8192];
-	size_t r;
-	FILE *f = fopen(path, "r");
-
-	if (f == NULL)
+	switch (buf_read_file(b, path, SIZE_MAX)) {
+	case BUF_READ_OK:
+		return 0;
+	case BUF_READ_CANNOT_OPEN:
 		return errf(err, errlen, "%s: %s", path, strerror(errno));
-	while ((r = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		if (buf_append(b, chunk, r) != 0) {
-			fclose(f);
-			return errf(err, errlen, "out of memory");
-		}
-	}
-	if (ferror(f)) {
-		fclose(f);
+	case BUF_READ_NO_MEMORY:
+		return errf(err, errlen, "out of memory");
+	default:
 		return errf(err, errlen, "%s: read error", path);
 	}
-	fclose(f);
-	return 0;
 }
 
 static void

@@ -100,6 +100,30 @@ buf_free(struct buf *b)
 	b->len = b->cap = 0;
 }
 
+enum buf_read
+buf_read_file(struct buf *b, const char *path, size_t max)
+{
+	char chunk[65536];
+	enum buf_read rc = BUF_READ_OK;
+	size_t n, got = 0;
+	FILE *f = fopen(path, "rb");
+
+	if (f == NULL)
+		return BUF_READ_CANNOT_OPEN;
+	while (rc == BUF_READ_OK && (n = fread(chunk, 1, sizeof(chunk),
+	    f)) > 0) {
+		got += n;
+		if (got > max)
+			rc = BUF_READ_TOO_LARGE;
+		else if (buf_append(b, chunk, n) != 0)
+			rc = BUF_READ_NO_MEMORY;
+	}
+	if (rc == BUF_READ_OK && ferror(f))
+		rc = BUF_READ_ERROR;
+	fclose(f);
+	return rc;
+}
+
 int
 snprintf_checked(char *dst, size_t n, const char *fmt, ...)
 {

@@ -33,6 +33,18 @@ void buf_reset(struct buf *b);
 /* Frees the memory; the buffer may be reused afterwards. */
 void buf_free(struct buf *b);
 
+/* Appends the whole file at path to b, refusing one of more than max
+ * bytes. Returns BUF_READ_OK or what went wrong (after CANNOT_OPEN,
+ * errno says why); b may hold part of the file after a failure. */
+enum buf_read {
+	BUF_READ_OK = 0,
+	BUF_READ_CANNOT_OPEN = -1,
+	BUF_READ_TOO_LARGE = -2,
+	BUF_READ_NO_MEMORY = -3,
+	BUF_READ_ERROR = -4,
+};
+enum buf_read buf_read_file(struct buf *b, const char *path, size_t max);
+
 /* Formats into dst (size n). Returns 0, or -1 when the result did not fit:
  * callers decide, nothing is truncated silently. */
 int snprintf_checked(char *dst, size_t n, const char *fmt, ...)

@@ -5,7 +5,9 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -120,6 +122,37 @@ remove_dir_removes_files(void)
 	CHECK(remove_dir(base) == 0);
 }
 
+static void
+read_file_whole_capped_or_missing(void)
+{
+	char base[] = "/tmp/kiln-read-XXXXXX", path[64], big[70000];
+	struct buf b = { 0 };
+	FILE *f;
+	size_t i;
+
+	CHECK(mkdtemp(base) != NULL);
+	/* More than one read's chunk, so the pieces must join in order. */
+	for (i = 0; i < sizeof(big); i++)
+		big[i] = (char)('a' + i % 26);
+	snprintf(path, sizeof(path), "%s/f", base);
+	f = fopen(path, "wb");
+	CHECK(f != NULL && fwrite(big, 1, sizeof(big), f) == sizeof(big));
+	fclose(f);
+	CHECK(buf_read_file(&b, path, sizeof(big)) == BUF_READ_OK);
+	CHECK(b.len == sizeof(big) && memcmp(b.data, big, b.len) == 0);
+	buf_reset(&b);
+	CHECK(buf_read_file(&b, path, sizeof(big) - 1) == BUF_READ_TOO_LARGE);
+	buf_reset(&b);
+	CHECK(unlink(path) == 0);
+	errno = 0;
+	CHECK(buf_read_file(&b, path, 10) == BUF_READ_CANNOT_OPEN &&
+		errno == ENOENT);
+	/* A directory opens but does not read. */
+	CHECK(buf_read_file(&b, base, 10) == BUF_READ_ERROR);
+	buf_free(&b);
+	CHECK(rmdir(base) == 0);
+}
+
 int
 main(void)
 {
@@ -130,5 +163,6 @@ main(void)
 	RUN(random_hex_is_hex_and_fresh);
 	RUN(mkdir_p_makes_parents);
 	RUN(remove_dir_removes_files);
+	RUN(read_file_whole_capped_or_missing);
 	return tap_done();
 }
