@@ -108,9 +108,8 @@ def autoencoder(checkpoint, count=300, seed=EVAL_SEED):
         vae.DTYPE = torch.float32
         mu, _ = vae.encode(w, cfg, x)
         y = vae.decode(w, cfg, mu)
-    out = ((y.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1)
     t = judge.Tally()
-    for img, (_, caption) in zip(out.numpy(), items):
+    for img, (_, caption) in zip(train.from_unit(y), items):
         t.add(judge.judge(img, caption))
     return t.report()
 
@@ -155,9 +154,7 @@ def work_dir(work, count=300, seed=6, out=None):
                                  train.DEFAULTS["steps"])
         with torch.no_grad():
             y = vae.decode(w, train.vae_config(), x / v["scale"])
-        imgs = ((y.clamp(-1, 1) + 1) * 127.5).round().byte() \
-            .permute(0, 2, 3, 1).cpu().numpy()
-        for j, img in enumerate(imgs):
+        for j, img in enumerate(train.from_unit(y)):
             t.add(judge.judge(img, items[i + j][1]))
             if out:
                 scenes.write_png(os.path.join(out, "%03d.png" % (i + j)),

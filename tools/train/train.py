@@ -219,6 +219,13 @@ def to_unit(img_u8):
             1).to(DEV)
 
 
+def from_unit(y):
+    """to_unit's inverse: [N, 3, H, W] in [-1, 1] (clamped) as uint8
+    [N, H, W, 3] numpy images."""
+    return ((y.clamp(-1, 1) + 1) * 127.5).round().byte() \
+        .permute(0, 2, 3, 1).cpu().numpy()
+
+
 def cpu(d):
     """Detached CPU copies of a dict of tensors, for checkpoints that load
     anywhere."""
