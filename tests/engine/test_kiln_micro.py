@@ -8,9 +8,10 @@ says.
 The shipped model reaches issue 5's thresholds on colour, shape and
 position, not yet on count (colour 90%, count 85%, shape 80%, position
 80%; evaluate.THRESHOLDS): this module prints its scores against them
-and asserts the thresholds of colour and position, which the model
-meets with margin, and a floor under its scores elsewhere, so a broken engine or a worse model fails. When a
-model meets every threshold, FLOOR becomes THRESHOLDS."""
+and asserts the thresholds of colour, shape and position, which the
+model meets, and a floor under its scores elsewhere, so a broken engine
+or a worse model fails. When a model meets every threshold, FLOOR
+becomes THRESHOLDS."""
 
 import json
 import os
@@ -28,15 +29,12 @@ import scenes  # noqa: E402
 
 MODEL = os.path.join(harness.ROOT, "models", "kiln-micro")
 # What the shipped model must keep scoring: issue 5's thresholds for
-# colour and position (it scores 1.00 on both); for the rest a margin
-# under its scores (background 1.00, count 0.65, shape 0.84, size 0.96),
-# all far above uniform noise (0.09, 0.01, 0.03, 0.04; see
-# models/kiln-micro/README.md). Shape meets its 0.80 by four images;
-# squares decide it, and a square whose fill sits at the judge's
-# threshold could flip on a CPU where PoCL's kernels round otherwise, so
-# its floor is 0.78; the printed scores show it against 0.80.
+# colour, shape and position (it scores 0.99, 0.86 and 1.00); for the
+# rest a margin under its scores (background 1.00, count 0.78, size
+# 0.90), all far above uniform noise (0.09, 0.01, 0.04; see
+# models/kiln-micro/README.md).
 FLOOR = {"background": 0.90, "colour": 0.90, "position": 0.80,
-         "count": 0.55, "shape": 0.78, "size": 0.85}
+         "shape": 0.80, "count": 0.70, "size": 0.85}
 STACK = None
 
 
@@ -190,6 +188,122 @@ def test_loss_weights(_):
                                  (shape, np.unique(raw.round(2))))
         if not (np.isclose(w0.mean(), 1) and np.isclose(w1.mean(), 1)):
             raise AssertionError("weights not normalised to mean 1")
+
+
+def test_fit_spec(_):
+    # refine's targets: a scene's objects moved onto where an image draws
+    # them. The image here is the same scene rendered with other jitter
+    # (offsets and scales of up to 5% of a cell, which keeps a large shape
+    # inside the picture and its size within train.FIT_SIZE), so the
+    # centres and extents fit_spec must find are the ones that scene was
+    # drawn with, computed here from its spec. Squares and triangles are
+    # then hinted: their straight edges on pixel boundaries, so the
+    # target's pixels along them are whole, not half covered. A miscount
+    # or a wrong background gives None.
+    sys.path.insert(0, os.path.join(harness.ROOT, "tools", "train"))
+    import numpy as np
+    import train
+    cell = 64 / 3.0
+    rng = np.random.default_rng(3)
+    worst = {"circle": [0.0, 0.0], "star": [0.0, 0.0],
+             "square": [0.0, 0.0], "triangle": [0.0, 0.0]}
+    for spec, _ in scenes.generate(120, 11, "train"):
+        moved = dict(spec, objects=[dict(
+            o, dx=float(rng.uniform(-0.05, 0.05)),
+            dy=float(rng.uniform(-0.05, 0.05)),
+            scale=float(rng.uniform(0.95, 1.05))) for o in spec["objects"]])
+        fit = train.fit_spec(scenes.render(moved, 64), spec)
+        if fit is None:
+            raise AssertionError("no fit for %r" % spec)
+        if [o["shape"] for o in fit["objects"]] != \
+                [o["shape"] for o in spec["objects"]]:
+            raise AssertionError("attributes changed: %r" % fit)
+        shape = spec["objects"][0]["shape"]
+        size = scenes.SIZE_FRAC[spec["objects"][0]["size"]] * cell
+
+        def geometry(o):
+            return ((o["cell"][1] + 0.5 + o["dx"]) * cell,
+                    (o["cell"][0] + 0.5 + o["dy"]) * cell, o["scale"] * size)
+        got = sorted(map(geometry, fit["objects"]))
+        want = sorted(map(geometry, moved["objects"]))
+        for (gx, gy, gs), (wx, wy, ws) in zip(got, want):
+            w = worst[shape]
+            w[0] = max(w[0], abs(gx - wx), abs(gy - wy))
+            w[1] = max(w[1], abs(gs - ws))
+            # Hinted edges: a square's sides and a triangle's base on
+            # whole pixels, its extent a whole number of them.
+            edges = [gy + gs / 2]
+            if shape == "square":
+                edges += [gx - gs / 2, gx + gs / 2, gy - gs / 2]
+            if shape in ("square", "triangle") and not all(
+                    abs(e - round(e)) < 1e-9 for e in edges + [gs]):
+                raise AssertionError("%s not hinted: %r" % (shape, fit))
+        if shape == "square":
+            img = scenes.render(fit, 64).reshape(-1, 3)
+            inks = {tuple(scenes.PALETTE[spec["background"]]),
+                    tuple(scenes.PALETTE[spec["objects"][0]["colour"]])}
+            if set(map(tuple, img.tolist())) != inks:
+                raise AssertionError("hinted square has partial pixels")
+    # A pixel's anti-aliasing is 16 samples, so a centre is known to a
+    # fraction of a pixel and an extent (here in pixels) to a fraction of
+    # one; hinting moves an edge by up to half a pixel more.
+    for shape, (c, e) in worst.items():
+        hinted = shape in ("square", "triangle")
+        if c > (0.75 if hinted else 0.2) or e > (1.0 if hinted else 0.3):
+            raise AssertionError("%s fit off by %r" % (shape, worst))
+    spec = {"background": "white", "groups": [], "objects": [
+        {"group": 0, "shape": "circle", "colour": "blue", "size": "large",
+         "cell": [1, c], "dx": 0.0, "dy": 0.0, "scale": 1.0}
+        for c in (0, 2)]}
+    # A size beyond the jitter its word allows is taught as the nearest
+    # one it allows.
+    big = dict(spec, objects=[dict(o, scale=1.2) for o in spec["objects"]])
+    fit = train.fit_spec(scenes.render(big, 64), spec)
+    if [round(o["scale"], 6) for o in fit["objects"]] != \
+            [1 + train.FIT_SIZE] * 2:
+        raise AssertionError("oversized circles fitted as %r" % fit)
+    one = dict(spec, objects=spec["objects"][:1])
+    if train.fit_spec(scenes.render(one, 64), spec) is not None:
+        raise AssertionError("one circle fitted as two")
+    if train.fit_spec(scenes.render(dict(spec, background="black"), 64),
+                      spec) is not None:
+        raise AssertionError("a black background fitted as white")
+
+
+def test_grow_layers(_):
+    # refine grows the autoencoder by a ResNet per level: the grown model
+    # must compute what the trained one did (the encoder's latents are
+    # the ones the UNet learned), yet have the added layers' weights to
+    # train: the grown decoder, its new layers perturbed, draws
+    # otherwise.
+    sys.path.insert(0, os.path.join(harness.ROOT, "tools", "train"))
+    sys.path.insert(0, os.path.join(harness.ROOT, "tools", "reference"))
+    import torch
+    import train
+    import vae
+    vae.DTYPE = torch.float32
+    w = {k: x.detach() for k, x in train.init_weights(
+        vae.shapes(train.vae_config(1)), 5).items()}
+    grown = train.grow_layers(w, 2)
+    added = sorted(set(grown) - set(w))
+    if not added or set(grown) != set(vae.shapes(train.vae_config(2))):
+        raise AssertionError("grown weights: %d added" % len(added))
+    z = torch.randn(2, train.VAE["latent"], 16, 16,
+                    generator=torch.Generator().manual_seed(1))
+    x = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(2))
+    old, new = train.vae_config(1), train.vae_config(2)
+    d = (vae.decode(w, old, z) - vae.decode(grown, new, z)).abs().max()
+    e = (vae.encode(w, old, x)[0] - vae.encode(grown, new, x)[0]).abs().max()
+    if d > 1e-6 or e > 1e-6:
+        raise AssertionError("grown model differs: decode %g, encode %g" %
+                             (d, e))
+    conv2 = [k for k in added if k.startswith("decoder.") and
+             ".conv2.weight" in k]
+    for k in conv2:
+        grown[k] = grown[k] + 0.1
+    if (vae.decode(w, old, z) - vae.decode(grown, new, z)).abs().max() < \
+            1e-3:
+        raise AssertionError("the added decoder layers do nothing")
 
 
 def test_held_out_prompts(_):

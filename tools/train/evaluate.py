@@ -99,7 +99,7 @@ def autoencoder(checkpoint, count=300, seed=EVAL_SEED):
     import vae
     import train
     v = train.load(checkpoint)
-    cfg = train.vae_config()
+    cfg = train.checkpoint_vae_config(v)
     items = scenes.generate(count, seed, "test")
     imgs = np.stack([scenes.render(s, 64) for s, _ in items])
     with torch.no_grad():
@@ -153,7 +153,8 @@ def work_dir(work, count=300, seed=6, out=None):
                                  train.DEFAULTS["cfg"],
                                  train.DEFAULTS["steps"])
         with torch.no_grad():
-            y = vae.decode(w, train.vae_config(), x / v["scale"])
+            y = vae.decode(w, train.checkpoint_vae_config(v),
+                           x / v["scale"])
         for j, img in enumerate(train.from_unit(y)):
             t.add(judge.judge(img, items[i + j][1]))
             if out:
