@@ -135,7 +135,7 @@ def nearest_colour(rgb):
     return PAL_NAMES[int(np.argmin(d))]
 
 
-def _components(mask):
+def components(mask):
     """4-connected components of a boolean mask: list of (ys, xs)."""
     h, w = mask.shape
     seen = np.zeros_like(mask, bool)
@@ -239,7 +239,7 @@ def analyse(img):
     min_area = max(6, int(12 * h * w / 4096))
     blobs = []
     cell_h, cell_w = h / 3.0, w / 3.0
-    for ys, xs in _components(fg):
+    for ys, xs in components(fg):
         if len(ys) < min_area:
             continue
         pix = img[ys, xs]

@@ -145,6 +145,7 @@ def work_dir(work, count=300, seed=6, out=None):
     ids = torch.tensor([tok.window(c) for _, c in items])
     g = torch.Generator().manual_seed(seed)
     w = {k: x.to(dev).float() for k, x in v["w"].items()}
+    cfg = train.checkpoint_vae_config(v)
     t = judge.Tally()
     if out:
         os.makedirs(out, exist_ok=True)
@@ -153,8 +154,7 @@ def work_dir(work, count=300, seed=6, out=None):
                                  train.DEFAULTS["cfg"],
                                  train.DEFAULTS["steps"])
         with torch.no_grad():
-            y = vae.decode(w, train.checkpoint_vae_config(v),
-                           x / v["scale"])
+            y = vae.decode(w, cfg, x / v["scale"])
         for j, img in enumerate(train.from_unit(y)):
             t.add(judge.judge(img, items[i + j][1]))
             if out:

@@ -223,7 +223,7 @@ def grow_layers(w, layers):
     shapes = vae.shapes(vae_config(layers))
     new = init_weights({k: x for k, x in shapes.items() if k not in w},
                        SEED + 12)
-    out = {k: x.detach().clone() for k, x in w.items()}
+    out = dict(w)
     for k, x in new.items():
         x = x.detach()
         if ".conv2." in k:
@@ -779,7 +779,7 @@ def fit_spec(img, spec):
     bg = np.asarray(scenes.PALETTE[spec["background"]], np.float64)
     d = np.asarray(scenes.PALETTE[colour], np.float64) - bg
     alpha = np.clip((img - bg) @ d / float(d @ d), 0.0, 1.0)
-    blobs = [b for b in judge._components(alpha >= 0.25) if len(b[0]) >= 6]
+    blobs = [b for b in judge.components(alpha >= 0.25) if len(b[0]) >= 6]
     if len(blobs) != len(objs):
         return None
     h, w = alpha.shape
