@@ -6,7 +6,7 @@ share it.
 
   /usr/bin/python3 tools/train/sweep.py --base build/train \
       --out build/sweep [--count 300] [--jobs 4] [--options OPTS] \
-      VARIANT ...
+      [--stages unet,refine | --stages refine] VARIANT ...
 
 VARIANT is NAME or NAME:OPTIONS, OPTIONS being train.py options joined
 by commas: "lr8:--lr=8e-4", "wide:--unet-fg=10,--refine-steps=6000".
@@ -15,11 +15,19 @@ stages, each cached: on another machine, a run's vae.pt and vae-dec.pt
 copied into an empty base dir are enough (the data comes back from the
 seed, the latents from the encoder). Each variant trains in OUT/NAME,
 with the base's files linked in, and its log is OUT/NAME/log.txt; the
-table printed at the end is also OUT/summary.jsonl."""
+table printed at the end is also OUT/summary.jsonl.
+
+With --stages refine the variants share the base's trained UNet
+(BASE/unet-ckpt.pt, and its sampled latents where BASE/refine_lat.npz
+has them) and train only the refine stage: the cheap experiments on how
+the decoder draws what one UNet samples. A variant that sets
+--decoder-steps trains its own decoder first rather than linking the
+base's."""
 
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -39,14 +47,25 @@ def variant(text):
     return name, [o for o in opts.split(",") if o]
 
 
-def prepare(base, name, out):
-    """OUT/NAME with the base's files linked in (those it has)."""
+def prepare(base, name, out, opts, stages):
+    """OUT/NAME with the base's files linked in (those it has): its
+    trained UNet too when the variants do not train one, its decoder
+    unless the variant trains its own. The refine latents are copied,
+    as the refine stage replaces them when its samples differ."""
     d = os.path.join(out, name)
     os.makedirs(d, exist_ok=True)
-    for f in SHARED:
+    own_decoder = any(o.startswith("--decoder-steps") for o in opts)
+    shared = SHARED + ([] if "unet" in stages else ["unet-ckpt.pt"])
+    for f in shared:
+        if f == "vae-dec.pt" and own_decoder:
+            continue
         src, dst = os.path.join(base, f), os.path.join(d, f)
         if os.path.exists(src) and not os.path.lexists(dst):
             os.symlink(os.path.abspath(src), dst)
+    lat = os.path.join(base, "refine_lat.npz")
+    if "unet" not in stages and os.path.exists(lat) and \
+            not os.path.exists(os.path.join(d, "refine_lat.npz")):
+        shutil.copyfile(lat, os.path.join(d, "refine_lat.npz"))
     return d
 
 
@@ -73,6 +92,10 @@ def main():
     ap.add_argument("--options", default="",
                     help="train.py options for the base and every "
                     "variant, joined by commas (\"--device=cuda\")")
+    ap.add_argument("--stages", default="unet,refine",
+                    choices=["unet,refine", "refine"],
+                    help="what each variant trains: the UNet and refine, "
+                    "or refine alone on the base's UNet")
     ap.add_argument("variants", nargs="+", type=variant)
     a = ap.parse_args()
     names = [n for n, _ in a.variants]
@@ -81,8 +104,13 @@ def main():
     py = sys.executable
     train = os.path.join(HERE, "train.py")
     common = [o for o in a.options.split(",") if o]
+    stages = a.stages.split(",")
     subprocess.run([py, train, "--work", a.base] + common +
                    ["data", "vae", "decoder"], check=True)
+    if "unet" not in stages and \
+            not os.path.exists(os.path.join(a.base, "unet-ckpt.pt")):
+        ap.error("--stages refine needs a trained UNet in %s" %
+                 os.path.join(a.base, "unet-ckpt.pt"))
     todo = list(a.variants)
     running = []
     results = []
@@ -90,12 +118,12 @@ def main():
     while todo or running:
         while todo and len(running) < a.jobs:
             name, opts = todo.pop(0)
-            d = prepare(a.base, name, a.out)
+            d = prepare(a.base, name, a.out, opts, stages)
             log = open(os.path.join(d, "log.txt"), "a")
             p = subprocess.Popen([py, train, "--work", d, "--out",
                                   os.path.join(d, "model"), "--threads",
                                   str(a.threads)] + common + opts +
-                                 ["unet", "refine"], stdout=log,
+                                 ["decoder"] + stages, stdout=log,
                                  stderr=subprocess.STDOUT)
             running.append((name, opts, d, p, log))
         time.sleep(5)

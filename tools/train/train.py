@@ -285,7 +285,7 @@ def load(path):
 FG_LEVEL = 0.05
 
 
-def shape_weights(x, bg, edge=0.0):
+def shape_weights(x, bg, edge=0.0, edge_bg=1.0):
     """Per-pixel loss weights for images x with background colour bg
     ([N, 3, 1, 1]; the corner pixel always shows it). Shapes cover a
     small part of each image: weighting their pixels 11x makes the
@@ -297,9 +297,14 @@ def shape_weights(x, bg, edge=0.0):
         # Pixels on a shape's outline (where the 3x3 neighbourhood spans
         # two colours) weigh edge more again: a square's corners and a
         # star's spikes are a few such pixels, and they are what the
-        # judge tells the shapes apart by.
+        # judge tells the shapes apart by. Those on the background side
+        # weigh edge * edge_bg: an L1 loss learns a weighted median, so
+        # a pixel the latent leaves undecided goes to the heavier side,
+        # and a half-filled extra row spoils a square where a row too
+        # few leaves a smaller whole one.
         span = F.max_pool2d(x, 3, 1, 1) + F.max_pool2d(-x, 3, 1, 1)
-        wgt = wgt + edge * (span.amax(1, keepdim=True) > 0.1).float()
+        rim = (span.amax(1, keepdim=True) > 0.1).float()
+        wgt = wgt + edge * rim * (fg + edge_bg * (1 - fg))
     return wgt / wgt.mean()
 
 
@@ -865,7 +870,8 @@ def stage_refine(a):
     clean shape they stand for (a refiner, still an AutoencoderKL
     decoder, grown by --refine-layers). The shapes' outlines weigh
     --refine-edge more in the loss: corners and spikes are what the
-    UNet's latents blur most."""
+    UNet's latents blur most; on the background side --refine-edge-bg
+    times that (shape_weights says why)."""
     out = os.path.join(a.work, "vae-ref.pt")
     if os.path.exists(out) or a.refine_steps == 0:
         log("refine: cached in %s" % a.work)
@@ -937,7 +943,8 @@ def stage_refine(a):
                              .astype(np.float32)).to(DEV)
         y = vae.decode(w, cfg, z)
         loss = ((y - x).abs() * shape_weights(x, x[:, :, :1, :1],
-                                              a.refine_edge)).mean()
+                                              a.refine_edge,
+                                              a.refine_edge_bg)).mean()
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -1129,7 +1136,7 @@ def main():
     ap.add_argument("--scenes", type=int, default=40000)
     ap.add_argument("--vae-steps", type=int, default=2500)
     ap.add_argument("--vae-batch", type=int, default=32)
-    ap.add_argument("--decoder-steps", default="4000,6000,8000")
+    ap.add_argument("--decoder-steps", default="4000,6000")
     ap.add_argument("--unet-steps", default="5000")
     ap.add_argument("--text-steps", type=int, default=800,
                     help="steps of the text encoder alone first")
@@ -1138,9 +1145,9 @@ def main():
     ap.add_argument("--unet-fg", type=float, default=4.0,
                     help="extra loss weight of the latent cells that "
                     "show an object")
-    ap.add_argument("--refine-samples", type=int, default=1024)
-    ap.add_argument("--refine-steps", type=int, default=3000)
-    ap.add_argument("--refine-lr", type=float, default=6e-4)
+    ap.add_argument("--refine-samples", type=int, default=2048)
+    ap.add_argument("--refine-steps", type=int, default=8000)
+    ap.add_argument("--refine-lr", type=float, default=1e-3)
     ap.add_argument("--refine-layers", type=int, default=2,
                     help="ResNets per autoencoder level after refine "
                     "(grow_layers; the vae and decoder stages train %d)" %
@@ -1152,6 +1159,9 @@ def main():
     ap.add_argument("--refine-edge", type=float, default=20.0,
                     help="extra loss weight of the shapes' outline pixels "
                     "in the refine stage")
+    ap.add_argument("--refine-edge-bg", type=float, default=3.0,
+                    help="outline pixels on the background side weigh "
+                    "this times --refine-edge")
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=8e-4)
     ap.add_argument("--ema", type=float, default=0.999)
