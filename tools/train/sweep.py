@@ -105,12 +105,12 @@ def main():
     train = os.path.join(HERE, "train.py")
     common = [o for o in a.options.split(",") if o]
     stages = a.stages.split(",")
-    subprocess.run([py, train, "--work", a.base] + common +
-                   ["data", "vae", "decoder"], check=True)
     if "unet" not in stages and \
             not os.path.exists(os.path.join(a.base, "unet-ckpt.pt")):
         ap.error("--stages refine needs a trained UNet in %s" %
                  os.path.join(a.base, "unet-ckpt.pt"))
+    subprocess.run([py, train, "--work", a.base] + common +
+                   ["data", "vae", "decoder"], check=True)
     todo = list(a.variants)
     running = []
     results = []
