@@ -789,6 +789,7 @@ def fit_spec(img, spec):
         return None
     h, w = alpha.shape
     cell = w / 3.0
+    nominal = scenes.SIZE_FRAC[size] * cell
     area, ox, oy = shape_geometry(shape)
     out = []
     for (ys, xs), o in zip(blobs, objs):
@@ -803,7 +804,7 @@ def fit_spec(img, spec):
         s = math.sqrt(a.sum() / area)
         cx = (a * (xx + 0.5)).sum() / a.sum() - ox * s
         cy = (a * (yy + 0.5)).sum() / a.sum() - oy * s
-        scale = s / (scenes.SIZE_FRAC[size] * cell)
+        scale = s / nominal
         if not 0.7 <= scale <= 1.4:
             return None
         # The size stays one the caption's word covers: within FIT_SIZE
@@ -811,8 +812,7 @@ def fit_spec(img, spec):
         # taught the nearest size its caption allows.
         scale = min(max(scale, 1 - FIT_SIZE), 1 + FIT_SIZE)
         if shape in ("square", "triangle"):
-            cx, cy, scale = _hint(shape, cx, cy, scale,
-                                  scenes.SIZE_FRAC[size] * cell)
+            cx, cy, scale = _hint(shape, cx, cy, scale, nominal)
         out.append(dict(o, cell=[0, 0], dx=cx / cell - 0.5,
                         dy=cy / cell - 0.5, scale=scale))
     return dict(spec, objects=out)
@@ -837,32 +837,30 @@ def _hint(shape, cx, cy, scale, nominal):
     return cx, cy, s / nominal
 
 
-def fitted_targets(a, w, cfg, lat, pick, targets):
-    """Refine's targets moved onto the UNet's samples (fit_spec): each
-    sampled latent decoded, its scene's objects re-drawn where the
-    decoded blobs are. A sample that does not show its scene's objects
+def fit_targets(a, w, cfg, lat, pick, targets):
+    """Refine's targets moved onto the UNet's samples (fit_spec), in
+    place: each sampled latent decoded, its scene's objects re-drawn where
+    the decoded blobs are. A sample that does not show its scene's objects
     keeps the scene's own image."""
     specs = unet_specs(a)
     with torch.no_grad():
         drawn = np.concatenate([from_unit(vae.decode(w, cfg, torch.from_numpy(
             lat[i:i + 256].astype(np.float32)).to(DEV)))
             for i in range(0, len(lat), 256)])
-    out = targets.copy()
     n = 0
     for i, p in enumerate(pick):
         spec = fit_spec(drawn[i], specs[p])
         if spec is not None:
-            out[i] = scenes.render(spec)
+            targets[i] = scenes.render(spec)
             n += 1
     log("refine: %d of %d targets fitted to the samples" % (n, len(pick)))
-    return out
 
 
 def stage_refine(a):
     """Fine-tunes the decoder on what the UNet draws: latents sampled
     from the trained text encoder and UNet (DPM++ 2M, the default steps
     and guidance) for captions that name every attribute, each paired
-    with its scene redrawn where the sample put it (fitted_targets; the
+    with its scene redrawn where the sample put it (fit_targets; the
     scene's own image with --refine-fit 0), half of every batch still
     the encoder's latents of the autoencoder's scenes so plain decoding
     is kept. The UNet's latents sit a little off the encoder's, and the
@@ -927,7 +925,7 @@ def stage_refine(a):
     w, dec = trainable_decoder(dict(v, w=grow_layers(v["w"],
                                                      a.refine_layers)))
     if a.refine_fit:
-        targets = fitted_targets(a, w, cfg, lat, pick, targets)
+        fit_targets(a, w, cfg, lat, pick, targets)
     opt = torch.optim.AdamW([w[k] for k in dec], lr=a.refine_lr,
                             weight_decay=0.0)
     half = a.vae_batch // 8
