@@ -132,7 +132,8 @@ page_admin_queue_requeue(struct kreq *req)
 	 * the daemons treat it as a new job. */
 	p[0] = DB_INT(id);
 	if (id != 0 && db_exec(req->app->db, "UPDATE jobs SET status ="
-	    " 'queued', attempt = 0, error = NULL, step = 0, steps_total = 0,"
+	    " 'queued', attempt = 0, error = NULL, step = 0,"
+	    " steps_total = steps * batch_count,"
 	    " eta_s = NULL, preview_path = NULL, cancel_requested = 0,"
 	    " claimed_by = NULL, lease_until = NULL, started_at = NULL,"
 	    " finished_at = NULL, render_s = NULL, anomaly = 0,"

@@ -58,6 +58,8 @@ static const struct cfg_key keys[] = {
 	I("daemon", "poll_ms", poll_ms, "250", 10, 60000),
 	I("daemon", "model_memory_mb", model_memory_mb, "4096", 0, 1048576),
 	I("daemon", "preview_every", preview_every, "5", 0, 1000),
+	I("daemon", "job_time_limit", job_time_limit, "900", 0, 604800),
+	I("daemon", "warm_up", warm_up, "1", 0, 1),
 	I("webhooks", "timeout", webhook_timeout, "10", 1, 300),
 	I("webhooks", "retry_base", webhook_retry_base, "10", 1, 3600),
 	I("webhooks", "max_attempts", webhook_max_attempts, "8", 1, 100),

@@ -46,6 +46,8 @@ struct kiln_config {
 	char *default_model;
 	long lease_seconds;		/* a running job's lease */
 	long poll_ms;			/* idle queue poll */
+	long job_time_limit;		/* seconds a render may take, 0: none */
+	long warm_up;			/* build kernels, render once at start */
 	long model_memory_mb;		/* loaded models' budget; 0: one */
 	long preview_every;		/* steps between previews; 0: none */
 	/* [webhooks] */

@@ -246,8 +246,16 @@ job_claim(struct db *db, const char *daemon, long lease_s, struct job *j)
 	memset(j, 0, sizeof(*j));
 	if (begin(db) != 0)
 		return -1;
-	if (db_query_string(db, "SELECT id FROM jobs WHERE status = 'queued'"
-	    " ORDER BY priority DESC, created_at, id LIMIT 1"
+	/* Highest priority first; within it the user whose job was claimed
+	 * longest ago (never: first), then the oldest job: a round-robin
+	 * between users, so one user's long queue cannot starve another's
+	 * job of the same priority. A turn row that another daemon's claim
+	 * holds is skipped with its jobs, which only defers them a poll. */
+	if (db_query_string(db, "SELECT j.id FROM jobs j LEFT JOIN queue_turns"
+	    " t ON t.user_id = COALESCE(j.user_id, 0)"
+	    " WHERE j.status = 'queued'"
+	    " ORDER BY j.priority DESC, t.last_claim IS NOT NULL,"
+	    " t.last_claim, j.created_at, j.id LIMIT 1"
 	    " FOR UPDATE SKIP LOCKED", NULL, 0, &id) != 0)
 		goto fail;
 	if (id == NULL) {
@@ -261,9 +269,19 @@ job_claim(struct db *db, const char *daemon, long lease_s, struct job *j)
 		if (db_exec(db, "UPDATE jobs SET status = 'running',"
 		    " claimed_by = ?, daemon = ?,"
 		    " lease_until = NOW(3) + INTERVAL ? SECOND,"
-		    " attempt = attempt + 1, step = 0, steps_total = 0,"
-		    " eta_s = NULL, started_at = COALESCE(started_at, NOW(3))"
+		    " attempt = attempt + 1, step = 0,"
+		    " steps_total = steps * batch_count, eta_s = NULL,"
+		    " started_at = COALESCE(started_at, NOW(3))"
 		    " WHERE id = ?", p, 4, NULL, NULL) != 0)
+			goto fail;
+	}
+	{
+		struct db_param p[] = { DB_STR(id) };
+
+		if (db_exec(db, "INSERT INTO queue_turns (user_id, last_claim)"
+		    " SELECT COALESCE(user_id, 0), NOW(6) FROM jobs WHERE id = ?"
+		    " ON DUPLICATE KEY UPDATE last_claim = VALUES(last_claim)",
+		    p, 1, NULL, NULL) != 0)
 			goto fail;
 	}
 	{
@@ -364,7 +382,7 @@ finish(struct db *db, const struct job_lease *l, const char *status,
 }
 
 #define STATS_KEY(j) DB_STR((j)->model), DB_INT((j)->width), \
-	DB_INT((j)->height), DB_INT((j)->steps)
+	DB_INT((j)->height), DB_INT((j)->steps), DB_INT((j)->batch)
 
 /* Makes sure (model, size, steps) has a statistics row, in a statement of
  * its own before the result's transaction: inside it, INSERT IGNORE's
@@ -379,7 +397,8 @@ ensure_stats_row(struct db *db, const struct job *j)
 	struct db_param key[] = { STATS_KEY(j) };
 
 	return db_exec(db, "INSERT IGNORE INTO render_stats (model, width,"
-	    " height, steps) VALUES (?, ?, ?, ?)", key, 4, NULL, NULL);
+	    " height, steps, batch) VALUES (?, ?, ?, ?, ?)", key, 5, NULL,
+	    NULL);
 }
 
 /* Reads (model, size, steps)'s statistics for update (the row exists:
@@ -394,7 +413,7 @@ update_stats(struct db *db, const struct job *j, double x, int *anomaly)
 
 	if (db_query_string(db, "SELECT CONCAT(n, ' ', mean, ' ', m2) FROM"
 	    " render_stats WHERE model = ? AND width = ? AND height = ?"
-	    " AND steps = ? FOR UPDATE", key, 4, &row) != 0)
+	    " AND steps = ? AND batch = ? FOR UPDATE", key, 5, &row) != 0)
 		return -1;
 	if (row != NULL && sscanf(row, "%lld %lf %lf", &w.n, &w.mean,
 	    &w.m2) != 3)
@@ -410,20 +429,22 @@ update_stats(struct db *db, const struct job *j, double x, int *anomaly)
 
 		return db_exec(db, "UPDATE render_stats SET n = ?, mean = ?,"
 		    " m2 = ?, anomalies = anomalies + ? WHERE model = ? AND"
-		    " width = ? AND height = ? AND steps = ?", p, 8, NULL, NULL);
+		    " width = ? AND height = ? AND steps = ? AND batch = ?", p,
+		    9, NULL, NULL);
 	}
 }
 
 int
 job_succeed(struct db *db, const struct job_lease *l, const struct job *j,
-    const struct job_image *img, int n, double render_s, int *anomaly)
+    const struct job_image *img, int n, double render_s, int cold,
+    int *anomaly)
 {
 	json_object *data = NULL, *arr;
 	char secs[40], seed[24];
 	int i, st;
 
 	*anomaly = 0;
-	if (ensure_stats_row(db, j) != 0 || begin(db) != 0)
+	if ((!cold && ensure_stats_row(db, j) != 0) || begin(db) != 0)
 		return -1;
 	st = finish(db, l, "succeeded", NULL);
 	if (st <= 0)
@@ -443,8 +464,11 @@ job_succeed(struct db *db, const struct job_lease *l, const struct job *j,
 				goto out;
 		}
 	}
-	if (update_stats(db, j, render_s / (n > 0 ? n : 1), anomaly) != 0 ||
-	    job_hist_observe(db, "render", render_s) != 0)
+	/* A cold run (kernels compiled, a model's first render) says
+	 * nothing about how long this render takes: it stays out of the
+	 * statistics, where it would widen the spread for every later one. */
+	if ((!cold && update_stats(db, j, render_s / (n > 0 ? n : 1),
+	    anomaly) != 0) || job_hist_observe(db, "render", render_s) != 0)
 		goto out;
 	snprintf(secs, sizeof(secs), "%.3f", render_s);
 	{

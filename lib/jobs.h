@@ -40,7 +40,8 @@ struct job_lease {
 };
 
 /*
- * Claims the next queued job, highest priority first, then oldest, with
+ * Claims the next queued job, highest priority first, then the user
+ * served longest ago (round-robin between users), then oldest, with
  * SELECT ... FOR UPDATE SKIP LOCKED so concurrent daemons never take the
  * same one: it becomes running, claimed by daemon, leased for lease_s
  * seconds, attempt + 1. Returns 1 with *j filled (free with job_free), 0
@@ -70,16 +71,17 @@ struct job_image {
 
 /*
  * Marks the job succeeded with its images, in one transaction that also
- * updates the render statistics of (model, size, steps) and queues the
- * job.succeeded webhook: render_s is the whole job's render time.
- * *anomaly is set when the time per image exceeded mean + 3 sigma of at
- * least 10 earlier runs. Returns 1 when committed, 0 when the lease was
- * lost (nothing written: the caller removes its files), -1 on a database
- * error (rolled back).
+ * updates the render statistics of (model, size, steps, batch) unless the
+ * run was cold (it compiled kernels or was a model's first render), and
+ * queues the job.succeeded webhook: render_s is the whole job's render
+ * time. *anomaly is set when the time per image exceeded mean + 3 sigma
+ * of at least 10 earlier runs. Returns 1 when committed, 0 when the lease
+ * was lost (nothing written: the caller removes its files), -1 on a
+ * database error (rolled back).
  */
 int job_succeed(struct db *db, const struct job_lease *l,
     const struct job *j, const struct job_image *img, int n,
-    double render_s, int *anomaly);
+    double render_s, int cold, int *anomaly);
 
 /* Marks the job failed with reason (a permanent failure: a missing model,
  * parameters the model rejects) and queues job.failed. Returns as

@@ -62,10 +62,16 @@ struct daemon {
 	struct kiln_rt *rt;
 	struct registry *reg;
 
-	/* Shared with the keeper: the job being rendered (id 0: none). */
+	/* Shared with the keeper, under mu: the job being rendered (id 0:
+	 * none) and whether the daemon is still warming up. The main loop
+	 * records a job's end and clears cur_id under mu, and the keeper
+	 * renews under mu, so a renewal never lands after the end is
+	 * recorded (it would find the job no longer running and call the
+	 * lease lost). */
 	pthread_mutex_t mu;
 	unsigned long long cur_id;
 	int cur_attempt;
+	int warming;
 	atomic_int lease_lost;
 
 	/* The helper threads and their stop flag. */
@@ -106,24 +112,26 @@ pick_name(struct daemon *d)
 
 /* ------------------------------------------------------------ heartbeat */
 
-/* Both on a connection the keeper has just made sure of (db_ensure). */
+/* Both on a connection the keeper has just made sure of (db_ensure);
+ * state is "warming", "idle" or "busy". */
 static int
-register_self(struct daemon *d, struct db *db)
+register_self(struct daemon *d, struct db *db, const char *state)
 {
-	struct db_param p[5] = {
+	struct db_param p[6] = {
 		DB_STR(d->name), DB_STR(d->host), DB_INT(getpid()),
 		DB_STR(KILN_VERSION),
 		DB_STR(d->devices.data ? d->devices.data : "none"),
+		DB_STR(state),
 	};
 
 	if (db_exec(db, "INSERT INTO daemons (name, host, pid, version,"
 	    " devices, state, started_at, heartbeat_at, stopped_at)"
-	    " VALUES (?, ?, ?, ?, ?, 'idle', NOW(3), NOW(3), NULL)"
+	    " VALUES (?, ?, ?, ?, ?, ?, NOW(3), NOW(3), NULL)"
 	    " ON DUPLICATE KEY UPDATE host = VALUES(host),"
 	    " pid = VALUES(pid), version = VALUES(version),"
-	    " devices = VALUES(devices), state = 'idle',"
+	    " devices = VALUES(devices), state = VALUES(state),"
 	    " started_at = NOW(3), heartbeat_at = NOW(3), stopped_at = NULL",
-	    p, 5, NULL, NULL) != 0) {
+	    p, 6, NULL, NULL) != 0) {
 		log_warn("register: %s", db_error(db));
 		return -1;
 	}
@@ -134,14 +142,14 @@ register_self(struct daemon *d, struct db *db)
 }
 
 static int
-heartbeat(struct daemon *d, struct db *db, int busy)
+heartbeat(struct daemon *d, struct db *db, const char *state)
 {
-	struct db_param p[3] = { DB_STR(busy ? "busy" : "idle"),
-		DB_STR(d->name), DB_INT(getpid()) };
+	struct db_param p[3] = { DB_STR(state), DB_STR(d->name),
+		DB_INT(getpid()) };
 	unsigned long long n = 0;
 
 	if (!d->registered)
-		return register_self(d, db);
+		return register_self(d, db, state);
 	if (db_exec(db, "UPDATE daemons SET heartbeat_at = NOW(3), state = ?"
 	    " WHERE name = ? AND pid = ?", p, 3, &n, NULL) != 0) {
 		log_warn("heartbeat: %s", db_error(db));
@@ -150,7 +158,7 @@ heartbeat(struct daemon *d, struct db *db, int busy)
 	/* Our row was removed or taken over (an admin cleaned up): say who
 	 * we are again. */
 	if (n == 0)
-		return register_self(d, db);
+		return register_self(d, db, state);
 	return 0;
 }
 
@@ -188,15 +196,16 @@ keeper_main(void *arg)
 	while (!atomic_load(&d->threads_stop)) {
 		struct job_lease l = { d->name, 0, 0 };
 		double now = rt_now();
+		const char *state;
+		int beat;
 		long n;
 
-		pthread_mutex_lock(&d->mu);
-		l.id = d->cur_id;
-		l.attempt = d->cur_attempt;
-		pthread_mutex_unlock(&d->mu);
 		if (db_ensure(db) != 0) {
 			log_warn("keeper: database: %s", db_error(db));
 		} else {
+			pthread_mutex_lock(&d->mu);
+			l.id = d->cur_id;
+			l.attempt = d->cur_attempt;
 			if (l.id != 0) {
 				int st = job_renew(db, &l,
 				    d->cfg.lease_seconds);
@@ -210,14 +219,20 @@ keeper_main(void *arg)
 					    l.id, db_error(db));
 				}
 			}
-			if (now - last_beat >= (double)d->cfg.heartbeat_interval
-			    || last_beat == 0) {
-				heartbeat(d, db, l.id != 0);
+			state = d->warming ? "warming" : l.id != 0 ? "busy" :
+			    "idle";
+			beat = now - last_beat >=
+			    (double)d->cfg.heartbeat_interval || last_beat == 0;
+			/* Under mu too: the main loop's "idle" at the end of
+			 * the warm-up is never overwritten by a "warming"
+			 * read before it. */
+			if (beat) {
+				heartbeat(d, db, state);
 				last_beat = now;
-				n = job_reap(db);
-				if (n < 0)
-					log_warn("reap: %s", db_error(db));
 			}
+			pthread_mutex_unlock(&d->mu);
+			if (beat && (n = job_reap(db)) < 0)
+				log_warn("reap: %s", db_error(db));
 		}
 		nap_ms(every_ms, &d->threads_stop);
 	}
@@ -322,6 +337,8 @@ struct render {
 	double t0;
 	int canceled;			/* a cancel request was seen */
 	int lost;			/* the lease was lost */
+	int overtime;			/* ran past [daemon] job_time_limit */
+	int cold;			/* compiled kernels or loaded the model */
 	char dir[1024];			/* artifacts/jobs/<id> */
 	char rel[64];			/* jobs/<id> */
 };
@@ -395,7 +412,42 @@ on_step(void *arg, const struct pipeline_step *s)
 		r->lost = 1;
 		return 1;
 	}
+	/* One job must not hold the daemon for ever: past the limit it
+	 * fails with the reason, and the queue moves on. */
+	if (d->cfg.job_time_limit > 0 && el > (double)d->cfg.job_time_limit) {
+		r->overtime = 1;
+		return 1;
+	}
 	return stop_requested ? 1 : 0;
+}
+
+/* Ends the job under mu, with the keeper's renewals: records the outcome
+ * with one of the job_* calls below (its result is returned) and forgets
+ * the job in the same critical section. */
+enum ending { END_SUCCEED, END_FAIL, END_CANCELED, END_REQUEUE };
+
+static int
+end_job(struct render *r, enum ending how, const struct job_image *img,
+    int n, const char *reason, int *anomaly)
+{
+	struct daemon *d = r->d;
+	int st;
+
+	pthread_mutex_lock(&d->mu);
+	if (db_ensure(d->db) != 0)
+		st = -1;
+	else if (how == END_SUCCEED)
+		st = job_succeed(d->db, &r->l, r->j, img, n, rt_now() - r->t0,
+		    r->cold, anomaly);
+	else if (how == END_FAIL)
+		st = job_fail(d->db, &r->l, reason);
+	else if (how == END_CANCELED)
+		st = job_canceled(d->db, &r->l);
+	else
+		st = job_requeue(d->db, &r->l);
+	d->cur_id = 0;
+	pthread_mutex_unlock(&d->mu);
+	return st;
 }
 
 /* Removes files in dir that are not this attempt's (prefix "<attempt>-")
@@ -470,14 +522,13 @@ deliver(struct render *r, const struct gen_result *res, char *err,
 		img[i].width = res->width;
 		img[i].height = res->height;
 	}
-	st = db_ensure(r->d->db) == 0 ? job_succeed(r->d->db, &r->l, j, img,
-	    res->count, rt_now() - r->t0, &anomaly) : -1;
+	st = end_job(r, END_SUCCEED, img, res->count, NULL, &anomaly);
 	if (st == 1) {
 		remove_others(r->dir, j->attempt);
-		log_info("job %llu: succeeded, %d image(s) in %.2f s%s", j->id,
-		    res->count, rt_now() - r->t0, anomaly ?
+		log_info("job %llu: succeeded, %d image(s) in %.2f s%s%s",
+		    j->id, res->count, rt_now() - r->t0, anomaly ?
 		    " (anomaly: over mean + 3 sd of this model and size)" :
-		    "");
+		    "", r->cold ? " (cold: not in the statistics)" : "");
 		rc = 0;
 	} else {
 		/* Not ours any more, or not recorded: the files must not
@@ -509,6 +560,7 @@ run_job(struct daemon *d, struct job *j)
 	struct gen_params gp;
 	struct gen_result res;
 	enum sampler_kind sampler;
+	size_t kernels;
 	char err[2048];
 	int st;
 
@@ -536,7 +588,7 @@ run_job(struct daemon *d, struct job *j)
 		    j->sampler);
 		goto fail;
 	}
-	r.p = registry_get(d->reg, j->model, err, sizeof(err));
+	r.p = registry_get(d->reg, j->model, &r.cold, err, sizeof(err));
 	if (r.p == NULL)
 		goto fail;
 	snprintf(r.rel, sizeof(r.rel), "jobs/%llu", j->id);
@@ -561,19 +613,34 @@ run_job(struct daemon *d, struct job *j)
 	/* The render time counts from here: model loading is not the
 	 * render's (it is a one-off the statistics should not see). */
 	r.t0 = rt_now();
+	kernels = d->rt->nkernels;
 	st = pipeline_generate(r.p, &gp, on_step, &r, &res, err, sizeof(err));
+	/* A kernel made for the first time was compiled (or at least
+	 * specialised) inside this render. */
+	if (d->rt->nkernels != kernels)
+		r.cold = 1;
 	if (st == PIPELINE_DONE) {
 		if (deliver(&r, &res, err, sizeof(err)) != 0)
 			log_warn("job %llu: %s", j->id, err);
 		goto out;
 	}
+	if (st == PIPELINE_CANCELED && r.overtime && !r.lost &&
+	    !atomic_load(&d->lease_lost)) {
+		errf(err, sizeof(err), "the render took longer than this "
+		    "daemon's limit of %ld s ([daemon] job_time_limit); use "
+		    "fewer steps, a smaller size or fewer images",
+		    d->cfg.job_time_limit);
+		goto fail;
+	}
 	if (st == PIPELINE_CANCELED) {
 		if (r.lost || atomic_load(&d->lease_lost))
 			log_warn("job %llu: lease lost; left to whoever holds "
 			    "it now", j->id);
-		else if (r.canceled && job_canceled(d->db, &r.l) == 1)
+		else if (r.canceled && end_job(&r, END_CANCELED, NULL, 0,
+		    NULL, NULL) == 1)
 			log_info("job %llu: canceled", j->id);
-		else if (stop_requested && job_requeue(d->db, &r.l) == 1)
+		else if (stop_requested && end_job(&r, END_REQUEUE, NULL, 0,
+		    NULL, NULL) == 1)
 			log_info("job %llu: stopping; back in the queue",
 			    j->id);
 		else
@@ -583,7 +650,7 @@ run_job(struct daemon *d, struct job *j)
 	}
 fail:
 	log_warn("job %llu: failed: %s", j->id, err);
-	if (job_fail(d->db, &r.l, err) < 0)
+	if (end_job(&r, END_FAIL, NULL, 0, err, NULL) < 0)
 		log_warn("job %llu: recording the failure: %s", j->id,
 		    db_error(d->db));
 out:
@@ -591,6 +658,74 @@ out:
 	pthread_mutex_lock(&d->mu);
 	d->cur_id = 0;
 	pthread_mutex_unlock(&d->mu);
+}
+
+/* Takes a step's callback for the warm-up render: stops on SIGTERM. */
+static int
+on_warm_step(void *arg, const struct pipeline_step *s)
+{
+	(void)arg;
+	(void)s;
+	return stop_requested ? 1 : 0;
+}
+
+/*
+ * Pays the one-off costs before claiming work, so the first job renders
+ * as fast as the hundredth: every embedded OpenCL program is built (or
+ * read from the binary cache), then the default model is loaded and
+ * renders one small image, which makes every kernel of that path and has
+ * a CPU driver such as PoCL specialise them for their work-group sizes.
+ * The heartbeat says "warming" meanwhile. A failure is logged and the
+ * daemon serves anyway: a job meets the same error with its reason.
+ */
+static void
+warm_up(struct daemon *d)
+{
+	struct gen_params gp;
+	struct gen_result res;
+	struct pipeline *p;
+	char err[2048];
+	double t0 = rt_now(), t1;
+	int built, first;
+
+	built = rt_build_all(d->rt);
+	t1 = rt_now();
+	if (built < 0) {
+		log_error("warm-up: %s", rt_error(d->rt));
+		goto done;
+	}
+	log_info("warm-up: %d OpenCL program(s) built in %.2f s", built,
+	    t1 - t0);
+	if (d->cfg.default_model[0] == '\0')
+		goto done;
+	p = registry_get(d->reg, d->cfg.default_model, &first, err,
+	    sizeof(err));
+	if (p == NULL) {
+		log_warn("warm-up: %s", err);
+		goto done;
+	}
+	/* Two steps at the model's own size: DPM++ 2M's second-order step
+	 * and guidance are on the path, as in a real job. */
+	memset(&res, 0, sizeof(res));
+	pipeline_defaults(p, &gp);
+	gp.prompt = "warm-up";
+	gp.steps = 2;
+	gp.batch = 1;
+	gp.seed = 0;
+	if (pipeline_generate(p, &gp, on_warm_step, NULL, &res, err,
+	    sizeof(err)) == PIPELINE_DONE)
+		log_info("warm-up: %s rendered in %.2f s", d->cfg.default_model,
+		    rt_now() - t1);
+	else if (!stop_requested)
+		log_warn("warm-up: %s: %s", d->cfg.default_model, err);
+	gen_result_free(&res);
+done:
+	pthread_mutex_lock(&d->mu);
+	d->warming = 0;
+	if (db_ensure(d->db) == 0)
+		heartbeat(d, d->db, "idle");
+	pthread_mutex_unlock(&d->mu);
+	log_info("ready: claiming jobs (warm-up took %.2f s)", rt_now() - t0);
 }
 
 /* The main loop: claim and render until SIGTERM. An idle daemon polls the
@@ -709,10 +844,13 @@ main(int argc, char **argv)
 	    KILN_VERSION, d.name, (long)getpid(), d.rt->device_name);
 	/* A database that is down at start-up is waited for, not fatal: the
 	 * daemon and MariaDB may be started in any order. */
+	d.warming = d.cfg.warm_up != 0;
 	if (threads_start(&d) != 0) {
 		log_error("cannot start threads");
 		goto out;
 	}
+	if (d.warming)
+		warm_up(&d);
 	serve(&d);
 	log_info("stopping");
 	threads_stop(&d);

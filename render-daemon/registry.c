@@ -164,7 +164,8 @@ evict(struct registry *r, const struct entry *keep, size_t extra)
 }
 
 struct pipeline *
-registry_get(struct registry *r, const char *name, char *err, size_t errlen)
+registry_get(struct registry *r, const char *name, int *first, char *err,
+    size_t errlen)
 {
 	struct model_card *card = NULL;
 	struct entry *e;
@@ -174,6 +175,7 @@ registry_get(struct registry *r, const char *name, char *err, size_t errlen)
 	for (e = r->head; e != NULL; e = e->next)
 		if (!strcmp(e->name, name)) {
 			e->used = ++r->tick;
+			*first = 0;
 			return e->p;
 		}
 	if (model_card_load(r->dir, name, &card, e2, sizeof(e2)) != 0) {
@@ -224,5 +226,6 @@ registry_get(struct registry *r, const char *name, char *err, size_t errlen)
 	log_info("model %s loaded (%.1f MB)", name,
 	    (double)e->bytes / 1048576.0);
 	evict(r, e, 0);
+	*first = 1;
 	return e->p;
 }

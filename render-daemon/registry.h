@@ -27,13 +27,14 @@ int registry_configure(struct registry *r, const char *models_dir,
 
 /*
  * The pipeline of model name, loading it when it is not loaded (which may
- * evict others, least recently used first, to stay within the budget).
- * The registry keeps ownership. Returns NULL with a message naming the
- * model in err when the name is not a model in the directory or it fails
- * to load; other loaded models are unaffected.
+ * evict others, least recently used first, to stay within the budget);
+ * *first says whether this call loaded it (its first render is a cold
+ * one). The registry keeps ownership. Returns NULL with a message naming
+ * the model in err when the name is not a model in the directory or it
+ * fails to load; other loaded models are unaffected.
  */
 struct pipeline *registry_get(struct registry *r, const char *name,
-    char *err, size_t errlen);
+    int *first, char *err, size_t errlen);
 
 /* How many models are loaded and their device bytes. */
 int registry_loaded(const struct registry *r, size_t *bytes);

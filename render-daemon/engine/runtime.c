@@ -584,11 +584,46 @@ build_program(struct kiln_rt *rt, const struct cl_source *src)
 	return prog;
 }
 
+/* The built program of src, building it on first use. */
+static cl_program
+program_of(struct kiln_rt *rt, const struct cl_source *src)
+{
+	cl_program prog;
+	size_t i;
+
+	for (i = 0; i < rt->nprogs; i++)
+		if (rt->progs[i].name == src->name)
+			return rt->progs[i].prog;
+	if (rt->nprogs == RT_MAX_PROGRAMS) {
+		rt_failf(rt, "too many programs");
+		return NULL;
+	}
+	prog = build_program(rt, src);
+	if (prog == NULL)
+		return NULL;
+	rt->progs[rt->nprogs].name = src->name;
+	rt->progs[rt->nprogs].prog = prog;
+	rt->nprogs++;
+	return prog;
+}
+
+int
+rt_build_all(struct kiln_rt *rt)
+{
+	const struct cl_source *s;
+	size_t before = rt->nprogs;
+
+	for (s = cl_sources; s->name != NULL; s++)
+		if (program_of(rt, s) == NULL)
+			return -1;
+	return (int)(rt->nprogs - before);
+}
+
 cl_kernel
 rt_kernel(struct kiln_rt *rt, const char *name)
 {
 	const struct cl_source *src;
-	cl_program prog = NULL;
+	cl_program prog;
 	cl_kernel k;
 	size_t i;
 	cl_int e;
@@ -601,21 +636,9 @@ rt_kernel(struct kiln_rt *rt, const char *name)
 		rt_failf(rt, "no embedded kernel named %s", name);
 		return NULL;
 	}
-	for (i = 0; i < rt->nprogs; i++)
-		if (rt->progs[i].name == src->name)
-			prog = rt->progs[i].prog;
-	if (prog == NULL) {
-		if (rt->nprogs == RT_MAX_PROGRAMS) {
-			rt_failf(rt, "too many programs");
-			return NULL;
-		}
-		prog = build_program(rt, src);
-		if (prog == NULL)
-			return NULL;
-		rt->progs[rt->nprogs].name = src->name;
-		rt->progs[rt->nprogs].prog = prog;
-		rt->nprogs++;
-	}
+	prog = program_of(rt, src);
+	if (prog == NULL)
+		return NULL;
 	if (rt->nkernels == RT_MAX_KERNELS) {
 		rt_failf(rt, "too many kernels");
 		return NULL;

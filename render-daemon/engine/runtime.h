@@ -89,6 +89,12 @@ void rt_free(struct kiln_rt *rt);
  * binary cache when it is there). Returns NULL with rt_error() set. */
 cl_kernel rt_kernel(struct kiln_rt *rt, const char *name);
 
+/* Builds every embedded program that is not built yet (from the binary
+ * cache where it holds one), so a daemon pays the compiler at start-up
+ * rather than on its first job. Returns how many it built, or -1 with
+ * rt_error naming the program that failed. */
+int rt_build_all(struct kiln_rt *rt);
+
 /* Waits for the queue. Returns 0, or -1 with rt_error() set. */
 int rt_finish(struct kiln_rt *rt);
 

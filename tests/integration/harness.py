@@ -56,9 +56,12 @@ class Response:
 
 class Stack:
     def __init__(self, server="lighttpd", daemon=True, heartbeat=1,
-                 daemon_name="it-1", extra_conf=None):
+                 daemon_name="it-1", extra_conf=None, env=None,
+                 models=None):
         self.server = server
+        self.models = models
         self.extra_conf = extra_conf
+        self.extra_env = env or {}
         self.daemon = daemon
         self.heartbeat = heartbeat
         self.daemon_name = daemon_name
@@ -70,6 +73,9 @@ class Stack:
     def env(self):
         e = dict(os.environ)
         e["KILN_BUILD"] = BUILD
+        # A value "{dir}/x" names a path inside the stack's directory.
+        e.update({k: v.format(dir=self.dir) for k, v in
+                  self.extra_env.items()})
         return e
 
     def up(self):
@@ -79,6 +85,8 @@ class Stack:
                "--daemon-name", self.daemon_name]
         if not self.daemon:
             cmd.append("--no-daemon")
+        if self.models:
+            cmd += ["--models", self.models(self.dir)]
         if self.extra_conf:
             extra = os.path.join(self.dir, "extra.conf")
             with open(extra, "w") as f:
