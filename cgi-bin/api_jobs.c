@@ -169,7 +169,8 @@ api_jobs_create(struct kreq *req)
 {
 	json_object *body = NULL, *fields, *job;
 	char hash[DIGEST_HEX + 1], loc[64];
-	int bad, st, found, idem = *req->idempotency_key != '\0';
+	int bad, model_bad = 0, st, found,
+	    idem = *req->idempotency_key != '\0';
 	const struct tier_limits *tier = tier_for(&req->app->cfg,
 		req->auth->tier);
 	struct enqueue_refusal why;
@@ -195,8 +196,13 @@ api_jobs_create(struct kreq *req)
 	bad = job_spec_from_json(body, &req->app->cfg, &s, field_error,
 		fields);
 	json_object_put(body);
+	/* Well formed and within the tier: then what the model can
+	 * render, whose refusals answer 422. */
 	if (bad == 0)
 		bad = job_spec_limits(&s, tier, field_error, fields);
+	if (bad == 0)
+		bad = model_bad = job_spec_model_limits(&s, field_error,
+			fields);
 	if (bad == 0) {
 		st = job_enqueue(req->app->db, req->auth->user_id, tier, &s, 1,
 			&id, &why);
@@ -207,7 +213,9 @@ api_jobs_create(struct kreq *req)
 		idem_done(req, bad == 0 ? id : 0);
 	if (bad != 0) {
 		if (bad > 0)
-			return resp_error_json(req, 400, "validation_failed",
+			return resp_error_json(req, bad == model_bad ? 422 :
+				400, "validation_failed", bad == model_bad ?
+				"the model cannot render this job; see fields" :
 				"the job is not valid; see fields", fields);
 		json_object_put(fields);
 		if (bad == -3)
@@ -253,7 +261,7 @@ api_jobs_batch(struct kreq *req)
 	const struct tier_limits *tier = tier_for(&req->app->cfg,
 		req->auth->tier);
 	struct enqueue_refusal why;
-	int n = 0, i, bad = 0, rc = -1, st;
+	int n = 0, i, bad = 0, model_bad = 0, m, rc = -1, st;
 
 	memset(specs, 0, sizeof(specs));
 	if (!api_submit_allowed(req) || req_json_body(req, &body) != 0)
@@ -292,12 +300,18 @@ api_jobs_batch(struct kreq *req)
 		if (b == 0)
 			b = job_spec_limits(&specs[i], tier, batch_field_error,
 				&be);
+		if (b == 0) {
+			m = job_spec_model_limits(&specs[i],
+				batch_field_error, &be);
+			b = m;
+			model_bad += m;
+		}
 		bad += b;
 	}
 	if (bad > 0) {
-		rc = resp_error_json(req, 400, "validation_failed", "no job was "
-			"made: the batch is all or nothing; see fields",
-			be.fields);
+		rc = resp_error_json(req, bad == model_bad ? 422 : 400,
+			"validation_failed", "no job was made: the batch is "
+			"all or nothing; see fields", be.fields);
 		be.fields = NULL;
 		goto out;
 	}

@@ -498,6 +498,8 @@ api_sdapi_txt2img(struct kreq *req)
 		goto oom;
 	if (bad == 0)
 		bad = job_spec_limits(&s, tier, field_error, fields);
+	if (bad == 0)
+		bad = job_spec_model_limits(&s, field_error, fields);
 	if (bad > 0) {
 		/* 422, as AUTOMATIC1111's validation answers. */
 		rc = resp_error_json(req, 422, "validation_failed", "the "
@@ -540,9 +542,12 @@ api_sdapi_txt2img(struct kreq *req)
 			!strcmp(status, "canceled") ? 2 : 0;
 		free(status);
 		if (st == 1) {
+			/* The render daemon, not this program, failed: 502,
+			 * as a gateway answers for its upstream; 500 is kept
+			 * for faults of this program. */
 			snprintf(msg, sizeof(msg), "the job failed; "
 				"GET /api/v1/jobs/%llu says why", id);
-			rc = resp_error_json(req, 500, "job_failed", msg, NULL);
+			rc = resp_error_json(req, 502, "job_failed", msg, NULL);
 			goto out;
 		}
 		if (st == 2) {
@@ -636,14 +641,15 @@ api_sdapi_options(struct kreq *req)
 	return api_send(req, 200, o);
 }
 
-/* The caller's newest unfinished job: id, step, steps, eta, preview path
- * and how many of the caller's jobs are unfinished. */
+/* The caller's newest unfinished job: id, progress over the whole batch
+ * (step of steps_total), steps per image, batch size, eta and preview
+ * path. */
 struct live {
 	unsigned long long id;
-	long step, steps;
+	long step, steps_total, steps, batch;
 	double eta;
 	char *preview;
-	int queued, found;
+	int found;
 };
 
 static int
@@ -654,10 +660,11 @@ live_row(const struct db_row *r, void *arg)
 	l->found = 1;
 	l->id = strtoull(r->cols[0], NULL, 10);
 	l->step = strtol(r->cols[1], NULL, 10);
-	l->steps = strtol(r->cols[2], NULL, 10);
+	l->steps_total = strtol(r->cols[2], NULL, 10);
 	l->eta = r->cols[3] ? strtod(r->cols[3], NULL) : 0;
 	l->preview = r->cols[4] ? strdup(r->cols[4]) : NULL;
-	l->queued = (int)strtol(r->cols[5], NULL, 10);
+	l->steps = strtol(r->cols[5], NULL, 10);
+	l->batch = strtol(r->cols[6], NULL, 10);
 	return 1;
 }
 
@@ -667,10 +674,9 @@ live_job(struct kreq *req, struct live *l)
 	struct db_param p = DB_INT(req->auth->user_id);
 
 	memset(l, 0, sizeof(*l));
-	return db_query(req->app->db, "SELECT j.id, j.step, j.steps_total,"
-	    " j.eta_s, j.preview_path, (SELECT COUNT(*) FROM"
-	    " jobs q WHERE q.user_id = j.user_id AND q.status IN ('queued',"
-	    " 'running') AND q.deleted_at IS NULL) FROM jobs j WHERE"
+	return db_query(req->app->db, "SELECT j.id, j.step,"
+	    " j.steps * j.batch_count, j.eta_s, j.preview_path, j.steps,"
+	    " j.batch_count FROM jobs j WHERE"
 	    " j.user_id = ? AND j.status IN ('queued', 'running') AND"
 	    " j.deleted_at IS NULL ORDER BY j.id DESC LIMIT 1", &p, 1,
 	    live_row, l) < 0 ? -1 : 0;
@@ -683,6 +689,7 @@ api_sdapi_progress(struct kreq *req)
 	json_object *o = json_object_new_object(), *state;
 	struct live l;
 	char path[4096], *b64 = NULL;
+	long image;
 
 	if (o == NULL)
 		return api_send(req, 500, NULL);
@@ -690,8 +697,15 @@ api_sdapi_progress(struct kreq *req)
 		json_object_put(o);
 		return api_db_fail(req, "sdapi: progress");
 	}
+	/* AUTOMATIC1111's state counts steps within the image being made
+	 * (sampling_step of sampling_steps) and images as jobs (job_no of
+	 * job_count); progress is over the whole batch. */
+	image = l.steps > 0 ? l.step / l.steps : 0;
+	if (image > 0 && image >= l.batch)
+		image = l.batch - 1;
 	json_object_object_add(o, "progress", json_object_new_double(
-		l.steps > 0 ? (double)l.step / (double)l.steps : 0.0));
+		l.steps_total > 0 ? (double)l.step / (double)l.steps_total :
+		0.0));
 	json_object_object_add(o, "eta_relative",
 		json_object_new_double(l.eta));
 	state = json_object_new_object();
@@ -703,10 +717,10 @@ api_sdapi_progress(struct kreq *req)
 	json_object_object_add(state, "job", json_object_new_string(
 		l.found ? path : ""));
 	json_object_object_add(state, "job_count",
-		json_object_new_int(l.queued));
-	json_object_object_add(state, "job_no", json_object_new_int(0));
+		json_object_new_int64(l.batch));
+	json_object_object_add(state, "job_no", json_object_new_int64(image));
 	json_object_object_add(state, "sampling_step",
-		json_object_new_int64(l.step));
+		json_object_new_int64(l.step - image * l.steps));
 	json_object_object_add(state, "sampling_steps",
 		json_object_new_int64(l.steps));
 	json_object_object_add(o, "state", state);

@@ -79,10 +79,52 @@ set_choices(struct kreq *req)
 	return rc;
 }
 
+/* The number boxes' bounds: what the caller's tier allows, narrowed by
+ * what the chosen model (else the default one) can render, so the form
+ * offers nothing the submission would refuse. */
+static int
+set_limits(struct kreq *req)
+{
+	const struct kiln_config *c = &req->app->cfg;
+	const struct tier_limits *t = tier_for(c, req->auth->tier);
+	const char *name = req_form(req, "model");
+	struct model_card *card = NULL;
+	long side = t->max_side, steps = t->max_steps, mult = 8, lo;
+	char err[256];
+	int rc = 0;
+
+	if (name == NULL || !model_name_ok(name))
+		name = c->default_model;
+	if (model_card_load(c->models_dir, name, &card, err,
+	    sizeof(err)) == 0) {
+		if (card->max_side > 0 && card->max_side < side)
+			side = card->max_side;
+		if (card->max_steps > 0 && card->max_steps < steps)
+			steps = card->max_steps;
+		if (card->multiple > mult)
+			mult = card->multiple;
+		model_card_free(card);
+	}
+	if (side > JOB_SIDE_MAX)
+		side = JOB_SIDE_MAX;
+	if (steps > JOB_STEPS_MAX)
+		steps = JOB_STEPS_MAX;
+	/* Sides step by the model's multiple from a multiple of it. */
+	lo = (JOB_SIDE_MIN + mult - 1) / mult * mult;
+	side = side / mult * mult;
+	rc |= view_set_int(req, "Gen.Limit.side_min", lo);
+	rc |= view_set_int(req, "Gen.Limit.side_max", side < lo ? lo : side);
+	rc |= view_set_int(req, "Gen.Limit.side_step", mult);
+	rc |= view_set_int(req, "Gen.Limit.steps_max", steps);
+	rc |= view_set_int(req, "Gen.Limit.batch_max",
+		t->max_batch < BATCH_MAX ? t->max_batch : BATCH_MAX);
+	return rc;
+}
+
 static int
 show(struct kreq *req, int status)
 {
-	if (set_choices(req) != 0) {
+	if (set_choices(req) != 0 || set_limits(req) != 0) {
 		view_error(req, 500, "internal", "Out of memory.");
 		return -1;
 	}
@@ -155,6 +197,8 @@ page_generate_post(struct kreq *req)
 	if (bad == 0)
 		bad = job_spec_limits(&s, tier_for(&req->app->cfg,
 			req->auth->tier), form_error, req);
+	if (bad == 0)
+		bad = job_spec_model_limits(&s, form_error, req);
 	if (bad != 0) {
 		job_spec_free(&s);
 		if (bad < 0) {

@@ -194,6 +194,21 @@ card_parse(struct model_card *c, const char *file, char *err,
 	if (json_object_object_get_ex(o, "preview", &d) &&
 	    card_preview(c, d, file, err, errlen) != 0)
 		goto out;
+	if (json_object_object_get_ex(o, "limits", &d)) {
+		if (!json_object_is_type(d, json_type_object)) {
+			errf(err, errlen, "%s: limits: not an object", file);
+			goto out;
+		}
+		if (card_int(d, "multiple", &c->multiple, file, err, errlen) ||
+		    card_int(d, "max_side", &c->max_side, file, err, errlen) ||
+		    card_int(d, "max_steps", &c->max_steps, file, err, errlen))
+			goto out;
+		if (c->multiple % 8 != 0) {
+			errf(err, errlen, "%s: limits.multiple: %d is not a "
+				"multiple of 8", file, c->multiple);
+			goto out;
+		}
+	}
 	rc = 0;
 	goto out;
 oom:
@@ -201,6 +216,80 @@ oom:
 out:
 	json_object_put(o);
 	return rc;
+}
+
+/* The length of the array key of the JSON object in file, or 0 when the
+ * file, the key or the array is not there. */
+static int
+config_array_len(const char *file, const char *key)
+{
+	json_object *o = json_object_from_file(file), *v;
+	int n = 0;
+
+	if (o != NULL && json_object_object_get_ex(o, key, &v) &&
+	    json_object_is_type(v, json_type_array))
+		n = (int)json_object_array_length(v);
+	json_object_put(o);
+	return n;
+}
+
+/* An integer key of the JSON object in file, or 0. */
+static int
+config_int(const char *file, const char *key)
+{
+	json_object *o = json_object_from_file(file), *v;
+	int n = 0;
+
+	if (o != NULL && json_object_object_get_ex(o, key, &v) &&
+	    json_object_is_type(v, json_type_int))
+		n = json_object_get_int(v);
+	json_object_put(o);
+	return n;
+}
+
+/*
+ * Fills what the card left open of the model's limits from its
+ * architecture: in a diffusers folder the VAE halves the image once per
+ * block after the first and the UNet the latent once per block after the
+ * first, so sides must be multiples of 2^(vae blocks - 1) * 2^(unet
+ * blocks - 1), as the engine requires (pipeline_grid); the UNet's
+ * sample_size is its native latent side. A single file (or a folder
+ * without configs) gets Stable Diffusion 1.x's: 64 and 512.
+ */
+static void
+card_architecture(struct model_card *c, const char *path, int is_dir)
+{
+	char unet[4096], vae[4096];
+	int ub = 0, vb = 0, sample = 0;
+
+	if (is_dir &&
+	    snprintf_checked(unet, sizeof(unet), "%s/unet/config.json",
+	    path) == 0 &&
+	    snprintf_checked(vae, sizeof(vae), "%s/vae/config.json",
+	    path) == 0) {
+		ub = config_array_len(unet, "block_out_channels");
+		vb = config_array_len(vae, "block_out_channels");
+		sample = config_int(unet, "sample_size");
+	}
+	if (ub >= 1 && ub <= 8 && vb >= 1 && vb <= 8) {
+		if (c->multiple == 0)
+			c->multiple = (1 << (vb - 1)) * (1 << (ub - 1));
+		if (sample > 0 && sample <= 1024)
+			c->native_side = sample * (1 << (vb - 1));
+	} else {
+		if (c->multiple == 0)
+			c->multiple = 64;
+		c->native_side = 512;
+	}
+	if (c->multiple < 8)
+		c->multiple = 8;
+	if (c->native_side == 0)
+		c->native_side = c->width > c->height ? c->width : c->height;
+	/* Twice the native side: beyond that a model repeats itself and
+	 * the work grows with the square of the side. Single files have no
+	 * known native size, so only the caller's tier limits them. */
+	if (c->max_side == 0 && is_dir && c->native_side > 0)
+		c->max_side = 2 * c->native_side;
 }
 
 /* A card with the strings every model has, for path. */
@@ -249,6 +338,7 @@ card_load(const char *name, const char *path, int is_dir,
 		    card_parse(c, file, err, errlen) != 0)
 			goto out;
 	}
+	card_architecture(c, path, is_dir);
 	*out = c;
 	c = NULL;
 	rc = 0;

@@ -16,6 +16,15 @@ struct model_card {
 	char **examples;	/* example prompts */
 	int n_examples;
 	int width, height, steps;	/* 0: not given */
+	/* What the model can render, checked at submission: sides are
+	 * multiples of `multiple` (the VAE's factor times the UNet's
+	 * downsampling: a latent that does not halve evenly fails in the
+	 * engine) and at most max_side; steps at most max_steps (0: no
+	 * limit of the model's own). From kiln.json's "limits", else from
+	 * the diffusers configs (native: the UNet's sample_size in pixels;
+	 * max_side twice the native side), else Stable Diffusion's (64, 512,
+	 * no max) for a single-file checkpoint. */
+	int multiple, native_side, max_side, max_steps;
 	double cfg;		/* 0: not given */
 	char *sampler;		/* "" when not given */
 	/* Live previews: RGB in [-1, 1] = bias + sum over latent channels

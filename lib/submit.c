@@ -170,11 +170,19 @@ finish(const struct kiln_config *c, struct given *g, struct job_spec *s,
 	}
 	models_list_free(models, nmodels);
 
-	/* The model card's defaults, then kiln's (A1111's). */
+	/* The model card's defaults, its native size, then kiln's
+	 * (A1111's). */
 	s->width = g[5].have ? (long)g[5].num : card && card->width ?
-		card->width : 512;
+		card->width : card && card->native_side ? card->native_side :
+		512;
 	s->height = g[6].have ? (long)g[6].num : card && card->height ?
-		card->height : 512;
+		card->height : card && card->native_side ? card->native_side :
+		512;
+	if (card != NULL) {
+		s->model_multiple = card->multiple;
+		s->model_max_side = card->max_side;
+		s->model_max_steps = card->max_steps;
+	}
 	s->steps = g[7].have ? (long)g[7].num : card && card->steps ?
 		card->steps : 20;
 	s->cfg = g[8].have ? g[8].num : card && card->cfg > 0 ? card->cfg :
@@ -337,11 +345,13 @@ job_insert(struct db *db, unsigned long long user_id, int priority,
 	p[11] = DB_INT(s->batch);
 	p[12] = s->webhook_url ? DB_STR(s->webhook_url) : DB_NULL;
 	p[13] = DB_INT(cost);
+	/* steps_total is known from the start, so a queued job reports the
+	 * work ahead of it, not 0. */
 	return db_exec(db, "INSERT INTO jobs (user_id, priority, prompt,"
 		" negative_prompt, model, width, height, steps, cfg_scale,"
-		" sampler, seed, batch_count, webhook_url, cost)"
-		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", p, 14,
-		NULL, id);
+		" sampler, seed, batch_count, webhook_url, cost, steps_total)"
+		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+		" steps * batch_count)", p, 14, NULL, id);
 }
 
 long
@@ -381,6 +391,46 @@ job_spec_limits(const struct job_spec *s, const struct tier_limits *t,
 		snprintf(msg, sizeof(msg), "exceeds your tier's limit of %ld",
 			t->max_batch);
 		err(arg, "batch_count", msg);
+		bad++;
+	}
+	return bad;
+}
+
+int
+job_spec_model_limits(const struct job_spec *s, spec_err_fn err, void *arg)
+{
+	static const char *const side[] = { "width", "height" };
+	long v[2] = { s->width, s->height };
+	char msg[256];
+	int bad = 0, i;
+
+	for (i = 0; i < 2; i++) {
+		if (s->model_multiple > 0 && v[i] % s->model_multiple != 0) {
+			long lo = v[i] / s->model_multiple * s->model_multiple;
+
+			/* The nearest sides the model takes, to pick from. */
+			if (lo > 0)
+				snprintf(msg, sizeof(msg), "must be a multiple "
+					"of %ld for model %s (%ld or %ld)",
+					s->model_multiple, s->model, lo,
+					lo + s->model_multiple);
+			else
+				snprintf(msg, sizeof(msg), "must be a multiple "
+					"of %ld for model %s",
+					s->model_multiple, s->model);
+			err(arg, side[i], msg);
+			bad++;
+		} else if (s->model_max_side > 0 && v[i] > s->model_max_side) {
+			snprintf(msg, sizeof(msg), "exceeds model %s's limit "
+				"of %ld", s->model, s->model_max_side);
+			err(arg, side[i], msg);
+			bad++;
+		}
+	}
+	if (s->model_max_steps > 0 && s->steps > s->model_max_steps) {
+		snprintf(msg, sizeof(msg), "exceeds model %s's limit of %ld",
+			s->model, s->model_max_steps);
+		err(arg, "steps", msg);
 		bad++;
 	}
 	return bad;

@@ -29,6 +29,8 @@ struct job_spec {
 	long width, height, steps, batch;
 	double cfg;
 	unsigned long long seed;
+	/* The model's limits, from its card (see struct model_card). */
+	long model_multiple, model_max_side, model_max_steps;
 };
 
 void job_spec_free(struct job_spec *s);
@@ -62,6 +64,14 @@ long job_cost(const struct job_spec *s);
 struct tier_limits;
 int job_spec_limits(const struct job_spec *s, const struct tier_limits *t,
 	spec_err_fn err, void *arg);
+
+/* Checks s against what its model can render (the card's size multiple,
+ * largest side and steps), reporting each problem through err with the
+ * model's name: a request the model would fail on, or take minutes a step
+ * over, is refused before it is queued. Returns the number of problems
+ * (the API answers them with 422). */
+int job_spec_model_limits(const struct job_spec *s, spec_err_fn err,
+	void *arg);
 
 /* Why job_enqueue refused. */
 struct enqueue_refusal {

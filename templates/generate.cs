@@ -27,12 +27,12 @@
         <input id="<?cs var:name ?>" name="<?cs var:name ?>" type="number" min="<?cs var:min ?>" max="<?cs var:max ?>" step="<?cs var:step ?>" value="<?cs var:Form[name] ?>" placeholder="<?cs var:Gen.Default[name] ?>">
         <?cs if:Form.Errors[name] ?><p class="field-error"><?cs var:Form.Errors[name] ?></p><?cs /if ?></div>
       <?cs /def ?>
-      <?cs call:num("width", "Width", 64, 2048, 8) ?>
-      <?cs call:num("height", "Height", 64, 2048, 8) ?>
-      <?cs call:num("steps", "Steps", 1, 150, 1) ?>
+      <?cs call:num("width", "Width", Gen.Limit.side_min, Gen.Limit.side_max, Gen.Limit.side_step) ?>
+      <?cs call:num("height", "Height", Gen.Limit.side_min, Gen.Limit.side_max, Gen.Limit.side_step) ?>
+      <?cs call:num("steps", "Steps", 1, Gen.Limit.steps_max, 1) ?>
       <?cs call:num("cfg_scale", "CFG scale", 0, 30, "any") ?>
       <?cs call:num("seed", "Seed (empty: random)", 0, 4294967295, 1) ?>
-      <?cs call:num("batch_count", "Images", 1, 8, 1) ?>
+      <?cs call:num("batch_count", "Images", 1, Gen.Limit.batch_max, 1) ?>
     </div>
     <label for="webhook_url">Webhook URL <span class="muted">(optional: told when the job ends)</span></label>
     <input id="webhook_url" name="webhook_url" type="url" maxlength="2048" value="<?cs var:Form.webhook_url ?>">

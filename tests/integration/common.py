@@ -102,3 +102,26 @@ def png_decode(data):
                 px.append(tuple(v[:3]))
         rows.append(px)
     return w, h, rows
+
+
+def micro_models(max_side):
+    """For Stack(models=...): a function that makes, in a stack's
+    directory, a models folder holding kiln-micro (its weights linked)
+    whose kiln.json raises the model's largest side to max_side, as an
+    operator may; returns the folder."""
+    import json
+
+    def make(stack_dir):
+        src = os.path.join(ROOT, "models", "kiln-micro")
+        dst = os.path.join(stack_dir, "models", "kiln-micro")
+        os.makedirs(dst)
+        for name in os.listdir(src):
+            if name != "kiln.json":
+                os.symlink(os.path.join(src, name), os.path.join(dst, name))
+        with open(os.path.join(src, "kiln.json")) as f:
+            card = json.load(f)
+        card["limits"] = {"max_side": max_side}
+        with open(os.path.join(dst, "kiln.json"), "w") as f:
+            json.dump(card, f)
+        return os.path.dirname(dst)
+    return make

@@ -120,37 +120,42 @@ def test_queued_at_once_and_per_day_quotas(s):
 
 
 def test_credits_are_charged_and_given_back(s):
-    uid, key = user(s, "cara", "default", credits=30)
-    w, h, steps, batch = 256, 256, 30, 2
+    # Sizes within kiln-micro's own limit (128); the default tier allows
+    # 100 steps and 4 images.
+    uid, key = user(s, "cara", "default", credits=20)
+    w, h, steps, batch = 128, 128, 60, 4
     want = cost(w, h, steps, batch)
     assert want == 15
     r = post(s, key, {"prompt": "two blue squares", "width": w, "height": h,
                       "steps": steps, "batch_count": batch})
     assert r.status == 202, r.text
     jid = r.json()["id"]
-    assert credits(s, uid) == 30 - want
+    assert credits(s, uid) == 20 - want
     assert s.sql("SELECT cost FROM jobs WHERE id = %d" % jid) == [[str(want)]]
     # Canceled before it ran: the credits come back, once.
     c = s.request("POST", "/api/v1/jobs/%d/cancel" % jid,
                   headers={"Authorization": "Bearer " + key})
     assert c.status == 202
-    assert credits(s, uid) == 30
+    assert credits(s, uid) == 20
     assert s.sql("SELECT refunded FROM jobs WHERE id = %d" % jid) == [["1"]]
     # Short of credits: 402, nothing queued, nothing charged.
     before = jobs_of(s, uid)
-    r = post(s, key, {"prompt": "two blue squares", "width": 512,
-                      "height": 512, "steps": 20, "batch_count": 2})
+    r = post(s, key, {"prompt": "two blue squares", "width": 128,
+                      "height": 128, "steps": 100, "batch_count": 4})
     assert r.status == 402, r.text
     err = r.json()["error"]
     assert err["code"] == "insufficient_credits"
-    assert "%d" % cost(512, 512, 20, 2) in err["message"], err
-    assert jobs_of(s, uid) == before and credits(s, uid) == 30
+    assert "%d" % cost(128, 128, 100, 4) in err["message"], err
+    assert jobs_of(s, uid) == before and credits(s, uid) == 20
     me = s.request("GET", "/api/v1/me",
                    headers={"Authorization": "Bearer " + key}).json()
-    assert me["credits"] == 30
-    # A batch is charged as a whole, or refused as a whole.
-    r = post(s, key, {"jobs": [{"prompt": "a", "width": 512, "height": 512,
-                                "steps": 20}] * 2}, "/api/v1/jobs/batch")
+    assert me["credits"] == 20
+    # A batch is charged as a whole, or refused as a whole: each of these
+    # two jobs fits the credits alone, both together do not.
+    one_job = {"prompt": "a", "width": 128, "height": 128, "steps": 100,
+               "batch_count": 2}
+    assert cost(128, 128, 100, 2) <= 20 < 2 * cost(128, 128, 100, 2)
+    r = post(s, key, {"jobs": [one_job] * 2}, "/api/v1/jobs/batch")
     assert r.status == 402 and jobs_of(s, uid) == before
 
 
