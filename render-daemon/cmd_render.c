@@ -9,9 +9,12 @@
 
 #include <errno.h>
 #include <json-c/json.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define EXIT_CANCELED 3
 
@@ -20,20 +23,57 @@ struct ropts {
 	    *sampler, *seed, *batch, *init, *strength, *prediction, *vocab,
 	    *device, *out, *vae_budget, *prompts;
 	int verbose;
+	char default_model[PATH_MAX];	/* without --model */
 };
+
+/*
+ * The embedded default model, kiln-micro, where it lies relative to this
+ * binary: in the source tree beside build/ (build/render-daemon/ ->
+ * models/) or installed (bin/ -> share/kiln/models/), the same model
+ * `make run` serves. Returns 0 with its path in out, -1 when neither is
+ * there.
+ */
+static int
+find_default_model(char *out, size_t n)
+{
+	static const char *const rel[] = { "../../models/kiln-micro",
+	    "../share/kiln/models/kiln-micro" };
+	char exe[PATH_MAX], *slash;
+	struct stat st;
+	ssize_t len;
+	size_t i;
+
+	len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (len <= 0)
+		return -1;
+	exe[len] = '\0';
+	slash = strrchr(exe, '/');
+	if (slash == NULL)
+		return -1;
+	*slash = '\0';
+	for (i = 0; i < sizeof(rel) / sizeof(rel[0]); i++)
+		if (snprintf_checked(out, n, "%s/%s/model_index.json", exe,
+		    rel[i]) == 0 && stat(out, &st) == 0 &&
+		    snprintf_checked(out, n, "%s/%s", exe, rel[i]) == 0)
+			return 0;
+	return -1;
+}
 
 static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: kiln-render [render] --model PATH --prompt TEXT -o OUT.png\n"
+	    "usage: kiln-render [render] [--model PATH] --prompt TEXT -o "
+	    "OUT.png\n"
 	    "       [--negative TEXT] [--width 512] [--height 512] [--steps 20]"
 	    "\n       [--cfg 7] [--sampler euler_a] [--seed N] [--batch N]\n"
 	    "       [--init IMAGE [--strength 0.75]] [--prediction "
 	    "auto|eps|v]\n"
 	    "       [--vocab PATH] [--vae-budget MB] [--device SEL] "
 	    "[--verbose]\n"
-	    "   or: kiln-render --model PATH --prompts FILE [options]\n"
+	    "   or: kiln-render [--model PATH] --prompts FILE [options]\n"
+	    "Without --model: the default model, kiln-micro (in models/ "
+	    "of the source\ntree, or share/kiln/models/ installed).\n"
 	    "samplers: euler euler_a heun ddim dpmpp_2m dpmpp_2m_karras lcm\n"
 	    "Without --seed a random one is drawn (and printed). With --batch "
 	    "N > 1\nthe files are OUT.png, OUT-1.png, ... seeded seed, "
@@ -102,12 +142,22 @@ parse_opts(int argc, char **argv, struct ropts *o)
 		}
 		*(const char **)((char *)o + table[k].off) = argv[++i];
 	}
-	if (o->model == NULL || (o->prompts == NULL && (o->prompt == NULL ||
-	    o->out == NULL))) {
+	if (o->prompts == NULL && (o->prompt == NULL || o->out == NULL)) {
 		fprintf(stderr, "kiln-render: %s is required\n",
-		    o->model == NULL ? "--model" : o->prompt == NULL ?
-		    "--prompt (or --prompts)" : "-o");
+		    o->prompt == NULL ? "--prompt (or --prompts)" : "-o");
 		return -1;
+	}
+	if (o->model == NULL) {
+		if (find_default_model(o->default_model,
+		    sizeof(o->default_model)) != 0) {
+			fprintf(stderr, "kiln-render: --model is required (the "
+			    "default model, kiln-micro, is not beside this "
+			    "binary)\n");
+			return -1;
+		}
+		o->model = o->default_model;
+		fprintf(stderr, "kiln-render: no --model: the default model, "
+		    "%s\n", o->model);
 	}
 	if (o->prompts != NULL && (o->prompt != NULL || o->out != NULL ||
 	    o->init != NULL)) {

@@ -333,6 +333,24 @@ def test_grow_layers(_):
         raise AssertionError("the added decoder layers do nothing")
 
 
+def test_kiln_render_without_model_renders_kiln_micro(_):
+    """kiln-render with no --model renders the embedded default model,
+    from any working directory, as `make run` serves it."""
+    with tempfile.TemporaryDirectory() as d:
+        args = ["--prompt", "two small green triangles", "--seed", "7"]
+        p = subprocess.run([ec.render_bin()] + args + ["-o", "dflt.png"],
+                           capture_output=True, text=True, cwd=d,
+                           env=ec.engine_env(), timeout=600)
+        assert p.returncode == 0, p.stderr
+        assert "kiln-micro" in p.stderr, p.stderr
+        q = ec.kiln_render(args + ["--model", MODEL,
+                                   "-o", os.path.join(d, "named.png")])
+        assert q.returncode == 0, q.stderr
+        with open(os.path.join(d, "dflt.png"), "rb") as f, \
+                open(os.path.join(d, "named.png"), "rb") as g:
+            assert f.read() == g.read(), "not the same image"
+
+
 def test_held_out_prompts(_):
     with tempfile.TemporaryDirectory() as d:
         rep = evaluate.evaluate(MODEL, d, 100, ec.render_bin(),
