@@ -7,6 +7,7 @@
 #include "db.h"
 #include "handlers.h"
 #include "log.h"
+#include "netpolicy.h"
 #include "view.h"
 #include "webhook.h"
 
@@ -60,13 +61,17 @@ page_webhooks_save(struct kreq *req)
 {
 	const char *url = req_form(req, "webhook_url");
 	struct db_param p[2];
+	char why[160] = "", text[256];
 
-	if (url == NULL || (*url != '\0' && ((strncmp(url, "http://", 7) &&
-	    strncmp(url, "https://", 8)) || !text_valid(url, 2048) ||
-	    strchr(url, ' ') != NULL))) {
-		view_field_error(req, "webhook_url", "Webhook URL: an http:// "
-			"or https:// URL of at most 2048 bytes, or empty for "
-			"none.");
+	/* The same check as a job's webhook_url; internal receivers only
+	 * where the operator's allow list says. */
+	if (url == NULL || (*url != '\0' && (!text_valid(url, 2048) ||
+	    hook_url_check(url, req->app->cfg.webhook_allow, why,
+	    sizeof(why)) != 0))) {
+		snprintf(text, sizeof(text), "Webhook URL: an http:// or "
+			"https:// URL of at most 2048 bytes, or empty for "
+			"none%s%s.", why[0] ? "; this one " : "", why);
+		view_field_error(req, "webhook_url", text);
 		view_set(req, "Form.webhook_url", url);
 		return show(req, 422);
 	}
