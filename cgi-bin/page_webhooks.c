@@ -35,7 +35,13 @@ show(struct kreq *req, int status)
 	    " FROM users WHERE id = ?", p, 1, ucols, 1) < 0 ||
 	    view_rows(req, "Hooks.Deliveries", "SELECT id, job_id, event,"
 	    " url, status, attempts, COALESCE(last_status, ''),"
-	    " COALESCE(LEFT(last_error, 200), ''),"
+	    /* Only the outcomes kilnd records today: a row from before
+	     * them may hold curl's detail, which maps internal hosts. */
+	    " CASE WHEN last_error IS NULL THEN ''"
+	    "  WHEN last_error IN ('" WEBHOOK_REFUSED "', '"
+	    WEBHOOK_NO_CONNECT "', '" WEBHOOK_TIMED_OUT "', '"
+	    WEBHOOK_BAD_SECRET "') OR last_error RLIKE '^HTTP [0-9]{3}$'"
+	    "  THEN last_error ELSE '" WEBHOOK_NO_CONNECT "' END,"
 	    " DATE_FORMAT(created_at, '%Y-%m-%d %H:%i:%s'),"
 	    " COALESCE(DATE_FORMAT(delivered_at, '%Y-%m-%d %H:%i:%s'), '')"
 	    " FROM webhook_deliveries WHERE user_id = ?"
