@@ -7,6 +7,7 @@
 #include "db.h"
 #include "handlers.h"
 #include "log.h"
+#include "netpolicy.h"
 #include "view.h"
 #include "webhook.h"
 
@@ -34,7 +35,13 @@ show(struct kreq *req, int status)
 	    " FROM users WHERE id = ?", p, 1, ucols, 1) < 0 ||
 	    view_rows(req, "Hooks.Deliveries", "SELECT id, job_id, event,"
 	    " url, status, attempts, COALESCE(last_status, ''),"
-	    " COALESCE(LEFT(last_error, 200), ''),"
+	    /* Only the outcomes kilnd records today: a row from before
+	     * them may hold curl's detail, which maps internal hosts. */
+	    " CASE WHEN last_error IS NULL THEN ''"
+	    "  WHEN last_error IN ('" WEBHOOK_REFUSED "', '"
+	    WEBHOOK_NO_CONNECT "', '" WEBHOOK_TIMED_OUT "', '"
+	    WEBHOOK_BAD_SECRET "') OR last_error RLIKE '^HTTP [0-9]{3}$'"
+	    "  THEN last_error ELSE '" WEBHOOK_NO_CONNECT "' END,"
 	    " DATE_FORMAT(created_at, '%Y-%m-%d %H:%i:%s'),"
 	    " COALESCE(DATE_FORMAT(delivered_at, '%Y-%m-%d %H:%i:%s'), '')"
 	    " FROM webhook_deliveries WHERE user_id = ?"
@@ -60,13 +67,17 @@ page_webhooks_save(struct kreq *req)
 {
 	const char *url = req_form(req, "webhook_url");
 	struct db_param p[2];
+	char why[160] = "", text[256];
 
-	if (url == NULL || (*url != '\0' && ((strncmp(url, "http://", 7) &&
-	    strncmp(url, "https://", 8)) || !text_valid(url, 2048) ||
-	    strchr(url, ' ') != NULL))) {
-		view_field_error(req, "webhook_url", "Webhook URL: an http:// "
-			"or https:// URL of at most 2048 bytes, or empty for "
-			"none.");
+	/* The same check as a job's webhook_url; internal receivers only
+	 * where the operator's allow list says. */
+	if (url == NULL || (*url != '\0' && (!text_valid(url, 2048) ||
+	    hook_url_check(url, req->app->cfg.webhook_allow, why,
+	    sizeof(why)) != 0))) {
+		snprintf(text, sizeof(text), "Webhook URL: an http:// or "
+			"https:// URL of at most 2048 bytes, or empty for "
+			"none%s%s.", why[0] ? "; this one " : "", why);
+		view_field_error(req, "webhook_url", text);
 		view_set(req, "Form.webhook_url", url);
 		return show(req, 422);
 	}

@@ -1,5 +1,6 @@
 /* config.c - INI parser for kiln.conf, driven by a key/type table. */
 #include "config.h"
+#include "netpolicy.h"
 #include "util.h"
 
 #include <errno.h>
@@ -18,8 +19,12 @@
 
 enum cfg_type { CFG_STR, CFG_INT, CFG_BOOL };
 
+/* A string key's own syntax check: returns 0, or -1 with a message. */
+typedef int (*cfg_check_fn)(const char *val, char *msg, size_t msglen);
+
 /* One declared key: where it lives in struct kiln_config, its type, its
- * default ("" for optional strings) and, for integers, the allowed range. */
+ * default ("" for optional strings), for integers the allowed range, and
+ * for strings with a syntax of their own the check. */
 struct cfg_key {
 	const char *section;
 	const char *key;
@@ -27,12 +32,18 @@ struct cfg_key {
 	size_t off;
 	const char *def;
 	long min, max;
+	cfg_check_fn check;
 };
 
+static int check_webhook_allow(const char *val, char *msg, size_t msglen);
+
 #define S(sec, k, field, d) \
-	{ sec, k, CFG_STR, offsetof(struct kiln_config, field), d, 0, 0 }
+	{ sec, k, CFG_STR, offsetof(struct kiln_config, field), d, 0, 0, NULL }
+#define SC(sec, k, field, d, fn) \
+	{ sec, k, CFG_STR, offsetof(struct kiln_config, field), d, 0, 0, fn }
 #define I(sec, k, field, d, lo, hi) \
-	{ sec, k, CFG_INT, offsetof(struct kiln_config, field), d, lo, hi }
+	{ sec, k, CFG_INT, offsetof(struct kiln_config, field), d, lo, hi, \
+	  NULL }
 
 static const struct cfg_key keys[] = {
 	S("site", "name", site_name, "kiln"),
@@ -63,6 +74,7 @@ static const struct cfg_key keys[] = {
 	I("webhooks", "timeout", webhook_timeout, "10", 1, 300),
 	I("webhooks", "retry_base", webhook_retry_base, "10", 1, 3600),
 	I("webhooks", "max_attempts", webhook_max_attempts, "8", 1, 100),
+	SC("webhooks", "allow", webhook_allow_spec, "", check_webhook_allow),
 	I("auth", "session_lifetime", session_lifetime, "2592000", 60,
 		31536000),
 	I("auth", "session_idle", session_idle, "604800", 60, 31536000),
@@ -81,7 +93,22 @@ static const struct cfg_key keys[] = {
 };
 
 #undef S
+#undef SC
 #undef I
+
+/* [webhooks] allow: checked where it is written, so the message has its
+ * line; the list itself is built once the whole file is read. */
+static int
+check_webhook_allow(const char *val, char *msg, size_t msglen)
+{
+	char why[256];
+	struct net_allow *al = net_allow_new(val, why, sizeof(why));
+
+	if (al == NULL)
+		return errf(msg, msglen, "webhooks.allow: %s", why);
+	net_allow_free(al);
+	return 0;
+}
 
 static const char *const log_levels[] = { "debug", "info", "warn", "error" };
 
@@ -108,6 +135,8 @@ set_value(struct kiln_config *cfg, const struct cfg_key *k, const char *val,
 
 	switch (k->type) {
 	case CFG_STR:
+		if (k->check != NULL && k->check(val, msg, msglen) != 0)
+			return -1;
 		sp = str_slot(cfg, k);
 		free(*sp);
 		*sp = strdup(val);
@@ -288,6 +317,8 @@ config_free(struct kiln_config *cfg)
 {
 	size_t i;
 
+	net_allow_free(cfg->webhook_allow);
+	cfg->webhook_allow = NULL;
 	for (i = 0; i < ARRAY_LEN(keys); i++) {
 		if (keys[i].type == CFG_STR) {
 			char **sp = str_slot(cfg, &keys[i]);
@@ -415,6 +446,12 @@ config_parse(struct kiln_config *cfg, const char *name, const char *text,
 	}
 	if (validate(cfg, msg, sizeof(msg)) != 0) {
 		errf(err, errlen, "%s: %s", name, msg);
+		goto out;
+	}
+	cfg->webhook_allow = net_allow_new(cfg->webhook_allow_spec, msg,
+		sizeof(msg));
+	if (cfg->webhook_allow == NULL) {
+		errf(err, errlen, "%s: webhooks.allow: %s", name, msg);
 		goto out;
 	}
 	rc = 0;

@@ -6,6 +6,8 @@
 
 #define KILN_CONF_DEFAULT "/etc/kiln/kiln.conf"
 
+struct net_allow;
+
 /* Every setting every binary may read. Strings are owned by the struct and
  * never NULL after a successful load (unset optional ones are ""). */
 /* What one account tier may do ([tier NAME] sections). */
@@ -54,6 +56,8 @@ struct kiln_config {
 	long webhook_timeout;
 	long webhook_retry_base;
 	long webhook_max_attempts;
+	char *webhook_allow_spec;	/* as written; "" for none */
+	struct net_allow *webhook_allow; /* parsed from it; never NULL */
 	/* [auth] */
 	long session_lifetime;		/* seconds a session lives at most */
 	long session_idle;		/* seconds unused before it ends */

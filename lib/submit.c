@@ -8,6 +8,7 @@
 #include "db.h"
 #include "models.h"
 #include "log.h"
+#include "netpolicy.h"
 #include "request.h"
 #include "util.h"
 
@@ -218,9 +219,11 @@ finish(const struct kiln_config *c, struct given *g, struct job_spec *s,
 		buf_free(&b);
 		bad++;
 	}
-	if (s->webhook_url != NULL && strncmp(s->webhook_url, "http://", 7) &&
-	    strncmp(s->webhook_url, "https://", 8)) {
-		err(arg, "webhook_url", "must be an http:// or https:// URL");
+	/* Internal receivers only where the operator's allow list says;
+	 * kilnd checks the resolved addresses again at delivery. */
+	if (s->webhook_url != NULL && hook_url_check(s->webhook_url,
+	    c->webhook_allow, msg, sizeof(msg)) != 0) {
+		err(arg, "webhook_url", msg);
 		bad++;
 	}
 	if (g[9].have) {

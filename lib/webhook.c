@@ -3,9 +3,13 @@
 #include "webhook.h"
 #include "db.h"
 #include "log.h"
+#include "netpolicy.h"
 #include "util.h"
 
 #include <curl/curl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -208,21 +212,211 @@ webhook_secret_for(struct db *db, const char *user_id)
 	return s;
 }
 
-/* POSTs body to url with the signature headers. Returns the HTTP status,
- * or 0 with a message in err when no response came. */
-static long
-post(const char *url, const char *msg_id, long long ts, const char *sig,
-    const char *body, long timeout_s, char *err, size_t errlen)
+/* ------------------------------------------------------------ pinning */
+
+/* The addresses one delivery may connect to: every one its host
+ * resolved to was checked, and curl is held to them. */
+#define PIN_MAX 16
+struct pin {
+	struct net_addr addr[PIN_MAX];
+	int n;
+	int refused;		/* curl was about to connect elsewhere */
+};
+
+/* sa as a net_addr. Returns 0, or -1 for another family. */
+static int
+sockaddr_addr(const struct sockaddr *sa, struct net_addr *a)
 {
-	CURL *c = curl_easy_init();
-	struct curl_slist *h = NULL, *t;
+	memset(a, 0, sizeof(*a));
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)sa;
+
+		a->family = 4;
+		memcpy(a->b, &in->sin_addr, 4);
+		return 0;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)sa;
+
+		a->family = 6;
+		memcpy(a->b, &in6->sin6_addr, 16);
+		return 0;
+	}
+	return -1;
+}
+
+static int
+pinned(const struct pin *pin, const struct net_addr *a)
+{
+	int i;
+
+	for (i = 0; i < pin->n; i++)
+		if (pin->addr[i].family == a->family &&
+		    !memcmp(pin->addr[i].b, a->b, sizeof(a->b)))
+			return 1;
+	return 0;
+}
+
+/*
+ * Fills pin with the addresses u's host stands for (a literal: itself;
+ * a name: what getaddrinfo gives), each checked against the refused
+ * ranges and al. Returns 0; -1 when any address is refused (a name that
+ * resolves to one public and one internal address is refused whole: a
+ * rebinding resolver hands out exactly such pairs); -2 when the name
+ * does not resolve. detail says why, for kilnd's log only.
+ */
+static int
+resolve_checked(const struct hook_url *u, const struct net_allow *al,
+    struct pin *pin, char *detail, size_t dlen)
+{
+	struct addrinfo hints, *res = NULL, *ai;
+	char text[NET_ADDR_TEXT];
+	int rc = 0, gai;
+
+	memset(pin, 0, sizeof(*pin));
+	if (u->literal) {
+		pin->addr[pin->n++] = u->addr;
+		if (!net_addr_permitted(al, u->host, &u->addr))
+			return errf(detail, dlen, "%s is a %s address",
+			    net_addr_text(&u->addr, text),
+			    net_addr_refused(&u->addr));
+		return 0;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	/* Blocking, with the resolver's own timeouts: the courier thread
+	 * has nothing else to do meanwhile. */
+	gai = getaddrinfo(u->host, NULL, &hints, &res);
+	if (gai != 0) {
+		errf(detail, dlen, "cannot resolve %s: %s", u->host,
+		    gai_strerror(gai));
+		return -2;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		struct net_addr a;
+
+		if (sockaddr_addr(ai->ai_addr, &a) != 0)
+			continue;
+		if (!net_addr_permitted(al, u->host, &a)) {
+			rc = errf(detail, dlen, "%s resolves to %s, a %s "
+			    "address", u->host, net_addr_text(&a, text),
+			    net_addr_refused(&a));
+			break;
+		}
+		if (pin->n < PIN_MAX && !pinned(pin, &a))
+			pin->addr[pin->n++] = a;
+	}
+	freeaddrinfo(res);
+	if (rc == 0 && pin->n == 0) {
+		errf(detail, dlen, "%s has no IPv4 or IPv6 address", u->host);
+		return -2;
+	}
+	return rc;
+}
+
+/* CURLOPT_OPENSOCKETFUNCTION: a socket only for an address that was
+ * checked. With CURLOPT_RESOLVE curl should never ask for another; this
+ * holds even if its reading of the host differs from ours. */
+static curl_socket_t
+open_pinned(void *clientp, curlsocktype purpose,
+    struct curl_sockaddr *address)
+{
+	struct pin *pin = clientp;
+	struct net_addr a;
+
+	if (purpose == CURLSOCKTYPE_IPCXN &&
+	    sockaddr_addr(&address->addr, &a) == 0 && pinned(pin, &a))
+		return socket(address->family, address->socktype,
+		    address->protocol);
+	pin->refused = 1;
+	return CURL_SOCKET_BAD;
+}
+
+/* The CURLOPT_RESOLVE entries that make curl use pin for u's host:
+ * "host:port:addr,[addr6],..." (and the same without a trailing dot,
+ * which curl may strip). Returns the list (NULL for a literal, which
+ * curl does not resolve), or NULL with *oom set. */
+static struct curl_slist *
+resolve_list(const struct hook_url *u, const struct pin *pin, int *oom)
+{
+	struct curl_slist *l = NULL, *t;
+	struct buf b = { 0 };
+	char text[NET_ADDR_TEXT], host[sizeof(u->host)];
+	size_t hl = strlen(u->host);
+	int i, k, bad;
+
+	*oom = 0;
+	if (u->literal)
+		return NULL;
+	for (k = 0; k < 2; k++) {
+		if (k == 1 && (hl < 2 || u->host[hl - 1] != '.'))
+			break;
+		snprintf(host, sizeof(host), "%.*s", (int)(k ? hl - 1 : hl),
+		    u->host);
+		buf_reset(&b);
+		bad = buf_printf(&b, "%s:%u:", host, u->port);
+		for (i = 0; i < pin->n; i++)
+			bad |= buf_printf(&b, pin->addr[i].family == 6 ?
+			    "%s[%s]" : "%s%s", i ? "," : "",
+			    net_addr_text(&pin->addr[i], text));
+		t = bad == 0 ? curl_slist_append(l, b.data) : NULL;
+		if (t == NULL) {
+			*oom = 1;
+			break;
+		}
+		l = t;
+	}
+	buf_free(&b);
+	if (*oom) {
+		curl_slist_free_all(l);
+		return NULL;
+	}
+	return l;
+}
+
+/* ------------------------------------------------------------ sending */
+
+/*
+ * POSTs body to url with the signature headers, to an address checked
+ * against the refused ranges and pol->allow. Returns the HTTP status, or
+ * 0 with what users may see in err (WEBHOOK_REFUSED, WEBHOOK_NO_CONNECT,
+ * WEBHOOK_TIMED_OUT) and the resolver's or curl's detail, for kilnd's
+ * log, in detail.
+ */
+static long
+post(const char *url, const struct webhook_policy *pol, const char *msg_id,
+    long long ts, const char *sig, const char *body, char *err,
+    size_t errlen, char *detail, size_t dlen)
+{
+	CURL *c = NULL;
+	struct curl_slist *h = NULL, *pins = NULL, *t;
+	struct hook_url u;
+	struct pin pin;
 	char line[256], ebuf[CURL_ERROR_SIZE] = "";
 	long status = 0;
 	CURLcode rc;
+	int st, oom;
 
-	if (c == NULL) {
-		errf(err, errlen, "curl_easy_init failed");
+	/* Stored before this check existed, or written to the database by
+	 * hand: the URL is judged again here. */
+	if (hook_url_parse(url, &u, line, sizeof(line)) != 0) {
+		errf(err, errlen, WEBHOOK_REFUSED);
+		errf(detail, dlen, "the URL %s", line);
 		return 0;
+	}
+	st = resolve_checked(&u, pol->allow, &pin, detail, dlen);
+	if (st != 0) {
+		errf(err, errlen, "%s", st == -1 ? WEBHOOK_REFUSED :
+		    WEBHOOK_NO_CONNECT);
+		return 0;
+	}
+	pins = resolve_list(&u, &pin, &oom);
+	c = oom ? NULL : curl_easy_init();
+	if (c == NULL) {
+		errf(err, errlen, WEBHOOK_NO_CONNECT);
+		errf(detail, dlen, "out of memory");
+		goto out;
 	}
 	snprintf(line, sizeof(line), "webhook-id: %s", msg_id);
 	t = curl_slist_append(h, line);
@@ -241,21 +435,40 @@ post(const char *url, const char *msg_id, long long ts, const char *sig,
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout_s);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, timeout_s);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, pol->timeout_s);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, pol->timeout_s);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
 	/* Only web protocols, and no redirects: a receiver that moved must
-	 * be re-registered, not followed somewhere else. */
+	 * be re-registered, not followed somewhere else (a redirect to an
+	 * internal address would pass every check above). */
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	/* No proxy from the environment: the address checked is the one
+	 * connected to. */
+	curl_easy_setopt(c, CURLOPT_PROXY, "");
+	/* DNS is not asked twice (a rebinding resolver would answer the
+	 * second time with an internal address): curl takes the checked
+	 * addresses, and may open a socket to no other. */
+	if (pins != NULL)
+		curl_easy_setopt(c, CURLOPT_RESOLVE, pins);
+	curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, open_pinned);
+	curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &pin);
 	rc = curl_easy_perform(c);
-	if (rc == CURLE_OK)
+	if (rc == CURLE_OK) {
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	else
-		errf(err, errlen, "%s", ebuf[0] ? ebuf :
+	} else {
+		errf(err, errlen, "%s", pin.refused ? WEBHOOK_REFUSED :
+		    rc == CURLE_OPERATION_TIMEDOUT ? WEBHOOK_TIMED_OUT :
+		    WEBHOOK_NO_CONNECT);
+		errf(detail, dlen, "%s%s", pin.refused ? "curl asked for an "
+		    "address that was not checked: " : "", ebuf[0] ? ebuf :
 		    curl_easy_strerror(rc));
+	}
+out:
 	curl_slist_free_all(h);
+	curl_slist_free_all(pins);
 	curl_easy_cleanup(c);
 	return status;
 }
@@ -264,7 +477,8 @@ int
 webhook_deliver_one(struct db *db, const struct webhook_policy *pol)
 {
 	struct delivery d;
-	char sig[WEBHOOK_SIG_LEN], err[256] = "", *secret = NULL;
+	char sig[WEBHOOK_SIG_LEN], err[256] = "", detail[512] = "";
+	char *secret = NULL;
 	long long ts = (long long)time(NULL);
 	long status = 0;
 	int attempts, st, rc = -1;
@@ -282,10 +496,10 @@ webhook_deliver_one(struct db *db, const struct webhook_policy *pol)
 	}
 	if (webhook_sign(secret, d.msg_id, ts, d.payload, strlen(d.payload),
 	    sig, sizeof(sig)) != 0) {
-		errf(err, sizeof(err), "the signing secret does not decode");
+		errf(err, sizeof(err), WEBHOOK_BAD_SECRET);
 	} else {
-		status = post(d.url, d.msg_id, ts, sig, d.payload,
-		    pol->timeout_s, err, sizeof(err));
+		status = post(d.url, pol, d.msg_id, ts, sig, d.payload, err,
+		    sizeof(err), detail, sizeof(detail));
 		if (status != 0 && (status < 200 || status > 299))
 			errf(err, sizeof(err), "HTTP %ld", status);
 	}
@@ -313,8 +527,9 @@ webhook_deliver_one(struct db *db, const struct webhook_policy *pol)
 			log_info("webhook %s delivered to %s (HTTP %ld, "
 			    "attempt %d)", d.msg_id, d.url, status, attempts);
 		else
-			log_warn("webhook %s to %s: %s (attempt %d of %d%s)",
-			    d.msg_id, d.url, err, attempts, pol->max_attempts,
+			log_warn("webhook %s to %s: %s%s%s (attempt %d of "
+			    "%d%s)", d.msg_id, d.url, err, detail[0] ? ": " :
+			    "", detail, attempts, pol->max_attempts,
 			    give_up ? ", giving up" : "");
 	}
 	rc = 1;

@@ -34,12 +34,23 @@ int webhook_sign(const char *secret, const char *msg_id, long long ts,
  * failure): base * 2^(attempts - 1), at most one hour. */
 long webhook_backoff(long base_s, int attempts);
 
+struct net_allow;
+
 struct webhook_policy {
 	const char *daemon;	/* who claims deliveries */
 	long timeout_s;		/* per HTTP request */
 	long retry_base_s;	/* backoff base */
 	int max_attempts;	/* then the delivery is "failed" */
+	const struct net_allow *allow;	/* internal receivers permitted */
 };
+
+/* What the delivery log (shown to users) says of a failed attempt: one
+ * of these or "HTTP NNN", never the resolver's or curl's detail, which
+ * would let a user map internal hosts; kilnd's own log keeps that. */
+#define WEBHOOK_REFUSED "refused (address not allowed)"
+#define WEBHOOK_NO_CONNECT "could not connect"
+#define WEBHOOK_TIMED_OUT "timed out"
+#define WEBHOOK_BAD_SECRET "the signing secret does not decode"
 
 /*
  * Sends at most one due delivery: claims it (SKIP LOCKED, so several
@@ -47,8 +58,10 @@ struct webhook_policy {
  * first use; jobs without an owner use the site's "webhook_secret"
  * setting), POSTs it with libcurl and records the outcome: a 2xx is
  * delivered, anything else is retried after webhook_backoff() until
- * max_attempts, then failed. Returns 1 when it handled one, 0 when none
- * was due, -1 on a database error.
+ * max_attempts, then failed. The host is resolved first and refused when
+ * any of its addresses is internal (netpolicy.h) unless pol->allow
+ * permits it; curl connects only to the addresses checked. Returns 1
+ * when it handled one, 0 when none was due, -1 on a database error.
  */
 int webhook_deliver_one(struct db *db, const struct webhook_policy *pol);
 

@@ -257,6 +257,9 @@ courier_main(void *arg)
 	pol.timeout_s = d->cfg.webhook_timeout;
 	pol.retry_base_s = d->cfg.webhook_retry_base;
 	pol.max_attempts = (int)d->cfg.webhook_max_attempts;
+	/* Owned by cfg, which a reload replaces only after this thread is
+	 * stopped. */
+	pol.allow = d->cfg.webhook_allow;
 	while (!atomic_load(&d->threads_stop)) {
 		int st = db_ensure(db) == 0 ? webhook_deliver_one(db, &pol) :
 		    -1;

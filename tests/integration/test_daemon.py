@@ -19,7 +19,10 @@ import time
 
 import harness
 
-STACK = dict(server="lighttpd", daemon=False)
+# The webhook receiver below listens on loopback, which kilnd refuses
+# unless the operator allows it.
+STACK = dict(server="lighttpd", daemon=False,
+             extra_conf="[webhooks]\nallow = 127.0.0.1\n")
 KILND = os.path.join(harness.BUILD, "render-daemon", "kilnd")
 DAEMONS = []
 

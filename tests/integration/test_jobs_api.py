@@ -29,7 +29,9 @@ STACK = dict(server="lighttpd", heartbeat=1, daemon_name="jobs-1",
              extra_conf="[limits]\nsubmit_burst = 100000\n"
                         "[tier default]\nmax_side = 2048\nmax_steps = 150\n"
                         "max_batch = 8\njobs_per_day = 1000000\n"
-                        "max_queued = 100000\n")
+                        "max_queued = 100000\n"
+                        # A job below names a receiver on loopback.
+                        "[webhooks]\nallow = 127.0.0.1\n")
 
 ROOT = harness.ROOT
 SAMPLERS = ["euler", "euler_a", "heun", "ddim", "dpmpp_2m",

@@ -1,6 +1,7 @@
 /* test_config.c - kiln.conf parsing: defaults, types, ranges and the
  * file:line messages of every kind of mistake. */
 #include "config.h"
+#include "netpolicy.h"
 #include "tap.h"
 
 #include <stdlib.h>
@@ -183,6 +184,34 @@ tiers(void)
 	CHECK(strstr(err, "twice") != NULL);
 }
 
+static void
+webhook_allow_list_is_parsed_and_checked(void)
+{
+	struct kiln_config c;
+	struct net_addr lo = { 4, { 127, 0, 0, 1 } };
+	char err[512];
+
+	CHECK(parse(&c, "", err, sizeof(err)) == 0);
+	CHECK_STR(c.webhook_allow_spec, "");
+	CHECK(c.webhook_allow != NULL && !net_allow_addr(c.webhook_allow,
+	    &lo));
+	config_free(&c);
+	CHECK(parse(&c, "[webhooks]\nallow = 127.0.0.1, hooks.internal\n",
+	    err, sizeof(err)) == 0);
+	CHECK_STR(c.webhook_allow_spec, "127.0.0.1, hooks.internal");
+	CHECK(net_allow_addr(c.webhook_allow, &lo));
+	CHECK(net_allow_host(c.webhook_allow, "hooks.internal"));
+	config_free(&c);
+	CHECK(c.webhook_allow == NULL);
+	config_free(&c);
+	expect_error("[webhooks]\ntimeout = 5\nallow = 10.0.0.0/33\n",
+	    "t.conf:3: webhooks.allow: \"10.0.0.0/33\": the prefix length "
+	    "must be 0-32");
+	expect_error("[webhooks]\nallow = hooks.internal, 127.1\n",
+	    "t.conf:2: webhooks.allow: \"127.1\" is not an address "
+	    "(127.0.0.1, ::1), a network (10.0.0.0/8) or a host name");
+}
+
 int
 main(void)
 {
@@ -193,5 +222,6 @@ main(void)
 	RUN(nul_byte_is_an_error);
 	RUN(load_from_file);
 	RUN(env_picks_the_file);
+	RUN(webhook_allow_list_is_parsed_and_checked);
 	return tap_done();
 }
