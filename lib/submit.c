@@ -101,6 +101,23 @@ prompt_ok(const char *s, size_t max)
 	return ok;
 }
 
+/* Parses a number field's text (a form's value, or a JSON number as it
+ * was written) by the one rule both take: plain decimal digits, a
+ * fraction only for F_NUM, within the field's range. Returns 0 with
+ * *num, or -1 (the caller reports range_error). */
+static int
+parse_number(const struct field *f, const char *text, double *num)
+{
+	long v;
+
+	if (f->type == F_NUM)
+		return parse_decimal(text, f->min, f->max, num);
+	if (parse_long(text, (long)f->min, (long)f->max, &v) != 0)
+		return -1;
+	*num = (double)v;
+	return 0;
+}
+
 /* Checks one given value against its field; numbers are stored in
  * g->num. Returns 1 when fine. */
 static int
@@ -274,7 +291,15 @@ job_spec_from_json(json_object *body, const struct kiln_config *c,
 				bad++;
 				continue;
 			}
-			g[k].num = json_object_get_double(val);
+			/* By its text, as a form's: 6.4e1 or 64.0 is no
+			 * width here either. */
+			if (parse_number(&fields[k],
+			    json_object_to_json_string_ext(val,
+			    JSON_C_TO_STRING_PLAIN), &g[k].num) != 0) {
+				range_error(&fields[k], err, arg);
+				bad++;
+				continue;
+			}
 		}
 		g[k].have = 1;
 	}
@@ -294,7 +319,6 @@ job_spec_from_form(const struct kreq *req, struct job_spec *s,
 	memset(g, 0, sizeof(g));
 	for (k = 0; k < ARRAY_LEN(fields); k++) {
 		const char *v = req_form(req, fields[k].name);
-		char *end;
 
 		/* An empty box means "the default", as an absent field. */
 		if (v == NULL || (*v == '\0' && k != 0))
@@ -303,9 +327,7 @@ job_spec_from_form(const struct kreq *req, struct job_spec *s,
 		g[k].text = v;
 		if (fields[k].type == F_TEXT)
 			continue;
-		errno = 0;
-		g[k].num = strtod(v, &end);
-		if (errno != 0 || end == v || *end != '\0') {
+		if (parse_number(&fields[k], v, &g[k].num) != 0) {
 			range_error(&fields[k], err, arg);
 			g[k].have = 0;
 			bad++;

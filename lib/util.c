@@ -170,16 +170,59 @@ str_trim(char *s)
 	return s;
 }
 
+/* The length of s's run of "-?[0-9]+" at its start (the '-' only when
+ * minus_ok), or 0 when it does not start with one. */
+static size_t
+digits_span(const char *s, int minus_ok)
+{
+	size_t n = 0, d;
+
+	if (minus_ok && s[0] == '-')
+		n = 1;
+	d = strspn(s + n, "0123456789");
+	return d > 0 ? n + d : 0;
+}
+
 int
 parse_long(const char *s, long min, long max, long *out)
 {
 	char *end;
 	long v;
 
-	if (s == NULL || *s == '\0' || isspace((unsigned char)*s))
+	/* Digits and a minus only: strtol alone would take "+5", " 5" and
+	 * "-0" for a field that has no negative values. */
+	if (s == NULL || digits_span(s, min < 0) != strlen(s) || *s == '\0')
 		return -1;
 	errno = 0;
 	v = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int
+parse_decimal(const char *s, double min, double max, double *out)
+{
+	size_t n;
+	char *end;
+	double v;
+
+	if (s == NULL || (n = digits_span(s, min < 0)) == 0)
+		return -1;
+	/* An optional fraction, never an exponent, "inf", "nan" or hex:
+	 * strtod takes all of those. */
+	if (s[n] == '.') {
+		size_t f = strspn(s + n + 1, "0123456789");
+
+		if (f == 0)
+			return -1;
+		n += 1 + f;
+	}
+	if (s[n] != '\0')
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
 	if (errno != 0 || *end != '\0' || v < min || v > max)
 		return -1;
 	*out = v;

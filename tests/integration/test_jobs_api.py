@@ -342,6 +342,8 @@ def test_validation_names_exactly_the_bad_field(s):
         ("webhook_url", "example.com/hook"),
         ("webhook_url", "https://example.com/" + "a" * 2030),  # 2050
         ("colour", "red"),
+        # An integer is written as one.
+        ("width", 64.0), ("seed", 1e3),
     ]
     before = job_count(s)
     problems = []       # every case checked, all mismatches reported
@@ -442,7 +444,7 @@ def test_validation_names_exactly_the_bad_field(s):
          "height": 64, "steps": 1, "cfg_scale": 30, "sampler": "lcm",
          "seed": 4294967295, "batch_count": 1, "webhook_url": None},
         {"prompt": "a" * 300, "negative_prompt": "\u00e9" * 1000,
-         "seed": 0, "cfg_scale": 0, "steps": 1, "width": 64.0,
+         "seed": 0, "cfg_scale": 0, "steps": 1, "width": 64,
          "height": 64, "sampler": "euler_a"},
     ]
     want = [{"model": "kiln-micro", "seed": 4294967295, "cfg_scale": 30,
