@@ -23,22 +23,23 @@ username_valid(const char *s)
 	return 1;
 }
 
-int
-text_valid(const char *s, size_t maxbytes)
+enum text_fault
+text_check(const char *s, size_t maxbytes, int breaks_ok)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t n = strlen(s);
 
 	if (n > maxbytes)
-		return 0;
+		return TEXT_TOO_LONG;
 	while (*p != '\0') {
 		unsigned c = *p;
 		int more;
 		unsigned cp;
 
 		if (c < 0x80) {
-			if (c < 0x20 || c == 0x7f)
-				return 0;
+			if ((c < 0x20 || c == 0x7f) && !(breaks_ok &&
+			    (c == '\n' || c == '\r' || c == '\t')))
+				return TEXT_CONTROL;
 			p++;
 			continue;
 		}
@@ -52,21 +53,29 @@ text_valid(const char *s, size_t maxbytes)
 			more = 3;
 			cp = c & 0x07;
 		} else {
-			return 0;
+			return TEXT_BAD_UTF8;
 		}
 		p++;
 		while (more-- > 0) {
 			if ((*p & 0xc0) != 0x80)
-				return 0;
+				return TEXT_BAD_UTF8;
 			cp = (cp << 6) | (*p++ & 0x3f);
 		}
-		/* Overlong forms, surrogates, beyond U+10FFFF, C1 controls. */
+		/* Overlong forms, surrogates, beyond U+10FFFF. */
 		if ((cp < 0x800 && c >= 0xe0) || (cp < 0x10000 && c >= 0xf0) ||
-		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff ||
-		    (cp >= 0x80 && cp < 0xa0))
-			return 0;
+		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+			return TEXT_BAD_UTF8;
+		/* C1 controls (U+0080-U+009F) are control characters too. */
+		if (cp >= 0x80 && cp < 0xa0)
+			return TEXT_CONTROL;
 	}
-	return 1;
+	return TEXT_OK;
+}
+
+int
+text_valid(const char *s, size_t maxbytes)
+{
+	return text_check(s, maxbytes, 0) == TEXT_OK;
 }
 
 int

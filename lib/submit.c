@@ -79,28 +79,6 @@ range_error(const struct field *f, spec_err_fn err, void *arg)
 	err(arg, f->name, msg);
 }
 
-/* Prompts may hold line breaks and tabs; nothing else below U+0020, and
- * valid UTF-8. */
-static int
-prompt_ok(const char *s, size_t max)
-{
-	char *copy;
-	size_t i;
-	int ok;
-
-	if (strlen(s) > max)
-		return 0;
-	copy = strdup(s);
-	if (copy == NULL)
-		return 0;
-	for (i = 0; copy[i] != '\0'; i++)
-		if (copy[i] == '\n' || copy[i] == '\r' || copy[i] == '\t')
-			copy[i] = ' ';
-	ok = text_valid(copy, max);
-	free(copy);
-	return ok;
-}
-
 /* Parses a number field's text (a form's value, or a JSON number as it
  * was written) by the one rule both take: plain decimal digits, a
  * fraction only for F_NUM, within the field's range. Returns 0 with
@@ -131,11 +109,25 @@ check_given(const struct field *f, struct given *g, spec_err_fn err,
 			err(arg, f->name, "is required");
 			return 0;
 		}
-		if (!prompt_ok(g->text, (size_t)f->max)) {
+		/* Prompts may hold line breaks and tabs; names and URLs
+		 * not. Each fault gets its own message: a control character
+		 * is no length problem. */
+		switch (text_check(g->text, (size_t)f->max,
+		    !strcmp(f->name, "prompt") ||
+		    !strcmp(f->name, "negative_prompt"))) {
+		case TEXT_OK:
+			return 1;
+		case TEXT_TOO_LONG:
 			range_error(f, err, arg);
 			return 0;
+		case TEXT_CONTROL:
+			err(arg, f->name, "contains a control character");
+			return 0;
+		case TEXT_BAD_UTF8:
+			break;
 		}
-		return 1;
+		err(arg, f->name, "must be valid UTF-8");
+		return 0;
 	}
 	if (!isfinite(g->num) || g->num < f->min || g->num > f->max ||
 	    (f->type == F_INT && g->num != floor(g->num))) {
@@ -279,8 +271,7 @@ job_spec_from_json(json_object *body, const struct kiln_config *c,
 			 * short everywhere it goes. */
 			if (strlen(g[k].text) !=
 			    (size_t)json_object_get_string_len(val)) {
-				err(arg, key, "must not contain control "
-					"characters");
+				err(arg, key, "contains a control character");
 				bad++;
 				continue;
 			}

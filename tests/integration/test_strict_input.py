@@ -109,6 +109,27 @@ def test_json_refuses_exponent_width(s):
     clear_jobs(s, uid)
 
 
+# ------------------------------------- 4 and 5: control characters, NUL
+
+def test_control_char_in_prompt_named(s):
+    uid, key = STATE["uid"], STATE["key"]
+    for bad in ("a\x01b", "a\x1b[31mb", "a\x7fb", "a\u0085b"):
+        f = fields_of(api(s, "POST", "/api/v1/jobs", key, {"prompt": bad}))
+        assert f == {"prompt": "contains a control character"}, (bad, f)
+    f = fields_of(api(s, "POST", "/api/v1/jobs", key,
+                      {"prompt": PROMPT, "negative_prompt": "x\x02"}))
+    assert f == {"negative_prompt": "contains a control character"}, f
+    r = generate_form(s, prompt="a\x1bb")
+    assert r.status == 422, r.status
+    assert "prompt contains a control character" in r.text, r.text[:3000]
+    assert jobs_of(s, uid) == 0
+    # Tabs and line breaks are fine in a prompt.
+    r = api(s, "POST", "/api/v1/jobs", key, {"prompt": "a red\tcircle\n"
+                                             "on white\r\n"})
+    assert r.status == 202, r.text
+    clear_jobs(s, uid)
+
+
 # ------------------------------------------------------------ 9: passwords
 
 def kiln_admin(s, *args, stdin=None):

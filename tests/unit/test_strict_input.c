@@ -46,10 +46,28 @@ decimals_are_plain_decimal(void)
 	CHECK(parse_decimal(NULL, 0, 30, &d) == -1);
 }
 
+static void
+text_faults_are_told_apart(void)
+{
+	CHECK(text_check("a red\tcircle\r\non white", 100, 1) == TEXT_OK);
+	CHECK(text_check("a red\tcircle", 100, 0) == TEXT_CONTROL);
+	CHECK(text_check("bell\a", 100, 1) == TEXT_CONTROL);
+	CHECK(text_check("esc\x1b[31m", 100, 1) == TEXT_CONTROL);
+	CHECK(text_check("del\x7f", 100, 1) == TEXT_CONTROL);
+	CHECK(text_check("c1 \xc2\x85", 100, 1) == TEXT_CONTROL);
+	CHECK(text_check("bad \xff", 100, 1) == TEXT_BAD_UTF8);
+	CHECK(text_check("overlong \xc0\xaf", 100, 1) == TEXT_BAD_UTF8);
+	CHECK(text_check("caf\xc3\xa9", 100, 1) == TEXT_OK);
+	CHECK(text_check("abcdef", 5, 1) == TEXT_TOO_LONG);
+	CHECK(text_valid("caf\xc3\xa9", 10) == 1);
+	CHECK(text_valid("a\nb", 10) == 0);
+}
+
 int
 main(void)
 {
 	RUN(integers_are_plain_decimal);
 	RUN(decimals_are_plain_decimal);
+	RUN(text_faults_are_told_apart);
 	return tap_done();
 }
