@@ -109,6 +109,50 @@ def test_json_refuses_exponent_width(s):
     clear_jobs(s, uid)
 
 
+# ---------------------------------------- 3: unknown API query parameters
+
+def test_api_unknown_query_parameter_is_400(s):
+    key = STATE["key"]
+    f = fields_of(api(s, "GET", "/api/v1/jobs?foo=1", key))
+    assert f == {"foo": "unknown parameter"}, f
+    # A misspelt filter is not silently a list of everything.
+    f = fields_of(api(s, "GET", "/api/v1/jobs?stauts=failed&limit=5", key))
+    assert f == {"stauts": "unknown parameter"}, f
+    r = api(s, "GET", "/api/v1/jobs?status=queued&limit=5&q=x&since="
+                      "2026-01-01&until=2099-01-01", key)
+    assert r.status == 200, r.text
+    # A write with a stray parameter changes nothing.
+    f = fields_of(api(s, "POST", "/api/v1/jobs?dry_run=1", key,
+                      {"prompt": PROMPT}))
+    assert f == {"dry_run": "unknown parameter"}, f
+    assert jobs_of(s, STATE["uid"]) == 0
+
+
+def test_every_api_route_refuses_unknown_parameters(s):
+    doc = json.loads(api(s, "GET", "/api/v1/openapi.json").body)
+    tried = 0
+    for path, ops in doc["paths"].items():
+        if not path.startswith("/api/v1/"):
+            continue
+        url = (path.replace("{id}", "1").replace("{name}", "1-0.png")
+               .replace("{token}", "x" * 43))
+        for method in ops:
+            if method not in ("get", "post", "patch", "delete", "put"):
+                continue
+            r = api(s, method.upper(), url + "?bogus_param=1",
+                    STATE["admin_key"])
+            f = fields_of(r)
+            assert f == {"bogus_param": "unknown parameter"}, (method, path,
+                                                               f)
+            tried += 1
+    assert tried >= 20, tried
+
+
+def test_sdapi_takes_query_parameters(s):
+    r = api(s, "GET", "/sdapi/v1/samplers?foo=1", STATE["key"])
+    assert r.status == 200, r.text
+
+
 # ------------------------------------- 4 and 5: control characters, NUL
 
 def test_control_char_in_prompt_named(s):
@@ -128,6 +172,20 @@ def test_control_char_in_prompt_named(s):
                                              "on white\r\n"})
     assert r.status == 202, r.text
     clear_jobs(s, uid)
+
+
+def test_nul_in_form_named(s):
+    body = "csrf=%s&prompt=a%%00b&steps=1" % STATE["csrf"]
+    r = s.request("POST", "/generate", body=body,
+                  headers={"Cookie": STATE["cookie"], "Content-Type":
+                           "application/x-www-form-urlencoded"})
+    assert r.status == 400, (r.status, r.text[:800])
+    assert "form field &quot;prompt&quot; contains a NUL byte" in r.text \
+        or 'form field "prompt" contains a NUL byte' in r.text, \
+        r.text[:3000]
+    assert jobs_of(s, STATE["uid"]) == 0
+    # (A NUL in a query string never gets here: lighttpd refuses any
+    # encoded control character in a URL itself.)
 
 
 # ------------------------------------------------------------ 9: passwords

@@ -9,6 +9,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+static const char *
+fake_env(const char *name, void *arg)
+{
+	const char *const *kv = arg;
+
+	for (; kv[0] != NULL; kv += 2)
+		if (!strcmp(kv[0], name))
+			return kv[1];
+	return NULL;
+}
+
 static void
 integers_are_plain_decimal(void)
 {
@@ -63,11 +74,82 @@ text_faults_are_told_apart(void)
 	CHECK(text_valid("a\nb", 10) == 0);
 }
 
+static void
+form_fault_names_the_field(void)
+{
+	struct form_fault f = { NULL, NULL };
+	struct kv *kv;
+	size_t n;
+
+	CHECK(form_decode("width=64&prompt=a%00b", 21, 16, &kv, &n, &f) ==
+		-1);
+	CHECK(kv == NULL && n == 0);
+	CHECK_STR(f.field, "prompt");
+	CHECK_STR(f.what, "contains a NUL byte");
+	form_fault_clear(&f);
+	CHECK(f.field == NULL && f.what == NULL);
+	CHECK(form_decode("seed=%zz", 8, 16, &kv, &n, &f) == -1);
+	CHECK_STR(f.field, "seed");
+	CHECK_STR(f.what, "has a malformed %-escape");
+	form_fault_clear(&f);
+	/* A bad name names no field, and says so. */
+	CHECK(form_decode("a%00=1", 6, 16, &kv, &n, &f) == -1);
+	CHECK(f.field == NULL && f.what != NULL);
+	form_fault_clear(&f);
+	form_fault_clear(NULL);
+}
+
+static void
+req_parse_names_the_nul_field(void)
+{
+	const char *env[] = {
+		"REQUEST_METHOD", "POST",
+		"REQUEST_URI", "/generate",
+		"CONTENT_TYPE", "application/x-www-form-urlencoded",
+		NULL, NULL,
+	};
+	const char *body = "csrf=x&negative_prompt=a%00";
+	struct kreq r;
+	char msg[128];
+
+	memset(&r, 0, sizeof(r));
+	CHECK(req_parse(&r, fake_env, env, body, strlen(body), 0, msg,
+		sizeof(msg)) == 400);
+	CHECK_STR(msg, "form field \"negative_prompt\" contains a NUL byte");
+	CHECK_STR(r.fault.field, "negative_prompt");
+	req_free(&r);
+}
+
+static void
+unknown_query_parameters_are_found(void)
+{
+	struct kv q[3] = { { "limit", "5" }, { "status", "failed" },
+		{ "stauts", "x" } };
+	struct kreq r;
+
+	memset(&r, 0, sizeof(r));
+	r.query = q;
+	r.nquery = 2;
+	CHECK(req_unknown_query(&r, "status q cursor limit") == NULL);
+	CHECK_STR(req_unknown_query(&r, "status q cursor"), "limit");
+	CHECK_STR(req_unknown_query(&r, ""), "limit");
+	/* A prefix or a longer name is another name. */
+	CHECK_STR(req_unknown_query(&r, "limits status"), "limit");
+	CHECK_STR(req_unknown_query(&r, "lim status"), "limit");
+	r.nquery = 3;
+	CHECK_STR(req_unknown_query(&r, "status limit"), "stauts");
+	r.nquery = 0;
+	CHECK(req_unknown_query(&r, "") == NULL);
+}
+
 int
 main(void)
 {
 	RUN(integers_are_plain_decimal);
 	RUN(decimals_are_plain_decimal);
 	RUN(text_faults_are_told_apart);
+	RUN(form_fault_names_the_field);
+	RUN(req_parse_names_the_nul_field);
+	RUN(unknown_query_parameters_are_found);
 	return tap_done();
 }
