@@ -370,26 +370,6 @@ id_row(const struct db_row *r, void *arg)
 	return 0;
 }
 
-/* A date filter: "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SSZ", a real one. */
-static int
-date_ok(const char *s)
-{
-	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31,
-		30, 31 };
-	int y, mo, d, h = 0, mi = 0, se = 0, n = -1, leap;
-
-	if (strlen(s) == 10)
-		sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n);
-	else if (strlen(s) == 20)
-		sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &y, &mo, &d, &h, &mi,
-			&se, &n);
-	if (n != (int)strlen(s) || y < 1000 || mo < 1 || mo > 12 || d < 1 ||
-	    h > 23 || mi > 59 || se > 59 || h < 0 || mi < 0 || se < 0)
-		return 0;
-	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-	return d <= mdays[mo - 1] && !(mo == 2 && d == 29 && !leap);
-}
-
 int
 api_jobs_list(struct kreq *req)
 {
@@ -416,10 +396,10 @@ api_jobs_list(struct kreq *req)
 	if (status != NULL && !job_status_valid(status))
 		field_error(fields, "status", "must be queued, running, "
 			"succeeded, failed or canceled");
-	if (since != NULL && !date_ok(since))
+	if (since != NULL && !date_valid(since, 1))
 		field_error(fields, "since", "must be YYYY-MM-DD or "
 			"YYYY-MM-DDTHH:MM:SSZ (UTC)");
-	if (until != NULL && !date_ok(until))
+	if (until != NULL && !date_valid(until, 1))
 		field_error(fields, "until", "must be YYYY-MM-DD or "
 			"YYYY-MM-DDTHH:MM:SSZ (UTC)");
 	if (q != NULL && strlen(q) > 200)

@@ -230,6 +230,32 @@ parse_decimal(const char *s, double min, double max, double *out)
 }
 
 int
+date_valid(const char *s, int time_ok)
+{
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31,
+		30, 31 };
+	int y = 0, mo = 0, d = 0, h = 0, mi = 0, se = 0, n = -1, leap;
+	size_t len = strlen(s), i;
+
+	/* Digits where the pattern has them: sscanf alone would take signs
+	 * and spaces ("2026-+1-01"). */
+	for (i = 0; i < len; i++)
+		if (!isdigit((unsigned char)s[i]) && i != 4 && i != 7 &&
+		    i != 10 && i != 13 && i != 16 && i != 19)
+			return 0;
+	if (len == 10)
+		sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n);
+	else if (len == 20 && time_ok)
+		sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &y, &mo, &d, &h, &mi,
+			&se, &n);
+	if (n != (int)len || y < 1000 || mo < 1 || mo > 12 || d < 1 ||
+	    h > 23 || mi > 59 || se > 59)
+		return 0;
+	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	return d <= mdays[mo - 1] && !(mo == 2 && d == 29 && !leap);
+}
+
+int
 random_bytes(void *dst, size_t n)
 {
 	unsigned char *p = dst;

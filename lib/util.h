@@ -74,6 +74,11 @@ int parse_long(const char *s, long min, long max, long *out);
  * -1 on anything else (exponents, "inf", hex, "7.", ".5"). */
 int parse_decimal(const char *s, double min, double max, double *out);
 
+/* 1 when s is a real date "YYYY-MM-DD" (year 1000 on), or with time_ok
+ * also a UTC time "YYYY-MM-DDTHH:MM:SSZ"; else 0. The list filters of
+ * the API and the pages take dates by this one rule. */
+int date_valid(const char *s, int time_ok);
+
 /* mkdir -p: creates path and its missing parents (0777 less the umask,
  * which the operator sets; kilnd.service uses 0002); existing
  * ones are fine. Returns 0, or -1 with errno set. */

@@ -109,6 +109,42 @@ def test_json_refuses_exponent_width(s):
     clear_jobs(s, uid)
 
 
+# --------------------------------------------------- 2: the pages' filters
+
+def test_gallery_bad_since_is_400(s):
+    r = page(s, "/gallery?since=2026-13-45")
+    assert r.status == 400, (r.status, r.text[:1500])
+    assert "From (since): must be a real date" in r.text, r.text[:3000]
+    # The form comes back with what was typed.
+    assert 'value="2026-13-45"' in r.text
+    assert page(s, "/gallery?since=2026-01-05").status == 200
+    assert page(s, "/gallery?since=").status == 200
+
+
+def test_gallery_other_bad_filters_are_400(s):
+    for query, named in (("until=2026-02-30", "To (until)"),
+                         ("until=abc", "To (until)"),
+                         ("after=abc", "Page (after)"),
+                         ("after=5-x", "Page (after)"),
+                         ("after=+5-1", "Page (after)"),
+                         ("q=" + "x" * 201, "Prompt (q)"),
+                         ("model=" + "m" * 65, "Model")):
+        r = page(s, "/gallery?" + query)
+        assert r.status == 400, (query, r.status, r.text[:800])
+        assert named in r.text, (query, r.text[:3000])
+    r = page(s, "/gallery?after=5-0&q=circle&model=kiln-micro"
+                "&until=2026-02-28")
+    assert r.status == 200, r.text[:1500]
+
+
+def test_jobs_bad_before_is_400(s):
+    for bad in ("abc", "0", "-3", "5x", "1e3"):
+        r = page(s, "/jobs?before=" + bad)
+        assert r.status == 400, (bad, r.status, r.text[:800])
+        assert "Page (before)" in r.text, (bad, r.text[:3000])
+    assert page(s, "/jobs?before=5").status == 200
+
+
 # ---------------------------------------- 3: unknown API query parameters
 
 def test_api_unknown_query_parameter_is_400(s):
