@@ -18,6 +18,7 @@
 #include "util.h"
 
 #include <json-c/json.h>
+#include <math.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -231,13 +232,29 @@ translate(json_object *in, json_object *fields, json_object **out)
 			if (!strcmp(key, same[k]))
 				break;
 		if (k < ARRAY_LEN(same)) {
+			/* AUTOMATIC1111's fields are optional: null is its
+			 * default, and an int field takes 512.0. kiln's own
+			 * API is stricter; its clients are not these. */
+			if (json_object_is_type(val, json_type_null))
+				continue;
+			if (k >= 2 && k <= 4 &&		/* width .. steps */
+			    json_object_is_type(val, json_type_double) &&
+			    json_object_get_double(val) ==
+			    floor(json_object_get_double(val)) &&
+			    fabs(json_object_get_double(val)) < 1e9) {
+				json_object_object_add(o, key,
+					json_object_new_int64((int64_t)
+					json_object_get_double(val)));
+				continue;
+			}
 			json_object_object_add(o, key, json_object_get(val));
 			continue;
 		}
 		if (!strcmp(key, "seed")) {
-			/* -1: a random seed, kiln's default. */
-			if (!json_object_is_type(val, json_type_int) ||
-			    json_object_get_int64(val) != -1)
+			/* -1 or null: a random seed, kiln's default. */
+			if (!json_object_is_type(val, json_type_null) &&
+			    (!json_object_is_type(val, json_type_int) ||
+			    json_object_get_int64(val) != -1))
 				json_object_object_add(o, "seed",
 					json_object_get(val));
 			continue;

@@ -257,9 +257,10 @@ job_spec_from_json(json_object *body, const struct kiln_config *c,
 			bad++;
 			continue;
 		}
-		if (json_object_is_type(val, json_type_null))
-			continue;	/* null: the default */
 		g[k].seen = 1;
+		/* No field of a job is nullable (the OpenAPI document's
+		 * JobRequest): null is a mistake, not "the default", which
+		 * leaving the field out asks for. */
 		if (fields[k].type == F_TEXT) {
 			if (!json_object_is_type(val, json_type_string)) {
 				err(arg, key, "must be a string");

@@ -224,6 +224,26 @@ def test_nul_in_form_named(s):
     # encoded control character in a URL itself.)
 
 
+# ------------------------------------------------------------- 6: null
+
+def test_null_width_refused(s):
+    key = STATE["key"]
+    f = fields_of(api(s, "POST", "/api/v1/jobs", key,
+                      {"prompt": PROMPT, "width": None}))
+    assert f == {"width": "must be a number"}, f
+    f = fields_of(api(s, "POST", "/api/v1/jobs", key,
+                      {"prompt": PROMPT, "sampler": None, "seed": None}))
+    assert f == {"sampler": "must be a string", "seed": "must be a number"}, f
+    f = fields_of(api(s, "POST", "/api/v1/jobs/batch", key,
+                      {"jobs": [{"prompt": PROMPT, "steps": None}]}))
+    assert f == {"jobs[0].steps": "must be a number"}, f
+    assert jobs_of(s, STATE["uid"]) == 0
+    # The document says the same: no field of a job is nullable.
+    doc = json.loads(api(s, "GET", "/api/v1/openapi.json").body)
+    props = doc["components"]["schemas"]["JobRequest"]["properties"]
+    assert not any(p.get("nullable") for p in props.values()), props
+
+
 # ------------------------------------------------------------ 9: passwords
 
 def kiln_admin(s, *args, stdin=None):
