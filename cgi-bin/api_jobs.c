@@ -170,12 +170,12 @@ api_jobs_create(struct kreq *req)
 	json_object *body = NULL, *fields, *job;
 	char hash[DIGEST_HEX + 1], loc[64];
 	int bad, st, found, idem = *req->idempotency_key != '\0';
-	const struct tier_limits *tier = tier_for(&req->app->cfg,
-		req->auth->tier);
+	struct tier_limits tl, *tier = &tl;
 	struct enqueue_refusal why;
 	unsigned long long id = 0;
 	struct job_spec s;
 
+	tier_of(&req->app->cfg, req->auth->tier, &tl);
 	if (!api_submit_allowed(req))
 		return -1;
 	if (req_json_body(req, &body) != 0)
@@ -250,12 +250,12 @@ api_jobs_batch(struct kreq *req)
 	struct batch_err be = { NULL, 0 };
 	struct job_spec specs[BATCH_JOBS_MAX];
 	unsigned long long ids[BATCH_JOBS_MAX];
-	const struct tier_limits *tier = tier_for(&req->app->cfg,
-		req->auth->tier);
+	struct tier_limits tl, *tier = &tl;
 	struct enqueue_refusal why;
 	int n = 0, i, bad = 0, rc = -1, st;
 
 	memset(specs, 0, sizeof(specs));
+	tier_of(&req->app->cfg, req->auth->tier, &tl);
 	if (!api_submit_allowed(req) || req_json_body(req, &body) != 0)
 		return -1;
 	be.fields = json_object_new_object();

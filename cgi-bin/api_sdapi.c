@@ -487,8 +487,7 @@ out:
 int
 api_sdapi_txt2img(struct kreq *req)
 {
-	const struct tier_limits *tier = tier_for(&req->app->cfg,
-		req->auth->tier);
+	struct tier_limits tl, *tier = &tl;
 	json_object *body = NULL, *kb = NULL, *fields = NULL;
 	struct enqueue_refusal why;
 	unsigned long long id = 0;
@@ -498,6 +497,7 @@ api_sdapi_txt2img(struct kreq *req)
 	int bad, st, rc;
 
 	memset(&s, 0, sizeof(s));
+	tier_of(&req->app->cfg, req->auth->tier, &tl);
 	if (!api_submit_allowed(req) || req_json_body(req, &body) != 0)
 		return -1;
 	fields = json_object_new_object();

@@ -244,6 +244,48 @@ def test_null_width_refused(s):
     assert not any(p.get("nullable") for p in props.values()), props
 
 
+# ------------------------------------------------------------ 7 and 8: tiers
+
+def test_unknown_tier_refused(s):
+    uid, akey = STATE["uid"], STATE["admin_key"]
+    f = fields_of(api(s, "PATCH", "/api/v1/users/%d" % uid, akey,
+                      {"tier": "x"}))
+    assert list(f) == ["tier"] and "default, free, pro" in f["tier"], f
+    assert one(s, "SELECT tier FROM users WHERE id = %d" % uid) == "pro"
+    r = api(s, "PATCH", "/api/v1/users/%d" % uid, akey, {"tier": "free"})
+    assert r.status == 200 and r.json()["tier"] == "free", r.text
+    r = api(s, "PATCH", "/api/v1/users/%d" % uid, akey, {"tier": "pro"})
+    assert r.status == 200 and r.json()["tier"] == "pro", r.text
+    # The admin page: its form again, the message beside the field.
+    r = post_form(s, STATE["admin_cookie"], "/admin/users/%d/role" % uid,
+                  {"csrf": STATE["admin_csrf"], "role": "user",
+                   "tier": "gold"})
+    assert r.status == 422, (r.status, r.text[:800])
+    assert "Tier: unknown; defined in kiln.conf: default, free, pro" in \
+        r.text, r.text[:4000]
+    assert one(s, "SELECT tier FROM users WHERE id = %d" % uid) == "pro"
+
+
+def test_quota_message_names_tier(s):
+    uid = make_user(s, "quota-free")
+    assert one(s, "SELECT tier FROM users WHERE id = %d" % uid) == "free"
+    key = make_key(s, uid, "read,generate")
+    for _ in range(2):
+        r = api(s, "POST", "/api/v1/jobs", key, {"prompt": PROMPT,
+                                                 "steps": 1})
+        assert r.status == 202, r.text
+    r = api(s, "POST", "/api/v1/jobs", key, {"prompt": PROMPT, "steps": 1})
+    assert r.status == 429, r.text
+    msg = r.json()["error"]["message"]
+    assert "your tier (free) allows 2 at once" in msg, msg
+    # The form says the same.
+    cookie, csrf = browser(s, uid)
+    r = post_form(s, cookie, "/generate", {"csrf": csrf, "prompt": PROMPT,
+                                           "steps": "1"})
+    assert r.status == 429, r.status
+    assert "your tier (free)" in r.text, r.text[:3000]
+
+
 # ------------------------------------------------------------ 9: passwords
 
 def kiln_admin(s, *args, stdin=None):

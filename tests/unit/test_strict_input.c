@@ -1,6 +1,7 @@
 /* test_strict_input.c - the one strict rule for numbers a user sends,
  * text faults told apart, form and query faults naming their field. */
 #include "accounts.h"
+#include "config.h"
 #include "request.h"
 #include "tap.h"
 #include "util.h"
@@ -142,6 +143,37 @@ unknown_query_parameters_are_found(void)
 	CHECK(req_unknown_query(&r, "") == NULL);
 }
 
+static void
+tiers_are_the_configured_ones(void)
+{
+	static const char text[] = "[tier pro]\nmax_side = 2048\n"
+		"[tier default]\nmax_queued = 2\n";
+	struct kiln_config c;
+	struct tier_limits t;
+	struct buf b = { 0 };
+	char err[256];
+
+	memset(&c, 0, sizeof(c));
+	CHECK(config_parse(&c, "t.conf", text, strlen(text), err,
+		sizeof(err)) == 0);
+	CHECK(tier_known(&c, "pro") && tier_known(&c, "default") &&
+		tier_known(&c, "free"));
+	CHECK(!tier_known(&c, "x") && !tier_known(&c, "gold") &&
+		!tier_known(&c, "") && !tier_known(&c, "Pro"));
+	CHECK(tier_names(&c, &b) == 0);
+	CHECK_STR(b.data, "default, free, pro");
+	buf_free(&b);
+	/* A tier without a section takes the default's limits under its
+	 * own name: the quota message names it. */
+	tier_of(&c, "free", &t);
+	CHECK_STR(t.name, "free");
+	CHECK(t.max_queued == 2);
+	tier_of(&c, "pro", &t);
+	CHECK_STR(t.name, "pro");
+	CHECK(t.max_side == 2048 && t.max_queued == 20);
+	config_free(&c);
+}
+
 int
 main(void)
 {
@@ -151,5 +183,6 @@ main(void)
 	RUN(form_fault_names_the_field);
 	RUN(req_parse_names_the_nul_field);
 	RUN(unknown_query_parameters_are_found);
+	RUN(tiers_are_the_configured_ones);
 	return tap_done();
 }
