@@ -36,6 +36,10 @@ enum text_fault text_check(const char *s, size_t maxbytes, int breaks_ok);
 int password_policy(const char *pw, const char *username, char *why,
 	size_t whylen);
 
+/* zxcvbn's strength score of pw, 0 (guessed at once) to 4, with the user
+ * name counted as a known word. */
+int password_score(const char *pw, const char *username);
+
 /* 1-32 characters of [a-z0-9_-]. */
 int tier_valid(const char *s);
 

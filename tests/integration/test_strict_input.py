@@ -291,3 +291,49 @@ def test_quota_message_names_tier(s):
 def kiln_admin(s, *args, stdin=None):
     return run([os.path.join(harness.BUILD, "tools", "kiln-admin"), "-c",
                 s.conf] + list(args), input=stdin)
+
+
+def test_weak_password_refused(s):
+    # kiln-admin, by hand: refused, saying why; generated: fine.
+    make_user(s, "weakling")
+    p = kiln_admin(s, "set-password", "--username", "weakling",
+                   "--password-stdin", stdin="Password1!\n")
+    assert p.returncode != 0, p.stdout
+    assert "password is too easy to guess" in p.stderr, p.stderr
+    p = kiln_admin(s, "set-password", "--username", "weakling",
+                   "--generate-password")
+    assert p.returncode == 0, p.stderr
+    good = "Tundra-Lantern-47-Quill"
+    p = kiln_admin(s, "set-password", "--username", "weakling",
+                   "--password-stdin", stdin=good + "\n")
+    assert p.returncode == 0, p.stderr
+    # Changing it on /account: the field named, the reason given.
+    uid = int(one(s, "SELECT id FROM users WHERE username = 'weakling'"))
+    before = one(s, "SELECT password_hash FROM users WHERE id = %d" % uid)
+    cookie, csrf = browser(s, uid)
+    r = post_form(s, cookie, "/account/password",
+                  {"csrf": csrf, "current": good, "password": "Password1!",
+                   "password2": "Password1!"})
+    assert r.status == 422, (r.status, r.text[:800])
+    assert "New password is too easy to guess" in r.text, r.text[:4000]
+    assert one(s, "SELECT password_hash FROM users WHERE id = %d" %
+               uid) == before
+    # Registering with it.
+    s.sql("UPDATE settings SET value = 'open' WHERE name = 'registration'")
+    jar = {}
+    r = s.get("/register")
+    for c in r.headers.get("set-cookie", "").split(","):
+        name, _, val = c.split(";")[0].strip().partition("=")
+        jar[name] = val
+    pre = jar.get("kiln_csrf")
+    assert pre, r.headers
+    r = s.request("POST", "/register", body=urllib.parse.urlencode(
+        {"csrf": pre, "username": "newbie", "password": "Password1!",
+         "password2": "Password1!"}),
+        headers={"Cookie": "kiln_csrf=" + pre, "Content-Type":
+                 "application/x-www-form-urlencoded"})
+    assert r.status == 422, (r.status, r.text[:800])
+    assert "Password is too easy to guess" in r.text, r.text[:4000]
+    assert one(s, "SELECT COUNT(*) FROM users WHERE username = 'newbie'") \
+        == "0"
+    s.sql("UPDATE settings SET value = 'closed' WHERE name = 'registration'")

@@ -174,6 +174,33 @@ tiers_are_the_configured_ones(void)
 	config_free(&c);
 }
 
+static void
+weak_passwords_are_refused_with_why(void)
+{
+	char why[160];
+
+	CHECK(password_policy("Password1!", "bob", why, sizeof(why)) == -1);
+	CHECK(strstr(why, "too easy to guess") != NULL);
+	CHECK(strstr(why, "common word") != NULL);
+	CHECK(password_policy("qwertyuiop!!", "bob", why, sizeof(why)) ==
+		-1);
+	CHECK(password_policy("letmein!2024", "bob", why, sizeof(why)) ==
+		-1);
+	CHECK(password_score("Password1!", "bob") < PASSWORD_MIN_SCORE);
+	/* The user name counts as a known word. */
+	CHECK(password_score("Tundralantern77", "tundralantern") <
+		password_score("Tundralantern77", "bob"));
+	CHECK(password_policy("Granite-Wren-4471", "bob", why,
+		sizeof(why)) == 0);
+	CHECK(password_policy("correct horse battery", NULL, why,
+		sizeof(why)) == 0);
+	/* The older rules still come first, with their messages. */
+	CHECK(password_policy("short", "bob", why, sizeof(why)) == -1);
+	CHECK(strstr(why, "at least 10") != NULL);
+	CHECK(password_policy("password123", "bob", why, sizeof(why)) == -1);
+	CHECK(strstr(why, "common passwords") != NULL);
+}
+
 int
 main(void)
 {
@@ -184,5 +211,6 @@ main(void)
 	RUN(req_parse_names_the_nul_field);
 	RUN(unknown_query_parameters_are_found);
 	RUN(tiers_are_the_configured_ones);
+	RUN(weak_passwords_are_refused_with_why);
 	return tap_done();
 }
