@@ -17,7 +17,10 @@ ALL_CFLAGS = $(WARN) $(CPPFLAGS) $(CFLAGS) $(SAN)
 LDLIBS_WEB = -lfcgi -lmariadb -ljson-c -lneo_cgi -lneo_cs -lneo_utl -lgd -lz -lsodium -lm -lcurl
 LDLIBS_ENG = -lclblast -lOpenCL -lstdc++ -ljson-c -lsodium -lgd -lz -lm -lpthread -lunistring
 LDLIBS_D   = $(LDLIBS_ENG) -lmariadb -lsodium -lcurl
-LDLIBS_ADM = -lmariadb -ljson-c -lsodium -lm
+# Password strength (lib/password.c): for the programs that check new
+# passwords.
+LDLIBS_PW  = -lzxcvbn
+LDLIBS_ADM = -lmariadb -ljson-c -lsodium -lm $(LDLIBS_PW)
 
 BINDIR   = $(PREFIX)/bin
 LIBEXEC  = $(PREFIX)/lib/kiln
@@ -101,7 +104,7 @@ $(LIBENG): $(ENG_OBJ)
 	ar rcs $@ $^
 
 $(PORTAL): $(PORTAL_SRC:%.c=$(BUILD)/%.o) $(LIBKILN)
-	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDFLAGS) $(LDLIBS_WEB)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDFLAGS) $(LDLIBS_WEB) $(LDLIBS_PW)
 
 $(API): $(API_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/openapi.o $(LIBKILN)
 	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDFLAGS) $(LDLIBS_WEB)
@@ -130,7 +133,7 @@ $(ADMIN): $(ADMIN_SRC:%.c=$(BUILD)/%.o) $(LIBKILN)
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBENG) $(LIBKILN)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDFLAGS) $(LDLIBS_WEB) $(LDLIBS_ENG) \
-	    -lmariadb -lcurl
+	    -lmariadb -lcurl $(LDLIBS_PW)
 
 # Fuzz harnesses need clang's libFuzzer; they are built into their own
 # directory with ASan + UBSan whatever BUILD says.
@@ -156,7 +159,7 @@ build-fuzz/obj/cl_sources.o: $(ENG_GEN) render-daemon/engine/cl_sources.h
 build-fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) \
-	  $(LDLIBS_WEB) $(LDLIBS_ENG) -lcurl
+	  $(LDLIBS_WEB) $(LDLIBS_ENG) -lcurl $(LDLIBS_PW)
 
 fuzz: $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 

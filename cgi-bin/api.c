@@ -1,54 +1,60 @@
 /* api.c - api.fcgi: the JSON API under /api/v1 (and /sdapi/v1). One route table, one file
  * per endpoint group; auth_api checks the Bearer key and the route's
- * scope before its handler runs. */
+ * scope before its handler runs, then any query parameter the route does
+ * not take is refused. */
 #include "app.h"
 #include "auth.h"
 #include "handlers.h"
 
+#include <json-c/json.h>
+
 static const struct route routes[] = {
-	{ M_GET, "/api/v1/health", api_health, ACC_PUBLIC, 0 },
-	{ M_GET, "/api/v1/openapi.json", api_openapi, ACC_PUBLIC, 0 },
-	{ M_GET, "/api/v1/me", api_me, ACC_USER, SCOPE_READ },
-	{ M_GET, "/api/v1/keys", api_keys_list, ACC_USER, SCOPE_READ },
+	{ M_GET, "/api/v1/health", api_health, ACC_PUBLIC, 0, "" },
+	{ M_GET, "/api/v1/openapi.json", api_openapi, ACC_PUBLIC, 0, "" },
+	{ M_GET, "/api/v1/me", api_me, ACC_USER, SCOPE_READ, "" },
+	{ M_GET, "/api/v1/keys", api_keys_list, ACC_USER, SCOPE_READ, "" },
 	/* Revoking needs only a valid key: it takes power away. */
-	{ M_DELETE, "/api/v1/keys/{id}", api_keys_revoke, ACC_USER, 0 },
-	{ M_GET, "/api/v1/users", api_users_list, ACC_ADMIN, SCOPE_ADMIN },
-	{ M_GET, "/api/v1/users/{id}", api_user_get, ACC_USER, SCOPE_READ },
+	{ M_DELETE, "/api/v1/keys/{id}", api_keys_revoke, ACC_USER, 0, "" },
+	{ M_GET, "/api/v1/users", api_users_list, ACC_ADMIN, SCOPE_ADMIN, "q" },
+	{ M_GET, "/api/v1/users/{id}", api_user_get, ACC_USER, SCOPE_READ, "" },
 	{ M_PATCH, "/api/v1/users/{id}", api_user_patch, ACC_ADMIN,
-	  SCOPE_ADMIN },
-	{ M_POST, "/api/v1/jobs", api_jobs_create, ACC_USER, SCOPE_GENERATE },
+	  SCOPE_ADMIN, "" },
+	{ M_POST, "/api/v1/jobs", api_jobs_create, ACC_USER, SCOPE_GENERATE, "" },
 	{ M_POST, "/api/v1/jobs/batch", api_jobs_batch, ACC_USER,
-	  SCOPE_GENERATE },
-	{ M_GET, "/api/v1/jobs", api_jobs_list, ACC_USER, SCOPE_READ },
-	{ M_GET, "/api/v1/jobs/{id}", api_job_get, ACC_USER, SCOPE_READ },
+	  SCOPE_GENERATE, "" },
+	{ M_GET, "/api/v1/jobs", api_jobs_list, ACC_USER, SCOPE_READ,
+	  "status q cursor limit since until" },
+	{ M_GET, "/api/v1/jobs/{id}", api_job_get, ACC_USER, SCOPE_READ, "" },
 	{ M_POST, "/api/v1/jobs/{id}/cancel", api_job_cancel, ACC_USER,
-	  SCOPE_GENERATE },
+	  SCOPE_GENERATE, "" },
 	{ M_DELETE, "/api/v1/jobs/{id}", api_job_delete, ACC_USER,
-	  SCOPE_GENERATE },
-	{ M_GET, "/api/v1/models", api_models, ACC_USER, SCOPE_READ },
-	{ M_GET, "/api/v1/samplers", api_samplers, ACC_USER, SCOPE_READ },
+	  SCOPE_GENERATE, "" },
+	{ M_GET, "/api/v1/models", api_models, ACC_USER, SCOPE_READ, "" },
+	{ M_GET, "/api/v1/samplers", api_samplers, ACC_USER, SCOPE_READ, "" },
 	{ M_POST, "/api/v1/jobs/{id}/share", api_job_share, ACC_USER,
-	  SCOPE_GENERATE },
+	  SCOPE_GENERATE, "" },
 	{ M_DELETE, "/api/v1/jobs/{id}/share", api_job_unshare, ACC_USER,
-	  SCOPE_GENERATE },
-	{ M_GET, "/api/v1/images/{name}", api_image, ACC_USER, SCOPE_READ },
+	  SCOPE_GENERATE, "" },
+	{ M_GET, "/api/v1/images/{name}", api_image, ACC_USER, SCOPE_READ, "" },
 	/* The link is the permission: anyone who has it may look. */
-	{ M_GET, "/api/v1/shared/{token}", api_shared, ACC_PUBLIC, 0 },
+	{ M_GET, "/api/v1/shared/{token}", api_shared, ACC_PUBLIC, 0, "" },
 	{ M_GET, "/api/v1/shared/{token}/{name}", api_shared_image,
-	  ACC_PUBLIC, 0 },
-	/* AUTOMATIC1111-compatible: the same keys and scopes. */
+	  ACC_PUBLIC, 0, "" },
+	/* AUTOMATIC1111-compatible: the same keys and scopes. Its clients
+	 * send what AUTOMATIC1111 takes, parameters included: not checked
+	 * here. */
 	{ M_POST, "/sdapi/v1/txt2img", api_sdapi_txt2img, ACC_USER,
-	  SCOPE_GENERATE },
+	  SCOPE_GENERATE, NULL },
 	{ M_GET, "/sdapi/v1/sd-models", api_sdapi_models, ACC_USER,
-	  SCOPE_READ },
+	  SCOPE_READ, NULL },
 	{ M_GET, "/sdapi/v1/samplers", api_sdapi_samplers, ACC_USER,
-	  SCOPE_READ },
+	  SCOPE_READ, NULL },
 	{ M_GET, "/sdapi/v1/options", api_sdapi_options, ACC_USER,
-	  SCOPE_READ },
+	  SCOPE_READ, NULL },
 	{ M_GET, "/sdapi/v1/progress", api_sdapi_progress, ACC_USER,
-	  SCOPE_READ },
+	  SCOPE_READ, NULL },
 	{ M_POST, "/sdapi/v1/interrupt", api_sdapi_interrupt, ACC_USER,
-	  SCOPE_GENERATE },
+	  SCOPE_GENERATE, NULL },
 };
 
 static void
@@ -58,11 +64,26 @@ json_error(struct kreq *req, int status, const char *code,
 	resp_error_json(req, status, code, message, NULL);
 }
 
+/* One bad input field: validation_failed naming it, as the handlers'
+ * own field errors do. */
+static void
+json_field_error(struct kreq *req, const char *field, const char *what)
+{
+	json_object *fields = json_object_new_object();
+
+	if (fields != NULL)
+		json_object_object_add(fields, field,
+			json_object_new_string(what));
+	resp_error_json(req, 400, "validation_failed", "bad input; see "
+		"fields", fields);
+}
+
 int
 main(int argc, char **argv)
 {
 	static const struct program prog = {
 		"api.fcgi", routes, ARRAY_LEN(routes), json_error, auth_api,
+		json_field_error,
 	};
 
 	return kiln_serve(&prog, argc, argv);

@@ -171,12 +171,12 @@ api_jobs_create(struct kreq *req)
 	char hash[DIGEST_HEX + 1], loc[64];
 	int bad, model_bad = 0, st, found,
 	    idem = *req->idempotency_key != '\0';
-	const struct tier_limits *tier = tier_for(&req->app->cfg,
-		req->auth->tier);
+	struct tier_limits tl, *tier = &tl;
 	struct enqueue_refusal why;
 	unsigned long long id = 0;
 	struct job_spec s;
 
+	tier_of(&req->app->cfg, req->auth->tier, &tl);
 	if (!api_submit_allowed(req))
 		return -1;
 	if (req_json_body(req, &body) != 0)
@@ -258,12 +258,12 @@ api_jobs_batch(struct kreq *req)
 	struct batch_err be = { NULL, 0 };
 	struct job_spec specs[BATCH_JOBS_MAX];
 	unsigned long long ids[BATCH_JOBS_MAX];
-	const struct tier_limits *tier = tier_for(&req->app->cfg,
-		req->auth->tier);
+	struct tier_limits tl, *tier = &tl;
 	struct enqueue_refusal why;
 	int n = 0, i, bad = 0, model_bad = 0, m, rc = -1, st;
 
 	memset(specs, 0, sizeof(specs));
+	tier_of(&req->app->cfg, req->auth->tier, &tl);
 	if (!api_submit_allowed(req) || req_json_body(req, &body) != 0)
 		return -1;
 	be.fields = json_object_new_object();
@@ -384,26 +384,6 @@ id_row(const struct db_row *r, void *arg)
 	return 0;
 }
 
-/* A date filter: "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SSZ", a real one. */
-static int
-date_ok(const char *s)
-{
-	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31,
-		30, 31 };
-	int y, mo, d, h = 0, mi = 0, se = 0, n = -1, leap;
-
-	if (strlen(s) == 10)
-		sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n);
-	else if (strlen(s) == 20)
-		sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &y, &mo, &d, &h, &mi,
-			&se, &n);
-	if (n != (int)strlen(s) || y < 1000 || mo < 1 || mo > 12 || d < 1 ||
-	    h > 23 || mi > 59 || se > 59 || h < 0 || mi < 0 || se < 0)
-		return 0;
-	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-	return d <= mdays[mo - 1] && !(mo == 2 && d == 29 && !leap);
-}
-
 int
 api_jobs_list(struct kreq *req)
 {
@@ -430,10 +410,10 @@ api_jobs_list(struct kreq *req)
 	if (status != NULL && !job_status_valid(status))
 		field_error(fields, "status", "must be queued, running, "
 			"succeeded, failed or canceled");
-	if (since != NULL && !date_ok(since))
+	if (since != NULL && !date_valid(since, 1))
 		field_error(fields, "since", "must be YYYY-MM-DD or "
 			"YYYY-MM-DDTHH:MM:SSZ (UTC)");
-	if (until != NULL && !date_ok(until))
+	if (until != NULL && !date_valid(until, 1))
 		field_error(fields, "until", "must be YYYY-MM-DD or "
 			"YYYY-MM-DDTHH:MM:SSZ (UTC)");
 	if (q != NULL && strlen(q) > 200)

@@ -18,6 +18,7 @@
 #include "util.h"
 
 #include <json-c/json.h>
+#include <math.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -231,13 +232,29 @@ translate(json_object *in, json_object *fields, json_object **out)
 			if (!strcmp(key, same[k]))
 				break;
 		if (k < ARRAY_LEN(same)) {
+			/* AUTOMATIC1111's fields are optional: null is its
+			 * default, and an int field takes 512.0. kiln's own
+			 * API is stricter; its clients are not these. */
+			if (json_object_is_type(val, json_type_null))
+				continue;
+			if (k >= 2 && k <= 4 &&		/* width .. steps */
+			    json_object_is_type(val, json_type_double) &&
+			    json_object_get_double(val) ==
+			    floor(json_object_get_double(val)) &&
+			    fabs(json_object_get_double(val)) < 1e9) {
+				json_object_object_add(o, key,
+					json_object_new_int64((int64_t)
+					json_object_get_double(val)));
+				continue;
+			}
 			json_object_object_add(o, key, json_object_get(val));
 			continue;
 		}
 		if (!strcmp(key, "seed")) {
-			/* -1: a random seed, kiln's default. */
-			if (!json_object_is_type(val, json_type_int) ||
-			    json_object_get_int64(val) != -1)
+			/* -1 or null: a random seed, kiln's default. */
+			if (!json_object_is_type(val, json_type_null) &&
+			    (!json_object_is_type(val, json_type_int) ||
+			    json_object_get_int64(val) != -1))
 				json_object_object_add(o, "seed",
 					json_object_get(val));
 			continue;
@@ -470,8 +487,7 @@ out:
 int
 api_sdapi_txt2img(struct kreq *req)
 {
-	const struct tier_limits *tier = tier_for(&req->app->cfg,
-		req->auth->tier);
+	struct tier_limits tl, *tier = &tl;
 	json_object *body = NULL, *kb = NULL, *fields = NULL;
 	struct enqueue_refusal why;
 	unsigned long long id = 0;
@@ -481,6 +497,7 @@ api_sdapi_txt2img(struct kreq *req)
 	int bad, st, rc;
 
 	memset(&s, 0, sizeof(s));
+	tier_of(&req->app->cfg, req->auth->tier, &tl);
 	if (!api_submit_allowed(req) || req_json_body(req, &body) != 0)
 		return -1;
 	fields = json_object_new_object();

@@ -167,11 +167,19 @@ api_user_patch(struct kreq *req)
 	}
 	if (json_object_object_get_ex(body, "tier", &v)) {
 		tier = json_object_get_string(v);
+		/* A tier kiln.conf does not define would get the default
+		 * limits under a name that promises others. */
 		if (!json_object_is_type(v, json_type_string) ||
-		    !tier_valid(tier))
+		    !tier_known(&req->app->cfg, tier)) {
+			struct buf b = { 0 };
+
+			buf_puts(&b, "unknown tier; defined in kiln.conf: ");
+			tier_names(&req->app->cfg, &b);
 			json_object_object_add(fields, "tier",
-				json_object_new_string("1-32 characters of "
-				"a-z, 0-9, '_' or '-'"));
+				json_object_new_string(b.data ? b.data :
+				"unknown tier"));
+			buf_free(&b);
+		}
 	}
 	if (disabled == 1 && id == req->auth->user_id)
 		json_object_object_add(fields, "disabled",
@@ -179,8 +187,8 @@ api_user_patch(struct kreq *req)
 			"account"));
 	if (json_object_object_length(fields) > 0) {
 		json_object_put(body);
-		return resp_error_json(req, 422, "validation_failed",
-			"the changes are not valid", fields);
+		return resp_error_json(req, 400, "validation_failed",
+			"the changes are not valid; see fields", fields);
 	}
 	json_object_put(fields);
 	p[0] = DB_INT(id);

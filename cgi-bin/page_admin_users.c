@@ -204,9 +204,18 @@ page_admin_user_role(struct kreq *req)
 	else if (id == req->auth->user_id && strcmp(role, "admin") != 0)
 		bad += !view_field_error(req, "role", "Role: you cannot remove "
 			"your own admin role; ask another administrator.");
-	if (tier == NULL || !tier_valid(tier))
-		bad += !view_field_error(req, "tier", "Tier: 1-32 characters "
-			"of a-z, 0-9, '_' or '-'.");
+	if (tier == NULL || !tier_known(&req->app->cfg, tier)) {
+		struct buf b = { 0 };
+
+		/* Only a tier kiln.conf defines: any other would get the
+		 * default limits under a name that promises others. */
+		buf_puts(&b, "Tier: unknown; defined in kiln.conf: ");
+		tier_names(&req->app->cfg, &b);
+		buf_puts(&b, ".");
+		bad += !view_field_error(req, "tier", b.data ? b.data :
+			"Tier: unknown.");
+		buf_free(&b);
+	}
 	if (bad) {
 		rc = show_user(req, id, 422);
 		goto out;

@@ -21,18 +21,54 @@
 #define GALLERY_PAGE 24
 #define USAGE_DAYS 30
 
-/* A date filter "YYYY-MM-DD", or "" when absent or not a real one. */
-static const char *
-date_filter(const struct kreq *req, const char *key)
+/* The cursor "JOB-IDX" (the last image of the page before): a positive
+ * job id and an index, plain digits. Returns 0 with both, or -1. */
+static int
+parse_after(const char *s, unsigned long long *job, long *idx)
 {
-	const char *v = req_query(req, key);
-	int y, m, d, n = 0;
+	const char *dash = strchr(s, '-');
+	char head[24];
+	long j;
 
-	if (v == NULL || strlen(v) != 10 ||
-	    sscanf(v, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10 ||
-	    y < 1970 || y > 9999 || m < 1 || m > 12 || d < 1 || d > 31)
-		return "";
-	return v;
+	if (dash == NULL || (size_t)(dash - s) >= sizeof(head))
+		return -1;
+	memcpy(head, s, (size_t)(dash - s));
+	head[dash - s] = '\0';
+	if (parse_long(head, 1, 1L << 62, &j) != 0 ||
+	    parse_long(dash + 1, 0, 1L << 30, idx) != 0)
+		return -1;
+	*job = (unsigned long long)j;
+	return 0;
+}
+
+/* Checks the filters, each problem beside its field (as the API's list
+ * does: a filter that is not applied must not look applied). Returns
+ * the number of problems. */
+static int
+check_filters(struct kreq *req, unsigned long long *cj, long *ci)
+{
+	const char *q = req_query(req, "q"), *model = req_query(req, "model");
+	const char *since = req_query(req, "since");
+	const char *until = req_query(req, "until");
+	const char *after = req_query(req, "after");
+	int bad = 0;
+
+	if (q != NULL && strlen(q) > 200)
+		bad += !view_field_error(req, "q", "Prompt (q): must be at "
+			"most 200 bytes.");
+	if (model != NULL && !text_valid(model, 64))
+		bad += !view_field_error(req, "model", "Model: must be a model "
+			"name (at most 64 bytes, no control characters).");
+	if (since != NULL && *since != '\0' && !date_valid(since, 0))
+		bad += !view_field_error(req, "since", "From (since): must be "
+			"a real date, YYYY-MM-DD.");
+	if (until != NULL && *until != '\0' && !date_valid(until, 0))
+		bad += !view_field_error(req, "until", "To (until): must be a "
+			"real date, YYYY-MM-DD.");
+	if (after != NULL && *after != '\0' && parse_after(after, cj, ci) != 0)
+		bad += !view_field_error(req, "after", "Page (after): must be "
+			"the link of an earlier page, JOB-INDEX.");
+	return bad;
 }
 
 int
@@ -42,25 +78,34 @@ page_gallery(struct kreq *req)
 		"Prompt", "Model", "Created" };
 	const char *q = req_query(req, "q"), *model = req_query(req, "model");
 	const char *after = req_query(req, "after");
-	const char *since = date_filter(req, "since");
-	const char *until = date_filter(req, "until");
+	const char *since = req_query(req, "since");
+	const char *until = req_query(req, "until");
 	unsigned long long cj = 0;
 	long ci = -1, n;
 	struct db_param p[12];
 	char *like, next[48];
 	int used = 0;
 
-	/* The cursor is the last image shown, "JOB-IDX": images made while
-	 * someone pages do not shift the pages. */
-	if (after == NULL || sscanf(after, "%llu-%ld", &cj, &ci) != 2 ||
-	    cj == 0 || ci < 0) {
-		cj = 0;
-		ci = -1;
-	}
+	/* An empty box is no filter; the form sends every box. */
 	if (q == NULL)
 		q = "";
 	if (model == NULL)
 		model = "";
+	if (since == NULL)
+		since = "";
+	if (until == NULL)
+		until = "";
+	/* The cursor is the last image shown, "JOB-IDX": images made while
+	 * someone pages do not shift the pages. */
+	if (check_filters(req, &cj, &ci) > 0) {
+		/* The form again, as typed, with the messages; no list. */
+		view_set(req, "Filter.q", q);
+		view_set(req, "Filter.model", model);
+		view_set(req, "Filter.since", since);
+		view_set(req, "Filter.until", until);
+		view_set_int(req, "Gallery.Count", 0);
+		return view_render(req, 400, "Gallery", "gallery.cs");
+	}
 	like = like_pattern(q);
 	if (like == NULL) {
 		view_error(req, 500, "internal", "Out of memory.");

@@ -180,10 +180,13 @@ page_generate_post(struct kreq *req)
 {
 	struct job_spec s;
 	struct enqueue_refusal why;
+	struct tier_limits tier;
 	unsigned long long id = 0;
 	char url[64];
 	size_t i;
 	int bad, st;
+
+	tier_of(&req->app->cfg, req->auth->tier, &tier);
 
 	bad = limit_submit(req);
 	if (bad < 0)
@@ -195,8 +198,7 @@ page_generate_post(struct kreq *req)
 	}
 	bad = job_spec_from_form(req, &s, form_error, req);
 	if (bad == 0)
-		bad = job_spec_limits(&s, tier_for(&req->app->cfg,
-			req->auth->tier), form_error, req);
+		bad = job_spec_limits(&s, &tier, form_error, req);
 	if (bad == 0)
 		bad = job_spec_model_limits(&s, form_error, req);
 	if (bad != 0) {
@@ -211,8 +213,8 @@ page_generate_post(struct kreq *req)
 				req_form(req, form_fields[i]));
 		return show(req, 422);
 	}
-	st = job_enqueue(req->app->db, req->auth->user_id,
-		tier_for(&req->app->cfg, req->auth->tier), &s, 1, &id, &why);
+	st = job_enqueue(req->app->db, req->auth->user_id, &tier, &s, 1, &id,
+		&why);
 	job_spec_free(&s);
 	if (st < 0)
 		return view_db_fail(req, "generate: insert");

@@ -22,9 +22,19 @@ page_jobs(struct kreq *req)
 {
 	static const char *const cols[] = { "Id", "Status", "Prompt", "Model",
 		"Width", "Height", "Steps", "Batch", "Created", "Thumb" };
+	const char *before = req_query(req, "before");
 	struct db_param p[4];
-	long bid = (long)req_query_id(req, "before"), n;
+	long bid = 0, n;
 
+	/* The page link's cursor; anything else is refused, not ignored
+	 * (the list would look like the first page, unasked). */
+	if (before != NULL && *before != '\0' &&
+	    parse_long(before, 1, 1L << 62, &bid) != 0) {
+		view_field_error(req, "before", "Page (before): must be the "
+			"id of a job, as the \"Older jobs\" link gives it.");
+		view_set_int(req, "Jobs.Count", 0);
+		return view_render(req, 400, "Your jobs", "jobs.cs");
+	}
 	p[0] = DB_INT(req->auth->user_id);
 	p[1] = DB_INT(bid);
 	p[2] = DB_INT(bid);

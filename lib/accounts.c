@@ -23,22 +23,23 @@ username_valid(const char *s)
 	return 1;
 }
 
-int
-text_valid(const char *s, size_t maxbytes)
+enum text_fault
+text_check(const char *s, size_t maxbytes, int breaks_ok)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t n = strlen(s);
 
 	if (n > maxbytes)
-		return 0;
+		return TEXT_TOO_LONG;
 	while (*p != '\0') {
 		unsigned c = *p;
 		int more;
 		unsigned cp;
 
 		if (c < 0x80) {
-			if (c < 0x20 || c == 0x7f)
-				return 0;
+			if ((c < 0x20 || c == 0x7f) && !(breaks_ok &&
+			    (c == '\n' || c == '\r' || c == '\t')))
+				return TEXT_CONTROL;
 			p++;
 			continue;
 		}
@@ -52,21 +53,29 @@ text_valid(const char *s, size_t maxbytes)
 			more = 3;
 			cp = c & 0x07;
 		} else {
-			return 0;
+			return TEXT_BAD_UTF8;
 		}
 		p++;
 		while (more-- > 0) {
 			if ((*p & 0xc0) != 0x80)
-				return 0;
+				return TEXT_BAD_UTF8;
 			cp = (cp << 6) | (*p++ & 0x3f);
 		}
-		/* Overlong forms, surrogates, beyond U+10FFFF, C1 controls. */
+		/* Overlong forms, surrogates, beyond U+10FFFF. */
 		if ((cp < 0x800 && c >= 0xe0) || (cp < 0x10000 && c >= 0xf0) ||
-		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff ||
-		    (cp >= 0x80 && cp < 0xa0))
-			return 0;
+		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+			return TEXT_BAD_UTF8;
+		/* C1 controls (U+0080-U+009F) are control characters too. */
+		if (cp >= 0x80 && cp < 0xa0)
+			return TEXT_CONTROL;
 	}
-	return 1;
+	return TEXT_OK;
+}
+
+int
+text_valid(const char *s, size_t maxbytes)
+{
+	return text_check(s, maxbytes, 0) == TEXT_OK;
 }
 
 int
@@ -184,49 +193,3 @@ like_pattern(const char *q)
 	return out;
 }
 
-/* Passwords long enough for the length rule that still head every leaked
- * list; compared without regard to case. */
-static const char *const weak_passwords[] = {
-	"1234567890", "0123456789", "12345678910", "123456789a",
-	"1234567890a", "a123456789", "qwertyuiop", "qwertyuiop1",
-	"1q2w3e4r5t", "1q2w3e4r5t6y", "q1w2e3r4t5", "zaq12wsxcde3",
-	"1qaz2wsx3edc", "qazwsxedcrfv", "asdfghjkl1", "zxcvbnm123",
-	"password12", "password123", "password1234", "password!!",
-	"passw0rd123", "p@ssw0rd123", "p@ssword123", "iloveyou12",
-	"iloveyou123", "letmein123", "welcome123", "welcome1234",
-	"sunshine123", "princess123", "football123", "baseball123",
-	"superman123", "trustno1trustno1", "administrator", "admin12345",
-	"admin123456", "changeme123", "changeme1234", "qwerty12345",
-	"qwerty123456", "abcdefghij", "abcdefghijk", "abc1234567",
-	"abcd123456", "1111111111", "0000000000", "monkey12345",
-	"dragon12345", "master12345", "michael123", "1234qwerasdf",
-	"1234abcd1234", "kiln-password", "kilnkilnkiln",
-};
-
-int
-password_policy(const char *pw, const char *username, char *why,
-	size_t whylen)
-{
-	size_t n = strlen(pw), i, distinct = 0;
-	unsigned char seen[256] = { 0 };
-
-	if (n < PASSWORD_MIN)
-		return errf(why, whylen, "must be at least %d characters",
-			PASSWORD_MIN);
-	if (n > PASSWORD_MAX)
-		return errf(why, whylen, "must be at most %d characters",
-			PASSWORD_MAX);
-	if (username != NULL && *username != '\0' &&
-	    strcasestr(pw, username) != NULL && n < 2 * strlen(username) + 4)
-		return errf(why, whylen, "must not be built on the user name");
-	for (i = 0; i < n; i++)
-		if (!seen[(unsigned char)pw[i]]++)
-			distinct++;
-	if (distinct < 5)
-		return errf(why, whylen, "has too few different characters");
-	for (i = 0; i < ARRAY_LEN(weak_passwords); i++)
-		if (!strcasecmp(pw, weak_passwords[i]))
-			return errf(why, whylen, "is one of the most common "
-				"passwords; choose another");
-	return 0;
-}

@@ -16,11 +16,29 @@ int username_valid(const char *s);
  * most maxbytes bytes. Returns 1 when acceptable. */
 int text_valid(const char *s, size_t maxbytes);
 
+/* What is wrong with a text, so that a message can say it: too long,
+ * a control character (line breaks and tabs allowed when breaks_ok, as
+ * in prompts), or not UTF-8. Length is checked first. */
+enum text_fault {
+	TEXT_OK = 0,
+	TEXT_TOO_LONG,
+	TEXT_CONTROL,
+	TEXT_BAD_UTF8,
+};
+enum text_fault text_check(const char *s, size_t maxbytes, int breaks_ok);
+
 /* Checks a new password against the policy: length, not the user name, not
- * a well-known or trivially repetitive one. Returns 0, or -1 with a message
- * for the user in why. */
+ * a well-known or trivially repetitive one, and a zxcvbn strength score of
+ * at least PASSWORD_MIN_SCORE. Returns 0, or -1 with a message for the
+ * user in why (what is wrong, and why). In password.c: programs that call
+ * it link -lzxcvbn. */
+#define PASSWORD_MIN_SCORE 3
 int password_policy(const char *pw, const char *username, char *why,
 	size_t whylen);
+
+/* zxcvbn's strength score of pw, 0 (guessed at once) to 4, with the user
+ * name counted as a known word. */
+int password_score(const char *pw, const char *username);
 
 /* 1-32 characters of [a-z0-9_-]. */
 int tier_valid(const char *s);

@@ -25,12 +25,19 @@ typedef void (*error_fn)(struct kreq *req, int status, const char *code,
  * auth_portal / auth_api). Returns 0, or -1 with the refusal in req. */
 typedef int (*access_fn)(struct kreq *req, const struct route *r);
 
+/* Turns a refusal of one named input field (a query parameter, a form
+ * field: field, and what is wrong with it) into a 400 in the program's
+ * kind: the API names it in "fields". */
+typedef void (*field_error_fn)(struct kreq *req, const char *field,
+	const char *what);
+
 struct program {
 	const char *name;
 	const struct route *routes;
 	size_t nroutes;
 	error_fn error;
 	access_fn access;
+	field_error_fn field_error;	/* NULL: error() with the message */
 };
 
 /* Loads the config, then serves requests: many under FastCGI, one under

@@ -229,12 +229,48 @@ tier_for(const struct kiln_config *cfg, const char *name)
 		if (!strcmp(cfg->tiers[i].name, name))
 			return &cfg->tiers[i];
 	for (i = 0; i < cfg->ntiers; i++)
-		if (!strcmp(cfg->tiers[i].name, "default"))
+		if (!strcmp(cfg->tiers[i].name, TIER_DEFAULT))
 			return &cfg->tiers[i];
 	/* Constant after the first call: the same values every time. */
 	if (builtin.name[0] == '\0')
-		tier_defaults(&builtin, "default");
+		tier_defaults(&builtin, TIER_DEFAULT);
 	return &builtin;
+}
+
+void
+tier_of(const struct kiln_config *cfg, const char *name,
+	struct tier_limits *out)
+{
+	*out = *tier_for(cfg, name);
+	/* The user's own tier name, even on limits borrowed from the
+	 * default: messages say "your tier (free)", not "(default)". */
+	snprintf(out->name, sizeof(out->name), "%s", name);
+}
+
+int
+tier_known(const struct kiln_config *cfg, const char *name)
+{
+	int i;
+
+	if (!strcmp(name, TIER_DEFAULT) || !strcmp(name, TIER_NEW_ACCOUNT))
+		return 1;
+	for (i = 0; i < cfg->ntiers; i++)
+		if (!strcmp(cfg->tiers[i].name, name))
+			return 1;
+	return 0;
+}
+
+int
+tier_names(const struct kiln_config *cfg, struct buf *b)
+{
+	int i, rc;
+
+	rc = buf_puts(b, TIER_DEFAULT ", " TIER_NEW_ACCOUNT);
+	for (i = 0; i < cfg->ntiers && rc == 0; i++)
+		if (strcmp(cfg->tiers[i].name, TIER_DEFAULT) != 0 &&
+		    strcmp(cfg->tiers[i].name, TIER_NEW_ACCOUNT) != 0)
+			rc = buf_printf(b, ", %s", cfg->tiers[i].name);
+	return rc;
 }
 
 /* "[tier NAME]": starts a tier section. Returns the tier, or NULL with a

@@ -81,10 +81,30 @@ struct kiln_config {
 	int ntiers;
 };
 
+/* The tier whose limits every tier without a section takes, and the
+ * tier new accounts start on (the users table's column default). Both
+ * exist without a section. */
+#define TIER_DEFAULT "default"
+#define TIER_NEW_ACCOUNT "free"
+
 /* The limits of tier name: its [tier NAME] section, else the built-in
  * defaults (which a [tier default] section replaces). */
 const struct tier_limits *tier_for(const struct kiln_config *cfg,
 	const char *name);
+
+/* The same limits copied into out, named name (a user's tier, for the
+ * messages that quote it). */
+void tier_of(const struct kiln_config *cfg, const char *name,
+	struct tier_limits *out);
+
+/* 1 when a user may be put on tier name: one of cfg's [tier NAME]
+ * sections, TIER_DEFAULT or TIER_NEW_ACCOUNT; else 0. */
+int tier_known(const struct kiln_config *cfg, const char *name);
+
+/* Appends the names tier_known takes, ", "-separated, to b. Returns 0,
+ * or -1 when memory runs out. */
+struct buf;
+int tier_names(const struct kiln_config *cfg, struct buf *b);
 
 /* Loads path (NULL: $KILN_CONF, else KILN_CONF_DEFAULT) into cfg, applying
  * defaults for keys the file leaves out. Returns 0, or -1 with a

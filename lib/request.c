@@ -27,15 +27,21 @@ hexval(int c)
 }
 
 /* Percent-decodes s[0..len) into a fresh string; plus_space turns '+' into
- * ' ' (forms). Returns NULL on a bad escape, an encoded NUL, or no memory. */
+ * ' ' (forms). Returns NULL on a bad escape, an encoded NUL, or no memory,
+ * with *why (when why is not NULL) saying which. */
 static char *
-pct_decode(const char *s, size_t len, int plus_space)
+pct_decode(const char *s, size_t len, int plus_space, const char **why)
 {
 	char *out = malloc(len + 1), *o = out;
 	size_t i;
 
-	if (out == NULL)
+	if (why != NULL)
+		*why = "has a malformed %-escape";
+	if (out == NULL) {
+		if (why != NULL)
+			*why = "could not be decoded: out of memory";
 		return NULL;
+	}
 	for (i = 0; i < len; i++) {
 		int c = (unsigned char)s[i];
 
@@ -49,12 +55,14 @@ pct_decode(const char *s, size_t len, int plus_space)
 			if (hi < 0 || lo < 0)
 				goto bad;
 			c = hi * 16 + lo;
-			if (c == 0)
-				goto bad;
 			i += 2;
 		} else if (c == '+' && plus_space) {
 			c = ' ';
-		} else if (c == 0) {
+		}
+		/* A NUL would cut the text short wherever it goes. */
+		if (c == 0) {
+			if (why != NULL)
+				*why = "contains a NUL byte";
 			goto bad;
 		}
 		*o++ = (char)c;
@@ -105,12 +113,23 @@ bad:
 	return -1;
 }
 
+void
+form_fault_clear(struct form_fault *f)
+{
+	if (f == NULL)
+		return;
+	free(f->field);
+	f->field = NULL;
+	f->what = NULL;
+}
+
 int
 form_decode(const char *s, size_t len, size_t max, struct kv **out,
-	size_t *n)
+	size_t *n, struct form_fault *fault)
 {
 	struct kv *kv = NULL;
 	size_t cnt = 0, cap = 0, pos = 0;
+	const char *why = NULL;
 
 	*out = NULL;
 	*n = 0;
@@ -126,19 +145,39 @@ form_decode(const char *s, size_t len, size_t max, struct kv **out,
 		}
 		for (eq = pos; eq < end && s[eq] != '='; eq++)
 			;
-		if (cnt == max)
+		if (cnt == max) {
+			why = "too many fields";
 			goto bad;
-		k = pct_decode(s + pos, eq - pos, 1);
-		v = eq < end ? pct_decode(s + eq + 1, end - eq - 1, 1)
+		}
+		k = pct_decode(s + pos, eq - pos, 1, &why);
+		if (k == NULL) {
+			why = "a field name is malformed (a bad %-escape or a "
+				"NUL byte)";
+			goto bad;
+		}
+		v = eq < end ? pct_decode(s + eq + 1, end - eq - 1, 1, &why)
 			: strdup("");
-		if (kv_push(&kv, &cnt, &cap, k, v) != 0)
+		if (v == NULL) {
+			/* The value is the fault: say whose it is. */
+			if (fault != NULL) {
+				fault->field = k;
+				k = NULL;
+			}
+			free(k);
 			goto bad;
+		}
+		if (kv_push(&kv, &cnt, &cap, k, v) != 0) {
+			why = "could not be decoded: out of memory";
+			goto bad;
+		}
 		pos = end + 1;
 	}
 	*out = kv;
 	*n = cnt;
 	return 0;
 bad:
+	if (fault != NULL)
+		fault->what = why;
 	kv_free(kv, cnt);
 	return -1;
 }
@@ -168,6 +207,20 @@ env_or(env_fn get, void *arg, const char *name, const char *def)
 	const char *v = get(name, arg);
 
 	return v != NULL ? v : def;
+}
+
+/* The message of a form_decode refusal: the field named when there is
+ * one ('form field "prompt" contains a NUL byte'). */
+static void
+fault_message(const struct form_fault *f, const char *kind,
+	const char *whole, char *msg, size_t msglen)
+{
+	if (f->field != NULL)
+		errf(msg, msglen, "%s \"%s\" %s", kind, f->field,
+			f->what ? f->what : "is malformed");
+	else
+		errf(msg, msglen, "malformed %s: %s", whole,
+			f->what ? f->what : "cannot be decoded");
 }
 
 int
@@ -219,7 +272,7 @@ req_parse(struct kreq *req, env_fn get, void *arg, const char *body,
 			snprintf(msg, msglen, "URI too long");
 			return 414;
 		}
-		req->path = pct_decode(uri, plen, 0);
+		req->path = pct_decode(uri, plen, 0, NULL);
 		if (req->path == NULL)
 			goto bad_path;
 	}
@@ -232,8 +285,9 @@ req_parse(struct kreq *req, env_fn get, void *arg, const char *body,
 		return 414;
 	}
 	if (form_decode(qs, strlen(qs), REQ_MAX_PARAMS, &req->query,
-	    &req->nquery) != 0) {
-		snprintf(msg, msglen, "malformed query string");
+	    &req->nquery, &req->fault) != 0) {
+		fault_message(&req->fault, "query parameter", "query string",
+			msg, msglen);
 		return 400;
 	}
 	if (body_len > REQ_MAX_BODY) {
@@ -254,8 +308,9 @@ req_parse(struct kreq *req, env_fn get, void *arg, const char *body,
 	if (req->body != NULL && !strncasecmp(req->content_type,
 	    "application/x-www-form-urlencoded", 33) &&
 	    form_decode(req->body, req->body_len, REQ_MAX_PARAMS, &req->form,
-	    &req->nform) != 0) {
-		snprintf(msg, msglen, "malformed form body");
+	    &req->nform, &req->fault) != 0) {
+		fault_message(&req->fault, "form field", "form body", msg,
+			msglen);
 		return 400;
 	}
 	if (cookie_decode(req->cookie, REQ_MAX_COOKIES, &req->cookies,
@@ -278,6 +333,7 @@ req_free(struct kreq *req)
 	kv_free(req->query, req->nquery);
 	kv_free(req->form, req->nform);
 	kv_free(req->cookies, req->ncookies);
+	form_fault_clear(&req->fault);
 	auth_free(req->auth);
 	free(req->csrf_fresh);
 	free(req->body);
@@ -328,7 +384,7 @@ cookie_decode(const char *s, size_t max, struct kv **out, size_t *n)
 		k = strndup(p, klen);
 		/* A value that does not percent-decode is kept as sent: it
 		 * belongs to some other application on this host. */
-		v = pct_decode(eq, vlen, 0);
+		v = pct_decode(eq, vlen, 0, NULL);
 		if (v == NULL)
 			v = strndup(eq, vlen);
 		if (kv_push(&kv, &cnt, &cap, k, v) != 0)
@@ -435,6 +491,29 @@ req_query_id(const struct kreq *req, const char *key)
 	const char *v = req_query(req, key);
 
 	return v != NULL ? positive_id(v) : 0;
+}
+
+const char *
+req_unknown_query(const struct kreq *req, const char *allowed)
+{
+	size_t i;
+
+	for (i = 0; i < req->nquery; i++) {
+		const char *k = req->query[i].key, *a = allowed;
+		size_t kl = strlen(k);
+		int found = 0;
+
+		while (*a != '\0' && !found) {
+			size_t al = strcspn(a, " ");
+
+			found = al == kl && kl > 0 && !strncmp(a, k, kl);
+			a += al;
+			a += strspn(a, " ");
+		}
+		if (!found)
+			return k;
+	}
+	return NULL;
 }
 
 /* Matches path against pattern segment by segment; on success the {name}

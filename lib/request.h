@@ -21,6 +21,14 @@ struct kv {
 	char *val;
 };
 
+/* Why form_decode refused: the name of the field whose value is at
+ * fault (a fresh string; NULL when no one field is: a bad name, too many
+ * pairs) and what is wrong ("contains a NUL byte"; static text). */
+struct form_fault {
+	char *field;
+	const char *what;
+};
+
 enum http_method { M_GET, M_HEAD, M_POST, M_PUT, M_PATCH, M_DELETE,
 	M_OPTIONS, M_OTHER };
 
@@ -49,6 +57,9 @@ struct kreq {
 	size_t nform;
 	struct kv *cookies;
 	size_t ncookies;
+	/* Why req_parse refused the query string or form body, so that the
+	 * answer can name the field. */
+	struct form_fault fault;
 	/* Captured {name} segments of the matched route, in order. */
 	char *captures[REQ_MAX_CAPTURES];
 	size_t ncaptures;
@@ -92,7 +103,16 @@ struct route {
 	handler_fn fn;
 	enum access access;
 	unsigned scope;			/* API only: SCOPE_* bits needed */
+	/* The query parameters the route takes, space-separated ("": none;
+	 * any other is refused before the handler runs), or NULL: not
+	 * checked (the portal's pages; AUTOMATIC1111's routes). */
+	const char *query;
 };
+
+/* The name of the first query parameter of req that allowed (a route's
+ * query list, as above; not NULL) does not name, or NULL when there is
+ * none. */
+const char *req_unknown_query(const struct kreq *req, const char *allowed);
 
 /* The environment-variable source of a request: FastCGI's envp array or
  * the process environment under plain CGI. */
@@ -108,10 +128,15 @@ int req_parse(struct kreq *req, env_fn get, void *env_arg, const char *body,
 /* Frees everything req owns (not app); accepts a zeroed struct. */
 void req_free(struct kreq *req);
 
+/* Frees f's field and empties it; accepts NULL. */
+void form_fault_clear(struct form_fault *f);
+
 /* Decodes an application/x-www-form-urlencoded string into a fresh array.
- * Returns 0, or -1 on bad %-escapes, NUL bytes, or more than max pairs. */
+ * Returns 0, or -1 on bad %-escapes, NUL bytes, or more than max pairs,
+ * with *fault (when not NULL) saying which field and why; the caller
+ * clears it with form_fault_clear. */
 int form_decode(const char *s, size_t len, size_t max, struct kv **out,
-	size_t *n);
+	size_t *n, struct form_fault *fault);
 void kv_free(struct kv *kv, size_t n);
 
 /* Decodes a Cookie header ("a=1; b=2") into a fresh array; values are

@@ -91,6 +91,11 @@ dispatch(struct kiln_app *app, const struct program *prog, env_fn get,
 		st = 400;
 		snprintf(msg, sizeof(msg), "malformed Content-Length");
 	}
+	if (st == 400 && req.fault.field != NULL &&
+	    prog->field_error != NULL) {
+		prog->field_error(&req, req.fault.field, req.fault.what);
+		goto send;
+	}
 	if (st != 0) {
 		prog->error(&req, st, st == 413 ? "payload_too_large" :
 			st == 414 ? "uri_too_long" : "bad_request", msg);
@@ -108,8 +113,24 @@ dispatch(struct kiln_app *app, const struct program *prog, env_fn get,
 		}
 		goto send;
 	}
-	if (prog->access == NULL || prog->access(&req, r) == 0)
-		r->fn(&req);
+	if (prog->access != NULL && prog->access(&req, r) != 0)
+		goto send;
+	/* A misspelt filter ("?stauts=failed") would otherwise be ignored
+	 * and the answer look like the filter worked. */
+	if (r->query != NULL) {
+		const char *unknown = req_unknown_query(&req, r->query);
+
+		if (unknown != NULL) {
+			if (prog->field_error != NULL)
+				prog->field_error(&req, unknown,
+					"unknown parameter");
+			else
+				prog->error(&req, 400, "bad_request",
+					"unknown query parameter");
+			goto send;
+		}
+	}
+	r->fn(&req);
 send:
 	if (req_send(&req, w, warg) != 0)
 		log_warn("%s %s: client went away while writing the response",

@@ -80,26 +80,21 @@ range_error(const struct field *f, spec_err_fn err, void *arg)
 	err(arg, f->name, msg);
 }
 
-/* Prompts may hold line breaks and tabs; nothing else below U+0020, and
- * valid UTF-8. */
+/* Parses a number field's text (a form's value, or a JSON number as it
+ * was written) by the one rule both take: plain decimal digits, a
+ * fraction only for F_NUM, within the field's range. Returns 0 with
+ * *num, or -1 (the caller reports range_error). */
 static int
-prompt_ok(const char *s, size_t max)
+parse_number(const struct field *f, const char *text, double *num)
 {
-	char *copy;
-	size_t i;
-	int ok;
+	long v;
 
-	if (strlen(s) > max)
-		return 0;
-	copy = strdup(s);
-	if (copy == NULL)
-		return 0;
-	for (i = 0; copy[i] != '\0'; i++)
-		if (copy[i] == '\n' || copy[i] == '\r' || copy[i] == '\t')
-			copy[i] = ' ';
-	ok = text_valid(copy, max);
-	free(copy);
-	return ok;
+	if (f->type == F_NUM)
+		return parse_decimal(text, f->min, f->max, num);
+	if (parse_long(text, (long)f->min, (long)f->max, &v) != 0)
+		return -1;
+	*num = (double)v;
+	return 0;
 }
 
 /* Checks one given value against its field; numbers are stored in
@@ -115,11 +110,25 @@ check_given(const struct field *f, struct given *g, spec_err_fn err,
 			err(arg, f->name, "is required");
 			return 0;
 		}
-		if (!prompt_ok(g->text, (size_t)f->max)) {
+		/* Prompts may hold line breaks and tabs; names and URLs
+		 * not. Each fault gets its own message: a control character
+		 * is no length problem. */
+		switch (text_check(g->text, (size_t)f->max,
+		    !strcmp(f->name, "prompt") ||
+		    !strcmp(f->name, "negative_prompt"))) {
+		case TEXT_OK:
+			return 1;
+		case TEXT_TOO_LONG:
 			range_error(f, err, arg);
 			return 0;
+		case TEXT_CONTROL:
+			err(arg, f->name, "contains a control character");
+			return 0;
+		case TEXT_BAD_UTF8:
+			break;
 		}
-		return 1;
+		err(arg, f->name, "must be valid UTF-8");
+		return 0;
 	}
 	if (!isfinite(g->num) || g->num < f->min || g->num > f->max ||
 	    (f->type == F_INT && g->num != floor(g->num))) {
@@ -259,9 +268,10 @@ job_spec_from_json(json_object *body, const struct kiln_config *c,
 			bad++;
 			continue;
 		}
-		if (json_object_is_type(val, json_type_null))
-			continue;	/* null: the default */
 		g[k].seen = 1;
+		/* No field of a job is nullable (the OpenAPI document's
+		 * JobRequest): null is a mistake, not "the default", which
+		 * leaving the field out asks for. */
 		if (fields[k].type == F_TEXT) {
 			if (!json_object_is_type(val, json_type_string)) {
 				err(arg, key, "must be a string");
@@ -273,8 +283,7 @@ job_spec_from_json(json_object *body, const struct kiln_config *c,
 			 * short everywhere it goes. */
 			if (strlen(g[k].text) !=
 			    (size_t)json_object_get_string_len(val)) {
-				err(arg, key, "must not contain control "
-					"characters");
+				err(arg, key, "contains a control character");
 				bad++;
 				continue;
 			}
@@ -285,7 +294,15 @@ job_spec_from_json(json_object *body, const struct kiln_config *c,
 				bad++;
 				continue;
 			}
-			g[k].num = json_object_get_double(val);
+			/* By its text, as a form's: 6.4e1 or 64.0 is no
+			 * width here either. */
+			if (parse_number(&fields[k],
+			    json_object_to_json_string_ext(val,
+			    JSON_C_TO_STRING_PLAIN), &g[k].num) != 0) {
+				range_error(&fields[k], err, arg);
+				bad++;
+				continue;
+			}
 		}
 		g[k].have = 1;
 	}
@@ -305,7 +322,6 @@ job_spec_from_form(const struct kreq *req, struct job_spec *s,
 	memset(g, 0, sizeof(g));
 	for (k = 0; k < ARRAY_LEN(fields); k++) {
 		const char *v = req_form(req, fields[k].name);
-		char *end;
 
 		/* An empty box means "the default", as an absent field. */
 		if (v == NULL || (*v == '\0' && k != 0))
@@ -314,9 +330,7 @@ job_spec_from_form(const struct kreq *req, struct job_spec *s,
 		g[k].text = v;
 		if (fields[k].type == F_TEXT)
 			continue;
-		errno = 0;
-		g[k].num = strtod(v, &end);
-		if (errno != 0 || end == v || *end != '\0') {
+		if (parse_number(&fields[k], v, &g[k].num) != 0) {
 			range_error(&fields[k], err, arg);
 			g[k].have = 0;
 			bad++;

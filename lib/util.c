@@ -170,13 +170,28 @@ str_trim(char *s)
 	return s;
 }
 
+/* The length of s's run of "-?[0-9]+" at its start (the '-' only when
+ * minus_ok), or 0 when it does not start with one. */
+static size_t
+digits_span(const char *s, int minus_ok)
+{
+	size_t n = 0, d;
+
+	if (minus_ok && s[0] == '-')
+		n = 1;
+	d = strspn(s + n, "0123456789");
+	return d > 0 ? n + d : 0;
+}
+
 int
 parse_long(const char *s, long min, long max, long *out)
 {
 	char *end;
 	long v;
 
-	if (s == NULL || *s == '\0' || isspace((unsigned char)*s))
+	/* Digits and a minus only: strtol alone would take "+5", " 5" and
+	 * "-0" for a field that has no negative values. */
+	if (s == NULL || digits_span(s, min < 0) != strlen(s) || *s == '\0')
 		return -1;
 	errno = 0;
 	v = strtol(s, &end, 10);
@@ -184,6 +199,60 @@ parse_long(const char *s, long min, long max, long *out)
 		return -1;
 	*out = v;
 	return 0;
+}
+
+int
+parse_decimal(const char *s, double min, double max, double *out)
+{
+	size_t n;
+	char *end;
+	double v;
+
+	if (s == NULL || (n = digits_span(s, min < 0)) == 0)
+		return -1;
+	/* An optional fraction, never an exponent, "inf", "nan" or hex:
+	 * strtod takes all of those. */
+	if (s[n] == '.') {
+		size_t f = strspn(s + n + 1, "0123456789");
+
+		if (f == 0)
+			return -1;
+		n += 1 + f;
+	}
+	if (s[n] != '\0')
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int
+date_valid(const char *s, int time_ok)
+{
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31,
+		30, 31 };
+	int y = 0, mo = 0, d = 0, h = 0, mi = 0, se = 0, n = -1, leap;
+	size_t len = strlen(s), i;
+
+	/* Digits where the pattern has them: sscanf alone would take signs
+	 * and spaces ("2026-+1-01"). */
+	for (i = 0; i < len; i++)
+		if (!isdigit((unsigned char)s[i]) && i != 4 && i != 7 &&
+		    i != 10 && i != 13 && i != 16 && i != 19)
+			return 0;
+	if (len == 10)
+		sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n);
+	else if (len == 20 && time_ok)
+		sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &y, &mo, &d, &h, &mi,
+			&se, &n);
+	if (n != (int)len || y < 1000 || mo < 1 || mo > 12 || d < 1 ||
+	    h > 23 || mi > 59 || se > 59)
+		return 0;
+	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	return d <= mdays[mo - 1] && !(mo == 2 && d == 29 && !leap);
 }
 
 int

@@ -62,9 +62,22 @@ char *xstrdup(const char *s);
 /* Removes leading and trailing ASCII whitespace in place; returns s. */
 char *str_trim(char *s);
 
-/* Parses a whole decimal integer in [min, max]. Returns 0, or -1 on any
- * junk, overflow or out-of-range value. */
+/* Parses a whole decimal integer in [min, max]: digits, with a leading
+ * '-' only when min < 0 (no '+', spaces, exponent or hex). Every integer
+ * a user sends (forms, query strings, JSON numbers by their text) goes
+ * through here. Returns 0, or -1 on any junk, overflow or out-of-range
+ * value. */
 int parse_long(const char *s, long min, long max, long *out);
+
+/* Parses a plain decimal number in [min, max]: digits with an optional
+ * fraction ("7", "7.5"), a leading '-' only when min < 0. Returns 0, or
+ * -1 on anything else (exponents, "inf", hex, "7.", ".5"). */
+int parse_decimal(const char *s, double min, double max, double *out);
+
+/* 1 when s is a real date "YYYY-MM-DD" (year 1000 on), or with time_ok
+ * also a UTC time "YYYY-MM-DDTHH:MM:SSZ"; else 0. The list filters of
+ * the API and the pages take dates by this one rule. */
+int date_valid(const char *s, int time_ok);
 
 /* mkdir -p: creates path and its missing parents (0777 less the umask,
  * which the operator sets; kilnd.service uses 0002); existing

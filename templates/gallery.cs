@@ -2,17 +2,24 @@
 <section class="gallery">
   <h1>Gallery</h1>
   <p><a href="/generate">Generate an image</a> · <a href="/jobs">Job history</a> · <a href="/usage">Usage</a></p>
+  <?cs if:Form.Failed ?><p class="notice error" role="alert">No images are shown: a filter is not valid; see the field marked below.</p><?cs /if ?>
   <form method="get" action="/gallery" class="search">
     <label>Prompt <input type="search" name="q" value="<?cs var:Filter.q ?>"></label>
+    <?cs if:Form.Errors.q ?><p class="field-error"><?cs var:Form.Errors.q ?></p><?cs /if ?>
     <label>Model <select name="model">
       <option value="">any</option>
       <?cs each:m = Gallery.Models ?><option<?cs if:m.Name == Filter.model ?> selected<?cs /if ?>><?cs var:m.Name ?></option><?cs /each ?>
     </select></label>
+    <?cs if:Form.Errors.model ?><p class="field-error"><?cs var:Form.Errors.model ?></p><?cs /if ?>
     <label>From <input type="date" name="since" value="<?cs var:Filter.since ?>"></label>
+    <?cs if:Form.Errors.since ?><p class="field-error"><?cs var:Form.Errors.since ?></p><?cs /if ?>
     <label>to <input type="date" name="until" value="<?cs var:Filter.until ?>"></label>
+    <?cs if:Form.Errors.until ?><p class="field-error"><?cs var:Form.Errors.until ?></p><?cs /if ?>
+    <?cs if:Form.Errors.after ?><p class="field-error"><?cs var:Form.Errors.after ?></p><?cs /if ?>
     <button type="submit">Filter</button>
   </form>
-  <?cs if:Gallery.Count == 0 ?>
+  <?cs if:Form.Failed ?>
+  <?cs elif:Gallery.Count == 0 ?>
   <p class="muted">No images<?cs if:Filter.q || Filter.model || Filter.since || Filter.until ?> match these filters<?cs elif:Filter.after ?> after these<?cs else ?> yet: <a href="/generate">make one</a><?cs /if ?>.</p>
   <?cs else ?>
   <ul class="grid" id="gallery">

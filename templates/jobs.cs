@@ -2,7 +2,8 @@
 <section class="jobs">
   <h1>Your jobs</h1>
   <p><a href="/generate">Generate an image</a> · <a href="/gallery">Gallery</a></p>
-  <?cs if:Jobs.Count == 0 ?>
+  <?cs if:Form.Errors.before ?><p class="notice error" role="alert"><?cs var:Form.Errors.before ?></p>
+  <?cs elif:Jobs.Count == 0 ?>
   <p class="muted">No jobs<?cs if:Jobs.Before ?> before this one<?cs /if ?>.</p>
   <?cs else ?>
   <table class="list">

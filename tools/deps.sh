@@ -7,7 +7,8 @@ python3 procps psmisc
 libfcgi-dev libfcgi-bin libmariadb-dev mariadb-server mariadb-client
 libcurl4-openssl-dev libjson-c-dev clearsilver-dev libgd-dev
 ocl-icd-opencl-dev opencl-c-headers libclblast-dev pocl-opencl-icd clinfo
-libsodium-dev libunistring-dev lighttpd apache2 libapache2-mod-fcgid valgrind
+libsodium-dev libunistring-dev libzxcvbn-dev lighttpd apache2
+libapache2-mod-fcgid valgrind
 chromium fonts-dejavu-core wrk
 python3-torch python3-numpy libopenblas0-pthread"
 

@@ -126,7 +126,7 @@ form(const char *s, size_t len, size_t small)
 	size_t n = 99, n2 = 99;
 	int rc, rc2;
 
-	rc = form_decode(s, len, REQ_MAX_PARAMS, &kv, &n);
+	rc = form_decode(s, len, REQ_MAX_PARAMS, &kv, &n, NULL);
 	if (rc != 0) {
 		CHECK(rc == -1);
 		CHECK(kv == NULL && n == 0);
@@ -137,7 +137,7 @@ form(const char *s, size_t len, size_t small)
 		    len);
 	}
 
-	rc2 = form_decode(s, len, small, &kv2, &n2);
+	rc2 = form_decode(s, len, small, &kv2, &n2, NULL);
 	check_smaller_limit(rc, kv, n, rc2, kv2, n2, small);
 }
 

@@ -37,9 +37,9 @@ get(const char *name, void *arg)
 static int h(struct kreq *r) { (void)r; return 0; }
 
 static const struct route routes[] = {
-	{ M_GET, "/", h, ACC_PUBLIC, 0 },
-	{ M_GET, "/api/v1/jobs/{id}", h, ACC_PUBLIC, 0 },
-	{ M_POST, "/api/v1/jobs/{id}/cancel", h, ACC_PUBLIC, 0 },
+	{ M_GET, "/", h, ACC_PUBLIC, 0, NULL },
+	{ M_GET, "/api/v1/jobs/{id}", h, ACC_PUBLIC, 0, NULL },
+	{ M_POST, "/api/v1/jobs/{id}/cancel", h, ACC_PUBLIC, 0, NULL },
 };
 
 static int

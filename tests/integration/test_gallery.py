@@ -309,7 +309,8 @@ def test_gallery_pages_and_filters(s):
     yesterday = one(s, "SELECT CURDATE() - INTERVAL 1 DAY")
     assert ids("until=" + yesterday) == [x for x in want
                                          if meta[x[0]][2] < today]
-    assert ids("since=not-a-date") == want[:24]      # ignored, not an error
+    r = page(s, cookie, "/gallery?since=not-a-date")  # refused, named
+    assert r.status == 400 and "From (since)" in r.text, r.status
     assert ids("q=%25") == []                        # % is literal
     # Nobody else's images; no page without a login.
     bob_cookie, _ = browser(s, STATE["bob"])

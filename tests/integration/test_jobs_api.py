@@ -344,6 +344,9 @@ def test_validation_names_exactly_the_bad_field(s):
         ("webhook_url", "example.com/hook"),
         ("webhook_url", "https://example.com/" + "a" * 2030),  # 2050
         ("colour", "red"),
+        # No field is nullable, and an integer is written as one.
+        ("model", None), ("webhook_url", None), ("width", None),
+        ("width", 64.0), ("seed", 1e3),
     ]
     before = job_count(s)
     problems = []       # every case checked, all mismatches reported
@@ -440,11 +443,11 @@ def test_validation_names_exactly_the_bad_field(s):
     dkey = make_key(s, dave, "read,generate")
     edges = [
         {"prompt": "\u00e9" * 998 + "a\n\tb",     # 2000 bytes
-         "negative_prompt": "y" * 2000, "model": None, "width": 64,
+         "negative_prompt": "y" * 2000, "width": 64,
          "height": 64, "steps": 1, "cfg_scale": 30, "sampler": "lcm",
-         "seed": 4294967295, "batch_count": 1, "webhook_url": None},
+         "seed": 4294967295, "batch_count": 1},
         {"prompt": "a" * 300, "negative_prompt": "\u00e9" * 1000,
-         "seed": 0, "cfg_scale": 0, "steps": 1, "width": 64.0,
+         "seed": 0, "cfg_scale": 0, "steps": 1, "width": 64,
          "height": 64, "sampler": "euler_a"},
     ]
     want = [{"model": "kiln-micro", "seed": 4294967295, "cfg_scale": 30,

@@ -24,7 +24,7 @@ form_decoding(void)
 	size_t n;
 	const char *s = "a=1&b=x+y%21&&c&d=&%41=%e2%9c%93";
 
-	CHECK(form_decode(s, strlen(s), 16, &kv, &n) == 0);
+	CHECK(form_decode(s, strlen(s), 16, &kv, &n, NULL) == 0);
 	CHECK(n == 5);
 	CHECK_STR(kv[0].key, "a");
 	CHECK_STR(kv[0].val, "1");
@@ -37,7 +37,8 @@ form_decoding(void)
 	CHECK_STR(kv[4].val, "\xe2\x9c\x93");
 	kv_free(kv, n);
 
-	CHECK(form_decode("", 0, 16, &kv, &n) == 0 && n == 0 && kv == NULL);
+	CHECK(form_decode("", 0, 16, &kv, &n, NULL) == 0 && n == 0 &&
+		kv == NULL);
 }
 
 static void
@@ -49,14 +50,15 @@ form_rejects_bad_input(void)
 	size_t n, i;
 
 	for (i = 0; i < ARRAY_LEN(bad); i++) {
-		CHECK(form_decode(bad[i], strlen(bad[i]), 16, &kv, &n) == -1);
+		CHECK(form_decode(bad[i], strlen(bad[i]), 16, &kv, &n,
+			NULL) == -1);
 		CHECK(kv == NULL && n == 0);
 	}
 	/* A raw NUL inside the length is refused too. */
-	CHECK(form_decode("a=b\0c", 5, 16, &kv, &n) == -1);
+	CHECK(form_decode("a=b\0c", 5, 16, &kv, &n, NULL) == -1);
 	/* More pairs than allowed. */
-	CHECK(form_decode("a&b&c", 5, 2, &kv, &n) == -1);
-	CHECK(form_decode("a&b", 3, 2, &kv, &n) == 0 && n == 2);
+	CHECK(form_decode("a&b&c", 5, 2, &kv, &n, NULL) == -1);
+	CHECK(form_decode("a&b", 3, 2, &kv, &n, NULL) == 0 && n == 2);
 	kv_free(kv, n);
 }
 
@@ -132,7 +134,7 @@ parse_rejects_bad_requests(void)
 	req_free(&r);
 	CHECK(req_parse(&r, fake_env, badqs, NULL, 0, 0, msg,
 		sizeof(msg)) == 400);
-	CHECK_STR(msg, "malformed query string");
+	CHECK_STR(msg, "query parameter \"a\" has a malformed %-escape");
 	req_free(&r);
 	memset(longuri, 'a', sizeof(longuri) - 1);
 	longuri[0] = '/';
@@ -150,10 +152,10 @@ static int h_b(struct kreq *r) { (void)r; return 0; }
 static int h_c(struct kreq *r) { (void)r; return 0; }
 
 static const struct route routes[] = {
-	{ M_GET, "/", h_a, ACC_PUBLIC, 0 },
-	{ M_GET, "/jobs/{id}", h_b, ACC_PUBLIC, 0 },
-	{ M_DELETE, "/jobs/{id}", h_c, ACC_PUBLIC, 0 },
-	{ M_POST, "/jobs/{id}/cancel", h_c, ACC_PUBLIC, 0 },
+	{ M_GET, "/", h_a, ACC_PUBLIC, 0, NULL },
+	{ M_GET, "/jobs/{id}", h_b, ACC_PUBLIC, 0, NULL },
+	{ M_DELETE, "/jobs/{id}", h_c, ACC_PUBLIC, 0, NULL },
+	{ M_POST, "/jobs/{id}/cancel", h_c, ACC_PUBLIC, 0, NULL },
 };
 
 static const struct route *
