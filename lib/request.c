@@ -692,6 +692,13 @@ req_send(struct kreq *req, write_fn w, void *warg)
 	if (!has_header(req, "Cache-Control") &&
 	    buf_puts(&head, "Cache-Control: no-store\r\n") != 0)
 		goto out;
+	/* A 503 (the database is down or frozen) tells clients when to try
+	 * again rather than leaving them to hammer it; a handler that knows
+	 * better sets its own. */
+	if (req->status == 503 && !has_header(req, "Retry-After") &&
+	    buf_puts(&head, "Retry-After: " STR(RETRY_AFTER_503) "\r\n")
+	    != 0)
+		goto out;
 	if (req->headers.len > 0 &&
 	    buf_append(&head, req->headers.data, req->headers.len) != 0)
 		goto out;

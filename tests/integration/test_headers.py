@@ -1,10 +1,14 @@
 """What lighttpd answers itself carries the programs' security headers, its
-own errors under /api/ are JSON in kiln's error shape."""
+own errors under /api/ are JSON in kiln's error shape, and a 503 says when
+to come back (Retry-After)."""
 
 import json
+import os
+import signal
 import socket
 
 from common import check_security_headers
+from harness import wait_until
 
 STACK = dict(server="lighttpd", daemon=False)
 
@@ -111,3 +115,20 @@ def test_lighttpd_knows_every_key_of_its_config(s):
     log = s.log("lighttpd-error.log") + s.log("lighttpd-check.log")
     assert "unknown config-key" not in log, log
     assert "WARNING" not in log, log
+
+
+def test_a_503_says_when_to_retry(s):
+    # Last: the database does not come back in this module.
+    assert s.get("/api/v1/health").status == 200
+    os.kill(s.pid("mysqld"), signal.SIGKILL)
+    wait_until(lambda: not os.path.exists("/proc/%d" % s.pid("mysqld")),
+               what="mariadbd to die")
+    # A key to look up makes /api/v1/me ask the database.
+    key = {"Authorization": "Bearer kiln_" + "A" * 43}
+    for path, headers in (("/api/v1/health", {}), ("/api/v1/me", key),
+                          ("/", {})):
+        r = s.get(path, headers=headers, timeout=20)
+        assert r.status == 503, (path, r.status, r.text[:300])
+        assert r.headers.get("retry-after", "").isdigit(), (path,
+                                                             r.headers)
+        assert int(r.headers["retry-after"]) > 0
