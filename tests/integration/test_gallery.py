@@ -206,6 +206,34 @@ def test_share_by_link(s):
     STATE["token"] = again[3:]
 
 
+def share_token_of(s, jid):
+    return one(s, "SELECT COALESCE(share_token, '') FROM jobs WHERE id = %d"
+               % jid)
+
+
+def test_a_generate_only_key_cannot_share(s):
+    # A link lets anyone read the job: a key that may not read it must not
+    # be able to make one.
+    gen = make_key(s, STATE["alice"], "generate")
+    jid = STATE["job"]
+    before = share_token_of(s, jid)
+    e = error_of(api(s, "POST", "/api/v1/jobs/%d/share" % jid, gen), 403,
+                 "forbidden", "generate-only key shares")
+    assert e["message"] == "this API key lacks the scope: read", e
+    assert share_token_of(s, jid) == before
+
+
+def test_a_generate_only_key_cannot_unshare(s):
+    gen = make_key(s, STATE["alice"], "generate")
+    jid = STATE["job"]
+    before = share_token_of(s, jid)
+    assert before, "the job is shared (test_share_by_link)"
+    e = error_of(api(s, "DELETE", "/api/v1/jobs/%d/share" % jid, gen), 403,
+                 "forbidden", "generate-only key unshares")
+    assert e["message"] == "this API key lacks the scope: read", e
+    assert share_token_of(s, jid) == before
+
+
 def test_share_and_delete_from_the_job_page(s):
     jid, small = STATE["job"], STATE["small"]
     cookie, csrf = browser(s, STATE["alice"])
