@@ -624,6 +624,21 @@ json_str_or_null(const char *s)
 	return s != NULL ? json_object_new_string(s) : NULL;
 }
 
+json_object *
+json_site_url(const char *base_url, const char *fmt, ...)
+{
+	json_object *o;
+	va_list ap;
+	char *url;
+
+	va_start(ap, fmt);
+	url = site_vurl(base_url, fmt, ap);
+	va_end(ap);
+	o = url != NULL ? json_object_new_string(url) : NULL;
+	free(url);
+	return o;
+}
+
 const char *
 http_reason(int status)
 {

@@ -169,6 +169,10 @@ int resp_error_json(struct kreq *req, int status, const char *code,
  * column as it goes out. */
 struct json_object *json_str_or_null(const char *s);
 
+/* site_url() as a JSON string, or NULL when memory runs out. */
+struct json_object *json_site_url(const char *base_url, const char *fmt,
+	...) __attribute__((format(printf, 2, 3)));
+
 /* The reason phrase for an HTTP status. */
 const char *http_reason(int status);
 

@@ -72,8 +72,8 @@ def test_thumbnails_are_made_with_the_aspect_and_kept(s):
     STATE["job"] = j["id"]
     assert len(j["images"]) == 2, j
     for im in j["images"]:
-        assert im["thumb_url"] == "/api/v1/images/%d-%d.thumb.png" % (
-            j["id"], im["index"]), im
+        assert im["thumb_url"] == s.base + \
+            "/api/v1/images/%d-%d.thumb.png" % (j["id"], im["index"]), im
         full = api(s, "GET", im["url"], key)
         assert full.status == 200
         assert png_size(full.body, im["url"]) == (320, 192)
@@ -141,7 +141,7 @@ def test_share_by_link(s):
     r = api(s, "POST", path, key)
     assert r.status == 200, (r.status, r.text[:300])
     url = is_json(r)["share_url"]
-    m = re.fullmatch(r"/s/([A-Za-z0-9_-]{43})", url)
+    m = re.fullmatch(re.escape(s.base) + r"/s/([A-Za-z0-9_-]{43})", url)
     assert m, url
     tok = m.group(1)
     assert one(s, "SELECT share_token FROM jobs WHERE id = %d" % jid) == tok
@@ -203,7 +203,27 @@ def test_share_by_link(s):
         "share_url"] is None
     again = is_json(api(s, "POST", path, key))["share_url"]
     assert again != url
-    STATE["token"] = again[3:]
+    STATE["token"] = again[len(s.base + "/s/"):]
+
+
+def test_share_url_is_absolute(s):
+    # A link to hand to people: on [site] base_url, not a bare path.
+    jid = STATE["job"]
+    url = is_json(api(s, "POST", "/api/v1/jobs/%d/share" % jid,
+                      STATE["key"]))["share_url"]
+    assert url == "%s/s/%s" % (s.base, STATE["token"]), url
+    owner = is_json(api(s, "GET", "/api/v1/jobs/%d" % jid, STATE["key"]))
+    assert owner["share_url"] == url, owner["share_url"]
+
+
+def test_shared_image_urls_are_absolute(s):
+    doc = is_json(s.get("/api/v1/shared/" + STATE["token"]))
+    assert [i["index"] for i in doc["images"]] == [0, 1], doc
+    for im in doc["images"]:
+        base = "%s/api/v1/shared/%s/%d" % (s.base, STATE["token"],
+                                           im["index"])
+        assert im["url"] == base + ".png", im
+        assert im["thumb_url"] == base + ".thumb.png", im
 
 
 def share_token_of(s, jid):
