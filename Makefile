@@ -203,7 +203,12 @@ install: all
 	install -m 644 templates/*.cs $(DESTDIR)$(SHARE)/templates/
 	install -m 644 static/* $(DESTDIR)$(SHARE)/static/
 	install -m 644 sql/*.sql $(DESTDIR)$(SHARE)/sql/
-	install -m 644 apache-conf/* $(DESTDIR)$(SHARE)/apache-conf/
+	install -m 644 $$(find apache-conf -maxdepth 1 -type f) \
+	  $(DESTDIR)$(SHARE)/apache-conf/
+	for d in json html; do \
+	  install -d $(DESTDIR)$(SHARE)/apache-conf/errors/$$d && \
+	  install -m 644 apache-conf/errors/$$d/* \
+	    $(DESTDIR)$(SHARE)/apache-conf/errors/$$d/ || exit 1; done
 	install -d $(DESTDIR)$(SHARE)/clip
 	install -m 644 models/clip/* $(DESTDIR)$(SHARE)/clip/
 	for d in models/kiln-micro models/kiln-micro/*/; do \

@@ -31,10 +31,13 @@ static const struct route routes[] = {
 	  SCOPE_GENERATE, "" },
 	{ M_GET, "/api/v1/models", api_models, ACC_USER, SCOPE_READ, "" },
 	{ M_GET, "/api/v1/samplers", api_samplers, ACC_USER, SCOPE_READ, "" },
+	/* A link lets anyone read the job: sharing needs read as well as
+	 * generate, or a generate-only key could read through its own link
+	 * what it may not read itself. */
 	{ M_POST, "/api/v1/jobs/{id}/share", api_job_share, ACC_USER,
-	  SCOPE_GENERATE, "" },
+	  SCOPE_GENERATE | SCOPE_READ, "" },
 	{ M_DELETE, "/api/v1/jobs/{id}/share", api_job_unshare, ACC_USER,
-	  SCOPE_GENERATE, "" },
+	  SCOPE_GENERATE | SCOPE_READ, "" },
 	{ M_GET, "/api/v1/images/{name}", api_image, ACC_USER, SCOPE_READ, "" },
 	/* The link is the permission: anyone who has it may look. */
 	{ M_GET, "/api/v1/shared/{token}", api_shared, ACC_PUBLIC, 0, "" },

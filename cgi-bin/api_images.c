@@ -302,6 +302,8 @@ api_shared_image(struct kreq *req)
 struct shared_read {
 	json_object *o;
 	const char *token;
+	const char *base_url;	/* the image URLs are absolute */
+	int oom;
 };
 
 static int
@@ -337,11 +339,17 @@ shared_image_row(const struct db_row *r, void *arg)
 {
 	struct shared_read *sr = arg;
 	json_object *a = json_object_object_get(sr->o, "images");
-	json_object *o = json_object_new_object();
-	char url[160];
+	json_object *o = json_object_new_object(), *url, *thumb;
 
-	if (o == NULL || a == NULL) {
+	url = json_site_url(sr->base_url, "/api/v1/shared/%s/%s.png",
+		sr->token, r->cols[0]);
+	thumb = json_site_url(sr->base_url, "/api/v1/shared/%s/%s.thumb.png",
+		sr->token, r->cols[0]);
+	if (o == NULL || a == NULL || url == NULL || thumb == NULL) {
 		json_object_put(o);
+		json_object_put(url);
+		json_object_put(thumb);
+		sr->oom = 1;
 		return 1;
 	}
 	json_object_object_add(o, "index", json_object_new_int(
@@ -352,12 +360,8 @@ shared_image_row(const struct db_row *r, void *arg)
 		atoi(r->cols[2])));
 	json_object_object_add(o, "height", json_object_new_int(
 		atoi(r->cols[3])));
-	snprintf(url, sizeof(url), "/api/v1/shared/%s/%s.png", sr->token,
-		r->cols[0]);
-	json_object_object_add(o, "url", json_object_new_string(url));
-	snprintf(url, sizeof(url), "/api/v1/shared/%s/%s.thumb.png",
-		sr->token, r->cols[0]);
-	json_object_object_add(o, "thumb_url", json_object_new_string(url));
+	json_object_object_add(o, "url", url);
+	json_object_object_add(o, "thumb_url", thumb);
 	json_object_array_add(a, o);
 	return 0;
 }
@@ -365,7 +369,8 @@ shared_image_row(const struct db_row *r, void *arg)
 int
 api_shared(struct kreq *req)
 {
-	struct shared_read sr = { NULL, req->captures[0] };
+	struct shared_read sr = { NULL, req->captures[0],
+		req->app->cfg.base_url, 0 };
 	long long job = shared_job(req);
 	struct db_param p[1];
 
@@ -387,8 +392,10 @@ api_shared(struct kreq *req)
 		json_object_put(sr.o);
 		return api_db_fail(req, "api shared");
 	}
-	if (sr.o == NULL)
+	if (sr.o == NULL || sr.oom) {
+		json_object_put(sr.o);
 		return api_send(req, 500, NULL);
+	}
 	resp_header(req, "Cache-Control", "no-cache");
 	return api_send(req, 200, sr.o);
 }

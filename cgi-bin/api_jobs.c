@@ -103,7 +103,8 @@ idem_claim(struct kreq *req, const char *hash)
 			"Idempotency-Key is still being processed", NULL);
 		return 0;
 	}
-	job = job_json(db, ir.job_id, req->auth->user_id, &found);
+	job = job_json(db, req->app->cfg.base_url, ir.job_id,
+		req->auth->user_id, &found);
 	if (job == NULL && found < 0)
 		goto dbfail;
 	if (job == NULL) {
@@ -224,7 +225,8 @@ api_jobs_create(struct kreq *req)
 			api_db_fail(req, "api jobs: insert");
 	}
 	json_object_put(fields);
-	job = job_json(req->app->db, id, req->auth->user_id, &found);
+	job = job_json(req->app->db, req->app->cfg.base_url, id,
+		req->auth->user_id, &found);
 	if (job == NULL)
 		return api_db_fail(req, "api jobs: read back");
 	snprintf(loc, sizeof(loc), "/api/v1/jobs/%llu", id);
@@ -331,8 +333,8 @@ api_jobs_batch(struct kreq *req)
 		goto oom;
 	}
 	json_object_object_add(out, "jobs", arr);
-	if (jobs_json(req->app->db, ids, (size_t)n, req->auth->user_id,
-	    arr) != 0)
+	if (jobs_json(req->app->db, req->app->cfg.base_url, ids, (size_t)n,
+	    req->auth->user_id, arr) != 0)
 		goto dbfail;
 	rc = api_send(req, 202, out);
 	out = NULL;
@@ -358,8 +360,8 @@ api_job_get(struct kreq *req)
 	json_object *job;
 	int found = 0;
 
-	job = id ? job_json(req->app->db, id, req->auth->user_id, &found) :
-		NULL;
+	job = id ? job_json(req->app->db, req->app->cfg.base_url, id,
+		req->auth->user_id, &found) : NULL;
 	if (job == NULL && found < 0 && id)
 		return api_db_fail(req, "api jobs: get");
 	if (job == NULL)
@@ -464,8 +466,9 @@ api_jobs_list(struct kreq *req)
 	}
 	json_object_object_add(o, "jobs", c.list);
 	/* A job deleted between the two queries is left out. */
-	if (jobs_json(req->app->db, c.ids, (size_t)(c.n < limit ? c.n :
-	    limit), req->auth->user_id, c.list) != 0) {
+	if (jobs_json(req->app->db, req->app->cfg.base_url, c.ids,
+	    (size_t)(c.n < limit ? c.n : limit), req->auth->user_id,
+	    c.list) != 0) {
 		json_object_put(o);
 		return api_db_fail(req, "api jobs: list items");
 	}
@@ -493,7 +496,8 @@ api_job_cancel(struct kreq *req)
 	if (st == 0)
 		return resp_error_json(req, 409, "conflict", "the job has "
 			"already ended", NULL);
-	job = job_json(req->app->db, id, req->auth->user_id, &found);
+	job = job_json(req->app->db, req->app->cfg.base_url, id,
+		req->auth->user_id, &found);
 	if (job == NULL)
 		return api_db_fail(req, "api jobs: cancel read back");
 	return api_send(req, 202, job);
@@ -534,19 +538,23 @@ api_job_delete(struct kreq *req)
 int
 api_job_share(struct kreq *req)
 {
-	char token[TOKEN_LEN + 1], url[64];
+	char token[TOKEN_LEN + 1];
 	enum job_change ch = job_share(req->app->db, req_id(req, 0),
 		req->auth->user_id, token);
-	json_object *o;
+	json_object *o, *url;
 
 	if (change_refused(req, ch, "api jobs: share", "only a job that "
 	    "succeeded can be shared") != 0)
 		return -1;
-	snprintf(url, sizeof(url), "/s/%s", token);
+	/* Absolute: the link is for people who are not on this API. */
 	o = json_object_new_object();
-	if (o == NULL)
+	url = json_site_url(req->app->cfg.base_url, "/s/%s", token);
+	if (o == NULL || url == NULL) {
+		json_object_put(o);
+		json_object_put(url);
 		return api_send(req, 500, NULL);
-	json_object_object_add(o, "share_url", json_object_new_string(url));
+	}
+	json_object_object_add(o, "share_url", url);
 	return api_send(req, 200, o);
 }
 

@@ -440,7 +440,8 @@ answer_images(struct kreq *req, unsigned long long id, json_object *params)
 	json_object *o = NULL, *job, *info = NULL;
 	int found, rc;
 
-	job = job_json(req->app->db, id, req->auth->user_id, &found);
+	job = job_json(req->app->db, req->app->cfg.base_url, id,
+		req->auth->user_id, &found);
 	if (job == NULL)
 		return found < 0 ? api_db_fail(req, "sdapi: read job") :
 			resp_error_json(req, 404, "not_found", "the job was "

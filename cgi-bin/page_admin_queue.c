@@ -1,5 +1,6 @@
 /* page_admin_queue.c - /admin/queue: every job with filters, the render
- * daemons with their heartbeat and current job, queue depth and waits;
+ * daemons with their host, devices, heartbeat and current job, queue
+ * depth and waits, the number of accounts and the schema version;
  * cancel any job, requeue a failed or canceled one. */
 #include "accounts.h"
 #include "app.h"
@@ -25,6 +26,7 @@ page_admin_queue(struct kreq *req)
 	static const char *const dcols[] = { "Name", "Host", "State",
 		"Devices", "Heartbeat", "Online", "JobId", "JobStep",
 		"JobSteps" };
+	static const char *const ocols[] = { "SchemaVersion", "Users" };
 	static const char *const jcols[] = { "Id", "User", "Status", "Prompt",
 		"Model", "Width", "Height", "Steps", "Batch", "Created",
 		"Daemon", "Attempt", "Anomaly", "Error", "RenderS" };
@@ -61,6 +63,11 @@ page_admin_queue(struct kreq *req)
 	    " LEFT JOIN jobs j ON j.status = 'running' AND j.claimed_by = d.name"
 	    " ORDER BY d.name LIMIT 100", p, 1, dcols, 9) < 0)
 		return view_db_fail(req, "queue: daemons");
+	/* What the front page no longer tells anonymous visitors. */
+	if (view_rows(req, "Queue.Site", "SELECT"
+	    " (SELECT COALESCE(MAX(version), 0) FROM schema_migrations),"
+	    " (SELECT COUNT(*) FROM users)", NULL, 0, ocols, 2) < 0)
+		return view_db_fail(req, "queue: site");
 	like = like_pattern(user ? user : "");
 	if (like == NULL) {
 		view_error(req, 500, "internal", "Out of memory.");

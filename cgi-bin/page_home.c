@@ -1,4 +1,7 @@
-/* page_home.c - GET /: the front page, with site status from MariaDB. */
+/* page_home.c - GET /: the front page, with site status from MariaDB.
+ * Anyone may load it, so it says whether rendering is available and no
+ * more: daemon names, hosts, devices and the number of accounts are for
+ * administrators (/admin/queue). */
 #include "app.h"
 #include "db.h"
 #include "fleet.h"
@@ -9,38 +12,6 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-
-struct daemon_rows {
-	struct kreq *req;
-	int n;
-	int failed;
-};
-
-static int
-add_daemon(const struct daemon_info *d, void *arg)
-{
-	struct daemon_rows *dr = arg;
-	char key[64];
-	int rc = 0;
-
-#define SET(field, v) do { \
-	snprintf(key, sizeof(key), "Home.Daemons.%d." field, dr->n); \
-	rc |= view_set(dr->req, key, v); \
-} while (0)
-	SET("Name", d->name);
-	SET("Host", d->host);
-	SET("State", d->state);
-	SET("Devices", d->devices);
-	SET("Heartbeat", d->heartbeat);
-	SET("Online", d->online ? "1" : "0");
-#undef SET
-	dr->n++;
-	if (rc != 0) {
-		dr->failed = 1;
-		return 1;
-	}
-	return 0;
-}
 
 /* The default model's card: its name, description and example prompts.
  * A missing or broken one is flagged on the page (an install problem the
@@ -77,8 +48,8 @@ int
 page_home(struct kreq *req)
 {
 	struct kiln_app *app = req->app;
-	struct daemon_rows dr = { req, 0, 0 };
-	char *tagline = NULL, *schema = NULL, *users = NULL;
+	char *tagline = NULL;
+	long online;
 	int rc = -1;
 
 	if (db_ensure(app->db) != 0) {
@@ -88,22 +59,15 @@ page_home(struct kreq *req)
 	}
 	if (db_query_string(app->db, "SELECT value FROM settings"
 	    " WHERE name = 'site_tagline'", NULL, 0, &tagline) != 0 ||
-	    db_query_string(app->db, "SELECT COALESCE(MAX(version), 0)"
-	    " FROM schema_migrations", NULL, 0, &schema) != 0 ||
-	    db_query_string(app->db, "SELECT COUNT(*) FROM users", NULL, 0,
-	    &users) != 0 ||
-	    fleet_list(app->db, app->cfg.heartbeat_interval, 50, add_daemon,
-	    &dr) < 0) {
+	    (online = fleet_online(app->db, app->cfg.heartbeat_interval)) <
+	    0) {
 		log_error("home: %s", db_error(app->db));
 		view_error(req, db_is_down(app->db) ? 503 : 500, "database",
 			"The database could not answer; try again shortly.");
 		goto out;
 	}
-	if (dr.failed ||
-	    view_set(req, "Home.Tagline", tagline ? tagline : "") != 0 ||
-	    view_set(req, "Home.SchemaVersion", schema ? schema : "0") != 0 ||
-	    view_set(req, "Home.UserCount", users ? users : "0") != 0 ||
-	    view_set_int(req, "Home.DaemonCount", dr.n) != 0 ||
+	if (view_set(req, "Home.Tagline", tagline ? tagline : "") != 0 ||
+	    view_set_int(req, "Home.DaemonsOnline", online) != 0 ||
 	    add_model(req) != 0) {
 		view_error(req, 500, "internal", "Out of memory.");
 		goto out;
@@ -111,7 +75,5 @@ page_home(struct kreq *req)
 	rc = view_render(req, 200, "Home", "home.cs");
 out:
 	free(tagline);
-	free(schema);
-	free(users);
 	return rc;
 }

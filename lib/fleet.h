@@ -5,24 +5,9 @@
 
 struct db;
 
-struct daemon_info {
-	const char *name;
-	const char *host;
-	const char *state;
-	const char *devices;
-	const char *heartbeat;	/* "YYYY-MM-DD HH:MM:SS", UTC */
-	int online;
-};
-
-typedef int (*daemon_fn)(const struct daemon_info *d, void *arg);
-
-/* Lists up to limit daemons by name. A daemon is online when it is not
- * stopped and its last heartbeat is younger than three heartbeat
- * intervals. Returns the count listed, or -1 with db_error() set. */
-long fleet_list(struct db *db, long heartbeat_interval, long limit,
-	daemon_fn fn, void *arg);
-
-/* Counts online daemons. Returns the count, or -1 with db_error() set. */
+/* Counts online daemons: not stopped, and a heartbeat younger than three
+ * heartbeat intervals. Returns the count, or -1 with db_error() set. (The
+ * daemons themselves are listed to administrators only, on /admin/queue.) */
 long fleet_online(struct db *db, long heartbeat_interval);
 
 #endif

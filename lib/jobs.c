@@ -121,7 +121,8 @@ enqueue_event(struct db *db, unsigned long long id, const char *type,
 	json_object_object_add(o, "timestamp", json_object_new_string(ts));
 	json_object_object_add(o, "data", data);
 	data = NULL;
-	body = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	body = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE);
 	memcpy(msg_id, "msg_", 4);
 	if (body == NULL || random_hex(msg_id + 4, 12) != 0)
 		goto out;
@@ -495,8 +496,10 @@ job_succeed(struct db *db, const struct job_lease *l, const struct job *j,
 		    json_object_new_int(img[i].idx));
 		json_object_object_add(im, "seed",
 		    json_object_new_uint64(img[i].seed));
-		json_object_object_add(im, "path",
-		    json_object_new_string(img[i].path));
+		/* Where the receiver fetches it with its API key; never the
+		 * artifacts path, which is nothing to anyone outside. */
+		json_object_object_add(im, "url",
+		    json_object_new_string(img[i].url));
 		json_object_array_add(arr, im);
 	}
 	json_object_object_add(data, "render_seconds",

@@ -66,6 +66,7 @@ struct job_image {
 	int idx;
 	uint64_t seed;
 	const char *path;	/* relative to the artifacts directory */
+	const char *url;	/* absolute, where the API serves it (webhook) */
 	int width, height;
 };
 

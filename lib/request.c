@@ -703,6 +703,21 @@ json_str_or_null(const char *s)
 	return s != NULL ? json_object_new_string(s) : NULL;
 }
 
+json_object *
+json_site_url(const char *base_url, const char *fmt, ...)
+{
+	json_object *o;
+	va_list ap;
+	char *url;
+
+	va_start(ap, fmt);
+	url = site_vurl(base_url, fmt, ap);
+	va_end(ap);
+	o = url != NULL ? json_object_new_string(url) : NULL;
+	free(url);
+	return o;
+}
+
 const char *
 http_reason(int status)
 {
@@ -770,6 +785,13 @@ req_send(struct kreq *req, write_fn w, void *warg)
 		goto out;
 	if (!has_header(req, "Cache-Control") &&
 	    buf_puts(&head, "Cache-Control: no-store\r\n") != 0)
+		goto out;
+	/* A 503 (the database is down or frozen) tells clients when to try
+	 * again rather than leaving them to hammer it; a handler that knows
+	 * better sets its own. */
+	if (req->status == 503 && !has_header(req, "Retry-After") &&
+	    buf_puts(&head, "Retry-After: " STR(RETRY_AFTER_503) "\r\n")
+	    != 0)
 		goto out;
 	if (req->headers.len > 0 &&
 	    buf_append(&head, req->headers.data, req->headers.len) != 0)

@@ -194,11 +194,20 @@ int resp_error_json(struct kreq *req, int status, const char *code,
  * column as it goes out. */
 struct json_object *json_str_or_null(const char *s);
 
+/* site_url() as a JSON string, or NULL when memory runs out. */
+struct json_object *json_site_url(const char *base_url, const char *fmt,
+	...) __attribute__((format(printf, 2, 3)));
+
 /* The reason phrase for an HTTP status. */
 const char *http_reason(int status);
 
-/* Writes status line, headers (the security headers included) and body
- * (not for HEAD) through write_fn. Returns 0, or -1 if a write failed. */
+/* Seconds a 503 answer asks clients to wait (Retry-After) unless its
+ * handler set its own. */
+#define RETRY_AFTER_503 10
+
+/* Writes status line, headers (the security headers included; Retry-After
+ * on a 503) and body (not for HEAD) through write_fn. Returns 0, or -1 if
+ * a write failed. */
 typedef int (*write_fn)(const void *p, size_t n, void *arg);
 int req_send(struct kreq *req, write_fn w, void *warg);
 

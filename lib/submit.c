@@ -573,11 +573,21 @@ job_status_of(struct db *db, unsigned long long id,
 /* The rows of a jobs_json query: each job's object and id, in the
  * order the database sent them. */
 struct job_read {
+	const char *base_url;	/* [site] base_url: URLs here are absolute */
 	json_object **o;
 	unsigned long long *id;
 	size_t n, cap;
 	int oom;
 };
+
+/* Adds key: url (NULL: memory ran out, noted in jr->oom). */
+static void
+add_url(struct job_read *jr, json_object *o, const char *key, json_object *url)
+{
+	if (url == NULL)
+		jr->oom = 1;
+	json_object_object_add(o, key, url);
+}
 
 static int
 job_row(const struct db_row *r, void *arg)
@@ -628,30 +638,21 @@ job_row(const struct db_row *r, void *arg)
 		r->cols[15]) : NULL);
 	json_object_object_add(o, "progress", prog);
 	jr->id[jr->n] = strtoull(r->cols[0], NULL, 10);
-	if (r->cols[21] != NULL) {
-		char url[96];
-
-		snprintf(url, sizeof(url), "/api/v1/images/%llu-preview.png",
-			jr->id[jr->n]);
-		json_object_object_add(o, "preview_url",
-			json_object_new_string(url));
-	} else {
+	if (r->cols[21] != NULL)
+		add_url(jr, o, "preview_url", json_site_url(jr->base_url,
+			"/api/v1/images/%llu-preview.png", jr->id[jr->n]));
+	else
 		json_object_object_add(o, "preview_url", NULL);
-	}
 	json_object_object_add(o, "queue_position", r->cols[22] ?
 		json_object_new_int64(strtoll(r->cols[22], NULL, 10)) : NULL);
 	/* Whoever has this link sees the images (POST .../share). */
-	if (r->cols[23] != NULL) {
-		char url[64];
-
-		snprintf(url, sizeof(url), "/s/%s", r->cols[23]);
-		json_object_object_add(o, "share_url",
-			json_object_new_string(url));
-	} else {
+	if (r->cols[23] != NULL)
+		add_url(jr, o, "share_url", json_site_url(jr->base_url,
+			"/s/%s", r->cols[23]));
+	else
 		json_object_object_add(o, "share_url", NULL);
-	}
 	jr->o[jr->n++] = o;
-	return 0;
+	return jr->oom;
 }
 
 static int
@@ -660,7 +661,6 @@ image_row(const struct db_row *r, void *arg)
 	struct job_read *jr = arg;
 	unsigned long long job = strtoull(r->cols[0], NULL, 10);
 	json_object *a = NULL, *o;
-	char url[96];
 	size_t i;
 
 	for (i = 0; i < jr->n && a == NULL; i++)
@@ -673,8 +673,6 @@ image_row(const struct db_row *r, void *arg)
 		jr->oom = 1;
 		return 1;
 	}
-	snprintf(url, sizeof(url), "/api/v1/images/%s-%s.png", r->cols[0],
-		r->cols[1]);
 	json_object_object_add(o, "index", json_object_new_int(
 		atoi(r->cols[1])));
 	json_object_object_add(o, "seed", json_object_new_int64(
@@ -683,12 +681,12 @@ image_row(const struct db_row *r, void *arg)
 		atoi(r->cols[3])));
 	json_object_object_add(o, "height", json_object_new_int(
 		atoi(r->cols[4])));
-	json_object_object_add(o, "url", json_object_new_string(url));
-	snprintf(url, sizeof(url), "/api/v1/images/%s-%s.thumb.png",
-		r->cols[0], r->cols[1]);
-	json_object_object_add(o, "thumb_url", json_object_new_string(url));
+	add_url(jr, o, "url", json_site_url(jr->base_url,
+		"/api/v1/images/%s-%s.png", r->cols[0], r->cols[1]));
+	add_url(jr, o, "thumb_url", json_site_url(jr->base_url,
+		"/api/v1/images/%s-%s.thumb.png", r->cols[0], r->cols[1]));
 	json_object_array_add(a, o);
-	return 0;
+	return jr->oom;
 }
 
 /* head "?, ?, ..." tail with n placeholders, for an IN list (the
@@ -712,8 +710,8 @@ sql_in(const char *head, size_t n, const char *tail)
 }
 
 int
-jobs_json(struct db *db, const unsigned long long *ids, size_t n,
-	unsigned long long user_id, json_object *out)
+jobs_json(struct db *db, const char *base_url, const unsigned long long *ids,
+	size_t n, unsigned long long user_id, json_object *out)
 {
 	struct job_read jr = { 0 };
 	struct db_param *p = NULL;
@@ -723,6 +721,7 @@ jobs_json(struct db *db, const unsigned long long *ids, size_t n,
 
 	if (n == 0)
 		return 0;
+	jr.base_url = base_url;
 	jr.cap = n;
 	jr.o = calloc(n, sizeof(*jr.o));
 	jr.id = calloc(n, sizeof(*jr.id));
@@ -781,13 +780,13 @@ out:
 }
 
 json_object *
-job_json(struct db *db, unsigned long long id, unsigned long long user_id,
-	int *found)
+job_json(struct db *db, const char *base_url, unsigned long long id,
+	unsigned long long user_id, int *found)
 {
 	json_object *a = json_object_new_array(), *o = NULL;
 
 	*found = -1;
-	if (a == NULL || jobs_json(db, &id, 1, user_id, a) != 0)
+	if (a == NULL || jobs_json(db, base_url, &id, 1, user_id, a) != 0)
 		goto out;
 	*found = json_object_array_length(a) > 0;
 	if (*found)

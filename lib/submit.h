@@ -105,16 +105,19 @@ int job_status_of(struct db *db, unsigned long long id,
 	unsigned long long user_id, char **status);
 
 /* The job as its owner sees it, or NULL with *found 0 when it is not
- * user_id's (or does not exist); NULL with *found -1 on a db error. */
-struct json_object *job_json(struct db *db, unsigned long long id,
-	unsigned long long user_id, int *found);
+ * user_id's (or does not exist); NULL with *found -1 on a db error or out
+ * of memory. Its URLs (images, preview, share link) are absolute, on
+ * base_url ([site] base_url). */
+struct json_object *job_json(struct db *db, const char *base_url,
+	unsigned long long id, unsigned long long user_id, int *found);
 
 /* The jobs of ids[0..n-1] that are user_id's, as job_json gives each,
  * appended to the array out in the order of ids (the others left out),
  * in two queries whatever n is. Returns 0, or -1 on a db error or out
  * of memory. */
-int jobs_json(struct db *db, const unsigned long long *ids, size_t n,
-	unsigned long long user_id, struct json_object *out);
+int jobs_json(struct db *db, const char *base_url,
+	const unsigned long long *ids, size_t n, unsigned long long user_id,
+	struct json_object *out);
 
 /* What job_share, job_unshare and job_delete found. */
 enum job_change {

@@ -150,6 +150,33 @@ errf(char *err, size_t errlen, const char *fmt, ...)
 }
 
 char *
+site_vurl(const char *base_url, const char *fmt, va_list ap)
+{
+	struct buf b = { 0 };
+	size_t n = strlen(base_url);
+
+	while (n > 0 && base_url[n - 1] == '/')
+		n--;
+	if (buf_append(&b, base_url, n) != 0 || buf_vprintf(&b, fmt, ap) != 0) {
+		buf_free(&b);
+		return NULL;
+	}
+	return b.data;		/* NUL-terminated by buf_append */
+}
+
+char *
+site_url(const char *base_url, const char *fmt, ...)
+{
+	va_list ap;
+	char *url;
+
+	va_start(ap, fmt);
+	url = site_vurl(base_url, fmt, ap);
+	va_end(ap);
+	return url;
+}
+
+char *
 xstrdup(const char *s)
 {
 	return s == NULL ? NULL : strdup(s);

@@ -56,6 +56,15 @@ int snprintf_checked(char *dst, size_t n, const char *fmt, ...)
 int errf(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* The absolute URL of a path on this site, for answers that leave it
+ * (API JSON, webhook payloads): base_url ([site] base_url, trailing
+ * slashes dropped) followed by the formatted path, which starts with '/'.
+ * Returns a string the caller frees, or NULL when memory runs out. */
+char *site_url(const char *base_url, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+char *site_vurl(const char *base_url, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+
 /* strdup that returns NULL for a NULL argument. */
 char *xstrdup(const char *s);
 

@@ -484,10 +484,11 @@ deliver(struct render *r, const struct gen_result *res, char *err,
 	const struct job *j = r->j;
 	struct job_image *img = calloc((size_t)res->count, sizeof(*img));
 	char **rel = calloc((size_t)res->count, sizeof(*rel));
+	char **url = calloc((size_t)res->count, sizeof(*url));
 	char *params = NULL, path[1200];
 	int i, anomaly = 0, st, rc = -1;
 
-	if (img == NULL || rel == NULL) {
+	if (img == NULL || rel == NULL || url == NULL) {
 		errf(err, errlen, "out of memory");
 		goto out;
 	}
@@ -522,6 +523,15 @@ deliver(struct render *r, const struct gen_result *res, char *err,
 		img[i].idx = i;
 		img[i].seed = res->seeds[i];
 		img[i].path = rel[i];
+		/* The webhook's address for it: what GET /api/v1/images
+		 * serves, on the site's public base. */
+		url[i] = site_url(r->d->cfg.base_url,
+		    "/api/v1/images/%llu-%d.png", j->id, i);
+		if (url[i] == NULL) {
+			errf(err, errlen, "out of memory");
+			goto out;
+		}
+		img[i].url = url[i];
 		img[i].width = res->width;
 		img[i].height = res->height;
 	}
@@ -548,7 +558,10 @@ deliver(struct render *r, const struct gen_result *res, char *err,
 out:
 	for (i = 0; rel != NULL && i < res->count; i++)
 		free(rel[i]);
+	for (i = 0; url != NULL && i < res->count; i++)
+		free(url[i]);
 	free(rel);
+	free(url);
 	free(img);
 	free(params);
 	return rc;

@@ -29,6 +29,7 @@
     </tbody>
   </table>
   <?cs /if ?>
+  <?cs with:site = Queue.Site.0 ?><p class="muted" id="site-facts"><?cs var:site.Users ?> user account<?cs if:site.Users != 1 ?>s<?cs /if ?>, database schema version <?cs var:site.SchemaVersion ?>.</p><?cs /with ?>
   <h2>Jobs</h2>
   <form method="get" action="/admin/queue" class="search">
     <label for="status">Status</label>

@@ -144,7 +144,19 @@ class Stack:
                                                      i + 1500]))
         return found
 
+    @property
+    def base(self):
+        """[site] base_url as tools/kiln-stack writes it: the absolute
+        URLs in API answers and webhooks start with it."""
+        return "http://127.0.0.1:%d" % self.port
+
     def request(self, method, path, body=None, headers=None, timeout=15):
+        # An absolute URL the API gave out is fetched too, but only one on
+        # this stack: anything else is a wrong URL, not a request to make.
+        if not path.startswith("/"):
+            assert path.startswith(self.base + "/"), \
+                "not a URL of this stack: %r" % path
+            path = path[len(self.base):]
         c = http.client.HTTPConnection("127.0.0.1", self.port,
                                        timeout=timeout)
         try:

@@ -23,7 +23,7 @@ def test_home_page_through_mod_fcgid(s):
                what="kilnd's row")
     r = s.get("/")
     assert r.status == 200, r.text
-    assert "<td>apache-1</td>" in r.text
+    assert "Rendering available: 1 render daemon online." in r.text
     check_security_headers(r, "/")
 
 
@@ -37,6 +37,60 @@ def test_static_and_errors(s):
     assert r.status == 404 and "404 Not Found" in r.text
 
 
+def test_static_files_and_apaches_own_errors_carry_the_headers(s):
+    prog = s.get("/api/v1/health").headers["content-security-policy"]
+    for path, status in (("/static/kiln.css", 200),
+                         ("/static/no-such-file.css", 404),
+                         ("/api/v1/a%00b", 404)):
+        r = s.get(path)
+        assert r.status == status, (path, r.status)
+        check_security_headers(r, path)
+        assert r.headers["x-frame-options"] == "DENY", path
+        # One policy: the config's copy is the programs'.
+        assert r.headers["content-security-policy"] == prog, path
+
+
+def test_apaches_own_errors_under_api_are_json(s):
+    # Apache refuses an encoded NUL in the path itself (404) and TRACE
+    # (TraceEnable Off: 405) before api.fcgi runs.
+    r = s.get("/api/v1/a%00b")
+    assert r.status == 404, r.text
+    assert r.headers["content-type"] == "application/json", r.headers
+    assert r.json()["error"]["code"] == "not_found"
+    r = s.request("TRACE", "/sdapi/v1/options")
+    assert r.status == 405, r.text
+    assert r.headers["content-type"] == "application/json", r.headers
+    assert r.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_apaches_own_errors_elsewhere_are_pages(s):
+    r = s.get("/static/no-such-file.css")
+    assert r.status == 404
+    assert r.headers["content-type"].startswith("text/html")
+    assert "<h1>404 Not Found</h1>" in r.text, r.text
+
+
+def test_a_post_without_content_length_reaches_the_program(s):
+    # Unlike lighttpd, Apache takes a POST with no Content-Length as
+    # bodyless (AUTOMATIC1111 clients' POST /sdapi/v1/interrupt).
+    import socket
+    c = socket.create_connection(("127.0.0.1", s.port), timeout=15)
+    try:
+        c.sendall(b"POST /sdapi/v1/interrupt HTTP/1.1\r\n"
+                  b"Host: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        got = b""
+        while True:
+            chunk = c.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+    finally:
+        c.close()
+    head = got.split(b"\r\n\r\n", 1)[0].decode("latin-1")
+    assert head.split()[1] == "401", head      # the program: no key
+    assert "WWW-Authenticate: Bearer" in head, head
+
+
 def test_plain_cgi_under_apache(s):
     r = s.get("/cgi/api.cgi/api/v1/health")
     assert r.status == 200, r.text
@@ -44,7 +98,7 @@ def test_plain_cgi_under_apache(s):
     check_security_headers(r, "/cgi/api.cgi/api/v1/health")
     r = s.get("/cgi/portal.cgi/")
     assert r.status == 200
-    assert "<td>apache-1</td>" in r.text
+    assert "Rendering available: 1 render daemon online." in r.text
     r = s.get("/cgi/api.cgi/api/v1/nope")
     assert r.status == 404 and r.json()["error"]["code"] == "not_found"
 

@@ -394,10 +394,95 @@ def test_webhooks_are_signed_and_retried_until_a_200(s):
             done = json.loads([r for r in Receiver.seen if r["id"] ==
                                rows[1][0]][0]["body"])
             assert done["data"]["status"] == "succeeded"
-            assert done["data"]["images"][0]["path"] == \
-                "jobs/%d/1-0.png" % j1
+            assert done["data"]["images"][0]["url"] == \
+                "%s/api/v1/images/%d-0.png" % (s.base, j1)
     finally:
         srv.shutdown()
+
+
+class OkReceiver(http.server.BaseHTTPRequestHandler):
+    """Takes every delivery at once."""
+    bodies = []
+
+    def do_POST(self):
+        self.bodies.append(self.rfile.read(int(self.headers[
+            "Content-Length"])))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *a):
+        pass
+
+
+SUCCEEDED = {}
+
+
+def succeeded_event(s):
+    """The job.succeeded body of a two-image job (made once): (job id,
+    raw body)."""
+    if SUCCEEDED:
+        return SUCCEEDED["job"], SUCCEEDED["body"]
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), OkReceiver)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    OkReceiver.bodies = []
+    s.sql("INSERT INTO users (username, password_hash) VALUES"
+          " ('urls', 'x')")
+    uid = int(s.sql("SELECT id FROM users WHERE username = 'urls'")[0][0])
+    try:
+        with daemon(s, "urls"):
+            jid = submit(s, steps=2, batch=2, user=uid,
+                         webhook="http://127.0.0.1:%d/hook" %
+                         srv.server_address[1])
+            wait_status(s, jid, ("succeeded",))
+            harness.wait_until(
+                lambda: s.sql("SELECT COUNT(*) FROM webhook_deliveries WHERE"
+                              " job_id = %d AND event = 'job.succeeded' AND"
+                              " status = 'delivered'" % jid) == [["1"]],
+                timeout=60, step=0.2, what="the job.succeeded delivery")
+    finally:
+        srv.shutdown()
+    body = [b for b in OkReceiver.bodies
+            if json.loads(b)["type"] == "job.succeeded"][0]
+    SUCCEEDED.update(job=jid, body=body, user=uid)
+    return jid, body
+
+
+def test_webhook_image_urls_are_absolute_on_base_url(s):
+    jid, body = succeeded_event(s)
+    images = json.loads(body)["data"]["images"]
+    assert [im["index"] for im in images] == [0, 1], images
+    for im in images:
+        assert im["url"] == "%s/api/v1/images/%d-%d.png" % (
+            s.base, jid, im["index"]), im
+
+
+def test_webhook_payload_names_no_internal_path(s):
+    jid, body = succeeded_event(s)
+    for im in json.loads(body)["data"]["images"]:
+        assert "path" not in im, im
+    # Where the files lie under the artifacts directory is nobody's
+    # business outside the host.
+    assert b"jobs/%d/" % jid not in body and b"jobs\\/%d" % jid not in \
+        body, body
+    assert s.path("artifacts").encode() not in body, body
+
+
+def test_a_webhook_image_url_serves_the_image_to_its_owner(s):
+    jid, body = succeeded_event(s)
+    key = "kiln_" + base64.urlsafe_b64encode(os.urandom(32)).decode()[:43]
+    s.sql("INSERT INTO api_keys (user_id, name, prefix, key_hash, scopes)"
+          " VALUES (%d, 'urls', '%s', '%s', 'read')" %
+          (SUCCEEDED["user"], key[:13], hashlib.sha256(
+              key.encode()).hexdigest()))
+    for im in json.loads(body)["data"]["images"]:
+        r = s.get(im["url"], headers={"Authorization": "Bearer " + key})
+        assert r.status == 200, (im["url"], r.status, r.text[:300])
+        assert r.headers["content-type"] == "image/png"
+        path = s.sql("SELECT path FROM job_images WHERE job_id = %d AND"
+                     " idx = %d" % (jid, im["index"]))[0][0]
+        with open(s.path("artifacts", path), "rb") as f:
+            assert r.body == f.read()
 
 
 def test_models_stay_loaded_within_the_budget_least_recent_out_first(s):

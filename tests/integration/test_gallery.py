@@ -75,8 +75,8 @@ def test_thumbnails_are_made_with_the_aspect_and_kept(s):
     STATE["job"] = j["id"]
     assert len(j["images"]) == 2, j
     for im in j["images"]:
-        assert im["thumb_url"] == "/api/v1/images/%d-%d.thumb.png" % (
-            j["id"], im["index"]), im
+        assert im["thumb_url"] == s.base + \
+            "/api/v1/images/%d-%d.thumb.png" % (j["id"], im["index"]), im
         full = api(s, "GET", im["url"], key)
         assert full.status == 200
         assert png_size(full.body, im["url"]) == (320, 192)
@@ -144,7 +144,7 @@ def test_share_by_link(s):
     r = api(s, "POST", path, key)
     assert r.status == 200, (r.status, r.text[:300])
     url = is_json(r)["share_url"]
-    m = re.fullmatch(r"/s/([A-Za-z0-9_-]{43})", url)
+    m = re.fullmatch(re.escape(s.base) + r"/s/([A-Za-z0-9_-]{43})", url)
     assert m, url
     tok = m.group(1)
     assert one(s, "SELECT share_token FROM jobs WHERE id = %d" % jid) == tok
@@ -206,7 +206,55 @@ def test_share_by_link(s):
         "share_url"] is None
     again = is_json(api(s, "POST", path, key))["share_url"]
     assert again != url
-    STATE["token"] = again[3:]
+    STATE["token"] = again[len(s.base + "/s/"):]
+
+
+def test_share_url_is_absolute(s):
+    # A link to hand to people: on [site] base_url, not a bare path.
+    jid = STATE["job"]
+    url = is_json(api(s, "POST", "/api/v1/jobs/%d/share" % jid,
+                      STATE["key"]))["share_url"]
+    assert url == "%s/s/%s" % (s.base, STATE["token"]), url
+    owner = is_json(api(s, "GET", "/api/v1/jobs/%d" % jid, STATE["key"]))
+    assert owner["share_url"] == url, owner["share_url"]
+
+
+def test_shared_image_urls_are_absolute(s):
+    doc = is_json(s.get("/api/v1/shared/" + STATE["token"]))
+    assert [i["index"] for i in doc["images"]] == [0, 1], doc
+    for im in doc["images"]:
+        base = "%s/api/v1/shared/%s/%d" % (s.base, STATE["token"],
+                                           im["index"])
+        assert im["url"] == base + ".png", im
+        assert im["thumb_url"] == base + ".thumb.png", im
+
+
+def share_token_of(s, jid):
+    return one(s, "SELECT COALESCE(share_token, '') FROM jobs WHERE id = %d"
+               % jid)
+
+
+def test_a_generate_only_key_cannot_share(s):
+    # A link lets anyone read the job: a key that may not read it must not
+    # be able to make one.
+    gen = make_key(s, STATE["alice"], "generate")
+    jid = STATE["job"]
+    before = share_token_of(s, jid)
+    e = error_of(api(s, "POST", "/api/v1/jobs/%d/share" % jid, gen), 403,
+                 "forbidden", "generate-only key shares")
+    assert e["message"] == "this API key lacks the scope: read", e
+    assert share_token_of(s, jid) == before
+
+
+def test_a_generate_only_key_cannot_unshare(s):
+    gen = make_key(s, STATE["alice"], "generate")
+    jid = STATE["job"]
+    before = share_token_of(s, jid)
+    assert before, "the job is shared (test_share_by_link)"
+    e = error_of(api(s, "DELETE", "/api/v1/jobs/%d/share" % jid, gen), 403,
+                 "forbidden", "generate-only key unshares")
+    assert e["message"] == "this API key lacks the scope: read", e
+    assert share_token_of(s, jid) == before
 
 
 def test_share_and_delete_from_the_job_page(s):

@@ -37,6 +37,11 @@ def test_make_install_into_a_staging_dir(_):
             assert sorted(os.listdir(os.path.join(share, sub))) == want, sub
         assert os.path.exists(os.path.join(share, "apache-conf",
                                            "kiln-site.conf"))
+        # The web servers' own error bodies, which the configs name.
+        for kind in ("json", "html"):
+            src = os.path.join(ROOT, "apache-conf", "errors", kind)
+            got = os.path.join(share, "apache-conf", "errors", kind)
+            assert sorted(os.listdir(got)) == sorted(os.listdir(src)), kind
         p = run([os.path.join(pre, "bin", "kilnd"), "--version"])
         assert p.returncode == 0 and p.stdout.startswith("kilnd ")
         p = run([os.path.join(pre, "lib/kiln/cgi-bin/api.fcgi"),

@@ -284,7 +284,8 @@ def test_submit_a_job_and_fetch_its_pngs(s):
         assert img["index"] == int(idx), img
         assert img["seed"] == int(iseed), (img, iseed)
         assert (img["width"], img["height"]) == (64, 64), img
-        assert img["url"] == "/api/v1/images/%d-%s.png" % (jid, idx), img
+        assert img["url"] == s.base + "/api/v1/images/%d-%s.png" % (
+            jid, idx), img
         r = api(s, "GET", img["url"], key)
         assert r.status == 200, (img["url"], r.status, r.text[:300])
         assert r.headers.get("content-type") == "image/png", r.headers
@@ -305,7 +306,7 @@ def test_submit_a_job_and_fetch_its_pngs(s):
     assert j["images"][0]["seed"] != j["images"][1]["seed"]
 
     purl = "/api/v1/images/%d-preview.png" % jid
-    assert j["preview_url"] == purl, j["preview_url"]
+    assert j["preview_url"] == s.base + purl, j["preview_url"]
     r = api(s, "GET", purl, key)
     assert r.status == 200, (r.status, r.text[:300])
     assert r.headers.get("content-type") == "image/png", r.headers
@@ -313,6 +314,27 @@ def test_submit_a_job_and_fetch_its_pngs(s):
     assert r.headers.get("cache-control") == "no-store", r.headers
     # The read-only key reads images too.
     assert api(s, "GET", j["images"][0]["url"], STATE["ro"]).status == 200
+    STATE["done"] = jid
+
+
+def test_image_urls_in_job_json_are_absolute(s):
+    # On [site] base_url, which a client elsewhere can follow: not a path
+    # that only means something on this host.
+    j = is_json(api(s, "GET", "/api/v1/jobs/%d" % STATE["done"],
+                    STATE["key"]))
+    assert j["images"], j
+    for im in j["images"]:
+        assert im["url"] == "%s/api/v1/images/%d-%d.png" % (
+            s.base, j["id"], im["index"]), im
+        assert im["thumb_url"] == "%s/api/v1/images/%d-%d.thumb.png" % (
+            s.base, j["id"], im["index"]), im
+
+
+def test_preview_url_in_job_json_is_absolute(s):
+    j = is_json(api(s, "GET", "/api/v1/jobs/%d" % STATE["done"],
+                    STATE["key"]))
+    assert j["preview_url"] == "%s/api/v1/images/%d-preview.png" % (
+        s.base, j["id"]), j["preview_url"]
 
 
 def test_validation_names_exactly_the_bad_field(s):
@@ -583,9 +605,8 @@ def test_listing_pages_and_filters(s):
     for j in o["jobs"]:
         want = imgs.get(j["id"], [])
         assert [(i["index"], i["seed"]) for i in j["images"]] == want, j
-        assert all(i["url"] == "/api/v1/images/%d-%d.png" % (j["id"],
-                                                             i["index"])
-                   for i in j["images"]), j
+        assert all(i["url"] == s.base + "/api/v1/images/%d-%d.png" % (
+            j["id"], i["index"]) for i in j["images"]), j
         r = api(s, "GET", "/api/v1/jobs/%d" % j["id"], key)
         assert r.status == 200 and is_json(r) == j, (j, r.text[:300])
     s.sql("DELETE FROM job_images WHERE job_id IN (%s)"

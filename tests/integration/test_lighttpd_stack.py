@@ -1,9 +1,12 @@
 """The vertical slice behind lighttpd + mod_fastcgi: MariaDB, both FastCGI
 programs, kilnd, migrations, config errors, and a killed database."""
 
+import base64
+import hashlib
 import html
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -41,8 +44,6 @@ def test_home_page_shows_data_from_the_database(s):
     # Read from MariaDB, and escaped on the way out.
     assert "tagline-%d &lt;b&gt;&amp;amp;" % os.getpid() in r.text
     assert "<b>" not in r.text
-    users = s.sql("SELECT COUNT(*) FROM users")[0][0]
-    assert "%s user account(s)" % users in r.text
 
 
 def test_home_page_shows_the_default_model_and_its_examples(s):
@@ -67,8 +68,70 @@ def test_daemon_registers_and_keeps_a_heartbeat(s):
                              " name = 'it-1'")[0][0] > first,
                timeout=5, what="a newer heartbeat")
     assert s.get("/api/v1/health").json()["daemons"]["online"] == 1
-    page = s.get("/").text
-    assert "<td>it-1</td>" in page and "<td>idle</td>" in page
+    assert "Rendering available: 1 render daemon online." in \
+        s.get("/").text
+
+
+def visible_words(page):
+    text = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S)
+    return html.unescape(re.sub(r"<[^>]*>", " ", text))
+
+
+def daemon_row(s):
+    return wait_until(lambda: s.sql("SELECT name, host, devices FROM"
+                                    " daemons WHERE name = 'it-1'"),
+                      what="kilnd's row")[0]
+
+
+def test_front_page_names_no_daemon_host_or_device(s):
+    name, host, devices = daemon_row(s)
+    r = s.get("/")
+    assert r.status == 200, r.text
+    assert "Rendering available" in r.text, r.text
+    text = visible_words(r.text)
+    for secret in (name, host, devices):
+        assert not re.search(r"(?<![\w-])%s(?![\w-])" % re.escape(secret),
+                             r.text), (secret, text)
+    assert "[CPU]" not in r.text
+
+
+def test_front_page_does_not_count_accounts(s):
+    text = visible_words(s.get("/").text)
+    assert "account" not in text.lower(), text
+
+
+def admin_cookie(s):
+    tok = base64.urlsafe_b64encode(os.urandom(32)).rstrip(b"=").decode()
+    s.sql("INSERT INTO sessions (user_id, token_hash, csrf, expires_at)"
+          " SELECT id, '%s', 'c', NOW() + INTERVAL 1 HOUR FROM users"
+          " WHERE username = 'admin'" %
+          hashlib.sha256(tok.encode()).hexdigest())
+    return "kiln_session=" + tok
+
+
+def test_admin_queue_lists_daemon_host_and_devices(s):
+    name, host, devices = daemon_row(s)
+    r = s.get("/admin/queue", headers={"Cookie": admin_cookie(s)})
+    assert r.status == 200, r.text[:500]
+    for v in (name, host, devices):
+        assert "<td>%s</td>" % html.escape(v) in r.text, (v, r.text)
+
+
+def test_admin_queue_counts_accounts_and_names_the_schema(s):
+    users = s.sql("SELECT COUNT(*) FROM users")[0][0]
+    r = s.get("/admin/queue", headers={"Cookie": admin_cookie(s)})
+    assert r.status == 200, r.text[:500]
+    m = re.search(r'id="site-facts">([^<]*)<', r.text)
+    assert m, r.text
+    assert m.group(1).startswith("%s user account" % users), m.group(1)
+    assert m.group(1).endswith("schema version %d." %
+                               migration_files()[-1][0]), m.group(1)
+
+
+def test_the_admin_queue_is_not_for_visitors(s):
+    r = s.get("/admin/queue")
+    assert r.status in (303, 302), r.status
+    assert "it-1" not in r.text
 
 
 def test_security_headers_on_every_response(s):
@@ -118,7 +181,7 @@ def test_programs_work_as_plain_cgi(s):
     assert json.loads(body)["database"]["up"] is True
     p, head, body = cgi(s, "portal.fcgi", "/")
     assert head.startswith("Status: 200 OK\r\n"), head
-    assert "<td>it-1</td>" in body
+    assert "Rendering available: 1 render daemon online." in body
     p, head, body = cgi(s, "api.fcgi", "/api/v1/health", query="a=%zz")
     assert head.startswith("Status: 400 "), head
     assert json.loads(body)["error"]["message"] == "malformed query string"

@@ -63,6 +63,27 @@ def test_document_matches_the_route_table(s):
         assert ref.split("/")[-1] in doc["components"]["schemas"], ref
 
 
+def test_documented_key_scopes_are_the_route_tables(s):
+    # The scopes an API key needs, as api.c's table requires them (e.g.
+    # sharing: read and generate).
+    with open(os.path.join(ROOT, "cgi-bin", "api.c")) as f:
+        src = f.read()
+    table = src[src.index("routes[] = {"):src.index("};")]
+    doc = s.get("/api/v1/openapi.json").json()
+    rows = re.findall(r'\{\s*M_([A-Z]+),\s*"([^"]+)",\s*\w+,\s*ACC_(\w+),'
+                      r'\s*([^}]+?)\s*\}', table)
+    assert len(rows) == len(api_routes()), rows
+    for method, path, access, scope in rows:
+        want = sorted(x.lower() for x in re.findall(r"SCOPE_(\w+)", scope))
+        op = doc["paths"][path][method.lower()]
+        keys = [sorted(r["apiKey"]) for r in op.get("security", [])
+                if "apiKey" in r]
+        if access == "PUBLIC":
+            assert keys == [], (method, path, keys)
+        else:
+            assert keys == [want], (method, path, keys, want)
+
+
 def test_documented_job_fields_are_the_accepted_ones(s):
     # The job request schema names exactly the fields the API takes: an
     # unknown one is refused, every documented one is not "unknown".

@@ -262,6 +262,41 @@ responses(void)
 	buf_free(&out);
 }
 
+static void
+unavailable_says_when_to_retry(void)
+{
+	struct buf out = { 0 };
+	struct kreq r;
+
+	memset(&r, 0, sizeof(r));
+	r.method = M_GET;
+	resp_error_json(&r, 503, "database_unavailable", "down", NULL);
+	CHECK(req_send(&r, collect, &out) == 0);
+	CHECK(strstr(out.data, "\r\nRetry-After: 10\r\n") != NULL);
+	req_free(&r);
+	buf_free(&out);
+
+	/* A handler's own value is the only one sent. */
+	memset(&r, 0, sizeof(r));
+	r.method = M_GET;
+	CHECK(resp_header(&r, "Retry-After", "60") == 0);
+	resp_error_json(&r, 503, "database_unavailable", "down", NULL);
+	CHECK(req_send(&r, collect, &out) == 0);
+	CHECK(strstr(out.data, "\r\nRetry-After: 60\r\n") != NULL);
+	CHECK(strstr(out.data, "Retry-After: 10") == NULL);
+	req_free(&r);
+	buf_free(&out);
+
+	/* Other statuses carry none. */
+	memset(&r, 0, sizeof(r));
+	r.method = M_GET;
+	resp_error_json(&r, 500, "internal", "broken", NULL);
+	CHECK(req_send(&r, collect, &out) == 0);
+	CHECK(strstr(out.data, "Retry-After") == NULL);
+	req_free(&r);
+	buf_free(&out);
+}
+
 int
 main(void)
 {
@@ -272,5 +307,6 @@ main(void)
 	RUN(parse_rejects_bad_requests);
 	RUN(routing);
 	RUN(responses);
+	RUN(unavailable_says_when_to_retry);
 	return tap_done();
 }

@@ -153,6 +153,25 @@ read_file_whole_capped_or_missing(void)
 	CHECK(rmdir(base) == 0);
 }
 
+static void
+site_urls_are_absolute_on_the_base(void)
+{
+	char *u;
+
+	u = site_url("https://kiln.example.org", "/api/v1/images/%d-%d.png",
+		33, 1);
+	CHECK_STR(u, "https://kiln.example.org/api/v1/images/33-1.png");
+	free(u);
+	/* A base written with trailing slashes gives no "//". */
+	u = site_url("http://127.0.0.1:8080//", "/s/%s", "tok");
+	CHECK_STR(u, "http://127.0.0.1:8080/s/tok");
+	free(u);
+	/* A base with a path keeps it. */
+	u = site_url("https://example.org/kiln/", "/s/%s", "t");
+	CHECK_STR(u, "https://example.org/kiln/s/t");
+	free(u);
+}
+
 int
 main(void)
 {
@@ -164,5 +183,6 @@ main(void)
 	RUN(mkdir_p_makes_parents);
 	RUN(remove_dir_removes_files);
 	RUN(read_file_whole_capped_or_missing);
+	RUN(site_urls_are_absolute_on_the_base);
 	return tap_done();
 }

@@ -16,8 +16,7 @@ escaping_is_on_everywhere(void)
 	memset(&r, 0, sizeof(r));
 	r.app = &app;
 	CHECK(view_set(&r, "Home.Tagline", "<script>alert('x')</script>&") == 0);
-	CHECK(view_set(&r, "Home.SchemaVersion", "3") == 0);
-	CHECK(view_set_int(&r, "Home.DaemonCount", 0) == 0);
+	CHECK(view_set_int(&r, "Home.DaemonsOnline", 2) == 0);
 	CHECK(view_render(&r, 200, "T<i>", "home.cs") == 0);
 	CHECK(r.status == 200);
 	CHECK(r.out.data != NULL);
@@ -27,7 +26,8 @@ escaping_is_on_everywhere(void)
 			"&lt;/script&gt;&amp;") != NULL);
 		CHECK(strstr(r.out.data, "<title>T&lt;i&gt; · Site &amp; Co"
 			"</title>") != NULL);
-		CHECK(strstr(r.out.data, "schema version 3") != NULL);
+		CHECK(strstr(r.out.data, "Rendering available: 2 render "
+			"daemons online.") != NULL);
 		CHECK(strstr(r.out.data, "<footer>kiln " KILN_VERSION) != NULL);
 	}
 	req_free(&r);
