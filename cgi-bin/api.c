@@ -38,7 +38,9 @@ static const struct route routes[] = {
 	  SCOPE_GENERATE | SCOPE_READ, "" },
 	{ M_DELETE, "/api/v1/jobs/{id}/share", api_job_unshare, ACC_USER,
 	  SCOPE_GENERATE | SCOPE_READ, "" },
-	{ M_GET, "/api/v1/images/{name}", api_image, ACC_USER, SCOPE_READ, "" },
+	/* step: job.js's cache-buster on the live preview. */
+	{ M_GET, "/api/v1/images/{name}", api_image, ACC_USER, SCOPE_READ,
+	  "step" },
 	/* The link is the permission: anyone who has it may look. */
 	{ M_GET, "/api/v1/shared/{token}", api_shared, ACC_PUBLIC, 0, "" },
 	{ M_GET, "/api/v1/shared/{token}/{name}", api_shared_image,

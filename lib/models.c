@@ -218,33 +218,19 @@ out:
 	return rc;
 }
 
-/* The length of the array key of the JSON object in file, or 0 when the
- * file, the key or the array is not there. */
+/* Key of the JSON object o: an array's length (arrays) or an integer's
+ * value, else 0. */
 static int
-config_array_len(const char *file, const char *key)
+json_size(json_object *o, const char *key)
 {
-	json_object *o = json_object_from_file(file), *v;
-	int n = 0;
+	json_object *v;
 
-	if (o != NULL && json_object_object_get_ex(o, key, &v) &&
-	    json_object_is_type(v, json_type_array))
-		n = (int)json_object_array_length(v);
-	json_object_put(o);
-	return n;
-}
-
-/* An integer key of the JSON object in file, or 0. */
-static int
-config_int(const char *file, const char *key)
-{
-	json_object *o = json_object_from_file(file), *v;
-	int n = 0;
-
-	if (o != NULL && json_object_object_get_ex(o, key, &v) &&
-	    json_object_is_type(v, json_type_int))
-		n = json_object_get_int(v);
-	json_object_put(o);
-	return n;
+	if (o == NULL || !json_object_object_get_ex(o, key, &v))
+		return 0;
+	if (json_object_is_type(v, json_type_array))
+		return (int)json_object_array_length(v);
+	return json_object_is_type(v, json_type_int) ?
+		json_object_get_int(v) : 0;
 }
 
 /*
@@ -267,9 +253,14 @@ card_architecture(struct model_card *c, const char *path, int is_dir)
 	    path) == 0 &&
 	    snprintf_checked(vae, sizeof(vae), "%s/vae/config.json",
 	    path) == 0) {
-		ub = config_array_len(unet, "block_out_channels");
-		vb = config_array_len(vae, "block_out_channels");
-		sample = config_int(unet, "sample_size");
+		json_object *u = json_object_from_file(unet);
+		json_object *v = json_object_from_file(vae);
+
+		ub = json_size(u, "block_out_channels");
+		vb = json_size(v, "block_out_channels");
+		sample = json_size(u, "sample_size");
+		json_object_put(u);
+		json_object_put(v);
 	}
 	if (ub >= 1 && ub <= 8 && vb >= 1 && vb <= 8) {
 		if (c->multiple == 0)

@@ -13,18 +13,6 @@
 
 /* ------------------------------------------------------------ addresses */
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int
 net_ipv4_parse(const char *s, struct net_addr *a)
 {
@@ -48,7 +36,7 @@ net_ipv4_parse(const char *s, struct net_addr *a)
 		} else {
 			return 0;
 		}
-		for (; (d = hexval((unsigned char)*s)) >= 0 && d < base; s++) {
+		for (; (d = hex_digit((unsigned char)*s)) >= 0 && d < base; s++) {
 			v = v * (unsigned)base + (unsigned)d;
 			/* Past 32 bits it is no address: stop before the
 			 * sum can wrap. */
@@ -236,7 +224,7 @@ ends_in_number(const char *s, size_t len)
 	if (len - start >= 2 && s[start] == '0' &&
 	    (s[start + 1] == 'x' || s[start + 1] == 'X')) {
 		for (i = start + 2; i < len; i++)
-			if (hexval((unsigned char)s[i]) < 0)
+			if (hex_digit((unsigned char)s[i]) < 0)
 				return 0;
 		return 1;
 	}

@@ -2,6 +2,7 @@
  * sending responses. */
 #include "request.h"
 #include "auth.h"
+#include "util.h"
 
 #include <ctype.h>
 #include <json-c/json.h>
@@ -13,18 +14,6 @@
 #include <ClearSilver.h>
 
 #define REQ_MAX_URI 8192
-
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* Percent-decodes s[0..len) into a fresh string; plus_space turns '+' into
  * ' ' (forms). Returns NULL on a bad escape, an encoded NUL, or no memory,
@@ -50,8 +39,8 @@ pct_decode(const char *s, size_t len, int plus_space, const char **why)
 
 			if (i + 2 >= len)
 				goto bad;
-			hi = hexval((unsigned char)s[i + 1]);
-			lo = hexval((unsigned char)s[i + 2]);
+			hi = hex_digit((unsigned char)s[i + 1]);
+			lo = hex_digit((unsigned char)s[i + 2]);
 			if (hi < 0 || lo < 0)
 				goto bad;
 			c = hi * 16 + lo;

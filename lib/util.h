@@ -68,6 +68,9 @@ char *site_vurl(const char *base_url, const char *fmt, va_list ap)
 /* strdup that returns NULL for a NULL argument. */
 char *xstrdup(const char *s);
 
+/* The value of hex digit c (0-9, a-f, A-F), or -1. */
+int hex_digit(int c);
+
 /* Removes leading and trailing ASCII whitespace in place; returns s. */
 char *str_trim(char *s);
 

@@ -362,8 +362,9 @@ def test_bad_parameters_exit_2_naming_the_flag(_):
         assert p.returncode == 2, "%s: exit %d: %s" % (extra, p.returncode,
                                                        p.stderr)
         assert msg in p.stderr, "%s: %r lacks %r" % (extra, p.stderr, msg)
-    p = render(["--prompt", "x", "-o", out])
-    assert p.returncode == 2 and "--model" in p.stderr, p.stderr
+    # (Without --model kiln-render takes kiln-micro: test_kiln_micro.)
+    p = render(["--model", MODEL, "-o", out])
+    assert p.returncode == 2 and "--prompt" in p.stderr, p.stderr
     assert not os.path.exists(out)
     p = render(base + ["--seed", "1", "--steps", "1", "-o",
                        os.path.join(WORK, "missing-dir", "x.png")])

@@ -184,7 +184,10 @@ def test_programs_work_as_plain_cgi(s):
     assert "Rendering available: 1 render daemon online." in body
     p, head, body = cgi(s, "api.fcgi", "/api/v1/health", query="a=%zz")
     assert head.startswith("Status: 400 "), head
-    assert json.loads(body)["error"]["message"] == "malformed query string"
+    # The error names the parameter whose value does not decode.
+    err = json.loads(body)["error"]
+    assert err["code"] == "validation_failed", err
+    assert list(err["fields"]) == ["a"], err
 
 
 def write_conf(s, name, text):

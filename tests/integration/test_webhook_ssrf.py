@@ -17,11 +17,11 @@ import json
 import os
 import re
 import socket
-import subprocess
 import threading
 import urllib.parse
 
 import harness
+import test_daemon
 from harness import wait_until
 
 # The web side runs with no allow list: everything internal is refused.
@@ -29,7 +29,6 @@ from harness import wait_until
 STACK = dict(server="lighttpd", daemon=False,
              extra_conf="[limits]\nsubmit_burst = 100000\n")
 
-KILND = os.path.join(harness.BUILD, "render-daemon", "kilnd")
 
 # Every spelling of an internal receiver, and the other refused forms.
 INTERNAL = [
@@ -132,49 +131,12 @@ def n_jobs(s):
     return int(s.sql("SELECT COUNT(*) FROM jobs")[0][0])
 
 
-def conf(s, name, **settings):
-    """The stack's config with kilnd's test settings: fast polls, one
-    delivery attempt of at most 2 s; settings is {"section.key": value}
-    and replaces the stack's line for a key."""
-    with open(s.conf) as f:
-        text = f.read()
-    want = {"daemon.poll_ms": 50, "webhooks.timeout": 2,
-            "webhooks.max_attempts": 1}
-    want.update(settings)
-    out, sec = [], ""
-    for line in text.splitlines():
-        m = re.match(r"\[(\w+)\]", line)
-        if m:
-            sec = m.group(1)
-        if "%s.%s" % (sec, line.split("=")[0].strip()) not in want:
-            out.append(line)
-    text = "\n".join(out) + "\n"
-    for k, v in want.items():
-        sec, key = k.split(".")
-        text += "\n[%s]\n%s = %s\n" % (sec, key, v)
-    path = s.path("kilnd-%s.conf" % name)
-    with open(path, "w") as f:
-        f.write(text)
-    os.chmod(path, 0o600)
-    return path
-
-
-@contextlib.contextmanager
 def kilnd(s, name, **settings):
-    log = open(s.path("log", "kilnd-%s.log" % name), "ab")
-    p = subprocess.Popen([KILND, "-c", conf(s, name, **settings), "--name",
-                          name], stdout=log, stderr=subprocess.STDOUT)
-    log.close()
-    try:
-        yield p
-    finally:
-        if p.poll() is None:
-            p.terminate()
-            try:
-                p.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+    """A kilnd for a with block, with test_daemon's test settings and one
+    delivery attempt of at most 2 s; settings is {"section.key": value}."""
+    want = {"webhooks.timeout": 2, "webhooks.max_attempts": 1}
+    want.update(settings)
+    return test_daemon.daemon(s, name, test_daemon.conf(s, **want))
 
 
 class Receiver(http.server.BaseHTTPRequestHandler):
