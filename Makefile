@@ -178,6 +178,7 @@ asan:
 	$(MAKE) $(ASAN_VARS) all
 	@KILN_MAKEVARS='$(ASAN_VARS)' \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99 \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  /usr/bin/python3 tests/run.py --build build-asan --sanitized
 
