@@ -676,7 +676,7 @@ out:
 	pthread_mutex_unlock(&d->mu);
 }
 
-/* Takes a step's callback for the warm-up render: stops on SIGTERM. */
+/* The warm-up render's step callback: it stops only for SIGTERM. */
 static int
 on_warm_step(void *arg, const struct pipeline_step *s)
 {
@@ -712,6 +712,11 @@ warm_up(struct daemon *d)
 	}
 	log_info("warm-up: %d OpenCL program(s) built in %.2f s", built,
 	    t1 - t0);
+	/* Kernels are meant to build cleanly: anything the compiler says is
+	 * worth an operator's look (and a test's). */
+	if (d->rt->build_note[0] != '\0')
+		log_warn("warm-up: the OpenCL compiler said: %s",
+		    d->rt->build_note);
 	if (d->cfg.default_model[0] == '\0')
 		goto done;
 	p = registry_get(d->reg, d->cfg.default_model, &first, err,

@@ -531,6 +531,34 @@ out:
 	free(bin);
 }
 
+/* Keeps the first non-empty build log of a program built from source in
+ * rt->build_note ("name.cl: log"). */
+static void
+note_build_log(struct kiln_rt *rt, const struct cl_source *src,
+	cl_program prog)
+{
+	size_t len = 0, i;
+	char *log;
+
+	if (rt->build_note[0] != '\0' ||
+	    clGetProgramBuildInfo(prog, rt->device, CL_PROGRAM_BUILD_LOG, 0,
+	    NULL, &len) != CL_SUCCESS || len <= 1)
+		return;
+	log = calloc(1, len + 1);
+	if (log == NULL)
+		return;
+	if (clGetProgramBuildInfo(prog, rt->device, CL_PROGRAM_BUILD_LOG, len,
+	    log, NULL) == CL_SUCCESS) {
+		for (i = 0; log[i] != '\0' && isspace((unsigned char)log[i]);
+		    i++)
+			;
+		if (log[i] != '\0')
+			snprintf(rt->build_note, sizeof(rt->build_note),
+				"%s.cl: %s", src->name, log + i);
+	}
+	free(log);
+}
+
 static cl_program
 build_program(struct kiln_rt *rt, const struct cl_source *src)
 {
@@ -579,6 +607,7 @@ build_program(struct kiln_rt *rt, const struct cl_source *src)
 		clReleaseProgram(prog);
 		return NULL;
 	}
+	note_build_log(rt, src, prog);
 	if (have_path)
 		cache_store(rt, prog, path);
 	return prog;

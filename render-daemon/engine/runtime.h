@@ -68,6 +68,9 @@ struct kiln_rt {
 					 * force (tuning.h) */
 
 	char err[2048];			/* last failure, see rt_error() */
+	/* The first non-empty compiler log of a program built from source
+	 * (its warnings): a clean build says nothing. "" when none. */
+	char build_note[1024];
 };
 
 /* Opens a device. selector: NULL or "" picks the first GPU, else the first
@@ -91,8 +94,9 @@ cl_kernel rt_kernel(struct kiln_rt *rt, const char *name);
 
 /* Builds every embedded program that is not built yet (from the binary
  * cache where it holds one), so a daemon pays the compiler at start-up
- * rather than on its first job. Returns how many it built, or -1 with
- * rt_error naming the program that failed. */
+ * rather than on its first job; what the compiler said of a program it
+ * built from source is in rt->build_note. Returns how many it built, or
+ * -1 with rt_error naming the program that failed. */
 int rt_build_all(struct kiln_rt *rt);
 
 /* Waits for the queue. Returns 0, or -1 with rt_error() set. */
