@@ -70,8 +70,10 @@ all: $(PROGRAMS) $(UNIT_BIN)
 deps:
 	@sh tools/deps.sh
 
-HEADERS = $(wildcard lib/*.h cgi-bin/*.h render-daemon/*.h \
-            render-daemon/engine/*.h tests/unit/*.h)
+# Header dependencies: the compiler writes each object's list beside it
+# as it builds it (-MMD), with a dummy rule per header (-MP) so a removed
+# header does not stop the build; the lists are read back below.
+DEPFLAGS = -MMD -MP
 
 # The config defaults point at the install's share directory; the stamp
 # file changes (and config.o is rebuilt) whenever PREFIX does.
@@ -82,9 +84,13 @@ $(BUILD)/share-dir.txt: FORCE
 	@echo '$(SHARE)' | cmp -s - $@ || echo '$(SHARE)' >$@
 FORCE:
 
-$(BUILD)/%.o: %.c $(HEADERS)
+# An object whose list is missing is rebuilt (see DEP_FILES), so a build
+# dir from before the lists tracks its headers too. The compiler may
+# write the list after the object: the touch keeps the object newer.
+$(BUILD)/%.o: %.c $(BUILD)/%.d
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c -o $@ $<
+	@touch $@
 
 $(LIBKILN): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -148,9 +154,10 @@ FUZZ_OBJ  = $(LIB_SRC:%.c=build-fuzz/obj/%.o) \
 # printing after the test summary.
 .SECONDARY: $(FUZZ_OBJ)
 
-build-fuzz/obj/%.o: %.c $(HEADERS)
+build-fuzz/obj/%.o: %.c build-fuzz/obj/%.d
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_SAN) -fsanitize=fuzzer-no-link -c -o $@ $<
+	clang $(FUZZ_SAN) $(DEPFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+	@touch $@
 
 build-fuzz/obj/cl_sources.o: $(ENG_GEN) render-daemon/engine/cl_sources.h
 	@mkdir -p $(dir $@)
@@ -223,7 +230,7 @@ uninstall:
 	rm -rf $(DESTDIR)$(LIBEXEC) $(DESTDIR)$(SHARE)
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf $(BUILD) build build-asan build-fuzz
 
 # Trains kiln-micro, the embedded default model, from scratch into
 # models/kiln-micro (the weights, configs, tokenizer and loss curve; the
@@ -258,3 +265,14 @@ TUNE_BUDGET ?= 300
 tune: $(RENDER)
 	POCL_CACHE_DIR=$${POCL_CACHE_DIR:-$(CURDIR)/$(BUILD)/pocl-cache} \
 	  $(RENDER) tune --budget $(TUNE_BUDGET)
+
+# Every object's header list (see DEPFLAGS); none before the first build.
+DEP_OBJ = $(LIB_OBJ) $(ENG_OBJ) $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.o) \
+          $(foreach p,$(PORTAL_SRC) $(API_SRC) $(KILND_SRC) $(RENDER_SRC) \
+            $(ADMIN_SRC),$(BUILD)/$(p:.c=.o)) $(FUZZ_OBJ)
+DEP_FILES = $(DEP_OBJ:.o=.d)
+# Named targets without a recipe: a missing one counts as remade, which
+# rebuilds its object (and, unlike a pattern rule's intermediate file,
+# is not skipped for not existing).
+$(DEP_FILES):
+-include $(wildcard $(DEP_FILES))

@@ -84,7 +84,14 @@ def run_unit(build, tally, valgrind):
 
 
 def run_fuzz(tally, runs):
-    for b in sorted(glob.glob(os.path.join(ROOT, "build-fuzz", "fuzz_*"))):
+    harnesses = sorted(glob.glob(os.path.join(ROOT, "build-fuzz", "fuzz_*")))
+    sources = glob.glob(os.path.join(ROOT, "tests", "fuzz", "fuzz_*.c"))
+    # No harness built is a failure, not 0 of 0 passed.
+    if len(harnesses) < len(sources):
+        tally.record("fuzz: every harness is built in build-fuzz", False,
+                     "%d of %d harnesses built; run make fuzz" %
+                     (len(harnesses), len(sources)))
+    for b in harnesses:
         name = os.path.basename(b)
         corpus = os.path.join(ROOT, "tests", "fuzz", "corpus",
                               name[len("fuzz_"):])
