@@ -23,6 +23,7 @@ LDLIBS_PW  = -lzxcvbn
 LDLIBS_ADM = -lmariadb -ljson-c -lsodium -lm $(LDLIBS_PW)
 
 BINDIR   = $(PREFIX)/bin
+MANDIR   = $(PREFIX)/share/man
 LIBEXEC  = $(PREFIX)/lib/kiln
 SHARE    = $(PREFIX)/share/kiln
 
@@ -217,6 +218,12 @@ install: all
 	  install -d $(DESTDIR)$(SHARE)/apache-conf/errors/$$d && \
 	  install -m 644 apache-conf/errors/$$d/* \
 	    $(DESTDIR)$(SHARE)/apache-conf/errors/$$d/ || exit 1; done
+	install -m 644 docs/kiln.conf.sample $(DESTDIR)$(SHARE)/
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+	  $(DESTDIR)$(MANDIR)/man8
+	install -m 644 docs/man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 docs/man/*.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 644 docs/man/*.8 $(DESTDIR)$(MANDIR)/man8/
 	install -d $(DESTDIR)$(SHARE)/clip
 	install -m 644 models/clip/* $(DESTDIR)$(SHARE)/clip/
 	for d in models/kiln-micro models/kiln-micro/*/; do \
@@ -227,6 +234,9 @@ install: all
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/kilnd $(DESTDIR)$(BINDIR)/kiln-admin \
 	  $(DESTDIR)$(BINDIR)/kiln-render
+	rm -f $(DESTDIR)$(MANDIR)/man1/kiln-render.1 \
+	  $(DESTDIR)$(MANDIR)/man5/kiln.conf.5 \
+	  $(DESTDIR)$(MANDIR)/man8/kilnd.8 $(DESTDIR)$(MANDIR)/man8/kiln-admin.8
 	rm -rf $(DESTDIR)$(LIBEXEC) $(DESTDIR)$(SHARE)
 
 clean:

@@ -11,8 +11,9 @@ static const struct {
 	int (*fn)(int argc, char **argv);
 	const char *help;
 } commands[] = {
-	{ "render", cmd_render, "--model PATH --prompt TEXT -o OUT.png "
-		"[...]: generate images (also without the word render)" },
+	{ "render", cmd_render, "[--model PATH] --prompt TEXT -o OUT.png "
+		"[...]: generate images (also without the word render; "
+		"without --model, kiln-micro)" },
 	{ "devices", cmd_devices, "list OpenCL platforms and devices" },
 	{ "tokenize", cmd_tokenize, "--vocab PATH TEXT: CLIP token ids as "
 		"JSON" },

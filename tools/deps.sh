@@ -9,7 +9,7 @@ libcurl4-openssl-dev libjson-c-dev clearsilver-dev libgd-dev
 ocl-icd-opencl-dev opencl-c-headers libclblast-dev pocl-opencl-icd clinfo
 libsodium-dev libunistring-dev libzxcvbn-dev lighttpd apache2
 libapache2-mod-fcgid valgrind
-chromium fonts-dejavu-core wrk
+chromium fonts-dejavu-core wrk man-db groff-base
 python3-torch python3-numpy libopenblas0-pthread"
 
 missing=""

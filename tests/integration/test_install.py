@@ -42,6 +42,12 @@ def test_make_install_into_a_staging_dir(_):
             src = os.path.join(ROOT, "apache-conf", "errors", kind)
             got = os.path.join(share, "apache-conf", "errors", kind)
             assert sorted(os.listdir(got)) == sorted(os.listdir(src)), kind
+        # The manual pages and the commented sample configuration.
+        for page in ("man1/kiln-render.1", "man5/kiln.conf.5",
+                     "man8/kilnd.8", "man8/kiln-admin.8"):
+            assert os.path.isfile(os.path.join(pre, "share", "man", page)), \
+                page
+        assert os.path.isfile(os.path.join(share, "kiln.conf.sample"))
         p = run([os.path.join(pre, "bin", "kilnd"), "--version"])
         assert p.returncode == 0 and p.stdout.startswith("kilnd ")
         p = run([os.path.join(pre, "lib/kiln/cgi-bin/api.fcgi"),
