@@ -168,6 +168,30 @@ class Stack:
         finally:
             c.close()
 
+    def raw(self, data, timeout=15):
+        """Sends data as it is (http.client would add Content-Length: 0
+        to a bodyless POST) and returns (status, headers with lower-cased
+        names, body)."""
+        c = socket.create_connection(("127.0.0.1", self.port),
+                                     timeout=timeout)
+        try:
+            c.sendall(data)
+            got = b""
+            while True:
+                chunk = c.recv(65536)
+                if not chunk:
+                    break
+                got += chunk
+        finally:
+            c.close()
+        head, _, body = got.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        headers = {}
+        for line in lines[1:]:
+            k, _, v = line.partition(":")
+            headers[k.strip().lower()] = v.strip()
+        return int(lines[0].split()[1]), headers, body
+
     def get(self, path, **kw):
         return self.request("GET", path, **kw)
 

@@ -5,35 +5,11 @@ to come back (Retry-After)."""
 import json
 import os
 import signal
-import socket
 
 from common import check_security_headers
 from harness import wait_until
 
 STACK = dict(server="lighttpd", daemon=False)
-
-
-def raw(s, data):
-    """Sends data as it is (http.client adds Content-Length: 0 to a
-    bodyless POST by itself) and returns (status, headers, body)."""
-    c = socket.create_connection(("127.0.0.1", s.port), timeout=15)
-    try:
-        c.sendall(data)
-        got = b""
-        while True:
-            chunk = c.recv(65536)
-            if not chunk:
-                break
-            got += chunk
-    finally:
-        c.close()
-    head, _, body = got.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    headers = {}
-    for line in lines[1:]:
-        k, _, v = line.partition(":")
-        headers[k.strip().lower()] = v.strip()
-    return int(lines[0].split()[1]), headers, body
 
 
 def test_a_static_file_carries_the_security_headers(s):
@@ -90,9 +66,9 @@ def test_an_error_lighttpd_answers_under_sdapi_is_json(s):
 def test_a_bodyless_post_with_content_length_0_reaches_the_api(s):
     # What AUTOMATIC1111 clients send for /sdapi/v1/interrupt: the program
     # answers (no key: 401), not lighttpd.
-    st, h, body = raw(s, b"POST /api/v1/jobs/1/cancel HTTP/1.1\r\n"
-                      b"Host: 127.0.0.1\r\nContent-Length: 0\r\n"
-                      b"Connection: close\r\n\r\n")
+    st, h, body = s.raw(b"POST /api/v1/jobs/1/cancel HTTP/1.1\r\n"
+                        b"Host: 127.0.0.1\r\nContent-Length: 0\r\n"
+                        b"Connection: close\r\n\r\n")
     assert st == 401, body
     assert h["content-type"] == "application/json"
     assert h.get("www-authenticate", "").startswith("Bearer"), h
@@ -102,8 +78,8 @@ def test_a_post_without_content_length_gets_json_that_says_why(s):
     # lighttpd answers 411 to a POST with neither Content-Length nor a
     # chunked body, whatever its config (see INSTALL): the answer is JSON
     # in kiln's shape and names the fix.
-    st, h, body = raw(s, b"POST /sdapi/v1/interrupt HTTP/1.1\r\n"
-                      b"Host: 127.0.0.1\r\nConnection: close\r\n\r\n")
+    st, h, body = s.raw(b"POST /sdapi/v1/interrupt HTTP/1.1\r\n"
+                        b"Host: 127.0.0.1\r\nConnection: close\r\n\r\n")
     assert st == 411, body
     assert h["content-type"] == "application/json", h
     err = json.loads(body)["error"]
