@@ -84,7 +84,7 @@ int api_sdapi_options(struct kreq *req);
 int api_sdapi_progress(struct kreq *req);
 int api_sdapi_interrupt(struct kreq *req);
 
-/* Shared by the api_*.c files (api_account.c). api_send answers with o
+/* Shared by the api_*.c files (api_common.c). api_send answers with o
  * (NULL: a 500) and puts it; json_scopes makes ["read", ...];
  * api_db_fail logs the database's message under where and answers a
  * plain 503/500 (returns -1). */

@@ -88,6 +88,7 @@ metrics_allowed(struct kreq *req)
 
 struct metrics_read {
 	struct buf *out;
+	unsigned long long jobs[JOB_NSTATUSES];	/* by job_statuses[] */
 	unsigned long long buckets[JOB_HIST_N + 1];
 	double sum;
 	int rc;
@@ -97,9 +98,11 @@ static int
 jobs_row(const struct db_row *r, void *arg)
 {
 	struct metrics_read *m = arg;
+	int i;
 
-	m->rc |= buf_printf(m->out, "kiln_jobs{status=\"%s\"} %s\n",
-		r->cols[0], r->cols[1]);
+	for (i = 0; i < JOB_NSTATUSES; i++)
+		if (r->cols[0] != NULL && !strcmp(r->cols[0], job_statuses[i]))
+			m->jobs[i] = strtoull(r->cols[1], NULL, 10);
 	return 0;
 }
 
@@ -138,9 +141,10 @@ job_histogram(struct kreq *req, struct metrics_read *m, const char *metric,
 int
 page_metrics(struct kreq *req)
 {
-	struct metrics_read m = { &req->out, { 0 }, 0, 0 };
+	struct metrics_read m = { &req->out, { 0 }, { 0 }, 0, 0 };
 	char dir[4096];
 	long v;
+	int i;
 	int st = metrics_allowed(req);
 
 	if (st <= 0)
@@ -150,13 +154,14 @@ page_metrics(struct kreq *req)
 		goto down;
 	m.rc |= buf_puts(&req->out, "# HELP kiln_jobs Jobs in each state "
 		"now (deleted ones included).\n# TYPE kiln_jobs gauge\n");
-	if (db_query(req->app->db, "SELECT s.status, COUNT(j.id) FROM"
-	    " (SELECT 'queued' AS status UNION ALL SELECT 'running'"
-	    " UNION ALL SELECT 'succeeded' UNION ALL SELECT 'failed'"
-	    " UNION ALL SELECT 'canceled') s LEFT JOIN jobs j"
-	    " ON j.status = s.status GROUP BY s.status ORDER BY s.status",
-	    NULL, 0, jobs_row, &m) < 0)
+	/* Every state is reported, 0 when no job is in it: the list is
+	 * job_statuses[], not the rows found. */
+	if (db_query(req->app->db, "SELECT status, COUNT(*) FROM jobs"
+	    " GROUP BY status", NULL, 0, jobs_row, &m) < 0)
 		goto down;
+	for (i = 0; i < JOB_NSTATUSES; i++)
+		m.rc |= buf_printf(&req->out, "kiln_jobs{status=\"%s\"} %llu\n",
+			job_statuses[i], m.jobs[i]);
 	if (db_query_long(req->app->db, "SELECT COUNT(*) FROM jobs WHERE status"
 	    " = 'queued'", NULL, 0, &v) != 0)
 		goto down;
