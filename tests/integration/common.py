@@ -1,8 +1,10 @@
 """common.py - facts the integration tests compute from the source tree,
 so expected values never come from the code under test."""
 
+import base64
 import glob
 import hashlib
+import json
 import os
 import re
 
@@ -109,8 +111,6 @@ def micro_models(max_side):
     directory, a models folder holding kiln-micro (its weights linked)
     whose kiln.json raises the model's largest side to max_side, as an
     operator may; returns the folder."""
-    import json
-
     def make(stack_dir):
         src = os.path.join(ROOT, "models", "kiln-micro")
         dst = os.path.join(stack_dir, "models", "kiln-micro")
@@ -125,3 +125,85 @@ def micro_models(max_side):
             json.dump(card, f)
         return os.path.dirname(dst)
     return make
+
+
+# ------------------------------------------- accounts, keys and the API
+# Users, keys and sessions are made directly in SQL.
+
+def token():
+    """43 characters: unpadded urlsafe base64 of 32 random bytes."""
+    return base64.urlsafe_b64encode(os.urandom(32)).rstrip(b"=").decode()
+
+
+def sha256(text):
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def one(s, query):
+    rows = s.sql(query)
+    assert len(rows) == 1 and len(rows[0]) == 1, "%s: %r" % (query, rows)
+    return rows[0][0]
+
+
+def make_user(s, name):
+    s.sql("INSERT INTO users (username, password_hash, role) VALUES"
+          " ('%s', '$argon2id$x', 'user')" % name)
+    return int(one(s, "SELECT id FROM users WHERE username = '%s'" % name))
+
+
+def make_key(s, uid, scopes, name="test key"):
+    key = "kiln_" + token()
+    assert len(key) == 48
+    s.sql("INSERT INTO api_keys (user_id, name, prefix, key_hash, scopes)"
+          " VALUES (%d, '%s', '%s', '%s', '%s')" %
+          (uid, name, key[:13], sha256(key), scopes))
+    return key
+
+
+def make_session(s, uid, expires="NOW() + INTERVAL 1 HOUR"):
+    tok = token()
+    s.sql("INSERT INTO sessions (user_id, token_hash, csrf, expires_at)"
+          " VALUES (%d, '%s', '%s', %s)" % (uid, sha256(tok), token(),
+                                            expires))
+    return tok
+
+
+def api(s, method, path, key=None, body=None, raw=None,
+        ctype="application/json", headers=None):
+    """One API request; body is sent as JSON, raw as given. Every response
+    is checked for the security headers."""
+    h = {}
+    if key is not None:
+        h["Authorization"] = "Bearer " + key
+    data = None
+    if body is not None:
+        data = json.dumps(body)
+    elif raw is not None:
+        data = raw
+    if data is not None and ctype is not None:
+        h["Content-Type"] = ctype
+    h.update(headers or {})
+    r = s.request(method, path, body=data, headers=h, timeout=30)
+    check_security_headers(r, "%s %s -> %d" % (method, path, r.status))
+    return r
+
+
+def is_json(r):
+    assert r.headers.get("content-type", "").startswith(
+        "application/json"), r.headers
+    try:
+        return json.loads(r.body)
+    except ValueError as e:
+        pos = getattr(e, "pos", getattr(e, "start", 0))
+        raise AssertionError("the answer (%d) is not valid JSON: %s; near"
+                             " %r" % (r.status, e, r.body[max(0, pos - 60):
+                                                          pos + 20]))
+
+
+def error_of(r, status, code, where=""):
+    assert r.status == status, "%s: want %d, got %d %s" % (
+        where, status, r.status, r.text[:600])
+    e = is_json(r)["error"]
+    assert e["code"] == code, "%s: %r" % (where, e)
+    assert isinstance(e["message"], str) and e["message"], e
+    return e

@@ -9,7 +9,6 @@ The tests run in the order written and share the accounts they make (alice,
 bob, carol). Lockouts are shortened through [auth] in the extra config."""
 
 import collections
-import hashlib
 import html
 import http.client
 import json
@@ -19,7 +18,7 @@ import time
 import urllib.parse
 
 import harness
-from common import check_security_headers
+from common import check_security_headers, sha256
 from harness import run
 from harness import Response
 
@@ -219,10 +218,6 @@ def api(s, method, path, key=None, body=None):
     r = s.request(method, path, body=body, headers=h)
     headers_ok(r, "API %s %s" % (method, path))
     return r
-
-
-def sha256(text):
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def one(s, query):
@@ -1170,7 +1165,7 @@ def test_webhook_settings_and_deliveries(s):
         tok = secrets_token()
         s.sql("INSERT INTO sessions (user_id, token_hash, csrf, expires_at)"
               " VALUES (%s, '%s', '%s', NOW() + INTERVAL 1 HOUR)" %
-              (uid, hashlib.sha256(tok.encode()).hexdigest(),
+              (uid, sha256(tok),
                secrets_token()))
         return uid, Browser(s, {"kiln_session": tok})
     uid, b = signed_in("hooky")

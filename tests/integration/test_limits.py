@@ -3,15 +3,13 @@ and per address) and on login attempts (per address), with RateLimit-*
 headers and 429 + Retry-After when a bucket is empty; and /readyz saying
 "not ready" while no render daemon is beating."""
 
-import base64
-import hashlib
 import http.client
 import json
-import os
 import re
 import time
 import urllib.parse
 
+import common
 from common import check_security_headers
 
 # Small buckets: 3 submissions, refilled at one per 2 s; 3 logins, one
@@ -22,14 +20,8 @@ STACK = dict(server="lighttpd", daemon=False,
 
 
 def make_key(s, name):
-    s.sql("INSERT INTO users (username, password_hash) VALUES ('%s', 'x')" %
-          name)
-    key = "kiln_" + base64.urlsafe_b64encode(os.urandom(32)).decode()[:43]
-    s.sql("INSERT INTO api_keys (user_id, name, prefix, key_hash, scopes)"
-          " SELECT id, 'k', '%s', '%s', 'read,generate' FROM users"
-          " WHERE username = '%s'" %
-          (key[:13], hashlib.sha256(key.encode()).hexdigest(), name))
-    return key
+    """A new user with a read and generate key."""
+    return common.make_key(s, common.make_user(s, name), "read,generate")
 
 
 def submit(s, key):

@@ -5,28 +5,17 @@ the formula gives and given back when a queued job is canceled (402 when
 short), priority by tier, and an administrator's audited credit grant.
 No render daemon runs, so jobs stay queued."""
 
-import base64
-import hashlib
 import json
 import math
-import os
 import urllib.parse
 
-from common import check_security_headers
+from common import check_security_headers, sha256, token
 
 STACK = dict(server="lighttpd", daemon=False,
              extra_conf="[limits]\nsubmit_burst = 100000\n"
                         "[tier tiny]\nmax_side = 128\nmax_steps = 10\n"
                         "max_batch = 2\njobs_per_day = 4\nmax_queued = 3\n"
                         "[tier vip]\npriority = 5\n")
-
-
-def token():
-    return base64.urlsafe_b64encode(os.urandom(32)).decode()[:43]
-
-
-def sha(x):
-    return hashlib.sha256(x.encode()).hexdigest()
 
 
 def user(s, name, tier, credits=1000, role="user"):
@@ -37,7 +26,7 @@ def user(s, name, tier, credits=1000, role="user"):
     key = "kiln_" + token()
     s.sql("INSERT INTO api_keys (user_id, name, prefix, key_hash, scopes)"
           " VALUES (%d, 'k', '%s', '%s', 'read,generate')" %
-          (uid, key[:13], sha(key)))
+          (uid, key[:13], sha256(key)))
     return uid, key
 
 
@@ -179,7 +168,7 @@ def test_admin_grants_credits_audited(s):
     tok, csrf = token(), token()
     s.sql("INSERT INTO sessions (user_id, token_hash, csrf, expires_at)"
           " VALUES (%d, '%s', '%s', NOW() + INTERVAL 1 HOUR)" %
-          (admin_id, sha(tok), csrf))
+          (admin_id, sha256(tok), csrf))
 
     def grant(fields):
         return s.request("POST", "/admin/users/%d/credits" % uid,

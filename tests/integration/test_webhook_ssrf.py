@@ -9,12 +9,9 @@ receiver through; and the delivery log users see says only "refused
 (address not allowed)", "could not connect", "timed out" or "HTTP NNN",
 never the resolver's or curl's detail."""
 
-import base64
 import contextlib
-import hashlib
 import http.server
 import json
-import os
 import re
 import socket
 import threading
@@ -22,6 +19,7 @@ import urllib.parse
 
 import harness
 import test_daemon
+from common import make_key, make_user, sha256, token
 from harness import wait_until
 
 # The web side runs with no allow list: everything internal is refused.
@@ -66,29 +64,6 @@ REFUSED = "refused (address not allowed)"
 
 
 # ---------------------------------------------------------------- helpers
-
-def token():
-    return base64.urlsafe_b64encode(os.urandom(32)).rstrip(b"=").decode()
-
-
-def sha256(text):
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def make_user(s, name):
-    s.sql("INSERT INTO users (username, password_hash, role) VALUES"
-          " ('%s', '$argon2id$x', 'user')" % name)
-    return int(s.sql("SELECT id FROM users WHERE username = '%s'" %
-                     name)[0][0])
-
-
-def make_key(s, uid):
-    key = "kiln_" + token()
-    s.sql("INSERT INTO api_keys (user_id, name, prefix, key_hash, scopes)"
-          " VALUES (%d, 'k', '%s', '%s', 'read,generate')" %
-          (uid, key[:13], sha256(key)))
-    return key
-
 
 class Browser:
     """A signed-in browser: its session cookie, and forms posted with the
@@ -200,7 +175,7 @@ def free_port():
 # ---------------------------------------------------------------- submission
 
 def test_api_refuses_internal_and_malformed_webhook_urls(s):
-    key = make_key(s, make_user(s, "apiuser"))
+    key = make_key(s, make_user(s, "apiuser"), "read,generate")
     before = n_jobs(s)
     problems = []
     for url in INTERNAL + list(MALFORMED):
@@ -221,7 +196,7 @@ def test_api_refuses_internal_and_malformed_webhook_urls(s):
 
 
 def test_api_message_names_the_range_and_the_address(s):
-    key = make_key(s, make_user(s, "apiuser2"))
+    key = make_key(s, make_user(s, "apiuser2"), "read,generate")
     r = api_post(s, key, "/api/v1/jobs", {"prompt": "a red star",
                                           "webhook_url": "http://0x7f000001/"})
     assert r.status == 400, r.text
@@ -230,7 +205,7 @@ def test_api_message_names_the_range_and_the_address(s):
 
 
 def test_batch_refuses_an_internal_webhook_url_by_index(s):
-    key = make_key(s, make_user(s, "batchuser"))
+    key = make_key(s, make_user(s, "batchuser"), "read,generate")
     before = n_jobs(s)
     r = api_post(s, key, "/api/v1/jobs/batch", {"jobs": [
         {"prompt": "one", "steps": 1},
@@ -245,7 +220,7 @@ def test_batch_refuses_an_internal_webhook_url_by_index(s):
 
 
 def test_public_webhook_urls_are_still_accepted(s):
-    key = make_key(s, make_user(s, "publicuser"))
+    key = make_key(s, make_user(s, "publicuser"), "read,generate")
     try:
         for url in PUBLIC:
             r = api_post(s, key, "/api/v1/jobs",
