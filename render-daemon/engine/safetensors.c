@@ -102,9 +102,8 @@ qname(char *buf, size_t n, const char *s)
 
 #define QNAME_MAX 256
 
-/* Writes "[2, 3]" into buf (big enough for ST_MAX_DIMS 20-digit dims). */
-static const char *
-fmt_shape(char *buf, size_t n, const int64_t *shape, int ndim)
+const char *
+st_shape_text(char *buf, size_t n, const int64_t *shape, int ndim)
 {
 	size_t o = 0;
 	int i;
@@ -285,7 +284,7 @@ parse_entry(struct st_file *f, const char *key, struct json_object *v,
 		}
 		t->shape[i] = (int64_t)d;
 	}
-	fmt_shape(sh, sizeof(sh), t->shape, t->ndim);
+	st_shape_text(sh, sizeof(sh), t->shape, t->ndim);
 	for (i = 0; i < nd; i++)
 		if (__builtin_mul_overflow(nelems, (uint64_t)t->shape[i],
 		    &nelems)) {

@@ -39,6 +39,12 @@ struct st_tensor {
 /* The dtype's name as the format spells it ("F32", "BF16", ...). */
 const char *st_dtype_name(enum st_dtype dt);
 
+/* "[2, 3]" into buf, cut short when buf is too small (a dimension takes
+ * up to 22 bytes); returns buf. The engine's one shape printer, for
+ * device tensors too (kt_shape_str). */
+const char *st_shape_text(char *buf, size_t n, const int64_t *shape,
+    int ndim);
+
 /* Maps the file read-only (the descriptor is closed again at once), parses
  * and validates the header: its length against the file and against
  * ST_MAX_HEADER, the JSON, every entry's dtype, shape and data_offsets,

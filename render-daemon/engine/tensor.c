@@ -1,5 +1,6 @@
 /* tensor.c - device tensors over the runtime's buffer pool. */
 #include "tensor.h"
+#include "safetensors.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -150,14 +151,5 @@ kt_reshape(struct ktensor *t, int nd, const int64_t *shape)
 const char *
 kt_shape_str(const struct ktensor *t, char *buf, size_t n)
 {
-	size_t o = 0;
-	int i;
-
-	o += (size_t)snprintf(buf + o, n - o, "[");
-	for (i = 0; i < t->nd && o < n; i++)
-		o += (size_t)snprintf(buf + o, n - o, "%s%lld", i ? ", " : "",
-			(long long)t->ne[i]);
-	if (o < n)
-		snprintf(buf + o, n - o, "]");
-	return buf;
+	return st_shape_text(buf, n, t->ne, t->nd);
 }

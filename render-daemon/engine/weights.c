@@ -95,20 +95,6 @@ force_f32(void)
 	return e != NULL && !strcmp(e, "f32");
 }
 
-static void
-shape_text(char *out, size_t n, int nd, const int64_t *s)
-{
-	size_t o = 0;
-	int i;
-
-	o += (size_t)snprintf(out, n, "[");
-	for (i = 0; i < nd && o < n; i++)
-		o += (size_t)snprintf(out + o, n - o, "%s%lld", i ? ", " : "",
-			(long long)s[i]);
-	if (o < n)
-		snprintf(out + o, n - o, "]");
-}
-
 struct ktensor *
 wt_load(struct wloader *ld, const char *tmpl, int i, int nd,
 	const int64_t *shape)
@@ -131,8 +117,8 @@ wt_load(struct wloader *ld, const char *tmpl, int i, int nd,
 	    t->shape[1] == shape[1] && t->shape[2] == 1 && t->shape[3] == 1)
 		ok = 1;
 	if (!ok) {
-		shape_text(want, sizeof(want), nd, shape);
-		shape_text(got, sizeof(got), t->ndim, t->shape);
+		st_shape_text(want, sizeof(want), shape, nd);
+		st_shape_text(got, sizeof(got), t->shape, t->ndim);
 		fail(ld, "%s: tensor %s has shape %s, expected %s", ld->what,
 			name, got, want);
 		return NULL;
