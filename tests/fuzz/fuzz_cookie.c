@@ -7,22 +7,13 @@
  * decodes (strlen-safe), cookie names non-empty and trimmed, a failure
  * leaves nothing behind, and a smaller limit either fails or gives the
  * same pairs. */
+#include "fuzz.h"
 #include "request.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c) do {							\
-	if (!(c)) {							\
-		fprintf(stderr, "%s:%d: invariant failed: %s\n",	\
-		    __FILE__, __LINE__, #c);				\
-		abort();						\
-	}								\
-} while (0)
 
 static size_t
 count_char(const char *s, size_t len, char c)

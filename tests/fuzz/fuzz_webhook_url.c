@@ -6,6 +6,7 @@
  * every string glibc's inet_aton reads as an address (so curl or
  * getaddrinfo would connect to it) our reader reads as the same one, so
  * no spelling of an internal address slips past as a host name. */
+#include "fuzz.h"
 #include "netpolicy.h"
 
 #include <arpa/inet.h>
@@ -15,16 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c) do {							\
-	if (!(c)) {							\
-		fprintf(stderr, "%s:%d: invariant failed: %s\n",	\
-		    __FILE__, __LINE__, #c);				\
-		abort();						\
-	}								\
-} while (0)
 
 static void
 url(const char *s)
