@@ -30,13 +30,13 @@ set_field(struct kreq *req, const char *name, const char *value)
 	return view_set(req, key, value);
 }
 
-/* Model and sampler menus, the card's defaults and examples. */
+/* Model and sampler menus, the default model's card (NULL: it has none
+ * that loads) for the defaults and examples. */
 static int
-set_choices(struct kreq *req)
+set_choices(struct kreq *req, const struct model_card *card)
 {
 	const struct kiln_config *c = &req->app->cfg;
-	struct model_card *card = NULL;
-	char key[64], err[256], **models = NULL;
+	char key[64], **models = NULL;
 	int n, i, rc = 0;
 	size_t k;
 
@@ -50,11 +50,8 @@ set_choices(struct kreq *req)
 		snprintf(key, sizeof(key), "Gen.Samplers.%zu", k);
 		rc |= view_set(req, key, job_samplers[k]);
 	}
-	if (model_card_load(c->models_dir, c->default_model, &card, err,
-	    sizeof(err)) != 0) {
-		log_warn("generate: default model: %s", err);
+	if (card == NULL)
 		return rc;
-	}
 	rc |= view_set(req, "Gen.Default.Model", card->name);
 	rc |= view_set(req, "Gen.Default.Description", card->description);
 	if (card->width > 0) {
@@ -75,36 +72,38 @@ set_choices(struct kreq *req)
 		snprintf(key, sizeof(key), "Gen.Examples.%d", i);
 		rc |= view_set(req, key, card->examples[i]);
 	}
-	model_card_free(card);
 	return rc;
 }
 
 /* The number boxes' bounds: what the caller's tier allows, narrowed by
- * what the chosen model (else the default one) can render, so the form
- * offers nothing the submission would refuse. */
+ * what the chosen model (else the default one, dflt) can render, so the
+ * form offers nothing the submission would refuse. */
 static int
-set_limits(struct kreq *req)
+set_limits(struct kreq *req, const struct model_card *dflt)
 {
 	const struct kiln_config *c = &req->app->cfg;
 	const struct tier_limits *t = tier_for(c, req->auth->tier);
 	const char *name = req_form(req, "model");
-	struct model_card *card = NULL;
+	const struct model_card *card = dflt;
+	struct model_card *other = NULL;
 	long side = t->max_side, steps = t->max_steps, mult = 8, lo;
 	char err[256];
 	int rc = 0;
 
-	if (name == NULL || !model_name_ok(name))
-		name = c->default_model;
-	if (model_card_load(c->models_dir, name, &card, err,
-	    sizeof(err)) == 0) {
+	/* Another model than the default: its own card. */
+	if (name != NULL && model_name_ok(name) &&
+	    strcmp(name, c->default_model) != 0)
+		card = model_card_load(c->models_dir, name, &other, err,
+		    sizeof(err)) == 0 ? other : NULL;
+	if (card != NULL) {
 		if (card->max_side > 0 && card->max_side < side)
 			side = card->max_side;
 		if (card->max_steps > 0 && card->max_steps < steps)
 			steps = card->max_steps;
 		if (card->multiple > mult)
 			mult = card->multiple;
-		model_card_free(card);
 	}
+	model_card_free(other);
 	if (side > JOB_SIDE_MAX)
 		side = JOB_SIDE_MAX;
 	if (steps > JOB_STEPS_MAX)
@@ -124,7 +123,19 @@ set_limits(struct kreq *req)
 static int
 show(struct kreq *req, int status)
 {
-	if (set_choices(req) != 0 || set_limits(req) != 0) {
+	const struct kiln_config *c = &req->app->cfg;
+	struct model_card *card = NULL;
+	char err[256];
+	int rc;
+
+	/* The default model's card, read once for the menus' defaults and
+	 * the number boxes' bounds. */
+	if (model_card_load(c->models_dir, c->default_model, &card, err,
+	    sizeof(err)) != 0)
+		log_warn("generate: default model: %s", err);
+	rc = set_choices(req, card) | set_limits(req, card);
+	model_card_free(card);
+	if (rc != 0) {
 		view_error(req, 500, "internal", "Out of memory.");
 		return -1;
 	}
