@@ -58,15 +58,20 @@ UNIT_BIN  = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC  = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN  = $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
+# Programs the integration tests run against a stack's database.
+DBCHECK_SRC = $(wildcard tests/dbcheck/*.c)
+DBCHECK_BIN = $(DBCHECK_SRC:tests/dbcheck/%.c=$(BUILD)/tests/db/%)
+
 PROGRAMS = $(PORTAL) $(API) $(KILND) $(ADMIN) $(RENDER)
 
 # Keep test objects: they are not throwaway intermediates.
-.SECONDARY: $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.o)
+.SECONDARY: $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.o) \
+            $(DBCHECK_SRC:%.c=$(BUILD)/%.o)
 
 .PHONY: all deps test test-unit asan valgrind fuzz run stop install \
         uninstall clean bench bench-gemm tune model
 
-all: $(PROGRAMS) $(UNIT_BIN)
+all: $(PROGRAMS) $(UNIT_BIN) $(DBCHECK_BIN)
 
 deps:
 	@sh tools/deps.sh
@@ -141,6 +146,10 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBENG) $(LIBKILN)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDFLAGS) $(LDLIBS_WEB) $(LDLIBS_ENG) \
 	    -lmariadb -lcurl $(LDLIBS_PW)
+
+$(BUILD)/tests/db/%: $(BUILD)/tests/dbcheck/%.o $(LIBKILN)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDFLAGS) $(LDLIBS_ADM)
 
 # Fuzz harnesses need clang's libFuzzer; they are built into their own
 # directory with ASan + UBSan whatever BUILD says.
@@ -278,6 +287,7 @@ tune: $(RENDER)
 
 # Every object's header list (see DEPFLAGS); none before the first build.
 DEP_OBJ = $(LIB_OBJ) $(ENG_OBJ) $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.o) \
+          $(DBCHECK_SRC:%.c=$(BUILD)/%.o) \
           $(foreach p,$(PORTAL_SRC) $(API_SRC) $(KILND_SRC) $(RENDER_SRC) \
             $(ADMIN_SRC),$(BUILD)/$(p:.c=.o)) $(FUZZ_OBJ)
 DEP_FILES = $(DEP_OBJ:.o=.d)

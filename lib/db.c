@@ -1,10 +1,13 @@
 /* db.c - MariaDB Connector/C wrapper: timeouts, reconnects, prepared
- * statements, string rows. */
+ * statements, rows bound by name into typed fields. */
 #include "db.h"
 #include "config.h"
 #include "util.h"
 
 #include <errmsg.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
 #include <mysql.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -245,9 +248,124 @@ out:
 	return rc;
 }
 
-long
-db_query(struct db *db, const char *sql, const struct db_param *p, size_t np,
-	db_row_fn fn, void *arg)
+/* Refuses a result whose columns are not, in order, the fields' names:
+ * the check that keeps a reordered SELECT from filling wrong fields. */
+static int
+check_fields(struct db *db, MYSQL_RES *meta, const struct db_field *f,
+	size_t nf)
+{
+	MYSQL_FIELD *mf = mysql_fetch_fields(meta);
+	unsigned int n = mysql_num_fields(meta), i;
+
+	if (n != nf) {
+		set_err(db, "query selects %u columns, the code reads %zu "
+		    "(first: %s)", n, nf, nf > 0 ? f[0].name : "-");
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if (strcmp(mf[i].name, f[i].name) != 0) {
+			set_err(db, "query column %u is '%s', the code reads "
+			    "'%s' there", i + 1, mf[i].name, f[i].name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Stores one column into its field; -1 with db_error() naming the column
+ * when the value is NULL where NULL is refused or is not a number of the
+ * field's type. */
+static int
+store_field(struct db *db, const struct db_field *f, const char *v,
+	void *rec)
+{
+	char *at = (char *)rec + f->off, *end;
+	long long ll = 0;
+	unsigned long long ull = 0;
+	double d = 0;
+
+	if (v == NULL && !(f->flags & DB_NULLOK)) {
+		set_err(db, "column '%s' is NULL", f->name);
+		return -1;
+	}
+	errno = 0;
+	end = NULL;
+	switch (f->type) {
+	case DBF_STR:
+		*(const char **)(void *)at = v;
+		return 0;
+	case DBF_DUP:
+		*(char **)(void *)at = NULL;
+		if (v != NULL && (*(char **)(void *)at = strdup(v)) == NULL) {
+			set_err(db, "out of memory");
+			return -1;
+		}
+		return 0;
+	case DBF_INT:
+	case DBF_LONG:
+	case DBF_LLONG:
+		if (v != NULL)
+			ll = strtoll(v, &end, 10);
+		break;
+	case DBF_ULLONG:
+		if (v != NULL) {
+			/* strtoull takes "-1" as ULLONG_MAX; ids never are. */
+			if (*v == '-')
+				errno = ERANGE;
+			ull = strtoull(v, &end, 10);
+		}
+		break;
+	case DBF_DOUBLE:
+		if (v != NULL) {
+			d = strtod(v, &end);
+			if (!isfinite(d))
+				errno = ERANGE;
+		}
+		break;
+	}
+	if (v != NULL && (end == v || *end != '\0' || errno != 0 ||
+	    (f->type == DBF_INT && (ll < INT_MIN || ll > INT_MAX)) ||
+	    (f->type == DBF_LONG && (ll < LONG_MIN || ll > LONG_MAX)))) {
+		set_err(db, "column '%s': '%.40s' is not a number of its type",
+		    f->name, v);
+		return -1;
+	}
+	switch (f->type) {
+	case DBF_INT:
+		*(int *)(void *)at = (int)ll;
+		break;
+	case DBF_LONG:
+		*(long *)(void *)at = (long)ll;
+		break;
+	case DBF_LLONG:
+		*(long long *)(void *)at = ll;
+		break;
+	case DBF_ULLONG:
+		*(unsigned long long *)(void *)at = ull;
+		break;
+	case DBF_DOUBLE:
+		*(double *)(void *)at = d;
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+/* What a query does with its rows: hand them over as strings (fn) or
+ * bind them into a record by the fields (f, rec, rfn). */
+struct sink {
+	db_row_fn fn;
+	void *arg;
+	const struct db_field *f;
+	size_t nf;
+	void *rec;
+	db_rec_fn rfn;
+};
+
+static long
+query_rows(struct db *db, const char *sql, const struct db_param *p,
+	size_t np, const struct sink *k)
 {
 	MYSQL_STMT *st = NULL;
 	MYSQL_RES *meta = NULL;
@@ -255,10 +373,11 @@ db_query(struct db *db, const char *sql, const struct db_param *p, size_t np,
 	unsigned long *lens = NULL;
 	my_bool *nulls = NULL, *errs = NULL;
 	char **bufs = NULL;
-	const char **cols = NULL;
+	const char **cols = NULL, **names = NULL;
 	unsigned int nf = 0, i;
 	long rows = -1, count = 0;
 	int r, grew;
+	MYSQL_FIELD *mf;
 
 	if (run_stmt(db, sql, p, np, &st) != 0)
 		return -1;
@@ -267,17 +386,23 @@ db_query(struct db *db, const char *sql, const struct db_param *p, size_t np,
 		set_err(db, "query returns no result set");
 		goto out;
 	}
+	if (k->f != NULL && check_fields(db, meta, k->f, k->nf) != 0)
+		goto out;
 	nf = mysql_num_fields(meta);
+	mf = mysql_fetch_fields(meta);
 	rb = calloc(nf, sizeof(*rb));
 	lens = calloc(nf, sizeof(*lens));
 	nulls = calloc(nf, sizeof(*nulls));
 	errs = calloc(nf, sizeof(*errs));
 	bufs = calloc(nf, sizeof(*bufs));
 	cols = calloc(nf, sizeof(*cols));
-	if (!rb || !lens || !nulls || !errs || !bufs || !cols) {
+	names = calloc(nf, sizeof(*names));
+	if (!rb || !lens || !nulls || !errs || !bufs || !cols || !names) {
 		set_err(db, "out of memory");
 		goto out;
 	}
+	for (i = 0; i < nf; i++)
+		names[i] = mf[i].name;
 	/* Start every column with a modest buffer; longer values are fetched
 	 * again with mysql_stmt_fetch_column into a grown buffer. */
 	for (i = 0; i < nf; i++) {
@@ -351,8 +476,18 @@ db_query(struct db *db, const char *sql, const struct db_param *p, size_t np,
 		row.ncols = nf;
 		row.cols = cols;
 		row.lens = lens;
+		row.names = names;
+		if (k->f != NULL) {
+			for (i = 0; i < nf; i++)
+				if (store_field(db, &k->f[i], cols[i], k->rec))
+					goto out;
+			count++;
+			if (k->rfn == NULL || k->rfn(k->rec, k->arg) != 0)
+				break;
+			continue;
+		}
 		count++;
-		if (fn != NULL && fn(&row, arg) != 0)
+		if (k->fn != NULL && k->fn(&row, k->arg) != 0)
 			break;
 	}
 	rows = count;
@@ -365,11 +500,31 @@ out:
 		free(bufs[i]);
 	free(bufs);
 	free(cols);
+	free(names);
 	free(rb);
 	free(lens);
 	free(nulls);
 	free(errs);
 	return rows;
+}
+
+long
+db_query(struct db *db, const char *sql, const struct db_param *p, size_t np,
+	db_row_fn fn, void *arg)
+{
+	struct sink k = { fn, arg, NULL, 0, NULL, NULL };
+
+	return query_rows(db, sql, p, np, &k);
+}
+
+long
+db_query_into(struct db *db, const char *sql, const struct db_param *p,
+	size_t np, const struct db_field *f, size_t nf, void *rec,
+	db_rec_fn fn, void *arg)
+{
+	struct sink k = { NULL, arg, f, nf, rec, fn };
+
+	return query_rows(db, sql, p, np, &k);
 }
 
 int
@@ -482,13 +637,22 @@ int
 db_query_long(struct db *db, const char *sql, const struct db_param *p,
 	size_t np, long *out)
 {
-	char *v = NULL;
+	char *v = NULL, *end;
+	int rc = 0;
 
 	if (db_query_string(db, sql, p, np, &v) != 0)
 		return -1;
-	*out = v != NULL ? strtol(v, NULL, 10) : 0;
+	*out = 0;
+	if (v != NULL) {
+		errno = 0;
+		*out = strtol(v, &end, 10);
+		if (end == v || *end != '\0' || errno != 0) {
+			set_err(db, "'%.40s' is not an integer", v);
+			rc = -1;
+		}
+	}
 	free(v);
-	return 0;
+	return rc;
 }
 
 int

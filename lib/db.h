@@ -1,5 +1,5 @@
 /* db.h - MariaDB access: one connection with timeouts, prepared statements
- * with typed parameters, rows handed back as strings. */
+ * with typed parameters, rows bound by column name into typed C fields. */
 #ifndef KILN_DB_H
 #define KILN_DB_H
 
@@ -22,15 +22,57 @@ struct db_param {
 #define DB_NULL ((struct db_param){ DBP_NULL, NULL, 0 })
 
 /* One result row: cols[i] is NULL for SQL NULL, else a NUL-terminated
- * string valid only during the callback. */
+ * string valid only during the callback; names[i] is the column's name
+ * or alias in the SELECT. Only generic code (view_rows) reads rows this
+ * way; everything else binds fields by name with db_query_into. */
 struct db_row {
 	size_t ncols;
 	const char *const *cols;
 	const unsigned long *lens;
+	const char *const *names;
 };
 
 /* Called once per row; a non-zero return stops the fetch early. */
 typedef int (*db_row_fn)(const struct db_row *row, void *arg);
+
+/* How a column is stored into a C field. Numbers are parsed strictly: a
+ * value that is not wholly a number in the field's range fails the query
+ * (db_error names the column) instead of becoming 0. */
+enum db_ftype {
+	DBF_STR,	/* const char *, valid only during the callback */
+	DBF_DUP,	/* char *, a copy the caller frees */
+	DBF_INT,	/* int */
+	DBF_LONG,	/* long */
+	DBF_LLONG,	/* long long */
+	DBF_ULLONG,	/* unsigned long long */
+	DBF_DOUBLE	/* double */
+};
+
+/* SQL NULL is refused unless the field says DB_NULLOK; then a string is
+ * NULL and a number 0. */
+#define DB_NULLOK 1u
+
+/* One selected column: its name (the column or its AS alias, exactly as
+ * the SELECT names it), where it goes and how. A query's fields list the
+ * columns in SELECT order; the order and names are checked against the
+ * result's metadata before any row is read, so a reordered or renamed
+ * SELECT fails loudly rather than filling the wrong fields. */
+struct db_field {
+	const char *name;
+	enum db_ftype type;
+	size_t off;
+	unsigned flags;
+};
+
+#define DB_FIELD(st, member, ft, name) \
+	{ (name), (ft), offsetof(st, member), 0 }
+#define DB_FIELD_NULL(st, member, ft, name) \
+	{ (name), (ft), offsetof(st, member), DB_NULLOK }
+#define DB_NFIELDS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Called once per row with rec filled in; a non-zero return stops the
+ * fetch early. */
+typedef int (*db_rec_fn)(void *rec, void *arg);
 
 /* Makes a handle for cfg's [database] settings without connecting; cfg must
  * outlive it. Returns NULL when memory runs out. */
@@ -63,6 +105,17 @@ int db_deadlocked(const struct db *db);
 long db_query(struct db *db, const char *sql, const struct db_param *p,
 	size_t np, db_row_fn fn, void *arg);
 
+/* Runs a prepared statement that returns rows, filling rec's fields from
+ * each row (by f, see struct db_field) and then calling fn(rec, arg).
+ * With fn NULL it stops after the first row, so rec holds that row (a
+ * single-row lookup). DBF_DUP copies belong to the caller from the moment
+ * they are stored, also when the query then fails: zero rec first and
+ * free them after, or in fn for each row. Returns the number of rows
+ * delivered, or -1 with db_error() set. */
+long db_query_into(struct db *db, const char *sql, const struct db_param *p,
+	size_t np, const struct db_field *f, size_t nf, void *rec,
+	db_rec_fn fn, void *arg);
+
 /* Runs a prepared statement without rows. *affected is the number of rows
  * the statement matched (CLIENT_FOUND_ROWS), changed or not; affected and
  * insert_id may be NULL. Returns 0, or -1 with db_error() set. */
@@ -89,7 +142,8 @@ int db_query_string(struct db *db, const char *sql, const struct db_param *p,
 	size_t np, char **out);
 
 /* The same as a number: *out is the first column of the first row, 0
- * when there is no row or it is NULL. Returns 0 or -1. */
+ * when there is no row or it is NULL. A value that is not an integer
+ * fails. Returns 0 or -1. */
 int db_query_long(struct db *db, const char *sql, const struct db_param *p,
 	size_t np, long *out);
 
