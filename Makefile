@@ -14,13 +14,21 @@ CPPFLAGS += -D_GNU_SOURCE -Ilib -Irender-daemon/engine \
             -isystem /usr/include/ClearSilver \
             -isystem /usr/include/mariadb
 ALL_CFLAGS = $(WARN) $(CPPFLAGS) $(CFLAGS) $(SAN)
-LDLIBS_WEB = -lfcgi -lmariadb -ljson-c -lneo_cgi -lneo_cs -lneo_utl -lgd -lz -lsodium -lm -lcurl
-LDLIBS_ENG = -lclblast -lOpenCL -lstdc++ -ljson-c -lsodium -lgd -lz -lm -lpthread -lunistring
-LDLIBS_D   = $(LDLIBS_ENG) -lmariadb -lsodium -lcurl
+# Libraries by what needs them, each named once; a program's line is the
+# union of its groups.
+LIBS_COMMON = -ljson-c -lsodium -lgd -lz -lcurl -lm
+LIBS_DB     = -lmariadb
+LIBS_CGI    = -lfcgi -lneo_cgi -lneo_cs -lneo_utl
+LIBS_CL     = -lclblast -lOpenCL -lstdc++ -lpthread -lunistring
 # Password strength (lib/password.c): for the programs that check new
 # passwords.
 LDLIBS_PW  = -lzxcvbn
-LDLIBS_ADM = -lmariadb -ljson-c -lsodium -lm $(LDLIBS_PW)
+LDLIBS_WEB = $(LIBS_CGI) $(LIBS_DB) $(LIBS_COMMON)
+LDLIBS_ENG = $(LIBS_CL) $(LIBS_COMMON)
+LDLIBS_D   = $(LIBS_CL) $(LIBS_DB) $(LIBS_COMMON)
+LDLIBS_ADM = $(LIBS_DB) -ljson-c -lsodium -lm $(LDLIBS_PW)
+# Tests and fuzz harnesses link code from every part.
+LDLIBS_ALL = $(LIBS_CGI) $(LIBS_CL) $(LIBS_DB) $(LIBS_COMMON) $(LDLIBS_PW)
 
 BINDIR   = $(PREFIX)/bin
 MANDIR   = $(PREFIX)/share/man
@@ -68,13 +76,14 @@ PROGRAMS = $(PORTAL) $(API) $(KILND) $(ADMIN) $(RENDER)
 .SECONDARY: $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.o) \
             $(DBCHECK_SRC:%.c=$(BUILD)/%.o)
 
-.PHONY: all deps test test-unit asan valgrind fuzz run stop install \
+.PHONY: all deps deps-run deps-test test test-unit asan valgrind fuzz run stop install \
         uninstall clean bench bench-gemm tune model
 
 all: $(PROGRAMS) $(UNIT_BIN) $(DBCHECK_BIN)
 
+# What CI needs: running and testing (tools/deps.sh's groups).
 deps:
-	@sh tools/deps.sh
+	@sh tools/deps.sh run test
 
 # Header dependencies: the compiler writes each object's list beside it
 # as it builds it (-MMD), with a dummy rule per header (-MP) so a removed
@@ -144,8 +153,7 @@ $(ADMIN): $(ADMIN_SRC:%.c=$(BUILD)/%.o) $(LIBKILN)
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBENG) $(LIBKILN)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDFLAGS) $(LDLIBS_WEB) $(LDLIBS_ENG) \
-	    -lmariadb -lcurl $(LDLIBS_PW)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDFLAGS) $(LDLIBS_ALL)
 
 $(BUILD)/tests/db/%: $(BUILD)/tests/dbcheck/%.o $(LIBKILN)
 	@mkdir -p $(dir $@)
@@ -176,13 +184,21 @@ build-fuzz/obj/cl_sources.o: $(ENG_GEN) render-daemon/engine/cl_sources.h
 build-fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(FUZZ_OBJ)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) \
-	  $(LDLIBS_WEB) $(LDLIBS_ENG) -lcurl $(LDLIBS_PW)
+	  $(LDLIBS_ALL)
 
 fuzz: $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 
+# make run installs only what running needs; make test adds the test
+# tools. Both are no-ops once the packages are there.
+deps-run:
+	@sh tools/deps.sh run
+deps-test:
+	@sh tools/deps.sh test
+
 # The one test command: unit tests, fuzz corpora, integration tests against
 # a real throwaway stack. The last line is "N passed, N failed".
-test: all fuzz
+test: deps-test
+	@$(MAKE) --no-print-directory all fuzz
 	@/usr/bin/python3 tests/run.py --build $(BUILD)
 
 test-unit: all
@@ -206,7 +222,8 @@ valgrind: all
 
 HTTP_PORT ?= 8080
 
-run: deps all
+run: deps-run
+	@$(MAKE) --no-print-directory all
 	@tools/kiln-stack up --dir var --http-port $(HTTP_PORT) --print-login
 
 stop:
@@ -266,7 +283,7 @@ model:
 # (wrk). Prints a table, writes bench/results/latest.json. BENCH_ARGS
 # passes options (--only gemm,unet,micro,web, --unet-sizes 256, ...).
 bench: all
-	@command -v wrk >/dev/null || sh tools/deps.sh
+	@sh tools/deps.sh bench
 	POCL_CACHE_DIR=$${POCL_CACHE_DIR:-$(CURDIR)/$(BUILD)/pocl-cache} \
 	  /usr/bin/python3 tools/bench/run.py --build $(BUILD) $(BENCH_ARGS)
 

@@ -1,16 +1,34 @@
 #!/bin/sh
-# Installs the Debian packages kiln needs; a no-op when all are present.
+# Installs the Debian packages kiln needs for what is asked, a no-op when
+# all are present. Groups: run (build and run a stack; what `make run`
+# needs), test (adds the test tools: `make test`), bench (adds wrk and
+# the PyTorch and OpenBLAS peers). No argument means run and test, what
+# CI needs.
 set -eu
 
-PKGS="build-essential pkg-config clang libclang-rt-14-dev curl ca-certificates
-python3 procps psmisc
+RUN="build-essential pkg-config curl ca-certificates python3 procps
 libfcgi-dev libfcgi-bin libmariadb-dev mariadb-server mariadb-client
 libcurl4-openssl-dev libjson-c-dev clearsilver-dev libgd-dev
 ocl-icd-opencl-dev opencl-c-headers libclblast-dev pocl-opencl-icd clinfo
-libsodium-dev libunistring-dev libzxcvbn-dev lighttpd apache2
-libapache2-mod-fcgid valgrind
-chromium fonts-dejavu-core wrk man-db groff-base
+libsodium-dev libunistring-dev libzxcvbn-dev lighttpd"
+# Apache runs in the tests beside lighttpd; the engine tests compute their
+# references with PyTorch (OpenBLAS, or it runs ~25x slower); the pages
+# are driven by headless Chromium; the man pages are rendered by man -l.
+TEST="clang libclang-rt-14-dev psmisc valgrind apache2 libapache2-mod-fcgid
+chromium fonts-dejavu-core man-db groff-base
 python3-torch python3-numpy libopenblas0-pthread"
+BENCH="wrk python3-torch python3-numpy libopenblas0-pthread"
+
+[ $# -gt 0 ] || set -- run test
+PKGS=""
+for g in "$@"; do
+	case "$g" in
+	run) PKGS="$PKGS $RUN" ;;
+	test) PKGS="$PKGS $RUN $TEST" ;;
+	bench) PKGS="$PKGS $RUN $BENCH" ;;
+	*) echo "deps: no group $g (run, test, bench)" >&2; exit 2 ;;
+	esac
+done
 
 missing=""
 for p in $PKGS; do
