@@ -382,10 +382,44 @@ audit_by(struct kreq *req, unsigned long long actor_id, const char *actor,
 	return rc;
 }
 
-/* Reads one principal row: user id, username, display name, role, tier,
- * then per kind: session id, csrf, seconds since last seen; or key id,
- * key hash, scopes, seconds since last use. */
+/* One principal row: the user, then the session's or the key's own
+ * columns (the other kind's stay 0 and NULL). */
+struct principal_rec {
+	unsigned long long user_id;
+	const char *username, *display_name, *role, *tier;
+	unsigned long long session_id;
+	const char *csrf;
+	const char *key_hash;
+	unsigned long long key_id;
+	const char *scopes;
+	long idle;		/* seconds since last use */
+};
+
+#define PRINCIPAL_USER_FIELDS \
+	DB_FIELD(struct principal_rec, user_id, DBF_ULLONG, "id"), \
+	DB_FIELD(struct principal_rec, username, DBF_STR, "username"), \
+	DB_FIELD(struct principal_rec, display_name, DBF_STR, \
+	    "display_name"), \
+	DB_FIELD(struct principal_rec, role, DBF_STR, "role"), \
+	DB_FIELD(struct principal_rec, tier, DBF_STR, "tier")
+
+static const struct db_field session_fields[] = {
+	PRINCIPAL_USER_FIELDS,
+	DB_FIELD(struct principal_rec, session_id, DBF_ULLONG, "session_id"),
+	DB_FIELD(struct principal_rec, csrf, DBF_STR, "csrf"),
+	DB_FIELD(struct principal_rec, idle, DBF_LONG, "idle_s"),
+};
+
+static const struct db_field key_fields[] = {
+	PRINCIPAL_USER_FIELDS,
+	DB_FIELD(struct principal_rec, key_hash, DBF_STR, "key_hash"),
+	DB_FIELD(struct principal_rec, key_id, DBF_ULLONG, "key_id"),
+	DB_FIELD(struct principal_rec, scopes, DBF_STR, "scopes"),
+	DB_FIELD(struct principal_rec, idle, DBF_LONG, "idle_s"),
+};
+
 struct principal_row {
+	struct principal_rec r;
 	struct auth *a;
 	const char *want_hash;	/* keys: the digest to match */
 	long idle;		/* seconds since last use */
@@ -393,39 +427,39 @@ struct principal_row {
 };
 
 static int
-principal_row(const struct db_row *r, void *arg)
+principal_row(void *rec, void *arg)
 {
+	const struct principal_rec *r = rec;
 	struct principal_row *pr = arg;
 	struct auth *a;
 
-	if (pr->want_hash != NULL && (r->cols[5] == NULL ||
-	    strlen(r->cols[5]) != DIGEST_HEX ||
-	    sodium_memcmp(r->cols[5], pr->want_hash, DIGEST_HEX) != 0))
+	if (pr->want_hash != NULL && (strlen(r->key_hash) != DIGEST_HEX ||
+	    sodium_memcmp(r->key_hash, pr->want_hash, DIGEST_HEX) != 0))
 		return 0;	/* same prefix, other key */
 	a = calloc(1, sizeof(*a));
 	if (a == NULL) {
 		pr->oom = 1;
 		return 1;
 	}
-	a->user_id = strtoull(r->cols[0], NULL, 10);
-	a->username = xstrdup(r->cols[1]);
-	a->display_name = xstrdup(r->cols[2] ? r->cols[2] : "");
-	a->role = xstrdup(r->cols[3]);
-	a->tier = xstrdup(r->cols[4]);
-	a->is_admin = !strcmp(r->cols[3], "admin");
+	a->user_id = r->user_id;
+	a->username = xstrdup(r->username);
+	a->display_name = xstrdup(r->display_name);
+	a->role = xstrdup(r->role);
+	a->tier = xstrdup(r->tier);
+	a->is_admin = !strcmp(r->role, "admin");
 	if (pr->want_hash == NULL) {
-		a->session_id = strtoull(r->cols[5], NULL, 10);
-		a->csrf = xstrdup(r->cols[6]);
+		a->session_id = r->session_id;
+		a->csrf = xstrdup(r->csrf);
 		a->scopes = SCOPE_READ | SCOPE_GENERATE |
 			(a->is_admin ? SCOPE_ADMIN : 0);
 	} else {
 		unsigned sc = 0;
 
-		a->key_id = strtoull(r->cols[6], NULL, 10);
-		scopes_parse(r->cols[7] ? r->cols[7] : "", &sc);
+		a->key_id = r->key_id;
+		scopes_parse(r->scopes, &sc);
 		a->scopes = sc;
 	}
-	pr->idle = r->cols[8] ? strtol(r->cols[8], NULL, 10) : 1L << 30;
+	pr->idle = r->idle;
 	if (a->username == NULL || a->display_name == NULL ||
 	    a->role == NULL || a->tier == NULL ||
 	    (pr->want_hash == NULL && a->csrf == NULL)) {
@@ -457,13 +491,14 @@ session_load(struct kreq *req)
 	digest_hex(tok, hash);
 	p[0] = DB_STR(hash);
 	p[1] = DB_INT(c->session_idle);
-	if (db_query(req->app->db, "SELECT u.id, u.username, u.display_name,"
-	    " u.role, u.tier, s.id, s.csrf, NULL,"
-	    " TIMESTAMPDIFF(SECOND, s.last_seen_at, NOW(3))"
+	if (db_query_into(req->app->db, "SELECT u.id, u.username,"
+	    " u.display_name, u.role, u.tier, s.id AS session_id, s.csrf,"
+	    " TIMESTAMPDIFF(SECOND, s.last_seen_at, NOW(3)) AS idle_s"
 	    " FROM sessions s JOIN users u ON u.id = s.user_id"
 	    " WHERE s.token_hash = ? AND s.expires_at > NOW(3)"
 	    " AND s.last_seen_at > NOW(3) - INTERVAL ? SECOND"
-	    " AND u.disabled = 0", p, 2, principal_row, &pr) < 0)
+	    " AND u.disabled = 0", p, 2, session_fields,
+	    DB_NFIELDS(session_fields), &pr.r, principal_row, &pr) < 0)
 		return -1;
 	if (pr.oom)
 		return -1;
@@ -632,12 +667,16 @@ auth_bearer(struct kreq *req)
 	digest_hex(key, hash);
 	pr.want_hash = hash;
 	p[0] = DB_STR(prefix);
-	if (db_query(req->app->db, "SELECT u.id, u.username, u.display_name,"
-	    " u.role, u.tier, k.key_hash, k.id, k.scopes,"
-	    " TIMESTAMPDIFF(SECOND, k.last_used_at, NOW(3))"
+	/* A key never used counts as idle for long, so its first use is
+	 * recorded. */
+	if (db_query_into(req->app->db, "SELECT u.id, u.username,"
+	    " u.display_name, u.role, u.tier, k.key_hash, k.id AS key_id,"
+	    " k.scopes, COALESCE(TIMESTAMPDIFF(SECOND, k.last_used_at,"
+	    " NOW(3)), 1073741824) AS idle_s"
 	    " FROM api_keys k JOIN users u ON u.id = k.user_id"
 	    " WHERE k.prefix = ? AND k.revoked_at IS NULL AND u.disabled = 0",
-	    p, 1, principal_row, &pr) < 0)
+	    p, 1, key_fields, DB_NFIELDS(key_fields), &pr.r, principal_row,
+	    &pr) < 0)
 		return -1;
 	if (pr.oom)
 		return -2;

@@ -193,58 +193,41 @@ job_hist_observe(struct db *db, const char *metric, double seconds)
 
 /* ------------------------------------------------------------ claiming */
 
-struct claim_row {
-	struct job *j;
-	double wait_s;		/* since it was queued */
-	int bad;
+/* A claimed job as its SELECT names it; seed is staged here because
+ * struct job holds a uint64_t, which need not be unsigned long long. */
+struct claim_rec {
+	struct job j;
+	unsigned long long seed;
+	double wait_us;		/* since it was queued; NULL: 0 */
 };
 
-static int
-claim_row(const struct db_row *r, void *arg)
-{
-	struct claim_row *c = arg;
-	struct job *j = c->j;
-	int i;
-
-	if (r->ncols < 14) {
-		c->bad = 1;
-		return 1;
-	}
-	for (i = 0; i < 14; i++)
-		if (r->cols[i] == NULL) {
-			c->bad = 1;
-			return 1;
-		}
-	j->id = strtoull(r->cols[0], NULL, 10);
-	j->user_id = strtoull(r->cols[1], NULL, 10);
-	j->attempt = atoi(r->cols[2]);
-	j->max_attempts = atoi(r->cols[3]);
-	j->prompt = strdup(r->cols[4]);
-	j->negative = strdup(r->cols[5]);
-	j->model = strdup(r->cols[6]);
-	j->width = atoi(r->cols[7]);
-	j->height = atoi(r->cols[8]);
-	j->steps = atoi(r->cols[9]);
-	j->cfg = strtod(r->cols[10], NULL);
-	j->sampler = strdup(r->cols[11]);
-	j->seed = strtoull(r->cols[12], NULL, 10);
-	j->batch = atoi(r->cols[13]);
-	c->wait_s = r->ncols > 14 && r->cols[14] != NULL ?
-		strtod(r->cols[14], NULL) / 1e6 : 0;
-	if (j->prompt == NULL || j->negative == NULL || j->model == NULL ||
-	    j->sampler == NULL)
-		c->bad = 1;
-	return 1;
-}
+static const struct db_field claim_fields[] = {
+	DB_FIELD(struct claim_rec, j.id, DBF_ULLONG, "id"),
+	DB_FIELD(struct claim_rec, j.user_id, DBF_ULLONG, "user_id"),
+	DB_FIELD(struct claim_rec, j.attempt, DBF_INT, "attempt"),
+	DB_FIELD(struct claim_rec, j.max_attempts, DBF_INT, "max_attempts"),
+	DB_FIELD(struct claim_rec, j.prompt, DBF_DUP, "prompt"),
+	DB_FIELD(struct claim_rec, j.negative, DBF_DUP, "negative_prompt"),
+	DB_FIELD(struct claim_rec, j.model, DBF_DUP, "model"),
+	DB_FIELD(struct claim_rec, j.width, DBF_INT, "width"),
+	DB_FIELD(struct claim_rec, j.height, DBF_INT, "height"),
+	DB_FIELD(struct claim_rec, j.steps, DBF_INT, "steps"),
+	DB_FIELD(struct claim_rec, j.cfg, DBF_DOUBLE, "cfg_scale"),
+	DB_FIELD(struct claim_rec, j.sampler, DBF_DUP, "sampler"),
+	DB_FIELD(struct claim_rec, seed, DBF_ULLONG, "seed"),
+	DB_FIELD(struct claim_rec, j.batch, DBF_INT, "batch_count"),
+	DB_FIELD_NULL(struct claim_rec, wait_us, DBF_DOUBLE, "wait_us"),
+};
 
 int
 job_claim(struct db *db, const char *daemon, long lease_s, struct job *j)
 {
-	struct claim_row c = { j, 0, 0 };
+	struct claim_rec c;
 	char *id = NULL;
 	int rc = -1;
 
 	memset(j, 0, sizeof(*j));
+	memset(&c, 0, sizeof(c));
 	if (begin(db) != 0)
 		return -1;
 	/* Highest priority first; within it the user whose job was claimed
@@ -287,19 +270,26 @@ job_claim(struct db *db, const char *daemon, long lease_s, struct job *j)
 	}
 	{
 		struct db_param p[] = { DB_STR(id) };
+		long n;
 
-		if (db_query(db, "SELECT id, COALESCE(user_id, 0), attempt,"
-		    " max_attempts, prompt, negative_prompt, model, width,"
-		    " height, steps, cfg_scale, sampler, seed, batch_count,"
-		    " TIMESTAMPDIFF(MICROSECOND, created_at, NOW(3))"
-		    " FROM jobs WHERE id = ?", p, 1, claim_row, &c) != 1 ||
-		    c.bad)
+		/* The copies are ours as soon as they are stored, also when
+		 * the query then fails: in *j, the fail path frees them. */
+		n = db_query_into(db, "SELECT id, COALESCE(user_id, 0) AS"
+		    " user_id, attempt, max_attempts, prompt, negative_prompt,"
+		    " model, width, height, steps, cfg_scale, sampler, seed,"
+		    " batch_count,"
+		    " TIMESTAMPDIFF(MICROSECOND, created_at, NOW(3)) AS wait_us"
+		    " FROM jobs WHERE id = ?", p, 1, claim_fields,
+		    DB_NFIELDS(claim_fields), &c, NULL, NULL);
+		*j = c.j;
+		j->seed = c.seed;
+		if (n != 1)
 			goto fail;
 	}
 	/* The wait a user sees is until the first start; retries after a
 	 * crash are not new waits. */
-	if (j->attempt == 1 && job_hist_observe(db, "queue_wait", c.wait_s)
-	    != 0)
+	if (j->attempt == 1 && job_hist_observe(db, "queue_wait",
+	    c.wait_us / 1e6) != 0)
 		goto fail;
 	if (commit(db) != 0)
 		goto fail;
@@ -585,6 +575,20 @@ job_requeue(struct db *db, const struct job_lease *l)
 
 /* ------------------------------------------------------------ recovery */
 
+/* One expired lease as the reaper's SELECT names it. */
+struct expired_rec {
+	unsigned long long id;
+	int attempt, max;
+	const char *by;		/* NULL when no daemon holds it */
+};
+
+static const struct db_field expired_fields[] = {
+	DB_FIELD(struct expired_rec, id, DBF_ULLONG, "id"),
+	DB_FIELD(struct expired_rec, attempt, DBF_INT, "attempt"),
+	DB_FIELD(struct expired_rec, max, DBF_INT, "max_attempts"),
+	DB_FIELD_NULL(struct expired_rec, by, DBF_STR, "claimed_by"),
+};
+
 struct expired {
 	unsigned long long id[64];
 	int attempt[64], max[64];
@@ -593,18 +597,17 @@ struct expired {
 };
 
 static int
-expired_row(const struct db_row *r, void *arg)
+expired_row(void *rec, void *arg)
 {
+	const struct expired_rec *r = rec;
 	struct expired *e = arg;
 
-	if (e->n >= 64 || r->cols[0] == NULL || r->cols[1] == NULL ||
-	    r->cols[2] == NULL)
+	if (e->n >= 64)
 		return 1;
-	e->id[e->n] = strtoull(r->cols[0], NULL, 10);
-	e->attempt[e->n] = atoi(r->cols[1]);
-	e->max[e->n] = atoi(r->cols[2]);
-	snprintf(e->by[e->n], sizeof(e->by[0]), "%s",
-	    r->cols[3] ? r->cols[3] : "");
+	e->id[e->n] = r->id;
+	e->attempt[e->n] = r->attempt;
+	e->max[e->n] = r->max;
+	snprintf(e->by[e->n], sizeof(e->by[0]), "%s", r->by ? r->by : "");
 	e->n++;
 	return 0;
 }
@@ -613,6 +616,7 @@ long
 job_reap(struct db *db)
 {
 	struct expired e;
+	struct expired_rec r;
 	long changed = 0;
 	int i;
 
@@ -621,10 +625,11 @@ job_reap(struct db *db)
 		return -1;
 	/* SKIP LOCKED: a job some daemon is finishing right now is left to
 	 * it; a later pass sees it if its lease really is gone. */
-	if (db_query(db, "SELECT id, attempt, max_attempts, claimed_by"
+	if (db_query_into(db, "SELECT id, attempt, max_attempts, claimed_by"
 	    " FROM jobs WHERE status = 'running' AND lease_until < NOW(3)"
 	    " ORDER BY id LIMIT 64 FOR UPDATE SKIP LOCKED", NULL, 0,
-	    expired_row, &e) < 0)
+	    expired_fields, DB_NFIELDS(expired_fields), &r, expired_row,
+	    &e) < 0)
 		goto fail;
 	for (i = 0; i < e.n; i++) {
 		struct db_param p[] = { DB_INT(e.id[i]) };

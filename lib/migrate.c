@@ -143,9 +143,21 @@ struct applied {
 	int oom;
 };
 
+/* One schema_migrations row. */
+struct applied_rec {
+	long version;
+	const char *checksum;
+};
+
+static const struct db_field applied_fields[] = {
+	DB_FIELD(struct applied_rec, version, DBF_LONG, "version"),
+	DB_FIELD(struct applied_rec, checksum, DBF_STR, "checksum"),
+};
+
 static int
-applied_row(const struct db_row *row, void *arg)
+applied_row(void *rec, void *arg)
 {
+	const struct applied_rec *r = rec;
 	struct applied *a = arg;
 
 	if (a->n == a->cap) {
@@ -166,8 +178,8 @@ applied_row(const struct db_row *row, void *arg)
 		a->sums = ns;
 		a->cap = nc;
 	}
-	a->versions[a->n] = strtol(row->cols[0], NULL, 10);
-	snprintf(a->sums[a->n], 65, "%s", row->cols[1] ? row->cols[1] : "");
+	a->versions[a->n] = r->version;
+	snprintf(a->sums[a->n], 65, "%s", r->checksum);
 	a->n++;
 	return 0;
 }
@@ -189,6 +201,7 @@ migrate_apply(struct db *db, const char *dir, int verbose, char *err,
 {
 	struct migration *m = NULL;
 	struct applied a = { 0 };
+	struct applied_rec ar;
 	struct buf sql = { 0 };
 	char path[4096], sum[65], *lock = NULL;
 	size_t n = 0, i;
@@ -216,8 +229,9 @@ migrate_apply(struct db *db, const char *dir, int verbose, char *err,
 		goto out;
 	}
 	locked = 1;
-	if (db_query(db, "SELECT version, checksum FROM schema_migrations",
-	    NULL, 0, applied_row, &a) < 0) {
+	if (db_query_into(db, "SELECT version, checksum FROM"
+	    " schema_migrations", NULL, 0, applied_fields,
+	    DB_NFIELDS(applied_fields), &ar, applied_row, &a) < 0) {
 		errf(err, errlen, "schema_migrations: %s", db_error(db));
 		goto out;
 	}

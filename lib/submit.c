@@ -589,18 +589,64 @@ add_url(struct job_read *jr, json_object *o, const char *key, json_object *url)
 	json_object_object_add(o, key, url);
 }
 
-static int
-job_row(const struct db_row *r, void *arg)
+/* One row of the jobs_json query. A DOUBLE comes twice: as a number,
+ * and as the database's own text ("0.773") for the JSON, not a binary
+ * double's seventeen digits. */
+struct job_rec {
+	unsigned long long id, seed;
+	const char *status, *prompt, *negative, *model, *sampler;
+	const char *webhook_url, *error;
+	int width, height, steps, batch, step, steps_total;
+	double cfg, eta, render;
+	const char *cfg_text, *eta_text, *render_text;
+	const char *created_at, *started_at, *finished_at;
+	const char *preview, *share;
+	long long ahead;	/* -1: not queued */
+};
+
+static const struct db_field job_fields[] = {
+	DB_FIELD(struct job_rec, id, DBF_ULLONG, "id"),
+	DB_FIELD(struct job_rec, status, DBF_STR, "status"),
+	DB_FIELD(struct job_rec, prompt, DBF_STR, "prompt"),
+	DB_FIELD(struct job_rec, negative, DBF_STR, "negative_prompt"),
+	DB_FIELD(struct job_rec, model, DBF_STR, "model"),
+	DB_FIELD(struct job_rec, width, DBF_INT, "width"),
+	DB_FIELD(struct job_rec, height, DBF_INT, "height"),
+	DB_FIELD(struct job_rec, steps, DBF_INT, "steps"),
+	DB_FIELD(struct job_rec, cfg, DBF_DOUBLE, "cfg_scale"),
+	DB_FIELD(struct job_rec, cfg_text, DBF_STR, "cfg_scale_text"),
+	DB_FIELD(struct job_rec, sampler, DBF_STR, "sampler"),
+	DB_FIELD(struct job_rec, seed, DBF_ULLONG, "seed"),
+	DB_FIELD(struct job_rec, batch, DBF_INT, "batch_count"),
+	DB_FIELD_NULL(struct job_rec, webhook_url, DBF_STR, "webhook_url"),
+	DB_FIELD(struct job_rec, step, DBF_INT, "step"),
+	DB_FIELD(struct job_rec, steps_total, DBF_INT, "steps_total"),
+	DB_FIELD_NULL(struct job_rec, eta, DBF_DOUBLE, "eta_s"),
+	DB_FIELD_NULL(struct job_rec, eta_text, DBF_STR, "eta_s_text"),
+	DB_FIELD_NULL(struct job_rec, error, DBF_STR, "error"),
+	DB_FIELD_NULL(struct job_rec, render, DBF_DOUBLE, "render_s"),
+	DB_FIELD_NULL(struct job_rec, render_text, DBF_STR, "render_s_text"),
+	DB_FIELD_NULL(struct job_rec, created_at, DBF_STR, "created_at"),
+	DB_FIELD_NULL(struct job_rec, started_at, DBF_STR, "started_at"),
+	DB_FIELD_NULL(struct job_rec, finished_at, DBF_STR, "finished_at"),
+	DB_FIELD_NULL(struct job_rec, preview, DBF_STR, "preview_path"),
+	DB_FIELD(struct job_rec, ahead, DBF_LLONG, "queue_position"),
+	DB_FIELD_NULL(struct job_rec, share, DBF_STR, "share_token"),
+};
+
+/* A DOUBLE column as JSON: its number with its text (NULL: null). */
+static json_object *
+json_db_double(double d, const char *text)
 {
-	static const char *const names[] = { "id", "status", "prompt",
-		"negative_prompt", "model", "width", "height", "steps",
-		"cfg_scale", "sampler", "seed", "batch_count", "webhook_url",
-		"step", "steps_total", "eta_s", "error", "render_s",
-		"created_at", "started_at", "finished_at", "preview",
-		"queue_position" };
+	return text != NULL ? json_object_new_double_s(d, text) : NULL;
+}
+
+static int
+job_row(void *rec, void *arg)
+{
+	const struct job_rec *r = rec;
 	struct job_read *jr = arg;
 	json_object *o, *prog;
-	size_t i;
 
 	if (jr->n == jr->cap) {		/* never more rows than ids asked */
 		jr->oom = 1;
@@ -611,60 +657,83 @@ job_row(const struct db_row *r, void *arg)
 		jr->oom = 1;
 		return 1;
 	}
-	for (i = 0; i < ARRAY_LEN(names); i++) {
-		const char *v = r->cols[i];
-		json_object *x;
-
-		if (i == 13 || i == 14 || i == 15 || i == 21 || i == 22)
-			continue;	/* grouped below */
-		if (i == 0 || (i >= 5 && i <= 7) || i == 10 || i == 11)
-			x = json_object_new_int64(strtoll(v, NULL, 10));
-		else if (i == 8 || i == 17)
-			/* The database's own text ("0.773"), not a binary
-			 * double's seventeen digits. */
-			x = v ? json_object_new_double_s(strtod(v, NULL), v) :
-				NULL;
-		else
-			x = json_str_or_null(v);
-		json_object_object_add(o, names[i], x);
-	}
+	json_object_object_add(o, "id", json_object_new_int64(
+		(int64_t)r->id));
+	json_object_object_add(o, "status", json_str_or_null(r->status));
+	json_object_object_add(o, "prompt", json_str_or_null(r->prompt));
+	json_object_object_add(o, "negative_prompt",
+		json_str_or_null(r->negative));
+	json_object_object_add(o, "model", json_str_or_null(r->model));
+	json_object_object_add(o, "width", json_object_new_int64(r->width));
+	json_object_object_add(o, "height", json_object_new_int64(r->height));
+	json_object_object_add(o, "steps", json_object_new_int64(r->steps));
+	json_object_object_add(o, "cfg_scale",
+		json_db_double(r->cfg, r->cfg_text));
+	json_object_object_add(o, "sampler", json_str_or_null(r->sampler));
+	json_object_object_add(o, "seed", json_object_new_int64(
+		(int64_t)r->seed));
+	json_object_object_add(o, "batch_count",
+		json_object_new_int64(r->batch));
+	json_object_object_add(o, "webhook_url",
+		json_str_or_null(r->webhook_url));
+	json_object_object_add(o, "error", json_str_or_null(r->error));
+	json_object_object_add(o, "render_s",
+		json_db_double(r->render, r->render_text));
+	json_object_object_add(o, "created_at",
+		json_str_or_null(r->created_at));
+	json_object_object_add(o, "started_at",
+		json_str_or_null(r->started_at));
+	json_object_object_add(o, "finished_at",
+		json_str_or_null(r->finished_at));
 	prog = json_object_new_object();
-	json_object_object_add(prog, "step", json_object_new_int(
-		atoi(r->cols[13])));
-	json_object_object_add(prog, "steps", json_object_new_int(
-		atoi(r->cols[14])));
-	json_object_object_add(prog, "eta_s", r->cols[15] ?
-		json_object_new_double_s(strtod(r->cols[15], NULL),
-		r->cols[15]) : NULL);
+	json_object_object_add(prog, "step", json_object_new_int(r->step));
+	json_object_object_add(prog, "steps",
+		json_object_new_int(r->steps_total));
+	json_object_object_add(prog, "eta_s",
+		json_db_double(r->eta, r->eta_text));
 	json_object_object_add(o, "progress", prog);
-	jr->id[jr->n] = strtoull(r->cols[0], NULL, 10);
-	if (r->cols[21] != NULL)
+	jr->id[jr->n] = r->id;
+	if (r->preview != NULL)
 		add_url(jr, o, "preview_url", json_site_url(jr->base_url,
 			"/api/v1/images/%llu-preview.png", jr->id[jr->n]));
 	else
 		json_object_object_add(o, "preview_url", NULL);
-	json_object_object_add(o, "queue_position", r->cols[22] ?
-		json_object_new_int64(strtoll(r->cols[22], NULL, 10)) : NULL);
+	json_object_object_add(o, "queue_position", r->ahead >= 0 ?
+		json_object_new_int64(r->ahead) : NULL);
 	/* Whoever has this link sees the images (POST .../share). */
-	if (r->cols[23] != NULL)
+	if (r->share != NULL)
 		add_url(jr, o, "share_url", json_site_url(jr->base_url,
-			"/s/%s", r->cols[23]));
+			"/s/%s", r->share));
 	else
 		json_object_object_add(o, "share_url", NULL);
 	jr->o[jr->n++] = o;
 	return jr->oom;
 }
 
+/* One row of the images query. */
+struct image_rec {
+	unsigned long long job_id, seed;
+	int idx, width, height;
+};
+
+static const struct db_field image_fields[] = {
+	DB_FIELD(struct image_rec, job_id, DBF_ULLONG, "job_id"),
+	DB_FIELD(struct image_rec, idx, DBF_INT, "idx"),
+	DB_FIELD(struct image_rec, seed, DBF_ULLONG, "seed"),
+	DB_FIELD(struct image_rec, width, DBF_INT, "width"),
+	DB_FIELD(struct image_rec, height, DBF_INT, "height"),
+};
+
 static int
-image_row(const struct db_row *r, void *arg)
+image_row(void *rec, void *arg)
 {
+	const struct image_rec *r = rec;
 	struct job_read *jr = arg;
-	unsigned long long job = strtoull(r->cols[0], NULL, 10);
 	json_object *a = NULL, *o;
 	size_t i;
 
 	for (i = 0; i < jr->n && a == NULL; i++)
-		if (jr->id[i] == job)
+		if (jr->id[i] == r->job_id)
 			json_object_object_get_ex(jr->o[i], "images", &a);
 	if (a == NULL)
 		return 0;	/* only the jobs found are asked for */
@@ -673,18 +742,15 @@ image_row(const struct db_row *r, void *arg)
 		jr->oom = 1;
 		return 1;
 	}
-	json_object_object_add(o, "index", json_object_new_int(
-		atoi(r->cols[1])));
+	json_object_object_add(o, "index", json_object_new_int(r->idx));
 	json_object_object_add(o, "seed", json_object_new_int64(
-		strtoll(r->cols[2], NULL, 10)));
-	json_object_object_add(o, "width", json_object_new_int(
-		atoi(r->cols[3])));
-	json_object_object_add(o, "height", json_object_new_int(
-		atoi(r->cols[4])));
+		(int64_t)r->seed));
+	json_object_object_add(o, "width", json_object_new_int(r->width));
+	json_object_object_add(o, "height", json_object_new_int(r->height));
 	add_url(jr, o, "url", json_site_url(jr->base_url,
-		"/api/v1/images/%s-%s.png", r->cols[0], r->cols[1]));
+		"/api/v1/images/%llu-%d.png", r->job_id, r->idx));
 	add_url(jr, o, "thumb_url", json_site_url(jr->base_url,
-		"/api/v1/images/%s-%s.thumb.png", r->cols[0], r->cols[1]));
+		"/api/v1/images/%llu-%d.thumb.png", r->job_id, r->idx));
 	json_object_array_add(a, o);
 	return jr->oom;
 }
@@ -714,6 +780,8 @@ jobs_json(struct db *db, const char *base_url, const unsigned long long *ids,
 	size_t n, unsigned long long user_id, json_object *out)
 {
 	struct job_read jr = { 0 };
+	struct job_rec jrec;
+	struct image_rec irec;
 	struct db_param *p = NULL;
 	char *sql = NULL;
 	size_t i, k;
@@ -729,18 +797,24 @@ jobs_json(struct db *db, const char *base_url, const unsigned long long *ids,
 	/* Two queries for the whole list, not two per job: the rows, then
 	 * the images of the rows found (so never another user's). */
 	sql = sql_in("SELECT j.id, j.status, j.prompt, j.negative_prompt,"
-	    " j.model, j.width, j.height, j.steps, j.cfg_scale, j.sampler,"
-	    " j.seed, j.batch_count, j.webhook_url, j.step, j.steps_total,"
-	    " j.eta_s, j.error, j.render_s, " TS("j.created_at") ", "
-	    TS("j.started_at") ", " TS("j.finished_at") ", j.preview_path, "
-	    JOB_AHEAD_SQL ", j.share_token FROM jobs j WHERE j.id IN (", n,
+	    " j.model, j.width, j.height, j.steps, j.cfg_scale,"
+	    " j.cfg_scale AS cfg_scale_text, j.sampler, j.seed,"
+	    " j.batch_count, j.webhook_url, j.step, j.steps_total, j.eta_s,"
+	    " j.eta_s AS eta_s_text, j.error, j.render_s,"
+	    " j.render_s AS render_s_text, "
+	    TS("j.created_at") " AS created_at, "
+	    TS("j.started_at") " AS started_at, "
+	    TS("j.finished_at") " AS finished_at, j.preview_path,"
+	    " COALESCE(" JOB_AHEAD_SQL ", -1) AS queue_position,"
+	    " j.share_token FROM jobs j WHERE j.id IN (", n,
 	    ") AND j.user_id = ? AND j.deleted_at IS NULL");
 	if (jr.o == NULL || jr.id == NULL || p == NULL || sql == NULL)
 		goto out;
 	for (i = 0; i < n; i++)
 		p[i] = DB_INT(ids[i]);
 	p[n] = DB_INT(user_id);
-	if (db_query(db, sql, p, n + 1, job_row, &jr) < 0 || jr.oom)
+	if (db_query_into(db, sql, p, n + 1, job_fields,
+	    DB_NFIELDS(job_fields), &jrec, job_row, &jr) < 0 || jr.oom)
 		goto out;
 	if (jr.n == 0) {
 		rc = 0;
@@ -757,8 +831,8 @@ jobs_json(struct db *db, const char *base_url, const unsigned long long *ids,
 	free(sql);
 	sql = sql_in("SELECT job_id, idx, seed, width, height FROM job_images"
 	    " WHERE job_id IN (", jr.n, ") ORDER BY job_id, idx");
-	if (sql == NULL || db_query(db, sql, p, jr.n, image_row, &jr) < 0 ||
-	    jr.oom)
+	if (sql == NULL || db_query_into(db, sql, p, jr.n, image_fields,
+	    DB_NFIELDS(image_fields), &irec, image_row, &jr) < 0 || jr.oom)
 		goto out;
 	/* In the order asked for; each id once. */
 	for (i = 0; i < n; i++)

@@ -86,7 +86,20 @@ webhook_backoff(long base_s, int attempts)
 /* ------------------------------------------------------------ delivery */
 
 struct delivery {
-	char *id, *msg_id, *url, *payload, *user_id, *attempts;
+	char *id, *msg_id, *url, *payload;
+	char *user_id;		/* NULL: the site's secret signs it */
+	int attempts;
+};
+
+/* user_id is NULL for an operator's job. A copy that fails fails the
+ * claim, so a lost owner can never sign with the site's secret. */
+static const struct db_field delivery_fields[] = {
+	DB_FIELD(struct delivery, id, DBF_DUP, "id"),
+	DB_FIELD(struct delivery, msg_id, DBF_DUP, "msg_id"),
+	DB_FIELD(struct delivery, url, DBF_DUP, "url"),
+	DB_FIELD(struct delivery, payload, DBF_DUP, "payload"),
+	DB_FIELD_NULL(struct delivery, user_id, DBF_DUP, "user_id"),
+	DB_FIELD(struct delivery, attempts, DBF_INT, "attempts"),
 };
 
 static void
@@ -97,31 +110,7 @@ delivery_free(struct delivery *d)
 	free(d->url);
 	free(d->payload);
 	free(d->user_id);
-	free(d->attempts);
 	memset(d, 0, sizeof(*d));
-}
-
-static int
-delivery_row(const struct db_row *r, void *arg)
-{
-	struct delivery *d = arg;
-
-	if (r->ncols < 6 || r->cols[0] == NULL || r->cols[1] == NULL ||
-	    r->cols[2] == NULL || r->cols[3] == NULL || r->cols[5] == NULL)
-		return 1;
-	d->id = strdup(r->cols[0]);
-	d->msg_id = strdup(r->cols[1]);
-	d->url = strdup(r->cols[2]);
-	d->payload = strdup(r->cols[3]);
-	d->user_id = r->cols[4] ? strdup(r->cols[4]) : NULL;
-	d->attempts = strdup(r->cols[5]);
-	/* An owner lost to a failed strdup would sign with the site's
-	 * secret: fail the claim instead. */
-	if (r->cols[4] != NULL && d->user_id == NULL) {
-		free(d->id);
-		d->id = NULL;
-	}
-	return 1;
 }
 
 /* Claims one due delivery into d. Returns 1, 0 when none is due, -1. */
@@ -156,12 +145,10 @@ claim(struct db *db, const struct webhook_policy *pol, struct delivery *d)
 	{
 		struct db_param p[] = { DB_STR(id) };
 
-		/* Every string but user_id is set, or memory ran out. */
-		if (db_query(db, "SELECT id, msg_id, url, payload, user_id,"
-		    " attempts FROM webhook_deliveries WHERE id = ?", p, 1,
-		    delivery_row, d) != 1 || d->id == NULL ||
-		    d->msg_id == NULL || d->url == NULL || d->payload == NULL ||
-		    d->attempts == NULL)
+		if (db_query_into(db, "SELECT id, msg_id, url, payload,"
+		    " user_id, attempts FROM webhook_deliveries WHERE id = ?",
+		    p, 1, delivery_fields, DB_NFIELDS(delivery_fields), d,
+		    NULL, NULL) != 1)
 			goto out;
 	}
 	if (db_exec_text(db, "COMMIT") != 0)
@@ -487,7 +474,7 @@ webhook_deliver_one(struct db *db, const struct webhook_policy *pol)
 	st = claim(db, pol, &d);
 	if (st <= 0)
 		return st;
-	attempts = atoi(d.attempts) + 1;
+	attempts = d.attempts + 1;
 	secret = webhook_secret_for(db, d.user_id);
 	if (secret == NULL) {
 		log_warn("webhook %s: no signing secret: %s", d.msg_id,
