@@ -74,8 +74,6 @@ check_filters(struct kreq *req, unsigned long long *cj, long *ci)
 int
 page_gallery(struct kreq *req)
 {
-	static const char *const cols[] = { "Job", "Idx", "Width", "Height",
-		"Prompt", "Model", "Created" };
 	const char *q = req_query(req, "q"), *model = req_query(req, "model");
 	const char *after = req_query(req, "after");
 	const char *since = req_query(req, "since");
@@ -123,9 +121,10 @@ page_gallery(struct kreq *req)
 	p[used++] = DB_STR(since);
 	p[used++] = DB_STR(until);
 	p[used++] = DB_STR(until);
-	n = view_rows(req, "Gallery.Images", "SELECT j.id, i.idx, i.width,"
-		" i.height, LEFT(j.prompt, 200), j.model,"
-		" DATE_FORMAT(j.created_at, '%Y-%m-%d %H:%i')"
+	n = view_rows(req, "Gallery.Images", "SELECT j.id AS Job,"
+		" i.idx AS Idx, i.width AS Width, i.height AS Height,"
+		" LEFT(j.prompt, 200) AS Prompt, j.model AS Model,"
+		" DATE_FORMAT(j.created_at, '%Y-%m-%d %H:%i') AS Created"
 		" FROM job_images i JOIN jobs j ON j.id = i.job_id"
 		" WHERE j.user_id = ? AND j.deleted_at IS NULL"
 		" AND (? = 0 OR j.id < ? OR (j.id = ? AND i.idx > ?))"
@@ -133,7 +132,7 @@ page_gallery(struct kreq *req)
 		" AND (? = '' OR j.created_at >= ?)"
 		" AND (? = '' OR j.created_at < ? + INTERVAL 1 DAY)"
 		" ORDER BY j.id DESC, i.idx LIMIT " STR(GALLERY_PAGE),
-		p, (size_t)used, cols, 7);
+		p, (size_t)used);
 	free(like);
 	if (n < 0)
 		return view_db_fail(req, "gallery");
@@ -148,9 +147,9 @@ page_gallery(struct kreq *req)
 		view_set(req, "Gallery.Next", next);
 	}
 	p[0] = DB_INT(req->auth->user_id);
-	if (view_rows(req, "Gallery.Models", "SELECT DISTINCT model FROM jobs"
-	    " WHERE user_id = ? AND deleted_at IS NULL ORDER BY model", p, 1,
-	    (const char *const[]){ "Name" }, 1) < 0)
+	if (view_rows(req, "Gallery.Models", "SELECT DISTINCT model AS Name"
+	    " FROM jobs WHERE user_id = ? AND deleted_at IS NULL"
+	    " ORDER BY model", p, 1) < 0)
 		return view_db_fail(req, "gallery: models");
 	view_set_int(req, "Gallery.Count", n);
 	view_set(req, "Filter.q", q);
@@ -246,9 +245,8 @@ page_usage(struct kreq *req)
 	{
 		struct db_param p[1] = { DB_INT(req->auth->user_id) };
 
-		if (view_rows(req, "Usage.Balance", "SELECT credits FROM users"
-		    " WHERE id = ?", p, 1, (const char *const[]){ "Credits" },
-		    1) < 0)
+		if (view_rows(req, "Usage.Balance", "SELECT credits AS Credits"
+		    " FROM users WHERE id = ?", p, 1) < 0)
 			return view_db_fail(req, "usage: balance");
 	}
 	return view_render(req, 200, "Usage", "usage.cs");
