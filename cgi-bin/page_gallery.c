@@ -171,19 +171,33 @@ struct usage {
 	int n;
 };
 
+/* One row of the usage query, before it is kept as a day. */
+struct usage_rec {
+	const char *date;
+	long jobs, images, credits;
+};
+
+static const struct db_field usage_fields[] = {
+	DB_FIELD(struct usage_rec, date, DBF_STR, "date"),
+	DB_FIELD(struct usage_rec, jobs, DBF_LONG, "jobs"),
+	DB_FIELD(struct usage_rec, images, DBF_LONG, "images"),
+	DB_FIELD(struct usage_rec, credits, DBF_LONG, "credits"),
+};
+
 static int
-usage_row(const struct db_row *r, void *arg)
+usage_row(void *rec, void *arg)
 {
+	const struct usage_rec *r = rec;
 	struct usage *u = arg;
 	struct day *d;
 
 	if (u->n >= USAGE_DAYS)
 		return 1;
 	d = &u->days[u->n++];
-	snprintf(d->date, sizeof(d->date), "%s", r->cols[0]);
-	d->jobs = strtol(r->cols[1], NULL, 10);
-	d->images = strtol(r->cols[2], NULL, 10);
-	d->credits = strtol(r->cols[3], NULL, 10);
+	snprintf(d->date, sizeof(d->date), "%s", r->date);
+	d->jobs = r->jobs;
+	d->images = r->images;
+	d->credits = r->credits;
 	return 0;
 }
 
@@ -197,19 +211,23 @@ static int
 usage_load(struct kreq *req, struct usage *u)
 {
 	struct db_param p[1] = { DB_INT(req->auth->user_id) };
+	struct usage_rec r;
 
 	memset(u, 0, sizeof(*u));
-	return db_query(req->app->db, "WITH RECURSIVE d (day, k) AS ("
+	return db_query_into(req->app->db, "WITH RECURSIVE d (day, k) AS ("
 	    " SELECT CURDATE() - INTERVAL " STR(USAGE_DAYS) " - 1 DAY, 1"
 	    " UNION ALL SELECT day + INTERVAL 1 DAY, k + 1 FROM d"
 	    " WHERE k < " STR(USAGE_DAYS) ")"
-	    " SELECT DATE_FORMAT(d.day, '%Y-%m-%d'), COUNT(j.id),"
-	    " COALESCE(SUM(IF(j.status = 'succeeded', j.batch_count, 0)), 0),"
-	    " COALESCE(SUM(IF(j.refunded, 0, j.cost)), 0)"
+	    " SELECT DATE_FORMAT(d.day, '%Y-%m-%d') AS date,"
+	    " COUNT(j.id) AS jobs,"
+	    " COALESCE(SUM(IF(j.status = 'succeeded', j.batch_count, 0)), 0)"
+	    " AS images,"
+	    " COALESCE(SUM(IF(j.refunded, 0, j.cost)), 0) AS credits"
 	    " FROM d LEFT JOIN jobs j ON j.user_id = ?"
 	    " AND j.created_at >= d.day"
 	    " AND j.created_at < d.day + INTERVAL 1 DAY"
-	    " GROUP BY d.day ORDER BY d.day", p, 1, usage_row, u) < 0 ? -1 : 0;
+	    " GROUP BY d.day ORDER BY d.day", p, 1, usage_fields,
+	    DB_NFIELDS(usage_fields), &r, usage_row, u) < 0 ? -1 : 0;
 }
 
 int
