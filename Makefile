@@ -157,7 +157,7 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBENG) $(LIBKILN)
 
 $(BUILD)/tests/db/%: $(BUILD)/tests/dbcheck/%.o $(LIBKILN)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDFLAGS) $(LDLIBS_ADM)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDFLAGS) $(LDLIBS_WEB) $(LDLIBS_PW)
 
 # Fuzz harnesses need clang's libFuzzer; they are built into their own
 # directory with ASan + UBSan whatever BUILD says.

@@ -8,7 +8,6 @@
 #include "log.h"
 
 #include <json-c/json.h>
-#include <stdlib.h>
 #include <string.h>
 
 int
@@ -29,16 +28,15 @@ api_me(struct kreq *req)
 	json_object_object_add(o, "tier", json_object_new_string(a->tier));
 	{
 		struct db_param p[1] = { DB_INT(a->user_id) };
-		char *credits = NULL;
+		long credits = 0;
 
-		if (db_query_string(req->app->db, "SELECT credits FROM users"
+		if (db_query_long(req->app->db, "SELECT credits FROM users"
 		    " WHERE id = ?", p, 1, &credits) != 0) {
 			json_object_put(o);
 			return api_db_fail(req, "api me");
 		}
 		json_object_object_add(o, "credits", json_object_new_int64(
-			credits ? strtoll(credits, NULL, 10) : 0));
-		free(credits);
+			credits));
 	}
 	/* Signed in with a session cookie (reading only): no key. */
 	k = a->key_id ? json_object_new_object() : NULL;
@@ -51,27 +49,45 @@ api_me(struct kreq *req)
 	return api_send(req, 200, o);
 }
 
+/* One API key as the list shows it. */
+struct key_rec {
+	unsigned long long id;
+	const char *name, *prefix, *scopes;
+	const char *created_at, *last_used_at, *revoked_at;
+};
+
+static const struct db_field key_fields[] = {
+	DB_FIELD(struct key_rec, id, DBF_ULLONG, "id"),
+	DB_FIELD(struct key_rec, name, DBF_STR, "name"),
+	DB_FIELD(struct key_rec, prefix, DBF_STR, "prefix"),
+	DB_FIELD(struct key_rec, scopes, DBF_STR, "scopes"),
+	DB_FIELD(struct key_rec, created_at, DBF_STR, "created_at"),
+	DB_FIELD_NULL(struct key_rec, last_used_at, DBF_STR, "last_used_at"),
+	DB_FIELD_NULL(struct key_rec, revoked_at, DBF_STR, "revoked_at"),
+};
+
 static int
-key_row(const struct db_row *r, void *arg)
+key_row(void *rec, void *arg)
 {
+	const struct key_rec *r = rec;
 	json_object *o = json_object_new_object();
 	unsigned sc = 0;
 
 	if (o == NULL)
 		return 1;
-	scopes_parse(r->cols[3], &sc);
+	scopes_parse(r->scopes, &sc);
 	json_object_object_add(o, "id", json_object_new_int64(
-		strtoll(r->cols[0], NULL, 10)));
-	json_object_object_add(o, "name", json_object_new_string(r->cols[1]));
+		(int64_t)r->id));
+	json_object_object_add(o, "name", json_object_new_string(r->name));
 	json_object_object_add(o, "prefix",
-		json_object_new_string(r->cols[2]));
+		json_object_new_string(r->prefix));
 	json_object_object_add(o, "scopes", json_scopes(sc));
 	json_object_object_add(o, "created_at",
-		json_str_or_null(r->cols[4]));
+		json_str_or_null(r->created_at));
 	json_object_object_add(o, "last_used_at",
-		json_str_or_null(r->cols[5]));
+		json_str_or_null(r->last_used_at));
 	json_object_object_add(o, "revoked_at",
-		json_str_or_null(r->cols[6]));
+		json_str_or_null(r->revoked_at));
 	json_object_array_add(arg, o);
 	return 0;
 }
@@ -81,6 +97,7 @@ api_keys_list(struct kreq *req)
 {
 	json_object *o = json_object_new_object(), *list;
 	struct db_param p[1];
+	struct key_rec r;
 
 	list = json_object_new_array();
 	if (o == NULL || list == NULL) {
@@ -90,12 +107,13 @@ api_keys_list(struct kreq *req)
 	}
 	json_object_object_add(o, "keys", list);
 	p[0] = DB_INT(req->auth->user_id);
-	if (db_query(req->app->db, "SELECT id, name, prefix, scopes,"
-	    " DATE_FORMAT(created_at, '%Y-%m-%dT%H:%i:%sZ'),"
-	    " DATE_FORMAT(last_used_at, '%Y-%m-%dT%H:%i:%sZ'),"
-	    " DATE_FORMAT(revoked_at, '%Y-%m-%dT%H:%i:%sZ')"
-	    " FROM api_keys WHERE user_id = ? ORDER BY id", p, 1, key_row,
-	    list) < 0) {
+	if (db_query_into(req->app->db, "SELECT id, name, prefix, scopes,"
+	    " DATE_FORMAT(created_at, '%Y-%m-%dT%H:%i:%sZ') AS created_at,"
+	    " DATE_FORMAT(last_used_at, '%Y-%m-%dT%H:%i:%sZ')"
+	    " AS last_used_at,"
+	    " DATE_FORMAT(revoked_at, '%Y-%m-%dT%H:%i:%sZ') AS revoked_at"
+	    " FROM api_keys WHERE user_id = ? ORDER BY id", p, 1, key_fields,
+	    DB_NFIELDS(key_fields), &r, key_row, list) < 0) {
 		json_object_put(o);
 		return api_db_fail(req, "api: keys");
 	}

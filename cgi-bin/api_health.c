@@ -26,13 +26,12 @@ api_health(struct kreq *req)
 {
 	struct kiln_app *app = req->app;
 	json_object *root, *dbo, *err;
-	char *schema = NULL;
-	long online = -1;
+	long schema = 0, online = -1;
 	double t0 = now_ms();
 	int up, status;
 
 	up = db_ensure(app->db) == 0 &&
-		db_query_string(app->db, "SELECT COALESCE(MAX(version), 0)"
+		db_query_long(app->db, "SELECT COALESCE(MAX(version), 0)"
 		" FROM schema_migrations", NULL, 0, &schema) == 0 &&
 		(online = fleet_online(app->db,
 		app->cfg.heartbeat_interval)) >= 0;
@@ -46,7 +45,7 @@ api_health(struct kreq *req)
 	json_object_object_add(dbo, "up", json_object_new_boolean(up));
 	if (up) {
 		json_object_object_add(dbo, "schema_version",
-			json_object_new_int64(strtoll(schema, NULL, 10)));
+			json_object_new_int64(schema));
 		char ms[32];
 
 		/* Two decimals: microseconds are noise here. */
@@ -78,6 +77,5 @@ api_health(struct kreq *req)
 	resp_json_text(req, status, json_object_to_json_string_ext(root,
 		JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(root);
-	free(schema);
 	return 0;
 }

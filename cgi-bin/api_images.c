@@ -260,22 +260,19 @@ shared_job(struct kreq *req)
 {
 	const char *tok = req->captures[0];
 	struct db_param p[1];
-	char *id = NULL;
-	long long v;
+	long id = 0;
 
 	if (!share_token_valid(tok))
 		return 0;
 	p[0] = DB_STR(tok);
 	if (db_ensure(req->app->db) != 0 ||
-	    db_query_string(req->app->db, "SELECT id FROM jobs WHERE"
+	    db_query_long(req->app->db, "SELECT id FROM jobs WHERE"
 	    " share_token = ? AND deleted_at IS NULL AND status ="
 	    " 'succeeded'", p, 1, &id) != 0) {
 		api_db_fail(req, "api shared");
 		return -1;
 	}
-	v = id != NULL ? strtoll(id, NULL, 10) : 0;
-	free(id);
-	return v;
+	return id;
 }
 
 int
@@ -306,45 +303,89 @@ struct shared_read {
 	int oom;
 };
 
+/* The shared job's recipe. cfg_scale comes twice: as the number and as
+ * the text the connector gave for it, which the JSON shows ("7.5", not
+ * a binary double's seventeen digits). */
+struct shared_rec {
+	const char *prompt, *negative_prompt, *model;
+	int width, height, steps;
+	double cfg_scale;
+	const char *cfg_text, *sampler;
+	long long seed;
+	int batch_count;
+	const char *finished_at;
+};
+
+static const struct db_field shared_fields[] = {
+	DB_FIELD(struct shared_rec, prompt, DBF_STR, "prompt"),
+	DB_FIELD(struct shared_rec, negative_prompt, DBF_STR,
+		"negative_prompt"),
+	DB_FIELD(struct shared_rec, model, DBF_STR, "model"),
+	DB_FIELD(struct shared_rec, width, DBF_INT, "width"),
+	DB_FIELD(struct shared_rec, height, DBF_INT, "height"),
+	DB_FIELD(struct shared_rec, steps, DBF_INT, "steps"),
+	DB_FIELD(struct shared_rec, cfg_scale, DBF_DOUBLE, "cfg_scale"),
+	DB_FIELD(struct shared_rec, cfg_text, DBF_STR, "cfg_scale"),
+	DB_FIELD(struct shared_rec, sampler, DBF_STR, "sampler"),
+	DB_FIELD(struct shared_rec, seed, DBF_LLONG, "seed"),
+	DB_FIELD(struct shared_rec, batch_count, DBF_INT, "batch_count"),
+	DB_FIELD_NULL(struct shared_rec, finished_at, DBF_STR, "finished_at"),
+};
+
 static int
-shared_row(const struct db_row *r, void *arg)
+shared_row(void *rec, void *arg)
 {
-	static const char *const names[] = { "prompt", "negative_prompt",
-		"model", "width", "height", "steps", "cfg_scale", "sampler",
-		"seed", "batch_count", "finished_at" };
+	const struct shared_rec *r = rec;
 	struct shared_read *sr = arg;
-	size_t i;
+	json_object *o;
 
-	sr->o = json_object_new_object();
-	if (sr->o == NULL)
+	o = sr->o = json_object_new_object();
+	if (o == NULL)
 		return 1;
-	for (i = 0; i < ARRAY_LEN(names); i++) {
-		const char *v = r->cols[i];
-		json_object *x;
-
-		if (i == 3 || i == 4 || i == 5 || i == 8 || i == 9)
-			x = json_object_new_int64(strtoll(v, NULL, 10));
-		else if (i == 6)
-			x = json_object_new_double_s(strtod(v, NULL), v);
-		else
-			x = json_str_or_null(v);
-		json_object_object_add(sr->o, names[i], x);
-	}
-	json_object_object_add(sr->o, "images", json_object_new_array());
+	json_object_object_add(o, "prompt", json_str_or_null(r->prompt));
+	json_object_object_add(o, "negative_prompt",
+		json_str_or_null(r->negative_prompt));
+	json_object_object_add(o, "model", json_str_or_null(r->model));
+	json_object_object_add(o, "width", json_object_new_int64(r->width));
+	json_object_object_add(o, "height", json_object_new_int64(r->height));
+	json_object_object_add(o, "steps", json_object_new_int64(r->steps));
+	json_object_object_add(o, "cfg_scale",
+		json_object_new_double_s(r->cfg_scale, r->cfg_text));
+	json_object_object_add(o, "sampler", json_str_or_null(r->sampler));
+	json_object_object_add(o, "seed", json_object_new_int64(r->seed));
+	json_object_object_add(o, "batch_count",
+		json_object_new_int64(r->batch_count));
+	json_object_object_add(o, "finished_at",
+		json_str_or_null(r->finished_at));
+	json_object_object_add(o, "images", json_object_new_array());
 	return 1;
 }
 
+struct shared_image_rec {
+	int idx;
+	long long seed;
+	int width, height;
+};
+
+static const struct db_field shared_image_fields[] = {
+	DB_FIELD(struct shared_image_rec, idx, DBF_INT, "idx"),
+	DB_FIELD(struct shared_image_rec, seed, DBF_LLONG, "seed"),
+	DB_FIELD(struct shared_image_rec, width, DBF_INT, "width"),
+	DB_FIELD(struct shared_image_rec, height, DBF_INT, "height"),
+};
+
 static int
-shared_image_row(const struct db_row *r, void *arg)
+shared_image_row(void *rec, void *arg)
 {
+	const struct shared_image_rec *r = rec;
 	struct shared_read *sr = arg;
 	json_object *a = json_object_object_get(sr->o, "images");
 	json_object *o = json_object_new_object(), *url, *thumb;
 
-	url = json_site_url(sr->base_url, "/api/v1/shared/%s/%s.png",
-		sr->token, r->cols[0]);
-	thumb = json_site_url(sr->base_url, "/api/v1/shared/%s/%s.thumb.png",
-		sr->token, r->cols[0]);
+	url = json_site_url(sr->base_url, "/api/v1/shared/%s/%d.png",
+		sr->token, r->idx);
+	thumb = json_site_url(sr->base_url, "/api/v1/shared/%s/%d.thumb.png",
+		sr->token, r->idx);
 	if (o == NULL || a == NULL || url == NULL || thumb == NULL) {
 		json_object_put(o);
 		json_object_put(url);
@@ -352,14 +393,10 @@ shared_image_row(const struct db_row *r, void *arg)
 		sr->oom = 1;
 		return 1;
 	}
-	json_object_object_add(o, "index", json_object_new_int(
-		atoi(r->cols[0])));
-	json_object_object_add(o, "seed", json_object_new_int64(
-		strtoll(r->cols[1], NULL, 10)));
-	json_object_object_add(o, "width", json_object_new_int(
-		atoi(r->cols[2])));
-	json_object_object_add(o, "height", json_object_new_int(
-		atoi(r->cols[3])));
+	json_object_object_add(o, "index", json_object_new_int(r->idx));
+	json_object_object_add(o, "seed", json_object_new_int64(r->seed));
+	json_object_object_add(o, "width", json_object_new_int(r->width));
+	json_object_object_add(o, "height", json_object_new_int(r->height));
 	json_object_object_add(o, "url", url);
 	json_object_object_add(o, "thumb_url", thumb);
 	json_object_array_add(a, o);
@@ -373,6 +410,8 @@ api_shared(struct kreq *req)
 		req->app->cfg.base_url, 0 };
 	long long job = shared_job(req);
 	struct db_param p[1];
+	struct shared_rec r;
+	struct shared_image_rec ir;
 
 	if (job < 0)
 		return -1;
@@ -382,12 +421,15 @@ api_shared(struct kreq *req)
 	p[0] = DB_INT(job);
 	/* What the owner chose to show: the picture and its recipe, not
 	 * who made it nor the job's id. */
-	if (db_query(req->app->db, "SELECT prompt, negative_prompt, model,"
-	    " width, height, steps, cfg_scale, sampler, seed, batch_count,"
-	    " DATE_FORMAT(finished_at, '%Y-%m-%dT%H:%i:%sZ') FROM jobs"
-	    " WHERE id = ?", p, 1, shared_row, &sr) < 0 ||
-	    (sr.o != NULL && db_query(req->app->db, "SELECT idx, seed, width,"
-	    " height FROM job_images WHERE job_id = ? ORDER BY idx", p, 1,
+	if (db_query_into(req->app->db, "SELECT prompt, negative_prompt,"
+	    " model, width, height, steps, cfg_scale, cfg_scale, sampler,"
+	    " seed, batch_count,"
+	    " DATE_FORMAT(finished_at, '%Y-%m-%dT%H:%i:%sZ') AS finished_at"
+	    " FROM jobs WHERE id = ?", p, 1, shared_fields,
+	    DB_NFIELDS(shared_fields), &r, shared_row, &sr) < 0 ||
+	    (sr.o != NULL && db_query_into(req->app->db, "SELECT idx, seed,"
+	    " width, height FROM job_images WHERE job_id = ? ORDER BY idx",
+	    p, 1, shared_image_fields, DB_NFIELDS(shared_image_fields), &ir,
 	    shared_image_row, &sr) < 0)) {
 		json_object_put(sr.o);
 		return api_db_fail(req, "api shared");

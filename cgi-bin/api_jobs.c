@@ -39,18 +39,25 @@ idem_key_ok(const char *k)
 }
 
 struct idem_row {
+	const char *hash_col;		/* valid in idem_row() only */
 	char hash[DIGEST_HEX + 1];
-	unsigned long long job_id;
+	unsigned long long job_id;	/* 0 while the first is running */
 	int found;
 };
 
-static int
-idem_row(const struct db_row *r, void *arg)
-{
-	struct idem_row *ir = arg;
+static const struct db_field idem_fields[] = {
+	DB_FIELD(struct idem_row, hash_col, DBF_STR, "body_hash"),
+	DB_FIELD_NULL(struct idem_row, job_id, DBF_ULLONG, "job_id"),
+};
 
-	snprintf(ir->hash, sizeof(ir->hash), "%s", r->cols[0]);
-	ir->job_id = r->cols[1] ? strtoull(r->cols[1], NULL, 10) : 0;
+/* Keeps the row's hash past the fetch. */
+static int
+idem_row(void *rec, void *arg)
+{
+	struct idem_row *ir = rec;
+
+	(void)arg;
+	snprintf(ir->hash, sizeof(ir->hash), "%s", ir->hash_col);
 	ir->found = 1;
 	return 1;
 }
@@ -66,7 +73,7 @@ static int
 idem_claim(struct kreq *req, const char *hash)
 {
 	struct db *db = req->app->db;
-	struct idem_row ir = { "", 0, 0 };
+	struct idem_row ir = { NULL, "", 0, 0 };
 	struct db_param p[3];
 	unsigned long long n = 0;
 	json_object *job;
@@ -90,8 +97,9 @@ idem_claim(struct kreq *req, const char *hash)
 		goto dbfail;
 	if (n == 1)
 		return 1;
-	if (db_query(db, "SELECT body_hash, job_id FROM idempotency_keys"
-	    " WHERE user_id = ? AND idem_key = ?", p, 2, idem_row, &ir) < 0)
+	if (db_query_into(db, "SELECT body_hash, job_id FROM idempotency_keys"
+	    " WHERE user_id = ? AND idem_key = ?", p, 2, idem_fields,
+	    DB_NFIELDS(idem_fields), &ir, idem_row, NULL) < 0)
 		goto dbfail;
 	if (!ir.found || strcmp(ir.hash, hash) != 0) {
 		resp_error_json(req, 409, "conflict", "this Idempotency-Key was "
@@ -377,12 +385,21 @@ struct list_ctx {
 	int n;
 };
 
+struct id_rec {
+	unsigned long long id;
+};
+
+static const struct db_field id_fields[] = {
+	DB_FIELD(struct id_rec, id, DBF_ULLONG, "id"),
+};
+
 static int
-id_row(const struct db_row *r, void *arg)
+id_row(void *rec, void *arg)
 {
+	const struct id_rec *r = rec;
 	struct list_ctx *c = arg;
 
-	c->ids[c->n++] = strtoull(r->cols[0], NULL, 10);
+	c->ids[c->n++] = r->id;
 	return 0;
 }
 
@@ -395,6 +412,7 @@ api_jobs_list(struct kreq *req)
 	const char *since = req_query(req, "since");
 	const char *until = req_query(req, "until");
 	struct list_ctx c = { req, NULL, { 0 }, 0 };
+	struct id_rec r;
 	json_object *o, *fields = json_object_new_object();
 	struct db_param p[11];
 	long limit = 20, cursor = 0;
@@ -447,13 +465,14 @@ api_jobs_list(struct kreq *req)
 	p[10] = DB_INT(limit + 1);
 	/* Newest first; the cursor is the last id of the page before, so
 	 * jobs made meanwhile do not shift the pages. */
-	k = (int)db_query(req->app->db, "SELECT id FROM jobs"
+	k = (int)db_query_into(req->app->db, "SELECT id FROM jobs"
 		" WHERE user_id = ? AND deleted_at IS NULL"
 		" AND (? = 0 OR id < ?)"
 		" AND (? = '' OR status = ?) AND prompt LIKE ?"
 		" AND (? = '' OR created_at >= ?)"
 		" AND (? = '' OR created_at < ?)"
-		" ORDER BY id DESC LIMIT ?", p, 11, id_row, &c);
+		" ORDER BY id DESC LIMIT ?", p, 11, id_fields,
+		DB_NFIELDS(id_fields), &r, id_row, &c);
 	free(like);
 	if (k < 0)
 		return api_db_fail(req, "api jobs: list");

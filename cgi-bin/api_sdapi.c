@@ -358,25 +358,35 @@ file_base64(const char *path)
 	return b64;
 }
 
+struct image_rec {
+	const char *path;
+	long long seed;
+};
+
+static const struct db_field image_fields[] = {
+	DB_FIELD(struct image_rec, path, DBF_STR, "path"),
+	DB_FIELD(struct image_rec, seed, DBF_LLONG, "seed"),
+};
+
 /* One image of the finished job: its PNG in base64, its seed. */
 static int
-image_row(const struct db_row *r, void *arg)
+image_row(void *rec, void *arg)
 {
+	const struct image_rec *r = rec;
 	struct img_row *ir = arg;
 	char path[4096], *b64 = NULL;
 
-	if (api_artifact_path(ir->req, r->cols[0], 0, path,
+	if (api_artifact_path(ir->req, r->path, 0, path,
 	    sizeof(path)) == 0)
 		b64 = file_base64(path);
 	if (b64 == NULL) {
-		log_error("sdapi: cannot read %s", r->cols[0]);
+		log_error("sdapi: cannot read %s", r->path);
 		ir->failed = 1;
 		return 1;
 	}
 	json_object_array_add(ir->images, json_object_new_string(b64));
 	free(b64);
-	json_object_array_add(ir->seeds, json_object_new_int64(
-		strtoll(r->cols[1], NULL, 10)));
+	json_object_array_add(ir->seeds, json_object_new_int64(r->seed));
 	return 0;
 }
 
@@ -436,6 +446,7 @@ static int
 answer_images(struct kreq *req, unsigned long long id, json_object *params)
 {
 	struct img_row ir = { NULL, NULL, req, 0 };
+	struct image_rec r;
 	struct db_param p = DB_INT(id);
 	json_object *o = NULL, *job, *info = NULL;
 	int found, rc;
@@ -452,8 +463,9 @@ answer_images(struct kreq *req, unsigned long long id, json_object *params)
 		rc = api_send(req, 500, NULL);
 		goto out;
 	}
-	if (db_query(req->app->db, "SELECT path, seed FROM job_images WHERE"
-	    " job_id = ? ORDER BY idx", &p, 1, image_row, &ir) < 0) {
+	if (db_query_into(req->app->db, "SELECT path, seed FROM job_images"
+	    " WHERE job_id = ? ORDER BY idx", &p, 1, image_fields,
+	    DB_NFIELDS(image_fields), &r, image_row, &ir) < 0) {
 		rc = api_db_fail(req, "sdapi: images");
 		goto out;
 	}
@@ -670,34 +682,38 @@ struct live {
 	int found;
 };
 
-static int
-live_row(const struct db_row *r, void *arg)
-{
-	struct live *l = arg;
+static const struct db_field live_fields[] = {
+	DB_FIELD(struct live, id, DBF_ULLONG, "id"),
+	DB_FIELD(struct live, step, DBF_LONG, "step"),
+	DB_FIELD(struct live, steps_total, DBF_LONG, "steps_total"),
+	DB_FIELD_NULL(struct live, eta, DBF_DOUBLE, "eta_s"),
+	DB_FIELD_NULL(struct live, preview, DBF_DUP, "preview_path"),
+	DB_FIELD(struct live, steps, DBF_LONG, "steps"),
+	DB_FIELD(struct live, batch, DBF_LONG, "batch_count"),
+};
 
-	l->found = 1;
-	l->id = strtoull(r->cols[0], NULL, 10);
-	l->step = strtol(r->cols[1], NULL, 10);
-	l->steps_total = strtol(r->cols[2], NULL, 10);
-	l->eta = r->cols[3] ? strtod(r->cols[3], NULL) : 0;
-	l->preview = r->cols[4] ? strdup(r->cols[4]) : NULL;
-	l->steps = strtol(r->cols[5], NULL, 10);
-	l->batch = strtol(r->cols[6], NULL, 10);
-	return 1;
-}
-
+/* Fills l (l->found 0 when there is no such job); the caller frees
+ * l->preview. Returns 0, or -1 on a db error (then nothing to free). */
 static int
 live_job(struct kreq *req, struct live *l)
 {
 	struct db_param p = DB_INT(req->auth->user_id);
+	long n;
 
 	memset(l, 0, sizeof(*l));
-	return db_query(req->app->db, "SELECT j.id, j.step,"
-	    " j.steps * j.batch_count, j.eta_s, j.preview_path, j.steps,"
-	    " j.batch_count FROM jobs j WHERE"
+	n = db_query_into(req->app->db, "SELECT j.id, j.step,"
+	    " j.steps * j.batch_count AS steps_total, j.eta_s,"
+	    " j.preview_path, j.steps, j.batch_count FROM jobs j WHERE"
 	    " j.user_id = ? AND j.status IN ('queued', 'running') AND"
 	    " j.deleted_at IS NULL ORDER BY j.id DESC LIMIT 1", &p, 1,
-	    live_row, l) < 0 ? -1 : 0;
+	    live_fields, DB_NFIELDS(live_fields), l, NULL, NULL);
+	if (n < 0) {
+		free(l->preview);
+		l->preview = NULL;
+		return -1;
+	}
+	l->found = n > 0;
+	return 0;
 }
 
 int

@@ -12,31 +12,52 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The columns of a user object, in user_fields' order. */
 #define USER_COLS "id, username, display_name, role, tier, disabled," \
-	" DATE_FORMAT(created_at, '%Y-%m-%dT%H:%i:%sZ')," \
-	" DATE_FORMAT(last_login_at, '%Y-%m-%dT%H:%i:%sZ')"
+	" DATE_FORMAT(created_at, '%Y-%m-%dT%H:%i:%sZ') AS created_at," \
+	" DATE_FORMAT(last_login_at, '%Y-%m-%dT%H:%i:%sZ') AS last_login_at"
+
+struct user_rec {
+	unsigned long long id;
+	const char *username, *display_name, *role, *tier;
+	int disabled;
+	const char *created_at, *last_login_at;
+};
+
+static const struct db_field user_fields[] = {
+	DB_FIELD(struct user_rec, id, DBF_ULLONG, "id"),
+	DB_FIELD(struct user_rec, username, DBF_STR, "username"),
+	DB_FIELD(struct user_rec, display_name, DBF_STR, "display_name"),
+	DB_FIELD(struct user_rec, role, DBF_STR, "role"),
+	DB_FIELD(struct user_rec, tier, DBF_STR, "tier"),
+	DB_FIELD(struct user_rec, disabled, DBF_INT, "disabled"),
+	DB_FIELD(struct user_rec, created_at, DBF_STR, "created_at"),
+	DB_FIELD_NULL(struct user_rec, last_login_at, DBF_STR,
+		"last_login_at"),
+};
 
 static int
-user_row(const struct db_row *r, void *arg)
+user_row(void *rec, void *arg)
 {
+	const struct user_rec *r = rec;
 	json_object *o = json_object_new_object();
 
 	if (o == NULL)
 		return 1;
 	json_object_object_add(o, "id", json_object_new_int64(
-		strtoll(r->cols[0], NULL, 10)));
+		(int64_t)r->id));
 	json_object_object_add(o, "username",
-		json_object_new_string(r->cols[1]));
+		json_object_new_string(r->username));
 	json_object_object_add(o, "display_name",
-		json_object_new_string(r->cols[2]));
-	json_object_object_add(o, "role", json_object_new_string(r->cols[3]));
-	json_object_object_add(o, "tier", json_object_new_string(r->cols[4]));
+		json_object_new_string(r->display_name));
+	json_object_object_add(o, "role", json_object_new_string(r->role));
+	json_object_object_add(o, "tier", json_object_new_string(r->tier));
 	json_object_object_add(o, "disabled", json_object_new_boolean(
-		r->cols[5][0] != '0'));
+		r->disabled != 0));
 	json_object_object_add(o, "created_at",
-		json_object_new_string(r->cols[6]));
+		json_object_new_string(r->created_at));
 	json_object_object_add(o, "last_login_at",
-		json_str_or_null(r->cols[7]));
+		json_str_or_null(r->last_login_at));
 	json_object_array_add(arg, o);
 	return 0;
 }
@@ -47,6 +68,7 @@ api_users_list(struct kreq *req)
 	const char *q = req_query(req, "q");
 	json_object *o = json_object_new_object(), *list;
 	struct db_param p[2];
+	struct user_rec r;
 	char *like = like_pattern(q ? q : "");
 	long n;
 
@@ -60,9 +82,10 @@ api_users_list(struct kreq *req)
 	json_object_object_add(o, "users", list);
 	p[0] = DB_STR(like);
 	p[1] = DB_STR(like);
-	n = db_query(req->app->db, "SELECT " USER_COLS " FROM users"
+	n = db_query_into(req->app->db, "SELECT " USER_COLS " FROM users"
 		" WHERE username LIKE ? OR display_name LIKE ?"
-		" ORDER BY id LIMIT 1000", p, 2, user_row, list);
+		" ORDER BY id LIMIT 1000", p, 2, user_fields,
+		DB_NFIELDS(user_fields), &r, user_row, list);
 	free(like);
 	if (n < 0) {
 		json_object_put(o);
@@ -78,14 +101,16 @@ user_get(struct kreq *req, unsigned long long id, json_object **out)
 {
 	json_object *list = json_object_new_array();
 	struct db_param p[1];
+	struct user_rec r;
 	long n;
 
 	*out = NULL;
 	if (list == NULL)
 		return -1;
 	p[0] = DB_INT(id);
-	n = db_query(req->app->db, "SELECT " USER_COLS " FROM users"
-		" WHERE id = ?", p, 1, user_row, list);
+	n = db_query_into(req->app->db, "SELECT " USER_COLS " FROM users"
+		" WHERE id = ?", p, 1, user_fields, DB_NFIELDS(user_fields),
+		&r, user_row, list);
 	if (n > 0)
 		*out = json_object_get(json_object_array_get_idx(list, 0));
 	json_object_put(list);

@@ -23,27 +23,26 @@ static const char *const done_msgs[][2] = {
 static int
 load(struct kreq *req)
 {
-	static const char *const prof[] = { "DisplayName", "Role", "Tier",
-		"Created", "LastLogin", "Credits" };
-	static const char *const sess[] = { "Id", "Created", "LastSeen",
-		"Ip", "Agent", "Current" };
 	struct db_param p[2];
 	const char *done = req_query(req, "done");
 	size_t i;
 
 	p[0] = DB_INT(req->auth->user_id);
-	if (view_rows(req, "Account.Profile", "SELECT display_name, role,"
-	    " tier, DATE_FORMAT(created_at, '%Y-%m-%d %H:%i'),"
-	    " COALESCE(DATE_FORMAT(last_login_at, '%Y-%m-%d %H:%i'), ''),"
-	    " credits FROM users WHERE id = ?", p, 1, prof, 6) < 0)
+	if (view_rows(req, "Account.Profile", "SELECT"
+	    " display_name AS DisplayName, role AS Role, tier AS Tier,"
+	    " DATE_FORMAT(created_at, '%Y-%m-%d %H:%i') AS Created,"
+	    " COALESCE(DATE_FORMAT(last_login_at, '%Y-%m-%d %H:%i'), '')"
+	    " AS LastLogin, credits AS Credits FROM users WHERE id = ?",
+	    p, 1) < 0)
 		return -1;
 	p[0] = DB_INT(req->auth->session_id);
 	p[1] = DB_INT(req->auth->user_id);
-	if (view_rows(req, "Account.Sessions", "SELECT id,"
-	    " DATE_FORMAT(created_at, '%Y-%m-%d %H:%i'),"
-	    " DATE_FORMAT(last_seen_at, '%Y-%m-%d %H:%i'), ip, user_agent,"
-	    " id = ? FROM sessions WHERE user_id = ? AND expires_at > NOW(3)"
-	    " ORDER BY last_seen_at DESC LIMIT 100", p, 2, sess, 6) < 0)
+	if (view_rows(req, "Account.Sessions", "SELECT id AS Id,"
+	    " DATE_FORMAT(created_at, '%Y-%m-%d %H:%i') AS Created,"
+	    " DATE_FORMAT(last_seen_at, '%Y-%m-%d %H:%i') AS LastSeen,"
+	    " ip AS Ip, user_agent AS Agent, id = ? AS Current"
+	    " FROM sessions WHERE user_id = ? AND expires_at > NOW(3)"
+	    " ORDER BY last_seen_at DESC LIMIT 100", p, 2) < 0)
 		return -1;
 	for (i = 0; done != NULL && i < ARRAY_LEN(done_msgs); i++)
 		if (!strcmp(done, done_msgs[i][0]))

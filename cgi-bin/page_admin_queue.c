@@ -20,16 +20,6 @@
 int
 page_admin_queue(struct kreq *req)
 {
-	static const char *const scols[] = { "Queued", "Running",
-		"OldestWait", "MeanWait", "MeanRender", "Failed24h",
-		"Anomalies" };
-	static const char *const dcols[] = { "Name", "Host", "State",
-		"Devices", "Heartbeat", "Online", "JobId", "JobStep",
-		"JobSteps" };
-	static const char *const ocols[] = { "SchemaVersion", "Users" };
-	static const char *const jcols[] = { "Id", "User", "Status", "Prompt",
-		"Model", "Width", "Height", "Steps", "Batch", "Created",
-		"Daemon", "Attempt", "Anomaly", "Error", "RenderS" };
 	const char *status = req_query(req, "status");
 	const char *user = req_query(req, "user");
 	const char *anomaly = req_query(req, "anomaly");
@@ -42,31 +32,35 @@ page_admin_queue(struct kreq *req)
 		status = NULL;		/* an unknown filter shows all */
 	/* Waits over the last hour's starts; renders over the last day. */
 	if (view_rows(req, "Queue.Stats", "SELECT"
-	    " SUM(status = 'queued'), SUM(status = 'running'),"
+	    " SUM(status = 'queued') AS Queued,"
+	    " SUM(status = 'running') AS Running,"
 	    " COALESCE(TIMESTAMPDIFF(SECOND, MIN(IF(status = 'queued',"
-	    " created_at, NULL)), NOW(3)), 0),"
+	    " created_at, NULL)), NOW(3)), 0) AS OldestWait,"
 	    " COALESCE(ROUND(AVG(IF(started_at > NOW(3) - INTERVAL 1 HOUR,"
 	    " TIMESTAMPDIFF(MICROSECOND, created_at, started_at) / 1e6,"
-	    " NULL)), 1), ''),"
+	    " NULL)), 1), '') AS MeanWait,"
 	    " COALESCE(ROUND(AVG(IF(finished_at > NOW(3) - INTERVAL 1 DAY,"
-	    " render_s, NULL)), 2), ''),"
-	    " SUM(status = 'failed' AND finished_at > NOW(3) - INTERVAL 1 DAY),"
-	    " SUM(anomaly)"
-	    " FROM jobs", NULL, 0, scols, 7) < 0)
+	    " render_s, NULL)), 2), '') AS MeanRender,"
+	    " SUM(status = 'failed' AND finished_at > NOW(3) - INTERVAL 1 DAY)"
+	    " AS Failed24h, SUM(anomaly) AS Anomalies"
+	    " FROM jobs", NULL, 0) < 0)
 		return view_db_fail(req, "queue: stats");
 	p[0] = DB_INT(3 * req->app->cfg.heartbeat_interval);
-	if (view_rows(req, "Queue.Daemons", "SELECT d.name, d.host, d.state,"
-	    " d.devices, DATE_FORMAT(d.heartbeat_at, '%Y-%m-%d %H:%i:%s'),"
+	if (view_rows(req, "Queue.Daemons", "SELECT d.name AS Name,"
+	    " d.host AS Host, d.state AS State, d.devices AS Devices,"
+	    " DATE_FORMAT(d.heartbeat_at, '%Y-%m-%d %H:%i:%s') AS Heartbeat,"
 	    " (d.state <> 'stopped' AND"
-	    " d.heartbeat_at > NOW(3) - INTERVAL ? SECOND),"
-	    " j.id, j.step, j.steps_total FROM daemons d"
+	    " d.heartbeat_at > NOW(3) - INTERVAL ? SECOND) AS Online,"
+	    " j.id AS JobId, j.step AS JobStep, j.steps_total AS JobSteps"
+	    " FROM daemons d"
 	    " LEFT JOIN jobs j ON j.status = 'running' AND j.claimed_by = d.name"
-	    " ORDER BY d.name LIMIT 100", p, 1, dcols, 9) < 0)
+	    " ORDER BY d.name LIMIT 100", p, 1) < 0)
 		return view_db_fail(req, "queue: daemons");
 	/* What the front page no longer tells anonymous visitors. */
 	if (view_rows(req, "Queue.Site", "SELECT"
-	    " (SELECT COALESCE(MAX(version), 0) FROM schema_migrations),"
-	    " (SELECT COUNT(*) FROM users)", NULL, 0, ocols, 2) < 0)
+	    " (SELECT COALESCE(MAX(version), 0) FROM schema_migrations)"
+	    " AS SchemaVersion, (SELECT COUNT(*) FROM users) AS Users",
+	    NULL, 0) < 0)
 		return view_db_fail(req, "queue: site");
 	like = like_pattern(user ? user : "");
 	if (like == NULL) {
@@ -80,18 +74,21 @@ page_admin_queue(struct kreq *req)
 	p[4] = DB_INT(bid);
 	p[5] = DB_INT(bid);
 	p[6] = DB_INT(PAGE);
-	n = view_rows(req, "Queue.Jobs", "SELECT j.id,"
-		" COALESCE(u.username, ''), j.status, LEFT(j.prompt, 80),"
-		" j.model, j.width, j.height, j.steps, j.batch_count,"
-		" DATE_FORMAT(j.created_at, '%Y-%m-%d %H:%i:%s'),"
-		" COALESCE(j.daemon, ''), j.attempt, j.anomaly,"
-		" COALESCE(LEFT(j.error, 200), ''),"
-		" COALESCE(ROUND(j.render_s, 2), '')"
+	n = view_rows(req, "Queue.Jobs", "SELECT j.id AS Id,"
+		" COALESCE(u.username, '') AS User, j.status AS Status,"
+		" LEFT(j.prompt, 80) AS Prompt, j.model AS Model,"
+		" j.width AS Width, j.height AS Height, j.steps AS Steps,"
+		" j.batch_count AS Batch,"
+		" DATE_FORMAT(j.created_at, '%Y-%m-%d %H:%i:%s') AS Created,"
+		" COALESCE(j.daemon, '') AS Daemon, j.attempt AS Attempt,"
+		" j.anomaly AS Anomaly,"
+		" COALESCE(LEFT(j.error, 200), '') AS Error,"
+		" COALESCE(ROUND(j.render_s, 2), '') AS RenderS"
 		" FROM jobs j LEFT JOIN users u ON u.id = j.user_id"
 		" WHERE j.deleted_at IS NULL AND (? = '' OR j.status = ?)"
 		" AND COALESCE(u.username, '') LIKE ?"
 		" AND (? = 0 OR j.anomaly = 1) AND (? = 0 OR j.id < ?)"
-		" ORDER BY j.id DESC LIMIT ?", p, 7, jcols, 15);
+		" ORDER BY j.id DESC LIMIT ?", p, 7);
 	free(like);
 	if (n < 0)
 		return view_db_fail(req, "queue: jobs");

@@ -26,8 +26,6 @@ static const char *const actions[] = { "login", "login_failed", "lockout",
 int
 page_admin_audit(struct kreq *req)
 {
-	static const char *const cols[] = { "Id", "At", "Actor", "Ip",
-		"Action", "TargetId", "Target", "Detail" };
 	const char *q = req_query(req, "q"), *action = req_query(req, "action");
 	struct db_param p[5];
 	long n, bid = (long)req_query_id(req, "before");
@@ -43,14 +41,15 @@ page_admin_audit(struct kreq *req)
 	p[2] = DB_STR(action ? action : "");
 	p[3] = DB_STR(action ? action : "");
 	p[4] = DB_INT(bid);
-	n = view_rows(req, "Audit.List", "SELECT id,"
-		" DATE_FORMAT(at, '%Y-%m-%d %H:%i:%s'), actor, ip, action,"
-		" COALESCE(target_id, ''), target, detail FROM audit_log"
+	n = view_rows(req, "Audit.List", "SELECT id AS Id,"
+		" DATE_FORMAT(at, '%Y-%m-%d %H:%i:%s') AS At, actor AS Actor,"
+		" ip AS Ip, action AS Action,"
+		" COALESCE(target_id, '') AS TargetId, target AS Target,"
+		" detail AS Detail FROM audit_log"
 		" WHERE (actor LIKE ? OR target LIKE ?)"
 		" AND (? = '' OR action = ?) AND (? = 0 OR id < ?)"
 		" ORDER BY id DESC LIMIT 100",
-		(struct db_param[]){ p[0], p[1], p[2], p[3], p[4], p[4] }, 6,
-		cols, 8);
+		(struct db_param[]){ p[0], p[1], p[2], p[3], p[4], p[4] }, 6);
 	free(like);
 	if (n < 0)
 		return view_db_fail(req, "admin: audit");
@@ -69,19 +68,16 @@ page_admin_audit(struct kreq *req)
 static int
 show_settings(struct kreq *req, int status)
 {
-	static const char *const icols[] = { "Id", "Note", "Created",
-		"Expires", "UsedBy", "CreatedBy" };
-	static const char *const scols[] = { "Registration" };
-
-	if (view_rows(req, "Settings", "SELECT value FROM settings"
-	    " WHERE name = 'registration'", NULL, 0, scols, 1) < 0 ||
-	    view_rows(req, "Invites", "SELECT i.id, i.note,"
-	    " DATE_FORMAT(i.created_at, '%Y-%m-%d %H:%i'),"
-	    " DATE_FORMAT(i.expires_at, '%Y-%m-%d %H:%i'),"
-	    " COALESCE(u.username, ''), COALESCE(c.username, '')"
+	if (view_rows(req, "Settings", "SELECT value AS Registration"
+	    " FROM settings WHERE name = 'registration'", NULL, 0) < 0 ||
+	    view_rows(req, "Invites", "SELECT i.id AS Id, i.note AS Note,"
+	    " DATE_FORMAT(i.created_at, '%Y-%m-%d %H:%i') AS Created,"
+	    " DATE_FORMAT(i.expires_at, '%Y-%m-%d %H:%i') AS Expires,"
+	    " COALESCE(u.username, '') AS UsedBy,"
+	    " COALESCE(c.username, '') AS CreatedBy"
 	    " FROM invites i LEFT JOIN users u ON u.id = i.used_by"
 	    " LEFT JOIN users c ON c.id = i.created_by"
-	    " ORDER BY i.id DESC LIMIT 50", NULL, 0, icols, 6) < 0)
+	    " ORDER BY i.id DESC LIMIT 50", NULL, 0) < 0)
 		return view_db_fail(req, "admin: settings");
 	if (req_query(req, "done") != NULL)
 		view_set(req, "Settings.Done", "Settings saved.");

@@ -25,8 +25,6 @@ not_found(struct kreq *req)
 int
 page_admin_users(struct kreq *req)
 {
-	static const char *const cols[] = { "Id", "Username", "DisplayName",
-		"Role", "Tier", "Disabled", "Created", "LastLogin" };
 	const char *q = req_query(req, "q");
 	struct db_param p[2];
 	char *like;
@@ -39,11 +37,14 @@ page_admin_users(struct kreq *req)
 	}
 	p[0] = DB_STR(like);
 	p[1] = DB_STR(like);
-	n = view_rows(req, "Users.List", "SELECT id, username, display_name,"
-		" role, tier, disabled, DATE_FORMAT(created_at, '%Y-%m-%d'),"
+	n = view_rows(req, "Users.List", "SELECT id AS Id,"
+		" username AS Username, display_name AS DisplayName,"
+		" role AS Role, tier AS Tier, disabled AS Disabled,"
+		" DATE_FORMAT(created_at, '%Y-%m-%d') AS Created,"
 		" COALESCE(DATE_FORMAT(last_login_at, '%Y-%m-%d %H:%i'), '')"
+		" AS LastLogin"
 		" FROM users WHERE username LIKE ? OR display_name LIKE ?"
-		" ORDER BY username LIMIT 200", p, 2, cols, 8);
+		" ORDER BY username LIMIT 200", p, 2);
 	free(like);
 	if (n < 0)
 		return view_db_fail(req, "admin users: list");
@@ -57,43 +58,42 @@ page_admin_users(struct kreq *req)
 static int
 load_user(struct kreq *req, unsigned long long id)
 {
-	static const char *const ucols[] = { "Id", "Username", "DisplayName",
-		"Role", "Tier", "Disabled", "Created", "LastLogin",
-		"PasswordChanged", "Credits" };
-	static const char *const scols[] = { "Id", "Created", "LastSeen",
-		"Ip", "Agent" };
-	static const char *const kcols[] = { "Id", "Name", "Prefix", "Scopes",
-		"Created", "LastUsed", "Revoked" };
-	static const char *const acols[] = { "At", "Actor", "Ip", "Action",
-		"Detail" };
 	struct db_param p[1];
 	long n;
 
 	p[0] = DB_INT(id);
-	n = view_rows(req, "User", "SELECT id, username, display_name, role,"
-		" tier, disabled, DATE_FORMAT(created_at, '%Y-%m-%d %H:%i'),"
-		" COALESCE(DATE_FORMAT(last_login_at, '%Y-%m-%d %H:%i'), ''),"
+	n = view_rows(req, "User", "SELECT id AS Id, username AS Username,"
+		" display_name AS DisplayName, role AS Role, tier AS Tier,"
+		" disabled AS Disabled,"
+		" DATE_FORMAT(created_at, '%Y-%m-%d %H:%i') AS Created,"
+		" COALESCE(DATE_FORMAT(last_login_at, '%Y-%m-%d %H:%i'), '')"
+		" AS LastLogin,"
 		" COALESCE(DATE_FORMAT(password_changed_at,"
-		" '%Y-%m-%d %H:%i'), ''), credits FROM users WHERE id = ?", p,
-		1, ucols, 10);
+		" '%Y-%m-%d %H:%i'), '') AS PasswordChanged,"
+		" credits AS Credits FROM users WHERE id = ?", p, 1);
 	if (n <= 0)
 		return (int)n;
-	if (view_rows(req, "Sessions", "SELECT id,"
-	    " DATE_FORMAT(created_at, '%Y-%m-%d %H:%i'),"
-	    " DATE_FORMAT(last_seen_at, '%Y-%m-%d %H:%i'), ip, user_agent"
+	if (view_rows(req, "Sessions", "SELECT id AS Id,"
+	    " DATE_FORMAT(created_at, '%Y-%m-%d %H:%i') AS Created,"
+	    " DATE_FORMAT(last_seen_at, '%Y-%m-%d %H:%i') AS LastSeen,"
+	    " ip AS Ip, user_agent AS Agent"
 	    " FROM sessions WHERE user_id = ? AND expires_at > NOW(3)"
-	    " ORDER BY last_seen_at DESC LIMIT 100", p, 1, scols, 5) < 0 ||
-	    view_rows(req, "Keys", "SELECT id, name, prefix, scopes,"
-	    " DATE_FORMAT(created_at, '%Y-%m-%d %H:%i'),"
-	    " COALESCE(DATE_FORMAT(last_used_at, '%Y-%m-%d %H:%i'), ''),"
+	    " ORDER BY last_seen_at DESC LIMIT 100", p, 1) < 0 ||
+	    view_rows(req, "Keys", "SELECT id AS Id, name AS Name,"
+	    " prefix AS Prefix, scopes AS Scopes,"
+	    " DATE_FORMAT(created_at, '%Y-%m-%d %H:%i') AS Created,"
+	    " COALESCE(DATE_FORMAT(last_used_at, '%Y-%m-%d %H:%i'), '')"
+	    " AS LastUsed,"
 	    " COALESCE(DATE_FORMAT(revoked_at, '%Y-%m-%d %H:%i'), '')"
+	    " AS Revoked"
 	    " FROM api_keys WHERE user_id = ? ORDER BY id DESC LIMIT 100", p,
-	    1, kcols, 7) < 0 ||
+	    1) < 0 ||
 	    view_rows(req, "Audit", "SELECT"
-	    " DATE_FORMAT(at, '%Y-%m-%d %H:%i:%s'), actor, ip, action, detail"
+	    " DATE_FORMAT(at, '%Y-%m-%d %H:%i:%s') AS At, actor AS Actor,"
+	    " ip AS Ip, action AS Action, detail AS Detail"
 	    " FROM audit_log WHERE target_id = ? OR actor_id = ?"
 	    " ORDER BY id DESC LIMIT 20", (struct db_param[]){ p[0], p[0] },
-	    2, acols, 5) < 0)
+	    2) < 0)
 		return -1;
 	return 1;
 }

@@ -74,8 +74,6 @@ check_filters(struct kreq *req, unsigned long long *cj, long *ci)
 int
 page_gallery(struct kreq *req)
 {
-	static const char *const cols[] = { "Job", "Idx", "Width", "Height",
-		"Prompt", "Model", "Created" };
 	const char *q = req_query(req, "q"), *model = req_query(req, "model");
 	const char *after = req_query(req, "after");
 	const char *since = req_query(req, "since");
@@ -123,9 +121,10 @@ page_gallery(struct kreq *req)
 	p[used++] = DB_STR(since);
 	p[used++] = DB_STR(until);
 	p[used++] = DB_STR(until);
-	n = view_rows(req, "Gallery.Images", "SELECT j.id, i.idx, i.width,"
-		" i.height, LEFT(j.prompt, 200), j.model,"
-		" DATE_FORMAT(j.created_at, '%Y-%m-%d %H:%i')"
+	n = view_rows(req, "Gallery.Images", "SELECT j.id AS Job,"
+		" i.idx AS Idx, i.width AS Width, i.height AS Height,"
+		" LEFT(j.prompt, 200) AS Prompt, j.model AS Model,"
+		" DATE_FORMAT(j.created_at, '%Y-%m-%d %H:%i') AS Created"
 		" FROM job_images i JOIN jobs j ON j.id = i.job_id"
 		" WHERE j.user_id = ? AND j.deleted_at IS NULL"
 		" AND (? = 0 OR j.id < ? OR (j.id = ? AND i.idx > ?))"
@@ -133,7 +132,7 @@ page_gallery(struct kreq *req)
 		" AND (? = '' OR j.created_at >= ?)"
 		" AND (? = '' OR j.created_at < ? + INTERVAL 1 DAY)"
 		" ORDER BY j.id DESC, i.idx LIMIT " STR(GALLERY_PAGE),
-		p, (size_t)used, cols, 7);
+		p, (size_t)used);
 	free(like);
 	if (n < 0)
 		return view_db_fail(req, "gallery");
@@ -148,9 +147,9 @@ page_gallery(struct kreq *req)
 		view_set(req, "Gallery.Next", next);
 	}
 	p[0] = DB_INT(req->auth->user_id);
-	if (view_rows(req, "Gallery.Models", "SELECT DISTINCT model FROM jobs"
-	    " WHERE user_id = ? AND deleted_at IS NULL ORDER BY model", p, 1,
-	    (const char *const[]){ "Name" }, 1) < 0)
+	if (view_rows(req, "Gallery.Models", "SELECT DISTINCT model AS Name"
+	    " FROM jobs WHERE user_id = ? AND deleted_at IS NULL"
+	    " ORDER BY model", p, 1) < 0)
 		return view_db_fail(req, "gallery: models");
 	view_set_int(req, "Gallery.Count", n);
 	view_set(req, "Filter.q", q);
@@ -172,19 +171,33 @@ struct usage {
 	int n;
 };
 
+/* One row of the usage query, before it is kept as a day. */
+struct usage_rec {
+	const char *date;
+	long jobs, images, credits;
+};
+
+static const struct db_field usage_fields[] = {
+	DB_FIELD(struct usage_rec, date, DBF_STR, "date"),
+	DB_FIELD(struct usage_rec, jobs, DBF_LONG, "jobs"),
+	DB_FIELD(struct usage_rec, images, DBF_LONG, "images"),
+	DB_FIELD(struct usage_rec, credits, DBF_LONG, "credits"),
+};
+
 static int
-usage_row(const struct db_row *r, void *arg)
+usage_row(void *rec, void *arg)
 {
+	const struct usage_rec *r = rec;
 	struct usage *u = arg;
 	struct day *d;
 
 	if (u->n >= USAGE_DAYS)
 		return 1;
 	d = &u->days[u->n++];
-	snprintf(d->date, sizeof(d->date), "%s", r->cols[0]);
-	d->jobs = strtol(r->cols[1], NULL, 10);
-	d->images = strtol(r->cols[2], NULL, 10);
-	d->credits = strtol(r->cols[3], NULL, 10);
+	snprintf(d->date, sizeof(d->date), "%s", r->date);
+	d->jobs = r->jobs;
+	d->images = r->images;
+	d->credits = r->credits;
 	return 0;
 }
 
@@ -198,19 +211,23 @@ static int
 usage_load(struct kreq *req, struct usage *u)
 {
 	struct db_param p[1] = { DB_INT(req->auth->user_id) };
+	struct usage_rec r;
 
 	memset(u, 0, sizeof(*u));
-	return db_query(req->app->db, "WITH RECURSIVE d (day, k) AS ("
+	return db_query_into(req->app->db, "WITH RECURSIVE d (day, k) AS ("
 	    " SELECT CURDATE() - INTERVAL " STR(USAGE_DAYS) " - 1 DAY, 1"
 	    " UNION ALL SELECT day + INTERVAL 1 DAY, k + 1 FROM d"
 	    " WHERE k < " STR(USAGE_DAYS) ")"
-	    " SELECT DATE_FORMAT(d.day, '%Y-%m-%d'), COUNT(j.id),"
-	    " COALESCE(SUM(IF(j.status = 'succeeded', j.batch_count, 0)), 0),"
-	    " COALESCE(SUM(IF(j.refunded, 0, j.cost)), 0)"
+	    " SELECT DATE_FORMAT(d.day, '%Y-%m-%d') AS date,"
+	    " COUNT(j.id) AS jobs,"
+	    " COALESCE(SUM(IF(j.status = 'succeeded', j.batch_count, 0)), 0)"
+	    " AS images,"
+	    " COALESCE(SUM(IF(j.refunded, 0, j.cost)), 0) AS credits"
 	    " FROM d LEFT JOIN jobs j ON j.user_id = ?"
 	    " AND j.created_at >= d.day"
 	    " AND j.created_at < d.day + INTERVAL 1 DAY"
-	    " GROUP BY d.day ORDER BY d.day", p, 1, usage_row, u) < 0 ? -1 : 0;
+	    " GROUP BY d.day ORDER BY d.day", p, 1, usage_fields,
+	    DB_NFIELDS(usage_fields), &r, usage_row, u) < 0 ? -1 : 0;
 }
 
 int
@@ -246,9 +263,8 @@ page_usage(struct kreq *req)
 	{
 		struct db_param p[1] = { DB_INT(req->auth->user_id) };
 
-		if (view_rows(req, "Usage.Balance", "SELECT credits FROM users"
-		    " WHERE id = ?", p, 1, (const char *const[]){ "Credits" },
-		    1) < 0)
+		if (view_rows(req, "Usage.Balance", "SELECT credits AS Credits"
+		    " FROM users WHERE id = ?", p, 1) < 0)
 			return view_db_fail(req, "usage: balance");
 	}
 	return view_render(req, 200, "Usage", "usage.cs");

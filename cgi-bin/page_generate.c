@@ -142,15 +142,35 @@ show(struct kreq *req, int status)
 	return view_render(req, status, "Generate", "generate.cs");
 }
 
-/* ?from=ID: the parameters of one of the user's own jobs. */
+/* ?from=ID: the parameters of one of the user's own jobs, as the text
+ * the form shows; each column is named as its form field. */
+struct from_rec {
+	const char *v[11];	/* from_fields[i] into v[i] */
+};
+
+static const struct db_field from_fields[] = {
+	DB_FIELD(struct from_rec, v[0], DBF_STR, "prompt"),
+	DB_FIELD(struct from_rec, v[1], DBF_STR, "negative_prompt"),
+	DB_FIELD(struct from_rec, v[2], DBF_STR, "model"),
+	DB_FIELD(struct from_rec, v[3], DBF_STR, "width"),
+	DB_FIELD(struct from_rec, v[4], DBF_STR, "height"),
+	DB_FIELD(struct from_rec, v[5], DBF_STR, "steps"),
+	DB_FIELD(struct from_rec, v[6], DBF_STR, "cfg_scale"),
+	DB_FIELD(struct from_rec, v[7], DBF_STR, "sampler"),
+	DB_FIELD(struct from_rec, v[8], DBF_STR, "seed"),
+	DB_FIELD(struct from_rec, v[9], DBF_STR, "batch_count"),
+	DB_FIELD_NULL(struct from_rec, v[10], DBF_STR, "webhook_url"),
+};
+
 static int
-from_job(const struct db_row *r, void *arg)
+from_job(void *rec, void *arg)
 {
+	const struct from_rec *r = rec;
 	struct kreq *req = arg;
 	size_t i;
 
-	for (i = 0; i < ARRAY_LEN(form_fields); i++)
-		set_field(req, form_fields[i], r->cols[i] ? r->cols[i] : "");
+	for (i = 0; i < DB_NFIELDS(from_fields); i++)
+		set_field(req, from_fields[i].name, r->v[i] ? r->v[i] : "");
 	return 1;
 }
 
@@ -160,16 +180,18 @@ page_generate(struct kreq *req)
 	const char *from = req_query(req, "from");
 	const char *prompt = req_query(req, "prompt");
 	struct db_param p[2];
+	struct from_rec r;
 	long id;
 
 	if (from != NULL && parse_long(from, 1, 1L << 62, &id) == 0) {
 		p[0] = DB_INT(id);
 		p[1] = DB_INT(req->auth->user_id);
-		if (db_query(req->app->db, "SELECT prompt, negative_prompt,"
-		    " model, width, height, steps, cfg_scale, sampler, seed,"
-		    " batch_count, webhook_url FROM jobs"
-		    " WHERE id = ? AND user_id = ? AND deleted_at IS NULL", p,
-		    2, from_job, req) < 0)
+		if (db_query_into(req->app->db, "SELECT prompt,"
+		    " negative_prompt, model, width, height, steps,"
+		    " cfg_scale, sampler, seed, batch_count, webhook_url"
+		    " FROM jobs WHERE id = ? AND user_id = ?"
+		    " AND deleted_at IS NULL", p, 2, from_fields,
+		    DB_NFIELDS(from_fields), &r, from_job, req) < 0)
 			return view_db_fail(req, "generate: from");
 	} else if (prompt != NULL) {
 		set_field(req, "prompt", prompt);

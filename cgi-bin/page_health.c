@@ -13,7 +13,6 @@
 #include "metrics.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 int
@@ -94,28 +93,53 @@ struct metrics_read {
 	int rc;
 };
 
+/* One row of jobs per state. */
+struct state_rec {
+	const char *status;
+	unsigned long long n;
+};
+
+static const struct db_field state_fields[] = {
+	DB_FIELD(struct state_rec, status, DBF_STR, "status"),
+	DB_FIELD(struct state_rec, n, DBF_ULLONG, "n"),
+};
+
 static int
-jobs_row(const struct db_row *r, void *arg)
+jobs_row(void *rec, void *arg)
 {
+	const struct state_rec *r = rec;
 	struct metrics_read *m = arg;
 	int i;
 
 	for (i = 0; i < JOB_NSTATUSES; i++)
-		if (r->cols[0] != NULL && !strcmp(r->cols[0], job_statuses[i]))
-			m->jobs[i] = strtoull(r->cols[1], NULL, 10);
+		if (!strcmp(r->status, job_statuses[i]))
+			m->jobs[i] = r->n;
 	return 0;
 }
 
-static int
-hist_row(const struct db_row *r, void *arg)
-{
-	struct metrics_read *m = arg;
-	long b = strtol(r->cols[0], NULL, 10);
+/* One row of job_histograms: bucket -1 holds the sum. */
+struct hist_rec {
+	long bucket;
+	unsigned long long n;
+	double sum;
+};
 
-	if (b == -1)
-		m->sum = strtod(r->cols[2], NULL);
-	else if (b >= 0 && b <= JOB_HIST_N)
-		m->buckets[b] = strtoull(r->cols[1], NULL, 10);
+static const struct db_field hist_fields[] = {
+	DB_FIELD(struct hist_rec, bucket, DBF_LONG, "bucket"),
+	DB_FIELD(struct hist_rec, n, DBF_ULLONG, "n"),
+	DB_FIELD(struct hist_rec, sum, DBF_DOUBLE, "sum"),
+};
+
+static int
+hist_row(void *rec, void *arg)
+{
+	const struct hist_rec *r = rec;
+	struct metrics_read *m = arg;
+
+	if (r->bucket == -1)
+		m->sum = r->sum;
+	else if (r->bucket >= 0 && r->bucket <= JOB_HIST_N)
+		m->buckets[r->bucket] = r->n;
 	return 0;
 }
 
@@ -125,11 +149,13 @@ job_histogram(struct kreq *req, struct metrics_read *m, const char *metric,
 	const char *name, const char *help)
 {
 	struct db_param p[1] = { DB_STR(metric) };
+	struct hist_rec r;
 
 	memset(m->buckets, 0, sizeof(m->buckets));
 	m->sum = 0;
-	if (db_query(req->app->db, "SELECT bucket, n, sum FROM job_histograms"
-	    " WHERE metric = ?", p, 1, hist_row, m) < 0)
+	if (db_query_into(req->app->db, "SELECT bucket, n, sum"
+	    " FROM job_histograms WHERE metric = ?", p, 1, hist_fields,
+	    DB_NFIELDS(hist_fields), &r, hist_row, m) < 0)
 		return -1;
 	m->rc |= buf_printf(m->out, "# HELP %s %s\n# TYPE %s histogram\n",
 		name, help, name);
@@ -142,6 +168,7 @@ int
 page_metrics(struct kreq *req)
 {
 	struct metrics_read m = { &req->out, { 0 }, { 0 }, 0, 0 };
+	struct state_rec sr;
 	char dir[4096];
 	long v;
 	int i;
@@ -156,8 +183,9 @@ page_metrics(struct kreq *req)
 		"now (deleted ones included).\n# TYPE kiln_jobs gauge\n");
 	/* Every state is reported, 0 when no job is in it: the list is
 	 * job_statuses[], not the rows found. */
-	if (db_query(req->app->db, "SELECT status, COUNT(*) FROM jobs"
-	    " GROUP BY status", NULL, 0, jobs_row, &m) < 0)
+	if (db_query_into(req->app->db, "SELECT status, COUNT(*) AS n"
+	    " FROM jobs GROUP BY status", NULL, 0, state_fields,
+	    DB_NFIELDS(state_fields), &sr, jobs_row, &m) < 0)
 		goto down;
 	for (i = 0; i < JOB_NSTATUSES; i++)
 		m.rc |= buf_printf(&req->out, "kiln_jobs{status=\"%s\"} %llu\n",

@@ -20,8 +20,6 @@
 int
 page_jobs(struct kreq *req)
 {
-	static const char *const cols[] = { "Id", "Status", "Prompt", "Model",
-		"Width", "Height", "Steps", "Batch", "Created", "Thumb" };
 	const char *before = req_query(req, "before");
 	struct db_param p[4];
 	long bid = 0, n;
@@ -39,13 +37,16 @@ page_jobs(struct kreq *req)
 	p[1] = DB_INT(bid);
 	p[2] = DB_INT(bid);
 	p[3] = DB_INT(PAGE);
-	n = view_rows(req, "Jobs.List", "SELECT j.id, j.status,"
-		" LEFT(j.prompt, 120), j.model, j.width, j.height, j.steps,"
-		" j.batch_count, DATE_FORMAT(j.created_at, '%Y-%m-%d %H:%i'),"
+	n = view_rows(req, "Jobs.List", "SELECT j.id AS Id,"
+		" j.status AS Status, LEFT(j.prompt, 120) AS Prompt,"
+		" j.model AS Model, j.width AS Width, j.height AS Height,"
+		" j.steps AS Steps, j.batch_count AS Batch,"
+		" DATE_FORMAT(j.created_at, '%Y-%m-%d %H:%i') AS Created,"
 		" (SELECT MIN(i.idx) FROM job_images i WHERE i.job_id = j.id)"
+		" AS Thumb"
 		" FROM jobs j WHERE j.user_id = ? AND j.deleted_at IS NULL"
 		" AND (? = 0 OR j.id < ?)"
-		" ORDER BY j.id DESC LIMIT ?", p, 4, cols, 10);
+		" ORDER BY j.id DESC LIMIT ?", p, 4);
 	if (n < 0)
 		return view_db_fail(req, "jobs: list");
 	view_set_int(req, "Jobs.Count", n);
@@ -57,13 +58,6 @@ page_jobs(struct kreq *req)
 int
 page_job(struct kreq *req)
 {
-	static const char *const cols[] = { "Id", "Status", "Prompt",
-		"Negative", "Model", "Width", "Height", "Steps", "Cfg",
-		"Sampler", "Seed", "Batch", "Step", "StepsTotal", "Eta",
-		"Error", "RenderS", "Created", "Started", "Finished",
-		"HasPreview", "Daemon", "Position", "Share" };
-	static const char *const icols[] = { "Idx", "Seed", "Width",
-		"Height" };
 	unsigned long long id = req_id(req, 0);
 	struct db_param p[2];
 	const char *st;
@@ -71,26 +65,32 @@ page_job(struct kreq *req)
 
 	p[0] = DB_INT(id);
 	p[1] = DB_INT(req->auth->user_id);
-	n = id ? view_rows(req, "Job", "SELECT j.id, j.status, j.prompt,"
-		" j.negative_prompt, j.model, j.width, j.height, j.steps,"
-		" j.cfg_scale, j.sampler, j.seed, j.batch_count, j.step,"
-		" j.steps_total, ROUND(j.eta_s), j.error, ROUND(j.render_s, 2),"
-		" DATE_FORMAT(j.created_at, '%Y-%m-%d %H:%i:%s'),"
-		" DATE_FORMAT(j.started_at, '%Y-%m-%d %H:%i:%s'),"
-		" DATE_FORMAT(j.finished_at, '%Y-%m-%d %H:%i:%s'),"
-		" j.preview_path IS NOT NULL, j.daemon,"
-		" COALESCE(" JOB_AHEAD_SQL " + 1, ''), j.share_token"
+	/* Position is a reserved word: quoted. */
+	n = id ? view_rows(req, "Job", "SELECT j.id AS Id,"
+		" j.status AS Status, j.prompt AS Prompt,"
+		" j.negative_prompt AS Negative, j.model AS Model,"
+		" j.width AS Width, j.height AS Height, j.steps AS Steps,"
+		" j.cfg_scale AS Cfg, j.sampler AS Sampler, j.seed AS Seed,"
+		" j.batch_count AS Batch, j.step AS Step,"
+		" j.steps_total AS StepsTotal, ROUND(j.eta_s) AS Eta,"
+		" j.error AS Error, ROUND(j.render_s, 2) AS RenderS,"
+		" DATE_FORMAT(j.created_at, '%Y-%m-%d %H:%i:%s') AS Created,"
+		" DATE_FORMAT(j.started_at, '%Y-%m-%d %H:%i:%s') AS Started,"
+		" DATE_FORMAT(j.finished_at, '%Y-%m-%d %H:%i:%s') AS Finished,"
+		" j.preview_path IS NOT NULL AS HasPreview, j.daemon AS Daemon,"
+		" COALESCE(" JOB_AHEAD_SQL " + 1, '') AS `Position`,"
+		" j.share_token AS Share"
 		" FROM jobs j WHERE j.id = ? AND j.user_id = ?"
-		" AND j.deleted_at IS NULL", p, 2, cols, 24) : 0;
+		" AND j.deleted_at IS NULL", p, 2) : 0;
 	if (n < 0)
 		return view_db_fail(req, "job");
 	if (n == 0) {
 		view_error(req, 404, "not_found", "No such job.");
 		return -1;
 	}
-	if (view_rows(req, "Images", "SELECT idx, seed, width, height"
-	    " FROM job_images WHERE job_id = ? ORDER BY idx", p, 1, icols, 4)
-	    < 0)
+	if (view_rows(req, "Images", "SELECT idx AS Idx, seed AS Seed,"
+	    " width AS Width, height AS Height"
+	    " FROM job_images WHERE job_id = ? ORDER BY idx", p, 1) < 0)
 		return view_db_fail(req, "job: images");
 	st = view_get(req, "Job.0.Status");
 	/* Until it ends, a browser without scripts reloads the page. */
@@ -180,10 +180,6 @@ page_job_delete(struct kreq *req)
 int
 page_shared(struct kreq *req)
 {
-	static const char *const cols[] = { "Prompt", "Negative", "Model", "Width", "Height", "Steps", "Cfg", "Sampler", "Seed",
-		"Finished" };
-	static const char *const icols[] = { "Idx", "Seed", "Width",
-		"Height" };
 	const char *tok = req->captures[0];
 	struct db_param p[1];
 	long n;
@@ -196,11 +192,13 @@ page_shared(struct kreq *req)
 		return view_db_fail(req, "shared");
 	p[0] = DB_STR(tok);
 	/* The recipe and the pictures; not who made them nor the job id. */
-	n = view_rows(req, "Shared", "SELECT prompt, negative_prompt,"
-		" model, width, height, steps, cfg_scale, sampler, seed,"
-		" DATE_FORMAT(finished_at, '%Y-%m-%d %H:%i') FROM jobs"
-		" WHERE share_token = ? AND deleted_at IS NULL"
-		" AND status = 'succeeded'", p, 1, cols, 10);
+	n = view_rows(req, "Shared", "SELECT prompt AS Prompt,"
+		" negative_prompt AS Negative, model AS Model,"
+		" width AS Width, height AS Height, steps AS Steps,"
+		" cfg_scale AS Cfg, sampler AS Sampler, seed AS Seed,"
+		" DATE_FORMAT(finished_at, '%Y-%m-%d %H:%i') AS Finished"
+		" FROM jobs WHERE share_token = ? AND deleted_at IS NULL"
+		" AND status = 'succeeded'", p, 1);
 	if (n < 0)
 		return view_db_fail(req, "shared");
 	if (n == 0) {
@@ -208,9 +206,10 @@ page_shared(struct kreq *req)
 			"link may have been withdrawn.");
 		return -1;
 	}
-	if (view_rows(req, "Images", "SELECT i.idx, i.seed, i.width,"
-	    " i.height FROM job_images i JOIN jobs j ON j.id = i.job_id"
-	    " WHERE j.share_token = ? ORDER BY i.idx", p, 1, icols, 4) < 0)
+	if (view_rows(req, "Images", "SELECT i.idx AS Idx, i.seed AS Seed,"
+	    " i.width AS Width, i.height AS Height"
+	    " FROM job_images i JOIN jobs j ON j.id = i.job_id"
+	    " WHERE j.share_token = ? ORDER BY i.idx", p, 1) < 0)
 		return view_db_fail(req, "shared: images");
 	view_set(req, "Shared.Token", tok);
 	return view_render(req, 200, "Shared image", "shared.cs");

@@ -15,19 +15,17 @@
 static int
 show(struct kreq *req, int status)
 {
-	static const char *const cols[] = { "Id", "Name", "Prefix", "Scopes",
-		"Created", "LastUsed", "LastIp", "Revoked" };
 	struct db_param p[1];
 
 	p[0] = DB_INT(req->auth->user_id);
-	if (view_rows(req, "Keys.List", "SELECT id, name, prefix, scopes,"
-	    " DATE_FORMAT(created_at, '%Y-%m-%d %H:%i'),"
-	    " COALESCE(DATE_FORMAT(last_used_at, '%Y-%m-%d %H:%i:%s'), ''),"
-	    " last_used_ip,"
+	if (view_rows(req, "Keys.List", "SELECT id AS Id, name AS Name,"
+	    " prefix AS Prefix, scopes AS Scopes,"
+	    " DATE_FORMAT(created_at, '%Y-%m-%d %H:%i') AS Created,"
+	    " COALESCE(DATE_FORMAT(last_used_at, '%Y-%m-%d %H:%i:%s'), '')"
+	    " AS LastUsed, last_used_ip AS LastIp,"
 	    " COALESCE(DATE_FORMAT(revoked_at, '%Y-%m-%d %H:%i'), '')"
-	    " FROM api_keys WHERE user_id = ?"
-	    " ORDER BY revoked_at IS NOT NULL, id DESC LIMIT 200", p, 1, cols,
-	    8) < 0)
+	    " AS Revoked FROM api_keys WHERE user_id = ?"
+	    " ORDER BY revoked_at IS NOT NULL, id DESC LIMIT 200", p, 1) < 0)
 		return view_db_fail(req, "keys: list");
 	return view_render(req, status, "API keys", "keys.cs");
 }

@@ -11,7 +11,6 @@
 
 #include <sodium.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define WRONG "Wrong user name or password."
@@ -40,20 +39,28 @@ page_login(struct kreq *req)
 
 struct login_row {
 	unsigned long long id;
+	const char *hash_col, *name_col;	/* valid in login_row() only */
 	char hash[crypto_pwhash_STRBYTES];
 	char username[65];
 	int disabled, found;
 };
 
-static int
-login_row(const struct db_row *r, void *arg)
-{
-	struct login_row *l = arg;
+static const struct db_field login_fields[] = {
+	DB_FIELD(struct login_row, id, DBF_ULLONG, "id"),
+	DB_FIELD(struct login_row, hash_col, DBF_STR, "password_hash"),
+	DB_FIELD(struct login_row, name_col, DBF_STR, "username"),
+	DB_FIELD(struct login_row, disabled, DBF_INT, "disabled"),
+};
 
-	l->id = strtoull(r->cols[0], NULL, 10);
-	snprintf(l->hash, sizeof(l->hash), "%s", r->cols[1]);
-	snprintf(l->username, sizeof(l->username), "%s", r->cols[2]);
-	l->disabled = r->cols[3][0] != '0';
+/* Keeps the row's strings past the fetch. */
+static int
+login_row(void *rec, void *arg)
+{
+	struct login_row *l = rec;
+
+	(void)arg;
+	snprintf(l->hash, sizeof(l->hash), "%s", l->hash_col);
+	snprintf(l->username, sizeof(l->username), "%s", l->name_col);
 	l->found = 1;
 	return 1;
 }
@@ -102,9 +109,9 @@ page_login_post(struct kreq *req)
 		return login_form(req, 429, user, next);
 	}
 	p[0] = DB_STR(user);
-	if (db_query(req->app->db, "SELECT id, password_hash, username,"
-	    " disabled FROM users WHERE username = ?", p, 1, login_row, &l)
-	    < 0)
+	if (db_query_into(req->app->db, "SELECT id, password_hash, username,"
+	    " disabled FROM users WHERE username = ?", p, 1, login_fields,
+	    DB_NFIELDS(login_fields), &l, login_row, NULL) < 0)
 		return view_db_fail(req, "login: lookup");
 	if (l.found)
 		ok = password_verify(l.hash, pw, &rehash);

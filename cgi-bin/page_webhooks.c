@@ -19,10 +19,6 @@
 static int
 show(struct kreq *req, int status)
 {
-	static const char *const ucols[] = { "Url" };
-	static const char *const dcols[] = { "Id", "Job", "Event", "Url",
-		"Status", "Attempts", "LastStatus", "LastError", "Created",
-		"Delivered" };
 	struct db_param p[1] = { DB_INT(req->auth->user_id) };
 	char uid[24], *sec;
 
@@ -31,21 +27,23 @@ show(struct kreq *req, int status)
 	snprintf(uid, sizeof(uid), "%llu", req->auth->user_id);
 	sec = webhook_secret_for(req->app->db, uid);
 	if (sec == NULL ||
-	    view_rows(req, "Hooks", "SELECT COALESCE(webhook_url, '')"
-	    " FROM users WHERE id = ?", p, 1, ucols, 1) < 0 ||
-	    view_rows(req, "Hooks.Deliveries", "SELECT id, job_id, event,"
-	    " url, status, attempts, COALESCE(last_status, ''),"
+	    view_rows(req, "Hooks", "SELECT COALESCE(webhook_url, '') AS Url"
+	    " FROM users WHERE id = ?", p, 1) < 0 ||
+	    view_rows(req, "Hooks.Deliveries", "SELECT id AS Id,"
+	    " job_id AS Job, event AS Event, url AS Url, status AS Status,"
+	    " attempts AS Attempts, COALESCE(last_status, '') AS LastStatus,"
 	    /* Only the outcomes kilnd records today: a row from before
 	     * them may hold curl's detail, which maps internal hosts. */
 	    " CASE WHEN last_error IS NULL THEN ''"
 	    "  WHEN last_error IN ('" WEBHOOK_REFUSED "', '"
 	    WEBHOOK_NO_CONNECT "', '" WEBHOOK_TIMED_OUT "', '"
 	    WEBHOOK_BAD_SECRET "') OR last_error RLIKE '^HTTP [0-9]{3}$'"
-	    "  THEN last_error ELSE '" WEBHOOK_NO_CONNECT "' END,"
-	    " DATE_FORMAT(created_at, '%Y-%m-%d %H:%i:%s'),"
+	    "  THEN last_error ELSE '" WEBHOOK_NO_CONNECT "' END AS LastError,"
+	    " DATE_FORMAT(created_at, '%Y-%m-%d %H:%i:%s') AS Created,"
 	    " COALESCE(DATE_FORMAT(delivered_at, '%Y-%m-%d %H:%i:%s'), '')"
+	    " AS Delivered"
 	    " FROM webhook_deliveries WHERE user_id = ?"
-	    " ORDER BY id DESC LIMIT 25", p, 1, dcols, 10) < 0) {
+	    " ORDER BY id DESC LIMIT 25", p, 1) < 0) {
 		free(sec);
 		return view_db_fail(req, "webhooks");
 	}

@@ -80,11 +80,23 @@ view_set_int(struct kreq *req, const char *name, long value)
 struct rows_ctx {
 	struct kreq *req;
 	const char *prefix;
-	const char *const *names;
-	size_t nnames;
 	long n;
 	int failed;
 };
+
+/* A column name that can be one HDF key: an expression left without its
+ * alias ("COALESCE(x, '')", "j.id = ?") would make nested or odd keys. */
+static int
+plain_key(const char *s)
+{
+	if (*s == '\0')
+		return 0;
+	for (; *s != '\0'; s++)
+		if (!(*s >= 'a' && *s <= 'z') && !(*s >= 'A' && *s <= 'Z') &&
+		    !(*s >= '0' && *s <= '9') && *s != '_')
+			return 0;
+	return 1;
+}
 
 static int
 rows_cb(const struct db_row *r, void *arg)
@@ -93,9 +105,16 @@ rows_cb(const struct db_row *r, void *arg)
 	char key[160];
 	size_t i;
 
-	for (i = 0; i < c->nnames && i < r->ncols; i++) {
+	for (i = 0; i < r->ncols; i++) {
+		if (!plain_key(r->names[i])) {
+			log_error("view %s: column %zu '%.40s' needs an AS "
+			    "alias naming its key", c->prefix, i + 1,
+			    r->names[i]);
+			c->failed = 1;
+			return 1;
+		}
 		if (snprintf_checked(key, sizeof(key), "%s.%ld.%s", c->prefix,
-		    c->n, c->names[i]) != 0 ||
+		    c->n, r->names[i]) != 0 ||
 		    view_set(c->req, key, r->cols[i]) != 0) {
 			c->failed = 1;
 			return 1;
@@ -107,10 +126,9 @@ rows_cb(const struct db_row *r, void *arg)
 
 long
 view_rows(struct kreq *req, const char *prefix, const char *sql,
-	const struct db_param *p, size_t np, const char *const *names,
-	size_t nnames)
+	const struct db_param *p, size_t np)
 {
-	struct rows_ctx c = { req, prefix, names, nnames, 0, 0 };
+	struct rows_ctx c = { req, prefix, 0, 0 };
 
 	if (db_query(req->app->db, sql, p, np, rows_cb, &c) < 0 || c.failed)
 		return -1;

@@ -17,13 +17,15 @@ int view_set_int(struct kreq *req, const char *name, long value);
 /* The value of name in the request's data, or NULL. Owned by req. */
 const char *view_get(struct kreq *req, const char *name);
 
-/* Runs a query and stores row i's column j as prefix.i.names[j] (SQL
- * NULL as ""). names has one entry per selected column. Returns the row
- * count, or -1 (db error in db_error, or out of memory). */
+/* Runs a query and stores row i's column c as prefix.i.<c's name> (SQL
+ * NULL as ""), the name being the column's alias in the SELECT: the SQL
+ * names each template key with "AS Key". A row with a name that is not a
+ * plain key (letters, digits, '_') fails the call, logged, so a forgotten
+ * alias is an error rather than a key no template reads. Returns the row
+ * count, or -1 (db error in db_error, a bad name, or out of memory). */
 struct db_param;
 long view_rows(struct kreq *req, const char *prefix, const char *sql,
-	const struct db_param *p, size_t np, const char *const *names,
-	size_t nnames);
+	const struct db_param *p, size_t np);
 
 /* Renders page (a file in the templates directory) inside layout.cs into
  * req's body with the given status. Returns 0, or -1 after logging the

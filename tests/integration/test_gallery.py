@@ -134,6 +134,29 @@ def test_thumbnails_are_made_with_the_aspect_and_kept(s):
         error_of(api(s, "GET", url, who), 404, "not_found", url)
 
 
+def test_generate_from_a_job_fills_the_form_with_its_settings(s):
+    jid = STATE["job"]
+    cookie, _ = browser(s, STATE["alice"])
+    r = page(s, cookie, "/generate?from=%d" % jid)
+    assert r.status == 200
+    assert ">two small green triangles on a white background</textarea>" \
+        in r.text
+    cfg = one(s, "SELECT cfg_scale FROM jobs WHERE id = %d" % jid)
+    for name, v in (("width", "320"), ("height", "192"), ("steps", "2"),
+                    ("cfg_scale", cfg), ("seed", "11"),
+                    ("batch_count", "2"), ("webhook_url", "")):
+        assert re.search(r'name="%s"[^>]* value="%s"' % (name, v),
+                         r.text), (name, v)
+
+
+def test_generate_from_another_users_job_fills_nothing(s):
+    cookie, _ = browser(s, STATE["bob"])
+    r = page(s, cookie, "/generate?from=%d" % STATE["job"])
+    assert r.status == 200
+    assert re.search(r'name="prompt"[^>]*></textarea>', r.text)
+    assert re.search(r'name="seed"[^>]* value=""', r.text)
+
+
 def test_share_by_link(s):
     key, jid = STATE["key"], STATE["job"]
     path = "/api/v1/jobs/%d/share" % jid
