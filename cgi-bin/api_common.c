@@ -1,11 +1,17 @@
-/* api_common.c - what every api_*.c handler answers with: a JSON
- * object, 204, a database failure, scopes as JSON. */
+/* api_common.c - what more than one api_*.c handler uses: answers (a
+ * JSON object, 204, a database failure, scopes as JSON), the submission
+ * rate limit and quota refusals, and artifact paths. */
 #include "app.h"
 #include "db.h"
 #include "handlers.h"
 #include "log.h"
+#include "ratelimit.h"
+#include "submit.h"
+#include "util.h"
 
 #include <json-c/json.h>
+#include <stdio.h>
+#include <string.h>
 
 int
 api_db_fail(struct kreq *req, const char *where)
@@ -51,4 +57,50 @@ api_no_content(struct kreq *req)
 	req->ctype = "application/json";
 	buf_reset(&req->out);
 	return 0;
+}
+
+int
+api_submit_allowed(struct kreq *req)
+{
+	int st = limit_submit(req);
+
+	if (st < 0) {
+		api_db_fail(req, "api jobs: rate limit");
+		return 0;
+	}
+	if (st > 0) {
+		resp_error_json(req, 429, "rate_limited", "too many jobs "
+			"submitted; try again after Retry-After seconds", NULL);
+		return 0;
+	}
+	return 1;
+}
+
+int
+api_refuse_quota(struct kreq *req, const struct enqueue_refusal *why)
+{
+	char num[32];
+
+	if (why->retry_after > 0) {
+		snprintf(num, sizeof(num), "%ld", why->retry_after);
+		resp_header(req, "Retry-After", num);
+	}
+	return resp_error_json(req, why->status, why->code, why->message,
+		NULL);
+}
+
+int
+api_artifact_path(const struct kreq *req, const char *rel, int thumb,
+	char *out, size_t n)
+{
+	size_t len = strlen(rel);
+
+	if (strstr(rel, "..") != NULL || rel[0] == '/' || len < 5 ||
+	    strcmp(rel + len - 4, ".png") != 0)
+		return -1;
+	if (thumb)
+		return snprintf_checked(out, n, "%s/%.*s.thumb.png",
+			req->app->cfg.artifacts_dir, (int)(len - 4), rel);
+	return snprintf_checked(out, n, "%s/%s", req->app->cfg.artifacts_dir,
+		rel);
 }

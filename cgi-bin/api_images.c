@@ -71,22 +71,6 @@ parse_idx(const char *s, long *idx, enum kind *k)
 	return strcmp(again, s) == 0 ? 0 : -1;
 }
 
-int
-api_artifact_path(const struct kreq *req, const char *rel, int thumb,
-	char *out, size_t n)
-{
-	size_t len = strlen(rel);
-
-	if (strstr(rel, "..") != NULL || rel[0] == '/' || len < 5 ||
-	    strcmp(rel + len - 4, ".png") != 0)
-		return -1;
-	if (thumb)
-		return snprintf_checked(out, n, "%s/%.*s.thumb.png",
-			req->app->cfg.artifacts_dir, (int)(len - 4), rel);
-	return snprintf_checked(out, n, "%s/%s", req->app->cfg.artifacts_dir,
-		rel);
-}
-
 /* Makes the thumbnail of src (w x h) into req's body, and keeps it at dst
  * for next time when the directory lets us (the daemon owns it; a
  * failure to keep it only costs a remake). Returns 0 or -1. */

@@ -144,36 +144,6 @@ idem_done(struct kreq *req, unsigned long long job_id)
 }
 
 int
-api_refuse_quota(struct kreq *req, const struct enqueue_refusal *why)
-{
-	char num[32];
-
-	if (why->retry_after > 0) {
-		snprintf(num, sizeof(num), "%ld", why->retry_after);
-		resp_header(req, "Retry-After", num);
-	}
-	return resp_error_json(req, why->status, why->code, why->message,
-		NULL);
-}
-
-int
-api_submit_allowed(struct kreq *req)
-{
-	int st = limit_submit(req);
-
-	if (st < 0) {
-		api_db_fail(req, "api jobs: rate limit");
-		return 0;
-	}
-	if (st > 0) {
-		resp_error_json(req, 429, "rate_limited", "too many jobs "
-			"submitted; try again after Retry-After seconds", NULL);
-		return 0;
-	}
-	return 1;
-}
-
-int
 api_jobs_create(struct kreq *req)
 {
 	json_object *body = NULL, *fields, *job;
