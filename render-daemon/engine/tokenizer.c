@@ -2,6 +2,7 @@
  * text the way CLIP's reference does, splits it with CLIP's pattern and
  * runs byte-level BPE through a pair-rank hash table and a word cache. */
 #include "tokenizer.h"
+#include "utf8.h"
 #include "util.h"
 
 #include <errno.h>
@@ -737,56 +738,17 @@ i32_push(struct i32vec *a, int32_t x)
  * returning the bytes used. An invalid sequence yields U+FFFD for its
  * maximal subpart, as Python's errors="replace" does. */
 static size_t
-utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
+decode_next(const unsigned char *s, size_t n, uint32_t *cp)
 {
-	unsigned c = s[0], lo = 0x80, hi = 0xbf;
-	size_t need, i;
-	uint32_t v;
+	size_t l = utf8_next(s, n, cp);
 
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	if (c < 0xc2 || c > 0xf4) {
+	if (*cp == UTF8_INVALID)
 		*cp = 0xfffd;
-		return 1;
-	}
-	if (c < 0xe0) {
-		need = 1;
-		v = c & 0x1f;
-	} else if (c < 0xf0) {
-		need = 2;
-		v = c & 0x0f;
-		if (c == 0xe0)
-			lo = 0xa0;
-		else if (c == 0xed)
-			hi = 0x9f;
-	} else {
-		need = 3;
-		v = c & 0x07;
-		if (c == 0xf0)
-			lo = 0x90;
-		else if (c == 0xf4)
-			hi = 0x8f;
-	}
-	if (n < 2 || s[1] < lo || s[1] > hi) {
-		*cp = 0xfffd;
-		return 1;
-	}
-	v = (v << 6) | (s[1] & 0x3f);
-	for (i = 2; i <= need; i++) {
-		if (i >= n || (s[i] & 0xc0) != 0x80) {
-			*cp = 0xfffd;
-			return i;
-		}
-		v = (v << 6) | (s[i] & 0x3f);
-	}
-	*cp = v;
-	return need + 1;
+	return l;
 }
 
 static int
-utf8_decode(const char *text, size_t len, struct cpvec *out)
+decode_text(const char *text, size_t len, struct cpvec *out)
 {
 	const unsigned char *s = (const unsigned char *)text;
 	size_t i = 0;
@@ -796,7 +758,7 @@ utf8_decode(const char *text, size_t len, struct cpvec *out)
 	if (cp_reserve(out, len) != 0)
 		return -1;
 	while (i < len) {
-		i += utf8_next(s + i, len - i, &cp);
+		i += decode_next(s + i, len - i, &cp);
 		out->v[out->n++] = cp;
 	}
 	return 0;
@@ -810,37 +772,11 @@ cp_append_utf8(struct cpvec *a, const char *s, size_t n)
 	uint32_t cp;
 
 	while (i < n) {
-		i += utf8_next(p + i, n - i, &cp);
+		i += decode_next(p + i, n - i, &cp);
 		if (cp_push(a, cp) != 0)
 			return -1;
 	}
 	return 0;
-}
-
-/* Writes c as UTF-8 into out (4 bytes of room); returns the length. */
-static size_t
-utf8_put(uint32_t c, unsigned char *out)
-{
-	if (c < 0x80) {
-		out[0] = (unsigned char)c;
-		return 1;
-	}
-	if (c < 0x800) {
-		out[0] = (unsigned char)(0xc0 | (c >> 6));
-		out[1] = (unsigned char)(0x80 | (c & 0x3f));
-		return 2;
-	}
-	if (c < 0x10000) {
-		out[0] = (unsigned char)(0xe0 | (c >> 12));
-		out[1] = (unsigned char)(0x80 | ((c >> 6) & 0x3f));
-		out[2] = (unsigned char)(0x80 | (c & 0x3f));
-		return 3;
-	}
-	out[0] = (unsigned char)(0xf0 | (c >> 18));
-	out[1] = (unsigned char)(0x80 | ((c >> 12) & 0x3f));
-	out[2] = (unsigned char)(0x80 | ((c >> 6) & 0x3f));
-	out[3] = (unsigned char)(0x80 | (c & 0x3f));
-	return 4;
 }
 
 /* ---- vocabulary: token string <-> id ---------------------------------- */
@@ -2480,7 +2416,7 @@ clip_tokenize(const struct clip_tokenizer *tok, const char *text,
 
 	*ids = NULL;
 	*n = 0;
-	if (utf8_decode(text, len, &t) != 0 || clean_text(&t) != 0)
+	if (decode_text(text, len, &t) != 0 || clean_text(&t) != 0)
 		goto out;
 	for (i = 0; i < t.n; i += l ? l : 1) {
 		l = match_piece(t.v + i, t.n - i);
