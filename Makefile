@@ -44,7 +44,8 @@ API_SRC    = cgi-bin/api.c $(wildcard cgi-bin/api_*.c)
 KILND_SRC  = render-daemon/kilnd.c render-daemon/cl_devices.c \
              render-daemon/registry.c
 RENDER_SRC = render-daemon/kiln-render.c render-daemon/cl_devices.c \
-             $(wildcard render-daemon/cmd_*.c)
+             $(wildcard render-daemon/cmd_*.c) \
+             $(wildcard render-daemon/tune_*.c)
 ADMIN_SRC  = tools/kiln-admin.c
 
 PORTAL = $(BUILD)/cgi-bin/portal.fcgi
