@@ -40,9 +40,11 @@ LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIBKILN  = $(BUILD)/libkiln.a
 
 # The engine: runtime, tensors, ops, loaders, models. Kernels are embedded
-# into a generated C file.
+# into a generated C file, each .cl file one program with the .clh
+# helpers it includes pasted in.
 ENG_SRC  = $(wildcard render-daemon/engine/*.c)
 ENG_CL   = $(sort $(wildcard render-daemon/engine/kernels/*.cl))
+ENG_CLH  = $(wildcard render-daemon/engine/kernels/*.clh)
 ENG_GEN  = $(BUILD)/gen/cl_sources.c
 ENG_OBJ  = $(ENG_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/cl_sources.o
 LIBENG   = $(BUILD)/libengine.a
@@ -52,7 +54,8 @@ API_SRC    = cgi-bin/api.c $(wildcard cgi-bin/api_*.c)
 KILND_SRC  = render-daemon/kilnd.c render-daemon/cl_devices.c \
              render-daemon/registry.c
 RENDER_SRC = render-daemon/kiln-render.c render-daemon/cl_devices.c \
-             $(wildcard render-daemon/cmd_*.c)
+             $(wildcard render-daemon/cmd_*.c) \
+             $(wildcard render-daemon/tune_*.c)
 ADMIN_SRC  = tools/kiln-admin.c
 
 PORTAL = $(BUILD)/cgi-bin/portal.fcgi
@@ -112,7 +115,7 @@ $(LIBKILN): $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-$(ENG_GEN): $(ENG_CL) tools/embed-cl.sh
+$(ENG_GEN): $(ENG_CL) $(ENG_CLH) tools/embed-cl.sh
 	@mkdir -p $(dir $@)
 	sh tools/embed-cl.sh $@ $(ENG_CL)
 

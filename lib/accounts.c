@@ -2,6 +2,7 @@
 #include "accounts.h"
 #include "auth.h"
 #include "db.h"
+#include "utf8.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -27,46 +28,18 @@ enum text_fault
 text_check(const char *s, size_t maxbytes, int breaks_ok)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	size_t n = strlen(s);
+	size_t n = strlen(s), i = 0;
+	uint32_t cp;
 
 	if (n > maxbytes)
 		return TEXT_TOO_LONG;
-	while (*p != '\0') {
-		unsigned c = *p;
-		int more;
-		unsigned cp;
-
-		if (c < 0x80) {
-			if ((c < 0x20 || c == 0x7f) && !(breaks_ok &&
-			    (c == '\n' || c == '\r' || c == '\t')))
-				return TEXT_CONTROL;
-			p++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			more = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			more = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			more = 3;
-			cp = c & 0x07;
-		} else {
+	while (i < n) {
+		i += utf8_next(p + i, n - i, &cp);
+		if (cp == UTF8_INVALID)
 			return TEXT_BAD_UTF8;
-		}
-		p++;
-		while (more-- > 0) {
-			if ((*p & 0xc0) != 0x80)
-				return TEXT_BAD_UTF8;
-			cp = (cp << 6) | (*p++ & 0x3f);
-		}
-		/* Overlong forms, surrogates, beyond U+10FFFF. */
-		if ((cp < 0x800 && c >= 0xe0) || (cp < 0x10000 && c >= 0xf0) ||
-		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-			return TEXT_BAD_UTF8;
-		/* C1 controls (U+0080-U+009F) are control characters too. */
-		if (cp >= 0x80 && cp < 0xa0)
+		/* C0 and C1 controls and DEL. */
+		if ((cp < 0x20 || (cp >= 0x7f && cp < 0xa0)) &&
+		    !(breaks_ok && (cp == '\n' || cp == '\r' || cp == '\t')))
 			return TEXT_CONTROL;
 	}
 	return TEXT_OK;

@@ -1,6 +1,7 @@
 /* image.c - PNG output with A1111 "parameters" metadata written atomically,
  * PNG/JPEG input and resizing, on libgd. */
 #include "image.h"
+#include "samplers.h"
 #include "util.h"
 
 #include <errno.h>
@@ -22,13 +23,9 @@
 static const struct {
 	const char *name, *display;
 } sampler_names[] = {
-	{ "euler", "Euler" },
-	{ "euler_a", "Euler a" },
-	{ "heun", "Heun" },
-	{ "ddim", "DDIM" },
-	{ "dpmpp_2m", "DPM++ 2M" },
-	{ "dpmpp_2m_karras", "DPM++ 2M Karras" },
-	{ "lcm", "LCM" },
+#define SAMPLER_DISPLAY(kind, name, display) { name, display },
+	KILN_SAMPLERS(SAMPLER_DISPLAY)
+#undef SAMPLER_DISPLAY
 };
 
 const char *

@@ -10,6 +10,7 @@
 #include "log.h"
 #include "netpolicy.h"
 #include "request.h"
+#include "samplers.h"
 #include "util.h"
 
 #include <errno.h>
@@ -19,8 +20,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const job_samplers[] = { "euler", "euler_a", "heun", "ddim",
-	"dpmpp_2m", "dpmpp_2m_karras", "lcm" };
+const char *const job_samplers[] = {
+#define JOB_SAMPLER(kind, name, display) name,
+	KILN_SAMPLERS(JOB_SAMPLER)
+#undef JOB_SAMPLER
+};
 const size_t job_nsamplers = ARRAY_LEN(job_samplers);
 
 void

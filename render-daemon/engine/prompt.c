@@ -1,12 +1,12 @@
 /* prompt.c - AUTOMATIC1111's prompt weighting parser and its chunking of
  * token ids into 77-token CLIP windows with per-token weights. */
 #include "prompt.h"
+#include "utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unictype.h>
-#include <unistr.h>
 
 /* A1111's multipliers, computed the way Python computes them. */
 #define ROUND_MULT 1.1
@@ -99,7 +99,7 @@ is_special(uint8_t c)
 
 /* Python's \w: letters, numbers, underscore. */
 static int
-is_word(ucs4_t c)
+is_word(uint32_t c)
 {
 	return c == '_' || uc_is_general_category(c, UC_CATEGORY_L) ||
 	    uc_is_general_category(c, UC_CATEGORY_N);
@@ -107,7 +107,7 @@ is_word(ucs4_t c)
 
 /* Python's str.isspace(), which \s follows in the re module. */
 static int
-is_space(ucs4_t c)
+is_space(uint32_t c)
 {
 	return (c >= 0x1c && c <= 0x1f) || uc_is_property_white_space(c);
 }
@@ -117,31 +117,33 @@ is_space(ucs4_t c)
 static int
 word_before(const uint8_t *s, size_t i)
 {
-	ucs4_t c;
+	uint32_t c;
 
-	return i > 0 && u8_prev(&c, s + i, s) != NULL && is_word(c);
+	return utf8_prev(s, i, &c) > 0 && is_word(c);
 }
 
 static int
 word_at(const uint8_t *s, size_t n, size_t i)
 {
-	ucs4_t c;
+	uint32_t c;
 
-	return i < n && u8_mbtouc(&c, s + i, n - i) > 0 && c != 0xfffd &&
-	    is_word(c);
+	if (i >= n)
+		return 0;
+	utf8_next(s + i, n - i, &c);
+	return c != UTF8_INVALID && is_word(c);
 }
 
 /* Length of the whitespace character at s[i], or 0. */
 static size_t
 space_at(const uint8_t *s, size_t n, size_t i)
 {
-	ucs4_t c;
-	int l;
+	uint32_t c;
+	size_t l;
 
 	if (i >= n)
 		return 0;
-	l = u8_mbtouc(&c, s + i, n - i);
-	return l > 0 && is_space(c) ? (size_t)l : 0;
+	l = utf8_next(s + i, n - i, &c);
+	return c != UTF8_INVALID && is_space(c) ? l : 0;
 }
 
 /* Plain text from the prompt: split on \s*\bBREAK\b\s* (re.split, within
@@ -149,9 +151,9 @@ space_at(const uint8_t *s, size_t n, size_t i)
 static int
 add_text(struct prompt_pieces *res, size_t *cap, const char *text, size_t n)
 {
-	const uint8_t *s = (const uint8_t *)text, *p;
+	const uint8_t *s = (const uint8_t *)text;
 	size_t from = 0, k, start, end, l;
-	ucs4_t c;
+	uint32_t c;
 
 	for (k = 0; k + 5 <= n; k++) {
 		if (memcmp(s + k, "BREAK", 5) != 0 || k < from ||
@@ -159,9 +161,9 @@ add_text(struct prompt_pieces *res, size_t *cap, const char *text, size_t n)
 			continue;
 		/* The match starts where the run of whitespace before it
 		 * does, but not before the end of the previous match. */
-		for (start = k; start > from; start = (size_t)(p - s)) {
-			p = u8_prev(&c, s + start, s + from);
-			if (p == NULL || !is_space(c))
+		for (start = k; start > from; start -= l) {
+			l = utf8_prev(s + from, start - from, &c);
+			if (l == 0 || !is_space(c))
 				break;
 		}
 		end = k + 5;
@@ -193,8 +195,9 @@ static size_t
 match_weight(const uint8_t *s, size_t n, size_t i, char *num, int *valid)
 {
 	size_t j = i + 1, k = 0;
-	int dots = 0, digits = 0, l;
-	ucs4_t c;
+	size_t l;
+	int dots = 0, digits = 0;
+	uint32_t c;
 
 	if (j < n && (s[j] == '+' || s[j] == '-'))
 		num[k++] = (char)s[j++];
@@ -205,13 +208,13 @@ match_weight(const uint8_t *s, size_t n, size_t i, char *num, int *valid)
 			j++;
 			continue;
 		}
-		l = u8_mbtouc(&c, s + j, n - j);
-		if (l <= 0 || c == 0xfffd ||
+		l = utf8_next(s + j, n - j, &c);
+		if (c == UTF8_INVALID ||
 		    !uc_is_general_category(c, UC_DECIMAL_DIGIT_NUMBER))
 			break;
 		num[k++] = (char)('0' + uc_decimal_value(c));
 		digits++;
-		j += (size_t)l;
+		j += l;
 	}
 	if (dots + digits == 0 || j >= n || s[j] != ')')
 		return 0;

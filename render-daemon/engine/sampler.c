@@ -17,13 +17,9 @@
 #define KARRAS_RHO 7.0
 
 static const char *const sampler_names[SAMPLER__MAX] = {
-	[SAMPLER_EULER] = "euler",
-	[SAMPLER_EULER_A] = "euler_a",
-	[SAMPLER_HEUN] = "heun",
-	[SAMPLER_DDIM] = "ddim",
-	[SAMPLER_DPMPP_2M] = "dpmpp_2m",
-	[SAMPLER_DPMPP_2M_KARRAS] = "dpmpp_2m_karras",
-	[SAMPLER_LCM] = "lcm",
+#define SAMPLER_NAME(kind, name, display) [SAMPLER_##kind] = name,
+	KILN_SAMPLERS(SAMPLER_NAME)
+#undef SAMPLER_NAME
 };
 
 const char *

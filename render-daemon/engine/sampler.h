@@ -5,6 +5,7 @@
 #define KILN_SAMPLER_H
 
 #include "rng.h"
+#include "samplers.h"
 
 #include <stddef.h>
 
@@ -50,14 +51,11 @@ void schedule_free(struct schedule *s);
 double schedule_sigma_to_t(const struct schedule *s, double sigma);
 double schedule_t_to_sigma(const struct schedule *s, double t);
 
+/* SAMPLER_EULER, SAMPLER_EULER_A, ... in samplers.h's order. */
 enum sampler_kind {
-	SAMPLER_EULER,
-	SAMPLER_EULER_A,
-	SAMPLER_HEUN,
-	SAMPLER_DDIM,
-	SAMPLER_DPMPP_2M,
-	SAMPLER_DPMPP_2M_KARRAS,
-	SAMPLER_LCM,
+#define SAMPLER_KIND(kind, name, display) SAMPLER_##kind,
+	KILN_SAMPLERS(SAMPLER_KIND)
+#undef SAMPLER_KIND
 	SAMPLER__MAX
 };
 
@@ -65,8 +63,8 @@ enum sampler_kind {
  * steps_offset 1 is what SD 1.x/2.x checkpoints ship. */
 enum sampler_spacing { SPACING_LEADING, SPACING_TRAILING, SPACING_LINSPACE };
 
-/* "euler", "euler_a", "heun", "ddim", "dpmpp_2m", "dpmpp_2m_karras",
- * "lcm"; NULL for an out-of-range kind. */
+/* The kind's name in samplers.h ("euler", "euler_a", ...); NULL for an
+ * out-of-range kind. */
 const char *sampler_name(enum sampler_kind k);
 /* The kind for a name above. Returns 0, or -1 for an unknown name. */
 int sampler_lookup(const char *name, enum sampler_kind *out);

@@ -2,21 +2,7 @@
  * slice; mean first, then the variance of the deviations (two passes, as
  * exact as a single-pass sum of squares is not). */
 
-/* Sum over the work group; every item gets the result. */
-inline float wg_sum(float v, __local float *s)
-{
-	uint lid = get_local_id(0), n = get_local_size(0);
-	s[lid] = v;
-	barrier(CLK_LOCAL_MEM_FENCE);
-	for (uint o = n / 2; o > 0; o >>= 1) {
-		if (lid < o)
-			s[lid] += s[lid + o];
-		barrier(CLK_LOCAL_MEM_FENCE);
-	}
-	float r = s[0];
-	barrier(CLK_LOCAL_MEM_FENCE);
-	return r;
-}
+#include "reduce.clh"
 
 /* x, y [N, C, HW]; group g of sample n spans channels [g*C/G, (g+1)*C/G).
  * silu applies SiLU after the affine step (GroupNorm + SiLU is the usual

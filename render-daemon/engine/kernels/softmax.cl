@@ -1,35 +1,7 @@
 /* softmax.cl - row softmax in place, with an optional causal mask for
  * attention scores. One work group per row. */
 
-inline float wg_max(float v, __local float *s)
-{
-	uint lid = get_local_id(0), n = get_local_size(0);
-	s[lid] = v;
-	barrier(CLK_LOCAL_MEM_FENCE);
-	for (uint o = n / 2; o > 0; o >>= 1) {
-		if (lid < o)
-			s[lid] = fmax(s[lid], s[lid + o]);
-		barrier(CLK_LOCAL_MEM_FENCE);
-	}
-	float r = s[0];
-	barrier(CLK_LOCAL_MEM_FENCE);
-	return r;
-}
-
-inline float wg_sum2(float v, __local float *s)
-{
-	uint lid = get_local_id(0), n = get_local_size(0);
-	s[lid] = v;
-	barrier(CLK_LOCAL_MEM_FENCE);
-	for (uint o = n / 2; o > 0; o >>= 1) {
-		if (lid < o)
-			s[lid] += s[lid + o];
-		barrier(CLK_LOCAL_MEM_FENCE);
-	}
-	float r = s[0];
-	barrier(CLK_LOCAL_MEM_FENCE);
-	return r;
-}
+#include "reduce.clh"
 
 /* x [rows, D]. With causal set, row r is query q = q0 + r % rows_per_head
  * and columns past q are masked out (CLIP's text encoder). */
@@ -55,7 +27,7 @@ __kernel void k_softmax(__global float *x, const uint D, const int causal,
 		row[i] = e;
 		acc += e;
 	}
-	float inv = 1.0f / wg_sum2(acc, s);
+	float inv = 1.0f / wg_sum(acc, s);
 	for (uint i = lid; i < D; i += ls)
 		row[i] = i < limit ? row[i] * inv : 0.0f;
 }

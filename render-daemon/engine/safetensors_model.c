@@ -1,0 +1,551 @@
+/* safetensors_model.c - a whole model's parts (text encoder, UNet, VAE)
+ * from a single-file checkpoint or a diffusers folder. */
+#include "safetensors_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* The longest config.json we read: real ones are about 1 KB. */
+#define CONFIG_MAX	(1u << 20)
+
+struct part_entry {
+	const char *name;		/* inside the tensor's name */
+	const struct st_tensor *t;
+};
+
+struct part {
+	const struct st_file *file;	/* NULL: the part is missing */
+	struct part_entry *e;
+	size_t n;
+	char *config;
+};
+
+struct st_model {
+	enum st_layout layout;
+	enum st_text_flavour flavour;
+	struct st_file *files[ST_PART__MAX];	/* owned */
+	struct part parts[ST_PART__MAX];
+};
+
+static const char *const part_names[ST_PART__MAX] = {
+	[ST_PART_TEXT] = "text", [ST_PART_UNET] = "unet", [ST_PART_VAE] = "vae",
+};
+
+/* Subfolder names of a diffusers pipeline and their weight files, best
+ * first. */
+static const struct {
+	const char *dir;
+	const char *files[2];
+} diffusers_parts[ST_PART__MAX] = {
+	[ST_PART_TEXT] = { "text_encoder",
+	    { "model.safetensors", "model.fp16.safetensors" } },
+	[ST_PART_UNET] = { "unet", { "diffusion_pytorch_model.safetensors",
+	    "diffusion_pytorch_model.fp16.safetensors" } },
+	[ST_PART_VAE] = { "vae", { "diffusion_pytorch_model.safetensors",
+	    "diffusion_pytorch_model.fp16.safetensors" } },
+};
+
+/* Where each part lives in a single-file (CompVis/LDM) checkpoint. */
+static const struct {
+	enum st_part part;
+	const char *prefix;
+	enum st_text_flavour flavour;
+} ldm_prefixes[] = {
+	{ ST_PART_TEXT, "cond_stage_model.transformer.", ST_TEXT_HF_CLIP },
+	{ ST_PART_TEXT, "cond_stage_model.model.", ST_TEXT_OPENCLIP },
+	{ ST_PART_UNET, "model.diffusion_model.", ST_TEXT_NONE },
+	{ ST_PART_VAE, "first_stage_model.", ST_TEXT_NONE },
+};
+
+#define N_LDM_PREFIXES (sizeof(ldm_prefixes) / sizeof(ldm_prefixes[0]))
+
+const char *
+st_part_name(enum st_part part)
+{
+	return (unsigned)part < ST_PART__MAX ? part_names[part] : "?";
+}
+
+static int
+starts_with(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* Returns a malloc'ed "a/b", or NULL when memory runs out. */
+static char *
+path_join(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), n;
+	char *s;
+
+	if (__builtin_add_overflow(la, lb, &n) ||
+	    __builtin_add_overflow(n, 2, &n))
+		return NULL;
+	s = malloc(n);
+	if (s == NULL)
+		return NULL;
+	memcpy(s, a, la);
+	s[la] = '/';
+	memcpy(s + la + 1, b, lb + 1);
+	return s;
+}
+
+static int
+is_dir(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+static int
+is_file(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
+/* Reads a small text file whole. Returns 0 with *out (malloc'ed,
+ * NUL-terminated; NULL when the file does not exist), or -1 with a
+ * message. */
+static int
+read_text(const char *path, char **out, char *err, size_t errlen)
+{
+	struct stat sb;
+	char *s = NULL;
+	size_t got = 0;
+	ssize_t k;
+	int fd, rc = -1;
+
+	*out = NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd == -1) {
+		if (errno == ENOENT)
+			return 0;
+		st_err(err, errlen, "%s: cannot open: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
+		st_err(err, errlen, "%s: not a regular file", path);
+		goto out;
+	}
+	if ((uint64_t)sb.st_size > CONFIG_MAX) {
+		st_err(err, errlen, "%s: larger than %u bytes", path,
+		    CONFIG_MAX);
+		goto out;
+	}
+	s = malloc((size_t)sb.st_size + 1);
+	if (s == NULL) {
+		st_err(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
+	while (got < (size_t)sb.st_size) {
+		k = read(fd, s + got, (size_t)sb.st_size - got);
+		if (k == -1 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			st_err(err, errlen, "%s: cannot read: %s", path,
+			    k == 0 ? "file shrank" : strerror(errno));
+			goto out;
+		}
+		got += (size_t)k;
+	}
+	s[got] = '\0';
+	*out = s;
+	s = NULL;
+	rc = 0;
+out:
+	free(s);
+	close(fd);
+	return rc;
+}
+
+/* Indexes the tensors of f under prefix (stripped) as part p. Stripping one
+ * common prefix keeps the name order, so the index stays sorted. */
+static int
+index_part(struct st_model *m, enum st_part p, const struct st_file *f,
+    const char *prefix, char *err, size_t errlen)
+{
+	struct part *pt = &m->parts[p];
+	size_t i, n = 0, plen = strlen(prefix);
+
+	for (i = 0; i < st_count(f); i++)
+		if (starts_with(f->t[i].name, prefix))
+			n++;
+	pt->e = calloc(n + 1, sizeof(*pt->e));
+	if (pt->e == NULL) {
+		st_err(err, errlen, "%s: out of memory", f->name);
+		return -1;
+	}
+	for (i = 0; i < st_count(f); i++)
+		if (starts_with(f->t[i].name, prefix)) {
+			pt->e[pt->n].name = f->t[i].name + plen;
+			pt->e[pt->n].t = &f->t[i];
+			pt->n++;
+		}
+	pt->file = f;
+	return 0;
+}
+
+/* Which part a diffusers component folder holds: by its name, else by its
+ * config.json (already read into config, or NULL). Returns the part or
+ * ST_PART__MAX when neither tells. */
+static enum st_part
+part_of_folder(const char *dir, const char *config)
+{
+	struct json_object *root, *v, *x;
+	enum st_part p = ST_PART__MAX;
+	const char *base, *s;
+	size_t len, i;
+	int k;
+
+	len = strlen(dir);
+	while (len > 1 && dir[len - 1] == '/')
+		len--;
+	for (base = dir + len; base > dir && base[-1] != '/'; base--)
+		;
+	for (k = 0; k < ST_PART__MAX; k++)
+		if (strlen(diffusers_parts[k].dir) == (size_t)(dir + len - base)
+		    && memcmp(base, diffusers_parts[k].dir,
+		    (size_t)(dir + len - base)) == 0)
+			return (enum st_part)k;
+	if (config == NULL || (root = json_tokener_parse(config)) == NULL)
+		return p;
+	if (json_object_object_get_ex(root, "_class_name", &v) &&
+	    (s = json_object_get_string(v)) != NULL) {
+		if (strcmp(s, "UNet2DConditionModel") == 0)
+			p = ST_PART_UNET;
+		else if (strcmp(s, "AutoencoderKL") == 0)
+			p = ST_PART_VAE;
+	}
+	if (json_object_object_get_ex(root, "architectures", &v) &&
+	    json_object_is_type(v, json_type_array))
+		for (i = 0; i < json_object_array_length(v); i++) {
+			x = json_object_array_get_idx(v, i);
+			s = json_object_get_string(x);
+			if (s != NULL && starts_with(s, "CLIPTextModel"))
+				p = ST_PART_TEXT;
+		}
+	json_object_put(root);
+	return p;
+}
+
+/* Opens part p of a diffusers layout from folder dir. */
+static int
+open_part_folder(struct st_model *m, enum st_part p, const char *dir,
+    char *config, char *err, size_t errlen)
+{
+	char *path = NULL;
+	int i, rc = -1;
+
+	m->parts[p].config = config;
+	for (i = 0; i < 2; i++) {
+		free(path);
+		path = path_join(dir, diffusers_parts[p].files[i]);
+		if (path == NULL) {
+			st_err(err, errlen, "%s: out of memory", dir);
+			goto out;
+		}
+		if (is_file(path))
+			break;
+	}
+	if (i == 2) {
+		free(path);
+		path = path_join(dir, "diffusion_pytorch_model.safetensors."
+		    "index.json");
+		st_err(err, errlen, "%s: no %s (nor its .fp16 variant)%s", dir,
+		    diffusers_parts[p].files[0], path != NULL && is_file(path)
+		    ? ": sharded weights are not supported" : "");
+		goto out;
+	}
+	m->files[p] = st_open(path, err, errlen);
+	if (m->files[p] == NULL)
+		goto out;
+	if (index_part(m, p, m->files[p], "", err, errlen) == -1)
+		goto out;
+	if (p == ST_PART_TEXT)
+		m->flavour = ST_TEXT_HF_CLIP;
+	rc = 0;
+out:
+	free(path);
+	return rc;
+}
+
+/* A folder holding one component: text_encoder/, unet/ or vae/. */
+static int
+open_component_folder(struct st_model *m, const char *dir, char *err,
+    size_t errlen)
+{
+	char *cpath, *config = NULL;
+	enum st_part p;
+
+	cpath = path_join(dir, "config.json");
+	if (cpath == NULL) {
+		st_err(err, errlen, "%s: out of memory", dir);
+		return -1;
+	}
+	if (read_text(cpath, &config, err, errlen) == -1) {
+		free(cpath);
+		return -1;
+	}
+	free(cpath);
+	p = part_of_folder(dir, config);
+	if (p == ST_PART__MAX) {
+		free(config);
+		st_err(err, errlen, "%s: not a model: no text_encoder/, unet/ "
+		    "or vae/ inside, and neither its name nor a config.json "
+		    "says which part it holds", dir);
+		return -1;
+	}
+	m->layout = ST_LAYOUT_DIFFUSERS;
+	return open_part_folder(m, p, dir, config, err, errlen);
+}
+
+static int
+open_diffusers(struct st_model *m, const char *dir, char *err,
+    size_t errlen)
+{
+	char *sub, *cpath, *config;
+	int k, found = 0;
+
+	m->layout = ST_LAYOUT_DIFFUSERS;
+	for (k = 0; k < ST_PART__MAX; k++) {
+		sub = path_join(dir, diffusers_parts[k].dir);
+		if (sub == NULL) {
+			st_err(err, errlen, "%s: out of memory", dir);
+			return -1;
+		}
+		if (!is_dir(sub)) {
+			free(sub);
+			continue;
+		}
+		found++;
+		config = NULL;
+		cpath = path_join(sub, "config.json");
+		if (cpath == NULL ||
+		    read_text(cpath, &config, err, errlen) == -1 ||
+		    open_part_folder(m, (enum st_part)k, sub, config, err,
+		    errlen) == -1) {
+			if (cpath == NULL)
+				st_err(err, errlen, "%s: out of memory", dir);
+			free(cpath);
+			free(sub);
+			return -1;
+		}
+		free(cpath);
+		free(sub);
+	}
+	if (found == 0)
+		return open_component_folder(m, dir, err, errlen);
+	return 0;
+}
+
+static int
+open_single_file(struct st_model *m, const char *path, char *err,
+    size_t errlen)
+{
+	const struct st_file *f;
+	char *dir = NULL, *slash, *cpath = NULL, *config = NULL;
+	size_t i, k, counts[N_LDM_PREFIXES] = { 0 };
+	enum st_part p;
+	int rc = -1, any = 0;
+
+	m->layout = ST_LAYOUT_LDM;
+	m->files[0] = st_open(path, err, errlen);
+	if (m->files[0] == NULL)
+		return -1;
+	f = m->files[0];
+	for (i = 0; i < st_count(f); i++)
+		for (k = 0; k < N_LDM_PREFIXES; k++)
+			if (starts_with(f->t[i].name, ldm_prefixes[k].prefix))
+				counts[k]++;
+	if (counts[0] > 0 && counts[1] > 0) {
+		st_err(err, errlen, "%s: holds both cond_stage_model."
+		    "transformer.* and cond_stage_model.model.* tensors: "
+		    "cannot tell the text encoder", path);
+		return -1;
+	}
+	for (k = 0; k < N_LDM_PREFIXES; k++) {
+		if (counts[k] == 0)
+			continue;
+		any = 1;
+		if (index_part(m, ldm_prefixes[k].part, f,
+		    ldm_prefixes[k].prefix, err, errlen) == -1)
+			return -1;
+		if (ldm_prefixes[k].flavour != ST_TEXT_NONE)
+			m->flavour = ldm_prefixes[k].flavour;
+	}
+	if (any)
+		return 0;
+
+	/* No CompVis prefixes: maybe one diffusers component's weights,
+	 * given by file name (unet/diffusion_pytorch_model.safetensors). */
+	dir = strdup(path);
+	if (dir == NULL) {
+		st_err(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
+	slash = strrchr(dir, '/');
+	if (slash == NULL) {
+		free(dir);
+		dir = strdup(".");
+	} else {
+		slash[slash == dir] = '\0';	/* keep "/" itself */
+	}
+	if (dir == NULL || (cpath = path_join(dir, "config.json")) == NULL) {
+		st_err(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
+	if (read_text(cpath, &config, err, errlen) == -1)
+		goto out;
+	p = part_of_folder(dir, config);
+	if (p == ST_PART__MAX) {
+		st_err(err, errlen, "%s: not a single-file SD checkpoint (no "
+		    "cond_stage_model., model.diffusion_model. or "
+		    "first_stage_model. tensors) and not inside a "
+		    "text_encoder/, unet/ or vae/ folder", path);
+		goto out;
+	}
+	m->layout = ST_LAYOUT_DIFFUSERS;
+	m->files[p] = m->files[0];
+	if (p != 0)
+		m->files[0] = NULL;
+	m->parts[p].config = config;
+	config = NULL;
+	if (index_part(m, p, m->files[p], "", err, errlen) == -1)
+		goto out;
+	if (p == ST_PART_TEXT)
+		m->flavour = ST_TEXT_HF_CLIP;
+	rc = 0;
+out:
+	free(config);
+	free(cpath);
+	free(dir);
+	return rc;
+}
+
+struct st_model *
+st_model_open(const char *path, char *err, size_t errlen)
+{
+	struct st_model *m;
+	struct stat sb;
+	int rc;
+
+	if (stat(path, &sb) == -1) {
+		st_err(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	m = calloc(1, sizeof(*m));
+	if (m == NULL) {
+		st_err(err, errlen, "%s: out of memory", path);
+		return NULL;
+	}
+	if (S_ISDIR(sb.st_mode))
+		rc = open_diffusers(m, path, err, errlen);
+	else
+		rc = open_single_file(m, path, err, errlen);
+	if (rc == -1) {
+		st_model_close(m);
+		return NULL;
+	}
+	return m;
+}
+
+void
+st_model_close(struct st_model *m)
+{
+	int k;
+
+	if (m == NULL)
+		return;
+	for (k = 0; k < ST_PART__MAX; k++) {
+		st_close(m->files[k]);
+		free(m->parts[k].e);
+		free(m->parts[k].config);
+	}
+	free(m);
+}
+
+enum st_layout
+st_model_layout(const struct st_model *m)
+{
+	return m->layout;
+}
+
+enum st_text_flavour
+st_model_text_flavour(const struct st_model *m)
+{
+	return m->flavour;
+}
+
+int
+st_model_has_part(const struct st_model *m, enum st_part part)
+{
+	return (unsigned)part < ST_PART__MAX && m->parts[part].file != NULL;
+}
+
+const struct st_tensor *
+st_model_find(const struct st_model *m, enum st_part part, const char *name)
+{
+	const struct part *pt;
+	size_t lo = 0, hi, mid;
+	int c;
+
+	if ((unsigned)part >= ST_PART__MAX)
+		return NULL;
+	pt = &m->parts[part];
+	hi = pt->n;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		c = strcmp(name, pt->e[mid].name);
+		if (c == 0)
+			return pt->e[mid].t;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+size_t
+st_model_count(const struct st_model *m, enum st_part part)
+{
+	return (unsigned)part < ST_PART__MAX ? m->parts[part].n : 0;
+}
+
+const char *
+st_model_name(const struct st_model *m, enum st_part part, size_t i)
+{
+	if ((unsigned)part >= ST_PART__MAX || i >= m->parts[part].n)
+		return NULL;
+	return m->parts[part].e[i].name;
+}
+
+const struct st_tensor *
+st_model_tensor(const struct st_model *m, enum st_part part, size_t i)
+{
+	if ((unsigned)part >= ST_PART__MAX || i >= m->parts[part].n)
+		return NULL;
+	return m->parts[part].e[i].t;
+}
+
+const char *
+st_model_config(const struct st_model *m, enum st_part part)
+{
+	return (unsigned)part < ST_PART__MAX ? m->parts[part].config : NULL;
+}
+
+const struct st_file *
+st_model_file(const struct st_model *m, enum st_part part)
+{
+	return (unsigned)part < ST_PART__MAX ? m->parts[part].file : NULL;
+}
