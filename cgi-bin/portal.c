@@ -4,6 +4,7 @@
 #include "app.h"
 #include "auth.h"
 #include "handlers.h"
+#include "submit.h"
 #include "view.h"
 
 static const struct route routes[] = {
@@ -40,7 +41,7 @@ static const struct route routes[] = {
 	  0, NULL, NULL },
 	{ M_GET, "/generate", page_generate, ACC_USER, 0, NULL, NULL },
 	{ M_POST, "/generate", page_generate_post, ACC_USER, 0, NULL,
-	  NULL },
+	  job_inputs },
 	{ M_GET, "/jobs", page_jobs, ACC_USER, 0, NULL, NULL },
 	{ M_GET, "/jobs/{id}", page_job, ACC_USER, 0, NULL, NULL },
 	{ M_POST, "/jobs/{id}/cancel", page_job_cancel, ACC_USER, 0, NULL,

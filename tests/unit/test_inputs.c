@@ -1,6 +1,7 @@
 /* test_inputs.c - declared form inputs: each type's rule, absence and
  * IN_REQUIRED, IN_BLANK, repeated fields, and the accessors by key. */
 #include "request.h"
+#include "submit.h"
 #include "tap.h"
 
 #include <stdlib.h>
@@ -315,6 +316,21 @@ one_input_on_demand(void)
 	CHECK(in_check(&inputs[K_COUNT], "4.2", &v) == -1);
 }
 
+/* Every job field declared at its key, the list ended after them: a
+ * gap would end it early and drop the rest from the form. */
+static void
+job_inputs_declared(void)
+{
+	size_t k;
+
+	for (k = 0; k < JOB_NINPUTS; k++)
+		CHECK(job_inputs[k].name != NULL && job_inputs[k].max > 0);
+	CHECK(job_inputs[JOB_NINPUTS].name == NULL);
+	CHECK(JOB_NINPUTS <= REQ_MAX_INPUTS);
+	CHECK_STR(job_inputs[JOB_IN_PROMPT].name, "prompt");
+	CHECK_STR(job_inputs[JOB_IN_BATCH].name, "batch_count");
+}
+
 int
 main(void)
 {
@@ -331,5 +347,6 @@ main(void)
 	RUN(first_of_repeated);
 	RUN(keys_beyond_the_list);
 	RUN(one_input_on_demand);
+	RUN(job_inputs_declared);
 	return tap_done();
 }
