@@ -1,6 +1,7 @@
 /* portal.c - portal.fcgi: the HTML pages. One route table, one file per
  * page; auth_portal checks each route's access (and every POST's origin
- * and CSRF token) before its handler runs. */
+ * and CSRF token) before its handler runs, and a route's declared form
+ * inputs are checked into typed values for it. */
 #include "app.h"
 #include "auth.h"
 #include "handlers.h"
@@ -15,28 +16,28 @@ static const struct route routes[] = {
 	{ M_GET, "/metrics", page_metrics, ACC_PUBLIC, 0, NULL, NULL },
 	{ M_GET, "/login", page_login, ACC_PUBLIC, 0, NULL, NULL },
 	{ M_POST, "/login", page_login_post, ACC_PUBLIC, 0, NULL,
-	  NULL },
+	  login_inputs },
 	{ M_POST, "/logout", page_logout, ACC_USER, 0, NULL, NULL },
 	{ M_GET, "/register", page_register, ACC_PUBLIC, 0, NULL, NULL },
 	{ M_POST, "/register", page_register_post, ACC_PUBLIC, 0, NULL,
-	  NULL },
+	  register_inputs },
 	{ M_GET, "/account", page_account, ACC_USER, 0, NULL, NULL },
 	{ M_POST, "/account/profile", page_account_profile, ACC_USER, 0, NULL,
-	  NULL },
+	  profile_inputs },
 	{ M_POST, "/account/password", page_account_password, ACC_USER, 0,
-	  NULL, NULL },
+	  NULL, password_inputs },
 	{ M_POST, "/account/sessions/revoke-all",
 	  page_account_sessions_end_all, ACC_USER, 0, NULL, NULL },
 	{ M_POST, "/account/sessions/{id}/revoke",
 	  page_account_session_revoke, ACC_USER, 0, NULL, NULL },
 	{ M_GET, "/account/webhooks", page_webhooks, ACC_USER, 0, NULL, NULL },
 	{ M_POST, "/account/webhooks", page_webhooks_save, ACC_USER, 0, NULL,
-	  NULL },
+	  webhook_inputs },
 	{ M_POST, "/account/webhooks/rotate", page_webhooks_rotate, ACC_USER,
 	  0, NULL, NULL },
 	{ M_GET, "/account/keys", page_keys, ACC_USER, 0, NULL, NULL },
 	{ M_POST, "/account/keys", page_keys_create, ACC_USER, 0, NULL,
-	  NULL },
+	  key_inputs },
 	{ M_POST, "/account/keys/{id}/revoke", page_keys_revoke, ACC_USER,
 	  0, NULL, NULL },
 	{ M_GET, "/generate", page_generate, ACC_USER, 0, NULL, NULL },
@@ -60,13 +61,13 @@ static const struct route routes[] = {
 	{ M_GET, "/admin/users/{id}", page_admin_user, ACC_ADMIN, 0, NULL,
 	  NULL },
 	{ M_POST, "/admin/users/{id}/status", page_admin_user_status,
-	  ACC_ADMIN, 0, NULL, NULL },
+	  ACC_ADMIN, 0, NULL, user_status_inputs },
 	{ M_POST, "/admin/users/{id}/role", page_admin_user_role, ACC_ADMIN,
-	  0, NULL, NULL },
+	  0, NULL, user_role_inputs },
 	{ M_POST, "/admin/users/{id}/password", page_admin_user_password,
 	  ACC_ADMIN, 0, NULL, NULL },
 	{ M_POST, "/admin/users/{id}/credits", page_admin_user_credits,
-	  ACC_ADMIN, 0, NULL, NULL },
+	  ACC_ADMIN, 0, NULL, user_credits_inputs },
 	{ M_POST, "/admin/users/{id}/sessions/{sid}/revoke",
 	  page_admin_user_session_revoke, ACC_ADMIN, 0, NULL, NULL },
 	{ M_POST, "/admin/users/{id}/keys/{kid}/revoke",
@@ -80,9 +81,9 @@ static const struct route routes[] = {
 	{ M_GET, "/admin/settings", page_admin_settings, ACC_ADMIN, 0, NULL,
 	  NULL },
 	{ M_POST, "/admin/settings", page_admin_settings_post, ACC_ADMIN, 0,
-	  NULL, NULL },
+	  NULL, settings_inputs },
 	{ M_POST, "/admin/invites", page_admin_invite, ACC_ADMIN, 0, NULL,
-	  NULL },
+	  invite_inputs },
 };
 
 int

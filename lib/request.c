@@ -408,12 +408,6 @@ req_query(const struct kreq *req, const char *key)
 }
 
 const char *
-req_form(const struct kreq *req, const char *key)
-{
-	return kv_find(req->form, req->nform, key);
-}
-
-const char *
 req_cookie(const struct kreq *req, const char *key)
 {
 	return kv_find(req->cookies, req->ncookies, key);

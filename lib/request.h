@@ -224,10 +224,9 @@ void kv_free(struct kv *kv, size_t n);
  * than max pairs or no memory. */
 int cookie_decode(const char *s, size_t max, struct kv **out, size_t *n);
 
-/* The value of the first pair named key in the query string, the form
- * body or the cookies, or NULL. */
+/* The value of the first pair named key in the query string or the
+ * cookies, or NULL. (The form body is read through declared inputs.) */
 const char *req_query(const struct kreq *req, const char *key);
-const char *req_form(const struct kreq *req, const char *key);
 const char *req_cookie(const struct kreq *req, const char *key);
 
 /* Checks one text against in's type and limits (IN_REQUIRED and
