@@ -6,6 +6,21 @@
 
 struct json_object;
 
+/* portal.fcgi: the pages' declared form inputs (request.h), each
+ * IN_END-terminated, beside their handlers; POST /generate takes
+ * submit.h's job_inputs. */
+extern const struct input login_inputs[];
+extern const struct input register_inputs[];
+extern const struct input profile_inputs[];
+extern const struct input password_inputs[];
+extern const struct input webhook_inputs[];
+extern const struct input key_inputs[];
+extern const struct input user_status_inputs[];
+extern const struct input user_role_inputs[];
+extern const struct input user_credits_inputs[];
+extern const struct input settings_inputs[];
+extern const struct input invite_inputs[];
+
 /* portal.fcgi */
 int page_home(struct kreq *req);
 int page_healthz(struct kreq *req);

@@ -19,6 +19,29 @@ static const char *const done_msgs[][2] = {
 	{ "session", "Session ended." },
 };
 
+/* POST /account/profile's form. */
+enum { PR_DISPLAY_NAME };
+const struct input profile_inputs[] = {
+	[PR_DISPLAY_NAME] = { .name = "display_name", .type = IN_STR,
+		.flags = IN_REQUIRED | IN_TEXT, .max = 128,
+		.msg = "Display name: at most 128 bytes of text, no control "
+		"characters." },
+	IN_END,
+};
+
+/* POST /account/password's form: password_verify and password_policy
+ * judge them, as typed. */
+enum { PW_CURRENT, PW_PASSWORD, PW_PASSWORD2 };
+const struct input password_inputs[] = {
+	[PW_CURRENT] = { .name = "current", .type = IN_STR,
+		.max = REQ_MAX_BODY },
+	[PW_PASSWORD] = { .name = "password", .type = IN_STR,
+		.max = REQ_MAX_BODY },
+	[PW_PASSWORD2] = { .name = "password2", .type = IN_STR,
+		.max = REQ_MAX_BODY },
+	IN_END,
+};
+
 /* Fills the page's data: the profile and the sessions. */
 static int
 load(struct kreq *req)
@@ -67,12 +90,11 @@ page_account(struct kreq *req)
 int
 page_account_profile(struct kreq *req)
 {
-	const char *d = req_form(req, "display_name");
+	const char *d = in_str(req, PR_DISPLAY_NAME);
 	struct db_param p[2];
 
-	if (d == NULL || !text_valid(d, 128)) {
-		view_field_error(req, "display_name", "Display name: at most "
-			"128 bytes of text, no control characters.");
+	if (d == NULL) {
+		view_input_error(req, PR_DISPLAY_NAME);
 		return show(req, 422);
 	}
 	p[0] = DB_STR(d);
@@ -88,9 +110,9 @@ page_account_profile(struct kreq *req)
 int
 page_account_password(struct kreq *req)
 {
-	const char *cur = req_form(req, "current");
-	const char *pw = req_form(req, "password");
-	const char *pw2 = req_form(req, "password2");
+	const char *cur = in_str(req, PW_CURRENT);
+	const char *pw = in_str(req, PW_PASSWORD);
+	const char *pw2 = in_str(req, PW_PASSWORD2);
 	char hash[crypto_pwhash_STRBYTES], why[128], msg[160], *old = NULL;
 	struct db_param p[2];
 	int rehash, st, rc = -1;

@@ -15,6 +15,24 @@
 
 #define INVITE_DAYS 14
 
+/* POST /admin/settings's form. */
+static const char *const reg_modes[] = { "open", "invite", "closed", NULL };
+enum { SE_REGISTRATION };
+const struct input settings_inputs[] = {
+	[SE_REGISTRATION] = { .name = "registration", .type = IN_ENUM,
+		.flags = IN_REQUIRED, .choices = reg_modes,
+		.msg = "Registration: open, invite or closed." },
+	IN_END,
+};
+
+/* POST /admin/invites's form. */
+enum { IV_NOTE };
+const struct input invite_inputs[] = {
+	[IV_NOTE] = { .name = "note", .type = IN_STR, .flags = IN_TEXT,
+		.max = 128, .msg = "Note: at most 128 bytes of text." },
+	IN_END,
+};
+
 /* The actions the code writes, for the filter's menu. */
 static const char *const actions[] = { "login", "login_failed", "lockout",
 	"logout", "logout_all", "register", "profile_change",
@@ -93,13 +111,11 @@ page_admin_settings(struct kreq *req)
 int
 page_admin_settings_post(struct kreq *req)
 {
-	const char *mode = req_form(req, "registration");
+	const char *mode = in_str(req, SE_REGISTRATION);
 	struct db_param p[1];
 
-	if (mode == NULL || (strcmp(mode, "open") != 0 &&
-	    strcmp(mode, "invite") != 0 && strcmp(mode, "closed") != 0)) {
-		view_field_error(req, "registration", "Registration: open, "
-			"invite or closed.");
+	if (mode == NULL) {
+		view_input_error(req, SE_REGISTRATION);
 		return show_settings(req, 422);
 	}
 	p[0] = DB_STR(mode);
@@ -114,18 +130,17 @@ page_admin_settings_post(struct kreq *req)
 int
 page_admin_invite(struct kreq *req)
 {
-	const char *note = req_form(req, "note");
+	const char *note = in_str(req, IV_NOTE);
 	char code[TOKEN_LEN + 1], hash[DIGEST_HEX + 1];
 	unsigned long long id = 0;
 	struct db_param p[4];
 
-	if (note == NULL)
-		note = "";
-	if (!text_valid(note, 128)) {
-		view_field_error(req, "note", "Note: at most 128 bytes of "
-			"text.");
+	if (in_bad(req, IV_NOTE)) {
+		view_input_error(req, IV_NOTE);
 		return show_settings(req, 422);
 	}
+	if (note == NULL)
+		note = "";
 	if (token_new(code) != 0) {
 		view_error(req, 500, "internal", "No randomness.");
 		return -1;

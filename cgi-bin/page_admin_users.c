@@ -15,6 +15,39 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* POST /admin/users/{id}/status's form. */
+enum { ST_DISABLED };
+const struct input user_status_inputs[] = {
+	[ST_DISABLED] = { .name = "disabled", .type = IN_BOOL,
+		.flags = IN_REQUIRED,
+		.msg = "Status: disabled must be 0 or 1." },
+	IN_END,
+};
+
+/* POST /admin/users/{id}/role's form; the tier must be one kiln.conf
+ * defines, which the handler asks (its message lists them). */
+static const char *const roles[] = { "admin", "user", NULL };
+enum { RO_ROLE, RO_TIER };
+const struct input user_role_inputs[] = {
+	[RO_ROLE] = { .name = "role", .type = IN_ENUM, .flags = IN_REQUIRED,
+		.choices = roles, .msg = "Role: admin or user." },
+	[RO_TIER] = { .name = "tier", .type = IN_STR,
+		.flags = IN_REQUIRED | IN_TEXT, .min = 1, .max = 32 },
+	IN_END,
+};
+
+/* POST /admin/users/{id}/credits's form. */
+enum { CR_AMOUNT, CR_NOTE };
+const struct input user_credits_inputs[] = {
+	[CR_AMOUNT] = { .name = "amount", .type = IN_INT,
+		.flags = IN_REQUIRED, .min = -1000000000L, .max = 1000000000L,
+		.msg = "Credits: a whole number, not 0 (negative takes "
+		"credits away)." },
+	[CR_NOTE] = { .name = "note", .type = IN_STR, .flags = IN_TEXT,
+		.max = 200, .msg = "Note: at most 200 bytes of text." },
+	IN_END,
+};
+
 static int
 not_found(struct kreq *req)
 {
@@ -154,19 +187,16 @@ int
 page_admin_user_status(struct kreq *req)
 {
 	unsigned long long id = req_id(req, 0);
-	const char *d = req_form(req, "disabled");
 	char *name = target_name(req, id);
-	int off, st, rc = -1;
+	int off = (int)in_long(req, ST_DISABLED), st, rc = -1;
 
 	if (name == NULL)
 		return -1;
-	if (d == NULL || (strcmp(d, "0") != 0 && strcmp(d, "1") != 0)) {
-		view_field_error(req, "disabled", "Status: disabled must be 0 "
-			"or 1.");
+	if (in_bad(req, ST_DISABLED)) {
+		view_input_error(req, ST_DISABLED);
 		rc = show_user(req, id, 422);
 		goto out;
 	}
-	off = d[0] == '1';
 	if (off && id == req->auth->user_id) {
 		view_field_error(req, "disabled", "Status: you cannot disable "
 			"your own account.");
@@ -190,17 +220,16 @@ int
 page_admin_user_role(struct kreq *req)
 {
 	unsigned long long id = req_id(req, 0);
-	const char *role = req_form(req, "role");
-	const char *tier = req_form(req, "tier");
+	const char *role = in_str(req, RO_ROLE);
+	const char *tier = in_str(req, RO_TIER);
 	char *name = target_name(req, id), *old = NULL;
 	struct db_param p[3];
 	int bad = 0, rc = -1;
 
 	if (name == NULL)
 		return -1;
-	if (role == NULL || (strcmp(role, "admin") != 0 &&
-	    strcmp(role, "user") != 0))
-		bad += !view_field_error(req, "role", "Role: admin or user.");
+	if (role == NULL)
+		bad += !view_input_error(req, RO_ROLE);
 	else if (id == req->auth->user_id && strcmp(role, "admin") != 0)
 		bad += !view_field_error(req, "role", "Role: you cannot remove "
 			"your own admin role; ask another administrator.");
@@ -328,25 +357,21 @@ int
 page_admin_user_credits(struct kreq *req)
 {
 	unsigned long long id = req_id(req, 0);
-	const char *amount = req_form(req, "amount");
-	const char *note = req_form(req, "note");
+	const char *note = in_str(req, CR_NOTE);
 	char *name = target_name(req, id);
 	struct db_param p[2];
-	long v = 0;
+	long v = in_long(req, CR_AMOUNT);
 	int rc = -1;
 
 	if (name == NULL)
 		return -1;
-	if (amount == NULL || parse_long(amount, -1000000000L, 1000000000L,
-	    &v) != 0 || v == 0) {
-		view_field_error(req, "amount", "Credits: a whole number, not "
-			"0 (negative takes credits away).");
+	if (v == 0) {
+		view_input_error(req, CR_AMOUNT);
 		rc = show_user(req, id, 422);
 		goto out;
 	}
-	if (note != NULL && !text_valid(note, 200)) {
-		view_field_error(req, "note", "Note: at most 200 bytes of "
-			"text.");
+	if (in_bad(req, CR_NOTE)) {
+		view_input_error(req, CR_NOTE);
 		rc = show_user(req, id, 422);
 		goto out;
 	}

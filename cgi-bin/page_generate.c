@@ -16,11 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The form's fields, in the order of struct job_spec's text. */
-static const char *const form_fields[] = { "prompt", "negative_prompt",
-	"model", "width", "height", "steps", "cfg_scale", "sampler", "seed",
-	"batch_count", "webhook_url" };
-
 static int
 set_field(struct kreq *req, const char *name, const char *value)
 {
@@ -83,7 +78,7 @@ set_limits(struct kreq *req, const struct model_card *dflt)
 {
 	const struct kiln_config *c = &req->app->cfg;
 	const struct tier_limits *t = tier_for(c, req->auth->tier);
-	const char *name = req_form(req, "model");
+	const char *name = in_str(req, JOB_IN_MODEL);
 	const struct model_card *card = dflt;
 	struct model_card *other = NULL;
 	long side = t->max_side, steps = t->max_steps, mult = 8, lo;
@@ -199,6 +194,16 @@ page_generate(struct kreq *req)
 	return show(req, 200);
 }
 
+/* The form's fields again as they were typed, beside the messages. */
+static void
+form_again(struct kreq *req)
+{
+	size_t k;
+
+	for (k = 0; k < JOB_NINPUTS; k++)
+		set_field(req, job_inputs[k].name, in_sent(req, k));
+}
+
 static void
 form_error(void *arg, const char *field, const char *msg)
 {
@@ -216,7 +221,6 @@ page_generate_post(struct kreq *req)
 	struct tier_limits tier;
 	unsigned long long id = 0;
 	char url[64];
-	size_t i;
 	int bad, st;
 
 	tier_of(&req->app->cfg, req->auth->tier, &tier);
@@ -240,10 +244,7 @@ page_generate_post(struct kreq *req)
 			view_error(req, 500, "internal", "Out of memory.");
 			return -1;
 		}
-		/* Re-show what was typed, beside the messages. */
-		for (i = 0; i < ARRAY_LEN(form_fields); i++)
-			set_field(req, form_fields[i],
-				req_form(req, form_fields[i]));
+		form_again(req);
 		return show(req, 422);
 	}
 	st = job_enqueue(req->app->db, req->auth->user_id, &tier, &s, 1, &id,
@@ -254,9 +255,7 @@ page_generate_post(struct kreq *req)
 	if (st > 0) {
 		/* Over a quota or out of credits: the form again, with why. */
 		view_set(req, "Form.Error", why.message);
-		for (i = 0; i < ARRAY_LEN(form_fields); i++)
-			set_field(req, form_fields[i],
-				req_form(req, form_fields[i]));
+		form_again(req);
 		return show(req, why.status);
 	}
 	snprintf(url, sizeof(url), "/jobs/%llu", id);

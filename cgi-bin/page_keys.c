@@ -12,6 +12,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* POST /account/keys's form: a name and ticked scopes, whose bits are
+ * enum scope's (in the order of auth.c's scope names). */
+static const char *const scope_choices[] = { "read", "generate", "admin",
+	NULL };
+enum { KE_NAME, KE_SCOPE };
+const struct input key_inputs[] = {
+	[KE_NAME] = { .name = "name", .type = IN_STR,
+		.flags = IN_REQUIRED | IN_TEXT, .min = 1, .max = 64,
+		.msg = "Name: 1-64 bytes of text, so you can tell your keys "
+		"apart." },
+	[KE_SCOPE] = { .name = "scope", .type = IN_SET,
+		.choices = scope_choices,
+		.msg = "Scopes: read, generate or admin." },
+	IN_END,
+};
+
 static int
 show(struct kreq *req, int status)
 {
@@ -42,27 +58,17 @@ page_keys(struct kreq *req)
 int
 page_keys_create(struct kreq *req)
 {
-	const char *name = req_form(req, "name");
+	const char *name = in_str(req, KE_NAME);
+	/* Each ticked box is one "scope" pair: their bits together. */
+	unsigned scopes = (unsigned)in_long(req, KE_SCOPE);
 	char key[APIKEY_LEN + 1], sc[64];
-	unsigned scopes = 0, one;
 	unsigned long long id = 0;
-	size_t i;
 	int bad = 0, rc;
 
-	if (name == NULL || *name == '\0' || !text_valid(name, 64))
-		bad += !view_field_error(req, "name", "Name: 1-64 bytes of "
-			"text, so you can tell your keys apart.");
-	/* Each ticked box is one "scope" pair. */
-	for (i = 0; i < req->nform; i++) {
-		if (strcmp(req->form[i].key, "scope") != 0)
-			continue;
-		if (scopes_parse(req->form[i].val, &one) != 0 || one == 0) {
-			bad += !view_field_error(req, "scope", "Scopes: read, "
-				"generate or admin.");
-			break;
-		}
-		scopes |= one;
-	}
+	if (name == NULL)
+		bad += !view_input_error(req, KE_NAME);
+	if (in_bad(req, KE_SCOPE))
+		bad += !view_input_error(req, KE_SCOPE);
 	if (!bad && scopes == 0)
 		bad += !view_field_error(req, "scope", "Scopes: tick at least "
 			"one.");
@@ -70,7 +76,8 @@ page_keys_create(struct kreq *req)
 		bad += !view_field_error(req, "scope", "Scopes: only "
 			"administrators can make admin keys.");
 	if (bad) {
-		view_set(req, "Form.Name", name ? name : "");
+		view_set(req, "Form.Name", in_sent(req, KE_NAME) ?
+			in_sent(req, KE_NAME) : "");
 		return show(req, 422);
 	}
 	if (apikey_create(req->app->db, req->auth->user_id, name, scopes, key,

@@ -15,6 +15,21 @@
 
 #define WRONG "Wrong user name or password."
 
+/* POST /login's form. The name and password are looked up and hashed as
+ * sent: any text that is not an account's fails as a wrong one does. */
+enum { LI_USERNAME, LI_PASSWORD, LI_NEXT };
+const struct input login_inputs[] = {
+	[LI_USERNAME] = { .name = "username", .type = IN_STR,
+		.flags = IN_REQUIRED, .min = 1, .max = 128,
+		.msg = "Enter your user name." },
+	[LI_PASSWORD] = { .name = "password", .type = IN_STR,
+		.flags = IN_REQUIRED, .min = 1, .max = PASSWORD_MAX,
+		.msg = "Enter your password." },
+	/* Where to go after: safe_next judges it. */
+	[LI_NEXT] = { .name = "next", .type = IN_STR, .max = REQ_MAX_BODY },
+	IN_END,
+};
+
 static int
 login_form(struct kreq *req, int status, const char *username,
 	const char *next)
@@ -68,9 +83,10 @@ login_row(void *rec, void *arg)
 int
 page_login_post(struct kreq *req)
 {
-	const char *user = req_form(req, "username");
-	const char *pw = req_form(req, "password");
-	const char *next = safe_next(req_form(req, "next"));
+	const char *user = in_str(req, LI_USERNAME);
+	const char *pw = in_str(req, LI_PASSWORD);
+	const char *next = safe_next(in_str(req, LI_NEXT));
+	const char *typed = in_sent(req, LI_USERNAME);
 	struct login_row l = { 0 };
 	struct db_param p[2];
 	int ok = 0, rehash = 0, st;
@@ -85,14 +101,14 @@ page_login_post(struct kreq *req)
 	if (st > 0) {
 		view_set(req, "Form.Error", "Too many login attempts from your "
 			"address. Wait a little and try again.");
-		return login_form(req, 429, user ? user : "", next);
+		return login_form(req, 429, typed ? typed : "", next);
 	}
-	if (user == NULL || *user == '\0' || strlen(user) > 128) {
-		view_field_error(req, "username", "Enter your user name.");
+	if (user == NULL) {
+		view_input_error(req, LI_USERNAME);
 		return login_form(req, 422, "", next);
 	}
-	if (pw == NULL || *pw == '\0' || strlen(pw) > PASSWORD_MAX) {
-		view_field_error(req, "password", "Enter your password.");
+	if (pw == NULL) {
+		view_input_error(req, LI_PASSWORD);
 		return login_form(req, 422, user, next);
 	}
 	locked = auth_locked(req, user);

@@ -13,6 +13,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* POST /register's form. The passwords are judged by password_policy,
+ * the invitation by the database. */
+enum { RG_USERNAME, RG_DISPLAY_NAME, RG_PASSWORD, RG_PASSWORD2, RG_INVITE };
+const struct input register_inputs[] = {
+	[RG_USERNAME] = { .name = "username", .type = IN_STR,
+		.flags = IN_REQUIRED, .min = 2, .max = 64,
+		.check = username_valid, .msg = "User name: 2-64 letters, "
+		"digits, '.', '_' or '-'." },
+	[RG_DISPLAY_NAME] = { .name = "display_name", .type = IN_STR,
+		.flags = IN_TEXT, .max = 128, .msg = "Display name: at most "
+		"128 bytes of text, no control characters." },
+	[RG_PASSWORD] = { .name = "password", .type = IN_STR,
+		.max = REQ_MAX_BODY },
+	[RG_PASSWORD2] = { .name = "password2", .type = IN_STR,
+		.max = REQ_MAX_BODY },
+	/* No code kiln makes is anything else. */
+	[RG_INVITE] = { .name = "invite", .type = IN_STR, .flags = IN_TEXT,
+		.max = 128, .msg = "Invite code: unknown, used or expired." },
+	IN_END,
+};
+
 /* The registration mode; "closed" when the setting is missing or odd. */
 static int
 reg_mode(struct kreq *req, char **mode)
@@ -33,9 +54,10 @@ reg_mode(struct kreq *req, char **mode)
 static int
 form(struct kreq *req, int status, const char *mode)
 {
-	const char *u = req_form(req, "username");
-	const char *d = req_form(req, "display_name");
-	const char *inv = req_form(req, "invite");
+	/* What was typed goes back in its box, valid or not. */
+	const char *u = in_sent(req, RG_USERNAME);
+	const char *d = in_sent(req, RG_DISPLAY_NAME);
+	const char *inv = in_sent(req, RG_INVITE);
 
 	if (view_set(req, "Register.Mode", mode) != 0 ||
 	    view_set(req, "Form.Username", u ? u : "") != 0 ||
@@ -68,20 +90,17 @@ page_register(struct kreq *req)
 static int
 validate(struct kreq *req, const char *mode)
 {
-	const char *u = req_form(req, "username");
-	const char *d = req_form(req, "display_name");
-	const char *pw = req_form(req, "password");
-	const char *pw2 = req_form(req, "password2");
-	const char *inv = req_form(req, "invite");
+	const char *u = in_str(req, RG_USERNAME);
+	const char *pw = in_str(req, RG_PASSWORD);
+	const char *pw2 = in_str(req, RG_PASSWORD2);
+	const char *inv = in_str(req, RG_INVITE);
 	char why[128], msg[160];
 	int bad = 0;
 
-	if (u == NULL || !username_valid(u))
-		bad += !view_field_error(req, "username", "User name: 2-64 "
-			"letters, digits, '.', '_' or '-'.");
-	if (d != NULL && !text_valid(d, 128))
-		bad += !view_field_error(req, "display_name", "Display name: "
-			"at most 128 bytes of text, no control characters.");
+	if (u == NULL)
+		bad += !view_input_error(req, RG_USERNAME);
+	if (in_bad(req, RG_DISPLAY_NAME))
+		bad += !view_input_error(req, RG_DISPLAY_NAME);
 	if (pw == NULL || password_policy(pw, u, why, sizeof(why)) != 0) {
 		snprintf(msg, sizeof(msg), "Password %s.", pw == NULL ?
 			"is required" : why);
@@ -90,7 +109,9 @@ validate(struct kreq *req, const char *mode)
 		bad += !view_field_error(req, "password2", "The two passwords "
 			"differ.");
 	}
-	if (!strcmp(mode, "invite") && (inv == NULL || *inv == '\0'))
+	if (!strcmp(mode, "invite") && in_bad(req, RG_INVITE))
+		bad += !view_input_error(req, RG_INVITE);
+	else if (!strcmp(mode, "invite") && (inv == NULL || *inv == '\0'))
 		bad += !view_field_error(req, "invite", "Invite code: this site "
 			"registers by invitation; enter the code you were "
 			"given.");
@@ -100,10 +121,10 @@ validate(struct kreq *req, const char *mode)
 int
 page_register_post(struct kreq *req)
 {
-	const char *u = req_form(req, "username");
-	const char *d = req_form(req, "display_name");
-	const char *pw = req_form(req, "password");
-	const char *inv = req_form(req, "invite");
+	const char *u = in_str(req, RG_USERNAME);
+	const char *d = in_str(req, RG_DISPLAY_NAME);
+	const char *pw = in_str(req, RG_PASSWORD);
+	const char *inv = in_str(req, RG_INVITE);
 	char hash[crypto_pwhash_STRBYTES], ihash[DIGEST_HEX + 1];
 	char *mode = NULL, *taken = NULL;
 	unsigned long long id = 0, n = 0;

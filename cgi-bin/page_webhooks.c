@@ -16,6 +16,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* POST /account/webhooks's form: the URL, or "" for none; the same
+ * check as a job's webhook_url then judges it. */
+enum { WH_URL };
+const struct input webhook_inputs[] = {
+	[WH_URL] = { .name = "webhook_url", .type = IN_STR,
+		.flags = IN_REQUIRED | IN_TEXT, .max = 2048 },
+	IN_END,
+};
+
 static int
 show(struct kreq *req, int status)
 {
@@ -63,20 +72,19 @@ page_webhooks(struct kreq *req)
 int
 page_webhooks_save(struct kreq *req)
 {
-	const char *url = req_form(req, "webhook_url");
+	const char *url = in_str(req, WH_URL);
 	struct db_param p[2];
 	char why[160] = "", text[256];
 
 	/* The same check as a job's webhook_url; internal receivers only
 	 * where the operator's allow list says. */
-	if (url == NULL || (*url != '\0' && (!text_valid(url, 2048) ||
-	    hook_url_check(url, req->app->cfg.webhook_allow, why,
-	    sizeof(why)) != 0))) {
+	if (url == NULL || (*url != '\0' && hook_url_check(url,
+	    req->app->cfg.webhook_allow, why, sizeof(why)) != 0)) {
 		snprintf(text, sizeof(text), "Webhook URL: an http:// or "
 			"https:// URL of at most 2048 bytes, or empty for "
 			"none%s%s.", why[0] ? "; this one " : "", why);
 		view_field_error(req, "webhook_url", text);
-		view_set(req, "Form.webhook_url", url);
+		view_set(req, "Form.webhook_url", in_sent(req, WH_URL));
 		return show(req, 422);
 	}
 	p[0] = *url ? DB_STR(url) : DB_NULL;

@@ -575,12 +575,19 @@ refuse(struct kreq *req, int status, const char *msg)
 	return -1;
 }
 
+/* Every portal form's token field, declared as a route's inputs are. */
+static const struct input csrf_input = { .name = "csrf", .type = IN_STR,
+	.flags = IN_REQUIRED, .min = TOKEN_LEN, .max = TOKEN_LEN };
+
 /* Cross-site POSTs are refused outright; then the form's token must match
  * the session's (or, before login, the pre-session cookie's). */
 static int
 check_post(struct kreq *req)
 {
-	const char *want, *got = req_form(req, "csrf");
+	struct in_value token;
+	const char *want, *got;
+
+	got = req_input(req, &csrf_input, &token) == 0 ? token.s : NULL;
 
 	/* Browsers send Origin on POSTs (an opaque one as "null", which
 	 * fails the comparison); without it the Referer is checked. */
@@ -590,7 +597,6 @@ check_post(struct kreq *req)
 	want = req->auth != NULL ? req->auth->csrf :
 		req_cookie(req, PRE_CSRF_COOKIE);
 	if (want == NULL || got == NULL || strlen(want) != TOKEN_LEN ||
-	    strlen(got) != TOKEN_LEN ||
 	    sodium_memcmp(want, got, TOKEN_LEN) != 0)
 		return refuse(req, 403, "This form has expired or did not "
 			"come from this site. Go back, reload the page and "

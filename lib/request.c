@@ -1,11 +1,14 @@
 /* request.c - CGI variables to a checked struct kreq; routing; building and
  * sending responses. */
 #include "request.h"
+#include "accounts.h"
 #include "auth.h"
 #include "util.h"
 
 #include <ctype.h>
 #include <json-c/json.h>
+#include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -405,15 +408,220 @@ req_query(const struct kreq *req, const char *key)
 }
 
 const char *
-req_form(const struct kreq *req, const char *key)
-{
-	return kv_find(req->form, req->nform, key);
-}
-
-const char *
 req_cookie(const struct kreq *req, const char *key)
 {
 	return kv_find(req->cookies, req->ncookies, key);
+}
+
+/* The index of the choice that s[0..len) is, or -1. */
+static int
+choice_index(const char *const *choices, const char *s, size_t len)
+{
+	int i;
+
+	for (i = 0; choices != NULL && choices[i] != NULL; i++)
+		if (strlen(choices[i]) == len && !strncmp(s, choices[i], len))
+			return i;
+	return -1;
+}
+
+/* IN_SET: the bits of one value, a comma-separated list of choices
+ * (empty items skipped, as scopes_parse does). Returns 0, or -1 when it
+ * names something else or nothing. */
+static int
+set_bits(const char *const *choices, const char *s, long *bits)
+{
+	long b = 0;
+
+	while (*s != '\0') {
+		size_t len = strcspn(s, ",");
+		int i = len > 0 ? choice_index(choices, s, len) : 0;
+
+		if (i < 0 || i >= (int)(sizeof(long) * 8 - 1))
+			return -1;
+		if (len > 0)
+			b |= 1L << i;
+		s += len;
+		if (*s == ',')
+			s++;
+	}
+	if (b == 0)
+		return -1;
+	*bits = b;
+	return 0;
+}
+
+/* The fault of text for an IN_STR input, or IN_OK. */
+static enum in_fault
+str_fault(const struct input *in, const char *text)
+{
+	size_t n = strlen(text);
+
+	if (n == 0 && in->min > 0)
+		return IN_EMPTY;
+	if ((long)n < in->min)
+		return IN_SHORT;
+	if ((long)n > in->max)
+		return IN_LONG;
+	if (in->flags & (IN_TEXT | IN_LINES)) {
+		switch (text_check(text, (size_t)in->max,
+		    (in->flags & IN_LINES) != 0)) {
+		case TEXT_OK:
+			break;
+		case TEXT_TOO_LONG:
+			return IN_LONG;
+		case TEXT_CONTROL:
+			return IN_CONTROL;
+		case TEXT_BAD_UTF8:
+			return IN_BAD_UTF8;
+		}
+	}
+	if (in->check != NULL && !in->check(text))
+		return IN_CHECK;
+	return IN_OK;
+}
+
+int
+in_check(const struct input *in, const char *text, struct in_value *v)
+{
+	long n;
+	double d;
+	int i;
+
+	memset(v, 0, sizeof(*v));
+	v->sent = text;
+	switch (in->type) {
+	case IN_STR:
+		v->fault = str_fault(in, text);
+		v->s = text;
+		break;
+	case IN_INT:
+		/* Judged by the strict call; the second only names the
+		 * fault ("-0" is no number for a field without negatives). */
+		if (parse_long(text, in->min, in->max, &v->n) != 0)
+			v->fault = parse_long(text, LONG_MIN, LONG_MAX, &n) == 0 ?
+				IN_RANGE : IN_NOT_NUMBER;
+		break;
+	case IN_DEC:
+		if (parse_decimal(text, (double)in->min, (double)in->max,
+		    &v->d) != 0)
+			v->fault = parse_decimal(text, -HUGE_VAL, HUGE_VAL,
+				&d) == 0 ? IN_RANGE : IN_NOT_NUMBER;
+		break;
+	case IN_BOOL:
+		if (strcmp(text, "0") != 0 && strcmp(text, "1") != 0)
+			v->fault = IN_NOT_CHOICE;
+		v->n = text[0] == '1';
+		break;
+	case IN_ENUM:
+		i = choice_index(in->choices, text, strlen(text));
+		if (i < 0) {
+			v->fault = IN_NOT_CHOICE;
+			break;
+		}
+		v->n = i;
+		v->s = in->choices[i];
+		break;
+	case IN_SET:
+		if (set_bits(in->choices, text, &v->n) != 0)
+			v->fault = IN_NOT_CHOICE;
+		break;
+	}
+	if (v->fault != IN_OK) {
+		v->state = IN_REFUSED;
+		v->s = NULL;
+		v->n = 0;
+		v->d = 0;
+		return -1;
+	}
+	v->state = IN_VALID;
+	return 0;
+}
+
+int
+req_input(const struct kreq *req, const struct input *in,
+	struct in_value *v)
+{
+	const char *text = kv_find(req->form, req->nform, in->name);
+	struct in_value one;
+	size_t i;
+
+	memset(v, 0, sizeof(*v));
+	v->sent = text;
+	if (text == NULL || (*text == '\0' && (in->flags & IN_BLANK))) {
+		if (!(in->flags & IN_REQUIRED))
+			return 0;
+		v->state = IN_REFUSED;
+		v->fault = IN_MISSING;
+		return -1;
+	}
+	if (in->type != IN_SET)
+		return in_check(in, text, v);
+	/* Every value of the name, their bits together. */
+	for (i = 0; i < req->nform; i++) {
+		if (strcmp(req->form[i].key, in->name) != 0)
+			continue;
+		if (in_check(in, req->form[i].val, &one) != 0) {
+			*v = one;
+			v->sent = text;
+			return -1;
+		}
+		v->n |= one.n;
+	}
+	v->state = IN_VALID;
+	return 0;
+}
+
+int
+req_inputs(struct kreq *req, const struct input *list)
+{
+	size_t n;
+
+	for (n = 0; list[n].name != NULL; n++)
+		if (n == REQ_MAX_INPUTS)
+			return -1;
+	req->inputs = list;
+	req->ninputs = n;
+	for (n = 0; n < req->ninputs; n++)
+		req_input(req, &list[n], &req->in[n]);
+	return 0;
+}
+
+const struct in_value *
+in_get(const struct kreq *req, size_t key)
+{
+	static const struct in_value absent = { IN_ABSENT, IN_OK, NULL, NULL,
+		0, 0 };
+
+	return key < req->ninputs ? &req->in[key] : &absent;
+}
+
+const char *
+in_str(const struct kreq *req, size_t key)
+{
+	const struct in_value *v = in_get(req, key);
+
+	return v->state == IN_VALID ? v->s : NULL;
+}
+
+long
+in_long(const struct kreq *req, size_t key)
+{
+	const struct in_value *v = in_get(req, key);
+
+	return v->state == IN_VALID ? v->n : 0;
+}
+
+int
+in_bad(const struct kreq *req, size_t key)
+{
+	return in_get(req, key)->state == IN_REFUSED;
+}
+
+const char *
+in_sent(const struct kreq *req, size_t key)
+{
+	return in_get(req, key)->sent;
 }
 
 int

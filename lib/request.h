@@ -15,6 +15,7 @@ struct auth;
 #define REQ_MAX_CAPTURES 4
 #define REQ_MAX_BODY (1u << 20)
 #define REQ_MAX_COOKIES 64
+#define REQ_MAX_INPUTS 16		/* declared inputs of one route */
 
 struct kv {
 	char *key;
@@ -27,6 +28,77 @@ struct kv {
 struct form_fault {
 	char *field;
 	const char *what;
+};
+
+/*
+ * Declared inputs (kcgi's keys[] and fieldmap[]): each route lists the form
+ * fields it takes, with their types and limits; req_inputs checks the form
+ * against that list once, before the handler, and the handler reads typed
+ * values by their index in the list (an enum of the page's own), never the
+ * raw form. A refusal is only recorded: the handler decides what it means
+ * and in what order it is told (after a 404, a rate limit...).
+ */
+enum input_type {
+	IN_STR,		/* text of min..max bytes */
+	IN_INT,		/* a whole number in [min, max] (parse_long) */
+	IN_DEC,		/* a plain decimal in [min, max] (parse_decimal) */
+	IN_BOOL,	/* "0" or "1": a checkbox whose value is "1" reads
+			 * 0 when unticked (absent) */
+	IN_ENUM,	/* one of choices; n is its index */
+	IN_SET,		/* the field may repeat (checkboxes of one name): each
+			 * value a comma-separated list of choices, naming at
+			 * least one; n has bit i for choices[i] */
+};
+
+/* struct input's flags. */
+#define IN_REQUIRED	0x01	/* absent is refused (IN_MISSING) */
+#define IN_TEXT		0x02	/* IN_STR: UTF-8, no control characters */
+#define IN_LINES	0x04	/* with IN_TEXT: line breaks and tabs too */
+#define IN_BLANK	0x08	/* an empty value counts as absent: a form's
+				 * empty box, "the default" */
+
+struct input {
+	const char *name;		/* NULL ends a list (IN_END) */
+	enum input_type type;
+	unsigned flags;
+	long min, max;			/* IN_STR: bytes; IN_INT, IN_DEC: value */
+	const char *const *choices;	/* IN_ENUM, IN_SET: NULL-terminated */
+	int (*check)(const char *s);	/* IN_STR: a further rule, 1 when it
+					 * holds; or NULL */
+	const char *msg;		/* the message beside the field when the
+					 * value is refused (view_input_error) */
+};
+
+#define IN_END { .name = NULL }
+
+/* Why a value was refused. */
+enum in_fault {
+	IN_OK = 0,
+	IN_MISSING,		/* IN_REQUIRED, absent */
+	IN_EMPTY,		/* "" where min > 0 */
+	IN_SHORT,		/* IN_STR shorter than min */
+	IN_LONG,		/* IN_STR longer than max */
+	IN_CONTROL,		/* IN_TEXT: a control character */
+	IN_BAD_UTF8,		/* IN_TEXT: not UTF-8 */
+	IN_NOT_NUMBER,		/* IN_INT, IN_DEC: junk */
+	IN_RANGE,		/* IN_INT, IN_DEC: outside [min, max] */
+	IN_NOT_CHOICE,		/* IN_BOOL, IN_ENUM, IN_SET */
+	IN_CHECK,		/* check() said no */
+};
+
+enum in_state { IN_ABSENT = 0, IN_VALID, IN_REFUSED };
+
+/* One input's value as checked. Its strings are the request's (or the
+ * declaration's choices). */
+struct in_value {
+	enum in_state state;
+	enum in_fault fault;
+	const char *sent;	/* as sent, valid or not (IN_SET: the first
+				 * value); NULL when not sent */
+	const char *s;		/* IN_VALID: the text (IN_ENUM: the choice) */
+	long n;			/* IN_VALID: IN_INT's number, IN_BOOL's 0/1,
+				 * IN_ENUM's index, IN_SET's bits */
+	double d;		/* IN_VALID: IN_DEC's number */
 };
 
 enum http_method { M_GET, M_HEAD, M_POST, M_PUT, M_PATCH, M_DELETE,
@@ -63,6 +135,11 @@ struct kreq {
 	/* Captured {name} segments of the matched route, in order. */
 	char *captures[REQ_MAX_CAPTURES];
 	size_t ncaptures;
+	/* The route's declared form inputs and their values, as
+	 * req_inputs checked them. */
+	const struct input *inputs;
+	size_t ninputs;
+	struct in_value in[REQ_MAX_INPUTS];
 
 	/* Output, sent by req_send after the handler returns. */
 	int status;
@@ -107,6 +184,9 @@ struct route {
 	 * any other is refused before the handler runs), or NULL: not
 	 * checked (the portal's pages; AUTOMATIC1111's routes). */
 	const char *query;
+	/* The form fields the route takes (IN_END-terminated), checked
+	 * into req->in before the handler runs; NULL: none. */
+	const struct input *form;
 };
 
 /* The name of the first query parameter of req that allowed (a route's
@@ -144,11 +224,44 @@ void kv_free(struct kv *kv, size_t n);
  * than max pairs or no memory. */
 int cookie_decode(const char *s, size_t max, struct kv **out, size_t *n);
 
-/* The value of the first pair named key in the query string, the form
- * body or the cookies, or NULL. */
+/* The value of the first pair named key in the query string or the
+ * cookies, or NULL. (The form body is read through declared inputs.) */
 const char *req_query(const struct kreq *req, const char *key);
-const char *req_form(const struct kreq *req, const char *key);
 const char *req_cookie(const struct kreq *req, const char *key);
+
+/* Checks one text against in's type and limits (IN_REQUIRED and
+ * IN_BLANK aside: they concern a value's absence) into *v, whose sent is
+ * text. Returns 0 (IN_VALID), or -1 (IN_REFUSED, v->fault says why). The
+ * one rule for a value, whether it came in a form or as a JSON number's
+ * text. */
+int in_check(const struct input *in, const char *text, struct in_value *v);
+
+/* Finds in's field in req's form body and checks it into *v: IN_ABSENT
+ * when it is not there (or, IN_BLANK, empty), refused with IN_MISSING
+ * when it is IN_REQUIRED. The first of repeated fields counts, but for
+ * IN_SET, which takes them all. Returns 0, or -1 when refused. */
+int req_input(const struct kreq *req, const struct input *in,
+	struct in_value *v);
+
+/* Checks req's form body against list (IN_END-terminated), the route's
+ * declared form, into req->in. Nothing is answered: the handler reads the
+ * values and refusals. Returns 0, or -1 when list is longer than
+ * REQ_MAX_INPUTS (a bug in the route table). */
+int req_inputs(struct kreq *req, const struct input *list);
+
+/* Input key of the route's list: its value, an absent one when key is
+ * beyond the list (a route that declares none). */
+const struct in_value *in_get(const struct kreq *req, size_t key);
+/* The valid text (IN_ENUM: the choice), or NULL: absent or refused. */
+const char *in_str(const struct kreq *req, size_t key);
+/* The valid number (IN_INT, IN_BOOL, IN_ENUM's index, IN_SET's bits), or
+ * 0: absent or refused. */
+long in_long(const struct kreq *req, size_t key);
+/* 1 when the input was refused (a required one missing included). */
+int in_bad(const struct kreq *req, size_t key);
+/* The text as sent, valid or not, or NULL: only to show it back in its
+ * box beside the message, never to act on. */
+const char *in_sent(const struct kreq *req, size_t key);
 
 /* Parses the request body as a JSON object into *out (the caller puts
  * it). Returns 0, or -1 after answering 415 (not application/json) or 400

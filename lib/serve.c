@@ -130,6 +130,14 @@ dispatch(struct kiln_app *app, const struct program *prog, env_fn get,
 			goto send;
 		}
 	}
+	/* The route's form, checked into typed values: the handler reads
+	 * those and never the raw body. */
+	if (r->form != NULL && req_inputs(&req, r->form) != 0) {
+		log_error("%s %s: more than %d declared inputs",
+			req.method_name, r->pattern, REQ_MAX_INPUTS);
+		prog->error(&req, 500, "internal", "internal error");
+		goto send;
+	}
 	r->fn(&req);
 send:
 	if (req_send(&req, w, warg) != 0)

@@ -38,25 +38,33 @@ job_spec_free(struct job_spec *s)
 	memset(s, 0, sizeof(*s));
 }
 
-enum ftype { F_TEXT, F_INT, F_NUM };
-
-/* Every field a job takes: its type and range (texts: max bytes). */
-static const struct field {
-	const char *name;
-	enum ftype type;
-	double min, max;
-} fields[] = {
-	{ "prompt", F_TEXT, 1, PROMPT_MAX },
-	{ "negative_prompt", F_TEXT, 0, PROMPT_MAX },
-	{ "model", F_TEXT, 1, 64 },
-	{ "sampler", F_TEXT, 1, 32 },
-	{ "webhook_url", F_TEXT, 0, 2048 },
-	{ "width", F_INT, JOB_SIDE_MIN, JOB_SIDE_MAX },
-	{ "height", F_INT, JOB_SIDE_MIN, JOB_SIDE_MAX },
-	{ "steps", F_INT, 1, JOB_STEPS_MAX },
-	{ "cfg_scale", F_NUM, 0, JOB_CFG_MAX },
-	{ "seed", F_INT, 0, (double)JOB_SEED_MAX },
-	{ "batch_count", F_INT, 1, BATCH_MAX },
+/* Every field a job takes: its type and range (texts: bytes; prompts
+ * may hold line breaks and tabs, names and URLs not). In a form an empty
+ * box means "the default", as an absent field, but for the prompt. */
+const struct input job_inputs[] = {
+	[JOB_IN_PROMPT] = { .name = "prompt", .type = IN_STR,
+		.flags = IN_TEXT | IN_LINES, .min = 1, .max = PROMPT_MAX },
+	[JOB_IN_NEGATIVE] = { .name = "negative_prompt", .type = IN_STR,
+		.flags = IN_TEXT | IN_LINES | IN_BLANK, .max = PROMPT_MAX },
+	[JOB_IN_MODEL] = { .name = "model", .type = IN_STR,
+		.flags = IN_TEXT | IN_BLANK, .min = 1, .max = 64 },
+	[JOB_IN_SAMPLER] = { .name = "sampler", .type = IN_STR,
+		.flags = IN_TEXT | IN_BLANK, .min = 1, .max = 32 },
+	[JOB_IN_WEBHOOK] = { .name = "webhook_url", .type = IN_STR,
+		.flags = IN_TEXT | IN_BLANK, .max = 2048 },
+	[JOB_IN_WIDTH] = { .name = "width", .type = IN_INT, .flags = IN_BLANK,
+		.min = JOB_SIDE_MIN, .max = JOB_SIDE_MAX },
+	[JOB_IN_HEIGHT] = { .name = "height", .type = IN_INT,
+		.flags = IN_BLANK, .min = JOB_SIDE_MIN, .max = JOB_SIDE_MAX },
+	[JOB_IN_STEPS] = { .name = "steps", .type = IN_INT, .flags = IN_BLANK,
+		.min = 1, .max = JOB_STEPS_MAX },
+	[JOB_IN_CFG] = { .name = "cfg_scale", .type = IN_DEC,
+		.flags = IN_BLANK, .min = 0, .max = (long)JOB_CFG_MAX },
+	[JOB_IN_SEED] = { .name = "seed", .type = IN_INT, .flags = IN_BLANK,
+		.min = 0, .max = (long)JOB_SEED_MAX },
+	[JOB_IN_BATCH] = { .name = "batch_count", .type = IN_INT,
+		.flags = IN_BLANK, .min = 1, .max = BATCH_MAX },
+	[JOB_NINPUTS] = IN_END,
 };
 
 /* One field's value, as given (NULL text / have 0 when absent). */
@@ -68,78 +76,63 @@ struct given {
 };
 
 static void
-range_error(const struct field *f, spec_err_fn err, void *arg)
+range_error(const struct input *f, spec_err_fn err, void *arg)
 {
 	char msg[160];
 
-	if (f->type == F_TEXT)
-		snprintf(msg, sizeof(msg), "must be text of %s%.0f bytes",
+	if (f->type == IN_STR)
+		snprintf(msg, sizeof(msg), "must be text of %s%ld bytes",
 			f->min > 0 ? "1 to " : "at most ", f->max);
-	else if (f->type == F_INT)
-		snprintf(msg, sizeof(msg), "must be a whole number from %.0f "
-			"to %.0f", f->min, f->max);
+	else if (f->type == IN_INT)
+		snprintf(msg, sizeof(msg), "must be a whole number from %ld "
+			"to %ld", f->min, f->max);
 	else
 		snprintf(msg, sizeof(msg), "must be a number from %g to %g",
-			f->min, f->max);
+			(double)f->min, (double)f->max);
 	err(arg, f->name, msg);
 }
 
-/* Parses a number field's text (a form's value, or a JSON number as it
- * was written) by the one rule both take: plain decimal digits, a
- * fraction only for F_NUM, within the field's range. Returns 0 with
- * *num, or -1 (the caller reports range_error). */
+/* Parses a number field's text (a JSON number as it was written) by the
+ * rule a form's takes, in_check's: plain decimal digits, a fraction only
+ * for IN_DEC, within the field's range. Returns 0 with *num, or -1 (the
+ * caller reports range_error). */
 static int
-parse_number(const struct field *f, const char *text, double *num)
+parse_number(const struct input *f, const char *text, double *num)
 {
-	long v;
+	struct in_value v;
 
-	if (f->type == F_NUM)
-		return parse_decimal(text, f->min, f->max, num);
-	if (parse_long(text, (long)f->min, (long)f->max, &v) != 0)
+	if (in_check(f, text, &v) != 0)
 		return -1;
-	*num = (double)v;
+	*num = f->type == IN_DEC ? v.d : (double)v.n;
 	return 0;
 }
 
-/* Checks one given value against its field; numbers are stored in
- * g->num. Returns 1 when fine. */
+/* Checks one given text against its field, each fault with its own
+ * message: a control character is no length problem. Returns 1 when
+ * fine. Numbers were checked as they were parsed. */
 static int
-check_given(const struct field *f, struct given *g, spec_err_fn err,
+check_given(const struct input *f, struct given *g, spec_err_fn err,
 	void *arg)
 {
-	if (f->type == F_TEXT) {
-		size_t n = strlen(g->text);
+	struct in_value v;
 
-		if (n == 0 && f->min > 0) {
-			err(arg, f->name, "is required");
-			return 0;
-		}
-		/* Prompts may hold line breaks and tabs; names and URLs
-		 * not. Each fault gets its own message: a control character
-		 * is no length problem. */
-		switch (text_check(g->text, (size_t)f->max,
-		    !strcmp(f->name, "prompt") ||
-		    !strcmp(f->name, "negative_prompt"))) {
-		case TEXT_OK:
-			return 1;
-		case TEXT_TOO_LONG:
-			range_error(f, err, arg);
-			return 0;
-		case TEXT_CONTROL:
-			err(arg, f->name, "contains a control character");
-			return 0;
-		case TEXT_BAD_UTF8:
-			break;
-		}
+	if (f->type != IN_STR || in_check(f, g->text, &v) == 0)
+		return 1;
+	switch (v.fault) {
+	case IN_EMPTY:
+		err(arg, f->name, "is required");
+		break;
+	case IN_CONTROL:
+		err(arg, f->name, "contains a control character");
+		break;
+	case IN_BAD_UTF8:
 		err(arg, f->name, "must be valid UTF-8");
-		return 0;
-	}
-	if (!isfinite(g->num) || g->num < f->min || g->num > f->max ||
-	    (f->type == F_INT && g->num != floor(g->num))) {
+		break;
+	default:
 		range_error(f, err, arg);
-		return 0;
+		break;
 	}
-	return 1;
+	return 0;
 }
 
 /* Completes and checks the job from the given values. */
@@ -149,17 +142,19 @@ finish(const struct kiln_config *c, struct given *g, struct job_spec *s,
 {
 	struct model_card *card = NULL;
 	char **models = NULL, msg[1024], e[256];
+	const char *hook;
 	int nmodels, bad = 0, i;
 	size_t k;
 
-	for (k = 0; k < ARRAY_LEN(fields); k++)
-		if (g[k].have && !check_given(&fields[k], &g[k], err, arg))
+	for (k = 0; k < JOB_NINPUTS; k++)
+		if (g[k].have && !check_given(&job_inputs[k], &g[k], err, arg))
 			bad++;
-	if (!g[0].have && !g[0].seen) {
+	if (!g[JOB_IN_PROMPT].have && !g[JOB_IN_PROMPT].seen) {
 		err(arg, "prompt", "is required");
 		bad++;
 	}
-	s->model = xstrdup(g[2].have ? g[2].text : c->default_model);
+	s->model = xstrdup(g[JOB_IN_MODEL].have ? g[JOB_IN_MODEL].text :
+		c->default_model);
 	if (s->model == NULL)
 		return -1;
 	nmodels = models_list(c->models_dir, &models);
@@ -186,36 +181,41 @@ finish(const struct kiln_config *c, struct given *g, struct job_spec *s,
 
 	/* The model card's defaults, its native size, then kiln's
 	 * (A1111's). */
-	s->width = g[5].have ? (long)g[5].num : card && card->width ?
-		card->width : card && card->native_side ? card->native_side :
-		512;
-	s->height = g[6].have ? (long)g[6].num : card && card->height ?
-		card->height : card && card->native_side ? card->native_side :
-		512;
+	s->width = g[JOB_IN_WIDTH].have ? (long)g[JOB_IN_WIDTH].num :
+		card && card->width ? card->width :
+		card && card->native_side ? card->native_side : 512;
+	s->height = g[JOB_IN_HEIGHT].have ? (long)g[JOB_IN_HEIGHT].num :
+		card && card->height ? card->height :
+		card && card->native_side ? card->native_side : 512;
 	if (card != NULL) {
 		s->model_multiple = card->multiple;
 		s->model_max_side = card->max_side;
 		s->model_max_steps = card->max_steps;
 	}
-	s->steps = g[7].have ? (long)g[7].num : card && card->steps ?
-		card->steps : 20;
-	s->cfg = g[8].have ? g[8].num : card && card->cfg > 0 ? card->cfg :
-		7.0;
-	s->batch = g[10].have ? (long)g[10].num : 1;
-	s->sampler = xstrdup(g[3].have ? g[3].text : card && *card->sampler ?
+	s->steps = g[JOB_IN_STEPS].have ? (long)g[JOB_IN_STEPS].num :
+		card && card->steps ? card->steps : 20;
+	s->cfg = g[JOB_IN_CFG].have ? g[JOB_IN_CFG].num :
+		card && card->cfg > 0 ? card->cfg : 7.0;
+	s->batch = g[JOB_IN_BATCH].have ? (long)g[JOB_IN_BATCH].num : 1;
+	s->sampler = xstrdup(g[JOB_IN_SAMPLER].have ?
+		g[JOB_IN_SAMPLER].text : card && *card->sampler ?
 		card->sampler : "euler_a");
-	s->prompt = xstrdup(g[0].have ? g[0].text : "");
-	s->negative = xstrdup(g[1].have ? g[1].text : "");
-	s->webhook_url = g[4].have && *g[4].text ? xstrdup(g[4].text) : NULL;
+	s->prompt = xstrdup(g[JOB_IN_PROMPT].have ? g[JOB_IN_PROMPT].text :
+		"");
+	s->negative = xstrdup(g[JOB_IN_NEGATIVE].have ?
+		g[JOB_IN_NEGATIVE].text : "");
+	hook = g[JOB_IN_WEBHOOK].have && *g[JOB_IN_WEBHOOK].text ?
+		g[JOB_IN_WEBHOOK].text : NULL;
+	s->webhook_url = hook != NULL ? xstrdup(hook) : NULL;
 	model_card_free(card);
 	if (s->sampler == NULL || s->prompt == NULL || s->negative == NULL ||
-	    (g[4].have && *g[4].text && s->webhook_url == NULL))
+	    (hook != NULL && s->webhook_url == NULL))
 		return -1;
-	if (g[5].have && s->width % 8 != 0) {
+	if (g[JOB_IN_WIDTH].have && s->width % 8 != 0) {
 		err(arg, "width", "must be a multiple of 8");
 		bad++;
 	}
-	if (g[6].have && s->height % 8 != 0) {
+	if (g[JOB_IN_HEIGHT].have && s->height % 8 != 0) {
 		err(arg, "height", "must be a multiple of 8");
 		bad++;
 	}
@@ -239,8 +239,8 @@ finish(const struct kiln_config *c, struct given *g, struct job_spec *s,
 		err(arg, "webhook_url", msg);
 		bad++;
 	}
-	if (g[9].have) {
-		s->seed = (unsigned long long)g[9].num;
+	if (g[JOB_IN_SEED].have) {
+		s->seed = (unsigned long long)g[JOB_IN_SEED].num;
 	} else {
 		uint32_t r;
 
@@ -257,17 +257,17 @@ int
 job_spec_from_json(json_object *body, const struct kiln_config *c,
 	struct job_spec *s, spec_err_fn err, void *arg)
 {
-	struct given g[ARRAY_LEN(fields)];
+	struct given g[JOB_NINPUTS];
 	int bad = 0, rc;
 	size_t k;
 
 	memset(s, 0, sizeof(*s));
 	memset(g, 0, sizeof(g));
 	json_object_object_foreach(body, key, val) {
-		for (k = 0; k < ARRAY_LEN(fields); k++)
-			if (!strcmp(key, fields[k].name))
+		for (k = 0; k < JOB_NINPUTS; k++)
+			if (!strcmp(key, job_inputs[k].name))
 				break;
-		if (k == ARRAY_LEN(fields)) {
+		if (k == JOB_NINPUTS) {
 			err(arg, key, "unknown field");
 			bad++;
 			continue;
@@ -276,7 +276,7 @@ job_spec_from_json(json_object *body, const struct kiln_config *c,
 		/* No field of a job is nullable (the OpenAPI document's
 		 * JobRequest): null is a mistake, not "the default", which
 		 * leaving the field out asks for. */
-		if (fields[k].type == F_TEXT) {
+		if (job_inputs[k].type == IN_STR) {
 			if (!json_object_is_type(val, json_type_string)) {
 				err(arg, key, "must be a string");
 				bad++;
@@ -300,10 +300,10 @@ job_spec_from_json(json_object *body, const struct kiln_config *c,
 			}
 			/* By its text, as a form's: 6.4e1 or 64.0 is no
 			 * width here either. */
-			if (parse_number(&fields[k],
+			if (parse_number(&job_inputs[k],
 			    json_object_to_json_string_ext(val,
 			    JSON_C_TO_STRING_PLAIN), &g[k].num) != 0) {
-				range_error(&fields[k], err, arg);
+				range_error(&job_inputs[k], err, arg);
 				bad++;
 				continue;
 			}
@@ -318,27 +318,35 @@ int
 job_spec_from_form(const struct kreq *req, struct job_spec *s,
 	spec_err_fn err, void *arg)
 {
-	struct given g[ARRAY_LEN(fields)];
+	struct given g[JOB_NINPUTS];
 	int bad = 0, rc;
 	size_t k;
 
 	memset(s, 0, sizeof(*s));
 	memset(g, 0, sizeof(g));
-	for (k = 0; k < ARRAY_LEN(fields); k++) {
-		const char *v = req_form(req, fields[k].name);
+	/* The values are req's inputs by job_inputs' keys. */
+	if (req->inputs != job_inputs)
+		return -1;
+	for (k = 0; k < JOB_NINPUTS; k++) {
+		const struct in_value *v = in_get(req, k);
 
-		/* An empty box means "the default", as an absent field. */
-		if (v == NULL || (*v == '\0' && k != 0))
+		/* Absent, or an empty box: the default. */
+		if (v->state == IN_ABSENT)
 			continue;
-		g[k].have = 1;
-		g[k].text = v;
-		if (fields[k].type == F_TEXT)
+		/* A text is judged in finish, by the rule a JSON body's
+		 * takes, so that both get the same messages. */
+		if (job_inputs[k].type == IN_STR) {
+			g[k].have = 1;
+			g[k].text = v->sent;
 			continue;
-		if (parse_number(&fields[k], v, &g[k].num) != 0) {
-			range_error(&fields[k], err, arg);
-			g[k].have = 0;
-			bad++;
 		}
+		if (v->state != IN_VALID) {
+			range_error(&job_inputs[k], err, arg);
+			bad++;
+			continue;
+		}
+		g[k].have = 1;
+		g[k].num = job_inputs[k].type == IN_DEC ? v->d : (double)v->n;
 	}
 	rc = finish(&req->app->cfg, g, s, err, arg);
 	return rc < 0 ? -1 : bad + rc;

@@ -6,10 +6,11 @@
 
 #include <stddef.h>
 
+#include "request.h"
+
 struct db;
 struct kiln_config;
 struct json_object;
-struct kreq;
 
 #define PROMPT_MAX 2000
 #define BATCH_MAX 8
@@ -23,6 +24,17 @@ struct kreq;
  * takes (a unit test holds the two lists together). */
 extern const char *const job_samplers[];
 extern const size_t job_nsamplers;
+
+/* A job's fields, by their index in job_inputs: the one declaration of
+ * their names, types and limits, for a JSON body and a form alike (the
+ * portal's POST /generate takes it as its declared inputs). */
+enum job_input {
+	JOB_IN_PROMPT, JOB_IN_NEGATIVE, JOB_IN_MODEL, JOB_IN_SAMPLER,
+	JOB_IN_WEBHOOK, JOB_IN_WIDTH, JOB_IN_HEIGHT, JOB_IN_STEPS, JOB_IN_CFG,
+	JOB_IN_SEED, JOB_IN_BATCH,
+	JOB_NINPUTS
+};
+extern const struct input job_inputs[];	/* JOB_NINPUTS, then IN_END */
 
 struct job_spec {
 	char *prompt, *negative, *model, *sampler, *webhook_url;
@@ -40,10 +52,11 @@ void job_spec_free(struct job_spec *s);
 typedef void (*spec_err_fn)(void *arg, const char *field, const char *msg);
 
 /* Fills s from a JSON object (unknown fields, wrong types and values out of
- * range are errors) or from a form's fields (text, parsed), the rest from
- * the model's card and kiln's defaults; a missing seed is drawn at random.
- * Every problem goes to err. Returns the number of problems (0: s is
- * complete; free it either way), or -1 when memory runs out. */
+ * range are errors) or from a form's fields (req's inputs: its route
+ * declares job_inputs), the rest from the model's card and kiln's
+ * defaults; a missing seed is drawn at random. Every problem goes to err.
+ * Returns the number of problems (0: s is complete; free it either way),
+ * or -1 when memory runs out (or req's route declares other inputs). */
 int job_spec_from_json(struct json_object *body, const struct kiln_config *c,
 	struct job_spec *s, spec_err_fn err, void *arg);
 int job_spec_from_form(const struct kreq *req, struct job_spec *s,

@@ -145,6 +145,18 @@ view_field_error(struct kreq *req, const char *field, const char *msg)
 	return view_set(req, "Form.Failed", "1") | view_set(req, key, msg);
 }
 
+int
+view_input_error(struct kreq *req, size_t key)
+{
+	const struct input *in;
+
+	if (key >= req->ninputs)
+		return -1;
+	in = &req->inputs[key];
+	return view_field_error(req, in->name, in->msg != NULL ? in->msg :
+		"This value is not valid.");
+}
+
 /* What every page's frame shows: who is signed in and the form token. */
 static int
 set_frame(struct kreq *req)

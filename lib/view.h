@@ -37,6 +37,10 @@ int view_render(struct kreq *req, int status, const char *title,
  * Form.Failed = 1. Returns 0 or -1. */
 int view_field_error(struct kreq *req, const char *field, const char *msg);
 
+/* The same for the route's declared input key: its declared message
+ * beside its field. Returns 0 or -1. */
+int view_input_error(struct kreq *req, size_t key);
+
 /* A failed database call: logs db_error() under where, and answers 503
  * when the server is unreachable, else 500, with a plain message (the
  * connector's names hosts and sockets). Returns -1. */

@@ -1,16 +1,15 @@
 /* fuzz_request.c - libFuzzer harness for request parsing: the input is
  * split on '\n' into REQUEST_URI, QUERY_STRING, PATH_INFO and a body (a
  * form or JSON by the first byte's bits); the parser, the form and JSON
- * body decoders, the router and the response writer must never crash or
- * leak. */
+ * body decoders, the declared-input checks, the router and the response
+ * writer must never crash or leak. */
+#include "fuzz.h"
 #include "request.h"
 
 #include <json-c/json.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 struct env {
 	const char *uri, *qs, *pinfo, *method, *ctype;
@@ -37,10 +36,70 @@ get(const char *name, void *arg)
 static int h(struct kreq *r) { (void)r; return 0; }
 
 static const struct route routes[] = {
-	{ M_GET, "/", h, ACC_PUBLIC, 0, NULL },
-	{ M_GET, "/api/v1/jobs/{id}", h, ACC_PUBLIC, 0, NULL },
-	{ M_POST, "/api/v1/jobs/{id}/cancel", h, ACC_PUBLIC, 0, NULL },
+	{ M_GET, "/", h, ACC_PUBLIC, 0, NULL, NULL },
+	{ M_GET, "/api/v1/jobs/{id}", h, ACC_PUBLIC, 0, NULL, NULL },
+	{ M_POST, "/api/v1/jobs/{id}/cancel", h, ACC_PUBLIC, 0, NULL,
+	  NULL },
 };
+
+static const char *const choices[] = { "read", "generate", "admin", NULL };
+
+static int
+no_dot(const char *s)
+{
+	return strchr(s, '.') == NULL;
+}
+
+/* One input of every type and flag, by names a form body can carry. */
+static const struct input inputs[] = {
+	{ .name = "s", .type = IN_STR, .flags = IN_REQUIRED | IN_TEXT,
+	  .min = 1, .max = 16, .check = no_dot, .msg = "s" },
+	{ .name = "p", .type = IN_STR, .flags = IN_TEXT | IN_LINES,
+	  .max = 64 },
+	{ .name = "raw", .type = IN_STR, .max = REQ_MAX_BODY },
+	{ .name = "i", .type = IN_INT, .flags = IN_BLANK, .min = -100,
+	  .max = 1L << 40 },
+	{ .name = "d", .type = IN_DEC, .min = 0, .max = 30 },
+	{ .name = "b", .type = IN_BOOL },
+	{ .name = "e", .type = IN_ENUM, .choices = choices },
+	{ .name = "set", .type = IN_SET, .choices = choices },
+	IN_END,
+};
+
+/* The declared inputs of r's form: each value's state is one of three,
+ * its text there only when valid, its fault only when refused. */
+static void
+check_inputs(struct kreq *r)
+{
+	struct in_value v;
+	size_t k;
+
+	CHECK(req_inputs(r, inputs) == 0);
+	CHECK(r->ninputs == ARRAY_LEN(inputs) - 1);
+	for (k = 0; k <= r->ninputs; k++) {
+		const struct in_value *g = in_get(r, k);
+
+		CHECK(g->state == IN_ABSENT || g->state == IN_VALID ||
+			g->state == IN_REFUSED);
+		CHECK((g->fault == IN_OK) == (g->state != IN_REFUSED));
+		CHECK(in_bad(r, k) == (g->state == IN_REFUSED));
+		if (in_str(r, k) != NULL)
+			CHECK(g->state == IN_VALID && strlen(in_str(r, k)) <=
+				REQ_MAX_BODY);
+		if (g->state != IN_VALID)
+			CHECK(in_long(r, k) == 0);
+		(void)in_sent(r, k);
+	}
+	if (in_str(r, 0) != NULL)
+		CHECK(strlen(in_str(r, 0)) <= 16);
+	if (in_get(r, 4)->state == IN_VALID)
+		CHECK(in_get(r, 4)->d >= 0 && in_get(r, 4)->d <= 30);
+	CHECK(in_long(r, 7) >= 0 && in_long(r, 7) <= 7);
+	/* The query string's values through the same rule. */
+	for (k = 0; k < r->nquery; k++)
+		in_check(&inputs[k % (ARRAY_LEN(inputs) - 1)],
+			r->query[k].val, &v);
+}
 
 static int
 sink(const void *p, size_t n, void *arg)
@@ -86,6 +145,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct json_object *o = NULL;
 
 		route_find(&r, routes, 3, &st, &allow);
+		check_inputs(&r);
 		if (req_json_body(&r, &o) == 0)
 			json_object_put(o);
 		resp_header(&r, "X-Path", r.path);

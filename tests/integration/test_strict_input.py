@@ -3,8 +3,11 @@ decimal rule in forms and JSON, list filters of the pages refused (400)
 rather than dropped, unknown API query parameters refused by name, text
 faults and NUL bytes named, null refused, tiers limited to those kiln.conf
 defines, quota messages naming the user's tier, weak passwords refused by
-a strength estimate. No render daemon runs: jobs stay queued."""
+a strength estimate, each page's declared form inputs refused with the
+page's message beside the field. No render daemon runs: jobs stay
+queued."""
 
+import html
 import json
 import os
 import urllib.parse
@@ -337,3 +340,63 @@ def test_weak_password_refused(s):
     assert one(s, "SELECT COUNT(*) FROM users WHERE username = 'newbie'") \
         == "0"
     s.sql("UPDATE settings SET value = 'closed' WHERE name = 'registration'")
+
+
+# --------------------------------------------------- 10: declared inputs
+
+def test_declared_inputs_refused_beside_their_field(s):
+    # Each page's form is checked against its route's declared inputs
+    # before the handler runs: a refused value gets the page's own
+    # message and a 422, and changes nothing.
+    uid = make_user(s, "declared")
+    cookie, csrf = browser(s, uid)
+    acookie, acsrf = STATE["admin_cookie"], STATE["admin_csrf"]
+    user = "/admin/users/%d" % uid
+    state = ("SELECT display_name, disabled, role, tier, credits,"
+             " COALESCE(webhook_url, '') FROM users WHERE id = %d" % uid)
+    counts = ("SELECT (SELECT COUNT(*) FROM api_keys WHERE user_id = %d),"
+              " (SELECT COUNT(*) FROM invites),"
+              " (SELECT value FROM settings WHERE name = 'registration')"
+              % uid)
+    before = (s.sql(state), s.sql(counts))
+    cases = [
+        (cookie, csrf, "/account/profile", {"display_name": "a\x1bb"},
+         "Display name: at most 128 bytes of text, no control characters."),
+        (cookie, csrf, "/account/profile", {},
+         "Display name: at most 128 bytes of text, no control characters."),
+        (cookie, csrf, "/account/keys", {"name": "k", "scope": "root"},
+         "Scopes: read, generate or admin."),
+        (cookie, csrf, "/account/keys", {"name": "k", "scope": ","},
+         "Scopes: read, generate or admin."),
+        (cookie, csrf, "/account/keys", {"name": "k"},
+         "Scopes: tick at least one."),
+        (cookie, csrf, "/account/keys", {"name": "", "scope": "read"},
+         "Name: 1-64 bytes of text, so you can tell your keys apart."),
+        (cookie, csrf, "/account/webhooks", {"webhook_url": "http://a\x01"},
+         "Webhook URL: an http:// or https:// URL of at most 2048 bytes"),
+        (acookie, acsrf, user + "/status", {"disabled": "on"},
+         "Status: disabled must be 0 or 1."),
+        (acookie, acsrf, user + "/status", {"disabled": "00"},
+         "Status: disabled must be 0 or 1."),
+        (acookie, acsrf, user + "/role", {"role": "Admin", "tier": "pro"},
+         "Role: admin or user."),
+        (acookie, acsrf, user + "/credits", {"amount": "1e3"},
+         "Credits: a whole number, not 0 (negative takes credits away)."),
+        (acookie, acsrf, user + "/credits", {"amount": "0"},
+         "Credits: a whole number, not 0 (negative takes credits away)."),
+        (acookie, acsrf, user + "/credits", {"amount": "1000000001"},
+         "Credits: a whole number, not 0 (negative takes credits away)."),
+        (acookie, acsrf, user + "/credits", {"amount": "5",
+                                             "note": "x" * 201},
+         "Note: at most 200 bytes of text."),
+        (acookie, acsrf, "/admin/settings", {"registration": "Open"},
+         "Registration: open, invite or closed."),
+        (acookie, acsrf, "/admin/invites", {"note": "a\nb"},
+         "Note: at most 128 bytes of text."),
+    ]
+    for c, token, path, fields, message in cases:
+        r = post_form(s, c, path, dict(fields, csrf=token))
+        what = "%s %r" % (path, fields)
+        assert r.status == 422, (what, r.status, r.text[:800])
+        assert message in html.unescape(r.text), (what, r.text[:4000])
+        assert (s.sql(state), s.sql(counts)) == before, what

@@ -15,9 +15,9 @@
 static int dummy(struct kreq *req) { (void)req; return 0; }
 
 static const struct route routes[] = {
-	{ M_GET, "/a", dummy, ACC_PUBLIC, 0, NULL },
-	{ M_POST, "/b/{id}", dummy, ACC_USER, 0, NULL },
-	{ M_GET, "/never", dummy, ACC_PUBLIC, 0, NULL },
+	{ M_GET, "/a", dummy, ACC_PUBLIC, 0, NULL, NULL },
+	{ M_POST, "/b/{id}", dummy, ACC_USER, 0, NULL, NULL },
+	{ M_GET, "/never", dummy, ACC_PUBLIC, 0, NULL, NULL },
 };
 
 /* The value of the sample line that starts with prefix, or -1. */

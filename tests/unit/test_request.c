@@ -152,10 +152,10 @@ static int h_b(struct kreq *r) { (void)r; return 0; }
 static int h_c(struct kreq *r) { (void)r; return 0; }
 
 static const struct route routes[] = {
-	{ M_GET, "/", h_a, ACC_PUBLIC, 0, NULL },
-	{ M_GET, "/jobs/{id}", h_b, ACC_PUBLIC, 0, NULL },
-	{ M_DELETE, "/jobs/{id}", h_c, ACC_PUBLIC, 0, NULL },
-	{ M_POST, "/jobs/{id}/cancel", h_c, ACC_PUBLIC, 0, NULL },
+	{ M_GET, "/", h_a, ACC_PUBLIC, 0, NULL, NULL },
+	{ M_GET, "/jobs/{id}", h_b, ACC_PUBLIC, 0, NULL, NULL },
+	{ M_DELETE, "/jobs/{id}", h_c, ACC_PUBLIC, 0, NULL, NULL },
+	{ M_POST, "/jobs/{id}/cancel", h_c, ACC_PUBLIC, 0, NULL, NULL },
 };
 
 static const struct route *
