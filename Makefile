@@ -184,7 +184,7 @@ build-fuzz/obj/cl_sources.o: $(ENG_GEN) render-daemon/engine/cl_sources.h
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_SAN) -fsanitize=fuzzer-no-link -c -o $@ $<
 
-build-fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(FUZZ_OBJ)
+build-fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(wildcard tests/common/*.h) $(FUZZ_OBJ)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) \
 	  $(LDLIBS_ALL)

@@ -1,6 +1,7 @@
 /* fuzz_tokenizer.c - libFuzzer harness: any bytes (invalid UTF-8, NULs,
  * half-open brackets) go through the CLIP tokenizer, the A1111 weighting
  * parser and the 77-token windows; none may crash, hang or leak. */
+#include "../common/small_vocab.h"
 #include "prompt.h"
 #include "tokenizer.h"
 
@@ -27,79 +28,6 @@ static const char *const merges[] = {
 	"B R", "BR E", "BRE A", "BREA K</w>",
 };
 
-/* bytes_to_unicode(): the character byte b stands for, in list order. */
-static void
-byte_chars(uint32_t chr[256], int order[256])
-{
-	int b, k = 0, n = 0, pass;
-
-	for (pass = 0; pass < 2; pass++)
-		for (b = 0; b < 256; b++) {
-			int printable = (b >= '!' && b <= '~') ||
-			    (b >= 0xa1 && b <= 0xac) || b >= 0xae;
-
-			if (printable != (pass == 0))
-				continue;
-			chr[b] = printable ? (uint32_t)b : 256 + (uint32_t)n++;
-			order[k++] = b;
-		}
-}
-
-static void
-put_char(FILE *f, uint32_t c)
-{
-	if (c == '"' || c == '\\')
-		fprintf(f, "\\%c", (int)c);
-	else if (c < 0x80)
-		fputc((int)c, f);
-	else
-		fprintf(f, "%c%c", (int)(0xc0 | (c >> 6)),
-		    (int)(0x80 | (c & 0x3f)));
-}
-
-/* Writes vocab.json + merges.txt of the small vocabulary into dir. */
-static int
-write_small_vocab(const char *dir)
-{
-	uint32_t chr[256];
-	int order[256], i, id = 0, pass;
-	char path[PATH_MAX];
-	size_t m;
-	FILE *f;
-
-	byte_chars(chr, order);
-	snprintf(path, sizeof(path), "%s/vocab.json", dir);
-	if ((f = fopen(path, "w")) == NULL)
-		return -1;
-	fputc('{', f);
-	for (pass = 0; pass < 2; pass++)
-		for (i = 0; i < 256; i++) {
-			fputs(id ? ",\"" : "\"", f);
-			put_char(f, chr[order[i]]);
-			fprintf(f, "%s\":%d", pass ? "</w>" : "", id++);
-		}
-	for (m = 0; m < sizeof(merges) / sizeof(merges[0]); m++) {
-		const char *s;
-
-		fputs(",\"", f);
-		for (s = merges[m]; *s; s++)
-			if (*s != ' ')
-				fputc(*s, f);
-		fprintf(f, "\":%d", id++);
-	}
-	fprintf(f, ",\"<|startoftext|>\":%d,\"<|endoftext|>\":%d}", id,
-	    id + 1);
-	if (fclose(f) != 0)
-		return -1;
-	snprintf(path, sizeof(path), "%s/merges.txt", dir);
-	if ((f = fopen(path, "w")) == NULL)
-		return -1;
-	fputs("#version: 0.2\n", f);
-	for (m = 0; m < sizeof(merges) / sizeof(merges[0]); m++)
-		fprintf(f, "%s\n", merges[m]);
-	return fclose(f) != 0 ? -1 : 0;
-}
-
 static struct clip_tokenizer *
 small_tokenizer(void)
 {
@@ -108,7 +36,8 @@ small_tokenizer(void)
 
 	if (mkdtemp(dir) == NULL)
 		return NULL;
-	if (write_small_vocab(dir) == 0) {
+	if (write_small_vocab(dir, merges,
+	    sizeof(merges) / sizeof(merges[0])) == 0) {
 		t = clip_tokenizer_load(dir, err, sizeof(err));
 		if (t == NULL)
 			fprintf(stderr, "fuzz_tokenizer: small vocabulary: %s\n",

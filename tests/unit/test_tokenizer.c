@@ -1,6 +1,7 @@
 /* test_tokenizer.c - the CLIP tokenizer: vocabulary loading and its
  * errors, BPE on a small vocabulary written here, A1111 prompt weighting
  * and the 77-token windows; the real vocabulary when it is available. */
+#include "../common/small_vocab.h"
 #include "prompt.h"
 #include "tap.h"
 #include "tokenizer.h"
@@ -28,38 +29,6 @@ static const char *const small_merges[] = {
 #define ID_BOS 516
 #define ID_EOS 517
 
-/* bytes_to_unicode() of CLIP: the character byte b stands for, and the
- * bytes in the order the vocabulary lists them. */
-static void
-byte_chars(uint32_t chr[256], int order[256])
-{
-	int b, k = 0, n = 0, pass;
-
-	for (pass = 0; pass < 2; pass++)
-		for (b = 0; b < 256; b++) {
-			int printable = (b >= '!' && b <= '~') ||
-			    (b >= 0xa1 && b <= 0xac) || b >= 0xae;
-
-			if (printable != (pass == 0))
-				continue;
-			chr[b] = printable ? (uint32_t)b : 256 + (uint32_t)n++;
-			order[k++] = b;
-		}
-}
-
-/* Appends c as a JSON string character (UTF-8, escaped where needed). */
-static void
-put_json_char(FILE *f, uint32_t c)
-{
-	if (c == '"' || c == '\\')
-		fprintf(f, "\\%c", (int)c);
-	else if (c < 0x80)
-		fputc((int)c, f);
-	else
-		fprintf(f, "%c%c", (int)(0xc0 | (c >> 6)),
-		    (int)(0x80 | (c & 0x3f)));
-}
-
 static int
 write_text(const char *dir, const char *name, const char *text)
 {
@@ -73,49 +42,6 @@ write_text(const char *dir, const char *name, const char *text)
 		return -1;
 	rc = fputs(text, f) < 0 ? -1 : 0;
 	return fclose(f) != 0 ? -1 : rc;
-}
-
-/* Writes the small vocabulary as vocab.json + merges.txt into dir. */
-static int
-write_small_vocab(const char *dir)
-{
-	uint32_t chr[256];
-	int order[256], i, id = 0, pass;
-	char path[512];
-	size_t m;
-	FILE *f;
-
-	byte_chars(chr, order);
-	snprintf(path, sizeof(path), "%s/vocab.json", dir);
-	if ((f = fopen(path, "w")) == NULL)
-		return -1;
-	fputc('{', f);
-	for (pass = 0; pass < 2; pass++)
-		for (i = 0; i < 256; i++) {
-			fputs(id ? ", \"" : "\"", f);
-			put_json_char(f, chr[order[i]]);
-			fprintf(f, "%s\": %d", pass ? "</w>" : "", id++);
-		}
-	for (m = 0; m < ARRAY_LEN(small_merges); m++) {
-		const char *s = small_merges[m];
-
-		fputs(", \"", f);
-		for (; *s; s++)
-			if (*s != ' ')
-				fputc(*s, f);
-		fprintf(f, "\": %d", id++);
-	}
-	fprintf(f, ", \"<|startoftext|>\": %d, \"<|endoftext|>\": %d}\n",
-	    id, id + 1);
-	if (fclose(f) != 0)
-		return -1;
-	snprintf(path, sizeof(path), "%s/merges.txt", dir);
-	if ((f = fopen(path, "w")) == NULL)
-		return -1;
-	fputs("#version: 0.2\n", f);
-	for (m = 0; m < ARRAY_LEN(small_merges); m++)
-		fprintf(f, "%s\n", small_merges[m]);
-	return fclose(f) != 0 ? -1 : 0;
 }
 
 /* The id of the single-byte symbol for c ("x" or "x</w>"). */
@@ -141,7 +67,7 @@ small_tokenizer(void)
 
 	if (mkdtemp(dir) == NULL)
 		return NULL;
-	if (write_small_vocab(dir) == 0)
+	if (write_small_vocab(dir, small_merges, ARRAY_LEN(small_merges)) == 0)
 		tok = clip_tokenizer_load(dir, err, sizeof(err));
 	if (tok == NULL)
 		printf("# small vocabulary: %s\n", err);
@@ -262,7 +188,7 @@ load_error(const char *name, const char *text, const char *want)
 	struct clip_tokenizer *tok;
 
 	CHECK(mkdtemp(dir) != NULL);
-	CHECK(write_small_vocab(dir) == 0);
+	CHECK(write_small_vocab(dir, small_merges, ARRAY_LEN(small_merges)) == 0);
 	CHECK(write_text(dir, name, text) == 0);
 	tok = clip_tokenizer_load(dir, err, sizeof(err));
 	CHECK(tok == NULL);
