@@ -420,8 +420,6 @@ api_jobs_list(struct kreq *req)
 		snprintf(ts2, sizeof(ts2), "%.10s %.8s", until,
 			strlen(until) > 10 ? until + 11 : "00:00:00");
 	like = like_pattern(q ? q : "");
-	if (like == NULL)
-		return api_send(req, 500, NULL);
 	p[0] = DB_INT(req->auth->user_id);
 	p[1] = DB_INT(cursor);
 	p[2] = DB_INT(cursor);

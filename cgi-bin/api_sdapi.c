@@ -349,6 +349,8 @@ file_base64(const char *path)
 	    b.len > 0) {
 		n = sodium_base64_encoded_len(b.len,
 			sodium_base64_VARIANT_ORIGINAL);
+		/* Checked, as the read into b is: up to a third more than
+		 * 256 MiB, sized by the file; NULL fails this answer only. */
 		b64 = malloc(n);
 		if (b64 != NULL)
 			sodium_bin2base64(b64, n, (unsigned char *)b.data,

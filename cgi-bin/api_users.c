@@ -73,7 +73,7 @@ api_users_list(struct kreq *req)
 	long n;
 
 	list = json_object_new_array();
-	if (o == NULL || list == NULL || like == NULL) {
+	if (o == NULL || list == NULL) {
 		json_object_put(o);
 		json_object_put(list);
 		free(like);

@@ -63,10 +63,6 @@ page_admin_queue(struct kreq *req)
 	    NULL, 0) < 0)
 		return view_db_fail(req, "queue: site");
 	like = like_pattern(user ? user : "");
-	if (like == NULL) {
-		view_error(req, 500, "internal", "Out of memory.");
-		return -1;
-	}
 	p[0] = DB_STR(status ? status : "");
 	p[1] = DB_STR(status ? status : "");
 	p[2] = DB_STR(like);

@@ -50,10 +50,6 @@ page_admin_audit(struct kreq *req)
 	char *like;
 
 	like = like_pattern(q ? q : "");
-	if (like == NULL) {
-		view_error(req, 500, "internal", "Out of memory.");
-		return -1;
-	}
 	p[0] = DB_STR(like);
 	p[1] = DB_STR(like);
 	p[2] = DB_STR(action ? action : "");

@@ -64,10 +64,6 @@ page_admin_users(struct kreq *req)
 	long n;
 
 	like = like_pattern(q ? q : "");
-	if (like == NULL) {
-		view_error(req, 500, "internal", "Out of memory.");
-		return -1;
-	}
 	p[0] = DB_STR(like);
 	p[1] = DB_STR(like);
 	n = view_rows(req, "Users.List", "SELECT id AS Id,"

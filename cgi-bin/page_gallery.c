@@ -105,10 +105,6 @@ page_gallery(struct kreq *req)
 		return view_render(req, 400, "Gallery", "gallery.cs");
 	}
 	like = like_pattern(q);
-	if (like == NULL) {
-		view_error(req, 500, "internal", "Out of memory.");
-		return -1;
-	}
 	p[used++] = DB_INT(req->auth->user_id);
 	p[used++] = DB_INT(cj);
 	p[used++] = DB_INT(cj);

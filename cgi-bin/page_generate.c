@@ -241,7 +241,9 @@ page_generate_post(struct kreq *req)
 	if (bad != 0) {
 		job_spec_free(&s);
 		if (bad < 0) {
-			view_error(req, 500, "internal", "Out of memory.");
+			/* No random seed: the kernel's randomness failed. */
+			view_error(req, 500, "internal", "The job could not be "
+				"prepared; try again shortly.");
 			return -1;
 		}
 		form_again(req);

@@ -44,9 +44,7 @@ reg_mode(struct kreq *req, char **mode)
 	if (*mode == NULL || (strcmp(*mode, "open") != 0 &&
 	    strcmp(*mode, "invite") != 0)) {
 		free(*mode);
-		*mode = strdup("closed");
-		if (*mode == NULL)
-			return -1;
+		*mode = xstrdup("closed");
 	}
 	return 0;
 }

@@ -151,10 +151,8 @@ char *
 like_pattern(const char *q)
 {
 	size_t n = strlen(q), i, o = 0;
-	char *out = malloc(2 * n + 3);
+	char *out = xmalloc(2 * n + 3);
 
-	if (out == NULL)
-		return NULL;
 	out[o++] = '%';
 	for (i = 0; i < n; i++) {
 		if (q[i] == '%' || q[i] == '_' || q[i] == '\\')

@@ -66,7 +66,7 @@ int audit_write(struct db *db, unsigned long long actor_id,
 	unsigned long long target_id, const char *target, const char *detail);
 
 /* Appends the LIKE pattern "%q%" with q's own %, _ and \ escaped. Returns
- * a fresh string or NULL. */
+ * a fresh string the caller frees. */
 char *like_pattern(const char *q);
 
 #endif

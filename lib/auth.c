@@ -423,7 +423,7 @@ struct principal_row {
 	struct auth *a;
 	const char *want_hash;	/* keys: the digest to match */
 	long idle;		/* seconds since last use */
-	int found, oom;
+	int found;
 };
 
 static int
@@ -436,11 +436,7 @@ principal_row(void *rec, void *arg)
 	if (pr->want_hash != NULL && (strlen(r->key_hash) != DIGEST_HEX ||
 	    sodium_memcmp(r->key_hash, pr->want_hash, DIGEST_HEX) != 0))
 		return 0;	/* same prefix, other key */
-	a = calloc(1, sizeof(*a));
-	if (a == NULL) {
-		pr->oom = 1;
-		return 1;
-	}
+	a = xcalloc(1, sizeof(*a));
 	a->user_id = r->user_id;
 	a->username = xstrdup(r->username);
 	a->display_name = xstrdup(r->display_name);
@@ -460,13 +456,6 @@ principal_row(void *rec, void *arg)
 		a->scopes = sc;
 	}
 	pr->idle = r->idle;
-	if (a->username == NULL || a->display_name == NULL ||
-	    a->role == NULL || a->tier == NULL ||
-	    (pr->want_hash == NULL && a->csrf == NULL)) {
-		auth_free(a);
-		pr->oom = 1;
-		return 1;
-	}
 	pr->a = a;
 	pr->found = 1;
 	return 1;
@@ -500,8 +489,6 @@ session_load(struct kreq *req)
 	    " AND u.disabled = 0", p, 2, session_fields,
 	    DB_NFIELDS(session_fields), &pr.r, principal_row, &pr) < 0)
 		return -1;
-	if (pr.oom)
-		return -1;
 	if (!pr.found)
 		return resp_cookie(req, SESSION_COOKIE, "", 0) != 0 ? -1 : 0;
 	req->auth = pr.a;
@@ -527,8 +514,8 @@ csrf_token(struct kreq *req)
 	c = req_cookie(req, PRE_CSRF_COOKIE);
 	if (c != NULL && strlen(c) == TOKEN_LEN)
 		return c;
-	req->csrf_fresh = malloc(TOKEN_LEN + 1);
-	if (req->csrf_fresh == NULL || token_new(req->csrf_fresh) != 0 ||
+	req->csrf_fresh = xmalloc(TOKEN_LEN + 1);
+	if (token_new(req->csrf_fresh) != 0 ||
 	    resp_cookie(req, PRE_CSRF_COOKIE, req->csrf_fresh, -1) != 0) {
 		free(req->csrf_fresh);
 		req->csrf_fresh = NULL;
@@ -684,8 +671,6 @@ auth_bearer(struct kreq *req)
 	    p, 1, key_fields, DB_NFIELDS(key_fields), &pr.r, principal_row,
 	    &pr) < 0)
 		return -1;
-	if (pr.oom)
-		return -2;
 	if (!pr.found)
 		return 0;
 	auth_free(req->auth);
@@ -729,8 +714,6 @@ auth_api(struct kreq *req, const struct route *r)
 	case 0:
 		return api_refuse(req, 401, "unauthorized", "invalid or "
 			"revoked API key");
-	case -2:
-		return api_refuse(req, 500, "internal", "out of memory");
 	default:
 		goto down;
 	}

@@ -108,14 +108,13 @@ int audit_by(struct kreq *req, unsigned long long actor_id, const char *actor,
 int auth_portal(struct kreq *req, const struct route *r);
 /* Loads the owner of an "Authorization: Bearer kiln_..." key into
  * req->auth (replacing what was there). Returns 1 when loaded, 0 when
- * there is no such header or live key, -1 on a db error, -2 when memory
- * runs out. */
+ * there is no such header or live key, -1 on a db error. */
 int auth_bearer(struct kreq *req);
 int auth_api(struct kreq *req, const struct route *r);
 
 /* The CSRF token forms on this page must carry: the session's, or before
  * login the pre-session cookie's (set on this response when missing).
- * Returns NULL when memory or randomness runs out. */
+ * Returns NULL when randomness or setting the cookie fails. */
 const char *csrf_token(struct kreq *req);
 
 /* A "next" URL from a form or query: returned when it is a local path

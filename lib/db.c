@@ -65,10 +65,9 @@ take_stmt_err(struct db *db, MYSQL_STMT *st, const char *what)
 struct db *
 db_new(const struct kiln_config *cfg)
 {
-	struct db *db = calloc(1, sizeof(*db));
+	struct db *db = xcalloc(1, sizeof(*db));
 
-	if (db != NULL)
-		db->cfg = cfg;
+	db->cfg = cfg;
 	return db;
 }
 
@@ -224,12 +223,8 @@ run_stmt(struct db *db, const char *sql, const struct db_param *p, size_t np,
 		goto out;
 	}
 	if (np > 0) {
-		b = calloc(np, sizeof(*b));
-		lens = calloc(np, sizeof(*lens));
-		if (b == NULL || lens == NULL) {
-			set_err(db, "out of memory");
-			goto out;
-		}
+		b = xcalloc(np, sizeof(*b));
+		lens = xcalloc(np, sizeof(*lens));
 	}
 	if (bind_params(db, st, p, np, b, lens) != 0)
 		goto out;
@@ -295,11 +290,7 @@ store_field(struct db *db, const struct db_field *f, const char *v,
 		*(const char **)(void *)at = v;
 		return 0;
 	case DBF_DUP:
-		*(char **)(void *)at = NULL;
-		if (v != NULL && (*(char **)(void *)at = strdup(v)) == NULL) {
-			set_err(db, "out of memory");
-			return -1;
-		}
+		*(char **)(void *)at = v != NULL ? xstrdup(v) : NULL;
 		return 0;
 	case DBF_INT:
 	case DBF_LONG:
@@ -390,27 +381,19 @@ query_rows(struct db *db, const char *sql, const struct db_param *p,
 		goto out;
 	nf = mysql_num_fields(meta);
 	mf = mysql_fetch_fields(meta);
-	rb = calloc(nf, sizeof(*rb));
-	lens = calloc(nf, sizeof(*lens));
-	nulls = calloc(nf, sizeof(*nulls));
-	errs = calloc(nf, sizeof(*errs));
-	bufs = calloc(nf, sizeof(*bufs));
-	cols = calloc(nf, sizeof(*cols));
-	names = calloc(nf, sizeof(*names));
-	if (!rb || !lens || !nulls || !errs || !bufs || !cols || !names) {
-		set_err(db, "out of memory");
-		goto out;
-	}
+	rb = xcalloc(nf, sizeof(*rb));
+	lens = xcalloc(nf, sizeof(*lens));
+	nulls = xcalloc(nf, sizeof(*nulls));
+	errs = xcalloc(nf, sizeof(*errs));
+	bufs = xcalloc(nf, sizeof(*bufs));
+	cols = xcalloc(nf, sizeof(*cols));
+	names = xcalloc(nf, sizeof(*names));
 	for (i = 0; i < nf; i++)
 		names[i] = mf[i].name;
 	/* Start every column with a modest buffer; longer values are fetched
 	 * again with mysql_stmt_fetch_column into a grown buffer. */
 	for (i = 0; i < nf; i++) {
-		bufs[i] = malloc(256);
-		if (bufs[i] == NULL) {
-			set_err(db, "out of memory");
-			goto out;
-		}
+		bufs[i] = xmalloc(256);
 		rb[i].buffer_type = MYSQL_TYPE_STRING;
 		rb[i].buffer = bufs[i];
 		rb[i].buffer_length = 255;
@@ -443,6 +426,10 @@ query_rows(struct db *db, const char *sql, const struct db_param *p,
 				continue;
 			}
 			if (lens[i] > rb[i].buffer_length) {
+				/* Checked: a column's length (a TEXT or
+				 * BLOB value) is the data's, up to 4 GiB;
+				 * not having room for it fails this query,
+				 * not the process. */
 				char *nb = realloc(bufs[i], lens[i] + 1);
 				MYSQL_BIND one;
 
@@ -601,7 +588,6 @@ db_rollback(struct db *db)
 
 struct first_string {
 	char *val;
-	int oom;
 };
 
 static int
@@ -609,10 +595,8 @@ take_first(const struct db_row *row, void *arg)
 {
 	struct first_string *fs = arg;
 
-	if (row->ncols > 0 && row->cols[0] != NULL) {
-		fs->val = strdup(row->cols[0]);
-		fs->oom = fs->val == NULL;
-	}
+	if (row->ncols > 0 && row->cols[0] != NULL)
+		fs->val = xstrdup(row->cols[0]);
 	return 1;
 }
 
@@ -620,13 +604,11 @@ int
 db_query_string(struct db *db, const char *sql, const struct db_param *p,
 	size_t np, char **out)
 {
-	struct first_string fs = { NULL, 0 };
+	struct first_string fs = { NULL };
 
 	*out = NULL;
-	if (db_query(db, sql, p, np, take_first, &fs) < 0)
-		return -1;
-	if (fs.oom) {
-		set_err(db, "out of memory");
+	if (db_query(db, sql, p, np, take_first, &fs) < 0) {
+		free(fs.val);
 		return -1;
 	}
 	*out = fs.val;

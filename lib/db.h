@@ -75,7 +75,7 @@ struct db_field {
 typedef int (*db_rec_fn)(void *rec, void *arg);
 
 /* Makes a handle for cfg's [database] settings without connecting; cfg must
- * outlive it. Returns NULL when memory runs out. */
+ * outlive it. Never NULL (see xmalloc in util.h). */
 struct db *db_new(const struct kiln_config *cfg);
 void db_free(struct db *db);
 

@@ -162,6 +162,8 @@ image_encode_png(int w, int h, const uint8_t *rgb, const char *parameters,
 		goto out;
 	}
 	total = (size_t)size + (parameters != NULL ? 12 + data : 0);
+	/* Checked, as gd's own buffers are: an image may be up to
+	 * IMAGE_MAX_SIDE squared, so no room for it fails this image only. */
 	res = malloc(total);
 	if (res == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -226,12 +228,7 @@ image_write_png(const char *path, int w, int h, const uint8_t *rgb,
 		return -1;
 	/* The temporary name sits in the same directory so that rename()
 	 * stays within one file system and is atomic. */
-	tmp = malloc(strlen(path) + 16);
-	if (tmp == NULL) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		goto out;
-	}
-	sprintf(tmp, "%s.tmp-XXXXXX", path);
+	tmp = xasprintf("%s.tmp-XXXXXX", path);
 	fd = mkstemp(tmp);
 	if (fd < 0) {
 		snprintf(err, errlen, "%s: cannot create: %s", path,
@@ -310,6 +307,8 @@ image_decode_rgb(const void *data, size_t len, const char *name, int *w,
 	ih = gdImageSY(im);
 	if (check_size(iw, ih, err, errlen) != 0)
 		goto out;
+	/* Checked: up to 768 MiB for an IMAGE_MAX_SIDE square, sized by the
+	 * file; a failure refuses this image. */
 	out = malloc((size_t)iw * (size_t)ih * 3);
 	if (out == NULL) {
 		snprintf(err, errlen, "%s: out of memory", name);
@@ -369,6 +368,8 @@ image_resize_rgb(const uint8_t *src, int sw, int sh, int dw, int dh,
 	if (check_size(sw, sh, err, errlen) != 0 ||
 	    check_size(dw, dh, err, errlen) != 0)
 		return -1;
+	/* Checked, like image_decode_rgb's buffer: large and sized by the
+	 * caller's request. */
 	out = malloc((size_t)dw * (size_t)dh * 3);
 	if (out == NULL) {
 		snprintf(err, errlen, "out of memory");

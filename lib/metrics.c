@@ -2,6 +2,7 @@
  * their Prometheus rendering. */
 #include "metrics.h"
 #include "log.h"
+#include "util.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -153,11 +154,7 @@ metrics_open(const char *dir, const char *program,
 	}
 	flock(fd, LOCK_UN);
 	close(fd);
-	m = calloc(1, sizeof(*m));
-	if (m == NULL) {
-		munmap(f, sizeof(*f));
-		return NULL;
-	}
+	m = xcalloc(1, sizeof(*m));
 	m->f = f;
 	m->nroutes = n;
 	return m;
@@ -227,13 +224,8 @@ series_get(struct series_set *set, const char *program,
 		    !strcmp(set->s[i].r.pattern, r->pattern))
 			return &set->s[i];
 	if (set->n == set->cap) {
-		size_t cap = set->cap ? set->cap * 2 : 64;
-		struct series *s = realloc(set->s, cap * sizeof(*s));
-
-		if (s == NULL)
-			return NULL;
-		set->s = s;
-		set->cap = cap;
+		set->cap = set->cap ? set->cap * 2 : 64;
+		set->s = xreallocarray(set->s, set->cap, sizeof(*set->s));
 	}
 	memset(&set->s[set->n], 0, sizeof(set->s[0]));
 	snprintf(set->s[set->n].program, sizeof(set->s[0].program), "%s",
@@ -246,28 +238,28 @@ series_get(struct series_set *set, const char *program,
 	return &set->s[set->n++];
 }
 
-/* Adds one file's counters to set. Returns 0 (also for a file that is not
- * a metrics file, which is skipped) or -1 when memory runs out. */
-static int
+/* Adds one file's counters to set; a file that is not a metrics file is
+ * skipped. */
+static void
 add_file(struct series_set *set, const char *path)
 {
 	const struct met_file *f;
 	struct stat st;
 	char program[32];
 	uint32_t i, k;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
-		return 0;
+		return;
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
 	    (size_t)st.st_size != sizeof(*f)) {
 		close(fd);
-		return 0;
+		return;
 	}
 	f = mmap(NULL, sizeof(*f), PROT_READ, MAP_SHARED, fd, 0);
 	close(fd);
 	if (f == MAP_FAILED)
-		return 0;
+		return;
 	if (memcmp(f->magic, MET_MAGIC, 8) != 0 ||
 	    !__atomic_load_n(&f->ready, __ATOMIC_ACQUIRE) ||
 	    f->nroutes == 0 || f->nroutes > MET_ROUTES_MAX)
@@ -284,10 +276,6 @@ add_file(struct series_set *set, const char *path)
 		if (total == 0)
 			continue;	/* never asked for: no series */
 		s = series_get(set, program, &f->routes[i]);
-		if (s == NULL) {
-			rc = -1;
-			goto out;
-		}
 		for (k = 0; k < MET_NSTATUS; k++)
 			s->count[k] += __atomic_load_n(&f->count[i][k],
 				__ATOMIC_RELAXED);
@@ -298,7 +286,6 @@ add_file(struct series_set *set, const char *path)
 	}
 out:
 	munmap((void *)f, sizeof(*f));
-	return rc;
 }
 
 /* Appends s as a label value: backslash, quote and newline escaped. */
@@ -384,10 +371,7 @@ metrics_format(const char *dir, struct buf *out)
 		    snprintf_checked(path, sizeof(path), "%s/%s", dir,
 		    e->d_name) != 0)
 			continue;
-		if (add_file(&set, path) != 0) {
-			rc = -1;
-			goto out;
-		}
+		add_file(&set, path);
 	}
 	if (set.n > 0)
 		qsort(set.s, set.n, sizeof(set.s[0]), cmp_series);
@@ -417,7 +401,6 @@ metrics_format(const char *dir, struct buf *out)
 			metrics_http_bounds, METRICS_NBOUNDS, b,
 			(double)set.s[i].sum_us / 1e6);
 	}
-out:
 	if (d != NULL)
 		closedir(d);
 	free(set.s);

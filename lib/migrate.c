@@ -76,18 +76,11 @@ migrations_list(const char *dir, struct migration **out, size_t *n,
 		if (v < 0)
 			continue;
 		if (cnt == cap) {
-			size_t nc = cap ? cap * 2 : 16;
-			struct migration *nm = realloc(m, nc * sizeof(*m));
-
-			if (nm == NULL)
-				goto oom;
-			m = nm;
-			cap = nc;
+			cap = cap ? cap * 2 : 16;
+			m = xreallocarray(m, cap, sizeof(*m));
 		}
 		m[cnt].version = v;
-		m[cnt].name = strdup(de->d_name);
-		if (m[cnt].name == NULL)
-			goto oom;
+		m[cnt].name = xstrdup(de->d_name);
 		cnt++;
 	}
 	closedir(d);
@@ -104,10 +97,6 @@ migrations_list(const char *dir, struct migration **out, size_t *n,
 	*out = m;
 	*n = cnt;
 	return 0;
-oom:
-	closedir(d);
-	migrations_free(m, cnt);
-	return errf(err, errlen, "out of memory");
 }
 
 static int
@@ -140,7 +129,6 @@ struct applied {
 	long *versions;
 	char (*sums)[65];
 	size_t n, cap;
-	int oom;
 };
 
 /* One schema_migrations row. */
@@ -161,22 +149,10 @@ applied_row(void *rec, void *arg)
 	struct applied *a = arg;
 
 	if (a->n == a->cap) {
-		size_t nc = a->cap ? a->cap * 2 : 16;
-		long *nv = realloc(a->versions, nc * sizeof(*nv));
-		char (*ns)[65];
-
-		if (nv == NULL) {
-			a->oom = 1;
-			return 1;
-		}
-		a->versions = nv;
-		ns = realloc(a->sums, nc * sizeof(*ns));
-		if (ns == NULL) {
-			a->oom = 1;
-			return 1;
-		}
-		a->sums = ns;
-		a->cap = nc;
+		a->cap = a->cap ? a->cap * 2 : 16;
+		a->versions = xreallocarray(a->versions, a->cap,
+			sizeof(*a->versions));
+		a->sums = xreallocarray(a->sums, a->cap, sizeof(*a->sums));
 	}
 	a->versions[a->n] = r->version;
 	snprintf(a->sums[a->n], 65, "%s", r->checksum);
@@ -233,10 +209,6 @@ migrate_apply(struct db *db, const char *dir, int verbose, char *err,
 	    " schema_migrations", NULL, 0, applied_fields,
 	    DB_NFIELDS(applied_fields), &ar, applied_row, &a) < 0) {
 		errf(err, errlen, "schema_migrations: %s", db_error(db));
-		goto out;
-	}
-	if (a.oom) {
-		errf(err, errlen, "out of memory");
 		goto out;
 	}
 	for (i = 0; i < n; i++) {

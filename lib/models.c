@@ -132,9 +132,7 @@ card_parse(struct model_card *c, const char *file, char *err,
 			goto out;
 		}
 		free(c->description);
-		c->description = strdup(json_object_get_string(v));
-		if (c->description == NULL)
-			goto oom;
+		c->description = xstrdup(json_object_get_string(v));
 	}
 	if (json_object_object_get_ex(o, "examples", &v)) {
 		if (!json_object_is_type(v, json_type_array)) {
@@ -144,9 +142,7 @@ card_parse(struct model_card *c, const char *file, char *err,
 		n = json_object_array_length(v);
 		if (n > MAX_EXAMPLES)
 			n = MAX_EXAMPLES;
-		c->examples = calloc(n ? n : 1, sizeof(*c->examples));
-		if (c->examples == NULL)
-			goto oom;
+		c->examples = xcalloc(n ? n : 1, sizeof(*c->examples));
 		for (i = 0; i < n; i++) {
 			json_object *e = json_object_array_get_idx(v, i);
 
@@ -155,9 +151,7 @@ card_parse(struct model_card *c, const char *file, char *err,
 					"string", file, i);
 				goto out;
 			}
-			c->examples[i] = strdup(json_object_get_string(e));
-			if (c->examples[i] == NULL)
-				goto oom;
+			c->examples[i] = xstrdup(json_object_get_string(e));
 			c->n_examples++;
 		}
 	}
@@ -186,9 +180,7 @@ card_parse(struct model_card *c, const char *file, char *err,
 				goto out;
 			}
 			free(c->sampler);
-			c->sampler = strdup(json_object_get_string(v));
-			if (c->sampler == NULL)
-				goto oom;
+			c->sampler = xstrdup(json_object_get_string(v));
 		}
 	}
 	if (json_object_object_get_ex(o, "preview", &d) &&
@@ -210,9 +202,6 @@ card_parse(struct model_card *c, const char *file, char *err,
 		}
 	}
 	rc = 0;
-	goto out;
-oom:
-	errf(err, errlen, "out of memory");
 out:
 	json_object_put(o);
 	return rc;
@@ -287,19 +276,12 @@ card_architecture(struct model_card *c, const char *path, int is_dir)
 static struct model_card *
 card_new(const char *name, const char *path)
 {
-	struct model_card *c = calloc(1, sizeof(*c));
+	struct model_card *c = xcalloc(1, sizeof(*c));
 
-	if (c == NULL)
-		return NULL;
-	c->name = strdup(name);
-	c->path = strdup(path);
-	c->description = strdup("");
-	c->sampler = strdup("");
-	if (c->name == NULL || c->path == NULL || c->description == NULL ||
-	    c->sampler == NULL) {
-		model_card_free(c);
-		return NULL;
-	}
+	c->name = xstrdup(name);
+	c->path = xstrdup(path);
+	c->description = xstrdup("");
+	c->sampler = xstrdup("");
 	return c;
 }
 
@@ -316,15 +298,9 @@ card_load(const char *name, const char *path, int is_dir,
 
 	*out = NULL;
 	c = card_new(name, path);
-	if (c == NULL)
-		return errf(err, errlen, "out of memory");
 	/* A single-file checkpoint carries no card. */
 	if (is_dir) {
-		if (asprintf(&file, "%s/kiln.json", path) < 0) {
-			file = NULL;
-			errf(err, errlen, "out of memory");
-			goto out;
-		}
+		file = xasprintf("%s/kiln.json", path);
 		if (stat(file, &st) == 0 &&
 		    card_parse(c, file, err, errlen) != 0)
 			goto out;
@@ -364,12 +340,10 @@ model_card_load(const char *dir, const char *name, struct model_card **out,
 	*out = NULL;
 	if (!model_name_ok(name))
 		return errf(err, errlen, "\"%s\" is not a model name", name);
-	if (asprintf(&path, "%s/%s", dir, name) < 0)
-		return errf(err, errlen, "out of memory");
+	path = xasprintf("%s/%s", dir, name);
 	if (stat(path, &st) != 0) {
 		free(path);
-		if (asprintf(&path, "%s/%s.safetensors", dir, name) < 0)
-			return errf(err, errlen, "out of memory");
+		path = xasprintf("%s/%s.safetensors", dir, name);
 		if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
 			free(path);
 			return errf(err, errlen, "model %s is not in %s", name,
@@ -414,7 +388,7 @@ models_list(const char *dir, char ***names)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
-	char **v = NULL, **nv, *name;
+	char **v = NULL, *name;
 	int n = 0;
 
 	*names = NULL;
@@ -424,21 +398,16 @@ models_list(const char *dir, char ***names)
 		size_t len = strlen(e->d_name);
 
 		if (len > 12 && !strcmp(e->d_name + len - 12, ".safetensors"))
-			name = strndup(e->d_name, len - 12);
+			name = xstrndup(e->d_name, len - 12);
 		else if (is_model_dir(dir, e->d_name))
-			name = strdup(e->d_name);
+			name = xstrdup(e->d_name);
 		else
 			continue;
-		if (name == NULL || !model_name_ok(name)) {
+		if (!model_name_ok(name)) {
 			free(name);
 			continue;
 		}
-		nv = realloc(v, (size_t)(n + 1) * sizeof(*v));
-		if (nv == NULL) {
-			free(name);
-			break;
-		}
-		v = nv;
+		v = xreallocarray(v, (size_t)n + 1, sizeof(*v));
 		v[n++] = name;
 	}
 	closedir(d);

@@ -322,9 +322,7 @@ allow_entry_parse(const char *tok, struct allow_entry *e, char *err,
 		if (hl > 0 && h[hl - 1] == '.')
 			hl--;
 		if (name_ok(h, hl) && !ends_in_number(h, hl)) {
-			e->name = strdup(buf);
-			if (e->name == NULL)
-				return errf(err, errlen, "out of memory");
+			e->name = xstrdup(buf);
 			for (i = 0; e->name[i] != '\0'; i++)
 				e->name[i] = (char)tolower(
 				    (unsigned char)e->name[i]);
@@ -341,41 +339,28 @@ allow_entry_parse(const char *tok, struct allow_entry *e, char *err,
 struct net_allow *
 net_allow_new(const char *spec, char *err, size_t errlen)
 {
-	struct net_allow *al = calloc(1, sizeof(*al));
-	char *copy = NULL, *tok, *save = NULL;
+	struct net_allow *al = xcalloc(1, sizeof(*al));
+	char *copy, *tok, *save = NULL;
 	size_t cap = 0;
 
-	if (al == NULL)
-		goto nomem;
 	if (spec == NULL || *spec == '\0')
 		return al;
-	copy = strdup(spec);
-	if (copy == NULL)
-		goto nomem;
+	copy = xstrdup(spec);
 	for (tok = strtok_r(copy, ", \t", &save); tok != NULL;
 	    tok = strtok_r(NULL, ", \t", &save)) {
 		if (al->n == cap) {
-			size_t ncap = cap ? cap * 2 : 8;
-			struct allow_entry *ne = realloc(al->e,
-			    ncap * sizeof(*ne));
-
-			if (ne == NULL)
-				goto nomem;
-			al->e = ne;
-			cap = ncap;
+			cap = cap ? cap * 2 : 8;
+			al->e = xreallocarray(al->e, cap, sizeof(*al->e));
 		}
-		if (allow_entry_parse(tok, &al->e[al->n], err, errlen) != 0)
-			goto fail;
+		if (allow_entry_parse(tok, &al->e[al->n], err, errlen) != 0) {
+			free(copy);
+			net_allow_free(al);
+			return NULL;
+		}
 		al->n++;
 	}
 	free(copy);
 	return al;
-nomem:
-	errf(err, errlen, "out of memory");
-fail:
-	free(copy);
-	net_allow_free(al);
-	return NULL;
 }
 
 /* a with an IPv4-mapped IPv6 address (::ffff:a.b.c.d) turned into the

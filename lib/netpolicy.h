@@ -37,8 +37,7 @@ struct net_allow;
  * ("10.0.0.0/8", "fd00::/8"; no bits set past the prefix) or a host name
  * ("hooks.internal"; a leading dot, ".corp.example", takes every name
  * under it). NULL or "" is an empty list. Returns a list to free with
- * net_allow_free, or NULL with a message naming the bad entry in err (or
- * "out of memory").
+ * net_allow_free, or NULL with a message naming the bad entry in err.
  */
 struct net_allow *net_allow_new(const char *spec, char *err, size_t errlen);
 void net_allow_free(struct net_allow *al);

@@ -19,21 +19,16 @@
 #define REQ_MAX_URI 8192
 
 /* Percent-decodes s[0..len) into a fresh string; plus_space turns '+' into
- * ' ' (forms). Returns NULL on a bad escape, an encoded NUL, or no memory,
- * with *why (when why is not NULL) saying which. */
+ * ' ' (forms). Returns NULL on a bad escape or an encoded NUL, with *why
+ * (when why is not NULL) saying which. */
 static char *
 pct_decode(const char *s, size_t len, int plus_space, const char **why)
 {
-	char *out = malloc(len + 1), *o = out;
+	char *out = xmalloc(len + 1), *o = out;
 	size_t i;
 
 	if (why != NULL)
 		*why = "has a malformed %-escape";
-	if (out == NULL) {
-		if (why != NULL)
-			*why = "could not be decoded: out of memory";
-		return NULL;
-	}
 	for (i = 0; i < len; i++) {
 		int c = (unsigned char)s[i];
 
@@ -78,31 +73,18 @@ kv_free(struct kv *kv, size_t n)
 	free(kv);
 }
 
-/* Appends the pair (k, v), taking both (freed on failure, or when one is
- * NULL: out of memory), to the array *kv of *cnt pairs and *cap slots,
- * growing it as needed. Returns 0 or -1. */
-static int
+/* Appends the pair (k, v), taking both, to the array *kv of *cnt pairs
+ * and *cap slots, growing it as needed (the callers' max bounds it). */
+static void
 kv_push(struct kv **kv, size_t *cnt, size_t *cap, char *k, char *v)
 {
-	if (k == NULL || v == NULL)
-		goto bad;
 	if (*cnt == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 8;
-		struct kv *nk = realloc(*kv, ncap * sizeof(**kv));
-
-		if (nk == NULL)
-			goto bad;
-		*kv = nk;
-		*cap = ncap;
+		*cap = *cap ? *cap * 2 : 8;
+		*kv = xreallocarray(*kv, *cap, sizeof(**kv));
 	}
 	(*kv)[*cnt].key = k;
 	(*kv)[*cnt].val = v;
 	(*cnt)++;
-	return 0;
-bad:
-	free(k);
-	free(v);
-	return -1;
 }
 
 void
@@ -148,7 +130,7 @@ form_decode(const char *s, size_t len, size_t max, struct kv **out,
 			goto bad;
 		}
 		v = eq < end ? pct_decode(s + eq + 1, end - eq - 1, 1, &why)
-			: strdup("");
+			: xstrdup("");
 		if (v == NULL) {
 			/* The value is the fault: say whose it is. */
 			if (fault != NULL) {
@@ -158,10 +140,7 @@ form_decode(const char *s, size_t len, size_t max, struct kv **out,
 			free(k);
 			goto bad;
 		}
-		if (kv_push(&kv, &cnt, &cap, k, v) != 0) {
-			why = "could not be decoded: out of memory";
-			goto bad;
-		}
+		kv_push(&kv, &cnt, &cap, k, v);
 		pos = end + 1;
 	}
 	*out = kv;
@@ -253,9 +232,7 @@ req_parse(struct kreq *req, env_fn get, void *arg, const char *body,
 			return 414;
 		}
 		/* PATH_INFO is already decoded by the server. */
-		req->path = strdup(uri);
-		if (req->path == NULL)
-			goto bad_path;
+		req->path = xstrdup(uri);
 	} else {
 		uri = env_or(get, arg, "REQUEST_URI", "/");
 		q = strchr(uri, '?');
@@ -288,11 +265,9 @@ req_parse(struct kreq *req, env_fn get, void *arg, const char *body,
 		return 413;
 	}
 	if (body != NULL) {
-		req->body = malloc(body_len + 1);
-		if (req->body == NULL) {
-			snprintf(msg, msglen, "out of memory");
-			return 500;
-		}
+		/* Unchecked like any small allocation: a body is at most
+		 * REQ_MAX_BODY, 1 MiB. */
+		req->body = xmalloc(body_len + 1);
 		memcpy(req->body, body, body_len);
 		req->body[body_len] = '\0';
 		req->body_len = body_len;
@@ -373,14 +348,13 @@ cookie_decode(const char *s, size_t max, struct kv **out, size_t *n)
 		}
 		if (cnt == max)
 			goto bad;
-		k = strndup(p, klen);
+		k = xstrndup(p, klen);
 		/* A value that does not percent-decode is kept as sent: it
 		 * belongs to some other application on this host. */
 		v = pct_decode(eq, vlen, 0, NULL);
 		if (v == NULL)
-			v = strndup(eq, vlen);
-		if (kv_push(&kv, &cnt, &cap, k, v) != 0)
-			goto bad;
+			v = xstrndup(eq, vlen);
+		kv_push(&kv, &cnt, &cap, k, v);
 	}
 	*out = kv;
 	*n = cnt;
@@ -728,10 +702,7 @@ match(const char *pattern, const char *path, char **caps, size_t maxcaps)
 
 			if (pe == NULL || sl == 0 || nc == maxcaps)
 				goto fail;
-			caps[nc] = strndup(s, sl);
-			if (caps[nc] == NULL)
-				goto fail;
-			nc++;
+			caps[nc++] = xstrndup(s, sl);
 			p = pe + 1;
 			s += sl;
 			continue;

@@ -200,7 +200,7 @@ typedef const char *(*env_fn)(const char *name, void *arg);
 
 /* Parses the CGI variables (read through get) and body into req; cgi says
  * the route comes from PATH_INFO (plain CGI) rather than REQUEST_URI.
- * Returns 0, or an HTTP status (400, 413, 414, 500) with msg describing the
+ * Returns 0, or an HTTP status (400, 413, 414) with msg describing the
  * fault; req must be freed with req_free either way. */
 int req_parse(struct kreq *req, env_fn get, void *env_arg, const char *body,
 	size_t body_len, int cgi, char *msg, size_t msglen);
@@ -221,7 +221,7 @@ void kv_free(struct kv *kv, size_t n);
 
 /* Decodes a Cookie header ("a=1; b=2") into a fresh array; values are
  * percent-decoded, pairs without '=' are skipped. Returns 0, or -1 on more
- * than max pairs or no memory. */
+ * than max pairs. */
 int cookie_decode(const char *s, size_t max, struct kv **out, size_t *n);
 
 /* The value of the first pair named key in the query string or the

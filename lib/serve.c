@@ -170,22 +170,19 @@ serve_fastcgi(struct kiln_app *app, const struct program *prog)
 			fr.envp), &len) != 0;
 
 		/* Bodies over the limit are not read at all: req_parse turns
-		 * the declared length into a 413. */
+		 * the declared length into a 413. Under it (1 MiB) the body
+		 * is a small allocation like any other. */
 		if (!bad && len > 0 && len <= REQ_MAX_BODY) {
-			body = malloc(len);
-			if (body == NULL) {
-				len = 0;
-			} else {
-				while (got < len) {
-					int n = FCGX_GetStr(body + got,
-						(int)(len - got), fr.in);
-					if (n <= 0)
-						break;
-					got += (size_t)n;
-				}
-				/* A short body is what the client sent. */
-				len = got;
+			body = xmalloc(len);
+			while (got < len) {
+				int n = FCGX_GetStr(body + got,
+					(int)(len - got), fr.in);
+				if (n <= 0)
+					break;
+				got += (size_t)n;
 			}
+			/* A short body is what the client sent. */
+			len = got;
 		}
 		dispatch(app, prog, fcgi_getenv, &env, body, len, 0, bad,
 			fcgi_write, fr.out);
@@ -204,13 +201,9 @@ serve_cgi(struct kiln_app *app, const struct program *prog)
 	int bad = content_length(getenv("CONTENT_LENGTH"), &len) != 0;
 
 	if (!bad && len > 0 && len <= REQ_MAX_BODY) {
-		body = malloc(len);
-		if (body != NULL) {
-			got = fread(body, 1, len, stdin);
-			len = got;
-		} else {
-			len = 0;
-		}
+		body = xmalloc(len);
+		got = fread(body, 1, len, stdin);
+		len = got;
 	}
 	dispatch(app, prog, cgi_getenv, NULL, body, len, 1, bad, stdio_write,
 		stdout);
@@ -252,11 +245,6 @@ kiln_serve(const struct program *prog, int argc, char **argv)
 	/* A client that disconnects mid-response must not kill the process. */
 	signal(SIGPIPE, SIG_IGN);
 	app.db = db_new(&app.cfg);
-	if (app.db == NULL) {
-		log_error("out of memory");
-		config_free(&app.cfg);
-		return 1;
-	}
 	{
 		char dir[4096];
 

@@ -155,8 +155,6 @@ finish(const struct kiln_config *c, struct given *g, struct job_spec *s,
 	}
 	s->model = xstrdup(g[JOB_IN_MODEL].have ? g[JOB_IN_MODEL].text :
 		c->default_model);
-	if (s->model == NULL)
-		return -1;
 	nmodels = models_list(c->models_dir, &models);
 	for (i = 0; i < nmodels; i++)
 		if (!strcmp(models[i], s->model))
@@ -208,9 +206,6 @@ finish(const struct kiln_config *c, struct given *g, struct job_spec *s,
 		g[JOB_IN_WEBHOOK].text : NULL;
 	s->webhook_url = hook != NULL ? xstrdup(hook) : NULL;
 	model_card_free(card);
-	if (s->sampler == NULL || s->prompt == NULL || s->negative == NULL ||
-	    (hook != NULL && s->webhook_url == NULL))
-		return -1;
 	if (g[JOB_IN_WIDTH].have && s->width % 8 != 0) {
 		err(arg, "width", "must be a multiple of 8");
 		bad++;
@@ -768,15 +763,13 @@ image_row(void *rec, void *arg)
 }
 
 /* head "?, ?, ..." tail with n placeholders, for an IN list (the
- * values go as parameters); NULL when out of memory. */
+ * values go as parameters); the caller frees it. */
 static char *
 sql_in(const char *head, size_t n, const char *tail)
 {
 	size_t hl = strlen(head), tl = strlen(tail), i;
-	char *s = malloc(hl + n * 3 + tl + 1), *p = s;
+	char *s = xmalloc(hl + n * 3 + tl + 1), *p = s;
 
-	if (s == NULL)
-		return NULL;
 	memcpy(p, head, hl);
 	p += hl;
 	for (i = 0; i < n; i++) {
@@ -803,9 +796,9 @@ jobs_json(struct db *db, const char *base_url, const unsigned long long *ids,
 		return 0;
 	jr.base_url = base_url;
 	jr.cap = n;
-	jr.o = calloc(n, sizeof(*jr.o));
-	jr.id = calloc(n, sizeof(*jr.id));
-	p = calloc(n + 1, sizeof(*p));
+	jr.o = xcalloc(n, sizeof(*jr.o));
+	jr.id = xcalloc(n, sizeof(*jr.id));
+	p = xcalloc(n + 1, sizeof(*p));
 	/* Two queries for the whole list, not two per job: the rows, then
 	 * the images of the rows found (so never another user's). */
 	sql = sql_in("SELECT j.id, j.status, j.prompt, j.negative_prompt,"
@@ -820,8 +813,6 @@ jobs_json(struct db *db, const char *base_url, const unsigned long long *ids,
 	    " COALESCE(" JOB_AHEAD_SQL ", -1) AS queue_position,"
 	    " j.share_token FROM jobs j WHERE j.id IN (", n,
 	    ") AND j.user_id = ? AND j.deleted_at IS NULL");
-	if (jr.o == NULL || jr.id == NULL || p == NULL || sql == NULL)
-		goto out;
 	for (i = 0; i < n; i++)
 		p[i] = DB_INT(ids[i]);
 	p[n] = DB_INT(user_id);
@@ -843,7 +834,7 @@ jobs_json(struct db *db, const char *base_url, const unsigned long long *ids,
 	free(sql);
 	sql = sql_in("SELECT job_id, idx, seed, width, height FROM job_images"
 	    " WHERE job_id IN (", jr.n, ") ORDER BY job_id, idx");
-	if (sql == NULL || db_query_into(db, sql, p, jr.n, image_fields,
+	if (db_query_into(db, sql, p, jr.n, image_fields,
 	    DB_NFIELDS(image_fields), &irec, image_row, &jr) < 0 || jr.oom)
 		goto out;
 	/* In the order asked for; each id once. */

@@ -56,7 +56,8 @@ typedef void (*spec_err_fn)(void *arg, const char *field, const char *msg);
  * declares job_inputs), the rest from the model's card and kiln's
  * defaults; a missing seed is drawn at random. Every problem goes to err.
  * Returns the number of problems (0: s is complete; free it either way),
- * or -1 when memory runs out (or req's route declares other inputs). */
+ * or -1 when no random seed could be drawn (or req's route declares other
+ * inputs). */
 int job_spec_from_json(struct json_object *body, const struct kiln_config *c,
 	struct job_spec *s, spec_err_fn err, void *arg);
 int job_spec_from_form(const struct kreq *req, struct job_spec *s,

@@ -1,5 +1,6 @@
-/* util.c - growable buffers and string helpers. */
+/* util.c - allocators, growable buffers and string helpers. */
 #include "util.h"
+#include "log.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <limits.h>
+#include <stdint.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -29,6 +31,10 @@ buf_reserve(struct buf *b, size_t extra)
 			return -1;
 		ncap *= 2;
 	}
+	/* Checked, not xrealloc: a buf holds whole files (images up to
+	 * INT_MAX bytes, see buf_read_file) and pages whose size comes
+	 * from outside, so running out is an answer to give, not a
+	 * reason to stop. */
 	p = realloc(b->data, ncap);
 	if (p == NULL)
 		return -1;
@@ -176,10 +182,103 @@ site_url(const char *base_url, const char *fmt, ...)
 	return url;
 }
 
+/* Log what could not be had and stop the process (see util.h). The log
+ * line is formatted on the stack: nothing here allocates. */
+static void __attribute__((noreturn))
+oom(const char *what, size_t n)
+{
+	log_error("out of memory: %s of %zu bytes failed", what, n);
+	abort();
+}
+
+static void __attribute__((noreturn))
+oom_overflow(const char *what, size_t nmemb, size_t size)
+{
+	log_error("out of memory: %s of %zu x %zu bytes overflows", what,
+		nmemb, size);
+	abort();
+}
+
+void *
+xmalloc(size_t n)
+{
+	/* malloc(0) may return NULL on success; ask for one byte instead. */
+	void *p = malloc(n ? n : 1);
+
+	if (p == NULL)
+		oom("malloc", n);
+	return p;
+}
+
+void *
+xcalloc(size_t nmemb, size_t size)
+{
+	void *p;
+
+	if (size != 0 && nmemb > SIZE_MAX / size)
+		oom_overflow("calloc", nmemb, size);
+	p = calloc(nmemb ? nmemb : 1, size ? size : 1);
+	if (p == NULL)
+		oom("calloc", nmemb * size);
+	return p;
+}
+
+void *
+xrealloc(void *p, size_t n)
+{
+	void *np = realloc(p, n ? n : 1);
+
+	if (np == NULL)
+		oom("realloc", n);
+	return np;
+}
+
+void *
+xreallocarray(void *p, size_t nmemb, size_t size)
+{
+	if (size != 0 && nmemb > SIZE_MAX / size)
+		oom_overflow("realloc", nmemb, size);
+	return xrealloc(p, nmemb * size);
+}
+
 char *
 xstrdup(const char *s)
 {
-	return s == NULL ? NULL : strdup(s);
+	return xstrndup(s, strlen(s));
+}
+
+char *
+xstrndup(const char *s, size_t n)
+{
+	size_t len = strnlen(s, n);
+	char *p = xmalloc(len + 1);
+
+	memcpy(p, s, len);
+	p[len] = '\0';
+	return p;
+}
+
+char *
+xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *p;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	/* Not memory: only a result over INT_MAX bytes fails here, which no
+	 * caller's format can produce. */
+	if (n < 0) {
+		log_error("xasprintf: cannot format \"%s\"", fmt);
+		abort();
+	}
+	p = xmalloc((size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(p, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return p;
 }
 
 char *

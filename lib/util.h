@@ -1,4 +1,5 @@
-/* util.h - small helpers shared by every kiln binary: buffers, strings. */
+/* util.h - small helpers shared by every kiln binary: allocators, buffers,
+ * strings. */
 #ifndef KILN_UTIL_H
 #define KILN_UTIL_H
 
@@ -20,7 +21,9 @@ struct buf {
 	size_t cap;
 };
 
-/* Each returns 0, or -1 when memory runs out (the buffer is unchanged). */
+/* Each returns 0, or -1 when memory runs out (the buffer is unchanged).
+ * Unlike the x-allocators below, a buf's growth is checked: it holds
+ * whole files and pages whose size comes from outside. */
 int buf_reserve(struct buf *b, size_t extra);
 int buf_append(struct buf *b, const void *p, size_t n);
 int buf_puts(struct buf *b, const char *s);
@@ -65,8 +68,39 @@ char *site_url(const char *base_url, const char *fmt, ...)
 char *site_vurl(const char *base_url, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
 
-/* strdup that returns NULL for a NULL argument. */
-char *xstrdup(const char *s);
+/*
+ * Allocation that does not fail. A small allocation (a struct, a copied
+ * name, a path) that fails means the process cannot do anything useful:
+ * it could not even build the error page. So, as Redis's zmalloc and
+ * git's xmalloc do, these write one line naming the size to the log and
+ * abort(); the FastCGI manager (mod_fcgid, lighttpd; systemd for kilnd)
+ * starts a fresh process. The "out of memory" branches this replaces
+ * were never run by any test. Allocations whose size
+ * comes from a file or a picture (struct buf, images, PNG encoding, long
+ * database columns) stay checked where a failure is a real answer to
+ * give; those places say so.
+ *
+ * Each returns memory the caller frees with free(). xcalloc and
+ * xreallocarray also abort when nmemb * size overflows. xrealloc keeps
+ * realloc's meaning otherwise (p may be NULL). xstrdup and xstrndup take
+ * a string, never NULL (callers write `s ? xstrdup(s) : NULL`);
+ * xstrndup copies at most n bytes and adds a NUL.
+ */
+void *xmalloc(size_t n)
+	__attribute__((malloc, returns_nonnull, alloc_size(1)));
+void *xcalloc(size_t nmemb, size_t size)
+	__attribute__((malloc, returns_nonnull, alloc_size(1, 2)));
+void *xrealloc(void *p, size_t n)
+	__attribute__((returns_nonnull, alloc_size(2)));
+void *xreallocarray(void *p, size_t nmemb, size_t size)
+	__attribute__((returns_nonnull, alloc_size(2, 3)));
+char *xstrdup(const char *s)
+	__attribute__((malloc, returns_nonnull, nonnull(1)));
+char *xstrndup(const char *s, size_t n)
+	__attribute__((malloc, returns_nonnull, nonnull(1)));
+/* A formatted string (asprintf that aborts when memory runs out). */
+char *xasprintf(const char *fmt, ...)
+	__attribute__((malloc, returns_nonnull, format(printf, 1, 2)));
 
 /* The value of hex digit c (0-9, a-f, A-F), or -1. */
 int hex_digit(int c);

@@ -47,10 +47,6 @@ connect_db(struct db **out, const struct kiln_config *cfg, int multi)
 {
 	struct db *db = db_new(cfg);
 
-	if (db == NULL) {
-		fprintf(stderr, "kiln-admin: out of memory\n");
-		return -1;
-	}
 	if (db_connect(db, multi) != 0) {
 		fprintf(stderr, "kiln-admin: database: %s\n", db_error(db));
 		db_free(db);
