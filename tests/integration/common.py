@@ -333,13 +333,14 @@ def rendered(s, key, body, timeout=120):
     return j
 
 
-def wait_idle(s, timeout=120):
-    """Waits until no job is queued or running, for a test that counts
-    places in the queue or needs the daemon's next claim."""
+def wait_idle(s, timeout=120, what_runs="TRUE"):
+    """Waits until no job (of those the SQL condition what_runs picks) is
+    queued or running, for a test that counts places in the queue, reads
+    counters the daemon moves or needs the daemon's next claim."""
     from harness import wait_until
     wait_until(lambda: one(s, "SELECT COUNT(*) FROM jobs WHERE status IN"
-                           " ('queued', 'running')") == "0",
-               timeout=timeout, step=0.1, what="an empty queue")
+                           " ('queued', 'running') AND (%s)" % what_runs)
+               == "0", timeout=timeout, step=0.1, what="an empty queue")
 
 
 def job_row(s, uid, status="succeeded", prompt="p", **cols):
