@@ -11,6 +11,7 @@ matters), so any one runs alone. Every expected value is computed here
 (from the spec, the model card or the database), never taken from the code
 under test."""
 
+import contextlib
 import json
 import os
 import re
@@ -615,89 +616,88 @@ def test_listing_names_each_bad_query_parameter(s):
     assert not problems, "\n".join(problems)
 
 
-def test_cancel_queued_and_running_jobs(s):
-    uid, key, ro = owner(s)
-    done = job_row(s, uid, "succeeded")
-    # The queue holds only this test's jobs, behind the busy one.
+@contextlib.contextmanager
+def busy_daemon(s, key):
+    """The daemon busy with a long job of key's (150 steps x 8, a step or
+    two in) for the with block, so jobs submitted in it stay queued:
+    the long job's id. Canceled afterwards, whatever happened."""
+    # The queue then holds only this test's jobs, behind the busy one.
     wait_idle(s)
     busy = submit(s, key, {"prompt": "three purple stars on a black"
                            " background", "steps": 150, "batch_count": 8,
                            "seed": 5})["id"]
-    wait_until(lambda: (lambda j: j["status"] == "running" and
-                        int(j["step"]) >= 2)(db_job(s, busy)),
-               timeout=60, step=0.05, what="the busy job to run")
+    try:
+        wait_until(lambda: (lambda j: j["status"] == "running" and
+                            int(j["step"]) >= 2)(db_job(s, busy)),
+                   timeout=60, step=0.05, what="the busy job to run")
+        yield busy
+    finally:
+        api(s, "POST", "/api/v1/jobs/%d/cancel" % busy, key)
+        wait_db(s, busy, ("canceled", "succeeded", "failed"), timeout=30)
 
-    # Nothing that has not ended can be deleted.
-    r = api(s, "DELETE", "/api/v1/jobs/%d" % busy, key)
-    error_of(r, 409, "conflict", "DELETE running")
-    assert db_job(s, busy)["status"] == "running"
 
-    q1 = submit(s, key, {"prompt": "a single blue circle on the left",
-                         "steps": 4, "seed": 1})
-    q2 = submit(s, key, {"prompt": "a pink triangle at the bottom",
-                         "steps": 4, "seed": 2,
-                         "webhook_url": "http://127.0.0.1:9/hook?x=1"})
-    assert q2["webhook_url"] == "http://127.0.0.1:9/hook?x=1", q2
-    ahead = [int(one(s, "SELECT COUNT(*) FROM jobs WHERE status = 'queued'"
-                     " AND id < %d" % j["id"])) for j in (q1, q2)]
-    assert ahead == [0, 1], ahead
-    for j, n in zip((q1, q2), ahead):
-        assert j["status"] == "queued", j
-        got = get_job(s, key, j["id"])
-        assert got["status"] == "queued" and got["queue_position"] == n, \
-            (got["queue_position"], n)
-        assert isinstance(got["queue_position"], int)
-    busy_j = get_job(s, key, busy)
-    assert busy_j["status"] == "running" and \
-        busy_j["queue_position"] is None, busy_j
-    assert busy_j["started_at"] and ISO.match(busy_j["started_at"])
-    assert busy_j["progress"]["steps"] == 150 * 8, busy_j["progress"]
-    assert 0 < busy_j["progress"]["step"] < 1200, busy_j["progress"]
+def queued(s, key, n):
+    """n cheap jobs submitted behind the busy one: their JSON."""
+    return [submit(s, key, {"prompt": "a single blue circle on the left",
+                            "steps": 4, "seed": k}) for k in range(n)]
 
-    r = api(s, "DELETE", "/api/v1/jobs/%d" % q1["id"], key)
-    error_of(r, 409, "conflict", "DELETE queued")
-    assert db_job(s, q1["id"])["status"] == "queued"
 
-    # A queued job: canceled at once.
-    r = api(s, "POST", "/api/v1/jobs/%d/cancel" % q2["id"], key)
-    assert r.status == 202, (r.status, r.text[:500])
-    j = is_json(r)
-    assert j["id"] == q2["id"] and j["status"] == "canceled", j
-    assert j["queue_position"] is None, j
-    assert db_job(s, q2["id"])["status"] == "canceled"
-    assert get_job(s, key, q1["id"])["queue_position"] == 0
-    r = api(s, "POST", "/api/v1/jobs/%d/cancel" % q1["id"], key)
-    assert r.status == 202 and r.json()["status"] == "canceled", r.text
-    # A read-only key cannot cancel.
-    r = api(s, "POST", "/api/v1/jobs/%d/cancel" % busy, ro)
-    error_of(r, 403, "forbidden", "cancel with read-only key")
-    assert db_job(s, busy)["cancel_requested"] == "0"
+def test_a_job_that_has_not_ended_cannot_be_deleted(s):
+    _, key, _ = owner(s)
+    with busy_daemon(s, key) as busy:
+        q1, = queued(s, key, 1)
+        r = api(s, "DELETE", "/api/v1/jobs/%d" % busy, key)
+        error_of(r, 409, "conflict", "DELETE running")
+        assert db_job(s, busy)["status"] == "running"
+        r = api(s, "DELETE", "/api/v1/jobs/%d" % q1["id"], key)
+        error_of(r, 409, "conflict", "DELETE queued")
+        assert db_job(s, q1["id"])["status"] == "queued"
 
-    # The running one: stops after the step in flight.
-    r = api(s, "POST", "/api/v1/jobs/%d/cancel" % busy, key)
-    assert r.status == 202, (r.status, r.text[:500])
-    assert r.json()["status"] in ("running", "canceled"), r.json()
-    at = int(db_job(s, busy)["step"])
-    row = wait_db(s, busy, ("canceled", "succeeded", "failed"), timeout=30)
-    assert row["status"] == "canceled", row
-    assert int(row["step"]) <= at + 1 and int(row["step"]) < 1200, \
-        (at, row["step"])
-    assert db_images(s, busy) == []
-    j = get_job(s, key, busy)
-    assert j["status"] == "canceled" and j["images"] == [], j
-    assert j["finished_at"] and ISO.match(j["finished_at"]), j
 
-    # Ended jobs cannot be canceled.
-    for jid in (busy, q1["id"], q2["id"]):
-        r = api(s, "POST", "/api/v1/jobs/%d/cancel" % jid, key)
-        error_of(r, 409, "conflict", "cancel ended job %d" % jid)
-        assert db_job(s, jid)["status"] == "canceled"
-    r = api(s, "POST", "/api/v1/jobs/%d/cancel" % done, key)
-    error_of(r, 409, "conflict", "cancel succeeded job")
-    assert db_job(s, done)["status"] == "succeeded"
-    r = api(s, "POST", "/api/v1/jobs/99999999/cancel", key)
-    error_of(r, 404, "not_found", "cancel unknown job")
+def test_queued_jobs_report_their_place_and_the_running_its_step(s):
+    _, key, _ = owner(s)
+    with busy_daemon(s, key) as busy:
+        q1 = submit(s, key, {"prompt": "a single blue circle on the left",
+                             "steps": 4, "seed": 1})
+        q2 = submit(s, key, {"prompt": "a pink triangle at the bottom",
+                             "steps": 4, "seed": 2,
+                             "webhook_url": "http://127.0.0.1:9/hook?x=1"})
+        assert q2["webhook_url"] == "http://127.0.0.1:9/hook?x=1", q2
+        ahead = [int(one(s, "SELECT COUNT(*) FROM jobs WHERE status ="
+                         " 'queued' AND id < %d" % j["id"]))
+                 for j in (q1, q2)]
+        assert ahead == [0, 1], ahead
+        for j, n in zip((q1, q2), ahead):
+            assert j["status"] == "queued", j
+            got = get_job(s, key, j["id"])
+            assert got["status"] == "queued" and \
+                got["queue_position"] == n, (got["queue_position"], n)
+            assert isinstance(got["queue_position"], int)
+        busy_j = get_job(s, key, busy)
+        assert busy_j["status"] == "running" and \
+            busy_j["queue_position"] is None, busy_j
+        assert busy_j["started_at"] and ISO.match(busy_j["started_at"])
+        assert busy_j["progress"]["steps"] == 150 * 8, busy_j["progress"]
+        assert 0 < busy_j["progress"]["step"] < 1200, busy_j["progress"]
 
+
+def test_a_queued_job_is_canceled_at_once_and_never_runs(s):
+    _, key, _ = owner(s)
+    with busy_daemon(s, key):
+        q1, q2 = queued(s, key, 2)
+        r = api(s, "POST", "/api/v1/jobs/%d/cancel" % q2["id"], key)
+        assert r.status == 202, (r.status, r.text[:500])
+        j = is_json(r)
+        assert j["id"] == q2["id"] and j["status"] == "canceled", j
+        assert j["queue_position"] is None, j
+        assert db_job(s, q2["id"])["status"] == "canceled"
+        assert get_job(s, key, q1["id"])["queue_position"] == 0
+        r = api(s, "POST", "/api/v1/jobs/%d/cancel" % q1["id"], key)
+        assert r.status == 202 and r.json()["status"] == "canceled", r.text
+        # Ended, they cannot be canceled again.
+        for jid in (q1["id"], q2["id"]):
+            r = api(s, "POST", "/api/v1/jobs/%d/cancel" % jid, key)
+            error_of(r, 409, "conflict", "cancel ended job %d" % jid)
     # A job submitted after them runs; the canceled ones never did.
     probe = submit(s, key, {"prompt": "a yellow star", "steps": 2})["id"]
     assert wait_db(s, probe, ("succeeded", "failed"))["status"] == \
@@ -711,8 +711,43 @@ def test_cancel_queued_and_running_jobs(s):
                                                                        jid))
 
 
+def test_a_running_job_stops_after_the_step_in_flight(s):
+    _, key, ro = owner(s)
+    with busy_daemon(s, key) as busy:
+        # A read-only key cannot cancel.
+        r = api(s, "POST", "/api/v1/jobs/%d/cancel" % busy, ro)
+        error_of(r, 403, "forbidden", "cancel with read-only key")
+        assert db_job(s, busy)["cancel_requested"] == "0"
+        r = api(s, "POST", "/api/v1/jobs/%d/cancel" % busy, key)
+        assert r.status == 202, (r.status, r.text[:500])
+        assert r.json()["status"] in ("running", "canceled"), r.json()
+        at = int(db_job(s, busy)["step"])
+        row = wait_db(s, busy, ("canceled", "succeeded", "failed"),
+                      timeout=30)
+        assert row["status"] == "canceled", row
+        assert int(row["step"]) <= at + 1 and int(row["step"]) < 1200, \
+            (at, row["step"])
+        assert db_images(s, busy) == []
+        j = get_job(s, key, busy)
+        assert j["status"] == "canceled" and j["images"] == [], j
+        assert j["finished_at"] and ISO.match(j["finished_at"]), j
+        r = api(s, "POST", "/api/v1/jobs/%d/cancel" % busy, key)
+        error_of(r, 409, "conflict", "cancel the ended job")
+
+
+def test_an_ended_job_cannot_be_canceled(s):
+    uid, key, _ = owner(s)
+    for status in ("canceled", "failed", "succeeded"):
+        jid = job_row(s, uid, status)
+        r = api(s, "POST", "/api/v1/jobs/%d/cancel" % jid, key)
+        error_of(r, 409, "conflict", "cancel %s job %d" % (status, jid))
+        assert db_job(s, jid)["status"] == status
+    r = api(s, "POST", "/api/v1/jobs/99999999/cancel", key)
+    error_of(r, 404, "not_found", "cancel unknown job")
+
+
 def test_delete_removes_rows_and_files(s):
-    uid, key, ro = owner(s)
+    _, key, ro = owner(s)
     # Another finished job of the same user, which must stay whole.
     other = rendered(s, key, {"prompt": GREEN, "steps": 1,
                               "batch_count": 2})["id"]
