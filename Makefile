@@ -154,9 +154,16 @@ $(RENDER): $(RENDER_SRC:%.c=$(BUILD)/%.o) $(LIBENG) $(LIBKILN)
 $(ADMIN): $(ADMIN_SRC:%.c=$(BUILD)/%.o) $(LIBKILN)
 	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDFLAGS) $(LDLIBS_ADM)
 
+# A handler's unit test includes its .c file (for the static functions)
+# and links the handler files it calls; the objects go before the
+# libraries that resolve them.
+$(BUILD)/tests/test_sdapi: $(addprefix $(BUILD)/cgi-bin/,api_common.o \
+	api_jobs.o api_images.o)
+
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBENG) $(LIBKILN)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDFLAGS) $(LDLIBS_ALL)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $(filter %.o,$^) $(LIBENG) $(LIBKILN) \
+	    $(LDFLAGS) $(LDLIBS_ALL)
 
 $(BUILD)/tests/db/%: $(BUILD)/tests/dbcheck/%.o $(LIBKILN)
 	@mkdir -p $(dir $@)

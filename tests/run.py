@@ -4,6 +4,7 @@ their seed corpora, and integration tests against a real throwaway stack.
 Prints one line per test and ends with "N passed, N failed"."""
 
 import argparse
+import ast
 import glob
 import os
 import re
@@ -120,11 +121,36 @@ def run_integration(build, tally, sanitized, pattern, valgrind=False):
                                           "test_*.py"))) + \
         sorted(glob.glob(os.path.join(ROOT, "tests", "integration",
                                       "test_*.py")))
-    for f in files:
-        modname = os.path.splitext(os.path.basename(f))[0]
-        if pattern and not re.search(pattern, modname):
-            continue
-        harness.run_module(modname, tally)
+    for modname, only in select_tests(files, pattern):
+        harness.run_module(modname, tally, only)
+
+
+def test_names(path):
+    """The test functions a module defines, read from its source (an
+    engine module does work when imported)."""
+    with open(path) as f:
+        tree = ast.parse(f.read(), path)
+    return [n.name for n in tree.body if isinstance(n, ast.FunctionDef)
+            and n.name.startswith("test_")]
+
+
+def select_tests(files, pattern):
+    """(module, None for all its tests or the set of those to run). A
+    pattern that matches module names picks whole modules; one that
+    matches none picks single tests, by "module.test_function" or by the
+    name a result line prints ("module: words of the name")."""
+    mods = [(os.path.splitext(os.path.basename(f))[0], f) for f in files]
+    if not pattern or any(re.search(pattern, m) for m, _ in mods):
+        return [(m, None) for m, _ in mods
+                if not pattern or re.search(pattern, m)]
+    out = []
+    for m, f in mods:
+        only = {t for t in test_names(f)
+                if re.search(pattern, "%s.%s" % (m, t)) or
+                re.search(pattern, "%s: %s" % (m, t[5:].replace("_", " ")))}
+        if only:
+            out.append((m, only))
+    return out
 
 
 def main():
@@ -137,7 +163,9 @@ def main():
                     help="run the unit tests under valgrind")
     ap.add_argument("--fuzz-runs", type=int, default=50000)
     ap.add_argument("-k", dest="pattern", default="",
-                    help="only integration modules matching this regex")
+                    help="only integration modules matching this regex;"
+                    " when it matches no module, only the tests it"
+                    " matches (module.test_function)")
     args = ap.parse_args()
     os.environ.setdefault("POCL_CACHE_DIR",
                           os.path.join(ROOT, "build", "pocl-cache"))

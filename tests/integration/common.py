@@ -1,7 +1,10 @@
 """common.py - facts the integration tests compute from the source tree,
-so expected values never come from the code under test."""
+so expected values never come from the code under test, and the helpers
+with which each test makes its own fixtures (users, keys, sessions,
+jobs) and talks to the API."""
 
 import base64
+import contextlib
 import glob
 import hashlib
 import json
@@ -207,3 +210,170 @@ def error_of(r, status, code, where=""):
     assert e["code"] == code, "%s: %r" % (where, e)
     assert isinstance(e["message"], str) and e["message"], e
     return e
+
+
+# ------------------------------------------------- fixtures of one test
+# Each test makes what it needs with these, under names of its own, and
+# reads nothing an earlier test left.
+
+PNG_SIG = b"\x89PNG\r\n\x1a\n"
+
+
+def unique(prefix):
+    """A user name (or other label) no other test uses: prefix plus six
+    random hex digits."""
+    return "%s-%s" % (prefix, os.urandom(3).hex())
+
+
+def new_user(s, prefix="user", tier=None, role=None):
+    """A fresh account with no password (SQL only): (id, name)."""
+    name = unique(prefix)
+    uid = make_user(s, name)
+    if tier is not None:
+        s.sql("UPDATE users SET tier = '%s' WHERE id = %d" % (tier, uid))
+    if role is not None:
+        s.sql("UPDATE users SET role = '%s' WHERE id = %d" % (role, uid))
+    return uid, name
+
+
+def user_with_key(s, scopes="read,generate", prefix="user", **kw):
+    """A fresh account and a key of it with scopes: (id, key)."""
+    uid, _ = new_user(s, prefix, **kw)
+    return uid, make_key(s, uid, scopes)
+
+
+def browser(s, uid):
+    """A signed-in browser for user uid: (cookie header, csrf token)."""
+    tok, csrf = token(), token()
+    s.sql("INSERT INTO sessions (user_id, token_hash, csrf, expires_at)"
+          " VALUES (%d, '%s', '%s', NOW() + INTERVAL 1 HOUR)" %
+          (uid, sha256(tok), csrf))
+    return "kiln_session=" + tok, csrf
+
+
+def post_form(s, cookie, path, fields):
+    import urllib.parse
+    return s.request("POST", path, body=urllib.parse.urlencode(fields),
+                     headers={"Cookie": cookie, "Content-Type":
+                              "application/x-www-form-urlencoded"})
+
+
+def job_count(s):
+    """Rows in jobs and the highest id: changes whenever a row is added."""
+    return one(s, "SELECT CONCAT(COUNT(*), '/', COALESCE(MAX(id), 0))"
+               " FROM jobs")
+
+
+def db_job(s, jid):
+    cols = ["user_id", "status", "prompt", "negative_prompt", "model",
+            "width", "height", "steps", "cfg_scale", "sampler", "seed",
+            "batch_count", "webhook_url", "step", "cancel_requested",
+            "started_at", "daemon", "preview_path", "updated_at"]
+    rows = s.sql("SELECT %s FROM jobs WHERE id = %d" % (", ".join(cols),
+                                                        jid))
+    return dict(zip(cols, rows[0])) if rows else None
+
+
+def db_images(s, jid):
+    return s.sql("SELECT idx, seed, path, width, height FROM job_images"
+                 " WHERE job_id = %d ORDER BY idx" % jid)
+
+
+def job_dir(s, jid):
+    return s.path("artifacts", "jobs", str(jid))
+
+
+def png_size(data, where):
+    """(width, height) from the IHDR chunk, read by hand."""
+    assert data[:8] == PNG_SIG, "%s: not a PNG: %r" % (where, data[:16])
+    assert data[12:16] == b"IHDR", "%s: first chunk %r" % (where,
+                                                          data[12:16])
+    return (int.from_bytes(data[16:20], "big"),
+            int.from_bytes(data[20:24], "big"))
+
+
+def submit(s, key, body, where="submit"):
+    """POST /api/v1/jobs that must be accepted: the job's JSON."""
+    r = api(s, "POST", "/api/v1/jobs", key, body)
+    assert r.status == 202, "%s: %d %s" % (where, r.status, r.text[:800])
+    j = is_json(r)
+    assert r.headers.get("location") == "/api/v1/jobs/%d" % j["id"], \
+        (r.headers.get("location"), j["id"])
+    return j
+
+
+def get_job(s, key, jid):
+    r = api(s, "GET", "/api/v1/jobs/%d" % jid, key)
+    assert r.status == 200, "GET job %d: %d %s" % (jid, r.status,
+                                                   r.text[:500])
+    return is_json(r)
+
+
+def wait_job(s, key, jid, want, timeout=60):
+    from harness import wait_until
+    return wait_until(lambda: (lambda j: j["status"] in want and j)(
+        get_job(s, key, jid)), timeout=timeout, step=0.2,
+        what="job %d to be %s" % (jid, "/".join(want)))
+
+
+def wait_db(s, jid, want, timeout=60):
+    from harness import wait_until
+    return wait_until(lambda: (lambda j: j["status"] in want and j)(
+        db_job(s, jid)), timeout=timeout, step=0.05,
+        what="job %d to be %s in the database" % (jid, "/".join(want)))
+
+
+def rendered(s, key, body, timeout=120):
+    """Submits body and waits until the daemon has rendered it: the
+    finished job's JSON."""
+    j = submit(s, key, body)
+    j = wait_job(s, key, j["id"], ("succeeded", "failed", "canceled"),
+                 timeout=timeout)
+    assert j["status"] == "succeeded", j
+    return j
+
+
+def wait_idle(s, timeout=120, what_runs="TRUE"):
+    """Waits until no job (of those the SQL condition what_runs picks) is
+    queued or running, for a test that counts places in the queue, reads
+    counters the daemon moves or needs the daemon's next claim."""
+    from harness import wait_until
+    wait_until(lambda: one(s, "SELECT COUNT(*) FROM jobs WHERE status IN"
+                           " ('queued', 'running') AND (%s)" % what_runs)
+               == "0", timeout=timeout, step=0.1, what="an empty queue")
+
+
+def job_row(s, uid, status="succeeded", prompt="p", **cols):
+    """A job inserted directly in SQL (kiln-micro, 64x64, 2 steps of
+    euler unless cols say otherwise), for tests about listing, sharing
+    or access rather than rendering: its id."""
+    row = dict(user_id=uid, status=status, prompt=prompt,
+               model="kiln-micro", width=64, height=64, steps=2,
+               cfg_scale=4, sampler="euler", seed=1)
+    row.update(cols)
+
+    def lit(v):
+        if v is None:
+            return "NULL"
+        if isinstance(v, (int, float)):
+            return str(v)
+        if isinstance(v, str) and v.startswith("SQL:"):
+            return v[4:]
+        return "'%s'" % str(v).replace("\\", "\\\\").replace("'", "''")
+    s.sql("INSERT INTO jobs (%s) VALUES (%s)" % (
+        ", ".join(row), ", ".join(lit(v) for v in row.values())))
+    return int(one(s, "SELECT MAX(id) FROM jobs WHERE user_id = %d" % uid))
+
+
+@contextlib.contextmanager
+def setting(s, name, value):
+    """The site setting name at value for the with block, then back to
+    what it was."""
+    old = one(s, "SELECT value FROM settings WHERE name = '%s'" % name)
+    s.sql("UPDATE settings SET value = '%s' WHERE name = '%s'" %
+          (value, name))
+    try:
+        yield
+    finally:
+        s.sql("UPDATE settings SET value = '%s' WHERE name = '%s'" %
+              (old, name))

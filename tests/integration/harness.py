@@ -4,7 +4,10 @@ HTTP and SQL helpers, and the module runner used by tests/run.py.
 
 A test module defines STACK (keyword arguments for Stack, or None for no
 stack) and functions named test_* taking the stack; they run in the order
-they are written. The stack is torn down whatever happens."""
+they are written, each on its own: a test makes the users, keys and jobs
+it needs (common.py's helpers) and reads nothing an earlier test left, so
+any one of them runs alone (tests/run.py -k module.test_name). The stack
+is torn down whatever happens."""
 
 import http.client
 import inspect
@@ -243,9 +246,15 @@ def _on_term(signum, frame):
     raise KeyboardInterrupt("signal %d" % signum)
 
 
-def run_module(modname, tally):
+def run_module(modname, tally, only=None):
+    """Runs the tests of a module (those named in the set only, when
+    given) against one stack of its STACK."""
     signal.signal(signal.SIGTERM, _on_term)
     mod = importlib.import_module(modname)
+    tests = [fn for fn in _tests_in_order(mod)
+             if only is None or fn.__name__ in only]
+    if not tests:
+        return
     spec = getattr(mod, "STACK", None)
     stack = None
     keep = False
@@ -258,7 +267,7 @@ def run_module(modname, tally):
                 tally.record("%s: stack starts" % modname, False, str(e))
                 keep = True
                 return
-        for fn in _tests_in_order(mod):
+        for fn in tests:
             name = "%s: %s" % (modname, fn.__name__[5:].replace("_", " "))
             try:
                 fn(stack)

@@ -10,8 +10,7 @@ import subprocess
 import time
 
 import harness
-from common import png_decode
-from test_jobs_api import api, make_key, make_user
+from common import api, make_key, make_user, png_decode
 
 # Both caches empty and private to this stack: PoCL's and kiln's own.
 STACK = dict(server="lighttpd", daemon=True, daemon_name="first-1",

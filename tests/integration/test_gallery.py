@@ -1,20 +1,22 @@
 """Thumbnails, sharing by link, deleting, the gallery and usage pages and
 /metrics, over real HTTP against lighttpd + MariaDB with a running kilnd.
 
-Users, keys and sessions are made in SQL (as test_jobs_api does); the
-images are rendered by the daemon. Expected values are computed here:
-thumbnail sizes from the originals' sizes, thumbnail pixels from a box
-filter over the decoded original, usage per day from the rows this test
-wrote, metric deltas from the requests this test made."""
+Each test makes its own users, keys, sessions and jobs (common.py's
+helpers; the images are rendered by the daemon where a test reads them,
+SQL rows stand in where only a job's row matters). Expected values are
+computed here: thumbnail sizes from the originals' sizes, thumbnail
+pixels from a box filter over the decoded original, usage per day from
+the rows this test wrote, metric deltas from the requests and renders
+this test made."""
 
 import datetime
 import os
 import re
 
-from common import check_security_headers, micro_models, png_decode
-from test_jobs_api import (api, browser, error_of, is_json, job_dir,
-                           make_key, make_user, one, png_size, post_form,
-                           submit, token, wait_job)
+from common import (api, browser, check_security_headers, error_of,
+                    is_json, job_dir, job_row, make_key, micro_models,
+                    new_user, one, png_decode, png_size, post_form,
+                    rendered, token, user_with_key, wait_idle)
 
 # /metrics from this machine needs a login here, so the access rules can
 # be tested; the tier "small" allows two jobs a day.
@@ -30,23 +32,13 @@ STACK = dict(server="lighttpd", heartbeat=1, daemon_name="gallery-1",
              models=micro_models(320))
 
 THUMB = 256
-STATE = {"rendered": []}
+GREEN = "two small green triangles on a white background"
 
 
 def page(s, cookie, path):
     r = s.get(path, headers={"Cookie": cookie} if cookie else {})
     check_security_headers(r, path)
     return r
-
-
-def rendered(s, key, body):
-    """Submits body and waits for success; remembers the job for the
-    metrics test."""
-    j = submit(s, key, body)
-    j = wait_job(s, key, j["id"], ("succeeded", "failed"), timeout=120)
-    assert j["status"] == "succeeded", j
-    STATE["rendered"].append(j["id"])
-    return j
 
 
 def box_mean(rows, x0, y0, x1, y1):
@@ -59,20 +51,30 @@ def box_mean(rows, x0, y0, x1, y1):
     return [a / n for a in acc]
 
 
-def test_setup(s):
-    STATE["alice"] = make_user(s, "alice")
-    STATE["bob"] = make_user(s, "bob")
-    STATE["key"] = make_key(s, STATE["alice"], "read,generate")
-    STATE["ro"] = make_key(s, STATE["alice"], "read")
-    STATE["bob_key"] = make_key(s, STATE["bob"], "read,generate")
+def shared(s, key, jid):
+    """Shares job jid with key: (the share URL answered, the token
+    stored)."""
+    r = api(s, "POST", "/api/v1/jobs/%d/share" % jid, key)
+    assert r.status == 200, (r.status, r.text[:300])
+    return is_json(r)["share_url"], one(
+        s, "SELECT share_token FROM jobs WHERE id = %d" % jid)
+
+
+def two_images(s, uid):
+    """A succeeded job of uid made in SQL, with two image rows (no
+    files): its id."""
+    jid = job_row(s, uid, "succeeded", GREEN, batch_count=2)
+    for i in range(2):
+        s.sql("INSERT INTO job_images (job_id, idx, seed, path, width,"
+              " height) VALUES (%d, %d, %d, 'jobs/%d/%d.png', 64, 64)" %
+              (jid, i, i + 1, jid, i))
+    return jid
 
 
 def test_thumbnails_are_made_with_the_aspect_and_kept(s):
-    key = STATE["key"]
-    j = rendered(s, key, {"prompt": "two small green triangles on a white"
-                          " background", "width": 320, "height": 192,
+    _, key = user_with_key(s, prefix="alice")
+    j = rendered(s, key, {"prompt": GREEN, "width": 320, "height": 192,
                           "steps": 2, "batch_count": 2, "seed": 11})
-    STATE["job"] = j["id"]
     assert len(j["images"]) == 2, j
     for im in j["images"]:
         assert im["thumb_url"] == s.base + \
@@ -116,21 +118,30 @@ def test_thumbnails_are_made_with_the_aspect_and_kept(s):
         r = api(s, "GET", im["thumb_url"], key,
                 headers={"If-None-Match": etag})
         assert r.status == 304 and r.body == b"", r.status
-    # An image already smaller than a thumbnail is its own thumbnail.
+
+
+def test_an_image_smaller_than_a_thumbnail_is_its_own(s):
+    _, key = user_with_key(s, prefix="alice")
     small = rendered(s, key, {"prompt": "a single blue circle on the left",
                               "steps": 2})
     im = small["images"][0]
     full = api(s, "GET", im["url"], key)
     thumb = api(s, "GET", im["thumb_url"], key)
     assert thumb.status == 200 and thumb.body == full.body
-    STATE["small"] = small["id"]
+
+
+def test_other_users_and_odd_names_get_no_thumbnail(s):
+    _, key = user_with_key(s, prefix="alice")
+    _, bob_key = user_with_key(s, prefix="bob")
+    j = rendered(s, key, {"prompt": GREEN, "steps": 1})
+    assert api(s, "GET", j["images"][0]["thumb_url"], key).status == 200
     # Someone else's thumbnails do not exist for them; odd names neither.
     for url in [j["images"][0]["thumb_url"],
                 "/api/v1/images/%d-00.thumb.png" % j["id"],
                 "/api/v1/images/%d-0.thumb.thumb.png" % j["id"],
                 "/api/v1/images/%d-0.THUMB.png" % j["id"],
                 "/api/v1/images/%d-9.thumb.png" % j["id"]]:
-        who = STATE["bob_key"] if url == j["images"][0]["thumb_url"] else key
+        who = bob_key if url == j["images"][0]["thumb_url"] else key
         error_of(api(s, "GET", url, who), 404, "not_found", url)
 
 
@@ -158,10 +169,14 @@ def test_generate_from_another_users_job_fills_nothing(s):
 
 
 def test_share_by_link(s):
-    key, jid = STATE["key"], STATE["job"]
+    uid, key = user_with_key(s, prefix="alice")
+    ro = make_key(s, uid, "read")
+    _, bob_key = user_with_key(s, prefix="bob")
+    jid = rendered(s, key, {"prompt": GREEN, "steps": 2,
+                            "batch_count": 2})["id"]
     path = "/api/v1/jobs/%d/share" % jid
-    error_of(api(s, "POST", path, STATE["ro"]), 403, "forbidden", "ro key")
-    error_of(api(s, "POST", path, STATE["bob_key"]), 404, "not_found", "bob")
+    error_of(api(s, "POST", path, ro), 403, "forbidden", "ro key")
+    error_of(api(s, "POST", path, bob_key), 404, "not_found", "bob")
     assert one(s, "SELECT share_token IS NULL FROM jobs WHERE id = %d" %
                jid) == "1"
     r = api(s, "POST", path, key)
@@ -175,13 +190,13 @@ def test_share_by_link(s):
     assert is_json(api(s, "POST", path, key))["share_url"] == url
     owner = is_json(api(s, "GET", "/api/v1/jobs/%d" % jid, key))
     assert owner["share_url"] == url
-    STATE["token"] = tok
 
     # Anyone with the link, signed in or not: the page, the JSON, the PNGs.
     r = page(s, None, url)
     assert r.status == 200, r.status
     assert "two small green triangles on a white background" in r.text
-    assert "alice" not in r.text
+    assert one(s, "SELECT username FROM users WHERE id = %d" % uid) \
+        not in r.text
     for i in range(2):
         assert 'src="/api/v1/shared/%s/%d.png"' % (tok, i) in r.text
     r = s.get("/api/v1/shared/" + tok)
@@ -210,16 +225,26 @@ def test_share_by_link(s):
                 "/api/v1/shared/%s/..%%2f0.png" % tok]:
         r = s.get(bad)
         assert r.status == 404, (bad, r.status)
-    # Only a job that succeeded can be shared.
-    s.sql("INSERT INTO jobs (user_id, status, prompt, model, width, height,"
-          " steps, cfg_scale, sampler, seed, error) VALUES (%d, 'failed',"
-          " 'x', 'kiln-micro', 64, 64, 2, 4, 'euler', 1, 'boom')" %
-          STATE["alice"])
-    failed = int(one(s, "SELECT MAX(id) FROM jobs"))
+
+
+def test_only_a_job_that_succeeded_can_be_shared(s):
+    uid, key = user_with_key(s, prefix="alice")
+    failed = job_row(s, uid, "failed", "x", error="boom")
     error_of(api(s, "POST", "/api/v1/jobs/%d/share" % failed, key), 409,
              "conflict", "share failed job")
+    assert one(s, "SELECT share_token IS NULL FROM jobs WHERE id = %d" %
+               failed) == "1"
+
+
+def test_a_withdrawn_link_stops_at_once(s):
+    _, key = user_with_key(s, prefix="alice")
+    _, bob_key = user_with_key(s, prefix="bob")
+    jid = rendered(s, key, {"prompt": GREEN, "steps": 1})["id"]
+    path = "/api/v1/jobs/%d/share" % jid
+    url, tok = shared(s, key, jid)
+    assert s.get("/api/v1/shared/%s/0.png" % tok).status == 200
     # Withdrawn: the link stops at once; a new share is a new link.
-    error_of(api(s, "DELETE", path, STATE["bob_key"]), 404, "not_found",
+    error_of(api(s, "DELETE", path, bob_key), 404, "not_found",
              "bob unshares")
     r = api(s, "DELETE", path, key)
     assert r.status == 204, r.status
@@ -229,25 +254,25 @@ def test_share_by_link(s):
         "share_url"] is None
     again = is_json(api(s, "POST", path, key))["share_url"]
     assert again != url
-    STATE["token"] = again[len(s.base + "/s/"):]
 
 
 def test_share_url_is_absolute(s):
     # A link to hand to people: on [site] base_url, not a bare path.
-    jid = STATE["job"]
-    url = is_json(api(s, "POST", "/api/v1/jobs/%d/share" % jid,
-                      STATE["key"]))["share_url"]
-    assert url == "%s/s/%s" % (s.base, STATE["token"]), url
-    owner = is_json(api(s, "GET", "/api/v1/jobs/%d" % jid, STATE["key"]))
+    uid, key = user_with_key(s, prefix="alice")
+    jid = job_row(s, uid, "succeeded", GREEN)
+    url, tok = shared(s, key, jid)
+    assert url == "%s/s/%s" % (s.base, tok), url
+    owner = is_json(api(s, "GET", "/api/v1/jobs/%d" % jid, key))
     assert owner["share_url"] == url, owner["share_url"]
 
 
 def test_shared_image_urls_are_absolute(s):
-    doc = is_json(s.get("/api/v1/shared/" + STATE["token"]))
+    uid, key = user_with_key(s, prefix="alice")
+    _, tok = shared(s, key, two_images(s, uid))
+    doc = is_json(s.get("/api/v1/shared/" + tok))
     assert [i["index"] for i in doc["images"]] == [0, 1], doc
     for im in doc["images"]:
-        base = "%s/api/v1/shared/%s/%d" % (s.base, STATE["token"],
-                                           im["index"])
+        base = "%s/api/v1/shared/%s/%d" % (s.base, tok, im["index"])
         assert im["url"] == base + ".png", im
         assert im["thumb_url"] == base + ".thumb.png", im
 
@@ -260,8 +285,9 @@ def share_token_of(s, jid):
 def test_a_generate_only_key_cannot_share(s):
     # A link lets anyone read the job: a key that may not read it must not
     # be able to make one.
-    gen = make_key(s, STATE["alice"], "generate")
-    jid = STATE["job"]
+    uid, _ = new_user(s, "alice")
+    gen = make_key(s, uid, "generate")
+    jid = job_row(s, uid, "succeeded", GREEN)
     before = share_token_of(s, jid)
     e = error_of(api(s, "POST", "/api/v1/jobs/%d/share" % jid, gen), 403,
                  "forbidden", "generate-only key shares")
@@ -270,43 +296,57 @@ def test_a_generate_only_key_cannot_share(s):
 
 
 def test_a_generate_only_key_cannot_unshare(s):
-    gen = make_key(s, STATE["alice"], "generate")
-    jid = STATE["job"]
+    uid, key = user_with_key(s, prefix="alice")
+    gen = make_key(s, uid, "generate")
+    jid = job_row(s, uid, "succeeded", GREEN)
+    shared(s, key, jid)
     before = share_token_of(s, jid)
-    assert before, "the job is shared (test_share_by_link)"
+    assert before, "the job is shared"
     e = error_of(api(s, "DELETE", "/api/v1/jobs/%d/share" % jid, gen), 403,
                  "forbidden", "generate-only key unshares")
     assert e["message"] == "this API key lacks the scope: read", e
     assert share_token_of(s, jid) == before
 
 
-def test_share_and_delete_from_the_job_page(s):
-    jid, small = STATE["job"], STATE["small"]
-    cookie, csrf = browser(s, STATE["alice"])
+def test_share_and_unshare_from_the_job_page(s):
+    uid, key = user_with_key(s, prefix="alice")
+    jid = job_row(s, uid, "succeeded", GREEN)
+    other = job_row(s, uid, "succeeded", "a single blue circle")
+    _, tok = shared(s, key, jid)
+    cookie, csrf = browser(s, uid)
     r = page(s, cookie, "/jobs/%d" % jid)
     assert r.status == 200
     base = "http://127.0.0.1:%d" % s.port
-    assert 'value="%s/s/%s"' % (base, STATE["token"]) in r.text
+    assert 'value="%s/s/%s"' % (base, tok) in r.text
     # Forms need the token; other users get 404.
     r = post_form(s, cookie, "/jobs/%d/unshare" % jid, {"csrf": "x" * 43})
     assert r.status == 403
-    bob_cookie, bob_csrf = browser(s, STATE["bob"])
+    bob, _ = new_user(s, "bob")
+    bob_cookie, bob_csrf = browser(s, bob)
     for action in ("share", "unshare", "delete"):
         r = post_form(s, bob_cookie, "/jobs/%d/%s" % (jid, action),
                       {"csrf": bob_csrf})
         assert r.status == 404, (action, r.status)
-    assert one(s, "SELECT share_token FROM jobs WHERE id = %d" % jid) == \
-        STATE["token"]
+    assert one(s, "SELECT share_token FROM jobs WHERE id = %d" % jid) == tok
     r = post_form(s, cookie, "/jobs/%d/unshare" % jid, {"csrf": csrf})
     assert r.status == 303 and r.headers["location"] == "/jobs/%d" % jid
     assert "/s/" not in page(s, cookie, "/jobs/%d" % jid).text
-    r = post_form(s, cookie, "/jobs/%d/share" % small, {"csrf": csrf})
+    r = post_form(s, cookie, "/jobs/%d/share" % other, {"csrf": csrf})
     assert r.status == 303, r.status
-    tok = one(s, "SELECT share_token FROM jobs WHERE id = %d" % small)
+    tok = one(s, "SELECT share_token FROM jobs WHERE id = %d" % other)
     assert len(tok) == 43
     assert 'value="%s/s/%s"' % (base, tok) in page(
-        s, cookie, "/jobs/%d" % small).text
-    # Delete: files, images and the link go; the row stays, marked.
+        s, cookie, "/jobs/%d" % other).text
+
+
+def test_delete_from_the_job_page(s):
+    # Files, images and the link go; the row stays, marked.
+    uid, key = user_with_key(s, prefix="alice")
+    small = rendered(s, key, {"prompt": "a single blue circle on the left",
+                              "steps": 1})["id"]
+    _, tok = shared(s, key, small)
+    assert os.path.isdir(job_dir(s, small))
+    cookie, csrf = browser(s, uid)
     r = post_form(s, cookie, "/jobs/%d/delete" % small, {"csrf": csrf})
     assert r.status == 303 and r.headers["location"] == "/gallery"
     assert not os.path.exists(job_dir(s, small))
@@ -327,7 +367,7 @@ def gallery_items(text):
 
 
 def test_gallery_pages_and_filters(s):
-    uid = make_user(s, "dave")
+    uid, _ = new_user(s, "dave")
     cookie, _ = browser(s, uid)
     r = page(s, cookie, "/gallery")
     assert r.status == 200 and gallery_items(r.text) == []
@@ -384,7 +424,7 @@ def test_gallery_pages_and_filters(s):
     assert r.status == 400 and "From (since)" in r.text, r.status
     assert ids("q=%25") == []                        # % is literal
     # Nobody else's images; no page without a login.
-    bob_cookie, _ = browser(s, STATE["bob"])
+    bob_cookie, _ = browser(s, new_user(s, "bob")[0])
     assert not set(gallery_items(page(s, bob_cookie, "/gallery").text)) & \
         set(want)
     r = s.get("/gallery")
@@ -399,7 +439,7 @@ def usage_rows(text):
 
 
 def test_usage_table_and_chart(s):
-    uid = make_user(s, "erin")
+    uid, _ = new_user(s, "erin")
     cookie, _ = browser(s, uid)
     # (days ago, status, batch, cost, refunded, deleted)
     jobs = [(0, "succeeded", 2, 40, 0, 0), (0, "failed", 1, 20, 1, 0),
@@ -448,7 +488,7 @@ def test_usage_table_and_chart(s):
         assert (px[122][x] == (180, 71, 31)) == (im > 0), (d, px[122][x])
         assert (px[258][x] == (70, 110, 160)) == (cr > 0), (d, px[258][x])
     # Another user's usage holds none of it.
-    bob_cookie, _ = browser(s, STATE["bob"])
+    bob_cookie, _ = browser(s, new_user(s, "bob")[0])
     rows = usage_rows(page(s, bob_cookie, "/usage").text)
     assert len(rows) == 30 and all(row[1:] == ("0", "0", "0")
                                    for row in rows), rows
@@ -456,9 +496,7 @@ def test_usage_table_and_chart(s):
 
 
 def test_deleted_jobs_still_count_against_the_day(s):
-    uid = make_user(s, "frank")
-    s.sql("UPDATE users SET tier = 'small' WHERE id = %d" % uid)
-    key = make_key(s, uid, "read,generate")
+    uid, key = user_with_key(s, prefix="frank", tier="small")
     balance = int(one(s, "SELECT credits FROM users WHERE id = %d" % uid))
     spent = 0
     for k in range(2):
@@ -506,52 +544,64 @@ def metric(ms, name, **labels):
     return hits[0] if hits else 0.0
 
 
+def bucket_counts(ms, name, labels=""):
+    """[(le, count)] of a histogram's buckets, in order of le."""
+    return sorted(((float(m.group(1)) if m.group(1) != "+Inf" else
+                    float("inf")), v) for (n, l), v in ms.items()
+                  if n == name + "_bucket" and labels in l for m in
+                  [re.search(r'le="([^"]+)"', l)])
+
+
 def check_histogram(ms, name, labels=""):
-    buckets = sorted(((float(m.group(1)) if m.group(1) != "+Inf" else
-                       float("inf")), v) for (n, l), v in ms.items()
-                     if n == name + "_bucket" and labels in l for m in
-                     [re.search(r'le="([^"]+)"', l)])
+    buckets = bucket_counts(ms, name, labels)
     assert buckets and buckets[-1][0] == float("inf"), buckets
     counts = [v for _, v in buckets]
     assert counts == sorted(counts), "buckets not cumulative: %r" % buckets
     return buckets
 
 
-def test_metrics_access_and_content(s):
+def metrics_admin(s):
+    """A fresh admin and the Authorization header of a key that may read
+    /metrics: (id, headers)."""
+    admin, _ = new_user(s, "ops", role="admin")
+    return admin, {"Authorization": "Bearer " +
+                   make_key(s, admin, "read,admin")}
+
+
+def test_metrics_need_an_admin(s):
     # Loopback is not enough here ([metrics] allow_loopback = 0).
     r = s.get("/metrics")
     assert r.status == 401 and "Bearer" in r.headers["www-authenticate"]
-    r = s.get("/metrics", headers={"Authorization": "Bearer " +
-                                   STATE["key"]})
+    user, key = user_with_key(s, prefix="alice")
+    r = s.get("/metrics", headers={"Authorization": "Bearer " + key})
     assert r.status == 403
-    admin = make_user(s, "ops")
-    s.sql("UPDATE users SET role = 'admin' WHERE id = %d" % admin)
+    admin, auth = metrics_admin(s)
     weak = make_key(s, admin, "read")
     assert s.get("/metrics", headers={"Authorization": "Bearer " + weak}
                  ).status == 403
     r = s.get("/metrics", headers={"Authorization": "Bearer kiln_" +
                                    token()})
     assert r.status == 403
-    auth = {"Authorization": "Bearer " + make_key(s, admin,
-                                                  "read,admin")}
     r = s.get("/metrics", headers=auth)
     assert r.status == 200, (r.status, r.text[:300])
     assert r.headers["content-type"].startswith(
         "text/plain; version=0.0.4")
     cookie, _ = browser(s, admin)
     assert s.get("/metrics", headers={"Cookie": cookie}).status == 200
-    user_cookie, _ = browser(s, STATE["bob"])
+    user_cookie, _ = browser(s, user)
     assert s.get("/metrics", headers={"Cookie": user_cookie}).status == 401
 
-    # Request counters: exactly the requests made between two reads.
+
+def test_metrics_count_exactly_the_requests_made(s):
+    _, auth = metrics_admin(s)
+    uid, key = user_with_key(s, prefix="alice")
+    jid = job_row(s, uid, "succeeded", GREEN)
     before = parse_metrics(s.get("/metrics", headers=auth).text)
     route = dict(program="api", method="GET", route="/api/v1/jobs/{id}")
     for _ in range(7):
-        assert api(s, "GET", "/api/v1/jobs/%d" % STATE["job"],
-                   STATE["key"]).status == 200
+        assert api(s, "GET", "/api/v1/jobs/%d" % jid, key).status == 200
     for _ in range(3):
-        assert api(s, "GET", "/api/v1/jobs/99999999",
-                   STATE["key"]).status == 404
+        assert api(s, "GET", "/api/v1/jobs/99999999", key).status == 404
     for _ in range(2):
         assert s.get("/no/such/page").status == 404
     after = parse_metrics(s.get("/metrics", headers=auth).text)
@@ -569,25 +619,59 @@ def test_metrics_access_and_content(s):
     assert metric(after, "kiln_http_requests_total", **nr) - \
         metric(before, "kiln_http_requests_total", **nr) == 2
 
-    # The queue, from the database.
-    for st in ("queued", "running", "succeeded", "failed", "canceled"):
-        n = int(one(s, "SELECT COUNT(*) FROM jobs WHERE status = '%s'" % st))
-        assert metric(after, "kiln_jobs", status=st) == n, st
-    assert metric(after, "kiln_queue_depth") == int(one(
-        s, "SELECT COUNT(*) FROM jobs WHERE status = 'queued'"))
-    assert metric(after, "kiln_daemons_online") == 1
-    # Every job the daemon rendered here, once (deleted ones too).
-    done = STATE["rendered"]
-    assert metric(after, "kiln_job_render_seconds_count") == len(done)
-    total = sum(float(one(s, "SELECT render_s FROM jobs WHERE id = %d" % j))
-                for j in done)
-    assert abs(metric(after, "kiln_job_render_seconds_sum") - total) < \
-        0.01 * len(done), (metric(after, "kiln_job_render_seconds_sum"),
-                           total)
+
+
+def test_metrics_show_the_queue_from_the_database(s):
+    _, auth = metrics_admin(s)
+    uid, _ = new_user(s, "alice")
+    # Ended jobs of each kind and one running on a daemon elsewhere (its
+    # lease far off, so recovery leaves it be), so no count is trivially
+    # zero; nothing the daemon here would take.
+    for st in ("succeeded", "failed", "canceled"):
+        job_row(s, uid, st)
+    running = job_row(s, uid, "running", claimed_by="elsewhere",
+                      lease_until="SQL:NOW() + INTERVAL 1 HOUR",
+                      started_at="SQL:NOW()")
+    try:
+        wait_idle(s, what_runs="id <> %d" % running)
+        after = parse_metrics(s.get("/metrics", headers=auth).text)
+        for st in ("queued", "running", "succeeded", "failed", "canceled"):
+            n = int(one(s, "SELECT COUNT(*) FROM jobs WHERE status = '%s'" %
+                        st))
+            assert n > 0 or st == "queued", st
+            assert metric(after, "kiln_jobs", status=st) == n, st
+        assert metric(after, "kiln_queue_depth") == int(one(
+            s, "SELECT COUNT(*) FROM jobs WHERE status = 'queued'"))
+        assert metric(after, "kiln_daemons_online") == 1
+    finally:
+        s.sql("DELETE FROM jobs WHERE id = %d" % running)
+
+
+def test_metrics_count_every_render_once(s):
+    # Deleted jobs too: the histogram is kept apart from the rows.
+    _, auth = metrics_admin(s)
+    _, key = user_with_key(s, prefix="alice")
+    wait_idle(s)
+    before = parse_metrics(s.get("/metrics", headers=auth).text)
+    done = [rendered(s, key, {"prompt": GREEN, "steps": 1, "seed": k})["id"]
+            for k in range(2)]
+    assert api(s, "DELETE", "/api/v1/jobs/%d" % done[1], key).status == 204
+    after = parse_metrics(s.get("/metrics", headers=auth).text)
+    secs = [float(one(s, "SELECT render_s FROM jobs WHERE id = %d" % j))
+            for j in done]
+
+    def delta(name, **labels):
+        return metric(after, name, **labels) - metric(before, name, **labels)
+
+    assert delta("kiln_job_render_seconds_count") == len(done)
+    assert abs(delta("kiln_job_render_seconds_sum") - sum(secs)) < \
+        0.01 * len(done), (delta("kiln_job_render_seconds_sum"), secs)
     buckets = check_histogram(after, "kiln_job_render_seconds")
+    # Before any render the histogram may not be there at all.
+    old = {le: v for le, v in bucket_counts(before,
+                                            "kiln_job_render_seconds")}
     for le, v in buckets:
-        n = sum(1 for j in done if float(one(
-            s, "SELECT render_s FROM jobs WHERE id = %d" % j)) <= le)
-        assert v == n, (le, v, n)
-    assert metric(after, "kiln_job_queue_wait_seconds_count") == len(done)
+        n = sum(1 for x in secs if x <= le)
+        assert v - old.get(le, 0) == n, (le, v, old.get(le), n)
+    assert delta("kiln_job_queue_wait_seconds_count") == len(done)
     check_histogram(after, "kiln_job_queue_wait_seconds")

@@ -5,21 +5,24 @@ cursor pagination and filters, cancelling queued and running jobs,
 deleting ended ones with their files, isolation between users, the session
 cookie (reads only) and security headers on every kind of response.
 
-The tests run in the order written and share what they make (users alice,
-bob and carol, their keys, alice's first rendered job) through STATE.
-Users, keys and sessions are made directly in SQL; every expected value is
-computed here (from the spec, the model card or the database), never taken
-from the code under test."""
+Each test makes its own users, keys and jobs (common.py's helpers: SQL for
+accounts, the daemon for renders, SQL rows where only a job's row
+matters), so any one runs alone. Every expected value is computed here
+(from the spec, the model card or the database), never taken from the code
+under test."""
 
+import contextlib
 import json
 import os
 import re
-import time
 import urllib.parse
 
 import harness
-from common import (api, check_security_headers, error_of, is_json,
-                    make_key, make_session, make_user, one, sha256, token)
+from common import (api, browser, check_security_headers, db_images,
+                    db_job, error_of, get_job, is_json, job_count, job_dir,
+                    job_row, make_key, make_session, new_user,
+                    one, png_size, post_form, rendered, sha256, submit,
+                    user_with_key, wait_db, wait_idle, wait_job)
 from harness import wait_until
 
 # Rate limits and tier limits out of the way here (every range of the API
@@ -40,9 +43,10 @@ ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 RESULT_CACHE = "private, max-age=86400"
 TEXT_FIELDS = ("prompt", "negative_prompt", "model", "sampler",
                "webhook_url")
-
-# What later tests need from earlier ones.
-STATE = {}
+# kilnd writes a preview every [daemon] preview_every (5) steps before
+# the last: a job of 6 steps leaves one.
+PREVIEW_STEPS = 6
+GREEN = "two small green triangles on a white background"
 
 
 # ---------------------------------------------------------------- helpers
@@ -53,86 +57,49 @@ def invalid_fields(r, where):
     return e["fields"]
 
 
-def job_count(s):
-    return one(s, "SELECT CONCAT(COUNT(*), '/', COALESCE(MAX(id), 0))"
-               " FROM jobs")
-
-
-def db_job(s, jid):
-    cols = ["user_id", "status", "prompt", "negative_prompt", "model",
-            "width", "height", "steps", "cfg_scale", "sampler", "seed",
-            "batch_count", "webhook_url", "step", "cancel_requested",
-            "started_at", "daemon", "preview_path", "updated_at"]
-    rows = s.sql("SELECT %s FROM jobs WHERE id = %d" % (", ".join(cols),
-                                                        jid))
-    return dict(zip(cols, rows[0])) if rows else None
-
-
-def db_images(s, jid):
-    return s.sql("SELECT idx, seed, path, width, height FROM job_images"
-                 " WHERE job_id = %d ORDER BY idx" % jid)
-
-
-def job_dir(s, jid):
-    return s.path("artifacts", "jobs", str(jid))
-
-
-def submit(s, key, body, where="submit"):
-    r = api(s, "POST", "/api/v1/jobs", key, body)
-    assert r.status == 202, "%s: %d %s" % (where, r.status, r.text[:800])
-    j = is_json(r)
-    assert r.headers.get("location") == "/api/v1/jobs/%d" % j["id"], \
-        (r.headers.get("location"), j["id"])
-    return j
-
-
-def get_job(s, key, jid):
-    r = api(s, "GET", "/api/v1/jobs/%d" % jid, key)
-    assert r.status == 200, "GET job %d: %d %s" % (jid, r.status,
-                                                   r.text[:500])
-    return is_json(r)
-
-
-def wait_job(s, key, jid, want, timeout=60):
-    return wait_until(lambda: (lambda j: j["status"] in want and j)(
-        get_job(s, key, jid)), timeout=timeout, step=0.2,
-        what="job %d to be %s" % (jid, "/".join(want)))
-
-
-def wait_db(s, jid, want, timeout=60):
-    return wait_until(lambda: (lambda j: j["status"] in want and j)(
-        db_job(s, jid)), timeout=timeout, step=0.05,
-        what="job %d to be %s in the database" % (jid, "/".join(want)))
-
-
-def png_size(data, where):
-    """(width, height) from the IHDR chunk, read by hand."""
-    assert data[:8] == PNG_SIG, "%s: not a PNG: %r" % (where, data[:16])
-    assert data[12:16] == b"IHDR", "%s: first chunk %r" % (where,
-                                                          data[12:16])
-    return (int.from_bytes(data[16:20], "big"),
-            int.from_bytes(data[20:24], "big"))
-
-
 def model_card():
     with open(os.path.join(ROOT, "models", "kiln-micro", "kiln.json")) as f:
         return json.load(f)
 
 
+def owner(s):
+    """A fresh user with a read+generate key and a read-only one:
+    (id, key, read-only key)."""
+    uid, key = user_with_key(s, prefix="alice")
+    return uid, key, make_key(s, uid, "read", "read only")
+
+
+def previewed(s, key, batch_count=2):
+    """A job of the green triangles rendered with a preview and
+    batch_count images: its JSON."""
+    j = rendered(s, key, {"prompt": GREEN, "steps": PREVIEW_STEPS,
+                          "batch_count": batch_count})
+    assert j["preview_url"] and len(j["images"]) == batch_count, j
+    return j
+
+
+def refusal(s, key, where, status, code, **kw):
+    """One submission that must be refused with status and code and add
+    no row: the list of what is wrong with it (empty when nothing is)."""
+    problems = []
+    n = job_count(s)
+    r = api(s, "POST", "/api/v1/jobs", key, **kw)
+    if job_count(s) != n:
+        problems.append("%s: a row was added" % where)
+    try:
+        error_of(r, status, code, where)
+    except (AssertionError, ValueError, KeyError, TypeError) as e:
+        problems.append("%s: %s" % (where, str(e)[:300]))
+    return problems
+
+
 # ---------------------------------------------------------------- tests
 
-def test_models_and_samplers_need_a_key(s):
-    STATE["alice"] = make_user(s, "alice")
-    STATE["bob"] = make_user(s, "bob")
-    STATE["carol"] = make_user(s, "carol")
-    STATE["key"] = make_key(s, STATE["alice"], "read,generate")
-    STATE["ro"] = make_key(s, STATE["alice"], "read", "read only")
-    STATE["bob_key"] = make_key(s, STATE["bob"], "read,generate")
-    STATE["carol_key"] = make_key(s, STATE["carol"], "read")
+def test_models_list_the_default_model_at_its_size(s):
+    _, key, ro = owner(s)
     card = model_card()
-
-    for key in (STATE["key"], STATE["ro"]):
-        r = api(s, "GET", "/api/v1/models", key)
+    for k in (key, ro):
+        r = api(s, "GET", "/api/v1/models", k)
         assert r.status == 200, r.text
         models = is_json(r)["models"]
         by = {m["name"]: m for m in models}
@@ -148,11 +115,17 @@ def test_models_and_samplers_need_a_key(s):
         for m in models:
             assert set(m) >= {"name", "description", "default"}, m
 
-        r = api(s, "GET", "/api/v1/samplers", key)
+
+def test_samplers_are_kilns_seven(s):
+    _, key, ro = owner(s)
+    for k in (key, ro):
+        r = api(s, "GET", "/api/v1/samplers", k)
         assert r.status == 200, r.text
         got = is_json(r)["samplers"]
         assert sorted(got) == sorted(SAMPLERS) and len(got) == 7, got
 
+
+def test_models_and_samplers_need_a_key(s):
     for path in ("/api/v1/models", "/api/v1/samplers"):
         for key in (None, "kiln_" + "A" * 43, "not-a-key"):
             r = api(s, "GET", path, key)
@@ -160,7 +133,7 @@ def test_models_and_samplers_need_a_key(s):
 
 
 def test_submit_a_job_and_fetch_its_pngs(s):
-    key = STATE["key"]
+    uid, key, ro = owner(s)
     body = {"prompt": "two small green triangles on a white background",
             "negative_prompt": "blurry", "model": "kiln-micro",
             "steps": 10, "cfg_scale": 5.5, "sampler": "euler",
@@ -168,7 +141,6 @@ def test_submit_a_job_and_fetch_its_pngs(s):
     before = job_count(s)
     j = submit(s, key, body)
     jid = j["id"]
-    STATE["job"] = jid
     assert isinstance(jid, int) and jid > 0
     assert j["status"] in ("queued", "running"), j
     for k, v in body.items():
@@ -183,7 +155,7 @@ def test_submit_a_job_and_fetch_its_pngs(s):
     assert j["images"] == [] and j["finished_at"] is None, j
     assert job_count(s) != before
     row = db_job(s, jid)
-    assert row["user_id"] == str(STATE["alice"]), row
+    assert row["user_id"] == str(uid), row
     assert (row["prompt"], row["negative_prompt"], row["model"],
             row["sampler"]) == (body["prompt"], "blurry", "kiln-micro",
                                 "euler"), row
@@ -233,15 +205,15 @@ def test_submit_a_job_and_fetch_its_pngs(s):
     png_size(r.body, purl)
     assert r.headers.get("cache-control") == "no-store", r.headers
     # The read-only key reads images too.
-    assert api(s, "GET", j["images"][0]["url"], STATE["ro"]).status == 200
-    STATE["done"] = jid
+    assert api(s, "GET", j["images"][0]["url"], ro).status == 200
 
 
 def test_image_urls_in_job_json_are_absolute(s):
     # On [site] base_url, which a client elsewhere can follow: not a path
     # that only means something on this host.
-    j = is_json(api(s, "GET", "/api/v1/jobs/%d" % STATE["done"],
-                    STATE["key"]))
+    _, key = user_with_key(s)
+    done = rendered(s, key, {"prompt": GREEN, "steps": 1, "batch_count": 2})
+    j = is_json(api(s, "GET", "/api/v1/jobs/%d" % done["id"], key))
     assert j["images"], j
     for im in j["images"]:
         assert im["url"] == "%s/api/v1/images/%d-%d.png" % (
@@ -251,14 +223,15 @@ def test_image_urls_in_job_json_are_absolute(s):
 
 
 def test_preview_url_in_job_json_is_absolute(s):
-    j = is_json(api(s, "GET", "/api/v1/jobs/%d" % STATE["done"],
-                    STATE["key"]))
+    _, key = user_with_key(s)
+    done = previewed(s, key, batch_count=1)
+    j = is_json(api(s, "GET", "/api/v1/jobs/%d" % done["id"], key))
     assert j["preview_url"] == "%s/api/v1/images/%d-preview.png" % (
         s.base, j["id"]), j["preview_url"]
 
 
 def test_validation_names_exactly_the_bad_field(s):
-    key = STATE["key"]
+    _, key = user_with_key(s)
     base = {"prompt": "a single blue circle on the left", "steps": 4}
     del_ = object()     # marks a field to leave out
     cases = [
@@ -334,7 +307,6 @@ def test_validation_names_exactly_the_bad_field(s):
                 if not re.search(r"\b%s\b" % name, msg):
                     problems.append("%s: message %r lacks %s" %
                                     (where, msg, name))
-    before = job_count(s)
 
     # Several at once: every one named.
     r = api(s, "POST", "/api/v1/jobs", key,
@@ -345,43 +317,56 @@ def test_validation_names_exactly_the_bad_field(s):
                            "bogus", "webhook_url"}, fields
     fields = invalid_fields(api(s, "POST", "/api/v1/jobs", key, {}), "{}")
     assert set(fields) == {"prompt"}, fields
+    assert job_count(s) == before, "a refused body added a row"
+    # The field cases, reported together so one run shows them all.
+    assert not problems, "\n".join(problems)
 
-    def refused(where, status, code, **kw):
-        """One request that must be refused with status and code and
-        leave no row; mismatches go to problems."""
-        n = job_count(s)
-        r = api(s, "POST", "/api/v1/jobs", kw.pop("k", key), **kw)
-        if job_count(s) != n:
-            problems.append("%s: a row was added" % where)
-        try:
-            error_of(r, status, code, where)
-        except (AssertionError, ValueError, KeyError, TypeError) as e:
-            problems.append("%s: %s" % (where, str(e)[:300]))
 
-    # Bodies that are not one JSON object.
+BASE = {"prompt": "a single blue circle on the left", "steps": 4}
+
+
+def test_a_body_that_is_not_one_json_object_is_400(s):
+    _, key = user_with_key(s)
+    problems = []
     for raw in ('{"prompt": "x"', '[{"prompt": "x"}]', '"a prompt"', "42",
                 '{"prompt": "x"} garbage', '{"prompt": "x"}{"steps": 4}',
                 "{'prompt': 'x'}", '{"prompt": "x",}', "", "null"):
-        refused("body %r" % raw, 400, "bad_request", raw=raw)
-    # Not JSON by its Content-Type.
-    good = json.dumps(base)
+        problems += refusal(s, key, "body %r" % raw, 400, "bad_request",
+                            raw=raw)
+    assert not problems, "\n".join(problems)
+
+
+def test_a_body_not_json_by_its_content_type_is_415(s):
+    _, key = user_with_key(s)
+    good = json.dumps(BASE)
+    problems = []
     for ctype in ("text/plain", "application/x-www-form-urlencoded",
                   None, "application/jsonx"):
-        refused("Content-Type %r" % ctype, 415, "unsupported_media_type",
-                raw=good, ctype=ctype)
-    # Over 1 MiB.
-    refused("body over 1 MiB", 413, "payload_too_large",
-            raw=json.dumps({"prompt": "a" * (1 << 20)}))
-    # A read-only key may not submit; nor may no key.
-    refused("read-only key", 403, "forbidden", body=base, k=STATE["ro"])
-    refused("no key", 401, "unauthorized", body=base, k=None)
+        problems += refusal(s, key, "Content-Type %r" % ctype, 415,
+                            "unsupported_media_type", raw=good,
+                            ctype=ctype)
+    assert not problems, "\n".join(problems)
 
-    # The edges of every range are accepted (cheap: one step, 64x64),
-    # and long texts come back whole, in the answer, on reading and in
-    # the database. Dave's jobs, so the listings of later tests are
-    # alice's own.
-    dave = make_user(s, "dave")
-    dkey = make_key(s, dave, "read,generate")
+
+def test_a_body_over_1_mib_is_413(s):
+    _, key = user_with_key(s)
+    problems = refusal(s, key, "body over 1 MiB", 413, "payload_too_large",
+                       raw=json.dumps({"prompt": "a" * (1 << 20)}))
+    assert not problems, "\n".join(problems)
+
+
+def test_a_read_only_key_or_none_cannot_submit(s):
+    _, _, ro = owner(s)
+    problems = refusal(s, ro, "read-only key", 403, "forbidden", body=BASE)
+    problems += refusal(s, None, "no key", 401, "unauthorized", body=BASE)
+    assert not problems, "\n".join(problems)
+
+
+def test_the_edges_of_every_range_are_accepted(s):
+    # Cheap (one step, 64x64); long texts come back whole, in the answer,
+    # on reading and in the database.
+    _, dkey = user_with_key(s, prefix="dave")
+    problems = []
     edges = [
         {"prompt": "\u00e9" * 998 + "a\n\tb",     # 2000 bytes
          "negative_prompt": "y" * 2000, "width": 64,
@@ -447,7 +432,6 @@ def test_validation_names_exactly_the_bad_field(s):
     for jid in ids:
         assert wait_db(s, jid, ("succeeded", "failed"))["status"] == \
             "succeeded", db_job(s, jid)
-    # The field cases, reported together so one run shows them all.
     assert not problems, "\n".join(problems)
 
 
@@ -474,30 +458,41 @@ def all_pages(s, key, query, limit):
     raise AssertionError("more than 50 pages for %s" % query)
 
 
-def test_listing_pages_and_filters(s):
-    uid, key = STATE["carol"], STATE["carol_key"]
-    spec = [("a red circle", "succeeded"),
-            ("100% blue square", "failed"),
-            ("100 blue squares", "canceled"),
-            ("two_green triangles", "succeeded"),
-            ("two green triangles", "succeeded"),
-            ("a yellow star", "canceled"),
-            ("three purple stars", "succeeded")]
-    for day, (prompt, status) in enumerate(spec, 1):
-        s.sql("INSERT INTO jobs (user_id, status, prompt, model, width,"
-              " height, steps, cfg_scale, sampler, seed, batch_count,"
-              " created_at, started_at, finished_at) VALUES (%d, '%s',"
-              " '%s', 'kiln-micro', 64, 64, 4, 7, 'euler', %d, 1,"
-              " '2024-01-0%d 12:00:00', '2024-01-0%d 12:00:01',"
-              " '2024-01-0%d 12:00:05')" % (uid, status, prompt, day, day,
-                                            day, day))
-    rows = s.sql("SELECT id, prompt, status, created_at FROM jobs WHERE"
-                 " user_id = %d ORDER BY created_at DESC, id DESC" % uid)
-    assert len(rows) == 7, rows
-    newest = [int(r[0]) for r in rows]
-    by_prompt = {r[1]: int(r[0]) for r in rows}
-    day_of = {int(r[0]): int(r[3][8:10]) for r in rows}
+LISTING = [("a red circle", "succeeded"),
+           ("100% blue square", "failed"),
+           ("100 blue squares", "canceled"),
+           ("two_green triangles", "succeeded"),
+           ("two green triangles", "succeeded"),
+           ("a yellow star", "canceled"),
+           ("three purple stars", "succeeded")]
 
+
+class Listing:
+    """A fresh user with a read key and the seven jobs of LISTING, one a
+    day from 2024-01-01 at noon, made in SQL."""
+
+    def __init__(self, s):
+        self.uid, self.key = user_with_key(s, "read", prefix="carol")
+        for day, (prompt, status) in enumerate(LISTING, 1):
+            s.sql("INSERT INTO jobs (user_id, status, prompt, model, width,"
+                  " height, steps, cfg_scale, sampler, seed, batch_count,"
+                  " created_at, started_at, finished_at) VALUES (%d, '%s',"
+                  " '%s', 'kiln-micro', 64, 64, 4, 7, 'euler', %d, 1,"
+                  " '2024-01-0%d 12:00:00', '2024-01-0%d 12:00:01',"
+                  " '2024-01-0%d 12:00:05')" % (self.uid, status, prompt,
+                                                day, day, day, day))
+        self.rows = s.sql("SELECT id, prompt, status, created_at FROM jobs"
+                          " WHERE user_id = %d ORDER BY created_at DESC,"
+                          " id DESC" % self.uid)
+        assert len(self.rows) == 7, self.rows
+        self.newest = [int(r[0]) for r in self.rows]
+        self.by_prompt = {r[1]: int(r[0]) for r in self.rows}
+        self.day_of = {int(r[0]): int(r[3][8:10]) for r in self.rows}
+
+
+def test_listing_pages_newest_first(s):
+    ls = Listing(s)
+    key, newest = ls.key, ls.newest
     ids, pages = all_pages(s, key, "", 3)
     assert [len(p) for p in pages] == [3, 3, 1], pages
     assert ids == newest, (ids, newest)
@@ -510,9 +505,18 @@ def test_listing_pages_and_filters(s):
     assert first["created_at"] == "2024-01-01T12:00:00Z", first
     assert first["finished_at"] == "2024-01-01T12:00:05Z", first
     assert first["prompt"] == "a red circle" and first["images"] == [], first
+    page, cur, _ = list_ids(s, key, "limit=6")
+    assert page == newest[:6] and cur is not None, (page, cur)
+    page, cur, _ = list_ids(s, key, "limit=6&cursor=%s" % cur)
+    assert page == newest[6:] and cur is None, (page, cur)
+
+
+def test_a_listed_job_holds_its_own_images(s):
     # A page is read in two queries (the jobs, then all their images):
     # each job keeps its own images, in order, and reads the same as its
     # own GET.
+    ls = Listing(s)
+    key, by_prompt = ls.key, ls.by_prompt
     imgs = {by_prompt["three purple stars"]: [(0, 11), (1, 12), (2, 13)],
             by_prompt["a red circle"]: [(0, 21)]}
     for jid, rows_ in imgs.items():
@@ -521,6 +525,7 @@ def test_listing_pages_and_filters(s):
                   " height) VALUES (%d, %d, %d, 'x.png', 64, 64)"
                   % (jid, idx, seed))
     _, _, o = list_ids(s, key, "")
+    assert [j["id"] for j in o["jobs"]] == ls.newest
     for j in o["jobs"]:
         want = imgs.get(j["id"], [])
         assert [(i["index"], i["seed"]) for i in j["images"]] == want, j
@@ -528,22 +533,25 @@ def test_listing_pages_and_filters(s):
             j["id"], i["index"]) for i in j["images"]), j
         r = api(s, "GET", "/api/v1/jobs/%d" % j["id"], key)
         assert r.status == 200 and is_json(r) == j, (j, r.text[:300])
-    s.sql("DELETE FROM job_images WHERE job_id IN (%s)"
-          % ", ".join(str(i) for i in imgs))
-    page, cur, _ = list_ids(s, key, "limit=6")
-    assert page == newest[:6] and cur is not None, (page, cur)
-    page, cur, _ = list_ids(s, key, "limit=6&cursor=%s" % cur)
-    assert page == newest[6:] and cur is None, (page, cur)
 
+
+def test_listing_filters_by_status(s):
+    ls = Listing(s)
     for status in ("succeeded", "failed", "canceled", "queued", "running"):
-        want = [i for i in newest
-                if [r[2] for r in rows if int(r[0]) == i][0] == status]
-        ids, _ = all_pages(s, key, "status=" + status, 1 if status ==
+        want = [i for i in ls.newest
+                if [r[2] for r in ls.rows if int(r[0]) == i][0] == status]
+        ids, _ = all_pages(s, ls.key, "status=" + status, 1 if status ==
                            "succeeded" else 2)
         assert ids == want, (status, ids, want)
 
+
+def test_listing_searches_the_prompt_literally(s):
+    ls = Listing(s)
+    by_prompt = ls.by_prompt
+
     def q(text, *extra):
-        page, cur, _ = list_ids(s, key, "q=" + urllib.parse.quote(text, "") +
+        page, cur, _ = list_ids(s, ls.key, "q=" +
+                                urllib.parse.quote(text, "") +
                                 "".join("&" + e for e in extra))
         assert cur is None, cur
         return page
@@ -560,10 +568,14 @@ def test_listing_pages_and_filters(s):
     assert q("nothing like this") == []
     assert q("blue", "status=failed") == [by_prompt["100% blue square"]]
 
+
+def test_listing_filters_by_date(s):
+    ls = Listing(s)
+
     def days(query):
-        page, cur, _ = list_ids(s, key, query)
+        page, cur, _ = list_ids(s, ls.key, query)
         assert cur is None
-        return sorted(day_of[i] for i in page)
+        return sorted(ls.day_of[i] for i in page)
 
     assert days("since=2024-01-03") == [3, 4, 5, 6, 7]
     assert days("until=2024-01-03") == [1, 2]
@@ -572,6 +584,9 @@ def test_listing_pages_and_filters(s):
     assert days("since=2024-01-06T11:59:59Z") == [6, 7]
     assert days("since=2030-01-01") == []
 
+
+def test_listing_names_each_bad_query_parameter(s):
+    _, key = user_with_key(s, "read")
     problems = []
     for query, field in [("limit=0", "limit"), ("limit=101", "limit"),
                          ("limit=abc", "limit"), ("limit=2.5", "limit"),
@@ -601,87 +616,88 @@ def test_listing_pages_and_filters(s):
     assert not problems, "\n".join(problems)
 
 
-def test_cancel_queued_and_running_jobs(s):
-    key = STATE["key"]
+@contextlib.contextmanager
+def busy_daemon(s, key):
+    """The daemon busy with a long job of key's (150 steps x 8, a step or
+    two in) for the with block, so jobs submitted in it stay queued:
+    the long job's id. Canceled afterwards, whatever happened."""
+    # The queue then holds only this test's jobs, behind the busy one.
+    wait_idle(s)
     busy = submit(s, key, {"prompt": "three purple stars on a black"
                            " background", "steps": 150, "batch_count": 8,
                            "seed": 5})["id"]
-    STATE["busy"] = busy
-    wait_until(lambda: (lambda j: j["status"] == "running" and
-                        int(j["step"]) >= 2)(db_job(s, busy)),
-               timeout=60, step=0.05, what="the busy job to run")
+    try:
+        wait_until(lambda: (lambda j: j["status"] == "running" and
+                            int(j["step"]) >= 2)(db_job(s, busy)),
+                   timeout=60, step=0.05, what="the busy job to run")
+        yield busy
+    finally:
+        api(s, "POST", "/api/v1/jobs/%d/cancel" % busy, key)
+        wait_db(s, busy, ("canceled", "succeeded", "failed"), timeout=30)
 
-    # Nothing that has not ended can be deleted.
-    r = api(s, "DELETE", "/api/v1/jobs/%d" % busy, key)
-    error_of(r, 409, "conflict", "DELETE running")
-    assert db_job(s, busy)["status"] == "running"
 
-    q1 = submit(s, key, {"prompt": "a single blue circle on the left",
-                         "steps": 4, "seed": 1})
-    q2 = submit(s, key, {"prompt": "a pink triangle at the bottom",
-                         "steps": 4, "seed": 2,
-                         "webhook_url": "http://127.0.0.1:9/hook?x=1"})
-    assert q2["webhook_url"] == "http://127.0.0.1:9/hook?x=1", q2
-    ahead = [int(one(s, "SELECT COUNT(*) FROM jobs WHERE status = 'queued'"
-                     " AND id < %d" % j["id"])) for j in (q1, q2)]
-    assert ahead == [0, 1], ahead
-    for j, n in zip((q1, q2), ahead):
-        assert j["status"] == "queued", j
-        got = get_job(s, key, j["id"])
-        assert got["status"] == "queued" and got["queue_position"] == n, \
-            (got["queue_position"], n)
-        assert isinstance(got["queue_position"], int)
-    busy_j = get_job(s, key, busy)
-    assert busy_j["status"] == "running" and \
-        busy_j["queue_position"] is None, busy_j
-    assert busy_j["started_at"] and ISO.match(busy_j["started_at"])
-    assert busy_j["progress"]["steps"] == 150 * 8, busy_j["progress"]
-    assert 0 < busy_j["progress"]["step"] < 1200, busy_j["progress"]
+def queued(s, key, n):
+    """n cheap jobs submitted behind the busy one: their JSON."""
+    return [submit(s, key, {"prompt": "a single blue circle on the left",
+                            "steps": 4, "seed": k}) for k in range(n)]
 
-    r = api(s, "DELETE", "/api/v1/jobs/%d" % q1["id"], key)
-    error_of(r, 409, "conflict", "DELETE queued")
-    assert db_job(s, q1["id"])["status"] == "queued"
 
-    # A queued job: canceled at once.
-    r = api(s, "POST", "/api/v1/jobs/%d/cancel" % q2["id"], key)
-    assert r.status == 202, (r.status, r.text[:500])
-    j = is_json(r)
-    assert j["id"] == q2["id"] and j["status"] == "canceled", j
-    assert j["queue_position"] is None, j
-    assert db_job(s, q2["id"])["status"] == "canceled"
-    assert get_job(s, key, q1["id"])["queue_position"] == 0
-    r = api(s, "POST", "/api/v1/jobs/%d/cancel" % q1["id"], key)
-    assert r.status == 202 and r.json()["status"] == "canceled", r.text
-    # A read-only key cannot cancel.
-    r = api(s, "POST", "/api/v1/jobs/%d/cancel" % busy, STATE["ro"])
-    error_of(r, 403, "forbidden", "cancel with read-only key")
-    assert db_job(s, busy)["cancel_requested"] == "0"
+def test_a_job_that_has_not_ended_cannot_be_deleted(s):
+    _, key, _ = owner(s)
+    with busy_daemon(s, key) as busy:
+        q1, = queued(s, key, 1)
+        r = api(s, "DELETE", "/api/v1/jobs/%d" % busy, key)
+        error_of(r, 409, "conflict", "DELETE running")
+        assert db_job(s, busy)["status"] == "running"
+        r = api(s, "DELETE", "/api/v1/jobs/%d" % q1["id"], key)
+        error_of(r, 409, "conflict", "DELETE queued")
+        assert db_job(s, q1["id"])["status"] == "queued"
 
-    # The running one: stops after the step in flight.
-    r = api(s, "POST", "/api/v1/jobs/%d/cancel" % busy, key)
-    assert r.status == 202, (r.status, r.text[:500])
-    assert r.json()["status"] in ("running", "canceled"), r.json()
-    at = int(db_job(s, busy)["step"])
-    row = wait_db(s, busy, ("canceled", "succeeded", "failed"), timeout=30)
-    assert row["status"] == "canceled", row
-    assert int(row["step"]) <= at + 1 and int(row["step"]) < 1200, \
-        (at, row["step"])
-    assert db_images(s, busy) == []
-    j = get_job(s, key, busy)
-    assert j["status"] == "canceled" and j["images"] == [], j
-    assert j["finished_at"] and ISO.match(j["finished_at"]), j
 
-    # Ended jobs cannot be canceled.
-    for jid in (busy, q1["id"], q2["id"]):
-        r = api(s, "POST", "/api/v1/jobs/%d/cancel" % jid, key)
-        error_of(r, 409, "conflict", "cancel ended job %d" % jid)
-        assert db_job(s, jid)["status"] == "canceled"
-    r = api(s, "POST", "/api/v1/jobs/%d/cancel" % STATE["job"], key)
-    error_of(r, 409, "conflict", "cancel succeeded job")
-    assert db_job(s, STATE["job"])["status"] == "succeeded"
-    r = api(s, "POST", "/api/v1/jobs/99999999/cancel", key)
-    error_of(r, 404, "not_found", "cancel unknown job")
+def test_queued_jobs_report_their_place_and_the_running_its_step(s):
+    _, key, _ = owner(s)
+    with busy_daemon(s, key) as busy:
+        q1 = submit(s, key, {"prompt": "a single blue circle on the left",
+                             "steps": 4, "seed": 1})
+        q2 = submit(s, key, {"prompt": "a pink triangle at the bottom",
+                             "steps": 4, "seed": 2,
+                             "webhook_url": "http://127.0.0.1:9/hook?x=1"})
+        assert q2["webhook_url"] == "http://127.0.0.1:9/hook?x=1", q2
+        ahead = [int(one(s, "SELECT COUNT(*) FROM jobs WHERE status ="
+                         " 'queued' AND id < %d" % j["id"]))
+                 for j in (q1, q2)]
+        assert ahead == [0, 1], ahead
+        for j, n in zip((q1, q2), ahead):
+            assert j["status"] == "queued", j
+            got = get_job(s, key, j["id"])
+            assert got["status"] == "queued" and \
+                got["queue_position"] == n, (got["queue_position"], n)
+            assert isinstance(got["queue_position"], int)
+        busy_j = get_job(s, key, busy)
+        assert busy_j["status"] == "running" and \
+            busy_j["queue_position"] is None, busy_j
+        assert busy_j["started_at"] and ISO.match(busy_j["started_at"])
+        assert busy_j["progress"]["steps"] == 150 * 8, busy_j["progress"]
+        assert 0 < busy_j["progress"]["step"] < 1200, busy_j["progress"]
 
+
+def test_a_queued_job_is_canceled_at_once_and_never_runs(s):
+    _, key, _ = owner(s)
+    with busy_daemon(s, key):
+        q1, q2 = queued(s, key, 2)
+        r = api(s, "POST", "/api/v1/jobs/%d/cancel" % q2["id"], key)
+        assert r.status == 202, (r.status, r.text[:500])
+        j = is_json(r)
+        assert j["id"] == q2["id"] and j["status"] == "canceled", j
+        assert j["queue_position"] is None, j
+        assert db_job(s, q2["id"])["status"] == "canceled"
+        assert get_job(s, key, q1["id"])["queue_position"] == 0
+        r = api(s, "POST", "/api/v1/jobs/%d/cancel" % q1["id"], key)
+        assert r.status == 202 and r.json()["status"] == "canceled", r.text
+        # Ended, they cannot be canceled again.
+        for jid in (q1["id"], q2["id"]):
+            r = api(s, "POST", "/api/v1/jobs/%d/cancel" % jid, key)
+            error_of(r, 409, "conflict", "cancel ended job %d" % jid)
     # A job submitted after them runs; the canceled ones never did.
     probe = submit(s, key, {"prompt": "a yellow star", "steps": 2})["id"]
     assert wait_db(s, probe, ("succeeded", "failed"))["status"] == \
@@ -693,11 +709,48 @@ def test_cancel_queued_and_running_jobs(s):
         assert db_images(s, jid) == []
         assert not os.path.exists(job_dir(s, jid)), os.listdir(job_dir(s,
                                                                        jid))
-    STATE["canceled"] = [busy, q1["id"], q2["id"]]
+
+
+def test_a_running_job_stops_after_the_step_in_flight(s):
+    _, key, ro = owner(s)
+    with busy_daemon(s, key) as busy:
+        # A read-only key cannot cancel.
+        r = api(s, "POST", "/api/v1/jobs/%d/cancel" % busy, ro)
+        error_of(r, 403, "forbidden", "cancel with read-only key")
+        assert db_job(s, busy)["cancel_requested"] == "0"
+        r = api(s, "POST", "/api/v1/jobs/%d/cancel" % busy, key)
+        assert r.status == 202, (r.status, r.text[:500])
+        assert r.json()["status"] in ("running", "canceled"), r.json()
+        at = int(db_job(s, busy)["step"])
+        row = wait_db(s, busy, ("canceled", "succeeded", "failed"),
+                      timeout=30)
+        assert row["status"] == "canceled", row
+        assert int(row["step"]) <= at + 1 and int(row["step"]) < 1200, \
+            (at, row["step"])
+        assert db_images(s, busy) == []
+        j = get_job(s, key, busy)
+        assert j["status"] == "canceled" and j["images"] == [], j
+        assert j["finished_at"] and ISO.match(j["finished_at"]), j
+        r = api(s, "POST", "/api/v1/jobs/%d/cancel" % busy, key)
+        error_of(r, 409, "conflict", "cancel the ended job")
+
+
+def test_an_ended_job_cannot_be_canceled(s):
+    uid, key, _ = owner(s)
+    for status in ("canceled", "failed", "succeeded"):
+        jid = job_row(s, uid, status)
+        r = api(s, "POST", "/api/v1/jobs/%d/cancel" % jid, key)
+        error_of(r, 409, "conflict", "cancel %s job %d" % (status, jid))
+        assert db_job(s, jid)["status"] == status
+    r = api(s, "POST", "/api/v1/jobs/99999999/cancel", key)
+    error_of(r, 404, "not_found", "cancel unknown job")
 
 
 def test_delete_removes_rows_and_files(s):
-    key = STATE["key"]
+    _, key, ro = owner(s)
+    # Another finished job of the same user, which must stay whole.
+    other = rendered(s, key, {"prompt": GREEN, "steps": 1,
+                              "batch_count": 2})["id"]
     j = submit(s, key, {"prompt": "a large red star in the top left corner",
                         "steps": 10, "batch_count": 2})
     jid = j["id"]
@@ -711,7 +764,7 @@ def test_delete_removes_rows_and_files(s):
     assert api(s, "GET", img_urls[0], key).status == 200
 
     # Not with a read-only key.
-    r = api(s, "DELETE", "/api/v1/jobs/%d" % jid, STATE["ro"])
+    r = api(s, "DELETE", "/api/v1/jobs/%d" % jid, ro)
     error_of(r, 403, "forbidden", "DELETE with read-only key")
     assert db_job(s, jid) is not None
 
@@ -737,17 +790,31 @@ def test_delete_removes_rows_and_files(s):
     error_of(api(s, "POST", "/api/v1/jobs/%d/cancel" % jid, key), 404,
              "not_found", "cancel deleted")
 
-    # A canceled job (it may hold a preview) goes with its directory.
-    busy = STATE["busy"]
+    # The other job is untouched.
+    assert db_job(s, other)["status"] == "succeeded"
+    assert len(db_images(s, other)) == 2
+    assert os.path.isdir(job_dir(s, other))
+
+
+def test_delete_removes_a_canceled_jobs_preview(s):
+    # A job canceled while it ran keeps its preview until deleted; the
+    # directory goes with the row.
+    _, key = user_with_key(s)
+    busy = submit(s, key, {"prompt": "three purple stars on a black"
+                           " background", "steps": 150, "batch_count": 8,
+                           "seed": 5})["id"]
+    wait_until(lambda: db_job(s, busy)["preview_path"] != "NULL",
+               timeout=60, step=0.05, what="the busy job's first preview")
+    r = api(s, "POST", "/api/v1/jobs/%d/cancel" % busy, key)
+    assert r.status == 202, (r.status, r.text[:500])
+    assert wait_db(s, busy, ("canceled", "succeeded", "failed"),
+                   timeout=30)["status"] == "canceled"
+    assert os.path.isdir(job_dir(s, busy))
     r = api(s, "DELETE", "/api/v1/jobs/%d" % busy, key)
     assert r.status == 204, (r.status, r.text[:500])
     assert one(s, "SELECT COUNT(*) FROM jobs WHERE id = %d AND deleted_at"
                " IS NOT NULL" % busy) == "1"
     assert not os.path.exists(job_dir(s, busy))
-    # The other jobs are untouched.
-    assert db_job(s, STATE["job"])["status"] == "succeeded"
-    assert len(db_images(s, STATE["job"])) == 2
-    assert os.path.isdir(job_dir(s, STATE["job"]))
 
 
 def snapshot(s, jid):
@@ -758,8 +825,15 @@ def snapshot(s, jid):
 
 
 def test_other_users_see_nothing_of_a_job(s):
-    jid = STATE["job"]
-    bob = STATE["bob_key"]
+    alice, key, _ = owner(s)
+    jid = previewed(s, key)["id"]
+    # More of alice's jobs, for her listing to take pages.
+    for n in range(5):
+        job_row(s, alice, "succeeded", "alice's job %d" % n)
+    _, bob = user_with_key(s, prefix="bob")
+    carol, carol_key = user_with_key(s, "read", prefix="carol")
+    for n in range(3):
+        job_row(s, carol, "succeeded", "carol's job %d" % n)
     before = snapshot(s, jid)
     count = job_count(s)
     for method, path in [
@@ -778,7 +852,7 @@ def test_other_users_see_nothing_of_a_job(s):
     # Bob's listing: none of alice's jobs, by any filter.
     alice_ids = {int(r[0]) for r in s.sql(
         "SELECT id FROM jobs WHERE user_id = %d AND deleted_at IS NULL" %
-        STATE["alice"])}
+        alice)}
     assert jid in alice_ids
     for query in ("", "limit=100", "status=succeeded",
                   "q=" + urllib.parse.quote("two small green"),
@@ -788,21 +862,23 @@ def test_other_users_see_nothing_of_a_job(s):
     # Carol (read only) sees only hers.
     carol_ids = {int(r[0]) for r in s.sql(
         "SELECT id FROM jobs WHERE user_id = %d AND deleted_at IS NULL" %
-        STATE["carol"])}
-    page, _, _ = list_ids(s, STATE["carol_key"], "limit=100")
-    assert set(page) == carol_ids, page
+        carol)}
+    page, _, _ = list_ids(s, carol_key, "limit=100")
+    assert len(carol_ids) == 3 and set(page) == carol_ids, page
     # And alice's listing holds all of hers and only hers.
-    ids, _ = all_pages(s, STATE["key"], "", 4)
+    ids, _ = all_pages(s, key, "", 4)
     assert sorted(ids) == sorted(alice_ids), (ids, alice_ids)
     assert ids == sorted(ids, reverse=True), ids
     assert snapshot(s, jid) == before, "bob changed alice's job"
     assert job_count(s) == count
-    assert get_job(s, STATE["key"], jid)["status"] == "succeeded"
+    assert get_job(s, key, jid)["status"] == "succeeded"
 
 
 def test_a_session_cookie_reads_but_does_not_write(s):
-    jid = STATE["job"]
-    tok = make_session(s, STATE["alice"])
+    alice, key, _ = owner(s)
+    jid = rendered(s, key, {"prompt": GREEN, "steps": 1})["id"]
+    bob, _ = new_user(s, "bob")
+    tok = make_session(s, alice)
     cookie = {"Cookie": "kiln_session=" + tok}
     r = api(s, "GET", "/api/v1/jobs/%d" % jid, headers=cookie)
     assert r.status == 200, (r.status, r.text[:500])
@@ -813,7 +889,7 @@ def test_a_session_cookie_reads_but_does_not_write(s):
     r = api(s, "GET", "/api/v1/images/%d-0.png" % jid, headers=cookie)
     assert r.status == 200 and r.body[:8] == PNG_SIG, r.status
     # Bob's session does not read alice's job.
-    bob_tok = make_session(s, STATE["bob"])
+    bob_tok = make_session(s, bob)
     r = api(s, "GET", "/api/v1/jobs/%d" % jid,
             headers={"Cookie": "kiln_session=" + bob_tok})
     error_of(r, 404, "not_found", "bob's session")
@@ -831,7 +907,7 @@ def test_a_session_cookie_reads_but_does_not_write(s):
     assert snapshot(s, jid) == snap
 
     # An expired session reads nothing.
-    old = make_session(s, STATE["alice"],
+    old = make_session(s, alice,
                        expires="NOW() - INTERVAL 1 MINUTE")
     r = api(s, "GET", "/api/v1/jobs/%d" % jid,
             headers={"Cookie": "kiln_session=" + old})
@@ -841,7 +917,9 @@ def test_a_session_cookie_reads_but_does_not_write(s):
 def test_security_headers_on_every_kind_of_response(s):
     # api() checks every response; this walks the kinds once more, on
     # purpose, with the statuses they must have.
-    key, jid = STATE["key"], STATE["job"]
+    uid, key, ro = owner(s)
+    jid = previewed(s, key, batch_count=1)["id"]
+    canceled = job_row(s, uid, "canceled")
     img = "/api/v1/images/%d-0.png" % jid
     etag = api(s, "GET", img, key).headers["etag"]
     cases = [
@@ -852,9 +930,9 @@ def test_security_headers_on_every_kind_of_response(s):
         ("GET", "/api/v1/jobs/%d" % (jid + 100000), key, None, None, 404),
         ("POST", "/api/v1/jobs", key, {"prompt": ""}, None, 400),
         ("POST", "/api/v1/jobs", key, "[1]", None, 400),
-        ("POST", "/api/v1/jobs", STATE["ro"], {"prompt": "x"}, None, 403),
+        ("POST", "/api/v1/jobs", ro, {"prompt": "x"}, None, 403),
         ("POST", "/api/v1/jobs/%d/cancel" % jid, key, None, None, 409),
-        ("DELETE", "/api/v1/jobs/%d" % STATE["canceled"][1], key, None,
+        ("DELETE", "/api/v1/jobs/%d" % canceled, key, None,
          None, 204),
         ("GET", img, key, None, None, 200),
         ("GET", img, key, None, {"If-None-Match": etag}, 304),
@@ -890,8 +968,7 @@ def n_jobs(s):
 
 
 def test_idempotency_key_gives_the_same_job(s):
-    uid = make_user(s, "ida")
-    key = make_key(s, uid, "read,generate")
+    uid, key = user_with_key(s, prefix="ida")
     body = {"prompt": "one green star", "steps": 2, "seed": 5}
     before = n_jobs(s)
     r1 = api(s, "POST", "/api/v1/jobs", key, body,
@@ -909,7 +986,7 @@ def test_idempotency_key_gives_the_same_job(s):
     error_of(r3, 409, "conflict")
     assert n_jobs(s) == before + 1
     # Keys are per user: another user's same key makes their own job.
-    other = make_key(s, make_user(s, "idb"), "read,generate")
+    _, other = user_with_key(s, prefix="idb")
     r4 = api(s, "POST", "/api/v1/jobs", other, body,
              headers={"Idempotency-Key": "order-17"})
     assert r4.status == 202 and r4.json()["id"] != r1.json()["id"]
@@ -933,8 +1010,7 @@ def test_idempotency_key_gives_the_same_job(s):
 
 
 def test_batch_is_all_or_nothing(s):
-    uid = make_user(s, "batcher")
-    key = make_key(s, uid, "read,generate")
+    uid, key = user_with_key(s, prefix="batcher")
     before = n_jobs(s)
     jobs = [{"prompt": "job %d" % i, "steps": 1, "seed": i}
             for i in range(5)]
@@ -975,32 +1051,16 @@ def test_readiness_follows_the_daemon(s):
     check_security_headers(s.get("/readyz"), "/readyz")
 
 
-def browser(s, uid):
-    """A signed-in browser for user uid: (cookie header, csrf token)."""
-    tok, csrf = token(), token()
-    s.sql("INSERT INTO sessions (user_id, token_hash, csrf, expires_at)"
-          " VALUES (%d, '%s', '%s', NOW() + INTERVAL 1 HOUR)" %
-          (uid, sha256(tok), csrf))
-    return "kiln_session=" + tok, csrf
-
-
-def admin_browser(s, role="admin", name="queueadmin"):
-    """A signed-in browser for a new account: (cookie header, csrf)."""
-    s.sql("INSERT INTO users (username, password_hash, role) VALUES"
-          " ('%s', 'x', '%s')" % (name, role))
-    return browser(s, int(one(s, "SELECT id FROM users WHERE username ="
-                              " '%s'" % name)))
-
-
-def post_form(s, cookie, path, fields):
-    return s.request("POST", path, body=urllib.parse.urlencode(fields),
-                     headers={"Cookie": cookie, "Content-Type":
-                              "application/x-www-form-urlencoded"})
+def admin_browser(s, role="admin", prefix="queueadmin"):
+    """A signed-in browser for a new account: (cookie header, csrf,
+    user name)."""
+    uid, name = new_user(s, prefix, role=role)
+    return browser(s, uid) + (name,)
 
 
 def test_admin_queue_page(s):
-    cookie, csrf = admin_browser(s)
-    uid = make_user(s, "queued-user")
+    cookie, csrf, admin = admin_browser(s)
+    uid, user = new_user(s, "queued-user")
     # A failed job, and an old succeeded one flagged as a slow render.
     s.sql("INSERT INTO jobs (user_id, status, prompt, model, width, height,"
           " steps, cfg_scale, sampler, seed, attempt, error, finished_at)"
@@ -1029,15 +1089,16 @@ def test_admin_queue_page(s):
     assert m and queued_after <= int(m.group(1)) <= queued_before, (
         m and m.group(1), queued_before, queued_after)
     # Filters: status, user, slow renders.
-    r = s.get("/admin/queue?status=failed&user=queued-",
+    r = s.get("/admin/queue?status=failed&user=" + user[:-2],
               headers={"Cookie": cookie})
     ids = [int(x) for x in re.findall(r'id="job-(\d+)"', r.text)]
     assert ids == [failed], ids
-    r = s.get("/admin/queue?anomaly=1", headers={"Cookie": cookie})
+    r = s.get("/admin/queue?anomaly=1&user=" + user,
+              headers={"Cookie": cookie})
     ids = [int(x) for x in re.findall(r'id="job-(\d+)"', r.text)]
     assert ids == [slow], ids
     # Not for other users; forms need the token.
-    other, other_csrf = admin_browser(s, "user", "not-an-admin")
+    other, other_csrf, _ = admin_browser(s, "user", "not-an-admin")
     assert s.get("/admin/queue", headers={"Cookie": other}).status == 403
     r = post_form(s, other, "/admin/queue/%d/requeue" % failed,
                   {"csrf": other_csrf})
@@ -1060,5 +1121,5 @@ def test_admin_queue_page(s):
                   {"csrf": csrf})
     assert r.status == 404
     rows = s.sql("SELECT actor, action, detail FROM audit_log WHERE action"
-                 " = 'job_requeue'")
-    assert rows == [["queueadmin", "job_requeue", "job %d" % failed]], rows
+                 " = 'job_requeue' AND actor = '%s'" % admin)
+    assert rows == [[admin, "job_requeue", "job %d" % failed]], rows

@@ -6,20 +6,18 @@ pixels, at most twice that), and a request beyond them is a 422 naming
 the field on the JSON API, in a batch, on /sdapi/v1/txt2img and on the
 form, whose number boxes follow the tier and the model. Also: progress of
 a queued job counts its known steps, and /sdapi/v1/progress counts steps
-within the image. No render daemon runs, so jobs stay queued."""
+within the image. No render daemon runs, so jobs stay queued. Each test
+makes its own user and key."""
 
 import json
 import os
 import re
 
 import harness
-from test_jobs_api import (api, error_of, make_key, make_session,
-                           make_user)
+from common import api, error_of, make_session, user_with_key
 
 STACK = dict(server="lighttpd", daemon=False,
              extra_conf="[limits]\nsubmit_burst = 100000\n")
-
-STATE = {}
 
 
 def micro_facts():
@@ -41,12 +39,8 @@ def fields_of(r, status, where):
     return e["fields"]
 
 
-def test_setup(s):
-    STATE["uid"] = make_user(s, "mona")
-    STATE["key"] = make_key(s, STATE["uid"], "read,generate")
-    multiple, native, largest = micro_facts()
-    assert (multiple, native, largest) == (16, 64, 128)
-    STATE["facts"] = (multiple, native, largest)
+def test_kiln_micros_sides_follow_from_its_configs(s):
+    assert micro_facts() == (16, 64, 128)
 
 
 def jobs(s):
@@ -54,31 +48,33 @@ def jobs(s):
 
 
 def test_a_side_off_the_models_multiple_is_422_naming_it(s):
-    multiple, _, _ = STATE["facts"]
+    multiple, _, _ = micro_facts()
+    _, key = user_with_key(s)
     before = jobs(s)
     # 72: a multiple of 8 (every model's), not of kiln-micro's 16.
-    r = api(s, "POST", "/api/v1/jobs", STATE["key"],
+    r = api(s, "POST", "/api/v1/jobs", key,
             {"prompt": "one red circle", "width": 72})
     f = fields_of(r, 422, "width 72")
     assert list(f) == ["width"], f
     assert "multiple of %d" % multiple in f["width"], f
     assert "kiln-micro" in f["width"] and "64 or 80" in f["width"], f
-    r = api(s, "POST", "/api/v1/jobs", STATE["key"],
+    r = api(s, "POST", "/api/v1/jobs", key,
             {"prompt": "one red circle", "height": 88})
     assert list(fields_of(r, 422, "height 88")) == ["height"]
     assert jobs(s) == before
 
 
 def test_a_side_over_the_models_largest_is_422_naming_it(s):
-    _, _, largest = STATE["facts"]
+    _, _, largest = micro_facts()
+    _, key = user_with_key(s)
     before = jobs(s)
-    r = api(s, "POST", "/api/v1/jobs", STATE["key"],
+    r = api(s, "POST", "/api/v1/jobs", key,
             {"prompt": "one red circle", "width": 512, "height": 512})
     f = fields_of(r, 422, "512x512")
     assert set(f) == {"width", "height"}, f
     assert "limit of %d" % largest in f["width"], f
     # At the largest side it is accepted.
-    r = api(s, "POST", "/api/v1/jobs", STATE["key"],
+    r = api(s, "POST", "/api/v1/jobs", key,
             {"prompt": "one red circle", "width": largest,
              "height": largest, "steps": 1})
     assert r.status == 202, r.text
@@ -86,8 +82,9 @@ def test_a_side_over_the_models_largest_is_422_naming_it(s):
 
 
 def test_a_batch_with_one_job_beyond_the_model_makes_none(s):
+    _, key = user_with_key(s)
     before = jobs(s)
-    r = api(s, "POST", "/api/v1/jobs/batch", STATE["key"],
+    r = api(s, "POST", "/api/v1/jobs/batch", key,
             {"jobs": [{"prompt": "a", "steps": 1},
                       {"prompt": "b", "steps": 1, "width": 72}]})
     f = fields_of(r, 422, "batch")
@@ -96,8 +93,9 @@ def test_a_batch_with_one_job_beyond_the_model_makes_none(s):
 
 
 def test_sdapi_txt2img_refuses_a_size_the_model_cannot_render(s):
+    _, key = user_with_key(s)
     before = jobs(s)
-    r = api(s, "POST", "/sdapi/v1/txt2img", STATE["key"],
+    r = api(s, "POST", "/sdapi/v1/txt2img", key,
             {"prompt": "one red circle", "width": 72, "height": 64,
              "steps": 2})
     f = fields_of(r, 422, "sdapi width 72")
@@ -106,8 +104,9 @@ def test_sdapi_txt2img_refuses_a_size_the_model_cannot_render(s):
 
 
 def test_the_form_offers_what_the_tier_and_model_allow(s):
-    multiple, _, largest = STATE["facts"]
-    tok = make_session(s, STATE["uid"])
+    multiple, _, largest = micro_facts()
+    uid, _ = user_with_key(s)
+    tok = make_session(s, uid)
     r = s.get("/generate", headers={"Cookie": "kiln_session=" + tok})
     assert r.status == 200, r.status
 
@@ -125,9 +124,10 @@ def test_the_form_offers_what_the_tier_and_model_allow(s):
 
 
 def test_a_form_side_off_the_multiple_is_named(s):
-    tok = make_session(s, STATE["uid"])
+    uid, _ = user_with_key(s)
+    tok = make_session(s, uid)
     csrf = s.sql("SELECT csrf FROM sessions WHERE user_id = %d ORDER BY id"
-                 " DESC LIMIT 1" % STATE["uid"])[0][0]
+                 " DESC LIMIT 1" % uid)[0][0]
     before = jobs(s)
     r = s.request("POST", "/generate",
                   body="csrf=%s&prompt=one+red+circle&width=72" % csrf,
@@ -140,20 +140,20 @@ def test_a_form_side_off_the_multiple_is_named(s):
 
 
 def test_a_queued_job_reports_its_steps(s):
-    r = api(s, "POST", "/api/v1/jobs", STATE["key"],
+    _, key = user_with_key(s)
+    r = api(s, "POST", "/api/v1/jobs", key,
             {"prompt": "two blue squares", "steps": 7, "batch_count": 3})
     assert r.status == 202, r.text
     j = r.json()
     assert j["status"] == "queued", j
     assert j["progress"]["step"] == 0, j
     assert j["progress"]["steps"] == 7 * 3, j["progress"]
-    again = api(s, "GET", "/api/v1/jobs/%d" % j["id"], STATE["key"]).json()
+    again = api(s, "GET", "/api/v1/jobs/%d" % j["id"], key).json()
     assert again["progress"]["steps"] == 21, again["progress"]
 
 
 def test_sdapi_progress_counts_steps_within_the_image(s):
-    uid = make_user(s, "ida")
-    key = make_key(s, uid, "read,generate")
+    uid, key = user_with_key(s)
     # Image 2 of 3 (job_no 1), 5 steps into its 20: step 25 of 60.
     s.sql("INSERT INTO jobs (user_id, status, prompt, model, width, height,"
           " steps, cfg_scale, sampler, seed, batch_count, step,"

@@ -72,7 +72,8 @@ def test_documented_key_scopes_are_the_route_tables(s):
     doc = s.get("/api/v1/openapi.json").json()
     rows = re.findall(r'\{\s*M_([A-Z]+),\s*"([^"]+)",\s*\w+,\s*ACC_(\w+),'
                       r'\s*([^}]+?)\s*\}', table)
-    assert len(rows) == len(api_routes()), rows
+    # Both patterns finding nothing would compare nothing.
+    assert len(rows) >= 15 and len(rows) == len(api_routes()), rows
     for method, path, access, scope in rows:
         want = sorted(x.lower() for x in re.findall(r"SCOPE_(\w+)", scope))
         op = doc["paths"][path][method.lower()]

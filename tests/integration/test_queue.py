@@ -10,7 +10,7 @@ import time
 
 import harness
 from test_daemon import conf, daemon, log_of, submit, wait_status
-from test_jobs_api import api, error_of, make_key, make_user
+from common import api, error_of, make_key, make_user
 
 STACK = dict(server="lighttpd", daemon=False,
              extra_conf="[limits]\nsubmit_burst = 100000\n")

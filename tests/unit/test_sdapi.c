@@ -1,0 +1,492 @@
+/* test_sdapi.c - the AUTOMATIC1111 txt2img body turned into a kiln job
+ * (sampler names and schedules, sizes, steps, cfg, seed, batch_size x
+ * n_iter, the defaults, the fields kiln refuses), without a stack: the
+ * handler file is included, as lighttpd's src/t/ tests do, so its static
+ * functions are reached directly. The expected values are AUTOMATIC1111's
+ * documented behaviour as the README states kiln follows it, and what
+ * tests/integration/test_sdapi.py sees over HTTP; api_common.o,
+ * api_jobs.o and api_images.o are linked for the handlers' other calls. */
+#include "../../cgi-bin/api_sdapi.c"
+
+#include "tap.h"
+
+/* translate() on the JSON text body: the problems it counts, the kiln
+ * body in *out and the fields named in *fields (both the caller's). */
+static int
+translated(const char *body, json_object **out, json_object **fields)
+{
+	json_object *in = json_tokener_parse(body);
+	int bad;
+
+	*out = NULL;
+	*fields = json_object_new_object();
+	if (in == NULL || *fields == NULL) {
+		printf("# cannot parse %s\n", body);
+		json_object_put(in);
+		return -2;
+	}
+	bad = translate(in, *fields, out);
+	json_object_put(in);
+	return bad;
+}
+
+static void
+done(json_object *out, json_object *fields)
+{
+	json_object_put(out);
+	json_object_put(fields);
+}
+
+/* The string at key of o, or NULL when absent or not a string. */
+static const char *
+str_at(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+/* The integer at key of o, or -999 when absent or not an integer. */
+static long long
+int_at(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_int))
+		return -999;
+	return (long long)json_object_get_int64(v);
+}
+
+static int
+has(json_object *o, const char *key)
+{
+	return json_object_object_get_ex(o, key, NULL);
+}
+
+/* Whether the keys of o are exactly the NULL-terminated list. */
+static int
+keys_are(json_object *o, const char *const *want)
+{
+	size_t n = 0;
+
+	for (; want[n] != NULL; n++)
+		if (!has(o, want[n])) {
+			printf("# no %s in %s\n", want[n],
+			    json_object_to_json_string(o));
+			return 0;
+		}
+	if ((size_t)json_object_object_length(o) != n) {
+		printf("# %s has more than the %zu keys wanted\n",
+		    json_object_to_json_string(o), n);
+		return 0;
+	}
+	return 1;
+}
+
+/* body refused with exactly one problem, named field. */
+static void
+one_problem(const char *body, const char *field)
+{
+	const char *const want[] = { field, NULL };
+	json_object *out, *fields;
+	int bad = translated(body, &out, &fields);
+
+	if (bad != 1 || !keys_are(fields, want))
+		printf("# %s: %d problems, %s; want 1, %s\n", body, bad,
+		    json_object_to_json_string(fields), field);
+	CHECK(bad == 1);
+	CHECK(keys_are(fields, want));
+	done(out, fields);
+}
+
+/* body accepted, and its kiln sampler (NULL: none, the model's own). */
+static void
+sampler_is(const char *body, const char *want)
+{
+	json_object *out, *fields;
+	int bad = translated(body, &out, &fields);
+
+	if (bad != 0)
+		printf("# %s: %s\n", body, json_object_to_json_string(fields));
+	CHECK(bad == 0);
+	CHECK_STR(str_at(out, "sampler"), want);
+	done(out, fields);
+}
+
+/* What an AUTOMATIC1111 client sends, its "off" defaults included:
+ * exactly the kiln job it describes, nothing of the rest. */
+static void
+a_clients_full_body_is_a_plain_job(void)
+{
+	static const char *const want[] = { "prompt", "negative_prompt",
+		"seed", "sampler", "batch_count", "steps", "cfg_scale", "width",
+		"height", "model", NULL };
+	json_object *out, *fields;
+	int bad = translated("{\"prompt\": \"two large yellow squares\","
+	    " \"negative_prompt\": \"\", \"seed\": 1234, \"subseed\": -1,"
+	    " \"subseed_strength\": 0, \"sampler_name\": \"Euler a\","
+	    " \"scheduler\": \"Automatic\", \"batch_size\": 2, \"n_iter\": 1,"
+	    " \"steps\": 6, \"cfg_scale\": 4, \"width\": 64, \"height\": 64,"
+	    " \"restore_faces\": false, \"tiling\": false,"
+	    " \"enable_hr\": false, \"denoising_strength\": 0.7,"
+	    " \"styles\": [], \"script_args\": [], \"send_images\": true,"
+	    " \"save_images\": false, \"override_settings\":"
+	    " {\"sd_model_checkpoint\": \"kiln-micro\"},"
+	    " \"override_settings_restore_afterwards\": true}", &out, &fields);
+
+	CHECK(bad == 0);
+	CHECK(json_object_object_length(fields) == 0);
+	CHECK(keys_are(out, want));
+	CHECK_STR(str_at(out, "prompt"), "two large yellow squares");
+	CHECK_STR(str_at(out, "negative_prompt"), "");
+	CHECK(int_at(out, "seed") == 1234);
+	CHECK_STR(str_at(out, "sampler"), "euler_a");
+	CHECK(int_at(out, "batch_count") == 2);
+	CHECK(int_at(out, "steps") == 6);
+	CHECK(int_at(out, "cfg_scale") == 4);
+	CHECK(int_at(out, "width") == 64 && int_at(out, "height") == 64);
+	CHECK_STR(str_at(out, "model"), "kiln-micro");
+	done(out, fields);
+}
+
+static void
+a1111_sampler_names_are_kilns_samplers(void)
+{
+	sampler_is("{\"sampler_name\": \"Euler\"}", "euler");
+	sampler_is("{\"sampler_name\": \"Euler a\"}", "euler_a");
+	sampler_is("{\"sampler_name\": \"Heun\"}", "heun");
+	sampler_is("{\"sampler_name\": \"DDIM\"}", "ddim");
+	sampler_is("{\"sampler_name\": \"DPM++ 2M\"}", "dpmpp_2m");
+	sampler_is("{\"sampler_name\": \"LCM\"}", "lcm");
+	sampler_is("{\"sampler_name\": \"Euler a\", \"scheduler\":"
+	    " \"Automatic\"}", "euler_a");
+}
+
+static void
+kilns_own_sampler_names_are_taken_too(void)
+{
+	sampler_is("{\"sampler_name\": \"heun\"}", "heun");
+	sampler_is("{\"sampler_name\": \"euler_a\"}", "euler_a");
+	sampler_is("{\"sampler_name\": \"dpmpp_2m_karras\"}",
+	    "dpmpp_2m_karras");
+}
+
+/* The Karras schedule: named in the sampler (before AUTOMATIC1111 1.9)
+ * or as scheduler "Karras" (since). */
+static void
+karras_is_the_name_or_the_scheduler(void)
+{
+	sampler_is("{\"sampler_name\": \"DPM++ 2M Karras\"}",
+	    "dpmpp_2m_karras");
+	sampler_is("{\"sampler_name\": \"DPM++ 2M\", \"scheduler\":"
+	    " \"Karras\"}", "dpmpp_2m_karras");
+	sampler_is("{\"scheduler\": \"Karras\", \"sampler_name\":"
+	    " \"DPM++ 2M\"}", "dpmpp_2m_karras");
+}
+
+/* sampler_index is the older key for the same thing; sampler_name wins
+ * when both come (AUTOMATIC1111: sampler_name or sampler_index). */
+static void
+sampler_index_is_the_older_key(void)
+{
+	sampler_is("{\"sampler_index\": \"DDIM\"}", "ddim");
+	sampler_is("{\"sampler_name\": \"Heun\", \"sampler_index\":"
+	    " \"DDIM\"}", "heun");
+	sampler_is("{\"sampler_index\": \"DDIM\", \"sampler_name\":"
+	    " \"Heun\"}", "heun");
+}
+
+static void
+no_sampler_leaves_the_models_own(void)
+{
+	sampler_is("{\"prompt\": \"x\"}", NULL);
+	sampler_is("{\"prompt\": \"x\", \"scheduler\": \"Automatic\"}", NULL);
+	sampler_is("{\"prompt\": \"x\", \"sampler_name\": null,"
+	    " \"scheduler\": null}", NULL);
+}
+
+static void
+an_unknown_sampler_is_named_by_its_key(void)
+{
+	one_problem("{\"sampler_name\": \"Euler x\"}", "sampler_name");
+	one_problem("{\"sampler_index\": \"Nope\"}", "sampler_index");
+	one_problem("{\"sampler_name\": 5}", "sampler_name");
+}
+
+static void
+a_schedule_kiln_lacks_is_named_scheduler(void)
+{
+	one_problem("{\"sampler_name\": \"Euler\", \"scheduler\":"
+	    " \"Exponential\"}", "scheduler");
+	/* Karras exists only for DPM++ 2M, and needs it named. */
+	one_problem("{\"sampler_name\": \"Euler\", \"scheduler\":"
+	    " \"Karras\"}", "scheduler");
+	one_problem("{\"scheduler\": \"Karras\"}", "scheduler");
+	one_problem("{\"scheduler\": 1}", "scheduler");
+}
+
+/* batch_size images n_iter times: one kiln job of the product, at most
+ * 8 (README); 1 x 1 is kiln's default and is left out. */
+static void
+batch_size_times_n_iter_is_the_batch_count(void)
+{
+	static const struct {
+		const char *body;
+		long long want;
+	} cases[] = {
+		{ "{\"batch_size\": 2, \"n_iter\": 1}", 2 },
+		{ "{\"batch_size\": 2, \"n_iter\": 3}", 6 },
+		{ "{\"n_iter\": 3}", 3 },
+		{ "{\"batch_size\": 8}", 8 },
+		{ "{\"batch_size\": 1, \"n_iter\": 8}", 8 },
+		{ "{\"batch_size\": 4, \"n_iter\": 2}", 8 },
+		{ "{\"batch_size\": 1, \"n_iter\": 1}", -999 },
+		{ "{\"batch_size\": null, \"n_iter\": null}", -999 },
+	};
+	json_object *out, *fields;
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(cases); i++) {
+		CHECK(translated(cases[i].body, &out, &fields) == 0);
+		if (int_at(out, "batch_count") != cases[i].want)
+			printf("# %s: batch_count %lld, want %lld\n",
+			    cases[i].body, int_at(out, "batch_count"),
+			    cases[i].want);
+		CHECK(int_at(out, "batch_count") == cases[i].want);
+		CHECK(!has(out, "batch_size") && !has(out, "n_iter"));
+		done(out, fields);
+	}
+}
+
+static void
+a_batch_kiln_cannot_make_is_named(void)
+{
+	one_problem("{\"batch_size\": 4, \"n_iter\": 3}", "batch_size");
+	one_problem("{\"batch_size\": 3, \"n_iter\": 3}", "batch_size");
+	one_problem("{\"batch_size\": 9}", "batch_size");
+	one_problem("{\"batch_size\": 0}", "batch_size");
+	one_problem("{\"batch_size\": 2.5}", "batch_size");
+	one_problem("{\"n_iter\": \"2\"}", "n_iter");
+	one_problem("{\"n_iter\": 0}", "n_iter");
+}
+
+/* seed -1 (or null) asks for a random one: kiln's default, so no seed. */
+static void
+seed_minus_one_draws_one(void)
+{
+	json_object *out, *fields;
+
+	CHECK(translated("{\"seed\": -1}", &out, &fields) == 0);
+	CHECK(!has(out, "seed"));
+	done(out, fields);
+	CHECK(translated("{\"seed\": null}", &out, &fields) == 0);
+	CHECK(!has(out, "seed"));
+	done(out, fields);
+	CHECK(translated("{\"seed\": 0}", &out, &fields) == 0);
+	CHECK(int_at(out, "seed") == 0);
+	done(out, fields);
+	CHECK(translated("{\"seed\": 4294967295}", &out, &fields) == 0);
+	CHECK(int_at(out, "seed") == 4294967295LL);
+	done(out, fields);
+}
+
+/* AUTOMATIC1111 takes 512.0 for an int field; kiln's API wants an
+ * integer, so a whole float becomes one. Anything else goes on as sent,
+ * for kiln's own checks to name. */
+static void
+size_steps_and_cfg_go_on_as_numbers(void)
+{
+	json_object *out, *fields, *v;
+
+	CHECK(translated("{\"width\": 512.0, \"height\": 320.0,"
+	    " \"steps\": 20.0, \"cfg_scale\": 7.5}", &out, &fields) == 0);
+	CHECK(int_at(out, "width") == 512);
+	CHECK(int_at(out, "height") == 320);
+	CHECK(int_at(out, "steps") == 20);
+	CHECK(json_object_object_get_ex(out, "cfg_scale", &v) &&
+	    json_object_is_type(v, json_type_double) &&
+	    json_object_get_double(v) == 7.5);
+	done(out, fields);
+	CHECK(translated("{\"width\": 10, \"steps\": 0, \"cfg_scale\":"
+	    " \"high\"}", &out, &fields) == 0);
+	CHECK(int_at(out, "width") == 10);
+	CHECK(int_at(out, "steps") == 0);
+	CHECK_STR(str_at(out, "cfg_scale"), "high");
+	done(out, fields);
+	CHECK(translated("{\"height\": 64.5}", &out, &fields) == 0);
+	CHECK(json_object_object_get_ex(out, "height", &v) &&
+	    json_object_is_type(v, json_type_double));
+	done(out, fields);
+}
+
+/* Every AUTOMATIC1111 field is optional: null is its default, and no
+ * prompt is an empty one, which kiln then refuses under "prompt". */
+static void
+null_and_absent_fields_are_the_defaults(void)
+{
+	static const char *const just_prompt[] = { "prompt", NULL };
+	json_object *out, *fields;
+
+	CHECK(translated("{}", &out, &fields) == 0);
+	CHECK(keys_are(out, just_prompt));
+	CHECK_STR(str_at(out, "prompt"), "");
+	done(out, fields);
+	CHECK(translated("{\"prompt\": null, \"negative_prompt\": null,"
+	    " \"width\": null, \"height\": null, \"steps\": null,"
+	    " \"cfg_scale\": null, \"seed\": null, \"sampler_name\": null,"
+	    " \"sampler_index\": null, \"scheduler\": null,"
+	    " \"batch_size\": null, \"n_iter\": null,"
+	    " \"override_settings\": null, \"enable_hr\": null}", &out,
+	    &fields) == 0);
+	CHECK(keys_are(out, just_prompt));
+	CHECK_STR(str_at(out, "prompt"), "");
+	done(out, fields);
+}
+
+/* Fields kiln has no counterpart for: accepted at the value that means
+ * off (or any value where they change nothing kiln makes), never passed
+ * on; any other value is named. */
+static void
+unsupported_fields_are_taken_only_off(void)
+{
+	static const char *const off[] = {
+		"{\"enable_hr\": false}", "{\"restore_faces\": false}",
+		"{\"tiling\": false}", "{\"styles\": []}",
+		"{\"script_name\": \"\"}", "{\"script_args\": []}",
+		"{\"alwayson_scripts\": {}}", "{\"subseed_strength\": 0}",
+		"{\"subseed\": 77}", "{\"seed_resize_from_h\": -1}",
+		"{\"seed_resize_from_w\": 0}", "{\"denoising_strength\": 0.7}",
+		"{\"hr_scale\": 2}", "{\"send_images\": true}",
+		"{\"save_images\": false}",
+		"{\"override_settings_restore_afterwards\": true}",
+	};
+	static const struct {
+		const char *body, *field;
+	} on[] = {
+		{ "{\"enable_hr\": true}", "enable_hr" },
+		{ "{\"restore_faces\": true}", "restore_faces" },
+		{ "{\"tiling\": true}", "tiling" },
+		{ "{\"styles\": [\"photo\"]}", "styles" },
+		{ "{\"script_name\": \"x/y/z plot\"}", "script_name" },
+		{ "{\"alwayson_scripts\": {\"controlnet\": {}}}",
+		    "alwayson_scripts" },
+		{ "{\"subseed_strength\": 0.5}", "subseed_strength" },
+		{ "{\"seed_resize_from_h\": 512}", "seed_resize_from_h" },
+	};
+	static const char *const just_prompt[] = { "prompt", NULL };
+	json_object *out, *fields;
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(off); i++) {
+		if (translated(off[i], &out, &fields) != 0)
+			printf("# %s refused: %s\n", off[i],
+			    json_object_to_json_string(fields));
+		CHECK(json_object_object_length(fields) == 0);
+		CHECK(keys_are(out, just_prompt));
+		done(out, fields);
+	}
+	for (i = 0; i < ARRAY_LEN(on); i++)
+		one_problem(on[i].body, on[i].field);
+}
+
+static void
+an_unknown_field_is_named(void)
+{
+	json_object *out, *fields;
+
+	CHECK(translated("{\"foo\": 1}", &out, &fields) == 1);
+	CHECK_STR(str_at(fields, "foo"), "unknown field");
+	CHECK(!has(out, "foo"));
+	done(out, fields);
+}
+
+/* override_settings may pick the model, and nothing else. */
+static void
+override_settings_picks_only_the_model(void)
+{
+	json_object *out, *fields;
+
+	CHECK(translated("{\"override_settings\": {\"sd_model_checkpoint\":"
+	    " \"kiln-micro\"}}", &out, &fields) == 0);
+	CHECK_STR(str_at(out, "model"), "kiln-micro");
+	CHECK(!has(out, "override_settings"));
+	done(out, fields);
+	one_problem("{\"override_settings\": {\"CLIP_stop_at_last_layers\":"
+	    " 2}}", "override_settings.CLIP_stop_at_last_layers");
+	one_problem("{\"override_settings\": []}", "override_settings");
+	one_problem("{\"override_settings\": \"kiln-micro\"}",
+	    "override_settings");
+}
+
+/* Every problem of the translation at once, each named. */
+static void
+every_problem_is_named_at_once(void)
+{
+	static const char *const want[] = { "foo", "enable_hr",
+		"sampler_name", "n_iter", NULL };
+	json_object *out, *fields;
+
+	CHECK(translated("{\"prompt\": \"x\", \"foo\": 1, \"enable_hr\":"
+	    " true, \"sampler_name\": \"Euler x\", \"n_iter\": 0}", &out,
+	    &fields) == 4);
+	CHECK(keys_are(fields, want));
+	done(out, fields);
+}
+
+/* kiln's own checks name kiln's fields; the caller sent them under
+ * AUTOMATIC1111's names, and hears those back. */
+static void
+kilns_field_names_are_reported_as_sent(void)
+{
+	static const char *const want[] = { "sampler_name", "batch_size",
+		"override_settings.sd_model_checkpoint", "width", NULL };
+	json_object *fields = json_object_new_object();
+
+	field_error(fields, "sampler", "x");
+	field_error(fields, "batch_count", "x");
+	field_error(fields, "model", "x");
+	field_error(fields, "width", "x");
+	CHECK(keys_are(fields, want));
+	json_object_put(fields);
+}
+
+/* The names the answer's info and GET /sdapi/v1/samplers give. */
+static void
+kiln_samplers_have_a1111_names(void)
+{
+	CHECK_STR(a1111_name("euler"), "Euler");
+	CHECK_STR(a1111_name("euler_a"), "Euler a");
+	CHECK_STR(a1111_name("heun"), "Heun");
+	CHECK_STR(a1111_name("ddim"), "DDIM");
+	CHECK_STR(a1111_name("dpmpp_2m"), "DPM++ 2M");
+	CHECK_STR(a1111_name("lcm"), "LCM");
+}
+
+int
+main(void)
+{
+	RUN(a_clients_full_body_is_a_plain_job);
+	RUN(a1111_sampler_names_are_kilns_samplers);
+	RUN(kilns_own_sampler_names_are_taken_too);
+	RUN(karras_is_the_name_or_the_scheduler);
+	RUN(sampler_index_is_the_older_key);
+	RUN(no_sampler_leaves_the_models_own);
+	RUN(an_unknown_sampler_is_named_by_its_key);
+	RUN(a_schedule_kiln_lacks_is_named_scheduler);
+	RUN(batch_size_times_n_iter_is_the_batch_count);
+	RUN(a_batch_kiln_cannot_make_is_named);
+	RUN(seed_minus_one_draws_one);
+	RUN(size_steps_and_cfg_go_on_as_numbers);
+	RUN(null_and_absent_fields_are_the_defaults);
+	RUN(unsupported_fields_are_taken_only_off);
+	RUN(an_unknown_field_is_named);
+	RUN(override_settings_picks_only_the_model);
+	RUN(every_problem_is_named_at_once);
+	RUN(kilns_field_names_are_reported_as_sent);
+	RUN(kiln_samplers_have_a1111_names);
+	return tap_done();
+}
