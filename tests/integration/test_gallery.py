@@ -146,23 +146,27 @@ def test_other_users_and_odd_names_get_no_thumbnail(s):
 
 
 def test_generate_from_a_job_fills_the_form_with_its_settings(s):
-    jid = STATE["job"]
-    cookie, _ = browser(s, STATE["alice"])
+    uid, _ = new_user(s, "alice")
+    jid = job_row(s, uid, prompt=GREEN, width=320, height=192, steps=2,
+                  cfg_scale=6.5, seed=11, batch_count=2)
+    cookie, _ = browser(s, uid)
     r = page(s, cookie, "/generate?from=%d" % jid)
     assert r.status == 200
     assert ">two small green triangles on a white background</textarea>" \
         in r.text
-    cfg = one(s, "SELECT cfg_scale FROM jobs WHERE id = %d" % jid)
     for name, v in (("width", "320"), ("height", "192"), ("steps", "2"),
-                    ("cfg_scale", cfg), ("seed", "11"),
+                    ("cfg_scale", "6.5"), ("seed", "11"),
                     ("batch_count", "2"), ("webhook_url", "")):
         assert re.search(r'name="%s"[^>]* value="%s"' % (name, v),
                          r.text), (name, v)
 
 
 def test_generate_from_another_users_job_fills_nothing(s):
-    cookie, _ = browser(s, STATE["bob"])
-    r = page(s, cookie, "/generate?from=%d" % STATE["job"])
+    alice, _ = new_user(s, "alice")
+    bob, _ = new_user(s, "bob")
+    jid = job_row(s, alice, prompt=GREEN, seed=11)
+    cookie, _ = browser(s, bob)
+    r = page(s, cookie, "/generate?from=%d" % jid)
     assert r.status == 200
     assert re.search(r'name="prompt"[^>]*></textarea>', r.text)
     assert re.search(r'name="seed"[^>]* value=""', r.text)
