@@ -291,31 +291,6 @@ op_gemm_batched(struct kiln_rt *rt, int ta, int tb, size_t m, size_t n,
 	return 0;
 }
 
-/* Transposes a linear weight [out, in] in place, once, into the [in, out]
- * layout the GEMM reads as B (see ktensor.kn); the logical shape stays.
- * The weight is logically unchanged, hence the cast at the call. */
-static int
-weight_to_kn(struct ktensor *w)
-{
-	struct ktensor *t = kt_new2(w->rt, w->dtype, w->ne[1], w->ne[0]);
-	cl_mem m;
-	size_t cap;
-
-	if (t == NULL || op_transpose(w, t) != 0) {
-		kt_free(t);
-		return -1;
-	}
-	m = w->mem;
-	cap = w->cap;
-	w->mem = t->mem;
-	w->cap = t->cap;
-	t->mem = m;
-	t->cap = cap;
-	kt_free(t);
-	w->kn = 1;
-	return 0;
-}
-
 int
 op_linear(const struct ktensor *x, const struct ktensor *w,
 	const struct ktensor *b, struct ktensor *y)
@@ -328,6 +303,11 @@ op_linear(const struct ktensor *x, const struct ktensor *w,
 		return -1;
 	if (w->nd != 2)
 		return rt_failf(rt, "linear: weight must be [out, in]");
+	/* The GEMM reads the weight as B [in, out]: it is laid out so
+	 * once, at load, rather than here on a const tensor. */
+	if (!w->kn)
+		return rt_failf(rt, "linear: weight is not in the [in, out] "
+			"layout (load it with wt_load_linear)");
 	out = (size_t)w->ne[0];
 	in = (size_t)w->ne[1];
 	if ((size_t)x->ne[x->nd - 1] != in || kt_nelem(x) % in != 0)
@@ -352,8 +332,6 @@ op_linear(const struct ktensor *x, const struct ktensor *w,
 		if (launch1(rt, "k_fill_rows", total, a, 4) != 0)
 			return -1;
 	}
-	if (!w->kn && weight_to_kn((struct ktensor *)w) != 0)
-		return -1;
 	return gemm_w(rt, KD_F32, w->dtype, rows, out, in, x->mem, 0, in,
 		w->mem, 0, out, b != NULL ? 1.0f : 0.0f, y->mem, 0, out);
 }
