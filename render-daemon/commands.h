@@ -16,4 +16,15 @@ int cmd_tune(int argc, char **argv);
 int cmd_bench_gemm(int argc, char **argv);
 int cmd_render(int argc, char **argv);
 
+struct kiln_rt;
+
+/* Tests (--fail-each-alloc): runs fn(arg), a forward pass that frees
+ * what it makes, once for every device allocation it makes with that
+ * allocation failing (rt->fail_alloc), then once without a failure, and
+ * checks that each failed run gave back all the device memory it took:
+ * error paths are otherwise never taken. Returns the number of failures
+ * walked, or -1 after saying on stderr which one kept memory. */
+int walk_alloc_failures(struct kiln_rt *rt, const char *cmd,
+	int (*fn)(void *arg), void *arg);
+
 #endif

@@ -91,9 +91,11 @@ gemm_launch(struct kiln_rt *rt, enum kdtype adt, enum kdtype bdt, size_t m,
 		return rt_failf(rt, "gemm: offsets beyond 2^32 elements");
 	if (k == 0)
 		return rt_failf(rt, "gemm: K is 0");
-	rt->profile = 0;	/* timed below as "gemm", not per kernel */
 	if (adt == KD_F16 && bdt == KD_F16)
 		return rt_failf(rt, "gemm: at most one float16 operand");
+	/* Timed below as "gemm", not per kernel: nothing may return
+	 * between here and the restore. */
+	rt->profile = 0;
 	r = rt_launch(rt, kern, 3, gws, NULL, args, 17);
 	rt->profile = prof;
 	if (r != 0)

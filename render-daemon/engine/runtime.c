@@ -697,6 +697,11 @@ rt_alloc(struct kiln_rt *rt, size_t n, size_t *cap)
 
 	if (n == 0)
 		n = 4;
+	if (rt->fail_alloc > 0 && --rt->fail_alloc == 0) {
+		rt_failf(rt, "clCreateBuffer(%zu bytes): failed on purpose "
+			"(rt->fail_alloc)", n);
+		return NULL;
+	}
 	/* Best fit among pooled buffers no more than twice the request, so
 	 * a small tensor never pins a huge buffer. */
 	for (pp = &rt->pool; *pp != NULL; pp = &(*pp)->next)

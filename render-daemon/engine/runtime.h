@@ -49,6 +49,11 @@ struct kiln_rt {
 	size_t peak_held;
 	size_t peak_live;
 
+	/* Tests: the fail_alloc-th rt_alloc from now on fails as if the
+	 * device were out of memory (0: none), so that the error paths of a
+	 * forward pass can be walked one by one. */
+	size_t fail_alloc;
+
 	size_t attn_budget;		/* bytes of attention scores, 0: default */
 	size_t conv_band;		/* bytes of im2col buffer, 0: default */
 	/* Attention kernel: RT_ATTN_AUTO picks the fused one on CPUs and

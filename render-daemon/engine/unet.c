@@ -753,14 +753,16 @@ unet_forward(struct unet *u, const struct ktensor *xin, const float *tsteps,
 		int dl = c->levels - 1 - i;
 
 		for (j = 0; j < l->nres; j++) {
-			struct ktensor *s = skips[--nskip];
+			/* The skip leaves the stack only once it is used:
+			 * until then the cleanup below frees it. */
+			struct ktensor *s = skips[nskip - 1];
 
 			y = kt_new4(rt, KD_F32, N, x->ne[1] + s->ne[1],
 				x->ne[2], x->ne[3]);
 			if (y == NULL || op_concat_channels(x, s, y))
 				goto out;
 			kt_free(s);
-			skips[nskip] = NULL;
+			skips[--nskip] = NULL;
 			kt_free(x);
 			x = y;
 			y = NULL;

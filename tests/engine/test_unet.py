@@ -89,6 +89,30 @@ def test_f16_weights_stay_f16(_):
     check(got, ref.forward(w16, cfg, x, t, ctx), "UNet with F16 weights")
 
 
+def test_failed_allocations_give_their_memory_back(_):
+    # Each device allocation of a forward pass fails in turn
+    # (--fail-each-alloc): every failed pass must free all it took, the
+    # skip tensor the up path has just taken from its stack included.
+    cfg = ref.Config(ch=(32, 64), layers=1, attn=(True, False), heads=2,
+                     ctx_dim=16, groups=8)
+    w = ref.random_weights(cfg, seed=7)
+    d = os.path.join(WORK, "walk", "unet")
+    os.makedirs(d)
+    st_io.write(os.path.join(d, "diffusion_pytorch_model.safetensors"),
+                {k: v.numpy() for k, v in w.items()})
+    x, t, ctx = inputs(cfg, 1, 8, 8, 7, seed=8)
+    xp, cp, op = (os.path.join(WORK, n) for n in ("x.bin", "c.bin",
+                                                   "o.bin"))
+    x.numpy().tofile(xp)
+    ctx.numpy().tofile(cp)
+    p = ec.kiln_render([
+        "unet", "--model", d, "--in", "1x4x8x8=" + xp,
+        "--ctx", "1x7x16=" + cp, "--t", "981", "--out", op,
+        "--fail-each-alloc"])
+    assert p.returncode == 0, p.stderr
+    assert "each gave its memory back" in p.stderr, p.stderr
+
+
 def test_sd2_shape_ldm_single_file(_):
     # Heads of 64 channels, linear projections, three levels, two layers.
     cfg = ref.Config(ch=(64, 128, 128), layers=2, attn=(True, True, False),
