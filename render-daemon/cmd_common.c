@@ -1,8 +1,28 @@
 /* cmd_common.c - what several kiln-render subcommands share. */
 #include "commands.h"
+#include "engine_env.h"
 #include "runtime.h"
 
 #include <stdio.h>
+
+int
+cli_engine_opts(struct engine_opts *o, char *err, size_t errlen)
+{
+	engine_opts_user(o);
+	return engine_opts_env(o, err, errlen);
+}
+
+int
+cli_rt_open(struct kiln_rt **rt, const char *device, char *err,
+	size_t errlen)
+{
+	struct engine_opts o;
+
+	*rt = NULL;
+	if (cli_engine_opts(&o, err, errlen) != 0)
+		return -1;
+	return rt_open(rt, device, &o, err, errlen);
+}
 
 int
 walk_alloc_failures(struct kiln_rt *rt, const char *cmd, int (*fn)(void *),

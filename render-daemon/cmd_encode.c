@@ -191,7 +191,7 @@ cmd_encode_text(int argc, char **argv)
 		fprintf(stderr, "kiln-render encode-text: %s\n", err);
 		goto out;
 	}
-	if (rt_open(&rt, device, err, sizeof(err)) != 0 ||
+	if (cli_rt_open(&rt, device, err, sizeof(err)) != 0 ||
 	    clip_text_load(rt, m, skip, &clip, err, sizeof(err)) != 0) {
 		fprintf(stderr, "kiln-render encode-text: %s\n", err);
 		goto out;

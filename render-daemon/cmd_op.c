@@ -442,7 +442,7 @@ cmd_op(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (rt_open(&rt, device, err, sizeof(err)) != 0) {
+	if (cli_rt_open(&rt, device, err, sizeof(err)) != 0) {
 		fprintf(stderr, "kiln-render op: %s\n", err);
 		return 1;
 	}

@@ -432,7 +432,7 @@ child_run(const struct tuner *tu, const struct job *job, int fd)
 	double t0 = tuning_now();
 	size_t i;
 
-	if (rt_open(&rt, tu->device_sel, err, sizeof(err)) != 0) {
+	if (cli_rt_open(&rt, tu->device_sel, err, sizeof(err)) != 0) {
 		dprintf(fd, "err %s\n", err);
 		_exit(1);
 	}
@@ -1194,7 +1194,7 @@ save(struct tuner *tu, const struct tuning *set, struct json_object *info)
 	char err[1024], path[PATH_MAX + 300];
 	int rc = -1;
 
-	if (rt_open(&rt, tu->device_sel, err, sizeof(err)) != 0) {
+	if (cli_rt_open(&rt, tu->device_sel, err, sizeof(err)) != 0) {
 		fprintf(stderr, "kiln-render tune: %s\n", err);
 		return -1;
 	}

@@ -151,7 +151,7 @@ cmd_unet(int argc, char **argv)
 		ts = *end == ',' ? end + 1 : end;
 	}
 	m = st_model_open(model, err, sizeof(err));
-	if (m == NULL || rt_open(&rt, device, err, sizeof(err)) != 0 ||
+	if (m == NULL || cli_rt_open(&rt, device, err, sizeof(err)) != 0 ||
 	    unet_load(rt, m, &u, err, sizeof(err)) != 0) {
 		fprintf(stderr, "kiln-render unet: %s\n", err);
 		goto out;

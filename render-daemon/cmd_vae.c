@@ -235,7 +235,7 @@ run(int argc, char **argv, int enc)
 		goto out;
 	}
 	m = st_model_open(a.model, err, sizeof(err));
-	if (m == NULL || rt_open(&rt, a.device, err, sizeof(err)) != 0 ||
+	if (m == NULL || cli_rt_open(&rt, a.device, err, sizeof(err)) != 0 ||
 	    vae_load(rt, m, enc ? VAE_ENCODER : VAE_DECODER, &v, err,
 	    sizeof(err)) != 0) {
 		fprintf(stderr, "kiln-render %s: %s\n", cmd, err);

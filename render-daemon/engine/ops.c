@@ -52,14 +52,12 @@ blast_fail(struct kiln_rt *rt, const char *call, CLBlastStatusCode st)
 		(int)st > -1024 ? "" : " (CLBlast-specific; see clblast_c.h)");
 }
 
-/* CLBlast stays available ($KILN_GEMM=clblast) for comparison and for
- * devices where its tuned kernels win. */
+/* CLBlast stays available (engine_opts.gemm_clblast) for comparison
+ * and for devices where its tuned kernels win. */
 static int
-use_own_gemm(void)
+use_own_gemm(const struct kiln_rt *rt)
 {
-	const char *e = getenv("KILN_GEMM");
-
-	return e == NULL || strcmp(e, "clblast") != 0;
+	return !rt->opts.gemm_clblast;
 }
 
 /* The embedded k_gemm_nn kernel: batch products of A [M, K] and B [K, N]
@@ -239,7 +237,7 @@ op_gemm(struct kiln_rt *rt, int ta, int tb, size_t m, size_t n, size_t k,
 	if (m == 0 || n == 0)
 		return 0;
 	t0 = rt->profile ? rt_now() : 0;
-	if (!ta && !tb && use_own_gemm())
+	if (!ta && !tb && use_own_gemm(rt))
 		return gemm_own(rt, m, n, k, alpha, a, a_off, lda, 0, b, b_off,
 			ldb, 0, beta, c, c_off, ldc, 0, 1, t0);
 	st = CLBlastSgemm(CLBlastLayoutRowMajor,
@@ -273,7 +271,7 @@ op_gemm_batched(struct kiln_rt *rt, int ta, int tb, size_t m, size_t n,
 		return op_gemm(rt, ta, tb, m, n, k, alpha, a, a_off, lda, b,
 			b_off, ldb, beta, c, c_off, ldc);
 	t0 = rt->profile ? rt_now() : 0;
-	if (!ta && !tb && use_own_gemm())
+	if (!ta && !tb && use_own_gemm(rt))
 		return gemm_own(rt, m, n, k, alpha, a, a_off, lda, a_stride, b,
 			b_off, ldb, b_stride, beta, c, c_off, ldc, c_stride, batch,
 			t0);

@@ -129,14 +129,6 @@ out:
 	return kt;
 }
 
-static int
-force_f32(void)
-{
-	const char *e = getenv("KILN_WEIGHTS");
-
-	return e != NULL && !strcmp(e, "f32");
-}
-
 /* The tensor tmpl(i) when it has exactly the nd-dim shape given (a 4-D
  * 1x1 convolution also passes for a 2-D [O, C]); else NULL with err. */
 static const struct st_tensor *
@@ -171,12 +163,12 @@ find_shaped(struct wloader *ld, const char *tmpl, int i, int nd,
 }
 
 /* The device type of a matrix: float16 stays float16 where the model
- * allows it (see wloader.keep_f16). */
+ * allows it (see wloader.keep_f16) and the options do not widen it. */
 static enum kdtype
 matrix_dtype(const struct wloader *ld, const struct st_tensor *t)
 {
-	return ld->keep_f16 && t->dtype == ST_F16 && !force_f32() ? KD_F16 :
-		KD_F32;
+	return ld->keep_f16 && t->dtype == ST_F16 &&
+		!ld->rt->opts.weights_f32 ? KD_F16 : KD_F32;
 }
 
 struct ktensor *

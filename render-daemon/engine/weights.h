@@ -16,7 +16,7 @@ struct wloader {
 	/* Matrices (2-D and 4-D) stored as float16 in the file stay float16
 	 * on the device (no precision is lost; half the memory): the GEMM
 	 * and conv ops read them. Set by models whose matrices only feed
-	 * those ops; $KILN_WEIGHTS=f32 turns it off. */
+	 * those ops; engine_opts.weights_f32 turns it off. */
 	int keep_f16;
 };
 

@@ -30,7 +30,7 @@ def inputs(cfg, N, H, W, Lc, seed):
     return x, t, ctx
 
 
-def run(model, x, t, ctx):
+def run(model, x, t, ctx, info=None):
     xp, cp, op = (os.path.join(WORK, n) for n in ("x.bin", "c.bin",
                                                    "o.bin"))
     x.numpy().tofile(xp)
@@ -41,9 +41,11 @@ def run(model, x, t, ctx):
         "--ctx", "%s=%s" % ("x".join(map(str, ctx.shape)), cp),
         "--t", ",".join("%g" % v for v in t.tolist()), "--out", op])
     assert p.returncode == 0, p.stderr
-    info = json.loads(p.stdout)
+    out = json.loads(p.stdout)
+    if info is not None:
+        info.update(out)
     return torch.from_numpy(np.fromfile(op, np.float32).reshape(
-        info["shape"]))
+        out["shape"]))
 
 
 def check(got, want, what):
@@ -85,8 +87,22 @@ def test_f16_weights_stay_f16(_):
                    "attention_head_dim": 2, "cross_attention_dim": 16,
                    "norm_num_groups": 8}, f)
     x, t, ctx = inputs(cfg, 2, 8, 8, 7, seed=6)
-    got = run(d, x, t, ctx)
-    check(got, ref.forward(w16, cfg, x, t, ctx), "UNet with F16 weights")
+    info16 = {}
+    got = run(d, x, t, ctx, info16)
+    want = ref.forward(w16, cfg, x, t, ctx)
+    check(got, want, "UNet with F16 weights")
+    # KILN_WEIGHTS=f32 (kilnd: [engine] weights = f32) widens them.
+    info32 = {}
+    saved = os.environ.get("KILN_WEIGHTS")
+    os.environ["KILN_WEIGHTS"] = "f32"
+    try:
+        got = run(d, x, t, ctx, info32)
+    finally:
+        os.environ.pop("KILN_WEIGHTS")
+        if saved is not None:
+            os.environ["KILN_WEIGHTS"] = saved
+    check(got, want, "UNet with F16 weights widened to F32")
+    assert info32["peak_bytes"] > info16["peak_bytes"], (info16, info32)
 
 
 def test_failed_allocations_give_their_memory_back(_):
