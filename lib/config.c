@@ -23,8 +23,9 @@ enum cfg_type { CFG_STR, CFG_INT, CFG_BOOL };
 typedef int (*cfg_check_fn)(const char *val, char *msg, size_t msglen);
 
 /* One declared key: where it lives in struct kiln_config, its type, its
- * default ("" for optional strings), for integers the allowed range, and
- * for strings with a syntax of their own the check. */
+ * default ("" for optional strings), for integers the allowed range, for
+ * strings with a syntax of their own the check, and for strings that
+ * take one of a few words the words ("auto|f32"). */
 struct cfg_key {
 	const char *section;
 	const char *key;
@@ -33,17 +34,26 @@ struct cfg_key {
 	const char *def;
 	long min, max;
 	cfg_check_fn check;
+	const char *words;
 };
 
 static int check_webhook_allow(const char *val, char *msg, size_t msglen);
 
 #define S(sec, k, field, d) \
-	{ sec, k, CFG_STR, offsetof(struct kiln_config, field), d, 0, 0, NULL }
+	{ sec, k, CFG_STR, offsetof(struct kiln_config, field), d, 0, 0, NULL, \
+	  NULL }
 #define SC(sec, k, field, d, fn) \
-	{ sec, k, CFG_STR, offsetof(struct kiln_config, field), d, 0, 0, fn }
+	{ sec, k, CFG_STR, offsetof(struct kiln_config, field), d, 0, 0, fn, \
+	  NULL }
+#define W(sec, k, field, d, words) \
+	{ sec, k, CFG_STR, offsetof(struct kiln_config, field), d, 0, 0, NULL, \
+	  words }
 #define I(sec, k, field, d, lo, hi) \
 	{ sec, k, CFG_INT, offsetof(struct kiln_config, field), d, lo, hi, \
-	  NULL }
+	  NULL, NULL }
+#define B(sec, k, field, d) \
+	{ sec, k, CFG_BOOL, offsetof(struct kiln_config, field), d, 0, 1, \
+	  NULL, NULL }
 
 static const struct cfg_key keys[] = {
 	S("site", "name", site_name, "kiln"),
@@ -71,6 +81,15 @@ static const struct cfg_key keys[] = {
 	I("daemon", "preview_every", preview_every, "5", 0, 1000),
 	I("daemon", "job_time_limit", job_time_limit, "900", 0, 604800),
 	I("daemon", "warm_up", warm_up, "1", 0, 1),
+	W("engine", "weights", engine_weights, "auto", "auto|f32"),
+	W("engine", "gemm", engine_gemm, "own", "own|clblast"),
+	W("engine", "attention", engine_attention, "auto",
+		"auto|fused|blocked"),
+	B("engine", "profile", engine_profile, "false"),
+	B("engine", "tuning", engine_tuning, "true"),
+	S("engine", "cl_cache_dir", engine_cl_cache_dir, ""),
+	S("engine", "tuning_dir", engine_tuning_dir, ""),
+	S("engine", "clip_vocab", engine_clip_vocab, ""),
 	I("webhooks", "timeout", webhook_timeout, "10", 1, 300),
 	I("webhooks", "retry_base", webhook_retry_base, "10", 1, 3600),
 	I("webhooks", "max_attempts", webhook_max_attempts, "8", 1, 100),
@@ -94,7 +113,9 @@ static const struct cfg_key keys[] = {
 
 #undef S
 #undef SC
+#undef W
 #undef I
+#undef B
 
 /* [webhooks] allow: checked where it is written, so the message has its
  * line; the list itself is built once the whole file is read. */
@@ -124,6 +145,40 @@ int_slot(struct kiln_config *cfg, const struct cfg_key *k)
 	return (long *)(void *)((char *)cfg + k->off);
 }
 
+/* val is one of k's words: returns 0, or -1 with a message naming the
+ * key and listing them ("expected auto or f32"). */
+static int
+check_word(const struct cfg_key *k, const char *val, char *msg,
+	size_t msglen)
+{
+	const char *w = k->words, *bar;
+	size_t n = strlen(val), len, o;
+
+	for (;;) {
+		bar = strchr(w, '|');
+		len = bar != NULL ? (size_t)(bar - w) : strlen(w);
+		if (len == n && !strncmp(w, val, n))
+			return 0;
+		if (bar == NULL)
+			break;
+		w = bar + 1;
+	}
+	o = (size_t)snprintf(msg, msglen, "%s.%s: expected ", k->section,
+		k->key);
+	for (w = k->words; o < msglen; w = bar + 1) {
+		bar = strchr(w, '|');
+		len = bar != NULL ? (size_t)(bar - w) : strlen(w);
+		o += (size_t)snprintf(msg + o, msglen - o, "%s%.*s",
+			w == k->words ? "" : bar == NULL ? " or " : ", ",
+			(int)len, w);
+		if (bar == NULL)
+			break;
+	}
+	if (o < msglen)
+		snprintf(msg + o, msglen - o, ", got \"%s\"", val);
+	return -1;
+}
+
 /* Stores one textual value into cfg after checking it against its type.
  * Returns 0, or -1 with a message (without location) in msg. */
 static int
@@ -136,6 +191,8 @@ set_value(struct kiln_config *cfg, const struct cfg_key *k, const char *val,
 	switch (k->type) {
 	case CFG_STR:
 		if (k->check != NULL && k->check(val, msg, msglen) != 0)
+			return -1;
+		if (k->words != NULL && check_word(k, val, msg, msglen) != 0)
 			return -1;
 		sp = str_slot(cfg, k);
 		free(*sp);

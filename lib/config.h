@@ -52,6 +52,15 @@ struct kiln_config {
 	long warm_up;			/* build kernels, render once at start */
 	long model_memory_mb;		/* loaded models' budget; 0: one */
 	long preview_every;		/* steps between previews; 0: none */
+	/* [engine]: kilnd's struct engine_opts (render-daemon/engine_env.c) */
+	char *engine_weights;		/* "auto" or "f32" */
+	char *engine_gemm;		/* "own" or "clblast" */
+	char *engine_attention;		/* "auto", "fused" or "blocked" */
+	long engine_profile;		/* bool */
+	long engine_tuning;		/* bool */
+	char *engine_cl_cache_dir;	/* "": the user's cache directory */
+	char *engine_tuning_dir;	/* "": the user's config directory */
+	char *engine_clip_vocab;	/* "": models/clip beside the binary */
 	/* [webhooks] */
 	long webhook_timeout;
 	long webhook_retry_base;

@@ -41,7 +41,6 @@ static void
 tuning_state(struct kiln_rt *rt, char *path, size_t pathlen,
 	const char **state, char *detail, size_t dlen)
 {
-	const char *no = getenv("KILN_NO_TUNING");
 	struct tuning *t;
 
 	detail[0] = '\0';
@@ -55,7 +54,7 @@ tuning_state(struct kiln_rt *rt, char *path, size_t pathlen,
 		*state = "applied";
 		return;
 	}
-	if (no != NULL && *no != '\0' && strcmp(no, "0") != 0) {
+	if (!rt->opts.tuning) {
 		*state = "disabled";
 		snprintf(detail, dlen, "KILN_NO_TUNING is set");
 		return;
@@ -88,11 +87,12 @@ int
 cmd_bench_gemm(int argc, char **argv)
 {
 	struct tuning_shape shapes[MAX_SHAPES];
+	struct engine_opts eo;
 	struct kiln_rt *rt = NULL;
 	struct json_object *root = NULL, *arr = NULL, *tj;
 	const char *device = NULL, *shapes_arg = default_shapes, *state, *gemm;
 	char err[1024], path[PATH_MAX + 300], detail[600], sh[64];
-	int i, n, repeat = 5, json = 0, rc = 1;
+	int i, n, repeat = 5, json = 0, clblast = 0, rc = 1;
 
 	for (i = 0; i < argc; i++) {
 		if (!strcmp(argv[i], "--device") && i + 1 < argc) {
@@ -108,11 +108,7 @@ cmd_bench_gemm(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--json")) {
 			json = 1;
 		} else if (!strcmp(argv[i], "--clblast")) {
-			/* op_gemm reads it on every call (ops.c). */
-			if (setenv("KILN_GEMM", "clblast", 1) != 0) {
-				perror("kiln-render bench-gemm: setenv");
-				return 1;
-			}
+			clblast = 1;
 		} else if (!strcmp(argv[i], "-h") ||
 		    !strcmp(argv[i], "--help")) {
 			usage(stdout);
@@ -130,13 +126,18 @@ cmd_bench_gemm(int argc, char **argv)
 	}
 	/* rt_open applies the device's tuning file (or fails, naming it,
 	 * when the file is malformed). */
-	if (rt_open(&rt, device, err, sizeof(err)) != 0) {
+	if (cli_engine_opts(&eo, err, sizeof(err)) != 0) {
+		fprintf(stderr, "kiln-render bench-gemm: %s\n", err);
+		return 1;
+	}
+	if (clblast)
+		eo.gemm_clblast = 1;
+	if (rt_open(&rt, device, &eo, err, sizeof(err)) != 0) {
 		fprintf(stderr, "kiln-render bench-gemm: %s\n", err);
 		return 1;
 	}
 	tuning_state(rt, path, sizeof(path), &state, detail, sizeof(detail));
-	gemm = getenv("KILN_GEMM") != NULL &&
-		!strcmp(getenv("KILN_GEMM"), "clblast") ? "clblast" : "engine";
+	gemm = rt->opts.gemm_clblast ? "clblast" : "engine";
 	if (json) {
 		root = json_object_new_object();
 		arr = json_object_new_array();

@@ -17,7 +17,8 @@ usage(FILE *f)
 {
 	fprintf(f, "usage: kiln-render encode-text --model PATH "
 		"(--ids \"1,2,3;4,5,6\" | --prompt TEXT --vocab PATH)\n"
-		"         --out FILE [--skip N] [--device SEL]\n"
+		"         --out FILE [--skip N] [--device SEL] "
+		"[--fail-each-alloc]\n"
 		"Writes [B, L, hidden] float32 to FILE and its shape as JSON "
 		"on stdout.\n");
 }
@@ -109,6 +110,24 @@ window(const struct clip_tokenizer *tok, const char *prompt, int max_pos,
 	return 0;
 }
 
+/* One encoding for walk_alloc_failures. */
+struct encoding {
+	struct clip_text_model *clip;
+	const int32_t *ids;
+	int B, L;
+};
+
+static int
+encode_once(void *arg)
+{
+	struct encoding *e = arg;
+	struct ktensor *emb = NULL;
+	int rc = clip_text_encode(e->clip, e->ids, e->B, e->L, &emb);
+
+	kt_free(emb);
+	return rc;
+}
+
 int
 cmd_encode_text(int argc, char **argv)
 {
@@ -122,12 +141,16 @@ cmd_encode_text(int argc, char **argv)
 	int32_t *ids = NULL;
 	float *host = NULL;
 	char err[1024];
-	int skip = -1, B = 1, L = 0, i, rc = 1;
+	int skip = -1, B = 1, L = 0, i, rc = 1, walk = 0;
 	FILE *f;
 
 	for (i = 0; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
+		if (!strcmp(a, "--fail-each-alloc")) {
+			walk = 1;
+			continue;
+		}
 		if (v == NULL) {
 			usage(stderr);
 			return 2;
@@ -168,7 +191,7 @@ cmd_encode_text(int argc, char **argv)
 		fprintf(stderr, "kiln-render encode-text: %s\n", err);
 		goto out;
 	}
-	if (rt_open(&rt, device, err, sizeof(err)) != 0 ||
+	if (cli_rt_open(&rt, device, err, sizeof(err)) != 0 ||
 	    clip_text_load(rt, m, skip, &clip, err, sizeof(err)) != 0) {
 		fprintf(stderr, "kiln-render encode-text: %s\n", err);
 		goto out;
@@ -189,6 +212,9 @@ cmd_encode_text(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (walk && walk_alloc_failures(rt, "encode-text", encode_once,
+	    &(struct encoding){ clip, ids, B, L }) < 0)
+		goto out;
 	if (clip_text_encode(clip, ids, B, L, &emb) != 0) {
 		fprintf(stderr, "kiln-render encode-text: %s\n", rt_error(rt));
 		goto out;

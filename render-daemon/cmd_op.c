@@ -241,6 +241,27 @@ act_of(const char *s)
 	return ACT_SILU;
 }
 
+/* A linear weight read from a file as [out, in], laid out as op_linear
+ * wants it (ktensor.kn): the transpose, on the device. The models'
+ * weights get the same layout at load (wt_load_linear). */
+static struct ktensor *
+linear_weight(const struct ktensor *w)
+{
+	struct ktensor *t;
+
+	if (w->nd != 2) {
+		rt_failf(w->rt, "linear: weight must be [out, in]");
+		return NULL;
+	}
+	t = kt_new2(w->rt, w->dtype, w->ne[0], w->ne[1]);
+	if (t == NULL || op_transpose(w, t) != 0) {
+		kt_free(t);
+		return NULL;
+	}
+	t->kn = 1;
+	return t;
+}
+
 static int
 run_spec(struct kiln_rt *rt, const struct spec *s)
 {
@@ -270,8 +291,13 @@ run_spec(struct kiln_rt *rt, const struct spec *s)
 			in[0]->mem, 0, (size_t)in[0]->ne[1], in[1]->mem, 0,
 			(size_t)in[1]->ne[1], 0.0f, out->mem, 0, N);
 	} else if (!strcmp(n, "linear")) {
+		struct ktensor *w;
+
 		NEED(2);
-		rc = op_linear(in[0], in[1], s->nin > 2 ? in[2] : NULL, out);
+		w = linear_weight(in[1]);
+		rc = w == NULL ? -1 : op_linear(in[0], w, s->nin > 2 ? in[2] :
+			NULL, out);
+		kt_free(w);
 	} else if (!strcmp(n, "conv2d")) {
 		NEED(2);
 		rt->conv_band = (size_t)set_int(s, "band", 0);
@@ -416,7 +442,7 @@ cmd_op(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (rt_open(&rt, device, err, sizeof(err)) != 0) {
+	if (cli_rt_open(&rt, device, err, sizeof(err)) != 0) {
 		fprintf(stderr, "kiln-render op: %s\n", err);
 		return 1;
 	}

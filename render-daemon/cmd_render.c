@@ -611,7 +611,7 @@ cmd_render(int argc, char **argv)
 		fprintf(stderr, "kiln-render: --init: %s\n", err);
 		return 2;
 	}
-	if (rt_open(&rt, o.device, err, sizeof(err)) != 0) {
+	if (cli_rt_open(&rt, o.device, err, sizeof(err)) != 0) {
 		fprintf(stderr, "kiln-render: --device: %s\n", err);
 		goto out;
 	}

@@ -15,7 +15,7 @@ usage(FILE *f)
 {
 	fprintf(f, "usage: kiln-render unet --model PATH --in NxCxHxW=FILE "
 		"--ctx NxLxD=FILE --t T0[,T1...] --out FILE [--device SEL] "
-		"[--repeat N]\n");
+		"[--repeat N] [--fail-each-alloc]\n");
 }
 
 static int
@@ -63,6 +63,24 @@ read_tensor(struct kiln_rt *rt, int nd, const int64_t *shape,
 	return t;
 }
 
+/* One evaluation for walk_alloc_failures. */
+struct forward {
+	struct unet *u;
+	const struct ktensor *x, *ctx;
+	const float *t;
+};
+
+static int
+forward_once(void *arg)
+{
+	struct forward *f = arg;
+	struct ktensor *y = NULL;
+	int rc = unet_forward(f->u, f->x, f->t, f->ctx, &y);
+
+	kt_free(y);
+	return rc;
+}
+
 static double
 now_s(void)
 {
@@ -84,11 +102,18 @@ cmd_unet(int argc, char **argv)
 	struct ktensor *x = NULL, *ctx = NULL, *y = NULL;
 	float *t = NULL, *host = NULL;
 	char err[1024], *end;
-	int i, rc = 1, repeat = 1, r;
+	int i, rc = 1, repeat = 1, r, walk = 0;
 	double t0, best = 0;
 	FILE *f;
 
-	for (i = 0; i + 1 < argc; i += 2) {
+	for (i = 0; i < argc; i += 2) {
+		if (!strcmp(argv[i], "--fail-each-alloc")) {
+			walk = 1;
+			i--;
+			continue;
+		}
+		if (i + 1 == argc)
+			break;
 		if (!strcmp(argv[i], "--model"))
 			model = argv[i + 1];
 		else if (!strcmp(argv[i], "--in"))
@@ -126,7 +151,7 @@ cmd_unet(int argc, char **argv)
 		ts = *end == ',' ? end + 1 : end;
 	}
 	m = st_model_open(model, err, sizeof(err));
-	if (m == NULL || rt_open(&rt, device, err, sizeof(err)) != 0 ||
+	if (m == NULL || cli_rt_open(&rt, device, err, sizeof(err)) != 0 ||
 	    unet_load(rt, m, &u, err, sizeof(err)) != 0) {
 		fprintf(stderr, "kiln-render unet: %s\n", err);
 		goto out;
@@ -135,6 +160,12 @@ cmd_unet(int argc, char **argv)
 	ctx = x ? read_tensor(rt, 3, cs, cpath) : NULL;
 	if (ctx == NULL)
 		goto out;
+	if (walk) {
+		struct forward fw = { u, x, ctx, t };
+
+		if (walk_alloc_failures(rt, "unet", forward_once, &fw) < 0)
+			goto out;
+	}
 	for (r = 0; r < repeat; r++) {
 		kt_free(y);
 		y = NULL;

@@ -15,6 +15,7 @@ struct vae_args {
 	int64_t shape[4];
 	long tile, overlap;
 	size_t budget;
+	int walk;		/* --fail-each-alloc */
 };
 
 static void
@@ -23,13 +24,14 @@ usage(FILE *f, int enc)
 	if (enc)
 		fprintf(f, "usage: kiln-render vae-encode --model PATH "
 			"--in NxCxHxW=FILE --out FILE [--logvar FILE] "
-			"[--device SEL]\n"
+			"[--device SEL] [--fail-each-alloc]\n"
 			"Writes the latent mean [N, latent, H/f, W/f] (not "
 			"scaled) as raw float32 and its shape as JSON.\n");
 	else
 		fprintf(f, "usage: kiln-render vae-decode --model PATH "
 			"--in NxCxHxW=FILE --out FILE [--tile N [--overlap N]"
-			" | --budget BYTES] [--device SEL]\n"
+			" | --budget BYTES] [--device SEL] "
+			"[--fail-each-alloc]\n"
 			"FILE holds latents already divided by the scaling "
 			"factor; writes the image [N, C, f*H, f*W] as raw "
 			"float32 and its shape as JSON.\n");
@@ -81,6 +83,10 @@ parse_args(int argc, char **argv, int enc, struct vae_args *a)
 		const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		long n;
 
+		if (!strcmp(k, "--fail-each-alloc")) {
+			a->walk = 1;
+			continue;
+		}
 		if (v == NULL)
 			return -1;
 		if (!strcmp(k, "--model"))
@@ -167,6 +173,41 @@ now(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* One pass, as the options ask, into *out (and *lv when encoding with
+ * --logvar). */
+struct pass {
+	const struct vae_args *a;
+	int enc;
+	struct vae_model *v;
+	const struct ktensor *in;
+};
+
+static int
+pass_run(const struct pass *p, struct ktensor **out, struct ktensor **lv)
+{
+	const struct vae_args *a = p->a;
+
+	if (p->enc)
+		return vae_encode(p->v, p->in, out, a->out2 ? lv : NULL);
+	if (a->tile > 0)
+		return vae_decode_tiled(p->v, p->in, (int)a->tile,
+			a->overlap > 0 ? (int)a->overlap : (int)a->tile / 4,
+			out);
+	return vae_decode(p->v, p->in, a->budget, out);
+}
+
+/* The same for walk_alloc_failures, dropping what it makes. */
+static int
+pass_once(void *arg)
+{
+	struct ktensor *out = NULL, *lv = NULL;
+	int rc = pass_run(arg, &out, &lv);
+
+	kt_free(out);
+	kt_free(lv);
+	return rc;
+}
+
 static int
 run(int argc, char **argv, int enc)
 {
@@ -194,7 +235,7 @@ run(int argc, char **argv, int enc)
 		goto out;
 	}
 	m = st_model_open(a.model, err, sizeof(err));
-	if (m == NULL || rt_open(&rt, a.device, err, sizeof(err)) != 0 ||
+	if (m == NULL || cli_rt_open(&rt, a.device, err, sizeof(err)) != 0 ||
 	    vae_load(rt, m, enc ? VAE_ENCODER : VAE_DECODER, &v, err,
 	    sizeof(err)) != 0) {
 		fprintf(stderr, "kiln-render %s: %s\n", cmd, err);
@@ -206,11 +247,11 @@ run(int argc, char **argv, int enc)
 		fprintf(stderr, "kiln-render %s: %s\n", cmd, rt_error(rt));
 		goto out;
 	}
+	if (a.walk && walk_alloc_failures(rt, cmd, pass_once,
+	    &(struct pass){ &a, enc, v, in }) < 0)
+		goto out;
 	t0 = now();
-	if (enc ? vae_encode(v, in, &out, a.out2 ? &lv : NULL) :
-	    a.tile > 0 ? vae_decode_tiled(v, in, (int)a.tile,
-	    a.overlap > 0 ? (int)a.overlap : (int)a.tile / 4, &out) :
-	    vae_decode(v, in, a.budget, &out)) {
+	if (pass_run(&(struct pass){ &a, enc, v, in }, &out, &lv) != 0) {
 		fprintf(stderr, "kiln-render %s: %s\n", cmd, rt_error(rt));
 		goto out;
 	}

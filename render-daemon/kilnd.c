@@ -6,6 +6,7 @@
 #include "cl_devices.h"
 #include "config.h"
 #include "db.h"
+#include "engine_env.h"
 #include "image.h"
 #include "jobs.h"
 #include "log.h"
@@ -542,6 +543,10 @@ deliver(struct render *r, const struct gen_result *res, char *err,
 		    j->id, res->count, rt_now() - r->t0, anomaly ?
 		    " (anomaly: over mean + 3 sd of this model and size)" :
 		    "", r->cold ? " (cold: not in the statistics)" : "");
+		/* [engine] profile: the job's kernel times (the table
+		 * starts afresh when a job is claimed). */
+		if (r->d->rt->profile)
+			rt_prof_report(r->d->rt, stderr);
 		rc = 0;
 	} else {
 		/* Not ours any more, or not recorded: the files must not
@@ -595,6 +600,7 @@ run_job(struct daemon *d, struct job *j)
 	log_info("job %llu: claimed (attempt %d of %d): %s, %dx%d, %d steps",
 	    j->id, j->attempt, j->max_attempts, j->model, j->width, j->height,
 	    j->steps);
+	rt_prof_reset(d->rt);
 	if (job_started(d->db, &r.l) != 0)
 		log_warn("job %llu: job.started event: %s", j->id,
 		    db_error(d->db));
@@ -784,6 +790,7 @@ int
 main(int argc, char **argv)
 {
 	struct daemon d;
+	struct engine_opts eo;
 	struct sigaction sa;
 	char err[1024];
 	int list = 0, check = 0, i, rc = 1;
@@ -841,10 +848,18 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	pick_name(&d);
+	/* [engine], then the KILN_* variables over it (as for kiln-render);
+	 * fixed for the daemon's life: a reload keeps the device and these. */
+	engine_opts_user(&eo);
+	if (engine_opts_config(&eo, &d.cfg, err, sizeof(err)) != 0 ||
+	    engine_opts_env(&eo, err, sizeof(err)) != 0) {
+		log_error("%s", err);
+		goto out;
+	}
 	/* The device named by [daemon] device; none matching is fatal, with
 	 * what was found, rather than a daemon that claims jobs it cannot
 	 * render. */
-	if (rt_open(&d.rt, d.cfg.daemon_device, err, sizeof(err)) != 0) {
+	if (rt_open(&d.rt, d.cfg.daemon_device, &eo, err, sizeof(err)) != 0) {
 		log_error("[daemon] device \"%s\": %s (set device to one of "
 		    "these, by name, index or type; the pocl-opencl-icd "
 		    "package gives a CPU device)", d.cfg.daemon_device, err);

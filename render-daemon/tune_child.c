@@ -1,5 +1,6 @@
 /* tune_child.c - runs one kiln-render tune candidate in a child process
  * and reads back what it reports. */
+#include "commands.h"
 #include "ops.h"
 #include "tune.h"
 
@@ -26,7 +27,7 @@ child_run(const struct tuner *tu, const struct job *job, int fd)
 	double t0 = tuning_now();
 	size_t i;
 
-	if (rt_open(&rt, tu->device_sel, err, sizeof(err)) != 0) {
+	if (cli_rt_open(&rt, tu->device_sel, err, sizeof(err)) != 0) {
 		dprintf(fd, "err %s\n", err);
 		_exit(1);
 	}

@@ -1,6 +1,7 @@
 /* tune_report.c - what kiln-render tune reads and writes: the previous
  * tuning file as a starting point, the table of results, and the new
  * tuning file with a summary of the run. */
+#include "commands.h"
 #include "ops.h"
 #include "tune.h"
 
@@ -166,7 +167,7 @@ tune_save(struct tuner *tu, const struct tuning *set, struct json_object *info)
 	char err[1024], path[PATH_MAX + 300];
 	int rc = -1;
 
-	if (rt_open(&rt, tu->device_sel, err, sizeof(err)) != 0) {
+	if (cli_rt_open(&rt, tu->device_sel, err, sizeof(err)) != 0) {
 		fprintf(stderr, "kiln-render tune: %s\n", err);
 		return -1;
 	}

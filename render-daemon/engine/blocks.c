@@ -33,6 +33,22 @@ load_wb(struct wloader *ld, const char *prefix, const char *part, int nd,
 	return *b != NULL ? 0 : -1;
 }
 
+/* The same for a linear layer [out, in] (wt_load_linear's layout). */
+static int
+load_linear(struct wloader *ld, const char *prefix, const char *part,
+	int64_t out, int64_t in, struct ktensor **w, struct ktensor **b)
+{
+	char name[512];
+
+	snprintf(name, sizeof(name), "%s.%s.weight", prefix, part);
+	*w = wt_load_linear(ld, name, 0, out, in);
+	if (*w == NULL)
+		return -1;
+	snprintf(name, sizeof(name), "%s.%s.bias", prefix, part);
+	*b = wt_load1(ld, name, 0, out);
+	return *b != NULL ? 0 : -1;
+}
+
 int
 resnet_load(struct wloader *ld, enum resnet_naming naming, const char *prefix,
 	int cin, int cout, int temb_dim, int groups, float eps,
@@ -41,7 +57,7 @@ resnet_load(struct wloader *ld, enum resnet_naming naming, const char *prefix,
 	const struct rn_names *nm = &rn_names[naming];
 	int64_t norm1[1] = { cin }, norm2[1] = { cout };
 	int64_t conv1[4] = { cout, cin, 3, 3 }, conv2[4] = { cout, cout, 3, 3 };
-	int64_t temb[2] = { cout, temb_dim }, skip[2] = { cout, cin };
+	int64_t skip[2] = { cout, cin };
 
 	memset(r, 0, sizeof(*r));
 	r->cin = cin;
@@ -55,7 +71,8 @@ resnet_load(struct wloader *ld, enum resnet_naming naming, const char *prefix,
 	    load_wb(ld, prefix, nm->c2, 4, conv2, &r->c2_w, &r->c2_b))
 		goto bad;
 	if (temb_dim > 0 && (nm->t == NULL ||
-	    load_wb(ld, prefix, nm->t, 2, temb, &r->t_w, &r->t_b)))
+	    load_linear(ld, prefix, nm->t, cout, temb_dim, &r->t_w,
+	    &r->t_b)))
 		goto bad;
 	/* The shortcut is a 1x1 conv (some files store it as [cout, cin]). */
 	if (cin != cout) {

@@ -187,41 +187,49 @@ static int
 load_layer(struct wloader *ld, const struct names *nm, int i, int D, int I,
 	struct clip_layer *l)
 {
-#define UP(field, name, a, b) \
-	if ((l->field = (b) ? wt_load2(ld, nm->name, i, a, b) \
-	    : wt_load1(ld, nm->name, i, a)) == NULL) \
+#define VEC(field, name, a) \
+	if ((l->field = wt_load1(ld, nm->name, i, a)) == NULL) \
 		return -1
-#define SPLIT(field, name, a, b, r0) \
-	if ((l->field = wt_load_rows(ld, nm->name, i, r0, a, b)) == NULL) \
+#define LIN(field, name, out, in) \
+	if ((l->field = wt_load_linear(ld, nm->name, i, out, in)) == NULL) \
 		return -1
-	UP(ln1_w, ln1_w, D, 0);
-	UP(ln1_b, ln1_b, D, 0);
-	UP(ln2_w, ln2_w, D, 0);
-	UP(ln2_b, ln2_b, D, 0);
+#define SPLIT_VEC(field, name, a, r0) \
+	if ((l->field = wt_load_rows(ld, nm->name, i, r0, a, 0)) == NULL) \
+		return -1
+#define SPLIT_LIN(field, name, out, in, r0) \
+	if ((l->field = wt_load_linear_rows(ld, nm->name, i, r0, out, \
+	    in)) == NULL) \
+		return -1
+	VEC(ln1_w, ln1_w, D);
+	VEC(ln1_b, ln1_b, D);
+	VEC(ln2_w, ln2_w, D);
+	VEC(ln2_b, ln2_b, D);
 	if (nm->qkv_w != NULL) {
 		/* OpenCLIP packs q, k, v as rows of one [3D, D] matrix. */
-		SPLIT(q_w, qkv_w, D, D, 0);
-		SPLIT(k_w, qkv_w, D, D, D);
-		SPLIT(v_w, qkv_w, D, D, 2 * D);
-		SPLIT(q_b, qkv_b, D, 0, 0);
-		SPLIT(k_b, qkv_b, D, 0, D);
-		SPLIT(v_b, qkv_b, D, 0, 2 * D);
+		SPLIT_LIN(q_w, qkv_w, D, D, 0);
+		SPLIT_LIN(k_w, qkv_w, D, D, D);
+		SPLIT_LIN(v_w, qkv_w, D, D, 2 * D);
+		SPLIT_VEC(q_b, qkv_b, D, 0);
+		SPLIT_VEC(k_b, qkv_b, D, D);
+		SPLIT_VEC(v_b, qkv_b, D, 2 * D);
 	} else {
-		UP(q_w, q_w, D, D);
-		UP(q_b, q_b, D, 0);
-		UP(k_w, k_w, D, D);
-		UP(k_b, k_b, D, 0);
-		UP(v_w, v_w, D, D);
-		UP(v_b, v_b, D, 0);
+		LIN(q_w, q_w, D, D);
+		VEC(q_b, q_b, D);
+		LIN(k_w, k_w, D, D);
+		VEC(k_b, k_b, D);
+		LIN(v_w, v_w, D, D);
+		VEC(v_b, v_b, D);
 	}
-	UP(o_w, o_w, D, D);
-	UP(o_b, o_b, D, 0);
-	UP(fc1_w, fc1_w, I, D);
-	UP(fc1_b, fc1_b, I, 0);
-	UP(fc2_w, fc2_w, D, I);
-	UP(fc2_b, fc2_b, D, 0);
-#undef UP
-#undef SPLIT
+	LIN(o_w, o_w, D, D);
+	VEC(o_b, o_b, D);
+	LIN(fc1_w, fc1_w, I, D);
+	VEC(fc1_b, fc1_b, I);
+	LIN(fc2_w, fc2_w, D, I);
+	VEC(fc2_b, fc2_b, D);
+#undef VEC
+#undef LIN
+#undef SPLIT_VEC
+#undef SPLIT_LIN
 	return 0;
 }
 

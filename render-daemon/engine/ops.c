@@ -52,14 +52,12 @@ blast_fail(struct kiln_rt *rt, const char *call, CLBlastStatusCode st)
 		(int)st > -1024 ? "" : " (CLBlast-specific; see clblast_c.h)");
 }
 
-/* CLBlast stays available ($KILN_GEMM=clblast) for comparison and for
- * devices where its tuned kernels win. */
+/* CLBlast stays available (engine_opts.gemm_clblast) for comparison
+ * and for devices where its tuned kernels win. */
 static int
-use_own_gemm(void)
+use_own_gemm(const struct kiln_rt *rt)
 {
-	const char *e = getenv("KILN_GEMM");
-
-	return e == NULL || strcmp(e, "clblast") != 0;
+	return !rt->opts.gemm_clblast;
 }
 
 /* The embedded k_gemm_nn kernel: batch products of A [M, K] and B [K, N]
@@ -91,9 +89,11 @@ gemm_launch(struct kiln_rt *rt, enum kdtype adt, enum kdtype bdt, size_t m,
 		return rt_failf(rt, "gemm: offsets beyond 2^32 elements");
 	if (k == 0)
 		return rt_failf(rt, "gemm: K is 0");
-	rt->profile = 0;	/* timed below as "gemm", not per kernel */
 	if (adt == KD_F16 && bdt == KD_F16)
 		return rt_failf(rt, "gemm: at most one float16 operand");
+	/* Timed below as "gemm", not per kernel: nothing may return
+	 * between here and the restore. */
+	rt->profile = 0;
 	r = rt_launch(rt, kern, 3, gws, NULL, args, 17);
 	rt->profile = prof;
 	if (r != 0)
@@ -237,7 +237,7 @@ op_gemm(struct kiln_rt *rt, int ta, int tb, size_t m, size_t n, size_t k,
 	if (m == 0 || n == 0)
 		return 0;
 	t0 = rt->profile ? rt_now() : 0;
-	if (!ta && !tb && use_own_gemm())
+	if (!ta && !tb && use_own_gemm(rt))
 		return gemm_own(rt, m, n, k, alpha, a, a_off, lda, 0, b, b_off,
 			ldb, 0, beta, c, c_off, ldc, 0, 1, t0);
 	st = CLBlastSgemm(CLBlastLayoutRowMajor,
@@ -271,7 +271,7 @@ op_gemm_batched(struct kiln_rt *rt, int ta, int tb, size_t m, size_t n,
 		return op_gemm(rt, ta, tb, m, n, k, alpha, a, a_off, lda, b,
 			b_off, ldb, beta, c, c_off, ldc);
 	t0 = rt->profile ? rt_now() : 0;
-	if (!ta && !tb && use_own_gemm())
+	if (!ta && !tb && use_own_gemm(rt))
 		return gemm_own(rt, m, n, k, alpha, a, a_off, lda, a_stride, b,
 			b_off, ldb, b_stride, beta, c, c_off, ldc, c_stride, batch,
 			t0);
@@ -291,31 +291,6 @@ op_gemm_batched(struct kiln_rt *rt, int ta, int tb, size_t m, size_t n,
 	return 0;
 }
 
-/* Transposes a linear weight [out, in] in place, once, into the [in, out]
- * layout the GEMM reads as B (see ktensor.kn); the logical shape stays.
- * The weight is logically unchanged, hence the cast at the call. */
-static int
-weight_to_kn(struct ktensor *w)
-{
-	struct ktensor *t = kt_new2(w->rt, w->dtype, w->ne[1], w->ne[0]);
-	cl_mem m;
-	size_t cap;
-
-	if (t == NULL || op_transpose(w, t) != 0) {
-		kt_free(t);
-		return -1;
-	}
-	m = w->mem;
-	cap = w->cap;
-	w->mem = t->mem;
-	w->cap = t->cap;
-	t->mem = m;
-	t->cap = cap;
-	kt_free(t);
-	w->kn = 1;
-	return 0;
-}
-
 int
 op_linear(const struct ktensor *x, const struct ktensor *w,
 	const struct ktensor *b, struct ktensor *y)
@@ -328,6 +303,11 @@ op_linear(const struct ktensor *x, const struct ktensor *w,
 		return -1;
 	if (w->nd != 2)
 		return rt_failf(rt, "linear: weight must be [out, in]");
+	/* The GEMM reads the weight as B [in, out]: it is laid out so
+	 * once, at load, rather than here on a const tensor. */
+	if (!w->kn)
+		return rt_failf(rt, "linear: weight is not in the [in, out] "
+			"layout (load it with wt_load_linear)");
 	out = (size_t)w->ne[0];
 	in = (size_t)w->ne[1];
 	if ((size_t)x->ne[x->nd - 1] != in || kt_nelem(x) % in != 0)
@@ -352,8 +332,6 @@ op_linear(const struct ktensor *x, const struct ktensor *w,
 		if (launch1(rt, "k_fill_rows", total, a, 4) != 0)
 			return -1;
 	}
-	if (!w->kn && weight_to_kn((struct ktensor *)w) != 0)
-		return -1;
 	return gemm_w(rt, KD_F32, w->dtype, rows, out, in, x->mem, 0, in,
 		w->mem, 0, out, b != NULL ? 1.0f : 0.0f, y->mem, 0, out);
 }

@@ -24,7 +24,9 @@ int op_gemm_batched(struct kiln_rt *rt, int trans_a, int trans_b, size_t m,
 	float beta, cl_mem c, size_t c_off, size_t ldc, size_t c_stride,
 	size_t batch);
 
-/* y [..., out] = x [..., in] W^T + b: W [out, in], b [out] or NULL. */
+/* y [..., out] = x [..., in] W^T + b: W [out, in], b [out] or NULL. W
+ * must be laid out for the GEMM (ktensor.kn, as wt_load_linear gives
+ * it); any other weight is refused. */
 int op_linear(const struct ktensor *x, const struct ktensor *w,
 	const struct ktensor *b, struct ktensor *y);
 

@@ -162,16 +162,16 @@ join(const char *dir, const char *name)
 	return s;
 }
 
-/* The vocabulary the pipeline uses (see pipeline_open). Returns a malloc'd
- * path, or NULL with err set. */
+/* The vocabulary the pipeline uses (see pipeline_open); fallback is the
+ * engine's clip_vocab option. Returns a malloc'd path, or NULL with err
+ * set. */
 static char *
-find_vocab(const char *model_path, const char *vocab_path, char *err,
-    size_t errlen)
+find_vocab(const char *model_path, const char *vocab_path,
+    const char *fallback, char *err, size_t errlen)
 {
 	static const char *const rel[] = { "../../models/clip",
 	    "../share/kiln/clip" };
 	char exe[PATH_MAX], *s, *slash;
-	const char *env;
 	ssize_t n;
 	size_t i;
 
@@ -183,9 +183,8 @@ find_vocab(const char *model_path, const char *vocab_path, char *err,
 			return s;
 		free(s);
 	}
-	env = getenv("KILN_CLIP_VOCAB");
-	if (env != NULL && env[0] != '\0')
-		return strdup(env);
+	if (fallback[0] != '\0')
+		return strdup(fallback);
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n > 0) {
 		exe[n] = '\0';
@@ -207,8 +206,9 @@ find_vocab(const char *model_path, const char *vocab_path, char *err,
 		}
 	}
 	errf(err, errlen, "no CLIP vocabulary: the model has no tokenizer/ "
-	    "folder, $KILN_CLIP_VOCAB is not set and models/clip/ was not "
-	    "found beside the binary; pass --vocab PATH");
+	    "folder, none is configured ($KILN_CLIP_VOCAB, [engine] "
+	    "clip_vocab) and models/clip/ was not found beside the binary; "
+	    "pass --vocab PATH");
 	return NULL;
 }
 
@@ -371,7 +371,8 @@ pipeline_open(struct kiln_rt *rt, const char *model_path,
 		errf(err, errlen, "out of memory");
 		goto bad;
 	}
-	p->vocab = find_vocab(model_path, vocab_path, err, errlen);
+	p->vocab = find_vocab(model_path, vocab_path, rt->opts.clip_vocab,
+	    err, errlen);
 	if (p->vocab == NULL)
 		goto bad;
 	if (read_scheduler(p, err, errlen) != 0 ||

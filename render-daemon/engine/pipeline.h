@@ -85,9 +85,10 @@ struct pipeline;
  * encoder, UNet and VAE decoder onto rt (borrowed: it must outlive the
  * pipeline); the VAE encoder is loaded on the first img2img. The
  * vocabulary: vocab_path when not NULL, else <model>/tokenizer/ when the
- * model is a folder that has one, else $KILN_CLIP_VOCAB, else the
- * default next to the binary: <bindir>/../../models/clip/ (the build
- * tree), then <bindir>/../share/kiln/clip/ (an install). The schedule and
+ * model is a folder that has one, else rt's clip_vocab option (struct
+ * engine_opts) when set, else the default next to the binary:
+ * <bindir>/../../models/clip/ (the build tree), then
+ * <bindir>/../share/kiln/clip/ (an install). The schedule and
  * prediction type come from <model>/scheduler/scheduler_config.json when
  * there is one, else SD's defaults (epsilon); the model's preferred
  * parameters from <model>/kiln.json (see pipeline_defaults).

@@ -251,41 +251,17 @@ describe(const struct cand *c, int n, char *err, size_t errlen,
 			i + 1 < n ? ";" : "");
 }
 
-static void
-pick_cache_dir(struct kiln_rt *rt)
+void
+engine_opts_init(struct engine_opts *o)
 {
-	const char *env = getenv("KILN_CL_CACHE"), *xdg, *home;
-	char base[900];
-
-	rt->cache_dir[0] = '\0';
-	if (env != NULL) {
-		/* An empty KILN_CL_CACHE turns the cache off. */
-		snprintf(rt->cache_dir, sizeof(rt->cache_dir), "%s", env);
-		return;
-	}
-	xdg = getenv("XDG_CACHE_HOME");
-	home = getenv("HOME");
-	if (xdg != NULL && *xdg != '\0')
-		snprintf(base, sizeof(base), "%s", xdg);
-	else if (home != NULL && *home != '\0')
-		snprintf(base, sizeof(base), "%s/.cache", home);
-	else
-		return;
-	snprintf(rt->cache_dir, sizeof(rt->cache_dir), "%s/kiln-cl", base);
-}
-
-/* KILN_NO_TUNING=1 runs CLBlast's own parameters (benchmarks, the
- * tuner's baseline). */
-static int
-no_tuning(void)
-{
-	const char *v = getenv("KILN_NO_TUNING");
-
-	return v != NULL && *v != '\0' && strcmp(v, "0") != 0;
+	memset(o, 0, sizeof(*o));
+	o->attention = RT_ATTN_AUTO;
+	o->tuning = 1;
 }
 
 int
-rt_open(struct kiln_rt **out, const char *selector, char *err, size_t errlen)
+rt_open(struct kiln_rt **out, const char *selector,
+	const struct engine_opts *opts, char *err, size_t errlen)
 {
 	struct cand c[MAX_DEVICES];
 	struct kiln_rt *rt;
@@ -308,6 +284,12 @@ rt_open(struct kiln_rt **out, const char *selector, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	if (opts != NULL)
+		rt->opts = *opts;
+	else
+		engine_opts_init(&rt->opts);
+	rt->attn_mode = rt->opts.attention;
+	rt->profile = rt->opts.profile;
 	rt->platform = c[i].p;
 	rt->device = c[i].d;
 	rt->type = c[i].type;
@@ -338,19 +320,13 @@ rt_open(struct kiln_rt **out, const char *selector, char *err, size_t errlen)
 		rt_free(rt);
 		return -1;
 	}
-	pick_cache_dir(rt);
-	if (getenv("KILN_ATTN") != NULL)
-		rt->attn_mode = !strcmp(getenv("KILN_ATTN"), "fused") ?
-			RT_ATTN_FUSED : !strcmp(getenv("KILN_ATTN"), "blocked") ?
-			RT_ATTN_BLOCKED : RT_ATTN_AUTO;
-	rt->profile = getenv("KILN_PROFILE") != NULL &&
-		*getenv("KILN_PROFILE") != '\0';
-	if (!no_tuning()) {
+	if (rt->opts.tuning) {
 		int applied;
 
 		if (tuning_apply(rt, &applied) != 0) {
 			snprintf(err, errlen, "%s (fix or remove it, re-run "
-				"`kiln-render tune`, or set KILN_NO_TUNING=1)",
+				"`kiln-render tune`, or turn tuning off: "
+				"KILN_NO_TUNING=1, [engine] tuning = false)",
 				rt_error(rt));
 			rt_free(rt);
 			return -1;
@@ -445,7 +421,7 @@ cache_path(struct kiln_rt *rt, const struct cl_source *src, char *out,
 	unsigned char h[crypto_hash_sha256_BYTES];
 	char hex[2 * sizeof(h) + 1];
 
-	if (rt->cache_dir[0] == '\0')
+	if (rt->opts.cl_cache_dir[0] == '\0')
 		return -1;
 	crypto_hash_sha256_init(&st);
 	crypto_hash_sha256_update(&st, (const unsigned char *)src->text,
@@ -461,8 +437,8 @@ cache_path(struct kiln_rt *rt, const struct cl_source *src, char *out,
 		sizeof(BUILD_OPTIONS));
 	crypto_hash_sha256_final(&st, h);
 	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
-	return snprintf(out, n, "%s/%s-%.32s.bin", rt->cache_dir, src->name,
-		hex) < (int)n ? 0 : -1;
+	return snprintf(out, n, "%s/%s-%.32s.bin", rt->opts.cl_cache_dir,
+		src->name, hex) < (int)n ? 0 : -1;
 }
 
 static unsigned char *
@@ -513,7 +489,7 @@ cache_store(struct kiln_rt *rt, cl_program prog, const char *path)
 	    NULL) != CL_SUCCESS)
 		goto out;
 	/* A failure only costs the cache: the fopen below fails too. */
-	(void)mkdir_p(rt->cache_dir);
+	(void)mkdir_p(rt->opts.cl_cache_dir);
 	if (snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid())
 	    >= (int)sizeof(tmp))
 		goto out;
@@ -697,6 +673,11 @@ rt_alloc(struct kiln_rt *rt, size_t n, size_t *cap)
 
 	if (n == 0)
 		n = 4;
+	if (rt->fail_alloc > 0 && --rt->fail_alloc == 0) {
+		rt_failf(rt, "clCreateBuffer(%zu bytes): failed on purpose "
+			"(rt->fail_alloc)", n);
+		return NULL;
+	}
 	/* Best fit among pooled buffers no more than twice the request, so
 	 * a small tensor never pins a huge buffer. */
 	for (pp = &rt->pool; *pp != NULL; pp = &(*pp)->next)
@@ -854,4 +835,10 @@ rt_prof_report(const struct kiln_rt *rt, FILE *f)
 			fprintf(f, "%10s\n", "-");
 	}
 	fprintf(f, "%-20s %8s %10.3f\n", "total", "", total);
+}
+
+void
+rt_prof_reset(struct kiln_rt *rt)
+{
+	rt->nprof = 0;
 }

@@ -15,6 +15,40 @@
 
 struct rt_buf;
 
+/* Which attention kernel op_attention runs: AUTO picks the fused one on
+ * CPUs and the blocked GEMMs elsewhere. */
+enum rt_attn { RT_ATTN_AUTO, RT_ATTN_FUSED, RT_ATTN_BLOCKED };
+
+/* How the engine runs, fixed when the runtime opens. kilnd fills it from
+ * kiln.conf's [engine] section, kiln-render from its environment (the
+ * KILN_* variables, see kiln-render(1)); the engine itself reads no
+ * environment. Plain data: rt_open copies it. */
+struct engine_opts {
+	/* Float16 matrices widened to float32 at load (more memory, for
+	 * comparisons) instead of kept as they are. */
+	int weights_f32;
+	/* Every GEMM through CLBlast (for comparison, and for devices where
+	 * its tuned kernels win) instead of the engine's own kernel. */
+	int gemm_clblast;
+	enum rt_attn attention;
+	/* Every launch waited for and timed (see kiln_rt.profile). */
+	int profile;
+	/* Apply the device's GEMM tuning file (tuning.h) at open; 0 runs
+	 * CLBlast's own parameters (benchmarks, the tuner's baseline). */
+	int tuning;
+	/* Compiled OpenCL programs are cached here; "": no cache. */
+	char cl_cache_dir[1024];
+	/* GEMM tuning files live here; "": none. */
+	char tuning_dir[1024];
+	/* The CLIP vocabulary for a model without one of its own when the
+	 * caller names none; "": models/clip beside the binary. */
+	char clip_vocab[1024];
+};
+
+/* The defaults: weights as stored, the engine's GEMM, automatic
+ * attention, no profiling, tuning on, no directories. */
+void engine_opts_init(struct engine_opts *o);
+
 struct kiln_rt {
 	cl_platform_id platform;
 	cl_device_id device;
@@ -40,7 +74,7 @@ struct kiln_rt {
 		cl_kernel k;
 	} kernels[RT_MAX_KERNELS];
 	size_t nkernels;
-	char cache_dir[1024];		/* "" when caching is off */
+	struct engine_opts opts;	/* as given to rt_open */
 
 	/* Device memory: every buffer the engine holds, live or pooled. */
 	struct rt_buf *pool;		/* released buffers kept for reuse */
@@ -49,14 +83,17 @@ struct kiln_rt {
 	size_t peak_held;
 	size_t peak_live;
 
+	/* Tests: the fail_alloc-th rt_alloc from now on fails as if the
+	 * device were out of memory (0: none), so that the error paths of a
+	 * forward pass can be walked one by one. */
+	size_t fail_alloc;
+
 	size_t attn_budget;		/* bytes of attention scores, 0: default */
 	size_t conv_band;		/* bytes of im2col buffer, 0: default */
-	/* Attention kernel: RT_ATTN_AUTO picks the fused one on CPUs and
-	 * the blocked GEMMs elsewhere; $KILN_ATTN=fused|blocked forces. */
-	enum { RT_ATTN_AUTO, RT_ATTN_FUSED, RT_ATTN_BLOCKED } attn_mode;
+	enum rt_attn attn_mode;		/* opts.attention at first */
 
-	/* With $KILN_PROFILE set every launch is waited for and timed, per
-	 * kernel name (GEMMs as "gemm"), for rt_prof_report. */
+	/* Set (from opts.profile at first), every launch is waited for and
+	 * timed, per kernel name (GEMMs as "gemm"), for rt_prof_report. */
 	int profile;
 	struct rt_prof {
 		const char *name;	/* static string */
@@ -77,13 +114,14 @@ struct kiln_rt {
  * device; "gpu", "cpu" or "accelerator" the first of that type; "N" the
  * N-th device over all platforms; "P:D" device D of platform P; anything
  * else the first device whose name or platform name contains it (case
- * insensitive). Returns 0 with *out, or -1 with err naming what was found
+ * insensitive). opts (NULL: engine_opts_init's) is copied into the
+ * runtime. Returns 0 with *out, or -1 with err naming what was found
  * (and that pocl-opencl-icd provides a CPU device).
  * Then applies the device's GEMM tuning file (tuning.h) unless
- * KILN_NO_TUNING is set (and not "0"); a malformed file fails the open
- * with err naming the file, so it is fixed rather than silently slow. */
-int rt_open(struct kiln_rt **out, const char *selector, char *err,
-	size_t errlen);
+ * opts->tuning is 0; a malformed file fails the open with err naming the
+ * file, so it is fixed rather than silently slow. */
+int rt_open(struct kiln_rt **out, const char *selector,
+	const struct engine_opts *opts, char *err, size_t errlen);
 
 /* Releases everything, pooled buffers included; accepts NULL. */
 void rt_free(struct kiln_rt *rt);
@@ -131,11 +169,12 @@ void rt_release(struct kiln_rt *rt, cl_mem m, size_t cap);
 void rt_trim(struct kiln_rt *rt);
 
 /* Profiling (see struct kiln_rt): monotonic seconds, a sample to add to
- * name's row, and the table sorted by time, to f. */
+ * name's row, the table sorted by time, to f, and a fresh table. */
 double rt_now(void);
 void rt_prof_add(struct kiln_rt *rt, const char *name, double seconds,
 	double flops);
 void rt_prof_report(const struct kiln_rt *rt, FILE *f);
+void rt_prof_reset(struct kiln_rt *rt);
 
 /* Sets kernel arguments from a list of (size, pointer) pairs and enqueues
  * it over gws (and lws, or NULL) in dims dimensions. Returns 0 or -1. */

@@ -19,8 +19,9 @@ struct ktensor {
 	enum kdtype dtype;
 	int nd;
 	int64_t ne[KT_MAX_DIMS];
-	/* A linear layer's weight [out, in] whose buffer op_linear has
-	 * turned into its transpose [in, out], the layout its GEMM reads. */
+	/* A linear layer's weight [out, in] whose buffer holds its
+	 * transpose [in, out], the layout op_linear's GEMM reads; set at
+	 * load (wt_load_linear), never by the ops. */
 	int kn;
 };
 

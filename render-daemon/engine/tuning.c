@@ -72,20 +72,17 @@ sanitize(const char *name, char *out, size_t n)
 		snprintf(out, n, "device");
 }
 
+/* rt's tuning directory (engine_opts.tuning_dir) into out; -1 when
+ * there is none or it does not fit. */
 static int
-tuning_dir(char *out, size_t n)
+tuning_dir(const struct kiln_rt *rt, char *out, size_t n)
 {
-	const char *env = getenv("KILN_TUNING_DIR"), *xdg, *home;
+	const char *dir = rt->opts.tuning_dir;
 	int w;
 
-	if (env != NULL && *env != '\0')
-		w = snprintf(out, n, "%s", env);
-	else if ((xdg = getenv("XDG_CONFIG_HOME")) != NULL && *xdg != '\0')
-		w = snprintf(out, n, "%s/kiln/tuning", xdg);
-	else if ((home = getenv("HOME")) != NULL && *home != '\0')
-		w = snprintf(out, n, "%s/.config/kiln/tuning", home);
-	else
+	if (dir[0] == '\0')
 		return -1;
+	w = snprintf(out, n, "%s", dir);
 	return w >= 0 && (size_t)w < n ? 0 : -1;
 }
 
@@ -95,7 +92,7 @@ tuning_path(const struct kiln_rt *rt, char *out, size_t n)
 	char dir[PATH_MAX], file[sizeof(rt->device_name)];
 	int w;
 
-	if (tuning_dir(dir, sizeof(dir)) != 0)
+	if (tuning_dir(rt, dir, sizeof(dir)) != 0)
 		return -1;
 	sanitize(rt->device_name, file, sizeof(file));
 	w = snprintf(out, n, "%s/%s.json", dir, file);
@@ -490,7 +487,7 @@ tuning_save(struct kiln_rt *rt, const struct tuning *t,
 	int rc = -1;
 
 	tmp[0] = '\0';
-	if (tuning_dir(dir, sizeof(dir)) != 0 ||
+	if (tuning_dir(rt, dir, sizeof(dir)) != 0 ||
 	    tuning_path(rt, path, sizeof(path)) != 0)
 		return rt_failf(rt, "no directory for tuning files: set "
 			"KILN_TUNING_DIR, XDG_CONFIG_HOME or HOME");

@@ -39,8 +39,7 @@ struct tuning {
 	struct tuning_kernel kernel[TUNING_MAX_KERNELS];
 };
 
-/* The tuning file for rt's device: $KILN_TUNING_DIR, else
- * $XDG_CONFIG_HOME/kiln/tuning, else $HOME/.config/kiln/tuning, then the
+/* The tuning file for rt's device: its options' tuning_dir, then the
  * device name reduced to [A-Za-z0-9._-] plus ".json". Returns 0, or -1
  * when no directory is known or the path does not fit in n. */
 int tuning_path(const struct kiln_rt *rt, char *out, size_t n);

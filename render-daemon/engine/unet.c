@@ -129,24 +129,42 @@ up_sample_name(const struct namer *n, int level, int has_attn, char *out,
 
 /* ---- loading ---------------------------------------------------------- */
 
+/* prefix.suffix into name; -1 with err when it does not fit. */
+static int
+join_name(struct wloader *ld, const char *prefix, const char *suffix,
+	char *name, size_t n)
+{
+	if (snprintf(name, n, "%s.%s", prefix, suffix) >= (int)n)
+		return errf(ld->err, ld->errlen, "unet: name %s.%s too long",
+			prefix, suffix);
+	return 0;
+}
+
 static struct ktensor *
 ld_named(struct wloader *ld, const char *prefix, const char *suffix, int nd,
 	const int64_t *shape)
 {
 	char name[512];
 
-	if (snprintf(name, sizeof(name), "%s.%s", prefix, suffix) >=
-	    (int)sizeof(name)) {
-		errf(ld->err, ld->errlen, "unet: name %s.%s too long", prefix,
-			suffix);
+	if (join_name(ld, prefix, suffix, name, sizeof(name)) != 0)
 		return NULL;
-	}
 	return wt_load(ld, name, 0, nd, shape);
 }
 
+/* A linear layer's weight [out, in], laid out for op_linear. */
+static struct ktensor *
+ld_linear(struct wloader *ld, const char *prefix, const char *suffix,
+	int64_t out, int64_t in)
+{
+	char name[512];
+
+	if (join_name(ld, prefix, suffix, name, sizeof(name)) != 0)
+		return NULL;
+	return wt_load_linear(ld, name, 0, out, in);
+}
+
 #define L1(prefix, sfx, a) ld_named(ld, prefix, sfx, 1, (int64_t[]){ a })
-#define L2(prefix, sfx, a, b) \
-	ld_named(ld, prefix, sfx, 2, (int64_t[]){ a, b })
+#define LIN(prefix, sfx, out, in) ld_linear(ld, prefix, sfx, out, in)
 #define L4(prefix, sfx, a, b, c, d) \
 	ld_named(ld, prefix, sfx, 4, (int64_t[]){ a, b, c, d })
 
@@ -179,34 +197,34 @@ xformer_load(struct wloader *ld, const char *p, int ch, int heads,
 	x->ctx_dim = ctx_dim;
 	x->groups = groups;
 	/* proj_in / proj_out are 1x1 convs (SD 1.x) or linears (SD 2.x):
-	 * wt_load accepts either as [C, C]. */
+	 * wt_load_linear accepts either as [C, C]. */
 	if (!(x->gn_w = L1(p, "norm.weight", C)) ||
 	    !(x->gn_b = L1(p, "norm.bias", C)) ||
-	    !(x->pin_w = L2(p, "proj_in.weight", C, C)) ||
+	    !(x->pin_w = LIN(p, "proj_in.weight", C, C)) ||
 	    !(x->pin_b = L1(p, "proj_in.bias", C)) ||
-	    !(x->pout_w = L2(p, "proj_out.weight", C, C)) ||
+	    !(x->pout_w = LIN(p, "proj_out.weight", C, C)) ||
 	    !(x->pout_b = L1(p, "proj_out.bias", C)))
 		goto bad;
 	snprintf(b, sizeof(b), "%s.transformer_blocks.0", p);
 	if (!(x->ln1_w = L1(b, "norm1.weight", C)) ||
 	    !(x->ln1_b = L1(b, "norm1.bias", C)) ||
-	    !(x->q1 = L2(b, "attn1.to_q.weight", C, C)) ||
-	    !(x->k1 = L2(b, "attn1.to_k.weight", C, C)) ||
-	    !(x->v1 = L2(b, "attn1.to_v.weight", C, C)) ||
-	    !(x->o1_w = L2(b, "attn1.to_out.0.weight", C, C)) ||
+	    !(x->q1 = LIN(b, "attn1.to_q.weight", C, C)) ||
+	    !(x->k1 = LIN(b, "attn1.to_k.weight", C, C)) ||
+	    !(x->v1 = LIN(b, "attn1.to_v.weight", C, C)) ||
+	    !(x->o1_w = LIN(b, "attn1.to_out.0.weight", C, C)) ||
 	    !(x->o1_b = L1(b, "attn1.to_out.0.bias", C)) ||
 	    !(x->ln2_w = L1(b, "norm2.weight", C)) ||
 	    !(x->ln2_b = L1(b, "norm2.bias", C)) ||
-	    !(x->q2 = L2(b, "attn2.to_q.weight", C, C)) ||
-	    !(x->k2 = L2(b, "attn2.to_k.weight", C, ctx_dim)) ||
-	    !(x->v2 = L2(b, "attn2.to_v.weight", C, ctx_dim)) ||
-	    !(x->o2_w = L2(b, "attn2.to_out.0.weight", C, C)) ||
+	    !(x->q2 = LIN(b, "attn2.to_q.weight", C, C)) ||
+	    !(x->k2 = LIN(b, "attn2.to_k.weight", C, ctx_dim)) ||
+	    !(x->v2 = LIN(b, "attn2.to_v.weight", C, ctx_dim)) ||
+	    !(x->o2_w = LIN(b, "attn2.to_out.0.weight", C, C)) ||
 	    !(x->o2_b = L1(b, "attn2.to_out.0.bias", C)) ||
 	    !(x->ln3_w = L1(b, "norm3.weight", C)) ||
 	    !(x->ln3_b = L1(b, "norm3.bias", C)) ||
-	    !(x->ff1_w = L2(b, "ff.net.0.proj.weight", 2 * F, C)) ||
+	    !(x->ff1_w = LIN(b, "ff.net.0.proj.weight", 2 * F, C)) ||
 	    !(x->ff1_b = L1(b, "ff.net.0.proj.bias", 2 * F)) ||
-	    !(x->ff2_w = L2(b, "ff.net.2.weight", C, F)) ||
+	    !(x->ff2_w = LIN(b, "ff.net.2.weight", C, F)) ||
 	    !(x->ff2_b = L1(b, "ff.net.2.bias", C)))
 		goto bad;
 	return 0;
@@ -415,11 +433,11 @@ unet_load(struct kiln_rt *rt, const struct st_model *m, struct unet **out,
 	if (configure(ld, ldm, c) != 0)
 		goto bad;
 	T = c->temb_dim;
-	if (!(u->t1_w = L2(ldm ? "time_embed.0" : "time_embedding.linear_1",
+	if (!(u->t1_w = LIN(ldm ? "time_embed.0" : "time_embedding.linear_1",
 	    "weight", T, c->ch[0])) ||
 	    !(u->t1_b = L1(ldm ? "time_embed.0" : "time_embedding.linear_1",
 	    "bias", T)) ||
-	    !(u->t2_w = L2(ldm ? "time_embed.2" : "time_embedding.linear_2",
+	    !(u->t2_w = LIN(ldm ? "time_embed.2" : "time_embedding.linear_2",
 	    "weight", T, T)) ||
 	    !(u->t2_b = L1(ldm ? "time_embed.2" : "time_embedding.linear_2",
 	    "bias", T)) ||
@@ -735,14 +753,16 @@ unet_forward(struct unet *u, const struct ktensor *xin, const float *tsteps,
 		int dl = c->levels - 1 - i;
 
 		for (j = 0; j < l->nres; j++) {
-			struct ktensor *s = skips[--nskip];
+			/* The skip leaves the stack only once it is used:
+			 * until then the cleanup below frees it. */
+			struct ktensor *s = skips[nskip - 1];
 
 			y = kt_new4(rt, KD_F32, N, x->ne[1] + s->ne[1],
 				x->ne[2], x->ne[3]);
 			if (y == NULL || op_concat_channels(x, s, y))
 				goto out;
 			kt_free(s);
-			skips[nskip] = NULL;
+			skips[--nskip] = NULL;
 			kt_free(x);
 			x = y;
 			y = NULL;

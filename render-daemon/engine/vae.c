@@ -259,6 +259,22 @@ load_wb(struct wloader *ld, const char *prefix, int nd, const int64_t *ws,
 	return *b != NULL ? 0 : -1;
 }
 
+/* A linear layer [c, c] (wt_load_linear's layout) and its bias. */
+static int
+load_linear(struct wloader *ld, const char *prefix, int c, struct ktensor **w,
+	struct ktensor **b)
+{
+	char name[512];
+
+	snprintf(name, sizeof(name), "%s.weight", prefix);
+	*w = wt_load_linear(ld, name, 0, c, c);
+	if (*w == NULL)
+		return -1;
+	snprintf(name, sizeof(name), "%s.bias", prefix);
+	*b = wt_load1(ld, name, 0, c);
+	return *b != NULL ? 0 : -1;
+}
+
 static int
 load_conv(struct wloader *ld, const char *prefix, int o, int c, int k,
 	struct ktensor **w, struct ktensor **b)
@@ -296,7 +312,6 @@ attn_load(struct wloader *ld, int ldm, int dec, int c, struct vae_attn *a)
 	const char *const *nm;
 	enum attn_naming an = ATTN_DIFFUSERS;
 	char pre[256], p[300];
-	int64_t s[2] = { c, c };
 	struct ktensor **w[4] = { &a->qw, &a->kw, &a->vw, &a->ow },
 		**b[4] = { &a->qb, &a->kb, &a->vb, &a->ob };
 	int i;
@@ -311,10 +326,11 @@ attn_load(struct wloader *ld, int ldm, int dec, int c, struct vae_attn *a)
 	snprintf(p, sizeof(p), "%s.%s", pre, nm[0]);
 	if (load_vec(ld, p, c, &a->nw, &a->nb))
 		return -1;
-	/* LDM's are 1x1 convs [C, C, 1, 1]: wt_load takes them as [C, C]. */
+	/* LDM's are 1x1 convs [C, C, 1, 1]: wt_load_linear takes them as
+	 * [C, C]. */
 	for (i = 0; i < 4; i++) {
 		snprintf(p, sizeof(p), "%s.%s", pre, nm[1 + i]);
-		if (load_wb(ld, p, 2, s, w[i], b[i]))
+		if (load_linear(ld, p, c, w[i], b[i]))
 			return -1;
 	}
 	return 0;

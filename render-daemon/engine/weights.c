@@ -56,15 +56,43 @@ wt_find(const struct wloader *ld, const char *tmpl, int i)
 	return st_model_find(ld->m, ld->part, name);
 }
 
+/* dst [cols, rows] = src [rows, cols]^T for es-byte elements, in tiles
+ * so both sides stay in cache. */
+static void
+transpose_host(const void *src, void *dst, size_t rows, size_t cols,
+	size_t es)
+{
+	const size_t B = 32;
+	size_t r0, c0, r, c;
+
+	for (r0 = 0; r0 < rows; r0 += B)
+		for (c0 = 0; c0 < cols; c0 += B)
+			for (r = r0; r < rows && r < r0 + B; r++)
+				for (c = c0; c < cols && c < c0 + B; c++) {
+					if (es == 2)
+						((uint16_t *)dst)[c * rows + r] =
+						    ((const uint16_t *)src)[r *
+						    cols + c];
+					else
+						((uint32_t *)dst)[c * rows + r] =
+						    ((const uint32_t *)src)[r *
+						    cols + c];
+				}
+}
+
 /* Converts t to dt (F32 or F16, exact for an F16 source) and uploads the
- * elements from `first` on into a new tensor of the given shape. */
+ * elements from `first` on into a new tensor of the given shape. With kn
+ * (a 2-D linear weight [out, in]) the elements go up as the transpose
+ * [in, out], the layout op_linear's GEMM reads (see ktensor.kn); the
+ * host does it while the file's copy is converted anyway, so the device
+ * never holds a second copy. */
 static struct ktensor *
 upload_as(struct wloader *ld, const struct st_tensor *t, size_t first,
-	int nd, const int64_t *shape, enum kdtype dt)
+	int nd, const int64_t *shape, enum kdtype dt, int kn)
 {
 	struct ktensor *kt = NULL;
 	size_t es = kd_size(dt);
-	char *host = malloc(t->nelems * es);
+	char *host = malloc(t->nelems * es), *src, *tr = NULL;
 	int rc;
 
 	if (host == NULL) {
@@ -76,27 +104,35 @@ upload_as(struct wloader *ld, const struct st_tensor *t, size_t first,
 		(float *)(void *)host, t->nelems, ld->err, ld->errlen);
 	if (rc != 0)
 		goto out;
+	src = host + first * es;
+	if (kn) {
+		tr = malloc((size_t)shape[0] * (size_t)shape[1] * es);
+		if (tr == NULL) {
+			fail(ld, "%s: out of memory", ld->what);
+			goto out;
+		}
+		transpose_host(src, tr, (size_t)shape[0], (size_t)shape[1],
+			es);
+		src = tr;
+	}
 	kt = kt_new(ld->rt, dt, nd, shape);
-	if (kt == NULL || kt_upload(kt, host + first * es) != 0) {
+	if (kt == NULL || kt_upload(kt, src) != 0) {
 		fail(ld, "%s: %s", ld->what, rt_error(ld->rt));
 		kt_free(kt);
 		kt = NULL;
+		goto out;
 	}
+	kt->kn = kn;
 out:
+	free(tr);
 	free(host);
 	return kt;
 }
 
-static int
-force_f32(void)
-{
-	const char *e = getenv("KILN_WEIGHTS");
-
-	return e != NULL && !strcmp(e, "f32");
-}
-
-struct ktensor *
-wt_load(struct wloader *ld, const char *tmpl, int i, int nd,
+/* The tensor tmpl(i) when it has exactly the nd-dim shape given (a 4-D
+ * 1x1 convolution also passes for a 2-D [O, C]); else NULL with err. */
+static const struct st_tensor *
+find_shaped(struct wloader *ld, const char *tmpl, int i, int nd,
 	const int64_t *shape)
 {
 	const struct st_tensor *t = wt_find(ld, tmpl, i);
@@ -123,17 +159,49 @@ wt_load(struct wloader *ld, const char *tmpl, int i, int nd,
 			name, got, want);
 		return NULL;
 	}
-	if (ld->keep_f16 && nd >= 2 && t->dtype == ST_F16 && !force_f32())
-		return upload_as(ld, t, 0, nd, shape, KD_F16);
-	return upload_as(ld, t, 0, nd, shape, KD_F32);
+	return t;
+}
+
+/* The device type of a matrix: float16 stays float16 where the model
+ * allows it (see wloader.keep_f16) and the options do not widen it. */
+static enum kdtype
+matrix_dtype(const struct wloader *ld, const struct st_tensor *t)
+{
+	return ld->keep_f16 && t->dtype == ST_F16 &&
+		!ld->rt->opts.weights_f32 ? KD_F16 : KD_F32;
 }
 
 struct ktensor *
-wt_load_rows(struct wloader *ld, const char *tmpl, int i, int64_t r0,
+wt_load(struct wloader *ld, const char *tmpl, int i, int nd,
+	const int64_t *shape)
+{
+	const struct st_tensor *t = find_shaped(ld, tmpl, i, nd, shape);
+
+	if (t == NULL)
+		return NULL;
+	return upload_as(ld, t, 0, nd, shape, nd >= 2 ? matrix_dtype(ld, t) :
+		KD_F32, 0);
+}
+
+struct ktensor *
+wt_load_linear(struct wloader *ld, const char *tmpl, int i, int64_t out,
+	int64_t in)
+{
+	int64_t shape[2] = { out, in };
+	const struct st_tensor *t = find_shaped(ld, tmpl, i, 2, shape);
+
+	if (t == NULL)
+		return NULL;
+	return upload_as(ld, t, 0, 2, shape, matrix_dtype(ld, t), 1);
+}
+
+/* Rows [r0, r0 + rows) of tmpl(i), which must be [R, cols] (or [R] for
+ * cols 0) with R >= r0 + rows; else NULL with err. */
+static const struct st_tensor *
+find_rows(struct wloader *ld, const char *tmpl, int i, int64_t r0,
 	int64_t rows, int64_t cols)
 {
 	const struct st_tensor *t = wt_find(ld, tmpl, i);
-	int64_t shape[2] = { rows, cols };
 	char name[512];
 
 	wt_expand(name, sizeof(name), tmpl, i);
@@ -147,8 +215,32 @@ wt_load_rows(struct wloader *ld, const char *tmpl, int i, int64_t r0,
 			ld->what, name, (long long)r0, (long long)(r0 + rows));
 		return NULL;
 	}
+	return t;
+}
+
+struct ktensor *
+wt_load_rows(struct wloader *ld, const char *tmpl, int i, int64_t r0,
+	int64_t rows, int64_t cols)
+{
+	const struct st_tensor *t = find_rows(ld, tmpl, i, r0, rows, cols);
+	int64_t shape[2] = { rows, cols };
+
+	if (t == NULL)
+		return NULL;
 	return upload_as(ld, t, (size_t)r0 * (size_t)(cols ? cols : 1),
-		cols ? 2 : 1, shape, KD_F32);
+		cols ? 2 : 1, shape, KD_F32, 0);
+}
+
+struct ktensor *
+wt_load_linear_rows(struct wloader *ld, const char *tmpl, int i, int64_t r0,
+	int64_t out, int64_t in)
+{
+	const struct st_tensor *t = find_rows(ld, tmpl, i, r0, out, in);
+	int64_t shape[2] = { out, in };
+
+	if (t == NULL)
+		return NULL;
+	return upload_as(ld, t, (size_t)r0 * (size_t)in, 2, shape, KD_F32, 1);
 }
 
 struct ktensor *

@@ -16,7 +16,7 @@ struct wloader {
 	/* Matrices (2-D and 4-D) stored as float16 in the file stay float16
 	 * on the device (no precision is lost; half the memory): the GEMM
 	 * and conv ops read them. Set by models whose matrices only feed
-	 * those ops; $KILN_WEIGHTS=f32 turns it off. */
+	 * those ops; engine_opts.weights_f32 turns it off. */
 	int keep_f16;
 };
 
@@ -44,6 +44,20 @@ struct ktensor *wt_load(struct wloader *ld, const char *tmpl, int i,
 /* Uploads rows [r0, r0 + rows) of a [R, cols] or [R] tensor (cols 0). */
 struct ktensor *wt_load_rows(struct wloader *ld, const char *tmpl, int i,
 	int64_t r0, int64_t rows, int64_t cols);
+
+/* Uploads the weight of a linear layer, [out, in] in the file (or a 1x1
+ * convolution [out, in, 1, 1]), in the layout op_linear reads: stored
+ * as its transpose [in, out], marked kn (see ktensor.kn), the logical
+ * shape still [out, in]. Float16 stays float16 as for wt_load. Every
+ * weight given to op_linear comes from here. Returns the device tensor,
+ * or NULL with err naming the tensor. */
+struct ktensor *wt_load_linear(struct wloader *ld, const char *tmpl, int i,
+	int64_t out, int64_t in);
+
+/* The same for rows [r0, r0 + out) of a [R, in] matrix (OpenCLIP packs
+ * q, k and v into one), as float32. */
+struct ktensor *wt_load_linear_rows(struct wloader *ld, const char *tmpl,
+	int i, int64_t r0, int64_t out, int64_t in);
 
 /* Shorthands for 1-D and 2-D tensors. */
 struct ktensor *wt_load1(struct wloader *ld, const char *tmpl, int i,

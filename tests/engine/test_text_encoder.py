@@ -65,6 +65,18 @@ def test_diffusers_folder_with_config(_):
     check(got, ref.forward(w, ids, heads=4), "diffusers folder")
 
 
+def test_failed_allocations_give_their_memory_back(_):
+    # Each device allocation fails in turn (--fail-each-alloc): every
+    # failed encoding frees all it took.
+    w = ref.random_weights(300, 32, 2, 64, 77, seed=9)
+    d = os.path.join(WORK, "walk", "text_encoder")
+    os.makedirs(d)
+    st_io.write(os.path.join(d, "model.safetensors"), ref.as_numpy(w))
+    got, info = encode(os.path.dirname(d), random_ids(300, B=1, L=8),
+                       extra=["--fail-each-alloc"])
+    assert info["shape"] == [1, 8, 32], info
+
+
 def test_sd1_single_file(_):
     w = ref.random_weights(500, 128, 2, 512, 77, seed=2)
     path = os.path.join(WORK, "sd1.safetensors")

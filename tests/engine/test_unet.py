@@ -30,7 +30,7 @@ def inputs(cfg, N, H, W, Lc, seed):
     return x, t, ctx
 
 
-def run(model, x, t, ctx):
+def run(model, x, t, ctx, info=None):
     xp, cp, op = (os.path.join(WORK, n) for n in ("x.bin", "c.bin",
                                                    "o.bin"))
     x.numpy().tofile(xp)
@@ -41,9 +41,11 @@ def run(model, x, t, ctx):
         "--ctx", "%s=%s" % ("x".join(map(str, ctx.shape)), cp),
         "--t", ",".join("%g" % v for v in t.tolist()), "--out", op])
     assert p.returncode == 0, p.stderr
-    info = json.loads(p.stdout)
+    out = json.loads(p.stdout)
+    if info is not None:
+        info.update(out)
     return torch.from_numpy(np.fromfile(op, np.float32).reshape(
-        info["shape"]))
+        out["shape"]))
 
 
 def check(got, want, what):
@@ -85,8 +87,46 @@ def test_f16_weights_stay_f16(_):
                    "attention_head_dim": 2, "cross_attention_dim": 16,
                    "norm_num_groups": 8}, f)
     x, t, ctx = inputs(cfg, 2, 8, 8, 7, seed=6)
-    got = run(d, x, t, ctx)
-    check(got, ref.forward(w16, cfg, x, t, ctx), "UNet with F16 weights")
+    info16 = {}
+    got = run(d, x, t, ctx, info16)
+    want = ref.forward(w16, cfg, x, t, ctx)
+    check(got, want, "UNet with F16 weights")
+    # KILN_WEIGHTS=f32 (kilnd: [engine] weights = f32) widens them.
+    info32 = {}
+    saved = os.environ.get("KILN_WEIGHTS")
+    os.environ["KILN_WEIGHTS"] = "f32"
+    try:
+        got = run(d, x, t, ctx, info32)
+    finally:
+        os.environ.pop("KILN_WEIGHTS")
+        if saved is not None:
+            os.environ["KILN_WEIGHTS"] = saved
+    check(got, want, "UNet with F16 weights widened to F32")
+    assert info32["peak_bytes"] > info16["peak_bytes"], (info16, info32)
+
+
+def test_failed_allocations_give_their_memory_back(_):
+    # Each device allocation of a forward pass fails in turn
+    # (--fail-each-alloc): every failed pass must free all it took, the
+    # skip tensor the up path has just taken from its stack included.
+    cfg = ref.Config(ch=(32, 64), layers=1, attn=(True, False), heads=2,
+                     ctx_dim=16, groups=8)
+    w = ref.random_weights(cfg, seed=7)
+    d = os.path.join(WORK, "walk", "unet")
+    os.makedirs(d)
+    st_io.write(os.path.join(d, "diffusion_pytorch_model.safetensors"),
+                {k: v.numpy() for k, v in w.items()})
+    x, t, ctx = inputs(cfg, 1, 8, 8, 7, seed=8)
+    xp, cp, op = (os.path.join(WORK, n) for n in ("x.bin", "c.bin",
+                                                   "o.bin"))
+    x.numpy().tofile(xp)
+    ctx.numpy().tofile(cp)
+    p = ec.kiln_render([
+        "unet", "--model", d, "--in", "1x4x8x8=" + xp,
+        "--ctx", "1x7x16=" + cp, "--t", "981", "--out", op,
+        "--fail-each-alloc"])
+    assert p.returncode == 0, p.stderr
+    assert "each gave its memory back" in p.stderr, p.stderr
 
 
 def test_sd2_shape_ldm_single_file(_):

@@ -138,6 +138,19 @@ def test_old_attention_names_three_levels_no_config(_):
     check(mean, ref.encode(w, cfg, img)[0], "encode, old attention names")
 
 
+def test_failed_allocations_give_their_memory_back(_):
+    # Each device allocation fails in turn (--fail-each-alloc): every
+    # failed decode (whole and tiled) and encode frees all it took.
+    cfg = ref.config((16, 32), layers=1, latent=4, groups=8)
+    model = diffusers_folder("walk", cfg, ref.random_weights(cfg, seed=20))
+    z = rand(1, 4, 8, 8, seed=21)
+    for extra in ([], ["--tile", "4", "--overlap", "1"]):
+        got, _ = run("vae-decode", model, z, extra + ["--fail-each-alloc"])
+        assert got.shape == (1, 3, 16, 16), got.shape
+    img = rand(1, 3, 16, 16, seed=22).clamp(-1, 1)
+    run("vae-encode", model, img, ["--fail-each-alloc"], logvar=True)
+
+
 _tiled = {}
 
 

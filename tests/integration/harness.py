@@ -93,7 +93,8 @@ class Stack:
         if self.extra_conf:
             extra = os.path.join(self.dir, "extra.conf")
             with open(extra, "w") as f:
-                f.write(self.extra_conf)
+                # "{dir}" names the stack's directory, as in env.
+                f.write(self.extra_conf.replace("{dir}", self.dir))
             cmd += ["--extra-conf", extra]
         p = subprocess.run(cmd, capture_output=True, text=True,
                            env=self.env(), timeout=180)

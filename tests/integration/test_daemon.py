@@ -222,6 +222,22 @@ def test_a_render_far_slower_than_usual_is_flagged_an_anomaly(s):
             [["0"]]
 
 
+def test_engine_profile_logs_each_jobs_kernel_times(s):
+    # [engine] profile = true: each job's per-kernel table in the log
+    # after it, counted from its claim (not the warm-up's or the last
+    # job's calls).
+    with daemon(s, "prof", conf(s, **{"engine.profile": "true"})):
+        for steps in (3, 6):
+            jid = submit(s, steps=steps)
+            assert wait_status(s, jid, ("succeeded", "failed"))[
+                "status"] == "succeeded"
+    log = log_of(s, "prof")
+    assert len(re.findall(r"^op +calls +seconds", log, re.M)) == 2, log
+    # The UNet's GEMMs: more calls for more steps.
+    calls = [int(n) for n in re.findall(r"^gemm +(\d+) ", log, re.M)]
+    assert len(calls) == 2 and calls[1] > calls[0], log
+
+
 def test_kill_9_mid_job_is_finished_by_a_restarted_daemon_once(s):
     with daemon(s, "crashy") as d:
         jid = submit(s, steps=150, seed=7)

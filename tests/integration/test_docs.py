@@ -1,8 +1,8 @@
 """The manual pages and the sample configuration: each page renders with
 man without a warning, and kiln.conf(5) and docs/kiln.conf.sample name
 every key of the configuration table in lib/config.c (read here from the
-source, not from the program) with its default and range; the sample is
-a configuration kiln-admin accepts."""
+source, not from the program) with its default and range (and the words
+a key takes); the sample is a configuration kiln-admin accepts."""
 
 import os
 import re
@@ -24,7 +24,7 @@ def config_keys():
     with open(os.path.join(ROOT, "lib", "config.c")) as f:
         src = f.read()
     keys = []
-    for m in re.finditer(r'\b(S|SC|I)\("(\w+)", "(\w+)", \w+, '
+    for m in re.finditer(r'\b(S|SC|W|I|B)\("(\w+)", "(\w+)", \w+, '
                          r'((?:KILN_SHARE_DIR )?"[^"]*")'
                          r'(?:,\s*(-?\d+),\s*(-?\d+))?', src):
         kind, sec, key, d, lo, hi = m.groups()
@@ -38,6 +38,16 @@ def config_keys():
         keys.append(("tier", key, d, (lo, hi)))
     assert len(keys) > 40, keys
     return keys
+
+
+def config_words():
+    """{(section, key): [words]} of the keys that take one of a few words
+    (W in lib/config.c's table)."""
+    with open(os.path.join(ROOT, "lib", "config.c")) as f:
+        src = f.read()
+    return {(m.group(1), m.group(2)): m.group(3).split("|")
+            for m in re.finditer(r'\bW\("(\w+)", "(\w+)", \w+, "[^"]*",'
+                                 r'\s*"([\w|]+)"\)', src)}
 
 
 def rendered(page):
@@ -94,6 +104,18 @@ def test_kiln_conf_5_names_every_key_with_default_and_range(_):
     extra = set(got) - {(s, k) for s, k, _, _ in config_keys()}
     problems += ["[%s] %s: in kiln.conf.5, not a key" % e for e in extra]
     assert not problems, "\n".join(problems)
+
+
+def test_kiln_conf_5_names_every_word_a_key_takes(_):
+    with open(os.path.join(MAN, "kiln.conf.5")) as f:
+        got = entries(f.read())
+    words = config_words()
+    assert words, "no W(...) keys found in lib/config.c"
+    missing = ["[%s] %s: %s" % (sec, key, w)
+               for (sec, key), ws in words.items() for w in ws
+               if not re.search(r"\b%s\b" % re.escape(w),
+                                got.get((sec, key), ""))]
+    assert not missing, missing
 
 
 def test_the_sample_names_every_key(_):

@@ -12,10 +12,12 @@ import time
 import harness
 from common import api, make_key, make_user, png_decode
 
-# Both caches empty and private to this stack: PoCL's and kiln's own.
+# Both caches empty and private to this stack: PoCL's and kiln's own
+# (the latter through kiln.conf; the second daemon below uses the
+# KILN_CL_CACHE override).
 STACK = dict(server="lighttpd", daemon=True, daemon_name="first-1",
-             env={"KILN_CL_CACHE": "{dir}/kiln-cl",
-                  "POCL_CACHE_DIR": "{dir}/pocl-cache"})
+             extra_conf="[engine]\ncl_cache_dir = {dir}/kiln-cl\n",
+             env={"POCL_CACHE_DIR": "{dir}/pocl-cache"})
 
 
 def test_the_stack_is_up_only_after_the_warm_up(s):
@@ -28,6 +30,9 @@ def test_the_stack_is_up_only_after_the_warm_up(s):
     assert "OpenCL compiler said" not in log, log
     assert "warm-up: kiln-micro rendered" in log, log
     assert "ready: claiming jobs" in log, log
+    # Built into [engine] cl_cache_dir.
+    cached = [f for f in os.listdir(s.path("kiln-cl")) if f.endswith(".bin")]
+    assert len(cached) == programs, cached
     state, = s.sql("SELECT state FROM daemons WHERE name = 'first-1'")[0]
     assert state in ("idle", "busy"), state
 
@@ -79,3 +84,5 @@ def test_a_second_daemon_says_warming_in_its_heartbeat(s):
         p.terminate()
         p.wait(timeout=60)
     assert seen[0] == "warming" and seen[-1] == "idle", seen
+    # KILN_CL_CACHE overrides the config's cl_cache_dir.
+    assert os.listdir(s.path("kiln-cl-2")), "no programs in kiln-cl-2"

@@ -212,6 +212,66 @@ webhook_allow_list_is_parsed_and_checked(void)
 	    "(127.0.0.1, ::1), a network (10.0.0.0/8) or a host name");
 }
 
+static void
+engine_keys_default_to_the_engine_defaults(void)
+{
+	struct kiln_config c;
+	char err[512];
+
+	CHECK(parse(&c, "", err, sizeof(err)) == 0);
+	CHECK_STR(c.engine_weights, "auto");
+	CHECK_STR(c.engine_gemm, "own");
+	CHECK_STR(c.engine_attention, "auto");
+	CHECK(c.engine_profile == 0);
+	CHECK(c.engine_tuning == 1);
+	CHECK_STR(c.engine_cl_cache_dir, "");
+	CHECK_STR(c.engine_tuning_dir, "");
+	CHECK_STR(c.engine_clip_vocab, "");
+	config_free(&c);
+}
+
+static void
+engine_keys_take_their_words(void)
+{
+	struct kiln_config c;
+	char err[512];
+	const char *text =
+		"[engine]\n"
+		"weights = f32\n"
+		"gemm = clblast\n"
+		"attention = blocked\n"
+		"profile = yes\n"
+		"tuning = off\n"
+		"cl_cache_dir = /var/cache/kiln/cl\n"
+		"tuning_dir = /etc/kiln/tuning\n"
+		"clip_vocab = /usr/share/kiln/clip\n";
+
+	CHECK(parse(&c, text, err, sizeof(err)) == 0);
+	CHECK_STR(c.engine_weights, "f32");
+	CHECK_STR(c.engine_gemm, "clblast");
+	CHECK_STR(c.engine_attention, "blocked");
+	CHECK(c.engine_profile == 1);
+	CHECK(c.engine_tuning == 0);
+	CHECK_STR(c.engine_cl_cache_dir, "/var/cache/kiln/cl");
+	CHECK_STR(c.engine_tuning_dir, "/etc/kiln/tuning");
+	CHECK_STR(c.engine_clip_vocab, "/usr/share/kiln/clip");
+	config_free(&c);
+}
+
+static void
+engine_errors_name_the_key_and_the_choices(void)
+{
+	expect_error("[engine]\nweights = f16\n",
+		"t.conf:2: engine.weights: expected auto or f32, got \"f16\"");
+	expect_error("[engine]\nattention = Fused\n",
+		"t.conf:2: engine.attention: expected auto, fused or blocked, "
+		"got \"Fused\"");
+	expect_error("[engine]\ngemm =\n",
+		"t.conf:2: engine.gemm: expected own or clblast, got \"\"");
+	expect_error("[engine]\nprofile = 2\n",
+		"t.conf:2: engine.profile: expected true or false, got \"2\"");
+}
+
 int
 main(void)
 {
@@ -223,5 +283,8 @@ main(void)
 	RUN(load_from_file);
 	RUN(env_picks_the_file);
 	RUN(webhook_allow_list_is_parsed_and_checked);
+	RUN(engine_keys_default_to_the_engine_defaults);
+	RUN(engine_keys_take_their_words);
+	RUN(engine_errors_name_the_key_and_the_choices);
 	return tap_done();
 }
