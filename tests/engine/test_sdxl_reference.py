@@ -1,8 +1,9 @@
-"""Self-tests of the references the SDXL engine work is checked against
-(tools/reference/unet.py, clip.py, vae.py, sdxl.py), without kiln: sizes
-and names of the released SDXL checkpoints, the two naming schemes
-against each other, and the conditioning vectors. Small float64 models
-except where a full configuration is only counted."""
+"""Self-tests of the references the SDXL and LoRA engine work is checked
+against (tools/reference/unet.py, clip.py, vae.py, sdxl.py, lora.py),
+without kiln: sizes and names of
+the released SDXL checkpoints, the two naming schemes against each other,
+the conditioning vectors, and LoRA arithmetic two ways. Small float64
+models except where a full configuration is only counted."""
 
 import os
 import shutil
@@ -14,6 +15,7 @@ import torch.nn.functional as F
 
 import engine_common  # noqa: F401  (tools/reference on sys.path)
 import clip
+import lora
 import sdxl
 import st_io
 import unet
@@ -296,3 +298,292 @@ def test_single_file_and_diffusers_folder_hold_the_same_weights(_):
                 assert np.array_equal(folder[k], v.numpy()), (part, k)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+# --- LoRA --------------------------------------------------------------------
+
+def sd1_layout():
+    return lora.sd1_layout(SD1_UNET, SD1_TE)
+
+
+def sdxl_layout():
+    return lora.sdxl_layout(sdxl.small_unet_config(), sdxl.SMALL_L,
+                            sdxl.SMALL_G)
+
+
+# kohya key -> (diffusers weight, single-file weight, rows): SD 1.x as
+# A1111's lora_convert regexes place them, SDXL as sd-scripts names its
+# SGM UNet and diffusers' _convert_non_diffusers_lora_to_diffusers reads
+# them (bigG q/k/v into the packed in_proj rows).
+SD1_KEYS = {
+    "lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn1_to_q":
+        ("unet.down_blocks.0.attentions.0.transformer_blocks.0.attn1.to_q",
+         "model.diffusion_model.input_blocks.1.1.transformer_blocks.0."
+         "attn1.to_q"),
+    "lora_unet_up_blocks_1_resnets_2_conv1":
+        ("unet.up_blocks.1.resnets.2.conv1",
+         "model.diffusion_model.output_blocks.5.0.in_layers.2"),
+    "lora_unet_down_blocks_2_downsamplers_0_conv":
+        ("unet.down_blocks.2.downsamplers.0.conv",
+         "model.diffusion_model.input_blocks.9.0.op"),
+    "lora_unet_up_blocks_0_upsamplers_0_conv":
+        ("unet.up_blocks.0.upsamplers.0.conv",
+         "model.diffusion_model.output_blocks.2.1.conv"),
+    "lora_unet_up_blocks_2_upsamplers_0_conv":
+        ("unet.up_blocks.2.upsamplers.0.conv",
+         "model.diffusion_model.output_blocks.8.2.conv"),
+    "lora_unet_mid_block_resnets_1_time_emb_proj":
+        ("unet.mid_block.resnets.1.time_emb_proj",
+         "model.diffusion_model.middle_block.2.emb_layers.1"),
+    "lora_unet_up_blocks_3_attentions_2_proj_out":
+        ("unet.up_blocks.3.attentions.2.proj_out",
+         "model.diffusion_model.output_blocks.11.1.proj_out"),
+    "lora_te_text_model_encoder_layers_3_mlp_fc2":
+        ("text_encoder.text_model.encoder.layers.3.mlp.fc2",
+         "cond_stage_model.transformer.text_model.encoder.layers.3.mlp.fc2"),
+}
+SDXL_KEYS = {
+    "lora_unet_input_blocks_4_1_transformer_blocks_0_attn1_to_q":
+        ("unet.down_blocks.1.attentions.0.transformer_blocks.0.attn1.to_q",
+         None),
+    "lora_unet_output_blocks_2_2_conv":
+        ("unet.up_blocks.0.upsamplers.0.conv", None),
+    "lora_unet_input_blocks_3_0_op":
+        ("unet.down_blocks.0.downsamplers.0.conv", None),
+    "lora_unet_output_blocks_8_0_skip_connection":
+        ("unet.up_blocks.2.resnets.2.conv_shortcut", None),
+    "lora_unet_input_blocks_1_0_in_layers_2":
+        ("unet.down_blocks.0.resnets.0.conv1", None),
+    "lora_unet_middle_block_1_transformer_blocks_2_ff_net_0_proj":
+        ("unet.mid_block.attentions.0.transformer_blocks.2.ff.net.0.proj",
+         None),
+    "lora_unet_label_emb_0_0": ("unet.add_embedding.linear_1", None),
+    "lora_te1_text_model_encoder_layers_0_self_attn_out_proj":
+        ("text_encoder.text_model.encoder.layers.0.self_attn.out_proj",
+         "conditioner.embedders.0.transformer.text_model.encoder.layers.0."
+         "self_attn.out_proj"),
+    "lora_te2_text_model_encoder_layers_2_mlp_fc1":
+        ("text_encoder_2.text_model.encoder.layers.2.mlp.fc1",
+         "conditioner.embedders.1.model.transformer.resblocks.2.mlp.c_fc"),
+    "lora_te2_text_model_encoder_layers_1_self_attn_k_proj":
+        ("text_encoder_2.text_model.encoder.layers.1.self_attn.k_proj",
+         "conditioner.embedders.1.model.transformer.resblocks.1.attn."
+         "in_proj"),
+}
+
+
+def test_lora_keys_map_to_the_published_targets(_):
+    for layout, table in ((sd1_layout(), SD1_KEYS),
+                          (sdxl_layout(), SDXL_KEYS)):
+        idx = lora.index(layout)
+        for key, (dif, single) in table.items():
+            t = idx[key]
+            assert t.diffusers == dif + ".weight", (key, t)
+            assert t.kohya == key or key.startswith("lora_te_"), (key, t)
+            if single and single.endswith("in_proj"):
+                assert t.single_file == single + "_weight" and \
+                    t.rows == (48, 96), (key, t)
+            elif single:
+                assert t.single_file == single + ".weight" and \
+                    t.rows is None, (key, t)
+            # PEFT names the same module.
+            assert idx[dif] is t
+    idx = lora.index(sdxl_layout())
+    sgm = "lora_unet_input_blocks_7_1_transformer_blocks_2_attn2_to_v"
+    dif = "lora_unet_down_blocks_2_attentions_0_transformer_blocks_2_attn2" \
+        "_to_v"
+    assert idx[sgm] is idx[dif], "both UNet spellings on SDXL"
+    assert idx["lora_te_text_model_encoder_layers_0_mlp_fc1"] is \
+        idx["lora_te1_text_model_encoder_layers_0_mlp_fc1"]
+
+
+def test_lora_targets_exist_in_both_namings_with_their_shapes(_):
+    cfgs = sdxl.small_configs()
+    single = {k: tuple(v.shape) for k, v in
+              sdxl._single_file_items(cfgs, 0, True, False)}
+    parts = sdxl.random_parts(cfgs)
+    comp = {"unet": parts["unet"], "text_encoder": parts["L"],
+            "text_encoder_2": parts["G"]}
+    ts = lora.targets(sdxl_layout())
+    assert len(ts) > 100
+    for t in ts:
+        w = comp[t.component][t.module + ".weight"]
+        assert tuple(w.shape) == t.shape, t
+        s = single[t.single_file]
+        if t.rows:
+            assert (t.rows[1] - t.rows[0],) + s[1:] == t.shape, t
+        else:
+            assert s == t.shape, t
+
+
+def prefixed(w, comp):
+    return {comp + "." + k: v for k, v in w.items()}
+
+
+def strip(w, comp):
+    n = len(comp) + 1
+    return {k[n:]: v for k, v in w.items() if k.startswith(comp + ".")}
+
+
+def test_lora_merged_weights_equal_the_unmerged_path_sd1(_):
+    layout = sd1_layout()
+    w = unet.random_weights(SD1_UNET, seed=11)
+    te = clip.random_weights(**te_args(SD1_TE), seed=12)
+    sd = lora.random_kohya(layout, rank=4, conv_rank=2, alpha=3.0, seed=13)
+    assert any(v.dim() == 4 and v.shape[2] == 3 for v in sd.values()), \
+        "LoCon factors"
+    base = dict(prefixed(w, "unet"), **prefixed(te, "text_encoder"))
+    merged = lora.merge(base, sd, layout, multiplier=0.7)
+    x, t, ctx, _ = unet_inputs(SD1_UNET, 14, H=16)
+    plain = unet.forward(w, SD1_UNET, x, t, ctx)
+    want = unet.forward(strip(merged, "unet"), SD1_UNET, x, t, ctx)
+    got = unet.forward(w, SD1_UNET, x, t, ctx,
+                       lora=lora.hooks(sd, layout, "unet", multiplier=0.7))
+    assert rel(got, want) < 1e-10 and rel(plain, want) > 1e-2
+    ids = torch.randint(0, 1000, (2, 77),
+                        generator=torch.Generator().manual_seed(15))
+    h = lora.hooks(sd, layout, "text_encoder", multiplier=0.7)
+    got = clip.hidden_states(te, ids, 2, lora=h)[-1]
+    want = clip.hidden_states(strip(merged, "text_encoder"), ids, 2)[-1]
+    assert rel(got, want) < 1e-10
+
+
+def test_lora_merged_weights_equal_the_unmerged_path_sdxl(_):
+    layout = sdxl_layout()
+    p = small_parts(seed=16)
+    sd = lora.random_kohya(layout, rank=3, conv_rank=2, alpha=1.5, seed=17)
+    mult = {"unet": 0.9, "text_encoder": 0.6, "text_encoder_2": 1.2}
+    base = dict(prefixed(p["unet"], "unet"), **prefixed(p["L"],
+                "text_encoder"), **prefixed(p["G"], "text_encoder_2"))
+    m = lora.merge(base, sd, layout, multiplier=mult)
+    il, ig = ids_pair([33, 44, 55])
+    ctx, pooled = sdxl.encode(strip(m, "text_encoder"),
+                              strip(m, "text_encoder_2"), il, ig)
+    ctx2, pooled2 = sdxl.encode(
+        p["L"], p["G"], il, ig,
+        lora_l=lora.hooks(sd, layout, "text_encoder", multiplier=mult),
+        lora_g=lora.hooks(sd, layout, "text_encoder_2", multiplier=mult))
+    assert rel(ctx2, ctx) < 1e-10 and rel(pooled2, pooled) < 1e-10
+    cfg = sdxl.small_unet_config()
+    x, t, _, y = unet_inputs(cfg, 18)
+    c = ctx.expand(2, -1, -1)
+    want = unet.forward(strip(m, "unet"), cfg, x, t, c, y=y)
+    got = unet.forward(p["unet"], cfg, x, t, c, y=y,
+                       lora=lora.hooks(sd, layout, "unet", multiplier=mult))
+    assert rel(got, want) < 1e-10
+
+
+def test_lora_single_file_merge_matches_the_diffusers_merge(_):
+    cfgs = sdxl.small_configs()
+    layout = sdxl_layout()
+    sd = lora.random_kohya(layout, rank=4, conv_rank=2, alpha=2.0, seed=19)
+    single = dict(sdxl._single_file_items(cfgs, 20, False, False))
+    merged = sdxl.split_single_file(
+        lora.merge(single, sd, layout, naming="single_file"))
+    p = sdxl.random_parts(cfgs, seed=20)
+    base = dict(prefixed(p["unet"], "unet"), **prefixed(p["L"],
+                "text_encoder"), **prefixed(p["G"], "text_encoder_2"))
+    want = lora.merge(base, sd, layout)
+    for part, comp in (("unet", "unet"), ("L", "text_encoder"),
+                       ("G", "text_encoder_2")):
+        w = strip(want, comp)
+        assert set(w) == set(merged[part])
+        for k in w:
+            assert torch.equal(merged[part][k].double(), w[k].double()), k
+    k = "text_model.encoder.layers.1.self_attn.v_proj.weight"
+    assert not torch.equal(merged["G"][k], p["G"][k]), "in_proj rows"
+
+
+def test_lora_kohya_and_peft_forms_patch_the_same(_):
+    layout = sdxl_layout()
+    p = small_parts(seed=21)
+    base = dict(prefixed(p["unet"], "unet"), **prefixed(p["G"],
+                "text_encoder_2"))
+    sd = lora.random_kohya(layout, rank=4, conv_rank=2, alpha=2.0, seed=22,
+                           components=("unet", "text_encoder_2"))
+    want = lora.merge(base, sd, layout)
+    folded = lora.kohya_to_peft(sd, layout)
+    assert all(k.startswith(("unet.", "text_encoder_2.")) and
+               k.endswith(("lora_A.weight", "lora_B.weight"))
+               for k in folded)
+    with_alpha = lora.kohya_to_peft(sd, layout, fold_alpha=False)
+    meta = {"lora_adapter_metadata": '{"unet.lora_alpha": 2.0, "unet.r": 4,'
+            ' "text_encoder_2.lora_alpha": 2.0, "text_encoder_2.r": 4}'}
+    bare = {k: v for k, v in with_alpha.items() if not k.endswith("alpha")}
+    # diffusers-spelt kohya UNet names, as some SDXL files have them.
+    dif = {}
+    for mod, t, _ in lora.resolve(sd, layout):
+        name = t.kohya if t.component != "unet" else \
+            "lora_unet_" + t.module.replace(".", "_")
+        dif[name + ".lora_down.weight"] = mod.down
+        dif[name + ".lora_up.weight"] = mod.up
+        dif[name + ".alpha"] = torch.tensor(mod.alpha)
+    for what, got in (
+            ("peft, alpha folded into B", lora.merge(base, folded, layout)),
+            ("peft with alpha tensors", lora.merge(base, with_alpha,
+                                                   layout)),
+            ("peft with adapter metadata",
+             lora.merge(base, bare, layout, metadata=meta)),
+            ("kohya, diffusers-spelt UNet", lora.merge(base, dif, layout))):
+        for k in want:
+            assert rel(got[k].double(), want[k].double()) < 1e-6, (what, k)
+    # No alpha anywhere: scale 1, twice the alpha 2 / rank 4 patch.
+    got = lora.merge(base, bare, layout)
+    k = "unet.down_blocks.1.attentions.0.transformer_blocks.0.attn1.to_q." \
+        "weight"
+    d1 = got[k] - base[k].double()
+    d2 = want[k] - base[k].double()
+    assert rel(d1, 2 * d2) < 1e-6
+
+
+def test_lora_scale_is_alpha_over_rank_and_locon_convolves(_):
+    g = torch.Generator().manual_seed(23)
+    down = torch.randn(2, 5, generator=g, dtype=torch.float64)
+    up = torch.randn(6, 2, generator=g, dtype=torch.float64)
+    t = lora.Target("unet", "m", "m.weight", None, (6, 5), "lora_unet_m")
+    for alpha, want in ((3.0, 1.5), (None, 1.0), (0.0, 0.0)):
+        mod = lora.Module("lora_unet_m", down, up, alpha, "kohya")
+        s = lora.scale(mod, t) * 0.5
+        assert s == want * 0.5, (alpha, s)
+        assert torch.allclose(lora.delta(mod, t, s), s * up @ down,
+                              atol=1e-14)
+    # A 3x3 stride-2 LoCon (a downsampler): merged conv == base conv +
+    # up(down(x)) with down at the base's stride and padding.
+    Wc = torch.randn(8, 4, 3, 3, generator=g, dtype=torch.float64)
+    bc = torch.randn(8, generator=g, dtype=torch.float64)
+    dn = torch.randn(3, 4, 3, 3, generator=g, dtype=torch.float64)
+    upc = torch.randn(8, 3, 1, 1, generator=g, dtype=torch.float64)
+    tc = lora.Target("unet", "c", "c.weight", None, (8, 4, 3, 3), "c")
+    mod = lora.Module("c", dn, upc, 1.5, "kohya")
+    Wm = Wc + lora.delta(mod, tc, lora.scale(mod, tc))
+    x = torch.randn(2, 4, 9, 9, generator=g, dtype=torch.float64)
+    want = F.conv2d(x, Wc, bc, 2, 1) + 0.5 * F.conv2d(
+        F.conv2d(x, dn, None, 2, 1), upc)
+    assert rel(F.conv2d(x, Wm, bc, 2, 1), want) < 1e-12
+
+
+def test_lora_files_round_trip_and_unknown_tensors_are_refused(_):
+    layout = sd1_layout()
+    sd = lora.random_kohya(layout, rank=2, seed=24)
+    work = tempfile.mkdtemp(prefix="kiln-lora-")
+    try:
+        path = os.path.join(work, "l.safetensors")
+        lora.save(path, sd, dtype=np.float32)
+        arrs, _ = st_io.read(path)
+        k = next(k for k in arrs if k.endswith(".alpha"))
+        assert arrs[k].shape == ()
+        got, _ = lora.load(path)
+        assert set(got) == set(sd) and all(torch.equal(got[k], sd[k])
+                                           for k in sd)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    for bad in ({"lora_unet_conv_in.hada_w1_a": torch.zeros(2, 2)},
+                {"lora_unet_conv_in.lora_down.weight": torch.zeros(2, 4, 3,
+                                                                   3)},
+                {"lora_unet_nowhere.lora_down.weight": torch.zeros(2, 2),
+                 "lora_unet_nowhere.lora_up.weight": torch.zeros(2, 2)}):
+        try:
+            lora.resolve(bad, layout)
+        except ValueError:
+            continue
+        raise AssertionError("accepted %s" % list(bad))
