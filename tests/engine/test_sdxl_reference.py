@@ -1,9 +1,9 @@
-"""Self-tests of the references the SDXL and LoRA engine work is checked
-against (tools/reference/unet.py, clip.py, vae.py, sdxl.py, lora.py),
-without kiln: sizes and names of
+"""Self-tests of the references the SDXL, LoRA and textual-inversion
+engine work is checked against (tools/reference/unet.py, clip.py, vae.py,
+sdxl.py, lora.py, textual_inversion.py), without kiln: sizes and names of
 the released SDXL checkpoints, the two naming schemes against each other,
-the conditioning vectors, and LoRA arithmetic two ways. Small float64
-models except where a full configuration is only counted."""
+the conditioning vectors, and LoRA / embedding arithmetic two ways. Small
+float64 models except where a full configuration is only counted."""
 
 import os
 import shutil
@@ -18,6 +18,7 @@ import clip
 import lora
 import sdxl
 import st_io
+import textual_inversion as ti
 import unet
 import vae
 
@@ -587,3 +588,86 @@ def test_lora_files_round_trip_and_unknown_tensors_are_refused(_):
         except ValueError:
             continue
         raise AssertionError("accepted %s" % list(bad))
+
+
+# --- textual inversion -------------------------------------------------------
+
+def test_ti_files_parse_like_a1111(_):
+    work = tempfile.mkdtemp(prefix="kiln-ti-")
+    try:
+        v = np.random.RandomState(0).randn(3, 32).astype(np.float32)
+        p = os.path.join(work, "sd1.safetensors")
+        ti.write_sd1(p, v)
+        assert list(st_io.read(p)[0]) == ["emb_params"]
+        assert np.array_equal(ti.load(p)["vectors"].numpy(), v)
+        assert tuple(ti.parse({"x": v[0]})["vectors"].shape) == (1, 32)
+        p = os.path.join(work, "xl.safetensors")
+        ti.write_sdxl(p, v, np.ones((3, 48), np.float32))
+        e = ti.load(p)
+        assert tuple(e["clip_l"].shape) == (3, 32) and \
+            tuple(e["clip_g"].shape) == (3, 48)
+        for bad in ({"a": v, "b": v}, {"clip_l": v, "clip_g": v[:2]}):
+            try:
+                ti.parse(bad)
+            except ValueError:
+                continue
+            raise AssertionError("parsed %s" % list(bad))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def test_ti_vectors_stand_in_for_tokens_sd1(_):
+    w = clip.random_weights(**te_args(SD1_TE), seed=25)
+    tok = w["text_model.embeddings.token_embedding.weight"]
+    # A two-token name, three vectors: copies of tokens 5, 6, 7.
+    emb = {"style": ((17, 23), 3)}
+    tokens = [10, 17, 23, 11, 17, 4]
+    ids, fixes = ti.expand(tokens, emb)
+    assert ids == [10, 0, 0, 0, 11, 17, 4] and fixes == [(1, "style")]
+    win, fixes = ti.window(ids, fixes, EOS, bos=BOS, eos=EOS)
+    x = ti.embed(tok, torch.tensor([win]), [fixes], {"style": tok[5:8]})
+    got = clip.final_norm(w, clip.hidden_states(w, torch.tensor([win]), 2,
+                                                embeds=x)[-1])
+    plain = [BOS, 10, 5, 6, 7, 11, 17, 4, EOS] + [EOS] * 68
+    want = clip.forward(w, torch.tensor([plain]), 2)
+    assert rel(got, want) < 1e-12
+
+
+def test_ti_sdxl_puts_clip_l_and_clip_g_into_their_encoders(_):
+    p = small_parts(seed=26)
+    tl = p["L"]["text_model.embeddings.token_embedding.weight"]
+    tg = p["G"]["text_model.embeddings.token_embedding.weight"]
+    vec = {"l": {"e": tl[[5, 6]]}, "g": {"e": tg[[8, 9]]}}
+    ids, fixes = ti.expand([31, 700, 32], {"e": ((700,), 2)})
+    wl, fl = ti.window(ids, fixes, EOS, bos=BOS, eos=EOS)
+    wg, fg = ti.window(ids, fixes, 0, bos=BOS, eos=EOS)
+    il, ig = torch.tensor([wl]), torch.tensor([wg])
+    ctx, pooled = sdxl.encode(p["L"], p["G"], il, ig,
+                              embeds_l=ti.embed(tl, il, [fl], vec["l"]),
+                              embeds_g=ti.embed(tg, ig, [fg], vec["g"]))
+    pl, pg = ids_pair([31, 5, 6, 32])
+    pg[0, 2:4] = torch.tensor([8, 9])
+    want_ctx, want_pooled = sdxl.encode(p["L"], p["G"], pl, pg)
+    assert rel(ctx, want_ctx) < 1e-12 and rel(pooled, want_pooled) < 1e-12
+    assert clip.eos_position(ig).item() == 5
+
+
+def test_ti_longest_name_first_and_cut_at_the_window(_):
+    emb = {"a": ((17,), 1), "ab": ((17, 23), 2)}
+    assert ti.expand([17, 23, 17, 9], emb) == ([0, 0, 0, 9],
+                                              [(0, "ab"), (2, "a")])
+    tok = torch.randn(1000, 8, dtype=torch.float64)
+    ids, fixes = ti.expand([3] * 73 + [17, 23], emb)
+    assert len(ids) == 75
+    win, fixes = ti.window(ids + [4], fixes, EOS, bos=BOS, eos=EOS)
+    x = ti.embed(tok, torch.tensor([win]), [fixes],
+                 {"ab": torch.ones(2, 8, dtype=torch.float64)})
+    assert torch.equal(x[0, 74:76], torch.ones(2, 8, dtype=torch.float64))
+    assert torch.equal(x[0, 76], tok[EOS])
+    # An embedding the window cuts keeps only the slots inside it.
+    ids, fixes = ti.expand([3] * 74 + [17, 23], emb)
+    win, fixes = ti.window(ids, fixes, EOS, bos=BOS, eos=EOS)
+    x = ti.embed(tok, torch.tensor([win]), [fixes],
+                 {"ab": torch.ones(2, 8, dtype=torch.float64)})
+    assert torch.equal(x[0, 75], torch.ones(8, dtype=torch.float64))
+    assert torch.equal(x[0, 76], tok[EOS])
