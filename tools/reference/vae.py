@@ -96,11 +96,14 @@ def shapes(cfg):
     return s
 
 
-def random_weights(cfg, seed=0):
-    """Weights scaled so activations stay O(1) through the network."""
+def iter_random(cfg, seed=0, dry=False):
+    """(name, tensor) pairs drawn one at a time, scaled so activations
+    stay O(1) through the network (dry: meta tensors, shapes only)."""
     g = torch.Generator().manual_seed(seed)
-    w = {}
     for name, shp in shapes(cfg).items():
+        if dry:
+            yield name, torch.empty(shp, device="meta")
+            continue
         if name.endswith(".weight") and len(shp) == 1:      # norms
             t = 1.0 + 0.1 * torch.randn(shp, generator=g)
         elif name.endswith(".bias"):
@@ -108,8 +111,25 @@ def random_weights(cfg, seed=0):
         else:
             fan_in = int(np.prod(shp[1:]))
             t = torch.randn(shp, generator=g) / math.sqrt(fan_in)
-        w[name] = t.float()
-    return w
+        yield name, t.float()
+
+
+def random_weights(cfg, seed=0):
+    """Weights scaled so activations stay O(1) through the network."""
+    return dict(iter_random(cfg, seed))
+
+
+def sdxl_config():
+    """SDXL's VAE (stabilityai/sdxl-vae, the vae/ of the base model): the
+    SD architecture unchanged (128/256/512/512, 2 layers, 32 groups, 4
+    latent channels, 83,653,863 parameters), only scaling_factor 0.13025
+    instead of 0.18215. Its config also sets force_upcast (the trained
+    weights overflow float16 in the decoder), which random weights do
+    not need. In single files it sits under first_stage_model. with the
+    LDM names of to_ldm, attention q/k/v/proj_out as 1x1 convs, as in
+    SD 1.x."""
+    return config(block_out=(128, 256, 512, 512), layers=2, latent=4,
+                  groups=32, scaling_factor=0.13025)
 
 
 def as_numpy(w):
