@@ -4,19 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 
-struct rn_names {
-	const char *n1, *c1, *t, *n2, *c2, *sk;
-};
-
-static const struct rn_names rn_names[] = {
-	[RESNET_DIFFUSERS] = { "norm1", "conv1", "time_emb_proj", "norm2",
-		"conv2", "conv_shortcut" },
-	[RESNET_LDM_UNET] = { "in_layers.0", "in_layers.2", "emb_layers.1",
-		"out_layers.0", "out_layers.3", "skip_connection" },
-	[RESNET_LDM_VAE] = { "norm1", "conv1", NULL, "norm2", "conv2",
-		"nin_shortcut" },
-};
-
 /* Loads prefix.part.weight / .bias with the given weight shape. */
 static int
 load_wb(struct wloader *ld, const char *prefix, const char *part, int nd,
@@ -50,11 +37,9 @@ load_linear(struct wloader *ld, const char *prefix, const char *part,
 }
 
 int
-resnet_load(struct wloader *ld, enum resnet_naming naming, const char *prefix,
-	int cin, int cout, int temb_dim, int groups, float eps,
-	struct resnet *r)
+resnet_load(struct wloader *ld, const char *prefix, int cin, int cout,
+	int temb_dim, int groups, float eps, struct resnet *r)
 {
-	const struct rn_names *nm = &rn_names[naming];
 	int64_t norm1[1] = { cin }, norm2[1] = { cout };
 	int64_t conv1[4] = { cout, cin, 3, 3 }, conv2[4] = { cout, cout, 3, 3 };
 	int64_t skip[2] = { cout, cin };
@@ -65,20 +50,20 @@ resnet_load(struct wloader *ld, enum resnet_naming naming, const char *prefix,
 	r->temb_dim = temb_dim;
 	r->groups = groups;
 	r->eps = eps;
-	if (load_wb(ld, prefix, nm->n1, 1, norm1, &r->n1_w, &r->n1_b) ||
-	    load_wb(ld, prefix, nm->c1, 4, conv1, &r->c1_w, &r->c1_b) ||
-	    load_wb(ld, prefix, nm->n2, 1, norm2, &r->n2_w, &r->n2_b) ||
-	    load_wb(ld, prefix, nm->c2, 4, conv2, &r->c2_w, &r->c2_b))
+	if (load_wb(ld, prefix, "norm1", 1, norm1, &r->n1_w, &r->n1_b) ||
+	    load_wb(ld, prefix, "conv1", 4, conv1, &r->c1_w, &r->c1_b) ||
+	    load_wb(ld, prefix, "norm2", 1, norm2, &r->n2_w, &r->n2_b) ||
+	    load_wb(ld, prefix, "conv2", 4, conv2, &r->c2_w, &r->c2_b))
 		goto bad;
-	if (temb_dim > 0 && (nm->t == NULL ||
-	    load_linear(ld, prefix, nm->t, cout, temb_dim, &r->t_w,
-	    &r->t_b)))
+	if (temb_dim > 0 && load_linear(ld, prefix, "time_emb_proj", cout,
+	    temb_dim, &r->t_w, &r->t_b))
 		goto bad;
 	/* The shortcut is a 1x1 conv (some files store it as [cout, cin]). */
 	if (cin != cout) {
 		int64_t s4[4] = { cout, cin, 1, 1 };
 
-		if (load_wb(ld, prefix, nm->sk, 2, skip, &r->sk_w, &r->sk_b) ||
+		if (load_wb(ld, prefix, "conv_shortcut", 2, skip, &r->sk_w,
+		    &r->sk_b) ||
 		    kt_reshape(r->sk_w, 4, s4))
 			goto bad;
 	}

@@ -1,4 +1,4 @@
-/* clip.c - CLIP text encoder: weights from either naming convention onto
+/* clip.c - CLIP text encoder: weights by canonical (transformers) name onto
  * the device, then embeddings -> transformer layers -> final layer norm. */
 #include "clip.h"
 #include "util.h"
@@ -24,12 +24,12 @@ struct clip_text_model {
 	struct clip_layer *layer;
 };
 
-/* Names of every weight in one convention. %d is the layer index. */
+/* The canonical (transformers CLIPTextModel) names of every weight. %d
+ * is the layer index. */
 struct names {
 	const char *tok, *pos, *lnf_w, *lnf_b;
 	const char *ln1_w, *ln1_b, *ln2_w, *ln2_b;
-	const char *q_w, *q_b, *k_w, *k_b, *v_w, *v_b;	/* HF only */
-	const char *qkv_w, *qkv_b;			/* OpenCLIP only */
+	const char *q_w, *q_b, *k_w, *k_b, *v_w, *v_b;
 	const char *o_w, *o_b, *fc1_w, *fc1_b, *fc2_w, *fc2_b;
 	const char *layer_probe;
 };
@@ -49,7 +49,6 @@ static const struct names hf_names = {
 	"text_model.encoder.layers.%d.self_attn.k_proj.bias",
 	"text_model.encoder.layers.%d.self_attn.v_proj.weight",
 	"text_model.encoder.layers.%d.self_attn.v_proj.bias",
-	NULL, NULL,
 	"text_model.encoder.layers.%d.self_attn.out_proj.weight",
 	"text_model.encoder.layers.%d.self_attn.out_proj.bias",
 	"text_model.encoder.layers.%d.mlp.fc1.weight",
@@ -59,36 +58,15 @@ static const struct names hf_names = {
 	"text_model.encoder.layers.%d.layer_norm1.weight",
 };
 
-static const struct names openclip_names = {
-	"token_embedding.weight",
-	"positional_embedding",
-	"ln_final.weight",
-	"ln_final.bias",
-	"transformer.resblocks.%d.ln_1.weight",
-	"transformer.resblocks.%d.ln_1.bias",
-	"transformer.resblocks.%d.ln_2.weight",
-	"transformer.resblocks.%d.ln_2.bias",
-	NULL, NULL, NULL, NULL, NULL, NULL,
-	"transformer.resblocks.%d.attn.in_proj_weight",
-	"transformer.resblocks.%d.attn.in_proj_bias",
-	"transformer.resblocks.%d.attn.out_proj.weight",
-	"transformer.resblocks.%d.attn.out_proj.bias",
-	"transformer.resblocks.%d.mlp.c_fc.weight",
-	"transformer.resblocks.%d.mlp.c_fc.bias",
-	"transformer.resblocks.%d.mlp.c_proj.weight",
-	"transformer.resblocks.%d.mlp.c_proj.bias",
-	"transformer.resblocks.%d.ln_1.weight",
-};
-
 /* Fills cfg from the shapes (always) and config.json (when present: it
  * decides the activation and epsilon, and must agree with the shapes). */
 static int
 configure(struct wloader *ld, struct clip_text_config *cfg,
 	const struct names *nm)
 {
-	const struct st_tensor *tok = wt_find(ld, nm->tok, 0);
-	const struct st_tensor *pos = wt_find(ld, nm->pos, 0);
-	const struct st_tensor *fc1 = wt_find(ld, nm->fc1_w, 0);
+	const struct st_entry *tok = wt_find(ld, nm->tok, 0);
+	const struct st_entry *pos = wt_find(ld, nm->pos, 0);
+	const struct st_entry *fc1 = wt_find(ld, nm->fc1_w, 0);
 	const char *cj = st_model_config(ld->m, ST_PART_TEXT);
 	int i;
 
@@ -193,33 +171,16 @@ load_layer(struct wloader *ld, const struct names *nm, int i, int D, int I,
 #define LIN(field, name, out, in) \
 	if ((l->field = wt_load_linear(ld, nm->name, i, out, in)) == NULL) \
 		return -1
-#define SPLIT_VEC(field, name, a, r0) \
-	if ((l->field = wt_load_rows(ld, nm->name, i, r0, a, 0)) == NULL) \
-		return -1
-#define SPLIT_LIN(field, name, out, in, r0) \
-	if ((l->field = wt_load_linear_rows(ld, nm->name, i, r0, out, \
-	    in)) == NULL) \
-		return -1
 	VEC(ln1_w, ln1_w, D);
 	VEC(ln1_b, ln1_b, D);
 	VEC(ln2_w, ln2_w, D);
 	VEC(ln2_b, ln2_b, D);
-	if (nm->qkv_w != NULL) {
-		/* OpenCLIP packs q, k, v as rows of one [3D, D] matrix. */
-		SPLIT_LIN(q_w, qkv_w, D, D, 0);
-		SPLIT_LIN(k_w, qkv_w, D, D, D);
-		SPLIT_LIN(v_w, qkv_w, D, D, 2 * D);
-		SPLIT_VEC(q_b, qkv_b, D, 0);
-		SPLIT_VEC(k_b, qkv_b, D, D);
-		SPLIT_VEC(v_b, qkv_b, D, 2 * D);
-	} else {
-		LIN(q_w, q_w, D, D);
-		VEC(q_b, q_b, D);
-		LIN(k_w, k_w, D, D);
-		VEC(k_b, k_b, D);
-		LIN(v_w, v_w, D, D);
-		VEC(v_b, v_b, D);
-	}
+	LIN(q_w, q_w, D, D);
+	VEC(q_b, q_b, D);
+	LIN(k_w, k_w, D, D);
+	VEC(k_b, k_b, D);
+	LIN(v_w, v_w, D, D);
+	VEC(v_b, v_b, D);
 	LIN(o_w, o_w, D, D);
 	VEC(o_b, o_b, D);
 	LIN(fc1_w, fc1_w, I, D);
@@ -228,8 +189,6 @@ load_layer(struct wloader *ld, const struct names *nm, int i, int D, int I,
 	VEC(fc2_b, fc2_b, D);
 #undef VEC
 #undef LIN
-#undef SPLIT_VEC
-#undef SPLIT_LIN
 	return 0;
 }
 
@@ -251,7 +210,7 @@ clip_text_load(struct kiln_rt *rt, const struct st_model *m, int skip,
 		return errf(err, errlen, "out of memory");
 	c->rt = rt;
 	c->cfg.flavour = st_model_text_flavour(m);
-	nm = c->cfg.flavour == ST_TEXT_OPENCLIP ? &openclip_names : &hf_names;
+	nm = &hf_names;
 	if (configure(&ld, &c->cfg, nm) != 0)
 		goto bad;
 	c->cfg.skip = skip >= 0 ? skip :

@@ -1,5 +1,5 @@
-/* unet.c - UNet2DConditionModel: weights by name (diffusers or LDM), then
- * the forward pass with a stack of skip tensors. */
+/* unet.c - UNet2DConditionModel: weights by canonical (diffusers) name,
+ * then the forward pass with a stack of skip tensors. */
 #include "unet.h"
 #include "util.h"
 #include "blocks.h"
@@ -42,90 +42,6 @@ struct unet {
 	struct resnet mid_res[2];
 	struct xformer mid_at;
 };
-
-/* ---- names ------------------------------------------------------------ */
-
-/* The prefix of every block under the file's convention. LDM numbers its
- * input_blocks 0 (conv_in), then per level `layers` blocks and a
- * downsampler (not on the last level); output_blocks `layers + 1` per
- * level. */
-struct namer {
-	int ldm;
-	const struct unet_config *cfg;
-};
-
-static int
-ldm_input_index(const struct namer *n, int level, int j)
-{
-	int idx = 1, i;
-
-	for (i = 0; i < level; i++)
-		idx += n->cfg->layers + 1;
-	return idx + j;
-}
-
-static void
-down_res_name(const struct namer *n, int level, int j, char *out, size_t sz)
-{
-	if (n->ldm)
-		snprintf(out, sz, "input_blocks.%d.0",
-			ldm_input_index(n, level, j));
-	else
-		snprintf(out, sz, "down_blocks.%d.resnets.%d", level, j);
-}
-
-static void
-down_attn_name(const struct namer *n, int level, int j, char *out, size_t sz)
-{
-	if (n->ldm)
-		snprintf(out, sz, "input_blocks.%d.1",
-			ldm_input_index(n, level, j));
-	else
-		snprintf(out, sz, "down_blocks.%d.attentions.%d", level, j);
-}
-
-static void
-down_sample_name(const struct namer *n, int level, char *out, size_t sz)
-{
-	if (n->ldm)
-		snprintf(out, sz, "input_blocks.%d.0.op",
-			ldm_input_index(n, level, n->cfg->layers));
-	else
-		snprintf(out, sz, "down_blocks.%d.downsamplers.0.conv", level);
-}
-
-static void
-up_res_name(const struct namer *n, int level, int j, char *out, size_t sz)
-{
-	if (n->ldm)
-		snprintf(out, sz, "output_blocks.%d.0",
-			level * (n->cfg->layers + 1) + j);
-	else
-		snprintf(out, sz, "up_blocks.%d.resnets.%d", level, j);
-}
-
-static void
-up_attn_name(const struct namer *n, int level, int j, char *out, size_t sz)
-{
-	if (n->ldm)
-		snprintf(out, sz, "output_blocks.%d.1",
-			level * (n->cfg->layers + 1) + j);
-	else
-		snprintf(out, sz, "up_blocks.%d.attentions.%d", level, j);
-}
-
-/* up level i uses input level L-1-i's attention flag. */
-static void
-up_sample_name(const struct namer *n, int level, int has_attn, char *out,
-	size_t sz)
-{
-	if (n->ldm)
-		snprintf(out, sz, "output_blocks.%d.%d.conv",
-			level * (n->cfg->layers + 1) + n->cfg->layers,
-			has_attn ? 2 : 1);
-	else
-		snprintf(out, sz, "up_blocks.%d.upsamplers.0.conv", level);
-}
 
 /* ---- loading ---------------------------------------------------------- */
 
@@ -236,81 +152,57 @@ bad:
 /* Shapes first (they always exist), config.json second: it settles the
  * head counts and must agree with the shapes. */
 static int
-configure(struct wloader *ld, int ldm, struct unet_config *cfg)
+configure(struct wloader *ld, struct unet_config *cfg)
 {
-	const char *cin = ldm ? "input_blocks.0.0.weight" : "conv_in.weight";
-	const struct st_tensor *t = wt_find(ld, cin, 0), *k;
-	struct namer n = { ldm, cfg };
+	const struct st_entry *t = wt_find(ld, "conv_in.weight", 0), *k;
 	const char *cj = st_model_config(ld->m, ST_PART_UNET);
-	char name[512];
 	int i, j;
 
 	if (t == NULL || t->ndim != 4)
-		return errf(ld->err, ld->errlen, "unet: %s is missing", cin);
+		return errf(ld->err, ld->errlen, "unet: conv_in.weight is "
+			"missing");
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->in_channels = (int)t->shape[1];
 	cfg->ch[0] = (int)t->shape[0];
 	cfg->groups = 32;
 	cfg->eps = 1e-5f;
-	/* layers_per_block: resnets of level 0 (diffusers names are
-	 * direct; LDM blocks are counted until the downsampler). */
-	for (j = 0; j <= UNET_MAX_LAYERS; j++) {
-		if (ldm) {
-			snprintf(name, sizeof(name), "input_blocks.%d.0.op.weight",
-				1 + j);
-			if (wt_find(ld, name, 0) != NULL)
-				break;
-			snprintf(name, sizeof(name),
-				"input_blocks.%d.0.in_layers.2.weight", 1 + j);
-		} else {
-			snprintf(name, sizeof(name),
-				"down_blocks.0.resnets.%d.conv1.weight", j);
-		}
-		if (wt_find(ld, name, 0) == NULL)
+	/* layers_per_block: the resnets of level 0. */
+	for (j = 0; j <= UNET_MAX_LAYERS; j++)
+		if (wt_find(ld, "down_blocks.0.resnets.%d.conv1.weight",
+		    j) == NULL)
 			break;
-	}
 	cfg->layers = j;
 	if (cfg->layers < 1 || cfg->layers > UNET_MAX_LAYERS)
 		return errf(ld->err, ld->errlen, "unet: %d layers per block "
 			"is not supported", cfg->layers);
 	for (i = 0; i < UNET_MAX_LEVELS; i++) {
-		const struct st_tensor *c1;
+		const struct st_entry *c1;
 
-		char rp[400];
-
-		down_res_name(&n, i, 0, rp, sizeof(rp));
-		snprintf(name, sizeof(name), "%s.%s", rp,
-			ldm ? "in_layers.2.weight" : "conv1.weight");
-		c1 = wt_find(ld, name, 0);
+		c1 = wt_find(ld, "down_blocks.%d.resnets.0.conv1.weight", i);
 		if (c1 == NULL || c1->ndim != 4)
 			break;
 		cfg->ch[i] = (int)c1->shape[0];
-		down_attn_name(&n, i, 0, rp, sizeof(rp));
-		snprintf(name, sizeof(name), "%s.norm.weight", rp);
-		cfg->attn[i] = wt_find(ld, name, 0) != NULL;
+		cfg->attn[i] = wt_find(ld, "down_blocks.%d.attentions.0."
+			"norm.weight", i) != NULL;
 	}
 	cfg->levels = i;
 	if (cfg->levels < 1)
 		return errf(ld->err, ld->errlen, "unet: no down blocks found");
 	cfg->temb_dim = 4 * cfg->ch[0];
-	t = wt_find(ld, ldm ? "out.2.weight" : "conv_out.weight", 0);
+	t = wt_find(ld, "conv_out.weight", 0);
 	if (t == NULL || t->ndim != 4)
 		return errf(ld->err, ld->errlen, "unet: conv_out is missing");
 	cfg->out_channels = (int)t->shape[0];
 	cfg->ctx_dim = 0;
 	for (i = 0; i < cfg->levels && cfg->ctx_dim == 0; i++) {
-		char ap[400];
-
 		if (!cfg->attn[i])
 			continue;
-		down_attn_name(&n, i, 0, ap, sizeof(ap));
-		snprintf(name, sizeof(name), "%s.transformer_blocks.0.attn2."
-			"to_k.weight", ap);
-		k = wt_find(ld, name, 0);
+		k = wt_find(ld, "down_blocks.%d.attentions.0.transformer_blocks."
+			"0.attn2.to_k.weight", i);
 		if (k != NULL && k->ndim == 2)
 			cfg->ctx_dim = (int)k->shape[1];
-		snprintf(name, sizeof(name), "%s.proj_in.weight", ap);
-		k = wt_find(ld, name, 0);
+		k = wt_find(ld, "down_blocks.%d.attentions.0.proj_in.weight",
+			i);
 		cfg->linear_proj = k != NULL && k->ndim == 2;
 	}
 	/* SD 1.x (context 768) uses 8 heads everywhere; SD 2.x heads of 64
@@ -410,12 +302,10 @@ unet_load(struct kiln_rt *rt, const struct st_model *m, struct unet **out,
 {
 	struct wloader ldv = { rt, m, ST_PART_UNET, "unet", err, errlen, 1 };
 	struct wloader *ld = &ldv;
-	enum resnet_naming rn;
 	struct unet_config *c;
-	struct namer n;
 	struct unet *u;
 	char p[512];
-	int ldm, i, j, T, skip_ch[1 + UNET_MAX_LEVELS * (UNET_MAX_LAYERS + 1)];
+	int i, j, T, skip_ch[1 + UNET_MAX_LEVELS * (UNET_MAX_LAYERS + 1)];
 	int nskip = 0, ch, prev;
 
 	*out = NULL;
@@ -426,33 +316,22 @@ unet_load(struct kiln_rt *rt, const struct st_model *m, struct unet **out,
 		return errf(err, errlen, "out of memory");
 	u->rt = rt;
 	c = &u->cfg;
-	ldm = st_model_layout(m) == ST_LAYOUT_LDM;
-	n.ldm = ldm;
-	n.cfg = c;
-	rn = ldm ? RESNET_LDM_UNET : RESNET_DIFFUSERS;
-	if (configure(ld, ldm, c) != 0)
+	if (configure(ld, c) != 0)
 		goto bad;
 	T = c->temb_dim;
-	if (!(u->t1_w = LIN(ldm ? "time_embed.0" : "time_embedding.linear_1",
-	    "weight", T, c->ch[0])) ||
-	    !(u->t1_b = L1(ldm ? "time_embed.0" : "time_embedding.linear_1",
-	    "bias", T)) ||
-	    !(u->t2_w = LIN(ldm ? "time_embed.2" : "time_embedding.linear_2",
-	    "weight", T, T)) ||
-	    !(u->t2_b = L1(ldm ? "time_embed.2" : "time_embedding.linear_2",
-	    "bias", T)) ||
-	    !(u->cin_w = L4(ldm ? "input_blocks.0.0" : "conv_in", "weight",
-	    c->ch[0], c->in_channels, 3, 3)) ||
-	    !(u->cin_b = L1(ldm ? "input_blocks.0.0" : "conv_in", "bias",
+	if (!(u->t1_w = LIN("time_embedding.linear_1", "weight", T,
 	    c->ch[0])) ||
-	    !(u->nout_w = L1(ldm ? "out.0" : "conv_norm_out", "weight",
-	    c->ch[0])) ||
-	    !(u->nout_b = L1(ldm ? "out.0" : "conv_norm_out", "bias",
-	    c->ch[0])) ||
-	    !(u->cout_w = L4(ldm ? "out.2" : "conv_out", "weight",
-	    c->out_channels, c->ch[0], 3, 3)) ||
-	    !(u->cout_b = L1(ldm ? "out.2" : "conv_out", "bias",
-	    c->out_channels)))
+	    !(u->t1_b = L1("time_embedding.linear_1", "bias", T)) ||
+	    !(u->t2_w = LIN("time_embedding.linear_2", "weight", T, T)) ||
+	    !(u->t2_b = L1("time_embedding.linear_2", "bias", T)) ||
+	    !(u->cin_w = L4("conv_in", "weight", c->ch[0], c->in_channels, 3,
+	    3)) ||
+	    !(u->cin_b = L1("conv_in", "bias", c->ch[0])) ||
+	    !(u->nout_w = L1("conv_norm_out", "weight", c->ch[0])) ||
+	    !(u->nout_b = L1("conv_norm_out", "bias", c->ch[0])) ||
+	    !(u->cout_w = L4("conv_out", "weight", c->out_channels, c->ch[0],
+	    3, 3)) ||
+	    !(u->cout_b = L1("conv_out", "bias", c->out_channels)))
 		goto bad;
 
 	/* Down path; remember the channel count of every skip tensor. */
@@ -462,13 +341,15 @@ unet_load(struct kiln_rt *rt, const struct st_model *m, struct unet **out,
 		struct level *l = &u->down[i];
 
 		for (j = 0; j < c->layers; j++) {
-			down_res_name(&n, i, j, p, sizeof(p));
-			if (resnet_load(ld, rn, p, ch, c->ch[i], T, c->groups,
+			snprintf(p, sizeof(p), "down_blocks.%d.resnets.%d", i,
+				j);
+			if (resnet_load(ld, p, ch, c->ch[i], T, c->groups,
 			    c->eps, &l->res[j]) != 0)
 				goto bad;
 			ch = c->ch[i];
 			if (c->attn[i]) {
-				down_attn_name(&n, i, j, p, sizeof(p));
+				snprintf(p, sizeof(p), "down_blocks.%d."
+					"attentions.%d", i, j);
 				if (xformer_load(ld, p, ch, c->heads[i],
 				    c->ctx_dim, c->groups, &l->at[j]) != 0)
 					goto bad;
@@ -477,7 +358,8 @@ unet_load(struct kiln_rt *rt, const struct st_model *m, struct unet **out,
 		}
 		l->nres = c->layers;
 		if (i < c->levels - 1) {
-			down_sample_name(&n, i, p, sizeof(p));
+			snprintf(p, sizeof(p), "down_blocks.%d.downsamplers.0."
+				"conv", i);
 			if (load_conv(ld, p, ch, ch, &l->resample) != 0)
 				goto bad;
 			l->has_resample = 1;
@@ -485,18 +367,12 @@ unet_load(struct kiln_rt *rt, const struct st_model *m, struct unet **out,
 		}
 	}
 	/* Mid block. */
-	snprintf(p, sizeof(p), ldm ? "middle_block.0" : "mid_block.resnets.0");
-	if (resnet_load(ld, rn, p, ch, ch, T, c->groups, c->eps,
-	    &u->mid_res[0]) != 0)
-		goto bad;
-	snprintf(p, sizeof(p), ldm ? "middle_block.1" :
-		"mid_block.attentions.0");
-	if (xformer_load(ld, p, ch, c->heads[c->levels - 1], c->ctx_dim,
-	    c->groups, &u->mid_at) != 0)
-		goto bad;
-	snprintf(p, sizeof(p), ldm ? "middle_block.2" : "mid_block.resnets.1");
-	if (resnet_load(ld, rn, p, ch, ch, T, c->groups, c->eps,
-	    &u->mid_res[1]) != 0)
+	if (resnet_load(ld, "mid_block.resnets.0", ch, ch, T, c->groups,
+	    c->eps, &u->mid_res[0]) != 0 ||
+	    xformer_load(ld, "mid_block.attentions.0", ch,
+	    c->heads[c->levels - 1], c->ctx_dim, c->groups, &u->mid_at) != 0 ||
+	    resnet_load(ld, "mid_block.resnets.1", ch, ch, T, c->groups,
+	    c->eps, &u->mid_res[1]) != 0)
 		goto bad;
 	/* Up path: level i mirrors down level L-1-i and eats skips in
 	 * reverse order. */
@@ -508,12 +384,13 @@ unet_load(struct kiln_rt *rt, const struct st_model *m, struct unet **out,
 		for (j = 0; j <= c->layers; j++) {
 			int in = (j == 0 ? prev : oc) + skip_ch[--nskip];
 
-			up_res_name(&n, i, j, p, sizeof(p));
-			if (resnet_load(ld, rn, p, in, oc, T, c->groups, c->eps,
+			snprintf(p, sizeof(p), "up_blocks.%d.resnets.%d", i, j);
+			if (resnet_load(ld, p, in, oc, T, c->groups, c->eps,
 			    &l->res[j]) != 0)
 				goto bad;
 			if (c->attn[dl]) {
-				up_attn_name(&n, i, j, p, sizeof(p));
+				snprintf(p, sizeof(p), "up_blocks.%d."
+					"attentions.%d", i, j);
 				if (xformer_load(ld, p, oc, c->heads[dl],
 				    c->ctx_dim, c->groups, &l->at[j]) != 0)
 					goto bad;
@@ -521,7 +398,8 @@ unet_load(struct kiln_rt *rt, const struct st_model *m, struct unet **out,
 		}
 		l->nres = c->layers + 1;
 		if (i < c->levels - 1) {
-			up_sample_name(&n, i, c->attn[dl], p, sizeof(p));
+			snprintf(p, sizeof(p), "up_blocks.%d.upsamplers.0.conv",
+				i);
 			if (load_conv(ld, p, oc, oc, &l->resample) != 0)
 				goto bad;
 			l->has_resample = 1;

@@ -1,4 +1,4 @@
-/* vae.c - AutoencoderKL: weights under diffusers or LDM names, decoder
+/* vae.c - AutoencoderKL: weights by canonical (diffusers) name, decoder
  * (whole or tiled), encoder. */
 #include "vae.h"
 #include "util.h"
@@ -13,10 +13,6 @@
 #include <string.h>
 
 #define VAE_MAX_RES 9		/* resnets per level: layers_per_block + 1 */
-
-/* How the mid-block attention is named: diffusers now, diffusers before
- * 0.15 (still in many converted checkpoints), CompVis 1x1 convs. */
-enum attn_naming { ATTN_DIFFUSERS, ATTN_DIFFUSERS_OLD, ATTN_LDM };
 
 struct vae_attn {
 	int c;
@@ -48,69 +44,42 @@ struct vae_model {
 
 /* --- names ------------------------------------------------------------ */
 
-/* "decoder." or "encoder." plus resnet j of the level numbered `num` in
- * the file. */
+/* Resnet j of the i-th level in the order the half runs them (diffusers
+ * numbers decoder levels that way). */
 static void
-res_name_raw(char *o, size_t n, int ldm, int dec, int num, int j)
+res_name(char *o, size_t n, int dec, int i, int j)
 {
-	if (ldm)
-		snprintf(o, n, "%s.%s.%d.block.%d", dec ? "decoder" :
-			"encoder", dec ? "up" : "down", num, j);
-	else
-		snprintf(o, n, "%s.%s.%d.resnets.%d", dec ? "decoder" :
-			"encoder", dec ? "up_blocks" : "down_blocks", num, j);
-}
-
-/* The same for the i-th level in the order the half runs them:
- * diffusers numbers decoder levels that way, LDM by resolution (up.3 runs
- * first in SD). */
-static void
-res_name(char *o, size_t n, int ldm, int dec, int levels, int i, int j)
-{
-	res_name_raw(o, n, ldm, dec, ldm && dec ? levels - 1 - i : i, j);
+	snprintf(o, n, "%s.%s.%d.resnets.%d", dec ? "decoder" : "encoder",
+		dec ? "up_blocks" : "down_blocks", i, j);
 }
 
 static void
-sample_name(char *o, size_t n, int ldm, int dec, int levels, int i)
+sample_name(char *o, size_t n, int dec, int i)
 {
-	if (ldm)
-		snprintf(o, n, "%s.%d.%s.conv", dec ? "decoder.up" :
-			"encoder.down", dec ? levels - 1 - i : i,
-			dec ? "upsample" : "downsample");
-	else
-		snprintf(o, n, "%s.%d.%s.0.conv", dec ? "decoder.up_blocks" :
-			"encoder.down_blocks", i, dec ? "upsamplers" :
-			"downsamplers");
+	snprintf(o, n, "%s.%d.%s.0.conv", dec ? "decoder.up_blocks" :
+		"encoder.down_blocks", i, dec ? "upsamplers" : "downsamplers");
 }
 
 static void
-mid_res_name(char *o, size_t n, int ldm, int dec, int k)
+mid_res_name(char *o, size_t n, int dec, int k)
 {
-	if (ldm)
-		snprintf(o, n, "%s.mid.block_%d", dec ? "decoder" : "encoder",
-			k + 1);
-	else
-		snprintf(o, n, "%s.mid_block.resnets.%d", dec ? "decoder" :
-			"encoder", k);
+	snprintf(o, n, "%s.mid_block.resnets.%d", dec ? "decoder" : "encoder",
+		k);
 }
 
 /* The attention's part names: norm, q, k, v, out. */
-static const char *const attn_parts[][5] = {
-	[ATTN_DIFFUSERS] = { "group_norm", "to_q", "to_k", "to_v",
-		"to_out.0" },
-	[ATTN_DIFFUSERS_OLD] = { "group_norm", "query", "key", "value",
-		"proj_attn" },
-	[ATTN_LDM] = { "norm", "q", "k", "v", "proj_out" },
+static const char *const attn_parts[5] = {
+	"group_norm", "to_q", "to_k", "to_v", "to_out.0",
 };
 
 static void
-attn_prefix(char *o, size_t n, int ldm, int dec)
+attn_prefix(char *o, size_t n, int dec)
 {
-	snprintf(o, n, "%s.%s", dec ? "decoder" : "encoder", ldm ?
-		"mid.attn_1" : "mid_block.attentions.0");
+	snprintf(o, n, "%s.mid_block.attentions.0", dec ? "decoder" :
+		"encoder");
 }
 
-static const struct st_tensor *
+static const struct st_entry *
 find(const struct wloader *ld, const char *a, const char *b)
 {
 	char name[512];
@@ -124,16 +93,16 @@ find(const struct wloader *ld, const char *a, const char *b)
 /* What the shapes tell: levels, widths, layers, latent and image
  * channels, whether the mid block has attention. */
 static void
-infer(const struct wloader *ld, int ldm, struct vae_config *c)
+infer(const struct wloader *ld, struct vae_config *c)
 {
 	char p[256];
-	const struct st_tensor *t;
+	const struct st_entry *t;
 	int dec, i, j, n = 0;
 
 	/* The decoder's shapes are preferred: it is the half always used. */
 	for (dec = 1; dec >= 0 && n == 0; dec--) {
 		for (n = 0; n < VAE_MAX_LEVELS; n++) {
-			res_name_raw(p, sizeof(p), ldm, dec, n, 0);
+			res_name(p, sizeof(p), dec, n, 0);
 			if (find(ld, p, ".conv1.weight") == NULL)
 				break;
 		}
@@ -141,14 +110,14 @@ infer(const struct wloader *ld, int ldm, struct vae_config *c)
 			continue;
 		c->levels = n;
 		for (i = 0; i < n; i++) {
-			res_name(p, sizeof(p), ldm, dec, n, i, 0);
+			res_name(p, sizeof(p), dec, i, 0);
 			t = find(ld, p, ".conv2.weight");
 			if (t != NULL && t->ndim == 4)
 				c->block_out[dec ? n - 1 - i : i] =
 					(int)t->shape[0];
 		}
 		for (j = 0; j < VAE_MAX_RES; j++) {
-			res_name(p, sizeof(p), ldm, dec, n, dec ? n - 1 : 0, j);
+			res_name(p, sizeof(p), dec, dec ? n - 1 : 0, j);
 			if (find(ld, p, ".conv1.weight") == NULL)
 				break;
 		}
@@ -168,15 +137,15 @@ infer(const struct wloader *ld, int ldm, struct vae_config *c)
 		c->in_channels = (int)t->shape[1];
 	c->mid_attention = 0;
 	for (dec = 0; dec <= 1; dec++) {
-		attn_prefix(p, sizeof(p), ldm, dec);
-		if (find(ld, p, ldm ? ".norm.weight" : ".group_norm.weight"))
+		attn_prefix(p, sizeof(p), dec);
+		if (find(ld, p, ".group_norm.weight"))
 			c->mid_attention = 1;
 	}
 }
 
 /* Fills c from the shapes, then from config.json when there is one. */
 static int
-configure(struct wloader *ld, int ldm, struct vae_config *c)
+configure(struct wloader *ld, struct vae_config *c)
 {
 	const char *cj = st_model_config(ld->m, ST_PART_VAE);
 	int i;
@@ -187,7 +156,7 @@ configure(struct wloader *ld, int ldm, struct vae_config *c)
 	c->groups = 32;
 	c->eps = 1e-6f;
 	c->scaling_factor = 0.18215f;
-	infer(ld, ldm, c);
+	infer(ld, c);
 	if (cj != NULL) {
 		json_object *o = json_tokener_parse(cj), *v;
 
@@ -226,7 +195,8 @@ configure(struct wloader *ld, int ldm, struct vae_config *c)
 	}
 	if (c->levels < 1)
 		return errf(ld->err, ld->errlen, "vae: no decoder or encoder "
-			"blocks found (%s names)", ldm ? "LDM" : "diffusers");
+			"blocks found (%s names)", st_model_layout(ld->m) ==
+			ST_LAYOUT_LDM ? "LDM" : "diffusers");
 	if (c->layers_per_block < 1 || c->layers_per_block >= VAE_MAX_RES ||
 	    c->latent_channels < 1 || c->in_channels < 1 ||
 	    c->out_channels < 1 || c->groups < 1 || c->scaling_factor <= 0)
@@ -307,27 +277,21 @@ attn_free(struct vae_attn *a)
 }
 
 static int
-attn_load(struct wloader *ld, int ldm, int dec, int c, struct vae_attn *a)
+attn_load(struct wloader *ld, int dec, int c, struct vae_attn *a)
 {
-	const char *const *nm;
-	enum attn_naming an = ATTN_DIFFUSERS;
+	const char *const *nm = attn_parts;
 	char pre[256], p[300];
 	struct ktensor **w[4] = { &a->qw, &a->kw, &a->vw, &a->ow },
 		**b[4] = { &a->qb, &a->kb, &a->vb, &a->ob };
 	int i;
 
-	attn_prefix(pre, sizeof(pre), ldm, dec);
-	if (ldm)
-		an = ATTN_LDM;
-	else if (find(ld, pre, ".query.weight") != NULL)
-		an = ATTN_DIFFUSERS_OLD;
-	nm = attn_parts[an];
+	attn_prefix(pre, sizeof(pre), dec);
 	a->c = c;
 	snprintf(p, sizeof(p), "%s.%s", pre, nm[0]);
 	if (load_vec(ld, p, c, &a->nw, &a->nb))
 		return -1;
-	/* LDM's are 1x1 convs [C, C, 1, 1]: wt_load_linear takes them as
-	 * [C, C]. */
+	/* Single files hold 1x1 convs [C, C, 1, 1]: wt_load_linear takes
+	 * them as [C, C]. */
 	for (i = 0; i < 4; i++) {
 		snprintf(p, sizeof(p), "%s.%s", pre, nm[1 + i]);
 		if (load_linear(ld, p, c, w[i], b[i]))
@@ -363,49 +327,47 @@ half_free(struct vae_half *h)
 
 /* Loads the mid block at width c. */
 static int
-mid_load(struct wloader *ld, int ldm, int dec, const struct vae_config *c,
+mid_load(struct wloader *ld, int dec, const struct vae_config *c,
 	struct vae_half *h)
 {
-	enum resnet_naming rn = ldm ? RESNET_LDM_VAE : RESNET_DIFFUSERS;
 	int w = c->block_out[c->levels - 1];
 	char p[256];
 
-	mid_res_name(p, sizeof(p), ldm, dec, 0);
-	if (resnet_load(ld, rn, p, w, w, 0, c->groups, c->eps, &h->mid1))
+	mid_res_name(p, sizeof(p), dec, 0);
+	if (resnet_load(ld, p, w, w, 0, c->groups, c->eps, &h->mid1))
 		return -1;
 	h->has_attn = c->mid_attention;
-	if (h->has_attn && attn_load(ld, ldm, dec, w, &h->attn))
+	if (h->has_attn && attn_load(ld, dec, w, &h->attn))
 		return -1;
-	mid_res_name(p, sizeof(p), ldm, dec, 1);
-	return resnet_load(ld, rn, p, w, w, 0, c->groups, c->eps, &h->mid2);
+	mid_res_name(p, sizeof(p), dec, 1);
+	return resnet_load(ld, p, w, w, 0, c->groups, c->eps, &h->mid2);
 }
 
 /* Loads level i of the decoder (dec) or encoder: nres resnets, the first
  * taking cin channels, then the level's resampling conv unless it is the
  * last level. */
 static int
-level_load(struct wloader *ld, int ldm, int dec, const struct vae_config *c,
-	int i, int cin, int cout, int nres, struct vae_level *lv)
+level_load(struct wloader *ld, int dec, const struct vae_config *c, int i,
+	int cin, int cout, int nres, struct vae_level *lv)
 {
-	enum resnet_naming rn = ldm ? RESNET_LDM_VAE : RESNET_DIFFUSERS;
 	char p[256];
 	int j;
 
 	lv->nres = nres;
 	for (j = 0; j < nres; j++) {
-		res_name(p, sizeof(p), ldm, dec, c->levels, i, j);
-		if (resnet_load(ld, rn, p, j == 0 ? cin : cout, cout, 0,
+		res_name(p, sizeof(p), dec, i, j);
+		if (resnet_load(ld, p, j == 0 ? cin : cout, cout, 0,
 		    c->groups, c->eps, &lv->res[j]))
 			return -1;
 	}
 	if (i == c->levels - 1)
 		return 0;
-	sample_name(p, sizeof(p), ldm, dec, c->levels, i);
+	sample_name(p, sizeof(p), dec, i);
 	return load_conv(ld, p, cout, cout, 3, &lv->sw, &lv->sb);
 }
 
 static int
-dec_load(struct wloader *ld, int ldm, const struct vae_config *c,
+dec_load(struct wloader *ld, const struct vae_config *c,
 	struct vae_half *h)
 {
 	int L = c->latent_channels, top = c->block_out[c->levels - 1];
@@ -417,18 +379,18 @@ dec_load(struct wloader *ld, int ldm, const struct vae_config *c,
 	    load_conv(ld, "post_quant_conv", L, L, 1, &h->qc_w, &h->qc_b))
 		return -1;
 	if (load_conv(ld, "decoder.conv_in", top, L, 3, &h->in_w, &h->in_b) ||
-	    mid_load(ld, ldm, 1, c, h))
+	    mid_load(ld, 1, c, h))
 		return -1;
 	for (i = 0; i < c->levels; i++) {
 		int cout = c->block_out[c->levels - 1 - i];
 
-		if (level_load(ld, ldm, 1, c, i, cin, cout,
+		if (level_load(ld, 1, c, i, cin, cout,
 		    c->layers_per_block + 1, &h->lv[i]))
 			return -1;
 		cin = cout;
 	}
-	if (load_vec(ld, ldm ? "decoder.norm_out" : "decoder.conv_norm_out",
-	    c->block_out[0], &h->no_w, &h->no_b) ||
+	if (load_vec(ld, "decoder.conv_norm_out", c->block_out[0], &h->no_w,
+	    &h->no_b) ||
 	    load_conv(ld, "decoder.conv_out", c->out_channels, c->block_out[0],
 	    3, &h->out_w, &h->out_b))
 		return -1;
@@ -437,7 +399,7 @@ dec_load(struct wloader *ld, int ldm, const struct vae_config *c,
 }
 
 static int
-enc_load(struct wloader *ld, int ldm, const struct vae_config *c,
+enc_load(struct wloader *ld, const struct vae_config *c,
 	struct vae_half *h)
 {
 	int L2 = 2 * c->latent_channels, top = c->block_out[c->levels - 1];
@@ -449,14 +411,13 @@ enc_load(struct wloader *ld, int ldm, const struct vae_config *c,
 	for (i = 0; i < c->levels; i++) {
 		int cout = c->block_out[i];
 
-		if (level_load(ld, ldm, 0, c, i, cin, cout, c->layers_per_block,
+		if (level_load(ld, 0, c, i, cin, cout, c->layers_per_block,
 		    &h->lv[i]))
 			return -1;
 		cin = cout;
 	}
-	if (mid_load(ld, ldm, 0, c, h) ||
-	    load_vec(ld, ldm ? "encoder.norm_out" : "encoder.conv_norm_out",
-	    top, &h->no_w, &h->no_b) ||
+	if (mid_load(ld, 0, c, h) ||
+	    load_vec(ld, "encoder.conv_norm_out", top, &h->no_w, &h->no_b) ||
 	    load_conv(ld, "encoder.conv_out", L2, top, 3, &h->out_w,
 	    &h->out_b))
 		return -1;
@@ -473,7 +434,6 @@ vae_load(struct kiln_rt *rt, const struct st_model *m, int parts,
 {
 	struct wloader ld = { rt, m, ST_PART_VAE, "vae", err, errlen, 0 };
 	struct vae_model *v;
-	int ldm;
 
 	*out = NULL;
 	if (!st_model_has_part(m, ST_PART_VAE))
@@ -481,14 +441,13 @@ vae_load(struct kiln_rt *rt, const struct st_model *m, int parts,
 			"(first_stage_model.* or vae/)");
 	if ((parts & (VAE_DECODER | VAE_ENCODER)) == 0)
 		return errf(err, errlen, "vae: nothing to load");
-	ldm = st_model_layout(m) == ST_LAYOUT_LDM;
 	v = calloc(1, sizeof(*v));
 	if (v == NULL)
 		return errf(err, errlen, "vae: out of memory");
 	v->rt = rt;
-	if (configure(&ld, ldm, &v->cfg) ||
-	    ((parts & VAE_DECODER) && dec_load(&ld, ldm, &v->cfg, &v->dec)) ||
-	    ((parts & VAE_ENCODER) && enc_load(&ld, ldm, &v->cfg, &v->enc))) {
+	if (configure(&ld, &v->cfg) ||
+	    ((parts & VAE_DECODER) && dec_load(&ld, &v->cfg, &v->dec)) ||
+	    ((parts & VAE_ENCODER) && enc_load(&ld, &v->cfg, &v->enc))) {
 		vae_free(v);
 		return -1;
 	}

@@ -30,8 +30,10 @@ int wt_config_int(struct json_object *o, const char *key, int i, int *out);
 /* Writes tmpl with its first "%d" replaced by i (when it has one). */
 void wt_expand(char *out, size_t n, const char *tmpl, int i);
 
-/* The tensor named tmpl (expanded with i), or NULL. */
-const struct st_tensor *wt_find(const struct wloader *ld, const char *tmpl,
+/* The part's tensor of canonical name tmpl (expanded with i), or NULL.
+ * Model code asks for canonical names only (names.h): the index maps
+ * them to the file's tensors, rows of them or their transposes. */
+const struct st_entry *wt_find(const struct wloader *ld, const char *tmpl,
 	int i);
 
 /* Uploads tensor tmpl(i) as F32 checking it has exactly the nd-dim shape
@@ -41,11 +43,12 @@ const struct st_tensor *wt_find(const struct wloader *ld, const char *tmpl,
 struct ktensor *wt_load(struct wloader *ld, const char *tmpl, int i,
 	int nd, const int64_t *shape);
 
-/* Uploads rows [r0, r0 + rows) of a [R, cols] or [R] tensor (cols 0). */
+/* Uploads rows [r0, r0 + rows) of a [R, cols] or [R] tensor (cols 0), as
+ * float32. */
 struct ktensor *wt_load_rows(struct wloader *ld, const char *tmpl, int i,
 	int64_t r0, int64_t rows, int64_t cols);
 
-/* Uploads the weight of a linear layer, [out, in] in the file (or a 1x1
+/* Uploads the weight of a linear layer, [out, in] (or a 1x1
  * convolution [out, in, 1, 1]), in the layout op_linear reads: stored
  * as its transpose [in, out], marked kn (see ktensor.kn), the logical
  * shape still [out, in]. Float16 stays float16 as for wt_load. Every
@@ -53,11 +56,6 @@ struct ktensor *wt_load_rows(struct wloader *ld, const char *tmpl, int i,
  * or NULL with err naming the tensor. */
 struct ktensor *wt_load_linear(struct wloader *ld, const char *tmpl, int i,
 	int64_t out, int64_t in);
-
-/* The same for rows [r0, r0 + out) of a [R, in] matrix (OpenCLIP packs
- * q, k and v into one), as float32. */
-struct ktensor *wt_load_linear_rows(struct wloader *ld, const char *tmpl,
-	int i, int64_t r0, int64_t out, int64_t in);
 
 /* Shorthands for 1-D and 2-D tensors. */
 struct ktensor *wt_load1(struct wloader *ld, const char *tmpl, int i,
