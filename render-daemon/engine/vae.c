@@ -22,7 +22,7 @@ struct vae_attn {
 struct vae_level {
 	int nres;
 	struct resnet res[VAE_MAX_RES];
-	struct ktensor *sw, *sb;	/* up/downsampling conv, or NULL */
+	struct resample rs;	/* up/downsampling conv; w NULL: none */
 };
 
 /* One half: the decoder's levels are kept in the order they run. */
@@ -56,7 +56,7 @@ res_name(char *o, size_t n, int dec, int i, int j)
 static void
 sample_name(char *o, size_t n, int dec, int i)
 {
-	snprintf(o, n, "%s.%d.%s.0.conv", dec ? "decoder.up_blocks" :
+	snprintf(o, n, "%s.%d.%s.0", dec ? "decoder.up_blocks" :
 		"encoder.down_blocks", i, dec ? "upsamplers" : "downsamplers");
 }
 
@@ -66,11 +66,6 @@ mid_res_name(char *o, size_t n, int dec, int k)
 	snprintf(o, n, "%s.mid_block.resnets.%d", dec ? "decoder" : "encoder",
 		k);
 }
-
-/* The attention's part names: norm, q, k, v, out. */
-static const char *const attn_parts[5] = {
-	"group_norm", "to_q", "to_k", "to_v", "to_out.0",
-};
 
 static void
 attn_prefix(char *o, size_t n, int dec)
@@ -214,113 +209,73 @@ configure(struct wloader *ld, struct vae_config *c)
 
 /* --- loading ---------------------------------------------------------- */
 
-static int
-load_wb(struct wloader *ld, const char *prefix, int nd, const int64_t *ws,
-	struct ktensor **w, struct ktensor **b)
-{
-	char name[512];
+/* The mid-block attention: a GroupNorm and four linears of the width,
+ * which single files hold as 1x1 convs [C, C, 1, 1] (wt_load_linear
+ * takes them as [C, C]). */
+enum { A_C };
 
-	snprintf(name, sizeof(name), "%s.weight", prefix);
-	*w = wt_load(ld, name, 0, nd, ws);
-	if (*w == NULL)
-		return -1;
-	snprintf(name, sizeof(name), "%s.bias", prefix);
-	*b = wt_load1(ld, name, 0, ws[0]);
-	return *b != NULL ? 0 : -1;
-}
+#define A(nm, kd, f) WD(struct vae_attn, nm, kd, f, A_C, A_C)
+static const struct wdecl attn_w[] = {
+	A("group_norm.weight", WD_VEC, nw),
+	A("group_norm.bias", WD_VEC, nb),
+	A("to_q.weight", WD_LINEAR, qw),
+	A("to_q.bias", WD_VEC, qb),
+	A("to_k.weight", WD_LINEAR, kw),
+	A("to_k.bias", WD_VEC, kb),
+	A("to_v.weight", WD_LINEAR, vw),
+	A("to_v.bias", WD_VEC, vb),
+	A("to_out.0.weight", WD_LINEAR, ow),
+	A("to_out.0.bias", WD_VEC, ob),
+};
+#undef A
 
-/* A linear layer [c, c] (wt_load_linear's layout) and its bias. */
-static int
-load_linear(struct wloader *ld, const char *prefix, int c, struct ktensor **w,
-	struct ktensor **b)
-{
-	char name[512];
+/* A half's own weights around its blocks: widths of the latent (2x for
+ * the encoder's mean and log-variance), the image, the first and the
+ * last level. Some VAEs go without the 1x1 latent conv
+ * (use_post_quant_conv false); SD's has it: H_QC when the file does. */
+enum { H_LAT, H_IMG, H_C0, H_TOP };
+enum { H_QC = 1 };
 
-	snprintf(name, sizeof(name), "%s.weight", prefix);
-	*w = wt_load_linear(ld, name, 0, c, c);
-	if (*w == NULL)
-		return -1;
-	snprintf(name, sizeof(name), "%s.bias", prefix);
-	*b = wt_load1(ld, name, 0, c);
-	return *b != NULL ? 0 : -1;
-}
+#define H(nm, kd, f, d0, d1) WD(struct vae_half, nm, kd, f, d0, d1)
+#define HN(nm, kd, f, d0, d1, nd) WDN(struct vae_half, nm, kd, f, d0, d1, nd)
+static const struct wdecl dec_w[] = {
+	HN("post_quant_conv.weight", WD_CONV1, qc_w, H_LAT, H_LAT, H_QC),
+	HN("post_quant_conv.bias", WD_VEC, qc_b, H_LAT, 0, H_QC),
+	H("decoder.conv_in.weight", WD_CONV3, in_w, H_TOP, H_LAT),
+	H("decoder.conv_in.bias", WD_VEC, in_b, H_TOP, 0),
+	H("decoder.conv_norm_out.weight", WD_VEC, no_w, H_C0, 0),
+	H("decoder.conv_norm_out.bias", WD_VEC, no_b, H_C0, 0),
+	H("decoder.conv_out.weight", WD_CONV3, out_w, H_IMG, H_C0),
+	H("decoder.conv_out.bias", WD_VEC, out_b, H_IMG, 0),
+};
 
-static int
-load_conv(struct wloader *ld, const char *prefix, int o, int c, int k,
-	struct ktensor **w, struct ktensor **b)
-{
-	int64_t s[4] = { o, c, k, k };
-
-	return load_wb(ld, prefix, 4, s, w, b);
-}
-
-static int
-load_vec(struct wloader *ld, const char *prefix, int c, struct ktensor **w,
-	struct ktensor **b)
-{
-	int64_t s[1] = { c };
-
-	return load_wb(ld, prefix, 1, s, w, b);
-}
-
-static void
-attn_free(struct vae_attn *a)
-{
-	struct ktensor **t[] = { &a->nw, &a->nb, &a->qw, &a->qb, &a->kw,
-		&a->kb, &a->vw, &a->vb, &a->ow, &a->ob };
-	size_t i;
-
-	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		kt_free(*t[i]);
-		*t[i] = NULL;
-	}
-}
-
-static int
-attn_load(struct wloader *ld, int dec, int c, struct vae_attn *a)
-{
-	const char *const *nm = attn_parts;
-	char pre[256], p[300];
-	struct ktensor **w[4] = { &a->qw, &a->kw, &a->vw, &a->ow },
-		**b[4] = { &a->qb, &a->kb, &a->vb, &a->ob };
-	int i;
-
-	attn_prefix(pre, sizeof(pre), dec);
-	a->c = c;
-	snprintf(p, sizeof(p), "%s.%s", pre, nm[0]);
-	if (load_vec(ld, p, c, &a->nw, &a->nb))
-		return -1;
-	/* Single files hold 1x1 convs [C, C, 1, 1]: wt_load_linear takes
-	 * them as [C, C]. */
-	for (i = 0; i < 4; i++) {
-		snprintf(p, sizeof(p), "%s.%s", pre, nm[1 + i]);
-		if (load_linear(ld, p, c, w[i], b[i]))
-			return -1;
-	}
-	return 0;
-}
+static const struct wdecl enc_w[] = {
+	H("encoder.conv_in.weight", WD_CONV3, in_w, H_C0, H_IMG),
+	H("encoder.conv_in.bias", WD_VEC, in_b, H_C0, 0),
+	H("encoder.conv_norm_out.weight", WD_VEC, no_w, H_TOP, 0),
+	H("encoder.conv_norm_out.bias", WD_VEC, no_b, H_TOP, 0),
+	H("encoder.conv_out.weight", WD_CONV3, out_w, H_LAT, H_TOP),
+	H("encoder.conv_out.bias", WD_VEC, out_b, H_LAT, 0),
+	HN("quant_conv.weight", WD_CONV1, qc_w, H_LAT, H_LAT, H_QC),
+	HN("quant_conv.bias", WD_VEC, qc_b, H_LAT, 0, H_QC),
+};
+#undef H
+#undef HN
 
 static void
 half_free(struct vae_half *h)
 {
-	struct ktensor **t[] = { &h->in_w, &h->in_b, &h->no_w, &h->no_b,
-		&h->out_w, &h->out_b, &h->qc_w, &h->qc_b };
-	size_t i;
 	int l, j;
 
-	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		kt_free(*t[i]);
-		*t[i] = NULL;
-	}
+	/* dec_w and enc_w name the same members. */
+	wt_free_table(WT_TABLE(dec_w), h);
 	resnet_free(&h->mid1);
 	resnet_free(&h->mid2);
-	attn_free(&h->attn);
+	wt_free_table(WT_TABLE(attn_w), &h->attn);
 	for (l = 0; l < VAE_MAX_LEVELS; l++) {
 		for (j = 0; j < VAE_MAX_RES; j++)
 			resnet_free(&h->lv[l].res[j]);
-		kt_free(h->lv[l].sw);
-		kt_free(h->lv[l].sb);
-		h->lv[l].sw = h->lv[l].sb = NULL;
+		resample_free(&h->lv[l].rs);
 	}
 	h->loaded = 0;
 }
@@ -331,13 +286,17 @@ mid_load(struct wloader *ld, int dec, const struct vae_config *c,
 	struct vae_half *h)
 {
 	int w = c->block_out[c->levels - 1];
+	int64_t dims[] = { [A_C] = w };
 	char p[256];
 
 	mid_res_name(p, sizeof(p), dec, 0);
 	if (resnet_load(ld, p, w, w, 0, c->groups, c->eps, &h->mid1))
 		return -1;
 	h->has_attn = c->mid_attention;
-	if (h->has_attn && attn_load(ld, dec, w, &h->attn))
+	h->attn.c = w;
+	attn_prefix(p, sizeof(p), dec);
+	if (h->has_attn && wt_load_table(ld, p, WT_TABLE(attn_w), dims, 0,
+	    &h->attn))
 		return -1;
 	mid_res_name(p, sizeof(p), dec, 1);
 	return resnet_load(ld, p, w, w, 0, c->groups, c->eps, &h->mid2);
@@ -363,23 +322,32 @@ level_load(struct wloader *ld, int dec, const struct vae_config *c, int i,
 	if (i == c->levels - 1)
 		return 0;
 	sample_name(p, sizeof(p), dec, i);
-	return load_conv(ld, p, cout, cout, 3, &lv->sw, &lv->sb);
+	return resample_load(ld, p, cout, &lv->rs);
+}
+
+/* Loads one half's own weights (dec_w or enc_w). */
+static int
+half_top_load(struct wloader *ld, int dec, const struct vae_config *c,
+	struct vae_half *h)
+{
+	int64_t dims[] = { [H_LAT] = dec ? c->latent_channels :
+		2 * c->latent_channels, [H_IMG] = dec ? c->out_channels :
+		c->in_channels, [H_C0] = c->block_out[0],
+		[H_TOP] = c->block_out[c->levels - 1] };
+	unsigned on = find(ld, dec ? "post_quant_conv.weight" :
+		"quant_conv.weight", "") != NULL ? H_QC : 0;
+
+	return dec ? wt_load_table(ld, "", WT_TABLE(dec_w), dims, on, h) :
+		wt_load_table(ld, "", WT_TABLE(enc_w), dims, on, h);
 }
 
 static int
 dec_load(struct wloader *ld, const struct vae_config *c,
 	struct vae_half *h)
 {
-	int L = c->latent_channels, top = c->block_out[c->levels - 1];
-	int i, cin = top;
+	int i, cin = c->block_out[c->levels - 1];
 
-	/* Some VAEs go without the 1x1 latent conv (use_post_quant_conv
-	 * false); SD's has it. */
-	if (find(ld, "post_quant_conv.weight", "") != NULL &&
-	    load_conv(ld, "post_quant_conv", L, L, 1, &h->qc_w, &h->qc_b))
-		return -1;
-	if (load_conv(ld, "decoder.conv_in", top, L, 3, &h->in_w, &h->in_b) ||
-	    mid_load(ld, 1, c, h))
+	if (half_top_load(ld, 1, c, h) || mid_load(ld, 1, c, h))
 		return -1;
 	for (i = 0; i < c->levels; i++) {
 		int cout = c->block_out[c->levels - 1 - i];
@@ -389,11 +357,6 @@ dec_load(struct wloader *ld, const struct vae_config *c,
 			return -1;
 		cin = cout;
 	}
-	if (load_vec(ld, "decoder.conv_norm_out", c->block_out[0], &h->no_w,
-	    &h->no_b) ||
-	    load_conv(ld, "decoder.conv_out", c->out_channels, c->block_out[0],
-	    3, &h->out_w, &h->out_b))
-		return -1;
 	h->loaded = 1;
 	return 0;
 }
@@ -402,11 +365,9 @@ static int
 enc_load(struct wloader *ld, const struct vae_config *c,
 	struct vae_half *h)
 {
-	int L2 = 2 * c->latent_channels, top = c->block_out[c->levels - 1];
 	int i, cin = c->block_out[0];
 
-	if (load_conv(ld, "encoder.conv_in", c->block_out[0], c->in_channels,
-	    3, &h->in_w, &h->in_b))
+	if (half_top_load(ld, 0, c, h))
 		return -1;
 	for (i = 0; i < c->levels; i++) {
 		int cout = c->block_out[i];
@@ -416,13 +377,7 @@ enc_load(struct wloader *ld, const struct vae_config *c,
 			return -1;
 		cin = cout;
 	}
-	if (mid_load(ld, 0, c, h) ||
-	    load_vec(ld, "encoder.conv_norm_out", top, &h->no_w, &h->no_b) ||
-	    load_conv(ld, "encoder.conv_out", L2, top, 3, &h->out_w,
-	    &h->out_b))
-		return -1;
-	if (find(ld, "quant_conv.weight", "") != NULL &&
-	    load_conv(ld, "quant_conv", L2, L2, 1, &h->qc_w, &h->qc_b))
+	if (mid_load(ld, 0, c, h))
 		return -1;
 	h->loaded = 1;
 	return 0;
@@ -685,8 +640,8 @@ decode_whole(struct vae_model *v, const struct ktensor *z,
 		for (j = 0; j < lv->nres; j++)
 			if (res_step(&x, &lv->res[j]))
 				goto bad;
-		if (lv->sw != NULL && (up_step(&x) ||
-		    conv_step(&x, lv->sw, lv->sb, 1, 1)))
+		if (lv->rs.w != NULL && (up_step(&x) ||
+		    conv_step(&x, lv->rs.w, lv->rs.b, 1, 1)))
 			goto bad;
 	}
 	if (norm_step(&x, h->no_w, h->no_b, c) ||
@@ -966,8 +921,8 @@ vae_encode(struct vae_model *v, const struct ktensor *img,
 		for (j = 0; j < l->nres; j++)
 			if (res_step(&x, &l->res[j]))
 				goto bad;
-		if (l->sw != NULL && (pad_step(&x) ||
-		    conv_step(&x, l->sw, l->sb, 2, 0)))
+		if (l->rs.w != NULL && (pad_step(&x) ||
+		    conv_step(&x, l->rs.w, l->rs.b, 2, 0)))
 			goto bad;
 	}
 	if (mid_step(&x, h, c) || norm_step(&x, h->no_w, h->no_b, c) ||

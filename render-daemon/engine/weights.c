@@ -252,3 +252,89 @@ wt_load4(struct wloader *ld, const char *tmpl, int i, int64_t a, int64_t b,
 
 	return wt_load(ld, tmpl, i, 4, s);
 }
+
+/* The member of block that decl d names. */
+static struct ktensor **
+member(void *block, const struct wdecl *d)
+{
+	return (struct ktensor **)(void *)((char *)block + d->off);
+}
+
+int
+wt_load_table(struct wloader *ld, const char *prefix, const struct wdecl *d,
+	size_t n, const int64_t *dims, unsigned on, void *block)
+{
+	struct ktensor *kt;
+	char name[512];
+	size_t i;
+	int64_t s[4];
+	int k, keep = ld->keep_f16;
+
+	for (i = 0; i < n; i++) {
+		if ((d[i].need & on) != d[i].need)
+			continue;
+		k = prefix[0] != '\0' ? snprintf(name, sizeof(name), "%s.%s",
+			prefix, d[i].name) : snprintf(name, sizeof(name), "%s",
+			d[i].name);
+		if (k < 0 || (size_t)k >= sizeof(name)) {
+			fail(ld, "%s: name %s.%s too long", ld->what, prefix,
+				d[i].name);
+			goto bad;
+		}
+		s[0] = dims[d[i].dim[0]];
+		s[1] = dims[d[i].dim[1]];
+		if (d[i].flags & WD_F32)
+			ld->keep_f16 = 0;
+		switch (d[i].kind) {
+		case WD_VEC:
+			kt = wt_load(ld, name, 0, 1, s);
+			break;
+		case WD_MAT:
+			kt = wt_load(ld, name, 0, 2, s);
+			break;
+		case WD_LINEAR:
+			kt = wt_load_linear(ld, name, 0, s[0], s[1]);
+			break;
+		case WD_CONV3:
+			s[2] = s[3] = 3;
+			kt = wt_load(ld, name, 0, 4, s);
+			break;
+		case WD_CONV1:
+			/* As [d0, d1] (a [d0, d1, 1, 1] passes), then shaped
+			 * as the 1x1 convolution it is. */
+			kt = wt_load(ld, name, 0, 2, s);
+			s[2] = s[3] = 1;
+			if (kt != NULL && kt_reshape(kt, 4, s) != 0) {
+				fail(ld, "%s: %s", ld->what, rt_error(ld->rt));
+				kt_free(kt);
+				kt = NULL;
+			}
+			break;
+		default:
+			kt = NULL;
+			fail(ld, "%s: %s: unknown weight kind", ld->what, name);
+			break;
+		}
+		ld->keep_f16 = keep;
+		if (kt == NULL)
+			goto bad;
+		*member(block, &d[i]) = kt;
+	}
+	return 0;
+bad:
+	wt_free_table(d, n, block);
+	return -1;
+}
+
+void
+wt_free_table(const struct wdecl *d, size_t n, void *block)
+{
+	struct ktensor **t;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		t = member(block, &d[i]);
+		kt_free(*t);
+		*t = NULL;
+	}
+}
