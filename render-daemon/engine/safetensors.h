@@ -183,6 +183,26 @@ size_t st_model_count(const struct st_model *m, enum st_part part);
 const struct st_entry *st_model_entry(const struct st_model *m,
     enum st_part part, size_t i);
 
+/* Which Stable Diffusion a model is, told in one place for the loaders
+ * and the registry. */
+enum st_family {
+	ST_FAMILY_UNKNOWN,	/* no UNet or text encoder to tell by */
+	ST_FAMILY_SD1,		/* SD 1.x and models shaped like it */
+	ST_FAMILY_SD2,		/* SD 2.x: OpenCLIP ViT-H, 1024-wide context */
+	ST_FAMILY_SDXL,		/* SDXL base or refiner: not supported yet */
+};
+
+/* The model's family, from its tensors and configs: SDXL when it has a
+ * second text encoder or its UNet has add_embedding (size and pooled-text
+ * conditioning; label_emb in single files, addition_embed_type "text_time"
+ * in config.json); SD 2.x when its text encoder is OpenCLIP or its
+ * cross-attention (or text encoder) is 1024 wide; SD 1.x for any other
+ * UNet or text encoder. */
+enum st_family st_model_family(const struct st_model *m);
+
+/* "sd1", "sd2", "sdxl" or "unknown". */
+const char *st_family_name(enum st_family f);
+
 /* The part's config.json as read (NUL-terminated), or NULL when it has
  * none (always NULL for a single-file checkpoint). */
 const char *st_model_config(const struct st_model *m, enum st_part part);

@@ -690,3 +690,67 @@ st_model_file(const struct st_model *m, enum st_part part)
 {
 	return (unsigned)part < ST_PART__MAX ? m->parts[part].file : NULL;
 }
+
+/* A string setting of config.json text cj is want. */
+static int
+config_is(const char *cj, const char *key, const char *want)
+{
+	struct json_object *root, *v;
+	const char *s;
+	int yes = 0;
+
+	if (cj == NULL || (root = json_tokener_parse(cj)) == NULL)
+		return 0;
+	if (json_object_object_get_ex(root, key, &v) &&
+	    (s = json_object_get_string(v)) != NULL && strcmp(s, want) == 0)
+		yes = 1;
+	json_object_put(root);
+	return yes;
+}
+
+/* The second dim of a part's 2-D tensor, or 0 when there is none. */
+static int64_t
+width_of(const struct st_model *m, enum st_part part, const char *name)
+{
+	const struct st_entry *e = st_model_find(m, part, name);
+
+	return e != NULL && e->ndim == 2 ? e->shape[1] : 0;
+}
+
+enum st_family
+st_model_family(const struct st_model *m)
+{
+	int64_t ctx = width_of(m, ST_PART_UNET, "mid_block.attentions.0."
+	    "transformer_blocks.0.attn2.to_k.weight");
+	int64_t text = width_of(m, ST_PART_TEXT,
+	    "text_model.embeddings.token_embedding.weight");
+
+	if (st_model_has_part(m, ST_PART_TEXT2) ||
+	    st_model_find(m, ST_PART_UNET, "add_embedding.linear_1.weight") !=
+	    NULL || config_is(st_model_config(m, ST_PART_UNET),
+	    "addition_embed_type", "text_time"))
+		return ST_FAMILY_SDXL;
+	if (st_model_text_flavour(m) == ST_TEXT_OPENCLIP || ctx == 1024 ||
+	    (ctx == 0 && text == 1024))
+		return ST_FAMILY_SD2;
+	if (st_model_has_part(m, ST_PART_UNET) ||
+	    st_model_has_part(m, ST_PART_TEXT))
+		return ST_FAMILY_SD1;
+	return ST_FAMILY_UNKNOWN;
+}
+
+const char *
+st_family_name(enum st_family f)
+{
+	switch (f) {
+	case ST_FAMILY_SD1:
+		return "sd1";
+	case ST_FAMILY_SD2:
+		return "sd2";
+	case ST_FAMILY_SDXL:
+		return "sdxl";
+	case ST_FAMILY_UNKNOWN:
+		break;
+	}
+	return "unknown";
+}

@@ -283,6 +283,11 @@ unet_load(struct kiln_rt *rt, const struct st_model *m, struct unet **out,
 	*out = NULL;
 	if (!st_model_has_part(m, ST_PART_UNET))
 		return errf(err, errlen, "the model has no unet");
+	/* Its add_embedding, levels without attention and stacked
+	 * transformer blocks are not in this model code. */
+	if (st_model_family(m) == ST_FAMILY_SDXL)
+		return errf(err, errlen, "unet: an SDXL UNet, which kiln does "
+			"not run yet");
 	u = calloc(1, sizeof(*u));
 	if (u == NULL)
 		return errf(err, errlen, "out of memory");

@@ -17,6 +17,7 @@
 
 static char tmpdir[64];
 static const unsigned char zeros[256];
+static const unsigned char zeros8k[8192];
 
 /* Builds a file image: 8-byte little-endian header length, hlen header
  * bytes, dlen data bytes. Returns malloc'ed bytes (total in *len). */
@@ -723,6 +724,7 @@ single_file_sd1(void)
 	CHECK(st_model_config(m, ST_PART_UNET) == NULL);
 	CHECK(st_model_file(m, ST_PART_TEXT) == st_model_file(m, ST_PART_VAE));
 	CHECK_STR(st_part_name(ST_PART_VAE), "vae");
+	CHECK(st_model_family(m) == ST_FAMILY_SD1);
 	st_model_close(m);
 	st_model_close(NULL);
 }
@@ -780,6 +782,7 @@ single_file_sd2_openclip(void)
 	    "time_embedding.linear_1.weight") != NULL);
 	CHECK(!st_model_has_part(m, ST_PART_VAE));
 	CHECK(st_model_count(m, ST_PART_VAE) == 0);
+	CHECK(st_model_family(m) == ST_FAMILY_SD2);
 	st_model_close(m);
 
 	/* both text encoders at once cannot be told apart */
@@ -879,6 +882,46 @@ single_file_sdxl(void)
 	CHECK(st_model_find(m, ST_PART_UNET,
 	    "add_embedding.linear_1.weight") != NULL);
 	CHECK(!st_model_has_part(m, ST_PART_VAE));
+	CHECK(st_model_family(m) == ST_FAMILY_SDXL);
+	CHECK_STR(st_family_name(st_model_family(m)), "sdxl");
+	st_model_close(m);
+}
+
+/* The family from the shapes and config.json of diffusers folders. */
+static void
+model_family(void)
+{
+	char err[512] = "";
+	struct st_model *m;
+
+	/* SD 2.x: a 1024-wide cross-attention */
+	write_st("fam2/unet/diffusion_pytorch_model.safetensors", "{"
+	    T("mid_block.attentions.0.transformer_blocks.0.attn2.to_k.weight",
+	    "F16", "[1,1024]", 0, 2048) "}", zeros8k, 2048);
+	m = st_model_open(tpath("fam2"), err, sizeof(err));
+	CHECK(m != NULL && st_model_family(m) == ST_FAMILY_SD2);
+	st_model_close(m);
+	/* SDXL: config.json says addition_embed_type text_time */
+	write_st("famxl/unet/diffusion_pytorch_model.safetensors", "{"
+	    T("conv_in.weight", "F16", "[2]", 0, 4) "}", zeros, 4);
+	write_text("famxl/unet/config.json", "{\"_class_name\":"
+	    "\"UNet2DConditionModel\",\"addition_embed_type\":\"text_time\"}");
+	m = st_model_open(tpath("famxl"), err, sizeof(err));
+	CHECK(m != NULL && st_model_family(m) == ST_FAMILY_SDXL);
+	st_model_close(m);
+	/* SDXL: a text_encoder_2 folder */
+	write_st("famxl2/text_encoder_2/model.safetensors", "{"
+	    T("text_projection.weight", "F16", "[2]", 0, 4) "}", zeros, 4);
+	m = st_model_open(tpath("famxl2"), err, sizeof(err));
+	CHECK(m != NULL && st_model_has_part(m, ST_PART_TEXT2) &&
+	    st_model_family(m) == ST_FAMILY_SDXL);
+	st_model_close(m);
+	/* a VAE alone tells nothing */
+	write_st("famvae/vae/diffusion_pytorch_model.safetensors", "{"
+	    T("decoder.conv_in.weight", "F16", "[2]", 0, 4) "}", zeros, 4);
+	m = st_model_open(tpath("famvae"), err, sizeof(err));
+	CHECK(m != NULL && st_model_family(m) == ST_FAMILY_UNKNOWN);
+	CHECK_STR(st_family_name(ST_FAMILY_UNKNOWN), "unknown");
 	st_model_close(m);
 }
 
@@ -1037,6 +1080,7 @@ main(void)
 	RUN(conversion_failure_names_the_tensor);
 	RUN(two_tensors_one_name);
 	RUN(single_file_sdxl);
+	RUN(model_family);
 	RUN(diffusers_folder);
 	RUN(diffusers_folder_errors);
 	nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
