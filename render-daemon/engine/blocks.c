@@ -1,63 +1,37 @@
-/* blocks.c - the resnet block. */
+/* blocks.c - the resnet block and the resampling conv. */
 #include "blocks.h"
 
-#include <stdio.h>
 #include <string.h>
 
-struct rn_names {
-	const char *n1, *c1, *t, *n2, *c2, *sk;
+/* The resnet's dims and the weights that are there only sometimes. */
+enum { R_IN, R_OUT, R_TEMB };
+enum { RN_TEMB = 1, RN_SHORTCUT = 2 };
+
+#define R(nm, kd, f, d0, d1) WD(struct resnet, nm, kd, f, d0, d1)
+#define RN(nm, kd, f, d0, d1, nd) WDN(struct resnet, nm, kd, f, d0, d1, nd)
+static const struct wdecl resnet_w[] = {
+	R("norm1.weight", WD_VEC, n1_w, R_IN, 0),
+	R("norm1.bias", WD_VEC, n1_b, R_IN, 0),
+	R("conv1.weight", WD_CONV3, c1_w, R_OUT, R_IN),
+	R("conv1.bias", WD_VEC, c1_b, R_OUT, 0),
+	R("norm2.weight", WD_VEC, n2_w, R_OUT, 0),
+	R("norm2.bias", WD_VEC, n2_b, R_OUT, 0),
+	R("conv2.weight", WD_CONV3, c2_w, R_OUT, R_OUT),
+	R("conv2.bias", WD_VEC, c2_b, R_OUT, 0),
+	RN("time_emb_proj.weight", WD_LINEAR, t_w, R_OUT, R_TEMB, RN_TEMB),
+	RN("time_emb_proj.bias", WD_VEC, t_b, R_OUT, 0, RN_TEMB),
+	RN("conv_shortcut.weight", WD_CONV1, sk_w, R_OUT, R_IN, RN_SHORTCUT),
+	RN("conv_shortcut.bias", WD_VEC, sk_b, R_OUT, 0, RN_SHORTCUT),
 };
-
-static const struct rn_names rn_names[] = {
-	[RESNET_DIFFUSERS] = { "norm1", "conv1", "time_emb_proj", "norm2",
-		"conv2", "conv_shortcut" },
-	[RESNET_LDM_UNET] = { "in_layers.0", "in_layers.2", "emb_layers.1",
-		"out_layers.0", "out_layers.3", "skip_connection" },
-	[RESNET_LDM_VAE] = { "norm1", "conv1", NULL, "norm2", "conv2",
-		"nin_shortcut" },
-};
-
-/* Loads prefix.part.weight / .bias with the given weight shape. */
-static int
-load_wb(struct wloader *ld, const char *prefix, const char *part, int nd,
-	const int64_t *wshape, struct ktensor **w, struct ktensor **b)
-{
-	char name[512];
-
-	snprintf(name, sizeof(name), "%s.%s.weight", prefix, part);
-	*w = wt_load(ld, name, 0, nd, wshape);
-	if (*w == NULL)
-		return -1;
-	snprintf(name, sizeof(name), "%s.%s.bias", prefix, part);
-	*b = wt_load1(ld, name, 0, wshape[0]);
-	return *b != NULL ? 0 : -1;
-}
-
-/* The same for a linear layer [out, in] (wt_load_linear's layout). */
-static int
-load_linear(struct wloader *ld, const char *prefix, const char *part,
-	int64_t out, int64_t in, struct ktensor **w, struct ktensor **b)
-{
-	char name[512];
-
-	snprintf(name, sizeof(name), "%s.%s.weight", prefix, part);
-	*w = wt_load_linear(ld, name, 0, out, in);
-	if (*w == NULL)
-		return -1;
-	snprintf(name, sizeof(name), "%s.%s.bias", prefix, part);
-	*b = wt_load1(ld, name, 0, out);
-	return *b != NULL ? 0 : -1;
-}
+#undef R
+#undef RN
 
 int
-resnet_load(struct wloader *ld, enum resnet_naming naming, const char *prefix,
-	int cin, int cout, int temb_dim, int groups, float eps,
-	struct resnet *r)
+resnet_load(struct wloader *ld, const char *prefix, int cin, int cout,
+	int temb_dim, int groups, float eps, struct resnet *r)
 {
-	const struct rn_names *nm = &rn_names[naming];
-	int64_t norm1[1] = { cin }, norm2[1] = { cout };
-	int64_t conv1[4] = { cout, cin, 3, 3 }, conv2[4] = { cout, cout, 3, 3 };
-	int64_t skip[2] = { cout, cin };
+	int64_t dims[] = { [R_IN] = cin, [R_OUT] = cout,
+		[R_TEMB] = temb_dim };
 
 	memset(r, 0, sizeof(*r));
 	r->cin = cin;
@@ -65,41 +39,41 @@ resnet_load(struct wloader *ld, enum resnet_naming naming, const char *prefix,
 	r->temb_dim = temb_dim;
 	r->groups = groups;
 	r->eps = eps;
-	if (load_wb(ld, prefix, nm->n1, 1, norm1, &r->n1_w, &r->n1_b) ||
-	    load_wb(ld, prefix, nm->c1, 4, conv1, &r->c1_w, &r->c1_b) ||
-	    load_wb(ld, prefix, nm->n2, 1, norm2, &r->n2_w, &r->n2_b) ||
-	    load_wb(ld, prefix, nm->c2, 4, conv2, &r->c2_w, &r->c2_b))
-		goto bad;
-	if (temb_dim > 0 && (nm->t == NULL ||
-	    load_linear(ld, prefix, nm->t, cout, temb_dim, &r->t_w,
-	    &r->t_b)))
-		goto bad;
-	/* The shortcut is a 1x1 conv (some files store it as [cout, cin]). */
-	if (cin != cout) {
-		int64_t s4[4] = { cout, cin, 1, 1 };
-
-		if (load_wb(ld, prefix, nm->sk, 2, skip, &r->sk_w, &r->sk_b) ||
-		    kt_reshape(r->sk_w, 4, s4))
-			goto bad;
-	}
-	return 0;
-bad:
-	resnet_free(r);
-	return -1;
+	/* Without a time embedding (the VAE) there is no projection; the
+	 * shortcut is a 1x1 conv when the width changes, else the
+	 * identity. */
+	return wt_load_table(ld, prefix, WT_TABLE(resnet_w), dims,
+		(temb_dim > 0 ? RN_TEMB : 0) | (cin != cout ? RN_SHORTCUT : 0),
+		r);
 }
 
 void
 resnet_free(struct resnet *r)
 {
-	struct ktensor **t[] = { &r->n1_w, &r->n1_b, &r->c1_w, &r->c1_b,
-		&r->t_w, &r->t_b, &r->n2_w, &r->n2_b, &r->c2_w, &r->c2_b,
-		&r->sk_w, &r->sk_b };
-	size_t i;
+	wt_free_table(WT_TABLE(resnet_w), r);
+}
 
-	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		kt_free(*t[i]);
-		*t[i] = NULL;
-	}
+enum { S_CH };
+
+static const struct wdecl resample_w[] = {
+	WD(struct resample, "conv.weight", WD_CONV3, w, S_CH, S_CH),
+	WD(struct resample, "conv.bias", WD_VEC, b, S_CH, 0),
+};
+
+int
+resample_load(struct wloader *ld, const char *prefix, int ch,
+	struct resample *r)
+{
+	int64_t dims[] = { [S_CH] = ch };
+
+	memset(r, 0, sizeof(*r));
+	return wt_load_table(ld, prefix, WT_TABLE(resample_w), dims, 0, r);
+}
+
+void
+resample_free(struct resample *r)
+{
+	wt_free_table(WT_TABLE(resample_w), r);
 }
 
 int

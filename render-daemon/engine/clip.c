@@ -1,4 +1,4 @@
-/* clip.c - CLIP text encoder: weights from either naming convention onto
+/* clip.c - CLIP text encoder: weights by canonical (transformers) name onto
  * the device, then embeddings -> transformer layers -> final layer norm. */
 #include "clip.h"
 #include "util.h"
@@ -24,83 +24,71 @@ struct clip_text_model {
 	struct clip_layer *layer;
 };
 
-/* Names of every weight in one convention. %d is the layer index. */
-struct names {
-	const char *tok, *pos, *lnf_w, *lnf_b;
-	const char *ln1_w, *ln1_b, *ln2_w, *ln2_b;
-	const char *q_w, *q_b, *k_w, *k_b, *v_w, *v_b;	/* HF only */
-	const char *qkv_w, *qkv_b;			/* OpenCLIP only */
-	const char *o_w, *o_b, *fc1_w, *fc1_b, *fc2_w, *fc2_b;
-	const char *layer_probe;
-};
+/* The weights by their canonical (transformers CLIPTextModel) names:
+ * dims are the width, the MLP's, the vocabulary and the positions. */
+enum { C_D, C_I, C_V, C_P };
 
-static const struct names hf_names = {
-	"text_model.embeddings.token_embedding.weight",
-	"text_model.embeddings.position_embedding.weight",
-	"text_model.final_layer_norm.weight",
-	"text_model.final_layer_norm.bias",
-	"text_model.encoder.layers.%d.layer_norm1.weight",
-	"text_model.encoder.layers.%d.layer_norm1.bias",
-	"text_model.encoder.layers.%d.layer_norm2.weight",
-	"text_model.encoder.layers.%d.layer_norm2.bias",
-	"text_model.encoder.layers.%d.self_attn.q_proj.weight",
-	"text_model.encoder.layers.%d.self_attn.q_proj.bias",
-	"text_model.encoder.layers.%d.self_attn.k_proj.weight",
-	"text_model.encoder.layers.%d.self_attn.k_proj.bias",
-	"text_model.encoder.layers.%d.self_attn.v_proj.weight",
-	"text_model.encoder.layers.%d.self_attn.v_proj.bias",
-	NULL, NULL,
-	"text_model.encoder.layers.%d.self_attn.out_proj.weight",
-	"text_model.encoder.layers.%d.self_attn.out_proj.bias",
-	"text_model.encoder.layers.%d.mlp.fc1.weight",
-	"text_model.encoder.layers.%d.mlp.fc1.bias",
-	"text_model.encoder.layers.%d.mlp.fc2.weight",
-	"text_model.encoder.layers.%d.mlp.fc2.bias",
-	"text_model.encoder.layers.%d.layer_norm1.weight",
+/* The embedding tables feed op_embed, which reads float32 only; the
+ * layers' matrices only feed op_linear, so float16 may stay. */
+#define M(nm, kd, f, d0, d1, fl) \
+	WDF(struct clip_text_model, nm, kd, f, d0, d1, fl)
+static const struct wdecl model_w[] = {
+	M("text_model.embeddings.token_embedding.weight", WD_MAT, tok, C_V,
+	    C_D, WD_F32),
+	M("text_model.embeddings.position_embedding.weight", WD_MAT, pos, C_P,
+	    C_D, WD_F32),
+	M("text_model.final_layer_norm.weight", WD_VEC, lnf_w, C_D, 0, 0),
+	M("text_model.final_layer_norm.bias", WD_VEC, lnf_b, C_D, 0, 0),
 };
+#undef M
 
-static const struct names openclip_names = {
-	"token_embedding.weight",
-	"positional_embedding",
-	"ln_final.weight",
-	"ln_final.bias",
-	"transformer.resblocks.%d.ln_1.weight",
-	"transformer.resblocks.%d.ln_1.bias",
-	"transformer.resblocks.%d.ln_2.weight",
-	"transformer.resblocks.%d.ln_2.bias",
-	NULL, NULL, NULL, NULL, NULL, NULL,
-	"transformer.resblocks.%d.attn.in_proj_weight",
-	"transformer.resblocks.%d.attn.in_proj_bias",
-	"transformer.resblocks.%d.attn.out_proj.weight",
-	"transformer.resblocks.%d.attn.out_proj.bias",
-	"transformer.resblocks.%d.mlp.c_fc.weight",
-	"transformer.resblocks.%d.mlp.c_fc.bias",
-	"transformer.resblocks.%d.mlp.c_proj.weight",
-	"transformer.resblocks.%d.mlp.c_proj.bias",
-	"transformer.resblocks.%d.ln_1.weight",
+/* Under "text_model.encoder.layers.N". */
+#define L(nm, kd, f, d0, d1) WD(struct clip_layer, nm, kd, f, d0, d1)
+static const struct wdecl layer_w[] = {
+	L("layer_norm1.weight", WD_VEC, ln1_w, C_D, 0),
+	L("layer_norm1.bias", WD_VEC, ln1_b, C_D, 0),
+	L("layer_norm2.weight", WD_VEC, ln2_w, C_D, 0),
+	L("layer_norm2.bias", WD_VEC, ln2_b, C_D, 0),
+	L("self_attn.q_proj.weight", WD_LINEAR, q_w, C_D, C_D),
+	L("self_attn.q_proj.bias", WD_VEC, q_b, C_D, 0),
+	L("self_attn.k_proj.weight", WD_LINEAR, k_w, C_D, C_D),
+	L("self_attn.k_proj.bias", WD_VEC, k_b, C_D, 0),
+	L("self_attn.v_proj.weight", WD_LINEAR, v_w, C_D, C_D),
+	L("self_attn.v_proj.bias", WD_VEC, v_b, C_D, 0),
+	L("self_attn.out_proj.weight", WD_LINEAR, o_w, C_D, C_D),
+	L("self_attn.out_proj.bias", WD_VEC, o_b, C_D, 0),
+	L("mlp.fc1.weight", WD_LINEAR, fc1_w, C_I, C_D),
+	L("mlp.fc1.bias", WD_VEC, fc1_b, C_I, 0),
+	L("mlp.fc2.weight", WD_LINEAR, fc2_w, C_D, C_I),
+	L("mlp.fc2.bias", WD_VEC, fc2_b, C_D, 0),
 };
+#undef L
 
 /* Fills cfg from the shapes (always) and config.json (when present: it
  * decides the activation and epsilon, and must agree with the shapes). */
 static int
-configure(struct wloader *ld, struct clip_text_config *cfg,
-	const struct names *nm)
+configure(struct wloader *ld, struct clip_text_config *cfg)
 {
-	const struct st_tensor *tok = wt_find(ld, nm->tok, 0);
-	const struct st_tensor *pos = wt_find(ld, nm->pos, 0);
-	const struct st_tensor *fc1 = wt_find(ld, nm->fc1_w, 0);
+	const struct st_entry *tok = wt_find(ld,
+		"text_model.embeddings.token_embedding.weight", 0);
+	const struct st_entry *pos = wt_find(ld,
+		"text_model.embeddings.position_embedding.weight", 0);
+	const struct st_entry *fc1 = wt_find(ld,
+		"text_model.encoder.layers.0.mlp.fc1.weight", 0);
 	const char *cj = st_model_config(ld->m, ST_PART_TEXT);
 	int i;
 
 	if (tok == NULL || tok->ndim != 2 || pos == NULL || pos->ndim != 2 ||
 	    fc1 == NULL || fc1->ndim != 2)
 		return errf(ld->err, ld->errlen, "text encoder: embeddings or "
-			"layer 0 missing (%s)", nm->tok);
+			"layer 0 missing (text_model.embeddings."
+			"token_embedding.weight)");
 	cfg->vocab = (int)tok->shape[0];
 	cfg->hidden = (int)tok->shape[1];
 	cfg->max_pos = (int)pos->shape[0];
 	cfg->inter = (int)fc1->shape[0];
-	for (i = 0; wt_find(ld, nm->layer_probe, i) != NULL; i++)
+	for (i = 0; wt_find(ld, "text_model.encoder.layers.%d.layer_norm1."
+	    "weight", i) != NULL; i++)
 		;
 	cfg->layers = i;
 	/* Both CLIP ViT-L/14 and OpenCLIP ViT-H/14 text towers use heads of
@@ -152,20 +140,6 @@ configure(struct wloader *ld, struct clip_text_config *cfg,
 	return 0;
 }
 
-static void
-layer_free(struct clip_layer *l)
-{
-	struct ktensor **t[] = { &l->ln1_w, &l->ln1_b, &l->ln2_w, &l->ln2_b,
-		&l->q_w, &l->q_b, &l->k_w, &l->k_b, &l->v_w, &l->v_b,
-		&l->o_w, &l->o_b, &l->fc1_w, &l->fc1_b, &l->fc2_w, &l->fc2_b };
-	size_t i;
-
-	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		kt_free(*t[i]);
-		*t[i] = NULL;
-	}
-}
-
 void
 clip_text_free(struct clip_text_model *c)
 {
@@ -174,63 +148,10 @@ clip_text_free(struct clip_text_model *c)
 	if (c == NULL)
 		return;
 	for (i = 0; c->layer != NULL && i < c->cfg.layers; i++)
-		layer_free(&c->layer[i]);
+		wt_free_table(WT_TABLE(layer_w), &c->layer[i]);
 	free(c->layer);
-	kt_free(c->tok);
-	kt_free(c->pos);
-	kt_free(c->lnf_w);
-	kt_free(c->lnf_b);
+	wt_free_table(WT_TABLE(model_w), c);
 	free(c);
-}
-
-static int
-load_layer(struct wloader *ld, const struct names *nm, int i, int D, int I,
-	struct clip_layer *l)
-{
-#define VEC(field, name, a) \
-	if ((l->field = wt_load1(ld, nm->name, i, a)) == NULL) \
-		return -1
-#define LIN(field, name, out, in) \
-	if ((l->field = wt_load_linear(ld, nm->name, i, out, in)) == NULL) \
-		return -1
-#define SPLIT_VEC(field, name, a, r0) \
-	if ((l->field = wt_load_rows(ld, nm->name, i, r0, a, 0)) == NULL) \
-		return -1
-#define SPLIT_LIN(field, name, out, in, r0) \
-	if ((l->field = wt_load_linear_rows(ld, nm->name, i, r0, out, \
-	    in)) == NULL) \
-		return -1
-	VEC(ln1_w, ln1_w, D);
-	VEC(ln1_b, ln1_b, D);
-	VEC(ln2_w, ln2_w, D);
-	VEC(ln2_b, ln2_b, D);
-	if (nm->qkv_w != NULL) {
-		/* OpenCLIP packs q, k, v as rows of one [3D, D] matrix. */
-		SPLIT_LIN(q_w, qkv_w, D, D, 0);
-		SPLIT_LIN(k_w, qkv_w, D, D, D);
-		SPLIT_LIN(v_w, qkv_w, D, D, 2 * D);
-		SPLIT_VEC(q_b, qkv_b, D, 0);
-		SPLIT_VEC(k_b, qkv_b, D, D);
-		SPLIT_VEC(v_b, qkv_b, D, 2 * D);
-	} else {
-		LIN(q_w, q_w, D, D);
-		VEC(q_b, q_b, D);
-		LIN(k_w, k_w, D, D);
-		VEC(k_b, k_b, D);
-		LIN(v_w, v_w, D, D);
-		VEC(v_b, v_b, D);
-	}
-	LIN(o_w, o_w, D, D);
-	VEC(o_b, o_b, D);
-	LIN(fc1_w, fc1_w, I, D);
-	VEC(fc1_b, fc1_b, I);
-	LIN(fc2_w, fc2_w, D, I);
-	VEC(fc2_b, fc2_b, D);
-#undef VEC
-#undef LIN
-#undef SPLIT_VEC
-#undef SPLIT_LIN
-	return 0;
 }
 
 int
@@ -238,10 +159,11 @@ clip_text_load(struct kiln_rt *rt, const struct st_model *m, int skip,
 	struct clip_text_model **out, char *err, size_t errlen)
 {
 	struct wloader ld = { rt, m, ST_PART_TEXT, "text encoder", err,
-		errlen, 0 };
+		errlen, 1 };
 	struct clip_text_model *c;
-	const struct names *nm;
-	int i, D;
+	int64_t dims[4];
+	char p[64];
+	int i;
 
 	*out = NULL;
 	if (!st_model_has_part(m, ST_PART_TEXT))
@@ -251,8 +173,7 @@ clip_text_load(struct kiln_rt *rt, const struct st_model *m, int skip,
 		return errf(err, errlen, "out of memory");
 	c->rt = rt;
 	c->cfg.flavour = st_model_text_flavour(m);
-	nm = c->cfg.flavour == ST_TEXT_OPENCLIP ? &openclip_names : &hf_names;
-	if (configure(&ld, &c->cfg, nm) != 0)
+	if (configure(&ld, &c->cfg) != 0)
 		goto bad;
 	c->cfg.skip = skip >= 0 ? skip :
 		c->cfg.flavour == ST_TEXT_OPENCLIP ? 1 : 0;
@@ -261,24 +182,24 @@ clip_text_load(struct kiln_rt *rt, const struct st_model *m, int skip,
 			c->cfg.skip, c->cfg.layers);
 		goto bad;
 	}
-	D = c->cfg.hidden;
-	if ((c->tok = wt_load2(&ld, nm->tok, 0, c->cfg.vocab, D)) == NULL ||
-	    (c->pos = wt_load2(&ld, nm->pos, 0, c->cfg.max_pos, D)) == NULL ||
-	    (c->lnf_w = wt_load1(&ld, nm->lnf_w, 0, D)) == NULL ||
-	    (c->lnf_b = wt_load1(&ld, nm->lnf_b, 0, D)) == NULL)
+	dims[C_D] = c->cfg.hidden;
+	dims[C_I] = c->cfg.inter;
+	dims[C_V] = c->cfg.vocab;
+	dims[C_P] = c->cfg.max_pos;
+	if (wt_load_table(&ld, "", WT_TABLE(model_w), dims, 0, c) != 0)
 		goto bad;
 	c->layer = calloc((size_t)c->cfg.layers, sizeof(*c->layer));
 	if (c->layer == NULL) {
 		errf(err, errlen, "out of memory");
 		goto bad;
 	}
-	/* Skipped final layers are never uploaded. Layer matrices only feed
-	 * op_linear, so float16 ones may stay float16 (the embedding tables
-	 * above are read by op_embed, which wants F32). */
-	ld.keep_f16 = 1;
-	for (i = 0; i < c->cfg.layers - c->cfg.skip; i++)
-		if (load_layer(&ld, nm, i, D, c->cfg.inter, &c->layer[i]) != 0)
+	/* Skipped final layers are never uploaded. */
+	for (i = 0; i < c->cfg.layers - c->cfg.skip; i++) {
+		snprintf(p, sizeof(p), "text_model.encoder.layers.%d", i);
+		if (wt_load_table(&ld, p, WT_TABLE(layer_w), dims, 0,
+		    &c->layer[i]) != 0)
 			goto bad;
+	}
 	*out = c;
 	return 0;
 bad:

@@ -381,6 +381,11 @@ pipeline_open(struct kiln_rt *rt, const char *model_path,
 	p->m = st_model_open(model_path, err, errlen);
 	if (p->m == NULL)
 		goto bad;
+	if (st_model_family(p->m) == ST_FAMILY_SDXL) {
+		errf(err, errlen, "%s: an SDXL model; kiln runs SD 1.x and 2.x "
+		    "models, not SDXL yet", model_path);
+		goto bad;
+	}
 	if (!st_model_has_part(p->m, ST_PART_TEXT) ||
 	    !st_model_has_part(p->m, ST_PART_UNET) ||
 	    !st_model_has_part(p->m, ST_PART_VAE)) {

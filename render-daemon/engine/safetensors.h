@@ -96,60 +96,112 @@ int st_to_f32(const struct st_tensor *t, float *dst, size_t n, char *err,
 int st_to_f16(const struct st_tensor *t, uint16_t *dst, size_t n, char *err,
     size_t errlen);
 
-/* --- a whole model: text encoder, UNet and VAE ------------------------ */
+/* --- a whole model: text encoder(s), UNet and VAE ------------------- */
 
-enum st_part { ST_PART_TEXT, ST_PART_UNET, ST_PART_VAE, ST_PART__MAX };
+/* ST_PART_TEXT2 is SDXL's second text encoder (OpenCLIP bigG;
+ * text_encoder_2/ in diffusers folders). */
+enum st_part {
+	ST_PART_TEXT, ST_PART_TEXT2, ST_PART_UNET, ST_PART_VAE, ST_PART__MAX
+};
 
-/* How the tensors are named. LDM: a single-file checkpoint; the UNet and
- * VAE keep the original CompVis names (input_blocks.0.0.weight,
- * encoder.down.0.block.0.conv1.weight). DIFFUSERS: a diffusers folder;
+/* How the file names the tensors (the index gives every part canonical
+ * names either way, see names.h). LDM: a single-file checkpoint, the
+ * UNet and VAE under CompVis / SGM names (input_blocks.0.0.weight,
+ * encoder.down.0.block.0.conv1.weight). DIFFUSERS: a diffusers folder,
  * names as diffusers writes them (down_blocks.0.resnets.0.conv1.weight). */
 enum st_layout { ST_LAYOUT_LDM, ST_LAYOUT_DIFFUSERS };
 
-/* Which text encoder naming the text part uses. HF_CLIP: transformers'
+/* Which text encoder a text part holds. HF_CLIP: transformers'
  * CLIPTextModel (text_model.encoder.layers.0.self_attn.q_proj.weight), SD
- * 1.x single files and every diffusers folder. OPENCLIP: open_clip's
- * (transformer.resblocks.0.attn.in_proj_weight), SD 2.x single files. */
+ * 1.x single files, SDXL's first encoder and every diffusers folder.
+ * OPENCLIP: open_clip's (transformer.resblocks.0.attn.in_proj_weight), SD
+ * 2.x single files and SDXL's second encoder: GELU, and SD uses its
+ * penultimate layer. */
 enum st_text_flavour { ST_TEXT_NONE, ST_TEXT_HF_CLIP, ST_TEXT_OPENCLIP };
+
+/* One tensor of a part under its canonical name (names.h): a whole file
+ * tensor, rows of one (OpenCLIP's fused q, k, v) or the transpose of one
+ * (OpenCLIP's text_projection). A file tensor no conversion rule knows is
+ * indexed under its own name, prefix stripped: nothing is dropped. */
+struct st_entry {
+	const char *name;		/* canonical */
+	const struct st_tensor *t;	/* in the file; t->name is the key */
+	int64_t row0, rows;	/* rows [row0, row0 + rows) of t; rows 0: all */
+	int transposed;		/* the 2-D t transposed */
+	/* The canonical tensor's shape: t's, with rows or transposed
+	 * applied. */
+	int ndim;
+	int64_t shape[ST_MAX_DIMS];
+	size_t nelems;
+};
 
 struct st_model;
 
 /* Opens path, which is one of:
  *  - a single-file checkpoint: the text part is cond_stage_model.
- *    transformer.* (giving text_model.*) or cond_stage_model.model.*
- *    (OpenCLIP), the UNet part model.diffusion_model.*, the VAE part
- *    first_stage_model.*, each with that prefix stripped; other keys
- *    (model_ema.*, alphas_cumprod, ...) belong to no part;
- *  - a diffusers folder with text_encoder/, unet/ and vae/ subfolders
- *    (model.safetensors or diffusion_pytorch_model.safetensors, else their
- *    .fp16.safetensors variants), names kept as they are;
+ *    transformer.* (HF CLIP) or cond_stage_model.model.* (OpenCLIP), the
+ *    UNet part model.diffusion_model.*, the VAE part first_stage_model.*;
+ *    SDXL's (SGM) text parts are conditioner.embedders.0.transformer.*
+ *    and conditioner.embedders.1.model.* (embedders.0.model.* in the
+ *    refiner). Other keys (model_ema.*, alphas_cumprod, ...) belong to no
+ *    part;
+ *  - a diffusers folder with text_encoder/, text_encoder_2/, unet/ and
+ *    vae/ subfolders (model.safetensors or
+ *    diffusion_pytorch_model.safetensors, else their .fp16.safetensors
+ *    variants);
  *  - one such subfolder, or a .safetensors file inside one, given
  *    directly: the part comes from the folder name or its config.json.
- * Each diffusers subfolder's config.json, when present, is kept as text.
- * Parts may be missing (st_model_has_part says), but not all of them.
- * Returns the model, or NULL with a message in err. */
+ * Every part is indexed by canonical name at once (see st_entry); two
+ * tensors of a part that convert to the same name, or one a rule cannot
+ * convert (a fused q, k, v that is not [3D, D]), fail the open with a
+ * message naming the tensor. Each diffusers subfolder's config.json, when
+ * present, is kept as text. Parts may be missing (st_model_has_part says),
+ * but not all of them. Returns the model, or NULL with a message in err. */
 struct st_model *st_model_open(const char *path, char *err, size_t errlen);
+
+/* The same for a single-file checkpoint held in memory (buf is borrowed
+ * and must outlive the model; name is for messages): the fuzz harness's
+ * way in. */
+struct st_model *st_model_open_mem(const void *buf, size_t len,
+    const char *name, char *err, size_t errlen);
 
 /* Closes every file; accepts NULL. */
 void st_model_close(struct st_model *m);
 
 enum st_layout st_model_layout(const struct st_model *m);
+/* The flavour of ST_PART_TEXT. */
 enum st_text_flavour st_model_text_flavour(const struct st_model *m);
 int st_model_has_part(const struct st_model *m, enum st_part part);
 
-/* The part's tensor of that name in the part's own convention (see above),
- * or NULL when there is none. */
-const struct st_tensor *st_model_find(const struct st_model *m,
+/* The part's tensor of that canonical name, or NULL when there is none. */
+const struct st_entry *st_model_find(const struct st_model *m,
     enum st_part part, const char *name);
 
-/* Iterates a part in byte order of the part names: count, then the i-th
- * name (in the part's convention; t->name keeps the full key) and tensor;
- * NULL when i is out of range. */
+/* Iterates a part in byte order of the canonical names: count, then the
+ * i-th entry (NULL when i is out of range). */
 size_t st_model_count(const struct st_model *m, enum st_part part);
-const char *st_model_name(const struct st_model *m, enum st_part part,
-    size_t i);
-const struct st_tensor *st_model_tensor(const struct st_model *m,
+const struct st_entry *st_model_entry(const struct st_model *m,
     enum st_part part, size_t i);
+
+/* Which Stable Diffusion a model is, told in one place for the loaders
+ * and the registry. */
+enum st_family {
+	ST_FAMILY_UNKNOWN,	/* no UNet or text encoder to tell by */
+	ST_FAMILY_SD1,		/* SD 1.x and models shaped like it */
+	ST_FAMILY_SD2,		/* SD 2.x: OpenCLIP ViT-H, 1024-wide context */
+	ST_FAMILY_SDXL,		/* SDXL base or refiner: not supported yet */
+};
+
+/* The model's family, from its tensors and configs: SDXL when it has a
+ * second text encoder or its UNet has add_embedding (size and pooled-text
+ * conditioning; label_emb in single files, addition_embed_type "text_time"
+ * in config.json); SD 2.x when its text encoder is OpenCLIP or its
+ * cross-attention (or text encoder) is 1024 wide; SD 1.x for any other
+ * UNet or text encoder. */
+enum st_family st_model_family(const struct st_model *m);
+
+/* "sd1", "sd2", "sdxl" or "unknown". */
+const char *st_family_name(enum st_family f);
 
 /* The part's config.json as read (NUL-terminated), or NULL when it has
  * none (always NULL for a single-file checkpoint). */
@@ -160,7 +212,7 @@ const char *st_model_config(const struct st_model *m, enum st_part part);
 const struct st_file *st_model_file(const struct st_model *m,
     enum st_part part);
 
-/* "text", "unet", "vae": for messages. */
+/* "text", "text2", "unet", "vae": for messages. */
 const char *st_part_name(enum st_part part);
 
 #endif

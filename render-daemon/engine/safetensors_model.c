@@ -1,6 +1,8 @@
-/* safetensors_model.c - a whole model's parts (text encoder, UNet, VAE)
- * from a single-file checkpoint or a diffusers folder. */
+/* safetensors_model.c - a whole model's parts (text encoders, UNet, VAE)
+ * from a single-file checkpoint or a diffusers folder, each indexed by
+ * canonical name. */
 #include "safetensors_int.h"
+#include "names.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,27 +16,30 @@
 /* The longest config.json we read: real ones are about 1 KB. */
 #define CONFIG_MAX	(1u << 20)
 
-struct part_entry {
-	const char *name;		/* inside the tensor's name */
-	const struct st_tensor *t;
-};
-
 struct part {
 	const struct st_file *file;	/* NULL: the part is missing */
-	struct part_entry *e;
+	struct st_entry *e;		/* sorted by name; names owned */
 	size_t n;
 	char *config;
+	enum st_text_flavour flavour;
 };
 
 struct st_model {
 	enum st_layout layout;
-	enum st_text_flavour flavour;
 	struct st_file *files[ST_PART__MAX];	/* owned */
 	struct part parts[ST_PART__MAX];
 };
 
 static const char *const part_names[ST_PART__MAX] = {
-	[ST_PART_TEXT] = "text", [ST_PART_UNET] = "unet", [ST_PART_VAE] = "vae",
+	[ST_PART_TEXT] = "text", [ST_PART_TEXT2] = "text2",
+	[ST_PART_UNET] = "unet", [ST_PART_VAE] = "vae",
+};
+
+/* For "cannot tell the ..." messages. */
+static const char *const part_words[ST_PART__MAX] = {
+	[ST_PART_TEXT] = "text encoder",
+	[ST_PART_TEXT2] = "second text encoder",
+	[ST_PART_UNET] = "UNet", [ST_PART_VAE] = "VAE",
 };
 
 /* Subfolder names of a diffusers pipeline and their weight files, best
@@ -45,22 +50,36 @@ static const struct {
 } diffusers_parts[ST_PART__MAX] = {
 	[ST_PART_TEXT] = { "text_encoder",
 	    { "model.safetensors", "model.fp16.safetensors" } },
+	[ST_PART_TEXT2] = { "text_encoder_2",
+	    { "model.safetensors", "model.fp16.safetensors" } },
 	[ST_PART_UNET] = { "unet", { "diffusion_pytorch_model.safetensors",
 	    "diffusion_pytorch_model.fp16.safetensors" } },
 	[ST_PART_VAE] = { "vae", { "diffusion_pytorch_model.safetensors",
 	    "diffusion_pytorch_model.fp16.safetensors" } },
 };
 
-/* Where each part lives in a single-file (CompVis/LDM) checkpoint. */
+/* Where each part lives in a single-file (CompVis / SGM) checkpoint and
+ * how its names convert. */
 static const struct {
 	enum st_part part;
 	const char *prefix;
+	enum nm_scheme scheme;
 	enum st_text_flavour flavour;
 } ldm_prefixes[] = {
-	{ ST_PART_TEXT, "cond_stage_model.transformer.", ST_TEXT_HF_CLIP },
-	{ ST_PART_TEXT, "cond_stage_model.model.", ST_TEXT_OPENCLIP },
-	{ ST_PART_UNET, "model.diffusion_model.", ST_TEXT_NONE },
-	{ ST_PART_VAE, "first_stage_model.", ST_TEXT_NONE },
+	{ ST_PART_TEXT, "cond_stage_model.transformer.", NM_DIFFUSERS,
+	    ST_TEXT_HF_CLIP },
+	{ ST_PART_TEXT, "cond_stage_model.model.", NM_OPENCLIP,
+	    ST_TEXT_OPENCLIP },
+	/* SDXL base: CLIP ViT-L (HF names) and OpenCLIP bigG; the refiner
+	 * has bigG alone, as embedders.0. */
+	{ ST_PART_TEXT, "conditioner.embedders.0.transformer.", NM_DIFFUSERS,
+	    ST_TEXT_HF_CLIP },
+	{ ST_PART_TEXT2, "conditioner.embedders.1.model.", NM_OPENCLIP,
+	    ST_TEXT_OPENCLIP },
+	{ ST_PART_TEXT2, "conditioner.embedders.0.model.", NM_OPENCLIP,
+	    ST_TEXT_OPENCLIP },
+	{ ST_PART_UNET, "model.diffusion_model.", NM_LDM_UNET, ST_TEXT_NONE },
+	{ ST_PART_VAE, "first_stage_model.", NM_LDM_VAE, ST_TEXT_NONE },
 };
 
 #define N_LDM_PREFIXES (sizeof(ldm_prefixes) / sizeof(ldm_prefixes[0]))
@@ -168,31 +187,107 @@ out:
 	return rc;
 }
 
-/* Indexes the tensors of f under prefix (stripped) as part p. Stripping one
- * common prefix keeps the name order, so the index stays sorted. */
+static int
+entry_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct st_entry *)a)->name,
+	    ((const struct st_entry *)b)->name);
+}
+
+/* Appends t (or rows of it, or its transpose) to the part as name. */
+static int
+add_entry(struct part *pt, const char *name, const struct st_tensor *t,
+    const struct nm_out *o)
+{
+	struct st_entry *e = &pt->e[pt->n];
+
+	e->name = strdup(name);
+	if (e->name == NULL)
+		return -1;
+	pt->n++;
+	e->t = t;
+	e->ndim = t->ndim;
+	memcpy(e->shape, t->shape, sizeof(e->shape));
+	e->nelems = t->nelems;
+	if (o == NULL)
+		return 0;
+	e->row0 = o->row0;
+	e->rows = o->rows;
+	e->transposed = o->transposed;
+	/* names.c hands out rows only of a tensor with shape[0] >= 3 and
+	 * transposes only 2-D ones. */
+	if (e->rows > 0) {
+		e->nelems = t->nelems / (size_t)t->shape[0] * (size_t)e->rows;
+		e->shape[0] = e->rows;
+	}
+	if (e->transposed) {
+		e->shape[0] = t->shape[1];
+		e->shape[1] = t->shape[0];
+	}
+	return 0;
+}
+
+/* Indexes the tensors of f under prefix (stripped) as part p, by the
+ * canonical names the scheme's conversion gives them: the names are
+ * scanned for what the conversion needs first (names.h), then each is
+ * converted, then the index is sorted and checked for two tensors that
+ * became one name. */
 static int
 index_part(struct st_model *m, enum st_part p, const struct st_file *f,
-    const char *prefix, char *err, size_t errlen)
+    const char *prefix, enum nm_scheme scheme, char *err, size_t errlen)
 {
 	struct part *pt = &m->parts[p];
+	struct nm_params np;
+	struct nm_out out[NM_MAX_OUT];
+	const struct st_tensor *t;
 	size_t i, n = 0, plen = strlen(prefix);
+	char why[256], q1[ST_QNAME_MAX], q2[ST_QNAME_MAX], q3[ST_QNAME_MAX];
+	int k, j;
 
-	for (i = 0; i < st_count(f); i++)
-		if (starts_with(f->t[i].name, prefix))
-			n++;
-	pt->e = calloc(n + 1, sizeof(*pt->e));
-	if (pt->e == NULL) {
-		st_err(err, errlen, "%s: out of memory", f->name);
-		return -1;
-	}
+	nm_init(&np, scheme);
 	for (i = 0; i < st_count(f); i++)
 		if (starts_with(f->t[i].name, prefix)) {
-			pt->e[pt->n].name = f->t[i].name + plen;
-			pt->e[pt->n].t = &f->t[i];
-			pt->n++;
+			nm_scan(&np, f->t[i].name + plen);
+			n++;
 		}
+	nm_finish(&np);
+	pt->e = calloc(n * NM_MAX_OUT + 1, sizeof(*pt->e));
+	if (pt->e == NULL)
+		goto oom;
 	pt->file = f;
+	for (i = 0; i < st_count(f); i++) {
+		t = &f->t[i];
+		if (!starts_with(t->name, prefix))
+			continue;
+		why[0] = '\0';
+		k = nm_convert(&np, t->name + plen, t->ndim, t->shape, out, why,
+		    sizeof(why));
+		if (k < 0) {
+			st_err(err, errlen, "%s: tensor '%s' (%s names): %s",
+			    f->name, st_qname(q1, sizeof(q1), t->name),
+			    nm_scheme_name(scheme), why);
+			return -1;
+		}
+		if (k == 0 && add_entry(pt, t->name + plen, t, NULL) == -1)
+			goto oom;
+		for (j = 0; j < k; j++)
+			if (add_entry(pt, out[j].name, t, &out[j]) == -1)
+				goto oom;
+	}
+	qsort(pt->e, pt->n, sizeof(*pt->e), entry_cmp);
+	for (i = 1; i < pt->n; i++)
+		if (strcmp(pt->e[i - 1].name, pt->e[i].name) == 0) {
+			st_err(err, errlen, "%s: tensors '%s' and '%s' both "
+			    "become '%s'", f->name, st_qname(q1, sizeof(q1),
+			    pt->e[i - 1].t->name), st_qname(q2, sizeof(q2),
+			    pt->e[i].t->name), st_qname(q3, sizeof(q3),
+			    pt->e[i].name));
+			return -1;
+		}
 	return 0;
+oom:
+	st_err(err, errlen, "%s: out of memory", f->name);
+	return -1;
 }
 
 /* Which part a diffusers component folder holds: by its name, else by its
@@ -269,10 +364,11 @@ open_part_folder(struct st_model *m, enum st_part p, const char *dir,
 	m->files[p] = st_open(path, err, errlen);
 	if (m->files[p] == NULL)
 		goto out;
-	if (index_part(m, p, m->files[p], "", err, errlen) == -1)
+	if (index_part(m, p, m->files[p], "", NM_DIFFUSERS, err,
+	    errlen) == -1)
 		goto out;
-	if (p == ST_PART_TEXT)
-		m->flavour = ST_TEXT_HF_CLIP;
+	if (p == ST_PART_TEXT || p == ST_PART_TEXT2)
+		m->parts[p].flavour = ST_TEXT_HF_CLIP;
 	rc = 0;
 out:
 	free(path);
@@ -348,43 +444,65 @@ open_diffusers(struct st_model *m, const char *dir, char *err,
 	return 0;
 }
 
+/* Indexes the parts of single-file checkpoint m->files[0] by their
+ * prefixes. Returns 1, 0 when it has none of them, or -1 with a
+ * message. */
 static int
-open_single_file(struct st_model *m, const char *path, char *err,
-    size_t errlen)
+index_single_file(struct st_model *m, char *err, size_t errlen)
 {
-	const struct st_file *f;
-	char *dir = NULL, *slash, *cpath = NULL, *config = NULL;
-	size_t i, k, counts[N_LDM_PREFIXES] = { 0 };
+	const struct st_file *f = m->files[0];
+	size_t i, k, counts[N_LDM_PREFIXES] = { 0 }, owner[ST_PART__MAX];
 	enum st_part p;
-	int rc = -1, any = 0;
+	int any = 0;
 
 	m->layout = ST_LAYOUT_LDM;
-	m->files[0] = st_open(path, err, errlen);
-	if (m->files[0] == NULL)
-		return -1;
-	f = m->files[0];
 	for (i = 0; i < st_count(f); i++)
 		for (k = 0; k < N_LDM_PREFIXES; k++)
 			if (starts_with(f->t[i].name, ldm_prefixes[k].prefix))
 				counts[k]++;
-	if (counts[0] > 0 && counts[1] > 0) {
-		st_err(err, errlen, "%s: holds both cond_stage_model."
-		    "transformer.* and cond_stage_model.model.* tensors: "
-		    "cannot tell the text encoder", path);
-		return -1;
+	for (k = 0; k < ST_PART__MAX; k++)
+		owner[k] = N_LDM_PREFIXES;
+	for (k = 0; k < N_LDM_PREFIXES; k++) {
+		if (counts[k] == 0)
+			continue;
+		p = ldm_prefixes[k].part;
+		if (owner[p] != N_LDM_PREFIXES) {
+			st_err(err, errlen, "%s: holds both %s* and %s* "
+			    "tensors: cannot tell the %s", f->name,
+			    ldm_prefixes[owner[p]].prefix,
+			    ldm_prefixes[k].prefix, part_words[p]);
+			return -1;
+		}
+		owner[p] = k;
 	}
 	for (k = 0; k < N_LDM_PREFIXES; k++) {
 		if (counts[k] == 0)
 			continue;
 		any = 1;
-		if (index_part(m, ldm_prefixes[k].part, f,
-		    ldm_prefixes[k].prefix, err, errlen) == -1)
+		p = ldm_prefixes[k].part;
+		if (index_part(m, p, f, ldm_prefixes[k].prefix,
+		    ldm_prefixes[k].scheme, err, errlen) == -1)
 			return -1;
-		if (ldm_prefixes[k].flavour != ST_TEXT_NONE)
-			m->flavour = ldm_prefixes[k].flavour;
+		m->parts[p].flavour = ldm_prefixes[k].flavour;
 	}
-	if (any)
-		return 0;
+	return any;
+}
+
+static int
+open_single_file(struct st_model *m, const char *path, char *err,
+    size_t errlen)
+{
+	char *dir = NULL, *slash, *cpath = NULL, *config = NULL;
+	enum st_part p;
+	int rc = -1;
+
+	m->files[0] = st_open(path, err, errlen);
+	if (m->files[0] == NULL)
+		return -1;
+	rc = index_single_file(m, err, errlen);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	rc = -1;
 
 	/* No CompVis prefixes: maybe one diffusers component's weights,
 	 * given by file name (unet/diffusion_pytorch_model.safetensors). */
@@ -409,9 +527,10 @@ open_single_file(struct st_model *m, const char *path, char *err,
 	p = part_of_folder(dir, config);
 	if (p == ST_PART__MAX) {
 		st_err(err, errlen, "%s: not a single-file SD checkpoint (no "
-		    "cond_stage_model., model.diffusion_model. or "
-		    "first_stage_model. tensors) and not inside a "
-		    "text_encoder/, unet/ or vae/ folder", path);
+		    "cond_stage_model., conditioner.embedders., "
+		    "model.diffusion_model. or first_stage_model. tensors) "
+		    "and not inside a text_encoder/, unet/ or vae/ folder",
+		    path);
 		goto out;
 	}
 	m->layout = ST_LAYOUT_DIFFUSERS;
@@ -420,10 +539,11 @@ open_single_file(struct st_model *m, const char *path, char *err,
 		m->files[0] = NULL;
 	m->parts[p].config = config;
 	config = NULL;
-	if (index_part(m, p, m->files[p], "", err, errlen) == -1)
+	if (index_part(m, p, m->files[p], "", NM_DIFFUSERS, err,
+	    errlen) == -1)
 		goto out;
-	if (p == ST_PART_TEXT)
-		m->flavour = ST_TEXT_HF_CLIP;
+	if (p == ST_PART_TEXT || p == ST_PART_TEXT2)
+		m->parts[p].flavour = ST_TEXT_HF_CLIP;
 	rc = 0;
 out:
 	free(config);
@@ -459,15 +579,44 @@ st_model_open(const char *path, char *err, size_t errlen)
 	return m;
 }
 
+struct st_model *
+st_model_open_mem(const void *buf, size_t len, const char *name, char *err,
+    size_t errlen)
+{
+	struct st_model *m;
+	int rc;
+
+	m = calloc(1, sizeof(*m));
+	if (m == NULL) {
+		st_err(err, errlen, "%s: out of memory", name);
+		return NULL;
+	}
+	m->files[0] = st_open_mem(buf, len, name, err, errlen);
+	rc = m->files[0] == NULL ? -1 : index_single_file(m, err, errlen);
+	if (rc == 0)
+		st_err(err, errlen, "%s: not a single-file SD checkpoint (no "
+		    "cond_stage_model., conditioner.embedders., "
+		    "model.diffusion_model. or first_stage_model. tensors)",
+		    name);
+	if (rc <= 0) {
+		st_model_close(m);
+		return NULL;
+	}
+	return m;
+}
+
 void
 st_model_close(struct st_model *m)
 {
+	size_t i;
 	int k;
 
 	if (m == NULL)
 		return;
 	for (k = 0; k < ST_PART__MAX; k++) {
 		st_close(m->files[k]);
+		for (i = 0; i < m->parts[k].n; i++)
+			free((char *)m->parts[k].e[i].name);
 		free(m->parts[k].e);
 		free(m->parts[k].config);
 	}
@@ -483,7 +632,7 @@ st_model_layout(const struct st_model *m)
 enum st_text_flavour
 st_model_text_flavour(const struct st_model *m)
 {
-	return m->flavour;
+	return m->parts[ST_PART_TEXT].flavour;
 }
 
 int
@@ -492,7 +641,7 @@ st_model_has_part(const struct st_model *m, enum st_part part)
 	return (unsigned)part < ST_PART__MAX && m->parts[part].file != NULL;
 }
 
-const struct st_tensor *
+const struct st_entry *
 st_model_find(const struct st_model *m, enum st_part part, const char *name)
 {
 	const struct part *pt;
@@ -507,7 +656,7 @@ st_model_find(const struct st_model *m, enum st_part part, const char *name)
 		mid = lo + (hi - lo) / 2;
 		c = strcmp(name, pt->e[mid].name);
 		if (c == 0)
-			return pt->e[mid].t;
+			return &pt->e[mid];
 		if (c < 0)
 			hi = mid;
 		else
@@ -522,20 +671,12 @@ st_model_count(const struct st_model *m, enum st_part part)
 	return (unsigned)part < ST_PART__MAX ? m->parts[part].n : 0;
 }
 
-const char *
-st_model_name(const struct st_model *m, enum st_part part, size_t i)
+const struct st_entry *
+st_model_entry(const struct st_model *m, enum st_part part, size_t i)
 {
 	if ((unsigned)part >= ST_PART__MAX || i >= m->parts[part].n)
 		return NULL;
-	return m->parts[part].e[i].name;
-}
-
-const struct st_tensor *
-st_model_tensor(const struct st_model *m, enum st_part part, size_t i)
-{
-	if ((unsigned)part >= ST_PART__MAX || i >= m->parts[part].n)
-		return NULL;
-	return m->parts[part].e[i].t;
+	return &m->parts[part].e[i];
 }
 
 const char *
@@ -548,4 +689,68 @@ const struct st_file *
 st_model_file(const struct st_model *m, enum st_part part)
 {
 	return (unsigned)part < ST_PART__MAX ? m->parts[part].file : NULL;
+}
+
+/* A string setting of config.json text cj is want. */
+static int
+config_is(const char *cj, const char *key, const char *want)
+{
+	struct json_object *root, *v;
+	const char *s;
+	int yes = 0;
+
+	if (cj == NULL || (root = json_tokener_parse(cj)) == NULL)
+		return 0;
+	if (json_object_object_get_ex(root, key, &v) &&
+	    (s = json_object_get_string(v)) != NULL && strcmp(s, want) == 0)
+		yes = 1;
+	json_object_put(root);
+	return yes;
+}
+
+/* The second dim of a part's 2-D tensor, or 0 when there is none. */
+static int64_t
+width_of(const struct st_model *m, enum st_part part, const char *name)
+{
+	const struct st_entry *e = st_model_find(m, part, name);
+
+	return e != NULL && e->ndim == 2 ? e->shape[1] : 0;
+}
+
+enum st_family
+st_model_family(const struct st_model *m)
+{
+	int64_t ctx = width_of(m, ST_PART_UNET, "mid_block.attentions.0."
+	    "transformer_blocks.0.attn2.to_k.weight");
+	int64_t text = width_of(m, ST_PART_TEXT,
+	    "text_model.embeddings.token_embedding.weight");
+
+	if (st_model_has_part(m, ST_PART_TEXT2) ||
+	    st_model_find(m, ST_PART_UNET, "add_embedding.linear_1.weight") !=
+	    NULL || config_is(st_model_config(m, ST_PART_UNET),
+	    "addition_embed_type", "text_time"))
+		return ST_FAMILY_SDXL;
+	if (st_model_text_flavour(m) == ST_TEXT_OPENCLIP || ctx == 1024 ||
+	    (ctx == 0 && text == 1024))
+		return ST_FAMILY_SD2;
+	if (st_model_has_part(m, ST_PART_UNET) ||
+	    st_model_has_part(m, ST_PART_TEXT))
+		return ST_FAMILY_SD1;
+	return ST_FAMILY_UNKNOWN;
+}
+
+const char *
+st_family_name(enum st_family f)
+{
+	switch (f) {
+	case ST_FAMILY_SD1:
+		return "sd1";
+	case ST_FAMILY_SD2:
+		return "sd2";
+	case ST_FAMILY_SDXL:
+		return "sdxl";
+	case ST_FAMILY_UNKNOWN:
+		break;
+	}
+	return "unknown";
 }

@@ -1,5 +1,5 @@
-/* unet.c - UNet2DConditionModel: weights by name (diffusers or LDM), then
- * the forward pass with a stack of skip tensors. */
+/* unet.c - UNet2DConditionModel: weights by canonical (diffusers) name,
+ * then the forward pass with a stack of skip tensors. */
 #include "unet.h"
 #include "util.h"
 #include "blocks.h"
@@ -12,24 +12,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Transformer2DModel with one BasicTransformerBlock. */
-struct xformer {
-	int ch, heads, ctx_dim, groups;
-	struct ktensor *gn_w, *gn_b, *pin_w, *pin_b, *pout_w, *pout_b;
+/* BasicTransformerBlock: self-attention, cross-attention, GEGLU
+ * feed-forward. */
+struct tblock {
 	struct ktensor *ln1_w, *ln1_b, *q1, *k1, *v1, *o1_w, *o1_b;
 	struct ktensor *ln2_w, *ln2_b, *q2, *k2, *v2, *o2_w, *o2_b;
 	struct ktensor *ln3_w, *ln3_b, *ff1_w, *ff1_b, *ff2_w, *ff2_b;
 };
 
-struct sample_conv {
-	struct ktensor *w, *b;
+/* Transformer2DModel with one BasicTransformerBlock (SD 1.x and 2.x;
+ * SDXL stacks several). */
+struct xformer {
+	int ch, heads, ctx_dim, groups;
+	struct ktensor *gn_w, *gn_b, *pin_w, *pin_b, *pout_w, *pout_b;
+	struct tblock tb;
 };
 
 struct level {
 	struct resnet res[UNET_MAX_LAYERS + 1];
 	struct xformer at[UNET_MAX_LAYERS + 1];
 	int nres;
-	struct sample_conv resample;	/* down: stride-2 conv; up: conv */
+	struct resample resample;	/* down: stride-2 conv; up: conv */
 	int has_resample;
 };
 
@@ -43,274 +46,154 @@ struct unet {
 	struct xformer mid_at;
 };
 
-/* ---- names ------------------------------------------------------------ */
-
-/* The prefix of every block under the file's convention. LDM numbers its
- * input_blocks 0 (conv_in), then per level `layers` blocks and a
- * downsampler (not on the last level); output_blocks `layers + 1` per
- * level. */
-struct namer {
-	int ldm;
-	const struct unet_config *cfg;
-};
-
-static int
-ldm_input_index(const struct namer *n, int level, int j)
-{
-	int idx = 1, i;
-
-	for (i = 0; i < level; i++)
-		idx += n->cfg->layers + 1;
-	return idx + j;
-}
-
-static void
-down_res_name(const struct namer *n, int level, int j, char *out, size_t sz)
-{
-	if (n->ldm)
-		snprintf(out, sz, "input_blocks.%d.0",
-			ldm_input_index(n, level, j));
-	else
-		snprintf(out, sz, "down_blocks.%d.resnets.%d", level, j);
-}
-
-static void
-down_attn_name(const struct namer *n, int level, int j, char *out, size_t sz)
-{
-	if (n->ldm)
-		snprintf(out, sz, "input_blocks.%d.1",
-			ldm_input_index(n, level, j));
-	else
-		snprintf(out, sz, "down_blocks.%d.attentions.%d", level, j);
-}
-
-static void
-down_sample_name(const struct namer *n, int level, char *out, size_t sz)
-{
-	if (n->ldm)
-		snprintf(out, sz, "input_blocks.%d.0.op",
-			ldm_input_index(n, level, n->cfg->layers));
-	else
-		snprintf(out, sz, "down_blocks.%d.downsamplers.0.conv", level);
-}
-
-static void
-up_res_name(const struct namer *n, int level, int j, char *out, size_t sz)
-{
-	if (n->ldm)
-		snprintf(out, sz, "output_blocks.%d.0",
-			level * (n->cfg->layers + 1) + j);
-	else
-		snprintf(out, sz, "up_blocks.%d.resnets.%d", level, j);
-}
-
-static void
-up_attn_name(const struct namer *n, int level, int j, char *out, size_t sz)
-{
-	if (n->ldm)
-		snprintf(out, sz, "output_blocks.%d.1",
-			level * (n->cfg->layers + 1) + j);
-	else
-		snprintf(out, sz, "up_blocks.%d.attentions.%d", level, j);
-}
-
-/* up level i uses input level L-1-i's attention flag. */
-static void
-up_sample_name(const struct namer *n, int level, int has_attn, char *out,
-	size_t sz)
-{
-	if (n->ldm)
-		snprintf(out, sz, "output_blocks.%d.%d.conv",
-			level * (n->cfg->layers + 1) + n->cfg->layers,
-			has_attn ? 2 : 1);
-	else
-		snprintf(out, sz, "up_blocks.%d.upsamplers.0.conv", level);
-}
-
 /* ---- loading ---------------------------------------------------------- */
 
-/* prefix.suffix into name; -1 with err when it does not fit. */
-static int
-join_name(struct wloader *ld, const char *prefix, const char *suffix,
-	char *name, size_t n)
-{
-	if (snprintf(name, n, "%s.%s", prefix, suffix) >= (int)n)
-		return errf(ld->err, ld->errlen, "unet: name %s.%s too long",
-			prefix, suffix);
-	return 0;
-}
+/* The dims of a transformer: its width, the context's, the GEGLU's
+ * inner width and its doubled projection. */
+enum { X_C, X_CTX, X_F, X_2F };
 
-static struct ktensor *
-ld_named(struct wloader *ld, const char *prefix, const char *suffix, int nd,
-	const int64_t *shape)
-{
-	char name[512];
+/* proj_in / proj_out are 1x1 convs (SD 1.x) or linears (SD 2.x):
+ * wt_load_linear accepts either as [C, C]. */
+#define X(nm, kd, f, d0, d1) WD(struct xformer, nm, kd, f, d0, d1)
+static const struct wdecl xformer_w[] = {
+	X("norm.weight", WD_VEC, gn_w, X_C, 0),
+	X("norm.bias", WD_VEC, gn_b, X_C, 0),
+	X("proj_in.weight", WD_LINEAR, pin_w, X_C, X_C),
+	X("proj_in.bias", WD_VEC, pin_b, X_C, 0),
+	X("proj_out.weight", WD_LINEAR, pout_w, X_C, X_C),
+	X("proj_out.bias", WD_VEC, pout_b, X_C, 0),
+};
+#undef X
 
-	if (join_name(ld, prefix, suffix, name, sizeof(name)) != 0)
-		return NULL;
-	return wt_load(ld, name, 0, nd, shape);
-}
+/* Under the transformer's prefix and "transformer_blocks.N". */
+#define B(nm, kd, f, d0, d1) WD(struct tblock, nm, kd, f, d0, d1)
+static const struct wdecl tblock_w[] = {
+	B("norm1.weight", WD_VEC, ln1_w, X_C, 0),
+	B("norm1.bias", WD_VEC, ln1_b, X_C, 0),
+	B("attn1.to_q.weight", WD_LINEAR, q1, X_C, X_C),
+	B("attn1.to_k.weight", WD_LINEAR, k1, X_C, X_C),
+	B("attn1.to_v.weight", WD_LINEAR, v1, X_C, X_C),
+	B("attn1.to_out.0.weight", WD_LINEAR, o1_w, X_C, X_C),
+	B("attn1.to_out.0.bias", WD_VEC, o1_b, X_C, 0),
+	B("norm2.weight", WD_VEC, ln2_w, X_C, 0),
+	B("norm2.bias", WD_VEC, ln2_b, X_C, 0),
+	B("attn2.to_q.weight", WD_LINEAR, q2, X_C, X_C),
+	B("attn2.to_k.weight", WD_LINEAR, k2, X_C, X_CTX),
+	B("attn2.to_v.weight", WD_LINEAR, v2, X_C, X_CTX),
+	B("attn2.to_out.0.weight", WD_LINEAR, o2_w, X_C, X_C),
+	B("attn2.to_out.0.bias", WD_VEC, o2_b, X_C, 0),
+	B("norm3.weight", WD_VEC, ln3_w, X_C, 0),
+	B("norm3.bias", WD_VEC, ln3_b, X_C, 0),
+	B("ff.net.0.proj.weight", WD_LINEAR, ff1_w, X_2F, X_C),
+	B("ff.net.0.proj.bias", WD_VEC, ff1_b, X_2F, 0),
+	B("ff.net.2.weight", WD_LINEAR, ff2_w, X_C, X_F),
+	B("ff.net.2.bias", WD_VEC, ff2_b, X_C, 0),
+};
+#undef B
 
-/* A linear layer's weight [out, in], laid out for op_linear. */
-static struct ktensor *
-ld_linear(struct wloader *ld, const char *prefix, const char *suffix,
-	int64_t out, int64_t in)
-{
-	char name[512];
+/* The UNet's own weights around the blocks. */
+enum { U_C0, U_IN, U_OUT, U_T };
 
-	if (join_name(ld, prefix, suffix, name, sizeof(name)) != 0)
-		return NULL;
-	return wt_load_linear(ld, name, 0, out, in);
-}
-
-#define L1(prefix, sfx, a) ld_named(ld, prefix, sfx, 1, (int64_t[]){ a })
-#define LIN(prefix, sfx, out, in) ld_linear(ld, prefix, sfx, out, in)
-#define L4(prefix, sfx, a, b, c, d) \
-	ld_named(ld, prefix, sfx, 4, (int64_t[]){ a, b, c, d })
+#define U(nm, kd, f, d0, d1) WD(struct unet, nm, kd, f, d0, d1)
+static const struct wdecl unet_w[] = {
+	U("time_embedding.linear_1.weight", WD_LINEAR, t1_w, U_T, U_C0),
+	U("time_embedding.linear_1.bias", WD_VEC, t1_b, U_T, 0),
+	U("time_embedding.linear_2.weight", WD_LINEAR, t2_w, U_T, U_T),
+	U("time_embedding.linear_2.bias", WD_VEC, t2_b, U_T, 0),
+	U("conv_in.weight", WD_CONV3, cin_w, U_C0, U_IN),
+	U("conv_in.bias", WD_VEC, cin_b, U_C0, 0),
+	U("conv_norm_out.weight", WD_VEC, nout_w, U_C0, 0),
+	U("conv_norm_out.bias", WD_VEC, nout_b, U_C0, 0),
+	U("conv_out.weight", WD_CONV3, cout_w, U_OUT, U_C0),
+	U("conv_out.bias", WD_VEC, cout_b, U_OUT, 0),
+};
+#undef U
 
 static void
 xformer_free(struct xformer *x)
 {
-	struct ktensor **t[] = { &x->gn_w, &x->gn_b, &x->pin_w, &x->pin_b,
-		&x->pout_w, &x->pout_b, &x->ln1_w, &x->ln1_b, &x->q1, &x->k1,
-		&x->v1, &x->o1_w, &x->o1_b, &x->ln2_w, &x->ln2_b, &x->q2,
-		&x->k2, &x->v2, &x->o2_w, &x->o2_b, &x->ln3_w, &x->ln3_b,
-		&x->ff1_w, &x->ff1_b, &x->ff2_w, &x->ff2_b };
-	size_t i;
-
-	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		kt_free(*t[i]);
-		*t[i] = NULL;
-	}
+	wt_free_table(WT_TABLE(xformer_w), x);
+	wt_free_table(WT_TABLE(tblock_w), &x->tb);
 }
 
 static int
 xformer_load(struct wloader *ld, const char *p, int ch, int heads,
 	int ctx_dim, int groups, struct xformer *x)
 {
+	int64_t dims[] = { [X_C] = ch, [X_CTX] = ctx_dim, [X_F] = 4 * ch,
+		[X_2F] = 8 * ch };
 	char b[512];
-	int64_t C = ch, F = 4 * ch;
 
 	memset(x, 0, sizeof(*x));
 	x->ch = ch;
 	x->heads = heads;
 	x->ctx_dim = ctx_dim;
 	x->groups = groups;
-	/* proj_in / proj_out are 1x1 convs (SD 1.x) or linears (SD 2.x):
-	 * wt_load_linear accepts either as [C, C]. */
-	if (!(x->gn_w = L1(p, "norm.weight", C)) ||
-	    !(x->gn_b = L1(p, "norm.bias", C)) ||
-	    !(x->pin_w = LIN(p, "proj_in.weight", C, C)) ||
-	    !(x->pin_b = L1(p, "proj_in.bias", C)) ||
-	    !(x->pout_w = LIN(p, "proj_out.weight", C, C)) ||
-	    !(x->pout_b = L1(p, "proj_out.bias", C)))
-		goto bad;
-	snprintf(b, sizeof(b), "%s.transformer_blocks.0", p);
-	if (!(x->ln1_w = L1(b, "norm1.weight", C)) ||
-	    !(x->ln1_b = L1(b, "norm1.bias", C)) ||
-	    !(x->q1 = LIN(b, "attn1.to_q.weight", C, C)) ||
-	    !(x->k1 = LIN(b, "attn1.to_k.weight", C, C)) ||
-	    !(x->v1 = LIN(b, "attn1.to_v.weight", C, C)) ||
-	    !(x->o1_w = LIN(b, "attn1.to_out.0.weight", C, C)) ||
-	    !(x->o1_b = L1(b, "attn1.to_out.0.bias", C)) ||
-	    !(x->ln2_w = L1(b, "norm2.weight", C)) ||
-	    !(x->ln2_b = L1(b, "norm2.bias", C)) ||
-	    !(x->q2 = LIN(b, "attn2.to_q.weight", C, C)) ||
-	    !(x->k2 = LIN(b, "attn2.to_k.weight", C, ctx_dim)) ||
-	    !(x->v2 = LIN(b, "attn2.to_v.weight", C, ctx_dim)) ||
-	    !(x->o2_w = LIN(b, "attn2.to_out.0.weight", C, C)) ||
-	    !(x->o2_b = L1(b, "attn2.to_out.0.bias", C)) ||
-	    !(x->ln3_w = L1(b, "norm3.weight", C)) ||
-	    !(x->ln3_b = L1(b, "norm3.bias", C)) ||
-	    !(x->ff1_w = LIN(b, "ff.net.0.proj.weight", 2 * F, C)) ||
-	    !(x->ff1_b = L1(b, "ff.net.0.proj.bias", 2 * F)) ||
-	    !(x->ff2_w = LIN(b, "ff.net.2.weight", C, F)) ||
-	    !(x->ff2_b = L1(b, "ff.net.2.bias", C)))
-		goto bad;
+	if (snprintf(b, sizeof(b), "%s.transformer_blocks.0", p) >=
+	    (int)sizeof(b))
+		return errf(ld->err, ld->errlen, "unet: name %s too long", p);
+	if (wt_load_table(ld, p, WT_TABLE(xformer_w), dims, 0, x) != 0 ||
+	    wt_load_table(ld, b, WT_TABLE(tblock_w), dims, 0, &x->tb) != 0) {
+		xformer_free(x);
+		return -1;
+	}
 	return 0;
-bad:
-	xformer_free(x);
-	return -1;
 }
 
 /* Shapes first (they always exist), config.json second: it settles the
  * head counts and must agree with the shapes. */
 static int
-configure(struct wloader *ld, int ldm, struct unet_config *cfg)
+configure(struct wloader *ld, struct unet_config *cfg)
 {
-	const char *cin = ldm ? "input_blocks.0.0.weight" : "conv_in.weight";
-	const struct st_tensor *t = wt_find(ld, cin, 0), *k;
-	struct namer n = { ldm, cfg };
+	const struct st_entry *t = wt_find(ld, "conv_in.weight", 0), *k;
 	const char *cj = st_model_config(ld->m, ST_PART_UNET);
-	char name[512];
 	int i, j;
 
 	if (t == NULL || t->ndim != 4)
-		return errf(ld->err, ld->errlen, "unet: %s is missing", cin);
+		return errf(ld->err, ld->errlen, "unet: conv_in.weight is "
+			"missing");
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->in_channels = (int)t->shape[1];
 	cfg->ch[0] = (int)t->shape[0];
 	cfg->groups = 32;
 	cfg->eps = 1e-5f;
-	/* layers_per_block: resnets of level 0 (diffusers names are
-	 * direct; LDM blocks are counted until the downsampler). */
-	for (j = 0; j <= UNET_MAX_LAYERS; j++) {
-		if (ldm) {
-			snprintf(name, sizeof(name), "input_blocks.%d.0.op.weight",
-				1 + j);
-			if (wt_find(ld, name, 0) != NULL)
-				break;
-			snprintf(name, sizeof(name),
-				"input_blocks.%d.0.in_layers.2.weight", 1 + j);
-		} else {
-			snprintf(name, sizeof(name),
-				"down_blocks.0.resnets.%d.conv1.weight", j);
-		}
-		if (wt_find(ld, name, 0) == NULL)
+	/* layers_per_block: the resnets of level 0. */
+	for (j = 0; j <= UNET_MAX_LAYERS; j++)
+		if (wt_find(ld, "down_blocks.0.resnets.%d.conv1.weight",
+		    j) == NULL)
 			break;
-	}
 	cfg->layers = j;
 	if (cfg->layers < 1 || cfg->layers > UNET_MAX_LAYERS)
 		return errf(ld->err, ld->errlen, "unet: %d layers per block "
 			"is not supported", cfg->layers);
 	for (i = 0; i < UNET_MAX_LEVELS; i++) {
-		const struct st_tensor *c1;
+		const struct st_entry *c1;
 
-		char rp[400];
-
-		down_res_name(&n, i, 0, rp, sizeof(rp));
-		snprintf(name, sizeof(name), "%s.%s", rp,
-			ldm ? "in_layers.2.weight" : "conv1.weight");
-		c1 = wt_find(ld, name, 0);
+		c1 = wt_find(ld, "down_blocks.%d.resnets.0.conv1.weight", i);
 		if (c1 == NULL || c1->ndim != 4)
 			break;
 		cfg->ch[i] = (int)c1->shape[0];
-		down_attn_name(&n, i, 0, rp, sizeof(rp));
-		snprintf(name, sizeof(name), "%s.norm.weight", rp);
-		cfg->attn[i] = wt_find(ld, name, 0) != NULL;
+		cfg->attn[i] = wt_find(ld, "down_blocks.%d.attentions.0."
+			"norm.weight", i) != NULL;
 	}
 	cfg->levels = i;
 	if (cfg->levels < 1)
 		return errf(ld->err, ld->errlen, "unet: no down blocks found");
 	cfg->temb_dim = 4 * cfg->ch[0];
-	t = wt_find(ld, ldm ? "out.2.weight" : "conv_out.weight", 0);
+	t = wt_find(ld, "conv_out.weight", 0);
 	if (t == NULL || t->ndim != 4)
 		return errf(ld->err, ld->errlen, "unet: conv_out is missing");
 	cfg->out_channels = (int)t->shape[0];
 	cfg->ctx_dim = 0;
 	for (i = 0; i < cfg->levels && cfg->ctx_dim == 0; i++) {
-		char ap[400];
-
 		if (!cfg->attn[i])
 			continue;
-		down_attn_name(&n, i, 0, ap, sizeof(ap));
-		snprintf(name, sizeof(name), "%s.transformer_blocks.0.attn2."
-			"to_k.weight", ap);
-		k = wt_find(ld, name, 0);
+		k = wt_find(ld, "down_blocks.%d.attentions.0.transformer_blocks."
+			"0.attn2.to_k.weight", i);
 		if (k != NULL && k->ndim == 2)
 			cfg->ctx_dim = (int)k->shape[1];
-		snprintf(name, sizeof(name), "%s.proj_in.weight", ap);
-		k = wt_find(ld, name, 0);
+		k = wt_find(ld, "down_blocks.%d.attentions.0.proj_in.weight",
+			i);
 		cfg->linear_proj = k != NULL && k->ndim == 2;
 	}
 	/* SD 1.x (context 768) uses 8 heads everywhere; SD 2.x heads of 64
@@ -363,8 +246,7 @@ level_free(struct level *l)
 		resnet_free(&l->res[j]);
 		xformer_free(&l->at[j]);
 	}
-	kt_free(l->resample.w);
-	kt_free(l->resample.b);
+	resample_free(&l->resample);
 	memset(l, 0, sizeof(*l));
 }
 
@@ -382,26 +264,8 @@ unet_free(struct unet *u)
 	resnet_free(&u->mid_res[0]);
 	resnet_free(&u->mid_res[1]);
 	xformer_free(&u->mid_at);
-	kt_free(u->t1_w);
-	kt_free(u->t1_b);
-	kt_free(u->t2_w);
-	kt_free(u->t2_b);
-	kt_free(u->cin_w);
-	kt_free(u->cin_b);
-	kt_free(u->nout_w);
-	kt_free(u->nout_b);
-	kt_free(u->cout_w);
-	kt_free(u->cout_b);
+	wt_free_table(WT_TABLE(unet_w), u);
 	free(u);
-}
-
-static int
-load_conv(struct wloader *ld, const char *p, int o, int i,
-	struct sample_conv *c)
-{
-	c->w = L4(p, "weight", o, i, 3, 3);
-	c->b = c->w ? L1(p, "bias", o) : NULL;
-	return c->b != NULL ? 0 : -1;
 }
 
 int
@@ -410,50 +274,35 @@ unet_load(struct kiln_rt *rt, const struct st_model *m, struct unet **out,
 {
 	struct wloader ldv = { rt, m, ST_PART_UNET, "unet", err, errlen, 1 };
 	struct wloader *ld = &ldv;
-	enum resnet_naming rn;
 	struct unet_config *c;
-	struct namer n;
 	struct unet *u;
 	char p[512];
-	int ldm, i, j, T, skip_ch[1 + UNET_MAX_LEVELS * (UNET_MAX_LAYERS + 1)];
+	int i, j, T, skip_ch[1 + UNET_MAX_LEVELS * (UNET_MAX_LAYERS + 1)];
 	int nskip = 0, ch, prev;
 
 	*out = NULL;
 	if (!st_model_has_part(m, ST_PART_UNET))
 		return errf(err, errlen, "the model has no unet");
+	/* Its add_embedding, levels without attention and stacked
+	 * transformer blocks are not in this model code. */
+	if (st_model_family(m) == ST_FAMILY_SDXL)
+		return errf(err, errlen, "unet: an SDXL UNet, which kiln does "
+			"not run yet");
 	u = calloc(1, sizeof(*u));
 	if (u == NULL)
 		return errf(err, errlen, "out of memory");
 	u->rt = rt;
 	c = &u->cfg;
-	ldm = st_model_layout(m) == ST_LAYOUT_LDM;
-	n.ldm = ldm;
-	n.cfg = c;
-	rn = ldm ? RESNET_LDM_UNET : RESNET_DIFFUSERS;
-	if (configure(ld, ldm, c) != 0)
+	if (configure(ld, c) != 0)
 		goto bad;
 	T = c->temb_dim;
-	if (!(u->t1_w = LIN(ldm ? "time_embed.0" : "time_embedding.linear_1",
-	    "weight", T, c->ch[0])) ||
-	    !(u->t1_b = L1(ldm ? "time_embed.0" : "time_embedding.linear_1",
-	    "bias", T)) ||
-	    !(u->t2_w = LIN(ldm ? "time_embed.2" : "time_embedding.linear_2",
-	    "weight", T, T)) ||
-	    !(u->t2_b = L1(ldm ? "time_embed.2" : "time_embedding.linear_2",
-	    "bias", T)) ||
-	    !(u->cin_w = L4(ldm ? "input_blocks.0.0" : "conv_in", "weight",
-	    c->ch[0], c->in_channels, 3, 3)) ||
-	    !(u->cin_b = L1(ldm ? "input_blocks.0.0" : "conv_in", "bias",
-	    c->ch[0])) ||
-	    !(u->nout_w = L1(ldm ? "out.0" : "conv_norm_out", "weight",
-	    c->ch[0])) ||
-	    !(u->nout_b = L1(ldm ? "out.0" : "conv_norm_out", "bias",
-	    c->ch[0])) ||
-	    !(u->cout_w = L4(ldm ? "out.2" : "conv_out", "weight",
-	    c->out_channels, c->ch[0], 3, 3)) ||
-	    !(u->cout_b = L1(ldm ? "out.2" : "conv_out", "bias",
-	    c->out_channels)))
-		goto bad;
+	{
+		int64_t dims[] = { [U_C0] = c->ch[0], [U_IN] = c->in_channels,
+			[U_OUT] = c->out_channels, [U_T] = T };
+
+		if (wt_load_table(ld, "", WT_TABLE(unet_w), dims, 0, u) != 0)
+			goto bad;
+	}
 
 	/* Down path; remember the channel count of every skip tensor. */
 	skip_ch[nskip++] = c->ch[0];
@@ -462,13 +311,15 @@ unet_load(struct kiln_rt *rt, const struct st_model *m, struct unet **out,
 		struct level *l = &u->down[i];
 
 		for (j = 0; j < c->layers; j++) {
-			down_res_name(&n, i, j, p, sizeof(p));
-			if (resnet_load(ld, rn, p, ch, c->ch[i], T, c->groups,
+			snprintf(p, sizeof(p), "down_blocks.%d.resnets.%d", i,
+				j);
+			if (resnet_load(ld, p, ch, c->ch[i], T, c->groups,
 			    c->eps, &l->res[j]) != 0)
 				goto bad;
 			ch = c->ch[i];
 			if (c->attn[i]) {
-				down_attn_name(&n, i, j, p, sizeof(p));
+				snprintf(p, sizeof(p), "down_blocks.%d."
+					"attentions.%d", i, j);
 				if (xformer_load(ld, p, ch, c->heads[i],
 				    c->ctx_dim, c->groups, &l->at[j]) != 0)
 					goto bad;
@@ -477,26 +328,21 @@ unet_load(struct kiln_rt *rt, const struct st_model *m, struct unet **out,
 		}
 		l->nres = c->layers;
 		if (i < c->levels - 1) {
-			down_sample_name(&n, i, p, sizeof(p));
-			if (load_conv(ld, p, ch, ch, &l->resample) != 0)
+			snprintf(p, sizeof(p), "down_blocks.%d.downsamplers.0",
+				i);
+			if (resample_load(ld, p, ch, &l->resample) != 0)
 				goto bad;
 			l->has_resample = 1;
 			skip_ch[nskip++] = ch;
 		}
 	}
 	/* Mid block. */
-	snprintf(p, sizeof(p), ldm ? "middle_block.0" : "mid_block.resnets.0");
-	if (resnet_load(ld, rn, p, ch, ch, T, c->groups, c->eps,
-	    &u->mid_res[0]) != 0)
-		goto bad;
-	snprintf(p, sizeof(p), ldm ? "middle_block.1" :
-		"mid_block.attentions.0");
-	if (xformer_load(ld, p, ch, c->heads[c->levels - 1], c->ctx_dim,
-	    c->groups, &u->mid_at) != 0)
-		goto bad;
-	snprintf(p, sizeof(p), ldm ? "middle_block.2" : "mid_block.resnets.1");
-	if (resnet_load(ld, rn, p, ch, ch, T, c->groups, c->eps,
-	    &u->mid_res[1]) != 0)
+	if (resnet_load(ld, "mid_block.resnets.0", ch, ch, T, c->groups,
+	    c->eps, &u->mid_res[0]) != 0 ||
+	    xformer_load(ld, "mid_block.attentions.0", ch,
+	    c->heads[c->levels - 1], c->ctx_dim, c->groups, &u->mid_at) != 0 ||
+	    resnet_load(ld, "mid_block.resnets.1", ch, ch, T, c->groups,
+	    c->eps, &u->mid_res[1]) != 0)
 		goto bad;
 	/* Up path: level i mirrors down level L-1-i and eats skips in
 	 * reverse order. */
@@ -508,12 +354,13 @@ unet_load(struct kiln_rt *rt, const struct st_model *m, struct unet **out,
 		for (j = 0; j <= c->layers; j++) {
 			int in = (j == 0 ? prev : oc) + skip_ch[--nskip];
 
-			up_res_name(&n, i, j, p, sizeof(p));
-			if (resnet_load(ld, rn, p, in, oc, T, c->groups, c->eps,
+			snprintf(p, sizeof(p), "up_blocks.%d.resnets.%d", i, j);
+			if (resnet_load(ld, p, in, oc, T, c->groups, c->eps,
 			    &l->res[j]) != 0)
 				goto bad;
 			if (c->attn[dl]) {
-				up_attn_name(&n, i, j, p, sizeof(p));
+				snprintf(p, sizeof(p), "up_blocks.%d."
+					"attentions.%d", i, j);
 				if (xformer_load(ld, p, oc, c->heads[dl],
 				    c->ctx_dim, c->groups, &l->at[j]) != 0)
 					goto bad;
@@ -521,8 +368,8 @@ unet_load(struct kiln_rt *rt, const struct st_model *m, struct unet **out,
 		}
 		l->nres = c->layers + 1;
 		if (i < c->levels - 1) {
-			up_sample_name(&n, i, c->attn[dl], p, sizeof(p));
-			if (load_conv(ld, p, oc, oc, &l->resample) != 0)
+			snprintf(p, sizeof(p), "up_blocks.%d.upsamplers.0", i);
+			if (resample_load(ld, p, oc, &l->resample) != 0)
 				goto bad;
 			l->has_resample = 1;
 		}
@@ -553,6 +400,7 @@ xformer_forward(const struct xformer *x, const struct ktensor *in,
 	struct kiln_rt *rt = in->rt;
 	int64_t N = in->ne[0], C = in->ne[1], HW = in->ne[2] * in->ne[3];
 	int64_t Lc = ctx->ne[1], F = 4 * C;
+	const struct tblock *b = &x->tb;
 	struct ktensor *h = NULL, *u = NULL, *a = NULL, *q = NULL, *k = NULL,
 		*v = NULL, *o = NULL, *g = NULL, *gg = NULL;
 	float scale = 1.0f / sqrtf((float)(C / x->heads));
@@ -573,12 +421,12 @@ xformer_forward(const struct xformer *x, const struct ktensor *in,
 	    op_linear(a, x->pin_w, x->pin_b, u))
 		goto out;
 	/* Self-attention. */
-	if (op_layer_norm(u, x->ln1_w, x->ln1_b, a, 1e-5f) ||
-	    op_linear(a, x->q1, NULL, q) ||
-	    op_linear(a, x->k1, NULL, k) ||
-	    op_linear(a, x->v1, NULL, v) ||
+	if (op_layer_norm(u, b->ln1_w, b->ln1_b, a, 1e-5f) ||
+	    op_linear(a, b->q1, NULL, q) ||
+	    op_linear(a, b->k1, NULL, k) ||
+	    op_linear(a, b->v1, NULL, v) ||
 	    op_attention(q, k, v, o, x->heads, scale, 0) ||
-	    op_linear(o, x->o1_w, x->o1_b, a) ||
+	    op_linear(o, b->o1_w, b->o1_b, a) ||
 	    op_add(u, a, u))
 		goto out;
 	/* Cross-attention: keys and values from the text embeddings. */
@@ -587,22 +435,22 @@ xformer_forward(const struct xformer *x, const struct ktensor *in,
 	k = kt_new3(rt, KD_F32, N, Lc, C);
 	v = kt_new3(rt, KD_F32, N, Lc, C);
 	if (!k || !v ||
-	    op_layer_norm(u, x->ln2_w, x->ln2_b, a, 1e-5f) ||
-	    op_linear(a, x->q2, NULL, q) ||
-	    op_linear(ctx, x->k2, NULL, k) ||
-	    op_linear(ctx, x->v2, NULL, v) ||
+	    op_layer_norm(u, b->ln2_w, b->ln2_b, a, 1e-5f) ||
+	    op_linear(a, b->q2, NULL, q) ||
+	    op_linear(ctx, b->k2, NULL, k) ||
+	    op_linear(ctx, b->v2, NULL, v) ||
 	    op_attention(q, k, v, o, x->heads, scale, 0) ||
-	    op_linear(o, x->o2_w, x->o2_b, a) ||
+	    op_linear(o, b->o2_w, b->o2_b, a) ||
 	    op_add(u, a, u))
 		goto out;
 	/* Feed-forward: GEGLU to 4C, back to C. */
 	g = kt_new3(rt, KD_F32, N, HW, 2 * F);
 	gg = kt_new3(rt, KD_F32, N, HW, F);
 	if (!g || !gg ||
-	    op_layer_norm(u, x->ln3_w, x->ln3_b, a, 1e-5f) ||
-	    op_linear(a, x->ff1_w, x->ff1_b, g) ||
+	    op_layer_norm(u, b->ln3_w, b->ln3_b, a, 1e-5f) ||
+	    op_linear(a, b->ff1_w, b->ff1_b, g) ||
 	    op_geglu(g, gg) ||
-	    op_linear(gg, x->ff2_w, x->ff2_b, a) ||
+	    op_linear(gg, b->ff2_w, b->ff2_b, a) ||
 	    op_add(u, a, u))
 		goto out;
 	/* proj_out, channels first again, residual. */
@@ -630,7 +478,7 @@ out:
 }
 
 static int
-conv3(const struct sample_conv *c, const struct ktensor *x, int stride,
+conv3(const struct resample *c, const struct ktensor *x, int stride,
 	struct ktensor *y)
 {
 	return op_conv2d(x, c->w, c->b, y, stride, 1);

@@ -1,4 +1,4 @@
-/* vae.c - AutoencoderKL: weights under diffusers or LDM names, decoder
+/* vae.c - AutoencoderKL: weights by canonical (diffusers) name, decoder
  * (whole or tiled), encoder. */
 #include "vae.h"
 #include "util.h"
@@ -14,10 +14,6 @@
 
 #define VAE_MAX_RES 9		/* resnets per level: layers_per_block + 1 */
 
-/* How the mid-block attention is named: diffusers now, diffusers before
- * 0.15 (still in many converted checkpoints), CompVis 1x1 convs. */
-enum attn_naming { ATTN_DIFFUSERS, ATTN_DIFFUSERS_OLD, ATTN_LDM };
-
 struct vae_attn {
 	int c;
 	struct ktensor *nw, *nb, *qw, *qb, *kw, *kb, *vw, *vb, *ow, *ob;
@@ -26,7 +22,7 @@ struct vae_attn {
 struct vae_level {
 	int nres;
 	struct resnet res[VAE_MAX_RES];
-	struct ktensor *sw, *sb;	/* up/downsampling conv, or NULL */
+	struct resample rs;	/* up/downsampling conv; w NULL: none */
 };
 
 /* One half: the decoder's levels are kept in the order they run. */
@@ -48,69 +44,37 @@ struct vae_model {
 
 /* --- names ------------------------------------------------------------ */
 
-/* "decoder." or "encoder." plus resnet j of the level numbered `num` in
- * the file. */
+/* Resnet j of the i-th level in the order the half runs them (diffusers
+ * numbers decoder levels that way). */
 static void
-res_name_raw(char *o, size_t n, int ldm, int dec, int num, int j)
+res_name(char *o, size_t n, int dec, int i, int j)
 {
-	if (ldm)
-		snprintf(o, n, "%s.%s.%d.block.%d", dec ? "decoder" :
-			"encoder", dec ? "up" : "down", num, j);
-	else
-		snprintf(o, n, "%s.%s.%d.resnets.%d", dec ? "decoder" :
-			"encoder", dec ? "up_blocks" : "down_blocks", num, j);
-}
-
-/* The same for the i-th level in the order the half runs them:
- * diffusers numbers decoder levels that way, LDM by resolution (up.3 runs
- * first in SD). */
-static void
-res_name(char *o, size_t n, int ldm, int dec, int levels, int i, int j)
-{
-	res_name_raw(o, n, ldm, dec, ldm && dec ? levels - 1 - i : i, j);
+	snprintf(o, n, "%s.%s.%d.resnets.%d", dec ? "decoder" : "encoder",
+		dec ? "up_blocks" : "down_blocks", i, j);
 }
 
 static void
-sample_name(char *o, size_t n, int ldm, int dec, int levels, int i)
+sample_name(char *o, size_t n, int dec, int i)
 {
-	if (ldm)
-		snprintf(o, n, "%s.%d.%s.conv", dec ? "decoder.up" :
-			"encoder.down", dec ? levels - 1 - i : i,
-			dec ? "upsample" : "downsample");
-	else
-		snprintf(o, n, "%s.%d.%s.0.conv", dec ? "decoder.up_blocks" :
-			"encoder.down_blocks", i, dec ? "upsamplers" :
-			"downsamplers");
+	snprintf(o, n, "%s.%d.%s.0", dec ? "decoder.up_blocks" :
+		"encoder.down_blocks", i, dec ? "upsamplers" : "downsamplers");
 }
 
 static void
-mid_res_name(char *o, size_t n, int ldm, int dec, int k)
+mid_res_name(char *o, size_t n, int dec, int k)
 {
-	if (ldm)
-		snprintf(o, n, "%s.mid.block_%d", dec ? "decoder" : "encoder",
-			k + 1);
-	else
-		snprintf(o, n, "%s.mid_block.resnets.%d", dec ? "decoder" :
-			"encoder", k);
+	snprintf(o, n, "%s.mid_block.resnets.%d", dec ? "decoder" : "encoder",
+		k);
 }
-
-/* The attention's part names: norm, q, k, v, out. */
-static const char *const attn_parts[][5] = {
-	[ATTN_DIFFUSERS] = { "group_norm", "to_q", "to_k", "to_v",
-		"to_out.0" },
-	[ATTN_DIFFUSERS_OLD] = { "group_norm", "query", "key", "value",
-		"proj_attn" },
-	[ATTN_LDM] = { "norm", "q", "k", "v", "proj_out" },
-};
 
 static void
-attn_prefix(char *o, size_t n, int ldm, int dec)
+attn_prefix(char *o, size_t n, int dec)
 {
-	snprintf(o, n, "%s.%s", dec ? "decoder" : "encoder", ldm ?
-		"mid.attn_1" : "mid_block.attentions.0");
+	snprintf(o, n, "%s.mid_block.attentions.0", dec ? "decoder" :
+		"encoder");
 }
 
-static const struct st_tensor *
+static const struct st_entry *
 find(const struct wloader *ld, const char *a, const char *b)
 {
 	char name[512];
@@ -124,16 +88,16 @@ find(const struct wloader *ld, const char *a, const char *b)
 /* What the shapes tell: levels, widths, layers, latent and image
  * channels, whether the mid block has attention. */
 static void
-infer(const struct wloader *ld, int ldm, struct vae_config *c)
+infer(const struct wloader *ld, struct vae_config *c)
 {
 	char p[256];
-	const struct st_tensor *t;
+	const struct st_entry *t;
 	int dec, i, j, n = 0;
 
 	/* The decoder's shapes are preferred: it is the half always used. */
 	for (dec = 1; dec >= 0 && n == 0; dec--) {
 		for (n = 0; n < VAE_MAX_LEVELS; n++) {
-			res_name_raw(p, sizeof(p), ldm, dec, n, 0);
+			res_name(p, sizeof(p), dec, n, 0);
 			if (find(ld, p, ".conv1.weight") == NULL)
 				break;
 		}
@@ -141,14 +105,14 @@ infer(const struct wloader *ld, int ldm, struct vae_config *c)
 			continue;
 		c->levels = n;
 		for (i = 0; i < n; i++) {
-			res_name(p, sizeof(p), ldm, dec, n, i, 0);
+			res_name(p, sizeof(p), dec, i, 0);
 			t = find(ld, p, ".conv2.weight");
 			if (t != NULL && t->ndim == 4)
 				c->block_out[dec ? n - 1 - i : i] =
 					(int)t->shape[0];
 		}
 		for (j = 0; j < VAE_MAX_RES; j++) {
-			res_name(p, sizeof(p), ldm, dec, n, dec ? n - 1 : 0, j);
+			res_name(p, sizeof(p), dec, dec ? n - 1 : 0, j);
 			if (find(ld, p, ".conv1.weight") == NULL)
 				break;
 		}
@@ -168,15 +132,15 @@ infer(const struct wloader *ld, int ldm, struct vae_config *c)
 		c->in_channels = (int)t->shape[1];
 	c->mid_attention = 0;
 	for (dec = 0; dec <= 1; dec++) {
-		attn_prefix(p, sizeof(p), ldm, dec);
-		if (find(ld, p, ldm ? ".norm.weight" : ".group_norm.weight"))
+		attn_prefix(p, sizeof(p), dec);
+		if (find(ld, p, ".group_norm.weight"))
 			c->mid_attention = 1;
 	}
 }
 
 /* Fills c from the shapes, then from config.json when there is one. */
 static int
-configure(struct wloader *ld, int ldm, struct vae_config *c)
+configure(struct wloader *ld, struct vae_config *c)
 {
 	const char *cj = st_model_config(ld->m, ST_PART_VAE);
 	int i;
@@ -187,7 +151,7 @@ configure(struct wloader *ld, int ldm, struct vae_config *c)
 	c->groups = 32;
 	c->eps = 1e-6f;
 	c->scaling_factor = 0.18215f;
-	infer(ld, ldm, c);
+	infer(ld, c);
 	if (cj != NULL) {
 		json_object *o = json_tokener_parse(cj), *v;
 
@@ -226,7 +190,8 @@ configure(struct wloader *ld, int ldm, struct vae_config *c)
 	}
 	if (c->levels < 1)
 		return errf(ld->err, ld->errlen, "vae: no decoder or encoder "
-			"blocks found (%s names)", ldm ? "LDM" : "diffusers");
+			"blocks found (%s names)", st_model_layout(ld->m) ==
+			ST_LAYOUT_LDM ? "LDM" : "diffusers");
 	if (c->layers_per_block < 1 || c->layers_per_block >= VAE_MAX_RES ||
 	    c->latent_channels < 1 || c->in_channels < 1 ||
 	    c->out_channels < 1 || c->groups < 1 || c->scaling_factor <= 0)
@@ -244,224 +209,175 @@ configure(struct wloader *ld, int ldm, struct vae_config *c)
 
 /* --- loading ---------------------------------------------------------- */
 
-static int
-load_wb(struct wloader *ld, const char *prefix, int nd, const int64_t *ws,
-	struct ktensor **w, struct ktensor **b)
-{
-	char name[512];
+/* The mid-block attention: a GroupNorm and four linears of the width,
+ * which single files hold as 1x1 convs [C, C, 1, 1] (wt_load_linear
+ * takes them as [C, C]). */
+enum { A_C };
 
-	snprintf(name, sizeof(name), "%s.weight", prefix);
-	*w = wt_load(ld, name, 0, nd, ws);
-	if (*w == NULL)
-		return -1;
-	snprintf(name, sizeof(name), "%s.bias", prefix);
-	*b = wt_load1(ld, name, 0, ws[0]);
-	return *b != NULL ? 0 : -1;
-}
+#define A(nm, kd, f) WD(struct vae_attn, nm, kd, f, A_C, A_C)
+static const struct wdecl attn_w[] = {
+	A("group_norm.weight", WD_VEC, nw),
+	A("group_norm.bias", WD_VEC, nb),
+	A("to_q.weight", WD_LINEAR, qw),
+	A("to_q.bias", WD_VEC, qb),
+	A("to_k.weight", WD_LINEAR, kw),
+	A("to_k.bias", WD_VEC, kb),
+	A("to_v.weight", WD_LINEAR, vw),
+	A("to_v.bias", WD_VEC, vb),
+	A("to_out.0.weight", WD_LINEAR, ow),
+	A("to_out.0.bias", WD_VEC, ob),
+};
+#undef A
 
-/* A linear layer [c, c] (wt_load_linear's layout) and its bias. */
-static int
-load_linear(struct wloader *ld, const char *prefix, int c, struct ktensor **w,
-	struct ktensor **b)
-{
-	char name[512];
+/* A half's own weights around its blocks: widths of the latent (2x for
+ * the encoder's mean and log-variance), the image, the first and the
+ * last level. Some VAEs go without the 1x1 latent conv
+ * (use_post_quant_conv false); SD's has it: H_QC when the file does. */
+enum { H_LAT, H_IMG, H_C0, H_TOP };
+enum { H_QC = 1 };
 
-	snprintf(name, sizeof(name), "%s.weight", prefix);
-	*w = wt_load_linear(ld, name, 0, c, c);
-	if (*w == NULL)
-		return -1;
-	snprintf(name, sizeof(name), "%s.bias", prefix);
-	*b = wt_load1(ld, name, 0, c);
-	return *b != NULL ? 0 : -1;
-}
+#define H(nm, kd, f, d0, d1) WD(struct vae_half, nm, kd, f, d0, d1)
+#define HN(nm, kd, f, d0, d1, nd) WDN(struct vae_half, nm, kd, f, d0, d1, nd)
+static const struct wdecl dec_w[] = {
+	HN("post_quant_conv.weight", WD_CONV1, qc_w, H_LAT, H_LAT, H_QC),
+	HN("post_quant_conv.bias", WD_VEC, qc_b, H_LAT, 0, H_QC),
+	H("decoder.conv_in.weight", WD_CONV3, in_w, H_TOP, H_LAT),
+	H("decoder.conv_in.bias", WD_VEC, in_b, H_TOP, 0),
+	H("decoder.conv_norm_out.weight", WD_VEC, no_w, H_C0, 0),
+	H("decoder.conv_norm_out.bias", WD_VEC, no_b, H_C0, 0),
+	H("decoder.conv_out.weight", WD_CONV3, out_w, H_IMG, H_C0),
+	H("decoder.conv_out.bias", WD_VEC, out_b, H_IMG, 0),
+};
 
-static int
-load_conv(struct wloader *ld, const char *prefix, int o, int c, int k,
-	struct ktensor **w, struct ktensor **b)
-{
-	int64_t s[4] = { o, c, k, k };
-
-	return load_wb(ld, prefix, 4, s, w, b);
-}
-
-static int
-load_vec(struct wloader *ld, const char *prefix, int c, struct ktensor **w,
-	struct ktensor **b)
-{
-	int64_t s[1] = { c };
-
-	return load_wb(ld, prefix, 1, s, w, b);
-}
-
-static void
-attn_free(struct vae_attn *a)
-{
-	struct ktensor **t[] = { &a->nw, &a->nb, &a->qw, &a->qb, &a->kw,
-		&a->kb, &a->vw, &a->vb, &a->ow, &a->ob };
-	size_t i;
-
-	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		kt_free(*t[i]);
-		*t[i] = NULL;
-	}
-}
-
-static int
-attn_load(struct wloader *ld, int ldm, int dec, int c, struct vae_attn *a)
-{
-	const char *const *nm;
-	enum attn_naming an = ATTN_DIFFUSERS;
-	char pre[256], p[300];
-	struct ktensor **w[4] = { &a->qw, &a->kw, &a->vw, &a->ow },
-		**b[4] = { &a->qb, &a->kb, &a->vb, &a->ob };
-	int i;
-
-	attn_prefix(pre, sizeof(pre), ldm, dec);
-	if (ldm)
-		an = ATTN_LDM;
-	else if (find(ld, pre, ".query.weight") != NULL)
-		an = ATTN_DIFFUSERS_OLD;
-	nm = attn_parts[an];
-	a->c = c;
-	snprintf(p, sizeof(p), "%s.%s", pre, nm[0]);
-	if (load_vec(ld, p, c, &a->nw, &a->nb))
-		return -1;
-	/* LDM's are 1x1 convs [C, C, 1, 1]: wt_load_linear takes them as
-	 * [C, C]. */
-	for (i = 0; i < 4; i++) {
-		snprintf(p, sizeof(p), "%s.%s", pre, nm[1 + i]);
-		if (load_linear(ld, p, c, w[i], b[i]))
-			return -1;
-	}
-	return 0;
-}
+static const struct wdecl enc_w[] = {
+	H("encoder.conv_in.weight", WD_CONV3, in_w, H_C0, H_IMG),
+	H("encoder.conv_in.bias", WD_VEC, in_b, H_C0, 0),
+	H("encoder.conv_norm_out.weight", WD_VEC, no_w, H_TOP, 0),
+	H("encoder.conv_norm_out.bias", WD_VEC, no_b, H_TOP, 0),
+	H("encoder.conv_out.weight", WD_CONV3, out_w, H_LAT, H_TOP),
+	H("encoder.conv_out.bias", WD_VEC, out_b, H_LAT, 0),
+	HN("quant_conv.weight", WD_CONV1, qc_w, H_LAT, H_LAT, H_QC),
+	HN("quant_conv.bias", WD_VEC, qc_b, H_LAT, 0, H_QC),
+};
+#undef H
+#undef HN
 
 static void
 half_free(struct vae_half *h)
 {
-	struct ktensor **t[] = { &h->in_w, &h->in_b, &h->no_w, &h->no_b,
-		&h->out_w, &h->out_b, &h->qc_w, &h->qc_b };
-	size_t i;
 	int l, j;
 
-	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		kt_free(*t[i]);
-		*t[i] = NULL;
-	}
+	/* dec_w and enc_w name the same members. */
+	wt_free_table(WT_TABLE(dec_w), h);
 	resnet_free(&h->mid1);
 	resnet_free(&h->mid2);
-	attn_free(&h->attn);
+	wt_free_table(WT_TABLE(attn_w), &h->attn);
 	for (l = 0; l < VAE_MAX_LEVELS; l++) {
 		for (j = 0; j < VAE_MAX_RES; j++)
 			resnet_free(&h->lv[l].res[j]);
-		kt_free(h->lv[l].sw);
-		kt_free(h->lv[l].sb);
-		h->lv[l].sw = h->lv[l].sb = NULL;
+		resample_free(&h->lv[l].rs);
 	}
 	h->loaded = 0;
 }
 
 /* Loads the mid block at width c. */
 static int
-mid_load(struct wloader *ld, int ldm, int dec, const struct vae_config *c,
+mid_load(struct wloader *ld, int dec, const struct vae_config *c,
 	struct vae_half *h)
 {
-	enum resnet_naming rn = ldm ? RESNET_LDM_VAE : RESNET_DIFFUSERS;
 	int w = c->block_out[c->levels - 1];
+	int64_t dims[] = { [A_C] = w };
 	char p[256];
 
-	mid_res_name(p, sizeof(p), ldm, dec, 0);
-	if (resnet_load(ld, rn, p, w, w, 0, c->groups, c->eps, &h->mid1))
+	mid_res_name(p, sizeof(p), dec, 0);
+	if (resnet_load(ld, p, w, w, 0, c->groups, c->eps, &h->mid1))
 		return -1;
 	h->has_attn = c->mid_attention;
-	if (h->has_attn && attn_load(ld, ldm, dec, w, &h->attn))
+	h->attn.c = w;
+	attn_prefix(p, sizeof(p), dec);
+	if (h->has_attn && wt_load_table(ld, p, WT_TABLE(attn_w), dims, 0,
+	    &h->attn))
 		return -1;
-	mid_res_name(p, sizeof(p), ldm, dec, 1);
-	return resnet_load(ld, rn, p, w, w, 0, c->groups, c->eps, &h->mid2);
+	mid_res_name(p, sizeof(p), dec, 1);
+	return resnet_load(ld, p, w, w, 0, c->groups, c->eps, &h->mid2);
 }
 
 /* Loads level i of the decoder (dec) or encoder: nres resnets, the first
  * taking cin channels, then the level's resampling conv unless it is the
  * last level. */
 static int
-level_load(struct wloader *ld, int ldm, int dec, const struct vae_config *c,
-	int i, int cin, int cout, int nres, struct vae_level *lv)
+level_load(struct wloader *ld, int dec, const struct vae_config *c, int i,
+	int cin, int cout, int nres, struct vae_level *lv)
 {
-	enum resnet_naming rn = ldm ? RESNET_LDM_VAE : RESNET_DIFFUSERS;
 	char p[256];
 	int j;
 
 	lv->nres = nres;
 	for (j = 0; j < nres; j++) {
-		res_name(p, sizeof(p), ldm, dec, c->levels, i, j);
-		if (resnet_load(ld, rn, p, j == 0 ? cin : cout, cout, 0,
+		res_name(p, sizeof(p), dec, i, j);
+		if (resnet_load(ld, p, j == 0 ? cin : cout, cout, 0,
 		    c->groups, c->eps, &lv->res[j]))
 			return -1;
 	}
 	if (i == c->levels - 1)
 		return 0;
-	sample_name(p, sizeof(p), ldm, dec, c->levels, i);
-	return load_conv(ld, p, cout, cout, 3, &lv->sw, &lv->sb);
+	sample_name(p, sizeof(p), dec, i);
+	return resample_load(ld, p, cout, &lv->rs);
+}
+
+/* Loads one half's own weights (dec_w or enc_w). */
+static int
+half_top_load(struct wloader *ld, int dec, const struct vae_config *c,
+	struct vae_half *h)
+{
+	int64_t dims[] = { [H_LAT] = dec ? c->latent_channels :
+		2 * c->latent_channels, [H_IMG] = dec ? c->out_channels :
+		c->in_channels, [H_C0] = c->block_out[0],
+		[H_TOP] = c->block_out[c->levels - 1] };
+	unsigned on = find(ld, dec ? "post_quant_conv.weight" :
+		"quant_conv.weight", "") != NULL ? H_QC : 0;
+
+	return dec ? wt_load_table(ld, "", WT_TABLE(dec_w), dims, on, h) :
+		wt_load_table(ld, "", WT_TABLE(enc_w), dims, on, h);
 }
 
 static int
-dec_load(struct wloader *ld, int ldm, const struct vae_config *c,
+dec_load(struct wloader *ld, const struct vae_config *c,
 	struct vae_half *h)
 {
-	int L = c->latent_channels, top = c->block_out[c->levels - 1];
-	int i, cin = top;
+	int i, cin = c->block_out[c->levels - 1];
 
-	/* Some VAEs go without the 1x1 latent conv (use_post_quant_conv
-	 * false); SD's has it. */
-	if (find(ld, "post_quant_conv.weight", "") != NULL &&
-	    load_conv(ld, "post_quant_conv", L, L, 1, &h->qc_w, &h->qc_b))
-		return -1;
-	if (load_conv(ld, "decoder.conv_in", top, L, 3, &h->in_w, &h->in_b) ||
-	    mid_load(ld, ldm, 1, c, h))
+	if (half_top_load(ld, 1, c, h) || mid_load(ld, 1, c, h))
 		return -1;
 	for (i = 0; i < c->levels; i++) {
 		int cout = c->block_out[c->levels - 1 - i];
 
-		if (level_load(ld, ldm, 1, c, i, cin, cout,
+		if (level_load(ld, 1, c, i, cin, cout,
 		    c->layers_per_block + 1, &h->lv[i]))
 			return -1;
 		cin = cout;
 	}
-	if (load_vec(ld, ldm ? "decoder.norm_out" : "decoder.conv_norm_out",
-	    c->block_out[0], &h->no_w, &h->no_b) ||
-	    load_conv(ld, "decoder.conv_out", c->out_channels, c->block_out[0],
-	    3, &h->out_w, &h->out_b))
-		return -1;
 	h->loaded = 1;
 	return 0;
 }
 
 static int
-enc_load(struct wloader *ld, int ldm, const struct vae_config *c,
+enc_load(struct wloader *ld, const struct vae_config *c,
 	struct vae_half *h)
 {
-	int L2 = 2 * c->latent_channels, top = c->block_out[c->levels - 1];
 	int i, cin = c->block_out[0];
 
-	if (load_conv(ld, "encoder.conv_in", c->block_out[0], c->in_channels,
-	    3, &h->in_w, &h->in_b))
+	if (half_top_load(ld, 0, c, h))
 		return -1;
 	for (i = 0; i < c->levels; i++) {
 		int cout = c->block_out[i];
 
-		if (level_load(ld, ldm, 0, c, i, cin, cout, c->layers_per_block,
+		if (level_load(ld, 0, c, i, cin, cout, c->layers_per_block,
 		    &h->lv[i]))
 			return -1;
 		cin = cout;
 	}
-	if (mid_load(ld, ldm, 0, c, h) ||
-	    load_vec(ld, ldm ? "encoder.norm_out" : "encoder.conv_norm_out",
-	    top, &h->no_w, &h->no_b) ||
-	    load_conv(ld, "encoder.conv_out", L2, top, 3, &h->out_w,
-	    &h->out_b))
-		return -1;
-	if (find(ld, "quant_conv.weight", "") != NULL &&
-	    load_conv(ld, "quant_conv", L2, L2, 1, &h->qc_w, &h->qc_b))
+	if (mid_load(ld, 0, c, h))
 		return -1;
 	h->loaded = 1;
 	return 0;
@@ -473,7 +389,6 @@ vae_load(struct kiln_rt *rt, const struct st_model *m, int parts,
 {
 	struct wloader ld = { rt, m, ST_PART_VAE, "vae", err, errlen, 0 };
 	struct vae_model *v;
-	int ldm;
 
 	*out = NULL;
 	if (!st_model_has_part(m, ST_PART_VAE))
@@ -481,14 +396,13 @@ vae_load(struct kiln_rt *rt, const struct st_model *m, int parts,
 			"(first_stage_model.* or vae/)");
 	if ((parts & (VAE_DECODER | VAE_ENCODER)) == 0)
 		return errf(err, errlen, "vae: nothing to load");
-	ldm = st_model_layout(m) == ST_LAYOUT_LDM;
 	v = calloc(1, sizeof(*v));
 	if (v == NULL)
 		return errf(err, errlen, "vae: out of memory");
 	v->rt = rt;
-	if (configure(&ld, ldm, &v->cfg) ||
-	    ((parts & VAE_DECODER) && dec_load(&ld, ldm, &v->cfg, &v->dec)) ||
-	    ((parts & VAE_ENCODER) && enc_load(&ld, ldm, &v->cfg, &v->enc))) {
+	if (configure(&ld, &v->cfg) ||
+	    ((parts & VAE_DECODER) && dec_load(&ld, &v->cfg, &v->dec)) ||
+	    ((parts & VAE_ENCODER) && enc_load(&ld, &v->cfg, &v->enc))) {
 		vae_free(v);
 		return -1;
 	}
@@ -726,8 +640,8 @@ decode_whole(struct vae_model *v, const struct ktensor *z,
 		for (j = 0; j < lv->nres; j++)
 			if (res_step(&x, &lv->res[j]))
 				goto bad;
-		if (lv->sw != NULL && (up_step(&x) ||
-		    conv_step(&x, lv->sw, lv->sb, 1, 1)))
+		if (lv->rs.w != NULL && (up_step(&x) ||
+		    conv_step(&x, lv->rs.w, lv->rs.b, 1, 1)))
 			goto bad;
 	}
 	if (norm_step(&x, h->no_w, h->no_b, c) ||
@@ -1007,8 +921,8 @@ vae_encode(struct vae_model *v, const struct ktensor *img,
 		for (j = 0; j < l->nres; j++)
 			if (res_step(&x, &l->res[j]))
 				goto bad;
-		if (l->sw != NULL && (pad_step(&x) ||
-		    conv_step(&x, l->sw, l->sb, 2, 0)))
+		if (l->rs.w != NULL && (pad_step(&x) ||
+		    conv_step(&x, l->rs.w, l->rs.b, 2, 0)))
 			goto bad;
 	}
 	if (mid_step(&x, h, c) || norm_step(&x, h->no_w, h->no_b, c) ||

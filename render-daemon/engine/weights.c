@@ -47,7 +47,7 @@ wt_expand(char *out, size_t n, const char *tmpl, int i)
 		snprintf(out, n, "%.*s%d%s", (int)(p - tmpl), tmpl, i, p + 2);
 }
 
-const struct st_tensor *
+const struct st_entry *
 wt_find(const struct wloader *ld, const char *tmpl, int i)
 {
 	char name[512];
@@ -80,18 +80,21 @@ transpose_host(const void *src, void *dst, size_t rows, size_t cols,
 				}
 }
 
-/* Converts t to dt (F32 or F16, exact for an F16 source) and uploads the
- * elements from `first` on into a new tensor of the given shape. With kn
- * (a 2-D linear weight [out, in]) the elements go up as the transpose
- * [in, out], the layout op_linear's GEMM reads (see ktensor.kn); the
- * host does it while the file's copy is converted anyway, so the device
- * never holds a second copy. */
+/* Converts e's file tensor to dt (F32 or F16, exact for an F16 source)
+ * and uploads the elements from e's row r0 on (counted within e's rows)
+ * into a new tensor of the given shape. The device holds the canonical
+ * tensor, or with kn (a 2-D linear weight [out, in]) its transpose
+ * [in, out], the layout op_linear's GEMM reads (see ktensor.kn). A file
+ * tensor stored transposed (e->transposed) is thus copied as it is for
+ * kn and transposed otherwise; the host transposes while the file's copy
+ * is converted anyway, so the device never holds a second copy. */
 static struct ktensor *
-upload_as(struct wloader *ld, const struct st_tensor *t, size_t first,
-	int nd, const int64_t *shape, enum kdtype dt, int kn)
+upload_as(struct wloader *ld, const struct st_entry *e, int64_t r0, int nd,
+	const int64_t *shape, enum kdtype dt, int kn)
 {
+	const struct st_tensor *t = e->t;
 	struct ktensor *kt = NULL;
-	size_t es = kd_size(dt);
+	size_t es = kd_size(dt), first = 0;
 	char *host = malloc(t->nelems * es), *src, *tr = NULL;
 	int rc;
 
@@ -104,15 +107,22 @@ upload_as(struct wloader *ld, const struct st_tensor *t, size_t first,
 		(float *)(void *)host, t->nelems, ld->err, ld->errlen);
 	if (rc != 0)
 		goto out;
+	if (e->row0 + r0 > 0)
+		first = (size_t)(e->row0 + r0) * (t->nelems /
+			(size_t)t->shape[0]);
 	src = host + first * es;
-	if (kn) {
-		tr = malloc((size_t)shape[0] * (size_t)shape[1] * es);
+	if (kn != e->transposed) {
+		/* The file's matrix is [fr, fc]; the device wants
+		 * [fc, fr]. */
+		size_t fr = (size_t)shape[e->transposed ? 1 : 0];
+		size_t fc = (size_t)shape[e->transposed ? 0 : 1];
+
+		tr = malloc(fr * fc * es);
 		if (tr == NULL) {
 			fail(ld, "%s: out of memory", ld->what);
 			goto out;
 		}
-		transpose_host(src, tr, (size_t)shape[0], (size_t)shape[1],
-			es);
+		transpose_host(src, tr, fr, fc, es);
 		src = tr;
 	}
 	kt = kt_new(ld->rt, dt, nd, shape);
@@ -131,43 +141,46 @@ out:
 
 /* The tensor tmpl(i) when it has exactly the nd-dim shape given (a 4-D
  * 1x1 convolution also passes for a 2-D [O, C]); else NULL with err. */
-static const struct st_tensor *
+static const struct st_entry *
 find_shaped(struct wloader *ld, const char *tmpl, int i, int nd,
 	const int64_t *shape)
 {
-	const struct st_tensor *t = wt_find(ld, tmpl, i);
+	const struct st_entry *e = wt_find(ld, tmpl, i);
 	char name[512], want[128], got[128];
 	int k, ok;
 
 	wt_expand(name, sizeof(name), tmpl, i);
-	if (t == NULL) {
+	if (e == NULL) {
 		fail(ld, "%s: tensor %s is missing", ld->what, name);
 		return NULL;
 	}
-	ok = t->ndim == nd;
+	ok = e->ndim == nd;
 	for (k = 0; ok && k < nd; k++)
-		ok = t->shape[k] == shape[k];
+		ok = e->shape[k] == shape[k];
 	/* A 1x1 convolution stored as [O, C, 1, 1] serves as a linear
 	 * [O, C] weight (SD 1.x proj_in/proj_out, VAE attention). */
-	if (!ok && nd == 2 && t->ndim == 4 && t->shape[0] == shape[0] &&
-	    t->shape[1] == shape[1] && t->shape[2] == 1 && t->shape[3] == 1)
+	if (!ok && nd == 2 && e->ndim == 4 && e->shape[0] == shape[0] &&
+	    e->shape[1] == shape[1] && e->shape[2] == 1 && e->shape[3] == 1)
 		ok = 1;
 	if (!ok) {
 		st_shape_text(want, sizeof(want), shape, nd);
-		st_shape_text(got, sizeof(got), t->shape, t->ndim);
+		st_shape_text(got, sizeof(got), e->shape, e->ndim);
 		fail(ld, "%s: tensor %s has shape %s, expected %s", ld->what,
 			name, got, want);
 		return NULL;
 	}
-	return t;
+	return e;
 }
 
 /* The device type of a matrix: float16 stays float16 where the model
- * allows it (see wloader.keep_f16) and the options do not widen it. */
+ * allows it (see wloader.keep_f16) and the options do not widen it. Rows
+ * of a fused tensor (OpenCLIP's q, k, v) go up as float32, as they did
+ * when the text encoder split them itself: a float16 weight takes other
+ * GEMM kernels, and SD 2.x's encodings would change in the last bits. */
 static enum kdtype
-matrix_dtype(const struct wloader *ld, const struct st_tensor *t)
+matrix_dtype(const struct wloader *ld, const struct st_entry *e)
 {
-	return ld->keep_f16 && t->dtype == ST_F16 &&
+	return ld->keep_f16 && e->t->dtype == ST_F16 && e->rows == 0 &&
 		!ld->rt->opts.weights_f32 ? KD_F16 : KD_F32;
 }
 
@@ -175,11 +188,11 @@ struct ktensor *
 wt_load(struct wloader *ld, const char *tmpl, int i, int nd,
 	const int64_t *shape)
 {
-	const struct st_tensor *t = find_shaped(ld, tmpl, i, nd, shape);
+	const struct st_entry *e = find_shaped(ld, tmpl, i, nd, shape);
 
-	if (t == NULL)
+	if (e == NULL)
 		return NULL;
-	return upload_as(ld, t, 0, nd, shape, nd >= 2 ? matrix_dtype(ld, t) :
+	return upload_as(ld, e, 0, nd, shape, nd >= 2 ? matrix_dtype(ld, e) :
 		KD_F32, 0);
 }
 
@@ -188,59 +201,33 @@ wt_load_linear(struct wloader *ld, const char *tmpl, int i, int64_t out,
 	int64_t in)
 {
 	int64_t shape[2] = { out, in };
-	const struct st_tensor *t = find_shaped(ld, tmpl, i, 2, shape);
+	const struct st_entry *e = find_shaped(ld, tmpl, i, 2, shape);
 
-	if (t == NULL)
+	if (e == NULL)
 		return NULL;
-	return upload_as(ld, t, 0, 2, shape, matrix_dtype(ld, t), 1);
-}
-
-/* Rows [r0, r0 + rows) of tmpl(i), which must be [R, cols] (or [R] for
- * cols 0) with R >= r0 + rows; else NULL with err. */
-static const struct st_tensor *
-find_rows(struct wloader *ld, const char *tmpl, int i, int64_t r0,
-	int64_t rows, int64_t cols)
-{
-	const struct st_tensor *t = wt_find(ld, tmpl, i);
-	char name[512];
-
-	wt_expand(name, sizeof(name), tmpl, i);
-	if (t == NULL) {
-		fail(ld, "%s: tensor %s is missing", ld->what, name);
-		return NULL;
-	}
-	if (t->ndim != (cols ? 2 : 1) || (cols && t->shape[1] != cols) ||
-	    t->shape[0] < r0 + rows) {
-		fail(ld, "%s: tensor %s is too small for rows %lld..%lld",
-			ld->what, name, (long long)r0, (long long)(r0 + rows));
-		return NULL;
-	}
-	return t;
+	return upload_as(ld, e, 0, 2, shape, matrix_dtype(ld, e), 1);
 }
 
 struct ktensor *
 wt_load_rows(struct wloader *ld, const char *tmpl, int i, int64_t r0,
 	int64_t rows, int64_t cols)
 {
-	const struct st_tensor *t = find_rows(ld, tmpl, i, r0, rows, cols);
+	const struct st_entry *e = wt_find(ld, tmpl, i);
 	int64_t shape[2] = { rows, cols };
+	char name[512];
 
-	if (t == NULL)
+	wt_expand(name, sizeof(name), tmpl, i);
+	if (e == NULL) {
+		fail(ld, "%s: tensor %s is missing", ld->what, name);
 		return NULL;
-	return upload_as(ld, t, (size_t)r0 * (size_t)(cols ? cols : 1),
-		cols ? 2 : 1, shape, KD_F32, 0);
-}
-
-struct ktensor *
-wt_load_linear_rows(struct wloader *ld, const char *tmpl, int i, int64_t r0,
-	int64_t out, int64_t in)
-{
-	const struct st_tensor *t = find_rows(ld, tmpl, i, r0, out, in);
-	int64_t shape[2] = { out, in };
-
-	if (t == NULL)
+	}
+	if (e->ndim != (cols ? 2 : 1) || (cols && e->shape[1] != cols) ||
+	    r0 < 0 || rows < 1 || e->shape[0] < r0 + rows || e->transposed) {
+		fail(ld, "%s: tensor %s is too small for rows %lld..%lld",
+			ld->what, name, (long long)r0, (long long)(r0 + rows));
 		return NULL;
-	return upload_as(ld, t, (size_t)r0 * (size_t)in, 2, shape, KD_F32, 1);
+	}
+	return upload_as(ld, e, r0, cols ? 2 : 1, shape, KD_F32, 0);
 }
 
 struct ktensor *
@@ -264,4 +251,90 @@ wt_load4(struct wloader *ld, const char *tmpl, int i, int64_t a, int64_t b,
 	int64_t s[4] = { a, b, c, d };
 
 	return wt_load(ld, tmpl, i, 4, s);
+}
+
+/* The member of block that decl d names. */
+static struct ktensor **
+member(void *block, const struct wdecl *d)
+{
+	return (struct ktensor **)(void *)((char *)block + d->off);
+}
+
+int
+wt_load_table(struct wloader *ld, const char *prefix, const struct wdecl *d,
+	size_t n, const int64_t *dims, unsigned on, void *block)
+{
+	struct ktensor *kt;
+	char name[512];
+	size_t i;
+	int64_t s[4];
+	int k, keep = ld->keep_f16;
+
+	for (i = 0; i < n; i++) {
+		if ((d[i].need & on) != d[i].need)
+			continue;
+		k = prefix[0] != '\0' ? snprintf(name, sizeof(name), "%s.%s",
+			prefix, d[i].name) : snprintf(name, sizeof(name), "%s",
+			d[i].name);
+		if (k < 0 || (size_t)k >= sizeof(name)) {
+			fail(ld, "%s: name %s.%s too long", ld->what, prefix,
+				d[i].name);
+			goto bad;
+		}
+		s[0] = dims[d[i].dim[0]];
+		s[1] = dims[d[i].dim[1]];
+		if (d[i].flags & WD_F32)
+			ld->keep_f16 = 0;
+		switch (d[i].kind) {
+		case WD_VEC:
+			kt = wt_load(ld, name, 0, 1, s);
+			break;
+		case WD_MAT:
+			kt = wt_load(ld, name, 0, 2, s);
+			break;
+		case WD_LINEAR:
+			kt = wt_load_linear(ld, name, 0, s[0], s[1]);
+			break;
+		case WD_CONV3:
+			s[2] = s[3] = 3;
+			kt = wt_load(ld, name, 0, 4, s);
+			break;
+		case WD_CONV1:
+			/* As [d0, d1] (a [d0, d1, 1, 1] passes), then shaped
+			 * as the 1x1 convolution it is. */
+			kt = wt_load(ld, name, 0, 2, s);
+			s[2] = s[3] = 1;
+			if (kt != NULL && kt_reshape(kt, 4, s) != 0) {
+				fail(ld, "%s: %s", ld->what, rt_error(ld->rt));
+				kt_free(kt);
+				kt = NULL;
+			}
+			break;
+		default:
+			kt = NULL;
+			fail(ld, "%s: %s: unknown weight kind", ld->what, name);
+			break;
+		}
+		ld->keep_f16 = keep;
+		if (kt == NULL)
+			goto bad;
+		*member(block, &d[i]) = kt;
+	}
+	return 0;
+bad:
+	wt_free_table(d, n, block);
+	return -1;
+}
+
+void
+wt_free_table(const struct wdecl *d, size_t n, void *block)
+{
+	struct ktensor **t;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		t = member(block, &d[i]);
+		kt_free(*t);
+		*t = NULL;
+	}
 }

@@ -3,6 +3,8 @@
 #ifndef KILN_WEIGHTS_H
 #define KILN_WEIGHTS_H
 
+#include <stddef.h>
+
 #include "safetensors.h"
 #include "tensor.h"
 
@@ -30,8 +32,10 @@ int wt_config_int(struct json_object *o, const char *key, int i, int *out);
 /* Writes tmpl with its first "%d" replaced by i (when it has one). */
 void wt_expand(char *out, size_t n, const char *tmpl, int i);
 
-/* The tensor named tmpl (expanded with i), or NULL. */
-const struct st_tensor *wt_find(const struct wloader *ld, const char *tmpl,
+/* The part's tensor of canonical name tmpl (expanded with i), or NULL.
+ * Model code asks for canonical names only (names.h): the index maps
+ * them to the file's tensors, rows of them or their transposes. */
+const struct st_entry *wt_find(const struct wloader *ld, const char *tmpl,
 	int i);
 
 /* Uploads tensor tmpl(i) as F32 checking it has exactly the nd-dim shape
@@ -41,11 +45,12 @@ const struct st_tensor *wt_find(const struct wloader *ld, const char *tmpl,
 struct ktensor *wt_load(struct wloader *ld, const char *tmpl, int i,
 	int nd, const int64_t *shape);
 
-/* Uploads rows [r0, r0 + rows) of a [R, cols] or [R] tensor (cols 0). */
+/* Uploads rows [r0, r0 + rows) of a [R, cols] or [R] tensor (cols 0), as
+ * float32. */
 struct ktensor *wt_load_rows(struct wloader *ld, const char *tmpl, int i,
 	int64_t r0, int64_t rows, int64_t cols);
 
-/* Uploads the weight of a linear layer, [out, in] in the file (or a 1x1
+/* Uploads the weight of a linear layer, [out, in] (or a 1x1
  * convolution [out, in, 1, 1]), in the layout op_linear reads: stored
  * as its transpose [in, out], marked kn (see ktensor.kn), the logical
  * shape still [out, in]. Float16 stays float16 as for wt_load. Every
@@ -54,11 +59,6 @@ struct ktensor *wt_load_rows(struct wloader *ld, const char *tmpl, int i,
 struct ktensor *wt_load_linear(struct wloader *ld, const char *tmpl, int i,
 	int64_t out, int64_t in);
 
-/* The same for rows [r0, r0 + out) of a [R, in] matrix (OpenCLIP packs
- * q, k and v into one), as float32. */
-struct ktensor *wt_load_linear_rows(struct wloader *ld, const char *tmpl,
-	int i, int64_t r0, int64_t out, int64_t in);
-
 /* Shorthands for 1-D and 2-D tensors. */
 struct ktensor *wt_load1(struct wloader *ld, const char *tmpl, int i,
 	int64_t a);
@@ -66,5 +66,64 @@ struct ktensor *wt_load2(struct wloader *ld, const char *tmpl, int i,
 	int64_t a, int64_t b);
 struct ktensor *wt_load4(struct wloader *ld, const char *tmpl, int i,
 	int64_t a, int64_t b, int64_t c, int64_t d);
+
+/* --- declared weight tables ------------------------------------------ */
+
+/* How a declared weight loads; d0, d1 are its dims (wdecl.dim). */
+enum wd_kind {
+	WD_VEC,		/* [d0], float32 */
+	WD_MAT,		/* [d0, d1] as stored (embedding tables) */
+	WD_LINEAR,	/* [d0 out, d1 in] for op_linear (wt_load_linear) */
+	WD_CONV3,	/* [d0, d1, 3, 3] */
+	WD_CONV1,	/* [d0, d1, 1, 1]; files may hold it as [d0, d1] */
+};
+
+/* wdecl.flags: always float32 on the device, even where the loader keeps
+ * float16 (an op reads it without a float16 path: op_embed's tables). */
+#define WD_F32	0x1u
+
+/* One weight of a block, declared once: its name after the block's
+ * prefix, how it loads, the struct ktensor * member of the block that
+ * holds it (offsetof), its dims as indices into the values the block's
+ * loader resolves (a block declares an enum of them), the bits of the
+ * loader's `on` it needs to be there at all (0: always) and WD_ flags.
+ * Loading and freeing both walk the one table, so they cannot
+ * disagree. */
+struct wdecl {
+	const char *name;
+	enum wd_kind kind;
+	size_t off;
+	unsigned char dim[2];
+	unsigned need;
+	unsigned flags;
+};
+
+/* An entry of a table of type's weights; WDN adds need bits, WDF flags. */
+#define WD(type, nm, kd, field, d0, d1) \
+	{ .name = (nm), .kind = (kd), .off = offsetof(type, field), \
+	  .dim = { (d0), (d1) } }
+#define WDN(type, nm, kd, field, d0, d1, nd) \
+	{ .name = (nm), .kind = (kd), .off = offsetof(type, field), \
+	  .dim = { (d0), (d1) }, .need = (nd) }
+#define WDF(type, nm, kd, field, d0, d1, fl) \
+	{ .name = (nm), .kind = (kd), .off = offsetof(type, field), \
+	  .dim = { (d0), (d1) }, .flags = (fl) }
+
+/* A table and its length, as wt_load_table and wt_free_table take
+ * them. */
+#define WT_TABLE(t) (t), (sizeof(t) / sizeof((t)[0]))
+
+/* Loads every weight of table d (n entries) whose need bits are all in
+ * on, named "prefix.name" (name alone when prefix is ""), with dims the
+ * values of the table's dim indices, into the members of block. Returns
+ * 0, or -1 with err naming the tensor and every tensor of the table in
+ * block freed. */
+int wt_load_table(struct wloader *ld, const char *prefix,
+	const struct wdecl *d, size_t n, const int64_t *dims, unsigned on,
+	void *block);
+
+/* Frees every tensor table d (n entries) names in block and clears the
+ * members; a zeroed block is fine. */
+void wt_free_table(const struct wdecl *d, size_t n, void *block);
 
 #endif

@@ -486,6 +486,28 @@ def test_model_card_gives_the_defaults_and_flags_override_them(_):
         os.remove(card)
 
 
+def test_sdxl_checkpoint_is_refused_naming_it(_):
+    # An SGM single file: CLIP-L, OpenCLIP bigG and a UNet with label_emb
+    # (add_embedding) load into a canonical index, then the pipeline
+    # names the family it does not run yet.
+    z = np.zeros
+    path = os.path.join(WORK, "sdxl-shaped.safetensors")
+    st_io.write(path, {
+        "conditioner.embedders.0.transformer.text_model.embeddings."
+        "token_embedding.weight": z((8, 4), np.float32),
+        "conditioner.embedders.1.model.transformer.resblocks.0.attn."
+        "in_proj_weight": z((12, 4), np.float32),
+        "model.diffusion_model.label_emb.0.0.weight": z((8, 4), np.float32),
+        "model.diffusion_model.input_blocks.0.0.weight":
+            z((4, 4, 3, 3), np.float32),
+        "first_stage_model.decoder.conv_in.weight":
+            z((4, 4, 3, 3), np.float32),
+    })
+    p = render(["--model", path, "--prompt", "x", "-o",
+                os.path.join(WORK, "sdxl.png")])
+    assert p.returncode == 1 and "an SDXL model" in p.stderr, p.stderr
+
+
 def test_no_subcommand_and_random_seed(_):
     out = os.path.join(WORK, "plain.png")
     info = render_ok(["--model", MODEL, "--prompt", "a red fox", "--width",

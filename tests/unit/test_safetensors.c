@@ -17,6 +17,7 @@
 
 static char tmpdir[64];
 static const unsigned char zeros[256];
+static const unsigned char zeros8k[8192];
 
 /* Builds a file image: 8-byte little-endian header length, hlen header
  * bytes, dlen data bytes. Returns malloc'ed bytes (total in *len). */
@@ -666,7 +667,7 @@ single_file_sd1(void)
 {
 	char err[512] = "";
 	struct st_model *m;
-	const struct st_tensor *t;
+	const struct st_entry *e;
 
 	write_st("sd1.safetensors", "{"
 	    T("cond_stage_model.transformer.text_model.embeddings."
@@ -690,34 +691,40 @@ single_file_sd1(void)
 	CHECK(st_model_has_part(m, ST_PART_TEXT) &&
 	    st_model_has_part(m, ST_PART_UNET) &&
 	    st_model_has_part(m, ST_PART_VAE));
+	CHECK(!st_model_has_part(m, ST_PART_TEXT2));
 	CHECK(st_model_count(m, ST_PART_TEXT) == 2);
 	CHECK(st_model_count(m, ST_PART_UNET) == 2);
 	CHECK(st_model_count(m, ST_PART_VAE) == 1);
-	t = st_model_find(m, ST_PART_TEXT,
+	e = st_model_find(m, ST_PART_TEXT,
 	    "text_model.embeddings.token_embedding.weight");
-	CHECK(t != NULL && t->dtype == ST_F16);
-	CHECK(t != NULL && strcmp(t->name, "cond_stage_model.transformer."
+	CHECK(e != NULL && e->t->dtype == ST_F16 && e->ndim == 2 &&
+	    e->shape[0] == 2 && e->shape[1] == 2 && e->nelems == 4 &&
+	    e->rows == 0 && !e->transposed);
+	CHECK(e != NULL && strcmp(e->t->name, "cond_stage_model.transformer."
 	    "text_model.embeddings.token_embedding.weight") == 0);
 	CHECK(st_model_find(m, ST_PART_TEXT,
-	    "text_model.embeddings.position_ids")->dtype == ST_I64);
-	CHECK(st_model_find(m, ST_PART_UNET, "input_blocks.0.0.weight") !=
+	    "text_model.embeddings.position_ids")->t->dtype == ST_I64);
+	/* the UNet under canonical names only */
+	CHECK(st_model_find(m, ST_PART_UNET, "conv_in.weight") != NULL);
+	CHECK(st_model_find(m, ST_PART_UNET, "conv_out.bias") != NULL);
+	CHECK(st_model_find(m, ST_PART_UNET, "input_blocks.0.0.weight") ==
 	    NULL);
-	CHECK(st_model_find(m, ST_PART_UNET, "out.2.bias") != NULL);
 	CHECK(st_model_find(m, ST_PART_VAE, "decoder.conv_in.weight") !=
 	    NULL);
 	/* full names and names of other parts are not found */
 	CHECK(st_model_find(m, ST_PART_UNET,
 	    "model.diffusion_model.out.2.bias") == NULL);
-	CHECK(st_model_find(m, ST_PART_VAE, "out.2.bias") == NULL);
-	CHECK(st_model_find(m, ST_PART__MAX, "out.2.bias") == NULL);
-	CHECK_STR(st_model_name(m, ST_PART_UNET, 0), "input_blocks.0.0.weight");
-	CHECK_STR(st_model_name(m, ST_PART_UNET, 1), "out.2.bias");
-	CHECK(st_model_name(m, ST_PART_UNET, 2) == NULL);
-	CHECK(st_model_tensor(m, ST_PART_VAE, 0) ==
+	CHECK(st_model_find(m, ST_PART_VAE, "conv_out.bias") == NULL);
+	CHECK(st_model_find(m, ST_PART__MAX, "conv_out.bias") == NULL);
+	CHECK_STR(st_model_entry(m, ST_PART_UNET, 0)->name, "conv_in.weight");
+	CHECK_STR(st_model_entry(m, ST_PART_UNET, 1)->name, "conv_out.bias");
+	CHECK(st_model_entry(m, ST_PART_UNET, 2) == NULL);
+	CHECK(st_model_entry(m, ST_PART_VAE, 0) ==
 	    st_model_find(m, ST_PART_VAE, "decoder.conv_in.weight"));
 	CHECK(st_model_config(m, ST_PART_UNET) == NULL);
 	CHECK(st_model_file(m, ST_PART_TEXT) == st_model_file(m, ST_PART_VAE));
 	CHECK_STR(st_part_name(ST_PART_VAE), "vae");
+	CHECK(st_model_family(m) == ST_FAMILY_SD1);
 	st_model_close(m);
 	st_model_close(NULL);
 }
@@ -727,14 +734,24 @@ single_file_sd2_openclip(void)
 {
 	char err[512] = "";
 	struct st_model *m;
+	const struct st_entry *e;
+	static const char *const qkv[] = {
+		"text_model.encoder.layers.0.self_attn.q_proj.weight",
+		"text_model.encoder.layers.0.self_attn.k_proj.weight",
+		"text_model.encoder.layers.0.self_attn.v_proj.weight",
+	};
+	int i;
 
 	write_st("sd2.safetensors", "{"
 	    T("cond_stage_model.model.transformer.resblocks.0.attn."
-	    "in_proj_weight", "F16", "[2]", 0, 4) ","
-	    T("cond_stage_model.model.positional_embedding", "F16", "[2]", 4,
-	    8) ","
-	    T("model.diffusion_model.time_embed.0.weight", "F16", "[2]", 8,
-	    12) "}", zeros, 12);
+	    "in_proj_weight", "F16", "[6,2]", 0, 24) ","
+	    T("cond_stage_model.model.positional_embedding", "F16", "[2]", 24,
+	    28) ","
+	    T("cond_stage_model.model.text_projection", "F16", "[2,3]", 28,
+	    40) ","
+	    T("cond_stage_model.model.logit_scale", "F32", "[]", 40, 44) ","
+	    T("model.diffusion_model.time_embed.0.weight", "F16", "[2]", 44,
+	    48) "}", zeros, 48);
 	m = st_model_open(tpath("sd2.safetensors"), err, sizeof(err));
 	CHECK_STR(err, "");
 	CHECK(m != NULL);
@@ -742,12 +759,30 @@ single_file_sd2_openclip(void)
 		return;
 	CHECK(st_model_layout(m) == ST_LAYOUT_LDM);
 	CHECK(st_model_text_flavour(m) == ST_TEXT_OPENCLIP);
+	/* q, k and v: rows of the fused projection */
+	for (i = 0; i < 3; i++) {
+		e = st_model_find(m, ST_PART_TEXT, qkv[i]);
+		CHECK(e != NULL && e->row0 == 2 * i && e->rows == 2 &&
+		    e->ndim == 2 && e->shape[0] == 2 && e->shape[1] == 2 &&
+		    e->nelems == 4 && strcmp(e->t->name, "cond_stage_model."
+		    "model.transformer.resblocks.0.attn.in_proj_weight") == 0);
+	}
 	CHECK(st_model_find(m, ST_PART_TEXT,
-	    "transformer.resblocks.0.attn.in_proj_weight") != NULL);
-	CHECK(st_model_find(m, ST_PART_TEXT, "positional_embedding") != NULL);
-	CHECK(st_model_find(m, ST_PART_UNET, "time_embed.0.weight") != NULL);
+	    "transformer.resblocks.0.attn.in_proj_weight") == NULL);
+	CHECK(st_model_find(m, ST_PART_TEXT,
+	    "text_model.embeddings.position_embedding.weight") != NULL);
+	/* [in, out] in the file, a Linear [out, in] by name */
+	e = st_model_find(m, ST_PART_TEXT, "text_projection.weight");
+	CHECK(e != NULL && e->transposed && e->ndim == 2 &&
+	    e->shape[0] == 3 && e->shape[1] == 2 && e->t->shape[0] == 2);
+	/* no rule knows it: kept under its own name */
+	CHECK(st_model_find(m, ST_PART_TEXT, "logit_scale") != NULL);
+	CHECK(st_model_count(m, ST_PART_TEXT) == 6);
+	CHECK(st_model_find(m, ST_PART_UNET,
+	    "time_embedding.linear_1.weight") != NULL);
 	CHECK(!st_model_has_part(m, ST_PART_VAE));
 	CHECK(st_model_count(m, ST_PART_VAE) == 0);
+	CHECK(st_model_family(m) == ST_FAMILY_SD2);
 	st_model_close(m);
 
 	/* both text encoders at once cannot be told apart */
@@ -773,6 +808,121 @@ single_file_sd2_openclip(void)
 	CHECK(strstr(err, "too small") != NULL);
 	CHECK(st_model_open(tpath("nothing-here"), err, sizeof(err)) == NULL);
 	CHECK(strstr(err, "No such file") != NULL);
+}
+
+/* A tensor a rule cannot convert fails the open, naming it. */
+static void
+conversion_failure_names_the_tensor(void)
+{
+	char err[512] = "";
+
+	write_st("badqkv.safetensors", "{"
+	    T("cond_stage_model.model.transformer.resblocks.3.attn."
+	    "in_proj_weight", "F16", "[2]", 0, 4) "}", zeros, 4);
+	CHECK(st_model_open(tpath("badqkv.safetensors"), err, sizeof(err)) ==
+	    NULL);
+	CHECK(strstr(err, "badqkv.safetensors: tensor 'cond_stage_model.model."
+	    "transformer.resblocks.3.attn.in_proj_weight' (OpenCLIP names): "
+	    "a fused q, k, v projection must be [3D, D], not [2]") != NULL);
+	/* a downsampler's slot holding something else */
+	write_st("badunet.safetensors", "{"
+	    T("model.diffusion_model.input_blocks.3.0.op.weight", "F16", "[2]",
+	    0, 4) ","
+	    T("model.diffusion_model.input_blocks.3.1.norm.weight", "F16",
+	    "[2]", 4, 8) "}", zeros, 8);
+	CHECK(st_model_open(tpath("badunet.safetensors"), err, sizeof(err)) ==
+	    NULL);
+	CHECK(strstr(err, "tensor 'model.diffusion_model.input_blocks.3.1.norm."
+	    "weight' (LDM UNet names): input block 3 is level 0's "
+	    "downsampler") != NULL);
+}
+
+/* Two tensors that become one canonical name fail the open. */
+static void
+two_tensors_one_name(void)
+{
+	char err[512] = "";
+
+	write_st("oldvae/vae/diffusion_pytorch_model.safetensors", "{"
+	    T("decoder.mid_block.attentions.0.query.weight", "F32", "[1]", 0,
+	    4) ","
+	    T("decoder.mid_block.attentions.0.to_q.weight", "F32", "[1]", 4,
+	    8) "}", zeros, 8);
+	CHECK(st_model_open(tpath("oldvae"), err, sizeof(err)) == NULL);
+	CHECK(strstr(err, "tensors 'decoder.mid_block.attentions.0.query."
+	    "weight' and 'decoder.mid_block.attentions.0.to_q.weight' both "
+	    "become 'decoder.mid_block.attentions.0.to_q.weight'") != NULL);
+}
+
+/* SDXL (SGM) single files: CLIP-L as the text part, bigG as the second,
+ * label_emb as add_embedding. */
+static void
+single_file_sdxl(void)
+{
+	char err[512] = "";
+	struct st_model *m;
+
+	write_st("sdxl.safetensors", "{"
+	    T("conditioner.embedders.0.transformer.text_model.embeddings."
+	    "token_embedding.weight", "F16", "[2]", 0, 4) ","
+	    T("conditioner.embedders.1.model.ln_final.weight", "F16", "[2]", 4,
+	    8) ","
+	    T("model.diffusion_model.label_emb.0.0.weight", "F16", "[2]", 8,
+	    12) "}", zeros, 12);
+	m = st_model_open(tpath("sdxl.safetensors"), err, sizeof(err));
+	CHECK_STR(err, "");
+	CHECK(m != NULL);
+	if (m == NULL)
+		return;
+	CHECK(st_model_text_flavour(m) == ST_TEXT_HF_CLIP);
+	CHECK(st_model_find(m, ST_PART_TEXT,
+	    "text_model.embeddings.token_embedding.weight") != NULL);
+	CHECK(st_model_find(m, ST_PART_TEXT2,
+	    "text_model.final_layer_norm.weight") != NULL);
+	CHECK(st_model_find(m, ST_PART_UNET,
+	    "add_embedding.linear_1.weight") != NULL);
+	CHECK(!st_model_has_part(m, ST_PART_VAE));
+	CHECK(st_model_family(m) == ST_FAMILY_SDXL);
+	CHECK_STR(st_family_name(st_model_family(m)), "sdxl");
+	st_model_close(m);
+}
+
+/* The family from the shapes and config.json of diffusers folders. */
+static void
+model_family(void)
+{
+	char err[512] = "";
+	struct st_model *m;
+
+	/* SD 2.x: a 1024-wide cross-attention */
+	write_st("fam2/unet/diffusion_pytorch_model.safetensors", "{"
+	    T("mid_block.attentions.0.transformer_blocks.0.attn2.to_k.weight",
+	    "F16", "[1,1024]", 0, 2048) "}", zeros8k, 2048);
+	m = st_model_open(tpath("fam2"), err, sizeof(err));
+	CHECK(m != NULL && st_model_family(m) == ST_FAMILY_SD2);
+	st_model_close(m);
+	/* SDXL: config.json says addition_embed_type text_time */
+	write_st("famxl/unet/diffusion_pytorch_model.safetensors", "{"
+	    T("conv_in.weight", "F16", "[2]", 0, 4) "}", zeros, 4);
+	write_text("famxl/unet/config.json", "{\"_class_name\":"
+	    "\"UNet2DConditionModel\",\"addition_embed_type\":\"text_time\"}");
+	m = st_model_open(tpath("famxl"), err, sizeof(err));
+	CHECK(m != NULL && st_model_family(m) == ST_FAMILY_SDXL);
+	st_model_close(m);
+	/* SDXL: a text_encoder_2 folder */
+	write_st("famxl2/text_encoder_2/model.safetensors", "{"
+	    T("text_projection.weight", "F16", "[2]", 0, 4) "}", zeros, 4);
+	m = st_model_open(tpath("famxl2"), err, sizeof(err));
+	CHECK(m != NULL && st_model_has_part(m, ST_PART_TEXT2) &&
+	    st_model_family(m) == ST_FAMILY_SDXL);
+	st_model_close(m);
+	/* a VAE alone tells nothing */
+	write_st("famvae/vae/diffusion_pytorch_model.safetensors", "{"
+	    T("decoder.conv_in.weight", "F16", "[2]", 0, 4) "}", zeros, 4);
+	m = st_model_open(tpath("famvae"), err, sizeof(err));
+	CHECK(m != NULL && st_model_family(m) == ST_FAMILY_UNKNOWN);
+	CHECK_STR(st_family_name(ST_FAMILY_UNKNOWN), "unknown");
+	st_model_close(m);
 }
 
 static const char text_cfg[] = "{\"architectures\":[\"CLIPTextModel\"],"
@@ -817,7 +967,7 @@ diffusers_folder(void)
 	CHECK(st_model_count(m, ST_PART_TEXT) == 2);
 	CHECK(st_model_find(m, ST_PART_UNET,
 	    "down_blocks.0.resnets.0.conv1.weight") != NULL);
-	CHECK(st_model_find(m, ST_PART_VAE, "decoder.conv_in.weight")->dtype
+	CHECK(st_model_find(m, ST_PART_VAE, "decoder.conv_in.weight")->t->dtype
 	    == ST_F32);
 	CHECK(strstr(st_name(st_model_file(m, ST_PART_UNET)),
 	    "unet/diffusion_pytorch_model.fp16.safetensors") != NULL);
@@ -927,6 +1077,10 @@ main(void)
 	RUN(messages_never_cut_silently);
 	RUN(single_file_sd1);
 	RUN(single_file_sd2_openclip);
+	RUN(conversion_failure_names_the_tensor);
+	RUN(two_tensors_one_name);
+	RUN(single_file_sdxl);
+	RUN(model_family);
 	RUN(diffusers_folder);
 	RUN(diffusers_folder_errors);
 	nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
