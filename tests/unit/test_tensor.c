@@ -1,5 +1,7 @@
 /* test_tensor.c - tensor strides and views (kt_view_*, kt_transpose,
- * kt_is_contiguous, kt_reshape); no device is needed. */
+ * kt_is_contiguous, kt_reshape) and the checks op_matmul makes of them
+ * before anything is enqueued; no device is needed. */
+#include "ops.h"
 #include "tensor.h"
 #include "tap.h"
 
@@ -147,6 +149,63 @@ free_ignores_a_view(void)
 	CHECK(v.view_src == &t);
 }
 
+static void
+matmul_refuses_shapes_that_do_not_chain(void)
+{
+	struct ktensor a = owner2(4, 3), b = owner2(2, 5), c = owner2(4, 5);
+
+	CHECK(op_matmul(&a, &b, &c, 1.0f, 0.0f) == -1);
+	CHECK(strstr(rt.err, "A [4, 3] times B [2, 5] does not give C "
+		"[4, 5]") != NULL);
+}
+
+static void
+matmul_refuses_a_view_without_unit_stride(void)
+{
+	struct ktensor a = owner2(6, 5), b = owner2(3, 4), c = owner2(2, 4),
+		at, v;
+
+	/* Rows 10 apart, columns 5 apart. */
+	CHECK(kt_transpose(&at, &a) == 0);
+	CHECK(kt_view_2d(&v, &at, 2, 3, 10, 0) == 0);
+	CHECK(op_matmul(&v, &b, &c, 1.0f, 0.0f) == -1);
+	CHECK(strstr(rt.err, "A [2, 3] has strides [10, 5]") != NULL);
+}
+
+static void
+matmul_refuses_a_transposed_output(void)
+{
+	struct ktensor a = owner2(4, 3), b = owner2(3, 5), c = owner2(5, 4),
+		ct;
+
+	CHECK(kt_transpose(&ct, &c) == 0);
+	CHECK(op_matmul(&a, &b, &ct, 1.0f, 0.0f) == -1);
+	CHECK(strstr(rt.err, "C needs unit stride along its rows") != NULL);
+}
+
+static void
+matmul_refuses_float16_with_transposes(void)
+{
+	int64_t s[2] = { 4, 3 };
+	struct ktensor a = owner2(4, 3), bh = owner(KD_F16, 2, s),
+		c = owner2(3, 3), at;
+
+	CHECK(kt_transpose(&at, &a) == 0);
+	CHECK(op_matmul(&at, &bh, &c, 1.0f, 0.0f) == -1);
+	CHECK(strstr(rt.err, "float16") != NULL);
+}
+
+static void
+matmul_refuses_mismatched_batches(void)
+{
+	int64_t sa[3] = { 2, 4, 3 }, sb[3] = { 3, 3, 5 }, sc[3] = { 2, 4, 5 };
+	struct ktensor a = owner(KD_F32, 3, sa), b = owner(KD_F32, 3, sb),
+		c = owner(KD_F32, 3, sc);
+
+	CHECK(op_matmul(&a, &b, &c, 1.0f, 0.0f) == -1);
+	CHECK(strstr(rt.err, "does not give") != NULL);
+}
+
 int
 main(void)
 {
@@ -159,5 +218,10 @@ main(void)
 	RUN(contiguity_ignores_axes_of_one);
 	RUN(reshape_refuses_a_strided_view);
 	RUN(free_ignores_a_view);
+	RUN(matmul_refuses_shapes_that_do_not_chain);
+	RUN(matmul_refuses_a_view_without_unit_stride);
+	RUN(matmul_refuses_a_transposed_output);
+	RUN(matmul_refuses_float16_with_transposes);
+	RUN(matmul_refuses_mismatched_batches);
 	return tap_done();
 }
