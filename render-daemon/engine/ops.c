@@ -45,6 +45,24 @@ same_shape(const struct ktensor *a, const struct ktensor *b, const char *op)
 	return 0;
 }
 
+/* Every kernel but the GEMM's indexes whole buffers from element 0, so
+ * the ops other than op_matmul take tensors that own theirs (or
+ * contiguous views from offset 0); NULLs pass. */
+static int
+dense(const char *op, const struct ktensor *a, const struct ktensor *b,
+	const struct ktensor *c, const struct ktensor *d)
+{
+	const struct ktensor *t[4] = { a, b, c, d };
+	int i;
+
+	for (i = 0; i < 4; i++)
+		if (t[i] != NULL && (t[i]->offs != 0 ||
+		    !kt_is_contiguous(t[i])))
+			return rt_failf(t[i]->rt, "%s: takes contiguous "
+				"tensors, not strided or offset views", op);
+	return 0;
+}
+
 static int
 blast_fail(struct kiln_rt *rt, const char *call, CLBlastStatusCode st)
 {
@@ -363,7 +381,8 @@ op_linear(const struct ktensor *x, const struct ktensor *w,
 	size_t in, out, rows;
 	uint32_t d, total;
 
-	if (f32_only(x, "linear") || f32_only(y, "linear"))
+	if (f32_only(x, "linear") || f32_only(y, "linear") ||
+	    dense("linear", x, w, b, y))
 		return -1;
 	if (w->nd != 2)
 		return rt_failf(rt, "linear: weight must be [out, in]");
@@ -413,6 +432,8 @@ op_add_channel(const struct ktensor *x, const struct ktensor *v,
 	uint32_t C, HW, vstride, total;
 	struct rt_arg a[7];
 
+	if (dense("add_channel", x, v, y, NULL))
+		return -1;
 	if (x->nd < 2 || same_shape(x, y, "add_channel"))
 		return rt_failf(rt, "add_channel: x must be [N, C, ...]");
 	C = (uint32_t)x->ne[1];
@@ -531,7 +552,8 @@ op_conv2d(const struct ktensor *x, const struct ktensor *w,
 
 	if (x->nd != 4 || w->nd != 4 || y->nd != 4 || stride < 1 || pad < 0)
 		return rt_failf(rt, "conv2d: x, w, y must be 4-D");
-	if (f32_only(x, "conv2d") || f32_only(y, "conv2d"))
+	if (f32_only(x, "conv2d") || f32_only(y, "conv2d") ||
+	    dense("conv2d", x, w, b, y))
 		return -1;
 	cv.N = (size_t)x->ne[0];
 	cv.C = (uint32_t)x->ne[1];
@@ -601,6 +623,8 @@ op_group_norm(const struct ktensor *x, const struct ktensor *gamma,
 	size_t N, lws = wg_size(rt), gws;
 	struct rt_arg a[10];
 
+	if (dense("group_norm", x, gamma, beta, y))
+		return -1;
 	if (x->nd < 2 || same_shape(x, y, "group_norm"))
 		return rt_failf(rt, "group_norm: x must be [N, C, ...]");
 	N = (size_t)x->ne[0];
@@ -635,7 +659,8 @@ op_layer_norm(const struct ktensor *x, const struct ktensor *gamma,
 	size_t rows = kt_nelem(x) / D, lws = wg_size(rt), gws = rows * lws;
 	struct rt_arg a[7];
 
-	if (same_shape(x, y, "layer_norm"))
+	if (dense("layer_norm", x, gamma, beta, y) ||
+	    same_shape(x, y, "layer_norm"))
 		return -1;
 	if (kt_nelem(gamma) != D || kt_nelem(beta) != D)
 		return rt_failf(rt, "layer_norm: gamma/beta must have %u "
@@ -679,6 +704,8 @@ op_softmax(struct ktensor *x)
 {
 	uint32_t D = (uint32_t)x->ne[x->nd - 1];
 
+	if (dense("softmax", x, NULL, NULL, NULL))
+		return -1;
 	return softmax_rows(x->rt, x->mem, kt_nelem(x) / D, D, 0, 1, 0);
 }
 
@@ -698,6 +725,8 @@ op_attention(const struct ktensor *q, const struct ktensor *k,
 	struct ktensor *s = NULL, *kt = NULL;
 	int rc = -1;
 
+	if (dense("attention", q, k, v, out))
+		return -1;
 	if (q->nd != 3 || k->nd != 3 || v->nd != 3 || out->nd != 3)
 		return rt_failf(rt, "attention: q, k, v, out must be 3-D");
 	B = (size_t)q->ne[0];
@@ -796,7 +825,8 @@ binary(const char *kern, const struct ktensor *a, const struct ktensor *b,
 	uint32_t n = (uint32_t)kt_nelem(a);
 	struct rt_arg args[4];
 
-	if (same_shape(a, b, kern) || same_shape(a, y, kern))
+	if (dense(kern, a, b, y, NULL) || same_shape(a, b, kern) ||
+	    same_shape(a, y, kern))
 		return -1;
 	args[0] = RT_ARG(a->mem);
 	args[1] = RT_ARG(b->mem);
@@ -823,7 +853,7 @@ op_scale(const struct ktensor *x, float s, struct ktensor *y)
 	uint32_t n = (uint32_t)kt_nelem(x);
 	struct rt_arg a[4];
 
-	if (same_shape(x, y, "scale"))
+	if (dense("scale", x, y, NULL, NULL) || same_shape(x, y, "scale"))
 		return -1;
 	a[0] = RT_ARG(x->mem);
 	a[1] = RT_ARG(y->mem);
@@ -839,7 +869,7 @@ op_act(const struct ktensor *x, struct ktensor *y, enum act_kind kind)
 	int k = (int)kind;
 	struct rt_arg a[4];
 
-	if (same_shape(x, y, "act"))
+	if (dense("act", x, y, NULL, NULL) || same_shape(x, y, "act"))
 		return -1;
 	a[0] = RT_ARG(x->mem);
 	a[1] = RT_ARG(y->mem);
@@ -855,6 +885,8 @@ op_geglu(const struct ktensor *x, struct ktensor *y)
 	struct rt_arg a[4];
 	size_t gws[2], lws[2] = { 64, 1 };
 
+	if (dense("geglu", x, y, NULL, NULL))
+		return -1;
 	if (D2 % 2 != 0 || D == 0 || (uint32_t)y->ne[y->nd - 1] != D ||
 	    kt_nelem(y) * 2 != kt_nelem(x))
 		return rt_failf(x->rt, "geglu: y's last axis must be half of "
@@ -876,6 +908,8 @@ op_concat_channels(const struct ktensor *a, const struct ktensor *b,
 	uint32_t C1, C2, HW, total;
 	struct rt_arg args[7];
 
+	if (dense("concat", a, b, y, NULL))
+		return -1;
 	if (a->nd < 2 || b->nd != a->nd || y->nd != a->nd ||
 	    a->ne[0] != b->ne[0] || y->ne[1] != a->ne[1] + b->ne[1])
 		return rt_failf(a->rt, "concat: shapes disagree");
@@ -902,6 +936,8 @@ op_upsample2x(const struct ktensor *x, struct ktensor *y)
 	uint32_t H, W, total;
 	struct rt_arg a[5];
 
+	if (dense("upsample2x", x, y, NULL, NULL))
+		return -1;
 	if (x->nd != 4 || y->nd != 4 || y->ne[0] != x->ne[0] ||
 	    y->ne[1] != x->ne[1] || y->ne[2] != 2 * x->ne[2] ||
 	    y->ne[3] != 2 * x->ne[3])
@@ -924,6 +960,8 @@ op_transpose(const struct ktensor *x, struct ktensor *y)
 	size_t gws[3];
 	struct rt_arg a[4];
 
+	if (dense("transpose", x, y, NULL, NULL))
+		return -1;
 	if (x->nd < 2 || same_shape(x, y, "transpose"))
 		return rt_failf(x->rt, "transpose: needs 2+ axes");
 	R = (uint32_t)x->ne[x->nd - 2];
@@ -948,6 +986,8 @@ op_timestep_embedding(const struct ktensor *t, struct ktensor *y, int flip,
 	uint32_t dim = (uint32_t)y->ne[y->nd - 1], total;
 	struct rt_arg a[7];
 
+	if (dense("timestep_embedding", t, y, NULL, NULL))
+		return -1;
 	if (kt_nelem(y) != kt_nelem(t) * dim)
 		return rt_failf(t->rt, "timestep_embedding: y must be [N, dim]");
 	total = (uint32_t)kt_nelem(y);
@@ -968,6 +1008,8 @@ op_embed(const struct ktensor *ids, const struct ktensor *tok,
 	uint32_t L, D, total;
 	struct rt_arg a[7];
 
+	if (dense("embed", ids, tok, pos, y))
+		return -1;
 	if (ids->nd != 2 || tok->nd != 2 || pos->nd != 2 || y->nd != 3)
 		return rt_failf(ids->rt, "embed: bad ranks");
 	L = (uint32_t)ids->ne[1];

@@ -1,6 +1,6 @@
 /* test_tensor.c - tensor strides and views (kt_view_*, kt_transpose,
- * kt_is_contiguous, kt_reshape) and the checks op_matmul makes of them
- * before anything is enqueued; no device is needed. */
+ * kt_is_contiguous, kt_reshape) and the checks op_matmul and the other
+ * ops make of them before anything is enqueued; no device is needed. */
 #include "ops.h"
 #include "tensor.h"
 #include "tap.h"
@@ -206,6 +206,16 @@ matmul_refuses_mismatched_batches(void)
 	CHECK(strstr(rt.err, "does not give") != NULL);
 }
 
+static void
+elementwise_ops_refuse_offset_views(void)
+{
+	struct ktensor t = owner2(6, 5), v, y = owner2(2, 5);
+
+	CHECK(kt_view_2d(&v, &t, 2, 5, 5, 10) == 0);
+	CHECK(op_add(&v, &y, &y) == -1);
+	CHECK(strstr(rt.err, "k_add: takes contiguous tensors") != NULL);
+}
+
 int
 main(void)
 {
@@ -223,5 +233,6 @@ main(void)
 	RUN(matmul_refuses_a_transposed_output);
 	RUN(matmul_refuses_float16_with_transposes);
 	RUN(matmul_refuses_mismatched_batches);
+	RUN(elementwise_ops_refuse_offset_views);
 	return tap_done();
 }
