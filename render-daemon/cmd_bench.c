@@ -1,4 +1,4 @@
-/* cmd_bench.c - kiln-render bench-gemm: GEMM GFLOP/s through op_gemm on
+/* cmd_bench.c - kiln-render bench-gemm: GEMM GFLOP/s through op_matmul on
  * Stable Diffusion's shapes, as the engine runs them or held to CLBlast,
  * and whether a tuning file (for CLBlast) was in force. */
 #include "commands.h"
@@ -26,11 +26,11 @@ usage(FILE *f)
 	fprintf(f,
 		"usage: kiln-render bench-gemm [--device SEL] "
 		"[--shapes MxNxK[:nt],...] [--repeat N] [--clblast] [--json]\n"
-		"Times op_gemm (row-major SGEMM) after a warm-up call; reports "
-		"the best and median of N calls.\n"
+		"Times op_matmul (row-major SGEMM) after a warm-up call; "
+		"reports the best and median of N calls.\n"
 		"--clblast: every product through CLBlast (KILN_GEMM=clblast), "
 		"the library the tuning file tunes;\n"
-		"otherwise op_gemm's own choice (the engine's kernel where it "
+		"otherwise op_matmul's own choice (the engine's kernel where it "
 		"applies).\n"
 		"Default shapes: %s\n", default_shapes);
 }
@@ -175,9 +175,9 @@ cmd_bench_gemm(int argc, char **argv)
 		printf("device: %s (%s, driver %s)\n", rt->device_name,
 			rt->platform_name, rt->driver_version);
 		printf("gemm: %s\n", !strcmp(gemm, "clblast") ? "CLBlast for "
-			"every product (KILN_GEMM=clblast)" : "op_gemm's choice "
-			"(the engine's own kernel where it applies, else "
-			"CLBlast)");
+			"every product (KILN_GEMM=clblast)" : "op_matmul's "
+			"choice (the engine's own kernel where it applies, "
+			"else CLBlast)");
 		printf("tuning: %s%s%s%s%s\n", state, path[0] ? " " : "",
 			path, detail[0] ? " - " : "", detail);
 		printf("%-18s %10s %10s %10s %10s\n", "shape", "GFLOP/s",

@@ -280,16 +280,25 @@ run_spec(struct kiln_rt *rt, const struct spec *s)
 #define NEED(k) do { if (s->nin < (k)) { \
 	rt_failf(rt, "%s needs %d inputs", n, (k)); goto out; } } while (0)
 	if (!strcmp(n, "gemm")) {
-		int ta = (int)set_int(s, "ta", 0), tb = (int)set_int(s, "tb", 0);
-		size_t M, N, K;
+		const struct ktensor *a, *b;
+		struct ktensor at, bt;
 
 		NEED(2);
-		M = (size_t)(ta ? in[0]->ne[1] : in[0]->ne[0]);
-		K = (size_t)(ta ? in[0]->ne[0] : in[0]->ne[1]);
-		N = (size_t)(tb ? in[1]->ne[0] : in[1]->ne[1]);
-		rc = op_gemm(rt, ta, tb, M, N, K, set_float(s, "alpha", 1.0f),
-			in[0]->mem, 0, (size_t)in[0]->ne[1], in[1]->mem, 0,
-			(size_t)in[1]->ne[1], 0.0f, out->mem, 0, N);
+		/* ta / tb: the file holds A (B) transposed, read so through
+		 * a view. */
+		a = in[0];
+		b = in[1];
+		if (set_int(s, "ta", 0)) {
+			if (kt_transpose(&at, in[0]) != 0)
+				goto out;
+			a = &at;
+		}
+		if (set_int(s, "tb", 0)) {
+			if (kt_transpose(&bt, in[1]) != 0)
+				goto out;
+			b = &bt;
+		}
+		rc = op_matmul(a, b, out, set_float(s, "alpha", 1.0f), 0.0f);
 	} else if (!strcmp(n, "linear")) {
 		struct ktensor *w;
 

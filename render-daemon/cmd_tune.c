@@ -1,5 +1,5 @@
 /* cmd_tune.c - kiln-render tune: searches CLBlast's GEMM kernel parameters
- * for this device by timing op_gemm (held to CLBlast) on Stable
+ * for this device by timing op_matmul (held to CLBlast) on Stable
  * Diffusion's shapes, and writes the fastest set that computes correct
  * results to the device's tuning file (tuning.h). This file is the
  * command line and the order of the steps; tune.h names the others:
@@ -103,7 +103,7 @@ cmd_tune(int argc, char **argv)
 		tu->rng = 1;
 	/* The baseline is CLBlast's defaults and the children set their own
 	 * overrides: an existing (even malformed) file must not interfere.
-	 * And every product must go to CLBlast, which op_gemm otherwise
+	 * And every product must go to CLBlast, which op_matmul otherwise
 	 * only uses where the engine's own kernel does not apply. */
 	if (setenv("KILN_NO_TUNING", "1", 1) != 0 ||
 	    setenv("KILN_GEMM", "clblast", 1) != 0) {

@@ -79,11 +79,11 @@ xgemm_valid(const size_t *v, size_t max_wg, unsigned long long local_mem)
 		return 0;
 	/* CLBlast 1.5.3's batched indirect GEMM pads K for GEMMK=1 as if
 	 * it were GEMMK=0 (to KWG = 1, rounded to VWM), while the GEMMK=1
-	 * kernel steps K by KREG and VWM: op_gemm_batched returns garbage
-	 * whenever K is not a multiple of both (attention's 77 keys), as
-	 * the validation shows. Only --gemmk1 builds such candidates; the
-	 * validation still rejects them until op_gemm_batched avoids that
-	 * path. */
+	 * kernel steps K by KREG and VWM: a batched op_matmul returns
+	 * garbage whenever K is not a multiple of both (attention's 77
+	 * keys), as the validation shows. Only --gemmk1 builds such
+	 * candidates; the validation still rejects them until op_matmul
+	 * avoids that path. */
 	if (v[X_GEMMK] == 1 && !tune_allow_gemmk1)
 		return 0;
 	if (v[X_GEMMK] == 1)

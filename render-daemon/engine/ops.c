@@ -45,6 +45,24 @@ same_shape(const struct ktensor *a, const struct ktensor *b, const char *op)
 	return 0;
 }
 
+/* Every kernel but the GEMM's indexes whole buffers from element 0, so
+ * the ops other than op_matmul take tensors that own theirs (or
+ * contiguous views from offset 0); NULLs pass. */
+static int
+dense(const char *op, const struct ktensor *a, const struct ktensor *b,
+	const struct ktensor *c, const struct ktensor *d)
+{
+	const struct ktensor *t[4] = { a, b, c, d };
+	int i;
+
+	for (i = 0; i < 4; i++)
+		if (t[i] != NULL && (t[i]->offs != 0 ||
+		    !kt_is_contiguous(t[i])))
+			return rt_failf(t[i]->rt, "%s: takes contiguous "
+				"tensors, not strided or offset views", op);
+	return 0;
+}
+
 static int
 blast_fail(struct kiln_rt *rt, const char *call, CLBlastStatusCode st)
 {
@@ -60,37 +78,55 @@ use_own_gemm(const struct kiln_rt *rt)
 	return !rt->opts.gemm_clblast;
 }
 
-/* The embedded k_gemm_nn kernel: batch products of A [M, K] and B [K, N]
- * (no transposes) at element strides. */
+/* One operand of a product as the GEMM kernels take it (row-major): the
+ * buffer, the element offset of its first matrix, its leading dimension,
+ * the element stride between the matrices of a batch (0 for one), and
+ * whether it is stored transposed. op_matmul reads it off a view. */
+struct gmat {
+	cl_mem mem;
+	enum kdtype dt;
+	size_t off, ld, stride;
+	int trans;
+};
+
+/* C = alpha op(A) op(B) + beta C for batch products of [m, k] by [k, n]. */
+struct gemm {
+	size_t m, n, k, batch;
+	float alpha, beta;
+	struct gmat a, b, c;
+};
+
+/* The embedded k_gemm_nn kernel: no transposes, either of A and B may be
+ * float16. */
 static int
-gemm_launch(struct kiln_rt *rt, enum kdtype adt, enum kdtype bdt, size_t m,
-	size_t n, size_t k, float alpha, cl_mem a, size_t a_off, size_t lda,
-	size_t a_stride, cl_mem b, size_t b_off, size_t ldb, size_t b_stride,
-	float beta, cl_mem c, size_t c_off, size_t ldc, size_t c_stride,
-	size_t batch, double t0)
+gemm_launch(struct kiln_rt *rt, const struct gemm *g, double t0)
 {
-	const char *kern = adt == KD_F16 ? "k_gemm_nn_ah" :
-		bdt == KD_F16 ? "k_gemm_nn_bh" : "k_gemm_nn";
-	uint32_t M = (uint32_t)m, N = (uint32_t)n, K = (uint32_t)k,
-		ao = (uint32_t)a_off, la = (uint32_t)lda, as = (uint32_t)a_stride,
-		bo = (uint32_t)b_off, lb = (uint32_t)ldb, bs = (uint32_t)b_stride,
-		co = (uint32_t)c_off, lc = (uint32_t)ldc, cs = (uint32_t)c_stride;
-	size_t gws[3] = { (n + 31) / 32, (m + 7) / 8, batch };
+	const char *kern = g->a.dt == KD_F16 ? "k_gemm_nn_ah" :
+		g->b.dt == KD_F16 ? "k_gemm_nn_bh" : "k_gemm_nn";
+	uint32_t M = (uint32_t)g->m, N = (uint32_t)g->n, K = (uint32_t)g->k,
+		ao = (uint32_t)g->a.off, la = (uint32_t)g->a.ld,
+		as = (uint32_t)g->a.stride, bo = (uint32_t)g->b.off,
+		lb = (uint32_t)g->b.ld, bs = (uint32_t)g->b.stride,
+		co = (uint32_t)g->c.off, lc = (uint32_t)g->c.ld,
+		cs = (uint32_t)g->c.stride;
+	size_t gws[3] = { (g->n + 31) / 32, (g->m + 7) / 8, g->batch };
 	struct rt_arg args[17] = { RT_ARG(M), RT_ARG(N), RT_ARG(K),
-		RT_ARG(alpha), RT_ARG(a), RT_ARG(ao), RT_ARG(la), RT_ARG(as),
-		RT_ARG(b), RT_ARG(bo), RT_ARG(lb), RT_ARG(bs), RT_ARG(beta),
-		RT_ARG(c), RT_ARG(co), RT_ARG(lc), RT_ARG(cs) };
+		RT_ARG(g->alpha), RT_ARG(g->a.mem), RT_ARG(ao), RT_ARG(la),
+		RT_ARG(as), RT_ARG(g->b.mem), RT_ARG(bo), RT_ARG(lb),
+		RT_ARG(bs), RT_ARG(g->beta), RT_ARG(g->c.mem), RT_ARG(co),
+		RT_ARG(lc), RT_ARG(cs) };
 	int prof = rt->profile, r;
 
 	/* Offsets are passed as 32-bit element counts. */
-	if (a_off + a_stride * batch > UINT32_MAX ||
-	    b_off + b_stride * batch > UINT32_MAX ||
-	    c_off + c_stride * batch > UINT32_MAX)
+	if (g->a.off + g->a.stride * g->batch > UINT32_MAX ||
+	    g->b.off + g->b.stride * g->batch > UINT32_MAX ||
+	    g->c.off + g->c.stride * g->batch > UINT32_MAX)
 		return rt_failf(rt, "gemm: offsets beyond 2^32 elements");
-	if (k == 0)
+	if (g->k == 0)
 		return rt_failf(rt, "gemm: K is 0");
-	if (adt == KD_F16 && bdt == KD_F16)
-		return rt_failf(rt, "gemm: at most one float16 operand");
+	if (g->a.trans || g->b.trans)
+		return rt_failf(rt, "gemm: the engine's kernel takes no "
+			"transposes");
 	/* Timed below as "gemm", not per kernel: nothing may return
 	 * between here and the restore. */
 	rt->profile = 0;
@@ -101,8 +137,8 @@ gemm_launch(struct kiln_rt *rt, enum kdtype adt, enum kdtype bdt, size_t m,
 	if (rt->profile) {
 		if (rt_finish(rt) != 0)
 			return -1;
-		rt_prof_add(rt, batch > 1 ? "gemm_batched" : "gemm",
-			rt_now() - t0, 2.0 * m * n * k * batch);
+		rt_prof_add(rt, g->batch > 1 ? "gemm_batched" : "gemm",
+			rt_now() - t0, 2.0 * g->m * g->n * g->k * g->batch);
 	}
 	return 0;
 }
@@ -114,42 +150,59 @@ gemm_launch(struct kiln_rt *rt, enum kdtype adt, enum kdtype bdt, size_t m,
  * kernel's speed), so longer products go in slices of K that add into C. */
 #define GEMM_K_SLICE 1536
 
+/* The engine's kernel over g, in slices of K. */
 static int
-gemm_own_dt(struct kiln_rt *rt, enum kdtype adt, enum kdtype bdt, size_t m,
-	size_t n, size_t k, float alpha, cl_mem a, size_t a_off, size_t lda,
-	size_t a_stride, cl_mem b, size_t b_off, size_t ldb, size_t b_stride,
-	float beta, cl_mem c, size_t c_off, size_t ldc, size_t c_stride,
-	size_t batch, double t0)
+gemm_own(struct kiln_rt *rt, const struct gemm *g, double t0)
 {
-	size_t slices = (k + GEMM_K_SLICE - 1) / GEMM_K_SLICE, k0 = 0, i;
+	size_t slices = (g->k + GEMM_K_SLICE - 1) / GEMM_K_SLICE, k0 = 0, i;
+	struct gemm s = *g;
 
 	if (slices <= 1)
-		return gemm_launch(rt, adt, bdt, m, n, k, alpha, a, a_off, lda,
-			a_stride, b, b_off, ldb, b_stride, beta, c, c_off, ldc,
-			c_stride, batch, t0);
-	/* Even slices: 5760 goes as 8 x 720, not 7 x 768 + 384. */
+		return gemm_launch(rt, g, t0);
+	/* Even slices: 5760 goes as 8 x 720, not 7 x 768 + 384. Slice i
+	 * takes columns k0.. of A and rows k0.. of B. */
 	for (i = 0; i < slices; i++) {
-		size_t kk = (k - k0) / (slices - i);
-
-		if (gemm_launch(rt, adt, bdt, m, n, kk, alpha, a, a_off + k0,
-		    lda, a_stride, b, b_off + k0 * ldb, ldb, b_stride,
-		    i == 0 ? beta : 1.0f, c, c_off, ldc, c_stride, batch,
-		    rt->profile ? rt_now() : t0) != 0)
+		s.k = (g->k - k0) / (slices - i);
+		s.a.off = g->a.off + k0;
+		s.b.off = g->b.off + k0 * g->b.ld;
+		s.beta = i == 0 ? g->beta : 1.0f;
+		if (gemm_launch(rt, &s, rt->profile ? rt_now() : t0) != 0)
 			return -1;
-		k0 += kk;
+		k0 += s.k;
 	}
 	return 0;
 }
 
+/* CLBlast's SGEMM, or its strided batched form for a batch. */
 static int
-gemm_own(struct kiln_rt *rt, size_t m, size_t n, size_t k, float alpha,
-	cl_mem a, size_t a_off, size_t lda, size_t a_stride, cl_mem b,
-	size_t b_off, size_t ldb, size_t b_stride, float beta, cl_mem c,
-	size_t c_off, size_t ldc, size_t c_stride, size_t batch, double t0)
+gemm_blast(struct kiln_rt *rt, const struct gemm *g, double t0)
 {
-	return gemm_own_dt(rt, KD_F32, KD_F32, m, n, k, alpha, a, a_off, lda,
-		a_stride, b, b_off, ldb, b_stride, beta, c, c_off, ldc,
-		c_stride, batch, t0);
+	CLBlastTranspose ta = g->a.trans ? CLBlastTransposeYes :
+		CLBlastTransposeNo, tb = g->b.trans ? CLBlastTransposeYes :
+		CLBlastTransposeNo;
+	CLBlastStatusCode st;
+
+	if (g->batch == 1)
+		st = CLBlastSgemm(CLBlastLayoutRowMajor, ta, tb, g->m, g->n,
+			g->k, g->alpha, g->a.mem, g->a.off, g->a.ld, g->b.mem,
+			g->b.off, g->b.ld, g->beta, g->c.mem, g->c.off, g->c.ld,
+			&rt->queue, NULL);
+	else
+		st = CLBlastSgemmStridedBatched(CLBlastLayoutRowMajor, ta, tb,
+			g->m, g->n, g->k, g->alpha, g->a.mem, g->a.off,
+			g->a.ld, g->a.stride, g->b.mem, g->b.off, g->b.ld,
+			g->b.stride, g->beta, g->c.mem, g->c.off, g->c.ld,
+			g->c.stride, g->batch, &rt->queue, NULL);
+	if (st != CLBlastSuccess)
+		return blast_fail(rt, g->batch == 1 ? "CLBlastSgemm" :
+			"CLBlastSgemmStridedBatched", st);
+	if (rt->profile) {
+		if (rt_finish(rt) != 0)
+			return -1;
+		rt_prof_add(rt, g->batch > 1 ? "gemm_batched" : "gemm",
+			rt_now() - t0, 2.0 * g->m * g->n * g->k * g->batch);
+	}
+	return 0;
 }
 
 /* A float32 copy of count float16 elements of src from off (pooled;
@@ -180,115 +233,143 @@ h2f(struct kiln_rt *rt, cl_mem src, size_t off, size_t count)
 	return t;
 }
 
+/* Elements from t's first to its last, gaps included. */
+static size_t
+span(const struct ktensor *t)
+{
+	size_t n = 1;
+	int i;
+
+	for (i = 0; i < t->nd; i++)
+		n += (size_t)(t->ne[i] - 1) * (size_t)t->nb[i];
+	return n;
+}
+
 /* Below this many rows (or columns) on the other side, a float16 weight
  * is read as it is: the float32 copy would cost more than it saves. */
 #define GEMM_H2F_MIN 64
 
-/* A product where one operand is a weight that may be stored as float16.
- * Weights stay float16 in memory (half the footprint); a product that
- * reuses the weight across many rows or columns gets a float32 copy for
- * its own duration, because the float32 kernel runs about 2-3x faster
- * than the ones that convert each element in the inner loop. */
+/* Points operand g (of view t) at a float32 copy of t's span, *tmp, with
+ * the same strides. Returns 0 or -1. */
 static int
-gemm_w(struct kiln_rt *rt, enum kdtype adt, enum kdtype bdt, size_t m,
-	size_t n, size_t k, cl_mem a, size_t a_off, size_t lda, cl_mem b,
-	size_t b_off, size_t ldb, float beta, cl_mem c, size_t c_off,
-	size_t ldc)
+widen(const struct ktensor *t, struct gmat *g, struct ktensor **tmp)
 {
+	*tmp = h2f(t->rt, g->mem, g->off, span(t));
+	if (*tmp == NULL)
+		return -1;
+	g->mem = (*tmp)->mem;
+	g->off = 0;
+	g->dt = KD_F32;
+	return 0;
+}
+
+/* The last two axes of t as a GEMM operand: a unit stride along its rows
+ * (ld the row stride), or down its columns (stored transposed, ld the
+ * column stride). The batch stride is axis 0's in a 3-D view. */
+static int
+gemm_operand(const struct ktensor *t, const char *name, struct gmat *g)
+{
+	int64_t r = t->ne[t->nd - 2], c = t->ne[t->nd - 1],
+		sr = t->nb[t->nd - 2], sc = t->nb[t->nd - 1];
+
+	g->mem = t->mem;
+	g->dt = t->dtype;
+	g->off = t->offs;
+	g->stride = t->nd == 3 && t->ne[0] > 1 ? (size_t)t->nb[0] : 0;
+	/* A single row (column) may have any stride between rows
+	 * (columns): CLBlast still wants the leading dimension to cover
+	 * one. */
+	if (sc == 1 && (sr >= c || r == 1)) {
+		g->trans = 0;
+		g->ld = (size_t)(sr >= c ? sr : c);
+	} else if (sr == 1 && (sc >= r || c == 1)) {
+		g->trans = 1;
+		g->ld = (size_t)(sc >= r ? sc : r);
+	} else
+		return rt_failf(t->rt, "matmul: %s [%lld, %lld] has strides "
+			"[%lld, %lld]: the GEMM needs unit stride on one axis "
+			"and rows (columns) that do not overlap", name,
+			(long long)r, (long long)c, (long long)sr,
+			(long long)sc);
+	return 0;
+}
+
+/* Checks op_matmul's operands and works out the product they ask for. */
+static int
+matmul_plan(const struct ktensor *a, const struct ktensor *b,
+	const struct ktensor *c, struct gemm *g)
+{
+	int nd = c->nd;
+	char sa[64], sb[64], sc[64];
+
+	if ((nd != 2 && nd != 3) || a->nd != nd || b->nd != nd ||
+	    (nd == 3 && (a->ne[0] != c->ne[0] || b->ne[0] != c->ne[0])) ||
+	    a->ne[nd - 2] != c->ne[nd - 2] || b->ne[nd - 1] != c->ne[nd - 1] ||
+	    a->ne[nd - 1] != b->ne[nd - 2])
+		return rt_failf(c->rt, "matmul: A %s times B %s does not give "
+			"C %s (all 2-D, or 3-D with one batch axis)",
+			kt_shape_str(a, sa, sizeof(sa)),
+			kt_shape_str(b, sb, sizeof(sb)),
+			kt_shape_str(c, sc, sizeof(sc)));
+	if (c->dtype != KD_F32 || (a->dtype == KD_F16 && b->dtype == KD_F16))
+		return rt_failf(c->rt, "matmul: C must be float32, and at "
+			"most one of A and B float16");
+	memset(g, 0, sizeof(*g));
+	g->m = (size_t)c->ne[nd - 2];
+	g->n = (size_t)c->ne[nd - 1];
+	g->k = (size_t)a->ne[nd - 1];
+	g->batch = nd == 3 ? (size_t)c->ne[0] : 1;
+	if (gemm_operand(a, "A", &g->a) != 0 ||
+	    gemm_operand(b, "B", &g->b) != 0 ||
+	    gemm_operand(c, "C", &g->c) != 0)
+		return -1;
+	if (g->c.trans)
+		return rt_failf(c->rt, "matmul: C needs unit stride along "
+			"its rows");
+	/* The kernels that read float16 take no transposes. */
+	if ((a->dtype == KD_F16 || b->dtype == KD_F16) &&
+	    (g->a.trans || g->b.trans))
+		return rt_failf(c->rt, "matmul: no transposed operands with "
+			"a float16 one");
+	return 0;
+}
+
+int
+op_matmul(const struct ktensor *a, const struct ktensor *b,
+	struct ktensor *c, float alpha, float beta)
+{
+	struct kiln_rt *rt = c->rt;
 	struct ktensor *tmp = NULL;
+	struct gemm g;
+	double t0;
 	int rc;
 
-	if (adt == KD_F16 && n >= GEMM_H2F_MIN) {
-		tmp = h2f(rt, a, a_off, (m - 1) * lda + k);
-		if (tmp == NULL)
+	if (matmul_plan(a, b, c, &g) != 0)
+		return -1;
+	g.alpha = alpha;
+	g.beta = beta;
+	/* Weights stay float16 in memory (half the footprint); a product
+	 * that reuses one across many rows or columns gets a float32 copy
+	 * for its own duration, because the float32 kernel runs about 2-3x
+	 * faster than the ones that convert each element in the inner
+	 * loop. */
+	if (g.a.dt == KD_F16 && g.n >= GEMM_H2F_MIN) {
+		if (widen(a, &g.a, &tmp) != 0)
 			return -1;
-		a = tmp->mem;
-		a_off = 0;
-		adt = KD_F32;
-	} else if (bdt == KD_F16 && m >= GEMM_H2F_MIN) {
-		tmp = h2f(rt, b, b_off, (k - 1) * ldb + n);
-		if (tmp == NULL)
+	} else if (g.b.dt == KD_F16 && g.m >= GEMM_H2F_MIN) {
+		if (widen(b, &g.b, &tmp) != 0)
 			return -1;
-		b = tmp->mem;
-		b_off = 0;
-		bdt = KD_F32;
 	}
-	if (adt == KD_F32 && bdt == KD_F32)
-		rc = op_gemm(rt, 0, 0, m, n, k, 1.0f, a, a_off, lda, b, b_off,
-			ldb, beta, c, c_off, ldc);
+	/* A float16 operand only the engine's kernel reads; transposes
+	 * only CLBlast. */
+	t0 = rt->profile ? rt_now() : 0;
+	if (g.a.dt == KD_F16 || g.b.dt == KD_F16 ||
+	    (!g.a.trans && !g.b.trans && use_own_gemm(rt)))
+		rc = gemm_own(rt, &g, t0);
 	else
-		rc = gemm_own_dt(rt, adt, bdt, m, n, k, 1.0f, a, a_off, lda, 0,
-			b, b_off, ldb, 0, beta, c, c_off, ldc, 0, 1,
-			rt->profile ? rt_now() : 0);
+		rc = gemm_blast(rt, &g, t0);
 	kt_free(tmp);
 	return rc;
-}
-
-int
-op_gemm(struct kiln_rt *rt, int ta, int tb, size_t m, size_t n, size_t k,
-	float alpha, cl_mem a, size_t a_off, size_t lda, cl_mem b,
-	size_t b_off, size_t ldb, float beta, cl_mem c, size_t c_off,
-	size_t ldc)
-{
-	CLBlastStatusCode st;
-
-	double t0;
-
-	if (m == 0 || n == 0)
-		return 0;
-	t0 = rt->profile ? rt_now() : 0;
-	if (!ta && !tb && use_own_gemm(rt))
-		return gemm_own(rt, m, n, k, alpha, a, a_off, lda, 0, b, b_off,
-			ldb, 0, beta, c, c_off, ldc, 0, 1, t0);
-	st = CLBlastSgemm(CLBlastLayoutRowMajor,
-		ta ? CLBlastTransposeYes : CLBlastTransposeNo,
-		tb ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha,
-		a, a_off, lda, b, b_off, ldb, beta, c, c_off, ldc, &rt->queue,
-		NULL);
-	if (st != CLBlastSuccess)
-		return blast_fail(rt, "CLBlastSgemm", st);
-	if (rt->profile) {
-		if (rt_finish(rt) != 0)
-			return -1;
-		rt_prof_add(rt, "gemm", rt_now() - t0, 2.0 * m * n * k);
-	}
-	return 0;
-}
-
-int
-op_gemm_batched(struct kiln_rt *rt, int ta, int tb, size_t m, size_t n,
-	size_t k, float alpha, cl_mem a, size_t a_off, size_t lda,
-	size_t a_stride, cl_mem b, size_t b_off, size_t ldb, size_t b_stride,
-	float beta, cl_mem c, size_t c_off, size_t ldc, size_t c_stride,
-	size_t batch)
-{
-	CLBlastStatusCode st;
-	double t0;
-
-	if (m == 0 || n == 0 || batch == 0)
-		return 0;
-	if (batch == 1)
-		return op_gemm(rt, ta, tb, m, n, k, alpha, a, a_off, lda, b,
-			b_off, ldb, beta, c, c_off, ldc);
-	t0 = rt->profile ? rt_now() : 0;
-	if (!ta && !tb && use_own_gemm(rt))
-		return gemm_own(rt, m, n, k, alpha, a, a_off, lda, a_stride, b,
-			b_off, ldb, b_stride, beta, c, c_off, ldc, c_stride, batch,
-			t0);
-	st = CLBlastSgemmStridedBatched(CLBlastLayoutRowMajor,
-		ta ? CLBlastTransposeYes : CLBlastTransposeNo,
-		tb ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha,
-		a, a_off, lda, a_stride, b, b_off, ldb, b_stride, beta, c,
-		c_off, ldc, c_stride, batch, &rt->queue, NULL);
-	if (st != CLBlastSuccess)
-		return blast_fail(rt, "CLBlastSgemmStridedBatched", st);
-	if (rt->profile) {
-		if (rt_finish(rt) != 0)
-			return -1;
-		rt_prof_add(rt, "gemm_batched", rt_now() - t0,
-			2.0 * m * n * k * batch);
-	}
-	return 0;
 }
 
 int
@@ -296,10 +377,12 @@ op_linear(const struct ktensor *x, const struct ktensor *w,
 	const struct ktensor *b, struct ktensor *y)
 {
 	struct kiln_rt *rt = x->rt;
+	struct ktensor xv, wv, yv;
 	size_t in, out, rows;
 	uint32_t d, total;
 
-	if (f32_only(x, "linear") || f32_only(y, "linear"))
+	if (f32_only(x, "linear") || f32_only(y, "linear") ||
+	    dense("linear", x, w, b, y))
 		return -1;
 	if (w->nd != 2)
 		return rt_failf(rt, "linear: weight must be [out, in]");
@@ -317,12 +400,18 @@ op_linear(const struct ktensor *x, const struct ktensor *w,
 	if (kt_nelem(y) != rows * out)
 		return rt_failf(rt, "linear: output has %zu elements, want "
 			"%zu", kt_nelem(y), rows * out);
+	if (b != NULL && (size_t)kt_nelem(b) != out)
+		return rt_failf(rt, "linear: bias has %zu elements, want %zu",
+			kt_nelem(b), out);
+	/* x and y as matrices of rows; w's buffer as the [in, out] it
+	 * holds. */
+	if (kt_view_2d(&xv, x, rows, in, in, 0) != 0 ||
+	    kt_view_2d(&wv, w, in, out, out, 0) != 0 ||
+	    kt_view_2d(&yv, y, rows, out, out, 0) != 0)
+		return -1;
 	if (b != NULL) {
 		struct rt_arg a[4];
 
-		if ((size_t)kt_nelem(b) != out)
-			return rt_failf(rt, "linear: bias has %zu elements, "
-				"want %zu", kt_nelem(b), out);
 		d = (uint32_t)out;
 		total = (uint32_t)(rows * out);
 		a[0] = RT_ARG(b->mem);
@@ -332,8 +421,7 @@ op_linear(const struct ktensor *x, const struct ktensor *w,
 		if (launch1(rt, "k_fill_rows", total, a, 4) != 0)
 			return -1;
 	}
-	return gemm_w(rt, KD_F32, w->dtype, rows, out, in, x->mem, 0, in,
-		w->mem, 0, out, b != NULL ? 1.0f : 0.0f, y->mem, 0, out);
+	return op_matmul(&xv, &wv, &yv, 1.0f, b != NULL ? 1.0f : 0.0f);
 }
 
 int
@@ -344,6 +432,8 @@ op_add_channel(const struct ktensor *x, const struct ktensor *v,
 	uint32_t C, HW, vstride, total;
 	struct rt_arg a[7];
 
+	if (dense("add_channel", x, v, y, NULL))
+		return -1;
 	if (x->nd < 2 || same_shape(x, y, "add_channel"))
 		return rt_failf(rt, "add_channel: x must be [N, C, ...]");
 	C = (uint32_t)x->ne[1];
@@ -367,107 +457,148 @@ op_add_channel(const struct ktensor *x, const struct ktensor *v,
 	return launch1(rt, "k_add_channel", total, a, 7);
 }
 
+/* A convolution's geometry, worked out once by op_conv2d. */
+struct conv {
+	uint32_t C, H, W, KH, KW, st, pd, HO, WO;
+	size_t N, O, ckk, P;	/* ckk = C KH KW, P = HO WO */
+};
+
+/* A 1x1, stride 1, unpadded convolution is a GEMM on x itself: per image,
+ * w [O, C] times x [C, HW] into y [O, HW]. */
+static int
+conv_direct(const struct conv *cv, const struct ktensor *x,
+	const struct ktensor *w, struct ktensor *y)
+{
+	size_t n, hw = (size_t)cv->H * cv->W;
+
+	for (n = 0; n < cv->N; n++) {
+		struct ktensor xn, yn;
+
+		if (kt_view_2d(&xn, x, cv->C, hw, hw, n * cv->C * hw) != 0 ||
+		    kt_view_2d(&yn, y, cv->O, cv->P, cv->P,
+		    n * cv->O * cv->P) != 0 ||
+		    op_matmul(w, &xn, &yn, 1.0f, 0.0f) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The columns of output lines oy0.. (rows of them) of image n into col,
+ * packed as [ckk, rows WO] from its start. */
+static int
+im2col(const struct conv *cv, const struct ktensor *x, struct ktensor *col,
+	size_t n, uint32_t oy0, uint32_t rows)
+{
+	uint32_t xo = (uint32_t)(n * cv->C * (size_t)cv->H * cv->W);
+	size_t g2[2] = { rows, cv->ckk };
+	struct rt_arg a[13] = { RT_ARG(x->mem), RT_ARG(xo),
+		RT_ARG(col->mem), RT_ARG(cv->C), RT_ARG(cv->H), RT_ARG(cv->W),
+		RT_ARG(cv->KH), RT_ARG(cv->KW), RT_ARG(cv->st), RT_ARG(cv->pd),
+		RT_ARG(oy0), RT_ARG(rows), RT_ARG(cv->WO) };
+
+	return rt_launch(x->rt, "k_im2col", 2, g2, NULL, a, 13);
+}
+
+/* im2col one band of output lines at a time, so the column buffer stays
+ * small (a 512x512 VAE conv would otherwise need gigabytes) and warm in
+ * cache for its GEMM: w [O, ckk] times the band's columns [ckk, rows WO]
+ * into those lines of y, [O, rows WO] with rows HO WO apart. */
+static int
+conv_banded(const struct conv *cv, const struct ktensor *x,
+	const struct ktensor *w, struct ktensor *y)
+{
+	struct kiln_rt *rt = x->rt;
+	size_t br = (rt->conv_band ? rt->conv_band : OP_CONV_BAND_BYTES) /
+		(cv->ckk * cv->WO * sizeof(float)), n, oy0;
+	struct ktensor *col;
+	int rc = -1;
+
+	if (br < 1)
+		br = 1;
+	if (br > cv->HO)
+		br = cv->HO;
+	col = kt_new2(rt, KD_F32, (int64_t)cv->ckk, (int64_t)(br * cv->WO));
+	if (col == NULL)
+		return -1;
+	for (n = 0; n < cv->N; n++) {
+		for (oy0 = 0; oy0 < cv->HO; oy0 += br) {
+			size_t rows = cv->HO - oy0 < br ? cv->HO - oy0 : br,
+				bw = rows * cv->WO;
+			struct ktensor cb, yb;
+
+			if (im2col(cv, x, col, n, (uint32_t)oy0,
+			    (uint32_t)rows) != 0 ||
+			    kt_view_2d(&cb, col, cv->ckk, bw, bw, 0) != 0 ||
+			    kt_view_2d(&yb, y, cv->O, bw, cv->P,
+			    n * cv->O * cv->P + oy0 * cv->WO) != 0 ||
+			    op_matmul(w, &cb, &yb, 1.0f, 0.0f) != 0)
+				goto out;
+		}
+	}
+	rc = 0;
+out:
+	kt_free(col);
+	return rc;
+}
+
 int
 op_conv2d(const struct ktensor *x, const struct ktensor *w,
 	const struct ktensor *b, struct ktensor *y, int stride, int pad)
 {
 	struct kiln_rt *rt = x->rt;
-	uint32_t C, H, W, KH, KW, HO, WO, st = (uint32_t)stride,
-		pd = (uint32_t)pad;
-	size_t O, N, n, ckk, P;
-	struct ktensor *col = NULL, *wf = NULL;
-	enum kdtype wdt = w->dtype;
-	cl_mem wmem = w->mem;
-	int direct, rc = -1;
+	struct conv cv;
+	struct ktensor *wf = NULL, wm;
+	int rc = -1;
 
 	if (x->nd != 4 || w->nd != 4 || y->nd != 4 || stride < 1 || pad < 0)
 		return rt_failf(rt, "conv2d: x, w, y must be 4-D");
-	if (f32_only(x, "conv2d") || f32_only(y, "conv2d"))
+	if (f32_only(x, "conv2d") || f32_only(y, "conv2d") ||
+	    dense("conv2d", x, w, b, y))
 		return -1;
-	N = (size_t)x->ne[0];
-	C = (uint32_t)x->ne[1];
-	H = (uint32_t)x->ne[2];
-	W = (uint32_t)x->ne[3];
-	O = (size_t)w->ne[0];
-	KH = (uint32_t)w->ne[2];
-	KW = (uint32_t)w->ne[3];
-	if ((uint32_t)w->ne[1] != C)
+	cv.N = (size_t)x->ne[0];
+	cv.C = (uint32_t)x->ne[1];
+	cv.H = (uint32_t)x->ne[2];
+	cv.W = (uint32_t)x->ne[3];
+	cv.O = (size_t)w->ne[0];
+	cv.KH = (uint32_t)w->ne[2];
+	cv.KW = (uint32_t)w->ne[3];
+	cv.st = (uint32_t)stride;
+	cv.pd = (uint32_t)pad;
+	if ((uint32_t)w->ne[1] != cv.C)
 		return rt_failf(rt, "conv2d: input has %u channels, weight "
-			"wants %lld", C, (long long)w->ne[1]);
-	if (H + 2 * pd < KH || W + 2 * pd < KW)
+			"wants %lld", cv.C, (long long)w->ne[1]);
+	if (cv.H + 2 * cv.pd < cv.KH || cv.W + 2 * cv.pd < cv.KW)
 		return rt_failf(rt, "conv2d: kernel larger than input");
-	HO = (H + 2 * pd - KH) / st + 1;
-	WO = (W + 2 * pd - KW) / st + 1;
-	if ((size_t)y->ne[0] != N || (size_t)y->ne[1] != O ||
-	    (uint32_t)y->ne[2] != HO || (uint32_t)y->ne[3] != WO)
+	cv.HO = (cv.H + 2 * cv.pd - cv.KH) / cv.st + 1;
+	cv.WO = (cv.W + 2 * cv.pd - cv.KW) / cv.st + 1;
+	if ((size_t)y->ne[0] != cv.N || (size_t)y->ne[1] != cv.O ||
+	    (uint32_t)y->ne[2] != cv.HO || (uint32_t)y->ne[3] != cv.WO)
 		return rt_failf(rt, "conv2d: output must be [%zu, %zu, %u, %u]",
-			N, O, HO, WO);
-	if (b != NULL && kt_nelem(b) != O)
+			cv.N, cv.O, cv.HO, cv.WO);
+	if (b != NULL && kt_nelem(b) != cv.O)
 		return rt_failf(rt, "conv2d: bias has %zu elements, want %zu",
-			kt_nelem(b), O);
-	ckk = (size_t)C * KH * KW;
-	P = (size_t)HO * WO;
+			kt_nelem(b), cv.O);
+	cv.ckk = (size_t)cv.C * cv.KH * cv.KW;
+	cv.P = (size_t)cv.HO * cv.WO;
 	/* One float32 copy of a float16 weight for every image and band
-	 * (gemm_w would make one per product). */
-	if (wdt == KD_F16 && P >= GEMM_H2F_MIN) {
-		wf = h2f(rt, w->mem, 0, O * ckk);
+	 * (op_matmul would make one per product). */
+	if (w->dtype == KD_F16 && cv.P >= GEMM_H2F_MIN) {
+		wf = h2f(rt, w->mem, 0, cv.O * cv.ckk);
 		if (wf == NULL)
 			return -1;
-		wmem = wf->mem;
-		wdt = KD_F32;
 	}
-	/* A 1x1, stride 1, unpadded convolution is a GEMM on x itself. */
-	direct = KH == 1 && KW == 1 && st == 1 && pd == 0;
-	if (direct) {
-		for (n = 0; n < N; n++)
-			if (gemm_w(rt, wdt, KD_F32, O, P, ckk, wmem, 0,
-			    ckk, x->mem, n * C * (size_t)H * W, P, 0.0f, y->mem,
-			    n * O * P, P) != 0)
-				goto out;
-	} else {
-		/* im2col one band of output lines at a time, so the column
-		 * buffer stays small (a 512x512 VAE conv would otherwise
-		 * need gigabytes) and warm in cache for its GEMM. */
-		size_t br = (rt->conv_band ? rt->conv_band : OP_CONV_BAND_BYTES) /
-			(ckk * WO * sizeof(float));
-
-		if (br < 1)
-			br = 1;
-		if (br > HO)
-			br = HO;
-		col = kt_new2(rt, KD_F32, (int64_t)ckk, (int64_t)(br * WO));
-		if (col == NULL)
+	/* The weight as the matrix [O, C KH KW]. */
+	if (kt_view_2d(&wm, wf != NULL ? wf : w, cv.O, cv.ckk, cv.ckk, 0) != 0)
+		goto out;
+	if (cv.KH == 1 && cv.KW == 1 && cv.st == 1 && cv.pd == 0) {
+		if (conv_direct(&cv, x, &wm, y) != 0)
 			goto out;
-		for (n = 0; n < N; n++) {
-			size_t oy0;
-
-			for (oy0 = 0; oy0 < HO; oy0 += br) {
-				uint32_t xo = (uint32_t)(n * C * (size_t)H * W),
-					o0 = (uint32_t)oy0,
-					rows = (uint32_t)(HO - oy0 < br ? HO - oy0
-					: br);
-				size_t g2[2] = { rows, ckk };
-				struct rt_arg a[13] = { RT_ARG(x->mem),
-					RT_ARG(xo), RT_ARG(col->mem), RT_ARG(C),
-					RT_ARG(H), RT_ARG(W), RT_ARG(KH),
-					RT_ARG(KW), RT_ARG(st), RT_ARG(pd),
-					RT_ARG(o0), RT_ARG(rows), RT_ARG(WO) };
-
-				if (rt_launch(rt, "k_im2col", 2, g2, NULL, a,
-				    13) != 0 ||
-				    gemm_w(rt, wdt, KD_F32, O,
-				    rows * WO, ckk, wmem, 0, ckk, col->mem,
-				    0, rows * WO, 0.0f, y->mem,
-				    n * O * P + oy0 * WO, P) != 0)
-					goto out;
-			}
-		}
-	}
+	} else if (conv_banded(&cv, x, &wm, y) != 0)
+		goto out;
 	if (b != NULL && op_add_channel(y, b, y) != 0)
 		goto out;
 	rc = 0;
 out:
-	kt_free(col);
 	kt_free(wf);
 	return rc;
 }
@@ -492,6 +623,8 @@ op_group_norm(const struct ktensor *x, const struct ktensor *gamma,
 	size_t N, lws = wg_size(rt), gws;
 	struct rt_arg a[10];
 
+	if (dense("group_norm", x, gamma, beta, y))
+		return -1;
 	if (x->nd < 2 || same_shape(x, y, "group_norm"))
 		return rt_failf(rt, "group_norm: x must be [N, C, ...]");
 	N = (size_t)x->ne[0];
@@ -526,7 +659,8 @@ op_layer_norm(const struct ktensor *x, const struct ktensor *gamma,
 	size_t rows = kt_nelem(x) / D, lws = wg_size(rt), gws = rows * lws;
 	struct rt_arg a[7];
 
-	if (same_shape(x, y, "layer_norm"))
+	if (dense("layer_norm", x, gamma, beta, y) ||
+	    same_shape(x, y, "layer_norm"))
 		return -1;
 	if (kt_nelem(gamma) != D || kt_nelem(beta) != D)
 		return rt_failf(rt, "layer_norm: gamma/beta must have %u "
@@ -570,6 +704,8 @@ op_softmax(struct ktensor *x)
 {
 	uint32_t D = (uint32_t)x->ne[x->nd - 1];
 
+	if (dense("softmax", x, NULL, NULL, NULL))
+		return -1;
 	return softmax_rows(x->rt, x->mem, kt_nelem(x) / D, D, 0, 1, 0);
 }
 
@@ -589,6 +725,8 @@ op_attention(const struct ktensor *q, const struct ktensor *k,
 	struct ktensor *s = NULL, *kt = NULL;
 	int rc = -1;
 
+	if (dense("attention", q, k, v, out))
+		return -1;
 	if (q->nd != 3 || k->nd != 3 || v->nd != 3 || out->nd != 3)
 		return rt_failf(rt, "attention: q, k, v, out must be 3-D");
 	B = (size_t)q->ne[0];
@@ -647,23 +785,29 @@ op_attention(const struct ktensor *q, const struct ktensor *k,
 	}
 	for (b = 0; b < B; b++) {
 		for (q0 = 0; q0 < Lq; q0 += chunk) {
-			size_t m = Lq - q0 < chunk ? Lq - q0 : chunk;
-			size_t qoff = (b * Lq + q0) * HD;
+			size_t m = Lq - q0 < chunk ? Lq - q0 : chunk,
+				qoff = (b * Lq + q0) * HD;
+			struct ktensor qh, kh, sh, vh, oh;
 
-			/* S_h = scale * Q_h K_h^T for every head at once:
-			 * head h starts h*d into each row of q. */
-			if (op_gemm_batched(rt, 0, 0, m, Lk, d, scale, q->mem,
-			    qoff, HD, d, kt->mem, b * H * d * Lk, Lk, d * Lk,
-			    0.0f, s->mem, 0, Lk, m * Lk, H) != 0)
+			/* Per head h, batched: Q_h, these m rows' columns
+			 * h d.. of q; K_h^T, slab h of image b's kt; S_h,
+			 * the scores packed [H, m, Lk] from s's start; V_h
+			 * and O_h, columns h d.. of image b's v and of
+			 * out's rows. */
+			if (kt_view_3d(&qh, q, H, m, d, d, HD, qoff) != 0 ||
+			    kt_view_3d(&kh, kt, H, d, Lk, d * Lk, Lk,
+			    b * H * d * Lk) != 0 ||
+			    kt_view_3d(&sh, s, H, m, Lk, m * Lk, Lk, 0) != 0 ||
+			    kt_view_3d(&vh, v, H, Lk, d, d, HD,
+			    b * Lk * HD) != 0 ||
+			    kt_view_3d(&oh, out, H, m, d, d, HD, qoff) != 0)
 				goto out;
-			if (softmax_rows(rt, s->mem, H * m, (uint32_t)Lk,
-			    causal, (uint32_t)m, (uint32_t)q0) != 0)
-				goto out;
-			/* O_h = S_h V_h, written straight into head h's
-			 * columns of out. */
-			if (op_gemm_batched(rt, 0, 0, m, d, Lk, 1.0f, s->mem,
-			    0, Lk, m * Lk, v->mem, b * Lk * HD, HD, d, 0.0f,
-			    out->mem, qoff, HD, d, H) != 0)
+			/* S_h = scale Q_h K_h^T, its softmax, then
+			 * O_h = S_h V_h. */
+			if (op_matmul(&qh, &kh, &sh, scale, 0.0f) != 0 ||
+			    softmax_rows(rt, s->mem, H * m, (uint32_t)Lk,
+			    causal, (uint32_t)m, (uint32_t)q0) != 0 ||
+			    op_matmul(&sh, &vh, &oh, 1.0f, 0.0f) != 0)
 				goto out;
 		}
 	}
@@ -681,7 +825,8 @@ binary(const char *kern, const struct ktensor *a, const struct ktensor *b,
 	uint32_t n = (uint32_t)kt_nelem(a);
 	struct rt_arg args[4];
 
-	if (same_shape(a, b, kern) || same_shape(a, y, kern))
+	if (dense(kern, a, b, y, NULL) || same_shape(a, b, kern) ||
+	    same_shape(a, y, kern))
 		return -1;
 	args[0] = RT_ARG(a->mem);
 	args[1] = RT_ARG(b->mem);
@@ -708,7 +853,7 @@ op_scale(const struct ktensor *x, float s, struct ktensor *y)
 	uint32_t n = (uint32_t)kt_nelem(x);
 	struct rt_arg a[4];
 
-	if (same_shape(x, y, "scale"))
+	if (dense("scale", x, y, NULL, NULL) || same_shape(x, y, "scale"))
 		return -1;
 	a[0] = RT_ARG(x->mem);
 	a[1] = RT_ARG(y->mem);
@@ -724,7 +869,7 @@ op_act(const struct ktensor *x, struct ktensor *y, enum act_kind kind)
 	int k = (int)kind;
 	struct rt_arg a[4];
 
-	if (same_shape(x, y, "act"))
+	if (dense("act", x, y, NULL, NULL) || same_shape(x, y, "act"))
 		return -1;
 	a[0] = RT_ARG(x->mem);
 	a[1] = RT_ARG(y->mem);
@@ -740,6 +885,8 @@ op_geglu(const struct ktensor *x, struct ktensor *y)
 	struct rt_arg a[4];
 	size_t gws[2], lws[2] = { 64, 1 };
 
+	if (dense("geglu", x, y, NULL, NULL))
+		return -1;
 	if (D2 % 2 != 0 || D == 0 || (uint32_t)y->ne[y->nd - 1] != D ||
 	    kt_nelem(y) * 2 != kt_nelem(x))
 		return rt_failf(x->rt, "geglu: y's last axis must be half of "
@@ -761,6 +908,8 @@ op_concat_channels(const struct ktensor *a, const struct ktensor *b,
 	uint32_t C1, C2, HW, total;
 	struct rt_arg args[7];
 
+	if (dense("concat", a, b, y, NULL))
+		return -1;
 	if (a->nd < 2 || b->nd != a->nd || y->nd != a->nd ||
 	    a->ne[0] != b->ne[0] || y->ne[1] != a->ne[1] + b->ne[1])
 		return rt_failf(a->rt, "concat: shapes disagree");
@@ -787,6 +936,8 @@ op_upsample2x(const struct ktensor *x, struct ktensor *y)
 	uint32_t H, W, total;
 	struct rt_arg a[5];
 
+	if (dense("upsample2x", x, y, NULL, NULL))
+		return -1;
 	if (x->nd != 4 || y->nd != 4 || y->ne[0] != x->ne[0] ||
 	    y->ne[1] != x->ne[1] || y->ne[2] != 2 * x->ne[2] ||
 	    y->ne[3] != 2 * x->ne[3])
@@ -809,6 +960,8 @@ op_transpose(const struct ktensor *x, struct ktensor *y)
 	size_t gws[3];
 	struct rt_arg a[4];
 
+	if (dense("transpose", x, y, NULL, NULL))
+		return -1;
 	if (x->nd < 2 || same_shape(x, y, "transpose"))
 		return rt_failf(x->rt, "transpose: needs 2+ axes");
 	R = (uint32_t)x->ne[x->nd - 2];
@@ -833,6 +986,8 @@ op_timestep_embedding(const struct ktensor *t, struct ktensor *y, int flip,
 	uint32_t dim = (uint32_t)y->ne[y->nd - 1], total;
 	struct rt_arg a[7];
 
+	if (dense("timestep_embedding", t, y, NULL, NULL))
+		return -1;
 	if (kt_nelem(y) != kt_nelem(t) * dim)
 		return rt_failf(t->rt, "timestep_embedding: y must be [N, dim]");
 	total = (uint32_t)kt_nelem(y);
@@ -853,6 +1008,8 @@ op_embed(const struct ktensor *ids, const struct ktensor *tok,
 	uint32_t L, D, total;
 	struct rt_arg a[7];
 
+	if (dense("embed", ids, tok, pos, y))
+		return -1;
 	if (ids->nd != 2 || tok->nd != 2 || pos->nd != 2 || y->nd != 3)
 		return rt_failf(ids->rt, "embed: bad ranks");
 	L = (uint32_t)ids->ne[1];

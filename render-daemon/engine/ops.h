@@ -1,7 +1,9 @@
 /* ops.h - the engine's operators on device tensors (F32 activations).
  * Each returns 0, or -1 with rt_error() naming the op, the call and the
  * kernel; shapes are checked before anything is enqueued. Outputs are
- * caller-allocated unless a function says otherwise. */
+ * caller-allocated unless a function says otherwise. op_matmul takes
+ * views; the others take contiguous tensors from offset 0 (a tensor from
+ * kt_new, or such a view) and refuse any other. */
 #ifndef KILN_OPS_H
 #define KILN_OPS_H
 
@@ -10,19 +12,15 @@
 enum act_kind { ACT_SILU = 0, ACT_GELU = 1, ACT_QUICK_GELU = 2,
 	ACT_GELU_TANH = 3 };
 
-/* Row-major C[M, N] = alpha * op(A) op(B) + beta * C over raw buffers with
- * element offsets and leading dimensions (CLBlast SGEMM). */
-int op_gemm(struct kiln_rt *rt, int trans_a, int trans_b, size_t m,
-	size_t n, size_t k, float alpha, cl_mem a, size_t a_off, size_t lda,
-	cl_mem b, size_t b_off, size_t ldb, float beta, cl_mem c,
-	size_t c_off, size_t ldc);
-
-/* The same over `batch` matrices at fixed element strides. */
-int op_gemm_batched(struct kiln_rt *rt, int trans_a, int trans_b, size_t m,
-	size_t n, size_t k, float alpha, cl_mem a, size_t a_off, size_t lda,
-	size_t a_stride, cl_mem b, size_t b_off, size_t ldb, size_t b_stride,
-	float beta, cl_mem c, size_t c_off, size_t ldc, size_t c_stride,
-	size_t batch);
+/* C = alpha A B + beta C: A [M, K], B [K, N], C [M, N], all 2-D, or all
+ * 3-D with the batch on axis 0 (a product per index). Any of them may be
+ * a view (kt_view_*): each needs unit stride on one of its last two axes,
+ * and a view with unit stride down its columns (kt_transpose) is read as
+ * stored transposed (CLBlast then; the engine's kernel takes none). C is
+ * float32; one of A and B may be float16 (a weight), then neither is
+ * transposed. Refuses anything else before enqueueing. */
+int op_matmul(const struct ktensor *a, const struct ktensor *b,
+	struct ktensor *c, float alpha, float beta);
 
 /* y [..., out] = x [..., in] W^T + b: W [out, in], b [out] or NULL. W
  * must be laid out for the GEMM (ktensor.kn, as wt_load_linear gives

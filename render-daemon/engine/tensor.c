@@ -27,6 +27,19 @@ shape_elems(const int64_t *shape, int nd, size_t *out)
 	return 0;
 }
 
+/* Row-major strides for t's shape. */
+static void
+set_contiguous(struct ktensor *t)
+{
+	int64_t st = 1;
+	int i;
+
+	for (i = t->nd - 1; i >= 0; i--) {
+		t->nb[i] = st;
+		st *= t->ne[i];
+	}
+}
+
 struct ktensor *
 kt_new(struct kiln_rt *rt, enum kdtype dt, int nd, const int64_t *shape)
 {
@@ -48,6 +61,7 @@ kt_new(struct kiln_rt *rt, enum kdtype dt, int nd, const int64_t *shape)
 	t->nd = nd;
 	for (i = 0; i < nd; i++)
 		t->ne[i] = shape[i];
+	set_contiguous(t);
 	t->mem = rt_alloc(rt, n * kd_size(dt), &t->cap);
 	if (t->mem == NULL) {
 		free(t);
@@ -90,7 +104,7 @@ kt_new4(struct kiln_rt *rt, enum kdtype dt, int64_t a, int64_t b, int64_t c,
 void
 kt_free(struct ktensor *t)
 {
-	if (t == NULL)
+	if (t == NULL || t->view_src != NULL)
 		return;
 	rt_release(t->rt, t->mem, t->cap);
 	free(t);
@@ -116,9 +130,12 @@ kt_bytes(const struct ktensor *t)
 int
 kt_upload(struct ktensor *t, const void *src)
 {
-	cl_int e = clEnqueueWriteBuffer(t->rt->queue, t->mem, CL_TRUE, 0,
-		kt_bytes(t), src, 0, NULL, NULL);
+	cl_int e;
 
+	if (!kt_is_contiguous(t))
+		return rt_failf(t->rt, "upload: tensor is not contiguous");
+	e = clEnqueueWriteBuffer(t->rt->queue, t->mem, CL_TRUE,
+		t->offs * kd_size(t->dtype), kt_bytes(t), src, 0, NULL, NULL);
 	return e == CL_SUCCESS ? 0 : rt_fail(t->rt, "clEnqueueWriteBuffer",
 		NULL, e);
 }
@@ -126,9 +143,12 @@ kt_upload(struct ktensor *t, const void *src)
 int
 kt_download(const struct ktensor *t, void *dst)
 {
-	cl_int e = clEnqueueReadBuffer(t->rt->queue, t->mem, CL_TRUE, 0,
-		kt_bytes(t), dst, 0, NULL, NULL);
+	cl_int e;
 
+	if (!kt_is_contiguous(t))
+		return rt_failf(t->rt, "download: tensor is not contiguous");
+	e = clEnqueueReadBuffer(t->rt->queue, t->mem, CL_TRUE,
+		t->offs * kd_size(t->dtype), kt_bytes(t), dst, 0, NULL, NULL);
 	return e == CL_SUCCESS ? 0 : rt_fail(t->rt, "clEnqueueReadBuffer",
 		NULL, e);
 }
@@ -142,9 +162,129 @@ kt_reshape(struct ktensor *t, int nd, const int64_t *shape)
 	if (nd < 1 || nd > KT_MAX_DIMS || shape_elems(shape, nd, &n) != 0 ||
 	    n != kt_nelem(t))
 		return rt_failf(t->rt, "reshape: element count differs");
+	if (!kt_is_contiguous(t))
+		return rt_failf(t->rt, "reshape: tensor is not contiguous");
 	t->nd = nd;
 	for (i = 0; i < nd; i++)
 		t->ne[i] = shape[i];
+	set_contiguous(t);
+	return 0;
+}
+
+int
+kt_is_contiguous(const struct ktensor *t)
+{
+	int64_t st = 1;
+	int i;
+
+	for (i = t->nd - 1; i >= 0; i--) {
+		if (t->ne[i] != 1 && t->nb[i] != st)
+			return 0;
+		st *= t->ne[i];
+	}
+	return 1;
+}
+
+/* Elements in the buffer that owns t's memory: a view may reach any of
+ * them, and no further. */
+static size_t
+owner_elems(const struct ktensor *t)
+{
+	const struct ktensor *o = t->view_src != NULL ? t->view_src : t;
+
+	return kt_nelem(o);
+}
+
+/* *v = a view of t with nd axes ne, strides nb (the last taken from t)
+ * and offs elements past t's first. */
+static int
+view(struct ktensor *v, const struct ktensor *t, int nd, const int64_t *ne,
+	const int64_t *nb, size_t offs)
+{
+	struct ktensor r;
+	size_t limit = owner_elems(t), last;
+	int i;
+
+	if (t->offs > limit || offs > limit - t->offs)
+		return rt_failf(t->rt, "view: offset %zu beyond the buffer's "
+			"%zu elements", offs, limit);
+	r = *t;
+	r.nd = nd;
+	r.cap = 0;
+	r.kn = 0;
+	r.offs = t->offs + offs;
+	r.view_src = t->view_src != NULL ? t->view_src : t;
+	memset(r.ne, 0, sizeof(r.ne));
+	memset(r.nb, 0, sizeof(r.nb));
+	last = r.offs;
+	for (i = 0; i < nd; i++) {
+		r.ne[i] = ne[i];
+		r.nb[i] = i < nd - 1 ? nb[i] : t->nb[t->nd - 1];
+		if (r.ne[i] <= 0 || r.nb[i] < 0)
+			return rt_failf(t->rt, "view: axis %d has extent %lld, "
+				"stride %lld", i, (long long)r.ne[i],
+				(long long)r.nb[i]);
+		/* last += (ne - 1) nb, without overflow past limit. */
+		if (r.nb[i] != 0 && (uint64_t)(r.ne[i] - 1) >
+		    (limit - last) / (uint64_t)r.nb[i])
+			goto outside;
+		last += (size_t)(r.ne[i] - 1) * (size_t)r.nb[i];
+	}
+	if (last >= limit)
+		goto outside;
+	*v = r;
+	return 0;
+outside:
+	return rt_failf(t->rt, "view: reaches past the buffer's %zu elements",
+		limit);
+}
+
+int
+kt_view_2d(struct ktensor *v, const struct ktensor *t, int64_t ne0,
+	int64_t ne1, int64_t nb0, size_t offs)
+{
+	int64_t ne[2] = { ne0, ne1 }, nb[1] = { nb0 };
+
+	return view(v, t, 2, ne, nb, offs);
+}
+
+int
+kt_view_3d(struct ktensor *v, const struct ktensor *t, int64_t ne0,
+	int64_t ne1, int64_t ne2, int64_t nb0, int64_t nb1, size_t offs)
+{
+	int64_t ne[3] = { ne0, ne1, ne2 }, nb[2] = { nb0, nb1 };
+
+	return view(v, t, 3, ne, nb, offs);
+}
+
+int
+kt_view_4d(struct ktensor *v, const struct ktensor *t, int64_t ne0,
+	int64_t ne1, int64_t ne2, int64_t ne3, int64_t nb0, int64_t nb1,
+	int64_t nb2, size_t offs)
+{
+	int64_t ne[4] = { ne0, ne1, ne2, ne3 }, nb[3] = { nb0, nb1, nb2 };
+
+	return view(v, t, 4, ne, nb, offs);
+}
+
+int
+kt_transpose(struct ktensor *v, const struct ktensor *t)
+{
+	int64_t x;
+	int a = t->nd - 2;
+
+	if (t->nd < 2)
+		return rt_failf(t->rt, "transpose: needs 2+ axes");
+	*v = *t;
+	v->cap = 0;
+	v->kn = 0;
+	v->view_src = t->view_src != NULL ? t->view_src : t;
+	x = v->ne[a];
+	v->ne[a] = v->ne[a + 1];
+	v->ne[a + 1] = x;
+	x = v->nb[a];
+	v->nb[a] = v->nb[a + 1];
+	v->nb[a + 1] = x;
 	return 0;
 }
 

@@ -641,27 +641,36 @@ rnd(uint64_t *st)
 		(float)(1 << 23) - 1.0f;
 }
 
-/* A problem on the host and the device: A and B as op_gemm reads them
- * (transposed in memory when ta / tb), C [m, n]. */
+/* A problem on the host and the device: A and B as they lie in memory
+ * (transposed when ta / tb; [batch, rows, cols] when batched), C [m, n]. */
 struct problem {
 	struct tuning_shape s;
 	size_t batch;
 	float *a, *b, *c;
-	cl_mem da, db, dc;
-	size_t ca, cb, cc;
+	struct ktensor *da, *db, *dc;
 	size_t na, nb, nc;	/* elements per batch entry */
 };
 
 static void
-problem_free(struct kiln_rt *rt, struct problem *p)
+problem_free(struct problem *p)
 {
 	free(p->a);
 	free(p->b);
 	free(p->c);
-	rt_release(rt, p->da, p->ca);
-	rt_release(rt, p->db, p->cb);
-	rt_release(rt, p->dc, p->cc);
+	kt_free(p->da);
+	kt_free(p->db);
+	kt_free(p->dc);
 	memset(p, 0, sizeof(*p));
+}
+
+/* A float32 matrix [rows, cols] on the device, or batch of them. */
+static struct ktensor *
+dev_matrix(struct kiln_rt *rt, size_t batch, size_t rows, size_t cols)
+{
+	if (batch > 1)
+		return kt_new3(rt, KD_F32, (int64_t)batch, (int64_t)rows,
+			(int64_t)cols);
+	return kt_new2(rt, KD_F32, (int64_t)rows, (int64_t)cols);
 }
 
 static int
@@ -669,7 +678,6 @@ problem_new(struct kiln_rt *rt, const struct tuning_shape *s, size_t batch,
 	uint64_t seed, struct problem *p)
 {
 	size_t i;
-	cl_int e;
 
 	memset(p, 0, sizeof(*p));
 	p->s = *s;
@@ -681,67 +689,51 @@ problem_new(struct kiln_rt *rt, const struct tuning_shape *s, size_t batch,
 	p->b = malloc(p->nb * batch * sizeof(float));
 	p->c = malloc(p->nc * batch * sizeof(float));
 	if (p->a == NULL || p->b == NULL || p->c == NULL) {
-		problem_free(rt, p);
+		problem_free(p);
 		return rt_failf(rt, "gemm check: out of host memory");
 	}
 	for (i = 0; i < p->na * batch; i++)
 		p->a[i] = rnd(&seed);
 	for (i = 0; i < p->nb * batch; i++)
 		p->b[i] = rnd(&seed);
-	p->da = rt_alloc(rt, p->na * batch * sizeof(float), &p->ca);
-	p->db = p->da ? rt_alloc(rt, p->nb * batch * sizeof(float), &p->cb)
-		: NULL;
-	p->dc = p->db ? rt_alloc(rt, p->nc * batch * sizeof(float), &p->cc)
-		: NULL;
-	if (p->dc == NULL) {
-		problem_free(rt, p);
+	p->da = dev_matrix(rt, batch, s->ta ? s->k : s->m,
+		s->ta ? s->m : s->k);
+	p->db = p->da ? dev_matrix(rt, batch, s->tb ? s->n : s->k,
+		s->tb ? s->k : s->n) : NULL;
+	p->dc = p->db ? dev_matrix(rt, batch, s->m, s->n) : NULL;
+	if (p->dc == NULL || kt_upload(p->da, p->a) != 0 ||
+	    kt_upload(p->db, p->b) != 0) {
+		problem_free(p);
 		return -1;
-	}
-	e = clEnqueueWriteBuffer(rt->queue, p->da, CL_TRUE, 0,
-		p->na * batch * sizeof(float), p->a, 0, NULL, NULL);
-	if (e == CL_SUCCESS)
-		e = clEnqueueWriteBuffer(rt->queue, p->db, CL_TRUE, 0,
-			p->nb * batch * sizeof(float), p->b, 0, NULL, NULL);
-	if (e != CL_SUCCESS) {
-		problem_free(rt, p);
-		return rt_fail(rt, "clEnqueueWriteBuffer", "gemm check", e);
 	}
 	return 0;
 }
 
-static size_t
-lda_of(const struct tuning_shape *s)
+/* C = A B, each of A and B read transposed (a view) where the shape says
+ * so. */
+static int
+problem_run(struct problem *p)
 {
-	return s->ta ? s->m : s->k;
-}
+	const struct ktensor *a = p->da, *b = p->db;
+	struct ktensor at, bt;
 
-static size_t
-ldb_of(const struct tuning_shape *s)
-{
-	return s->tb ? s->k : s->n;
+	if (p->s.ta) {
+		if (kt_transpose(&at, p->da) != 0)
+			return -1;
+		a = &at;
+	}
+	if (p->s.tb) {
+		if (kt_transpose(&bt, p->db) != 0)
+			return -1;
+		b = &bt;
+	}
+	return op_matmul(a, b, p->dc, 1.0f, 0.0f);
 }
 
 static int
-problem_run(struct kiln_rt *rt, struct problem *p)
+problem_download(struct problem *p)
 {
-	const struct tuning_shape *s = &p->s;
-
-	if (p->batch > 1)
-		return op_gemm_batched(rt, s->ta, s->tb, s->m, s->n, s->k,
-			1.0f, p->da, 0, lda_of(s), p->na, p->db, 0, ldb_of(s),
-			p->nb, 0.0f, p->dc, 0, s->n, p->nc, p->batch);
-	return op_gemm(rt, s->ta, s->tb, s->m, s->n, s->k, 1.0f, p->da, 0,
-		lda_of(s), p->db, 0, ldb_of(s), 0.0f, p->dc, 0, s->n);
-}
-
-static int
-problem_download(struct kiln_rt *rt, struct problem *p)
-{
-	cl_int e = clEnqueueReadBuffer(rt->queue, p->dc, CL_TRUE, 0,
-		p->nc * p->batch * sizeof(float), p->c, 0, NULL, NULL);
-
-	return e == CL_SUCCESS ? 0 :
-		rt_fail(rt, "clEnqueueReadBuffer", "gemm check", e);
+	return kt_download(p->dc, p->c);
 }
 
 /* The host's C[i, j] of batch entry bi (in double), and the sum of
@@ -774,7 +766,7 @@ check_full(struct kiln_rt *rt, struct problem *p, const char *what)
 	double max_err = 0, max_ref = 0;
 	size_t bi, i, j;
 
-	if (problem_download(rt, p) != 0)
+	if (problem_download(p) != 0)
 		return -1;
 	for (bi = 0; bi < p->batch; bi++)
 		for (i = 0; i < p->s.m; i++)
@@ -807,7 +799,7 @@ check_sampled(struct kiln_rt *rt, struct problem *p, int samples)
 	uint64_t st = 0x9E3779B97F4A7C15ULL ^ p->s.m ^ (p->s.n << 20);
 	int t;
 
-	if (problem_download(rt, p) != 0)
+	if (problem_download(p) != 0)
 		return -1;
 	for (t = 0; t < samples; t++) {
 		size_t i, j;
@@ -864,7 +856,7 @@ tuning_time_gemm(struct kiln_rt *rt, const struct tuning_shape *s,
 		goto out;
 	}
 	t0 = tuning_now();
-	if (problem_run(rt, &p) != 0 || rt_finish(rt) != 0)
+	if (problem_run(&p) != 0 || rt_finish(rt) != 0)
 		goto out;
 	out->first_s = tuning_now() - t0;
 	/* Everything is built by now (the tuner validates first), so a
@@ -876,7 +868,7 @@ tuning_time_gemm(struct kiln_rt *rt, const struct tuning_shape *s,
 	}
 	for (i = 0; i < reps; i++) {
 		t0 = tuning_now();
-		if (problem_run(rt, &p) != 0 || rt_finish(rt) != 0)
+		if (problem_run(&p) != 0 || rt_finish(rt) != 0)
 			goto out;
 		t[out->runs] = tuning_now() - t0;
 		if (give_up_s > 0 && t[out->runs] > give_up_s) {
@@ -893,7 +885,7 @@ tuning_time_gemm(struct kiln_rt *rt, const struct tuning_shape *s,
 	rc = check_sampled(rt, &p, 48);
 out:
 	free(t);
-	problem_free(rt, &p);
+	problem_free(&p);
 	return rc;
 }
 
@@ -925,10 +917,10 @@ tuning_validate_gemm(struct kiln_rt *rt)
 		if (problem_new(rt, &cases[i].s, cases[i].batch, 0xC0FFEE + i,
 		    &p) != 0)
 			return -1;
-		rc = problem_run(rt, &p);
+		rc = problem_run(&p);
 		if (rc == 0)
 			rc = check_full(rt, &p, cases[i].what);
-		problem_free(rt, &p);
+		problem_free(&p);
 		if (rc != 0)
 			return -1;
 	}

@@ -110,7 +110,7 @@ struct tuning_timing {
 	int gave_up;		/* a call took longer than give_up_s */
 };
 
-/* Times op_gemm on s with random inputs: one warm-up call, then up to reps
+/* Times op_matmul on s with random inputs: one warm-up call, then up to reps
  * calls, each waited for with clFinish; stops after a call that takes
  * longer than give_up_s (0: never) and sets gave_up. Then checks sampled
  * entries of C against a host dot product, so a wrong kernel never
@@ -119,9 +119,10 @@ struct tuning_timing {
 int tuning_time_gemm(struct kiln_rt *rt, const struct tuning_shape *s,
 	int reps, double give_up_s, struct tuning_timing *out);
 
-/* Runs op_gemm on small random problems with every transpose combination,
- * odd and tile-aligned sizes, and op_gemm_batched, comparing each whole
- * result with a host product (max error <= 1e-4 of max |reference|).
+/* Runs op_matmul on small random problems with every transpose
+ * combination (as views), odd and tile-aligned sizes, and batched ones,
+ * comparing each whole result with a host product (max error <= 1e-4 of
+ * max |reference|).
  * Returns 0, or -1 with rt_error() naming the case. */
 int tuning_validate_gemm(struct kiln_rt *rt);
 

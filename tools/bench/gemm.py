@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """gemm.py - GEMM GFLOP/s of kiln's engine next to OpenBLAS SGEMM through
-numpy on the same shapes, in the same run: op_gemm as the engine runs it
-(its own kernel where that applies), and op_gemm held to CLBlast without
+numpy on the same shapes, in the same run: op_matmul as the engine runs it
+(its own kernel where that applies), and op_matmul held to CLBlast without
 and with the device's tuning file. Prints one table and writes it as JSON
 to bench/results/gemm.json.
 
@@ -170,7 +170,7 @@ def main():
 
     add(bench_kiln(binary, joined, args.repeat, args.device, True, False),
         "engine")
-    print("  kiln engine (op_gemm's own choice) done", flush=True)
+    print("  kiln engine (op_matmul's own choice) done", flush=True)
     add(bench_kiln(binary, joined, args.repeat, args.device, False, True),
         "untuned")
     print("  kiln CLBlast untuned done (KILN_NO_TUNING=1)", flush=True)
@@ -202,7 +202,7 @@ def main():
             tstate.get("state"),
             ": " + tstate["detail"] if tstate.get("detail") else ""))
     print("best of %d calls after a warm-up; GFLOP/s = 2MNK / time; "
-          "engine = op_gemm's own choice, untuned/tuned = op_gemm held "
+          "engine = op_matmul's own choice, untuned/tuned = op_matmul held "
           "to CLBlast" % args.repeat)
     print("%-16s %8s %8s %8s %8s %8s %8s %8s" % (
         "shape", "OpenBLAS", "engine", "untuned", "tuned", "eng/OB",
