@@ -78,6 +78,7 @@ enum sd_family
 checkpoint_family(const struct sth_file *h)
 {
 	enum sd_family f = SD_UNKNOWN, te = SD_UNKNOWN;
+	int attn = 0;
 	size_t i;
 
 	for (i = 0; i < h->n; i++) {
@@ -91,12 +92,16 @@ checkpoint_family(const struct sth_file *h)
 			te = SD_2;
 		/* The first cross-attention key decides: all of a UNet's
 		 * attend to the same context. */
-		if (f == SD_UNKNOWN &&
-		    has_prefix(t->name, "model.diffusion_model.") &&
-		    has_suffix(t->name, ".attn2.to_k.weight") && t->ndim == 2)
+		if (!attn && has_prefix(t->name, "model.diffusion_model.") &&
+		    has_suffix(t->name, ".attn2.to_k.weight") &&
+		    t->ndim == 2) {
 			f = sd_family_of_context(t->shape[1]);
+			attn = 1;
+		}
 	}
-	return f != SD_UNKNOWN ? f : te;
+	/* A UNet of another width is none of them, whatever encoder it
+	 * was given. */
+	return attn ? f : te;
 }
 
 void

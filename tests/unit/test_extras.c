@@ -362,6 +362,23 @@ checkpoint_types(void)
 	CHECK(c != NULL && c->type == SD_1 && c->native_side == 512 &&
 	    c->max_side == 1024);
 	model_card_free(c);
+	/* A UNet of another width: unknown, whatever its text encoder. */
+	{
+		static const struct st_fix tiny[] = {
+			{ "cond_stage_model.transformer.text_model."
+			  "final_layer_norm.weight", "F16", 1, { 64 } },
+			{ "model.diffusion_model.input_blocks.1.1."
+			  "transformer_blocks.0.attn2.to_k.weight", "F16", 2,
+			  { 32, 64 } },
+		};
+
+		CHECK(st_fix_write(models, "tiny.safetensors", tiny, 2, NULL,
+		    0) == 0);
+		CHECK(model_card_load(models, "tiny", &c, err,
+		    sizeof(err)) == 0);
+		CHECK(c != NULL && c->type == SD_UNKNOWN);
+		model_card_free(c);
+	}
 	/* Unknown: Stable Diffusion 1.x's sizes, no largest side. */
 	CHECK(st_fix_write(models, "odd.safetensors", sd1, 0, NULL, 0) == 0);
 	CHECK(model_card_load(models, "odd", &c, err, sizeof(err)) == 0);
