@@ -18,13 +18,15 @@ lora_weight_text(double w, char *out, size_t outlen)
 	int p;
 
 	/* Plain decimal (the form the JSON API takes back), with the fewest
-	 * digits that read back as w. */
+	 * digits that read back as w; a weight too small for twenty
+	 * decimals in exponent form, which the stored form and a tag read
+	 * as well. */
 	for (p = 0; p <= 20; p++) {
 		snprintf(out, outlen, "%.*f", p, w);
 		if (strtod(out, NULL) == w)
 			return;
 	}
-	snprintf(out, outlen, "%.20f", w);
+	snprintf(out, outlen, "%.17g", w);
 }
 
 static int
