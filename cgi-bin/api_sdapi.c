@@ -1,11 +1,11 @@
 /* api_sdapi.c - the AUTOMATIC1111-compatible subset under /sdapi/v1, for
  * tools that already speak it: txt2img (which waits for its job and
  * answers with the PNGs in base64), sd-models, loras, embeddings,
- * samplers, options, progress and interrupt. Underneath it is an ordinary kiln job: the
- * same checks, quotas, credits, queue, history and gallery. Fields kiln
- * does not implement are accepted only at the value that means "off",
- * so a request never silently renders something other than it asked
- * for. */
+ * samplers, options, progress and interrupt. Underneath it is an
+ * ordinary kiln job: the same checks, quotas, credits, queue, history
+ * and gallery. Fields kiln does not implement are accepted only at the
+ * value that means "off", so a request never silently renders something
+ * other than it asked for. */
 #include "app.h"
 #include "auth.h"
 #include "config.h"

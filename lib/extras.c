@@ -211,7 +211,8 @@ classify_lora(const struct sth_file *h, const char *file,
 			    NULL && sibling(h, t->name, mlen,
 			    ".lora_A.weight") == NULL)
 				return errf(err, errlen, "%s: '%s' has no "
-					"lora_down or lora_A beside it", file, q);
+					"lora_down or lora_A beside it", file,
+					q);
 			continue;
 		}
 		if (t->ndim != 2 && t->ndim != 4)
@@ -232,8 +233,8 @@ classify_lora(const struct sth_file *h, const char *file,
 			return errf(err, errlen, "%s: '%s' has no %s beside it",
 				file, q, peft ? "lora_B" : "lora_up");
 		if (up->ndim != t->ndim || up->shape[1] != t->shape[0])
-			return errf(err, errlen, "%s: '%s' is of rank %llu, its "
-				"%s does not match it", file, q,
+			return errf(err, errlen, "%s: '%s' is of rank %llu, "
+				"its %s does not match it", file, q,
 				(unsigned long long)t->shape[0], peft ?
 				"lora_B" : "lora_up");
 		x->modules++;
@@ -290,9 +291,9 @@ classify_embedding(const struct sth_file *h, const char *file,
 		if (vectors_of(l, &nl, &dl) != 0 || vectors_of(g, &ng, &dg) != 0
 		    || l->ndim != 2 || g->ndim != 2 || dl != 768 ||
 		    dg != 1280 || nl != ng)
-			return errf(err, errlen, "%s: clip_l and clip_g must be "
-				"[n, 768] and [n, 1280] floats of the same n",
-				file);
+			return errf(err, errlen, "%s: clip_l and clip_g must "
+				"be [n, 768] and [n, 1280] floats of the same "
+				"n", file);
 		x->family = SD_XL;
 		x->vectors = nl;
 		x->width = dl + dg;

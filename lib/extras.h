@@ -30,7 +30,7 @@ struct extra_info {
 	const char *format;	/* LoRA: "kohya" or "peft"; else NULL */
 	int modules;		/* LoRA: the layers it patches */
 	int vectors;		/* embedding: the vectors a use inserts */
-	int width;		/* embedding: their width (SDXL: 768 + 1280) */
+	int width;		/* embedding: their width (SDXL 768+1280) */
 	/* A LoRA's __metadata__ sshs_model_hash, which AUTOMATIC1111 takes
 	 * for its hash rather than hash the file; NULL when absent. */
 	char *sshs_hash;

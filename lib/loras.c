@@ -146,8 +146,8 @@ tag_args(const char *tag, size_t tlen, const char *args, size_t alen,
 					"rank) is not supported", where);
 			} else {
 				return errf(err, errlen, "%s: unknown "
-					"parameter \"%.*s\" (te= or unet=)", where,
-					(int)(klen > 32 ? 32 : klen), p);
+					"parameter \"%.*s\" (te= or unet=)",
+					where, (int)(klen > 32 ? 32 : klen), p);
 			}
 		} else if (npos == 3) {
 			/* A1111's fourth is dyn, the dynamic rank. */

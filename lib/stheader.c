@@ -375,7 +375,8 @@ header_len(const unsigned char *p, uint64_t size, const char *name,
 	*hlen = le64(p);
 	if (*hlen > STH_HEADER_MAX)
 		return errf(err, errlen, "%s: not a safetensors file: a "
-			"header of %llu bytes", name, (unsigned long long)*hlen);
+			"header of %llu bytes", name,
+			(unsigned long long)*hlen);
 	if (*hlen > size - 8)
 		return errf(err, errlen, "%s: truncated: the header needs "
 			"%llu bytes, the file has %llu after the length", name,

@@ -16,7 +16,7 @@
 
 struct sth_tensor {
 	char *name;
-	char dtype[8];			/* "F32", "F16", "BF16", "I64", ... */
+	char dtype[8];			/* "F32", "F16", "BF16", ... */
 	int ndim;
 	uint64_t shape[STH_MAX_DIMS];
 	uint64_t begin, end;		/* byte offsets in the data area */
@@ -31,7 +31,7 @@ struct sth_file {
 	size_t n;
 	struct sth_meta *meta;		/* __metadata__, in its order */
 	size_t nmeta;
-	uint64_t header_len;		/* the data starts at 8 + header_len */
+	uint64_t header_len;		/* data starts at 8 + header_len */
 	uint64_t data_len;
 };
 
