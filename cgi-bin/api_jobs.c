@@ -4,6 +4,8 @@
 #include "app.h"
 #include "auth.h"
 #include "db.h"
+#include "extras.h"
+#include "filehash.h"
 #include "handlers.h"
 #include "jobs.h"
 #include "log.h"
@@ -16,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void
@@ -554,11 +557,166 @@ api_job_unshare(struct kreq *req)
 	return api_no_content(req);
 }
 
+/* The cached hashes of kind (NULL with *n 0 when the database does not
+ * answer: the list is shown without them). */
+static struct hash_row *
+cached_hashes(struct kreq *req, const char *kind, long *n)
+{
+	struct hash_row *rows = NULL;
+
+	*n = hash_cache_list(req->app->db, kind, &rows);
+	if (*n < 0) {
+		log_warn("models: hashes of %s: %s", kind,
+			db_error(req->app->db));
+		*n = 0;
+	}
+	return rows;
+}
+
+/* key: the hash of the file at path among rows, cut to len hex digits
+ * (null when it was not hashed at its present size and time). */
+static void
+add_hash(json_object *o, const char *key, const struct hash_row *rows,
+	long n, const char *name, const char *path, int len)
+{
+	struct file_stamp st;
+	const char *h = NULL;
+
+	if (path != NULL && file_stamp_of(path, &st) == 0)
+		h = hash_rows_find(rows, n, name, &st);
+	json_object_object_add(o, key, h != NULL ?
+		json_object_new_string_len(h, len) : NULL);
+}
+
+/* One model: its card's description and defaults (what a job that
+ * leaves them out gets), what it is (type, native size, the sides it
+ * takes) and its AUTOMATIC1111 hash when a single file was hashed. */
+static json_object *
+model_json(struct kreq *req, const char *name, const struct hash_row *rows,
+	long nrows)
+{
+	const struct kiln_config *cfg = &req->app->cfg;
+	struct model_card *c = NULL;
+	json_object *m = json_object_new_object(), *d;
+	struct stat st;
+	char err[512];
+
+	json_object_object_add(m, "name", json_object_new_string(name));
+	json_object_object_add(m, "default", json_object_new_boolean(
+		!strcmp(name, cfg->default_model)));
+	if (model_card_load(cfg->models_dir, name, &c, err,
+	    sizeof(err)) != 0) {
+		json_object_object_add(m, "error", json_object_new_string(err));
+		return m;
+	}
+	json_object_object_add(m, "description",
+		json_object_new_string(c->description));
+	if (c->width > 0) {
+		json_object_object_add(m, "width",
+			json_object_new_int(c->width));
+		json_object_object_add(m, "height",
+			json_object_new_int(c->height));
+	}
+	json_object_object_add(m, "type", json_object_new_string(
+		sd_family_name(c->type)));
+	json_object_object_add(m, "native_size",
+		json_object_new_int(c->native_side));
+	json_object_object_add(m, "size_multiple",
+		json_object_new_int(c->multiple));
+	json_object_object_add(m, "max_size", c->max_side > 0 ?
+		json_object_new_int(c->max_side) : NULL);
+	/* The same defaults lib/submit.c's finish() gives a job. */
+	d = json_object_new_object();
+	json_object_object_add(d, "width", json_object_new_int(c->width ?
+		c->width : c->native_side ? c->native_side : 512));
+	json_object_object_add(d, "height", json_object_new_int(c->height ?
+		c->height : c->native_side ? c->native_side : 512));
+	json_object_object_add(d, "steps", json_object_new_int(c->steps ?
+		c->steps : 20));
+	json_object_object_add(d, "cfg_scale", json_object_new_double(
+		c->cfg > 0 ? c->cfg : 7.0));
+	json_object_object_add(d, "sampler", json_object_new_string(
+		*c->sampler ? c->sampler : "euler_a"));
+	json_object_object_add(m, "defaults", d);
+	/* AUTOMATIC1111 hashes single files; a folder has none. */
+	if (stat(c->path, &st) == 0 && S_ISREG(st.st_mode)) {
+		add_hash(m, "hash", rows, nrows, name, c->path,
+			HASH_SHORT_MODEL);
+		add_hash(m, "sha256", rows, nrows, name, c->path, HASH_HEX);
+	} else {
+		json_object_object_add(m, "hash", NULL);
+		json_object_object_add(m, "sha256", NULL);
+	}
+	if (c->file_error != NULL)
+		json_object_object_add(m, "error",
+			json_object_new_string(c->file_error));
+	model_card_free(c);
+	return m;
+}
+
+/* The LoRAs or embeddings of dir, each with its family and hash, an
+ * unusable one with why. */
+static json_object *
+extras_json(struct kreq *req, const char *dir, enum extra_kind kind)
+{
+	const char *kname = extra_kind_name(kind);
+	json_object *a = json_object_new_array();
+	struct extra_info *x = NULL;
+	struct hash_row *rows;
+	long nrows;
+	int n, i;
+
+	n = extras_list(dir, kind, &x);
+	if (n < 0)
+		log_warn("models: %s cannot be read", dir);
+	rows = cached_hashes(req, kname, &nrows);
+	for (i = 0; i < n; i++) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "name",
+			json_object_new_string(x[i].name));
+		json_object_object_add(o, "type",
+			json_object_new_string(kname));
+		if (x[i].error != NULL) {
+			json_object_object_add(o, "error",
+				json_object_new_string(x[i].error));
+			json_object_array_add(a, o);
+			continue;
+		}
+		json_object_object_add(o, "base", json_object_new_string(
+			sd_family_name(x[i].family)));
+		if (kind == EXTRA_LORA) {
+			json_object_object_add(o, "format",
+				json_object_new_string(x[i].format));
+			json_object_object_add(o, "modules",
+				json_object_new_int(x[i].modules));
+		} else {
+			json_object_object_add(o, "vectors",
+				json_object_new_int(x[i].vectors));
+		}
+		/* A1111 takes a LoRA's hash from its metadata when there. */
+		if (x[i].sshs_hash != NULL)
+			json_object_object_add(o, "hash",
+				json_object_new_string_len(x[i].sshs_hash,
+				HASH_SHORT_NET));
+		else
+			add_hash(o, "hash", rows, nrows, x[i].name, x[i].path,
+				HASH_SHORT_NET);
+		json_object_array_add(a, o);
+	}
+	free(rows);
+	extras_free(x, n);
+	return a;
+}
+
 int
 api_models(struct kreq *req)
 {
+	const struct kiln_config *cfg = &req->app->cfg;
 	json_object *o = json_object_new_object(), *a = json_object_new_array();
-	char **names = NULL, err[256];
+	struct hash_row *rows;
+	char **names = NULL;
+	long nrows;
 	int n, i;
 
 	if (o == NULL || a == NULL) {
@@ -567,30 +725,17 @@ api_models(struct kreq *req)
 		return api_send(req, 500, NULL);
 	}
 	json_object_object_add(o, "models", a);
-	n = models_list(req->app->cfg.models_dir, &names);
-	for (i = 0; i < n; i++) {
-		struct model_card *c = NULL;
-		json_object *m = json_object_new_object();
-
-		json_object_object_add(m, "name",
-			json_object_new_string(names[i]));
-		if (model_card_load(req->app->cfg.models_dir, names[i], &c, err,
-		    sizeof(err)) == 0) {
-			json_object_object_add(m, "description",
-				json_object_new_string(c->description));
-			json_object_object_add(m, "default", json_object_new_boolean(
-				!strcmp(names[i], req->app->cfg.default_model)));
-			if (c->width > 0) {
-				json_object_object_add(m, "width",
-					json_object_new_int(c->width));
-				json_object_object_add(m, "height",
-					json_object_new_int(c->height));
-			}
-			model_card_free(c);
-		}
-		json_object_array_add(a, m);
-	}
+	n = models_list(cfg->models_dir, &names);
+	rows = cached_hashes(req, "checkpoint", &nrows);
+	for (i = 0; i < n; i++)
+		json_object_array_add(a, model_json(req, names[i], rows,
+			nrows));
+	free(rows);
 	models_list_free(names, n);
+	json_object_object_add(o, "loras", extras_json(req, cfg->loras_dir,
+		EXTRA_LORA));
+	json_object_object_add(o, "embeddings", extras_json(req,
+		cfg->embeddings_dir, EXTRA_EMBEDDING));
 	return api_send(req, 200, o);
 }
 

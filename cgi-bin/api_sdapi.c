@@ -1,19 +1,22 @@
 /* api_sdapi.c - the AUTOMATIC1111-compatible subset under /sdapi/v1, for
  * tools that already speak it: txt2img (which waits for its job and
- * answers with the PNGs in base64), sd-models, samplers, options,
- * progress and interrupt. Underneath it is an ordinary kiln job: the
- * same checks, quotas, credits, queue, history and gallery. Fields kiln
- * does not implement are accepted only at the value that means "off",
- * so a request never silently renders something other than it asked
- * for. */
+ * answers with the PNGs in base64), sd-models, loras, embeddings,
+ * samplers, options, progress and interrupt. Underneath it is an
+ * ordinary kiln job: the same checks, quotas, credits, queue, history
+ * and gallery. Fields kiln does not implement are accepted only at the
+ * value that means "off", so a request never silently renders something
+ * other than it asked for. */
 #include "app.h"
 #include "auth.h"
 #include "config.h"
 #include "db.h"
+#include "extras.h"
+#include "filehash.h"
 #include "handlers.h"
 #include "jobs.h"
 #include "log.h"
 #include "models.h"
+#include "stheader.h"
 #include "submit.h"
 #include "util.h"
 
@@ -610,30 +613,153 @@ int
 api_sdapi_models(struct kreq *req)
 {
 	json_object *a = json_object_new_array();
-	char **names = NULL;
+	struct hash_row *rows = NULL;
+	char **names = NULL, *path;
+	struct file_stamp st;
+	long nrows;
 	int n, i;
 
 	if (a == NULL)
 		return api_send(req, 500, NULL);
 	n = models_list(req->app->cfg.models_dir, &names);
+	/* Hashes as far as kilnd or kiln-admin took them: none is
+	 * computed here. */
+	nrows = hash_cache_list(req->app->db, "checkpoint", &rows);
 	for (i = 0; i < n; i++) {
 		json_object *m = json_object_new_object();
+		const char *h = NULL;
 
+		path = xasprintf("%s/%s.safetensors", req->app->cfg.models_dir,
+			names[i]);
+		if (nrows > 0 && file_stamp_of(path, &st) == 0)
+			h = hash_rows_find(rows, nrows, names[i], &st);
+		free(path);
 		/* The title is what override_settings.sd_model_checkpoint
 		 * takes back. */
 		json_object_object_add(m, "title",
 			json_object_new_string(names[i]));
 		json_object_object_add(m, "model_name",
 			json_object_new_string(names[i]));
-		json_object_object_add(m, "hash", NULL);
-		json_object_object_add(m, "sha256", NULL);
+		json_object_object_add(m, "hash", h != NULL ?
+			json_object_new_string_len(h, HASH_SHORT_MODEL) : NULL);
+		json_object_object_add(m, "sha256", h != NULL ?
+			json_object_new_string(h) : NULL);
 		json_object_object_add(m, "filename",
 			json_object_new_string(names[i]));
 		json_object_object_add(m, "config", NULL);
 		json_object_array_add(a, m);
 	}
+	free(rows);
 	models_list_free(names, n);
 	return api_send(req, 200, a);
+}
+
+/* A1111's metadata of a network: the __metadata__ strings, those that
+ * hold a JSON object (kohya's ss_tag_frequency...) parsed, as its
+ * read_metadata_from_safetensors does. */
+static json_object *
+metadata_json(const struct sth_file *h)
+{
+	json_object *o = json_object_new_object(), *v;
+	size_t i;
+
+	for (i = 0; h != NULL && i < h->nmeta; i++) {
+		v = NULL;
+		if (h->meta[i].value[0] == '{')
+			v = json_tokener_parse(h->meta[i].value);
+		if (v == NULL)
+			v = json_object_new_string(h->meta[i].value);
+		json_object_object_add(o, h->meta[i].key, v);
+	}
+	return o;
+}
+
+/* AUTOMATIC1111's GET /sdapi/v1/loras: name, alias (kohya's
+ * ss_output_name, else the name), path and metadata of every usable LoRA.
+ * The path is the file's name: kiln shows no server paths. */
+int
+api_sdapi_loras(struct kreq *req)
+{
+	json_object *a = json_object_new_array();
+	struct extra_info *x = NULL;
+	char file[128];
+	int n, i;
+
+	if (a == NULL)
+		return api_send(req, 500, NULL);
+	n = extras_list(req->app->cfg.loras_dir, EXTRA_LORA, &x);
+	for (i = 0; i < n; i++) {
+		json_object *o;
+		const char *alias;
+
+		if (x[i].error != NULL)
+			continue;
+		alias = sth_meta(x[i].header, "ss_output_name");
+		o = json_object_new_object();
+		json_object_object_add(o, "name",
+			json_object_new_string(x[i].name));
+		json_object_object_add(o, "alias", json_object_new_string(
+			alias != NULL && *alias ? alias : x[i].name));
+		snprintf(file, sizeof(file), "%s.safetensors", x[i].name);
+		json_object_object_add(o, "path", json_object_new_string(file));
+		json_object_object_add(o, "metadata",
+			metadata_json(x[i].header));
+		json_object_array_add(a, o);
+	}
+	extras_free(x, n);
+	return api_send(req, 200, a);
+}
+
+/* AUTOMATIC1111's GET /sdapi/v1/embeddings: {"loaded": {name: {step,
+ * sd_checkpoint, sd_checkpoint_name, shape, vectors}}, "skipped": {...}}.
+ * A1111 loads the embeddings whose width fits the model it has loaded
+ * and skips the others; kiln has many models, and answers for the
+ * default one: an embedding made for another family is skipped (all
+ * load when its family is unknown). safetensors embeddings carry no
+ * training step or checkpoint: null, as A1111 gives them. */
+int
+api_sdapi_embeddings(struct kreq *req)
+{
+	json_object *o = json_object_new_object();
+	json_object *loaded = json_object_new_object();
+	json_object *skipped = json_object_new_object();
+	struct model_card *card = NULL;
+	struct extra_info *x = NULL;
+	enum sd_family want = SD_UNKNOWN;
+	char err[256];
+	int n, i;
+
+	if (o == NULL || loaded == NULL || skipped == NULL) {
+		json_object_put(o);
+		json_object_put(loaded);
+		json_object_put(skipped);
+		return api_send(req, 500, NULL);
+	}
+	if (model_card_load(req->app->cfg.models_dir,
+	    req->app->cfg.default_model, &card, err, sizeof(err)) == 0)
+		want = card->type;
+	model_card_free(card);
+	n = extras_list(req->app->cfg.embeddings_dir, EXTRA_EMBEDDING, &x);
+	for (i = 0; i < n; i++) {
+		json_object *e;
+
+		if (x[i].error != NULL)
+			continue;
+		e = json_object_new_object();
+		json_object_object_add(e, "step", NULL);
+		json_object_object_add(e, "sd_checkpoint", NULL);
+		json_object_object_add(e, "sd_checkpoint_name", NULL);
+		json_object_object_add(e, "shape",
+			json_object_new_int(x[i].width));
+		json_object_object_add(e, "vectors",
+			json_object_new_int(x[i].vectors));
+		json_object_object_add(want == SD_UNKNOWN ||
+			x[i].family == want ? loaded : skipped, x[i].name, e);
+	}
+	extras_free(x, n);
+	json_object_object_add(o, "loaded", loaded);
+	json_object_object_add(o, "skipped", skipped);
+	return api_send(req, 200, o);
 }
 
 int

@@ -94,6 +94,8 @@ int api_shared(struct kreq *req);
 int api_shared_image(struct kreq *req);
 int api_sdapi_txt2img(struct kreq *req);
 int api_sdapi_models(struct kreq *req);
+int api_sdapi_loras(struct kreq *req);
+int api_sdapi_embeddings(struct kreq *req);
 int api_sdapi_samplers(struct kreq *req);
 int api_sdapi_options(struct kreq *req);
 int api_sdapi_progress(struct kreq *req);

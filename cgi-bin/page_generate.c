@@ -5,6 +5,7 @@
 #include "app.h"
 #include "auth.h"
 #include "db.h"
+#include "extras.h"
 #include "handlers.h"
 #include "log.h"
 #include "models.h"
@@ -25,6 +26,25 @@ set_field(struct kreq *req, const char *name, const char *value)
 	return view_set(req, key, value);
 }
 
+/* The usable LoRAs' names, for the hint beside the LoRAs box. */
+static int
+set_lora_names(struct kreq *req)
+{
+	struct extra_info *x = NULL;
+	char key[64];
+	int n = extras_list(req->app->cfg.loras_dir, EXTRA_LORA, &x), i, k = 0;
+	int rc = 0;
+
+	for (i = 0; i < n; i++) {
+		if (x[i].error != NULL)
+			continue;
+		snprintf(key, sizeof(key), "Gen.Loras.%d", k++);
+		rc |= view_set(req, key, x[i].name);
+	}
+	extras_free(x, n);
+	return rc;
+}
+
 /* Model and sampler menus, the default model's card (NULL: it has none
  * that loads) for the defaults and examples. */
 static int
@@ -41,6 +61,7 @@ set_choices(struct kreq *req, const struct model_card *card)
 		rc |= view_set(req, key, models[i]);
 	}
 	models_list_free(models, n);
+	rc |= set_lora_names(req);
 	for (k = 0; k < job_nsamplers; k++) {
 		snprintf(key, sizeof(key), "Gen.Samplers.%zu", k);
 		rc |= view_set(req, key, job_samplers[k]);
@@ -140,7 +161,7 @@ show(struct kreq *req, int status)
 /* ?from=ID: the parameters of one of the user's own jobs, as the text
  * the form shows; each column is named as its form field. */
 struct from_rec {
-	const char *v[11];	/* from_fields[i] into v[i] */
+	const char *v[12];	/* from_fields[i] into v[i] */
 };
 
 static const struct db_field from_fields[] = {
@@ -155,7 +176,36 @@ static const struct db_field from_fields[] = {
 	DB_FIELD(struct from_rec, v[8], DBF_STR, "seed"),
 	DB_FIELD(struct from_rec, v[9], DBF_STR, "batch_count"),
 	DB_FIELD_NULL(struct from_rec, v[10], DBF_STR, "webhook_url"),
+	/* The stored list: its field LoRAs go back into the box as
+	 * "name:weight", the prompt's stay in the prompt. */
+	DB_FIELD_NULL(struct from_rec, v[11], DBF_STR, "loras"),
 };
+
+/* The stored LoRAs that came from the field, as the form's text. */
+static void
+set_loras(struct kreq *req, const char *stored)
+{
+	struct job_lora l[JOB_LORAS_MAX];
+	struct buf b = { 0 };
+	char w[40], u[40];
+	int n = 0, i;
+
+	if (stored == NULL || loras_from_text(stored, l, JOB_LORAS_MAX,
+	    &n) != 0)
+		return;
+	for (i = 0; i < n; i++) {
+		if (l[i].source != LORA_FROM_FIELD)
+			continue;
+		lora_weight_text(l[i].weight, w, sizeof(w));
+		lora_weight_text(l[i].unet_weight, u, sizeof(u));
+		buf_printf(&b, "%s%s:%s", b.len ? ", " : "", l[i].name, w);
+		if (l[i].unet_weight != l[i].weight)
+			buf_printf(&b, ":%s", u);
+	}
+	if (b.data != NULL)
+		set_field(req, "loras", b.data);
+	buf_free(&b);
+}
 
 static int
 from_job(void *rec, void *arg)
@@ -164,8 +214,9 @@ from_job(void *rec, void *arg)
 	struct kreq *req = arg;
 	size_t i;
 
-	for (i = 0; i < DB_NFIELDS(from_fields); i++)
+	for (i = 0; i + 1 < DB_NFIELDS(from_fields); i++)
 		set_field(req, from_fields[i].name, r->v[i] ? r->v[i] : "");
+	set_loras(req, r->v[11]);
 	return 1;
 }
 
@@ -183,8 +234,8 @@ page_generate(struct kreq *req)
 		p[1] = DB_INT(req->auth->user_id);
 		if (db_query_into(req->app->db, "SELECT prompt,"
 		    " negative_prompt, model, width, height, steps,"
-		    " cfg_scale, sampler, seed, batch_count, webhook_url"
-		    " FROM jobs WHERE id = ? AND user_id = ?"
+		    " cfg_scale, sampler, seed, batch_count, webhook_url,"
+		    " loras FROM jobs WHERE id = ? AND user_id = ?"
 		    " AND deleted_at IS NULL", p, 2, from_fields,
 		    DB_NFIELDS(from_fields), &r, from_job, req) < 0)
 			return view_db_fail(req, "generate: from");

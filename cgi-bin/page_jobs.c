@@ -55,6 +55,33 @@ page_jobs(struct kreq *req)
 	return view_render(req, 200, "Your jobs", "jobs.cs");
 }
 
+/* The job node's stored LoRAs (its LorasJson) as node.Loras.N.Name,
+ * .Weight and .UnetWeight, for params.cs. */
+static void
+view_loras(struct kreq *req, const char *node)
+{
+	struct job_lora l[JOB_LORAS_MAX];
+	char key[96], w[40];
+	const char *text;
+	int n = 0, i;
+
+	snprintf(key, sizeof(key), "%s.LorasJson", node);
+	text = view_get(req, key);
+	if (text == NULL || *text == '\0' ||
+	    loras_from_text(text, l, JOB_LORAS_MAX, &n) != 0)
+		return;
+	for (i = 0; i < n; i++) {
+		snprintf(key, sizeof(key), "%s.Loras.%d.Name", node, i);
+		view_set(req, key, l[i].name);
+		lora_weight_text(l[i].weight, w, sizeof(w));
+		snprintf(key, sizeof(key), "%s.Loras.%d.Weight", node, i);
+		view_set(req, key, w);
+		lora_weight_text(l[i].unet_weight, w, sizeof(w));
+		snprintf(key, sizeof(key), "%s.Loras.%d.UnetWeight", node, i);
+		view_set(req, key, w);
+	}
+}
+
 int
 page_job(struct kreq *req)
 {
@@ -79,7 +106,7 @@ page_job(struct kreq *req)
 		" DATE_FORMAT(j.finished_at, '%Y-%m-%d %H:%i:%s') AS Finished,"
 		" j.preview_path IS NOT NULL AS HasPreview, j.daemon AS Daemon,"
 		" COALESCE(" JOB_AHEAD_SQL " + 1, '') AS `Position`,"
-		" j.share_token AS Share"
+		" j.share_token AS Share, j.loras AS LorasJson"
 		" FROM jobs j WHERE j.id = ? AND j.user_id = ?"
 		" AND j.deleted_at IS NULL", p, 2) : 0;
 	if (n < 0)
@@ -88,6 +115,7 @@ page_job(struct kreq *req)
 		view_error(req, 404, "not_found", "No such job.");
 		return -1;
 	}
+	view_loras(req, "Job.0");
 	if (view_rows(req, "Images", "SELECT idx AS Idx, seed AS Seed,"
 	    " width AS Width, height AS Height"
 	    " FROM job_images WHERE job_id = ? ORDER BY idx", p, 1) < 0)
@@ -196,7 +224,8 @@ page_shared(struct kreq *req)
 		" negative_prompt AS Negative, model AS Model,"
 		" width AS Width, height AS Height, steps AS Steps,"
 		" cfg_scale AS Cfg, sampler AS Sampler, seed AS Seed,"
-		" DATE_FORMAT(finished_at, '%Y-%m-%d %H:%i') AS Finished"
+		" DATE_FORMAT(finished_at, '%Y-%m-%d %H:%i') AS Finished,"
+		" loras AS LorasJson"
 		" FROM jobs WHERE share_token = ? AND deleted_at IS NULL"
 		" AND status = 'succeeded'", p, 1);
 	if (n < 0)
@@ -211,6 +240,7 @@ page_shared(struct kreq *req)
 	    " FROM job_images i JOIN jobs j ON j.id = i.job_id"
 	    " WHERE j.share_token = ? ORDER BY i.idx", p, 1) < 0)
 		return view_db_fail(req, "shared: images");
+	view_loras(req, "Shared.0");
 	view_set(req, "Shared.Token", tok);
 	return view_render(req, 200, "Shared image", "shared.cs");
 }

@@ -71,6 +71,8 @@ static const struct cfg_key keys[] = {
 	S("paths", "migrations", migrations_dir, KILN_SHARE_DIR "/sql"),
 	S("paths", "artifacts", artifacts_dir, "/var/lib/kiln/artifacts"),
 	S("paths", "models", models_dir, KILN_SHARE_DIR "/models"),
+	S("paths", "loras", loras_dir, ""),
+	S("paths", "embeddings", embeddings_dir, ""),
 	S("daemon", "name", daemon_name, ""),
 	I("daemon", "heartbeat_interval", heartbeat_interval, "5", 1, 3600),
 	S("daemon", "device", daemon_device, ""),
@@ -540,6 +542,17 @@ config_parse(struct kiln_config *cfg, const char *name, const char *text,
 	if (validate(cfg, msg, sizeof(msg)) != 0) {
 		errf(err, errlen, "%s: %s", name, msg);
 		goto out;
+	}
+	/* Beside the models unless placed elsewhere: one folder to copy
+	 * between hosts. */
+	if (cfg->loras_dir[0] == '\0') {
+		free(cfg->loras_dir);
+		cfg->loras_dir = xasprintf("%s/loras", cfg->models_dir);
+	}
+	if (cfg->embeddings_dir[0] == '\0') {
+		free(cfg->embeddings_dir);
+		cfg->embeddings_dir = xasprintf("%s/embeddings",
+			cfg->models_dir);
 	}
 	cfg->webhook_allow = net_allow_new(cfg->webhook_allow_spec, msg,
 		sizeof(msg));

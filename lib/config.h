@@ -41,6 +41,10 @@ struct kiln_config {
 	char *migrations_dir;
 	char *artifacts_dir;
 	char *models_dir;
+	/* LoRAs and textual-inversion embeddings (NAME.safetensors); set
+	 * empty, MODELS/loras and MODELS/embeddings after the load. */
+	char *loras_dir;
+	char *embeddings_dir;
 	/* [daemon] */
 	char *daemon_name;
 	long heartbeat_interval;

@@ -43,7 +43,7 @@ int
 image_parameters_text(const struct image_meta *m, char **out)
 {
 	struct buf b = {0};
-	int rc = -1;
+	int rc = -1, i;
 
 	*out = NULL;
 	if (buf_puts(&b, m->prompt ? m->prompt : "") != 0)
@@ -57,11 +57,23 @@ image_parameters_text(const struct image_meta *m, char **out)
 	    image_sampler_display(m->sampler ? m->sampler : ""), m->cfg,
 	    m->seed, m->width, m->height) != 0)
 		goto out;
+	if (m->model_hash != NULL && m->model_hash[0] != '\0' &&
+	    buf_printf(&b, ", Model hash: %s", m->model_hash) != 0)
+		goto out;
 	if (m->model != NULL && m->model[0] != '\0' &&
 	    buf_printf(&b, ", Model: %s", m->model) != 0)
 		goto out;
 	if (m->denoise > 0 &&
 	    buf_printf(&b, ", Denoising strength: %g", m->denoise) != 0)
+		goto out;
+	/* A1111 drops ':' and ',' from the names and quotes the value as
+	 * JSON; kiln's names (model_name_ok) hold neither, nor anything
+	 * JSON would escape. */
+	for (i = 0; i < m->nloras; i++)
+		if (buf_printf(&b, "%s%s: %s", i ? ", " : ", Lora hashes: \"",
+		    m->loras[i].name, m->loras[i].hash) != 0)
+			goto out;
+	if (m->nloras > 0 && buf_puts(&b, "\"") != 0)
 		goto out;
 	*out = b.data;
 	b.data = NULL;

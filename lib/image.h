@@ -11,6 +11,13 @@
  * already 768 MB, and nothing in kiln renders larger than 2048. */
 #define IMAGE_MAX_SIDE 16384
 
+/* A LoRA as "Lora hashes" records it: its name (as the job named it)
+ * and AUTOMATIC1111's short hash of it (12 hex digits). */
+struct image_lora {
+	const char *name;
+	const char *hash;
+};
+
 /* What a generated image's "parameters" text records. */
 struct image_meta {
 	const char *prompt;
@@ -22,6 +29,12 @@ struct image_meta {
 	int width, height;
 	const char *model;	/* NULL or "": no "Model:" field */
 	double denoise;		/* img2img strength; 0: txt2img */
+	/* NULL or "": no "Model hash:" field; else A1111's short hash of
+	 * the checkpoint (10 hex digits). */
+	const char *model_hash;
+	/* The LoRAs applied whose hash is known, for "Lora hashes". */
+	const struct image_lora *loras;
+	int nloras;
 };
 
 /* A1111's display name of a kiln sampler name ("euler_a" -> "Euler a");
@@ -30,8 +43,12 @@ const char *image_sampler_display(const char *name);
 
 /* Builds the A1111 "parameters" text:
  *   PROMPT\nNegative prompt: NEG\nSteps: 20, Sampler: Euler a,
- *   CFG scale: 7, Seed: 1, Size: 512x512, Model: NAME[, Denoising
- *   strength: 0.5]
+ *   CFG scale: 7, Seed: 1, Size: 512x512[, Model hash: 0123456789],
+ *   Model: NAME[, Denoising strength: 0.5][, Lora hashes: "a:
+ *   0123456789ab, b: ba9876543210"]
+ * in AUTOMATIC1111's order (processing.py create_infotext: the model
+ * hash before the model, the extra networks' hashes after), the LoRAs'
+ * value quoted as its infotext quotes a value holding ':' or ','.
  * Returns 0 with a malloc'd string in *out (the caller frees it), or -1
  * when memory runs out. */
 int image_parameters_text(const struct image_meta *m, char **out);

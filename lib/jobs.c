@@ -199,6 +199,7 @@ struct claim_rec {
 	struct job j;
 	unsigned long long seed;
 	double wait_us;		/* since it was queued; NULL: 0 */
+	char *loras;		/* the stored list; NULL: none */
 };
 
 static const struct db_field claim_fields[] = {
@@ -216,6 +217,7 @@ static const struct db_field claim_fields[] = {
 	DB_FIELD(struct claim_rec, j.sampler, DBF_DUP, "sampler"),
 	DB_FIELD(struct claim_rec, seed, DBF_ULLONG, "seed"),
 	DB_FIELD(struct claim_rec, j.batch, DBF_INT, "batch_count"),
+	DB_FIELD_NULL(struct claim_rec, loras, DBF_DUP, "loras"),
 	DB_FIELD_NULL(struct claim_rec, wait_us, DBF_DOUBLE, "wait_us"),
 };
 
@@ -277,12 +279,19 @@ job_claim(struct db *db, const char *daemon, long lease_s, struct job *j)
 		n = db_query_into(db, "SELECT id, COALESCE(user_id, 0) AS"
 		    " user_id, attempt, max_attempts, prompt, negative_prompt,"
 		    " model, width, height, steps, cfg_scale, sampler, seed,"
-		    " batch_count,"
+		    " batch_count, loras,"
 		    " TIMESTAMPDIFF(MICROSECOND, created_at, NOW(3)) AS wait_us"
 		    " FROM jobs WHERE id = ?", p, 1, claim_fields,
 		    DB_NFIELDS(claim_fields), &c, NULL, NULL);
 		*j = c.j;
 		j->seed = c.seed;
+		if (c.loras != NULL && loras_from_text(c.loras, j->loras,
+		    JOB_LORAS_MAX, &j->nloras) != 0) {
+			log_warn("job %llu: its loras do not read: %.80s",
+			    j->id, c.loras);
+			j->nloras = -1;
+		}
+		free(c.loras);
 		if (n != 1)
 			goto fail;
 	}

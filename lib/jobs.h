@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "loras.h"
+
 struct db;
 
 /* The job states, in the order of the jobs.status ENUM. */
@@ -25,6 +27,11 @@ struct job {
 	int width, height, steps, batch;
 	double cfg;
 	uint64_t seed;
+	/* The LoRAs to apply, in order (the prompt's tags included: the
+	 * prompt is as typed); nloras -1 when the stored list does not read,
+	 * which the daemon fails the job for rather than render without. */
+	struct job_lora loras[JOB_LORAS_MAX];
+	int nloras;
 };
 
 /* Frees the strings and zeroes j; accepts NULL. */

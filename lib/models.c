@@ -1,5 +1,7 @@
 /* models.c - model names and kiln.json cards (see models.h). */
 #include "models.h"
+#include "extras.h"
+#include "stheader.h"
 #include "util.h"
 
 #include <json-c/json.h>
@@ -29,6 +31,79 @@ model_name_ok(const char *name)
 	return 1;
 }
 
+const char *
+sd_family_name(enum sd_family f)
+{
+	switch (f) {
+	case SD_1:
+		return "sd1";
+	case SD_2:
+		return "sd2";
+	case SD_XL:
+		return "sdxl";
+	case SD_UNKNOWN:
+		break;
+	}
+	return "unknown";
+}
+
+enum sd_family
+sd_family_of_context(unsigned long long width)
+{
+	return width == 768 ? SD_1 : width == 1024 ? SD_2 :
+		width == 2048 ? SD_XL : SD_UNKNOWN;
+}
+
+int
+sd_family_native(enum sd_family f)
+{
+	return f == SD_1 ? 512 : f == SD_2 ? 768 : f == SD_XL ? 1024 : 0;
+}
+
+static int
+has_prefix(const char *s, const char *prefix)
+{
+	return !strncmp(s, prefix, strlen(prefix));
+}
+
+static int
+has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+
+	return n >= k && !strcmp(s + n - k, suffix);
+}
+
+enum sd_family
+checkpoint_family(const struct sth_file *h)
+{
+	enum sd_family f = SD_UNKNOWN, te = SD_UNKNOWN;
+	int attn = 0;
+	size_t i;
+
+	for (i = 0; i < h->n; i++) {
+		const struct sth_tensor *t = &h->t[i];
+
+		if (has_prefix(t->name, "conditioner.embedders."))
+			return SD_XL;
+		if (has_prefix(t->name, "cond_stage_model.transformer."))
+			te = SD_1;
+		else if (has_prefix(t->name, "cond_stage_model.model."))
+			te = SD_2;
+		/* The first cross-attention key decides: all of a UNet's
+		 * attend to the same context. */
+		if (!attn && has_prefix(t->name, "model.diffusion_model.") &&
+		    has_suffix(t->name, ".attn2.to_k.weight") &&
+		    t->ndim == 2) {
+			f = sd_family_of_context(t->shape[1]);
+			attn = 1;
+		}
+	}
+	/* A UNet of another width is none of them, whatever encoder it
+	 * was given. */
+	return attn ? f : te;
+}
+
 void
 model_card_free(struct model_card *c)
 {
@@ -43,6 +118,7 @@ model_card_free(struct model_card *c)
 	free(c->path);
 	free(c->description);
 	free(c->sampler);
+	free(c->file_error);
 	free(c);
 }
 
@@ -222,20 +298,71 @@ json_size(json_object *o, const char *key)
 		json_object_get_int(v) : 0;
 }
 
+/* The family of a diffusers folder: SDXL's pipeline class, else the
+ * width the UNet's cross-attention takes. */
+static enum sd_family
+folder_family(const char *path, json_object *unet)
+{
+	char file[4096];
+	json_object *o, *v;
+	enum sd_family f = sd_family_of_context((unsigned long long)
+		json_size(unet, "cross_attention_dim"));
+
+	if (f != SD_UNKNOWN ||
+	    snprintf_checked(file, sizeof(file), "%s/model_index.json",
+	    path) != 0)
+		return f;
+	o = json_object_from_file(file);
+	if (o != NULL && json_object_object_get_ex(o, "_class_name", &v) &&
+	    json_object_is_type(v, json_type_string) &&
+	    !strcmp(json_object_get_string(v), "StableDiffusionXLPipeline"))
+		f = SD_XL;
+	json_object_put(o);
+	return f;
+}
+
+/* The family of a single file from its header. A header that does not
+ * read is noted in c->file_error (the engine would fail on it), as is a
+ * LoRA or an embedding put among the models. */
+static void
+file_family(struct model_card *c, const char *path)
+{
+	const char *base = strrchr(path, '/');
+	struct sth_file *h = NULL;
+	char err[512];
+
+	base = base != NULL ? base + 1 : path;
+	if (sth_read(path, base, &h, err, sizeof(err)) != 0) {
+		c->file_error = xstrdup(err);
+		return;
+	}
+	c->type = checkpoint_family(h);
+	if (c->type == SD_UNKNOWN && extra_is_lora(h))
+		c->file_error = xasprintf("%s is a LoRA, not a model: it "
+			"goes in [paths] loras", base);
+	else if (c->type == SD_UNKNOWN && extra_is_embedding(h))
+		c->file_error = xasprintf("%s is a textual-inversion "
+			"embedding, not a model: it goes in [paths] embeddings",
+			base);
+	sth_free(h);
+}
+
 /*
  * Fills what the card left open of the model's limits from its
  * architecture: in a diffusers folder the VAE halves the image once per
  * block after the first and the UNet the latent once per block after the
  * first, so sides must be multiples of 2^(vae blocks - 1) * 2^(unet
  * blocks - 1), as the engine requires (pipeline_grid); the UNet's
- * sample_size is its native latent side. A single file (or a folder
- * without configs) gets Stable Diffusion 1.x's: 64 and 512.
+ * sample_size is its native latent side. A single file of a known family
+ * gets that family's (SD 1.x and 2.x: 64, their UNet downsampling three
+ * times; SDXL: 32, twice), and one of no known family Stable Diffusion
+ * 1.x's: 64 and 512.
  */
 static void
 card_architecture(struct model_card *c, const char *path, int is_dir)
 {
 	char unet[4096], vae[4096];
-	int ub = 0, vb = 0, sample = 0;
+	int ub = 0, vb = 0, sample = 0, known = 0;
 
 	if (is_dir &&
 	    snprintf_checked(unet, sizeof(unet), "%s/unet/config.json",
@@ -248,27 +375,39 @@ card_architecture(struct model_card *c, const char *path, int is_dir)
 		ub = json_size(u, "block_out_channels");
 		vb = json_size(v, "block_out_channels");
 		sample = json_size(u, "sample_size");
+		c->type = folder_family(path, u);
 		json_object_put(u);
 		json_object_put(v);
+	} else if (!is_dir) {
+		file_family(c, path);
 	}
 	if (ub >= 1 && ub <= 8 && vb >= 1 && vb <= 8) {
 		if (c->multiple == 0)
 			c->multiple = (1 << (vb - 1)) * (1 << (ub - 1));
 		if (sample > 0 && sample <= 1024)
 			c->native_side = sample * (1 << (vb - 1));
+		known = 1;
+	} else if (!is_dir && c->type != SD_UNKNOWN) {
+		if (c->multiple == 0)
+			c->multiple = c->type == SD_XL ? 32 : 64;
+		c->native_side = sd_family_native(c->type);
+		known = 1;
 	} else {
 		if (c->multiple == 0)
 			c->multiple = 64;
-		c->native_side = 512;
+		c->native_side = is_dir ? sd_family_native(c->type) : 0;
+		if (c->native_side == 0)
+			c->native_side = 512;
 	}
 	if (c->multiple < 8)
 		c->multiple = 8;
 	if (c->native_side == 0)
 		c->native_side = c->width > c->height ? c->width : c->height;
 	/* Twice the native side: beyond that a model repeats itself and
-	 * the work grows with the square of the side. Single files have no
-	 * known native size, so only the caller's tier limits them. */
-	if (c->max_side == 0 && is_dir && c->native_side > 0)
+	 * the work grows with the square of the side. A single file of no
+	 * known family has no known native size, so only the caller's tier
+	 * limits it. */
+	if (c->max_side == 0 && (is_dir || known) && c->native_side > 0)
 		c->max_side = 2 * c->native_side;
 }
 

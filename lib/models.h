@@ -9,6 +9,31 @@
 
 #define MODEL_MAX_LATENT 16
 
+struct sth_file;
+
+/* The model families kiln tells apart: what a model is, and what a LoRA
+ * or an embedding was trained for (SD_UNKNOWN where the file does not
+ * say: better no answer than a wrong one). */
+enum sd_family { SD_UNKNOWN = 0, SD_1, SD_2, SD_XL };
+
+/* "sd1", "sd2", "sdxl" or "unknown". */
+const char *sd_family_name(enum sd_family f);
+
+/* The family whose UNet attends to a text context of that width: 768
+ * (SD 1.x), 1024 (SD 2.x), 2048 (SDXL); SD_UNKNOWN for any other. */
+enum sd_family sd_family_of_context(unsigned long long width);
+
+/* The family of a single-file checkpoint from its header: SDXL's
+ * conditioner.embedders.*, else the width of the UNet's
+ * cross-attention keys (attn2.to_k), else the text encoder's prefix
+ * (cond_stage_model.transformer: SD 1.x; .model: SD 2.x's OpenCLIP). */
+enum sd_family checkpoint_family(const struct sth_file *h);
+
+/* A family's native side in pixels (512, 768, 1024), 0 when unknown.
+ * SD 2.x is taken as its 768 v-model, the one most SD 2 checkpoints
+ * are: the weights do not say which. */
+int sd_family_native(enum sd_family f);
+
 struct model_card {
 	char *name;
 	char *path;
@@ -25,6 +50,16 @@ struct model_card {
 	 * max_side twice the native side), else Stable Diffusion's (64, 512,
 	 * no max) for a single-file checkpoint. */
 	int multiple, native_side, max_side, max_steps;
+	/* What the model is: from a folder's model_index.json and
+	 * unet/config.json, or a single file's header (checkpoint_family).
+	 * A single file of a known family also takes its native side and
+	 * multiple (SDXL: 1024, and 32 for its UNet's two downsamplings),
+	 * and max_side twice the native side, as a folder does. */
+	enum sd_family type;
+	/* NULL, or why the model's file cannot be used (a single file whose
+	 * header is broken or truncated, or a LoRA put among the models),
+	 * naming the file: the web side refuses the model with it. */
+	char *file_error;
 	double cfg;		/* 0: not given */
 	char *sampler;		/* "" when not given */
 	/* Live previews: RGB in [-1, 1] = bias + sum over latent channels

@@ -6,6 +6,8 @@
 #include "auth.h"
 #include "config.h"
 #include "db.h"
+#include "extras.h"
+#include "loras.h"
 #include "models.h"
 #include "log.h"
 #include "netpolicy.h"
@@ -64,6 +66,10 @@ const struct input job_inputs[] = {
 		.min = 0, .max = (long)JOB_SEED_MAX },
 	[JOB_IN_BATCH] = { .name = "batch_count", .type = IN_INT,
 		.flags = IN_BLANK, .min = 1, .max = BATCH_MAX },
+	/* A form's "name:weight, ..." (lora_list_parse); a JSON body's is
+	 * an array of {"name", "weight"} (lora_json_parse). */
+	[JOB_IN_LORAS] = { .name = "loras", .type = IN_STR,
+		.flags = IN_TEXT | IN_BLANK, .max = 1024 },
 	[JOB_NINPUTS] = IN_END,
 };
 
@@ -71,6 +77,7 @@ const struct input job_inputs[] = {
 struct given {
 	const char *text;
 	double num;
+	json_object *json;	/* a JSON body's loras array */
 	int have;
 	int seen;	/* named in the input, even if refused */
 };
@@ -135,6 +142,53 @@ check_given(const struct input *f, struct given *g, spec_err_fn err,
 	return 0;
 }
 
+/*
+ * The job's LoRAs into s: the "loras" field's (a JSON array or a form's
+ * list), then the prompt's <lora:...> tags, each named once. A problem
+ * of the field goes to loras[i].name ("loras" for a form), one of a tag
+ * to "prompt". Returns the number of problems.
+ */
+static int
+job_loras(struct given *g, struct job_spec *s, spec_err_fn err, void *arg)
+{
+	char msg[256], e[512], field[32];
+	int bad = 0, i, j;
+
+	s->nloras = 0;
+	s->loras_json = g[JOB_IN_LORAS].json != NULL;
+	if (s->loras_json) {
+		bad += lora_json_parse(g[JOB_IN_LORAS].json, s->loras,
+			JOB_LORAS_MAX, &s->nloras, err, arg);
+	} else if (g[JOB_IN_LORAS].have && lora_list_parse(
+	    g[JOB_IN_LORAS].text, s->loras, JOB_LORAS_MAX, &s->nloras, e,
+	    sizeof(e)) != 0) {
+		err(arg, "loras", e);
+		bad++;
+	}
+	s->nfield = s->nloras;
+	if (lora_tags_parse(s->prompt, s->loras, JOB_LORAS_MAX, &s->nloras, e,
+	    sizeof(e)) != 0) {
+		err(arg, "prompt", e);
+		bad++;
+	}
+	for (i = 0; i < s->nloras && bad == 0; i++) {
+		for (j = 0; j < i; j++)
+			if (!strcmp(s->loras[j].name, s->loras[i].name))
+				break;
+		if (j == i)
+			continue;
+		snprintf(msg, sizeof(msg), "LoRA %s is named twice%s",
+			s->loras[i].name, j < s->nfield && i >= s->nfield ?
+			" (in loras and in the prompt)" : "");
+		if (i < s->nfield)
+			snprintf(field, sizeof(field), s->loras_json ?
+				"loras[%d].name" : "loras", i);
+		err(arg, i < s->nfield ? field : "prompt", msg);
+		bad++;
+	}
+	return bad;
+}
+
 /* Completes and checks the job from the given values. */
 static int
 finish(const struct kiln_config *c, struct given *g, struct job_spec *s,
@@ -147,7 +201,8 @@ finish(const struct kiln_config *c, struct given *g, struct job_spec *s,
 	size_t k;
 
 	for (k = 0; k < JOB_NINPUTS; k++)
-		if (g[k].have && !check_given(&job_inputs[k], &g[k], err, arg))
+		if (g[k].have && g[k].json == NULL &&
+		    !check_given(&job_inputs[k], &g[k], err, arg))
 			bad++;
 	if (!g[JOB_IN_PROMPT].have && !g[JOB_IN_PROMPT].seen) {
 		err(arg, "prompt", "is required");
@@ -172,6 +227,11 @@ finish(const struct kiln_config *c, struct given *g, struct job_spec *s,
 	    sizeof(e)) != 0) {
 		snprintf(msg, sizeof(msg), "this model cannot be used: its "
 			"card is broken");
+		err(arg, "model", msg);
+		bad++;
+	} else if (card->file_error != NULL) {
+		snprintf(msg, sizeof(msg), "this model cannot be used: %s",
+			card->file_error);
 		err(arg, "model", msg);
 		bad++;
 	}
@@ -205,6 +265,10 @@ finish(const struct kiln_config *c, struct given *g, struct job_spec *s,
 	hook = g[JOB_IN_WEBHOOK].have && *g[JOB_IN_WEBHOOK].text ?
 		g[JOB_IN_WEBHOOK].text : NULL;
 	s->webhook_url = hook != NULL ? xstrdup(hook) : NULL;
+	bad += job_loras(g, s, err, arg);
+	s->loras_dir = c->loras_dir;
+	if (card != NULL)
+		s->model_type = card->type;
 	model_card_free(card);
 	if (g[JOB_IN_WIDTH].have && s->width % 8 != 0) {
 		err(arg, "width", "must be a multiple of 8");
@@ -268,6 +332,18 @@ job_spec_from_json(json_object *body, const struct kiln_config *c,
 			continue;
 		}
 		g[k].seen = 1;
+		/* An array, read with the prompt's tags (job_loras). */
+		if (k == JOB_IN_LORAS) {
+			if (!json_object_is_type(val, json_type_array)) {
+				err(arg, key, "must be an array of {\"name\", "
+					"\"weight\"}");
+				bad++;
+				continue;
+			}
+			g[k].json = val;
+			g[k].have = 1;
+			continue;
+		}
 		/* No field of a job is nullable (the OpenAPI document's
 		 * JobRequest): null is a mistake, not "the default", which
 		 * leaving the field out asks for. */
@@ -351,8 +427,9 @@ int
 job_insert(struct db *db, unsigned long long user_id, int priority,
 	long cost, const struct job_spec *s, unsigned long long *id)
 {
-	struct db_param p[14];
-	char cfg[32];
+	struct db_param p[15];
+	char cfg[32], *loras = loras_to_text(s->loras, s->nloras);
+	int rc;
 
 	snprintf(cfg, sizeof(cfg), "%.17g", s->cfg);
 	p[0] = DB_INT(user_id);
@@ -369,13 +446,16 @@ job_insert(struct db *db, unsigned long long user_id, int priority,
 	p[11] = DB_INT(s->batch);
 	p[12] = s->webhook_url ? DB_STR(s->webhook_url) : DB_NULL;
 	p[13] = DB_INT(cost);
+	p[14] = loras != NULL ? DB_STR(loras) : DB_NULL;
 	/* steps_total is known from the start, so a queued job reports the
 	 * work ahead of it, not 0. */
-	return db_exec(db, "INSERT INTO jobs (user_id, priority, prompt,"
+	rc = db_exec(db, "INSERT INTO jobs (user_id, priority, prompt,"
 		" negative_prompt, model, width, height, steps, cfg_scale,"
-		" sampler, seed, batch_count, webhook_url, cost, steps_total)"
-		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-		" steps * batch_count)", p, 14, NULL, id);
+		" sampler, seed, batch_count, webhook_url, cost, loras,"
+		" steps_total) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+		" ?, ?, steps * batch_count)", p, 15, NULL, id);
+	free(loras);
+	return rc;
 }
 
 long
@@ -420,6 +500,71 @@ job_spec_limits(const struct job_spec *s, const struct tier_limits *t,
 	return bad;
 }
 
+/* "; available: a, b" for a message: the usable LoRAs of dir (the
+ * first 20), or "; there are none in [paths] loras". */
+static void
+loras_available(const char *dir, char *out, size_t outlen)
+{
+	struct extra_info *x = NULL;
+	struct buf b = { 0 };
+	int n = extras_list(dir, EXTRA_LORA, &x), i, shown = 0;
+
+	for (i = 0; i < n; i++)
+		if (x[i].error == NULL && shown++ < 20)
+			buf_printf(&b, "%s%s", shown > 1 ? ", " :
+				"; available: ", x[i].name);
+	if (shown > 20)
+		buf_printf(&b, " and %d more", shown - 20);
+	snprintf(out, outlen, "%s", shown == 0 ? "; there are none in "
+		"[paths] loras" : b.data != NULL ? b.data : "");
+	buf_free(&b);
+	extras_free(x, n);
+}
+
+/* Each LoRA of s a usable file in s->loras_dir made for the model's
+ * family (when both are known). Returns the number of problems. */
+static int
+loras_usable(const struct job_spec *s, spec_err_fn err, void *arg)
+{
+	struct extra_info x;
+	char msg[1200], e[512], field[32], avail[900];
+	int bad = 0, i;
+
+	avail[0] = '\0';
+	for (i = 0; i < s->nloras && s->loras_dir != NULL; i++) {
+		const struct job_lora *l = &s->loras[i];
+		const char *f = "prompt";
+
+		if (i < s->nfield) {
+			snprintf(field, sizeof(field), s->loras_json ?
+				"loras[%d].name" : "loras", i);
+			f = field;
+		}
+		if (extra_load(s->loras_dir, EXTRA_LORA, l->name, &x, e,
+		    sizeof(e)) != 0) {
+			if (x.name == NULL && avail[0] == '\0')
+				loras_available(s->loras_dir, avail,
+					sizeof(avail));
+			/* Not there: which are; there but unusable: why. */
+			snprintf(msg, sizeof(msg), "%s%s%s", i >= s->nfield ?
+				"<lora:...>: " : "", e, x.name == NULL ? avail :
+				"");
+			err(arg, f, msg);
+			bad++;
+		} else if (s->model_type != SD_UNKNOWN &&
+		    x.family != SD_UNKNOWN && x.family != s->model_type) {
+			snprintf(msg, sizeof(msg), "LoRA %s is made for %s "
+				"models; model %s is %s", l->name,
+				sd_family_name(x.family), s->model,
+				sd_family_name(s->model_type));
+			err(arg, f, msg);
+			bad++;
+		}
+		extra_info_clear(&x);
+	}
+	return bad;
+}
+
 int
 job_spec_model_limits(const struct job_spec *s, spec_err_fn err, void *arg)
 {
@@ -457,7 +602,7 @@ job_spec_model_limits(const struct job_spec *s, spec_err_fn err, void *arg)
 		err(arg, "steps", msg);
 		bad++;
 	}
-	return bad;
+	return bad + loras_usable(s, err, arg);
 }
 
 static int
@@ -602,7 +747,7 @@ add_url(struct job_read *jr, json_object *o, const char *key, json_object *url)
 struct job_rec {
 	unsigned long long id, seed;
 	const char *status, *prompt, *negative, *model, *sampler;
-	const char *webhook_url, *error;
+	const char *webhook_url, *error, *loras;
 	int width, height, steps, batch, step, steps_total;
 	double cfg, eta, render;
 	const char *cfg_text, *eta_text, *render_text;
@@ -626,6 +771,7 @@ static const struct db_field job_fields[] = {
 	DB_FIELD(struct job_rec, seed, DBF_ULLONG, "seed"),
 	DB_FIELD(struct job_rec, batch, DBF_INT, "batch_count"),
 	DB_FIELD_NULL(struct job_rec, webhook_url, DBF_STR, "webhook_url"),
+	DB_FIELD_NULL(struct job_rec, loras, DBF_STR, "loras"),
 	DB_FIELD(struct job_rec, step, DBF_INT, "step"),
 	DB_FIELD(struct job_rec, steps_total, DBF_INT, "steps_total"),
 	DB_FIELD_NULL(struct job_rec, eta, DBF_DOUBLE, "eta_s"),
@@ -646,6 +792,26 @@ static json_object *
 json_db_double(double d, const char *text)
 {
 	return text != NULL ? json_object_new_double_s(d, text) : NULL;
+}
+
+/* The stored LoRAs as the JSON array they are ([] for none); a row
+ * that does not read as one gives [] too, and a warning. */
+static json_object *
+loras_json(const char *text, struct job_read *jr)
+{
+	struct job_lora l[JOB_LORAS_MAX];
+	json_object *a;
+	char *canon;
+	int n = 0;
+
+	if (text != NULL && loras_from_text(text, l, JOB_LORAS_MAX, &n) != 0)
+		log_warn("a job's loras column does not read: %.80s", text);
+	canon = loras_to_text(l, n);
+	a = canon != NULL ? json_tokener_parse(canon) : json_object_new_array();
+	free(canon);
+	if (a == NULL)
+		jr->oom = 1;
+	return a;
 }
 
 static int
@@ -683,6 +849,7 @@ job_row(void *rec, void *arg)
 		json_object_new_int64(r->batch));
 	json_object_object_add(o, "webhook_url",
 		json_str_or_null(r->webhook_url));
+	json_object_object_add(o, "loras", loras_json(r->loras, jr));
 	json_object_object_add(o, "error", json_str_or_null(r->error));
 	json_object_object_add(o, "render_s",
 		json_db_double(r->render, r->render_text));
@@ -804,7 +971,8 @@ jobs_json(struct db *db, const char *base_url, const unsigned long long *ids,
 	sql = sql_in("SELECT j.id, j.status, j.prompt, j.negative_prompt,"
 	    " j.model, j.width, j.height, j.steps, j.cfg_scale,"
 	    " j.cfg_scale AS cfg_scale_text, j.sampler, j.seed,"
-	    " j.batch_count, j.webhook_url, j.step, j.steps_total, j.eta_s,"
+	    " j.batch_count, j.webhook_url, j.loras, j.step, j.steps_total,"
+	    " j.eta_s,"
 	    " j.eta_s AS eta_s_text, j.error, j.render_s,"
 	    " j.render_s AS render_s_text, "
 	    TS("j.created_at") " AS created_at, "

@@ -6,6 +6,8 @@
 
 #include <stddef.h>
 
+#include "loras.h"
+#include "models.h"
 #include "request.h"
 
 struct db;
@@ -31,7 +33,7 @@ extern const size_t job_nsamplers;
 enum job_input {
 	JOB_IN_PROMPT, JOB_IN_NEGATIVE, JOB_IN_MODEL, JOB_IN_SAMPLER,
 	JOB_IN_WEBHOOK, JOB_IN_WIDTH, JOB_IN_HEIGHT, JOB_IN_STEPS, JOB_IN_CFG,
-	JOB_IN_SEED, JOB_IN_BATCH,
+	JOB_IN_SEED, JOB_IN_BATCH, JOB_IN_LORAS,
 	JOB_NINPUTS
 };
 extern const struct input job_inputs[];	/* JOB_NINPUTS, then IN_END */
@@ -43,6 +45,15 @@ struct job_spec {
 	unsigned long long seed;
 	/* The model's limits, from its card (see struct model_card). */
 	long model_multiple, model_max_side, model_max_steps;
+	enum sd_family model_type;
+	/* The LoRAs: the "loras" field's (the first nfield, from a JSON
+	 * array when loras_json), then the prompt's <lora:...> tags (the
+	 * prompt keeps them as typed), each named once. Whether each is a
+	 * usable file in loras_dir (borrowed: [paths] loras) made for the
+	 * model's family is job_spec_model_limits' question. */
+	struct job_lora loras[JOB_LORAS_MAX];
+	int nloras, nfield, loras_json;
+	const char *loras_dir;
 };
 
 void job_spec_free(struct job_spec *s);
@@ -80,10 +91,12 @@ int job_spec_limits(const struct job_spec *s, const struct tier_limits *t,
 	spec_err_fn err, void *arg);
 
 /* Checks s against what its model can render (the card's size multiple,
- * largest side and steps), reporting each problem through err with the
- * model's name: a request the model would fail on, or take minutes a step
- * over, is refused before it is queued. Returns the number of problems
- * (the API answers them with 422). */
+ * largest side and steps) and with (its LoRAs: files in [paths] loras
+ * that read as LoRAs, not made for another family than the model's),
+ * reporting each problem through err with the model's or the LoRA's
+ * name: a request the model would fail on, or take minutes a step over,
+ * is refused before it is queued. Returns the number of problems (the
+ * API answers them with 422). */
 int job_spec_model_limits(const struct job_spec *s, spec_err_fn err,
 	void *arg);
 

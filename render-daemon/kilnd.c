@@ -7,9 +7,12 @@
 #include "config.h"
 #include "db.h"
 #include "engine_env.h"
+#include "extras.h"
+#include "filehash.h"
 #include "image.h"
 #include "jobs.h"
 #include "log.h"
+#include "models.h"
 #include "pipeline.h"
 #include "registry.h"
 #include "runtime.h"
@@ -26,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -331,6 +335,152 @@ reload(struct daemon *d)
 	log_info("configuration reloaded from %s", d->conf_path);
 }
 
+/* ------------------------------------------------------------ hashes */
+
+/*
+ * AUTOMATIC1111's hash of the single-file model name into hex (10 hex
+ * digits; "" for a folder, which A1111 has no hash for, or when it
+ * cannot be had): the cached one, else computed now (seconds for a
+ * checkpoint of several GB) and cached for every host. A failure costs
+ * the image its "Model hash" and a warning, not the job.
+ */
+static void
+model_hash(struct daemon *d, const char *name, char hex[HASH_HEX + 1])
+{
+	struct stat st;
+	char *path, err[1024];
+	int computed;
+	double t0 = rt_now();
+
+	hex[0] = '\0';
+	err[0] = '\0';
+	if (!model_name_ok(name))
+		return;
+	path = xasprintf("%s/%s.safetensors", d->cfg.models_dir, name);
+	if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+		if (db_ensure(d->db) != 0 || hash_cache_ensure(d->db,
+		    "checkpoint", name, path, hex, &computed, err,
+		    sizeof(err)) != 0) {
+			log_warn("model %s: no hash: %s", name,
+			    err[0] ? err : db_error(d->db));
+			hex[0] = '\0';
+		} else if (computed) {
+			log_info("model %s: hashed in %.1f s: %.10s", name,
+			    rt_now() - t0, hex);
+		}
+	}
+	free(path);
+	hex[HASH_SHORT_MODEL] = '\0';
+}
+
+/* ------------------------------------------------------------ LoRAs */
+
+/* One of a job's LoRAs: its file, read and classified, and A1111's
+ * hash of it ("" when it cannot be had). */
+struct lora_file {
+	const struct job_lora *l;
+	struct extra_info x;
+	char hash[HASH_HEX + 1];
+};
+
+/*
+ * The job's LoRAs checked again against the files (they may have
+ * changed since the job was submitted) into f: each must still read as a
+ * LoRA made for the model's family (when both are known). Returns 0, or
+ * -1 with a message naming the LoRA's file in err.
+ */
+static int
+loras_resolve(struct daemon *d, const struct job *j, struct lora_file *f,
+    char *err, size_t errlen)
+{
+	struct model_card *card = NULL;
+	enum sd_family type = SD_UNKNOWN;
+	char e[512];
+	int i;
+
+	if (j->nloras < 0)
+		return errf(err, errlen, "the job's list of LoRAs does not "
+		    "read");
+	if (j->nloras > 0 && model_card_load(d->cfg.models_dir, j->model,
+	    &card, e, sizeof(e)) == 0)
+		type = card->type;
+	model_card_free(card);
+	for (i = 0; i < j->nloras; i++) {
+		f[i].l = &j->loras[i];
+		if (extra_load(d->cfg.loras_dir, EXTRA_LORA, j->loras[i].name,
+		    &f[i].x, e, sizeof(e)) != 0)
+			return errf(err, errlen, "LoRA %s: %s",
+			    j->loras[i].name, e);
+		if (type != SD_UNKNOWN && f[i].x.family != SD_UNKNOWN &&
+		    f[i].x.family != type)
+			return errf(err, errlen, "LoRA %s (%s.safetensors) is "
+			    "made for %s models; model %s is %s",
+			    j->loras[i].name, j->loras[i].name,
+			    sd_family_name(f[i].x.family), j->model,
+			    sd_family_name(type));
+	}
+	return 0;
+}
+
+/* A1111's hash of each LoRA for "Lora hashes": its metadata's
+ * sshs_model_hash, else kohya's hash of its data (cached). A LoRA whose
+ * hash cannot be had is left out of the line, as A1111 leaves it. */
+static void
+loras_hash(struct daemon *d, struct lora_file *f, int n)
+{
+	char err[1024];
+	int i, computed;
+
+	for (i = 0; i < n; i++) {
+		f[i].hash[0] = '\0';
+		err[0] = '\0';
+		if (f[i].x.sshs_hash != NULL)
+			snprintf(f[i].hash, sizeof(f[i].hash), "%s",
+			    f[i].x.sshs_hash);
+		else if (db_ensure(d->db) != 0 || hash_cache_ensure(d->db,
+		    "lora", f[i].x.name, f[i].x.path, f[i].hash, &computed,
+		    err, sizeof(err)) != 0) {
+			log_warn("LoRA %s: no hash: %s", f[i].x.name,
+			    err[0] ? err : db_error(d->db));
+			f[i].hash[0] = '\0';
+		}
+		/* A1111 writes hashes in lower case. */
+		for (computed = 0; f[i].hash[computed]; computed++)
+			if (f[i].hash[computed] >= 'A' &&
+			    f[i].hash[computed] <= 'F')
+				f[i].hash[computed] += 'a' - 'A';
+		f[i].hash[HASH_SHORT_NET] = '\0';
+	}
+}
+
+/*
+ * >>> WHERE THE ENGINE'S LoRA SUPPORT PLUGS IN <<<
+ *
+ * Applies the job's LoRAs (f[0..n-1]: the job's name and weights in
+ * f[i].l, the checked file in f[i].x: path, format, family) to the
+ * loaded pipeline p for this render. Returns 0, or -1 with why in err,
+ * which fails the job.
+ *
+ * The engine cannot apply LoRAs yet (issue 23), so a job with any fails
+ * here with that said, rather than render as if they were not asked
+ * for. When the engine can, this calls it (and what undoes it after the
+ * render, or keeps it merged for a next job with the same set, goes
+ * beside it); nothing else in kilnd changes: the files are already
+ * checked and hashed, and deliver() writes "Lora hashes".
+ */
+static int
+loras_apply(struct pipeline *p, const struct lora_file *f, int n, char *err,
+    size_t errlen)
+{
+	(void)p;
+	(void)f;
+	if (n == 0)
+		return 0;
+	return errf(err, errlen, "LoRA is not supported by this render "
+	    "daemon yet: the job asks for %d LoRA(s) (%s%s)", n, f[0].l->name,
+	    n > 1 ? ", ..." : "");
+}
+
 /* ------------------------------------------------------------ rendering */
 
 struct render {
@@ -345,6 +495,9 @@ struct render {
 	int cold;			/* compiled kernels or loaded the model */
 	char dir[1024];			/* artifacts/jobs/<id> */
 	char rel[64];			/* jobs/<id> */
+	char model_hash[HASH_HEX + 1];	/* A1111's 10 digits, or "" */
+	struct lora_file loras[JOB_LORAS_MAX];
+	int nloras;
 };
 
 /* Writes the preview of s (latent resolution, scaled up 4x by pixel
@@ -487,8 +640,15 @@ deliver(struct render *r, const struct gen_result *res, char *err,
 	char **rel = calloc((size_t)res->count, sizeof(*rel));
 	char **url = calloc((size_t)res->count, sizeof(*url));
 	char *params = NULL, path[1200];
-	int i, anomaly = 0, st, rc = -1;
+	struct image_lora hashes[JOB_LORAS_MAX];
+	int i, anomaly = 0, st, rc = -1, nh = 0;
 
+	/* "Lora hashes" names those whose hash is known, as A1111's. */
+	for (i = 0; i < r->nloras; i++)
+		if (r->loras[i].hash[0] != '\0') {
+			hashes[nh].name = r->loras[i].l->name;
+			hashes[nh++].hash = r->loras[i].hash;
+		}
 	if (img == NULL || rel == NULL || url == NULL) {
 		errf(err, errlen, "out of memory");
 		goto out;
@@ -506,6 +666,9 @@ deliver(struct render *r, const struct gen_result *res, char *err,
 		m.width = res->width;
 		m.height = res->height;
 		m.model = j->model;
+		m.model_hash = r->model_hash;
+		m.loras = hashes;
+		m.nloras = nh;
 		free(params);
 		params = NULL;
 		if (image_parameters_text(&m, &params) != 0 ||
@@ -583,7 +746,7 @@ run_job(struct daemon *d, struct job *j)
 	enum sampler_kind sampler;
 	size_t kernels;
 	char err[2048];
-	int st;
+	int st, i;
 
 	memset(&r, 0, sizeof(r));
 	memset(&res, 0, sizeof(res));
@@ -610,9 +773,19 @@ run_job(struct daemon *d, struct job *j)
 		    j->sampler);
 		goto fail;
 	}
+	/* The LoRAs' files before the model: a missing one loads nothing. */
+	if (loras_resolve(d, j, r.loras, err, sizeof(err)) != 0)
+		goto fail;
+	r.nloras = j->nloras;
 	r.p = registry_get(d->reg, j->model, &r.cold, err, sizeof(err));
 	if (r.p == NULL)
 		goto fail;
+	if (loras_apply(r.p, r.loras, r.nloras, err, sizeof(err)) != 0)
+		goto fail;
+	/* The hashes the images' parameters record: cached after the first
+	 * job with each file, and not the render's time. */
+	model_hash(d, j->model, r.model_hash);
+	loras_hash(d, r.loras, r.nloras);
 	snprintf(r.rel, sizeof(r.rel), "jobs/%llu", j->id);
 	snprintf(r.dir, sizeof(r.dir), "%s/%s", d->cfg.artifacts_dir, r.rel);
 	if (mkdir_p(r.dir) != 0) {
@@ -677,6 +850,8 @@ fail:
 		    db_error(d->db));
 out:
 	gen_result_free(&res);
+	for (i = 0; i < JOB_LORAS_MAX; i++)
+		extra_info_clear(&r.loras[i].x);
 	pthread_mutex_lock(&d->mu);
 	d->cur_id = 0;
 	pthread_mutex_unlock(&d->mu);
@@ -730,6 +905,13 @@ warm_up(struct daemon *d)
 	if (p == NULL) {
 		log_warn("warm-up: %s", err);
 		goto done;
+	}
+	/* Its hash too, once: the first job's images carry it without the
+	 * wait, and the API shows it. */
+	{
+		char hex[HASH_HEX + 1];
+
+		model_hash(d, d->cfg.default_model, hex);
 	}
 	/* Two steps at the model's own size: DPM++ 2M's second-order step
 	 * and guidance are on the path, as in a real job. */

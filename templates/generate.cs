@@ -34,6 +34,11 @@
       <?cs call:num("seed", "Seed (empty: random)", 0, 4294967295, 1) ?>
       <?cs call:num("batch_count", "Images", 1, Gen.Limit.batch_max, 1) ?>
     </div>
+    <label for="loras">LoRAs <span class="muted">(optional: name:weight, separated by commas; or &lt;lora:name:0.8&gt; in the prompt)</span></label>
+    <input id="loras" name="loras" type="text" maxlength="1024" value="<?cs var:Form.loras ?>"<?cs if:subcount(Gen.Loras) > 0 ?> list="lora-names"<?cs /if ?>>
+    <?cs if:subcount(Gen.Loras) > 0 ?><datalist id="lora-names"><?cs each:m = Gen.Loras ?><option value="<?cs var:m ?>:1"><?cs /each ?></datalist>
+    <p class="muted">Available: <?cs each:m = Gen.Loras ?><?cs var:m ?><?cs if:!last(m) ?>, <?cs /if ?><?cs /each ?></p><?cs /if ?>
+    <?cs if:Form.Errors.loras ?><p class="field-error"><?cs var:Form.Errors.loras ?></p><?cs /if ?>
     <label for="webhook_url">Webhook URL <span class="muted">(optional: told when the job ends)</span></label>
     <input id="webhook_url" name="webhook_url" type="url" maxlength="2048" value="<?cs var:Form.webhook_url ?>">
     <?cs if:Form.Errors.webhook_url ?><p class="field-error"><?cs var:Form.Errors.webhook_url ?></p><?cs /if ?>

@@ -2,6 +2,7 @@
 page and of a shared job (j: the job's node). ?>
     <?cs if:j.Negative ?><tr><th>Negative prompt</th><td><?cs var:j.Negative ?></td></tr><?cs /if ?>
     <tr><th>Model</th><td><?cs var:j.Model ?></td></tr>
+    <?cs if:subcount(j.Loras) > 0 ?><tr><th>LoRAs</th><td><?cs each:l = j.Loras ?><?cs var:l.Name ?> &times;<?cs var:l.Weight ?><?cs if:l.UnetWeight != l.Weight ?> (UNet &times;<?cs var:l.UnetWeight ?>)<?cs /if ?><?cs if:!last(l) ?>, <?cs /if ?><?cs /each ?></td></tr><?cs /if ?>
     <tr><th>Size</th><td><?cs var:j.Width ?>&times;<?cs var:j.Height ?></td></tr>
     <tr><th>Steps</th><td><?cs var:j.Steps ?></td></tr>
     <tr><th>CFG scale</th><td><?cs var:j.Cfg ?></td></tr>

@@ -1,11 +1,14 @@
 /* kiln-admin.c - the operator's command line: schema migrations, config
- * check, first admin account, canceling a job. */
+ * check, first admin account, canceling a job, hashing model files. */
 #include "accounts.h"
 #include "auth.h"
 #include "config.h"
 #include "db.h"
+#include "extras.h"
+#include "filehash.h"
 #include "jobs.h"
 #include "migrate.h"
+#include "models.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -14,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static void
 usage(FILE *f)
@@ -37,6 +41,9 @@ usage(FILE *f)
 		"                          running one after its current step;\n"
 		"                          exit 1 if there is no such job or it\n"
 		"                          already ended\n"
+		"  hash                    hash every single-file model, LoRA\n"
+		"                          and embedding not hashed yet (the\n"
+		"                          hashes the API and PNGs show)\n"
 		"\n"
 		"The config file is -c, else $KILN_CONF, else %s.\n",
 		KILN_CONF_DEFAULT);
@@ -261,6 +268,90 @@ cmd_cancel_job(const struct kiln_config *cfg, int argc, char **argv)
 	return st < 0 ? 3 : st == 0 ? 1 : 0;
 }
 
+/* Hashes one file into the cache, saying what it did. Returns 0 or -1. */
+static int
+hash_one(struct db *db, const char *kind, const char *name,
+	const char *path)
+{
+	char hex[HASH_HEX + 1], err[1024];
+	int computed;
+
+	if (hash_cache_ensure(db, kind, name, path, hex, &computed, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "kiln-admin: %s %s: %s\n", kind, name, err);
+		return -1;
+	}
+	printf("%s %s %.*s %s\n", kind, name, !strcmp(kind, "checkpoint") ?
+		HASH_SHORT_MODEL : HASH_SHORT_NET, hex, computed ? "hashed" :
+		"cached");
+	return 0;
+}
+
+/*
+ * hash: fills the hash cache for every single-file model (diffusers
+ * folders have no AUTOMATIC1111 hash), LoRA and embedding, so the API
+ * shows their hashes before kilnd has rendered with them. A LoRA whose
+ * metadata carries sshs_model_hash needs none: A1111 takes that.
+ */
+static int
+cmd_hash(const struct kiln_config *cfg, int argc, char **argv)
+{
+	struct extra_info *x = NULL;
+	struct db *db = NULL;
+	char **names = NULL, *path;
+	struct stat st;
+	int n, i, k, bad = 0;
+
+	(void)argv;
+	if (argc != 0) {
+		usage(stderr);
+		return 2;
+	}
+	if (connect_db(&db, cfg, 0) != 0)
+		return 3;
+	n = models_list(cfg->models_dir, &names);
+	if (n < 0) {
+		fprintf(stderr, "kiln-admin: %s: cannot read\n",
+			cfg->models_dir);
+		bad = 1;
+	}
+	for (i = 0; i < n; i++) {
+		path = xasprintf("%s/%s.safetensors", cfg->models_dir,
+			names[i]);
+		if (stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+		    hash_one(db, "checkpoint", names[i], path) != 0)
+			bad = 1;
+		free(path);
+	}
+	models_list_free(names, n);
+	for (k = 0; k < 2; k++) {
+		enum extra_kind kind = k ? EXTRA_EMBEDDING : EXTRA_LORA;
+		const char *dir = k ? cfg->embeddings_dir : cfg->loras_dir;
+
+		n = extras_list(dir, kind, &x);
+		if (n < 0) {
+			fprintf(stderr, "kiln-admin: %s: cannot read\n", dir);
+			bad = 1;
+		}
+		for (i = 0; i < n; i++) {
+			if (x[i].error != NULL) {
+				fprintf(stderr, "kiln-admin: %s\n", x[i].error);
+				bad = 1;
+			} else if (x[i].sshs_hash != NULL) {
+				printf("lora %s %.*s from its metadata\n",
+					x[i].name, HASH_SHORT_NET,
+					x[i].sshs_hash);
+			} else if (hash_one(db, extra_kind_name(kind),
+			    x[i].name, x[i].path) != 0) {
+				bad = 1;
+			}
+		}
+		extras_free(x, n);
+	}
+	db_free(db);
+	return bad;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -304,6 +395,8 @@ main(int argc, char **argv)
 		rc = cmd_user_exists(&cfg, argc - i, argv + i);
 	} else if (!strcmp(cmd, "cancel-job")) {
 		rc = cmd_cancel_job(&cfg, argc - i, argv + i);
+	} else if (!strcmp(cmd, "hash")) {
+		rc = cmd_hash(&cfg, argc - i, argv + i);
 	} else {
 		usage(stderr);
 		rc = 2;

@@ -272,6 +272,25 @@ engine_errors_name_the_key_and_the_choices(void)
 		"t.conf:2: engine.profile: expected true or false, got \"2\"");
 }
 
+/* LoRAs and embeddings live beside the models unless placed elsewhere;
+ * a moved models folder takes them along. */
+static void
+lora_and_embedding_folders_follow_the_models(void)
+{
+	struct kiln_config c;
+	char err[512];
+
+	CHECK(parse(&c, "[paths]\nmodels = /m\n", err, sizeof(err)) == 0);
+	CHECK_STR(c.loras_dir, "/m/loras");
+	CHECK_STR(c.embeddings_dir, "/m/embeddings");
+	config_free(&c);
+	CHECK(parse(&c, "[paths]\nloras = /l\nembeddings = /e\n", err,
+	    sizeof(err)) == 0);
+	CHECK_STR(c.loras_dir, "/l");
+	CHECK_STR(c.embeddings_dir, "/e");
+	config_free(&c);
+}
+
 int
 main(void)
 {
@@ -286,5 +305,6 @@ main(void)
 	RUN(engine_keys_default_to_the_engine_defaults);
 	RUN(engine_keys_take_their_words);
 	RUN(engine_errors_name_the_key_and_the_choices);
+	RUN(lora_and_embedding_folders_follow_the_models);
 	return tap_done();
 }

@@ -92,7 +92,7 @@ static void
 parameters_text(void)
 {
 	struct image_meta m = { "a red fox", "blurry, ugly", 20, "euler_a",
-	    7.0, 1, 512, 512, "sd15", 0 };
+	    7.0, 1, 512, 512, "sd15", 0, NULL, NULL, 0 };
 	char *s = NULL;
 
 	CHECK(image_parameters_text(&m, &s) == 0);
@@ -111,6 +111,31 @@ parameters_text(void)
 	    "CFG scale: 7.5, Seed: 18446744073709551615, Size: 768x512, "
 	    "Model: sd15, Denoising strength: 0.5");
 	free(s);
+	/* AUTOMATIC1111's order: the model hash before the model, the
+	 * LoRAs' hashes after everything else, quoted. */
+	{
+		static const struct image_lora l[] = {
+			{ "style", "0123456789ab" }, { "detail", "ba9876543210" },
+		};
+
+		m.model_hash = "6ce0161689";
+		m.loras = l;
+		m.nloras = 2;
+		m.denoise = 0;
+		CHECK(image_parameters_text(&m, &s) == 0);
+		CHECK_STR(s, "a red fox\nSteps: 20, Sampler: DPM++ 2M Karras, "
+		    "CFG scale: 7.5, Seed: 18446744073709551615, Size: "
+		    "768x512, Model hash: 6ce0161689, Model: sd15, Lora "
+		    "hashes: \"style: 0123456789ab, detail: ba9876543210\"");
+		free(s);
+		m.nloras = 1;
+		m.model_hash = "";
+		CHECK(image_parameters_text(&m, &s) == 0);
+		CHECK(strstr(s, "Size: 768x512, Model: sd15, Lora hashes: "
+		    "\"style: 0123456789ab\"") != NULL);
+		CHECK(strstr(s, "Model hash") == NULL);
+		free(s);
+	}
 	CHECK_STR(image_sampler_display("euler"), "Euler");
 	CHECK_STR(image_sampler_display("heun"), "Heun");
 	CHECK_STR(image_sampler_display("ddim"), "DDIM");

@@ -404,6 +404,26 @@ an_unknown_field_is_named(void)
 	done(out, fields);
 }
 
+/* A1111 takes its LoRAs in the prompt: the tags go on to the kiln job
+ * as typed (the job's checks find them there), and A1111 has no loras
+ * field, so neither does its txt2img here. */
+static void
+lora_tags_stay_in_the_prompt(void)
+{
+	json_object *out, *fields;
+
+	CHECK(translated("{\"prompt\": \"a fox <lora:style:0.8>, "
+	    "(<lora:detail>:1.1)\"}", &out, &fields) == 0);
+	CHECK_STR(str_at(out, "prompt"), "a fox <lora:style:0.8>, "
+	    "(<lora:detail>:1.1)");
+	CHECK(!has(out, "loras"));
+	done(out, fields);
+	CHECK(translated("{\"prompt\": \"x\", \"loras\": [{\"name\": \"a\"}]}",
+	    &out, &fields) == 1);
+	CHECK_STR(str_at(fields, "loras"), "unknown field");
+	done(out, fields);
+}
+
 /* override_settings may pick the model, and nothing else. */
 static void
 override_settings_picks_only_the_model(void)
@@ -485,6 +505,7 @@ main(void)
 	RUN(unsupported_fields_are_taken_only_off);
 	RUN(an_unknown_field_is_named);
 	RUN(override_settings_picks_only_the_model);
+	RUN(lora_tags_stay_in_the_prompt);
 	RUN(every_problem_is_named_at_once);
 	RUN(kilns_field_names_are_reported_as_sent);
 	RUN(kiln_samplers_have_a1111_names);
