@@ -122,7 +122,7 @@ encode_once(void *arg)
 {
 	struct encoding *e = arg;
 	struct ktensor *emb = NULL;
-	int rc = clip_text_encode(e->clip, e->ids, e->B, e->L, &emb);
+	int rc = clip_text_encode(e->clip, e->ids, e->B, e->L, &emb, NULL);
 
 	kt_free(emb);
 	return rc;
@@ -135,6 +135,7 @@ cmd_encode_text(int argc, char **argv)
 		*outp = NULL, *device = NULL;
 	struct clip_tokenizer *tok = NULL;
 	struct clip_text_model *clip = NULL;
+	struct clip_text_outputs outs;
 	struct st_model *m = NULL;
 	struct kiln_rt *rt = NULL;
 	struct ktensor *emb = NULL;
@@ -191,8 +192,12 @@ cmd_encode_text(int argc, char **argv)
 		fprintf(stderr, "kiln-render encode-text: %s\n", err);
 		goto out;
 	}
+	clip_text_outputs_default(m, ST_PART_TEXT, &outs);
+	if (skip >= 0)
+		outs.skip = skip;
 	if (cli_rt_open(&rt, device, err, sizeof(err)) != 0 ||
-	    clip_text_load(rt, m, skip, &clip, err, sizeof(err)) != 0) {
+	    clip_text_load(rt, m, ST_PART_TEXT, &outs, &clip, err,
+	    sizeof(err)) != 0) {
 		fprintf(stderr, "kiln-render encode-text: %s\n", err);
 		goto out;
 	}
@@ -215,7 +220,7 @@ cmd_encode_text(int argc, char **argv)
 	if (walk && walk_alloc_failures(rt, "encode-text", encode_once,
 	    &(struct encoding){ clip, ids, B, L }) < 0)
 		goto out;
-	if (clip_text_encode(clip, ids, B, L, &emb) != 0) {
+	if (clip_text_encode(clip, ids, B, L, &emb, NULL) != 0) {
 		fprintf(stderr, "kiln-render encode-text: %s\n", rt_error(rt));
 		goto out;
 	}
@@ -240,7 +245,7 @@ cmd_encode_text(int argc, char **argv)
 	}
 	printf("{\"shape\":[%d,%d,%d],\"layers_run\":%d,\"peak_bytes\":%zu}\n",
 		B, L, clip_text_config(clip)->hidden,
-		clip_text_config(clip)->layers - clip_text_config(clip)->skip,
+		clip_text_config(clip)->layers - clip_text_outputs(clip)->skip,
 		rt->peak_held);
 	rc = 0;
 out:

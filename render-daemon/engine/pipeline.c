@@ -400,7 +400,8 @@ pipeline_open(struct kiln_rt *rt, const char *model_path,
 		errf(err, errlen, "vocabulary: %s", e2);
 		goto bad;
 	}
-	if (clip_text_load(rt, p->m, -1, &p->clip, err, errlen) != 0 ||
+	if (clip_text_load(rt, p->m, ST_PART_TEXT, NULL, &p->clip, err,
+	    errlen) != 0 ||
 	    unet_load(rt, p->m, &p->unet, err, errlen) != 0 ||
 	    vae_load(rt, p->m, VAE_DECODER, &p->vae, err, errlen) != 0)
 		goto bad;
@@ -533,8 +534,8 @@ encode_text(struct pipeline *p, const char *prompt, const char *negative,
 
 		memcpy(ids + r * CLIP_WINDOW, ch->ids, sizeof(ch->ids));
 	}
-	if (clip_text_encode(p->clip, ids, (int)rows, CLIP_WINDOW, &emb) !=
-	    0) {
+	if (clip_text_encode(p->clip, ids, (int)rows, CLIP_WINDOW, &emb,
+	    NULL) != 0) {
 		errf(err, errlen, "text encoder: %s", rt_error(p->rt));
 		goto out;
 	}
