@@ -1,16 +1,18 @@
-"""SDXL's text conditioning on PoCL against the PyTorch references
-(tools/reference/clip.py, sdxl.py) on identical random weights:
+"""SDXL's text conditioning and VAE on PoCL against the PyTorch references
+(tools/reference/clip.py, sdxl.py, vae.py) on identical random weights:
 both encoders (CLIP-L, OpenCLIP bigG) as an SGM single file and as a
 diffusers folder, small and at their full configuration, through
 `kiln-render encode-text`: the context (both penultimate states, no final
 norm, side by side) and bigG's pooled output (final norm of the last
 layer at the end token, projected); prompts with A1111 weighting and over
-77 tokens; the empty negative prompt. Tolerance: max abs error <= 1e-4
+77 tokens; the empty negative prompt; the VAE with SDXL's scaling factor
+and activations beyond float16's range. Tolerance: max abs error <= 1e-4
 of the output's scale.
 
 The small encoders have heads of 64 channels, as the real ones do, so
 that single files (which carry no head count) infer them."""
 
+import contextlib
 import json
 import math
 import os
@@ -26,6 +28,7 @@ import harness
 import clip as clip_ref
 import sdxl
 import st_io
+import vae as vae_ref
 
 STACK = None
 TOL = 1e-4
@@ -382,4 +385,80 @@ def test_full_clip_l_and_bigG_f16(_):
         check(pooled, want_pooled, "full pooled")
     finally:
         shutil.rmtree(d, ignore_errors=True)
+
+
+# ------------------------------------------------------------------- VAE
+
+@contextlib.contextmanager
+def float64_vae():
+    """The VAE reference in float64 (test_kiln_micro, run before this
+    module in one process, leaves vae.DTYPE at float32)."""
+    old = vae_ref.DTYPE
+    vae_ref.DTYPE = torch.float64
+    try:
+        yield
+    finally:
+        vae_ref.DTYPE = old
+
+
+def rand(*shape, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(*shape, generator=g).float()
+
+
+def vae_decode(model, z):
+    inp = os.path.join(WORK, "z.bin")
+    out = os.path.join(WORK, "img.bin")
+    z.numpy().astype(np.float32).tofile(inp)
+    p = ec.kiln_render(["vae-decode", "--model", model, "--in",
+                        "x".join(str(s) for s in z.shape) + "=" + inp,
+                        "--out", out])
+    assert p.returncode == 0, p.stderr
+    info = json.loads(p.stdout)
+    return torch.from_numpy(np.fromfile(out, np.float32)
+                            .reshape(info["shape"])), info
+
+
+def test_vae_diffusers_config_gives_sdxl_scaling(_):
+    cfg = sdxl.small_vae_config()
+    w = vae_ref.random_weights(cfg, seed=41)
+    d = os.path.join(WORK, "sdxl-vae", "vae")
+    os.makedirs(d)
+    st_io.write(os.path.join(d, "diffusion_pytorch_model.safetensors"),
+                vae_ref.as_numpy(w))
+    with open(os.path.join(d, "config.json"), "w") as f:
+        json.dump(sdxl.vae_config_json(cfg), f)
+    z = rand(1, 4, 8, 12, seed=42)
+    got, info = vae_decode(os.path.dirname(d), z)
+    assert abs(info["scaling_factor"] - 0.13025) < 1e-7, info
+    with float64_vae():
+        want = vae_ref.decode(w, cfg, z)
+    check(got, want, "SDXL VAE, diffusers folder")
+
+
+def test_vae_single_file_sdxl_scaling_and_f16_beyond_its_range(_):
+    """An SDXL single file has no VAE config: the family gives 0.13025.
+    Its weights are F16, the latent is scaled so that the decoder's
+    activations pass float16's largest value (65504) many times over, as
+    the trained SDXL VAE's do: kiln computes in float32, so the image
+    still matches the float64 reference on the same rounded weights."""
+    cfg = vae_ref.config((32, 64), layers=1, latent=4, groups=32,
+                         scaling_factor=0.13025)
+    w = vae_ref.random_weights(cfg, seed=43)
+    path = os.path.join(WORK, "sdxl-with-vae.safetensors")
+    vae = [("first_stage_model." + k, v)
+           for k, v in vae_ref.to_ldm(w, cfg).items()]
+    write_single_file(path, SL, SG, 21, np.float16, extra=vae)
+    z = rand(1, 4, 8, 8, seed=44) * 5e5
+    w16 = rounded(w, np.float16)
+    with float64_vae():
+        x = vae_ref._conv(w16, "decoder.conv_in",
+                          vae_ref._conv(w16, "post_quant_conv", z.double(),
+                                        pad=0))
+        want = vae_ref.decode(w16, cfg, z)
+    assert x.abs().max() > 10 * 65504, x.abs().max()
+    got, info = vae_decode(path, z)
+    assert abs(info["scaling_factor"] - 0.13025) < 1e-7, info
+    assert torch.isfinite(got).all()
+    check(got, want, "SDXL VAE, F16, large values")
     shutil.rmtree(WORK, ignore_errors=True)
