@@ -1,7 +1,7 @@
 /* pipeline.c - Stable Diffusion txt2img / img2img over the engine's parts:
  * A1111 prompt weighting and the text encoder(s), a sampler with
- * classifier-free guidance around the UNet, the VAE; seeds that name
- * their images. */
+ * classifier-free guidance around the UNet (with SDXL's added size and
+ * pooled-text conditioning), the VAE; seeds that name their images. */
 #include "pipeline.h"
 #include "util.h"
 
@@ -349,6 +349,9 @@ pipeline_open(struct kiln_rt *rt, const char *model_path,
 	p->m = st_model_open(model_path, err, errlen);
 	if (p->m == NULL)
 		goto bad;
+	/* The SDXL text encoders, pooled output, time ids and VAE are in
+	 * place (text_cond_guidance, sdxl_time_ids, unet_eval); the UNet
+	 * with its added conditioning is not yet. */
 	if (st_model_family(p->m) == ST_FAMILY_SDXL) {
 		errf(err, errlen, "%s: an SDXL model; kiln runs SD 1.x and 2.x "
 		    "models, not SDXL yet", model_path);
@@ -440,10 +443,28 @@ pipeline_grid(const struct pipeline *p)
 	    (1 << (unet_config(p->unet)->levels - 1));
 }
 
+/* SDXL's time ids for a render of width x height: original size, crop
+ * top-left, target size, (h, w) pairs in pixels, the same for cond and
+ * uncond: (H, W, 0, 0, H, W), what A1111 (sdxl_crop_top/left 0) and
+ * diffusers give by default. */
+static void
+sdxl_time_ids(int width, int height, float ids[6])
+{
+	ids[0] = (float)height;
+	ids[1] = (float)width;
+	ids[2] = 0.0f;
+	ids[3] = 0.0f;
+	ids[4] = (float)height;
+	ids[5] = (float)width;
+}
+
 /* What the sampler's model callback needs. */
 struct guide {
 	struct pipeline *p;
 	struct ktensor *ctx;		/* [2 or 1, L, D] */
+	/* SDXL's added conditioning, NULL for SD 1.x / 2.x: the pooled
+	 * text [nb, P] and the time ids [nb, 6]. */
+	struct ktensor *text_embeds, *time_ids;
 	int nb;				/* 2: uncond + cond; 1: cond only */
 	int c, h, w;
 	size_t n;			/* floats per latent */
@@ -457,6 +478,20 @@ struct guide {
 	void *arg;
 	int image;
 };
+
+/* One UNet evaluation with the guide's conditioning. SDXL's added
+ * conditioning goes to unet_forward once it takes it (the SDXL UNet
+ * lands on its own branch); until then pipeline_open refuses SDXL
+ * models, so text_embeds is always NULL here. */
+static int
+unet_eval(struct guide *g, const struct ktensor *x, const float *t,
+    struct ktensor **y)
+{
+	if (g->text_embeds != NULL)
+		return rt_failf(g->p->rt, "unet: no added conditioning for "
+		    "SDXL yet");
+	return unet_forward(g->p->unet, x, t, g->ctx, y);
+}
 
 /* Classifier-free guidance: both conditionings as one batch of 2 on the
  * same latent, out = uncond + cfg (cond - uncond). */
@@ -474,7 +509,7 @@ guided_model(void *arg, const float *x_in, float t, float *out)
 		memcpy(g->in + (size_t)b * g->n, x_in, g->n * sizeof(float));
 	x = kt_new4(g->p->rt, KD_F32, g->nb, g->c, g->h, g->w);
 	if (x == NULL || kt_upload(x, g->in) != 0 ||
-	    unet_forward(g->p->unet, x, ts, g->ctx, &y) != 0 ||
+	    unet_eval(g, x, ts, &y) != 0 ||
 	    kt_download(y, g->out) != 0) {
 		snprintf(g->err, sizeof(g->err), "unet: %s",
 		    rt_error(g->p->rt));
@@ -670,7 +705,7 @@ pipeline_generate(struct pipeline *p, const struct gen_params *gp,
 	struct guide g;
 	struct kiln_rng rng;
 	struct text_cond_out tc = {0};
-	float *x = NULL, *init = NULL;
+	float *x = NULL, *init = NULL, tids[2 * 6];
 	double t0 = rt_now(), t1;
 	int grid = pipeline_grid(p), i, st, start, count, rc = -1;
 	size_t img_bytes;
@@ -734,6 +769,18 @@ pipeline_generate(struct pipeline *p, const struct gen_params *gp,
 		errf(err, errlen, "text: %s", rt_error(p->rt));
 		goto out;
 	}
+	if (tc.P > 0) {
+		sdxl_time_ids(gp->width, gp->height, tids);
+		sdxl_time_ids(gp->width, gp->height, tids + 6);
+		g.text_embeds = kt_new2(p->rt, KD_F32, g.nb, tc.P);
+		g.time_ids = kt_new2(p->rt, KD_F32, g.nb, 6);
+		if (g.text_embeds == NULL || g.time_ids == NULL ||
+		    kt_upload(g.text_embeds, tc.pooled + (size_t)(2 - g.nb) *
+		    (size_t)tc.P) != 0 || kt_upload(g.time_ids, tids) != 0) {
+			errf(err, errlen, "text: %s", rt_error(p->rt));
+			goto out;
+		}
+	}
 	out->t.text_s = rt_now() - t1;
 
 	/* img2img: the init latent, shared by every image of the batch. */
@@ -791,6 +838,8 @@ out:
 	if (rc != PIPELINE_DONE)
 		gen_result_free(out);
 	kt_free(g.ctx);
+	kt_free(g.text_embeds);
+	kt_free(g.time_ids);
 	free(g.in);
 	free(g.out);
 	free(init);
