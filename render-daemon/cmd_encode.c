@@ -1,9 +1,10 @@
-/* cmd_encode.c - kiln-render encode-text: runs a model's CLIP text encoder
- * on token ids or a prompt and writes the embeddings as raw float32, for
- * tests and for checking a checkpoint by hand. */
-#include "clip.h"
+/* cmd_encode.c - kiln-render encode-text: runs a model's text encoder(s)
+ * on token ids or a prompt and writes the context (and SDXL's pooled
+ * vector) as raw float32, for tests and for checking a checkpoint by
+ * hand. */
 #include "commands.h"
 #include "safetensors.h"
+#include "textcond.h"
 #include "tokenizer.h"
 #include "util.h"
 
@@ -15,12 +16,18 @@
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: kiln-render encode-text --model PATH "
-		"(--ids \"1,2,3;4,5,6\" | --prompt TEXT --vocab PATH)\n"
-		"         --out FILE [--skip N] [--device SEL] "
-		"[--fail-each-alloc]\n"
-		"Writes [B, L, hidden] float32 to FILE and its shape as JSON "
-		"on stdout.\n");
+	fprintf(f, "usage: kiln-render encode-text --model PATH\n"
+		"         (--ids \"1,2,3;4,5,6\" [--ids2 \"...\"] |\n"
+		"          --prompt TEXT [--negative TEXT] --vocab PATH)\n"
+		"         --out FILE [--pooled FILE] [--skip N] "
+		"[--device SEL] [--fail-each-alloc]\n"
+		"Writes the context [B, L, width] float32 to FILE (SDXL: both "
+		"encoders'\nfeatures side by side), with --pooled the pooled "
+		"output [B, P] (SDXL),\nand the shapes as JSON on stdout. --ids "
+		"go to every encoder, --ids2 to the\nsecond instead. --prompt "
+		"is conditioned as a render does it (A1111\nweighting, 77-token "
+		"windows): [1, 77 x windows, width]; with --negative\nthe "
+		"render's pair, the negative prompt first: [2, ...].\n");
 }
 
 /* Parses "1,2,3;4,5,6": sequences separated by ';', all the same length.
@@ -80,69 +87,92 @@ bad:
 	return -1;
 }
 
-/* One context window the way SD pipelines build it: start, up to
- * max_pos - 2 tokens, end, then padding (the end token for transformers'
- * CLIP, 0 for OpenCLIP). */
-static int
-window(const struct clip_tokenizer *tok, const char *prompt, int max_pos,
-	int pad, int32_t **ids, int *L)
-{
-	int32_t *raw = NULL, *w;
-	size_t n = 0, i, keep;
-
-	if (clip_tokenize(tok, prompt, strlen(prompt), &raw, &n) != 0)
-		return -1;
-	w = malloc((size_t)max_pos * sizeof(*w));
-	if (w == NULL) {
-		free(raw);
-		return -1;
-	}
-	keep = n < (size_t)max_pos - 2 ? n : (size_t)max_pos - 2;
-	w[0] = clip_tokenizer_bos(tok);
-	for (i = 0; i < keep; i++)
-		w[1 + i] = raw[i];
-	w[1 + keep] = clip_tokenizer_eos(tok);
-	for (i = keep + 2; i < (size_t)max_pos; i++)
-		w[i] = pad;
-	free(raw);
-	*ids = w;
-	*L = max_pos;
-	return 0;
-}
-
 /* One encoding for walk_alloc_failures. */
 struct encoding {
-	struct clip_text_model *clip;
-	const int32_t *ids;
+	struct text_cond *tc;
+	const int32_t *const *ids;
 	int B, L;
+	float *ctx, *pooled;
 };
 
 static int
 encode_once(void *arg)
 {
 	struct encoding *e = arg;
-	struct ktensor *emb = NULL;
-	int rc = clip_text_encode(e->clip, e->ids, e->B, e->L, &emb);
+	char err[256];
 
-	kt_free(emb);
-	return rc;
+	return text_cond_encode_ids(e->tc, e->ids, e->B, e->L, e->ctx,
+	    e->pooled, err, sizeof(err));
+}
+
+/* Writes n bytes to path. Returns 0, or -1 after saying why. */
+static int
+write_file(const char *path, const void *buf, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+
+	if (f == NULL || fwrite(buf, 1, n, f) != n) {
+		fprintf(stderr, "kiln-render encode-text: %s: write failed\n",
+			path);
+		if (f != NULL)
+			fclose(f);
+		return -1;
+	}
+	if (fclose(f) != 0) {
+		fprintf(stderr, "kiln-render encode-text: %s: write failed\n",
+			path);
+		return -1;
+	}
+	return 0;
+}
+
+/* The shapes and what each encoder gave, as JSON on stdout. */
+static void
+report(const struct text_cond *tc, const struct st_model *m, int B, int L,
+	int pooled, size_t peak)
+{
+	int i, n = text_cond_encoders(tc);
+	const struct clip_text_config *c0 =
+		clip_text_config(text_cond_encoder(tc, 0));
+	const struct clip_text_outputs *o0 =
+		clip_text_outputs(text_cond_encoder(tc, 0));
+
+	printf("{\"shape\":[%d,%d,%d],", B, L, text_cond_width(tc));
+	if (pooled)
+		printf("\"pooled_shape\":[%d,%d],", B,
+			text_cond_pooled_width(tc));
+	printf("\"family\":\"%s\",\"layers_run\":%d,\"encoders\":[",
+		st_family_name(st_model_family(m)), c0->layers - o0->skip);
+	for (i = 0; i < n; i++) {
+		const struct clip_text_model *e = text_cond_encoder(tc, i);
+		const struct clip_text_config *c = clip_text_config(e);
+		const struct clip_text_outputs *o = clip_text_outputs(e);
+
+		printf("%s{\"hidden\":%d,\"layers\":%d,\"heads\":%d,"
+			"\"context_layer\":%d,\"final_norm\":%s,"
+			"\"pooled\":%s,\"pad\":%d}", i ? "," : "", c->hidden,
+			c->layers, c->heads, c->layers - o->skip,
+			o->final_norm ? "true" : "false",
+			o->pooled ? "true" : "false", text_cond_pad(tc, i));
+	}
+	printf("],\"peak_bytes\":%zu}\n", peak);
 }
 
 int
 cmd_encode_text(int argc, char **argv)
 {
-	const char *model = NULL, *idstr = NULL, *prompt = NULL, *vocab = NULL,
-		*outp = NULL, *device = NULL;
+	const char *model = NULL, *idstr = NULL, *idstr2 = NULL,
+		*prompt = NULL, *negative = NULL, *vocab = NULL, *outp = NULL,
+		*poolp = NULL, *device = NULL;
 	struct clip_tokenizer *tok = NULL;
-	struct clip_text_model *clip = NULL;
+	struct text_cond *tc = NULL;
+	struct text_cond_out res = {0};
 	struct st_model *m = NULL;
 	struct kiln_rt *rt = NULL;
-	struct ktensor *emb = NULL;
-	int32_t *ids = NULL;
-	float *host = NULL;
+	int32_t *ids = NULL, *ids2 = NULL;
+	const int32_t *encids[TEXT_COND_MAX_ENC];
 	char err[1024];
-	int skip = -1, B = 1, L = 0, i, rc = 1, walk = 0;
-	FILE *f;
+	int skip = -1, B = 1, L = 0, B2, L2, i, rc = 1, walk = 0;
 
 	for (i = 0; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -159,12 +189,18 @@ cmd_encode_text(int argc, char **argv)
 			model = v;
 		else if (!strcmp(a, "--ids"))
 			idstr = v;
+		else if (!strcmp(a, "--ids2"))
+			idstr2 = v;
 		else if (!strcmp(a, "--prompt"))
 			prompt = v;
+		else if (!strcmp(a, "--negative"))
+			negative = v;
 		else if (!strcmp(a, "--vocab"))
 			vocab = v;
 		else if (!strcmp(a, "--out"))
 			outp = v;
+		else if (!strcmp(a, "--pooled"))
+			poolp = v;
 		else if (!strcmp(a, "--device"))
 			device = v;
 		else if (!strcmp(a, "--skip"))
@@ -176,14 +212,20 @@ cmd_encode_text(int argc, char **argv)
 		i++;
 	}
 	if (model == NULL || outp == NULL || (idstr == NULL) ==
-	    (prompt == NULL) || (prompt != NULL && vocab == NULL)) {
+	    (prompt == NULL) || (prompt != NULL && vocab == NULL) ||
+	    (idstr2 != NULL && idstr == NULL) ||
+	    (negative != NULL && prompt == NULL)) {
 		usage(stderr);
 		return 2;
 	}
-	if (idstr != NULL && parse_ids(idstr, &ids, &B, &L) != 0) {
+	if ((idstr != NULL && parse_ids(idstr, &ids, &B, &L) != 0) ||
+	    (idstr2 != NULL && (parse_ids(idstr2, &ids2, &B2, &L2) != 0 ||
+	    B2 != B || L2 != L))) {
 		fprintf(stderr, "kiln-render encode-text: --ids: expected "
 			"comma-separated ids, sequences of equal length "
-			"separated by ';'\n");
+			"separated by ';' (--ids2 shaped as --ids)\n");
+		free(ids);
+		free(ids2);
 		return 2;
 	}
 	m = st_model_open(model, err, sizeof(err));
@@ -191,63 +233,73 @@ cmd_encode_text(int argc, char **argv)
 		fprintf(stderr, "kiln-render encode-text: %s\n", err);
 		goto out;
 	}
-	if (cli_rt_open(&rt, device, err, sizeof(err)) != 0 ||
-	    clip_text_load(rt, m, skip, &clip, err, sizeof(err)) != 0) {
-		fprintf(stderr, "kiln-render encode-text: %s\n", err);
-		goto out;
-	}
 	if (prompt != NULL) {
-		const struct clip_text_config *cfg = clip_text_config(clip);
-
 		tok = clip_tokenizer_load(vocab, err, sizeof(err));
 		if (tok == NULL) {
 			fprintf(stderr, "kiln-render encode-text: %s\n", err);
 			goto out;
 		}
-		if (window(tok, prompt, cfg->max_pos,
-		    cfg->flavour == ST_TEXT_OPENCLIP ? 0 :
-		    clip_tokenizer_eos(tok), &ids, &L) != 0) {
+	}
+	if (cli_rt_open(&rt, device, err, sizeof(err)) != 0 ||
+	    text_cond_load(rt, m, tok, vocab, skip, &tc, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "kiln-render encode-text: %s\n", err);
+		goto out;
+	}
+	if (poolp != NULL && text_cond_pooled_width(tc) == 0) {
+		fprintf(stderr, "kiln-render encode-text: --pooled: the model "
+			"(%s) has no pooled text output\n",
+			st_family_name(st_model_family(m)));
+		goto out;
+	}
+	if (prompt != NULL) {
+		if ((negative != NULL ? text_cond_guidance(tc, prompt,
+		    negative, &res, err, sizeof(err)) :
+		    text_cond_prompts(tc, &prompt, 1, &res, err,
+		    sizeof(err))) != 0) {
+			fprintf(stderr, "kiln-render encode-text: %s\n", err);
+			goto out;
+		}
+		B = res.n;
+		L = res.L;
+	} else {
+		for (i = 0; i < TEXT_COND_MAX_ENC; i++)
+			encids[i] = i > 0 && ids2 != NULL ? ids2 : ids;
+		res.n = B;
+		res.L = L;
+		res.D = text_cond_width(tc);
+		res.P = text_cond_pooled_width(tc);
+		res.ctx = malloc((size_t)B * (size_t)L * (size_t)res.D *
+			sizeof(float));
+		res.pooled = res.P > 0 ? malloc((size_t)B * (size_t)res.P *
+			sizeof(float)) : NULL;
+		if (res.ctx == NULL || (res.P > 0 && res.pooled == NULL)) {
 			fprintf(stderr, "kiln-render encode-text: out of "
 				"memory\n");
 			goto out;
 		}
+		if (walk && walk_alloc_failures(rt, "encode-text",
+		    encode_once, &(struct encoding){ tc, encids, B, L,
+		    res.ctx, res.pooled }) < 0)
+			goto out;
+		if (text_cond_encode_ids(tc, encids, B, L, res.ctx,
+		    res.pooled, err, sizeof(err)) != 0) {
+			fprintf(stderr, "kiln-render encode-text: %s\n", err);
+			goto out;
+		}
 	}
-	if (walk && walk_alloc_failures(rt, "encode-text", encode_once,
-	    &(struct encoding){ clip, ids, B, L }) < 0)
+	if (write_file(outp, res.ctx, (size_t)B * (size_t)L *
+	    (size_t)res.D * sizeof(float)) != 0 ||
+	    (poolp != NULL && write_file(poolp, res.pooled, (size_t)B *
+	    (size_t)res.P * sizeof(float)) != 0))
 		goto out;
-	if (clip_text_encode(clip, ids, B, L, &emb) != 0) {
-		fprintf(stderr, "kiln-render encode-text: %s\n", rt_error(rt));
-		goto out;
-	}
-	host = malloc(kt_bytes(emb));
-	if (host == NULL || kt_download(emb, host) != 0) {
-		fprintf(stderr, "kiln-render encode-text: %s\n",
-			host ? rt_error(rt) : "out of memory");
-		goto out;
-	}
-	f = fopen(outp, "wb");
-	if (f == NULL || fwrite(host, 1, kt_bytes(emb), f) != kt_bytes(emb)) {
-		fprintf(stderr, "kiln-render encode-text: %s: write failed\n",
-			outp);
-		if (f != NULL)
-			fclose(f);
-		goto out;
-	}
-	if (fclose(f) != 0) {
-		fprintf(stderr, "kiln-render encode-text: %s: write failed\n",
-			outp);
-		goto out;
-	}
-	printf("{\"shape\":[%d,%d,%d],\"layers_run\":%d,\"peak_bytes\":%zu}\n",
-		B, L, clip_text_config(clip)->hidden,
-		clip_text_config(clip)->layers - clip_text_config(clip)->skip,
-		rt->peak_held);
+	report(tc, m, B, L, poolp != NULL, rt->peak_held);
 	rc = 0;
 out:
-	free(host);
+	text_cond_out_free(&res);
 	free(ids);
-	kt_free(emb);
-	clip_text_free(clip);
+	free(ids2);
+	text_cond_free(tc);
 	clip_tokenizer_free(tok);
 	rt_free(rt);
 	st_model_close(m);

@@ -18,7 +18,8 @@ static const struct {
 	{ "tokenize", cmd_tokenize, "--vocab PATH TEXT: CLIP token ids as "
 		"JSON" },
 	{ "encode-text", cmd_encode_text, "--model PATH (--ids ...|--prompt "
-		"TEXT --vocab PATH) --out FILE: CLIP text embeddings" },
+		"TEXT --vocab PATH) --out FILE [--pooled FILE]: the text "
+		"conditioning (SDXL: both encoders, pooled)" },
 	{ "unet", cmd_unet, "--model PATH --in ... --ctx ... --t ...: one "
 		"UNet evaluation" },
 	{ "vae-decode", cmd_vae_decode, "--model PATH --in SHAPE=FILE --out "

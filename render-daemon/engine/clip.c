@@ -1,5 +1,6 @@
 /* clip.c - CLIP text encoder: weights by canonical (transformers) name onto
- * the device, then embeddings -> transformer layers -> final layer norm. */
+ * the device, then embeddings -> transformer layers -> the chosen hidden
+ * state (final layer norm or not) and the pooled, projected output. */
 #include "clip.h"
 #include "util.h"
 #include "weights.h"
@@ -20,25 +21,36 @@ struct clip_layer {
 struct clip_text_model {
 	struct kiln_rt *rt;
 	struct clip_text_config cfg;
-	struct ktensor *tok, *pos, *lnf_w, *lnf_b;
+	struct clip_text_outputs out;
+	int run;		/* layers run: all for the pooled output */
+	struct ktensor *tok, *pos, *lnf_w, *lnf_b, *proj;
 	struct clip_layer *layer;
 };
 
 /* The weights by their canonical (transformers CLIPTextModel) names:
- * dims are the width, the MLP's, the vocabulary and the positions. */
-enum { C_D, C_I, C_V, C_P };
+ * dims are the width, the MLP's, the vocabulary, the positions and the
+ * projection. */
+enum { C_D, C_I, C_V, C_P, C_J };
+
+/* Need bits: the final norm serves a normed context or the pooled output,
+ * the projection the pooled output alone. */
+enum { NEED_NORM = 1u, NEED_PROJ = 2u };
 
 /* The embedding tables feed op_embed, which reads float32 only; the
  * layers' matrices only feed op_linear, so float16 may stay. */
-#define M(nm, kd, f, d0, d1, fl) \
-	WDF(struct clip_text_model, nm, kd, f, d0, d1, fl)
+#define M(nm, kd, f, d0, d1, nd, fl) { .name = (nm), .kind = (kd), \
+	.off = offsetof(struct clip_text_model, f), .dim = { (d0), (d1) }, \
+	.need = (nd), .flags = (fl) }
 static const struct wdecl model_w[] = {
 	M("text_model.embeddings.token_embedding.weight", WD_MAT, tok, C_V,
-	    C_D, WD_F32),
+	    C_D, 0, WD_F32),
 	M("text_model.embeddings.position_embedding.weight", WD_MAT, pos, C_P,
-	    C_D, WD_F32),
-	M("text_model.final_layer_norm.weight", WD_VEC, lnf_w, C_D, 0, 0),
-	M("text_model.final_layer_norm.bias", WD_VEC, lnf_b, C_D, 0, 0),
+	    C_D, 0, WD_F32),
+	M("text_model.final_layer_norm.weight", WD_VEC, lnf_w, C_D, 0,
+	    NEED_NORM, 0),
+	M("text_model.final_layer_norm.bias", WD_VEC, lnf_b, C_D, 0,
+	    NEED_NORM, 0),
+	M("text_projection.weight", WD_LINEAR, proj, C_J, C_D, NEED_PROJ, 0),
 };
 #undef M
 
@@ -75,34 +87,43 @@ configure(struct wloader *ld, struct clip_text_config *cfg)
 		"text_model.embeddings.position_embedding.weight", 0);
 	const struct st_entry *fc1 = wt_find(ld,
 		"text_model.encoder.layers.0.mlp.fc1.weight", 0);
-	const char *cj = st_model_config(ld->m, ST_PART_TEXT);
+	const struct st_entry *proj = wt_find(ld, "text_projection.weight",
+		0);
+	const char *cj = st_model_config(ld->m, ld->part);
 	int i;
 
 	if (tok == NULL || tok->ndim != 2 || pos == NULL || pos->ndim != 2 ||
 	    fc1 == NULL || fc1->ndim != 2)
-		return errf(ld->err, ld->errlen, "text encoder: embeddings or "
-			"layer 0 missing (text_model.embeddings."
-			"token_embedding.weight)");
+		return errf(ld->err, ld->errlen, "%s: embeddings or layer 0 "
+			"missing (text_model.embeddings.token_embedding."
+			"weight)", ld->what);
 	cfg->vocab = (int)tok->shape[0];
 	cfg->hidden = (int)tok->shape[1];
 	cfg->max_pos = (int)pos->shape[0];
 	cfg->inter = (int)fc1->shape[0];
+	/* SD 2.x single files carry a placeholder projection of another
+	 * width: only a [P, hidden] one is taken. */
+	cfg->projection = proj != NULL && proj->ndim == 2 &&
+	    proj->shape[1] == cfg->hidden ? (int)proj->shape[0] : 0;
 	for (i = 0; wt_find(ld, "text_model.encoder.layers.%d.layer_norm1."
 	    "weight", i) != NULL; i++)
 		;
 	cfg->layers = i;
-	/* Both CLIP ViT-L/14 and OpenCLIP ViT-H/14 text towers use heads of
-	 * 64 channels. */
+	/* CLIP ViT-L/14 and the OpenCLIP ViT-H/14 and bigG/14 text towers
+	 * all use heads of 64 channels. */
 	cfg->heads = cfg->hidden / 64 > 0 ? cfg->hidden / 64 : 1;
 	cfg->eps = 1e-5f;
-	cfg->act = cfg->flavour == ST_TEXT_OPENCLIP ? ACT_GELU : ACT_QUICK_GELU;
+	/* OpenCLIP towers use GELU; so does SDXL's second encoder when a
+	 * diffusers folder without config.json holds it under HF names. */
+	cfg->act = cfg->flavour == ST_TEXT_OPENCLIP ||
+	    ld->part == ST_PART_TEXT2 ? ACT_GELU : ACT_QUICK_GELU;
 	if (cj != NULL) {
 		json_object *o = json_tokener_parse(cj), *v;
 		int h = 0, nl = 0, nh = 0, it = 0;
 
 		if (o == NULL)
-			return errf(ld->err, ld->errlen, "text encoder: "
-				"config.json is not valid JSON");
+			return errf(ld->err, ld->errlen, "%s: config.json is "
+				"not valid JSON", ld->what);
 		if ((wt_config_int(o, "hidden_size", 0, &h) == 0 &&
 		    h != cfg->hidden) ||
 		    (wt_config_int(o, "num_hidden_layers", 0, &nl) == 0 &&
@@ -110,8 +131,8 @@ configure(struct wloader *ld, struct clip_text_config *cfg)
 		    (wt_config_int(o, "intermediate_size", 0, &it) == 0 &&
 		    it != cfg->inter)) {
 			json_object_put(o);
-			return errf(ld->err, ld->errlen, "text encoder: "
-				"config.json disagrees with the weights");
+			return errf(ld->err, ld->errlen, "%s: config.json "
+				"disagrees with the weights", ld->what);
 		}
 		if (wt_config_int(o, "num_attention_heads", 0, &nh) == 0 &&
 		    nh > 0)
@@ -125,8 +146,9 @@ configure(struct wloader *ld, struct clip_text_config *cfg)
 				cfg->act = ACT_GELU;
 			else {
 				json_object_put(o);
-				return errf(ld->err, ld->errlen, "text encoder:"
-					" unsupported hidden_act %s", a);
+				return errf(ld->err, ld->errlen, "%s: "
+					"unsupported hidden_act %s", ld->what,
+					a);
 			}
 		}
 		if (json_object_object_get_ex(o, "layer_norm_eps", &v))
@@ -134,8 +156,8 @@ configure(struct wloader *ld, struct clip_text_config *cfg)
 		json_object_put(o);
 	}
 	if (cfg->layers < 1 || cfg->hidden % cfg->heads != 0)
-		return errf(ld->err, ld->errlen, "text encoder: %d layers, "
-			"width %d, %d heads is not a usable shape", cfg->layers,
+		return errf(ld->err, ld->errlen, "%s: %d layers, width %d, %d "
+			"heads is not a usable shape", ld->what, cfg->layers,
 			cfg->hidden, cfg->heads);
 	return 0;
 }
@@ -154,53 +176,87 @@ clip_text_free(struct clip_text_model *c)
 	free(c);
 }
 
-int
-clip_text_load(struct kiln_rt *rt, const struct st_model *m, int skip,
-	struct clip_text_model **out, char *err, size_t errlen)
+void
+clip_text_outputs_default(const struct st_model *m, enum st_part part,
+	struct clip_text_outputs *o)
 {
-	struct wloader ld = { rt, m, ST_PART_TEXT, "text encoder", err,
-		errlen, 1 };
+	memset(o, 0, sizeof(*o));
+	if (st_model_family(m) == ST_FAMILY_SDXL) {
+		/* SGM's embedders and diffusers' encode_prompt both take
+		 * hidden_states[-2], unnormed; the pooled vector comes from
+		 * bigG only. */
+		o->skip = 1;
+		o->pooled = part == ST_PART_TEXT2;
+		return;
+	}
+	o->skip = st_model_part_flavour(m, part) == ST_TEXT_OPENCLIP ? 1 : 0;
+	o->final_norm = 1;
+}
+
+int
+clip_text_load(struct kiln_rt *rt, const struct st_model *m,
+	enum st_part part, const struct clip_text_outputs *out,
+	struct clip_text_model **model, char *err, size_t errlen)
+{
+	struct wloader ld = { rt, m, part, part == ST_PART_TEXT2 ?
+		"second text encoder" : "text encoder", err, errlen, 1 };
 	struct clip_text_model *c;
-	int64_t dims[4];
+	int64_t dims[5];
+	unsigned on;
 	char p[64];
 	int i;
 
-	*out = NULL;
-	if (!st_model_has_part(m, ST_PART_TEXT))
-		return errf(err, errlen, "the model has no text encoder");
+	*model = NULL;
+	if (part != ST_PART_TEXT && part != ST_PART_TEXT2)
+		return errf(err, errlen, "text encoder: part %s is not one",
+			st_part_name(part));
+	if (!st_model_has_part(m, part))
+		return errf(err, errlen, "the model has no %s", ld.what);
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return errf(err, errlen, "out of memory");
 	c->rt = rt;
-	c->cfg.flavour = st_model_text_flavour(m);
+	c->cfg.flavour = st_model_part_flavour(m, part);
+	if (out != NULL)
+		c->out = *out;
+	else
+		clip_text_outputs_default(m, part, &c->out);
 	if (configure(&ld, &c->cfg) != 0)
 		goto bad;
-	c->cfg.skip = skip >= 0 ? skip :
-		c->cfg.flavour == ST_TEXT_OPENCLIP ? 1 : 0;
-	if (c->cfg.skip >= c->cfg.layers) {
-		errf(err, errlen, "text encoder: cannot skip %d of %d layers",
-			c->cfg.skip, c->cfg.layers);
+	if (c->out.skip < 0 || c->out.skip >= c->cfg.layers) {
+		errf(err, errlen, "%s: cannot skip %d of %d layers", ld.what,
+			c->out.skip, c->cfg.layers);
 		goto bad;
 	}
+	if (c->out.pooled && c->cfg.projection == 0) {
+		errf(err, errlen, "%s: no text_projection.weight [P, %d] for "
+			"the pooled output", ld.what, c->cfg.hidden);
+		goto bad;
+	}
+	/* The pooled output needs every layer; the context alone only
+	 * those before the skipped ones, which are never uploaded. */
+	c->run = c->out.pooled ? c->cfg.layers : c->cfg.layers - c->out.skip;
+	on = (c->out.final_norm || c->out.pooled ? NEED_NORM : 0) |
+		(c->out.pooled ? NEED_PROJ : 0);
 	dims[C_D] = c->cfg.hidden;
 	dims[C_I] = c->cfg.inter;
 	dims[C_V] = c->cfg.vocab;
 	dims[C_P] = c->cfg.max_pos;
-	if (wt_load_table(&ld, "", WT_TABLE(model_w), dims, 0, c) != 0)
+	dims[C_J] = c->cfg.projection;
+	if (wt_load_table(&ld, "", WT_TABLE(model_w), dims, on, c) != 0)
 		goto bad;
 	c->layer = calloc((size_t)c->cfg.layers, sizeof(*c->layer));
 	if (c->layer == NULL) {
 		errf(err, errlen, "out of memory");
 		goto bad;
 	}
-	/* Skipped final layers are never uploaded. */
-	for (i = 0; i < c->cfg.layers - c->cfg.skip; i++) {
+	for (i = 0; i < c->run; i++) {
 		snprintf(p, sizeof(p), "text_model.encoder.layers.%d", i);
 		if (wt_load_table(&ld, p, WT_TABLE(layer_w), dims, 0,
 		    &c->layer[i]) != 0)
 			goto bad;
 	}
-	*out = c;
+	*model = c;
 	return 0;
 bad:
 	clip_text_free(c);
@@ -213,20 +269,83 @@ clip_text_config(const struct clip_text_model *c)
 	return &c->cfg;
 }
 
+const struct clip_text_outputs *
+clip_text_outputs(const struct clip_text_model *c)
+{
+	return &c->out;
+}
+
+/* The pooled output from x, the last layer's output [B, L, D]: the end
+ * token's row of each sequence (the first position of its largest id)
+ * gathered on the host, final_layer_norm, text_projection. Returns 0
+ * with *out [B, P], or -1 with rt_error(). */
+static int
+pool(struct clip_text_model *c, const struct ktensor *x, const int32_t *ids,
+	int B, int L, struct ktensor **out)
+{
+	struct kiln_rt *rt = c->rt;
+	size_t D = (size_t)c->cfg.hidden;
+	struct ktensor *g = NULL, *n = NULL, *y = NULL;
+	float *all = NULL, *rows = NULL;
+	int b, l, at, rc = -1;
+
+	all = malloc(kt_bytes(x));
+	rows = malloc((size_t)B * D * sizeof(*rows));
+	if (all == NULL || rows == NULL) {
+		rt_failf(rt, "text encoder: out of memory");
+		goto out;
+	}
+	if (kt_download(x, all) != 0)
+		goto out;
+	for (b = 0; b < B; b++) {
+		const int32_t *r = ids + (size_t)b * (size_t)L;
+
+		for (at = 0, l = 1; l < L; l++)
+			if (r[l] > r[at])
+				at = l;
+		memcpy(rows + (size_t)b * D,
+			all + ((size_t)b * (size_t)L + (size_t)at) * D,
+			D * sizeof(*rows));
+	}
+	g = kt_new2(rt, KD_F32, B, (int64_t)D);
+	n = kt_new2(rt, KD_F32, B, (int64_t)D);
+	y = kt_new2(rt, KD_F32, B, c->cfg.projection);
+	if (g == NULL || n == NULL || y == NULL || kt_upload(g, rows) != 0 ||
+	    op_layer_norm(g, c->lnf_w, c->lnf_b, n, c->cfg.eps) != 0 ||
+	    op_linear(n, c->proj, NULL, y) != 0)
+		goto out;
+	*out = y;
+	y = NULL;
+	rc = 0;
+out:
+	kt_free(g);
+	kt_free(n);
+	kt_free(y);
+	free(rows);
+	free(all);
+	return rc;
+}
+
 int
 clip_text_encode(struct clip_text_model *c, const int32_t *ids, int B, int L,
-	struct ktensor **out)
+	struct ktensor **ctx, struct ktensor **pooled)
 {
 	struct kiln_rt *rt = c->rt;
 	const struct clip_text_config *cfg = &c->cfg;
 	int64_t D = cfg->hidden, I = cfg->inter;
 	struct ktensor *idt = NULL, *x = NULL, *h = NULL, *q = NULL, *k = NULL,
-		*v = NULL, *a = NULL, *m = NULL;
+		*v = NULL, *a = NULL, *m = NULL, *z = NULL, *pl = NULL;
 	float scale = 1.0f / sqrtf((float)(D / cfg->heads));
-	int i, rc = -1;
+	/* The context is taken after this many layers. */
+	int at = cfg->layers - c->out.skip, i, rc = -1;
 	size_t j;
 
-	*out = NULL;
+	*ctx = NULL;
+	if (pooled != NULL)
+		*pooled = NULL;
+	if (pooled != NULL && !c->out.pooled)
+		return rt_failf(rt, "text encoder: loaded without its pooled "
+			"output");
 	if (B < 1 || L < 1 || L > cfg->max_pos)
 		return rt_failf(rt, "text encoder: %d x %d tokens do not fit "
 			"(at most %d positions)", B, L, cfg->max_pos);
@@ -247,7 +366,7 @@ clip_text_encode(struct clip_text_model *c, const int32_t *ids, int B, int L,
 		goto out;
 	if (kt_upload(idt, ids) != 0 || op_embed(idt, c->tok, c->pos, x) != 0)
 		goto out;
-	for (i = 0; i < cfg->layers - cfg->skip; i++) {
+	for (i = 0; i < c->run; i++) {
 		const struct clip_layer *l = &c->layer[i];
 
 		if (op_layer_norm(x, l->ln1_w, l->ln1_b, h, cfg->eps) ||
@@ -263,11 +382,24 @@ clip_text_encode(struct clip_text_model *c, const int32_t *ids, int B, int L,
 		    op_linear(m, l->fc2_w, l->fc2_b, h) ||
 		    op_add(x, h, x))
 			goto out;
+		if (i + 1 != at)
+			continue;
+		/* The context: a copy when the layers go on for the pooled
+		 * output. */
+		z = kt_new3(rt, KD_F32, B, L, D);
+		if (z == NULL || (c->out.final_norm ?
+		    op_layer_norm(x, c->lnf_w, c->lnf_b, z, cfg->eps) :
+		    op_scale(x, 1.0f, z)) != 0)
+			goto out;
 	}
-	if (op_layer_norm(x, c->lnf_w, c->lnf_b, h, cfg->eps) != 0)
+	if (pooled != NULL && pool(c, x, ids, B, L, &pl) != 0)
 		goto out;
-	*out = h;
-	h = NULL;
+	*ctx = z;
+	z = NULL;
+	if (pooled != NULL) {
+		*pooled = pl;
+		pl = NULL;
+	}
 	rc = 0;
 out:
 	kt_free(idt);
@@ -278,5 +410,7 @@ out:
 	kt_free(v);
 	kt_free(a);
 	kt_free(m);
+	kt_free(z);
+	kt_free(pl);
 	return rc;
 }

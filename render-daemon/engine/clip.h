@@ -1,6 +1,8 @@
-/* clip.h - the CLIP text encoder of Stable Diffusion 1.x (transformers'
- * CLIPTextModel: quick-GELU, causal mask, final layer norm) and 2.x
- * (OpenCLIP ViT-H: GELU, penultimate layer), with its configuration read
+/* clip.h - the CLIP text encoders of Stable Diffusion: 1.x's
+ * (transformers' CLIPTextModel: quick-GELU, causal mask, final layer
+ * norm), 2.x's (OpenCLIP ViT-H: GELU, penultimate layer) and SDXL's two
+ * (CLIP ViT-L and OpenCLIP bigG, penultimate states without the final
+ * norm, bigG's pooled and projected output), with the configuration read
  * from config.json or inferred from the tensor shapes. */
 #ifndef KILN_CLIP_H
 #define KILN_CLIP_H
@@ -17,31 +19,62 @@ struct clip_text_config {
 	int heads;
 	int inter;		/* MLP width */
 	int max_pos;		/* position embedding rows */
-	enum act_kind act;	/* ACT_QUICK_GELU (SD 1.x) or ACT_GELU */
+	int projection;		/* text_projection rows P; 0: none */
+	enum act_kind act;	/* ACT_QUICK_GELU (CLIP) or ACT_GELU (OpenCLIP) */
 	float eps;		/* layer norm epsilon */
-	int skip;		/* final layers not run (1 = penultimate) */
 	enum st_text_flavour flavour;
 };
 
+/* What an encoding gives. Each model family wants its own (see
+ * clip_text_outputs_default); the encoder itself knows no families. */
+struct clip_text_outputs {
+	/* The context is the hidden state after layers - skip layers:
+	 * 0 the last layer's, 1 the penultimate. */
+	int skip;
+	/* The context goes through final_layer_norm (SD 1.x and 2.x; not
+	 * SDXL). */
+	int final_norm;
+	/* Also the pooled output, [B, projection]: final_layer_norm of the
+	 * LAST layer's output at each sequence's end token, the first
+	 * position of its largest id (SGM's and OpenCLIP's text.argmax()),
+	 * times text_projection (no bias). Needs the text_projection. */
+	int pooled;
+};
+
+/* The outputs Stable Diffusion uses from the model's text part `part`:
+ * SDXL: the penultimate state of both encoders without the final norm,
+ * and the pooled output of the second (ST_PART_TEXT2); SD 2.x: an
+ * OpenCLIP single file's penultimate state (a diffusers folder has its
+ * last layer removed already: all of them), through the final norm; SD
+ * 1.x: the last state through the final norm. */
+void clip_text_outputs_default(const struct st_model *m, enum st_part part,
+	struct clip_text_outputs *o);
+
 struct clip_text_model;
 
-/* Uploads the text part of m to the device. skip < 0 picks the default:
- * 1 for an OpenCLIP single file (SD 2.x uses the penultimate layer), else
- * 0 (a diffusers SD 2.x folder already has the last layer removed).
- * Returns 0 with *out, or -1 with a message in err naming the missing or
- * misshapen tensor. Free with clip_text_free. */
-int clip_text_load(struct kiln_rt *rt, const struct st_model *m, int skip,
-	struct clip_text_model **out, char *err, size_t errlen);
+/* Uploads text part `part` (ST_PART_TEXT or ST_PART_TEXT2) of m to the
+ * device: the layers and norms the outputs need, the projection when
+ * they include the pooled output. out NULL: clip_text_outputs_default.
+ * Returns 0 with *model, or -1 with a message in err naming the missing
+ * or misshapen tensor. Free with clip_text_free. */
+int clip_text_load(struct kiln_rt *rt, const struct st_model *m,
+	enum st_part part, const struct clip_text_outputs *out,
+	struct clip_text_model **model, char *err, size_t errlen);
 
 void clip_text_free(struct clip_text_model *c);
 
 const struct clip_text_config *clip_text_config(
 	const struct clip_text_model *c);
+const struct clip_text_outputs *clip_text_outputs(
+	const struct clip_text_model *c);
 
 /* Encodes B sequences of L token ids (ids[b * L + l], each in
- * [0, vocab), L <= max_pos) into a new tensor [B, L, hidden] in *out (the
- * caller frees it). Returns 0, or -1 with rt_error() set. */
+ * [0, vocab), L <= max_pos) into a new tensor [B, L, hidden] in *ctx and,
+ * when pooled is not NULL (the model must have been loaded with
+ * outputs.pooled), a new tensor [B, projection] in *pooled; the caller
+ * frees both. Returns 0, or -1 with rt_error() set and nothing in
+ * *ctx or *pooled. */
 int clip_text_encode(struct clip_text_model *c, const int32_t *ids, int B,
-	int L, struct ktensor **out);
+	int L, struct ktensor **ctx, struct ktensor **pooled);
 
 #endif

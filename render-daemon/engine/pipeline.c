@@ -1,15 +1,15 @@
 /* pipeline.c - Stable Diffusion txt2img / img2img over the engine's parts:
- * A1111 prompt weighting, CLIP, a sampler with classifier-free guidance
- * around the UNet, the VAE; seeds that name their images. */
+ * A1111 prompt weighting and the text encoder(s), a sampler with
+ * classifier-free guidance around the UNet (with SDXL's added size and
+ * pooled-text conditioning), the VAE; seeds that name their images. */
 #include "pipeline.h"
 #include "util.h"
 
-#include "clip.h"
 #include "image.h"
 #include "models.h"
-#include "prompt.h"
 #include "rng.h"
 #include "safetensors.h"
+#include "textcond.h"
 #include "tokenizer.h"
 #include "unet.h"
 #include "vae.h"
@@ -31,12 +31,11 @@ struct pipeline {
 	char *vocab;			/* the vocabulary path in use */
 	struct st_model *m;
 	struct clip_tokenizer *tok;
-	struct clip_text_model *clip;
+	struct text_cond *text;		/* the text encoder(s) */
 	struct unet *unet;
 	struct vae_model *vae;		/* decoder */
 	struct vae_model *vae_enc;	/* encoder, loaded on first img2img */
 	struct schedule_params sp;	/* from the model's scheduler config */
-	int32_t pad_id;
 	double load_s;
 	struct gen_params defaults;	/* engine's, then <model>/kiln.json */
 	int preview_c;			/* latent channels of the map below */
@@ -276,37 +275,6 @@ out:
 	return rc;
 }
 
-/* The padding id: OpenCLIP (SD 2.x single files) pads with 0, and so do
- * SD 2.x diffusers folders, whose tokenizer says pad_token "!"; SD 1.x
- * pads with the end id. */
-static int32_t
-find_pad(const struct pipeline *p)
-{
-	json_object *o = NULL, *v, *c;
-	const char *s = NULL;
-	int32_t id = clip_tokenizer_eos(p->tok);
-	char *path;
-
-	if (st_model_text_flavour(p->m) == ST_TEXT_OPENCLIP)
-		return 0;
-	if (!is_dir(p->vocab))
-		return id;
-	path = join(p->vocab, "special_tokens_map.json");
-	if (path != NULL && exists(path))
-		o = json_object_from_file(path);
-	free(path);
-	if (o != NULL && json_object_object_get_ex(o, "pad_token", &v)) {
-		if (json_object_is_type(v, json_type_string))
-			s = json_object_get_string(v);
-		else if (json_object_object_get_ex(v, "content", &c))
-			s = json_object_get_string(c);
-		if (s != NULL && clip_tokenizer_lookup(p->tok, s) >= 0)
-			id = clip_tokenizer_lookup(p->tok, s);
-	}
-	json_object_put(o);
-	return id;
-}
-
 /* The parameters of the model's kiln.json card (lib/models.h) into
  * p->defaults over the engine's. A model without a card keeps the
  * engine's; a card naming an unknown sampler or an unusable size is an
@@ -381,17 +349,22 @@ pipeline_open(struct kiln_rt *rt, const char *model_path,
 	p->m = st_model_open(model_path, err, errlen);
 	if (p->m == NULL)
 		goto bad;
+	/* The SDXL text encoders, pooled output, time ids and VAE are in
+	 * place (text_cond_guidance, sdxl_time_ids, unet_eval); the UNet
+	 * with its added conditioning is not yet. */
 	if (st_model_family(p->m) == ST_FAMILY_SDXL) {
 		errf(err, errlen, "%s: an SDXL model; kiln runs SD 1.x and 2.x "
 		    "models, not SDXL yet", model_path);
 		goto bad;
 	}
-	if (!st_model_has_part(p->m, ST_PART_TEXT) ||
+	if (!(st_model_has_part(p->m, ST_PART_TEXT) ||
+	    st_model_has_part(p->m, ST_PART_TEXT2)) ||
 	    !st_model_has_part(p->m, ST_PART_UNET) ||
 	    !st_model_has_part(p->m, ST_PART_VAE)) {
 		errf(err, errlen, "%s: a model needs a text encoder, a UNet "
 		    "and a VAE; this one has no %s", model_path,
-		    !st_model_has_part(p->m, ST_PART_TEXT) ? "text encoder" :
+		    !(st_model_has_part(p->m, ST_PART_TEXT) ||
+		    st_model_has_part(p->m, ST_PART_TEXT2)) ? "text encoder" :
 		    !st_model_has_part(p->m, ST_PART_UNET) ? "UNet" : "VAE");
 		goto bad;
 	}
@@ -400,29 +373,14 @@ pipeline_open(struct kiln_rt *rt, const char *model_path,
 		errf(err, errlen, "vocabulary: %s", e2);
 		goto bad;
 	}
-	if (clip_text_load(rt, p->m, -1, &p->clip, err, errlen) != 0 ||
+	if (text_cond_load(rt, p->m, p->tok, p->vocab, -1, &p->text, err,
+	    errlen) != 0 ||
 	    unet_load(rt, p->m, &p->unet, err, errlen) != 0 ||
 	    vae_load(rt, p->m, VAE_DECODER, &p->vae, err, errlen) != 0)
 		goto bad;
-	if (clip_tokenizer_vocab_size(p->tok) >
-	    (size_t)clip_text_config(p->clip)->vocab) {
-		errf(err, errlen, "vocabulary %s has %zu ids but the text "
-		    "encoder only %d", p->vocab,
-		    clip_tokenizer_vocab_size(p->tok),
-		    clip_text_config(p->clip)->vocab);
-		goto bad;
-	}
-	if (clip_text_config(p->clip)->max_pos < CLIP_WINDOW) {
-		errf(err, errlen, "text encoder has %d positions, fewer than "
-		    "a %d-token window", clip_text_config(p->clip)->max_pos,
-		    CLIP_WINDOW);
-		goto bad;
-	}
-	if (clip_text_config(p->clip)->hidden !=
-	    unet_config(p->unet)->ctx_dim) {
+	if (text_cond_width(p->text) != unet_config(p->unet)->ctx_dim) {
 		errf(err, errlen, "text encoder width %d does not match the "
-		    "UNet's cross_attention_dim %d",
-		    clip_text_config(p->clip)->hidden,
+		    "UNet's cross_attention_dim %d", text_cond_width(p->text),
 		    unet_config(p->unet)->ctx_dim);
 		goto bad;
 	}
@@ -436,7 +394,6 @@ pipeline_open(struct kiln_rt *rt, const char *model_path,
 		    vae_config(p->vae)->latent_channels);
 		goto bad;
 	}
-	p->pad_id = find_pad(p);
 	p->load_s = rt_now() - t0;
 	*out = p;
 	return 0;
@@ -453,7 +410,7 @@ pipeline_free(struct pipeline *p)
 	vae_free(p->vae_enc);
 	vae_free(p->vae);
 	unet_free(p->unet);
-	clip_text_free(p->clip);
+	text_cond_free(p->text);
 	clip_tokenizer_free(p->tok);
 	st_model_close(p->m);
 	free(p->vocab);
@@ -486,109 +443,28 @@ pipeline_grid(const struct pipeline *p)
 	    (1 << (unet_config(p->unet)->levels - 1));
 }
 
-/*
- * The conditioning of both prompts as host floats [2, W*77, D]: index 0
- * the negative prompt (uncond), 1 the prompt. Each is a list of 77-token
- * windows; the shorter list is padded with windows of the empty prompt
- * (what A1111 does when cond and uncond differ in length), all windows go
- * through CLIP as one batch, and each window gets A1111's emphasis: z *=
- * weight per token, then z rescaled so its mean is what it was before.
- * A1111 takes that mean per window (process_tokens runs per chunk), so
- * this does too: a long prompt gives the same windows whatever follows.
- */
-static int
-encode_text(struct pipeline *p, const char *prompt, const char *negative,
-    float **ctx, int *Lout, char *err, size_t errlen)
+/* SDXL's time ids for a render of width x height: original size, crop
+ * top-left, target size, (h, w) pairs in pixels, the same for cond and
+ * uncond: (H, W, 0, 0, H, W), what A1111 (sdxl_crop_top/left 0) and
+ * diffusers give by default. */
+static void
+sdxl_time_ids(int width, int height, float ids[6])
 {
-	struct clip_chunks side[2] = { {0}, {0} }, empty = {0};
-	struct ktensor *emb = NULL;
-	int32_t *ids = NULL;
-	float *z = NULL;
-	size_t W, r, i, D, rows;
-	int rc = -1;
-
-	*ctx = NULL;
-	if (clip_encode_prompt(p->tok, negative, p->pad_id, &side[0], err,
-	    errlen) != 0 ||
-	    clip_encode_prompt(p->tok, prompt, p->pad_id, &side[1], err,
-	    errlen) != 0 ||
-	    clip_encode_prompt(p->tok, "", p->pad_id, &empty, err,
-	    errlen) != 0)
-		goto out;
-	W = side[0].n > side[1].n ? side[0].n : side[1].n;
-	if (W * CLIP_WINDOW > INT_MAX / 2) {
-		errf(err, errlen, "prompt: too long");
-		goto out;
-	}
-	rows = 2 * W;
-	ids = malloc(rows * CLIP_WINDOW * sizeof(*ids));
-	if (ids == NULL) {
-		errf(err, errlen, "out of memory");
-		goto out;
-	}
-	for (r = 0; r < rows; r++) {
-		const struct clip_chunks *c = &side[r / W];
-		const struct clip_chunk *ch = r % W < c->n ? &c->v[r % W] :
-		    &empty.v[0];
-
-		memcpy(ids + r * CLIP_WINDOW, ch->ids, sizeof(ch->ids));
-	}
-	if (clip_text_encode(p->clip, ids, (int)rows, CLIP_WINDOW, &emb) !=
-	    0) {
-		errf(err, errlen, "text encoder: %s", rt_error(p->rt));
-		goto out;
-	}
-	D = (size_t)clip_text_config(p->clip)->hidden;
-	z = malloc(kt_bytes(emb));
-	if (z == NULL) {
-		errf(err, errlen, "out of memory");
-		goto out;
-	}
-	if (kt_download(emb, z) != 0) {
-		errf(err, errlen, "text encoder: %s", rt_error(p->rt));
-		goto out;
-	}
-	for (r = 0; r < rows; r++) {
-		const struct clip_chunks *c = &side[r / W];
-		const float *w;
-		float *row = z + r * CLIP_WINDOW * D;
-		double before = 0, after = 0;
-		int weighted = 0;
-
-		if (r % W >= c->n)
-			continue;	/* an empty-prompt pad: weights 1 */
-		w = c->v[r % W].weights;
-		for (i = 0; i < CLIP_WINDOW; i++)
-			weighted |= w[i] != 1.0f;
-		if (!weighted)
-			continue;
-		for (i = 0; i < CLIP_WINDOW * D; i++) {
-			before += row[i];
-			row[i] *= w[i / D];
-			after += row[i];
-		}
-		if (after != 0.0)
-			for (i = 0; i < CLIP_WINDOW * D; i++)
-				row[i] = (float)(row[i] * (before / after));
-	}
-	*ctx = z;
-	z = NULL;
-	*Lout = (int)(W * CLIP_WINDOW);
-	rc = 0;
-out:
-	free(z);
-	kt_free(emb);
-	free(ids);
-	clip_chunks_free(&side[0]);
-	clip_chunks_free(&side[1]);
-	clip_chunks_free(&empty);
-	return rc;
+	ids[0] = (float)height;
+	ids[1] = (float)width;
+	ids[2] = 0.0f;
+	ids[3] = 0.0f;
+	ids[4] = (float)height;
+	ids[5] = (float)width;
 }
 
 /* What the sampler's model callback needs. */
 struct guide {
 	struct pipeline *p;
 	struct ktensor *ctx;		/* [2 or 1, L, D] */
+	/* SDXL's added conditioning, NULL for SD 1.x / 2.x: the pooled
+	 * text [nb, P] and the time ids [nb, 6]. */
+	struct ktensor *text_embeds, *time_ids;
 	int nb;				/* 2: uncond + cond; 1: cond only */
 	int c, h, w;
 	size_t n;			/* floats per latent */
@@ -602,6 +478,20 @@ struct guide {
 	void *arg;
 	int image;
 };
+
+/* One UNet evaluation with the guide's conditioning. SDXL's added
+ * conditioning goes to unet_forward once it takes it (the SDXL UNet
+ * lands on its own branch); until then pipeline_open refuses SDXL
+ * models, so text_embeds is always NULL here. */
+static int
+unet_eval(struct guide *g, const struct ktensor *x, const float *t,
+    struct ktensor **y)
+{
+	if (g->text_embeds != NULL)
+		return rt_failf(g->p->rt, "unet: no added conditioning for "
+		    "SDXL yet");
+	return unet_forward(g->p->unet, x, t, g->ctx, y);
+}
 
 /* Classifier-free guidance: both conditionings as one batch of 2 on the
  * same latent, out = uncond + cfg (cond - uncond). */
@@ -619,7 +509,7 @@ guided_model(void *arg, const float *x_in, float t, float *out)
 		memcpy(g->in + (size_t)b * g->n, x_in, g->n * sizeof(float));
 	x = kt_new4(g->p->rt, KD_F32, g->nb, g->c, g->h, g->w);
 	if (x == NULL || kt_upload(x, g->in) != 0 ||
-	    unet_forward(g->p->unet, x, ts, g->ctx, &y) != 0 ||
+	    unet_eval(g, x, ts, &y) != 0 ||
 	    kt_download(y, g->out) != 0) {
 		snprintf(g->err, sizeof(g->err), "unet: %s",
 		    rt_error(g->p->rt));
@@ -814,11 +704,11 @@ pipeline_generate(struct pipeline *p, const struct gen_params *gp,
 	struct sampler_params spar;
 	struct guide g;
 	struct kiln_rng rng;
-	float *ctx = NULL, *x = NULL, *init = NULL;
+	struct text_cond_out tc = {0};
+	float *x = NULL, *init = NULL, tids[2 * 6];
 	double t0 = rt_now(), t1;
-	int grid = pipeline_grid(p), L = 0, i, st, start, count,
-	    rc = -1;
-	size_t D = (size_t)clip_text_config(p->clip)->hidden, img_bytes;
+	int grid = pipeline_grid(p), i, st, start, count, rc = -1;
+	size_t img_bytes;
 	const struct vae_config *vc = vae_config(p->vae);
 	int64_t cshape[3];
 
@@ -866,17 +756,30 @@ pipeline_generate(struct pipeline *p, const struct gen_params *gp,
 
 	/* Text. */
 	t1 = rt_now();
-	if (encode_text(p, gp->prompt, gp->negative ? gp->negative : "",
-	    &ctx, &L, err, errlen) != 0)
+	if (text_cond_guidance(p->text, gp->prompt, gp->negative, &tc, err,
+	    errlen) != 0)
 		goto out;
+	/* Rows [2 - nb, 2): cond only at cfg 1. */
 	cshape[0] = g.nb;
-	cshape[1] = L;
-	cshape[2] = (int64_t)D;
+	cshape[1] = tc.L;
+	cshape[2] = tc.D;
 	g.ctx = kt_new(p->rt, KD_F32, 3, cshape);
-	if (g.ctx == NULL || kt_upload(g.ctx, g.nb == 2 ? ctx :
-	    ctx + (size_t)L * D) != 0) {
+	if (g.ctx == NULL || kt_upload(g.ctx, tc.ctx + (size_t)(2 - g.nb) *
+	    (size_t)tc.L * (size_t)tc.D) != 0) {
 		errf(err, errlen, "text: %s", rt_error(p->rt));
 		goto out;
+	}
+	if (tc.P > 0) {
+		sdxl_time_ids(gp->width, gp->height, tids);
+		sdxl_time_ids(gp->width, gp->height, tids + 6);
+		g.text_embeds = kt_new2(p->rt, KD_F32, g.nb, tc.P);
+		g.time_ids = kt_new2(p->rt, KD_F32, g.nb, 6);
+		if (g.text_embeds == NULL || g.time_ids == NULL ||
+		    kt_upload(g.text_embeds, tc.pooled + (size_t)(2 - g.nb) *
+		    (size_t)tc.P) != 0 || kt_upload(g.time_ids, tids) != 0) {
+			errf(err, errlen, "text: %s", rt_error(p->rt));
+			goto out;
+		}
 	}
 	out->t.text_s = rt_now() - t1;
 
@@ -935,11 +838,13 @@ out:
 	if (rc != PIPELINE_DONE)
 		gen_result_free(out);
 	kt_free(g.ctx);
+	kt_free(g.text_embeds);
+	kt_free(g.time_ids);
 	free(g.in);
 	free(g.out);
 	free(init);
 	free(x);
-	free(ctx);
+	text_cond_out_free(&tc);
 	schedule_free(&sched);
 	return rc;
 }

@@ -171,6 +171,10 @@ void st_model_close(struct st_model *m);
 enum st_layout st_model_layout(const struct st_model *m);
 /* The flavour of ST_PART_TEXT. */
 enum st_text_flavour st_model_text_flavour(const struct st_model *m);
+/* The flavour of either text part (ST_TEXT_NONE for the others and for a
+ * missing one). */
+enum st_text_flavour st_model_part_flavour(const struct st_model *m,
+    enum st_part part);
 int st_model_has_part(const struct st_model *m, enum st_part part);
 
 /* The part's tensor of that canonical name, or NULL when there is none. */
@@ -189,7 +193,7 @@ enum st_family {
 	ST_FAMILY_UNKNOWN,	/* no UNet or text encoder to tell by */
 	ST_FAMILY_SD1,		/* SD 1.x and models shaped like it */
 	ST_FAMILY_SD2,		/* SD 2.x: OpenCLIP ViT-H, 1024-wide context */
-	ST_FAMILY_SDXL,		/* SDXL base or refiner: not supported yet */
+	ST_FAMILY_SDXL,		/* SDXL base or refiner */
 };
 
 /* The model's family, from its tensors and configs: SDXL when it has a

@@ -635,6 +635,13 @@ st_model_text_flavour(const struct st_model *m)
 	return m->parts[ST_PART_TEXT].flavour;
 }
 
+enum st_text_flavour
+st_model_part_flavour(const struct st_model *m, enum st_part part)
+{
+	return (unsigned)part < ST_PART__MAX ? m->parts[part].flavour :
+	    ST_TEXT_NONE;
+}
+
 int
 st_model_has_part(const struct st_model *m, enum st_part part)
 {

@@ -150,7 +150,10 @@ configure(struct wloader *ld, struct vae_config *c)
 	c->out_channels = 3;
 	c->groups = 32;
 	c->eps = 1e-6f;
-	c->scaling_factor = 0.18215f;
+	/* A single file says nothing of the latent scale but its family
+	 * does: SDXL's VAE was trained to another one. */
+	c->scaling_factor = st_model_family(ld->m) == ST_FAMILY_SDXL ?
+		0.13025f : 0.18215f;
 	infer(ld, c);
 	if (cj != NULL) {
 		json_object *o = json_tokener_parse(cj), *v;

@@ -20,7 +20,7 @@ struct vae_config {
 	int layers_per_block;	/* 2 for SD (the decoder runs one more) */
 	int groups;		/* GroupNorm groups, 32 */
 	float eps;		/* GroupNorm epsilon, 1e-6 */
-	float scaling_factor;	/* 0.18215 for SD 1.x/2.x */
+	float scaling_factor;	/* 0.18215 for SD 1.x/2.x, 0.13025 SDXL */
 	int mid_attention;	/* the mid block has its attention */
 	int factor;		/* image pixels per latent: 2^(levels - 1) */
 };
@@ -33,7 +33,9 @@ struct vae_model;
 /* Uploads the VAE part of m (the halves in `parts`) to the device. The
  * configuration comes from vae/config.json when there is one (and must
  * agree with the shapes), else from the tensor shapes with SD's defaults
- * for what shapes cannot tell (32 groups, scaling factor 0.18215).
+ * for what shapes cannot tell (32 groups, scaling factor 0.18215, or
+ * 0.13025 in an SDXL model). Activations are float32 whatever the
+ * weights: SDXL's VAE overflows float16 in the decoder.
  * Returns 0 with *out, or -1 with a message in err naming the missing or
  * misshapen tensor. Free with vae_free. */
 int vae_load(struct kiln_rt *rt, const struct st_model *m, int parts,

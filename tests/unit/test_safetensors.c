@@ -875,6 +875,9 @@ single_file_sdxl(void)
 	if (m == NULL)
 		return;
 	CHECK(st_model_text_flavour(m) == ST_TEXT_HF_CLIP);
+	CHECK(st_model_part_flavour(m, ST_PART_TEXT) == ST_TEXT_HF_CLIP);
+	CHECK(st_model_part_flavour(m, ST_PART_TEXT2) == ST_TEXT_OPENCLIP);
+	CHECK(st_model_part_flavour(m, ST_PART_UNET) == ST_TEXT_NONE);
 	CHECK(st_model_find(m, ST_PART_TEXT,
 	    "text_model.embeddings.token_embedding.weight") != NULL);
 	CHECK(st_model_find(m, ST_PART_TEXT2,
@@ -915,6 +918,8 @@ model_family(void)
 	m = st_model_open(tpath("famxl2"), err, sizeof(err));
 	CHECK(m != NULL && st_model_has_part(m, ST_PART_TEXT2) &&
 	    st_model_family(m) == ST_FAMILY_SDXL);
+	CHECK(m != NULL && st_model_part_flavour(m, ST_PART_TEXT2) ==
+	    ST_TEXT_HF_CLIP);
 	st_model_close(m);
 	/* a VAE alone tells nothing */
 	write_st("famvae/vae/diffusion_pytorch_model.safetensors", "{"

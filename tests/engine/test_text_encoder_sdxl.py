@@ -1,0 +1,464 @@
+"""SDXL's text conditioning and VAE on PoCL against the PyTorch references
+(tools/reference/clip.py, sdxl.py, vae.py) on identical random weights:
+both encoders (CLIP-L, OpenCLIP bigG) as an SGM single file and as a
+diffusers folder, small and at their full configuration, through
+`kiln-render encode-text`: the context (both penultimate states, no final
+norm, side by side) and bigG's pooled output (final norm of the last
+layer at the end token, projected); prompts with A1111 weighting and over
+77 tokens; the empty negative prompt; the VAE with SDXL's scaling factor
+and activations beyond float16's range. Tolerance: max abs error <= 1e-4
+of the output's scale.
+
+The small encoders have heads of 64 channels, as the real ones do, so
+that single files (which carry no head count) infer them."""
+
+import contextlib
+import json
+import math
+import os
+import shutil
+import tempfile
+import warnings
+
+import numpy as np
+import torch
+
+import engine_common as ec
+import harness
+import clip as clip_ref
+import sdxl
+import st_io
+import vae as vae_ref
+
+STACK = None
+TOL = 1e-4
+WORK = tempfile.mkdtemp(prefix="kiln-sdxltext-")
+VOCAB = os.path.join(harness.ROOT, "models", "clip")
+BOS, EOS = sdxl.BOS, sdxl.EOS
+
+# A non-square projection (bigG's is 1280 x 1280) so that a transposed
+# text_projection cannot pass.
+SL = dict(vocab=49408, hidden=128, layers=3, inter=256, max_pos=77, heads=2,
+          act="quick_gelu")
+SG = dict(vocab=49408, hidden=192, layers=3, inter=384, max_pos=77, heads=3,
+          act="gelu", projection=160)
+
+_models = {}
+
+
+def te(c):
+    return {k: c[k] for k in ("vocab", "hidden", "layers", "inter",
+                              "max_pos")}
+
+
+def single_file_items(L, G, seed):
+    """(name, tensor) of an SGM single file holding the text encoders
+    only, with the released file's extra position_ids and logit_scale."""
+    for k, v in clip_ref.iter_random(**te(L), seed=seed):
+        yield sdxl.PREFIX_L + k, v
+    yield (sdxl.PREFIX_L + "text_model.embeddings.position_ids",
+           torch.arange(L["max_pos"])[None])
+    g = clip_ref.iter_random(**te(G), seed=seed + 1,
+                             projection=G["projection"])
+    for k, v in clip_ref.openclip_items(g):
+        yield sdxl.PREFIX_G + k, v
+    yield sdxl.PREFIX_G + "logit_scale", torch.tensor(math.log(1 / 0.07))
+
+
+def write_single_file(path, L, G, seed, dtype, extra=()):
+    """Streams the encoders (and extra (name, tensor) pairs) into path."""
+    def items():
+        yield from single_file_items(L, G, seed)
+        yield from extra
+
+    def code(v):
+        if v.dtype == torch.int64:
+            return "I64", np.int64
+        return {np.float16: "F16", np.float32: "F32"}[dtype], dtype
+    entries = [(k, code(v)[0], tuple(v.shape)) for k, v in items()]
+    arrays = (v.numpy().astype(code(v)[1]) for _, v in items())
+    st_io.write_stream(path, entries, arrays, {"format": "pt"})
+
+
+def rounded(w, dtype):
+    return {k: torch.from_numpy(v.numpy().astype(dtype).astype(np.float32))
+            for k, v in w.items()}
+
+
+def small_model():
+    """The small encoders as a single file (F32) and a diffusers folder
+    (F16), with their weights (HF names; F16-rounded for the folder)."""
+    if "small" in _models:
+        return _models["small"]
+    wl = clip_ref.random_weights(**te(SL), seed=21)
+    wg = clip_ref.random_weights(**te(SG), seed=22,
+                                 projection=SG["projection"])
+    path = os.path.join(WORK, "sdxl-text.safetensors")
+    write_single_file(path, SL, SG, 21, np.float32)
+    root = os.path.join(WORK, "sdxl-diffusers")
+    for sub, w, c, cls in (("text_encoder", wl, SL, "CLIPTextModel"),
+                           ("text_encoder_2", wg, SG,
+                            "CLIPTextModelWithProjection")):
+        d = os.path.join(root, sub)
+        os.makedirs(d)
+        st_io.write(os.path.join(d, "model.safetensors"),
+                    clip_ref.as_numpy(w, np.float16))
+        with open(os.path.join(d, "config.json"), "w") as f:
+            json.dump(sdxl.text_config(c, cls), f)
+    with open(os.path.join(root, "model_index.json"), "w") as f:
+        json.dump({"_class_name": "StableDiffusionXLPipeline",
+                   "force_zeros_for_empty_prompt": True}, f)
+    _models["small"] = dict(file=path, folder=root, wl=wl, wg=wg,
+                            wl16=rounded(wl, np.float16),
+                            wg16=rounded(wg, np.float16))
+    return _models["small"]
+
+
+def ids_arg(rows):
+    return ";".join(",".join(str(int(t)) for t in r) for r in rows)
+
+
+def encode(model, ids=None, ids2=None, prompt=None, negative=None,
+           pooled=True, extra=()):
+    out = os.path.join(WORK, "ctx.bin")
+    pout = os.path.join(WORK, "pooled.bin")
+    for p in (out, pout):
+        if os.path.exists(p):
+            os.unlink(p)
+    args = ["encode-text", "--model", model, "--out", out]
+    if ids is not None:
+        args += ["--ids", ids_arg(ids)]
+        if ids2 is not None:
+            args += ["--ids2", ids_arg(ids2)]
+    else:
+        args += ["--prompt", prompt, "--vocab", VOCAB]
+        if negative is not None:
+            args += ["--negative", negative]
+    if pooled:
+        args += ["--pooled", pout]
+    p = ec.kiln_render(args + list(extra))
+    assert p.returncode == 0, p.stderr
+    info = json.loads(p.stdout)
+    ctx = torch.from_numpy(np.fromfile(out, np.float32)
+                           .reshape(info["shape"]))
+    pl = None
+    if pooled:
+        pl = torch.from_numpy(np.fromfile(pout, np.float32)
+                              .reshape(info["pooled_shape"]))
+    return ctx, pl, info
+
+
+def check(got, want, what):
+    assert tuple(got.shape) == tuple(want.shape), \
+        "%s: shape %s, want %s" % (what, tuple(got.shape), tuple(want.shape))
+    err = ec.rel_err(got, want)
+    assert err <= TOL, "%s: relative error %.3g > %g" % (what, err, TOL)
+
+
+def far(got, want, what):
+    """A deliberately wrong reference must miss: the check can fail."""
+    err = ec.rel_err(got, want)
+    assert err > 100 * TOL, "%s: only %.3g off" % (what, err)
+
+
+def token_rows(lengths, vocab=49406, seed=5):
+    """Random prompt tokens (below BOS) of the given lengths, as both
+    encoders get them: (L ids padded with EOS, G ids padded with 0)."""
+    g = torch.Generator().manual_seed(seed)
+    rows = [torch.randint(1, vocab, (n,), generator=g).tolist()
+            for n in lengths]
+    return (torch.tensor([sdxl.prompt_ids(r, sdxl.PAD_L) for r in rows]),
+            torch.tensor([sdxl.prompt_ids(r, sdxl.PAD_G) for r in rows]))
+
+
+# ----------------------------------------------------------- token ids
+
+def test_sgm_single_file_gives_context_and_pooled(_):
+    m = small_model()
+    il, ig = token_rows([5, 40])
+    ctx, pooled, info = encode(m["file"], il, ig)
+    assert info["family"] == "sdxl"
+    assert info["shape"] == [2, 77, 128 + 192]
+    assert info["pooled_shape"] == [2, 160]
+    e = info["encoders"]
+    assert [x["heads"] for x in e] == [2, 3], e
+    assert [x["context_layer"] for x in e] == [2, 2], e
+    assert [x["final_norm"] for x in e] == [False, False], e
+    assert [x["pooled"] for x in e] == [False, True], e
+    assert [x["pad"] for x in e] == [EOS, 0], e
+    want_ctx, want_pooled = sdxl.encode(m["wl"], m["wg"], il, ig, L=SL,
+                                        G=SG)
+    check(ctx, want_ctx, "context, single file")
+    check(pooled, want_pooled, "pooled, single file")
+    # The pooled vector is read at the end token, not the last position.
+    last = clip_ref.final_norm(
+        m["wg"], clip_ref.hidden_states(m["wg"], ig, 3, "gelu")[-1])[:, -1]
+    far(pooled, torch.nn.functional.linear(
+        last, m["wg"]["text_projection.weight"].double()),
+        "pooled at the last position")
+
+
+def test_diffusers_folder_f16_gives_the_same(_):
+    m = small_model()
+    il, ig = token_rows([12, 1], seed=6)
+    ctx, pooled, info = encode(m["folder"], il, ig)
+    assert info["family"] == "sdxl" and info["shape"] == [2, 77, 320]
+    want_ctx, want_pooled = sdxl.encode(m["wl16"], m["wg16"], il, ig,
+                                        L=SL, G=SG)
+    check(ctx, want_ctx, "context, diffusers folder")
+    check(pooled, want_pooled, "pooled, diffusers folder")
+
+
+def test_ids_go_to_both_encoders_unless_ids2_says(_):
+    # Without --ids2 bigG sees CLIP-L's EOS padding: not what SDXL
+    # wants, and visibly different.
+    m = small_model()
+    il, ig = token_rows([7], seed=7)
+    ctx, _, _ = encode(m["file"], il, pooled=False)
+    check(ctx, sdxl.encode(m["wl"], m["wg"], il, il, L=SL, G=SG)[0],
+          "same ids to both")
+    far(ctx, sdxl.encode(m["wl"], m["wg"], il, ig, L=SL, G=SG)[0],
+        "bigG padded with 0")
+
+
+def test_failed_allocations_give_their_memory_back(_):
+    m = small_model()
+    il, ig = token_rows([3], seed=8)
+    ctx, pooled, _ = encode(m["file"], il[:, :12], ig[:, :12],
+                            extra=["--fail-each-alloc"])
+    assert tuple(ctx.shape) == (1, 12, 320) and tuple(pooled.shape) == \
+        (1, 160)
+
+
+def test_pooled_refused_without_a_pooled_output(_):
+    w = clip_ref.random_weights(100, 64, 1, 128, 77, seed=9)
+    path = os.path.join(WORK, "sd1.safetensors")
+    st_io.write(path, {"cond_stage_model.transformer." + k: v
+                       for k, v in clip_ref.as_numpy(w).items()})
+    p = ec.kiln_render(["encode-text", "--model", path, "--ids", "1,2",
+                        "--out", os.path.join(WORK, "x.bin"), "--pooled",
+                        os.path.join(WORK, "p.bin")])
+    assert p.returncode == 1 and "no pooled text output" in p.stderr, \
+        p.stderr
+
+
+# ------------------------------------------------------------- prompts
+
+def tokenize(text):
+    p = ec.kiln_render(["tokenize", "--vocab", VOCAB, "--", text])
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout)
+
+
+def windows(pieces, pad):
+    """[(text, weight)] -> ([ids[77]], [weights[77]]): each piece tokenized
+    on its own, 75 tokens a window (the prompts here have no commas, so
+    A1111's comma backtrack never moves one), start + tokens + end, EOS
+    filling, then pad after the first end id; start, end and filling
+    weigh 1."""
+    toks, ws = [], []
+    for text, w in pieces:
+        t = tokenize(text)
+        toks += t
+        ws += [w] * len(t)
+    ids, wts = [], []
+    for i in range(0, max(len(toks), 1), 75):
+        c, cw = toks[i:i + 75], ws[i:i + 75]
+        ids.append(sdxl.prompt_ids(c, pad))
+        wts.append([1.0] + cw + [1.0] * (76 - len(cw)))
+    return ids, wts
+
+
+def ref_prompt(w, pieces, zero=False):
+    """A1111's SDXL conditioning of one prompt: per encoder, per window,
+    z *= weights, rescaled to the mean it had; windows along the tokens;
+    pooled from the first window, unweighted. (ctx [1, 77 W, D], pooled
+    [1, P])."""
+    il, wts = windows(pieces, sdxl.PAD_L)
+    ig, wts_g = windows(pieces, sdxl.PAD_G)
+    assert wts == wts_g
+    ctx, pooled = sdxl.encode(w[0], w[1], torch.tensor(il),
+                              torch.tensor(ig), L=SL, G=SG)
+    mult = torch.tensor(wts, dtype=torch.float64)[..., None]
+    parts = []
+    for z in (ctx[..., :SL["hidden"]], ctx[..., SL["hidden"]:]):
+        before = z.mean(dim=(1, 2), keepdim=True)
+        z = z * mult
+        parts.append(z * (before / z.mean(dim=(1, 2), keepdim=True)))
+    ctx = torch.cat(parts, -1).reshape(1, -1, ctx.shape[-1])
+    if zero:
+        return torch.zeros_like(ctx), torch.zeros_like(pooled[:1])
+    return ctx, pooled[:1]
+
+
+WEIGHTED = "a (red:1.4) fox in [deep] snow"
+WEIGHTED_PIECES = [("a ", 1.0), ("red", 1.4), (" fox in ", 1.0),
+                   ("deep", 1 / 1.1), (" snow", 1.0)]
+
+
+def test_weighted_prompt_weighs_each_encoder_on_its_own(_):
+    m = small_model()
+    w = (m["wl"], m["wg"])
+    ctx, pooled, info = encode(m["file"], prompt=WEIGHTED)
+    assert info["shape"] == [1, 77, 320]
+    want_ctx, want_pooled = ref_prompt(w, WEIGHTED_PIECES)
+    check(ctx, want_ctx, "weighted prompt, context")
+    check(pooled, want_pooled, "weighted prompt, pooled")
+    # Unweighted it would be another context, and the same pooled.
+    plain = ref_prompt(w, [(WEIGHTED.replace("(red:1.4)", "red")
+                            .replace("[deep]", "deep"), 1.0)])
+    far(ctx, plain[0], "the prompt without its weights")
+    check(pooled, plain[1], "pooled ignores the weights")
+
+
+LONG = " ".join(["an old stone lighthouse on a rocky coast under a "
+                 "stormy purple sky with seagulls and crashing waves"] * 5)
+
+
+def test_prompt_over_77_tokens_joins_windows(_):
+    m = small_model()
+    n = len(tokenize(LONG))
+    assert 75 < n <= 150, n
+    ctx, pooled, info = encode(m["file"], prompt=LONG)
+    assert info["shape"] == [1, 154, 320]
+    want_ctx, want_pooled = ref_prompt((m["wl"], m["wg"]), [(LONG, 1.0)])
+    check(ctx, want_ctx, "long prompt, context")
+    check(pooled, want_pooled, "long prompt, pooled of the first window")
+
+
+def test_empty_negative_prompt_is_zeros(_):
+    # A1111 (force_zero_negative_prompt) and diffusers
+    # (force_zeros_for_empty_prompt): zeros, context and pooled, also in
+    # the window that pads it to the prompt's two.
+    m = small_model()
+    w = (m["wl"], m["wg"])
+    ctx, pooled, info = encode(m["file"], prompt=LONG, negative="")
+    assert info["shape"] == [2, 154, 320]
+    assert not ctx[0].any() and not pooled[0].any()
+    want_ctx, want_pooled = ref_prompt(w, [(LONG, 1.0)])
+    check(ctx[1:], want_ctx, "cond beside an empty negative")
+    check(pooled[1:], want_pooled, "pooled beside an empty negative")
+
+
+def test_negative_prompt_is_encoded_and_padded_with_the_empty_one(_):
+    m = small_model()
+    w = (m["wl"], m["wg"])
+    ctx, pooled, _ = encode(m["file"], prompt=LONG, negative="blurry")
+    neg = ref_prompt(w, [("blurry", 1.0)])
+    empty = ref_prompt(w, [("", 1.0)])
+    check(ctx[:1, :77], neg[0], "negative prompt")
+    check(ctx[:1, 77:], empty[0], "its pad window, the empty prompt")
+    check(pooled[:1], neg[1], "negative pooled")
+
+
+# ---------------------------------------------------- full configuration
+
+def test_full_clip_l_and_bigG_f16(_):
+    """CLIP ViT-L (123M) and OpenCLIP bigG (695M) at their released
+    shapes, F16 in an SGM single file: the reference runs float64 on the
+    same F16 weights mapped from the file."""
+    d = tempfile.mkdtemp(prefix="kiln-sdxl-full-", dir=WORK)
+    try:
+        path = os.path.join(d, "full.safetensors")
+        write_single_file(path, sdxl.CLIP_L, sdxl.CLIP_G, 31, np.float16)
+        il, ig = token_rows([20], seed=9)
+        ctx, pooled, info = encode(path, il, ig)
+        assert info["shape"] == [1, 77, 2048]
+        assert info["pooled_shape"] == [1, 1280]
+        e = info["encoders"]
+        assert [(x["layers"], x["heads"], x["context_layer"]) for x in e] \
+            == [(12, 12, 11), (32, 20, 31)], e
+        arrs, _ = st_io.read(path)
+        with warnings.catch_warnings():
+            # Read-only mapped arrays: the reference never writes them.
+            warnings.simplefilter("ignore", UserWarning)
+            t = {k: torch.from_numpy(v) for k, v in arrs.items()}
+        wl = {k[len(sdxl.PREFIX_L):]: v for k, v in t.items()
+              if k.startswith(sdxl.PREFIX_L) and
+              not k.endswith("position_ids")}
+        wg = clip_ref.from_openclip(
+            {k[len(sdxl.PREFIX_G):]: v for k, v in t.items()
+             if k.startswith(sdxl.PREFIX_G)})
+        want_ctx, want_pooled = sdxl.encode(wl, wg, il, ig, L=sdxl.CLIP_L,
+                                            G=sdxl.CLIP_G)
+        check(ctx, want_ctx, "full context")
+        check(pooled, want_pooled, "full pooled")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+# ------------------------------------------------------------------- VAE
+
+@contextlib.contextmanager
+def float64_vae():
+    """The VAE reference in float64 (test_kiln_micro, run before this
+    module in one process, leaves vae.DTYPE at float32)."""
+    old = vae_ref.DTYPE
+    vae_ref.DTYPE = torch.float64
+    try:
+        yield
+    finally:
+        vae_ref.DTYPE = old
+
+
+def rand(*shape, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(*shape, generator=g).float()
+
+
+def vae_decode(model, z):
+    inp = os.path.join(WORK, "z.bin")
+    out = os.path.join(WORK, "img.bin")
+    z.numpy().astype(np.float32).tofile(inp)
+    p = ec.kiln_render(["vae-decode", "--model", model, "--in",
+                        "x".join(str(s) for s in z.shape) + "=" + inp,
+                        "--out", out])
+    assert p.returncode == 0, p.stderr
+    info = json.loads(p.stdout)
+    return torch.from_numpy(np.fromfile(out, np.float32)
+                            .reshape(info["shape"])), info
+
+
+def test_vae_diffusers_config_gives_sdxl_scaling(_):
+    cfg = sdxl.small_vae_config()
+    w = vae_ref.random_weights(cfg, seed=41)
+    d = os.path.join(WORK, "sdxl-vae", "vae")
+    os.makedirs(d)
+    st_io.write(os.path.join(d, "diffusion_pytorch_model.safetensors"),
+                vae_ref.as_numpy(w))
+    with open(os.path.join(d, "config.json"), "w") as f:
+        json.dump(sdxl.vae_config_json(cfg), f)
+    z = rand(1, 4, 8, 12, seed=42)
+    got, info = vae_decode(os.path.dirname(d), z)
+    assert abs(info["scaling_factor"] - 0.13025) < 1e-7, info
+    with float64_vae():
+        want = vae_ref.decode(w, cfg, z)
+    check(got, want, "SDXL VAE, diffusers folder")
+
+
+def test_vae_single_file_sdxl_scaling_and_f16_beyond_its_range(_):
+    """An SDXL single file has no VAE config: the family gives 0.13025.
+    Its weights are F16, the latent is scaled so that the decoder's
+    activations pass float16's largest value (65504) many times over, as
+    the trained SDXL VAE's do: kiln computes in float32, so the image
+    still matches the float64 reference on the same rounded weights."""
+    cfg = vae_ref.config((32, 64), layers=1, latent=4, groups=32,
+                         scaling_factor=0.13025)
+    w = vae_ref.random_weights(cfg, seed=43)
+    path = os.path.join(WORK, "sdxl-with-vae.safetensors")
+    vae = [("first_stage_model." + k, v)
+           for k, v in vae_ref.to_ldm(w, cfg).items()]
+    write_single_file(path, SL, SG, 21, np.float16, extra=vae)
+    z = rand(1, 4, 8, 8, seed=44) * 5e5
+    w16 = rounded(w, np.float16)
+    with float64_vae():
+        x = vae_ref._conv(w16, "decoder.conv_in",
+                          vae_ref._conv(w16, "post_quant_conv", z.double(),
+                                        pad=0))
+        want = vae_ref.decode(w16, cfg, z)
+    assert x.abs().max() > 10 * 65504, x.abs().max()
+    got, info = vae_decode(path, z)
+    assert abs(info["scaling_factor"] - 0.13025) < 1e-7, info
+    assert torch.isfinite(got).all()
+    check(got, want, "SDXL VAE, F16, large values")
+    shutil.rmtree(WORK, ignore_errors=True)
