@@ -25,7 +25,8 @@ Text conditioning (encode):
     zeros, tokenizer_2's pad token). The pad ids reach the UNet through
     the 77 context rows, so they matter.
   - An empty negative prompt is zeros (context and pooled) in diffusers
-    (force_zeros_for_empty_prompt); SGM and A1111 encode "" instead.
+    (force_zeros_for_empty_prompt) and in A1111 (sd_models_xl.py's
+    force_zero_negative_prompt); SGM's own scripts encode "" instead.
 Time ids (time_ids): [orig h, orig w, crop top, crop left, target h,
 target w], in pixels; unet.add_embeds makes the 2816-vector.
 
