@@ -287,32 +287,14 @@ struct shared_read {
 	int oom;
 };
 
-/* The shared job's recipe. cfg_scale comes twice: as the number and as
- * the text the connector gave for it, which the JSON shows ("7.5", not
- * a binary double's seventeen digits). */
+/* The shared job's recipe and when it finished. */
 struct shared_rec {
-	const char *prompt, *negative_prompt, *model;
-	int width, height, steps;
-	double cfg_scale;
-	const char *cfg_text, *sampler;
-	long long seed;
-	int batch_count;
+	struct job_recipe rc;
 	const char *finished_at;
 };
 
 static const struct db_field shared_fields[] = {
-	DB_FIELD(struct shared_rec, prompt, DBF_STR, "prompt"),
-	DB_FIELD(struct shared_rec, negative_prompt, DBF_STR,
-		"negative_prompt"),
-	DB_FIELD(struct shared_rec, model, DBF_STR, "model"),
-	DB_FIELD(struct shared_rec, width, DBF_INT, "width"),
-	DB_FIELD(struct shared_rec, height, DBF_INT, "height"),
-	DB_FIELD(struct shared_rec, steps, DBF_INT, "steps"),
-	DB_FIELD(struct shared_rec, cfg_scale, DBF_DOUBLE, "cfg_scale"),
-	DB_FIELD(struct shared_rec, cfg_text, DBF_STR, "cfg_scale"),
-	DB_FIELD(struct shared_rec, sampler, DBF_STR, "sampler"),
-	DB_FIELD(struct shared_rec, seed, DBF_LLONG, "seed"),
-	DB_FIELD(struct shared_rec, batch_count, DBF_INT, "batch_count"),
+	JOB_RECIPE_FIELDS(struct shared_rec, rc),
 	DB_FIELD_NULL(struct shared_rec, finished_at, DBF_STR, "finished_at"),
 };
 
@@ -326,19 +308,7 @@ shared_row(void *rec, void *arg)
 	o = sr->o = json_object_new_object();
 	if (o == NULL)
 		return 1;
-	json_object_object_add(o, "prompt", json_str_or_null(r->prompt));
-	json_object_object_add(o, "negative_prompt",
-		json_str_or_null(r->negative_prompt));
-	json_object_object_add(o, "model", json_str_or_null(r->model));
-	json_object_object_add(o, "width", json_object_new_int64(r->width));
-	json_object_object_add(o, "height", json_object_new_int64(r->height));
-	json_object_object_add(o, "steps", json_object_new_int64(r->steps));
-	json_object_object_add(o, "cfg_scale",
-		json_object_new_double_s(r->cfg_scale, r->cfg_text));
-	json_object_object_add(o, "sampler", json_str_or_null(r->sampler));
-	json_object_object_add(o, "seed", json_object_new_int64(r->seed));
-	json_object_object_add(o, "batch_count",
-		json_object_new_int64(r->batch_count));
+	job_recipe_json(o, &r->rc);
 	json_object_object_add(o, "finished_at",
 		json_str_or_null(r->finished_at));
 	json_object_object_add(o, "images", json_object_new_array());
@@ -405,9 +375,7 @@ api_shared(struct kreq *req)
 	p[0] = DB_INT(job);
 	/* What the owner chose to show: the picture and its recipe, not
 	 * who made it nor the job's id. */
-	if (db_query_into(req->app->db, "SELECT prompt, negative_prompt,"
-	    " model, width, height, steps, cfg_scale, cfg_scale, sampler,"
-	    " seed, batch_count,"
+	if (db_query_into(req->app->db, "SELECT " JOB_RECIPE_SQL("") ","
 	    " DATE_FORMAT(finished_at, '%Y-%m-%dT%H:%i:%sZ') AS finished_at"
 	    " FROM jobs WHERE id = ?", p, 1, shared_fields,
 	    DB_NFIELDS(shared_fields), &r, shared_row, &sr) < 0 ||

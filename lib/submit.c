@@ -745,12 +745,13 @@ add_url(struct job_read *jr, json_object *o, const char *key, json_object *url)
  * and as the database's own text ("0.773") for the JSON, not a binary
  * double's seventeen digits. */
 struct job_rec {
-	unsigned long long id, seed;
-	const char *status, *prompt, *negative, *model, *sampler;
+	unsigned long long id;
+	const char *status;
+	struct job_recipe rc;
 	const char *webhook_url, *error, *loras;
-	int width, height, steps, batch, step, steps_total;
-	double cfg, eta, render;
-	const char *cfg_text, *eta_text, *render_text;
+	int step, steps_total;
+	double eta, render;
+	const char *eta_text, *render_text;
 	const char *created_at, *started_at, *finished_at;
 	const char *preview, *share;
 	long long ahead;	/* -1: not queued */
@@ -759,17 +760,7 @@ struct job_rec {
 static const struct db_field job_fields[] = {
 	DB_FIELD(struct job_rec, id, DBF_ULLONG, "id"),
 	DB_FIELD(struct job_rec, status, DBF_STR, "status"),
-	DB_FIELD(struct job_rec, prompt, DBF_STR, "prompt"),
-	DB_FIELD(struct job_rec, negative, DBF_STR, "negative_prompt"),
-	DB_FIELD(struct job_rec, model, DBF_STR, "model"),
-	DB_FIELD(struct job_rec, width, DBF_INT, "width"),
-	DB_FIELD(struct job_rec, height, DBF_INT, "height"),
-	DB_FIELD(struct job_rec, steps, DBF_INT, "steps"),
-	DB_FIELD(struct job_rec, cfg, DBF_DOUBLE, "cfg_scale"),
-	DB_FIELD(struct job_rec, cfg_text, DBF_STR, "cfg_scale_text"),
-	DB_FIELD(struct job_rec, sampler, DBF_STR, "sampler"),
-	DB_FIELD(struct job_rec, seed, DBF_ULLONG, "seed"),
-	DB_FIELD(struct job_rec, batch, DBF_INT, "batch_count"),
+	JOB_RECIPE_FIELDS(struct job_rec, rc),
 	DB_FIELD_NULL(struct job_rec, webhook_url, DBF_STR, "webhook_url"),
 	DB_FIELD_NULL(struct job_rec, loras, DBF_STR, "loras"),
 	DB_FIELD(struct job_rec, step, DBF_INT, "step"),
@@ -792,6 +783,25 @@ static json_object *
 json_db_double(double d, const char *text)
 {
 	return text != NULL ? json_object_new_double_s(d, text) : NULL;
+}
+
+void
+job_recipe_json(json_object *o, const struct job_recipe *r)
+{
+	json_object_object_add(o, "prompt", json_str_or_null(r->prompt));
+	json_object_object_add(o, "negative_prompt",
+		json_str_or_null(r->negative));
+	json_object_object_add(o, "model", json_str_or_null(r->model));
+	json_object_object_add(o, "width", json_object_new_int64(r->width));
+	json_object_object_add(o, "height", json_object_new_int64(r->height));
+	json_object_object_add(o, "steps", json_object_new_int64(r->steps));
+	json_object_object_add(o, "cfg_scale",
+		json_db_double(r->cfg, r->cfg_text));
+	json_object_object_add(o, "sampler", json_str_or_null(r->sampler));
+	json_object_object_add(o, "seed", json_object_new_int64(
+		(int64_t)r->seed));
+	json_object_object_add(o, "batch_count",
+		json_object_new_int64(r->batch));
 }
 
 /* The stored LoRAs as the JSON array they are ([] for none); a row
@@ -833,20 +843,7 @@ job_row(void *rec, void *arg)
 	json_object_object_add(o, "id", json_object_new_int64(
 		(int64_t)r->id));
 	json_object_object_add(o, "status", json_str_or_null(r->status));
-	json_object_object_add(o, "prompt", json_str_or_null(r->prompt));
-	json_object_object_add(o, "negative_prompt",
-		json_str_or_null(r->negative));
-	json_object_object_add(o, "model", json_str_or_null(r->model));
-	json_object_object_add(o, "width", json_object_new_int64(r->width));
-	json_object_object_add(o, "height", json_object_new_int64(r->height));
-	json_object_object_add(o, "steps", json_object_new_int64(r->steps));
-	json_object_object_add(o, "cfg_scale",
-		json_db_double(r->cfg, r->cfg_text));
-	json_object_object_add(o, "sampler", json_str_or_null(r->sampler));
-	json_object_object_add(o, "seed", json_object_new_int64(
-		(int64_t)r->seed));
-	json_object_object_add(o, "batch_count",
-		json_object_new_int64(r->batch));
+	job_recipe_json(o, &r->rc);
 	json_object_object_add(o, "webhook_url",
 		json_str_or_null(r->webhook_url));
 	json_object_object_add(o, "loras", loras_json(r->loras, jr));
@@ -968,10 +965,8 @@ jobs_json(struct db *db, const char *base_url, const unsigned long long *ids,
 	p = xcalloc(n + 1, sizeof(*p));
 	/* Two queries for the whole list, not two per job: the rows, then
 	 * the images of the rows found (so never another user's). */
-	sql = sql_in("SELECT j.id, j.status, j.prompt, j.negative_prompt,"
-	    " j.model, j.width, j.height, j.steps, j.cfg_scale,"
-	    " j.cfg_scale AS cfg_scale_text, j.sampler, j.seed,"
-	    " j.batch_count, j.webhook_url, j.loras, j.step, j.steps_total,"
+	sql = sql_in("SELECT j.id, j.status, " JOB_RECIPE_SQL("j.") ","
+	    " j.webhook_url, j.loras, j.step, j.steps_total,"
 	    " j.eta_s,"
 	    " j.eta_s AS eta_s_text, j.error, j.render_s,"
 	    " j.render_s AS render_s_text, "

@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 
+#include "db.h"
 #include "loras.h"
 #include "models.h"
 #include "request.h"
@@ -172,5 +173,43 @@ enum job_change job_delete(struct db *db, const char *artifacts_dir,
 
 /* 1 when s has the shape of a share token (base64url, TOKEN_LEN). */
 int share_token_valid(const char *s);
+
+/* What a job renders: the part of its JSON that the owner's view
+ * (job_json) and a shared link's view have in common. Strings are the
+ * row's, valid only during the query's callback. */
+struct job_recipe {
+	const char *prompt, *negative, *model, *sampler;
+	int width, height, steps, batch;
+	double cfg;
+	const char *cfg_text;	/* the connector's text for cfg ("7.5") */
+	unsigned long long seed;
+};
+
+/* The recipe's columns as a SELECT lists them (t: a table prefix such as
+ * "j." or ""); cfg_scale comes twice, as the number and as the text the
+ * JSON shows, not a binary double's seventeen digits. */
+#define JOB_RECIPE_SQL(t) t "prompt, " t "negative_prompt, " t "model, " \
+	t "width, " t "height, " t "steps, " t "cfg_scale, " \
+	t "cfg_scale AS cfg_scale_text, " t "sampler, " t "seed, " \
+	t "batch_count"
+
+/* The fields of JOB_RECIPE_SQL for a record st whose member m is a
+ * struct job_recipe. */
+#define JOB_RECIPE_FIELDS(st, m) \
+	DB_FIELD(st, m.prompt, DBF_STR, "prompt"), \
+	DB_FIELD(st, m.negative, DBF_STR, "negative_prompt"), \
+	DB_FIELD(st, m.model, DBF_STR, "model"), \
+	DB_FIELD(st, m.width, DBF_INT, "width"), \
+	DB_FIELD(st, m.height, DBF_INT, "height"), \
+	DB_FIELD(st, m.steps, DBF_INT, "steps"), \
+	DB_FIELD(st, m.cfg, DBF_DOUBLE, "cfg_scale"), \
+	DB_FIELD(st, m.cfg_text, DBF_STR, "cfg_scale_text"), \
+	DB_FIELD(st, m.sampler, DBF_STR, "sampler"), \
+	DB_FIELD(st, m.seed, DBF_ULLONG, "seed"), \
+	DB_FIELD(st, m.batch, DBF_INT, "batch_count")
+
+/* Adds the recipe's keys to o, in the order the API documents them. */
+struct json_object;
+void job_recipe_json(struct json_object *o, const struct job_recipe *r);
 
 #endif
