@@ -107,6 +107,8 @@ upload_as(struct wloader *ld, const struct st_entry *e, int64_t r0, int nd,
 		(float *)(void *)host, t->nelems, ld->err, ld->errlen);
 	if (rc != 0)
 		goto out;
+	/* The host copy has it now: the file's pages may go. */
+	st_tensor_unmap_pages(t);
 	if (e->row0 + r0 > 0)
 		first = (size_t)(e->row0 + r0) * (t->nelems /
 			(size_t)t->shape[0]);
