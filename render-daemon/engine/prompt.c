@@ -392,9 +392,11 @@ next_chunk(struct chunker *k)
 
 /* What A1111's tokenize_line does for the token at the current position
  * before adding anything: remembers a comma, moves what follows the last
- * comma into the next window when this one is full, closes a full one. */
+ * comma into the next window when this one is full, closes a full one.
+ * A comma that begins an embedding's name is no comma here (A1111 would
+ * remember it, and a later cut would split the embedding's slots). */
 static int
-make_room(struct chunker *k, int32_t id, int32_t comma)
+make_room(struct chunker *k, int is_comma)
 {
 	int32_t rid[CLIP_WINDOW_TOKENS];
 	float rw[CLIP_WINDOW_TOKENS];
@@ -402,7 +404,7 @@ make_room(struct chunker *k, int32_t id, int32_t comma)
 	uint8_t rr[CLIP_WINDOW_TOKENS];
 	size_t at, nr;
 
-	if (id == comma) {
+	if (is_comma) {
 		k->last_comma = (long)k->n;
 	} else if (CLIP_COMMA_BACKTRACK != 0 && k->n == CLIP_WINDOW_TOKENS &&
 	    k->last_comma != -1 &&
@@ -520,10 +522,10 @@ clip_encode_prompt_ti(const struct clip_tokenizer *tok, const char *prompt,
 		if (clip_tokenize(tok, p->text, p->len, &ids, &n) != 0)
 			goto out;
 		for (t = 0; t < n;) {
-			if (make_room(&k, ids[t], comma) != 0)
-				goto out;
 			e = nnames > 0 ? name_at(ids + t, n - t, names,
 			    nnames) : -1;
+			if (make_room(&k, e < 0 && ids[t] == comma) != 0)
+				goto out;
 			if (e < 0) {
 				push(&k, ids[t], (float)p->weight, -1, 0);
 				t++;

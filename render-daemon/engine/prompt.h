@@ -101,7 +101,8 @@ struct clip_ti_name {
  * them is closed first, so an embedding never straddles two. A window cut
  * after a comma takes its embedding slots along (A1111 leaves their fix
  * behind, writing the vectors over the old window's padding: a bug not
- * copied). Returns as clip_encode_prompt; -1 also for more than
+ * copied), and a name that begins with a comma is not cut after (A1111
+ * would split its slots). Returns as clip_encode_prompt; -1 also for more than
  * CLIP_TI_MAX_NAMES names or a vector count outside 1 ..
  * CLIP_TI_MAX_VECTORS. */
 int clip_encode_prompt_ti(const struct clip_tokenizer *tok,

@@ -541,7 +541,7 @@ embedding_slots(void)
 	struct clip_tokenizer *tok = small_tokenizer();
 	struct clip_chunks ch = { 0 };
 	int32_t a = byte_id('a', 1), b = byte_id('b', 1), cat = ID_CAT;
-	int32_t dog = ID_DOG, ab[2];
+	int32_t dog = ID_DOG, ab[2], comma_id = byte_id(',', 1);
 	struct clip_ti_name nm[3];
 	const char *names[] = { "a b", "a", "dog", "zzz" };
 	unsigned char used[4];
@@ -608,6 +608,21 @@ embedding_slots(void)
 		CHECK(ch.v[1].ids[10] == b && ch.v[1].emb[11] == 0 &&
 		    ch.v[1].emb_row[13] == 2 && ch.v[1].ids[13] == 0 &&
 		    ch.v[1].ids[15] == b && ch.v[1].ids[16] == ID_EOS);
+	}
+	clip_chunks_free(&ch);
+
+	/* A name that is a comma is no comma to cut after: its two slots
+	 * stay together (fuzz_tokenizer found them split). */
+	nm[1] = (struct clip_ti_name){ &comma_id, 1, 2 };
+	repeat(text, sizeof(text), "b", 70);
+	strcat(text, ", b b b b");
+	CHECK(clip_encode_prompt_ti(tok, text, ID_EOS, nm, 3, &ch, err,
+	    sizeof(err)) == 0);
+	CHECK(ch.n == 2);
+	if (ch.n == 2) {
+		CHECK(ch.v[0].emb[71] == 1 && ch.v[0].emb_row[72] == 1 &&
+		    ch.v[0].ids[75] == b);
+		CHECK(ch.v[1].ids[1] == b && ch.v[1].ids[2] == ID_EOS);
 	}
 	clip_chunks_free(&ch);
 
