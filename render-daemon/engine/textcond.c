@@ -289,7 +289,6 @@ emb_fits(const struct text_cond *t, int i, const struct ti_embedding *e,
 	int w = clip_text_config(t->enc[i])->hidden;
 	const char *enc = t->n == 1 ? "text encoder" : i == 0 ?
 	    "first text encoder (CLIP-L)" : "second text encoder (bigG)";
-	char what[96];
 
 	if (e->width[k] == w)
 		return 0;
@@ -310,10 +309,11 @@ emb_fits(const struct text_cond *t, int i, const struct ti_embedding *e,
 		    "model needs clip_l and clip_g", e->name, e->file,
 		    e->width[TI_VECTORS]);
 	}
-	return errf(err, errlen, "embedding %s (%s) is %s: its %s are %d "
-	    "wide, but this %s model's %s takes %d-wide vectors", e->name,
-	    e->file, ti_describe(e, what, sizeof(what)), ti_key_name(k),
-	    e->width[k], st_family_name(t->family), enc, w);
+	return errf(err, errlen, "embedding %s (%s): its %s%s are %d wide, "
+	    "but this %s model's %s takes %d-wide vectors", e->name, e->file,
+	    k == TI_VECTORS ? "" : ti_key_name(k), k == TI_VECTORS ?
+	    "vectors" : " vectors", e->width[k], st_family_name(t->family),
+	    enc, w);
 }
 
 int

@@ -49,17 +49,6 @@ ti_free(struct ti_embedding *e)
 	free(e);
 }
 
-const char *
-ti_describe(const struct ti_embedding *e, char *buf, size_t n)
-{
-	if (e->sdxl)
-		snprintf(buf, n, "SDXL (clip_l %d wide, clip_g %d wide)",
-		    e->width[TI_CLIP_L], e->width[TI_CLIP_G]);
-	else
-		snprintf(buf, n, "%d wide", e->width[TI_VECTORS]);
-	return buf;
-}
-
 /* The extension of file (from its last '.' after the last '/'), or "". */
 static const char *
 extension(const char *file)

@@ -52,10 +52,6 @@ int ti_load_mem(const void *buf, size_t len, const char *file,
 /* Frees e; accepts NULL. */
 void ti_free(struct ti_embedding *e);
 
-/* "SDXL (clip_l 768, clip_g 1280)" or "768-wide" into buf: what an
- * embedding is made for, for messages. Returns buf. */
-const char *ti_describe(const struct ti_embedding *e, char *buf, size_t n);
-
 /* --- a folder of embeddings ------------------------------------------- */
 
 struct ti_dir;

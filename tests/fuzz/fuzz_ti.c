@@ -12,7 +12,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct ti_embedding *e = NULL;
-	char err[512] = "", what[96];
+	char err[512] = "";
 	volatile float sum = 0;
 	size_t i;
 	int k, rc;
@@ -35,7 +35,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			sum += e->vec[k][i];
 	}
 	CHECK(e->sdxl || e->tensor != NULL);
-	CHECK(strlen(ti_describe(e, what, sizeof(what))) > 0);
 	ti_free(e);
 	(void)sum;
 	return 0;
