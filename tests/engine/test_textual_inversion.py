@@ -5,8 +5,9 @@ random text encoders: an SD 1.x-shaped encoder with a two-vector
 embedding in the prompt, SDXL's two encoders with clip_l and clip_g, the
 longest name first, an embedding under A1111 emphasis, one that does not
 fit the rest of a window starting the next (A1111's chunking), a folder
-whose unnamed files are never read; and the files and models that do not
-go together, each refused with a message naming the file. Tolerance: max
+whose unnamed files are never read; `kiln-render render` on kiln-micro
+with and without them; and the files and models that do not go
+together, each refused with a message naming the file. Tolerance: max
 abs error <= 1e-4 of the output's scale."""
 
 import json
@@ -355,6 +356,44 @@ def test_sdxl_clip_l_and_clip_g_go_to_their_encoders(_):
     # Swapped vectors, or the name as text, give other contexts.
     far(got, ref_sdxl(wl, wg, pieces, {}, {})[0], "no embedding")
     far(pooled, ref_sdxl(wl, wg, pieces, {}, {})[1], "pooled without it")
+
+
+# -------------------------------------------------------------- render
+
+def test_render_uses_the_embeddings_a_prompt_names(_):
+    """kiln-render render on kiln-micro (128-wide text encoder): a named
+    embedding changes the image, an unnamed one changes nothing, and one
+    of the wrong width fails naming its file."""
+    d = os.path.join(WORK, "render")
+    os.makedirs(d)
+    st_io.write(os.path.join(d, "shinystar.safetensors"),
+                {"emb_params": vectors(2, 128, 20)})
+    st_io.write(os.path.join(d, "wide.safetensors"),
+                {"emb_params": vectors(2, 768, 21)})
+
+    def render(prompt, out, *extra):
+        p = ec.kiln_render(["render", "--prompt", prompt, "-o",
+                            os.path.join(d, out), "--seed", "3",
+                            "--steps", "2"] + list(extra))
+        return p, os.path.join(d, out)
+
+    p, plain = render("a red shinystar", "plain.png")
+    assert p.returncode == 0, p.stderr
+    p, used = render("a red shinystar", "used.png", "--embeddings", d)
+    assert p.returncode == 0, p.stderr
+    p, unused = render("a red star", "unused.png", "--embedding",
+                       os.path.join(d, "shinystar.safetensors"))
+    assert p.returncode == 0, p.stderr
+    p, star = render("a red star", "star.png")
+    assert p.returncode == 0, p.stderr
+    data = {k: open(v, "rb").read() for k, v in
+            (("plain", plain), ("used", used), ("unused", unused),
+             ("star", star))}
+    assert data["used"] != data["plain"]
+    assert data["unused"] == data["star"]
+    p, _ = render("a wide star", "wide.png", "--embeddings", d)
+    assert p.returncode == 1 and "wide.safetensors" in p.stderr and \
+        "768 wide" in p.stderr, p.stderr
 
 
 # -------------------------------------------------------------- errors
