@@ -29,7 +29,11 @@ usage(FILE *f)
 		"go to every encoder, --ids2 to the\nsecond instead. --prompt "
 		"is conditioned as a render does it (A1111\nweighting, 77-token "
 		"windows): [1, 77 x windows, width]; with --negative\nthe "
-		"render's pair, the negative prompt first: [2, ...].\n");
+		"render's pair, the negative prompt first: [2, ...].\n"
+		"--embedding FILE (a textual-inversion NAME.safetensors) "
+		"stands in for NAME\nwherever the prompts say it; "
+		"--embeddings DIR offers every such file in\nDIR, read when "
+		"a prompt names it.\n");
 }
 
 /* Parses "1,2,3;4,5,6": sequences separated by ';', all the same length.

@@ -338,6 +338,36 @@ def test_folder_reads_only_the_names_a_prompt_uses(_):
     assert "xl.safetensors" in err and "made for SDXL" in err, err
 
 
+def test_sd2_openclip_encoder_pads_with_zeros(_):
+    """An SD 2.x single file (OpenCLIP names, GELU, the penultimate
+    layer through the final norm, windows padded with 0 after the end
+    id): the slots (id 0 too) come before the end and keep their
+    vectors."""
+    w = clip_ref.random_weights(**dict(SD1, layers=3), seed=44)
+    path = os.path.join(WORK, "sd2.safetensors")
+    st_io.write(path, {"cond_stage_model.model." + k:
+                       v.numpy().astype(np.float32)
+                       for k, v in clip_ref.to_openclip(w).items()})
+    v = vectors(3, SD1["hidden"], 22)
+    e = emb_file("kilnstyle", emb_params=v)
+    prompt = "kilnstyle of a (lighthouse:1.1)"
+    got, _ = encode(path, prompt, [e])
+    pieces = [("kilnstyle of a ", 1.0), ("lighthouse", 1.1)]
+    wins = windows(pieces, {"kilnstyle": 3}, 0)
+    ids = torch.tensor([x[0] for x in wins])
+    assert ids[0, 7].item() == EOS and ids[0, 8].item() == 0, ids
+    x = ti.embed(w["text_model.embeddings.token_embedding.weight"], ids,
+                 [x[2] for x in wins], {"kilnstyle": torch.from_numpy(v)})
+    z = clip_ref.final_norm(w, clip_ref.hidden_states(
+        w, ids, SD1_HEADS, act="gelu", embeds=x)[-2])
+    want = emphasis(z, [x[1] for x in wins]).reshape(1, -1, z.shape[-1])
+    check(got, want, "SD 2.x, OpenCLIP")
+    err = refused(path, "a cat", [emb_file("sd1wide", emb_params=vectors(
+        1, 768, 23))])
+    assert "sd1wide.safetensors" in err and "768 wide" in err and \
+        "sd2 model" in err, err
+
+
 # ---------------------------------------------------------------- SDXL
 
 def test_sdxl_clip_l_and_clip_g_go_to_their_encoders(_):
