@@ -5,6 +5,7 @@
 #include "commands.h"
 #include "safetensors.h"
 #include "textcond.h"
+#include "ti.h"
 #include "tokenizer.h"
 #include "util.h"
 
@@ -19,6 +20,7 @@ usage(FILE *f)
 	fprintf(f, "usage: kiln-render encode-text --model PATH\n"
 		"         (--ids \"1,2,3;4,5,6\" [--ids2 \"...\"] |\n"
 		"          --prompt TEXT [--negative TEXT] --vocab PATH)\n"
+		"         [--embedding FILE]... [--embeddings DIR]\n"
 		"         --out FILE [--pooled FILE] [--skip N] "
 		"[--device SEL] [--fail-each-alloc]\n"
 		"Writes the context [B, L, width] float32 to FILE (SDXL: both "
@@ -27,7 +29,11 @@ usage(FILE *f)
 		"go to every encoder, --ids2 to the\nsecond instead. --prompt "
 		"is conditioned as a render does it (A1111\nweighting, 77-token "
 		"windows): [1, 77 x windows, width]; with --negative\nthe "
-		"render's pair, the negative prompt first: [2, ...].\n");
+		"render's pair, the negative prompt first: [2, ...].\n"
+		"--embedding FILE (a textual-inversion NAME.safetensors) "
+		"stands in for NAME\nwherever the prompts say it; "
+		"--embeddings DIR offers every such file in\nDIR, read when "
+		"a prompt names it.\n");
 }
 
 /* Parses "1,2,3;4,5,6": sequences separated by ';', all the same length.
@@ -166,6 +172,10 @@ cmd_encode_text(int argc, char **argv)
 		*poolp = NULL, *device = NULL;
 	struct clip_tokenizer *tok = NULL;
 	struct text_cond *tc = NULL;
+	struct cli_ti ti = {0};
+	const struct ti_embedding *const *tis;
+	const char *both[2];
+	int nti;
 	struct text_cond_out res = {0};
 	struct st_model *m = NULL;
 	struct kiln_rt *rt = NULL;
@@ -184,6 +194,12 @@ cmd_encode_text(int argc, char **argv)
 		if (v == NULL) {
 			usage(stderr);
 			return 2;
+		}
+		if ((nti = cli_ti_arg(&ti, a, v)) != 0) {
+			if (nti < 0)
+				return 2;
+			i++;
+			continue;
 		}
 		if (!strcmp(a, "--model"))
 			model = v;
@@ -214,7 +230,8 @@ cmd_encode_text(int argc, char **argv)
 	if (model == NULL || outp == NULL || (idstr == NULL) ==
 	    (prompt == NULL) || (prompt != NULL && vocab == NULL) ||
 	    (idstr2 != NULL && idstr == NULL) ||
-	    (negative != NULL && prompt == NULL)) {
+	    (negative != NULL && prompt == NULL) ||
+	    ((ti.nfile > 0 || ti.dir != NULL) && prompt == NULL)) {
 		usage(stderr);
 		return 2;
 	}
@@ -243,6 +260,17 @@ cmd_encode_text(int argc, char **argv)
 	if (cli_rt_open(&rt, device, err, sizeof(err)) != 0 ||
 	    text_cond_load(rt, m, tok, vocab, skip, &tc, err,
 	    sizeof(err)) != 0) {
+		fprintf(stderr, "kiln-render encode-text: %s\n", err);
+		goto out;
+	}
+	/* The embeddings the prompts name, each checked against the
+	 * encoders. */
+	both[0] = prompt;
+	both[1] = negative;
+	if (prompt != NULL && (cli_ti_load(&ti, err, sizeof(err)) != 0 ||
+	    cli_ti_for(&ti, tok, both, negative != NULL ? 2 : 1, &tis, &nti,
+	    err, sizeof(err)) != 0 ||
+	    text_cond_set_embeddings(tc, tis, nti, err, sizeof(err)) != 0)) {
 		fprintf(stderr, "kiln-render encode-text: %s\n", err);
 		goto out;
 	}
@@ -300,6 +328,7 @@ out:
 	free(ids);
 	free(ids2);
 	text_cond_free(tc);
+	cli_ti_free(&ti);
 	clip_tokenizer_free(tok);
 	rt_free(rt);
 	st_model_close(m);

@@ -24,6 +24,7 @@ struct ropts {
 	    *device, *out, *vae_budget, *prompts;
 	int verbose;
 	char default_model[PATH_MAX];	/* without --model */
+	struct cli_ti ti;		/* --embedding, --embeddings */
 };
 
 /*
@@ -71,6 +72,7 @@ usage(FILE *f)
 	    "auto|eps|v]\n"
 	    "       [--vocab PATH] [--vae-budget MB] [--device SEL] "
 	    "[--verbose]\n"
+	    "       [--embedding FILE]... [--embeddings DIR]\n"
 	    "   or: kiln-render [--model PATH] --prompts FILE [options]\n"
 	    "Without --model: the default model, kiln-micro (in models/ "
 	    "of the source\ntree, or share/kiln/models/ installed).\n"
@@ -83,7 +85,11 @@ usage(FILE *f)
 	    "else the ones\nshown. --prompts renders every line of FILE, a "
 	    "JSON object {\"prompt\", \"out\",\n\"seed\", \"negative\"} "
 	    "(seed and negative optional), with the model loaded\nonce; one "
-	    "summary line per prompt.\n");
+	    "summary line per prompt.\n"
+	    "--embedding FILE (a textual-inversion NAME.safetensors) stands "
+	    "in for NAME\nwherever a prompt says it; --embeddings DIR "
+	    "offers every such file in DIR,\nread when a prompt names "
+	    "it.\n");
 }
 
 static int
@@ -115,7 +121,7 @@ parse_opts(int argc, char **argv, struct ropts *o)
 		{ "--prompts", offsetof(struct ropts, prompts) },
 	};
 	size_t k;
-	int i;
+	int i, t;
 
 	memset(o, 0, sizeof(*o));
 	for (i = 0; i < argc; i++) {
@@ -126,6 +132,13 @@ parse_opts(int argc, char **argv, struct ropts *o)
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			usage(stdout);
 			return 1;
+		}
+		if (i + 1 < argc &&
+		    (t = cli_ti_arg(&o->ti, argv[i], argv[i + 1])) != 0) {
+			if (t < 0)
+				return -1;
+			i++;
+			continue;
 		}
 		for (k = 0; k < ARRAY_LEN(table); k++)
 			if (!strcmp(argv[i], table[k].name))
@@ -375,11 +388,13 @@ out:
  * line. Returns 0, EXIT_CANCELED, 2 for a parameter the model rejects, or
  * 1. */
 static int
-render_one(struct pipeline *p, const struct ropts *o,
-    const struct gen_params *gp, const char *out)
+render_one(struct pipeline *p, struct ropts *o, const struct gen_params *base,
+    const char *out)
 {
+	struct gen_params run = *base, *gp = &run;
 	struct gen_result res = {0};
 	struct image_meta meta;
+	const char *both[2];
 	char err[2048], **names = NULL, *params = NULL, *mname = NULL;
 	int i, st, grid, rc = 1;
 
@@ -394,6 +409,14 @@ render_one(struct pipeline *p, const struct ropts *o,
 		    "which this model needs\n", gp->width % grid ? "width" :
 		    "height", gp->width % grid ? gp->width : gp->height, grid);
 		return 2;
+	}
+	/* The embeddings this prompt and its negative name. */
+	both[0] = gp->prompt;
+	both[1] = gp->negative != NULL ? gp->negative : "";
+	if (cli_ti_for(&o->ti, pipeline_tokenizer(p), both, 2,
+	    &gp->embeddings, &gp->nembeddings, err, sizeof(err)) != 0) {
+		fprintf(stderr, "kiln-render: %s\n", err);
+		return 1;
 	}
 	if (o->verbose)
 		fprintf(stderr, "kiln-render: seed %llu\n",
@@ -483,7 +506,7 @@ line_str(json_object *o, const char *key, const char *file, long line,
 
 /* --prompts: one render per line, the model loaded once. */
 static int
-render_list(struct pipeline *p, const struct ropts *o,
+render_list(struct pipeline *p, struct ropts *o,
     const struct gen_params *base)
 {
 	/* One render each: its parameters, and the parsed line that owns
@@ -611,6 +634,12 @@ cmd_render(int argc, char **argv)
 		fprintf(stderr, "kiln-render: --init: %s\n", err);
 		return 2;
 	}
+	/* The --embedding files before the model: a bad one loads
+	 * nothing. */
+	if (cli_ti_load(&o.ti, err, sizeof(err)) != 0) {
+		fprintf(stderr, "kiln-render: %s\n", err);
+		goto out;
+	}
 	if (cli_rt_open(&rt, o.device, err, sizeof(err)) != 0) {
 		fprintf(stderr, "kiln-render: --device: %s\n", err);
 		goto out;
@@ -644,6 +673,7 @@ cmd_render(int argc, char **argv)
 out:
 	pipeline_free(p);
 	rt_free(rt);
+	cli_ti_free(&o.ti);
 	free(init);
 	return rc;
 }

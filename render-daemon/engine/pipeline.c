@@ -441,6 +441,12 @@ pipeline_vocab(const struct pipeline *p)
 	return p->vocab;
 }
 
+const struct clip_tokenizer *
+pipeline_tokenizer(const struct pipeline *p)
+{
+	return p->tok;
+}
+
 int
 pipeline_grid(const struct pipeline *p)
 {
@@ -759,6 +765,9 @@ pipeline_generate(struct pipeline *p, const struct gen_params *gp,
 
 	/* Text. */
 	t1 = rt_now();
+	if (text_cond_set_embeddings(p->text, gp->embeddings,
+	    gp->nembeddings, err, errlen) != 0)
+		goto out;
 	if (text_cond_guidance(p->text, gp->prompt, gp->negative, &tc, err,
 	    errlen) != 0)
 		goto out;
