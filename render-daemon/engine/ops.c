@@ -1027,3 +1027,153 @@ op_embed(const struct ktensor *ids, const struct ktensor *tok,
 	a[6] = RT_ARG(total);
 	return launch1(ids->rt, "k_embed", total, a, 7);
 }
+
+int
+op_copy(const struct ktensor *x, struct ktensor *y)
+{
+	struct kiln_rt *rt = x->rt;
+	uint32_t st[2][4], n[4], xo, yo, total;
+	struct rt_arg a[16];
+	int i, k;
+
+	if (x->nd != y->nd || x->dtype != KD_F32 || y->dtype != KD_F32)
+		return rt_failf(rt, "copy: needs F32 tensors of one rank");
+	for (i = 0; i < x->nd; i++)
+		if (x->ne[i] != y->ne[i])
+			return same_shape(x, y, "copy") ? -1 : rt_failf(rt,
+				"copy: shapes differ");
+	if (kt_nelem(x) > UINT32_MAX || x->offs > UINT32_MAX ||
+	    y->offs > UINT32_MAX)
+		return rt_failf(rt, "copy: beyond 2^32 elements");
+	/* Right-aligned into 4 axes; a missing leading axis has extent 1. */
+	for (i = 0; i < 4; i++) {
+		k = i - (4 - x->nd);
+		n[i] = k < 0 ? 1 : (uint32_t)x->ne[k];
+		st[0][i] = k < 0 ? 0 : (uint32_t)x->nb[k];
+		st[1][i] = k < 0 ? 0 : (uint32_t)y->nb[k];
+	}
+	xo = (uint32_t)x->offs;
+	yo = (uint32_t)y->offs;
+	total = (uint32_t)kt_nelem(x);
+	a[0] = RT_ARG(x->mem);
+	a[1] = RT_ARG(xo);
+	for (i = 0; i < 4; i++)
+		a[2 + i] = RT_ARG(st[0][i]);
+	a[6] = RT_ARG(y->mem);
+	a[7] = RT_ARG(yo);
+	for (i = 0; i < 4; i++)
+		a[8 + i] = RT_ARG(st[1][i]);
+	a[12] = RT_ARG(n[1]);
+	a[13] = RT_ARG(n[2]);
+	a[14] = RT_ARG(n[3]);
+	a[15] = RT_ARG(total);
+	return launch1(rt, "k_copy4", total, a, 16);
+}
+
+int
+op_fill(struct ktensor *t, float v)
+{
+	uint32_t n = (uint32_t)kt_nelem(t);
+	struct rt_arg a[3];
+
+	if (dense("fill", t, NULL, NULL, NULL) || f32_only(t, "fill"))
+		return -1;
+	a[0] = RT_ARG(t->mem);
+	a[1] = RT_ARG(v);
+	a[2] = RT_ARG(n);
+	return launch1(t->rt, "k_fill", n, a, 3);
+}
+
+int
+op_clamp(struct ktensor *x, float lo, float hi)
+{
+	uint32_t n = (uint32_t)kt_nelem(x);
+	struct rt_arg a[4];
+
+	if (dense("clamp", x, NULL, NULL, NULL) || f32_only(x, "clamp"))
+		return -1;
+	a[0] = RT_ARG(x->mem);
+	a[1] = RT_ARG(lo);
+	a[2] = RT_ARG(hi);
+	a[3] = RT_ARG(n);
+	return launch1(x->rt, "k_clamp", n, a, 4);
+}
+
+int
+op_pad_br(const struct ktensor *x, struct ktensor *y)
+{
+	uint32_t H, W, total;
+	struct rt_arg a[5];
+
+	if (dense("pad_br", x, y, NULL, NULL))
+		return -1;
+	if (x->nd != 4 || y->nd != 4 || y->ne[0] != x->ne[0] ||
+	    y->ne[1] != x->ne[1] || y->ne[2] != x->ne[2] + 1 ||
+	    y->ne[3] != x->ne[3] + 1)
+		return rt_failf(x->rt, "pad_br: y must be [N, C, H + 1, W + 1]"
+			" of x [N, C, H, W]");
+	H = (uint32_t)x->ne[2];
+	W = (uint32_t)x->ne[3];
+	total = (uint32_t)kt_nelem(y);
+	a[0] = RT_ARG(x->mem);
+	a[1] = RT_ARG(y->mem);
+	a[2] = RT_ARG(H);
+	a[3] = RT_ARG(W);
+	a[4] = RT_ARG(total);
+	return launch1(x->rt, "k_pad_br", total, a, 5);
+}
+
+int
+op_tile_accum(const struct ktensor *t, struct ktensor *img,
+	struct ktensor *ws, int y0, int x0, const int ramps[4])
+{
+	uint32_t NC = (uint32_t)(t->ne[0] * t->ne[1]), TH = (uint32_t)t->ne[2],
+		TW = (uint32_t)t->ne[3], OH = (uint32_t)img->ne[2],
+		OW = (uint32_t)img->ne[3], uy = (uint32_t)y0, ux = (uint32_t)x0,
+		r[4];
+	struct rt_arg a[14];
+	int i;
+
+	if (dense("tile_accum", t, img, ws, NULL))
+		return -1;
+	if (t->nd != 4 || img->nd != 4 || img->ne[0] != t->ne[0] ||
+	    img->ne[1] != t->ne[1] || y0 < 0 || x0 < 0 ||
+	    y0 + t->ne[2] > img->ne[2] || x0 + t->ne[3] > img->ne[3] ||
+	    kt_nelem(ws) != (size_t)(OH * OW))
+		return rt_failf(t->rt, "tile_accum: the tile must lie inside "
+			"the image and wsum be [OH, OW]");
+	for (i = 0; i < 4; i++)
+		r[i] = ramps[i] > 0 ? (uint32_t)ramps[i] : 0;
+	a[0] = RT_ARG(t->mem);
+	a[1] = RT_ARG(img->mem);
+	a[2] = RT_ARG(ws->mem);
+	a[3] = RT_ARG(NC);
+	a[4] = RT_ARG(TH);
+	a[5] = RT_ARG(TW);
+	a[6] = RT_ARG(OH);
+	a[7] = RT_ARG(OW);
+	a[8] = RT_ARG(uy);
+	a[9] = RT_ARG(ux);
+	a[10] = RT_ARG(r[0]);
+	a[11] = RT_ARG(r[1]);
+	a[12] = RT_ARG(r[2]);
+	a[13] = RT_ARG(r[3]);
+	return launch1(t->rt, "k_tile_accum", (size_t)TH * TW, a, 14);
+}
+
+int
+op_tile_norm(struct ktensor *img, const struct ktensor *ws)
+{
+	uint32_t P = (uint32_t)kt_nelem(ws), total = (uint32_t)kt_nelem(img);
+	struct rt_arg a[4];
+
+	if (dense("tile_norm", img, ws, NULL, NULL))
+		return -1;
+	if (img->nd != 4 || (size_t)P != (size_t)(img->ne[2] * img->ne[3]))
+		return rt_failf(img->rt, "tile_norm: wsum must be [OH, OW]");
+	a[0] = RT_ARG(img->mem);
+	a[1] = RT_ARG(ws->mem);
+	a[2] = RT_ARG(P);
+	a[3] = RT_ARG(total);
+	return launch1(img->rt, "k_tile_norm", total, a, 4);
+}

@@ -87,6 +87,24 @@ int op_upsample2x(const struct ktensor *x, struct ktensor *y);
 /* Swaps the last two axes: x [..., R, C] -> y [..., C, R]. */
 int op_transpose(const struct ktensor *x, struct ktensor *y);
 
+/* y = x, the same shape (up to 4 axes), either of them a view with any
+ * strides (kt_view_*): a crop, some channels, a plain copy. Both F32. */
+int op_copy(const struct ktensor *x, struct ktensor *y);
+/* Every element of t (contiguous, F32) set to v. */
+int op_fill(struct ktensor *t, float v);
+/* x clamped to [lo, hi], in place. */
+int op_clamp(struct ktensor *x, float lo, float hi);
+/* y [N, C, H + 1, W + 1] = x [N, C, H, W] with a zero row below and a
+ * zero column on the right (the VAE's stride-2 downsampling pads so). */
+int op_pad_br(const struct ktensor *x, struct ktensor *y);
+/* Blending overlapping tiles (the VAE's tiled decode): img [N, C, OH, OW]
+ * += w tile [N, C, TH, TW] placed at (y0, x0) and wsum [OH, OW] += w,
+ * where w ramps up over ramps[0] rows at the top, down over ramps[1] at
+ * the bottom, likewise ramps[2], ramps[3] for the columns (0: no ramp
+ * on that side). op_tile_norm then divides img by wsum. */
+int op_tile_accum(const struct ktensor *tile, struct ktensor *img,
+	struct ktensor *wsum, int y0, int x0, const int ramps[4]);
+int op_tile_norm(struct ktensor *img, const struct ktensor *wsum);
 /* Sinusoidal timestep embedding (diffusers get_timestep_embedding):
  * t [N] -> y [N, dim]. */
 int op_timestep_embedding(const struct ktensor *t, struct ktensor *y,

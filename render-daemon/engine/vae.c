@@ -504,23 +504,12 @@ static int
 pad_step(struct ktensor **x)
 {
 	const struct ktensor *in = *x;
-	struct kiln_rt *rt = in->rt;
-	struct ktensor *y = kt_new4(rt, KD_F32, in->ne[0], in->ne[1],
+	struct ktensor *y = kt_new4(in->rt, KD_F32, in->ne[0], in->ne[1],
 		in->ne[2] + 1, in->ne[3] + 1);
-	uint32_t H = (uint32_t)in->ne[2], W = (uint32_t)in->ne[3], total;
-	size_t gws, lws = 64;
-	struct rt_arg a[5];
 
 	if (y == NULL)
 		return -1;
-	total = (uint32_t)kt_nelem(y);
-	gws = (total + lws - 1) / lws * lws;
-	a[0] = RT_ARG(in->mem);
-	a[1] = RT_ARG(y->mem);
-	a[2] = RT_ARG(H);
-	a[3] = RT_ARG(W);
-	a[4] = RT_ARG(total);
-	return replace(x, y, rt_launch(rt, "k_pad_br", 1, &gws, &lws, a, 5));
+	return replace(x, y, op_pad_br(in, y));
 }
 
 /* The mid block's single-head self-attention over the H*W positions:
@@ -592,14 +581,8 @@ static struct ktensor *
 copy_of(const struct ktensor *src)
 {
 	struct ktensor *y = kt_new(src->rt, KD_F32, src->nd, src->ne);
-	cl_int e;
 
-	if (y == NULL)
-		return NULL;
-	e = clEnqueueCopyBuffer(src->rt->queue, src->mem, y->mem, 0, 0,
-		kt_bytes(src), 0, NULL, NULL);
-	if (e != CL_SUCCESS) {
-		rt_fail(src->rt, "clEnqueueCopyBuffer", NULL, e);
+	if (y != NULL && op_copy(src, y) != 0) {
 		kt_free(y);
 		return NULL;
 	}
@@ -675,74 +658,18 @@ tile_start(int i, int cnt, int len, int n)
 	return (int)(((int64_t)i * (len - n) + (cnt - 1) / 2) / (cnt - 1));
 }
 
-static int
-fill_zero(struct ktensor *t)
-{
-	float zero = 0.0f;
-	cl_int e = clEnqueueFillBuffer(t->rt->queue, t->mem, &zero,
-		sizeof(zero), 0, kt_bytes(t), 0, NULL, NULL);
-
-	return e == CL_SUCCESS ? 0 :
-		rt_fail(t->rt, "clEnqueueFillBuffer", NULL, e);
-}
-
 /* dst [N, C, th, tw] = src [N, C, h, w][:, :, y0:, x0:]. */
 static int
 crop(const struct ktensor *src, struct ktensor *dst, int y0, int x0)
 {
-	size_t so[3] = { (size_t)x0 * 4, (size_t)y0, 0 };
-	size_t dorg[3] = { 0, 0, 0 };
-	size_t reg[3] = { (size_t)dst->ne[3] * 4, (size_t)dst->ne[2],
-		(size_t)(src->ne[0] * src->ne[1]) };
-	cl_int e = clEnqueueCopyBufferRect(src->rt->queue, src->mem, dst->mem,
-		so, dorg, reg, (size_t)src->ne[3] * 4,
-		(size_t)(src->ne[2] * src->ne[3]) * 4, (size_t)dst->ne[3] * 4,
-		(size_t)(dst->ne[2] * dst->ne[3]) * 4, 0, NULL, NULL);
+	struct ktensor v;
+	int64_t H = src->ne[2], W = src->ne[3];
 
-	return e == CL_SUCCESS ? 0 :
-		rt_fail(src->rt, "clEnqueueCopyBufferRect", NULL, e);
-}
-
-static int
-accumulate(const struct ktensor *t, struct ktensor *img, struct ktensor *ws,
-	uint32_t y0, uint32_t x0, const uint32_t ramps[4])
-{
-	struct kiln_rt *rt = t->rt;
-	uint32_t NC = (uint32_t)(t->ne[0] * t->ne[1]), TH = (uint32_t)t->ne[2],
-		TW = (uint32_t)t->ne[3], OH = (uint32_t)img->ne[2],
-		OW = (uint32_t)img->ne[3];
-	size_t lws = 64, gws = ((size_t)TH * TW + lws - 1) / lws * lws;
-	struct rt_arg a[14];
-
-	a[0] = RT_ARG(t->mem);
-	a[1] = RT_ARG(img->mem);
-	a[2] = RT_ARG(ws->mem);
-	a[3] = RT_ARG(NC);
-	a[4] = RT_ARG(TH);
-	a[5] = RT_ARG(TW);
-	a[6] = RT_ARG(OH);
-	a[7] = RT_ARG(OW);
-	a[8] = RT_ARG(y0);
-	a[9] = RT_ARG(x0);
-	a[10] = RT_ARG(ramps[0]);
-	a[11] = RT_ARG(ramps[1]);
-	a[12] = RT_ARG(ramps[2]);
-	a[13] = RT_ARG(ramps[3]);
-	return rt_launch(rt, "k_tile_accum", 1, &gws, &lws, a, 14);
-}
-
-static int
-normalize(struct ktensor *img, const struct ktensor *ws)
-{
-	uint32_t P = (uint32_t)kt_nelem(ws), total = (uint32_t)kt_nelem(img);
-	size_t lws = 64, gws = ((size_t)total + lws - 1) / lws * lws;
-	struct rt_arg a[4];
-
-	a[0] = RT_ARG(img->mem);
-	a[1] = RT_ARG(ws->mem);
-	a[2] = RT_ARG(P);
-	a[3] = RT_ARG(total);
-	return rt_launch(img->rt, "k_tile_norm", 1, &gws, &lws, a, 4);
+	if (kt_view_4d(&v, src, dst->ne[0], dst->ne[1], dst->ne[2],
+	    dst->ne[3], src->ne[1] * H * W, H * W, W,
+	    (size_t)(y0 * W + x0)) != 0)
+		return -1;
+	return op_copy(&v, dst);
 }
 
 int
@@ -772,8 +699,8 @@ vae_decode_tiled(struct vae_model *v, const struct ktensor *z, int tile,
 		(int64_t)f * w);
 	ws = kt_new2(rt, KD_F32, (int64_t)f * h, (int64_t)f * w);
 	zt = kt_new4(rt, KD_F32, z->ne[0], z->ne[1], th, tw);
-	if (img == NULL || ws == NULL || zt == NULL || fill_zero(img) ||
-	    fill_zero(ws))
+	if (img == NULL || ws == NULL || zt == NULL || op_fill(img, 0.0f) ||
+	    op_fill(ws, 0.0f))
 		goto out;
 	for (iy = 0; iy < ny; iy++) {
 		for (ix = 0; ix < nx; ix++) {
@@ -781,19 +708,18 @@ vae_decode_tiled(struct vae_model *v, const struct ktensor *z, int tile,
 				x0 = tile_start(ix, nx, w, tw);
 			/* Ramps only where a neighbour overlaps; the
 			 * neighbour overlaps by at least `overlap`. */
-			uint32_t r = (uint32_t)(f * overlap), ramps[4] = {
+			int r = f * overlap, ramps[4] = {
 				iy > 0 ? r : 0, iy < ny - 1 ? r : 0,
 				ix > 0 ? r : 0, ix < nx - 1 ? r : 0 };
 
 			if (crop(z, zt, y0, x0) || decode_whole(v, zt, &t) ||
-			    accumulate(t, img, ws, (uint32_t)(f * y0),
-			    (uint32_t)(f * x0), ramps))
+			    op_tile_accum(t, img, ws, f * y0, f * x0, ramps))
 				goto out;
 			kt_free(t);
 			t = NULL;
 		}
 	}
-	if (normalize(img, ws))
+	if (op_tile_norm(img, ws))
 		goto out;
 	*out = img;
 	img = NULL;
@@ -882,18 +808,17 @@ vae_decode(struct vae_model *v, const struct ktensor *z, size_t budget,
 	return vae_decode_tiled(v, z, t, t / 4, out);
 }
 
-/* dst [N, L, ...] = src [N, 2L, ...][:, first half or second half]. */
+/* dst [N, L, h, w] = src [N, 2L, h, w][:, first or second half]. */
 static int
 split_half(const struct ktensor *src, struct ktensor *dst, int second)
 {
-	size_t row = kt_bytes(dst) / (size_t)dst->ne[0];
-	size_t so[3] = { second ? row : 0, 0, 0 }, dorg[3] = { 0, 0, 0 };
-	size_t reg[3] = { row, (size_t)dst->ne[0], 1 };
-	cl_int e = clEnqueueCopyBufferRect(src->rt->queue, src->mem, dst->mem,
-		so, dorg, reg, 2 * row, 0, row, 0, 0, NULL, NULL);
+	struct ktensor v;
+	int64_t L = dst->ne[1], P = dst->ne[2] * dst->ne[3];
 
-	return e == CL_SUCCESS ? 0 :
-		rt_fail(src->rt, "clEnqueueCopyBufferRect", NULL, e);
+	if (kt_view_4d(&v, src, dst->ne[0], L, dst->ne[2], dst->ne[3],
+	    2 * L * P, P, dst->ne[3], second ? (size_t)(L * P) : 0) != 0)
+		return -1;
+	return op_copy(&v, dst);
 }
 
 int
@@ -937,22 +862,12 @@ vae_encode(struct vae_model *v, const struct ktensor *img,
 	if (m == NULL || split_half(x, m, 0))
 		goto bad;
 	if (logvar != NULL) {
-		uint32_t n;
-		float lo = -30.0f, hi = 20.0f;
-		size_t lws = 64, gws;
-		struct rt_arg a[4];
-
+		/* diffusers' DiagonalGaussianDistribution clamps the
+		 * log-variance to [-30, 20]. */
 		lv = kt_new4(rt, KD_F32, x->ne[0], c->latent_channels,
 			x->ne[2], x->ne[3]);
-		if (lv == NULL || split_half(x, lv, 1))
-			goto bad;
-		n = (uint32_t)kt_nelem(lv);
-		gws = ((size_t)n + lws - 1) / lws * lws;
-		a[0] = RT_ARG(lv->mem);
-		a[1] = RT_ARG(lo);
-		a[2] = RT_ARG(hi);
-		a[3] = RT_ARG(n);
-		if (rt_launch(rt, "k_clamp", 1, &gws, &lws, a, 4))
+		if (lv == NULL || split_half(x, lv, 1) ||
+		    op_clamp(lv, -30.0f, 20.0f))
 			goto bad;
 		*logvar = lv;
 	}

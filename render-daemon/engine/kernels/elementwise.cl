@@ -218,3 +218,30 @@ __kernel void k_embed(__global const int *ids, __global const float *tok,
 	uint l = bl % L;
 	y[i] = tok[(size_t)ids[bl] * D + d] + pos[(size_t)l * D + d];
 }
+
+/* y = x over a 4-D index space [n0, n1, n2, n3] (total = their product),
+ * each side with its own element offset and strides: views in and out
+ * (a crop, a half of the channels, a plain copy). */
+__kernel void k_copy4(__global const float *x, const uint xo,
+	const uint x0, const uint x1, const uint x2, const uint x3,
+	__global float *y, const uint yo, const uint y0, const uint y1,
+	const uint y2, const uint y3, const uint n1, const uint n2,
+	const uint n3, const uint total)
+{
+	uint i = get_global_id(0);
+	if (i >= total)
+		return;
+	uint i3 = i % n3, r = i / n3;
+	uint i2 = r % n2;
+	r /= n2;
+	uint i1 = r % n1, i0 = r / n1;
+	y[yo + i0 * y0 + i1 * y1 + i2 * y2 + i3 * y3] =
+		x[xo + i0 * x0 + i1 * x1 + i2 * x2 + i3 * x3];
+}
+
+__kernel void k_fill(__global float *y, const float v, const uint n)
+{
+	uint i = get_global_id(0);
+	if (i < n)
+		y[i] = v;
+}
