@@ -39,12 +39,13 @@ LIB_SRC  = $(wildcard lib/*.c)
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIBKILN  = $(BUILD)/libkiln.a
 
-# The engine: runtime, tensors, ops, loaders, models. Kernels are embedded
-# into a generated C file, each .cl file one program with the .clh
-# helpers it includes pasted in.
-ENG_SRC  = $(wildcard render-daemon/engine/*.c)
-ENG_CL   = $(sort $(wildcard render-daemon/engine/kernels/*.cl))
-ENG_CLH  = $(wildcard render-daemon/engine/kernels/*.clh)
+# The engine: runtime, tensors, ops, loaders, models, and in opencl/ its
+# OpenCL backend. Kernels are embedded into a generated C file, each .cl
+# file one program with the .clh helpers it includes pasted in.
+ENG_SRC  = $(wildcard render-daemon/engine/*.c) \
+           $(wildcard render-daemon/engine/opencl/*.c)
+ENG_CL   = $(sort $(wildcard render-daemon/engine/opencl/kernels/*.cl))
+ENG_CLH  = $(wildcard render-daemon/engine/opencl/kernels/*.clh)
 ENG_GEN  = $(BUILD)/gen/cl_sources.c
 ENG_OBJ  = $(ENG_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/cl_sources.o
 LIBENG   = $(BUILD)/libengine.a
@@ -119,7 +120,7 @@ $(ENG_GEN): $(ENG_CL) $(ENG_CLH) tools/embed-cl.sh
 	@mkdir -p $(dir $@)
 	sh tools/embed-cl.sh $@ $(ENG_CL)
 
-$(BUILD)/gen/cl_sources.o: $(ENG_GEN) render-daemon/engine/cl_sources.h
+$(BUILD)/gen/cl_sources.o: $(ENG_GEN) render-daemon/engine/opencl/cl_sources.h
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(LIBENG): $(ENG_OBJ)
@@ -187,7 +188,7 @@ build-fuzz/obj/%.o: %.c build-fuzz/obj/%.d
 	clang $(FUZZ_SAN) $(DEPFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 	@touch $@
 
-build-fuzz/obj/cl_sources.o: $(ENG_GEN) render-daemon/engine/cl_sources.h
+build-fuzz/obj/cl_sources.o: $(ENG_GEN) render-daemon/engine/opencl/cl_sources.h
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_SAN) -fsanitize=fuzzer-no-link -c -o $@ $<
 

@@ -1,7 +1,7 @@
 /* runtime.c - OpenCL device, context, queue, program cache and memory
  * pool. */
 #include "runtime.h"
-#include "cl_sources.h"
+#include "opencl/cl_sources.h"
 #include "tuning.h"
 #include "util.h"
 

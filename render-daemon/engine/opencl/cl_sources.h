@@ -1,6 +1,6 @@
 /* cl_sources.h - the OpenCL kernel sources embedded at build time, one per
- * .cl file in render-daemon/engine/kernels, the .clh files it includes
- * pasted in (see tools/embed-cl.sh). */
+ * .cl file in render-daemon/engine/opencl/kernels, the .clh files it
+ * includes pasted in (see tools/embed-cl.sh). */
 #ifndef KILN_CL_SOURCES_H
 #define KILN_CL_SOURCES_H
 
