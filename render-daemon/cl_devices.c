@@ -1,7 +1,7 @@
 /* cl_devices.c - lists OpenCL platforms and devices through the ICD
  * loader, so an operator can see what kilnd can run on. */
 #include "cl_devices.h"
-#include "runtime.h"
+#include "opencl/runtime_cl.h"
 
 #include <stdlib.h>
 #include <string.h>

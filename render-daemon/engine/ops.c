@@ -1,5 +1,6 @@
 /* ops.c - operators: CLBlast for GEMM, the embedded kernels for the rest. */
 #include "ops.h"
+#include "opencl/runtime_cl.h"
 
 #include <clblast_c.h>
 #include <stdio.h>
@@ -186,13 +187,13 @@ gemm_blast(struct kiln_rt *rt, const struct gemm *g, double t0)
 		st = CLBlastSgemm(CLBlastLayoutRowMajor, ta, tb, g->m, g->n,
 			g->k, g->alpha, g->a.mem, g->a.off, g->a.ld, g->b.mem,
 			g->b.off, g->b.ld, g->beta, g->c.mem, g->c.off, g->c.ld,
-			&rt->queue, NULL);
+			&cl_of(rt)->queue, NULL);
 	else
 		st = CLBlastSgemmStridedBatched(CLBlastLayoutRowMajor, ta, tb,
 			g->m, g->n, g->k, g->alpha, g->a.mem, g->a.off,
 			g->a.ld, g->a.stride, g->b.mem, g->b.off, g->b.ld,
 			g->b.stride, g->beta, g->c.mem, g->c.off, g->c.ld,
-			g->c.stride, g->batch, &rt->queue, NULL);
+			g->c.stride, g->batch, &cl_of(rt)->queue, NULL);
 	if (st != CLBlastSuccess)
 		return blast_fail(rt, g->batch == 1 ? "CLBlastSgemm" :
 			"CLBlastSgemmStridedBatched", st);
@@ -689,7 +690,7 @@ softmax_rows(struct kiln_rt *rt, cl_mem m, size_t rows, uint32_t D,
 	a[2] = RT_ARG(causal);
 	a[3] = RT_ARG(rows_per_head);
 	a[4] = RT_ARG(q0);
-	if (rt->type & CL_DEVICE_TYPE_CPU) {
+	if (rt->type == RT_DEV_CPU) {
 		uint32_t nrows = (uint32_t)rows;
 
 		a[5] = RT_ARG(nrows);
@@ -746,7 +747,7 @@ op_attention(const struct ktensor *q, const struct ktensor *k,
 	/* CPUs run the fused kernel: no score matrix in memory at all. */
 	if (d <= 160 && (rt->attn_mode == RT_ATTN_FUSED ||
 	    (rt->attn_mode == RT_ATTN_AUTO &&
-	    (rt->type & CL_DEVICE_TYPE_CPU)))) {
+	    (rt->type == RT_DEV_CPU)))) {
 		uint32_t Lq32 = (uint32_t)Lq, Lk32 = (uint32_t)Lk,
 			H32 = (uint32_t)H, d32 = (uint32_t)d;
 		/* One item per 8 queries, one item per group: each keeps

@@ -1,18 +1,16 @@
-/* runtime.h - the OpenCL runtime every engine op runs on: device choice,
- * context and queue, kernels built from the embedded .cl sources with a
- * per-device binary cache, device memory accounting, error messages that
- * name the failing call and kernel. */
+/* runtime.h - the device every engine op runs on, whatever the backend
+ * (backend.h; OpenCL is the one there is): opening it, its description,
+ * device memory with a pool and its accounting, profiling, and error
+ * messages that name the failing call. No backend type appears here:
+ * model code sees only this, tensor.h and ops.h. */
 #ifndef KILN_RUNTIME_H
 #define KILN_RUNTIME_H
 
-#define CL_TARGET_OPENCL_VERSION 120
-#include <CL/cl.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
-#define RT_MAX_KERNELS 128
-#define RT_MAX_PROGRAMS 32
-
+struct kiln_backend;
 struct rt_buf;
 
 /* Which attention kernel op_attention runs: AUTO picks the fused one on
@@ -49,30 +47,30 @@ struct engine_opts {
  * attention, no profiling, tuning on, no directories. */
 void engine_opts_init(struct engine_opts *o);
 
+/* What kind of device a backend runs on: some ops choose their
+ * kernels by it (CPUs take other shapes of work than GPUs). */
+enum rt_devtype { RT_DEV_OTHER, RT_DEV_CPU, RT_DEV_GPU };
+
+/* A device and everything the engine keeps with it. The backend's own
+ * state (for OpenCL: platform, context, queue, programs, kernels) is
+ * behind dev, which only the backend reads; the rest is the same for
+ * every backend. */
 struct kiln_rt {
-	cl_platform_id platform;
-	cl_device_id device;
-	cl_context ctx;
-	cl_command_queue queue;
-	cl_device_type type;
+	const struct kiln_backend *be;	/* the backend that opened it */
+	void *dev;			/* the backend's own state */
+
+	/* The device, as the backend describes it at open. */
+	enum rt_devtype type;
 	char device_name[256];
 	char platform_name[256];
 	char driver_version[128];
-	size_t max_wg;			/* CL_DEVICE_MAX_WORK_GROUP_SIZE */
-	cl_ulong global_mem;
-	cl_ulong max_alloc;
-	cl_ulong local_mem;
+	size_t max_wg;			/* largest work-group */
+	uint64_t global_mem;		/* bytes of device memory */
+	uint64_t max_alloc;		/* largest single buffer */
+	uint64_t local_mem;		/* bytes of work-group memory */
 
-	/* Programs built so far, by source name, and kernels by name. */
-	struct {
-		const char *name;
-		cl_program prog;
-	} progs[RT_MAX_PROGRAMS];
-	size_t nprogs;
-	struct {
-		const char *name;
-		cl_kernel k;
-	} kernels[RT_MAX_KERNELS];
+	/* Kernels the backend has made ready so far: one made during a
+	 * render was compiled (or at least specialised) in it. */
 	size_t nkernels;
 	struct engine_opts opts;	/* as given to rt_open */
 
@@ -110,13 +108,14 @@ struct kiln_rt {
 	char build_note[1024];
 };
 
-/* Opens a device. selector: NULL or "" picks the first GPU, else the first
- * device; "gpu", "cpu" or "accelerator" the first of that type; "N" the
- * N-th device over all platforms; "P:D" device D of platform P; anything
- * else the first device whose name or platform name contains it (case
- * insensitive). opts (NULL: engine_opts_init's) is copied into the
- * runtime. Returns 0 with *out, or -1 with err naming what was found
- * (and that pocl-opencl-icd provides a CPU device).
+/* Opens a device through the OpenCL backend (the one there is).
+ * selector: NULL or "" picks the first GPU, else the first device; "gpu",
+ * "cpu" or "accelerator" the first of that type; "N" the N-th device over
+ * all platforms; "P:D" device D of platform P; anything else the first
+ * device whose name or platform name contains it (case insensitive).
+ * opts (NULL: engine_opts_init's) is copied into the runtime. Returns 0
+ * with *out, or -1 with err naming what was found (and that
+ * pocl-opencl-icd provides a CPU device).
  * Then applies the device's GEMM tuning file (tuning.h) unless
  * opts->tuning is 0; a malformed file fails the open with err naming the
  * file, so it is fixed rather than silently slow. */
@@ -126,45 +125,32 @@ int rt_open(struct kiln_rt **out, const char *selector,
 /* Releases everything, pooled buffers included; accepts NULL. */
 void rt_free(struct kiln_rt *rt);
 
-/* The kernel of that name, building its program on first use (from the
- * binary cache when it is there). Returns NULL with rt_error() set. */
-cl_kernel rt_kernel(struct kiln_rt *rt, const char *name);
-
-/* Builds every embedded program that is not built yet (from the binary
- * cache where it holds one), so a daemon pays the compiler at start-up
- * rather than on its first job; what the compiler said of a program it
- * built from source is in rt->build_note. Returns how many it built, or
- * -1 with rt_error naming the program that failed. */
+/* Prepares every kernel the backend has ahead of use (OpenCL: builds
+ * every embedded program that is not built yet, from the binary cache
+ * where it holds one), so a daemon pays the compiler at start-up rather
+ * than on its first job; what the compiler said of a program it built
+ * from source is in rt->build_note. Returns how many programs it built,
+ * or -1 with rt_error naming the one that failed. */
 int rt_build_all(struct kiln_rt *rt);
 
-/* Waits for the queue. Returns 0, or -1 with rt_error() set. */
+/* Waits for everything queued on the device. Returns 0, or -1 with
+ * rt_error() set. */
 int rt_finish(struct kiln_rt *rt);
 
 /* The message of the last failure. */
 const char *rt_error(const struct kiln_rt *rt);
 
-/* Records a failure of call (for kernel, may be NULL) with code and
- * returns -1, so ops can `return rt_fail(...)`. */
-int rt_fail(struct kiln_rt *rt, const char *call, const char *kernel,
-	cl_int code);
+/* Records a failure as a message and returns -1, so callers can
+ * `return rt_failf(...)`. */
 int rt_failf(struct kiln_rt *rt, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/* A string property of a device or platform into out (n bytes, always
- * terminated; "?" when the query fails). */
-void cl_device_text(cl_device_id d, cl_device_info what, char *out,
-	size_t n);
-void cl_platform_text(cl_platform_id p, cl_platform_info what, char *out,
-	size_t n);
-
-/* The symbolic name of an OpenCL error code ("CL_OUT_OF_RESOURCES"). */
-const char *cl_strerror(cl_int code);
-
 /* Device memory. rt_alloc returns a buffer of at least n bytes (a pooled
- * one when one of a fitting size is free), or NULL with rt_error() set;
- * rt_release gives it back to the pool. *cap receives the real size. */
-cl_mem rt_alloc(struct kiln_rt *rt, size_t n, size_t *cap);
-void rt_release(struct kiln_rt *rt, cl_mem m, size_t cap);
+ * one when one of a fitting size is free) as the backend's opaque
+ * handle, or NULL with rt_error() set; rt_release gives it back to the
+ * pool. *cap receives the real size. */
+void *rt_alloc(struct kiln_rt *rt, size_t n, size_t *cap);
+void rt_release(struct kiln_rt *rt, void *buf, size_t cap);
 /* Frees every pooled buffer (live ones stay). */
 void rt_trim(struct kiln_rt *rt);
 
@@ -175,17 +161,5 @@ void rt_prof_add(struct kiln_rt *rt, const char *name, double seconds,
 	double flops);
 void rt_prof_report(const struct kiln_rt *rt, FILE *f);
 void rt_prof_reset(struct kiln_rt *rt);
-
-/* Sets kernel arguments from a list of (size, pointer) pairs and enqueues
- * it over gws (and lws, or NULL) in dims dimensions. Returns 0 or -1. */
-struct rt_arg {
-	size_t size;
-	const void *ptr;
-};
-#define RT_ARG(x) ((struct rt_arg){ sizeof(x), &(x) })
-#define RT_LOCAL(bytes) ((struct rt_arg){ (bytes), NULL })
-int rt_launch(struct kiln_rt *rt, const char *kernel, unsigned dims,
-	const size_t *gws, const size_t *lws, const struct rt_arg *args,
-	size_t nargs);
 
 #endif

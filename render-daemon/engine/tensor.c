@@ -1,5 +1,7 @@
-/* tensor.c - device tensors over the runtime's buffer pool. */
+/* tensor.c - device tensors over the runtime's buffer pool; copies go
+ * through the backend (backend.h). */
 #include "tensor.h"
+#include "backend.h"
 #include "safetensors.h"
 
 #include <stdio.h>
@@ -130,27 +132,19 @@ kt_bytes(const struct ktensor *t)
 int
 kt_upload(struct ktensor *t, const void *src)
 {
-	cl_int e;
-
 	if (!kt_is_contiguous(t))
 		return rt_failf(t->rt, "upload: tensor is not contiguous");
-	e = clEnqueueWriteBuffer(t->rt->queue, t->mem, CL_TRUE,
-		t->offs * kd_size(t->dtype), kt_bytes(t), src, 0, NULL, NULL);
-	return e == CL_SUCCESS ? 0 : rt_fail(t->rt, "clEnqueueWriteBuffer",
-		NULL, e);
+	return t->rt->be->upload(t->rt, t->mem, t->offs * kd_size(t->dtype),
+		src, kt_bytes(t));
 }
 
 int
 kt_download(const struct ktensor *t, void *dst)
 {
-	cl_int e;
-
 	if (!kt_is_contiguous(t))
 		return rt_failf(t->rt, "download: tensor is not contiguous");
-	e = clEnqueueReadBuffer(t->rt->queue, t->mem, CL_TRUE,
-		t->offs * kd_size(t->dtype), kt_bytes(t), dst, 0, NULL, NULL);
-	return e == CL_SUCCESS ? 0 : rt_fail(t->rt, "clEnqueueReadBuffer",
-		NULL, e);
+	return t->rt->be->download(t->rt, t->mem,
+		t->offs * kd_size(t->dtype), dst, kt_bytes(t));
 }
 
 int

@@ -23,7 +23,7 @@ enum kdtype { KD_F32, KD_F16 };
  * first is the caller's error, as with ggml's views). */
 struct ktensor {
 	struct kiln_rt *rt;
-	cl_mem mem;
+	void *mem;		/* the backend's buffer handle (backend.h) */
 	size_t cap;		/* bytes held, >= kt_bytes(); 0 in a view */
 	enum kdtype dtype;
 	int nd;

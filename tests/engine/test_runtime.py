@@ -1,9 +1,12 @@
-"""The OpenCL runtime's promises: a clear message when no device matches
+"""The runtime's promises: a clear message when no device matches
 (naming what exists), compiled kernels cached per device and driver and
-rebuilt when the cache is damaged, and errors that name the op."""
+rebuilt when the cache is damaged, errors that name the op, and model
+code that reaches the device only through the backend seam (no OpenCL
+outside render-daemon/engine/opencl/)."""
 
 import glob
 import os
+import re
 import shutil
 import tempfile
 
@@ -91,3 +94,57 @@ def test_errors_name_the_op(_):
             "clCreateBuffer" in p.stderr, p.stderr
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+ENGINE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "render-daemon", "engine")
+
+# What only the OpenCL backend may say: its headers, cl_* types and
+# CL_* constants, cl* calls, CLBlast. engine_opts.cl_cache_dir is an
+# option's name, not a type.
+OPENCL_WORDS = re.compile(
+    r'#\s*include\s*[<"](?:CL/|clblast|opencl/|runtime_cl\.h|'
+    r'cl_sources\.h)|\bcl_(?!cache_dir\b)\w+|\bCL_\w+|\bcl[A-Z]\w*|'
+    r'\bCLBlast\w*')
+
+# Files directly in engine/ that still talk OpenCL, until they move
+# behind the seam.
+SEAM_PENDING = {"ops.c"}
+
+
+def opencl_words(path):
+    """The OpenCL words in a C file's code (comments left out), as
+    "line: word"."""
+    with open(path) as f:
+        text = f.read()
+    # Comments become blanks of the same lines, so line numbers hold.
+    text = re.sub(r"/\*.*?\*/|//[^\n]*",
+                  lambda m: re.sub(r"[^\n]", " ", m.group(0)), text,
+                  flags=re.S)
+    return ["%d: %s" % (text.count("\n", 0, m.start()) + 1, m.group(0))
+            for m in OPENCL_WORDS.finditer(text)]
+
+
+def test_model_code_and_public_headers_see_no_opencl(_):
+    files = sorted(glob.glob(os.path.join(ENGINE, "*.[ch]")))
+    names = [os.path.basename(f) for f in files]
+    # The ones the seam exists for are among them.
+    for must in ("unet.c", "clip.c", "vae.c", "blocks.c", "textcond.c",
+                 "pipeline.c", "weights.c", "sampler.c", "tensor.c",
+                 "runtime.h", "tensor.h", "ops.h", "backend.h"):
+        assert must in names, must
+    found = {}
+    for f, n in zip(files, names):
+        if n not in SEAM_PENDING:
+            words = opencl_words(f)
+            if words:
+                found[n] = words[:5]
+    assert not found, "OpenCL outside engine/opencl/: %r" % found
+
+
+def test_the_seam_check_finds_opencl_where_it_is(_):
+    words = opencl_words(os.path.join(ENGINE, "opencl", "backend_cl.c"))
+    assert any("clCreateBuffer" in w for w in words), words[:5]
+    assert any("cl_mem" in w for w in words), words[:5]
+    assert any("CL/" in w for w in opencl_words(
+        os.path.join(ENGINE, "opencl", "runtime_cl.h")))

@@ -2,6 +2,7 @@
  * files (see tuning.h for the format's contract). */
 #include "tuning.h"
 #include "ops.h"
+#include "runtime_cl.h"
 #include "util.h"
 
 #include <clblast_c.h>
@@ -368,7 +369,7 @@ tuning_override(struct kiln_rt *rt, const struct tuning *t)
 
 		for (j = 0; j < k->nparams; j++)
 			names[j] = k->param[j];
-		st = CLBlastOverrideParameters(rt->device, k->name,
+		st = CLBlastOverrideParameters(cl_of(rt)->device, k->name,
 			(CLBlastPrecision)k->precision, k->nparams, names,
 			k->value);
 		if (st != CLBlastSuccess)
