@@ -107,10 +107,6 @@ OPENCL_WORDS = re.compile(
     r'cl_sources\.h)|\bcl_(?!cache_dir\b)\w+|\bCL_\w+|\bcl[A-Z]\w*|'
     r'\bCLBlast\w*')
 
-# Files directly in engine/ that still talk OpenCL, until they move
-# behind the seam.
-SEAM_PENDING = {"ops.c"}
-
 
 def opencl_words(path):
     """The OpenCL words in a C file's code (comments left out), as
@@ -135,10 +131,9 @@ def test_model_code_and_public_headers_see_no_opencl(_):
         assert must in names, must
     found = {}
     for f, n in zip(files, names):
-        if n not in SEAM_PENDING:
-            words = opencl_words(f)
-            if words:
-                found[n] = words[:5]
+        words = opencl_words(f)
+        if words:
+            found[n] = words[:5]
     assert not found, "OpenCL outside engine/opencl/: %r" % found
 
 
