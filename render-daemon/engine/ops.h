@@ -1,9 +1,11 @@
-/* ops.h - the engine's operators on device tensors (F32 activations).
- * Each returns 0, or -1 with rt_error() naming the op, the call and the
- * kernel; shapes are checked before anything is enqueued. Outputs are
- * caller-allocated unless a function says otherwise. op_matmul takes
- * views; the others take contiguous tensors from offset 0 (a tensor from
- * kt_new, or such a view) and refuse any other. */
+/* ops.h - the engine's operators on device tensors (F32 activations),
+ * run by the tensors' backend (backend.h's op table; OpenCL's is
+ * opencl/ops_cl.c). Each returns 0, or -1 with rt_error() naming the op,
+ * the call and the kernel; shapes are checked before anything is
+ * enqueued. Outputs are caller-allocated unless a function says
+ * otherwise. op_matmul takes views; the others take contiguous tensors
+ * from offset 0 (a tensor from kt_new, or such a view) and refuse any
+ * other. */
 #ifndef KILN_OPS_H
 #define KILN_OPS_H
 

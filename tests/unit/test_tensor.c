@@ -1,13 +1,17 @@
 /* test_tensor.c - tensor strides and views (kt_view_*, kt_transpose,
- * kt_is_contiguous, kt_reshape) and the checks op_matmul and the other
- * ops make of them before anything is enqueued; no device is needed. */
+ * kt_is_contiguous, kt_reshape), the checks op_matmul and the other
+ * ops make of them before anything is enqueued, and the op table behind
+ * ops.h (backend.h); no device is needed. */
+#include "backend.h"
 #include "ops.h"
 #include "tensor.h"
 #include "tap.h"
 
 #include <string.h>
 
-/* Nothing here reaches the device: rt only collects error messages. */
+/* Nothing here reaches the device: rt only collects error messages, and
+ * names the OpenCL backend (set in main, never opened) for its ops'
+ * checks. */
 static struct kiln_rt rt;
 
 /* A stand-in for kt_new's result: an owner of the given shape, its
@@ -216,9 +220,58 @@ elementwise_ops_refuse_offset_views(void)
 	CHECK(strstr(rt.err, "k_add: takes contiguous tensors") != NULL);
 }
 
+/* A second backend whose only op records what it was given. */
+static const struct ktensor *seen[3];
+
+static int
+fake_add(const struct ktensor *a, const struct ktensor *b,
+	struct ktensor *y)
+{
+	seen[0] = a;
+	seen[1] = b;
+	seen[2] = y;
+	return 7;
+}
+
+static void
+ops_go_to_the_backend_of_the_tensors(void)
+{
+	static const struct kiln_ops ops = { .add = fake_add };
+	static const struct kiln_backend fake = { .name = "fake",
+		.ops = &ops };
+	struct kiln_rt other;
+	struct ktensor a = owner2(2, 3), b = owner2(2, 3), y = owner2(2, 3);
+
+	memset(&other, 0, sizeof(other));
+	other.be = &fake;
+	a.rt = b.rt = y.rt = &other;
+	CHECK(op_add(&a, &b, &y) == 7);
+	CHECK(seen[0] == &a && seen[1] == &b && seen[2] == &y);
+}
+
+static void
+opencl_backend_has_every_op(void)
+{
+	const struct kiln_ops *o = kiln_backend_cl.ops;
+
+	CHECK(o != NULL);
+	if (o == NULL)
+		return;
+	/* Every member of struct kiln_ops, one by one: a slot left out of
+	 * the table would be NULL. */
+	CHECK(o->matmul && o->linear && o->conv2d && o->group_norm &&
+	    o->layer_norm && o->softmax && o->attention && o->add &&
+	    o->mul && o->scale && o->act && o->add_channel && o->geglu &&
+	    o->concat_channels && o->upsample2x && o->transpose &&
+	    o->copy && o->fill && o->clamp && o->pad_br && o->tile_accum &&
+	    o->tile_norm && o->timestep_embedding && o->embed);
+	CHECK(sizeof(*o) == 24 * sizeof(o->add));
+}
+
 int
 main(void)
 {
+	rt.be = &kiln_backend_cl;
 	RUN(reshape_gives_row_major_strides);
 	RUN(view_2d_takes_shape_strides_and_offset);
 	RUN(view_of_a_view_adds_offsets_and_names_the_owner);
@@ -234,5 +287,7 @@ main(void)
 	RUN(matmul_refuses_float16_with_transposes);
 	RUN(matmul_refuses_mismatched_batches);
 	RUN(elementwise_ops_refuse_offset_views);
+	RUN(ops_go_to_the_backend_of_the_tensors);
+	RUN(opencl_backend_has_every_op);
 	return tap_done();
 }

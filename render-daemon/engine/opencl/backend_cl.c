@@ -710,4 +710,5 @@ const struct kiln_backend kiln_backend_cl = {
 	.download = cl_download,
 	.finish = cl_finish,
 	.build_all = cl_build_all,
+	.ops = &kiln_ops_cl,
 };

@@ -1,6 +1,10 @@
-/* ops.c - operators: CLBlast for GEMM, the embedded kernels for the rest. */
+/* ops_cl.c - the OpenCL backend's operators (the op table of backend.h,
+ * which ops.c forwards ops.h's calls to): CLBlast or the engine's own
+ * kernel for GEMM, the embedded kernels for the rest. Each checks its
+ * shapes before it enqueues anything, with the shared checks of ops.c
+ * (op_check_*) where they fit; a second backend reuses those. */
+#include "runtime_cl.h"
 #include "ops.h"
-#include "opencl/runtime_cl.h"
 
 #include <clblast_c.h>
 #include <stdio.h>
@@ -24,44 +28,6 @@ launch1(struct kiln_rt *rt, const char *k, size_t n, const struct rt_arg *a,
 	size_t gws = round_up(n, 64), lws = 64;
 
 	return rt_launch(rt, k, 1, &gws, &lws, a, na);
-}
-
-static int
-f32_only(const struct ktensor *t, const char *op)
-{
-	if (t->dtype != KD_F32)
-		return rt_failf(t->rt, "%s: expects F32 tensors", op);
-	return 0;
-}
-
-static int
-same_shape(const struct ktensor *a, const struct ktensor *b, const char *op)
-{
-	char sa[64], sb[64];
-
-	if (kt_nelem(a) != kt_nelem(b))
-		return rt_failf(a->rt, "%s: shapes %s and %s differ", op,
-			kt_shape_str(a, sa, sizeof(sa)),
-			kt_shape_str(b, sb, sizeof(sb)));
-	return 0;
-}
-
-/* Every kernel but the GEMM's indexes whole buffers from element 0, so
- * the ops other than op_matmul take tensors that own theirs (or
- * contiguous views from offset 0); NULLs pass. */
-static int
-dense(const char *op, const struct ktensor *a, const struct ktensor *b,
-	const struct ktensor *c, const struct ktensor *d)
-{
-	const struct ktensor *t[4] = { a, b, c, d };
-	int i;
-
-	for (i = 0; i < 4; i++)
-		if (t[i] != NULL && (t[i]->offs != 0 ||
-		    !kt_is_contiguous(t[i])))
-			return rt_failf(t[i]->rt, "%s: takes contiguous "
-				"tensors, not strided or offset views", op);
-	return 0;
 }
 
 static int
@@ -335,8 +301,8 @@ matmul_plan(const struct ktensor *a, const struct ktensor *b,
 	return 0;
 }
 
-int
-op_matmul(const struct ktensor *a, const struct ktensor *b,
+static int
+cl_matmul(const struct ktensor *a, const struct ktensor *b,
 	struct ktensor *c, float alpha, float beta)
 {
 	struct kiln_rt *rt = c->rt;
@@ -373,8 +339,8 @@ op_matmul(const struct ktensor *a, const struct ktensor *b,
 	return rc;
 }
 
-int
-op_linear(const struct ktensor *x, const struct ktensor *w,
+static int
+cl_linear(const struct ktensor *x, const struct ktensor *w,
 	const struct ktensor *b, struct ktensor *y)
 {
 	struct kiln_rt *rt = x->rt;
@@ -382,8 +348,8 @@ op_linear(const struct ktensor *x, const struct ktensor *w,
 	size_t in, out, rows;
 	uint32_t d, total;
 
-	if (f32_only(x, "linear") || f32_only(y, "linear") ||
-	    dense("linear", x, w, b, y))
+	if (op_check_f32(x, "linear") || op_check_f32(y, "linear") ||
+	    op_check_dense("linear", x, w, b, y))
 		return -1;
 	if (w->nd != 2)
 		return rt_failf(rt, "linear: weight must be [out, in]");
@@ -422,20 +388,20 @@ op_linear(const struct ktensor *x, const struct ktensor *w,
 		if (launch1(rt, "k_fill_rows", total, a, 4) != 0)
 			return -1;
 	}
-	return op_matmul(&xv, &wv, &yv, 1.0f, b != NULL ? 1.0f : 0.0f);
+	return cl_matmul(&xv, &wv, &yv, 1.0f, b != NULL ? 1.0f : 0.0f);
 }
 
-int
-op_add_channel(const struct ktensor *x, const struct ktensor *v,
+static int
+cl_add_channel(const struct ktensor *x, const struct ktensor *v,
 	struct ktensor *y)
 {
 	struct kiln_rt *rt = x->rt;
 	uint32_t C, HW, vstride, total;
 	struct rt_arg a[7];
 
-	if (dense("add_channel", x, v, y, NULL))
+	if (op_check_dense("add_channel", x, v, y, NULL))
 		return -1;
-	if (x->nd < 2 || same_shape(x, y, "add_channel"))
+	if (x->nd < 2 || op_check_nelem(x, y, "add_channel"))
 		return rt_failf(rt, "add_channel: x must be [N, C, ...]");
 	C = (uint32_t)x->ne[1];
 	HW = (uint32_t)(kt_nelem(x) / (size_t)(x->ne[0] * x->ne[1]));
@@ -478,7 +444,7 @@ conv_direct(const struct conv *cv, const struct ktensor *x,
 		if (kt_view_2d(&xn, x, cv->C, hw, hw, n * cv->C * hw) != 0 ||
 		    kt_view_2d(&yn, y, cv->O, cv->P, cv->P,
 		    n * cv->O * cv->P) != 0 ||
-		    op_matmul(w, &xn, &yn, 1.0f, 0.0f) != 0)
+		    cl_matmul(w, &xn, &yn, 1.0f, 0.0f) != 0)
 			return -1;
 	}
 	return 0;
@@ -532,7 +498,7 @@ conv_banded(const struct conv *cv, const struct ktensor *x,
 			    kt_view_2d(&cb, col, cv->ckk, bw, bw, 0) != 0 ||
 			    kt_view_2d(&yb, y, cv->O, bw, cv->P,
 			    n * cv->O * cv->P + oy0 * cv->WO) != 0 ||
-			    op_matmul(w, &cb, &yb, 1.0f, 0.0f) != 0)
+			    cl_matmul(w, &cb, &yb, 1.0f, 0.0f) != 0)
 				goto out;
 		}
 	}
@@ -542,8 +508,8 @@ out:
 	return rc;
 }
 
-int
-op_conv2d(const struct ktensor *x, const struct ktensor *w,
+static int
+cl_conv2d(const struct ktensor *x, const struct ktensor *w,
 	const struct ktensor *b, struct ktensor *y, int stride, int pad)
 {
 	struct kiln_rt *rt = x->rt;
@@ -553,8 +519,8 @@ op_conv2d(const struct ktensor *x, const struct ktensor *w,
 
 	if (x->nd != 4 || w->nd != 4 || y->nd != 4 || stride < 1 || pad < 0)
 		return rt_failf(rt, "conv2d: x, w, y must be 4-D");
-	if (f32_only(x, "conv2d") || f32_only(y, "conv2d") ||
-	    dense("conv2d", x, w, b, y))
+	if (op_check_f32(x, "conv2d") || op_check_f32(y, "conv2d") ||
+	    op_check_dense("conv2d", x, w, b, y))
 		return -1;
 	cv.N = (size_t)x->ne[0];
 	cv.C = (uint32_t)x->ne[1];
@@ -596,7 +562,7 @@ op_conv2d(const struct ktensor *x, const struct ktensor *w,
 			goto out;
 	} else if (conv_banded(&cv, x, &wm, y) != 0)
 		goto out;
-	if (b != NULL && op_add_channel(y, b, y) != 0)
+	if (b != NULL && cl_add_channel(y, b, y) != 0)
 		goto out;
 	rc = 0;
 out:
@@ -614,8 +580,8 @@ wg_size(struct kiln_rt *rt)
 	return w;
 }
 
-int
-op_group_norm(const struct ktensor *x, const struct ktensor *gamma,
+static int
+cl_group_norm(const struct ktensor *x, const struct ktensor *gamma,
 	const struct ktensor *beta, struct ktensor *y, int groups, float eps,
 	int silu)
 {
@@ -624,9 +590,9 @@ op_group_norm(const struct ktensor *x, const struct ktensor *gamma,
 	size_t N, lws = wg_size(rt), gws;
 	struct rt_arg a[10];
 
-	if (dense("group_norm", x, gamma, beta, y))
+	if (op_check_dense("group_norm", x, gamma, beta, y))
 		return -1;
-	if (x->nd < 2 || same_shape(x, y, "group_norm"))
+	if (x->nd < 2 || op_check_nelem(x, y, "group_norm"))
 		return rt_failf(rt, "group_norm: x must be [N, C, ...]");
 	N = (size_t)x->ne[0];
 	C = (uint32_t)x->ne[1];
@@ -651,8 +617,8 @@ op_group_norm(const struct ktensor *x, const struct ktensor *gamma,
 	return rt_launch(rt, "k_group_norm", 1, &gws, &lws, a, 10);
 }
 
-int
-op_layer_norm(const struct ktensor *x, const struct ktensor *gamma,
+static int
+cl_layer_norm(const struct ktensor *x, const struct ktensor *gamma,
 	const struct ktensor *beta, struct ktensor *y, float eps)
 {
 	struct kiln_rt *rt = x->rt;
@@ -660,8 +626,8 @@ op_layer_norm(const struct ktensor *x, const struct ktensor *gamma,
 	size_t rows = kt_nelem(x) / D, lws = wg_size(rt), gws = rows * lws;
 	struct rt_arg a[7];
 
-	if (dense("layer_norm", x, gamma, beta, y) ||
-	    same_shape(x, y, "layer_norm"))
+	if (op_check_dense("layer_norm", x, gamma, beta, y) ||
+	    op_check_nelem(x, y, "layer_norm"))
 		return -1;
 	if (kt_nelem(gamma) != D || kt_nelem(beta) != D)
 		return rt_failf(rt, "layer_norm: gamma/beta must have %u "
@@ -700,24 +666,18 @@ softmax_rows(struct kiln_rt *rt, cl_mem m, size_t rows, uint32_t D,
 	return rt_launch(rt, "k_softmax", 1, &gws, &lws, a, 6);
 }
 
-int
-op_softmax(struct ktensor *x)
+static int
+cl_softmax(struct ktensor *x)
 {
 	uint32_t D = (uint32_t)x->ne[x->nd - 1];
 
-	if (dense("softmax", x, NULL, NULL, NULL))
+	if (op_check_dense("softmax", x, NULL, NULL, NULL))
 		return -1;
 	return softmax_rows(x->rt, x->mem, kt_nelem(x) / D, D, 0, 1, 0);
 }
 
-void
-op_set_attention_budget(struct kiln_rt *rt, size_t bytes)
-{
-	rt->attn_budget = bytes;
-}
-
-int
-op_attention(const struct ktensor *q, const struct ktensor *k,
+static int
+cl_attention(const struct ktensor *q, const struct ktensor *k,
 	const struct ktensor *v, struct ktensor *out, int heads, float scale,
 	int causal)
 {
@@ -726,7 +686,7 @@ op_attention(const struct ktensor *q, const struct ktensor *k,
 	struct ktensor *s = NULL, *kt = NULL;
 	int rc = -1;
 
-	if (dense("attention", q, k, v, out))
+	if (op_check_dense("attention", q, k, v, out))
 		return -1;
 	if (q->nd != 3 || k->nd != 3 || v->nd != 3 || out->nd != 3)
 		return rt_failf(rt, "attention: q, k, v, out must be 3-D");
@@ -740,14 +700,13 @@ op_attention(const struct ktensor *q, const struct ktensor *k,
 	d = HD / H;
 	if ((size_t)k->ne[0] != B || (size_t)v->ne[0] != B ||
 	    (size_t)k->ne[2] != HD || (size_t)v->ne[2] != HD ||
-	    (size_t)v->ne[1] != Lk || same_shape(q, out, "attention"))
+	    (size_t)v->ne[1] != Lk || op_check_nelem(q, out, "attention"))
 		return rt_failf(rt, "attention: q, k, v shapes disagree");
 	if (causal && Lq != Lk)
 		return rt_failf(rt, "attention: causal needs Lq == Lk");
 	/* CPUs run the fused kernel: no score matrix in memory at all. */
 	if (d <= 160 && (rt->attn_mode == RT_ATTN_FUSED ||
-	    (rt->attn_mode == RT_ATTN_AUTO &&
-	    (rt->type == RT_DEV_CPU)))) {
+	    (rt->attn_mode == RT_ATTN_AUTO && rt->type == RT_DEV_CPU))) {
 		uint32_t Lq32 = (uint32_t)Lq, Lk32 = (uint32_t)Lk,
 			H32 = (uint32_t)H, d32 = (uint32_t)d;
 		/* One item per 8 queries, one item per group: each keeps
@@ -805,10 +764,10 @@ op_attention(const struct ktensor *q, const struct ktensor *k,
 				goto out;
 			/* S_h = scale Q_h K_h^T, its softmax, then
 			 * O_h = S_h V_h. */
-			if (op_matmul(&qh, &kh, &sh, scale, 0.0f) != 0 ||
+			if (cl_matmul(&qh, &kh, &sh, scale, 0.0f) != 0 ||
 			    softmax_rows(rt, s->mem, H * m, (uint32_t)Lk,
 			    causal, (uint32_t)m, (uint32_t)q0) != 0 ||
-			    op_matmul(&sh, &vh, &oh, 1.0f, 0.0f) != 0)
+			    cl_matmul(&sh, &vh, &oh, 1.0f, 0.0f) != 0)
 				goto out;
 		}
 	}
@@ -826,8 +785,8 @@ binary(const char *kern, const struct ktensor *a, const struct ktensor *b,
 	uint32_t n = (uint32_t)kt_nelem(a);
 	struct rt_arg args[4];
 
-	if (dense(kern, a, b, y, NULL) || same_shape(a, b, kern) ||
-	    same_shape(a, y, kern))
+	if (op_check_dense(kern, a, b, y, NULL) || op_check_nelem(a, b, kern) ||
+	    op_check_nelem(a, y, kern))
 		return -1;
 	args[0] = RT_ARG(a->mem);
 	args[1] = RT_ARG(b->mem);
@@ -836,25 +795,26 @@ binary(const char *kern, const struct ktensor *a, const struct ktensor *b,
 	return launch1(a->rt, kern, n, args, 4);
 }
 
-int
-op_add(const struct ktensor *a, const struct ktensor *b, struct ktensor *y)
+static int
+cl_add(const struct ktensor *a, const struct ktensor *b, struct ktensor *y)
 {
 	return binary("k_add", a, b, y);
 }
 
-int
-op_mul(const struct ktensor *a, const struct ktensor *b, struct ktensor *y)
+static int
+cl_mul(const struct ktensor *a, const struct ktensor *b, struct ktensor *y)
 {
 	return binary("k_mul", a, b, y);
 }
 
-int
-op_scale(const struct ktensor *x, float s, struct ktensor *y)
+static int
+cl_scale(const struct ktensor *x, float s, struct ktensor *y)
 {
 	uint32_t n = (uint32_t)kt_nelem(x);
 	struct rt_arg a[4];
 
-	if (dense("scale", x, y, NULL, NULL) || same_shape(x, y, "scale"))
+	if (op_check_dense("scale", x, y, NULL, NULL) ||
+	    op_check_nelem(x, y, "scale"))
 		return -1;
 	a[0] = RT_ARG(x->mem);
 	a[1] = RT_ARG(y->mem);
@@ -863,14 +823,15 @@ op_scale(const struct ktensor *x, float s, struct ktensor *y)
 	return launch1(x->rt, "k_scale", n, a, 4);
 }
 
-int
-op_act(const struct ktensor *x, struct ktensor *y, enum act_kind kind)
+static int
+cl_act(const struct ktensor *x, struct ktensor *y, enum act_kind kind)
 {
 	uint32_t n = (uint32_t)kt_nelem(x);
 	int k = (int)kind;
 	struct rt_arg a[4];
 
-	if (dense("act", x, y, NULL, NULL) || same_shape(x, y, "act"))
+	if (op_check_dense("act", x, y, NULL, NULL) ||
+	    op_check_nelem(x, y, "act"))
 		return -1;
 	a[0] = RT_ARG(x->mem);
 	a[1] = RT_ARG(y->mem);
@@ -879,14 +840,14 @@ op_act(const struct ktensor *x, struct ktensor *y, enum act_kind kind)
 	return launch1(x->rt, "k_act", n, a, 4);
 }
 
-int
-op_geglu(const struct ktensor *x, struct ktensor *y)
+static int
+cl_geglu(const struct ktensor *x, struct ktensor *y)
 {
 	uint32_t D2 = (uint32_t)x->ne[x->nd - 1], D = D2 / 2, rows;
 	struct rt_arg a[4];
 	size_t gws[2], lws[2] = { 64, 1 };
 
-	if (dense("geglu", x, y, NULL, NULL))
+	if (op_check_dense("geglu", x, y, NULL, NULL))
 		return -1;
 	if (D2 % 2 != 0 || D == 0 || (uint32_t)y->ne[y->nd - 1] != D ||
 	    kt_nelem(y) * 2 != kt_nelem(x))
@@ -902,14 +863,14 @@ op_geglu(const struct ktensor *x, struct ktensor *y)
 	return rt_launch(x->rt, "k_geglu", 2, gws, lws, a, 4);
 }
 
-int
-op_concat_channels(const struct ktensor *a, const struct ktensor *b,
+static int
+cl_concat_channels(const struct ktensor *a, const struct ktensor *b,
 	struct ktensor *y)
 {
 	uint32_t C1, C2, HW, total;
 	struct rt_arg args[7];
 
-	if (dense("concat", a, b, y, NULL))
+	if (op_check_dense("concat", a, b, y, NULL))
 		return -1;
 	if (a->nd < 2 || b->nd != a->nd || y->nd != a->nd ||
 	    a->ne[0] != b->ne[0] || y->ne[1] != a->ne[1] + b->ne[1])
@@ -931,13 +892,13 @@ op_concat_channels(const struct ktensor *a, const struct ktensor *b,
 	return launch1(a->rt, "k_concat_ch", total, args, 7);
 }
 
-int
-op_upsample2x(const struct ktensor *x, struct ktensor *y)
+static int
+cl_upsample2x(const struct ktensor *x, struct ktensor *y)
 {
 	uint32_t H, W, total;
 	struct rt_arg a[5];
 
-	if (dense("upsample2x", x, y, NULL, NULL))
+	if (op_check_dense("upsample2x", x, y, NULL, NULL))
 		return -1;
 	if (x->nd != 4 || y->nd != 4 || y->ne[0] != x->ne[0] ||
 	    y->ne[1] != x->ne[1] || y->ne[2] != 2 * x->ne[2] ||
@@ -954,16 +915,16 @@ op_upsample2x(const struct ktensor *x, struct ktensor *y)
 	return launch1(x->rt, "k_upsample2x", total, a, 5);
 }
 
-int
-op_transpose(const struct ktensor *x, struct ktensor *y)
+static int
+cl_transpose(const struct ktensor *x, struct ktensor *y)
 {
 	uint32_t R, C;
 	size_t gws[3];
 	struct rt_arg a[4];
 
-	if (dense("transpose", x, y, NULL, NULL))
+	if (op_check_dense("transpose", x, y, NULL, NULL))
 		return -1;
-	if (x->nd < 2 || same_shape(x, y, "transpose"))
+	if (x->nd < 2 || op_check_nelem(x, y, "transpose"))
 		return rt_failf(x->rt, "transpose: needs 2+ axes");
 	R = (uint32_t)x->ne[x->nd - 2];
 	C = (uint32_t)x->ne[x->nd - 1];
@@ -980,14 +941,14 @@ op_transpose(const struct ktensor *x, struct ktensor *y)
 		"k_transpose", 3, gws, NULL, a, 4);
 }
 
-int
-op_timestep_embedding(const struct ktensor *t, struct ktensor *y, int flip,
+static int
+cl_timestep_embedding(const struct ktensor *t, struct ktensor *y, int flip,
 	float shift, float max_period)
 {
 	uint32_t dim = (uint32_t)y->ne[y->nd - 1], total;
 	struct rt_arg a[7];
 
-	if (dense("timestep_embedding", t, y, NULL, NULL))
+	if (op_check_dense("timestep_embedding", t, y, NULL, NULL))
 		return -1;
 	if (kt_nelem(y) != kt_nelem(t) * dim)
 		return rt_failf(t->rt, "timestep_embedding: y must be [N, dim]");
@@ -1002,14 +963,14 @@ op_timestep_embedding(const struct ktensor *t, struct ktensor *y, int flip,
 	return launch1(t->rt, "k_timestep_embed", total, a, 7);
 }
 
-int
-op_embed(const struct ktensor *ids, const struct ktensor *tok,
+static int
+cl_embed(const struct ktensor *ids, const struct ktensor *tok,
 	const struct ktensor *pos, struct ktensor *y)
 {
 	uint32_t L, D, total;
 	struct rt_arg a[7];
 
-	if (dense("embed", ids, tok, pos, y))
+	if (op_check_dense("embed", ids, tok, pos, y))
 		return -1;
 	if (ids->nd != 2 || tok->nd != 2 || pos->nd != 2 || y->nd != 3)
 		return rt_failf(ids->rt, "embed: bad ranks");
@@ -1029,8 +990,8 @@ op_embed(const struct ktensor *ids, const struct ktensor *tok,
 	return launch1(ids->rt, "k_embed", total, a, 7);
 }
 
-int
-op_copy(const struct ktensor *x, struct ktensor *y)
+static int
+cl_copy(const struct ktensor *x, struct ktensor *y)
 {
 	struct kiln_rt *rt = x->rt;
 	uint32_t st[2][4], n[4], xo, yo, total;
@@ -1041,7 +1002,7 @@ op_copy(const struct ktensor *x, struct ktensor *y)
 		return rt_failf(rt, "copy: needs F32 tensors of one rank");
 	for (i = 0; i < x->nd; i++)
 		if (x->ne[i] != y->ne[i])
-			return same_shape(x, y, "copy") ? -1 : rt_failf(rt,
+			return op_check_nelem(x, y, "copy") ? -1 : rt_failf(rt,
 				"copy: shapes differ");
 	if (kt_nelem(x) > UINT32_MAX || x->offs > UINT32_MAX ||
 	    y->offs > UINT32_MAX)
@@ -1071,13 +1032,14 @@ op_copy(const struct ktensor *x, struct ktensor *y)
 	return launch1(rt, "k_copy4", total, a, 16);
 }
 
-int
-op_fill(struct ktensor *t, float v)
+static int
+cl_fill(struct ktensor *t, float v)
 {
 	uint32_t n = (uint32_t)kt_nelem(t);
 	struct rt_arg a[3];
 
-	if (dense("fill", t, NULL, NULL, NULL) || f32_only(t, "fill"))
+	if (op_check_dense("fill", t, NULL, NULL, NULL) ||
+	    op_check_f32(t, "fill"))
 		return -1;
 	a[0] = RT_ARG(t->mem);
 	a[1] = RT_ARG(v);
@@ -1085,13 +1047,14 @@ op_fill(struct ktensor *t, float v)
 	return launch1(t->rt, "k_fill", n, a, 3);
 }
 
-int
-op_clamp(struct ktensor *x, float lo, float hi)
+static int
+cl_clamp(struct ktensor *x, float lo, float hi)
 {
 	uint32_t n = (uint32_t)kt_nelem(x);
 	struct rt_arg a[4];
 
-	if (dense("clamp", x, NULL, NULL, NULL) || f32_only(x, "clamp"))
+	if (op_check_dense("clamp", x, NULL, NULL, NULL) ||
+	    op_check_f32(x, "clamp"))
 		return -1;
 	a[0] = RT_ARG(x->mem);
 	a[1] = RT_ARG(lo);
@@ -1100,13 +1063,13 @@ op_clamp(struct ktensor *x, float lo, float hi)
 	return launch1(x->rt, "k_clamp", n, a, 4);
 }
 
-int
-op_pad_br(const struct ktensor *x, struct ktensor *y)
+static int
+cl_pad_br(const struct ktensor *x, struct ktensor *y)
 {
 	uint32_t H, W, total;
 	struct rt_arg a[5];
 
-	if (dense("pad_br", x, y, NULL, NULL))
+	if (op_check_dense("pad_br", x, y, NULL, NULL))
 		return -1;
 	if (x->nd != 4 || y->nd != 4 || y->ne[0] != x->ne[0] ||
 	    y->ne[1] != x->ne[1] || y->ne[2] != x->ne[2] + 1 ||
@@ -1124,8 +1087,8 @@ op_pad_br(const struct ktensor *x, struct ktensor *y)
 	return launch1(x->rt, "k_pad_br", total, a, 5);
 }
 
-int
-op_tile_accum(const struct ktensor *t, struct ktensor *img,
+static int
+cl_tile_accum(const struct ktensor *t, struct ktensor *img,
 	struct ktensor *ws, int y0, int x0, const int ramps[4])
 {
 	uint32_t NC = (uint32_t)(t->ne[0] * t->ne[1]), TH = (uint32_t)t->ne[2],
@@ -1135,7 +1098,7 @@ op_tile_accum(const struct ktensor *t, struct ktensor *img,
 	struct rt_arg a[14];
 	int i;
 
-	if (dense("tile_accum", t, img, ws, NULL))
+	if (op_check_dense("tile_accum", t, img, ws, NULL))
 		return -1;
 	if (t->nd != 4 || img->nd != 4 || img->ne[0] != t->ne[0] ||
 	    img->ne[1] != t->ne[1] || y0 < 0 || x0 < 0 ||
@@ -1162,13 +1125,13 @@ op_tile_accum(const struct ktensor *t, struct ktensor *img,
 	return launch1(t->rt, "k_tile_accum", (size_t)TH * TW, a, 14);
 }
 
-int
-op_tile_norm(struct ktensor *img, const struct ktensor *ws)
+static int
+cl_tile_norm(struct ktensor *img, const struct ktensor *ws)
 {
 	uint32_t P = (uint32_t)kt_nelem(ws), total = (uint32_t)kt_nelem(img);
 	struct rt_arg a[4];
 
-	if (dense("tile_norm", img, ws, NULL, NULL))
+	if (op_check_dense("tile_norm", img, ws, NULL, NULL))
 		return -1;
 	if (img->nd != 4 || (size_t)P != (size_t)(img->ne[2] * img->ne[3]))
 		return rt_failf(img->rt, "tile_norm: wsum must be [OH, OW]");
@@ -1178,3 +1141,30 @@ op_tile_norm(struct ktensor *img, const struct ktensor *ws)
 	a[3] = RT_ARG(total);
 	return launch1(img->rt, "k_tile_norm", total, a, 4);
 }
+
+const struct kiln_ops kiln_ops_cl = {
+	.matmul = cl_matmul,
+	.linear = cl_linear,
+	.add_channel = cl_add_channel,
+	.conv2d = cl_conv2d,
+	.group_norm = cl_group_norm,
+	.layer_norm = cl_layer_norm,
+	.softmax = cl_softmax,
+	.attention = cl_attention,
+	.add = cl_add,
+	.mul = cl_mul,
+	.scale = cl_scale,
+	.act = cl_act,
+	.geglu = cl_geglu,
+	.concat_channels = cl_concat_channels,
+	.upsample2x = cl_upsample2x,
+	.transpose = cl_transpose,
+	.timestep_embedding = cl_timestep_embedding,
+	.embed = cl_embed,
+	.copy = cl_copy,
+	.fill = cl_fill,
+	.clamp = cl_clamp,
+	.pad_br = cl_pad_br,
+	.tile_accum = cl_tile_accum,
+	.tile_norm = cl_tile_norm,
+};

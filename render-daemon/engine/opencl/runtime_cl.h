@@ -43,6 +43,9 @@ cl_of(const struct kiln_rt *rt)
 	return (struct cl_dev *)rt->dev;
 }
 
+/* The OpenCL implementations of the ops (ops_cl.c). */
+extern const struct kiln_ops kiln_ops_cl;
+
 /* The kernel of that name, building its program on first use (from the
  * binary cache when it is there). Returns NULL with rt_error() set. */
 cl_kernel rt_kernel(struct kiln_rt *rt, const char *name);

@@ -158,7 +158,7 @@ GEMM_KERNEL(k_gemm_nn_ah, half, LOAD_H, float, LOAD16_F, load_part)
 GEMM_KERNEL(k_gemm_nn_bh, float, LOAD_F, half, LOAD16_H, load_part_h)
 
 /* float16 -> float32 copy of n elements from src + off: a weight made
- * float32 for the time of one product (see op_matmul in ops.c). */
+ * float32 for the time of one product (see cl_matmul in ops_cl.c). */
 __kernel void k_h2f(__global const ushort *src, const uint off,
 	__global float *dst, const uint n)
 {
