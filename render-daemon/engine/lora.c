@@ -816,13 +816,36 @@ target_cmp(const void *a, const void *b)
 	return strcmp(x->e->name, y->e->name);
 }
 
+/* Four floats at a time: GCC's -O2 leaves the plain loop scalar (its
+ * cost model will not add an epilogue), which made merging an SD 1.5
+ * LoRA several times slower. Each element still gets one multiply and
+ * one add, in the same order as the scalar tail. */
+typedef float v4f __attribute__((vector_size(16)));
+
+/* row[0..n) += a * x[0..n). */
+static void
+axpy(float *restrict row, const float *restrict x, float a, size_t n)
+{
+	v4f va = { a, a, a, a }, r, v;
+	size_t c = 0;
+
+	for (; c + 4 <= n; c += 4) {
+		memcpy(&r, row + c, sizeof(r));
+		memcpy(&v, x + c, sizeof(v));
+		r += va * v;
+		memcpy(row + c, &r, sizeof(r));
+	}
+	for (; c < n; c++)
+		row[c] += a * x[c];
+}
+
 /* d [out, in] += scale * up [out, r] @ down [r, in], in float32. */
 static int
 add_product(const struct lora_target *t, float *d, char *err, size_t errlen)
 {
 	const struct lora_module *md = t->md;
 	size_t R = (size_t)md->rank, O = (size_t)md->out, I = (size_t)md->in;
-	size_t o, r, c;
+	size_t o, r;
 	float *up = malloc(O * R * sizeof(float));
 	float *down = malloc(R * I * sizeof(float));
 	int rc = -1;
@@ -834,17 +857,10 @@ add_product(const struct lora_target *t, float *d, char *err, size_t errlen)
 	if (st_to_f32(md->up, up, O * R, err, errlen) != 0 ||
 	    st_to_f32(md->down, down, R * I, err, errlen) != 0)
 		goto out;
-	for (o = 0; o < O; o++) {
-		float *row = d + o * I;
-
-		for (r = 0; r < R; r++) {
-			const float *dr = down + r * I;
-			float a = (float)(t->scale * up[o * R + r]);
-
-			for (c = 0; c < I; c++)
-				row[c] += a * dr[c];
-		}
-	}
+	for (o = 0; o < O; o++)
+		for (r = 0; r < R; r++)
+			axpy(d + o * I, down + r * I,
+			    (float)(t->scale * up[o * R + r]), I);
 	rc = 0;
 out:
 	free(up);
