@@ -371,9 +371,18 @@ def targets(model, specs):
 
 
 def sdxl_models():
-    """A small SDXL model as an SGM single file and a diffusers folder."""
+    """A small SDXL model as an SGM single file and a diffusers folder:
+    narrow, but with the UNet's structure of unet.sdxl_config() (levels,
+    layers, attention, transformer depths 1, 2, 10), so that its names
+    are the real model's."""
     if "xl" not in _cache:
         cfgs = sdxl.small_configs()
+        full = ref.sdxl_config()
+        cfgs["unet"] = ref.Config(
+            ch=(32, 64, 96), layers=full.layers, attn=full.attn,
+            heads=(1, 2, 3), ctx_dim=cfgs["unet"].ctx_dim, groups=8,
+            linear_proj=True, depth=full.depth,
+            adm_in=cfgs["unet"].adm_in)
         f = os.path.join(WORK, "sdxl.safetensors")
         sdxl.write_single_file(f, cfgs)
         d = os.path.join(WORK, "sdxl-folder")
@@ -397,6 +406,11 @@ def test_sdxl_names_resolve_as_the_reference_says(_):
     assert "lora_unet_input_blocks_4_1_transformer_blocks_1_attn1_to_q." \
         "lora_down.weight" in k_sgm
     assert "lora_unet_output_blocks_2_2_conv.lora_up.weight" in k_sgm
+    assert "lora_unet_input_blocks_8_1_transformer_blocks_9_attn2_to_k." \
+        "lora_down.weight" in k_sgm
+    assert "lora_unet_middle_block_1_transformer_blocks_9_ff_net_2." \
+        "alpha" in k_sgm
+    assert "lora_unet_label_emb_0_0.lora_down.weight" in k_sgm
     assert "lora_unet_down_blocks_1_attentions_0_transformer_blocks_1_" \
         "attn1_to_q.lora_down.weight" in k_dif
     peft = lora.kohya_to_peft(k_sgm, sgm)
