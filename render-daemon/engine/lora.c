@@ -543,8 +543,8 @@ lora_index_new(const struct st_model *m, struct lora_index **out, char *err,
 		for (i = 0; (e = st_model_entry(m, parts[p], i)) != NULL &&
 		    !bad; i++) {
 			len = strlen(e->name);
-			if ((e->ndim != 2 && e->ndim != 4) || len < 8 ||
-			    strcmp(e->name + len - 7, ".weight") != 0)
+			if ((e->ndim != 2 && e->ndim != 4) || e->nelems == 0 ||
+			    len < 8 || strcmp(e->name + len - 7, ".weight") != 0)
 				continue;
 			len -= 7;
 			bad |= ix_add(ix, parts[p] == ST_PART_UNET ? "unet." :
