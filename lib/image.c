@@ -75,6 +75,14 @@ image_parameters_text(const struct image_meta *m, char **out)
 			goto out;
 	if (m->nloras > 0 && buf_puts(&b, "\"") != 0)
 		goto out;
+	/* A1111 adds "TI hashes" while conditioning, after the extra
+	 * networks' "Lora hashes", in the same form. */
+	for (i = 0; i < m->ntis; i++)
+		if (buf_printf(&b, "%s%s: %s", i ? ", " : ", TI hashes: \"",
+		    m->tis[i].name, m->tis[i].hash) != 0)
+			goto out;
+	if (m->ntis > 0 && buf_puts(&b, "\"") != 0)
+		goto out;
 	*out = b.data;
 	b.data = NULL;
 	rc = 0;

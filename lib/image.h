@@ -35,6 +35,10 @@ struct image_meta {
 	/* The LoRAs applied whose hash is known, for "Lora hashes". */
 	const struct image_lora *loras;
 	int nloras;
+	/* The textual-inversion embeddings the prompts used whose hash is
+	 * known, for "TI hashes" (A1111: the file's SHA-256, 12 digits). */
+	const struct image_lora *tis;
+	int ntis;
 };
 
 /* A1111's display name of a kiln sampler name ("euler_a" -> "Euler a");
@@ -45,10 +49,11 @@ const char *image_sampler_display(const char *name);
  *   PROMPT\nNegative prompt: NEG\nSteps: 20, Sampler: Euler a,
  *   CFG scale: 7, Seed: 1, Size: 512x512[, Model hash: 0123456789],
  *   Model: NAME[, Denoising strength: 0.5][, Lora hashes: "a:
- *   0123456789ab, b: ba9876543210"]
+ *   0123456789ab, b: ba9876543210"][, TI hashes: "c: 0123456789ab"]
  * in AUTOMATIC1111's order (processing.py create_infotext: the model
- * hash before the model, the extra networks' hashes after), the LoRAs'
- * value quoted as its infotext quotes a value holding ':' or ','.
+ * hash before the model, the extra networks' hashes after, then the
+ * embeddings' that conditioning adds), each list quoted as its infotext
+ * quotes a value holding ':' or ','.
  * Returns 0 with a malloc'd string in *out (the caller frees it), or -1
  * when memory runs out. */
 int image_parameters_text(const struct image_meta *m, char **out);

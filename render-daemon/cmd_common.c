@@ -2,7 +2,10 @@
 #include "commands.h"
 #include "engine_env.h"
 #include "lora.h"
+#include "prompt.h"
 #include "runtime.h"
+#include "ti.h"
+#include "util.h"
 
 #include <errno.h>
 #include <math.h>
@@ -146,4 +149,114 @@ cli_loras_apply(const char *cmd, struct kiln_rt *rt, const struct st_model *m,
 		return -1;
 	}
 	return 0;
+}
+
+int
+cli_ti_arg(struct cli_ti *c, const char *a, const char *v)
+{
+	if (!strcmp(a, "--embedding")) {
+		if (c->nfile == CLI_TI_FILES) {
+			fprintf(stderr, "kiln-render: --embedding: at most %d "
+			    "files\n", CLI_TI_FILES);
+			return -1;
+		}
+		c->file[c->nfile++] = v;
+		return 1;
+	}
+	if (!strcmp(a, "--embeddings")) {
+		if (c->dir != NULL) {
+			fprintf(stderr, "kiln-render: --embeddings: one "
+			    "folder\n");
+			return -1;
+		}
+		c->dir = v;
+		return 1;
+	}
+	return 0;
+}
+
+int
+cli_ti_load(struct cli_ti *c, char *err, size_t errlen)
+{
+	int i;
+
+	for (i = 0; i < c->nfile; i++)
+		if (c->loaded[i] == NULL && ti_load(c->file[i], NULL,
+		    &c->loaded[i], err, errlen) != 0)
+			return -1;
+	if (c->dir == NULL)
+		return 0;
+	if (c->d == NULL && (c->d = ti_dir_new()) == NULL)
+		return errf(err, errlen, "out of memory");
+	return ti_dir_scan(c->d, c->dir, err, errlen) < 0 ? -1 : 0;
+}
+
+int
+cli_ti_for(struct cli_ti *c, const struct clip_tokenizer *tok,
+	const char *const *prompts, int np,
+	const struct ti_embedding *const **list, int *n, char *err,
+	size_t errlen)
+{
+	const char **names = NULL;
+	unsigned char *used = NULL, *any = NULL;
+	int nd = c->d != NULL ? ti_dir_count(c->d) : 0, i, k, p, rc = -1;
+
+	*list = NULL;
+	*n = 0;
+	free(c->use);
+	c->nuse = 0;
+	c->use = calloc((size_t)(c->nfile + nd + 1), sizeof(*c->use));
+	names = calloc((size_t)nd + 1, sizeof(*names));
+	used = calloc((size_t)nd + 1, 1);
+	any = calloc((size_t)nd + 1, 1);
+	if (c->use == NULL || names == NULL || used == NULL || any == NULL) {
+		errf(err, errlen, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < c->nfile; i++)
+		c->use[c->nuse++] = c->loaded[i];
+	for (i = 0; i < nd; i++)
+		names[i] = ti_dir_name(c->d, i);
+	for (p = 0; nd > 0 && p < np; p++) {
+		if (clip_prompt_uses(tok, prompts[p], names, nd, used, err,
+		    errlen) != 0)
+			goto out;
+		for (i = 0; i < nd; i++)
+			any[i] |= used[i];
+	}
+	for (i = 0; i < nd; i++) {
+		const struct ti_embedding *e;
+
+		if (!any[i])
+			continue;
+		for (k = 0; k < c->nfile; k++)
+			if (!strcmp(c->loaded[k]->name, names[i]))
+				break;
+		if (k < c->nfile)
+			continue;
+		e = ti_dir_get(c->d, i, err, errlen);
+		if (e == NULL)
+			goto out;
+		c->use[c->nuse++] = e;
+	}
+	*list = c->use;
+	*n = c->nuse;
+	rc = 0;
+out:
+	free(names);
+	free(used);
+	free(any);
+	return rc;
+}
+
+void
+cli_ti_free(struct cli_ti *c)
+{
+	int i;
+
+	for (i = 0; i < c->nfile; i++)
+		ti_free(c->loaded[i]);
+	ti_dir_free(c->d);
+	free(c->use);
+	memset(c, 0, sizeof(*c));
 }

@@ -6,6 +6,7 @@
 #include "lora.h"
 #include "safetensors.h"
 #include "textcond.h"
+#include "ti.h"
 #include "tokenizer.h"
 #include "util.h"
 #include "weights.h"
@@ -21,6 +22,7 @@ usage(FILE *f)
 	fprintf(f, "usage: kiln-render encode-text --model PATH\n"
 		"         (--ids \"1,2,3;4,5,6\" [--ids2 \"...\"] |\n"
 		"          --prompt TEXT [--negative TEXT] --vocab PATH)\n"
+		"         [--embedding FILE]... [--embeddings DIR]\n"
 		"         --out FILE [--pooled FILE] [--skip N] "
 		"[--device SEL] [--fail-each-alloc]\n"
 		"         [--lora FILE[:WEIGHT[:UNET_WEIGHT]] ...]\n"
@@ -30,7 +32,11 @@ usage(FILE *f)
 		"go to every encoder, --ids2 to the\nsecond instead. --prompt "
 		"is conditioned as a render does it (A1111\nweighting, 77-token "
 		"windows): [1, 77 x windows, width]; with --negative\nthe "
-		"render's pair, the negative prompt first: [2, ...].\n");
+		"render's pair, the negative prompt first: [2, ...].\n"
+		"--embedding FILE (a textual-inversion NAME.safetensors) "
+		"stands in for NAME\nwherever the prompts say it; "
+		"--embeddings DIR offers every such file in\nDIR, read when "
+		"a prompt names it.\n");
 }
 
 /* Parses "1,2,3;4,5,6": sequences separated by ';', all the same length.
@@ -169,6 +175,10 @@ cmd_encode_text(int argc, char **argv)
 		*poolp = NULL, *device = NULL;
 	struct clip_tokenizer *tok = NULL;
 	struct text_cond *tc = NULL;
+	struct cli_ti ti = {0};
+	const struct ti_embedding *const *tis;
+	const char *both[2];
+	int nti;
 	struct text_cond_out res = {0};
 	struct st_model *m = NULL;
 	struct kiln_rt *rt = NULL;
@@ -191,6 +201,14 @@ cmd_encode_text(int argc, char **argv)
 			cli_loras_free(loras, nloras);
 			usage(stderr);
 			return 2;
+		}
+		if ((nti = cli_ti_arg(&ti, a, v)) != 0) {
+			if (nti < 0) {
+				cli_loras_free(loras, nloras);
+				return 2;
+			}
+			i++;
+			continue;
 		}
 		if (!strcmp(a, "--lora")) {
 			if (cli_lora_arg("encode-text", v, loras,
@@ -228,7 +246,8 @@ cmd_encode_text(int argc, char **argv)
 	if (model == NULL || outp == NULL || (idstr == NULL) ==
 	    (prompt == NULL) || (prompt != NULL && vocab == NULL) ||
 	    (idstr2 != NULL && idstr == NULL) ||
-	    (negative != NULL && prompt == NULL)) {
+	    (negative != NULL && prompt == NULL) ||
+	    ((ti.nfile > 0 || ti.dir != NULL) && prompt == NULL)) {
 		cli_loras_free(loras, nloras);
 		usage(stderr);
 		return 2;
@@ -276,6 +295,17 @@ cmd_encode_text(int argc, char **argv)
 	if (cli_loras_apply("encode-text", rt, m, reg, loras, nloras,
 	    &ls) != 0)
 		goto out;
+	/* The embeddings the prompts name, each checked against the
+	 * encoders. */
+	both[0] = prompt;
+	both[1] = negative;
+	if (prompt != NULL && (cli_ti_load(&ti, err, sizeof(err)) != 0 ||
+	    cli_ti_for(&ti, tok, both, negative != NULL ? 2 : 1, &tis, &nti,
+	    err, sizeof(err)) != 0 ||
+	    text_cond_set_embeddings(tc, tis, nti, err, sizeof(err)) != 0)) {
+		fprintf(stderr, "kiln-render encode-text: %s\n", err);
+		goto out;
+	}
 	if (poolp != NULL && text_cond_pooled_width(tc) == 0) {
 		fprintf(stderr, "kiln-render encode-text: --pooled: the model "
 			"(%s) has no pooled text output\n",
@@ -332,6 +362,7 @@ out:
 	lora_state_free(ls);
 	text_cond_free(tc);
 	wt_registry_free(reg);
+	cli_ti_free(&ti);
 	clip_tokenizer_free(tok);
 	rt_free(rt);
 	st_model_close(m);

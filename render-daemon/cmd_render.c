@@ -27,6 +27,7 @@ struct ropts {
 	struct lora_spec loras[CLI_LORAS_MAX];	/* --lora, in order */
 	int nloras;
 	char default_model[PATH_MAX];	/* without --model */
+	struct cli_ti ti;		/* --embedding, --embeddings */
 };
 
 /*
@@ -75,6 +76,7 @@ usage(FILE *f)
 	    "       [--lora FILE[:WEIGHT[:UNET_WEIGHT]] ...]\n"
 	    "       [--vocab PATH] [--vae-budget MB] [--device SEL] "
 	    "[--verbose]\n"
+	    "       [--embedding FILE]... [--embeddings DIR]\n"
 	    "   or: kiln-render [--model PATH] --prompts FILE [options]\n"
 	    "Without --model: the default model, kiln-micro (in models/ "
 	    "of the source\ntree, or share/kiln/models/ installed).\n"
@@ -90,7 +92,11 @@ usage(FILE *f)
 	    "\"FILE:WEIGHT\" replacing the --lora set), with the model "
 	    "loaded once; one\nsummary line per prompt. --lora merges a "
 	    "LoRA (repeatable); the prompt's\n<lora:...> tags are left out "
-	    "of the text, not applied.\n");
+	    "of the text, not applied.\n"
+	    "--embedding FILE (a textual-inversion NAME.safetensors) stands "
+	    "in for NAME\nwherever a prompt says it; --embeddings DIR "
+	    "offers every such file in DIR,\nread when a prompt names "
+	    "it.\n");
 }
 
 static int
@@ -122,7 +128,7 @@ parse_opts(int argc, char **argv, struct ropts *o)
 		{ "--prompts", offsetof(struct ropts, prompts) },
 	};
 	size_t k;
-	int i;
+	int i, t;
 
 	memset(o, 0, sizeof(*o));
 	for (i = 0; i < argc; i++) {
@@ -143,6 +149,13 @@ parse_opts(int argc, char **argv, struct ropts *o)
 			if (cli_lora_arg("render", argv[++i], o->loras,
 			    &o->nloras) != 0)
 				return -1;
+			continue;
+		}
+		if (i + 1 < argc &&
+		    (t = cli_ti_arg(&o->ti, argv[i], argv[i + 1])) != 0) {
+			if (t < 0)
+				return -1;
+			i++;
 			continue;
 		}
 		for (k = 0; k < ARRAY_LEN(table); k++)
@@ -393,12 +406,13 @@ out:
  * l[0..nl-1] merged and prints the summary line. Returns 0,
  * EXIT_CANCELED, 2 for a parameter (a LoRA) the model rejects, or 1. */
 static int
-render_one(struct pipeline *p, const struct ropts *o,
-    const struct gen_params *gp, const char *out, const struct lora_spec *l,
-    int nl)
+render_one(struct pipeline *p, struct ropts *o, const struct gen_params *base,
+    const char *out, const struct lora_spec *l, int nl)
 {
+	struct gen_params run = *base, *gp = &run;
 	struct gen_result res = {0};
 	struct image_meta meta;
+	const char *both[2];
 	char err[2048], **names = NULL, *params = NULL, *mname = NULL;
 	int i, st, grid, rc = 1;
 
@@ -417,6 +431,14 @@ render_one(struct pipeline *p, const struct ropts *o,
 	if (pipeline_set_loras(p, l, nl, err, sizeof(err)) != 0) {
 		fprintf(stderr, "kiln-render: --lora: %s\n", err);
 		return 2;
+	}
+	/* The embeddings this prompt and its negative name. */
+	both[0] = gp->prompt;
+	both[1] = gp->negative != NULL ? gp->negative : "";
+	if (cli_ti_for(&o->ti, pipeline_tokenizer(p), both, 2,
+	    &gp->embeddings, &gp->nembeddings, err, sizeof(err)) != 0) {
+		fprintf(stderr, "kiln-render: %s\n", err);
+		return 1;
 	}
 	if (o->verbose)
 		fprintf(stderr, "kiln-render: seed %llu\n",
@@ -506,7 +528,7 @@ line_str(json_object *o, const char *key, const char *file, long line,
 
 /* --prompts: one render per line, the model loaded once. */
 static int
-render_list(struct pipeline *p, const struct ropts *o,
+render_list(struct pipeline *p, struct ropts *o,
     const struct gen_params *base)
 {
 	/* One render each: its parameters, and the parsed line that owns
@@ -667,6 +689,12 @@ render_main(int argc, char **argv, struct ropts *o)
 		fprintf(stderr, "kiln-render: --init: %s\n", err);
 		return 2;
 	}
+	/* The --embedding files before the model: a bad one loads
+	 * nothing. */
+	if (cli_ti_load(&o->ti, err, sizeof(err)) != 0) {
+		fprintf(stderr, "kiln-render: %s\n", err);
+		goto out;
+	}
 	if (cli_rt_open(&rt, o->device, err, sizeof(err)) != 0) {
 		fprintf(stderr, "kiln-render: --device: %s\n", err);
 		goto out;
@@ -711,6 +739,7 @@ cmd_render(int argc, char **argv)
 	int rc;
 
 	rc = render_main(argc, argv, &o);
+	cli_ti_free(&o.ti);
 	cli_loras_free(o.loras, o.nloras);
 	return rc;
 }

@@ -17,8 +17,12 @@ usage(FILE *f)
 {
 	fprintf(f, "usage: kiln-render unet --model PATH --in NxCxHxW=FILE "
 		"--ctx NxLxD=FILE --t T0[,T1...] --out FILE [--device SEL] "
-		"[--repeat N] [--fail-each-alloc]\n"
-		"       [--lora FILE[:WEIGHT[:UNET_WEIGHT]] ...]\n");
+		"[--text-embeds NxP=FILE --time-ids NxK=FILE] [--repeat N] "
+		"[--fail-each-alloc]\n"
+		"       [--lora FILE[:WEIGHT[:UNET_WEIGHT]] ...]\n"
+		"  --text-embeds, --time-ids: SDXL's added conditioning (the "
+		"pooled text\n  embedding and the size / crop ids), required "
+		"by an SDXL UNet\n");
 }
 
 static int
@@ -71,6 +75,7 @@ struct forward {
 	struct unet *u;
 	const struct ktensor *x, *ctx;
 	const float *t;
+	const struct unet_added *add;
 };
 
 static int
@@ -78,7 +83,7 @@ forward_once(void *arg)
 {
 	struct forward *f = arg;
 	struct ktensor *y = NULL;
-	int rc = unet_forward(f->u, f->x, f->t, f->ctx, &y);
+	int rc = unet_forward_added(f->u, f->x, f->t, f->ctx, f->add, &y);
 
 	kt_free(y);
 	return rc;
@@ -97,8 +102,11 @@ int
 cmd_unet(int argc, char **argv)
 {
 	const char *model = NULL, *in = NULL, *ctxs = NULL, *ts = NULL,
-		*outp = NULL, *device = NULL, *xpath, *cpath;
-	int64_t xs[4], cs[3];
+		*outp = NULL, *device = NULL, *xpath, *cpath, *tes = NULL,
+		*tis = NULL, *tepath = NULL, *tipath = NULL;
+	int64_t xs[4], cs[3], tes_shape[2], tis_shape[2];
+	struct unet_added added = { NULL, NULL }, *add = NULL;
+	struct ktensor *te = NULL, *ti = NULL;
 	struct kiln_rt *rt = NULL;
 	struct st_model *m = NULL;
 	struct unet *u = NULL;
@@ -132,6 +140,10 @@ cmd_unet(int argc, char **argv)
 			outp = argv[i + 1];
 		else if (!strcmp(argv[i], "--device"))
 			device = argv[i + 1];
+		else if (!strcmp(argv[i], "--text-embeds"))
+			tes = argv[i + 1];
+		else if (!strcmp(argv[i], "--time-ids"))
+			tis = argv[i + 1];
 		else if (!strcmp(argv[i], "--repeat"))
 			repeat = atoi(argv[i + 1]);
 		else if (!strcmp(argv[i], "--lora")) {
@@ -145,7 +157,9 @@ cmd_unet(int argc, char **argv)
 	}
 	if (i != argc || !model || !in || !ctxs || !ts || !outp ||
 	    repeat < 1 || shape4(in, xs, 4, &xpath) ||
-	    shape4(ctxs, cs, 3, &cpath)) {
+	    shape4(ctxs, cs, 3, &cpath) || (!tes != !tis) ||
+	    (tes && (shape4(tes, tes_shape, 2, &tepath) ||
+	    shape4(tis, tis_shape, 2, &tipath)))) {
 		cli_loras_free(loras, nloras);
 		usage(stderr);
 		return 2;
@@ -188,8 +202,17 @@ cmd_unet(int argc, char **argv)
 	ctx = x ? read_tensor(rt, 3, cs, cpath) : NULL;
 	if (ctx == NULL)
 		goto out;
+	if (tes != NULL) {
+		te = read_tensor(rt, 2, tes_shape, tepath);
+		ti = te ? read_tensor(rt, 2, tis_shape, tipath) : NULL;
+		if (ti == NULL)
+			goto out;
+		added.text_embeds = te;
+		added.time_ids = ti;
+		add = &added;
+	}
 	if (walk) {
-		struct forward fw = { u, x, ctx, t };
+		struct forward fw = { u, x, ctx, t, add };
 
 		if (walk_alloc_failures(rt, "unet", forward_once, &fw) < 0)
 			goto out;
@@ -198,7 +221,8 @@ cmd_unet(int argc, char **argv)
 		kt_free(y);
 		y = NULL;
 		t0 = now_s();
-		if (unet_forward(u, x, t, ctx, &y) != 0 || rt_finish(rt) != 0) {
+		if (unet_forward_added(u, x, t, ctx, add, &y) != 0 ||
+		    rt_finish(rt) != 0) {
 			fprintf(stderr, "kiln-render unet: %s\n", rt_error(rt));
 			goto out;
 		}
@@ -226,6 +250,8 @@ out:
 	free(host);
 	kt_free(x);
 	kt_free(ctx);
+	kt_free(te);
+	kt_free(ti);
 	kt_free(y);
 	lora_state_free(ls);
 	unet_free(u);

@@ -65,4 +65,45 @@ int cli_rt_open(struct kiln_rt **rt, const char *device, char *err,
 int walk_alloc_failures(struct kiln_rt *rt, const char *cmd,
 	int (*fn)(void *arg), void *arg);
 
+/* --embedding FILE (repeatable) and --embeddings DIR, the textual-
+ * inversion embeddings of encode-text and render. */
+#define CLI_TI_FILES 64
+
+struct clip_tokenizer;
+struct ti_dir;
+struct ti_embedding;
+
+struct cli_ti {
+	const char *file[CLI_TI_FILES];
+	int nfile;
+	const char *dir;
+	struct ti_embedding *loaded[CLI_TI_FILES];	/* the files' */
+	struct ti_dir *d;				/* the folder's */
+	const struct ti_embedding **use;		/* cli_ti_for's */
+	int nuse;
+};
+
+/* Takes flag a with its value v when it is one of the two. Returns 1
+ * when taken, 0 when a is another flag, -1 after saying on stderr what
+ * is wrong (too many files, DIR given twice). */
+int cli_ti_arg(struct cli_ti *c, const char *a, const char *v);
+
+/* Reads every --embedding file (each checked as ti_load checks it) and
+ * lists --embeddings DIR. Returns 0, or -1 with a message naming the
+ * file in err. */
+int cli_ti_load(struct cli_ti *c, char *err, size_t errlen);
+
+/* The embeddings np prompts get: every --embedding file, and the
+ * entries of --embeddings DIR whose names the prompts use (read when
+ * first used; a file of that name given with --embedding wins).
+ * Returns 0 with *list and *n (owned by c, valid until its next call),
+ * or -1 with a message naming the file in err. */
+int cli_ti_for(struct cli_ti *c, const struct clip_tokenizer *tok,
+	const char *const *prompts, int np,
+	const struct ti_embedding *const **list, int *n, char *err,
+	size_t errlen);
+
+/* Frees what c loaded; c may be all zeros. */
+void cli_ti_free(struct cli_ti *c);
+
 #endif

@@ -15,8 +15,10 @@
 #include "lora.h"
 #include "models.h"
 #include "pipeline.h"
+#include "prompt.h"
 #include "registry.h"
 #include "runtime.h"
+#include "ti.h"
 #include "util.h"
 #include "webhook.h"
 
@@ -67,6 +69,9 @@ struct daemon {
 	int registered;
 	struct kiln_rt *rt;
 	struct registry *reg;
+	/* [paths] embeddings, read as prompts name them and kept while
+	 * their files are unchanged (the main loop's alone). */
+	struct ti_dir *tis;
 
 	/* Shared with the keeper, under mu: the job being rendered (id 0:
 	 * none) and whether the daemon is still warming up. The main loop
@@ -489,6 +494,117 @@ loras_apply(struct daemon *d, struct pipeline *p, const struct lora_file *f,
 	return errf(err, errlen, "LoRA: %s", e);
 }
 
+/* ----------------------------------------------------------- embeddings */
+
+/* The textual-inversion embeddings a job's prompts name: the folder's
+ * (owned by d->tis) and A1111's short hash of each ("" when it cannot be
+ * had). */
+struct ti_use {
+	const struct ti_embedding **e;
+	char (*hash)[HASH_HEX + 1];
+	int n;
+};
+
+static void
+ti_use_free(struct ti_use *u)
+{
+	free(u->e);
+	free(u->hash);
+	memset(u, 0, sizeof(*u));
+}
+
+/*
+ * The embeddings of [paths] embeddings that the job's prompt or negative
+ * prompt names, as the engine will find them (clip_prompt_uses with the
+ * model's vocabulary: whole tokens, the longest name first), into u:
+ * read now, or kept from an earlier job while the file is unchanged.
+ * A1111 loads the whole folder; reading only what a prompt names keeps a
+ * large folder cheap, and a file nobody names never fails a job. Names
+ * the web side would not list (model_name_ok) are not offered. A named
+ * file that is no usable embedding fails the job naming it rather than
+ * render its name as words; one made for another model family fails in
+ * the engine (text_cond_set_embeddings) the same way. Returns 0, or -1
+ * with err.
+ */
+static int
+embeddings_resolve(struct daemon *d, struct pipeline *p, const struct job *j,
+    struct ti_use *u, char *err, size_t errlen)
+{
+	const char *prompts[2] = { j->prompt, j->negative }, **names = NULL;
+	unsigned char *used = NULL, *any = NULL;
+	char e[1024];
+	int n, i, k, rc = -1;
+
+	n = ti_dir_scan(d->tis, d->cfg.embeddings_dir, e, sizeof(e));
+	if (n < 0) {
+		/* The folder's path is the operator's business, not the
+		 * job owner's. */
+		log_warn("job %llu: %s", j->id, e);
+		return errf(err, errlen, "the embeddings folder cannot be "
+		    "read (the daemon's log says why)");
+	}
+	if (n == 0)
+		return 0;
+	names = calloc((size_t)n, sizeof(*names));
+	used = calloc((size_t)n, 1);
+	any = calloc((size_t)n, 1);
+	u->e = calloc((size_t)n, sizeof(*u->e));
+	u->hash = calloc((size_t)n, sizeof(*u->hash));
+	if (names == NULL || used == NULL || any == NULL || u->e == NULL ||
+	    u->hash == NULL) {
+		errf(err, errlen, "out of memory");
+		goto out;
+	}
+	/* A name of no tokens matches nothing. */
+	for (i = 0; i < n; i++)
+		names[i] = model_name_ok(ti_dir_name(d->tis, i)) ?
+		    ti_dir_name(d->tis, i) : "";
+	for (k = 0; k < 2; k++) {
+		if (prompts[k] == NULL || prompts[k][0] == '\0')
+			continue;
+		if (clip_prompt_uses(pipeline_tokenizer(p), prompts[k], names,
+		    n, used, err, errlen) != 0)
+			goto out;
+		for (i = 0; i < n; i++)
+			any[i] |= used[i];
+	}
+	for (i = 0; i < n; i++) {
+		int computed;
+		char *h;
+
+		if (!any[i])
+			continue;
+		u->e[u->n] = ti_dir_get(d->tis, i, e, sizeof(e));
+		if (u->e[u->n] == NULL) {
+			errf(err, errlen, "embedding %s: %s", names[i], e);
+			goto out;
+		}
+		/* "TI hashes": the whole file's SHA-256 (A1111's
+		 * sha256(filename, "textual_inversion/NAME")), cached like
+		 * the checkpoints'. */
+		h = u->hash[u->n];
+		e[0] = '\0';
+		if (db_ensure(d->db) != 0 || hash_cache_ensure(d->db,
+		    "embedding", names[i], ti_dir_path(d->tis, i), h,
+		    &computed, e, sizeof(e)) != 0) {
+			log_warn("embedding %s: no hash: %s", names[i],
+			    e[0] ? e : db_error(d->db));
+			h[0] = '\0';
+		}
+		for (k = 0; h[k] != '\0'; k++)
+			if (h[k] >= 'A' && h[k] <= 'F')
+				h[k] += 'a' - 'A';
+		h[HASH_SHORT_NET] = '\0';
+		u->n++;
+	}
+	rc = 0;
+out:
+	free(names);
+	free(used);
+	free(any);
+	return rc;
+}
+
 /* ------------------------------------------------------------ rendering */
 
 struct render {
@@ -506,6 +622,7 @@ struct render {
 	char model_hash[HASH_HEX + 1];	/* A1111's 10 digits, or "" */
 	struct lora_file loras[JOB_LORAS_MAX];
 	int nloras;
+	struct ti_use tis;		/* the embeddings the prompts name */
 };
 
 /* Writes the preview of s (latent resolution, scaled up 4x by pixel
@@ -648,8 +765,8 @@ deliver(struct render *r, const struct gen_result *res, char *err,
 	char **rel = calloc((size_t)res->count, sizeof(*rel));
 	char **url = calloc((size_t)res->count, sizeof(*url));
 	char *params = NULL, path[1200];
-	struct image_lora hashes[JOB_LORAS_MAX];
-	int i, anomaly = 0, st, rc = -1, nh = 0;
+	struct image_lora hashes[JOB_LORAS_MAX], *tih = NULL;
+	int i, anomaly = 0, st, rc = -1, nh = 0, nt = 0;
 
 	/* "Lora hashes" names those whose hash is known, as A1111's. */
 	for (i = 0; i < r->nloras; i++)
@@ -657,7 +774,14 @@ deliver(struct render *r, const struct gen_result *res, char *err,
 			hashes[nh].name = r->loras[i].l->name;
 			hashes[nh++].hash = r->loras[i].hash;
 		}
-	if (img == NULL || rel == NULL || url == NULL) {
+	/* "TI hashes" likewise. */
+	tih = calloc((size_t)r->tis.n + 1, sizeof(*tih));
+	for (i = 0; tih != NULL && i < r->tis.n; i++)
+		if (r->tis.hash[i][0] != '\0') {
+			tih[nt].name = r->tis.e[i]->name;
+			tih[nt++].hash = r->tis.hash[i];
+		}
+	if (img == NULL || rel == NULL || url == NULL || tih == NULL) {
 		errf(err, errlen, "out of memory");
 		goto out;
 	}
@@ -677,6 +801,8 @@ deliver(struct render *r, const struct gen_result *res, char *err,
 		m.model_hash = r->model_hash;
 		m.loras = hashes;
 		m.nloras = nh;
+		m.tis = tih;
+		m.ntis = nt;
 		free(params);
 		params = NULL;
 		if (image_parameters_text(&m, &params) != 0 ||
@@ -739,6 +865,7 @@ out:
 	free(rel);
 	free(url);
 	free(img);
+	free(tih);
 	free(params);
 	return rc;
 }
@@ -790,6 +917,8 @@ run_job(struct daemon *d, struct job *j)
 		goto fail;
 	if (loras_apply(d, r.p, r.loras, r.nloras, err, sizeof(err)) != 0)
 		goto fail;
+	if (embeddings_resolve(d, r.p, j, &r.tis, err, sizeof(err)) != 0)
+		goto fail;
 	/* The hashes the images' parameters record: cached after the first
 	 * job with each file, and not the render's time. */
 	model_hash(d, j->model, r.model_hash);
@@ -813,6 +942,8 @@ run_job(struct daemon *d, struct job *j)
 	gp.cfg = j->cfg;
 	gp.seed = j->seed;
 	gp.batch = j->batch;
+	gp.embeddings = r.tis.e;
+	gp.nembeddings = r.tis.n;
 	/* The render time counts from here: model loading is not the
 	 * render's (it is a one-off the statistics should not see). */
 	r.t0 = rt_now();
@@ -860,6 +991,7 @@ out:
 	gen_result_free(&res);
 	for (i = 0; i < JOB_LORAS_MAX; i++)
 		extra_info_clear(&r.loras[i].x);
+	ti_use_free(&r.tis);
 	pthread_mutex_lock(&d->mu);
 	d->cur_id = 0;
 	pthread_mutex_unlock(&d->mu);
@@ -1062,7 +1194,8 @@ main(int argc, char **argv)
 	d.reg = registry_new(d.rt, d.cfg.models_dir,
 	    (size_t)d.cfg.model_memory_mb * 1048576);
 	d.db = db_new(&d.cfg);
-	if (d.db == NULL || d.reg == NULL) {
+	d.tis = ti_dir_new();
+	if (d.db == NULL || d.reg == NULL || d.tis == NULL) {
 		log_error("out of memory");
 		goto out;
 	}
@@ -1085,6 +1218,7 @@ main(int argc, char **argv)
 out:
 	threads_stop(&d);
 	registry_free(d.reg);
+	ti_dir_free(d.tis);
 	rt_free(d.rt);
 	db_free(d.db);
 	buf_free(&d.devices);

@@ -326,9 +326,66 @@ out:
 	return rc;
 }
 
+/* Overwrites rows of x [B, L, D], the token plus position embeddings,
+ * with rows->v plus the position embedding: the positions' rows come to
+ * the host (L x D floats) and each run of consecutive rows goes back in
+ * one small upload. Returns 0, or -1 with rt_error(). */
+static int
+replace_rows(struct clip_text_model *c, struct ktensor *x, int B, int L,
+	const struct clip_rows *rows)
+{
+	size_t D = (size_t)c->cfg.hidden, total = (size_t)B * (size_t)L;
+	struct ktensor pv, xv;
+	float *pos = NULL, *buf = NULL;
+	size_t i, j, k, run;
+	int rc = -1;
+
+	for (i = 0; i < rows->n; i++)
+		if (rows->at[i] >= total || (i > 0 &&
+		    rows->at[i] <= rows->at[i - 1]))
+			return rt_failf(c->rt, "text encoder: embedding rows "
+				"out of order or beyond %d x %d", B, L);
+	pos = malloc((size_t)L * D * sizeof(*pos));
+	buf = malloc(rows->n * D * sizeof(*buf));
+	if (pos == NULL || buf == NULL) {
+		rt_failf(c->rt, "text encoder: out of memory");
+		goto out;
+	}
+	if (kt_view_2d(&pv, c->pos, L, (int64_t)D, (int64_t)D, 0) != 0 ||
+	    kt_download(&pv, pos) != 0)
+		goto out;
+	/* The same float sum op_embed's kernel makes. */
+	for (i = 0; i < rows->n; i++)
+		for (k = 0; k < D; k++)
+			buf[i * D + k] = rows->v[i * D + k] +
+				pos[(rows->at[i] % (size_t)L) * D + k];
+	for (i = 0; i < rows->n; i = j) {
+		for (j = i + 1; j < rows->n && rows->at[j] == rows->at[j - 1] +
+		    1; j++)
+			;
+		run = j - i;
+		if (kt_view_2d(&xv, x, (int64_t)run, (int64_t)D, (int64_t)D,
+		    rows->at[i] * D) != 0 || kt_upload(&xv, buf + i * D) != 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	free(pos);
+	free(buf);
+	return rc;
+}
+
 int
 clip_text_encode(struct clip_text_model *c, const int32_t *ids, int B, int L,
 	struct ktensor **ctx, struct ktensor **pooled)
+{
+	return clip_text_encode_rows(c, ids, B, L, NULL, ctx, pooled);
+}
+
+int
+clip_text_encode_rows(struct clip_text_model *c, const int32_t *ids, int B,
+	int L, const struct clip_rows *rows, struct ktensor **ctx,
+	struct ktensor **pooled)
 {
 	struct kiln_rt *rt = c->rt;
 	const struct clip_text_config *cfg = &c->cfg;
@@ -365,6 +422,8 @@ clip_text_encode(struct clip_text_model *c, const int32_t *ids, int B, int L,
 	if (!idt || !x || !h || !q || !k || !v || !a || !m)
 		goto out;
 	if (kt_upload(idt, ids) != 0 || op_embed(idt, c->tok, c->pos, x) != 0)
+		goto out;
+	if (rows != NULL && rows->n > 0 && replace_rows(c, x, B, L, rows) != 0)
 		goto out;
 	for (i = 0; i < c->run; i++) {
 		const struct clip_layer *l = &c->layer[i];

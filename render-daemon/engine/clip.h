@@ -77,4 +77,21 @@ const struct clip_text_outputs *clip_text_outputs(
 int clip_text_encode(struct clip_text_model *c, const int32_t *ids, int B,
 	int L, struct ktensor **ctx, struct ktensor **pooled);
 
+/* Rows of the encoder's input that textual inversion replaces: input row
+ * at[i] (b * L + l, strictly ascending) takes the hidden floats at v + i
+ * x hidden in place of its token's embedding; the position embedding is
+ * added to it as to every row (A1111's EmbeddingsWithFixes). */
+struct clip_rows {
+	const size_t *at;
+	const float *v;
+	size_t n;
+};
+
+/* clip_text_encode with rows (NULL or none: the same) replaced. The
+ * pooled output still finds each sequence's end by its ids. Returns as
+ * clip_text_encode; rows out of order or beyond B x L are an error. */
+int clip_text_encode_rows(struct clip_text_model *c, const int32_t *ids,
+	int B, int L, const struct clip_rows *rows, struct ktensor **ctx,
+	struct ktensor **pooled);
+
 #endif

@@ -283,7 +283,8 @@ out:
 }
 
 /* The parameters of the model's kiln.json card (lib/models.h) into
- * p->defaults over the engine's. A model without a card keeps the
+ * p->defaults over the engine's, which render SDXL at its native
+ * 1024x1024 and the others at 512x512. A model without a card keeps the
  * engine's; a card naming an unknown sampler or an unusable size is an
  * error naming the file, since ignoring it would render worse than the
  * card says. */
@@ -295,6 +296,8 @@ read_defaults(struct pipeline *p, char *err, size_t errlen)
 	int rc = -1;
 
 	gen_params_default(&p->defaults);
+	if (st_model_family(p->m) == ST_FAMILY_SDXL)
+		p->defaults.width = p->defaults.height = 1024;
 	if (model_card_load_path(p->model_path, &c, err, errlen) != 0)
 		return -1;
 	if (c->width > 0)
@@ -333,6 +336,7 @@ pipeline_open(struct kiln_rt *rt, const char *model_path,
     const char *vocab_path, struct pipeline **out, char *err, size_t errlen)
 {
 	struct pipeline *p;
+	const struct unet_config *uc;
 	double t0 = rt_now();
 	char e2[1024];
 
@@ -350,20 +354,11 @@ pipeline_open(struct kiln_rt *rt, const char *model_path,
 	    err, errlen);
 	if (p->vocab == NULL)
 		goto bad;
-	if (read_scheduler(p, err, errlen) != 0 ||
-	    read_defaults(p, err, errlen) != 0)
+	if (read_scheduler(p, err, errlen) != 0)
 		goto bad;
 	p->m = st_model_open(model_path, err, errlen);
-	if (p->m == NULL)
+	if (p->m == NULL || read_defaults(p, err, errlen) != 0)
 		goto bad;
-	/* The SDXL text encoders, pooled output, time ids and VAE are in
-	 * place (text_cond_guidance, sdxl_time_ids, unet_eval); the UNet
-	 * with its added conditioning is not yet. */
-	if (st_model_family(p->m) == ST_FAMILY_SDXL) {
-		errf(err, errlen, "%s: an SDXL model; kiln runs SD 1.x and 2.x "
-		    "models, not SDXL yet", model_path);
-		goto bad;
-	}
 	if (!(st_model_has_part(p->m, ST_PART_TEXT) ||
 	    st_model_has_part(p->m, ST_PART_TEXT2)) ||
 	    !st_model_has_part(p->m, ST_PART_UNET) ||
@@ -402,6 +397,16 @@ pipeline_open(struct kiln_rt *rt, const char *model_path,
 		errf(err, errlen, "text encoder width %d does not match the "
 		    "UNet's cross_attention_dim %d", text_cond_width(p->text),
 		    unet_config(p->unet)->ctx_dim);
+		goto bad;
+	}
+	/* SDXL's add_embedding eats the pooled text and six time ids. */
+	uc = unet_config(p->unet);
+	if (uc->adm_in != (text_cond_pooled_width(p->text) > 0 ?
+	    text_cond_pooled_width(p->text) + 6 * uc->time_ids_dim : 0)) {
+		errf(err, errlen, "the UNet's added conditioning takes %d "
+		    "values, the text encoders give a pooled output of %d "
+		    "(and 6 time ids of %d)", uc->adm_in,
+		    text_cond_pooled_width(p->text), uc->time_ids_dim);
 		goto bad;
 	}
 	if (vae_config(p->vae)->latent_channels !=
@@ -465,6 +470,12 @@ pipeline_vocab(const struct pipeline *p)
 	return p->vocab;
 }
 
+const struct clip_tokenizer *
+pipeline_tokenizer(const struct pipeline *p)
+{
+	return p->tok;
+}
+
 int
 pipeline_grid(const struct pipeline *p)
 {
@@ -508,18 +519,16 @@ struct guide {
 	int image;
 };
 
-/* One UNet evaluation with the guide's conditioning. SDXL's added
- * conditioning goes to unet_forward once it takes it (the SDXL UNet
- * lands on its own branch); until then pipeline_open refuses SDXL
- * models, so text_embeds is always NULL here. */
+/* One UNet evaluation with the guide's conditioning, SDXL's added
+ * conditioning with it where the model has one. */
 static int
 unet_eval(struct guide *g, const struct ktensor *x, const float *t,
     struct ktensor **y)
 {
-	if (g->text_embeds != NULL)
-		return rt_failf(g->p->rt, "unet: no added conditioning for "
-		    "SDXL yet");
-	return unet_forward(g->p->unet, x, t, g->ctx, y);
+	struct unet_added add = { g->text_embeds, g->time_ids };
+
+	return unet_forward_added(g->p->unet, x, t, g->ctx,
+	    g->text_embeds != NULL ? &add : NULL, y);
 }
 
 /* Classifier-free guidance: both conditionings as one batch of 2 on the
@@ -791,6 +800,9 @@ pipeline_generate(struct pipeline *p, const struct gen_params *gp,
 		errf(err, errlen, "out of memory");
 		goto out;
 	}
+	if (text_cond_set_embeddings(p->text, gp->embeddings,
+	    gp->nembeddings, err, errlen) != 0)
+		goto out;
 	if (text_cond_guidance(p->text, prompt, gp->negative, &tc, err,
 	    errlen) != 0)
 		goto out;

@@ -18,6 +18,9 @@
 
 enum gen_prediction { GEN_PRED_AUTO, GEN_PRED_EPS, GEN_PRED_V };
 
+struct clip_tokenizer;
+struct ti_embedding;
+
 struct gen_params {
 	/* A1111 weighting syntax; its <lora:...> (any extra-network)
 	 * tags are left out (pipeline_set_loras merges LoRAs). */
@@ -35,6 +38,11 @@ struct gen_params {
 	double strength;		/* (0, 1]; 1 for txt2img */
 	enum gen_prediction prediction;	/* AUTO: the model's scheduler */
 	size_t vae_budget;		/* bytes; 0: decode untiled */
+	/* Textual-inversion embeddings the prompts may name (borrowed for
+	 * the call; ti.h): each must fit the model, as
+	 * text_cond_set_embeddings checks. */
+	const struct ti_embedding *const *embeddings;
+	int nembeddings;
 };
 
 /* 512x512, 20 steps, cfg 7, euler_a, seed 0, batch 1, strength 0.75
@@ -120,6 +128,9 @@ enum prediction pipeline_prediction(const struct pipeline *p);
 void pipeline_defaults(const struct pipeline *p, struct gen_params *gp);
 /* The vocabulary in use (a path). */
 const char *pipeline_vocab(const struct pipeline *p);
+/* The tokenizer of that vocabulary (owned by p): what finds the
+ * embedding names a prompt uses (clip_prompt_uses). */
+const struct clip_tokenizer *pipeline_tokenizer(const struct pipeline *p);
 /* Pixels per latent times the UNet's downsampling: width and height must
  * be multiples of it (64 for SD). */
 int pipeline_grid(const struct pipeline *p);

@@ -370,6 +370,8 @@ struct chunker {
 	size_t cap;
 	int32_t ids[CLIP_WINDOW_TOKENS];
 	float w[CLIP_WINDOW_TOKENS];
+	int16_t emb[CLIP_WINDOW_TOKENS];
+	uint8_t row[CLIP_WINDOW_TOKENS];
 	size_t n;
 	long last_comma;
 	int32_t bos, eos, pad;
@@ -401,12 +403,17 @@ next_chunk(struct chunker *k)
 	for (i = 0; i < CLIP_WINDOW_TOKENS; i++) {
 		c->ids[1 + i] = i < k->n ? k->ids[i] : k->eos;
 		c->weights[1 + i] = i < k->n ? k->w[i] : 1.0f;
+		c->emb[1 + i] = i < k->n ? k->emb[i] : -1;
+		c->emb_row[1 + i] = i < k->n ? k->row[i] : 0;
 	}
 	c->ids[CLIP_WINDOW - 1] = k->eos;
 	c->weights[CLIP_WINDOW - 1] = 1.0f;
+	c->emb[0] = c->emb[CLIP_WINDOW - 1] = -1;
+	c->emb_row[0] = c->emb_row[CLIP_WINDOW - 1] = 0;
 	/* SD 2.x: whatever follows the first end id is padding (which
 	 * also catches tokens after an "<|endoftext|>" typed in the prompt,
-	 * as in A1111; with pad = end nothing changes). */
+	 * as in A1111; with pad = end nothing changes). Embedding slots
+	 * hold id 0 and come before the end. */
 	for (i = 1; i < CLIP_WINDOW && k->pad != k->eos; i++) {
 		if (seen_end)
 			c->ids[i] = k->pad;
@@ -418,15 +425,21 @@ next_chunk(struct chunker *k)
 	return 0;
 }
 
-/* Adds one token, as the loop in A1111's tokenize_line does. */
+/* What A1111's tokenize_line does for the token at the current position
+ * before adding anything: remembers a comma, moves what follows the last
+ * comma into the next window when this one is full, closes a full one.
+ * A comma that begins an embedding's name is no comma here (A1111 would
+ * remember it, and a later cut would split the embedding's slots). */
 static int
-add_token(struct chunker *k, int32_t id, float w, int32_t comma)
+make_room(struct chunker *k, int is_comma)
 {
 	int32_t rid[CLIP_WINDOW_TOKENS];
 	float rw[CLIP_WINDOW_TOKENS];
+	int16_t re[CLIP_WINDOW_TOKENS];
+	uint8_t rr[CLIP_WINDOW_TOKENS];
 	size_t at, nr;
 
-	if (id == comma) {
+	if (is_comma) {
 		k->last_comma = (long)k->n;
 	} else if (CLIP_COMMA_BACKTRACK != 0 && k->n == CLIP_WINDOW_TOKENS &&
 	    k->last_comma != -1 &&
@@ -436,19 +449,55 @@ add_token(struct chunker *k, int32_t id, float w, int32_t comma)
 		nr = k->n - at;
 		memcpy(rid, k->ids + at, nr * sizeof(*rid));
 		memcpy(rw, k->w + at, nr * sizeof(*rw));
+		memcpy(re, k->emb + at, nr * sizeof(*re));
+		memcpy(rr, k->row + at, nr * sizeof(*rr));
 		k->n = at;
 		if (next_chunk(k) != 0)
 			return -1;
 		memcpy(k->ids, rid, nr * sizeof(*rid));
 		memcpy(k->w, rw, nr * sizeof(*rw));
+		memcpy(k->emb, re, nr * sizeof(*re));
+		memcpy(k->row, rr, nr * sizeof(*rr));
 		k->n = nr;
 	}
 	if (k->n == CLIP_WINDOW_TOKENS && next_chunk(k) != 0)
 		return -1;
+	return 0;
+}
+
+/* Appends one token or embedding slot; make_room left a place. */
+static void
+push(struct chunker *k, int32_t id, float w, int emb, int row)
+{
 	k->ids[k->n] = id;
 	k->w[k->n] = w;
+	k->emb[k->n] = (int16_t)emb;
+	k->row[k->n] = (uint8_t)row;
 	k->n++;
-	return 0;
+}
+
+/* The name among names[0..n) whose ids start at ids[0] (len of them
+ * left), the longest one, or -1: A1111's find_embedding_at_position,
+ * whose candidates are sorted longest first (a stable sort: the first of
+ * equal length wins). */
+static int
+name_at(const int32_t *ids, size_t len, const struct clip_ti_name *names,
+    int n)
+{
+	size_t best_len = 0;
+	int i, best = -1;
+
+	for (i = 0; i < n; i++) {
+		const struct clip_ti_name *m = &names[i];
+
+		if (m->len == 0 || m->len > len || m->len <= best_len ||
+		    m->ids[0] != ids[0] ||
+		    memcmp(m->ids, ids, m->len * sizeof(*ids)) != 0)
+			continue;
+		best = i;
+		best_len = m->len;
+	}
+	return best;
 }
 
 void
@@ -462,14 +511,15 @@ clip_chunks_free(struct clip_chunks *c)
 }
 
 int
-clip_encode_prompt(const struct clip_tokenizer *tok, const char *prompt,
-    int32_t pad_id, struct clip_chunks *out, char *err, size_t errlen)
+clip_encode_prompt_ti(const struct clip_tokenizer *tok, const char *prompt,
+    int32_t pad_id, const struct clip_ti_name *names, int nnames,
+    struct clip_chunks *out, char *err, size_t errlen)
 {
 	struct prompt_pieces pieces = { 0 };
 	struct chunker k;
 	int32_t *ids = NULL, comma;
 	size_t n, i, t;
-	int rc = -1;
+	int rc = -1, e, j;
 
 	memset(&k, 0, sizeof(k));
 	k.last_comma = -1;
@@ -478,6 +528,21 @@ clip_encode_prompt(const struct clip_tokenizer *tok, const char *prompt,
 	k.pad = pad_id;
 	out->v = NULL;
 	out->n = 0;
+	if (nnames < 0 || nnames > CLIP_TI_MAX_NAMES) {
+		if (err != NULL && errlen > 0)
+			snprintf(err, errlen, "prompt: %d embeddings, more "
+			    "than %d", nnames, CLIP_TI_MAX_NAMES);
+		return -1;
+	}
+	for (e = 0; e < nnames; e++)
+		if (names[e].vectors < 1 ||
+		    names[e].vectors > CLIP_TI_MAX_VECTORS) {
+			if (err != NULL && errlen > 0)
+				snprintf(err, errlen, "prompt: an embedding "
+				    "of %d vectors (1 to %d fit a window)",
+				    names[e].vectors, CLIP_TI_MAX_VECTORS);
+			return -1;
+		}
 	comma = clip_tokenizer_lookup(tok, ",</w>");
 	if (prompt_parse_attention(prompt, strlen(prompt), &pieces) != 0)
 		goto out;
@@ -491,9 +556,23 @@ clip_encode_prompt(const struct clip_tokenizer *tok, const char *prompt,
 		}
 		if (clip_tokenize(tok, p->text, p->len, &ids, &n) != 0)
 			goto out;
-		for (t = 0; t < n; t++)
-			if (add_token(&k, ids[t], (float)p->weight, comma) != 0)
+		for (t = 0; t < n;) {
+			e = nnames > 0 ? name_at(ids + t, n - t, names,
+			    nnames) : -1;
+			if (make_room(&k, e < 0 && ids[t] == comma) != 0)
 				goto out;
+			if (e < 0) {
+				push(&k, ids[t], (float)p->weight, -1, 0);
+				t++;
+				continue;
+			}
+			if (k.n + (size_t)names[e].vectors >
+			    CLIP_WINDOW_TOKENS && next_chunk(&k) != 0)
+				goto out;
+			for (j = 0; j < names[e].vectors; j++)
+				push(&k, 0, (float)p->weight, e, j);
+			t += names[e].len;
+		}
 		free(ids);
 		ids = NULL;
 	}
@@ -508,5 +587,67 @@ out:
 	free(ids);
 	free(k.out.v);
 	prompt_pieces_free(&pieces);
+	return rc;
+}
+
+int
+clip_encode_prompt(const struct clip_tokenizer *tok, const char *prompt,
+    int32_t pad_id, struct clip_chunks *out, char *err, size_t errlen)
+{
+	return clip_encode_prompt_ti(tok, prompt, pad_id, NULL, 0, out, err,
+	    errlen);
+}
+
+int
+clip_prompt_uses(const struct clip_tokenizer *tok, const char *prompt,
+    const char *const *names, int n, unsigned char *used, char *err,
+    size_t errlen)
+{
+	struct clip_ti_name *tn = NULL;
+	int32_t **ids = NULL;
+	struct clip_chunks ch = { 0 };
+	size_t c, l;
+	int i, rc = -1;
+
+	if (n < 0 || n > CLIP_TI_MAX_NAMES) {
+		if (err != NULL && errlen > 0)
+			snprintf(err, errlen, "prompt: %d embeddings, more "
+			    "than %d", n, CLIP_TI_MAX_NAMES);
+		return -1;
+	}
+	if (n == 0)
+		return 0;
+	memset(used, 0, (size_t)n);
+	tn = calloc((size_t)n, sizeof(*tn));
+	ids = calloc((size_t)n, sizeof(*ids));
+	if (tn == NULL || ids == NULL)
+		goto oom;
+	for (i = 0; i < n; i++) {
+		if (clip_tokenize(tok, names[i], strlen(names[i]), &ids[i],
+		    &tn[i].len) != 0)
+			goto oom;
+		tn[i].ids = ids[i];
+		/* One slot each: which name matches does not depend on
+		 * how many slots it takes. */
+		tn[i].vectors = 1;
+	}
+	if (clip_encode_prompt_ti(tok, prompt, 0, tn, n, &ch, err,
+	    errlen) != 0)
+		goto out;
+	for (c = 0; c < ch.n; c++)
+		for (l = 0; l < CLIP_WINDOW; l++)
+			if (ch.v[c].emb[l] >= 0)
+				used[ch.v[c].emb[l]] = 1;
+	rc = 0;
+	goto out;
+oom:
+	if (err != NULL && errlen > 0)
+		snprintf(err, errlen, "out of memory");
+out:
+	clip_chunks_free(&ch);
+	for (i = 0; ids != NULL && i < n; i++)
+		free(ids[i]);
+	free(ids);
+	free(tn);
 	return rc;
 }

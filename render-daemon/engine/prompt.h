@@ -55,10 +55,15 @@ int prompt_piece_is_break(const struct prompt_piece *p);
 /* Frees the pieces and empties *p; an empty or already freed one is fine. */
 void prompt_pieces_free(struct prompt_pieces *p);
 
-/* One window for the text encoder. */
+/* One window for the text encoder. A textual-inversion slot holds id 0
+ * (so the pooled output's argmax still finds the end id) and says which
+ * embedding (an index into the names clip_encode_prompt_ti was given) and
+ * which of its vectors stands there; every other position has emb -1. */
 struct clip_chunk {
 	int32_t ids[CLIP_WINDOW];
 	float weights[CLIP_WINDOW];
+	int16_t emb[CLIP_WINDOW];
+	uint8_t emb_row[CLIP_WINDOW];
 };
 
 struct clip_chunks {
@@ -80,5 +85,45 @@ int clip_encode_prompt(const struct clip_tokenizer *tok, const char *prompt,
 
 /* Frees the windows and empties *c; an empty one is fine. */
 void clip_chunks_free(struct clip_chunks *c);
+
+/* The most vectors one textual-inversion embedding may put into a prompt:
+ * A1111 never splits one across windows, so it must fit in one. */
+#define CLIP_TI_MAX_VECTORS CLIP_WINDOW_TOKENS
+/* The most names clip_encode_prompt_ti takes (slots store the index). */
+#define CLIP_TI_MAX_NAMES 32767
+
+/* A textual-inversion embedding's name as a prompt spells it: the name
+ * run through clip_tokenize (as A1111 tokenizes embedding.name), and the
+ * slots it becomes. */
+struct clip_ti_name {
+	const int32_t *ids;	/* len ids; a name of no tokens never matches */
+	size_t len;
+	int vectors;		/* 1 .. CLIP_TI_MAX_VECTORS */
+};
+
+/* clip_encode_prompt with A1111's embeddings (sd_hijack_clip.py
+ * tokenize_line): within each weighted piece, wherever the ids of one of
+ * the n names occur (the longest match at each position; the first of
+ * equal ones), they become that name's vectors slots (id 0, the piece's
+ * weight, emb = the name's index), and a window that cannot take all of
+ * them is closed first, so an embedding never straddles two. A window cut
+ * after a comma takes its embedding slots along (A1111 leaves their fix
+ * behind, writing the vectors over the old window's padding: a bug not
+ * copied), and a name that begins with a comma is not cut after (A1111
+ * would split its slots). Returns as clip_encode_prompt; -1 also for more than
+ * CLIP_TI_MAX_NAMES names or a vector count outside 1 ..
+ * CLIP_TI_MAX_VECTORS. */
+int clip_encode_prompt_ti(const struct clip_tokenizer *tok,
+    const char *prompt, int32_t pad_id, const struct clip_ti_name *names,
+    int n, struct clip_chunks *out, char *err, size_t errlen);
+
+/* Which of the n embedding names (plain text, tokenized here as A1111
+ * tokenizes them) prompt uses, as clip_encode_prompt_ti matches them:
+ * used[i] becomes 1 for each one found, 0 for the others. For a caller
+ * that loads embedding files on demand. Returns 0, or -1 with a message
+ * in err (out of memory, too many names). */
+int clip_prompt_uses(const struct clip_tokenizer *tok, const char *prompt,
+    const char *const *names, int n, unsigned char *used, char *err,
+    size_t errlen);
 
 #endif

@@ -171,6 +171,21 @@ st_close(struct st_file *f)
 	free(f);
 }
 
+void
+st_tensor_unmap_pages(const struct st_tensor *t)
+{
+	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE), a, b;
+
+	if (t == NULL || t->file == NULL || t->file->map == NULL ||
+	    t->nbytes == 0)
+		return;
+	a = ((uintptr_t)t->data + pg - 1) & ~(pg - 1);
+	b = ((uintptr_t)t->data + t->nbytes) & ~(pg - 1);
+	/* Advice only: a refusal costs memory, never correctness. */
+	if (b > a)
+		(void)madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
 const char *
 st_dtype_name(enum st_dtype dt)
 {

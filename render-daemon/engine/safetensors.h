@@ -96,6 +96,15 @@ int st_to_f32(const struct st_tensor *t, float *dst, size_t n, char *err,
 int st_to_f16(const struct st_tensor *t, uint16_t *dst, size_t n, char *err,
     size_t errlen);
 
+/* Gives the resident pages that lie wholly inside t's bytes back to the
+ * kernel once a loader has copied them to the device (the mapping is
+ * read-only and private: a later read, a LoRA's restore for one, maps
+ * them from the file again). Without it a model's weights sit in memory
+ * twice, once in the mapping and once in the device's buffers, which on
+ * PoCL are host memory too. A file given by st_open_mem is left
+ * alone. */
+void st_tensor_unmap_pages(const struct st_tensor *t);
+
 /* --- a whole model: text encoder(s), UNet and VAE ------------------- */
 
 /* ST_PART_TEXT2 is SDXL's second text encoder (OpenCLIP bigG;

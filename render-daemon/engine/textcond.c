@@ -14,6 +14,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* An embedding as the encoders take it: its name tokenized, its vectors
+ * for each encoder (n x that encoder's width). */
+struct tc_emb {
+	char *name;
+	int32_t *ids;
+	size_t len;
+	int n;
+	float *vec[TEXT_COND_MAX_ENC];
+};
+
 struct text_cond {
 	struct kiln_rt *rt;
 	const struct clip_tokenizer *tok;	/* borrowed; may be NULL */
@@ -24,6 +34,9 @@ struct text_cond {
 	int off[TEXT_COND_MAX_ENC];		/* feature offsets */
 	int D, P;
 	int pooler;				/* encoder giving pooled, or -1 */
+	enum ti_key tikey[TEXT_COND_MAX_ENC];	/* an embedding's vectors */
+	struct tc_emb *emb;			/* text_cond_set_embeddings */
+	int nemb;
 };
 
 /* The pad_token of a tokenizer folder's special_tokens_map.json as an id,
@@ -57,6 +70,22 @@ folder_pad(const struct clip_tokenizer *tok, const char *vocab,
 	return id;
 }
 
+static void
+clear_embeddings(struct text_cond *t)
+{
+	int j, i;
+
+	for (j = 0; j < t->nemb; j++) {
+		free(t->emb[j].name);
+		free(t->emb[j].ids);
+		for (i = 0; i < TEXT_COND_MAX_ENC; i++)
+			free(t->emb[j].vec[i]);
+	}
+	free(t->emb);
+	t->emb = NULL;
+	t->nemb = 0;
+}
+
 void
 text_cond_free(struct text_cond *t)
 {
@@ -66,6 +95,7 @@ text_cond_free(struct text_cond *t)
 		return;
 	for (i = 0; i < t->n; i++)
 		clip_text_free(t->enc[i]);
+	clear_embeddings(t);
 	free(t);
 }
 
@@ -104,6 +134,11 @@ text_cond_load(struct kiln_rt *rt, const struct st_model *m,
 			goto bad;
 		t->enc[t->n] = e;
 		c = clip_text_config(e);
+		/* A1111 hands SDXL's CLIP-L clip_l and bigG clip_g (the
+		 * refiner's lone bigG too), any other encoder the one
+		 * tensor. */
+		t->tikey[t->n] = t->family != ST_FAMILY_SDXL ? TI_VECTORS :
+		    parts[i] == ST_PART_TEXT ? TI_CLIP_L : TI_CLIP_G;
 		t->off[t->n] = t->D;
 		t->D += c->hidden;
 		if (o.pooled) {
@@ -176,9 +211,12 @@ text_cond_pad(const struct text_cond *t, int i)
 	return t->pad[i];
 }
 
-int
-text_cond_encode_ids(struct text_cond *t, const int32_t *const *ids, int B,
-    int L, float *ctx, float *pooled, char *err, size_t errlen)
+/* text_cond_encode_ids with fix[i] (NULL: none) of encoder i's input
+ * replaced by embedding vectors. */
+static int
+encode_rows(struct text_cond *t, const int32_t *const *ids,
+    const struct clip_rows *fix, int B, int L, float *ctx, float *pooled,
+    char *err, size_t errlen)
 {
 	struct ktensor *z = NULL, *pl = NULL;
 	float *tmp = NULL;
@@ -189,7 +227,8 @@ text_cond_encode_ids(struct text_cond *t, const int32_t *const *ids, int B,
 		return errf(err, errlen, "text encoder: the model has no "
 		    "pooled output");
 	for (i = 0; i < t->n; i++) {
-		if (clip_text_encode(t->enc[i], ids[i], B, L, &z,
+		if (clip_text_encode_rows(t->enc[i], ids[i], B, L,
+		    fix != NULL ? &fix[i] : NULL, &z,
 		    pooled != NULL && i == t->pooler ? &pl : NULL) != 0) {
 			errf(err, errlen, "%s: %s", i == 0 ? "text encoder" :
 			    "second text encoder", rt_error(t->rt));
@@ -232,6 +271,102 @@ out:
 	kt_free(z);
 	kt_free(pl);
 	return rc;
+}
+
+int
+text_cond_encode_ids(struct text_cond *t, const int32_t *const *ids, int B,
+    int L, float *ctx, float *pooled, char *err, size_t errlen)
+{
+	return encode_rows(t, ids, NULL, B, L, ctx, pooled, err, errlen);
+}
+
+/* Whether e fits encoder i; -1 with why not in err. */
+static int
+emb_fits(const struct text_cond *t, int i, const struct ti_embedding *e,
+    char *err, size_t errlen)
+{
+	enum ti_key k = t->tikey[i];
+	int w = clip_text_config(t->enc[i])->hidden;
+	const char *enc = t->n == 1 ? "text encoder" : i == 0 ?
+	    "first text encoder (CLIP-L)" : "second text encoder (bigG)";
+
+	if (e->width[k] == w)
+		return 0;
+	if (k == TI_VECTORS && e->sdxl)
+		return errf(err, errlen, "embedding %s (%s) is made for SDXL "
+		    "(clip_l and clip_g); this %s model's text encoder takes "
+		    "one tensor of %d-wide vectors", e->name, e->file,
+		    st_family_name(t->family), w);
+	if (k != TI_VECTORS && !e->sdxl) {
+		if (e->tensor != NULL && (!strcmp(e->tensor, "clip_l") ||
+		    !strcmp(e->tensor, "clip_g")))
+			return errf(err, errlen, "embedding %s (%s) has %s but "
+			    "no %s: an SDXL model needs both", e->name,
+			    e->file, e->tensor, !strcmp(e->tensor, "clip_l") ?
+			    "clip_g" : "clip_l");
+		return errf(err, errlen, "embedding %s (%s) holds one tensor "
+		    "of %d-wide vectors, an SD 1.x / 2.x embedding; an SDXL "
+		    "model needs clip_l and clip_g", e->name, e->file,
+		    e->width[TI_VECTORS]);
+	}
+	return errf(err, errlen, "embedding %s (%s): its %s%s are %d wide, "
+	    "but this %s model's %s takes %d-wide vectors", e->name, e->file,
+	    k == TI_VECTORS ? "" : ti_key_name(k), k == TI_VECTORS ?
+	    "vectors" : " vectors", e->width[k], st_family_name(t->family),
+	    enc, w);
+}
+
+int
+text_cond_set_embeddings(struct text_cond *t,
+    const struct ti_embedding *const *e, int n, char *err, size_t errlen)
+{
+	int i, j;
+
+	clear_embeddings(t);
+	if (n == 0)
+		return 0;
+	if (n < 0 || n > CLIP_TI_MAX_NAMES)
+		return errf(err, errlen, "embeddings: %d of them, more than %d",
+		    n, CLIP_TI_MAX_NAMES);
+	if (t->tok == NULL)
+		return errf(err, errlen, "embeddings: no vocabulary loaded to "
+		    "find their names with");
+	for (j = 0; j < n; j++) {
+		if (e[j]->n < 1 || e[j]->n > CLIP_TI_MAX_VECTORS)
+			return errf(err, errlen, "embedding %s (%s): %d "
+			    "vectors (1 to %d fit a window)", e[j]->name,
+			    e[j]->file, e[j]->n, CLIP_TI_MAX_VECTORS);
+		for (i = 0; i < t->n; i++)
+			if (emb_fits(t, i, e[j], err, errlen) != 0)
+				return -1;
+	}
+	t->emb = calloc((size_t)n, sizeof(*t->emb));
+	if (t->emb == NULL)
+		return errf(err, errlen, "out of memory");
+	t->nemb = n;
+	for (j = 0; j < n; j++) {
+		struct tc_emb *d = &t->emb[j];
+
+		d->n = e[j]->n;
+		d->name = strdup(e[j]->name);
+		if (d->name == NULL || clip_tokenize(t->tok, e[j]->name,
+		    strlen(e[j]->name), &d->ids, &d->len) != 0)
+			goto oom;
+		for (i = 0; i < t->n; i++) {
+			enum ti_key k = t->tikey[i];
+			size_t bytes = (size_t)e[j]->n *
+			    (size_t)e[j]->width[k] * sizeof(float);
+
+			d->vec[i] = malloc(bytes);
+			if (d->vec[i] == NULL)
+				goto oom;
+			memcpy(d->vec[i], e[j]->vec[k], bytes);
+		}
+	}
+	return 0;
+oom:
+	clear_embeddings(t);
+	return errf(err, errlen, "out of memory");
 }
 
 void
@@ -279,12 +414,59 @@ emphasis(float *z, size_t stride, size_t w, const float *weights)
 	}
 }
 
+/* The embedding rows of encoder i's input: ch[p * encoders + i] holds
+ * prompt p's windows, W a prompt, rows of them in all (prompts short of
+ * W windows are filled with the empty prompt's, which name nothing).
+ * Fills *f with malloc'd *at and *v. Returns 0, or -1 out of memory. */
+static int
+emb_rows(const struct text_cond *t, int i, const struct clip_chunks *ch,
+    size_t W, size_t rows, struct clip_rows *f, size_t **at, float **v)
+{
+	size_t D = (size_t)clip_text_config(t->enc[i])->hidden, r, l, m = 0;
+
+	for (r = 0; r < rows; r++) {
+		const struct clip_chunks *c = &ch[r / W * (size_t)t->n + i];
+
+		for (l = 0; r % W < c->n && l < CLIP_WINDOW; l++)
+			m += c->v[r % W].emb[l] >= 0;
+	}
+	if (m == 0)
+		return 0;
+	*at = malloc(m * sizeof(**at));
+	*v = malloc(m * D * sizeof(**v));
+	if (*at == NULL || *v == NULL)
+		return -1;
+	m = 0;
+	for (r = 0; r < rows; r++) {
+		const struct clip_chunks *c = &ch[r / W * (size_t)t->n + i];
+
+		for (l = 0; r % W < c->n && l < CLIP_WINDOW; l++) {
+			const struct clip_chunk *w = &c->v[r % W];
+
+			if (w->emb[l] < 0)
+				continue;
+			(*at)[m] = r * CLIP_WINDOW + l;
+			memcpy(*v + m * D, t->emb[w->emb[l]].vec[i] +
+			    (size_t)w->emb_row[l] * D, D * sizeof(**v));
+			m++;
+		}
+	}
+	f->at = *at;
+	f->v = *v;
+	f->n = m;
+	return 0;
+}
+
 int
 text_cond_prompts(struct text_cond *t, const char *const *prompts, int n,
     struct text_cond_out *out, char *err, size_t errlen)
 {
 	struct clip_chunks *ch = NULL, empty[TEXT_COND_MAX_ENC];
 	int32_t *ids[TEXT_COND_MAX_ENC] = { NULL, NULL };
+	struct clip_rows fix[TEXT_COND_MAX_ENC];
+	size_t *fat[TEXT_COND_MAX_ENC] = { NULL, NULL };
+	float *fv[TEXT_COND_MAX_ENC] = { NULL, NULL };
+	struct clip_ti_name *names = NULL;
 	float *pooled = NULL, *ctx = NULL;
 	size_t W = 0, rows, r, k;
 	int i, p, rc = -1;
@@ -296,9 +478,22 @@ text_cond_prompts(struct text_cond *t, const char *const *prompts, int n,
 	if (n < 1)
 		return errf(err, errlen, "prompt: none given");
 	/* ch[p * n_enc + i]: prompt p's windows for encoder i. */
+	memset(fix, 0, sizeof(fix));
 	ch = calloc((size_t)n * (size_t)t->n, sizeof(*ch));
 	if (ch == NULL)
 		return errf(err, errlen, "out of memory");
+	if (t->nemb > 0) {
+		names = calloc((size_t)t->nemb, sizeof(*names));
+		if (names == NULL) {
+			errf(err, errlen, "out of memory");
+			goto out;
+		}
+		for (p = 0; p < t->nemb; p++) {
+			names[p].ids = t->emb[p].ids;
+			names[p].len = t->emb[p].len;
+			names[p].vectors = t->emb[p].n;
+		}
+	}
 	for (i = 0; i < t->n; i++) {
 		if (clip_encode_prompt(t->tok, "", t->pad[i], &empty[i], err,
 		    errlen) != 0)
@@ -306,8 +501,8 @@ text_cond_prompts(struct text_cond *t, const char *const *prompts, int n,
 		for (p = 0; p < n; p++) {
 			struct clip_chunks *c = &ch[p * t->n + i];
 
-			if (clip_encode_prompt(t->tok, prompts[p], t->pad[i],
-			    c, err, errlen) != 0)
+			if (clip_encode_prompt_ti(t->tok, prompts[p],
+			    t->pad[i], names, t->nemb, c, err, errlen) != 0)
 				goto out;
 			/* The padding differs after the end id only: every
 			 * encoder gets the same windows. */
@@ -339,6 +534,11 @@ text_cond_prompts(struct text_cond *t, const char *const *prompts, int n,
 			memcpy(ids[i] + r * CLIP_WINDOW, w->ids,
 			    sizeof(w->ids));
 		}
+		if (t->nemb > 0 && emb_rows(t, i, ch, W, rows, &fix[i],
+		    &fat[i], &fv[i]) != 0) {
+			errf(err, errlen, "out of memory");
+			goto out;
+		}
 	}
 	ctx = malloc(rows * CLIP_WINDOW * (size_t)t->D * sizeof(*ctx));
 	if (t->P > 0)
@@ -347,7 +547,7 @@ text_cond_prompts(struct text_cond *t, const char *const *prompts, int n,
 		errf(err, errlen, "out of memory");
 		goto out;
 	}
-	if (text_cond_encode_ids(t, (const int32_t *const *)ids, (int)rows,
+	if (encode_rows(t, (const int32_t *const *)ids, fix, (int)rows,
 	    CLIP_WINDOW, ctx, pooled, err, errlen) != 0)
 		goto out;
 	for (r = 0; r < rows; r++)
@@ -377,8 +577,11 @@ text_cond_prompts(struct text_cond *t, const char *const *prompts, int n,
 out:
 	for (i = 0; i < t->n; i++) {
 		free(ids[i]);
+		free(fat[i]);
+		free(fv[i]);
 		clip_chunks_free(&empty[i]);
 	}
+	free(names);
 	for (k = 0; ch != NULL && k < (size_t)n * (size_t)t->n; k++)
 		clip_chunks_free(&ch[k]);
 	free(ch);

@@ -11,6 +11,7 @@
 
 #include "clip.h"
 #include "safetensors.h"
+#include "ti.h"
 #include "tokenizer.h"
 
 #define TEXT_COND_MAX_ENC 2
@@ -61,6 +62,20 @@ int32_t text_cond_pad(const struct text_cond *t, int i);
 int text_cond_encode_ids(struct text_cond *t, const int32_t *const *ids,
     int B, int L, float *ctx, float *pooled, char *err, size_t errlen);
 
+/*
+ * The textual-inversion embeddings the prompts of later text_cond_prompts
+ * and text_cond_guidance calls may name (A1111's embedding database):
+ * e[0 .. n-1], whose names are tokenized with the model's vocabulary and
+ * whose vectors are copied (e may be freed afterwards); they replace the
+ * previous set, and n = 0 clears it. Each must fit every encoder: SD 1.x
+ * and 2.x take one tensor as wide as the encoder (768, 1024), SDXL
+ * clip_l for CLIP-L and clip_g for bigG (the refiner, bigG alone, takes
+ * clip_g). Returns 0, or -1 with a message naming the embedding, its
+ * file and why it does not fit (the previous set is then cleared).
+ */
+int text_cond_set_embeddings(struct text_cond *t,
+    const struct ti_embedding *const *e, int n, char *err, size_t errlen);
+
 /* Conditioning of n prompts: ctx [n, L, D], pooled [n, P] (NULL when P
  * is 0). */
 struct text_cond_out {
@@ -82,8 +97,11 @@ void text_cond_out_free(struct text_cond_out *o);
  * batch, then A1111's emphasis per window and encoder: z *= weight per
  * token, z rescaled to the mean it had. The windows follow one another
  * along the tokens: L = 77 x windows. The pooled output is the first
- * window's, unweighted (A1111's zs[0].pooled). Returns 0 with *out (free
- * it with text_cond_out_free), or -1 with a message in err.
+ * window's, unweighted (A1111's zs[0].pooled). The embeddings of
+ * text_cond_set_embeddings stand in for their names (clip_encode_prompt_ti:
+ * slots of id 0 whose token-embedding rows are the vectors, weighted like
+ * the words around them). Returns 0 with *out (free it with
+ * text_cond_out_free), or -1 with a message in err.
  */
 int text_cond_prompts(struct text_cond *t, const char *const *prompts,
     int n, struct text_cond_out *out, char *err, size_t errlen);

@@ -20,12 +20,12 @@ struct tblock {
 	struct ktensor *ln3_w, *ln3_b, *ff1_w, *ff1_b, *ff2_w, *ff2_b;
 };
 
-/* Transformer2DModel with one BasicTransformerBlock (SD 1.x and 2.x;
- * SDXL stacks several). */
+/* Transformer2DModel: one BasicTransformerBlock in SD 1.x and 2.x, a
+ * stack of depth of them in SDXL. */
 struct xformer {
-	int ch, heads, ctx_dim, groups;
+	int ch, heads, ctx_dim, groups, depth;
 	struct ktensor *gn_w, *gn_b, *pin_w, *pin_b, *pout_w, *pout_b;
-	struct tblock tb;
+	struct tblock *tb;		/* [depth] */
 };
 
 struct level {
@@ -40,6 +40,7 @@ struct unet {
 	struct kiln_rt *rt;
 	struct unet_config cfg;
 	struct ktensor *t1_w, *t1_b, *t2_w, *t2_b;
+	struct ktensor *a1_w, *a1_b, *a2_w, *a2_b;	/* SDXL */
 	struct ktensor *cin_w, *cin_b, *nout_w, *nout_b, *cout_w, *cout_b;
 	struct level down[UNET_MAX_LEVELS], up[UNET_MAX_LEVELS];
 	struct resnet mid_res[2];
@@ -91,15 +92,22 @@ static const struct wdecl tblock_w[] = {
 };
 #undef B
 
-/* The UNet's own weights around the blocks. */
-enum { U_C0, U_IN, U_OUT, U_T };
+/* The UNet's own weights around the blocks: its dims, and the need bit
+ * of SDXL's add_embedding. */
+enum { U_C0, U_IN, U_OUT, U_T, U_ADM };
+#define NEED_ADM 0x1u
 
 #define U(nm, kd, f, d0, d1) WD(struct unet, nm, kd, f, d0, d1)
+#define UA(nm, kd, f, d0, d1) WDN(struct unet, nm, kd, f, d0, d1, NEED_ADM)
 static const struct wdecl unet_w[] = {
 	U("time_embedding.linear_1.weight", WD_LINEAR, t1_w, U_T, U_C0),
 	U("time_embedding.linear_1.bias", WD_VEC, t1_b, U_T, 0),
 	U("time_embedding.linear_2.weight", WD_LINEAR, t2_w, U_T, U_T),
 	U("time_embedding.linear_2.bias", WD_VEC, t2_b, U_T, 0),
+	UA("add_embedding.linear_1.weight", WD_LINEAR, a1_w, U_T, U_ADM),
+	UA("add_embedding.linear_1.bias", WD_VEC, a1_b, U_T, 0),
+	UA("add_embedding.linear_2.weight", WD_LINEAR, a2_w, U_T, U_T),
+	UA("add_embedding.linear_2.bias", WD_VEC, a2_b, U_T, 0),
 	U("conv_in.weight", WD_CONV3, cin_w, U_C0, U_IN),
 	U("conv_in.bias", WD_VEC, cin_b, U_C0, 0),
 	U("conv_norm_out.weight", WD_VEC, nout_w, U_C0, 0),
@@ -108,36 +116,79 @@ static const struct wdecl unet_w[] = {
 	U("conv_out.bias", WD_VEC, cout_b, U_OUT, 0),
 };
 #undef U
+#undef UA
 
 static void
 xformer_free(struct xformer *x)
 {
+	int i;
+
 	wt_free_table(WT_TABLE(xformer_w), x);
-	wt_free_table(WT_TABLE(tblock_w), &x->tb);
+	for (i = 0; x->tb != NULL && i < x->depth; i++)
+		wt_free_table(WT_TABLE(tblock_w), &x->tb[i]);
+	free(x->tb);
+	x->tb = NULL;
+	x->depth = 0;
 }
 
+/* How many transformer blocks the attention at prefix p stacks: the
+ * consecutive transformer_blocks.N from 0 that exist. */
+static int
+xformer_depth(const struct wloader *ld, const char *p)
+{
+	char t[512];
+	int n;
+
+	for (n = 0; n <= UNET_MAX_DEPTH; n++) {
+		if (snprintf(t, sizeof(t), "%s.transformer_blocks.%%d.norm1."
+		    "weight", p) >= (int)sizeof(t) || wt_find(ld, t, n) ==
+		    NULL)
+			break;
+	}
+	return n;
+}
+
+/* Loads the attention at prefix p with the depth its weights have: the
+ * configuration (config.json's transformer_layers_per_block, or the
+ * shapes of the first attention of each level) said `depth`, and the
+ * file must agree. */
 static int
 xformer_load(struct wloader *ld, const char *p, int ch, int heads,
-	int ctx_dim, int groups, struct xformer *x)
+	int ctx_dim, int groups, int depth, struct xformer *x)
 {
 	int64_t dims[] = { [X_C] = ch, [X_CTX] = ctx_dim, [X_F] = 4 * ch,
 		[X_2F] = 8 * ch };
 	char b[512];
+	int i, have = xformer_depth(ld, p);
 
 	memset(x, 0, sizeof(*x));
 	x->ch = ch;
 	x->heads = heads;
 	x->ctx_dim = ctx_dim;
 	x->groups = groups;
-	if (snprintf(b, sizeof(b), "%s.transformer_blocks.0", p) >=
-	    (int)sizeof(b))
-		return errf(ld->err, ld->errlen, "unet: name %s too long", p);
-	if (wt_load_table(ld, p, WT_TABLE(xformer_w), dims, 0, x) != 0 ||
-	    wt_load_table(ld, b, WT_TABLE(tblock_w), dims, 0, &x->tb) != 0) {
-		xformer_free(x);
-		return -1;
+	if (have != depth)
+		return errf(ld->err, ld->errlen, "unet: %s has %d transformer "
+			"blocks where %d were expected", p, have, depth);
+	x->tb = calloc((size_t)depth, sizeof(*x->tb));
+	if (x->tb == NULL)
+		return errf(ld->err, ld->errlen, "out of memory");
+	x->depth = depth;
+	if (wt_load_table(ld, p, WT_TABLE(xformer_w), dims, 0, x) != 0)
+		goto bad;
+	for (i = 0; i < depth; i++) {
+		if (snprintf(b, sizeof(b), "%s.transformer_blocks.%d", p, i) >=
+		    (int)sizeof(b)) {
+			errf(ld->err, ld->errlen, "unet: name %s too long", p);
+			goto bad;
+		}
+		if (wt_load_table(ld, b, WT_TABLE(tblock_w), dims, 0,
+		    &x->tb[i]) != 0)
+			goto bad;
 	}
 	return 0;
+bad:
+	xformer_free(x);
+	return -1;
 }
 
 /* Shapes first (they always exist), config.json second: it settles the
@@ -196,6 +247,36 @@ configure(struct wloader *ld, struct unet_config *cfg)
 			i);
 		cfg->linear_proj = k != NULL && k->ndim == 2;
 	}
+	/* Transformer blocks per attention: one in SD 1.x / 2.x; SDXL's
+	 * levels stack 2 and 10, its mid block 10. The first attention of
+	 * each level tells, xformer_load checks every other. */
+	for (i = 0; i < cfg->levels; i++) {
+		char p[64];
+
+		snprintf(p, sizeof(p), "down_blocks.%d.attentions.0", i);
+		cfg->depth[i] = cfg->attn[i] ? xformer_depth(ld, p) : 0;
+		if (cfg->attn[i] && (cfg->depth[i] < 1 ||
+		    cfg->depth[i] > UNET_MAX_DEPTH))
+			return errf(ld->err, ld->errlen, "unet: %s has %d "
+				"transformer blocks (1 to %d are supported)",
+				p, cfg->depth[i], UNET_MAX_DEPTH);
+	}
+	cfg->mid_depth = xformer_depth(ld, "mid_block.attentions.0");
+	if (cfg->mid_depth < 1 || cfg->mid_depth > UNET_MAX_DEPTH)
+		return errf(ld->err, ld->errlen, "unet: the mid block has %d "
+			"transformer blocks (1 to %d are supported)",
+			cfg->mid_depth, UNET_MAX_DEPTH);
+	/* SDXL: add_embedding takes the pooled text embedding and the time
+	 * ids, each a 256-wide sinusoid (addition_time_embed_dim). */
+	k = wt_find(ld, "add_embedding.linear_1.weight", 0);
+	if (k != NULL) {
+		if (k->ndim != 2)
+			return errf(ld->err, ld->errlen, "unet: "
+				"add_embedding.linear_1.weight is not a "
+				"matrix");
+		cfg->adm_in = (int)k->shape[1];
+		cfg->time_ids_dim = 256;
+	}
 	/* SD 1.x (context 768) uses 8 heads everywhere; SD 2.x heads of 64
 	 * channels. config.json overrides both. */
 	for (i = 0; i < cfg->levels; i++)
@@ -227,6 +308,9 @@ configure(struct wloader *ld, struct unet_config *cfg)
 		}
 		if (wt_config_int(o, "norm_num_groups", 0, &v) == 0 && v > 0)
 			cfg->groups = v;
+		if (wt_config_int(o, "addition_time_embed_dim", 0, &v) == 0 &&
+		    v > 0)
+			cfg->time_ids_dim = v;
 		json_object_put(o);
 	}
 	for (i = 0; i < cfg->levels; i++)
@@ -283,11 +367,6 @@ unet_load(struct kiln_rt *rt, const struct st_model *m, struct unet **out,
 	*out = NULL;
 	if (!st_model_has_part(m, ST_PART_UNET))
 		return errf(err, errlen, "the model has no unet");
-	/* Its add_embedding, levels without attention and stacked
-	 * transformer blocks are not in this model code. */
-	if (st_model_family(m) == ST_FAMILY_SDXL)
-		return errf(err, errlen, "unet: an SDXL UNet, which kiln does "
-			"not run yet");
 	u = calloc(1, sizeof(*u));
 	if (u == NULL)
 		return errf(err, errlen, "out of memory");
@@ -298,9 +377,11 @@ unet_load(struct kiln_rt *rt, const struct st_model *m, struct unet **out,
 	T = c->temb_dim;
 	{
 		int64_t dims[] = { [U_C0] = c->ch[0], [U_IN] = c->in_channels,
-			[U_OUT] = c->out_channels, [U_T] = T };
+			[U_OUT] = c->out_channels, [U_T] = T,
+			[U_ADM] = c->adm_in };
 
-		if (wt_load_table(ld, "", WT_TABLE(unet_w), dims, 0, u) != 0)
+		if (wt_load_table(ld, "", WT_TABLE(unet_w), dims,
+		    c->adm_in > 0 ? NEED_ADM : 0, u) != 0)
 			goto bad;
 	}
 
@@ -321,7 +402,8 @@ unet_load(struct kiln_rt *rt, const struct st_model *m, struct unet **out,
 				snprintf(p, sizeof(p), "down_blocks.%d."
 					"attentions.%d", i, j);
 				if (xformer_load(ld, p, ch, c->heads[i],
-				    c->ctx_dim, c->groups, &l->at[j]) != 0)
+				    c->ctx_dim, c->groups, c->depth[i],
+				    &l->at[j]) != 0)
 					goto bad;
 			}
 			skip_ch[nskip++] = ch;
@@ -340,7 +422,8 @@ unet_load(struct kiln_rt *rt, const struct st_model *m, struct unet **out,
 	if (resnet_load(ld, "mid_block.resnets.0", ch, ch, T, c->groups,
 	    c->eps, &u->mid_res[0]) != 0 ||
 	    xformer_load(ld, "mid_block.attentions.0", ch,
-	    c->heads[c->levels - 1], c->ctx_dim, c->groups, &u->mid_at) != 0 ||
+	    c->heads[c->levels - 1], c->ctx_dim, c->groups, c->mid_depth,
+	    &u->mid_at) != 0 ||
 	    resnet_load(ld, "mid_block.resnets.1", ch, ch, T, c->groups,
 	    c->eps, &u->mid_res[1]) != 0)
 		goto bad;
@@ -362,7 +445,8 @@ unet_load(struct kiln_rt *rt, const struct st_model *m, struct unet **out,
 				snprintf(p, sizeof(p), "up_blocks.%d."
 					"attentions.%d", i, j);
 				if (xformer_load(ld, p, oc, c->heads[dl],
-				    c->ctx_dim, c->groups, &l->at[j]) != 0)
+				    c->ctx_dim, c->groups, c->depth[dl],
+				    &l->at[j]) != 0)
 					goto bad;
 			}
 		}
@@ -391,8 +475,10 @@ unet_config(const struct unet *u)
 /* ---- forward ---------------------------------------------------------- */
 
 /* Spatial transformer: in [N, C, H, W] -> y (same shape):
- * GroupNorm, proj_in, self-attention, cross-attention on ctx, GEGLU
- * feed-forward (each pre-normed, residual), proj_out, + in. */
+ * GroupNorm, proj_in, then each transformer block (self-attention,
+ * cross-attention on ctx, GEGLU feed-forward, each pre-normed and
+ * residual), proj_out, + in. The blocks share one set of scratch
+ * tensors. */
 static int
 xformer_forward(const struct xformer *x, const struct ktensor *in,
 	const struct ktensor *ctx, struct ktensor *y)
@@ -400,11 +486,11 @@ xformer_forward(const struct xformer *x, const struct ktensor *in,
 	struct kiln_rt *rt = in->rt;
 	int64_t N = in->ne[0], C = in->ne[1], HW = in->ne[2] * in->ne[3];
 	int64_t Lc = ctx->ne[1], F = 4 * C;
-	const struct tblock *b = &x->tb;
 	struct ktensor *h = NULL, *u = NULL, *a = NULL, *q = NULL, *k = NULL,
-		*v = NULL, *o = NULL, *g = NULL, *gg = NULL;
+		*v = NULL, *kc = NULL, *vc = NULL, *o = NULL, *g = NULL,
+		*gg = NULL;
 	float scale = 1.0f / sqrtf((float)(C / x->heads));
-	int rc = -1;
+	int rc = -1, i;
 
 	h = kt_new3(rt, KD_F32, N, C, HW);
 	u = kt_new3(rt, KD_F32, N, HW, C);
@@ -413,46 +499,48 @@ xformer_forward(const struct xformer *x, const struct ktensor *in,
 	o = kt_new3(rt, KD_F32, N, HW, C);
 	k = kt_new3(rt, KD_F32, N, HW, C);
 	v = kt_new3(rt, KD_F32, N, HW, C);
-	if (!h || !u || !a || !q || !o || !k || !v)
+	kc = kt_new3(rt, KD_F32, N, Lc, C);
+	vc = kt_new3(rt, KD_F32, N, Lc, C);
+	g = kt_new3(rt, KD_F32, N, HW, 2 * F);
+	gg = kt_new3(rt, KD_F32, N, HW, F);
+	if (!h || !u || !a || !q || !o || !k || !v || !kc || !vc || !g ||
+	    !gg)
 		goto out;
 	/* Norm, then channels last so every projection is one GEMM. */
 	if (op_group_norm(in, x->gn_w, x->gn_b, h, x->groups, 1e-6f, 0) ||
 	    op_transpose(h, a) ||
 	    op_linear(a, x->pin_w, x->pin_b, u))
 		goto out;
-	/* Self-attention. */
-	if (op_layer_norm(u, b->ln1_w, b->ln1_b, a, 1e-5f) ||
-	    op_linear(a, b->q1, NULL, q) ||
-	    op_linear(a, b->k1, NULL, k) ||
-	    op_linear(a, b->v1, NULL, v) ||
-	    op_attention(q, k, v, o, x->heads, scale, 0) ||
-	    op_linear(o, b->o1_w, b->o1_b, a) ||
-	    op_add(u, a, u))
-		goto out;
-	/* Cross-attention: keys and values from the text embeddings. */
-	kt_free(k);
-	kt_free(v);
-	k = kt_new3(rt, KD_F32, N, Lc, C);
-	v = kt_new3(rt, KD_F32, N, Lc, C);
-	if (!k || !v ||
-	    op_layer_norm(u, b->ln2_w, b->ln2_b, a, 1e-5f) ||
-	    op_linear(a, b->q2, NULL, q) ||
-	    op_linear(ctx, b->k2, NULL, k) ||
-	    op_linear(ctx, b->v2, NULL, v) ||
-	    op_attention(q, k, v, o, x->heads, scale, 0) ||
-	    op_linear(o, b->o2_w, b->o2_b, a) ||
-	    op_add(u, a, u))
-		goto out;
-	/* Feed-forward: GEGLU to 4C, back to C. */
-	g = kt_new3(rt, KD_F32, N, HW, 2 * F);
-	gg = kt_new3(rt, KD_F32, N, HW, F);
-	if (!g || !gg ||
-	    op_layer_norm(u, b->ln3_w, b->ln3_b, a, 1e-5f) ||
-	    op_linear(a, b->ff1_w, b->ff1_b, g) ||
-	    op_geglu(g, gg) ||
-	    op_linear(gg, b->ff2_w, b->ff2_b, a) ||
-	    op_add(u, a, u))
-		goto out;
+	for (i = 0; i < x->depth; i++) {
+		const struct tblock *b = &x->tb[i];
+
+		/* Self-attention. */
+		if (op_layer_norm(u, b->ln1_w, b->ln1_b, a, 1e-5f) ||
+		    op_linear(a, b->q1, NULL, q) ||
+		    op_linear(a, b->k1, NULL, k) ||
+		    op_linear(a, b->v1, NULL, v) ||
+		    op_attention(q, k, v, o, x->heads, scale, 0) ||
+		    op_linear(o, b->o1_w, b->o1_b, a) ||
+		    op_add(u, a, u))
+			goto out;
+		/* Cross-attention: keys and values from the text
+		 * embeddings. */
+		if (op_layer_norm(u, b->ln2_w, b->ln2_b, a, 1e-5f) ||
+		    op_linear(a, b->q2, NULL, q) ||
+		    op_linear(ctx, b->k2, NULL, kc) ||
+		    op_linear(ctx, b->v2, NULL, vc) ||
+		    op_attention(q, kc, vc, o, x->heads, scale, 0) ||
+		    op_linear(o, b->o2_w, b->o2_b, a) ||
+		    op_add(u, a, u))
+			goto out;
+		/* Feed-forward: GEGLU to 4C, back to C. */
+		if (op_layer_norm(u, b->ln3_w, b->ln3_b, a, 1e-5f) ||
+		    op_linear(a, b->ff1_w, b->ff1_b, g) ||
+		    op_geglu(g, gg) ||
+		    op_linear(gg, b->ff2_w, b->ff2_b, a) ||
+		    op_add(u, a, u))
+			goto out;
+	}
 	/* proj_out, channels first again, residual. */
 	if (op_linear(u, x->pout_w, x->pout_b, a) ||
 	    op_transpose(a, h))
@@ -471,6 +559,8 @@ out:
 	kt_free(q);
 	kt_free(k);
 	kt_free(v);
+	kt_free(kc);
+	kt_free(vc);
 	kt_free(o);
 	kt_free(g);
 	kt_free(gg);
@@ -526,9 +616,67 @@ copy_of(const struct ktensor *x)
 	return c;
 }
 
+/* SDXL's add_embedding: each time id through the timestep sinusoid,
+ * appended to the pooled text embedding, linear, SiLU, linear, added to
+ * emb (the time embedding before its SiLU). */
+static int
+add_embedding(const struct unet *u, const struct unet_added *add,
+	struct ktensor *emb)
+{
+	struct kiln_rt *rt = u->rt;
+	const struct unet_config *c = &u->cfg;
+	const struct ktensor *te = add->text_embeds, *ti = add->time_ids;
+	int64_t N = emb->ne[0], K, P;
+	struct ktensor *s = NULL, *cat = NULL, *h = NULL, *a = NULL;
+	int rc = -1;
+
+	if (te == NULL || ti == NULL || te->nd != 2 || ti->nd != 2 ||
+	    te->ne[0] != N || ti->ne[0] != N ||
+	    te->ne[1] + ti->ne[1] * c->time_ids_dim != c->adm_in)
+		return rt_failf(rt, "unet: SDXL's added conditioning must be "
+			"text_embeds [N, P] and time_ids [N, K] with P + K * "
+			"%d = %d", c->time_ids_dim, c->adm_in);
+	K = ti->ne[1];
+	P = te->ne[1];
+	s = kt_new2(rt, KD_F32, N * K, c->time_ids_dim);
+	cat = kt_new2(rt, KD_F32, N, P + K * c->time_ids_dim);
+	h = kt_new2(rt, KD_F32, N, c->temb_dim);
+	a = kt_new2(rt, KD_F32, N, c->temb_dim);
+	if (!s || !cat || !h || !a ||
+	    op_timestep_embedding(ti, s, 1, 0.0f, 10000.0f))
+		goto out;
+	{
+		int64_t shp[2] = { N, K * c->time_ids_dim };
+
+		if (kt_reshape(s, 2, shp))
+			goto out;
+	}
+	if (op_concat_channels(te, s, cat) ||
+	    op_linear(cat, u->a1_w, u->a1_b, h) ||
+	    op_act(h, h, ACT_SILU) ||
+	    op_linear(h, u->a2_w, u->a2_b, a) ||
+	    op_add(emb, a, emb))
+		goto out;
+	rc = 0;
+out:
+	kt_free(s);
+	kt_free(cat);
+	kt_free(h);
+	kt_free(a);
+	return rc;
+}
+
 int
 unet_forward(struct unet *u, const struct ktensor *xin, const float *tsteps,
 	const struct ktensor *ctx, struct ktensor **out)
+{
+	return unet_forward_added(u, xin, tsteps, ctx, NULL, out);
+}
+
+int
+unet_forward_added(struct unet *u, const struct ktensor *xin,
+	const float *tsteps, const struct ktensor *ctx,
+	const struct unet_added *add, struct ktensor **out)
 {
 	struct kiln_rt *rt = u->rt;
 	const struct unet_config *c = &u->cfg;
@@ -545,6 +693,11 @@ unet_forward(struct unet *u, const struct ktensor *xin, const float *tsteps,
 		return rt_failf(rt, "unet: input must be [N, %d, h, w] with h, "
 			"w multiples of %d and context [N, L, %d]",
 			c->in_channels, div, c->ctx_dim);
+	if ((c->adm_in > 0) != (add != NULL))
+		return rt_failf(rt, c->adm_in > 0 ? "unet: an SDXL UNet needs "
+			"its added conditioning (pooled text embeds and time "
+			"ids)" : "unet: added conditioning given to a UNet "
+			"without an add_embedding");
 	/* Time embedding: sinusoids (cos first), linear, SiLU, linear; the
 	 * resnets all take SiLU(emb). */
 	tt = kt_new1(rt, KD_F32, N);
@@ -556,6 +709,7 @@ unet_forward(struct unet *u, const struct ktensor *xin, const float *tsteps,
 	    op_linear(tp, u->t1_w, u->t1_b, e1) ||
 	    op_act(e1, e1, ACT_SILU) ||
 	    op_linear(e1, u->t2_w, u->t2_b, emb) ||
+	    (add != NULL && add_embedding(u, add, emb)) ||
 	    op_act(emb, emb, ACT_SILU))
 		goto out;
 

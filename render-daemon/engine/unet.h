@@ -1,7 +1,8 @@
-/* unet.h - the Stable Diffusion UNet2DConditionModel (SD 1.x and 2.x):
- * resnet blocks with a time embedding, spatial transformers with self- and
- * cross-attention and a GEGLU feed-forward, down / mid / up blocks with
- * skip connections. Weights under diffusers or original LDM names; the
+/* unet.h - the Stable Diffusion UNet2DConditionModel (SD 1.x, 2.x and
+ * SDXL): resnet blocks with a time embedding, spatial transformers of one
+ * or more blocks with self- and cross-attention and a GEGLU feed-forward,
+ * down / mid / up blocks with skip connections, and SDXL's "text_time"
+ * added conditioning. Weights under diffusers, LDM or SGM names; the
  * configuration from unet/config.json or from the tensor shapes. */
 #ifndef KILN_UNET_H
 #define KILN_UNET_H
@@ -11,6 +12,8 @@
 
 #define UNET_MAX_LEVELS 4
 #define UNET_MAX_LAYERS 3
+/* Transformer blocks per attention (SDXL's deepest level has 10). */
+#define UNET_MAX_DEPTH 16
 
 struct unet_config {
 	int in_channels, out_channels;
@@ -18,12 +21,28 @@ struct unet_config {
 	int ch[UNET_MAX_LEVELS];		/* block_out_channels */
 	int attn[UNET_MAX_LEVELS];		/* level has cross-attention */
 	int heads[UNET_MAX_LEVELS];		/* attention heads per level */
+	int depth[UNET_MAX_LEVELS];		/* transformer blocks per
+						 * attention of a level */
+	int mid_depth;				/* the mid block's */
 	int layers;				/* layers_per_block */
 	int ctx_dim;				/* cross_attention_dim */
 	int groups;
 	float eps;				/* resnet / out norm eps */
 	int linear_proj;			/* use_linear_projection */
 	int temb_dim;				/* 4 * ch[0] */
+	/* SDXL's add_embedding input width (pooled text + time ids),
+	 * 0 for SD 1.x / 2.x; the sinusoid width of each time id. */
+	int adm_in;
+	int time_ids_dim;
+};
+
+/* SDXL's added conditioning for one evaluation: text_embeds [N, P] (the
+ * pooled, projected bigG output) and time_ids [N, K] (original height,
+ * width, crop top, left, target height, width), both on the device, with
+ * P + K * time_ids_dim == adm_in. */
+struct unet_added {
+	const struct ktensor *text_embeds;
+	const struct ktensor *time_ids;
 };
 
 struct unet;
@@ -41,5 +60,12 @@ const struct unet_config *unet_config(const struct unet *u);
  * rt_error(). */
 int unet_forward(struct unet *u, const struct ktensor *x, const float *t,
 	const struct ktensor *ctx, struct ktensor **out);
+
+/* The same with SDXL's added conditioning, which a UNet with an
+ * add_embedding requires and any other refuses (add may be NULL
+ * there). */
+int unet_forward_added(struct unet *u, const struct ktensor *x,
+	const float *t, const struct ktensor *ctx,
+	const struct unet_added *add, struct ktensor **out);
 
 #endif

@@ -131,6 +131,9 @@ device_bytes(const char *what, const struct st_entry *e, int64_t r0,
 		st_to_f32(t, (float *)(void *)host, t->nelems, err, errlen);
 	if (rc != 0)
 		goto bad;
+	/* The host copy has it now: the file's pages may go (a LoRA's
+	 * restore maps them from the file again). */
+	st_tensor_unmap_pages(t);
 	src = host + first * es;
 	if (delta != NULL) {
 		/* The canonical tensor in float32, patched. */

@@ -90,60 +90,10 @@ def render_ok(args, sub=True):
     return json.loads(p.stdout.strip().splitlines()[-1])
 
 
-def png_chunks(path):
-    """[(type, data)] of a PNG, checking the signature and every CRC."""
-    with open(path, "rb") as f:
-        b = f.read()
-    assert b[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
-    out, i = [], 8
-    while i < len(b):
-        n, = struct.unpack(">I", b[i:i + 4])
-        typ, data = b[i + 4:i + 8], b[i + 8:i + 8 + n]
-        crc, = struct.unpack(">I", b[i + 8 + n:i + 12 + n])
-        assert crc == zlib.crc32(typ + data) & 0xffffffff, typ
-        out.append((typ, data))
-        i += 12 + n
-    assert out[-1][0] == b"IEND"
-    return out
-
-
-def png_pixels(path):
-    """RGB8 pixels of one of our PNGs (8-bit RGB, non-interlaced) with
-    zlib alone, so the test does not trust libgd to read what it wrote."""
-    ch = png_chunks(path)
-    w, h, depth, ctype, _, _, interlace = struct.unpack(">IIBBBBB",
-                                                       ch[0][1])
-    assert (depth, ctype, interlace) == (8, 2, 0)
-    raw = zlib.decompress(b"".join(d for t, d in ch if t == b"IDAT"))
-    stride = w * 3
-    img = np.zeros((h, stride), np.int32)
-    prev = np.zeros(stride, np.int32)
-    pos = 0
-    for y in range(h):
-        ft = raw[pos]
-        line = np.frombuffer(raw[pos + 1:pos + 1 + stride],
-                             np.uint8).astype(np.int32)
-        pos += 1 + stride
-        cur = np.zeros(stride, np.int32)
-        for x in range(stride):
-            a = cur[x - 3] if x >= 3 else 0
-            b = prev[x]
-            c = prev[x - 3] if x >= 3 else 0
-            if ft == 0:
-                p = 0
-            elif ft == 1:
-                p = a
-            elif ft == 2:
-                p = b
-            elif ft == 3:
-                p = (a + b) // 2
-            else:
-                pa, pb, pc = abs(b - c), abs(a - c), abs(a + b - 2 * c)
-                p = a if pa <= pb and pa <= pc else (b if pb <= pc else c)
-            cur[x] = (line[x] + p) & 255
-        img[y] = cur
-        prev = cur
-    return img.reshape(h, w, 3).astype(np.uint8)
+png_chunks = ec.png_chunks
+png_pixels = ec.png_pixels
+parameters = ec.png_parameters
+close_to = ec.close_to
 
 
 def write_png(path, rgb):
@@ -158,14 +108,6 @@ def write_png(path, rgb):
         f.write(b"\x89PNG\r\n\x1a\n" +
                 chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) +
                 chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
-
-
-def parameters(path):
-    texts = [d for t, d in png_chunks(path) if t == b"tEXt"]
-    assert len(texts) == 1, texts
-    key, _, val = texts[0].partition(b"\0")
-    assert key == b"parameters"
-    return val.decode("utf-8")
 
 
 # ------------------------------------------------------ reference pipeline
@@ -239,15 +181,6 @@ def ref_generate(neg_pieces, pos_pieces, seed, steps, cfg, H, Wd,
     img = vae_ref.decode(W["vae"], VCFG, z)[0]
     img = ((img + 1) / 2).clamp(0, 1).permute(1, 2, 0).numpy()
     return np.rint(img * 255).astype(np.uint8), len(den.calls)
-
-
-def close_to(got, want, what):
-    d = np.abs(got.astype(np.int32) - want.astype(np.int32))
-    assert got.shape == want.shape, (got.shape, want.shape)
-    assert d.mean() <= 1.0 and d.max() <= 4, \
-        "%s: mean |diff| %.3f, max %d (want <= 1, <= 4)" % (
-            what, d.mean(), d.max())
-    return d
 
 
 # ------------------------------------------------------------------ tests
@@ -484,28 +417,6 @@ def test_model_card_gives_the_defaults_and_flags_override_them(_):
             assert p.returncode == 1 and msg in p.stderr, (bad, p.stderr)
     finally:
         os.remove(card)
-
-
-def test_sdxl_checkpoint_is_refused_naming_it(_):
-    # An SGM single file: CLIP-L, OpenCLIP bigG and a UNet with label_emb
-    # (add_embedding) load into a canonical index, then the pipeline
-    # names the family it does not run yet.
-    z = np.zeros
-    path = os.path.join(WORK, "sdxl-shaped.safetensors")
-    st_io.write(path, {
-        "conditioner.embedders.0.transformer.text_model.embeddings."
-        "token_embedding.weight": z((8, 4), np.float32),
-        "conditioner.embedders.1.model.transformer.resblocks.0.attn."
-        "in_proj_weight": z((12, 4), np.float32),
-        "model.diffusion_model.label_emb.0.0.weight": z((8, 4), np.float32),
-        "model.diffusion_model.input_blocks.0.0.weight":
-            z((4, 4, 3, 3), np.float32),
-        "first_stage_model.decoder.conv_in.weight":
-            z((4, 4, 3, 3), np.float32),
-    })
-    p = render(["--model", path, "--prompt", "x", "-o",
-                os.path.join(WORK, "sdxl.png")])
-    assert p.returncode == 1 and "an SDXL model" in p.stderr, p.stderr
 
 
 def test_no_subcommand_and_random_seed(_):

@@ -1,6 +1,8 @@
 /* fuzz_tokenizer.c - libFuzzer harness: any bytes (invalid UTF-8, NULs,
  * half-open brackets) go through the CLIP tokenizer, the A1111 weighting
- * parser and the 77-token windows; none may crash, hang or leak. */
+ * parser and the 77-token windows, with and without textual-inversion
+ * names; none may crash, hang or leak, and every embedding's slots lie
+ * whole in one window. */
 #include "../common/small_vocab.h"
 #include "prompt.h"
 #include "tokenizer.h"
@@ -125,6 +127,83 @@ check_windows(const struct clip_chunks *ch, int32_t pad)
 	}
 }
 
+/* Embedding names the prompts may hold: one word, a word that begins a
+ * longer name, a name of several words, one of a lone comma. */
+static const char *const ti_names[] = { "cat", "a", "a cat", "(x)", ",",
+    "dog dog dog" };
+#define TI_N ((int)(sizeof(ti_names) / sizeof(ti_names[0])))
+
+/* Each name's slots (ids 0, rows 0 .. vectors - 1 in a row, all in one
+ * window) and no slot elsewhere. */
+static void
+check_slots(const struct clip_chunks *ch, const struct clip_ti_name *nm)
+{
+	size_t i, k;
+	int e, r;
+
+	for (i = 0; i < ch->n; i++) {
+		const struct clip_chunk *c = &ch->v[i];
+
+		if (c->emb[0] != -1 || c->emb[CLIP_WINDOW - 1] != -1)
+			__builtin_trap();
+		for (k = 1; k < CLIP_WINDOW - 1; k++) {
+			e = c->emb[k];
+			if (e < 0)
+				continue;
+			if (e >= TI_N || c->ids[k] != 0 || c->emb_row[k] != 0)
+				__builtin_trap();
+			for (r = 1; r < nm[e].vectors; r++)
+				if (k + (size_t)r >= CLIP_WINDOW - 1 ||
+				    c->emb[k + r] != e || c->emb_row[k + r] != r ||
+				    c->ids[k + r] != 0)
+					__builtin_trap();
+			k += (size_t)nm[e].vectors - 1;
+		}
+	}
+}
+
+/* The prompt with the names above, of 1 to 75 vectors as the input's
+ * first byte says; which names it uses, the same ones. */
+static void
+with_names(const char *text, unsigned seed)
+{
+	struct clip_ti_name nm[TI_N];
+	int32_t *ids[TI_N];
+	unsigned char used[TI_N];
+	struct clip_chunks ch;
+	char err[128];
+	size_t k;
+	int i;
+
+	for (i = 0; i < TI_N; i++) {
+		if (clip_tokenize(tok, ti_names[i], strlen(ti_names[i]), &ids[i],
+		    &nm[i].len) != 0)
+			__builtin_trap();
+		nm[i].ids = ids[i];
+		nm[i].vectors = 1 + (int)((seed * 7u + (unsigned)i * 31u) %
+		    CLIP_TI_MAX_VECTORS);
+	}
+	if (clip_encode_prompt_ti(tok, text, 0, nm, TI_N, &ch, err,
+	    sizeof(err)) != 0)
+		__builtin_trap();
+	check_windows(&ch, 0);
+	check_slots(&ch, nm);
+	if (clip_prompt_uses(tok, text, ti_names, TI_N, used, err,
+	    sizeof(err)) != 0)
+		__builtin_trap();
+	for (i = 0; i < TI_N; i++) {
+		int seen = 0;
+
+		for (k = 0; k < ch.n * CLIP_WINDOW; k++)
+			seen |= ch.v[k / CLIP_WINDOW].emb[k % CLIP_WINDOW] == i;
+		if (seen != used[i])
+			__builtin_trap();
+	}
+	clip_chunks_free(&ch);
+	for (i = 0; i < TI_N; i++)
+		free(ids[i]);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -161,6 +240,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    sizeof(err)) != 0)
 		__builtin_trap();
 	clip_chunks_free(&ch);
+	with_names(text, size > 0 ? data[0] : 0);
 	free(text);
 	return 0;
 }

@@ -92,7 +92,7 @@ static void
 parameters_text(void)
 {
 	struct image_meta m = { "a red fox", "blurry, ugly", 20, "euler_a",
-	    7.0, 1, 512, 512, "sd15", 0, NULL, NULL, 0 };
+	    7.0, 1, 512, 512, "sd15", 0, NULL, NULL, 0, NULL, 0 };
 	char *s = NULL;
 
 	CHECK(image_parameters_text(&m, &s) == 0);
@@ -134,6 +134,22 @@ parameters_text(void)
 		CHECK(strstr(s, "Size: 768x512, Model: sd15, Lora hashes: "
 		    "\"style: 0123456789ab\"") != NULL);
 		CHECK(strstr(s, "Model hash") == NULL);
+		free(s);
+		/* The embeddings' hashes come last, in the same form. */
+		m.tis = l + 1;
+		m.ntis = 1;
+		CHECK(image_parameters_text(&m, &s) == 0);
+		CHECK(strstr(s, "Model: sd15, Lora hashes: \"style: "
+		    "0123456789ab\", TI hashes: \"detail: ba9876543210\"") !=
+		    NULL);
+		free(s);
+		m.nloras = 0;
+		m.ntis = 2;
+		m.tis = l;
+		CHECK(image_parameters_text(&m, &s) == 0);
+		CHECK(strstr(s, "Model: sd15, TI hashes: \"style: "
+		    "0123456789ab, detail: ba9876543210\"") != NULL);
+		CHECK(strstr(s, "Lora hashes") == NULL);
 		free(s);
 	}
 	CHECK_STR(image_sampler_display("euler"), "Euler");

@@ -532,6 +532,118 @@ long_prompts_split(void)
 	clip_tokenizer_free(tok);
 }
 
+/* Textual-inversion names: slots of id 0 with the piece's weight, the
+ * longest name first, windows closed before an embedding that does not
+ * fit, slots moving with a comma cut; which names a prompt uses. */
+static void
+embedding_slots(void)
+{
+	struct clip_tokenizer *tok = small_tokenizer();
+	struct clip_chunks ch = { 0 };
+	int32_t a = byte_id('a', 1), b = byte_id('b', 1), cat = ID_CAT;
+	int32_t dog = ID_DOG, ab[2], comma_id = byte_id(',', 1);
+	struct clip_ti_name nm[3];
+	const char *names[] = { "a b", "a", "dog", "zzz" };
+	unsigned char used[4];
+	char text[1024], err[128];
+	size_t i;
+
+	CHECK(tok != NULL);
+	if (tok == NULL)
+		return;
+	ab[0] = a;
+	ab[1] = b;
+	nm[0] = (struct clip_ti_name){ &cat, 1, 3 };
+	nm[1] = (struct clip_ti_name){ &dog, 1, 2 };
+	nm[2] = (struct clip_ti_name){ ab, 2, 1 };
+	CHECK(clip_encode_prompt_ti(tok, "a cat dog (cat:1.5) a b", ID_EOS, nm,
+	    3, &ch, err, sizeof(err)) == 0);
+	CHECK(ch.n == 1);
+	if (ch.n == 1) {
+		const struct clip_chunk *c = &ch.v[0];
+		static const int emb[] = { -1, -1, 0, 0, 0, 1, 1, 0, 0, 0, 2,
+		    -1 };
+		static const int row[] = { 0, 0, 0, 1, 2, 0, 1, 0, 1, 2, 0, 0 };
+
+		CHECK(c->ids[1] == a && c->ids[11] == ID_EOS);
+		for (i = 0; i < ARRAY_LEN(emb); i++) {
+			CHECK(c->emb[i] == emb[i] && c->emb_row[i] == row[i]);
+			if (emb[i] >= 0)
+				CHECK(c->ids[i] == 0);
+		}
+		CHECK(c->weights[4] == 1.0f && c->weights[7] == 1.5f &&
+		    c->weights[9] == 1.5f && c->weights[10] == 1.0f);
+		CHECK(c->emb[76] == -1);
+	}
+	clip_chunks_free(&ch);
+
+	/* 73 tokens, then 3 slots: they open the next window. */
+	repeat(text, sizeof(text), "b", 73);
+	strcat(text, "cat");
+	CHECK(clip_encode_prompt_ti(tok, text, ID_EOS, nm, 3, &ch, err,
+	    sizeof(err)) == 0);
+	CHECK(ch.n == 2);
+	if (ch.n == 2) {
+		CHECK(ch.v[0].ids[73] == b && ch.v[0].ids[74] == ID_EOS &&
+		    ch.v[0].emb[74] == -1);
+		CHECK(ch.v[1].emb[1] == 0 && ch.v[1].emb_row[3] == 2 &&
+		    ch.v[1].ids[4] == ID_EOS);
+	}
+	clip_chunks_free(&ch);
+
+	/* 60 b, a comma, 10 b, cat's 3 slots, 2 b: the window fills 15
+	 * after the comma; everything after it, slots too, moves on. */
+	repeat(text, sizeof(text), "b", 60);
+	strcat(text, ", ");
+	repeat(text + strlen(text), sizeof(text) - strlen(text), "b", 10);
+	strcat(text, "cat b b");
+	CHECK(clip_encode_prompt_ti(tok, text, ID_EOS, nm, 3, &ch, err,
+	    sizeof(err)) == 0);
+	CHECK(ch.n == 2);
+	if (ch.n == 2) {
+		CHECK(ch.v[0].ids[61] == byte_id(',', 1) &&
+		    ch.v[0].ids[62] == ID_EOS);
+		for (i = 0; i < CLIP_WINDOW; i++)
+			CHECK(ch.v[0].emb[i] == -1);
+		CHECK(ch.v[1].ids[10] == b && ch.v[1].emb[11] == 0 &&
+		    ch.v[1].emb_row[13] == 2 && ch.v[1].ids[13] == 0 &&
+		    ch.v[1].ids[15] == b && ch.v[1].ids[16] == ID_EOS);
+	}
+	clip_chunks_free(&ch);
+
+	/* A name that is a comma is no comma to cut after: its two slots
+	 * stay together (fuzz_tokenizer found them split). */
+	nm[1] = (struct clip_ti_name){ &comma_id, 1, 2 };
+	repeat(text, sizeof(text), "b", 70);
+	strcat(text, ", b b b b");
+	CHECK(clip_encode_prompt_ti(tok, text, ID_EOS, nm, 3, &ch, err,
+	    sizeof(err)) == 0);
+	CHECK(ch.n == 2);
+	if (ch.n == 2) {
+		CHECK(ch.v[0].emb[71] == 1 && ch.v[0].emb_row[72] == 1 &&
+		    ch.v[0].ids[75] == b);
+		CHECK(ch.v[1].ids[1] == b && ch.v[1].ids[2] == ID_EOS);
+	}
+	clip_chunks_free(&ch);
+
+	/* What cannot be a window's slots is refused. */
+	nm[0].vectors = CLIP_TI_MAX_VECTORS + 1;
+	CHECK(clip_encode_prompt_ti(tok, "cat", ID_EOS, nm, 3, &ch, err,
+	    sizeof(err)) == -1 && ch.n == 0);
+	nm[0].vectors = 0;
+	CHECK(clip_encode_prompt_ti(tok, "cat", ID_EOS, nm, 3, &ch, err,
+	    sizeof(err)) == -1);
+
+	/* "a b" is used, so "a" is not; dog is; zzz is nowhere. */
+	CHECK(clip_prompt_uses(tok, "x a b (dog)", names, 4, used, err,
+	    sizeof(err)) == 0);
+	CHECK(used[0] == 1 && used[1] == 0 && used[2] == 1 && used[3] == 0);
+	CHECK(clip_prompt_uses(tok, "a a", names, 4, used, err,
+	    sizeof(err)) == 0);
+	CHECK(used[0] == 0 && used[1] == 1);
+	clip_tokenizer_free(tok);
+}
+
 struct thread_arg {
 	const struct clip_tokenizer *tok;
 	int ok;
@@ -661,6 +773,7 @@ main(void)
 	RUN(windows_and_weights);
 	RUN(extra_network_tags);
 	RUN(long_prompts_split);
+	RUN(embedding_slots);
 	RUN(threads_share_one_tokenizer);
 	RUN(real_vocabulary);
 	return tap_done();

@@ -10,9 +10,13 @@ same work in the same command, so the figures hold on a noisy machine.
      weights and inputs: seconds per step, ratio, kiln's GFLOP/s (FLOPs
      counted here from the architecture) as a fraction of the peak, peak
      memory, and kiln's per-op profile.
-  3. kiln-micro: images per minute through kiln-render and through the
+  3. SDXL: the same for SDXL base's UNet (2.57 G parameters, F16, with
+     the pooled-text and time-id conditioning) at 1024x1024, one timed
+     run each; kiln's output against PyTorch's is the 1024x1024 check of
+     the SDXL UNet (the test suite checks 256x256).
+  4. kiln-micro: images per minute through kiln-render and through the
      whole stack (API submit -> PNG ready), the second against the first.
-  4. Web: wrk against GET /api/v1/jobs/{id}, POST /api/v1/jobs and the
+  5. Web: wrk against GET /api/v1/jobs/{id}, POST /api/v1/jobs and the
      gallery page, each next to lighttpd serving a static file: requests/s,
      p50 and p99 latency, errors.
 
@@ -117,6 +121,8 @@ def unet_flops(cfg, n, h, w, ctx_len=77):
     linear layers and the attention products; norms and activations,
     under 1%, left out)."""
     ch, T = cfg["ch"], 4 * cfg["ch"][0]
+    depth = cfg.get("depth", 1)
+    depth = [depth] * len(ch) if isinstance(depth, int) else depth
     flops = 0
 
     def conv(cin, cout, k, hh, ww):
@@ -130,7 +136,7 @@ def unet_flops(cfg, n, h, w, ctx_len=77):
             lin(T, cout, n)
         return f + (conv(cin, cout, 1, hh, ww) if cin != cout else 0)
 
-    def xf(c, hh, ww):
+    def xf(c, hh, ww, blocks):
         tok = hh * ww
         rows = n * tok
         f = 2 * conv(c, c, 1, hh, ww)                   # proj in, out
@@ -138,9 +144,11 @@ def unet_flops(cfg, n, h, w, ctx_len=77):
         f += 2 * lin(c, c, rows) + 2 * lin(cfg["ctx_dim"], c, n * ctx_len) \
             + 2 * (2 * n * tok * ctx_len * c)           # cross
         f += lin(c, 8 * c, rows) + lin(4 * c, c, rows)  # GEGLU MLP
-        return f
+        return f * blocks - 2 * conv(c, c, 1, hh, ww) * (blocks - 1)
 
     flops += lin(ch[0], T, n) + lin(T, T, n)
+    if cfg.get("adm_in"):
+        flops += lin(cfg["adm_in"], T, n) + lin(T, T, n)
     flops += conv(4, ch[0], 3, h, w)
     skip, c = [ch[0]], ch[0]
     for i in range(len(ch)):
@@ -148,13 +156,13 @@ def unet_flops(cfg, n, h, w, ctx_len=77):
             flops += res(c, ch[i], h, w)
             c = ch[i]
             if cfg["attn"][i]:
-                flops += xf(c, h, w)
+                flops += xf(c, h, w, depth[i])
             skip.append(c)
         if i < len(ch) - 1:
             h, w = h // 2, w // 2
             flops += conv(c, c, 3, h, w)
             skip.append(c)
-    flops += 2 * res(c, c, h, w) + xf(c, h, w)
+    flops += 2 * res(c, c, h, w) + xf(c, h, w, depth[-1])
     prev = c
     for i in range(len(ch)):
         dl = len(ch) - 1 - i
@@ -162,7 +170,7 @@ def unet_flops(cfg, n, h, w, ctx_len=77):
         for j in range(cfg["layers"] + 1):
             flops += res((prev if j == 0 else oc) + skip.pop(), oc, h, w)
             if cfg["attn"][dl]:
-                flops += xf(oc, h, w)
+                flops += xf(oc, h, w, depth[dl])
         if i < len(ch) - 1:
             h, w = h * 2, w * 2
             flops += conv(oc, oc, 3, h, w)
@@ -209,6 +217,86 @@ def parse_profile(text, top=10):
     return rows[:top], text
 
 
+def sdxl_weights(build):
+    """The random SDXL base UNet (2.57 G parameters) as a diffusers folder
+    of F16 safetensors, streamed to disk once and kept under
+    build/bench."""
+    d = os.path.join(build, "bench", "sdxl-random", "unet")
+    f = os.path.join(d, "diffusion_pytorch_model.safetensors")
+    if os.path.exists(f):
+        return d
+    import unet as ref
+    log("SDXL: making the random SDXL UNet weights (once; %s)" % d)
+    os.makedirs(d, exist_ok=True)
+    cfg = ref.sdxl_config()
+    with open(os.path.join(d, "config.json"), "w") as fh:
+        json.dump(ref.diffusers_config(cfg), fh)
+    n = ref.write_random(f + ".tmp", cfg, seed=31)
+    assert n == ref.SDXL_PARAMS, n
+    os.rename(f + ".tmp", f)
+    return d
+
+
+def unet_step(args, d, cfg, side, rng, work, peak, added=False,
+              warmup=True):
+    """One row: a CFG batch of 2 at side x side through kiln-render unet
+    and through unet_torch.py on the same weights and inputs; SDXL's
+    pooled text and time ids (side, side, 0, 0, side, side) when
+    added."""
+    binary = os.path.join(args.build, "render-daemon", "kiln-render")
+    lat = side // 8
+    files = {"x": rng.standard_normal((2, 4, lat, lat), dtype=np.float32),
+             "c": rng.standard_normal((2, 77, cfg["ctx_dim"]),
+                                      dtype=np.float32)}
+    if added:
+        files["te"] = rng.standard_normal((2, cfg["adm_in"] - 6 * 256),
+                                          dtype=np.float32)
+        files["ids"] = np.array([[side, side, 0, 0, side, side]] * 2,
+                                np.float32)
+    spec = {}
+    for k, v in files.items():
+        v.tofile(os.path.join(work, k))
+        spec[k] = "%s=%s" % ("x".join(map(str, v.shape)),
+                             os.path.join(work, k))
+    ins = ["--in", spec["x"], "--ctx", spec["c"], "--t", TIMESTEPS]
+    if added:
+        ins += ["--text-embeds", spec["te"], "--time-ids", spec["ids"]]
+    ko, to = os.path.join(work, "kiln.out"), os.path.join(work, "t.out")
+    log("UNet %dx%d: kiln-render (best of %d)" % (side, side,
+                                                   args.unet_repeat))
+    out, _, _, k_rss = run_child(
+        [binary, "unet", "--model", d] + ins +
+        ["--out", ko, "--repeat", str(args.unet_repeat)],
+        env=engine_env(args.build), timeout=7200)
+    k = json.loads(out)
+    log("UNet %dx%d: PyTorch, %d threads (best of %d)" % (
+        side, side, args.threads, args.unet_repeat))
+    out, _, _, t_rss = run_child(
+        ["/usr/bin/python3", os.path.join(ROOT, "tools", "bench",
+                                          "unet_torch.py"),
+         "--model", d, "--config", json.dumps(cfg)] + ins +
+        ["--out", to, "--repeat", str(args.unet_repeat), "--threads",
+         str(args.threads), "--warmup", "1" if warmup else "0"],
+        timeout=7200)
+    t = json.loads(out)
+    a, b = np.fromfile(ko, np.float32), np.fromfile(to, np.float32)
+    agree = float(np.max(np.abs(a - b)) / (np.max(np.abs(b)) + 1e-12))
+    flops = unet_flops(cfg, 2, lat, lat)
+    gfs = flops / k["seconds"] / 1e9
+    return {"size": "%dx%d" % (side, side), "batch": 2,
+            "gflop": round(flops / 1e9, 1),
+            "kiln_s": round(k["seconds"], 3),
+            "torch_s": round(t["seconds"], 3),
+            "speedup": round(t["seconds"] / k["seconds"], 3),
+            "kiln_gflops": round(gfs, 1),
+            "torch_gflops": round(flops / t["seconds"] / 1e9, 1),
+            "kiln_of_peak": round(gfs / peak, 3) if peak else None,
+            "kiln_pool_peak_mb": round(k["peak_bytes"] / 2**20),
+            "kiln_rss_mb": round(k_rss / 2**20),
+            "torch_rss_mb": round(t_rss / 2**20),
+            "max_rel_diff": agree}
+
+
 def section_unet(args, peak):
     d = sd15_weights(args.build)
     binary = os.path.join(args.build, "render-daemon", "kiln-render")
@@ -216,47 +304,7 @@ def section_unet(args, peak):
     rows, profile = [], None
     rng = np.random.default_rng(12)
     for side in args.unet_sizes:
-        lat = side // 8
-        x = rng.standard_normal((2, 4, lat, lat), dtype=np.float32)
-        ctx = rng.standard_normal((2, 77, 768), dtype=np.float32)
-        xp, cp = os.path.join(work, "x"), os.path.join(work, "c")
-        ko, to = os.path.join(work, "kiln.out"), os.path.join(work, "t.out")
-        x.tofile(xp)
-        ctx.tofile(cp)
-        ins = ["--in", "2x4x%dx%d=%s" % (lat, lat, xp),
-               "--ctx", "2x77x768=" + cp, "--t", TIMESTEPS]
-        log("UNet %dx%d: kiln-render (best of %d)" % (side, side,
-                                                       args.unet_repeat))
-        out, _, _, k_rss = run_child(
-            [binary, "unet", "--model", d] + ins +
-            ["--out", ko, "--repeat", str(args.unet_repeat)],
-            env=engine_env(args.build))
-        k = json.loads(out)
-        log("UNet %dx%d: PyTorch, %d threads (best of %d)" % (
-            side, side, args.threads, args.unet_repeat))
-        out, _, _, t_rss = run_child(
-            ["/usr/bin/python3", os.path.join(ROOT, "tools", "bench",
-                                              "unet_torch.py"),
-             "--model", d, "--config", json.dumps(SD15)] + ins +
-            ["--out", to, "--repeat", str(args.unet_repeat), "--threads",
-             str(args.threads)])
-        t = json.loads(out)
-        a, b = np.fromfile(ko, np.float32), np.fromfile(to, np.float32)
-        agree = float(np.max(np.abs(a - b)) / (np.max(np.abs(b)) + 1e-12))
-        flops = unet_flops(SD15, 2, lat, lat)
-        gfs = flops / k["seconds"] / 1e9
-        rows.append({"size": "%dx%d" % (side, side), "batch": 2,
-                     "gflop": round(flops / 1e9, 1),
-                     "kiln_s": round(k["seconds"], 3),
-                     "torch_s": round(t["seconds"], 3),
-                     "speedup": round(t["seconds"] / k["seconds"], 3),
-                     "kiln_gflops": round(gfs, 1),
-                     "torch_gflops": round(flops / t["seconds"] / 1e9, 1),
-                     "kiln_of_peak": round(gfs / peak, 3) if peak else None,
-                     "kiln_pool_peak_mb": round(k["peak_bytes"] / 2**20),
-                     "kiln_rss_mb": round(k_rss / 2**20),
-                     "torch_rss_mb": round(t_rss / 2**20),
-                     "max_rel_diff": agree})
+        rows.append(unet_step(args, d, SD15, side, rng, work, peak))
     if args.profile_size:
         lat = args.profile_size // 8
         x = rng.standard_normal((2, 4, lat, lat), dtype=np.float32)
@@ -277,6 +325,28 @@ def section_unet(args, peak):
     subprocess.run(["rm", "-rf", work])
     return {"params": SD15_PARAMS, "threads": args.threads, "rows": rows,
             "profile": profile}
+
+
+def section_sdxl(args, peak):
+    """SDXL base's UNet step (one timed run each: about two minutes per
+    side at 1024x1024 on two cores), with no warm-up on either side."""
+    import unet as ref
+    d = sdxl_weights(args.build)
+    c = ref.sdxl_config()
+    cfg = dict(ch=c.ch, layers=c.layers, attn=c.attn, heads=c.heads,
+               ctx_dim=c.ctx_dim, groups=c.groups,
+               linear_proj=c.linear_proj, depth=c.depth, adm_in=c.adm_in)
+    work = tempfile.mkdtemp(prefix="kiln-bench-sdxl-")
+    rng = np.random.default_rng(13)
+    saved, args.unet_repeat = args.unet_repeat, 1
+    try:
+        rows = [unet_step(args, d, cfg, side, rng, work, peak, added=True,
+                          warmup=False) for side in args.sdxl_sizes]
+    finally:
+        args.unet_repeat = saved
+        subprocess.run(["rm", "-rf", work])
+    return {"params": ref.SDXL_PARAMS, "threads": args.threads,
+            "rows": rows}
 
 
 # ------------------------------------------------------------ kiln-micro
@@ -490,19 +560,22 @@ def table(res):
             out.append("  %-22s %10.1f %10.1f %8.2f" % (
                 r["shape"], r["openblas_gflops"], r["kiln_gflops"],
                 r["ratio"]))
-    u = res.get("unet")
-    if u:
-        out.append("UNet step, SD 1.5 config, batch 2 (s/step; PyTorch %d "
-                   "threads)" % u["threads"])
-        out.append("  %-9s %7s %8s %8s %8s %8s %7s %9s %9s" % (
+    def steps(title, u):
+        out.append("UNet step, %s, batch 2 (s/step; PyTorch %d threads)" %
+                   (title, u["threads"]))
+        out.append("  %-9s %7s %8s %8s %8s %8s %7s %9s %9s %8s" % (
             "size", "GFLOP", "kiln", "torch", "speedup", "kGFLOP/s",
-            "of peak", "kiln RSS", "torch RSS"))
+            "of peak", "kiln RSS", "torch RSS", "rel diff"))
         for r in u["rows"]:
             out.append("  %-9s %7.0f %8.2f %8.2f %8.2f %8.1f %7.2f %7d MB "
-                       "%6d MB" % (r["size"], r["gflop"], r["kiln_s"],
-                                   r["torch_s"], r["speedup"],
-                                   r["kiln_gflops"], r["kiln_of_peak"] or 0,
-                                   r["kiln_rss_mb"], r["torch_rss_mb"]))
+                       "%6d MB %8.1e" % (
+                           r["size"], r["gflop"], r["kiln_s"], r["torch_s"],
+                           r["speedup"], r["kiln_gflops"],
+                           r["kiln_of_peak"] or 0, r["kiln_rss_mb"],
+                           r["torch_rss_mb"], r["max_rel_diff"]))
+    u = res.get("unet")
+    if u:
+        steps("SD 1.5 config", u)
         if u.get("profile"):
             out.append("  kiln per-op profile at %s (top):" %
                        u["profile"]["size"])
@@ -511,6 +584,8 @@ def table(res):
                     r["op"], r["calls"], r["ms"], 100 * r["share"],
                     "  %.1f GFLOP/s" % r["gflops"] if r["gflops"]
                     else ""))
+    if res.get("sdxl"):
+        steps("SDXL base config, F16 weights", res["sdxl"])
     m = res.get("micro")
     if m:
         out.append("kiln-micro 64x64, model defaults (images/min)")
@@ -538,10 +613,11 @@ def table(res):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
-    ap.add_argument("--only", default="gemm,unet,micro,web")
+    ap.add_argument("--only", default="gemm,unet,sdxl,micro,web")
     ap.add_argument("--gemm-repeat", type=int, default=5)
     ap.add_argument("--unet-sizes", default="256,512")
     ap.add_argument("--unet-repeat", type=int, default=2)
+    ap.add_argument("--sdxl-sizes", default="1024")
     ap.add_argument("--profile-size", type=int, default=256,
                     help="0: no per-op profile")
     ap.add_argument("--threads", type=int, default=2)
@@ -554,18 +630,21 @@ def main():
     args.build = os.path.abspath(args.build)
     args.only = set(args.only.split(","))
     args.unet_sizes = [int(v) for v in args.unet_sizes.split(",") if v]
+    args.sdxl_sizes = [int(v) for v in args.sdxl_sizes.split(",") if v]
     t0 = time.time()
     res = {"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
            "cores": gemm.CORES}
     if "gemm" in args.only:
         res["gemm"] = section_gemm(args)
     peak = res.get("gemm", {}).get("peak_gflops")
+    if ("unet" in args.only or "sdxl" in args.only) and peak is None:
+        best = max(gemm.bench_numpy(gemm.parse_shape(s), 3)[0]
+                   for s in gemm.DEFAULT_SHAPES.split(","))
+        peak = round(best, 1)
     if "unet" in args.only:
-        if peak is None:
-            best = max(gemm.bench_numpy(gemm.parse_shape(s), 3)[0]
-                       for s in gemm.DEFAULT_SHAPES.split(","))
-            peak = round(best, 1)
         res["unet"] = section_unet(args, peak)
+    if "sdxl" in args.only:
+        res["sdxl"] = section_sdxl(args, peak)
     if "micro" in args.only or "web" in args.only:
         res["micro"], res["web"] = section_stack(args)
         if "micro" not in args.only:
