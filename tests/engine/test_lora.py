@@ -4,14 +4,15 @@ W + multiplier * alpha / rank * up @ down into the device weights; the
 reference runs the unmerged path (base(x) + scale * up(down(x))) in
 float64. Covered: two LoRAs at once on a UNet (kohya with alpha, PEFT with
 lora_adapter_metadata and an alpha_pattern) through `kiln-render unet
---lora`; LoCon (3x3 down, 1x1 up) on every Linear and Conv of a single
-file's UNet under SGM names; text-encoder LoRAs (lora_te_, PEFT .alpha
-tensors) and SDXL's two encoders (lora_te1_, lora_te2_ on bigG's packed
-q, k, v rows) through `kiln-render encode-text --lora`; which weight each
-module of an SDXL LoRA patches, in every spelling, against lora.py's
-index (`kiln-render lora-targets`, no device); the errors (a LoRA for
-another model, a truncated file, a shape mismatch, LoHa); and a render
-that takes a LoRA off again giving the exact bytes it gave before.
+--lora`; LoCon (3x3 down, 1x1 up) on every Linear and Conv of an SD 1.x
+and an SDXL single file's UNet under SGM names; text-encoder LoRAs
+(lora_te_, PEFT .alpha tensors) and SDXL's two encoders (lora_te1_,
+lora_te2_ on bigG's packed q, k, v rows) through `kiln-render encode-text
+--lora`; which weight each module of an SDXL LoRA patches, in every
+spelling, against lora.py's index (`kiln-render lora-targets`, no
+device); the errors (a LoRA for another model, a truncated file, a shape
+mismatch, LoHa); and a render that takes a LoRA off again giving the
+exact bytes it gave before.
 Tolerance: max abs error <= 1e-4 of the output's scale."""
 
 import json
@@ -125,15 +126,20 @@ def inputs(cfg, seed, N=2, H=8, W=8, Lc=7):
     return x, t, ctx
 
 
-def run_unet(model, x, t, ctx, loras=(), ok=True):
-    xp, cp, op = (os.path.join(WORK, n) for n in ("x.bin", "c.bin",
-                                                   "o.bin"))
-    x.numpy().tofile(xp)
-    ctx.numpy().tofile(cp)
-    args = ["unet", "--model", model,
-            "--in", "%s=%s" % ("x".join(map(str, x.shape)), xp),
-            "--ctx", "%s=%s" % ("x".join(map(str, ctx.shape)), cp),
+def put(name, t):
+    p = os.path.join(WORK, name)
+    t.contiguous().numpy().astype(np.float32).tofile(p)
+    return "%s=%s" % ("x".join(map(str, t.shape)), p)
+
+
+def run_unet(model, x, t, ctx, loras=(), ok=True, added=None):
+    op = os.path.join(WORK, "o.bin")
+    args = ["unet", "--model", model, "--in", put("x.bin", x),
+            "--ctx", put("c.bin", ctx),
             "--t", ",".join("%g" % v for v in t.tolist()), "--out", op]
+    if added is not None:
+        args += ["--text-embeds", put("te.bin", added[0]),
+                 "--time-ids", put("ids.bin", added[1])]
     for spec in loras:
         args += ["--lora", spec]
     p = ec.kiln_render(args)
@@ -232,6 +238,41 @@ def test_f16_weights_take_the_patch_rounded_once(_):
     got = run_unet(d, x, t, ctx, [p + ":0.9"])
     check(got, ref.forward(w_m, cfg, x, t, ctx), "F16 merged")
     far(got, ref.forward(w16, cfg, x, t, ctx), "F16 without the LoRA")
+
+
+def test_sdxl_unet_with_an_sgm_named_locon(_):
+    # sd-scripts' SDXL names (input_blocks_4_1_transformer_blocks_1_...,
+    # label_emb_0_0, output_blocks_2_1_conv after a level without
+    # attention) on every Linear and Conv of an SDXL-shaped single file:
+    # stacked transformer blocks and the added embedding included.
+    cfg = ref.Config(ch=(32, 64, 128), layers=2, attn=(False, True, True),
+                     heads=(1, 1, 2), ctx_dim=48, groups=32,
+                     linear_proj=True, depth=(1, 2, 3),
+                     adm_in=16 + 6 * 256)
+    w = ref.random_weights(cfg, seed=26)
+    path = os.path.join(WORK, "sdxl-unet.safetensors")
+    st_io.write(path, {"model.diffusion_model." + k: v.numpy()
+                       for k, v in ref.to_ldm(w, cfg).items()})
+    layout = lora.Layout(cfg, [], True)
+    p, sd = save("sdxl-locon", lora.random_kohya(
+        layout, rank=3, conv_rank=2, alpha=1.0, seed=27,
+        select=lambda t: True))
+    assert "lora_unet_label_emb_0_0.lora_down.weight" in sd
+    assert "lora_unet_input_blocks_4_1_transformer_blocks_1_attn2_to_k." \
+        "lora_up.weight" in sd
+    g = torch.Generator().manual_seed(28)
+    x = torch.randn(2, cfg.in_ch, 8, 8, generator=g)
+    ctx = torch.randn(2, 7, cfg.ctx_dim, generator=g)
+    te = torch.randn(2, 16, generator=g)
+    ids = torch.cat([sdxl.time_ids((1024, 896), (0, 64), (1024, 1024)),
+                     sdxl.time_ids((64, 64), (0, 0), (64, 64))]).float()
+    t = torch.tensor([981.0, 17.0])
+    got = run_unet(path, x, t, ctx, [p + ":0.6"], added=(te, ids))
+    y = ref.add_embeds(te, ids, cfg.time_ids_dim)
+    hooks = combined([(sd, None, 0.6)], layout, "unet")
+    check(got, ref.forward(w, cfg, x, t, ctx, y=y, lora=hooks),
+          "SDXL UNet with an SGM-named LoCon")
+    far(got, ref.forward(w, cfg, x, t, ctx, y=y), "without it")
 
 
 # ------------------------------------------------------ text encoders
