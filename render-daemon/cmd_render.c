@@ -3,6 +3,7 @@
  * with A1111 parameters and a JSON summary on stdout. */
 #include "commands.h"
 #include "image.h"
+#include "lora.h"
 #include "pipeline.h"
 #include "runtime.h"
 #include "util.h"
@@ -23,6 +24,8 @@ struct ropts {
 	    *sampler, *seed, *batch, *init, *strength, *prediction, *vocab,
 	    *device, *out, *vae_budget, *prompts;
 	int verbose;
+	struct lora_spec loras[CLI_LORAS_MAX];	/* --lora, in order */
+	int nloras;
 	char default_model[PATH_MAX];	/* without --model */
 	struct cli_ti ti;		/* --embedding, --embeddings */
 };
@@ -70,6 +73,7 @@ usage(FILE *f)
 	    "\n       [--cfg 7] [--sampler euler_a] [--seed N] [--batch N]\n"
 	    "       [--init IMAGE [--strength 0.75]] [--prediction "
 	    "auto|eps|v]\n"
+	    "       [--lora FILE[:WEIGHT[:UNET_WEIGHT]] ...]\n"
 	    "       [--vocab PATH] [--vae-budget MB] [--device SEL] "
 	    "[--verbose]\n"
 	    "       [--embedding FILE]... [--embeddings DIR]\n"
@@ -83,9 +87,12 @@ usage(FILE *f)
 	    "arguments.\n"
 	    "Options left out take the model's defaults (its kiln.json), "
 	    "else the ones\nshown. --prompts renders every line of FILE, a "
-	    "JSON object {\"prompt\", \"out\",\n\"seed\", \"negative\"} "
-	    "(seed and negative optional), with the model loaded\nonce; one "
-	    "summary line per prompt.\n"
+	    "JSON object {\"prompt\", \"out\",\n\"seed\", \"negative\", "
+	    "\"loras\"} (all but prompt and out optional; loras a list\nof "
+	    "\"FILE:WEIGHT\" replacing the --lora set), with the model "
+	    "loaded once; one\nsummary line per prompt. --lora merges a "
+	    "LoRA (repeatable); the prompt's\n<lora:...> tags are left out "
+	    "of the text, not applied.\n"
 	    "--embedding FILE (a textual-inversion NAME.safetensors) stands "
 	    "in for NAME\nwherever a prompt says it; --embeddings DIR "
 	    "offers every such file in DIR,\nread when a prompt names "
@@ -132,6 +139,17 @@ parse_opts(int argc, char **argv, struct ropts *o)
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			usage(stdout);
 			return 1;
+		}
+		if (!strcmp(argv[i], "--lora")) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "kiln-render: --lora: missing "
+				    "value\n");
+				return -1;
+			}
+			if (cli_lora_arg("render", argv[++i], o->loras,
+			    &o->nloras) != 0)
+				return -1;
+			continue;
 		}
 		if (i + 1 < argc &&
 		    (t = cli_ti_arg(&o->ti, argv[i], argv[i + 1])) != 0) {
@@ -384,12 +402,12 @@ out:
 	return rc;
 }
 
-/* Renders gp into out (out-1.png ... for a batch) and prints the summary
- * line. Returns 0, EXIT_CANCELED, 2 for a parameter the model rejects, or
- * 1. */
+/* Renders gp into out (out-1.png ... for a batch) with the LoRAs
+ * l[0..nl-1] merged and prints the summary line. Returns 0,
+ * EXIT_CANCELED, 2 for a parameter (a LoRA) the model rejects, or 1. */
 static int
 render_one(struct pipeline *p, struct ropts *o, const struct gen_params *base,
-    const char *out)
+    const char *out, const struct lora_spec *l, int nl)
 {
 	struct gen_params run = *base, *gp = &run;
 	struct gen_result res = {0};
@@ -408,6 +426,10 @@ render_one(struct pipeline *p, struct ropts *o, const struct gen_params *base,
 		fprintf(stderr, "kiln-render: --%s: %d is not a multiple of %d, "
 		    "which this model needs\n", gp->width % grid ? "width" :
 		    "height", gp->width % grid ? gp->width : gp->height, grid);
+		return 2;
+	}
+	if (pipeline_set_loras(p, l, nl, err, sizeof(err)) != 0) {
+		fprintf(stderr, "kiln-render: --lora: %s\n", err);
 		return 2;
 	}
 	/* The embeddings this prompt and its negative name. */
@@ -515,6 +537,10 @@ render_list(struct pipeline *p, struct ropts *o,
 		json_object *obj;
 		struct gen_params gp;
 		const char *out;
+		/* The line's "loras", or (has 0) the --lora set. */
+		int has;
+		struct lora_spec l[CLI_LORAS_MAX];
+		int nl;
 	} *items = NULL;
 	FILE *f = fopen(o->prompts, "r");
 	size_t n = 0, cap = 0, len = 0, k;
@@ -556,6 +582,7 @@ render_list(struct pipeline *p, struct ropts *o,
 			cap = cap ? cap * 2 : 64;
 		}
 		e = &items[n];
+		memset(e, 0, sizeof(*e));
 		e->obj = obj;
 		e->gp = *base;
 		/* Without a seed of its own, entry k takes the run's seed + k,
@@ -583,6 +610,30 @@ render_list(struct pipeline *p, struct ropts *o,
 			}
 			e->gp.seed = (uint64_t)json_object_get_int64(v);
 		}
+		if (json_object_object_get_ex(obj, "loras", &v)) {
+			size_t j;
+
+			e->has = 1;
+			if (!json_object_is_type(v, json_type_array)) {
+				fprintf(stderr, "kiln-render: %s:%ld: loras: not "
+				    "a list of \"FILE:WEIGHT\"\n", o->prompts,
+				    line);
+				goto out;
+			}
+			for (j = 0; j < json_object_array_length(v); j++) {
+				json_object *x = json_object_array_get_idx(v, j);
+
+				if (!json_object_is_type(x, json_type_string)) {
+					fprintf(stderr, "kiln-render: %s:%ld: "
+					    "loras[%zu]: not a string\n",
+					    o->prompts, line, j);
+					goto out;
+				}
+				if (cli_lora_arg("render", json_object_get_string(
+				    x), e->l, &e->nl) != 0)
+					goto out;
+			}
+		}
 	}
 	if (ferror(f)) {
 		fprintf(stderr, "kiln-render: --prompts: %s: read error\n",
@@ -593,20 +644,24 @@ render_list(struct pipeline *p, struct ropts *o,
 	 * 90 does not cost the 89 renders before it. */
 	rc = 0;
 	for (k = 0; k < n && rc == 0; k++)
-		rc = render_one(p, o, &items[k].gp, items[k].out);
+		rc = render_one(p, o, &items[k].gp, items[k].out,
+		    items[k].has ? items[k].l : o->loras,
+		    items[k].has ? items[k].nl : o->nloras);
 out:
-	for (k = 0; k < n; k++)
+	for (k = 0; k < n; k++) {
 		json_object_put(items[k].obj);
+		cli_loras_free(items[k].l, items[k].nl);
+	}
 	free(items);
 	free(buf);
 	fclose(f);
 	return rc;
 }
 
-int
-cmd_render(int argc, char **argv)
+/* The command after its options were read into *o-> */
+static int
+render_main(int argc, char **argv, struct ropts *o)
 {
-	struct ropts o;
 	struct gen_params gp, base;
 	struct kiln_rt *rt = NULL;
 	struct pipeline *p = NULL;
@@ -614,7 +669,7 @@ cmd_render(int argc, char **argv)
 	char err[2048];
 	int st, iw = 0, ih = 0, rc = 1;
 
-	st = parse_opts(argc, argv, &o);
+	st = parse_opts(argc, argv, o);
 	if (st != 0) {
 		if (st < 0)
 			usage(stderr);
@@ -623,48 +678,48 @@ cmd_render(int argc, char **argv)
 	/* Checked against the engine's defaults first, so a bad flag fails
 	 * before the model loads; then again over the model's. */
 	gen_params_default(&base);
-	if (to_params(&o, &base, &gp) != 0)
+	if (to_params(o, &base, &gp) != 0)
 		return 2;
 	if (gen_params_check(&gp, err, sizeof(err)) != 0) {
 		fprintf(stderr, "kiln-render: --%s\n", err);
 		return 2;
 	}
-	if (o.init != NULL && image_load_rgb(o.init, &iw, &ih, &init, err,
+	if (o->init != NULL && image_load_rgb(o->init, &iw, &ih, &init, err,
 	    sizeof(err)) != 0) {
 		fprintf(stderr, "kiln-render: --init: %s\n", err);
 		return 2;
 	}
 	/* The --embedding files before the model: a bad one loads
 	 * nothing. */
-	if (cli_ti_load(&o.ti, err, sizeof(err)) != 0) {
+	if (cli_ti_load(&o->ti, err, sizeof(err)) != 0) {
 		fprintf(stderr, "kiln-render: %s\n", err);
 		goto out;
 	}
-	if (cli_rt_open(&rt, o.device, err, sizeof(err)) != 0) {
+	if (cli_rt_open(&rt, o->device, err, sizeof(err)) != 0) {
 		fprintf(stderr, "kiln-render: --device: %s\n", err);
 		goto out;
 	}
-	if (o.verbose)
+	if (o->verbose)
 		rt->profile = 1;
-	if (pipeline_open(rt, o.model, o.vocab, &p, err, sizeof(err)) != 0) {
+	if (pipeline_open(rt, o->model, o->vocab, &p, err, sizeof(err)) != 0) {
 		fprintf(stderr, "kiln-render: --model: %s\n", err);
 		goto out;
 	}
 	pipeline_defaults(p, &base);
-	if (to_params(&o, &base, &gp) != 0) {
+	if (to_params(o, &base, &gp) != 0) {
 		rc = 2;
 		goto out;
 	}
 	gp.init_rgb = init;
 	gp.init_w = iw;
 	gp.init_h = ih;
-	if (o.verbose)
+	if (o->verbose)
 		fprintf(stderr, "kiln-render: device %s; vocabulary %s; "
 		    "prediction %s\n", rt->device_name, pipeline_vocab(p),
 		    pipeline_prediction(p) == PRED_V ? "v" : "eps");
-	rc = o.prompts != NULL ? render_list(p, &o, &gp) :
-	    render_one(p, &o, &gp, o.out);
-	if (o.verbose) {
+	rc = o->prompts != NULL ? render_list(p, o, &gp) :
+	    render_one(p, o, &gp, o->out, o->loras, o->nloras);
+	if (o->verbose) {
 		fprintf(stderr, "kiln-render: peak %.1f MiB held, %.1f MiB "
 		    "live\n", rt->peak_held / 1048576.0,
 		    rt->peak_live / 1048576.0);
@@ -673,7 +728,18 @@ cmd_render(int argc, char **argv)
 out:
 	pipeline_free(p);
 	rt_free(rt);
-	cli_ti_free(&o.ti);
 	free(init);
+	return rc;
+}
+
+int
+cmd_render(int argc, char **argv)
+{
+	struct ropts o;
+	int rc;
+
+	rc = render_main(argc, argv, &o);
+	cli_ti_free(&o.ti);
+	cli_loras_free(o.loras, o.nloras);
 	return rc;
 }

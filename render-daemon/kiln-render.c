@@ -35,6 +35,8 @@ static const struct {
 	{ "sample-test", cmd_sample, "--sampler NAME --steps N --seed S "
 		"--shape 1x4x8x8 --out FILE: a sampler on a synthetic model "
 		"(tests)" },
+	{ "lora-targets", cmd_lora_targets, "--model PATH --lora FILE ...: "
+		"the weight each module of a LoRA patches (no device)" },
 	{ "st-dump", cmd_st_dump, "FILE [TENSOR]: list a safetensors file or "
 		"print one tensor" },
 };

@@ -14,6 +14,7 @@
 #define RT_MAX_PROGRAMS 32
 
 struct rt_buf;
+struct wt_registry;
 
 /* Which attention kernel op_attention runs: AUTO picks the fused one on
  * CPUs and the blocked GEMMs elsewhere. */
@@ -103,6 +104,10 @@ struct kiln_rt {
 	size_t nprof;
 	int tuned;			/* a tuning file's GEMM parameters are in
 					 * force (tuning.h) */
+
+	/* While set, the weight loaders (weights.h) record every weight
+	 * they upload here: the caller that set it owns it. */
+	struct wt_registry *weights;
 
 	char err[2048];			/* last failure, see rt_error() */
 	/* The first non-empty compiler log of a program built from source
