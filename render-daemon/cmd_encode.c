@@ -3,6 +3,7 @@
  * vector) as raw float32, for tests and for checking a checkpoint by
  * hand. */
 #include "commands.h"
+#include "prompt.h"
 #include "lora.h"
 #include "safetensors.h"
 #include "textcond.h"
@@ -176,6 +177,7 @@ cmd_encode_text(int argc, char **argv)
 	struct clip_tokenizer *tok = NULL;
 	struct text_cond *tc = NULL;
 	struct cli_ti ti = {0};
+	char *stripped = NULL;
 	const struct ti_embedding *const *tis;
 	const char *both[2];
 	int nti;
@@ -269,6 +271,15 @@ cmd_encode_text(int argc, char **argv)
 		goto out;
 	}
 	if (prompt != NULL) {
+		/* What the encoder sees, as render's: <lora:...> tags name
+		 * LoRAs (--lora merges them), not words. */
+		stripped = prompt_strip_extra_networks(prompt);
+		if (stripped == NULL) {
+			fprintf(stderr, "kiln-render encode-text: out of "
+			    "memory\n");
+			goto out;
+		}
+		prompt = stripped;
 		tok = clip_tokenizer_load(vocab, err, sizeof(err));
 		if (tok == NULL) {
 			fprintf(stderr, "kiln-render encode-text: %s\n", err);
@@ -356,6 +367,7 @@ cmd_encode_text(int argc, char **argv)
 	report(tc, m, B, L, poolp != NULL, rt->peak_held);
 	rc = 0;
 out:
+	free(stripped);
 	text_cond_out_free(&res);
 	free(ids);
 	free(ids2);

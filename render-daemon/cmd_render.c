@@ -5,6 +5,7 @@
 #include "image.h"
 #include "lora.h"
 #include "pipeline.h"
+#include "prompt.h"
 #include "runtime.h"
 #include "util.h"
 
@@ -414,7 +415,8 @@ render_one(struct pipeline *p, struct ropts *o, const struct gen_params *base,
 	struct image_meta meta;
 	const char *both[2];
 	char err[2048], **names = NULL, *params = NULL, *mname = NULL;
-	int i, st, grid, rc = 1;
+	char *stripped;
+	int i, st, grid, rc = 1, tirc;
 
 	if (gen_params_check(gp, err, sizeof(err)) != 0) {
 		/* Messages start with the field's name, the flag's too. */
@@ -432,11 +434,19 @@ render_one(struct pipeline *p, struct ropts *o, const struct gen_params *base,
 		fprintf(stderr, "kiln-render: --lora: %s\n", err);
 		return 2;
 	}
-	/* The embeddings this prompt and its negative name. */
-	both[0] = gp->prompt;
+	/* The embeddings this prompt (as the encoder sees it: without
+	 * LoRA tags) and its negative name. */
+	stripped = prompt_strip_extra_networks(gp->prompt);
+	if (stripped == NULL) {
+		fprintf(stderr, "kiln-render: out of memory\n");
+		return 1;
+	}
+	both[0] = stripped;
 	both[1] = gp->negative != NULL ? gp->negative : "";
-	if (cli_ti_for(&o->ti, pipeline_tokenizer(p), both, 2,
-	    &gp->embeddings, &gp->nembeddings, err, sizeof(err)) != 0) {
+	tirc = cli_ti_for(&o->ti, pipeline_tokenizer(p), both, 2,
+	    &gp->embeddings, &gp->nembeddings, err, sizeof(err));
+	free(stripped);
+	if (tirc != 0) {
 		fprintf(stderr, "kiln-render: %s\n", err);
 		return 1;
 	}

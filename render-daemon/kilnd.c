@@ -530,9 +530,9 @@ static int
 embeddings_resolve(struct daemon *d, struct pipeline *p, const struct job *j,
     struct ti_use *u, char *err, size_t errlen)
 {
-	const char *prompts[2] = { j->prompt, j->negative }, **names = NULL;
+	const char *prompts[2] = { NULL, j->negative }, **names = NULL;
 	unsigned char *used = NULL, *any = NULL;
-	char e[1024];
+	char e[1024], *stripped = NULL;
 	int n, i, k, rc = -1;
 
 	n = ti_dir_scan(d->tis, d->cfg.embeddings_dir, e, sizeof(e));
@@ -545,13 +545,16 @@ embeddings_resolve(struct daemon *d, struct pipeline *p, const struct job *j,
 	}
 	if (n == 0)
 		return 0;
+	/* The text the encoder sees: a <lora:style:1> tag names no
+	 * embedding "style". */
+	prompts[0] = stripped = prompt_strip_extra_networks(j->prompt);
 	names = calloc((size_t)n, sizeof(*names));
 	used = calloc((size_t)n, 1);
 	any = calloc((size_t)n, 1);
 	u->e = calloc((size_t)n, sizeof(*u->e));
 	u->hash = calloc((size_t)n, sizeof(*u->hash));
-	if (names == NULL || used == NULL || any == NULL || u->e == NULL ||
-	    u->hash == NULL) {
+	if (stripped == NULL || names == NULL || used == NULL || any == NULL ||
+	    u->e == NULL || u->hash == NULL) {
 		errf(err, errlen, "out of memory");
 		goto out;
 	}
@@ -599,6 +602,7 @@ embeddings_resolve(struct daemon *d, struct pipeline *p, const struct job *j,
 	}
 	rc = 0;
 out:
+	free(stripped);
 	free(names);
 	free(used);
 	free(any);
