@@ -30,20 +30,7 @@ FOLDER = os.path.join(WORK, "tiny-xl")
 SINGLE = os.path.join(WORK, "tiny-xl.safetensors")
 VOCAB = os.path.join(harness.ROOT, "models", "clip")
 SEED = 40
-# The SDXL shape at test size with the real vocabulary, so that kiln's
-# tokenizer (models/clip) feeds it, and what a single file cannot say
-# as SDXL has it: heads of 64 channels, 32 groups.
-CFGS = dict(
-    L=dict(vocab=49408, hidden=64, layers=2, inter=128, max_pos=77, heads=1,
-           act="quick_gelu"),
-    G=dict(vocab=49408, hidden=128, layers=3, inter=256, max_pos=77,
-           heads=2, act="gelu", projection=64),
-    unet=unet_ref.Config(ch=(32, 64, 128), layers=2,
-                         attn=(False, True, True), heads=(1, 1, 2),
-                         ctx_dim=64 + 128, groups=32, linear_proj=True,
-                         depth=(1, 2, 3), adm_in=64 + 6 * 256),
-    vae=vae_ref.config((32, 32), layers=1, latent=4, groups=32,
-                       scaling_factor=0.13025))
+CFGS = sdxl.tiny_configs()
 P = {}
 
 

@@ -99,6 +99,26 @@ def small_configs():
                 vae=small_vae_config())
 
 
+def tiny_configs():
+    """The SDXL shape at the smallest size a single file describes
+    completely, for renders end to end: the real vocabulary (so that
+    kiln's tokenizer feeds it), heads of 64 channels and 32 groups as SDXL
+    has them (a single file carries no config), both encoders at least
+    two layers deep (the penultimate state), bigG's pooled output 64
+    wide."""
+    return dict(
+        L=dict(vocab=49408, hidden=64, layers=2, inter=128, max_pos=77,
+               heads=1, act="quick_gelu"),
+        G=dict(vocab=49408, hidden=128, layers=3, inter=256, max_pos=77,
+               heads=2, act="gelu", projection=64),
+        unet=unet.Config(ch=(32, 64, 128), layers=2,
+                         attn=(False, True, True), heads=(1, 1, 2),
+                         ctx_dim=64 + 128, groups=32, linear_proj=True,
+                         depth=(1, 2, 3), adm_in=64 + 6 * 256),
+        vae=vae.config((32, 32), layers=1, latent=4, groups=32,
+                       scaling_factor=0.13025))
+
+
 def _te(c):
     return {k: c[k] for k in ("vocab", "hidden", "layers", "inter",
                               "max_pos")}
