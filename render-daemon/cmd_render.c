@@ -2,6 +2,8 @@
  * from the command line, through the same pipeline the daemon runs; PNGs
  * with A1111 parameters and a JSON summary on stdout. */
 #include "commands.h"
+#include "extras.h"
+#include "filehash.h"
 #include "image.h"
 #include "lora.h"
 #include "pipeline.h"
@@ -29,6 +31,10 @@ struct ropts {
 	int nloras;
 	char default_model[PATH_MAX];	/* without --model */
 	struct cli_ti ti;		/* --embedding, --embeddings */
+	/* A1111's "Model hash" of a single-file model, hashed at the first
+	 * image; "" for a folder (A1111 shows none) or when unreadable. */
+	char model_hash[HASH_HEX + 1];
+	int model_hashed;
 };
 
 /*
@@ -347,6 +353,115 @@ model_name(const char *path)
 	return s;
 }
 
+/* What the parameters record of the LoRAs a render merged, the way an
+ * A1111 image would carry them: the prompt with a <lora:NAME:W> tag for
+ * each (NAME the file's stem; W the text weight, then the UNet's when
+ * they differ, A1111's <lora:NAME:TE:UNET>) that it does not name
+ * already, and each one's hash for "Lora hashes": its metadata's
+ * sshs_model_hash, else kohya's hash of the data after the header. */
+struct lora_meta {
+	char *prompt;
+	char *name[CLI_LORAS_MAX];
+	char hash[CLI_LORAS_MAX][HASH_HEX + 1];
+	struct image_lora list[CLI_LORAS_MAX];
+	int n;
+};
+
+static void
+lora_meta_free(struct lora_meta *m)
+{
+	int i;
+
+	free(m->prompt);
+	for (i = 0; i < CLI_LORAS_MAX; i++)
+		free(m->name[i]);
+	memset(m, 0, sizeof(*m));
+}
+
+static int
+lora_meta_make(struct lora_meta *m, const char *prompt,
+    const struct lora_spec *l, int nl)
+{
+	size_t cap = strlen(prompt) + 1, len;
+	char tag[256], e[512];
+	int i, k;
+
+	memset(m, 0, sizeof(*m));
+	for (i = 0; i < nl; i++) {
+		m->name[i] = model_name(l[i].path);
+		if (m->name[i] == NULL)
+			return -1;
+		cap += strlen(m->name[i]) + 64;
+	}
+	m->prompt = malloc(cap);
+	if (m->prompt == NULL)
+		return -1;
+	len = (size_t)snprintf(m->prompt, cap, "%s", prompt);
+	for (i = 0; i < nl; i++) {
+		struct extra_info x;
+		char *dir = strdup(l[i].path), *slash;
+
+		snprintf(tag, sizeof(tag), "<lora:%s:", m->name[i]);
+		if (strstr(prompt, tag) == NULL) {
+			if (l[i].text == l[i].unet)
+				k = snprintf(tag, sizeof(tag), " <lora:%s:%g>",
+				    m->name[i], l[i].text);
+			else
+				k = snprintf(tag, sizeof(tag), " <lora:%s:%g:"
+				    "%g>", m->name[i], l[i].text, l[i].unet);
+			if (k > 0 && len + (size_t)k < cap) {
+				memcpy(m->prompt + len, tag, (size_t)k + 1);
+				len += (size_t)k;
+			}
+		}
+		if (dir == NULL)
+			return -1;
+		slash = strrchr(dir, '/');
+		if (slash != NULL)
+			*slash = '\0';
+		memset(&x, 0, sizeof(x));
+		if (extra_load(slash != NULL ? dir : ".", EXTRA_LORA,
+		    m->name[i], &x, e, sizeof(e)) == 0 && x.sshs_hash != NULL)
+			snprintf(m->hash[i], sizeof(m->hash[i]), "%s",
+			    x.sshs_hash);
+		else if (file_sha256(l[i].path, HASH_ADDNET, m->hash[i], e,
+		    sizeof(e)) != 0)
+			m->hash[i][0] = '\0';
+		extra_info_clear(&x);
+		free(dir);
+		for (k = 0; m->hash[i][k] != '\0'; k++)
+			if (m->hash[i][k] >= 'A' && m->hash[i][k] <= 'F')
+				m->hash[i][k] += 'a' - 'A';
+		m->hash[i][HASH_SHORT_NET] = '\0';
+		if (m->hash[i][0] != '\0') {
+			m->list[m->n].name = m->name[i];
+			m->list[m->n++].hash = m->hash[i];
+		}
+	}
+	return 0;
+}
+
+/* The model's "Model hash" into o, once: the SHA-256 of a single file
+ * (seconds for a checkpoint of gigabytes), none for a folder. */
+static const char *
+model_hash(struct ropts *o)
+{
+	struct stat sb;
+	char e[512];
+
+	if (!o->model_hashed) {
+		o->model_hashed = 1;
+		o->model_hash[0] = '\0';
+		if (stat(o->model, &sb) == 0 && S_ISREG(sb.st_mode) &&
+		    file_sha256(o->model, HASH_FILE, o->model_hash, e,
+		    sizeof(e)) == 0)
+			o->model_hash[HASH_SHORT_MODEL] = '\0';
+		else
+			o->model_hash[0] = '\0';
+	}
+	return o->model_hash;
+}
+
 static int
 progress(void *arg, const struct pipeline_step *s)
 {
@@ -413,6 +528,7 @@ render_one(struct pipeline *p, struct ropts *o, const struct gen_params *base,
 	struct gen_params run = *base, *gp = &run;
 	struct gen_result res = {0};
 	struct image_meta meta;
+	struct lora_meta lm = {0};
 	const char *both[2];
 	char err[2048], **names = NULL, *params = NULL, *mname = NULL;
 	char *stripped;
@@ -463,13 +579,14 @@ render_one(struct pipeline *p, struct ropts *o, const struct gen_params *base,
 	}
 	names = calloc((size_t)res.count, sizeof(*names));
 	mname = model_name(o->model);
-	if (names == NULL || mname == NULL) {
+	if (names == NULL || mname == NULL ||
+	    lora_meta_make(&lm, gp->prompt, l, nl) != 0) {
 		fprintf(stderr, "kiln-render: out of memory\n");
 		goto out;
 	}
 	for (i = 0; i < res.count; i++) {
 		memset(&meta, 0, sizeof(meta));
-		meta.prompt = gp->prompt;
+		meta.prompt = lm.prompt;
 		meta.negative = gp->negative;
 		meta.steps = gp->steps;
 		meta.sampler = sampler_name(gp->sampler);
@@ -479,6 +596,9 @@ render_one(struct pipeline *p, struct ropts *o, const struct gen_params *base,
 		meta.height = res.height;
 		meta.model = mname;
 		meta.denoise = gp->init_rgb != NULL ? gp->strength : 0;
+		meta.model_hash = model_hash(o);
+		meta.loras = lm.list;
+		meta.nloras = lm.n;
 		names[i] = out_name(out, i);
 		free(params);
 		params = NULL;
@@ -512,6 +632,7 @@ out:
 	free(names);
 	free(params);
 	free(mname);
+	lora_meta_free(&lm);
 	gen_result_free(&res);
 	return rc;
 }
