@@ -24,7 +24,6 @@ import numpy as np
 import torch
 
 import engine_common as ec
-import harness
 import clip as clip_ref
 import sdxl
 import st_io
@@ -33,7 +32,6 @@ import vae as vae_ref
 STACK = None
 TOL = 1e-4
 WORK = tempfile.mkdtemp(prefix="kiln-sdxltext-")
-VOCAB = os.path.join(harness.ROOT, "models", "clip")
 BOS, EOS = sdxl.BOS, sdxl.EOS
 
 # A non-square projection (bigG's is 1280 x 1280) so that a transposed
@@ -131,7 +129,7 @@ def encode(model, ids=None, ids2=None, prompt=None, negative=None,
         if ids2 is not None:
             args += ["--ids2", ids_arg(ids2)]
     else:
-        args += ["--prompt", prompt, "--vocab", VOCAB]
+        args += ["--prompt", prompt, "--vocab", ec.VOCAB]
         if negative is not None:
             args += ["--negative", negative]
     if pooled:
@@ -244,51 +242,10 @@ def test_pooled_refused_without_a_pooled_output(_):
 
 # ------------------------------------------------------------- prompts
 
-def tokenize(text):
-    p = ec.kiln_render(["tokenize", "--vocab", VOCAB, "--", text])
-    assert p.returncode == 0, p.stderr
-    return json.loads(p.stdout)
-
-
-def windows(pieces, pad):
-    """[(text, weight)] -> ([ids[77]], [weights[77]]): each piece tokenized
-    on its own, 75 tokens a window (the prompts here have no commas, so
-    A1111's comma backtrack never moves one), start + tokens + end, EOS
-    filling, then pad after the first end id; start, end and filling
-    weigh 1."""
-    toks, ws = [], []
-    for text, w in pieces:
-        t = tokenize(text)
-        toks += t
-        ws += [w] * len(t)
-    ids, wts = [], []
-    for i in range(0, max(len(toks), 1), 75):
-        c, cw = toks[i:i + 75], ws[i:i + 75]
-        ids.append(sdxl.prompt_ids(c, pad))
-        wts.append([1.0] + cw + [1.0] * (76 - len(cw)))
-    return ids, wts
-
-
-def ref_prompt(w, pieces, zero=False):
-    """A1111's SDXL conditioning of one prompt: per encoder, per window,
-    z *= weights, rescaled to the mean it had; windows along the tokens;
-    pooled from the first window, unweighted. (ctx [1, 77 W, D], pooled
-    [1, P])."""
-    il, wts = windows(pieces, sdxl.PAD_L)
-    ig, wts_g = windows(pieces, sdxl.PAD_G)
-    assert wts == wts_g
-    ctx, pooled = sdxl.encode(w[0], w[1], torch.tensor(il),
-                              torch.tensor(ig), L=SL, G=SG)
-    mult = torch.tensor(wts, dtype=torch.float64)[..., None]
-    parts = []
-    for z in (ctx[..., :SL["hidden"]], ctx[..., SL["hidden"]:]):
-        before = z.mean(dim=(1, 2), keepdim=True)
-        z = z * mult
-        parts.append(z * (before / z.mean(dim=(1, 2), keepdim=True)))
-    ctx = torch.cat(parts, -1).reshape(1, -1, ctx.shape[-1])
-    if zero:
-        return torch.zeros_like(ctx), torch.zeros_like(pooled[:1])
-    return ctx, pooled[:1]
+def ref_prompt(w, pieces):
+    """A1111's SDXL conditioning of one prompt on the small encoders
+    (engine_common.ref_sdxl_prompt): (ctx [1, 77 W, D], pooled [1, P])."""
+    return ec.ref_sdxl_prompt(w[0], w[1], pieces, SL, SG)
 
 
 WEIGHTED = "a (red:1.4) fox in [deep] snow"
@@ -317,7 +274,7 @@ LONG = " ".join(["an old stone lighthouse on a rocky coast under a "
 
 def test_prompt_over_77_tokens_joins_windows(_):
     m = small_model()
-    n = len(tokenize(LONG))
+    n = len(ec.tokenize(LONG))
     assert 75 < n <= 150, n
     ctx, pooled, info = encode(m["file"], prompt=LONG)
     assert info["shape"] == [1, 154, 320]
