@@ -96,6 +96,49 @@ struct gemm {
 	struct gmat a, b, c;
 };
 
+/* The tile of blocks (8 x 32 of C each) one work-group of the engine's
+ * kernel computes, TM down by TN across (see gemm.cl): as large as keeps
+ * the tile's panels of A (TM 8 rows of K) and B (TN 32 columns of K)
+ * within about 2 MB, a share of a CPU's L2 and L3, and small enough that
+ * every compute unit gets four tiles or more; a product too small for
+ * that gets tiles of one block. */
+static void
+gemm_tiles(const struct kiln_rt *rt, uint32_t mb, uint32_t nb, size_t k,
+	size_t batch, uint32_t *TM, uint32_t *TN)
+{
+	size_t want = 4 * (size_t)rt->compute_units, budget = 2u << 20;
+	uint32_t tm = 32, tn = 16;
+
+	while (tm > 1 && ((size_t)tm * 8 + (size_t)tn * 32) * k * 4 >
+	    budget) {
+		if (tm >= 2 * tn)
+			tm /= 2;
+		else if (tn > 1)
+			tn /= 2;
+		else
+			tm /= 2;
+	}
+	while ((tm > 1 || tn > 1) && (size_t)((mb + tm - 1) / tm) *
+	    ((nb + tn - 1) / tn) * batch < want) {
+		if (tm >= tn && tm > 1)
+			tm /= 2;
+		else
+			tn /= 2;
+	}
+	/* The work-group may not exceed the device's limit. */
+	while ((size_t)tm * tn > rt->max_wg && (tm > 1 || tn > 1)) {
+		if (tm >= tn)
+			tm /= 2;
+		else
+			tn /= 2;
+	}
+	/* Even tiles: 20 columns of blocks go as 2 x 10, not 16 + 4. */
+	tm = (mb + (mb + tm - 1) / tm - 1) / ((mb + tm - 1) / tm);
+	tn = (nb + (nb + tn - 1) / tn - 1) / ((nb + tn - 1) / tn);
+	*TM = tm;
+	*TN = tn;
+}
+
 /* The embedded k_gemm_nn kernel: no transposes, either of A and B may be
  * float16. */
 static int
@@ -109,13 +152,38 @@ gemm_launch(struct kiln_rt *rt, const struct gemm *g, double t0)
 		lb = (uint32_t)g->b.ld, bs = (uint32_t)g->b.stride,
 		co = (uint32_t)g->c.off, lc = (uint32_t)g->c.ld,
 		cs = (uint32_t)g->c.stride;
-	size_t gws[3] = { (g->n + 31) / 32, (g->m + 7) / 8, g->batch };
-	struct rt_arg args[17] = { RT_ARG(M), RT_ARG(N), RT_ARG(K),
-		RT_ARG(g->alpha), RT_ARG(g->a.mem), RT_ARG(ao), RT_ARG(la),
-		RT_ARG(as), RT_ARG(g->b.mem), RT_ARG(bo), RT_ARG(lb),
-		RT_ARG(bs), RT_ARG(g->beta), RT_ARG(g->c.mem), RT_ARG(co),
-		RT_ARG(lc), RT_ARG(cs) };
+	uint32_t mb = (uint32_t)((g->m + 7) / 8), nb = (uint32_t)((g->n +
+		31) / 32), TM, TN, tm;
+	size_t gws[2], lws[2];
+	struct rt_arg args[20];
 	int prof = rt->profile, r;
+
+	gemm_tiles(rt, mb, nb, g->k, g->batch, &TM, &TN);
+	tm = (mb + TM - 1) / TM;
+	gws[0] = (size_t)tm * ((nb + TN - 1) / TN) * TM * TN;
+	gws[1] = g->batch;
+	lws[0] = (size_t)TM * TN;
+	lws[1] = 1;
+	args[0] = RT_ARG(M);
+	args[1] = RT_ARG(N);
+	args[2] = RT_ARG(K);
+	args[3] = RT_ARG(g->alpha);
+	args[4] = RT_ARG(g->a.mem);
+	args[5] = RT_ARG(ao);
+	args[6] = RT_ARG(la);
+	args[7] = RT_ARG(as);
+	args[8] = RT_ARG(g->b.mem);
+	args[9] = RT_ARG(bo);
+	args[10] = RT_ARG(lb);
+	args[11] = RT_ARG(bs);
+	args[12] = RT_ARG(g->beta);
+	args[13] = RT_ARG(g->c.mem);
+	args[14] = RT_ARG(co);
+	args[15] = RT_ARG(lc);
+	args[16] = RT_ARG(cs);
+	args[17] = RT_ARG(TM);
+	args[18] = RT_ARG(TN);
+	args[19] = RT_ARG(tm);
 
 	/* Offsets are passed as 32-bit element counts. */
 	if (g->a.off + g->a.stride * g->batch > UINT32_MAX ||
@@ -130,7 +198,7 @@ gemm_launch(struct kiln_rt *rt, const struct gemm *g, double t0)
 	/* Timed below as "gemm", not per kernel: nothing may return
 	 * between here and the restore. */
 	rt->profile = 0;
-	r = rt_launch(rt, kern, 3, gws, NULL, args, 17);
+	r = rt_launch(rt, kern, 2, gws, lws, args, 20);
 	rt->profile = prof;
 	if (r != 0)
 		return -1;

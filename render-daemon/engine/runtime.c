@@ -300,6 +300,10 @@ rt_open(struct kiln_rt **out, const char *selector,
 		sizeof(rt->driver_version));
 	clGetDeviceInfo(rt->device, CL_DEVICE_MAX_WORK_GROUP_SIZE,
 		sizeof(rt->max_wg), &rt->max_wg, NULL);
+	if (clGetDeviceInfo(rt->device, CL_DEVICE_MAX_COMPUTE_UNITS,
+	    sizeof(rt->compute_units), &rt->compute_units, NULL) !=
+	    CL_SUCCESS || rt->compute_units == 0)
+		rt->compute_units = 1;
 	clGetDeviceInfo(rt->device, CL_DEVICE_GLOBAL_MEM_SIZE,
 		sizeof(rt->global_mem), &rt->global_mem, NULL);
 	clGetDeviceInfo(rt->device, CL_DEVICE_MAX_MEM_ALLOC_SIZE,

@@ -60,6 +60,7 @@ struct kiln_rt {
 	char platform_name[256];
 	char driver_version[128];
 	size_t max_wg;			/* CL_DEVICE_MAX_WORK_GROUP_SIZE */
+	cl_uint compute_units;		/* CL_DEVICE_MAX_COMPUTE_UNITS, >= 1 */
 	cl_ulong global_mem;
 	cl_ulong max_alloc;
 	cl_ulong local_mem;
