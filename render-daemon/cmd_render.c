@@ -6,6 +6,7 @@
 #include "filehash.h"
 #include "image.h"
 #include "lora.h"
+#include "models.h"
 #include "pipeline.h"
 #include "prompt.h"
 #include "runtime.h"
@@ -474,9 +475,14 @@ progress(void *arg, const struct pipeline_step *s)
 }
 
 static int
-print_summary(const struct gen_result *r, char **names)
+print_summary(const struct gen_result *r, char **names,
+    const struct pipeline *p, const char *model)
 {
-	json_object *o = json_object_new_object(), *files, *seeds, *t;
+	json_object *o = json_object_new_object(), *files, *seeds, *t, *mo,
+	    *d;
+	struct model_card *card = NULL;
+	struct gen_params def;
+	char e[512];
 	const char *s;
 	int i, rc = -1;
 
@@ -510,6 +516,31 @@ print_summary(const struct gen_result *r, char **names)
 	json_object_object_add(t, "vae_s", json_object_new_double(r->t.vae_s));
 	json_object_object_add(t, "total_s",
 	    json_object_new_double(r->t.total_s));
+	/* What the model is, as /api/v1/models says it: its family (sd1,
+	 * sd2, sdxl, unknown), native side and the defaults a render
+	 * without flags takes. */
+	if (model_card_load_path(model, &card, e, sizeof(e)) == 0) {
+		pipeline_defaults(p, &def);
+		mo = json_object_new_object();
+		d = json_object_new_object();
+		json_object_object_add(o, "model", mo);
+		json_object_object_add(mo, "type", json_object_new_string(
+		    sd_family_name(card->type)));
+		json_object_object_add(mo, "native_size",
+		    json_object_new_int(card->native_side));
+		json_object_object_add(mo, "defaults", d);
+		json_object_object_add(d, "width",
+		    json_object_new_int(def.width));
+		json_object_object_add(d, "height",
+		    json_object_new_int(def.height));
+		json_object_object_add(d, "steps",
+		    json_object_new_int(def.steps));
+		json_object_object_add(d, "cfg_scale",
+		    json_object_new_double(def.cfg));
+		json_object_object_add(d, "sampler", json_object_new_string(
+		    sampler_name(def.sampler)));
+		model_card_free(card);
+	}
 	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 	if (s != NULL && printf("%s\n", s) >= 0 && fflush(stdout) == 0)
 		rc = 0;
@@ -620,7 +651,7 @@ render_one(struct pipeline *p, struct ropts *o, const struct gen_params *base,
 		    "evaluation), vae %.3f s, total %.3f s\n", res.t.load_s,
 		    res.t.text_s, res.t.init_s, res.t.unet_s, res.t.steps_run,
 		    res.t.unet_step_s, res.t.vae_s, res.t.total_s);
-	if (print_summary(&res, names) != 0) {
+	if (print_summary(&res, names, p, o->model) != 0) {
 		fprintf(stderr, "kiln-render: cannot write the summary\n");
 		goto out;
 	}

@@ -113,6 +113,10 @@ def test_sdxl_folder_matches_reference_pipeline(_):
     ec.close_to(ec.png_pixels(out), want, "SDXL txt2img euler cfg 5")
     par = ec.png_parameters(out)
     assert "Size: 80x64" in par and "Seed: 77" in par, par
+    # The summary says what the model is, as /api/v1/models does.
+    assert info["model"]["type"] == "sdxl", info
+    assert info["model"]["native_size"] == 1024, info
+    assert info["model"]["defaults"]["width"] == 1024, info
 
 
 def test_sdxl_single_file_gives_the_folders_image(_):
