@@ -219,3 +219,20 @@ def close_to(got, want, what):
         "%s: mean |diff| %.3f, max %d (want <= 1, <= 4)" % (
             what, d.mean(), d.max())
     return d
+
+
+# --- small SDXL text encoders -----------------------------------------
+
+# CLIP-L- and bigG-shaped encoders at test size with the real vocabulary
+# (kiln's tokenizer feeds them prompts): the SDXL text tests' and the
+# textual-inversion tests'.
+SDXL_SMALL_L = dict(vocab=49408, hidden=128, layers=3, inter=256,
+                    max_pos=77, heads=2, act="quick_gelu")
+SDXL_SMALL_G = dict(vocab=49408, hidden=192, layers=3, inter=384,
+                    max_pos=77, heads=3, act="gelu", projection=160)
+
+
+def te_args(c):
+    """The clip reference's size arguments of an encoder config."""
+    return {k: c[k] for k in ("vocab", "hidden", "layers", "inter",
+                              "max_pos")}

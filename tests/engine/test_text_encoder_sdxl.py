@@ -42,17 +42,13 @@ BOS, EOS = sdxl.BOS, sdxl.EOS
 
 # A non-square projection (bigG's is 1280 x 1280) so that a transposed
 # text_projection cannot pass.
-SL = dict(vocab=49408, hidden=128, layers=3, inter=256, max_pos=77, heads=2,
-          act="quick_gelu")
-SG = dict(vocab=49408, hidden=192, layers=3, inter=384, max_pos=77, heads=3,
-          act="gelu", projection=160)
+SL = ec.SDXL_SMALL_L
+SG = ec.SDXL_SMALL_G
 
 _models = {}
 
 
-def te(c):
-    return {k: c[k] for k in ("vocab", "hidden", "layers", "inter",
-                              "max_pos")}
+te = ec.te_args
 
 
 def single_file_items(L, G, seed):

@@ -32,17 +32,13 @@ BOS, EOS = sdxl.BOS, sdxl.EOS
 # Heads of 64 channels: single files carry no head count.
 SD1 = dict(vocab=49408, hidden=128, layers=2, inter=256, max_pos=77)
 SD1_HEADS = 2
-SL = dict(vocab=49408, hidden=128, layers=3, inter=256, max_pos=77, heads=2,
-          act="quick_gelu")
-SG = dict(vocab=49408, hidden=192, layers=3, inter=384, max_pos=77, heads=3,
-          act="gelu", projection=160)
+SL = ec.SDXL_SMALL_L
+SG = ec.SDXL_SMALL_G
 
 _models = {}
 
 
-def te(c):
-    return {k: c[k] for k in ("vocab", "hidden", "layers", "inter",
-                              "max_pos")}
+te = ec.te_args
 
 
 def sd1_model():

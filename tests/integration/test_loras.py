@@ -16,7 +16,6 @@ implementations (tools/reference), LoRAs from lora.py (random_kohya,
 kohya_to_peft) and by hand, embeddings from textual_inversion.py. Each
 test makes its own user and key."""
 
-import hashlib
 import json
 import os
 import re
@@ -24,7 +23,8 @@ import subprocess
 import sys
 
 import harness
-from common import (api, browser, error_of, is_json, one, png_decode,
+from common import (api, browser, error_of, file_sha256, is_json,
+                    models_with_micro, one, png_decode, png_parameters,
                     post_form, rendered, submit, user_with_key, wait_job)
 
 sys.path.insert(0, os.path.join(harness.ROOT, "tools", "reference"))
@@ -69,12 +69,7 @@ def make_models(stack_dir):
     import lora
     import st_io
     import textual_inversion as ti
-    root = os.path.join(stack_dir, "models")
-    src = os.path.join(harness.ROOT, "models", "kiln-micro")
-    os.makedirs(os.path.join(root, "kiln-micro"))
-    for name in os.listdir(src):
-        os.symlink(os.path.join(src, name),
-                   os.path.join(root, "kiln-micro", name))
+    root = models_with_micro(stack_dir)
     ucfg = tiny_single_file(os.path.join(root, "sd-tiny.safetensors"))
     MODELS["sd-tiny"] = os.path.join(root, "sd-tiny.safetensors")
     z = lambda *s: np.zeros(s, dtype=np.float16)  # noqa: E731
@@ -139,16 +134,6 @@ def make_models(stack_dir):
     return root
 
 
-def sha256_file(path, skip_header=False):
-    """The file's SHA-256, or (LoRAs: kohya's addnet hash, as A1111's
-    hashes.addnet_hash_safetensors) of the bytes after its header."""
-    with open(path, "rb") as f:
-        data = f.read()
-    if skip_header:
-        data = data[8 + int.from_bytes(data[:8], "little"):]
-    return hashlib.sha256(data).hexdigest()
-
-
 def models(s, key):
     r = api(s, "GET", "/api/v1/models", key)
     assert r.status == 200, r.text[:500]
@@ -157,20 +142,6 @@ def models(s, key):
 
 def by_name(items):
     return {m["name"]: m for m in items}
-
-
-def png_parameters(data):
-    """The tEXt "parameters" of a PNG, read by hand."""
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    pos = 8
-    while pos < len(data):
-        n = int.from_bytes(data[pos:pos + 4], "big")
-        if data[pos + 4:pos + 8] == b"tEXt":
-            k, v = data[pos + 8:pos + 8 + n].split(b"\0", 1)
-            if k == b"parameters":
-                return v.decode("latin-1")
-        pos += 12 + n
-    raise AssertionError("no parameters chunk")
 
 
 def fields_of(r, status, where):
@@ -487,7 +458,7 @@ def test_the_form_takes_loras_and_the_job_page_shows_them(s):
 
 def test_png_parameters_carry_a1111s_model_hash(s):
     _, key = user_with_key(s)
-    want = sha256_file(MODELS["sd-tiny"])
+    want = file_sha256(MODELS["sd-tiny"])
     j = submit(s, key, {"prompt": "a red star", "model": "sd-tiny",
                         "width": 64, "height": 64, "steps": 2,
                         "seed": 7})
@@ -523,9 +494,9 @@ def test_kiln_admin_hash_fills_the_cache_as_a1111_hashes(s):
     assert "two.safetensors" in p.stderr, p.stderr
     lines = p.stdout.splitlines()
     root = os.path.dirname(MODELS["sd-tiny"])
-    lora = sha256_file(os.path.join(root, "loras", "tiny-kohya.safetensors"),
+    lora = file_sha256(os.path.join(root, "loras", "tiny-kohya.safetensors"),
                        skip_header=True)
-    emb = sha256_file(os.path.join(root, "embeddings",
+    emb = file_sha256(os.path.join(root, "embeddings",
                                    "tok-sd1.safetensors"))
     # The daemon hashed it already for the jobs that used it.
     assert "lora tiny-kohya %s hashed" % lora[:12] in lines or \
@@ -533,7 +504,7 @@ def test_kiln_admin_hash_fills_the_cache_as_a1111_hashes(s):
     assert "embedding tok-sd1 %s hashed" % emb[:12] in lines, lines
     assert "lora meta %s from its metadata" % META_HASH[:12] in lines
     assert "checkpoint sd-tiny %s cached" % \
-        sha256_file(MODELS["sd-tiny"])[:10] in lines, lines
+        file_sha256(MODELS["sd-tiny"])[:10] in lines, lines
     # The API shows what was hashed.
     _, key = user_with_key(s)
     doc = models(s, key)

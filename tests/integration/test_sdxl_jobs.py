@@ -9,12 +9,12 @@ hashes: "name: 12 hex of the addnet hash", Model hash: 10 hex of the
 file's SHA-256, computed here with hashlib), and the LoRAs change the
 image, which the next job without them gets back exactly."""
 
-import hashlib
 import os
 import sys
 
 import harness
-from common import api, is_json, submit, user_with_key, wait_job
+from common import (api, file_sha256, is_json, models_with_micro,
+                    png_parameters, submit, user_with_key, wait_job)
 
 sys.path.insert(0, os.path.join(harness.ROOT, "tools", "reference"))
 
@@ -32,12 +32,7 @@ def make_models(stack_dir):
     import numpy as np
     import lora
     import sdxl
-    root = os.path.join(stack_dir, "models")
-    src = os.path.join(harness.ROOT, "models", "kiln-micro")
-    os.makedirs(os.path.join(root, "kiln-micro"))
-    for name in os.listdir(src):
-        os.symlink(os.path.join(src, name),
-                   os.path.join(root, "kiln-micro", name))
+    root = models_with_micro(stack_dir)
     cfgs = sdxl.tiny_configs()
     FILES["xl-tiny"] = os.path.join(root, "xl-tiny.safetensors")
     sdxl.write_single_file(FILES["xl-tiny"], cfgs, seed=3,
@@ -55,27 +50,6 @@ def make_models(stack_dir):
         FILES[name] = os.path.join(loras, name + ".safetensors")
         lora.save(FILES[name], tensors)
     return root
-
-
-def sha256(path, skip_header=False):
-    with open(path, "rb") as f:
-        data = f.read()
-    if skip_header:
-        data = data[8 + int.from_bytes(data[:8], "little"):]
-    return hashlib.sha256(data).hexdigest()
-
-
-def png_parameters(data):
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    pos = 8
-    while pos < len(data):
-        n = int.from_bytes(data[pos:pos + 4], "big")
-        if data[pos + 4:pos + 8] == b"tEXt":
-            k, v = data[pos + 8:pos + 8 + n].split(b"\0", 1)
-            if k == b"parameters":
-                return v.decode("latin-1")
-        pos += 12 + n
-    raise AssertionError("no parameters chunk")
 
 
 def render(s, key, **kw):
@@ -104,12 +78,12 @@ def test_a_job_with_two_loras_renders_and_records_them(s):
                         " <lora:xl-peft:0.6>",
                         loras=[{"name": "xl-kohya", "weight": 0.8}])
     params = png_parameters(with_loras)
-    model = sha256(FILES["xl-tiny"])[:10]
+    model = file_sha256(FILES["xl-tiny"])[:10]
     assert "Size: 64x64, Model hash: %s, Model: xl-tiny" % model in \
         params, params
     hashes = 'Lora hashes: "xl-kohya: %s, xl-peft: %s"' % (
-        sha256(FILES["xl-kohya"], True)[:12],
-        sha256(FILES["xl-peft"], True)[:12])
+        file_sha256(FILES["xl-kohya"], True)[:12],
+        file_sha256(FILES["xl-peft"], True)[:12])
     assert hashes in params, params
     assert "<lora:xl-peft:0.6>" in params, params
     assert "Lora hashes" not in png_parameters(plain)
