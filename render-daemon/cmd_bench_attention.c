@@ -78,6 +78,10 @@ parse_shapes(const char *arg, struct attn_shape *s, int max)
 			if (i < 4 && *p++ != 'x')
 				return -1;
 		}
+		/* Kernels index with 32 bits; keep every tensor below. */
+		if ((double)v[0] * (double)(v[1] > v[2] ? v[1] : v[2]) *
+		    (double)v[3] * (double)v[4] > (double)(1u << 31))
+			return -1;
 		s[n].B = v[0];
 		s[n].Lq = v[1];
 		s[n].Lk = v[2];
@@ -88,7 +92,7 @@ parse_shapes(const char *arg, struct attn_shape *s, int max)
 			s[n].causal = 1;
 			p += 7;
 		}
-		if (*p == ',')
+		if (*p == ',' && p[1] != '\0')
 			p++;
 		else if (*p != '\0')
 			return -1;
@@ -210,7 +214,7 @@ bench_one(struct kiln_rt *rt, const struct attn_shape *s, int repeat,
 	struct ktensor *q = NULL, *k = NULL, *v = NULL, *o = NULL;
 	float *hq = NULL, *hk = NULL, *hv = NULL, *ho = NULL;
 	size_t HD = s->H * s->d, nq = s->B * s->Lq * HD,
-		nk = s->B * s->Lk * HD;
+		nk = s->B * s->Lk * HD, e;
 	float scale = 1.0f / sqrtf((float)s->d);
 	double *t = NULL, t0, c0;
 	int i, rc = -1;
@@ -231,7 +235,7 @@ bench_one(struct kiln_rt *rt, const struct attn_shape *s, int repeat,
 	fill(hq, nq, 1 + s->Lq);
 	fill(hk, nk, 2 + s->Lk);
 	fill(hv, nk, 3 + s->d);
-	for (size_t e = 0; e < nk; e++)
+	for (e = 0; e < nk; e++)
 		hk[e] *= 2.0f;
 	q = kt_new3(rt, KD_F32, (int64_t)s->B, (int64_t)s->Lq, (int64_t)HD);
 	k = kt_new3(rt, KD_F32, (int64_t)s->B, (int64_t)s->Lk, (int64_t)HD);

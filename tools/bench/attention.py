@@ -7,8 +7,9 @@ the rounds, so a machine that other jobs share slows both alike.
 Two figures per shape: wall GFLOP/s (best call), and GFLOP/s from the
 least process CPU time of a call spread over the cores (what the kernel
 would do with the machine to itself; wall figures on a busy machine say
-more about the neighbours). Writes the table as JSON to
-bench/results/attention.json. Run with /usr/bin/python3."""
+more about the neighbours). The second overstates shapes too small to
+keep every core busy (CLIP's): read their wall figure. Writes the table
+as JSON to bench/results/attention.json. Run with /usr/bin/python3."""
 
 import argparse
 import json
