@@ -16,6 +16,7 @@ int cmd_vae_decode(int argc, char **argv);
 int cmd_vae_encode(int argc, char **argv);
 int cmd_tune(int argc, char **argv);
 int cmd_bench_gemm(int argc, char **argv);
+int cmd_bench_attention(int argc, char **argv);
 int cmd_render(int argc, char **argv);
 int cmd_lora_targets(int argc, char **argv);
 
