@@ -81,7 +81,7 @@ PROGRAMS = $(PORTAL) $(API) $(KILND) $(ADMIN) $(RENDER)
             $(DBCHECK_SRC:%.c=$(BUILD)/%.o)
 
 .PHONY: all deps deps-run deps-test test test-unit asan valgrind fuzz run stop install \
-        uninstall clean bench bench-gemm tune model
+        uninstall clean bench bench-gemm bench-attention tune model
 
 all: $(PROGRAMS) $(UNIT_BIN) $(DBCHECK_BIN)
 
@@ -304,6 +304,14 @@ bench: all
 bench-gemm: $(RENDER)
 	POCL_CACHE_DIR=$${POCL_CACHE_DIR:-$(CURDIR)/$(BUILD)/pocl-cache} \
 	  /usr/bin/python3 tools/bench/gemm.py --build $(BUILD)
+
+# Attention GFLOP/s on SD's shapes (kiln-render bench-attention); with
+# ATTN_BASE=<another build dir> the two builds alternate and are shown side
+# by side. The table also goes to bench/results/attention.json.
+bench-attention: $(RENDER)
+	POCL_CACHE_DIR=$${POCL_CACHE_DIR:-$(CURDIR)/$(BUILD)/pocl-cache} \
+	  /usr/bin/python3 tools/bench/attention.py --build $(BUILD) \
+	  $(if $(ATTN_BASE),--base $(ATTN_BASE))
 
 # Searches CLBlast's GEMM parameters for the device for TUNE_BUDGET
 # seconds and writes its tuning file (~/.config/kiln/tuning/, or

@@ -384,8 +384,12 @@ card_architecture(struct model_card *c, const char *path, int is_dir)
 	if (ub >= 1 && ub <= 8 && vb >= 1 && vb <= 8) {
 		if (c->multiple == 0)
 			c->multiple = (1 << (vb - 1)) * (1 << (ub - 1));
+		/* Without a sample_size, the family's (0 when unknown:
+		 * the card's size, below). */
 		if (sample > 0 && sample <= 1024)
 			c->native_side = sample * (1 << (vb - 1));
+		else
+			c->native_side = sd_family_native(c->type);
 		known = 1;
 	} else if (!is_dir && c->type != SD_UNKNOWN) {
 		if (c->multiple == 0)

@@ -527,7 +527,7 @@ static int
 loras_usable(const struct job_spec *s, spec_err_fn err, void *arg)
 {
 	struct extra_info x;
-	char msg[1200], e[512], field[32], avail[900];
+	char msg[1500], e[512], field[32], avail[900];
 	int bad = 0, i;
 
 	avail[0] = '\0';

@@ -1,11 +1,14 @@
 /* cmd_common.c - what several kiln-render subcommands share. */
 #include "commands.h"
 #include "engine_env.h"
+#include "lora.h"
 #include "prompt.h"
 #include "runtime.h"
 #include "ti.h"
 #include "util.h"
 
+#include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +65,90 @@ walk_alloc_failures(struct kiln_rt *rt, const char *cmd, int (*fn)(void *),
 	fprintf(stderr, "kiln-render %s: %zu allocation failures walked, "
 		"each gave its memory back\n", cmd, n - 1);
 	return (int)(n - 1);
+}
+
+/* s as a whole number (a LoRA multiplier). */
+static int
+lora_weight(const char *s, double *out)
+{
+	char *end;
+
+	if (*s == '\0')
+		return -1;
+	errno = 0;
+	*out = strtod(s, &end);
+	return errno != 0 || *end != '\0' || !isfinite(*out) ? -1 : 0;
+}
+
+int
+cli_lora_arg(const char *cmd, const char *arg, struct lora_spec *l, int *n)
+{
+	const char *c1 = strrchr(arg, ':'), *c2;
+	size_t len = strlen(arg);
+	double w = 1.0, u = 1.0;
+	char num[64];
+
+	if (*n >= CLI_LORAS_MAX) {
+		fprintf(stderr, "kiln-render %s: --lora: at most %d\n", cmd,
+			CLI_LORAS_MAX);
+		return -1;
+	}
+	/* FILE:WEIGHT, and FILE:WEIGHT:UNET_WEIGHT when the part before
+	 * the last weight is one too. */
+	if (c1 != NULL && lora_weight(c1 + 1, &u) == 0) {
+		w = u;
+		len = (size_t)(c1 - arg);
+		c2 = memrchr(arg, ':', len);
+		if (c2 != NULL && c1 - c2 - 1 < (long)sizeof(num)) {
+			snprintf(num, sizeof(num), "%.*s", (int)(c1 - c2 - 1),
+				c2 + 1);
+			if (lora_weight(num, &w) == 0)
+				len = (size_t)(c2 - arg);
+			else
+				w = u;
+		}
+	}
+	if (len == 0) {
+		fprintf(stderr, "kiln-render %s: --lora %s: expected "
+			"FILE[:WEIGHT[:UNET_WEIGHT]]\n", cmd, arg);
+		return -1;
+	}
+	l[*n].path = strndup(arg, len);
+	if (l[*n].path == NULL) {
+		fprintf(stderr, "kiln-render %s: out of memory\n", cmd);
+		return -1;
+	}
+	l[*n].text = w;
+	l[*n].unet = u;
+	(*n)++;
+	return 0;
+}
+
+void
+cli_loras_free(struct lora_spec *l, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		free((char *)l[i].path);
+}
+
+int
+cli_loras_apply(const char *cmd, struct kiln_rt *rt, const struct st_model *m,
+	struct wt_registry *reg, const struct lora_spec *l, int n,
+	struct lora_state **state)
+{
+	char err[2048];
+
+	*state = NULL;
+	if (n == 0)
+		return 0;
+	if (lora_state_new(rt, m, reg, state, err, sizeof(err)) != 0 ||
+	    lora_state_set(*state, l, n, err, sizeof(err)) != 0) {
+		fprintf(stderr, "kiln-render %s: --lora: %s\n", cmd, err);
+		return -1;
+	}
+	return 0;
 }
 
 int

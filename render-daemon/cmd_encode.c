@@ -3,11 +3,14 @@
  * vector) as raw float32, for tests and for checking a checkpoint by
  * hand. */
 #include "commands.h"
+#include "prompt.h"
+#include "lora.h"
 #include "safetensors.h"
 #include "textcond.h"
 #include "ti.h"
 #include "tokenizer.h"
 #include "util.h"
+#include "weights.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -23,6 +26,7 @@ usage(FILE *f)
 		"         [--embedding FILE]... [--embeddings DIR]\n"
 		"         --out FILE [--pooled FILE] [--skip N] "
 		"[--device SEL] [--fail-each-alloc]\n"
+		"         [--lora FILE[:WEIGHT[:UNET_WEIGHT]] ...]\n"
 		"Writes the context [B, L, width] float32 to FILE (SDXL: both "
 		"encoders'\nfeatures side by side), with --pooled the pooled "
 		"output [B, P] (SDXL),\nand the shapes as JSON on stdout. --ids "
@@ -173,16 +177,20 @@ cmd_encode_text(int argc, char **argv)
 	struct clip_tokenizer *tok = NULL;
 	struct text_cond *tc = NULL;
 	struct cli_ti ti = {0};
+	char *stripped = NULL;
 	const struct ti_embedding *const *tis;
 	const char *both[2];
 	int nti;
 	struct text_cond_out res = {0};
 	struct st_model *m = NULL;
 	struct kiln_rt *rt = NULL;
+	struct lora_spec loras[CLI_LORAS_MAX];
+	struct wt_registry *reg = NULL;
+	struct lora_state *ls = NULL;
 	int32_t *ids = NULL, *ids2 = NULL;
 	const int32_t *encids[TEXT_COND_MAX_ENC];
 	char err[1024];
-	int skip = -1, B = 1, L = 0, B2, L2, i, rc = 1, walk = 0;
+	int skip = -1, B = 1, L = 0, B2, L2, i, rc = 1, walk = 0, nloras = 0;
 
 	for (i = 0; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -192,16 +200,25 @@ cmd_encode_text(int argc, char **argv)
 			continue;
 		}
 		if (v == NULL) {
+			cli_loras_free(loras, nloras);
 			usage(stderr);
 			return 2;
 		}
 		if ((nti = cli_ti_arg(&ti, a, v)) != 0) {
-			if (nti < 0)
+			if (nti < 0) {
+				cli_loras_free(loras, nloras);
 				return 2;
+			}
 			i++;
 			continue;
 		}
-		if (!strcmp(a, "--model"))
+		if (!strcmp(a, "--lora")) {
+			if (cli_lora_arg("encode-text", v, loras,
+			    &nloras) != 0) {
+				cli_loras_free(loras, nloras);
+				return 2;
+			}
+		} else if (!strcmp(a, "--model"))
 			model = v;
 		else if (!strcmp(a, "--ids"))
 			idstr = v;
@@ -222,6 +239,7 @@ cmd_encode_text(int argc, char **argv)
 		else if (!strcmp(a, "--skip"))
 			skip = atoi(v);
 		else {
+			cli_loras_free(loras, nloras);
 			usage(stderr);
 			return 2;
 		}
@@ -232,6 +250,7 @@ cmd_encode_text(int argc, char **argv)
 	    (idstr2 != NULL && idstr == NULL) ||
 	    (negative != NULL && prompt == NULL) ||
 	    ((ti.nfile > 0 || ti.dir != NULL) && prompt == NULL)) {
+		cli_loras_free(loras, nloras);
 		usage(stderr);
 		return 2;
 	}
@@ -243,6 +262,7 @@ cmd_encode_text(int argc, char **argv)
 			"separated by ';' (--ids2 shaped as --ids)\n");
 		free(ids);
 		free(ids2);
+		cli_loras_free(loras, nloras);
 		return 2;
 	}
 	m = st_model_open(model, err, sizeof(err));
@@ -251,18 +271,41 @@ cmd_encode_text(int argc, char **argv)
 		goto out;
 	}
 	if (prompt != NULL) {
+		/* What the encoder sees, as render's: <lora:...> tags name
+		 * LoRAs (--lora merges them), not words. */
+		stripped = prompt_strip_extra_networks(prompt);
+		if (stripped == NULL) {
+			fprintf(stderr, "kiln-render encode-text: out of "
+			    "memory\n");
+			goto out;
+		}
+		prompt = stripped;
 		tok = clip_tokenizer_load(vocab, err, sizeof(err));
 		if (tok == NULL) {
 			fprintf(stderr, "kiln-render encode-text: %s\n", err);
 			goto out;
 		}
 	}
-	if (cli_rt_open(&rt, device, err, sizeof(err)) != 0 ||
-	    text_cond_load(rt, m, tok, vocab, skip, &tc, err,
+	reg = wt_registry_new();
+	if (reg == NULL) {
+		fprintf(stderr, "kiln-render encode-text: out of memory\n");
+		goto out;
+	}
+	if (cli_rt_open(&rt, device, err, sizeof(err)) != 0) {
+		fprintf(stderr, "kiln-render encode-text: %s\n", err);
+		goto out;
+	}
+	/* The weights --lora patches are recorded as they load. */
+	rt->weights = reg;
+	if (text_cond_load(rt, m, tok, vocab, skip, &tc, err,
 	    sizeof(err)) != 0) {
 		fprintf(stderr, "kiln-render encode-text: %s\n", err);
 		goto out;
 	}
+	rt->weights = NULL;
+	if (cli_loras_apply("encode-text", rt, m, reg, loras, nloras,
+	    &ls) != 0)
+		goto out;
 	/* The embeddings the prompts name, each checked against the
 	 * encoders. */
 	both[0] = prompt;
@@ -324,13 +367,17 @@ cmd_encode_text(int argc, char **argv)
 	report(tc, m, B, L, poolp != NULL, rt->peak_held);
 	rc = 0;
 out:
+	free(stripped);
 	text_cond_out_free(&res);
 	free(ids);
 	free(ids2);
+	lora_state_free(ls);
 	text_cond_free(tc);
+	wt_registry_free(reg);
 	cli_ti_free(&ti);
 	clip_tokenizer_free(tok);
 	rt_free(rt);
 	st_model_close(m);
+	cli_loras_free(loras, nloras);
 	return rc;
 }

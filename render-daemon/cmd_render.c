@@ -2,8 +2,13 @@
  * from the command line, through the same pipeline the daemon runs; PNGs
  * with A1111 parameters and a JSON summary on stdout. */
 #include "commands.h"
+#include "extras.h"
+#include "filehash.h"
 #include "image.h"
+#include "lora.h"
+#include "models.h"
 #include "pipeline.h"
+#include "prompt.h"
 #include "runtime.h"
 #include "util.h"
 
@@ -23,8 +28,14 @@ struct ropts {
 	    *sampler, *seed, *batch, *init, *strength, *prediction, *vocab,
 	    *device, *out, *vae_budget, *prompts;
 	int verbose;
+	struct lora_spec loras[CLI_LORAS_MAX];	/* --lora, in order */
+	int nloras;
 	char default_model[PATH_MAX];	/* without --model */
 	struct cli_ti ti;		/* --embedding, --embeddings */
+	/* A1111's "Model hash" of a single-file model, hashed at the first
+	 * image; "" for a folder (A1111 shows none) or when unreadable. */
+	char model_hash[HASH_HEX + 1];
+	int model_hashed;
 };
 
 /*
@@ -70,6 +81,7 @@ usage(FILE *f)
 	    "\n       [--cfg 7] [--sampler euler_a] [--seed N] [--batch N]\n"
 	    "       [--init IMAGE [--strength 0.75]] [--prediction "
 	    "auto|eps|v]\n"
+	    "       [--lora FILE[:WEIGHT[:UNET_WEIGHT]] ...]\n"
 	    "       [--vocab PATH] [--vae-budget MB] [--device SEL] "
 	    "[--verbose]\n"
 	    "       [--embedding FILE]... [--embeddings DIR]\n"
@@ -83,9 +95,12 @@ usage(FILE *f)
 	    "arguments.\n"
 	    "Options left out take the model's defaults (its kiln.json), "
 	    "else the ones\nshown. --prompts renders every line of FILE, a "
-	    "JSON object {\"prompt\", \"out\",\n\"seed\", \"negative\"} "
-	    "(seed and negative optional), with the model loaded\nonce; one "
-	    "summary line per prompt.\n"
+	    "JSON object {\"prompt\", \"out\",\n\"seed\", \"negative\", "
+	    "\"loras\"} (all but prompt and out optional; loras a list\nof "
+	    "\"FILE:WEIGHT\" replacing the --lora set), with the model "
+	    "loaded once; one\nsummary line per prompt. --lora merges a "
+	    "LoRA (repeatable); the prompt's\n<lora:...> tags are left out "
+	    "of the text, not applied.\n"
 	    "--embedding FILE (a textual-inversion NAME.safetensors) stands "
 	    "in for NAME\nwherever a prompt says it; --embeddings DIR "
 	    "offers every such file in DIR,\nread when a prompt names "
@@ -132,6 +147,17 @@ parse_opts(int argc, char **argv, struct ropts *o)
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			usage(stdout);
 			return 1;
+		}
+		if (!strcmp(argv[i], "--lora")) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "kiln-render: --lora: missing "
+				    "value\n");
+				return -1;
+			}
+			if (cli_lora_arg("render", argv[++i], o->loras,
+			    &o->nloras) != 0)
+				return -1;
+			continue;
 		}
 		if (i + 1 < argc &&
 		    (t = cli_ti_arg(&o->ti, argv[i], argv[i + 1])) != 0) {
@@ -328,6 +354,115 @@ model_name(const char *path)
 	return s;
 }
 
+/* What the parameters record of the LoRAs a render merged, the way an
+ * A1111 image would carry them: the prompt with a <lora:NAME:W> tag for
+ * each (NAME the file's stem; W the text weight, then the UNet's when
+ * they differ, A1111's <lora:NAME:TE:UNET>) that it does not name
+ * already, and each one's hash for "Lora hashes": its metadata's
+ * sshs_model_hash, else kohya's hash of the data after the header. */
+struct lora_meta {
+	char *prompt;
+	char *name[CLI_LORAS_MAX];
+	char hash[CLI_LORAS_MAX][HASH_HEX + 1];
+	struct image_lora list[CLI_LORAS_MAX];
+	int n;
+};
+
+static void
+lora_meta_free(struct lora_meta *m)
+{
+	int i;
+
+	free(m->prompt);
+	for (i = 0; i < CLI_LORAS_MAX; i++)
+		free(m->name[i]);
+	memset(m, 0, sizeof(*m));
+}
+
+static int
+lora_meta_make(struct lora_meta *m, const char *prompt,
+    const struct lora_spec *l, int nl)
+{
+	size_t cap = strlen(prompt) + 1, len;
+	char tag[256], e[512];
+	int i, k;
+
+	memset(m, 0, sizeof(*m));
+	for (i = 0; i < nl; i++) {
+		m->name[i] = model_name(l[i].path);
+		if (m->name[i] == NULL)
+			return -1;
+		cap += strlen(m->name[i]) + 64;
+	}
+	m->prompt = malloc(cap);
+	if (m->prompt == NULL)
+		return -1;
+	len = (size_t)snprintf(m->prompt, cap, "%s", prompt);
+	for (i = 0; i < nl; i++) {
+		struct extra_info x;
+		char *dir = strdup(l[i].path), *slash;
+
+		snprintf(tag, sizeof(tag), "<lora:%s:", m->name[i]);
+		if (strstr(prompt, tag) == NULL) {
+			if (l[i].text == l[i].unet)
+				k = snprintf(tag, sizeof(tag), " <lora:%s:%g>",
+				    m->name[i], l[i].text);
+			else
+				k = snprintf(tag, sizeof(tag), " <lora:%s:%g:"
+				    "%g>", m->name[i], l[i].text, l[i].unet);
+			if (k > 0 && len + (size_t)k < cap) {
+				memcpy(m->prompt + len, tag, (size_t)k + 1);
+				len += (size_t)k;
+			}
+		}
+		if (dir == NULL)
+			return -1;
+		slash = strrchr(dir, '/');
+		if (slash != NULL)
+			*slash = '\0';
+		memset(&x, 0, sizeof(x));
+		if (extra_load(slash != NULL ? dir : ".", EXTRA_LORA,
+		    m->name[i], &x, e, sizeof(e)) == 0 && x.sshs_hash != NULL)
+			snprintf(m->hash[i], sizeof(m->hash[i]), "%s",
+			    x.sshs_hash);
+		else if (file_sha256(l[i].path, HASH_ADDNET, m->hash[i], e,
+		    sizeof(e)) != 0)
+			m->hash[i][0] = '\0';
+		extra_info_clear(&x);
+		free(dir);
+		for (k = 0; m->hash[i][k] != '\0'; k++)
+			if (m->hash[i][k] >= 'A' && m->hash[i][k] <= 'F')
+				m->hash[i][k] += 'a' - 'A';
+		m->hash[i][HASH_SHORT_NET] = '\0';
+		if (m->hash[i][0] != '\0') {
+			m->list[m->n].name = m->name[i];
+			m->list[m->n++].hash = m->hash[i];
+		}
+	}
+	return 0;
+}
+
+/* The model's "Model hash" into o, once: the SHA-256 of a single file
+ * (seconds for a checkpoint of gigabytes), none for a folder. */
+static const char *
+model_hash(struct ropts *o)
+{
+	struct stat sb;
+	char e[512];
+
+	if (!o->model_hashed) {
+		o->model_hashed = 1;
+		o->model_hash[0] = '\0';
+		if (stat(o->model, &sb) == 0 && S_ISREG(sb.st_mode) &&
+		    file_sha256(o->model, HASH_FILE, o->model_hash, e,
+		    sizeof(e)) == 0)
+			o->model_hash[HASH_SHORT_MODEL] = '\0';
+		else
+			o->model_hash[0] = '\0';
+	}
+	return o->model_hash;
+}
+
 static int
 progress(void *arg, const struct pipeline_step *s)
 {
@@ -340,9 +475,14 @@ progress(void *arg, const struct pipeline_step *s)
 }
 
 static int
-print_summary(const struct gen_result *r, char **names)
+print_summary(const struct gen_result *r, char **names,
+    const struct pipeline *p, const char *model)
 {
-	json_object *o = json_object_new_object(), *files, *seeds, *t;
+	json_object *o = json_object_new_object(), *files, *seeds, *t, *mo,
+	    *d;
+	struct model_card *card = NULL;
+	struct gen_params def;
+	char e[512];
 	const char *s;
 	int i, rc = -1;
 
@@ -376,6 +516,31 @@ print_summary(const struct gen_result *r, char **names)
 	json_object_object_add(t, "vae_s", json_object_new_double(r->t.vae_s));
 	json_object_object_add(t, "total_s",
 	    json_object_new_double(r->t.total_s));
+	/* What the model is, as /api/v1/models says it: its family (sd1,
+	 * sd2, sdxl, unknown), native side and the defaults a render
+	 * without flags takes. */
+	if (model_card_load_path(model, &card, e, sizeof(e)) == 0) {
+		pipeline_defaults(p, &def);
+		mo = json_object_new_object();
+		d = json_object_new_object();
+		json_object_object_add(o, "model", mo);
+		json_object_object_add(mo, "type", json_object_new_string(
+		    sd_family_name(card->type)));
+		json_object_object_add(mo, "native_size",
+		    json_object_new_int(card->native_side));
+		json_object_object_add(mo, "defaults", d);
+		json_object_object_add(d, "width",
+		    json_object_new_int(def.width));
+		json_object_object_add(d, "height",
+		    json_object_new_int(def.height));
+		json_object_object_add(d, "steps",
+		    json_object_new_int(def.steps));
+		json_object_object_add(d, "cfg_scale",
+		    json_object_new_double(def.cfg));
+		json_object_object_add(d, "sampler", json_object_new_string(
+		    sampler_name(def.sampler)));
+		model_card_free(card);
+	}
 	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 	if (s != NULL && printf("%s\n", s) >= 0 && fflush(stdout) == 0)
 		rc = 0;
@@ -384,19 +549,21 @@ out:
 	return rc;
 }
 
-/* Renders gp into out (out-1.png ... for a batch) and prints the summary
- * line. Returns 0, EXIT_CANCELED, 2 for a parameter the model rejects, or
- * 1. */
+/* Renders gp into out (out-1.png ... for a batch) with the LoRAs
+ * l[0..nl-1] merged and prints the summary line. Returns 0,
+ * EXIT_CANCELED, 2 for a parameter (a LoRA) the model rejects, or 1. */
 static int
 render_one(struct pipeline *p, struct ropts *o, const struct gen_params *base,
-    const char *out)
+    const char *out, const struct lora_spec *l, int nl)
 {
 	struct gen_params run = *base, *gp = &run;
 	struct gen_result res = {0};
 	struct image_meta meta;
+	struct lora_meta lm = {0};
 	const char *both[2];
 	char err[2048], **names = NULL, *params = NULL, *mname = NULL;
-	int i, st, grid, rc = 1;
+	char *stripped;
+	int i, st, grid, rc = 1, tirc;
 
 	if (gen_params_check(gp, err, sizeof(err)) != 0) {
 		/* Messages start with the field's name, the flag's too. */
@@ -410,11 +577,23 @@ render_one(struct pipeline *p, struct ropts *o, const struct gen_params *base,
 		    "height", gp->width % grid ? gp->width : gp->height, grid);
 		return 2;
 	}
-	/* The embeddings this prompt and its negative name. */
-	both[0] = gp->prompt;
+	if (pipeline_set_loras(p, l, nl, err, sizeof(err)) != 0) {
+		fprintf(stderr, "kiln-render: --lora: %s\n", err);
+		return 2;
+	}
+	/* The embeddings this prompt (as the encoder sees it: without
+	 * LoRA tags) and its negative name. */
+	stripped = prompt_strip_extra_networks(gp->prompt);
+	if (stripped == NULL) {
+		fprintf(stderr, "kiln-render: out of memory\n");
+		return 1;
+	}
+	both[0] = stripped;
 	both[1] = gp->negative != NULL ? gp->negative : "";
-	if (cli_ti_for(&o->ti, pipeline_tokenizer(p), both, 2,
-	    &gp->embeddings, &gp->nembeddings, err, sizeof(err)) != 0) {
+	tirc = cli_ti_for(&o->ti, pipeline_tokenizer(p), both, 2,
+	    &gp->embeddings, &gp->nembeddings, err, sizeof(err));
+	free(stripped);
+	if (tirc != 0) {
 		fprintf(stderr, "kiln-render: %s\n", err);
 		return 1;
 	}
@@ -431,13 +610,14 @@ render_one(struct pipeline *p, struct ropts *o, const struct gen_params *base,
 	}
 	names = calloc((size_t)res.count, sizeof(*names));
 	mname = model_name(o->model);
-	if (names == NULL || mname == NULL) {
+	if (names == NULL || mname == NULL ||
+	    lora_meta_make(&lm, gp->prompt, l, nl) != 0) {
 		fprintf(stderr, "kiln-render: out of memory\n");
 		goto out;
 	}
 	for (i = 0; i < res.count; i++) {
 		memset(&meta, 0, sizeof(meta));
-		meta.prompt = gp->prompt;
+		meta.prompt = lm.prompt;
 		meta.negative = gp->negative;
 		meta.steps = gp->steps;
 		meta.sampler = sampler_name(gp->sampler);
@@ -447,6 +627,9 @@ render_one(struct pipeline *p, struct ropts *o, const struct gen_params *base,
 		meta.height = res.height;
 		meta.model = mname;
 		meta.denoise = gp->init_rgb != NULL ? gp->strength : 0;
+		meta.model_hash = model_hash(o);
+		meta.loras = lm.list;
+		meta.nloras = lm.n;
 		names[i] = out_name(out, i);
 		free(params);
 		params = NULL;
@@ -468,7 +651,7 @@ render_one(struct pipeline *p, struct ropts *o, const struct gen_params *base,
 		    "evaluation), vae %.3f s, total %.3f s\n", res.t.load_s,
 		    res.t.text_s, res.t.init_s, res.t.unet_s, res.t.steps_run,
 		    res.t.unet_step_s, res.t.vae_s, res.t.total_s);
-	if (print_summary(&res, names) != 0) {
+	if (print_summary(&res, names, p, o->model) != 0) {
 		fprintf(stderr, "kiln-render: cannot write the summary\n");
 		goto out;
 	}
@@ -480,6 +663,7 @@ out:
 	free(names);
 	free(params);
 	free(mname);
+	lora_meta_free(&lm);
 	gen_result_free(&res);
 	return rc;
 }
@@ -515,6 +699,10 @@ render_list(struct pipeline *p, struct ropts *o,
 		json_object *obj;
 		struct gen_params gp;
 		const char *out;
+		/* The line's "loras", or (has 0) the --lora set. */
+		int has;
+		struct lora_spec l[CLI_LORAS_MAX];
+		int nl;
 	} *items = NULL;
 	FILE *f = fopen(o->prompts, "r");
 	size_t n = 0, cap = 0, len = 0, k;
@@ -556,6 +744,7 @@ render_list(struct pipeline *p, struct ropts *o,
 			cap = cap ? cap * 2 : 64;
 		}
 		e = &items[n];
+		memset(e, 0, sizeof(*e));
 		e->obj = obj;
 		e->gp = *base;
 		/* Without a seed of its own, entry k takes the run's seed + k,
@@ -583,6 +772,30 @@ render_list(struct pipeline *p, struct ropts *o,
 			}
 			e->gp.seed = (uint64_t)json_object_get_int64(v);
 		}
+		if (json_object_object_get_ex(obj, "loras", &v)) {
+			size_t j;
+
+			e->has = 1;
+			if (!json_object_is_type(v, json_type_array)) {
+				fprintf(stderr, "kiln-render: %s:%ld: loras: not "
+				    "a list of \"FILE:WEIGHT\"\n", o->prompts,
+				    line);
+				goto out;
+			}
+			for (j = 0; j < json_object_array_length(v); j++) {
+				json_object *x = json_object_array_get_idx(v, j);
+
+				if (!json_object_is_type(x, json_type_string)) {
+					fprintf(stderr, "kiln-render: %s:%ld: "
+					    "loras[%zu]: not a string\n",
+					    o->prompts, line, j);
+					goto out;
+				}
+				if (cli_lora_arg("render", json_object_get_string(
+				    x), e->l, &e->nl) != 0)
+					goto out;
+			}
+		}
 	}
 	if (ferror(f)) {
 		fprintf(stderr, "kiln-render: --prompts: %s: read error\n",
@@ -593,20 +806,24 @@ render_list(struct pipeline *p, struct ropts *o,
 	 * 90 does not cost the 89 renders before it. */
 	rc = 0;
 	for (k = 0; k < n && rc == 0; k++)
-		rc = render_one(p, o, &items[k].gp, items[k].out);
+		rc = render_one(p, o, &items[k].gp, items[k].out,
+		    items[k].has ? items[k].l : o->loras,
+		    items[k].has ? items[k].nl : o->nloras);
 out:
-	for (k = 0; k < n; k++)
+	for (k = 0; k < n; k++) {
 		json_object_put(items[k].obj);
+		cli_loras_free(items[k].l, items[k].nl);
+	}
 	free(items);
 	free(buf);
 	fclose(f);
 	return rc;
 }
 
-int
-cmd_render(int argc, char **argv)
+/* The command after its options were read into *o-> */
+static int
+render_main(int argc, char **argv, struct ropts *o)
 {
-	struct ropts o;
 	struct gen_params gp, base;
 	struct kiln_rt *rt = NULL;
 	struct pipeline *p = NULL;
@@ -614,7 +831,7 @@ cmd_render(int argc, char **argv)
 	char err[2048];
 	int st, iw = 0, ih = 0, rc = 1;
 
-	st = parse_opts(argc, argv, &o);
+	st = parse_opts(argc, argv, o);
 	if (st != 0) {
 		if (st < 0)
 			usage(stderr);
@@ -623,48 +840,48 @@ cmd_render(int argc, char **argv)
 	/* Checked against the engine's defaults first, so a bad flag fails
 	 * before the model loads; then again over the model's. */
 	gen_params_default(&base);
-	if (to_params(&o, &base, &gp) != 0)
+	if (to_params(o, &base, &gp) != 0)
 		return 2;
 	if (gen_params_check(&gp, err, sizeof(err)) != 0) {
 		fprintf(stderr, "kiln-render: --%s\n", err);
 		return 2;
 	}
-	if (o.init != NULL && image_load_rgb(o.init, &iw, &ih, &init, err,
+	if (o->init != NULL && image_load_rgb(o->init, &iw, &ih, &init, err,
 	    sizeof(err)) != 0) {
 		fprintf(stderr, "kiln-render: --init: %s\n", err);
 		return 2;
 	}
 	/* The --embedding files before the model: a bad one loads
 	 * nothing. */
-	if (cli_ti_load(&o.ti, err, sizeof(err)) != 0) {
+	if (cli_ti_load(&o->ti, err, sizeof(err)) != 0) {
 		fprintf(stderr, "kiln-render: %s\n", err);
 		goto out;
 	}
-	if (cli_rt_open(&rt, o.device, err, sizeof(err)) != 0) {
+	if (cli_rt_open(&rt, o->device, err, sizeof(err)) != 0) {
 		fprintf(stderr, "kiln-render: --device: %s\n", err);
 		goto out;
 	}
-	if (o.verbose)
+	if (o->verbose)
 		rt->profile = 1;
-	if (pipeline_open(rt, o.model, o.vocab, &p, err, sizeof(err)) != 0) {
+	if (pipeline_open(rt, o->model, o->vocab, &p, err, sizeof(err)) != 0) {
 		fprintf(stderr, "kiln-render: --model: %s\n", err);
 		goto out;
 	}
 	pipeline_defaults(p, &base);
-	if (to_params(&o, &base, &gp) != 0) {
+	if (to_params(o, &base, &gp) != 0) {
 		rc = 2;
 		goto out;
 	}
 	gp.init_rgb = init;
 	gp.init_w = iw;
 	gp.init_h = ih;
-	if (o.verbose)
+	if (o->verbose)
 		fprintf(stderr, "kiln-render: device %s; vocabulary %s; "
 		    "prediction %s\n", rt->device_name, pipeline_vocab(p),
 		    pipeline_prediction(p) == PRED_V ? "v" : "eps");
-	rc = o.prompts != NULL ? render_list(p, &o, &gp) :
-	    render_one(p, &o, &gp, o.out);
-	if (o.verbose) {
+	rc = o->prompts != NULL ? render_list(p, o, &gp) :
+	    render_one(p, o, &gp, o->out, o->loras, o->nloras);
+	if (o->verbose) {
 		fprintf(stderr, "kiln-render: peak %.1f MiB held, %.1f MiB "
 		    "live\n", rt->peak_held / 1048576.0,
 		    rt->peak_live / 1048576.0);
@@ -673,7 +890,18 @@ cmd_render(int argc, char **argv)
 out:
 	pipeline_free(p);
 	rt_free(rt);
-	cli_ti_free(&o.ti);
 	free(init);
+	return rc;
+}
+
+int
+cmd_render(int argc, char **argv)
+{
+	struct ropts o;
+	int rc;
+
+	rc = render_main(argc, argv, &o);
+	cli_ti_free(&o.ti);
+	cli_loras_free(o.loras, o.nloras);
 	return rc;
 }

@@ -1,8 +1,10 @@
 /* cmd_unet.c - kiln-render unet: one UNet evaluation on raw float32
  * files, for tests and for timing a checkpoint's denoising step. */
 #include "commands.h"
+#include "lora.h"
 #include "unet.h"
 #include "util.h"
+#include "weights.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -17,6 +19,7 @@ usage(FILE *f)
 		"--ctx NxLxD=FILE --t T0[,T1...] --out FILE [--device SEL] "
 		"[--text-embeds NxP=FILE --time-ids NxK=FILE] [--repeat N] "
 		"[--fail-each-alloc]\n"
+		"       [--lora FILE[:WEIGHT[:UNET_WEIGHT]] ...]\n"
 		"  --text-embeds, --time-ids: SDXL's added conditioning (the "
 		"pooled text\n  embedding and the size / crop ids), required "
 		"by an SDXL UNet\n");
@@ -108,9 +111,12 @@ cmd_unet(int argc, char **argv)
 	struct st_model *m = NULL;
 	struct unet *u = NULL;
 	struct ktensor *x = NULL, *ctx = NULL, *y = NULL;
+	struct lora_spec loras[CLI_LORAS_MAX];
+	struct wt_registry *reg = NULL;
+	struct lora_state *ls = NULL;
 	float *t = NULL, *host = NULL;
 	char err[1024], *end;
-	int i, rc = 1, repeat = 1, r, walk = 0;
+	int i, rc = 1, repeat = 1, r, walk = 0, nloras = 0;
 	double t0, best = 0;
 	FILE *f;
 
@@ -140,7 +146,13 @@ cmd_unet(int argc, char **argv)
 			tis = argv[i + 1];
 		else if (!strcmp(argv[i], "--repeat"))
 			repeat = atoi(argv[i + 1]);
-		else
+		else if (!strcmp(argv[i], "--lora")) {
+			if (cli_lora_arg("unet", argv[i + 1], loras,
+			    &nloras) != 0) {
+				cli_loras_free(loras, nloras);
+				return 2;
+			}
+		} else
 			break;
 	}
 	if (i != argc || !model || !in || !ctxs || !ts || !outp ||
@@ -148,28 +160,44 @@ cmd_unet(int argc, char **argv)
 	    shape4(ctxs, cs, 3, &cpath) || (!tes != !tis) ||
 	    (tes && (shape4(tes, tes_shape, 2, &tepath) ||
 	    shape4(tis, tis_shape, 2, &tipath)))) {
+		cli_loras_free(loras, nloras);
 		usage(stderr);
 		return 2;
 	}
 	t = calloc((size_t)xs[0], sizeof(*t));
-	if (t == NULL)
+	if (t == NULL) {
+		cli_loras_free(loras, nloras);
 		return 1;
+	}
 	for (i = 0; i < xs[0]; i++) {
 		t[i] = strtof(ts, &end);
 		if (end == ts || (*end != ',' && *end != '\0')) {
 			fprintf(stderr, "kiln-render unet: --t needs %lld "
 				"numbers\n", (long long)xs[0]);
 			free(t);
+			cli_loras_free(loras, nloras);
 			return 2;
 		}
 		ts = *end == ',' ? end + 1 : end;
 	}
 	m = st_model_open(model, err, sizeof(err));
-	if (m == NULL || cli_rt_open(&rt, device, err, sizeof(err)) != 0 ||
-	    unet_load(rt, m, &u, err, sizeof(err)) != 0) {
+	reg = wt_registry_new();
+	if (reg == NULL)
+		snprintf(err, sizeof(err), "out of memory");
+	if (m == NULL || reg == NULL ||
+	    cli_rt_open(&rt, device, err, sizeof(err)) != 0) {
 		fprintf(stderr, "kiln-render unet: %s\n", err);
 		goto out;
 	}
+	/* The weights --lora patches are recorded as they load. */
+	rt->weights = reg;
+	if (unet_load(rt, m, &u, err, sizeof(err)) != 0) {
+		fprintf(stderr, "kiln-render unet: %s\n", err);
+		goto out;
+	}
+	rt->weights = NULL;
+	if (cli_loras_apply("unet", rt, m, reg, loras, nloras, &ls) != 0)
+		goto out;
 	x = read_tensor(rt, 4, xs, xpath);
 	ctx = x ? read_tensor(rt, 3, cs, cpath) : NULL;
 	if (ctx == NULL)
@@ -225,8 +253,11 @@ out:
 	kt_free(te);
 	kt_free(ti);
 	kt_free(y);
+	lora_state_free(ls);
 	unet_free(u);
+	wt_registry_free(reg);
 	rt_free(rt);
 	st_model_close(m);
+	cli_loras_free(loras, nloras);
 	return rc;
 }

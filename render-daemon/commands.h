@@ -16,10 +16,37 @@ int cmd_vae_decode(int argc, char **argv);
 int cmd_vae_encode(int argc, char **argv);
 int cmd_tune(int argc, char **argv);
 int cmd_bench_gemm(int argc, char **argv);
+int cmd_bench_attention(int argc, char **argv);
 int cmd_render(int argc, char **argv);
+int cmd_lora_targets(int argc, char **argv);
 
 struct engine_opts;
 struct kiln_rt;
+struct lora_spec;
+struct lora_state;
+struct st_model;
+struct wt_registry;
+
+/* The most --lora options one command takes. */
+#define CLI_LORAS_MAX 16
+
+/* One --lora FILE[:WEIGHT[:UNET_WEIGHT]] (weights default 1, the UNet's
+ * to the weight; a FILE with a ':' of its own needs the weight) appended
+ * to l[*n], at most CLI_LORAS_MAX, its path a copy (cli_loras_free).
+ * Returns 0, or -1 after saying why on stderr. */
+int cli_lora_arg(const char *cmd, const char *arg, struct lora_spec *l,
+	int *n);
+
+/* Frees the paths cli_lora_arg made. */
+void cli_loras_free(struct lora_spec *l, int n);
+
+/* Merges l[0..n-1] into the weights of m that reg recorded while they
+ * loaded (rt->weights), into a new *state (free with lora_state_free
+ * before the models; NULL when n is 0). Returns 0, or -1 after saying
+ * why on stderr. */
+int cli_loras_apply(const char *cmd, struct kiln_rt *rt,
+	const struct st_model *m, struct wt_registry *reg,
+	const struct lora_spec *l, int n, struct lora_state **state);
 
 /* The engine's options for a kiln-render command: the defaults, the
  * user's directories, then the KILN_* environment (engine_env.h): the

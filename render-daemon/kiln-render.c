@@ -32,9 +32,14 @@ static const struct {
 		"GEMM parameters, write the device's tuning file" },
 	{ "bench-gemm", cmd_bench_gemm, "[--shapes ...] [--repeat N] "
 		"[--json]: GEMM GFLOP/s, and whether tuning is applied" },
+	{ "bench-attention", cmd_bench_attention, "[--shapes ...] [--impl "
+		"auto|fused|blocked] [--repeat N] [--json]: attention GFLOP/s "
+		"on SD's shapes" },
 	{ "sample-test", cmd_sample, "--sampler NAME --steps N --seed S "
 		"--shape 1x4x8x8 --out FILE: a sampler on a synthetic model "
 		"(tests)" },
+	{ "lora-targets", cmd_lora_targets, "--model PATH --lora FILE ...: "
+		"the weight each module of a LoRA patches (no device)" },
 	{ "st-dump", cmd_st_dump, "FILE [TENSOR]: list a safetensors file or "
 		"print one tensor" },
 };

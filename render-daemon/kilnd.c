@@ -12,6 +12,7 @@
 #include "image.h"
 #include "jobs.h"
 #include "log.h"
+#include "lora.h"
 #include "models.h"
 #include "pipeline.h"
 #include "prompt.h"
@@ -459,31 +460,38 @@ loras_hash(struct daemon *d, struct lora_file *f, int n)
 }
 
 /*
- * >>> WHERE THE ENGINE'S LoRA SUPPORT PLUGS IN <<<
- *
- * Applies the job's LoRAs (f[0..n-1]: the job's name and weights in
- * f[i].l, the checked file in f[i].x: path, format, family) to the
- * loaded pipeline p for this render. Returns 0, or -1 with why in err,
- * which fails the job.
- *
- * The engine cannot apply LoRAs yet (issue 23), so a job with any fails
- * here with that said, rather than render as if they were not asked
- * for. When the engine can, this calls it (and what undoes it after the
- * render, or keeps it merged for a next job with the same set, goes
- * beside it); nothing else in kilnd changes: the files are already
- * checked and hashed, and deliver() writes "Lora hashes".
+ * Makes the job's LoRAs (f[0..n-1]: the job's name and weights in
+ * f[i].l, the checked file in f[i].x) the set merged into the loaded
+ * pipeline p for this render: none for a job without any, which takes
+ * off what an earlier job merged. The same set as the previous job's
+ * stays merged (lora_state_set). Returns 0, or -1 with why in err (the
+ * LoRA's file and its problem), which fails the job; the model is then
+ * left as it was or without LoRAs, never half patched. The message names
+ * files as NAME.safetensors: the job's owner reads it, and the loras
+ * directory is this host's business.
  */
 static int
-loras_apply(struct pipeline *p, const struct lora_file *f, int n, char *err,
-    size_t errlen)
+loras_apply(struct daemon *d, struct pipeline *p, const struct lora_file *f,
+    int n, char *err, size_t errlen)
 {
-	(void)p;
-	(void)f;
-	if (n == 0)
+	struct lora_spec spec[JOB_LORAS_MAX];
+	char e[2048], *at;
+	size_t dl = strlen(d->cfg.loras_dir);
+	int i;
+
+	if (n < 0 || n > JOB_LORAS_MAX)
+		return errf(err, errlen, "%d LoRAs", n);
+	for (i = 0; i < n; i++) {
+		spec[i].path = f[i].x.path;
+		spec[i].text = f[i].l->weight;
+		spec[i].unet = f[i].l->unet_weight;
+	}
+	if (pipeline_set_loras(p, spec, n, e, sizeof(e)) == 0)
 		return 0;
-	return errf(err, errlen, "LoRA is not supported by this render "
-	    "daemon yet: the job asks for %d LoRA(s) (%s%s)", n, f[0].l->name,
-	    n > 1 ? ", ..." : "");
+	while (dl > 0 && (at = strstr(e, d->cfg.loras_dir)) != NULL &&
+	    at[dl] == '/')
+		memmove(at, at + dl + 1, strlen(at + dl + 1) + 1);
+	return errf(err, errlen, "LoRA: %s", e);
 }
 
 /* ----------------------------------------------------------- embeddings */
@@ -522,9 +530,9 @@ static int
 embeddings_resolve(struct daemon *d, struct pipeline *p, const struct job *j,
     struct ti_use *u, char *err, size_t errlen)
 {
-	const char *prompts[2] = { j->prompt, j->negative }, **names = NULL;
+	const char *prompts[2] = { NULL, j->negative }, **names = NULL;
 	unsigned char *used = NULL, *any = NULL;
-	char e[1024];
+	char e[1024], *stripped = NULL;
 	int n, i, k, rc = -1;
 
 	n = ti_dir_scan(d->tis, d->cfg.embeddings_dir, e, sizeof(e));
@@ -537,13 +545,16 @@ embeddings_resolve(struct daemon *d, struct pipeline *p, const struct job *j,
 	}
 	if (n == 0)
 		return 0;
+	/* The text the encoder sees: a <lora:style:1> tag names no
+	 * embedding "style". */
+	prompts[0] = stripped = prompt_strip_extra_networks(j->prompt);
 	names = calloc((size_t)n, sizeof(*names));
 	used = calloc((size_t)n, 1);
 	any = calloc((size_t)n, 1);
 	u->e = calloc((size_t)n, sizeof(*u->e));
 	u->hash = calloc((size_t)n, sizeof(*u->hash));
-	if (names == NULL || used == NULL || any == NULL || u->e == NULL ||
-	    u->hash == NULL) {
+	if (stripped == NULL || names == NULL || used == NULL || any == NULL ||
+	    u->e == NULL || u->hash == NULL) {
 		errf(err, errlen, "out of memory");
 		goto out;
 	}
@@ -591,6 +602,7 @@ embeddings_resolve(struct daemon *d, struct pipeline *p, const struct job *j,
 	}
 	rc = 0;
 out:
+	free(stripped);
 	free(names);
 	free(used);
 	free(any);
@@ -907,7 +919,7 @@ run_job(struct daemon *d, struct job *j)
 	r.p = registry_get(d->reg, j->model, &r.cold, err, sizeof(err));
 	if (r.p == NULL)
 		goto fail;
-	if (loras_apply(r.p, r.loras, r.nloras, err, sizeof(err)) != 0)
+	if (loras_apply(d, r.p, r.loras, r.nloras, err, sizeof(err)) != 0)
 		goto fail;
 	if (embeddings_resolve(d, r.p, j, &r.tis, err, sizeof(err)) != 0)
 		goto fail;

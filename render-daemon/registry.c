@@ -168,7 +168,9 @@ registry_get(struct registry *r, const char *name, int *first, char *err,
     size_t errlen)
 {
 	struct model_card *card = NULL;
+	enum sd_family type;
 	struct entry *e;
+	int native;
 	size_t before;
 	char e2[512];
 
@@ -208,6 +210,8 @@ registry_get(struct registry *r, const char *name, int *first, char *err,
 		    sizeof(e2)) != 0)
 			e->p = NULL;
 	}
+	type = card->type;
+	native = card->native_side;
 	model_card_free(card);
 	if (e->p == NULL) {
 		errf(err, errlen, "model %s does not load: %s", name, e2);
@@ -223,8 +227,8 @@ registry_get(struct registry *r, const char *name, int *first, char *err,
 	e->used = ++r->tick;
 	e->next = r->head;
 	r->head = e;
-	log_info("model %s loaded (%.1f MB)", name,
-	    (double)e->bytes / 1048576.0);
+	log_info("model %s loaded: %s, native %d, %.1f MB", name,
+	    sd_family_name(type), native, (double)e->bytes / 1048576.0);
 	evict(r, e, 0);
 	*first = 1;
 	return e->p;

@@ -465,3 +465,111 @@ nm_scheme_name(enum nm_scheme scheme)
 	}
 	return "?";
 }
+
+/* The rule whose canonical side (to) starts *s, with *s advanced past
+ * it: the tables read backwards. */
+static const struct rule *
+eat_rule_to(const char **s, const struct rule *r, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (eat(s, r[i].to))
+			return &r[i];
+	return NULL;
+}
+
+/* Writes a LDM name with snprintf's rules. Returns 1, or -1 when it
+ * does not fit. */
+static int __attribute__((format(printf, 3, 4)))
+put_ldm(char *out, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+	int k;
+
+	va_start(ap, fmt);
+	k = vsnprintf(out, n, fmt, ap);
+	va_end(ap);
+	return k < 0 || (size_t)k >= n ? -1 : 1;
+}
+
+/* A resnet's part s under LDM prefix pre ("input_blocks.4.0."). */
+static int
+ldm_resnet_part(char *out, size_t n, const char *pre, const char *s)
+{
+	const struct rule *r = eat_rule_to(&s, unet_resnet,
+	    NRULES(unet_resnet));
+
+	if (r == NULL)
+		return 0;
+	return put_ldm(out, n, "%s%s%s", pre, r->from, s);
+}
+
+int
+nm_unet_to_ldm(const char *name, int layers, unsigned up_attn, char *out,
+    size_t n)
+{
+	const struct rule *r;
+	const char *s = name;
+	char pre[64];
+	long lv, j, L = layers, per = L + 1;
+
+	if (layers < 1)
+		return 0;
+	if ((r = eat_rule_to(&s, unet_top, NRULES(unet_top))) != NULL)
+		return put_ldm(out, n, "%s%s", r->from, s);
+	if (eat(&s, "down_blocks.")) {
+		if ((lv = eat_num(&s)) < 0)
+			return 0;
+		if (eat(&s, "downsamplers.0.conv."))
+			return put_ldm(out, n, "input_blocks.%ld.0.op.%s",
+			    1 + lv * per + L, s);
+		if (eat(&s, "resnets.")) {
+			if ((j = eat_num(&s)) < 0 || j >= L)
+				return 0;
+			snprintf(pre, sizeof(pre), "input_blocks.%ld.0.",
+			    1 + lv * per + j);
+			return ldm_resnet_part(out, n, pre, s);
+		}
+		if (eat(&s, "attentions.")) {
+			if ((j = eat_num(&s)) < 0 || j >= L)
+				return 0;
+			return put_ldm(out, n, "input_blocks.%ld.1.%s",
+			    1 + lv * per + j, s);
+		}
+		return 0;
+	}
+	if (eat(&s, "mid_block.")) {
+		if (eat(&s, "attentions.0."))
+			return put_ldm(out, n, "middle_block.1.%s", s);
+		if (eat(&s, "resnets.")) {
+			if ((j = eat_num(&s)) < 0 || j > 1)
+				return 0;
+			snprintf(pre, sizeof(pre), "middle_block.%ld.", 2 * j);
+			return ldm_resnet_part(out, n, pre, s);
+		}
+		return 0;
+	}
+	if (eat(&s, "up_blocks.")) {
+		if ((lv = eat_num(&s)) < 0)
+			return 0;
+		if (eat(&s, "upsamplers.0.conv."))
+			return put_ldm(out, n, "output_blocks.%ld.%d.conv.%s",
+			    lv * per + L, lv < 32 && (up_attn >> lv & 1u) ?
+			    2 : 1, s);
+		if (eat(&s, "resnets.")) {
+			if ((j = eat_num(&s)) < 0 || j > L)
+				return 0;
+			snprintf(pre, sizeof(pre), "output_blocks.%ld.0.",
+			    lv * per + j);
+			return ldm_resnet_part(out, n, pre, s);
+		}
+		if (eat(&s, "attentions.")) {
+			if ((j = eat_num(&s)) < 0 || j > L)
+				return 0;
+			return put_ldm(out, n, "output_blocks.%ld.1.%s",
+			    lv * per + j, s);
+		}
+	}
+	return 0;
+}

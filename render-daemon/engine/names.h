@@ -89,4 +89,17 @@ int nm_convert(const struct nm_params *p, const char *name, int ndim,
 
 const char *nm_scheme_name(enum nm_scheme scheme);
 
+/* The LDM / SGM name (a single file's, prefix stripped) of a canonical
+ * UNet name: NM_LDM_UNET's conversion run backwards, as diffusers'
+ * convert_diffusers_to_original_sdxl and sd-scripts' SDXL LoRA names
+ * spell it (input_blocks.4.1.transformer_blocks.0.attn1.to_q.weight,
+ * input_blocks.1.0.in_layers.2.weight, input_blocks.3.0.op.weight).
+ * layers is layers_per_block; bit N of up_attn is set when up level N
+ * has attentions, whose upsampler is then output_blocks.K.2.conv
+ * (K.1.conv without). Returns 1 with the name in out, 0 when no rule
+ * knows the name (or its block numbers do not fit the layout), -1 when
+ * it does not fit n bytes. */
+int nm_unet_to_ldm(const char *name, int layers, unsigned up_attn,
+    char *out, size_t n);
+
 #endif

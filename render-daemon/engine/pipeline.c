@@ -6,13 +6,16 @@
 #include "util.h"
 
 #include "image.h"
+#include "lora.h"
 #include "models.h"
+#include "prompt.h"
 #include "rng.h"
 #include "safetensors.h"
 #include "textcond.h"
 #include "tokenizer.h"
 #include "unet.h"
 #include "vae.h"
+#include "weights.h"
 
 #include <errno.h>
 #include <json-c/json.h>
@@ -35,6 +38,10 @@ struct pipeline {
 	struct unet *unet;
 	struct vae_model *vae;		/* decoder */
 	struct vae_model *vae_enc;	/* encoder, loaded on first img2img */
+	/* The text encoders' and UNet's weights as loaded, and the LoRAs
+	 * merged into them. */
+	struct wt_registry *weights;
+	struct lora_state *loras;
 	struct schedule_params sp;	/* from the model's scheduler config */
 	double load_s;
 	struct gen_params defaults;	/* engine's, then <model>/kiln.json */
@@ -368,9 +375,22 @@ pipeline_open(struct kiln_rt *rt, const char *model_path,
 		errf(err, errlen, "vocabulary: %s", e2);
 		goto bad;
 	}
+	p->weights = wt_registry_new();
+	if (p->weights == NULL) {
+		errf(err, errlen, "out of memory");
+		goto bad;
+	}
+	/* The weights LoRAs patch are recorded as they load. */
+	rt->weights = p->weights;
 	if (text_cond_load(rt, p->m, p->tok, p->vocab, -1, &p->text, err,
 	    errlen) != 0 ||
-	    unet_load(rt, p->m, &p->unet, err, errlen) != 0 ||
+	    unet_load(rt, p->m, &p->unet, err, errlen) != 0) {
+		rt->weights = NULL;
+		goto bad;
+	}
+	rt->weights = NULL;
+	if (lora_state_new(rt, p->m, p->weights, &p->loras, err,
+	    errlen) != 0 ||
 	    vae_load(rt, p->m, VAE_DECODER, &p->vae, err, errlen) != 0)
 		goto bad;
 	if (text_cond_width(p->text) != unet_config(p->unet)->ctx_dim) {
@@ -412,6 +432,8 @@ pipeline_free(struct pipeline *p)
 {
 	if (p == NULL)
 		return;
+	lora_state_free(p->loras);
+	wt_registry_free(p->weights);
 	vae_free(p->vae_enc);
 	vae_free(p->vae);
 	unet_free(p->unet);
@@ -421,6 +443,13 @@ pipeline_free(struct pipeline *p)
 	free(p->vocab);
 	free(p->model_path);
 	free(p);
+}
+
+int
+pipeline_set_loras(struct pipeline *p, const struct lora_spec *l, int n,
+    char *err, size_t errlen)
+{
+	return lora_state_set(p->loras, l, n, err, errlen);
 }
 
 enum prediction
@@ -715,6 +744,7 @@ pipeline_generate(struct pipeline *p, const struct gen_params *gp,
 	struct kiln_rng rng;
 	struct text_cond_out tc = {0};
 	float *x = NULL, *init = NULL, tids[2 * 6];
+	char *prompt = NULL;
 	double t0 = rt_now(), t1;
 	int grid = pipeline_grid(p), i, st, start, count, rc = -1;
 	size_t img_bytes;
@@ -763,12 +793,17 @@ pipeline_generate(struct pipeline *p, const struct gen_params *gp,
 		goto out;
 	}
 
-	/* Text. */
+	/* Text, without the LoRA tags (the caller merged their LoRAs). */
 	t1 = rt_now();
+	prompt = prompt_strip_extra_networks(gp->prompt);
+	if (prompt == NULL) {
+		errf(err, errlen, "out of memory");
+		goto out;
+	}
 	if (text_cond_set_embeddings(p->text, gp->embeddings,
 	    gp->nembeddings, err, errlen) != 0)
 		goto out;
-	if (text_cond_guidance(p->text, gp->prompt, gp->negative, &tc, err,
+	if (text_cond_guidance(p->text, prompt, gp->negative, &tc, err,
 	    errlen) != 0)
 		goto out;
 	/* Rows [2 - nb, 2): cond only at cfg 1. */
@@ -856,6 +891,7 @@ out:
 	free(g.out);
 	free(init);
 	free(x);
+	free(prompt);
 	text_cond_out_free(&tc);
 	schedule_free(&sched);
 	return rc;

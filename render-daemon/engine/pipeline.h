@@ -22,7 +22,9 @@ struct clip_tokenizer;
 struct ti_embedding;
 
 struct gen_params {
-	const char *prompt;		/* A1111 weighting syntax */
+	/* A1111 weighting syntax; its <lora:...> (any extra-network)
+	 * tags are left out (pipeline_set_loras merges LoRAs). */
+	const char *prompt;
 	const char *negative;		/* NULL: "" */
 	int width, height;		/* pixels, multiples of 8 */
 	int steps;			/* of the full schedule */
@@ -107,6 +109,15 @@ int pipeline_open(struct kiln_rt *rt, const char *model_path,
 
 /* Frees the models; accepts NULL. */
 void pipeline_free(struct pipeline *p);
+
+struct lora_spec;
+
+/* Makes l[0..n-1] (lora.h; n 0: none) the LoRAs merged into the text
+ * encoders and UNet, keeping them merged while the same set is asked
+ * for again; see lora_state_set for what an error leaves. Returns 0, or
+ * -1 with a message naming the LoRA's file in err. */
+int pipeline_set_loras(struct pipeline *p, const struct lora_spec *l, int n,
+    char *err, size_t errlen);
 
 /* The prediction type the model's scheduler config names. */
 enum prediction pipeline_prediction(const struct pipeline *p);

@@ -105,6 +105,41 @@ is_word(uint32_t c)
 	    uc_is_general_category(c, UC_CATEGORY_N);
 }
 
+char *
+prompt_strip_extra_networks(const char *prompt)
+{
+	const uint8_t *s = (const uint8_t *)prompt;
+	size_t n = strlen(prompt), i = 0, j, o = 0, l;
+	char *out = malloc(n + 1);
+	uint32_t c;
+
+	if (out == NULL)
+		return NULL;
+	while (i < n) {
+		if (s[i] != '<') {
+			out[o++] = (char)s[i++];
+			continue;
+		}
+		/* \w+ (it cannot take the ':'), then ':', then at least one
+		 * byte before the first '>'. */
+		for (j = i + 1; j < n; j += l) {
+			l = utf8_next(s + j, n - j, &c);
+			if (c == UTF8_INVALID || !is_word(c))
+				break;
+		}
+		if (j == i + 1 || j >= n || s[j] != ':' || j + 1 >= n ||
+		    s[j + 1] == '>' || memchr(s + j + 1, '>', n - j - 1) ==
+		    NULL) {
+			out[o++] = (char)s[i++];
+			continue;
+		}
+		i = (size_t)((const uint8_t *)memchr(s + j + 1, '>', n - j - 1)
+		    - s) + 1;
+	}
+	out[o] = '\0';
+	return out;
+}
+
 /* Python's str.isspace(), which \s follows in the re module. */
 static int
 is_space(uint32_t c)

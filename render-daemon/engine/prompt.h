@@ -41,6 +41,14 @@ struct prompt_pieces {
 int prompt_parse_attention(const char *text, size_t len,
     struct prompt_pieces *out);
 
+/* prompt (NUL-terminated) without AUTOMATIC1111's extra-network tags,
+ * every match of its <(\w+):([^>]+)> (<lora:name:0.8>, <lyco:...>,
+ * <hypernet:...>) removed as A1111 removes them before the text encoder
+ * sees the prompt: the job's LoRAs were read from them already
+ * (lib/loras.h). Returns a malloc'd string, or NULL when memory runs
+ * out. */
+char *prompt_strip_extra_networks(const char *prompt);
+
 /* Whether the piece is A1111's BREAK marker. */
 int prompt_piece_is_break(const struct prompt_piece *p);
 

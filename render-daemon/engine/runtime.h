@@ -12,6 +12,7 @@
 
 struct kiln_backend;
 struct rt_buf;
+struct wt_registry;
 
 /* Which attention kernel op_attention runs: AUTO picks the fused one on
  * CPUs and the blocked GEMMs elsewhere. */
@@ -65,6 +66,7 @@ struct kiln_rt {
 	char platform_name[256];
 	char driver_version[128];
 	size_t max_wg;			/* largest work-group */
+	uint32_t compute_units;		/* cores, SMs, CUs: >= 1 */
 	uint64_t global_mem;		/* bytes of device memory */
 	uint64_t max_alloc;		/* largest single buffer */
 	uint64_t local_mem;		/* bytes of work-group memory */
@@ -101,6 +103,10 @@ struct kiln_rt {
 	size_t nprof;
 	int tuned;			/* a tuning file's GEMM parameters are in
 					 * force (tuning.h) */
+
+	/* While set, the weight loaders (weights.h) record every weight
+	 * they upload here: the caller that set it owns it. */
+	struct wt_registry *weights;
 
 	char err[2048];			/* last failure, see rt_error() */
 	/* The first non-empty compiler log of a program built from source

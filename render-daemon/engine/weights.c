@@ -1,8 +1,12 @@
 /* weights.c - named weights from safetensors to device tensors. */
 #include "weights.h"
 
+#include "half.h"
+#include "util.h"
+
 #include <json-c/json.h>
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,39 +84,111 @@ transpose_host(const void *src, void *dst, size_t rows, size_t cols,
 				}
 }
 
-/* Converts e's file tensor to dt (F32 or F16, exact for an F16 source)
- * and uploads the elements from e's row r0 on (counted within e's rows)
- * into a new tensor of the given shape. The device holds the canonical
- * tensor, or with kn (a 2-D linear weight [out, in]) its transpose
- * [in, out], the layout op_linear's GEMM reads (see ktensor.kn). A file
- * tensor stored transposed (e->transposed) is thus copied as it is for
- * kn and transposed otherwise; the host transposes while the file's copy
- * is converted anyway, so the device never holds a second copy. */
-static struct ktensor *
-upload_as(struct wloader *ld, const struct st_entry *e, int64_t r0, int nd,
-	const int64_t *shape, enum kdtype dt, int kn)
+/* The bytes the device holds for e's rows from r0 on (counted within
+ * e's rows) in the given canonical shape: e's file tensor converted to
+ * dt (F32 or F16, exact for an F16 source), the canonical tensor or,
+ * with kn (a 2-D linear weight [out, in]), its transpose [in, out], the
+ * layout op_linear's GEMM reads (see ktensor.kn). A file tensor stored
+ * transposed (e->transposed) is thus copied as it is for kn and
+ * transposed otherwise; the host transposes while the file's copy is
+ * converted anyway, so the device never holds a second copy.
+ *
+ * delta (NULL: none), in the canonical layout, is added first, in
+ * float32 (a LoRA's patch); a float16 weight is then rounded once, and
+ * a sum beyond float16's range is refused rather than made infinite.
+ * Without delta the bytes are exactly the loader's, which is what puts
+ * a patched weight back bit for bit.
+ *
+ * Returns 0 with *base (free it) and *data (inside it), or -1 with a
+ * message in err (st_to_f32's name the file and tensor; the others
+ * start with what). */
+static int
+device_bytes(const char *what, const struct st_entry *e, int64_t r0,
+	int nd, const int64_t *shape, enum kdtype dt, int kn,
+	const float *delta, void **base, const void **data, char *err,
+	size_t errlen)
 {
 	const struct st_tensor *t = e->t;
-	struct ktensor *kt = NULL;
-	size_t es = kd_size(dt), first = 0;
-	char *host = malloc(t->nelems * es), *src, *tr = NULL;
-	int rc;
+	size_t es = kd_size(dt), first = 0, ne = 1, i;
+	char *host, *src, *tr = NULL;
+	float *w = NULL;
+	uint16_t *h;
+	int k, rc;
 
-	if (host == NULL) {
-		fail(ld, "%s: out of memory", ld->what);
-		return NULL;
-	}
-	rc = dt == KD_F16 ? st_to_f16(t, (uint16_t *)(void *)host,
-		t->nelems, ld->err, ld->errlen) : st_to_f32(t,
-		(float *)(void *)host, t->nelems, ld->err, ld->errlen);
-	if (rc != 0)
-		goto out;
-	/* The host copy has it now: the file's pages may go. */
-	st_tensor_unmap_pages(t);
+	*base = NULL;
+	for (k = 0; k < nd; k++)
+		ne *= (size_t)shape[k];
 	if (e->row0 + r0 > 0)
 		first = (size_t)(e->row0 + r0) * (t->nelems /
 			(size_t)t->shape[0]);
+	if (delta != NULL)
+		es = sizeof(float);
+	host = malloc(t->nelems * es);
+	if (host == NULL)
+		return errf(err, errlen, "%s: out of memory", what);
+	rc = dt == KD_F16 && delta == NULL ? st_to_f16(t,
+		(uint16_t *)(void *)host, t->nelems, err, errlen) :
+		st_to_f32(t, (float *)(void *)host, t->nelems, err, errlen);
+	if (rc != 0)
+		goto bad;
+	/* The host copy has it now: the file's pages may go (a LoRA's
+	 * restore maps them from the file again). */
+	st_tensor_unmap_pages(t);
 	src = host + first * es;
+	if (delta != NULL) {
+		/* The canonical tensor in float32, patched. */
+		w = malloc(ne * sizeof(float));
+		if (w == NULL)
+			goto oom;
+		if (e->transposed)
+			transpose_host(src, w, (size_t)shape[1],
+				(size_t)shape[0], sizeof(float));
+		else
+			memcpy(w, src, ne * sizeof(float));
+		for (i = 0; i < ne; i++)
+			w[i] += delta[i];
+		src = (char *)w;
+		if (kn) {
+			/* host holds at least ne floats: reuse it. */
+			transpose_host(w, host, (size_t)shape[0],
+				(size_t)shape[1], sizeof(float));
+			src = host;
+		}
+		if (dt == KD_F16) {
+			/* In place: each half is written after its float is
+			 * read. */
+			h = (uint16_t *)(void *)src;
+			for (i = 0; i < ne; i++) {
+				float v = ((const float *)(void *)src)[i];
+
+				if (!isfinite(v) || fabsf(v) >= 65520.0f) {
+					errf(err, errlen, "%s: %s becomes "
+						"%g, beyond float16's range",
+						what, e->name, (double)v);
+					goto bad;
+				}
+				h[i] = float_to_half(v);
+			}
+		} else {
+			for (i = 0; i < ne; i++)
+				if (!isfinite(((const float *)(void *)
+				    src)[i])) {
+					errf(err, errlen, "%s: %s becomes "
+						"infinite or NaN", what,
+						e->name);
+					goto bad;
+				}
+		}
+		if (src == host) {
+			free(w);
+		} else {
+			free(host);
+			host = (char *)w;
+		}
+		*base = host;
+		*data = src;
+		return 0;
+	}
 	if (kn != e->transposed) {
 		/* The file's matrix is [fr, fc]; the device wants
 		 * [fc, fr]. */
@@ -120,25 +196,58 @@ upload_as(struct wloader *ld, const struct st_entry *e, int64_t r0, int nd,
 		size_t fc = (size_t)shape[e->transposed ? 0 : 1];
 
 		tr = malloc(fr * fc * es);
-		if (tr == NULL) {
-			fail(ld, "%s: out of memory", ld->what);
-			goto out;
-		}
+		if (tr == NULL)
+			goto oom;
 		transpose_host(src, tr, fr, fc, es);
-		src = tr;
+		free(host);
+		*base = tr;
+		*data = tr;
+		return 0;
 	}
+	*base = host;
+	*data = src;
+	return 0;
+oom:
+	errf(err, errlen, "%s: out of memory", what);
+bad:
+	free(w);
+	free(host);
+	return -1;
+}
+
+/* Uploads e (see device_bytes) into a new tensor of the given shape and
+ * records it in the runtime's registry when there is one. */
+static struct ktensor *
+upload_as(struct wloader *ld, const struct st_entry *e, int64_t r0, int nd,
+	const int64_t *shape, enum kdtype dt, int kn)
+{
+	struct ktensor *kt = NULL;
+	const void *data;
+	void *base;
+
+	if (device_bytes(ld->what, e, r0, nd, shape, dt, kn, NULL, &base,
+	    &data, ld->err, ld->errlen) != 0)
+		return NULL;
 	kt = kt_new(ld->rt, dt, nd, shape);
-	if (kt == NULL || kt_upload(kt, src) != 0) {
+	if (kt == NULL || kt_upload(kt, data) != 0) {
 		fail(ld, "%s: %s", ld->what, rt_error(ld->rt));
-		kt_free(kt);
-		kt = NULL;
-		goto out;
+		goto bad;
 	}
 	kt->kn = kn;
-out:
-	free(tr);
-	free(host);
+	if (ld->rt->weights != NULL && wt_registry_add(ld->rt->weights,
+	    &(struct wt_record){ .part = ld->part, .e = e, .r0 = r0,
+	    .nd = nd, .shape = { shape[0], nd > 1 ? shape[1] : 1,
+	    nd > 2 ? shape[2] : 1, nd > 3 ? shape[3] : 1 }, .dt = dt,
+	    .kn = kn, .kt = kt }) != 0) {
+		fail(ld, "%s: out of memory", ld->what);
+		goto bad;
+	}
+	free(base);
 	return kt;
+bad:
+	kt_free(kt);
+	free(base);
+	return NULL;
 }
 
 /* The tensor tmpl(i) when it has exactly the nd-dim shape given (a 4-D
@@ -339,4 +448,120 @@ wt_free_table(const struct wdecl *d, size_t n, void *block)
 		kt_free(*t);
 		*t = NULL;
 	}
+}
+
+/* --- the record of uploaded weights ----------------------------------- */
+
+struct wt_registry {
+	struct wt_record *w;
+	size_t n, cap;
+	int sorted;
+};
+
+struct wt_registry *
+wt_registry_new(void)
+{
+	return calloc(1, sizeof(struct wt_registry));
+}
+
+void
+wt_registry_free(struct wt_registry *r)
+{
+	if (r == NULL)
+		return;
+	free(r->w);
+	free(r);
+}
+
+int
+wt_registry_add(struct wt_registry *r, const struct wt_record *w)
+{
+	struct wt_record *nw;
+	size_t cap;
+
+	if (r->n == r->cap) {
+		cap = r->cap ? 2 * r->cap : 256;
+		nw = realloc(r->w, cap * sizeof(*nw));
+		if (nw == NULL)
+			return -1;
+		r->w = nw;
+		r->cap = cap;
+	}
+	r->w[r->n++] = *w;
+	r->sorted = 0;
+	return 0;
+}
+
+size_t
+wt_registry_count(const struct wt_registry *r)
+{
+	return r != NULL ? r->n : 0;
+}
+
+const struct wt_record *
+wt_registry_get(const struct wt_registry *r, size_t i)
+{
+	return r != NULL && i < r->n ? &r->w[i] : NULL;
+}
+
+static int
+record_cmp(const void *a, const void *b)
+{
+	const struct wt_record *x = a, *y = b;
+
+	if (x->part != y->part)
+		return x->part < y->part ? -1 : 1;
+	return strcmp(x->e->name, y->e->name);
+}
+
+const struct wt_record *
+wt_registry_find(struct wt_registry *r, enum st_part part, const char *name)
+{
+	size_t lo = 0, hi, mid;
+	int c;
+
+	if (r == NULL)
+		return NULL;
+	if (!r->sorted) {
+		qsort(r->w, r->n, sizeof(*r->w), record_cmp);
+		r->sorted = 1;
+	}
+	hi = r->n;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		c = part != r->w[mid].part ? (part < r->w[mid].part ? -1 : 1) :
+			strcmp(name, r->w[mid].e->name);
+		if (c == 0)
+			return &r->w[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+int
+wt_reupload(struct kiln_rt *rt, const struct wt_record *w,
+	const float *delta, char *err, size_t errlen)
+{
+	const void *data;
+	void *base;
+	size_t ne = 1;
+	int k, rc;
+
+	for (k = 0; k < w->nd; k++)
+		ne *= (size_t)w->shape[k];
+	if (kt_nelem(w->kt) != ne || w->kt->dtype != w->dt)
+		return errf(err, errlen, "%s: %s: the device tensor is not "
+			"the one recorded", st_part_name(w->part), w->e->name);
+	if (device_bytes(st_part_name(w->part), w->e, w->r0, w->nd, w->shape,
+	    w->dt, w->kn, delta, &base, &data, err, errlen) != 0)
+		return -1;
+	rc = kt_upload(w->kt, data);
+	free(base);
+	if (rc != 0)
+		return errf(err, errlen, "%s: %s: %s", st_part_name(w->part),
+			w->e->name, rt_error(rt));
+	return 0;
 }

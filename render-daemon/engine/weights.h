@@ -126,4 +126,51 @@ int wt_load_table(struct wloader *ld, const char *prefix,
  * members; a zeroed block is fine. */
 void wt_free_table(const struct wdecl *d, size_t n, void *block);
 
+/* --- the record of uploaded weights ----------------------------------- */
+
+/* One weight a loader uploaded, and how. While the runtime's registry
+ * (kiln_rt.weights) is set, every load above records one, so that LoRA
+ * (lora.h) can patch any model's weights and put the originals back by
+ * uploading them again from the file exactly as the loader did. */
+struct wt_record {
+	enum st_part part;
+	const struct st_entry *e;	/* in the model; e->name canonical */
+	int64_t r0;		/* the first of e's rows uploaded */
+	int nd;
+	int64_t shape[4];	/* as loaded: canonical, before kn */
+	enum kdtype dt;		/* on the device */
+	int kn;			/* stored transposed (ktensor.kn) */
+	struct ktensor *kt;	/* the model's: borrowed */
+};
+
+/* The registry holds records only: the models own the tensors and must
+ * be freed after it or with it (a record is never used once its model
+ * is gone). */
+struct wt_registry;
+
+/* Returns an empty registry, or NULL when memory runs out. */
+struct wt_registry *wt_registry_new(void);
+/* Accepts NULL. */
+void wt_registry_free(struct wt_registry *r);
+/* Appends a copy of w. Returns 0, or -1 when memory runs out. */
+int wt_registry_add(struct wt_registry *r, const struct wt_record *w);
+size_t wt_registry_count(const struct wt_registry *r);
+/* The i-th record (in no particular order), or NULL past the end. */
+const struct wt_record *wt_registry_get(const struct wt_registry *r,
+	size_t i);
+/* The record of the part's canonical name, or NULL when that weight was
+ * not uploaded. Sorts the registry on first use after an add. */
+const struct wt_record *wt_registry_find(struct wt_registry *r,
+	enum st_part part, const char *name);
+
+/* Uploads w's weight again from the model's file into its device
+ * tensor, laid out as its loader did, with delta (float32, nelems of
+ * the canonical shape w->shape, row-major) added first, or exactly the
+ * original bytes when delta is NULL. Host memory: a few copies of the
+ * one weight. Returns 0, or -1 with a message naming the part and the
+ * weight in err (a patched float16 weight beyond float16's range, a
+ * device error). */
+int wt_reupload(struct kiln_rt *rt, const struct wt_record *w,
+	const float *delta, char *err, size_t errlen);
+
 #endif

@@ -1,6 +1,9 @@
 """engine_common.py - shared helpers for the engine tests: the reference
-module, kiln-render invocation with stable kernel caches, comparisons."""
+module, kiln-render invocation with stable kernel caches, comparisons,
+the reference conditioning of A1111 prompts (windows, emphasis,
+embeddings), PNG reading."""
 
+import json
 import os
 import struct
 import subprocess
@@ -12,6 +15,9 @@ import numpy as np
 import harness
 
 sys.path.insert(0, os.path.join(harness.ROOT, "tools", "reference"))
+
+VOCAB = os.path.join(harness.ROOT, "models", "clip")
+_tokens = {}
 
 
 def render_bin():
@@ -44,6 +50,100 @@ def rel_err(got, want):
     want = want.double()
     scale = max(want.abs().max().item(), 1e-6)
     return (got - want).abs().max().item() / scale
+
+
+# --- prompts ------------------------------------------------------------
+
+def tokenize(text):
+    """kiln's CLIP BPE ids of text (no BOS / EOS), cached; the tokenizer
+    itself is checked against the vocabulary in test_tokenizer."""
+    if text not in _tokens:
+        p = kiln_render(["tokenize", "--vocab", VOCAB, "--", text])
+        assert p.returncode == 0, p.stderr
+        _tokens[text] = json.loads(p.stdout)
+    return _tokens[text]
+
+
+def prompt_windows(pieces, embs, pad):
+    """A1111's tokenize_line for prompts without commas: [(text, weight)]
+    and {embedding name: vector count} -> [(ids[77], weights[77],
+    fixes)]. Each piece tokenized on its own and its names expanded
+    (textual_inversion.expand); an embedding that does not fit in the
+    window's 75 tokens starts the next one; textual_inversion.window
+    makes each window. Start, end and filling weigh 1."""
+    import textual_inversion as ti
+    names = {n: (tuple(tokenize(n)), k) for n, k in embs.items()}
+    out, ids, ws, fixes = [], [], [], []
+
+    def close():
+        win, fx = ti.window(ids, fixes, pad)
+        out.append((win, [1.0] + ws + [1.0] * (76 - len(ws)), fx))
+        del ids[:], ws[:], fixes[:]
+
+    for text, w in pieces:
+        t, fx = ti.expand(tokenize(text), names)
+        at = dict(fx)
+        i = 0
+        while i < len(t):
+            if i in at:
+                n = embs[at[i]]
+                if len(ids) + n > 75:
+                    close()
+                fixes.append((len(ids), at[i]))
+                ids.extend(t[i:i + n])
+                ws.extend([w] * n)
+                i += n
+            else:
+                if len(ids) == 75:
+                    close()
+                ids.append(t[i])
+                ws.append(w)
+                i += 1
+    if ids or not out:
+        close()
+    return out
+
+
+def emphasis(z, weights):
+    """A1111's EmphasisOriginal on [W, 77, D] windows of one encoder: z
+    times the weights, rescaled to the mean it had."""
+    import torch
+    mult = torch.tensor(weights, dtype=torch.float64)[..., None]
+    before = z.mean(dim=(1, 2), keepdim=True)
+    z = z * mult
+    return z * (before / z.mean(dim=(1, 2), keepdim=True))
+
+
+def ref_sdxl_prompt(wl, wg, pieces, L, G, vl=None, vg=None):
+    """A1111's SDXL conditioning of one prompt [(text, weight)] on the
+    HF-named weights wl (CLIP-L, config L) and wg (bigG, config G), with
+    textual-inversion vectors vl {name: [n, L hidden] array} into CLIP-L
+    and vg (the same names) into bigG: per encoder, per window, emphasis;
+    windows along the tokens; pooled from the first window, unweighted.
+    -> (context [1, 77 W, L + G hidden], pooled [1, G projection]),
+    float64."""
+    import torch
+    import sdxl
+    import textual_inversion as ti
+    vl, vg = vl or {}, vg or {}
+    counts = {k: len(v) for k, v in vl.items()}
+    wins_l = prompt_windows(pieces, counts, sdxl.PAD_L)
+    wins_g = prompt_windows(pieces, counts, sdxl.PAD_G)
+    il = torch.tensor([x[0] for x in wins_l])
+    ig = torch.tensor([x[0] for x in wins_g])
+    el = ti.embed(wl["text_model.embeddings.token_embedding.weight"], il,
+                  [x[2] for x in wins_l],
+                  {k: torch.from_numpy(v) for k, v in vl.items()})
+    eg = ti.embed(wg["text_model.embeddings.token_embedding.weight"], ig,
+                  [x[2] for x in wins_g],
+                  {k: torch.from_numpy(v) for k, v in vg.items()})
+    ctx, pooled = sdxl.encode(wl, wg, il, ig, L=L, G=G, embeds_l=el,
+                              embeds_g=eg)
+    weights = [x[1] for x in wins_l]
+    assert weights == [x[1] for x in wins_g]
+    ctx = torch.cat([emphasis(ctx[..., :L["hidden"]], weights),
+                     emphasis(ctx[..., L["hidden"]:], weights)], -1)
+    return ctx.reshape(1, -1, ctx.shape[-1]), pooled[:1]
 
 
 # --- images -------------------------------------------------------------
@@ -119,3 +219,20 @@ def close_to(got, want, what):
         "%s: mean |diff| %.3f, max %d (want <= 1, <= 4)" % (
             what, d.mean(), d.max())
     return d
+
+
+# --- small SDXL text encoders -----------------------------------------
+
+# CLIP-L- and bigG-shaped encoders at test size with the real vocabulary
+# (kiln's tokenizer feeds them prompts): the SDXL text tests' and the
+# textual-inversion tests'.
+SDXL_SMALL_L = dict(vocab=49408, hidden=128, layers=3, inter=256,
+                    max_pos=77, heads=2, act="quick_gelu")
+SDXL_SMALL_G = dict(vocab=49408, hidden=192, layers=3, inter=384,
+                    max_pos=77, heads=3, act="gelu", projection=160)
+
+
+def te_args(c):
+    """The clip reference's size arguments of an encoder config."""
+    return {k: c[k] for k in ("vocab", "hidden", "layers", "inter",
+                              "max_pos")}

@@ -111,6 +111,38 @@ def build_cases():
         case("attention", "%s: head width 160 (SD 1.x deepest)" % impl,
              "attention", [q, k, v], ref.attention(q, k, v, 2, 160 ** -0.5),
              {"heads": 2, "scale": 160 ** -0.5, "impl": impl})
+        # The fused kernel's edges: 16 queries per item (300 and 37 are
+        # not multiples), keys in tiles of 32 scored 16 at a time (300,
+        # 50, 77 and 100 end inside a tile or half-tile), output columns
+        # in chunks of 16, then 8, then single ones (d = 44 has all
+        # three); 300 keys of 640 channels are past the size that walks
+        # the heads first.
+        q, k, v = r(1, 300, 640), r(1, 300, 640), r(1, 300, 640)
+        case("attention", "%s: 300 tokens, 8 heads of 80" % impl,
+             "attention", [q, k, v], ref.attention(q, k, v, 8, 80 ** -0.5),
+             {"heads": 8, "scale": 80 ** -0.5, "impl": impl})
+        q, k, v = r(2, 37, 88), r(2, 50, 88), r(2, 50, 88)
+        case("attention", "%s: 37 queries, 50 keys, 2 heads of 44" % impl,
+             "attention", [q, k, v], ref.attention(q, k, v, 2, 44 ** -0.5),
+             {"heads": 2, "scale": 44 ** -0.5, "impl": impl})
+        q, k, v = r(2, 70, 640), r(2, 77, 640), r(2, 77, 640)
+        case("attention", "%s: SDXL cross-attention, 10 heads of 64" % impl,
+             "attention", [q, k, v], ref.attention(q, k, v, 10, 0.125),
+             {"heads": 10, "scale": 0.125, "impl": impl})
+        q = r(1, 100, 120)
+        case("attention", "%s: causal 100 tokens, 3 heads of 40" % impl,
+             "attention", [q, q, q], ref.attention(q, q, q, 3, 40 ** -0.5,
+                                                   True),
+             {"heads": 3, "scale": 40 ** -0.5, "causal": 1, "impl": impl})
+        # Scores spread over tens of units, the keys' scale growing
+        # along the sequence: the running maximum moves tile after
+        # tile, and the rescaling of the sums and outputs shows.
+        q = r(1, 40, 128, scale=3.0)
+        k = r(1, 200, 128) * torch.linspace(0.2, 3.0, 200).reshape(1, 200, 1)
+        v = r(1, 200, 128)
+        case("attention", "%s: sharp softmax, growing maximum" % impl,
+             "attention", [q, k, v], ref.attention(q, k, v, 2, 0.125),
+             {"heads": 2, "scale": 0.125, "impl": impl})
     q, k, v = r(1, 16, 512), r(1, 16, 512), r(1, 16, 512)
     case("attention", "one head of 512 (VAE): blocked on every device",
          "attention", [q, k, v], ref.attention(q, k, v, 1, 512 ** -0.5),

@@ -9,6 +9,7 @@ output and the time ids (H, W, 0, 0, H, W) as the added conditioning, an
 empty negative prompt as zeros, as A1111 and diffusers do. Tolerance as
 test_pipeline's: mean |pixel difference| <= 1, max <= 4."""
 
+import hashlib
 import json
 import os
 import shutil
@@ -19,6 +20,7 @@ import torch
 
 import engine_common as ec
 import harness
+import lora
 import samplers as sref
 import sdxl
 import unet as unet_ref
@@ -30,20 +32,7 @@ FOLDER = os.path.join(WORK, "tiny-xl")
 SINGLE = os.path.join(WORK, "tiny-xl.safetensors")
 VOCAB = os.path.join(harness.ROOT, "models", "clip")
 SEED = 40
-# The SDXL shape at test size with the real vocabulary, so that kiln's
-# tokenizer (models/clip) feeds it, and what a single file cannot say
-# as SDXL has it: heads of 64 channels, 32 groups.
-CFGS = dict(
-    L=dict(vocab=49408, hidden=64, layers=2, inter=128, max_pos=77, heads=1,
-           act="quick_gelu"),
-    G=dict(vocab=49408, hidden=128, layers=3, inter=256, max_pos=77,
-           heads=2, act="gelu", projection=64),
-    unet=unet_ref.Config(ch=(32, 64, 128), layers=2,
-                         attn=(False, True, True), heads=(1, 1, 2),
-                         ctx_dim=64 + 128, groups=32, linear_proj=True,
-                         depth=(1, 2, 3), adm_in=64 + 6 * 256),
-    vae=vae_ref.config((32, 32), layers=1, latent=4, groups=32,
-                       scaling_factor=0.13025))
+CFGS = sdxl.tiny_configs()
 P = {}
 
 
@@ -124,6 +113,10 @@ def test_sdxl_folder_matches_reference_pipeline(_):
     ec.close_to(ec.png_pixels(out), want, "SDXL txt2img euler cfg 5")
     par = ec.png_parameters(out)
     assert "Size: 80x64" in par and "Seed: 77" in par, par
+    # The summary says what the model is, as /api/v1/models does.
+    assert info["model"]["type"] == "sdxl", info
+    assert info["model"]["native_size"] == 1024, info
+    assert info["model"]["defaults"]["width"] == 1024, info
 
 
 def test_sdxl_single_file_gives_the_folders_image(_):
@@ -137,4 +130,33 @@ def test_sdxl_single_file_gives_the_folders_image(_):
     c = os.path.join(WORK, "other.png")
     render(SINGLE, c, "a red bicycle")
     assert not np.array_equal(ec.png_pixels(b), ec.png_pixels(c))
+
+
+def test_sdxl_render_takes_loras_on_both_encoders_and_the_unet(_):
+    # An sd-scripts SDXL LoRA (lora_te1_, lora_te2_ on bigG's packed
+    # q/k/v, lora_unet_ under SGM names) through render --lora: the
+    # image changes, the parameters name it, and without the flag the
+    # model renders its own image again.
+    build()
+    layout = lora.sdxl_layout(CFGS["unet"], CFGS["L"], CFGS["G"])
+    sd = lora.random_kohya(layout, rank=2, seed=8)
+    assert {k.split("_")[1] for k in sd} >= {"te1", "te2", "unet"}
+    lp = os.path.join(WORK, "xl-style.safetensors")
+    lora.save(lp, sd)
+    a, b = os.path.join(WORK, "plain.png"), os.path.join(WORK, "lora.png")
+    render(SINGLE, a, "a lighthouse at dusk")
+    render(SINGLE, b, "a lighthouse at dusk", ["--lora", lp + ":0.8"])
+    assert not np.array_equal(ec.png_pixels(a), ec.png_pixels(b))
+    # As an A1111 image records it: the tag in the prompt, the LoRA's
+    # kohya hash (the data after the header) and the checkpoint's.
+    par = ec.png_parameters(b)
+    with open(lp, "rb") as f:
+        data = f.read()
+    addnet = hashlib.sha256(data[8 + int.from_bytes(data[:8], "little"):])
+    with open(SINGLE, "rb") as f:
+        model = hashlib.sha256(f.read()).hexdigest()[:10]
+    assert par.startswith("a lighthouse at dusk <lora:xl-style:0.8>\n"), par
+    assert "Model hash: %s, Model: tiny-xl" % model in par, par
+    assert 'Lora hashes: "xl-style: %s"' % addnet.hexdigest()[:12] in par, \
+        par
     shutil.rmtree(WORK, ignore_errors=True)

@@ -1,30 +1,32 @@
 """SDXL's text conditioning and VAE on PoCL against the PyTorch references
-(tools/reference/clip.py, sdxl.py, vae.py) on identical random weights:
-both encoders (CLIP-L, OpenCLIP bigG) as an SGM single file and as a
-diffusers folder, small and at their full configuration, through
-`kiln-render encode-text`: the context (both penultimate states, no final
-norm, side by side) and bigG's pooled output (final norm of the last
-layer at the end token, projected); prompts with A1111 weighting and over
-77 tokens; the empty negative prompt; the VAE with SDXL's scaling factor
-and activations beyond float16's range. Tolerance: max abs error <= 1e-4
-of the output's scale.
+(tools/reference/clip.py, sdxl.py, vae.py, textual_inversion.py) on
+identical random weights: both encoders (CLIP-L, OpenCLIP bigG) as an SGM
+single file and as a diffusers folder, small and at their full
+configuration, through `kiln-render encode-text`: the context (both
+penultimate states, no final norm, side by side) and bigG's pooled output
+(final norm of the last layer at the end token, projected); prompts with
+A1111 weighting and over 77 tokens; the empty negative prompt; a
+textual-inversion embedding through the full encoders; the VAE with
+SDXL's scaling factor and activations beyond float16's range, small and
+at its full configuration (`kiln-render vae-decode`). The full parts
+share one F16 single file of 1.8 GB, written once. Tolerance: max abs
+error <= 1e-4 of the output's scale.
 
 The small encoders have heads of 64 channels, as the real ones do, so
 that single files (which carry no head count) infer them."""
 
+import atexit
 import contextlib
 import json
 import math
 import os
 import shutil
 import tempfile
-import warnings
 
 import numpy as np
 import torch
 
 import engine_common as ec
-import harness
 import clip as clip_ref
 import sdxl
 import st_io
@@ -33,22 +35,20 @@ import vae as vae_ref
 STACK = None
 TOL = 1e-4
 WORK = tempfile.mkdtemp(prefix="kiln-sdxltext-")
-VOCAB = os.path.join(harness.ROOT, "models", "clip")
+# The last test removes WORK; a run of some tests only (or one that
+# stops early) must not leave the full model's 1.8 GB behind either.
+atexit.register(shutil.rmtree, WORK, ignore_errors=True)
 BOS, EOS = sdxl.BOS, sdxl.EOS
 
 # A non-square projection (bigG's is 1280 x 1280) so that a transposed
 # text_projection cannot pass.
-SL = dict(vocab=49408, hidden=128, layers=3, inter=256, max_pos=77, heads=2,
-          act="quick_gelu")
-SG = dict(vocab=49408, hidden=192, layers=3, inter=384, max_pos=77, heads=3,
-          act="gelu", projection=160)
+SL = ec.SDXL_SMALL_L
+SG = ec.SDXL_SMALL_G
 
 _models = {}
 
 
-def te(c):
-    return {k: c[k] for k in ("vocab", "hidden", "layers", "inter",
-                              "max_pos")}
+te = ec.te_args
 
 
 def single_file_items(L, G, seed):
@@ -131,7 +131,7 @@ def encode(model, ids=None, ids2=None, prompt=None, negative=None,
         if ids2 is not None:
             args += ["--ids2", ids_arg(ids2)]
     else:
-        args += ["--prompt", prompt, "--vocab", VOCAB]
+        args += ["--prompt", prompt, "--vocab", ec.VOCAB]
         if negative is not None:
             args += ["--negative", negative]
     if pooled:
@@ -244,51 +244,10 @@ def test_pooled_refused_without_a_pooled_output(_):
 
 # ------------------------------------------------------------- prompts
 
-def tokenize(text):
-    p = ec.kiln_render(["tokenize", "--vocab", VOCAB, "--", text])
-    assert p.returncode == 0, p.stderr
-    return json.loads(p.stdout)
-
-
-def windows(pieces, pad):
-    """[(text, weight)] -> ([ids[77]], [weights[77]]): each piece tokenized
-    on its own, 75 tokens a window (the prompts here have no commas, so
-    A1111's comma backtrack never moves one), start + tokens + end, EOS
-    filling, then pad after the first end id; start, end and filling
-    weigh 1."""
-    toks, ws = [], []
-    for text, w in pieces:
-        t = tokenize(text)
-        toks += t
-        ws += [w] * len(t)
-    ids, wts = [], []
-    for i in range(0, max(len(toks), 1), 75):
-        c, cw = toks[i:i + 75], ws[i:i + 75]
-        ids.append(sdxl.prompt_ids(c, pad))
-        wts.append([1.0] + cw + [1.0] * (76 - len(cw)))
-    return ids, wts
-
-
-def ref_prompt(w, pieces, zero=False):
-    """A1111's SDXL conditioning of one prompt: per encoder, per window,
-    z *= weights, rescaled to the mean it had; windows along the tokens;
-    pooled from the first window, unweighted. (ctx [1, 77 W, D], pooled
-    [1, P])."""
-    il, wts = windows(pieces, sdxl.PAD_L)
-    ig, wts_g = windows(pieces, sdxl.PAD_G)
-    assert wts == wts_g
-    ctx, pooled = sdxl.encode(w[0], w[1], torch.tensor(il),
-                              torch.tensor(ig), L=SL, G=SG)
-    mult = torch.tensor(wts, dtype=torch.float64)[..., None]
-    parts = []
-    for z in (ctx[..., :SL["hidden"]], ctx[..., SL["hidden"]:]):
-        before = z.mean(dim=(1, 2), keepdim=True)
-        z = z * mult
-        parts.append(z * (before / z.mean(dim=(1, 2), keepdim=True)))
-    ctx = torch.cat(parts, -1).reshape(1, -1, ctx.shape[-1])
-    if zero:
-        return torch.zeros_like(ctx), torch.zeros_like(pooled[:1])
-    return ctx, pooled[:1]
+def ref_prompt(w, pieces):
+    """A1111's SDXL conditioning of one prompt on the small encoders
+    (engine_common.ref_sdxl_prompt): (ctx [1, 77 W, D], pooled [1, P])."""
+    return ec.ref_sdxl_prompt(w[0], w[1], pieces, SL, SG)
 
 
 WEIGHTED = "a (red:1.4) fox in [deep] snow"
@@ -317,7 +276,7 @@ LONG = " ".join(["an old stone lighthouse on a rocky coast under a "
 
 def test_prompt_over_77_tokens_joins_windows(_):
     m = small_model()
-    n = len(tokenize(LONG))
+    n = len(ec.tokenize(LONG))
     assert 75 < n <= 150, n
     ctx, pooled, info = encode(m["file"], prompt=LONG)
     assert info["shape"] == [1, 154, 320]
@@ -353,38 +312,65 @@ def test_negative_prompt_is_encoded_and_padded_with_the_empty_one(_):
 
 # ---------------------------------------------------- full configuration
 
+def full_model():
+    """SDXL base's text encoders, CLIP ViT-L (123M) and OpenCLIP bigG
+    (695M), and its VAE (84M) at their released shapes, F16 as released,
+    in one SGM single file (sd_xl_base_1.0.safetensors without the UNet),
+    written once for the tests below; with its parts (HF / diffusers
+    names) mapped from the file, still F16: the references widen each
+    weight where they use it."""
+    if "full" not in _models:
+        path = os.path.join(WORK, "full", "sdxl-text-vae.safetensors")
+        os.makedirs(os.path.dirname(path))
+        cfgs = dict(L=sdxl.CLIP_L, G=sdxl.CLIP_G, vae=vae_ref.sdxl_config())
+        sdxl.write_single_file(path, cfgs, seed=30, dtype=np.float16)
+        _models["full"] = dict(file=path, cfgs=cfgs,
+                               **sdxl.read_parts(path))
+    return _models["full"]
+
+
 def test_full_clip_l_and_bigG_f16(_):
-    """CLIP ViT-L (123M) and OpenCLIP bigG (695M) at their released
-    shapes, F16 in an SGM single file: the reference runs float64 on the
-    same F16 weights mapped from the file."""
-    d = tempfile.mkdtemp(prefix="kiln-sdxl-full-", dir=WORK)
-    try:
-        path = os.path.join(d, "full.safetensors")
-        write_single_file(path, sdxl.CLIP_L, sdxl.CLIP_G, 31, np.float16)
-        il, ig = token_rows([20], seed=9)
-        ctx, pooled, info = encode(path, il, ig)
-        assert info["shape"] == [1, 77, 2048]
-        assert info["pooled_shape"] == [1, 1280]
-        e = info["encoders"]
-        assert [(x["layers"], x["heads"], x["context_layer"]) for x in e] \
-            == [(12, 12, 11), (32, 20, 31)], e
-        arrs, _ = st_io.read(path)
-        with warnings.catch_warnings():
-            # Read-only mapped arrays: the reference never writes them.
-            warnings.simplefilter("ignore", UserWarning)
-            t = {k: torch.from_numpy(v) for k, v in arrs.items()}
-        wl = {k[len(sdxl.PREFIX_L):]: v for k, v in t.items()
-              if k.startswith(sdxl.PREFIX_L) and
-              not k.endswith("position_ids")}
-        wg = clip_ref.from_openclip(
-            {k[len(sdxl.PREFIX_G):]: v for k, v in t.items()
-             if k.startswith(sdxl.PREFIX_G)})
-        want_ctx, want_pooled = sdxl.encode(wl, wg, il, ig, L=sdxl.CLIP_L,
-                                            G=sdxl.CLIP_G)
-        check(ctx, want_ctx, "full context")
-        check(pooled, want_pooled, "full pooled")
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
+    """Token ids through both full encoders: the reference runs float64
+    on the same F16 weights."""
+    m = full_model()
+    il, ig = token_rows([20], seed=9)
+    ctx, pooled, info = encode(m["file"], il, ig)
+    assert info["shape"] == [1, 77, 2048]
+    assert info["pooled_shape"] == [1, 1280]
+    e = info["encoders"]
+    assert [(x["layers"], x["heads"], x["context_layer"]) for x in e] \
+        == [(12, 12, 11), (32, 20, 31)], e
+    want_ctx, want_pooled = sdxl.encode(m["L"], m["G"], il, ig,
+                                        L=sdxl.CLIP_L, G=sdxl.CLIP_G)
+    check(ctx, want_ctx, "full context")
+    check(pooled, want_pooled, "full pooled")
+
+
+def test_full_encoders_take_an_embedding_in_the_prompt(_):
+    """A textual-inversion embedding as SDXL's are made (clip_l [2, 768],
+    clip_g [2, 1280]) under A1111 emphasis in a prompt, through the full
+    encoders: each encoder gets its own vectors in the name's place
+    (test_textual_inversion checks the rules on small encoders)."""
+    m = full_model()
+    rng = np.random.default_rng(33)
+    vl = rng.standard_normal((2, 768)).astype(np.float32)
+    vg = rng.standard_normal((2, 1280)).astype(np.float32)
+    d = os.path.join(WORK, "full", "embeddings")
+    os.makedirs(d)
+    emb = os.path.join(d, "kilnxl.safetensors")
+    st_io.write(emb, {"clip_l": vl, "clip_g": vg})
+    prompt = "a (kilnxl:1.2) painting of a lighthouse at dusk"
+    ctx, pooled, info = encode(m["file"], prompt=prompt,
+                               extra=["--embedding", emb])
+    assert info["shape"] == [1, 77, 2048]
+    assert info["pooled_shape"] == [1, 1280]
+    pieces = [("a ", 1.0), ("kilnxl", 1.2),
+              (" painting of a lighthouse at dusk", 1.0)]
+    want_ctx, want_pooled = ec.ref_sdxl_prompt(
+        m["L"], m["G"], pieces, sdxl.CLIP_L, sdxl.CLIP_G,
+        {"kilnxl": vl}, {"kilnxl": vg})
+    check(ctx, want_ctx, "full context with an embedding")
+    check(pooled, want_pooled, "full pooled with an embedding")
 
 
 # ------------------------------------------------------------------- VAE
@@ -461,4 +447,23 @@ def test_vae_single_file_sdxl_scaling_and_f16_beyond_its_range(_):
     assert abs(info["scaling_factor"] - 0.13025) < 1e-7, info
     assert torch.isfinite(got).all()
     check(got, want, "SDXL VAE, F16, large values")
+
+
+def test_full_vae_decodes_f16_single_file(_):
+    """SDXL base's VAE at its released shape (128/256/512/512, 2 layers,
+    32 groups; 83,653,863 parameters, F16) from the single file: a
+    256x256 image and a non-square one, against the float64 reference on
+    the same F16 weights."""
+    m = full_model()
+    cfg = m["cfgs"]["vae"]
+    n = sum(v.numel() for v in m["vae"].values())
+    assert n == 83653863, n
+    for shape, seed in (((1, 4, 32, 32), 34), ((1, 4, 8, 12), 35)):
+        z = rand(*shape, seed=seed)
+        got, info = vae_decode(m["file"], z)
+        assert abs(info["scaling_factor"] - 0.13025) < 1e-7, info
+        with float64_vae():
+            want = vae_ref.decode(m["vae"], cfg, z)
+        check(got, want, "full SDXL VAE, latent %s" % "x".join(
+            str(x) for x in shape[2:]))
     shutil.rmtree(WORK, ignore_errors=True)

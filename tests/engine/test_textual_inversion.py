@@ -19,7 +19,6 @@ import numpy as np
 import torch
 
 import engine_common as ec
-import harness
 import clip as clip_ref
 import sdxl
 import st_io
@@ -28,24 +27,18 @@ import textual_inversion as ti
 STACK = None
 TOL = 1e-4
 WORK = tempfile.mkdtemp(prefix="kiln-ti-")
-VOCAB = os.path.join(harness.ROOT, "models", "clip")
 BOS, EOS = sdxl.BOS, sdxl.EOS
 
 # Heads of 64 channels: single files carry no head count.
 SD1 = dict(vocab=49408, hidden=128, layers=2, inter=256, max_pos=77)
 SD1_HEADS = 2
-SL = dict(vocab=49408, hidden=128, layers=3, inter=256, max_pos=77, heads=2,
-          act="quick_gelu")
-SG = dict(vocab=49408, hidden=192, layers=3, inter=384, max_pos=77, heads=3,
-          act="gelu", projection=160)
+SL = ec.SDXL_SMALL_L
+SG = ec.SDXL_SMALL_G
 
 _models = {}
-_tokens = {}
 
 
-def te(c):
-    return {k: c[k] for k in ("vocab", "hidden", "layers", "inter",
-                              "max_pos")}
+te = ec.te_args
 
 
 def sd1_model():
@@ -75,14 +68,6 @@ def sdxl_model():
     return _models["sdxl"]
 
 
-def tokenize(text):
-    if text not in _tokens:
-        p = ec.kiln_render(["tokenize", "--vocab", VOCAB, "--", text])
-        assert p.returncode == 0, p.stderr
-        _tokens[text] = json.loads(p.stdout)
-    return _tokens[text]
-
-
 def vectors(n, width, seed):
     return np.random.default_rng(seed).standard_normal(
         (n, width)).astype(np.float32)
@@ -104,7 +89,7 @@ def run(model, prompt, embs=(), folder=None, negative=None, pooled=False):
         if os.path.exists(p):
             os.unlink(p)
     args = ["encode-text", "--model", model, "--out", out, "--prompt",
-            prompt, "--vocab", VOCAB]
+            prompt, "--vocab", ec.VOCAB]
     for e in embs:
         args += ["--embedding", e]
     if folder is not None:
@@ -151,86 +136,25 @@ def far(got, want, what):
 
 # ------------------------------------------------------------ reference
 
-def windows(pieces, embs, pad):
-    """A1111's tokenize_line for prompts without commas: [(text, weight)]
-    and {name: vector count} -> [(ids[77], weights[77], fixes)]. Each
-    piece tokenized on its own and its names expanded (ti.expand); an
-    embedding that does not fit in the window's 75 tokens starts the next
-    one; ti.window makes each window."""
-    names = {n: (tuple(tokenize(n)), k) for n, k in embs.items()}
-    out, ids, ws, fixes = [], [], [], []
-
-    def close():
-        win, fx = ti.window(ids, fixes, pad)
-        out.append((win, [1.0] + ws + [1.0] * (76 - len(ws)), fx))
-        del ids[:], ws[:], fixes[:]
-
-    for text, w in pieces:
-        t, fx = ti.expand(tokenize(text), names)
-        at = dict(fx)
-        i = 0
-        while i < len(t):
-            if i in at:
-                n = embs[at[i]]
-                if len(ids) + n > 75:
-                    close()
-                fixes.append((len(ids), at[i]))
-                ids.extend(t[i:i + n])
-                ws.extend([w] * n)
-                i += n
-            else:
-                if len(ids) == 75:
-                    close()
-                ids.append(t[i])
-                ws.append(w)
-                i += 1
-    if ids or not out:
-        close()
-    return out
-
-
-def emphasis(z, weights):
-    """A1111's EmphasisOriginal on [W, 77, D] windows of one encoder."""
-    mult = torch.tensor(weights, dtype=torch.float64)[..., None]
-    before = z.mean(dim=(1, 2), keepdim=True)
-    z = z * mult
-    return z * (before / z.mean(dim=(1, 2), keepdim=True))
+def ref_sdxl(wl, wg, pieces, vl, vg):
+    """SDXL's context and pooled of one prompt on the small encoders,
+    clip_l's vectors vl into CLIP-L and clip_g's vg into bigG."""
+    return ec.ref_sdxl_prompt(wl, wg, pieces, SL, SG, vl, vg)
 
 
 def ref_sd1(w, pieces, vecs):
     """The SD 1.x conditioning [1, 77 W, D] of one prompt with the
     embeddings vecs {name: [n, D] array}."""
-    wins = windows(pieces, {k: len(v) for k, v in vecs.items()}, EOS)
+    wins = ec.prompt_windows(pieces, {k: len(v) for k, v in vecs.items()},
+                             EOS)
     ids = torch.tensor([x[0] for x in wins])
     tok = w["text_model.embeddings.token_embedding.weight"]
     x = ti.embed(tok, ids, [x[2] for x in wins],
                  {k: torch.from_numpy(v) for k, v in vecs.items()})
     z = clip_ref.final_norm(w, clip_ref.hidden_states(
         w, ids, SD1_HEADS, embeds=x)[-1])
-    z = emphasis(z, [x[1] for x in wins])
+    z = ec.emphasis(z, [x[1] for x in wins])
     return z.reshape(1, -1, z.shape[-1])
-
-
-def ref_sdxl(wl, wg, pieces, vl, vg):
-    """SDXL's context [1, 77 W, L + G] and pooled [1, P] of one prompt,
-    clip_l's vectors vl into CLIP-L and clip_g's vg into bigG."""
-    counts = {k: len(v) for k, v in vl.items()}
-    wins_l = windows(pieces, counts, sdxl.PAD_L)
-    wins_g = windows(pieces, counts, sdxl.PAD_G)
-    il = torch.tensor([x[0] for x in wins_l])
-    ig = torch.tensor([x[0] for x in wins_g])
-    tl = wl["text_model.embeddings.token_embedding.weight"]
-    tg = wg["text_model.embeddings.token_embedding.weight"]
-    el = ti.embed(tl, il, [x[2] for x in wins_l],
-                  {k: torch.from_numpy(v) for k, v in vl.items()})
-    eg = ti.embed(tg, ig, [x[2] for x in wins_g],
-                  {k: torch.from_numpy(v) for k, v in vg.items()})
-    ctx, pooled = sdxl.encode(wl, wg, il, ig, L=SL, G=SG, embeds_l=el,
-                              embeds_g=eg)
-    weights = [x[1] for x in wins_l]
-    ctx = torch.cat([emphasis(ctx[..., :SL["hidden"]], weights),
-                     emphasis(ctx[..., SL["hidden"]:], weights)], -1)
-    return ctx.reshape(1, -1, ctx.shape[-1]), pooled[:1]
 
 
 # -------------------------------------------------------------- SD 1.x
@@ -240,7 +164,7 @@ def test_sd1_embedding_stands_in_for_its_name(_):
     v = vectors(2, SD1["hidden"], 1)
     e = emb_file("kilnstyle", emb_params=v)
     prompt = "a photo of kilnstyle on a table"
-    assert len(tokenize("kilnstyle")) > 1, tokenize("kilnstyle")
+    assert len(ec.tokenize("kilnstyle")) > 1, ec.tokenize("kilnstyle")
     got, _ = encode(path, prompt, [e])
     assert tuple(got.shape) == (1, 77, SD1["hidden"])
     check(got, ref_sd1(w, [(prompt, 1.0)], {"kilnstyle": v}),
@@ -263,7 +187,7 @@ def test_one_dimensional_tensor_is_one_vector(_):
 
 def test_longest_name_first(_):
     path, w = sd1_model()
-    assert tokenize("red-fox")[:1] == tokenize("red")
+    assert ec.tokenize("red-fox")[:1] == ec.tokenize("red")
     short = vectors(1, SD1["hidden"], 3)
     long = vectors(3, SD1["hidden"], 4)
     es = [emb_file("red", emb_params=short),
@@ -292,11 +216,11 @@ def test_an_embedding_that_does_not_fit_starts_the_next_window(_):
     path, w = sd1_model()
     v = vectors(3, SD1["hidden"], 6)
     e = emb_file("kilnstyle", emb_params=v)
-    assert len(tokenize("cat")) == 1
+    assert len(ec.tokenize("cat")) == 1
     prompt = "cat " * 73 + "kilnstyle dog"
     got, _ = encode(path, prompt, [e])
     assert tuple(got.shape) == (1, 154, SD1["hidden"])
-    wins = windows([(prompt, 1.0)], {"kilnstyle": 3}, EOS)
+    wins = ec.prompt_windows([(prompt, 1.0)], {"kilnstyle": 3}, EOS)
     assert len(wins) == 2 and wins[1][2] == [(0, "kilnstyle")], wins
     check(got, ref_sd1(w, [(prompt, 1.0)], {"kilnstyle": v}),
           "the embedding opens window 2")
@@ -353,14 +277,15 @@ def test_sd2_openclip_encoder_pads_with_zeros(_):
     prompt = "kilnstyle of a (lighthouse:1.1)"
     got, _ = encode(path, prompt, [e])
     pieces = [("kilnstyle of a ", 1.0), ("lighthouse", 1.1)]
-    wins = windows(pieces, {"kilnstyle": 3}, 0)
+    wins = ec.prompt_windows(pieces, {"kilnstyle": 3}, 0)
     ids = torch.tensor([x[0] for x in wins])
     assert ids[0, 7].item() == EOS and ids[0, 8].item() == 0, ids
     x = ti.embed(w["text_model.embeddings.token_embedding.weight"], ids,
                  [x[2] for x in wins], {"kilnstyle": torch.from_numpy(v)})
     z = clip_ref.final_norm(w, clip_ref.hidden_states(
         w, ids, SD1_HEADS, act="gelu", embeds=x)[-2])
-    want = emphasis(z, [x[1] for x in wins]).reshape(1, -1, z.shape[-1])
+    want = ec.emphasis(z, [x[1] for x in wins]).reshape(1, -1,
+                                                         z.shape[-1])
     check(got, want, "SD 2.x, OpenCLIP")
     err = refused(path, "a cat", [emb_file("sd1wide", emb_params=vectors(
         1, 768, 23))])

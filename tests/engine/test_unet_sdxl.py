@@ -4,18 +4,23 @@ blocks, linear projections and the "text_time" added conditioning (pooled
 text embedding plus six time ids, each a 256-wide sinusoid). Small random
 models in float64 as a diffusers folder and as an SGM single file, the
 refusals, then the full SDXL base configuration (2.57 G parameters, F16)
-for one step at 256x256 with classifier-free guidance's batch of two.
+for one step at 256x256 with classifier-free guidance's batch of two,
+plain and with two LoRAs merged (sd-scripts' SGM-named kohya file and a
+diffusers / PEFT file).
 Tolerance: max abs error <= 1e-4 of the output's scale."""
 
+import collections.abc
 import json
 import os
 import shutil
 import tempfile
+import warnings
 
 import numpy as np
 import torch
 
 import engine_common as ec
+import lora
 import sdxl
 import st_io
 import unet as ref
@@ -45,7 +50,7 @@ def put(name, t):
     return "%s=%s" % ("x".join(map(str, t.shape)), p)
 
 
-def run(model, x, t, ctx, te=None, ids=None, timeout=600):
+def run(model, x, t, ctx, te=None, ids=None, timeout=600, loras=()):
     op = os.path.join(WORK, "o.bin")
     args = ["unet", "--model", model, "--in", put("x.bin", x),
             "--ctx", put("c.bin", ctx),
@@ -54,6 +59,8 @@ def run(model, x, t, ctx, te=None, ids=None, timeout=600):
         args += ["--text-embeds", put("te.bin", te)]
     if ids is not None:
         args += ["--time-ids", put("ids.bin", ids)]
+    for spec in loras:
+        args += ["--lora", spec]
     p = ec.kiln_render(args, timeout=timeout)
     if p.returncode != 0:
         return None, p
@@ -143,25 +150,103 @@ def test_added_conditioning_is_required_and_checked(_):
     assert got is None and "without an add_embedding" in p.stderr, p.stderr
 
 
+FULL = {}
+
+
+def full_model():
+    """SDXL base's UNet as a diffusers folder of F16 weights, as
+    released, written once per run (5.1 GB), and its tensors mapped from
+    the file (still F16: the reference widens each where used)."""
+    if not FULL:
+        cfg = ref.sdxl_config()
+        d = os.path.join(WORK, "full", "unet")
+        os.makedirs(d)
+        st = os.path.join(d, "diffusion_pytorch_model.safetensors")
+        n = ref.write_random(st, cfg, seed=31)
+        assert n == ref.SDXL_PARAMS, n
+        with open(os.path.join(d, "config.json"), "w") as f:
+            json.dump(ref.diffusers_config(cfg), f)
+        arrays, _ = st_io.read(st)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            FULL.update(cfg=cfg, dir=d, w={
+                k: torch.from_numpy(np.asarray(v))
+                for k, v in arrays.items()})
+    return FULL["cfg"], FULL["dir"], FULL["w"]
+
+
 def test_full_sdxl_unet_step_at_256(_):
-    # SDXL base's UNet as a diffusers folder of F16 weights, as released;
-    # the reference runs in float32 on the same rounded weights.
-    cfg = ref.sdxl_config()
-    d = os.path.join(WORK, "full", "unet")
-    os.makedirs(d)
-    st = os.path.join(d, "diffusion_pytorch_model.safetensors")
-    n = ref.write_random(st, cfg, seed=31)
-    assert n == ref.SDXL_PARAMS, n
-    with open(os.path.join(d, "config.json"), "w") as f:
-        json.dump(ref.diffusers_config(cfg), f)
+    # The reference runs in float32 on the same rounded weights.
+    cfg, d, w = full_model()
     x, t, ctx, te, ids = inputs(cfg, 32, 32, seed=32, L=77)
     got, info = run(d, x, t, ctx, te, ids, timeout=1200)
     assert got is not None, info.stderr
     # F16 weights stay F16 on the device: 5.1 GB, not the 10.3 of F32.
     assert info["peak_bytes"] < 6.5e9, info
-    # Mapped, still F16: the reference widens each weight where used.
-    arrays, _ = st_io.read(st)
-    w = {k: torch.from_numpy(np.asarray(v)) for k, v in arrays.items()}
-    exp = want(w, cfg, x, t, ctx, te, ids, dtype=torch.float32)
-    check(got, exp, "SDXL base UNet at 256x256")
+    check(got, want(w, cfg, x, t, ctx, te, ids, dtype=torch.float32),
+          "SDXL base UNet at 256x256")
+
+
+class Merged(collections.abc.Mapping):
+    """The base weights with LoRA patches merged as kiln merges them into
+    a float16 model: W + the sum of the deltas in float32, rounded to
+    float16 once; computed per weight when the reference asks for it, so
+    the full model never sits in memory twice."""
+
+    def __init__(self, base, patches):
+        self.base, self.patches = base, patches
+
+    def __getitem__(self, k):
+        v = self.base[k]
+        if k not in self.patches:
+            return v
+        W = v.float()
+        for mod, tgt, s in self.patches[k]:
+            W = W + lora.delta(mod, tgt, s, torch.float32).reshape(W.shape)
+        return W.half().float()
+
+    def __iter__(self):
+        return iter(self.base)
+
+    def __len__(self):
+        return len(self.base)
+
+
+def test_full_sdxl_unet_with_a_kohya_and_a_peft_lora(_):
+    # Two LoRAs at once on every attention and feed-forward layer: an
+    # sd-scripts SDXL file (SGM names, alpha 2 over rank 4) at 0.7 and a
+    # diffusers / PEFT one (lora_alpha 8 over r 4 from its metadata) at
+    # -0.4, through kiln-render unet --lora.
+    cfg, d, w = full_model()
+    layout = lora.Layout(cfg, [], True)
+    a = lora.random_kohya(layout, rank=4, alpha=2.0, seed=41)
+    assert any(k.startswith("lora_unet_input_blocks_7_1_transformer_"
+                            "blocks_9_") for k in a), sorted(a)[:4]
+    meta = {"lora_adapter_metadata": json.dumps({
+        "unet.r": 4, "unet.lora_alpha": 8})}
+    b = lora.kohya_to_peft(lora.random_kohya(layout, rank=4, alpha=None,
+                                             seed=42), layout)
+    files = []
+    for name, sd, md in (("a-kohya", a, None), ("b-peft", b, meta)):
+        path = os.path.join(WORK, name + ".safetensors")
+        lora.save(path, sd, metadata=md)
+        files.append(path)
+    patches = {}
+    for sd, md, mult in ((lora.load(files[0])[0], None, 0.7),
+                         (lora.load(files[1])[0], meta, -0.4)):
+        for mod, tgt, s in lora.resolve(sd, layout, md, mult):
+            key = tgt.diffusers[len("unet."):]
+            patches.setdefault(key, []).append((mod, tgt, s))
+    assert len(patches) > 700, len(patches)
+    x, t, ctx, te, ids = inputs(cfg, 32, 32, seed=43, L=77)
+    got, info = run(d, x, t, ctx, te, ids, timeout=1800,
+                    loras=[files[0] + ":0.7", files[1] + ":-0.4"])
+    assert got is not None, info.stderr
+    exp = want(Merged(w, patches), cfg, x, t, ctx, te, ids,
+               dtype=torch.float32)
+    check(got, exp, "SDXL base UNet with two LoRAs at 256x256")
+    # The patches matter far beyond the tolerance.
+    assert ec.rel_err(got, want(w, cfg, x, t, ctx, te, ids,
+                                dtype=torch.float32)) > 100 * TOL
+    FULL.clear()
     shutil.rmtree(WORK, ignore_errors=True)

@@ -109,6 +109,44 @@ def png_decode(data):
     return w, h, rows
 
 
+def models_with_micro(stack_dir):
+    """A models folder in a stack's directory holding kiln-micro (its
+    files linked), for Stack(models=...) functions to add to; returns
+    the folder."""
+    root = os.path.join(stack_dir, "models")
+    src = os.path.join(ROOT, "models", "kiln-micro")
+    os.makedirs(os.path.join(root, "kiln-micro"))
+    for name in os.listdir(src):
+        os.symlink(os.path.join(src, name),
+                   os.path.join(root, "kiln-micro", name))
+    return root
+
+
+def file_sha256(path, skip_header=False):
+    """The file's SHA-256 as A1111 hashes a checkpoint or an embedding,
+    or (skip_header: a LoRA) kohya's addnet hash of the bytes after its
+    safetensors header."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if skip_header:
+        data = data[8 + int.from_bytes(data[:8], "little"):]
+    return hashlib.sha256(data).hexdigest()
+
+
+def png_parameters(data):
+    """The tEXt "parameters" of a PNG, read by hand."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos = 8
+    while pos < len(data):
+        n = int.from_bytes(data[pos:pos + 4], "big")
+        if data[pos + 4:pos + 8] == b"tEXt":
+            k, v = data[pos + 8:pos + 8 + n].split(b"\0", 1)
+            if k == b"parameters":
+                return v.decode("latin-1")
+        pos += 12 + n
+    raise AssertionError("no parameters chunk")
+
+
 def micro_models(max_side):
     """For Stack(models=...): a function that makes, in a stack's
     directory, a models folder holding kiln-micro (its weights linked)

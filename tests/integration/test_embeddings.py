@@ -11,12 +11,12 @@ the job naming the file.
 The embeddings are made here with tools/reference/textual_inversion.py.
 Each test makes its own user and key."""
 
-import hashlib
 import os
 import sys
 
 import harness
-from common import api, submit, user_with_key, wait_job
+from common import (api, file_sha256, models_with_micro, submit,
+                    user_with_key, wait_job)
 
 sys.path.insert(0, os.path.join(harness.ROOT, "tools", "reference"))
 
@@ -35,12 +35,7 @@ def write_embedding(path, n, width, seed):
 
 
 def make_models(stack_dir):
-    root = os.path.join(stack_dir, "models")
-    src = os.path.join(harness.ROOT, "models", "kiln-micro")
-    os.makedirs(os.path.join(root, "kiln-micro"))
-    for name in os.listdir(src):
-        os.symlink(os.path.join(src, name),
-                   os.path.join(root, "kiln-micro", name))
+    root = models_with_micro(stack_dir)
     embs = os.path.join(root, "embeddings")
     os.makedirs(embs)
     EMBS["dir"] = embs
@@ -50,11 +45,6 @@ def make_models(stack_dir):
     with open(os.path.join(embs, "broken.safetensors"), "wb") as f:
         f.write(b"\x10\x00\x00\x00\x00\x00\x00\x00{\"emb_params\":")
     return root
-
-
-def sha256_file(path):
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
 
 
 def chunks(data, kind):
@@ -92,7 +82,7 @@ def test_a_named_embedding_renders_and_is_hashed(s):
     _, key = user_with_key(s)
     path = os.path.join(EMBS["dir"], "shinystar.safetensors")
     away = os.path.join(EMBS["dir"], "shinystar.off")
-    want = sha256_file(path)
+    want = file_sha256(path)
     j, params, used = render(s, key, "a red shinystar")
     assert j["status"] == "succeeded", j
     assert params.endswith('Model: kiln-micro, TI hashes: "shinystar: %s"'
@@ -111,7 +101,7 @@ def test_a_named_embedding_renders_and_is_hashed(s):
         write_embedding(path, 3, 128, 3)
         j, params, other = render(s, key, "a red shinystar")
         assert j["status"] == "succeeded", j
-        assert 'TI hashes: "shinystar: %s"' % sha256_file(path)[:12] in \
+        assert 'TI hashes: "shinystar: %s"' % file_sha256(path)[:12] in \
             params, params
         assert other != used and other != plain
     finally:

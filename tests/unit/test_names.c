@@ -502,6 +502,47 @@ too_long(void)
 	CHECK(strstr(err, "longer than") != NULL);
 }
 
+/* nm_unet_to_ldm gives back the LDM name of every canonical one above
+ * (the pairs of a rule: the others have no canonical name). */
+static void
+check_back(const struct pair *c, size_t n, int layers, unsigned up_attn)
+{
+	char got[NM_NAME_MAX];
+	size_t i;
+	int k;
+
+	for (i = 0; i < n; i++) {
+		if (c[i].to == NULL)
+			continue;
+		k = nm_unet_to_ldm(c[i].to, layers, up_attn, got, sizeof(got));
+		if (k != 1 || strcmp(got, c[i].from) != 0)
+			printf("# %s: got %s, want %s\n", c[i].to,
+			    k == 1 ? got : "nothing", c[i].from);
+		CHECK(k == 1 && strcmp(got, c[i].from) == 0);
+	}
+}
+
+static void
+unet_to_ldm(void)
+{
+	char got[NM_NAME_MAX];
+
+	/* SD 1.x / 2.x: attention on up levels 1..3; SDXL: on 0 and 1. */
+	check_back(sd15_unet, NPAIRS(sd15_unet), 2, 0xeu);
+	check_back(sd21_unet, NPAIRS(sd21_unet), 2, 0xeu);
+	check_back(sdxl_unet, NPAIRS(sdxl_unet), 2, 0x3u);
+	/* Names outside the layout or no UNet's: none. */
+	CHECK(nm_unet_to_ldm("down_blocks.0.resnets.2.conv1.weight", 2, 0,
+	    got, sizeof(got)) == 0);
+	CHECK(nm_unet_to_ldm("up_blocks.0.resnets.3.conv1.weight", 2, 0,
+	    got, sizeof(got)) == 0);
+	CHECK(nm_unet_to_ldm("down_blocks.0.resnets.0.foo.weight", 2, 0,
+	    got, sizeof(got)) == 0);
+	CHECK(nm_unet_to_ldm("text_model.final_layer_norm.weight", 2, 0,
+	    got, sizeof(got)) == 0);
+	CHECK(nm_unet_to_ldm("conv_in.weight", 2, 0, got, 8) == -1);
+}
+
 int
 main(void)
 {
@@ -515,5 +556,6 @@ main(void)
 	RUN(openclip_fused_qkv);
 	RUN(openclip_text_projection);
 	RUN(too_long);
+	RUN(unet_to_ldm);
 	return tap_done();
 }

@@ -727,6 +727,40 @@ real_vocabulary(void)
 	clip_tokenizer_free(tok);
 }
 
+/* A1111's re.sub(r"<(\w+):([^>]+)>", "", prompt) on each case. */
+static void
+extra_network_tags(void)
+{
+	static const struct {
+		const char *in, *want;
+	} c[] = {
+		{ "a cat <lora:x:0.8>, red", "a cat , red" },
+		{ "<lora:a:1><lyco:b:0.5>x", "x" },
+		{ "(<lora:tiny-peft>:1.1)", "(:1.1)" },
+		{ "<hypernet:h:1> <foo_2:bar>", " " },
+		{ "a <b> c", "a <b> c" },
+		{ "a <:x> c", "a <:x> c" },
+		{ "a <lora:> b", "a <lora:> b" },
+		{ "a <lora:x b", "a <lora:x b" },
+		{ "<<lora:x>", "<" },
+		{ "<lora:a<b>c", "c" },
+		{ "<lora:a\nb>c", "c" },
+		{ "<l-x:a>", "<l-x:a>" },
+		{ "<\xe3\x83\xad\xe3\x83\xa9:x>y", "y" },
+		{ "<\xff:x>y", "<\xff:x>y" },
+		{ "", "" },
+		{ "<", "<" },
+	};
+	size_t i;
+	char *got;
+
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		got = prompt_strip_extra_networks(c[i].in);
+		CHECK_STR(got, c[i].want);
+		free(got);
+	}
+}
+
 int
 main(void)
 {
@@ -737,6 +771,7 @@ main(void)
 	RUN(attention_a1111_examples);
 	RUN(attention_edge_cases);
 	RUN(windows_and_weights);
+	RUN(extra_network_tags);
 	RUN(long_prompts_split);
 	RUN(embedding_slots);
 	RUN(threads_share_one_tokenizer);

@@ -99,6 +99,26 @@ def small_configs():
                 vae=small_vae_config())
 
 
+def tiny_configs():
+    """The SDXL shape at the smallest size a single file describes
+    completely, for renders end to end: the real vocabulary (so that
+    kiln's tokenizer feeds it), heads of 64 channels and 32 groups as SDXL
+    has them (a single file carries no config), both encoders at least
+    two layers deep (the penultimate state), bigG's pooled output 64
+    wide."""
+    return dict(
+        L=dict(vocab=49408, hidden=64, layers=2, inter=128, max_pos=77,
+               heads=1, act="quick_gelu"),
+        G=dict(vocab=49408, hidden=128, layers=3, inter=256, max_pos=77,
+               heads=2, act="gelu", projection=64),
+        unet=unet.Config(ch=(32, 64, 128), layers=2,
+                         attn=(False, True, True), heads=(1, 1, 2),
+                         ctx_dim=64 + 128, groups=32, linear_proj=True,
+                         depth=(1, 2, 3), adm_in=64 + 6 * 256),
+        vae=vae.config((32, 32), layers=1, latent=4, groups=32,
+                       scaling_factor=0.13025))
+
+
 def _te(c):
     return {k: c[k] for k in ("vocab", "hidden", "layers", "inter",
                               "max_pos")}
@@ -142,23 +162,28 @@ def random_parts(cfgs, seed=0):
 
 
 def _single_file_items(cfgs, seed, dry, extras):
-    names = unet.ldm_names(cfgs["unet"])
-    for k, v in unet.iter_random(cfgs["unet"], seed, dry):
-        yield PREFIX_UNET + names[k], v
-    for k, v in clip.iter_random(**_te(cfgs["L"]), seed=seed + 1, dry=dry):
-        yield PREFIX_L + k, v
-    if extras:
-        yield (PREFIX_L + "text_model.embeddings.position_ids",
-               torch.arange(cfgs["L"]["max_pos"])[None])
-    g = clip.iter_random(**_te(cfgs["G"]), seed=seed + 2,
-                         projection=cfgs["G"]["projection"], dry=dry)
-    for k, v in clip.openclip_items(g):
-        yield PREFIX_G + k, v
-    if extras:
-        yield PREFIX_G + "logit_scale", torch.tensor(math.log(1 / 0.07))
-    for k, v in vae.iter_random(cfgs["vae"], seed + 3, dry):
-        for k2, v2 in vae.to_ldm({k: v}, cfgs["vae"]).items():
-            yield PREFIX_VAE + k2, v2
+    if "unet" in cfgs:
+        names = unet.ldm_names(cfgs["unet"])
+        for k, v in unet.iter_random(cfgs["unet"], seed, dry):
+            yield PREFIX_UNET + names[k], v
+    if "L" in cfgs:
+        for k, v in clip.iter_random(**_te(cfgs["L"]), seed=seed + 1,
+                                     dry=dry):
+            yield PREFIX_L + k, v
+        if extras:
+            yield (PREFIX_L + "text_model.embeddings.position_ids",
+                   torch.arange(cfgs["L"]["max_pos"])[None])
+    if "G" in cfgs:
+        g = clip.iter_random(**_te(cfgs["G"]), seed=seed + 2,
+                             projection=cfgs["G"]["projection"], dry=dry)
+        for k, v in clip.openclip_items(g):
+            yield PREFIX_G + k, v
+        if extras:
+            yield PREFIX_G + "logit_scale", torch.tensor(math.log(1 / 0.07))
+    if "vae" in cfgs:
+        for k, v in vae.iter_random(cfgs["vae"], seed + 3, dry):
+            for k2, v2 in vae.to_ldm({k: v}, cfgs["vae"]).items():
+                yield PREFIX_VAE + k2, v2
 
 
 def _code(v, dtype):
@@ -168,8 +193,11 @@ def _code(v, dtype):
 
 
 def write_single_file(path, cfgs, seed=0, dtype=np.float16, extras=True):
-    """One SGM-style .safetensors with every part (see the module
-    docstring for the names), streamed. Returns the tensor count."""
+    """One SGM-style .safetensors with the parts cfgs names (see the
+    module docstring for the names; leaving the UNet out gives the text
+    encoders and VAE without the 5 GB a test of those does not need),
+    streamed, each part drawn from the same seed as in a whole file.
+    Returns the tensor count."""
     entries = [(k, _code(v, dtype)[0], tuple(v.shape))
                for k, v in _single_file_items(cfgs, seed, True, extras)]
     arrays = (v.numpy().astype(_code(v, dtype)[1]) for _, v in
@@ -179,9 +207,10 @@ def write_single_file(path, cfgs, seed=0, dtype=np.float16, extras=True):
 
 
 def split_single_file(tensors, layers=2):
-    """name -> tensor of a single file -> {unet, L, G, vae} in diffusers /
-    HF names (the inverse of write_single_file, through the independent
-    unet.from_ldm and clip.from_openclip; extras dropped)."""
+    """name -> tensor of a single file -> {unet, L, G, vae} (the parts it
+    holds) in diffusers / HF names (the inverse of write_single_file,
+    through the independent unet.from_ldm and clip.from_openclip; extras
+    dropped)."""
     parts = {"unet": {}, "L": {}, "G": {}, "vae": {}}
     for k, v in tensors.items():
         for part, p in (("unet", PREFIX_UNET), ("L", PREFIX_L),
@@ -190,9 +219,13 @@ def split_single_file(tensors, layers=2):
                 parts[part][k[len(p):]] = v
     parts["L"].pop("text_model.embeddings.position_ids", None)
     parts["G"].pop("logit_scale", None)
-    parts["unet"] = unet.from_ldm(parts["unet"], layers)
-    parts["G"] = clip.from_openclip(parts["G"])
-    parts["vae"] = vae_from_ldm(parts["vae"])
+    parts = {k: v for k, v in parts.items() if v}
+    if "unet" in parts:
+        parts["unet"] = unet.from_ldm(parts["unet"], layers)
+    if "G" in parts:
+        parts["G"] = clip.from_openclip(parts["G"])
+    if "vae" in parts:
+        parts["vae"] = vae_from_ldm(parts["vae"])
     return parts
 
 

@@ -268,6 +268,10 @@ cl_open(struct kiln_rt *rt, const char *selector, char *err, size_t errlen)
 		sizeof(rt->driver_version));
 	clGetDeviceInfo(d->device, CL_DEVICE_MAX_WORK_GROUP_SIZE,
 		sizeof(rt->max_wg), &rt->max_wg, NULL);
+	if (clGetDeviceInfo(d->device, CL_DEVICE_MAX_COMPUTE_UNITS,
+	    sizeof(rt->compute_units), &rt->compute_units, NULL) !=
+	    CL_SUCCESS || rt->compute_units == 0)
+		rt->compute_units = 1;
 	clGetDeviceInfo(d->device, CL_DEVICE_GLOBAL_MEM_SIZE,
 		sizeof(rt->global_mem), &rt->global_mem, NULL);
 	clGetDeviceInfo(d->device, CL_DEVICE_MAX_MEM_ALLOC_SIZE,

@@ -162,21 +162,22 @@ __kernel void NAME(__global const T *x, __global T *y, const uint R, \
 TRANSPOSE_KERNEL(k_transpose, float)
 TRANSPOSE_KERNEL(k_transpose_h, ushort)
 
-/* Per-head transpose for attention: k [B, L, H * d] -> kt [B, H, d, L],
- * so Q K^T becomes a plain product with K^T rows along L. */
+/* Per-head transpose for attention: k [B, L, H * d] -> kt [B, H, d, Lp],
+ * so Q K^T becomes a plain product with K^T rows along L; columns L..Lp
+ * are zeros (the fused kernel reads whole tiles of keys). */
 __kernel void k_heads_t(__global const float *k, __global float *kt,
-	const uint L, const uint H, const uint d)
+	const uint L, const uint Lp, const uint H, const uint d)
 {
 	uint l0 = get_global_id(0) * 16;
 	uint hj = get_global_id(1);	/* h * d + j */
 	uint b = get_global_id(2);
-	if (l0 >= L || hj >= H * d)
+	if (l0 >= Lp || hj >= H * d)
 		return;
-	uint ln = min(16u, L - l0);
+	uint ln = min(16u, Lp - l0);
 	__global const float *src = k + ((size_t)b * L + l0) * H * d + hj;
-	__global float *dst = kt + ((size_t)b * H * d + hj) * L + l0;
+	__global float *dst = kt + ((size_t)b * H * d + hj) * Lp + l0;
 	for (uint i = 0; i < ln; i++)
-		dst[i] = src[(size_t)i * H * d];
+		dst[i] = l0 + i < L ? src[(size_t)i * H * d] : 0.0f;
 }
 
 /* Sinusoidal timestep embedding as diffusers' get_timestep_embedding:

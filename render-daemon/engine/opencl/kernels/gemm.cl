@@ -7,7 +7,15 @@
  * of B and broadcasts eight elements of A (the register-blocked
  * micro-kernel of BLIS-style libraries), so the block stays in vector
  * registers. Blocks over the edge of C read clamped rows and zero-filled
- * columns and store only what lies inside. */
+ * columns and store only what lies inside.
+ *
+ * A work-group is a tile of TM x TN blocks, which a CPU device runs on
+ * one core, block after block, down each column of the tile first: the
+ * 32-column strip of B that a column shares stays in L1/L2 across its TM
+ * blocks, and the tile's rows of A (TM * 8 of them) stay in L2/L3 across
+ * its TN columns. Without tiles each block of 8 rows streamed all of B
+ * from memory, and products with wide B (SDXL's feed-forward, N = 10240)
+ * ran at 40% of OpenBLAS. */
 
 #define MR 8
 #define NR 32
@@ -98,11 +106,15 @@ __kernel void NAME(const uint M, const uint N, const uint K, \
 	const float alpha, __global const AT *A, const uint aoff, \
 	const uint lda, const uint astride, __global const BT *B, \
 	const uint boff, const uint ldb, const uint bstride, const float beta, \
-	__global float *C, const uint coff, const uint ldc, const uint cstride) \
+	__global float *C, const uint coff, const uint ldc, const uint cstride, \
+	const uint TM, const uint TN, const uint tiles_m) \
 { \
-	uint n0 = get_global_id(0) * NR; \
-	uint m0 = get_global_id(1) * MR; \
-	uint bi = get_global_id(2); \
+	/* Work-group g is tile (g % tiles_m, g / tiles_m) of TM x TN \
+	 * blocks; inside it the blocks go down a column of TM first. */ \
+	uint g = get_group_id(0), l = get_local_id(0); \
+	uint m0 = ((g % tiles_m) * TM + l % TM) * MR; \
+	uint n0 = ((g / tiles_m) * TN + l / TM) * NR; \
+	uint bi = get_global_id(1); \
  \
 	if (m0 >= M || n0 >= N) \
 		return; \
