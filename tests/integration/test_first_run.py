@@ -23,7 +23,9 @@ STACK = dict(server="lighttpd", daemon=True, daemon_name="first-1",
 def test_the_stack_is_up_only_after_the_warm_up(s):
     log = s.log("kilnd.log")
     programs = len(glob.glob(os.path.join(harness.ROOT, "render-daemon",
-                                          "engine", "kernels", "*.cl")))
+                                          "engine", "opencl", "kernels",
+                                          "*.cl")))
+    assert programs > 0
     assert "warm-up: %d OpenCL program(s) built" % programs in log, log
     # Built from source here (empty caches), and without a word from the
     # compiler: no warnings.
