@@ -455,7 +455,7 @@ def program_time(s, program, method, route):
 def web_setup(s, uid):
     """A finished job with images for GET, a gallery of 24 images, a
     session for the gallery page."""
-    import test_jobs_api as tj
+    import common as tj
     for k in range(12):
         s.sql("INSERT INTO jobs (user_id, status, prompt, model, width,"
               " height, steps, cfg_scale, sampler, seed, batch_count, cost,"
@@ -512,7 +512,7 @@ def section_web(args, s, key, uid):
 
 def section_stack(args):
     import harness
-    import test_jobs_api as tj
+    import common as tj
     harness.BUILD = args.build
     s = harness.Stack(server="lighttpd", heartbeat=1, daemon_name="bench-1",
                       extra_conf="[limits]\nsubmit_burst = 100000\n"
