@@ -148,10 +148,10 @@ xformer_depth(const struct wloader *ld, const char *p)
 	return n;
 }
 
-/* Loads the attention at prefix p with the depth its weights have: the
- * configuration (config.json's transformer_layers_per_block, or the
- * shapes of the first attention of each level) said `depth`, and the
- * file must agree. */
+/* Loads the attention at prefix p, whose weights must stack `depth`
+ * transformer blocks: what the first attention of its level has
+ * (configure), so a file whose attentions differ within a level is
+ * refused rather than half read. */
 static int
 xformer_load(struct wloader *ld, const char *p, int ch, int heads,
 	int ctx_dim, int groups, int depth, struct xformer *x)
