@@ -146,6 +146,27 @@ def ref_sdxl_prompt(wl, wg, pieces, L, G, vl=None, vg=None):
     return ctx.reshape(1, -1, ctx.shape[-1]), pooled[:1]
 
 
+# The engine tests' tolerance: max |got - want| <= 1e-4 of the output's
+# scale.
+TOL = 1e-4
+
+
+def check(got, want, what, tol=TOL):
+    """got (kiln) agrees with want (the reference) in shape and within
+    tol of want's scale."""
+    assert tuple(got.shape) == tuple(want.shape), \
+        "%s: shape %s, want %s" % (what, tuple(got.shape), tuple(want.shape))
+    err = rel_err(got, want)
+    assert err <= tol, "%s: relative error %.3g > %g" % (what, err, tol)
+
+
+def far(got, want, what, tol=TOL):
+    """A deliberately wrong reference must miss by far more than the
+    tolerance: the check can fail."""
+    err = rel_err(got, want)
+    assert err > 100 * tol, "%s: only %.3g off" % (what, err)
+
+
 # --- images -------------------------------------------------------------
 
 def png_chunks(path):
