@@ -12,11 +12,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A pre-normed attention sublayer: its LayerNorm, projections and
+ * output. */
+struct attn_w {
+	struct ktensor *ln_w, *ln_b, *q, *k, *v, *o_w, *o_b;
+};
+
 /* BasicTransformerBlock: self-attention, cross-attention, GEGLU
  * feed-forward. */
 struct tblock {
-	struct ktensor *ln1_w, *ln1_b, *q1, *k1, *v1, *o1_w, *o1_b;
-	struct ktensor *ln2_w, *ln2_b, *q2, *k2, *v2, *o2_w, *o2_b;
+	struct attn_w self, cross;
 	struct ktensor *ln3_w, *ln3_b, *ff1_w, *ff1_b, *ff2_w, *ff2_b;
 };
 
@@ -69,20 +74,20 @@ static const struct wdecl xformer_w[] = {
 /* Under the transformer's prefix and "transformer_blocks.N". */
 #define B(nm, kd, f, d0, d1) WD(struct tblock, nm, kd, f, d0, d1)
 static const struct wdecl tblock_w[] = {
-	B("norm1.weight", WD_VEC, ln1_w, X_C, 0),
-	B("norm1.bias", WD_VEC, ln1_b, X_C, 0),
-	B("attn1.to_q.weight", WD_LINEAR, q1, X_C, X_C),
-	B("attn1.to_k.weight", WD_LINEAR, k1, X_C, X_C),
-	B("attn1.to_v.weight", WD_LINEAR, v1, X_C, X_C),
-	B("attn1.to_out.0.weight", WD_LINEAR, o1_w, X_C, X_C),
-	B("attn1.to_out.0.bias", WD_VEC, o1_b, X_C, 0),
-	B("norm2.weight", WD_VEC, ln2_w, X_C, 0),
-	B("norm2.bias", WD_VEC, ln2_b, X_C, 0),
-	B("attn2.to_q.weight", WD_LINEAR, q2, X_C, X_C),
-	B("attn2.to_k.weight", WD_LINEAR, k2, X_C, X_CTX),
-	B("attn2.to_v.weight", WD_LINEAR, v2, X_C, X_CTX),
-	B("attn2.to_out.0.weight", WD_LINEAR, o2_w, X_C, X_C),
-	B("attn2.to_out.0.bias", WD_VEC, o2_b, X_C, 0),
+	B("norm1.weight", WD_VEC, self.ln_w, X_C, 0),
+	B("norm1.bias", WD_VEC, self.ln_b, X_C, 0),
+	B("attn1.to_q.weight", WD_LINEAR, self.q, X_C, X_C),
+	B("attn1.to_k.weight", WD_LINEAR, self.k, X_C, X_C),
+	B("attn1.to_v.weight", WD_LINEAR, self.v, X_C, X_C),
+	B("attn1.to_out.0.weight", WD_LINEAR, self.o_w, X_C, X_C),
+	B("attn1.to_out.0.bias", WD_VEC, self.o_b, X_C, 0),
+	B("norm2.weight", WD_VEC, cross.ln_w, X_C, 0),
+	B("norm2.bias", WD_VEC, cross.ln_b, X_C, 0),
+	B("attn2.to_q.weight", WD_LINEAR, cross.q, X_C, X_C),
+	B("attn2.to_k.weight", WD_LINEAR, cross.k, X_C, X_CTX),
+	B("attn2.to_v.weight", WD_LINEAR, cross.v, X_C, X_CTX),
+	B("attn2.to_out.0.weight", WD_LINEAR, cross.o_w, X_C, X_C),
+	B("attn2.to_out.0.bias", WD_VEC, cross.o_b, X_C, 0),
 	B("norm3.weight", WD_VEC, ln3_w, X_C, 0),
 	B("norm3.bias", WD_VEC, ln3_b, X_C, 0),
 	B("ff.net.0.proj.weight", WD_LINEAR, ff1_w, X_2F, X_C),
@@ -474,6 +479,28 @@ unet_config(const struct unet *u)
 
 /* ---- forward ---------------------------------------------------------- */
 
+/* u += out(attention(q(norm(u)), k(src), v(src))): self-attention on
+ * the normed u itself (ctx NULL) or cross-attention on the text context;
+ * k and v are sized for their source, a, q, o like u. */
+static int
+attn_sublayer(const struct attn_w *w, int heads, float scale,
+	struct ktensor *u, const struct ktensor *ctx, struct ktensor *a,
+	struct ktensor *q, struct ktensor *k, struct ktensor *v,
+	struct ktensor *o)
+{
+	const struct ktensor *src = ctx != NULL ? ctx : a;
+
+	if (op_layer_norm(u, w->ln_w, w->ln_b, a, 1e-5f) ||
+	    op_linear(a, w->q, NULL, q) ||
+	    op_linear(src, w->k, NULL, k) ||
+	    op_linear(src, w->v, NULL, v) ||
+	    op_attention(q, k, v, o, heads, scale, 0) ||
+	    op_linear(o, w->o_w, w->o_b, a) ||
+	    op_add(u, a, u))
+		return -1;
+	return 0;
+}
+
 /* Spatial transformer: in [N, C, H, W] -> y (same shape):
  * GroupNorm, proj_in, then each transformer block (self-attention,
  * cross-attention on ctx, GEGLU feed-forward, each pre-normed and
@@ -514,24 +541,12 @@ xformer_forward(const struct xformer *x, const struct ktensor *in,
 	for (i = 0; i < x->depth; i++) {
 		const struct tblock *b = &x->tb[i];
 
-		/* Self-attention. */
-		if (op_layer_norm(u, b->ln1_w, b->ln1_b, a, 1e-5f) ||
-		    op_linear(a, b->q1, NULL, q) ||
-		    op_linear(a, b->k1, NULL, k) ||
-		    op_linear(a, b->v1, NULL, v) ||
-		    op_attention(q, k, v, o, x->heads, scale, 0) ||
-		    op_linear(o, b->o1_w, b->o1_b, a) ||
-		    op_add(u, a, u))
-			goto out;
-		/* Cross-attention: keys and values from the text
-		 * embeddings. */
-		if (op_layer_norm(u, b->ln2_w, b->ln2_b, a, 1e-5f) ||
-		    op_linear(a, b->q2, NULL, q) ||
-		    op_linear(ctx, b->k2, NULL, kc) ||
-		    op_linear(ctx, b->v2, NULL, vc) ||
-		    op_attention(q, kc, vc, o, x->heads, scale, 0) ||
-		    op_linear(o, b->o2_w, b->o2_b, a) ||
-		    op_add(u, a, u))
+		/* Self-attention, then cross-attention with keys and values
+		 * from the text embeddings. */
+		if (attn_sublayer(&b->self, x->heads, scale, u, NULL, a, q, k,
+		    v, o) ||
+		    attn_sublayer(&b->cross, x->heads, scale, u, ctx, a, q, kc,
+		    vc, o))
 			goto out;
 		/* Feed-forward: GEGLU to 4C, back to C. */
 		if (op_layer_norm(u, b->ln3_w, b->ln3_b, a, 1e-5f) ||
