@@ -236,10 +236,7 @@ def test_sdxl_unet_with_an_sgm_named_locon(_):
     # label_emb_0_0, output_blocks_2_1_conv after a level without
     # attention) on every Linear and Conv of an SDXL-shaped single file:
     # stacked transformer blocks and the added embedding included.
-    cfg = ref.Config(ch=(32, 64, 128), layers=2, attn=(False, True, True),
-                     heads=(1, 1, 2), ctx_dim=48, groups=32,
-                     linear_proj=True, depth=(1, 2, 3),
-                     adm_in=16 + 6 * 256)
+    cfg = sdxl.small_sgm_unet_config()
     w = ref.random_weights(cfg, seed=26)
     path = os.path.join(WORK, "sdxl-unet.safetensors")
     st_io.write(path, {"model.diffusion_model." + k: v.numpy()

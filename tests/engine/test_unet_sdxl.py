@@ -115,10 +115,7 @@ def test_sdxl_shape_sgm_single_file(_):
     # blocks.K, the upsampler at .1.conv after a level without attention)
     # with no config.json: heads of 64 channels and 32 groups, as
     # SDXL's.
-    cfg = ref.Config(ch=(32, 64, 128), layers=2, attn=(False, True, True),
-                     heads=(1, 1, 2), ctx_dim=48, groups=32,
-                     linear_proj=True, depth=(1, 2, 3),
-                     adm_in=16 + 6 * 256)
+    cfg = sdxl.small_sgm_unet_config()
     w = ref.random_weights(cfg, seed=23)
     path = os.path.join(WORK, "sgm.safetensors")
     st_io.write(path, {"model.diffusion_model." + k: v.numpy()

@@ -99,6 +99,16 @@ def small_configs():
                 vae=small_vae_config())
 
 
+def small_sgm_unet_config():
+    """The SDXL UNet shape at test size as a single file can describe it
+    (heads of 64 channels, 32 groups: no config.json says otherwise),
+    with a 16-wide pooled text embedding."""
+    return unet.Config(ch=(32, 64, 128), layers=2, attn=(False, True, True),
+                       heads=(1, 1, 2), ctx_dim=48, groups=32,
+                       linear_proj=True, depth=(1, 2, 3),
+                       adm_in=16 + 6 * 256)
+
+
 def tiny_configs():
     """The SDXL shape at the smallest size a single file describes
     completely, for renders end to end: the real vocabulary (so that
