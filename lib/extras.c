@@ -22,20 +22,6 @@ extra_kind_name(enum extra_kind k)
 	return k == EXTRA_LORA ? "lora" : "embedding";
 }
 
-static int
-has_prefix(const char *s, const char *prefix)
-{
-	return !strncmp(s, prefix, strlen(prefix));
-}
-
-static int
-has_suffix(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), k = strlen(suffix);
-
-	return n >= k && !strcmp(s + n - k, suffix);
-}
-
 /* The parts of a LoRA module, by the key's ending. */
 enum part { P_NONE, P_DOWN, P_UP, P_ALPHA, P_LYCORIS };
 
@@ -59,7 +45,7 @@ part_of(const char *key, size_t *mlen, int *peft)
 	size_t i;
 
 	for (i = 0; i < ARRAY_LEN(parts); i++)
-		if (has_suffix(key, parts[i].suffix)) {
+		if (str_has_suffix(key, parts[i].suffix)) {
 			*mlen = strlen(key) - strlen(parts[i].suffix);
 			*peft = parts[i].peft;
 			return parts[i].part;
@@ -152,11 +138,11 @@ lora_family(const struct sth_file *h, const struct vote *ctx, int sdxl_te,
 		return SD_XL;
 	if (te->f == SD_1 || te->f == SD_2)
 		return te->f;
-	if (base != NULL && has_prefix(base, "sdxl_"))
+	if (base != NULL && str_has_prefix(base, "sdxl_"))
 		return SD_XL;
 	if (v2 != NULL && !strcmp(v2, "True"))
 		return SD_2;
-	if (base != NULL && has_prefix(base, "sd_v1"))
+	if (base != NULL && str_has_prefix(base, "sd_v1"))
 		return SD_1;
 	return SD_UNKNOWN;
 }
@@ -239,17 +225,17 @@ classify_lora(const struct sth_file *h, const char *file,
 				"lora_B" : "lora_up");
 		x->modules++;
 		/* The evidence of the family. */
-		if (has_prefix(t->name, "lora_te1_") ||
-		    has_prefix(t->name, "lora_te2_") ||
-		    has_prefix(t->name, "text_encoder_2."))
+		if (str_has_prefix(t->name, "lora_te1_") ||
+		    str_has_prefix(t->name, "lora_te2_") ||
+		    str_has_prefix(t->name, "text_encoder_2."))
 			sdxl_te = 1;
 		if (t->ndim == 2 && (module_ends(t->name, mlen, "attn2_to_k") ||
 		    module_ends(t->name, mlen, "attn2_to_v") ||
 		    module_ends(t->name, mlen, "attn2.to_k") ||
 		    module_ends(t->name, mlen, "attn2.to_v")))
 			vote(&ctx, sd_family_of_context(t->shape[1]));
-		if (t->ndim == 2 && (has_prefix(t->name, "lora_te_") ||
-		    has_prefix(t->name, "text_encoder.")) &&
+		if (t->ndim == 2 && (str_has_prefix(t->name, "lora_te_") ||
+		    str_has_prefix(t->name, "text_encoder.")) &&
 		    (module_ends(t->name, mlen, "self_attn_q_proj") ||
 		    module_ends(t->name, mlen, "self_attn.q_proj")))
 			vote(&te, sd_family_of_context(t->shape[1]));

@@ -60,20 +60,6 @@ sd_family_native(enum sd_family f)
 	return f == SD_1 ? 512 : f == SD_2 ? 768 : f == SD_XL ? 1024 : 0;
 }
 
-static int
-has_prefix(const char *s, const char *prefix)
-{
-	return !strncmp(s, prefix, strlen(prefix));
-}
-
-static int
-has_suffix(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), k = strlen(suffix);
-
-	return n >= k && !strcmp(s + n - k, suffix);
-}
-
 enum sd_family
 checkpoint_family(const struct sth_file *h)
 {
@@ -84,16 +70,17 @@ checkpoint_family(const struct sth_file *h)
 	for (i = 0; i < h->n; i++) {
 		const struct sth_tensor *t = &h->t[i];
 
-		if (has_prefix(t->name, "conditioner.embedders."))
+		if (str_has_prefix(t->name, "conditioner.embedders."))
 			return SD_XL;
-		if (has_prefix(t->name, "cond_stage_model.transformer."))
+		if (str_has_prefix(t->name, "cond_stage_model.transformer."))
 			te = SD_1;
-		else if (has_prefix(t->name, "cond_stage_model.model."))
+		else if (str_has_prefix(t->name, "cond_stage_model.model."))
 			te = SD_2;
 		/* The first cross-attention key decides: all of a UNet's
 		 * attend to the same context. */
-		if (!attn && has_prefix(t->name, "model.diffusion_model.") &&
-		    has_suffix(t->name, ".attn2.to_k.weight") &&
+		if (!attn &&
+		    str_has_prefix(t->name, "model.diffusion_model.") &&
+		    str_has_suffix(t->name, ".attn2.to_k.weight") &&
 		    t->ndim == 2) {
 			f = sd_family_of_context(t->shape[1]);
 			attn = 1;

@@ -281,6 +281,20 @@ xasprintf(const char *fmt, ...)
 	return p;
 }
 
+int
+str_has_prefix(const char *s, const char *prefix)
+{
+	return !strncmp(s, prefix, strlen(prefix));
+}
+
+int
+str_has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+
+	return n >= k && !strcmp(s + n - k, suffix);
+}
+
 char *
 str_trim(char *s)
 {

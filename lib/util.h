@@ -108,6 +108,10 @@ int hex_digit(int c);
 /* Removes leading and trailing ASCII whitespace in place; returns s. */
 char *str_trim(char *s);
 
+/* 1 when s begins (ends) with prefix (suffix), else 0. */
+int str_has_prefix(const char *s, const char *prefix);
+int str_has_suffix(const char *s, const char *suffix);
+
 /* Parses a whole decimal integer in [min, max]: digits, with a leading
  * '-' only when min < 0 (no '+', spaces, exponent or hex). Every integer
  * a user sends (forms, query strings, JSON numbers by their text) goes
