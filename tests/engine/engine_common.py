@@ -146,6 +146,21 @@ def ref_sdxl_prompt(wl, wg, pieces, L, G, vl=None, vg=None):
     return ctx.reshape(1, -1, ctx.shape[-1]), pooled[:1]
 
 
+def read_encoded(p, out, pout, pooled):
+    """What a finished kiln-render encode-text process p wrote: (context,
+    pooled or None, its summary), the files reshaped as it reports."""
+    import torch
+    assert p.returncode == 0, p.stderr
+    info = json.loads(p.stdout)
+    ctx = torch.from_numpy(np.fromfile(out, np.float32)
+                           .reshape(info["shape"]))
+    pl = None
+    if pooled:
+        pl = torch.from_numpy(np.fromfile(pout, np.float32)
+                              .reshape(info["pooled_shape"]))
+    return ctx, pl, info
+
+
 # The engine tests' tolerance: max |got - want| <= 1e-4 of the output's
 # scale.
 TOL = 1e-4

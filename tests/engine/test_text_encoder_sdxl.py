@@ -136,16 +136,8 @@ def encode(model, ids=None, ids2=None, prompt=None, negative=None,
             args += ["--negative", negative]
     if pooled:
         args += ["--pooled", pout]
-    p = ec.kiln_render(args + list(extra))
-    assert p.returncode == 0, p.stderr
-    info = json.loads(p.stdout)
-    ctx = torch.from_numpy(np.fromfile(out, np.float32)
-                           .reshape(info["shape"]))
-    pl = None
-    if pooled:
-        pl = torch.from_numpy(np.fromfile(pout, np.float32)
-                              .reshape(info["pooled_shape"]))
-    return ctx, pl, info
+    return ec.read_encoded(ec.kiln_render(args + list(extra)), out, pout,
+                           pooled)
 
 
 check = ec.check

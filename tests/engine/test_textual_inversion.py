@@ -10,7 +10,6 @@ with and without them; and the files and models that do not go
 together, each refused with a message naming the file. Tolerance: max
 abs error <= 1e-4 of the output's scale."""
 
-import json
 import os
 import shutil
 import tempfile
@@ -104,15 +103,7 @@ def run(model, prompt, embs=(), folder=None, negative=None, pooled=False):
 def encode(model, prompt, embs=(), folder=None, negative=None,
            pooled=False):
     p, out, pout = run(model, prompt, embs, folder, negative, pooled)
-    assert p.returncode == 0, p.stderr
-    info = json.loads(p.stdout)
-    ctx = torch.from_numpy(np.fromfile(out, np.float32)
-                           .reshape(info["shape"]))
-    pl = None
-    if pooled:
-        pl = torch.from_numpy(np.fromfile(pout, np.float32)
-                              .reshape(info["pooled_shape"]))
-    return ctx, pl
+    return ec.read_encoded(p, out, pout, pooled)[:2]
 
 
 def refused(model, prompt, embs=(), folder=None):
