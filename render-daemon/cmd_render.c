@@ -26,8 +26,11 @@
 struct ropts {
 	const char *model, *prompt, *negative, *width, *height, *steps, *cfg,
 	    *sampler, *seed, *batch, *init, *strength, *prediction, *vocab,
-	    *device, *out, *vae_budget, *prompts;
-	int verbose;
+	    *device, *out, *vae_budget, *prompts, *mask, *mask_blur,
+	    *inpaint_fill, *only_masked_pad, *hires_scale, *hires_strength,
+	    *hires_steps, *hires_upscaler;
+	int verbose, only_masked;
+	int outpaint[OUT_SIDES];	/* --outpaint SIDE:PIXELS, summed */
 	struct lora_spec loras[CLI_LORAS_MAX];	/* --lora, in order */
 	int nloras;
 	char default_model[PATH_MAX];	/* without --model */
@@ -81,6 +84,13 @@ usage(FILE *f)
 	    "\n       [--cfg 7] [--sampler euler_a] [--seed N] [--batch N]\n"
 	    "       [--init IMAGE [--strength 0.75]] [--prediction "
 	    "auto|eps|v]\n"
+	    "       [--mask MASK [--mask-blur 4] [--inpaint-fill "
+	    "original|fill|latent-noise|\n"
+	    "        latent-nothing] [--only-masked [--only-masked-padding "
+	    "32]]]\n"
+	    "       [--outpaint left|right|up|down:PIXELS ...]\n"
+	    "       [--hires-scale S [--hires-strength 0.7] [--hires-steps N]"
+	    "\n        [--hires-upscaler latent|latent-nearest|lanczos]]\n"
 	    "       [--lora FILE[:WEIGHT[:UNET_WEIGHT]] ...]\n"
 	    "       [--vocab PATH] [--vae-budget MB] [--device SEL] "
 	    "[--verbose]\n"
@@ -104,7 +114,58 @@ usage(FILE *f)
 	    "--embedding FILE (a textual-inversion NAME.safetensors) stands "
 	    "in for NAME\nwherever a prompt says it; --embeddings DIR "
 	    "offers every such file in DIR,\nread when a prompt names "
-	    "it.\n");
+	    "it.\n"
+	    "--init with --mask inpaints (white repaints) and --outpaint "
+	    "extends the\ncanvas: the result has the init's size (grown by "
+	    "the outpaint), every\npixel outside the feathered mask "
+	    "exactly the init's; it renders at\n--width x --height, by "
+	    "default the init's size rounded to the model's grid.\n"
+	    "--hires-scale renders, enlarges by S and runs a second img2img "
+	    "pass.\n");
+}
+
+static int
+outpainting(const struct ropts *o)
+{
+	int k;
+
+	for (k = 0; k < OUT_SIDES; k++)
+		if (o->outpaint[k] > 0)
+			return 1;
+	return 0;
+}
+
+/* --outpaint SIDE:PIXELS (repeatable; a side given twice adds up).
+ * Returns 0, or -1 after a message. */
+static int
+outpaint_arg(const char *v, int pad[OUT_SIDES])
+{
+	const char *colon = strchr(v, ':');
+	char side[16];
+	long n;
+	int k;
+
+	if (colon == NULL || colon - v >= (long)sizeof(side)) {
+		fprintf(stderr, "kiln-render: --outpaint: '%s' is not "
+		    "SIDE:PIXELS (left, right, up, down)\n", v);
+		return -1;
+	}
+	memcpy(side, v, (size_t)(colon - v));
+	side[colon - v] = '\0';
+	k = outpaint_side_lookup(side);
+	if (k < 0) {
+		fprintf(stderr, "kiln-render: --outpaint: '%s' is not a side "
+		    "(left, right, up, down)\n", side);
+		return -1;
+	}
+	if (parse_long(colon + 1, 1, OUTPAINT_MAX, &n) != 0 ||
+	    pad[k] + n > OUTPAINT_MAX) {
+		fprintf(stderr, "kiln-render: --outpaint: '%s' is not 1..%d "
+		    "pixels\n", colon + 1, OUTPAINT_MAX);
+		return -1;
+	}
+	pad[k] += (int)n;
+	return 0;
 }
 
 static int
@@ -134,6 +195,15 @@ parse_opts(int argc, char **argv, struct ropts *o)
 		{ "-o", offsetof(struct ropts, out) },
 		{ "--out", offsetof(struct ropts, out) },
 		{ "--prompts", offsetof(struct ropts, prompts) },
+		{ "--mask", offsetof(struct ropts, mask) },
+		{ "--mask-blur", offsetof(struct ropts, mask_blur) },
+		{ "--inpaint-fill", offsetof(struct ropts, inpaint_fill) },
+		{ "--only-masked-padding",
+		    offsetof(struct ropts, only_masked_pad) },
+		{ "--hires-scale", offsetof(struct ropts, hires_scale) },
+		{ "--hires-strength", offsetof(struct ropts, hires_strength) },
+		{ "--hires-steps", offsetof(struct ropts, hires_steps) },
+		{ "--hires-upscaler", offsetof(struct ropts, hires_upscaler) },
 	};
 	size_t k;
 	int i, t;
@@ -147,6 +217,16 @@ parse_opts(int argc, char **argv, struct ropts *o)
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			usage(stdout);
 			return 1;
+		}
+		if (!strcmp(argv[i], "--only-masked")) {
+			o->only_masked = 1;
+			continue;
+		}
+		if (!strcmp(argv[i], "--outpaint")) {
+			if (i + 1 >= argc || outpaint_arg(argv[++i],
+			    o->outpaint) != 0)
+				return -1;
+			continue;
 		}
 		if (!strcmp(argv[i], "--lora")) {
 			if (i + 1 >= argc) {
@@ -197,6 +277,16 @@ parse_opts(int argc, char **argv, struct ropts *o)
 		o->model = o->default_model;
 		fprintf(stderr, "kiln-render: no --model: the default model, "
 		    "%s\n", o->model);
+	}
+	if ((o->mask != NULL || outpainting(o)) && o->init == NULL) {
+		fprintf(stderr, "kiln-render: --%s: needs --init\n",
+		    o->mask != NULL ? "mask" : "outpaint");
+		return -1;
+	}
+	if (o->mask != NULL && outpainting(o)) {
+		fprintf(stderr, "kiln-render: --outpaint: the new area is the "
+		    "mask; drop --mask\n");
+		return -1;
 	}
 	if (o->prompts != NULL && (o->prompt != NULL || o->out != NULL ||
 	    o->init != NULL)) {
@@ -264,6 +354,39 @@ to_params(const struct ropts *o, const struct gen_params *base,
 		return -1;
 	if (mb < 0 || mb > 1e7)
 		return bad("--vae-budget", o->vae_budget, "a size in MB");
+	if (get_int("--mask-blur", o->mask_blur, &gp->mask_blur) != 0 ||
+	    get_int("--only-masked-padding", o->only_masked_pad,
+	    &gp->only_masked_pad) != 0 ||
+	    get_double("--hires-scale", o->hires_scale,
+	    &gp->hires_scale) != 0 ||
+	    get_double("--hires-strength", o->hires_strength,
+	    &gp->hires_strength) != 0 ||
+	    get_int("--hires-steps", o->hires_steps, &gp->hires_steps) != 0)
+		return -1;
+	gp->only_masked = o->only_masked;
+	/* The new area of an outpaint starts from the edge's colours. */
+	if (outpainting(o))
+		gp->fill = INPAINT_FILL;
+	if (o->inpaint_fill != NULL &&
+	    inpaint_fill_lookup(o->inpaint_fill, &gp->fill) != 0)
+		return bad("--inpaint-fill", o->inpaint_fill, "original, fill, "
+		    "latent-noise or latent-nothing");
+	if (o->hires_upscaler == NULL ||
+	    !strcmp(o->hires_upscaler, "latent"))
+		gp->hires_mode = HIRES_LATENT;
+	else if (!strcmp(o->hires_upscaler, "latent-nearest"))
+		gp->hires_mode = HIRES_LATENT_NEAREST;
+	else if (!strcmp(o->hires_upscaler, "lanczos"))
+		gp->hires_mode = HIRES_IMAGE;
+	else
+		return bad("--hires-upscaler", o->hires_upscaler, "latent, "
+		    "latent-nearest or lanczos");
+	if (o->hires_scale == NULL && (o->hires_strength != NULL ||
+	    o->hires_steps != NULL || o->hires_upscaler != NULL)) {
+		fprintf(stderr, "kiln-render: --hires-*: needs "
+		    "--hires-scale\n");
+		return -1;
+	}
 	gp->vae_budget = (size_t)(mb * 1048576.0);
 	if (o->sampler != NULL &&
 	    sampler_lookup(o->sampler, &gp->sampler) != 0)
@@ -626,7 +749,8 @@ render_one(struct pipeline *p, struct ropts *o, const struct gen_params *base,
 		meta.width = res.width;
 		meta.height = res.height;
 		meta.model = mname;
-		meta.denoise = gp->init_rgb != NULL ? gp->strength : 0;
+		meta.denoise = gp->init_rgb != NULL ? gp->strength :
+		    gp->hires_scale != 0.0 ? gp->hires_strength : 0;
 		meta.model_hash = model_hash(o);
 		meta.loras = lm.list;
 		meta.nloras = lm.n;
@@ -820,6 +944,41 @@ out:
 	return rc;
 }
 
+/* --mask: an image of the init's size, its grey level (the mean of R, G
+ * and B) the mask. Returns 0 with a malloc'd *out, or -1 after a
+ * message. */
+static int
+load_mask(const char *path, int iw, int ih, uint8_t **out)
+{
+	uint8_t *rgb = NULL, *m;
+	char err[1024];
+	int w, h;
+	size_t i;
+
+	if (image_load_rgb(path, &w, &h, &rgb, err, sizeof(err)) != 0) {
+		fprintf(stderr, "kiln-render: --mask: %s\n", err);
+		return -1;
+	}
+	if (w != iw || h != ih) {
+		fprintf(stderr, "kiln-render: --mask: %dx%d, but the init "
+		    "image is %dx%d\n", w, h, iw, ih);
+		free(rgb);
+		return -1;
+	}
+	m = malloc((size_t)w * (size_t)h);
+	if (m == NULL) {
+		fprintf(stderr, "kiln-render: out of memory\n");
+		free(rgb);
+		return -1;
+	}
+	for (i = 0; i < (size_t)w * (size_t)h; i++)
+		m[i] = (uint8_t)((rgb[i * 3] + rgb[i * 3 + 1] +
+		    rgb[i * 3 + 2] + 1) / 3);
+	free(rgb);
+	*out = m;
+	return 0;
+}
+
 /* The command after its options were read into *o-> */
 static int
 render_main(int argc, char **argv, struct ropts *o)
@@ -827,7 +986,7 @@ render_main(int argc, char **argv, struct ropts *o)
 	struct gen_params gp, base;
 	struct kiln_rt *rt = NULL;
 	struct pipeline *p = NULL;
-	uint8_t *init = NULL;
+	uint8_t *init = NULL, *mask = NULL;
 	char err[2048];
 	int st, iw = 0, ih = 0, rc = 1;
 
@@ -851,6 +1010,10 @@ render_main(int argc, char **argv, struct ropts *o)
 		fprintf(stderr, "kiln-render: --init: %s\n", err);
 		return 2;
 	}
+	if (o->mask != NULL && load_mask(o->mask, iw, ih, &mask) != 0) {
+		free(init);
+		return 2;
+	}
 	/* The --embedding files before the model: a bad one loads
 	 * nothing. */
 	if (cli_ti_load(&o->ti, err, sizeof(err)) != 0) {
@@ -872,9 +1035,33 @@ render_main(int argc, char **argv, struct ropts *o)
 		rc = 2;
 		goto out;
 	}
+	if (outpainting(o)) {
+		uint8_t *canvas = NULL;
+
+		if (outpaint_canvas(init, iw, ih, o->outpaint,
+		    pipeline_grid(p), &canvas, &mask, &iw, &ih, err,
+		    sizeof(err)) != 0) {
+			fprintf(stderr, "kiln-render: --%s\n", err);
+			rc = 2;
+			goto out;
+		}
+		free(init);
+		init = canvas;
+	}
 	gp.init_rgb = init;
 	gp.init_w = iw;
 	gp.init_h = ih;
+	gp.mask = mask;
+	/* Inpainting renders at the init's size, on the model's grid,
+	 * unless told otherwise ("only masked" at the model's size). */
+	if (mask != NULL && !o->only_masked) {
+		int g = pipeline_grid(p);
+
+		if (o->width == NULL)
+			gp.width = iw < g ? g : (iw + g / 2) / g * g;
+		if (o->height == NULL)
+			gp.height = ih < g ? g : (ih + g / 2) / g * g;
+	}
 	if (o->verbose)
 		fprintf(stderr, "kiln-render: device %s; vocabulary %s; "
 		    "prediction %s\n", rt->device_name, pipeline_vocab(p),
@@ -891,6 +1078,7 @@ out:
 	pipeline_free(p);
 	rt_free(rt);
 	free(init);
+	free(mask);
 	return rc;
 }
 

@@ -42,6 +42,8 @@ static const struct {
 		"the weight each module of a LoRA patches (no device)" },
 	{ "st-dump", cmd_st_dump, "FILE [TENSOR]: list a safetensors file or "
 		"print one tensor" },
+	{ "mask", cmd_mask, "--in MASK.png [--blur 4] -o OUT.png: an "
+		"inpainting mask as the engine blurs it (no device)" },
 };
 
 static void

@@ -72,6 +72,11 @@ gen_params_default(struct gen_params *p)
 	p->batch = 1;
 	p->strength = 0.75;
 	p->prediction = GEN_PRED_AUTO;
+	p->mask_blur = 4;
+	p->fill = INPAINT_ORIGINAL;
+	p->only_masked_pad = 32;
+	p->hires_strength = 0.7;
+	p->hires_mode = HIRES_LATENT;
 }
 
 static int
@@ -128,6 +133,45 @@ gen_params_check(const struct gen_params *p, char *err, size_t errlen)
 		if ((int)(p->steps * p->strength) < 1)
 			return errf(err, errlen, "strength: %g of %d steps "
 			    "runs no step", p->strength, p->steps);
+	}
+	if (p->mask != NULL) {
+		if (p->init_rgb == NULL)
+			return errf(err, errlen, "mask: needs an init image");
+		if (p->mask_blur < 0 || p->mask_blur > INPAINT_MAX_BLUR)
+			return errf(err, errlen, "mask_blur: %d is outside "
+			    "0..%d", p->mask_blur, INPAINT_MAX_BLUR);
+		if (inpaint_fill_name(p->fill) == NULL)
+			return errf(err, errlen, "inpaint_fill: unknown "
+			    "value %d", (int)p->fill);
+		if (p->only_masked_pad < 0 ||
+		    p->only_masked_pad > INPAINT_MAX_PAD)
+			return errf(err, errlen, "only_masked_padding: %d is "
+			    "outside 0..%d", p->only_masked_pad,
+			    INPAINT_MAX_PAD);
+	}
+	if (p->hires_scale != 0.0) {
+		if (!(p->hires_scale > 1.0 &&
+		    p->hires_scale <= GEN_MAX_HIRES_SCALE))
+			return errf(err, errlen, "hires_scale: %g is outside "
+			    "(1, %g] (0 is off)", p->hires_scale,
+			    GEN_MAX_HIRES_SCALE);
+		if (p->init_rgb != NULL)
+			return errf(err, errlen, "hires_scale: the hires fix "
+			    "is for txt2img, not with an init image");
+		if (!(p->hires_strength > 0.0 && p->hires_strength <= 1.0))
+			return errf(err, errlen, "hires_strength: %g is "
+			    "outside (0, 1]", p->hires_strength);
+		if (p->hires_steps < 0 || p->hires_steps > GEN_MAX_STEPS)
+			return errf(err, errlen, "hires_steps: %d is outside "
+			    "0..%d", p->hires_steps, GEN_MAX_STEPS);
+		if ((int)p->hires_mode < HIRES_LATENT ||
+		    p->hires_mode > HIRES_IMAGE)
+			return errf(err, errlen, "hires_upscaler: unknown "
+			    "mode %d", (int)p->hires_mode);
+		if ((int)((p->hires_steps > 0 ? p->hires_steps : p->steps) *
+		    p->hires_strength) < 1)
+			return errf(err, errlen, "hires_strength: %g runs no "
+			    "step", p->hires_strength);
 	}
 	return 0;
 }
@@ -508,6 +552,10 @@ struct guide {
 	int nb;				/* 2: uncond + cond; 1: cond only */
 	int c, h, w;
 	size_t n;			/* floats per latent */
+	/* An inpainting UNet's extra input channels (mask, masked-image
+	 * latent), cx x h x w floats after each latent; cx 0: none. */
+	int cx;
+	const float *extra;
 	double cfg;
 	float *in, *out;		/* nb * n each */
 	double unet_s;
@@ -517,6 +565,9 @@ struct guide {
 	pipeline_progress_fn progress;
 	void *arg;
 	int image;
+	/* Steps before this pass, and of all passes (the hires fix runs
+	 * two); step_total 0: the sampler's count. */
+	int step_base, step_total;
 };
 
 /* One UNet evaluation with the guide's conditioning, SDXL's added
@@ -540,12 +591,17 @@ guided_model(void *arg, const float *x_in, float t, float *out)
 	struct ktensor *x = NULL, *y = NULL;
 	float ts[2] = { t, t };
 	double t0 = rt_now();
-	size_t i;
+	size_t i, nx = g->n / (size_t)g->c * (size_t)g->cx;
 	int b, rc = -1;
 
-	for (b = 0; b < g->nb; b++)
-		memcpy(g->in + (size_t)b * g->n, x_in, g->n * sizeof(float));
-	x = kt_new4(g->p->rt, KD_F32, g->nb, g->c, g->h, g->w);
+	for (b = 0; b < g->nb; b++) {
+		float *row = g->in + (size_t)b * (g->n + nx);
+
+		memcpy(row, x_in, g->n * sizeof(float));
+		if (nx > 0)
+			memcpy(row + g->n, g->extra, nx * sizeof(float));
+	}
+	x = kt_new4(g->p->rt, KD_F32, g->nb, g->c + g->cx, g->h, g->w);
 	if (x == NULL || kt_upload(x, g->in) != 0 ||
 	    unet_eval(g, x, ts, &y) != 0 ||
 	    kt_download(y, g->out) != 0) {
@@ -575,7 +631,8 @@ static int
 guided_progress(void *arg, int step, int steps, const float *denoised)
 {
 	struct guide *g = arg;
-	struct pipeline_step s = { g->image, step, steps, denoised, g->c, g->h,
+	struct pipeline_step s = { g->image, g->step_base + step,
+		g->step_total > 0 ? g->step_total : steps, denoised, g->c, g->h,
 		g->w };
 
 	return g->progress != NULL ? g->progress(g->arg, &s) : 0;
@@ -619,38 +676,44 @@ pipeline_preview(const struct pipeline *p, const struct pipeline_step *s,
 	}
 }
 
-/* img2img: the init image resized to the output size, to [-1, 1], through
- * the VAE encoder; the latent mean times the scaling factor into lat (n
- * floats). The mean rather than a sample keeps a seed's image the same
- * (A1111 and diffusers sample the posterior with an unseeded draw). */
+/* The VAE encoder, loaded on the first image that needs it. */
 static int
-encode_init(struct pipeline *p, const struct gen_params *gp, float *lat,
-    size_t n, char *err, size_t errlen)
+need_encoder(struct pipeline *p, char *err, size_t errlen)
 {
-	uint8_t *rgb = NULL;
-	float *img = NULL;
-	struct ktensor *x = NULL, *mean = NULL;
-	size_t H = (size_t)gp->height, W = (size_t)gp->width, i, c;
-	float sf;
-	int rc = -1;
-
 	if (p->vae_enc == NULL &&
 	    vae_load(p->rt, p->m, VAE_ENCODER, &p->vae_enc, err, errlen) != 0)
 		return -1;
 	if (vae_config(p->vae_enc)->in_channels != 3)
 		return errf(err, errlen, "init: the VAE takes %d channels, "
 		    "not RGB", vae_config(p->vae_enc)->in_channels);
-	if (image_resize_rgb(gp->init_rgb, gp->init_w, gp->init_h, gp->width,
-	    gp->height, &rgb, err, errlen) != 0)
+	return 0;
+}
+
+/* W x H RGB8 (NULL: mid-grey, 0 in [-1, 1]) to [-1, 1], zeroed where the
+ * grey mask zero (may be NULL) rounds to 255, through the VAE encoder: the
+ * latent mean times the scaling factor into lat (n floats). The mean
+ * rather than a sample keeps a seed's image the same (A1111 and diffusers
+ * sample the posterior with an unseeded draw). */
+static int
+encode_rgb(struct pipeline *p, const uint8_t *rgb, const uint8_t *zero,
+    int W, int H, float *lat, size_t n, char *err, size_t errlen)
+{
+	float *img = NULL;
+	struct ktensor *x = NULL, *mean = NULL;
+	size_t HW = (size_t)H * (size_t)W, i, c;
+	float sf;
+	int rc = -1;
+
+	if (need_encoder(p, err, errlen) != 0)
 		return -1;
-	img = malloc(3 * H * W * sizeof(float));
-	if (img == NULL) {
-		errf(err, errlen, "out of memory");
-		goto out;
-	}
-	for (c = 0; c < 3; c++)
-		for (i = 0; i < H * W; i++)
-			img[c * H * W + i] = rgb[i * 3 + c] / 127.5f - 1.0f;
+	img = calloc(3 * HW, sizeof(float));
+	if (img == NULL)
+		return errf(err, errlen, "out of memory");
+	for (c = 0; c < 3 && rgb != NULL; c++)
+		for (i = 0; i < HW; i++)
+			if (zero == NULL || zero[i] < 128)
+				img[c * HW + i] = rgb[i * 3 + c] / 127.5f -
+				    1.0f;
 	x = kt_new4(p->rt, KD_F32, 1, 3, (int64_t)H, (int64_t)W);
 	if (x == NULL || kt_upload(x, img) != 0 ||
 	    vae_encode(p->vae_enc, x, &mean, NULL) != 0) {
@@ -674,43 +737,40 @@ out:
 	kt_free(mean);
 	kt_free(x);
 	free(img);
-	free(rgb);
 	return rc;
 }
 
-/* Decodes the n-float latent z into RGB8 at dst (height x width). */
+/* Decodes the latent z (c x h x w, the sampler's scale; left as it is)
+ * into RGB8 at dst, (f h) x (f w). */
 static int
-decode_image(struct pipeline *p, const struct gen_params *gp, float *z,
+decode_image(struct pipeline *p, const struct gen_params *gp, const float *z,
     int c, int h, int w, uint8_t *dst, char *err, size_t errlen)
 {
 	const struct vae_config *vc = vae_config(p->vae);
 	struct ktensor *zt = NULL, *img = NULL;
 	size_t n = (size_t)c * (size_t)h * (size_t)w, i, k, HW;
-	float *pix = NULL;
+	int W = w * vc->factor, H = h * vc->factor;
+	float *pix = malloc((n > (size_t)3 * (size_t)W * (size_t)H ? n :
+	    (size_t)3 * (size_t)W * (size_t)H) * sizeof(float));
 	int rc = -1;
 
+	if (pix == NULL)
+		return errf(err, errlen, "out of memory");
 	for (i = 0; i < n; i++)
-		z[i] /= vc->scaling_factor;
+		pix[i] = z[i] / vc->scaling_factor;
 	/* The UNet's activation buffers sit in the pool in sizes the VAE
 	 * will not ask for: give them back before its larger images. */
 	rt_trim(p->rt);
 	zt = kt_new4(p->rt, KD_F32, 1, c, h, w);
-	if (zt == NULL || kt_upload(zt, z) != 0 ||
+	if (zt == NULL || kt_upload(zt, pix) != 0 ||
 	    vae_decode(p->vae, zt, gp->vae_budget, &img) != 0) {
 		errf(err, errlen, "vae decode: %s", rt_error(p->rt));
 		goto out;
 	}
-	HW = (size_t)gp->width * (size_t)gp->height;
-	if (img->ne[1] < 3 || img->ne[2] != gp->height ||
-	    img->ne[3] != gp->width) {
+	HW = (size_t)W * (size_t)H;
+	if (img->ne[1] != 3 || img->ne[2] != H || img->ne[3] != W) {
 		errf(err, errlen, "vae decode: output %s, want 3x%dx%d",
-		    kt_shape_str(img, (char[64]){0}, 64), gp->height,
-		    gp->width);
-		goto out;
-	}
-	pix = malloc(kt_bytes(img));
-	if (pix == NULL) {
-		errf(err, errlen, "out of memory");
+		    kt_shape_str(img, (char[64]){0}, 64), H, W);
 		goto out;
 	}
 	if (kt_download(img, pix) != 0) {
@@ -732,6 +792,288 @@ out:
 	return rc;
 }
 
+/* The box of src (sw wide, ch bytes per pixel) resized to dw x dh into a
+ * malloc'd *dst (libgd's resampling, on RGB: a mask goes through it as
+ * grey RGB). */
+static int
+crop_resize(const uint8_t *src, int sw, int ch, const struct inpaint_box *b,
+    int dw, int dh, uint8_t **dst, char *err, size_t errlen)
+{
+	int bw = b->x1 - b->x0, bh = b->y1 - b->y0, x, y, rc = -1;
+	uint8_t *crop = malloc((size_t)bw * (size_t)bh * 3), *big = NULL;
+	size_t i, nd = (size_t)dw * (size_t)dh;
+
+	*dst = NULL;
+	if (crop == NULL)
+		return errf(err, errlen, "out of memory");
+	for (y = 0; y < bh; y++)
+		for (x = 0; x < bw; x++) {
+			const uint8_t *s = src + ((size_t)(b->y0 + y) *
+			    (size_t)sw + (size_t)(b->x0 + x)) * (size_t)ch;
+			uint8_t *d = crop + ((size_t)y * (size_t)bw +
+			    (size_t)x) * 3;
+
+			d[0] = s[0];
+			d[1] = s[ch == 3 ? 1 : 0];
+			d[2] = s[ch == 3 ? 2 : 0];
+		}
+	if (image_resize_rgb(crop, bw, bh, dw, dh, &big, err, errlen) != 0)
+		goto out;
+	if (ch == 1)
+		for (i = 0; i < nd; i++)
+			big[i] = big[i * 3];
+	*dst = big;
+	rc = 0;
+out:
+	free(crop);
+	return rc;
+}
+
+/* An inpainting job's images, prepared once for every image of it. */
+struct inpaint {
+	struct inpaint_box box;		/* of the init, rendered at W x H */
+	uint8_t *alpha;			/* init-sized: the overlay's mask */
+	uint8_t *rimg, *rmask;		/* W x H: the box's image and mask */
+	float *lmask;			/* the sampler's mask, n floats */
+};
+
+static void
+inpaint_free(struct inpaint *ip)
+{
+	free(ip->alpha);
+	free(ip->rimg);
+	free(ip->rmask);
+	free(ip->lmask);
+	memset(ip, 0, sizeof(*ip));
+}
+
+/* A1111's img2img with a mask: the mask blurred; the box to render (the
+ * padded box around the mask with only_masked, else the whole image)
+ * cropped and resized to W x H; the masked content; the latent mask of c
+ * channels at the VAE's factor f. */
+static int
+inpaint_prepare(const struct gen_params *gp, int W, int H, int c, int f,
+    struct inpaint *ip, char *err, size_t errlen)
+{
+	size_t np = (size_t)gp->init_w * (size_t)gp->init_h, i, hw;
+	int k;
+
+	memset(ip, 0, sizeof(*ip));
+	ip->alpha = malloc(np);
+	if (ip->alpha == NULL)
+		return errf(err, errlen, "out of memory");
+	memcpy(ip->alpha, gp->mask, np);
+	if (inpaint_blur_mask(ip->alpha, gp->init_w, gp->init_h,
+	    gp->mask_blur) != 0)
+		return errf(err, errlen, "out of memory");
+	if (gp->only_masked) {
+		if (inpaint_crop_box(ip->alpha, gp->init_w, gp->init_h,
+		    gp->only_masked_pad, W, H, &ip->box) != 0)
+			return errf(err, errlen, "mask: nothing is masked "
+			    "(only_masked needs a white area)");
+	} else {
+		ip->box = (struct inpaint_box){ 0, 0, gp->init_w,
+		    gp->init_h };
+	}
+	if (crop_resize(gp->init_rgb, gp->init_w, 3, &ip->box, W, H,
+	    &ip->rimg, err, errlen) != 0 ||
+	    crop_resize(ip->alpha, gp->init_w, 1, &ip->box, W, H, &ip->rmask,
+	    err, errlen) != 0)
+		return -1;
+	/* The whole image's overlay mask is the blurred one doubled (A1111:
+	 * a sharper feather); only_masked pastes with it as it is. */
+	if (!gp->only_masked)
+		for (i = 0; i < np; i++)
+			ip->alpha[i] = ip->alpha[i] > 127 ? 255 :
+			    (uint8_t)(ip->alpha[i] * 2);
+	if (gp->fill == INPAINT_FILL &&
+	    inpaint_fill_colors(ip->rimg, ip->rmask, W, H) != 0)
+		return errf(err, errlen, "out of memory");
+	hw = (size_t)(W / f) * (size_t)(H / f);
+	ip->lmask = malloc(hw * (size_t)c * sizeof(float));
+	if (ip->lmask == NULL)
+		return errf(err, errlen, "out of memory");
+	inpaint_latent_mask(ip->rmask, W, H, f, ip->lmask);
+	for (k = 1; k < c; k++)
+		memcpy(ip->lmask + (size_t)k * hw, ip->lmask,
+		    hw * sizeof(float));
+	return 0;
+}
+
+/* The rendered W x H image gen back into the init: resized to the box,
+ * over the init there, then the init laid over all of it outside the
+ * feathered mask (A1111's apply_overlay), into dst (the init's size). */
+static int
+inpaint_finish(const struct gen_params *gp, const struct inpaint *ip,
+    const uint8_t *gen, int W, int H, uint8_t *dst, char *err,
+    size_t errlen)
+{
+	int bw = ip->box.x1 - ip->box.x0, bh = ip->box.y1 - ip->box.y0, y;
+	size_t iw = (size_t)gp->init_w;
+	uint8_t *fit = NULL;
+
+	if (image_resize_rgb(gen, W, H, bw, bh, &fit, err, errlen) != 0)
+		return -1;
+	memcpy(dst, gp->init_rgb, iw * (size_t)gp->init_h * 3);
+	for (y = 0; y < bh; y++)
+		memcpy(dst + ((size_t)(ip->box.y0 + y) * iw +
+		    (size_t)ip->box.x0) * 3, fit + (size_t)y * (size_t)bw * 3,
+		    (size_t)bw * 3);
+	inpaint_overlay(dst, dst, gp->init_rgb, ip->alpha,
+	    iw * (size_t)gp->init_h);
+	free(fit);
+	return 0;
+}
+
+/* An inpainting UNet's extra input: the latent mask (1 where repainted;
+ * all of it without a mask) and the latent of the image with the masked
+ * part zeroed (mid-grey), as A1111 and diffusers build it. */
+static int
+inpaint_cond(struct pipeline *p, const struct inpaint *ip, int W, int H,
+    int c, float *extra, char *err, size_t errlen)
+{
+	size_t hw = (size_t)(W / vae_config(p->vae)->factor) *
+	    (size_t)(H / vae_config(p->vae)->factor), i;
+
+	for (i = 0; i < hw; i++)
+		extra[i] = ip != NULL ? ip->lmask[i] : 1.0f;
+	return encode_rgb(p, ip != NULL ? ip->rimg : NULL,
+	    ip != NULL ? ip->rmask : NULL, W, H, extra + hw, hw * (size_t)c,
+	    err, errlen);
+}
+
+/* x (c x h x w) resized to oh x ow into y the way torch's interpolate
+ * does it (align_corners False): bilinear, or nearest. */
+static void
+resize_latent(const float *x, int c, int h, int w, float *y, int oh, int ow,
+    int nearest)
+{
+	double sy = (double)h / oh, sx = (double)w / ow;
+	int k, i, j;
+
+	for (k = 0; k < c; k++) {
+		const float *a = x + (size_t)k * (size_t)h * (size_t)w;
+		float *b = y + (size_t)k * (size_t)oh * (size_t)ow;
+
+		for (i = 0; i < oh; i++)
+			for (j = 0; j < ow; j++) {
+				double fy, fx, v;
+				int y0, x0, y1, x1;
+
+				if (nearest) {
+					y0 = (int)floor(i * sy);
+					x0 = (int)floor(j * sx);
+					y0 = y0 < h ? y0 : h - 1;
+					x0 = x0 < w ? x0 : w - 1;
+					b[(size_t)i * (size_t)ow + (size_t)j] =
+					    a[(size_t)y0 * (size_t)w +
+					    (size_t)x0];
+					continue;
+				}
+				fy = (i + 0.5) * sy - 0.5;
+				fx = (j + 0.5) * sx - 0.5;
+				fy = fy < 0 ? 0 : fy;
+				fx = fx < 0 ? 0 : fx;
+				y0 = (int)fy;
+				x0 = (int)fx;
+				y1 = y0 + 1 < h ? y0 + 1 : y0;
+				x1 = x0 + 1 < w ? x0 + 1 : x0;
+				fy -= y0;
+				fx -= x0;
+				v = (1 - fy) * ((1 - fx) * a[(size_t)y0 * w +
+				    (size_t)x0] + fx * a[(size_t)y0 * w +
+				    (size_t)x1]) + fy * ((1 - fx) *
+				    a[(size_t)y1 * w + (size_t)x0] + fx *
+				    a[(size_t)y1 * w + (size_t)x1]);
+				b[(size_t)i * (size_t)ow + (size_t)j] =
+				    (float)v;
+			}
+	}
+}
+
+/* Sets the guide to render W x H: its latent size and SDXL's time ids
+ * (the size conditioning follows the pass, as A1111's hires pass). */
+static int
+guide_size(struct guide *g, int W, int H, char *err, size_t errlen)
+{
+	int f = vae_config(g->p->vae)->factor;
+	float tids[2 * 6];
+
+	g->h = H / f;
+	g->w = W / f;
+	g->n = (size_t)g->c * (size_t)g->h * (size_t)g->w;
+	if (g->time_ids == NULL)
+		return 0;
+	sdxl_time_ids(W, H, tids);
+	sdxl_time_ids(W, H, tids + 6);
+	if (kt_upload(g->time_ids, tids) != 0)
+		return errf(err, errlen, "text: %s", rt_error(g->p->rt));
+	return 0;
+}
+
+/* The hires fix's second pass: the first pass's latent x (W x H) enlarged
+ * to W2 x H2, as a latent or as an image, then img2img on it at the hires
+ * strength, from the seed's noise at the new size, into x2. */
+static int
+hires_pass(struct pipeline *p, const struct gen_params *gp, struct guide *g,
+    const struct sampler_params *base, const float *x, int W, int H,
+    int W2, int H2, float *x2, uint64_t seed, struct gen_result *out,
+    char *err, size_t errlen)
+{
+	struct sampler_params sp2 = *base;
+	struct kiln_rng rng;
+	uint8_t *small = NULL, *big = NULL;
+	float *init = NULL;
+	int c = g->c, h = g->h, w = g->w, st, rc = -1;
+	size_t n2 = (size_t)c * (size_t)(H2 / (H / h)) *
+	    (size_t)(W2 / (W / w));
+	double t0 = rt_now();
+
+	init = malloc(n2 * sizeof(float));
+	if (init == NULL)
+		return errf(err, errlen, "out of memory");
+	if (gp->hires_mode == HIRES_IMAGE) {
+		small = malloc((size_t)W * (size_t)H * 3);
+		if (small == NULL) {
+			errf(err, errlen, "out of memory");
+			goto out;
+		}
+		if (decode_image(p, gp, x, c, h, w, small, err, errlen) != 0)
+			goto out;
+		if ((gp->hires_upscale != NULL ?
+		    gp->hires_upscale(gp->hires_arg, small, W, H, W2, H2, &big,
+		    err, errlen) :
+		    image_resize_rgb(small, W, H, W2, H2, &big, err, errlen))
+		    != 0)
+			goto out;
+		if (encode_rgb(p, big, NULL, W2, H2, init, n2, err,
+		    errlen) != 0)
+			goto out;
+	} else {
+		resize_latent(x, c, h, w, init, H2 / (H / h), W2 / (W / w),
+		    gp->hires_mode == HIRES_LATENT_NEAREST);
+	}
+	if (guide_size(g, W2, H2, err, errlen) != 0)
+		goto out;
+	sp2.steps = gp->hires_steps > 0 ? gp->hires_steps : gp->steps;
+	sp2.strength = gp->hires_strength;
+	sp2.init = init;
+	sp2.mask = NULL;
+	out->t.hires_s += rt_now() - t0;
+	rng_seed(&rng, seed);
+	rng_normal(&rng, x2, n2);
+	st = sampler_run(&sp2, x2, n2, guided_model, g, &rng,
+	    guided_progress, g, err, errlen);
+	if (st < 0 && g->err[0] != '\0')
+		errf(err, errlen, "%s", g->err);
+	rc = st;
+out:
+	free(init);
+	free(small);
+	free(big);
+	return rc;
+}
+
 int
 pipeline_generate(struct pipeline *p, const struct gen_params *gp,
     pipeline_progress_fn progress, void *arg, struct gen_result *out,
@@ -743,24 +1085,54 @@ pipeline_generate(struct pipeline *p, const struct gen_params *gp,
 	struct guide g;
 	struct kiln_rng rng;
 	struct text_cond_out tc = {0};
-	float *x = NULL, *init = NULL, tids[2 * 6];
+	struct inpaint ip = {0};
+	float *x = NULL, *x2 = NULL, *init = NULL, *init_i = NULL;
+	float *extra = NULL;
+	uint8_t *gen = NULL;
 	char *prompt = NULL;
 	double t0 = rt_now(), t1;
 	int grid = pipeline_grid(p), i, st, start, count, rc = -1;
-	size_t img_bytes;
+	int W = gp->width, H = gp->height, OW = W, OH = H, W2 = 0, H2 = 0;
+	size_t img_bytes, nmax, j, nx;
 	const struct vae_config *vc = vae_config(p->vae);
+	const struct unet_config *uc = unet_config(p->unet);
 	int64_t cshape[3];
 
 	memset(out, 0, sizeof(*out));
 	memset(&g, 0, sizeof(g));
 	if (gen_params_check(gp, err, errlen) != 0)
 		return -1;
-	if (gp->width % grid != 0)
+	if (W % grid != 0)
 		return errf(err, errlen, "width: %d is not a multiple of %d, "
-		    "which this model needs", gp->width, grid);
-	if (gp->height % grid != 0)
+		    "which this model needs", W, grid);
+	if (H % grid != 0)
 		return errf(err, errlen, "height: %d is not a multiple of %d, "
-		    "which this model needs", gp->height, grid);
+		    "which this model needs", H, grid);
+	if (gp->mask != NULL) {		/* the result keeps the init's size */
+		OW = gp->init_w;
+		OH = gp->init_h;
+	}
+	if (gp->hires_scale != 0.0) {
+		W2 = (int)(W * gp->hires_scale) / grid * grid;
+		H2 = (int)(H * gp->hires_scale) / grid * grid;
+		if (W2 > GEN_MAX_SIDE || H2 > GEN_MAX_SIDE)
+			return errf(err, errlen, "hires_scale: %g makes %dx%d,"
+			    " over the %d limit", gp->hires_scale, W2, H2,
+			    GEN_MAX_SIDE);
+		OW = W2;
+		OH = H2;
+	}
+	/* An inpainting UNet takes the mask and the masked image's latent
+	 * after the latent: in = 2 out + 1. */
+	g.c = uc->out_channels;
+	g.cx = uc->in_channels - uc->out_channels;
+	if (g.cx != 0 && g.cx != g.c + 1)
+		return errf(err, errlen, "model: a UNet of %d input and %d "
+		    "output channels is not one kiln can condition",
+		    uc->in_channels, uc->out_channels);
+	if (g.cx != 0 && gp->hires_scale != 0.0)
+		return errf(err, errlen, "hires_scale: not with an "
+		    "inpainting model");
 	if (gp->prediction == GEN_PRED_EPS)
 		sp.prediction = PRED_EPS;
 	else if (gp->prediction == GEN_PRED_V)
@@ -772,21 +1144,23 @@ pipeline_generate(struct pipeline *p, const struct gen_params *gp,
 	spar.strength = gp->init_rgb != NULL ? gp->strength : 1.0;
 
 	g.p = p;
-	g.c = unet_config(p->unet)->in_channels;
-	g.h = gp->height / vc->factor;
-	g.w = gp->width / vc->factor;
+	g.h = H / vc->factor;
+	g.w = W / vc->factor;
 	g.n = (size_t)g.c * (size_t)g.h * (size_t)g.w;
+	nx = g.n / (size_t)g.c * (size_t)g.cx;
+	nmax = W2 > 0 ? (size_t)g.c * (size_t)(H2 / vc->factor) *
+	    (size_t)(W2 / vc->factor) : g.n + nx;
 	g.cfg = gp->cfg;
 	/* At cfg 1 the guided result is the cond prediction: half the work. */
 	g.nb = gp->cfg == 1.0 ? 1 : 2;
 	g.progress = progress;
 	g.arg = arg;
-	img_bytes = (size_t)gp->width * (size_t)gp->height * 3;
+	img_bytes = (size_t)OW * (size_t)OH * 3;
 	out->rgb = malloc(img_bytes * (size_t)gp->batch);
 	out->seeds = calloc((size_t)gp->batch, sizeof(*out->seeds));
 	x = malloc(g.n * sizeof(float));
-	g.in = malloc(2 * g.n * sizeof(float));
-	g.out = malloc(2 * g.n * sizeof(float));
+	g.in = malloc(2 * nmax * sizeof(float));
+	g.out = malloc(2 * nmax * sizeof(float));
 	if (out->rgb == NULL || out->seeds == NULL || x == NULL ||
 	    g.in == NULL || g.out == NULL) {
 		errf(err, errlen, "out of memory");
@@ -817,43 +1191,111 @@ pipeline_generate(struct pipeline *p, const struct gen_params *gp,
 		goto out;
 	}
 	if (tc.P > 0) {
-		sdxl_time_ids(gp->width, gp->height, tids);
-		sdxl_time_ids(gp->width, gp->height, tids + 6);
 		g.text_embeds = kt_new2(p->rt, KD_F32, g.nb, tc.P);
 		g.time_ids = kt_new2(p->rt, KD_F32, g.nb, 6);
 		if (g.text_embeds == NULL || g.time_ids == NULL ||
 		    kt_upload(g.text_embeds, tc.pooled + (size_t)(2 - g.nb) *
-		    (size_t)tc.P) != 0 || kt_upload(g.time_ids, tids) != 0) {
+		    (size_t)tc.P) != 0) {
 			errf(err, errlen, "text: %s", rt_error(p->rt));
 			goto out;
 		}
 	}
 	out->t.text_s = rt_now() - t1;
 
-	/* img2img: the init latent, shared by every image of the batch. */
+	/* img2img and inpainting: the init latent, shared by every image of
+	 * the batch; an inpainting UNet's conditioning likewise. */
+	t1 = rt_now();
+	if (gp->mask != NULL && inpaint_prepare(gp, W, H, g.c, vc->factor,
+	    &ip, err, errlen) != 0)
+		goto out;
 	if (gp->init_rgb != NULL) {
-		t1 = rt_now();
 		init = malloc(g.n * sizeof(float));
-		if (init == NULL) {
+		init_i = malloc(g.n * sizeof(float));
+		if (init == NULL || init_i == NULL) {
 			errf(err, errlen, "out of memory");
 			goto out;
 		}
-		if (encode_init(p, gp, init, g.n, err, errlen) != 0)
-			goto out;
-		spar.init = init;
-		out->t.init_s = rt_now() - t1;
+		if (gp->mask != NULL) {
+			if (encode_rgb(p, ip.rimg, NULL, W, H, init, g.n, err,
+			    errlen) != 0)
+				goto out;
+		} else {
+			uint8_t *rgb = NULL;
+
+			if (image_resize_rgb(gp->init_rgb, gp->init_w,
+			    gp->init_h, W, H, &rgb, err, errlen) != 0)
+				goto out;
+			st = encode_rgb(p, rgb, NULL, W, H, init, g.n, err,
+			    errlen);
+			free(rgb);
+			if (st != 0)
+				goto out;
+		}
+		spar.init = init_i;
+		spar.mask = gp->mask != NULL ? ip.lmask : NULL;
 	}
+	if (g.cx > 0) {
+		extra = malloc(nx * sizeof(float));
+		if (extra == NULL) {
+			errf(err, errlen, "out of memory");
+			goto out;
+		}
+		if (inpaint_cond(p, gp->mask != NULL ? &ip : NULL, W, H, g.c,
+		    extra, err, errlen) != 0)
+			goto out;
+		g.extra = extra;
+	}
+	out->t.init_s = rt_now() - t1;
 	if (sampler_check(&spar, err, errlen) != 0 ||
 	    sampler_range(&spar, &start, &count) != 0)
 		goto out;
+	if (W2 > 0) {
+		struct sampler_params sp2 = spar;
+		int s2, c2;
+
+		sp2.steps = gp->hires_steps > 0 ? gp->hires_steps : gp->steps;
+		sp2.strength = gp->hires_strength;
+		sp2.init = x;
+		if (sampler_range(&sp2, &s2, &c2) != 0) {
+			errf(err, errlen, "hires_strength: %g runs no step",
+			    gp->hires_strength);
+			goto out;
+		}
+		g.step_total = count + c2;
+		x2 = malloc(nmax * sizeof(float));
+		gen = malloc((size_t)W * (size_t)H * 3);
+		if (x2 == NULL || gen == NULL) {
+			errf(err, errlen, "out of memory");
+			goto out;
+		}
+	} else if (gp->mask != NULL) {
+		gen = malloc((size_t)W * (size_t)H * 3);
+		if (gen == NULL) {
+			errf(err, errlen, "out of memory");
+			goto out;
+		}
+	}
 
 	for (i = 0; i < gp->batch; i++) {
 		uint64_t seed = gp->seed + (uint64_t)i;
+		uint8_t *dst = out->rgb + (size_t)i * img_bytes;
+		const float *z = x;
 
 		g.image = i;
+		g.step_base = 0;
 		out->seeds[i] = seed;
+		if (guide_size(&g, W, H, err, errlen) != 0)
+			goto out;
 		rng_seed(&rng, seed);
 		rng_normal(&rng, x, g.n);
+		/* Masked content in the latent: the seed's noise or
+		 * nothing where the mask repaints (A1111). */
+		for (j = 0; init != NULL && j < g.n; j++)
+			init_i[j] = gp->mask == NULL ||
+			    gp->fill == INPAINT_FILL ||
+			    gp->fill == INPAINT_ORIGINAL ||
+			    ip.lmask[j] == 0.0f ? init[j] :
+			    gp->fill == INPAINT_LATENT_NOISE ? x[j] : 0.0f;
 		st = sampler_run(&spar, x, g.n, guided_model, &g, &rng,
 		    guided_progress, &g, err, errlen);
 		if (st < 0) {
@@ -861,22 +1303,33 @@ pipeline_generate(struct pipeline *p, const struct gen_params *gp,
 				errf(err, errlen, "%s", g.err);
 			goto out;
 		}
+		if (st == SAMPLER_DONE && W2 > 0) {
+			g.step_base = count;
+			st = hires_pass(p, gp, &g, &spar, x, W, H, W2, H2, x2,
+			    seed, out, err, errlen);
+			if (st < 0)
+				goto out;
+			z = x2;
+		}
 		if (st == SAMPLER_CANCELED) {
 			rc = PIPELINE_CANCELED;
 			goto out;
 		}
 		t1 = rt_now();
-		if (decode_image(p, gp, x, g.c, g.h, g.w,
-		    out->rgb + (size_t)i * img_bytes, err, errlen) != 0)
+		if (decode_image(p, gp, z, g.c, g.h, g.w, gp->mask != NULL ?
+		    gen : dst, err, errlen) != 0)
+			goto out;
+		if (gp->mask != NULL && inpaint_finish(gp, &ip, gen, W, H, dst,
+		    err, errlen) != 0)
 			goto out;
 		out->t.vae_s += rt_now() - t1;
 	}
 	out->count = gp->batch;
-	out->width = gp->width;
-	out->height = gp->height;
+	out->width = OW;
+	out->height = OH;
 	out->t.load_s = p->load_s;
 	out->t.unet_s = g.unet_s;
-	out->t.steps_run = count;
+	out->t.steps_run = g.step_total > 0 ? g.step_total : count;
 	out->t.unet_step_s = g.evals > 0 ? g.unet_s / g.evals : 0;
 	out->t.peak_held = p->rt->peak_held;
 	out->t.total_s = rt_now() - t0;
@@ -890,8 +1343,13 @@ out:
 	free(g.in);
 	free(g.out);
 	free(init);
+	free(init_i);
+	free(extra);
 	free(x);
+	free(x2);
+	free(gen);
 	free(prompt);
+	inpaint_free(&ip);
 	text_cond_out_free(&tc);
 	schedule_free(&sched);
 	return rc;

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "inpaint.h"
 #include "runtime.h"
 #include "sampler.h"
 
@@ -17,6 +18,18 @@
 #define GEN_MAX_BATCH 16
 
 enum gen_prediction { GEN_PRED_AUTO, GEN_PRED_EPS, GEN_PRED_V };
+
+/* How the hires fix enlarges the first pass: its latent, bilinear or
+ * nearest (A1111's "Latent", "Latent (nearest)"), or its image, decoded,
+ * through an image upscaler and encoded again. */
+enum gen_hires_mode { HIRES_LATENT, HIRES_LATENT_NEAREST, HIRES_IMAGE };
+
+#define GEN_MAX_HIRES_SCALE 4.0
+
+/* An image upscaler for the hires fix: sw x sh RGB8 to dw x dh into a
+ * malloc'd *dst. Returns 0, or -1 with a message in err. */
+typedef int (*gen_upscale_fn)(void *arg, const uint8_t *src, int sw, int sh,
+    int dw, int dh, uint8_t **dst, char *err, size_t errlen);
 
 struct clip_tokenizer;
 struct ti_embedding;
@@ -38,6 +51,30 @@ struct gen_params {
 	double strength;		/* (0, 1]; 1 for txt2img */
 	enum gen_prediction prediction;	/* AUTO: the model's scheduler */
 	size_t vae_budget;		/* bytes; 0: decode untiled */
+	/* Inpainting (with init_rgb): a grey mask of init_w x init_h, 255
+	 * where the image is repainted, 0 where it is kept, or NULL. The
+	 * result then has the init's size, its pixels outside the
+	 * feathered mask exactly the init's; width x height is the size it
+	 * is rendered at (the masked box's, with only_masked). With an
+	 * inpainting UNet (9 input channels) the mask and the masked image
+	 * condition it as the model expects. */
+	const uint8_t *mask;
+	int mask_blur;			/* pixels (Gaussian sigma), 0..64 */
+	enum inpaint_fill fill;		/* masked content */
+	int only_masked;		/* render only the box around the mask */
+	int only_masked_pad;		/* pixels around it, 0..256 */
+	/* Hires fix: hires_scale > 1 renders width x height, enlarges it to
+	 * hires_scale times that (rounded down to the model's grid) and
+	 * runs img2img on it at hires_strength for hires_steps (0: steps)
+	 * of the schedule; 0 is off. The upscaler of HIRES_IMAGE is
+	 * hires_upscale(hires_arg, ...), or the library's resampler when
+	 * NULL. */
+	double hires_scale;
+	double hires_strength;
+	int hires_steps;
+	enum gen_hires_mode hires_mode;
+	gen_upscale_fn hires_upscale;
+	void *hires_arg;
 	/* Textual-inversion embeddings the prompts may name (borrowed for
 	 * the call; ti.h): each must fit the model, as
 	 * text_cond_set_embeddings checks. */
@@ -46,7 +83,9 @@ struct gen_params {
 };
 
 /* 512x512, 20 steps, cfg 7, euler_a, seed 0, batch 1, strength 0.75
- * (used only with an init image), prediction from the model. */
+ * (used only with an init image), prediction from the model; mask blur 4,
+ * masked content original, only-masked padding 32 (A1111's); no hires
+ * fix (its strength 0.7, latent). */
 void gen_params_default(struct gen_params *p);
 
 /* Validates p without a model. Returns 0, or -1 with a message that starts
@@ -57,6 +96,7 @@ struct gen_timings {
 	double load_s;			/* pipeline_open */
 	double text_s;			/* tokenizing + text encoder */
 	double init_s;			/* img2img: resize + VAE encode */
+	double hires_s;			/* hires fix: enlarging + encode */
 	double unet_s;			/* every UNet step, all images */
 	double unet_step_s;		/* average per step */
 	double vae_s;			/* VAE decode, all images */

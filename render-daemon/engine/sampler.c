@@ -347,6 +347,7 @@ sampler_params_default(struct sampler_params *p, const struct schedule *s,
 	p->steps = 20;
 	p->strength = 1.0;
 	p->init = NULL;
+	p->mask = NULL;
 	p->spacing = SPACING_LEADING;
 }
 
@@ -389,6 +390,10 @@ sampler_check(const struct sampler_params *p, char *err, size_t errlen)
 	if (count < 1) {
 		errf(err, errlen, "strength: %g of %d steps runs no step",
 		    p->strength, p->steps);
+		return -1;
+	}
+	if (p->mask != NULL && p->init == NULL) {
+		errf(err, errlen, "mask: inpainting needs an initial latent");
 		return -1;
 	}
 	if (p->strength < 1.0 && p->init == NULL) {
@@ -441,6 +446,19 @@ call_model(struct run *r, const float *xin, double t, int step)
 	return 0;
 }
 
+/* Inpainting: v = init + mask (v - init) where a mask is set. */
+static void
+keep_unmasked(const struct run *r, float *v)
+{
+	const float *m = r->p->mask, *init = r->p->init;
+	size_t i;
+
+	if (m == NULL)
+		return;
+	for (i = 0; i < r->n; i++)
+		v[i] = init[i] + m[i] * (v[i] - init[i]);
+}
+
 /* k-diffusion's DiscreteEpsDDPMDenoiser / DiscreteVDDPMDenoiser (sigma_data
  * 1): den = c_skip x + c_out F(c_in x, t(sigma)). */
 static int
@@ -462,6 +480,7 @@ denoise(struct run *r, const float *x, double sigma, float *den, int step)
 		return -1;
 	for (i = 0; i < r->n; i++)
 		den[i] = (float)(c_skip * x[i] + c_out * r->out[i]);
+	keep_unmasked(r, den);
 	return 0;
 }
 
@@ -589,8 +608,17 @@ step_ddim(struct run *r, int i)
 		double x = r->x[j], o = r->out[j], x0, eps;
 
 		x0 = pred_x0(r->s->prediction, a, x, o);
-		eps = r->s->prediction == PRED_V ?
-		    sqrt(a) * o + sqrt(1.0 - a) * x : o;
+		if (r->p->mask != NULL && r->p->mask[j] != 1.0f) {
+			/* The blended x0, and the noise that goes with it
+			 * (diffusers' eps from x and x0). */
+			double m = r->p->mask[j], i0 = r->p->init[j];
+
+			x0 = i0 + m * (x0 - i0);
+			eps = (x - sqrt(a) * x0) / sqrt(1.0 - a);
+		} else {
+			eps = r->s->prediction == PRED_V ?
+			    sqrt(a) * o + sqrt(1.0 - a) * x : o;
+		}
 		r->x[j] = (float)(sqrt(ap) * x0 + sqrt(1.0 - ap) * eps);
 	}
 	return 0;
@@ -618,6 +646,10 @@ step_lcm(struct run *r, int i)
 		double x = r->x[j];
 		double den = c_out * pred_x0(r->s->prediction, a, x,
 		    r->out[j]) + c_skip * x;
+
+		if (r->p->mask != NULL)
+			den = r->p->init[j] + r->p->mask[j] *
+			    (den - r->p->init[j]);
 
 		r->x[j] = (float)(last ? den : sqrt(ap) * den +
 		    sqrt(1.0 - ap) * r->aux[j]);
@@ -731,6 +763,9 @@ sampler_run(const struct sampler_params *p, float *x, size_t n,
 			goto out;
 		}
 	}
+	/* The kept area exactly as it came in (A1111 blends the samples
+	 * once more at the end). */
+	keep_unmasked(&r, r.x);
 	rc = SAMPLER_DONE;
 out:
 	free(r.xin);

@@ -138,6 +138,11 @@ struct sampler_params {
 				 * convention), from step steps - that */
 	const float *init;	/* img2img: the encoded image latent (n floats),
 				 * or NULL for txt2img */
+	/* Inpainting: n floats, 1 where the latent is repainted, 0 where
+	 * init is kept (needs init). Every estimate of the clean latent is
+	 * blended, den = init + mask (den - init), and so is the result, as
+	 * A1111's CFGDenoiser and img2img do. NULL: no mask. */
+	const float *mask;
 	enum sampler_spacing spacing;	/* DDIM only */
 };
 

@@ -129,6 +129,23 @@ def test_failed_allocations_give_their_memory_back(_):
     assert "each gave its memory back" in p.stderr, p.stderr
 
 
+def test_inpainting_unet_takes_nine_channels(_):
+    # SD 1.5 inpainting (and SDXL's): the latent, the mask and the masked
+    # image's latent go in (4 + 1 + 4), a 4-channel prediction comes out;
+    # the only change is conv_in, read from the single file's shapes.
+    # (Heads of 64 channels: what a single file without a config gets.)
+    cfg = ref.Config(ch=(64, 128), layers=1, attn=(True, False),
+                     heads=(1, 2), ctx_dim=16, groups=32, in_ch=9, out_ch=4)
+    w = ref.random_weights(cfg, seed=6)
+    path = os.path.join(WORK, "inpaint.safetensors")
+    st_io.write(path, {"model.diffusion_model." + k: v.numpy()
+                       for k, v in ref.to_ldm(w, cfg).items()})
+    x, t, ctx = inputs(cfg, 2, 8, 8, 5, seed=7)
+    got = run(path, x, t, ctx)
+    assert list(got.shape) == [2, 4, 8, 8], got.shape
+    check(got, ref.forward(w, cfg, x, t, ctx), "9-channel inpainting UNet")
+
+
 def test_sd2_shape_ldm_single_file(_):
     # Heads of 64 channels, linear projections, three levels, two layers.
     cfg = ref.Config(ch=(64, 128, 128), layers=2, attn=(True, True, False),
