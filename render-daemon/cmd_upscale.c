@@ -163,7 +163,8 @@ run_raw(const struct up_args *a, struct upscaler *u, struct kiln_rt *rt)
 	t0 = now();
 	if (x == NULL || kt_upload(x, host) != 0 || (a->tile > 0 ?
 	    upscaler_run_tiled(u, x, (int)a->tile, a->overlap > 0 ?
-	    (int)a->overlap : (int)a->tile / 4, &y) : upscaler_run(u, x,
+	    (int)a->overlap : upscaler_overlap(upscaler_config(u),
+	    (int)a->tile), &y) : upscaler_run(u, x,
 	    budget_bytes(a), &y)) != 0 || rt_finish(rt) != 0) {
 		fprintf(stderr, "kiln-render upscale: %s\n", rt_error(rt));
 		goto out;

@@ -871,11 +871,25 @@ upscaler_tile_for_budget(const struct up_config *c, int N, size_t budget)
 {
 	int t;
 
-	/* A tile of t runs over t + 2 (t / 4) pixels (its context). */
+	/* A tile runs with its context on both sides. */
 	for (t = 512; t > 16; t -= 8)
-		if (upscaler_bytes(c, N, t + t / 2, t + t / 2) <= budget)
+		if (upscaler_bytes(c, N, t + 2 * upscaler_overlap(c, t),
+		    t + 2 * upscaler_overlap(c, t)) <= budget)
 			return t;
 	return 16;
+}
+
+int
+upscaler_overlap(const struct up_config *c, int tile)
+{
+	/* SRVGGNet's convolutions see num_conv + 2 pixels around; RRDBNet's
+	 * field is far wider but what lies beyond 16 pixels weighs little
+	 * in trained models (Real-ESRGAN pads its tiles by 10). */
+	int want = c->arch == UP_SRVGG ? c->num_conv + 2 : 16;
+
+	if (want < tile / 4)
+		want = tile / 4;
+	return want < tile / 2 ? want : tile / 2;
 }
 
 int
@@ -893,7 +907,7 @@ upscaler_run(struct upscaler *u, const struct ktensor *x, size_t budget,
 	    budget)
 		return run_whole(u, x, out);
 	t = upscaler_tile_for_budget(&u->cfg, (int)x->ne[0], budget);
-	return upscaler_run_tiled(u, x, t, t / 4, out);
+	return upscaler_run_tiled(u, x, t, upscaler_overlap(&u->cfg, t), out);
 }
 
 /* --- whole images ----------------------------------------------------- */
@@ -942,7 +956,8 @@ model_pass(struct upscaler *u, uint8_t **img, int *w, int *h, size_t budget,
 	x = kt_new4(rt, KD_F32, 1, 3, ph, pw);
 	if (x == NULL || kt_upload(x, host) ||
 	    (tile > 0 ? upscaler_run_tiled(u, x, tile, overlap > 0 ? overlap :
-	    tile / 4, &y) : upscaler_run(u, x, budget, &y)) ||
+	    upscaler_overlap(&u->cfg, tile), &y) : upscaler_run(u, x, budget,
+	    &y)) ||
 	    kt_download(y, host)) {
 		errf(err, errlen, "upscaler: %s", rt_error(rt));
 		goto out;

@@ -67,12 +67,16 @@ int upscaler_run(struct upscaler *u, const struct ktensor *x, size_t budget,
 int upscaler_run_tiled(struct upscaler *u, const struct ktensor *x,
 	int tile, int overlap, struct ktensor **out);
 
+/* The overlap (context) a tile of that size gets by default: the
+ * network's reach where known, at least tile / 4, at most tile / 2. */
+int upscaler_overlap(const struct up_config *c, int tile);
+
 /* Estimated device bytes of activations for a run over N images of
  * h x w input pixels (weights not included); a planning figure. */
 size_t upscaler_bytes(const struct up_config *c, int N, int h, int w);
 
 /* The largest square tile (a multiple of 8 input pixels, at least 16)
- * whose run with its context (overlap tile / 4) upscaler_bytes
+ * whose run with its context (upscaler_overlap's) upscaler_bytes
  * estimates within budget. */
 int upscaler_tile_for_budget(const struct up_config *c, int N,
 	size_t budget);
@@ -83,7 +87,7 @@ int upscaler_tile_for_budget(const struct up_config *c, int N,
  * of the unshuffle factor, clamped to [0, 1] and rounded to 8 bits;
  * then, or without u, Lanczos (resample.h) gives the exact size. tile
  * > 0 forces tiles of that size (overlap as for upscaler_run_tiled,
- * tile / 4 when 0); else budget as for upscaler_run. Returns 0 with a
+ * upscaler_overlap's when 0); else budget as for upscaler_run. Returns 0 with a
  * malloc'd *out, or -1 with a message in err. */
 int upscaler_upscale_rgb(struct upscaler *u, const uint8_t *rgb, int w,
 	int h, int dw, int dh, size_t budget, int tile, int overlap,
