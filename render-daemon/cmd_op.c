@@ -39,7 +39,8 @@ usage(FILE *f)
 		"embed ids).\n"
 		"ops: gemm linear conv2d group_norm layer_norm softmax "
 		"attention add mul scale act add_channel geglu concat "
-		"upsample2x transpose timestep embed\n");
+		"upsample2x transpose timestep embed leaky_relu prelu "
+		"pixel_shuffle pixel_unshuffle\n");
 }
 
 static int
@@ -357,6 +358,18 @@ run_spec(struct kiln_rt *rt, const struct spec *s)
 	} else if (!strcmp(n, "upsample2x")) {
 		NEED(1);
 		rc = op_upsample2x(in[0], out);
+	} else if (!strcmp(n, "leaky_relu")) {
+		NEED(1);
+		rc = op_leaky_relu(in[0], out, set_float(s, "slope", 0.2f));
+	} else if (!strcmp(n, "prelu")) {
+		NEED(2);
+		rc = op_prelu(in[0], in[1], out);
+	} else if (!strcmp(n, "pixel_shuffle") ||
+	    !strcmp(n, "pixel_unshuffle")) {
+		NEED(1);
+		rc = n[6] == 's' ? op_pixel_shuffle(in[0], out,
+			(int)set_int(s, "r", 2)) : op_pixel_unshuffle(in[0],
+			out, (int)set_int(s, "r", 2));
 	} else if (!strcmp(n, "transpose")) {
 		NEED(1);
 		rc = op_transpose(in[0], out);

@@ -20,6 +20,7 @@ int cmd_bench_attention(int argc, char **argv);
 int cmd_render(int argc, char **argv);
 int cmd_lora_targets(int argc, char **argv);
 int cmd_mask(int argc, char **argv);
+int cmd_upscale(int argc, char **argv);
 
 struct engine_opts;
 struct kiln_rt;

@@ -26,6 +26,9 @@ static const struct {
 		"FILE [--tile N]: VAE decode of raw float32 latents" },
 	{ "vae-encode", cmd_vae_encode, "--model PATH --in SHAPE=FILE --out "
 		"FILE: VAE encode of a raw float32 image (latent mean)" },
+	{ "upscale", cmd_upscale, "--in IMG --scale S [--upscaler FILE] "
+		"-o OUT.png: a larger image, by an RRDBNet or SRVGGNet model "
+		"and Lanczos, or Lanczos alone" },
 	{ "op", cmd_op, "run one engine operator on raw float32 files "
 		"(tests)" },
 	{ "tune", cmd_tune, "[--budget S] [--shapes ...]: search CLBlast's "

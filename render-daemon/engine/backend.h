@@ -45,6 +45,14 @@ struct kiln_ops {
 	int (*concat_channels)(const struct ktensor *a,
 		const struct ktensor *b, struct ktensor *y);
 	int (*upsample2x)(const struct ktensor *x, struct ktensor *y);
+	int (*leaky_relu)(const struct ktensor *x, struct ktensor *y,
+		float slope);
+	int (*prelu)(const struct ktensor *x, const struct ktensor *slope,
+		struct ktensor *y);
+	int (*pixel_shuffle)(const struct ktensor *x, struct ktensor *y,
+		int r);
+	int (*pixel_unshuffle)(const struct ktensor *x, struct ktensor *y,
+		int r);
 	int (*transpose)(const struct ktensor *x, struct ktensor *y);
 	int (*copy)(const struct ktensor *x, struct ktensor *y);
 	int (*fill)(struct ktensor *t, float v);

@@ -199,7 +199,8 @@ clip_text_load(struct kiln_rt *rt, const struct st_model *m,
 	struct clip_text_model **model, char *err, size_t errlen)
 {
 	struct wloader ld = { rt, m, part, part == ST_PART_TEXT2 ?
-		"second text encoder" : "text encoder", err, errlen, 1 };
+		"second text encoder" : "text encoder", err, errlen, 1, NULL,
+		0 };
 	struct clip_text_model *c;
 	int64_t dims[5];
 	unsigned on;

@@ -153,6 +153,31 @@ op_upsample2x(const struct ktensor *x, struct ktensor *y)
 }
 
 int
+op_leaky_relu(const struct ktensor *x, struct ktensor *y, float slope)
+{
+	return OPS(x)->leaky_relu(x, y, slope);
+}
+
+int
+op_prelu(const struct ktensor *x, const struct ktensor *slope,
+	struct ktensor *y)
+{
+	return OPS(x)->prelu(x, slope, y);
+}
+
+int
+op_pixel_shuffle(const struct ktensor *x, struct ktensor *y, int r)
+{
+	return OPS(x)->pixel_shuffle(x, y, r);
+}
+
+int
+op_pixel_unshuffle(const struct ktensor *x, struct ktensor *y, int r)
+{
+	return OPS(x)->pixel_unshuffle(x, y, r);
+}
+
+int
 op_transpose(const struct ktensor *x, struct ktensor *y)
 {
 	return OPS(x)->transpose(x, y);

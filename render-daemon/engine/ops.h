@@ -86,6 +86,23 @@ int op_concat_channels(const struct ktensor *a, const struct ktensor *b,
 /* Nearest 2x upsampling: x [N, C, H, W] -> y [N, C, 2H, 2W]. */
 int op_upsample2x(const struct ktensor *x, struct ktensor *y);
 
+/* LeakyReLU, y = x > 0 ? x : slope x (ESRGAN's is 0.2); y may alias
+ * x. */
+int op_leaky_relu(const struct ktensor *x, struct ktensor *y, float slope);
+
+/* PReLU over x [N, C, ...]: y = x > 0 ? x : a x, with a slope [C] per
+ * channel or [1] shared (torch.nn.PReLU's num_parameters); y may alias
+ * x. */
+int op_prelu(const struct ktensor *x, const struct ktensor *slope,
+	struct ktensor *y);
+
+/* Sub-pixel rearrangement by r >= 1 (torch's pixel_shuffle):
+ * x [N, C r^2, H, W] -> y [N, C, H r, W r], y[n, c, h r + i, w r + j] =
+ * x[n, c r^2 + i r + j, h, w]. op_pixel_unshuffle is its inverse,
+ * x [N, C, H r, W r] -> y [N, C r^2, H, W]. */
+int op_pixel_shuffle(const struct ktensor *x, struct ktensor *y, int r);
+int op_pixel_unshuffle(const struct ktensor *x, struct ktensor *y, int r);
+
 /* Swaps the last two axes: x [..., R, C] -> y [..., C, R]. */
 int op_transpose(const struct ktensor *x, struct ktensor *y);
 

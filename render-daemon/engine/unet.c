@@ -361,7 +361,8 @@ int
 unet_load(struct kiln_rt *rt, const struct st_model *m, struct unet **out,
 	char *err, size_t errlen)
 {
-	struct wloader ldv = { rt, m, ST_PART_UNET, "unet", err, errlen, 1 };
+	struct wloader ldv = { rt, m, ST_PART_UNET, "unet", err, errlen, 1,
+		NULL, 0 };
 	struct wloader *ld = &ldv;
 	struct unet_config *c;
 	struct unet *u;

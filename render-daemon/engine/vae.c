@@ -390,7 +390,8 @@ int
 vae_load(struct kiln_rt *rt, const struct st_model *m, int parts,
 	struct vae_model **out, char *err, size_t errlen)
 {
-	struct wloader ld = { rt, m, ST_PART_VAE, "vae", err, errlen, 0 };
+	struct wloader ld = { rt, m, ST_PART_VAE, "vae", err, errlen, 0, NULL,
+		0 };
 	struct vae_model *v;
 
 	*out = NULL;

@@ -51,12 +51,21 @@ wt_expand(char *out, size_t n, const char *tmpl, int i)
 		snprintf(out, n, "%.*s%d%s", (int)(p - tmpl), tmpl, i, p + 2);
 }
 
+static int
+entry_name_cmp(const void *key, const void *e)
+{
+	return strcmp(key, ((const struct st_entry *)e)->name);
+}
+
 const struct st_entry *
 wt_find(const struct wloader *ld, const char *tmpl, int i)
 {
 	char name[512];
 
 	wt_expand(name, sizeof(name), tmpl, i);
+	if (ld->index != NULL)
+		return bsearch(name, ld->index, ld->nindex,
+			sizeof(ld->index[0]), entry_name_cmp);
 	return st_model_find(ld->m, ld->part, name);
 }
 

@@ -20,6 +20,12 @@ struct wloader {
 	 * and conv ops read them. Set by models whose matrices only feed
 	 * those ops; engine_opts.weights_f32 turns it off. */
 	int keep_f16;
+	/* When set, canonical names are looked up in these nindex entries
+	 * (sorted by name, strcmp order) instead of the part of m: the
+	 * weights of a file that is no part of a Stable Diffusion model,
+	 * such as an upscaler (upscaler.c), indexed by its loader. */
+	const struct st_entry *index;
+	size_t nindex;
 };
 
 struct json_object;

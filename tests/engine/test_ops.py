@@ -171,6 +171,25 @@ def build_cases():
     x = r(2, 3, 5, 4)
     case("layout", "nearest upsample 2x", "upsample2x", [x],
          ref.upsample2x(x))
+    # The upscalers' activations: RRDBNet's LeakyReLU(0.2), SRVGGNet's
+    # per-channel PReLU (and the one-parameter form).
+    x = r(2, 16, 5, 7, scale=2.0)
+    case("upscaler_acts", "leaky_relu 0.2", "leaky_relu", [x],
+         ref.leaky_relu(x, 0.2), {"slope": 0.2})
+    a = r(16, scale=0.5)
+    case("upscaler_acts", "prelu per channel", "prelu", [x, a],
+         ref.prelu(x, a))
+    a = r(1, scale=0.5)
+    case("upscaler_acts", "prelu one slope", "prelu", [x, a],
+         ref.prelu(x, a))
+    # Shuffles by 2 and 4 on odd sizes, each with its inverse.
+    for k in (2, 4):
+        x = r(2, 3 * k * k, 5, 3)
+        case("layout", "pixel_shuffle %d" % k, "pixel_shuffle", [x],
+             ref.pixel_shuffle(x, k), {"r": k})
+        x = r(2, 3, 5 * k, 3 * k)
+        case("layout", "pixel_unshuffle %d" % k, "pixel_unshuffle", [x],
+             ref.pixel_unshuffle(x, k), {"r": k})
     x = r(2, 7, 9)
     case("layout", "transpose last two axes", "transpose", [x],
          ref.transpose(x))
@@ -275,6 +294,10 @@ def test_elementwise(_):
 
 def test_activations(_):
     check("activations")
+
+
+def test_upscaler_activations(_):
+    check("upscaler_acts")
 
 
 def test_broadcast_adds(_):

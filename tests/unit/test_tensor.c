@@ -264,8 +264,10 @@ opencl_backend_has_every_op(void)
 	    o->mul && o->scale && o->act && o->add_channel && o->geglu &&
 	    o->concat_channels && o->upsample2x && o->transpose &&
 	    o->copy && o->fill && o->clamp && o->pad_br && o->tile_accum &&
-	    o->tile_norm && o->timestep_embedding && o->embed);
-	CHECK(sizeof(*o) == 24 * sizeof(o->add));
+	    o->tile_norm && o->timestep_embedding && o->embed &&
+	    o->leaky_relu && o->prelu && o->pixel_shuffle &&
+	    o->pixel_unshuffle);
+	CHECK(sizeof(*o) == 28 * sizeof(o->add));
 }
 
 int

@@ -110,3 +110,20 @@ def timestep_embedding(t, dim, flip_sin_to_cos=True, shift=0.0,
 def embed(ids, tok, pos):
     L = ids.shape[1]
     return tok.double()[ids.long()] + pos.double()[:L][None]
+
+
+def leaky_relu(x, slope=0.2):
+    return F.leaky_relu(x.double(), slope)
+
+
+def prelu(x, slope):
+    """torch.nn.PReLU: slope [C] per channel of x [N, C, ...], or [1]."""
+    return F.prelu(x.double(), slope.double())
+
+
+def pixel_shuffle(x, r):
+    return F.pixel_shuffle(x.double(), r)
+
+
+def pixel_unshuffle(x, r):
+    return F.pixel_unshuffle(x.double(), r)

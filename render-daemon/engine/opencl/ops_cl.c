@@ -1023,6 +1023,94 @@ cl_upsample2x(const struct ktensor *x, struct ktensor *y)
 }
 
 static int
+cl_leaky_relu(const struct ktensor *x, struct ktensor *y, float slope)
+{
+	uint32_t n = (uint32_t)kt_nelem(x);
+	struct rt_arg a[4];
+
+	if (op_check_dense("leaky_relu", x, y, NULL, NULL) ||
+	    op_check_f32(x, "leaky_relu") || op_check_f32(y, "leaky_relu") ||
+	    op_check_nelem(x, y, "leaky_relu"))
+		return -1;
+	a[0] = RT_ARG(x->mem);
+	a[1] = RT_ARG(y->mem);
+	a[2] = RT_ARG(slope);
+	a[3] = RT_ARG(n);
+	return launch1(x->rt, "k_leaky_relu", n, a, 4);
+}
+
+static int
+cl_prelu(const struct ktensor *x, const struct ktensor *slope,
+	struct ktensor *y)
+{
+	uint32_t n = (uint32_t)kt_nelem(x), C, HW;
+	struct rt_arg a[6];
+
+	if (op_check_dense("prelu", x, slope, y, NULL) ||
+	    op_check_f32(x, "prelu") || op_check_f32(slope, "prelu") ||
+	    op_check_f32(y, "prelu") || op_check_nelem(x, y, "prelu"))
+		return -1;
+	if (x->nd < 2 || (kt_nelem(slope) != 1 &&
+	    kt_nelem(slope) != (size_t)x->ne[1]))
+		return rt_failf(x->rt, "prelu: x must be [N, C, ...] and the "
+			"slope [C] or [1]");
+	C = (uint32_t)kt_nelem(slope);
+	HW = (uint32_t)(kt_nelem(x) / (size_t)(x->ne[0] * x->ne[1]));
+	a[0] = RT_ARG(x->mem);
+	a[1] = RT_ARG(slope->mem);
+	a[2] = RT_ARG(y->mem);
+	a[3] = RT_ARG(C);
+	a[4] = RT_ARG(HW);
+	a[5] = RT_ARG(n);
+	return launch1(x->rt, "k_prelu", n, a, 6);
+}
+
+/* Pixel shuffle (unshuffle 0) or unshuffle (1) of lo [N, C r^2, H, W]
+ * and hi [N, C, H r, W r]: x is lo when shuffling, hi otherwise. */
+static int
+shuffle(const struct ktensor *x, struct ktensor *y, int r, int un)
+{
+	const char *op = un ? "pixel_unshuffle" : "pixel_shuffle";
+	const struct ktensor *lo = un ? y : x, *hi = un ? x : y;
+	uint32_t C, H, W, ur = (uint32_t)r, total;
+	struct rt_arg a[7];
+
+	if (op_check_dense(op, x, y, NULL, NULL) || op_check_f32(x, op) ||
+	    op_check_f32(y, op))
+		return -1;
+	if (r < 1 || x->nd != 4 || y->nd != 4 || lo->ne[0] != hi->ne[0] ||
+	    lo->ne[1] != hi->ne[1] * r * r || hi->ne[2] != lo->ne[2] * r ||
+	    hi->ne[3] != lo->ne[3] * r)
+		return rt_failf(x->rt, "%s: want r >= 1 and shapes [N, C r^2, "
+			"H, W] and [N, C, H r, W r], r = %d", op, r);
+	C = (uint32_t)hi->ne[1];
+	H = (uint32_t)lo->ne[2];
+	W = (uint32_t)lo->ne[3];
+	total = (uint32_t)kt_nelem(y);
+	a[0] = RT_ARG(x->mem);
+	a[1] = RT_ARG(y->mem);
+	a[2] = RT_ARG(C);
+	a[3] = RT_ARG(H);
+	a[4] = RT_ARG(W);
+	a[5] = RT_ARG(ur);
+	a[6] = RT_ARG(total);
+	return launch1(x->rt, un ? "k_pixel_unshuffle" : "k_pixel_shuffle",
+		total, a, 7);
+}
+
+static int
+cl_pixel_shuffle(const struct ktensor *x, struct ktensor *y, int r)
+{
+	return shuffle(x, y, r, 0);
+}
+
+static int
+cl_pixel_unshuffle(const struct ktensor *x, struct ktensor *y, int r)
+{
+	return shuffle(x, y, r, 1);
+}
+
+static int
 cl_transpose(const struct ktensor *x, struct ktensor *y)
 {
 	uint32_t R, C;
@@ -1265,6 +1353,10 @@ const struct kiln_ops kiln_ops_cl = {
 	.geglu = cl_geglu,
 	.concat_channels = cl_concat_channels,
 	.upsample2x = cl_upsample2x,
+	.leaky_relu = cl_leaky_relu,
+	.prelu = cl_prelu,
+	.pixel_shuffle = cl_pixel_shuffle,
+	.pixel_unshuffle = cl_pixel_unshuffle,
 	.transpose = cl_transpose,
 	.timestep_embedding = cl_timestep_embedding,
 	.embed = cl_embed,

@@ -1,6 +1,7 @@
 /* elementwise.cl - pointwise and data-movement kernels: add, mul,
- * activations, GEGLU, concat, upsample, transpose, broadcast fills,
- * timestep embedding. One work item per output element. */
+ * activations, GEGLU, concat, upsample, pixel (un)shuffle, transpose,
+ * broadcast fills, timestep embedding. One work item per output
+ * element. */
 
 __kernel void k_add(__global const float *a, __global const float *b,
 	__global float *y, const uint n)
@@ -132,6 +133,59 @@ __kernel void k_upsample2x(__global const float *x, __global float *y,
 	uint oy = (i / W2) % H2;
 	uint nc = i / (W2 * H2);
 	y[i] = x[((size_t)nc * H + oy / 2) * W + ox / 2];
+}
+
+/* LeakyReLU with slope s (ESRGAN's RRDBNet: 0.2). */
+__kernel void k_leaky_relu(__global const float *x, __global float *y,
+	const float s, const uint n)
+{
+	uint i = get_global_id(0);
+	if (i >= n)
+		return;
+	float v = x[i];
+	y[i] = v > 0.0f ? v : s * v;
+}
+
+/* PReLU over [N, C, HW]: the slope of channel c is a[c], or a[0] for
+ * every channel when C is 1 (one shared parameter). */
+__kernel void k_prelu(__global const float *x, __global const float *a,
+	__global float *y, const uint C, const uint HW, const uint n)
+{
+	uint i = get_global_id(0);
+	if (i >= n)
+		return;
+	float v = x[i];
+	y[i] = v > 0.0f ? v : a[C == 1 ? 0 : (i / HW) % C] * v;
+}
+
+/* Pixel shuffle by r: x [N, C r^2, H, W] -> y [N, C, H r, W r]. */
+__kernel void k_pixel_shuffle(__global const float *x, __global float *y,
+	const uint C, const uint H, const uint W, const uint r,
+	const uint total)
+{
+	uint i = get_global_id(0);
+	if (i >= total)
+		return;
+	uint Wr = W * r, Hr = H * r;
+	uint ox = i % Wr, oy = (i / Wr) % Hr, nc = i / (Wr * Hr);
+	uint c = nc % C, n = nc / C;
+	uint ic = (c * r + oy % r) * r + ox % r;
+	y[i] = x[(((size_t)n * C * r * r + ic) * H + oy / r) * W + ox / r];
+}
+
+/* Its inverse: x [N, C, H r, W r] -> y [N, C r^2, H, W]. */
+__kernel void k_pixel_unshuffle(__global const float *x, __global float *y,
+	const uint C, const uint H, const uint W, const uint r,
+	const uint total)
+{
+	uint i = get_global_id(0);
+	if (i >= total)
+		return;
+	uint w = i % W, h = (i / W) % H, noc = i / (W * H);
+	uint oc = noc % (C * r * r), n = noc / (C * r * r);
+	uint c = oc / (r * r), dy = (oc / r) % r, dx = oc % r;
+	y[i] = x[(((size_t)n * C + c) * H * r + h * r + dy) * W * r +
+		w * r + dx];
 }
 
 /* Batched transpose of the last two axes: x [B, R, C] -> y [B, C, R], in
