@@ -10,6 +10,7 @@
 #include "pipeline.h"
 #include "prompt.h"
 #include "runtime.h"
+#include "upscaler.h"
 #include "util.h"
 
 #include <errno.h>
@@ -90,7 +91,7 @@ usage(FILE *f)
 	    "32]]]\n"
 	    "       [--outpaint left|right|up|down:PIXELS ...]\n"
 	    "       [--hires-scale S [--hires-strength 0.7] [--hires-steps N]"
-	    "\n        [--hires-upscaler latent|latent-nearest|lanczos]]\n"
+	    "\n        [--hires-upscaler latent|latent-nearest|lanczos|FILE]]\n"
 	    "       [--lora FILE[:WEIGHT[:UNET_WEIGHT]] ...]\n"
 	    "       [--vocab PATH] [--vae-budget MB] [--device SEL] "
 	    "[--verbose]\n"
@@ -376,11 +377,14 @@ to_params(const struct ropts *o, const struct gen_params *base,
 		gp->hires_mode = HIRES_LATENT;
 	else if (!strcmp(o->hires_upscaler, "latent-nearest"))
 		gp->hires_mode = HIRES_LATENT_NEAREST;
-	else if (!strcmp(o->hires_upscaler, "lanczos"))
-		gp->hires_mode = HIRES_IMAGE;
+	else if (!strcmp(o->hires_upscaler, "lanczos") ||
+	    strchr(o->hires_upscaler, '/') != NULL ||
+	    str_has_suffix(o->hires_upscaler, ".safetensors"))
+		gp->hires_mode = HIRES_IMAGE;	/* a file: render_main loads
+						 * it */
 	else
 		return bad("--hires-upscaler", o->hires_upscaler, "latent, "
-		    "latent-nearest or lanczos");
+		    "latent-nearest, lanczos or an upscaler file");
 	if (o->hires_scale == NULL && (o->hires_strength != NULL ||
 	    o->hires_steps != NULL || o->hires_upscaler != NULL)) {
 		fprintf(stderr, "kiln-render: --hires-*: needs "
@@ -987,6 +991,7 @@ render_main(int argc, char **argv, struct ropts *o)
 	struct kiln_rt *rt = NULL;
 	struct pipeline *p = NULL;
 	uint8_t *init = NULL, *mask = NULL;
+	struct upscaler *up = NULL;
 	char err[2048];
 	int st, iw = 0, ih = 0, rc = 1;
 
@@ -1048,6 +1053,16 @@ render_main(int argc, char **argv, struct ropts *o)
 		free(init);
 		init = canvas;
 	}
+	if (gp.hires_mode == HIRES_IMAGE &&
+	    strcmp(o->hires_upscaler, "lanczos") != 0) {
+		if (upscaler_load(rt, o->hires_upscaler, &up, err,
+		    sizeof(err)) != 0) {
+			fprintf(stderr, "kiln-render: --hires-upscaler: %s\n",
+			    err);
+			goto out;
+		}
+		gp.hires_upscaler = up;
+	}
 	gp.init_rgb = init;
 	gp.init_w = iw;
 	gp.init_h = ih;
@@ -1075,6 +1090,7 @@ render_main(int argc, char **argv, struct ropts *o)
 		rt_prof_report(rt, stderr);
 	}
 out:
+	upscaler_free(up);
 	pipeline_free(p);
 	rt_free(rt);
 	free(init);

@@ -14,6 +14,7 @@
 #include "textcond.h"
 #include "tokenizer.h"
 #include "unet.h"
+#include "upscaler.h"
 #include "vae.h"
 #include "weights.h"
 
@@ -1040,11 +1041,8 @@ hires_pass(struct pipeline *p, const struct gen_params *gp, struct guide *g,
 		}
 		if (decode_image(p, gp, x, c, h, w, small, err, errlen) != 0)
 			goto out;
-		if ((gp->hires_upscale != NULL ?
-		    gp->hires_upscale(gp->hires_arg, small, W, H, W2, H2, &big,
-		    err, errlen) :
-		    image_resize_rgb(small, W, H, W2, H2, &big, err, errlen))
-		    != 0)
+		if (upscaler_upscale_rgb(gp->hires_upscaler, small, W, H, W2,
+		    H2, gp->vae_budget, 0, 0, &big, err, errlen) != 0)
 			goto out;
 		if (encode_rgb(p, big, NULL, W2, H2, init, n2, err,
 		    errlen) != 0)

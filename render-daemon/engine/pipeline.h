@@ -26,11 +26,7 @@ enum gen_hires_mode { HIRES_LATENT, HIRES_LATENT_NEAREST, HIRES_IMAGE };
 
 #define GEN_MAX_HIRES_SCALE 4.0
 
-/* An image upscaler for the hires fix: sw x sh RGB8 to dw x dh into a
- * malloc'd *dst. Returns 0, or -1 with a message in err. */
-typedef int (*gen_upscale_fn)(void *arg, const uint8_t *src, int sw, int sh,
-    int dw, int dh, uint8_t **dst, char *err, size_t errlen);
-
+struct upscaler;
 struct clip_tokenizer;
 struct ti_embedding;
 
@@ -66,15 +62,15 @@ struct gen_params {
 	/* Hires fix: hires_scale > 1 renders width x height, enlarges it to
 	 * hires_scale times that (rounded down to the model's grid) and
 	 * runs img2img on it at hires_strength for hires_steps (0: steps)
-	 * of the schedule; 0 is off. The upscaler of HIRES_IMAGE is
-	 * hires_upscale(hires_arg, ...), or the library's resampler when
-	 * NULL. */
+	 * of the schedule; 0 is off. HIRES_IMAGE enlarges with the upscaler
+	 * model hires_upscaler (upscaler.h, loaded on the pipeline's
+	 * runtime; borrowed), Lanczos when NULL, as upscaler_upscale_rgb
+	 * does it within vae_budget. */
 	double hires_scale;
 	double hires_strength;
 	int hires_steps;
 	enum gen_hires_mode hires_mode;
-	gen_upscale_fn hires_upscale;
-	void *hires_arg;
+	struct upscaler *hires_upscaler;
 	/* Textual-inversion embeddings the prompts may name (borrowed for
 	 * the call; ti.h): each must fit the model, as
 	 * text_cond_set_embeddings checks. */
