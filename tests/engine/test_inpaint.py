@@ -17,6 +17,8 @@ import numpy as np
 
 import engine_common as ec
 import harness
+import st_io
+import upscalers as up_ref
 from test_pipeline import write_png
 
 STACK = None
@@ -250,6 +252,27 @@ def test_hires_fix_renders_larger_from_the_first_pass(_):
                "-o", again])
     assert np.array_equal(ec.png_pixels(again),
                           ec.png_pixels(path("hr-latent.png")))
+
+
+def test_hires_fix_with_an_upscaler_model(_):
+    # A random compact SRVGGNet: what matters here is that the second pass
+    # starts from its image (not Lanczos's), and that a file that is not
+    # an upscaler is refused naming it before anything renders.
+    sd = up_ref.srvgg_weights(num_feat=8, num_conv=2, scale=4, seed=3)
+    model = path("srvgg.safetensors")
+    st_io.write(model, {k: v.numpy() for k, v in sd.items()})
+    args = ["--prompt", "a red circle on a blue background", "--seed", "3",
+            "--hires-scale", "2", "--hires-strength", "0.3"]
+    out = path("hr-model.png")
+    info = render_ok(args + ["--hires-upscaler", model, "-o", out])
+    assert (info["width"], info["height"]) == (128, 128), info
+    lanczos = path("hr-lanczos.png")
+    render_ok(args + ["--hires-upscaler", "lanczos", "-o", lanczos])
+    assert not np.array_equal(ec.png_pixels(out), ec.png_pixels(lanczos))
+    notup = os.path.join(MICRO, "vae", "diffusion_pytorch_model.safetensors")
+    p = render(args + ["--hires-upscaler", notup, "-o", path("x.png")])
+    assert p.returncode == 1 and "--hires-upscaler: " in p.stderr and \
+        "not an upscaler" in p.stderr, p.stderr
 
 
 def test_bad_inputs_are_refused_naming_the_flag(_):
