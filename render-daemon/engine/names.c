@@ -28,6 +28,8 @@ static const struct rule unet_top[] = {
 	{ "input_blocks.0.0.", "conv_in." },
 	{ "out.0.", "conv_norm_out." },
 	{ "out.2.", "conv_out." },
+	/* A ControlNet's: the mid block's zero convolution. */
+	{ "middle_block_out.0.", "controlnet_mid_block." },
 };
 
 /* Inside a UNet resnet (ResBlock's nn.Sequential indices). */
@@ -136,7 +138,7 @@ nm_init(struct nm_params *p, enum nm_scheme scheme)
 {
 	memset(p, 0, sizeof(*p));
 	p->scheme = scheme;
-	p->first_op = p->last_input = p->last_up = -1;
+	p->first_op = p->last_input = p->last_up = p->last_hint = -1;
 }
 
 void
@@ -151,6 +153,9 @@ nm_scan(struct nm_params *p, const char *name)
 			p->last_input = k;
 		if (eat(&s, "0.op.") && (p->first_op < 0 || k < p->first_op))
 			p->first_op = k;
+	} else if (p->scheme == NM_LDM_UNET && eat(&s, "input_hint_block.") &&
+	    (k = eat_num(&s)) >= 0 && k > p->last_hint) {
+		p->last_hint = k;
 	} else if (p->scheme == NM_LDM_VAE && eat(&s, "decoder.up.") &&
 	    (k = eat_num(&s)) >= 0 && k > p->last_up) {
 		p->last_up = k;
@@ -194,6 +199,31 @@ unet_ldm(const struct nm_params *p, const char *s, struct nm_out *o,
 
 	if ((r = eat_rule(&s, unet_top, NRULES(unet_top))) != NULL)
 		return put(o, err, errlen, "%s%s", r->to, s);
+	/* ControlNet: zero_convs.N.0 follow the skips; input_hint_block is
+	 * an nn.Sequential of convs at the even indices with SiLUs between
+	 * them, the first diffusers' conv_in, the last its conv_out, those
+	 * between blocks.0.. (diffusers' convert_controlnet_checkpoint). */
+	if (eat(&s, "zero_convs.")) {
+		if ((k = eat_num(&s)) < 0 || !eat(&s, "0."))
+			return 0;
+		return put(o, err, errlen, "controlnet_down_blocks.%ld.%s", k,
+		    s);
+	}
+	if (eat(&s, "input_hint_block.")) {
+		if ((k = eat_num(&s)) < 0)
+			return 0;
+		if (k % 2 != 0)
+			return errf(err, errlen, "input_hint_block.%ld is not "
+			    "a convolution (those are at even indices)", k);
+		if (k == 0)
+			return put(o, err, errlen, "controlnet_cond_embedding."
+			    "conv_in.%s", s);
+		if (k == p->last_hint)
+			return put(o, err, errlen, "controlnet_cond_embedding."
+			    "conv_out.%s", s);
+		return put(o, err, errlen, "controlnet_cond_embedding.blocks."
+		    "%ld.%s", k / 2 - 1, s);
+	}
 	if (eat(&s, "input_blocks.")) {
 		if ((k = eat_num(&s)) < 1 || (m = eat_num(&s)) < 0)
 			return 0;

@@ -26,7 +26,10 @@ enum nm_scheme {
 	NM_DIFFUSERS,
 	/* A single file's UNet: input_blocks / middle_block /
 	 * output_blocks, SD 1.x, 2.x and SDXL (label_emb, several
-	 * transformer blocks per attention, levels without attention). */
+	 * transformer blocks per attention, levels without attention);
+	 * a ControlNet's input_hint_block, zero_convs and middle_block_out
+	 * become diffusers' controlnet_cond_embedding.conv_in / blocks.N /
+	 * conv_out, controlnet_down_blocks.N and controlnet_mid_block. */
 	NM_LDM_UNET,
 	/* A single file's VAE: encoder.down.N.block.M, decoder.up.N (by
 	 * resolution), mid.attn_1 with 1x1 convolutions. */
@@ -52,6 +55,7 @@ struct nm_params {
 	long first_op;		/* least K of input_blocks.K.0.op.*, or -1 */
 	long last_input;	/* greatest K of input_blocks.K.*, or -1 */
 	long last_up;		/* greatest N of decoder.up.N.*, or -1 */
+	long last_hint;		/* greatest N of input_hint_block.N.*, or -1 */
 };
 
 void nm_init(struct nm_params *p, enum nm_scheme scheme);

@@ -108,9 +108,13 @@ void st_tensor_unmap_pages(const struct st_tensor *t);
 /* --- a whole model: text encoder(s), UNet and VAE ------------------- */
 
 /* ST_PART_TEXT2 is SDXL's second text encoder (OpenCLIP bigG;
- * text_encoder_2/ in diffusers folders). */
+ * text_encoder_2/ in diffusers folders). ST_PART_CONTROL is a
+ * ControlNet: a file of its own (control_model.* in lllyasviel's single
+ * files, diffusers' ControlNetModel names otherwise), named like the
+ * UNet's encoder half plus its hint embedding and zero convolutions. */
 enum st_part {
-	ST_PART_TEXT, ST_PART_TEXT2, ST_PART_UNET, ST_PART_VAE, ST_PART__MAX
+	ST_PART_TEXT, ST_PART_TEXT2, ST_PART_UNET, ST_PART_VAE,
+	ST_PART_CONTROL, ST_PART__MAX
 };
 
 /* How the file names the tensors (the index gives every part canonical
@@ -153,13 +157,15 @@ struct st_model;
  *    SDXL's (SGM) text parts are conditioner.embedders.0.transformer.*
  *    and conditioner.embedders.1.model.* (embedders.0.model.* in the
  *    refiner). Other keys (model_ema.*, alphas_cumprod, ...) belong to no
- *    part;
+ *    part. A ControlNet's single file is control_model.*;
  *  - a diffusers folder with text_encoder/, text_encoder_2/, unet/ and
  *    vae/ subfolders (model.safetensors or
  *    diffusion_pytorch_model.safetensors, else their .fp16.safetensors
  *    variants);
  *  - one such subfolder, or a .safetensors file inside one, given
- *    directly: the part comes from the folder name or its config.json.
+ *    directly: the part comes from the folder name or its config.json;
+ *  - a ControlNet in diffusers names (controlnet_cond_embedding.*), with
+ *    or without a config.json beside it.
  * Every part is indexed by canonical name at once (see st_entry); two
  * tensors of a part that convert to the same name, or one a rule cannot
  * convert (a fused q, k, v that is not [3D, D]), fail the open with a
@@ -225,7 +231,7 @@ const char *st_model_config(const struct st_model *m, enum st_part part);
 const struct st_file *st_model_file(const struct st_model *m,
     enum st_part part);
 
-/* "text", "text2", "unet", "vae": for messages. */
+/* "text", "text2", "unet", "vae", "controlnet": for messages. */
 const char *st_part_name(enum st_part part);
 
 #endif

@@ -33,6 +33,7 @@ struct st_model {
 static const char *const part_names[ST_PART__MAX] = {
 	[ST_PART_TEXT] = "text", [ST_PART_TEXT2] = "text2",
 	[ST_PART_UNET] = "unet", [ST_PART_VAE] = "vae",
+	[ST_PART_CONTROL] = "controlnet",
 };
 
 /* For "cannot tell the ..." messages. */
@@ -40,6 +41,7 @@ static const char *const part_words[ST_PART__MAX] = {
 	[ST_PART_TEXT] = "text encoder",
 	[ST_PART_TEXT2] = "second text encoder",
 	[ST_PART_UNET] = "UNet", [ST_PART_VAE] = "VAE",
+	[ST_PART_CONTROL] = "ControlNet",
 };
 
 /* Subfolder names of a diffusers pipeline and their weight files, best
@@ -55,6 +57,9 @@ static const struct {
 	[ST_PART_UNET] = { "unet", { "diffusion_pytorch_model.safetensors",
 	    "diffusion_pytorch_model.fp16.safetensors" } },
 	[ST_PART_VAE] = { "vae", { "diffusion_pytorch_model.safetensors",
+	    "diffusion_pytorch_model.fp16.safetensors" } },
+	[ST_PART_CONTROL] = { "controlnet", {
+	    "diffusion_pytorch_model.safetensors",
 	    "diffusion_pytorch_model.fp16.safetensors" } },
 };
 
@@ -80,6 +85,9 @@ static const struct {
 	    ST_TEXT_OPENCLIP },
 	{ ST_PART_UNET, "model.diffusion_model.", NM_LDM_UNET, ST_TEXT_NONE },
 	{ ST_PART_VAE, "first_stage_model.", NM_LDM_VAE, ST_TEXT_NONE },
+	/* lllyasviel's ControlNet files: the UNet's encoder under LDM
+	 * names plus input_hint_block, zero_convs, middle_block_out. */
+	{ ST_PART_CONTROL, "control_model.", NM_LDM_UNET, ST_TEXT_NONE },
 };
 
 #define N_LDM_PREFIXES (sizeof(ldm_prefixes) / sizeof(ldm_prefixes[0]))
@@ -320,6 +328,8 @@ part_of_folder(const char *dir, const char *config)
 			p = ST_PART_UNET;
 		else if (strcmp(s, "AutoencoderKL") == 0)
 			p = ST_PART_VAE;
+		else if (strcmp(s, "ControlNetModel") == 0)
+			p = ST_PART_CONTROL;
 	}
 	if (json_object_object_get_ex(root, "architectures", &v) &&
 	    json_object_is_type(v, json_type_array))
@@ -502,10 +512,19 @@ open_single_file(struct st_model *m, const char *path, char *err,
 	rc = index_single_file(m, err, errlen);
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
+	/* lllyasviel's ControlNet 1.1 files: control_model.'s names with
+	 * the prefix left out. */
+	if (st_find(m->files[0], "zero_convs.0.0.weight") != NULL) {
+		m->layout = ST_LAYOUT_LDM;
+		return index_part(m, ST_PART_CONTROL, m->files[0], "",
+		    NM_LDM_UNET, err, errlen) == -1 ? -1 : 0;
+	}
 	rc = -1;
 
 	/* No CompVis prefixes: maybe one diffusers component's weights,
-	 * given by file name (unet/diffusion_pytorch_model.safetensors). */
+	 * given by file name (unet/diffusion_pytorch_model.safetensors), or
+	 * a ControlNet in diffusers names, which is often shared as a lone
+	 * file (diffusers_xl_canny_mid.safetensors). */
 	dir = strdup(path);
 	if (dir == NULL) {
 		st_err(err, errlen, "%s: out of memory", path);
@@ -525,12 +544,15 @@ open_single_file(struct st_model *m, const char *path, char *err,
 	if (read_text(cpath, &config, err, errlen) == -1)
 		goto out;
 	p = part_of_folder(dir, config);
+	if (st_find(m->files[0], "controlnet_cond_embedding.conv_in.weight")
+	    != NULL)
+		p = ST_PART_CONTROL;
 	if (p == ST_PART__MAX) {
 		st_err(err, errlen, "%s: not a single-file SD checkpoint (no "
 		    "cond_stage_model., conditioner.embedders., "
-		    "model.diffusion_model. or first_stage_model. tensors) "
-		    "and not inside a text_encoder/, unet/ or vae/ folder",
-		    path);
+		    "model.diffusion_model., first_stage_model. or "
+		    "control_model. tensors) and not inside a text_encoder/, "
+		    "unet/ or vae/ folder", path);
 		goto out;
 	}
 	m->layout = ST_LAYOUT_DIFFUSERS;
