@@ -44,6 +44,7 @@ struct level {
 struct unet {
 	struct kiln_rt *rt;
 	struct unet_config cfg;
+	int enc_only;		/* no up blocks and output: a ControlNet's */
 	struct ktensor *t1_w, *t1_b, *t2_w, *t2_b;
 	struct ktensor *a1_w, *a1_b, *a2_w, *a2_b;	/* SDXL */
 	struct ktensor *cin_w, *cin_b, *nout_w, *nout_b, *cout_w, *cout_b;
@@ -97,13 +98,16 @@ static const struct wdecl tblock_w[] = {
 };
 #undef B
 
-/* The UNet's own weights around the blocks: its dims, and the need bit
- * of SDXL's add_embedding. */
+/* The UNet's own weights around the blocks: its dims, and the need bits
+ * of SDXL's add_embedding and of the output (the decoder half, which an
+ * encoder loaded alone, a ControlNet's, lacks). */
 enum { U_C0, U_IN, U_OUT, U_T, U_ADM };
 #define NEED_ADM 0x1u
+#define NEED_DEC 0x2u
 
 #define U(nm, kd, f, d0, d1) WD(struct unet, nm, kd, f, d0, d1)
 #define UA(nm, kd, f, d0, d1) WDN(struct unet, nm, kd, f, d0, d1, NEED_ADM)
+#define UD(nm, kd, f, d0, d1) WDN(struct unet, nm, kd, f, d0, d1, NEED_DEC)
 static const struct wdecl unet_w[] = {
 	U("time_embedding.linear_1.weight", WD_LINEAR, t1_w, U_T, U_C0),
 	U("time_embedding.linear_1.bias", WD_VEC, t1_b, U_T, 0),
@@ -115,13 +119,14 @@ static const struct wdecl unet_w[] = {
 	UA("add_embedding.linear_2.bias", WD_VEC, a2_b, U_T, 0),
 	U("conv_in.weight", WD_CONV3, cin_w, U_C0, U_IN),
 	U("conv_in.bias", WD_VEC, cin_b, U_C0, 0),
-	U("conv_norm_out.weight", WD_VEC, nout_w, U_C0, 0),
-	U("conv_norm_out.bias", WD_VEC, nout_b, U_C0, 0),
-	U("conv_out.weight", WD_CONV3, cout_w, U_OUT, U_C0),
-	U("conv_out.bias", WD_VEC, cout_b, U_OUT, 0),
+	UD("conv_norm_out.weight", WD_VEC, nout_w, U_C0, 0),
+	UD("conv_norm_out.bias", WD_VEC, nout_b, U_C0, 0),
+	UD("conv_out.weight", WD_CONV3, cout_w, U_OUT, U_C0),
+	UD("conv_out.bias", WD_VEC, cout_b, U_OUT, 0),
 };
 #undef U
 #undef UA
+#undef UD
 
 static void
 xformer_free(struct xformer *x)
@@ -197,12 +202,13 @@ bad:
 }
 
 /* Shapes first (they always exist), config.json second: it settles the
- * head counts and must agree with the shapes. */
+ * head counts and must agree with the shapes. An encoder alone has no
+ * conv_out (out_channels 0). */
 static int
-configure(struct wloader *ld, struct unet_config *cfg)
+configure(struct wloader *ld, int enc_only, struct unet_config *cfg)
 {
 	const struct st_entry *t = wt_find(ld, "conv_in.weight", 0), *k;
-	const char *cj = st_model_config(ld->m, ST_PART_UNET);
+	const char *cj = st_model_config(ld->m, ld->part);
 	int i, j;
 
 	if (t == NULL || t->ndim != 4)
@@ -237,9 +243,9 @@ configure(struct wloader *ld, struct unet_config *cfg)
 		return errf(ld->err, ld->errlen, "unet: no down blocks found");
 	cfg->temb_dim = 4 * cfg->ch[0];
 	t = wt_find(ld, "conv_out.weight", 0);
-	if (t == NULL || t->ndim != 4)
+	if (!enc_only && (t == NULL || t->ndim != 4))
 		return errf(ld->err, ld->errlen, "unet: conv_out is missing");
-	cfg->out_channels = (int)t->shape[0];
+	cfg->out_channels = enc_only ? 0 : (int)t->shape[0];
 	cfg->ctx_dim = 0;
 	for (i = 0; i < cfg->levels && cfg->ctx_dim == 0; i++) {
 		if (!cfg->attn[i])
@@ -357,28 +363,31 @@ unet_free(struct unet *u)
 	free(u);
 }
 
-int
-unet_load(struct kiln_rt *rt, const struct st_model *m, struct unet **out,
-	char *err, size_t errlen)
+/* The whole UNet, or its encoder half alone (enc_only) from part. */
+static int
+load(struct kiln_rt *rt, const struct st_model *m, enum st_part part,
+	int enc_only, struct unet **out, char *err, size_t errlen)
 {
-	struct wloader ldv = { rt, m, ST_PART_UNET, "unet", err, errlen, 1,
-		NULL, 0 };
+	struct wloader ldv = { rt, m, part, st_part_name(part), err, errlen,
+		1, NULL, 0 };
 	struct wloader *ld = &ldv;
 	struct unet_config *c;
 	struct unet *u;
 	char p[512];
-	int i, j, T, skip_ch[1 + UNET_MAX_LEVELS * (UNET_MAX_LAYERS + 1)];
+	int i, j, T, skip_ch[UNET_MAX_SKIPS];
 	int nskip = 0, ch, prev;
 
 	*out = NULL;
-	if (!st_model_has_part(m, ST_PART_UNET))
-		return errf(err, errlen, "the model has no unet");
+	if (!st_model_has_part(m, part))
+		return errf(err, errlen, "the model has no %s",
+			st_part_name(part));
 	u = calloc(1, sizeof(*u));
 	if (u == NULL)
 		return errf(err, errlen, "out of memory");
 	u->rt = rt;
+	u->enc_only = enc_only;
 	c = &u->cfg;
-	if (configure(ld, c) != 0)
+	if (configure(ld, enc_only, c) != 0)
 		goto bad;
 	T = c->temb_dim;
 	{
@@ -387,7 +396,8 @@ unet_load(struct kiln_rt *rt, const struct st_model *m, struct unet **out,
 			[U_ADM] = c->adm_in };
 
 		if (wt_load_table(ld, "", WT_TABLE(unet_w), dims,
-		    c->adm_in > 0 ? NEED_ADM : 0, u) != 0)
+		    (c->adm_in > 0 ? NEED_ADM : 0) |
+		    (enc_only ? 0 : NEED_DEC), u) != 0)
 			goto bad;
 	}
 
@@ -433,6 +443,11 @@ unet_load(struct kiln_rt *rt, const struct st_model *m, struct unet **out,
 	    resnet_load(ld, "mid_block.resnets.1", ch, ch, T, c->groups,
 	    c->eps, &u->mid_res[1]) != 0)
 		goto bad;
+	c->skips = nskip;
+	if (enc_only) {
+		*out = u;
+		return 0;
+	}
 	/* Up path: level i mirrors down level L-1-i and eats skips in
 	 * reverse order. */
 	prev = ch;
@@ -470,6 +485,33 @@ unet_load(struct kiln_rt *rt, const struct st_model *m, struct unet **out,
 bad:
 	unet_free(u);
 	return -1;
+}
+
+int
+unet_load(struct kiln_rt *rt, const struct st_model *m, struct unet **out,
+	char *err, size_t errlen)
+{
+	return load(rt, m, ST_PART_UNET, 0, out, err, errlen);
+}
+
+int
+unet_load_encoder(struct kiln_rt *rt, const struct st_model *m,
+	enum st_part part, struct unet **out, char *err, size_t errlen)
+{
+	return load(rt, m, part, 1, out, err, errlen);
+}
+
+void
+unet_residuals_free(struct unet_residuals *r)
+{
+	int i;
+
+	if (r == NULL)
+		return;
+	for (i = 0; i < r->ndown; i++)
+		kt_free(r->down[i]);
+	kt_free(r->mid);
+	memset(r, 0, sizeof(*r));
 }
 
 const struct unet_config *
@@ -686,7 +728,7 @@ int
 unet_forward(struct unet *u, const struct ktensor *xin, const float *tsteps,
 	const struct ktensor *ctx, struct ktensor **out)
 {
-	return unet_forward_added(u, xin, tsteps, ctx, NULL, out);
+	return unet_forward_ctrl(u, xin, tsteps, ctx, NULL, NULL, out);
 }
 
 int
@@ -694,15 +736,28 @@ unet_forward_added(struct unet *u, const struct ktensor *xin,
 	const float *tsteps, const struct ktensor *ctx,
 	const struct unet_added *add, struct ktensor **out)
 {
+	return unet_forward_ctrl(u, xin, tsteps, ctx, add, NULL, out);
+}
+
+/* The encoder half: the time embedding (SiLU applied, into *embp),
+ * conv_in plus cin_add (NULL: nothing), the down blocks with a copy of
+ * every skip in r->down, and the mid block's output in r->mid. On error
+ * r is freed. */
+static int
+encode(struct unet *u, const struct ktensor *xin, const float *tsteps,
+	const struct ktensor *ctx, const struct unet_added *add,
+	const struct ktensor *cin_add, struct ktensor **embp,
+	struct unet_residuals *r)
+{
 	struct kiln_rt *rt = u->rt;
 	const struct unet_config *c = &u->cfg;
 	int64_t N = xin->ne[0], H = xin->ne[2], W = xin->ne[3];
-	struct ktensor *skips[1 + UNET_MAX_LEVELS * (UNET_MAX_LAYERS + 1)];
 	struct ktensor *tt = NULL, *tp = NULL, *e1 = NULL, *emb = NULL,
 		*x = NULL, *y = NULL;
-	int nskip = 0, i, j, rc = -1, div = 1 << (c->levels - 1);
+	int i, j, rc = -1, div = 1 << (c->levels - 1);
 
-	*out = NULL;
+	memset(r, 0, sizeof(*r));
+	*embp = NULL;
 	if (xin->nd != 4 || xin->ne[1] != c->in_channels || H % div ||
 	    W % div || ctx->nd != 3 || ctx->ne[0] != N ||
 	    ctx->ne[2] != c->ctx_dim)
@@ -730,16 +785,17 @@ unet_forward_added(struct unet *u, const struct ktensor *xin,
 		goto out;
 
 	x = kt_new4(rt, KD_F32, N, c->ch[0], H, W);
-	if (x == NULL || op_conv2d(xin, u->cin_w, u->cin_b, x, 1, 1))
+	if (x == NULL || op_conv2d(xin, u->cin_w, u->cin_b, x, 1, 1) ||
+	    (cin_add != NULL && op_add(x, cin_add, x)))
 		goto out;
-	if ((skips[nskip++] = copy_of(x)) == NULL)
+	if ((r->down[r->ndown++] = copy_of(x)) == NULL)
 		goto out;
 	for (i = 0; i < c->levels; i++) {
 		const struct level *l = &u->down[i];
 
 		for (j = 0; j < l->nres; j++) {
 			if (level_step(u, l, j, c->attn[i], &x, emb, ctx) ||
-			    (skips[nskip++] = copy_of(x)) == NULL)
+			    (r->down[r->ndown++] = copy_of(x)) == NULL)
 				goto out;
 		}
 		if (l->has_resample) {
@@ -750,7 +806,7 @@ unet_forward_added(struct unet *u, const struct ktensor *xin,
 			kt_free(x);
 			x = y;
 			y = NULL;
-			if ((skips[nskip++] = copy_of(x)) == NULL)
+			if ((r->down[r->ndown++] = copy_of(x)) == NULL)
 				goto out;
 		}
 	}
@@ -766,6 +822,96 @@ unet_forward_added(struct unet *u, const struct ktensor *xin,
 		    level_step(u, &mid, 1, 0, &x, emb, ctx))
 			goto out;
 	}
+	r->mid = x;
+	x = NULL;
+	*embp = emb;
+	emb = NULL;
+	rc = 0;
+out:
+	if (rc != 0)
+		unet_residuals_free(r);
+	kt_free(tt);
+	kt_free(tp);
+	kt_free(e1);
+	kt_free(emb);
+	kt_free(x);
+	kt_free(y);
+	return rc;
+}
+
+int
+unet_encode(struct unet *u, const struct ktensor *xin, const float *tsteps,
+	const struct ktensor *ctx, const struct unet_added *add,
+	const struct ktensor *cin_add, struct unet_residuals *out)
+{
+	struct ktensor *emb = NULL;
+	int rc = encode(u, xin, tsteps, ctx, add, cin_add, &emb, out);
+
+	kt_free(emb);
+	return rc;
+}
+
+/* Whether a and b have the same shape. */
+static int
+same_shape(const struct ktensor *a, const struct ktensor *b)
+{
+	int i;
+
+	if (a->nd != b->nd)
+		return 0;
+	for (i = 0; i < a->nd; i++)
+		if (a->ne[i] != b->ne[i])
+			return 0;
+	return 1;
+}
+
+int
+unet_forward_ctrl(struct unet *u, const struct ktensor *xin,
+	const float *tsteps, const struct ktensor *ctx,
+	const struct unet_added *add, const struct unet_residuals *ctrl,
+	struct ktensor **out)
+{
+	struct kiln_rt *rt = u->rt;
+	const struct unet_config *c = &u->cfg;
+	int64_t N = xin->ne[0], H = xin->ne[2], W = xin->ne[3];
+	struct unet_residuals sk;
+	struct ktensor *emb = NULL, *x = NULL, *y = NULL;
+	int nskip, i, j, rc = -1;
+
+	*out = NULL;
+	if (u->enc_only)
+		return rt_failf(rt, "unet: an encoder loaded alone (a "
+			"ControlNet's) has no output");
+	if (encode(u, xin, tsteps, ctx, add, NULL, &emb, &sk) != 0)
+		return -1;
+	/* ControlNet: its residuals go onto the skips and the mid block's
+	 * output (diffusers' down_block_additional_residuals and
+	 * mid_block_additional_residual); the down path itself runs on
+	 * unchanged. */
+	if (ctrl != NULL) {
+		if (ctrl->ndown != sk.ndown || ctrl->mid == NULL ||
+		    !same_shape(ctrl->mid, sk.mid)) {
+			rt_failf(rt, "unet: the ControlNet residuals (%d skips) "
+				"do not fit this UNet (%d skips)", ctrl->ndown,
+				sk.ndown);
+			goto out;
+		}
+		for (i = 0; i < sk.ndown; i++) {
+			if (ctrl->down[i] == NULL ||
+			    !same_shape(ctrl->down[i], sk.down[i])) {
+				rt_failf(rt, "unet: ControlNet residual %d does "
+					"not fit skip %d of this UNet", i, i);
+				goto out;
+			}
+			if (op_add(sk.down[i], ctrl->down[i], sk.down[i]))
+				goto out;
+		}
+		if (op_add(sk.mid, ctrl->mid, sk.mid))
+			goto out;
+	}
+	x = sk.mid;
+	sk.mid = NULL;
+	nskip = sk.ndown;
 	for (i = 0; i < c->levels; i++) {
 		const struct level *l = &u->up[i];
 		int dl = c->levels - 1 - i;
@@ -773,14 +919,14 @@ unet_forward_added(struct unet *u, const struct ktensor *xin,
 		for (j = 0; j < l->nres; j++) {
 			/* The skip leaves the stack only once it is used:
 			 * until then the cleanup below frees it. */
-			struct ktensor *s = skips[nskip - 1];
+			struct ktensor *s = sk.down[nskip - 1];
 
 			y = kt_new4(rt, KD_F32, N, x->ne[1] + s->ne[1],
 				x->ne[2], x->ne[3]);
 			if (y == NULL || op_concat_channels(x, s, y))
 				goto out;
 			kt_free(s);
-			skips[--nskip] = NULL;
+			sk.down[--nskip] = NULL;
 			kt_free(x);
 			x = y;
 			y = NULL;
@@ -817,11 +963,7 @@ unet_forward_added(struct unet *u, const struct ktensor *xin,
 	x = NULL;
 	rc = 0;
 out:
-	while (nskip > 0)
-		kt_free(skips[--nskip]);
-	kt_free(tt);
-	kt_free(tp);
-	kt_free(e1);
+	unet_residuals_free(&sk);
 	kt_free(emb);
 	kt_free(x);
 	kt_free(y);

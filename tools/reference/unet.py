@@ -285,13 +285,18 @@ def add_embeds(text_embeds, time_ids, dim=256, dtype=torch.float64):
     return torch.cat([text_embeds.to(dtype), te], dim=-1)
 
 
-def forward(w, cfg, x, t, ctx, dtype=torch.float64, y=None, lora=None):
+def forward(w, cfg, x, t, ctx, dtype=torch.float64, y=None, lora=None,
+            cin_add=None, encoder_only=False, residuals=None):
     """x [N, in, H, W], t [N], ctx [N, L, ctx_dim], y [N, adm_in] (SDXL,
     from add_embeds). Weights in diffusers naming, any float dtype: each
     is converted to dtype where it is used. dtype float32 for full-size
     models. lora: {module name: (down, up, scale)} adds scale * up(down(h))
     to that Linear / Conv2d's output (the unmerged LoRA path, see
-    lora.py)."""
+    lora.py). ControlNet (controlnet.py): cin_add is added to conv_in's
+    output; encoder_only returns (skips, mid-block output) instead of
+    running the up path; residuals = (down list, mid) are added to the
+    skips and the mid block's output (diffusers'
+    down_block_additional_residuals, mid_block_additional_residual)."""
     x = x.to(dtype)
     ctx = ctx.to(dtype)
     lora = lora or {}
@@ -382,6 +387,8 @@ def forward(w, cfg, x, t, ctx, dtype=torch.float64, y=None, lora=None):
         temb = temb + lin("add_embedding.linear_2",
                           F.silu(lin("add_embedding.linear_1", y.to(dtype))))
     h = conv("conv_in", x)
+    if cin_add is not None:
+        h = h + cin_add.to(dtype)
     skips = [h]
     n = len(cfg.ch)
     for i in range(n):
@@ -397,6 +404,13 @@ def forward(w, cfg, x, t, ctx, dtype=torch.float64, y=None, lora=None):
     h = res("mid_block.resnets.0", h, temb)
     h = xf("mid_block.attentions.0", h, cfg.heads[-1], cfg.mid_depth)
     h = res("mid_block.resnets.1", h, temb)
+    if encoder_only:
+        return skips, h
+    if residuals is not None:
+        down, mid = residuals
+        assert len(down) == len(skips)
+        skips = [s + r.to(dtype) for s, r in zip(skips, down)]
+        h = h + mid.to(dtype)
     for i in range(n):
         dl = n - 1 - i
         for j in range(cfg.layers + 1):
