@@ -1,6 +1,7 @@
 /* cmd_unet.c - kiln-render unet: one UNet evaluation on raw float32
  * files, for tests and for timing a checkpoint's denoising step. */
 #include "commands.h"
+#include "controlnet.h"
 #include "lora.h"
 #include "unet.h"
 #include "util.h"
@@ -20,10 +21,26 @@ usage(FILE *f)
 		"[--text-embeds NxP=FILE --time-ids NxK=FILE] [--repeat N] "
 		"[--fail-each-alloc]\n"
 		"       [--lora FILE[:WEIGHT[:UNET_WEIGHT]] ...]\n"
+		"       [--controlnet FILE --hint 1x3xHxW=FILE [--cn-weight W]"
+		" ...]\n"
 		"  --text-embeds, --time-ids: SDXL's added conditioning (the "
 		"pooled text\n  embedding and the size / crop ids), required "
-		"by an SDXL UNet\n");
+		"by an SDXL UNet\n"
+		"  --controlnet: a ControlNet whose residuals (times "
+		"--cn-weight, default 1)\n  are added, with its hint image "
+		"(float32 in [0, 1], at the pixel size);\n  several are "
+		"summed\n");
 }
+
+#define CN_MAX 4
+
+/* The --controlnet options: each with its hint and weight. */
+struct cn_arg {
+	const char *path, *hint;
+	float weight;
+	struct controlnet *cn;
+	struct ktensor *emb;
+};
 
 static int
 shape4(const char *s, int64_t *shape, int nd, const char **path)
@@ -76,14 +93,34 @@ struct forward {
 	const struct ktensor *x, *ctx;
 	const float *t;
 	const struct unet_added *add;
+	struct cn_arg *cns;
+	int ncn;
 };
+
+/* Runs every ControlNet, then the UNet with their summed residuals. */
+static int
+forward_ctrl(const struct forward *f, struct ktensor **y)
+{
+	struct unet_residuals res = { .ndown = 0 };
+	int i, rc = -1;
+
+	for (i = 0; i < f->ncn; i++)
+		if (controlnet_forward(f->cns[i].cn, f->x, f->t, f->ctx, f->add,
+		    f->cns[i].emb, f->cns[i].weight, &res) != 0)
+			goto out;
+	rc = unet_forward_ctrl(f->u, f->x, f->t, f->ctx, f->add,
+		f->ncn > 0 ? &res : NULL, y);
+out:
+	unet_residuals_free(&res);
+	return rc;
+}
 
 static int
 forward_once(void *arg)
 {
 	struct forward *f = arg;
 	struct ktensor *y = NULL;
-	int rc = unet_forward_added(f->u, f->x, f->t, f->ctx, f->add, &y);
+	int rc = forward_ctrl(f, &y);
 
 	kt_free(y);
 	return rc;
@@ -116,7 +153,8 @@ cmd_unet(int argc, char **argv)
 	struct lora_state *ls = NULL;
 	float *t = NULL, *host = NULL;
 	char err[1024], *end;
-	int i, rc = 1, repeat = 1, r, walk = 0, nloras = 0;
+	struct cn_arg cns[CN_MAX];
+	int i, rc = 1, repeat = 1, r, walk = 0, nloras = 0, ncn = 0;
 	double t0, best = 0;
 	FILE *f;
 
@@ -144,6 +182,14 @@ cmd_unet(int argc, char **argv)
 			tes = argv[i + 1];
 		else if (!strcmp(argv[i], "--time-ids"))
 			tis = argv[i + 1];
+		else if (!strcmp(argv[i], "--controlnet") && ncn < CN_MAX) {
+			memset(&cns[ncn], 0, sizeof(cns[ncn]));
+			cns[ncn].path = argv[i + 1];
+			cns[ncn++].weight = 1.0f;
+		} else if (!strcmp(argv[i], "--hint") && ncn > 0)
+			cns[ncn - 1].hint = argv[i + 1];
+		else if (!strcmp(argv[i], "--cn-weight") && ncn > 0)
+			cns[ncn - 1].weight = strtof(argv[i + 1], NULL);
 		else if (!strcmp(argv[i], "--repeat"))
 			repeat = atoi(argv[i + 1]);
 		else if (!strcmp(argv[i], "--lora")) {
@@ -202,6 +248,32 @@ cmd_unet(int argc, char **argv)
 	ctx = x ? read_tensor(rt, 3, cs, cpath) : NULL;
 	if (ctx == NULL)
 		goto out;
+	for (i = 0; i < ncn; i++) {
+		int64_t hs[4];
+		const char *hpath;
+		struct ktensor *h;
+
+		if (cns[i].hint == NULL || shape4(cns[i].hint, hs, 4, &hpath)) {
+			fprintf(stderr, "kiln-render unet: --controlnet %s needs "
+				"--hint 1x3xHxW=FILE\n", cns[i].path);
+			goto out;
+		}
+		if (controlnet_load(rt, cns[i].path, &cns[i].cn, err,
+		    sizeof(err)) != 0 ||
+		    controlnet_check(cns[i].cn, u, err, sizeof(err)) != 0) {
+			fprintf(stderr, "kiln-render unet: %s\n", err);
+			goto out;
+		}
+		h = read_tensor(rt, 4, hs, hpath);
+		if (h == NULL)
+			goto out;
+		r = controlnet_hint(cns[i].cn, h, &cns[i].emb);
+		kt_free(h);
+		if (r != 0) {
+			fprintf(stderr, "kiln-render unet: %s\n", rt_error(rt));
+			goto out;
+		}
+	}
 	if (tes != NULL) {
 		te = read_tensor(rt, 2, tes_shape, tepath);
 		ti = te ? read_tensor(rt, 2, tis_shape, tipath) : NULL;
@@ -212,7 +284,7 @@ cmd_unet(int argc, char **argv)
 		add = &added;
 	}
 	if (walk) {
-		struct forward fw = { u, x, ctx, t, add };
+		struct forward fw = { u, x, ctx, t, add, cns, ncn };
 
 		if (walk_alloc_failures(rt, "unet", forward_once, &fw) < 0)
 			goto out;
@@ -221,8 +293,9 @@ cmd_unet(int argc, char **argv)
 		kt_free(y);
 		y = NULL;
 		t0 = now_s();
-		if (unet_forward_added(u, x, t, ctx, add, &y) != 0 ||
-		    rt_finish(rt) != 0) {
+		struct forward fw = { u, x, ctx, t, add, cns, ncn };
+
+		if (forward_ctrl(&fw, &y) != 0 || rt_finish(rt) != 0) {
 			fprintf(stderr, "kiln-render unet: %s\n", rt_error(rt));
 			goto out;
 		}
@@ -254,6 +327,10 @@ out:
 	kt_free(ti);
 	kt_free(y);
 	lora_state_free(ls);
+	for (i = 0; i < ncn; i++) {
+		kt_free(cns[i].emb);
+		controlnet_free(cns[i].cn);
+	}
 	unet_free(u);
 	wt_registry_free(reg);
 	rt_free(rt);

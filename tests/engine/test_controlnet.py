@@ -1,0 +1,220 @@
+"""ControlNet on PoCL against the float64 PyTorch reference
+(tools/reference/controlnet.py on unet.py): a ControlNet's residuals added
+to a UNet step (kiln-render unet --controlnet), on small random models of
+the SD 1.5 shape (diffusers folder with config.json, lllyasviel's
+control_model.* single file, its unprefixed 1.1 form, a lone
+diffusers-named file) and of the SDXL shape (added conditioning); two
+ControlNets summed; a ControlNet of the other family refused with its
+file named. Tolerance: max abs error <= 1e-4 of the output's scale."""
+
+import json
+import os
+import tempfile
+
+import numpy as np
+import torch
+
+import engine_common as ec  # noqa: I100 (puts tools/reference on the path)
+import controlnet as cnref
+import sdxl
+import st_io
+import unet as ref
+
+STACK = None
+WORK = tempfile.mkdtemp(prefix="kiln-controlnet-")
+# Hint embedding widths at test size (SD's are 16, 32, 96, 256): three
+# stride-2 convolutions all the same, the factor 8.
+HINT = (4, 8, 8, 16)
+
+
+def sd15_config(heads=2, groups=8):
+    """SD 1.5's layout at test size: attention on all levels but the
+    last, two layers per block (skips 1 + 3 + 3 + 2 = 9)."""
+    return ref.Config(ch=(32, 64, 64), layers=2, attn=(True, True, False),
+                      heads=heads, ctx_dim=16, groups=groups)
+
+
+def put(name, t):
+    p = os.path.join(WORK, name)
+    t.contiguous().numpy().astype(np.float32).tofile(p)
+    return "%s=%s" % ("x".join(map(str, t.shape)), p)
+
+
+def write_folder(name, sub, w, config):
+    d = os.path.join(WORK, name, sub)
+    os.makedirs(d)
+    st_io.write(os.path.join(d, "diffusion_pytorch_model.safetensors"),
+                {k: v.numpy() for k, v in w.items()})
+    if config is not None:
+        with open(os.path.join(d, "config.json"), "w") as f:
+            json.dump(config, f)
+    return d
+
+
+def write_file(name, tensors):
+    p = os.path.join(WORK, name)
+    st_io.write(p, {k: v.numpy() for k, v in tensors.items()})
+    return p
+
+
+def inputs(cfg, H, W, seed, sdxl_added=False):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(2, cfg.in_ch, H, W, generator=g).float()
+    ctx = torch.randn(2, 5, cfg.ctx_dim, generator=g).float()
+    hint = torch.rand(1, 3, 8 * H, 8 * W, generator=g).float()
+    t = torch.tensor([981.0, 17.0])
+    if not sdxl_added:
+        return x, t, ctx, hint, None, None
+    te = torch.randn(2, cfg.adm_in - 6 * cfg.time_ids_dim,
+                     generator=g).float()
+    ids = torch.cat([sdxl.time_ids((8 * H, 8 * W), (0, 0), (8 * H, 8 * W))]
+                    * 2).float()
+    return x, t, ctx, hint, te, ids
+
+
+def run(model, x, t, ctx, cns, te=None, ids=None):
+    """cns: [(path, hint, weight)]. Returns (output or None, process)."""
+    op = os.path.join(WORK, "o.bin")
+    args = ["unet", "--model", model, "--in", put("x.bin", x),
+            "--ctx", put("c.bin", ctx),
+            "--t", ",".join("%g" % v for v in t.tolist()), "--out", op]
+    if te is not None:
+        args += ["--text-embeds", put("te.bin", te),
+                 "--time-ids", put("ids.bin", ids)]
+    for i, (path, hint, weight) in enumerate(cns):
+        args += ["--controlnet", path, "--hint",
+                 put("h%d.bin" % i, hint), "--cn-weight", "%r" % weight]
+    p = ec.kiln_render(args)
+    if p.returncode != 0:
+        return None, p
+    info = json.loads(p.stdout)
+    return torch.from_numpy(np.fromfile(op, np.float32).reshape(
+        info["shape"])), p
+
+
+def want(uw, ucfg, x, t, ctx, cns, te=None, ids=None):
+    """cns: [(weights, config, hint, weight)]."""
+    y = ref.add_embeds(te, ids, ucfg.time_ids_dim) if te is not None \
+        else None
+    res = None
+    with torch.no_grad():
+        for w, cfg, hint, s in cns:
+            res = cnref.add(res, cnref.forward(w, cfg, x, t, ctx, hint, s,
+                                               y=y))
+        return ref.forward(uw, ucfg, x, t, ctx, y=y, residuals=res)
+
+
+# One SD 1.5-shaped UNet for the SD 1.x tests.
+_sd15 = {}
+
+
+def sd15_unet():
+    if not _sd15:
+        cfg = sd15_config()
+        w = ref.random_weights(cfg, seed=1)
+        _sd15.update(cfg=cfg, w=w, path=write_folder(
+            "sd15", "unet", w, ref.diffusers_config(cfg)))
+    return _sd15["cfg"], _sd15["w"], _sd15["path"]
+
+
+def test_sd15_shape_diffusers_folder(_):
+    ucfg, uw, upath = sd15_unet()
+    cw = cnref.random_weights(ucfg, seed=2, hint_ch=HINT)
+    cpath = write_folder("cn1", "controlnet", cw,
+                         cnref.config_json(ucfg, HINT))
+    x, t, ctx, hint, _, _ = inputs(ucfg, 8, 8, seed=3)
+    got, p = run(upath, x, t, ctx, [(cpath, hint, 0.7)])
+    assert got is not None, p.stderr
+    exp = want(uw, ucfg, x, t, ctx, [(cw, ucfg, hint, 0.7)])
+    ec.check(got, exp, "SD 1.5-shaped UNet with a ControlNet")
+    # The residuals matter: without them the output is far off, and so
+    # is the reference run with another hint.
+    ec.far(got, want(uw, ucfg, x, t, ctx, []), "without the ControlNet")
+    # The hint reaches the output through the whole encoder, damped by
+    # random weights: a blank one moves it by about 50 tolerances.
+    err = ec.rel_err(got, want(uw, ucfg, x, t, ctx,
+                               [(cw, ucfg, torch.zeros_like(hint), 0.7)]))
+    assert err > 20 * ec.TOL, "a blank hint: only %.3g off" % err
+
+
+def test_sd15_single_file_layouts(_):
+    # A single file says nothing of the heads and groups: one head per
+    # 64 channels (at least one) and 32 groups, as kiln reads any file
+    # without a config.json.
+    ucfg, uw, upath = sd15_unet()
+    ccfg = sd15_config(heads=1, groups=32)
+    cw = cnref.random_weights(ccfg, seed=4, hint_ch=HINT)
+    x, t, ctx, hint, _, _ = inputs(ucfg, 8, 16, seed=5)
+    exp = want(uw, ucfg, x, t, ctx, [(cw, ccfg, hint, 1.0)])
+    files = {
+        "control_model.*": write_file(
+            "cn_ldm.safetensors", cnref.to_single_file(cw, ccfg)),
+        "1.1 unprefixed": write_file(
+            "cn_ldm11.safetensors", cnref.to_single_file(cw, ccfg, "")),
+        "lone diffusers file": write_file("cn_diffusers.safetensors", cw),
+    }
+    for what, path in files.items():
+        got, p = run(upath, x, t, ctx, [(path, hint, 1.0)])
+        assert got is not None, "%s: %s" % (what, p.stderr)
+        ec.check(got, exp, "ControlNet as " + what)
+
+
+def test_two_controlnets_sum(_):
+    ucfg, uw, upath = sd15_unet()
+    cfg = ucfg
+    a = cnref.random_weights(cfg, seed=6, hint_ch=HINT)
+    b = cnref.random_weights(cfg, seed=7, hint_ch=(8, 8, 16, 16))
+    pa = write_folder("cn_a", "controlnet", a, cnref.config_json(cfg, HINT))
+    pb = write_folder("cn_b", "controlnet", b, cnref.config_json(cfg))
+    x, t, ctx, ha, _, _ = inputs(ucfg, 8, 8, seed=8)
+    hb = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(9))
+    got, p = run(upath, x, t, ctx, [(pa, ha, 0.6), (pb, hb, 0.9)])
+    assert got is not None, p.stderr
+    exp = want(uw, ucfg, x, t, ctx, [(a, cfg, ha, 0.6), (b, cfg, hb, 0.9)])
+    ec.check(got, exp, "two ControlNets")
+    ec.far(got, want(uw, ucfg, x, t, ctx, [(a, cfg, ha, 0.6)]),
+           "the first alone")
+
+
+_sdxl = {}
+
+
+def sdxl_pair():
+    if not _sdxl:
+        cfg = sdxl.small_unet_config()
+        uw = ref.random_weights(cfg, seed=11)
+        cw = cnref.random_weights(cfg, seed=12, hint_ch=HINT)
+        _sdxl.update(cfg=cfg, uw=uw, cw=cw,
+                     upath=write_folder("xl", "unet", uw,
+                                        ref.diffusers_config(cfg)),
+                     cpath=write_folder("xl_cn", "controlnet", cw,
+                                        cnref.config_json(cfg, HINT)))
+    return _sdxl
+
+
+def test_sdxl_shape_diffusers_folder(_):
+    s = sdxl_pair()
+    cfg = s["cfg"]
+    x, t, ctx, hint, te, ids = inputs(cfg, 8, 8, seed=13, sdxl_added=True)
+    got, p = run(s["upath"], x, t, ctx, [(s["cpath"], hint, 0.8)], te, ids)
+    assert got is not None, p.stderr
+    exp = want(s["uw"], cfg, x, t, ctx, [(s["cw"], cfg, hint, 0.8)], te,
+               ids)
+    ec.check(got, exp, "SDXL-shaped UNet with a ControlNet")
+    ec.far(got, want(s["uw"], cfg, x, t, ctx, [], te, ids),
+           "without the ControlNet")
+
+
+def test_other_family_is_refused(_):
+    s = sdxl_pair()
+    ucfg, _, upath = sd15_unet()
+    x, t, ctx, hint, _, _ = inputs(ucfg, 8, 8, seed=14)
+    got, p = run(upath, x, t, ctx, [(s["cpath"], hint, 1.0)])
+    assert got is None and p.returncode == 1, p.stderr
+    assert s["cpath"] in p.stderr and "made for a SDXL model" in p.stderr \
+        and "not for this" in p.stderr, p.stderr
+    # And a file that is no ControlNet at all.
+    got, p = run(upath, x, t, ctx, [(os.path.join(upath, "diffusion_"
+                                     "pytorch_model.safetensors"), hint,
+                                     1.0)])
+    assert got is None and "not a ControlNet" in p.stderr, p.stderr
