@@ -11,6 +11,7 @@ int cmd_encode_text(int argc, char **argv);
 int cmd_unet(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_st_dump(int argc, char **argv);
+int cmd_canny(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_vae_decode(int argc, char **argv);
 int cmd_vae_encode(int argc, char **argv);

@@ -47,6 +47,8 @@ static const struct {
 		"print one tensor" },
 	{ "mask", cmd_mask, "--in MASK.png [--blur 4] -o OUT.png: an "
 		"inpainting mask as the engine blurs it (no device)" },
+	{ "canny", cmd_canny, "--in IMAGE [--low L] [--high H] -o OUT.png: "
+		"the edge map of ControlNet's canny preprocessor" },
 };
 
 static void

@@ -218,3 +218,104 @@ def test_other_family_is_refused(_):
                                      "pytorch_model.safetensors"), hint,
                                      1.0)])
     assert got is None and "not a ControlNet" in p.stderr, p.stderr
+
+
+# --- canny ---------------------------------------------------------------
+
+def shapes_image(w=160, h=120):
+    """Flat and graded shapes in several colours, thin lines, a
+    checkerboard corner: every gradient direction and tie."""
+    import cv2
+    img = np.zeros((h, w, 3), np.uint8)
+    img[:] = (40, 90, 160)
+    img[:, :] += np.linspace(0, 60, w, dtype=np.uint8)[None, :, None]
+    cv2.rectangle(img, (10, 10), (60, 50), (250, 30, 30), -1)
+    cv2.circle(img, (110, 40), 25, (20, 220, 90), -1)
+    cv2.ellipse(img, (80, 90), (40, 15), 30, 0, 360, (200, 200, 40), -1)
+    cv2.line(img, (0, 119), (159, 60), (255, 255, 255), 1)
+    cv2.line(img, (5, 70), (60, 118), (0, 0, 0), 2)
+    cv2.fillPoly(img, [np.array([[130, 70], [155, 115], [105, 110]])],
+                 (90, 40, 200))
+    img[:16, w - 16:] = (np.indices((16, 16)).sum(0) % 2 * 255)[..., None]
+    return img
+
+
+def photo_image(w=256, h=192, seed=3):
+    """Photo-like: smooth colour fields (blurred noise at several
+    scales), soft shapes, then sensor-like noise."""
+    import cv2
+    rng = np.random.default_rng(seed)
+    f = np.zeros((h, w, 3))
+    for s in (4, 16, 48):
+        n = rng.normal(size=(h // s + 2, w // s + 2, 3))
+        f += cv2.resize(n, (w, h), interpolation=cv2.INTER_CUBIC) * s
+    f = (f - f.min()) / (f.max() - f.min()) * 200 + 20
+    cv2.circle(f, (90, 100), 40, (230, 180, 120), -1)
+    f = cv2.GaussianBlur(f, (5, 5), 1.5)
+    f += rng.normal(scale=6, size=f.shape)
+    return np.clip(f, 0, 255).round().astype(np.uint8)
+
+
+def kiln_canny(img, low, high, gray=False):
+    import cv2
+    src = os.path.join(WORK, "canny_in.png")
+    dst = os.path.join(WORK, "canny_out.png")
+    cv2.imwrite(src, img[:, :, ::-1])     # cv2 writes BGR
+    args = ["canny", "--in", src, "--low", repr(low), "--high",
+            repr(high), "-o", dst] + (["--gray"] if gray else [])
+    p = ec.kiln_render(args)
+    assert p.returncode == 0, p.stderr
+    out = cv2.imread(dst, cv2.IMREAD_UNCHANGED)
+    assert (out[..., 0] == out[..., 1]).all() and \
+        (out[..., 0] == out[..., 2]).all()
+    return out[..., 0]
+
+
+def agree(img, cases, gray=False):
+    """Every pixel of kiln's edge map equals OpenCV's, for each (low,
+    high); returns the pixels and edges compared."""
+    import cv2
+    src = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY) if gray else img
+    px = edges = 0
+    for low, high in cases:
+        want = cv2.Canny(src, low, high)
+        got = kiln_canny(img, low, high, gray)
+        bad = int((got != want).sum())
+        assert bad == 0, "canny(%g, %g)%s: %d of %d pixels differ " \
+            "(%d edges in OpenCV's)" % (low, high, " gray" if gray else "",
+                                        bad, want.size,
+                                        int((want > 0).sum()))
+        px += want.size
+        edges += int((want > 0).sum())
+    return px, edges
+
+
+CASES = [(100, 200), (50, 150), (20, 60), (200, 100), (100.7, 200.2),
+         (0, 0)]
+
+
+def test_canny_matches_opencv_on_shapes(_):
+    px, edges = agree(shapes_image(), CASES)
+    assert edges > 1000, edges      # the images have edges to find
+
+
+def test_canny_matches_opencv_on_a_noisy_photo(_):
+    px, edges = agree(photo_image(), CASES)
+    assert edges > 1000, edges
+
+
+def test_canny_matches_opencv_on_grey_levels(_):
+    agree(photo_image(seed=4), CASES[:3], gray=True)
+    agree(shapes_image(), CASES[:3], gray=True)
+
+
+def test_canny_is_not_a_plain_threshold(_):
+    # The check can fail: a Sobel magnitude threshold without
+    # suppression and hysteresis differs on many pixels.
+    import cv2
+    img = photo_image()
+    got = kiln_canny(img, 30, 60)
+    g = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
+    mag = np.abs(cv2.Sobel(g, cv2.CV_16S, 1, 0).astype(np.int32)) + \
+        np.abs(cv2.Sobel(g, cv2.CV_16S, 0, 1).astype(np.int32))
+    assert ((mag > 60) * 255 != got).sum() > 0.3 * (got > 0).sum() > 300
