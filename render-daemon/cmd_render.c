@@ -36,6 +36,7 @@ struct ropts {
 	int nloras;
 	char default_model[PATH_MAX];	/* without --model */
 	struct cli_ti ti;		/* --embedding, --embeddings */
+	struct cli_controls controls;	/* --controlnet */
 	/* A1111's "Model hash" of a single-file model, hashed at the first
 	 * image; "" for a folder (A1111 shows none) or when unreadable. */
 	char model_hash[HASH_HEX + 1];
@@ -96,6 +97,8 @@ usage(FILE *f)
 	    "       [--vocab PATH] [--vae-budget MB] [--device SEL] "
 	    "[--verbose]\n"
 	    "       [--embedding FILE]... [--embeddings DIR]\n"
+	    "       [--controlnet FILE:IMAGE:WEIGHT[:START:END] "
+	    "[--control-preprocessor\n        none|canny[:LOW:HIGH]]]...\n"
 	    "   or: kiln-render [--model PATH] --prompts FILE [options]\n"
 	    "Without --model: the default model, kiln-micro (in models/ "
 	    "of the source\ntree, or share/kiln/models/ installed).\n"
@@ -122,7 +125,13 @@ usage(FILE *f)
 	    "exactly the init's; it renders at\n--width x --height, by "
 	    "default the init's size rounded to the model's grid.\n"
 	    "--hires-scale renders, enlarges by S and runs a second img2img "
-	    "pass.\n");
+	    "pass.\n"
+	    "--controlnet applies a ControlNet with IMAGE (resized to the "
+	    "output) at\nWEIGHT from START to END (fractions of the steps, "
+	    "default 0:1); repeatable,\nthe residuals summed. "
+	    "--control-preprocessor sets the --controlnet before it\n"
+	    "(none: the image as it is; canny: its edges, thresholds "
+	    "100:200).\n");
 }
 
 static int
@@ -240,8 +249,9 @@ parse_opts(int argc, char **argv, struct ropts *o)
 				return -1;
 			continue;
 		}
-		if (i + 1 < argc &&
-		    (t = cli_ti_arg(&o->ti, argv[i], argv[i + 1])) != 0) {
+		if (i + 1 < argc && ((t = cli_ti_arg(&o->ti, argv[i],
+		    argv[i + 1])) != 0 || (t = cli_control_arg(&o->controls,
+		    argv[i], argv[i + 1])) != 0)) {
 			if (t < 0)
 				return -1;
 			i++;
@@ -1006,6 +1016,12 @@ render_main(int argc, char **argv, struct ropts *o)
 	gen_params_default(&base);
 	if (to_params(o, &base, &gp) != 0)
 		return 2;
+	if (cli_controls_load(&o->controls, err, sizeof(err)) != 0) {
+		fprintf(stderr, "kiln-render: %s\n", err);
+		return 2;
+	}
+	gp.controls = o->controls.c;
+	gp.ncontrols = o->controls.n;
 	if (gen_params_check(&gp, err, sizeof(err)) != 0) {
 		fprintf(stderr, "kiln-render: --%s\n", err);
 		return 2;
@@ -1077,6 +1093,8 @@ render_main(int argc, char **argv, struct ropts *o)
 		if (o->height == NULL)
 			gp.height = ih < g ? g : (ih + g / 2) / g * g;
 	}
+	gp.controls = o->controls.c;
+	gp.ncontrols = o->controls.n;
 	if (o->verbose)
 		fprintf(stderr, "kiln-render: device %s; vocabulary %s; "
 		    "prediction %s\n", rt->device_name, pipeline_vocab(p),
@@ -1107,5 +1125,6 @@ cmd_render(int argc, char **argv)
 	rc = render_main(argc, argv, &o);
 	cli_ti_free(&o.ti);
 	cli_loras_free(o.loras, o.nloras);
+	cli_controls_free(&o.controls);
 	return rc;
 }

@@ -4,6 +4,9 @@
 #define KILN_COMMANDS_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+#include "pipeline.h"
 
 int cmd_devices(int argc, char **argv);
 int cmd_op(int argc, char **argv);
@@ -50,6 +53,27 @@ void cli_loras_free(struct lora_spec *l, int n);
 int cli_loras_apply(const char *cmd, struct kiln_rt *rt,
 	const struct st_model *m, struct wt_registry *reg,
 	const struct lora_spec *l, int n, struct lora_state **state);
+
+/* render's ControlNets: --controlnet FILE:IMAGE:WEIGHT[:START:END]
+ * (repeatable) and --control-preprocessor none|canny[:LOW:HIGH] for the
+ * --controlnet before it (default none; canny 100:200). */
+#define CLI_CONTROLS_MAX GEN_MAX_CONTROLNETS
+struct cli_controls {
+	struct gen_control c[CLI_CONTROLS_MAX];
+	int n;
+	char *buf[CLI_CONTROLS_MAX];	/* the option's copy c.path is in */
+	const char *image[CLI_CONTROLS_MAX];
+	uint8_t *rgb[CLI_CONTROLS_MAX];	/* the images, once loaded */
+};
+
+/* Takes opt val when opt is one of the options above. Returns 1 when it
+ * did, 0 when opt is another option, -1 after saying why on stderr. */
+int cli_control_arg(struct cli_controls *cc, const char *opt,
+	const char *val);
+/* Reads the images. Returns 0, or -1 with err naming the option. */
+int cli_controls_load(struct cli_controls *cc, char *err, size_t errlen);
+/* Frees the copies and images; zeroes cc. */
+void cli_controls_free(struct cli_controls *cc);
 
 /* The engine's options for a kiln-render command: the defaults, the
  * user's directories, then the KILN_* environment (engine_env.h): the

@@ -91,7 +91,7 @@ controlnet_load(struct kiln_rt *rt, const char *path,
 	struct controlnet **out, char *err, size_t errlen)
 {
 	struct wloader ldv = { rt, NULL, ST_PART_CONTROL, "controlnet", err,
-		errlen, 1 };
+		errlen, 1, NULL, 0 };
 	struct controlnet *cn;
 	const struct unet_config *c;
 	char e2[768];
@@ -212,7 +212,7 @@ controlnet_check(const struct controlnet *cn, const struct unet *u,
 		unet_config(u);
 	int i, ok = a->ctx_dim == b->ctx_dim && a->levels == b->levels &&
 		a->layers == b->layers && a->adm_in == b->adm_in &&
-		a->in_channels == b->in_channels && a->skips == b->skips;
+		a->skips == b->skips;
 
 	for (i = 0; ok && i < a->levels; i++)
 		ok = a->ch[i] == b->ch[i];

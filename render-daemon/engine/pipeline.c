@@ -5,6 +5,7 @@
 #include "pipeline.h"
 #include "util.h"
 
+#include "control.h"
 #include "image.h"
 #include "lora.h"
 #include "models.h"
@@ -48,6 +49,7 @@ struct pipeline {
 	struct gen_params defaults;	/* engine's, then <model>/kiln.json */
 	int preview_c;			/* latent channels of the map below */
 	float preview_f[MODEL_MAX_LATENT][3], preview_b[3];
+	struct control_cache *controls;	/* ControlNets, on first use */
 };
 
 /* SD 1.x's latent-to-RGB factors (as ComfyUI's previews use them): good
@@ -118,6 +120,8 @@ gen_params_check(const struct gen_params *p, char *err, size_t errlen)
 	if (p->seed > UINT64_MAX - (uint64_t)(p->batch - 1))
 		return errf(err, errlen, "seed: %llu + batch %d overflows "
 		    "64 bits", (unsigned long long)p->seed, p->batch);
+	if (control_check(p->controls, p->ncontrols, err, errlen) != 0)
+		return -1;
 	if ((int)p->prediction < GEN_PRED_AUTO ||
 	    p->prediction > GEN_PRED_V)
 		return errf(err, errlen, "prediction: unknown value %d",
@@ -477,6 +481,7 @@ pipeline_free(struct pipeline *p)
 {
 	if (p == NULL)
 		return;
+	control_cache_free(p->controls);
 	lora_state_free(p->loras);
 	wt_registry_free(p->weights);
 	vae_free(p->vae_enc);
@@ -569,6 +574,8 @@ struct guide {
 	/* Steps before this pass, and of all passes (the hires fix runs
 	 * two); step_total 0: the sampler's count. */
 	int step_base, step_total;
+	/* ControlNets: whether any, the step under way of the count run. */
+	int control, step, count;
 };
 
 /* One UNet evaluation with the guide's conditioning, SDXL's added
@@ -578,9 +585,35 @@ unet_eval(struct guide *g, const struct ktensor *x, const float *t,
     struct ktensor **y)
 {
 	struct unet_added add = { g->text_embeds, g->time_ids };
+	struct unet_residuals res = { .ndown = 0 };
+	struct ktensor *xl = NULL, v;
+	int rc;
 
-	return unet_forward_added(g->p->unet, x, t, g->ctx,
-	    g->text_embeds != NULL ? &add : NULL, y);
+	if (!g->control)
+		return unet_forward_added(g->p->unet, x, t, g->ctx,
+		    g->text_embeds != NULL ? &add : NULL, y);
+	/* The ControlNets whose span holds this step, on the same batch;
+	 * with an inpainting UNet on the latent alone (as diffusers'
+	 * ControlNet inpainting pipeline), not its mask channels. */
+	if (g->cx > 0) {
+		xl = kt_new4(g->p->rt, KD_F32, x->ne[0], g->c, g->h, g->w);
+		if (xl == NULL || kt_view_4d(&v, x, x->ne[0], g->c, g->h, g->w,
+		    x->nb[0], x->nb[1], x->nb[2], 0) != 0 ||
+		    op_copy(&v, xl) != 0) {
+			kt_free(xl);
+			return -1;
+		}
+	}
+	rc = control_eval(g->p->controls, (double)g->step / g->count,
+	    xl != NULL ? xl : x, t, g->ctx,
+	    g->text_embeds != NULL ? &add : NULL, &res);
+	kt_free(xl);
+	if (rc == 0)
+		rc = unet_forward_ctrl(g->p->unet, x, t, g->ctx,
+		    g->text_embeds != NULL ? &add : NULL,
+		    res.ndown > 0 ? &res : NULL, y);
+	unet_residuals_free(&res);
+	return rc;
 }
 
 /* Classifier-free guidance: both conditionings as one batch of 2 on the
@@ -636,6 +669,7 @@ guided_progress(void *arg, int step, int steps, const float *denoised)
 		g->step_total > 0 ? g->step_total : steps, denoised, g->c, g->h,
 		g->w };
 
+	g->step = step;		/* the next step's index */
 	return g->progress != NULL ? g->progress(g->arg, &s) : 0;
 }
 
@@ -1273,6 +1307,18 @@ pipeline_generate(struct pipeline *p, const struct gen_params *gp,
 			goto out;
 		}
 	}
+	if (gp->ncontrols > 0) {
+		if (p->controls == NULL &&
+		    (p->controls = control_cache_new(p->rt)) == NULL) {
+			errf(err, errlen, "out of memory");
+			goto out;
+		}
+		if (control_begin(p->controls, p->unet, g.c, vc->factor,
+		    gp->controls, gp->ncontrols, W, H, err, errlen) != 0)
+			goto out;
+		g.control = 1;
+		g.count = count;
+	}
 
 	for (i = 0; i < gp->batch; i++) {
 		uint64_t seed = gp->seed + (uint64_t)i;
@@ -1281,6 +1327,8 @@ pipeline_generate(struct pipeline *p, const struct gen_params *gp,
 
 		g.image = i;
 		g.step_base = 0;
+		g.step = 0;
+		g.control = gp->ncontrols > 0;
 		out->seeds[i] = seed;
 		if (guide_size(&g, W, H, err, errlen) != 0)
 			goto out;
@@ -1302,6 +1350,9 @@ pipeline_generate(struct pipeline *p, const struct gen_params *gp,
 			goto out;
 		}
 		if (st == SAMPLER_DONE && W2 > 0) {
+			/* The ControlNets steer the composition, which the
+			 * first pass settles: their hints are at its size. */
+			g.control = 0;
 			g.step_base = count;
 			st = hires_pass(p, gp, &g, &spar, x, W, H, W2, H2, x2,
 			    seed, out, err, errlen);
@@ -1335,6 +1386,7 @@ pipeline_generate(struct pipeline *p, const struct gen_params *gp,
 out:
 	if (rc != PIPELINE_DONE)
 		gen_result_free(out);
+	control_end(p->controls);
 	kt_free(g.ctx);
 	kt_free(g.text_embeds);
 	kt_free(g.time_ids);

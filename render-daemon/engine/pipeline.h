@@ -27,6 +27,29 @@ enum gen_hires_mode { HIRES_LATENT, HIRES_LATENT_NEAREST, HIRES_IMAGE };
 #define GEN_MAX_HIRES_SCALE 4.0
 
 struct upscaler;
+
+/* ControlNets of one render (control.h). */
+#define GEN_MAX_CONTROLNETS 4
+
+/* What is made of a control image before the ControlNet sees it: the
+ * image itself (a scribble, line art or depth map made elsewhere), or
+ * its canny edges (OpenCV's cv2.Canny on the RGB image, canny.h). */
+enum gen_preprocessor { GEN_PRE_NONE, GEN_PRE_CANNY };
+
+struct gen_control {
+	const char *path;		/* the ControlNet: file or folder */
+	const uint8_t *rgb;		/* RGB8, any size (resized to the
+					 * render's width x height) */
+	int w, h;
+	double weight;			/* conditioning scale, 0..2 */
+	/* The fraction of the steps it applies from and to (A1111's
+	 * guidance start / end): step i of n runs it when start <= i / n
+	 * <= end. 0 and 1: every step. */
+	double start, end;
+	enum gen_preprocessor pre;
+	double low, high;		/* canny's thresholds (0..255) */
+};
+
 struct clip_tokenizer;
 struct ti_embedding;
 
@@ -76,6 +99,9 @@ struct gen_params {
 	 * text_cond_set_embeddings checks. */
 	const struct ti_embedding *const *embeddings;
 	int nembeddings;
+	/* ControlNets (borrowed for the call), their residuals summed. */
+	const struct gen_control *controls;
+	int ncontrols;
 };
 
 /* 512x512, 20 steps, cfg 7, euler_a, seed 0, batch 1, strength 0.75

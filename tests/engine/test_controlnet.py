@@ -319,3 +319,120 @@ def test_canny_is_not_a_plain_threshold(_):
     mag = np.abs(cv2.Sobel(g, cv2.CV_16S, 1, 0).astype(np.int32)) + \
         np.abs(cv2.Sobel(g, cv2.CV_16S, 0, 1).astype(np.int32))
     assert ((mag > 60) * 255 != got).sum() > 0.3 * (got > 0).sum() > 300
+
+
+# --- renders: kiln-render --controlnet on kiln-micro ----------------------
+
+MICRO = os.path.join(ec.harness.ROOT, "models", "kiln-micro")
+_micro = {}
+
+
+def micro_controlnets():
+    """ControlNets for kiln-micro (latents of 4 pixels: two stride-2
+    hint convolutions) made of its own UNet encoder, as training starts
+    one: with zero convolutions ("zero"), and with random ones
+    ("random")."""
+    if not _micro:
+        uw, _ = st_io.read(os.path.join(MICRO, "unet",
+                                        "diffusion_pytorch_model.safetensors"))
+        with open(os.path.join(MICRO, "unet", "config.json")) as f:
+            cfg_json = json.load(f)
+        cfg = ref.Config(ch=tuple(cfg_json["block_out_channels"]), layers=1,
+                         attn=(False, True, True), heads=4, ctx_dim=128,
+                         in_ch=8, out_ch=8, groups=16, linear_proj=True)
+        rnd = cnref.random_weights(cfg, seed=31, hint_ch=(16, 32, 64))
+        w = {k: torch.from_numpy(np.array(uw[k], np.float32))
+             if k in uw else v for k, v in rnd.items()}
+        cj = dict(cfg_json, _class_name="ControlNetModel",
+                  conditioning_embedding_out_channels=[16, 32, 64])
+        for k in ("out_channels", "up_block_types"):
+            cj.pop(k)
+        zero = {k: (torch.zeros_like(v) if k.startswith(
+            ("controlnet_down_blocks.", "controlnet_mid_block.")) else v)
+            for k, v in w.items()}
+        _micro["zero"] = write_folder("micro_zero", "controlnet", zero, cj)
+        _micro["random"] = write_folder("micro_rnd", "controlnet", w, cj)
+    return _micro
+
+
+def render(name, extra=()):
+    import cv2
+    out = os.path.join(WORK, name + ".png")
+    p = ec.kiln_render(["--model", MICRO, "--prompt", "a red circle",
+                        "--steps", "4", "--seed", "7", "-o", out] +
+                       list(extra))
+    if p.returncode != 0:
+        return None, p
+    return cv2.imread(out)[:, :, ::-1], p
+
+
+def control_image():
+    import cv2
+    path = os.path.join(WORK, "control.png")
+    if not os.path.exists(path):
+        # Another size than the render's: it is resized to 64x64.
+        cv2.imwrite(path, shapes_image(120, 90)[:, :, ::-1])
+    return path
+
+
+def test_render_with_zero_controlnet_is_unchanged(_):
+    # A ControlNet whose zero convolutions are zero adds nothing: the
+    # render is the plain one to the bit, canny and plain hints alike.
+    cn = micro_controlnets()["zero"]
+    base, p = render("base")
+    assert base is not None, p.stderr
+    got, p = render("zero", ["--controlnet", "%s:%s:1" % (
+        cn, control_image()), "--control-preprocessor", "canny:50:100"])
+    assert got is not None, p.stderr
+    assert (got == base).all()
+
+
+def test_render_with_controlnets_and_spans(_):
+    cn = micro_controlnets()["random"]
+    img = control_image()
+    base, p = render("base2")
+    assert base is not None, p.stderr
+    full, p = render("full", ["--controlnet", "%s:%s:0.5" % (cn, img),
+                              "--control-preprocessor", "canny"])
+    assert full is not None, p.stderr
+    assert np.abs(full.astype(int) - base).mean() > 2
+    # Weight 0, or a span of no step (start 0.9 of 4 steps: 0, .25, .5,
+    # .75), leaves the plain render.
+    for spec in ("%s:%s:0" % (cn, img), "%s:%s:1:0.9:1" % (cn, img)):
+        got, p = render("none", ["--controlnet", spec])
+        assert got is not None, p.stderr
+        assert (got == base).all(), spec
+    # The first step only differs from both; two ControlNets (the zero
+    # one adding nothing) give the one's render.
+    first, p = render("first", ["--controlnet", "%s:%s:0.5:0:0" % (cn, img),
+                                "--control-preprocessor", "canny"])
+    assert first is not None, p.stderr
+    assert (first != base).any() and (first != full).any()
+    two, p = render("two", ["--controlnet", "%s:%s:0.5" % (cn, img),
+                            "--control-preprocessor", "canny",
+                            "--controlnet", "%s:%s:1" % (
+                                micro_controlnets()["zero"], img)])
+    assert two is not None, p.stderr
+    assert (two == full).all()
+
+
+def test_render_refuses_bad_controlnets(_):
+    img = control_image()
+    # An SD 1.5-shaped ControlNet on kiln-micro: named, nothing crashes.
+    ucfg, _, _ = sd15_unet()
+    cw = cnref.random_weights(ucfg, seed=41, hint_ch=HINT)
+    path = write_file("cn_other.safetensors", cw)
+    got, p = render("bad", ["--controlnet", "%s:%s:1" % (path, img)])
+    assert got is None and p.returncode == 1, p.stderr
+    assert path in p.stderr and "made for" in p.stderr, p.stderr
+    for args, what in (
+            (["--controlnet", "x.safetensors"], "FILE:IMAGE:WEIGHT"),
+            (["--controlnet", "a:%s:3" % img], "weight 3"),
+            (["--controlnet", "a:%s:1:0.5:0.2" % img], "start 0.5"),
+            (["--control-preprocessor", "canny"], "after the --controlnet"),
+            (["--controlnet", "a:%s:1" % img, "--control-preprocessor",
+              "sobel"], "none or canny"),
+            (["--controlnet", "a:/nonexistent.png:1"], "nonexistent")):
+        got, p = render("bad", args)
+        assert got is None and p.returncode == 2, (args, p.stderr)
+        assert what in p.stderr, (args, p.stderr)
