@@ -543,6 +543,53 @@ unet_to_ldm(void)
 	CHECK(nm_unet_to_ldm("conv_in.weight", 2, 0, got, 8) == -1);
 }
 
+/* lllyasviel's control_sd15_canny / control_v11p_sd15_canny (prefix
+ * stripped): the encoder as SD 1.5's plus the hint block (convs at 0, 2,
+ * .., 14 with SiLUs between), zero_convs.0-11 and middle_block_out, as
+ * diffusers' convert_controlnet_checkpoint names them. */
+static const struct pair sd15_controlnet[] = {
+	{ "input_hint_block.0.weight",
+	  "controlnet_cond_embedding.conv_in.weight" },
+	{ "input_hint_block.2.bias", "controlnet_cond_embedding.blocks.0.bias" },
+	{ "input_hint_block.4.weight",
+	  "controlnet_cond_embedding.blocks.1.weight" },
+	{ "input_hint_block.12.weight",
+	  "controlnet_cond_embedding.blocks.5.weight" },
+	{ "input_hint_block.14.weight",
+	  "controlnet_cond_embedding.conv_out.weight" },
+	{ "input_hint_block.14.bias",
+	  "controlnet_cond_embedding.conv_out.bias" },
+	{ "zero_convs.0.0.weight", "controlnet_down_blocks.0.weight" },
+	{ "zero_convs.11.0.bias", "controlnet_down_blocks.11.bias" },
+	{ "middle_block_out.0.weight", "controlnet_mid_block.weight" },
+	{ "middle_block.1.proj_in.weight",
+	  "mid_block.attentions.0.proj_in.weight" },
+	{ "input_blocks.0.0.weight", "conv_in.weight" },
+	{ "input_blocks.3.0.op.weight",
+	  "down_blocks.0.downsamplers.0.conv.weight" },
+	{ "input_blocks.11.0.out_layers.3.bias",
+	  "down_blocks.3.resnets.1.conv2.bias" },
+	{ "time_embed.2.weight", "time_embedding.linear_2.weight" },
+	{ "zero_convs.1.weight", NULL },
+};
+
+static void
+controlnet_sd15(void)
+{
+	static const char *const extra[] = {
+		"input_blocks.6.0.op.weight", "input_blocks.9.0.op.weight",
+	};
+	static const char *const bad[] = { "input_hint_block.3.weight" };
+	struct nm_params p;
+
+	check_pairs(NM_LDM_UNET, sd15_controlnet, NPAIRS(sd15_controlnet),
+	    extra, NPAIRS(extra));
+	nm_init(&p, NM_LDM_UNET);
+	nm_scan(&p, "input_hint_block.14.weight");
+	nm_finish(&p);
+	check_failures(&p, bad, NPAIRS(bad));
+}
+
 int
 main(void)
 {
@@ -557,5 +604,6 @@ main(void)
 	RUN(openclip_text_projection);
 	RUN(too_long);
 	RUN(unet_to_ldm);
+	RUN(controlnet_sd15);
 	return tap_done();
 }
