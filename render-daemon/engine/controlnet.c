@@ -86,9 +86,27 @@ hconv_load(struct wloader *ld, const char *tmpl, int i, int cin, int cout,
 	return 0;
 }
 
+static int load(struct kiln_rt *rt, const char *path,
+	struct controlnet **out, char *err, size_t errlen);
+
 int
 controlnet_load(struct kiln_rt *rt, const char *path,
 	struct controlnet **out, char *err, size_t errlen)
+{
+	/* Not in the LoRA registry of the model loaded before (a record
+	 * would outlive the ControlNet, which renders drop and reload). */
+	struct wt_registry *reg = rt->weights;
+	int rc;
+
+	rt->weights = NULL;
+	rc = load(rt, path, out, err, errlen);
+	rt->weights = reg;
+	return rc;
+}
+
+static int
+load(struct kiln_rt *rt, const char *path, struct controlnet **out,
+	char *err, size_t errlen)
 {
 	struct wloader ldv = { rt, NULL, ST_PART_CONTROL, "controlnet", err,
 		errlen, 1, NULL, 0 };
