@@ -653,7 +653,7 @@ encode_init(struct pipeline *p, const struct gen_params *gp, float *lat,
 			img[c * H * W + i] = rgb[i * 3 + c] / 127.5f - 1.0f;
 	x = kt_new4(p->rt, KD_F32, 1, 3, (int64_t)H, (int64_t)W);
 	if (x == NULL || kt_upload(x, img) != 0 ||
-	    vae_encode(p->vae_enc, x, &mean, NULL) != 0) {
+	    vae_encode(p->vae_enc, x, gp->vae_budget, &mean, NULL) != 0) {
 		errf(err, errlen, "vae encode: %s", rt_error(p->rt));
 		goto out;
 	}
