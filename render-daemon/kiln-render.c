@@ -23,9 +23,11 @@ static const struct {
 	{ "unet", cmd_unet, "--model PATH --in ... --ctx ... --t ...: one "
 		"UNet evaluation" },
 	{ "vae-decode", cmd_vae_decode, "--model PATH --in SHAPE=FILE --out "
-		"FILE [--tile N]: VAE decode of raw float32 latents" },
+		"FILE [--tile N | --budget BYTES]: VAE decode of raw float32 "
+		"latents" },
 	{ "vae-encode", cmd_vae_encode, "--model PATH --in SHAPE=FILE --out "
-		"FILE: VAE encode of a raw float32 image (latent mean)" },
+		"FILE [--tile N | --budget BYTES]: VAE encode of a raw float32 "
+		"image (latent mean)" },
 	{ "op", cmd_op, "run one engine operator on raw float32 files "
 		"(tests)" },
 	{ "tune", cmd_tune, "[--budget S] [--shapes ...]: search CLBlast's "

@@ -3,8 +3,10 @@ reference (tools/reference/vae.py), on small random-weight VAEs in every
 layout the loader accepts: diffusers folder with config.json, diffusers
 folder with the old attention names and no config, single file with LDM
 names and F16 weights. Tolerance: max abs error <= 1e-4 of the output's
-scale. Then tiled decoding against the untiled C result (see TILE_TOL),
-the seams, and the memory it saves."""
+scale. Then tiled decoding and encoding against the reference's tiling
+(1e-4) and against the untiled C result (TILE_MEAN_TOL, TILE_MAX_TOL),
+the seams, and a --budget that forces tiles keeping the memory held
+within it."""
 
 import json
 import os
