@@ -291,8 +291,9 @@ model:
 # Every benchmark against its peer in one run (tools/bench/run.py): GEMM
 # vs OpenBLAS, an SD 1.5 UNet step vs PyTorch, kiln-micro through
 # kiln-render and through the stack, the web endpoints vs a static file
-# (wrk). Prints a table, writes bench/results/latest.json. BENCH_ARGS
-# passes options (--only gemm,unet,micro,web, --unet-sizes 256, ...).
+# (wrk), SD's VAE untiled against tiled within a memory budget. Prints a
+# table, writes bench/results/latest.json. BENCH_ARGS passes options
+# (--only gemm,unet,micro,web,vae, --unet-sizes 256, ...).
 bench: all
 	@sh tools/deps.sh bench
 	POCL_CACHE_DIR=$${POCL_CACHE_DIR:-$(CURDIR)/$(BUILD)/pocl-cache} \

@@ -24,6 +24,7 @@ usage(FILE *f, int enc)
 	if (enc)
 		fprintf(f, "usage: kiln-render vae-encode --model PATH "
 			"--in NxCxHxW=FILE --out FILE [--logvar FILE] "
+			"[--tile N [--overlap N] | --budget BYTES] "
 			"[--device SEL] [--fail-each-alloc]\n"
 			"Writes the latent mean [N, latent, H/f, W/f] (not "
 			"scaled) as raw float32 and its shape as JSON.\n");
@@ -100,13 +101,13 @@ parse_args(int argc, char **argv, int enc, struct vae_args *a)
 			a->device = v;
 		else if (enc && !strcmp(k, "--logvar"))
 			a->out2 = v;
-		else if (!enc && !strcmp(k, "--tile")) {
+		else if (!strcmp(k, "--tile")) {
 			if (parse_long(v, 0, &a->tile))
 				return -1;
-		} else if (!enc && !strcmp(k, "--overlap")) {
+		} else if (!strcmp(k, "--overlap")) {
 			if (parse_long(v, 1, &a->overlap))
 				return -1;
-		} else if (!enc && !strcmp(k, "--budget")) {
+		} else if (!strcmp(k, "--budget")) {
 			if (parse_long(v, 1, &n))
 				return -1;
 			a->budget = (size_t)n;
@@ -187,8 +188,13 @@ pass_run(const struct pass *p, struct ktensor **out, struct ktensor **lv)
 {
 	const struct vae_args *a = p->a;
 
+	if (p->enc && a->tile > 0)
+		return vae_encode_tiled(p->v, p->in, (int)a->tile,
+			a->overlap > 0 ? (int)a->overlap : (int)a->tile / 4,
+			out, a->out2 ? lv : NULL);
 	if (p->enc)
-		return vae_encode(p->v, p->in, out, a->out2 ? lv : NULL);
+		return vae_encode(p->v, p->in, a->budget, out,
+			a->out2 ? lv : NULL);
 	if (a->tile > 0)
 		return vae_decode_tiled(p->v, p->in, (int)a->tile,
 			a->overlap > 0 ? (int)a->overlap : (int)a->tile / 4,
@@ -219,7 +225,7 @@ run(int argc, char **argv, int enc)
 	struct ktensor *in = NULL, *out = NULL, *lv = NULL;
 	float *host = NULL;
 	char err[1024];
-	size_t n;
+	size_t n, base;
 	double t0, t1;
 	int rc = 1;
 
@@ -247,6 +253,9 @@ run(int argc, char **argv, int enc)
 		fprintf(stderr, "kiln-render %s: %s\n", cmd, rt_error(rt));
 		goto out;
 	}
+	/* The weights and the input: what the pass itself takes comes on
+	 * top (the budget of --budget). */
+	base = rt->bytes_held;
 	if (a.walk && walk_alloc_failures(rt, cmd, pass_once,
 	    &(struct pass){ &a, enc, v, in }) < 0)
 		goto out;
@@ -263,12 +272,15 @@ run(int argc, char **argv, int enc)
 	if (write_tensor(out, a.out, cmd) != 0 ||
 	    (lv != NULL && write_tensor(lv, a.out2, cmd) != 0))
 		goto out;
+	if (rt->profile)
+		rt_prof_report(rt, stderr);
 	printf("{\"shape\":[%lld,%lld,%lld,%lld],\"scaling_factor\":%g,"
-		"\"seconds\":%.3f,\"peak_bytes\":%zu,\"peak_live_bytes\":%zu}\n",
+		"\"seconds\":%.3f,\"peak_bytes\":%zu,\"peak_live_bytes\":%zu,"
+		"\"base_bytes\":%zu}\n",
 		(long long)out->ne[0], (long long)out->ne[1],
 		(long long)out->ne[2], (long long)out->ne[3],
 		(double)vae_config(v)->scaling_factor, t1 - t0, rt->peak_held,
-		rt->peak_live);
+		rt->peak_live, base);
 	rc = 0;
 out:
 	free(host);

@@ -23,9 +23,11 @@ static const struct {
 	{ "unet", cmd_unet, "--model PATH --in ... --ctx ... --t ...: one "
 		"UNet evaluation" },
 	{ "vae-decode", cmd_vae_decode, "--model PATH --in SHAPE=FILE --out "
-		"FILE [--tile N]: VAE decode of raw float32 latents" },
+		"FILE [--tile N | --budget BYTES]: VAE decode of raw float32 "
+		"latents" },
 	{ "vae-encode", cmd_vae_encode, "--model PATH --in SHAPE=FILE --out "
-		"FILE: VAE encode of a raw float32 image (latent mean)" },
+		"FILE [--tile N | --budget BYTES]: VAE encode of a raw float32 "
+		"image (latent mean)" },
 	{ "upscale", cmd_upscale, "--in IMG --scale S [--upscaler FILE] "
 		"-o OUT.png: a larger image, by an RRDBNet or SRVGGNet model "
 		"and Lanczos, or Lanczos alone" },

@@ -751,7 +751,7 @@ encode_rgb(struct pipeline *p, const uint8_t *rgb, const uint8_t *zero,
 				    1.0f;
 	x = kt_new4(p->rt, KD_F32, 1, 3, (int64_t)H, (int64_t)W);
 	if (x == NULL || kt_upload(x, img) != 0 ||
-	    vae_encode(p->vae_enc, x, &mean, NULL) != 0) {
+	    vae_encode(p->vae_enc, x, gp->vae_budget, &mean, NULL) != 0) {
 		errf(err, errlen, "vae encode: %s", rt_error(p->rt));
 		goto out;
 	}

@@ -604,6 +604,18 @@ check_input(struct vae_model *v, const struct ktensor *x, int channels,
 	return 0;
 }
 
+/* The pool keeps every released buffer for reuse, but one level's
+ * activations are a quarter (decoder: four times) the size of the
+ * next's, too far apart for rt_alloc's best fit: the previous level's
+ * buffers would be held, unused, on top of the largest level's. Giving
+ * them back at each change of resolution keeps the device memory held
+ * near the memory live, which vae_decode_bytes estimates. */
+static void
+level_done(struct vae_model *v)
+{
+	rt_trim(v->rt);
+}
+
 /* One untiled decode. */
 static int
 decode_whole(struct vae_model *v, const struct ktensor *z,
@@ -611,10 +623,12 @@ decode_whole(struct vae_model *v, const struct ktensor *z,
 {
 	const struct vae_config *c = &v->cfg;
 	const struct vae_half *h = &v->dec;
-	struct ktensor *x = copy_of(z);
+	struct ktensor *x;
 	int i, j;
 
 	*out = NULL;
+	level_done(v);
+	x = copy_of(z);
 	if (x == NULL)
 		return -1;
 	if (h->qc_w != NULL && conv_step(&x, h->qc_w, h->qc_b, 1, 0))
@@ -627,9 +641,13 @@ decode_whole(struct vae_model *v, const struct ktensor *z,
 		for (j = 0; j < lv->nres; j++)
 			if (res_step(&x, &lv->res[j]))
 				goto bad;
-		if (lv->rs.w != NULL && (up_step(&x) ||
-		    conv_step(&x, lv->rs.w, lv->rs.b, 1, 1)))
-			goto bad;
+		if (lv->rs.w != NULL) {
+			if (up_step(&x))
+				goto bad;
+			level_done(v);
+			if (conv_step(&x, lv->rs.w, lv->rs.b, 1, 1))
+				goto bad;
+		}
 	}
 	if (norm_step(&x, h->no_w, h->no_b, c) ||
 	    conv_step(&x, h->out_w, h->out_b, 1, 1))
@@ -640,6 +658,67 @@ bad:
 	kt_free(x);
 	return -1;
 }
+
+/* dst [N, L, h, w] = src [N, 2L, h, w][:, first or second half]. */
+static int
+split_half(const struct ktensor *src, struct ktensor *dst, int second)
+{
+	struct ktensor v;
+	int64_t L = dst->ne[1], P = dst->ne[2] * dst->ne[3];
+
+	if (kt_view_4d(&v, src, dst->ne[0], L, dst->ne[2], dst->ne[3],
+	    2 * L * P, P, dst->ne[3], second ? (size_t)(L * P) : 0) != 0)
+		return -1;
+	return op_copy(&v, dst);
+}
+
+/* One untiled encode into the moments [N, 2 latent, H/f, W/f]: the mean,
+ * then the log-variance (not yet clamped). */
+static int
+encode_whole(struct vae_model *v, const struct ktensor *img,
+	struct ktensor **out)
+{
+	const struct vae_config *c = &v->cfg;
+	const struct vae_half *h = &v->enc;
+	struct ktensor *x;
+	int i, j;
+
+	*out = NULL;
+	level_done(v);
+	x = copy_of(img);
+	if (x == NULL || conv_step(&x, h->in_w, h->in_b, 1, 1))
+		goto bad;
+	for (i = 0; i < c->levels; i++) {
+		const struct vae_level *l = &h->lv[i];
+
+		for (j = 0; j < l->nres; j++)
+			if (res_step(&x, &l->res[j]))
+				goto bad;
+		if (l->rs.w != NULL) {
+			if (pad_step(&x) ||
+			    conv_step(&x, l->rs.w, l->rs.b, 2, 0))
+				goto bad;
+			level_done(v);
+		}
+	}
+	if (mid_step(&x, h, c) || norm_step(&x, h->no_w, h->no_b, c) ||
+	    conv_step(&x, h->out_w, h->out_b, 1, 1) ||
+	    (h->qc_w != NULL && conv_step(&x, h->qc_w, h->qc_b, 1, 0)))
+		goto bad;
+	*out = x;
+	return 0;
+bad:
+	kt_free(x);
+	return -1;
+}
+
+/* --- tiles ------------------------------------------------------------ */
+
+/* ny x nx tiles of th x tw latents, neighbours overlapping by at least
+ * ov latents. */
+struct tiling {
+	int th, tw, ny, nx, ov;
+};
 
 /* Number of tiles of n along an axis of len with at least ov overlap. */
 static int
@@ -673,111 +752,289 @@ crop(const struct ktensor *src, struct ktensor *dst, int y0, int x0)
 	return op_copy(&v, dst);
 }
 
-int
-vae_decode_tiled(struct vae_model *v, const struct ktensor *z, int tile,
-	int overlap, struct ktensor **out)
+/* Runs the decoder (enc 0) or the encoder on every tile of `in` (the
+ * latent, or the image at factor pixels per latent) and blends the
+ * results with linear ramps across the overlaps into *out: the image,
+ * or the moments. */
+static int
+run_tiles(struct vae_model *v, const struct ktensor *in, int enc,
+	const struct tiling *tl, struct ktensor **out)
 {
 	const struct vae_config *c = &v->cfg;
 	struct kiln_rt *rt = v->rt;
-	struct ktensor *img = NULL, *ws = NULL, *zt = NULL, *t = NULL;
-	int h, w, th, tw, ny, nx, iy, ix, f = c->factor, rc = -1;
+	int f = c->factor, si = enc ? f : 1, so = enc ? 1 : f;
+	int h = (int)in->ne[2] / si, w = (int)in->ne[3] / si;
+	int64_t N = in->ne[0], oc = enc ? 2 * c->latent_channels :
+		c->out_channels;
+	struct ktensor *acc = NULL, *ws = NULL, *it = NULL, *t = NULL;
+	int iy, ix, rc = -1;
 
 	*out = NULL;
-	if (check_input(v, z, c->latent_channels, &v->dec, "decoder"))
-		return -1;
-	h = (int)z->ne[2];
-	w = (int)z->ne[3];
-	if (tile >= h && tile >= w)
-		return decode_whole(v, z, out);
-	if (tile < 2 || overlap < 1 || overlap > tile / 2)
-		return rt_failf(rt, "vae: tile %d with overlap %d: want tile "
-			">= 2 and 1 <= overlap <= tile / 2", tile, overlap);
-	th = tile < h ? tile : h;
-	tw = tile < w ? tile : w;
-	ny = tile_count(h, th, overlap);
-	nx = tile_count(w, tw, overlap);
-	img = kt_new4(rt, KD_F32, z->ne[0], c->out_channels, (int64_t)f * h,
-		(int64_t)f * w);
-	ws = kt_new2(rt, KD_F32, (int64_t)f * h, (int64_t)f * w);
-	zt = kt_new4(rt, KD_F32, z->ne[0], z->ne[1], th, tw);
-	if (img == NULL || ws == NULL || zt == NULL || op_fill(img, 0.0f) ||
+	acc = kt_new4(rt, KD_F32, N, oc, (int64_t)so * h, (int64_t)so * w);
+	ws = kt_new2(rt, KD_F32, (int64_t)so * h, (int64_t)so * w);
+	it = kt_new4(rt, KD_F32, N, in->ne[1], (int64_t)si * tl->th,
+		(int64_t)si * tl->tw);
+	if (acc == NULL || ws == NULL || it == NULL || op_fill(acc, 0.0f) ||
 	    op_fill(ws, 0.0f))
 		goto out;
-	for (iy = 0; iy < ny; iy++) {
-		for (ix = 0; ix < nx; ix++) {
-			int y0 = tile_start(iy, ny, h, th),
-				x0 = tile_start(ix, nx, w, tw);
+	for (iy = 0; iy < tl->ny; iy++) {
+		for (ix = 0; ix < tl->nx; ix++) {
+			int y0 = tile_start(iy, tl->ny, h, tl->th),
+				x0 = tile_start(ix, tl->nx, w, tl->tw);
 			/* Ramps only where a neighbour overlaps; the
-			 * neighbour overlaps by at least `overlap`. */
-			int r = f * overlap, ramps[4] = {
-				iy > 0 ? r : 0, iy < ny - 1 ? r : 0,
-				ix > 0 ? r : 0, ix < nx - 1 ? r : 0 };
+			 * neighbour overlaps by at least ov. */
+			int r = so * tl->ov, ramps[4] = {
+				iy > 0 ? r : 0, iy < tl->ny - 1 ? r : 0,
+				ix > 0 ? r : 0, ix < tl->nx - 1 ? r : 0 };
 
-			if (crop(z, zt, y0, x0) || decode_whole(v, zt, &t) ||
-			    op_tile_accum(t, img, ws, f * y0, f * x0, ramps))
+			if (crop(in, it, si * y0, si * x0) ||
+			    (enc ? encode_whole(v, it, &t) :
+			    decode_whole(v, it, &t)) ||
+			    op_tile_accum(t, acc, ws, so * y0, so * x0, ramps))
 				goto out;
 			kt_free(t);
 			t = NULL;
 		}
 	}
-	if (op_tile_norm(img, ws))
+	if (op_tile_norm(acc, ws))
 		goto out;
-	*out = img;
-	img = NULL;
+	*out = acc;
+	acc = NULL;
 	rc = 0;
 out:
 	kt_free(t);
-	kt_free(zt);
+	kt_free(it);
 	kt_free(ws);
-	kt_free(img);
+	kt_free(acc);
 	return rc;
 }
 
-/* Live floats of a resnet at P pixels: x, h, h2, y, shortcut, and the
- * per-sample im2col of its widest conv. */
+/* Checks a caller's tile and overlap against a latent of h x w and
+ * fills tl. */
+static int
+tiling_of(struct kiln_rt *rt, int h, int w, int tile, int overlap,
+	struct tiling *tl)
+{
+	if (tile < 2 || overlap < 1 || overlap > tile / 2)
+		return rt_failf(rt, "vae: tile %d with overlap %d: want tile "
+			">= 2 and 1 <= overlap <= tile / 2", tile, overlap);
+	tl->th = tile < h ? tile : h;
+	tl->tw = tile < w ? tile : w;
+	tl->ov = overlap;
+	tl->ny = tile_count(h, tl->th, overlap);
+	tl->nx = tile_count(w, tl->tw, overlap);
+	return 0;
+}
+
+int
+vae_decode_tiled(struct vae_model *v, const struct ktensor *z, int tile,
+	int overlap, struct ktensor **out)
+{
+	struct tiling tl;
+	int h, w;
+
+	*out = NULL;
+	if (check_input(v, z, v->cfg.latent_channels, &v->dec, "decoder"))
+		return -1;
+	h = (int)z->ne[2];
+	w = (int)z->ne[3];
+	if (tile >= h && tile >= w)
+		return decode_whole(v, z, out);
+	if (tiling_of(v->rt, h, w, tile, overlap, &tl))
+		return -1;
+	return run_tiles(v, z, 0, &tl, out);
+}
+
+/* --- memory ----------------------------------------------------------- */
+
+/* rt_alloc hands out a pooled buffer up to twice the size asked for, so
+ * the device memory held runs above the sum of the live tensors: on SD's
+ * VAE by 1.06x (192x192) to 1.15x (512x512), measured with
+ * kiln-render vae-decode's peak_bytes. */
+#define POOL_SLACK 1.2
+
+/* op_conv2d's im2col buffer is banded: at most this many floats, unless
+ * one output line of columns is larger. */
 static double
-res_floats(double N, double P, double cin, double cout)
+band_floats(double ckk, double P, double W)
+{
+	double band = OP_CONV_BAND_BYTES / sizeof(float);
+
+	return fmin(ckk * P, fmax(band, ckk * W));
+}
+
+/* A float32 copy of the widest conv's weight, which op_conv2d makes of
+ * a float16 one. */
+static double
+weight_floats(const struct vae_config *c)
+{
+	double m = 0;
+	int i;
+
+	for (i = 0; i < c->levels; i++)
+		m = fmax(m, c->block_out[i]);
+	return 9 * m * m;
+}
+
+/* Live floats of a resnet at P pixels W wide: x, h, h2, y, shortcut,
+ * and the per-sample im2col of its widest conv. */
+static double
+res_floats(double N, double P, double W, double cin, double cout)
 {
 	double m = cin > cout ? cin : cout;
 
-	/* The im2col term is capped by op_conv2d's banding. */
-	return N * P * (cin + m + 3 * cout) +
-		fmin(9 * m * P, OP_CONV_BAND_BYTES / sizeof(float));
+	return N * P * (cin + m + 3 * cout) + band_floats(9 * m, P, W);
+}
+
+/* The mid block at P pixels W wide and c channels: its resnets, and
+ * the attention's x, t, q, k, v, o, y with a scores block of at most
+ * the default 64 MiB. */
+static double
+mid_floats(double N, double P, double W, double c)
+{
+	return fmax(res_floats(N, P, W, c, c),
+		7 * N * P * c + fmin(P * P, 16777216.0));
 }
 
 size_t
 vae_decode_bytes(const struct vae_config *c, int N, int h, int w)
 {
-	double P = (double)h * w, peak = 0, f, n = N;
-	/* op_conv2d's im2col buffer is banded: at most this many floats. */
-	double band = OP_CONV_BAND_BYTES / sizeof(float);
+	double P = (double)h * w, W = w, peak = 0, f, n = N;
 	double cin = c->block_out[c->levels - 1];
 	int i, j;
 
 #define PEAK(x) do { f = (x); if (f > peak) peak = f; } while (0)
 	PEAK(n * P * (c->latent_channels + cin) +
-	    fmin(9 * c->latent_channels * P, band));
-	PEAK(res_floats(n, P, cin, cin));
-	/* Attention: x, t, q, k, v, o, y and a scores block of at most the
-	 * default 64 MiB. */
-	PEAK(7 * n * P * cin + (P * P < 16777216.0 ? P * P : 16777216.0));
+	    band_floats(9 * c->latent_channels, P, W));
+	PEAK(mid_floats(n, P, W, cin));
 	for (i = 0; i < c->levels; i++) {
 		double cout = c->block_out[c->levels - 1 - i];
 
 		for (j = 0; j <= c->layers_per_block; j++) {
-			PEAK(res_floats(n, P, cin, cout));
+			PEAK(res_floats(n, P, W, cin, cout));
 			cin = cout;
 		}
 		if (i < c->levels - 1) {
 			PEAK(n * P * cin + 2 * n * 4 * P * cin +
-				fmin(9 * cin * 4 * P, band));
+				band_floats(9 * cin, 4 * P, 2 * W));
 			P *= 4;
+			W *= 2;
 		}
 	}
-	PEAK(2 * n * P * cin + fmin(9 * cin * P, band) +
+	PEAK(2 * n * P * cin + band_floats(9 * cin, P, W) +
 	    n * P * c->out_channels);
 #undef PEAK
-	return (size_t)(peak * sizeof(float));
+	return (size_t)((POOL_SLACK * peak + weight_floats(c)) *
+	    sizeof(float));
+}
+
+size_t
+vae_encode_bytes(const struct vae_config *c, int N, int H, int W)
+{
+	double P = (double)H * W, w = W, peak = 0, f, n = N;
+	double cin = c->in_channels, L2 = 2.0 * c->latent_channels;
+	int i, j;
+
+#define PEAK(x) do { f = (x); if (f > peak) peak = f; } while (0)
+	PEAK(n * P * (cin + c->block_out[0]) + band_floats(9 * cin, P, w));
+	cin = c->block_out[0];
+	for (i = 0; i < c->levels; i++) {
+		double cout = c->block_out[i];
+
+		for (j = 0; j < c->layers_per_block; j++) {
+			PEAK(res_floats(n, P, w, cin, cout));
+			cin = cout;
+		}
+		if (i < c->levels - 1) {
+			/* The padded copy, then the stride-2 conv. */
+			double Pp = P + w + (P / w) + 1;
+
+			PEAK(n * (P + Pp) * cin);
+			P /= 4;
+			w /= 2;
+			PEAK(n * (Pp + P) * cin + band_floats(9 * cin, P, w));
+		}
+	}
+	PEAK(mid_floats(n, P, w, cin));
+	PEAK(n * P * (2 * cin + L2) + band_floats(9 * cin, P, w));
+#undef PEAK
+	return (size_t)((POOL_SLACK * peak + weight_floats(c)) *
+	    sizeof(float));
+}
+
+/* Bytes of a tiled pass over a latent of h x w in tiles of th x tw: a
+ * tile's own, plus the blended result, its weights and the input tile
+ * that stay live across the tiles. */
+static size_t
+tiled_bytes(const struct vae_config *c, int enc, int N, int h, int w,
+	int th, int tw)
+{
+	double f = c->factor, n = N, acc, tile;
+
+	if (enc) {
+		acc = n * 2 * c->latent_channels * h * w + (double)h * w;
+		tile = n * c->in_channels * f * th * f * tw;
+		return vae_encode_bytes(c, N, (int)f * th, (int)f * tw) +
+			(size_t)((acc + tile) * sizeof(float));
+	}
+	acc = (n * c->out_channels + 1) * f * h * f * w;
+	tile = n * c->latent_channels * th * tw;
+	return vae_decode_bytes(c, N, th, tw) +
+		(size_t)((acc + tile) * sizeof(float));
+}
+
+/* The size of each of cnt tiles covering len with overlaps >= ov. */
+static int
+tile_len(int len, int cnt, int ov)
+{
+	if (cnt <= 1)
+		return len;
+	return (len + (cnt - 1) * ov + cnt - 1) / cnt;
+}
+
+/* The tiling of a latent of h x w whose pass fits budget with the least
+ * work: the fewest latents decoded (or encoded) in all, overlaps
+ * included, then the fewest tiles. Tiles are as large as the budget
+ * allows and need not be square: strips when the width fits. When no
+ * tiling fits, the smallest tiles (2 ov latents a side, at least 8). */
+static void
+plan(const struct vae_config *c, int enc, int N, int h, int w,
+	size_t budget, int ov, struct tiling *tl)
+{
+	double best = -1;
+	int ny, nx, th, tw, min = 2 * ov > 8 ? 2 * ov : 8;
+
+	for (ny = 1; ny <= h; ny++) {
+		th = tile_len(h, ny, ov);
+		if (ny > 1 && (th < min || th < 2 * ov))
+			break;
+		for (nx = 1; nx <= w; nx++) {
+			double work;
+			int cy, cx;
+
+			tw = tile_len(w, nx, ov);
+			if (nx > 1 && (tw < min || tw < 2 * ov))
+				break;
+			if (tiled_bytes(c, enc, N, h, w, th, tw) > budget)
+				continue;
+			cy = tile_count(h, th, ov);
+			cx = tile_count(w, tw, ov);
+			work = (double)cy * th * cx * tw;
+			if (best < 0 || work < best ||
+			    (work == best && cy * cx < tl->ny * tl->nx))
+				*tl = (struct tiling){ th, tw, cy, cx, ov };
+			if (best < 0 || work < best)
+				best = work;
+			/* More columns only add overlap. */
+			break;
+		}
+	}
+	if (best < 0) {
+		th = h < min ? h : min;
+		tw = w < min ? w : min;
+		*tl = (struct tiling){ th, tw, tile_count(h, th, ov),
+			tile_count(w, tw, ov), ov };
+	}
 }
 
 int
@@ -786,7 +1043,7 @@ vae_tile_for_budget(const struct vae_config *c, int N, size_t budget)
 	int t;
 
 	for (t = 256; t > 8; t -= 8)
-		if (vae_decode_bytes(c, N, t, t) <= budget)
+		if (tiled_bytes(c, 0, N, t, t, t, t) <= budget)
 			return t;
 	return 8;
 }
@@ -795,89 +1052,120 @@ int
 vae_decode(struct vae_model *v, const struct ktensor *z, size_t budget,
 	struct ktensor **out)
 {
-	int h, w, t;
+	struct tiling tl;
+	int h, w, N;
 
 	*out = NULL;
 	if (check_input(v, z, v->cfg.latent_channels, &v->dec, "decoder"))
 		return -1;
+	N = (int)z->ne[0];
 	h = (int)z->ne[2];
 	w = (int)z->ne[3];
-	if (budget == 0 ||
-	    vae_decode_bytes(&v->cfg, (int)z->ne[0], h, w) <= budget)
+	if (budget == 0 || vae_decode_bytes(&v->cfg, N, h, w) <= budget)
 		return decode_whole(v, z, out);
-	t = vae_tile_for_budget(&v->cfg, (int)z->ne[0], budget);
-	return vae_decode_tiled(v, z, t, t / 4, out);
+	plan(&v->cfg, 0, N, h, w, budget, VAE_TILE_OVERLAP, &tl);
+	if (tl.ny * tl.nx == 1)
+		return decode_whole(v, z, out);
+	return run_tiles(v, z, 0, &tl, out);
 }
 
-/* dst [N, L, h, w] = src [N, 2L, h, w][:, first or second half]. */
+/* --- encoder ---------------------------------------------------------- */
+
+/* The mean and the clamped log-variance of the moments. */
 static int
-split_half(const struct ktensor *src, struct ktensor *dst, int second)
-{
-	struct ktensor v;
-	int64_t L = dst->ne[1], P = dst->ne[2] * dst->ne[3];
-
-	if (kt_view_4d(&v, src, dst->ne[0], L, dst->ne[2], dst->ne[3],
-	    2 * L * P, P, dst->ne[3], second ? (size_t)(L * P) : 0) != 0)
-		return -1;
-	return op_copy(&v, dst);
-}
-
-int
-vae_encode(struct vae_model *v, const struct ktensor *img,
+split_moments(struct vae_model *v, const struct ktensor *x,
 	struct ktensor **mean, struct ktensor **logvar)
 {
-	const struct vae_config *c = &v->cfg;
-	const struct vae_half *h = &v->enc;
 	struct kiln_rt *rt = v->rt;
-	struct ktensor *x = NULL, *m = NULL, *lv = NULL;
-	int i, j;
+	int L = v->cfg.latent_channels;
+	struct ktensor *m = NULL, *lv = NULL;
 
-	*mean = NULL;
-	if (logvar != NULL)
-		*logvar = NULL;
-	if (check_input(v, img, c->in_channels, h, "encoder"))
-		return -1;
-	if (img->ne[2] % c->factor != 0 || img->ne[3] % c->factor != 0)
-		return rt_failf(rt, "vae: image %lldx%lld is not a multiple "
-			"of %d", (long long)img->ne[3], (long long)img->ne[2],
-			c->factor);
-	x = copy_of(img);
-	if (x == NULL || conv_step(&x, h->in_w, h->in_b, 1, 1))
-		goto bad;
-	for (i = 0; i < c->levels; i++) {
-		const struct vae_level *l = &h->lv[i];
-
-		for (j = 0; j < l->nres; j++)
-			if (res_step(&x, &l->res[j]))
-				goto bad;
-		if (l->rs.w != NULL && (pad_step(&x) ||
-		    conv_step(&x, l->rs.w, l->rs.b, 2, 0)))
-			goto bad;
-	}
-	if (mid_step(&x, h, c) || norm_step(&x, h->no_w, h->no_b, c) ||
-	    conv_step(&x, h->out_w, h->out_b, 1, 1) ||
-	    (h->qc_w != NULL && conv_step(&x, h->qc_w, h->qc_b, 1, 0)))
-		goto bad;
-	m = kt_new4(rt, KD_F32, x->ne[0], c->latent_channels, x->ne[2],
-		x->ne[3]);
+	m = kt_new4(rt, KD_F32, x->ne[0], L, x->ne[2], x->ne[3]);
 	if (m == NULL || split_half(x, m, 0))
 		goto bad;
 	if (logvar != NULL) {
 		/* diffusers' DiagonalGaussianDistribution clamps the
 		 * log-variance to [-30, 20]. */
-		lv = kt_new4(rt, KD_F32, x->ne[0], c->latent_channels,
-			x->ne[2], x->ne[3]);
+		lv = kt_new4(rt, KD_F32, x->ne[0], L, x->ne[2], x->ne[3]);
 		if (lv == NULL || split_half(x, lv, 1) ||
 		    op_clamp(lv, -30.0f, 20.0f))
 			goto bad;
 		*logvar = lv;
 	}
-	kt_free(x);
 	*mean = m;
 	return 0;
 bad:
-	kt_free(x);
 	kt_free(m);
 	kt_free(lv);
 	return -1;
+}
+
+/* Checks an encoder input; h and w get its size in latents. */
+static int
+check_image(struct vae_model *v, const struct ktensor *img, int *h, int *w)
+{
+	const struct vae_config *c = &v->cfg;
+
+	if (check_input(v, img, c->in_channels, &v->enc, "encoder"))
+		return -1;
+	if (img->ne[2] % c->factor != 0 || img->ne[3] % c->factor != 0)
+		return rt_failf(v->rt, "vae: image %lldx%lld is not a "
+			"multiple of %d", (long long)img->ne[3],
+			(long long)img->ne[2], c->factor);
+	*h = (int)img->ne[2] / c->factor;
+	*w = (int)img->ne[3] / c->factor;
+	return 0;
+}
+
+/* Encodes by the tiling, whole when it is one tile. */
+static int
+encode_by(struct vae_model *v, const struct ktensor *img,
+	const struct tiling *tl, struct ktensor **mean,
+	struct ktensor **logvar)
+{
+	struct ktensor *x = NULL;
+	int rc;
+
+	if ((tl->ny * tl->nx == 1 ? encode_whole(v, img, &x) :
+	    run_tiles(v, img, 1, tl, &x)) != 0)
+		return -1;
+	rc = split_moments(v, x, mean, logvar);
+	kt_free(x);
+	return rc;
+}
+
+int
+vae_encode(struct vae_model *v, const struct ktensor *img, size_t budget,
+	struct ktensor **mean, struct ktensor **logvar)
+{
+	struct tiling tl = { 0, 0, 1, 1, VAE_TILE_OVERLAP };
+	int h, w, N = (int)img->ne[0];
+
+	*mean = NULL;
+	if (logvar != NULL)
+		*logvar = NULL;
+	if (check_image(v, img, &h, &w))
+		return -1;
+	if (budget > 0 && vae_encode_bytes(&v->cfg, N, (int)img->ne[2],
+	    (int)img->ne[3]) > budget)
+		plan(&v->cfg, 1, N, h, w, budget, VAE_TILE_OVERLAP, &tl);
+	return encode_by(v, img, &tl, mean, logvar);
+}
+
+int
+vae_encode_tiled(struct vae_model *v, const struct ktensor *img, int tile,
+	int overlap, struct ktensor **mean, struct ktensor **logvar)
+{
+	struct tiling tl = { 0, 0, 1, 1, overlap };
+	int h, w;
+
+	*mean = NULL;
+	if (logvar != NULL)
+		*logvar = NULL;
+	if (check_image(v, img, &h, &w))
+		return -1;
+	if ((tile < h || tile < w) &&
+	    tiling_of(v->rt, h, w, tile, overlap, &tl))
+		return -1;
+	return encode_by(v, img, &tl, mean, logvar);
 }

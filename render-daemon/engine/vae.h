@@ -46,13 +46,24 @@ void vae_free(struct vae_model *v);
 
 const struct vae_config *vae_config(const struct vae_model *v);
 
+/* Latents by which neighbouring tiles overlap at least when a budget
+ * asks for tiles: 64 pixels of SD's image, enough for the linear blend
+ * to hide the seams (the tests measure them), few enough that two tiles
+ * of a 512x512 image decode about 1.1x its latents, not 1.6x. */
+#define VAE_TILE_OVERLAP 8
+
 /* Decodes z [N, latent, h, w] into a new tensor [N, out_channels,
  * factor*h, factor*w] in *out (the caller frees it), values roughly in
  * [-1, 1]. z must already be divided by scaling_factor: that is the
  * caller's job, as in diffusers' pipelines. When budget > 0 and the
  * untiled decode is estimated (vae_decode_bytes) to need more than budget
- * bytes of activations, it decodes in overlapping tiles of a size that
- * fits (vae_decode_tiled). Returns 0, or -1 with rt_error() set. */
+ * bytes of device memory, it decodes in tiles overlapping by at least
+ * VAE_TILE_OVERLAP latents, as large as the budget allows and spread so
+ * that the fewest latents are decoded in all (strips when the width
+ * fits), blended with linear ramps across the overlaps. The budget
+ * counts what the decode allocates: activations, the result and its
+ * blending weights; not the weights or z. Returns 0, or -1 with
+ * rt_error() set. */
 int vae_decode(struct vae_model *v, const struct ktensor *z, size_t budget,
 	struct ktensor **out);
 
@@ -64,13 +75,18 @@ int vae_decode(struct vae_model *v, const struct ktensor *z, size_t budget,
 int vae_decode_tiled(struct vae_model *v, const struct ktensor *z, int tile,
 	int overlap, struct ktensor **out);
 
-/* Estimated device bytes of activations for an untiled decode of N
- * latents of h x w (weights not included); a planning figure, not an
- * exact one. */
+/* Estimated peak device bytes of an untiled decode of N latents of
+ * h x w (weights and z not included, the float32 copy of a float16
+ * conv weight included). The decoder gives back its pooled buffers at
+ * each change of resolution, so the memory the runtime holds stays
+ * within this figure (the tests check it on SD's VAE). */
 size_t vae_decode_bytes(const struct vae_config *c, int N, int h, int w);
 
-/* The largest tile (a multiple of 8 latents, at least 8) whose decode
- * vae_decode_bytes estimates within budget for N samples. */
+/* The same for an untiled encode of N images of H x W pixels. */
+size_t vae_encode_bytes(const struct vae_config *c, int N, int H, int W);
+
+/* The largest square tile (a multiple of 8 latents, at least 8) whose
+ * tiled decode is estimated within budget for N samples. */
 int vae_tile_for_budget(const struct vae_config *c, int N, size_t budget);
 
 /* Encodes x [N, in_channels, H, W] (values in [-1, 1]; H and W multiples
@@ -78,8 +94,16 @@ int vae_tile_for_budget(const struct vae_config *c, int N, size_t budget);
  * W/factor] (logvar clamped to [-30, 20] as diffusers does). A latent for
  * img2img is mean (or mean + exp(logvar / 2) * noise) times
  * scaling_factor: the caller's job. logvar may be NULL when only the mean
- * is wanted. Returns 0, or -1 with rt_error() set. */
-int vae_encode(struct vae_model *v, const struct ktensor *x,
+ * is wanted. budget as for vae_decode (vae_encode_bytes): over it, the
+ * image is encoded in tiles overlapping by VAE_TILE_OVERLAP latents and
+ * the moments (mean and log-variance) blended as the decoder blends its
+ * image. Returns 0, or -1 with rt_error() set. */
+int vae_encode(struct vae_model *v, const struct ktensor *x, size_t budget,
 	struct ktensor **mean, struct ktensor **logvar);
+
+/* The same in tiles of tile x tile latents (factor * tile pixels)
+ * overlapping by at least `overlap` latents (0 < overlap <= tile / 2). */
+int vae_encode_tiled(struct vae_model *v, const struct ktensor *x, int tile,
+	int overlap, struct ktensor **mean, struct ktensor **logvar);
 
 #endif

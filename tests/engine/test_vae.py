@@ -3,8 +3,10 @@ reference (tools/reference/vae.py), on small random-weight VAEs in every
 layout the loader accepts: diffusers folder with config.json, diffusers
 folder with the old attention names and no config, single file with LDM
 names and F16 weights. Tolerance: max abs error <= 1e-4 of the output's
-scale. Then tiled decoding against the untiled C result (see TILE_TOL),
-the seams, and the memory it saves."""
+scale. Then tiled decoding and encoding against the reference's tiling
+(1e-4) and against the untiled C result (TILE_MEAN_TOL, TILE_MAX_TOL),
+the seams, and a --budget that forces tiles keeping the memory held
+within it."""
 
 import json
 import os
@@ -231,6 +233,73 @@ def test_tiling_reduces_peak_memory(_):
     _, info = run("vae-decode", _tiled["model"], _tiled["z"],
                   ["--budget", str(int(pt * 0.8))])
     assert info["peak_bytes"] < pw, info
+
+
+def test_tiled_encode_matches_reference_tiling(_):
+    """Tiled encode (--tile 16 --overlap 4 latents) against the
+    reference's tiled encode (encode_tiled: the moments blended with the
+    decoder's ramps) at TOL, and against the untiled encode within the
+    tiled decode's tolerances (TILE_MEAN_TOL, TILE_MAX_TOL)."""
+    cfg = ref.config((32, 64), layers=1, latent=4, groups=8)
+    w = ref.random_weights(cfg, seed=30)
+    model = diffusers_folder("tiled-enc", cfg, w)
+    img = rand(1, 3, 80, 112, seed=31).clamp(-1, 1)
+    whole, _, _ = run("vae-encode", model, img, logvar=True)
+    mean, logvar, info = run("vae-encode", model, img,
+                             ["--tile", "16", "--overlap", "4"],
+                             logvar=True)
+    assert info["shape"] == [1, 4, 40, 56], info
+    want_m, want_lv = ref.encode_tiled(w, cfg, img, 16, 4)
+    check(mean, want_m, "tiled encode mean vs the reference's tiling")
+    check(logvar, want_lv, "tiled encode logvar vs the reference's tiling")
+    scale = whole.abs().max().item()
+    d = (mean - whole).abs()
+    assert d.mean().item() / scale <= TILE_MEAN_TOL and \
+        d.max().item() / scale <= TILE_MAX_TOL, \
+        "tiled vs untiled encode: mean %.3g, max %.3g of the scale" % (
+            d.mean().item() / scale, d.max().item() / scale)
+
+
+def budget_case(cmd, x, want_shape):
+    """Untiled, then --budget half the untiled pass's own memory: the
+    pass must tile (its memory falls), stay within the budget
+    (peak_bytes less base_bytes, the weights and the input, as the
+    runtime counts what it holds, pool included) and stay near the
+    untiled result."""
+    cfg = ref.config((32, 64), layers=1, latent=4, groups=8)
+    model = _budget_model.get("m")
+    if model is None:
+        model = diffusers_folder("budget", cfg,
+                                 ref.random_weights(cfg, seed=32))
+        _budget_model["m"] = model
+    whole, info_w = run(cmd, model, x)
+    own = info_w["peak_bytes"] - info_w["base_bytes"]
+    budget = own // 2
+    tiled, info_t = run(cmd, model, x, ["--budget", str(budget)])
+    assert info_t["shape"] == want_shape, info_t
+    used = info_t["peak_bytes"] - info_t["base_bytes"]
+    assert used <= budget, "%s: %d bytes held over a budget of %d " \
+        "(untiled %d)" % (cmd, used, budget, own)
+    assert not torch.equal(tiled, whole), "%s: not tiled" % cmd
+    scale = whole.abs().max().item()
+    d = (tiled - whole).abs()
+    assert d.mean().item() / scale <= TILE_MEAN_TOL and \
+        d.max().item() / scale <= TILE_MAX_TOL, \
+        "%s: budget-tiled vs untiled: mean %.3g, max %.3g of the " \
+        "scale" % (cmd, d.mean().item() / scale, d.max().item() / scale)
+
+
+_budget_model = {}
+
+
+def test_decode_budget_keeps_peak_under_it(_):
+    budget_case("vae-decode", rand(1, 4, 48, 64, seed=33),
+                [1, 3, 96, 128])
+
+
+def test_encode_budget_keeps_peak_under_it(_):
+    budget_case("vae-encode", rand(1, 3, 96, 128, seed=34).clamp(-1, 1),
+                [1, 4, 48, 64])
 
 
 def test_clear_errors(_):

@@ -20,6 +20,15 @@ same work in the same command, so the figures hold on a noisy machine.
      gallery page, each next to lighttpd serving a static file: requests/s,
      p50 and p99 latency, errors.
 
+  6. VAE: SD's VAE (random weights, 128/256/512/512) decoding and
+     encoding 512x512 untiled and under --vae-budget-mb (tiled): CPU
+     seconds (user + system, the machine being shared) as a ratio, the
+     memory held and the tiled result's difference from the untiled one;
+     then a 2048x2048 decode within a budget with a quarter-width VAE
+     (32/64/128/128: SD's at 2048x2048 takes a quarter of an hour on two
+     cores), its CPU seconds per pixel against the same VAE's untiled
+     512x512 decode.
+
 Prints one table and writes bench/results/latest.json. Never part of
 `make test`. Run with /usr/bin/python3."""
 
@@ -111,6 +120,98 @@ def section_gemm(args):
                      "ratio": round(k["gflops"] / best, 3)})
     return {"device": kiln.get("device"), "blas": gemm.blas_library(),
             "peak_gflops": round(max(b for b, _ in blas), 1), "rows": rows}
+
+
+# ------------------------------------------------------------------ VAE
+
+def vae_model(work, name, block_out):
+    """A diffusers VAE folder of random weights, written once."""
+    import st_io
+    import vae as vae_ref
+    d = os.path.join(work, name)
+    f = os.path.join(d, "vae", "diffusion_pytorch_model.safetensors")
+    if not os.path.exists(f):
+        os.makedirs(os.path.dirname(f), exist_ok=True)
+        cfg = vae_ref.config(block_out, layers=2, latent=4, groups=32)
+        st_io.write(f + ".tmp", vae_ref.as_numpy(
+            vae_ref.random_weights(cfg, seed=1)))
+        os.rename(f + ".tmp", f)
+    return d
+
+
+def vae_pass(args, cmd, model, x, extra=()):
+    """One kiln-render vae-decode/vae-encode: (output, its JSON line)."""
+    binary = os.path.join(args.build, "render-daemon", "kiln-render")
+    work = os.path.join(args.build, "bench-vae")
+    inp, out = os.path.join(work, "in.bin"), os.path.join(work, "out.bin")
+    x.astype(np.float32).tofile(inp)
+    argv = [binary, cmd, "--model", model, "--in",
+            "x".join(str(v) for v in x.shape) + "=" + inp, "--out", out]
+    p = subprocess.Popen(argv + list(extra), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE,
+                         env=engine_env(args.build))
+    so, se = p.communicate()
+    if p.returncode != 0:
+        sys.exit("bench: %s failed:\n%s" % (" ".join(argv),
+                                             se.decode()[-3000:]))
+    info = json.loads(so)
+    y = np.fromfile(out, np.float32).reshape(info["shape"])
+    return y, info
+
+
+def vae_timed(args, cmd, model, x, extra=()):
+    """vae_pass with the child's CPU seconds (user + system)."""
+    r0 = os.times()
+    y, info = vae_pass(args, cmd, model, x, extra)
+    r1 = os.times()
+    cpu = (r1.children_user - r0.children_user) + \
+        (r1.children_system - r0.children_system)
+    info["cpu_s"] = round(cpu, 2)
+    info["held_mb"] = round((info["peak_bytes"] - info["base_bytes"]) /
+                            1048576, 1)
+    return y, info
+
+
+def section_vae(args):
+    work = os.path.join(args.build, "bench-vae")
+    os.makedirs(work, exist_ok=True)
+    budget = str(args.vae_budget_mb * 1048576)
+    rng = np.random.default_rng(5)
+    sd = vae_model(work, "sd", (128, 256, 512, 512))
+    res = {"budget_mb": args.vae_budget_mb, "rows": []}
+    cases = (("decode 512x512", "vae-decode",
+              rng.standard_normal((1, 4, 64, 64))),
+             ("encode 512x512", "vae-encode",
+              rng.uniform(-1, 1, (1, 3, 512, 512))))
+    for name, cmd, x in cases:
+        log("VAE: %s, untiled and within %d MB" % (name,
+                                                  args.vae_budget_mb))
+        whole, iw = vae_timed(args, cmd, sd, x)
+        tiled, it = vae_timed(args, cmd, sd, x, ["--budget", budget])
+        scale = float(np.abs(whole).max())
+        d = np.abs(tiled - whole)
+        res["rows"].append({
+            "case": name, "untiled_cpu_s": iw["cpu_s"],
+            "tiled_cpu_s": it["cpu_s"],
+            "ratio": round(it["cpu_s"] / iw["cpu_s"], 3),
+            "untiled_held_mb": iw["held_mb"], "tiled_held_mb": it["held_mb"],
+            "mean_diff": round(float(d.mean()) / scale, 5),
+            "max_diff": round(float(d.max()) / scale, 5)})
+    q = vae_model(work, "quarter", (32, 64, 128, 128))
+    big = args.vae_big_budget_mb
+    log("VAE: 2048x2048 decode within %d MB, quarter-width VAE" % big)
+    _, i512 = vae_timed(args, "vae-decode", q,
+                        rng.standard_normal((1, 4, 64, 64)))
+    _, i2k = vae_timed(args, "vae-decode", q,
+                       rng.standard_normal((1, 4, 256, 256)),
+                       ["--budget", str(big * 1048576)])
+    res["big"] = {"budget_mb": big, "cpu_s": i2k["cpu_s"],
+                  "held_mb": i2k["held_mb"],
+                  "untiled_512_cpu_s": i512["cpu_s"],
+                  "untiled_512_held_mb": i512["held_mb"],
+                  "per_pixel_ratio": round(i2k["cpu_s"] /
+                                           (16 * i512["cpu_s"]), 3)}
+    return res
 
 
 # ------------------------------------------------------------------ UNet
@@ -592,6 +693,27 @@ def table(res):
         out.append("  kiln-render %.1f   whole stack %.1f   ratio %.2f" % (
             m["render"]["images_per_min"], m["stack"]["images_per_min"],
             m["ratio"]))
+    v = res.get("vae")
+    if v:
+        out.append("VAE, SD's shape, random weights (CPU s = user + "
+                   "system; held = device MB beyond the weights)")
+        out.append("  %-16s %9s %9s %7s %10s %10s %9s %9s" % (
+            "", "untiled", "%d MB" % v["budget_mb"], "ratio",
+            "held", "held", "mean diff", "max diff"))
+        for r in v["rows"]:
+            out.append("  %-16s %8.1fs %8.1fs %7.2f %7.0f MB %7.0f MB "
+                       "%9.4f %9.4f" % (
+                           r["case"], r["untiled_cpu_s"], r["tiled_cpu_s"],
+                           r["ratio"], r["untiled_held_mb"],
+                           r["tiled_held_mb"], r["mean_diff"],
+                           r["max_diff"]))
+        b = v["big"]
+        out.append("  decode 2048x2048, quarter-width VAE, within %d MB: "
+                   "%.1f s CPU, %.0f MB held; per pixel %.2fx its untiled "
+                   "512x512 (%.1f s, %.0f MB)" % (
+                       b["budget_mb"], b["cpu_s"], b["held_mb"],
+                       b["per_pixel_ratio"], b["untiled_512_cpu_s"],
+                       b["untiled_512_held_mb"]))
     w = res.get("web")
     if w:
         out.append("Web, wrk %d connections %d s (req/s, p50/p99 ms, "
@@ -613,7 +735,9 @@ def table(res):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
-    ap.add_argument("--only", default="gemm,unet,sdxl,micro,web")
+    ap.add_argument("--only", default="gemm,unet,sdxl,micro,web,vae")
+    ap.add_argument("--vae-budget-mb", type=int, default=512)
+    ap.add_argument("--vae-big-budget-mb", type=int, default=256)
     ap.add_argument("--gemm-repeat", type=int, default=5)
     ap.add_argument("--unet-sizes", default="256,512")
     ap.add_argument("--unet-repeat", type=int, default=2)
@@ -645,6 +769,8 @@ def main():
         res["unet"] = section_unet(args, peak)
     if "sdxl" in args.only:
         res["sdxl"] = section_sdxl(args, peak)
+    if "vae" in args.only:
+        res["vae"] = section_vae(args)
     if "micro" in args.only or "web" in args.only:
         res["micro"], res["web"] = section_stack(args)
         if "micro" not in args.only:

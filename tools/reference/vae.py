@@ -256,9 +256,9 @@ def decode(w, cfg, z):
     return _conv(w, "decoder.conv_out", x)
 
 
-def encode(w, cfg, img):
+def encode(w, cfg, img, clamp=True):
     """image [N, in, H, W] -> (mean, logvar) [N, latent, H/f, W/f],
-    logvar clamped to [-30, 20]."""
+    logvar clamped to [-30, 20] (unless clamp is False)."""
     G = cfg["norm_num_groups"]
     n = len(cfg["block_out_channels"])
     x = _conv(w, "encoder.conv_in", img.to(DTYPE))
@@ -275,7 +275,7 @@ def encode(w, cfg, img):
     x = _conv(w, "encoder.conv_out", x)
     x = _conv(w, "quant_conv", x, pad=0)
     L = cfg["latent_channels"]
-    return x[:, :L], x[:, L:].clamp(-30.0, 20.0)
+    return x[:, :L], x[:, L:].clamp(-30.0, 20.0) if clamp else x[:, L:]
 
 
 def tile_starts(length, tile, overlap):
@@ -322,3 +322,39 @@ def decode_tiled(w, cfg, z, tile, overlap):
             out[:, :, f * y0:f * (y0 + th), f * x0:f * (x0 + tw)] += t * wt
             ws[f * y0:f * (y0 + th), f * x0:f * (x0 + tw)] += wt
     return out / ws
+
+
+def _moments(w, cfg, img):
+    """The encoder's output before the split: mean and unclamped
+    log-variance stacked on the channels."""
+    m, lv = encode(w, cfg, img, clamp=False)
+    return torch.cat([m, lv], dim=1)
+
+
+def encode_tiled(w, cfg, img, tile, overlap):
+    """Tiled encode: every tile of tile x tile latents (f * tile pixels)
+    encoded alone, its moments (mean and log-variance) weighted by
+    linear ramps over `overlap` latents on the sides a neighbour
+    overlaps and normalised by the sum of weights, as decode_tiled does
+    with pixels; the log-variance clamped after the blend."""
+    f = 2 ** (len(cfg["block_out_channels"]) - 1)
+    N, _, H, W = img.shape
+    h, wd = H // f, W // f
+    th, tw = min(tile, h), min(tile, wd)
+    ys, xs = tile_starts(h, th, overlap), tile_starts(wd, tw, overlap)
+    L = cfg["latent_channels"]
+    out = torch.zeros(N, 2 * L, h, wd, dtype=torch.float64)
+    ws = torch.zeros(h, wd, dtype=torch.float64)
+    for iy, y0 in enumerate(ys):
+        for ix, x0 in enumerate(xs):
+            t = _moments(w, cfg, img[:, :, f * y0:f * (y0 + th),
+                                     f * x0:f * (x0 + tw)])
+            wy = _ramp(th, overlap if iy > 0 else 0,
+                       overlap if iy < len(ys) - 1 else 0)
+            wx = _ramp(tw, overlap if ix > 0 else 0,
+                       overlap if ix < len(xs) - 1 else 0)
+            wt = wy[:, None] * wx[None, :]
+            out[:, :, y0:y0 + th, x0:x0 + tw] += t * wt
+            ws[y0:y0 + th, x0:x0 + tw] += wt
+    out = out / ws
+    return out[:, :L], out[:, L:].clamp(-30.0, 20.0)
