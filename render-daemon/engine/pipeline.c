@@ -726,12 +726,14 @@ need_encoder(struct pipeline *p, char *err, size_t errlen)
 
 /* W x H RGB8 (NULL: mid-grey, 0 in [-1, 1]) to [-1, 1], zeroed where the
  * grey mask zero (may be NULL) rounds to 255, through the VAE encoder: the
- * latent mean times the scaling factor into lat (n floats). The mean
+ * latent mean times the scaling factor into lat (n floats), in tiles
+ * within budget bytes (0: whole). The mean
  * rather than a sample keeps a seed's image the same (A1111 and diffusers
  * sample the posterior with an unseeded draw). */
 static int
 encode_rgb(struct pipeline *p, const uint8_t *rgb, const uint8_t *zero,
-    int W, int H, float *lat, size_t n, char *err, size_t errlen)
+    int W, int H, size_t budget, float *lat, size_t n, char *err,
+    size_t errlen)
 {
 	float *img = NULL;
 	struct ktensor *x = NULL, *mean = NULL;
@@ -751,7 +753,7 @@ encode_rgb(struct pipeline *p, const uint8_t *rgb, const uint8_t *zero,
 				    1.0f;
 	x = kt_new4(p->rt, KD_F32, 1, 3, (int64_t)H, (int64_t)W);
 	if (x == NULL || kt_upload(x, img) != 0 ||
-	    vae_encode(p->vae_enc, x, gp->vae_budget, &mean, NULL) != 0) {
+	    vae_encode(p->vae_enc, x, budget, &mean, NULL) != 0) {
 		errf(err, errlen, "vae encode: %s", rt_error(p->rt));
 		goto out;
 	}
@@ -965,7 +967,7 @@ inpaint_finish(const struct gen_params *gp, const struct inpaint *ip,
  * part zeroed (mid-grey), as A1111 and diffusers build it. */
 static int
 inpaint_cond(struct pipeline *p, const struct inpaint *ip, int W, int H,
-    int c, float *extra, char *err, size_t errlen)
+    int c, size_t budget, float *extra, char *err, size_t errlen)
 {
 	size_t hw = (size_t)(W / vae_config(p->vae)->factor) *
 	    (size_t)(H / vae_config(p->vae)->factor), i;
@@ -973,8 +975,8 @@ inpaint_cond(struct pipeline *p, const struct inpaint *ip, int W, int H,
 	for (i = 0; i < hw; i++)
 		extra[i] = ip != NULL ? ip->lmask[i] : 1.0f;
 	return encode_rgb(p, ip != NULL ? ip->rimg : NULL,
-	    ip != NULL ? ip->rmask : NULL, W, H, extra + hw, hw * (size_t)c,
-	    err, errlen);
+	    ip != NULL ? ip->rmask : NULL, W, H, budget, extra + hw,
+	    hw * (size_t)c, err, errlen);
 }
 
 /* x (c x h x w) resized to oh x ow into y the way torch's interpolate
@@ -1078,8 +1080,8 @@ hires_pass(struct pipeline *p, const struct gen_params *gp, struct guide *g,
 		if (upscaler_upscale_rgb(gp->hires_upscaler, small, W, H, W2,
 		    H2, gp->vae_budget, 0, 0, &big, err, errlen) != 0)
 			goto out;
-		if (encode_rgb(p, big, NULL, W2, H2, init, n2, err,
-		    errlen) != 0)
+		if (encode_rgb(p, big, NULL, W2, H2, gp->vae_budget, init,
+		    n2, err, errlen) != 0)
 			goto out;
 	} else {
 		resize_latent(x, c, h, w, init, H2 / (H / h), W2 / (W / w),
@@ -1248,8 +1250,8 @@ pipeline_generate(struct pipeline *p, const struct gen_params *gp,
 			goto out;
 		}
 		if (gp->mask != NULL) {
-			if (encode_rgb(p, ip.rimg, NULL, W, H, init, g.n, err,
-			    errlen) != 0)
+			if (encode_rgb(p, ip.rimg, NULL, W, H, gp->vae_budget,
+			    init, g.n, err, errlen) != 0)
 				goto out;
 		} else {
 			uint8_t *rgb = NULL;
@@ -1257,8 +1259,8 @@ pipeline_generate(struct pipeline *p, const struct gen_params *gp,
 			if (image_resize_rgb(gp->init_rgb, gp->init_w,
 			    gp->init_h, W, H, &rgb, err, errlen) != 0)
 				goto out;
-			st = encode_rgb(p, rgb, NULL, W, H, init, g.n, err,
-			    errlen);
+			st = encode_rgb(p, rgb, NULL, W, H, gp->vae_budget,
+			    init, g.n, err, errlen);
 			free(rgb);
 			if (st != 0)
 				goto out;
@@ -1273,7 +1275,7 @@ pipeline_generate(struct pipeline *p, const struct gen_params *gp,
 			goto out;
 		}
 		if (inpaint_cond(p, gp->mask != NULL ? &ip : NULL, W, H, g.c,
-		    extra, err, errlen) != 0)
+		    gp->vae_budget, extra, err, errlen) != 0)
 			goto out;
 		g.extra = extra;
 	}
