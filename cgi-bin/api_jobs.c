@@ -709,6 +709,40 @@ extras_json(struct kreq *req, const char *dir, enum extra_kind kind)
 	return a;
 }
 
+/* The upscaler models of dir, each with its architecture and scale, an
+ * unusable one with why. */
+static json_object *
+upscalers_json(const char *dir)
+{
+	json_object *a = json_object_new_array();
+	struct extra_info *x = NULL;
+	int n, i;
+
+	n = extras_list(dir, EXTRA_UPSCALER, &x);
+	if (n < 0)
+		log_warn("models: %s cannot be read", dir);
+	for (i = 0; i < n; i++) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "name",
+			json_object_new_string(x[i].name));
+		json_object_object_add(o, "type",
+			json_object_new_string("upscaler"));
+		if (x[i].error != NULL) {
+			json_object_object_add(o, "error",
+				json_object_new_string(x[i].error));
+		} else {
+			json_object_object_add(o, "arch",
+				json_object_new_string(x[i].arch));
+			json_object_object_add(o, "scale",
+				json_object_new_int(x[i].scale));
+		}
+		json_object_array_add(a, o);
+	}
+	extras_free(x, n);
+	return a;
+}
+
 int
 api_models(struct kreq *req)
 {
@@ -736,6 +770,8 @@ api_models(struct kreq *req)
 		EXTRA_LORA));
 	json_object_object_add(o, "embeddings", extras_json(req,
 		cfg->embeddings_dir, EXTRA_EMBEDDING));
+	json_object_object_add(o, "upscalers",
+		upscalers_json(cfg->upscalers_dir));
 	return api_send(req, 200, o);
 }
 

@@ -73,6 +73,7 @@ static const struct cfg_key keys[] = {
 	S("paths", "models", models_dir, KILN_SHARE_DIR "/models"),
 	S("paths", "loras", loras_dir, ""),
 	S("paths", "embeddings", embeddings_dir, ""),
+	S("paths", "upscalers", upscalers_dir, ""),
 	S("daemon", "name", daemon_name, ""),
 	I("daemon", "heartbeat_interval", heartbeat_interval, "5", 1, 3600),
 	S("daemon", "device", daemon_device, ""),
@@ -552,6 +553,11 @@ config_parse(struct kiln_config *cfg, const char *name, const char *text,
 	if (cfg->embeddings_dir[0] == '\0') {
 		free(cfg->embeddings_dir);
 		cfg->embeddings_dir = xasprintf("%s/embeddings",
+			cfg->models_dir);
+	}
+	if (cfg->upscalers_dir[0] == '\0') {
+		free(cfg->upscalers_dir);
+		cfg->upscalers_dir = xasprintf("%s/upscalers",
 			cfg->models_dir);
 	}
 	cfg->webhook_allow = net_allow_new(cfg->webhook_allow_spec, msg,

@@ -45,6 +45,9 @@ struct kiln_config {
 	 * empty, MODELS/loras and MODELS/embeddings after the load. */
 	char *loras_dir;
 	char *embeddings_dir;
+	/* Upscaler models (NAME.safetensors: RRDBNet, SRVGGNet) for the
+	 * hires fix; empty: MODELS/upscalers. */
+	char *upscalers_dir;
 	/* [daemon] */
 	char *daemon_name;
 	long heartbeat_interval;

@@ -19,7 +19,16 @@
 const char *
 extra_kind_name(enum extra_kind k)
 {
-	return k == EXTRA_LORA ? "lora" : "embedding";
+	return k == EXTRA_LORA ? "lora" : k == EXTRA_EMBEDDING ? "embedding" :
+		"upscaler";
+}
+
+/* The kind as messages name it. */
+static const char *
+kind_title(enum extra_kind k)
+{
+	return k == EXTRA_LORA ? "LoRA" : k == EXTRA_EMBEDDING ? "embedding" :
+		"upscaler";
 }
 
 /* The parts of a LoRA module, by the key's ending. */
@@ -303,6 +312,81 @@ classify_embedding(const struct sth_file *h, const char *file,
 	return 0;
 }
 
+/* A 4-D float tensor [o, i, k, k] of h, or NULL. */
+static const struct sth_tensor *
+conv_of(const struct sth_file *h, const char *name)
+{
+	const struct sth_tensor *t = sth_find(h, name);
+
+	return t != NULL && sth_is_float(t) && t->ndim == 4 &&
+		t->shape[2] == t->shape[3] ? t : NULL;
+}
+
+/* The scale of an RRDBNet whose first conv takes in channels: basicsr
+ * folds the input with pixel_unshuffle below x4 (x2: 12, x1: 48). */
+static int
+rrdb_scale(uint64_t in)
+{
+	return in == 3 ? 4 : in == 12 ? 2 : in == 48 ? 1 : 0;
+}
+
+int
+extra_classify_upscaler(const struct sth_file *h, const char *file,
+	struct extra_info *x, char *err, size_t errlen)
+{
+	const struct sth_tensor *t;
+	char name[48];
+	int n, ups;
+
+	if ((t = conv_of(h, "conv_first.weight")) != NULL &&
+	    sth_find(h, "body.0.rdb1.conv1.weight") != NULL) {
+		x->arch = "RRDBNet";
+		x->scale = rrdb_scale(t->shape[1]);
+	} else if ((t = conv_of(h, "model.0.weight")) != NULL &&
+	    sth_find(h, "model.1.sub.0.RDB1.conv1.0.weight") != NULL) {
+		/* The original ESRGAN: an upsampling conv per factor 2
+		 * from model.3 on, then the HR conv and the last. */
+		for (n = 3, ups = 0; n < 64; n++) {
+			snprintf(name, sizeof(name), "model.%d.weight", n);
+			if (conv_of(h, name) != NULL)
+				ups++;
+		}
+		x->arch = "RRDBNet";
+		x->scale = t->shape[1] == 3 && ups >= 3 && ups <= 5 ?
+			1 << (ups - 2) : 0;
+	} else if ((t = conv_of(h, "body.0.weight")) != NULL &&
+	    t->shape[1] == 3 && (t = sth_find(h, "body.1.weight")) != NULL &&
+	    t->ndim == 1) {
+		/* SRVGGNet: convs at even indexes, activations between; the
+		 * last conv gives 3 s^2 channels for the pixel shuffle. */
+		const struct sth_tensor *last = NULL;
+
+		for (n = 0; n < 512; n += 2) {
+			snprintf(name, sizeof(name), "body.%d.weight", n);
+			if ((t = conv_of(h, name)) == NULL)
+				break;
+			last = t;
+		}
+		x->arch = "SRVGGNet";
+		x->scale = 0;
+		for (ups = 1; ups <= 8 && last != NULL; ups *= 2)
+			if (last->shape[0] == (uint64_t)(3 * ups * ups))
+				x->scale = ups;
+	} else {
+		if (extra_is_lora(h))
+			return errf(err, errlen, "%s is a LoRA, not an "
+				"upscaler: it goes in [paths] loras", file);
+		return errf(err, errlen, "%s is not an upscaler (an RRDBNet "
+			"such as RealESRGAN x4plus, or a compact SRVGGNet)",
+			file);
+	}
+	if (x->scale == 0)
+		return errf(err, errlen, "%s: an %s of a scale kiln does not "
+			"know (its shapes fit none of x1, x2, x4, x8)", file,
+			x->arch);
+	return 0;
+}
+
 int
 extra_classify(const struct sth_file *h, enum extra_kind kind,
 	const char *file, struct extra_info *x, char *err, size_t errlen)
@@ -312,6 +396,10 @@ extra_classify(const struct sth_file *h, enum extra_kind kind,
 	x->modules = x->vectors = x->width = 0;
 	free(x->sshs_hash);
 	x->sshs_hash = NULL;
+	x->arch = NULL;
+	x->scale = 0;
+	if (kind == EXTRA_UPSCALER)
+		return extra_classify_upscaler(h, file, x, err, errlen);
 	return kind == EXTRA_LORA ? classify_lora(h, file, x, err, errlen) :
 		classify_embedding(h, file, x, err, errlen);
 }
@@ -342,14 +430,14 @@ load(const char *dir, enum extra_kind kind, const char *name,
 	memset(x, 0, sizeof(*x));
 	x->kind = kind;
 	if (!model_name_ok(name))
-		return errf(err, errlen, "\"%.64s\" is not a %s name", name,
-			kind == EXTRA_LORA ? "LoRA" : "embedding");
+		return errf(err, errlen, "\"%.64s\" is not %s %s name", name,
+			kind == EXTRA_LORA ? "a" : "an", kind_title(kind));
 	x->name = xstrdup(name);
 	x->path = xasprintf("%s/%s.safetensors", dir, name);
 	if (stat(x->path, &st) != 0 || !S_ISREG(st.st_mode)) {
 		extra_info_clear(x);
-		return errf(err, errlen, "no %s named %s", kind == EXTRA_LORA ?
-			"LoRA" : "embedding", name);
+		return errf(err, errlen, "no %s named %s", kind_title(kind),
+			name);
 	}
 	x->size = (uint64_t)st.st_size;
 	x->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 +

@@ -1,8 +1,9 @@
 /* extras.h - LoRAs and textual-inversion embeddings, AUTOMATIC1111's
- * "extra networks": NAME.safetensors files in [paths] loras and [paths]
- * embeddings, each classified from its header alone (no tensor data is
- * read, and the engine is not linked): what kind of file it is, the model
- * family it was trained for, a LoRA's format, an embedding's vectors. */
+ * "extra networks", and upscaler models: NAME.safetensors files in [paths]
+ * loras, [paths] embeddings and [paths] upscalers, each classified from its
+ * header alone (no tensor data is read, and the engine is not linked):
+ * what kind of file it is, the model family it was trained for, a LoRA's
+ * format, an embedding's vectors, an upscaler's architecture and scale. */
 #ifndef KILN_EXTRAS_H
 #define KILN_EXTRAS_H
 
@@ -13,9 +14,9 @@
 
 struct sth_file;
 
-enum extra_kind { EXTRA_LORA, EXTRA_EMBEDDING };
+enum extra_kind { EXTRA_LORA, EXTRA_EMBEDDING, EXTRA_UPSCALER };
 
-/* "lora" or "embedding". */
+/* "lora", "embedding" or "upscaler". */
 const char *extra_kind_name(enum extra_kind k);
 
 struct extra_info {
@@ -31,6 +32,8 @@ struct extra_info {
 	int modules;		/* LoRA: the layers it patches */
 	int vectors;		/* embedding: the vectors a use inserts */
 	int width;		/* embedding: their width (SDXL 768+1280) */
+	const char *arch;	/* upscaler: "RRDBNet" or "SRVGGNet" */
+	int scale;		/* upscaler: its factor (1, 2, 4, 8) */
 	/* A LoRA's __metadata__ sshs_model_hash, which AUTOMATIC1111 takes
 	 * for its hash rather than hash the file; NULL when absent. */
 	char *sshs_hash;
@@ -47,6 +50,13 @@ struct extra_info {
  * embedding whose shapes are not an embedding's. */
 int extra_classify(const struct sth_file *h, enum extra_kind kind,
 	const char *file, struct extra_info *x, char *err, size_t errlen);
+
+/* Classifies h as an upscaler as the engine's upscaler.c reads one (the
+ * same tensor names and shapes): an RRDBNet in Real-ESRGAN's or the old
+ * ESRGAN naming, or a compact SRVGGNet; x's arch and scale. Returns 0, or
+ * -1 with why not in err. */
+int extra_classify_upscaler(const struct sth_file *h, const char *file,
+	struct extra_info *x, char *err, size_t errlen);
 
 /* 1 when h has the keys of a LoRA (lora_down/lora_up, lora_A/lora_B);
  * of an embedding (emb_params, clip_l and clip_g). */

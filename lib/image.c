@@ -66,6 +66,19 @@ image_parameters_text(const struct image_meta *m, char **out)
 	if (m->denoise > 0 &&
 	    buf_printf(&b, ", Denoising strength: %g", m->denoise) != 0)
 		goto out;
+	if (m->hires_scale > 0) {
+		const char *u = m->hires_upscaler != NULL ?
+		    m->hires_upscaler : "latent";
+
+		u = !strcmp(u, "latent") ? "Latent" : !strcmp(u,
+		    "latent-nearest") ? "Latent (nearest)" : !strcmp(u,
+		    "lanczos") ? "Lanczos" : u;
+		if (buf_printf(&b, ", Hires upscale: %g", m->hires_scale) != 0 ||
+		    (m->hires_steps > 0 && buf_printf(&b, ", Hires steps: %d",
+		    m->hires_steps) != 0) ||
+		    buf_printf(&b, ", Hires upscaler: %s", u) != 0)
+			goto out;
+	}
 	/* A1111 drops ':' and ',' from the names and quotes the value as
 	 * JSON; kiln's names (model_name_ok) hold neither, nor anything
 	 * JSON would escape. */

@@ -29,6 +29,12 @@ struct image_meta {
 	int width, height;
 	const char *model;	/* NULL or "": no "Model:" field */
 	double denoise;		/* img2img strength; 0: txt2img */
+	/* The hires fix (hires_scale 0: none): "Hires upscale", "Hires
+	 * steps" (0: not written), "Hires upscaler" (kiln's name: latent,
+	 * latent-nearest and lanczos are written as A1111 names them). */
+	double hires_scale;
+	int hires_steps;
+	const char *hires_upscaler;
 	/* NULL or "": no "Model hash:" field; else A1111's short hash of
 	 * the checkpoint (10 hex digits). */
 	const char *model_hash;
@@ -48,7 +54,8 @@ const char *image_sampler_display(const char *name);
 /* Builds the A1111 "parameters" text:
  *   PROMPT\nNegative prompt: NEG\nSteps: 20, Sampler: Euler a,
  *   CFG scale: 7, Seed: 1, Size: 512x512[, Model hash: 0123456789],
- *   Model: NAME[, Denoising strength: 0.5][, Lora hashes: "a:
+ *   Model: NAME[, Denoising strength: 0.5][, Hires upscale: 2[, Hires
+ *   steps: 10], Hires upscaler: Latent][, Lora hashes: "a:
  *   0123456789ab, b: ba9876543210"][, TI hashes: "c: 0123456789ab"]
  * in AUTOMATIC1111's order (processing.py create_infotext: the model
  * hash before the model, the extra networks' hashes after, then the

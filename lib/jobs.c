@@ -22,6 +22,7 @@ job_free(struct job *j)
 	free(j->negative);
 	free(j->model);
 	free(j->sampler);
+	free(j->hires_upscaler);
 	memset(j, 0, sizeof(*j));
 }
 
@@ -218,6 +219,13 @@ static const struct db_field claim_fields[] = {
 	DB_FIELD(struct claim_rec, seed, DBF_ULLONG, "seed"),
 	DB_FIELD(struct claim_rec, j.batch, DBF_INT, "batch_count"),
 	DB_FIELD_NULL(struct claim_rec, loras, DBF_DUP, "loras"),
+	DB_FIELD_NULL(struct claim_rec, j.hires_scale, DBF_DOUBLE,
+		"hires_scale"),
+	DB_FIELD_NULL(struct claim_rec, j.hires_strength, DBF_DOUBLE,
+		"hires_strength"),
+	DB_FIELD_NULL(struct claim_rec, j.hires_steps, DBF_INT, "hires_steps"),
+	DB_FIELD_NULL(struct claim_rec, j.hires_upscaler, DBF_DUP,
+		"hires_upscaler"),
 	DB_FIELD_NULL(struct claim_rec, wait_us, DBF_DOUBLE, "wait_us"),
 };
 
@@ -256,7 +264,7 @@ job_claim(struct db *db, const char *daemon, long lease_s, struct job *j)
 		    " claimed_by = ?, daemon = ?,"
 		    " lease_until = NOW(3) + INTERVAL ? SECOND,"
 		    " attempt = attempt + 1, step = 0,"
-		    " steps_total = steps * batch_count, eta_s = NULL,"
+		    " steps_total = " JOB_STEPS_TOTAL_SQL ", eta_s = NULL,"
 		    " started_at = COALESCE(started_at, NOW(3))"
 		    " WHERE id = ?", p, 4, NULL, NULL) != 0)
 			goto fail;
@@ -279,7 +287,8 @@ job_claim(struct db *db, const char *daemon, long lease_s, struct job *j)
 		n = db_query_into(db, "SELECT id, COALESCE(user_id, 0) AS"
 		    " user_id, attempt, max_attempts, prompt, negative_prompt,"
 		    " model, width, height, steps, cfg_scale, sampler, seed,"
-		    " batch_count, loras,"
+		    " batch_count, loras, hires_scale, hires_strength,"
+		    " hires_steps, hires_upscaler,"
 		    " TIMESTAMPDIFF(MICROSECOND, created_at, NOW(3)) AS wait_us"
 		    " FROM jobs WHERE id = ?", p, 1, claim_fields,
 		    DB_NFIELDS(claim_fields), &c, NULL, NULL);

@@ -32,7 +32,19 @@ struct job {
 	 * which the daemon fails the job for rather than render without. */
 	struct job_lora loras[JOB_LORAS_MAX];
 	int nloras;
+	/* The hires fix (hires_scale 0: none): the second pass's strength,
+	 * steps (0: steps) and upscaler ("latent", "latent-nearest",
+	 * "lanczos" or an upscaler's name in [paths] upscalers). */
+	double hires_scale, hires_strength;
+	int hires_steps;
+	char *hires_upscaler;
 };
+
+/* A job's steps in all, as the engine reports its progress: each image's
+ * steps and, with the hires fix, the second pass's int(hires steps x
+ * strength) (sampler_range), times the batch. */
+#define JOB_STEPS_TOTAL_SQL "(steps + COALESCE(FLOOR(COALESCE(NULLIF(" \
+	"hires_steps, 0), steps) * hires_strength), 0)) * batch_count"
 
 /* Frees the strings and zeroes j; accepts NULL. */
 void job_free(struct job *j);

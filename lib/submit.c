@@ -7,6 +7,7 @@
 #include "config.h"
 #include "db.h"
 #include "extras.h"
+#include "jobs.h"
 #include "loras.h"
 #include "models.h"
 #include "log.h"
@@ -37,6 +38,7 @@ job_spec_free(struct job_spec *s)
 	free(s->model);
 	free(s->sampler);
 	free(s->webhook_url);
+	free(s->hires_upscaler);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -70,6 +72,14 @@ const struct input job_inputs[] = {
 	 * an array of {"name", "weight"} (lora_json_parse). */
 	[JOB_IN_LORAS] = { .name = "loras", .type = IN_STR,
 		.flags = IN_TEXT | IN_BLANK, .max = 1024 },
+	[JOB_IN_HIRES_SCALE] = { .name = "hires_scale", .type = IN_DEC,
+		.flags = IN_BLANK, .min = 1, .max = JOB_HIRES_SCALE_MAX },
+	[JOB_IN_HIRES_STRENGTH] = { .name = "hires_strength", .type = IN_DEC,
+		.flags = IN_BLANK, .min = 0, .max = 1 },
+	[JOB_IN_HIRES_STEPS] = { .name = "hires_steps", .type = IN_INT,
+		.flags = IN_BLANK, .min = 0, .max = JOB_STEPS_MAX },
+	[JOB_IN_HIRES_UPSCALER] = { .name = "hires_upscaler", .type = IN_STR,
+		.flags = IN_TEXT | IN_BLANK, .min = 1, .max = 64 },
 	[JOB_NINPUTS] = IN_END,
 };
 
@@ -190,6 +200,48 @@ job_loras(struct given *g, struct job_spec *s, spec_err_fn err, void *arg)
 }
 
 /* Completes and checks the job from the given values. */
+/* The hires fix's fields: all of them need hires_scale, which must
+ * enlarge. Returns the number of problems. */
+static int
+job_hires(const struct given *g, struct job_spec *s, spec_err_fn err,
+	void *arg)
+{
+	static const enum job_input dep[] = { JOB_IN_HIRES_STRENGTH,
+		JOB_IN_HIRES_STEPS, JOB_IN_HIRES_UPSCALER };
+	const char *up;
+	int bad = 0;
+	size_t k;
+
+	if (!g[JOB_IN_HIRES_SCALE].have) {
+		for (k = 0; k < ARRAY_LEN(dep); k++)
+			if (g[dep[k]].have) {
+				err(arg, job_inputs[dep[k]].name, "needs "
+					"hires_scale (the hires fix is off "
+					"without it)");
+				bad++;
+			}
+		return bad;
+	}
+	s->hires_scale = g[JOB_IN_HIRES_SCALE].num;
+	if (!(s->hires_scale > 1.0)) {
+		err(arg, "hires_scale", "must be more than 1 (leave it out "
+			"for no hires fix)");
+		bad++;
+	}
+	s->hires_strength = g[JOB_IN_HIRES_STRENGTH].have ?
+		g[JOB_IN_HIRES_STRENGTH].num : JOB_HIRES_STRENGTH;
+	if (!(s->hires_strength > 0.0)) {
+		err(arg, "hires_strength", "must be more than 0");
+		bad++;
+	}
+	s->hires_steps = g[JOB_IN_HIRES_STEPS].have ?
+		(long)g[JOB_IN_HIRES_STEPS].num : 0;
+	up = g[JOB_IN_HIRES_UPSCALER].have ? g[JOB_IN_HIRES_UPSCALER].text :
+		"latent";
+	s->hires_upscaler = xstrdup(up);
+	return bad;
+}
+
 static int
 finish(const struct kiln_config *c, struct given *g, struct job_spec *s,
 	spec_err_fn err, void *arg)
@@ -267,6 +319,8 @@ finish(const struct kiln_config *c, struct given *g, struct job_spec *s,
 	s->webhook_url = hook != NULL ? xstrdup(hook) : NULL;
 	bad += job_loras(g, s, err, arg);
 	s->loras_dir = c->loras_dir;
+	bad += job_hires(g, s, err, arg);
+	s->upscalers_dir = c->upscalers_dir;
 	if (card != NULL)
 		s->model_type = card->type;
 	model_card_free(card);
@@ -427,8 +481,9 @@ int
 job_insert(struct db *db, unsigned long long user_id, int priority,
 	long cost, const struct job_spec *s, unsigned long long *id)
 {
-	struct db_param p[15];
-	char cfg[32], *loras = loras_to_text(s->loras, s->nloras);
+	struct db_param p[19];
+	char cfg[32], hs[32], hst[32], *loras = loras_to_text(s->loras,
+		s->nloras);
 	int rc;
 
 	snprintf(cfg, sizeof(cfg), "%.17g", s->cfg);
@@ -447,24 +502,47 @@ job_insert(struct db *db, unsigned long long user_id, int priority,
 	p[12] = s->webhook_url ? DB_STR(s->webhook_url) : DB_NULL;
 	p[13] = DB_INT(cost);
 	p[14] = loras != NULL ? DB_STR(loras) : DB_NULL;
+	snprintf(hs, sizeof(hs), "%.17g", s->hires_scale);
+	snprintf(hst, sizeof(hst), "%.17g", s->hires_strength);
+	p[15] = s->hires_scale > 0 ? DB_STR(hs) : DB_NULL;
+	p[16] = s->hires_scale > 0 ? DB_STR(hst) : DB_NULL;
+	p[17] = s->hires_scale > 0 ? DB_INT(s->hires_steps) : DB_NULL;
+	p[18] = s->hires_scale > 0 ? DB_STR(s->hires_upscaler) : DB_NULL;
 	/* steps_total is known from the start, so a queued job reports the
 	 * work ahead of it, not 0. */
 	rc = db_exec(db, "INSERT INTO jobs (user_id, priority, prompt,"
 		" negative_prompt, model, width, height, steps, cfg_scale,"
 		" sampler, seed, batch_count, webhook_url, cost, loras,"
+		" hires_scale, hires_strength, hires_steps, hires_upscaler,"
 		" steps_total) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-		" ?, ?, steps * batch_count)", p, 15, NULL, id);
+		" ?, ?, ?, ?, ?, ?, " JOB_STEPS_TOTAL_SQL ")", p, 19, NULL,
+		id);
 	free(loras);
 	return rc;
+}
+
+long
+job_hires_side(const struct job_spec *s, long side)
+{
+	long m = s->model_multiple > 0 ? s->model_multiple : 8;
+
+	return (long)((double)side * s->hires_scale) / m * m;
 }
 
 long
 job_cost(const struct job_spec *s)
 {
 	double work = (double)s->width * (double)s->height *
-		(double)s->steps * (double)s->batch;
-	long c = (long)ceil(work / 262144.0);
+		(double)s->steps;
+	long c;
 
+	/* The hires pass: its steps at the enlarged size. */
+	if (s->hires_scale > 0)
+		work += (double)job_hires_side(s, s->width) *
+			(double)job_hires_side(s, s->height) *
+			floor((double)(s->hires_steps > 0 ? s->hires_steps :
+			s->steps) * s->hires_strength);
+	c = (long)ceil(work * (double)s->batch / 262144.0);
 	return c < 1 ? 1 : c;
 }
 
@@ -495,6 +573,14 @@ job_spec_limits(const struct job_spec *s, const struct tier_limits *t,
 		snprintf(msg, sizeof(msg), "exceeds your tier's limit of %ld",
 			t->max_batch);
 		err(arg, "batch_count", msg);
+		bad++;
+	}
+	if (s->hires_scale > 0 && (job_hires_side(s, s->width) >
+	    t->max_side || job_hires_side(s, s->height) > t->max_side)) {
+		snprintf(msg, sizeof(msg), "makes %ldx%ld, over your tier's "
+			"limit of %ld", job_hires_side(s, s->width),
+			job_hires_side(s, s->height), t->max_side);
+		err(arg, "hires_scale", msg);
 		bad++;
 	}
 	return bad;
@@ -565,6 +651,64 @@ loras_usable(const struct job_spec *s, spec_err_fn err, void *arg)
 	return bad;
 }
 
+/* The hires fix's size within the model's largest side, its steps
+ * within the model's, its upscaler one kiln has. Returns the number of
+ * problems. */
+static int
+hires_usable(const struct job_spec *s, spec_err_fn err, void *arg)
+{
+	static const char *const builtin[] = { "latent", "latent-nearest",
+		"lanczos" };
+	long w, h;
+	struct extra_info x;
+	char msg[1024], e[512];
+	int bad = 0;
+	size_t k;
+
+	if (s->hires_scale <= 0)
+		return 0;
+	memset(&x, 0, sizeof(x));
+	w = job_hires_side(s, s->width);
+	h = job_hires_side(s, s->height);
+	if (s->model_max_side > 0 && (w > s->model_max_side ||
+	    h > s->model_max_side)) {
+		snprintf(msg, sizeof(msg), "makes %ldx%ld, over model %s's "
+			"limit of %ld", w, h, s->model, s->model_max_side);
+		err(arg, "hires_scale", msg);
+		bad++;
+	} else if (w > JOB_SIDE_MAX || h > JOB_SIDE_MAX) {
+		snprintf(msg, sizeof(msg), "makes %ldx%ld, over the limit of "
+			"%d", w, h, JOB_SIDE_MAX);
+		err(arg, "hires_scale", msg);
+		bad++;
+	}
+	if (s->model_max_steps > 0 && s->hires_steps > s->model_max_steps) {
+		snprintf(msg, sizeof(msg), "exceeds model %s's limit of %ld",
+			s->model, s->model_max_steps);
+		err(arg, "hires_steps", msg);
+		bad++;
+	}
+	if (floor((double)(s->hires_steps > 0 ? s->hires_steps : s->steps) *
+	    s->hires_strength) < 1) {
+		err(arg, "hires_strength", "runs no step of the second pass "
+			"(raise it or hires_steps)");
+		bad++;
+	}
+	for (k = 0; k < ARRAY_LEN(builtin); k++)
+		if (!strcmp(s->hires_upscaler, builtin[k]))
+			return bad;
+	if (s->upscalers_dir == NULL || extra_load(s->upscalers_dir,
+	    EXTRA_UPSCALER, s->hires_upscaler, &x, e, sizeof(e)) != 0) {
+		snprintf(msg, sizeof(msg), "%s (latent, latent-nearest, "
+			"lanczos, or an upscaler in [paths] upscalers)",
+			s->upscalers_dir != NULL ? e : "no upscaler folder");
+		err(arg, "hires_upscaler", msg);
+		bad++;
+	}
+	extra_info_clear(&x);
+	return bad;
+}
+
 int
 job_spec_model_limits(const struct job_spec *s, spec_err_fn err, void *arg)
 {
@@ -602,7 +746,7 @@ job_spec_model_limits(const struct job_spec *s, spec_err_fn err, void *arg)
 		err(arg, "steps", msg);
 		bad++;
 	}
-	return bad + loras_usable(s, err, arg);
+	return bad + hires_usable(s, err, arg) + loras_usable(s, err, arg);
 }
 
 static int
@@ -802,6 +946,21 @@ job_recipe_json(json_object *o, const struct job_recipe *r)
 		(int64_t)r->seed));
 	json_object_object_add(o, "batch_count",
 		json_object_new_int64(r->batch));
+	if (r->hires_scale_text != NULL) {
+		json_object *h = json_object_new_object();
+
+		json_object_object_add(h, "scale", json_db_double(
+			r->hires_scale, r->hires_scale_text));
+		json_object_object_add(h, "strength", json_db_double(
+			r->hires_strength, r->hires_strength_text));
+		json_object_object_add(h, "steps",
+			json_object_new_int64(r->hires_steps));
+		json_object_object_add(h, "upscaler",
+			json_str_or_null(r->hires_upscaler));
+		json_object_object_add(o, "hires", h);
+	} else {
+		json_object_object_add(o, "hires", NULL);
+	}
 }
 
 /* The stored LoRAs as the JSON array they are ([] for none); a row

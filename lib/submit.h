@@ -22,6 +22,8 @@ struct json_object;
 #define JOB_STEPS_MAX 150
 #define JOB_CFG_MAX 30.0
 #define JOB_SEED_MAX 4294967295ULL
+#define JOB_HIRES_SCALE_MAX 4
+#define JOB_HIRES_STRENGTH 0.7	/* A1111's default denoising_strength */
 
 /* The samplers kilnd knows, by the names the engine's sampler_lookup
  * takes (a unit test holds the two lists together). */
@@ -34,7 +36,8 @@ extern const size_t job_nsamplers;
 enum job_input {
 	JOB_IN_PROMPT, JOB_IN_NEGATIVE, JOB_IN_MODEL, JOB_IN_SAMPLER,
 	JOB_IN_WEBHOOK, JOB_IN_WIDTH, JOB_IN_HEIGHT, JOB_IN_STEPS, JOB_IN_CFG,
-	JOB_IN_SEED, JOB_IN_BATCH, JOB_IN_LORAS,
+	JOB_IN_SEED, JOB_IN_BATCH, JOB_IN_LORAS, JOB_IN_HIRES_SCALE,
+	JOB_IN_HIRES_STRENGTH, JOB_IN_HIRES_STEPS, JOB_IN_HIRES_UPSCALER,
 	JOB_NINPUTS
 };
 extern const struct input job_inputs[];	/* JOB_NINPUTS, then IN_END */
@@ -55,7 +58,18 @@ struct job_spec {
 	struct job_lora loras[JOB_LORAS_MAX];
 	int nloras, nfield, loras_json;
 	const char *loras_dir;
+	/* The hires fix (hires_scale 0: none; see struct job); whether
+	 * the upscaler is a usable file of upscalers_dir (borrowed:
+	 * [paths] upscalers) is job_spec_model_limits' question. */
+	double hires_scale, hires_strength;
+	long hires_steps;
+	char *hires_upscaler;
+	const char *upscalers_dir;
 };
+
+/* The size the hires fix makes of a side: int(side x scale), down to a
+ * multiple of the model's (8 when it names none), the engine's rule. */
+long job_hires_side(const struct job_spec *s, long side);
 
 void job_spec_free(struct job_spec *s);
 
@@ -183,6 +197,10 @@ struct job_recipe {
 	double cfg;
 	const char *cfg_text;	/* the connector's text for cfg ("7.5") */
 	unsigned long long seed;
+	/* The hires fix; hires_scale_text NULL: none. */
+	double hires_scale, hires_strength;
+	const char *hires_scale_text, *hires_strength_text, *hires_upscaler;
+	int hires_steps;
 };
 
 /* The recipe's columns as a SELECT lists them (t: a table prefix such as
@@ -191,7 +209,9 @@ struct job_recipe {
 #define JOB_RECIPE_SQL(t) t "prompt, " t "negative_prompt, " t "model, " \
 	t "width, " t "height, " t "steps, " t "cfg_scale, " \
 	t "cfg_scale AS cfg_scale_text, " t "sampler, " t "seed, " \
-	t "batch_count"
+	t "batch_count, " t "hires_scale, " t "hires_scale AS " \
+	"hires_scale_text, " t "hires_strength, " t "hires_strength AS " \
+	"hires_strength_text, " t "hires_steps, " t "hires_upscaler"
 
 /* The fields of JOB_RECIPE_SQL for a record st whose member m is a
  * struct job_recipe. */
@@ -206,7 +226,14 @@ struct job_recipe {
 	DB_FIELD(st, m.cfg_text, DBF_STR, "cfg_scale_text"), \
 	DB_FIELD(st, m.sampler, DBF_STR, "sampler"), \
 	DB_FIELD(st, m.seed, DBF_ULLONG, "seed"), \
-	DB_FIELD(st, m.batch, DBF_INT, "batch_count")
+	DB_FIELD(st, m.batch, DBF_INT, "batch_count"), \
+	DB_FIELD_NULL(st, m.hires_scale, DBF_DOUBLE, "hires_scale"), \
+	DB_FIELD_NULL(st, m.hires_scale_text, DBF_STR, "hires_scale_text"), \
+	DB_FIELD_NULL(st, m.hires_strength, DBF_DOUBLE, "hires_strength"), \
+	DB_FIELD_NULL(st, m.hires_strength_text, DBF_STR, \
+		"hires_strength_text"), \
+	DB_FIELD_NULL(st, m.hires_steps, DBF_INT, "hires_steps"), \
+	DB_FIELD_NULL(st, m.hires_upscaler, DBF_STR, "hires_upscaler")
 
 /* Adds the recipe's keys to o, in the order the API documents them. */
 struct json_object;

@@ -689,6 +689,22 @@ out:
 /* Renders gp into out (out-1.png ... for a batch) with the LoRAs
  * l[0..nl-1] merged and prints the summary line. Returns 0,
  * EXIT_CANCELED, 2 for a parameter (a LoRA) the model rejects, or 1. */
+/* The hires upscaler as the parameters name it: kiln's builtin names, or
+ * an upscaler file's name less its folder and .safetensors. */
+static const char *
+hires_name(const struct ropts *o, char *buf, size_t n)
+{
+	const char *s = o->hires_upscaler, *slash;
+
+	if (s == NULL)
+		return "latent";
+	slash = strrchr(s, '/');
+	snprintf(buf, n, "%s", slash != NULL ? slash + 1 : s);
+	if (str_has_suffix(buf, ".safetensors"))
+		buf[strlen(buf) - strlen(".safetensors")] = '\0';
+	return buf;
+}
+
 static int
 render_one(struct pipeline *p, struct ropts *o, const struct gen_params *base,
     const char *out, const struct lora_spec *l, int nl)
@@ -699,7 +715,7 @@ render_one(struct pipeline *p, struct ropts *o, const struct gen_params *base,
 	struct lora_meta lm = {0};
 	const char *both[2];
 	char err[2048], **names = NULL, *params = NULL, *mname = NULL;
-	char *stripped;
+	char *stripped, uname[128];
 	int i, st, grid, rc = 1, tirc;
 
 	if (gen_params_check(gp, err, sizeof(err)) != 0) {
@@ -765,6 +781,9 @@ render_one(struct pipeline *p, struct ropts *o, const struct gen_params *base,
 		meta.model = mname;
 		meta.denoise = gp->init_rgb != NULL ? gp->strength :
 		    gp->hires_scale != 0.0 ? gp->hires_strength : 0;
+		meta.hires_scale = gp->hires_scale;
+		meta.hires_steps = gp->hires_steps;
+		meta.hires_upscaler = hires_name(o, uname, sizeof(uname));
 		meta.model_hash = model_hash(o);
 		meta.loras = lm.list;
 		meta.nloras = lm.n;

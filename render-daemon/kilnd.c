@@ -19,6 +19,7 @@
 #include "registry.h"
 #include "runtime.h"
 #include "ti.h"
+#include "upscaler.h"
 #include "util.h"
 #include "webhook.h"
 
@@ -72,6 +73,10 @@ struct daemon {
 	/* [paths] embeddings, read as prompts name them and kept while
 	 * their files are unchanged (the main loop's alone). */
 	struct ti_dir *tis;
+	/* The hires fix's upscaler model of the last job that named one,
+	 * kept while jobs name it (the main loop's alone). */
+	struct upscaler *up;
+	char up_name[65];
 
 	/* Shared with the keeper, under mu: the job being rendered (id 0:
 	 * none) and whether the daemon is still warming up. The main loop
@@ -513,6 +518,54 @@ ti_use_free(struct ti_use *u)
 	memset(u, 0, sizeof(*u));
 }
 
+/* The job's hires fix into gp: its size, strength and steps, and its
+ * upscaler (the latent's, Lanczos, or a model of [paths] upscalers,
+ * loaded on d's device or kept from the last job that named it). A
+ * missing or unusable upscaler fails the job naming it. Returns 0, or -1
+ * with err. */
+static int
+hires_resolve(struct daemon *d, const struct job *j, struct gen_params *gp,
+    char *err, size_t errlen)
+{
+	const char *name = j->hires_upscaler != NULL ? j->hires_upscaler :
+	    "latent";
+	char path[PATH_MAX];
+
+	if (j->hires_scale <= 0)
+		return 0;
+	gp->hires_scale = j->hires_scale;
+	gp->hires_strength = j->hires_strength;
+	gp->hires_steps = j->hires_steps;
+	gp->hires_mode = HIRES_IMAGE;
+	if (!strcmp(name, "latent")) {
+		gp->hires_mode = HIRES_LATENT;
+		return 0;
+	}
+	if (!strcmp(name, "latent-nearest")) {
+		gp->hires_mode = HIRES_LATENT_NEAREST;
+		return 0;
+	}
+	if (!strcmp(name, "lanczos"))
+		return 0;
+	if (!model_name_ok(name) || strlen(name) >= sizeof(d->up_name))
+		return errf(err, errlen, "hires_upscaler: \"%.64s\" is not "
+		    "an upscaler name", name);
+	if (d->up == NULL || strcmp(d->up_name, name) != 0) {
+		upscaler_free(d->up);
+		d->up = NULL;
+		d->up_name[0] = '\0';
+		if (snprintf_checked(path, sizeof(path), "%s/%s.safetensors",
+		    d->cfg.upscalers_dir, name) != 0)
+			return errf(err, errlen, "hires_upscaler: path too "
+			    "long");
+		if (upscaler_load(d->rt, path, &d->up, err, errlen) != 0)
+			return -1;
+		snprintf(d->up_name, sizeof(d->up_name), "%s", name);
+	}
+	gp->hires_upscaler = d->up;
+	return 0;
+}
+
 /*
  * The embeddings of [paths] embeddings that the job's prompt or negative
  * prompt names, as the engine will find them (clip_prompt_uses with the
@@ -803,6 +856,12 @@ deliver(struct render *r, const struct gen_result *res, char *err,
 		m.height = res->height;
 		m.model = j->model;
 		m.model_hash = r->model_hash;
+		if (j->hires_scale > 0) {
+			m.denoise = j->hires_strength;
+			m.hires_scale = j->hires_scale;
+			m.hires_steps = j->hires_steps;
+			m.hires_upscaler = j->hires_upscaler;
+		}
 		m.loras = hashes;
 		m.nloras = nh;
 		m.tis = tih;
@@ -948,6 +1007,8 @@ run_job(struct daemon *d, struct job *j)
 	gp.batch = j->batch;
 	gp.embeddings = r.tis.e;
 	gp.nembeddings = r.tis.n;
+	if (hires_resolve(d, j, &gp, err, sizeof(err)) != 0)
+		goto fail;
 	/* The render time counts from here: model loading is not the
 	 * render's (it is a one-off the statistics should not see). */
 	r.t0 = rt_now();
@@ -1222,6 +1283,7 @@ main(int argc, char **argv)
 out:
 	threads_stop(&d);
 	registry_free(d.reg);
+	upscaler_free(d.up);
 	ti_dir_free(d.tis);
 	rt_free(d.rt);
 	db_free(d.db);

@@ -427,6 +427,75 @@ checkpoint_types(void)
 	model_card_free(c);
 }
 
+/* basicsr's RRDBNet (Real-ESRGAN x4plus: 64 features, 3 in at x4, 12
+ * at x2), the original ESRGAN naming (two upsampling convs: x4) and the
+ * compact SRVGGNet (realesr-general-x4v3: 48 = 3 x 4^2 channels out). */
+static void
+upscalers(void)
+{
+	static const struct st_fix x4[] = {
+		{ "conv_first.weight", "F16", 4, { 64, 3, 3, 3 } },
+		{ "body.0.rdb1.conv1.weight", "F16", 4, { 32, 64, 3, 3 } },
+		{ "conv_last.weight", "F16", 4, { 3, 64, 3, 3 } },
+	};
+	static const struct st_fix x2[] = {
+		{ "conv_first.weight", "F32", 4, { 64, 12, 3, 3 } },
+		{ "body.0.rdb1.conv1.weight", "F32", 4, { 32, 64, 3, 3 } },
+	};
+	static const struct st_fix old[] = {
+		{ "model.0.weight", "F32", 4, { 64, 3, 3, 3 } },
+		{ "model.1.sub.0.RDB1.conv1.0.weight", "F32", 4,
+		  { 32, 64, 3, 3 } },
+		{ "model.3.weight", "F32", 4, { 64, 64, 3, 3 } },
+		{ "model.6.weight", "F32", 4, { 64, 64, 3, 3 } },
+		{ "model.8.weight", "F32", 4, { 64, 64, 3, 3 } },
+		{ "model.10.weight", "F32", 4, { 3, 64, 3, 3 } },
+	};
+	static const struct st_fix vgg[] = {
+		{ "body.0.weight", "F32", 4, { 64, 3, 3, 3 } },
+		{ "body.1.weight", "F32", 1, { 64 } },
+		{ "body.2.weight", "F32", 4, { 64, 64, 3, 3 } },
+		{ "body.3.weight", "F32", 1, { 64 } },
+		{ "body.4.weight", "F32", 4, { 48, 64, 3, 3 } },
+	};
+	static const struct st_fix vgg_odd[] = {
+		{ "body.0.weight", "F32", 4, { 64, 3, 3, 3 } },
+		{ "body.1.weight", "F32", 1, { 64 } },
+		{ "body.2.weight", "F32", 4, { 20, 64, 3, 3 } },
+	};
+	static const struct st_fix lora[] = {
+		{ UNET_K ".lora_down.weight", "F16", 2, { 4, 768 } },
+		{ UNET_K ".lora_up.weight", "F16", 2, { 320, 4 } },
+	};
+	struct extra_info x;
+	char err[512];
+
+	CHECK(classify(x4, 3, NULL, EXTRA_UPSCALER, &x, err, sizeof(err)) ==
+	    0);
+	CHECK_STR(x.arch, "RRDBNet");
+	CHECK(x.scale == 4);
+	CHECK(classify(x2, 2, NULL, EXTRA_UPSCALER, &x, err, sizeof(err)) ==
+	    0);
+	CHECK(x.scale == 2);
+	CHECK(classify(old, 6, NULL, EXTRA_UPSCALER, &x, err, sizeof(err)) ==
+	    0);
+	CHECK_STR(x.arch, "RRDBNet");
+	CHECK(x.scale == 4);
+	CHECK(classify(vgg, 5, NULL, EXTRA_UPSCALER, &x, err, sizeof(err)) ==
+	    0);
+	CHECK_STR(x.arch, "SRVGGNet");
+	CHECK(x.scale == 4);
+	CHECK(classify(vgg_odd, 3, NULL, EXTRA_UPSCALER, &x, err,
+	    sizeof(err)) == -1);
+	CHECK(strstr(err, "f.safetensors: an SRVGGNet of a scale") != NULL);
+	CHECK(classify(lora, 2, NULL, EXTRA_UPSCALER, &x, err, sizeof(err)) ==
+	    -1);
+	CHECK(strstr(err, "is a LoRA, not an upscaler") != NULL);
+	CHECK(classify(x4 + 2, 1, NULL, EXTRA_UPSCALER, &x, err,
+	    sizeof(err)) == -1);
+	CHECK(strstr(err, "f.safetensors is not an upscaler") != NULL);
+}
+
 int
 main(void)
 {
@@ -445,6 +514,7 @@ main(void)
 	RUN(embeddings);
 	RUN(listing);
 	RUN(checkpoint_types);
+	RUN(upscalers);
 	{
 		char cmd[600];
 

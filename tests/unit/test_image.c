@@ -91,8 +91,10 @@ pattern(int w, int h)
 static void
 parameters_text(void)
 {
-	struct image_meta m = { "a red fox", "blurry, ugly", 20, "euler_a",
-	    7.0, 1, 512, 512, "sd15", 0, NULL, NULL, 0, NULL, 0 };
+	struct image_meta m = { .prompt = "a red fox",
+	    .negative = "blurry, ugly", .steps = 20, .sampler = "euler_a",
+	    .cfg = 7.0, .seed = 1, .width = 512, .height = 512,
+	    .model = "sd15" };
 	char *s = NULL;
 
 	CHECK(image_parameters_text(&m, &s) == 0);
@@ -111,6 +113,22 @@ parameters_text(void)
 	    "CFG scale: 7.5, Seed: 18446744073709551615, Size: 768x512, "
 	    "Model: sd15, Denoising strength: 0.5");
 	free(s);
+	/* The hires fix as A1111's create_infotext writes it, its
+	 * upscalers by their A1111 names; steps only when given. */
+	m.hires_scale = 2;
+	m.hires_upscaler = "latent-nearest";
+	CHECK(image_parameters_text(&m, &s) == 0);
+	CHECK(strstr(s, "Denoising strength: 0.5, Hires upscale: 2, Hires "
+	    "upscaler: Latent (nearest)") != NULL);
+	free(s);
+	m.hires_scale = 1.5;
+	m.hires_steps = 10;
+	m.hires_upscaler = "4x-UltraSharp";
+	CHECK(image_parameters_text(&m, &s) == 0);
+	CHECK(strstr(s, "Hires upscale: 1.5, Hires steps: 10, Hires "
+	    "upscaler: 4x-UltraSharp") != NULL);
+	free(s);
+	m.hires_scale = 0;
 	/* AUTOMATIC1111's order: the model hash before the model, the
 	 * LoRAs' hashes after everything else, quoted. */
 	{
