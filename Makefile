@@ -267,8 +267,8 @@ install: all
 	  install -d $(DESTDIR)$(SHARE)/models/$${d#models/} && \
 	  find $$d -maxdepth 1 -type f -exec install -m 644 {} \
 	    $(DESTDIR)$(SHARE)/models/$${d#models/} \; || exit 1; done
-	install -d $(DESTDIR)$(SHARE)/models/kiln-upscale
-	install -m 644 models/kiln-upscale/* $(DESTDIR)$(SHARE)/models/kiln-upscale/
+	install -d $(DESTDIR)$(SHARE)/models/upscalers
+	install -m 644 models/upscalers/* $(DESTDIR)$(SHARE)/models/upscalers/
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/kilnd $(DESTDIR)$(BINDIR)/kiln-admin \
@@ -291,12 +291,12 @@ model:
 	  --out models/kiln-micro
 
 # Trains kiln-upscale-x4, kiln-micro's SRVGGNet x4 upscaler, into
-# models/kiln-upscale (the model card README.md is kept): about 10 minutes
+# models/upscalers (the model card README.md is kept): about 10 minutes
 # on one CPU core.
 upscaler:
 	/usr/bin/python3 tools/train/train_upscaler.py --steps 3000 \
 	  --train-scenes 300 --threads 1 \
-	  --out models/kiln-upscale/kiln-upscale-x4.safetensors
+	  --out models/upscalers/kiln-upscale-x4.safetensors
 
 # Every benchmark against its peer in one run (tools/bench/run.py): GEMM
 # vs OpenBLAS, an SD 1.5 UNet step vs PyTorch, kiln-micro through

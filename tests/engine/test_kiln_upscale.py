@@ -1,5 +1,5 @@
 """kiln-upscale-x4, the shipped SRVGGNet x4 upscaler for kiln-micro
-(models/kiln-upscale): through the C engine (`kiln-render upscale
+(models/upscalers): through the C engine (`kiln-render upscale
 --upscaler`) it beats the engine's Lanczos in PSNR against the 256x256
 ground truth on held-out scenes (scenes.py's test split, seeds that
 train_upscaler.py never draws), by at least MARGIN_DB on average and on
@@ -25,7 +25,7 @@ import upscalers as ref
 sys.path.insert(0, os.path.join(harness.ROOT, "tools", "train"))
 import scenes  # noqa: E402
 
-MODEL = os.path.join(harness.ROOT, "models", "kiln-upscale",
+MODEL = os.path.join(harness.ROOT, "models", "upscalers",
                      "kiln-upscale-x4.safetensors")
 TOL = 1e-4
 SCENES = 12

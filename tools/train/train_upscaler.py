@@ -3,7 +3,7 @@ upscaler for kiln-micro's 64x64 flat-shape images, and writes it as F16
 safetensors that `kiln-render upscale --upscaler` loads.
 
   /usr/bin/python3 tools/train/train_upscaler.py \
-      --out models/kiln-upscale/kiln-upscale-x4.safetensors \
+      --out models/upscalers/kiln-upscale-x4.safetensors \
       [--steps 3000] [--threads 1] [--seed 0]
 
 Data: scenes.py renders each scene at 256x256 (the ground truth); the
