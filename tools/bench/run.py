@@ -28,6 +28,9 @@ same work in the same command, so the figures hold on a noisy machine.
      (32/64/128/128: SD's at 2048x2048 takes a quarter of an hour on two
      cores), its CPU seconds per pixel against the same VAE's untiled
      512x512 decode.
+  7. Images (images.py): tiled upscaling to 2048x2048 (SRVGGNet, and
+     RRDBNet to 512) next to PyTorch, the hires fix to 2048x2048 and an
+     outpaint of a 2048x2048 image, each within --images-budget-mb.
 
 Prints one table and writes bench/results/latest.json. Never part of
 `make test`. Run with /usr/bin/python3."""
@@ -48,6 +51,7 @@ for sub in ("tools/bench", "tools/reference", "tests/integration"):
     sys.path.insert(0, os.path.join(ROOT, sub))
 
 import gemm  # noqa: E402  (sets the OpenBLAS thread count, loads numpy)
+import images  # noqa: E402
 import numpy as np  # noqa: E402
 
 SD15 = dict(ch=[320, 640, 1280, 1280], layers=2,
@@ -714,6 +718,8 @@ def table(res):
                        b["budget_mb"], b["cpu_s"], b["held_mb"],
                        b["per_pixel_ratio"], b["untiled_512_cpu_s"],
                        b["untiled_512_held_mb"]))
+    if res.get("images"):
+        out.append(images.table(res["images"]))
     w = res.get("web")
     if w:
         out.append("Web, wrk %d connections %d s (req/s, p50/p99 ms, "
@@ -735,7 +741,9 @@ def table(res):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
-    ap.add_argument("--only", default="gemm,unet,sdxl,micro,web,vae")
+    ap.add_argument("--only",
+                    default="gemm,unet,sdxl,micro,web,vae,images")
+    ap.add_argument("--images-budget-mb", type=int, default=256)
     ap.add_argument("--vae-budget-mb", type=int, default=512)
     ap.add_argument("--vae-big-budget-mb", type=int, default=256)
     ap.add_argument("--gemm-repeat", type=int, default=5)
@@ -771,6 +779,9 @@ def main():
         res["sdxl"] = section_sdxl(args, peak)
     if "vae" in args.only:
         res["vae"] = section_vae(args)
+    if "images" in args.only:
+        res["images"] = images.section_images(args,
+                                              engine_env(args.build))
     if "micro" in args.only or "web" in args.only:
         res["micro"], res["web"] = section_stack(args)
         if "micro" not in args.only:

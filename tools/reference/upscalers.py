@@ -13,15 +13,16 @@ def lrelu(x):
 
 
 def conv(sd, name, x):
-    return F.conv2d(x, sd[name + ".weight"].double(),
-                    sd[name + ".bias"].double(), padding=1)
+    return F.conv2d(x, sd[name + ".weight"].to(x.dtype),
+                    sd[name + ".bias"].to(x.dtype), padding=1)
 
 
-def rrdbnet(sd, x, scale):
+def rrdbnet(sd, x, scale, dtype=torch.float64):
     """basicsr RRDBNet.forward over state dict sd (Real-ESRGAN names);
     x [N, 3, H, W] in [0, 1]; scale 4, 2 or 1 (x2 and x1 fold the input
-    into channels with pixel_unshuffle first)."""
-    x = x.double()
+    into channels with pixel_unshuffle first). float32 for the bench's
+    PyTorch peer."""
+    x = x.to(dtype)
     if scale == 2:
         x = F.pixel_unshuffle(x, 2)
     elif scale == 1:
@@ -94,17 +95,17 @@ def to_old_esrgan(sd):
     return out
 
 
-def srvgg(sd, x):
+def srvgg(sd, x, dtype=torch.float64):
     """basicsr SRVGGNetCompact.forward (PReLU activations), the scale and
     depth read off the weights."""
-    x = x.double()
+    x = x.to(dtype)
     convs = sorted(int(k.split(".")[1]) for k in sd
                    if k.endswith(".weight") and sd[k].dim() == 4)
     h = x
     for i in range(convs[-1] + 1):
-        w = sd["body.%d.weight" % i].double()
+        w = sd["body.%d.weight" % i].to(dtype)
         if w.dim() == 4:
-            h = F.conv2d(h, w, sd["body.%d.bias" % i].double(), padding=1)
+            h = F.conv2d(h, w, sd["body.%d.bias" % i].to(dtype), padding=1)
         else:
             h = F.prelu(h, w)
     s = int(round((h.shape[1] // x.shape[1]) ** 0.5))
