@@ -17,7 +17,6 @@ import torch
 
 import harness
 import engine_common as ec  # noqa: I100 (puts tools/reference on the path)
-import controlnet as cnref  # noqa: E402
 import st_io  # noqa: E402
 import unet as ref  # noqa: E402
 import test_controlnet as tc  # noqa: E402

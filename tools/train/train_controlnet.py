@@ -68,11 +68,13 @@ def micro(a):
     """kiln-micro's frozen parts: (unet weights, unet config json, text
     encoder weights, vae weights, vae config, tokenizer)."""
     m = a.model
-    uw = read_st(os.path.join(m, "unet", "diffusion_pytorch_model.safetensors"))
+    uw = read_st(os.path.join(m, "unet",
+                              "diffusion_pytorch_model.safetensors"))
     with open(os.path.join(m, "unet", "config.json")) as f:
         ucj = json.load(f)
     tw = read_st(os.path.join(m, "text_encoder", "model.safetensors"))
-    vw = read_st(os.path.join(m, "vae", "diffusion_pytorch_model.safetensors"))
+    vw = read_st(os.path.join(m, "vae",
+                              "diffusion_pytorch_model.safetensors"))
     with open(os.path.join(m, "vae", "config.json")) as f:
         vcj = json.load(f)
     vocab, merges = bpe.load(os.path.join(m, "tokenizer", "vocab.json"),
