@@ -81,7 +81,7 @@ PROGRAMS = $(PORTAL) $(API) $(KILND) $(ADMIN) $(RENDER)
             $(DBCHECK_SRC:%.c=$(BUILD)/%.o)
 
 .PHONY: all deps deps-run deps-test test test-unit asan valgrind fuzz run stop install \
-        uninstall clean bench bench-gemm bench-attention tune model upscaler
+        uninstall clean bench bench-gemm bench-attention tune model upscaler controlnet
 
 all: $(PROGRAMS) $(UNIT_BIN) $(DBCHECK_BIN)
 
@@ -263,7 +263,8 @@ install: all
 	install -m 644 docs/man/*.8 $(DESTDIR)$(MANDIR)/man8/
 	install -d $(DESTDIR)$(SHARE)/clip
 	install -m 644 models/clip/* $(DESTDIR)$(SHARE)/clip/
-	for d in models/kiln-micro models/kiln-micro/*/; do \
+	for d in models/kiln-micro models/kiln-micro/*/ \
+	  models/kiln-micro-canny; do \
 	  install -d $(DESTDIR)$(SHARE)/models/$${d#models/} && \
 	  find $$d -maxdepth 1 -type f -exec install -m 644 {} \
 	    $(DESTDIR)$(SHARE)/models/$${d#models/} \; || exit 1; done
@@ -297,6 +298,14 @@ upscaler:
 	/usr/bin/python3 tools/train/train_upscaler.py --steps 3000 \
 	  --train-scenes 300 --threads 1 \
 	  --out models/upscalers/kiln-upscale-x4.safetensors
+
+# Trains kiln-micro-canny, the canny ControlNet for kiln-micro, into
+# models/kiln-micro-canny (weights, config.json, loss curve; the model
+# card is kept): about 30 minutes on 2 CPU cores, from models/kiln-micro
+# as shipped. Data and checkpoint are cached in $(BUILD)/train-canny.
+controlnet:
+	/usr/bin/python3 tools/train/train_controlnet.py \
+	  --work $(BUILD)/train-canny --out models/kiln-micro-canny
 
 # Every benchmark against its peer in one run (tools/bench/run.py): GEMM
 # vs OpenBLAS, an SD 1.5 UNet step vs PyTorch, kiln-micro through
