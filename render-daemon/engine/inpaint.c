@@ -155,36 +155,45 @@ inpaint_crop_box(const uint8_t *m, int w, int h, int pad, int rw, int rh,
 }
 
 /* Box blur of radius r along one axis of a w x h image of 4 floats per
- * pixel, edges extended, into dst. */
+ * pixel, edges extended, into dst; pre (len + 1 doubles) holds prefix
+ * sums, so a radius far beyond the image costs no more than a small one
+ * (the window's part past an edge is that many copies of the edge). */
 static void
-box_pass(const float *src, float *dst, int w, int h, int r, int vertical)
+box_pass(const float *src, float *dst, double *pre, int w, int h, int r,
+    int vertical)
 {
 	int len = vertical ? h : w, count = vertical ? w : h, i, j, c;
 	size_t step = vertical ? (size_t)w * 4 : 4,
 	    next = vertical ? 4 : (size_t)w * 4;
-	float inv = 1.0f / (float)(2 * r + 1);
+	double inv = 1.0 / (double)(2 * r + 1);
 
 	for (j = 0; j < count; j++) {
 		const float *s = src + (size_t)j * next;
 		float *d = dst + (size_t)j * next;
 
 		for (c = 0; c < 4; c++) {
-			double acc = 0.0;
+			double first = s[(size_t)c],
+			    last = s[(size_t)(len - 1) * step + (size_t)c];
 
-			for (i = -r; i <= r; i++) {
-				int q = i < 0 ? 0 : i >= len ? len - 1 : i;
-
-				acc += s[(size_t)q * step + (size_t)c];
-			}
+			pre[0] = 0.0;
+			for (i = 0; i < len; i++)
+				pre[i + 1] = pre[i] +
+				    s[(size_t)i * step + (size_t)c];
 			for (i = 0; i < len; i++) {
-				int add = i + r + 1, sub = i - r;
+				int lo = i - r, hi = i + r;
+				double acc = 0.0;
 
+				if (lo < 0) {
+					acc += first * -lo;
+					lo = 0;
+				}
+				if (hi > len - 1) {
+					acc += last * (hi - (len - 1));
+					hi = len - 1;
+				}
+				acc += pre[hi + 1] - pre[lo];
 				d[(size_t)i * step + (size_t)c] =
 				    (float)(acc * inv);
-				add = add >= len ? len - 1 : add;
-				sub = sub < 0 ? 0 : sub;
-				acc += s[(size_t)add * step + (size_t)c] -
-				    s[(size_t)sub * step + (size_t)c];
 			}
 		}
 	}
@@ -201,14 +210,17 @@ inpaint_fill_colors(uint8_t *rgb, const uint8_t *m, int w, int h)
 	float *a = malloc(n * 4 * sizeof(float));
 	float *b = malloc(n * 4 * sizeof(float));
 	float *acc = calloc(n * 4, sizeof(float));
+	double *pre = malloc((size_t)((w > h ? w : h) + 1) * sizeof(double));
 	unsigned p;
 	int k, rep;
 
-	if (src == NULL || a == NULL || b == NULL || acc == NULL) {
+	if (src == NULL || a == NULL || b == NULL || acc == NULL ||
+	    pre == NULL) {
 		free(src);
 		free(a);
 		free(b);
 		free(acc);
+		free(pre);
 		return -1;
 	}
 	/* Premultiplied colour and alpha of the pixels kept. */
@@ -227,8 +239,8 @@ inpaint_fill_colors(uint8_t *rgb, const uint8_t *m, int w, int h)
 
 		memcpy(a, src, n * 4 * sizeof(float));
 		for (k = 0; k < 3; k++) {
-			box_pass(a, b, w, h, r, 0);
-			box_pass(b, a, w, h, r, 1);
+			box_pass(a, b, pre, w, h, r, 0);
+			box_pass(b, a, pre, w, h, r, 1);
 		}
 		/* Alpha-composite the blurred layer over acc, repeats times
 		 * (both premultiplied). */
@@ -258,6 +270,7 @@ inpaint_fill_colors(uint8_t *rgb, const uint8_t *m, int w, int h)
 	free(a);
 	free(b);
 	free(acc);
+	free(pre);
 	return 0;
 }
 

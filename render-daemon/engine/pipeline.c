@@ -458,10 +458,14 @@ pipeline_open(struct kiln_rt *rt, const char *model_path,
 		    text_cond_pooled_width(p->text), uc->time_ids_dim);
 		goto bad;
 	}
+	/* An inpainting UNet takes the latent, the mask and the masked
+	 * image's latent: 2 c + 1 channels in, c out. */
 	if (vae_config(p->vae)->latent_channels !=
-	    unet_config(p->unet)->in_channels ||
-	    unet_config(p->unet)->out_channels !=
-	    unet_config(p->unet)->in_channels) {
+	    unet_config(p->unet)->out_channels ||
+	    (unet_config(p->unet)->in_channels !=
+	    unet_config(p->unet)->out_channels &&
+	    unet_config(p->unet)->in_channels !=
+	    2 * unet_config(p->unet)->out_channels + 1)) {
 		errf(err, errlen, "UNet channels %d -> %d do not match the "
 		    "VAE's %d latent channels", unet_config(p->unet)->in_channels,
 		    unet_config(p->unet)->out_channels,

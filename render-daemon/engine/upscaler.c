@@ -4,6 +4,7 @@
  * model-then-Lanczos path over 8-bit images. */
 #include "upscaler.h"
 #include "resample.h"
+#include "tiles.h"
 #include "util.h"
 #include "weights.h"
 
@@ -718,37 +719,6 @@ run_whole(struct upscaler *u, const struct ktensor *x, struct ktensor **out)
 		srvgg_net(u, x, out);
 }
 
-/* Tiles of n along len with at least ov overlap (vae.c's scheme). */
-static int
-tile_count(int len, int n, int ov)
-{
-	if (len <= n)
-		return 1;
-	return 1 + (len - n + (n - ov) - 1) / (n - ov);
-}
-
-static int
-tile_start(int i, int cnt, int len, int n)
-{
-	if (cnt == 1)
-		return 0;
-	return (int)(((int64_t)i * (len - n) + (cnt - 1) / 2) / (cnt - 1));
-}
-
-/* dst [N, C, th, tw] = src[:, :, y0:, x0:]. */
-static int
-crop(const struct ktensor *src, struct ktensor *dst, int y0, int x0)
-{
-	struct ktensor v;
-	int64_t H = src->ne[2], W = src->ne[3];
-
-	if (kt_view_4d(&v, src, dst->ne[0], dst->ne[1], dst->ne[2],
-	    dst->ne[3], src->ne[1] * H * W, H * W, W,
-	    (size_t)(y0 * W + x0)) != 0)
-		return -1;
-	return op_copy(&v, dst);
-}
-
 int
 upscaler_run_tiled(struct upscaler *u, const struct ktensor *x, int tile,
 	int overlap, struct ktensor **out)
@@ -807,8 +777,8 @@ upscaler_run_tiled(struct upscaler *u, const struct ktensor *x, int tile,
 			xt = kt_new4(rt, KD_F32, x->ne[0], x->ne[1],
 				(int64_t)(cy1 - cy0) * q,
 				(int64_t)(cx1 - cx0) * q);
-			if (xt == NULL || crop(x, xt, cy0 * q, cx0 * q) ||
-			    run_whole(u, xt, &t) || crop(t, core,
+			if (xt == NULL || tile_crop(x, xt, cy0 * q, cx0 * q) ||
+			    run_whole(u, xt, &t) || tile_crop(t, core,
 			    sq * (y0 - cy0), sq * (x0 - cx0)) ||
 			    op_tile_accum(core, img, ws, sq * y0, sq * x0,
 			    ramps))

@@ -1,8 +1,9 @@
 /* vae.c - AutoencoderKL: weights by canonical (diffusers) name, decoder
  * (whole or tiled), encoder. */
 #include "vae.h"
-#include "util.h"
 #include "blocks.h"
+#include "tiles.h"
+#include "util.h"
 #include "weights.h"
 
 #include <json-c/json.h>
@@ -720,38 +721,6 @@ struct tiling {
 	int th, tw, ny, nx, ov;
 };
 
-/* Number of tiles of n along an axis of len with at least ov overlap. */
-static int
-tile_count(int len, int n, int ov)
-{
-	if (len <= n)
-		return 1;
-	return 1 + (len - n + (n - ov) - 1) / (n - ov);
-}
-
-/* Start of tile i of cnt, spread evenly so every overlap is >= ov. */
-static int
-tile_start(int i, int cnt, int len, int n)
-{
-	if (cnt == 1)
-		return 0;
-	return (int)(((int64_t)i * (len - n) + (cnt - 1) / 2) / (cnt - 1));
-}
-
-/* dst [N, C, th, tw] = src [N, C, h, w][:, :, y0:, x0:]. */
-static int
-crop(const struct ktensor *src, struct ktensor *dst, int y0, int x0)
-{
-	struct ktensor v;
-	int64_t H = src->ne[2], W = src->ne[3];
-
-	if (kt_view_4d(&v, src, dst->ne[0], dst->ne[1], dst->ne[2],
-	    dst->ne[3], src->ne[1] * H * W, H * W, W,
-	    (size_t)(y0 * W + x0)) != 0)
-		return -1;
-	return op_copy(&v, dst);
-}
-
 /* Runs the decoder (enc 0) or the encoder on every tile of `in` (the
  * latent, or the image at factor pixels per latent) and blends the
  * results with linear ramps across the overlaps into *out: the image,
@@ -787,7 +756,7 @@ run_tiles(struct vae_model *v, const struct ktensor *in, int enc,
 				iy > 0 ? r : 0, iy < tl->ny - 1 ? r : 0,
 				ix > 0 ? r : 0, ix < tl->nx - 1 ? r : 0 };
 
-			if (crop(in, it, si * y0, si * x0) ||
+			if (tile_crop(in, it, si * y0, si * x0) ||
 			    (enc ? encode_whole(v, it, &t) :
 			    decode_whole(v, it, &t)) ||
 			    op_tile_accum(t, acc, ws, so * y0, so * x0, ramps))

@@ -275,6 +275,66 @@ def test_hires_fix_with_an_upscaler_model(_):
         "not an upscaler" in p.stderr, p.stderr
 
 
+def nine_channel_model():
+    """test_pipeline's tiny random model with an inpainting UNet: 9
+    channels in (latent, mask, masked image's latent), 4 out."""
+    import test_pipeline as tp
+    import unet as unet_ref
+    d = path("inpaint-model")
+    if os.path.exists(d):
+        return d
+    saved = (tp.MODEL, tp.UCFG)
+    tp.MODEL = d
+    tp.UCFG = unet_ref.Config(ch=(32, 64), layers=1, attn=(True, False),
+                              heads=2, ctx_dim=tp.HIDDEN, groups=8, in_ch=9,
+                              out_ch=4)
+    try:
+        tp.build_model()
+        with open(os.path.join(d, "unet", "config.json")) as f:
+            cfg = json.load(f)
+        cfg.update(in_channels=9, out_channels=4)
+        with open(os.path.join(d, "unet", "config.json"), "w") as f:
+            json.dump(cfg, f)
+    finally:
+        tp.MODEL, tp.UCFG = saved
+    return d
+
+
+def test_an_inpainting_unet_gets_the_mask_and_the_masked_image(_):
+    model = nine_channel_model()
+    init = base()
+    mask_png("nine.png", (8, 40, 8, 40))
+    alpha = np.clip(feathered("nine.png", 4).astype(int) * 2, 0, 255)
+    args = ["--model", model, "--prompt", "a red fox", "--seed", "2",
+            "--steps", "3", "--init", BASE, "--mask", path("nine.png"),
+            "--strength", "1"]
+    out = path("nine-out.png")
+    p = ec.kiln_render(["render"] + args + ["-o", out], timeout=300)
+    assert p.returncode == 0, p.stderr
+    check_kept(ec.png_pixels(out), init, alpha, "9-channel UNet")
+    # The masked image is the model's input: another picture under the
+    # same mask gives another repaint.
+    other = path("other.png")
+    write_png(other, 255 - init)
+    out2 = path("nine-out2.png")
+    p = ec.kiln_render(["render"] + args[:-6] + [
+        "--init", other, "--mask", path("nine.png"), "--strength", "1",
+        "-o", out2], timeout=300)
+    assert p.returncode == 0, p.stderr
+    inside = alpha == 255
+    assert not np.array_equal(ec.png_pixels(out)[inside],
+                              ec.png_pixels(out2)[inside])
+    # txt2img on it: an all-masked, all-grey conditioning, as A1111's.
+    p = ec.kiln_render(["render", "--model", model, "--prompt", "a red fox",
+                        "--seed", "2", "--steps", "2", "--width", "64",
+                        "--height", "64", "-o", path("nine-t2i.png")],
+                       timeout=300)
+    assert p.returncode == 0, p.stderr
+    p = ec.kiln_render(["render"] + args + ["--hires-scale", "2", "-o",
+                                             path("x.png")], timeout=300)
+    assert p.returncode == 2 and "not with an init image" in p.stderr
+
+
 def test_bad_inputs_are_refused_naming_the_flag(_):
     base()
     mask_png("small.png", (0, 10, 0, 10), size=(60, 64))

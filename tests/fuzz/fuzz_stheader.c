@@ -37,16 +37,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (i = 0; i < f->nmeta; i++)
 		CHECK(sth_meta(f, f->meta[i].key) != NULL);
 	(void)sd_family_name(checkpoint_family(f));
-	for (k = 0; k < 2; k++) {
+	for (k = 0; k < 3; k++) {
+		static const enum extra_kind kinds[] = { EXTRA_LORA,
+			EXTRA_EMBEDDING, EXTRA_UPSCALER };
+
 		memset(&x, 0, sizeof(x));
 		err[0] = '\0';
-		if (extra_classify(f, k ? EXTRA_EMBEDDING : EXTRA_LORA,
-		    "f.safetensors", &x, err, sizeof(err)) != 0)
+		if (extra_classify(f, kinds[k], "f.safetensors", &x, err,
+		    sizeof(err)) != 0)
 			CHECK(strstr(err, "f.safetensors") != NULL);
-		else if (k)
+		else if (kinds[k] == EXTRA_EMBEDDING)
 			CHECK(x.vectors > 0 && x.width > 0);
-		else
+		else if (kinds[k] == EXTRA_LORA)
 			CHECK(x.modules > 0 && x.format != NULL);
+		else
+			CHECK(x.arch != NULL && x.scale >= 1 && x.scale <= 8);
 		free(x.sshs_hash);
 	}
 	sth_free(f);

@@ -43,7 +43,7 @@ sys.path.insert(0, %(ref)r)
 import st_io, upscalers
 torch.set_num_threads(%(threads)d)
 sd = {k: torch.from_numpy(np.array(v, dtype=np.float32))
-      for k, v in st_io.read(%(model)r).items()}
+      for k, v in st_io.read(%(model)r)[0].items()}
 x = torch.from_numpy(np.load(%(inp)r)).float()
 t0 = time.perf_counter()
 with torch.no_grad():
