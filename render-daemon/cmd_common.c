@@ -260,3 +260,25 @@ cli_ti_free(struct cli_ti *c)
 	free(c->use);
 	memset(c, 0, sizeof(*c));
 }
+
+int
+cli_shape4_file(const char *s, long long max, int64_t shape[4],
+    const char **path)
+{
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		char *end;
+		long long v;
+
+		errno = 0;
+		v = strtoll(s, &end, 10);
+		if (errno != 0 || end == s || v <= 0 || v > max ||
+		    *end != (i < 3 ? 'x' : '='))
+			return -1;
+		shape[i] = v;
+		s = end + 1;
+	}
+	*path = s;
+	return *s != '\0' ? 0 : -1;
+}

@@ -51,28 +51,6 @@ parse_num(const char *s, double lo, double *out)
 	return 0;
 }
 
-/* "1x3x64x64=FILE". */
-static int
-parse_raw(const char *s, int64_t *shape, const char **path)
-{
-	int i;
-
-	for (i = 0; i < 4; i++) {
-		char *end;
-		long long v;
-
-		errno = 0;
-		v = strtoll(s, &end, 10);
-		if (errno != 0 || end == s || v <= 0 || v > (1 << 16) ||
-		    *end != (i < 3 ? 'x' : '='))
-			return -1;
-		shape[i] = v;
-		s = end + 1;
-	}
-	*path = s;
-	return *s != '\0' ? 0 : -1;
-}
-
 static int
 parse_args(int argc, char **argv, struct up_args *a)
 {
@@ -94,7 +72,7 @@ parse_args(int argc, char **argv, struct up_args *a)
 		else if (!strcmp(k, "--out-raw"))
 			a->raw_out = val;
 		else if (!strcmp(k, "--in-raw")) {
-			if (parse_raw(val, a->shape, &a->raw_in))
+			if (cli_shape4_file(val, 1 << 16, a->shape, &a->raw_in))
 				return -1;
 		} else if (!strcmp(k, "--scale")) {
 			if (parse_num(val, 1e-3, &a->scale) || a->scale > 64)

@@ -52,28 +52,6 @@ parse_long(const char *s, long lo, long *out)
 	return 0;
 }
 
-/* "2x4x8x8=FILE". */
-static int
-parse_in(const char *s, int64_t *shape, const char **path)
-{
-	int i;
-
-	for (i = 0; i < 4; i++) {
-		char *end;
-		long long v;
-
-		errno = 0;
-		v = strtoll(s, &end, 10);
-		if (errno != 0 || end == s || v <= 0 || v > (1 << 20) ||
-		    *end != (i < 3 ? 'x' : '='))
-			return -1;
-		shape[i] = v;
-		s = end + 1;
-	}
-	*path = s;
-	return *s != '\0' ? 0 : -1;
-}
-
 static int
 parse_args(int argc, char **argv, int enc, struct vae_args *a)
 {
@@ -93,7 +71,7 @@ parse_args(int argc, char **argv, int enc, struct vae_args *a)
 		if (!strcmp(k, "--model"))
 			a->model = v;
 		else if (!strcmp(k, "--in")) {
-			if (parse_in(v, a->shape, &a->in_path))
+			if (cli_shape4_file(v, 1 << 20, a->shape, &a->in_path))
 				return -1;
 		} else if (!strcmp(k, "--out"))
 			a->out = v;

@@ -75,6 +75,11 @@ int cli_controls_load(struct cli_controls *cc, char *err, size_t errlen);
 /* Frees the copies and images; zeroes cc. */
 void cli_controls_free(struct cli_controls *cc);
 
+/* "NxCxHxW=FILE" (each side 1..max) into shape and the path within s.
+ * Returns 0, or -1 when s is not that. */
+int cli_shape4_file(const char *s, long long max, int64_t shape[4],
+    const char **path);
+
 /* The engine's options for a kiln-render command: the defaults, the
  * user's directories, then the KILN_* environment (engine_env.h): the
  * one place the command line reads them. Returns 0, or -1 with err. */
