@@ -81,6 +81,7 @@ static const struct cfg_key keys[] = {
 	I("daemon", "lease_seconds", lease_seconds, "30", 3, 3600),
 	I("daemon", "poll_ms", poll_ms, "250", 10, 60000),
 	I("daemon", "model_memory_mb", model_memory_mb, "4096", 0, 1048576),
+	I("daemon", "vae_budget_mb", vae_budget_mb, "0", 0, 1048576),
 	I("daemon", "preview_every", preview_every, "5", 0, 1000),
 	I("daemon", "job_time_limit", job_time_limit, "900", 0, 604800),
 	I("daemon", "warm_up", warm_up, "1", 0, 1),

@@ -58,6 +58,7 @@ struct kiln_config {
 	long job_time_limit;		/* seconds a render may take, 0: none */
 	long warm_up;			/* build kernels, render once at start */
 	long model_memory_mb;		/* loaded models' budget; 0: one */
+	long vae_budget_mb;		/* VAE and upscaler tiles; 0: whole */
 	long preview_every;		/* steps between previews; 0: none */
 	/* [engine]: kilnd's struct engine_opts (render-daemon/engine_env.c) */
 	char *engine_weights;		/* "auto" or "f32" */

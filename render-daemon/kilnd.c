@@ -1007,6 +1007,7 @@ run_job(struct daemon *d, struct job *j)
 	gp.batch = j->batch;
 	gp.embeddings = r.tis.e;
 	gp.nembeddings = r.tis.n;
+	gp.vae_budget = (size_t)d->cfg.vae_budget_mb * 1048576;
 	if (hires_resolve(d, j, &gp, err, sizeof(err)) != 0)
 		goto fail;
 	/* The render time counts from here: model loading is not the

@@ -11,14 +11,16 @@ import struct
 import sys
 
 import harness
-from common import (api, is_json, models_with_micro, png_parameters,
-                    submit, user_with_key, wait_job)
+from common import (api, is_json, models_with_micro, png_decode,
+                    png_parameters, submit, user_with_key, wait_job)
 
 sys.path.insert(0, os.path.join(harness.ROOT, "tools", "reference"))
 
+# A VAE budget of 1 MB: every VAE pass of these renders runs in tiles.
 STACK = dict(server="lighttpd", daemon_name="hires-1",
              models=lambda d: make_models(d),
-             extra_conf="[limits]\nsubmit_burst = 100000\n")
+             extra_conf="[limits]\nsubmit_burst = 100000\n"
+                        "[daemon]\nvae_budget_mb = 1\n")
 JOB = {"width": 64, "height": 64, "steps": 6, "seed": 4,
        "prompt": "a red circle on a blue background"}
 
@@ -84,6 +86,31 @@ def test_lanczos_and_an_upscaler_model_by_name(s):
     assert ups["tiny-x4"] == {"name": "tiny-x4", "type": "upscaler",
                               "arch": "SRVGGNet", "scale": 4}, ups
     assert "broken.safetensors" in ups["broken"]["error"], ups
+
+
+def test_kilnd_tiles_the_vae_within_vae_budget_mb(s):
+    # The daemon's image is kiln-render's with --vae-budget 1, pixel for
+    # pixel, and not the untiled one's.
+    import subprocess
+    _, key = user_with_key(s)
+    _, png = render(s, key, hires_scale=2, hires_upscaler="lanczos",
+                    seed=7)
+    binary = os.path.join(harness.BUILD, "render-daemon", "kiln-render")
+    model = os.path.join(harness.ROOT, "models", "kiln-micro")
+    got = {}
+    for name, extra in (("tiled", ["--vae-budget", "1"]), ("whole", [])):
+        out = os.path.join(s.dir, "cli-%s.png" % name)
+        p = subprocess.run([binary, "--model", model, "--prompt",
+                            JOB["prompt"], "--seed", "7", "--steps", "6",
+                            "--width", "64", "--height", "64",
+                            "--hires-scale", "2", "--hires-upscaler",
+                            "lanczos", "-o", out] + extra,
+                           capture_output=True, text=True, timeout=300)
+        assert p.returncode == 0, p.stderr
+        with open(out, "rb") as f:
+            got[name] = png_decode(f.read())
+    assert png_decode(png) == got["tiled"]
+    assert got["tiled"] != got["whole"]
 
 
 def test_bad_hires_fields_are_refused_naming_them(s):
