@@ -67,9 +67,7 @@ cmd_mask(int argc, char **argv)
 	m = malloc(n);
 	if (m == NULL)
 		goto oom;
-	for (k = 0; k < n; k++)
-		m[k] = (uint8_t)((rgb[k * 3] + rgb[k * 3 + 1] + rgb[k * 3 + 2] +
-		    1) / 3);
+	inpaint_mask_from_rgb(rgb, n, m);
 	if (box != NULL) {
 		struct inpaint_box b;
 		int bw, bh, pad;

@@ -382,13 +382,11 @@ to_params(const struct ropts *o, const struct gen_params *base,
 	    inpaint_fill_lookup(o->inpaint_fill, &gp->fill) != 0)
 		return bad("--inpaint-fill", o->inpaint_fill, "original, fill, "
 		    "latent-noise or latent-nothing");
-	if (o->hires_upscaler == NULL ||
-	    !strcmp(o->hires_upscaler, "latent"))
+	if (o->hires_upscaler == NULL)
 		gp->hires_mode = HIRES_LATENT;
-	else if (!strcmp(o->hires_upscaler, "latent-nearest"))
-		gp->hires_mode = HIRES_LATENT_NEAREST;
-	else if (!strcmp(o->hires_upscaler, "lanczos") ||
-	    strchr(o->hires_upscaler, '/') != NULL ||
+	else if (gen_hires_lookup(o->hires_upscaler, &gp->hires_mode) == 0)
+		;
+	else if (strchr(o->hires_upscaler, '/') != NULL ||
 	    str_has_suffix(o->hires_upscaler, ".safetensors"))
 		gp->hires_mode = HIRES_IMAGE;	/* a file: render_main loads
 						 * it */
@@ -986,7 +984,6 @@ load_mask(const char *path, int iw, int ih, uint8_t **out)
 	uint8_t *rgb = NULL, *m;
 	char err[1024];
 	int w, h;
-	size_t i;
 
 	if (image_load_rgb(path, &w, &h, &rgb, err, sizeof(err)) != 0) {
 		fprintf(stderr, "kiln-render: --mask: %s\n", err);
@@ -1004,9 +1001,7 @@ load_mask(const char *path, int iw, int ih, uint8_t **out)
 		free(rgb);
 		return -1;
 	}
-	for (i = 0; i < (size_t)w * (size_t)h; i++)
-		m[i] = (uint8_t)((rgb[i * 3] + rgb[i * 3 + 1] +
-		    rgb[i * 3 + 2] + 1) / 3);
+	inpaint_mask_from_rgb(rgb, (size_t)w * (size_t)h, m);
 	free(rgb);
 	*out = m;
 	return 0;
@@ -1021,6 +1016,7 @@ render_main(int argc, char **argv, struct ropts *o)
 	struct pipeline *p = NULL;
 	uint8_t *init = NULL, *mask = NULL;
 	struct upscaler *up = NULL;
+	enum gen_hires_mode builtin;
 	char err[2048];
 	int st, iw = 0, ih = 0, rc = 1;
 
@@ -1088,8 +1084,10 @@ render_main(int argc, char **argv, struct ropts *o)
 		free(init);
 		init = canvas;
 	}
-	if (gp.hires_mode == HIRES_IMAGE &&
-	    strcmp(o->hires_upscaler, "lanczos") != 0) {
+	/* An upscaler that is not one of kiln's own is a file (to_params
+	 * checked the name). */
+	if (o->hires_upscaler != NULL &&
+	    gen_hires_lookup(o->hires_upscaler, &builtin) != 0) {
 		if (upscaler_load(rt, o->hires_upscaler, &up, err,
 		    sizeof(err)) != 0) {
 			fprintf(stderr, "kiln-render: --hires-upscaler: %s\n",

@@ -536,17 +536,9 @@ hires_resolve(struct daemon *d, const struct job *j, struct gen_params *gp,
 	gp->hires_scale = j->hires_scale;
 	gp->hires_strength = j->hires_strength;
 	gp->hires_steps = j->hires_steps;
+	if (gen_hires_lookup(name, &gp->hires_mode) == 0)
+		return 0;
 	gp->hires_mode = HIRES_IMAGE;
-	if (!strcmp(name, "latent")) {
-		gp->hires_mode = HIRES_LATENT;
-		return 0;
-	}
-	if (!strcmp(name, "latent-nearest")) {
-		gp->hires_mode = HIRES_LATENT_NEAREST;
-		return 0;
-	}
-	if (!strcmp(name, "lanczos"))
-		return 0;
 	if (!model_name_ok(name) || strlen(name) >= sizeof(d->up_name))
 		return errf(err, errlen, "hires_upscaler: \"%.64s\" is not "
 		    "an upscaler name", name);

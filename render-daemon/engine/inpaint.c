@@ -35,6 +35,16 @@ inpaint_fill_lookup(const char *name, enum inpaint_fill *out)
 	return -1;
 }
 
+void
+inpaint_mask_from_rgb(const uint8_t *rgb, size_t n, uint8_t *m)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		m[i] = (uint8_t)((rgb[i * 3] + rgb[i * 3 + 1] + rgb[i * 3 + 2] +
+		    1) / 3);
+}
+
 /* BORDER_REFLECT_101: ... 2 1 | 0 1 2 ... n-1 | n-2 ... */
 static int
 reflect101(int i, int n)

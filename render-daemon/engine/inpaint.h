@@ -26,6 +26,10 @@ int inpaint_fill_lookup(const char *name, enum inpaint_fill *out);
 #define INPAINT_MAX_BLUR 64
 #define INPAINT_MAX_PAD 256
 
+/* A mask from an image: each of the n RGB pixels' grey level, the mean
+ * of R, G and B, into m (n bytes). */
+void inpaint_mask_from_rgb(const uint8_t *rgb, size_t n, uint8_t *m);
+
 /* OpenCV's GaussianBlur of the w x h grey image m in place, as A1111
  * blurs the mask: a separable kernel of sigma pixels and 2 int(2.5 sigma
  * + 0.5) + 1 taps, reflected borders (BORDER_REFLECT_101), rounded to

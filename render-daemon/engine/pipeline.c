@@ -61,6 +61,25 @@ static const float sd1_preview[4][3] = {
 	{ -0.2120f, -0.2616f, -0.7177f },
 };
 
+int
+gen_hires_lookup(const char *name, enum gen_hires_mode *mode)
+{
+	static const struct {
+		const char *name;
+		enum gen_hires_mode mode;
+	} builtin[] = { { "latent", HIRES_LATENT },
+		{ "latent-nearest", HIRES_LATENT_NEAREST },
+		{ "lanczos", HIRES_IMAGE } };
+	size_t i;
+
+	for (i = 0; i < sizeof(builtin) / sizeof(builtin[0]); i++)
+		if (!strcmp(name, builtin[i].name)) {
+			*mode = builtin[i].mode;
+			return 0;
+		}
+	return -1;
+}
+
 void
 gen_params_default(struct gen_params *p)
 {

@@ -26,6 +26,11 @@ enum gen_hires_mode { HIRES_LATENT, HIRES_LATENT_NEAREST, HIRES_IMAGE };
 
 #define GEN_MAX_HIRES_SCALE 4.0
 
+/* The hires fix's own upscalers by kiln's names: "latent" (HIRES_LATENT),
+ * "latent-nearest" and "lanczos" (HIRES_IMAGE without a model). Returns
+ * 0 with *mode, or -1 for any other name (an upscaler model's). */
+int gen_hires_lookup(const char *name, enum gen_hires_mode *mode);
+
 struct upscaler;
 
 /* ControlNets of one render (control.h). */
