@@ -2,6 +2,7 @@
  * one per line of a file) on raw little-endian float32 files, so tests can
  * compare every op with a reference implementation. */
 #include "commands.h"
+#include "half.h"
 #include "ops.h"
 #include "util.h"
 
@@ -170,17 +171,24 @@ set_float(const struct spec *s, const char *key, float def)
 	return v != NULL ? strtof(v, NULL) : def;
 }
 
+/* Input i of s from its float32 file; as float16 (rounded to nearest
+ * even) when the set "half" names it ("a" for input 0, "b" for 1), the
+ * way model weights reach the GEMM. */
 static struct ktensor *
 load_input(struct kiln_rt *rt, const struct spec *s, int i)
 {
-	struct ktensor *t = kt_new(rt, KD_F32, s->in_nd[i], s->in_shape[i]);
-	size_t n;
+	const char *h = get_set(s, "half", "");
+	int half = (i == 0 && strchr(h, 'a') != NULL) ||
+		(i == 1 && strchr(h, 'b') != NULL);
+	struct ktensor *t = kt_new(rt, half ? KD_F16 : KD_F32, s->in_nd[i],
+		s->in_shape[i]);
+	size_t n, j;
 	void *host;
 	FILE *f;
 
 	if (t == NULL)
 		return NULL;
-	n = kt_bytes(t);
+	n = kt_nelem(t) * sizeof(float);
 	host = malloc(n);
 	f = fopen(s->in_path[i], "rb");
 	if (host == NULL || f == NULL || fread(host, 1, n, f) != n ||
@@ -194,6 +202,10 @@ load_input(struct kiln_rt *rt, const struct spec *s, int i)
 		return NULL;
 	}
 	fclose(f);
+	/* In place: element j's half is written over bytes the floats
+	 * from j on no longer need. */
+	for (j = 0; half && j < kt_nelem(t); j++)
+		((uint16_t *)host)[j] = float_to_half(((float *)host)[j]);
 	if (kt_upload(t, host) != 0) {
 		free(host);
 		kt_free(t);

@@ -85,6 +85,9 @@ engine_opts_env(struct engine_opts *o, char *err, size_t errlen)
 		o->weights_f32 = !strcmp(v, "f32");
 	if ((v = getenv("KILN_GEMM")) != NULL)
 		o->gemm_clblast = !strcmp(v, "clblast");
+	if ((v = getenv("KILN_GEMM_PARAMS")) != NULL && *v != '\0' &&
+	    rt_gemm_parse(v, &o->gemm, err, errlen) != 0)
+		return -1;
 	if ((v = getenv("KILN_ATTN")) != NULL)
 		o->attention = attention_of(v);
 	if ((v = getenv("KILN_PROFILE")) != NULL)

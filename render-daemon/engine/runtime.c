@@ -6,6 +6,7 @@
 
 #include <sodium.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,86 @@ engine_opts_init(struct engine_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->attention = RT_ATTN_AUTO;
 	o->tuning = 1;
+}
+
+int
+rt_gemm_check(const struct rt_gemm *g, char *err, size_t errlen)
+{
+	if (g->mr > 16)
+		snprintf(err, errlen, "gemm mr %u: 1-16 rows", g->mr);
+	else if (g->vw != 0 && g->vw != 2 && g->vw != 4 && g->vw != 8 &&
+	    g->vw != 16)
+		snprintf(err, errlen, "gemm vw %u: a vector width of 2, 4, 8 "
+			"or 16", g->vw);
+	else if (g->nv > 4)
+		snprintf(err, errlen, "gemm nv %u: 1-4 vectors", g->nv);
+	else if ((g->mr ? g->mr : 1) * (g->nv ? g->nv : 1) > 32)
+		snprintf(err, errlen, "gemm mr %u x nv %u: more than 32 "
+			"accumulators", g->mr, g->nv);
+	else if (g->tile_kb != 0 && (g->tile_kb < 16 || g->tile_kb > 65536))
+		snprintf(err, errlen, "gemm tile %u: 16-65536 KiB",
+			g->tile_kb);
+	else if (g->kslice != 0 && (g->kslice < 64 || g->kslice > 65536))
+		snprintf(err, errlen, "gemm kslice %u: 64-65536", g->kslice);
+	else
+		return 0;
+	return -1;
+}
+
+int
+rt_gemm_parse(const char *s, struct rt_gemm *g, char *err, size_t errlen)
+{
+	struct rt_gemm t = *g;
+	const char *p = s;
+
+	while (*p != '\0') {
+		static const struct {
+			const char *name;
+			size_t off;
+		} keys[] = {
+			{ "mr", offsetof(struct rt_gemm, mr) },
+			{ "vw", offsetof(struct rt_gemm, vw) },
+			{ "nv", offsetof(struct rt_gemm, nv) },
+			{ "tile", offsetof(struct rt_gemm, tile_kb) },
+			{ "kslice", offsetof(struct rt_gemm, kslice) },
+		};
+		size_t len = strcspn(p, "="), i;
+		unsigned long v;
+		char *end;
+
+		for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+			if (strlen(keys[i].name) == len &&
+			    !strncmp(p, keys[i].name, len))
+				break;
+		if (i == sizeof(keys) / sizeof(keys[0]) || p[len] != '=') {
+			snprintf(err, errlen, "gemm parameters \"%s\": expected "
+				"mr=, vw=, nv=, tile= or kslice= at \"%.20s\"",
+				s, p);
+			return -1;
+		}
+		p += len + 1;
+		v = strtoul(p, &end, 10);
+		if (end == p || v == 0 || v > 65536 ||
+		    (*end != ',' && *end != '\0')) {
+			snprintf(err, errlen, "gemm parameters \"%s\": %s "
+				"wants a number from 1 to 65536", s,
+				keys[i].name);
+			return -1;
+		}
+		*(uint32_t *)((char *)&t + keys[i].off) = (uint32_t)v;
+		p = *end == ',' ? end + 1 : end;
+	}
+	if (rt_gemm_check(&t, err, errlen) != 0)
+		return -1;
+	*g = t;
+	return 0;
+}
+
+void
+rt_gemm_format(const struct rt_gemm *g, char *out, size_t n)
+{
+	snprintf(out, n, "mr=%u,vw=%u,nv=%u,tile=%u,kslice=%u", g->mr, g->vw,
+		g->nv, g->tile_kb, g->kslice);
 }
 
 int

@@ -18,6 +18,19 @@ struct wt_registry;
  * CPUs and the blocked GEMMs elsewhere. */
 enum rt_attn { RT_ATTN_AUTO, RT_ATTN_FUSED, RT_ATTN_BLOCKED };
 
+/* The parameters of the engine's GEMM kernel (opencl/kernels/gemm.cl):
+ * each work item computes mr rows by nv vectors of vw floats of C, which
+ * must fit the vector registers; work-groups are tiles of such blocks
+ * whose panels of A and B stay within tile_kb KiB of cache; K longer
+ * than kslice goes in slices that add into C. In engine_opts a 0 field
+ * leaves the runtime's value (the device's default, or its tuning
+ * file's). */
+struct rt_gemm {
+	uint32_t mr, vw, nv;
+	uint32_t tile_kb;
+	uint32_t kslice;
+};
+
 /* How the engine runs, fixed when the runtime opens. kilnd fills it from
  * kiln.conf's [engine] section, kiln-render from its environment (the
  * KILN_* variables, see kiln-render(1)); the engine itself reads no
@@ -29,6 +42,9 @@ struct engine_opts {
 	/* Every GEMM through CLBlast (for comparison, and for devices where
 	 * its tuned kernels win) instead of the engine's own kernel. */
 	int gemm_clblast;
+	/* The engine's GEMM parameters, over the device's default and its
+	 * tuning file (the tuner's candidates, benchmarks). */
+	struct rt_gemm gemm;
 	enum rt_attn attention;
 	/* Every launch waited for and timed (see kiln_rt.profile). */
 	int profile;
@@ -47,6 +63,21 @@ struct engine_opts {
 /* The defaults: weights as stored, the engine's GEMM, automatic
  * attention, no profiling, tuning on, no directories. */
 void engine_opts_init(struct engine_opts *o);
+
+/* Whether g's set fields (0: unset) are values the GEMM kernel takes:
+ * mr 1-16, vw 2, 4, 8 or 16, nv 1-4, mr x nv at most 32 vectors,
+ * tile_kb 16-65536, kslice 64-65536. Returns 0, or -1 with err naming
+ * the field. */
+int rt_gemm_check(const struct rt_gemm *g, char *err, size_t errlen);
+
+/* Parses "mr=8,vw=16,nv=2,tile=2048,kslice=1536" (any subset, any
+ * order) into g (fields not named are left as they are) and checks it.
+ * Returns 0, or -1 with err naming what is wrong. */
+int rt_gemm_parse(const char *s, struct rt_gemm *g, char *err,
+	size_t errlen);
+
+/* "mr=8,vw=16,nv=2,tile=2048,kslice=1536" of g into out. */
+void rt_gemm_format(const struct rt_gemm *g, char *out, size_t n);
 
 /* What kind of device a backend runs on: some ops choose their
  * kernels by it (CPUs take other shapes of work than GPUs). */
@@ -70,6 +101,11 @@ struct kiln_rt {
 	uint64_t global_mem;		/* bytes of device memory */
 	uint64_t max_alloc;		/* largest single buffer */
 	uint64_t local_mem;		/* bytes of work-group memory */
+	uint32_t vec_float;		/* preferred float vector width */
+
+	/* The engine's GEMM parameters in force: the device's default, a
+	 * tuning file's, then engine_opts.gemm's (see rt_gemm). */
+	struct rt_gemm gemm;
 
 	/* Kernels the backend has made ready so far: one made during a
 	 * render was compiled (or at least specialised) in it. */
@@ -103,6 +139,8 @@ struct kiln_rt {
 	size_t nprof;
 	int tuned;			/* a tuning file's GEMM parameters are in
 					 * force (tuning.h) */
+	int gemm_tuned;			/* ... and among them the engine's own
+					 * kernel's (rt->gemm) */
 
 	/* While set, the weight loaders (weights.h) record every weight
 	 * they upload here: the caller that set it owns it. */

@@ -278,6 +278,15 @@ cl_open(struct kiln_rt *rt, const char *selector, char *err, size_t errlen)
 		sizeof(rt->max_alloc), &rt->max_alloc, NULL);
 	clGetDeviceInfo(d->device, CL_DEVICE_LOCAL_MEM_SIZE,
 		sizeof(rt->local_mem), &rt->local_mem, NULL);
+	{
+		cl_uint w = 0;
+
+		clGetDeviceInfo(d->device,
+			CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, sizeof(w), &w,
+			NULL);
+		rt->vec_float = w;
+	}
+	cl_gemm_defaults(rt);
 	d->ctx = clCreateContext(NULL, 1, &d->device, NULL, NULL, &e);
 	if (d->ctx == NULL) {
 		snprintf(err, errlen, "clCreateContext(%s): %s", rt->device_name,
@@ -303,6 +312,19 @@ cl_open(struct kiln_rt *rt, const char *selector, char *err, size_t errlen)
 		}
 		rt->tuned = applied == TUNING_APPLIED;
 	}
+	/* The caller's GEMM parameters over the default and the tuned. */
+	if (rt->opts.gemm.mr)
+		rt->gemm.mr = rt->opts.gemm.mr;
+	if (rt->opts.gemm.vw)
+		rt->gemm.vw = rt->opts.gemm.vw;
+	if (rt->opts.gemm.nv)
+		rt->gemm.nv = rt->opts.gemm.nv;
+	if (rt->opts.gemm.tile_kb)
+		rt->gemm.tile_kb = rt->opts.gemm.tile_kb;
+	if (rt->opts.gemm.kslice)
+		rt->gemm.kslice = rt->opts.gemm.kslice;
+	if (rt_gemm_check(&rt->gemm, err, errlen) != 0)
+		return -1;
 	return 0;
 }
 
@@ -371,8 +393,8 @@ source_of(const char *name)
 /* The cache file name for a source on this device: the SHA-256 of
  * everything that changes the binary. */
 static int
-cache_path(struct kiln_rt *rt, const struct cl_source *src, char *out,
-	size_t n)
+cache_path(struct kiln_rt *rt, const struct cl_source *src,
+	const char *defs, char *out, size_t n)
 {
 	crypto_hash_sha256_state st;
 	unsigned char h[crypto_hash_sha256_BYTES];
@@ -392,6 +414,8 @@ cache_path(struct kiln_rt *rt, const struct cl_source *src, char *out,
 		strlen(rt->driver_version) + 1);
 	crypto_hash_sha256_update(&st, (const unsigned char *)BUILD_OPTIONS,
 		sizeof(BUILD_OPTIONS));
+	crypto_hash_sha256_update(&st, (const unsigned char *)defs,
+		strlen(defs) + 1);
 	crypto_hash_sha256_final(&st, h);
 	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
 	return snprintf(out, n, "%s/%s-%.32s.bin", rt->opts.cl_cache_dir,
@@ -494,10 +518,12 @@ note_build_log(struct kiln_rt *rt, const struct cl_source *src,
 }
 
 static cl_program
-build_program(struct kiln_rt *rt, const struct cl_source *src)
+build_program(struct kiln_rt *rt, const struct cl_source *src,
+	const char *defs)
 {
 	struct cl_dev *d = cl_of(rt);
-	char path[1100], *log = NULL;
+	char path[1100], opts[sizeof(BUILD_OPTIONS) + RT_DEFS_MAX + 1];
+	char *log = NULL;
 	const char *text;
 	unsigned char *bin = NULL;
 	size_t binlen = 0, loglen = 0;
@@ -505,14 +531,16 @@ build_program(struct kiln_rt *rt, const struct cl_source *src)
 	int have_path;
 	cl_int e, st;
 
-	have_path = cache_path(rt, src, path, sizeof(path)) == 0;
+	snprintf(opts, sizeof(opts), "%s%s%s", BUILD_OPTIONS,
+		*defs ? " " : "", defs);
+	have_path = cache_path(rt, src, defs, path, sizeof(path)) == 0;
 	if (have_path && (bin = read_all(path, &binlen)) != NULL) {
 		const unsigned char *b = bin;
 
 		prog = clCreateProgramWithBinary(d->ctx, 1, &d->device,
 			&binlen, &b, &st, &e);
 		if (prog != NULL && (e != CL_SUCCESS || st != CL_SUCCESS ||
-		    clBuildProgram(prog, 1, &d->device, BUILD_OPTIONS, NULL,
+		    clBuildProgram(prog, 1, &d->device, opts, NULL,
 		    NULL) != CL_SUCCESS)) {
 			/* A stale or foreign binary: rebuild from source. */
 			clReleaseProgram(prog);
@@ -528,7 +556,7 @@ build_program(struct kiln_rt *rt, const struct cl_source *src)
 		rt_fail(rt, "clCreateProgramWithSource", src->name, e);
 		return NULL;
 	}
-	e = clBuildProgram(prog, 1, &d->device, BUILD_OPTIONS, NULL, NULL);
+	e = clBuildProgram(prog, 1, &d->device, opts, NULL, NULL);
 	if (e != CL_SUCCESS) {
 		clGetProgramBuildInfo(prog, d->device, CL_PROGRAM_BUILD_LOG, 0,
 			NULL, &loglen);
@@ -536,8 +564,9 @@ build_program(struct kiln_rt *rt, const struct cl_source *src)
 		if (log != NULL)
 			clGetProgramBuildInfo(prog, d->device,
 				CL_PROGRAM_BUILD_LOG, loglen, log, NULL);
-		rt_failf(rt, "clBuildProgram(%s.cl): %s: %s", src->name,
-			cl_strerror(e), log ? log : "");
+		rt_failf(rt, "clBuildProgram(%s.cl%s%s): %s: %s", src->name,
+			*defs ? " " : "", defs, cl_strerror(e),
+			log ? log : "");
 		free(log);
 		clReleaseProgram(prog);
 		return NULL;
@@ -548,25 +577,33 @@ build_program(struct kiln_rt *rt, const struct cl_source *src)
 	return prog;
 }
 
-/* The built program of src, building it on first use. */
+/* The built program of src with the -D options defs, building it on
+ * first use. */
 static cl_program
-program_of(struct kiln_rt *rt, const struct cl_source *src)
+program_of(struct kiln_rt *rt, const struct cl_source *src, const char *defs)
 {
 	struct cl_dev *d = cl_of(rt);
 	cl_program prog;
 	size_t i;
 
 	for (i = 0; i < d->nprogs; i++)
-		if (d->progs[i].name == src->name)
+		if (d->progs[i].name == src->name &&
+		    !strcmp(d->progs[i].defs, defs))
 			return d->progs[i].prog;
 	if (d->nprogs == RT_MAX_PROGRAMS) {
 		rt_failf(rt, "too many programs");
 		return NULL;
 	}
-	prog = build_program(rt, src);
+	if (strlen(defs) >= RT_DEFS_MAX) {
+		rt_failf(rt, "%s.cl: build options too long: %s", src->name,
+			defs);
+		return NULL;
+	}
+	prog = build_program(rt, src, defs);
 	if (prog == NULL)
 		return NULL;
 	d->progs[d->nprogs].name = src->name;
+	snprintf(d->progs[d->nprogs].defs, RT_DEFS_MAX, "%s", defs);
 	d->progs[d->nprogs].prog = prog;
 	d->nprogs++;
 	return prog;
@@ -579,7 +616,7 @@ cl_build_all(struct kiln_rt *rt)
 	size_t before = cl_of(rt)->nprogs;
 
 	for (s = cl_sources; s->name != NULL; s++)
-		if (program_of(rt, s) == NULL)
+		if (program_of(rt, s, rt_defs(rt, s->name)) == NULL)
 			return -1;
 	return (int)(cl_of(rt)->nprogs - before);
 }
@@ -589,20 +626,26 @@ rt_kernel(struct kiln_rt *rt, const char *name)
 {
 	struct cl_dev *d = cl_of(rt);
 	const struct cl_source *src;
+	const char *defs;
 	cl_program prog;
 	cl_kernel k;
 	size_t i;
 	cl_int e;
 
-	for (i = 0; i < d->nkernels; i++)
-		if (!strcmp(d->kernels[i].name, name))
-			return d->kernels[i].k;
 	src = source_of(name);
 	if (src == NULL) {
 		rt_failf(rt, "no embedded kernel named %s", name);
 		return NULL;
 	}
-	prog = program_of(rt, src);
+	/* A kernel of a program built with other options (the GEMM's
+	 * parameters changed) is another kernel. */
+	defs = rt_defs(rt, src->name);
+	for (i = 0; i < d->nkernels; i++)
+		if (d->kernels[i].prog_src == src->name &&
+		    !strcmp(d->kernels[i].name, name) &&
+		    !strcmp(d->kernels[i].defs, defs))
+			return d->kernels[i].k;
+	prog = program_of(rt, src, defs);
 	if (prog == NULL)
 		return NULL;
 	if (d->nkernels == RT_MAX_KERNELS) {
@@ -621,6 +664,8 @@ rt_kernel(struct kiln_rt *rt, const char *name)
 		return NULL;
 	}
 	d->kernels[d->nkernels].k = k;
+	d->kernels[d->nkernels].prog_src = src->name;
+	snprintf(d->kernels[d->nkernels].defs, RT_DEFS_MAX, "%s", defs);
 	d->nkernels++;
 	rt->nkernels = d->nkernels;
 	return k;

@@ -44,11 +44,15 @@ blast_fail(struct kiln_rt *rt, const char *call, CLBlastStatusCode st)
 }
 
 /* CLBlast stays available (engine_opts.gemm_clblast) for comparison
- * and for devices where its tuned kernels win. */
+ * and for devices where its tuned kernels win: GPUs, unless a tuning
+ * file says the engine's kernel is faster there (the kernel keeps its
+ * block of C in registers of one work item, which fits CPUs' vector
+ * units, not GPUs' scalar lanes). */
 static int
 use_own_gemm(const struct kiln_rt *rt)
 {
-	return !rt->opts.gemm_clblast;
+	return !rt->opts.gemm_clblast && (rt->type != RT_DEV_GPU ||
+		rt->gemm_tuned);
 }
 
 /* One operand of a product as the GEMM kernels take it (row-major): the
@@ -69,20 +73,59 @@ struct gemm {
 	struct gmat a, b, c;
 };
 
-/* The tile of blocks (8 x 32 of C each) one work-group of the engine's
+void
+cl_gemm_defaults(struct kiln_rt *rt)
+{
+	struct rt_gemm *g = &rt->gemm;
+
+	/* A register block that fills about three quarters of the vector
+	 * registers with accumulators (mr x nv), leaving room for the nv
+	 * vectors of B and the broadcast of A: AVX-512 has 32 registers of
+	 * 16 floats (8 x 2), AVX2 16 of 8 (6 x 2), SSE 16 of 4 (4 x 3). A
+	 * device that prefers scalars (GPUs) runs CLBlast unless tuned. */
+	switch (rt->vec_float) {
+	case 16:
+		g->mr = 8, g->vw = 16, g->nv = 2;
+		break;
+	case 8:
+		g->mr = 6, g->vw = 8, g->nv = 2;
+		break;
+	default:
+		g->mr = 4, g->vw = 4, g->nv = 3;
+		break;
+	}
+	g->tile_kb = 2048;
+	g->kslice = 1536;
+}
+
+const char *
+rt_defs(struct kiln_rt *rt, const char *source)
+{
+	char *buf = cl_of(rt)->defs;
+
+	if (strcmp(source, "gemm") != 0)
+		return "";
+	snprintf(buf, RT_DEFS_MAX, "-DGEMM_MR=%u -DGEMM_VW=%u -DGEMM_NV=%u",
+		rt->gemm.mr, rt->gemm.vw, rt->gemm.nv);
+	return buf;
+}
+
+/* The tile of blocks (mr x nr of C each) one work-group of the engine's
  * kernel computes, TM down by TN across (see gemm.cl): as large as keeps
- * the tile's panels of A (TM 8 rows of K) and B (TN 32 columns of K)
- * within about 2 MB, a share of a CPU's L2 and L3, and small enough that
- * every compute unit gets four tiles or more; a product too small for
- * that gets tiles of one block. */
+ * the tile's panels of A (TM mr-row strips of K) and B (TN nr-column
+ * strips of K) within the tile budget (2 MB by default: a share of a
+ * CPU's L2 and L3), and small enough that every compute unit gets four
+ * tiles or more; a product too small for that gets tiles of one block. */
 static void
 gemm_tiles(const struct kiln_rt *rt, uint32_t mb, uint32_t nb, size_t k,
 	size_t batch, uint32_t *TM, uint32_t *TN)
 {
-	size_t want = 4 * (size_t)rt->compute_units, budget = 2u << 20;
+	size_t want = 4 * (size_t)rt->compute_units,
+		budget = (size_t)rt->gemm.tile_kb << 10,
+		mr = rt->gemm.mr, nr = (size_t)rt->gemm.vw * rt->gemm.nv;
 	uint32_t tm = 32, tn = 16;
 
-	while (tm > 1 && ((size_t)tm * 8 + (size_t)tn * 32) * k * 4 >
+	while (tm > 1 && ((size_t)tm * mr + (size_t)tn * nr) * k * 4 >
 	    budget) {
 		if (tm >= 2 * tn)
 			tm /= 2;
@@ -125,8 +168,9 @@ gemm_launch(struct kiln_rt *rt, const struct gemm *g, double t0)
 		lb = (uint32_t)g->b.ld, bs = (uint32_t)g->b.stride,
 		co = (uint32_t)g->c.off, lc = (uint32_t)g->c.ld,
 		cs = (uint32_t)g->c.stride;
-	uint32_t mb = (uint32_t)((g->m + 7) / 8), nb = (uint32_t)((g->n +
-		31) / 32), TM, TN, tm;
+	uint32_t mr = rt->gemm.mr, nr = rt->gemm.vw * rt->gemm.nv;
+	uint32_t mb = (uint32_t)((g->m + mr - 1) / mr),
+		nb = (uint32_t)((g->n + nr - 1) / nr), TM, TN, tm;
 	size_t gws[2], lws[2];
 	struct rt_arg args[20];
 	int prof = rt->profile, r;
@@ -184,18 +228,17 @@ gemm_launch(struct kiln_rt *rt, const struct gemm *g, double t0)
 	return 0;
 }
 
-/* Longest K one launch takes. The kernel streams 8 rows of A and a
- * 32-column strip of B over the whole of K for each block of C: past a
- * few thousand they no longer stay in cache (the 3x3 convolutions of the
- * UNet's upper blocks have K = 5760 to 17280, and ran at a third of the
- * kernel's speed), so longer products go in slices of K that add into C. */
-#define GEMM_K_SLICE 1536
-
-/* The engine's kernel over g, in slices of K. */
+/* The engine's kernel over g, in slices of K of at most rt->gemm.kslice.
+ * The kernel streams mr rows of A and an nr-column strip of B over the
+ * whole of K for each block of C: past a few thousand they no longer stay
+ * in cache (the 3x3 convolutions of the UNet's upper blocks have K = 5760
+ * to 17280, and ran at a third of the kernel's speed), so longer products
+ * go in slices of K that add into C. */
 static int
 gemm_own(struct kiln_rt *rt, const struct gemm *g, double t0)
 {
-	size_t slices = (g->k + GEMM_K_SLICE - 1) / GEMM_K_SLICE, k0 = 0, i;
+	size_t ks = rt->gemm.kslice;
+	size_t slices = (g->k + ks - 1) / ks, k0 = 0, i;
 	struct gemm s = *g;
 
 	if (slices <= 1)

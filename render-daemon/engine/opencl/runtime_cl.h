@@ -15,6 +15,7 @@
 
 #define RT_MAX_KERNELS 128
 #define RT_MAX_PROGRAMS 32
+#define RT_DEFS_MAX 128
 
 /* What kiln_rt.dev points at under the OpenCL backend. */
 struct cl_dev {
@@ -23,17 +24,22 @@ struct cl_dev {
 	cl_context ctx;
 	cl_command_queue queue;
 
-	/* Programs built so far, by source name, and kernels by name. */
+	/* Programs built so far, by source name and build options (-D
+	 * definitions, see rt_defs), and kernels by name and program. */
 	struct {
 		const char *name;
+		char defs[RT_DEFS_MAX];
 		cl_program prog;
 	} progs[RT_MAX_PROGRAMS];
 	size_t nprogs;
 	struct {
 		const char *name;
+		const char *prog_src;
+		char defs[RT_DEFS_MAX];
 		cl_kernel k;
 	} kernels[RT_MAX_KERNELS];
 	size_t nkernels;
+	char defs[RT_DEFS_MAX];		/* rt_defs's answer */
 };
 
 /* rt's OpenCL state; rt must have been opened by this backend. */
@@ -46,8 +52,16 @@ cl_of(const struct kiln_rt *rt)
 /* The OpenCL implementations of the ops (ops_cl.c). */
 extern const struct kiln_ops kiln_ops_cl;
 
+/* Sets rt->gemm to the device's defaults (from rt->vec_float). */
+void cl_gemm_defaults(struct kiln_rt *rt);
+
+/* The -D definitions a source is built with on rt: "" for most; the
+ * GEMM's parameters (rt->gemm) for gemm.cl. Points into rt. */
+const char *rt_defs(struct kiln_rt *rt, const char *source);
+
 /* The kernel of that name, building its program on first use (from the
- * binary cache when it is there). Returns NULL with rt_error() set. */
+ * binary cache when it is there) with the source's rt_defs. Returns NULL
+ * with rt_error() set. */
 cl_kernel rt_kernel(struct kiln_rt *rt, const char *name);
 
 /* Records a failure of call (for kernel, may be NULL) with code and

@@ -2,9 +2,9 @@
  * row-major, A [M, K], B [K, N], optionally batched at fixed strides
  * (global dimension 2); variants read A or B as float16 weights
  * (converted here by bit arithmetic: no cl_khr_fp16 needed) and compute
- * in F32. Each work item owns an 8 x 32 block of C held in
- * sixteen float16 accumulators: per k it loads two 16-wide pieces of a row
- * of B and broadcasts eight elements of A (the register-blocked
+ * in F32. Each work item owns an MR x NR block of C held in
+ * MR x NV vector accumulators: per k it loads NV VW-wide pieces of a row
+ * of B and broadcasts MR elements of A (the register-blocked
  * micro-kernel of BLIS-style libraries), so the block stays in vector
  * registers. Blocks over the edge of C read clamped rows and zero-filled
  * columns and store only what lies inside.
@@ -17,18 +17,46 @@
  * from memory, and products with wide B (SDXL's feed-forward, N = 10240)
  * ran at 40% of OpenBLAS. */
 
-#define MR 8
-#define NR 32
+/* Tiling parameters: MR rows of C by NV vectors of VW columns per work
+ * item, accumulated in MR x NV vectors that must fit the vector
+ * registers (AVX-512: 32 of 16 floats; AVX2: 16 of 8). The runtime
+ * builds one program per set (-D), from the device's own figures or a
+ * tuning file (see gemm_params in ops_cl.c). */
+#ifndef GEMM_MR
+#define GEMM_MR 8
+#endif
+#ifndef GEMM_VW
+#define GEMM_VW 16
+#endif
+#ifndef GEMM_NV
+#define GEMM_NV 2
+#endif
+#define MR GEMM_MR
+#define VW GEMM_VW
+#define NV GEMM_NV
+#define NR (VW * NV)
 
-/* 16 values of a B row from column n, zeros past `valid`. */
-inline float16 load_part(__global const float *p, uint valid)
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define floatv CAT(float, VW)
+#define ushortv CAT(ushort, VW)
+#define uintv CAT(uint, VW)
+#define vloadv CAT(vload, VW)
+#define vstorev CAT(vstore, VW)
+#define as_floatv CAT(as_float, VW)
+#define as_uintv CAT(as_uint, VW)
+#define convert_uintv CAT(convert_uint, VW)
+#define convert_floatv CAT(convert_float, VW)
+
+/* VW values of a B row from column n, zeros past `valid`. */
+inline floatv load_part(__global const float *p, uint valid)
 {
-	if (valid >= 16)
-		return vload16(0, p);
-	float t[16];
-	for (uint j = 0; j < 16; j++)
+	if (valid >= VW)
+		return vloadv(0, p);
+	float t[VW];
+	for (uint j = 0; j < VW; j++)
 		t[j] = j < valid ? p[j] : 0.0f;
-	return vload16(0, t);
+	return vloadv(0, t);
 }
 
 /*
@@ -50,6 +78,17 @@ inline float16 half16_to_float(ushort16 h)
 	return as_float16(as_uint16(f) | ((x & 0x8000u) << 16));
 }
 
+inline floatv halfv_to_float(ushortv h)
+{
+	uintv x = convert_uintv(h);
+	uintv em = x & 0x7fffu;
+	floatv f = as_floatv((em << 13) + 0x38000000u);
+
+	f = select(f, convert_floatv(em) * 0x1.0p-24f, em < 0x400u);
+	f = select(f, as_floatv((em << 13) | 0x7f800000u), em >= 0x7c00u);
+	return as_floatv(as_uintv(f) | ((x & 0x8000u) << 16));
+}
+
 inline float half_to_float(ushort h)
 {
 	uint x = h, em = x & 0x7fffu;
@@ -60,46 +99,37 @@ inline float half_to_float(ushort h)
 	return as_float(as_uint(f) | ((x & 0x8000u) << 16));
 }
 
-inline float16 load_part_h(__global const half *p, uint valid)
+inline floatv load_part_h(__global const half *p, uint valid)
 {
 	__global const ushort *u = (__global const ushort *)p;
 
-	if (valid >= 16)
-		return half16_to_float(vload16(0, u));
-	float t[16];
-	for (uint j = 0; j < 16; j++)
+	if (valid >= VW)
+		return halfv_to_float(vloadv(0, u));
+	float t[VW];
+	for (uint j = 0; j < VW; j++)
 		t[j] = j < valid ? half_to_float(u[j]) : 0.0f;
-	return vload16(0, t);
+	return vloadv(0, t);
 }
 
-inline void store_part(__global float *p, float16 v, uint valid,
+inline void store_part(__global float *p, floatv v, uint valid,
 	float alpha, float beta)
 {
-	if (valid >= 16) {
+	if (valid >= VW) {
 		if (beta == 0.0f)
-			vstore16(alpha * v, 0, p);
+			vstorev(alpha * v, 0, p);
 		else
-			vstore16(alpha * v + beta * vload16(0, p), 0, p);
+			vstorev(alpha * v + beta * vloadv(0, p), 0, p);
 		return;
 	}
-	float t[16];
-	vstore16(v, 0, t);
+	float t[VW];
+	vstorev(v, 0, t);
 	for (uint j = 0; j < valid; j++)
 		p[j] = beta == 0.0f ? alpha * t[j] : alpha * t[j] + beta * p[j];
 }
 
-#define ROW(i, ALOAD) \
-	{ float a_ = ALOAD(ar##i); ar##i++; \
-	  c0_##i = mad((float16)a_, b0, c0_##i); \
-	  c1_##i = mad((float16)a_, b1, c1_##i); }
-
-#define STORE(i) \
-	if (m0 + (i) < M) { \
-		__global float *p_ = C + crow + (size_t)(i) * ldc; \
-		store_part(p_, c0_##i, nv0, alpha, beta); \
-		if (nv1 > 0) \
-			store_part(p_ + 16, c1_##i, nv1, alpha, beta); \
-	}
+/* Every loop over MR or NV below is unrolled, so the accumulators and
+ * row offsets are registers, not memory. */
+#define UNROLL _Pragma("unroll")
 
 #define GEMM_KERNEL(NAME, AT, ALOAD, BT, BLOAD, BPART) \
 __kernel void NAME(const uint M, const uint N, const uint K, \
@@ -122,52 +152,64 @@ __kernel void NAME(const uint M, const uint N, const uint K, \
 	B += boff + (size_t)bi * bstride; \
 	size_t crow = coff + (size_t)bi * cstride + (size_t)m0 * ldc + n0; \
 	uint nrem = N - n0; \
-	uint nv0 = min(nrem, 16u), nv1 = nrem > 16 ? min(nrem - 16, 16u) : 0; \
+	size_t ar[MR]; \
+	floatv c[MR][NV]; \
 	/* Rows past M repeat the last row: computed, never stored. */ \
-	size_t ar0 = (size_t)min(m0 + 0, M - 1) * lda; \
-	size_t ar1 = (size_t)min(m0 + 1, M - 1) * lda; \
-	size_t ar2 = (size_t)min(m0 + 2, M - 1) * lda; \
-	size_t ar3 = (size_t)min(m0 + 3, M - 1) * lda; \
-	size_t ar4 = (size_t)min(m0 + 4, M - 1) * lda; \
-	size_t ar5 = (size_t)min(m0 + 5, M - 1) * lda; \
-	size_t ar6 = (size_t)min(m0 + 6, M - 1) * lda; \
-	size_t ar7 = (size_t)min(m0 + 7, M - 1) * lda; \
-	float16 c0_0 = 0, c0_1 = 0, c0_2 = 0, c0_3 = 0, c0_4 = 0, c0_5 = 0, \
-		c0_6 = 0, c0_7 = 0; \
-	float16 c1_0 = 0, c1_1 = 0, c1_2 = 0, c1_3 = 0, c1_4 = 0, c1_5 = 0, \
-		c1_6 = 0, c1_7 = 0; \
+	UNROLL for (uint i = 0; i < MR; i++) { \
+		ar[i] = (size_t)min(m0 + i, M - 1) * lda; \
+		UNROLL for (uint j = 0; j < NV; j++) \
+			c[i][j] = 0.0f; \
+	} \
 	__global const BT *bp = B + n0; \
  \
 	if (nrem >= NR) { \
 		for (uint k = 0; k < K; k++) { \
-			float16 b0 = BLOAD(bp); \
-			float16 b1 = BLOAD(bp + 16); \
+			floatv b[NV]; \
+			UNROLL for (uint j = 0; j < NV; j++) \
+				b[j] = BLOAD(bp + j * VW); \
 			bp += ldb; \
-			ROW(0, ALOAD) ROW(1, ALOAD) ROW(2, ALOAD) ROW(3, ALOAD) \
-			ROW(4, ALOAD) ROW(5, ALOAD) ROW(6, ALOAD) ROW(7, ALOAD) \
+			UNROLL for (uint i = 0; i < MR; i++) { \
+				floatv a_ = (floatv)ALOAD(ar[i]); \
+				ar[i]++; \
+				UNROLL for (uint j = 0; j < NV; j++) \
+					c[i][j] = fma(a_, b[j], c[i][j]); \
+			} \
 		} \
 	} else { \
 		for (uint k = 0; k < K; k++) { \
-			float16 b0 = BPART(bp, nv0); \
-			float16 b1 = nv1 > 0 ? BPART(bp + 16, nv1) \
-				: (float16)0; \
+			floatv b[NV]; \
+			UNROLL for (uint j = 0; j < NV; j++) \
+				b[j] = nrem > j * VW ? \
+					BPART(bp + j * VW, nrem - j * VW) : \
+					(floatv)0.0f; \
 			bp += ldb; \
-			ROW(0, ALOAD) ROW(1, ALOAD) ROW(2, ALOAD) ROW(3, ALOAD) \
-			ROW(4, ALOAD) ROW(5, ALOAD) ROW(6, ALOAD) ROW(7, ALOAD) \
+			UNROLL for (uint i = 0; i < MR; i++) { \
+				floatv a_ = (floatv)ALOAD(ar[i]); \
+				ar[i]++; \
+				UNROLL for (uint j = 0; j < NV; j++) \
+					c[i][j] = fma(a_, b[j], c[i][j]); \
+			} \
 		} \
 	} \
-	STORE(0) STORE(1) STORE(2) STORE(3) \
-	STORE(4) STORE(5) STORE(6) STORE(7) \
+	UNROLL for (uint i = 0; i < MR; i++) { \
+		if (m0 + i < M) { \
+			__global float *p_ = C + crow + (size_t)i * ldc; \
+			UNROLL for (uint j = 0; j < NV; j++) \
+				if (nrem > j * VW) \
+					store_part(p_ + j * VW, c[i][j], \
+						nrem - j * VW, alpha, beta); \
+		} \
+	} \
 }
 
 #define LOAD_F(i) A[i]
 #define LOAD_H(i) half_to_float(((__global const ushort *)A)[i])
-#define LOAD16_F(p) vload16(0, (p))
-#define LOAD16_H(p) half16_to_float(vload16(0, (__global const ushort *)(p)))
+#define LOAD_F_V(p) vloadv(0, (p))
+#define LOAD_H_V(p) halfv_to_float(vloadv(0, (__global const ushort *)(p)))
 
-GEMM_KERNEL(k_gemm_nn, float, LOAD_F, float, LOAD16_F, load_part)
-GEMM_KERNEL(k_gemm_nn_ah, half, LOAD_H, float, LOAD16_F, load_part)
-GEMM_KERNEL(k_gemm_nn_bh, float, LOAD_F, half, LOAD16_H, load_part_h)
+GEMM_KERNEL(k_gemm_nn, float, LOAD_F, float, LOAD_F_V, load_part)
+GEMM_KERNEL(k_gemm_nn_ah, half, LOAD_H, float, LOAD_F_V, load_part)
+GEMM_KERNEL(k_gemm_nn_bh, float, LOAD_F, half, LOAD_H_V, load_part_h)
 
 /* float16 -> float32 copy of n elements from src + off: a weight made
  * float32 for the time of one product (see cl_matmul in ops_cl.c). */
