@@ -92,6 +92,7 @@ cmd_bench_gemm(int argc, char **argv)
 	struct json_object *root = NULL, *arr = NULL, *tj;
 	const char *device = NULL, *shapes_arg = default_shapes, *state, *gemm;
 	char err[1024], path[PATH_MAX + 300], detail[600], sh[64];
+	char params[80];
 	int i, n, repeat = 5, json = 0, clblast = 0, rc = 1;
 
 	for (i = 0; i < argc; i++) {
@@ -137,7 +138,11 @@ cmd_bench_gemm(int argc, char **argv)
 		return 1;
 	}
 	tuning_state(rt, path, sizeof(path), &state, detail, sizeof(detail));
-	gemm = rt->opts.gemm_clblast ? "clblast" : "engine";
+	/* GPUs run CLBlast unless a tuning file chose the engine's kernel
+	 * (ops_cl.c). */
+	gemm = rt->opts.gemm_clblast || (rt->type == RT_DEV_GPU &&
+		!rt->gemm_tuned) ? "clblast" : "engine";
+	rt_gemm_format(&rt->gemm, params, sizeof(params));
 	if (json) {
 		root = json_object_new_object();
 		arr = json_object_new_array();
@@ -158,6 +163,10 @@ cmd_bench_gemm(int argc, char **argv)
 			json_object_new_string(rt->driver_version));
 		json_object_object_add(root, "gemm",
 			json_object_new_string(gemm));
+		json_object_object_add(root, "engine_gemm",
+			json_object_new_string(params));
+		json_object_object_add(root, "engine_gemm_tuned",
+			json_object_new_boolean(rt->gemm_tuned));
 		json_object_object_add(tj, "applied",
 			json_object_new_boolean(rt->tuned));
 		json_object_object_add(tj, "state",
@@ -180,6 +189,9 @@ cmd_bench_gemm(int argc, char **argv)
 			"else CLBlast)");
 		printf("tuning: %s%s%s%s%s\n", state, path[0] ? " " : "",
 			path, detail[0] ? " - " : "", detail);
+		printf("engine GEMM kernel: %s (%s)\n", params,
+			rt->gemm_tuned ? "from the tuning file" :
+			"the device's default");
 		printf("%-18s %10s %10s %10s %10s\n", "shape", "GFLOP/s",
 			"median", "best ms", "first ms");
 	}

@@ -48,7 +48,7 @@ extern const struct space tune_xgemm, tune_direct;
  * tune_space.c). */
 extern int tune_allow_gemmk1;
 
-enum phase { PH_BASELINE, PH_XGEMM, PH_DIRECT, PH_FINAL };
+enum phase { PH_BASELINE, PH_XGEMM, PH_DIRECT, PH_FINAL, PH_KILN };
 
 /* What one child run asks for. */
 struct job {
@@ -59,6 +59,10 @@ struct job {
 	double give_up[MAX_SHAPES];	/* per shape; 0: never */
 	int reps[MAX_SHAPES];		/* timed calls per shape */
 	int stop_when_slow;		/* stop timing at the first give-up */
+	/* The engine's own kernel with these parameters (0 fields: the
+	 * device's defaults) instead of CLBlast. */
+	int engine;
+	struct rt_gemm gemm;
 };
 
 enum status { RES_OK, RES_WRONG, RES_CRASH, RES_TIMEOUT, RES_SLOW };
@@ -75,6 +79,8 @@ struct result {
 	char driver[128];
 	size_t max_wg;			/* the device's limits */
 	unsigned long long local_mem;
+	struct rt_gemm gemm;		/* the engine's GEMM parameters */
+	uint32_t vec_float;		/* preferred float vector width */
 };
 
 struct tuner {
@@ -94,6 +100,9 @@ struct tuner {
 	 * that running the tuner again refines rather than starts over. */
 	size_t prev_x[X_N], prev_d[D_N];
 	int have_prev_x, have_prev_d;
+	/* The whole previous file (for this device and driver). */
+	struct tuning prev;
+	int have_prev, prev_loaded;
 	/* Configurations already run, per phase, to never run one twice. */
 	size_t tried[MAX_TRIED][X_N];
 	int tried_phase[MAX_TRIED];
@@ -163,6 +172,16 @@ int tune_search_xgemm(struct tuner *tu, double frac, size_t max_wg,
 void tune_search_direct(struct tuner *tu, const double *ind_s, double frac,
 	size_t max_wg, unsigned long long local_mem, size_t *best,
 	int *tuned, double *best_s);
+
+/* --- tune_kiln.c: the engine's own kernel ------------------------------ */
+
+/* Searches the engine GEMM's parameters until `until` (absolute,
+ * tuning_now()): def_s receives the device defaults' times, best and
+ * best_s the winner (every field set) and its. Returns 1 when a set
+ * beat the defaults (and was confirmed), 0 when the defaults stay (best
+ * holds them), -1 when even the defaults failed. */
+int tune_search_kiln(struct tuner *tu, double until, struct rt_gemm *best,
+	double *best_s, double *def_s);
 
 /* --- tune_report.c: the tuning files and the table ----------------------- */
 

@@ -34,6 +34,33 @@ child_run(const struct tuner *tu, const struct job *job, int fd)
 	dprintf(fd, "dev\t%s\t%s\n", rt->device_name, rt->driver_version);
 	dprintf(fd, "limits %zu %llu\n", rt->max_wg,
 		(unsigned long long)rt->local_mem);
+	dprintf(fd, "gemm %u %u %u %u %u %u\n", rt->vec_float, rt->gemm.mr,
+		rt->gemm.vw, rt->gemm.nv, rt->gemm.tile_kb, rt->gemm.kslice);
+	if (job->engine) {
+		/* The engine's kernel, even where CLBlast is the device's
+		 * default (GPUs), with the job's parameters. */
+		const struct rt_gemm *g = &job->gemm;
+
+		rt->opts.gemm_clblast = 0;
+		rt->gemm_tuned = 1;
+		if (g->mr)
+			rt->gemm.mr = g->mr;
+		if (g->vw)
+			rt->gemm.vw = g->vw;
+		if (g->nv)
+			rt->gemm.nv = g->nv;
+		if (g->tile_kb)
+			rt->gemm.tile_kb = g->tile_kb;
+		if (g->kslice)
+			rt->gemm.kslice = g->kslice;
+		if (rt_gemm_check(&rt->gemm, err, sizeof(err)) != 0) {
+			dprintf(fd, "err %s\n", err);
+			_exit(1);
+		}
+		dprintf(fd, "gemm %u %u %u %u %u %u\n", rt->vec_float,
+			rt->gemm.mr, rt->gemm.vw, rt->gemm.nv,
+			rt->gemm.tile_kb, rt->gemm.kslice);
+	}
 	if (tuning_override(rt, &job->set) != 0 ||
 	    tuning_validate_gemm(rt) != 0) {
 		dprintf(fd, "err %s\n", rt_error(rt));
@@ -79,6 +106,10 @@ parse_line(char *line, struct result *r, int *done)
 		}
 	} else if (sscanf(line, "limits %zu %llu", &r->max_wg,
 	    &r->local_mem) == 2) {
+		/* nothing more */
+	} else if (sscanf(line, "gemm %u %u %u %u %u %u", &r->vec_float,
+	    &r->gemm.mr, &r->gemm.vw, &r->gemm.nv, &r->gemm.tile_kb,
+	    &r->gemm.kslice) == 6) {
 		/* nothing more */
 	} else if (sscanf(line, "setup %lf", &v) == 1) {
 		r->setup_s = v;

@@ -41,8 +41,18 @@ tune_load_previous(struct tuner *tu, const struct result *base)
 	size_t i;
 	int r;
 
+	if (tu->prev_loaded)
+		goto out;
+	tu->prev_loaded = 1;
 	if (sink == NULL || t == NULL)
 		goto out;
+	/* The directory comes from the environment, as the children's. */
+	{
+		char err[256];
+
+		if (cli_engine_opts(&sink->opts, err, sizeof(err)) != 0)
+			goto out;
+	}
 	snprintf(sink->device_name, sizeof(sink->device_name), "%s",
 		base->device);
 	if (tuning_path(sink, path, sizeof(path)) != 0)
@@ -56,6 +66,9 @@ tune_load_previous(struct tuner *tu, const struct result *base)
 	if (r > 0 || strcmp(t->device, base->device) != 0 ||
 	    strcmp(t->driver, base->driver) != 0)
 		goto out;
+	/* What a run tuning only one of the two keeps of the other. */
+	tu->prev = *t;
+	tu->have_prev = 1;
 	for (i = 0; i < t->nkernels; i++) {
 		const struct tuning_kernel *k = &t->kernel[i];
 
@@ -68,7 +81,7 @@ tune_load_previous(struct tuner *tu, const struct result *base)
 			tu->have_prev_d = from_kernel(&tune_direct, k,
 				tu->prev_d);
 	}
-	if (tu->have_prev_x || tu->have_prev_d)
+	if (tu->have_prev_x || tu->have_prev_d || t->have_gemm)
 		printf("starting from %s\n", path);
 out:
 	free(t);

@@ -1,6 +1,7 @@
-/* tuning.h - per-device GEMM tuning files: CLBlast kernel parameters that
- * `kiln-render tune` found, stored as JSON and applied when a runtime
- * opens (CLBlastOverrideParameters). */
+/* tuning.h - per-device GEMM tuning files: the engine's own GEMM kernel
+ * parameters and CLBlast's that `kiln-render tune` found, stored as JSON
+ * and applied when a runtime opens (rt->gemm, and
+ * CLBlastOverrideParameters). */
 #ifndef KILN_TUNING_H
 #define KILN_TUNING_H
 
@@ -35,6 +36,10 @@ struct tuning_kernel {
 struct tuning {
 	char device[256];		/* CL_DEVICE_NAME it was tuned on */
 	char driver[128];		/* CL_DRIVER_VERSION */
+	/* The engine's GEMM kernel ("engine_gemm"), when have_gemm; every
+	 * field set. */
+	int have_gemm;
+	struct rt_gemm gemm;
 	size_t nkernels;
 	struct tuning_kernel kernel[TUNING_MAX_KERNELS];
 };

@@ -1,7 +1,10 @@
 """GEMM tuning files: kiln-render applies a device's CLBlast parameters
-from $KILN_TUNING_DIR and says so, GEMMs still match numpy under them, a
-malformed file is refused loudly and by name, and `kiln-render tune`
-writes a file that passes the same checks."""
+and the engine GEMM kernel's from $KILN_TUNING_DIR and says so, GEMMs
+still match numpy under them, a malformed file is refused loudly and by
+name, and `kiln-render tune` writes a file that passes the same checks;
+the engine kernel the tuner chooses gives a UNet the same output as the
+default parameters, both within the engine tests' tolerance of the
+float64 reference."""
 
 import json
 import os
@@ -87,10 +90,11 @@ def write_file(text):
     return path
 
 
-def check_applied_and_correct():
-    """bench-gemm says the file is applied; op gemm, held to CLBlast,
-    matches numpy in the plain and transposed layouts (odd sizes:
-    CLBlast's padding path)."""
+def check_applied_and_correct(gemm="clblast"):
+    """bench-gemm says the file is applied; op gemm, held to CLBlast
+    (or through the engine's kernel), matches numpy in the plain and
+    transposed layouts (odd sizes: CLBlast's padding path, the engine
+    kernel's edges)."""
     j = bench()
     assert j["tuning"]["applied"] is True, j["tuning"]
     assert j["tuning"]["state"] == "applied", j["tuning"]
@@ -123,7 +127,7 @@ def check_applied_and_correct():
     batch = os.path.join(work, "batch.txt")
     with open(batch, "w") as f:
         f.write("\n".join(lines) + "\n")
-    p = kr(["op", "--batch", batch], KILN_GEMM="clblast")
+    p = kr(["op", "--batch", batch], KILN_GEMM=gemm)
     assert p.returncode == 0 and p.stderr == "", p.stderr[-2000:]
     for i, (_, want, _) in enumerate(cases):
         got = np.fromfile(os.path.join(work, "c%d_out.bin" % i),
@@ -219,3 +223,112 @@ def test_tuner_writes_a_file_that_is_applied(_):
     check_applied_and_correct()
     shutil.rmtree(work_dir(), ignore_errors=True)
     _state.clear()
+
+
+ENGINE_GEMM = {"mr": 3, "vw": 8, "nv": 2, "tile": 64, "kslice": 128}
+
+
+def test_engine_gemm_in_the_file_is_applied(_):
+    info = device_info()
+    write_file(json.dumps({"device": info["device"],
+                           "driver": info["driver"], "clblast": {},
+                           "engine_gemm": ENGINE_GEMM}))
+    j = bench()
+    assert j["engine_gemm"] == "mr=3,vw=8,nv=2,tile=64,kslice=128", j
+    assert j["engine_gemm_tuned"] is True, j
+    check_applied_and_correct(gemm="engine")
+    # KILN_GEMM_PARAMS goes over the file, field by field.
+    j = bench(KILN_GEMM_PARAMS="nv=1")
+    assert j["engine_gemm"] == "mr=3,vw=8,nv=1,tile=64,kslice=128", j
+    j = bench(KILN_NO_TUNING="1")
+    assert j["engine_gemm_tuned"] is False, j
+    os.unlink(tuning_path())
+
+
+def test_malformed_engine_gemm_is_a_clear_error(_):
+    info = device_info()
+    for eg, what in ((dict(ENGINE_GEMM, mr=40), "engine_gemm"),
+                     (dict(ENGINE_GEMM, vw=3), "vw"),
+                     ({"mr": 4}, "engine_gemm"),
+                     (dict(ENGINE_GEMM, nv="2"), "engine_gemm.nv")):
+        path = write_file(json.dumps({
+            "device": info["device"], "driver": info["driver"],
+            "clblast": {}, "engine_gemm": eg}))
+        p = kr(["bench-gemm", "--shapes", "8x8x8", "--repeat", "1"])
+        assert p.returncode != 0, (eg, p.stdout)
+        assert path in p.stderr and what in p.stderr, (eg, p.stderr)
+    os.unlink(path)
+
+
+def unet_outputs(**env):
+    """A small SD 1.x-shaped UNet (test_unet's) on fixed inputs, and the
+    float64 reference's output for it."""
+    import torch
+    import st_io
+    import unet as ref
+    if "unet" not in _state:
+        cfg = ref.Config(ch=(32, 64), layers=1, attn=(True, False),
+                         heads=2, ctx_dim=16, groups=8)
+        w = ref.random_weights(cfg, seed=3)
+        d = os.path.join(work_dir(), "unet")
+        os.makedirs(d, exist_ok=True)
+        model = d
+        st_io.write(os.path.join(d, "diffusion_pytorch_model.safetensors"),
+                    {k: v.numpy() for k, v in w.items()})
+        with open(os.path.join(d, "config.json"), "w") as f:
+            json.dump({"block_out_channels": cfg.ch, "layers_per_block": 1,
+                       "attention_head_dim": 2, "cross_attention_dim": 16,
+                       "norm_num_groups": 8}, f)
+        g = torch.Generator().manual_seed(5)
+        x = torch.randn(2, cfg.in_ch, 16, 16, generator=g).float()
+        ctx = torch.randn(2, 7, cfg.ctx_dim, generator=g).float()
+        t = torch.tensor([981.0, 250.5])
+        want = ref.forward(w, cfg, x, t, ctx)
+        x.numpy().tofile(os.path.join(d, "x.bin"))
+        ctx.numpy().tofile(os.path.join(d, "c.bin"))
+        _state["unet"] = (model, d, x.shape, ctx.shape, want)
+    model, d, xs, cs, want = _state["unet"]
+    out = os.path.join(d, "o.bin")
+    p = kr(["unet", "--model", model,
+            "--in", "%s=%s" % ("x".join(map(str, xs)),
+                               os.path.join(d, "x.bin")),
+            "--ctx", "%s=%s" % ("x".join(map(str, cs)),
+                                os.path.join(d, "c.bin")),
+            "--t", "981,250.5", "--out", out], **env)
+    assert p.returncode == 0, p.stderr[-2000:]
+    got = np.fromfile(out, np.float32).reshape(tuple(want.shape))
+    return got, want.double().numpy()
+
+
+def rel(got, want):
+    return np.abs(got.astype(np.float64) - want).max() / \
+        max(np.abs(want).max(), 1e-6)
+
+
+def test_tuners_engine_choice_gives_the_defaults_results(_):
+    path = tuning_path()
+    if os.path.exists(path):
+        os.unlink(path)
+    p = kr(["tune", "--only", "engine", "--budget", "25", "--shapes",
+            "256x320x320,77x768x768", "--seed", "1"], timeout=300)
+    assert p.returncode == 0, (p.stdout[-3000:], p.stderr[-3000:])
+    assert ("wrote " + path) in p.stdout, p.stdout[-3000:]
+    with open(path) as f:
+        saved = json.load(f)
+    summary = saved["tuner"]["engine_gemm"]
+    assert summary["default_gflops"] > 0, summary
+    assert ("engine_gemm" in saved) == summary["kept"], saved
+    j = bench()
+    assert j["engine_gemm"] == summary["params"], (j, summary)
+    base, want = unet_outputs(KILN_NO_TUNING="1")
+    tuned, _ = unet_outputs()
+    assert rel(base, want) <= TOL and rel(tuned, want) <= TOL, (
+        rel(base, want), rel(tuned, want))
+    assert rel(tuned, base) <= TOL, rel(tuned, base)
+    # And a set far from any default (small blocks, slices of K, tiny
+    # tiles), whatever the tuner chose here.
+    odd, _ = unet_outputs(KILN_NO_TUNING="1",
+                          KILN_GEMM_PARAMS="mr=3,vw=4,nv=3,kslice=64,"
+                          "tile=16")
+    assert rel(odd, want) <= TOL, rel(odd, want)
+    os.unlink(path)
