@@ -53,7 +53,8 @@ LIBENG   = $(BUILD)/libengine.a
 PORTAL_SRC = cgi-bin/portal.c $(wildcard cgi-bin/page_*.c)
 API_SRC    = cgi-bin/api.c $(wildcard cgi-bin/api_*.c)
 KILND_SRC  = render-daemon/kilnd.c render-daemon/cl_devices.c \
-             render-daemon/registry.c render-daemon/engine_env.c
+             render-daemon/registry.c render-daemon/engine_env.c \
+             render-daemon/autotune.c
 RENDER_SRC = render-daemon/kiln-render.c render-daemon/cl_devices.c \
              render-daemon/engine_env.c $(wildcard render-daemon/cmd_*.c) \
              $(wildcard render-daemon/tune_*.c)

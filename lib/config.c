@@ -91,6 +91,7 @@ static const struct cfg_key keys[] = {
 		"auto|fused|blocked"),
 	B("engine", "profile", engine_profile, "false"),
 	B("engine", "tuning", engine_tuning, "true"),
+	I("engine", "autotune", engine_autotune, "60", 0, 3600),
 	S("engine", "cl_cache_dir", engine_cl_cache_dir, ""),
 	S("engine", "tuning_dir", engine_tuning_dir, ""),
 	S("engine", "clip_vocab", engine_clip_vocab, ""),

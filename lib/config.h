@@ -66,6 +66,7 @@ struct kiln_config {
 	char *engine_attention;		/* "auto", "fused" or "blocked" */
 	long engine_profile;		/* bool */
 	long engine_tuning;		/* bool */
+	long engine_autotune;		/* seconds; 0: never */
 	char *engine_cl_cache_dir;	/* "": the user's cache directory */
 	char *engine_tuning_dir;	/* "": the user's config directory */
 	char *engine_clip_vocab;	/* "": models/clip beside the binary */

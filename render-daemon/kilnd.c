@@ -3,6 +3,7 @@
  * lease, beats the heartbeat and requeues jobs of dead daemons; a courier
  * thread delivers webhooks. SIGTERM finishes the current step, requeues
  * the job and exits 0; SIGHUP reloads the config. */
+#include "autotune.h"
 #include "cl_devices.h"
 #include "config.h"
 #include "db.h"
@@ -1244,6 +1245,24 @@ main(int argc, char **argv)
 		    "these, by name, index or type; the pocl-opencl-icd "
 		    "package gives a CPU device)", d.cfg.daemon_device, err);
 		goto out;
+	}
+	/* The first start on a device tunes the GEMM kernel; the runtime
+	 * opens again to apply the file. */
+	if (autotune_run(d.rt, d.cfg.daemon_device, d.cfg.engine_autotune,
+	    &stop_requested) == 1) {
+		char params[80];
+
+		rt_free(d.rt);
+		d.rt = NULL;
+		if (rt_open(&d.rt, d.cfg.daemon_device, &eo, err,
+		    sizeof(err)) != 0) {
+			log_error("after GEMM tuning: %s", err);
+			goto out;
+		}
+		rt_gemm_format(&d.rt->gemm, params, sizeof(params));
+		log_info("GEMM tuning: done; the engine's kernel runs %s (%s)",
+		    params, d.rt->gemm_tuned ? "tuned" : "the defaults were "
+		    "fastest");
 	}
 	if (cl_device_summary(&d.devices) < 0) {
 		log_error("out of memory");

@@ -88,6 +88,10 @@ class Stack:
                "--daemon-name", self.daemon_name]
         if not self.daemon:
             cmd.append("--no-daemon")
+        # No GEMM tuning on a test daemon's start (a minute each on a
+        # machine without a tuning file), unless the test asks for it.
+        if "autotune" not in (self.extra_conf or ""):
+            cmd += ["--autotune", "0"]
         if self.models:
             cmd += ["--models", self.models(self.dir)]
         if self.extra_conf:

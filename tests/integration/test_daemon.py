@@ -238,6 +238,33 @@ def test_engine_profile_logs_each_jobs_kernel_times(s):
     assert len(calls) == 2 and calls[1] > calls[0], log
 
 
+def test_first_start_on_a_device_tunes_the_gemm_kernel_once(s):
+    # [engine] autotune: with no tuning file for the device, kilnd runs
+    # the engine kernel's tuner (kiln-render tune --only engine) before
+    # taking jobs, applies what it wrote, and renders with it; the next
+    # start finds the file and does not tune again.
+    tdir = s.path("tuning")
+    path = conf(s, **{"engine.autotune": 15, "engine.tuning_dir": tdir})
+    for _ in range(2):
+        with daemon(s, "tuner", path):
+            jid = submit(s, steps=3)
+            j = wait_status(s, jid, ("succeeded", "failed"), timeout=300)
+            assert j["status"] == "succeeded", j
+    log = log_of(s, "tuner")
+    assert log.count("GEMM tuning: no tuning file") == 1, log
+    assert log.count("GEMM tuning: done; the engine's kernel runs") == 1, \
+        log
+    names = os.listdir(tdir)
+    assert len(names) == 1 and names[0].endswith(".json"), names
+    with open(os.path.join(tdir, names[0])) as f:
+        saved = json.load(f)
+    summary = saved["tuner"]["engine_gemm"]
+    assert summary["default_gflops"] > 0, saved
+    assert ("engine_gemm" in saved) == summary["kept"], saved
+    m = re.search(r"GEMM tuning: done; the engine's kernel runs (\S+)", log)
+    assert m.group(1) == summary["params"], (m.group(1), summary)
+
+
 def test_kill_9_mid_job_is_finished_by_a_restarted_daemon_once(s):
     with daemon(s, "crashy") as d:
         jid = submit(s, steps=150, seed=7)
