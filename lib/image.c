@@ -2,6 +2,7 @@
  * PNG/JPEG input and resizing, on libgd. */
 #include "image.h"
 #include "samplers.h"
+#include "storage.h"
 #include "util.h"
 
 #include <errno.h>
@@ -228,82 +229,18 @@ out:
 	return rc;
 }
 
-/* Writes all of buf to fd. Returns 0 or -1 with errno. */
-static int
-write_all(int fd, const uint8_t *buf, size_t n)
-{
-	while (n > 0) {
-		ssize_t r = write(fd, buf, n);
-
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		buf += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
 int
 image_write_png(const char *path, int w, int h, const uint8_t *rgb,
     const char *parameters, char *err, size_t errlen)
 {
 	uint8_t *png = NULL;
 	size_t len = 0;
-	char *tmp = NULL;
-	int fd = -1, rc = -1;
-	const char *what = "write";
+	int rc;
 
 	if (image_encode_png(w, h, rgb, parameters, &png, &len, err,
 	    errlen) != 0)
 		return -1;
-	/* The temporary name sits in the same directory so that rename()
-	 * stays within one file system and is atomic. */
-	tmp = xasprintf("%s.tmp-XXXXXX", path);
-	fd = mkstemp(tmp);
-	if (fd < 0) {
-		snprintf(err, errlen, "%s: cannot create: %s", path,
-		    strerror(errno));
-		free(tmp);
-		tmp = NULL;
-		goto out;
-	}
-	/* mkstemp makes 0600; images are meant to be served and copied. */
-	if (fchmod(fd, 0644) != 0) {
-		what = "chmod";
-		goto fail;
-	}
-	if (write_all(fd, png, len) != 0)
-		goto fail;
-	if (fsync(fd) != 0) {
-		what = "fsync";
-		goto fail;
-	}
-	if (close(fd) != 0) {
-		fd = -1;
-		goto fail;
-	}
-	fd = -1;
-	if (rename(tmp, path) != 0) {
-		what = "rename";
-		goto fail;
-	}
-	free(tmp);
-	tmp = NULL;
-	rc = 0;
-	goto out;
-fail:
-	snprintf(err, errlen, "%s: %s failed: %s", path, what,
-	    strerror(errno));
-out:
-	if (fd >= 0)
-		close(fd);
-	if (tmp != NULL) {
-		unlink(tmp);
-		free(tmp);
-	}
+	rc = file_write_atomic(path, png, len, err, errlen);
 	free(png);
 	return rc;
 }
