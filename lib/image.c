@@ -67,6 +67,12 @@ image_parameters_text(const struct image_meta *m, char **out)
 	if (m->denoise > 0 &&
 	    buf_printf(&b, ", Denoising strength: %g", m->denoise) != 0)
 		goto out;
+	if (m->inpaint && (buf_printf(&b, ", Mask blur: %d",
+	    m->mask_blur) != 0 || (m->mask_invert && buf_puts(&b,
+	    ", Mask mode: Inpaint not masked") != 0) || (m->only_masked &&
+	    buf_printf(&b, ", Inpaint area: Only masked, Masked area "
+	    "padding: %d", m->masked_pad) != 0)))
+		goto out;
 	if (m->hires_scale > 0) {
 		const char *u = m->hires_upscaler != NULL ?
 		    m->hires_upscaler : "latent";
@@ -80,6 +86,16 @@ image_parameters_text(const struct image_meta *m, char **out)
 		    buf_printf(&b, ", Hires upscaler: %s", u) != 0)
 			goto out;
 	}
+	/* sd-webui-controlnet's unit, quoted as one value; the thresholds
+	 * are its "Threshold A" and "B" (canny's low and high). */
+	if (m->controlnet != NULL && (buf_printf(&b, ", ControlNet 0: "
+	    "\"Module: %s, Model: %s, Weight: %g", m->cn_module ?
+	    m->cn_module : "none", m->controlnet, m->cn_weight) != 0 ||
+	    (m->cn_module != NULL && !strcmp(m->cn_module, "canny") &&
+	    buf_printf(&b, ", Threshold A: %g, Threshold B: %g", m->cn_low,
+	    m->cn_high) != 0) || buf_printf(&b, ", Guidance Start: %g, "
+	    "Guidance End: %g\"", m->cn_start, m->cn_end) != 0))
+		goto out;
 	/* A1111 drops ':' and ',' from the names and quotes the value as
 	 * JSON; kiln's names (model_name_ok) hold neither, nor anything
 	 * JSON would escape. */

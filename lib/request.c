@@ -3,6 +3,7 @@
 #include "request.h"
 #include "accounts.h"
 #include "auth.h"
+#include "config.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -194,6 +195,30 @@ fault_message(const struct form_fault *f, const char *kind,
 			f->what ? f->what : "cannot be decoded");
 }
 
+size_t
+req_upload_body_max(const struct kiln_config *c)
+{
+	return (size_t)c->upload_max_mb * 1048576 / 3 * 4 * 3 + REQ_MAX_BODY;
+}
+
+int
+req_body_take(struct kreq *req, char *body, size_t len, char *msg,
+	size_t msglen)
+{
+	free(req->body);
+	req->body = body;
+	req->body_len = len;
+	if (!strncasecmp(req->content_type,
+	    "application/x-www-form-urlencoded", 33) &&
+	    form_decode(req->body, req->body_len, REQ_MAX_PARAMS, &req->form,
+	    &req->nform, &req->fault) != 0) {
+		fault_message(&req->fault, "form field", "form body", msg,
+			msglen);
+		return 400;
+	}
+	return 0;
+}
+
 int
 req_parse(struct kreq *req, env_fn get, void *arg, const char *body,
 	size_t body_len, int cgi, char *msg, size_t msglen)
@@ -267,18 +292,14 @@ req_parse(struct kreq *req, env_fn get, void *arg, const char *body,
 	if (body != NULL) {
 		/* Unchecked like any small allocation: a body is at most
 		 * REQ_MAX_BODY, 1 MiB. */
-		req->body = xmalloc(body_len + 1);
-		memcpy(req->body, body, body_len);
-		req->body[body_len] = '\0';
-		req->body_len = body_len;
-	}
-	if (req->body != NULL && !strncasecmp(req->content_type,
-	    "application/x-www-form-urlencoded", 33) &&
-	    form_decode(req->body, req->body_len, REQ_MAX_PARAMS, &req->form,
-	    &req->nform, &req->fault) != 0) {
-		fault_message(&req->fault, "form field", "form body", msg,
-			msglen);
-		return 400;
+		char *copy = xmalloc(body_len + 1);
+		int st;
+
+		memcpy(copy, body, body_len);
+		copy[body_len] = '\0';
+		st = req_body_take(req, copy, body_len, msg, msglen);
+		if (st != 0)
+			return st;
 	}
 	if (cookie_decode(req->cookie, REQ_MAX_COOKIES, &req->cookies,
 	    &req->ncookies) != 0) {

@@ -15,7 +15,7 @@ struct auth;
 #define REQ_MAX_CAPTURES 4
 #define REQ_MAX_BODY (1u << 20)
 #define REQ_MAX_COOKIES 64
-#define REQ_MAX_INPUTS 16		/* declared inputs of one route */
+#define REQ_MAX_INPUTS 40		/* declared inputs of one route */
 
 struct kv {
 	char *key;
@@ -204,6 +204,21 @@ typedef const char *(*env_fn)(const char *name, void *arg);
  * fault; req must be freed with req_free either way. */
 int req_parse(struct kreq *req, env_fn get, void *env_arg, const char *body,
 	size_t body_len, int cgi, char *msg, size_t msglen);
+
+/* Gives req its body: body (len bytes and a NUL after them, malloc'd;
+ * req owns it from now on, whatever is returned), decoded as a form when
+ * its content type says so. req_parse does this for a body within
+ * REQ_MAX_BODY; the server loop for a larger one once the route is
+ * known to take uploads (struct program's uploads). Returns 0, or 400
+ * with why in msg. */
+int req_body_take(struct kreq *req, char *body, size_t len, char *msg,
+	size_t msglen);
+
+/* The largest body a route that takes uploads accepts: three images of
+ * [limits] upload_max_mb as base64 (4 characters per 3 bytes), with
+ * room for the rest of the request. */
+struct kiln_config;
+size_t req_upload_body_max(const struct kiln_config *c);
 
 /* Frees everything req owns (not app); accepts a zeroed struct. */
 void req_free(struct kreq *req);
