@@ -124,11 +124,10 @@ dispatch(struct kiln_app *app, const struct program *prog, env_fn get,
 		}
 		goto send;
 	}
-	if (prog->access != NULL && prog->access(&req, r) != 0)
-		goto send;
-	/* A body over REQ_MAX_BODY is read only now, for a route that
-	 * takes images and a caller it let in: nobody else makes this
-	 * process hold tens of megabytes. */
+	/* A body over REQ_MAX_BODY is read only now that the route is
+	 * known, and only for a route that takes images (up to
+	 * req_upload_body_max): before the access check, which for a page
+	 * reads the form's CSRF token from it. */
 	if (pend->len > 0) {
 		size_t max = REQ_MAX_BODY, i;
 		char *big;
@@ -163,6 +162,8 @@ dispatch(struct kiln_app *app, const struct program *prog, env_fn get,
 			goto send;
 		}
 	}
+	if (prog->access != NULL && prog->access(&req, r) != 0)
+		goto send;
 	/* A misspelt filter ("?stauts=failed") would otherwise be ignored
 	 * and the answer look like the filter worked. */
 	if (r->query != NULL) {

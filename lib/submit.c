@@ -893,6 +893,19 @@ job_spec_from_form(const struct kreq *req, struct job_spec *s,
 		g[k].num = job_inputs[k].type == IN_DEC ? v->d : (double)v->n;
 		g[k].text = v->s;	/* IN_ENUM's choice */
 	}
+	/* The images: files of a multipart form (borrowed from req). */
+	for (k = 0; k < JOB_NINPUTS; k++) {
+		const uint8_t *data;
+		size_t len;
+
+		if (is_image_field(k) && req_file(req, job_inputs[k].name,
+		    &data, &len)) {
+			g[k].bytes = (uint8_t *)data;
+			g[k].nbytes = len;
+			g[k].have = 1;
+			g[k].seen = 1;
+		}
+	}
 	rc = finish(&req->app->cfg, g, s, err, arg);
 	return rc < 0 ? -1 : bad + rc;
 }
