@@ -219,3 +219,47 @@ def test_an_input_is_its_owners_and_goes_with_the_job(s):
     assert s.sql("SELECT COUNT(*) FROM job_inputs WHERE job_id = %d" %
                  j["id"])[0][0] in (0, "0")
     assert api(s, "GET", url, key).status == 404
+
+
+def post_multipart(s, cookie, path, fields, files):
+    """A browser's multipart/form-data POST: fields {name: text}, files
+    {name: (filename, bytes)}."""
+    b = "----kilnFormBoundary7MA4YWxkTrZu0gW"
+    out = b""
+    for k, v in fields.items():
+        out += ("--%s\r\nContent-Disposition: form-data; name=\"%s\"\r\n"
+                "\r\n%s\r\n" % (b, k, v)).encode()
+    for k, (fn, data) in files.items():
+        out += ("--%s\r\nContent-Disposition: form-data; name=\"%s\"; "
+                "filename=\"%s\"\r\nContent-Type: image/png\r\n\r\n" %
+                (b, k, fn)).encode() + data + b"\r\n"
+    out += ("--%s--\r\n" % b).encode()
+    return s.request("POST", path, body=out, headers={
+        "Cookie": cookie,
+        "Content-Type": "multipart/form-data; boundary=" + b})
+
+
+def test_the_generate_page_takes_an_init_image_without_javascript(s):
+    from common import browser, new_user
+    uid, _ = new_user(s)
+    cookie, csrf = browser(s, uid)
+    fields = {"csrf": csrf, "prompt": JOB["prompt"], "steps": "2",
+              "width": "64", "height": "64", "denoising_strength": "0.5"}
+    r = post_multipart(s, cookie, "/generate", fields,
+                       {"init_image": ("in.png", init_png()),
+                        "mask": ("", b"")})
+    assert r.status in (302, 303), (r.status, r.text[:500])
+    jid = int(r.headers["location"].rsplit("/", 1)[1])
+    assert s.sql("SELECT kind, width, height FROM job_inputs WHERE"
+                 " job_id = %d" % jid) == [["init", "64", "64"]]
+    assert s.sql("SELECT denoising_strength FROM jobs WHERE id = %d" %
+                 jid) == [["0.5"]]
+    # A bad file: the form again with the message beside the field, and
+    # no job.
+    before = jobs_on_disk(s)
+    r = post_multipart(s, cookie, "/generate", fields,
+                       {"init_image": ("x.png", b"GIF89a nope")})
+    assert r.status == 422, (r.status, r.text[:300])
+    assert "init_image is not a PNG or JPEG image" in r.text, r.text
+    assert 'class="field-error"' in r.text
+    assert jobs_on_disk(s) == before
