@@ -263,3 +263,35 @@ def test_the_generate_page_takes_an_init_image_without_javascript(s):
     assert "init_image is not a PNG or JPEG image" in r.text, r.text
     assert 'class="field-error"' in r.text
     assert jobs_on_disk(s) == before
+
+
+def test_outpaint_job_grows_the_canvas_and_keeps_the_image(s):
+    _, key = user_with_key(s)
+    init = init_png()
+    j, png = render(s, key, init_image=b64(init), outpaint={"right": 32},
+                    width=96, mask_blur=0, denoising_strength=1)
+    assert j["outpaint"] == {"left": 0, "right": 32, "up": 0, "down": 0}
+    assert j["inpaint"]["inpainting_fill"] == 0, j["inpaint"]
+    got, want = png_decode(png), png_decode(init)
+    assert got[:2] == (96, 64), got[:2]
+    for y in range(64):
+        assert got[2][y][:64] == want[2][y], y
+    ref = cli(s, "outpaint", {"init": init},
+              ["--init", "{init}", "--outpaint", "right:32",
+               "--mask-blur", "0", "--strength", "1", "--width", "96"])
+    assert got == ref
+
+
+def test_resize_mode_crop_is_kiln_renders(s):
+    _, key = user_with_key(s)
+    wide = png_encode(128, 64, lambda x, y: (x * 2 % 256, y * 4, 90))
+    j, png = render(s, key, init_image=b64(wide), resize_mode=1,
+                    denoising_strength=0.5)
+    assert j["resize_mode"] == 1 and j["width"] == 64, j
+    ref = cli(s, "crop", {"init": wide},
+              ["--init", "{init}", "--resize-mode", "1", "--strength",
+               "0.5"])
+    assert png_decode(png) == ref
+    ref0 = cli(s, "stretch", {"init": wide},
+               ["--init", "{init}", "--strength", "0.5"])
+    assert ref0 != ref
