@@ -67,11 +67,17 @@ image_parameters_text(const struct image_meta *m, char **out)
 	if (m->denoise > 0 &&
 	    buf_printf(&b, ", Denoising strength: %g", m->denoise) != 0)
 		goto out;
-	if (m->inpaint && (buf_printf(&b, ", Mask blur: %d",
-	    m->mask_blur) != 0 || (m->mask_invert && buf_puts(&b,
-	    ", Mask mode: Inpaint not masked") != 0) || (m->only_masked &&
-	    buf_printf(&b, ", Inpaint area: Only masked, Masked area "
-	    "padding: %d", m->masked_pad) != 0)))
+	/* In the order A1111's img2img init adds them: the mode, a blur
+	 * that is not 0, the area, then the masked content unless it is
+	 * "original". */
+	if (m->inpaint && ((m->mask_invert && buf_puts(&b, ", Mask mode: "
+	    "Inpaint not masked") != 0) || (m->mask_blur > 0 &&
+	    buf_printf(&b, ", Mask blur: %d", m->mask_blur) != 0) ||
+	    (m->only_masked && buf_printf(&b, ", Inpaint area: Only masked, "
+	    "Masked area padding: %d", m->masked_pad) != 0) ||
+	    (m->inpainting_fill != 1 && buf_printf(&b, ", Masked content: %s",
+	    m->inpainting_fill == 0 ? "fill" : m->inpainting_fill == 2 ?
+	    "latent noise" : "latent nothing") != 0)))
 		goto out;
 	if (m->hires_scale > 0) {
 		const char *u = m->hires_upscaler != NULL ?

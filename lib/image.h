@@ -29,11 +29,14 @@ struct image_meta {
 	int width, height;
 	const char *model;	/* NULL or "": no "Model:" field */
 	double denoise;		/* img2img strength; 0: txt2img */
-	/* Inpainting (inpaint 0: none): "Mask blur", "Mask mode: Inpaint
-	 * not masked" (mask_invert), "Inpaint area: Only masked" and
-	 * "Masked area padding" (only_masked), as A1111's img2img writes
-	 * them. */
+	/* Inpainting (inpaint 0: none): "Mask mode: Inpaint not masked"
+	 * (mask_invert), "Mask blur" (when not 0), "Inpaint area: Only
+	 * masked" and "Masked area padding" (only_masked), "Masked
+	 * content" (inpainting_fill 0, 2, 3: fill, latent noise, latent
+	 * nothing; 1, original, is not written), as A1111's img2img
+	 * writes them. */
 	int inpaint, mask_blur, mask_invert, only_masked, masked_pad;
+	int inpainting_fill;
 	/* One ControlNet (controlnet NULL: none), as sd-webui-controlnet's
 	 * "ControlNet 0" records a unit: its module (preprocessor), model,
 	 * weight, thresholds (canny) and guidance span. */
@@ -64,9 +67,10 @@ const char *image_sampler_display(const char *name);
 /* Builds the A1111 "parameters" text:
  *   PROMPT\nNegative prompt: NEG\nSteps: 20, Sampler: Euler a,
  *   CFG scale: 7, Seed: 1, Size: 512x512[, Model hash: 0123456789],
- *   Model: NAME[, Denoising strength: 0.5][, Mask blur: 4[, Mask mode:
- *   Inpaint not masked][, Inpaint area: Only masked, Masked area
- *   padding: 32]][, Hires upscale: 2[, Hires steps: 10], Hires
+ *   Model: NAME[, Denoising strength: 0.5][, Mask mode: Inpaint not
+ *   masked][, Mask blur: 4][, Inpaint area: Only masked, Masked area
+ *   padding: 32][, Masked content: fill][, Hires upscale: 2[, Hires
+ *   steps: 10], Hires
  *   upscaler: Latent][, ControlNet 0: "Module: canny, Model: NAME,
  *   Weight: 1, Threshold A: 100, Threshold B: 200, Guidance Start: 0,
  *   Guidance End: 1"][, Lora hashes: "a:

@@ -958,6 +958,7 @@ deliver(struct render *r, const struct gen_result *res, char *err,
 			m.mask_invert = j->mask_invert;
 			m.only_masked = j->full_res;
 			m.masked_pad = j->full_res_pad;
+			m.inpainting_fill = j->inpainting_fill;
 		}
 		if (j->cn_model != NULL) {
 			m.controlnet = j->cn_model;

@@ -95,6 +95,13 @@ def test_img2img_job_is_kiln_renders_image(s):
     _, key = user_with_key(s)
     init = init_png()
     j, png = render(s, key, init_image=b64(init), denoising_strength=0.6)
+    masked, mpng = render(s, key, init_image=b64(init), mask=b64(
+        left_mask()), inpainting_mask_invert=True, inpaint_full_res=True,
+        inpaint_full_res_padding=8, inpainting_fill=2)
+    assert ("Denoising strength: 0.75, Mask mode: Inpaint not masked, "
+            "Mask blur: 4, Inpaint area: Only masked, Masked area "
+            "padding: 8, Masked content: latent noise") in \
+        png_parameters(mpng), png_parameters(mpng)
     assert j["denoising_strength"] == 0.6 and j["resize_mode"] == 0, j
     assert [(i["kind"], i["width"], i["height"]) for i in j["inputs"]] == \
         [("init", 64, 64)], j["inputs"]
@@ -127,7 +134,11 @@ def test_inpaint_keeps_the_unmasked_pixels(s):
     for y in range(64):
         assert got[2][y][32:] == want[2][y][32:], y
     assert got[2] != want[2]      # the left half was repainted
-    assert "Mask blur: 0" in png_parameters(png)
+    # A1111 writes no "Mask blur" of 0, and no "Masked content" for
+    # original.
+    params = png_parameters(png)
+    assert "Denoising strength: 1, " not in params and \
+        params.endswith("Denoising strength: 1"), params
     ref = cli(s, "inpaint", {"init": init, "mask": left_mask()},
               ["--init", "{init}", "--mask", "{mask}", "--mask-blur", "0",
                "--strength", "1"])
@@ -272,6 +283,8 @@ def test_outpaint_job_grows_the_canvas_and_keeps_the_image(s):
                     width=96, mask_blur=0, denoising_strength=1)
     assert j["outpaint"] == {"left": 0, "right": 32, "up": 0, "down": 0}
     assert j["inpaint"]["inpainting_fill"] == 0, j["inpaint"]
+    assert png_parameters(png).endswith(
+        "Denoising strength: 1, Masked content: fill"), png_parameters(png)
     got, want = png_decode(png), png_decode(init)
     assert got[:2] == (96, 64), got[:2]
     for y in range(64):
