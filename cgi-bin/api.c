@@ -31,6 +31,8 @@ static const struct route routes[] = {
 	  "status q cursor limit since until", NULL },
 	{ M_GET, "/api/v1/jobs/{id}", api_job_get, ACC_USER, SCOPE_READ, "",
 	  NULL },
+	{ M_GET, "/api/v1/jobs/{id}/inputs/{name}", api_job_input, ACC_USER,
+	  SCOPE_READ, "", NULL },
 	{ M_POST, "/api/v1/jobs/{id}/cancel", api_job_cancel, ACC_USER,
 	  SCOPE_GENERATE, "", NULL },
 	{ M_DELETE, "/api/v1/jobs/{id}", api_job_delete, ACC_USER,
@@ -95,12 +97,16 @@ json_field_error(struct kreq *req, const char *field, const char *what)
 		"fields", fields);
 }
 
+/* Jobs may carry images (init_image, mask, control_image) as base64. */
+static const char *const uploads[] = { "/api/v1/jobs", "/api/v1/jobs/batch",
+	NULL };
+
 int
 main(int argc, char **argv)
 {
 	static const struct program prog = {
 		"api.fcgi", routes, ARRAY_LEN(routes), json_error, auth_api,
-		json_field_error,
+		json_field_error, uploads,
 	};
 
 	return kiln_serve(&prog, argc, argv);

@@ -1,7 +1,8 @@
 /* api_images.c - a job's pictures: GET /api/v1/images/{job}-{idx}.png,
  * {job}-{idx}.thumb.png and {job}-preview.png for its owner only, and
  * GET /api/v1/shared/{token}[/{idx}.png | /{idx}.thumb.png] for anyone
- * holding the link of a shared job. Thumbnails are made with libgd on
+ * holding the link of a shared job; GET /api/v1/jobs/{id}/inputs/{kind}.png
+ * the images a job was given, for its owner. Thumbnails are made with libgd on
  * first request and kept beside the image. */
 #include "app.h"
 #include "auth.h"
@@ -9,11 +10,13 @@
 #include "handlers.h"
 #include "image.h"
 #include "log.h"
+#include "storage.h"
 #include "submit.h"
 #include "util.h"
 
 #include <fcntl.h>
 #include <json-c/json.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -392,4 +395,72 @@ api_shared(struct kreq *req)
 	}
 	resp_header(req, "Cache-Control", "no-cache");
 	return api_send(req, 200, sr.o);
+}
+
+/* GET /api/v1/jobs/{id}/inputs/{kind}.png: an image the job was given
+ * (init, mask, control), for its owner only, read through the store it
+ * was written to; the ETag is its SHA-256. */
+int
+api_job_input(struct kreq *req)
+{
+	static const char *const kinds[] = { "init.png", "mask.png",
+		"control.png" };
+	unsigned long long id = req_id(req, 0);
+	const char *name = req->captures[1];
+	char kind[16], *key = NULL, *sha = NULL, etag[72], err[512];
+	struct db_param p[3];
+	struct storage *st;
+	size_t k;
+	int rc;
+
+	for (k = 0; k < ARRAY_LEN(kinds); k++)
+		if (!strcmp(name, kinds[k]))
+			break;
+	if (id == 0 || k == ARRAY_LEN(kinds))
+		return not_found(req);
+	snprintf(kind, sizeof(kind), "%.*s", (int)(strlen(name) - 4), name);
+	p[0] = DB_INT(id);
+	p[1] = DB_INT(req->auth->user_id);
+	p[2] = DB_STR(kind);
+	if (db_query_string(req->app->db, "SELECT i.path FROM job_inputs i"
+	    " JOIN jobs j ON j.id = i.job_id WHERE i.job_id = ? AND"
+	    " j.user_id = ? AND j.deleted_at IS NULL AND i.kind = ?", p, 3,
+	    &key) != 0 || (key != NULL && db_query_string(req->app->db,
+	    "SELECT sha256 FROM job_inputs WHERE job_id = ? AND kind = ?",
+	    (struct db_param[]){ p[0], p[2] }, 2, &sha) != 0)) {
+		free(key);
+		return api_db_fail(req, "api job input");
+	}
+	if (key == NULL || sha == NULL) {
+		free(key);
+		free(sha);
+		return not_found(req);
+	}
+	snprintf(etag, sizeof(etag), "\"%s\"", sha);
+	free(sha);
+	resp_header(req, "ETag", etag);
+	resp_header(req, "Cache-Control", "private, max-age=86400");
+	req->ctype = "image/png";
+	if (*req->if_none_match != '\0' && strstr(req->if_none_match,
+	    etag) != NULL) {
+		free(key);
+		req->status = 304;
+		buf_reset(&req->out);
+		return 0;
+	}
+	st = storage_local_new(req->app->cfg.artifacts_dir);
+	buf_reset(&req->out);
+	rc = st == NULL ? -1 : storage_get(st, key, (size_t)INT_MAX,
+		&req->out, err, sizeof(err));
+	storage_free(st);
+	if (rc != 0) {
+		log_error("job %llu input %s: %s", id, key, rc > 0 ?
+			"missing" : err);
+		free(key);
+		return rc > 0 ? not_found(req) : resp_error_json(req, 500,
+			"internal", "the image could not be read", NULL);
+	}
+	free(key);
+	req->status = 200;
+	return 0;
 }

@@ -772,6 +772,17 @@ api_models(struct kreq *req)
 		cfg->embeddings_dir, EXTRA_EMBEDDING));
 	json_object_object_add(o, "upscalers",
 		upscalers_json(cfg->upscalers_dir));
+	{
+		json_object *cn = json_object_new_array();
+		char **cns = NULL;
+		int ncn = controlnets_list(cfg->controlnets_dir, &cns), k;
+
+		for (k = 0; k < ncn; k++)
+			json_object_array_add(cn, json_object_new_string(
+				cns[k]));
+		models_list_free(cns, ncn);
+		json_object_object_add(o, "controlnets", cn);
+	}
 	return api_send(req, 200, o);
 }
 

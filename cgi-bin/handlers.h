@@ -90,6 +90,7 @@ int api_samplers(struct kreq *req);
 int api_job_share(struct kreq *req);
 int api_job_unshare(struct kreq *req);
 int api_image(struct kreq *req);
+int api_job_input(struct kreq *req);
 int api_shared(struct kreq *req);
 int api_shared_image(struct kreq *req);
 int api_sdapi_txt2img(struct kreq *req);

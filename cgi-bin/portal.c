@@ -89,9 +89,11 @@ static const struct route routes[] = {
 int
 main(int argc, char **argv)
 {
+	/* The generate form may carry an init image (multipart). */
+	static const char *const uploads[] = { "/generate", NULL };
 	static const struct program prog = {
 		"portal.fcgi", routes, ARRAY_LEN(routes), view_error,
-		auth_portal, NULL,
+		auth_portal, NULL, uploads,
 	};
 
 	return kiln_serve(&prog, argc, argv);

@@ -38,6 +38,10 @@ struct program {
 	error_fn error;
 	access_fn access;
 	field_error_fn field_error;	/* NULL: error() with the message */
+	/* The patterns of the POST routes whose bodies may hold images (job
+	 * inputs: up to req_upload_body_max), NULL-terminated; every other
+	 * body is at most REQ_MAX_BODY. */
+	const char *const *uploads;
 };
 
 /* Loads the config, then serves requests: many under FastCGI, one under

@@ -74,6 +74,7 @@ static const struct cfg_key keys[] = {
 	S("paths", "loras", loras_dir, ""),
 	S("paths", "embeddings", embeddings_dir, ""),
 	S("paths", "upscalers", upscalers_dir, ""),
+	S("paths", "controlnets", controlnets_dir, ""),
 	S("daemon", "name", daemon_name, ""),
 	I("daemon", "heartbeat_interval", heartbeat_interval, "5", 1, 3600),
 	S("daemon", "device", daemon_device, ""),
@@ -111,6 +112,10 @@ static const struct cfg_key keys[] = {
 	I("limits", "submit_per_minute", submit_per_minute, "30", 1, 1000000),
 	I("limits", "login_burst", login_burst, "20", 1, 100000),
 	I("limits", "login_per_minute", login_per_minute, "20", 1, 1000000),
+	I("limits", "upload_max_mb", upload_max_mb, "20", 1, 1024),
+	I("limits", "upload_max_pixels", upload_max_pixels, "16777216", 4096,
+		268435456),
+	I("limits", "upload_max_side", upload_max_side, "8192", 64, 65535),
 	S("metrics", "dir", metrics_dir, ""),
 	I("metrics", "allow_loopback", metrics_loopback, "1", 0, 1),
 	S("log", "level", log_level, "info"),
@@ -560,6 +565,11 @@ config_parse(struct kiln_config *cfg, const char *name, const char *text,
 	if (cfg->upscalers_dir[0] == '\0') {
 		free(cfg->upscalers_dir);
 		cfg->upscalers_dir = xasprintf("%s/upscalers",
+			cfg->models_dir);
+	}
+	if (cfg->controlnets_dir[0] == '\0') {
+		free(cfg->controlnets_dir);
+		cfg->controlnets_dir = xasprintf("%s/controlnet",
 			cfg->models_dir);
 	}
 	cfg->webhook_allow = net_allow_new(cfg->webhook_allow_spec, msg,

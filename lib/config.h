@@ -48,6 +48,9 @@ struct kiln_config {
 	/* Upscaler models (NAME.safetensors: RRDBNet, SRVGGNet) for the
 	 * hires fix; empty: MODELS/upscalers. */
 	char *upscalers_dir;
+	/* ControlNets (NAME.safetensors, or NAME/ in diffusers' layout) a
+	 * job's controlnet_model names; empty: MODELS/controlnet. */
+	char *controlnets_dir;
 	/* [daemon] */
 	char *daemon_name;
 	long heartbeat_interval;
@@ -88,6 +91,11 @@ struct kiln_config {
 	long submit_per_minute;
 	long login_burst;
 	long login_per_minute;
+	/* Images a job takes in (upload.h): bytes of one file, and its
+	 * pixels and largest side, read from the header before decoding. */
+	long upload_max_mb;
+	long upload_max_pixels;
+	long upload_max_side;
 	/* [metrics] */
 	char *metrics_dir;		/* "": ARTIFACTS/.metrics */
 	long metrics_loopback;		/* 1: loopback clients need no login */

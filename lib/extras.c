@@ -508,3 +508,128 @@ extras_free(struct extra_info *x, int n)
 		extra_info_clear(&x[i]);
 	free(x);
 }
+
+/* ------------------------------------------------------------ ControlNets */
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* 1 when the header at path has a ControlNet's hint embedding. */
+static int
+is_controlnet(const char *path, const char *name)
+{
+	struct sth_file *h = NULL;
+	char err[512];
+	size_t i;
+	int yes = 0;
+
+	if (sth_read(path, name, &h, err, sizeof(err)) != 0)
+		return 0;
+	for (i = 0; i < h->n && !yes; i++)
+		yes = str_has_prefix(h->t[i].name,
+			"controlnet_cond_embedding.") ||
+			strstr(h->t[i].name, "input_hint_block.") != NULL;
+	sth_free(h);
+	return yes;
+}
+
+/* The path of name in dir when it is there in either layout (file
+ * first), or -1. */
+static int
+controlnet_path(const char *dir, const char *name, char *path, size_t n,
+	char *weights, size_t wn)
+{
+	struct stat st;
+
+	if (snprintf_checked(path, n, "%s/%s.safetensors", dir, name) == 0 &&
+	    stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+		snprintf(weights, wn, "%s", path);
+		return 0;
+	}
+	if (snprintf_checked(weights, wn, "%s/%s/"
+	    "diffusion_pytorch_model.safetensors", dir, name) == 0 &&
+	    snprintf_checked(path, n, "%s/%s/config.json", dir, name) == 0 &&
+	    stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+	    stat(weights, &st) == 0 && S_ISREG(st.st_mode) &&
+	    snprintf_checked(path, n, "%s/%s", dir, name) == 0)
+		return 0;
+	return -1;
+}
+
+int
+controlnets_list(const char *dir, char ***names)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char **v = NULL, path[4096], weights[4096], name[256];
+	int n = 0;
+
+	*names = NULL;
+	if (d == NULL)
+		return errno == ENOENT ? 0 : -1;
+	while ((e = readdir(d)) != NULL) {
+		size_t len = strlen(e->d_name);
+
+		if (len >= sizeof(name))
+			continue;
+		memcpy(name, e->d_name, len + 1);
+		if (len > 12 && !strcmp(name + len - 12, ".safetensors"))
+			name[len - 12] = '\0';
+		if (!model_name_ok(name) || controlnet_path(dir, name, path,
+		    sizeof(path), weights, sizeof(weights)) != 0 ||
+		    !is_controlnet(weights, name))
+			continue;
+		v = xreallocarray(v, (size_t)n + 1, sizeof(*v));
+		v[n++] = xstrdup(name);
+	}
+	closedir(d);
+	if (n > 0)
+		qsort(v, (size_t)n, sizeof(*v), cmp_str);
+	/* A file and a folder of one name are listed once. */
+	{
+		int i, k = 0;
+
+		for (i = 0; i < n; i++) {
+			if (k > 0 && !strcmp(v[k - 1], v[i])) {
+				free(v[i]);
+				continue;
+			}
+			v[k++] = v[i];
+		}
+		n = k;
+	}
+	*names = v;
+	return n;
+}
+
+int
+controlnet_find(const char *dir, const char *name, char *path,
+	size_t pathlen, char *err, size_t errlen)
+{
+	char weights[4096], **names = NULL;
+	struct buf b = { 0 };
+	int n, i;
+
+	if (!model_name_ok(name))
+		return errf(err, errlen, "\"%.64s\" is not a ControlNet name",
+			name);
+	if (controlnet_path(dir, name, path, pathlen, weights,
+	    sizeof(weights)) == 0) {
+		if (is_controlnet(weights, name))
+			return 0;
+		return errf(err, errlen, "%s is not a ControlNet (no hint "
+			"embedding in its tensors)", name);
+	}
+	n = controlnets_list(dir, &names);
+	for (i = 0; i < n; i++)
+		buf_printf(&b, "%s%s", i ? ", " : "", names[i]);
+	errf(err, errlen, "no ControlNet %s in [paths] controlnets; %s%s",
+		name, n > 0 ? "available: " : "there are none",
+		b.data != NULL ? b.data : "");
+	buf_free(&b);
+	models_list_free(names, n);
+	return -1;
+}

@@ -79,4 +79,20 @@ int extras_list(const char *dir, enum extra_kind kind,
 	struct extra_info **out);
 void extras_free(struct extra_info *x, int n);
 
+/* A ControlNet of dir (AUTOMATIC1111's models/ControlNet) by name: the
+ * file NAME.safetensors, or the folder NAME/ in diffusers' layout
+ * (config.json beside diffusion_pytorch_model.safetensors), its header
+ * holding a hint embedding (controlnet_cond_embedding.*, or
+ * input_hint_block.* of lllyasviel's files), as the engine's
+ * controlnet_load reads one. Returns 0 with the path the engine loads
+ * in path, or -1 with why not in err (a bad name, not there, not a
+ * ControlNet; the message names the ones there are). */
+int controlnet_find(const char *dir, const char *name, char *path,
+	size_t pathlen, char *err, size_t errlen);
+
+/* The names controlnet_find takes in dir, sorted. Returns the count
+ * with *names (free with models_list_free), or -1 when dir exists but
+ * cannot be read (a missing dir holds none). */
+int controlnets_list(const char *dir, char ***names);
+
 #endif

@@ -2,6 +2,7 @@
  * PNG/JPEG input and resizing, on libgd. */
 #include "image.h"
 #include "samplers.h"
+#include "storage.h"
 #include "util.h"
 
 #include <errno.h>
@@ -66,6 +67,18 @@ image_parameters_text(const struct image_meta *m, char **out)
 	if (m->denoise > 0 &&
 	    buf_printf(&b, ", Denoising strength: %g", m->denoise) != 0)
 		goto out;
+	/* In the order A1111's img2img init adds them: the mode, a blur
+	 * that is not 0, the area, then the masked content unless it is
+	 * "original". */
+	if (m->inpaint && ((m->mask_invert && buf_puts(&b, ", Mask mode: "
+	    "Inpaint not masked") != 0) || (m->mask_blur > 0 &&
+	    buf_printf(&b, ", Mask blur: %d", m->mask_blur) != 0) ||
+	    (m->only_masked && buf_printf(&b, ", Inpaint area: Only masked, "
+	    "Masked area padding: %d", m->masked_pad) != 0) ||
+	    (m->inpainting_fill != 1 && buf_printf(&b, ", Masked content: %s",
+	    m->inpainting_fill == 0 ? "fill" : m->inpainting_fill == 2 ?
+	    "latent noise" : "latent nothing") != 0)))
+		goto out;
 	if (m->hires_scale > 0) {
 		const char *u = m->hires_upscaler != NULL ?
 		    m->hires_upscaler : "latent";
@@ -79,6 +92,16 @@ image_parameters_text(const struct image_meta *m, char **out)
 		    buf_printf(&b, ", Hires upscaler: %s", u) != 0)
 			goto out;
 	}
+	/* sd-webui-controlnet's unit, quoted as one value; the thresholds
+	 * are its "Threshold A" and "B" (canny's low and high). */
+	if (m->controlnet != NULL && (buf_printf(&b, ", ControlNet 0: "
+	    "\"Module: %s, Model: %s, Weight: %g", m->cn_module ?
+	    m->cn_module : "none", m->controlnet, m->cn_weight) != 0 ||
+	    (m->cn_module != NULL && !strcmp(m->cn_module, "canny") &&
+	    buf_printf(&b, ", Threshold A: %g, Threshold B: %g", m->cn_low,
+	    m->cn_high) != 0) || buf_printf(&b, ", Guidance Start: %g, "
+	    "Guidance End: %g\"", m->cn_start, m->cn_end) != 0))
+		goto out;
 	/* A1111 drops ':' and ',' from the names and quotes the value as
 	 * JSON; kiln's names (model_name_ok) hold neither, nor anything
 	 * JSON would escape. */
@@ -228,82 +251,18 @@ out:
 	return rc;
 }
 
-/* Writes all of buf to fd. Returns 0 or -1 with errno. */
-static int
-write_all(int fd, const uint8_t *buf, size_t n)
-{
-	while (n > 0) {
-		ssize_t r = write(fd, buf, n);
-
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		buf += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
 int
 image_write_png(const char *path, int w, int h, const uint8_t *rgb,
     const char *parameters, char *err, size_t errlen)
 {
 	uint8_t *png = NULL;
 	size_t len = 0;
-	char *tmp = NULL;
-	int fd = -1, rc = -1;
-	const char *what = "write";
+	int rc;
 
 	if (image_encode_png(w, h, rgb, parameters, &png, &len, err,
 	    errlen) != 0)
 		return -1;
-	/* The temporary name sits in the same directory so that rename()
-	 * stays within one file system and is atomic. */
-	tmp = xasprintf("%s.tmp-XXXXXX", path);
-	fd = mkstemp(tmp);
-	if (fd < 0) {
-		snprintf(err, errlen, "%s: cannot create: %s", path,
-		    strerror(errno));
-		free(tmp);
-		tmp = NULL;
-		goto out;
-	}
-	/* mkstemp makes 0600; images are meant to be served and copied. */
-	if (fchmod(fd, 0644) != 0) {
-		what = "chmod";
-		goto fail;
-	}
-	if (write_all(fd, png, len) != 0)
-		goto fail;
-	if (fsync(fd) != 0) {
-		what = "fsync";
-		goto fail;
-	}
-	if (close(fd) != 0) {
-		fd = -1;
-		goto fail;
-	}
-	fd = -1;
-	if (rename(tmp, path) != 0) {
-		what = "rename";
-		goto fail;
-	}
-	free(tmp);
-	tmp = NULL;
-	rc = 0;
-	goto out;
-fail:
-	snprintf(err, errlen, "%s: %s failed: %s", path, what,
-	    strerror(errno));
-out:
-	if (fd >= 0)
-		close(fd);
-	if (tmp != NULL) {
-		unlink(tmp);
-		free(tmp);
-	}
+	rc = file_write_atomic(path, png, len, err, errlen);
 	free(png);
 	return rc;
 }

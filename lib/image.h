@@ -29,6 +29,19 @@ struct image_meta {
 	int width, height;
 	const char *model;	/* NULL or "": no "Model:" field */
 	double denoise;		/* img2img strength; 0: txt2img */
+	/* Inpainting (inpaint 0: none): "Mask mode: Inpaint not masked"
+	 * (mask_invert), "Mask blur" (when not 0), "Inpaint area: Only
+	 * masked" and "Masked area padding" (only_masked), "Masked
+	 * content" (inpainting_fill 0, 2, 3: fill, latent noise, latent
+	 * nothing; 1, original, is not written), as A1111's img2img
+	 * writes them. */
+	int inpaint, mask_blur, mask_invert, only_masked, masked_pad;
+	int inpainting_fill;
+	/* One ControlNet (controlnet NULL: none), as sd-webui-controlnet's
+	 * "ControlNet 0" records a unit: its module (preprocessor), model,
+	 * weight, thresholds (canny) and guidance span. */
+	const char *controlnet, *cn_module;
+	double cn_weight, cn_low, cn_high, cn_start, cn_end;
 	/* The hires fix (hires_scale 0: none): "Hires upscale", "Hires
 	 * steps" (0: not written), "Hires upscaler" (kiln's name: latent,
 	 * latent-nearest and lanczos are written as A1111 names them). */
@@ -54,8 +67,13 @@ const char *image_sampler_display(const char *name);
 /* Builds the A1111 "parameters" text:
  *   PROMPT\nNegative prompt: NEG\nSteps: 20, Sampler: Euler a,
  *   CFG scale: 7, Seed: 1, Size: 512x512[, Model hash: 0123456789],
- *   Model: NAME[, Denoising strength: 0.5][, Hires upscale: 2[, Hires
- *   steps: 10], Hires upscaler: Latent][, Lora hashes: "a:
+ *   Model: NAME[, Denoising strength: 0.5][, Mask mode: Inpaint not
+ *   masked][, Mask blur: 4][, Inpaint area: Only masked, Masked area
+ *   padding: 32][, Masked content: fill][, Hires upscale: 2[, Hires
+ *   steps: 10], Hires
+ *   upscaler: Latent][, ControlNet 0: "Module: canny, Model: NAME,
+ *   Weight: 1, Threshold A: 100, Threshold B: 200, Guidance Start: 0,
+ *   Guidance End: 1"][, Lora hashes: "a:
  *   0123456789ab, b: ba9876543210"][, TI hashes: "c: 0123456789ab"]
  * in AUTOMATIC1111's order (processing.py create_infotext: the model
  * hash before the model, the extra networks' hashes after, then the

@@ -23,6 +23,11 @@ job_free(struct job *j)
 	free(j->model);
 	free(j->sampler);
 	free(j->hires_upscaler);
+	free(j->init_key);
+	free(j->mask_key);
+	free(j->control_key);
+	free(j->cn_model);
+	free(j->cn_pre);
 	memset(j, 0, sizeof(*j));
 }
 
@@ -201,7 +206,38 @@ struct claim_rec {
 	unsigned long long seed;
 	double wait_us;		/* since it was queued; NULL: 0 */
 	char *loras;		/* the stored list; NULL: none */
+	int has_inpaint;
 };
+
+/* One row of a claimed job's inputs. */
+struct input_claim {
+	const char *kind, *path;
+	int width, height;
+};
+
+static const struct db_field input_claim_fields[] = {
+	DB_FIELD(struct input_claim, kind, DBF_STR, "kind"),
+	DB_FIELD(struct input_claim, path, DBF_STR, "path"),
+	DB_FIELD(struct input_claim, width, DBF_INT, "width"),
+	DB_FIELD(struct input_claim, height, DBF_INT, "height"),
+};
+
+static int
+input_claim_row(void *rec, void *arg)
+{
+	const struct input_claim *r = rec;
+	struct job *j = arg;
+	char **dst = !strcmp(r->kind, "init") ? &j->init_key :
+		!strcmp(r->kind, "mask") ? &j->mask_key : &j->control_key;
+
+	free(*dst);
+	*dst = xstrdup(r->path);
+	if (dst == &j->init_key) {
+		j->init_w = r->width;
+		j->init_h = r->height;
+	}
+	return 0;
+}
 
 static const struct db_field claim_fields[] = {
 	DB_FIELD(struct claim_rec, j.id, DBF_ULLONG, "id"),
@@ -226,6 +262,40 @@ static const struct db_field claim_fields[] = {
 	DB_FIELD_NULL(struct claim_rec, j.hires_steps, DBF_INT, "hires_steps"),
 	DB_FIELD_NULL(struct claim_rec, j.hires_upscaler, DBF_DUP,
 		"hires_upscaler"),
+	DB_FIELD_NULL(struct claim_rec, j.denoising, DBF_DOUBLE,
+		"denoising_strength"),
+	DB_FIELD_NULL(struct claim_rec, j.resize_mode, DBF_INT, "resize_mode"),
+	DB_FIELD(struct claim_rec, has_inpaint, DBF_INT, "has_inpaint"),
+	DB_FIELD_NULL(struct claim_rec, j.mask_blur, DBF_INT, "mask_blur"),
+	DB_FIELD_NULL(struct claim_rec, j.inpainting_fill, DBF_INT,
+		"inpainting_fill"),
+	DB_FIELD_NULL(struct claim_rec, j.full_res, DBF_INT,
+		"inpaint_full_res"),
+	DB_FIELD_NULL(struct claim_rec, j.full_res_pad, DBF_INT,
+		"inpaint_full_res_padding"),
+	DB_FIELD_NULL(struct claim_rec, j.mask_invert, DBF_INT,
+		"inpainting_mask_invert"),
+	DB_FIELD_NULL(struct claim_rec, j.outpaint[0], DBF_INT,
+		"outpaint_left"),
+	DB_FIELD_NULL(struct claim_rec, j.outpaint[1], DBF_INT,
+		"outpaint_right"),
+	DB_FIELD_NULL(struct claim_rec, j.outpaint[2], DBF_INT, "outpaint_up"),
+	DB_FIELD_NULL(struct claim_rec, j.outpaint[3], DBF_INT,
+		"outpaint_down"),
+	DB_FIELD_NULL(struct claim_rec, j.cn_model, DBF_DUP,
+		"controlnet_model"),
+	DB_FIELD_NULL(struct claim_rec, j.cn_weight, DBF_DOUBLE,
+		"controlnet_weight"),
+	DB_FIELD_NULL(struct claim_rec, j.cn_start, DBF_DOUBLE,
+		"controlnet_start"),
+	DB_FIELD_NULL(struct claim_rec, j.cn_end, DBF_DOUBLE,
+		"controlnet_end"),
+	DB_FIELD_NULL(struct claim_rec, j.cn_pre, DBF_DUP,
+		"controlnet_preprocessor"),
+	DB_FIELD_NULL(struct claim_rec, j.cn_low, DBF_DOUBLE,
+		"controlnet_low"),
+	DB_FIELD_NULL(struct claim_rec, j.cn_high, DBF_DOUBLE,
+		"controlnet_high"),
 	DB_FIELD_NULL(struct claim_rec, wait_us, DBF_DOUBLE, "wait_us"),
 };
 
@@ -288,7 +358,14 @@ job_claim(struct db *db, const char *daemon, long lease_s, struct job *j)
 		    " user_id, attempt, max_attempts, prompt, negative_prompt,"
 		    " model, width, height, steps, cfg_scale, sampler, seed,"
 		    " batch_count, loras, hires_scale, hires_strength,"
-		    " hires_steps, hires_upscaler,"
+		    " hires_steps, hires_upscaler, denoising_strength,"
+		    " resize_mode, mask_blur IS NOT NULL AS has_inpaint,"
+		    " mask_blur, inpainting_fill, inpaint_full_res,"
+		    " inpaint_full_res_padding, inpainting_mask_invert,"
+		    " outpaint_left, outpaint_right, outpaint_up,"
+		    " outpaint_down, controlnet_model, controlnet_weight,"
+		    " controlnet_start, controlnet_end,"
+		    " controlnet_preprocessor, controlnet_low, controlnet_high,"
 		    " TIMESTAMPDIFF(MICROSECOND, created_at, NOW(3)) AS wait_us"
 		    " FROM jobs WHERE id = ?", p, 1, claim_fields,
 		    DB_NFIELDS(claim_fields), &c, NULL, NULL);
@@ -301,7 +378,18 @@ job_claim(struct db *db, const char *daemon, long lease_s, struct job *j)
 			j->nloras = -1;
 		}
 		free(c.loras);
+		j->inpaint = c.has_inpaint;
 		if (n != 1)
+			goto fail;
+	}
+	{
+		struct db_param p[] = { DB_STR(id) };
+		struct input_claim ic;
+
+		if (db_query_into(db, "SELECT kind, path, width, height FROM"
+		    " job_inputs WHERE job_id = ?", p, 1, input_claim_fields,
+		    DB_NFIELDS(input_claim_fields), &ic, input_claim_row,
+		    j) < 0)
 			goto fail;
 	}
 	/* The wait a user sees is until the first start; retries after a

@@ -38,12 +38,29 @@ struct job {
 	double hires_scale, hires_strength;
 	int hires_steps;
 	char *hires_upscaler;
+	/* Image inputs (job_inputs): the storage keys of the init image,
+	 * mask and ControlNet image (NULL: none), with their sizes. */
+	char *init_key, *mask_key, *control_key;
+	int init_w, init_h;
+	/* img2img (denoising 0: none) and A1111's resize_mode. */
+	double denoising;
+	int resize_mode;
+	/* Inpainting, with a mask or an outpaint (inpaint 0: neither): as
+	 * struct job_spec's. */
+	int inpaint, mask_blur, inpainting_fill, full_res, full_res_pad;
+	int mask_invert;
+	int outpaint[4];		/* left, right, up, down */
+	/* One ControlNet (cn_model NULL: none). */
+	char *cn_model, *cn_pre;
+	double cn_weight, cn_start, cn_end, cn_low, cn_high;
 };
 
 /* A job's steps in all, as the engine reports its progress: each image's
- * steps and, with the hires fix, the second pass's int(hires steps x
- * strength) (sampler_range), times the batch. */
-#define JOB_STEPS_TOTAL_SQL "(steps + COALESCE(FLOOR(COALESCE(NULLIF(" \
+ * steps (an img2img job's int(steps x denoising_strength)) and, with the
+ * hires fix, the second pass's int(hires steps x strength)
+ * (sampler_range), times the batch. */
+#define JOB_STEPS_TOTAL_SQL "(FLOOR(steps * COALESCE(denoising_strength," \
+	" 1)) + COALESCE(FLOOR(COALESCE(NULLIF(" \
 	"hires_steps, 0), steps) * hires_strength), 0)) * batch_count"
 
 /* Frees the strings and zeroes j; accepts NULL. */

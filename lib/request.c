@@ -3,6 +3,8 @@
 #include "request.h"
 #include "accounts.h"
 #include "auth.h"
+#include "config.h"
+#include "multipart.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -195,6 +197,78 @@ fault_message(const struct form_fault *f, const char *kind,
 }
 
 int
+req_file(const struct kreq *req, const char *name, const uint8_t **data,
+	size_t *len)
+{
+	size_t i;
+
+	for (i = 0; i < req->nparts; i++) {
+		const struct mp_part *pt = &req->parts[i];
+
+		if (pt->filename == NULL || strcmp(pt->name, name) != 0)
+			continue;
+		if (pt->len == 0 && pt->filename[0] == '\0')
+			return 0;
+		*data = pt->data;
+		*len = pt->len;
+		return 1;
+	}
+	return 0;
+}
+
+size_t
+req_upload_body_max(const struct kiln_config *c)
+{
+	return (size_t)c->upload_max_mb * 1048576 / 3 * 4 * 3 + REQ_MAX_BODY;
+}
+
+int
+req_body_take(struct kreq *req, char *body, size_t len, char *msg,
+	size_t msglen)
+{
+	char boundary[72];
+
+	free(req->body);
+	req->body = body;
+	req->body_len = len;
+	if (multipart_boundary(req->content_type, boundary) == 0) {
+		size_t i, cap = 0;
+
+		if (multipart_parse((const uint8_t *)body, len, boundary,
+		    &req->parts, &req->nparts, msg, msglen) != 0)
+			return 400;
+		/* The text fields are the form's, as a urlencoded body's:
+		 * the declared inputs read them the same way. */
+		for (i = 0; i < req->nparts; i++) {
+			const struct mp_part *pt = &req->parts[i];
+
+			if (pt->filename != NULL)
+				continue;
+			if (memchr(pt->data, '\0', pt->len) != NULL) {
+				req->fault.field = xstrdup(pt->name);
+				req->fault.what = "contains a NUL byte";
+				fault_message(&req->fault, "form field",
+					"form body", msg, msglen);
+				return 400;
+			}
+			kv_push(&req->form, &req->nform, &cap,
+				xstrdup(pt->name), xstrndup((const char *)
+				pt->data, pt->len));
+		}
+		return 0;
+	}
+	if (!strncasecmp(req->content_type,
+	    "application/x-www-form-urlencoded", 33) &&
+	    form_decode(req->body, req->body_len, REQ_MAX_PARAMS, &req->form,
+	    &req->nform, &req->fault) != 0) {
+		fault_message(&req->fault, "form field", "form body", msg,
+			msglen);
+		return 400;
+	}
+	return 0;
+}
+
+int
 req_parse(struct kreq *req, env_fn get, void *arg, const char *body,
 	size_t body_len, int cgi, char *msg, size_t msglen)
 {
@@ -267,18 +341,14 @@ req_parse(struct kreq *req, env_fn get, void *arg, const char *body,
 	if (body != NULL) {
 		/* Unchecked like any small allocation: a body is at most
 		 * REQ_MAX_BODY, 1 MiB. */
-		req->body = xmalloc(body_len + 1);
-		memcpy(req->body, body, body_len);
-		req->body[body_len] = '\0';
-		req->body_len = body_len;
-	}
-	if (req->body != NULL && !strncasecmp(req->content_type,
-	    "application/x-www-form-urlencoded", 33) &&
-	    form_decode(req->body, req->body_len, REQ_MAX_PARAMS, &req->form,
-	    &req->nform, &req->fault) != 0) {
-		fault_message(&req->fault, "form field", "form body", msg,
-			msglen);
-		return 400;
+		char *copy = xmalloc(body_len + 1);
+		int st;
+
+		memcpy(copy, body, body_len);
+		copy[body_len] = '\0';
+		st = req_body_take(req, copy, body_len, msg, msglen);
+		if (st != 0)
+			return st;
 	}
 	if (cookie_decode(req->cookie, REQ_MAX_COOKIES, &req->cookies,
 	    &req->ncookies) != 0) {
@@ -299,6 +369,7 @@ req_free(struct kreq *req)
 	free(req->path);
 	kv_free(req->query, req->nquery);
 	kv_free(req->form, req->nform);
+	multipart_free(req->parts, req->nparts);
 	kv_free(req->cookies, req->ncookies);
 	form_fault_clear(&req->fault);
 	auth_free(req->auth);

@@ -4,6 +4,7 @@
 #define KILN_REQUEST_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "util.h"
 
@@ -15,7 +16,9 @@ struct auth;
 #define REQ_MAX_CAPTURES 4
 #define REQ_MAX_BODY (1u << 20)
 #define REQ_MAX_COOKIES 64
-#define REQ_MAX_INPUTS 16		/* declared inputs of one route */
+#define REQ_MAX_INPUTS 40		/* declared inputs of one route */
+
+struct mp_part;
 
 struct kv {
 	char *key;
@@ -129,6 +132,10 @@ struct kreq {
 	size_t nform;
 	struct kv *cookies;
 	size_t ncookies;
+	/* A multipart/form-data body's parts (its text fields are in form
+	 * too); their data points into body. */
+	struct mp_part *parts;
+	size_t nparts;
 	/* Why req_parse refused the query string or form body, so that the
 	 * answer can name the field. */
 	struct form_fault fault;
@@ -204,6 +211,27 @@ typedef const char *(*env_fn)(const char *name, void *arg);
  * fault; req must be freed with req_free either way. */
 int req_parse(struct kreq *req, env_fn get, void *env_arg, const char *body,
 	size_t body_len, int cgi, char *msg, size_t msglen);
+
+/* Gives req its body: body (len bytes and a NUL after them, malloc'd;
+ * req owns it from now on, whatever is returned), decoded as a form when
+ * its content type says so. req_parse does this for a body within
+ * REQ_MAX_BODY; the server loop for a larger one once the route is
+ * known to take uploads (struct program's uploads). Returns 0, or 400
+ * with why in msg. */
+int req_body_take(struct kreq *req, char *body, size_t len, char *msg,
+	size_t msglen);
+
+/* The file part name of req's multipart form, when one was sent with
+ * a file name and data: 1 with *data and *len (valid while req is),
+ * else 0. An empty file input (no file chosen) is absent. */
+int req_file(const struct kreq *req, const char *name, const uint8_t **data,
+	size_t *len);
+
+/* The largest body a route that takes uploads accepts: three images of
+ * [limits] upload_max_mb as base64 (4 characters per 3 bytes), with
+ * room for the rest of the request. */
+struct kiln_config;
+size_t req_upload_body_max(const struct kiln_config *c);
 
 /* Frees everything req owns (not app); accepts a zeroed struct. */
 void req_free(struct kreq *req);

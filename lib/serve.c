@@ -71,10 +71,21 @@ content_length(const char *s, size_t *len)
 	return 0;
 }
 
+/* Reads n bytes of the request body into buf. Returns how many were
+ * read (fewer: the client stopped sending). */
+typedef size_t (*body_read_fn)(void *arg, char *buf, size_t n);
+
+/* A body too large to read before the route is known. */
+struct pending_body {
+	size_t len;		/* 0: none pending */
+	body_read_fn read;
+	void *arg;
+};
+
 static void
 dispatch(struct kiln_app *app, const struct program *prog, env_fn get,
 	void *arg, const char *body, size_t blen, int cgi, int bad_length,
-	write_fn w, void *warg)
+	const struct pending_body *pend, write_fn w, void *warg)
 {
 	struct kreq req;
 	struct buf allow = { 0 };
@@ -112,6 +123,44 @@ dispatch(struct kiln_app *app, const struct program *prog, env_fn get,
 				"nothing exists at this URL");
 		}
 		goto send;
+	}
+	/* A body over REQ_MAX_BODY is read only now that the route is
+	 * known, and only for a route that takes images (up to
+	 * req_upload_body_max): before the access check, which for a page
+	 * reads the form's CSRF token from it. */
+	if (pend->len > 0) {
+		size_t max = REQ_MAX_BODY, i;
+		char *big;
+
+		for (i = 0; r->method == M_POST && prog->uploads != NULL &&
+		    prog->uploads[i] != NULL; i++)
+			if (!strcmp(prog->uploads[i], r->pattern))
+				max = req_upload_body_max(&app->cfg);
+		if (pend->len > max) {
+			snprintf(msg, sizeof(msg), "request body larger than "
+				"%zu bytes", max);
+			prog->error(&req, 413, "payload_too_large", msg);
+			goto send;
+		}
+		big = malloc(pend->len + 1);
+		if (big == NULL) {
+			prog->error(&req, 503, "unavailable", "out of memory "
+				"for the request body");
+			goto send;
+		}
+		blen = pend->read(pend->arg, big, pend->len);
+		big[blen] = '\0';
+		st = req_body_take(&req, big, blen, msg, sizeof(msg));
+		if (st == 400 && req.fault.field != NULL &&
+		    prog->field_error != NULL) {
+			prog->field_error(&req, req.fault.field,
+				req.fault.what);
+			goto send;
+		}
+		if (st != 0) {
+			prog->error(&req, st, "bad_request", msg);
+			goto send;
+		}
 	}
 	if (prog->access != NULL && prog->access(&req, r) != 0)
 		goto send;
@@ -153,6 +202,28 @@ send:
 	req_free(&req);
 }
 
+static size_t
+fcgi_read(void *arg, char *buf, size_t n)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		size_t want = n - got > (1u << 30) ? (1u << 30) : n - got;
+		int k = FCGX_GetStr(buf + got, (int)want, arg);
+
+		if (k <= 0)
+			break;
+		got += (size_t)k;
+	}
+	return got;
+}
+
+static size_t
+stdio_read(void *arg, char *buf, size_t n)
+{
+	return fread(buf, 1, n, arg);
+}
+
 static int
 serve_fastcgi(struct kiln_app *app, const struct program *prog)
 {
@@ -184,8 +255,16 @@ serve_fastcgi(struct kiln_app *app, const struct program *prog)
 			/* A short body is what the client sent. */
 			len = got;
 		}
-		dispatch(app, prog, fcgi_getenv, &env, body, len, 0, bad,
-			fcgi_write, fr.out);
+		{
+			struct pending_body pend = { 0, fcgi_read, fr.in };
+
+			if (!bad && len > REQ_MAX_BODY) {
+				pend.len = len;
+				len = 0;
+			}
+			dispatch(app, prog, fcgi_getenv, &env, body, len, 0,
+				bad, &pend, fcgi_write, fr.out);
+		}
 		free(body);
 		body = NULL;
 		FCGX_Finish_r(&fr);
@@ -205,8 +284,16 @@ serve_cgi(struct kiln_app *app, const struct program *prog)
 		got = fread(body, 1, len, stdin);
 		len = got;
 	}
-	dispatch(app, prog, cgi_getenv, NULL, body, len, 1, bad, stdio_write,
-		stdout);
+	{
+		struct pending_body pend = { 0, stdio_read, stdin };
+
+		if (!bad && len > REQ_MAX_BODY) {
+			pend.len = len;
+			len = 0;
+		}
+		dispatch(app, prog, cgi_getenv, NULL, body, len, 1, bad,
+			&pend, stdio_write, stdout);
+	}
 	free(body);
 	return fflush(stdout) == 0 ? 0 : 1;
 }

@@ -14,6 +14,8 @@
 #include "netpolicy.h"
 #include "request.h"
 #include "samplers.h"
+#include "storage.h"
+#include "upload.h"
 #include "util.h"
 
 #include <errno.h>
@@ -39,8 +41,16 @@ job_spec_free(struct job_spec *s)
 	free(s->sampler);
 	free(s->webhook_url);
 	free(s->hires_upscaler);
+	free(s->cn_model);
+	free(s->cn_pre);
+	upload_image_free(&s->init);
+	upload_image_free(&s->mask);
+	upload_image_free(&s->control);
 	memset(s, 0, sizeof(*s));
 }
+
+/* What is made of a ControlNet's image (the engine's gen_preprocessor). */
+static const char *const cn_preprocessors[] = { "none", "canny", NULL };
 
 /* Every field a job takes: its type and range (texts: bytes; prompts
  * may hold line breaks and tabs, names and URLs not). In a form an empty
@@ -80,14 +90,61 @@ const struct input job_inputs[] = {
 		.flags = IN_BLANK, .min = 0, .max = JOB_STEPS_MAX },
 	[JOB_IN_HIRES_UPSCALER] = { .name = "hires_upscaler", .type = IN_STR,
 		.flags = IN_TEXT | IN_BLANK, .min = 1, .max = 64 },
+	/* The images: base64 in a JSON body (job_image_given), files in a
+	 * multipart form (req_file); never a form's text field. */
+	[JOB_IN_INIT_IMAGE] = { .name = "init_image", .type = IN_STR,
+		.flags = IN_BLANK, .max = 1 },
+	[JOB_IN_MASK] = { .name = "mask", .type = IN_STR, .flags = IN_BLANK,
+		.max = 1 },
+	[JOB_IN_CONTROL_IMAGE] = { .name = "control_image", .type = IN_STR,
+		.flags = IN_BLANK, .max = 1 },
+	[JOB_IN_DENOISING] = { .name = "denoising_strength", .type = IN_DEC,
+		.flags = IN_BLANK, .min = 0, .max = 1 },
+	[JOB_IN_RESIZE_MODE] = { .name = "resize_mode", .type = IN_INT,
+		.flags = IN_BLANK, .min = 0, .max = 2 },
+	[JOB_IN_MASK_BLUR] = { .name = "mask_blur", .type = IN_INT,
+		.flags = IN_BLANK, .min = 0, .max = JOB_MASK_BLUR_MAX },
+	[JOB_IN_INPAINTING_FILL] = { .name = "inpainting_fill", .type = IN_INT,
+		.flags = IN_BLANK, .min = 0, .max = 3 },
+	[JOB_IN_FULL_RES] = { .name = "inpaint_full_res", .type = IN_BOOL,
+		.flags = IN_BLANK, .max = 1 },
+	[JOB_IN_FULL_RES_PAD] = { .name = "inpaint_full_res_padding",
+		.type = IN_INT, .flags = IN_BLANK, .min = 0,
+		.max = JOB_PAD_MAX },
+	[JOB_IN_MASK_INVERT] = { .name = "inpainting_mask_invert",
+		.type = IN_BOOL, .flags = IN_BLANK, .max = 1 },
+	/* A JSON body's {"left": 64, ...}; a form's "left:64,down:32". */
+	[JOB_IN_OUTPAINT] = { .name = "outpaint", .type = IN_STR,
+		.flags = IN_TEXT | IN_BLANK, .max = 128 },
+	[JOB_IN_CN_MODEL] = { .name = "controlnet_model", .type = IN_STR,
+		.flags = IN_TEXT | IN_BLANK, .min = 1, .max = 64 },
+	[JOB_IN_CN_WEIGHT] = { .name = "controlnet_weight", .type = IN_DEC,
+		.flags = IN_BLANK, .min = 0, .max = 2 },
+	[JOB_IN_CN_START] = { .name = "controlnet_guidance_start",
+		.type = IN_DEC, .flags = IN_BLANK, .min = 0, .max = 1 },
+	[JOB_IN_CN_END] = { .name = "controlnet_guidance_end", .type = IN_DEC,
+		.flags = IN_BLANK, .min = 0, .max = 1 },
+	[JOB_IN_CN_PRE] = { .name = "controlnet_preprocessor", .type = IN_ENUM,
+		.flags = IN_BLANK, .max = 1, .choices = cn_preprocessors },
+	[JOB_IN_CN_LOW] = { .name = "controlnet_low_threshold", .type = IN_DEC,
+		.flags = IN_BLANK, .min = 0, .max = 255 },
+	[JOB_IN_CN_HIGH] = { .name = "controlnet_high_threshold",
+		.type = IN_DEC, .flags = IN_BLANK, .min = 0, .max = 255 },
 	[JOB_NINPUTS] = IN_END,
 };
+
+const char *const job_outpaint_sides[4] = { "left", "right", "up", "down" };
 
 /* One field's value, as given (NULL text / have 0 when absent). */
 struct given {
 	const char *text;
 	double num;
-	json_object *json;	/* a JSON body's loras array */
+	json_object *json;	/* a JSON body's loras array, outpaint */
+	/* An image field's bytes: decoded from base64 (owned, freed after
+	 * the spec is made) or a form's file (borrowed). */
+	uint8_t *bytes;
+	size_t nbytes;
+	int owned;
 	int have;
 	int seen;	/* named in the input, even if refused */
 };
@@ -97,7 +154,18 @@ range_error(const struct input *f, spec_err_fn err, void *arg)
 {
 	char msg[160];
 
-	if (f->type == IN_STR)
+	if (f->type == IN_BOOL)
+		snprintf(msg, sizeof(msg), "must be true or false (1 or 0)");
+	else if (f->type == IN_ENUM) {
+		struct buf b = { 0 };
+		size_t i;
+
+		for (i = 0; f->choices[i] != NULL; i++)
+			buf_printf(&b, "%s%s", i ? ", " : "", f->choices[i]);
+		snprintf(msg, sizeof(msg), "must be one of %s",
+			b.data ? b.data : "");
+		buf_free(&b);
+	} else if (f->type == IN_STR)
 		snprintf(msg, sizeof(msg), "must be text of %s%ld bytes",
 			f->min > 0 ? "1 to " : "at most ", f->max);
 	else if (f->type == IN_INT)
@@ -242,6 +310,266 @@ job_hires(const struct given *g, struct job_spec *s, spec_err_fn err,
 	return bad;
 }
 
+/* 1 for the image fields. */
+static int
+is_image_field(size_t k)
+{
+	return k == JOB_IN_INIT_IMAGE || k == JOB_IN_MASK ||
+		k == JOB_IN_CONTROL_IMAGE;
+}
+
+/* Decodes and checks the given images into s (upload_image_check): each
+ * problem names its field. A mask must have an init image of its size.
+ * Returns the number of problems. */
+static int
+job_images(const struct kiln_config *c, const struct given *g,
+	struct job_spec *s, spec_err_fn err, void *arg)
+{
+	struct upload_image *dst[3] = { &s->init, &s->mask, &s->control };
+	static const enum job_input k[3] = { JOB_IN_INIT_IMAGE, JOB_IN_MASK,
+		JOB_IN_CONTROL_IMAGE };
+	struct upload_limits l;
+	char msg[512];
+	int bad = 0, i;
+
+	upload_limits_of(c, &l);
+	for (i = 0; i < 3; i++) {
+		if (!g[k[i]].have)
+			continue;
+		if (upload_image_check(g[k[i]].bytes, g[k[i]].nbytes, &l,
+		    dst[i], msg, sizeof(msg)) != 0) {
+			err(arg, job_inputs[k[i]].name, msg);
+			bad++;
+		}
+	}
+	if (g[JOB_IN_MASK].have && !g[JOB_IN_INIT_IMAGE].have) {
+		err(arg, "mask", "needs init_image (the image to inpaint)");
+		bad++;
+	} else if (s->mask.w > 0 && s->init.w > 0 && (s->mask.w != s->init.w ||
+	    s->mask.h != s->init.h)) {
+		snprintf(msg, sizeof(msg), "is %dx%d; it must be the size of "
+			"init_image, %dx%d", s->mask.w, s->mask.h, s->init.w,
+			s->init.h);
+		err(arg, "mask", msg);
+		bad++;
+	}
+	return bad;
+}
+
+/* A form's outpaint text, "left:64,down:32" (sides once each), or a JSON
+ * body's object {"left": 64, ...}, into pad. Returns 0, or -1 with why
+ * in msg. */
+static int
+outpaint_parse(const struct given *g, int pad[4], char *msg, size_t n)
+{
+	char side[16];
+	long v;
+	int k;
+
+	memset(pad, 0, 4 * sizeof(*pad));
+	if (g->json != NULL) {
+		json_object_object_foreach(g->json, key, val) {
+			for (k = 0; k < 4; k++)
+				if (!strcmp(key, job_outpaint_sides[k]))
+					break;
+			if (k == 4)
+				return errf(msg, n, "%.32s is not a side "
+					"(left, right, up, down)", key);
+			if (!json_object_is_type(val, json_type_int) ||
+			    parse_long(json_object_to_json_string_ext(val,
+			    JSON_C_TO_STRING_PLAIN), 0, JOB_OUTPAINT_MAX,
+			    &v) != 0)
+				return errf(msg, n, "%s must be a whole number "
+					"of pixels from 0 to %d", key,
+					JOB_OUTPAINT_MAX);
+			pad[k] = (int)v;
+		}
+		return 0;
+	}
+	{
+		const char *p = g->text;
+
+		while (*p != '\0') {
+			size_t len = strcspn(p, ":,");
+			char num[16];
+			size_t nl;
+
+			if (len == 0 || len >= sizeof(side) || p[len] != ':')
+				return errf(msg, n, "must be SIDE:PIXELS, "
+					"comma-separated (left:64,down:32)");
+			memcpy(side, p, len);
+			side[len] = '\0';
+			p += len + 1;
+			nl = strcspn(p, ",");
+			if (nl == 0 || nl >= sizeof(num))
+				return errf(msg, n, "%s: needs a number of "
+					"pixels", side);
+			memcpy(num, p, nl);
+			num[nl] = '\0';
+			p += nl;
+			if (*p == ',')
+				p++;
+			for (k = 0; k < 4; k++)
+				if (!strcmp(side, job_outpaint_sides[k]))
+					break;
+			if (k == 4)
+				return errf(msg, n, "%s is not a side (left, "
+					"right, up, down)", side);
+			if (parse_long(num, 0, JOB_OUTPAINT_MAX, &v) != 0 ||
+			    pad[k] != 0)
+				return errf(msg, n, "%s: must be 0 to %d "
+					"pixels, given once", side,
+					JOB_OUTPAINT_MAX);
+			pad[k] = (int)v;
+		}
+	}
+	return 0;
+}
+
+/* The size an init image is rendered at when the job names none: its
+ * own, to the nearest multiple of the model's grid (kiln-render's rule),
+ * grown by an outpaint first. */
+static long
+init_side(const struct job_spec *s, long side, int a, int b)
+{
+	long m = s->model_multiple > 0 ? s->model_multiple : 8;
+
+	side += a + b;
+	if (a + b > 0)			/* the canvas grows to the grid */
+		side = (side + m - 1) / m * m;
+	return side < m ? m : (side + m / 2) / m * m;
+}
+
+/* The fields that need an init image, a mask or a ControlNet, given
+ * without them, each named. Returns the number of problems. */
+static int
+needs(const struct given *g, const enum job_input *list, size_t n,
+	const char *why, spec_err_fn err, void *arg)
+{
+	int bad = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (g[list[i]].have) {
+			err(arg, job_inputs[list[i]].name, why);
+			bad++;
+		}
+	return bad;
+}
+
+/* The img2img, inpainting and ControlNet parameters into s, A1111's
+ * defaults for the ones left out, each checked against the images it
+ * needs. Runs after the images, the size and the steps are known.
+ * Returns the number of problems. */
+static int
+job_image_params(const struct given *g, struct job_spec *s,
+	spec_err_fn err, void *arg)
+{
+	static const enum job_input img2img[] = { JOB_IN_DENOISING,
+		JOB_IN_RESIZE_MODE, JOB_IN_OUTPAINT };
+	static const enum job_input inpaint[] = { JOB_IN_MASK_BLUR,
+		JOB_IN_INPAINTING_FILL };
+	static const enum job_input masked[] = { JOB_IN_FULL_RES,
+		JOB_IN_FULL_RES_PAD, JOB_IN_MASK_INVERT };
+	static const enum job_input cn[] = { JOB_IN_CN_WEIGHT,
+		JOB_IN_CN_START, JOB_IN_CN_END, JOB_IN_CN_PRE, JOB_IN_CN_LOW,
+		JOB_IN_CN_HIGH };
+	int bad = 0, out = 0, k;
+	char msg[256];
+
+	if (!g[JOB_IN_INIT_IMAGE].have) {
+		bad += needs(g, img2img, ARRAY_LEN(img2img), "needs "
+			"init_image", err, arg);
+	} else {
+		s->denoising = g[JOB_IN_DENOISING].have ?
+			g[JOB_IN_DENOISING].num : JOB_DENOISING;
+		s->resize_mode = g[JOB_IN_RESIZE_MODE].have ?
+			(int)g[JOB_IN_RESIZE_MODE].num : 0;
+		/* The engine's rule (sampler_range): int(steps x strength)
+		 * steps of the schedule run. */
+		if ((long)((double)s->steps * s->denoising) < 1) {
+			snprintf(msg, sizeof(msg), "runs no step: %ld steps x "
+				"%g is under 1 (raise it or steps)", s->steps,
+				s->denoising);
+			err(arg, "denoising_strength", msg);
+			bad++;
+		}
+	}
+	if (g[JOB_IN_OUTPAINT].have && g[JOB_IN_INIT_IMAGE].have) {
+		if (outpaint_parse(&g[JOB_IN_OUTPAINT], s->outpaint, msg,
+		    sizeof(msg)) != 0) {
+			err(arg, "outpaint", msg);
+			bad++;
+		}
+		for (k = 0; k < 4; k++)
+			out += s->outpaint[k];
+		if (out > 0 && g[JOB_IN_MASK].have) {
+			err(arg, "outpaint", "the new area is the mask: leave "
+				"mask out");
+			bad++;
+		}
+	}
+	if (g[JOB_IN_MASK].have || out > 0) {
+		s->inpaint = 1;
+		s->mask_blur = g[JOB_IN_MASK_BLUR].have ?
+			(int)g[JOB_IN_MASK_BLUR].num : 4;
+		/* An outpaint's new area starts from the edge's colours
+		 * (kiln-render's default), a mask's from the image. */
+		s->inpainting_fill = g[JOB_IN_INPAINTING_FILL].have ?
+			(int)g[JOB_IN_INPAINTING_FILL].num : out > 0 ? 0 : 1;
+		s->full_res = g[JOB_IN_FULL_RES].have &&
+			g[JOB_IN_FULL_RES].num != 0;
+		s->full_res_pad = g[JOB_IN_FULL_RES_PAD].have ?
+			(int)g[JOB_IN_FULL_RES_PAD].num : 32;
+		s->mask_invert = g[JOB_IN_MASK_INVERT].have &&
+			g[JOB_IN_MASK_INVERT].num != 0;
+		if (out > 0)
+			bad += needs(g, masked, ARRAY_LEN(masked), "needs mask "
+				"(not with outpaint)", err, arg);
+	} else {
+		bad += needs(g, inpaint, ARRAY_LEN(inpaint), "needs mask or "
+			"outpaint", err, arg);
+		bad += needs(g, masked, ARRAY_LEN(masked), "needs mask", err,
+			arg);
+	}
+	if (g[JOB_IN_CN_MODEL].have != g[JOB_IN_CONTROL_IMAGE].have) {
+		err(arg, g[JOB_IN_CN_MODEL].have ? "controlnet_model" :
+			"control_image", g[JOB_IN_CN_MODEL].have ? "needs "
+			"control_image" : "needs controlnet_model");
+		bad++;
+	}
+	if (!g[JOB_IN_CN_MODEL].have)
+		return bad + needs(g, cn, ARRAY_LEN(cn), "needs "
+			"controlnet_model", err, arg);
+	s->cn_model = xstrdup(g[JOB_IN_CN_MODEL].text);
+	s->cn_weight = g[JOB_IN_CN_WEIGHT].have ? g[JOB_IN_CN_WEIGHT].num : 1;
+	s->cn_start = g[JOB_IN_CN_START].have ? g[JOB_IN_CN_START].num : 0;
+	s->cn_end = g[JOB_IN_CN_END].have ? g[JOB_IN_CN_END].num : 1;
+	s->cn_pre = xstrdup(g[JOB_IN_CN_PRE].have ? g[JOB_IN_CN_PRE].text :
+		"none");
+	if (s->cn_start > s->cn_end) {
+		err(arg, "controlnet_guidance_end", "must not be before "
+			"controlnet_guidance_start");
+		bad++;
+	}
+	if (strcmp(s->cn_pre, "canny") != 0) {
+		static const enum job_input th[] = { JOB_IN_CN_LOW,
+			JOB_IN_CN_HIGH };
+
+		return bad + needs(g, th, ARRAY_LEN(th), "needs "
+			"controlnet_preprocessor canny", err, arg);
+	}
+	/* cv2.Canny's defaults in sd-webui-controlnet. */
+	s->cn_low = g[JOB_IN_CN_LOW].have ? g[JOB_IN_CN_LOW].num : 100;
+	s->cn_high = g[JOB_IN_CN_HIGH].have ? g[JOB_IN_CN_HIGH].num : 200;
+	if (s->cn_low > s->cn_high) {
+		err(arg, "controlnet_high_threshold", "must not be below "
+			"controlnet_low_threshold");
+		bad++;
+	}
+	return bad;
+}
+
 static int
 finish(const struct kiln_config *c, struct given *g, struct job_spec *s,
 	spec_err_fn err, void *arg)
@@ -253,9 +581,10 @@ finish(const struct kiln_config *c, struct given *g, struct job_spec *s,
 	size_t k;
 
 	for (k = 0; k < JOB_NINPUTS; k++)
-		if (g[k].have && g[k].json == NULL &&
+		if (g[k].have && g[k].json == NULL && !is_image_field(k) &&
 		    !check_given(&job_inputs[k], &g[k], err, arg))
 			bad++;
+	bad += job_images(c, g, s, err, arg);
 	if (!g[JOB_IN_PROMPT].have && !g[JOB_IN_PROMPT].seen) {
 		err(arg, "prompt", "is required");
 		bad++;
@@ -289,14 +618,31 @@ finish(const struct kiln_config *c, struct given *g, struct job_spec *s,
 	}
 	models_list_free(models, nmodels);
 
-	/* The model card's defaults, its native size, then kiln's
-	 * (A1111's). */
-	s->width = g[JOB_IN_WIDTH].have ? (long)g[JOB_IN_WIDTH].num :
-		card && card->width ? card->width :
-		card && card->native_side ? card->native_side : 512;
-	s->height = g[JOB_IN_HEIGHT].have ? (long)g[JOB_IN_HEIGHT].num :
-		card && card->height ? card->height :
-		card && card->native_side ? card->native_side : 512;
+	if (card != NULL)
+		s->model_multiple = card->multiple;
+	/* An init image's own size (to the model's grid, grown by an
+	 * outpaint); else the model card's defaults, its native size, then
+	 * kiln's (A1111's). */
+	if (s->init.w > 0) {
+		int pad[4] = { 0, 0, 0, 0 };
+		char e2[256];
+
+		/* A bad outpaint is reported in job_image_params. */
+		if (g[JOB_IN_OUTPAINT].have && outpaint_parse(
+		    &g[JOB_IN_OUTPAINT], pad, e2, sizeof(e2)) != 0)
+			memset(pad, 0, sizeof(pad));
+		s->width = init_side(s, s->init.w, pad[0], pad[1]);
+		s->height = init_side(s, s->init.h, pad[2], pad[3]);
+	} else {
+		s->width = card && card->width ? card->width :
+			card && card->native_side ? card->native_side : 512;
+		s->height = card && card->height ? card->height :
+			card && card->native_side ? card->native_side : 512;
+	}
+	if (g[JOB_IN_WIDTH].have)
+		s->width = (long)g[JOB_IN_WIDTH].num;
+	if (g[JOB_IN_HEIGHT].have)
+		s->height = (long)g[JOB_IN_HEIGHT].num;
 	if (card != NULL) {
 		s->model_multiple = card->multiple;
 		s->model_max_side = card->max_side;
@@ -321,6 +667,9 @@ finish(const struct kiln_config *c, struct given *g, struct job_spec *s,
 	s->loras_dir = c->loras_dir;
 	bad += job_hires(g, s, err, arg);
 	s->upscalers_dir = c->upscalers_dir;
+	bad += job_image_params(g, s, err, arg);
+	s->artifacts_dir = c->artifacts_dir;
+	s->controlnets_dir = c->controlnets_dir;
 	if (card != NULL)
 		s->model_type = card->type;
 	model_card_free(card);
@@ -398,6 +747,70 @@ job_spec_from_json(json_object *body, const struct kiln_config *c,
 			g[k].have = 1;
 			continue;
 		}
+		/* An object of sides: outpaint_parse. */
+		if (k == JOB_IN_OUTPAINT) {
+			if (!json_object_is_type(val, json_type_object)) {
+				err(arg, key, "must be an object of sides "
+					"({\"left\": 64, \"down\": 32})");
+				bad++;
+				continue;
+			}
+			g[k].json = val;
+			g[k].have = 1;
+			continue;
+		}
+		/* An image as base64, decoded here and checked in finish
+		 * (job_images). */
+		if (is_image_field(k)) {
+			char msg[256];
+
+			if (!json_object_is_type(val, json_type_string)) {
+				err(arg, key, "must be a string: the image as "
+					"base64 or a data: URI");
+				bad++;
+				continue;
+			}
+			if (upload_base64_decode(json_object_get_string(val),
+			    (size_t)json_object_get_string_len(val),
+			    (size_t)c->upload_max_mb * 1048576, &g[k].bytes,
+			    &g[k].nbytes, msg, sizeof(msg)) != 0) {
+				err(arg, key, msg);
+				bad++;
+				continue;
+			}
+			g[k].owned = 1;
+			g[k].have = 1;
+			continue;
+		}
+		/* true or false (A1111's), or 1 or 0. */
+		if (job_inputs[k].type == IN_BOOL) {
+			if (json_object_is_type(val, json_type_boolean)) {
+				g[k].num = json_object_get_boolean(val);
+			} else if (!json_object_is_type(val, json_type_int) ||
+			    parse_number(&(struct input){ .type = IN_INT,
+			    .min = 0, .max = 1 }, json_object_to_json_string_ext(
+			    val, JSON_C_TO_STRING_PLAIN), &g[k].num) != 0) {
+				range_error(&job_inputs[k], err, arg);
+				bad++;
+				continue;
+			}
+			g[k].have = 1;
+			continue;
+		}
+		if (job_inputs[k].type == IN_ENUM) {
+			struct in_value v;
+
+			if (!json_object_is_type(val, json_type_string) ||
+			    in_check(&job_inputs[k], json_object_get_string(
+			    val), &v) != 0) {
+				range_error(&job_inputs[k], err, arg);
+				bad++;
+				continue;
+			}
+			g[k].text = v.s;
+			g[k].have = 1;
+			continue;
+		}
 		/* No field of a job is nullable (the OpenAPI document's
 		 * JobRequest): null is a mistake, not "the default", which
 		 * leaving the field out asks for. */
@@ -436,6 +849,9 @@ job_spec_from_json(json_object *body, const struct kiln_config *c,
 		g[k].have = 1;
 	}
 	rc = finish(c, g, s, err, arg);
+	for (k = 0; k < JOB_NINPUTS; k++)
+		if (g[k].owned)
+			free(g[k].bytes);
 	return rc < 0 ? -1 : bad + rc;
 }
 
@@ -460,11 +876,14 @@ job_spec_from_form(const struct kreq *req, struct job_spec *s,
 			continue;
 		/* A text is judged in finish, by the rule a JSON body's
 		 * takes, so that both get the same messages. */
-		if (job_inputs[k].type == IN_STR) {
+		if (job_inputs[k].type == IN_STR && !is_image_field(k)) {
 			g[k].have = 1;
 			g[k].text = v->sent;
 			continue;
 		}
+		/* An image is a file of the multipart form, not a text. */
+		if (is_image_field(k))
+			continue;
 		if (v->state != IN_VALID) {
 			range_error(&job_inputs[k], err, arg);
 			bad++;
@@ -472,52 +891,172 @@ job_spec_from_form(const struct kreq *req, struct job_spec *s,
 		}
 		g[k].have = 1;
 		g[k].num = job_inputs[k].type == IN_DEC ? v->d : (double)v->n;
+		g[k].text = v->s;	/* IN_ENUM's choice */
+	}
+	/* The images: files of a multipart form (borrowed from req). */
+	for (k = 0; k < JOB_NINPUTS; k++) {
+		const uint8_t *data;
+		size_t len;
+
+		if (is_image_field(k) && req_file(req, job_inputs[k].name,
+		    &data, &len)) {
+			g[k].bytes = (uint8_t *)data;
+			g[k].nbytes = len;
+			g[k].have = 1;
+			g[k].seen = 1;
+		}
 	}
 	rc = finish(&req->app->cfg, g, s, err, arg);
 	return rc < 0 ? -1 : bad + rc;
+}
+
+/* A double for a DOUBLE column, by its shortest exact text. */
+#define DBL_TEXT(buf, v) (snprintf((buf), sizeof(buf), "%.17g", (v)), \
+	DB_STR(buf))
+
+/* The storage key of a job's input of kind. */
+static void
+input_key(char *out, size_t n, unsigned long long id, const char *kind)
+{
+	snprintf(out, n, "jobs/%llu/inputs/%s.png", id, kind);
+}
+
+void
+job_inputs_discard(const struct job_spec *s, unsigned long long id)
+{
+	struct storage *st;
+	char key[96];
+
+	if (s->init.w == 0 && s->control.w == 0)
+		return;
+	st = storage_local_new(s->artifacts_dir);
+	if (st == NULL)
+		return;
+	snprintf(key, sizeof(key), "jobs/%llu", id);
+	if (storage_remove_prefix(st, key) != 0)
+		log_warn("job %llu: could not remove its inputs", id);
+	storage_free(st);
+}
+
+/* Stores the job's images and records them in job_inputs. Returns 0, or
+ * -1 (a file or a row could not be written). */
+static int
+inputs_store(struct db *db, const struct job_spec *s, unsigned long long id)
+{
+	static const char *const kinds[3] = { "init", "mask", "control" };
+	const struct upload_image *im[3] = { &s->init, &s->mask, &s->control };
+	struct storage *st;
+	char key[96], err[512];
+	int i, rc = -1;
+
+	if (s->init.w == 0 && s->control.w == 0)
+		return 0;
+	st = storage_local_new(s->artifacts_dir);
+	if (st == NULL)
+		return -1;
+	for (i = 0; i < 3; i++) {
+		struct db_param p[7];
+
+		if (im[i]->w == 0)
+			continue;
+		input_key(key, sizeof(key), id, kinds[i]);
+		if (storage_put(st, key, im[i]->png, im[i]->png_len, err,
+		    sizeof(err)) != 0) {
+			log_error("job %llu: input %s: %s", id, kinds[i], err);
+			goto out;
+		}
+		p[0] = DB_INT(id);
+		p[1] = DB_STR(kinds[i]);
+		p[2] = DB_STR(key);
+		p[3] = DB_INT(im[i]->w);
+		p[4] = DB_INT(im[i]->h);
+		p[5] = DB_INT(im[i]->png_len);
+		p[6] = DB_STR(im[i]->sha256);
+		if (db_exec(db, "INSERT INTO job_inputs (job_id, kind, path,"
+		    " width, height, bytes, sha256) VALUES (?, ?, ?, ?, ?, ?,"
+		    " ?)", p, 7, NULL, NULL) != 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	/* Nothing of a job that is not there stays behind. */
+	if (rc != 0) {
+		snprintf(key, sizeof(key), "jobs/%llu", id);
+		storage_remove_prefix(st, key);
+	}
+	storage_free(st);
+	return rc;
 }
 
 int
 job_insert(struct db *db, unsigned long long user_id, int priority,
 	long cost, const struct job_spec *s, unsigned long long *id)
 {
-	struct db_param p[19];
-	char cfg[32], hs[32], hst[32], *loras = loras_to_text(s->loras,
-		s->nloras);
-	int rc;
+	struct db_param p[40];
+	char cfg[32], hs[32], hst[32], dn[32], cw[32], cs[32], ce[32], cl[32],
+	    ch[32], *loras = loras_to_text(s->loras, s->nloras);
+	int rc, n = 0, k, img = s->init.w > 0, cn = s->cn_model != NULL;
 
 	snprintf(cfg, sizeof(cfg), "%.17g", s->cfg);
-	p[0] = DB_INT(user_id);
-	p[1] = DB_INT(priority);
-	p[2] = DB_STR(s->prompt);
-	p[3] = DB_STR(s->negative);
-	p[4] = DB_STR(s->model);
-	p[5] = DB_INT(s->width);
-	p[6] = DB_INT(s->height);
-	p[7] = DB_INT(s->steps);
-	p[8] = DB_STR(cfg);
-	p[9] = DB_STR(s->sampler);
-	p[10] = DB_INT(s->seed);
-	p[11] = DB_INT(s->batch);
-	p[12] = s->webhook_url ? DB_STR(s->webhook_url) : DB_NULL;
-	p[13] = DB_INT(cost);
-	p[14] = loras != NULL ? DB_STR(loras) : DB_NULL;
+	p[n++] = DB_INT(user_id);
+	p[n++] = DB_INT(priority);
+	p[n++] = DB_STR(s->prompt);
+	p[n++] = DB_STR(s->negative);
+	p[n++] = DB_STR(s->model);
+	p[n++] = DB_INT(s->width);
+	p[n++] = DB_INT(s->height);
+	p[n++] = DB_INT(s->steps);
+	p[n++] = DB_STR(cfg);
+	p[n++] = DB_STR(s->sampler);
+	p[n++] = DB_INT(s->seed);
+	p[n++] = DB_INT(s->batch);
+	p[n++] = s->webhook_url ? DB_STR(s->webhook_url) : DB_NULL;
+	p[n++] = DB_INT(cost);
+	p[n++] = loras != NULL ? DB_STR(loras) : DB_NULL;
 	snprintf(hs, sizeof(hs), "%.17g", s->hires_scale);
 	snprintf(hst, sizeof(hst), "%.17g", s->hires_strength);
-	p[15] = s->hires_scale > 0 ? DB_STR(hs) : DB_NULL;
-	p[16] = s->hires_scale > 0 ? DB_STR(hst) : DB_NULL;
-	p[17] = s->hires_scale > 0 ? DB_INT(s->hires_steps) : DB_NULL;
-	p[18] = s->hires_scale > 0 ? DB_STR(s->hires_upscaler) : DB_NULL;
+	p[n++] = s->hires_scale > 0 ? DB_STR(hs) : DB_NULL;
+	p[n++] = s->hires_scale > 0 ? DB_STR(hst) : DB_NULL;
+	p[n++] = s->hires_scale > 0 ? DB_INT(s->hires_steps) : DB_NULL;
+	p[n++] = s->hires_scale > 0 ? DB_STR(s->hires_upscaler) : DB_NULL;
+	p[n++] = img ? DBL_TEXT(dn, s->denoising) : DB_NULL;
+	p[n++] = img ? DB_INT(s->resize_mode) : DB_NULL;
+	p[n++] = s->inpaint ? DB_INT(s->mask_blur) : DB_NULL;
+	p[n++] = s->inpaint ? DB_INT(s->inpainting_fill) : DB_NULL;
+	p[n++] = s->inpaint ? DB_INT(s->full_res) : DB_NULL;
+	p[n++] = s->inpaint ? DB_INT(s->full_res_pad) : DB_NULL;
+	p[n++] = s->inpaint ? DB_INT(s->mask_invert) : DB_NULL;
+	for (k = 0; k < 4; k++)
+		p[n++] = img && s->mask.w == 0 && s->inpaint ?
+			DB_INT(s->outpaint[k]) : DB_NULL;
+	p[n++] = cn ? DB_STR(s->cn_model) : DB_NULL;
+	p[n++] = cn ? DBL_TEXT(cw, s->cn_weight) : DB_NULL;
+	p[n++] = cn ? DBL_TEXT(cs, s->cn_start) : DB_NULL;
+	p[n++] = cn ? DBL_TEXT(ce, s->cn_end) : DB_NULL;
+	p[n++] = cn ? DB_STR(s->cn_pre) : DB_NULL;
+	p[n++] = cn && !strcmp(s->cn_pre, "canny") ? DBL_TEXT(cl, s->cn_low) :
+		DB_NULL;
+	p[n++] = cn && !strcmp(s->cn_pre, "canny") ? DBL_TEXT(ch,
+		s->cn_high) : DB_NULL;
 	/* steps_total is known from the start, so a queued job reports the
 	 * work ahead of it, not 0. */
 	rc = db_exec(db, "INSERT INTO jobs (user_id, priority, prompt,"
 		" negative_prompt, model, width, height, steps, cfg_scale,"
 		" sampler, seed, batch_count, webhook_url, cost, loras,"
 		" hires_scale, hires_strength, hires_steps, hires_upscaler,"
+		" denoising_strength, resize_mode, mask_blur, inpainting_fill,"
+		" inpaint_full_res, inpaint_full_res_padding,"
+		" inpainting_mask_invert, outpaint_left, outpaint_right,"
+		" outpaint_up, outpaint_down, controlnet_model,"
+		" controlnet_weight, controlnet_start, controlnet_end,"
+		" controlnet_preprocessor, controlnet_low, controlnet_high,"
 		" steps_total) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-		" ?, ?, ?, ?, ?, ?, " JOB_STEPS_TOTAL_SQL ")", p, 19, NULL,
+		" ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+		" ?, ?, ?, ?, " JOB_STEPS_TOTAL_SQL ")", p, (size_t)n, NULL,
 		id);
 	free(loras);
+	if (rc == 0)
+		rc = inputs_store(db, s, *id);
 	return rc;
 }
 
@@ -746,6 +1285,17 @@ job_spec_model_limits(const struct job_spec *s, spec_err_fn err, void *arg)
 		err(arg, "steps", msg);
 		bad++;
 	}
+	if (s->cn_model != NULL) {
+		char path[4096], e[1024];
+
+		if (s->controlnets_dir == NULL || controlnet_find(
+		    s->controlnets_dir, s->cn_model, path, sizeof(path), e,
+		    sizeof(e)) != 0) {
+			err(arg, "controlnet_model", s->controlnets_dir ? e :
+				"no ControlNet folder");
+			bad++;
+		}
+	}
 	return bad + hires_usable(s, err, arg) + loras_usable(s, err, arg);
 }
 
@@ -756,7 +1306,7 @@ enqueue_once(struct db *db, unsigned long long user_id,
 {
 	struct db_param p[2] = { DB_INT(user_id), DB_INT(0) };
 	long balance, active, today, wait = 0, total = 0;
-	int i;
+	int i, inserted = 0;
 
 	memset(why, 0, sizeof(*why));
 	for (i = 0; i < n; i++)
@@ -809,10 +1359,12 @@ enqueue_once(struct db *db, unsigned long long user_id,
 	if (db_exec(db, "UPDATE users SET credits = credits - ?"
 	    " WHERE id = ?", p, 2, NULL, NULL) != 0)
 		goto fail;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		if (job_insert(db, user_id, (int)t->priority,
 		    job_cost(&specs[i]), &specs[i], &ids[i]) != 0)
 			goto fail;
+		inserted++;
+	}
 	if (db_exec_text(db, "COMMIT") != 0)
 		goto fail;
 	return 0;
@@ -821,6 +1373,9 @@ refuse:
 	return 1;
 fail:
 	db_rollback(db);
+	/* The rows are gone: so must the files stored with them. */
+	for (i = 0; i < inserted; i++)
+		job_inputs_discard(&specs[i], ids[i]);
 	return -1;
 }
 
@@ -961,6 +1516,59 @@ job_recipe_json(json_object *o, const struct job_recipe *r)
 	} else {
 		json_object_object_add(o, "hires", NULL);
 	}
+	json_object_object_add(o, "denoising_strength",
+		json_db_double(r->denoising, r->denoising_text));
+	json_object_object_add(o, "resize_mode", r->denoising_text != NULL ?
+		json_object_new_int(r->resize_mode) : NULL);
+	if (r->has_inpaint) {
+		json_object *h = json_object_new_object();
+
+		json_object_object_add(h, "mask_blur",
+			json_object_new_int(r->mask_blur));
+		json_object_object_add(h, "inpainting_fill",
+			json_object_new_int(r->inpainting_fill));
+		json_object_object_add(h, "inpaint_full_res",
+			json_object_new_boolean(r->full_res));
+		json_object_object_add(h, "inpaint_full_res_padding",
+			json_object_new_int(r->full_res_pad));
+		json_object_object_add(h, "inpainting_mask_invert",
+			json_object_new_boolean(r->mask_invert));
+		json_object_object_add(o, "inpaint", h);
+	} else {
+		json_object_object_add(o, "inpaint", NULL);
+	}
+	if (r->has_outpaint) {
+		json_object *h = json_object_new_object();
+		int k;
+
+		for (k = 0; k < 4; k++)
+			json_object_object_add(h, job_outpaint_sides[k],
+				json_object_new_int(r->outpaint[k]));
+		json_object_object_add(o, "outpaint", h);
+	} else {
+		json_object_object_add(o, "outpaint", NULL);
+	}
+	if (r->cn_model != NULL) {
+		json_object *h = json_object_new_object();
+
+		json_object_object_add(h, "model",
+			json_object_new_string(r->cn_model));
+		json_object_object_add(h, "weight", json_db_double(
+			r->cn_weight, r->cn_weight_text));
+		json_object_object_add(h, "guidance_start", json_db_double(
+			r->cn_start, r->cn_start_text));
+		json_object_object_add(h, "guidance_end", json_db_double(
+			r->cn_end, r->cn_end_text));
+		json_object_object_add(h, "preprocessor",
+			json_str_or_null(r->cn_pre));
+		json_object_object_add(h, "low_threshold", json_db_double(
+			r->cn_low, r->cn_low_text));
+		json_object_object_add(h, "high_threshold", json_db_double(
+			r->cn_high, r->cn_high_text));
+		json_object_object_add(o, "controlnet", h);
+	} else {
+		json_object_object_add(o, "controlnet", NULL);
+	}
 }
 
 /* The stored LoRAs as the JSON array they are ([] for none); a row
@@ -1085,6 +1693,50 @@ image_row(void *rec, void *arg)
 	return jr->oom;
 }
 
+/* One row of the inputs query. */
+struct input_rec {
+	unsigned long long job_id;
+	const char *kind, *sha256;
+	int width, height;
+};
+
+static const struct db_field input_fields[] = {
+	DB_FIELD(struct input_rec, job_id, DBF_ULLONG, "job_id"),
+	DB_FIELD(struct input_rec, kind, DBF_STR, "kind"),
+	DB_FIELD(struct input_rec, width, DBF_INT, "width"),
+	DB_FIELD(struct input_rec, height, DBF_INT, "height"),
+	DB_FIELD(struct input_rec, sha256, DBF_STR, "sha256"),
+};
+
+static int
+input_row(void *rec, void *arg)
+{
+	const struct input_rec *r = rec;
+	struct job_read *jr = arg;
+	json_object *a = NULL, *o;
+	size_t i;
+
+	for (i = 0; i < jr->n && a == NULL; i++)
+		if (jr->id[i] == r->job_id)
+			json_object_object_get_ex(jr->o[i], "inputs", &a);
+	if (a == NULL)
+		return 0;
+	o = json_object_new_object();
+	if (o == NULL) {
+		jr->oom = 1;
+		return 1;
+	}
+	json_object_object_add(o, "kind", json_object_new_string(r->kind));
+	json_object_object_add(o, "width", json_object_new_int(r->width));
+	json_object_object_add(o, "height", json_object_new_int(r->height));
+	json_object_object_add(o, "sha256",
+		json_object_new_string(r->sha256));
+	add_url(jr, o, "url", json_site_url(jr->base_url,
+		"/api/v1/jobs/%llu/inputs/%s.png", r->job_id, r->kind));
+	json_object_array_add(a, o);
+	return jr->oom;
+}
+
 /* head "?, ?, ..." tail with n placeholders, for an IN list (the
  * values go as parameters); the caller frees it. */
 static char *
@@ -1110,6 +1762,7 @@ jobs_json(struct db *db, const char *base_url, const unsigned long long *ids,
 	struct job_read jr = { 0 };
 	struct job_rec jrec;
 	struct image_rec irec;
+	struct input_rec inrec;
 	struct db_param *p = NULL;
 	char *sql = NULL;
 	size_t i, k;
@@ -1158,6 +1811,20 @@ jobs_json(struct db *db, const char *base_url, const unsigned long long *ids,
 	    " WHERE job_id IN (", jr.n, ") ORDER BY job_id, idx");
 	if (db_query_into(db, sql, p, jr.n, image_fields,
 	    DB_NFIELDS(image_fields), &irec, image_row, &jr) < 0 || jr.oom)
+		goto out;
+	/* The inputs, with where their owner fetches each. */
+	for (i = 0; i < jr.n; i++) {
+		json_object *ins = json_object_new_array();
+
+		if (ins == NULL)
+			goto out;
+		json_object_object_add(jr.o[i], "inputs", ins);
+	}
+	free(sql);
+	sql = sql_in("SELECT job_id, kind, width, height, sha256 FROM"
+	    " job_inputs WHERE job_id IN (", jr.n, ") ORDER BY job_id, kind");
+	if (db_query_into(db, sql, p, jr.n, input_fields,
+	    DB_NFIELDS(input_fields), &inrec, input_row, &jr) < 0 || jr.oom)
 		goto out;
 	/* In the order asked for; each id once. */
 	for (i = 0; i < n; i++)
@@ -1268,7 +1935,8 @@ job_delete(struct db *db, const char *artifacts_dir, unsigned long long id,
 {
 	struct db_param p[2] = { DB_INT(id), DB_INT(user_id) };
 	unsigned long long n = 0;
-	char dir[4096];
+	struct storage *st;
+	char dir[64];
 
 	if (db_exec_text(db, "START TRANSACTION") != 0)
 		return JOB_CHANGE_DBFAIL;
@@ -1289,14 +1957,19 @@ job_delete(struct db *db, const char *artifacts_dir, unsigned long long id,
 			JOB_CHANGE_NOT_FOUND : JOB_CHANGE_CONFLICT;
 	}
 	if (db_exec(db, "DELETE FROM job_images WHERE job_id = ?", p, 1, NULL,
-	    NULL) != 0 || db_exec_text(db, "COMMIT") != 0)
+	    NULL) != 0 || db_exec(db, "DELETE FROM job_inputs WHERE"
+	    " job_id = ?", p, 1, NULL, NULL) != 0 ||
+	    db_exec_text(db, "COMMIT") != 0)
 		goto fail;
 	/* The rows are gone first: a file left behind by a failed removal
-	 * is unreachable, never a dangling row. */
-	if (snprintf_checked(dir, sizeof(dir), "%s/jobs/%llu", artifacts_dir,
-	    id) != 0 || remove_dir(dir) != 0)
-		log_warn("delete job %llu: could not remove all of %s", id,
-			dir);
+	 * is unreachable, never a dangling row. The inputs and results go
+	 * through the one store. */
+	st = storage_local_new(artifacts_dir);
+	snprintf(dir, sizeof(dir), "jobs/%llu", id);
+	if (st == NULL || storage_remove_prefix(st, dir) != 0)
+		log_warn("delete job %llu: could not remove all of %s/%s", id,
+			artifacts_dir, dir);
+	storage_free(st);
 	return JOB_CHANGE_DONE;
 fail:
 	db_exec_text(db, "ROLLBACK");

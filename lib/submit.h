@@ -10,6 +10,7 @@
 #include "loras.h"
 #include "models.h"
 #include "request.h"
+#include "upload.h"
 
 struct db;
 struct kiln_config;
@@ -24,6 +25,10 @@ struct json_object;
 #define JOB_SEED_MAX 4294967295ULL
 #define JOB_HIRES_SCALE_MAX 4
 #define JOB_HIRES_STRENGTH 0.7	/* A1111's default denoising_strength */
+#define JOB_DENOISING 0.75	/* A1111's img2img default */
+#define JOB_MASK_BLUR_MAX 64	/* the engine's INPAINT_MAX_BLUR */
+#define JOB_PAD_MAX 256		/* the engine's INPAINT_MAX_PAD */
+#define JOB_OUTPAINT_MAX 1024	/* the engine's OUTPAINT_MAX */
 
 /* The samplers kilnd knows, by the names the engine's sampler_lookup
  * takes (a unit test holds the two lists together). */
@@ -38,6 +43,14 @@ enum job_input {
 	JOB_IN_WEBHOOK, JOB_IN_WIDTH, JOB_IN_HEIGHT, JOB_IN_STEPS, JOB_IN_CFG,
 	JOB_IN_SEED, JOB_IN_BATCH, JOB_IN_LORAS, JOB_IN_HIRES_SCALE,
 	JOB_IN_HIRES_STRENGTH, JOB_IN_HIRES_STEPS, JOB_IN_HIRES_UPSCALER,
+	/* Images in (base64 in a JSON body, files in a form) and what is
+	 * done with them. */
+	JOB_IN_INIT_IMAGE, JOB_IN_MASK, JOB_IN_CONTROL_IMAGE,
+	JOB_IN_DENOISING, JOB_IN_RESIZE_MODE, JOB_IN_MASK_BLUR,
+	JOB_IN_INPAINTING_FILL, JOB_IN_FULL_RES, JOB_IN_FULL_RES_PAD,
+	JOB_IN_MASK_INVERT, JOB_IN_OUTPAINT, JOB_IN_CN_MODEL, JOB_IN_CN_WEIGHT,
+	JOB_IN_CN_START, JOB_IN_CN_END, JOB_IN_CN_PRE, JOB_IN_CN_LOW,
+	JOB_IN_CN_HIGH,
 	JOB_NINPUTS
 };
 extern const struct input job_inputs[];	/* JOB_NINPUTS, then IN_END */
@@ -65,7 +78,35 @@ struct job_spec {
 	long hires_steps;
 	char *hires_upscaler;
 	const char *upscalers_dir;
+	/* The images it takes in, checked and normalised (w 0: none);
+	 * job_insert stores them (under artifacts_dir, borrowed) with the
+	 * row, as the job's inputs. */
+	struct upload_image init, mask, control;
+	const char *artifacts_dir;
+	/* img2img (denoising 0: txt2img): the strength and how the init
+	 * image is fitted to width x height (A1111's resize_mode: 0 just
+	 * resize, 1 crop and resize, 2 resize and fill). */
+	double denoising;
+	int resize_mode;
+	/* Inpainting, with a mask or an outpaint (inpaint 0: neither):
+	 * A1111's mask_blur, inpainting_fill (0 fill, 1 original, 2 latent
+	 * noise, 3 latent nothing), inpaint_full_res ("only masked") and
+	 * its padding, inpainting_mask_invert; outpaint: pixels added on
+	 * the left, right, up and down. */
+	int inpaint;
+	int mask_blur, inpainting_fill, full_res, full_res_pad, mask_invert;
+	int outpaint[4];
+	/* One ControlNet (cn_model NULL: none), a model of controlnets_dir
+	 * (borrowed: [paths] controlnets) by name: its weight, the span of
+	 * the steps it guides, and what is made of the control image
+	 * ("none" or "canny" with its two thresholds). */
+	char *cn_model, *cn_pre;
+	double cn_weight, cn_start, cn_end, cn_low, cn_high;
+	const char *controlnets_dir;
 };
+
+/* The sides of job_spec's outpaint, in order. */
+extern const char *const job_outpaint_sides[4];
 
 /* The size the hires fix makes of a side: int(side x scale), down to a
  * multiple of the model's (8 when it names none), the engine's rule. */
@@ -89,10 +130,17 @@ int job_spec_from_json(struct json_object *body, const struct kiln_config *c,
 int job_spec_from_form(const struct kreq *req, struct job_spec *s,
 	spec_err_fn err, void *arg);
 
-/* Queues s for user_id at the given priority and cost (credits). Returns
- * 0 with *id, or -1 (db error). */
+/* Queues s for user_id at the given priority and cost (credits), with
+ * its input images stored (ARTIFACTS/jobs/<id>/inputs/<kind>.png) and
+ * recorded in job_inputs. Run inside the caller's transaction: on -1
+ * nothing it stored is left behind, and after a later failure (ROLLBACK)
+ * the caller removes the job's files with job_inputs_discard. Returns
+ * 0 with *id, or -1 (db error, or the files could not be written). */
 int job_insert(struct db *db, unsigned long long user_id, int priority,
 	long cost, const struct job_spec *s, unsigned long long *id);
+
+/* Removes what job_insert stored for job id of s (after a rollback). */
+void job_inputs_discard(const struct job_spec *s, unsigned long long id);
 
 /* Credits a job costs: one per 512x512 pixel-step of work... precisely
  * ceil(width x height x steps x batch / 262144), at least 1 (a 512x512
@@ -201,6 +249,17 @@ struct job_recipe {
 	double hires_scale, hires_strength;
 	const char *hires_scale_text, *hires_strength_text, *hires_upscaler;
 	int hires_steps;
+	/* Image inputs' parameters (NULL text: not set). */
+	const char *denoising_text;
+	double denoising;
+	int resize_mode;
+	int has_inpaint;	/* a mask or an outpaint: the next are set */
+	int mask_blur, inpainting_fill, full_res;
+	int full_res_pad, mask_invert;
+	int outpaint[4], has_outpaint;
+	const char *cn_model, *cn_pre, *cn_weight_text, *cn_start_text;
+	const char *cn_end_text, *cn_low_text, *cn_high_text;
+	double cn_weight, cn_start, cn_end, cn_low, cn_high;
 };
 
 /* The recipe's columns as a SELECT lists them (t: a table prefix such as
@@ -211,7 +270,20 @@ struct job_recipe {
 	t "cfg_scale AS cfg_scale_text, " t "sampler, " t "seed, " \
 	t "batch_count, " t "hires_scale, " t "hires_scale AS " \
 	"hires_scale_text, " t "hires_strength, " t "hires_strength AS " \
-	"hires_strength_text, " t "hires_steps, " t "hires_upscaler"
+	"hires_strength_text, " t "hires_steps, " t "hires_upscaler, " \
+	t "denoising_strength, " t "denoising_strength AS denoising_text, " \
+	t "resize_mode, " t "mask_blur, " t "inpainting_fill, " \
+	t "inpaint_full_res, " t "inpaint_full_res_padding, " \
+	t "inpainting_mask_invert, (" t "mask_blur IS NOT NULL) AS " \
+	"has_inpaint, (" t "outpaint_left IS NOT NULL) AS has_outpaint, " \
+	t "outpaint_left, " t "outpaint_right, " \
+	t "outpaint_up, " t "outpaint_down, " t "controlnet_model, " \
+	t "controlnet_weight, " t "controlnet_weight AS cn_weight_text, " \
+	t "controlnet_start, " t "controlnet_start AS cn_start_text, " \
+	t "controlnet_end, " t "controlnet_end AS cn_end_text, " \
+	t "controlnet_preprocessor, " t "controlnet_low, " \
+	t "controlnet_low AS cn_low_text, " t "controlnet_high, " \
+	t "controlnet_high AS cn_high_text"
 
 /* The fields of JOB_RECIPE_SQL for a record st whose member m is a
  * struct job_recipe. */
@@ -233,7 +305,34 @@ struct job_recipe {
 	DB_FIELD_NULL(st, m.hires_strength_text, DBF_STR, \
 		"hires_strength_text"), \
 	DB_FIELD_NULL(st, m.hires_steps, DBF_INT, "hires_steps"), \
-	DB_FIELD_NULL(st, m.hires_upscaler, DBF_STR, "hires_upscaler")
+	DB_FIELD_NULL(st, m.hires_upscaler, DBF_STR, "hires_upscaler"), \
+	DB_FIELD_NULL(st, m.denoising, DBF_DOUBLE, "denoising_strength"), \
+	DB_FIELD_NULL(st, m.denoising_text, DBF_STR, "denoising_text"), \
+	DB_FIELD_NULL(st, m.resize_mode, DBF_INT, "resize_mode"), \
+	DB_FIELD_NULL(st, m.mask_blur, DBF_INT, "mask_blur"), \
+	DB_FIELD_NULL(st, m.inpainting_fill, DBF_INT, "inpainting_fill"), \
+	DB_FIELD_NULL(st, m.full_res, DBF_INT, "inpaint_full_res"), \
+	DB_FIELD_NULL(st, m.full_res_pad, DBF_INT, \
+		"inpaint_full_res_padding"), \
+	DB_FIELD_NULL(st, m.mask_invert, DBF_INT, "inpainting_mask_invert"), \
+	DB_FIELD(st, m.has_inpaint, DBF_INT, "has_inpaint"), \
+	DB_FIELD(st, m.has_outpaint, DBF_INT, "has_outpaint"), \
+	DB_FIELD_NULL(st, m.outpaint[0], DBF_INT, "outpaint_left"), \
+	DB_FIELD_NULL(st, m.outpaint[1], DBF_INT, "outpaint_right"), \
+	DB_FIELD_NULL(st, m.outpaint[2], DBF_INT, "outpaint_up"), \
+	DB_FIELD_NULL(st, m.outpaint[3], DBF_INT, "outpaint_down"), \
+	DB_FIELD_NULL(st, m.cn_model, DBF_STR, "controlnet_model"), \
+	DB_FIELD_NULL(st, m.cn_weight, DBF_DOUBLE, "controlnet_weight"), \
+	DB_FIELD_NULL(st, m.cn_weight_text, DBF_STR, "cn_weight_text"), \
+	DB_FIELD_NULL(st, m.cn_start, DBF_DOUBLE, "controlnet_start"), \
+	DB_FIELD_NULL(st, m.cn_start_text, DBF_STR, "cn_start_text"), \
+	DB_FIELD_NULL(st, m.cn_end, DBF_DOUBLE, "controlnet_end"), \
+	DB_FIELD_NULL(st, m.cn_end_text, DBF_STR, "cn_end_text"), \
+	DB_FIELD_NULL(st, m.cn_pre, DBF_STR, "controlnet_preprocessor"), \
+	DB_FIELD_NULL(st, m.cn_low, DBF_DOUBLE, "controlnet_low"), \
+	DB_FIELD_NULL(st, m.cn_low_text, DBF_STR, "cn_low_text"), \
+	DB_FIELD_NULL(st, m.cn_high, DBF_DOUBLE, "controlnet_high"), \
+	DB_FIELD_NULL(st, m.cn_high_text, DBF_STR, "cn_high_text")
 
 /* Adds the recipe's keys to o, in the order the API documents them. */
 struct json_object;

@@ -5,6 +5,7 @@
 #include "extras.h"
 #include "filehash.h"
 #include "image.h"
+#include "imginputs.h"
 #include "lora.h"
 #include "models.h"
 #include "pipeline.h"
@@ -29,8 +30,8 @@ struct ropts {
 	    *sampler, *seed, *batch, *init, *strength, *prediction, *vocab,
 	    *device, *out, *vae_budget, *prompts, *mask, *mask_blur,
 	    *inpaint_fill, *only_masked_pad, *hires_scale, *hires_strength,
-	    *hires_steps, *hires_upscaler;
-	int verbose, only_masked;
+	    *hires_steps, *hires_upscaler, *resize_mode;
+	int verbose, only_masked, invert_mask;
 	int outpaint[OUT_SIDES];	/* --outpaint SIDE:PIXELS, summed */
 	struct lora_spec loras[CLI_LORAS_MAX];	/* --lora, in order */
 	int nloras;
@@ -90,7 +91,8 @@ usage(FILE *f)
 	    "original|fill|latent-noise|\n"
 	    "        latent-nothing] [--only-masked [--only-masked-padding "
 	    "32]]]\n"
-	    "       [--outpaint left|right|up|down:PIXELS ...]\n"
+	    "       [--outpaint left|right|up|down:PIXELS ...] [--invert-mask]"
+	    "\n       [--resize-mode 0|1|2]\n"
 	    "       [--hires-scale S [--hires-strength 0.7] [--hires-steps N]"
 	    "\n        [--hires-upscaler latent|latent-nearest|lanczos|FILE]]\n"
 	    "       [--lora FILE[:WEIGHT[:UNET_WEIGHT]] ...]\n"
@@ -124,6 +126,10 @@ usage(FILE *f)
 	    "the outpaint), every\npixel outside the feathered mask "
 	    "exactly the init's; it renders at\n--width x --height, by "
 	    "default the init's size rounded to the model's grid.\n"
+	    "--resize-mode fits --init to the size as AUTOMATIC1111's: 0 "
+	    "stretches, 1\ncrops the middle of the scaled image, 2 fills "
+	    "around it with its edges.\n--invert-mask repaints where the "
+	    "mask is black.\n"
 	    "--hires-scale renders, enlarges by S and runs a second img2img "
 	    "pass.\n"
 	    "--controlnet applies a ControlNet with IMAGE (resized to the "
@@ -214,6 +220,7 @@ parse_opts(int argc, char **argv, struct ropts *o)
 		{ "--hires-strength", offsetof(struct ropts, hires_strength) },
 		{ "--hires-steps", offsetof(struct ropts, hires_steps) },
 		{ "--hires-upscaler", offsetof(struct ropts, hires_upscaler) },
+		{ "--resize-mode", offsetof(struct ropts, resize_mode) },
 	};
 	size_t k;
 	int i, t;
@@ -230,6 +237,10 @@ parse_opts(int argc, char **argv, struct ropts *o)
 		}
 		if (!strcmp(argv[i], "--only-masked")) {
 			o->only_masked = 1;
+			continue;
+		}
+		if (!strcmp(argv[i], "--invert-mask")) {
+			o->invert_mask = 1;
 			continue;
 		}
 		if (!strcmp(argv[i], "--outpaint")) {
@@ -975,38 +986,6 @@ out:
 	return rc;
 }
 
-/* --mask: an image of the init's size, its grey level (the mean of R, G
- * and B) the mask. Returns 0 with a malloc'd *out, or -1 after a
- * message. */
-static int
-load_mask(const char *path, int iw, int ih, uint8_t **out)
-{
-	uint8_t *rgb = NULL, *m;
-	char err[1024];
-	int w, h;
-
-	if (image_load_rgb(path, &w, &h, &rgb, err, sizeof(err)) != 0) {
-		fprintf(stderr, "kiln-render: --mask: %s\n", err);
-		return -1;
-	}
-	if (w != iw || h != ih) {
-		fprintf(stderr, "kiln-render: --mask: %dx%d, but the init "
-		    "image is %dx%d\n", w, h, iw, ih);
-		free(rgb);
-		return -1;
-	}
-	m = malloc((size_t)w * (size_t)h);
-	if (m == NULL) {
-		fprintf(stderr, "kiln-render: out of memory\n");
-		free(rgb);
-		return -1;
-	}
-	inpaint_mask_from_rgb(rgb, (size_t)w * (size_t)h, m);
-	free(rgb);
-	*out = m;
-	return 0;
-}
-
 /* The command after its options were read into *o-> */
 static int
 render_main(int argc, char **argv, struct ropts *o)
@@ -1014,12 +993,13 @@ render_main(int argc, char **argv, struct ropts *o)
 	struct gen_params gp, base;
 	struct kiln_rt *rt = NULL;
 	struct pipeline *p = NULL;
-	uint8_t *init = NULL, *mask = NULL;
+	struct gen_inputs in;
 	struct upscaler *up = NULL;
 	enum gen_hires_mode builtin;
 	char err[2048];
-	int st, iw = 0, ih = 0, rc = 1;
+	int st, rc = 1;
 
+	memset(&in, 0, sizeof(in));
 	st = parse_opts(argc, argv, o);
 	if (st != 0) {
 		if (st < 0)
@@ -1041,14 +1021,36 @@ render_main(int argc, char **argv, struct ropts *o)
 		fprintf(stderr, "kiln-render: --%s\n", err);
 		return 2;
 	}
-	if (o->init != NULL && image_load_rgb(o->init, &iw, &ih, &init, err,
-	    sizeof(err)) != 0) {
+	if (o->init != NULL && image_load_rgb(o->init, &in.w, &in.h, &in.init,
+	    err, sizeof(err)) != 0) {
 		fprintf(stderr, "kiln-render: --init: %s\n", err);
 		return 2;
 	}
-	if (o->mask != NULL && load_mask(o->mask, iw, ih, &mask) != 0) {
-		free(init);
-		return 2;
+	if (o->mask != NULL) {
+		uint8_t *rgb = NULL;
+		int mw, mh;
+
+		if (image_load_rgb(o->mask, &mw, &mh, &rgb, err,
+		    sizeof(err)) != 0 || gen_inputs_set_mask(&in, rgb, mw, mh,
+		    err, sizeof(err)) != 0) {
+			fprintf(stderr, "kiln-render: --mask: %s\n", err);
+			free(rgb);
+			gen_inputs_free(&in);
+			return 2;
+		}
+		free(rgb);
+	}
+	memcpy(in.outpaint, o->outpaint, sizeof(in.outpaint));
+	in.invert = o->invert_mask;
+	if (o->resize_mode != NULL) {
+		long m;
+
+		if (parse_long(o->resize_mode, 0, 2, &m) != 0) {
+			bad("--resize-mode", o->resize_mode, "0, 1 or 2");
+			gen_inputs_free(&in);
+			return 2;
+		}
+		in.resize = (enum gen_resize)m;
 	}
 	/* The --embedding files before the model: a bad one loads
 	 * nothing. */
@@ -1071,19 +1073,6 @@ render_main(int argc, char **argv, struct ropts *o)
 		rc = 2;
 		goto out;
 	}
-	if (outpainting(o)) {
-		uint8_t *canvas = NULL;
-
-		if (outpaint_canvas(init, iw, ih, o->outpaint,
-		    pipeline_grid(p), &canvas, &mask, &iw, &ih, err,
-		    sizeof(err)) != 0) {
-			fprintf(stderr, "kiln-render: --%s\n", err);
-			rc = 2;
-			goto out;
-		}
-		free(init);
-		init = canvas;
-	}
 	/* An upscaler that is not one of kiln's own is a file (to_params
 	 * checked the name). */
 	if (o->hires_upscaler != NULL &&
@@ -1096,19 +1085,13 @@ render_main(int argc, char **argv, struct ropts *o)
 		}
 		gp.hires_upscaler = up;
 	}
-	gp.init_rgb = init;
-	gp.init_w = iw;
-	gp.init_h = ih;
-	gp.mask = mask;
-	/* Inpainting renders at the init's size, on the model's grid,
-	 * unless told otherwise ("only masked" at the model's size). */
-	if (mask != NULL && !o->only_masked) {
-		int g = pipeline_grid(p);
-
-		if (o->width == NULL)
-			gp.width = iw < g ? g : (iw + g / 2) / g * g;
-		if (o->height == NULL)
-			gp.height = ih < g ? g : (ih + g / 2) / g * g;
+	/* The canvas of an outpaint, the mask inverted, the init fitted by
+	 * --resize-mode: as kilnd readies a job's images. */
+	if (gen_inputs_apply(&in, pipeline_grid(p), o->width != NULL,
+	    o->height != NULL, &gp, err, sizeof(err)) != 0) {
+		fprintf(stderr, "kiln-render: --%s\n", err);
+		rc = 2;
+		goto out;
 	}
 	gp.controls = o->controls.c;
 	gp.ncontrols = o->controls.n;
@@ -1128,8 +1111,7 @@ out:
 	upscaler_free(up);
 	pipeline_free(p);
 	rt_free(rt);
-	free(init);
-	free(mask);
+	gen_inputs_free(&in);
 	return rc;
 }
 

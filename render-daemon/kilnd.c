@@ -11,6 +11,7 @@
 #include "extras.h"
 #include "filehash.h"
 #include "image.h"
+#include "imginputs.h"
 #include "jobs.h"
 #include "log.h"
 #include "lora.h"
@@ -19,6 +20,7 @@
 #include "prompt.h"
 #include "registry.h"
 #include "runtime.h"
+#include "storage.h"
 #include "ti.h"
 #include "upscaler.h"
 #include "util.h"
@@ -673,7 +675,107 @@ struct render {
 	struct lora_file loras[JOB_LORAS_MAX];
 	int nloras;
 	struct ti_use tis;		/* the embeddings the prompts name */
+	/* The job's images, readied (imginputs.h), and its ControlNet. */
+	struct gen_inputs in;
+	struct gen_control ctl;
+	uint8_t *ctl_rgb;
+	char cn_path[4096];
 };
+
+/* Reads the job's input image at key from the store and decodes it.
+ * Returns 0 with a malloc'd *rgb, or -1 with err naming the input. */
+static int
+input_load(struct daemon *d, const char *what, const char *key, uint8_t **rgb,
+    int *w, int *h, char *err, size_t errlen)
+{
+	struct storage *st = storage_local_new(d->cfg.artifacts_dir);
+	struct buf b = { 0 };
+	char e[512];
+	int rc = -1;
+
+	*rgb = NULL;
+	if (st == NULL)
+		return errf(err, errlen, "%s: out of memory", what);
+	/* The web side stored it within [limits] upload_max_mb as a PNG
+	 * of at most upload_max_pixels: its size is bounded. */
+	rc = storage_get(st, key, (size_t)1 << 31, &b, e, sizeof(e));
+	if (rc != 0)
+		errf(err, errlen, "%s: %s", what, rc > 0 ? "the stored image "
+		    "is missing" : e);
+	else if (image_decode_rgb(b.data, b.len, what, w, h, rgb, err,
+	    errlen) != 0)
+		rc = -1;
+	buf_free(&b);
+	storage_free(st);
+	return rc == 0 ? 0 : -1;
+}
+
+/* The job's images into gp, as kiln-render's --init, --mask, --outpaint
+ * and --controlnet give them: the same readying (gen_inputs_apply) and
+ * engine. Returns 0, or -1 with err. */
+static int
+inputs_resolve(struct render *r, struct gen_params *gp, char *err,
+    size_t errlen)
+{
+	const struct job *j = r->j;
+	struct daemon *d = r->d;
+	int k;
+
+	if (j->init_key != NULL) {
+		if (input_load(d, "init_image", j->init_key, &r->in.init,
+		    &r->in.w, &r->in.h, err, errlen) != 0)
+			return -1;
+		gp->strength = j->denoising > 0 ? j->denoising : 0.75;
+		r->in.resize = (enum gen_resize)j->resize_mode;
+	}
+	if (j->mask_key != NULL) {
+		uint8_t *rgb = NULL;
+		int w, h, rc;
+
+		if (input_load(d, "mask", j->mask_key, &rgb, &w, &h, err,
+		    errlen) != 0)
+			return -1;
+		rc = gen_inputs_set_mask(&r->in, rgb, w, h, err, errlen);
+		free(rgb);
+		if (rc != 0)
+			return -1;
+	}
+	if (j->inpaint) {
+		for (k = 0; k < OUT_SIDES; k++)
+			r->in.outpaint[k] = j->outpaint[k];
+		r->in.invert = j->mask_invert;
+		gp->mask_blur = j->mask_blur;
+		gp->fill = (enum inpaint_fill)j->inpainting_fill;
+		gp->only_masked = j->full_res;
+		gp->only_masked_pad = j->full_res_pad;
+	}
+	if (gen_inputs_apply(&r->in, pipeline_grid(r->p), 1, 1, gp, err,
+	    errlen) != 0)
+		return -1;
+	if (j->cn_model == NULL)
+		return 0;
+	if (controlnet_find(d->cfg.controlnets_dir, j->cn_model, r->cn_path,
+	    sizeof(r->cn_path), err, errlen) != 0)
+		return -1;
+	if (j->control_key == NULL)
+		return errf(err, errlen, "controlnet_model: the job has no "
+		    "control image");
+	if (input_load(d, "control_image", j->control_key, &r->ctl_rgb,
+	    &r->ctl.w, &r->ctl.h, err, errlen) != 0)
+		return -1;
+	r->ctl.path = r->cn_path;
+	r->ctl.rgb = r->ctl_rgb;
+	r->ctl.weight = j->cn_weight;
+	r->ctl.start = j->cn_start;
+	r->ctl.end = j->cn_end;
+	r->ctl.pre = j->cn_pre != NULL && !strcmp(j->cn_pre, "canny") ?
+	    GEN_PRE_CANNY : GEN_PRE_NONE;
+	r->ctl.low = j->cn_low;
+	r->ctl.high = j->cn_high;
+	gp->controls = &r->ctl;
+	gp->ncontrols = 1;
+	return 0;
+}
 
 /* Writes the preview of s (latent resolution, scaled up 4x by pixel
  * repetition so it is visible) as <dir>/preview.png. */
@@ -796,6 +898,7 @@ remove_others(const char *dir, int attempt)
 	snprintf(keep, sizeof(keep), "%d-", attempt);
 	while ((de = readdir(dh)) != NULL) {
 		if (de->d_name[0] == '.' || !strcmp(de->d_name, "preview.png")
+		    || !strcmp(de->d_name, "inputs")
 		    || !strncmp(de->d_name, keep, strlen(keep)))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
@@ -849,6 +952,24 @@ deliver(struct render *r, const struct gen_result *res, char *err,
 		m.height = res->height;
 		m.model = j->model;
 		m.model_hash = r->model_hash;
+		m.denoise = j->init_key != NULL ? j->denoising : 0;
+		if (j->init_key != NULL && j->inpaint) {
+			m.inpaint = 1;
+			m.mask_blur = j->mask_blur;
+			m.mask_invert = j->mask_invert;
+			m.only_masked = j->full_res;
+			m.masked_pad = j->full_res_pad;
+			m.inpainting_fill = j->inpainting_fill;
+		}
+		if (j->cn_model != NULL) {
+			m.controlnet = j->cn_model;
+			m.cn_module = j->cn_pre;
+			m.cn_weight = j->cn_weight;
+			m.cn_low = j->cn_low;
+			m.cn_high = j->cn_high;
+			m.cn_start = j->cn_start;
+			m.cn_end = j->cn_end;
+		}
 		if (j->hires_scale > 0) {
 			m.denoise = j->hires_strength;
 			m.hires_scale = j->hires_scale;
@@ -1003,6 +1124,8 @@ run_job(struct daemon *d, struct job *j)
 	gp.vae_budget = (size_t)d->cfg.vae_budget_mb * 1048576;
 	if (hires_resolve(d, j, &gp, err, sizeof(err)) != 0)
 		goto fail;
+	if (inputs_resolve(&r, &gp, err, sizeof(err)) != 0)
+		goto fail;
 	/* The render time counts from here: model loading is not the
 	 * render's (it is a one-off the statistics should not see). */
 	r.t0 = rt_now();
@@ -1051,6 +1174,8 @@ out:
 	for (i = 0; i < JOB_LORAS_MAX; i++)
 		extra_info_clear(&r.loras[i].x);
 	ti_use_free(&r.tis);
+	gen_inputs_free(&r.in);
+	free(r.ctl_rgb);
 	pthread_mutex_lock(&d->mu);
 	d->cur_id = 0;
 	pthread_mutex_unlock(&d->mu);

@@ -29,6 +29,8 @@ from harness import wait_until
 # is tested to its end); test_limits and test_quotas check them.
 STACK = dict(server="lighttpd", heartbeat=1, daemon_name="jobs-1",
              extra_conf="[limits]\nsubmit_burst = 100000\n"
+                        # Bodies of up to 5 MiB for jobs (images).
+                        "upload_max_mb = 1\n"
                         "[tier default]\nmax_side = 2048\nmax_steps = 150\n"
                         "max_batch = 8\njobs_per_day = 1000000\n"
                         "max_queued = 100000\n"
@@ -348,10 +350,18 @@ def test_a_body_not_json_by_its_content_type_is_415(s):
     assert not problems, "\n".join(problems)
 
 
-def test_a_body_over_1_mib_is_413(s):
+def test_a_body_over_1_mib_is_413_where_no_images_go(s):
     _, key = user_with_key(s)
-    problems = refusal(s, key, "body over 1 MiB", 413, "payload_too_large",
-                       raw=json.dumps({"prompt": "a" * (1 << 20)}))
+    r = api(s, "POST", "/api/v1/jobs/1/cancel", key,
+            raw=json.dumps({"x": "a" * (1 << 20)}))
+    error_of(r, 413, "payload_too_large", "cancel")
+
+
+def test_a_job_body_over_the_upload_limit_is_413(s):
+    # Three images of upload_max_mb (1) as base64, and 1 MiB more.
+    _, key = user_with_key(s)
+    problems = refusal(s, key, "body over 5 MiB", 413, "payload_too_large",
+                       raw=json.dumps({"prompt": "a" * (5 << 20)}))
     assert not problems, "\n".join(problems)
 
 
@@ -958,7 +968,7 @@ def test_security_headers_on_every_kind_of_response(s):
     assert r.status == 415
     check_security_headers(r, "415")
     r = api(s, "POST", "/api/v1/jobs", key,
-            raw=json.dumps({"prompt": "a" * (1 << 20)}))
+            raw=json.dumps({"prompt": "a" * (5 << 20)}))
     assert r.status == 413
     check_security_headers(r, "413")
 

@@ -3,6 +3,7 @@
  * here with a CRC of our own rather than trusting the writer's. */
 #include "image.h"
 #include "tap.h"
+#include "util.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -129,6 +130,43 @@ parameters_text(void)
 	    "upscaler: 4x-UltraSharp") != NULL);
 	free(s);
 	m.hires_scale = 0;
+	/* Inpainting as A1111's img2img init writes it: the mode, a blur
+	 * that is not 0, the area, the masked content unless original; the
+	 * ControlNet as sd-webui-controlnet's unit, before the hashes. */
+	m.inpaint = 1;
+	m.mask_blur = 0;
+	m.inpainting_fill = 1;
+	CHECK(image_parameters_text(&m, &s) == 0);
+	CHECK(str_has_suffix(s, "Model: sd15, Denoising strength: 0.5"));
+	free(s);
+	m.mask_invert = 1;
+	m.mask_blur = 4;
+	m.only_masked = 1;
+	m.masked_pad = 32;
+	m.inpainting_fill = 3;
+	m.controlnet = "canny-sd15";
+	m.cn_module = "canny";
+	m.cn_weight = 0.8;
+	m.cn_low = 100;
+	m.cn_high = 200;
+	m.cn_start = 0;
+	m.cn_end = 0.5;
+	CHECK(image_parameters_text(&m, &s) == 0);
+	CHECK(str_has_suffix(s, "Model: sd15, Denoising strength: 0.5, "
+	    "Mask mode: Inpaint not masked, Mask blur: 4, Inpaint area: "
+	    "Only masked, Masked area padding: 32, Masked content: latent "
+	    "nothing, ControlNet 0: \"Module: canny, Model: canny-sd15, "
+	    "Weight: 0.8, Threshold A: 100, Threshold B: 200, Guidance "
+	    "Start: 0, Guidance End: 0.5\""));
+	free(s);
+	m.cn_module = "none";
+	m.inpaint = 0;
+	CHECK(image_parameters_text(&m, &s) == 0);
+	CHECK(str_has_suffix(s, "Denoising strength: 0.5, ControlNet 0: "
+	    "\"Module: none, Model: canny-sd15, Weight: 0.8, Guidance Start: "
+	    "0, Guidance End: 0.5\""));
+	free(s);
+	m.controlnet = NULL;
 	/* AUTOMATIC1111's order: the model hash before the model, the
 	 * LoRAs' hashes after everything else, quoted. */
 	{
