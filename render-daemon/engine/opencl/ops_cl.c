@@ -26,6 +26,20 @@ round_up(size_t n, size_t m)
 	return (n + m - 1) / m * m;
 }
 
+/* Launches a 1-D kernel over n items of long, independent work (a row
+ * each) in groups small enough that every compute unit gets several. */
+static int
+rows_launch(struct kiln_rt *rt, const char *k, size_t n,
+	const struct rt_arg *a, size_t na)
+{
+	size_t lws = 1, gws;
+
+	while (lws < 16 && n / (lws * 2) >= 4 * (size_t)rt->compute_units)
+		lws *= 2;
+	gws = round_up(n, lws);
+	return rt_launch(rt, k, 1, &gws, &lws, a, na);
+}
+
 /* Launches a 1-D kernel over n items in groups of 64. */
 static int
 launch1(struct kiln_rt *rt, const char *k, size_t n, const struct rt_arg *a,
@@ -66,11 +80,15 @@ struct gmat {
 	int trans;
 };
 
-/* C = alpha op(A) op(B) + beta C for batch products of [m, k] by [k, n]. */
+/* C = alpha op(A) op(B) + bias + beta C for batch products of [m, k] by
+ * [k, n]; the engine's kernel adds a float32 bias (bmode 1: one per
+ * column, 2: one per row; 0: none) as it stores C. */
 struct gemm {
 	size_t m, n, k, batch;
 	float alpha, beta;
 	struct gmat a, b, c;
+	cl_mem bias;
+	uint32_t bmode;
 };
 
 void
@@ -172,7 +190,7 @@ gemm_launch(struct kiln_rt *rt, const struct gemm *g, double t0)
 	uint32_t mb = (uint32_t)((g->m + mr - 1) / mr),
 		nb = (uint32_t)((g->n + nr - 1) / nr), TM, TN, tm;
 	size_t gws[2], lws[2];
-	struct rt_arg args[20];
+	struct rt_arg args[22];
 	int prof = rt->profile, r;
 
 	gemm_tiles(rt, mb, nb, g->k, g->batch, &TM, &TN);
@@ -201,6 +219,8 @@ gemm_launch(struct kiln_rt *rt, const struct gemm *g, double t0)
 	args[17] = RT_ARG(TM);
 	args[18] = RT_ARG(TN);
 	args[19] = RT_ARG(tm);
+	args[20] = RT_ARG(g->bias);
+	args[21] = RT_ARG(g->bmode);
 
 	/* Offsets are passed as 32-bit element counts. */
 	if (g->a.off + g->a.stride * g->batch > UINT32_MAX ||
@@ -215,7 +235,7 @@ gemm_launch(struct kiln_rt *rt, const struct gemm *g, double t0)
 	/* Timed below as "gemm", not per kernel: nothing may return
 	 * between here and the restore. */
 	rt->profile = 0;
-	r = rt_launch(rt, kern, 2, gws, lws, args, 20);
+	r = rt_launch(rt, kern, 2, gws, lws, args, 22);
 	rt->profile = prof;
 	if (r != 0)
 		return -1;
@@ -250,6 +270,7 @@ gemm_own(struct kiln_rt *rt, const struct gemm *g, double t0)
 		s.a.off = g->a.off + k0;
 		s.b.off = g->b.off + k0 * g->b.ld;
 		s.beta = i == 0 ? g->beta : 1.0f;
+		s.bmode = i == 0 ? g->bmode : 0;	/* the bias once */
 		if (gemm_launch(rt, &s, rt->profile ? rt_now() : t0) != 0)
 			return -1;
 		k0 += s.k;
@@ -418,9 +439,20 @@ matmul_plan(const struct ktensor *a, const struct ktensor *b,
 	return 0;
 }
 
+/* Whether the engine's kernel will run a product without transposes on
+ * rt, and so can add a bias as it stores (gemm_biased). */
 static int
-cl_matmul(const struct ktensor *a, const struct ktensor *b,
-	struct ktensor *c, float alpha, float beta)
+fuses_bias(const struct kiln_rt *rt, const struct ktensor *bias)
+{
+	return bias != NULL && bias->dtype == KD_F32 && use_own_gemm(rt);
+}
+
+/* op_matmul's body, with the bias of struct gemm: bias NULL or bmode 0
+ * for none; a bias only where fuses_bias says so. */
+static int
+gemm_biased(const struct ktensor *a, const struct ktensor *b,
+	struct ktensor *c, float alpha, float beta,
+	const struct ktensor *bias, uint32_t bmode)
 {
 	struct kiln_rt *rt = c->rt;
 	struct ktensor *tmp = NULL;
@@ -432,6 +464,10 @@ cl_matmul(const struct ktensor *a, const struct ktensor *b,
 		return -1;
 	g.alpha = alpha;
 	g.beta = beta;
+	if (bias != NULL && bmode != 0) {
+		g.bias = bias->mem;
+		g.bmode = bmode;
+	}
 	/* Weights stay float16 in memory (half the footprint); a product
 	 * that reuses one across many rows or columns gets a float32 copy
 	 * for its own duration, because the float32 kernel runs about 2-3x
@@ -450,10 +486,19 @@ cl_matmul(const struct ktensor *a, const struct ktensor *b,
 	if (g.a.dt == KD_F16 || g.b.dt == KD_F16 ||
 	    (!g.a.trans && !g.b.trans && use_own_gemm(rt)))
 		rc = gemm_own(rt, &g, t0);
+	else if (g.bmode != 0)
+		rc = rt_failf(rt, "gemm: a bias needs the engine's kernel");
 	else
 		rc = gemm_blast(rt, &g, t0);
 	kt_free(tmp);
 	return rc;
+}
+
+static int
+cl_matmul(const struct ktensor *a, const struct ktensor *b,
+	struct ktensor *c, float alpha, float beta)
+{
+	return gemm_biased(a, b, c, alpha, beta, NULL, 0);
 }
 
 static int
@@ -493,6 +538,10 @@ cl_linear(const struct ktensor *x, const struct ktensor *w,
 	    kt_view_2d(&wv, w, in, out, out, 0) != 0 ||
 	    kt_view_2d(&yv, y, rows, out, out, 0) != 0)
 		return -1;
+	/* The bias in the GEMM's store, or (CLBlast) written first into y,
+	 * which the product then adds to. */
+	if (fuses_bias(rt, b))
+		return gemm_biased(&xv, &wv, &yv, 1.0f, 0.0f, b, 1);
 	if (b != NULL) {
 		struct rt_arg a[4];
 
@@ -551,7 +600,7 @@ struct conv {
  * w [O, C] times x [C, HW] into y [O, HW]. */
 static int
 conv_direct(const struct conv *cv, const struct ktensor *x,
-	const struct ktensor *w, struct ktensor *y)
+	const struct ktensor *w, const struct ktensor *b, struct ktensor *y)
 {
 	size_t n, hw = (size_t)cv->H * cv->W;
 
@@ -561,7 +610,7 @@ conv_direct(const struct conv *cv, const struct ktensor *x,
 		if (kt_view_2d(&xn, x, cv->C, hw, hw, n * cv->C * hw) != 0 ||
 		    kt_view_2d(&yn, y, cv->O, cv->P, cv->P,
 		    n * cv->O * cv->P) != 0 ||
-		    cl_matmul(w, &xn, &yn, 1.0f, 0.0f) != 0)
+		    gemm_biased(w, &xn, &yn, 1.0f, 0.0f, b, 2) != 0)
 			return -1;
 	}
 	return 0;
@@ -589,7 +638,7 @@ im2col(const struct conv *cv, const struct ktensor *x, struct ktensor *col,
  * into those lines of y, [O, rows WO] with rows HO WO apart. */
 static int
 conv_banded(const struct conv *cv, const struct ktensor *x,
-	const struct ktensor *w, struct ktensor *y)
+	const struct ktensor *w, const struct ktensor *b, struct ktensor *y)
 {
 	struct kiln_rt *rt = x->rt;
 	size_t br = (rt->conv_band ? rt->conv_band : OP_CONV_BAND_BYTES) /
@@ -615,7 +664,7 @@ conv_banded(const struct conv *cv, const struct ktensor *x,
 			    kt_view_2d(&cb, col, cv->ckk, bw, bw, 0) != 0 ||
 			    kt_view_2d(&yb, y, cv->O, bw, cv->P,
 			    n * cv->O * cv->P + oy0 * cv->WO) != 0 ||
-			    cl_matmul(w, &cb, &yb, 1.0f, 0.0f) != 0)
+			    gemm_biased(w, &cb, &yb, 1.0f, 0.0f, b, 2) != 0)
 				goto out;
 		}
 	}
@@ -632,6 +681,7 @@ cl_conv2d(const struct ktensor *x, const struct ktensor *w,
 	struct kiln_rt *rt = x->rt;
 	struct conv cv;
 	struct ktensor *wf = NULL, wm;
+	const struct ktensor *fb;
 	int rc = -1;
 
 	if (x->nd != 4 || w->nd != 4 || y->nd != 4 || stride < 1 || pad < 0)
@@ -674,12 +724,15 @@ cl_conv2d(const struct ktensor *x, const struct ktensor *w,
 	/* The weight as the matrix [O, C KH KW]. */
 	if (kt_view_2d(&wm, wf != NULL ? wf : w, cv.O, cv.ckk, cv.ckk, 0) != 0)
 		goto out;
+	/* The bias, one per output channel (a row of each product), in the
+	 * GEMM's store where it can, else as a pass of its own. */
+	fb = fuses_bias(rt, b) ? b : NULL;
 	if (cv.KH == 1 && cv.KW == 1 && cv.st == 1 && cv.pd == 0) {
-		if (conv_direct(&cv, x, &wm, y) != 0)
+		if (conv_direct(&cv, x, &wm, fb, y) != 0)
 			goto out;
-	} else if (conv_banded(&cv, x, &wm, y) != 0)
+	} else if (conv_banded(&cv, x, &wm, fb, y) != 0)
 		goto out;
-	if (b != NULL && cl_add_channel(y, b, y) != 0)
+	if (b != NULL && fb == NULL && cl_add_channel(y, b, y) != 0)
 		goto out;
 	rc = 0;
 out:
@@ -730,6 +783,13 @@ cl_group_norm(const struct ktensor *x, const struct ktensor *gamma,
 	a[6] = RT_ARG(G);
 	a[7] = RT_ARG(eps);
 	a[8] = RT_ARG(silu);
+	/* CPUs: a group per work item (norm.cl says why). */
+	if (rt->type == RT_DEV_CPU) {
+		uint32_t slices = (uint32_t)(N * G);
+
+		a[9] = RT_ARG(slices);
+		return rows_launch(rt, "k_group_norm_row", N * G, a, 10);
+	}
 	a[9] = RT_LOCAL(lws * sizeof(float));
 	return rt_launch(rt, "k_group_norm", 1, &gws, &lws, a, 10);
 }
@@ -755,6 +815,13 @@ cl_layer_norm(const struct ktensor *x, const struct ktensor *gamma,
 	a[3] = RT_ARG(y->mem);
 	a[4] = RT_ARG(D);
 	a[5] = RT_ARG(eps);
+	/* CPUs: a row per work item (norm.cl says why). */
+	if (rt->type == RT_DEV_CPU) {
+		uint32_t r = (uint32_t)rows;
+
+		a[6] = RT_ARG(r);
+		return rows_launch(rt, "k_layer_norm_row", rows, a, 7);
+	}
 	a[6] = RT_LOCAL(lws * sizeof(float));
 	return rt_launch(rt, "k_layer_norm", 1, &gws, &lws, a, 7);
 }

@@ -111,20 +111,22 @@ inline floatv load_part_h(__global const half *p, uint valid)
 	return vloadv(0, t);
 }
 
-inline void store_part(__global float *p, floatv v, uint valid,
+/* C = alpha acc + add (+ beta C), VW values from p, only `valid` of
+ * them. add is the bias, zero without one. */
+inline void store_part(__global float *p, floatv v, floatv add, uint valid,
 	float alpha, float beta)
 {
 	if (valid >= VW) {
 		if (beta == 0.0f)
-			vstorev(alpha * v, 0, p);
+			vstorev(fma(alpha, v, add), 0, p);
 		else
-			vstorev(alpha * v + beta * vloadv(0, p), 0, p);
+			vstorev(fma(alpha, v, add) + beta * vloadv(0, p), 0, p);
 		return;
 	}
 	float t[VW];
-	vstorev(v, 0, t);
+	vstorev(fma(alpha, v, add), 0, t);
 	for (uint j = 0; j < valid; j++)
-		p[j] = beta == 0.0f ? alpha * t[j] : alpha * t[j] + beta * p[j];
+		p[j] = beta == 0.0f ? t[j] : t[j] + beta * p[j];
 }
 
 /* Every loop over MR or NV below is unrolled, so the accumulators and
@@ -137,7 +139,8 @@ __kernel void NAME(const uint M, const uint N, const uint K, \
 	const uint lda, const uint astride, __global const BT *B, \
 	const uint boff, const uint ldb, const uint bstride, const float beta, \
 	__global float *C, const uint coff, const uint ldc, const uint cstride, \
-	const uint TM, const uint TN, const uint tiles_m) \
+	const uint TM, const uint TN, const uint tiles_m, \
+	__global const float *bias, const uint bmode) \
 { \
 	/* Work-group g is tile (g % tiles_m, g / tiles_m) of TM x TN \
 	 * blocks; inside it the blocks go down a column of TM first. */ \
@@ -191,13 +194,23 @@ __kernel void NAME(const uint M, const uint N, const uint K, \
 			} \
 		} \
 	} \
+	/* The bias (bmode 1: one per column, 2: one per row) is added \
+	 * here rather than by a pass of its own over C. */ \
+	floatv cb[NV]; \
+	UNROLL for (uint j = 0; j < NV; j++) \
+		cb[j] = bmode == 1 && nrem > j * VW ? \
+			load_part(bias + n0 + j * VW, nrem - j * VW) : \
+			(floatv)0.0f; \
 	UNROLL for (uint i = 0; i < MR; i++) { \
 		if (m0 + i < M) { \
 			__global float *p_ = C + crow + (size_t)i * ldc; \
+			floatv rb = bmode == 2 ? (floatv)bias[m0 + i] : \
+				(floatv)0.0f; \
 			UNROLL for (uint j = 0; j < NV; j++) \
 				if (nrem > j * VW) \
 					store_part(p_ + j * VW, c[i][j], \
-						nrem - j * VW, alpha, beta); \
+						cb[j] + rb, nrem - j * VW, \
+						alpha, beta); \
 		} \
 	} \
 }
