@@ -16,7 +16,7 @@ CPPFLAGS += -D_GNU_SOURCE -Ilib -Irender-daemon/engine \
 ALL_CFLAGS = $(WARN) $(CPPFLAGS) $(CFLAGS) $(SAN)
 # Libraries by what needs them, each named once; a program's line is the
 # union of its groups.
-LIBS_COMMON = -ljson-c -lsodium -lgd -lz -lcurl -lm
+LIBS_COMMON = -ljson-c -lsodium -lgd -lz -lcurl -lm -lunistring
 LIBS_DB     = -lmariadb
 LIBS_CGI    = -lfcgi -lneo_cgi -lneo_cs -lneo_utl
 LIBS_CL     = -lclblast -lOpenCL -lstdc++ -lpthread -lunistring
