@@ -101,6 +101,12 @@ int api_sdapi_options(struct kreq *req);
 int api_sdapi_progress(struct kreq *req);
 int api_sdapi_interrupt(struct kreq *req);
 
+/* Shared by the api_sdapi*.c files (api_sdapi.c): whether name is a
+ * model of dir, and the model name in an A1111 checkpoint title
+ * ("NAME.safetensors [hash]" or NAME) into out (n bytes). */
+int sdapi_model_listed(const char *dir, const char *name);
+void sdapi_title_to_name(const char *title, char *out, size_t n);
+
 /* Shared by the api_*.c files (api_common.c). api_send answers with o
  * (NULL: a 500) and puts it; json_scopes makes ["read", ...];
  * api_db_fail logs the database's message under where and answers a
