@@ -1247,18 +1247,107 @@ api_sdapi_samplers(struct kreq *req)
 	return api_send(req, 200, a);
 }
 
+/* GET /sdapi/v1/upscalers: A1111's "None" and "Lanczos" (kiln's
+ * lanczos), then the usable upscaler models of [paths] upscalers, by
+ * A1111's name where the file keeps Real-ESRGAN's published one; each
+ * name is what hr_upscaler takes. */
 int
-api_sdapi_options(struct kreq *req)
+api_sdapi_upscalers(struct kreq *req)
 {
-	json_object *o = json_object_new_object();
+	static const char *const builtin[] = { "None", "Lanczos" };
+	json_object *a = json_object_new_array(), *o;
+	struct extra_info *x = NULL;
+	char file[128];
+	const char *name;
+	size_t k;
+	int n, i;
 
-	if (o == NULL)
+	if (a == NULL)
 		return api_send(req, 500, NULL);
-	json_object_object_add(o, "sd_model_checkpoint",
-		json_object_new_string(req->app->cfg.default_model));
-	json_object_object_add(o, "samples_format",
-		json_object_new_string("png"));
-	return api_send(req, 200, o);
+	for (k = 0; k < ARRAY_LEN(builtin); k++) {
+		o = json_object_new_object();
+		json_object_object_add(o, "name",
+			json_object_new_string(builtin[k]));
+		json_object_object_add(o, "model_name", NULL);
+		json_object_object_add(o, "model_path", NULL);
+		json_object_object_add(o, "model_url", NULL);
+		json_object_object_add(o, "scale", json_object_new_int(4));
+		json_object_array_add(a, o);
+	}
+	n = extras_list(req->app->cfg.upscalers_dir, EXTRA_UPSCALER, &x);
+	for (i = 0; i < n; i++) {
+		if (x[i].error != NULL)
+			continue;
+		name = x[i].name;
+		for (k = 0; k < ARRAY_LEN(upscaler_names); k++)
+			if (!strcmp(x[i].name, upscaler_names[k].kiln))
+				name = upscaler_names[k].a1111;
+		o = json_object_new_object();
+		json_object_object_add(o, "name", json_object_new_string(name));
+		json_object_object_add(o, "model_name",
+			json_object_new_string(x[i].arch));
+		snprintf(file, sizeof(file), "%s.safetensors", x[i].name);
+		json_object_object_add(o, "model_path",
+			json_object_new_string(file));
+		json_object_object_add(o, "model_url", NULL);
+		json_object_object_add(o, "scale",
+			json_object_new_int(x[i].scale));
+		json_object_array_add(a, o);
+	}
+	extras_free(x, n);
+	return api_send(req, 200, a);
+}
+
+/* GET /sdapi/v1/latent-upscale-modes: the latent modes kiln's hires fix
+ * has, by A1111's names. */
+int
+api_sdapi_latent_modes(struct kreq *req)
+{
+	json_object *a = json_object_new_array(), *o;
+	size_t k;
+
+	if (a == NULL)
+		return api_send(req, 500, NULL);
+	for (k = 0; k < ARRAY_LEN(upscaler_names); k++) {
+		if (strncmp(upscaler_names[k].kiln, "latent", 6) != 0)
+			continue;
+		o = json_object_new_object();
+		json_object_object_add(o, "name", json_object_new_string(
+			upscaler_names[k].a1111));
+		json_object_array_add(a, o);
+	}
+	return api_send(req, 200, a);
+}
+
+/* GET /sdapi/v1/schedulers: A1111's SchedulerItem for each scheduler
+ * txt2img takes (the schedulers table above). */
+int
+api_sdapi_schedulers(struct kreq *req)
+{
+	json_object *a = json_object_new_array(), *o;
+	size_t k;
+
+	if (a == NULL)
+		return api_send(req, 500, NULL);
+	for (k = 0; k < ARRAY_LEN(schedulers); k++) {
+		int karras = !strcmp(schedulers[k].name, "karras");
+
+		o = json_object_new_object();
+		json_object_object_add(o, "name",
+			json_object_new_string(schedulers[k].name));
+		json_object_object_add(o, "label",
+			json_object_new_string(schedulers[k].label));
+		json_object_object_add(o, "aliases", NULL);
+		json_object_object_add(o, "default_rho", karras ?
+			json_object_new_double(7.0) :
+			json_object_new_double(-1));
+		/* uniform and normal read the model's own sigmas. */
+		json_object_object_add(o, "need_inner_model",
+			json_object_new_boolean(!strcmp(schedulers[k].name,
+			"uniform") || !strcmp(schedulers[k].name, "normal")));
+		json_object_array_add(a, o);
+	}
+	return api_send(req, 200, a);
 }
 
 /* The caller's newest unfinished job: id, progress over the whole batch
@@ -1373,4 +1462,26 @@ api_sdapi_interrupt(struct kreq *req)
 	    req->auth->user_id) < 0)
 		return api_db_fail(req, "sdapi: interrupt");
 	return api_send(req, 200, json_object_new_object());
+}
+
+/* POST /sdapi/v1/skip: A1111 drops the image being made and goes on
+ * with the batch. A kiln job renders its batch as one: skipping its only
+ * image is stopping it, and one image of several cannot be skipped
+ * (409, naming interrupt). Nothing running: null, as A1111. */
+int
+api_sdapi_skip(struct kreq *req)
+{
+	struct live l;
+
+	if (live_job(req, &l) != 0)
+		return api_db_fail(req, "sdapi: skip");
+	free(l.preview);
+	if (l.found && l.batch > 1)
+		return resp_error_json(req, 409, "conflict", "kiln renders a "
+			"batch as one job and cannot skip one image of it; "
+			"POST /sdapi/v1/interrupt stops the job", NULL);
+	if (l.found && job_cancel(req->app->db, l.id,
+	    req->auth->user_id) < 0)
+		return api_db_fail(req, "sdapi: skip");
+	return resp_json_text(req, 200, "null");
 }

@@ -100,6 +100,17 @@ int api_sdapi_samplers(struct kreq *req);
 int api_sdapi_options(struct kreq *req);
 int api_sdapi_progress(struct kreq *req);
 int api_sdapi_interrupt(struct kreq *req);
+int api_sdapi_skip(struct kreq *req);
+int api_sdapi_options_set(struct kreq *req);
+int api_sdapi_png_info(struct kreq *req);
+int api_sdapi_upscalers(struct kreq *req);
+int api_sdapi_latent_modes(struct kreq *req);
+int api_sdapi_schedulers(struct kreq *req);
+int api_sdapi_empty_list(struct kreq *req);
+int api_sdapi_memory(struct kreq *req);
+int api_sdapi_cmd_flags(struct kreq *req);
+int api_sdapi_refresh(struct kreq *req);
+int api_internal_ping(struct kreq *req);
 
 /* Shared by the api_sdapi*.c files (api_sdapi.c): whether name is a
  * model of dir, and the model name in an A1111 checkpoint title
