@@ -16,7 +16,7 @@ CPPFLAGS += -D_GNU_SOURCE -Ilib -Irender-daemon/engine \
 ALL_CFLAGS = $(WARN) $(CPPFLAGS) $(CFLAGS) $(SAN)
 # Libraries by what needs them, each named once; a program's line is the
 # union of its groups.
-LIBS_COMMON = -ljson-c -lsodium -lgd -lz -lcurl -lm
+LIBS_COMMON = -ljson-c -lsodium -lgd -lz -lcurl -lm -lunistring
 LIBS_DB     = -lmariadb
 LIBS_CGI    = -lfcgi -lneo_cgi -lneo_cs -lneo_utl
 LIBS_CL     = -lclblast -lOpenCL -lstdc++ -lpthread -lunistring
@@ -62,6 +62,9 @@ ADMIN_SRC  = tools/kiln-admin.c
 
 PORTAL = $(BUILD)/cgi-bin/portal.fcgi
 API    = $(BUILD)/cgi-bin/api.fcgi
+# The same program for the web servers to run apart (see
+# apache-conf/): AUTOMATIC1111 calls that wait for their images.
+API_WAIT = $(BUILD)/cgi-bin/api-wait.fcgi
 KILND  = $(BUILD)/render-daemon/kilnd
 RENDER = $(BUILD)/render-daemon/kiln-render
 ADMIN  = $(BUILD)/tools/kiln-admin
@@ -75,7 +78,7 @@ FUZZ_BIN  = $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 DBCHECK_SRC = $(wildcard tests/dbcheck/*.c)
 DBCHECK_BIN = $(DBCHECK_SRC:tests/dbcheck/%.c=$(BUILD)/tests/db/%)
 
-PROGRAMS = $(PORTAL) $(API) $(KILND) $(ADMIN) $(RENDER)
+PROGRAMS = $(PORTAL) $(API) $(API_WAIT) $(KILND) $(ADMIN) $(RENDER)
 
 # Keep test objects: they are not throwaway intermediates.
 .SECONDARY: $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.o) \
@@ -134,6 +137,10 @@ $(PORTAL): $(PORTAL_SRC:%.c=$(BUILD)/%.o) $(LIBKILN)
 
 $(API): $(API_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/openapi.o $(LIBKILN)
 	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDFLAGS) $(LDLIBS_WEB)
+
+# A copy, not a link: mod_fcgid tells programs apart by their file.
+$(API_WAIT): $(API)
+	cp $(API) $@
 
 # The OpenAPI document travels inside api.fcgi, as a NUL-terminated array.
 $(BUILD)/gen/openapi.c: cgi-bin/openapi.json
@@ -246,7 +253,7 @@ install: all
 	  $(DESTDIR)$(SHARE)/templates $(DESTDIR)$(SHARE)/static \
 	  $(DESTDIR)$(SHARE)/sql $(DESTDIR)$(SHARE)/apache-conf
 	install -m 755 $(KILND) $(ADMIN) $(RENDER) $(DESTDIR)$(BINDIR)/
-	install -m 755 $(PORTAL) $(API) $(DESTDIR)$(LIBEXEC)/cgi-bin/
+	install -m 755 $(PORTAL) $(API) $(API_WAIT) $(DESTDIR)$(LIBEXEC)/cgi-bin/
 	install -m 644 templates/*.cs $(DESTDIR)$(SHARE)/templates/
 	install -m 644 static/* $(DESTDIR)$(SHARE)/static/
 	install -m 644 sql/*.sql $(DESTDIR)$(SHARE)/sql/

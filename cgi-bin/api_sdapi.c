@@ -1,11 +1,13 @@
-/* api_sdapi.c - the AUTOMATIC1111-compatible subset under /sdapi/v1, for
- * tools that already speak it: txt2img (which waits for its job and
- * answers with the PNGs in base64), sd-models, loras, embeddings,
- * samplers, options, progress and interrupt. Underneath it is an
- * ordinary kiln job: the same checks, quotas, credits, queue, history
- * and gallery. Fields kiln does not implement are accepted only at the
- * value that means "off", so a request never silently renders something
- * other than it asked for. */
+/* api_sdapi.c - AUTOMATIC1111's txt2img under /sdapi/v1: the request
+ * read as A1111's pydantic model reads it (unknown keys ignored, knobs
+ * that change nothing kiln renders taken, a feature kiln cannot do
+ * refused with 422 naming the field, enable_hr as kiln's hires fix),
+ * then an ordinary kiln job (the same checks, quotas, credits, queue,
+ * history and gallery) waited for, and answered with its PNGs in base64
+ * and A1111's info (infotexts read back from the PNGs). The web servers
+ * run this route in processes of its own (api-wait.fcgi), so waiting
+ * calls never hold the rest of the API up. The other /sdapi/ routes are
+ * in api_sdapi_info.c. */
 #include "app.h"
 #include "auth.h"
 #include "config.h"
@@ -13,6 +15,7 @@
 #include "extras.h"
 #include "filehash.h"
 #include "handlers.h"
+#include "infotext.h"
 #include "jobs.h"
 #include "log.h"
 #include "models.h"
@@ -26,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 /* How long txt2img waits for its job before answering 504 with the job's
@@ -47,34 +51,88 @@ static const struct {
 	{ "LCM", "lcm", NULL },
 };
 
-/* AUTOMATIC1111 fields kiln has no counterpart for, accepted at the
- * value that turns them off (or with any value where they change
- * nothing kiln makes: saving, what to send back). */
-enum off { OFF_FALSE, OFF_EMPTY, OFF_ZERO, OFF_MINUS1_OR_0, OFF_ANY };
+/* AUTOMATIC1111's schedulers (modules/sd_schedulers.py) that are the
+ * schedule kiln's samplers run: its sigmas are k-diffusion's
+ * get_sigmas(n), linear in the timestep, which is A1111's "uniform",
+ * and its "normal" comes to the same sigmas (timesteps from
+ * sigma_to_t(sigma_max) = 999 down to sigma_to_t(sigma_min) = 0);
+ * "automatic" is the sampler's own, that one. "karras" is kiln's
+ * dpmpp_2m_karras. Names and labels both, in any case, as A1111's
+ * schedulers_map takes them. */
+static const struct {
+	const char *name, *label;
+} schedulers[] = {
+	{ "automatic", "Automatic" },
+	{ "uniform", "Uniform" },
+	{ "normal", "Normal" },
+	{ "karras", "Karras" },
+};
+
+/* AUTOMATIC1111's request fields (its processing classes and the API's
+ * additions) that switch on something kiln cannot do, each with the
+ * value that means off. Any other field kiln does not read is ignored,
+ * as A1111's pydantic models ignore keys they do not know. */
+enum off { OFF_FALSE, OFF_EMPTY, OFF_ZERO, OFF_MINUS1_OR_0, OFF_NONE };
 static const struct {
 	const char *name;
 	enum off off;
-} inert[] = {
-	{ "enable_hr", OFF_FALSE }, { "restore_faces", OFF_FALSE },
-	{ "tiling", OFF_FALSE }, { "styles", OFF_EMPTY },
-	{ "script_name", OFF_EMPTY }, { "script_args", OFF_EMPTY },
-	{ "alwayson_scripts", OFF_EMPTY }, { "subseed_strength", OFF_ZERO },
-	{ "subseed", OFF_ANY }, { "seed_resize_from_h", OFF_MINUS1_OR_0 },
-	{ "seed_resize_from_w", OFF_MINUS1_OR_0 },
-	{ "refiner_checkpoint", OFF_EMPTY },
-	/* Only read with enable_hr, which must be off. */
-	{ "denoising_strength", OFF_ANY }, { "hr_scale", OFF_ANY },
-	{ "hr_upscaler", OFF_ANY }, { "hr_second_pass_steps", OFF_ANY },
-	{ "hr_resize_x", OFF_ANY }, { "hr_resize_y", OFF_ANY },
-	{ "hr_checkpoint_name", OFF_ANY }, { "hr_sampler_name", OFF_ANY },
-	{ "hr_scheduler", OFF_ANY }, { "hr_prompt", OFF_ANY },
-	{ "hr_negative_prompt", OFF_ANY }, { "firstphase_width", OFF_ANY },
-	{ "firstphase_height", OFF_ANY }, { "refiner_switch_at", OFF_ANY },
-	{ "send_images", OFF_ANY }, { "save_images", OFF_ANY },
-	{ "do_not_save_samples", OFF_ANY }, { "do_not_save_grid", OFF_ANY },
-	{ "override_settings_restore_afterwards", OFF_ANY },
-	{ "comments", OFF_ANY }, { "force_task_id", OFF_ANY },
-	{ "infotext", OFF_EMPTY },
+	const char *why;
+} offs[] = {
+	{ "restore_faces", OFF_FALSE, "kiln has no face restoration" },
+	{ "tiling", OFF_FALSE, "kiln does not render tiling images" },
+	{ "styles", OFF_EMPTY, "kiln has no prompt styles "
+	  "(GET /sdapi/v1/prompt-styles)" },
+	{ "script_name", OFF_EMPTY, "kiln has no scripts "
+	  "(GET /sdapi/v1/scripts)" },
+	{ "alwayson_scripts", OFF_EMPTY, "kiln has no scripts "
+	  "(GET /sdapi/v1/scripts)" },
+	{ "subseed_strength", OFF_ZERO, "kiln has no variation seeds" },
+	{ "seed_resize_from_h", OFF_MINUS1_OR_0, "kiln cannot resize seeds" },
+	{ "seed_resize_from_w", OFF_MINUS1_OR_0, "kiln cannot resize seeds" },
+	{ "refiner_checkpoint", OFF_NONE, "kiln has no refiner pass" },
+	/* s_churn 0 turns the churn off whatever s_tmin, s_tmax and
+	 * s_noise say (k-diffusion's gamma is 0). */
+	{ "s_churn", OFF_ZERO, "kiln's samplers run without churn" },
+	{ "s_min_uncond", OFF_ZERO, "kiln always runs the negative "
+	  "prompt" },
+	{ "disable_extra_networks", OFF_FALSE, "kiln applies the prompt's "
+	  "<lora:...> tags" },
+	{ "firstpass_image", OFF_EMPTY, "kiln's txt2img takes no image" },
+	{ "infotext", OFF_EMPTY, "kiln does not read settings from an "
+	  "infotext" },
+	{ "init_images", OFF_EMPTY, "txt2img takes no image" },
+	{ "mask", OFF_EMPTY, "txt2img takes no image" },
+};
+
+/* The hires fix's fields that must say "the same as the first pass". */
+static const struct {
+	const char *name, *same_as, *same_word;
+} hr_same[] = {
+	{ "hr_checkpoint_name", NULL, "Use same checkpoint" },
+	{ "hr_sampler_name", "sampler_name", "Use same sampler" },
+	{ "hr_scheduler", "scheduler", "Use same scheduler" },
+	{ "hr_prompt", "prompt", NULL },
+	{ "hr_negative_prompt", "negative_prompt", NULL },
+};
+
+/* AUTOMATIC1111's names of upscalers that kiln has under another name:
+ * its built-in ones, and the file names Real-ESRGAN's models are
+ * published under (what an upscaler in [paths] upscalers is called
+ * when its file keeps that name). */
+static const struct {
+	const char *a1111, *kiln;
+} upscaler_names[] = {
+	{ "Latent", "latent" },
+	{ "Latent (nearest)", "latent-nearest" },
+	{ "Lanczos", "lanczos" },
+	/* A1111's "None" upscaler leaves the image be and resize_image
+	 * enlarges it with Lanczos. */
+	{ "None", "lanczos" },
+	{ "R-ESRGAN 4x+", "RealESRGAN_x4plus" },
+	{ "R-ESRGAN 4x+ Anime6B", "RealESRGAN_x4plus_anime_6B" },
+	{ "R-ESRGAN General 4xV3", "realesr-general-x4v3" },
+	{ "R-ESRGAN General WDN 4xV3", "realesr-general-wdn-x4v3" },
+	{ "R-ESRGAN AnimeVideo", "realesr-animevideov3" },
 };
 
 static void
@@ -86,6 +144,10 @@ field_error(void *arg, const char *field, const char *msg)
 	} back[] = {
 		{ "sampler", "sampler_name" }, { "batch_count", "batch_size" },
 		{ "model", "override_settings.sd_model_checkpoint" },
+		{ "hires_scale", "hr_scale" },
+		{ "hires_steps", "hr_second_pass_steps" },
+		{ "hires_strength", "denoising_strength" },
+		{ "hires_upscaler", "hr_upscaler" },
 	};
 	size_t i;
 
@@ -98,22 +160,26 @@ field_error(void *arg, const char *field, const char *msg)
 static int
 is_off(json_object *v, enum off off)
 {
+	const char *s;
+
 	switch (json_object_get_type(v)) {
 	case json_type_null:
 		return 1;
 	case json_type_boolean:
-		return off == OFF_ANY || !json_object_get_boolean(v);
+		return !json_object_get_boolean(v);
 	case json_type_string:
-		return off == OFF_ANY || json_object_get_string_len(v) == 0;
+		s = json_object_get_string(v);
+		return *s == '\0' || (off == OFF_NONE &&
+			(!strcmp(s, "None") || !strcmp(s, "none")));
 	case json_type_array:
-		return off == OFF_ANY || json_object_array_length(v) == 0;
+		return json_object_array_length(v) == 0;
 	case json_type_object:
-		return off == OFF_ANY || json_object_object_length(v) == 0;
+		return json_object_object_length(v) == 0;
 	case json_type_int:
 	case json_type_double: {
 		double d = json_object_get_double(v);
 
-		return off == OFF_ANY || (off == OFF_ZERO && d == 0) ||
+		return ((off == OFF_ZERO || off == OFF_FALSE) && d == 0) ||
 			(off == OFF_MINUS1_OR_0 && (d == 0 || d == -1));
 	}
 	}
@@ -143,51 +209,164 @@ sampler_for(const char *name, int karras)
 	return NULL;
 }
 
-/* The AUTOMATIC1111 name of a kiln sampler (itself when it has none). */
+/* The AUTOMATIC1111 name of a kiln sampler (itself when it has none):
+ * A1111 1.9 on names the schedule apart, so dpmpp_2m_karras is
+ * "DPM++ 2M" (with the scheduler Karras). */
 static const char *
 a1111_name(const char *kiln)
 {
 	size_t i;
 
 	for (i = 0; i < ARRAY_LEN(samplers); i++)
-		if (!strcmp(kiln, samplers[i].kiln))
+		if (!strcmp(kiln, samplers[i].kiln) ||
+		    (samplers[i].karras != NULL &&
+		    !strcmp(kiln, samplers[i].karras)))
 			return samplers[i].a1111;
 	return kiln;
 }
 
-/* override_settings: the model, and nothing else. Returns the number of
- * problems. */
+/* The kiln upscaler an AUTOMATIC1111 hr_upscaler names: its built-in
+ * and Real-ESRGAN names mapped, anything else as it is (an upscaler
+ * of [paths] upscalers by its file name). */
+static const char *
+upscaler_for(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(upscaler_names); i++)
+		if (!strcmp(name, upscaler_names[i].a1111))
+			return upscaler_names[i].kiln;
+	return name;
+}
+
+/* The index in schedulers of name or label s (any case), or -1. */
+static int
+scheduler_index(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(schedulers); i++)
+		if (!strcasecmp(s, schedulers[i].name))
+			return (int)i;
+	return -1;
+}
+
+/* A field's string value, or NULL when it is absent, null or not a
+ * string. */
+static const char *
+str_field(json_object *in, const char *key)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(in, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+/* A field's number, or def when it is absent or null; *bad set (and the
+ * field named) when it is something else. */
+static double
+num_field(json_object *in, const char *key, double def, json_object *fields,
+	int *bad)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(in, key, &v) ||
+	    json_object_is_type(v, json_type_null))
+		return def;
+	if (!json_object_is_type(v, json_type_int) &&
+	    !json_object_is_type(v, json_type_double)) {
+		field_error(fields, key, "must be a number");
+		(*bad)++;
+		return def;
+	}
+	return json_object_get_double(v);
+}
+
+/* A JSON true (or a number other than 0, as pydantic reads a bool). */
+static int
+is_on(json_object *in, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(in, key, &v) && !is_off(v,
+		OFF_FALSE);
+}
+
+/* override_settings: the model, and the settings whose value changes
+ * nothing kiln renders; a setting kiln cannot honour is named, and the
+ * others (how A1111 saves, shows or runs) ignored. Returns the number
+ * of problems. */
 static int
 overrides(json_object *val, json_object *o, json_object *fields)
 {
 	char name[160];
+	const char *s;
 	int bad = 0;
 
 	json_object_object_foreach(val, key, v) {
-		if (!strcmp(key, "sd_model_checkpoint")) {
-			json_object_object_add(o, "model", json_object_get(v));
-			continue;
-		}
+		const char *why = NULL;
+
 		snprintf(name, sizeof(name), "override_settings.%s", key);
-		field_error(fields, name, "not supported by kiln (only "
-			"sd_model_checkpoint)");
-		bad++;
+		if (json_object_is_type(v, json_type_null))
+			continue;
+		s = json_object_is_type(v, json_type_string) ?
+			json_object_get_string(v) : NULL;
+		if (!strcmp(key, "sd_model_checkpoint")) {
+			char model[128];
+
+			if (s == NULL) {
+				json_object_object_add(o, "model",
+					json_object_get(v));
+				continue;
+			}
+			sdapi_title_to_name(s, model, sizeof(model));
+			json_object_object_add(o, "model",
+				json_object_new_string(model));
+		} else if (!strcmp(key, "CLIP_stop_at_last_layers")) {
+			/* 1 is the last layer, A1111's default. */
+			if (!(json_object_is_type(v, json_type_int) ||
+			    json_object_is_type(v, json_type_double)) ||
+			    json_object_get_double(v) > 1)
+				why = "kiln has no CLIP skip (1 only)";
+		} else if (!strcmp(key, "sd_vae") || !strcmp(key, "sd_unet")) {
+			/* Automatic and None: the checkpoint's own. */
+			if (s == NULL || (*s != '\0' && strcmp(s, "Automatic")
+			    && strcmp(s, "None")))
+				why = "kiln renders with the model's own "
+					"(Automatic or None only)";
+		} else if (!strcmp(key, "eta_noise_seed_delta")) {
+			if (!is_off(v, OFF_ZERO))
+				why = "kiln has no seed delta (0 only)";
+		} else if (!strcmp(key, "forge_additional_modules")) {
+			if (!is_off(v, OFF_EMPTY))
+				why = "kiln has no separate modules";
+		}
+		if (why != NULL) {
+			field_error(fields, name, why);
+			bad++;
+		}
 	}
 	return bad;
 }
 
 /* sampler_name (or sampler_index, the key it came as) and scheduler as
- * kiln's "sampler" in o. Returns the number of problems. */
+ * kiln's "sampler" in o; *chosen is the kiln sampler (NULL: the
+ * model's own). Returns the number of problems. */
 static int
 pick_sampler(const char *sampler, const char *key, const char *scheduler,
-	json_object *o, json_object *fields)
+	json_object *o, json_object *fields, const char **chosen)
 {
-	int karras = scheduler != NULL && !strcmp(scheduler, "Karras");
+	int si = scheduler != NULL && *scheduler != '\0' ?
+		scheduler_index(scheduler) : 0;
+	int karras = si >= 0 && !strcmp(schedulers[si].name, "karras");
 	const char *s;
 
-	if (scheduler != NULL && *scheduler != '\0' && !karras &&
-	    strcmp(scheduler, "Automatic") != 0) {
-		field_error(fields, "scheduler", "must be Automatic or Karras");
+	*chosen = NULL;
+	if (si < 0) {
+		field_error(fields, "scheduler", "must be Automatic, Uniform, "
+			"Normal or Karras");
 		return 1;
 	}
 	if (sampler == NULL) {
@@ -200,6 +379,7 @@ pick_sampler(const char *sampler, const char *key, const char *scheduler,
 	s = sampler_for(sampler, karras);
 	if (s != NULL) {
 		json_object_object_add(o, "sampler", json_object_new_string(s));
+		*chosen = s;
 		return 0;
 	}
 	if (karras && sampler_for(sampler, 0) != NULL)
@@ -209,6 +389,80 @@ pick_sampler(const char *sampler, const char *key, const char *scheduler,
 		field_error(fields, key, "must be one of Euler, Euler a, Heun, "
 			"DDIM, DPM++ 2M, DPM++ 2M Karras, LCM");
 	return 1;
+}
+
+/* eta, where the sampler reads it: Euler a runs at eta 1 and DDIM at 0
+ * (A1111's eta_ancestral and eta_ddim defaults); the others take no
+ * eta. Returns the number of problems. */
+static int
+check_eta(json_object *in, const char *sampler, json_object *fields)
+{
+	int bad = 0;
+	double eta = num_field(in, "eta", -1, fields, &bad);
+
+	if (bad || eta < 0 || sampler == NULL)
+		return bad;
+	if (!strcmp(sampler, "euler_a") && eta != 1) {
+		field_error(fields, "eta", "kiln's Euler a runs at eta 1");
+		return 1;
+	}
+	if (!strcmp(sampler, "ddim") && eta != 0) {
+		field_error(fields, "eta", "kiln's DDIM runs at eta 0");
+		return 1;
+	}
+	return 0;
+}
+
+/* enable_hr and its fields as kiln's hires fix in o. Returns the number
+ * of problems. */
+static int
+hires(json_object *in, json_object *o, json_object *fields)
+{
+	const char *up, *s, *same;
+	double scale, strength, steps;
+	int bad = 0;
+	size_t i;
+
+	if (!is_on(in, "enable_hr"))
+		return 0;	/* every hr_ field unread, as A1111 does */
+	scale = num_field(in, "hr_scale", 2.0, fields, &bad);
+	/* A1111's txt2img denoising_strength default. */
+	strength = num_field(in, "denoising_strength", 0.75, fields, &bad);
+	steps = num_field(in, "hr_second_pass_steps", 0, fields, &bad);
+	if (num_field(in, "hr_resize_x", 0, fields, &bad) != 0 ||
+	    num_field(in, "hr_resize_y", 0, fields, &bad) != 0) {
+		field_error(fields, "hr_resize_x", "kiln enlarges by hr_scale;"
+			" leave hr_resize_x and hr_resize_y 0");
+		bad++;
+	}
+	if (num_field(in, "firstphase_width", 0, fields, &bad) != 0 ||
+	    num_field(in, "firstphase_height", 0, fields, &bad) != 0) {
+		field_error(fields, "firstphase_width", "the old hires fix is "
+			"not kiln's; leave firstphase_width/height 0");
+		bad++;
+	}
+	for (i = 0; i < ARRAY_LEN(hr_same); i++) {
+		s = str_field(in, hr_same[i].name);
+		same = hr_same[i].same_as != NULL ? str_field(in,
+			hr_same[i].same_as) : NULL;
+		if (s == NULL || *s == '\0' || (same != NULL &&
+		    !strcmp(s, same)) || (hr_same[i].same_word != NULL &&
+		    !strcmp(s, hr_same[i].same_word)))
+			continue;
+		field_error(fields, hr_same[i].name, "kiln's second pass runs "
+			"with the first pass's; leave it out");
+		bad++;
+	}
+	up = str_field(in, "hr_upscaler");
+	json_object_object_add(o, "hires_scale", json_object_new_double(scale));
+	json_object_object_add(o, "hires_strength",
+		json_object_new_double(strength));
+	if (steps != 0)
+		json_object_object_add(o, "hires_steps",
+			json_object_new_int64((int64_t)steps));
+	json_object_object_add(o, "hires_upscaler", json_object_new_string(
+		upscaler_for(up != NULL && *up != '\0' ? up : "Latent")));
+	return bad;
 }
 
 /*
@@ -223,6 +477,7 @@ translate(json_object *in, json_object *fields, json_object **out)
 		"width", "height", "steps", "cfg_scale" };
 	json_object *o = json_object_new_object(), *v;
 	const char *sampler = NULL, *sampler_key = NULL, *scheduler = NULL;
+	const char *chosen;
 	long batch = 1, iters = 1;
 	int bad = 0;
 	size_t k;
@@ -305,19 +560,25 @@ translate(json_object *in, json_object *fields, json_object **out)
 			bad += overrides(val, o, fields);
 			continue;
 		}
-		for (k = 0; k < ARRAY_LEN(inert); k++)
-			if (!strcmp(key, inert[k].name))
+		for (k = 0; k < ARRAY_LEN(offs); k++)
+			if (!strcmp(key, offs[k].name))
 				break;
-		if (k == ARRAY_LEN(inert)) {
-			field_error(fields, key, "unknown field");
-			bad++;
-		} else if (!is_off(val, inert[k].off)) {
-			field_error(fields, key, "not supported by kiln; "
-				"leave it out or off");
+		if (k < ARRAY_LEN(offs) && !is_off(val, offs[k].off)) {
+			char msg[160];
+
+			snprintf(msg, sizeof(msg), "%s; leave it out or off",
+				offs[k].why);
+			field_error(fields, key, msg);
 			bad++;
 		}
+		/* Anything else: what kiln need not read (saving, sending,
+		 * eta where no sampler reads it, hr_ fields without
+		 * enable_hr, other programs' keys), ignored. */
 	}
-	bad += pick_sampler(sampler, sampler_key, scheduler, o, fields);
+	bad += pick_sampler(sampler, sampler_key, scheduler, o, fields,
+		&chosen);
+	bad += check_eta(in, chosen, fields);
+	bad += hires(in, o, fields);
 	if (batch * iters > BATCH_MAX) {
 		field_error(fields, "batch_size", "batch_size x n_iter must be "
 			"at most 8");
@@ -333,11 +594,63 @@ translate(json_object *in, json_object *fields, json_object **out)
 	return bad;
 }
 
-struct img_row {
-	json_object *images, *seeds;
-	struct kreq *req;
-	int failed;
+/* What the answer needs from the request beside the job: A1111's
+ * batch_size (kiln's batch_count is batch_size x n_iter), whether to
+ * send the images, the subseed and denoising_strength it echoes. */
+struct a1111_req {
+	long batch_size;
+	int send_images;
+	long long subseed;
+	json_object *denoise;	/* borrowed from the body; NULL: none */
 };
+
+static void
+a1111_req_of(json_object *body, struct a1111_req *m)
+{
+	json_object *v;
+
+	m->batch_size = 1;
+	m->send_images = 1;
+	m->subseed = -1;
+	m->denoise = NULL;
+	if (json_object_object_get_ex(body, "batch_size", &v) &&
+	    json_object_is_type(v, json_type_int))
+		m->batch_size = (long)json_object_get_int64(v);
+	/* send_images false: A1111 answers "images": []. */
+	if (json_object_object_get_ex(body, "send_images", &v) &&
+	    is_off(v, OFF_FALSE) && !json_object_is_type(v, json_type_null))
+		m->send_images = 0;
+	if (json_object_object_get_ex(body, "subseed", &v) &&
+	    json_object_is_type(v, json_type_int) &&
+	    json_object_get_int64(v) >= 0)
+		m->subseed = json_object_get_int64(v);
+	if (json_object_object_get_ex(body, "denoising_strength", &v) &&
+	    (json_object_is_type(v, json_type_int) ||
+	    json_object_is_type(v, json_type_double)))
+		m->denoise = v;
+}
+
+struct img_row {
+	json_object *images, *seeds, *infotexts;
+	struct kreq *req;
+	int send, failed;
+};
+
+/* b (a PNG kilnd wrote) in base64, a fresh string, or NULL. */
+static char *
+buf_base64(const struct buf *b)
+{
+	size_t n = sodium_base64_encoded_len(b->len,
+		sodium_base64_VARIANT_ORIGINAL);
+	/* Checked, as the read into b is: up to a third more than the
+	 * file, sized by it; NULL fails this answer only. */
+	char *b64 = malloc(n);
+
+	if (b64 != NULL)
+		sodium_bin2base64(b64, n, (const unsigned char *)b->data,
+			b->len, sodium_base64_VARIANT_ORIGINAL);
+	return b64;
+}
 
 /* The file at path (a PNG kilnd wrote, at most 256 MiB) in base64, a
  * fresh string, or NULL. */
@@ -346,19 +659,10 @@ file_base64(const char *path)
 {
 	struct buf b = { 0 };
 	char *b64 = NULL;
-	size_t n;
 
 	if (buf_read_file(&b, path, 256UL * 1024 * 1024) == BUF_READ_OK &&
-	    b.len > 0) {
-		n = sodium_base64_encoded_len(b.len,
-			sodium_base64_VARIANT_ORIGINAL);
-		/* Checked, as the read into b is: up to a third more than
-		 * 256 MiB, sized by the file; NULL fails this answer only. */
-		b64 = malloc(n);
-		if (b64 != NULL)
-			sodium_bin2base64(b64, n, (unsigned char *)b.data,
-				b.len, sodium_base64_VARIANT_ORIGINAL);
-	}
+	    b.len > 0)
+		b64 = buf_base64(&b);
 	buf_free(&b);
 	return b64;
 }
@@ -373,67 +677,163 @@ static const struct db_field image_fields[] = {
 	DB_FIELD(struct image_rec, seed, DBF_LLONG, "seed"),
 };
 
-/* One image of the finished job: its PNG in base64, its seed. */
+/* One image of the job: its PNG in base64 (when sent), its seed, and
+ * its infotext as A1111 reads it back from the PNG. */
 static int
 image_row(void *rec, void *arg)
 {
 	const struct image_rec *r = rec;
 	struct img_row *ir = arg;
-	char path[4096], *b64 = NULL;
+	struct buf b = { 0 };
+	char path[4096], err[256], *b64 = NULL;
+	json_object *chunks = NULL, *text = NULL;
 
 	if (api_artifact_path(ir->req, r->path, 0, path,
-	    sizeof(path)) == 0)
-		b64 = file_base64(path);
-	if (b64 == NULL) {
+	    sizeof(path)) != 0 || buf_read_file(&b, path,
+	    256UL * 1024 * 1024) != BUF_READ_OK || b.len == 0 ||
+	    (ir->send && (b64 = buf_base64(&b)) == NULL)) {
 		log_error("sdapi: cannot read %s", r->path);
+		buf_free(&b);
 		ir->failed = 1;
 		return 1;
 	}
-	json_object_array_add(ir->images, json_object_new_string(b64));
-	free(b64);
+	chunks = png_text_chunks((const uint8_t *)b.data, b.len, err,
+		sizeof(err));
+	if (chunks == NULL || !json_object_object_get_ex(chunks,
+	    "parameters", &text))
+		log_warn("sdapi: %s: no parameters: %s", r->path,
+			chunks == NULL ? err : "no such chunk");
+	json_object_array_add(ir->infotexts, text != NULL ?
+		json_object_get(text) : json_object_new_string(""));
+	json_object_put(chunks);
+	buf_free(&b);
+	if (b64 != NULL) {
+		json_object_array_add(ir->images, json_object_new_string(b64));
+		free(b64);
+	}
 	json_object_array_add(ir->seeds, json_object_new_int64(r->seed));
 	return 0;
 }
 
-/* AUTOMATIC1111's "info", a JSON text: what was rendered. */
+/* v, or a new null when v is NULL (json-c's null is NULL). */
 static json_object *
-info_of(json_object *job, json_object *seeds)
+or_null(json_object *v)
 {
-	json_object *o = json_object_new_object(), *v, *prompts, *negs;
+	return v != NULL ? json_object_get(v) : NULL;
+}
+
+/* "2026-12-07T10:11:12Z" -> "20261207101112", A1111's job_timestamp. */
+static json_object *
+job_timestamp(json_object *job)
+{
+	json_object *v;
+	const char *s;
+	char ts[15];
+	size_t n = 0;
+
+	if (!json_object_object_get_ex(job, "created_at", &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	for (s = json_object_get_string(v); *s != '\0' && n < 14; s++)
+		if (*s >= '0' && *s <= '9')
+			ts[n++] = *s;
+	ts[n] = '\0';
+	return json_object_new_string(ts);
+}
+
+/* AUTOMATIC1111's "info", a JSON text: the keys its Processed.js()
+ * gives, with what the job rendered. The generation parameters beyond
+ * the common ones (hires fix, LoRA and embedding hashes) are read back
+ * from the first image's infotext, as A1111 puts them in
+ * extra_generation_params. */
+static json_object *
+info_of(json_object *job, const struct img_row *ir, const struct a1111_req *m)
+{
+	static const char *const extra[] = { "Denoising strength",
+		"Hires upscale", "Hires steps", "Hires upscaler", "Lora hashes",
+		"TI hashes" };
+	json_object *o = json_object_new_object(), *v, *a, *parsed = NULL;
+	json_object *hires = NULL, *x;
 	const char *sampler = "";
-	size_t i, n = json_object_array_length(seeds);
-	static const char *const copy[] = { "prompt", "negative_prompt",
-		"width", "height", "steps", "cfg_scale" };
+	size_t i, n = json_object_array_length(ir->seeds);
 
 	if (o == NULL)
 		return NULL;
-	for (i = 0; i < ARRAY_LEN(copy); i++)
-		if (json_object_object_get_ex(job, copy[i], &v))
-			json_object_object_add(o, copy[i], json_object_get(v));
+	if (json_object_array_length(ir->infotexts) > 0)
+		parsed = infotext_parse(json_object_get_string(
+			json_object_array_get_idx(ir->infotexts, 0)));
+	json_object_object_get_ex(job, "hires", &hires);
+	json_object_object_get_ex(job, "prompt", &v);
+	json_object_object_add(o, "prompt", or_null(v));
+	a = json_object_new_array();
+	for (i = 0; i < n; i++)
+		json_object_array_add(a, or_null(v));
+	json_object_object_add(o, "all_prompts", a);
+	json_object_object_get_ex(job, "negative_prompt", &v);
+	json_object_object_add(o, "negative_prompt", v != NULL ?
+		json_object_get(v) : json_object_new_string(""));
+	a = json_object_new_array();
+	for (i = 0; i < n; i++)
+		json_object_array_add(a, v != NULL ? json_object_get(v) :
+			json_object_new_string(""));
+	json_object_object_add(o, "all_negative_prompts", a);
+	json_object_object_add(o, "seed", n > 0 ? json_object_get(
+		json_object_array_get_idx(ir->seeds, 0)) : NULL);
+	json_object_object_add(o, "all_seeds", json_object_get(ir->seeds));
+	json_object_object_add(o, "subseed", json_object_new_int64(m->subseed));
+	a = json_object_new_array();
+	for (i = 0; i < n; i++)
+		json_object_array_add(a, json_object_new_int64(m->subseed));
+	json_object_object_add(o, "all_subseeds", a);
+	json_object_object_add(o, "subseed_strength", json_object_new_int(0));
+	json_object_object_get_ex(job, "width", &v);
+	json_object_object_add(o, "width", or_null(v));
+	json_object_object_get_ex(job, "height", &v);
+	json_object_object_add(o, "height", or_null(v));
 	if (json_object_object_get_ex(job, "sampler", &v))
 		sampler = a1111_name(json_object_get_string(v));
 	json_object_object_add(o, "sampler_name",
 		json_object_new_string(sampler));
-	if (json_object_object_get_ex(job, "model", &v))
-		json_object_object_add(o, "sd_model_name", json_object_get(v));
-	json_object_object_add(o, "seed", n > 0 ? json_object_get(
-		json_object_array_get_idx(seeds, 0)) : NULL);
-	json_object_object_add(o, "all_seeds", json_object_get(seeds));
-	prompts = json_object_new_array();
-	negs = json_object_new_array();
-	for (i = 0; i < n; i++) {
-		json_object_object_get_ex(job, "prompt", &v);
-		json_object_array_add(prompts, json_object_get(v));
-		json_object_object_get_ex(job, "negative_prompt", &v);
-		json_object_array_add(negs, json_object_get(v));
-	}
-	json_object_object_add(o, "all_prompts", prompts);
-	json_object_object_add(o, "all_negative_prompts", negs);
-	json_object_object_add(o, "batch_size", json_object_new_int64(
-		(int64_t)n));
-	json_object_object_add(o, "n_iter", json_object_new_int(1));
+	json_object_object_get_ex(job, "cfg_scale", &v);
+	json_object_object_add(o, "cfg_scale", or_null(v));
+	json_object_object_get_ex(job, "steps", &v);
+	json_object_object_add(o, "steps", or_null(v));
+	json_object_object_add(o, "batch_size",
+		json_object_new_int64(m->batch_size));
+	json_object_object_add(o, "restore_faces", json_object_new_boolean(0));
+	json_object_object_add(o, "face_restoration_model", NULL);
+	json_object_object_get_ex(job, "model", &v);
+	json_object_object_add(o, "sd_model_name", or_null(v));
+	v = NULL;
+	if (parsed != NULL)
+		json_object_object_get_ex(parsed, "Model hash", &v);
+	json_object_object_add(o, "sd_model_hash", or_null(v));
+	json_object_object_add(o, "sd_vae_name", NULL);
+	json_object_object_add(o, "sd_vae_hash", NULL);
+	json_object_object_add(o, "seed_resize_from_w", json_object_new_int(-1));
+	json_object_object_add(o, "seed_resize_from_h", json_object_new_int(-1));
+	v = NULL;
+	if (hires != NULL && json_object_is_type(hires, json_type_object))
+		json_object_object_get_ex(hires, "strength", &v);
+	json_object_object_add(o, "denoising_strength", or_null(v != NULL ?
+		v : m->denoise));
+	x = json_object_new_object();
+	for (i = 0; parsed != NULL && i < ARRAY_LEN(extra); i++)
+		if (json_object_object_get_ex(parsed, extra[i], &v))
+			json_object_object_add(x, extra[i],
+				json_object_get(v));
+	json_object_object_add(o, "extra_generation_params", x);
+	json_object_object_add(o, "index_of_first_image", json_object_new_int(0));
+	json_object_object_add(o, "infotexts", json_object_get(ir->infotexts));
+	json_object_object_add(o, "styles", json_object_new_array());
+	json_object_object_add(o, "job_timestamp", job_timestamp(job));
+	json_object_object_add(o, "clip_skip", json_object_new_int(1));
+	json_object_object_add(o, "is_using_inpainting_conditioning",
+		json_object_new_boolean(0));
+	json_object_object_add(o, "version", NULL);
 	if (json_object_object_get_ex(job, "id", &v))
 		json_object_object_add(o, "kiln_job_id", json_object_get(v));
+	json_object_put(parsed);
 	return o;
 }
 
@@ -446,11 +846,13 @@ nap(long ms)
 	nanosleep(&ts, NULL);
 }
 
-/* The finished job's answer: its images, the request, the info. */
+/* The job's answer, finished or interrupted: its images (none when
+ * send_images is off), the request, the info. */
 static int
-answer_images(struct kreq *req, unsigned long long id, json_object *params)
+answer_images(struct kreq *req, unsigned long long id, json_object *params,
+	const struct a1111_req *m)
 {
-	struct img_row ir = { NULL, NULL, req, 0 };
+	struct img_row ir = { NULL, NULL, NULL, req, m->send_images, 0 };
 	struct image_rec r;
 	struct db_param p = DB_INT(id);
 	json_object *o = NULL, *job, *info = NULL;
@@ -464,7 +866,8 @@ answer_images(struct kreq *req, unsigned long long id, json_object *params)
 			"deleted while it ran", NULL);
 	ir.images = json_object_new_array();
 	ir.seeds = json_object_new_array();
-	if (ir.images == NULL || ir.seeds == NULL) {
+	ir.infotexts = json_object_new_array();
+	if (ir.images == NULL || ir.seeds == NULL || ir.infotexts == NULL) {
 		rc = api_send(req, 500, NULL);
 		goto out;
 	}
@@ -479,7 +882,7 @@ answer_images(struct kreq *req, unsigned long long id, json_object *params)
 			"could not be read", NULL);
 		goto out;
 	}
-	info = info_of(job, ir.seeds);
+	info = info_of(job, &ir, m);
 	o = json_object_new_object();
 	if (info != NULL && o != NULL) {
 		json_object_object_add(o, "images",
@@ -499,7 +902,64 @@ out:
 	json_object_put(job);
 	json_object_put(ir.images);
 	json_object_put(ir.seeds);
+	json_object_put(ir.infotexts);
 	return rc;
+}
+
+/* The model POST /sdapi/v1/options chose for this account, into kb when
+ * the request names none and it is still installed. Returns 0, or -1 on
+ * a db error. */
+static int
+stored_model(struct kreq *req, json_object *kb)
+{
+	struct db_param p = DB_INT(req->auth->user_id);
+	char *name = NULL;
+	int st;
+
+	if (json_object_object_get_ex(kb, "model", NULL))
+		return 0;
+	st = db_query_string(req->app->db, "SELECT sd_model_checkpoint FROM"
+		" sdapi_options WHERE user_id = ?", &p, 1, &name);
+	if (st < 0)
+		return -1;
+	if (name != NULL && sdapi_model_listed(req->app->cfg.models_dir,
+	    name))
+		json_object_object_add(kb, "model",
+			json_object_new_string(name));
+	free(name);
+	return 0;
+}
+
+int
+sdapi_model_listed(const char *dir, const char *name)
+{
+	char **names = NULL;
+	int n, i, found = 0;
+
+	if (!model_name_ok(name))
+		return 0;
+	n = models_list(dir, &names);
+	for (i = 0; i < n && !found; i++)
+		found = !strcmp(names[i], name);
+	models_list_free(names, n);
+	return found;
+}
+
+void
+sdapi_title_to_name(const char *title, char *out, size_t n)
+{
+	size_t len;
+	const char *br = strstr(title, " [");
+
+	/* "NAME.safetensors [0123456789]": A1111's titles, which clients
+	 * may send back; kiln's titles are the bare names. */
+	len = br != NULL ? (size_t)(br - title) : strlen(title);
+	if (len > 12 && !strncmp(title + len - 12, ".safetensors", 12))
+		len -= 12;
+	if (len >= n)
+		len = n - 1;
+	memcpy(out, title, len);
+	out[len] = '\0';
 }
 
 int
@@ -508,6 +968,7 @@ api_sdapi_txt2img(struct kreq *req)
 	struct tier_limits tl, *tier = &tl;
 	json_object *body = NULL, *kb = NULL, *fields = NULL;
 	struct enqueue_refusal why;
+	struct a1111_req meta;
 	unsigned long long id = 0;
 	struct job_spec s;
 	time_t until;
@@ -524,6 +985,11 @@ api_sdapi_txt2img(struct kreq *req)
 	/* Every problem at once: the translation's, then kiln's own checks
 	 * of what it made. */
 	bad = translate(body, fields, &kb);
+	a1111_req_of(body, &meta);
+	if (bad >= 0 && stored_model(req, kb) != 0) {
+		rc = api_db_fail(req, "sdapi: options");
+		goto out;
+	}
 	if (bad >= 0) {
 		st = job_spec_from_json(kb, &req->app->cfg, &s, field_error,
 			fields);
@@ -568,13 +1034,14 @@ api_sdapi_txt2img(struct kreq *req)
 				"was deleted while it ran", NULL);
 			goto out;
 		}
-		if (!strcmp(status, "succeeded")) {
+		/* Interrupted too: A1111 answers 200 with what it has. */
+		if (!strcmp(status, "succeeded") ||
+		    !strcmp(status, "canceled")) {
 			free(status);
-			rc = answer_images(req, id, body);
+			rc = answer_images(req, id, body, &meta);
 			goto out;
 		}
-		st = !strcmp(status, "failed") ? 1 :
-			!strcmp(status, "canceled") ? 2 : 0;
+		st = !strcmp(status, "failed");
 		free(status);
 		if (st == 1) {
 			/* The render daemon, not this program, failed: 502,
@@ -583,11 +1050,6 @@ api_sdapi_txt2img(struct kreq *req)
 			snprintf(msg, sizeof(msg), "the job failed; "
 				"GET /api/v1/jobs/%llu says why", id);
 			rc = resp_error_json(req, 502, "job_failed", msg, NULL);
-			goto out;
-		}
-		if (st == 2) {
-			rc = resp_error_json(req, 409, "canceled", "the job "
-				"was canceled (interrupt)", NULL);
 			goto out;
 		}
 		if (time(NULL) >= until) {
@@ -785,18 +1247,107 @@ api_sdapi_samplers(struct kreq *req)
 	return api_send(req, 200, a);
 }
 
+/* GET /sdapi/v1/upscalers: A1111's "None" and "Lanczos" (kiln's
+ * lanczos), then the usable upscaler models of [paths] upscalers, by
+ * A1111's name where the file keeps Real-ESRGAN's published one; each
+ * name is what hr_upscaler takes. */
 int
-api_sdapi_options(struct kreq *req)
+api_sdapi_upscalers(struct kreq *req)
 {
-	json_object *o = json_object_new_object();
+	static const char *const builtin[] = { "None", "Lanczos" };
+	json_object *a = json_object_new_array(), *o;
+	struct extra_info *x = NULL;
+	char file[128];
+	const char *name;
+	size_t k;
+	int n, i;
 
-	if (o == NULL)
+	if (a == NULL)
 		return api_send(req, 500, NULL);
-	json_object_object_add(o, "sd_model_checkpoint",
-		json_object_new_string(req->app->cfg.default_model));
-	json_object_object_add(o, "samples_format",
-		json_object_new_string("png"));
-	return api_send(req, 200, o);
+	for (k = 0; k < ARRAY_LEN(builtin); k++) {
+		o = json_object_new_object();
+		json_object_object_add(o, "name",
+			json_object_new_string(builtin[k]));
+		json_object_object_add(o, "model_name", NULL);
+		json_object_object_add(o, "model_path", NULL);
+		json_object_object_add(o, "model_url", NULL);
+		json_object_object_add(o, "scale", json_object_new_int(4));
+		json_object_array_add(a, o);
+	}
+	n = extras_list(req->app->cfg.upscalers_dir, EXTRA_UPSCALER, &x);
+	for (i = 0; i < n; i++) {
+		if (x[i].error != NULL)
+			continue;
+		name = x[i].name;
+		for (k = 0; k < ARRAY_LEN(upscaler_names); k++)
+			if (!strcmp(x[i].name, upscaler_names[k].kiln))
+				name = upscaler_names[k].a1111;
+		o = json_object_new_object();
+		json_object_object_add(o, "name", json_object_new_string(name));
+		json_object_object_add(o, "model_name",
+			json_object_new_string(x[i].arch));
+		snprintf(file, sizeof(file), "%s.safetensors", x[i].name);
+		json_object_object_add(o, "model_path",
+			json_object_new_string(file));
+		json_object_object_add(o, "model_url", NULL);
+		json_object_object_add(o, "scale",
+			json_object_new_int(x[i].scale));
+		json_object_array_add(a, o);
+	}
+	extras_free(x, n);
+	return api_send(req, 200, a);
+}
+
+/* GET /sdapi/v1/latent-upscale-modes: the latent modes kiln's hires fix
+ * has, by A1111's names. */
+int
+api_sdapi_latent_modes(struct kreq *req)
+{
+	json_object *a = json_object_new_array(), *o;
+	size_t k;
+
+	if (a == NULL)
+		return api_send(req, 500, NULL);
+	for (k = 0; k < ARRAY_LEN(upscaler_names); k++) {
+		if (strncmp(upscaler_names[k].kiln, "latent", 6) != 0)
+			continue;
+		o = json_object_new_object();
+		json_object_object_add(o, "name", json_object_new_string(
+			upscaler_names[k].a1111));
+		json_object_array_add(a, o);
+	}
+	return api_send(req, 200, a);
+}
+
+/* GET /sdapi/v1/schedulers: A1111's SchedulerItem for each scheduler
+ * txt2img takes (the schedulers table above). */
+int
+api_sdapi_schedulers(struct kreq *req)
+{
+	json_object *a = json_object_new_array(), *o;
+	size_t k;
+
+	if (a == NULL)
+		return api_send(req, 500, NULL);
+	for (k = 0; k < ARRAY_LEN(schedulers); k++) {
+		int karras = !strcmp(schedulers[k].name, "karras");
+
+		o = json_object_new_object();
+		json_object_object_add(o, "name",
+			json_object_new_string(schedulers[k].name));
+		json_object_object_add(o, "label",
+			json_object_new_string(schedulers[k].label));
+		json_object_object_add(o, "aliases", NULL);
+		json_object_object_add(o, "default_rho", karras ?
+			json_object_new_double(7.0) :
+			json_object_new_double(-1));
+		/* uniform and normal read the model's own sigmas. */
+		json_object_object_add(o, "need_inner_model",
+			json_object_new_boolean(!strcmp(schedulers[k].name,
+			"uniform") || !strcmp(schedulers[k].name, "normal")));
+		json_object_array_add(a, o);
+	}
+	return api_send(req, 200, a);
 }
 
 /* The caller's newest unfinished job: id, progress over the whole batch
@@ -911,4 +1462,26 @@ api_sdapi_interrupt(struct kreq *req)
 	    req->auth->user_id) < 0)
 		return api_db_fail(req, "sdapi: interrupt");
 	return api_send(req, 200, json_object_new_object());
+}
+
+/* POST /sdapi/v1/skip: A1111 drops the image being made and goes on
+ * with the batch. A kiln job renders its batch as one: skipping its only
+ * image is stopping it, and one image of several cannot be skipped
+ * (409, naming interrupt). Nothing running: null, as A1111. */
+int
+api_sdapi_skip(struct kreq *req)
+{
+	struct live l;
+
+	if (live_job(req, &l) != 0)
+		return api_db_fail(req, "sdapi: skip");
+	free(l.preview);
+	if (l.found && l.batch > 1)
+		return resp_error_json(req, 409, "conflict", "kiln renders a "
+			"batch as one job and cannot skip one image of it; "
+			"POST /sdapi/v1/interrupt stops the job", NULL);
+	if (l.found && job_cancel(req->app->db, l.id,
+	    req->auth->user_id) < 0)
+		return api_db_fail(req, "sdapi: skip");
+	return resp_json_text(req, 200, "null");
 }

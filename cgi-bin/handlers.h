@@ -101,6 +101,23 @@ int api_sdapi_samplers(struct kreq *req);
 int api_sdapi_options(struct kreq *req);
 int api_sdapi_progress(struct kreq *req);
 int api_sdapi_interrupt(struct kreq *req);
+int api_sdapi_skip(struct kreq *req);
+int api_sdapi_options_set(struct kreq *req);
+int api_sdapi_png_info(struct kreq *req);
+int api_sdapi_upscalers(struct kreq *req);
+int api_sdapi_latent_modes(struct kreq *req);
+int api_sdapi_schedulers(struct kreq *req);
+int api_sdapi_empty_list(struct kreq *req);
+int api_sdapi_memory(struct kreq *req);
+int api_sdapi_cmd_flags(struct kreq *req);
+int api_sdapi_refresh(struct kreq *req);
+int api_internal_ping(struct kreq *req);
+
+/* Shared by the api_sdapi*.c files (api_sdapi.c): whether name is a
+ * model of dir, and the model name in an A1111 checkpoint title
+ * ("NAME.safetensors [hash]" or NAME) into out (n bytes). */
+int sdapi_model_listed(const char *dir, const char *name);
+void sdapi_title_to_name(const char *title, char *out, size_t n);
 
 /* Shared by the api_*.c files (api_common.c). api_send answers with o
  * (NULL: a 500) and puts it; json_scopes makes ["read", ...];

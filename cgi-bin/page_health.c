@@ -42,15 +42,6 @@ page_readyz(struct kreq *req)
 	return resp_json_text(req, db_up && online > 0 ? 200 : 503, body);
 }
 
-/* A client on this machine: 127.0.0.0/8 or ::1 (also IPv4-mapped). */
-static int
-loopback(const char *a)
-{
-	if (!strncmp(a, "::ffff:", 7))
-		a += 7;
-	return !strncmp(a, "127.", 4) || !strcmp(a, "::1");
-}
-
 /* Who may read /metrics: loopback clients (unless [metrics]
  * allow_loopback = 0), a signed-in administrator, or a Bearer key with
  * the admin scope (what a Prometheus scrape job sends). Returns 1, 0 after
@@ -60,7 +51,7 @@ metrics_allowed(struct kreq *req)
 {
 	int st;
 
-	if (req->app->cfg.metrics_loopback && loopback(req->remote_addr))
+	if (req->app->cfg.metrics_loopback && addr_is_loopback(req->remote_addr))
 		return 1;
 	if (req->auth != NULL && req->auth->is_admin)
 		return 1;

@@ -630,27 +630,36 @@ auth_portal(struct kreq *req, const struct route *r)
 	return 0;
 }
 
+/* The routes AUTOMATIC1111's clients call: /sdapi/ and /internal/. They
+ * take HTTP Basic as well as Bearer (every such client sends Basic) and
+ * the key-less loopback account, and their 401 asks for Basic. */
 static int
-api_refuse(struct kreq *req, int status, const char *code, const char *msg)
+a1111_route(const struct route *r)
+{
+	return !strncmp(r->pattern, "/sdapi/", 7) ||
+		!strncmp(r->pattern, "/internal/", 10);
+}
+
+static int
+api_refuse(struct kreq *req, const struct route *r, int status,
+	const char *code, const char *msg)
 {
 	if (status == 401)
-		resp_header(req, "WWW-Authenticate", "Bearer realm=\"kiln\"");
+		resp_header(req, "WWW-Authenticate", r != NULL &&
+			a1111_route(r) ? "Basic realm=\"kiln\"" :
+			"Bearer realm=\"kiln\"");
 	return resp_error_json(req, status, code, msg, NULL);
 }
 
-int
-auth_bearer(struct kreq *req)
+/* Loads the owner of the API key key into req->auth. Returns 1, 0 when
+ * key is no live key, -1 on a db error. */
+static int
+auth_key(struct kreq *req, const char *key)
 {
-	const char *h = req->authorization, *key;
 	struct principal_row pr = { 0 };
 	char hash[DIGEST_HEX + 1], prefix[APIKEY_PREFIX_LEN + 1];
 	struct db_param p[2];
 
-	if (strncasecmp(h, "Bearer ", 7) != 0)
-		return 0;
-	key = h + 7;
-	while (*key == ' ')
-		key++;
 	if (strlen(key) != APIKEY_LEN || strncmp(key, "kiln_", 5) != 0)
 		return 0;
 	if (db_ensure(req->app->db) != 0)
@@ -688,9 +697,126 @@ auth_bearer(struct kreq *req)
 }
 
 int
+auth_bearer(struct kreq *req)
+{
+	const char *key;
+
+	if (strncasecmp(req->authorization, "Bearer ", 7) != 0)
+		return 0;
+	key = req->authorization + 7;
+	while (*key == ' ')
+		key++;
+	return auth_key(req, key);
+}
+
+int
+basic_password(const char *h, char *out, size_t n)
+{
+	unsigned char raw[256];
+	size_t len = 0;
+	const char *colon;
+
+	if (strncasecmp(h, "Basic", 5) != 0 || (h[5] != ' ' && h[5] != '\0'))
+		return -1;
+	h += 5;
+	while (*h == ' ')
+		h++;
+	/* The credentials are user:password, the password a kiln key:
+	 * anything longer than a few hundred bytes is not one. */
+	if (sodium_base642bin(raw, sizeof(raw) - 1, h, strlen(h), " ", &len,
+	    NULL, sodium_base64_VARIANT_ORIGINAL) != 0)
+		return -1;
+	raw[len] = '\0';
+	if (memchr(raw, '\0', len) != NULL)
+		return -1;
+	colon = strchr((const char *)raw, ':');
+	if (colon == NULL)
+		return -1;
+	if (strlen(colon + 1) >= n)
+		return -1;
+	strcpy(out, colon + 1);
+	sodium_memzero(raw, sizeof(raw));
+	return 0;
+}
+
+/* The account [sdapi] loopback_user names, as a principal with the read
+ * and generate scopes (never admin, whatever its role), for a key-less
+ * request from this machine. Returns 1, 0 when there is no such enabled
+ * account, -1 on a db error. */
+static int
+auth_loopback_user(struct kreq *req)
+{
+	struct principal_row pr = { 0 };
+	struct db_param p = DB_STR(req->app->cfg.sdapi_loopback_user);
+
+	if (db_ensure(req->app->db) != 0)
+		return -1;
+	if (db_query_into(req->app->db, "SELECT u.id, u.username,"
+	    " u.display_name, u.role, u.tier, 0 AS session_id, '' AS csrf,"
+	    " 0 AS idle_s FROM users u WHERE u.username = ? AND"
+	    " u.disabled = 0", &p, 1, session_fields,
+	    DB_NFIELDS(session_fields), &pr.r, principal_row, &pr) < 0)
+		return -1;
+	if (!pr.found)
+		return 0;
+	pr.a->session_id = 0;
+	free(pr.a->csrf);
+	pr.a->csrf = NULL;
+	pr.a->scopes = SCOPE_READ | SCOPE_GENERATE;
+	pr.a->is_admin = 0;
+	auth_free(req->auth);
+	req->auth = pr.a;
+	return 1;
+}
+
+int
+addr_is_loopback(const char *a)
+{
+	if (!strncmp(a, "::ffff:", 7))
+		a += 7;
+	return !strncmp(a, "127.", 4) || !strcmp(a, "::1");
+}
+
+/* No credentials at all: no Authorization header, an empty one (Open
+ * WebUI without a key) or Basic of nothing (SillyTavern's). */
+static int
+no_credentials(const char *h)
+{
+	while (*h == ' ')
+		h++;
+	if (!strncasecmp(h, "Basic", 5)) {
+		h += 5;
+		while (*h == ' ')
+			h++;
+	}
+	return *h == '\0';
+}
+
+/* The key of an AUTOMATIC1111 client's request: Bearer, or the password
+ * of Basic (the user name is not read: the key names its account).
+ * Returns 1 when loaded, 0 when no key or no live key was given, -1 on a
+ * db error. */
+static int
+auth_a1111(struct kreq *req)
+{
+	char key[APIKEY_LEN + 2];
+	int st;
+
+	if (strncasecmp(req->authorization, "Bearer ", 7) == 0)
+		return auth_bearer(req);
+	if (basic_password(req->authorization, key, sizeof(key)) != 0)
+		return 0;
+	st = auth_key(req, key);
+	sodium_memzero(key, sizeof(key));
+	return st;
+}
+
+int
 auth_api(struct kreq *req, const struct route *r)
 {
 	const char *h = req->authorization;
+	const struct kiln_config *c = &req->app->cfg;
+	int a1111 = a1111_route(r), st;
 	char need[64];
 
 	if (r->access == ACC_PUBLIC && r->scope == 0)
@@ -705,14 +831,41 @@ auth_api(struct kreq *req, const struct route *r)
 		if (req->auth != NULL)
 			goto check;
 	}
-	if (strncasecmp(h, "Bearer ", 7) != 0)
-		return api_refuse(req, 401, "unauthorized", "this endpoint "
-			"needs an API key: send Authorization: Bearer kiln_...");
-	switch (auth_bearer(req)) {
+	/* The operator's key-less mode for AUTOMATIC1111 clients on this
+	 * machine (LibreChat's tool sends nothing): only from loopback, and
+	 * only when nothing was sent, so a wrong key still answers 401. */
+	if (a1111 && *c->sdapi_loopback_user != '\0' && no_credentials(h) &&
+	    addr_is_loopback(req->remote_addr)) {
+		st = auth_loopback_user(req);
+		if (st < 0)
+			goto down;
+		if (st == 0) {
+			log_warn("sdapi: loopback_user %s is no enabled account",
+				c->sdapi_loopback_user);
+			return api_refuse(req, r, 401, "unauthorized", "the "
+				"loopback account is missing or disabled");
+		}
+		goto check;
+	}
+	if (a1111) {
+		if (no_credentials(h))
+			return api_refuse(req, r, 401, "unauthorized", "this "
+				"endpoint needs an API key: send it as the "
+				"password of HTTP Basic or as Authorization: "
+				"Bearer kiln_...");
+		st = auth_a1111(req);
+	} else {
+		if (strncasecmp(h, "Bearer ", 7) != 0)
+			return api_refuse(req, r, 401, "unauthorized", "this "
+				"endpoint needs an API key: send "
+				"Authorization: Bearer kiln_...");
+		st = auth_bearer(req);
+	}
+	switch (st) {
 	case 1:
 		break;
 	case 0:
-		return api_refuse(req, 401, "unauthorized", "invalid or "
+		return api_refuse(req, r, 401, "unauthorized", "invalid or "
 			"revoked API key");
 	default:
 		goto down;
@@ -725,14 +878,14 @@ check:
 			sizeof(need));
 		snprintf(msg, sizeof(msg), "this API key lacks the scope: %s",
 			need);
-		return api_refuse(req, 403, "forbidden", msg);
+		return api_refuse(req, r, 403, "forbidden", msg);
 	}
 	if (r->access == ACC_ADMIN && !req->auth->is_admin)
-		return api_refuse(req, 403, "forbidden", "this endpoint is for "
-			"administrators");
+		return api_refuse(req, r, 403, "forbidden", "this endpoint is "
+			"for administrators");
 	return 0;
 down:
 	log_error("%s: %s", req->path, db_error(req->app->db));
-	return api_refuse(req, 503, "database_unavailable", "the database "
+	return api_refuse(req, r, 503, "database_unavailable", "the database "
 		"could not answer; try again shortly");
 }

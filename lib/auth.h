@@ -110,7 +110,21 @@ int auth_portal(struct kreq *req, const struct route *r);
  * req->auth (replacing what was there). Returns 1 when loaded, 0 when
  * there is no such header or live key, -1 on a db error. */
 int auth_bearer(struct kreq *req);
+/* The API's access check. Routes under /sdapi/ and /internal/ (the
+ * AUTOMATIC1111 clients') also take the key as the password of HTTP
+ * Basic, the user name unread, and, when [sdapi] loopback_user is set,
+ * a request from a loopback address that sends no credentials acts as
+ * that account with the read and generate scopes. */
 int auth_api(struct kreq *req, const struct route *r);
+
+/* The password of an "Authorization: Basic base64(user:password)" value
+ * h into out (n bytes). Returns 0, or -1 when h is not Basic, not
+ * base64, has no ':' or the password does not fit. */
+int basic_password(const char *h, char *out, size_t n);
+
+/* 1 when the client address a is a loopback one: 127.0.0.0/8 or ::1,
+ * also as an IPv4-mapped address. */
+int addr_is_loopback(const char *a);
 
 /* The CSRF token forms on this page must carry: the session's, or before
  * login the pre-session cookie's (set on this response when missing).

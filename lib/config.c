@@ -1,5 +1,6 @@
 /* config.c - INI parser for kiln.conf, driven by a key/type table. */
 #include "config.h"
+#include "accounts.h"
 #include "netpolicy.h"
 #include "util.h"
 
@@ -38,6 +39,7 @@ struct cfg_key {
 };
 
 static int check_webhook_allow(const char *val, char *msg, size_t msglen);
+static int check_loopback_user(const char *val, char *msg, size_t msglen);
 
 #define S(sec, k, field, d) \
 	{ sec, k, CFG_STR, offsetof(struct kiln_config, field), d, 0, 0, NULL, \
@@ -118,6 +120,8 @@ static const struct cfg_key keys[] = {
 	I("limits", "upload_max_side", upload_max_side, "8192", 64, 65535),
 	S("metrics", "dir", metrics_dir, ""),
 	I("metrics", "allow_loopback", metrics_loopback, "1", 0, 1),
+	SC("sdapi", "loopback_user", sdapi_loopback_user, "",
+		check_loopback_user),
 	S("log", "level", log_level, "info"),
 };
 
@@ -138,6 +142,17 @@ check_webhook_allow(const char *val, char *msg, size_t msglen)
 	if (al == NULL)
 		return errf(msg, msglen, "webhooks.allow: %s", why);
 	net_allow_free(al);
+	return 0;
+}
+
+/* [sdapi] loopback_user: empty (off) or a name an account can have;
+ * whether that account exists is the database's to say, per request. */
+static int
+check_loopback_user(const char *val, char *msg, size_t msglen)
+{
+	if (*val != '\0' && !username_valid(val))
+		return errf(msg, msglen, "sdapi.loopback_user: \"%s\" is not "
+			"a user name", val);
 	return 0;
 }
 

@@ -99,6 +99,9 @@ struct kiln_config {
 	/* [metrics] */
 	char *metrics_dir;		/* "": ARTIFACTS/.metrics */
 	long metrics_loopback;		/* 1: loopback clients need no login */
+	/* [sdapi]: the account AUTOMATIC1111 clients on this machine act
+	 * as when they send no key ("": every call needs a key). */
+	char *sdapi_loopback_user;
 	/* [log] */
 	char *log_level;
 	/* [tier NAME] sections, in file order; tier_for() falls back to

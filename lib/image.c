@@ -1,6 +1,7 @@
 /* image.c - PNG output with A1111 "parameters" metadata written atomically,
  * PNG/JPEG input and resizing, on libgd. */
 #include "image.h"
+#include "infotext.h"
 #include "samplers.h"
 #include "storage.h"
 #include "util.h"
@@ -191,14 +192,37 @@ image_encode_png(int w, int h, const uint8_t *rgb, const char *parameters,
 {
 	gdImagePtr im = NULL;
 	uint8_t *raw = NULL, *res = NULL, *p;
-	size_t klen = strlen(PNG_KEYWORD), tlen = 0, data, total;
-	int size = 0, rc = -1;
+	char *latin1 = NULL;
+	const char *text = NULL;
+	size_t klen = strlen(PNG_KEYWORD), tlen = 0, head = 0, data, total;
+	int size = 0, rc = -1, itxt = 0;
 	uint32_t crc;
 
 	*png = NULL;
 	*len = 0;
 	if (check_size(w, h, err, errlen) != 0)
 		return -1;
+	if (parameters != NULL) {
+		/* Pillow's add_text, which A1111 saves with: tEXt holds
+		 * Latin-1, so text that is all Latin-1 goes there as such,
+		 * and anything else into an uncompressed iTXt as UTF-8 (no
+		 * language, no translated keyword), which readers take as
+		 * UTF-8. */
+		switch (infotext_latin1(parameters, &latin1)) {
+		case 1:
+			text = latin1;
+			break;
+		case 0:
+			text = parameters;
+			itxt = 1;
+			head = 4;	/* flag, method, two empty strings */
+			break;
+		default:
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		tlen = strlen(text);
+	}
 	im = to_gd(w, h, rgb);
 	if (im == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -210,14 +234,12 @@ image_encode_png(int w, int h, const uint8_t *rgb, const char *parameters,
 		snprintf(err, errlen, "PNG encoding failed");
 		goto out;
 	}
-	if (parameters != NULL)
-		tlen = strlen(parameters);
-	data = parameters != NULL ? klen + 1 + tlen : 0;
+	data = text != NULL ? klen + 1 + head + tlen : 0;
 	if (data > 0x7fffffffu) {
 		snprintf(err, errlen, "parameters text too long");
 		goto out;
 	}
-	total = (size_t)size + (parameters != NULL ? 12 + data : 0);
+	total = (size_t)size + (text != NULL ? 12 + data : 0);
 	/* Checked, as gd's own buffers are: an image may be up to
 	 * IMAGE_MAX_SIDE squared, so no room for it fails this image only. */
 	res = malloc(total);
@@ -227,12 +249,14 @@ image_encode_png(int w, int h, const uint8_t *rgb, const char *parameters,
 	}
 	memcpy(res, raw, PNG_IHDR_END);
 	p = res + PNG_IHDR_END;
-	if (parameters != NULL) {
-		/* tEXt: keyword, NUL, text; the CRC covers type and data. */
+	if (text != NULL) {
+		/* keyword, NUL, [iTXt: 0 0 "" NUL "" NUL], text; the CRC
+		 * covers type and data. */
 		put_be32(p, (uint32_t)data);
-		memcpy(p + 4, "tEXt", 4);
+		memcpy(p + 4, itxt ? "iTXt" : "tEXt", 4);
 		memcpy(p + 8, PNG_KEYWORD, klen + 1);
-		memcpy(p + 8 + klen + 1, parameters, tlen);
+		memset(p + 8 + klen + 1, 0, head);
+		memcpy(p + 8 + klen + 1 + head, text, tlen);
 		crc = (uint32_t)crc32(0L, p + 4, (uInt)(4 + data));
 		put_be32(p + 8 + data, crc);
 		p += 12 + data;
@@ -244,6 +268,7 @@ image_encode_png(int w, int h, const uint8_t *rgb, const char *parameters,
 	rc = 0;
 out:
 	free(res);
+	free(latin1);
 	if (raw != NULL)
 		gdFree(raw);
 	if (im != NULL)

@@ -1,5 +1,5 @@
 /* image.h - the images kiln hands out: PNG files written atomically with an
- * AUTOMATIC1111-style "parameters" tEXt chunk, PNG/JPEG input decoded to
+ * AUTOMATIC1111-style "parameters" text chunk, PNG/JPEG input decoded to
  * RGB, and resizing, all through libgd. */
 #ifndef KILN_IMAGE_H
 #define KILN_IMAGE_H
@@ -84,7 +84,9 @@ const char *image_sampler_display(const char *name);
 int image_parameters_text(const struct image_meta *m, char **out);
 
 /* Encodes w x h RGB8 pixels (row-major, 3 bytes each) as a PNG with, when
- * parameters is not NULL, a tEXt chunk "parameters" right after IHDR, and
+ * parameters (UTF-8) is not NULL, a "parameters" chunk right after IHDR,
+ * as Pillow's add_text writes it for A1111: tEXt in Latin-1 when every
+ * character is one, else an uncompressed iTXt in UTF-8; and
  * writes it to a temporary file beside path which is fsync'd and renamed
  * over path: readers see the old file or the whole new one, never a part.
  * Returns 0, or -1 with a message naming the path in err; nothing is then

@@ -241,11 +241,17 @@ def png_pixels(path):
 
 
 def png_parameters(path):
-    texts = [d for t, d in png_chunks(path) if t == b"tEXt"]
+    """The "parameters" text: tEXt in Latin-1, or iTXt in UTF-8 when the
+    text is not all Latin-1 (as Pillow's add_text writes for A1111)."""
+    texts = [(t, d) for t, d in png_chunks(path) if t in (b"tEXt", b"iTXt")]
     assert len(texts) == 1, texts
-    key, _, val = texts[0].partition(b"\0")
+    kind, data = texts[0]
+    key, _, val = data.partition(b"\0")
     assert key == b"parameters"
-    return val.decode("utf-8")
+    if kind == b"iTXt":
+        assert val[:2] == b"\0\0", val[:2]
+        return val[2:].split(b"\0", 2)[2].decode("utf-8")
+    return val.decode("latin-1")
 
 
 def close_to(got, want, what):

@@ -134,15 +134,23 @@ def file_sha256(path, skip_header=False):
 
 
 def png_parameters(data):
-    """The tEXt "parameters" of a PNG, read by hand."""
+    """The "parameters" of a PNG, read by hand: a tEXt chunk in Latin-1
+    or an uncompressed iTXt in UTF-8 (what Pillow's add_text writes)."""
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     pos = 8
     while pos < len(data):
         n = int.from_bytes(data[pos:pos + 4], "big")
-        if data[pos + 4:pos + 8] == b"tEXt":
-            k, v = data[pos + 8:pos + 8 + n].split(b"\0", 1)
+        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + n]
+        if kind == b"tEXt":
+            k, v = body.split(b"\0", 1)
             if k == b"parameters":
                 return v.decode("latin-1")
+        if kind == b"iTXt":
+            k, rest = body.split(b"\0", 1)
+            if k == b"parameters":
+                assert rest[:2] == b"\0\0", rest[:2]
+                _lang, _tkey, v = rest[2:].split(b"\0", 2)
+                return v.decode("utf-8")
         pos += 12 + n
     raise AssertionError("no parameters chunk")
 

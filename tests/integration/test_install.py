@@ -27,7 +27,8 @@ def test_make_install_into_a_staging_dir(_):
         pre = os.path.join(dest, "opt", "kiln")
         for exe in ("bin/kilnd", "bin/kiln-admin",
                     "lib/kiln/cgi-bin/portal.fcgi",
-                    "lib/kiln/cgi-bin/api.fcgi"):
+                    "lib/kiln/cgi-bin/api.fcgi",
+                    "lib/kiln/cgi-bin/api-wait.fcgi"):
             path = os.path.join(pre, exe)
             assert os.access(path, os.X_OK), exe
         share = os.path.join(pre, "share", "kiln")

@@ -127,8 +127,7 @@ def test_bad_requests_name_the_field_and_make_no_job(s):
     before = jobs_of(s, uid)
     ok = {"prompt": "a blue star", "steps": 2}
     for extra, field in [
-            ({"foo": 1}, "foo"),
-            ({"enable_hr": True}, "enable_hr"),
+            ({"enable_hr": True, "hr_resize_x": 1024}, "hr_resize_x"),
             ({"restore_faces": True}, "restore_faces"),
             ({"styles": ["photo"]}, "styles"),
             ({"subseed_strength": 0.5}, "subseed_strength"),
@@ -157,11 +156,11 @@ def test_bad_requests_name_the_field_and_make_no_job(s):
     fields = unprocessable(txt2img(s, {"steps": 2}, key), "no prompt")
     assert fields == {"prompt"}, fields
     # Every problem at once, the translation's and kiln's own checks.
-    fields = unprocessable(txt2img(s, dict(ok, foo=1, width=10,
-                                           enable_hr=True,
+    fields = unprocessable(txt2img(s, dict(ok, tiling=True, width=10,
+                                           s_churn=1,
                                            sampler_name="Euler x"), key),
                            "four at once")
-    assert fields == {"foo", "width", "enable_hr", "sampler_name"}, fields
+    assert fields == {"tiling", "width", "s_churn", "sampler_name"}, fields
     r = api(s, "POST", "/sdapi/v1/txt2img", key, raw="[1]")
     error_of(r, 400, "bad_request", "an array")
     assert jobs_of(s, uid) == before
@@ -171,6 +170,8 @@ def test_keys_and_scopes(s):
     _, _, ro = caller(s)
     r = api(s, "POST", "/sdapi/v1/txt2img", None, {"prompt": "x"})
     error_of(r, 401, "unauthorized", "no key")
+    # A1111 clients are asked for Basic, which carries the key too.
+    assert r.headers["www-authenticate"] == 'Basic realm="kiln"', r.headers
     r = txt2img(s, {"prompt": "x"}, ro)
     error_of(r, 403, "forbidden", "read-only key")
     r = api(s, "POST", "/sdapi/v1/interrupt", ro, {})

@@ -162,6 +162,45 @@ cookies_set(void)
 	buf_free(&r.headers);
 }
 
+/* HTTP Basic as AUTOMATIC1111 clients send it: the password is the
+ * key; the expected values are Python's base64 of the clear text. */
+static void
+basic_credentials(void)
+{
+	char pw[64];
+
+	/* "ada:kiln_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" */
+	CHECK(basic_password("Basic YWRhOmtpbG5fQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQQ==", pw, sizeof(pw)) == 0);
+	CHECK_STR(pw, "kiln_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+	/* An empty user name (requests' auth=("", key)); the scheme in
+	 * another case; a password holding ':'. */
+	CHECK(basic_password("basic OmtpbG5fQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQQ==", pw, sizeof(pw)) == 0);
+	CHECK_STR(pw, "kiln_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+	CHECK(basic_password("Basic dTphOmI=", pw, sizeof(pw)) == 0);
+	CHECK_STR(pw, "a:b");
+	/* No colon, not base64, another scheme, too long for out. */
+	CHECK(basic_password("Basic bm9jb2xvbg==", pw, sizeof(pw)) == -1);
+	CHECK(basic_password("Basic !!!", pw, sizeof(pw)) == -1);
+	CHECK(basic_password("Bearer kiln_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", pw, sizeof(pw)) == -1);
+	CHECK(basic_password("Basicx YTpi", pw, sizeof(pw)) == -1);
+	CHECK(basic_password("Basic YTp4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eA==", pw, sizeof(pw)) == -1);
+	/* SillyTavern without a key: "Basic " and nothing. */
+	CHECK(basic_password("Basic ", pw, sizeof(pw)) == -1);
+}
+
+static void
+loopback_addresses(void)
+{
+	CHECK(addr_is_loopback("127.0.0.1"));
+	CHECK(addr_is_loopback("127.9.8.7"));
+	CHECK(addr_is_loopback("::1"));
+	CHECK(addr_is_loopback("::ffff:127.0.0.1"));
+	CHECK(!addr_is_loopback("10.0.0.1"));
+	CHECK(!addr_is_loopback("1127.0.0.1"));
+	CHECK(!addr_is_loopback("::2"));
+	CHECK(!addr_is_loopback(""));
+}
+
 int
 main(void)
 {
@@ -175,5 +214,7 @@ main(void)
 	RUN(scope_names);
 	RUN(text_rules);
 	RUN(redirects_stay_local);
+	RUN(basic_credentials);
+	RUN(loopback_addresses);
 	return tap_done();
 }

@@ -347,9 +347,9 @@ null_and_absent_fields_are_the_defaults(void)
 	done(out, fields);
 }
 
-/* Fields kiln has no counterpart for: accepted at the value that means
- * off (or any value where they change nothing kiln makes), never passed
- * on; any other value is named. */
+/* Fields that switch on what kiln cannot do: accepted at the value that
+ * means off, never passed on; any other value is named. Fields that
+ * change nothing kiln makes are taken at any value. */
 static void
 unsupported_fields_are_taken_only_off(void)
 {
@@ -363,12 +363,24 @@ unsupported_fields_are_taken_only_off(void)
 		"{\"hr_scale\": 2}", "{\"send_images\": true}",
 		"{\"save_images\": false}",
 		"{\"override_settings_restore_afterwards\": true}",
+		"{\"refiner_checkpoint\": \"None\"}",
+		/* webuiapi's defaults: no churn, whatever the rest says. */
+		"{\"s_churn\": 0, \"s_tmax\": 0, \"s_tmin\": 0,"
+		" \"s_noise\": 1, \"eta\": 1.0}",
+		"{\"enable_hr\": false, \"hr_resize_x\": 1024,"
+		" \"hr_sampler_name\": \"Heun\"}",
+		"{\"infotext\": null, \"firstpass_image\": null}",
 	};
 	static const struct {
 		const char *body, *field;
 	} on[] = {
-		{ "{\"enable_hr\": true}", "enable_hr" },
 		{ "{\"restore_faces\": true}", "restore_faces" },
+		{ "{\"s_churn\": 0.5}", "s_churn" },
+		{ "{\"refiner_checkpoint\": \"refiner\"}",
+		    "refiner_checkpoint" },
+		{ "{\"infotext\": \"x\\nSteps: 2\"}", "infotext" },
+		{ "{\"disable_extra_networks\": true}",
+		    "disable_extra_networks" },
 		{ "{\"tiling\": true}", "tiling" },
 		{ "{\"styles\": [\"photo\"]}", "styles" },
 		{ "{\"script_name\": \"x/y/z plot\"}", "script_name" },
@@ -393,15 +405,123 @@ unsupported_fields_are_taken_only_off(void)
 		one_problem(on[i].body, on[i].field);
 }
 
+/* A1111's pydantic models ignore keys they do not know: so does kiln,
+ * SillyTavern's url, auth and SD.Next's clip_skip among them. */
 static void
-an_unknown_field_is_named(void)
+unknown_fields_are_ignored(void)
+{
+	static const char *const just_prompt[] = { "prompt", NULL };
+	json_object *out, *fields;
+
+	CHECK(translated("{\"foo\": 1, \"url\": \"http://127.0.0.1:7860\","
+	    " \"auth\": \"u:p\", \"clip_skip\": 1,"
+	    " \"hr_additional_modules\": []}", &out, &fields) == 0);
+	CHECK(json_object_object_length(fields) == 0);
+	CHECK(keys_are(out, just_prompt));
+	done(out, fields);
+}
+
+/* enable_hr is kiln's hires fix: hr_scale, denoising_strength (A1111's
+ * default 0.75), hr_second_pass_steps (0: the same steps) and
+ * hr_upscaler by A1111's names or kiln's. */
+static void
+enable_hr_is_the_hires_fix(void)
+{
+	static const struct {
+		const char *up, *want;
+	} ups[] = {
+		{ "Latent", "latent" }, { "Latent (nearest)", "latent-nearest" },
+		{ "Lanczos", "lanczos" }, { "None", "lanczos" },
+		{ "R-ESRGAN 4x+", "RealESRGAN_x4plus" },
+		{ "tiny-x4", "tiny-x4" },
+	};
+	json_object *out, *fields, *v;
+	char body[256];
+	size_t i;
+
+	CHECK(translated("{\"enable_hr\": true}", &out, &fields) == 0);
+	CHECK(json_object_object_get_ex(out, "hires_scale", &v) &&
+	    json_object_get_double(v) == 2.0);
+	CHECK(json_object_object_get_ex(out, "hires_strength", &v) &&
+	    json_object_get_double(v) == 0.75);
+	CHECK(!has(out, "hires_steps"));
+	CHECK_STR(str_at(out, "hires_upscaler"), "latent");
+	done(out, fields);
+	/* webuiapi's defaults with the fix on. */
+	CHECK(translated("{\"enable_hr\": true, \"hr_scale\": 1.5,"
+	    " \"hr_upscaler\": \"Latent\", \"hr_second_pass_steps\": 4,"
+	    " \"hr_resize_x\": 0, \"hr_resize_y\": 0,"
+	    " \"hr_checkpoint_name\": null, \"hr_sampler_name\": null,"
+	    " \"hr_scheduler\": null, \"hr_prompt\": \"\","
+	    " \"hr_negative_prompt\": \"\", \"denoising_strength\": 0.5,"
+	    " \"firstphase_width\": 0, \"firstphase_height\": 0}", &out,
+	    &fields) == 0);
+	CHECK(json_object_object_get_ex(out, "hires_scale", &v) &&
+	    json_object_get_double(v) == 1.5);
+	CHECK(json_object_object_get_ex(out, "hires_strength", &v) &&
+	    json_object_get_double(v) == 0.5);
+	CHECK(int_at(out, "hires_steps") == 4);
+	done(out, fields);
+	for (i = 0; i < ARRAY_LEN(ups); i++) {
+		snprintf(body, sizeof(body), "{\"enable_hr\": true,"
+		    " \"hr_upscaler\": \"%s\"}", ups[i].up);
+		CHECK(translated(body, &out, &fields) == 0);
+		CHECK_STR(str_at(out, "hires_upscaler"), ups[i].want);
+		done(out, fields);
+	}
+	/* A second pass unlike the first, or sized by pixels. */
+	one_problem("{\"enable_hr\": true, \"hr_resize_x\": 1024}",
+	    "hr_resize_x");
+	one_problem("{\"enable_hr\": true, \"hr_sampler_name\": \"Heun\","
+	    " \"sampler_name\": \"Euler\"}", "hr_sampler_name");
+	one_problem("{\"enable_hr\": true, \"hr_prompt\": \"other\","
+	    " \"prompt\": \"x\"}", "hr_prompt");
+	one_problem("{\"enable_hr\": true, \"firstphase_width\": 512}",
+	    "firstphase_width");
+	one_problem("{\"enable_hr\": true, \"hr_scale\": \"2\"}",
+	    "hr_scale");
+	/* The same as the first pass, said either way. */
+	CHECK(translated("{\"enable_hr\": true, \"sampler_name\": \"Euler\","
+	    " \"hr_sampler_name\": \"Euler\", \"prompt\": \"x\","
+	    " \"hr_prompt\": \"x\", \"hr_checkpoint_name\":"
+	    " \"Use same checkpoint\"}", &out, &fields) == 0);
+	done(out, fields);
+}
+
+/* eta where the sampler reads it: Euler a at 1, DDIM at 0. */
+static void
+eta_only_where_a_sampler_reads_it(void)
 {
 	json_object *out, *fields;
 
-	CHECK(translated("{\"foo\": 1}", &out, &fields) == 1);
-	CHECK_STR(str_at(fields, "foo"), "unknown field");
-	CHECK(!has(out, "foo"));
+	CHECK(translated("{\"sampler_name\": \"Euler a\", \"eta\": 1.0}",
+	    &out, &fields) == 0);
 	done(out, fields);
+	CHECK(translated("{\"sampler_name\": \"Euler\", \"eta\": 0.3}",
+	    &out, &fields) == 0);
+	done(out, fields);
+	CHECK(translated("{\"sampler_name\": \"DDIM\", \"eta\": 0}",
+	    &out, &fields) == 0);
+	done(out, fields);
+	one_problem("{\"sampler_name\": \"DDIM\", \"eta\": 1.0}", "eta");
+	one_problem("{\"sampler_name\": \"Euler a\", \"eta\": 0.5}", "eta");
+}
+
+/* A1111's scheduler names and labels, in any case: the ones that are
+ * kiln's schedule. */
+static void
+scheduler_names_and_labels(void)
+{
+	sampler_is("{\"sampler_name\": \"DDIM\", \"scheduler\":"
+	    " \"normal\"}", "ddim");
+	sampler_is("{\"sampler_name\": \"Euler a\", \"scheduler\":"
+	    " \"automatic\"}", "euler_a");
+	sampler_is("{\"sampler_name\": \"Euler\", \"scheduler\":"
+	    " \"Uniform\"}", "euler");
+	sampler_is("{\"sampler_name\": \"DPM++ 2M\", \"scheduler\":"
+	    " \"karras\"}", "dpmpp_2m_karras");
+	one_problem("{\"sampler_name\": \"Euler\", \"scheduler\":"
+	    " \"sgm_uniform\"}", "scheduler");
 }
 
 /* A1111 takes its LoRAs in the prompt: the tags go on to the kiln job
@@ -419,12 +539,14 @@ lora_tags_stay_in_the_prompt(void)
 	CHECK(!has(out, "loras"));
 	done(out, fields);
 	CHECK(translated("{\"prompt\": \"x\", \"loras\": [{\"name\": \"a\"}]}",
-	    &out, &fields) == 1);
-	CHECK_STR(str_at(fields, "loras"), "unknown field");
+	    &out, &fields) == 0);
+	CHECK(!has(out, "loras"));
 	done(out, fields);
 }
 
-/* override_settings may pick the model, and nothing else. */
+/* override_settings picks the model (a title with .safetensors and a
+ * hash too); settings whose value changes nothing kiln renders are
+ * taken, others named. */
 static void
 override_settings_picks_only_the_model(void)
 {
@@ -435,8 +557,16 @@ override_settings_picks_only_the_model(void)
 	CHECK_STR(str_at(out, "model"), "kiln-micro");
 	CHECK(!has(out, "override_settings"));
 	done(out, fields);
+	CHECK(translated("{\"override_settings\": {\"sd_model_checkpoint\":"
+	    " \"kiln-micro.safetensors [0123456789]\","
+	    " \"CLIP_stop_at_last_layers\": 1, \"sd_vae\": \"Automatic\","
+	    " \"samples_format\": \"png\"}}", &out, &fields) == 0);
+	CHECK_STR(str_at(out, "model"), "kiln-micro");
+	done(out, fields);
 	one_problem("{\"override_settings\": {\"CLIP_stop_at_last_layers\":"
 	    " 2}}", "override_settings.CLIP_stop_at_last_layers");
+	one_problem("{\"override_settings\": {\"sd_vae\":"
+	    " \"vae-ft-mse.safetensors\"}}", "override_settings.sd_vae");
 	one_problem("{\"override_settings\": []}", "override_settings");
 	one_problem("{\"override_settings\": \"kiln-micro\"}",
 	    "override_settings");
@@ -446,12 +576,12 @@ override_settings_picks_only_the_model(void)
 static void
 every_problem_is_named_at_once(void)
 {
-	static const char *const want[] = { "foo", "enable_hr",
+	static const char *const want[] = { "tiling", "s_churn",
 		"sampler_name", "n_iter", NULL };
 	json_object *out, *fields;
 
-	CHECK(translated("{\"prompt\": \"x\", \"foo\": 1, \"enable_hr\":"
-	    " true, \"sampler_name\": \"Euler x\", \"n_iter\": 0}", &out,
+	CHECK(translated("{\"prompt\": \"x\", \"tiling\": true, \"s_churn\":"
+	    " 1, \"sampler_name\": \"Euler x\", \"n_iter\": 0}", &out,
 	    &fields) == 4);
 	CHECK(keys_are(fields, want));
 	done(out, fields);
@@ -484,6 +614,8 @@ kiln_samplers_have_a1111_names(void)
 	CHECK_STR(a1111_name("ddim"), "DDIM");
 	CHECK_STR(a1111_name("dpmpp_2m"), "DPM++ 2M");
 	CHECK_STR(a1111_name("lcm"), "LCM");
+	/* A1111 1.9 on: the schedule is the scheduler's, not the name's. */
+	CHECK_STR(a1111_name("dpmpp_2m_karras"), "DPM++ 2M");
 }
 
 int
@@ -503,7 +635,10 @@ main(void)
 	RUN(size_steps_and_cfg_go_on_as_numbers);
 	RUN(null_and_absent_fields_are_the_defaults);
 	RUN(unsupported_fields_are_taken_only_off);
-	RUN(an_unknown_field_is_named);
+	RUN(unknown_fields_are_ignored);
+	RUN(enable_hr_is_the_hires_fix);
+	RUN(eta_only_where_a_sampler_reads_it);
+	RUN(scheduler_names_and_labels);
 	RUN(override_settings_picks_only_the_model);
 	RUN(lora_tags_stay_in_the_prompt);
 	RUN(every_problem_is_named_at_once);
