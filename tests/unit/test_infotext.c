@@ -204,10 +204,15 @@ kilns_fields_round_trip(void)
 	json_object *chunks, *res;
 
 	for (i = 0; i < ARRAY_LEN(prompts); i++) {
-		struct image_meta m = { prompts[i][0], prompts[i][1], 20,
-		    "dpmpp_2m_karras", 7.5, 18446744073709551615ULL, 512, 768,
-		    "kiln-micro", 0.35, 2, 12, "latent-nearest", "0123456789",
-		    loras, 2, tis, 1 };
+		struct image_meta m = { .prompt = prompts[i][0],
+		    .negative = prompts[i][1], .steps = 20,
+		    .sampler = "dpmpp_2m_karras", .cfg = 7.5,
+		    .seed = 18446744073709551615ULL, .width = 512,
+		    .height = 768, .model = "kiln-micro", .denoise = 0.35,
+		    .hires_scale = 2, .hires_steps = 12,
+		    .hires_upscaler = "latent-nearest",
+		    .model_hash = "0123456789", .loras = loras, .nloras = 2,
+		    .tis = tis, .ntis = 1 };
 
 		CHECK(image_parameters_text(&m, &text) == 0);
 		CHECK(image_encode_png(2, 2, px, text, &png, &len, err,
