@@ -13,7 +13,7 @@
 struct vae_args {
 	const char *model, *in_path, *out, *out2, *device;
 	int64_t shape[4];
-	long tile, overlap;
+	long tile, overlap, repeat;	/* --repeat: best of that many */
 	size_t budget;
 	int walk;		/* --fail-each-alloc */
 };
@@ -25,13 +25,13 @@ usage(FILE *f, int enc)
 		fprintf(f, "usage: kiln-render vae-encode --model PATH "
 			"--in NxCxHxW=FILE --out FILE [--logvar FILE] "
 			"[--tile N [--overlap N] | --budget BYTES] "
-			"[--device SEL] [--fail-each-alloc]\n"
+			"[--repeat N] [--device SEL] [--fail-each-alloc]\n"
 			"Writes the latent mean [N, latent, H/f, W/f] (not "
 			"scaled) as raw float32 and its shape as JSON.\n");
 	else
 		fprintf(f, "usage: kiln-render vae-decode --model PATH "
 			"--in NxCxHxW=FILE --out FILE [--tile N [--overlap N]"
-			" | --budget BYTES] [--device SEL] "
+			" | --budget BYTES] [--repeat N] [--device SEL] "
 			"[--fail-each-alloc]\n"
 			"FILE holds latents already divided by the scaling "
 			"factor; writes the image [N, C, f*H, f*W] as raw "
@@ -58,6 +58,7 @@ parse_args(int argc, char **argv, int enc, struct vae_args *a)
 	int i;
 
 	memset(a, 0, sizeof(*a));
+	a->repeat = 1;
 	for (i = 0; i < argc; i++) {
 		const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		long n;
@@ -84,6 +85,9 @@ parse_args(int argc, char **argv, int enc, struct vae_args *a)
 				return -1;
 		} else if (!strcmp(k, "--overlap")) {
 			if (parse_long(v, 1, &a->overlap))
+				return -1;
+		} else if (!strcmp(k, "--repeat")) {
+			if (parse_long(v, 1, &a->repeat) || a->repeat > 100)
 				return -1;
 		} else if (!strcmp(k, "--budget")) {
 			if (parse_long(v, 1, &n))
@@ -204,7 +208,8 @@ run(int argc, char **argv, int enc)
 	float *host = NULL;
 	char err[1024];
 	size_t n, base;
-	double t0, t1;
+	double t0, best = 0;
+	long r;
 	int rc = 1;
 
 	if (parse_args(argc, argv, enc, &a) != 0) {
@@ -237,16 +242,21 @@ run(int argc, char **argv, int enc)
 	if (a.walk && walk_alloc_failures(rt, cmd, pass_once,
 	    &(struct pass){ &a, enc, v, in }) < 0)
 		goto out;
-	t0 = now();
-	if (pass_run(&(struct pass){ &a, enc, v, in }, &out, &lv) != 0) {
-		fprintf(stderr, "kiln-render %s: %s\n", cmd, rt_error(rt));
-		goto out;
+	/* The best of --repeat passes: the first compiles kernels. */
+	for (r = 0; r < a.repeat; r++) {
+		kt_free(out);
+		kt_free(lv);
+		out = lv = NULL;
+		t0 = now();
+		if (pass_run(&(struct pass){ &a, enc, v, in }, &out, &lv) !=
+		    0 || rt_finish(rt) != 0) {
+			fprintf(stderr, "kiln-render %s: %s\n", cmd,
+				rt_error(rt));
+			goto out;
+		}
+		if (r == 0 || now() - t0 < best)
+			best = now() - t0;
 	}
-	if (rt_finish(rt) != 0) {
-		fprintf(stderr, "kiln-render %s: %s\n", cmd, rt_error(rt));
-		goto out;
-	}
-	t1 = now();
 	if (write_tensor(out, a.out, cmd) != 0 ||
 	    (lv != NULL && write_tensor(lv, a.out2, cmd) != 0))
 		goto out;
@@ -257,7 +267,7 @@ run(int argc, char **argv, int enc)
 		"\"base_bytes\":%zu}\n",
 		(long long)out->ne[0], (long long)out->ne[1],
 		(long long)out->ne[2], (long long)out->ne[3],
-		(double)vae_config(v)->scaling_factor, t1 - t0, rt->peak_held,
+		(double)vae_config(v)->scaling_factor, best, rt->peak_held,
 		rt->peak_live, base);
 	rc = 0;
 out:

@@ -176,6 +176,42 @@ def vae_timed(args, cmd, model, x, extra=()):
     return y, info
 
 
+def vae_vs_torch(args, work, model, rng):
+    """SD's VAE decode of a 64x64 latent (512x512 image), whole, through
+    kiln-render and through vae_torch.py (tools/reference/vae.py in
+    float32, args.threads threads) on the same weights and latent: best
+    of two after a warm-up each, peak RSS of each process."""
+    z = rng.standard_normal((1, 4, 64, 64)).astype(np.float32)
+    inp = os.path.join(work, "z.bin")
+    z.tofile(inp)
+    spec = "1x4x64x64=" + inp
+    ko, to = os.path.join(work, "k.bin"), os.path.join(work, "t.bin")
+    log("VAE: decode 512x512, kiln-render (best of 2 after a warm-up)")
+    out, _, _, k_rss = run_child(
+        [os.path.join(args.build, "render-daemon", "kiln-render"),
+         "vae-decode", "--model", model, "--in", spec, "--out", ko,
+         "--repeat", "3"], env=engine_env(args.build), timeout=3600)
+    k = json.loads(out)
+    log("VAE: decode 512x512, PyTorch, %d threads" % args.threads)
+    out, _, _, t_rss = run_child(
+        ["/usr/bin/python3", os.path.join(ROOT, "tools", "bench",
+                                          "vae_torch.py"),
+         "--model", model, "--config", json.dumps(
+             {"block_out": [128, 256, 512, 512], "layers": 2,
+              "latent": 4, "groups": 32}),
+         "--in", spec, "--out", to, "--threads", str(args.threads)],
+        timeout=3600)
+    t = json.loads(out)
+    a, b = np.fromfile(ko, np.float32), np.fromfile(to, np.float32)
+    return {"case": "decode 512x512", "kiln_s": round(k["seconds"], 3),
+            "torch_s": round(t["seconds"], 3),
+            "speedup": round(t["seconds"] / k["seconds"], 3),
+            "kiln_rss_mb": round(k_rss / 2**20),
+            "torch_rss_mb": round(t_rss / 2**20),
+            "max_rel_diff": float(np.max(np.abs(a - b)) /
+                                  (np.max(np.abs(b)) + 1e-12))}
+
+
 def section_vae(args):
     work = os.path.join(args.build, "bench-vae")
     os.makedirs(work, exist_ok=True)
@@ -201,6 +237,7 @@ def section_vae(args):
             "untiled_held_mb": iw["held_mb"], "tiled_held_mb": it["held_mb"],
             "mean_diff": round(float(d.mean()) / scale, 5),
             "max_diff": round(float(d.max()) / scale, 5)})
+    res["torch"] = vae_vs_torch(args, work, sd, rng)
     q = vae_model(work, "quarter", (32, 64, 128, 128))
     big = args.vae_big_budget_mb
     log("VAE: 2048x2048 decode within %d MB, quarter-width VAE" % big)
@@ -699,6 +736,14 @@ def table(res):
             m["ratio"]))
     v = res.get("vae")
     if v:
+        t = v["torch"]
+        out.append("VAE decode 512x512, SD's shape, random weights, whole "
+                   "(wall s, best of 2 after a warm-up)")
+        out.append("  kiln %.2f s, RSS %d MB   PyTorch %.2f s, RSS %d MB   "
+                   "%.2fx faster; max diff %.1e of the scale" % (
+                       t["kiln_s"], t["kiln_rss_mb"], t["torch_s"],
+                       t["torch_rss_mb"], t["speedup"],
+                       t["max_rel_diff"]))
         out.append("VAE, SD's shape, random weights (CPU s = user + "
                    "system; held = device MB beyond the weights)")
         out.append("  %-16s %9s %9s %7s %10s %10s %9s %9s" % (

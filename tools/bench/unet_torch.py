@@ -13,13 +13,13 @@ import argparse
 import json
 import os
 import resource
-import struct
 import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tools", "reference"))
+sys.path.insert(0, os.path.join(ROOT, "tools", "bench"))
 
 ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
 ap.add_argument("--model", required=True, help="the unet folder")
@@ -44,28 +44,9 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import unet as ref  # noqa: E402
+from torch_io import read_safetensors  # noqa: E402
 
 torch.set_num_threads(args.threads)
-
-_NP = {"F16": np.float16, "F32": np.float32, "BF16": np.uint16}
-
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-    data = np.memmap(path, np.uint8, "r", offset=8 + n)
-    out = {}
-    for name, h in header.items():
-        if name == "__metadata__":
-            continue
-        a, b = h["data_offsets"]
-        arr = data[a:b].view(_NP[h["dtype"]]).reshape(h["shape"])
-        if h["dtype"] == "BF16":
-            arr = (arr.astype(np.uint32) << 16).view(np.float32)
-        out[name] = torch.from_numpy(arr.astype(np.float32))
-    return out
-
 
 def tensor(spec):
     dims, path = spec.split("=", 1)
