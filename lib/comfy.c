@@ -1542,7 +1542,7 @@ choices(const struct cin *in, const struct comfy_lists *l)
 {
 	json_object *a = json_object_new_array();
 	const char *const *names = NULL;
-	int n = 0, i, ext = 1;
+	int n = 0, i;
 
 	switch (in->src) {
 	case S_CKPT:
@@ -1564,7 +1564,6 @@ choices(const struct cin *in, const struct comfy_lists *l)
 	case S_IMAGES:
 		names = l->images;
 		n = l->nimages;
-		ext = 0;
 		break;
 	case S_FIXED:
 		for (i = 0; in->choices[i] != NULL; i++)
@@ -1574,14 +1573,10 @@ choices(const struct cin *in, const struct comfy_lists *l)
 	case S_NONE:
 		break;
 	}
-	/* Files, as ComfyUI names them: with their extension. */
-	for (i = 0; i < n; i++) {
-		char *f = ext ? xasprintf("%s.safetensors", names[i]) :
-			xstrdup(names[i]);
-
-		json_object_array_add(a, json_object_new_string(f));
-		free(f);
-	}
+	/* kiln's names, without ".safetensors": kiln's models may be
+	 * folders. The walk takes either spelling. */
+	for (i = 0; i < n; i++)
+		json_object_array_add(a, json_object_new_string(names[i]));
 	return a;
 }
 
