@@ -117,6 +117,40 @@ static const struct route routes[] = {
 	  SCOPE_READ, NULL, NULL },
 	{ M_POST, "/sdapi/v1/interrupt", api_sdapi_interrupt, ACC_USER,
 	  SCOPE_GENERATE, NULL, NULL },
+	/* ComfyUI's API (api_comfy.c): the same keys and scopes. Its
+	 * clients send what ComfyUI takes: parameters not checked here. */
+	{ M_POST, "/comfyui/prompt", api_comfy_prompt, ACC_USER,
+	  SCOPE_GENERATE, NULL, NULL },
+	{ M_GET, "/comfyui/prompt", api_comfy_prompt_info, ACC_USER,
+	  SCOPE_READ, NULL, NULL },
+	{ M_GET, "/comfyui/history", api_comfy_history, ACC_USER, SCOPE_READ,
+	  NULL, NULL },
+	{ M_GET, "/comfyui/history/{prompt_id}", api_comfy_history_one,
+	  ACC_USER, SCOPE_READ, NULL, NULL },
+	{ M_GET, "/comfyui/queue", api_comfy_queue, ACC_USER, SCOPE_READ,
+	  NULL, NULL },
+	{ M_POST, "/comfyui/queue", api_comfy_queue_post, ACC_USER,
+	  SCOPE_GENERATE, NULL, NULL },
+	{ M_POST, "/comfyui/interrupt", api_comfy_interrupt, ACC_USER,
+	  SCOPE_GENERATE, NULL, NULL },
+	{ M_GET, "/comfyui/view", api_comfy_view, ACC_USER, SCOPE_READ, NULL,
+	  NULL },
+	{ M_POST, "/comfyui/upload/image", api_comfy_upload, ACC_USER,
+	  SCOPE_GENERATE, NULL, NULL },
+	{ M_GET, "/comfyui/object_info", api_comfy_object_info, ACC_USER,
+	  SCOPE_READ, NULL, NULL },
+	{ M_GET, "/comfyui/object_info/{class}", api_comfy_object_info,
+	  ACC_USER, SCOPE_READ, NULL, NULL },
+	{ M_GET, "/comfyui/models", api_comfy_models, ACC_USER, SCOPE_READ,
+	  NULL, NULL },
+	{ M_GET, "/comfyui/models/{folder}", api_comfy_models_folder,
+	  ACC_USER, SCOPE_READ, NULL, NULL },
+	{ M_GET, "/comfyui/embeddings", api_comfy_embeddings, ACC_USER,
+	  SCOPE_READ, NULL, NULL },
+	{ M_GET, "/comfyui/system_stats", api_comfy_system_stats, ACC_USER,
+	  SCOPE_READ, NULL, NULL },
+	{ M_GET, "/comfyui/features", api_comfy_features, ACC_USER,
+	  SCOPE_READ, NULL, NULL },
 };
 
 static void
@@ -140,9 +174,10 @@ json_field_error(struct kreq *req, const char *field, const char *what)
 		"fields", fields);
 }
 
-/* Jobs may carry images (init_image, mask, control_image) as base64. */
+/* Jobs may carry images (init_image, mask, control_image) as base64;
+ * ComfyUI's clients send images to /comfyui/upload/image. */
 static const char *const uploads[] = { "/api/v1/jobs", "/api/v1/jobs/batch",
-	NULL };
+	"/comfyui/upload/image", NULL };
 
 int
 main(int argc, char **argv)

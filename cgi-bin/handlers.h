@@ -119,6 +119,22 @@ int api_internal_ping(struct kreq *req);
 int sdapi_model_listed(const char *dir, const char *name);
 void sdapi_title_to_name(const char *title, char *out, size_t n);
 
+int api_comfy_prompt(struct kreq *req);
+int api_comfy_prompt_info(struct kreq *req);
+int api_comfy_history(struct kreq *req);
+int api_comfy_history_one(struct kreq *req);
+int api_comfy_queue(struct kreq *req);
+int api_comfy_queue_post(struct kreq *req);
+int api_comfy_interrupt(struct kreq *req);
+int api_comfy_view(struct kreq *req);
+int api_comfy_upload(struct kreq *req);
+int api_comfy_object_info(struct kreq *req);
+int api_comfy_models(struct kreq *req);
+int api_comfy_models_folder(struct kreq *req);
+int api_comfy_embeddings(struct kreq *req);
+int api_comfy_system_stats(struct kreq *req);
+int api_comfy_features(struct kreq *req);
+
 /* Shared by the api_*.c files (api_common.c). api_send answers with o
  * (NULL: a 500) and puts it; json_scopes makes ["read", ...];
  * api_db_fail logs the database's message under where and answers a

@@ -630,14 +630,17 @@ auth_portal(struct kreq *req, const struct route *r)
 	return 0;
 }
 
-/* The routes AUTOMATIC1111's clients call: /sdapi/ and /internal/. They
- * take HTTP Basic as well as Bearer (every such client sends Basic) and
- * the key-less loopback account, and their 401 asks for Basic. */
+/* The routes other tools' clients call: AUTOMATIC1111's /sdapi/ and
+ * /internal/, ComfyUI's /comfyui/. They take HTTP Basic as well as
+ * Bearer (A1111's clients send Basic; ComfyUI has no auth of its own, so
+ * its clients send a proxy's Basic, a Bearer, or nothing) and the
+ * key-less loopback account, and their 401 asks for Basic. */
 static int
 a1111_route(const struct route *r)
 {
 	return !strncmp(r->pattern, "/sdapi/", 7) ||
-		!strncmp(r->pattern, "/internal/", 10);
+		!strncmp(r->pattern, "/internal/", 10) ||
+		!strncmp(r->pattern, "/comfyui/", 9);
 }
 
 static int

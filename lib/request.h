@@ -296,6 +296,10 @@ const char *in_sent(const struct kreq *req, size_t key);
  * (malformed, or not an object) in req. */
 struct json_object;
 int req_json_body(struct kreq *req, struct json_object **out);
+/* The same whatever the Content-Type, as aiohttp's request.json() reads
+ * it: for ComfyUI's clients, whose Python urllib labels JSON as a form
+ * (400 only: never 415). */
+int req_json_body_any(struct kreq *req, struct json_object **out);
 
 /* The route's {id} capture i as a positive integer, or 0 when it is not
  * one (callers answer 404). */
