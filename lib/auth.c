@@ -630,14 +630,16 @@ auth_portal(struct kreq *req, const struct route *r)
 	return 0;
 }
 
-/* The routes AUTOMATIC1111's clients call: /sdapi/ and /internal/. They
- * take HTTP Basic as well as Bearer (every such client sends Basic) and
- * the key-less loopback account, and their 401 asks for Basic. */
+/* The routes AUTOMATIC1111's clients call: /sdapi/, /internal/ and the
+ * ControlNet extension's /controlnet/. They take HTTP Basic as well as
+ * Bearer (every such client sends Basic) and the key-less loopback
+ * account, and their 401 asks for Basic. */
 static int
 a1111_route(const struct route *r)
 {
 	return !strncmp(r->pattern, "/sdapi/", 7) ||
-		!strncmp(r->pattern, "/internal/", 10);
+		!strncmp(r->pattern, "/internal/", 10) ||
+		!strncmp(r->pattern, "/controlnet/", 12);
 }
 
 static int
