@@ -164,7 +164,7 @@ main(int argc, char **argv)
 {
 	static const struct program prog = {
 		"api.fcgi", routes, ARRAY_LEN(routes), json_error, auth_api,
-		json_field_error, uploads,
+		json_field_error, uploads, auth_api,
 	};
 
 	return kiln_serve(&prog, argc, argv);

@@ -473,6 +473,8 @@ session_load(struct kreq *req)
 	char hash[DIGEST_HEX + 1];
 	struct db_param p[2];
 
+	if (req->auth != NULL)
+		return 0;	/* auth_portal_session loaded it */
 	if (tok == NULL || *tok == '\0')
 		return 0;
 	if (strlen(tok) != TOKEN_LEN)
@@ -627,6 +629,24 @@ auth_portal(struct kreq *req, const struct route *r)
 	}
 	if (r->access == ACC_ADMIN && !req->auth->is_admin)
 		return refuse(req, 403, "This page is for administrators.");
+	return 0;
+}
+
+int
+auth_portal_session(struct kreq *req, const struct route *r)
+{
+	(void)r;
+	if (db_ensure(req->app->db) != 0 || session_load(req) != 0) {
+		log_error("%s: %s", req->path, db_error(req->app->db));
+		return refuse(req, 503, "The database could not answer; try "
+			"again shortly.");
+	}
+	if (req->auth == NULL) {
+		view_error(req, 413, "payload_too_large", "Sign in to send "
+			"images: a form without a session may be at most "
+			"1 MiB.");
+		return -1;
+	}
 	return 0;
 }
 
