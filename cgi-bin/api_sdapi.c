@@ -1166,6 +1166,11 @@ echoed(json_object *body, int img2img)
 		else
 			json_object_object_add(o, key, json_object_get(val));
 	}
+	/* A1111 echoes every field of its model: these two as null. */
+	if (!with) {
+		json_object_object_add(o, "init_images", NULL);
+		json_object_object_add(o, "mask", NULL);
+	}
 	return o;
 }
 
