@@ -167,7 +167,7 @@ $(ADMIN): $(ADMIN_SRC:%.c=$(BUILD)/%.o) $(LIBKILN)
 # and links the handler files it calls; the objects go before the
 # libraries that resolve them.
 $(BUILD)/tests/test_sdapi: $(addprefix $(BUILD)/cgi-bin/,api_common.o \
-	api_jobs.o api_images.o)
+	api_jobs.o api_images.o api_sdapi_cn.o)
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBENG) $(LIBKILN)
 	@mkdir -p $(dir $@)

@@ -61,6 +61,19 @@ static const struct route routes[] = {
 	 * here. */
 	{ M_POST, "/sdapi/v1/txt2img", api_sdapi_txt2img, ACC_USER,
 	  SCOPE_GENERATE, NULL, NULL },
+	{ M_POST, "/sdapi/v1/img2img", api_sdapi_img2img, ACC_USER,
+	  SCOPE_GENERATE, NULL, NULL },
+	/* 501: kiln has no upscale-only job (api_sdapi_extra_single). */
+	{ M_POST, "/sdapi/v1/extra-single-image", api_sdapi_extra_single,
+	  ACC_USER, SCOPE_GENERATE, NULL, NULL },
+	/* The sd-webui-controlnet extension's lists, which its clients
+	 * probe before they send a unit. */
+	{ M_GET, "/controlnet/version", api_controlnet_version, ACC_USER,
+	  SCOPE_READ, NULL, NULL },
+	{ M_GET, "/controlnet/model_list", api_controlnet_models, ACC_USER,
+	  SCOPE_READ, NULL, NULL },
+	{ M_GET, "/controlnet/module_list", api_controlnet_modules, ACC_USER,
+	  SCOPE_READ, NULL, NULL },
 	{ M_GET, "/sdapi/v1/sd-models", api_sdapi_models, ACC_USER,
 	  SCOPE_READ, NULL, NULL },
 	{ M_GET, "/sdapi/v1/loras", api_sdapi_loras, ACC_USER, SCOPE_READ,
@@ -174,17 +187,20 @@ json_field_error(struct kreq *req, const char *field, const char *what)
 		"fields", fields);
 }
 
-/* Jobs may carry images (init_image, mask, control_image) as base64;
- * ComfyUI's clients send images to /comfyui/upload/image. */
+/* Jobs may carry images (init_image, mask, control_image) as base64, and
+ * ComfyUI's clients send images to /comfyui/upload/image: for an
+ * authenticated caller only (kiln_serve checks the key before it reads
+ * such a body). */
 static const char *const uploads[] = { "/api/v1/jobs", "/api/v1/jobs/batch",
-	"/comfyui/upload/image", NULL };
+	"/sdapi/v1/img2img", "/sdapi/v1/txt2img", "/comfyui/upload/image",
+	NULL };
 
 int
 main(int argc, char **argv)
 {
 	static const struct program prog = {
 		"api.fcgi", routes, ARRAY_LEN(routes), json_error, auth_api,
-		json_field_error, uploads,
+		json_field_error, uploads, auth_api,
 	};
 
 	return kiln_serve(&prog, argc, argv);

@@ -1,7 +1,9 @@
-/* api_sdapi.c - AUTOMATIC1111's txt2img under /sdapi/v1: the request
- * read as A1111's pydantic model reads it (unknown keys ignored, knobs
- * that change nothing kiln renders taken, a feature kiln cannot do
- * refused with 422 naming the field, enable_hr as kiln's hires fix),
+/* api_sdapi.c - AUTOMATIC1111's txt2img and img2img under /sdapi/v1: the
+ * request read as A1111's pydantic models read it (unknown keys ignored,
+ * knobs that change nothing kiln renders taken, a feature kiln cannot
+ * do refused with 422 naming the field, enable_hr as kiln's hires fix,
+ * init_images and mask as the job's image inputs, a ControlNet unit as
+ * its ControlNet),
  * then an ordinary kiln job (the same checks, quotas, credits, queue,
  * history and gallery) waited for, and answered with its PNGs in base64
  * and A1111's info (infotexts read back from the PNGs). The web servers
@@ -72,7 +74,8 @@ static const struct {
  * additions) that switch on something kiln cannot do, each with the
  * value that means off. Any other field kiln does not read is ignored,
  * as A1111's pydantic models ignore keys they do not know. */
-enum off { OFF_FALSE, OFF_EMPTY, OFF_ZERO, OFF_MINUS1_OR_0, OFF_NONE };
+enum off { OFF_FALSE, OFF_EMPTY, OFF_ZERO, OFF_MINUS1_OR_0, OFF_NONE,
+	OFF_ONE };
 static const struct {
 	const char *name;
 	enum off off;
@@ -82,9 +85,7 @@ static const struct {
 	{ "tiling", OFF_FALSE, "kiln does not render tiling images" },
 	{ "styles", OFF_EMPTY, "kiln has no prompt styles "
 	  "(GET /sdapi/v1/prompt-styles)" },
-	{ "script_name", OFF_EMPTY, "kiln has no scripts "
-	  "(GET /sdapi/v1/scripts)" },
-	{ "alwayson_scripts", OFF_EMPTY, "kiln has no scripts "
+	{ "script_name", OFF_EMPTY, "kiln has no selectable scripts "
 	  "(GET /sdapi/v1/scripts)" },
 	{ "subseed_strength", OFF_ZERO, "kiln has no variation seeds" },
 	{ "seed_resize_from_h", OFF_MINUS1_OR_0, "kiln cannot resize seeds" },
@@ -100,9 +101,25 @@ static const struct {
 	{ "firstpass_image", OFF_EMPTY, "kiln's txt2img takes no image" },
 	{ "infotext", OFF_EMPTY, "kiln does not read settings from an "
 	  "infotext" },
-	{ "init_images", OFF_EMPTY, "txt2img takes no image" },
-	{ "mask", OFF_EMPTY, "txt2img takes no image" },
+	{ "init_images", OFF_EMPTY, "txt2img takes no image; POST "
+	  "/sdapi/v1/img2img does" },
+	{ "mask", OFF_EMPTY, "txt2img takes no image; POST "
+	  "/sdapi/v1/img2img does" },
+	/* img2img's: 1 (or null) is the noise as sampled. */
+	{ "initial_noise_multiplier", OFF_ONE, "kiln samples its noise "
+	  "unscaled (1 only)" },
+	{ "latent_mask", OFF_EMPTY, "kiln's mask is the mask (leave "
+	  "latent_mask out)" },
 };
+
+/* The fields of offs that only A1111's txt2img model has (img2img reads
+ * its images itself and ignores firstpass_image as any unknown key). */
+static int
+txt2img_only(const char *key)
+{
+	return !strcmp(key, "firstpass_image") ||
+		!strcmp(key, "init_images") || !strcmp(key, "mask");
+}
 
 /* The hires fix's fields that must say "the same as the first pass". */
 static const struct {
@@ -148,6 +165,7 @@ field_error(void *arg, const char *field, const char *msg)
 		{ "hires_steps", "hr_second_pass_steps" },
 		{ "hires_strength", "denoising_strength" },
 		{ "hires_upscaler", "hr_upscaler" },
+		{ "init_image", "init_images" },
 	};
 	size_t i;
 
@@ -180,7 +198,8 @@ is_off(json_object *v, enum off off)
 		double d = json_object_get_double(v);
 
 		return ((off == OFF_ZERO || off == OFF_FALSE) && d == 0) ||
-			(off == OFF_MINUS1_OR_0 && (d == 0 || d == -1));
+			(off == OFF_MINUS1_OR_0 && (d == 0 || d == -1)) ||
+			(off == OFF_ONE && d == 1);
 	}
 	}
 	return 0;
@@ -465,27 +484,177 @@ hires(json_object *in, json_object *o, json_object *fields)
 	return bad;
 }
 
+/* img2img's inpainting fields, which A1111 reads only with a mask, and
+ * the defaults of its processing class (StableDiffusionProcessingImg2Img:
+ * mask_blur 4, fill 0, the whole picture "only masked" with no padding,
+ * the mask not inverted), which are not all kiln's own. */
+static const struct {
+	const char *name;
+	int def;
+} inpaint_fields[] = {
+	{ "mask_blur", 4 }, { "inpainting_fill", 0 },
+	{ "inpaint_full_res", 1 }, { "inpaint_full_res_padding", 0 },
+	{ "inpainting_mask_invert", 0 },
+};
+
+/* init_images (one image: kiln renders a job from one) as the job's
+ * init_image in o. Returns the number of problems. */
+static int
+init_images(json_object *val, json_object *o, json_object *fields)
+{
+	json_object *v;
+
+	if (json_object_is_type(val, json_type_null))
+		return 0;	/* reported as missing */
+	if (!json_object_is_type(val, json_type_array)) {
+		field_error(fields, "init_images", "must be an array of "
+			"images (base64 or data: URIs)");
+		return 1;
+	}
+	if (json_object_array_length(val) > 1) {
+		field_error(fields, "init_images", "kiln renders a job from "
+			"one init image; send one (batch_size makes several "
+			"images of it)");
+		return 1;
+	}
+	if (json_object_array_length(val) == 0)
+		return 0;
+	v = json_object_array_get_idx(val, 0);
+	if (!json_object_is_type(v, json_type_string)) {
+		field_error(fields, "init_images", "must be an array of "
+			"images (base64 or data: URIs)");
+		return 1;
+	}
+	json_object_object_add(o, "init_image", json_object_get(v));
+	return 0;
+}
+
+/* img2img's own fields (those of A1111's model that txt2img's lacks)
+ * from the body into o: the mask and what is done with it, only when
+ * there is a mask, as A1111 reads them. Returns the number of
+ * problems. */
+static int
+img2img_fields(json_object *in, json_object *o, json_object *fields)
+{
+	json_object *v, *bx, *by;
+	int bad = 0;
+	size_t k;
+
+	if (json_object_object_get_ex(in, "init_images", &v))
+		bad += init_images(v, o, fields);
+	if (!json_object_object_get_ex(o, "init_image", NULL) && bad == 0) {
+		field_error(fields, "init_images", "needs one image (base64 or "
+			"a data: URI)");
+		bad++;
+	}
+	if (json_object_object_get_ex(in, "denoising_strength", &v) &&
+	    !json_object_is_type(v, json_type_null))
+		json_object_object_add(o, "denoising_strength",
+			json_object_get(v));
+	if (json_object_object_get_ex(in, "resize_mode", &v) &&
+	    !json_object_is_type(v, json_type_null)) {
+		if (json_object_is_type(v, json_type_int) &&
+		    json_object_get_int64(v) == 3) {
+			field_error(fields, "resize_mode", "kiln has no latent "
+				"upscale resize (0, 1 or 2)");
+			bad++;
+		} else {
+			json_object_object_add(o, "resize_mode",
+				json_object_get(v));
+		}
+	}
+	if (!json_object_object_get_ex(in, "mask", &v) ||
+	    json_object_is_type(v, json_type_null) ||
+	    (json_object_is_type(v, json_type_string) &&
+	    json_object_get_string_len(v) == 0))
+		return bad;	/* the inpainting fields unread */
+	json_object_object_add(o, "mask", json_object_get(v));
+	for (k = 0; k < ARRAY_LEN(inpaint_fields); k++) {
+		const char *name = inpaint_fields[k].name;
+
+		if (!json_object_object_get_ex(in, name, &v) ||
+		    json_object_is_type(v, json_type_null))
+			v = NULL;
+		/* mask_blur sets both of A1111's blurs; without it, they
+		 * must agree, as kiln blurs alike both ways. */
+		if (k == 0 && v == NULL) {
+			bx = by = NULL;
+			json_object_object_get_ex(in, "mask_blur_x", &bx);
+			json_object_object_get_ex(in, "mask_blur_y", &by);
+			if (bx != NULL && json_object_is_type(bx,
+			    json_type_null))
+				bx = NULL;
+			if (by != NULL && json_object_is_type(by,
+			    json_type_null))
+				by = NULL;
+			if ((bx != NULL || by != NULL) && !(bx != NULL &&
+			    by != NULL && json_object_equal(bx, by))) {
+				field_error(fields, "mask_blur_x", "kiln blurs "
+					"the mask alike both ways: give "
+					"mask_blur, or mask_blur_x equal to "
+					"mask_blur_y");
+				bad++;
+				continue;
+			}
+			v = bx;
+		}
+		json_object_object_add(o, name, v != NULL ? json_object_get(v) :
+			json_object_new_int(inpaint_fields[k].def));
+	}
+	return bad;
+}
+
+/* The fields img2img_fields reads, which translate passes over. */
+static int
+is_img2img_field(const char *key)
+{
+	static const char *const names[] = { "init_images", "mask",
+		"denoising_strength", "resize_mode", "mask_blur_x",
+		"mask_blur_y" };
+	size_t k;
+
+	for (k = 0; k < ARRAY_LEN(names); k++)
+		if (!strcmp(key, names[k]))
+			return 1;
+	for (k = 0; k < ARRAY_LEN(inpaint_fields); k++)
+		if (!strcmp(key, inpaint_fields[k].name))
+			return 1;
+	return 0;
+}
+
 /*
- * Turns a txt2img body into the body of POST /api/v1/jobs in *out, with
- * every problem reported to fields. Returns the number of problems, or
- * -1 when memory runs out.
+ * Turns a txt2img or (img2img 1) an img2img body into the body of POST
+ * /api/v1/jobs in *out, with every problem reported to fields; *cn
+ * receives the ControlNet unit it enabled. Returns the number of
+ * problems, or -1 when memory runs out.
  */
 static int
-translate(json_object *in, json_object *fields, json_object **out)
+translate(json_object *in, int img2img, json_object *fields,
+	json_object **out, struct sdapi_cn *cn)
 {
 	static const char *const same[] = { "prompt", "negative_prompt",
 		"width", "height", "steps", "cfg_scale" };
 	json_object *o = json_object_new_object(), *v;
 	const char *sampler = NULL, *sampler_key = NULL, *scheduler = NULL;
 	const char *chosen;
+	json_object *scripts = NULL;
 	long batch = 1, iters = 1;
 	int bad = 0;
 	size_t k;
 
 	*out = o;
+	memset(cn, 0, sizeof(*cn));
 	if (o == NULL)
 		return -1;
+	if (img2img)
+		bad += img2img_fields(in, o, fields);
 	json_object_object_foreach(in, key, val) {
+		if (img2img && is_img2img_field(key))
+			continue;
+		if (!strcmp(key, "alwayson_scripts")) {
+			scripts = val;	/* once init_image is in o */
+			continue;
+		}
 		for (k = 0; k < ARRAY_LEN(same); k++)
 			if (!strcmp(key, same[k]))
 				break;
@@ -561,7 +730,8 @@ translate(json_object *in, json_object *fields, json_object **out)
 			continue;
 		}
 		for (k = 0; k < ARRAY_LEN(offs); k++)
-			if (!strcmp(key, offs[k].name))
+			if (!strcmp(key, offs[k].name) &&
+			    !(img2img && txt2img_only(key)))
 				break;
 		if (k < ARRAY_LEN(offs) && !is_off(val, offs[k].off)) {
 			char msg[160];
@@ -578,7 +748,12 @@ translate(json_object *in, json_object *fields, json_object **out)
 	bad += pick_sampler(sampler, sampler_key, scheduler, o, fields,
 		&chosen);
 	bad += check_eta(in, chosen, fields);
-	bad += hires(in, o, fields);
+	/* A1111's img2img model has no hires fix: its enable_hr is one
+	 * more unknown key. */
+	if (!img2img)
+		bad += hires(in, o, fields);
+	if (scripts != NULL)
+		bad += sdapi_alwayson(scripts, img2img, o, fields, cn);
 	if (batch * iters > BATCH_MAX) {
 		field_error(fields, "batch_size", "batch_size x n_iter must be "
 			"at most 8");
@@ -750,8 +925,9 @@ static json_object *
 info_of(json_object *job, const struct img_row *ir, const struct a1111_req *m)
 {
 	static const char *const extra[] = { "Denoising strength",
-		"Hires upscale", "Hires steps", "Hires upscaler", "Lora hashes",
-		"TI hashes" };
+		"Mask mode", "Mask blur", "Inpaint area", "Masked area padding",
+		"Masked content", "Hires upscale", "Hires steps",
+		"Hires upscaler", "ControlNet 0", "Lora hashes", "TI hashes" };
 	json_object *o = json_object_new_object(), *v, *a, *parsed = NULL;
 	json_object *hires = NULL, *x;
 	const char *sampler = "";
@@ -815,6 +991,11 @@ info_of(json_object *job, const struct img_row *ir, const struct a1111_req *m)
 	v = NULL;
 	if (hires != NULL && json_object_is_type(hires, json_type_object))
 		json_object_object_get_ex(hires, "strength", &v);
+	/* img2img's strength, as the job rendered it (A1111's default
+	 * included). */
+	if (v == NULL && json_object_object_get_ex(job, "denoising_strength",
+	    &x) && x != NULL)
+		v = x;
 	json_object_object_add(o, "denoising_strength", or_null(v != NULL ?
 		v : m->denoise));
 	x = json_object_new_object();
@@ -962,11 +1143,45 @@ sdapi_title_to_name(const char *title, char *out, size_t n)
 	out[len] = '\0';
 }
 
-int
-api_sdapi_txt2img(struct kreq *req)
+/* The request as A1111 echoes it in "parameters": img2img's without its
+ * images unless include_init_images (itself never echoed, its model
+ * excludes it). A new reference, or NULL out of memory. */
+static json_object *
+echoed(json_object *body, int img2img)
+{
+	json_object *o;
+	int with = is_on(body, "include_init_images");
+
+	if (!img2img)
+		return json_object_get(body);
+	o = json_object_new_object();
+	if (o == NULL)
+		return NULL;
+	json_object_object_foreach(body, key, val) {
+		if (!strcmp(key, "include_init_images"))
+			continue;
+		if (!with && (!strcmp(key, "init_images") ||
+		    !strcmp(key, "mask")))
+			json_object_object_add(o, key, NULL);
+		else
+			json_object_object_add(o, key, json_object_get(val));
+	}
+	/* A1111 echoes every field of its model: these two as null. */
+	if (!with) {
+		json_object_object_add(o, "init_images", NULL);
+		json_object_object_add(o, "mask", NULL);
+	}
+	return o;
+}
+
+/* POST /sdapi/v1/txt2img and img2img: the request as a kiln job,
+ * waited for. */
+static int
+sdapi_render(struct kreq *req, int img2img)
 {
 	struct tier_limits tl, *tier = &tl;
-	json_object *body = NULL, *kb = NULL, *fields = NULL;
+	json_object *body = NULL, *kb = NULL, *fields = NULL, *params = NULL;
+	struct sdapi_cn cn;
 	struct enqueue_refusal why;
 	struct a1111_req meta;
 	unsigned long long id = 0;
@@ -984,7 +1199,7 @@ api_sdapi_txt2img(struct kreq *req)
 		goto oom;
 	/* Every problem at once: the translation's, then kiln's own checks
 	 * of what it made. */
-	bad = translate(body, fields, &kb);
+	bad = translate(body, img2img, fields, &kb, &cn);
 	a1111_req_of(body, &meta);
 	if (bad >= 0 && stored_model(req, kb) != 0) {
 		rc = api_db_fail(req, "sdapi: options");
@@ -1001,7 +1216,10 @@ api_sdapi_txt2img(struct kreq *req)
 		bad = job_spec_limits(&s, tier, field_error, fields);
 	if (bad == 0)
 		bad = job_spec_model_limits(&s, field_error, fields);
+	if (bad == 0)
+		bad = sdapi_cn_check(&cn, &s, s.hires_scale > 0, fields);
 	if (bad > 0) {
+		sdapi_cn_fields(&cn, fields);
 		/* 422, as AUTOMATIC1111's validation answers. */
 		rc = resp_error_json(req, 422, "validation_failed", "the "
 			"request is not valid; see fields", fields);
@@ -1038,7 +1256,10 @@ api_sdapi_txt2img(struct kreq *req)
 		if (!strcmp(status, "succeeded") ||
 		    !strcmp(status, "canceled")) {
 			free(status);
-			rc = answer_images(req, id, body, &meta);
+			params = echoed(body, img2img);
+			if (params == NULL)
+				goto oom;
+			rc = answer_images(req, id, params, &meta);
 			goto out;
 		}
 		st = !strcmp(status, "failed");
@@ -1066,9 +1287,22 @@ oom:
 out:
 	job_spec_free(&s);
 	json_object_put(fields);
+	json_object_put(params);
 	json_object_put(kb);
 	json_object_put(body);
 	return rc;
+}
+
+int
+api_sdapi_txt2img(struct kreq *req)
+{
+	return sdapi_render(req, 0);
+}
+
+int
+api_sdapi_img2img(struct kreq *req)
+{
+	return sdapi_render(req, 1);
 }
 
 int
@@ -1484,4 +1718,18 @@ api_sdapi_skip(struct kreq *req)
 	    req->auth->user_id) < 0)
 		return api_db_fail(req, "sdapi: skip");
 	return resp_json_text(req, 200, "null");
+}
+
+/* POST /sdapi/v1/extra-single-image: A1111 upscales an image with an
+ * upscaler, no diffusion. A kiln job always diffuses (its upscalers run
+ * only as the hires fix's), and the web side never runs a model: until
+ * the queue has an upscale-only job, this answers 501 naming what does
+ * the same in kiln. */
+int
+api_sdapi_extra_single(struct kreq *req)
+{
+	return resp_error_json(req, 501, "not_implemented", "kiln has no "
+		"upscale-only job yet: use txt2img's enable_hr with "
+		"hr_upscaler (GET /sdapi/v1/upscalers), or kiln-render "
+		"upscale on a render host", NULL);
 }

@@ -112,6 +112,11 @@ int api_sdapi_memory(struct kreq *req);
 int api_sdapi_cmd_flags(struct kreq *req);
 int api_sdapi_refresh(struct kreq *req);
 int api_internal_ping(struct kreq *req);
+int api_sdapi_img2img(struct kreq *req);
+int api_sdapi_extra_single(struct kreq *req);
+int api_controlnet_version(struct kreq *req);
+int api_controlnet_models(struct kreq *req);
+int api_controlnet_modules(struct kreq *req);
 
 /* Shared by the api_sdapi*.c files (api_sdapi.c): whether name is a
  * model of dir, and the model name in an A1111 checkpoint title
@@ -134,6 +139,31 @@ int api_comfy_models_folder(struct kreq *req);
 int api_comfy_embeddings(struct kreq *req);
 int api_comfy_system_stats(struct kreq *req);
 int api_comfy_features(struct kreq *req);
+
+/* The ControlNet unit an A1111 request enabled (api_sdapi_cn.c). */
+struct sdapi_cn {
+	int on;			/* a unit is enabled */
+	int resize;		/* its resize mode as A1111's 0..2 */
+	int from_init;		/* its image is img2img's init image */
+	int hr_both;		/* hr_option Both (or not given) */
+	char prefix[96];	/* alwayson_scripts.controlnet.args[N] */
+};
+struct job_spec;
+
+/* alwayson_scripts (scripts) into o, the body of a kiln job being made
+ * (its init_image already there for img2img): the controlnet script's
+ * one enabled unit as the job's ControlNet; any other script that would
+ * run, or a second enabled unit, named in fields. Returns the number of
+ * problems. */
+int sdapi_alwayson(struct json_object *scripts, int img2img,
+	struct json_object *o, struct json_object *fields, struct sdapi_cn *cn);
+/* What only the checked job tells (the control image's size against the
+ * render's; hr_option with the hires fix): problems into fields, their
+ * number returned. */
+int sdapi_cn_check(const struct sdapi_cn *cn, const struct job_spec *s,
+	int hires, struct json_object *fields);
+/* Renames the job's ControlNet fields in fields to the unit's. */
+void sdapi_cn_fields(const struct sdapi_cn *cn, struct json_object *fields);
 
 /* Shared by the api_*.c files (api_common.c). api_send answers with o
  * (NULL: a 500) and puts it; json_scopes makes ["read", ...];

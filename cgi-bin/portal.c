@@ -89,11 +89,12 @@ static const struct route routes[] = {
 int
 main(int argc, char **argv)
 {
-	/* The generate form may carry an init image (multipart). */
+	/* The generate form may carry an init image (multipart): from a
+	 * signed-in user only (auth_portal_session, before the body). */
 	static const char *const uploads[] = { "/generate", NULL };
 	static const struct program prog = {
 		"portal.fcgi", routes, ARRAY_LEN(routes), view_error,
-		auth_portal, NULL, uploads,
+		auth_portal, NULL, uploads, auth_portal_session,
 	};
 
 	return kiln_serve(&prog, argc, argv);

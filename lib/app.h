@@ -42,6 +42,12 @@ struct program {
 	 * inputs: up to req_upload_body_max), NULL-terminated; every other
 	 * body is at most REQ_MAX_BODY. */
 	const char *const *uploads;
+	/* Who is asking, from the headers alone (the API key, Basic, the
+	 * session cookie): run before such a body over REQ_MAX_BODY is
+	 * read, so only a known caller makes this process hold one.
+	 * Returns 0, or -1 with the refusal in req. When it is access
+	 * itself, access is not run again. */
+	access_fn identify;
 };
 
 /* Loads the config, then serves requests: many under FastCGI, one under

@@ -473,6 +473,8 @@ session_load(struct kreq *req)
 	char hash[DIGEST_HEX + 1];
 	struct db_param p[2];
 
+	if (req->auth != NULL)
+		return 0;	/* auth_portal_session loaded it */
 	if (tok == NULL || *tok == '\0')
 		return 0;
 	if (strlen(tok) != TOKEN_LEN)
@@ -630,16 +632,36 @@ auth_portal(struct kreq *req, const struct route *r)
 	return 0;
 }
 
+int
+auth_portal_session(struct kreq *req, const struct route *r)
+{
+	(void)r;
+	if (db_ensure(req->app->db) != 0 || session_load(req) != 0) {
+		log_error("%s: %s", req->path, db_error(req->app->db));
+		return refuse(req, 503, "The database could not answer; try "
+			"again shortly.");
+	}
+	if (req->auth == NULL) {
+		view_error(req, 413, "payload_too_large", "Sign in to send "
+			"images: a form without a session may be at most "
+			"1 MiB.");
+		return -1;
+	}
+	return 0;
+}
+
 /* The routes other tools' clients call: AUTOMATIC1111's /sdapi/ and
- * /internal/, ComfyUI's /comfyui/. They take HTTP Basic as well as
- * Bearer (A1111's clients send Basic; ComfyUI has no auth of its own, so
- * its clients send a proxy's Basic, a Bearer, or nothing) and the
- * key-less loopback account, and their 401 asks for Basic. */
+ * /internal/, the ControlNet extension's /controlnet/, ComfyUI's
+ * /comfyui/. They take HTTP Basic as well as Bearer (A1111's clients send
+ * Basic; ComfyUI has no auth of its own, so its clients send a proxy's
+ * Basic, a Bearer, or nothing) and the key-less loopback account, and
+ * their 401 asks for Basic. */
 static int
 a1111_route(const struct route *r)
 {
 	return !strncmp(r->pattern, "/sdapi/", 7) ||
 		!strncmp(r->pattern, "/internal/", 10) ||
+		!strncmp(r->pattern, "/controlnet/", 12) ||
 		!strncmp(r->pattern, "/comfyui/", 9);
 }
 

@@ -106,6 +106,11 @@ int audit_by(struct kreq *req, unsigned long long actor_id, const char *actor,
  * portal, the origin and CSRF checks on every POST. Returns 0 to go on, or
  * -1 after putting the refusal (401/403/303 to the login page) in req. */
 int auth_portal(struct kreq *req, const struct route *r);
+/* The portal's check of a large form before its body is read: the
+ * session cookie names a signed-in user (loaded into req->auth, which
+ * auth_portal then keeps). Returns 0, or -1 with a 413 (no session) or
+ * 503 in req. */
+int auth_portal_session(struct kreq *req, const struct route *r);
 /* Loads the owner of an "Authorization: Bearer kiln_..." key into
  * req->auth (replacing what was there). Returns 1 when loaded, 0 when
  * there is no such header or live key, -1 on a db error. */

@@ -92,7 +92,7 @@ dispatch(struct kiln_app *app, const struct program *prog, env_fn get,
 	const struct route *r = NULL;
 	struct timespec t0, t1;
 	char msg[256];
-	int st;
+	int st, identified = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	memset(&req, 0, sizeof(req));
@@ -125,17 +125,27 @@ dispatch(struct kiln_app *app, const struct program *prog, env_fn get,
 		goto send;
 	}
 	/* A body over REQ_MAX_BODY is read only now that the route is
-	 * known, and only for a route that takes images (up to
-	 * req_upload_body_max): before the access check, which for a page
-	 * reads the form's CSRF token from it. */
+	 * known, only for a route that takes images (up to
+	 * req_upload_body_max), and only from a caller the headers name
+	 * (identify): an anonymous client is refused before a byte of it
+	 * is read. The whole access check comes after, as a page's reads
+	 * the form's CSRF token from the body. */
 	if (pend->len > 0) {
 		size_t max = REQ_MAX_BODY, i;
 		char *big;
+		int upload = 0;
 
 		for (i = 0; r->method == M_POST && prog->uploads != NULL &&
 		    prog->uploads[i] != NULL; i++)
 			if (!strcmp(prog->uploads[i], r->pattern))
-				max = req_upload_body_max(&app->cfg);
+				upload = 1;
+		if (upload && pend->len <= req_upload_body_max(&app->cfg) &&
+		    prog->identify != NULL) {
+			if (prog->identify(&req, r) != 0)
+				goto send;
+			identified = 1;
+			max = req_upload_body_max(&app->cfg);
+		}
 		if (pend->len > max) {
 			snprintf(msg, sizeof(msg), "request body larger than "
 				"%zu bytes", max);
@@ -162,7 +172,8 @@ dispatch(struct kiln_app *app, const struct program *prog, env_fn get,
 			goto send;
 		}
 	}
-	if (prog->access != NULL && prog->access(&req, r) != 0)
+	if (prog->access != NULL && !(identified && prog->identify ==
+	    prog->access) && prog->access(&req, r) != 0)
 		goto send;
 	/* A misspelt filter ("?stauts=failed") would otherwise be ignored
 	 * and the answer look like the filter worked. */

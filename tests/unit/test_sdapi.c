@@ -10,10 +10,12 @@
 
 #include "tap.h"
 
-/* translate() on the JSON text body: the problems it counts, the kiln
- * body in *out and the fields named in *fields (both the caller's). */
+/* translate() of a txt2img (img2img 0) or img2img body, its JSON text:
+ * the problems it counts, the kiln body in *out, the fields named in
+ * *fields (both the caller's) and the ControlNet unit in *cn. */
 static int
-translated(const char *body, json_object **out, json_object **fields)
+translated_as(const char *body, int img2img, json_object **out,
+	json_object **fields, struct sdapi_cn *cn)
 {
 	json_object *in = json_tokener_parse(body);
 	int bad;
@@ -25,9 +27,17 @@ translated(const char *body, json_object **out, json_object **fields)
 		json_object_put(in);
 		return -2;
 	}
-	bad = translate(in, *fields, out);
+	bad = translate(in, img2img, *fields, out, cn);
 	json_object_put(in);
 	return bad;
+}
+
+static int
+translated(const char *body, json_object **out, json_object **fields)
+{
+	struct sdapi_cn cn;
+
+	return translated_as(body, 0, out, fields, &cn);
 }
 
 static void
@@ -370,6 +380,12 @@ unsupported_fields_are_taken_only_off(void)
 		"{\"enable_hr\": false, \"hr_resize_x\": 1024,"
 		" \"hr_sampler_name\": \"Heun\"}",
 		"{\"infotext\": null, \"firstpass_image\": null}",
+		/* No unit, or webuiapi's placeholder for a script. */
+		"{\"alwayson_scripts\": {\"controlnet\": {}}}",
+		"{\"alwayson_scripts\": {\"ControlNet\": {\"args\": []}}}",
+		"{\"alwayson_scripts\": {\"ADetailer\": {\"args\": []}}}",
+		"{\"alwayson_scripts\": {\"controlnet\": {\"args\":"
+		" [{\"enabled\": false, \"model\": \"x\"}, {}]}}}",
 	};
 	static const struct {
 		const char *body, *field;
@@ -384,8 +400,10 @@ unsupported_fields_are_taken_only_off(void)
 		{ "{\"tiling\": true}", "tiling" },
 		{ "{\"styles\": [\"photo\"]}", "styles" },
 		{ "{\"script_name\": \"x/y/z plot\"}", "script_name" },
-		{ "{\"alwayson_scripts\": {\"controlnet\": {}}}",
-		    "alwayson_scripts" },
+		{ "{\"alwayson_scripts\": {\"ADetailer\": {\"args\":"
+		    " [true]}}}", "alwayson_scripts.ADetailer" },
+		{ "{\"init_images\": [\"AAAA\"]}", "init_images" },
+		{ "{\"mask\": \"AAAA\"}", "mask" },
 		{ "{\"subseed_strength\": 0.5}", "subseed_strength" },
 		{ "{\"seed_resize_from_h\": 512}", "seed_resize_from_h" },
 	};
@@ -618,6 +636,230 @@ kiln_samplers_have_a1111_names(void)
 	CHECK_STR(a1111_name("dpmpp_2m_karras"), "DPM++ 2M");
 }
 
+/* An img2img body refused with exactly one problem, named field. */
+static void
+img2img_problem(const char *body, const char *field)
+{
+	json_object *out, *fields;
+	struct sdapi_cn cn;
+	int bad = translated_as(body, 1, &out, &fields, &cn);
+
+	if (bad != 1 || json_object_object_length(fields) != 1 ||
+	    !has(fields, field))
+		printf("# %s: %d problems, %s (wanted %s)\n", body, bad,
+		    json_object_to_json_string(fields), field);
+	CHECK(bad == 1 && has(fields, field));
+	done(out, fields);
+}
+
+/* webuiapi's img2img without a mask: the image is the job's init image,
+ * denoising_strength and resize_mode go on, and the inpainting fields it
+ * always sends are unread, as A1111 reads them only with a mask. */
+static void
+img2img_is_an_init_image_job(void)
+{
+	static const char *const want[] = { "prompt", "init_image",
+		"denoising_strength", "resize_mode", "width", "height",
+		"steps", "cfg_scale", "sampler", NULL };
+	json_object *out, *fields;
+	struct sdapi_cn cn;
+
+	CHECK(translated_as("{\"init_images\": [\"data:image/png;base64,"
+	    "AAAA\"], \"resize_mode\": 1, \"denoising_strength\": 0.5,"
+	    " \"image_cfg_scale\": 1.5, \"mask_blur\": 4,"
+	    " \"inpainting_fill\": 0, \"inpaint_full_res\": true,"
+	    " \"inpaint_full_res_padding\": 0, \"inpainting_mask_invert\": 0,"
+	    " \"initial_noise_multiplier\": 1, \"prompt\": \"p\","
+	    " \"width\": 64, \"height\": 64, \"steps\": 6, \"cfg_scale\": 7.0,"
+	    " \"sampler_name\": \"Euler a\", \"include_init_images\": false,"
+	    " \"enable_hr\": true, \"firstpass_image\": \"x\","
+	    " \"alwayson_scripts\": {}}", 1, &out, &fields, &cn) == 0);
+	CHECK(json_object_object_length(fields) == 0);
+	CHECK(keys_are(out, want));
+	CHECK_STR(str_at(out, "init_image"), "data:image/png;base64,AAAA");
+	CHECK(int_at(out, "resize_mode") == 1);
+	CHECK(!cn.on);
+	done(out, fields);
+}
+
+/* With a mask, A1111's processing defaults fill what is not sent:
+ * mask_blur 4, fill 0, "only masked" with no padding, not inverted;
+ * mask_blur_x and _y must agree. */
+static void
+img2img_mask_takes_a1111s_defaults(void)
+{
+	json_object *out, *fields;
+	struct sdapi_cn cn;
+
+	CHECK(translated_as("{\"init_images\": [\"AAAA\"], \"mask\":"
+	    " \"BBBB\"}", 1, &out, &fields, &cn) == 0);
+	CHECK_STR(str_at(out, "mask"), "BBBB");
+	CHECK(int_at(out, "mask_blur") == 4);
+	CHECK(int_at(out, "inpainting_fill") == 0);
+	CHECK(int_at(out, "inpaint_full_res") == 1);
+	CHECK(int_at(out, "inpaint_full_res_padding") == 0);
+	CHECK(int_at(out, "inpainting_mask_invert") == 0);
+	done(out, fields);
+	CHECK(translated_as("{\"init_images\": [\"AAAA\"], \"mask\":"
+	    " \"BBBB\", \"mask_blur_x\": 8, \"mask_blur_y\": 8,"
+	    " \"inpainting_fill\": 2, \"inpainting_mask_invert\": 1}", 1,
+	    &out, &fields, &cn) == 0);
+	CHECK(int_at(out, "mask_blur") == 8);
+	CHECK(int_at(out, "inpainting_fill") == 2);
+	CHECK(int_at(out, "inpainting_mask_invert") == 1);
+	done(out, fields);
+	img2img_problem("{\"init_images\": [\"AAAA\"], \"mask\": \"BBBB\","
+	    " \"mask_blur_x\": 8, \"mask_blur_y\": 2}", "mask_blur_x");
+}
+
+/* What img2img cannot be given: no image, several (kiln renders one),
+ * a URL-less non-string, the latent upscale resize, a noise
+ * multiplier. */
+static void
+img2img_refusals_name_the_field(void)
+{
+	img2img_problem("{\"prompt\": \"p\"}", "init_images");
+	img2img_problem("{\"init_images\": []}", "init_images");
+	img2img_problem("{\"init_images\": null}", "init_images");
+	img2img_problem("{\"init_images\": [\"AAAA\", \"BBBB\"]}",
+	    "init_images");
+	img2img_problem("{\"init_images\": [7]}", "init_images");
+	img2img_problem("{\"init_images\": [\"AAAA\"], \"resize_mode\": 3}",
+	    "resize_mode");
+	img2img_problem("{\"init_images\": [\"AAAA\"],"
+	    " \"initial_noise_multiplier\": 0.9}", "initial_noise_multiplier");
+	img2img_problem("{\"init_images\": [\"AAAA\"], \"latent_mask\":"
+	    " \"CCCC\"}", "latent_mask");
+}
+
+/* webuiapi's ControlNetUnit.to_dict() (its defaults, a canny unit):
+ * the job's ControlNet, thresholds as canny's, the rest taken. */
+static void
+controlnet_unit_is_the_jobs_controlnet(void)
+{
+	json_object *out, *fields, *v;
+	struct sdapi_cn cn;
+
+	CHECK(translated_as("{\"prompt\": \"p\", \"alwayson_scripts\":"
+	    " {\"ControlNet\": {\"args\": [{\"image\": \"CCCC\", \"mask\":"
+	    " null, \"module\": \"canny\", \"model\": \"kiln-micro-canny"
+	    " [0123abcd]\", \"weight\": 0.8, \"resize_mode\": \"Resize and"
+	    " Fill\", \"low_vram\": false, \"processor_res\": 512,"
+	    " \"threshold_a\": 64, \"threshold_b\": 64.5,"
+	    " \"guidance_start\": 0.1, \"guidance_end\": 0.9,"
+	    " \"control_mode\": \"Balanced\", \"pixel_perfect\": false,"
+	    " \"hr_option\": \"Both\", \"enabled\": true}]}}}", 0, &out,
+	    &fields, &cn) == 0);
+	if (json_object_object_length(fields) != 0)
+		printf("# %s\n", json_object_to_json_string(fields));
+	CHECK(cn.on && cn.resize == 2 && !cn.from_init && cn.hr_both);
+	CHECK_STR(cn.prefix, "alwayson_scripts.ControlNet.args[0]");
+	CHECK_STR(str_at(out, "controlnet_model"), "kiln-micro-canny");
+	CHECK_STR(str_at(out, "control_image"), "CCCC");
+	CHECK_STR(str_at(out, "controlnet_preprocessor"), "canny");
+	CHECK(int_at(out, "controlnet_low_threshold") == 64);
+	CHECK(int_at(out, "controlnet_high_threshold") == 64);
+	CHECK(json_object_object_get_ex(out, "controlnet_weight", &v) &&
+	    json_object_get_double(v) == 0.8);
+	CHECK(json_object_object_get_ex(out, "controlnet_guidance_start", &v)
+	    && json_object_get_double(v) == 0.1);
+	CHECK(json_object_object_get_ex(out, "controlnet_guidance_end", &v)
+	    && json_object_get_double(v) == 0.9);
+	done(out, fields);
+	/* -1 (the extension's "default") leaves canny's own 100/200. */
+	CHECK(translated_as("{\"alwayson_scripts\": {\"controlnet\":"
+	    " {\"args\": [{\"enabled\": true, \"input_image\": \"CCCC\","
+	    " \"module\": \"canny\", \"model\": \"m\", \"threshold_a\": -1,"
+	    " \"threshold_b\": -1}]}}}", 0, &out, &fields, &cn) == 0);
+	CHECK(!has(out, "controlnet_low_threshold"));
+	CHECK(!has(out, "controlnet_high_threshold"));
+	CHECK(cn.resize == 1);		/* the extension's default */
+	done(out, fields);
+}
+
+/* img2img's unit without an image guides with the init image, as the
+ * extension does. */
+static void
+controlnet_unit_takes_img2imgs_image(void)
+{
+	json_object *out, *fields;
+	struct sdapi_cn cn;
+
+	CHECK(translated_as("{\"init_images\": [\"AAAA\"],"
+	    " \"alwayson_scripts\": {\"controlnet\": {\"args\":"
+	    " [{\"enabled\": true, \"image\": \"\", \"module\": \"none\","
+	    " \"model\": \"m\"}]}}}", 1, &out, &fields, &cn) == 0);
+	CHECK(cn.from_init);
+	CHECK_STR(str_at(out, "control_image"), "AAAA");
+	CHECK_STR(str_at(out, "controlnet_preprocessor"), "none");
+	done(out, fields);
+}
+
+/* A unit kiln cannot run is named by the unit's own field. */
+static void
+controlnet_refusals_name_the_units_field(void)
+{
+#define UNIT(x) "{\"alwayson_scripts\": {\"controlnet\": {\"args\":" \
+	" [{\"enabled\": true, \"image\": \"CCCC\", \"model\": \"m\"" x \
+	"}]}}}"
+	static const struct {
+		const char *body, *field;
+	} bad[] = {
+		{ UNIT(", \"module\": \"depth_midas\""),
+		  "alwayson_scripts.controlnet.args[0].module" },
+		{ UNIT(", \"control_mode\": \"My prompt is more important\""),
+		  "alwayson_scripts.controlnet.args[0].control_mode" },
+		{ UNIT(", \"control_mode\": 2"),
+		  "alwayson_scripts.controlnet.args[0].control_mode" },
+		{ UNIT(", \"mask\": \"MMMM\""),
+		  "alwayson_scripts.controlnet.args[0].mask" },
+		{ UNIT(", \"resize_mode\": \"Stretch\""),
+		  "alwayson_scripts.controlnet.args[0].resize_mode" },
+		{ "{\"alwayson_scripts\": {\"controlnet\": {\"args\":"
+		  " [{\"enabled\": true, \"image\": \"CCCC\", \"model\":"
+		  " \"None\"}]}}}",
+		  "alwayson_scripts.controlnet.args[0].model" },
+		{ "{\"alwayson_scripts\": {\"controlnet\": {\"args\":"
+		  " [{\"enabled\": true, \"model\": \"m\"}]}}}",
+		  "alwayson_scripts.controlnet.args[0].image" },
+		{ "{\"alwayson_scripts\": {\"controlnet\": {\"args\":"
+		  " [{\"enabled\": true, \"image\": \"C\", \"model\": \"m\"},"
+		  " {\"enabled\": true, \"image\": \"C\", \"model\": \"m\"}]}}}",
+		  "alwayson_scripts.controlnet.args[1]" },
+		{ "{\"alwayson_scripts\": {\"controlnet\": {\"args\": 7}}}",
+		  "alwayson_scripts.controlnet.args" },
+	};
+#undef UNIT
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(bad); i++)
+		one_problem(bad[i].body, bad[i].field);
+}
+
+/* The job's own names for a unit's problems go back to the unit's. */
+static void
+controlnet_job_fields_are_renamed(void)
+{
+	struct sdapi_cn cn = { 1, 0, 0, 1, "alwayson_scripts.cn.args[2]" };
+	json_object *f = json_object_new_object();
+
+	json_object_object_add(f, "controlnet_model",
+	    json_object_new_string("x"));
+	json_object_object_add(f, "control_image",
+	    json_object_new_string("y"));
+	json_object_object_add(f, "width", json_object_new_string("z"));
+	sdapi_cn_fields(&cn, f);
+	CHECK(has(f, "alwayson_scripts.cn.args[2].model"));
+	CHECK(has(f, "alwayson_scripts.cn.args[2].image"));
+	CHECK(has(f, "width") && !has(f, "controlnet_model"));
+	cn.from_init = 1;
+	json_object_object_add(f, "control_image",
+	    json_object_new_string("y"));
+	sdapi_cn_fields(&cn, f);
+	CHECK(has(f, "init_images"));
+	json_object_put(f);
+}
+
 int
 main(void)
 {
@@ -644,5 +886,12 @@ main(void)
 	RUN(every_problem_is_named_at_once);
 	RUN(kilns_field_names_are_reported_as_sent);
 	RUN(kiln_samplers_have_a1111_names);
+	RUN(img2img_is_an_init_image_job);
+	RUN(img2img_mask_takes_a1111s_defaults);
+	RUN(img2img_refusals_name_the_field);
+	RUN(controlnet_unit_is_the_jobs_controlnet);
+	RUN(controlnet_unit_takes_img2imgs_image);
+	RUN(controlnet_refusals_name_the_units_field);
+	RUN(controlnet_job_fields_are_renamed);
 	return tap_done();
 }
