@@ -20,6 +20,7 @@ extern const struct input user_role_inputs[];
 extern const struct input user_credits_inputs[];
 extern const struct input settings_inputs[];
 extern const struct input invite_inputs[];
+extern const struct input theme_inputs[];
 
 /* portal.fcgi */
 int page_home(struct kreq *req);
@@ -51,6 +52,7 @@ int page_job_share(struct kreq *req);
 int page_job_unshare(struct kreq *req);
 int page_job_delete(struct kreq *req);
 int page_shared(struct kreq *req);
+int page_theme(struct kreq *req);
 int page_gallery(struct kreq *req);
 int page_usage(struct kreq *req);
 int page_usage_chart(struct kreq *req);

@@ -53,6 +53,7 @@ static const struct route routes[] = {
 	{ M_POST, "/jobs/{id}/delete", page_job_delete, ACC_USER, 0, NULL,
 	  NULL },
 	{ M_GET, "/s/{token}", page_shared, ACC_PUBLIC, 0, NULL, NULL },
+	{ M_POST, "/theme", page_theme, ACC_PUBLIC, 0, NULL, theme_inputs },
 	{ M_GET, "/gallery", page_gallery, ACC_USER, 0, NULL, NULL },
 	{ M_GET, "/usage", page_usage, ACC_USER, 0, NULL, NULL },
 	{ M_GET, "/usage/chart.png", page_usage_chart, ACC_USER, 0, NULL,

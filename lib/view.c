@@ -163,11 +163,21 @@ set_frame(struct kreq *req)
 {
 	const char *tok = csrf_token(req);
 	const struct auth *a = req->auth;
+	const char *theme;
 	int rc = 0;
 
 	if (tok == NULL)
 		return -1;
 	rc |= view_set(req, "Csrf.Token", tok);
+	/* The theme switch's choice, written into <html> by the server so
+	 * that the first paint has the right colours; anything else in the
+	 * cookie means no choice. */
+	theme = req_cookie(req, THEME_COOKIE);
+	if (theme != NULL && (strcmp(theme, "light") == 0 ||
+	    strcmp(theme, "dark") == 0))
+		rc |= view_set(req, "Theme", theme);
+	/* Where the theme switch returns to. */
+	rc |= view_set(req, "Page.Path", req->path);
 	if (a != NULL) {
 		rc |= view_set(req, "User.Username", a->username);
 		rc |= view_set(req, "User.Name", *a->display_name ?

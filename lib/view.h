@@ -46,6 +46,10 @@ int view_input_error(struct kreq *req, size_t key);
  * connector's names hosts and sockets). Returns -1. */
 int view_db_fail(struct kreq *req, const char *where);
 
+/* The theme switch's cookie (page_theme.c): "light" or "dark"; absent
+ * follows the browser's prefers-color-scheme. */
+#define THEME_COOKIE "kiln_theme"
+
 /* The portal's error page: error.cs with Error.Status and Error.Message. */
 void view_error(struct kreq *req, int status, const char *code,
 	const char *message);
