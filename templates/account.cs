@@ -42,7 +42,7 @@
       <td><?cs if:s.Current == "1" ?><em>this one</em><?cs /if ?>
         <form method="post" action="/account/sessions/<?cs var:s.Id ?>/revoke" class="inline">
           <input type="hidden" name="csrf" value="<?cs var:Csrf.Token ?>">
-          <button type="submit" class="small">End</button>
+          <button type="submit" class="small danger">End</button>
         </form></td>
     </tr>
     <?cs /each ?>

@@ -48,7 +48,7 @@
     <tr id="job-<?cs var:j.Id ?>"<?cs if:j.Anomaly == "1" ?> class="anomaly"<?cs /if ?>>
       <td><?cs var:j.Id ?></td><td><?cs var:j.User ?></td>
       <td><span class="status status-<?cs var:j.Status ?>"><?cs var:j.Status ?></span><?cs if:j.Anomaly == "1" ?> <span class="badge" title="render time over mean + 3 standard deviations">slow</span><?cs /if ?><?cs if:j.Attempt > 1 ?> <span class="muted">attempt <?cs var:j.Attempt ?></span><?cs /if ?></td>
-      <td><?cs var:j.Prompt ?><?cs if:j.Error ?><br><span class="field-error"><?cs var:j.Error ?></span><?cs /if ?></td>
+      <td class="prompt"><?cs var:j.Prompt ?><?cs if:j.Error ?><br><span class="field-error"><?cs var:j.Error ?></span><?cs /if ?></td>
       <td><?cs var:j.Model ?></td><td><?cs var:j.Width ?>&times;<?cs var:j.Height ?>, <?cs var:j.Steps ?> steps<?cs if:j.Batch > 1 ?> &times;<?cs var:j.Batch ?><?cs /if ?></td>
       <td><?cs var:j.Created ?></td><td><?cs var:j.Daemon ?></td><td><?cs if:j.RenderS ?><?cs var:j.RenderS ?> s<?cs /if ?></td>
       <td><?cs if:j.Status == "queued" || j.Status == "running" ?>

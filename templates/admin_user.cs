@@ -54,7 +54,7 @@
   <h2>Password</h2>
   <form method="post" action="/admin/users/<?cs var:u.Id ?>/password" class="inline">
     <input type="hidden" name="csrf" value="<?cs var:Csrf.Token ?>">
-    <button type="submit">Reset to a new random password</button>
+    <button type="submit" class="danger">Reset to a new random password</button>
   </form>
 
   <h2>Sessions</h2>
@@ -65,7 +65,7 @@
     <?cs each:s = Sessions ?>
     <tr><td><?cs var:s.Created ?></td><td><?cs var:s.LastSeen ?></td><td><?cs var:s.Ip ?></td><td class="agent"><?cs var:s.Agent ?></td>
       <td><form method="post" action="/admin/users/<?cs var:u.Id ?>/sessions/<?cs var:s.Id ?>/revoke" class="inline">
-        <input type="hidden" name="csrf" value="<?cs var:Csrf.Token ?>"><button type="submit" class="small">End</button></form></td></tr>
+        <input type="hidden" name="csrf" value="<?cs var:Csrf.Token ?>"><button type="submit" class="small danger">End</button></form></td></tr>
     <?cs /each ?>
     </tbody>
   </table>

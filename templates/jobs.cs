@@ -14,7 +14,7 @@
       <td class="thumb"><?cs if:j.Thumb != "" ?><a href="/jobs/<?cs var:j.Id ?>"><img src="/api/v1/images/<?cs var:j.Id ?>-<?cs var:j.Thumb ?>.thumb.png" alt="" width="48" height="48"></a><?cs /if ?></td>
       <td><a href="/jobs/<?cs var:j.Id ?>"><?cs var:j.Id ?></a></td>
       <td><span class="status status-<?cs var:j.Status ?>"><?cs var:j.Status ?></span></td>
-      <td><?cs var:j.Prompt ?></td><td><?cs var:j.Model ?></td>
+      <td class="prompt"><?cs var:j.Prompt ?></td><td><?cs var:j.Model ?></td>
       <td><?cs var:j.Width ?>&times;<?cs var:j.Height ?><?cs if:j.Batch > 1 ?> &times;<?cs var:j.Batch ?><?cs /if ?></td>
       <td><?cs var:j.Steps ?></td><td><?cs var:j.Created ?></td>
     </tr>
