@@ -3,12 +3,15 @@ stylesheet and nothing is refused by the Content-Security-Policy; an
 account is registered, signed out and signed in again through the forms,
 driven over the DevTools protocol (cdp.py)."""
 
+import base64
 import os
 import shutil
 import tempfile
 import time
 
 import cdp
+from common import (api, job_row, make_key, make_session, new_user, one,
+                    rendered)
 from harness import run, wait_until
 
 STACK = dict(server="lighttpd", heartbeat=1, daemon_name="browser-1")
@@ -267,3 +270,292 @@ def test_gallery_share_and_usage_in_chromium(s):
         for name, path in shots.items():
             shutil.copy(path, os.path.join(
                 os.environ["KILN_SCREENSHOT_DIR"], name))
+
+
+# ---- every page at a desktop's and a phone's width ------------------------
+#
+# One walk (walk_pages, done once per stack, by whichever of the tests
+# below runs first) loads every page as a visitor, a user and an
+# administrator at 1366x900 and 390x844, in the light and the emulated
+# dark colour scheme, measures each and saves a full-page screenshot; the
+# tests then each assert one fact about those measurements.
+
+WIDTHS = ((1366, 900), (390, 844))
+SHOTS = os.environ.get("KILN_SCREENSHOT_DIR") or os.path.join(
+    os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__)))), "build", "screenshots", "pages")
+LONG_PROMPT = ("a kiln at dusk, " * 12 +
+               "averyveryverylongwordwithoutanyspacesthatmustwrapsomehow" * 2)
+
+# What each page reports, read in the page: its widths, the boxes wider
+# than the window (outside a box of their own that scrolls), the heights
+# of the visible tap targets, the menu's state and the background.
+MEASURE = r"""(function () {
+  var d = document.documentElement, w = window.innerWidth, wide = [];
+  function scrolls(e) {
+    for (var p = e.parentElement; p && p !== document.body;
+         p = p.parentElement) {
+      var o = getComputedStyle(p).overflowX;
+      if (o === 'auto' || o === 'scroll' || o === 'hidden') return true;
+    }
+    return false;
+  }
+  function label(e) {
+    return e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') +
+      (e.className && typeof e.className === 'string' ?
+       '.' + e.className.trim().split(/\s+/).join('.') : '') +
+      ' "' + (e.textContent || '').trim().slice(0, 30) + '"';
+  }
+  document.querySelectorAll('body *').forEach(function (e) {
+    var r = e.getBoundingClientRect();
+    if (r.width > 0 && r.right > w + 0.5 && !scrolls(e))
+      wide.push(label(e) + ' right=' + Math.round(r.right));
+  });
+  function visible(e) {
+    var r = e.getBoundingClientRect();
+    return r.width > 0 && r.height > 0 && e.checkVisibility();
+  }
+  var menu = document.querySelector('details.menu');
+  var summary = menu && menu.querySelector('summary');
+  var navLinks = Array.from(document.querySelectorAll('header nav a'));
+  var closed = {summary: summary && visible(summary),
+                links: navLinks.filter(visible).length};
+  // Tap targets, with the menu open as a finger would have it.
+  if (menu) menu.open = true;
+  var small = [];
+  document.querySelectorAll('header nav a, summary, button,' +
+                            ' input[type=submit]').forEach(function (e) {
+    if (!visible(e)) return;
+    var h = e.getBoundingClientRect().height;
+    if (h < 40) small.push(label(e) + ' ' + h.toFixed(1) + 'px');
+  });
+  var open = navLinks.filter(visible).length;
+  if (menu) menu.open = false;
+  return {scrollWidth: d.scrollWidth, innerWidth: w, wide: wide.slice(0, 8),
+          small: small, closed: closed, openLinks: open,
+          navLinks: navLinks.length,
+          bg: getComputedStyle(document.body).backgroundColor,
+          theme: d.getAttribute('data-theme')};
+})()"""
+
+
+def luminance(css):
+    """0 (black) to 1 (white) from a computed "rgb(r, g, b)" colour."""
+    r, g, b = [int(x) for x in css[css.index("(") + 1:-1].split(",")[:3]]
+    return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255
+
+
+def set_view(b, width, height, scheme):
+    b.page("Emulation.setDeviceMetricsOverride",
+           {"width": width, "height": height, "deviceScaleFactor": 1,
+            "mobile": width < 600})
+    b.page("Emulation.setEmulatedMedia",
+           {"features": [{"name": "prefers-color-scheme", "value": scheme}]})
+
+
+def full_screenshot(b, path):
+    """A PNG of the whole page, not only the window."""
+    m = b.page("Page.getLayoutMetrics")
+    size = m.get("cssContentSize") or m["contentSize"]
+    r = b.page("Page.captureScreenshot",
+               {"format": "png", "captureBeyondViewport": True,
+                "clip": {"x": 0, "y": 0, "width": size["width"],
+                         "height": min(size["height"], 6000), "scale": 1}})
+    with open(path, "wb") as f:
+        f.write(base64.b64decode(r["data"]))
+
+
+def sign_in_cookie(b, s, uid):
+    tok = make_session(s, uid)
+    b.page("Network.setCookie", {"name": "kiln_session", "value": tok,
+                                 "url": "http://127.0.0.1:%d/" % s.port,
+                                 "httpOnly": True})
+
+
+def page_fixtures(s):
+    """A user with a rendered, shared job (a long prompt), an API key and
+    a webhook delivery row; an administrator: the pages to walk, per
+    role."""
+    uid, name = new_user(s, "pat")
+    key = make_key(s, uid, "read,generate", name="phone script")
+    j = rendered(s, key, {"prompt": LONG_PROMPT, "steps": 2,
+                          "batch_count": 2, "seed": 5})
+    r = api(s, "POST", "/api/v1/jobs/%d/share" % j["id"], key)
+    assert r.status == 200, (r.status, r.text[:300])
+    tok = one(s, "SELECT share_token FROM jobs WHERE id = %d" % j["id"])
+    # A failed job with a long error, for the queue and the jobs list.
+    job_row(s, uid, "failed", LONG_PROMPT, error="x" * 300)
+    aid, _ = new_user(s, "ada", role="admin")
+    return {
+        "visitor": (None, ["/", "/login", "/register", "/s/" + tok]),
+        "user": (uid, ["/", "/generate", "/gallery", "/jobs",
+                       "/jobs/%d" % j["id"], "/usage", "/account",
+                       "/account/keys", "/account/webhooks"]),
+        "admin": (aid, ["/admin/queue", "/admin/users",
+                        "/admin/users/%d" % uid, "/admin/audit",
+                        "/admin/settings"]),
+    }
+
+
+def shot_name(role, path, width, scheme):
+    """user-jobs-N-390-dark.png: ids and share tokens are left out, so a
+    page's screenshot keeps its name from run to run."""
+    parts = [x for x in path.split("/") if x]
+    parts = [("N" if x.isdigit() else x) for x in parts]
+    if parts[:1] == ["s"]:
+        parts = ["shared"]
+    return "%s-%s-%d-%s.png" % (role, "-".join(parts) or "home", width,
+                                scheme)
+
+
+def walk_pages(s):
+    """Every page, both widths, both colour schemes: a list of dicts
+    (role, path, width, scheme, the measurements, problems), once."""
+    if getattr(s, "walked", None) is not None:
+        return s.walked
+    os.makedirs(SHOTS, exist_ok=True)
+    base = "http://127.0.0.1:%d" % s.port
+    out = []
+    for role, (uid, paths) in page_fixtures(s).items():
+        with cdp.Browser(FLAGS) as b:
+            if uid is not None:
+                sign_in_cookie(b, s, uid)
+            for width, height in WIDTHS:
+                for scheme in ("light", "dark"):
+                    set_view(b, width, height, scheme)
+                    for path in paths:
+                        before = len(b.problems())
+                        b.navigate(base + path)
+                        assert b.path() == path.split("?")[0], \
+                            "%s %s: landed on %s" % (role, path, b.url())
+                        m = b.evaluate(MEASURE)
+                        name = shot_name(role, path, width, scheme)
+                        full_screenshot(b, os.path.join(SHOTS, name))
+                        out.append(dict(role=role, path=path, width=width,
+                                        scheme=scheme, m=m,
+                                        problems=b.problems()[before:]))
+    s.walked = out
+    return out
+
+
+def test_no_page_is_wider_than_the_window(s):
+    bad = ["%s %s @%d: scrollWidth %d > %d: %s" % (
+        p["role"], p["path"], p["width"], p["m"]["scrollWidth"],
+        p["m"]["innerWidth"], p["m"]["wide"])
+        for p in walk_pages(s)
+        if p["m"]["scrollWidth"] > p["m"]["innerWidth"] or p["m"]["wide"]]
+    assert bad == [], "\n".join(bad) + "\n(screenshots in %s)" % SHOTS
+
+
+def test_tap_targets_are_40px_tall_on_a_phone(s):
+    bad = ["%s %s: %s" % (p["role"], p["path"], p["m"]["small"])
+           for p in walk_pages(s) if p["width"] == 390 and p["m"]["small"]]
+    assert bad == [], "\n".join(bad)
+
+
+def test_the_menu_collapses_on_a_phone_only(s):
+    for p in walk_pages(s):
+        m, where = p["m"], "%s %s @%d" % (p["role"], p["path"], p["width"])
+        assert m["navLinks"] >= 3, where
+        # Every link is reachable: with the menu open all are shown.
+        assert m["openLinks"] == m["navLinks"], (where, m)
+        if p["width"] == 390:
+            assert m["closed"] == {"summary": True, "links": 0}, (where, m)
+        else:
+            assert m["closed"] == {"summary": False,
+                                   "links": m["navLinks"]}, (where, m)
+
+
+def test_dark_mode_follows_the_browser(s):
+    for p in walk_pages(s):
+        lum = luminance(p["m"]["bg"])
+        where = "%s %s @%d %s: %s" % (p["role"], p["path"], p["width"],
+                                      p["scheme"], p["m"]["bg"])
+        assert lum < 0.2 if p["scheme"] == "dark" else lum > 0.9, where
+
+
+def test_no_console_errors_or_csp_violations_on_any_page(s):
+    bad = ["%s %s @%d %s: %s" % (p["role"], p["path"], p["width"],
+                                 p["scheme"], p["problems"])
+           for p in walk_pages(s) if p["problems"]]
+    assert bad == [], "\n".join(bad)
+
+
+def test_screenshots_of_every_page_at_both_widths(s):
+    pages = walk_pages(s)
+    for p in pages:
+        name = shot_name(p["role"], p["path"], p["width"], p["scheme"])
+        with open(os.path.join(SHOTS, name), "rb") as f:
+            png = f.read()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n", name
+        # The image is as wide as the window it was taken in (less a
+        # desktop's scroll bar).
+        w = int.from_bytes(png[16:20], "big")
+        assert p["width"] - 20 <= w <= p["width"], (name, w)
+    assert len(pages) == 2 * 2 * 18
+
+
+def test_the_theme_switch_overrides_the_browser_without_scripts(s):
+    base = "http://127.0.0.1:%d" % s.port
+    flags = FLAGS + ["--blink-settings=scriptEnabled=false"]
+    with cdp.Browser(flags) as b:
+        set_view(b, 390, 844, "light")
+        b.navigate(base + "/login")
+        assert luminance(b.evaluate(
+            "getComputedStyle(document.body).backgroundColor")) > 0.9
+        # Dark, chosen in the footer: the server answers every later page
+        # with <html data-theme="dark"> (no flash: no script decides it).
+        b.click('form.theme button[value="dark"]')
+        assert b.path() == "/login", b.url()
+        assert b.evaluate("document.documentElement.dataset.theme") == "dark"
+        b.navigate(base + "/register")
+        assert b.evaluate("document.documentElement.dataset.theme") == "dark"
+        assert luminance(b.evaluate(
+            "getComputedStyle(document.body).backgroundColor")) < 0.2
+        assert b.evaluate("document.querySelector('form.theme"
+                          " button[value=dark]').getAttribute("
+                          "'aria-pressed')") == "true"
+        # Light under a dark browser, then back to following it.
+        set_view(b, 390, 844, "dark")
+        b.click('form.theme button[value="light"]')
+        assert luminance(b.evaluate(
+            "getComputedStyle(document.body).backgroundColor")) > 0.9
+        b.click('form.theme button[value="auto"]')
+        assert b.evaluate("document.documentElement.dataset.theme") is None
+        assert luminance(b.evaluate(
+            "getComputedStyle(document.body).backgroundColor")) < 0.2
+        assert b.problems() == [], b.problems()
+
+
+def test_the_theme_switch_refuses_other_values(s):
+    # A visitor's form token: the pre-session cookie's value.
+    r = s.get("/login")
+    cookie = [v for k, v in r.headers.items() if k == "set-cookie"]
+    tok = cookie[0].split(";")[0].split("=", 1)[1] if cookie else ""
+    assert tok, r.headers
+    for theme, status in (("purple", 422), ("dark", 303)):
+        r = s.request("POST", "/theme",
+                      body="theme=%s&next=%%2Flogin&csrf=%s" % (theme, tok),
+                      headers={"Content-Type":
+                               "application/x-www-form-urlencoded",
+                               "Cookie": "kiln_csrf=" + tok,
+                               "Origin": "http://127.0.0.1:%d" % s.port})
+        assert r.status == status, (theme, r.status, r.text[:300])
+        sent = r.headers.get("set-cookie", "")
+        assert ("kiln_theme=dark" in sent) == (theme == "dark"), sent
+    assert r.headers.get("location", "").endswith("/login"), r.headers
+
+
+def test_favicon_svg_and_png_are_served(s):
+    for path, ctype, magic in (("/static/favicon.svg", "image/svg+xml",
+                                b"<svg"),
+                               ("/static/favicon.png", "image/png",
+                                b"\x89PNG")):
+        r = s.get(path)
+        assert r.status == 200, (path, r.status)
+        assert r.headers.get("content-type", "").startswith(ctype), \
+            (path, r.headers.get("content-type"))
+        assert r.body[:len(magic)] == magic, path
+    html = s.get("/").text
+    assert 'rel="icon" href="/static/favicon.svg"' in html
+    assert 'rel="icon" href="/static/favicon.png"' in html
