@@ -139,6 +139,12 @@ page_job_cancel(struct kreq *req)
 	st = id ? job_cancel(req->app->db, id, req->auth->user_id) : 0;
 	if (st < 0)
 		return view_db_fail(req, "job: cancel");
+	/* Canceled (or, running, stopping) now, not ended before: the job
+	 * page says so once. */
+	if (st > 0 && view_flash(req, "canceled") != 0) {
+		view_error(req, 500, "internal", "Out of memory.");
+		return -1;
+	}
 	/* Not this user's job: 404. Already ended: back to it. */
 	if (st == 0) {
 		st = job_status_of(req->app->db, id, req->auth->user_id, NULL);
@@ -199,9 +205,14 @@ page_job_unshare(struct kreq *req)
 int
 page_job_delete(struct kreq *req)
 {
-	return after_change(req, job_delete(req->app->db,
-		req->app->cfg.artifacts_dir, req_id(req, 0),
-		req->auth->user_id), "job: delete", "This job has not ended; "
+	enum job_change ch = job_delete(req->app->db,
+		req->app->cfg.artifacts_dir, req_id(req, 0), req->auth->user_id);
+
+	if (ch == JOB_CHANGE_DONE && view_flash(req, "deleted") != 0) {
+		view_error(req, 500, "internal", "Out of memory.");
+		return -1;
+	}
+	return after_change(req, ch, "job: delete", "This job has not ended; "
 		"cancel it first.", "/gallery");
 }
 

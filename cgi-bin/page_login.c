@@ -181,5 +181,9 @@ page_logout(struct kreq *req)
 		"");
 	if (session_end(req) != 0)
 		return view_db_fail(req, "logout");
+	if (view_flash(req, "logout") != 0) {
+		view_error(req, 500, "internal", "Out of memory.");
+		return -1;
+	}
 	return resp_redirect(req, "/");
 }

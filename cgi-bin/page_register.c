@@ -203,7 +203,8 @@ page_register_post(struct kreq *req)
 	}
 	audit_by(req, id, u, "register", id, u, "%s", !strcmp(mode, "invite") ?
 		"with an invitation" : "open registration");
-	rc = resp_redirect(req, "/account");
+	rc = view_flash(req, "welcome") == 0 ?
+		resp_redirect(req, "/account") : -1;
 out:
 	sodium_memzero(hash, sizeof(hash));
 	free(mode);

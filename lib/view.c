@@ -157,6 +157,34 @@ view_input_error(struct kreq *req, size_t key)
 		"This value is not valid.");
 }
 
+/* view_flash's messages. The cookie carries only a code from here, so no
+ * text a request sends is ever shown as a message. */
+static const char *const flash_msgs[][2] = {
+	{ "welcome", "Welcome! Your account is ready." },
+	{ "logout", "Logged out." },
+	{ "deleted", "Job deleted." },
+	{ "canceled", "Job canceled." },
+};
+
+static const char *
+flash_text(const char *code)
+{
+	size_t i;
+
+	for (i = 0; code != NULL && i < ARRAY_LEN(flash_msgs); i++)
+		if (strcmp(code, flash_msgs[i][0]) == 0)
+			return flash_msgs[i][1];
+	return NULL;
+}
+
+int
+view_flash(struct kreq *req, const char *code)
+{
+	if (flash_text(code) == NULL)
+		return -1;
+	return resp_cookie(req, FLASH_COOKIE, code, 60);
+}
+
 /* What every page's frame shows: who is signed in and the form token. */
 static int
 set_frame(struct kreq *req)
@@ -176,6 +204,14 @@ set_frame(struct kreq *req)
 	if (theme != NULL && (strcmp(theme, "light") == 0 ||
 	    strcmp(theme, "dark") == 0))
 		rc |= view_set(req, "Theme", theme);
+	/* A message left by the redirect that led here: shown once. */
+	if (req_cookie(req, FLASH_COOKIE) != NULL) {
+		const char *msg = flash_text(req_cookie(req, FLASH_COOKIE));
+
+		if (msg != NULL)
+			rc |= view_set(req, "Flash", msg);
+		rc |= resp_cookie(req, FLASH_COOKIE, "", 0);
+	}
 	/* Where the theme switch returns to. */
 	rc |= view_set(req, "Page.Path", req->path);
 	if (a != NULL) {

@@ -50,6 +50,12 @@ int view_db_fail(struct kreq *req, const char *where);
  * follows the browser's prefers-color-scheme. */
 #define THEME_COOKIE "kiln_theme"
 
+/* The message a redirect carries to the next page rendered (POST-
+ * redirect-GET): a code of view.c's table, kept a minute in a cookie and
+ * shown once. Returns 0, or -1 for an unknown code or no memory. */
+#define FLASH_COOKIE "kiln_flash"
+int view_flash(struct kreq *req, const char *code);
+
 /* The portal's error page: error.cs with Error.Status and Error.Message. */
 void view_error(struct kreq *req, int status, const char *code,
 	const char *message);

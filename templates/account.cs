@@ -40,16 +40,10 @@
       <td><?cs var:s.Created ?></td><td><?cs var:s.LastSeen ?></td><td><?cs var:s.Ip ?></td>
       <td class="agent"><?cs var:s.Agent ?></td>
       <td><?cs if:s.Current == "1" ?><em>this one</em><?cs /if ?>
-        <form method="post" action="/account/sessions/<?cs var:s.Id ?>/revoke" class="inline">
-          <input type="hidden" name="csrf" value="<?cs var:Csrf.Token ?>">
-          <button type="submit" class="small danger">End</button>
-        </form></td>
+        <?cs call:confirm("/account/sessions/" + s.Id + "/revoke", "End", "End this session? That browser will be logged out.", "Yes, end it", "small") ?></td>
     </tr>
     <?cs /each ?>
     </tbody>
   </table>
-  <form method="post" action="/account/sessions/revoke-all" class="inline">
-    <input type="hidden" name="csrf" value="<?cs var:Csrf.Token ?>">
-    <button type="submit" class="danger">Log out everywhere</button>
-  </form>
+  <?cs call:confirm("/account/sessions/revoke-all", "Log out everywhere", "End every session, this one too?", "Yes, log out everywhere", "") ?>
 </section>

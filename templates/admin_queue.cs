@@ -52,7 +52,7 @@
       <td><?cs var:j.Model ?></td><td><?cs var:j.Width ?>&times;<?cs var:j.Height ?>, <?cs var:j.Steps ?> steps<?cs if:j.Batch > 1 ?> &times;<?cs var:j.Batch ?><?cs /if ?></td>
       <td><?cs var:j.Created ?></td><td><?cs var:j.Daemon ?></td><td><?cs if:j.RenderS ?><?cs var:j.RenderS ?> s<?cs /if ?></td>
       <td><?cs if:j.Status == "queued" || j.Status == "running" ?>
-        <form method="post" action="/admin/queue/<?cs var:j.Id ?>/cancel" class="inline"><input type="hidden" name="csrf" value="<?cs var:Csrf.Token ?>"><button type="submit" class="small danger">Cancel</button></form>
+        <?cs call:confirm("/admin/queue/" + j.Id + "/cancel", "Cancel", "Cancel job " + j.Id + " of " + j.User + "?", "Yes, cancel it", "small") ?>
         <?cs elif:j.Status == "failed" || j.Status == "canceled" ?>
         <form method="post" action="/admin/queue/<?cs var:j.Id ?>/requeue" class="inline"><input type="hidden" name="csrf" value="<?cs var:Csrf.Token ?>"><button type="submit" class="small">Requeue</button></form>
         <?cs /if ?></td>

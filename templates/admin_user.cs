@@ -52,10 +52,7 @@
   </form>
 
   <h2>Password</h2>
-  <form method="post" action="/admin/users/<?cs var:u.Id ?>/password" class="inline">
-    <input type="hidden" name="csrf" value="<?cs var:Csrf.Token ?>">
-    <button type="submit" class="danger">Reset to a new random password</button>
-  </form>
+  <?cs call:confirm("/admin/users/" + u.Id + "/password", "Reset to a new random password", "Replace " + u.Username + "'s password and end their sessions?", "Yes, reset it", "") ?>
 
   <h2>Sessions</h2>
   <?cs if:subcount(Sessions) == 0 ?><p class="muted">None.</p><?cs else ?>
@@ -64,8 +61,7 @@
     <tbody>
     <?cs each:s = Sessions ?>
     <tr><td><?cs var:s.Created ?></td><td><?cs var:s.LastSeen ?></td><td><?cs var:s.Ip ?></td><td class="agent"><?cs var:s.Agent ?></td>
-      <td><form method="post" action="/admin/users/<?cs var:u.Id ?>/sessions/<?cs var:s.Id ?>/revoke" class="inline">
-        <input type="hidden" name="csrf" value="<?cs var:Csrf.Token ?>"><button type="submit" class="small danger">End</button></form></td></tr>
+      <td><?cs call:confirm("/admin/users/" + u.Id + "/sessions/" + s.Id + "/revoke", "End", "End this session?", "Yes, end it", "small") ?></td></tr>
     <?cs /each ?>
     </tbody>
   </table>
@@ -79,8 +75,7 @@
     <?cs each:k = Keys ?>
     <tr<?cs if:k.Revoked ?> class="revoked"<?cs /if ?>><td><?cs var:k.Name ?></td><td><code><?cs var:k.Prefix ?>…</code></td><td><?cs var:k.Scopes ?></td>
       <td><?cs var:k.Created ?></td><td><?cs if:k.LastUsed ?><?cs var:k.LastUsed ?><?cs else ?>never<?cs /if ?></td>
-      <td><?cs if:k.Revoked ?>revoked <?cs var:k.Revoked ?><?cs else ?><form method="post" action="/admin/users/<?cs var:u.Id ?>/keys/<?cs var:k.Id ?>/revoke" class="inline">
-        <input type="hidden" name="csrf" value="<?cs var:Csrf.Token ?>"><button type="submit" class="small danger">Revoke</button></form><?cs /if ?></td></tr>
+      <td><?cs if:k.Revoked ?>revoked <?cs var:k.Revoked ?><?cs else ?><?cs call:confirm("/admin/users/" + u.Id + "/keys/" + k.Id + "/revoke", "Revoke", "Revoke key " + k.Name + "? Scripts using it stop working.", "Yes, revoke", "small") ?><?cs /if ?></td></tr>
     <?cs /each ?>
     </tbody>
   </table>

@@ -9,10 +9,7 @@
     <progress id="job-progress" max="<?cs if:j.StepsTotal > 0 ?><?cs var:j.StepsTotal ?><?cs else ?><?cs var:j.Steps * j.Batch ?><?cs /if ?>" value="<?cs var:j.Step ?>"><?cs var:j.Step ?></progress>
     <p id="job-progress-text"><?cs if:j.Status == "queued" ?>Waiting in the queue<?cs if:j.Position ?> (position <?cs var:j.Position ?>)<?cs /if ?>.<?cs else ?>Step <?cs var:j.Step ?> of <?cs var:j.StepsTotal ?><?cs if:j.Eta != "" ?>, about <?cs var:j.Eta ?> s left<?cs /if ?>.<?cs /if ?></p>
     <img id="job-preview" class="preview<?cs if:!j.HasPreview ?> hidden<?cs /if ?>" alt="Preview of the image being drawn" width="<?cs var:j.Width ?>" height="<?cs var:j.Height ?>"<?cs if:j.HasPreview ?> src="/api/v1/images/<?cs var:j.Id ?>-preview.png"<?cs /if ?>>
-    <form method="post" action="/jobs/<?cs var:j.Id ?>/cancel" class="inline">
-      <input type="hidden" name="csrf" value="<?cs var:Csrf.Token ?>">
-      <button type="submit" class="danger">Cancel</button>
-    </form>
+    <?cs call:confirm("/jobs/" + j.Id + "/cancel", "Cancel", "Cancel this job? Images not yet made will not be.", "Yes, cancel it", "") ?>
   </div>
   <?cs /if ?>
   <?cs if:j.Status == "failed" ?><p class="notice error">It failed: <?cs var:j.Error ?></p><?cs /if ?>
@@ -54,10 +51,7 @@
   <?cs /if ?>
   <?cs if:j.Status != "queued" && j.Status != "running" ?>
   <h2>Delete</h2>
-  <form method="post" action="/jobs/<?cs var:j.Id ?>/delete" class="inline">
-    <input type="hidden" name="csrf" value="<?cs var:Csrf.Token ?>">
-    <button type="submit" class="danger">Delete this job and its images</button>
-  </form>
+  <?cs call:confirm("/jobs/" + j.Id + "/delete", "Delete this job and its images", "Delete job " + j.Id + " and its images for good? This cannot be undone.", "Yes, delete", "") ?>
   <?cs /if ?>
 </section>
 <?cs /with ?>

@@ -38,10 +38,7 @@
       <td><?cs var:k.Created ?></td>
       <td><?cs if:k.LastUsed ?><?cs var:k.LastUsed ?> from <?cs var:k.LastIp ?><?cs else ?>never<?cs /if ?></td>
       <td><?cs if:k.Revoked ?>revoked <?cs var:k.Revoked ?><?cs else ?>
-        <form method="post" action="/account/keys/<?cs var:k.Id ?>/revoke" class="inline">
-          <input type="hidden" name="csrf" value="<?cs var:Csrf.Token ?>">
-          <button type="submit" class="small danger">Revoke</button>
-        </form><?cs /if ?></td>
+        <?cs call:confirm("/account/keys/" + k.Id + "/revoke", "Revoke", "Revoke key " + k.Name + "? Scripts using it stop working.", "Yes, revoke", "small") ?><?cs /if ?></td>
     </tr>
     <?cs /each ?>
     </tbody>

@@ -1,6 +1,6 @@
 <?cs # layout.cs - the one page frame; Page.Template names the body. Theme
 (the switch's cookie) is set by the server so the first paint is right. ?>
-<!doctype html>
+<?cs include:"confirm.cs" ?><!doctype html>
 <html lang="en"<?cs if:Theme ?> data-theme="<?cs var:Theme ?>"<?cs /if ?>>
 <head>
 <meta charset="utf-8">
@@ -39,6 +39,7 @@
   </details>
 </header>
 <main>
+<?cs if:Flash ?><p class="notice ok flash" role="status" id="flash"><?cs var:Flash ?></p><?cs /if ?>
 <?cs include:Page.Template ?>
 </main>
 <footer>

@@ -13,10 +13,7 @@
   </form>
   <h2>Signing secret</h2>
   <p><code id="webhook-secret"><?cs var:Hooks.Secret ?></code></p>
-  <form method="post" action="/account/webhooks/rotate" class="inline">
-    <input type="hidden" name="csrf" value="<?cs var:Csrf.Token ?>">
-    <button type="submit" class="danger">Replace the secret</button>
-  </form>
+  <?cs call:confirm("/account/webhooks/rotate", "Replace the secret", "Replace the signing secret? Receivers checking the old one will refuse new deliveries.", "Yes, replace it", "") ?>
   <h2>Latest deliveries</h2>
   <?cs if:subcount(Hooks.Deliveries) == 0 ?><p class="muted">None yet.</p><?cs else ?>
   <table class="list">

@@ -4,6 +4,7 @@ account is registered, signed out and signed in again through the forms,
 driven over the DevTools protocol (cdp.py)."""
 
 import base64
+import json
 import os
 import shutil
 import tempfile
@@ -97,6 +98,9 @@ def test_register_logout_login_in_chromium(s):
                           ".value.length > 0" % reg), "no csrf field"
         b.submit(reg)
         assert b.path() == "/account", "after registering " + describe(b)
+        assert b.evaluate("document.getElementById('flash') &&"
+                          " document.getElementById('flash').textContent")\
+            == "Welcome! Your account is ready.", describe(b)
         text = b.text()
         assert USER in text and "Account" in text, describe(b)
         assert s.sql("SELECT COUNT(*) FROM users WHERE username = '%s'" %
@@ -559,3 +563,58 @@ def test_favicon_svg_and_png_are_served(s):
     html = s.get("/").text
     assert 'rel="icon" href="/static/favicon.svg"' in html
     assert 'rel="icon" href="/static/favicon.png"' in html
+
+
+NO_SCRIPTS = FLAGS + ["--blink-settings=scriptEnabled=false"]
+
+
+def shown(b, selector):
+    return b.evaluate("(function () { var e = document.querySelector(%s);"
+                      " return !!e && e.checkVisibility(); })()" %
+                      json.dumps(selector))
+
+
+def test_delete_asks_first_then_says_done_without_scripts(s):
+    base = "http://127.0.0.1:%d" % s.port
+    uid, _ = new_user(s, "dee")
+    key = make_key(s, uid, "read,generate")
+    jid = rendered(s, key, {"prompt": "one blue square", "steps": 1})["id"]
+    with cdp.Browser(NO_SCRIPTS) as b:
+        sign_in_cookie(b, s, uid)
+        set_view(b, 390, 844, "light")
+        b.navigate(base + "/jobs/%d" % jid)
+        form = 'details.confirm form[action="/jobs/%d/delete"]' % jid
+        # The first button only asks: the form's own button is hidden
+        # until it is pressed, and nothing was deleted.
+        assert b.exists(form), describe(b)
+        assert not shown(b, form + " button")
+        b.evaluate("document.querySelector('details.confirm > summary')"
+                   ".click()")
+        assert shown(b, form + " button"), describe(b)
+        assert one(s, "SELECT deleted_at IS NULL FROM jobs WHERE id = %d"
+                   % jid) == "1"
+        b.click(form + " button")
+        assert b.path() == "/gallery", describe(b)
+        assert b.evaluate("document.getElementById('flash')"
+                          ".textContent") == "Job deleted."
+        assert one(s, "SELECT deleted_at IS NOT NULL FROM jobs WHERE"
+                   " id = %d" % jid) == "1"
+        # Shown once: the next page has no message.
+        b.navigate(base + "/gallery")
+        assert not b.exists("#flash"), describe(b)
+        assert b.problems() == [], b.problems()
+
+
+def test_logging_out_says_so(s):
+    base = "http://127.0.0.1:%d" % s.port
+    uid, _ = new_user(s, "lou")
+    with cdp.Browser(NO_SCRIPTS) as b:
+        sign_in_cookie(b, s, uid)
+        set_view(b, 390, 844, "light")
+        b.navigate(base + "/account")
+        b.click('form[action="/logout"] button')
+        assert b.path() == "/", describe(b)
+        assert b.evaluate("document.getElementById('flash')"
+                          ".textContent") == "Logged out."
+        assert not b.exists('form[action="/logout"]')
+        assert b.problems() == [], b.problems()
