@@ -28,9 +28,52 @@ escaping_is_on_everywhere(void)
 			"</title>") != NULL);
 		CHECK(strstr(r.out.data, "Rendering available: 2 render "
 			"daemons online.") != NULL);
-		CHECK(strstr(r.out.data, "<footer>kiln " KILN_VERSION) != NULL);
+		CHECK(strstr(r.out.data, "<p>kiln " KILN_VERSION "</p>") != NULL);
+		/* No theme chosen: the browser's preference, no flash. */
+		CHECK(strstr(r.out.data, "<html lang=\"en\">") != NULL);
+		CHECK(strstr(r.out.data, "id=\"flash\"") == NULL);
 	}
 	req_free(&r);
+}
+
+/* The theme cookie reaches <html>; a flash code shows its text once and
+ * the cookie is cleared; anything else in either cookie is ignored. */
+static void
+theme_and_flash_from_cookies(const char *cookies, const char *html,
+	const char *flash)
+{
+	struct kreq r;
+
+	memset(&r, 0, sizeof(r));
+	r.app = &app;
+	r.path = (char *)"/jobs";
+	CHECK(cookie_decode(cookies, 4096, &r.cookies, &r.ncookies) == 0);
+	CHECK(view_render(&r, 200, "T", "home.cs") == 0);
+	CHECK(r.out.data != NULL && strstr(r.out.data, html) != NULL);
+	if (flash != NULL) {
+		CHECK(r.out.data != NULL && strstr(r.out.data, flash) != NULL);
+		CHECK(r.headers.data != NULL && strstr(r.headers.data,
+		    "Set-Cookie: kiln_flash=; Path=/; Max-Age=0") != NULL);
+	} else
+		CHECK(r.out.data != NULL &&
+		    strstr(r.out.data, "id=\"flash\"") == NULL);
+	/* The switch goes back to this page. */
+	CHECK(r.out.data != NULL && strstr(r.out.data,
+	    "name=\"next\" value=\"/jobs\"") != NULL);
+	r.path = NULL;
+	req_free(&r);
+}
+
+static void
+theme_and_flash(void)
+{
+	theme_and_flash_from_cookies("kiln_theme=dark; kiln_flash=deleted",
+	    "<html lang=\"en\" data-theme=\"dark\">", ">Job deleted.</p>");
+	theme_and_flash_from_cookies("kiln_theme=light",
+	    "<html lang=\"en\" data-theme=\"light\">", NULL);
+	theme_and_flash_from_cookies(
+	    "kiln_theme=%22%3E%3Cscript%3E; kiln_flash=%3Cb%3Ehi",
+	    "<html lang=\"en\">", NULL);
 }
 
 static void
@@ -72,6 +115,7 @@ main(void)
 	CHECK(config_parse(&app.cfg, "t", conf, strlen(conf), err,
 		sizeof(err)) == 0);
 	RUN(escaping_is_on_everywhere);
+	RUN(theme_and_flash);
 	RUN(error_page);
 	RUN(missing_template_gives_bare_500);
 	rc = tap_done();
