@@ -53,6 +53,14 @@ def build_cases():
         case("conv2d", "%dx%d stride %d pad %d" % (k, k, s, p), "conv2d",
              [x, w, bias], ref.conv2d(x, w, bias, s, p),
              {"stride": s, "pad": p})
+    # Rows wide enough for the 16-float copies of a stride-1 im2col line,
+    # with the padding cut at both ends.
+    xw = r(1, 4, 5, 41)
+    for p in (1, 0):
+        w, bias = r(8, 4, 3, 3, scale=0.2), r(8)
+        case("conv2d", "3x3 stride 1 pad %d, 41 wide" % p, "conv2d",
+             [xw, w, bias], ref.conv2d(xw, w, bias, 1, p),
+             {"stride": 1, "pad": p})
     # A column buffer of 3 output lines at a time: 5 bands, the last short.
     w, bias = r(16, 8, 3, 3, scale=0.2), r(16)
     case("conv2d", "banded im2col, stride 2", "conv2d", [x, w, bias],

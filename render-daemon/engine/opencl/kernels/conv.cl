@@ -28,6 +28,29 @@ __kernel void k_im2col(__global const float *x, const uint xoff,
 	}
 	__global const float *in = x + xoff + ((size_t)c * H + iy) * W;
 	int ix = (int)kx - (int)pad;
+	if (stride == 1) {
+		/* The line is a shifted copy of an input row: zeros where
+		 * the window hangs over the padding, 16 floats at a time in
+		 * between (the element-wise loop below took 11% of a VAE
+		 * decode). */
+		uint lo = ix < 0 ? (uint)-ix : 0;
+		uint hi = (int)W - ix < (int)WO ? (uint)((int)W - ix) : WO;
+		uint ox = 0;
+
+		if (lo > WO)
+			lo = WO;
+		if (hi < lo)
+			hi = lo;
+		for (; ox < lo; ox++)
+			out[ox] = 0.0f;
+		for (; ox + 16 <= hi; ox += 16)
+			vstore16(vload16(0, in + (int)ox + ix), 0, out + ox);
+		for (; ox < hi; ox++)
+			out[ox] = in[(int)ox + ix];
+		for (; ox < WO; ox++)
+			out[ox] = 0.0f;
+		return;
+	}
 	for (uint ox = 0; ox < WO; ox++, ix += (int)stride)
 		out[ox] = (ix >= 0 && ix < (int)W) ? in[ix] : 0.0f;
 }
