@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 /* kiln-render in the directory of the running program: the build tree
@@ -35,15 +34,6 @@ render_path(char *out, size_t n)
 	if (snprintf(out, n, "%s/kiln-render", self) >= (int)n)
 		return -1;
 	return access(out, X_OK);
-}
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 int
@@ -94,7 +84,7 @@ autotune_run(const struct kiln_rt *rt, const char *device, long seconds,
 		execv(exe, (char *const *)argv);
 		_exit(127);
 	}
-	deadline = now_s() + 3.0 * (double)seconds + 60;
+	deadline = rt_now() + 3.0 * (double)seconds + 60;
 	for (;;) {
 		pid_t w = waitpid(pid, &st, WNOHANG);
 
@@ -104,7 +94,7 @@ autotune_run(const struct kiln_rt *rt, const char *device, long seconds,
 			log_warn("GEMM tuning: waitpid: %s", strerror(errno));
 			return 0;
 		}
-		if (*stop || now_s() > deadline) {
+		if (*stop || rt_now() > deadline) {
 			log_warn("GEMM tuning: %s; stopping the tuner", *stop ?
 			    "asked to stop" : "past its time");
 			kill(pid, SIGKILL);

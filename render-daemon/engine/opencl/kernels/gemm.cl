@@ -67,27 +67,21 @@ inline floatv load_part(__global const float *p, uint valid)
  * mantissa times 2^-24 (exact, and never a float subnormal), Inf/NaN keep
  * an all-ones exponent.
  */
-inline float16 half16_to_float(ushort16 h)
-{
-	uint16 x = convert_uint16(h);
-	uint16 em = x & 0x7fffu;
-	float16 f = as_float16((em << 13) + 0x38000000u);
-
-	f = select(f, convert_float16(em) * 0x1.0p-24f, em < 0x400u);
-	f = select(f, as_float16((em << 13) | 0x7f800000u), em >= 0x7c00u);
-	return as_float16(as_uint16(f) | ((x & 0x8000u) << 16));
+#define HALF_TO_FLOAT(NAME, F, U, US) \
+inline F NAME(US h) \
+{ \
+	U x = CAT(convert_, U)(h); \
+	U em = x & 0x7fffu; \
+	F f = CAT(as_, F)((em << 13) + 0x38000000u); \
+ \
+	f = select(f, CAT(convert_, F)(em) * 0x1.0p-24f, em < 0x400u); \
+	f = select(f, CAT(as_, F)((em << 13) | 0x7f800000u), em >= 0x7c00u); \
+	return CAT(as_, F)(CAT(as_, U)(f) | ((x & 0x8000u) << 16)); \
 }
 
-inline floatv halfv_to_float(ushortv h)
-{
-	uintv x = convert_uintv(h);
-	uintv em = x & 0x7fffu;
-	floatv f = as_floatv((em << 13) + 0x38000000u);
-
-	f = select(f, convert_floatv(em) * 0x1.0p-24f, em < 0x400u);
-	f = select(f, as_floatv((em << 13) | 0x7f800000u), em >= 0x7c00u);
-	return as_floatv(as_uintv(f) | ((x & 0x8000u) << 16));
-}
+/* 16 at a time for k_h2f, VW at a time for the GEMM's B loads. */
+HALF_TO_FLOAT(half16_to_float, float16, uint16, ushort16)
+HALF_TO_FLOAT(halfv_to_float, floatv, uintv, ushortv)
 
 inline float half_to_float(ushort h)
 {
