@@ -688,10 +688,58 @@ def section_stack(args):
         s.remove()
 
 
+# ---------------------------------------------------------------- machine
+
+VECTOR_FLAGS = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f",
+                "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16",
+                "amx_tile")
+
+
+def machine(args):
+    """The CPU, its vector extensions and the OpenCL device (with the
+    engine GEMM's parameters in force) every figure of the run came from:
+    figures from one machine say nothing of another."""
+    cpu = {}
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            k, v = k.strip(), v.strip()
+            if k in ("model name", "cpu family", "model", "flags") and \
+                    k not in cpu:
+                cpu[k] = v
+    flags = set(cpu.get("flags", "").split())
+    out = {"cpu": cpu.get("model name", "?"),
+           "cpu_family": cpu.get("cpu family"), "cpu_model": cpu.get("model"),
+           "vector": [f for f in VECTOR_FLAGS if f in flags],
+           "cores": gemm.CORES}
+    binary = os.path.join(args.build, "render-daemon", "kiln-render")
+    p = subprocess.run([binary, "bench-gemm", "--json", "--shapes", "8x8x8",
+                        "--repeat", "1"], capture_output=True, text=True,
+                       env=engine_env(args.build))
+    if p.returncode == 0:
+        j = json.loads(p.stdout)
+        out.update(device=j["device"], driver=j["driver"],
+                   platform=j["platform"], engine_gemm=j["engine_gemm"],
+                   gemm_tuned=j["engine_gemm_tuned"],
+                   tuning=j["tuning"]["state"])
+    return out
+
+
+def machine_line(m):
+    return ("machine: %s (family %s model %s), %d cores; vector %s; "
+            "OpenCL %s (%s %s); engine GEMM %s (%s)" % (
+                m["cpu"], m["cpu_family"], m["cpu_model"], m["cores"],
+                " ".join(m["vector"]) or "none", m.get("device", "?"),
+                m.get("platform", "?"), m.get("driver", "?"),
+                m.get("engine_gemm", "?"),
+                "tuned" if m.get("gemm_tuned") else
+                "device default, tuning file: %s" % m.get("tuning", "?")))
+
+
 # ----------------------------------------------------------------- report
 
 def table(res):
-    out = []
+    out = [machine_line(res["machine"])] if res.get("machine") else []
     g = res.get("gemm")
     if g:
         out.append("GEMM (GFLOP/s; peak = OpenBLAS best = %.1f)" %
@@ -810,7 +858,8 @@ def main():
     args.sdxl_sizes = [int(v) for v in args.sdxl_sizes.split(",") if v]
     t0 = time.time()
     res = {"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-           "cores": gemm.CORES}
+           "cores": gemm.CORES, "machine": machine(args)}
+    log(machine_line(res["machine"]))
     if "gemm" in args.only:
         res["gemm"] = section_gemm(args)
     peak = res.get("gemm", {}).get("peak_gflops")
