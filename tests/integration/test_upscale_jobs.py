@@ -1,0 +1,180 @@
+"""Upscale-only jobs (kind "upscale") through the whole stack (lighttpd,
+kilnd, MariaDB): the init image made larger by an upscaler of [paths]
+upscalers (the committed kiln-upscale-x4, an RRDBNet checked against
+PyTorch by the engine tests) or Lanczos. The reference is kiln-render
+upscale run here on the same file with the same upscaler and budget: the
+job's PNG must equal it pixel for pixel. Then the recipe shown back, the
+parameters text, the cost in credits, the refusals naming their field,
+ownership (404 to others) and deletion."""
+
+import base64
+import os
+import shutil
+import subprocess
+
+import harness
+from common import (api, error_of, is_json, models_with_micro, png_decode,
+                    png_parameters, png_size, submit, user_with_key,
+                    wait_job)
+from test_input_jobs import init_png
+
+# A budget of 1 MB: the upscaler runs in tiles, as the hires fix's.
+STACK = dict(server="lighttpd", daemon_name="upscale-1",
+             models=lambda d: make_models(d),
+             extra_conf="[limits]\nsubmit_burst = 100000\n"
+                        "[daemon]\nvae_budget_mb = 1\n")
+UPSCALER = os.path.join(harness.ROOT, "models", "upscalers",
+                        "kiln-upscale-x4.safetensors")
+
+
+def make_models(stack_dir):
+    root = models_with_micro(stack_dir)
+    ups = os.path.join(root, "upscalers")
+    os.makedirs(ups)
+    shutil.copy(UPSCALER, ups)
+    return root
+
+
+def b64(data):
+    return base64.b64encode(data).decode()
+
+
+def upscaled(s, key, where="upscale", **kw):
+    body = {"kind": "upscale", "init_image": b64(init_png(32, 24))}
+    body.update(kw)
+    j = submit(s, key, body, where)
+    j = wait_job(s, key, j["id"], ("succeeded", "failed", "canceled"),
+                 timeout=300)
+    assert j["status"] == "succeeded", j
+    r = api(s, "GET", "/api/v1/images/%d-0.png" % j["id"], key)
+    assert r.status == 200, r.status
+    return j, r.body
+
+
+def kiln_render_upscale(s, src_png, scale, upscaler=None, budget=None):
+    binary = os.path.join(harness.BUILD, "render-daemon", "kiln-render")
+    src = os.path.join(s.dir, "up-in-%s.png" % os.urandom(3).hex())
+    out = src.replace("up-in-", "up-out-")
+    with open(src, "wb") as f:
+        f.write(src_png)
+    cmd = [binary, "upscale", "--in", src, "--scale", str(scale),
+           "-o", out]
+    if upscaler:
+        cmd += ["--upscaler", upscaler]
+    if budget:
+        cmd += ["--budget", str(budget)]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    with open(out, "rb") as f:
+        return png_decode(f.read())
+
+
+def test_an_upscale_job_equals_kiln_render_upscale(s):
+    _, key = user_with_key(s)
+    j, png = upscaled(s, key, upscaler="kiln-upscale-x4", upscale_by=4)
+    assert png_size(png, "upscaled") == (128, 96)
+    ref = kiln_render_upscale(s, init_png(32, 24), 4, UPSCALER, budget=1)
+    assert png_decode(png) == ref
+    # Not merely a resize: Lanczos alone gives another image.
+    assert ref != kiln_render_upscale(s, init_png(32, 24), 4)
+    assert j["kind"] == "upscale", j
+    assert j["upscale"] == {"upscaler": "kiln-upscale-x4",
+                            "upscale_by": 4}, j["upscale"]
+    assert (j["width"], j["height"]) == (128, 96), j
+    assert j["hires"] is None and j["denoising_strength"] is None, j
+    assert png_parameters(png) == ("Postprocess upscale by: 4, "
+                                   "Postprocess upscaler: kiln-upscale-x4")
+
+
+def test_lanczos_by_default_and_a_fractional_factor(s):
+    _, key = user_with_key(s)
+    j, png = upscaled(s, key, upscale_by=1.5)
+    assert png_size(png, "lanczos") == (48, 36)
+    assert png_decode(png) == kiln_render_upscale(s, init_png(32, 24), 1.5)
+    assert j["upscale"]["upscaler"] == "lanczos", j
+    assert "Postprocess upscaler: Lanczos" in png_parameters(png)
+
+
+def test_to_a_size_cropped_as_a1111s_extras(s):
+    # 32x24 to 64x64: factor max(2, 8/3), 85x64 centred and cropped.
+    _, key = user_with_key(s)
+    j, png = upscaled(s, key, upscaler="kiln-upscale-x4", width=64,
+                      height=64)
+    assert png_size(png, "cropped") == (64, 64)
+    full = kiln_render_upscale(s, init_png(32, 24), 64 / 24, UPSCALER,
+                               budget=1)
+    fw, fh, rows = full
+    assert (fw, fh) == (85, 64), (fw, fh)
+    # PIL's paste at (64 // 2 - 85 // 2, 0): columns 10..73 kept.
+    x0 = fw // 2 - 32
+    assert png_decode(png) == (64, 64, [r[x0:x0 + 64] for r in rows])
+    assert png_parameters(png) == (
+        "Postprocess upscale to: 64x64, Postprocess crop to: 64x64, "
+        "Postprocess upscaler: kiln-upscale-x4")
+    # Not cropped: int(side x factor).
+    _, png2 = upscaled(s, key, width=64, height=64, upscale_crop=False)
+    assert png_size(png2, "uncropped") == (85, 64)
+
+
+def test_cost_is_by_output_pixels(s):
+    uid, key = user_with_key(s)
+    s.sql("UPDATE users SET credits = 100 WHERE id = %d" % uid)
+    body = {"kind": "upscale", "init_image": b64(init_png(256, 256)),
+            "upscale_by": 4}
+    j = submit(s, key, body)
+    # 1024x1024 delivered: 1024 x 1024 / 262144 = 4 credits.
+    assert s.sql("SELECT cost FROM jobs WHERE id = %d" % j["id"]) == \
+        [["4"]]
+    assert s.sql("SELECT credits FROM users WHERE id = %d" % uid) == \
+        [["96"]]
+
+
+def test_bad_upscale_fields_are_refused_naming_them(s):
+    _, key = user_with_key(s)
+    img = b64(init_png(32, 24))
+    for body, field, msg in (
+            ({"upscaler": "nope"}, "upscaler", "nope"),
+            ({"upscale_by": 9}, "upscale_by", ""),
+            ({"upscale_by": 0.5}, "upscale_by", ""),
+            ({"init_image": b64(init_png(600, 600)), "upscale_by": 4},
+             "upscale_by", "over the limit"),
+            ({"width": 64}, "height", ""),
+            ({"width": 64, "height": 64, "upscale_by": 2}, "upscale_by",
+             "not both"),
+            ({"prompt": "a cat"}, "prompt", "not used by an upscale"),
+            ({"steps": 20}, "steps", "not used by an upscale"),
+            ({"init_image": None}, "init_image", "required"),
+            ({"init_image": "bm90IGFuIGltYWdl"}, "init_image", "")):
+        b = {"kind": "upscale", "init_image": img}
+        b.update(body)
+        if b["init_image"] is None:
+            del b["init_image"]
+        r = api(s, "POST", "/api/v1/jobs", key, b)
+        # 400 for the request's own fields, 422 for what the upscaler
+        # or the limits refuse (as for other jobs).
+        e = error_of(r, 422 if r.status == 422 else 400,
+                     "validation_failed", repr(body))
+        assert field in e.get("fields", {}), (body, e)
+        assert msg in e["fields"][field], (body, e)
+    r = api(s, "POST", "/api/v1/jobs", key,
+            {"prompt": "x", "upscaler": "lanczos"})
+    e = error_of(r, 400, "validation_failed", "upscaler without kind")
+    assert "kind" in e["fields"]["upscaler"], e
+
+
+def test_someone_elses_upscale_job_is_404_and_the_owner_deletes(s):
+    _, key = user_with_key(s)
+    _, other = user_with_key(s)
+    j, _ = upscaled(s, key)
+    assert api(s, "GET", "/api/v1/jobs/%d" % j["id"], other).status == 404
+    assert api(s, "GET", "/api/v1/images/%d-0.png" % j["id"],
+               other).status == 404
+    assert api(s, "DELETE", "/api/v1/jobs/%d" % j["id"],
+               other).status == 404
+    listed = is_json(api(s, "GET", "/api/v1/jobs", key))
+    ids = [x["id"] for x in listed.get("jobs", listed.get("items", []))]
+    assert j["id"] in ids, listed
+    r = api(s, "DELETE", "/api/v1/jobs/%d" % j["id"], key)
+    assert r.status in (200, 204), r.status
+    assert api(s, "GET", "/api/v1/images/%d-0.png" % j["id"],
+               key).status == 404
