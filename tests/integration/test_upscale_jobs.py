@@ -178,3 +178,101 @@ def test_someone_elses_upscale_job_is_404_and_the_owner_deletes(s):
     assert r.status in (200, 204), r.status
     assert api(s, "GET", "/api/v1/images/%d-0.png" % j["id"],
                key).status == 404
+
+
+# --- AUTOMATIC1111's extras: POST /sdapi/v1/extra-single-image as
+# mix1009/sdwebuiapi's WebUIApi.extra_single_image sends it (its payload
+# with its defaults, in its key order), read as _to_api_result reads it.
+
+def webuiapi_extras_payload(png, **kw):
+    p = {"resize_mode": 0, "show_extras_results": True,
+         "gfpgan_visibility": 0, "codeformer_visibility": 0,
+         "codeformer_weight": 0, "upscaling_resize": 2,
+         "upscaling_resize_w": 512, "upscaling_resize_h": 512,
+         "upscaling_crop": True, "upscaler_1": "None",
+         "upscaler_2": "None", "extras_upscaler_2_visibility": 0,
+         "upscale_first": False,
+         "image": "data:image/png;base64," + b64(png)}
+    p.update(kw)
+    # kw after "image" keeps webuiapi's order for the keys it has.
+    p["image"] = p.pop("image")
+    return p
+
+
+def webuiapi_result(st, out):
+    """WebUIApi._to_api_result: the "image" opened with Pillow, info
+    from "html_info" (no "info" key)."""
+    import io
+    import json
+    from PIL import Image
+    assert st == 200, (st, out[:500])
+    r = json.loads(out)
+    images = []
+    if "images" in r:
+        images = [Image.open(io.BytesIO(base64.b64decode(i)))
+                  for i in r["images"]]
+    elif "image" in r:
+        images = [Image.open(io.BytesIO(base64.b64decode(r["image"])))]
+    info = r["info"] if "info" in r else r.get("html_info", "")
+    return images, info, r
+
+
+def test_webuiapi_extra_single_image_is_an_upscale_job(s):
+    from test_sdapi_clients import basic, webuiapi
+    _, key = user_with_key(s, prefix="extras")
+    st, out = webuiapi(s, "POST", "/extra-single-image", basic("me", key),
+                       webuiapi_extras_payload(init_png(32, 24),
+                                               upscaler_1="kiln-upscale-x4",
+                                               upscaling_resize=4))
+    images, info, r = webuiapi_result(st, out)
+    assert set(r) == {"html_info", "image"}, r.keys()
+    assert images[0].size == (128, 96)
+    assert info == ("<p>Postprocess upscale by: 4, Postprocess upscaler: "
+                    "kiln-upscale-x4</p>"), info
+    ref = kiln_render_upscale(s, init_png(32, 24), 4, UPSCALER, budget=1)
+    assert png_decode(base64.b64decode(r["image"])) == ref
+    # An ordinary job of the account, listed with its kind.
+    jobs = is_json(api(s, "GET", "/api/v1/jobs", key))["jobs"]
+    assert jobs[0]["kind"] == "upscale", jobs[0]
+
+
+def test_extras_to_a_size_and_none_is_lanczos(s):
+    from test_sdapi_clients import basic, webuiapi
+    _, key = user_with_key(s, prefix="extras")
+    st, out = webuiapi(s, "POST", "/extra-single-image", basic("me", key),
+                       webuiapi_extras_payload(init_png(32, 24),
+                                               resize_mode=1,
+                                               upscaling_resize_w=64,
+                                               upscaling_resize_h=64))
+    images, info, r = webuiapi_result(st, out)
+    assert images[0].size == (64, 64)
+    assert info == ("<p>Postprocess upscale to: 64x64, Postprocess crop "
+                    "to: 64x64, Postprocess upscaler: Lanczos</p>"), info
+
+
+def test_extras_refuses_what_kiln_cannot_do_naming_the_field(s):
+    import json
+    from test_sdapi_clients import basic, webuiapi
+    _, key = user_with_key(s, prefix="extras")
+    img = init_png(32, 24)
+    for kw, field in (
+            ({"upscaler_2": "Lanczos", "extras_upscaler_2_visibility": 0.5},
+             "extras_upscaler_2_visibility"),
+            ({"gfpgan_visibility": 1}, "gfpgan_visibility"),
+            ({"codeformer_visibility": 0.3}, "codeformer_visibility"),
+            ({"upscaler_1": "nope"}, "upscaler_1"),
+            ({"upscaling_resize": 9}, "upscaling_resize"),
+            ({"upscaling_resize": 8, "image": "data:image/png;base64," +
+              b64(init_png(600, 600))}, "upscaling_resize"),
+            ({"resize_mode": 2}, "resize_mode"),
+            ({"image": ""}, "image")):
+        st, out = webuiapi(s, "POST", "/extra-single-image",
+                           basic("me", key),
+                           webuiapi_extras_payload(img, **kw))
+        assert st == 422, (kw, st, out[:300])
+        fields = json.loads(out)["error"]["fields"]
+        assert field in fields, (kw, fields)
+    # A second upscaler at visibility 0 is no blend: accepted.
+    st, out = webuiapi(s, "POST", "/extra-single-image", basic("me", key),
+                       webuiapi_extras_payload(img, upscaler_2="Lanczos"))
+    assert st == 200, (st, out[:300])
