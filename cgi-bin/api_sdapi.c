@@ -1735,10 +1735,19 @@ api_sdapi_skip(struct kreq *req)
 }
 
 /* Where a problem with an upscale job's field goes: under the name
- * AUTOMATIC1111's ExtrasSingleImageRequest gives it. */
+ * AUTOMATIC1111's extras requests give it (the image of a batch as
+ * imageList[i].data). */
+struct extras_err {
+	json_object *fields;
+	int idx;		/* the batch's image, or -1 */
+};
+
 static void
 extras_field_error(void *arg, const char *field, const char *msg)
 {
+	struct extras_err *x = arg;
+	char name[48];
+
 	static const struct {
 		const char *kiln, *a1111;
 	} back[] = {
@@ -1753,7 +1762,11 @@ extras_field_error(void *arg, const char *field, const char *msg)
 	for (i = 0; i < ARRAY_LEN(back); i++)
 		if (!strcmp(field, back[i].kiln))
 			field = back[i].a1111;
-	json_object_object_add(arg, field, json_object_new_string(msg));
+	if (x->idx >= 0 && !strcmp(field, "image")) {
+		snprintf(name, sizeof(name), "imageList[%d].data", x->idx);
+		field = name;
+	}
+	json_object_object_add(x->fields, field, json_object_new_string(msg));
 }
 
 /* A number field of body, dflt when absent; -1 with a problem in fields
@@ -1778,8 +1791,9 @@ extras_number(json_object *body, const char *key, double dflt, double *out,
 }
 
 /*
- * AUTOMATIC1111's ExtrasSingleImageRequest (modules/api/models.py) as the
- * body of a kiln upscale job, into *kb: image, resize_mode 0 (by
+ * AUTOMATIC1111's ExtrasBaseRequest (modules/api/models.py) as the body
+ * of a kiln upscale job, into *kb, the image left for the caller to add:
+ * resize_mode 0 (by
  * upscaling_resize) or 1 (to upscaling_resize_w x _h, upscaling_crop),
  * upscaler_1 by A1111's name or kiln's. What kiln cannot do is refused
  * naming the field: a second upscaler blended in
@@ -1803,8 +1817,6 @@ extras_translate(json_object *body, json_object *fields, json_object **kb)
 	if (o == NULL)
 		return -1;
 	json_object_object_add(o, "kind", json_object_new_string("upscale"));
-	if (json_object_object_get_ex(body, "image", &v))
-		json_object_object_add(o, "init_image", json_object_get(v));
 	if (extras_number(body, "resize_mode", 0, &mode, fields) != 0)
 		bad++;
 	else if (mode != 0 && mode != 1) {
@@ -1900,66 +1912,113 @@ plaintext_html(const char *text)
 	return b.data;
 }
 
-/* POST /sdapi/v1/extra-single-image: AUTOMATIC1111's extras upscale as
- * a kiln upscale job (kind "upscale": no diffusion, the upscaler kilnd
- * runs for kiln-render upscale and the hires fix), waited for as
- * img2img is, answered as ExtrasSingleImageResponse: the PNG in base64
- * and html_info, its parameters text as A1111's plaintext_to_html. */
-int
-api_sdapi_extra_single(struct kreq *req)
+/* The images a batch may upscale in one request: kiln's batch_count. */
+#define EXTRAS_BATCH_MAX BATCH_MAX
+
+/*
+ * POST /sdapi/v1/extra-single-image and extra-batch-images:
+ * AUTOMATIC1111's extras upscale as kiln upscale jobs (kind "upscale": no
+ * diffusion, the upscaler kilnd runs for kiln-render upscale and the
+ * hires fix), one per image, queued together (quotas and credits as one
+ * request), each waited for as img2img is. Answered as
+ * ExtrasSingleImageResponse ({html_info, image}) or
+ * ExtrasBatchImagesResponse ({html_info, images}); html_info is the
+ * (first) image's parameters text as A1111's plaintext_to_html.
+ */
+static int
+sdapi_extras(struct kreq *req, int batch)
 {
 	struct tier_limits tl;
 	json_object *body = NULL, *kb = NULL, *fields = NULL, *o = NULL;
+	json_object *list = NULL, *v;
 	struct img_row ir = { NULL, NULL, NULL, req, 1, 0 };
 	struct enqueue_refusal why;
+	struct extras_err xe = { NULL, -1 };
 	struct image_rec r;
-	unsigned long long id = 0;
-	struct job_spec s;
+	unsigned long long ids[EXTRAS_BATCH_MAX];
+	struct job_spec specs[EXTRAS_BATCH_MAX];
 	char *html = NULL;
-	int bad, st, rc;
+	int bad, st, rc, n = 1, i;
 
-	memset(&s, 0, sizeof(s));
+	memset(specs, 0, sizeof(specs));
 	tier_of(&req->app->cfg, req->auth->tier, &tl);
 	if (!api_submit_allowed(req) || req_json_body(req, &body) != 0)
 		return -1;
-	fields = json_object_new_object();
+	xe.fields = fields = json_object_new_object();
 	if (fields == NULL)
 		goto oom;
 	bad = extras_translate(body, fields, &kb);
-	if (bad >= 0) {
-		st = job_spec_from_json(kb, &req->app->cfg, &s,
-			extras_field_error, fields);
-		bad = st < 0 ? -1 : bad + st;
-	}
 	if (bad < 0)
 		goto oom;
-	if (bad == 0)
-		bad = job_spec_limits(&s, &tl, extras_field_error, fields);
-	if (bad == 0)
-		bad = job_spec_model_limits(&s, extras_field_error, fields);
+	if (batch && (!json_object_object_get_ex(body, "imageList", &list) ||
+	    !json_object_is_type(list, json_type_array) ||
+	    json_object_array_length(list) < 1 ||
+	    json_object_array_length(list) > EXTRAS_BATCH_MAX)) {
+		char msg[96];
+
+		snprintf(msg, sizeof(msg), "must be an array of 1 to %d "
+			"{\"data\", \"name\"}", EXTRAS_BATCH_MAX);
+		json_object_object_add(fields, "imageList",
+			json_object_new_string(msg));
+		bad++;
+		n = 0;
+	} else if (batch) {
+		n = (int)json_object_array_length(list);
+	}
+	for (i = 0; i < n && bad == 0; i++) {
+		json_object *one = NULL, *img = NULL;
+
+		/* A copy for each image, with its own init_image. */
+		if (json_object_deep_copy(kb, &one, NULL) != 0)
+			goto oom;
+		if (batch) {
+			json_object *item = json_object_array_get_idx(list, i);
+
+			xe.idx = i;
+			if (json_object_is_type(item, json_type_object))
+				json_object_object_get_ex(item, "data", &img);
+		} else {
+			json_object_object_get_ex(body, "image", &img);
+		}
+		if (img != NULL)
+			json_object_object_add(one, "init_image",
+				json_object_get(img));
+		st = job_spec_from_json(one, &req->app->cfg, &specs[i],
+			extras_field_error, &xe);
+		json_object_put(one);
+		if (st < 0)
+			goto oom;
+		bad += st;
+		if (st == 0)
+			bad += job_spec_limits(&specs[i], &tl,
+				extras_field_error, &xe);
+		if (bad == 0)
+			bad += job_spec_model_limits(&specs[i],
+				extras_field_error, &xe);
+	}
 	if (bad > 0) {
 		rc = resp_error_json(req, 422, "validation_failed", "the "
 			"request is not valid; see fields", fields);
 		fields = NULL;
 		goto out;
 	}
-	st = job_enqueue(req->app->db, req->auth->user_id, &tl, &s, 1, &id,
+	st = job_enqueue(req->app->db, req->auth->user_id, &tl, specs, n, ids,
 		&why);
 	if (st != 0) {
 		rc = st < 0 ? api_db_fail(req, "sdapi: enqueue") :
 			api_refuse_quota(req, &why);
 		goto out;
 	}
-	if (sdapi_wait(req, id, &rc) != 1)
-		goto out;
 	ir.images = json_object_new_array();
 	ir.seeds = json_object_new_array();
 	ir.infotexts = json_object_new_array();
 	if (ir.images == NULL || ir.seeds == NULL || ir.infotexts == NULL)
 		goto oom;
-	{
-		struct db_param p = DB_INT(id);
+	for (i = 0; i < n; i++) {
+		struct db_param p = DB_INT(ids[i]);
 
+		if (sdapi_wait(req, ids[i], &rc) != 1)
+			goto out;
 		if (db_query_into(req->app->db, "SELECT path, seed FROM"
 		    " job_images WHERE job_id = ? ORDER BY idx", &p, 1,
 		    image_fields, DB_NFIELDS(image_fields), &r, image_row,
@@ -1973,7 +2032,6 @@ api_sdapi_extra_single(struct kreq *req)
 			"could not be read", NULL);
 		goto out;
 	}
-	/* Interrupted before it was made: no image, as A1111's null. */
 	html = plaintext_html(json_object_array_length(ir.infotexts) > 0 ?
 		json_object_get_string(json_object_array_get_idx(
 		ir.infotexts, 0)) : "");
@@ -1981,8 +2039,10 @@ api_sdapi_extra_single(struct kreq *req)
 	if (html == NULL || o == NULL)
 		goto oom;
 	json_object_object_add(o, "html_info", json_object_new_string(html));
-	json_object_object_add(o, "image", or_null(
-		json_object_array_get_idx(ir.images, 0)));
+	/* Interrupted before it was made: no image, as A1111's null. */
+	v = json_object_array_get_idx(ir.images, 0);
+	json_object_object_add(o, batch ? "images" : "image", batch ?
+		json_object_get(ir.images) : or_null(v));
 	rc = api_send(req, 200, o);
 	o = NULL;
 	goto out;
@@ -1990,7 +2050,8 @@ oom:
 	rc = api_send(req, 500, NULL);
 out:
 	free(html);
-	job_spec_free(&s);
+	for (i = 0; i < EXTRAS_BATCH_MAX; i++)
+		job_spec_free(&specs[i]);
 	json_object_put(o);
 	json_object_put(ir.images);
 	json_object_put(ir.seeds);
@@ -1999,4 +2060,16 @@ out:
 	json_object_put(kb);
 	json_object_put(body);
 	return rc;
+}
+
+int
+api_sdapi_extra_single(struct kreq *req)
+{
+	return sdapi_extras(req, 0);
+}
+
+int
+api_sdapi_extra_batch(struct kreq *req)
+{
+	return sdapi_extras(req, 1);
 }

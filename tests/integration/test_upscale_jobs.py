@@ -276,3 +276,33 @@ def test_extras_refuses_what_kiln_cannot_do_naming_the_field(s):
     st, out = webuiapi(s, "POST", "/extra-single-image", basic("me", key),
                        webuiapi_extras_payload(img, upscaler_2="Lanczos"))
     assert st == 200, (st, out[:300])
+
+
+def test_webuiapi_extra_batch_images_is_one_job_per_image(s):
+    # WebUIApi.extra_batch_images: the same payload with "imageList" of
+    # {"data": b64_img(image), "name": name} in place of "image".
+    import json
+    from test_sdapi_clients import basic, webuiapi
+    uid, key = user_with_key(s, prefix="extras")
+    p = webuiapi_extras_payload(init_png(32, 24), upscaling_resize=2)
+    del p["image"]
+    p["imageList"] = [
+        {"data": "data:image/png;base64," + b64(init_png(32, 24)),
+         "name": "a"},
+        {"data": "data:image/png;base64," + b64(init_png(16, 16)),
+         "name": "b"}]
+    st, out = webuiapi(s, "POST", "/extra-batch-images", basic("me", key), p)
+    images, info, r = webuiapi_result(st, out)
+    assert set(r) == {"html_info", "images"}, r.keys()
+    assert [i.size for i in images] == [(64, 48), (32, 32)]
+    assert info == ("<p>Postprocess upscale by: 2, Postprocess upscaler: "
+                    "Lanczos</p>"), info
+    assert png_decode(base64.b64decode(r["images"][1])) == \
+        kiln_render_upscale(s, init_png(16, 16), 2)
+    assert s.sql("SELECT COUNT(*) FROM jobs WHERE user_id = %d AND kind ="
+                 " 'upscale'" % uid) == [["2"]]
+    # A bad image names its place in the list.
+    p["imageList"][1]["data"] = "bm90IGFuIGltYWdl"
+    st, out = webuiapi(s, "POST", "/extra-batch-images", basic("me", key), p)
+    assert st == 422, (st, out[:300])
+    assert "imageList[1].data" in json.loads(out)["error"]["fields"], out
