@@ -11,12 +11,15 @@ import base64
 import os
 import shutil
 import subprocess
+import sys
 
 import harness
 from common import (api, error_of, is_json, models_with_micro, png_decode,
                     png_parameters, png_size, submit, user_with_key,
                     wait_job)
 from test_input_jobs import init_png
+
+sys.path.insert(0, os.path.join(harness.ROOT, "tools", "reference"))
 
 # A budget of 1 MB: the upscaler runs in tiles, as the hires fix's.
 STACK = dict(server="lighttpd", daemon_name="upscale-1",
@@ -28,10 +31,18 @@ UPSCALER = os.path.join(harness.ROOT, "models", "upscalers",
 
 
 def make_models(stack_dir):
+    import st_io
+    import upscalers
     root = models_with_micro(stack_dir)
     ups = os.path.join(root, "upscalers")
     os.makedirs(ups)
     shutil.copy(UPSCALER, ups)
+    # A small RRDBNet: its reach passes a tile's context, so a tiled run
+    # differs from a whole one (SRVGGNet's tiles are exact).
+    sd = upscalers.rrdbnet_weights(num_feat=8, num_block=1, num_grow_ch=4,
+                                   scale=4, seed=3)
+    st_io.write(os.path.join(ups, "tiny-rrdb.safetensors"),
+                {k: v.numpy() for k, v in sd.items()})
     return root
 
 
@@ -84,6 +95,19 @@ def test_an_upscale_job_equals_kiln_render_upscale(s):
     assert j["hires"] is None and j["denoising_strength"] is None, j
     assert png_parameters(png) == ("Postprocess upscale by: 4, "
                                    "Postprocess upscaler: kiln-upscale-x4")
+
+
+def test_kilnd_tiles_the_upscaler_within_vae_budget_mb(s):
+    # [daemon] vae_budget_mb = 1 here: the job's image is kiln-render
+    # upscale --budget 1's, pixel for pixel, and not the untiled one.
+    _, key = user_with_key(s)
+    _, png = upscaled(s, key, where="rrdb", upscaler="tiny-rrdb",
+                      upscale_by=4, init_image=b64(init_png(96, 80)))
+    model = os.path.join(s.dir, "models", "upscalers",
+                         "tiny-rrdb.safetensors")
+    tiled = kiln_render_upscale(s, init_png(96, 80), 4, model, budget=1)
+    assert png_decode(png) == tiled
+    assert tiled != kiln_render_upscale(s, init_png(96, 80), 4, model)
 
 
 def test_lanczos_by_default_and_a_fractional_factor(s):
