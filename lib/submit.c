@@ -640,6 +640,13 @@ finish_upscale(const struct kiln_config *c, const struct given *g,
 		double bw = (double)tw / s->init.w, bh = (double)th / s->init.h;
 
 		s->upscale_by = bw > bh ? bw : bh;
+		if (s->upscale_by < 1) {
+			snprintf(msg, sizeof(msg), "is smaller than the "
+				"image, %dx%d: an upscale job makes it larger",
+				s->init.w, s->init.h);
+			err(arg, bw < 1 ? "width" : "height", msg);
+			bad++;
+		}
 		if (!g[JOB_IN_UPSCALE_CROP].have ||
 		    g[JOB_IN_UPSCALE_CROP].num != 0) {
 			s->width = tw;

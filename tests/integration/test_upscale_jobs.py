@@ -163,6 +163,8 @@ def test_bad_upscale_fields_are_refused_naming_them(s):
             ({"init_image": b64(init_png(600, 600)), "upscale_by": 4},
              "upscale_by", "over the limit"),
             ({"width": 64}, "height", ""),
+            ({"init_image": b64(init_png(200, 200)), "width": 100,
+              "height": 100}, "width", "smaller than the image"),
             ({"width": 64, "height": 64, "upscale_by": 2}, "upscale_by",
              "not both"),
             ({"prompt": "a cat"}, "prompt", "not used by an upscale"),
