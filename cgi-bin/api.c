@@ -63,8 +63,10 @@ static const struct route routes[] = {
 	  SCOPE_GENERATE, NULL, NULL },
 	{ M_POST, "/sdapi/v1/img2img", api_sdapi_img2img, ACC_USER,
 	  SCOPE_GENERATE, NULL, NULL },
-	/* 501: kiln has no upscale-only job (api_sdapi_extra_single). */
+	/* An upscale job, waited for as img2img (api_sdapi_extra_single). */
 	{ M_POST, "/sdapi/v1/extra-single-image", api_sdapi_extra_single,
+	  ACC_USER, SCOPE_GENERATE, NULL, NULL },
+	{ M_POST, "/sdapi/v1/extra-batch-images", api_sdapi_extra_batch,
 	  ACC_USER, SCOPE_GENERATE, NULL, NULL },
 	/* The sd-webui-controlnet extension's lists, which its clients
 	 * probe before they send a unit. */
@@ -192,8 +194,9 @@ json_field_error(struct kreq *req, const char *field, const char *what)
  * authenticated caller only (kiln_serve checks the key before it reads
  * such a body). */
 static const char *const uploads[] = { "/api/v1/jobs", "/api/v1/jobs/batch",
-	"/sdapi/v1/img2img", "/sdapi/v1/txt2img", "/comfyui/upload/image",
-	NULL };
+	"/sdapi/v1/img2img", "/sdapi/v1/txt2img",
+	"/sdapi/v1/extra-single-image", "/sdapi/v1/extra-batch-images",
+	"/comfyui/upload/image", NULL };
 
 int
 main(int argc, char **argv)

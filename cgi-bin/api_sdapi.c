@@ -1174,6 +1174,60 @@ echoed(json_object *body, int img2img)
 	return o;
 }
 
+/* Waits for job id of the caller to end, as A1111 answers when its
+ * images exist. Returns 1 when it succeeded or was interrupted (A1111
+ * answers 200 with what it has), else 0 with the answer sent and its
+ * result in *rc: the job deleted (404), failed (502), or still running
+ * after SDAPI_WAIT_S (504). */
+static int
+sdapi_wait(struct kreq *req, unsigned long long id, int *rc)
+{
+	time_t until = time(NULL) + SDAPI_WAIT_S;
+	char msg[160];
+	int st;
+
+	for (;;) {
+		char *status = NULL;
+		int found = job_status_of(req->app->db, id,
+			req->auth->user_id, &status);
+
+		if (found < 0) {
+			*rc = api_db_fail(req, "sdapi: wait");
+			return 0;
+		}
+		if (found == 0) {
+			*rc = resp_error_json(req, 404, "not_found", "the job "
+				"was deleted while it ran", NULL);
+			return 0;
+		}
+		if (!strcmp(status, "succeeded") ||
+		    !strcmp(status, "canceled")) {
+			free(status);
+			return 1;
+		}
+		st = !strcmp(status, "failed");
+		free(status);
+		if (st == 1) {
+			/* The render daemon, not this program, failed: 502,
+			 * as a gateway answers for its upstream; 500 is kept
+			 * for faults of this program. */
+			snprintf(msg, sizeof(msg), "the job failed; "
+				"GET /api/v1/jobs/%llu says why", id);
+			*rc = resp_error_json(req, 502, "job_failed", msg,
+				NULL);
+			return 0;
+		}
+		if (time(NULL) >= until) {
+			snprintf(msg, sizeof(msg), "the job is still queued "
+				"or running; follow it at /api/v1/jobs/%llu", id);
+			*rc = resp_error_json(req, 504, "still_running", msg,
+				NULL);
+			return 0;
+		}
+		nap(SDAPI_POLL_MS);
+	}
+}
+
 /* POST /sdapi/v1/txt2img and img2img: the request as a kiln job,
  * waited for. */
 static int
@@ -1186,8 +1240,6 @@ sdapi_render(struct kreq *req, int img2img)
 	struct a1111_req meta;
 	unsigned long long id = 0;
 	struct job_spec s;
-	time_t until;
-	char msg[160];
 	int bad, st, rc;
 
 	memset(&s, 0, sizeof(s));
@@ -1237,51 +1289,13 @@ sdapi_render(struct kreq *req, int img2img)
 		goto out;
 	}
 	/* AUTOMATIC1111 answers when the images exist: wait for the job. */
-	until = time(NULL) + SDAPI_WAIT_S;
-	for (;;) {
-		char *status = NULL;
-		int found = job_status_of(req->app->db, id,
-			req->auth->user_id, &status);
-
-		if (found < 0) {
-			rc = api_db_fail(req, "sdapi: wait");
-			goto out;
-		}
-		if (found == 0) {
-			rc = resp_error_json(req, 404, "not_found", "the job "
-				"was deleted while it ran", NULL);
-			goto out;
-		}
-		/* Interrupted too: A1111 answers 200 with what it has. */
-		if (!strcmp(status, "succeeded") ||
-		    !strcmp(status, "canceled")) {
-			free(status);
-			params = echoed(body, img2img);
-			if (params == NULL)
-				goto oom;
-			rc = answer_images(req, id, params, &meta);
-			goto out;
-		}
-		st = !strcmp(status, "failed");
-		free(status);
-		if (st == 1) {
-			/* The render daemon, not this program, failed: 502,
-			 * as a gateway answers for its upstream; 500 is kept
-			 * for faults of this program. */
-			snprintf(msg, sizeof(msg), "the job failed; "
-				"GET /api/v1/jobs/%llu says why", id);
-			rc = resp_error_json(req, 502, "job_failed", msg, NULL);
-			goto out;
-		}
-		if (time(NULL) >= until) {
-			snprintf(msg, sizeof(msg), "the job is still queued "
-				"or running; follow it at /api/v1/jobs/%llu", id);
-			rc = resp_error_json(req, 504, "still_running", msg,
-				NULL);
-			goto out;
-		}
-		nap(SDAPI_POLL_MS);
-	}
+	if (sdapi_wait(req, id, &rc) != 1)
+		goto out;
+	params = echoed(body, img2img);
+	if (params == NULL)
+		goto oom;
+	rc = answer_images(req, id, params, &meta);
+	goto out;
 oom:
 	rc = api_send(req, 500, NULL);
 out:
@@ -1720,16 +1734,342 @@ api_sdapi_skip(struct kreq *req)
 	return resp_json_text(req, 200, "null");
 }
 
-/* POST /sdapi/v1/extra-single-image: A1111 upscales an image with an
- * upscaler, no diffusion. A kiln job always diffuses (its upscalers run
- * only as the hires fix's), and the web side never runs a model: until
- * the queue has an upscale-only job, this answers 501 naming what does
- * the same in kiln. */
+/* Where a problem with an upscale job's field goes: under the name
+ * AUTOMATIC1111's extras requests give it (the image of a batch as
+ * imageList[i].data). */
+struct extras_err {
+	json_object *fields;
+	int idx;		/* the batch's image, or -1 */
+};
+
+static void
+extras_field_error(void *arg, const char *field, const char *msg)
+{
+	struct extras_err *x = arg;
+	char name[48];
+
+	static const struct {
+		const char *kiln, *a1111;
+	} back[] = {
+		{ "init_image", "image" }, { "upscaler", "upscaler_1" },
+		{ "upscale_by", "upscaling_resize" },
+		{ "width", "upscaling_resize_w" },
+		{ "height", "upscaling_resize_h" },
+		{ "upscale_crop", "upscaling_crop" },
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(back); i++)
+		if (!strcmp(field, back[i].kiln))
+			field = back[i].a1111;
+	if (x->idx >= 0 && !strcmp(field, "image")) {
+		snprintf(name, sizeof(name), "imageList[%d].data", x->idx);
+		field = name;
+	}
+	json_object_object_add(x->fields, field, json_object_new_string(msg));
+}
+
+/* A number field of body, dflt when absent; -1 with a problem in fields
+ * when it is there and not a number. */
+static int
+extras_number(json_object *body, const char *key, double dflt, double *out,
+	json_object *fields)
+{
+	json_object *v;
+
+	*out = dflt;
+	if (!json_object_object_get_ex(body, key, &v))
+		return 0;
+	if (!json_object_is_type(v, json_type_int) &&
+	    !json_object_is_type(v, json_type_double)) {
+		json_object_object_add(fields, key,
+			json_object_new_string("must be a number"));
+		return -1;
+	}
+	*out = json_object_get_double(v);
+	return 0;
+}
+
+/*
+ * AUTOMATIC1111's ExtrasBaseRequest (modules/api/models.py) as the body
+ * of a kiln upscale job, into *kb, the image left for the caller to add:
+ * resize_mode 0 (by
+ * upscaling_resize) or 1 (to upscaling_resize_w x _h, upscaling_crop),
+ * upscaler_1 by A1111's name or kiln's. What kiln cannot do is refused
+ * naming the field: a second upscaler blended in
+ * (extras_upscaler_2_visibility > 0 with upscaler_2 not "None"), face
+ * restoration (gfpgan_visibility, codeformer_visibility > 0). The rest
+ * (show_extras_results, codeformer_weight, upscale_first, unknown keys)
+ * is accepted as A1111's pydantic model accepts it. Returns the number
+ * of problems, or -1 out of memory.
+ */
+static int
+extras_translate(json_object *body, json_object *fields, json_object **kb)
+{
+	static const char *const faces[] = { "gfpgan_visibility",
+		"codeformer_visibility" };
+	json_object *v, *o;
+	double mode, d, vis;
+	int bad = 0;
+	size_t i;
+
+	*kb = o = json_object_new_object();
+	if (o == NULL)
+		return -1;
+	json_object_object_add(o, "kind", json_object_new_string("upscale"));
+	if (extras_number(body, "resize_mode", 0, &mode, fields) != 0)
+		bad++;
+	else if (mode != 0 && mode != 1) {
+		json_object_object_add(fields, "resize_mode",
+			json_object_new_string("must be 0 (by "
+			"upscaling_resize) or 1 (to upscaling_resize_w x "
+			"upscaling_resize_h)"));
+		bad++;
+	} else if (mode == 0) {
+		if (extras_number(body, "upscaling_resize", 2, &d,
+		    fields) != 0)
+			bad++;
+		else
+			json_object_object_add(o, "upscale_by",
+				json_object_new_double(d));
+	} else {
+		static const char *const wh[2][2] = {
+			{ "upscaling_resize_w", "width" },
+			{ "upscaling_resize_h", "height" } };
+
+		for (i = 0; i < 2; i++) {
+			if (extras_number(body, wh[i][0], 512, &d,
+			    fields) != 0) {
+				bad++;
+				continue;
+			}
+			/* An integer field: 64.5 is refused by its text. */
+			json_object_object_add(o, wh[i][1], d == (long)d ?
+				json_object_new_int64((long)d) :
+				json_object_new_double(d));
+		}
+		json_object_object_add(o, "upscale_crop",
+			json_object_new_boolean(!json_object_object_get_ex(
+			body, "upscaling_crop", &v) || !is_off(v, OFF_FALSE)));
+	}
+	if (json_object_object_get_ex(body, "upscaler_1", &v) &&
+	    !json_object_is_type(v, json_type_string)) {
+		json_object_object_add(fields, "upscaler_1",
+			json_object_new_string("must be a string"));
+		bad++;
+	} else {
+		json_object_object_add(o, "upscaler", json_object_new_string(
+			upscaler_for(v != NULL ? json_object_get_string(v) :
+			"None")));
+	}
+	if (extras_number(body, "extras_upscaler_2_visibility", 0, &vis,
+	    fields) != 0)
+		bad++;
+	else if (vis > 0 && json_object_object_get_ex(body, "upscaler_2",
+	    &v) && !is_off(v, OFF_NONE)) {
+		json_object_object_add(fields, "extras_upscaler_2_visibility",
+			json_object_new_string("kiln runs one upscaler: "
+			"leave it 0 (or upscaler_2 \"None\")"));
+		bad++;
+	}
+	for (i = 0; i < ARRAY_LEN(faces); i++) {
+		if (extras_number(body, faces[i], 0, &d, fields) != 0)
+			bad++;
+		else if (d != 0) {
+			json_object_object_add(fields, faces[i],
+				json_object_new_string("kiln has no face "
+				"restoration: leave it 0"));
+			bad++;
+		}
+	}
+	return bad;
+}
+
+/* text as AUTOMATIC1111's plaintext_to_html: "<p>", each line
+ * html.escape()d, joined by "<br>\n", "</p>". NULL out of memory. */
+static char *
+plaintext_html(const char *text)
+{
+	struct buf b = { 0 };
+	const char *p;
+	int bad = buf_puts(&b, "<p>");
+
+	for (p = text; *p != '\0' && bad == 0; p++) {
+		switch (*p) {
+		case '&': bad = buf_puts(&b, "&amp;"); break;
+		case '<': bad = buf_puts(&b, "&lt;"); break;
+		case '>': bad = buf_puts(&b, "&gt;"); break;
+		case '"': bad = buf_puts(&b, "&quot;"); break;
+		case '\'': bad = buf_puts(&b, "&#x27;"); break;
+		case '\n': bad = buf_puts(&b, "<br>\n"); break;
+		default: bad = buf_append(&b, p, 1); break;
+		}
+	}
+	if (bad != 0 || buf_puts(&b, "</p>") != 0) {
+		buf_free(&b);
+		return NULL;
+	}
+	return b.data;
+}
+
+/* The images a batch may upscale in one request: kiln's batch_count. */
+#define EXTRAS_BATCH_MAX BATCH_MAX
+
+/*
+ * POST /sdapi/v1/extra-single-image and extra-batch-images:
+ * AUTOMATIC1111's extras upscale as kiln upscale jobs (kind "upscale": no
+ * diffusion, the upscaler kilnd runs for kiln-render upscale and the
+ * hires fix), one per image, queued together (quotas and credits as one
+ * request), each waited for as img2img is. Answered as
+ * ExtrasSingleImageResponse ({html_info, image}) or
+ * ExtrasBatchImagesResponse ({html_info, images}); html_info is the
+ * (first) image's parameters text as A1111's plaintext_to_html.
+ */
+static int
+sdapi_extras(struct kreq *req, int batch)
+{
+	struct tier_limits tl;
+	json_object *body = NULL, *kb = NULL, *fields = NULL, *o = NULL;
+	json_object *list = NULL, *v;
+	struct img_row ir = { NULL, NULL, NULL, req, 1, 0 };
+	struct enqueue_refusal why;
+	struct extras_err xe = { NULL, -1 };
+	struct image_rec r;
+	unsigned long long ids[EXTRAS_BATCH_MAX];
+	struct job_spec specs[EXTRAS_BATCH_MAX];
+	char *html = NULL;
+	int bad, st, rc, n = 1, i;
+
+	memset(specs, 0, sizeof(specs));
+	tier_of(&req->app->cfg, req->auth->tier, &tl);
+	if (!api_submit_allowed(req) || req_json_body(req, &body) != 0)
+		return -1;
+	xe.fields = fields = json_object_new_object();
+	if (fields == NULL)
+		goto oom;
+	bad = extras_translate(body, fields, &kb);
+	if (bad < 0)
+		goto oom;
+	if (batch && (!json_object_object_get_ex(body, "imageList", &list) ||
+	    !json_object_is_type(list, json_type_array) ||
+	    json_object_array_length(list) < 1 ||
+	    json_object_array_length(list) > EXTRAS_BATCH_MAX)) {
+		char msg[96];
+
+		snprintf(msg, sizeof(msg), "must be an array of 1 to %d "
+			"{\"data\", \"name\"}", EXTRAS_BATCH_MAX);
+		json_object_object_add(fields, "imageList",
+			json_object_new_string(msg));
+		bad++;
+		n = 0;
+	} else if (batch) {
+		n = (int)json_object_array_length(list);
+	}
+	for (i = 0; i < n && bad == 0; i++) {
+		json_object *one = NULL, *img = NULL;
+
+		/* A copy for each image, with its own init_image. */
+		if (json_object_deep_copy(kb, &one, NULL) != 0)
+			goto oom;
+		if (batch) {
+			json_object *item = json_object_array_get_idx(list, i);
+
+			xe.idx = i;
+			if (json_object_is_type(item, json_type_object))
+				json_object_object_get_ex(item, "data", &img);
+		} else {
+			json_object_object_get_ex(body, "image", &img);
+		}
+		if (img != NULL)
+			json_object_object_add(one, "init_image",
+				json_object_get(img));
+		st = job_spec_from_json(one, &req->app->cfg, &specs[i],
+			extras_field_error, &xe);
+		json_object_put(one);
+		if (st < 0)
+			goto oom;
+		bad += st;
+		if (st == 0)
+			bad += job_spec_limits(&specs[i], &tl,
+				extras_field_error, &xe);
+		if (bad == 0)
+			bad += job_spec_model_limits(&specs[i],
+				extras_field_error, &xe);
+	}
+	if (bad > 0) {
+		rc = resp_error_json(req, 422, "validation_failed", "the "
+			"request is not valid; see fields", fields);
+		fields = NULL;
+		goto out;
+	}
+	st = job_enqueue(req->app->db, req->auth->user_id, &tl, specs, n, ids,
+		&why);
+	if (st != 0) {
+		rc = st < 0 ? api_db_fail(req, "sdapi: enqueue") :
+			api_refuse_quota(req, &why);
+		goto out;
+	}
+	ir.images = json_object_new_array();
+	ir.seeds = json_object_new_array();
+	ir.infotexts = json_object_new_array();
+	if (ir.images == NULL || ir.seeds == NULL || ir.infotexts == NULL)
+		goto oom;
+	for (i = 0; i < n; i++) {
+		struct db_param p = DB_INT(ids[i]);
+
+		if (sdapi_wait(req, ids[i], &rc) != 1)
+			goto out;
+		if (db_query_into(req->app->db, "SELECT path, seed FROM"
+		    " job_images WHERE job_id = ? ORDER BY idx", &p, 1,
+		    image_fields, DB_NFIELDS(image_fields), &r, image_row,
+		    &ir) < 0) {
+			rc = api_db_fail(req, "sdapi: images");
+			goto out;
+		}
+	}
+	if (ir.failed) {
+		rc = resp_error_json(req, 500, "internal", "the job's image "
+			"could not be read", NULL);
+		goto out;
+	}
+	html = plaintext_html(json_object_array_length(ir.infotexts) > 0 ?
+		json_object_get_string(json_object_array_get_idx(
+		ir.infotexts, 0)) : "");
+	o = json_object_new_object();
+	if (html == NULL || o == NULL)
+		goto oom;
+	json_object_object_add(o, "html_info", json_object_new_string(html));
+	/* Interrupted before it was made: no image, as A1111's null. */
+	v = json_object_array_get_idx(ir.images, 0);
+	json_object_object_add(o, batch ? "images" : "image", batch ?
+		json_object_get(ir.images) : or_null(v));
+	rc = api_send(req, 200, o);
+	o = NULL;
+	goto out;
+oom:
+	rc = api_send(req, 500, NULL);
+out:
+	free(html);
+	for (i = 0; i < EXTRAS_BATCH_MAX; i++)
+		job_spec_free(&specs[i]);
+	json_object_put(o);
+	json_object_put(ir.images);
+	json_object_put(ir.seeds);
+	json_object_put(ir.infotexts);
+	json_object_put(fields);
+	json_object_put(kb);
+	json_object_put(body);
+	return rc;
+}
+
 int
 api_sdapi_extra_single(struct kreq *req)
 {
-	return resp_error_json(req, 501, "not_implemented", "kiln has no "
-		"upscale-only job yet: use txt2img's enable_hr with "
-		"hr_upscaler (GET /sdapi/v1/upscalers), or kiln-render "
-		"upscale on a render host", NULL);
+	return sdapi_extras(req, 0);
+}
+
+int
+api_sdapi_extra_batch(struct kreq *req)
+{
+	return sdapi_extras(req, 1);
 }

@@ -116,6 +116,7 @@ int api_sdapi_refresh(struct kreq *req);
 int api_internal_ping(struct kreq *req);
 int api_sdapi_img2img(struct kreq *req);
 int api_sdapi_extra_single(struct kreq *req);
+int api_sdapi_extra_batch(struct kreq *req);
 int api_controlnet_version(struct kreq *req);
 int api_controlnet_models(struct kreq *req);
 int api_controlnet_modules(struct kreq *req);

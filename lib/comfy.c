@@ -188,7 +188,8 @@ static const struct cnode nodes[] = {
 	  { "UPSCALE_MODEL" }, { "UPSCALE_MODEL" }, 0 },
 	{ "ImageUpscaleWithModel", "Upscale Image (using Model)",
 	  "image/upscaling", "Between a VAEDecode and a VAEEncode into a "
-	  "second KSampler: kiln's hires fix with that upscaler.",
+	  "second KSampler: kiln's hires fix with that upscaler; on a "
+	  "LoadImage with no sampler: an upscale job.",
 	  { I_LINK("upscale_model", "UPSCALE_MODEL"),
 	    I_LINK("image", "IMAGE") },
 	  { "IMAGE" }, { "IMAGE" }, 0 },
@@ -199,7 +200,8 @@ static const struct cnode nodes[] = {
 	    I_INT("height", 512, 0, MAX_RES, 1), I_FIXED("crop", crops) },
 	  { "IMAGE" }, { "IMAGE" }, 0 },
 	{ "ImageScaleBy", "Upscale Image By", "image/upscaling",
-	  "After ImageUpscaleWithModel: the hires fix's size.",
+	  "After ImageUpscaleWithModel: the hires fix's or the upscale "
+	  "job's size.",
 	  { I_LINK("image", "IMAGE"), I_FIXED("upscale_method", image_methods),
 	    I_FLOAT("scale_by", 1.0, 0.01, 8.0, 0.01) },
 	  { "IMAGE" }, { "IMAGE" }, 0 },
@@ -952,6 +954,9 @@ static const char *const decode_src[] = { "VAEDecode", NULL };
 static const char *const model_image_src[] = { "ImageUpscaleWithModel",
 	"ImageScale", "ImageScaleBy", NULL };
 static const char *const upmodel_src[] = { "UpscaleModelLoader", NULL };
+/* What an output node shows: a render, or an upscaled LoadImage. */
+static const char *const output_src[] = { "VAEDecode",
+	"ImageUpscaleWithModel", "ImageScale", "ImageScaleBy", NULL };
 
 /* VAEEncode's pixels that come from an upscaled VAEDecode: the hires fix
  * with an upscale model (and the size an ImageScale(By) gives it).
@@ -1026,6 +1031,58 @@ model_hires(struct g *g, const char *enc, const struct sampling *s2,
 	}
 	put_second_pass(g, s2, scale, name, *sc_node ? sc_node : model,
 		*sc_node ? (w > 0 ? "width" : "scale_by") : "model_name");
+	free(name);
+	return 0;
+}
+
+/* An image made larger with no sampler: a LoadImage through
+ * ImageUpscaleWithModel, and an ImageScaleBy after it, as kiln's
+ * upscale job (kind "upscale"): the upscaler by name, upscale_by its
+ * scale times scale_by. kiln runs the model while the image is smaller
+ * than asked, then resamples with Lanczos, as the hires fix's does for
+ * these nodes. ImageScale's free width and height are refused: the job
+ * keeps the aspect. Returns 0 or 1 after fail. */
+static int
+upscale_only(struct g *g, const char *id)
+{
+	static const char *const m[] = { "ImageUpscaleWithModel", NULL };
+	char up[COMFY_ID_MAX], model[COMFY_ID_MAX];
+	const char *cls = class_of(g, id);
+	char *name = NULL;
+	double by = 1;
+	int slot, mscale;
+
+	snprintf(up, sizeof(up), "%s", id);
+	if (!strcmp(cls, "ImageScale"))
+		return fail(g, id, "kiln_unsupported", "width", "kiln's "
+			"upscale job keeps the image's aspect: use "
+			"ImageScaleBy after ImageUpscaleWithModel");
+	if (!strcmp(cls, "ImageScaleBy") && (num(g, id, "scale_by", 0.01, 8,
+	    &by) != 0 || link(g, id, "image", m, up, &slot) != 0))
+		return 1;
+	if (link(g, up, "upscale_model", upmodel_src, model, &slot) != 0 ||
+	    load_image(g, up, "image", COMFY_IMG_INIT) != 0 ||
+	    file_name(g, model, "model_name", NULL, 0, &name) != 0) {
+		free(name);
+		return 1;
+	}
+	mscale = g->env != NULL && g->env->upscaler_scale != NULL ?
+		g->env->upscaler_scale(g->env->arg, name) : 0;
+	if (mscale <= 0) {
+		fail(g, model, "value_not_in_list", "model_name", "model_name:"
+			" '%s' is no upscaler kiln has", name);
+		free(name);
+		return 1;
+	}
+	put(g, "kind", json_object_new_string("upscale"));
+	put(g, "upscaler", json_object_new_string(name));
+	origin(g, "upscaler", model, "model_name");
+	put(g, "upscale_by", jdouble(mscale * by));
+	if (strcmp(up, id) != 0)
+		origin(g, "upscale_by", id, "scale_by");
+	else
+		origin(g, "upscale_by", model, "model_name");
+	origin(g, "init_image", g->p->image_node[COMFY_IMG_INIT], "image");
 	free(name);
 	return 0;
 }
@@ -1410,9 +1467,10 @@ comfy_translate(json_object *prompt, const struct comfy_env *env,
 			"Prompt has no outputs");
 		return 1;
 	}
-	/* Every output must show the same decoded images: one job. */
+	/* Every output must show the same decoded (or upscaled) images:
+	 * one job. */
 	for (i = 0; i < (size_t)p->noutputs; i++) {
-		if (link(&g, p->outputs[i], "images", decode_src, dec,
+		if (link(&g, p->outputs[i], "images", output_src, dec,
 		    &slot) != 0)
 			return 1;
 		if (*first == '\0')
@@ -1423,6 +1481,8 @@ comfy_translate(json_object *prompt, const struct comfy_env *env,
 				"one job, so every output node must show the "
 				"images of one VAEDecode (node %s)", first);
 	}
+	if (strcmp(class_of(&g, first), "VAEDecode") != 0)
+		return upscale_only(&g, first);
 	if (link(&g, first, "samples", sampler_src, smp, &slot) != 0)
 		return 1;
 	if (sampler_node(&g, smp, NULL, 0) != 0)

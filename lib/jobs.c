@@ -23,6 +23,7 @@ job_free(struct job *j)
 	free(j->model);
 	free(j->sampler);
 	free(j->hires_upscaler);
+	free(j->upscaler);
 	free(j->init_key);
 	free(j->mask_key);
 	free(j->control_key);
@@ -296,6 +297,10 @@ static const struct db_field claim_fields[] = {
 		"controlnet_low"),
 	DB_FIELD_NULL(struct claim_rec, j.cn_high, DBF_DOUBLE,
 		"controlnet_high"),
+	DB_FIELD(struct claim_rec, j.upscale, DBF_INT, "is_upscale"),
+	DB_FIELD_NULL(struct claim_rec, j.upscaler, DBF_DUP, "upscaler"),
+	DB_FIELD_NULL(struct claim_rec, j.upscale_by, DBF_DOUBLE,
+		"upscale_by"),
 	DB_FIELD_NULL(struct claim_rec, wait_us, DBF_DOUBLE, "wait_us"),
 };
 
@@ -366,6 +371,7 @@ job_claim(struct db *db, const char *daemon, long lease_s, struct job *j)
 		    " outpaint_down, controlnet_model, controlnet_weight,"
 		    " controlnet_start, controlnet_end,"
 		    " controlnet_preprocessor, controlnet_low, controlnet_high,"
+		    " kind = 'upscale' AS is_upscale, upscaler, upscale_by,"
 		    " TIMESTAMPDIFF(MICROSECOND, created_at, NOW(3)) AS wait_us"
 		    " FROM jobs WHERE id = ?", p, 1, claim_fields,
 		    DB_NFIELDS(claim_fields), &c, NULL, NULL);

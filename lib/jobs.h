@@ -53,6 +53,13 @@ struct job {
 	/* One ControlNet (cn_model NULL: none). */
 	char *cn_model, *cn_pre;
 	double cn_weight, cn_start, cn_end, cn_low, cn_high;
+	/* An upscale-only job (upscale 1: kind 'upscale'): the init image
+	 * made larger by upscale_by with upscaler ("lanczos" or a model of
+	 * [paths] upscalers), centred on width x height; nothing else of
+	 * the job is used. */
+	int upscale;
+	char *upscaler;
+	double upscale_by;
 };
 
 /* A job's steps in all, as the engine reports its progress: each image's

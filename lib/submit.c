@@ -43,6 +43,7 @@ job_spec_free(struct job_spec *s)
 	free(s->hires_upscaler);
 	free(s->cn_model);
 	free(s->cn_pre);
+	free(s->upscaler);
 	upload_image_free(&s->init);
 	upload_image_free(&s->mask);
 	upload_image_free(&s->control);
@@ -51,6 +52,9 @@ job_spec_free(struct job_spec *s)
 
 /* What is made of a ControlNet's image (the engine's gen_preprocessor). */
 static const char *const cn_preprocessors[] = { "none", "canny", NULL };
+
+/* What a job does: diffuse (txt2img, img2img...) or only upscale. */
+static const char *const job_kinds[] = { "generate", "upscale", NULL };
 
 /* Every field a job takes: its type and range (texts: bytes; prompts
  * may hold line breaks and tabs, names and URLs not). In a form an empty
@@ -130,6 +134,14 @@ const struct input job_inputs[] = {
 		.flags = IN_BLANK, .min = 0, .max = 255 },
 	[JOB_IN_CN_HIGH] = { .name = "controlnet_high_threshold",
 		.type = IN_DEC, .flags = IN_BLANK, .min = 0, .max = 255 },
+	[JOB_IN_KIND] = { .name = "kind", .type = IN_ENUM, .flags = IN_BLANK,
+		.max = 1, .choices = job_kinds },
+	[JOB_IN_UPSCALER] = { .name = "upscaler", .type = IN_STR,
+		.flags = IN_TEXT | IN_BLANK, .min = 1, .max = 64 },
+	[JOB_IN_UPSCALE_BY] = { .name = "upscale_by", .type = IN_DEC,
+		.flags = IN_BLANK, .min = 1, .max = JOB_UPSCALE_BY_MAX },
+	[JOB_IN_UPSCALE_CROP] = { .name = "upscale_crop", .type = IN_BOOL,
+		.flags = IN_BLANK, .max = 1 },
 	[JOB_NINPUTS] = IN_END,
 };
 
@@ -570,6 +582,109 @@ job_image_params(const struct given *g, struct job_spec *s,
 	return bad;
 }
 
+/* An upscale job's fields (kind "upscale"): the init image, its
+ * upscaler (lanczos when left out), upscale_by (A1111's default 2) or
+ * width and height, with upscale_crop (default true); nothing that
+ * diffuses, and no seed. Sized, the factor is A1111's extras' own,
+ * max(width / w, height / h), and the image delivered is width x height
+ * when cropped, else int(side x factor). Returns the number of
+ * problems. */
+static int
+finish_upscale(const struct kiln_config *c, const struct given *g,
+	struct job_spec *s, spec_err_fn err, void *arg)
+{
+	static const enum job_input used[] = { JOB_IN_KIND, JOB_IN_INIT_IMAGE,
+		JOB_IN_UPSCALER, JOB_IN_UPSCALE_BY, JOB_IN_WIDTH,
+		JOB_IN_HEIGHT, JOB_IN_UPSCALE_CROP, JOB_IN_WEBHOOK };
+	const char *hook;
+	char msg[256];
+	int bad = 0, w = g[JOB_IN_WIDTH].have, h = g[JOB_IN_HEIGHT].have;
+	size_t k, i;
+
+	for (k = 0; k < JOB_NINPUTS; k++) {
+		for (i = 0; i < ARRAY_LEN(used); i++)
+			if (used[i] == k)
+				break;
+		if (i == ARRAY_LEN(used) && (g[k].seen || g[k].have)) {
+			err(arg, job_inputs[k].name, "is not used by an "
+				"upscale job (kind \"upscale\")");
+			bad++;
+		}
+	}
+	if (!g[JOB_IN_INIT_IMAGE].seen) {
+		err(arg, "init_image", "is required: the image to upscale");
+		bad++;
+	}
+	if (g[JOB_IN_UPSCALE_BY].have && (w || h)) {
+		err(arg, "upscale_by", "give upscale_by, or width and height, "
+			"not both");
+		bad++;
+	} else if (w != h) {
+		err(arg, w ? "height" : "width", "is needed with the other "
+			"side (the size to upscale to)");
+		bad++;
+	}
+	if (g[JOB_IN_UPSCALE_CROP].have && !(w && h)) {
+		err(arg, "upscale_crop", "needs width and height");
+		bad++;
+	}
+	s->upscale = 1;
+	s->upscale_sized = w && h;
+	s->upscaler = xstrdup(g[JOB_IN_UPSCALER].have ?
+		g[JOB_IN_UPSCALER].text : "lanczos");
+	s->upscale_by = g[JOB_IN_UPSCALE_BY].have ?
+		g[JOB_IN_UPSCALE_BY].num : JOB_UPSCALE_BY;
+	if (s->init.w > 0 && s->upscale_sized) {
+		long tw = (long)g[JOB_IN_WIDTH].num;
+		long th = (long)g[JOB_IN_HEIGHT].num;
+		double bw = (double)tw / s->init.w, bh = (double)th / s->init.h;
+
+		s->upscale_by = bw > bh ? bw : bh;
+		if (s->upscale_by < 1) {
+			snprintf(msg, sizeof(msg), "is smaller than the "
+				"image, %dx%d: an upscale job makes it larger",
+				s->init.w, s->init.h);
+			err(arg, bw < 1 ? "width" : "height", msg);
+			bad++;
+		}
+		if (!g[JOB_IN_UPSCALE_CROP].have ||
+		    g[JOB_IN_UPSCALE_CROP].num != 0) {
+			s->width = tw;
+			s->height = th;
+		}
+	}
+	if (s->init.w > 0 && s->width == 0) {
+		s->width = (long)(s->init.w * s->upscale_by);
+		s->height = (long)(s->init.h * s->upscale_by);
+	}
+	if (s->init.w > 0 && (s->width > JOB_SIDE_MAX ||
+	    s->height > JOB_SIDE_MAX)) {
+		snprintf(msg, sizeof(msg), "makes %ldx%ld of %dx%d, over the "
+			"limit of %d", s->width, s->height, s->init.w,
+			s->init.h, JOB_SIDE_MAX);
+		err(arg, s->upscale_sized ? "width" : "upscale_by", msg);
+		bad++;
+	}
+	/* The row's recipe: the upscaler in model, one step, one image. */
+	s->model = xstrdup(s->upscaler);
+	s->prompt = xstrdup("");
+	s->negative = xstrdup("");
+	s->sampler = xstrdup("");
+	s->steps = 1;
+	s->batch = 1;
+	hook = g[JOB_IN_WEBHOOK].have && *g[JOB_IN_WEBHOOK].text ?
+		g[JOB_IN_WEBHOOK].text : NULL;
+	s->webhook_url = hook != NULL ? xstrdup(hook) : NULL;
+	if (s->webhook_url != NULL && hook_url_check(s->webhook_url,
+	    c->webhook_allow, msg, sizeof(msg)) != 0) {
+		err(arg, "webhook_url", msg);
+		bad++;
+	}
+	s->artifacts_dir = c->artifacts_dir;
+	s->upscalers_dir = c->upscalers_dir;
+	return bad;
+}
+
 static int
 finish(const struct kiln_config *c, struct given *g, struct job_spec *s,
 	spec_err_fn err, void *arg)
@@ -585,6 +700,15 @@ finish(const struct kiln_config *c, struct given *g, struct job_spec *s,
 		    !check_given(&job_inputs[k], &g[k], err, arg))
 			bad++;
 	bad += job_images(c, g, s, err, arg);
+	if (g[JOB_IN_KIND].have && !strcmp(g[JOB_IN_KIND].text, "upscale"))
+		return bad + finish_upscale(c, g, s, err, arg);
+	{
+		static const enum job_input up[] = { JOB_IN_UPSCALER,
+			JOB_IN_UPSCALE_BY, JOB_IN_UPSCALE_CROP };
+
+		bad += needs(g, up, ARRAY_LEN(up), "needs kind \"upscale\" "
+			"(hires_upscaler is the hires fix's)", err, arg);
+	}
 	if (!g[JOB_IN_PROMPT].have && !g[JOB_IN_PROMPT].seen) {
 		err(arg, "prompt", "is required");
 		bad++;
@@ -992,16 +1116,18 @@ int
 job_insert(struct db *db, unsigned long long user_id, int priority,
 	long cost, const struct job_spec *s, unsigned long long *id)
 {
-	struct db_param p[40];
+	struct db_param p[44];
 	char cfg[32], hs[32], hst[32], dn[32], cw[32], cs[32], ce[32], cl[32],
-	    ch[32], *loras = loras_to_text(s->loras, s->nloras);
-	int rc, n = 0, k, img = s->init.w > 0, cn = s->cn_model != NULL;
+	    ch[32], ub[32], *loras = loras_to_text(s->loras, s->nloras);
+	int rc, n = 0, k, img = s->init.w > 0 && !s->upscale;
+	int cn = s->cn_model != NULL;
 
 	snprintf(cfg, sizeof(cfg), "%.17g", s->cfg);
 	p[n++] = DB_INT(user_id);
 	p[n++] = DB_INT(priority);
 	p[n++] = DB_STR(s->prompt);
 	p[n++] = DB_STR(s->negative);
+	p[n++] = DB_STR(s->upscale ? "upscale" : "generate");
 	p[n++] = DB_STR(s->model);
 	p[n++] = DB_INT(s->width);
 	p[n++] = DB_INT(s->height);
@@ -1038,10 +1164,12 @@ job_insert(struct db *db, unsigned long long user_id, int priority,
 		DB_NULL;
 	p[n++] = cn && !strcmp(s->cn_pre, "canny") ? DBL_TEXT(ch,
 		s->cn_high) : DB_NULL;
+	p[n++] = s->upscale ? DB_STR(s->upscaler) : DB_NULL;
+	p[n++] = s->upscale ? DBL_TEXT(ub, s->upscale_by) : DB_NULL;
 	/* steps_total is known from the start, so a queued job reports the
 	 * work ahead of it, not 0. */
 	rc = db_exec(db, "INSERT INTO jobs (user_id, priority, prompt,"
-		" negative_prompt, model, width, height, steps, cfg_scale,"
+		" negative_prompt, kind, model, width, height, steps, cfg_scale,"
 		" sampler, seed, batch_count, webhook_url, cost, loras,"
 		" hires_scale, hires_strength, hires_steps, hires_upscaler,"
 		" denoising_strength, resize_mode, mask_blur, inpainting_fill,"
@@ -1050,9 +1178,10 @@ job_insert(struct db *db, unsigned long long user_id, int priority,
 		" outpaint_up, outpaint_down, controlnet_model,"
 		" controlnet_weight, controlnet_start, controlnet_end,"
 		" controlnet_preprocessor, controlnet_low, controlnet_high,"
-		" steps_total) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+		" upscaler, upscale_by, steps_total) VALUES (?, ?, ?, ?, ?, ?,"
 		" ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-		" ?, ?, ?, ?, " JOB_STEPS_TOTAL_SQL ")", p, (size_t)n, NULL,
+		" ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+		JOB_STEPS_TOTAL_SQL ")", p, (size_t)n, NULL,
 		id);
 	free(loras);
 	if (rc == 0)
@@ -1092,6 +1221,17 @@ job_spec_limits(const struct job_spec *s, const struct tier_limits *t,
 	char msg[160];
 	int bad = 0;
 
+	/* An upscale job's size comes from its factor unless asked. */
+	if (s->upscale && !s->upscale_sized) {
+		if (s->width > t->max_side || s->height > t->max_side) {
+			snprintf(msg, sizeof(msg), "makes %ldx%ld, over your "
+				"tier's limit of %ld", s->width, s->height,
+				t->max_side);
+			err(arg, "upscale_by", msg);
+			bad++;
+		}
+		return bad;
+	}
 	snprintf(msg, sizeof(msg), "exceeds your tier's limit of %ld",
 		t->max_side);
 	if (s->width > t->max_side) {
@@ -1248,6 +1388,30 @@ hires_usable(const struct job_spec *s, spec_err_fn err, void *arg)
 	return bad;
 }
 
+/* An upscale job's upscaler: lanczos, or a usable upscaler model of
+ * [paths] upscalers. Returns the number of problems. */
+static int
+upscaler_usable(const struct job_spec *s, spec_err_fn err, void *arg)
+{
+	struct extra_info x;
+	char msg[1024], e[512];
+	int bad = 0;
+
+	if (!strcmp(s->upscaler, "lanczos"))
+		return 0;
+	memset(&x, 0, sizeof(x));
+	if (s->upscalers_dir == NULL || extra_load(s->upscalers_dir,
+	    EXTRA_UPSCALER, s->upscaler, &x, e, sizeof(e)) != 0) {
+		snprintf(msg, sizeof(msg), "%s (lanczos, or an upscaler in "
+			"[paths] upscalers: GET /api/v1/models)",
+			s->upscalers_dir != NULL ? e : "no upscaler folder");
+		err(arg, "upscaler", msg);
+		bad++;
+	}
+	extra_info_clear(&x);
+	return bad;
+}
+
 int
 job_spec_model_limits(const struct job_spec *s, spec_err_fn err, void *arg)
 {
@@ -1256,6 +1420,8 @@ job_spec_model_limits(const struct job_spec *s, spec_err_fn err, void *arg)
 	char msg[256];
 	int bad = 0, i;
 
+	if (s->upscale)
+		return upscaler_usable(s, err, arg);
 	for (i = 0; i < 2; i++) {
 		if (s->model_multiple > 0 && v[i] % s->model_multiple != 0) {
 			long lo = v[i] / s->model_multiple * s->model_multiple;
@@ -1568,6 +1734,18 @@ job_recipe_json(json_object *o, const struct job_recipe *r)
 		json_object_object_add(o, "controlnet", h);
 	} else {
 		json_object_object_add(o, "controlnet", NULL);
+	}
+	json_object_object_add(o, "kind", json_str_or_null(r->kind));
+	if (r->upscaler != NULL) {
+		json_object *h = json_object_new_object();
+
+		json_object_object_add(h, "upscaler",
+			json_object_new_string(r->upscaler));
+		json_object_object_add(h, "upscale_by", json_db_double(
+			r->upscale_by, r->upscale_by_text));
+		json_object_object_add(o, "upscale", h);
+	} else {
+		json_object_object_add(o, "upscale", NULL);
 	}
 }
 

@@ -29,6 +29,8 @@ struct json_object;
 #define JOB_MASK_BLUR_MAX 64	/* the engine's INPAINT_MAX_BLUR */
 #define JOB_PAD_MAX 256		/* the engine's INPAINT_MAX_PAD */
 #define JOB_OUTPAINT_MAX 1024	/* the engine's OUTPAINT_MAX */
+#define JOB_UPSCALE_BY_MAX 8	/* A1111's upscaling_resize */
+#define JOB_UPSCALE_BY 2	/* A1111's default */
 
 /* The samplers kilnd knows, by the names the engine's sampler_lookup
  * takes (a unit test holds the two lists together). */
@@ -51,6 +53,9 @@ enum job_input {
 	JOB_IN_MASK_INVERT, JOB_IN_OUTPAINT, JOB_IN_CN_MODEL, JOB_IN_CN_WEIGHT,
 	JOB_IN_CN_START, JOB_IN_CN_END, JOB_IN_CN_PRE, JOB_IN_CN_LOW,
 	JOB_IN_CN_HIGH,
+	/* An upscale-only job (kind "upscale"): its upscaler, and
+	 * upscale_by or width and height (upscale_crop: crop to them). */
+	JOB_IN_KIND, JOB_IN_UPSCALER, JOB_IN_UPSCALE_BY, JOB_IN_UPSCALE_CROP,
 	JOB_NINPUTS
 };
 extern const struct input job_inputs[];	/* JOB_NINPUTS, then IN_END */
@@ -103,6 +108,15 @@ struct job_spec {
 	char *cn_model, *cn_pre;
 	double cn_weight, cn_start, cn_end, cn_low, cn_high;
 	const char *controlnets_dir;
+	/* An upscale-only job (upscale 1): the init image made larger by
+	 * upscale_by with upscaler (a model of upscalers_dir, or
+	 * "lanczos"), delivered at width x height (int(side x upscale_by),
+	 * or the size asked when cropped to it); model holds the
+	 * upscaler's name, steps and batch 1. upscale_sized: the caller
+	 * gave width and height rather than upscale_by. */
+	int upscale, upscale_sized;
+	char *upscaler;
+	double upscale_by;
 };
 
 /* The sides of job_spec's outpaint, in order. */
@@ -144,7 +158,8 @@ void job_inputs_discard(const struct job_spec *s, unsigned long long id);
 
 /* Credits a job costs: one per 512x512 pixel-step of work... precisely
  * ceil(width x height x steps x batch / 262144), at least 1 (a 512x512
- * image of 20 steps: 20). */
+ * image of 20 steps: 20). An upscale job is one step: a credit per
+ * 512x512 of the image it delivers (2048x2048: 16). */
 long job_cost(const struct job_spec *s);
 
 /* Checks s against its tier's size, steps and batch limits, reporting
@@ -260,6 +275,10 @@ struct job_recipe {
 	const char *cn_model, *cn_pre, *cn_weight_text, *cn_start_text;
 	const char *cn_end_text, *cn_low_text, *cn_high_text;
 	double cn_weight, cn_start, cn_end, cn_low, cn_high;
+	/* "generate" or "upscale"; an upscale job's upscaler and factor
+	 * (NULL: not one). */
+	const char *kind, *upscaler, *upscale_by_text;
+	double upscale_by;
 };
 
 /* The recipe's columns as a SELECT lists them (t: a table prefix such as
@@ -283,7 +302,8 @@ struct job_recipe {
 	t "controlnet_end, " t "controlnet_end AS cn_end_text, " \
 	t "controlnet_preprocessor, " t "controlnet_low, " \
 	t "controlnet_low AS cn_low_text, " t "controlnet_high, " \
-	t "controlnet_high AS cn_high_text"
+	t "controlnet_high AS cn_high_text, " t "kind, " t "upscaler, " \
+	t "upscale_by, " t "upscale_by AS upscale_by_text"
 
 /* The fields of JOB_RECIPE_SQL for a record st whose member m is a
  * struct job_recipe. */
@@ -332,7 +352,11 @@ struct job_recipe {
 	DB_FIELD_NULL(st, m.cn_low, DBF_DOUBLE, "controlnet_low"), \
 	DB_FIELD_NULL(st, m.cn_low_text, DBF_STR, "cn_low_text"), \
 	DB_FIELD_NULL(st, m.cn_high, DBF_DOUBLE, "controlnet_high"), \
-	DB_FIELD_NULL(st, m.cn_high_text, DBF_STR, "cn_high_text")
+	DB_FIELD_NULL(st, m.cn_high_text, DBF_STR, "cn_high_text"), \
+	DB_FIELD(st, m.kind, DBF_STR, "kind"), \
+	DB_FIELD_NULL(st, m.upscaler, DBF_STR, "upscaler"), \
+	DB_FIELD_NULL(st, m.upscale_by, DBF_DOUBLE, "upscale_by"), \
+	DB_FIELD_NULL(st, m.upscale_by_text, DBF_STR, "upscale_by_text")
 
 /* Adds the recipe's keys to o, in the order the API documents them. */
 struct json_object;

@@ -521,18 +521,47 @@ ti_use_free(struct ti_use *u)
 	memset(u, 0, sizeof(*u));
 }
 
+/* The upscaler model name of [paths] upscalers, loaded on d's device or
+ * kept from the last job that named it (the hires fix's and upscale
+ * jobs' alike); field names the job's field in messages. Returns it
+ * (owned by d), or NULL with err. */
+static struct upscaler *
+upscaler_cached(struct daemon *d, const char *field, const char *name,
+    char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+
+	if (!model_name_ok(name) || strlen(name) >= sizeof(d->up_name)) {
+		errf(err, errlen, "%s: \"%.64s\" is not an upscaler name",
+		    field, name);
+		return NULL;
+	}
+	if (d->up == NULL || strcmp(d->up_name, name) != 0) {
+		upscaler_free(d->up);
+		d->up = NULL;
+		d->up_name[0] = '\0';
+		if (snprintf_checked(path, sizeof(path), "%s/%s.safetensors",
+		    d->cfg.upscalers_dir, name) != 0) {
+			errf(err, errlen, "%s: path too long", field);
+			return NULL;
+		}
+		if (upscaler_load(d->rt, path, &d->up, err, errlen) != 0)
+			return NULL;
+		snprintf(d->up_name, sizeof(d->up_name), "%s", name);
+	}
+	return d->up;
+}
+
 /* The job's hires fix into gp: its size, strength and steps, and its
  * upscaler (the latent's, Lanczos, or a model of [paths] upscalers,
- * loaded on d's device or kept from the last job that named it). A
- * missing or unusable upscaler fails the job naming it. Returns 0, or -1
- * with err. */
+ * upscaler_cached). A missing or unusable upscaler fails the job naming
+ * it. Returns 0, or -1 with err. */
 static int
 hires_resolve(struct daemon *d, const struct job *j, struct gen_params *gp,
     char *err, size_t errlen)
 {
 	const char *name = j->hires_upscaler != NULL ? j->hires_upscaler :
 	    "latent";
-	char path[PATH_MAX];
 
 	if (j->hires_scale <= 0)
 		return 0;
@@ -542,23 +571,9 @@ hires_resolve(struct daemon *d, const struct job *j, struct gen_params *gp,
 	if (gen_hires_lookup(name, &gp->hires_mode) == 0)
 		return 0;
 	gp->hires_mode = HIRES_IMAGE;
-	if (!model_name_ok(name) || strlen(name) >= sizeof(d->up_name))
-		return errf(err, errlen, "hires_upscaler: \"%.64s\" is not "
-		    "an upscaler name", name);
-	if (d->up == NULL || strcmp(d->up_name, name) != 0) {
-		upscaler_free(d->up);
-		d->up = NULL;
-		d->up_name[0] = '\0';
-		if (snprintf_checked(path, sizeof(path), "%s/%s.safetensors",
-		    d->cfg.upscalers_dir, name) != 0)
-			return errf(err, errlen, "hires_upscaler: path too "
-			    "long");
-		if (upscaler_load(d->rt, path, &d->up, err, errlen) != 0)
-			return -1;
-		snprintf(d->up_name, sizeof(d->up_name), "%s", name);
-	}
-	gp->hires_upscaler = d->up;
-	return 0;
+	gp->hires_upscaler = upscaler_cached(d, "hires_upscaler", name, err,
+	    errlen);
+	return gp->hires_upscaler != NULL ? 0 : -1;
 }
 
 /*
@@ -777,6 +792,96 @@ inputs_resolve(struct render *r, struct gen_params *gp, char *err,
 	return 0;
 }
 
+/* An upscale job: the init image through upscaler_upscale_rgb, as
+ * kiln-render upscale and the hires fix run it (the model's activations
+ * within [daemon] vae_budget_mb, as the hires fix's), to int(side x
+ * upscale_by), then centred on width x height where the job asked for
+ * that size (A1111's extras paste it so: cropped, or bordered in black
+ * when int() fell a pixel short). res receives the one image. Returns
+ * 0, or -1 with err. */
+static int
+upscale_render(struct render *r, struct gen_result *res, char *err,
+    size_t errlen)
+{
+	const struct job *j = r->j;
+	struct upscaler *u = NULL;
+	uint8_t *rgb = NULL, *big = NULL;
+	size_t kernels = r->d->rt->nkernels;
+	int w, h, dw, dh, ox, oy, x, y, rc = -1;
+
+	if (j->init_key == NULL || j->upscaler == NULL ||
+	    !(j->upscale_by >= 1) || j->width < 1 || j->height < 1)
+		return errf(err, errlen, "upscale: the job has no %s",
+		    j->init_key == NULL ? "init image" : "upscaler or size");
+	if (strcmp(j->upscaler, "lanczos") != 0 && (u = upscaler_cached(r->d,
+	    "upscaler", j->upscaler, err, errlen)) == NULL)
+		return -1;
+	if (input_load(r->d, "init_image", j->init_key, &rgb, &w, &h, err,
+	    errlen) != 0)
+		return -1;
+	/* kiln-render upscale's target: int(side x scale). */
+	dw = (int)(w * j->upscale_by);
+	dh = (int)(h * j->upscale_by);
+	r->t0 = rt_now();
+	if (upscaler_upscale_rgb(u, rgb, w, h, dw, dh,
+	    (size_t)r->d->cfg.vae_budget_mb * 1048576, 0, 0, &big, err,
+	    errlen) != 0)
+		goto out;
+	if (r->d->rt->nkernels != kernels)
+		r->cold = 1;
+	res->rgb = calloc((size_t)j->width * (size_t)j->height, 3);
+	res->seeds = calloc(1, sizeof(*res->seeds));
+	if (res->rgb == NULL || res->seeds == NULL) {
+		errf(err, errlen, "upscale: out of memory");
+		goto out;
+	}
+	/* PIL's paste at (W // 2 - w // 2, H // 2 - h // 2). */
+	ox = j->width / 2 - dw / 2;
+	oy = j->height / 2 - dh / 2;
+	for (y = 0; y < j->height; y++) {
+		if (y - oy < 0 || y - oy >= dh)
+			continue;
+		for (x = 0; x < j->width; x++)
+			if (x - ox >= 0 && x - ox < dw)
+				memcpy(res->rgb + ((size_t)y * j->width + x) *
+				    3, big + ((size_t)(y - oy) * dw + (x -
+				    ox)) * 3, 3);
+	}
+	res->count = 1;
+	res->width = j->width;
+	res->height = j->height;
+	rc = 0;
+out:
+	free(rgb);
+	free(big);
+	return rc;
+}
+
+/* An upscale job's parameters, as A1111's extras write its
+ * postprocessing info: "Postprocess upscale by: 4" (or "upscale to" and
+ * "crop to" when the size was asked for), "Postprocess upscaler: NAME"
+ * (Lanczos by A1111's name). Returns 0 with a malloc'd *out, or -1. */
+static int
+upscale_text(const struct job *j, char **out)
+{
+	const char *name = !strcmp(j->upscaler, "lanczos") ? "Lanczos" :
+	    j->upscaler;
+	int dw = (int)(j->init_w * j->upscale_by);
+	int dh = (int)(j->init_h * j->upscale_by);
+	int n;
+
+	if (dw == j->width && dh == j->height)
+		n = asprintf(out, "Postprocess upscale by: %g, Postprocess "
+		    "upscaler: %s", j->upscale_by, name);
+	else
+		n = asprintf(out, "Postprocess upscale to: %dx%d, Postprocess "
+		    "crop to: %dx%d, Postprocess upscaler: %s", j->width,
+		    j->height, j->width, j->height, name);
+	if (n < 0)
+		*out = NULL;
+	return n < 0 ? -1 : 0;
+}
+
 /* Writes the preview of s (latent resolution, scaled up 4x by pixel
  * repetition so it is visible) as <dir>/preview.png. */
 static int
@@ -982,7 +1087,8 @@ deliver(struct render *r, const struct gen_result *res, char *err,
 		m.ntis = nt;
 		free(params);
 		params = NULL;
-		if (image_parameters_text(&m, &params) != 0 ||
+		if ((j->upscale ? upscale_text(j, &params) :
+		    image_parameters_text(&m, &params)) != 0 ||
 		    asprintf(&rel[i], "%s/%d-%d.png", r->rel, j->attempt,
 		    i) < 0) {
 			rel[i] = NULL;
@@ -1079,6 +1185,21 @@ run_job(struct daemon *d, struct job *j)
 	if (job_started(d->db, &r.l) != 0)
 		log_warn("job %llu: job.started event: %s", j->id,
 		    db_error(d->db));
+	snprintf(r.rel, sizeof(r.rel), "jobs/%llu", j->id);
+	snprintf(r.dir, sizeof(r.dir), "%s/%s", d->cfg.artifacts_dir, r.rel);
+	if (mkdir_p(r.dir) != 0) {
+		errf(err, sizeof(err), "cannot create %s: %s", r.dir,
+		    strerror(errno));
+		goto fail;
+	}
+	/* No diffusion: the upscaler alone. */
+	if (j->upscale) {
+		if (upscale_render(&r, &res, err, sizeof(err)) != 0)
+			goto fail;
+		if (deliver(&r, &res, err, sizeof(err)) != 0)
+			log_warn("job %llu: %s", j->id, err);
+		goto out;
+	}
 	/* The cheap check first: a bad sampler loads no model. */
 	if (sampler_lookup(j->sampler, &sampler) != 0) {
 		errf(err, sizeof(err), "sampler: \"%s\" is not a sampler",
@@ -1100,13 +1221,6 @@ run_job(struct daemon *d, struct job *j)
 	 * job with each file, and not the render's time. */
 	model_hash(d, j->model, r.model_hash);
 	loras_hash(d, r.loras, r.nloras);
-	snprintf(r.rel, sizeof(r.rel), "jobs/%llu", j->id);
-	snprintf(r.dir, sizeof(r.dir), "%s/%s", d->cfg.artifacts_dir, r.rel);
-	if (mkdir_p(r.dir) != 0) {
-		errf(err, sizeof(err), "cannot create %s: %s", r.dir,
-		    strerror(errno));
-		goto fail;
-	}
 	/* The model's defaults (a txt2img: no init image), then every
 	 * parameter the job gives. */
 	pipeline_defaults(r.p, &gp);

@@ -1,5 +1,6 @@
 /* fuzz_comfy.c - libFuzzer harness: any text read as a ComfyUI workflow
- * gives a job (an object with a prompt and a model) or one refusal with
+ * gives a job (an object with a prompt and a model, or an upscale job
+ * with its upscaler and image) or one refusal with
  * a type and message, and ComfyUI's error JSON of it; never a crash, an
  * overrun or a leak. */
 #include "comfy.h"
@@ -34,7 +35,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	rc = comfy_translate(g, &env, &p, &e);
 	CHECK(rc == 0 || rc == 1);
-	if (rc == 0) {
+	if (rc == 0 && json_object_object_get_ex(p.job, "kind", &v)) {
+		/* An upscale job: its upscaler and image, no diffusion. */
+		CHECK(!strcmp(json_object_get_string(v), "upscale"));
+		CHECK(json_object_object_get_ex(p.job, "upscaler", &v));
+		CHECK(p.image[COMFY_IMG_INIT] != NULL);
+		CHECK(!json_object_object_get_ex(p.job, "prompt", &v));
+		CHECK(p.noutputs >= 1 && p.noutputs <= COMFY_MAX_OUTPUTS);
+	} else if (rc == 0) {
 		CHECK(json_object_object_get_ex(p.job, "prompt", &v));
 		CHECK(json_object_object_get_ex(p.job, "model", &v));
 		CHECK(p.noutputs >= 1 && p.noutputs <= COMFY_MAX_OUTPUTS);

@@ -4,8 +4,8 @@ webuiapi's requests (mix1009/sdwebuiapi webuiapi.py: WebUIApi.img2img's
 payload with its defaults, ControlNetUnit.to_dict()) replayed byte for
 byte, the answers read as webuiapi reads them, and each image compared
 with the same job sent to kiln's own POST /api/v1/jobs (same seed): the
-independent reference. Then the extension's lists, extra-single-image's
-501, and that a large body is read only from a caller its headers name.
+independent reference. Then the extension's lists, extra-single-image
+as an upscale job, and that a large body is read only from a caller its headers name.
 """
 
 import base64
@@ -220,13 +220,14 @@ def test_the_extensions_lists_and_extra_single_image(s):
         ["kiln-micro-canny"]
     assert got["/controlnet/module_list"]["module_list"] == \
         ["none", "canny"]
-    # webuiapi's extra_single_image: an honest 501 naming the way.
+    # extra_single_image: an upscale job (test_upscale_jobs has more).
     st, out = webuiapi(s, "POST", "/extra-single-image", auth, {
         "resize_mode": 0, "show_extras_results": True,
         "upscaling_resize": 2, "upscaler_1": "Lanczos",
         "image": data_uri(init_png())})
-    assert st == 501, (st, out)
-    assert "enable_hr" in json.loads(out)["error"]["message"]
+    assert st == 200, (st, out[:300])
+    img = Image.open(io.BytesIO(base64.b64decode(json.loads(out)["image"])))
+    assert img.size == (128, 128)
 
 
 def cgi_post(s, prog, path, length, feed, auth="", cookie=""):

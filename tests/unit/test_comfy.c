@@ -170,6 +170,45 @@ latent_upscale_between_samplers_is_the_hires_fix(void)
 	json_object_put(g);
 }
 
+static const char *upscale_only = "{"
+	"\"1\": {\"class_type\": \"LoadImage\", \"inputs\": {\"image\":"
+	" \"a.png\"}},"
+	"\"2\": {\"class_type\": \"UpscaleModelLoader\", \"inputs\":"
+	" {\"model_name\": \"x2.safetensors\"}},"
+	"\"3\": {\"class_type\": \"ImageUpscaleWithModel\", \"inputs\":"
+	" {\"upscale_model\": [\"2\", 0], \"image\": [\"1\", 0]}},"
+	"\"4\": {\"class_type\": \"ImageScaleBy\", \"inputs\": {\"image\":"
+	" [\"3\", 0], \"upscale_method\": \"lanczos\", \"scale_by\": 1.5}},"
+	"\"9\": {\"class_type\": \"SaveImage\", \"inputs\":"
+	" {\"filename_prefix\": \"u\", \"images\": [\"4\", 0]}}}";
+
+static void
+upscale_with_no_sampler_is_an_upscale_job(void)
+{
+	json_object *g = json_tokener_parse(upscale_only);
+
+	CHECK(translate(g) == 0);
+	CHECK_STR(job_str("kind"), "upscale");
+	CHECK_STR(job_str("upscaler"), "x2");
+	CHECK_STR(job_str("upscale_by"), "3");
+	CHECK_STR(plan.image[COMFY_IMG_INIT], "a.png");
+	CHECK(job_str("prompt") == NULL && job_str("steps") == NULL);
+	/* kiln's refusal of the factor names ImageScaleBy's scale_by. */
+	CHECK(comfy_origin_of(&plan, "upscale_by") != NULL &&
+	    !strcmp(comfy_origin_of(&plan, "upscale_by")->node, "4"));
+	/* Without ImageScaleBy: the model's own scale. */
+	json_object_object_add(in(g, "9"), "images",
+		json_tokener_parse("[\"3\", 0]"));
+	CHECK(translate(g) == 0);
+	CHECK_STR(job_str("upscale_by"), "2");
+	/* An upscaler kiln lacks names its loader. */
+	json_object_object_add(in(g, "2"), "model_name",
+		json_object_new_string("x9.safetensors"));
+	CHECK(translate(g) == 1);
+	CHECK_STR(err.node, "2");
+	json_object_put(g);
+}
+
 static void
 samplers_and_schedulers(void)
 {
@@ -247,6 +286,7 @@ main(void)
 	RUN(img2img_takes_comfyuis_steps);
 	RUN(lora_loader_gives_both_strengths);
 	RUN(latent_upscale_between_samplers_is_the_hires_fix);
+	RUN(upscale_with_no_sampler_is_an_upscale_job);
 	RUN(samplers_and_schedulers);
 	RUN(refusals_name_node_and_input);
 	RUN(object_info_shapes);

@@ -860,6 +860,57 @@ controlnet_job_fields_are_renamed(void)
 	json_object_put(f);
 }
 
+static void
+extras_html_info_is_plaintext_to_html(void)
+{
+	char *h = plaintext_html("Postprocess upscale by: 4, Postprocess "
+		"upscaler: R-ESRGAN 4x+");
+
+	CHECK_STR(h, "<p>Postprocess upscale by: 4, Postprocess upscaler: "
+		"R-ESRGAN 4x+</p>");
+	free(h);
+	/* html.escape(quote=True) on each line, joined by "<br>\n". */
+	h = plaintext_html("a<b>&\"'\nc");
+	CHECK_STR(h, "<p>a&lt;b&gt;&amp;&quot;&#x27;<br>\nc</p>");
+	free(h);
+	h = plaintext_html("");
+	CHECK_STR(h, "<p></p>");
+	free(h);
+}
+
+static void
+extras_request_is_an_upscale_job(void)
+{
+	json_object *f = json_object_new_object(), *kb = NULL;
+	json_object *b = json_tokener_parse("{\"resize_mode\": 1,"
+		" \"upscaling_resize_w\": 300, \"upscaling_resize_h\": 200,"
+		" \"upscaling_crop\": false, \"upscaler_1\": \"R-ESRGAN 4x+\","
+		" \"upscaler_2\": \"None\", \"extras_upscaler_2_visibility\":"
+		" 0.5, \"show_extras_results\": true, \"whatever\": 1}");
+
+	CHECK(extras_translate(b, f, &kb) == 0);
+	CHECK_STR(str_at(kb, "kind"), "upscale");
+	CHECK_STR(str_at(kb, "upscaler"), "RealESRGAN_x4plus");
+	CHECK(int_at(kb, "width") == 300 && int_at(kb, "height") == 200);
+	CHECK(has(kb, "upscale_crop") && !json_object_get_boolean(
+	    json_object_object_get(kb, "upscale_crop")));
+	CHECK(!has(kb, "upscale_by"));
+	json_object_put(kb);
+	json_object_put(b);
+	/* What kiln cannot do, each named. */
+	b = json_tokener_parse("{\"upscaler_2\": \"Lanczos\","
+		" \"extras_upscaler_2_visibility\": 0.5,"
+		" \"gfpgan_visibility\": 1, \"codeformer_visibility\": 0.2,"
+		" \"resize_mode\": 3}");
+	CHECK(extras_translate(b, f, &kb) == 4);
+	CHECK(has(f, "extras_upscaler_2_visibility"));
+	CHECK(has(f, "gfpgan_visibility") && has(f, "codeformer_visibility"));
+	CHECK(has(f, "resize_mode"));
+	json_object_put(kb);
+	json_object_put(b);
+	json_object_put(f);
+}
+
 int
 main(void)
 {
@@ -892,6 +943,8 @@ main(void)
 	RUN(controlnet_unit_is_the_jobs_controlnet);
 	RUN(controlnet_unit_takes_img2imgs_image);
 	RUN(controlnet_refusals_name_the_units_field);
+	RUN(extras_html_info_is_plaintext_to_html);
+	RUN(extras_request_is_an_upscale_job);
 	RUN(controlnet_job_fields_are_renamed);
 	return tap_done();
 }
