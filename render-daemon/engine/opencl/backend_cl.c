@@ -632,19 +632,20 @@ rt_kernel(struct kiln_rt *rt, const char *name)
 	size_t i;
 	cl_int e;
 
+	/* Every launch comes here: the kernels made so far are looked up
+	 * by name before the sources are searched. One built with other
+	 * options (the GEMM's parameters changed) is another kernel. */
+	for (i = 0; i < d->nkernels; i++)
+		if (!strcmp(d->kernels[i].name, name) &&
+		    !strcmp(d->kernels[i].defs,
+		    rt_defs(rt, d->kernels[i].prog_src)))
+			return d->kernels[i].k;
 	src = source_of(name);
 	if (src == NULL) {
 		rt_failf(rt, "no embedded kernel named %s", name);
 		return NULL;
 	}
-	/* A kernel of a program built with other options (the GEMM's
-	 * parameters changed) is another kernel. */
 	defs = rt_defs(rt, src->name);
-	for (i = 0; i < d->nkernels; i++)
-		if (d->kernels[i].prog_src == src->name &&
-		    !strcmp(d->kernels[i].name, name) &&
-		    !strcmp(d->kernels[i].defs, defs))
-			return d->kernels[i].k;
 	prog = program_of(rt, src, defs);
 	if (prog == NULL)
 		return NULL;
