@@ -39,12 +39,7 @@
     <?cs if:subcount(Gen.Loras) > 0 ?><datalist id="lora-names"><?cs each:m = Gen.Loras ?><option value="<?cs var:m ?>:1"><?cs /each ?></datalist>
     <p class="muted">Available: <?cs each:m = Gen.Loras ?><?cs var:m ?><?cs if:!last(m) ?>, <?cs /if ?><?cs /each ?></p><?cs /if ?>
     <?cs if:Form.Errors.loras ?><p class="field-error"><?cs var:Form.Errors.loras ?></p><?cs /if ?>
-    <label for="init_image">Init image <span class="muted">(optional: PNG or JPEG to start from, img2img)</span></label>
-    <input id="init_image" name="init_image" type="file" accept="image/png,image/jpeg">
-    <?cs if:Form.Errors.init_image ?><p class="field-error"><?cs var:Form.Errors.init_image ?></p><?cs /if ?>
-    <label for="denoising_strength">Denoising strength <span class="muted">(with an init image: 0 keeps it, 1 replaces it)</span></label>
-    <input id="denoising_strength" name="denoising_strength" type="number" min="0" max="1" step="any" value="<?cs var:Form.denoising_strength ?>" placeholder="0.75">
-    <?cs if:Form.Errors.denoising_strength ?><p class="field-error"><?cs var:Form.Errors.denoising_strength ?></p><?cs /if ?>
+    <?cs include:"generate_inputs.cs" ?>
     <label for="webhook_url">Webhook URL <span class="muted">(optional: told when the job ends)</span></label>
     <input id="webhook_url" name="webhook_url" type="url" maxlength="2048" value="<?cs var:Form.webhook_url ?>">
     <?cs if:Form.Errors.webhook_url ?><p class="field-error"><?cs var:Form.Errors.webhook_url ?></p><?cs /if ?>
