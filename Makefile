@@ -255,6 +255,8 @@ install: all
 	install -m 755 $(KILND) $(ADMIN) $(RENDER) $(DESTDIR)$(BINDIR)/
 	install -m 755 $(PORTAL) $(API) $(API_WAIT) $(DESTDIR)$(LIBEXEC)/cgi-bin/
 	install -m 644 templates/*.cs $(DESTDIR)$(SHARE)/templates/
+	install -d $(DESTDIR)$(SHARE)/po
+	install -m 644 po/*.po $(DESTDIR)$(SHARE)/po/
 	install -m 644 static/* $(DESTDIR)$(SHARE)/static/
 	install -m 644 sql/*.sql $(DESTDIR)$(SHARE)/sql/
 	install -m 644 $$(find apache-conf -maxdepth 1 -type f) \

@@ -203,7 +203,7 @@ main(int argc, char **argv)
 {
 	static const struct program prog = {
 		"api.fcgi", routes, ARRAY_LEN(routes), json_error, auth_api,
-		json_field_error, uploads, auth_api,
+		json_field_error, uploads, auth_api, 0,
 	};
 
 	return kiln_serve(&prog, argc, argv);

@@ -95,7 +95,7 @@ main(int argc, char **argv)
 	static const char *const uploads[] = { "/generate", NULL };
 	static const struct program prog = {
 		"portal.fcgi", routes, ARRAY_LEN(routes), view_error,
-		auth_portal, NULL, uploads, auth_portal_session,
+		auth_portal, NULL, uploads, auth_portal_session, 1,
 	};
 
 	return kiln_serve(&prog, argc, argv);

@@ -24,6 +24,8 @@ auth_free(struct auth *a)
 		return;
 	free(a->username);
 	free(a->display_name);
+	free(a->language);
+	free(a->time_zone);
 	free(a->role);
 	free(a->tier);
 	free(a->csrf);
@@ -392,6 +394,7 @@ struct principal_rec {
 	const char *key_hash;
 	unsigned long long key_id;
 	const char *scopes;
+	const char *language, *time_zone;	/* sessions only */
 	long idle;		/* seconds since last use */
 };
 
@@ -407,6 +410,8 @@ static const struct db_field session_fields[] = {
 	PRINCIPAL_USER_FIELDS,
 	DB_FIELD(struct principal_rec, session_id, DBF_ULLONG, "session_id"),
 	DB_FIELD(struct principal_rec, csrf, DBF_STR, "csrf"),
+	DB_FIELD(struct principal_rec, language, DBF_STR, "language"),
+	DB_FIELD(struct principal_rec, time_zone, DBF_STR, "time_zone"),
 	DB_FIELD(struct principal_rec, idle, DBF_LONG, "idle_s"),
 };
 
@@ -446,6 +451,8 @@ principal_row(void *rec, void *arg)
 	if (pr->want_hash == NULL) {
 		a->session_id = r->session_id;
 		a->csrf = xstrdup(r->csrf);
+		a->language = xstrdup(r->language ? r->language : "");
+		a->time_zone = xstrdup(r->time_zone ? r->time_zone : "");
 		a->scopes = SCOPE_READ | SCOPE_GENERATE |
 			(a->is_admin ? SCOPE_ADMIN : 0);
 	} else {
@@ -484,6 +491,8 @@ session_load(struct kreq *req)
 	p[1] = DB_INT(c->session_idle);
 	if (db_query_into(req->app->db, "SELECT u.id, u.username,"
 	    " u.display_name, u.role, u.tier, s.id AS session_id, s.csrf,"
+	    " COALESCE(u.language, '') AS language,"
+	    " COALESCE(u.time_zone, '') AS time_zone,"
 	    " TIMESTAMPDIFF(SECOND, s.last_seen_at, NOW(3)) AS idle_s"
 	    " FROM sessions s JOIN users u ON u.id = s.user_id"
 	    " WHERE s.token_hash = ? AND s.expires_at > NOW(3)"
@@ -778,6 +787,7 @@ auth_loopback_user(struct kreq *req)
 		return -1;
 	if (db_query_into(req->app->db, "SELECT u.id, u.username,"
 	    " u.display_name, u.role, u.tier, 0 AS session_id, '' AS csrf,"
+	    " '' AS language, '' AS time_zone,"
 	    " 0 AS idle_s FROM users u WHERE u.username = ? AND"
 	    " u.disabled = 0", &p, 1, session_fields,
 	    DB_NFIELDS(session_fields), &pr.r, principal_row, &pr) < 0)

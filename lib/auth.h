@@ -37,6 +37,9 @@ struct auth {
 	char *csrf;			/* the session's form token */
 	unsigned long long key_id;	/* 0 under the portal */
 	unsigned scopes;		/* the key's; every scope for sessions */
+	/* The user's settings (sessions only): "" when not chosen. */
+	char *language;
+	char *time_zone;
 };
 
 void auth_free(struct auth *a);

@@ -70,6 +70,7 @@ static const struct cfg_key keys[] = {
 	I("database", "rw_timeout", db_rw_timeout, "10", 1, 600),
 	S("paths", "templates", templates_dir, KILN_SHARE_DIR "/templates"),
 	S("paths", "static_url", static_url, "/static"),
+	S("paths", "locale", locale_dir, KILN_SHARE_DIR "/po"),
 	S("paths", "migrations", migrations_dir, KILN_SHARE_DIR "/sql"),
 	S("paths", "artifacts", artifacts_dir, "/var/lib/kiln/artifacts"),
 	S("paths", "models", models_dir, KILN_SHARE_DIR "/models"),

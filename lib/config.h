@@ -37,6 +37,7 @@ struct kiln_config {
 	long db_rw_timeout;
 	/* [paths] */
 	char *templates_dir;
+	char *locale_dir;	/* the PO catalogues (i18n.c) */
 	char *static_url;
 	char *migrations_dir;
 	char *artifacts_dir;

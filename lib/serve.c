@@ -2,6 +2,7 @@
  * the web server hands us a listening socket, plain CGI otherwise. */
 #include "app.h"
 #include "db.h"
+#include "i18n.h"
 #include "log.h"
 #include "metrics.h"
 #include "util.h"
@@ -335,8 +336,15 @@ kiln_serve(const struct program *prog, int argc, char **argv)
 		return 1;
 	}
 	log_setup(prog->name, app.cfg.log_level);
+	if (prog->translated && i18n_init(app.cfg.locale_dir, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "%s: %s\n", prog->name, err);
+		config_free(&app.cfg);
+		return 1;
+	}
 	if (check) {
 		printf("%s: configuration ok\n", app.conf_path);
+		i18n_done();
 		config_free(&app.cfg);
 		return 0;
 	}
@@ -360,6 +368,7 @@ kiln_serve(const struct program *prog, int argc, char **argv)
 		rc = serve_fastcgi(&app, prog);
 	}
 	metrics_close(app.metrics);
+	i18n_done();
 	db_free(app.db);
 	config_free(&app.cfg);
 	return rc;
