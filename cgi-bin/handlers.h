@@ -21,6 +21,8 @@ extern const struct input user_credits_inputs[];
 extern const struct input settings_inputs[];
 extern const struct input invite_inputs[];
 extern const struct input theme_inputs[];
+extern const struct input language_inputs[];
+extern const struct input prefs_inputs[];
 
 /* portal.fcgi */
 int page_home(struct kreq *req);
@@ -53,6 +55,8 @@ int page_job_unshare(struct kreq *req);
 int page_job_delete(struct kreq *req);
 int page_shared(struct kreq *req);
 int page_theme(struct kreq *req);
+int page_language(struct kreq *req);
+int page_account_prefs(struct kreq *req);
 int page_gallery(struct kreq *req);
 int page_usage(struct kreq *req);
 int page_usage_chart(struct kreq *req);

@@ -35,6 +35,9 @@ enum text_fault text_check(const char *s, size_t maxbytes, int breaks_ok);
 #define PASSWORD_MIN_SCORE 3
 int password_policy(const char *pw, const char *username, char *why,
 	size_t whylen);
+/* The same with the message in lang (i18n.h's LANG_EN or LANG_ZH). */
+int password_policy_lang(const char *pw, const char *username,
+	const char *lang, char *why, size_t whylen);
 
 /* zxcvbn's strength score of pw, 0 (guessed at once) to 4, with the user
  * name counted as a known word. */
