@@ -50,8 +50,8 @@ int
 page_keys(struct kreq *req)
 {
 	if (req_query(req, "done") != NULL)
-		view_set(req, "Keys.Done", "Key revoked; it stopped working at "
-			"once.");
+		view_set(req, "Keys.Done", view_tr(req, "Key revoked; it "
+			"stopped working at once."));
 	return show(req, 200);
 }
 

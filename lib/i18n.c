@@ -324,8 +324,12 @@ po_line(struct po_parse *p, const char *s, const char *e)
 		s++;
 	if (s < e && e[-1] == '\r')
 		e--;
-	if (s == e)
+	/* A string continues the keyword on the line just above it: a
+	 * blank or comment line in between ends that keyword's text. */
+	if (s == e) {
+		p->field = F_NONE;
 		return 0;
+	}
 	if (*s == '#') {
 		/* "#~" keeps obsolete entries: skipped like comments. The
 		 * flags line says whether the entry is fuzzy. */
@@ -335,6 +339,7 @@ po_line(struct po_parse *p, const char *s, const char *e)
 		if (e - s >= 2 && s[1] == ',' && memmem(s, (size_t)(e - s),
 		    "fuzzy", 5) != NULL)
 			p->fuzzy = 1;
+		p->field = F_NONE;
 		return 0;
 	}
 	if (*s == '"') {

@@ -99,6 +99,10 @@ broken_catalogues_name_file_and_line(void)
 	    "t.po:1: msgstr's conversions");
 	refuses("msgid \"a\" x\nmsgstr \"b\"\n", "t.po:1: text after");
 	refuses("\"a\"\n", "t.po:1: a string continues no keyword");
+	/* Found by fuzz_po: a string after a blank line continued the
+	 * msgstr above it. */
+	refuses("msgid \"a\"\nmsgstr \"b\"\n\n\"c\"\n",
+	    "t.po:4: a string continues no keyword");
 }
 
 /* The shipped catalogue loads, and i18n_tr falls back to the msgid. */
