@@ -118,10 +118,10 @@ dispatch(struct kiln_app *app, const struct program *prog, env_fn get,
 		if (st == 405) {
 			resp_header(&req, "Allow", allow.data ? allow.data : "");
 			prog->error(&req, 405, "method_not_allowed",
-				"method not allowed for this URL");
+				N_("method not allowed for this URL"));
 		} else {
 			prog->error(&req, 404, "not_found",
-				"nothing exists at this URL");
+				N_("nothing exists at this URL"));
 		}
 		goto send;
 	}
@@ -155,8 +155,8 @@ dispatch(struct kiln_app *app, const struct program *prog, env_fn get,
 		}
 		big = malloc(pend->len + 1);
 		if (big == NULL) {
-			prog->error(&req, 503, "unavailable", "out of memory "
-				"for the request body");
+			prog->error(&req, 503, "unavailable", N_("out of "
+				"memory for the request body"));
 			goto send;
 		}
 		blen = pend->read(pend->arg, big, pend->len);
@@ -187,7 +187,7 @@ dispatch(struct kiln_app *app, const struct program *prog, env_fn get,
 					"unknown parameter");
 			else
 				prog->error(&req, 400, "bad_request",
-					"unknown query parameter");
+					N_("unknown query parameter"));
 			goto send;
 		}
 	}
@@ -196,7 +196,7 @@ dispatch(struct kiln_app *app, const struct program *prog, env_fn get,
 	if (r->form != NULL && req_inputs(&req, r->form) != 0) {
 		log_error("%s %s: more than %d declared inputs",
 			req.method_name, r->pattern, REQ_MAX_INPUTS);
-		prog->error(&req, 500, "internal", "internal error");
+		prog->error(&req, 500, "internal", N_("internal error"));
 		goto send;
 	}
 	r->fn(&req);

@@ -14,15 +14,17 @@
    identifiers. Templates other helpers are rewriting now (SECOND_ROUND)
    are not checked for bare text yet; their _() are.
 
-Prints one line per problem and exits 1 when there is any; 0 when all is
-well.
+Usage: i18n_check.py [ROOT] (default: this checkout). Prints one line per
+problem and exits 1 when there is any; 0 when all is well.
 """
 import glob
 import os
 import re
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The tree to check: the one this file is in, or the first argument.
+ROOT = (os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PO = os.path.join(ROOT, "po", "zh_CN.po")
 
 # Rewritten by other helpers during issue 25; their strings are wrapped
@@ -38,7 +40,7 @@ ALLOW = {
 
 # C files whose strings reach the portal's pages.
 C_SOURCES = ["cgi-bin/portal.c", "cgi-bin/page_*.c", "lib/view.c",
-             "lib/password.c", "lib/auth.c"]
+             "lib/password.c", "lib/auth.c", "lib/serve.c"]
 
 STR = r'"(?:[^"\\\n]|\\.)*"'
 # A run of adjacent C string literals (concatenation across lines).
