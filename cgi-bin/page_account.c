@@ -308,6 +308,7 @@ page_account_session_revoke(struct kreq *req)
 		"session %llu", sid);
 	if (sid == req->auth->session_id) {
 		resp_cookie(req, SESSION_COOKIE, "", 0);
+		view_flash(req, "logout");
 		return resp_redirect(req, "/login");
 	}
 	return resp_redirect(req, "/account?done=session");
@@ -323,5 +324,6 @@ page_account_sessions_end_all(struct kreq *req)
 	audit(req, "logout_all", req->auth->user_id, req->auth->username,
 		"%ld session(s) ended", n);
 	resp_cookie(req, SESSION_COOKIE, "", 0);
+	view_flash(req, "logout_all");
 	return resp_redirect(req, "/login");
 }

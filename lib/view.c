@@ -184,6 +184,8 @@ view_input_error(struct kreq *req, size_t key)
 static const char *const flash_msgs[][2] = {
 	{ "welcome", N_("Welcome! Your account is ready.") },
 	{ "logout", N_("Logged out.") },
+	{ "logout_all", N_("Logged out everywhere: every session was "
+	    "ended.") },
 	{ "deleted", N_("Job deleted.") },
 	{ "canceled", N_("Job canceled.") },
 	{ "key_created", N_("API key created. Copy it now: it is shown "
