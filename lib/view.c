@@ -430,6 +430,8 @@ view_render(struct kreq *req, int status, const char *title,
 	}
 	req->status = status;
 	req->ctype = "text/html; charset=utf-8";
+	/* The page's language follows these request headers. */
+	resp_header(req, "Vary", "Accept-Language, Cookie");
 	return 0;
 }
 
