@@ -164,6 +164,9 @@ def test_user_choice_is_stored_and_follows_to_new_sessions(s):
     r = other.get("/account")
     assert r.status == 200
     assert '<html lang="zh-CN"' in r.text and "<h2>个人资料</h2>" in r.text
+    # The confirm() macro's labels, passed as _() arguments.
+    assert "<summary>在所有设备上退出登录</summary>" in r.text, r.text[-3000:]
+    assert "结束所有会话，包括当前这个？" in r.text
 
 
 def test_account_preferences_store_language_and_zone(s):
@@ -222,6 +225,22 @@ def test_register_errors_in_chinese_all_at_once(s):
         assert "请修改下方标出的字段。" in t
         assert one(s, "SELECT COUNT(*) FROM users WHERE username = '%s'" %
                    taken) == "1"
+
+
+def test_register_takes_the_browsers_zone(s):
+    with setting(s, "registration", "open"):
+        for zone, stored in (("Asia/Shanghai", "Asia/Shanghai"),
+                             ("Nowhere/Else", "NULL"), ("", "NULL")):
+            c = Client(s, lang=EN)
+            token_ = csrf_of(c.get("/register"))
+            name = "tz-%s" % token()[:8].lower().replace("_", "x")
+            r = c.post("/register", {"username": name,
+                                     "password": "Quartz-Falcon-1931",
+                                     "password2": "Quartz-Falcon-1931",
+                                     "time_zone": zone, "csrf": token_})
+            assert r.status == 303, (zone, r.status, r.text[:1500])
+            assert one(s, "SELECT time_zone FROM users WHERE username ="
+                       " '%s'" % name) == stored, zone
 
 
 def test_error_page_in_chinese(s):
