@@ -139,6 +139,17 @@ def bare_words(path):
     """The words of path that are outside _() and not allowed."""
     text = open(path, encoding="utf-8").read()
     problems = []
+    # A macro's text arguments (confirm's label and question) are shown
+    # too: a string literal there must be inside _(), unless it is a path
+    # or a class name (one lower-case word).
+    for m in re.finditer(r'<\?cs\s+call:.*?\?>', text, flags=re.S):
+        for lit in re.finditer(r'(_\()?"((?:[^"\\]|\\.)*)"', m.group(0)):
+            s = lit.group(2)
+            if lit.group(1) or s.startswith("/") or \
+                    not re.search(r"[A-Za-z]", s) or \
+                    re.fullmatch(r"[a-z-]+", s):
+                continue
+            problems.append("macro argument: %r" % s)
     t = re.sub(r'<\?cs.*?\?>', ' ', text, flags=re.S)
     # Attributes people read: their text must come from _() too.
     for m in re.finditer(r'\b(alt|title|placeholder|aria-label|data-done)="'

@@ -329,12 +329,16 @@ def test_i18n_checker_finds_untranslated_text(s):
         with open(os.path.join(d, "templates", "x.cs"), "w") as f:
             f.write('<p>Hello there</p>\n<p><?cs var:_("Save") ?></p>\n'
                     '<p><?cs var:_("No such words in po") ?></p>\n'
-                    '<img alt="A picture">\n')
+                    '<img alt="A picture">\n'
+                    '<?cs call:confirm("/x", "Delete it", _("Save"), '
+                    '"small") ?>\n')
         p = run_checker(d)
         assert p.returncode == 1, p.stdout
         assert "'Hello'" in p.stdout and "'there'" in p.stdout, p.stdout
         assert "no translation for 'No such words in po'" in p.stdout
         assert "alt attribute: 'picture'" in p.stdout, p.stdout
+        assert "macro argument: 'Delete it'" in p.stdout, p.stdout
+        assert "'small'" not in p.stdout and "'/x'" not in p.stdout
         assert "'Save'" not in p.stdout
     finally:
         shutil.rmtree(d, ignore_errors=True)
