@@ -13,11 +13,12 @@ ocl-icd-opencl-dev opencl-c-headers libclblast-dev pocl-opencl-icd clinfo
 libsodium-dev libunistring-dev libzxcvbn-dev lighttpd"
 # Apache runs in the tests beside lighttpd; the engine tests compute their
 # references with PyTorch (OpenBLAS, or it runs ~25x slower); the pages
-# are driven by headless Chromium; the man pages are rendered by man -l;
+# are driven by headless Chromium (with a CJK font for the Chinese
+# pages); the man pages are rendered by man -l;
 # the Lanczos resampler is checked against Pillow's, as A1111 uses it;
 # the canny preprocessor against OpenCV (python3-opencv).
 TEST="clang libclang-rt-14-dev psmisc valgrind apache2 libapache2-mod-fcgid
-chromium fonts-dejavu-core man-db groff-base
+chromium fonts-dejavu-core fonts-wqy-microhei man-db groff-base
 python3-torch python3-numpy python3-pil libopenblas0-pthread python3-opencv"
 BENCH="wrk python3-torch python3-numpy libopenblas0-pthread"
 
