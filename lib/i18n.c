@@ -22,7 +22,7 @@ struct po_entry {
 };
 
 struct po {
-	struct po_entry *slots;	/* open addressing, size a power of two */
+	struct po_entry *slots;	/* open addressing, 2^k of them */
 	size_t size;
 	size_t count;
 };
