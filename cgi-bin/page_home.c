@@ -58,9 +58,9 @@ add_model(struct kreq *req)
 
 /* The signed-in user's part: their latest succeeded images (own, not
  * deleted), their queued and running jobs with the place in the queue
- * the job page shows (JOB_AHEAD_SQL, counted the same way: 1 is next),
- * and their credits. Returns 0, or -1 after a db error (logged by the
- * caller through view_db_fail). */
+ * the job page shows (JOB_POSITION_SQL: 1 is next), and their
+ * credits. Returns 0, or -1 after a db error (the caller reports it
+ * through view_db_fail). */
 static int
 add_user(struct kreq *req)
 {
@@ -80,7 +80,7 @@ add_user(struct kreq *req)
 	if (view_rows(req, "Home.Active", "SELECT j.id AS Id,"
 	    " j.status AS Status, LEFT(j.prompt, 120) AS Prompt,"
 	    " j.step AS Step, j.steps_total AS StepsTotal,"
-	    " COALESCE(" JOB_AHEAD_SQL " + 1, '') AS `Position`"
+	    " " JOB_POSITION_SQL " AS `Position`"
 	    " FROM jobs j WHERE j.user_id = ?"
 	    " AND j.status IN ('queued', 'running') AND j.deleted_at IS NULL"
 	    " ORDER BY j.id LIMIT " STR(HOME_ACTIVE), p, 1) < 0)
