@@ -227,7 +227,7 @@ rate_of(const struct rate_list *l, const char *model, long *n)
 /* One model of the picker, Gen.Models.i: its name, what it is, its
  * native size, the bounds and presets for its sides, its defaults and
  * its render rate, for the menu's labels and the data- attributes the
- * script reads when another model is chosen. */
+ * script reads when another model is chosen (sizes: "1:1=64x64 ..."). */
 static int
 set_model(struct kreq *req, int i, const char *name,
 	const struct model_card *card, const struct rate_list *rates)
@@ -245,7 +245,8 @@ set_model(struct kreq *req, int i, const char *name,
 	bounds_of(t, card, &b);
 	np = size_presets(native, &b, p);
 	for (k = 0; k < np; k++)
-		buf_printf(&sizes, "%s%ldx%ld", k ? " " : "", p[k].w, p[k].h);
+		buf_printf(&sizes, "%s%d:%d=%ldx%ld", k ? " " : "", p[k].a,
+			p[k].b, p[k].w, p[k].h);
 #define M(field, val) (snprintf(key, sizeof(key), "Gen.Models.%d.%s", i, \
 	field), view_set(req, key, (val)))
 #define MI(field, val) (snprintf(key, sizeof(key), "Gen.Models.%d.%s", i, \
