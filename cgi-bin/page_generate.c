@@ -684,6 +684,22 @@ take_size(struct kreq *req)
 	return set_field(req, "size", v.s) != 0 ? -1 : 0;
 }
 
+/* Set by generate.js on a background submit: a refused form is then
+ * answered 200 rather than 422 (or 402, 429), the same page, since the
+ * browser reports every 4xx answer to a script as a console error; the
+ * script tells a refusal from a job by the missing redirect. */
+static const struct input inline_input = { .name = "studio", .type = IN_BOOL,
+	.flags = IN_BLANK, .max = 1 };
+
+static int
+refused_status(struct kreq *req, int status)
+{
+	struct in_value v;
+
+	return req_input(req, &inline_input, &v) == 0 &&
+		v.state == IN_VALID && v.n == 1 ? 200 : status;
+}
+
 int
 page_generate_post(struct kreq *req)
 {
@@ -727,7 +743,7 @@ page_generate_post(struct kreq *req)
 			return -1;
 		}
 		form_again(req);
-		return show(req, 422);
+		return show(req, refused_status(req, 422));
 	}
 	st = job_enqueue(req->app->db, req->auth->user_id, &tier, &s, 1, &id,
 		&why);
@@ -738,7 +754,7 @@ page_generate_post(struct kreq *req)
 		/* Over a quota or out of credits: the form again, with why. */
 		view_set(req, "Form.Error", why.message);
 		form_again(req);
-		return show(req, why.status);
+		return show(req, refused_status(req, why.status));
 	}
 	snprintf(url, sizeof(url), "/jobs/%llu", id);
 	return resp_redirect(req, url);

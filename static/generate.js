@@ -248,6 +248,8 @@
         if (reuse && j.seed !== undefined) {
           reuse.setAttribute("data-seed", j.seed);
           reuse.href = "/generate?from=" + j.id + "&seed=" + j.seed;
+          $("seed-reuse-n").textContent = j.seed;
+          reuse.hidden = false;
         }
       } else if (j.status === "failed") {
         status.textContent = tr(out, "failed", { e: j.error || "" });
@@ -331,7 +333,11 @@
     e.preventDefault();
     submit.disabled = true;
     status.textContent = tr(out, "sending");
-    fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin" })
+    // studio=1: a refusal comes back as 200 (a 4xx would be logged as
+    // a console error); a job as the redirect to its page.
+    var body = new FormData(form);
+    body.append("studio", "1");
+    fetch(form.action, { method: "POST", body: body, credentials: "same-origin" })
       .then(function (r) {
         var m = r.redirected && /\/jobs\/(\d+)$/.exec(new URL(r.url).pathname);
         if (m) {

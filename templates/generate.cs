@@ -62,7 +62,7 @@ here. ?>
     <div id="seed-row" class="seed-row">
       <input id="seed" name="seed" type="number" min="0" max="4294967295" step="1" value="<?cs var:Form.seed ?>" placeholder="random">
       <button type="button" id="seed-random" class="toggle" hidden>Random</button>
-      <?cs if:Gen.Last.id ?><a id="seed-reuse" class="button-link" href="/generate?from=<?cs var:Gen.Last.id ?>&amp;seed=<?cs var:Gen.Last.seed ?>" data-seed="<?cs var:Gen.Last.seed ?>">Reuse last (<?cs var:Gen.Last.seed ?>)</a><?cs /if ?>
+      <a id="seed-reuse" class="button-link" href="/generate?from=<?cs var:Gen.Last.id ?>&amp;seed=<?cs var:Gen.Last.seed ?>" data-seed="<?cs var:Gen.Last.seed ?>"<?cs if:!Gen.Last.id ?> hidden<?cs /if ?>>Reuse last (<span id="seed-reuse-n"><?cs var:Gen.Last.seed ?></span>)</a>
     </div>
     <?cs if:Form.Errors.seed ?><p class="field-error"><?cs var:Form.Errors.seed ?></p><?cs /if ?>
     <label for="loras">LoRAs <span class="muted">(optional: name:weight, separated by commas; or &lt;lora:name:0.8&gt; in the prompt)</span></label>
