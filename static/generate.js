@@ -243,7 +243,7 @@
       bar.classList.add("hidden");
       preview.classList.add("hidden");
       if (j.status === "succeeded") {
-        status.textContent = tr(out, "done");
+        status.textContent = tr(out, "done", { n: j.id });
         showImages(j);
         if (reuse && j.seed !== undefined) {
           reuse.setAttribute("data-seed", j.seed);
@@ -252,9 +252,9 @@
           reuse.hidden = false;
         }
       } else if (j.status === "failed") {
-        status.textContent = tr(out, "failed", { e: j.error || "" });
+        status.textContent = tr(out, "failed", { n: j.id, e: j.error || "" });
       } else {
-        status.textContent = tr(out, "canceled");
+        status.textContent = tr(out, "canceled", { n: j.id });
       }
       out.removeAttribute("aria-busy");
       return false;
@@ -313,9 +313,12 @@
       section.insertBefore(p, grid);
     }
     Array.prototype.forEach.call(doc.querySelectorAll("#gen-form .field-error"), function (e) {
-      var prev = e.previousElementSibling;
-      while (prev && !prev.id) prev = prev.previousElementSibling;
+      // The same place: as many elements after the same element with
+      // an id as in the answer.
+      var prev = e.previousElementSibling, k = 0;
+      while (prev && !prev.id) { prev = prev.previousElementSibling; k++; }
       var mine = prev && document.getElementById(prev.id);
+      while (mine && k > 0 && mine.nextElementSibling) { mine = mine.nextElementSibling; k--; }
       var copy = document.importNode(e, true);
       if (mine) mine.insertAdjacentElement("afterend", copy);
       else form.insertBefore(copy, form.firstChild);
@@ -343,6 +346,9 @@
         if (m) {
           clearErrors();
           watch(Number(m[1]));
+          // On a phone the panel is under the form: bring it up.
+          var r2 = out.getBoundingClientRect();
+          if (r2.top > window.innerHeight) out.scrollIntoView({ block: "start" });
           return null;
         }
         return r.text().then(function (html) {
@@ -354,6 +360,7 @@
       .then(function () { submit.disabled = false; });
   });
 
+  // The latest job: followed if it still runs, its images shown if done.
   var active = Number(out.getAttribute("data-job"));
   if (active > 0) watch(active);
 })();

@@ -109,10 +109,10 @@ here. ?>
     </div>
   </form>
   <aside id="studio-out" class="studio-out" aria-live="polite"
-         <?cs if:Gen.Last.status == "queued" || Gen.Last.status == "running" ?>data-job="<?cs var:Gen.Last.id ?>"<?cs /if ?>
+         <?cs if:Gen.Last.id ?>data-job="<?cs var:Gen.Last.id ?>"<?cs /if ?>
          data-t-sending="Sending…" data-t-queued="Waiting in the queue." data-t-queued-at="Waiting in the queue (position {n})."
          data-t-step="Step {n} of {m}." data-t-step-eta="Step {n} of {m}, about {s} s left."
-         data-t-done="Done." data-t-failed="The job failed: {e}" data-t-canceled="The job was canceled."
+         data-t-done="Job {n}: done." data-t-failed="Job {n} failed: {e}" data-t-canceled="Job {n} was canceled."
          data-t-image="Image {n}" data-t-seed="seed {n}" data-t-use-seed="Use this seed" data-t-lost="Lost track of the job; open its page.">
     <h2>Result</h2>
     <p id="studio-status" class="muted">Images appear here as they are made<?cs if:Gen.Last.id ?>; your last job: <a href="/jobs/<?cs var:Gen.Last.id ?>">job <?cs var:Gen.Last.id ?></a><?cs /if ?>.</p>

@@ -10,16 +10,52 @@ Each test makes its own user."""
 
 import json
 import math
+import os
 import re
+import struct
 import time
 
 import cdp
-from common import browser, job_row, new_user, one, post_form, wait_idle
+from common import (browser, job_row, models_with_micro, new_user, one,
+                    post_form, wait_idle)
 from test_browser import (FLAGS, MEASURE, NO_SCRIPTS, describe, luminance,
                           poll_page, set_view, sign_in_cookie)
 from test_model_limits import micro_facts
 
+
+
+def safetensors(path, tensors):
+    """A .safetensors file of F32 tensors {name: (shape, values)}, written
+    by hand (the format: an 8-byte header length, a JSON header, data)."""
+    header, data = {}, b""
+    for name, (shape, values) in tensors.items():
+        raw = struct.pack("<%df" % len(values), *values)
+        header[name] = {"dtype": "F32", "shape": shape,
+                        "data_offsets": [len(data), len(data) + len(raw)]}
+        data += raw
+    h = json.dumps(header).encode()
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + data)
+
+
+def make_models(stack_dir):
+    """kiln-micro, a one-layer kohya LoRA "tiny" and an SD 1.x-shaped
+    embedding "shiny" for the pickers."""
+    root = models_with_micro(stack_dir)
+    for d in ("loras", "embeddings"):
+        os.makedirs(os.path.join(root, d))
+    key = "lora_unet_down_blocks_0_attentions_0_proj_in"
+    safetensors(os.path.join(root, "loras", "tiny.safetensors"), {
+        key + ".lora_down.weight": ([1, 4], [0.1] * 4),
+        key + ".lora_up.weight": ([4, 1], [0.1] * 4),
+        key + ".alpha": ([], [1.0])})
+    safetensors(os.path.join(root, "embeddings", "shiny.safetensors"), {
+        "emb_params": ([2, 128], [0.01] * 256)})
+    return root
+
+
 STACK = dict(server="lighttpd", heartbeat=1, daemon_name="studio-1",
+             models=make_models,
              extra_conf="[limits]\nsubmit_burst = 100000\n")
 
 FORM = "#gen-form"
@@ -150,17 +186,55 @@ def test_refused_fields_are_marked_in_place_with_scripts(s):
         poll_page(b, "document.querySelectorAll('#gen-form"
                      " .field-error').length", lambda n: n == 2, 30,
                   "two messages")
+        # Each message follows its own field (the nearest control
+        # before it), as the page without scripts puts it.
         after = b.evaluate("Array.from(document.querySelectorAll("
                            "'#gen-form .field-error')).map(function (e) {"
-                           " var p = e.previousElementSibling; return"
-                           " [p.id, e.textContent]; })")
+                           " var c = Array.from(document.querySelectorAll("
+                           "'#gen-form input, #gen-form select, #gen-form"
+                           " textarea')).filter(function (x) { return"
+                           " x.compareDocumentPosition(e) &"
+                           " Node.DOCUMENT_POSITION_FOLLOWING; }).pop();"
+                           " return [c.id, e.textContent]; })")
         ids = sorted(x[0] for x in after)
+        for field, text in after:
+            assert text.startswith(field + " "), after
         assert ids == ["hires_strength", "loras"], after
         assert b.evaluate("window.kilnMark") == 1
         assert b.exists("section.studio > .notice.error")
         assert value(b, "#loras") == "nope:1"      # as typed
         assert latest_job(s, uid) == 0
         assert b.problems() == [], b.problems()
+
+
+def test_the_pickers_insert_at_the_cursor(s):
+    uid, _ = new_user(s, "picker")
+    with cdp.Browser(FLAGS) as b:
+        open_studio(b, s, uid, "/generate?prompt=x")
+        assert b.evaluate("document.getElementById('pickers')"
+                          ".checkVisibility()"), describe(b)
+        b.evaluate("(function () { var p = document.getElementById("
+                   "'prompt'); p.value = 'a red star on black'; p.focus();"
+                   " p.selectionStart = p.selectionEnd = 10; })()")
+        b.evaluate("document.querySelector('#pickers"
+                   " [data-insert=\"<lora:tiny:1>\"]').click()")
+        assert value(b, "#prompt") == "a red star <lora:tiny:1> on black"
+        # The embedding goes where the cursor was last: the negative.
+        b.evaluate("(function () { var p = document.getElementById("
+                   "'negative_prompt'); p.value = 'blur'; p.focus();"
+                   " p.selectionStart = p.selectionEnd = 4; })()")
+        b.evaluate("document.querySelector('#pickers"
+                   " [data-insert=shiny]').click()")
+        assert value(b, "#negative_prompt") == "blur shiny"
+        assert b.problems() == [], b.problems()
+    with cdp.Browser(NO_SCRIPTS) as b:
+        open_studio(b, s, uid, "/generate?prompt=x")
+        # Without scripts the buttons stay hidden; the LoRAs box and the
+        # lists of names remain.
+        assert not b.evaluate("document.getElementById('pickers')"
+                              ".checkVisibility()")
+        assert "Available: tiny" in b.text()
+        assert "shiny" in b.text()
 
 
 # ---- without scripts ------------------------------------------------------
