@@ -382,7 +382,7 @@ set_page(struct kreq *req)
 	const struct kiln_config *c = &req->app->cfg;
 	const struct tier_limits *t = tier_for(c, req->auth->tier);
 	const char *chosen = view_get(req, "Form.model");
-	struct model_card *card = NULL, *sel = NULL;
+	struct model_card *card = NULL, *sel = NULL, *dflt = NULL;
 	struct rate_list rates;
 	struct db_param p[1] = { DB_INT(req->auth->user_id) };
 	struct last_rec lr;
@@ -412,11 +412,21 @@ set_page(struct kreq *req)
 		if (sel == NULL && !strcmp(models[i], chosen)) {
 			sel = card;
 			rc |= view_set(req, "Gen.Chosen", models[i]);
+		} else if (dflt == NULL && !strcmp(models[i],
+		    c->default_model)) {
+			dflt = card;
 		} else {
 			model_card_free(card);
 		}
 	}
 	models_list_free(models, n);
+	/* A job's model that is gone: the default one is offered. */
+	if (sel == NULL && dflt != NULL) {
+		sel = dflt;
+		dflt = NULL;
+		rc |= view_set(req, "Gen.Chosen", c->default_model);
+	}
+	model_card_free(dflt);
 	rc |= view_set(req, "Gen.Default.Model", c->default_model);
 	rc |= set_extras(req, c->loras_dir, EXTRA_LORA, "Gen.Loras");
 	rc |= set_extras(req, c->embeddings_dir, EXTRA_EMBEDDING,

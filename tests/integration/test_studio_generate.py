@@ -18,8 +18,9 @@ import time
 import cdp
 from common import (browser, job_row, models_with_micro, new_user, one,
                     post_form, wait_idle)
-from test_browser import (FLAGS, MEASURE, NO_SCRIPTS, describe, luminance,
-                          poll_page, set_view, sign_in_cookie)
+from test_browser import (FLAGS, MEASURE, NO_SCRIPTS, SHOTS, describe,
+                          full_screenshot, luminance, poll_page, set_view,
+                          sign_in_cookie)
 from test_model_limits import micro_facts
 
 
@@ -144,6 +145,12 @@ def test_a_job_is_followed_in_place_with_scripts(s):
                           ".getAttribute('data-seed')") == "5"
         assert b.evaluate("document.getElementById('seed-reuse')"
                           ".checkVisibility()")
+        # The studio with its results, at both widths (for the README).
+        os.makedirs(SHOTS, exist_ok=True)
+        full_screenshot(b, os.path.join(SHOTS, "studio-generate-1366.png"))
+        set_view(b, 390, 844, "light")
+        b.evaluate("document.getElementById('studio-out').scrollIntoView()")
+        full_screenshot(b, os.path.join(SHOTS, "studio-generate-390.png"))
         assert b.problems() == [], b.problems()
     assert one(s, "SELECT status FROM jobs WHERE id = %d" % job) == \
         "succeeded"
