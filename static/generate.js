@@ -88,6 +88,7 @@
     width.placeholder = o.getAttribute("data-w");
     height.placeholder = o.getAttribute("data-h");
     steps.max = o.getAttribute("data-steps-max");
+    if ($("hires_steps")) $("hires_steps").max = steps.max;
     steps.placeholder = o.getAttribute("data-steps");
     var keep = size.options[0];
     while (size.options.length > 1) size.remove(1);

@@ -25,6 +25,9 @@ from test_model_limits import micro_facts
 
 
 
+X32 = {"multiple": 32, "max_side": 256, "max_steps": 10}
+
+
 def safetensors(path, tensors):
     """A .safetensors file of F32 tensors {name: (shape, values)}, written
     by hand (the format: an 8-byte header length, a JSON header, data)."""
@@ -43,6 +46,20 @@ def make_models(stack_dir):
     """kiln-micro, a one-layer kohya LoRA "tiny" and an SD 1.x-shaped
     embedding "shiny" for the pickers."""
     root = models_with_micro(stack_dir)
+    # kiln-micro again, with the limits of a card that asks for sides
+    # of 32 up to 256 and at most 10 steps (for the model switch).
+    src = os.path.join(root, "kiln-micro")
+    dst = os.path.join(root, "kiln-micro-x32")
+    os.makedirs(dst)
+    for name in os.listdir(src):
+        if name != "kiln.json":
+            os.symlink(os.readlink(os.path.join(src, name)),
+                       os.path.join(dst, name))
+    with open(os.path.join(src, "kiln.json")) as f:
+        card = json.load(f)
+    card["limits"] = X32
+    with open(os.path.join(dst, "kiln.json"), "w") as f:
+        json.dump(card, f)
     for d in ("loras", "embeddings"):
         os.makedirs(os.path.join(root, d))
     key = "lora_unet_down_blocks_0_attentions_0_proj_in"
@@ -269,12 +286,13 @@ def test_without_scripts_the_form_posts_to_the_job_page(s):
 
 # ---- presets, bounds and the estimate ----------------------------------
 
-def expected_presets():
-    """kiln-micro's presets by the rule the page states, from its
-    configs: about native^2 pixels per ratio, the shorter side at least
-    the smallest multiple of 64, the longer at most the largest side,
-    rounded to the multiple; repeats left out."""
-    mult, native, largest = micro_facts()
+def expected_presets(mult=None, native=None, largest=None):
+    """kiln-micro's presets (or those of its sides as given) by the rule
+    the page states, from its configs: about native^2 pixels per ratio,
+    the shorter side at least the smallest multiple of 64, the longer at
+    most the largest side, rounded to the multiple; repeats left out."""
+    m0, n0, l0 = micro_facts()
+    mult, native, largest = mult or m0, native or n0, largest or l0
     lo = -(-64 // mult) * mult
     out = []
     for a, b in RATIOS:
@@ -325,6 +343,38 @@ def test_presets_fill_the_sides_within_kiln_micros_limits(s):
         b.set_value("#height", str(native + 3 * mult))
         assert value(b, "#size") in ("", "%dx%d" % (native + mult,
                                                     native + 3 * mult))
+        assert b.problems() == [], b.problems()
+
+
+def test_another_model_brings_its_own_presets_and_bounds(s):
+    _, native, _ = micro_facts()
+    want = expected_presets(X32["multiple"], native, X32["max_side"])
+    assert want != expected_presets()
+    uid, _ = new_user(s, "switch")
+    with cdp.Browser(FLAGS) as b:
+        open_studio(b, s, uid, "/generate?prompt=x")
+        b.set_value("#width", "80")         # kiln-micro's, not x32's
+        b.set_value("#model", "kiln-micro-x32")
+        got = b.evaluate("Array.from(document.querySelectorAll('#size"
+                         " option')).map(function (o) { return o.value;"
+                         " }).filter(Boolean)")
+        assert got == want, (got, want)
+        assert b.evaluate("[document.getElementById('width').max,"
+                          " document.getElementById('width').step,"
+                          " document.getElementById('steps').max]") == \
+            [str(X32["max_side"]), str(X32["multiple"]),
+             str(X32["max_steps"])]
+        # A side the new model cannot render became its native size.
+        assert [value(b, "#width"), value(b, "#height")] == \
+            [str(native), str(native)]
+        # The server offers the same for a job of that model.
+        jid = job_row(s, uid, model="kiln-micro-x32", width=128, height=64)
+        b.navigate(base(s) + "/generate?from=%d" % jid)
+        got = b.evaluate("Array.from(document.querySelectorAll('#size"
+                         " option')).map(function (o) { return o.value;"
+                         " }).filter(Boolean)")
+        assert got == want, (got, want)
+        assert value(b, "#size") == "128x64"
         assert b.problems() == [], b.problems()
 
 
