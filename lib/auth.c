@@ -593,6 +593,24 @@ check_post(struct kreq *req)
 	return 0;
 }
 
+/* The site setting require_2fa_admins: an administrator whose two-factor
+ * login is off is sent to /account/security (which, with logging out,
+ * stays open) until it is on. Returns 1 when the request's admin must
+ * turn it on first, 0 when not, -1 on a db error. */
+static int
+admin_2fa_missing(struct kreq *req)
+{
+	struct db_param p = DB_INT(req->auth->user_id);
+	long n = 0;
+
+	if (db_query_long(req->app->db, "SELECT (SELECT value FROM settings"
+	    " WHERE name = 'require_2fa_admins') = '1' AND NOT EXISTS"
+	    " (SELECT 1 FROM user_totp WHERE user_id = ?"
+	    " AND enabled_at IS NOT NULL)", &p, 1, &n) != 0)
+		return -1;
+	return n > 0;
+}
+
 int
 auth_portal(struct kreq *req, const struct route *r)
 {
@@ -629,6 +647,22 @@ auth_portal(struct kreq *req, const struct route *r)
 	}
 	if (r->access == ACC_ADMIN && !req->auth->is_admin)
 		return refuse(req, 403, "This page is for administrators.");
+	if (req->auth->is_admin && strncmp(r->pattern, "/account/security",
+	    17) != 0 && strcmp(r->pattern, "/logout") != 0) {
+		switch (admin_2fa_missing(req)) {
+		case 0:
+			break;
+		case 1:
+			if (resp_redirect(req, "/account/security?required=1")
+			    != 0)
+				return refuse(req, 500, "Out of memory.");
+			return -1;
+		default:
+			log_error("%s: %s", req->path, db_error(req->app->db));
+			return refuse(req, 503, "The database could not "
+				"answer; try again shortly.");
+		}
+	}
 	return 0;
 }
 
