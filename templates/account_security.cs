@@ -36,7 +36,7 @@
   <?cs elif:Security.Pending == "1" ?>
   <p id="twofa-state">Two-factor login is <strong>being set up</strong>. Scan this code with an authenticator app (any that speaks TOTP: Aegis, FreeOTP, Google Authenticator, 1Password...), then type the code it shows.</p>
   <p><img id="twofa-qr" src="/account/security/qr.png" alt="QR code of the key for your authenticator app" width="222" height="222"></p>
-  <p>Or type the key by hand: <code id="twofa-secret"><?cs var:Security.Secret ?></code> (time-based, SHA-1, 6 digits, 30 seconds).</p>
+  <p>Or type the key by hand: <code id="twofa-secret"><?cs var:Security.Secret ?></code> (time-based, SHA-1, 6 digits, 30 seconds), or give a desktop app the whole key URI: <code id="twofa-uri"><?cs var:Security.Uri ?></code></p>
   <form method="post" action="/account/security/enable" class="stacked">
     <input type="hidden" name="csrf" value="<?cs var:Csrf.Token ?>">
     <label for="code">Code from your app</label>
