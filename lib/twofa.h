@@ -106,10 +106,6 @@ int twofa_use_recovery(struct kreq *req, unsigned long long user_id,
 int twofa_new_recovery(struct db *db, unsigned long long user_id,
 	char codes[RECOVERY_CODES][RECOVERY_LEN + 1]);
 
-/* Turns two-factor login off for user_id: the secret, recovery codes,
- * remembered devices and pending logins go. Returns 0 or -1. */
-int twofa_remove(struct db *db, unsigned long long user_id);
-
 /* A pending second step for user_id: a row with a fresh token, whose
  * cookie is set on req. next is where the login goes after. Returns 0 or
  * -1. */

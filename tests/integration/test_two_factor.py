@@ -22,8 +22,8 @@ import struct
 import time
 
 from common import one, png_decode, setting, unique
-from test_accounts import (Browser, PW, account, admin, csrf_of, location,
-                           login, logged_in, redirected, user_id)
+from test_accounts import (Browser, PW, account, admin, csrf_of, kiln_admin,
+                           location, login, logged_in, redirected, user_id)
 
 STACK = dict(server="lighttpd", daemon=False,
              extra_conf="[auth]\nlockout_failures = 3\nlockout_window = 60\n"
@@ -504,6 +504,19 @@ def test_an_admin_reset_is_audited(s):
     assert r.status == 403, r.status
     assert one(s, "SELECT COUNT(*) FROM user_totp WHERE user_id = %d" %
                other.id) == "1"
+
+
+def test_kiln_admin_resets_it_when_no_admin_can_log_in(s):
+    u = User(s, "tfcli")
+    p = kiln_admin(s, "reset-2fa", u.name)
+    assert p.returncode == 0, p.stderr
+    rows = audit(s, "2fa_reset", u.name)
+    assert len(rows) == 1 and rows[0][0] == "kiln-admin", rows
+    assert one(s, "SELECT COUNT(*) FROM user_totp WHERE user_id = %d" %
+               u.id) == "0"
+    logged_in(s, u.name, PW)
+    p = kiln_admin(s, "reset-2fa", unique("nobody"))
+    assert p.returncode == 1, (p.returncode, p.stderr)
 
 
 def test_require_2fa_for_admins_sends_them_to_set_it_up(s):
