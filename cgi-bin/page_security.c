@@ -241,7 +241,8 @@ out:
 	gdFree(png);
 	if (im != NULL)
 		gdImageDestroy(im);
-	QRcode_free(qr);
+	if (qr != NULL)
+		QRcode_free(qr);
 	buf_free(&uri);
 	sodium_memzero(secret, sizeof(secret));
 	sodium_memzero(b32, sizeof(b32));

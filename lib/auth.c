@@ -611,6 +611,43 @@ admin_2fa_missing(struct kreq *req)
 	return n > 0;
 }
 
+/* The routes an administrator held by require_2fa_admins may still use:
+ * setting it up, logging in and out, the theme, the probes. */
+static int
+open_without_2fa(const struct route *r)
+{
+	static const char *const open[] = { "/account/security", "/login",
+		"/logout", "/theme", "/healthz", "/readyz", "/metrics" };
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(open); i++)
+		if (!strncmp(r->pattern, open[i], strlen(open[i])))
+			return 1;
+	return 0;
+}
+
+/* Sends a signed-in administrator without two-factor login to set it up
+ * when the site requires it. Returns 0 to go on, or -1 with the redirect
+ * (or a 503) in req. */
+static int
+hold_admin_without_2fa(struct kreq *req, const struct route *r)
+{
+	if (req->auth == NULL || !req->auth->is_admin || open_without_2fa(r))
+		return 0;
+	switch (admin_2fa_missing(req)) {
+	case 0:
+		return 0;
+	case 1:
+		if (resp_redirect(req, "/account/security?required=1") != 0)
+			return refuse(req, 500, "Out of memory.");
+		return -1;
+	default:
+		log_error("%s: %s", req->path, db_error(req->app->db));
+		return refuse(req, 503, "The database could not answer; try "
+			"again shortly.");
+	}
+}
+
 int
 auth_portal(struct kreq *req, const struct route *r)
 {
@@ -631,6 +668,8 @@ auth_portal(struct kreq *req, const struct route *r)
 	}
 	if (req->method == M_POST && check_post(req) != 0)
 		return -1;
+	if (hold_admin_without_2fa(req, r) != 0)
+		return -1;
 	if (r->access == ACC_PUBLIC)
 		return 0;
 	if (req->auth == NULL) {
@@ -647,22 +686,6 @@ auth_portal(struct kreq *req, const struct route *r)
 	}
 	if (r->access == ACC_ADMIN && !req->auth->is_admin)
 		return refuse(req, 403, "This page is for administrators.");
-	if (req->auth->is_admin && strncmp(r->pattern, "/account/security",
-	    17) != 0 && strcmp(r->pattern, "/logout") != 0) {
-		switch (admin_2fa_missing(req)) {
-		case 0:
-			break;
-		case 1:
-			if (resp_redirect(req, "/account/security?required=1")
-			    != 0)
-				return refuse(req, 500, "Out of memory.");
-			return -1;
-		default:
-			log_error("%s: %s", req->path, db_error(req->app->db));
-			return refuse(req, 503, "The database could not "
-				"answer; try again shortly.");
-		}
-	}
 	return 0;
 }
 

@@ -534,7 +534,7 @@ def test_require_2fa_for_admins_sends_them_to_set_it_up(s):
             "require_2fa_admins = 1" in d for _, d in audit(
                 s, "settings_change", ""))
         b = logged_in(s, name, PW)
-        for path in ("/account", "/admin/users", "/generate"):
+        for path in ("/account", "/admin/users", "/generate", "/"):
             r = b.get(path)
             redirected(r, path, "/account/security?required=1")
         r = b.get("/account/security?required=1")
