@@ -263,8 +263,9 @@ page_security_setup(struct kreq *req)
 	if (st > 0)
 		return resp_redirect(req, "/account/security");
 	twofa_key(&req->app->cfg, key);
-	if (random_bytes(secret, sizeof(secret)) != 0 ||
-	    twofa_seal(key, req->auth->user_id, secret, sealed) != 0) {
+	/* libsodium's CSPRNG, as every other secret of kiln's. */
+	randombytes_buf(secret, sizeof(secret));
+	if (twofa_seal(key, req->auth->user_id, secret, sealed) != 0) {
 		sodium_memzero(key, sizeof(key));
 		view_error(req, 500, "internal", "No randomness.");
 		return -1;

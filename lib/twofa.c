@@ -362,8 +362,8 @@ twofa_new_recovery(struct db *db, unsigned long long user_id,
 	    NULL, NULL) != 0)
 		goto fail;
 	for (i = 0; i < RECOVERY_CODES; i++) {
-		if (random_bytes(raw, sizeof(raw)) != 0 ||
-		    random_hex(salt, 16) != 0)
+		randombytes_buf(raw, sizeof(raw));
+		if (random_hex(salt, 16) != 0)
 			goto fail;
 		for (j = 0; j < 10; j++)
 			norm[j] = b32[raw[j] & 31];
