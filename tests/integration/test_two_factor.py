@@ -25,11 +25,14 @@ from common import one, png_decode, setting, unique
 from test_accounts import (Browser, PW, account, admin, csrf_of, kiln_admin,
                            location, login, logged_in, redirected, user_id)
 
+# The login bucket is large (the tests log in often) and refills slowly,
+# so one emptied by a test stays empty for its next request.
 STACK = dict(server="lighttpd", daemon=False,
              extra_conf="[auth]\nlockout_failures = 3\nlockout_window = 60\n"
                         "lockout_seconds = 3\nlockout_ip_failures = 100000\n"
                         "totp_key = " + "5a" * 32 + "\n"
-                        "[limits]\nlogin_burst = 100000\n")
+                        "[limits]\nlogin_burst = 100000\n"
+                        "login_per_minute = 1\n")
 
 
 # ---------------------------------------------------------------- TOTP
@@ -341,11 +344,12 @@ def test_the_second_step_takes_the_login_rate_limit(s):
     u = User(s, "tfrate")
     b = password_step(s, u)
     page = b.get("/login/2fa")
+    # The code first: mid_step may wait, and the bucket refills.
+    code = totp(u.key, mid_step())
     s.sql("UPDATE rate_buckets SET tokens = 0, updated_at = NOW(3)"
           " WHERE bucket LIKE 'login:ip:%'")
     try:
-        r = b.post("/login/2fa", {"code": totp(u.key, mid_step()),
-                                  "csrf": csrf_of(page)})
+        r = b.post("/login/2fa", {"code": code, "csrf": csrf_of(page)})
     finally:
         s.sql("UPDATE rate_buckets SET tokens = 100000"
               " WHERE bucket LIKE 'login:ip:%'")
