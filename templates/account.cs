@@ -31,6 +31,9 @@
     <button type="submit">Change password</button>
   </form>
 
+  <h2>Two-factor login</h2>
+  <p><a href="/account/security">Security</a>: two-factor login, recovery codes and remembered devices.</p>
+
   <h2>Sessions</h2>
   <table class="list">
     <thead><tr><th>Started (UTC)</th><th>Last seen</th><th>Address</th><th>Browser</th><th></th></tr></thead>

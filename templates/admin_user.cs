@@ -54,6 +54,10 @@
   <h2>Password</h2>
   <?cs call:confirm("/admin/users/" + u.Id + "/password", "Reset to a new random password", "Replace " + u.Username + "'s password and end their sessions?", "Yes, reset it", "") ?>
 
+  <h2>Two-factor login</h2>
+  <p id="twofa-state">Two-factor login is <strong><?cs if:u.TwoFactor == "1" ?>on<?cs else ?>off<?cs /if ?></strong>.</p>
+  <?cs call:confirm("/admin/users/" + u.Id + "/two-factor/reset", "Reset two-factor login", "Turn off " + u.Username + "'s two-factor login and remove their recovery codes and remembered devices? They can set it up again after logging in with their password.", "Yes, reset it", "") ?>
+
   <h2>Sessions</h2>
   <?cs if:subcount(Sessions) == 0 ?><p class="muted">None.</p><?cs else ?>
   <table class="list">
