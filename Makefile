@@ -23,12 +23,16 @@ LIBS_CL     = -lclblast -lOpenCL -lstdc++ -lpthread -lunistring
 # Password strength (lib/password.c): for the programs that check new
 # passwords.
 LDLIBS_PW  = -lzxcvbn
+# Two-factor login (lib/twofa.c: TOTP through liboath) and its QR codes
+# (cgi-bin/page_security.c: libqrencode): for the portal.
+LDLIBS_2FA = -loath -lqrencode
 LDLIBS_WEB = $(LIBS_CGI) $(LIBS_DB) $(LIBS_COMMON)
 LDLIBS_ENG = $(LIBS_CL) $(LIBS_COMMON)
 LDLIBS_D   = $(LIBS_CL) $(LIBS_DB) $(LIBS_COMMON)
 LDLIBS_ADM = $(LIBS_DB) -ljson-c -lsodium -lm $(LDLIBS_PW)
 # Tests and fuzz harnesses link code from every part.
-LDLIBS_ALL = $(LIBS_CGI) $(LIBS_CL) $(LIBS_DB) $(LIBS_COMMON) $(LDLIBS_PW)
+LDLIBS_ALL = $(LIBS_CGI) $(LIBS_CL) $(LIBS_DB) $(LIBS_COMMON) $(LDLIBS_PW) \
+             $(LDLIBS_2FA)
 
 BINDIR   = $(PREFIX)/bin
 MANDIR   = $(PREFIX)/share/man
@@ -133,7 +137,8 @@ $(LIBENG): $(ENG_OBJ)
 	ar rcs $@ $^
 
 $(PORTAL): $(PORTAL_SRC:%.c=$(BUILD)/%.o) $(LIBKILN)
-	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDFLAGS) $(LDLIBS_WEB) $(LDLIBS_PW)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDFLAGS) $(LDLIBS_WEB) $(LDLIBS_PW) \
+	    $(LDLIBS_2FA)
 
 $(API): $(API_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/openapi.o $(LIBKILN)
 	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDFLAGS) $(LDLIBS_WEB)
@@ -176,7 +181,8 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBENG) $(LIBKILN)
 
 $(BUILD)/tests/db/%: $(BUILD)/tests/dbcheck/%.o $(LIBKILN)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDFLAGS) $(LDLIBS_WEB) $(LDLIBS_PW)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDFLAGS) $(LDLIBS_WEB) $(LDLIBS_PW) \
+	    $(LDLIBS_2FA)
 
 # Fuzz harnesses need clang's libFuzzer; they are built into their own
 # directory with ASan + UBSan whatever BUILD says.

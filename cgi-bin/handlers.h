@@ -23,6 +23,10 @@ extern const struct input invite_inputs[];
 extern const struct input theme_inputs[];
 extern const struct input language_inputs[];
 extern const struct input prefs_inputs[];
+extern const struct input login_2fa_inputs[];
+extern const struct input security_code_inputs[];
+extern const struct input security_disable_inputs[];
+extern const struct input security_require_inputs[];
 
 /* portal.fcgi */
 int page_home(struct kreq *req);
@@ -32,6 +36,23 @@ int page_metrics(struct kreq *req);
 int page_login(struct kreq *req);
 int page_login_post(struct kreq *req);
 int page_logout(struct kreq *req);
+/* The second step of a login (page_login_2fa.c), after a right password
+ * for user_id: 0 when there is none (two-factor login off, or a
+ * remembered browser), 1 after answering with the redirect to it, -1
+ * after an error answer. */
+int login_second_step(struct kreq *req, unsigned long long user_id,
+	const char *next);
+int page_login_2fa(struct kreq *req);
+int page_login_2fa_post(struct kreq *req);
+int page_security(struct kreq *req);
+int page_security_qr(struct kreq *req);
+int page_security_setup(struct kreq *req);
+int page_security_enable(struct kreq *req);
+int page_security_disable(struct kreq *req);
+int page_security_recovery(struct kreq *req);
+int page_security_forget(struct kreq *req);
+int page_admin_user_2fa_reset(struct kreq *req);
+int page_admin_2fa_setting(struct kreq *req);
 int page_register(struct kreq *req);
 int page_register_post(struct kreq *req);
 int page_account(struct kreq *req);

@@ -45,7 +45,8 @@ static const char *const actions[] = { "login", "login_failed", "lockout",
 	"password_change", "session_revoke", "key_create", "key_revoke",
 	"user_disable", "user_enable", "role_change", "password_reset",
 	"settings_change", "invite_create", "user_create", "job_cancel", "job_requeue", "credit_grant", "webhook_change",
-	"webhook_rotate" };
+	"webhook_rotate", "2fa_enable", "2fa_disable", "2fa_reset",
+	"2fa_recovery_used", "2fa_recovery_new", "2fa_devices_forget" };
 
 int
 page_admin_audit(struct kreq *req)
@@ -121,6 +122,8 @@ show_settings(struct kreq *req, int status)
 {
 	if (view_rows(req, "Settings", "SELECT value AS Registration"
 	    " FROM settings WHERE name = 'registration'", NULL, 0) < 0 ||
+	    view_rows(req, "TwoFactor", "SELECT value AS RequireAdmins"
+	    " FROM settings WHERE name = 'require_2fa_admins'", NULL, 0) < 0 ||
 	    view_rows(req, "Invites", "SELECT i.id AS Id, i.note AS Note,"
 	    " DATE_FORMAT(i.created_at, '%Y-%m-%d %H:%i') AS Created,"
 	    " DATE_FORMAT(i.expires_at, '%Y-%m-%d %H:%i') AS Expires,"

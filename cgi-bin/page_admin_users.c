@@ -100,7 +100,9 @@ load_user(struct kreq *req, unsigned long long id)
 		" AS LastLogin,"
 		" COALESCE(DATE_FORMAT(password_changed_at,"
 		" '%Y-%m-%d %H:%i'), '') AS PasswordChanged,"
-		" credits AS Credits FROM users WHERE id = ?", p, 1);
+		" credits AS Credits, EXISTS (SELECT 1 FROM user_totp t"
+		" WHERE t.user_id = users.id AND t.enabled_at IS NOT NULL)"
+		" AS TwoFactor FROM users WHERE id = ?", p, 1);
 	if (n <= 0)
 		return (int)n;
 	if (view_rows(req, "Sessions", "SELECT id AS Id,"

@@ -168,6 +168,12 @@ page_login_post(struct kreq *req)
 					db_error(req->app->db));
 		}
 	}
+	/* An account with two-factor login gets no session yet, and its
+	 * failure count stands until the code is right too
+	 * (page_login_2fa.c). */
+	st = login_second_step(req, l.id, next);
+	if (st != 0)
+		return st < 0 ? -1 : 0;
 	p[0] = DB_INT(l.id);
 	if (auth_login_ok(req, user) != 0 || session_start(req, l.id) != 0 ||
 	    db_exec(req->app->db, "UPDATE users SET last_login_at = NOW(3)"

@@ -164,3 +164,24 @@ like_pattern(const char *q)
 	return out;
 }
 
+int
+twofa_remove(struct db *db, unsigned long long user_id)
+{
+	static const char *const sql[] = {
+		"DELETE FROM user_totp WHERE user_id = ?",
+		"DELETE FROM recovery_codes WHERE user_id = ?",
+		"DELETE FROM trusted_devices WHERE user_id = ?",
+		"DELETE FROM login_pending WHERE user_id = ?",
+	};
+	struct db_param p = DB_INT(user_id);
+	size_t i;
+
+	if (db_exec_text(db, "START TRANSACTION") != 0)
+		return -1;
+	for (i = 0; i < ARRAY_LEN(sql); i++)
+		if (db_exec(db, sql[i], &p, 1, NULL, NULL) != 0) {
+			db_rollback(db);
+			return -1;
+		}
+	return db_exec_text(db, "COMMIT");
+}

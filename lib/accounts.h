@@ -62,6 +62,11 @@ int apikey_revoke(struct db *db, unsigned long long user_id,
 int user_set_disabled(struct db *db, unsigned long long user_id,
 	int disabled);
 
+/* Turns two-factor login off for user_id (twofa.h): the secret, recovery
+ * codes, remembered devices and pending logins go. Here, not in twofa.c,
+ * so kiln-admin's reset-2fa needs no liboath. Returns 0 or -1 (db). */
+int twofa_remove(struct db *db, unsigned long long user_id);
+
 /* Writes one audit_log row (actor_id 0 and target_id 0: none). A detail
  * over 500 bytes is cut at a character boundary. Returns 0 or -1 (db). */
 int audit_write(struct db *db, unsigned long long actor_id,

@@ -602,6 +602,61 @@ check_post(struct kreq *req)
 	return 0;
 }
 
+/* The site setting require_2fa_admins: an administrator whose two-factor
+ * login is off is sent to /account/security (which, with logging out,
+ * stays open) until it is on. Returns 1 when the request's admin must
+ * turn it on first, 0 when not, -1 on a db error. */
+static int
+admin_2fa_missing(struct kreq *req)
+{
+	struct db_param p = DB_INT(req->auth->user_id);
+	long n = 0;
+
+	if (db_query_long(req->app->db, "SELECT (SELECT value FROM settings"
+	    " WHERE name = 'require_2fa_admins') = '1' AND NOT EXISTS"
+	    " (SELECT 1 FROM user_totp WHERE user_id = ?"
+	    " AND enabled_at IS NOT NULL)", &p, 1, &n) != 0)
+		return -1;
+	return n > 0;
+}
+
+/* The routes an administrator held by require_2fa_admins may still use:
+ * setting it up, logging in and out, the theme, the probes. */
+static int
+open_without_2fa(const struct route *r)
+{
+	static const char *const open[] = { "/account/security", "/login",
+		"/logout", "/theme", "/healthz", "/readyz", "/metrics" };
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(open); i++)
+		if (!strncmp(r->pattern, open[i], strlen(open[i])))
+			return 1;
+	return 0;
+}
+
+/* Sends a signed-in administrator without two-factor login to set it up
+ * when the site requires it. Returns 0 to go on, or -1 with the redirect
+ * (or a 503) in req. */
+static int
+hold_admin_without_2fa(struct kreq *req, const struct route *r)
+{
+	if (req->auth == NULL || !req->auth->is_admin || open_without_2fa(r))
+		return 0;
+	switch (admin_2fa_missing(req)) {
+	case 0:
+		return 0;
+	case 1:
+		if (resp_redirect(req, "/account/security?required=1") != 0)
+			return refuse(req, 500, "Out of memory.");
+		return -1;
+	default:
+		log_error("%s: %s", req->path, db_error(req->app->db));
+		return refuse(req, 503, "The database could not answer; try "
+			"again shortly.");
+	}
+}
+
 int
 auth_portal(struct kreq *req, const struct route *r)
 {
@@ -621,6 +676,8 @@ auth_portal(struct kreq *req, const struct route *r)
 			"again shortly.");
 	}
 	if (req->method == M_POST && check_post(req) != 0)
+		return -1;
+	if (hold_admin_without_2fa(req, r) != 0)
 		return -1;
 	if (r->access == ACC_PUBLIC)
 		return 0;

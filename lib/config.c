@@ -40,6 +40,7 @@ struct cfg_key {
 
 static int check_webhook_allow(const char *val, char *msg, size_t msglen);
 static int check_loopback_user(const char *val, char *msg, size_t msglen);
+static int check_totp_key(const char *val, char *msg, size_t msglen);
 
 #define S(sec, k, field, d) \
 	{ sec, k, CFG_STR, offsetof(struct kiln_config, field), d, 0, 0, NULL, \
@@ -111,6 +112,7 @@ static const struct cfg_key keys[] = {
 		100000),
 	I("auth", "lockout_window", lockout_window, "900", 1, 86400),
 	I("auth", "lockout_seconds", lockout_seconds, "900", 1, 86400),
+	SC("auth", "totp_key", totp_key, "", check_totp_key),
 	I("limits", "submit_burst", submit_burst, "20", 1, 100000),
 	I("limits", "submit_per_minute", submit_per_minute, "30", 1, 1000000),
 	I("limits", "login_burst", login_burst, "20", 1, 100000),
@@ -154,6 +156,23 @@ check_loopback_user(const char *val, char *msg, size_t msglen)
 	if (*val != '\0' && !username_valid(val))
 		return errf(msg, msglen, "sdapi.loopback_user: \"%s\" is not "
 			"a user name", val);
+	return 0;
+}
+
+/* [auth] totp_key: empty, or a 256-bit key as 64 hex digits. */
+static int
+check_totp_key(const char *val, char *msg, size_t msglen)
+{
+	size_t i, n = strlen(val);
+
+	if (n == 0)
+		return 0;
+	for (i = 0; i < n && hex_digit((unsigned char)val[i]) >= 0; i++)
+		;
+	if (n != 64 || i != n)
+		return errf(msg, msglen, "auth.totp_key: want 64 hex digits "
+			"(a 256-bit key: openssl rand -hex 32), got %zu "
+			"characters", n);
 	return 0;
 }
 

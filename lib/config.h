@@ -87,6 +87,9 @@ struct kiln_config {
 	long lockout_ip_failures;	/* per client address */
 	long lockout_window;		/* seconds failures are counted over */
 	long lockout_seconds;		/* how long a lockout lasts */
+	/* 64 hex digits: the key two-factor secrets are sealed with in
+	 * the database; "": one derived from [database] password. */
+	char *totp_key;
 	/* [limits] token buckets: burst size, refill per minute */
 	long submit_burst;
 	long submit_per_minute;

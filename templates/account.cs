@@ -50,6 +50,9 @@
     <button type="submit"><?cs var:_("Change password") ?></button>
   </form>
 
+  <h2><?cs var:_("Two-factor login") ?></h2>
+  <p><a href="/account/security"><?cs var:_("Security") ?></a><?cs var:_(": two-factor login, recovery codes and remembered devices.") ?></p>
+
   <h2><?cs var:_("Sessions") ?></h2>
   <table class="list">
     <thead><tr><th><?cs var:_("Started") ?> (<?cs var:TimeZone ?>)</th><th><?cs var:_("Last seen") ?></th><th><?cs var:_("Address") ?></th><th><?cs var:_("Browser") ?></th><th></th></tr></thead>

@@ -13,6 +13,12 @@
     <?cs if:Form.Errors.registration ?><p class="field-error"><?cs var:Form.Errors.registration ?></p><?cs /if ?>
     <button type="submit"><?cs var:_("Save") ?></button>
   </form>
+  <h2><?cs var:_("Two-factor login") ?></h2>
+  <form method="post" action="/admin/settings/two-factor" class="stacked">
+    <input type="hidden" name="csrf" value="<?cs var:Csrf.Token ?>">
+    <label><input type="checkbox" name="require_admins" value="1"<?cs if:TwoFactor.0.RequireAdmins == "1" ?> checked<?cs /if ?>> <?cs var:_("require two-factor login for administrators (one without it is sent to its set-up after login)") ?></label>
+    <button type="submit"><?cs var:_("Save") ?></button>
+  </form>
   <h2><?cs var:_("Invitations") ?></h2>
   <?cs if:NewInvite ?>
   <div class="notice ok new-secret" role="status">

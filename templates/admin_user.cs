@@ -55,6 +55,10 @@
   <h2><?cs var:_("Password") ?></h2>
   <?cs call:confirm("/admin/users/" + u.Id + "/password", _("Reset to a new random password"), _("Replace the password of") + " " + u.Username + _("? Their sessions are ended."), _("Yes, reset it"), "") ?>
 
+  <h2><?cs var:_("Two-factor login") ?></h2>
+  <p id="twofa-state"><?cs var:_("Two-factor login is") ?> <strong><?cs if:u.TwoFactor == "1" ?><?cs var:_("on") ?><?cs else ?><?cs var:_("off") ?><?cs /if ?></strong>.</p>
+  <?cs call:confirm("/admin/users/" + u.Id + "/two-factor/reset", _("Reset two-factor login"), _("Turn off two-factor login for") + " " + u.Username + _("? Their recovery codes and remembered devices are removed; they can set it up again after logging in with their password."), _("Yes, reset it"), "") ?>
+
   <h2><?cs var:_("Sessions") ?></h2>
   <?cs if:subcount(Sessions) == 0 ?><p class="muted"><?cs var:_("None.") ?></p><?cs else ?>
   <table class="list">

@@ -37,6 +37,9 @@ usage(FILE *f)
 		"              (--password-stdin | --generate-password)\n"
 		"                          replace an account's password\n"
 		"  user-exists NAME        exit 0 if the account exists, 1 if not\n"
+		"  reset-2fa NAME          turn the account's two-factor login\n"
+		"                          off (recovery codes, remembered\n"
+		"                          devices too); exit 1 if no account\n"
 		"  cancel-job ID           cancel a job: a queued one at once, a\n"
 		"                          running one after its current step;\n"
 		"                          exit 1 if there is no such job or it\n"
@@ -235,6 +238,48 @@ cmd_user_exists(const struct kiln_config *cfg, int argc, char **argv)
 	return rc;
 }
 
+/* reset-2fa NAME: what an administrator does on /admin/users/ID, for
+ * when no administrator can log in. */
+static int
+cmd_reset_2fa(const struct kiln_config *cfg, int argc, char **argv)
+{
+	struct db *db = NULL;
+	struct db_param p[1];
+	char *id = NULL;
+	int rc = 3;
+
+	if (argc != 1) {
+		usage(stderr);
+		return 2;
+	}
+	if (connect_db(&db, cfg, 0) != 0)
+		return 3;
+	p[0] = DB_STR(argv[0]);
+	if (db_query_string(db, "SELECT id FROM users WHERE username = ?", p,
+	    1, &id) != 0)
+		goto fail;
+	if (id == NULL) {
+		fprintf(stderr, "kiln-admin: reset-2fa: no user named %s\n",
+			argv[0]);
+		rc = 1;
+		goto out;
+	}
+	if (twofa_remove(db, strtoull(id, NULL, 10)) != 0)
+		goto fail;
+	audit_write(db, 0, "kiln-admin", "", "2fa_reset",
+		strtoull(id, NULL, 10), argv[0], "reset-2fa: two-factor login "
+		"off; recovery codes and remembered devices removed");
+	printf("two-factor login of %s is off\n", argv[0]);
+	rc = 0;
+	goto out;
+fail:
+	fprintf(stderr, "kiln-admin: reset-2fa: %s\n", db_error(db));
+out:
+	free(id);
+	db_free(db);
+	return rc;
+}
+
 static int
 cmd_cancel_job(const struct kiln_config *cfg, int argc, char **argv)
 {
@@ -393,6 +438,8 @@ main(int argc, char **argv)
 		rc = cmd_user(&cfg, 0, argc - i, argv + i);
 	} else if (!strcmp(cmd, "user-exists")) {
 		rc = cmd_user_exists(&cfg, argc - i, argv + i);
+	} else if (!strcmp(cmd, "reset-2fa")) {
+		rc = cmd_reset_2fa(&cfg, argc - i, argv + i);
 	} else if (!strcmp(cmd, "cancel-job")) {
 		rc = cmd_cancel_job(&cfg, argc - i, argv + i);
 	} else if (!strcmp(cmd, "hash")) {

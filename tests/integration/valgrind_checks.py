@@ -108,10 +108,18 @@ def test_login_session_and_key_paths_are_memcheck_clean(s):
     assert out.startswith("Status: 303"), out[:300]
     tok = re.search(r"kiln_session=([A-Za-z0-9_-]{43})", out).group(1)
     for path in ("/account", "/account/keys", "/admin/users/1",
-                 "/admin/audit"):
+                 "/admin/audit", "/generate"):
         out = vg_cgi(s, "portal.fcgi", "GET", path,
                      cookie="kiln_session=" + tok)
         assert out.startswith("Status: 200"), out[:300]
+    # The studio's refused form: every check runs, a preset is taken.
+    csrf = s.sql("SELECT csrf FROM sessions ORDER BY id DESC LIMIT 1")[0][0]
+    out = vg_cgi(s, "portal.fcgi", "POST", "/generate", urllib.parse.
+                 urlencode({"csrf": csrf, "prompt": "a star", "size":
+                            "80x64", "sampler": "x", "batch_count": "9",
+                            "hires_strength": "0.5"}).encode(), form,
+                 "kiln_session=" + tok, what="POST /generate")
+    assert out.startswith("Status: 422"), out[:300]
     key = "kiln_" + base64.urlsafe_b64encode(
         secrets.token_bytes(32)).decode().rstrip("=")
     s.sql("INSERT INTO api_keys (user_id, name, prefix, key_hash, scopes)"
@@ -221,6 +229,90 @@ def test_login_session_and_key_paths_are_memcheck_clean(s):
     # kilnd's check below must find only its own job in the queue (a
     # render under memcheck would compile every kernel).
     s.sql("DELETE FROM jobs")
+
+
+def test_two_factor_paths_are_memcheck_clean(s):
+    # Two-factor login's pages through portal.fcgi: set-up, the QR code
+    # (libqrencode, libgd), enabling, the login's second step (a wrong
+    # code, then a right one, remembering the device), new recovery
+    # codes and turning it off.
+    import base64
+    import hashlib
+    import hmac
+    import secrets
+    import struct
+    import urllib.parse
+    name, pw = "vg2fa", "Quartz-Falcon-1931"
+    p = run([os.path.join(harness.BUILD, "tools", "kiln-admin"), "-c",
+             s.conf, "create-user", "--username", name, "--password-stdin"],
+            input=pw + "\n")
+    assert p.returncode == 0, p.stderr
+    pre = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()[:43]
+    form = "application/x-www-form-urlencoded"
+
+    def totp(key, t):
+        mac = hmac.new(key, struct.pack(">Q", int(t) // 30),
+                       hashlib.sha1).digest()
+        off = mac[-1] & 15
+        n = struct.unpack(">I", mac[off:off + 4])[0] & 0x7fffffff
+        return "%06d" % (n % 10 ** 6)
+
+    def post(path, fields, cookie):
+        return vg_cgi(s, "portal.fcgi", "POST", path,
+                      urllib.parse.urlencode(fields).encode(), form, cookie,
+                      what="POST " + path)
+
+    def password():
+        out = post("/login", {"username": name, "password": pw, "csrf": pre,
+                              "next": "/account"}, "kiln_csrf=" + pre)
+        assert out.startswith("Status: 303"), out[:300]
+        return out
+
+    tok = re.search(r"kiln_session=([A-Za-z0-9_-]{43})",
+                    password()).group(1)
+    cookie = "kiln_session=" + tok
+    page = vg_cgi(s, "portal.fcgi", "GET", "/account/security",
+                  cookie=cookie)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    out = post("/account/security/setup", {"csrf": csrf}, cookie)
+    assert out.startswith("Status: 303"), out[:300]
+    page = vg_cgi(s, "portal.fcgi", "GET", "/account/security",
+                  cookie=cookie)
+    key = base64.b32decode(re.search(r'id="twofa-secret">([A-Z2-7]+)<',
+                                     page).group(1))
+    out = vg_cgi(s, "portal.fcgi", "GET", "/account/security/qr.png",
+                 cookie=cookie)
+    assert out.startswith("Status: 200"), out[:300]
+    while not 2 <= time.time() % 30 <= 20:
+        time.sleep(0.5)
+    t = time.time()
+    out = post("/account/security/enable", {"csrf": csrf,
+                                            "code": totp(key, t)}, cookie)
+    assert out.startswith("Status: 200") and "recovery-codes" in out, \
+        out[:300]
+    out = password()
+    assert "kiln_2fa=" in out and "/login/2fa" in out, out[:400]
+    pending = re.search(r"kiln_2fa=([A-Za-z0-9_-]{43})", out).group(1)
+    c2 = "kiln_csrf=%s; kiln_2fa=%s" % (pre, pending)
+    out = vg_cgi(s, "portal.fcgi", "GET", "/login/2fa", cookie=c2)
+    assert out.startswith("Status: 200"), out[:300]
+    out = post("/login/2fa", {"csrf": pre, "code": "000000"}, c2)
+    assert out.startswith("Status: 401"), out[:300]
+    # A step after the one enabling took (memcheck is slow: the clock
+    # may have moved on).
+    out = post("/login/2fa", {"csrf": pre, "code": totp(
+        key, max(time.time(), t + 30)), "remember": "1"}, c2)
+    assert out.startswith("Status: 303") and "kiln_device=" in out, \
+        out[:400]
+    s.sql("UPDATE user_totp SET last_step = 0 WHERE user_id = (SELECT id"
+          " FROM users WHERE username = '%s')" % name)
+    out = post("/account/security/recovery", {
+        "csrf": csrf, "code": totp(key, time.time())}, cookie)
+    assert out.startswith("Status: 200"), out[:300]
+    rc = re.search(r"<li><code>([a-z2-7-]{11})</code>", out).group(1)
+    out = post("/account/security/disable", {"csrf": csrf, "password": pw,
+                                             "code": rc}, cookie)
+    assert out.startswith("Status: 303"), out[:300]
 
 
 def test_kilnd_is_memcheck_clean(s):
