@@ -35,7 +35,9 @@
   function copy(button) {
     var el = document.getElementById(button.getAttribute("data-copy"));
     if (!el) return;
-    var text = el.textContent.trim();
+    // innerText keeps a list's items on lines of their own (the
+    // recovery codes); textContent would run them together.
+    var text = (el.innerText || el.textContent).trim();
     if (navigator.clipboard && navigator.clipboard.writeText) {
       navigator.clipboard.writeText(text).then(function () {
         copied(button);
