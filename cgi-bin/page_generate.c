@@ -656,7 +656,9 @@ form_error(void *arg, const char *field, const char *msg)
 {
 	char text[1200];
 
-	snprintf(text, sizeof(text), "%s %s", field, msg);
+	/* submit.c's fixed messages are translated (tools/i18n_check.py
+	 * finds them); its formatted ones are English still. */
+	snprintf(text, sizeof(text), "%s %s", field, view_tr(arg, msg));
 	view_field_error(arg, field, text);
 }
 

@@ -40,7 +40,7 @@ ALLOW = {
 
 # C files whose strings reach the portal's pages.
 C_SOURCES = ["cgi-bin/portal.c", "cgi-bin/page_*.c", "lib/view.c",
-             "lib/password.c", "lib/auth.c", "lib/serve.c"]
+             "lib/password.c", "lib/auth.c", "lib/serve.c", "lib/submit.c"]
 
 STR = r'"(?:[^"\\\n]|\\.)*"'
 # A run of adjacent C string literals (concatenation across lines).
@@ -110,6 +110,9 @@ def c_msgids(path):
         r'\bview_field_error\(\s*\w+\s*,\s*' + STR + r'\s*,' + STRS,
         # auth.c's refusals of a page request (view_error's message).
         r'\brefuse\(\s*\w+\s*,\s*\d+\s*,' + STRS,
+        # submit.c's fixed field messages (the generate page's
+        # form_error translates them).
+        r'\berr\(\s*\w+\s*,(?:[^,;()]|\([^()]*\))+?,' + STRS + r'\s*\)',
         # Page titles (view_render translates them).
         r'\bview_render\(\s*\w+\s*,\s*[^,()]+,' + STRS + r'\s*,',
     ]

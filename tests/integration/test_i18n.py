@@ -243,6 +243,14 @@ def test_register_takes_the_browsers_zone(s):
                        " '%s'" % name) == stored, zone
 
 
+def test_generate_field_errors_in_chinese(s):
+    uid, c, csrf = signed_in(s, lang=ZH)
+    r = c.post("/generate", {"prompt": "", "csrf": csrf})
+    assert r.status == 422, (r.status, r.text[:1500])
+    # submit.c's fixed message, beside its field, translated.
+    assert "prompt 不能为空" in text_of(r.text), text_of(r.text)[:4000]
+
+
 def test_error_page_in_chinese(s):
     r = Client(s, lang=ZH).get("/no/such/page")
     assert r.status == 404
