@@ -136,7 +136,9 @@ $(LIBENG): $(ENG_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-$(PORTAL): $(PORTAL_SRC:%.c=$(BUILD)/%.o) $(LIBKILN)
+# The edge preview of the generate form runs the engine's own canny.
+$(PORTAL): $(PORTAL_SRC:%.c=$(BUILD)/%.o) \
+	$(BUILD)/render-daemon/engine/canny.o $(LIBKILN)
 	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDFLAGS) $(LDLIBS_WEB) $(LDLIBS_PW) \
 	    $(LDLIBS_2FA)
 

@@ -66,6 +66,26 @@ int page_keys_create(struct kreq *req);
 int page_keys_revoke(struct kreq *req);
 int page_generate(struct kreq *req);
 int page_generate_post(struct kreq *req);
+/* The generate form's image inputs (page_generate_inputs.c). */
+int page_generate_canny(struct kreq *req);	/* POST /generate/canny */
+struct job_spec;
+struct gen_inputs {	/* what a job's spec borrows until it is queued */
+	struct buf init;
+};
+/* In show(): the ControlNet menu, the script, ?init=JOBID-IDX (someone
+ * else's: 404). Returns 0, or -1 after it answered with an error. */
+int gen_inputs_view(struct kreq *req);
+/* At POST /generate: 1 when the no-script "Preview edges" button was
+ * pressed (the preview or its error is in the HDF: show the form),
+ * else 0. */
+int gen_inputs_preview(struct kreq *req);
+/* job_spec_from_form with the page's own fields: the outpaint sides,
+ * init_from's stored image (kept in g; free with gen_inputs_free after
+ * s). Returns as job_spec_from_form. */
+int gen_inputs_spec(struct kreq *req, struct gen_inputs *g,
+	struct job_spec *s, void (*err)(void *, const char *, const char *),
+	void *arg);
+void gen_inputs_free(struct gen_inputs *g);
 int page_jobs(struct kreq *req);
 int page_job(struct kreq *req);
 int page_job_cancel(struct kreq *req);

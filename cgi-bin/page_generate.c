@@ -505,6 +505,9 @@ show(struct kreq *req, int status)
 		view_error(req, 500, "internal", "Out of memory.");
 		return -1;
 	}
+	/* The image inputs' part (page_generate_inputs.c). */
+	if (gen_inputs_view(req) != 0)
+		return -1;
 	return view_render(req, status, "Generate", "generate.cs");
 }
 
@@ -714,6 +717,7 @@ int
 page_generate_post(struct kreq *req)
 {
 	struct job_spec s;
+	struct gen_inputs gi = { { 0 } };
 	struct enqueue_refusal why;
 	struct tier_limits tier;
 	unsigned long long id = 0;
@@ -734,10 +738,16 @@ page_generate_post(struct kreq *req)
 	if (size_bad)
 		view_field_error(req, "size", "size must be a preset of the "
 			"menu (width x height)");
+	/* The image inputs' no-script edge preview shows the form again. */
+	if (gen_inputs_preview(req)) {
+		form_again(req);
+		return show(req, 200);
+	}
 	/* Every problem in one answer: the tier's and the model's limits
 	 * are checked even when a field was already refused (each check
-	 * reads only the fields that were taken). */
-	bad = job_spec_from_form(req, &s, form_error, req);
+	 * reads only the fields that were taken). job_spec_from_form with
+	 * the image inputs' own fields (page_generate_inputs.c). */
+	bad = gen_inputs_spec(req, &gi, &s, form_error, req);
 	if (bad >= 0 && s.model != NULL && (!s.upscale || s.upscaler != NULL)) {
 		bad += job_spec_limits(&s, &tier, form_error, req);
 		bad += job_spec_model_limits(&s, form_error, req);
@@ -746,6 +756,7 @@ page_generate_post(struct kreq *req)
 		bad += size_bad;
 	if (bad != 0) {
 		job_spec_free(&s);
+		gen_inputs_free(&gi);
 		if (bad < 0) {
 			/* No random seed: the kernel's randomness failed. */
 			view_error(req, 500, "internal", "The job could not be "
@@ -758,6 +769,7 @@ page_generate_post(struct kreq *req)
 	st = job_enqueue(req->app->db, req->auth->user_id, &tier, &s, 1, &id,
 		&why);
 	job_spec_free(&s);
+	gen_inputs_free(&gi);
 	if (st < 0)
 		return view_db_fail(req, "generate: insert");
 	if (st > 0) {

@@ -60,6 +60,8 @@ static const struct route routes[] = {
 	{ M_GET, "/generate", page_generate, ACC_USER, 0, NULL, NULL },
 	{ M_POST, "/generate", page_generate_post, ACC_USER, 0, NULL,
 	  job_inputs },
+	{ M_POST, "/generate/canny", page_generate_canny, ACC_USER, 0, NULL,
+	  job_inputs },
 	{ M_GET, "/jobs", page_jobs, ACC_USER, 0, NULL, NULL },
 	{ M_GET, "/jobs/{id}", page_job, ACC_USER, 0, NULL, NULL },
 	{ M_POST, "/jobs/{id}/cancel", page_job_cancel, ACC_USER, 0, NULL,
@@ -113,7 +115,8 @@ main(int argc, char **argv)
 {
 	/* The generate form may carry an init image (multipart): from a
 	 * signed-in user only (auth_portal_session, before the body). */
-	static const char *const uploads[] = { "/generate", NULL };
+	static const char *const uploads[] = { "/generate",
+		"/generate/canny", NULL };
 	static const struct program prog = {
 		"portal.fcgi", routes, ARRAY_LEN(routes), view_error,
 		auth_portal, NULL, uploads, auth_portal_session,
