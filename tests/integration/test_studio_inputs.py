@@ -20,7 +20,7 @@ import harness
 from common import (browser, job_count, make_session, models_with_micro,
                     new_user, one, png_decode, rendered, make_key)
 from harness import wait_until
-from test_browser import FLAGS, describe, poll_page
+from test_browser import FLAGS, MEASURE, describe, poll_page, set_view
 
 STACK = dict(server="lighttpd", daemon_name="studio-inputs-1", heartbeat=1,
              models=lambda d: make_models(d),
@@ -237,6 +237,27 @@ def test_mask_painted_in_chromium_is_the_jobs_mask(s):
         assert png_decode(f.read())[:2] == (64, 64)
 
 
+def test_the_inputs_fit_a_phone_with_every_section_open(s):
+    uid, _ = new_user(s, "phone")
+    base = "http://127.0.0.1:%d" % s.port
+    with cdp.Browser(FLAGS) as b:
+        sign_in(b, s, uid)
+        for scheme in ("light", "dark"):
+            set_view(b, 390, 844, scheme)
+            b.navigate(base + "/generate")
+            b.evaluate("document.querySelectorAll('#gen-inputs details')"
+                       ".forEach(function (d) { d.open = true; })")
+            choose_file(b, "#init_image", init_png(512, 384), "big.png")
+            poll_page(b, "!document.getElementById('gi-mask-editor')"
+                         ".hidden", bool, 20, "the mask editor")
+            m = b.evaluate(MEASURE)
+            assert m["scrollWidth"] <= 390 and m["wide"] == [], m
+            m = b.page("Page.getLayoutMetrics")
+            size = m.get("cssContentSize") or m["contentSize"]
+            assert size["width"] <= 390, size
+        assert b.problems() == [], b.problems()
+
+
 # ---- the same form without scripts ------------------------------------------
 
 def test_uploaded_mask_without_scripts(s):
@@ -289,6 +310,10 @@ def control_png():
             return (30, 200, 90)
         if abs(x - y) < 2:
             return (250, 250, 250)
+        # A faint square: a gradient of 4 x 45 = 180, an edge at
+        # thresholds 50/150 but not at 200/250.
+        if 44 <= x < 60 and 40 <= y < 60:
+            return (65 + x, 40, 120 + y)
         return (20 + x, 40, 120 + y)
     return png_encode(64, 64, px)
 
