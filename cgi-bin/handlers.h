@@ -86,6 +86,10 @@ int gen_inputs_spec(struct kreq *req, struct gen_inputs *g,
 	struct job_spec *s, void (*err)(void *, const char *, const char *),
 	void *arg);
 void gen_inputs_free(struct gen_inputs *g);
+/* The portal's error page (view_error), a generate form too large to
+ * read told in the words of its fields. */
+void gen_inputs_error(struct kreq *req, int status, const char *code,
+	const char *message);
 int page_jobs(struct kreq *req);
 int page_job(struct kreq *req);
 int page_job_cancel(struct kreq *req);

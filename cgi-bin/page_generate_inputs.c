@@ -7,6 +7,7 @@
 #include "app.h"
 #include "auth.h"
 #include "canny.h"
+#include "config.h"
 #include "db.h"
 #include "extras.h"
 #include "handlers.h"
@@ -481,4 +482,28 @@ page_generate_canny(struct kreq *req)
 	req->ctype = "image/png";
 	resp_header(req, "Cache-Control", "no-store");
 	return 0;
+}
+
+void
+gen_inputs_error(struct kreq *req, int status, const char *code,
+	const char *message)
+{
+	char msg[512];
+
+	/* A form too large to read (serve.c refuses it before a byte of
+	 * its body is read, so which file was too large is not known):
+	 * the fields it may be and their limits, not the bytes. */
+	if (status == 413 && req->path != NULL &&
+	    (!strcmp(req->path, "/generate") ||
+	    !strcmp(req->path, "/generate/canny"))) {
+		const struct kiln_config *c = &req->app->cfg;
+
+		snprintf(msg, sizeof(msg), "The form is larger than the %zu "
+			"MB this site reads, so nothing was made. Each image "
+			"(init_image, mask, control_image) may be at most %ld "
+			"MB: go back and choose a smaller file.",
+			req_upload_body_max(c) / 1048576, c->upload_max_mb);
+		message = msg;
+	}
+	view_error(req, status, code, message);
 }

@@ -118,7 +118,7 @@ main(int argc, char **argv)
 	static const char *const uploads[] = { "/generate",
 		"/generate/canny", NULL };
 	static const struct program prog = {
-		"portal.fcgi", routes, ARRAY_LEN(routes), view_error,
+		"portal.fcgi", routes, ARRAY_LEN(routes), gen_inputs_error,
 		auth_portal, NULL, uploads, auth_portal_session,
 	};
 

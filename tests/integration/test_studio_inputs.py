@@ -258,6 +258,45 @@ def test_the_inputs_fit_a_phone_with_every_section_open(s):
         assert b.problems() == [], b.problems()
 
 
+def test_inpaint_this_opens_the_mask_editor_on_the_users_image(s):
+    uid, _ = new_user(s, "inpaintthis")
+    key = make_key(s, uid, "read,generate")
+    j = rendered(s, key, {"prompt": "p", "steps": 2, "seed": 7})
+    base = "http://127.0.0.1:%d" % s.port
+    with cdp.Browser(FLAGS) as b:
+        sign_in(b, s, uid)
+        b.navigate(base + "/generate?init=%d-0&mode=inpaint" % j["id"])
+        # No file to choose: the editor opens on the job's image.
+        poll_page(b, "document.getElementById('gi-inpaint').open &&"
+                     " !document.getElementById('gi-mask-editor').hidden &&"
+                     " document.getElementById('gi-mask-canvas').width",
+                  lambda w: w == 64, 20, "the mask editor " + describe(b))
+        b.evaluate("document.getElementById('gi-mask-canvas')"
+                   ".scrollIntoView({block: 'center'})")
+        left, top, w, h = b.evaluate(
+            "(function () { var r = document.getElementById("
+            "'gi-mask-canvas').getBoundingClientRect();"
+            " return [r.left, r.top, r.width, r.height]; })()")
+        # Bottom right: image rows about 56, x 40..56.
+        drag(b, [(left + w * fx, top + h * 0.875)
+                 for fx in (0.625, 0.75, 0.875)])
+        poll_page(b, "document.getElementById('mask').files.length",
+                  lambda n: n == 1, 10, "the painted mask in the input")
+        gen = 'form[action="/generate"]'
+        b.set_value('%s [name="prompt"]' % gen, "a star")
+        b.submit(gen)
+        path = b.path()
+        assert path.startswith("/jobs/"), "after submitting " + describe(b)
+        jid = int(path.split("/")[2])
+        assert b.problems() == [], b.problems()
+    rel = one(s, "SELECT path FROM job_images WHERE job_id = %d" % j["id"])
+    with open(s.path("artifacts", rel), "rb") as f:
+        assert stored_input(s, jid, "init") == png_decode(f.read())
+    _, _, rows = stored_input(s, jid, "mask")
+    assert rows[56][48] == (255, 255, 255) and rows[8][8] == (0, 0, 0)
+    wait_done(s, jid)
+
+
 # ---- the same form without scripts ------------------------------------------
 
 def test_uploaded_mask_without_scripts(s):
@@ -526,6 +565,21 @@ def test_50_mb_file_is_refused_beside_the_field(s):
     big = init_png() + b"\0" * (50 * 1048576)
     refused(s, [("init_image", "big.png", big)], "init_image",
             "over the limit of 20 MB")
+
+
+def test_form_too_large_to_read_names_the_image_fields(s):
+    uid, _ = new_user(s, "huge")
+    cookie, csrf = browser(s, uid)
+    before, stored = job_count(s), artifact_files(s)
+    # Over the 81 MB one form may hold with 20 MB images: not read.
+    big = init_png() + b"\0" * (85 * 1048576)
+    r = post(s, cookie, csrf, "/generate", form_fields(),
+             [("init_image", "huge.png", big)], timeout=120)
+    assert r.status == 413, r.status
+    text = re.sub(r"<[^>]+>", "", r.text)
+    assert "init_image, mask, control_image" in text, text
+    assert "at most 20 MB" in text and "nothing was made" in text, text
+    assert job_count(s) == before and artifact_files(s) == stored
 
 
 def test_mask_of_another_size_is_refused_beside_the_field(s):
