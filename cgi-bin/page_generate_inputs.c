@@ -33,7 +33,7 @@ static const char *const gi_sides[] = { "left", "right", "up", "down",
 	NULL };
 
 static const struct input gi_inputs[] = {
-	/* JOBID-IDX of one of the user's images (parse_init_ref). */
+	/* JOBID-IDX of one of the user's images (job_image_ref_parse). */
 	[GI_INIT_FROM] = { .name = "init_from", .type = IN_STR,
 		.flags = IN_BLANK, .min = 3, .max = 40 },
 	/* The sides to extend (checkboxes of one name) by outpaint_px. */
@@ -49,25 +49,6 @@ static const struct input gi_inputs[] = {
 
 /* The outpaint amount the form offers when none is typed. */
 #define GI_PX_DEFAULT 64
-
-/* "JOBID-IDX" into *job and *idx. Returns 0, or -1 when it is not one. */
-static int
-parse_init_ref(const char *s, long *job, long *idx)
-{
-	const char *dash = s != NULL ? strchr(s, '-') : NULL;
-	char head[24];
-	size_t n;
-
-	if (dash == NULL)
-		return -1;
-	n = (size_t)(dash - s);
-	if (n == 0 || n >= sizeof(head))
-		return -1;
-	memcpy(head, s, n);
-	head[n] = '\0';
-	return parse_long(head, 1, 1L << 62, job) == 0 &&
-		parse_long(dash + 1, 0, BATCH_MAX - 1, idx) == 0 ? 0 : -1;
-}
 
 /* The stored path of image idx of job, when the job is user's and not
  * deleted. Returns 1 with *rel (the caller frees it), 0 when there is
@@ -143,7 +124,7 @@ gen_inputs_view(struct kreq *req)
 		if (ref != NULL) {
 			/* Someone else's image, or a deleted one's: as if
 			 * there were none. */
-			if (parse_init_ref(ref, &job, &idx) != 0) {
+			if (job_image_ref_parse(ref, &job, &idx) != 0) {
 				view_error(req, 404, "not_found", "There is no "
 					"such image of yours.");
 				return -1;
@@ -165,7 +146,7 @@ gen_inputs_view(struct kreq *req)
 		/* The form again after a refusal or a preview: what was
 		 * chosen of the page's own fields. */
 		if (req_input(req, &gi_inputs[GI_INIT_FROM], &v) == 0 &&
-		    v.state == IN_VALID && parse_init_ref(v.s, &job,
+		    v.state == IN_VALID && job_image_ref_parse(v.s, &job,
 		    &idx) == 0) {
 			char *rel = NULL;
 
@@ -304,7 +285,7 @@ gen_inputs_spec(struct kreq *req, struct gen_inputs *keep,
 	/* init_from: the stored image of the user's own job, as though it
 	 * were uploaded (a file chosen beside it wins). */
 	if (req_input(req, &gi_inputs[GI_INIT_FROM], &v) != 0 ||
-	    (v.state == IN_VALID && parse_init_ref(v.s, &job, &idx) != 0)) {
+	    (v.state == IN_VALID && job_image_ref_parse(v.s, &job, &idx) != 0)) {
 		err(arg, "init_image", "the image to start from is not one "
 			"of yours (init_from must be JOBID-IDX)");
 		return bad + 1;

@@ -1034,6 +1034,27 @@ job_spec_from_form(const struct kreq *req, struct job_spec *s,
 	return rc < 0 ? -1 : bad + rc;
 }
 
+int
+job_image_ref_parse(const char *s, long *job, long *idx)
+{
+	const char *dash = s != NULL ? strchr(s, '-') : NULL;
+	char head[24];
+	size_t n;
+
+	if (dash == NULL)
+		return -1;
+	n = (size_t)(dash - s);
+	if (n == 0 || n >= sizeof(head))
+		return -1;
+	memcpy(head, s, n);
+	head[n] = '\0';
+	/* parse_long takes a leading minus: digits only here. */
+	if (head[0] == '-' || dash[1] == '-')
+		return -1;
+	return parse_long(head, 1, 1L << 62, job) == 0 &&
+		parse_long(dash + 1, 0, BATCH_MAX - 1, idx) == 0 ? 0 : -1;
+}
+
 /* A double for a DOUBLE column, by its shortest exact text. */
 #define DBL_TEXT(buf, v) (snprintf((buf), sizeof(buf), "%.17g", (v)), \
 	DB_STR(buf))

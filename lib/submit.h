@@ -156,6 +156,12 @@ int job_insert(struct db *db, unsigned long long user_id, int priority,
 /* Removes what job_insert stored for job id of s (after a rollback). */
 void job_inputs_discard(const struct job_spec *s, unsigned long long id);
 
+/* One image of a job as the generate form names it, "JOBID-IDX"
+ * (/generate?init=, init_from): job 1..2^62 and idx 0..BATCH_MAX-1, both
+ * plain decimal digits. Returns 0 with *job and *idx, or -1 when s is
+ * not one (NULL included). */
+int job_image_ref_parse(const char *s, long *job, long *idx);
+
 /* Credits a job costs: one per 512x512 pixel-step of work... precisely
  * ceil(width x height x steps x batch / 262144), at least 1 (a 512x512
  * image of 20 steps: 20). An upscale job is one step: a credit per

@@ -81,8 +81,19 @@
       if (f) setFile(input, f);
     });
   });
+  /* A file dropped beside a zone is not opened in place of the form. */
+  var files = function (e) {
+    return e.dataTransfer && Array.prototype.indexOf.call(e.dataTransfer.types, "Files") >= 0;
+  };
+  document.addEventListener("dragover", function (e) { if (files(e)) e.preventDefault(); });
+  document.addEventListener("drop", function (e) { if (files(e)) e.preventDefault(); });
   document.addEventListener("paste", function (e) {
     var items = e.clipboardData ? e.clipboardData.items : [];
+    var t = e.target;
+    /* Text pasted into a text box stays text. */
+    if (t && (t.tagName === "TEXTAREA" || (t.tagName === "INPUT" && t.type !== "file")) &&
+        Array.prototype.indexOf.call(e.clipboardData.types, "text/plain") >= 0)
+      return;
     for (var i = 0; i < items.length; i++) {
       if (items[i].kind !== "file" || items[i].type.indexOf("image/") !== 0) continue;
       var f = items[i].getAsFile();
@@ -104,6 +115,7 @@
   var brush = document.getElementById("gi-brush");
   var ctx = canvas ? canvas.getContext("2d") : null;
   var tool = "paint", painted = false, drawing = false, last = null;
+  var ours = false;	/* the mask input holds the painted mask */
 
   function loadBase(src) {
     if (!base || !src) return;
@@ -112,6 +124,8 @@
       canvas.height = base.naturalHeight;
       ctx.clearRect(0, 0, canvas.width, canvas.height);
       painted = false;
+      /* A mask painted on the image before is no mask of this one. */
+      if (ours) exportMask();
       editor.hidden = false;
       noInit.hidden = true;
       if (root.getAttribute("data-inpaint") === "1")
@@ -149,6 +163,7 @@
   /* The painted mask as the job takes it: white where painted, black
    * elsewhere, at the init image's size; into the mask file input. */
   function exportMask() {
+    ours = painted;
     if (!painted) { setFile(maskInput, null, true); return; }
     var w = canvas.width, h = canvas.height;
     var white = document.createElement("canvas");
@@ -220,6 +235,7 @@
     /* A mask file chosen by hand replaces the painting. */
     maskInput.addEventListener("change", function () {
       if (quiet) return;
+      ours = false;
       checkFile(maskInput);
       if (maskInput.files.length) {
         ctx.clearRect(0, 0, canvas.width, canvas.height);
