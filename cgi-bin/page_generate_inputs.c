@@ -20,6 +20,7 @@
 #include "util.h"
 #include "view.h"
 
+#include <json-c/json.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -443,13 +444,22 @@ page_generate_canny(struct kreq *req)
 
 	rc = canny_png(req, &png, &len, &field, msg, sizeof(msg));
 	if (rc != 0) {
-		/* The script shows the text beside the field it names. */
-		buf_reset(&req->out);
-		req->status = rc > 0 ? 422 : 500;
-		req->ctype = "text/plain; charset=utf-8";
-		buf_printf(&req->out, "%s %s", field, rc > 0 ? msg :
+		json_object *o = json_object_new_object();
+		char text[700];
+		const char *j;
+
+		/* A refusal is an answer the script shows beside the field,
+		 * not a failed request (which a browser logs as an error):
+		 * {"field": ..., "message": ...}. */
+		snprintf(text, sizeof(text), "%s %s", field, rc > 0 ? msg :
 			"the edge preview could not be made");
-		resp_header(req, "X-Kiln-Field", field);
+		json_object_object_add(o, "field",
+			json_object_new_string(field));
+		json_object_object_add(o, "message",
+			json_object_new_string(text));
+		j = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+		resp_json_text(req, 200, j);
+		json_object_put(o);
 		return 0;
 	}
 	buf_reset(&req->out);

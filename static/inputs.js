@@ -10,7 +10,6 @@
   var root = document.getElementById("gen-inputs");
   if (!root) return;
   var form = root.closest("form");
-  var maxBytes = parseInt(root.getAttribute("data-max-bytes"), 10) || 0;
   var msg = function (name) { return root.getAttribute("data-msg-" + name) || ""; };
   var initInput = document.getElementById("init_image");
   var maskInput = document.getElementById("mask");
@@ -36,6 +35,7 @@
   function checkFile(input) {
     var f = input.files && input.files[0];
     if (!f) { fieldError(input, ""); return true; }
+    var maxBytes = parseInt(root.getAttribute("data-max-bytes"), 10) || 0;
     if (maxBytes && f.size > maxBytes) {
       fieldError(input, input.name + " " + msg("too-large"));
       return false;
@@ -301,17 +301,24 @@
       if (w && h) { fd.append("width", w); fd.append("height", h); }
       fetch(section.getAttribute("data-canny-url"), { method: "POST", body: fd, credentials: "same-origin" })
         .then(function (r) {
-          if (r.ok) return r.blob().then(function (b) {
+          var type = r.headers.get("Content-Type") || "";
+          if (r.ok && type.indexOf("image/png") === 0) return r.blob().then(function (b) {
             dataUrl(b, function (url) {
               img.src = url;
               figure.hidden = false;
               showError("");
             });
           });
-          return r.text().then(function (t) {
+          /* A refusal: {"field", "message"}, shown beside the preview. */
+          var failed = function () {
             figure.hidden = true;
-            showError(r.status === 422 && t ? t : msg("preview-failed"));
-          });
+            showError(msg("preview-failed"));
+          };
+          if (!r.ok || type.indexOf("application/json") !== 0) return failed();
+          return r.json().then(function (j) {
+            figure.hidden = true;
+            showError(j && j.message ? j.message : msg("preview-failed"));
+          }, failed);
         })
         .catch(function () { showError(msg("preview-failed")); });
     };

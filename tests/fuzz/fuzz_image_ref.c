@@ -16,15 +16,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *s = malloc(size + 1), again[64];
 	long job = -7, idx = -7, job2, idx2;
-	size_t i, dashes = 0;
+	size_t i, dashes = 0, len;
 
 	if (s == NULL)
 		return 0;
 	memcpy(s, data, size);
 	s[size] = '\0';
 	if (job_image_ref_parse(s, &job, &idx) == 0) {
-		CHECK(strlen(s) == size);
-		for (i = 0; i < size; i++) {
+		/* A C string: what comes before the first NUL. */
+		len = strlen(s);
+		CHECK(len <= size);
+		for (i = 0; i < len; i++) {
 			CHECK((s[i] >= '0' && s[i] <= '9') || s[i] == '-');
 			dashes += s[i] == '-';
 		}

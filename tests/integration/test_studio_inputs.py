@@ -8,6 +8,7 @@ kiln-render's); bad uploads are refused beside their field and leave no
 file and no row."""
 
 import base64
+import json
 import os
 import re
 import struct
@@ -297,6 +298,70 @@ def test_inpaint_this_opens_the_mask_editor_on_the_users_image(s):
     wait_done(s, jid)
 
 
+def file_js(data, name):
+    return ("(function () { var bin = atob(%r), a = new Uint8Array("
+            "bin.length); for (var i = 0; i < bin.length; i++)"
+            " a[i] = bin.charCodeAt(i); var dt = new DataTransfer();"
+            " dt.items.add(new File([a], %r, {type: 'image/png'}));"
+            " return dt; })()" % (base64.b64encode(data).decode(), name))
+
+
+def test_paste_drop_and_the_live_edge_preview_in_chromium(s):
+    uid, _ = new_user(s, "dropper")
+    base = "http://127.0.0.1:%d" % s.port
+    png = control_png()
+    with cdp.Browser(FLAGS) as b:
+        sign_in(b, s, uid)
+        b.navigate(base + "/generate")
+        # Ctrl+V of an image anywhere but a text box: the init image.
+        b.evaluate("document.dispatchEvent(new ClipboardEvent('paste',"
+                   " {clipboardData: %s, bubbles: true}))" %
+                   file_js(init_png(), "pasted.png"))
+        poll_page(b, "document.getElementById('init_image').files.length"
+                     " && !document.getElementById('gi-init-thumb').hidden"
+                     " && document.getElementById('gi-init-thumb')"
+                     ".naturalWidth", lambda w: w == 64, 10,
+                  "the pasted image's thumbnail")
+        # A drop on the ControlNet zone: its image, and its edges shown.
+        b.evaluate("document.getElementById('gi-controlnet').open = true")
+        b.evaluate("document.getElementById('gi-control-drop')"
+                   ".dispatchEvent(new DragEvent('drop', {dataTransfer:"
+                   " %s, bubbles: true, cancelable: true}))" %
+                   file_js(png, "control.png"))
+        src = poll_page(b, "!document.getElementById('gi-canny').hidden &&"
+                           " document.getElementById('gi-canny-img').src",
+                        lambda v: bool(v) and v.startswith("data:"), 20,
+                        "the edge preview")
+        got = edges_of(base64.b64decode(src.split(",", 1)[1]))
+        # The form's defaults: 64x64 (the placeholders), 100 and 200.
+        assert (got == opencv_canny(png, 100, 200)).all()
+        # New thresholds, new edges, without a click.
+        b.set_value("#controlnet_low_threshold", "50")
+        b.set_value("#controlnet_high_threshold", "150")
+        want = opencv_canny(png, 50, 150)
+        poll_page(b, "document.getElementById('gi-canny-img').src",
+                  lambda v: (edges_of(base64.b64decode(v.split(",", 1)[1]))
+                             == want).all(), 20, "the preview at 50/150")
+        # A bad threshold: the server's message beside the preview.
+        b.set_value("#controlnet_low_threshold", "180")
+        poll_page(b, "document.getElementById('gi-canny-error').textContent",
+                  lambda t: t.startswith("controlnet_high_threshold"), 20,
+                  "the threshold error")
+        # A file over the limit is refused before it is sent.
+        before = job_count(s)
+        b.evaluate("document.getElementById('gen-inputs')"
+                   ".setAttribute('data-max-bytes', '100')")
+        choose_file(b, "#init_image", init_png(), "big.png")
+        msg = b.evaluate("document.getElementById('init_image-jserror')"
+                         ".textContent")
+        assert msg.startswith("init_image is larger than the limit"), msg
+        b.set_value('form[action="/generate"] [name="prompt"]', "x")
+        b.evaluate("document.querySelector('form[action=\"/generate\"]')"
+                   ".requestSubmit()")
+        assert b.path() == "/generate" and job_count(s) == before
+        assert b.problems() == [], b.problems()
+
+
 # ---- the same form without scripts ------------------------------------------
 
 def test_uploaded_mask_without_scripts(s):
@@ -410,8 +475,14 @@ def test_canny_preview_is_opencvs_and_the_engines(s):
     r3 = post(s, cookie, csrf, "/generate/canny",
               [("controlnet_low_threshold", "300")],
               [("control_image", "c.png", png)])
-    assert r3.status == 422 and r3.text.startswith(
-        "controlnet_low_threshold"), (r3.status, r3.text)
+    assert r3.status == 200, r3.status
+    assert r3.headers["content-type"].startswith("application/json")
+    j = json.loads(r3.text)
+    assert j["field"] == "controlnet_low_threshold" and \
+        j["message"].startswith("controlnet_low_threshold must be"), j
+    # No image: the field to fill.
+    r4 = post(s, cookie, csrf, "/generate/canny", [])
+    assert json.loads(r4.text)["field"] == "control_image", r4.text
 
 
 def test_canny_preview_without_scripts_shows_the_form(s):
