@@ -115,7 +115,6 @@ gen_inputs_view(struct kreq *req)
 	rc |= view_set(req, "Page.Scripts.inputs", "inputs.js");
 	rc |= view_set_int(req, "Inputs.MaxBytes", (long)l.max_bytes);
 	rc |= view_set_int(req, "Inputs.MaxMB", (long)(l.max_bytes / 1048576));
-	rc |= view_set_int(req, "Inputs.MaxSide", l.max_side);
 	if (req->method == M_GET) {
 		const char *ref = req_query(req, "init");
 		char *rel = NULL;

@@ -11,6 +11,7 @@ import base64
 import json
 import os
 import re
+import shutil
 import struct
 import subprocess
 import uuid
@@ -248,11 +249,18 @@ def test_the_inputs_fit_a_phone_with_every_section_open(s):
             b.navigate(base + "/generate")
             b.evaluate("document.querySelectorAll('#gen-inputs details')"
                        ".forEach(function (d) { d.open = true; })")
+            # No image yet: no editor shown, the hint to choose one.
+            assert b.evaluate("document.getElementById('gi-mask-editor')"
+                              ".getBoundingClientRect().height") == 0
+            assert b.evaluate("document.getElementById('gi-no-init')"
+                              ".getBoundingClientRect().height") > 0
             choose_file(b, "#init_image", init_png(512, 384), "big.png")
             poll_page(b, "!document.getElementById('gi-mask-editor')"
                          ".hidden", bool, 20, "the mask editor")
             m = b.evaluate(MEASURE)
             assert m["scrollWidth"] <= 390 and m["wide"] == [], m
+            # Every button and summary a finger can hit.
+            assert m["small"] == [], m["small"]
             m = b.page("Page.getLayoutMetrics")
             size = m.get("cssContentSize") or m["contentSize"]
             assert size["width"] <= 390, size
@@ -283,6 +291,12 @@ def test_inpaint_this_opens_the_mask_editor_on_the_users_image(s):
                  for fx in (0.625, 0.75, 0.875)])
         poll_page(b, "document.getElementById('mask').files.length",
                   lambda n: n == 1, 10, "the painted mask in the input")
+        # The editor as the README shows it, light and dark.
+        for scheme in ("light", "dark"):
+            set_view(b, 1366, 900, scheme)
+            b.evaluate("document.getElementById('gen-inputs')"
+                       ".scrollIntoView({block: 'start'})")
+            shot(b, s, "inpaint-editor-%s.png" % scheme)
         gen = 'form[action="/generate"]'
         b.set_value('%s [name="prompt"]' % gen, "a star")
         b.submit(gen)
@@ -296,6 +310,17 @@ def test_inpaint_this_opens_the_mask_editor_on_the_users_image(s):
     _, _, rows = stored_input(s, jid, "mask")
     assert rows[56][48] == (255, 255, 255) and rows[8][8] == (0, 0, 0)
     wait_done(s, jid)
+
+
+def shot(b, s, name):
+    """A screenshot of the window, kept in KILN_SCREENSHOT_DIR when set
+    (the README's pictures) and in the stack's directory."""
+    path = s.path(name)
+    b.screenshot(path)
+    if os.environ.get("KILN_SCREENSHOT_DIR"):
+        shutil.copy(path, os.path.join(os.environ["KILN_SCREENSHOT_DIR"],
+                                       name))
+    return path
 
 
 def file_js(data, name):
@@ -342,6 +367,9 @@ def test_paste_drop_and_the_live_edge_preview_in_chromium(s):
         poll_page(b, "document.getElementById('gi-canny-img').src",
                   lambda v: (edges_of(base64.b64decode(v.split(",", 1)[1]))
                              == want).all(), 20, "the preview at 50/150")
+        b.evaluate("document.getElementById('gi-controlnet')"
+                   ".scrollIntoView({block: 'start'})")
+        shot(b, s, "controlnet-preview.png")
         # A bad threshold: the server's message beside the preview.
         b.set_value("#controlnet_low_threshold", "180")
         poll_page(b, "document.getElementById('gi-canny-error').textContent",
