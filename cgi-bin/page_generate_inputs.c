@@ -226,13 +226,68 @@ gen_inputs_free(struct gen_inputs *g)
 	buf_free(&g->init);
 }
 
+/* The form's init_from into the init_image file part (the data kept in
+ * keep). Returns 0 (none, or taken), 1 after a problem went to err, or
+ * -1 on a db error. */
+static int
+take_init_from(struct kreq *req, struct gen_inputs *keep, spec_err_fn err,
+	void *arg)
+{
+	struct in_value v;
+	char *rel = NULL, msg[512];
+	long job, idx;
+	int found;
+
+	if (req_input(req, &gi_inputs[GI_INIT_FROM], &v) != 0 ||
+	    (v.state == IN_VALID && job_image_ref_parse(v.s, &job, &idx) != 0)) {
+		err(arg, "init_image", "the image to start from is not one "
+			"of yours (init_from must be JOBID-IDX)");
+		return 1;
+	}
+	if (v.state != IN_VALID)
+		return 0;
+	{
+		struct storage *st;
+		struct buf *png = &keep->init;
+		struct upload_limits l;
+
+		found = init_image_path(req, job, idx, &rel);
+		if (found < 0)
+			return -1;
+		if (found == 0) {
+			err(arg, "init_image", "the image to start from is "
+				"not one of yours, or was deleted");
+			return 1;
+		}
+		upload_limits_of(&req->app->cfg, &l);
+		st = storage_local_new(req->app->cfg.artifacts_dir);
+		found = st == NULL ? -1 : storage_get(st, rel, l.max_bytes,
+			png, msg, sizeof(msg));
+		storage_free(st);
+		if (found != 0) {
+			log_error("generate: init_from %s: %s", rel,
+				found > 0 ? "missing" : msg);
+			free(rel);
+			err(arg, "init_image", "the image to start from could "
+				"not be read; choose a file instead");
+			return 1;
+		}
+		free(rel);
+		if (part_set(req, "init_image", (const uint8_t *)png->data,
+		    png->len) < 0) {
+			err(arg, "init_image", "the form has too many parts");
+			return 1;
+		}
+	}
+	return 0;
+}
+
 int
 gen_inputs_spec(struct kreq *req, struct gen_inputs *keep,
 	struct job_spec *s, spec_err_fn err, void *arg)
 {
 	struct in_value v, px;
-	char *rel = NULL, msg[512], out[80];
-	long job, idx;
+	char msg[512], out[80];
 	int found, bad = 0;
 
 	memset(s, 0, sizeof(*s));
@@ -284,48 +339,14 @@ gen_inputs_spec(struct kreq *req, struct gen_inputs *keep,
 	}
 	/* init_from: the stored image of the user's own job, as though it
 	 * were uploaded (a file chosen beside it wins). */
-	if (req_input(req, &gi_inputs[GI_INIT_FROM], &v) != 0 ||
-	    (v.state == IN_VALID && job_image_ref_parse(v.s, &job, &idx) != 0)) {
-		err(arg, "init_image", "the image to start from is not one "
-			"of yours (init_from must be JOBID-IDX)");
-		return bad + 1;
-	}
-	if (v.state == IN_VALID) {
-		struct storage *st;
-		struct buf *png = &keep->init;
-		struct upload_limits l;
-
-		found = init_image_path(req, job, idx, &rel);
-		if (found < 0)
-			return -1;
-		if (found == 0) {
-			err(arg, "init_image", "the image to start from is "
-				"not one of yours, or was deleted");
-			return bad + 1;
-		}
-		upload_limits_of(&req->app->cfg, &l);
-		st = storage_local_new(req->app->cfg.artifacts_dir);
-		found = st == NULL ? -1 : storage_get(st, rel, l.max_bytes,
-			png, msg, sizeof(msg));
-		storage_free(st);
-		if (found != 0) {
-			log_error("generate: init_from %s: %s", rel,
-				found > 0 ? "missing" : msg);
-			free(rel);
-			err(arg, "init_image", "the image to start from could "
-				"not be read; choose a file instead");
-			return bad + 1;
-		}
-		free(rel);
-		if (part_set(req, "init_image", (const uint8_t *)png->data,
-		    png->len) < 0) {
-			err(arg, "init_image", "the form has too many parts");
-			return bad + 1;
-		}
-	}
-	if (bad != 0)
-		return bad;
-	return job_spec_from_form(req, s, err, arg);
+	found = take_init_from(req, keep, err, arg);
+	if (found < 0)
+		return -1;
+	bad += found;
+	/* Every problem in one answer: the form's own fields' and the
+	 * job's. */
+	found = job_spec_from_form(req, s, err, arg);
+	return found < 0 ? -1 : found + bad;
 }
 
 /* The edges of the form's control image as the job would make them:

@@ -339,12 +339,17 @@
     });
   }
 
-  /* Nothing too large is sent: the server would refuse the lot. */
+  /* Nothing too large is sent: the server would refuse the lot. A
+   * capturing listener runs before the page's own (generate.js sends
+   * the form in the background), and stops it too. */
   form.addEventListener("submit", function (e) {
     var ok = true;
     [initInput, maskInput, control].forEach(function (el) {
       if (el && !checkFile(el)) ok = false;
     });
-    if (!ok) e.preventDefault();
-  });
+    if (!ok) {
+      e.preventDefault();
+      e.stopImmediatePropagation();
+    }
+  }, true);
 })();

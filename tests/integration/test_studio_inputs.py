@@ -14,6 +14,7 @@ import re
 import shutil
 import struct
 import subprocess
+import time
 import uuid
 import zlib
 
@@ -185,6 +186,18 @@ def drag(b, points):
                                         "buttons": 0, "clickCount": 1})
 
 
+def submit_job(b, s, uid):
+    """Submits the generate form as its button would (the page sends it
+    in the background, or the browser posts it): the new job's id."""
+    last = int(one(s, "SELECT COALESCE(MAX(id), 0) FROM jobs WHERE"
+                      " user_id = %d" % uid))
+    b.evaluate("document.querySelector('form[action=\"/generate\"]')"
+               ".requestSubmit()")
+    return wait_until(lambda: (lambda v: v > last and v)(int(one(
+        s, "SELECT COALESCE(MAX(id), 0) FROM jobs WHERE user_id = %d" %
+        uid))), timeout=30, step=0.2, what="the new job " + describe(b))
+
+
 def test_mask_painted_in_chromium_is_the_jobs_mask(s):
     uid, _ = new_user(s, "painter")
     base = "http://127.0.0.1:%d" % s.port
@@ -214,10 +227,7 @@ def test_mask_painted_in_chromium_is_the_jobs_mask(s):
         for k, v in (("prompt", FORM["prompt"]), ("steps", "6"),
                      ("seed", "11")):
             b.set_value('%s [name="%s"]' % (gen, k), v)
-        b.submit(gen)
-        path = b.path()
-        assert path.startswith("/jobs/"), "after submitting " + describe(b)
-        jid = int(path.split("/")[2])
+        jid = submit_job(b, s, uid)
         assert b.problems() == [], b.problems()
     kinds = [r[0] for r in s.sql("SELECT kind FROM job_inputs WHERE"
                                  " job_id = %d ORDER BY kind" % jid)]
@@ -299,10 +309,7 @@ def test_inpaint_this_opens_the_mask_editor_on_the_users_image(s):
             shot(b, s, "inpaint-editor-%s.png" % scheme)
         gen = 'form[action="/generate"]'
         b.set_value('%s [name="prompt"]' % gen, "a star")
-        b.submit(gen)
-        path = b.path()
-        assert path.startswith("/jobs/"), "after submitting " + describe(b)
-        jid = int(path.split("/")[2])
+        jid = submit_job(b, s, uid)
         assert b.problems() == [], b.problems()
     rel = one(s, "SELECT path FROM job_images WHERE job_id = %d" % j["id"])
     with open(s.path("artifacts", rel), "rb") as f:
@@ -384,9 +391,15 @@ def test_paste_drop_and_the_live_edge_preview_in_chromium(s):
                          ".textContent")
         assert msg.startswith("init_image is larger than the limit"), msg
         b.set_value('form[action="/generate"] [name="prompt"]', "x")
+        status = b.evaluate("(document.getElementById('studio-status')"
+                            " || {}).textContent")
         b.evaluate("document.querySelector('form[action=\"/generate\"]')"
                    ".requestSubmit()")
+        time.sleep(1)
         assert b.path() == "/generate" and job_count(s) == before
+        # Nor sent in the background: the page's status is as it was.
+        assert b.evaluate("(document.getElementById('studio-status')"
+                          " || {}).textContent") == status, describe(b)
         assert b.problems() == [], b.problems()
 
 
