@@ -23,12 +23,15 @@ LIBS_CL     = -lclblast -lOpenCL -lstdc++ -lpthread -lunistring
 # Password strength (lib/password.c): for the programs that check new
 # passwords.
 LDLIBS_PW  = -lzxcvbn
-LDLIBS_WEB = $(LIBS_CGI) $(LIBS_DB) $(LIBS_COMMON)
+# ZIP downloads of a job's or a batch's images (lib/jobzip.c).
+LIBS_ZIP   = -larchive
+LDLIBS_WEB = $(LIBS_CGI) $(LIBS_DB) $(LIBS_COMMON) $(LIBS_ZIP)
 LDLIBS_ENG = $(LIBS_CL) $(LIBS_COMMON)
 LDLIBS_D   = $(LIBS_CL) $(LIBS_DB) $(LIBS_COMMON)
 LDLIBS_ADM = $(LIBS_DB) -ljson-c -lsodium -lm $(LDLIBS_PW)
 # Tests and fuzz harnesses link code from every part.
-LDLIBS_ALL = $(LIBS_CGI) $(LIBS_CL) $(LIBS_DB) $(LIBS_COMMON) $(LDLIBS_PW)
+LDLIBS_ALL = $(LIBS_CGI) $(LIBS_CL) $(LIBS_DB) $(LIBS_COMMON) $(LDLIBS_PW) \
+             $(LIBS_ZIP)
 
 BINDIR   = $(PREFIX)/bin
 MANDIR   = $(PREFIX)/share/man
