@@ -186,6 +186,8 @@ oom:
 	errf(err, errlen, "out of memory");
 out:
 	rec_clear(&r);
+	if (rc != 0)
+		csv_free(out);	/* a failure leaves no rows behind */
 	return rc;
 }
 

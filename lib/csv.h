@@ -25,8 +25,8 @@ struct csv {
 	size_t n;
 };
 
-/* Parses len bytes of text into out (free with csv_free, also after a
- * failure). A record that is one empty line is skipped (a trailing
+/* Parses len bytes of text into out (free with csv_free; a failure
+ * leaves it empty). A record that is one empty line is skipped (a trailing
  * blank line is common), but its number still counts. Returns 0, or -1
  * with a message naming the row in err: a quote left open, text after a
  * closing quote, a quote inside an unquoted field, a NUL byte, a limit
