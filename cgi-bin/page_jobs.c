@@ -136,7 +136,7 @@ page_job(struct kreq *req)
 	st = view_get(req, "Job.0.Status");
 	/* The lightbox on a finished job's grid. */
 	if (st != NULL && view_get(req, "Images.0.Idx") != NULL)
-		view_set(req, "Page.Scripts.0", "lightbox.js");
+		view_set(req, "Page.Scripts.1", "lightbox.js");
 	/* Until it ends, a browser without scripts reloads the page. */
 	if (st != NULL && (!strcmp(st, "queued") || !strcmp(st, "running"))) {
 		view_set(req, "Page.Refresh", "2");

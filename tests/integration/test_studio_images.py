@@ -168,6 +168,38 @@ def test_vary_queues_the_same_settings_with_a_new_seed_and_charges(s):
     wait_db(s, new, ("succeeded",), timeout=120)
 
 
+def test_vary_of_an_inpainting_job_keeps_its_images_and_parameters(s):
+    import base64
+    from test_input_jobs import init_png, left_mask
+    uid, key = user_with_key(s, prefix="inp")
+    cookie, csrf = browser(s, uid)
+    init, mask = init_png(), left_mask()
+    j = rendered(s, key, {"prompt": "a yellow square", "steps": 4,
+                          "seed": 3, "denoising_strength": 0.6,
+                          "mask_blur": 2, "inpainting_fill": 1,
+                          "init_image": base64.b64encode(init).decode(),
+                          "mask": base64.b64encode(mask).decode()})
+    r = post_form(s, cookie, "/jobs/%d/vary" % j["id"], {"csrf": csrf})
+    new = new_job_after(s, r, j["id"])
+    cols = ", ".join(RECIPE_COLS + ("resize_mode", "mask_blur",
+                                    "inpainting_fill", "inpaint_full_res",
+                                    "inpainting_mask_invert"))
+    assert s.sql("SELECT %s FROM jobs WHERE id = %d" % (cols, new)) == \
+        s.sql("SELECT %s FROM jobs WHERE id = %d" % (cols, j["id"]))
+    # The same images in, stored again for the new job.
+    q = ("SELECT kind, width, height, sha256 FROM job_inputs WHERE"
+         " job_id = %d ORDER BY kind")
+    old_in = s.sql(q % j["id"])
+    assert [x[0] for x in old_in] == ["init", "mask"], old_in
+    assert s.sql(q % new) == old_in
+    for kind in ("init", "mask"):
+        a = api(s, "GET", "/api/v1/jobs/%d/inputs/%s.png" % (j["id"], kind),
+                key)
+        b = api(s, "GET", "/api/v1/jobs/%d/inputs/%s.png" % (new, kind), key)
+        assert a.status == b.status == 200 and a.body == b.body, kind
+    wait_db(s, new, ("succeeded",), timeout=120)
+
+
 def test_vary_without_credits_is_refused_and_queues_nothing(s):
     uid, key, cookie, csrf, j = job_fixture(s)
     s.sql("UPDATE users SET credits = 0 WHERE id = %d" % uid)
