@@ -510,3 +510,24 @@ def test_a_good_csv_queues_a_job_per_row_and_zips_every_file(s):
     ocookie, _ = browser(s, other)
     for path in ("/batch/%d" % bid, "/batch/%d.zip" % bid):
         assert get(s, path, cookie=ocookie).status == 404, path
+
+
+def test_batch_pages_fit_a_phone_without_console_problems(s):
+    uid, _ = new_user(s, "csvphone")
+    cookie, csrf = browser(s, uid)
+    r = post_csv(s, cookie, csrf, b"prompt,steps\n\"a very long prompt " +
+                 b"that keeps going " * 12 + b"\",2\nshort,2\n")
+    assert r.status == 303, (r.status, r.text[:800])
+    bid = int(r.headers["location"].rsplit("/", 1)[1])
+    base = "http://127.0.0.1:%d" % s.port
+    with cdp.Browser(FLAGS) as b:
+        sign_in_cookie(b, s, uid)
+        set_view(b, 390, 844, "light")
+        for path in ("/batch", "/batch/%d" % bid):
+            b.navigate(base + path)
+            assert b.path() == path, b.url()
+            assert b.evaluate(WIDE) <= 390, (path, b.evaluate(WIDE))
+        # The rows' jobs are listed, one table row each.
+        assert b.evaluate("document.querySelectorAll('#batch-rows tbody"
+                          " tr').length") == 2
+        assert b.problems() == [], b.problems()
