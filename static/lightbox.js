@@ -23,22 +23,26 @@
   var copy = document.getElementById("lb-copy");
   var close = document.getElementById("lb-close");
   var of = grid.getAttribute("data-lb-of") || "/";
-  var zooms = [1, 2, 4, 8];
+  var ZOOM_MAX = 3;
   var at = -1, zoom = 0, opener = null;
 
   var canCopy = !!(window.ClipboardItem && navigator.clipboard &&
     navigator.clipboard.write && window.isSecureContext);
   if (canCopy) copy.classList.remove("hidden");
 
-  // Zoom 0 fits the image to the screen; then 2x, 4x, 8x its own size.
+  // Zoom 0 fits the image to the screen, small ones enlarged (the
+  // stylesheet's object-fit); each step doubles that, scrolled in the
+  // stage, up to 8 times.
   function setZoom(z) {
-    zoom = Math.max(0, Math.min(zooms.length - 1, z));
-    if (zoom === 0) {
+    zoom = Math.max(0, Math.min(ZOOM_MAX, z));
+    if (zoom === 0 || !img.naturalWidth) {
       stage.classList.remove("zoomed");
       img.style.width = "";
     } else {
+      var fit = Math.min(stage.clientWidth / img.naturalWidth,
+                         stage.clientHeight / img.naturalHeight);
       stage.classList.add("zoomed");
-      img.style.width = (img.naturalWidth * zooms[zoom]) + "px";
+      img.style.width = Math.round(img.naturalWidth * fit * Math.pow(2, zoom)) + "px";
     }
     box.setAttribute("data-zoom", String(zoom));
   }
@@ -88,8 +92,6 @@
   close.addEventListener("click", shut);
   img.addEventListener("click", function () { setZoom(zoom === 0 ? 1 : 0); });
   img.addEventListener("load", function () { if (zoom > 0) setZoom(zoom); });
-  // A click on the dark backdrop (not the image) closes, as elsewhere.
-  stage.addEventListener("click", function (e) { if (e.target === stage) shut(); });
 
   copy.addEventListener("click", function () {
     var ok = grid.getAttribute("data-lb-copied");
