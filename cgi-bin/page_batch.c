@@ -228,13 +228,19 @@ csv_text(const struct kreq *req, size_t *len, const char **name)
 	const char *t;
 	size_t i;
 
+	/* The file's name is shown and stored: UTF-8 text that fits the
+	 * column, else none. */
+	static const struct input fname = { .name = "file", .type = IN_STR,
+		.flags = IN_TEXT, .max = 200 };
+	struct in_value v;
+
 	*name = "";
 	if (req_file(req, "file", &data, len)) {
 		for (i = 0; i < req->nparts; i++)
 			if (req->parts[i].filename != NULL &&
-			    !strcmp(req->parts[i].name, "file"))
-				*name = strlen(req->parts[i].filename) <= 200 ?
-					req->parts[i].filename : "";
+			    !strcmp(req->parts[i].name, "file") &&
+			    in_check(&fname, req->parts[i].filename, &v) == 0)
+				*name = req->parts[i].filename;
 		return (const char *)data;
 	}
 	t = in_str(req, 0);

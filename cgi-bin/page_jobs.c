@@ -127,16 +127,15 @@ page_job(struct kreq *req)
 	    " width AS Width, height AS Height"
 	    " FROM job_images WHERE job_id = ? ORDER BY idx", p, 1) < 0)
 		return view_db_fail(req, "job: images");
-	{
+	st = view_get(req, "Job.0.Status");
+	/* The grid's lightbox, and the upscaler its Upscale buttons use. */
+	if (view_get(req, "Images.0.Idx") != NULL) {
 		char name[80];
 
+		view_set(req, "Page.Scripts.1", "lightbox.js");
 		view_set(req, "Upscaler", job_default_upscaler(
 			req->app->cfg.upscalers_dir, name, sizeof(name)));
 	}
-	st = view_get(req, "Job.0.Status");
-	/* The lightbox on a finished job's grid. */
-	if (st != NULL && view_get(req, "Images.0.Idx") != NULL)
-		view_set(req, "Page.Scripts.1", "lightbox.js");
 	/* Until it ends, a browser without scripts reloads the page. */
 	if (st != NULL && (!strcmp(st, "queued") || !strcmp(st, "running"))) {
 		view_set(req, "Page.Refresh", "2");
