@@ -335,7 +335,8 @@ page_batch_post(struct kreq *req)
 		goto out;
 	}
 	snprintf(url, sizeof(url), "/batch/%llu", batch_id);
-	rc = resp_redirect(req, url);
+	rc = view_flash(req, "batched") == 0 ? resp_redirect(req, url) :
+		(view_error(req, 500, "internal", "Out of memory."), -1);
 	goto out;
 refused:
 	if (p.n > BATCH_ERRORS_MAX)

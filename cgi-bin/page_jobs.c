@@ -286,7 +286,7 @@ again_error(void *arg, const char *field, const char *msg)
  * the same rate limit, checks, quotas and credits (job_enqueue), then
  * to the new job's page. Refusals are error pages saying why. */
 static int
-submit_again(struct kreq *req, json_object *body)
+submit_again(struct kreq *req, json_object *body, const char *flash)
 {
 	struct tier_limits tier;
 	struct enqueue_refusal why;
@@ -331,6 +331,10 @@ submit_again(struct kreq *req, json_object *body)
 		view_error(req, why.status, why.code, why.message);
 		return -1;
 	}
+	if (view_flash(req, flash) != 0) {
+		view_error(req, 500, "internal", "Out of memory.");
+		return -1;
+	}
 	snprintf(url, sizeof(url), "/jobs/%llu", id);
 	return resp_redirect(req, url);
 }
@@ -355,7 +359,7 @@ page_job_vary(struct kreq *req)
 			"to vary.");
 		return -1;
 	}
-	rc = submit_again(req, body);
+	rc = submit_again(req, body, "varied");
 	json_object_put(body);
 	return rc;
 }
@@ -396,7 +400,7 @@ page_job_upscale(struct kreq *req)
 		view_error(req, 404, "not_found", "No such image.");
 		return -1;
 	}
-	rc = submit_again(req, body);
+	rc = submit_again(req, body, "upscaling");
 	json_object_put(body);
 	return rc;
 }

@@ -153,6 +153,11 @@ def test_vary_queues_the_same_settings_with_a_new_seed_and_charges(s):
     before = credits(s, uid)
     r = post_form(s, cookie, "/jobs/%d/vary" % j["id"], {"csrf": csrf})
     new = new_job_after(s, r, j["id"])
+    # The new job's page says once what was done (the flash cookie).
+    flash = r.headers.get("set-cookie", "").split(";")[0]
+    assert flash == "kiln_flash=varied", r.headers
+    page = get(s, "/jobs/%d" % new, cookie=cookie + "; " + flash).text
+    assert "Queued: the same settings with a new seed." in page
     cols = ", ".join(RECIPE_COLS)
     assert s.sql("SELECT %s FROM jobs WHERE id = %d" % (cols, new)) == \
         s.sql("SELECT %s FROM jobs WHERE id = %d" % (cols, j["id"]))
@@ -461,6 +466,7 @@ def test_a_good_csv_queues_a_job_per_row_and_zips_every_file(s):
             "\"two\nlines\",,13,3,1,64,64,6.5,euler_a\n").encode()
     r = post_csv(s, cookie, csrf, text, name="foxes.csv")
     assert r.status == 303, (r.status, r.text[:1500])
+    assert r.headers.get("set-cookie", "").startswith("kiln_flash=batched;")
     m = re.fullmatch(r"/batch/(\d+)", r.headers["location"])
     assert m, r.headers["location"]
     bid = int(m.group(1))
