@@ -214,6 +214,10 @@ int job_enqueue_batch(struct db *db, unsigned long long user_id,
 	" WHERE q.status = 'queued' AND (q.priority > j.priority OR" \
 	" (q.priority = j.priority AND q.id < j.id))), NULL)"
 
+/* The same as the place the pages show: 1 for the next job to run, ''
+ * (an empty template value) unless it is queued. */
+#define JOB_POSITION_SQL "COALESCE(" JOB_AHEAD_SQL " + 1, '')"
+
 /* The status of job id when it is user_id's: 1 with *status (the caller
  * frees it), 0 when it is not theirs or does not exist, -1 on a db
  * error. status may be NULL when only ownership matters. */

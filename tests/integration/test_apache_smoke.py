@@ -23,7 +23,7 @@ def test_home_page_through_mod_fcgid(s):
                what="kilnd's row")
     r = s.get("/")
     assert r.status == 200, r.text
-    assert "Rendering available: 1 render daemon online." in r.text
+    assert "Rendering available right now." in r.text
     check_security_headers(r, "/")
 
 
@@ -87,7 +87,7 @@ def test_plain_cgi_under_apache(s):
     check_security_headers(r, "/cgi/api.cgi/api/v1/health")
     r = s.get("/cgi/portal.cgi/")
     assert r.status == 200
-    assert "Rendering available: 1 render daemon online." in r.text
+    assert "Rendering available right now." in r.text
     r = s.get("/cgi/api.cgi/api/v1/nope")
     assert r.status == 404 and r.json()["error"]["code"] == "not_found"
 

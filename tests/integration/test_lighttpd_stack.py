@@ -68,7 +68,7 @@ def test_daemon_registers_and_keeps_a_heartbeat(s):
                              " name = 'it-1'")[0][0] > first,
                timeout=5, what="a newer heartbeat")
     assert s.get("/api/v1/health").json()["daemons"]["online"] == 1
-    assert "Rendering available: 1 render daemon online." in \
+    assert "Rendering available right now." in \
         s.get("/").text
 
 
@@ -181,7 +181,7 @@ def test_programs_work_as_plain_cgi(s):
     assert json.loads(body)["database"]["up"] is True
     p, head, body = cgi(s, "portal.fcgi", "/")
     assert head.startswith("Status: 200 OK\r\n"), head
-    assert "Rendering available: 1 render daemon online." in body
+    assert "Rendering available right now." in body
     p, head, body = cgi(s, "api.fcgi", "/api/v1/health", query="a=%zz")
     assert head.startswith("Status: 400 "), head
     # The error names the parameter whose value does not decode.

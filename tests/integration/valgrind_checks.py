@@ -108,10 +108,18 @@ def test_login_session_and_key_paths_are_memcheck_clean(s):
     assert out.startswith("Status: 303"), out[:300]
     tok = re.search(r"kiln_session=([A-Za-z0-9_-]{43})", out).group(1)
     for path in ("/account", "/account/keys", "/admin/users/1",
-                 "/admin/audit"):
+                 "/admin/audit", "/generate"):
         out = vg_cgi(s, "portal.fcgi", "GET", path,
                      cookie="kiln_session=" + tok)
         assert out.startswith("Status: 200"), out[:300]
+    # The studio's refused form: every check runs, a preset is taken.
+    csrf = s.sql("SELECT csrf FROM sessions ORDER BY id DESC LIMIT 1")[0][0]
+    out = vg_cgi(s, "portal.fcgi", "POST", "/generate", urllib.parse.
+                 urlencode({"csrf": csrf, "prompt": "a star", "size":
+                            "80x64", "sampler": "x", "batch_count": "9",
+                            "hires_strength": "0.5"}).encode(), form,
+                 "kiln_session=" + tok, what="POST /generate")
+    assert out.startswith("Status: 422"), out[:300]
     key = "kiln_" + base64.urlsafe_b64encode(
         secrets.token_bytes(32)).decode().rstrip("=")
     s.sql("INSERT INTO api_keys (user_id, name, prefix, key_hash, scopes)"

@@ -16,7 +16,7 @@ escaping_is_on_everywhere(void)
 	memset(&r, 0, sizeof(r));
 	r.app = &app;
 	CHECK(view_set(&r, "Home.Tagline", "<script>alert('x')</script>&") == 0);
-	CHECK(view_set_int(&r, "Home.DaemonsOnline", 2) == 0);
+	CHECK(view_set(&r, "Home.Rendering", "1") == 0);
 	CHECK(view_render(&r, 200, "T<i>", "home.cs") == 0);
 	CHECK(r.status == 200);
 	CHECK(r.out.data != NULL);
@@ -26,8 +26,8 @@ escaping_is_on_everywhere(void)
 			"&lt;/script&gt;&amp;") != NULL);
 		CHECK(strstr(r.out.data, "<title>T&lt;i&gt; · Site &amp; Co"
 			"</title>") != NULL);
-		CHECK(strstr(r.out.data, "Rendering available: 2 render "
-			"daemons online.") != NULL);
+		CHECK(strstr(r.out.data, "Rendering available right now.") !=
+		    NULL);
 		CHECK(strstr(r.out.data, "<p>kiln " KILN_VERSION "</p>") != NULL);
 		/* No theme chosen: the browser's preference, no flash. */
 		CHECK(strstr(r.out.data, "<html lang=\"en\">") != NULL);
