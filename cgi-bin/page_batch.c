@@ -248,6 +248,17 @@ csv_text(const struct kreq *req, size_t *len, const char **name)
 	return t;
 }
 
+/* The form again with every problem found (none was queued). */
+static int
+refuse(struct kreq *req, const struct problems *p)
+{
+	if (p->n > BATCH_ERRORS_MAX)
+		view_set_int(req, "Batch.ErrorsMore", p->n - BATCH_ERRORS_MAX);
+	view_set(req, "Form.Error", "No job was queued: fix these problems "
+		"and send the file again");
+	return show(req, 422);
+}
+
 int
 page_batch_post(struct kreq *req)
 {
@@ -285,8 +296,10 @@ page_batch_post(struct kreq *req)
 		csv_free(&csv);
 		return show(req, 400);
 	}
-	if (header_cols(&csv.row[0], col, &p) != 0)
-		goto refused;
+	if (header_cols(&csv.row[0], col, &p) != 0) {
+		rc = refuse(req, &p);
+		goto out;
+	}
 	st = limit_submit(req);
 	if (st != 0) {
 		csv_free(&csv);
@@ -320,8 +333,10 @@ page_batch_post(struct kreq *req)
 			job_spec_model_limits(&specs[n], row_error, &p);
 		specs[n].batch_row = csv.row[i].row;
 	}
-	if (p.n > 0)
-		goto refused;
+	if (p.n > 0) {
+		rc = refuse(req, &p);
+		goto out;
+	}
 	st = job_enqueue_batch(req->app->db, req->auth->user_id, &tier, specs,
 		(int)n, ids, &why, name, &batch_id);
 	if (st < 0) {
@@ -337,13 +352,6 @@ page_batch_post(struct kreq *req)
 	snprintf(url, sizeof(url), "/batch/%llu", batch_id);
 	rc = view_flash(req, "batched") == 0 ? resp_redirect(req, url) :
 		(view_error(req, 500, "internal", "Out of memory."), -1);
-	goto out;
-refused:
-	if (p.n > BATCH_ERRORS_MAX)
-		view_set_int(req, "Batch.ErrorsMore", p.n - BATCH_ERRORS_MAX);
-	view_set(req, "Form.Error", "No job was queued: fix these problems "
-		"and send the file again");
-	rc = show(req, 422);
 out:
 	for (i = 0; specs != NULL && i < csv.n; i++)
 		job_spec_free(&specs[i]);

@@ -13,6 +13,7 @@ struct rec {
 	size_t n, cap;
 	struct buf cur;		/* the field being read */
 	int quoted;		/* cur was quoted (an empty "" is a field) */
+	int last_quoted;	/* the last field ended was */
 };
 
 static void
@@ -40,7 +41,22 @@ field_end(struct rec *r, const struct csv_limits *lim)
 	r->field[r->n++] = xstrndup(r->cur.data ? r->cur.data : "",
 		r->cur.len);
 	buf_reset(&r->cur);
+	r->last_quoted = r->quoted;
 	r->quoted = 0;
+	return 0;
+}
+
+/* Appends c to the field being read (row: its number, for the message).
+ * Returns 0, or -1 with why in err: past max_field, or out of memory. */
+static int
+put(struct rec *r, char c, long row, const struct csv_limits *lim,
+	char *err, size_t errlen)
+{
+	if (r->cur.len >= lim->max_field)
+		return errf(err, errlen, "row %ld: a field longer than %zu "
+			"bytes", row, lim->max_field);
+	if (buf_append(&r->cur, &c, 1) != 0)
+		return errf(err, errlen, "out of memory");
 	return 0;
 }
 
@@ -52,7 +68,7 @@ rec_end(struct rec *r, long row, const struct csv_limits *lim,
 {
 	struct csv_row *cr;
 
-	if (r->n == 1 && r->field[0][0] == '\0' && !r->quoted) {
+	if (r->n == 1 && r->field[0][0] == '\0' && !r->last_quoted) {
 		free(r->field[0]);
 		r->n = 0;
 		return 0;
@@ -77,7 +93,7 @@ csv_parse(const char *text, size_t len, const struct csv_limits *lim,
 	struct rec r = { 0 };
 	long row = 1;
 	size_t i = 0;
-	int rc = -1, was_quoted = 0;
+	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
 	if (len > lim->max_bytes) {
@@ -98,16 +114,16 @@ csv_parse(const char *text, size_t len, const struct csv_limits *lim,
 		if (st == QUOTED) {
 			if (c == '"')
 				st = QUOTE_IN;
-			else if (buf_append(&r.cur, &c, 1) != 0)
-				goto oom;
-			goto check;
+			else if (put(&r, c, row, lim, err, errlen) != 0)
+				goto out;
+			continue;
 		}
 		if (st == QUOTE_IN) {
 			if (c == '"') {		/* "" inside quotes */
-				if (buf_append(&r.cur, &c, 1) != 0)
-					goto oom;
+				if (put(&r, c, row, lim, err, errlen) != 0)
+					goto out;
 				st = QUOTED;
-				goto check;
+				continue;
 			}
 			if (c != ',' && c != '\r' && c != '\n') {
 				errf(err, errlen, "row %ld: text after a "
@@ -118,27 +134,22 @@ csv_parse(const char *text, size_t len, const struct csv_limits *lim,
 			st = PLAIN;	/* then handled as a separator */
 		}
 		if (c == ',' || c == '\n' || c == '\r') {
-			was_quoted = r.quoted;
 			if (field_end(&r, lim) != 0) {
 				errf(err, errlen, "row %ld: more than %zu "
 					"fields", row, lim->max_fields);
 				goto out;
 			}
-			if (c == ',') {
-				st = START;
+			st = START;
+			if (c == ',')
 				continue;
-			}
 			if (c == '\r' && i + 1 < len && text[i + 1] == '\n')
 				i++;
-			r.quoted = was_quoted;
 			if (rec_end(&r, row, lim, out) != 0) {
 				errf(err, errlen, "more than %zu rows",
 					lim->max_rows);
 				goto out;
 			}
-			r.quoted = 0;
 			row++;
-			st = START;
 			continue;
 		}
 		if (c == '"') {
@@ -153,14 +164,8 @@ csv_parse(const char *text, size_t len, const struct csv_limits *lim,
 			continue;
 		}
 		st = PLAIN;
-		if (buf_append(&r.cur, &c, 1) != 0)
-			goto oom;
-check:
-		if (r.cur.len > lim->max_field) {
-			errf(err, errlen, "row %ld: a field longer than %zu "
-				"bytes", row, lim->max_field);
+		if (put(&r, c, row, lim, err, errlen) != 0)
 			goto out;
-		}
 	}
 	if (st == QUOTED) {
 		errf(err, errlen, "row %ld: a quoted field is not closed", row);
@@ -168,22 +173,17 @@ check:
 	}
 	/* The last record, when the text does not end with a line break. */
 	if (st != START || r.n > 0) {
-		was_quoted = r.quoted;
 		if (field_end(&r, lim) != 0) {
 			errf(err, errlen, "row %ld: more than %zu fields", row,
 				lim->max_fields);
 			goto out;
 		}
-		r.quoted = was_quoted;
 		if (rec_end(&r, row, lim, out) != 0) {
 			errf(err, errlen, "more than %zu rows", lim->max_rows);
 			goto out;
 		}
 	}
 	rc = 0;
-	goto out;
-oom:
-	errf(err, errlen, "out of memory");
 out:
 	rec_clear(&r);
 	if (rc != 0)

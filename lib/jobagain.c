@@ -71,9 +71,12 @@ job_of(struct db *db, unsigned long long id, unsigned long long user_id,
 	return job_json(db, "", id, user_id, found);
 }
 
-json_object *
-job_again_body(struct db *db, const char *artifacts_dir,
-	unsigned long long id, unsigned long long user_id, int *found)
+/* The job's recipe (job, as job_json) into o under JobRequest's names:
+ * the flat fields, the hires fix's, ControlNet's and inpainting's, and
+ * the LoRAs given in the field (the prompt keeps its own tags). Returns 0
+ * or -1 (no memory). */
+static int
+again_fields(json_object *o, json_object *job)
 {
 	static const char *const plain[] = { "prompt", "negative_prompt",
 		"model", "width", "height", "steps", "cfg_scale", "sampler",
@@ -92,22 +95,9 @@ job_again_body(struct db *db, const char *artifacts_dir,
 	static const char *const inpaint[] = { "mask_blur", "inpainting_fill",
 		"inpaint_full_res", "inpaint_full_res_padding",
 		"inpainting_mask_invert" };
-	static const char *const inputs[][2] = { { "init", "init_image" },
-		{ "mask", "mask" }, { "control", "control_image" } };
-	json_object *job = job_of(db, id, user_id, found), *o = NULL, *v, *a;
+	json_object *v, *a;
 	size_t i, n;
-	char key[96];
 
-	if (job == NULL)
-		return NULL;
-	if (json_object_object_get_ex(job, "kind", &v) &&
-	    !strcmp(json_object_get_string(v), "upscale")) {
-		*found = 2;
-		goto out;
-	}
-	o = json_object_new_object();
-	if (o == NULL)
-		goto fail;
 	for (i = 0; i < ARRAY_LEN(plain); i++)
 		copy_key(o, job, plain[i], plain[i]);
 	if (json_object_object_get_ex(job, "hires", &v) && v != NULL)
@@ -119,55 +109,86 @@ job_again_body(struct db *db, const char *artifacts_dir,
 	if (json_object_object_get_ex(job, "inpaint", &v) && v != NULL)
 		for (i = 0; i < ARRAY_LEN(inpaint); i++)
 			copy_key(o, v, inpaint[i], inpaint[i]);
-	/* The field's LoRAs; the prompt's tags come back with it. */
-	if (json_object_object_get_ex(job, "loras", &v) && v != NULL &&
-	    (a = json_object_new_array()) != NULL) {
-		n = json_object_array_length(v);
-		for (i = 0; i < n; i++) {
-			json_object *l = json_object_array_get_idx(v, i), *s;
-			json_object *m;
+	if (!json_object_object_get_ex(job, "loras", &v) || v == NULL)
+		return 0;
+	a = json_object_new_array();
+	if (a == NULL)
+		return -1;
+	n = json_object_array_length(v);
+	for (i = 0; i < n; i++) {
+		json_object *l = json_object_array_get_idx(v, i), *src, *m;
 
-			if (json_object_object_get_ex(l, "source", &s) &&
-			    strcmp(json_object_get_string(s), "field") != 0)
-				continue;
-			m = json_object_new_object();
-			copy_key(m, l, "name", "name");
-			copy_key(m, l, "weight", "weight");
-			copy_key(m, l, "unet_weight", "unet_weight");
-			json_object_array_add(a, m);
-		}
-		if (json_object_array_length(a) > 0)
-			json_object_object_add(o, "loras", a);
-		else
+		if (json_object_object_get_ex(l, "source", &src) &&
+		    strcmp(json_object_get_string(src), "field") != 0)
+			continue;
+		m = json_object_new_object();
+		if (m == NULL) {
 			json_object_put(a);
+			return -1;
+		}
+		copy_key(m, l, "name", "name");
+		copy_key(m, l, "weight", "weight");
+		copy_key(m, l, "unet_weight", "unet_weight");
+		json_object_array_add(a, m);
 	}
-	/* The images it was given, from the job's own store. */
-	if (json_object_object_get_ex(job, "inputs", &v) && v != NULL) {
-		n = json_object_array_length(v);
-		for (i = 0; i < n; i++) {
-			json_object *in = json_object_array_get_idx(v, i), *k;
-			size_t j;
+	if (json_object_array_length(a) > 0)
+		json_object_object_add(o, "loras", a);
+	else
+		json_object_put(a);
+	return 0;
+}
 
-			if (!json_object_object_get_ex(in, "kind", &k))
+/* The images job id was given (init, mask, control), from its own store,
+ * into o as base64. Returns 0 or -1 (one could not be read). */
+static int
+again_inputs(json_object *o, json_object *job, const char *artifacts_dir,
+	unsigned long long id)
+{
+	static const char *const inputs[][2] = { { "init", "init_image" },
+		{ "mask", "mask" }, { "control", "control_image" } };
+	json_object *v, *k;
+	size_t i, j, n;
+	char key[96];
+
+	if (!json_object_object_get_ex(job, "inputs", &v) || v == NULL)
+		return 0;
+	n = json_object_array_length(v);
+	for (i = 0; i < n; i++) {
+		if (!json_object_object_get_ex(json_object_array_get_idx(v, i),
+		    "kind", &k))
+			continue;
+		for (j = 0; j < ARRAY_LEN(inputs); j++) {
+			if (strcmp(json_object_get_string(k), inputs[j][0]))
 				continue;
-			for (j = 0; j < ARRAY_LEN(inputs); j++) {
-				if (strcmp(json_object_get_string(k),
-				    inputs[j][0]) != 0)
-					continue;
-				snprintf(key, sizeof(key),
-					"jobs/%llu/inputs/%s.png", id,
-					inputs[j][0]);
-				if (add_image(o, artifacts_dir, key,
-				    inputs[j][1]) != 0)
-					goto fail;
-			}
+			snprintf(key, sizeof(key), "jobs/%llu/inputs/%s.png",
+				id, inputs[j][0]);
+			if (add_image(o, artifacts_dir, key, inputs[j][1]) != 0)
+				return -1;
 		}
 	}
-	goto out;
-fail:
-	json_object_put(o);
-	o = NULL;
-	*found = -1;
+	return 0;
+}
+
+json_object *
+job_again_body(struct db *db, const char *artifacts_dir,
+	unsigned long long id, unsigned long long user_id, int *found)
+{
+	json_object *job = job_of(db, id, user_id, found), *o = NULL, *v;
+
+	if (job == NULL)
+		return NULL;
+	if (json_object_object_get_ex(job, "kind", &v) &&
+	    !strcmp(json_object_get_string(v), "upscale")) {
+		*found = 2;
+		goto out;
+	}
+	o = json_object_new_object();
+	if (o == NULL || again_fields(o, job) != 0 ||
+	    again_inputs(o, job, artifacts_dir, id) != 0) {
+		json_object_put(o);
+		o = NULL;
+		*found = -1;
+	}
 out:
 	json_object_put(job);
 	return o;
@@ -208,17 +229,17 @@ job_upscale_body(struct db *db, const char *artifacts_dir,
 		return NULL;
 	}
 	o = json_object_new_object();
-	if (o == NULL || add_image(o, artifacts_dir, path, "init_image") != 0)
-		goto fail;
-	json_object_object_add(o, "kind", json_object_new_string("upscale"));
-	json_object_object_add(o, "upscaler", json_object_new_string(
-		upscaler != NULL ? upscaler : job_default_upscaler(
-		upscalers_dir, name, sizeof(name))));
-	*found = 1;
+	if (o == NULL || add_image(o, artifacts_dir, path, "init_image") != 0) {
+		json_object_put(o);
+		o = NULL;
+	} else {
+		json_object_object_add(o, "kind",
+			json_object_new_string("upscale"));
+		json_object_object_add(o, "upscaler", json_object_new_string(
+			upscaler != NULL ? upscaler : job_default_upscaler(
+			upscalers_dir, name, sizeof(name))));
+		*found = 1;
+	}
 	free(path);
 	return o;
-fail:
-	free(path);
-	json_object_put(o);
-	return NULL;
 }
