@@ -2,6 +2,7 @@
 #ifndef KILN_HANDLERS_H
 #define KILN_HANDLERS_H
 
+#include "jobzip.h"
 #include "request.h"
 
 struct json_object;
@@ -25,6 +26,8 @@ extern const struct input login_2fa_inputs[];
 extern const struct input security_code_inputs[];
 extern const struct input security_disable_inputs[];
 extern const struct input security_require_inputs[];
+extern const struct input upscale_inputs[];
+extern const struct input batch_inputs[];
 
 /* portal.fcgi */
 int page_home(struct kreq *req);
@@ -97,6 +100,13 @@ int page_job_share(struct kreq *req);
 int page_job_unshare(struct kreq *req);
 int page_job_delete(struct kreq *req);
 int page_shared(struct kreq *req);
+int page_job_vary(struct kreq *req);
+int page_job_upscale(struct kreq *req);
+int page_job_zip(struct kreq *req);
+int page_batch_new(struct kreq *req);
+int page_batch_post(struct kreq *req);
+int page_batch(struct kreq *req);
+int page_batch_zip(struct kreq *req);
 int page_theme(struct kreq *req);
 int page_gallery(struct kreq *req);
 int page_usage(struct kreq *req);
@@ -140,6 +150,7 @@ int api_image(struct kreq *req);
 int api_job_input(struct kreq *req);
 int api_shared(struct kreq *req);
 int api_shared_image(struct kreq *req);
+int api_job_zip(struct kreq *req);
 int api_sdapi_txt2img(struct kreq *req);
 int api_sdapi_models(struct kreq *req);
 int api_sdapi_loras(struct kreq *req);
@@ -233,5 +244,10 @@ int api_refuse_quota(struct kreq *req, const struct enqueue_refusal *why);
  * directory. Returns 0 or -1. */
 int api_artifact_path(const struct kreq *req, const char *rel, int thumb,
 	char *out, size_t n);
+
+/* A ZIP that jobs_zip (jobzip.h) made into b (taken), sent as the
+ * attachment name, or its refusal as an error page (page_jobs.c). */
+int page_zip_send(struct kreq *req, enum jobzip_status st, struct buf *b,
+	const char *name);
 
 #endif

@@ -72,6 +72,17 @@ static const struct route routes[] = {
 	{ M_POST, "/jobs/{id}/delete", page_job_delete, ACC_USER, 0, NULL,
 	  NULL },
 	{ M_GET, "/s/{token}", page_shared, ACC_PUBLIC, 0, NULL, NULL },
+	/* The job page's images (issue 25): vary, upscale, download all. */
+	{ M_POST, "/jobs/{id}/vary", page_job_vary, ACC_USER, 0, NULL, NULL },
+	{ M_POST, "/jobs/{id}/images/{idx}/upscale", page_job_upscale,
+	  ACC_USER, 0, NULL, upscale_inputs },
+	{ M_GET, "/jobs/{id}/images.zip", page_job_zip, ACC_USER, 0, NULL,
+	  NULL },
+	/* Batches from a CSV file; /batch/{id}.zip is page_batch's. */
+	{ M_GET, "/batch", page_batch_new, ACC_USER, 0, NULL, NULL },
+	{ M_POST, "/batch", page_batch_post, ACC_USER, 0, NULL,
+	  batch_inputs },
+	{ M_GET, "/batch/{id}", page_batch, ACC_USER, 0, NULL, NULL },
 	{ M_POST, "/theme", page_theme, ACC_PUBLIC, 0, NULL, theme_inputs },
 	{ M_GET, "/gallery", page_gallery, ACC_USER, 0, NULL, NULL },
 	{ M_GET, "/usage", page_usage, ACC_USER, 0, NULL, NULL },

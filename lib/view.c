@@ -164,6 +164,10 @@ static const char *const flash_msgs[][2] = {
 	{ "logout", "Logged out." },
 	{ "deleted", "Job deleted." },
 	{ "canceled", "Job canceled." },
+	/* The job page's vary and upscale, a CSV batch (issue 25). */
+	{ "varied", "Queued: the same settings with a new seed." },
+	{ "upscaling", "Queued: an upscale of that image." },
+	{ "batched", "Batch queued: one job per row." },
 };
 
 static const char *

@@ -25,7 +25,7 @@
     <nav aria-label="Site">
       <a href="/">Home</a>
       <?cs if:User.Username ?>
-      <a href="/generate">Generate</a> <a href="/gallery">Gallery</a> <a href="/jobs">Jobs</a> <a href="/usage">Usage</a>
+      <a href="/generate">Generate</a> <a href="/batch">Batch</a> <a href="/gallery">Gallery</a> <a href="/jobs">Jobs</a> <a href="/usage">Usage</a>
       <a href="/account">Account</a> <a href="/account/keys">API keys</a>
       <?cs if:User.IsAdmin ?><a href="/admin/queue">Queue</a> <a href="/admin/users">Users</a> <a href="/admin/audit">Audit log</a> <a href="/admin/settings">Settings</a><?cs /if ?>
       <form method="post" action="/logout" class="inline logout">
