@@ -32,6 +32,9 @@ static const struct route routes[] = {
 	  "status q cursor limit since until", NULL },
 	{ M_GET, "/api/v1/jobs/{id}", api_job_get, ACC_USER, SCOPE_READ, "",
 	  NULL },
+	/* All of a job's images and a manifest.json, as one ZIP. */
+	{ M_GET, "/api/v1/jobs/{id}/images.zip", api_job_zip, ACC_USER,
+	  SCOPE_READ, "", NULL },
 	{ M_GET, "/api/v1/jobs/{id}/inputs/{name}", api_job_input, ACC_USER,
 	  SCOPE_READ, "", NULL },
 	{ M_POST, "/api/v1/jobs/{id}/cancel", api_job_cancel, ACC_USER,

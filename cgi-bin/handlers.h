@@ -2,6 +2,7 @@
 #ifndef KILN_HANDLERS_H
 #define KILN_HANDLERS_H
 
+#include "jobzip.h"
 #include "request.h"
 
 struct json_object;
@@ -27,6 +28,8 @@ extern const struct input login_2fa_inputs[];
 extern const struct input security_code_inputs[];
 extern const struct input security_disable_inputs[];
 extern const struct input security_require_inputs[];
+extern const struct input upscale_inputs[];
+extern const struct input batch_inputs[];
 
 /* portal.fcgi */
 int page_home(struct kreq *req);
@@ -68,6 +71,30 @@ int page_keys_create(struct kreq *req);
 int page_keys_revoke(struct kreq *req);
 int page_generate(struct kreq *req);
 int page_generate_post(struct kreq *req);
+/* The generate form's image inputs (page_generate_inputs.c). */
+int page_generate_canny(struct kreq *req);	/* POST /generate/canny */
+struct job_spec;
+struct gen_inputs {	/* what a job's spec borrows until it is queued */
+	struct buf init;
+};
+/* In show(): the ControlNet menu, the script, ?init=JOBID-IDX (someone
+ * else's: 404). Returns 0, or -1 after it answered with an error. */
+int gen_inputs_view(struct kreq *req);
+/* At POST /generate: 1 when the no-script "Preview edges" button was
+ * pressed (the preview or its error is in the HDF: show the form),
+ * else 0. */
+int gen_inputs_preview(struct kreq *req);
+/* job_spec_from_form with the page's own fields: the outpaint sides,
+ * init_from's stored image (kept in g; free with gen_inputs_free after
+ * s). Returns as job_spec_from_form. */
+int gen_inputs_spec(struct kreq *req, struct gen_inputs *g,
+	struct job_spec *s, void (*err)(void *, const char *, const char *),
+	void *arg);
+void gen_inputs_free(struct gen_inputs *g);
+/* The portal's error page (view_error), a generate form too large to
+ * read told in the words of its fields. */
+void gen_inputs_error(struct kreq *req, int status, const char *code,
+	const char *message);
 int page_jobs(struct kreq *req);
 int page_job(struct kreq *req);
 int page_job_cancel(struct kreq *req);
@@ -75,6 +102,13 @@ int page_job_share(struct kreq *req);
 int page_job_unshare(struct kreq *req);
 int page_job_delete(struct kreq *req);
 int page_shared(struct kreq *req);
+int page_job_vary(struct kreq *req);
+int page_job_upscale(struct kreq *req);
+int page_job_zip(struct kreq *req);
+int page_batch_new(struct kreq *req);
+int page_batch_post(struct kreq *req);
+int page_batch(struct kreq *req);
+int page_batch_zip(struct kreq *req);
 int page_theme(struct kreq *req);
 int page_language(struct kreq *req);
 int page_account_prefs(struct kreq *req);
@@ -120,6 +154,7 @@ int api_image(struct kreq *req);
 int api_job_input(struct kreq *req);
 int api_shared(struct kreq *req);
 int api_shared_image(struct kreq *req);
+int api_job_zip(struct kreq *req);
 int api_sdapi_txt2img(struct kreq *req);
 int api_sdapi_models(struct kreq *req);
 int api_sdapi_loras(struct kreq *req);
@@ -213,5 +248,10 @@ int api_refuse_quota(struct kreq *req, const struct enqueue_refusal *why);
  * directory. Returns 0 or -1. */
 int api_artifact_path(const struct kreq *req, const char *rel, int thumb,
 	char *out, size_t n);
+
+/* A ZIP that jobs_zip (jobzip.h) made into b (taken), sent as the
+ * attachment name, or its refusal as an error page (page_jobs.c). */
+int page_zip_send(struct kreq *req, enum jobzip_status st, struct buf *b,
+	const char *name);
 
 #endif

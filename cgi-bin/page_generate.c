@@ -505,6 +505,9 @@ show(struct kreq *req, int status)
 		view_error(req, 500, "internal", "Out of memory.");
 		return -1;
 	}
+	/* The image inputs' part (page_generate_inputs.c). */
+	if (gen_inputs_view(req) != 0)
+		return -1;
 	return view_render(req, status, "Generate", "generate.cs");
 }
 
@@ -599,13 +602,25 @@ page_generate(struct kreq *req)
 	const char *from = req_query(req, "from");
 	const char *prompt = req_query(req, "prompt");
 	const char *seed = req_query(req, "seed");
+	const char *init = req_query(req, "init");
 	struct db_param p[2];
 	struct from_rec r;
 	struct from_arg a = { req, 1 };
-	long id, n;
+	long id, n, idx;
 
 	p[1] = DB_INT(req->auth->user_id);
-	if (from != NULL && parse_long(from, 1, 1L << 62, &id) == 0) {
+	/* ?init=JOBID-IDX ("inpaint this", "use as init image") without a
+	 * ?from=: the image's own job gives the settings too, as sending a
+	 * picture to img2img does in other studios. Whose image it is, is
+	 * checked where the image is taken (gen_inputs_view). */
+	if (from == NULL && init != NULL &&
+	    job_image_ref_parse(init, &id, &idx) == 0) {
+		p[0] = DB_INT(id);
+		if (db_query_into(req->app->db, FROM_SQL " WHERE id = ? AND"
+		    " user_id = ? AND deleted_at IS NULL", p, 2, from_fields,
+		    DB_NFIELDS(from_fields), &r, from_job, &a) < 0)
+			return view_db_fail(req, "generate: init settings");
+	} else if (from != NULL && parse_long(from, 1, 1L << 62, &id) == 0) {
 		p[0] = DB_INT(id);
 		if (db_query_into(req->app->db, FROM_SQL " WHERE id = ? AND"
 		    " user_id = ? AND deleted_at IS NULL", p, 2, from_fields,
@@ -716,6 +731,7 @@ int
 page_generate_post(struct kreq *req)
 {
 	struct job_spec s;
+	struct gen_inputs gi = { { 0 } };
 	struct enqueue_refusal why;
 	struct tier_limits tier;
 	unsigned long long id = 0;
@@ -736,10 +752,16 @@ page_generate_post(struct kreq *req)
 	if (size_bad)
 		view_field_error(req, "size", "size must be a preset of the "
 			"menu (width x height)");
+	/* The image inputs' no-script edge preview shows the form again. */
+	if (gen_inputs_preview(req)) {
+		form_again(req);
+		return show(req, 200);
+	}
 	/* Every problem in one answer: the tier's and the model's limits
 	 * are checked even when a field was already refused (each check
-	 * reads only the fields that were taken). */
-	bad = job_spec_from_form(req, &s, form_error, req);
+	 * reads only the fields that were taken). job_spec_from_form with
+	 * the image inputs' own fields (page_generate_inputs.c). */
+	bad = gen_inputs_spec(req, &gi, &s, form_error, req);
 	if (bad >= 0 && s.model != NULL && (!s.upscale || s.upscaler != NULL)) {
 		bad += job_spec_limits(&s, &tier, form_error, req);
 		bad += job_spec_model_limits(&s, form_error, req);
@@ -748,6 +770,7 @@ page_generate_post(struct kreq *req)
 		bad += size_bad;
 	if (bad != 0) {
 		job_spec_free(&s);
+		gen_inputs_free(&gi);
 		if (bad < 0) {
 			/* No random seed: the kernel's randomness failed. */
 			view_error(req, 500, "internal", "The job could not be "
@@ -760,6 +783,7 @@ page_generate_post(struct kreq *req)
 	st = job_enqueue(req->app->db, req->auth->user_id, &tier, &s, 1, &id,
 		&why);
 	job_spec_free(&s);
+	gen_inputs_free(&gi);
 	if (st < 0)
 		return view_db_fail(req, "generate: insert");
 	if (st > 0) {

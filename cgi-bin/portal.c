@@ -60,6 +60,8 @@ static const struct route routes[] = {
 	{ M_GET, "/generate", page_generate, ACC_USER, 0, NULL, NULL },
 	{ M_POST, "/generate", page_generate_post, ACC_USER, 0, NULL,
 	  job_inputs },
+	{ M_POST, "/generate/canny", page_generate_canny, ACC_USER, 0, NULL,
+	  job_inputs },
 	{ M_GET, "/jobs", page_jobs, ACC_USER, 0, NULL, NULL },
 	{ M_GET, "/jobs/{id}", page_job, ACC_USER, 0, NULL, NULL },
 	{ M_POST, "/jobs/{id}/cancel", page_job_cancel, ACC_USER, 0, NULL,
@@ -70,6 +72,17 @@ static const struct route routes[] = {
 	{ M_POST, "/jobs/{id}/delete", page_job_delete, ACC_USER, 0, NULL,
 	  NULL },
 	{ M_GET, "/s/{token}", page_shared, ACC_PUBLIC, 0, NULL, NULL },
+	/* The job page's images (issue 25): vary, upscale, download all. */
+	{ M_POST, "/jobs/{id}/vary", page_job_vary, ACC_USER, 0, NULL, NULL },
+	{ M_POST, "/jobs/{id}/images/{idx}/upscale", page_job_upscale,
+	  ACC_USER, 0, NULL, upscale_inputs },
+	{ M_GET, "/jobs/{id}/images.zip", page_job_zip, ACC_USER, 0, NULL,
+	  NULL },
+	/* Batches from a CSV file; /batch/{id}.zip is page_batch's. */
+	{ M_GET, "/batch", page_batch_new, ACC_USER, 0, NULL, NULL },
+	{ M_POST, "/batch", page_batch_post, ACC_USER, 0, NULL,
+	  batch_inputs },
+	{ M_GET, "/batch/{id}", page_batch, ACC_USER, 0, NULL, NULL },
 	{ M_POST, "/theme", page_theme, ACC_PUBLIC, 0, NULL, theme_inputs },
 	{ M_POST, "/language", page_language, ACC_PUBLIC, 0, NULL,
 	  language_inputs },
@@ -117,9 +130,10 @@ main(int argc, char **argv)
 {
 	/* The generate form may carry an init image (multipart): from a
 	 * signed-in user only (auth_portal_session, before the body). */
-	static const char *const uploads[] = { "/generate", NULL };
+	static const char *const uploads[] = { "/generate",
+		"/generate/canny", NULL };
 	static const struct program prog = {
-		"portal.fcgi", routes, ARRAY_LEN(routes), view_error,
+		"portal.fcgi", routes, ARRAY_LEN(routes), gen_inputs_error,
 		auth_portal, NULL, uploads, auth_portal_session, 1,
 	};
 

@@ -117,6 +117,8 @@ struct job_spec {
 	int upscale, upscale_sized;
 	char *upscaler;
 	double upscale_by;
+	/* Its row in a CSV batch (job_enqueue_batch), else 0. */
+	long batch_row;
 };
 
 /* The sides of job_spec's outpaint, in order. */
@@ -155,6 +157,12 @@ int job_insert(struct db *db, unsigned long long user_id, int priority,
 
 /* Removes what job_insert stored for job id of s (after a rollback). */
 void job_inputs_discard(const struct job_spec *s, unsigned long long id);
+
+/* One image of a job as the generate form names it, "JOBID-IDX"
+ * (/generate?init=, init_from): job 1..2^62 and idx 0..BATCH_MAX-1, both
+ * plain decimal digits. Returns 0 with *job and *idx, or -1 when s is
+ * not one (NULL included). */
+int job_image_ref_parse(const char *s, long *job, long *idx);
 
 /* Credits a job costs: one per 512x512 pixel-step of work... precisely
  * ceil(width x height x steps x batch / 262144), at least 1 (a 512x512
@@ -196,6 +204,15 @@ struct enqueue_refusal {
 int job_enqueue(struct db *db, unsigned long long user_id,
 	const struct tier_limits *t, const struct job_spec *specs, int n,
 	unsigned long long *ids, struct enqueue_refusal *why);
+
+/* job_enqueue for a batch from a CSV file: the same checks and charges
+ * for all n jobs at once (the whole batch is queued or none of it), and
+ * in the same transaction a batches row named batch for user_id, its id
+ * in *batch_id, with each job's batch_id and batch_row (its spec's). */
+int job_enqueue_batch(struct db *db, unsigned long long user_id,
+	const struct tier_limits *t, const struct job_spec *specs, int n,
+	unsigned long long *ids, struct enqueue_refusal *why,
+	const char *batch, unsigned long long *batch_id);
 
 /* SQL for a job row aliased j: how many queued jobs run before it
  * (higher priority, or the same and older); NULL unless it is queued. */

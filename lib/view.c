@@ -188,21 +188,11 @@ static const char *const flash_msgs[][2] = {
 	    "ended.") },
 	{ "deleted", N_("Job deleted.") },
 	{ "canceled", N_("Job canceled.") },
-	{ "key_created", N_("API key created. Copy it now: it is shown "
-	    "only once.") },
-	{ "key_revoked", N_("API key revoked.") },
-	{ "webhook_saved", N_("Webhook saved.") },
-	{ "webhook_rotated", N_("Webhook secret rotated.") },
-	{ "settings_saved", N_("Settings saved.") },
-	{ "invite_created", N_("Invite created. Copy the code now: it is "
-	    "shown only once.") },
 	{ "user_saved", N_("User updated.") },
-	{ "language", N_("Language changed.") },
-	{ "prefs_saved", N_("Preferences saved.") },
-	{ "job_queued", N_("Job queued.") },
-	{ "shared", N_("Share link created.") },
-	{ "unshared", N_("Share link removed.") },
-	{ "session_ended", N_("Session ended.") },
+	/* The job page's vary and upscale, a CSV batch (issue 25). */
+	{ "varied", N_("Queued: the same settings with a new seed.") },
+	{ "upscaling", N_("Queued: an upscale of that image.") },
+	{ "batched", N_("Batch queued: one job per row.") },
 };
 
 static const char *

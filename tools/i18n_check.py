@@ -154,12 +154,17 @@ def bare_words(path):
                 continue
             problems.append("macro argument: %r" % s)
     t = re.sub(r'<\?cs.*?\?>', ' ', text, flags=re.S)
-    # Attributes people read: their text must come from _() too.
-    for m in re.finditer(r'\b(alt|title|placeholder|aria-label|data-done)="'
-                         r'([^"]*)"', t):
-        for w in re.findall(r"[A-Za-z][A-Za-z']*", m.group(2)):
-            if w not in ALLOW:
-                problems.append("%s attribute: %r" % (m.group(1), w))
+    # Attributes people read: their text must come from _() too, but on
+    # an element marked translate="no" (HTML's own mark for text that is
+    # code or data, such as a sample CSV).
+    for tag in re.findall(r'<[^>]+>', t):
+        if 'translate="no"' in tag:
+            continue
+        for m in re.finditer(r'\b(alt|title|placeholder|aria-label|'
+                             r'data-done)="([^"]*)"', tag):
+            for w in re.findall(r"[A-Za-z][A-Za-z']*", m.group(2)):
+                if w not in ALLOW:
+                    problems.append("%s attribute: %r" % (m.group(1), w))
     t = re.sub(r'<!--.*?-->', ' ', t, flags=re.S)
     t = re.sub(r'<(code|pre|script|style)\b.*?</\1>', ' ', t,
                flags=re.S | re.I)

@@ -2,6 +2,7 @@
  * aperture 3 and the L1 gradient) rewritten for one thread: the same
  * integers, so the same edges. */
 #include "canny.h"
+#include "image.h"
 #include "util.h"
 
 #include <math.h>
@@ -151,4 +152,36 @@ out:
 	free(map);
 	free(stack);
 	return rc;
+}
+
+int
+canny_hint_rgb(const uint8_t *rgb, int w, int h, int width, int height,
+	double low, double high, uint8_t **out, char *err, size_t errlen)
+{
+	uint8_t *img = NULL, *edges;
+	size_t n = (size_t)width * (size_t)height, i;
+
+	*out = NULL;
+	/* Resized first, then the edges found at the size the ControlNet
+	 * sees them (A1111 resizes to the preprocessor resolution before
+	 * canny too). */
+	if (image_resize_rgb(rgb, w, h, width, height, &img, err,
+	    errlen) != 0)
+		return -1;
+	edges = malloc(n);
+	if (edges == NULL) {
+		free(img);
+		return errf(err, errlen, "out of memory");
+	}
+	if (canny_edges(img, width, height, 3, low, high, edges, err,
+	    errlen) != 0) {
+		free(img);
+		free(edges);
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		img[3 * i] = img[3 * i + 1] = img[3 * i + 2] = edges[i];
+	free(edges);
+	*out = img;
+	return 0;
 }

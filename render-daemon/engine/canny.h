@@ -25,4 +25,13 @@
 int canny_edges(const uint8_t *img, int w, int h, int channels, double low,
 	double high, uint8_t *out, char *err, size_t errlen);
 
+/* ControlNet's canny hint as the engine makes it from a control image,
+ * one function for kilnd and the portal's edge preview (so the preview
+ * is the map the job will use): rgb (w x h, RGB8) resized to width x
+ * height (image_resize_rgb), then canny_edges on its three channels, the
+ * edges written as grey RGB8 into a malloc'd *out (width x height x 3).
+ * Returns 0, or -1 with a message in err. */
+int canny_hint_rgb(const uint8_t *rgb, int w, int h, int width, int height,
+	double low, double high, uint8_t **out, char *err, size_t errlen);
+
 #endif

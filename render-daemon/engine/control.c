@@ -106,34 +106,13 @@ int
 control_hint_rgb(const struct gen_control *g, int width, int height,
 	uint8_t **out, char *err, size_t errlen)
 {
-	uint8_t *rgb = NULL, *edges = NULL;
-	size_t n = (size_t)width * (size_t)height, i;
-
 	*out = NULL;
-	/* Resized first, then the edges found at the size the ControlNet
-	 * sees them (A1111 resizes to the preprocessor resolution before
-	 * canny too). */
-	if (image_resize_rgb(g->rgb, g->w, g->h, width, height, &rgb, err,
-	    errlen) != 0)
-		return -1;
-	if (g->pre == GEN_PRE_CANNY) {
-		edges = malloc(n);
-		if (edges == NULL) {
-			free(rgb);
-			return errf(err, errlen, "out of memory");
-		}
-		if (canny_edges(rgb, width, height, 3, g->low, g->high, edges,
-		    err, errlen) != 0) {
-			free(rgb);
-			free(edges);
-			return -1;
-		}
-		for (i = 0; i < n; i++)
-			rgb[3 * i] = rgb[3 * i + 1] = rgb[3 * i + 2] = edges[i];
-		free(edges);
-	}
-	*out = rgb;
-	return 0;
+	/* The portal's edge preview calls the same canny_hint_rgb. */
+	if (g->pre == GEN_PRE_CANNY)
+		return canny_hint_rgb(g->rgb, g->w, g->h, width, height,
+			g->low, g->high, out, err, errlen);
+	return image_resize_rgb(g->rgb, g->w, g->h, width, height, out, err,
+		errlen);
 }
 
 /* The hint embedding of control g at width x height. */

@@ -396,7 +396,8 @@ def page_fixtures(s):
         "visitor": (None, ["/", "/login", "/register", "/s/" + tok]),
         "user": (uid, ["/", "/generate", "/gallery", "/jobs",
                        "/jobs/%d" % j["id"], "/usage", "/account",
-                       "/account/keys", "/account/webhooks"]),
+                       "/account/keys", "/account/webhooks",
+                       "/batch"]),
         "admin": (aid, ["/admin/queue", "/admin/users",
                         "/admin/users/%d" % uid, "/admin/audit",
                         "/admin/settings"]),
@@ -498,7 +499,7 @@ def test_screenshots_of_every_page_at_both_widths(s):
         # desktop's scroll bar).
         w = int.from_bytes(png[16:20], "big")
         assert p["width"] - 20 <= w <= p["width"], (name, w)
-    assert len(pages) == 2 * 2 * 18
+    assert len(pages) == 2 * 2 * 19
 
 
 def test_the_theme_switch_overrides_the_browser_without_scripts(s):

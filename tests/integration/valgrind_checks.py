@@ -178,7 +178,11 @@ def test_login_session_and_key_paths_are_memcheck_clean(s):
                        ("portal.fcgi", "/gallery"),
                        ("portal.fcgi", "/usage"),
                        ("portal.fcgi", "/usage/chart.png"),
-                       ("portal.fcgi", "/metrics")]:
+                       ("portal.fcgi", "/metrics"),
+                       # The job's ZIP (libarchive) and the CSV form.
+                       ("api.fcgi", "/api/v1/jobs/%d/images.zip" % jid),
+                       ("portal.fcgi", "/jobs/%d/images.zip" % jid),
+                       ("portal.fcgi", "/batch")]:
         out = vg_cgi(s, prog, "GET", path, cookie="kiln_session=" + tok)
         assert out.startswith("Status: 200"), (path, out[:300])
     out = vg_cgi(s, "api.fcgi", "DELETE", "/api/v1/jobs/%d" % jid,
