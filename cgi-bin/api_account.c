@@ -10,8 +10,6 @@
 
 #include <json-c/json.h>
 #include <sodium.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 int
@@ -215,71 +213,33 @@ out:
 	return rc;
 }
 
-/* What rotating a key needs to know of it first. */
-struct rotate_rec {
-	char *scopes;
-	long revoked, expired;
-};
-
-static const struct db_field rotate_fields[] = {
-	DB_FIELD(struct rotate_rec, scopes, DBF_DUP, "scopes"),
-	DB_FIELD(struct rotate_rec, revoked, DBF_LONG, "revoked"),
-	DB_FIELD(struct rotate_rec, expired, DBF_LONG, "expired"),
-};
-
-/* Whether the caller may rotate its account's key kid: it exists, is
- * live, and the caller's key holds all its scopes. Returns 0, or -1
- * after answering the refusal. */
+/* Whether the caller may rotate its account's key kid: it exists (else
+ * 404, as for another account's) and is the caller's own key (live, or
+ * the caller would not be here). Returns 0, or -1 after answering the
+ * refusal. */
 static int
 rotate_allowed(struct kreq *req, unsigned long long kid)
 {
-	struct rotate_rec r = { 0 };
-	char need[64], msg[128];
 	struct db_param p[2];
-	unsigned sc = 0;
-	int rc = -1;
-	long n;
+	long n = 0;
 
 	p[0] = DB_INT(kid);
 	p[1] = DB_INT(req->auth->user_id);
-	n = kid ? db_query_into(req->app->db, "SELECT scopes,"
-	    " revoked_at IS NOT NULL AS revoked,"
-	    " COALESCE(expires_at <= NOW(3), 0) AS expired"
-	    " FROM api_keys WHERE id = ? AND user_id = ?", p, 2,
-	    rotate_fields, DB_NFIELDS(rotate_fields), &r, NULL, NULL) : 0;
-	if (n < 0) {
-		api_db_fail(req, "api: rotate");
-		goto out;
-	}
-	if (n == 0) {
-		resp_error_json(req, 404, "not_found", "no such API key", NULL);
-		goto out;
-	}
-	if (scopes_parse(r.scopes, &sc) != 0) {
-		log_error("api: rotate: key %llu: scopes \"%s\"", kid,
-			r.scopes);
-		api_send(req, 500, NULL);
-		goto out;
-	}
-	/* The new secret carries the key's scopes: a key may hand out only
-	 * what it holds itself, as a read key may not mint an admin one. */
-	if ((sc & ~req->auth->scopes) != 0) {
-		scopes_format(sc & ~req->auth->scopes, need, sizeof(need));
-		snprintf(msg, sizeof(msg), "this API key lacks the scope: %s "
-			"(the key to rotate has it)", need);
-		resp_error_json(req, 403, "forbidden", msg, NULL);
-	} else if (r.revoked) {
-		resp_error_json(req, 409, "key_revoked", "this API key is "
-			"revoked; make a new one", NULL);
-	} else if (r.expired) {
-		resp_error_json(req, 409, "key_expired", "this API key has "
-			"expired; make a new one", NULL);
-	} else {
-		rc = 0;
-	}
-out:
-	free(r.scopes);
-	return rc;
+	if (kid != 0 && db_query_long(req->app->db, "SELECT COUNT(*) FROM"
+	    " api_keys WHERE id = ? AND user_id = ?", p, 2, &n) != 0)
+		return api_db_fail(req, "api: rotate");
+	if (n == 0)
+		return resp_error_json(req, 404, "not_found", "no such API key",
+			NULL);
+	/* Keys are made on /account/keys, with a session. A key that got
+	 * another key's new secret would outlive its own revocation (a
+	 * leaked key's holder would keep a way in), so over the API a key
+	 * rotates itself only: revoking its row ends both secrets. */
+	if (kid != req->auth->key_id)
+		return resp_error_json(req, 403, "forbidden", "an API key can "
+			"rotate only itself; rotate other keys on "
+			"/account/keys", NULL);
+	return 0;
 }
 
 int

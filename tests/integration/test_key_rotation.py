@@ -199,23 +199,26 @@ def test_someone_elses_key_is_404(s):
     assert works(s, bkey)
 
 
-def test_a_key_cannot_rotate_a_key_with_more_scopes(s):
-    # The new secret carries the rotated key's scopes: a read key would
-    # otherwise mint a working generate key.
+def test_over_the_api_a_key_rotates_only_itself(s):
+    # Another key's new secret would outlive the caller's revocation (and
+    # a read key would get a generate one): other keys are rotated on the
+    # page, with a session.
     _, _, b = signed_in(s, "rot")
     reader = new_key(b, "reader", ["read"])
     writer = new_key(b, "writer", ["read", "generate"])
-    wkid = key_id(s, writer)
-    r = rotate(s, wkid, reader)
-    assert r.status == 403, r.text
-    assert "generate" in r.json()["error"]["message"]
-    assert one(s, "SELECT key_hash FROM api_keys WHERE id = %s" % wkid) == \
-        sha256(writer)
-    # The other way round is fine, and a key may rotate itself.
-    r = rotate(s, key_id(s, reader), writer, 0)
-    assert r.status == 200, r.text
-    assert r.json()["scopes"] == ["read"]
-    assert rotate(s, wkid, writer, 0).status == 200
+    rkid, wkid = key_id(s, reader), key_id(s, writer)
+    for caller, kid in ((reader, wkid), (writer, rkid)):
+        r = rotate(s, kid, caller)
+        assert r.status == 403, r.text
+        assert r.json()["error"]["code"] == "forbidden"
+        assert "only itself" in r.json()["error"]["message"]
+    assert one(s, "SELECT COUNT(*) FROM api_keys WHERE id IN (%s, %s)"
+                  " AND rotated_at IS NULL" % (rkid, wkid)) == "2"
+    # Any key may rotate itself, a read-only one too: it gains nothing.
+    r = rotate(s, rkid, reader, 0)
+    assert r.status == 200 and r.json()["scopes"] == ["read"], r.text
+    r = rotate(s, wkid, writer, 0)
+    assert r.status == 200 and r.json()["scopes"] == ["read", "generate"]
 
 
 def test_a_session_cannot_rotate_over_the_api(s):
@@ -228,19 +231,24 @@ def test_a_session_cannot_rotate_over_the_api(s):
                key_id(s, key)) == sha256(key)
 
 
-def test_revoked_and_expired_keys_are_not_rotated(s):
+def test_revoked_and_expired_keys_are_not_rotated_on_the_page(s):
     _, _, b = signed_in(s, "rot")
-    caller = new_key(b, "caller", ["read"])
     gone = new_key(b, "gone", ["read"])
     old = new_key(b, "old", ["read"])
     gkid, okid = key_id(s, gone), key_id(s, old)
     assert api(s, "DELETE", "/api/v1/keys/%s" % gkid, gone).status == 204
     s.sql("UPDATE api_keys SET expires_at = NOW(3) - INTERVAL 1 SECOND"
           " WHERE id = %s" % okid)
-    r = rotate(s, gkid, caller)
-    assert (r.status, r.json()["error"]["code"]) == (409, "key_revoked")
-    r = rotate(s, okid, caller)
-    assert (r.status, r.json()["error"]["code"]) == (409, "key_expired")
+    page = b.get("/account/keys").text
+    assert "/account/keys/%s/rotate" % gkid not in page
+    assert "/account/keys/%s/rotate" % okid not in page
+    for kid, said in ((gkid, "That key is revoked"),
+                      (okid, "That key has expired")):
+        r = b.submit("/account/keys/%s/rotate" % kid, {"grace": "0"},
+                     page="/account/keys")
+        assert r.status == 409, r.status
+        assert said in r.text, r.text[:2000]
+        assert 'id="new-key"' not in r.text
     assert one(s, "SELECT COUNT(*) FROM api_keys WHERE id IN (%s, %s)"
                   " AND rotated_at IS NULL" % (gkid, okid)) == "2"
 
@@ -313,6 +321,16 @@ def test_only_admins_rotate_admin_keys_on_the_page(s):
     akey = new_key(adm, "adm", ["read", "admin"])
     new, _ = rotate_on_page(adm, key_id(s, akey), 0)
     assert api(s, "GET", "/api/v1/users", new).status == 200
+    # A demoted admin's admin key stays as it is.
+    _, uid, b = signed_in(s, "demoted")
+    s.sql("UPDATE users SET role = 'admin' WHERE id = %s" % uid)
+    dkey = new_key(b, "adm", ["read", "admin"])
+    s.sql("UPDATE users SET role = 'user' WHERE id = %s" % uid)
+    r = b.submit("/account/keys/%s/rotate" % key_id(s, dkey), {"grace": "0"},
+                 page="/account/keys")
+    assert r.status == 403, r.status
+    assert one(s, "SELECT rotated_at IS NULL FROM api_keys WHERE id = %s" %
+               key_id(s, dkey)) == "1"
 
 
 # -------------------------------------------------------------- expiry
