@@ -482,3 +482,21 @@ def test_a_new_key_lists_never_used(s):
     new_key(b, "idle", ["read"])
     page = b.get("/account/keys").text
     assert re.search(r"<td>never</td>", page), page[:3000]
+
+
+# ------------------------------------------------------------- the doc
+
+def test_the_listed_and_rotated_fields_are_the_documented_ones(s):
+    doc = s.get("/api/v1/openapi.json").json()
+    props = set(doc["components"]["schemas"]["ApiKey"]["properties"])
+    _, _, b = signed_in(s, "doc")
+    key = new_key(b, "script", ["read"])
+    kid = key_id(s, key)
+    assert set(listed(s, key, kid)) == props
+    got = rotate(s, kid, key, 0).json()
+    assert set(got) == props | {"key"}
+    op = doc["paths"]["/api/v1/keys/{id}/rotate"]["post"]
+    body = op["requestBody"]["content"]["application/json"]["schema"]
+    assert set(body["properties"]) == {"grace_seconds"}
+    g = body["properties"]["grace_seconds"]
+    assert (g["minimum"], g["maximum"], g["default"]) == (0, 2592000, 86400)
