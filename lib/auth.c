@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -153,10 +154,17 @@ apikey_create(struct db *db, unsigned long long user_id, const char *name,
 	unsigned scopes, long long expires, char *key_out,
 	unsigned long long *id)
 {
-	char prefix[APIKEY_PREFIX_LEN + 1], sc[64];
+	char prefix[APIKEY_PREFIX_LEN + 1], sc[64], when[32];
 	char hash[DIGEST_HEX + 1];
-	struct db_param p[7];
+	struct db_param p[6];
+	time_t t = (time_t)expires;
+	struct tm tm;
 
+	/* As UTC text, the connection's time zone (db.c): MariaDB 10.11's
+	 * FROM_UNIXTIME stops at 2038. */
+	if (expires != 0 && (gmtime_r(&t, &tm) == NULL ||
+	    strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm) == 0))
+		return -1;
 	if (apikey_new(key_out, prefix, hash) != 0)
 		return -1;
 	scopes_format(scopes, sc, sizeof(sc));
@@ -165,13 +173,10 @@ apikey_create(struct db *db, unsigned long long user_id, const char *name,
 	p[2] = DB_STR(prefix);
 	p[3] = DB_STR(hash);
 	p[4] = DB_STR(sc);
-	p[5] = DB_INT(expires);
-	p[6] = DB_INT(expires);
-	/* The connection's time zone is UTC (db.c), so FROM_UNIXTIME gives
-	 * the UTC time every other column holds. */
+	p[5] = expires != 0 ? DB_STR(when) : DB_NULL;
 	return db_exec(db, "INSERT INTO api_keys (user_id, name, prefix,"
-		" key_hash, scopes, expires_at) VALUES (?, ?, ?, ?, ?,"
-		" IF(? = 0, NULL, FROM_UNIXTIME(?)))", p, 7, NULL, id);
+		" key_hash, scopes, expires_at) VALUES (?, ?, ?, ?, ?, ?)", p, 6,
+		NULL, id);
 }
 
 int

@@ -358,6 +358,15 @@ def test_a_key_made_with_an_expiry_date_lists_it(s):
     assert day + " 00:00" in b.get("/account/keys").text
     rows = audit_rows(s, "key_create", name)
     assert rows and "expires " + day in rows[-1][2], rows
+    # Past 2038 (MariaDB's FROM_UNIXTIME stops there) and on a leap day.
+    for far in ("2099-01-01", "2096-02-29"):
+        r = b.submit("/account/keys", {"name": "far", "scope": ["read"],
+                                       "expires": far}, page="/account/keys")
+        assert r.status == 200, r.text[:1500]
+        fkey = html.unescape(re.search(r'<code id="new-key">([^<]+)</code>',
+                                       r.text).group(1))
+        assert listed(s, fkey, key_id(s, fkey))["expires_at"] == \
+            far + "T00:00:00Z"
 
 
 def test_a_key_without_expiry_never_expires(s):
