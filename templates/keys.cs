@@ -47,7 +47,7 @@
       <td><?cs if:k.Revoked ?>revoked <?cs var:k.Revoked ?><?cs else ?>
         <?cs if:k.Expired != 1 ?><form method="post" action="/account/keys/<?cs var:k.Id ?>/rotate" class="inline rotate">
           <input type="hidden" name="csrf" value="<?cs var:Csrf.Token ?>">
-          <label>Old secret works <select name="grace"><option value="0">not at all</option><option value="3600">1 hour</option><option value="86400" selected>1 day</option><option value="604800">7 days</option><option value="2592000">30 days</option></select> more</label>
+          <label>Old secret works for <select name="grace"><option value="0">no longer</option><option value="3600">1 hour</option><option value="86400" selected>1 day</option><option value="604800">7 days</option><option value="2592000">30 days</option></select></label>
           <button type="submit" class="small">Rotate</button>
         </form><?cs /if ?>
         <?cs call:confirm("/account/keys/" + k.Id + "/revoke", "Revoke", "Revoke key " + k.Name + "? Scripts using it stop working.", "Yes, revoke", "small") ?><?cs /if ?></td>
