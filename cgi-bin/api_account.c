@@ -56,7 +56,7 @@ struct key_rec {
 	unsigned long long id;
 	const char *name, *prefix, *scopes;
 	const char *created_at, *last_used_at, *last_used_ip, *revoked_at;
-	const char *expires_at, *rotated_at, *old_until;
+	const char *expires_at, *rotated_at, *old_until, *old_used;
 	long expired;
 };
 
@@ -72,11 +72,13 @@ static const struct db_field key_fields[] = {
 	DB_FIELD_NULL(struct key_rec, expires_at, DBF_STR, "expires_at"),
 	DB_FIELD_NULL(struct key_rec, rotated_at, DBF_STR, "rotated_at"),
 	DB_FIELD_NULL(struct key_rec, old_until, DBF_STR, "old_until"),
+	DB_FIELD_NULL(struct key_rec, old_used, DBF_STR, "old_used"),
 	DB_FIELD(struct key_rec, expired, DBF_LONG, "expired"),
 };
 
 /* The user's keys (kid 0) or one of them, as key_fields reads them:
- * old_until is set only while a rotated key's old secret still works. */
+ * old_until and old_used are set only while a rotated key's old secret
+ * still works. */
 #define KEY_TIME(col) "DATE_FORMAT(" col ", '%Y-%m-%dT%H:%i:%sZ')"
 static const char keys_sql[] = "SELECT id, name, prefix, scopes, "
 	KEY_TIME("created_at") " AS created_at, "
@@ -86,6 +88,8 @@ static const char keys_sql[] = "SELECT id, name, prefix, scopes, "
 	KEY_TIME("rotated_at") " AS rotated_at,"
 	" IF(old_valid_until > NOW(3), " KEY_TIME("old_valid_until")
 	", NULL) AS old_until,"
+	" IF(old_valid_until > NOW(3), " KEY_TIME("old_last_used_at")
+	", NULL) AS old_used,"
 	" COALESCE(expires_at <= NOW(3), 0) AS expired"
 	" FROM api_keys WHERE user_id = ? AND (? = 0 OR id = ?) ORDER BY id";
 
@@ -122,6 +126,8 @@ key_row(void *rec, void *arg)
 		json_str_or_null(r->rotated_at));
 	json_object_object_add(o, "old_secret_valid_until",
 		json_str_or_null(r->old_until));
+	json_object_object_add(o, "old_secret_last_used_at",
+		json_str_or_null(r->old_used));
 	json_object_array_add(arg, o);
 	return 0;
 }

@@ -72,7 +72,9 @@ show(struct kreq *req, int status)
 	    " AS Expires, COALESCE(expires_at <= NOW(3), 0) AS Expired,"
 	    " IF(old_valid_until > NOW(3),"
 	    " DATE_FORMAT(old_valid_until, '%Y-%m-%d %H:%i:%s'), '')"
-	    " AS OldUntil FROM api_keys WHERE user_id = ?"
+	    " AS OldUntil,"
+	    " COALESCE(DATE_FORMAT(old_last_used_at, '%Y-%m-%d %H:%i:%s'), '')"
+	    " AS OldUsed FROM api_keys WHERE user_id = ?"
 	    " ORDER BY revoked_at IS NOT NULL, id DESC LIMIT 200", p, 1) < 0)
 		return view_db_fail(req, "keys: list");
 	return view_render(req, status, "API keys", "keys.cs");

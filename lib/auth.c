@@ -204,6 +204,7 @@ apikey_rotate(struct db *db, unsigned long long user_id,
 	    " old_prefix = IF(? > 0, prefix, NULL),"
 	    " old_key_hash = IF(? > 0, key_hash, NULL),"
 	    " old_valid_until = IF(? > 0, NOW(3) + INTERVAL ? SECOND, NULL),"
+	    " old_last_used_at = NULL,"
 	    " prefix = ?, key_hash = ?, rotated_at = NOW(3)"
 	    " WHERE id = ? AND user_id = ? AND revoked_at IS NULL", p, 8, &n,
 	    NULL) != 0)
@@ -453,6 +454,7 @@ struct principal_rec {
 	const char *old_hash;
 	long old_live, expired;
 	const char *expires, *old_until;
+	long old_idle;		/* seconds since the old secret's last use */
 };
 
 #define PRINCIPAL_USER_FIELDS \
@@ -481,6 +483,7 @@ static const struct db_field key_fields[] = {
 	DB_FIELD(struct principal_rec, expired, DBF_LONG, "expired"),
 	DB_FIELD(struct principal_rec, expires, DBF_STR, "expires"),
 	DB_FIELD(struct principal_rec, old_until, DBF_STR, "old_until"),
+	DB_FIELD(struct principal_rec, old_idle, DBF_LONG, "old_idle_s"),
 };
 
 /* Why a key whose secret matched a row was refused all the same. */
@@ -494,6 +497,8 @@ struct principal_row {
 	int found;
 	enum key_refusal refusal;	/* keys: found but refused */
 	char when[32];		/* ... the time it ended, for the message */
+	int by_old;		/* keys: the old secret, in its grace */
+	long old_idle;		/* ... seconds since its last use */
 };
 
 /* 1 when the digest hash (DIGEST_HEX characters, or NULL) is want. */
@@ -526,6 +531,8 @@ key_usable(const struct principal_rec *r, struct principal_row *pr)
 		snprintf(pr->when, sizeof(pr->when), "%s", r->old_until);
 		return 0;
 	}
+	pr->by_old = !current;
+	pr->old_idle = r->old_idle;
 	return 1;
 }
 
@@ -870,7 +877,8 @@ auth_key(struct kreq *req, const char *key, char *why, size_t n)
 	    " COALESCE(DATE_FORMAT(k.expires_at, '%Y-%m-%dT%H:%i:%sZ'), '')"
 	    " AS expires,"
 	    " COALESCE(DATE_FORMAT(k.old_valid_until, '%Y-%m-%dT%H:%i:%sZ'),"
-	    " '') AS old_until"
+	    " '') AS old_until, COALESCE(TIMESTAMPDIFF(SECOND,"
+	    " k.old_last_used_at, NOW(3)), 1073741824) AS old_idle_s"
 	    " FROM api_keys k JOIN users u ON u.id = k.user_id"
 	    " WHERE (k.prefix = ? OR k.old_prefix = ?)"
 	    " AND k.revoked_at IS NULL AND u.disabled = 0",
@@ -886,13 +894,18 @@ auth_key(struct kreq *req, const char *key, char *why, size_t n)
 		return 0;
 	auth_free(req->auth);
 	req->auth = pr.a;
-	/* Last use to within ten seconds is what a key list needs. */
-	if (pr.idle >= 10) {
-		p[0] = DB_STR(req->remote_addr);
-		p[1] = DB_INT(pr.a->key_id);
+	/* Last use to within ten seconds is what a key list needs; the
+	 * old secret's too, which tells whether scripts still send it. */
+	if (pr.idle >= 10 || (pr.by_old && pr.old_idle >= 10)) {
+		struct db_param q[3];
+
+		q[0] = DB_STR(req->remote_addr);
+		q[1] = DB_INT(pr.by_old);
+		q[2] = DB_INT(pr.a->key_id);
 		if (db_exec(req->app->db, "UPDATE api_keys SET last_used_at ="
-		    " NOW(3), last_used_ip = ? WHERE id = ?", p, 2, NULL,
-		    NULL) != 0)
+		    " NOW(3), last_used_ip = ?, old_last_used_at ="
+		    " IF(?, NOW(3), old_last_used_at) WHERE id = ?", q, 3,
+		    NULL, NULL) != 0)
 			return -1;
 	}
 	return 1;

@@ -12,4 +12,7 @@ ALTER TABLE api_keys
   ADD COLUMN IF NOT EXISTS old_prefix CHAR(13) CHARACTER SET ascii NULL,
   ADD COLUMN IF NOT EXISTS old_key_hash CHAR(64) CHARACTER SET ascii NULL,
   ADD COLUMN IF NOT EXISTS old_valid_until DATETIME(3) NULL,
+  -- The old secret's last use since the rotation: whether scripts still
+  -- send it, so the user knows when all have moved over.
+  ADD COLUMN IF NOT EXISTS old_last_used_at DATETIME(3) NULL,
   ADD KEY IF NOT EXISTS api_keys_old_prefix (old_prefix);

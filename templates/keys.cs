@@ -43,7 +43,7 @@
       <td><?cs var:k.Created ?></td>
       <td><?cs if:k.LastUsed ?><?cs var:k.LastUsed ?> from <?cs var:k.LastIp ?><?cs else ?>never<?cs /if ?></td>
       <td><?cs if:k.Expired == 1 ?>expired <?cs var:k.Expires ?><?cs elif:k.Expires ?><?cs var:k.Expires ?><?cs else ?>never<?cs /if ?>
-        <?cs if:k.OldUntil && !k.Revoked ?><br><small class="old-secret">old secret works until <?cs var:k.OldUntil ?></small><?cs /if ?></td>
+        <?cs if:k.OldUntil && !k.Revoked ?><br><small class="old-secret">old secret works until <?cs var:k.OldUntil ?>, last used <?cs if:k.OldUsed ?><?cs var:k.OldUsed ?><?cs else ?>never<?cs /if ?></small><?cs /if ?></td>
       <td><?cs if:k.Revoked ?>revoked <?cs var:k.Revoked ?><?cs else ?>
         <?cs if:k.Expired != 1 ?><form method="post" action="/account/keys/<?cs var:k.Id ?>/rotate" class="inline rotate">
           <input type="hidden" name="csrf" value="<?cs var:Csrf.Token ?>">

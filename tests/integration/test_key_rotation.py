@@ -137,6 +137,45 @@ def test_the_old_secret_is_refused_once_its_time_is_past(s):
     assert works(s, new)
 
 
+def test_the_old_secrets_last_use_is_shown_while_in_grace(s):
+    # Whether scripts still send the old secret: its own last use.
+    _, _, b = signed_in(s, "rot")
+    key = new_key(b, "script", ["read"])
+    kid = key_id(s, key)
+    assert works(s, key)
+    new = rotate(s, kid, key, 3600).json()["key"]
+    entry = listed(s, new, kid)
+    assert entry["old_secret_last_used_at"] is None, entry
+    assert "last used never" in b.get("/account/keys").text
+    s.sql("UPDATE api_keys SET last_used_at = NOW(3) - INTERVAL 1 MINUTE,"
+          " last_used_ip = '192.0.2.1' WHERE id = %s" % kid)
+    t0 = db_now(s)
+    assert works(s, key)
+    entry = listed(s, new, kid)
+    used = utc(entry["old_secret_last_used_at"])
+    assert abs((used - t0).total_seconds()) <= 5, (used, t0)
+    assert entry["last_used_ip"] == "127.0.0.1"
+    assert "last used %s" % used.strftime("%Y-%m-%d %H:%M:%S") in \
+        b.get("/account/keys").text
+    # The new secret's use leaves it; it is throttled as last use is.
+    s.sql("UPDATE api_keys SET old_last_used_at = '2026-01-02 03:04:05',"
+          " last_used_at = NOW(3) - INTERVAL 1 MINUTE WHERE id = %s" % kid)
+    assert works(s, new)
+    assert listed(s, new, kid)["old_secret_last_used_at"] == \
+        "2026-01-02T03:04:05Z"
+    s.sql("UPDATE api_keys SET old_last_used_at = NOW(3) - INTERVAL 3 SECOND"
+          " WHERE id = %s" % kid)
+    before = one(s, "SELECT old_last_used_at FROM api_keys WHERE id = %s" %
+                 kid)
+    assert works(s, key)
+    assert one(s, "SELECT old_last_used_at FROM api_keys WHERE id = %s" %
+               kid) == before
+    # Rotating again starts the count afresh; out of grace it is not
+    # listed.
+    newer = rotate(s, kid, new, 0).json()
+    assert newer["old_secret_last_used_at"] is None
+
+
 def test_grace_zero_stops_the_old_secret_at_once(s):
     _, _, b = signed_in(s, "rot")
     key = new_key(b, "script", ["read"])
