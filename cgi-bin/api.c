@@ -18,6 +18,10 @@ static const struct route routes[] = {
 	/* Revoking needs only a valid key: it takes power away. */
 	{ M_DELETE, "/api/v1/keys/{id}", api_keys_revoke, ACC_USER, 0, "",
 	  NULL },
+	/* A key rotates itself (api_keys_rotate says why): it needs no
+	 * scope, as it gains no power. */
+	{ M_POST, "/api/v1/keys/{id}/rotate", api_keys_rotate, ACC_USER, 0,
+	  "", NULL },
 	{ M_GET, "/api/v1/users", api_users_list, ACC_ADMIN, SCOPE_ADMIN, "q",
 	  NULL },
 	{ M_GET, "/api/v1/users/{id}", api_user_get, ACC_USER, SCOPE_READ, "",

@@ -57,6 +57,8 @@ static const struct route routes[] = {
 	  key_inputs },
 	{ M_POST, "/account/keys/{id}/revoke", page_keys_revoke, ACC_USER,
 	  0, NULL, NULL },
+	{ M_POST, "/account/keys/{id}/rotate", page_keys_rotate, ACC_USER,
+	  0, NULL, key_rotate_inputs },
 	{ M_GET, "/generate", page_generate, ACC_USER, 0, NULL, NULL },
 	{ M_POST, "/generate", page_generate_post, ACC_USER, 0, NULL,
 	  job_inputs },

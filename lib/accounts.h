@@ -56,6 +56,13 @@ long sessions_end(struct db *db, unsigned long long user_id,
 int apikey_revoke(struct db *db, unsigned long long user_id,
 	unsigned long long key_id);
 
+/* The moment an API key given s expires, in seconds since the epoch,
+ * into *out: s is a date "YYYY-MM-DD" (the key stops at 00:00 UTC that
+ * day) or a UTC time "YYYY-MM-DDTHH:MM:SSZ" (RFC 3339, as the API lists
+ * times). Returns 0, -1 when s is neither or names no such date, -2 when
+ * it is not after now. */
+int key_expiry_parse(const char *s, long long now, long long *out);
+
 /* Sets users.disabled; disabling also ends every session (keys stop
  * working through the disabled check). Returns 1, 0 for no such user, -1
  * on a db error. */
