@@ -70,7 +70,8 @@ load(struct kreq *req)
 	for (i = 0; done != NULL && i < ARRAY_LEN(done_msgs); i++)
 		if (!strcmp(done, done_msgs[i][0]))
 			view_set(req, "Account.Done", done_msgs[i][1]);
-	return 0;
+	/* The e-mail address section (page_email.c). */
+	return email_load(req);
 }
 
 static int
@@ -79,6 +80,12 @@ show(struct kreq *req, int status)
 	if (load(req) != 0)
 		return view_db_fail(req, "account: load");
 	return view_render(req, status, "Account", "account.cs");
+}
+
+int
+page_account_show(struct kreq *req, int status)
+{
+	return show(req, status);
 }
 
 int

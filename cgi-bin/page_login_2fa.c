@@ -8,6 +8,7 @@
 #include "db.h"
 #include "handlers.h"
 #include "log.h"
+#include "mail.h"
 #include "ratelimit.h"
 #include "twofa.h"
 #include "view.h"
@@ -206,6 +207,7 @@ page_login_2fa_post(struct kreq *req)
 	audit_by(req, uid, name, "login", uid, name, "two-factor: %s%s",
 		recovery ? "recovery code" : "app code",
 		in_long(req, L2_REMEMBER) ? ", device remembered" : "");
+	mail_login_seen(req, uid);
 	rc = resp_redirect(req, safe_next(next));
 out:
 	free(name);

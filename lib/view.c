@@ -168,6 +168,8 @@ static const char *const flash_msgs[][2] = {
 	{ "varied", "Queued: the same settings with a new seed." },
 	{ "upscaling", "Queued: an upscale of that image." },
 	{ "batched", "Batch queued: one job per row." },
+	{ "password_reset", "Password changed and every session ended. Log "
+	  "in with the new one." },
 };
 
 static const char *

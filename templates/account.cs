@@ -31,6 +31,8 @@
     <button type="submit">Change password</button>
   </form>
 
+  <?cs include:"account_email.cs" ?>
+
   <h2>Two-factor login</h2>
   <p><a href="/account/security">Security</a>: two-factor login, recovery codes and remembered devices.</p>
 

@@ -13,5 +13,6 @@
     <?cs if:Form.Errors.password ?><p class="field-error"><?cs var:Form.Errors.password ?></p><?cs /if ?>
     <button type="submit">Log in</button>
   </form>
+  <p class="muted"><a href="/password/reset" id="forgot">Forgot password?</a></p>
   <p class="muted">No account? <a href="/register">Register</a> (if this site allows it).</p>
 </section>
