@@ -31,19 +31,23 @@ plain_ascii(const char *s)
 }
 
 /*
- * Appends s as RFC 2047 encoded words "=?UTF-8?B?...?=", each at most 75
- * characters and holding whole characters only (a decoder joins adjacent
- * words, but a character split across two is garbage in many), folded
- * with CRLF SP between words. Returns 0 or -1 (memory).
+ * Appends s as RFC 2047 encoded words "=?UTF-8?B?...?=", each holding
+ * whole characters only (a decoder joins adjacent words, but a character
+ * split across two is garbage in many), folded with CRLF SP between
+ * words, so that no line is longer than 76 (RFC 2047's limit for lines
+ * with encoded words) when the first starts at column col. Returns 0 or
+ * -1 (memory).
  */
 static int
-encode_words(struct buf *b, const char *s)
+encode_words(struct buf *b, const char *s, size_t col)
 {
-	/* 45 bytes make 60 base64 characters: 12 + 60 = 72 <= 75. */
-	const size_t chunk = 45;
+	/* Bytes per word: 3 per 4 base64 characters of what is left of
+	 * the line after the 12 of "=?UTF-8?B?" and "?=". Later words
+	 * start after the folding space: 45 bytes, 60 characters. */
+	size_t chunk = col + 12 < 76 - 4 ? (76 - col - 12) / 4 * 3 : 3;
 	const unsigned char *u = (const unsigned char *)s;
 	size_t n = strlen(s), i = 0, j, k;
-	char b64[sodium_base64_ENCODED_LEN(45,
+	char b64[sodium_base64_ENCODED_LEN(60,
 	    sodium_base64_VARIANT_ORIGINAL)];
 	uint32_t cp;
 	int first = 1;
@@ -62,6 +66,7 @@ encode_words(struct buf *b, const char *s)
 		    b64) != 0)
 			return -1;
 		first = 0;
+		chunk = 45;
 		i = j;
 	}
 	return 0;
@@ -70,7 +75,7 @@ encode_words(struct buf *b, const char *s)
 /* A display name and address: "name" <addr>, or encoded words when the
  * name is not plain ASCII, or the address alone. */
 static int
-put_mailbox(struct buf *b, const char *name, const char *addr)
+put_mailbox(struct buf *b, const char *name, const char *addr, size_t col)
 {
 	const char *p;
 
@@ -86,7 +91,7 @@ put_mailbox(struct buf *b, const char *name, const char *addr)
 				return -1;
 		return buf_printf(b, "\" <%s>", addr);
 	}
-	if (encode_words(b, name) != 0)
+	if (encode_words(b, name, col) != 0)
 		return -1;
 	return buf_printf(b, "\r\n <%s>", addr);
 }
@@ -175,15 +180,15 @@ mail_build(const struct mail_msg *m, long long now,
 	    "Message-ID: <%s@%s>\r\nFrom: ", days[tm.tm_wday], tm.tm_mday,
 	    months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
 	    tm.tm_sec, hex, strchr(m->from, '@') + 1) != 0 ||
-	    put_mailbox(&b, m->from_name, m->from) != 0 ||
+	    put_mailbox(&b, m->from_name, m->from, 6) != 0 ||
 	    buf_puts(&b, "\r\nTo: ") != 0 ||
-	    put_mailbox(&b, m->to_name, m->to) != 0 ||
+	    put_mailbox(&b, m->to_name, m->to, 4) != 0 ||
 	    buf_puts(&b, "\r\nSubject: ") != 0)
 		goto oom;
 	if (plain_ascii(m->subject) && strlen(m->subject) <= 68) {
 		if (buf_puts(&b, m->subject) != 0)
 			goto oom;
-	} else if (encode_words(&b, m->subject) != 0) {
+	} else if (encode_words(&b, m->subject, 9) != 0) {
 		goto oom;
 	}
 	if (buf_puts(&b, "\r\nMIME-Version: 1.0\r\n"
