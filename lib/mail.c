@@ -73,15 +73,22 @@ encode_words(struct buf *b, const char *s, size_t col)
 }
 
 /* A display name and address: "name" <addr>, or encoded words when the
- * name is not plain ASCII, or the address alone. */
+ * name is not plain ASCII or too long for one line, or the address
+ * alone; the address goes on a line of its own when it would not fit
+ * after the name. col is where the value starts. Only an address of more
+ * than 74 characters makes a line longer than 78 (an addr-spec cannot be
+ * folded), and even that stays far below RFC 5322's 998. */
 static int
 put_mailbox(struct buf *b, const char *name, const char *addr, size_t col)
 {
 	const char *p;
+	size_t q;
 
 	if (name == NULL || name[0] == '\0')
 		return buf_puts(b, addr);
-	if (plain_ascii(name) && strlen(name) <= 60) {
+	for (p = name, q = 2; *p != '\0'; p++)
+		q += (*p == '"' || *p == '\\') ? 2 : 1;
+	if (plain_ascii(name) && col + q <= 76) {
 		if (buf_puts(b, "\"") != 0)
 			return -1;
 		for (p = name; *p != '\0'; p++)
@@ -89,7 +96,8 @@ put_mailbox(struct buf *b, const char *name, const char *addr, size_t col)
 				return -1;
 			else if (buf_append(b, p, 1) != 0)
 				return -1;
-		return buf_printf(b, "\" <%s>", addr);
+		return buf_printf(b, "\"%s<%s>", col + q + 3 + strlen(addr) <=
+		    78 ? " " : "\r\n ", addr);
 	}
 	if (encode_words(b, name, col) != 0)
 		return -1;
