@@ -48,13 +48,16 @@ class MailSink:
         self.port = port
         self.mails = []
         self.lock = threading.Lock()
-        self.controller = Controller(_Handler(self), hostname="127.0.0.1",
-                                     port=port)
+        self.controller = None
 
     def start(self):
+        """Listens (again, after stop) on the same port."""
+        self.controller = Controller(_Handler(self), hostname="127.0.0.1",
+                                     port=self.port)
         self.controller.start()
 
     def stop(self):
+        """Stops listening: connections are refused until start."""
         self.controller.stop()
 
     def all(self):

@@ -18,6 +18,7 @@ import time
 import datetime
 
 from common import one, unique
+from harness import wait_until
 from test_accounts import (PW, PW2, WEAK_PW, Browser, account, admin,
                            csrf_of, location, login, logged_in, new_key,
                            redirected, user_id)
@@ -443,3 +444,31 @@ def test_no_notices_go_to_an_unverified_address(s):
     b2 = logged_in(s, name2, PW)
     new_key(b2, "k", ["read"])
     quiet(s, uid2, ("key", "login", "2fa"), seconds=1)
+
+
+# ------------------------------------------------------------ outbox
+
+def test_a_mail_the_relay_refuses_is_retried_until_it_takes_it(s):
+    name, uid, b, addr = with_address(s, "mo")
+    s.mail.stop()
+    try:
+        new_key(b, "while-down", ["read"])
+
+        def failed_once():
+            rows = s.sql("SELECT status, attempts, last_error IS NOT NULL"
+                         " FROM mail_outbox WHERE user_id = %d AND kind ="
+                         " 'key'" % uid)
+            return rows and rows[0][0] == "pending" and \
+                int(rows[0][1]) >= 1 and rows[0][2] == "1"
+        wait_until(failed_once, timeout=20, what="a failed attempt")
+        # The page did not wait for the relay, and the text is kept for
+        # the next attempt.
+        assert one(s, "SELECT message <> '' FROM mail_outbox WHERE"
+                   " user_id = %d AND kind = 'key'" % uid) == "1"
+    finally:
+        s.mail.start()
+    mail = s.mail.wait_for(addr, timeout=30,
+                           pred=lambda m: m.subject == "New API key")[0]
+    assert "while-down" in mail.body
+    assert s.sql("SELECT status, message FROM mail_outbox WHERE user_id ="
+                 " %d AND kind = 'key'" % uid) == [["sent", ""]]
