@@ -1,10 +1,10 @@
-/* mail.h - e-mail: RFC 5322 messages built and checked here (addresses
- * validated, header values refused when they hold a line break or any
- * other control character, non-ASCII words RFC 2047 encoded, the body
- * quoted-printable UTF-8), queued in the mail_outbox table by the web
- * programs and sent by kilnd's postman through the [mail] relay with
- * libcurl's SMTP, retried with backoff. Nothing here blocks a page on the
- * relay. */
+/* mail.h - e-mail: RFC 5322 messages built and checked (mail.c;
+ * addresses validated and header values refused when they hold a line
+ * break or any other control character in mail_addr.c, non-ASCII words
+ * RFC 2047 encoded, the body quoted-printable UTF-8), queued in the
+ * mail_outbox table by the web programs and sent by kilnd's postman
+ * through the [mail] relay with libcurl's SMTP, retried with backoff
+ * (mail_send.c). Nothing here blocks a page on the relay. */
 #ifndef KILN_MAIL_H
 #define KILN_MAIL_H
 

@@ -198,7 +198,8 @@ mail_deliver_one(struct db *db, const struct kiln_config *cfg,
 		    " attempts = ?, next_attempt_at = NOW(3) + INTERVAL ?"
 		    " SECOND, last_error = ?, sent_at = IF(?, NOW(3), NULL),"
 		    " message = IF(?, '', message), claimed_by = NULL,"
-		    " lease_until = NULL WHERE id = ?", p, 7, NULL, NULL) != 0) {
+		    " lease_until = NULL WHERE id = ?", p, 7, NULL,
+		    NULL) != 0) {
 			log_warn("mail %s: %s", o.id, db_error(db));
 			goto out;
 		}

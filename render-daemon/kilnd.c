@@ -2,8 +2,8 @@
  * renders them with the engine; a keeper thread renews the running job's
  * lease, beats the heartbeat and requeues jobs of dead daemons; a courier
  * thread delivers webhooks and a postman thread sends the mail outbox.
- * SIGTERM finishes the current step, requeues
- * the job and exits 0; SIGHUP reloads the config. */
+ * SIGTERM finishes the current step, requeues the job and exits 0; SIGHUP
+ * reloads the config. */
 #include "autotune.h"
 #include "cl_devices.h"
 #include "config.h"
