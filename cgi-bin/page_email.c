@@ -65,6 +65,14 @@ email_token_new(struct kreq *req, unsigned long long user_id,
 
 	if (token_new(tok) != 0)
 		return -1;
+	/* The account's dead links go as a new one comes: the table holds
+	 * only what may still be opened, and the last day's for the hourly
+	 * caps. */
+	p[0] = DB_INT(user_id);
+	if (db_exec(req->app->db, "DELETE FROM email_tokens WHERE user_id = ?"
+	    " AND expires_at < NOW(3) - INTERVAL 1 DAY", p, 1, NULL,
+	    NULL) != 0)
+		return -1;
 	digest_hex(tok, hash);
 	p[0] = DB_INT(user_id);
 	p[1] = DB_STR(purpose);

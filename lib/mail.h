@@ -95,4 +95,10 @@ int mail_login_seen(struct kreq *req, unsigned long long user_id);
 int mail_deliver_one(struct db *db, const struct kiln_config *cfg,
 	const char *daemon);
 
+/* Deletes outbox rows sent or failed more than MAIL_KEEP_DAYS ago (their
+ * text is already blank; the rows are the delivery record). Returns the
+ * number deleted, or -1 on a db error. */
+#define MAIL_KEEP_DAYS 30
+long mail_purge(struct db *db);
+
 #endif

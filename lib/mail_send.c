@@ -216,3 +216,16 @@ out:
 	outgoing_free(&o);
 	return rc;
 }
+
+long
+mail_purge(struct db *db)
+{
+	struct db_param p = DB_INT(MAIL_KEEP_DAYS);
+	unsigned long long n = 0;
+
+	if (db_exec(db, "DELETE FROM mail_outbox WHERE status <> 'pending'"
+	    " AND created_at < NOW(3) - INTERVAL ? DAY", &p, 1, &n,
+	    NULL) != 0)
+		return -1;
+	return (long)n;
+}

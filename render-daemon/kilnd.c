@@ -301,6 +301,7 @@ postman_main(void *arg)
 {
 	struct daemon *d = arg;
 	struct db *db = db_new(&d->cfg);
+	double last_purge = 0;
 
 	if (db == NULL) {
 		log_error("postman: out of memory");
@@ -312,6 +313,13 @@ postman_main(void *arg)
 
 		if (st < 0)
 			log_warn("mail: %s", db_error(db));
+		/* Hourly, when idle: old delivery records go. */
+		if (st == 0 && d->cfg.mail_enabled &&
+		    rt_now() - last_purge > 3600) {
+			if (mail_purge(db) < 0)
+				log_warn("mail: purge: %s", db_error(db));
+			last_purge = rt_now();
+		}
 		if (st != 1)
 			nap_ms(st < 0 ? 2000 : 500, &d->threads_stop);
 	}

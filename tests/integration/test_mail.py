@@ -472,3 +472,24 @@ def test_a_mail_the_relay_refuses_is_retried_until_it_takes_it(s):
     assert "while-down" in mail.body
     assert s.sql("SELECT status, message FROM mail_outbox WHERE user_id ="
                  " %d AND kind = 'key'" % uid) == [["sent", ""]]
+
+
+def test_old_delivery_records_are_purged_but_pending_mail_is_not(s):
+    import os
+    import signal
+    ins = ("INSERT INTO mail_outbox (kind, sender, recipient, message,"
+           " status, created_at, next_attempt_at) VALUES ('%s', '" + FROM +
+           "', 'x@mail.example', '%s', '%s', NOW(3) - INTERVAL %d DAY,"
+           " NOW(3) + INTERVAL 1 DAY)")
+    s.sql(ins % ("purge-old-sent", "", "sent", 31))
+    s.sql(ins % ("purge-old-failed", "", "failed", 31))
+    s.sql(ins % ("purge-old-pending", "m", "pending", 31))
+    s.sql(ins % ("purge-new-sent", "", "sent", 29))
+    # A reload restarts the postman, which purges when first idle.
+    os.kill(s.pid("kilnd"), signal.SIGHUP)
+
+    def kinds():
+        return sorted(r[0] for r in s.sql(
+            "SELECT kind FROM mail_outbox WHERE kind LIKE 'purge-%'"))
+    wait_until(lambda: kinds() == ["purge-new-sent", "purge-old-pending"],
+               timeout=20, what="the purge")
