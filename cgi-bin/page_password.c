@@ -175,6 +175,12 @@ page_password_reset_post(struct kreq *req)
 			    w.username, "%s", recent < 0 ? "db error" :
 			    "no link: too many in the last hour");
 		}
+	} else {
+		/* Recorded too (without what was typed: it may be an
+		 * address of someone with no account), which also keeps
+		 * the work close to a known name's. */
+		audit_by(req, 0, "", "password_reset_request", 0, "", "%s",
+		    "no account with a verified address matches");
 	}
 	who_free(&w);
 	/* The same page, whoever was asked for. */

@@ -259,6 +259,12 @@ def test_asking_for_a_reset_says_the_same_whoever_is_named(s):
     status, body = answers[name]
     assert status == 200 and b'id="reset-sent"' in body
     assert name.encode() not in body and addr.encode() not in body
+    # Audited, naming an account only where one with a verified address
+    # matched (not the one whose address is unverified).
+    rows = s.sql("SELECT target, detail FROM audit_log WHERE action ="
+                 " 'password_reset_request' ORDER BY id DESC LIMIT 6")
+    assert sorted(r[0] for r in rows) == ["", "", "", "", name, name], rows
+    assert [r[1] for r in rows if r[0] == name] == ["link mailed"] * 2
     # By name and by address: two links, to the verified address only.
     assert len(s.mail.wait_for(addr, n=2, pred=lambda m: m.subject ==
                                "Reset your password")) == 2
