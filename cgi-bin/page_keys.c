@@ -238,6 +238,10 @@ page_keys_rotate(struct kreq *req)
 	audit(req, "key_rotate", req->auth->user_id, req->auth->username,
 		"key %llu \"%s\", old secret valid %ld s more", kid, r.name,
 		grace);
+	mail_notify(req, req->auth->user_id, "key", "API key rotated", "The "
+		"API key named \"%s\" of your account on %s was given a new "
+		"secret; the old one works %ld seconds more.", r.name,
+		req->app->cfg.site_name, grace);
 	if (grace > 0) {
 		time_t t = time(NULL) + grace;
 		struct tm tm;

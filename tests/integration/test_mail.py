@@ -436,6 +436,26 @@ def test_a_new_key_is_told(s):
     assert mail.msg["Auto-Submitted"] == "auto-generated"
 
 
+def test_a_rotated_key_is_told_on_the_page_and_over_the_api(s):
+    name, uid, b, addr = with_address(s, "mn6")
+    key = new_key(b, "rotating", ["read"])
+    kid = one(s, "SELECT id FROM api_keys WHERE key_hash = '%s'" %
+              sha256(key))
+    page = b.get("/account/keys")
+    r = b.post("/account/keys/%s/rotate" % kid, {"grace": "60",
+                                                 "csrf": csrf_of(page)})
+    assert r.status == 200, r.status
+    mail = s.mail.wait_for(addr, pred=lambda m: m.subject ==
+                           "API key rotated")[0]
+    assert "rotating" in mail.body and "60 seconds" in mail.body, mail.body
+    new = re.search(r'<code id="new-key">([^<]+)</code>', r.text).group(1)
+    r = s.request("POST", "/api/v1/keys/%s/rotate" % kid,
+                  headers={"Authorization": "Bearer " + new})
+    assert r.status in (200, 201), (r.status, r.text[:500])
+    s.mail.wait_for(addr, n=2, pred=lambda m: m.subject ==
+                    "API key rotated")
+
+
 def test_no_notices_go_to_an_unverified_address(s):
     name, uid, b, addr = with_address(s, "mn4", verify=False)
     s.mail.wait_for(addr)       # the verification mail itself
