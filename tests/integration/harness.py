@@ -63,7 +63,8 @@ class Stack:
                  models=None, smtp=False):
         self.server = server
         # smtp: a real SMTP server (mailsink.py) started with the stack,
-        # [mail] pointed at it; its received mails in self.mail.
+        # [mail] pointed at it; its received mails in self.mail. A dict
+        # with user and password makes it require SMTP AUTH.
         self.smtp = smtp
         self.mail = None
         self.models = models
@@ -101,11 +102,16 @@ class Stack:
         conf = self.extra_conf or ""
         if self.smtp:
             from mailsink import MailSink
-            self.mail = MailSink(free_port())
+            # smtp=dict(user=..., password=...): the server wants AUTH.
+            auth = (self.smtp["user"], self.smtp["password"]) \
+                if isinstance(self.smtp, dict) else None
+            self.mail = MailSink(free_port(), auth=auth)
             self.mail.start()
             conf += ("\n[mail]\nenabled = true\nrelay = smtp://127.0.0.1:%d"
                      "\nfrom = kiln@kiln.example\nretry_base = 1\n" %
                      self.mail.port)
+            if auth:
+                conf += "user = %s\npassword = %s\n" % auth
         if conf:
             extra = os.path.join(self.dir, "extra.conf")
             with open(extra, "w") as f:

@@ -9,11 +9,13 @@ import threading
 import time
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 class Received:
-    def __init__(self, mail_from, rcpt_tos, data):
+    def __init__(self, mail_from, rcpt_tos, data, login=None):
         self.mail_from = mail_from
+        self.login = login                # the AUTH user name, or None
         self.rcpt_tos = list(rcpt_tos)
         self.data = data                  # bytes, as sent after DATA
         self.msg = email.message_from_bytes(data, policy=email.policy.default)
@@ -37,23 +39,49 @@ class _Handler:
 
     async def handle_DATA(self, server, session, envelope):
         data = envelope.original_content or envelope.content
+        login = None
+        if isinstance(session.auth_data, LoginPassword):
+            login = session.auth_data.login.decode()
         with self.sink.lock:
             self.sink.mails.append(Received(envelope.mail_from,
-                                            envelope.rcpt_tos, data))
+                                            envelope.rcpt_tos, data, login))
         return "250 OK"
 
 
+class _Authenticator:
+    """Takes the sink's current (user, password), so a test can change
+    what the relay accepts while it runs."""
+
+    def __init__(self, sink):
+        self.sink = sink
+
+    def __call__(self, server, session, envelope, mechanism, auth_data):
+        ok = isinstance(auth_data, LoginPassword) and (
+            auth_data.login.decode(), auth_data.password.decode()) == \
+            self.sink.auth
+        return AuthResult(success=ok, handled=False,
+                          auth_data=auth_data if ok else None)
+
+
 class MailSink:
-    def __init__(self, port):
+    """auth: (user, password) the server requires with SMTP AUTH (over
+    plain text: the relay is on loopback), or None for none."""
+
+    def __init__(self, port, auth=None):
         self.port = port
+        self.auth = auth
         self.mails = []
         self.lock = threading.Lock()
         self.controller = None
 
     def start(self):
         """Listens (again, after stop) on the same port."""
+        kw = {}
+        if self.auth is not None:
+            kw = dict(authenticator=_Authenticator(self), auth_required=True,
+                      auth_require_tls=False)
         self.controller = Controller(_Handler(self), hostname="127.0.0.1",
-                                     port=self.port)
+                                     port=self.port, **kw)
         self.controller.start()
 
     def stop(self):
