@@ -7,6 +7,7 @@
 #include "db.h"
 #include "handlers.h"
 #include "log.h"
+#include "mail.h"
 
 #include <json-c/json.h>
 #include <sodium.h>
@@ -268,6 +269,10 @@ api_keys_rotate(struct kreq *req)
 	audit(req, "key_rotate", req->auth->user_id, req->auth->username,
 		"key %llu, old secret valid %ld s more, over the API", kid,
 		grace);
+	mail_notify(req, req->auth->user_id, "key", "API key rotated", "The "
+		"API key %llu of your account on %s was given a new secret "
+		"over the API; the old one works %ld seconds more.", kid,
+		req->app->cfg.site_name, grace);
 	list = json_object_new_array();
 	if (list == NULL || keys_into(req, kid, list) != 1) {
 		/* Rotated all the same: the secret must not be lost. */

@@ -31,6 +31,9 @@ extern const struct input security_disable_inputs[];
 extern const struct input security_require_inputs[];
 extern const struct input upscale_inputs[];
 extern const struct input batch_inputs[];
+extern const struct input email_inputs[];
+extern const struct input password_reset_inputs[];
+extern const struct input password_new_inputs[];
 
 /* portal.fcgi */
 int page_home(struct kreq *req);
@@ -60,6 +63,33 @@ int page_admin_2fa_setting(struct kreq *req);
 int page_register(struct kreq *req);
 int page_register_post(struct kreq *req);
 int page_account(struct kreq *req);
+/* The account page with status (a form's error already set): for the
+ * forms of other files that live on it. */
+int page_account_show(struct kreq *req, int status);
+/* E-mail (page_email.c): the address form and its verification link;
+ * the account page's e-mail data (Email.*: returns 0 or -1, db). */
+int page_account_email(struct kreq *req);
+int page_email_verify(struct kreq *req);
+int email_load(struct kreq *req);
+/* Password reset by mail (page_password.c). */
+int page_password_reset(struct kreq *req);
+int page_password_reset_post(struct kreq *req);
+int page_password_new(struct kreq *req);
+int page_password_new_post(struct kreq *req);
+/* The e-mailed tokens (email_tokens): how long each kind lives; a new
+ * one for user_id and purpose ("verify", "reset") naming email, its
+ * clear text into tok (TOKEN_LEN + 1 bytes), only its digest stored
+ * (returns 0 or -1); 1 when t looks like one (TOKEN_LEN base64url
+ * characters); how many of user_id's of purpose were made in the last
+ * hour (-1: db). */
+#define EMAIL_VERIFY_SECONDS (24 * 3600)
+#define EMAIL_RESET_SECONDS 3600
+int email_token_new(struct kreq *req, unsigned long long user_id,
+	const char *purpose, const char *email, long seconds, char *tok);
+int email_token_syntax(const char *t);
+struct db;
+long email_tokens_recent(struct db *db, unsigned long long user_id,
+	const char *purpose);
 int page_account_profile(struct kreq *req);
 int page_account_password(struct kreq *req);
 int page_account_session_revoke(struct kreq *req);

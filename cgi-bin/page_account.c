@@ -146,7 +146,8 @@ load(struct kreq *req)
 		if (!strcmp(done, done_msgs[i][0]))
 			view_set(req, "Account.Done", view_tr(req,
 				done_msgs[i][1]));
-	return 0;
+	/* The e-mail address section (page_email.c). */
+	return email_load(req);
 }
 
 static int
@@ -155,6 +156,12 @@ show(struct kreq *req, int status)
 	if (load(req) != 0)
 		return view_db_fail(req, "account: load");
 	return view_render(req, status, "Account", "account.cs");
+}
+
+int
+page_account_show(struct kreq *req, int status)
+{
+	return show(req, status);
 }
 
 int

@@ -7,6 +7,7 @@
 #include "db.h"
 #include "handlers.h"
 #include "log.h"
+#include "mail.h"
 #include "view.h"
 
 #include <sodium.h>
@@ -131,6 +132,9 @@ page_keys_create(struct kreq *req)
 	audit(req, "key_create", req->auth->user_id, req->auth->username,
 		"key %llu \"%s\" (%s)%s%s", id, name, sc,
 		exp != NULL ? ", expires " : "", exp != NULL ? exp : "");
+	mail_notify(req, req->auth->user_id, "key", "New API key", "An API "
+		"key named \"%s\" with the scopes %s was made for your account "
+		"on %s.", name, sc, req->app->cfg.site_name);
 	view_set(req, "Keys.New", key);
 	view_set(req, "Keys.NewName", name);
 	rc = show(req, 200);
@@ -235,6 +239,10 @@ page_keys_rotate(struct kreq *req)
 	audit(req, "key_rotate", req->auth->user_id, req->auth->username,
 		"key %llu \"%s\", old secret valid %ld s more", kid, r.name,
 		grace);
+	mail_notify(req, req->auth->user_id, "key", "API key rotated", "The "
+		"API key named \"%s\" of your account on %s was given a new "
+		"secret; the old one works %ld seconds more.", r.name,
+		req->app->cfg.site_name, grace);
 	if (grace > 0) {
 		time_t t = time(NULL) + grace;
 		struct tm tm;

@@ -7,6 +7,7 @@
 #include "handlers.h"
 #include "i18n.h"
 #include "log.h"
+#include "mail.h"
 #include "ratelimit.h"
 #include "view.h"
 
@@ -181,6 +182,7 @@ page_login_post(struct kreq *req)
 		return view_db_fail(req, "login: session");
 	/* The user who just signed in is the actor. */
 	audit_by(req, l.id, l.username, "login", l.id, l.username, "%s", "");
+	mail_login_seen(req, l.id);
 	return resp_redirect(req, next);
 }
 

@@ -9,6 +9,7 @@
 #include "handlers.h"
 #include "i18n.h"
 #include "log.h"
+#include "mail.h"
 #include "ratelimit.h"
 #include "twofa.h"
 #include "view.h"
@@ -211,6 +212,7 @@ page_login_2fa_post(struct kreq *req)
 	audit_by(req, uid, name, "login", uid, name, "two-factor: %s%s",
 		recovery ? "recovery code" : "app code",
 		in_long(req, L2_REMEMBER) ? ", device remembered" : "");
+	mail_login_seen(req, uid);
 	rc = resp_redirect(req, safe_next(next));
 out:
 	free(name);

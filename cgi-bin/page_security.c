@@ -11,6 +11,7 @@
 #include "handlers.h"
 #include "i18n.h"
 #include "log.h"
+#include "mail.h"
 #include "twofa.h"
 #include "util.h"
 #include "view.h"
@@ -366,6 +367,9 @@ page_security_enable(struct kreq *req)
 		return view_db_fail(req, "security: recovery codes");
 	audit(req, "2fa_enable", req->auth->user_id, req->auth->username,
 		"%d recovery codes made", RECOVERY_CODES);
+	mail_notify(req, req->auth->user_id, "2fa", "Two-factor login turned "
+		"on", "Two-factor login was turned on for your account on %s.",
+		req->app->cfg.site_name);
 	view_set(req, "Security.Done", view_tr(req, "Two-factor login is on."
 		" Keep these recovery codes somewhere safe."));
 	return show_codes(req, codes);
@@ -395,6 +399,9 @@ page_security_recovery(struct kreq *req)
 	audit(req, "2fa_recovery_new", req->auth->user_id,
 		req->auth->username, "%d recovery codes made, the old ones "
 		"void", RECOVERY_CODES);
+	mail_notify(req, req->auth->user_id, "2fa", "New recovery codes",
+		"New two-factor recovery codes were made for your account on "
+		"%s; the old ones no longer work.", req->app->cfg.site_name);
 	view_set(req, "Security.Done", view_tr(req, "New recovery codes; the"
 		" old ones no longer work."));
 	return show_codes(req, codes);
@@ -441,6 +448,9 @@ page_security_disable(struct kreq *req)
 	audit(req, "2fa_disable", req->auth->user_id, req->auth->username,
 		"confirmed with the password and %s", recovery ?
 		"a recovery code" : "an app code");
+	mail_notify(req, req->auth->user_id, "2fa", "Two-factor login turned "
+		"off", "Two-factor login was turned off for your account on "
+		"%s.", req->app->cfg.site_name);
 	return resp_redirect(req, "/account/security?done=disabled");
 }
 
@@ -481,6 +491,10 @@ page_admin_user_2fa_reset(struct kreq *req)
 	audit(req, "2fa_reset", id, name, "two-factor login %s; recovery "
 		"codes and remembered devices removed", on ? "turned off" :
 		"was off");
+	mail_notify(req, id, "2fa", "Two-factor login reset", "An "
+		"administrator of %s reset two-factor login for your account: "
+		"it is off, and its recovery codes and remembered devices are "
+		"gone.", req->app->cfg.site_name);
 	free(name);
 	snprintf(url, sizeof(url), "/admin/users/%llu", id);
 	rc = resp_redirect(req, url);

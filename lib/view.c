@@ -193,6 +193,8 @@ static const char *const flash_msgs[][2] = {
 	{ "varied", N_("Queued: the same settings with a new seed.") },
 	{ "upscaling", N_("Queued: an upscale of that image.") },
 	{ "batched", N_("Batch queued: one job per row.") },
+	{ "password_reset", N_("Password changed and every session ended. "
+	    "Log in with the new one.") },
 };
 
 static const char *

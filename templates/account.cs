@@ -50,6 +50,8 @@
     <button type="submit"><?cs var:_("Change password") ?></button>
   </form>
 
+  <?cs include:"account_email.cs" ?>
+
   <h2><?cs var:_("Two-factor login") ?></h2>
   <p><a href="/account/security"><?cs var:_("Security") ?></a><?cs var:_(": two-factor login, recovery codes and remembered devices.") ?></p>
 

@@ -13,5 +13,6 @@
     <?cs if:Form.Errors.password ?><p class="field-error"><?cs var:Form.Errors.password ?></p><?cs /if ?>
     <button type="submit"><?cs var:_("Log in") ?></button>
   </form>
+  <p class="muted"><a href="/password/reset" id="forgot"><?cs var:_("Forgot password?") ?></a></p>
   <p class="muted"><?cs var:_("No account?") ?> <a href="/register"><?cs var:_("Register") ?></a> <?cs var:_("(if this site allows it).") ?></p>
 </section>

@@ -17,9 +17,11 @@ libarchive-dev lighttpd"
 # are driven by headless Chromium (with a CJK font for the Chinese
 # pages); the man pages are rendered by man -l;
 # the Lanczos resampler is checked against Pillow's, as A1111 uses it;
-# the canny preprocessor against OpenCV (python3-opencv).
+# the canny preprocessor against OpenCV (python3-opencv); the mail tests
+# send to a real SMTP server (python3-aiosmtpd).
 TEST="clang libclang-rt-14-dev psmisc valgrind apache2 libapache2-mod-fcgid
 chromium fonts-dejavu-core fonts-wqy-microhei man-db groff-base
+python3-aiosmtpd
 python3-torch python3-numpy python3-pil libopenblas0-pthread python3-opencv"
 BENCH="wrk python3-torch python3-numpy libopenblas0-pthread"
 

@@ -393,7 +393,8 @@ def page_fixtures(s):
     job_row(s, uid, "failed", LONG_PROMPT, error="x" * 300)
     aid, _ = new_user(s, "ada", role="admin")
     return {
-        "visitor": (None, ["/", "/login", "/register", "/s/" + tok]),
+        "visitor": (None, ["/", "/login", "/register", "/password/reset",
+                           "/s/" + tok]),
         "user": (uid, ["/", "/generate", "/gallery", "/jobs",
                        "/jobs/%d" % j["id"], "/usage", "/account",
                        "/account/keys", "/account/webhooks",

@@ -77,6 +77,20 @@ class Walk:
                                                ".lang"),
                                problems=list(b.problems())))
 
+    def part(self, selector, name):
+        """A screenshot of one element (for README): name.png."""
+        b = self.b
+        x, y, w, h = b.evaluate(
+            "(function () { var r = document.querySelector(%r)"
+            ".getBoundingClientRect(); return [r.left + scrollX,"
+            " r.top + scrollY, r.width, r.height]; })()" % selector)
+        r = b.page("Page.captureScreenshot",
+                   {"format": "png", "captureBeyondViewport": True,
+                    "clip": {"x": x, "y": y, "width": w, "height": h,
+                             "scale": 1}})
+        with open(os.path.join(SHOTS, name + ".png"), "wb") as f:
+            f.write(base64.b64decode(r["data"]))
+
     def go(self, path, step):
         self.b.navigate(self.base + path)
         self.record(step)
@@ -219,6 +233,7 @@ def walk(s, lang, scripts, width, height):
                          ".hidden", bool, 20, "the mask editor")
             paint_mask(b)
             w.record("inpaint-painted")
+            w.part("#gen-inputs", "journey-%s-inpaint-editor" % w.tag)
         else:
             choose_file(b, "#mask", mask_png(), "mask.png")
         b.set_value('%s [name="prompt"]' % GEN, "a single blue circle")
