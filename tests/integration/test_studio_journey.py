@@ -21,6 +21,7 @@ from common import one, unique
 from harness import wait_until
 from test_browser import (FLAGS, MEASURE, NO_SCRIPTS, SHOTS, describe,
                           full_screenshot, poll_page, set_view)
+from test_studio_inputs import choose_file, drag
 
 STACK = dict(server="lighttpd", heartbeat=1, daemon_name="journey-1")
 
@@ -166,18 +167,6 @@ def submit_generate(w, uid):
     return jid
 
 
-def choose_file(b, selector, data, name):
-    """Puts a file into a file input, as choosing one would."""
-    b.evaluate("(function () { var bin = atob(%r), a = new Uint8Array("
-               "bin.length); for (var i = 0; i < bin.length; i++)"
-               " a[i] = bin.charCodeAt(i); var dt = new DataTransfer();"
-               " dt.items.add(new File([a], %r, {type: 'image/png'}));"
-               " var e = document.querySelector(%r); e.files = dt.files;"
-               " e.dispatchEvent(new Event('change', {bubbles: true}));"
-               " return true; })()" % (base64.b64encode(data).decode(),
-                                       name, selector))
-
-
 def paint_mask(b):
     """A stroke across the middle of the mask editor's canvas."""
     b.evaluate("document.getElementById('gi-mask-canvas')"
@@ -186,20 +175,8 @@ def paint_mask(b):
         "(function () { var r = document.getElementById('gi-mask-canvas')"
         ".getBoundingClientRect(); return [r.left, r.top, r.width,"
         " r.height]; })()")
-    pts = [(left + cw * f, top + ch * 0.5) for f in (0.3, 0.4, 0.5, 0.6)]
-    x, y = pts[0]
-    b.page("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": x,
-                                        "y": y})
-    b.page("Input.dispatchMouseEvent", {"type": "mousePressed", "x": x,
-                                        "y": y, "button": "left",
-                                        "buttons": 1, "clickCount": 1})
-    for x, y in pts[1:]:
-        b.page("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": x,
-                                            "y": y, "button": "left",
-                                            "buttons": 1})
-    b.page("Input.dispatchMouseEvent", {"type": "mouseReleased", "x": x,
-                                        "y": y, "button": "left",
-                                        "buttons": 0, "clickCount": 1})
+    drag(b, [(left + cw * f, top + ch * 0.5)
+             for f in (0.3, 0.4, 0.5, 0.6)])
     poll_page(b, "document.getElementById('mask').files.length",
               lambda n: n == 1, 10, "the painted mask in its input")
 
