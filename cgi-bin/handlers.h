@@ -29,6 +29,8 @@ extern const struct input security_disable_inputs[];
 extern const struct input security_require_inputs[];
 extern const struct input upscale_inputs[];
 extern const struct input batch_inputs[];
+extern const struct input publish_inputs[];
+extern const struct input report_inputs[];
 
 /* portal.fcgi */
 int page_home(struct kreq *req);
@@ -110,6 +112,18 @@ int page_batch_post(struct kreq *req);
 int page_batch(struct kreq *req);
 int page_batch_zip(struct kreq *req);
 int page_theme(struct kreq *req);
+/* The public gallery and its moderation (page_explore.c,
+ * page_admin_reports.c). */
+int page_explore(struct kreq *req);
+int page_explore_image(struct kreq *req);
+int page_explore_report(struct kreq *req);
+int page_image_publish(struct kreq *req);
+int page_image_unpublish(struct kreq *req);
+int page_admin_reports(struct kreq *req);
+int page_admin_report_hide(struct kreq *req);
+int page_admin_report_restore(struct kreq *req);
+int page_admin_report_dismiss(struct kreq *req);
+int page_admin_report_ban(struct kreq *req);
 int page_gallery(struct kreq *req);
 int page_usage(struct kreq *req);
 int page_usage_chart(struct kreq *req);
@@ -153,6 +167,8 @@ int api_image(struct kreq *req);
 int api_job_input(struct kreq *req);
 int api_shared(struct kreq *req);
 int api_shared_image(struct kreq *req);
+int api_explore_image(struct kreq *req);
+int api_moderation_image(struct kreq *req);
 int api_job_zip(struct kreq *req);
 int api_sdapi_txt2img(struct kreq *req);
 int api_sdapi_models(struct kreq *req);

@@ -168,6 +168,14 @@ static const char *const flash_msgs[][2] = {
 	{ "varied", "Queued: the same settings with a new seed." },
 	{ "upscaling", "Queued: an upscale of that image." },
 	{ "batched", "Batch queued: one job per row." },
+	/* The public gallery and its moderation (issue 27). */
+	{ "published", "Published: the image is on Explore." },
+	{ "unpublished", "The image is no longer on Explore." },
+	{ "reported", "Thank you: a moderator will look at your report." },
+	{ "hidden", "Hidden: the image is gone from Explore." },
+	{ "restored", "Restored: the image is back on Explore." },
+	{ "dismissed", "The reports were dismissed." },
+	{ "banned", "The author is banned and the image hidden." },
 };
 
 static const char *
@@ -226,6 +234,8 @@ set_frame(struct kreq *req)
 		rc |= view_set_int(req, "User.Id", (long)a->user_id);
 		if (a->is_admin)
 			rc |= view_set(req, "User.IsAdmin", "1");
+		if (a->is_moderator)
+			rc |= view_set(req, "User.IsModerator", "1");
 	}
 	return rc;
 }

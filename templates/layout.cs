@@ -24,9 +24,11 @@
     <summary>Menu</summary>
     <nav aria-label="Site">
       <a href="/">Home</a>
+      <a href="/explore">Explore</a>
       <?cs if:User.Username ?>
       <a href="/generate">Generate</a> <a href="/batch">Batch</a> <a href="/gallery">Gallery</a> <a href="/jobs">Jobs</a> <a href="/usage">Usage</a>
       <a href="/account">Account</a> <a href="/account/keys">API keys</a>
+      <?cs if:User.IsModerator ?><a href="/admin/reports">Reports</a><?cs /if ?>
       <?cs if:User.IsAdmin ?><a href="/admin/queue">Queue</a> <a href="/admin/users">Users</a> <a href="/admin/audit">Audit log</a> <a href="/admin/settings">Settings</a><?cs /if ?>
       <form method="post" action="/logout" class="inline logout">
         <input type="hidden" name="csrf" value="<?cs var:Csrf.Token ?>">
