@@ -9,10 +9,10 @@ image with the actions on it, then the hidden images to restore. ?>
     <tbody>
     <?cs each:r = Reports.List ?>
     <tr id="report-<?cs var:r.Id ?>">
-      <td><a href="/api/v1/moderation/images/<?cs var:r.Id ?>.png"><img src="/api/v1/moderation/images/<?cs var:r.Id ?>.thumb.png" alt="Reported image <?cs var:r.Id ?>" width="96" loading="lazy"></a><br><?cs if:r.Hidden ?>hidden<?cs elif:r.Published ?><a href="/explore/<?cs var:r.Id ?>">on Explore</a><?cs else ?>unpublished<?cs /if ?><br><span class="muted"><?cs var:r.Prompt ?></span></td>
+      <td class="prompt"><a href="/api/v1/moderation/images/<?cs var:r.Id ?>.png"><img src="/api/v1/moderation/images/<?cs var:r.Id ?>.thumb.png" alt="Reported image <?cs var:r.Id ?>" width="96" loading="lazy"></a><br><?cs if:r.Hidden ?>hidden<?cs elif:r.Published ?><a href="/explore/<?cs var:r.Id ?>">on Explore</a><?cs else ?>unpublished<?cs /if ?><br><span class="muted"><?cs var:r.Prompt ?></span></td>
       <td><?cs var:r.Author ?><?cs if:r.AuthorRole != "user" ?> (<?cs var:r.AuthorRole ?>)<?cs /if ?><?cs if:r.AuthorDisabled ?> (banned)<?cs /if ?></td>
       <td><?cs var:r.Count ?></td>
-      <td><?cs var:r.Reasons ?><?cs if:r.Details ?><br><span class="muted"><?cs var:r.Details ?></span><?cs /if ?></td>
+      <td class="prompt"><?cs var:r.Reasons ?><?cs if:r.Details ?><br><span class="muted"><?cs var:r.Details ?></span><?cs /if ?></td>
       <td><?cs var:r.Latest ?></td>
       <td>
         <?cs if:!r.Hidden ?><form method="post" action="/admin/reports/<?cs var:r.Id ?>/hide" class="inline">
@@ -37,7 +37,7 @@ image with the actions on it, then the hidden images to restore. ?>
     <tbody>
     <?cs each:h = Hidden.List ?>
     <tr>
-      <td><img src="/api/v1/moderation/images/<?cs var:h.Id ?>.thumb.png" alt="Hidden image <?cs var:h.Id ?>" width="96" loading="lazy"><br><span class="muted"><?cs var:h.Prompt ?></span></td>
+      <td class="prompt"><img src="/api/v1/moderation/images/<?cs var:h.Id ?>.thumb.png" alt="Hidden image <?cs var:h.Id ?>" width="96" loading="lazy"><br><span class="muted"><?cs var:h.Prompt ?></span></td>
       <td><?cs var:h.Author ?></td><td><?cs var:h.HiddenAt ?></td><td><?cs var:h.HiddenBy ?></td>
       <td><form method="post" action="/admin/reports/<?cs var:h.Id ?>/restore" class="inline">
         <input type="hidden" name="csrf" value="<?cs var:Csrf.Token ?>">
