@@ -8,7 +8,6 @@
 #include "db.h"
 #include "explore.h"
 #include "handlers.h"
-#include "log.h"
 #include "ratelimit.h"
 #include "view.h"
 
@@ -201,20 +200,24 @@ page_explore_report(struct kreq *req)
 	p[2] = DB_STR(reason);
 	p[3] = DB_STR(detail ? detail : "");
 	/* One open report per user and image: the unique key decides,
-	 * so two racing requests cannot both count. */
+	 * so two racing requests cannot both count. The owner's event is
+	 * queued with it, in one transaction. */
+	if (db_exec_text(req->app->db, "START TRANSACTION") != 0)
+		return view_db_fail(req, "explore: report");
 	if (db_exec(req->app->db, "INSERT IGNORE INTO image_reports"
 	    " (published_id, reporter_id, reason, detail) VALUES (?, ?, ?, ?)",
-	    p, 4, NULL, &rid) != 0)
+	    p, 4, NULL, &rid) != 0 || (rid != 0 &&
+	    (explore_reported_event(req->app->db, req->app->cfg.base_url, id,
+	    reason) != 0 || db_exec_text(req->app->db, "COMMIT") != 0))) {
+		db_rollback(req->app->db);
 		return view_db_fail(req, "explore: report");
+	}
 	if (rid == 0) {
+		db_rollback(req->app->db);
 		view_error(req, 409, "conflict", "You have already reported "
 			"this image; a moderator will look at it.");
 		return -1;
 	}
-	if (explore_reported_event(req->app->db, req->app->cfg.base_url, id,
-	    reason) != 0)
-		log_error("explore: report event: %s",
-			db_error(req->app->db));
 	snprintf(url, sizeof(url), "/explore/%llu", id);
 	if (view_flash(req, "reported") != 0) {
 		view_error(req, 500, "internal", "Out of memory.");

@@ -57,6 +57,9 @@ explore_publish(struct db *db, const char *base_url,
 {
 	struct db_param p[3] = { DB_INT(job_id), DB_INT(user_id),
 		DB_INT(idx) };
+	struct db_param q[] = { DB_INT(job_id), DB_INT(idx), DB_INT(user_id),
+		DB_INT(show_prompt != 0), DB_INT(anonymous != 0) };
+	enum explore_result rc = EXPLORE_FAILED;
 	struct pub_rec r = { 0 };
 	long own = 0, n;
 	json_object *d;
@@ -69,48 +72,50 @@ explore_publish(struct db *db, const char *base_url,
 		return EXPLORE_FAILED;
 	if (own == 0)
 		return EXPLORE_NOT_FOUND;
-	n = db_query_into(db, PUB_SQL " WHERE job_id = ? AND idx = ?",
-		(struct db_param[]){ p[0], p[2] }, 2, pub_fields,
-		DB_NFIELDS(pub_fields), &r, NULL, NULL);
+	/* One transaction, the row locked: a moderator hiding it meanwhile
+	 * waits or wins, and the event exists exactly when the publication
+	 * does. */
+	if (db_exec_text(db, "START TRANSACTION") != 0)
+		return EXPLORE_FAILED;
+	n = db_query_into(db, PUB_SQL " WHERE job_id = ? AND idx = ?"
+		" FOR UPDATE", q, 2, pub_fields, DB_NFIELDS(pub_fields), &r,
+		NULL, NULL);
 	if (n < 0)
-		return EXPLORE_FAILED;
+		goto fail;
 	/* Unpublishing and publishing again must not undo a moderator. */
-	if (n > 0 && r.hidden)
-		return EXPLORE_HIDDEN;
-	{
-		struct db_param q[] = { DB_INT(job_id), DB_INT(idx),
-			DB_INT(user_id), DB_INT(show_prompt != 0),
-			DB_INT(anonymous != 0) };
-
-		if (db_exec(db, "INSERT INTO published_images (job_id, idx,"
-		    " user_id, show_prompt, anonymous, published_at)"
-		    " VALUES (?, ?, ?, ?, ?, NOW(3)) ON DUPLICATE KEY UPDATE"
-		    " show_prompt = VALUES(show_prompt),"
-		    " anonymous = VALUES(anonymous),"
-		    " published_at = COALESCE(published_at, NOW(3))",
-		    q, 5, NULL, NULL) != 0)
-			return EXPLORE_FAILED;
+	if (n > 0 && r.hidden) {
+		rc = EXPLORE_HIDDEN;
+		goto fail;
 	}
-	if (n > 0 && r.published) {
-		if (id != NULL)
-			*id = r.id;
-		return EXPLORE_DONE;	/* only its choices changed */
+	if (db_exec(db, "INSERT INTO published_images (job_id, idx,"
+	    " user_id, show_prompt, anonymous, published_at)"
+	    " VALUES (?, ?, ?, ?, ?, NOW(3)) ON DUPLICATE KEY UPDATE"
+	    " show_prompt = VALUES(show_prompt),"
+	    " anonymous = VALUES(anonymous),"
+	    " published_at = COALESCE(published_at, NOW(3))",
+	    q, 5, NULL, NULL) != 0)
+		goto fail;
+	/* Published before: only its choices changed, no new event. */
+	if (!(n > 0 && r.published)) {
+		if (db_query_into(db, PUB_SQL " WHERE job_id = ? AND idx = ?",
+		    q, 2, pub_fields, DB_NFIELDS(pub_fields), &r, NULL,
+		    NULL) <= 0 || (d = image_data(base_url, &r)) == NULL)
+			goto fail;
+		json_object_object_add(d, "prompt_shown",
+			json_object_new_boolean(show_prompt != 0));
+		json_object_object_add(d, "anonymous",
+			json_object_new_boolean(anonymous != 0));
+		if (job_event_queue(db, job_id, "image.published", d) != 0)
+			goto fail;
 	}
-	if (db_query_into(db, PUB_SQL " WHERE job_id = ? AND idx = ?",
-	    (struct db_param[]){ p[0], p[2] }, 2, pub_fields,
-	    DB_NFIELDS(pub_fields), &r, NULL, NULL) <= 0)
-		return EXPLORE_FAILED;
+	if (db_exec_text(db, "COMMIT") != 0)
+		goto fail;
 	if (id != NULL)
 		*id = r.id;
-	d = image_data(base_url, &r);
-	if (d == NULL)
-		return EXPLORE_FAILED;
-	json_object_object_add(d, "prompt_shown",
-		json_object_new_boolean(show_prompt != 0));
-	json_object_object_add(d, "anonymous",
-		json_object_new_boolean(anonymous != 0));
-	return job_event_queue(db, job_id, "image.published", d) == 0 ?
-		EXPLORE_DONE : EXPLORE_FAILED;
+	return EXPLORE_DONE;
+fail:
+	db_rollback(db);
+	return rc;
 }
 
 enum explore_result
