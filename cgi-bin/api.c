@@ -58,6 +58,12 @@ static const struct route routes[] = {
 	/* step: job.js's cache-buster on the live preview. */
 	{ M_GET, "/api/v1/images/{name}", api_image, ACC_USER, SCOPE_READ,
 	  "step", NULL },
+	/* The public gallery's images (issue 27): anyone, while shown;
+	 * moderators see hidden ones too. */
+	{ M_GET, "/api/v1/explore/{name}", api_explore_image, ACC_PUBLIC, 0,
+	  "", NULL },
+	{ M_GET, "/api/v1/moderation/images/{name}", api_moderation_image,
+	  ACC_MODERATOR, SCOPE_READ, "", NULL },
 	/* The link is the permission: anyone who has it may look. */
 	{ M_GET, "/api/v1/shared/{token}", api_shared, ACC_PUBLIC, 0, "",
 	  NULL },

@@ -7,6 +7,7 @@
 #include "app.h"
 #include "auth.h"
 #include "db.h"
+#include "explore.h"
 #include "handlers.h"
 #include "image.h"
 #include "jobzip.h"
@@ -120,10 +121,30 @@ out:
 	return rc;
 }
 
+/* Who may keep a copy of an answer. */
+enum cache {
+	C_PRIVATE,	/* the owner's browser, a day */
+	C_SHARED,	/* anyone, an hour: a share link */
+	C_EXPLORE,	/* anyone, but asked again each time (ETag): a
+			 * moderator's hiding ends it at once */
+	C_NONE,		/* nobody: a moderator's view of any image */
+};
+
+static const char *
+cache_control(enum kind k, enum cache c)
+{
+	if (k == K_PREVIEW || c == C_NONE)
+		return "no-store";
+	if (c == C_EXPLORE)
+		return "public, no-cache";
+	return c == C_SHARED ? "public, max-age=3600" :
+		"private, max-age=86400";
+}
+
 /* Answers with the PNG at rel (relative to the artifacts directory) or,
  * for K_THUMB, its thumbnail. rel is consumed. */
 static int
-send_png(struct kreq *req, char *rel, enum kind k, int shared)
+send_png(struct kreq *req, char *rel, enum kind k, enum cache cache)
 {
 	char path[4096], thumb[4096], etag[96];
 	const char *inm = req->if_none_match;
@@ -150,8 +171,7 @@ send_png(struct kreq *req, char *rel, enum kind k, int shared)
 		(unsigned long long)st.st_mtim.tv_sec,
 		(unsigned long)st.st_mtim.tv_nsec, k == K_THUMB ? "-t" : "");
 	resp_header(req, "ETag", etag);
-	resp_header(req, "Cache-Control", k == K_PREVIEW ? "no-store" :
-		shared ? "public, max-age=3600" : "private, max-age=86400");
+	resp_header(req, "Cache-Control", cache_control(k, cache));
 	req->ctype = "image/png";
 	if (*inm != '\0' && strstr(inm, etag) != NULL) {
 		req->status = 304;
@@ -238,7 +258,7 @@ api_image(struct kreq *req)
 	    " JOIN jobs j ON j.id = i.job_id WHERE i.job_id = ?"
 	    " AND j.user_id = ? AND i.idx = ?", p, 3, &rel)) != 0)
 		return api_db_fail(req, "api images");
-	return send_png(req, rel, k, 0);
+	return send_png(req, rel, k, C_PRIVATE);
 }
 
 /* The id of the job shared under the route's token, or 0 (no such link,
@@ -281,7 +301,71 @@ api_shared_image(struct kreq *req)
 	if (db_query_string(req->app->db, "SELECT path FROM job_images WHERE"
 	    " job_id = ? AND idx = ?", p, 2, &rel) != 0)
 		return api_db_fail(req, "api shared image");
-	return send_png(req, rel, k, 1);
+	return send_png(req, rel, k, C_SHARED);
+}
+
+/* "12.png" or "12.thumb.png" (the one spelling) into *id and *k.
+ * Returns 0 or -1. */
+static int
+parse_published(const char *s, unsigned long long *id, enum kind *k)
+{
+	char again[48];
+	const char *dot;
+
+	if (s[0] < '1' || s[0] > '9' || (dot = strchr(s, '.')) == NULL)
+		return -1;
+	*id = strtoull(s, NULL, 10);
+	if (!strcmp(dot, ".png"))
+		*k = K_FULL;
+	else if (!strcmp(dot, ".thumb.png"))
+		*k = K_THUMB;
+	else
+		return -1;
+	snprintf(again, sizeof(again), "%llu%s", *id, dot);
+	return *id != 0 && !strcmp(again, s) ? 0 : -1;
+}
+
+/* GET /api/v1/explore/{id}.png and {id}.thumb.png: a published image for
+ * anyone, while explore.h's rule lets it be seen; checked on every
+ * request (no-cache: a copy is asked again, a 304 costs little), so a
+ * hidden image is 404 here the moment it is hidden. */
+int
+api_explore_image(struct kreq *req)
+{
+	unsigned long long id;
+	enum kind k;
+	char *rel = NULL;
+	struct db_param p[1];
+
+	if (parse_published(req->captures[0], &id, &k) != 0)
+		return not_found(req);
+	p[0] = DB_INT(id);
+	if (db_ensure(req->app->db) != 0 ||
+	    db_query_string(req->app->db, "SELECT i.path" EXPLORE_FROM
+	    " WHERE p.id = ? AND" EXPLORE_VISIBLE, p, 1, &rel) != 0)
+		return api_db_fail(req, "api explore image");
+	return send_png(req, rel, k, C_EXPLORE);
+}
+
+/* GET /api/v1/moderation/images/{id}.png (and .thumb.png): any published
+ * image, hidden or not, for moderators and admins working the reports;
+ * never kept by a cache. */
+int
+api_moderation_image(struct kreq *req)
+{
+	unsigned long long id;
+	enum kind k;
+	char *rel = NULL;
+	struct db_param p[1];
+
+	if (parse_published(req->captures[0], &id, &k) != 0)
+		return not_found(req);
+	p[0] = DB_INT(id);
+	if (db_query_string(req->app->db, "SELECT i.path FROM"
+	    " published_images p JOIN job_images i ON i.job_id = p.job_id"
+	    " AND i.idx = p.idx WHERE p.id = ?", p, 1, &rel) != 0)
+		return api_db_fail(req, "api moderation image");
+	return send_png(req, rel, k, C_NONE);
 }
 
 struct shared_read {

@@ -181,11 +181,12 @@ api_user_patch(struct kreq *req)
 	if (json_object_object_get_ex(body, "role", &v)) {
 		role = json_object_get_string(v);
 		if (!json_object_is_type(v, json_type_string) ||
-		    (strcmp(role, "admin") != 0 && strcmp(role, "user") != 0))
+		    (strcmp(role, "admin") != 0 && strcmp(role, "user") != 0 &&
+		    strcmp(role, "moderator") != 0))
 			json_object_object_add(fields, "role",
-				json_object_new_string("must be \"admin\" or "
-				"\"user\""));
-		else if (id == req->auth->user_id && !strcmp(role, "user"))
+				json_object_new_string("must be \"admin\", "
+				"\"moderator\" or \"user\""));
+		else if (id == req->auth->user_id && strcmp(role, "admin"))
 			json_object_object_add(fields, "role",
 				json_object_new_string("you cannot remove "
 				"your own admin role"));

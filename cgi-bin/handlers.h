@@ -34,6 +34,8 @@ extern const struct input batch_inputs[];
 extern const struct input email_inputs[];
 extern const struct input password_reset_inputs[];
 extern const struct input password_new_inputs[];
+extern const struct input publish_inputs[];
+extern const struct input report_inputs[];
 
 /* portal.fcgi */
 int page_home(struct kreq *req);
@@ -144,6 +146,18 @@ int page_batch_zip(struct kreq *req);
 int page_theme(struct kreq *req);
 int page_language(struct kreq *req);
 int page_account_prefs(struct kreq *req);
+/* The public gallery and its moderation (page_explore.c,
+ * page_admin_reports.c). */
+int page_explore(struct kreq *req);
+int page_explore_image(struct kreq *req);
+int page_explore_report(struct kreq *req);
+int page_image_publish(struct kreq *req);
+int page_image_unpublish(struct kreq *req);
+int page_admin_reports(struct kreq *req);
+int page_admin_report_hide(struct kreq *req);
+int page_admin_report_restore(struct kreq *req);
+int page_admin_report_dismiss(struct kreq *req);
+int page_admin_report_ban(struct kreq *req);
 int page_gallery(struct kreq *req);
 int page_usage(struct kreq *req);
 int page_usage_chart(struct kreq *req);
@@ -187,6 +201,8 @@ int api_image(struct kreq *req);
 int api_job_input(struct kreq *req);
 int api_shared(struct kreq *req);
 int api_shared_image(struct kreq *req);
+int api_explore_image(struct kreq *req);
+int api_moderation_image(struct kreq *req);
 int api_job_zip(struct kreq *req);
 int api_sdapi_txt2img(struct kreq *req);
 int api_sdapi_models(struct kreq *req);

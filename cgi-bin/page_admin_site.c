@@ -46,7 +46,8 @@ static const char *const actions[] = { "login", "login_failed", "lockout",
 	"user_disable", "user_enable", "role_change", "password_reset",
 	"settings_change", "invite_create", "user_create", "job_cancel", "job_requeue", "credit_grant", "webhook_change",
 	"webhook_rotate", "2fa_enable", "2fa_disable", "2fa_reset",
-	"2fa_recovery_used", "2fa_recovery_new", "2fa_devices_forget" };
+	"2fa_recovery_used", "2fa_recovery_new", "2fa_devices_forget",
+	"image_hide", "image_restore", "report_dismiss", "user_ban" };
 
 int
 page_admin_audit(struct kreq *req)

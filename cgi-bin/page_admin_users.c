@@ -27,11 +27,13 @@ const struct input user_status_inputs[] = {
 
 /* POST /admin/users/{id}/role's form; the tier must be one kiln.conf
  * defines, which the handler asks (its message lists them). */
-static const char *const roles[] = { "admin", "user", NULL };
+static const char *const roles[] = { "admin", "moderator", "user",
+	NULL };
 enum { RO_ROLE, RO_TIER };
 const struct input user_role_inputs[] = {
 	[RO_ROLE] = { .name = "role", .type = IN_ENUM, .flags = IN_REQUIRED,
-		.choices = roles, .msg = "Role: admin or user." },
+		.choices = roles,
+		.msg = "Role: admin, moderator or user." },
 	[RO_TIER] = { .name = "tier", .type = IN_STR,
 		.flags = IN_REQUIRED | IN_TEXT, .min = 1, .max = 32 },
 	IN_END,

@@ -1,10 +1,12 @@
 /* page_generate.c - GET/POST /generate: the form that makes a job, with
  * the model's defaults and example prompts, errors beside their fields;
  * ?from=ID fills it from one of the user's jobs ("use these settings
- * again"), ?prompt= from an example. */
+ * again"), ?remix=ID from an image on Explore, ?prompt= from an
+ * example. */
 #include "app.h"
 #include "auth.h"
 #include "db.h"
+#include "explore.h"
 #include "extras.h"
 #include "handlers.h"
 #include "log.h"
@@ -596,10 +598,21 @@ from_job(void *rec, void *arg)
 	return 1;
 }
 
+/* ?remix=ID: a published image's settings for anyone signed in, while
+ * Explore shows it (explore.h): its own seed, one image, the prompts only
+ * when published with them, never the owner's webhook. */
+#define REMIX_SQL "SELECT IF(p.show_prompt, j.prompt, '') AS prompt," \
+	" IF(p.show_prompt, j.negative_prompt, '') AS negative_prompt," \
+	" j.model, j.width, j.height, j.steps, j.cfg_scale, j.sampler," \
+	" i.seed AS seed, 1 AS batch_count, NULL AS webhook_url," \
+	" j.hires_scale, j.hires_strength, j.hires_steps, j.hires_upscaler," \
+	" j.loras" EXPLORE_FROM " WHERE p.id = ? AND" EXPLORE_VISIBLE
+
 int
 page_generate(struct kreq *req)
 {
 	const char *from = req_query(req, "from");
+	const char *remix = req_query(req, "remix");
 	const char *prompt = req_query(req, "prompt");
 	const char *seed = req_query(req, "seed");
 	const char *init = req_query(req, "init");
@@ -626,6 +639,18 @@ page_generate(struct kreq *req)
 		    " user_id = ? AND deleted_at IS NULL", p, 2, from_fields,
 		    DB_NFIELDS(from_fields), &r, from_job, &a) < 0)
 			return view_db_fail(req, "generate: from");
+	} else if (remix != NULL) {
+		n = parse_long(remix, 1, 1L << 62, &id) == 0 ? 1 : 0;
+		p[0] = DB_INT(id);
+		if (n == 1 && (n = db_query_into(req->app->db, REMIX_SQL, p, 1,
+		    from_fields, DB_NFIELDS(from_fields), &r, from_job,
+		    &a)) < 0)
+			return view_db_fail(req, "generate: remix");
+		if (n == 0) {
+			view_error(req, 404, "not_found", "No such published "
+				"image to remix.");
+			return -1;
+		}
 	} else if (prompt != NULL) {
 		set_field(req, "prompt", prompt);
 	} else if (req->nquery == 0) {

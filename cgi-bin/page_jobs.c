@@ -123,9 +123,16 @@ page_job(struct kreq *req)
 		return -1;
 	}
 	view_loras(req, "Job.0");
-	if (view_rows(req, "Images", "SELECT idx AS Idx, seed AS Seed,"
-	    " width AS Width, height AS Height"
-	    " FROM job_images WHERE job_id = ? ORDER BY idx", p, 1) < 0)
+	/* PubId: the image's row on Explore (published now or not),
+	 * for the publish block. */
+	if (view_rows(req, "Images", "SELECT i.idx AS Idx, i.seed AS Seed,"
+	    " i.width AS Width, i.height AS Height,"
+	    " COALESCE(pi.id, '') AS PubId,"
+	    " pi.published_at IS NOT NULL AS Published,"
+	    " pi.hidden_at IS NOT NULL AS Hidden"
+	    " FROM job_images i LEFT JOIN published_images pi"
+	    " ON pi.job_id = i.job_id AND pi.idx = i.idx"
+	    " WHERE i.job_id = ? ORDER BY i.idx", p, 1) < 0)
 		return view_db_fail(req, "job: images");
 	st = view_get(req, "Job.0.Status");
 	/* The grid's lightbox, and the upscaler its Upscale buttons use. */

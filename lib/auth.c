@@ -557,6 +557,7 @@ principal_row(void *rec, void *arg)
 	a->role = xstrdup(r->role);
 	a->tier = xstrdup(r->tier);
 	a->is_admin = !strcmp(r->role, "admin");
+	a->is_moderator = a->is_admin || !strcmp(r->role, "moderator");
 	if (pr->want_hash == NULL) {
 		a->session_id = r->session_id;
 		a->csrf = xstrdup(r->csrf);
@@ -804,6 +805,8 @@ auth_portal(struct kreq *req, const struct route *r)
 	}
 	if (r->access == ACC_ADMIN && !req->auth->is_admin)
 		return refuse(req, 403, "This page is for administrators.");
+	if (r->access == ACC_MODERATOR && !req->auth->is_moderator)
+		return refuse(req, 403, "This page is for moderators.");
 	return 0;
 }
 
@@ -999,6 +1002,7 @@ auth_loopback_user(struct kreq *req)
 	pr.a->csrf = NULL;
 	pr.a->scopes = SCOPE_READ | SCOPE_GENERATE;
 	pr.a->is_admin = 0;
+	pr.a->is_moderator = 0;
 	auth_free(req->auth);
 	req->auth = pr.a;
 	return 1;
@@ -1118,6 +1122,9 @@ check:
 	if (r->access == ACC_ADMIN && !req->auth->is_admin)
 		return api_refuse(req, r, 403, "forbidden", "this endpoint is "
 			"for administrators");
+	if (r->access == ACC_MODERATOR && !req->auth->is_moderator)
+		return api_refuse(req, r, 403, "forbidden", "this endpoint is "
+			"for moderators");
 	return 0;
 down:
 	log_error("%s: %s", req->path, db_error(req->app->db));

@@ -33,6 +33,7 @@ struct auth {
 	char *role;
 	char *tier;
 	int is_admin;
+	int is_moderator;	/* role moderator, or admin */
 	unsigned long long session_id;	/* 0 under the API */
 	char *csrf;			/* the session's form token */
 	unsigned long long key_id;	/* 0 under the portal */

@@ -106,12 +106,8 @@ iso_now(char out[32])
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/*
- * Queues webhook event `type` for job id with data (owned: put here) when
- * the job or its owner has a webhook URL; a no-op otherwise. Runs inside
- * the caller's transaction so the event exists exactly when the state
- * change does. Returns 0, or -1 on a database or memory error.
- */
+/* Queues the event (jobs.h's job_event_queue). Runs inside the caller's
+ * transaction so the event exists exactly when the state change does. */
 static int
 enqueue_event(struct db *db, unsigned long long id, const char *type,
     json_object *data)
@@ -151,6 +147,13 @@ out:
 	json_object_put(data);
 	json_object_put(o);
 	return rc;
+}
+
+int
+job_event_queue(struct db *db, unsigned long long job_id, const char *type,
+    struct json_object *data)
+{
+	return enqueue_event(db, job_id, type, data);
 }
 
 /* The common "data" of an event: the job's id, new status and, when not

@@ -10,6 +10,17 @@
 #include "loras.h"
 
 struct db;
+struct json_object;
+
+/*
+ * Queues webhook event type ("job.succeeded", "image.published"...) about
+ * job job_id with data (owned: put here) for the URL the job names or
+ * else its owner's, signed with the owner's secret when kilnd delivers
+ * it; a no-op when there is no URL. Returns 0, or -1 on a database or
+ * memory error.
+ */
+int job_event_queue(struct db *db, unsigned long long job_id,
+	const char *type, struct json_object *data);
 
 /* The job states, in the order of the jobs.status ENUM. */
 #define JOB_NSTATUSES 5

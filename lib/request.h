@@ -171,6 +171,7 @@ enum access {
 	ACC_PUBLIC = 0,		/* anyone; a session is still loaded */
 	ACC_USER = 1,		/* a signed-in, enabled account */
 	ACC_ADMIN = 2,		/* ... whose role is admin */
+	ACC_MODERATOR = 3,	/* ... whose role is moderator or admin */
 };
 
 /* What an API key may do (struct route's scope, api_keys.scopes). */

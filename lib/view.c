@@ -195,6 +195,14 @@ static const char *const flash_msgs[][2] = {
 	{ "batched", N_("Batch queued: one job per row.") },
 	{ "password_reset", N_("Password changed and every session ended. "
 	    "Log in with the new one.") },
+	/* The public gallery and its moderation (issue 27). */
+	{ "published", N_("Published: the image is on Explore.") },
+	{ "unpublished", N_("The image is no longer on Explore.") },
+	{ "reported", N_("Thank you: a moderator will look at your report.") },
+	{ "hidden", N_("Hidden: the image is gone from Explore.") },
+	{ "restored", N_("Restored: the image is back on Explore.") },
+	{ "dismissed", N_("The reports were dismissed.") },
+	{ "banned", N_("The author is banned and the image hidden.") },
 };
 
 static const char *
@@ -257,6 +265,8 @@ set_frame(struct kreq *req)
 		rc |= view_set_int(req, "User.Id", (long)a->user_id);
 		if (a->is_admin)
 			rc |= view_set(req, "User.IsAdmin", "1");
+		if (a->is_moderator)
+			rc |= view_set(req, "User.IsModerator", "1");
 	}
 	return rc;
 }

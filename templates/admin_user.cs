@@ -30,6 +30,7 @@
     <label for="role"><?cs var:_("Role") ?></label>
     <select id="role" name="role">
       <option value="user"<?cs if:u.Role == "user" ?> selected<?cs /if ?>>user</option>
+      <option value="moderator"<?cs if:u.Role == "moderator" ?> selected<?cs /if ?>>moderator</option>
       <option value="admin"<?cs if:u.Role == "admin" ?> selected<?cs /if ?>>admin</option>
     </select>
     <?cs if:Form.Errors.role ?><p class="field-error"><?cs var:Form.Errors.role ?></p><?cs /if ?>

@@ -38,6 +38,7 @@
           <input type="hidden" name="csrf" value="<?cs var:Csrf.Token ?>">
           <button type="submit" class="small secondary" title="Upscale 2&times; with <?cs var:Upscaler ?>">Upscale 2&times;</button>
         </form>
+        <?cs if:j.Status == "succeeded" ?><?cs include:"publish.cs" ?><?cs /if ?>
       </div>
     </li>
     <?cs /each ?>

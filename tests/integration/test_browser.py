@@ -392,16 +392,25 @@ def page_fixtures(s):
     # A failed job with a long error, for the queue and the jobs list.
     job_row(s, uid, "failed", LONG_PROMPT, error="x" * 300)
     aid, _ = new_user(s, "ada", role="admin")
+    # One image on Explore, reported once, for the gallery, its detail
+    # page and the report queue.
+    s.sql("INSERT INTO published_images (job_id, idx, user_id,"
+          " published_at) VALUES (%d, 0, %d, NOW(3))" % (j["id"], uid))
+    pid = int(one(s, "SELECT id FROM published_images WHERE job_id = %d"
+                     % j["id"]))
+    s.sql("INSERT INTO image_reports (published_id, reporter_id, reason,"
+          " detail) VALUES (%d, %d, 'other', '%s')" % (pid, aid,
+                                                       "y" * 200))
     return {
         "visitor": (None, ["/", "/login", "/register", "/password/reset",
-                           "/s/" + tok]),
+                           "/s/" + tok, "/explore", "/explore/%d" % pid]),
         "user": (uid, ["/", "/generate", "/gallery", "/jobs",
                        "/jobs/%d" % j["id"], "/usage", "/account",
                        "/account/keys", "/account/webhooks",
                        "/batch"]),
         "admin": (aid, ["/admin/queue", "/admin/users",
                         "/admin/users/%d" % uid, "/admin/audit",
-                        "/admin/settings"]),
+                        "/admin/settings", "/admin/reports"]),
     }
 
 
@@ -504,7 +513,7 @@ def test_screenshots_of_every_page_at_both_widths(s):
         # desktop's scroll bar).
         w = int.from_bytes(png[16:20], "big")
         assert p["width"] - 20 <= w <= p["width"], (name, w)
-    assert len(pages) == s.walk_expected >= 2 * 2 * 20, len(pages)
+    assert len(pages) == s.walk_expected >= 2 * 2 * 23, len(pages)
 
 
 def test_the_theme_switch_overrides_the_browser_without_scripts(s):
