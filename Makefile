@@ -26,13 +26,15 @@ LDLIBS_PW  = -lzxcvbn
 # Two-factor login (lib/twofa.c: TOTP through liboath) and its QR codes
 # (cgi-bin/page_security.c: libqrencode): for the portal.
 LDLIBS_2FA = -loath -lqrencode
-LDLIBS_WEB = $(LIBS_CGI) $(LIBS_DB) $(LIBS_COMMON)
+# ZIP archives (lib/dataexport.c: the account data export kilnd makes).
+LIBS_ZIP   = -larchive
+LDLIBS_WEB = $(LIBS_CGI) $(LIBS_DB) $(LIBS_COMMON) $(LIBS_ZIP)
 LDLIBS_ENG = $(LIBS_CL) $(LIBS_COMMON)
-LDLIBS_D   = $(LIBS_CL) $(LIBS_DB) $(LIBS_COMMON)
+LDLIBS_D   = $(LIBS_CL) $(LIBS_DB) $(LIBS_COMMON) $(LIBS_ZIP)
 LDLIBS_ADM = $(LIBS_DB) -ljson-c -lsodium -lm $(LDLIBS_PW)
 # Tests and fuzz harnesses link code from every part.
 LDLIBS_ALL = $(LIBS_CGI) $(LIBS_CL) $(LIBS_DB) $(LIBS_COMMON) $(LDLIBS_PW) \
-             $(LDLIBS_2FA)
+             $(LDLIBS_2FA) $(LIBS_ZIP)
 
 BINDIR   = $(PREFIX)/bin
 MANDIR   = $(PREFIX)/share/man

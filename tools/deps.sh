@@ -11,6 +11,7 @@ libfcgi-dev libfcgi-bin libmariadb-dev mariadb-server mariadb-client
 libcurl4-openssl-dev libjson-c-dev clearsilver-dev libgd-dev
 ocl-icd-opencl-dev opencl-c-headers libclblast-dev pocl-opencl-icd clinfo
 libsodium-dev libunistring-dev libzxcvbn-dev liboath-dev libqrencode-dev
+libarchive-dev
 lighttpd"
 # Apache runs in the tests beside lighttpd; the engine tests compute their
 # references with PyTorch (OpenBLAS, or it runs ~25x slower); the pages
