@@ -4,7 +4,7 @@
   <?cs if:Account.Done ?><p class="notice ok" role="status"><?cs var:Account.Done ?></p><?cs /if ?>
   <?cs if:Form.Failed ?><p class="notice error" role="alert">Nothing was changed; see the field marked below.</p><?cs /if ?>
   <?cs with:p = Account.Profile.0 ?>
-  <p class="muted">Role <strong><?cs var:p.Role ?></strong>, tier <strong><?cs var:p.Tier ?></strong>, <strong id="credits"><?cs var:p.Credits ?></strong> credits; member since <?cs var:p.Created ?> UTC<?cs if:p.LastLogin ?>, last login <?cs var:p.LastLogin ?> UTC<?cs /if ?>. <a href="/account/keys">API keys</a> · <a href="/account/webhooks">Webhooks</a></p>
+  <p class="muted">Role <strong><?cs var:p.Role ?></strong>, tier <strong><?cs var:p.Tier ?></strong>, <strong id="credits"><?cs var:p.Credits ?></strong> credits; member since <?cs var:p.Created ?> UTC<?cs if:p.LastLogin ?>, last login <?cs var:p.LastLogin ?> UTC<?cs /if ?>. <a href="/account/keys">API keys</a> · <a href="/account/webhooks">Webhooks</a> · <a href="/account/data">Your data</a></p>
 
   <h2>Profile</h2>
   <form method="post" action="/account/profile" class="stacked">

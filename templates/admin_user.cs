@@ -85,6 +85,19 @@
   </table>
   <?cs /if ?>
 
+  <h2 id="exports">Data export</h2>
+  <p>A ZIP of everything kiln holds about <?cs var:u.Username ?>, made in the background, downloadable once by you (audited).</p>
+  <form method="post" action="/admin/users/<?cs var:u.Id ?>/export" class="inline">
+    <input type="hidden" name="csrf" value="<?cs var:Csrf.Token ?>">
+    <button type="submit">Export this user's data</button>
+  </form>
+  <?cs if:subcount(Exports) > 0 ?>
+  <ul id="export-list"><?cs each:e = Exports ?><li><?cs var:e.Created ?> UTC: <?cs var:e.Status ?><?cs if:e.Error ?> (<?cs var:e.Error ?>)<?cs /if ?><?cs if:e.Downloadable == "1" ?> · <a href="/account/data/export/<?cs var:e.Id ?>" download>Download</a> (once; until <?cs var:e.Expires ?> UTC)<?cs /if ?></li><?cs /each ?></ul>
+  <?cs /if ?>
+
+  <h2>Delete</h2>
+  <p><a href="/admin/users/<?cs var:u.Id ?>/delete" class="button danger">Delete this account…</a></p>
+
   <h2>Recent activity</h2>
   <table class="list">
     <thead><tr><th>Time (UTC)</th><th>Actor</th><th>Address</th><th>Action</th><th>Detail</th></tr></thead>
