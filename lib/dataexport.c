@@ -455,7 +455,7 @@ export_build(struct db *db, const char *artifacts_dir,
 	}
 	json_object_object_add(man, "storage_keys", keys);
 
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		errf(err, errlen, "%s: cannot create: %s", path,
 			strerror(errno));
