@@ -455,7 +455,9 @@ export_build(struct db *db, const char *artifacts_dir,
 	}
 	json_object_object_add(man, "storage_keys", keys);
 
-	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/* Read by the web programs (the artifacts directory's group), as
+	 * the images are; never by the world. */
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
 	if (fd < 0) {
 		errf(err, errlen, "%s: cannot create: %s", path,
 			strerror(errno));
