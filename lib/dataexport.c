@@ -779,7 +779,7 @@ export_work_one(struct db *db, const char *artifacts_dir, const char *daemon)
 	    1, claim_fields, DB_NFIELDS(claim_fields), &c, NULL, NULL);
 	if (got <= 0)
 		return got < 0 ? -1 : 0;
-	if (random_hex(hex, sizeof(hex)) != 0)
+	if (random_hex(hex, (sizeof(hex) - 1) / 2) != 0)
 		return -1;
 	/* The name carries a random part: an export's id alone would let
 	 * anyone with the artifacts' URL layout guess it. */

@@ -304,7 +304,10 @@ def test_an_export_downloads_once_and_only_to_its_owner(s):
     r = b.b.get("/account/data/export/%d" % eid)
     assert r.status == 404, r.status
     key = one(s, "SELECT path FROM data_exports WHERE id = %d" % eid)
+    # Its name carries 64 random bits beside the id.
+    assert re.match(r"exports/%d-[0-9a-f]{16}\.zip$" % eid, key), key
     assert os.path.exists(s.path("artifacts", key)), key
+    assert os.stat(s.path("artifacts", key)).st_mode & 0o777 == 0o640
     open_zip(download(s, a, eid).body)
     assert not os.path.exists(s.path("artifacts", key)), key
     download(s, a, eid, 410)
