@@ -101,12 +101,13 @@ int
 api_export_download(struct kreq *req)
 {
 	unsigned long long id = req_id(req, 0);
+	unsigned long long subject = 0;
 	enum export_take st;
 	char disp[96];
 
 	st = id == 0 ? EXPORT_TAKE_NOT_FOUND : export_take(req->app->db,
 		req->app->cfg.artifacts_dir, id, req->auth->user_id,
-		&req->out);
+		&req->out, &subject);
 	switch (st) {
 	case EXPORT_TAKE_OK:
 		break;
@@ -124,7 +125,9 @@ api_export_download(struct kreq *req)
 	default:
 		return api_db_fail(req, "api: export download");
 	}
-	audit(req, "data_export_download", req->auth->user_id,
+	/* The API downloads only one's own (export_json's filter is for
+	 * the status; the take checks the requester). */
+	audit(req, "data_export_download", subject,
 		req->auth->username, "export %llu downloaded over the API "
 		"(%zu bytes)", id, req->out.len);
 	snprintf(disp, sizeof(disp), "attachment; filename=\"kiln-export-"

@@ -109,12 +109,13 @@ int
 page_data_download(struct kreq *req)
 {
 	unsigned long long id = req_id(req, 0);
+	unsigned long long subject = 0;
 	enum export_take st;
 	char disp[96];
 
 	st = id == 0 ? EXPORT_TAKE_NOT_FOUND : export_take(req->app->db,
 		req->app->cfg.artifacts_dir, id, req->auth->user_id,
-		&req->out);
+		&req->out, &subject);
 	switch (st) {
 	case EXPORT_TAKE_OK:
 		break;
@@ -133,9 +134,24 @@ page_data_download(struct kreq *req)
 	default:
 		return view_db_fail(req, "data: download");
 	}
-	audit(req, "data_export_download", req->auth->user_id,
-		req->auth->username, "export %llu downloaded (%zu bytes)", id,
-		req->out.len);
+	/* The entry is about whose data it is: an administrator's download
+	 * of a user's export shows on that user's page. */
+	if (subject == req->auth->user_id)
+		audit(req, "data_export_download", subject,
+			req->auth->username, "export %llu downloaded (%zu "
+			"bytes)", id, req->out.len);
+	else {
+		struct db_param p = DB_INT(subject);
+		char *name = NULL;
+
+		if (db_query_string(req->app->db, "SELECT username FROM users"
+		    " WHERE id = ?", &p, 1, &name) != 0)
+			log_warn("data: download: %s", db_error(req->app->db));
+		audit(req, "data_export_download", subject, name ? name : "",
+			"export %llu downloaded by an administrator (%zu "
+			"bytes)", id, req->out.len);
+		free(name);
+	}
 	snprintf(disp, sizeof(disp), "attachment; filename=\"kiln-export-"
 		"%llu.zip\"", id);
 	req->status = 200;

@@ -601,18 +601,21 @@ struct take_rec {
 	const char *status;
 	char *path;
 	int live;
+	unsigned long long user_id;
 };
 
 static const struct db_field take_fields[] = {
 	DB_FIELD(struct take_rec, status, DBF_STR, "status"),
 	DB_FIELD_NULL(struct take_rec, path, DBF_DUP, "path"),
 	DB_FIELD(struct take_rec, live, DBF_INT, "live"),
+	DB_FIELD(struct take_rec, user_id, DBF_ULLONG, "user_id"),
 };
 
 struct take_state {
 	char status[16];
 	char *path;
 	int live;
+	unsigned long long user_id;
 };
 
 static int
@@ -625,16 +628,18 @@ take_row(void *rec, void *arg)
 	s->path = r->path;
 	r->path = NULL;
 	s->live = r->live;
+	s->user_id = r->user_id;
 	return 1;
 }
 
 enum export_take
 export_take(struct db *db, const char *artifacts_dir, unsigned long long id,
-	unsigned long long requester, struct buf *out)
+	unsigned long long requester, struct buf *out,
+	unsigned long long *subject)
 {
 	struct db_param p[2] = { DB_INT(id), DB_INT(requester) };
-	struct take_state s = { "", NULL, 0 };
-	struct take_rec r = { NULL, NULL, 0 };
+	struct take_state s = { "", NULL, 0, 0 };
+	struct take_rec r = { NULL, NULL, 0, 0 };
 	struct storage *st = NULL;
 	enum export_take rc = EXPORT_TAKE_DBFAIL;
 	unsigned long long n = 0;
@@ -643,7 +648,7 @@ export_take(struct db *db, const char *artifacts_dir, unsigned long long id,
 	int g;
 
 	got = db_query_into(db, "SELECT status, path, COALESCE(expires_at >"
-	    " NOW(3), 0) AS live FROM data_exports WHERE id = ? AND"
+	    " NOW(3), 0) AS live, user_id FROM data_exports WHERE id = ? AND"
 	    " requested_by = ?", p, 2, take_fields, DB_NFIELDS(take_fields),
 	    &r, take_row, &s);
 	free(r.path);
@@ -683,6 +688,7 @@ export_take(struct db *db, const char *artifacts_dir, unsigned long long id,
 	}
 	if (storage_remove(st, s.path) != 0)
 		log_warn("export %llu: could not remove %s", id, s.path);
+	*subject = s.user_id;
 	rc = EXPORT_TAKE_OK;
 out:
 	storage_free(st);

@@ -70,9 +70,11 @@ enum export_take {
 
 /* The download of export id, once: the ZIP into out (appended) when
  * requester asked for it and it is ready; it is then marked downloaded
- * and its file removed, so a second download finds it gone. */
+ * and its file removed, so a second download finds it gone. *subject
+ * is then whose data it holds. */
 enum export_take export_take(struct db *db, const char *artifacts_dir,
-	unsigned long long id, unsigned long long requester, struct buf *out);
+	unsigned long long id, unsigned long long requester, struct buf *out,
+	unsigned long long *subject);
 
 /* A daemon's turn at the exports: removes expired ones (file and state),
  * then claims one waiting (or one whose maker died) and makes it.

@@ -361,6 +361,9 @@ def test_an_admin_exports_a_users_data_for_themselves_audited(s):
     assert r.status == 200, r.status
     man = __import__("json").loads(open_zip(r.body).read("manifest.json"))
     assert man["user"] == {"id": a.id, "username": a.name}, man
+    row = s.sql("SELECT actor, target FROM audit_log WHERE action ="
+                " 'data_export_download' AND target_id = %d" % a.id)
+    assert row == [["admin", a.name]], row
 
 
 # ---------------------------------------------------------------- delete
