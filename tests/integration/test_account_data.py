@@ -522,3 +522,20 @@ def test_an_admin_deletes_a_user_after_confirming_not_the_last_admin(s):
                      {"confirm": "admin", "csrf": csrf_of(page)})
         assert r.status == 409, (r.status, r.text[:300])
         assert one(s, "SELECT COUNT(*) FROM users WHERE id = %d" % me) == "1"
+
+
+def test_an_admin_who_deletes_themselves_is_named_by_the_pseudonym_only(s):
+    a = Person(s, "dk")
+    s.sql("UPDATE users SET role = 'admin' WHERE id = %d" % a.id)
+    page = a.b.get("/admin/users/%d/delete" % a.id)
+    assert page.status == 200, page.status
+    r = a.b.post("/admin/users/%d/delete" % a.id,
+                 {"confirm": a.name, "csrf": csrf_of(page)})
+    assert r.status == 303 and location(r) == "/?deleted=1", r.status
+    row = s.sql("SELECT actor, actor_id, target, ip FROM audit_log WHERE"
+                " action = 'account_delete' ORDER BY id DESC LIMIT 1")
+    assert row[0][0] == row[0][2] and row[0][0].startswith(
+        "deleted-user-") and row[0][1] == "NULL" and row[0][3] == "", row
+    for t_, c in user_refs(s):
+        assert one(s, "SELECT COUNT(*) FROM `%s` WHERE `%s` = %d" % (
+            t_, c, a.id)) == "0", (t_, c)
