@@ -26,7 +26,8 @@ LDLIBS_PW  = -lzxcvbn
 # Two-factor login (lib/twofa.c: TOTP through liboath) and its QR codes
 # (cgi-bin/page_security.c: libqrencode): for the portal.
 LDLIBS_2FA = -loath -lqrencode
-# ZIP archives (lib/dataexport.c: the account data export kilnd makes).
+# ZIP archives: downloads of a job's or a batch's images (lib/jobzip.c)
+# and the account data exports kilnd makes (lib/dataexport.c).
 LIBS_ZIP   = -larchive
 LDLIBS_WEB = $(LIBS_CGI) $(LIBS_DB) $(LIBS_COMMON) $(LIBS_ZIP)
 LDLIBS_ENG = $(LIBS_CL) $(LIBS_COMMON)
@@ -265,6 +266,8 @@ install: all
 	install -m 755 $(KILND) $(ADMIN) $(RENDER) $(DESTDIR)$(BINDIR)/
 	install -m 755 $(PORTAL) $(API) $(API_WAIT) $(DESTDIR)$(LIBEXEC)/cgi-bin/
 	install -m 644 templates/*.cs $(DESTDIR)$(SHARE)/templates/
+	install -d $(DESTDIR)$(SHARE)/po
+	install -m 644 po/*.po $(DESTDIR)$(SHARE)/po/
 	install -m 644 static/* $(DESTDIR)$(SHARE)/static/
 	install -m 644 sql/*.sql $(DESTDIR)$(SHARE)/sql/
 	install -m 644 $$(find apache-conf -maxdepth 1 -type f) \

@@ -25,6 +25,10 @@ static const struct route routes[] = {
 	  SCOPE_READ, "", NULL },
 	{ M_GET, "/api/v1/account/export/{id}", api_export_download,
 	  ACC_USER, SCOPE_READ, "", NULL },
+	/* A key rotates itself (api_keys_rotate says why): it needs no
+	 * scope, as it gains no power. */
+	{ M_POST, "/api/v1/keys/{id}/rotate", api_keys_rotate, ACC_USER, 0,
+	  "", NULL },
 	{ M_GET, "/api/v1/users", api_users_list, ACC_ADMIN, SCOPE_ADMIN, "q",
 	  NULL },
 	{ M_GET, "/api/v1/users/{id}", api_user_get, ACC_USER, SCOPE_READ, "",
@@ -39,6 +43,9 @@ static const struct route routes[] = {
 	  "status q cursor limit since until", NULL },
 	{ M_GET, "/api/v1/jobs/{id}", api_job_get, ACC_USER, SCOPE_READ, "",
 	  NULL },
+	/* All of a job's images and a manifest.json, as one ZIP. */
+	{ M_GET, "/api/v1/jobs/{id}/images.zip", api_job_zip, ACC_USER,
+	  SCOPE_READ, "", NULL },
 	{ M_GET, "/api/v1/jobs/{id}/inputs/{name}", api_job_input, ACC_USER,
 	  SCOPE_READ, "", NULL },
 	{ M_POST, "/api/v1/jobs/{id}/cancel", api_job_cancel, ACC_USER,
@@ -210,7 +217,7 @@ main(int argc, char **argv)
 {
 	static const struct program prog = {
 		"api.fcgi", routes, ARRAY_LEN(routes), json_error, auth_api,
-		json_field_error, uploads, auth_api,
+		json_field_error, uploads, auth_api, 0,
 	};
 
 	return kiln_serve(&prog, argc, argv);

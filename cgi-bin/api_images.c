@@ -9,6 +9,7 @@
 #include "db.h"
 #include "handlers.h"
 #include "image.h"
+#include "jobzip.h"
 #include "log.h"
 #include "storage.h"
 #include "submit.h"
@@ -462,5 +463,46 @@ api_job_input(struct kreq *req)
 	}
 	free(key);
 	req->status = 200;
+	return 0;
+}
+
+/* GET /api/v1/jobs/{id}/images.zip: the job's images and manifest.json
+ * (jobzip.h), for its owner; anyone else's job is 404. */
+int
+api_job_zip(struct kreq *req)
+{
+	unsigned long long id = req_id(req, 0);
+	struct buf b = { 0 };
+	enum jobzip_status st;
+	char cd[96];
+
+	st = id ? jobs_zip(req->app->db, req->app->cfg.artifacts_dir,
+		req->app->cfg.base_url, id, 0, req->auth->user_id,
+		JOBZIP_MAX_BYTES, &b) : JOBZIP_NOT_FOUND;
+	if (st != JOBZIP_OK)
+		buf_free(&b);
+	switch (st) {
+	case JOBZIP_OK:
+		break;
+	case JOBZIP_NOT_FOUND:
+		return resp_error_json(req, 404, "not_found", "no such job",
+			NULL);
+	case JOBZIP_TOO_LARGE:
+		return resp_error_json(req, 413, "too_large", "the images are "
+			"too large for one ZIP; fetch them one by one", NULL);
+	case JOBZIP_UNREADABLE:
+		return resp_error_json(req, 500, "internal", "an image of "
+			"the job could not be read", NULL);
+	default:
+		return api_db_fail(req, "api zip");
+	}
+	buf_free(&req->out);
+	req->out = b;
+	req->status = 200;
+	req->ctype = "application/zip";
+	snprintf(cd, sizeof(cd), "attachment; filename=\"kiln-job-%llu.zip\"",
+		id);
+	resp_header(req, "Content-Disposition", cd);
+	resp_header(req, "Cache-Control", "private, no-store");
 	return 0;
 }

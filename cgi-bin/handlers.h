@@ -2,6 +2,7 @@
 #ifndef KILN_HANDLERS_H
 #define KILN_HANDLERS_H
 
+#include "jobzip.h"
 #include "request.h"
 
 struct json_object;
@@ -15,18 +16,26 @@ extern const struct input profile_inputs[];
 extern const struct input password_inputs[];
 extern const struct input webhook_inputs[];
 extern const struct input key_inputs[];
+extern const struct input key_rotate_inputs[];
 extern const struct input user_status_inputs[];
 extern const struct input user_role_inputs[];
 extern const struct input user_credits_inputs[];
 extern const struct input settings_inputs[];
 extern const struct input invite_inputs[];
 extern const struct input theme_inputs[];
+extern const struct input language_inputs[];
+extern const struct input prefs_inputs[];
 extern const struct input login_2fa_inputs[];
 extern const struct input security_code_inputs[];
 extern const struct input security_disable_inputs[];
 extern const struct input security_require_inputs[];
 extern const struct input data_delete_inputs[];
 extern const struct input admin_delete_inputs[];
+extern const struct input upscale_inputs[];
+extern const struct input batch_inputs[];
+extern const struct input email_inputs[];
+extern const struct input password_reset_inputs[];
+extern const struct input password_new_inputs[];
 
 /* portal.fcgi */
 int page_home(struct kreq *req);
@@ -56,6 +65,33 @@ int page_admin_2fa_setting(struct kreq *req);
 int page_register(struct kreq *req);
 int page_register_post(struct kreq *req);
 int page_account(struct kreq *req);
+/* The account page with status (a form's error already set): for the
+ * forms of other files that live on it. */
+int page_account_show(struct kreq *req, int status);
+/* E-mail (page_email.c): the address form and its verification link;
+ * the account page's e-mail data (Email.*: returns 0 or -1, db). */
+int page_account_email(struct kreq *req);
+int page_email_verify(struct kreq *req);
+int email_load(struct kreq *req);
+/* Password reset by mail (page_password.c). */
+int page_password_reset(struct kreq *req);
+int page_password_reset_post(struct kreq *req);
+int page_password_new(struct kreq *req);
+int page_password_new_post(struct kreq *req);
+/* The e-mailed tokens (email_tokens): how long each kind lives; a new
+ * one for user_id and purpose ("verify", "reset") naming email, its
+ * clear text into tok (TOKEN_LEN + 1 bytes), only its digest stored
+ * (returns 0 or -1); 1 when t looks like one (TOKEN_LEN base64url
+ * characters); how many of user_id's of purpose were made in the last
+ * hour (-1: db). */
+#define EMAIL_VERIFY_SECONDS (24 * 3600)
+#define EMAIL_RESET_SECONDS 3600
+int email_token_new(struct kreq *req, unsigned long long user_id,
+	const char *purpose, const char *email, long seconds, char *tok);
+int email_token_syntax(const char *t);
+struct db;
+long email_tokens_recent(struct db *db, unsigned long long user_id,
+	const char *purpose);
 int page_account_profile(struct kreq *req);
 int page_account_password(struct kreq *req);
 int page_account_session_revoke(struct kreq *req);
@@ -66,6 +102,7 @@ int page_webhooks_rotate(struct kreq *req);
 int page_keys(struct kreq *req);
 int page_keys_create(struct kreq *req);
 int page_keys_revoke(struct kreq *req);
+int page_keys_rotate(struct kreq *req);
 int page_generate(struct kreq *req);
 int page_generate_post(struct kreq *req);
 /* The generate form's image inputs (page_generate_inputs.c). */
@@ -99,7 +136,16 @@ int page_job_share(struct kreq *req);
 int page_job_unshare(struct kreq *req);
 int page_job_delete(struct kreq *req);
 int page_shared(struct kreq *req);
+int page_job_vary(struct kreq *req);
+int page_job_upscale(struct kreq *req);
+int page_job_zip(struct kreq *req);
+int page_batch_new(struct kreq *req);
+int page_batch_post(struct kreq *req);
+int page_batch(struct kreq *req);
+int page_batch_zip(struct kreq *req);
 int page_theme(struct kreq *req);
+int page_language(struct kreq *req);
+int page_account_prefs(struct kreq *req);
 int page_gallery(struct kreq *req);
 int page_usage(struct kreq *req);
 int page_usage_chart(struct kreq *req);
@@ -136,6 +182,7 @@ int api_openapi(struct kreq *req);
 int api_me(struct kreq *req);
 int api_keys_list(struct kreq *req);
 int api_keys_revoke(struct kreq *req);
+int api_keys_rotate(struct kreq *req);
 int api_users_list(struct kreq *req);
 int api_user_get(struct kreq *req);
 int api_user_patch(struct kreq *req);
@@ -153,6 +200,7 @@ int api_image(struct kreq *req);
 int api_job_input(struct kreq *req);
 int api_shared(struct kreq *req);
 int api_shared_image(struct kreq *req);
+int api_job_zip(struct kreq *req);
 int api_sdapi_txt2img(struct kreq *req);
 int api_sdapi_models(struct kreq *req);
 int api_sdapi_loras(struct kreq *req);
@@ -251,5 +299,10 @@ int api_refuse_quota(struct kreq *req, const struct enqueue_refusal *why);
  * directory. Returns 0 or -1. */
 int api_artifact_path(const struct kreq *req, const char *rel, int thumb,
 	char *out, size_t n);
+
+/* A ZIP that jobs_zip (jobzip.h) made into b (taken), sent as the
+ * attachment name, or its refusal as an error page (page_jobs.c). */
+int page_zip_send(struct kreq *req, enum jobzip_status st, struct buf *b,
+	const char *name);
 
 #endif

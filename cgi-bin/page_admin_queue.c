@@ -100,7 +100,8 @@ page_admin_queue(struct kreq *req)
 	}
 	if (req_query(req, "done") != NULL)
 		view_set(req, "Queue.Done", req_query(req, "done")[0] == 'r' ?
-			"Job queued again." : "Cancel requested.");
+			view_tr(req, "Job queued again.") :
+			view_tr(req, "Cancel requested."));
 	return view_render(req, 200, "Queue", "admin_queue.cs");
 }
 

@@ -5,6 +5,7 @@
 #include "auth.h"
 #include "db.h"
 #include "handlers.h"
+#include "i18n.h"
 #include "log.h"
 #include "util.h"
 #include "view.h"
@@ -14,6 +15,11 @@
 #include <string.h>
 
 #define INVITE_DAYS 14
+/* POST /admin/invites answers with a redirect (POST-redirect-GET); the
+ * new code rides to the GET in this cookie, a minute at most, and is
+ * shown there once: never in a URL (logs, history, Referer), and a
+ * reload neither makes another code nor shows this one again. */
+#define INVITE_COOKIE "kiln_invite"
 
 /* POST /admin/settings's form. */
 static const char *const reg_modes[] = { "open", "invite", "closed", NULL };
@@ -80,6 +86,37 @@ page_admin_audit(struct kreq *req)
 	return view_render(req, 200, "Audit log", "admin_audit.cs");
 }
 
+/* The code of the invite just made (INVITE_COOKIE), shown once: only
+ * when it is a live, unused invite this administrator made, so the
+ * cookie cannot put other text on the page. The cookie is cleared.
+ * Returns 0 or -1 (db error). */
+static int
+new_invite(struct kreq *req)
+{
+	const char *code = req_cookie(req, INVITE_COOKIE);
+	char hash[DIGEST_HEX + 1], *id = NULL;
+	struct db_param p[2];
+
+	if (code == NULL)
+		return 0;
+	resp_cookie(req, INVITE_COOKIE, "", 0);
+	if (strlen(code) != TOKEN_LEN)
+		return 0;
+	digest_hex(code, hash);
+	p[0] = DB_STR(hash);
+	p[1] = DB_INT(req->auth->user_id);
+	if (db_query_string(req->app->db, "SELECT id FROM invites"
+	    " WHERE code_hash = ? AND created_by = ? AND used_by IS NULL"
+	    " AND expires_at > NOW(3)", p, 2, &id) != 0)
+		return -1;
+	if (id != NULL) {
+		view_set(req, "NewInvite", code);
+		view_set_int(req, "NewInviteDays", INVITE_DAYS);
+	}
+	free(id);
+	return 0;
+}
+
 static int
 show_settings(struct kreq *req, int status)
 {
@@ -97,7 +134,9 @@ show_settings(struct kreq *req, int status)
 	    " ORDER BY i.id DESC LIMIT 50", NULL, 0) < 0)
 		return view_db_fail(req, "admin: settings");
 	if (req_query(req, "done") != NULL)
-		view_set(req, "Settings.Done", "Settings saved.");
+		view_set(req, "Settings.Done", view_tr(req, "Settings saved."));
+	if (status == 200 && new_invite(req) != 0)
+		return view_db_fail(req, "admin: new invite");
 	return view_render(req, status, "Settings", "admin_settings.cs");
 }
 
@@ -141,7 +180,7 @@ page_admin_invite(struct kreq *req)
 	if (note == NULL)
 		note = "";
 	if (token_new(code) != 0) {
-		view_error(req, 500, "internal", "No randomness.");
+		view_error(req, 500, "internal", N_("No randomness."));
 		return -1;
 	}
 	digest_hex(code, hash);
@@ -154,7 +193,9 @@ page_admin_invite(struct kreq *req)
 	    " NOW(3) + INTERVAL ? DAY)", p, 4, NULL, &id) != 0)
 		return view_db_fail(req, "admin: invite");
 	audit(req, "invite_create", 0, "", "invite %llu \"%s\"", id, note);
-	view_set(req, "NewInvite", code);
-	view_set_int(req, "NewInviteDays", INVITE_DAYS);
-	return show_settings(req, 200);
+	if (resp_cookie(req, INVITE_COOKIE, code, 60) != 0) {
+		view_error(req, 500, "internal", "Out of memory.");
+		return -1;
+	}
+	return resp_redirect(req, "/admin/settings");
 }

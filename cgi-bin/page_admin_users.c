@@ -6,6 +6,7 @@
 #include "auth.h"
 #include "db.h"
 #include "handlers.h"
+#include "i18n.h"
 #include "log.h"
 #include "util.h"
 #include "view.h"
@@ -178,6 +179,9 @@ back_to(struct kreq *req, unsigned long long id)
 	char url[64];
 
 	snprintf(url, sizeof(url), "/admin/users/%llu", id);
+	/* Every change here says it was made on the page it returns to. */
+	if (view_flash(req, "user_saved") != 0)
+		return -1;
 	return resp_redirect(req, url);
 }
 
@@ -236,11 +240,12 @@ page_admin_user_role(struct kreq *req)
 
 		/* Only a tier kiln.conf defines: any other would get the
 		 * default limits under a name that promises others. */
-		buf_puts(&b, "Tier: unknown; defined in kiln.conf: ");
+		buf_puts(&b, view_tr(req, "Tier: unknown; defined in "
+			"kiln.conf: "));
 		tier_names(&req->app->cfg, &b);
 		buf_puts(&b, ".");
 		bad += !view_field_error(req, "tier", b.data ? b.data :
-			"Tier: unknown.");
+			N_("Tier: unknown."));
 		buf_free(&b);
 	}
 	if (bad) {
@@ -283,7 +288,8 @@ page_admin_user_password(struct kreq *req)
 		return -1;
 	/* 128 random bits the user types once and then changes. */
 	if (random_hex(pw, 16) != 0 || password_hash(pw, hash) != 0) {
-		view_error(req, 500, "internal", "No randomness or memory.");
+		view_error(req, 500, "internal", N_("No randomness or "
+			"memory."));
 		goto out;
 	}
 	p[0] = DB_STR(hash);
@@ -336,7 +342,7 @@ page_admin_user_session_revoke(struct kreq *req)
 	if (name == NULL)
 		return -1;
 	return revoked(req, id, name, sid ? sessions_end(req->app->db, id,
-		sid, 0) : 0, "session", sid, "No such session.");
+		sid, 0) : 0, "session", sid, N_("No such session."));
 }
 
 int
@@ -348,7 +354,7 @@ page_admin_user_key_revoke(struct kreq *req)
 	if (name == NULL)
 		return -1;
 	return revoked(req, id, name, kid ? apikey_revoke(req->app->db, id,
-		kid) : 0, "key", kid, "No such API key.");
+		kid) : 0, "key", kid, N_("No such API key."));
 }
 
 int
@@ -363,13 +369,12 @@ page_admin_user_credits(struct kreq *req)
 
 	if (name == NULL)
 		return -1;
-	if (v == 0) {
-		view_input_error(req, CR_AMOUNT);
-		rc = show_user(req, id, 422);
-		goto out;
-	}
-	if (in_bad(req, CR_NOTE)) {
-		view_input_error(req, CR_NOTE);
+	/* Both fields judged before answering: every error in one round. */
+	if (v == 0 || in_bad(req, CR_NOTE)) {
+		if (v == 0)
+			view_input_error(req, CR_AMOUNT);
+		if (in_bad(req, CR_NOTE))
+			view_input_error(req, CR_NOTE);
 		rc = show_user(req, id, 422);
 		goto out;
 	}

@@ -602,13 +602,25 @@ page_generate(struct kreq *req)
 	const char *from = req_query(req, "from");
 	const char *prompt = req_query(req, "prompt");
 	const char *seed = req_query(req, "seed");
+	const char *init = req_query(req, "init");
 	struct db_param p[2];
 	struct from_rec r;
 	struct from_arg a = { req, 1 };
-	long id, n;
+	long id, n, idx;
 
 	p[1] = DB_INT(req->auth->user_id);
-	if (from != NULL && parse_long(from, 1, 1L << 62, &id) == 0) {
+	/* ?init=JOBID-IDX ("inpaint this", "use as init image") without a
+	 * ?from=: the image's own job gives the settings too, as sending a
+	 * picture to img2img does in other studios. Whose image it is, is
+	 * checked where the image is taken (gen_inputs_view). */
+	if (from == NULL && init != NULL &&
+	    job_image_ref_parse(init, &id, &idx) == 0) {
+		p[0] = DB_INT(id);
+		if (db_query_into(req->app->db, FROM_SQL " WHERE id = ? AND"
+		    " user_id = ? AND deleted_at IS NULL", p, 2, from_fields,
+		    DB_NFIELDS(from_fields), &r, from_job, &a) < 0)
+			return view_db_fail(req, "generate: init settings");
+	} else if (from != NULL && parse_long(from, 1, 1L << 62, &id) == 0) {
 		p[0] = DB_INT(id);
 		if (db_query_into(req->app->db, FROM_SQL " WHERE id = ? AND"
 		    " user_id = ? AND deleted_at IS NULL", p, 2, from_fields,
@@ -659,7 +671,9 @@ form_error(void *arg, const char *field, const char *msg)
 {
 	char text[1200];
 
-	snprintf(text, sizeof(text), "%s %s", field, msg);
+	/* submit.c's fixed messages are translated (tools/i18n_check.py
+	 * finds them); its formatted ones are English still. */
+	snprintf(text, sizeof(text), "%s %s", field, view_tr(arg, msg));
 	view_field_error(arg, field, text);
 }
 

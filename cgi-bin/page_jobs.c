@@ -1,16 +1,22 @@
 /* page_jobs.c - /jobs: the user's job history; /jobs/{id}: one job with
  * its progress (a script polls the API; without scripts the page reloads
- * itself), its images and parameters; POST /jobs/{id}/cancel, /share,
- * /unshare and /delete; /s/{token}: a job shared by link, for anyone. */
+ * itself), its images as a grid with their actions, and parameters;
+ * POST /jobs/{id}/cancel, /share, /unshare, /delete, /vary and
+ * /images/{idx}/upscale; GET /jobs/{id}/images.zip; /s/{token}: a job
+ * shared by link, for anyone. */
 #include "app.h"
 #include "auth.h"
 #include "db.h"
 #include "handlers.h"
+#include "jobagain.h"
 #include "jobs.h"
+#include "jobzip.h"
 #include "log.h"
+#include "ratelimit.h"
 #include "submit.h"
 #include "view.h"
 
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,7 +112,8 @@ page_job(struct kreq *req)
 		" DATE_FORMAT(j.finished_at, '%Y-%m-%d %H:%i:%s') AS Finished,"
 		" j.preview_path IS NOT NULL AS HasPreview, j.daemon AS Daemon,"
 		" COALESCE(" JOB_AHEAD_SQL " + 1, '') AS `Position`,"
-		" j.share_token AS Share, j.loras AS LorasJson"
+		" j.share_token AS Share, j.loras AS LorasJson,"
+		" j.kind AS Kind, j.batch_id AS BatchId, j.batch_row AS BatchRow"
 		" FROM jobs j WHERE j.id = ? AND j.user_id = ?"
 		" AND j.deleted_at IS NULL", p, 2) : 0;
 	if (n < 0)
@@ -121,6 +128,14 @@ page_job(struct kreq *req)
 	    " FROM job_images WHERE job_id = ? ORDER BY idx", p, 1) < 0)
 		return view_db_fail(req, "job: images");
 	st = view_get(req, "Job.0.Status");
+	/* The grid's lightbox, and the upscaler its Upscale buttons use. */
+	if (view_get(req, "Images.0.Idx") != NULL) {
+		char name[80];
+
+		view_set(req, "Page.Scripts.1", "lightbox.js");
+		view_set(req, "Upscaler", job_default_upscaler(
+			req->app->cfg.upscalers_dir, name, sizeof(name)));
+	}
 	/* Until it ends, a browser without scripts reloads the page. */
 	if (st != NULL && (!strcmp(st, "queued") || !strcmp(st, "running"))) {
 		view_set(req, "Page.Refresh", "2");
@@ -254,4 +269,192 @@ page_shared(struct kreq *req)
 	view_loras(req, "Shared.0");
 	view_set(req, "Shared.Token", tok);
 	return view_render(req, 200, "Shared image", "shared.cs");
+}
+
+/* ------------------------------------------- vary, upscale, download */
+
+/* The problems of a job made from a stored one, gathered for one page. */
+static void
+again_error(void *arg, const char *field, const char *msg)
+{
+	struct buf *b = arg;
+
+	buf_printf(b, "%s%s %s", b->len ? "; " : "", field, msg);
+}
+
+/* Queues the job that body asks for, as POST /generate queues a form:
+ * the same rate limit, checks, quotas and credits (job_enqueue), then
+ * to the new job's page. Refusals are error pages saying why. */
+static int
+submit_again(struct kreq *req, json_object *body, const char *flash)
+{
+	struct tier_limits tier;
+	struct enqueue_refusal why;
+	struct job_spec s;
+	struct buf msg = { 0 };
+	unsigned long long id = 0;
+	char url[64];
+	int bad, st;
+
+	tier_of(&req->app->cfg, req->auth->tier, &tier);
+	bad = limit_submit(req);
+	if (bad < 0)
+		return view_db_fail(req, "jobs: rate limit");
+	if (bad > 0) {
+		view_error(req, 429, "rate_limited", "You have submitted many "
+			"jobs in a short time. Wait a little and try again.");
+		return -1;
+	}
+	bad = job_spec_from_json(body, &req->app->cfg, &s, again_error, &msg);
+	if (bad == 0)
+		bad = job_spec_limits(&s, &tier, again_error, &msg);
+	if (bad == 0)
+		bad = job_spec_model_limits(&s, again_error, &msg);
+	if (bad != 0) {
+		job_spec_free(&s);
+		if (bad < 0)
+			view_error(req, 500, "internal", "The job could not be "
+				"prepared; try again shortly.");
+		else
+			view_error(req, 422, "validation_failed", msg.data ?
+				msg.data : "The job is not valid.");
+		buf_free(&msg);
+		return -1;
+	}
+	buf_free(&msg);
+	st = job_enqueue(req->app->db, req->auth->user_id, &tier, &s, 1, &id,
+		&why);
+	job_spec_free(&s);
+	if (st < 0)
+		return view_db_fail(req, "jobs: enqueue");
+	if (st > 0) {
+		view_error(req, why.status, why.code, why.message);
+		return -1;
+	}
+	if (view_flash(req, flash) != 0) {
+		view_error(req, 500, "internal", "Out of memory.");
+		return -1;
+	}
+	snprintf(url, sizeof(url), "/jobs/%llu", id);
+	return resp_redirect(req, url);
+}
+
+int
+page_job_vary(struct kreq *req)
+{
+	unsigned long long id = req_id(req, 0);
+	json_object *body;
+	int found = 0, rc;
+
+	body = id ? job_again_body(req->app->db, req->app->cfg.artifacts_dir,
+		id, req->auth->user_id, &found) : NULL;
+	if (found < 0)
+		return view_db_fail(req, "jobs: vary");
+	if (found == 0) {
+		view_error(req, 404, "not_found", "No such job.");
+		return -1;
+	}
+	if (found == 2) {
+		view_error(req, 409, "conflict", "An upscale job has no seed "
+			"to vary.");
+		return -1;
+	}
+	rc = submit_again(req, body, "varied");
+	json_object_put(body);
+	return rc;
+}
+
+/* The upscale form's optional upscaler: a name of [paths] upscalers or
+ * "lanczos" (job_spec_model_limits checks it is usable). */
+const struct input upscale_inputs[] = {
+	{ .name = "upscaler", .type = IN_STR, .flags = IN_TEXT | IN_BLANK,
+	  .min = 1, .max = 64 },
+	IN_END,
+};
+
+int
+page_job_upscale(struct kreq *req)
+{
+	unsigned long long id = req_id(req, 0);
+	const char *up = in_str(req, 0);
+	json_object *body = NULL;
+	long idx = -1;
+	int found = 0, rc;
+
+	if (in_bad(req, 0)) {
+		view_input_error(req, 0);
+		view_error(req, 400, "bad_request", "The upscaler is not a "
+			"name.");
+		return -1;
+	}
+	if (id != 0 && req->captures[1] != NULL &&
+	    parse_long(req->captures[1], 0, 1000, &idx) == 0)
+		body = job_upscale_body(req->app->db,
+			req->app->cfg.artifacts_dir,
+			req->app->cfg.upscalers_dir, id, idx,
+			req->auth->user_id, up != NULL && *up ? up : NULL,
+			&found);
+	if (found < 0)
+		return view_db_fail(req, "jobs: upscale");
+	if (found == 0) {
+		view_error(req, 404, "not_found", "No such image.");
+		return -1;
+	}
+	rc = submit_again(req, body, "upscaling");
+	json_object_put(body);
+	return rc;
+}
+
+/* Answers with a ZIP that jobs_zip made into b (taken), named name;
+ * else with the refusal. */
+int
+page_zip_send(struct kreq *req, enum jobzip_status st, struct buf *b,
+	const char *name)
+{
+	char cd[128];
+
+	switch (st) {
+	case JOBZIP_OK:
+		break;
+	case JOBZIP_NOT_FOUND:
+		buf_free(b);
+		view_error(req, 404, "not_found", "No such job.");
+		return -1;
+	case JOBZIP_TOO_LARGE:
+		buf_free(b);
+		view_error(req, 413, "too_large", "These images are too large "
+			"to download as one ZIP; download them one by one.");
+		return -1;
+	case JOBZIP_UNREADABLE:
+		buf_free(b);
+		view_error(req, 500, "internal", "An image of this job could "
+			"not be read.");
+		return -1;
+	default:
+		buf_free(b);
+		return view_db_fail(req, "jobs: zip");
+	}
+	buf_free(&req->out);
+	req->out = *b;
+	memset(b, 0, sizeof(*b));
+	req->status = 200;
+	req->ctype = "application/zip";
+	snprintf(cd, sizeof(cd), "attachment; filename=\"%s\"", name);
+	resp_header(req, "Content-Disposition", cd);
+	resp_header(req, "Cache-Control", "private, no-store");
+	return 0;
+}
+
+int
+page_job_zip(struct kreq *req)
+{
+	unsigned long long id = req_id(req, 0);
+	struct buf b = { 0 };
+	char name[64];
+
+	snprintf(name, sizeof(name), "kiln-job-%llu.zip", id);
+	return page_zip_send(req, id ? jobs_zip(req->app->db,
+		req->app->cfg.artifacts_dir, req->app->cfg.base_url, id, 0,
+		req->auth->user_id, JOBZIP_MAX_BYTES, &b) : JOBZIP_NOT_FOUND,
+		&b, name);
 }

@@ -5,7 +5,9 @@
 #include "auth.h"
 #include "db.h"
 #include "handlers.h"
+#include "i18n.h"
 #include "log.h"
+#include "mail.h"
 #include "ratelimit.h"
 #include "view.h"
 
@@ -13,7 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define WRONG "Wrong user name or password."
+#define WRONG N_("Wrong user name or password.")
 
 /* POST /login's form. The name and password are looked up and hashed as
  * sent: any text that is not an account's fails as a wrong one does. */
@@ -91,7 +93,7 @@ page_login_post(struct kreq *req)
 	struct db_param p[2];
 	int ok = 0, rehash = 0, st;
 	long locked;
-	char msg[128];
+	char msg[256];
 
 	/* Before any Argon2id work: a flood from one address is cut off
 	 * here, whatever names it tries. */
@@ -99,17 +101,18 @@ page_login_post(struct kreq *req)
 	if (st < 0)
 		return view_db_fail(req, "login: rate limit");
 	if (st > 0) {
-		view_set(req, "Form.Error", "Too many login attempts from your "
-			"address. Wait a little and try again.");
+		view_set(req, "Form.Error", view_tr(req, "Too many login "
+			"attempts from your address. Wait a little and try "
+			"again."));
 		return login_form(req, 429, typed ? typed : "", next);
 	}
-	if (user == NULL) {
-		view_input_error(req, LI_USERNAME);
-		return login_form(req, 422, "", next);
-	}
-	if (pw == NULL) {
-		view_input_error(req, LI_PASSWORD);
-		return login_form(req, 422, user, next);
+	/* Both fields judged before answering: every error in one round. */
+	if (user == NULL || pw == NULL) {
+		if (user == NULL)
+			view_input_error(req, LI_USERNAME);
+		if (pw == NULL)
+			view_input_error(req, LI_PASSWORD);
+		return login_form(req, 422, user != NULL ? user : "", next);
 	}
 	locked = auth_locked(req, user);
 	if (locked < 0)
@@ -117,8 +120,10 @@ page_login_post(struct kreq *req)
 	if (locked > 0) {
 		long min = (locked + 59) / 60;
 
-		snprintf(msg, sizeof(msg), "Too many failed attempts. Try "
-			"again in %ld minute%s.", min, min == 1 ? "" : "s");
+		snprintf(msg, sizeof(msg), min == 1 ? view_tr(req, "Too many "
+			"failed attempts. Try again in %ld minute.") :
+			view_tr(req, "Too many failed attempts. Try again in "
+			"%ld minutes."), min);
 		view_set(req, "Form.Error", msg);
 		snprintf(msg, sizeof(msg), "%ld", locked);
 		resp_header(req, "Retry-After", msg);
@@ -147,7 +152,7 @@ page_login_post(struct kreq *req)
 				"for this name or %ld from this address",
 				req->app->cfg.lockout_failures,
 				req->app->cfg.lockout_ip_failures);
-		view_set(req, "Form.Error", WRONG);
+		view_set(req, "Form.Error", view_tr(req, WRONG));
 		return login_form(req, 401, user, next);
 	}
 	if (rehash) {
@@ -177,6 +182,7 @@ page_login_post(struct kreq *req)
 		return view_db_fail(req, "login: session");
 	/* The user who just signed in is the actor. */
 	audit_by(req, l.id, l.username, "login", l.id, l.username, "%s", "");
+	mail_login_seen(req, l.id);
 	return resp_redirect(req, next);
 }
 

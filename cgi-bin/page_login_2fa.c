@@ -7,7 +7,9 @@
 #include "auth.h"
 #include "db.h"
 #include "handlers.h"
+#include "i18n.h"
 #include "log.h"
+#include "mail.h"
 #include "ratelimit.h"
 #include "twofa.h"
 #include "view.h"
@@ -49,7 +51,9 @@ login_second_step(struct kreq *req, unsigned long long user_id,
 static int
 form(struct kreq *req, int status, const char *error)
 {
-	if (error != NULL && view_set(req, "Form.Error", error) != 0) {
+	/* error is a msgid (N_) or a message already translated. */
+	if (error != NULL && view_set(req, "Form.Error", view_tr(req,
+	    error)) != 0) {
 		view_error(req, 500, "internal", "Out of memory.");
 		return -1;
 	}
@@ -106,7 +110,7 @@ page_login_2fa_post(struct kreq *req)
 {
 	const char *typed = in_str(req, L2_CODE);
 	unsigned long long id = 0, uid = 0, n = 0;
-	char *name = NULL, *next = NULL, code[65], msg[128];
+	char *name = NULL, *next = NULL, code[65], msg[256];
 	struct db_param p[2];
 	int st, rc = -1, recovery = 0;
 	long locked, left = 0;
@@ -115,8 +119,8 @@ page_login_2fa_post(struct kreq *req)
 	if (st < 0)
 		return view_db_fail(req, "login 2fa: rate limit");
 	if (st > 0)
-		return form(req, 429, "Too many login attempts from your "
-			"address. Wait a little and try again.");
+		return form(req, 429, N_("Too many login attempts from your "
+			"address. Wait a little and try again."));
 	st = twofa_pending_get(req, &id, &uid, &name, &next);
 	if (st < 0)
 		return view_db_fail(req, "login 2fa: lookup");
@@ -132,8 +136,10 @@ page_login_2fa_post(struct kreq *req)
 
 		snprintf(msg, sizeof(msg), "%ld", locked);
 		resp_header(req, "Retry-After", msg);
-		snprintf(msg, sizeof(msg), "Too many failed attempts. Try "
-			"again in %ld minute%s.", min, min == 1 ? "" : "s");
+		snprintf(msg, sizeof(msg), min == 1 ? view_tr(req, "Too many "
+			"failed attempts. Try again in %ld minute.") :
+			view_tr(req, "Too many failed attempts. Try again in "
+			"%ld minutes."), min);
 		rc = form(req, 429, msg);
 		goto out;
 	}
@@ -171,7 +177,7 @@ page_login_2fa_post(struct kreq *req)
 				"%ld failures for this name or %ld from this "
 				"address", req->app->cfg.lockout_failures,
 				req->app->cfg.lockout_ip_failures);
-		rc = form(req, 401, "Wrong code.");
+		rc = form(req, 401, N_("Wrong code."));
 		goto out;
 	}
 	/* The pending login is spent by the one request that deletes it. */
@@ -206,6 +212,7 @@ page_login_2fa_post(struct kreq *req)
 	audit_by(req, uid, name, "login", uid, name, "two-factor: %s%s",
 		recovery ? "recovery code" : "app code",
 		in_long(req, L2_REMEMBER) ? ", device remembered" : "");
+	mail_login_seen(req, uid);
 	rc = resp_redirect(req, safe_next(next));
 out:
 	free(name);

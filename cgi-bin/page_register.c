@@ -6,6 +6,7 @@
 #include "auth.h"
 #include "db.h"
 #include "handlers.h"
+#include "i18n.h"
 #include "log.h"
 #include "view.h"
 
@@ -15,7 +16,8 @@
 
 /* POST /register's form. The passwords are judged by password_policy,
  * the invitation by the database. */
-enum { RG_USERNAME, RG_DISPLAY_NAME, RG_PASSWORD, RG_PASSWORD2, RG_INVITE };
+enum { RG_USERNAME, RG_DISPLAY_NAME, RG_PASSWORD, RG_PASSWORD2, RG_INVITE,
+	RG_TIME_ZONE };
 const struct input register_inputs[] = {
 	[RG_USERNAME] = { .name = "username", .type = IN_STR,
 		.flags = IN_REQUIRED, .min = 2, .max = 64,
@@ -31,6 +33,10 @@ const struct input register_inputs[] = {
 	/* No code kiln makes is anything else. */
 	[RG_INVITE] = { .name = "invite", .type = IN_STR, .flags = IN_TEXT,
 		.max = 128, .msg = "Invite code: unknown, used or expired." },
+	/* The browser's zone (account.js), when it has scripts: the new
+	 * account's, if the zone database has it; else UTC. */
+	[RG_TIME_ZONE] = { .name = "time_zone", .type = IN_STR,
+		.max = TZ_MAX },
 	IN_END,
 };
 
@@ -83,8 +89,10 @@ page_register(struct kreq *req)
 	return rc;
 }
 
-/* Checks every field, recording each problem beside its field. Returns
- * the number of problems. */
+/* Checks every field, recording each problem beside its field, the
+ * database's answers (a name taken, an invite code unknown) included:
+ * every error in one round. Returns the number of problems, or -1 after
+ * a db error (answered). */
 static int
 validate(struct kreq *req, const char *mode)
 {
@@ -92,16 +100,29 @@ validate(struct kreq *req, const char *mode)
 	const char *pw = in_str(req, RG_PASSWORD);
 	const char *pw2 = in_str(req, RG_PASSWORD2);
 	const char *inv = in_str(req, RG_INVITE);
-	char why[128], msg[160];
+	char why[256], msg[320], ihash[DIGEST_HEX + 1], *found = NULL;
+	struct db_param p;
 	int bad = 0;
 
-	if (u == NULL)
+	if (u == NULL) {
 		bad += !view_input_error(req, RG_USERNAME);
+	} else {
+		p = DB_STR(u);
+		if (db_query_string(req->app->db, "SELECT id FROM users"
+		    " WHERE username = ?", &p, 1, &found) != 0)
+			return view_db_fail(req, "register: lookup");
+		if (found != NULL)
+			bad += !view_field_error(req, "username",
+			    "User name: already taken.");
+		free(found);
+		found = NULL;
+	}
 	if (in_bad(req, RG_DISPLAY_NAME))
 		bad += !view_input_error(req, RG_DISPLAY_NAME);
-	if (pw == NULL || password_policy(pw, u, why, sizeof(why)) != 0) {
-		snprintf(msg, sizeof(msg), "Password %s.", pw == NULL ?
-			"is required" : why);
+	if (pw == NULL || password_policy_lang(pw, u, view_lang(req), why,
+	    sizeof(why)) != 0) {
+		snprintf(msg, sizeof(msg), view_tr(req, "Password %s."),
+			pw == NULL ? view_tr(req, "is required") : why);
 		bad += !view_field_error(req, "password", msg);
 	} else if (pw2 == NULL || strcmp(pw, pw2) != 0) {
 		bad += !view_field_error(req, "password2", "The two passwords "
@@ -113,6 +134,17 @@ validate(struct kreq *req, const char *mode)
 		bad += !view_field_error(req, "invite", "Invite code: this site "
 			"registers by invitation; enter the code you were "
 			"given.");
+	else if (!strcmp(mode, "invite")) {
+		digest_hex(inv, ihash);
+		p = DB_STR(ihash);
+		if (db_query_string(req->app->db, "SELECT id FROM invites"
+		    " WHERE code_hash = ? AND used_by IS NULL"
+		    " AND expires_at > NOW(3)", &p, 1, &found) != 0)
+			return view_db_fail(req, "register: invite lookup");
+		if (found == NULL)
+			bad += !view_input_error(req, RG_INVITE);
+		free(found);
+	}
 	return bad;
 }
 
@@ -124,7 +156,7 @@ page_register_post(struct kreq *req)
 	const char *pw = in_str(req, RG_PASSWORD);
 	const char *inv = in_str(req, RG_INVITE);
 	char hash[crypto_pwhash_STRBYTES], ihash[DIGEST_HEX + 1];
-	char *mode = NULL, *taken = NULL;
+	char *mode = NULL;
 	unsigned long long id = 0, n = 0;
 	struct db_param p[4];
 	int rc = -1;
@@ -135,18 +167,12 @@ page_register_post(struct kreq *req)
 		rc = form(req, 403, mode);
 		goto out;
 	}
-	if (validate(req, mode) > 0) {
-		rc = form(req, 422, mode);
+	switch (validate(req, mode)) {
+	case -1:
 		goto out;
-	}
-	p[0] = DB_STR(u);
-	if (db_query_string(req->app->db, "SELECT id FROM users"
-	    " WHERE username = ?", p, 1, &taken) != 0) {
-		view_db_fail(req, "register: lookup");
-		goto out;
-	}
-	if (taken != NULL) {
-		view_field_error(req, "username", "User name: already taken.");
+	case 0:
+		break;
+	default:
 		rc = form(req, 422, mode);
 		goto out;
 	}
@@ -163,9 +189,11 @@ page_register_post(struct kreq *req)
 	p[0] = DB_STR(u);
 	p[1] = DB_STR(d ? d : "");
 	p[2] = DB_STR(hash);
+	p[3] = tz_valid(in_str(req, RG_TIME_ZONE)) ?
+		DB_STR(in_str(req, RG_TIME_ZONE)) : DB_NULL;
 	if (db_exec(req->app->db, "INSERT INTO users (username, display_name,"
-	    " password_hash, password_changed_at) VALUES (?, ?, ?, NOW(3))",
-	    p, 3, NULL, &id) != 0) {
+	    " password_hash, password_changed_at, time_zone)"
+	    " VALUES (?, ?, ?, NOW(3), ?)", p, 4, NULL, &id) != 0) {
 		db_rollback(req->app->db);
 		/* Two people taking one name at once: the unique key says
 		 * no to the second. */
@@ -208,6 +236,5 @@ page_register_post(struct kreq *req)
 out:
 	sodium_memzero(hash, sizeof(hash));
 	free(mode);
-	free(taken);
 	return rc;
 }

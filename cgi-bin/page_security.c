@@ -9,7 +9,9 @@
 #include "auth.h"
 #include "db.h"
 #include "handlers.h"
+#include "i18n.h"
 #include "log.h"
+#include "mail.h"
 #include "twofa.h"
 #include "util.h"
 #include "view.h"
@@ -50,11 +52,11 @@ const struct input security_require_inputs[] = {
 };
 
 static const char *const done_msgs[][2] = {
-	{ "setup", "Scan the code with your app, then confirm with the code "
-	  "it shows." },
-	{ "disabled", "Two-factor login is off." },
-	{ "devices", "Remembered devices forgotten: each asks for a code "
-	  "again." },
+	{ "setup", N_("Scan the code with your app, then confirm with the "
+	  "code it shows.") },
+	{ "disabled", N_("Two-factor login is off.") },
+	{ "devices", N_("Remembered devices forgotten: each asks for a code "
+	  "again.") },
 };
 
 /* The code without spaces into out (65 bytes). */
@@ -146,7 +148,7 @@ load(struct kreq *req)
 	    " DATE_FORMAT(created_at, '%Y-%m-%d %H:%i') AS Created,"
 	    " COALESCE(DATE_FORMAT(last_used_at, '%Y-%m-%d %H:%i'), '')"
 	    " AS LastUsed, ip AS Ip, user_agent AS Agent,"
-	    " DATE_FORMAT(expires_at, '%Y-%m-%d') AS Expires"
+	    " DATE_FORMAT(expires_at, '%Y-%m-%d %H:%i') AS Expires"
 	    " FROM trusted_devices WHERE user_id = ? AND expires_at > NOW(3)"
 	    " ORDER BY id DESC LIMIT 50", &p, 1) < 0 ||
 	    view_rows(req, "Security.Recovery", "SELECT COUNT(*) AS Remaining"
@@ -157,7 +159,8 @@ load(struct kreq *req)
 		view_set_int(req, "Security.Required", 1);
 	for (i = 0; done != NULL && i < ARRAY_LEN(done_msgs); i++)
 		if (!strcmp(done, done_msgs[i][0]))
-			view_set(req, "Security.Done", done_msgs[i][1]);
+			view_set(req, "Security.Done", view_tr(req,
+				done_msgs[i][1]));
 	rc = 0;
 out:
 	sodium_memzero(secret, sizeof(secret));
@@ -364,8 +367,11 @@ page_security_enable(struct kreq *req)
 		return view_db_fail(req, "security: recovery codes");
 	audit(req, "2fa_enable", req->auth->user_id, req->auth->username,
 		"%d recovery codes made", RECOVERY_CODES);
-	view_set(req, "Security.Done", "Two-factor login is on. Keep these "
-		"recovery codes somewhere safe.");
+	mail_notify(req, req->auth->user_id, "2fa", "Two-factor login turned "
+		"on", "Two-factor login was turned on for your account on %s.",
+		req->app->cfg.site_name);
+	view_set(req, "Security.Done", view_tr(req, "Two-factor login is on."
+		" Keep these recovery codes somewhere safe."));
 	return show_codes(req, codes);
 }
 
@@ -393,8 +399,11 @@ page_security_recovery(struct kreq *req)
 	audit(req, "2fa_recovery_new", req->auth->user_id,
 		req->auth->username, "%d recovery codes made, the old ones "
 		"void", RECOVERY_CODES);
-	view_set(req, "Security.Done", "New recovery codes; the old ones no "
-		"longer work.");
+	mail_notify(req, req->auth->user_id, "2fa", "New recovery codes",
+		"New two-factor recovery codes were made for your account on "
+		"%s; the old ones no longer work.", req->app->cfg.site_name);
+	view_set(req, "Security.Done", view_tr(req, "New recovery codes; the"
+		" old ones no longer work."));
 	return show_codes(req, codes);
 }
 
@@ -439,6 +448,9 @@ page_security_disable(struct kreq *req)
 	audit(req, "2fa_disable", req->auth->user_id, req->auth->username,
 		"confirmed with the password and %s", recovery ?
 		"a recovery code" : "an app code");
+	mail_notify(req, req->auth->user_id, "2fa", "Two-factor login turned "
+		"off", "Two-factor login was turned off for your account on "
+		"%s.", req->app->cfg.site_name);
 	return resp_redirect(req, "/account/security?done=disabled");
 }
 
@@ -479,6 +491,10 @@ page_admin_user_2fa_reset(struct kreq *req)
 	audit(req, "2fa_reset", id, name, "two-factor login %s; recovery "
 		"codes and remembered devices removed", on ? "turned off" :
 		"was off");
+	mail_notify(req, id, "2fa", "Two-factor login reset", "An "
+		"administrator of %s reset two-factor login for your account: "
+		"it is off, and its recovery codes and remembered devices are "
+		"gone.", req->app->cfg.site_name);
 	free(name);
 	snprintf(url, sizeof(url), "/admin/users/%llu", id);
 	rc = resp_redirect(req, url);

@@ -6,6 +6,7 @@
 #include "auth.h"
 #include "db.h"
 #include "handlers.h"
+#include "i18n.h"
 #include "log.h"
 #include "netpolicy.h"
 #include "view.h"
@@ -59,7 +60,9 @@ show(struct kreq *req, int status)
 	view_set(req, "Hooks.Secret", sec);
 	free(sec);
 	if (req_query(req, "done") != NULL)
-		view_set(req, "Hooks.Done", "Saved.");
+		view_set(req, "Hooks.Done", !strcmp(req_query(req, "done"),
+			"rotated") ? view_tr(req, "Signing secret replaced.") :
+			view_tr(req, "Webhook saved."));
 	return view_render(req, status, "Webhooks", "webhooks.cs");
 }
 
@@ -74,15 +77,16 @@ page_webhooks_save(struct kreq *req)
 {
 	const char *url = in_str(req, WH_URL);
 	struct db_param p[2];
-	char why[160] = "", text[256];
+	char why[160] = "", text[512];
 
 	/* The same check as a job's webhook_url; internal receivers only
 	 * where the operator's allow list says. */
 	if (url == NULL || (*url != '\0' && hook_url_check(url,
 	    req->app->cfg.webhook_allow, why, sizeof(why)) != 0)) {
-		snprintf(text, sizeof(text), "Webhook URL: an http:// or "
-			"https:// URL of at most 2048 bytes, or empty for "
-			"none%s%s.", why[0] ? "; this one " : "", why);
+		snprintf(text, sizeof(text), view_tr(req, "Webhook URL: an "
+			"http:// or https:// URL of at most 2048 bytes, or "
+			"empty for none%s%s."), why[0] ? view_tr(req,
+			"; this one ") : "", why);
 		view_field_error(req, "webhook_url", text);
 		view_set(req, "Form.webhook_url", in_sent(req, WH_URL));
 		return show(req, 422);
@@ -105,7 +109,7 @@ page_webhooks_rotate(struct kreq *req)
 	int rc;
 
 	if (webhook_secret_new(fresh) != 0) {
-		view_error(req, 500, "internal", "No randomness.");
+		view_error(req, 500, "internal", N_("No randomness."));
 		return -1;
 	}
 	p[0] = DB_STR(fresh);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 int
 username_valid(const char *s)
@@ -184,4 +185,59 @@ twofa_remove(struct db *db, unsigned long long user_id)
 			return -1;
 		}
 	return db_exec_text(db, "COMMIT");
+}
+
+/* n decimal digits at s into *v: 1, or 0 when one is not a digit. */
+static int
+digits(const char *s, int n, int *v)
+{
+	int i;
+
+	*v = 0;
+	for (i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return 0;
+		*v = *v * 10 + (s[i] - '0');
+	}
+	return 1;
+}
+
+int
+key_expiry_parse(const char *s, long long now, long long *out)
+{
+	static const int mdays[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30,
+		31, 30, 31 };
+	int y, mo, d, h = 0, mi = 0, sec = 0, leap;
+	size_t len = strlen(s);
+	struct tm tm = { 0 };
+	time_t t;
+
+	if (len != 10 && len != 20)
+		return -1;
+	if (!digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) ||
+	    s[7] != '-' || !digits(s + 8, 2, &d))
+		return -1;
+	if (len == 20 && ((s[10] != 'T' && s[10] != 't') ||
+	    !digits(s + 11, 2, &h) || s[13] != ':' ||
+	    !digits(s + 14, 2, &mi) || s[16] != ':' ||
+	    !digits(s + 17, 2, &sec) || (s[19] != 'Z' && s[19] != 'z')))
+		return -1;
+	/* DATETIME holds years 1000-9999; no key was made before 1970. */
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 ||
+	    sec > 59)
+		return -1;
+	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	if (d > mdays[mo - 1] || (mo == 2 && d == 29 && !leap))
+		return -1;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	t = timegm(&tm);
+	if ((long long)t <= now)
+		return -2;
+	*out = (long long)t;
+	return 0;
 }

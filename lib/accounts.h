@@ -35,6 +35,9 @@ enum text_fault text_check(const char *s, size_t maxbytes, int breaks_ok);
 #define PASSWORD_MIN_SCORE 3
 int password_policy(const char *pw, const char *username, char *why,
 	size_t whylen);
+/* The same with the message in lang (i18n.h's LANG_EN or LANG_ZH). */
+int password_policy_lang(const char *pw, const char *username,
+	const char *lang, char *why, size_t whylen);
 
 /* zxcvbn's strength score of pw, 0 (guessed at once) to 4, with the user
  * name counted as a known word. */
@@ -52,6 +55,13 @@ long sessions_end(struct db *db, unsigned long long user_id,
  * Returns 1, 0 when the key is not that user's, -1 on a db error. */
 int apikey_revoke(struct db *db, unsigned long long user_id,
 	unsigned long long key_id);
+
+/* The moment an API key given s expires, in seconds since the epoch,
+ * into *out: s is a date "YYYY-MM-DD" (the key stops at 00:00 UTC that
+ * day) or a UTC time "YYYY-MM-DDTHH:MM:SSZ" (RFC 3339, as the API lists
+ * times). Returns 0, -1 when s is neither or names no such date, -2 when
+ * it is not after now. */
+int key_expiry_parse(const char *s, long long now, long long *out);
 
 /* Sets users.disabled; disabling also ends every session (keys stop
  * working through the disabled check). Returns 1, 0 for no such user, -1

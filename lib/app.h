@@ -48,6 +48,10 @@ struct program {
 	 * Returns 0, or -1 with the refusal in req. When it is access
 	 * itself, access is not run again. */
 	access_fn identify;
+	/* 1: the pages are translated (i18n.h): the catalogues under
+	 * [paths] locale are loaded at start-up, a broken one stopping
+	 * the program. */
+	int translated;
 };
 
 /* Loads the config, then serves requests: many under FastCGI, one under

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -24,6 +25,8 @@ auth_free(struct auth *a)
 		return;
 	free(a->username);
 	free(a->display_name);
+	free(a->language);
+	free(a->time_zone);
 	free(a->role);
 	free(a->tier);
 	free(a->csrf);
@@ -130,31 +133,85 @@ scopes_format(unsigned scopes, char *out, size_t n)
 	}
 }
 
-int
-apikey_create(struct db *db, unsigned long long user_id, const char *name,
-	unsigned scopes, char *key_out, unsigned long long *id)
+/* A fresh secret into key_out (APIKEY_LEN + 1 bytes) with its prefix
+ * and digest, as the row stores them. Returns 0, or -1 without
+ * randomness. */
+static int
+apikey_new(char *key_out, char *prefix, char *hash)
 {
-	char tok[TOKEN_LEN + 1], prefix[APIKEY_PREFIX_LEN + 1], sc[64];
-	char hash[DIGEST_HEX + 1];
-	struct db_param p[5];
-	int rc;
+	char tok[TOKEN_LEN + 1];
 
 	if (token_new(tok) != 0)
 		return -1;
 	snprintf(key_out, APIKEY_LEN + 1, "kiln_%s", tok);
+	sodium_memzero(tok, sizeof(tok));
 	memcpy(prefix, key_out, APIKEY_PREFIX_LEN);
 	prefix[APIKEY_PREFIX_LEN] = '\0';
 	digest_hex(key_out, hash);
+	return 0;
+}
+
+int
+apikey_create(struct db *db, unsigned long long user_id, const char *name,
+	unsigned scopes, long long expires, char *key_out,
+	unsigned long long *id)
+{
+	char prefix[APIKEY_PREFIX_LEN + 1], sc[64], when[32];
+	char hash[DIGEST_HEX + 1];
+	struct db_param p[6];
+	time_t t = (time_t)expires;
+	struct tm tm;
+
+	/* As UTC text, the connection's time zone (db.c): MariaDB 10.11's
+	 * FROM_UNIXTIME stops at 2038. */
+	if (expires != 0 && (gmtime_r(&t, &tm) == NULL ||
+	    strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm) == 0))
+		return -1;
+	if (apikey_new(key_out, prefix, hash) != 0)
+		return -1;
 	scopes_format(scopes, sc, sizeof(sc));
 	p[0] = DB_INT(user_id);
 	p[1] = DB_STR(name);
 	p[2] = DB_STR(prefix);
 	p[3] = DB_STR(hash);
 	p[4] = DB_STR(sc);
-	rc = db_exec(db, "INSERT INTO api_keys (user_id, name, prefix,"
-		" key_hash, scopes) VALUES (?, ?, ?, ?, ?)", p, 5, NULL, id);
-	sodium_memzero(tok, sizeof(tok));
-	return rc;
+	p[5] = expires != 0 ? DB_STR(when) : DB_NULL;
+	return db_exec(db, "INSERT INTO api_keys (user_id, name, prefix,"
+		" key_hash, scopes, expires_at) VALUES (?, ?, ?, ?, ?, ?)", p, 6,
+		NULL, id);
+}
+
+int
+apikey_rotate(struct db *db, unsigned long long user_id,
+	unsigned long long key_id, long grace, char *key_out)
+{
+	char prefix[APIKEY_PREFIX_LEN + 1], hash[DIGEST_HEX + 1];
+	struct db_param p[8];
+	unsigned long long n = 0;
+
+	if (apikey_new(key_out, prefix, hash) != 0)
+		return -1;
+	p[0] = DB_INT(grace);
+	p[1] = DB_INT(grace);
+	p[2] = DB_INT(grace);
+	p[3] = DB_INT(grace);
+	p[4] = DB_STR(prefix);
+	p[5] = DB_STR(hash);
+	p[6] = DB_INT(key_id);
+	p[7] = DB_INT(user_id);
+	/* One statement, so a request never sees half a rotation. MariaDB
+	 * assigns left to right, each seeing the ones before: the old_*
+	 * columns take the secret before prefix and key_hash are replaced. */
+	if (db_exec(db, "UPDATE api_keys SET"
+	    " old_prefix = IF(? > 0, prefix, NULL),"
+	    " old_key_hash = IF(? > 0, key_hash, NULL),"
+	    " old_valid_until = IF(? > 0, NOW(3) + INTERVAL ? SECOND, NULL),"
+	    " old_last_used_at = NULL,"
+	    " prefix = ?, key_hash = ?, rotated_at = NOW(3)"
+	    " WHERE id = ? AND user_id = ? AND revoked_at IS NULL", p, 8, &n,
+	    NULL) != 0)
+		return -1;
+	return n > 0;
 }
 
 /* Throttling is keyed on the lower-cased name as typed, known or not. */
@@ -392,7 +449,15 @@ struct principal_rec {
 	const char *key_hash;
 	unsigned long long key_id;
 	const char *scopes;
+	const char *language, *time_zone;	/* sessions only */
 	long idle;		/* seconds since last use */
+	/* Keys: the secret before the last rotation (NULL: none), whether
+	 * its grace period is still running, whether the key has expired,
+	 * and the two times for a refusal's message. */
+	const char *old_hash;
+	long old_live, expired;
+	const char *expires, *old_until;
+	long old_idle;		/* seconds since the old secret's last use */
 };
 
 #define PRINCIPAL_USER_FIELDS \
@@ -407,6 +472,8 @@ static const struct db_field session_fields[] = {
 	PRINCIPAL_USER_FIELDS,
 	DB_FIELD(struct principal_rec, session_id, DBF_ULLONG, "session_id"),
 	DB_FIELD(struct principal_rec, csrf, DBF_STR, "csrf"),
+	DB_FIELD(struct principal_rec, language, DBF_STR, "language"),
+	DB_FIELD(struct principal_rec, time_zone, DBF_STR, "time_zone"),
 	DB_FIELD(struct principal_rec, idle, DBF_LONG, "idle_s"),
 };
 
@@ -416,7 +483,16 @@ static const struct db_field key_fields[] = {
 	DB_FIELD(struct principal_rec, key_id, DBF_ULLONG, "key_id"),
 	DB_FIELD(struct principal_rec, scopes, DBF_STR, "scopes"),
 	DB_FIELD(struct principal_rec, idle, DBF_LONG, "idle_s"),
+	DB_FIELD_NULL(struct principal_rec, old_hash, DBF_STR, "old_key_hash"),
+	DB_FIELD(struct principal_rec, old_live, DBF_LONG, "old_live"),
+	DB_FIELD(struct principal_rec, expired, DBF_LONG, "expired"),
+	DB_FIELD(struct principal_rec, expires, DBF_STR, "expires"),
+	DB_FIELD(struct principal_rec, old_until, DBF_STR, "old_until"),
+	DB_FIELD(struct principal_rec, old_idle, DBF_LONG, "old_idle_s"),
 };
+
+/* Why a key whose secret matched a row was refused all the same. */
+enum key_refusal { KEY_OK = 0, KEY_EXPIRED, KEY_OLD_SECRET };
 
 struct principal_row {
 	struct principal_rec r;
@@ -424,7 +500,46 @@ struct principal_row {
 	const char *want_hash;	/* keys: the digest to match */
 	long idle;		/* seconds since last use */
 	int found;
+	enum key_refusal refusal;	/* keys: found but refused */
+	char when[32];		/* ... the time it ended, for the message */
+	int by_old;		/* keys: the old secret, in its grace */
+	long old_idle;		/* ... seconds since its last use */
 };
+
+/* 1 when the digest hash (DIGEST_HEX characters, or NULL) is want. */
+static int
+digest_eq(const char *hash, const char *want)
+{
+	return hash != NULL && strlen(hash) == DIGEST_HEX &&
+		sodium_memcmp(hash, want, DIGEST_HEX) == 0;
+}
+
+/* A key row whose current or (rotated, still in grace) old secret is
+ * pr->want_hash: 1 when the key may be used, 0 when the row is another
+ * key's (or the secret matched but the key is refused: pr->refusal). */
+static int
+key_usable(const struct principal_rec *r, struct principal_row *pr)
+{
+	int current = digest_eq(r->key_hash, pr->want_hash);
+
+	if (!current && !digest_eq(r->old_hash, pr->want_hash))
+		return 0;	/* same prefix, other key */
+	/* Checked here, per request, so a key ends at its exact time
+	 * whatever runs in the background. */
+	if (r->expired) {
+		pr->refusal = KEY_EXPIRED;
+		snprintf(pr->when, sizeof(pr->when), "%s", r->expires);
+		return 0;
+	}
+	if (!current && !r->old_live) {
+		pr->refusal = KEY_OLD_SECRET;
+		snprintf(pr->when, sizeof(pr->when), "%s", r->old_until);
+		return 0;
+	}
+	pr->by_old = !current;
+	pr->old_idle = r->old_idle;
+	return 1;
+}
 
 static int
 principal_row(void *rec, void *arg)
@@ -433,9 +548,8 @@ principal_row(void *rec, void *arg)
 	struct principal_row *pr = arg;
 	struct auth *a;
 
-	if (pr->want_hash != NULL && (strlen(r->key_hash) != DIGEST_HEX ||
-	    sodium_memcmp(r->key_hash, pr->want_hash, DIGEST_HEX) != 0))
-		return 0;	/* same prefix, other key */
+	if (pr->want_hash != NULL && !key_usable(r, pr))
+		return pr->refusal != KEY_OK;	/* refused: stop looking */
 	a = xcalloc(1, sizeof(*a));
 	a->user_id = r->user_id;
 	a->username = xstrdup(r->username);
@@ -446,6 +560,8 @@ principal_row(void *rec, void *arg)
 	if (pr->want_hash == NULL) {
 		a->session_id = r->session_id;
 		a->csrf = xstrdup(r->csrf);
+		a->language = xstrdup(r->language ? r->language : "");
+		a->time_zone = xstrdup(r->time_zone ? r->time_zone : "");
 		a->scopes = SCOPE_READ | SCOPE_GENERATE |
 			(a->is_admin ? SCOPE_ADMIN : 0);
 	} else {
@@ -484,6 +600,8 @@ session_load(struct kreq *req)
 	p[1] = DB_INT(c->session_idle);
 	if (db_query_into(req->app->db, "SELECT u.id, u.username,"
 	    " u.display_name, u.role, u.tier, s.id AS session_id, s.csrf,"
+	    " COALESCE(u.language, '') AS language,"
+	    " COALESCE(u.time_zone, '') AS time_zone,"
 	    " TIMESTAMPDIFF(SECOND, s.last_seen_at, NOW(3)) AS idle_s"
 	    " FROM sessions s JOIN users u ON u.id = s.user_id"
 	    " WHERE s.token_hash = ? AND s.expires_at > NOW(3)"
@@ -734,13 +852,17 @@ api_refuse(struct kreq *req, const struct route *r, int status,
 }
 
 /* Loads the owner of the API key key into req->auth. Returns 1, 0 when
- * key is no live key, -1 on a db error. */
+ * key is no live key (with why, n bytes, saying so: an expired key and
+ * a rotated key's old secret after its grace period are told apart from
+ * an unknown or revoked one), -1 on a db error. */
 static int
-auth_key(struct kreq *req, const char *key)
+auth_key(struct kreq *req, const char *key, char *why, size_t n)
 {
 	struct principal_row pr = { 0 };
 	char hash[DIGEST_HEX + 1], prefix[APIKEY_PREFIX_LEN + 1];
 	struct db_param p[2];
+
+	snprintf(why, n, "invalid or revoked API key");
 
 	if (strlen(key) != APIKEY_LEN || strncmp(key, "kiln_", 5) != 0)
 		return 0;
@@ -751,44 +873,74 @@ auth_key(struct kreq *req, const char *key)
 	digest_hex(key, hash);
 	pr.want_hash = hash;
 	p[0] = DB_STR(prefix);
+	p[1] = DB_STR(prefix);
 	/* A key never used counts as idle for long, so its first use is
-	 * recorded. */
+	 * recorded. The secret may be a rotated key's old one: its row is
+	 * found by old_prefix. */
 	if (db_query_into(req->app->db, "SELECT u.id, u.username,"
 	    " u.display_name, u.role, u.tier, k.key_hash, k.id AS key_id,"
 	    " k.scopes, COALESCE(TIMESTAMPDIFF(SECOND, k.last_used_at,"
-	    " NOW(3)), 1073741824) AS idle_s"
+	    " NOW(3)), 1073741824) AS idle_s, k.old_key_hash,"
+	    " COALESCE(k.old_valid_until > NOW(3), 0) AS old_live,"
+	    " COALESCE(k.expires_at <= NOW(3), 0) AS expired,"
+	    " COALESCE(DATE_FORMAT(k.expires_at, '%Y-%m-%dT%H:%i:%sZ'), '')"
+	    " AS expires,"
+	    " COALESCE(DATE_FORMAT(k.old_valid_until, '%Y-%m-%dT%H:%i:%sZ'),"
+	    " '') AS old_until, COALESCE(TIMESTAMPDIFF(SECOND,"
+	    " k.old_last_used_at, NOW(3)), 1073741824) AS old_idle_s"
 	    " FROM api_keys k JOIN users u ON u.id = k.user_id"
-	    " WHERE k.prefix = ? AND k.revoked_at IS NULL AND u.disabled = 0",
-	    p, 1, key_fields, DB_NFIELDS(key_fields), &pr.r, principal_row,
+	    " WHERE (k.prefix = ? OR k.old_prefix = ?)"
+	    " AND k.revoked_at IS NULL AND u.disabled = 0",
+	    p, 2, key_fields, DB_NFIELDS(key_fields), &pr.r, principal_row,
 	    &pr) < 0)
 		return -1;
+	if (pr.refusal == KEY_EXPIRED)
+		snprintf(why, n, "this API key expired at %s", pr.when);
+	else if (pr.refusal == KEY_OLD_SECRET)
+		snprintf(why, n, "this API key was rotated: its old secret "
+			"stopped working at %s; use the new one", pr.when);
 	if (!pr.found)
 		return 0;
 	auth_free(req->auth);
 	req->auth = pr.a;
-	/* Last use to within ten seconds is what a key list needs. */
-	if (pr.idle >= 10) {
-		p[0] = DB_STR(req->remote_addr);
-		p[1] = DB_INT(pr.a->key_id);
+	/* Last use to within ten seconds is what a key list needs; the
+	 * old secret's too, which tells whether scripts still send it. */
+	if (pr.idle >= 10 || (pr.by_old && pr.old_idle >= 10)) {
+		struct db_param q[3];
+
+		q[0] = DB_STR(req->remote_addr);
+		q[1] = DB_INT(pr.by_old);
+		q[2] = DB_INT(pr.a->key_id);
 		if (db_exec(req->app->db, "UPDATE api_keys SET last_used_at ="
-		    " NOW(3), last_used_ip = ? WHERE id = ?", p, 2, NULL,
-		    NULL) != 0)
+		    " NOW(3), last_used_ip = ?, old_last_used_at ="
+		    " IF(?, NOW(3), old_last_used_at) WHERE id = ?", q, 3,
+		    NULL, NULL) != 0)
 			return -1;
 	}
 	return 1;
 }
 
-int
-auth_bearer(struct kreq *req)
+/* auth_bearer with why (n bytes) saying why a key was refused. */
+static int
+bearer_key(struct kreq *req, char *why, size_t n)
 {
 	const char *key;
 
+	snprintf(why, n, "invalid or revoked API key");
 	if (strncasecmp(req->authorization, "Bearer ", 7) != 0)
 		return 0;
 	key = req->authorization + 7;
 	while (*key == ' ')
 		key++;
-	return auth_key(req, key);
+	return auth_key(req, key, why, n);
+}
+
+int
+auth_bearer(struct kreq *req)
+{
+	char why[160];
+
+	return bearer_key(req, why, sizeof(why));
 }
 
 int
@@ -835,6 +987,7 @@ auth_loopback_user(struct kreq *req)
 		return -1;
 	if (db_query_into(req->app->db, "SELECT u.id, u.username,"
 	    " u.display_name, u.role, u.tier, 0 AS session_id, '' AS csrf,"
+	    " '' AS language, '' AS time_zone,"
 	    " 0 AS idle_s FROM users u WHERE u.username = ? AND"
 	    " u.disabled = 0", &p, 1, session_fields,
 	    DB_NFIELDS(session_fields), &pr.r, principal_row, &pr) < 0)
@@ -879,16 +1032,17 @@ no_credentials(const char *h)
  * Returns 1 when loaded, 0 when no key or no live key was given, -1 on a
  * db error. */
 static int
-auth_a1111(struct kreq *req)
+auth_a1111(struct kreq *req, char *why, size_t n)
 {
 	char key[APIKEY_LEN + 2];
 	int st;
 
 	if (strncasecmp(req->authorization, "Bearer ", 7) == 0)
-		return auth_bearer(req);
+		return bearer_key(req, why, n);
+	snprintf(why, n, "invalid or revoked API key");
 	if (basic_password(req->authorization, key, sizeof(key)) != 0)
 		return 0;
-	st = auth_key(req, key);
+	st = auth_key(req, key, why, n);
 	sodium_memzero(key, sizeof(key));
 	return st;
 }
@@ -899,7 +1053,7 @@ auth_api(struct kreq *req, const struct route *r)
 	const char *h = req->authorization;
 	const struct kiln_config *c = &req->app->cfg;
 	int a1111 = a1111_route(r), st;
-	char need[64];
+	char need[64], why[160];
 
 	if (r->access == ACC_PUBLIC && r->scope == 0)
 		return 0;
@@ -935,20 +1089,19 @@ auth_api(struct kreq *req, const struct route *r)
 				"endpoint needs an API key: send it as the "
 				"password of HTTP Basic or as Authorization: "
 				"Bearer kiln_...");
-		st = auth_a1111(req);
+		st = auth_a1111(req, why, sizeof(why));
 	} else {
 		if (strncasecmp(h, "Bearer ", 7) != 0)
 			return api_refuse(req, r, 401, "unauthorized", "this "
 				"endpoint needs an API key: send "
 				"Authorization: Bearer kiln_...");
-		st = auth_bearer(req);
+		st = bearer_key(req, why, sizeof(why));
 	}
 	switch (st) {
 	case 1:
 		break;
 	case 0:
-		return api_refuse(req, r, 401, "unauthorized", "invalid or "
-			"revoked API key");
+		return api_refuse(req, r, 401, "unauthorized", why);
 	default:
 		goto down;
 	}

@@ -37,6 +37,9 @@ struct auth {
 	char *csrf;			/* the session's form token */
 	unsigned long long key_id;	/* 0 under the portal */
 	unsigned scopes;		/* the key's; every scope for sessions */
+	/* The user's settings (sessions only): "" when not chosen. */
+	char *language;
+	char *time_zone;
 };
 
 void auth_free(struct auth *a);
@@ -66,11 +69,26 @@ int scopes_parse(const char *s, unsigned *out);
 void scopes_format(unsigned scopes, char *out, size_t n);
 
 /* Makes a key for user_id: writes the clear key (APIKEY_LEN + 1 bytes)
- * to key_out, which is shown once and never stored. Returns 0 or -1 (db
- * error). */
+ * to key_out, which is shown once and never stored. expires is when the
+ * key stops working, in seconds since the epoch (0: never). Returns 0 or
+ * -1 (db error). */
 int apikey_create(struct db *db, unsigned long long user_id,
-	const char *name, unsigned scopes, char *key_out,
+	const char *name, unsigned scopes, long long expires, char *key_out,
 	unsigned long long *id);
+
+/* The grace period of a rotated key's old secret: at most 30 days, a
+ * day unless the caller says otherwise. */
+#define APIKEY_GRACE_MAX (30L * 24 * 3600)
+#define APIKEY_GRACE_DEFAULT (24L * 3600)
+
+/* Gives user_id's live key key_id a new secret (written to key_out as
+ * apikey_create does); the one it had keeps working for grace seconds
+ * (0: stops now), checked at each authentication. A secret still in an
+ * earlier rotation's grace period stops now. The row (id, name, scopes,
+ * expiry) stays. Returns 1, 0 when there is no such key of user_id or
+ * it is revoked, -1 on a db error. */
+int apikey_rotate(struct db *db, unsigned long long user_id,
+	unsigned long long key_id, long grace, char *key_out);
 
 /* Login throttling. auth_locked returns the seconds left on a lockout of
  * the user name or the address (0: none), or -1 on a db error.

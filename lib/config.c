@@ -1,6 +1,7 @@
 /* config.c - INI parser for kiln.conf, driven by a key/type table. */
 #include "config.h"
 #include "accounts.h"
+#include "mail.h"
 #include "netpolicy.h"
 #include "util.h"
 
@@ -41,6 +42,8 @@ struct cfg_key {
 static int check_webhook_allow(const char *val, char *msg, size_t msglen);
 static int check_loopback_user(const char *val, char *msg, size_t msglen);
 static int check_totp_key(const char *val, char *msg, size_t msglen);
+static int check_mail_relay(const char *val, char *msg, size_t msglen);
+static int check_mail_from(const char *val, char *msg, size_t msglen);
 
 #define S(sec, k, field, d) \
 	{ sec, k, CFG_STR, offsetof(struct kiln_config, field), d, 0, 0, NULL, \
@@ -71,6 +74,7 @@ static const struct cfg_key keys[] = {
 	I("database", "rw_timeout", db_rw_timeout, "10", 1, 600),
 	S("paths", "templates", templates_dir, KILN_SHARE_DIR "/templates"),
 	S("paths", "static_url", static_url, "/static"),
+	S("paths", "locale", locale_dir, KILN_SHARE_DIR "/po"),
 	S("paths", "migrations", migrations_dir, KILN_SHARE_DIR "/sql"),
 	S("paths", "artifacts", artifacts_dir, "/var/lib/kiln/artifacts"),
 	S("paths", "models", models_dir, KILN_SHARE_DIR "/models"),
@@ -112,6 +116,17 @@ static const struct cfg_key keys[] = {
 	I("auth", "lockout_window", lockout_window, "900", 1, 86400),
 	I("auth", "lockout_seconds", lockout_seconds, "900", 1, 86400),
 	SC("auth", "totp_key", totp_key, "", check_totp_key),
+	B("mail", "enabled", mail_enabled, "false"),
+	SC("mail", "relay", mail_relay, "smtp://127.0.0.1:25",
+		check_mail_relay),
+	W("mail", "starttls", mail_starttls, "try", "no|try|always"),
+	S("mail", "user", mail_user, ""),
+	S("mail", "password", mail_password, ""),
+	SC("mail", "from", mail_from, "", check_mail_from),
+	S("mail", "from_name", mail_from_name, ""),
+	I("mail", "timeout", mail_timeout, "30", 1, 600),
+	I("mail", "retry_base", mail_retry_base, "60", 1, 86400),
+	I("mail", "max_attempts", mail_max_attempts, "10", 1, 100),
 	I("limits", "submit_burst", submit_burst, "20", 1, 100000),
 	I("limits", "submit_per_minute", submit_per_minute, "30", 1, 1000000),
 	I("limits", "login_burst", login_burst, "20", 1, 100000),
@@ -172,6 +187,35 @@ check_totp_key(const char *val, char *msg, size_t msglen)
 		return errf(msg, msglen, "auth.totp_key: want 64 hex digits "
 			"(a 256-bit key: openssl rand -hex 32), got %zu "
 			"characters", n);
+	return 0;
+}
+
+/* [mail] relay: an smtp:// or smtps:// URL with a host; the rest is
+ * curl's to judge when the postman connects. */
+static int
+check_mail_relay(const char *val, char *msg, size_t msglen)
+{
+	const char *h = !strncmp(val, "smtp://", 7) ? val + 7 :
+		!strncmp(val, "smtps://", 8) ? val + 8 : NULL;
+
+	if (h == NULL || *h == '\0' || *h == '/' || *h == ':')
+		return errf(msg, msglen, "mail.relay: want smtp://HOST[:PORT] "
+			"or smtps://HOST[:PORT], got \"%s\"", val);
+	for (; *h != '\0'; h++)
+		if ((unsigned char)*h <= ' ' || *h == 0x7f)
+			return errf(msg, msglen, "mail.relay: a space or "
+				"control character in the URL");
+	return 0;
+}
+
+/* [mail] from: empty (then mail cannot be enabled) or an address
+ * mail_address_valid() takes. */
+static int
+check_mail_from(const char *val, char *msg, size_t msglen)
+{
+	if (*val != '\0' && !mail_address_valid(val))
+		return errf(msg, msglen, "mail.from: \"%s\" is not an e-mail "
+			"address (local@domain.example, ASCII)", val);
 	return 0;
 }
 
@@ -446,6 +490,9 @@ validate(const struct kiln_config *cfg, char *msg, size_t msglen)
 		return errf(msg, msglen, "database.name: must not be empty");
 	if (cfg->db_user[0] == '\0')
 		return errf(msg, msglen, "database.user: must not be empty");
+	if (cfg->mail_enabled && cfg->mail_from[0] == '\0')
+		return errf(msg, msglen, "mail.from: must be set when "
+			"mail.enabled is true (the address mails come from)");
 	return 0;
 }
 

@@ -37,6 +37,7 @@ struct kiln_config {
 	long db_rw_timeout;
 	/* [paths] */
 	char *templates_dir;
+	char *locale_dir;	/* the PO catalogues (i18n.c) */
 	char *static_url;
 	char *migrations_dir;
 	char *artifacts_dir;
@@ -89,6 +90,18 @@ struct kiln_config {
 	/* 64 hex digits: the key two-factor secrets are sealed with in
 	 * the database; "": one derived from [database] password. */
 	char *totp_key;
+	/* [mail]: the SMTP relay kilnd's postman sends the outbox through
+	 * (mail.h). */
+	long mail_enabled;		/* bool: 0 queues nothing */
+	char *mail_relay;		/* smtp://host:port or smtps:// */
+	char *mail_starttls;		/* "no", "try" or "always" */
+	char *mail_user;		/* "": no AUTH */
+	char *mail_password;
+	char *mail_from;		/* the envelope and From address */
+	char *mail_from_name;		/* "": [site] name */
+	long mail_timeout;		/* seconds per SMTP transaction */
+	long mail_retry_base;		/* backoff base, seconds */
+	long mail_max_attempts;		/* then the mail is "failed" */
 	/* [limits] token buckets: burst size, refill per minute */
 	long submit_burst;
 	long submit_per_minute;

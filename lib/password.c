@@ -3,6 +3,7 @@
  * programs that call password_policy link -lzxcvbn). */
 #include "accounts.h"
 #include "auth.h"
+#include "i18n.h"
 #include "util.h"
 
 #include <math.h>
@@ -32,7 +33,7 @@ static const char *const weak_passwords[] = {
 /* Why a password the estimator finds weak is weak: its longest part
  * that is not random typing. */
 static const char *
-weakness(const ZxcMatch_t *info)
+weakness(const char *lang, const ZxcMatch_t *info)
 {
 	const ZxcMatch_t *m, *worst = NULL;
 	int t;
@@ -45,21 +46,21 @@ weakness(const ZxcMatch_t *info)
 	switch (t) {
 	case DICTIONARY_MATCH:
 	case DICT_LEET_MATCH:
-		return "it is built on a common word or name";
+		return i18n_tr(lang, "it is built on a common word or name");
 	case USER_MATCH:
 	case USER_LEET_MATCH:
-		return "it is built on the user name";
+		return i18n_tr(lang, "it is built on the user name");
 	case REPEATS_MATCH:
-		return "it repeats characters or a pattern";
+		return i18n_tr(lang, "it repeats characters or a pattern");
 	case SEQUENCE_MATCH:
-		return "it holds a sequence like abc or 123";
+		return i18n_tr(lang, "it holds a sequence like abc or 123");
 	case SPATIAL_MATCH:
-		return "it holds a keyboard pattern like qwerty";
+		return i18n_tr(lang, "it holds a keyboard pattern like qwerty");
 	case DATE_MATCH:
 	case YEAR_MATCH:
-		return "it holds a date or a year";
+		return i18n_tr(lang, "it holds a date or a year");
 	default:
-		return "it is short for the characters it uses";
+		return i18n_tr(lang, "it is short for the characters it uses");
 	}
 }
 
@@ -96,16 +97,17 @@ password_score(const char *pw, const char *username)
 /* The estimator's verdict, as password_policy reports it: 0, or -1 with
  * the score and the weakness it found in why. */
 static int
-strength(const char *pw, const char *username, char *why, size_t whylen)
+strength(const char *pw, const char *username, const char *lang, char *why,
+	size_t whylen)
 {
 	ZxcMatch_t *info = NULL;
 	int score = score_of(estimate(pw, username, &info)), rc = 0;
 
 	if (score < PASSWORD_MIN_SCORE)
-		rc = errf(why, whylen, "is too easy to guess (strength %d of "
-			"4, at least %d needed): %s; use a longer one, or "
-			"several unrelated words", score, PASSWORD_MIN_SCORE,
-			weakness(info));
+		rc = errf(why, whylen, i18n_tr(lang, "is too easy to guess "
+			"(strength %d of 4, at least %d needed): %s; use a "
+			"longer one, or several unrelated words"), score,
+			PASSWORD_MIN_SCORE, weakness(lang, info));
 	ZxcvbnFreeInfo(info);
 	return rc;
 }
@@ -114,26 +116,36 @@ int
 password_policy(const char *pw, const char *username, char *why,
 	size_t whylen)
 {
+	return password_policy_lang(pw, username, LANG_EN, why, whylen);
+}
+
+int
+password_policy_lang(const char *pw, const char *username, const char *lang,
+	char *why, size_t whylen)
+{
 	size_t n = strlen(pw), i, distinct = 0;
 	unsigned char seen[256] = { 0 };
 
 	if (n < PASSWORD_MIN)
-		return errf(why, whylen, "must be at least %d characters",
-			PASSWORD_MIN);
+		return errf(why, whylen, i18n_tr(lang, "must be at least %d "
+			"characters"), PASSWORD_MIN);
 	if (n > PASSWORD_MAX)
-		return errf(why, whylen, "must be at most %d characters",
-			PASSWORD_MAX);
+		return errf(why, whylen, i18n_tr(lang, "must be at most %d "
+			"characters"), PASSWORD_MAX);
 	if (username != NULL && *username != '\0' &&
 	    strcasestr(pw, username) != NULL && n < 2 * strlen(username) + 4)
-		return errf(why, whylen, "must not be built on the user name");
+		return errf(why, whylen, "%s", i18n_tr(lang, "must not be "
+			"built on the user name"));
 	for (i = 0; i < n; i++)
 		if (!seen[(unsigned char)pw[i]]++)
 			distinct++;
 	if (distinct < 5)
-		return errf(why, whylen, "has too few different characters");
+		return errf(why, whylen, "%s", i18n_tr(lang, "has too few "
+			"different characters"));
 	for (i = 0; i < ARRAY_LEN(weak_passwords); i++)
 		if (!strcasecmp(pw, weak_passwords[i]))
-			return errf(why, whylen, "is one of the most common "
-				"passwords; choose another");
-	return strength(pw, username, why, whylen);
+			return errf(why, whylen, "%s", i18n_tr(lang, "is one "
+				"of the most common passwords; choose "
+				"another"));
+	return strength(pw, username, lang, why, whylen);
 }

@@ -295,6 +295,7 @@ req_parse(struct kreq *req, env_fn get, void *arg, const char *body,
 	req->origin = env_or(get, arg, "HTTP_ORIGIN", "");
 	req->referer = env_or(get, arg, "HTTP_REFERER", "");
 	req->user_agent = env_or(get, arg, "HTTP_USER_AGENT", "");
+	req->accept_language = env_or(get, arg, "HTTP_ACCEPT_LANGUAGE", "");
 	/* Apache passes Authorization to CGI programs only when told to
 	 * (CGIPassAuth / the rewrite in kiln-site.conf). */
 	req->authorization = env_or(get, arg, "HTTP_AUTHORIZATION", "");

@@ -121,6 +121,7 @@ struct kreq {
 	const char *origin;		/* "" when the client sent none */
 	const char *referer;
 	const char *user_agent;
+	const char *accept_language;
 	const char *authorization;
 	const char *if_none_match;
 	const char *idempotency_key;

@@ -2,6 +2,7 @@
  * the web server hands us a listening socket, plain CGI otherwise. */
 #include "app.h"
 #include "db.h"
+#include "i18n.h"
 #include "log.h"
 #include "metrics.h"
 #include "util.h"
@@ -117,10 +118,10 @@ dispatch(struct kiln_app *app, const struct program *prog, env_fn get,
 		if (st == 405) {
 			resp_header(&req, "Allow", allow.data ? allow.data : "");
 			prog->error(&req, 405, "method_not_allowed",
-				"method not allowed for this URL");
+				N_("method not allowed for this URL"));
 		} else {
 			prog->error(&req, 404, "not_found",
-				"nothing exists at this URL");
+				N_("nothing exists at this URL"));
 		}
 		goto send;
 	}
@@ -154,8 +155,8 @@ dispatch(struct kiln_app *app, const struct program *prog, env_fn get,
 		}
 		big = malloc(pend->len + 1);
 		if (big == NULL) {
-			prog->error(&req, 503, "unavailable", "out of memory "
-				"for the request body");
+			prog->error(&req, 503, "unavailable", N_("out of "
+				"memory for the request body"));
 			goto send;
 		}
 		blen = pend->read(pend->arg, big, pend->len);
@@ -186,7 +187,7 @@ dispatch(struct kiln_app *app, const struct program *prog, env_fn get,
 					"unknown parameter");
 			else
 				prog->error(&req, 400, "bad_request",
-					"unknown query parameter");
+					N_("unknown query parameter"));
 			goto send;
 		}
 	}
@@ -195,7 +196,7 @@ dispatch(struct kiln_app *app, const struct program *prog, env_fn get,
 	if (r->form != NULL && req_inputs(&req, r->form) != 0) {
 		log_error("%s %s: more than %d declared inputs",
 			req.method_name, r->pattern, REQ_MAX_INPUTS);
-		prog->error(&req, 500, "internal", "internal error");
+		prog->error(&req, 500, "internal", N_("internal error"));
 		goto send;
 	}
 	r->fn(&req);
@@ -335,8 +336,15 @@ kiln_serve(const struct program *prog, int argc, char **argv)
 		return 1;
 	}
 	log_setup(prog->name, app.cfg.log_level);
+	if (prog->translated && i18n_init(app.cfg.locale_dir, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "%s: %s\n", prog->name, err);
+		config_free(&app.cfg);
+		return 1;
+	}
 	if (check) {
 		printf("%s: configuration ok\n", app.conf_path);
+		i18n_done();
 		config_free(&app.cfg);
 		return 0;
 	}
@@ -360,6 +368,7 @@ kiln_serve(const struct program *prog, int argc, char **argv)
 		rc = serve_fastcgi(&app, prog);
 	}
 	metrics_close(app.metrics);
+	i18n_done();
 	db_free(app.db);
 	config_free(&app.cfg);
 	return rc;

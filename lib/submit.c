@@ -1489,7 +1489,8 @@ job_spec_model_limits(const struct job_spec *s, spec_err_fn err, void *arg)
 static int
 enqueue_once(struct db *db, unsigned long long user_id,
 	const struct tier_limits *t, const struct job_spec *specs, int n,
-	unsigned long long *ids, struct enqueue_refusal *why)
+	unsigned long long *ids, struct enqueue_refusal *why,
+	const char *batch, unsigned long long *batch_id)
 {
 	struct db_param p[2] = { DB_INT(user_id), DB_INT(0) };
 	long balance, active, today, wait = 0, total = 0;
@@ -1552,6 +1553,24 @@ enqueue_once(struct db *db, unsigned long long user_id,
 			goto fail;
 		inserted++;
 	}
+	/* A batch: its row and its jobs' rows, in the same transaction. */
+	if (batch != NULL) {
+		struct db_param b[3] = { DB_INT(user_id), DB_STR(batch),
+			DB_INT(n) };
+
+		if (db_exec(db, "INSERT INTO batches (user_id, name, jobs)"
+		    " VALUES (?, ?, ?)", b, 3, NULL, batch_id) != 0)
+			goto fail;
+		for (i = 0; i < n; i++) {
+			b[0] = DB_INT(*batch_id);
+			b[1] = DB_INT(specs[i].batch_row);
+			b[2] = DB_INT(ids[i]);
+			if (db_exec(db, "UPDATE jobs SET batch_id = ?,"
+			    " batch_row = ? WHERE id = ?", b, 3, NULL,
+			    NULL) != 0)
+				goto fail;
+		}
+	}
 	if (db_exec_text(db, "COMMIT") != 0)
 		goto fail;
 	return 0;
@@ -1567,20 +1586,31 @@ fail:
 }
 
 int
-job_enqueue(struct db *db, unsigned long long user_id,
+job_enqueue_batch(struct db *db, unsigned long long user_id,
 	const struct tier_limits *t, const struct job_spec *specs, int n,
-	unsigned long long *ids, struct enqueue_refusal *why)
+	unsigned long long *ids, struct enqueue_refusal *why,
+	const char *batch, unsigned long long *batch_id)
 {
 	int rc = -1, i;
 
 	/* The user's row is also written by a daemon refunding a failed
 	 * job: a deadlock victim is rolled back whole and tried again. */
 	for (i = 0; i < DB_DEADLOCK_TRIES; i++) {
-		rc = enqueue_once(db, user_id, t, specs, n, ids, why);
+		rc = enqueue_once(db, user_id, t, specs, n, ids, why, batch,
+			batch_id);
 		if (rc != -1 || !db_deadlocked(db))
 			break;
 	}
 	return rc;
+}
+
+int
+job_enqueue(struct db *db, unsigned long long user_id,
+	const struct tier_limits *t, const struct job_spec *specs, int n,
+	unsigned long long *ids, struct enqueue_refusal *why)
+{
+	return job_enqueue_batch(db, user_id, t, specs, n, ids, why, NULL,
+		NULL);
 }
 
 int

@@ -117,6 +117,8 @@ struct job_spec {
 	int upscale, upscale_sized;
 	char *upscaler;
 	double upscale_by;
+	/* Its row in a CSV batch (job_enqueue_batch), else 0. */
+	long batch_row;
 };
 
 /* The sides of job_spec's outpaint, in order. */
@@ -202,6 +204,15 @@ struct enqueue_refusal {
 int job_enqueue(struct db *db, unsigned long long user_id,
 	const struct tier_limits *t, const struct job_spec *specs, int n,
 	unsigned long long *ids, struct enqueue_refusal *why);
+
+/* job_enqueue for a batch from a CSV file: the same checks and charges
+ * for all n jobs at once (the whole batch is queued or none of it), and
+ * in the same transaction a batches row named batch for user_id, its id
+ * in *batch_id, with each job's batch_id and batch_row (its spec's). */
+int job_enqueue_batch(struct db *db, unsigned long long user_id,
+	const struct tier_limits *t, const struct job_spec *specs, int n,
+	unsigned long long *ids, struct enqueue_refusal *why,
+	const char *batch, unsigned long long *batch_id);
 
 /* SQL for a job row aliased j: how many queued jobs run before it
  * (higher priority, or the same and older); NULL unless it is queued. */

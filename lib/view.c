@@ -3,9 +3,11 @@
 #include "app.h"
 #include "auth.h"
 #include "db.h"
+#include "i18n.h"
 #include "log.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -135,6 +137,25 @@ view_rows(struct kreq *req, const char *prefix, const char *sql,
 	return c.n;
 }
 
+const char *
+view_lang(struct kreq *req)
+{
+	const char *l;
+
+	if (req->auth != NULL && req->auth->language != NULL &&
+	    (l = i18n_lang(req->auth->language)) != NULL)
+		return l;
+	if ((l = i18n_lang(req_cookie(req, LANG_COOKIE))) != NULL)
+		return l;
+	return i18n_accept(req->accept_language);
+}
+
+const char *
+view_tr(struct kreq *req, const char *msgid)
+{
+	return i18n_tr(view_lang(req), msgid);
+}
+
 int
 view_field_error(struct kreq *req, const char *field, const char *msg)
 {
@@ -142,7 +163,8 @@ view_field_error(struct kreq *req, const char *field, const char *msg)
 
 	if (snprintf_checked(key, sizeof(key), "Form.Errors.%s", field) != 0)
 		return -1;
-	return view_set(req, "Form.Failed", "1") | view_set(req, key, msg);
+	return view_set(req, "Form.Failed", "1") | view_set(req, key,
+		view_tr(req, msg));
 }
 
 int
@@ -154,16 +176,25 @@ view_input_error(struct kreq *req, size_t key)
 		return -1;
 	in = &req->inputs[key];
 	return view_field_error(req, in->name, in->msg != NULL ? in->msg :
-		"This value is not valid.");
+		N_("This value is not valid."));
 }
 
 /* view_flash's messages. The cookie carries only a code from here, so no
  * text a request sends is ever shown as a message. */
 static const char *const flash_msgs[][2] = {
-	{ "welcome", "Welcome! Your account is ready." },
-	{ "logout", "Logged out." },
-	{ "deleted", "Job deleted." },
-	{ "canceled", "Job canceled." },
+	{ "welcome", N_("Welcome! Your account is ready.") },
+	{ "logout", N_("Logged out.") },
+	{ "logout_all", N_("Logged out everywhere: every session was "
+	    "ended.") },
+	{ "deleted", N_("Job deleted.") },
+	{ "canceled", N_("Job canceled.") },
+	{ "user_saved", N_("User updated.") },
+	/* The job page's vary and upscale, a CSV batch (issue 25). */
+	{ "varied", N_("Queued: the same settings with a new seed.") },
+	{ "upscaling", N_("Queued: an upscale of that image.") },
+	{ "batched", N_("Batch queued: one job per row.") },
+	{ "password_reset", N_("Password changed and every session ended. "
+	    "Log in with the new one.") },
 };
 
 static const char *
@@ -197,6 +228,10 @@ set_frame(struct kreq *req)
 	if (tok == NULL)
 		return -1;
 	rc |= view_set(req, "Csrf.Token", tok);
+	/* The language <html lang>, the _() function and the switch use;
+	 * the zone the page's times are shown in. */
+	rc |= view_set(req, "Lang", view_lang(req));
+	rc |= view_set(req, "TimeZone", view_zone(req));
 	/* The theme switch's choice, written into <html> by the server so
 	 * that the first paint has the right colours; anything else in the
 	 * cookie means no choice. */
@@ -209,7 +244,7 @@ set_frame(struct kreq *req)
 		const char *msg = flash_text(req_cookie(req, FLASH_COOKIE));
 
 		if (msg != NULL)
-			rc |= view_set(req, "Flash", msg);
+			rc |= view_set(req, "Flash", view_tr(req, msg));
 		rc |= resp_cookie(req, FLASH_COOKIE, "", 0);
 	}
 	/* Where the theme switch returns to. */
@@ -244,6 +279,79 @@ render_out(void *ctx, char *s)
 	return STATUS_OK;
 }
 
+const char *
+view_zone(struct kreq *req)
+{
+	if (req->auth != NULL && req->auth->time_zone != NULL &&
+	    tz_valid(req->auth->time_zone))
+		return req->auth->time_zone;
+	return "UTC";
+}
+
+/* _("English"): the text in the page's language (Lang). The result is
+ * a value like any var:'s, so ClearSilver escapes it. */
+static NEOERR *
+cs_translate(CSPARSE *parse, CS_FUNCTION *csf, CSARG *args, CSARG *result)
+{
+	char *s = NULL;
+	NEOERR *err;
+
+	(void)csf;
+	err = cs_arg_parse(parse, args, "s", &s);
+	if (err != STATUS_OK)
+		return nerr_pass(err);
+	result->op_type = CS_TYPE_STRING;
+	result->s = strdup(i18n_tr(hdf_get_value(parse->hdf, "Lang", LANG_EN),
+		s != NULL ? s : ""));
+	result->alloc = 1;
+	free(s);
+	if (result->s == NULL)
+		return nerr_raise(NERR_NOMEM, "out of memory");
+	return STATUS_OK;
+}
+
+/* ClearSilver has a builtin _() that calls gettext() in the process's
+ * locale; ours, for the request's language, takes its place. Its escape
+ * exemption is cleared: the translation is escaped like any var:. */
+static NEOERR *
+register_translate(CSPARSE *cs)
+{
+	CS_FUNCTION *f;
+
+	for (f = cs->functions; f != NULL; f = f->next)
+		if (strcmp(f->name, "_") == 0) {
+			f->function = cs_translate;
+			f->str_func = NULL;
+			f->n_args = 1;
+			f->escape = NEOS_ESCAPE_NONE;
+			return STATUS_OK;
+		}
+	return cs_register_function(cs, "_", 1, cs_translate);
+}
+
+/* localtime("2026-12-07 10:30"): a UTC time of the pages' SQL in the
+ * user's zone (tz_use, set around the render). Anything else is shown
+ * as it is. */
+static NEOERR *
+cs_localtime(CSPARSE *parse, CS_FUNCTION *csf, CSARG *args, CSARG *result)
+{
+	char *s = NULL, out[64];
+	NEOERR *err;
+
+	(void)csf;
+	err = cs_arg_parse(parse, args, "s", &s);
+	if (err != STATUS_OK)
+		return nerr_pass(err);
+	tz_convert(s != NULL ? s : "", out, sizeof(out));
+	free(s);
+	result->op_type = CS_TYPE_STRING;
+	result->s = strdup(out);
+	result->alloc = 1;
+	if (result->s == NULL)
+		return nerr_raise(NERR_NOMEM, "out of memory");
+	return STATUS_OK;
+}
+
 /* Used when the templates themselves fail: fixed text, nothing from the
  * request, so nothing to escape. */
 static void
@@ -267,7 +375,7 @@ view_render(struct kreq *req, int status, const char *title,
 	STRING es;
 	HDF *h;
 
-	if (view_set(req, "Page.Title", title) != 0 ||
+	if (view_set(req, "Page.Title", view_tr(req, title)) != 0 ||
 	    view_set(req, "Page.Template", page) != 0 ||
 	    set_frame(req) != 0) {
 		log_error("render %s: out of memory", page);
@@ -290,9 +398,17 @@ view_render(struct kreq *req, int status, const char *title,
 	if (err == STATUS_OK)
 		err = cgi_register_strfuncs(cs);
 	if (err == STATUS_OK)
+		err = register_translate(cs);
+	if (err == STATUS_OK)
+		err = cs_register_function(cs, "localtime", 1, cs_localtime);
+	if (err == STATUS_OK)
 		err = cs_parse_file(cs, "layout.cs");
+	/* The user's zone for localtime(), for this render only (i18n.c
+	 * says why it is the process's TZ). */
+	tz_use(view_zone(req));
 	if (err == STATUS_OK)
 		err = cs_render(cs, &req->out, render_out);
+	tz_use(NULL);
 	if (cs != NULL)
 		cs_destroy(&cs);
 	if (err != STATUS_OK) {
@@ -306,6 +422,8 @@ view_render(struct kreq *req, int status, const char *title,
 	}
 	req->status = status;
 	req->ctype = "text/html; charset=utf-8";
+	/* The page's language follows these request headers. */
+	resp_header(req, "Vary", "Accept-Language, Cookie");
 	return 0;
 }
 
@@ -314,7 +432,7 @@ view_db_fail(struct kreq *req, const char *where)
 {
 	log_error("%s: %s", where, db_error(req->app->db));
 	view_error(req, db_is_down(req->app->db) ? 503 : 500, "database",
-		"The database could not answer; try again shortly.");
+		N_("The database could not answer; try again shortly."));
 	return -1;
 }
 
@@ -324,7 +442,7 @@ view_error(struct kreq *req, int status, const char *code,
 {
 	(void)code;
 	view_set_int(req, "Error.Status", status);
-	view_set(req, "Error.Reason", http_reason(status));
-	view_set(req, "Error.Message", message);
+	view_set(req, "Error.Reason", view_tr(req, http_reason(status)));
+	view_set(req, "Error.Message", view_tr(req, message));
 	view_render(req, status, http_reason(status), "error.cs");
 }

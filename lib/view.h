@@ -33,6 +33,18 @@ long view_rows(struct kreq *req, const char *prefix, const char *sql,
 int view_render(struct kreq *req, int status, const char *title,
 	const char *page);
 
+/* The request's language (i18n.h's LANG_EN or LANG_ZH): the user's
+ * setting, else the visitor's cookie, else Accept-Language. */
+const char *view_lang(struct kreq *req);
+/* msgid in the request's language (i18n_tr). Messages that reach a page
+ * through view_field_error, view_error, view_flash and view_render's
+ * title are translated there; a format is translated with this before
+ * it is filled in. */
+const char *view_tr(struct kreq *req, const char *msgid)
+	__attribute__((format_arg(2)));
+/* The zone the request's times are shown in: the user's, else "UTC". */
+const char *view_zone(struct kreq *req);
+
 /* A field error beside a form input: Form.Errors.field = message, and
  * Form.Failed = 1. Returns 0 or -1. */
 int view_field_error(struct kreq *req, const char *field, const char *msg);

@@ -1,8 +1,9 @@
 /* kilnd.c - the render daemon: claims jobs from the MariaDB queue and
  * renders them with the engine; a keeper thread renews the running job's
  * lease, beats the heartbeat and requeues jobs of dead daemons; a courier
- * thread delivers webhooks. SIGTERM finishes the current step, requeues
- * the job and exits 0; SIGHUP reloads the config. */
+ * thread delivers webhooks and a postman thread sends the mail outbox.
+ * SIGTERM finishes the current step, requeues the job and exits 0; SIGHUP
+ * reloads the config. */
 #include "autotune.h"
 #include "cl_devices.h"
 #include "config.h"
@@ -16,6 +17,7 @@
 #include "jobs.h"
 #include "log.h"
 #include "lora.h"
+#include "mail.h"
 #include "models.h"
 #include "pipeline.h"
 #include "prompt.h"
@@ -95,7 +97,7 @@ struct daemon {
 	atomic_int lease_lost;
 
 	/* The helper threads and their stop flag. */
-	pthread_t keeper, courier;
+	pthread_t keeper, courier, postman;
 	int threads_up;
 	atomic_int threads_stop;
 };
@@ -306,6 +308,39 @@ courier_main(void *arg)
 	return NULL;
 }
 
+/* The postman: sends due mail from the outbox, one at a time, on its
+ * own connection, so a slow relay delays neither webhooks nor jobs. */
+static void *
+postman_main(void *arg)
+{
+	struct daemon *d = arg;
+	struct db *db = db_new(&d->cfg);
+	double last_purge = 0;
+
+	if (db == NULL) {
+		log_error("postman: out of memory");
+		return NULL;
+	}
+	while (!atomic_load(&d->threads_stop)) {
+		int st = !d->cfg.mail_enabled ? 0 : db_ensure(db) == 0 ?
+		    mail_deliver_one(db, &d->cfg, d->name) : -1;
+
+		if (st < 0)
+			log_warn("mail: %s", db_error(db));
+		/* Hourly, when idle: old delivery records go. */
+		if (st == 0 && d->cfg.mail_enabled &&
+		    rt_now() - last_purge > 3600) {
+			if (mail_purge(db) < 0)
+				log_warn("mail: purge: %s", db_error(db));
+			last_purge = rt_now();
+		}
+		if (st != 1)
+			nap_ms(st < 0 ? 2000 : 500, &d->threads_stop);
+	}
+	db_free(db);
+	return NULL;
+}
+
 static int
 threads_start(struct daemon *d)
 {
@@ -315,6 +350,12 @@ threads_start(struct daemon *d)
 	if (pthread_create(&d->courier, NULL, courier_main, d) != 0) {
 		atomic_store(&d->threads_stop, 1);
 		pthread_join(d->keeper, NULL);
+		return -1;
+	}
+	if (pthread_create(&d->postman, NULL, postman_main, d) != 0) {
+		atomic_store(&d->threads_stop, 1);
+		pthread_join(d->keeper, NULL);
+		pthread_join(d->courier, NULL);
 		return -1;
 	}
 	d->threads_up = 1;
@@ -329,6 +370,7 @@ threads_stop(struct daemon *d)
 	atomic_store(&d->threads_stop, 1);
 	pthread_join(d->keeper, NULL);
 	pthread_join(d->courier, NULL);
+	pthread_join(d->postman, NULL);
 	d->threads_up = 0;
 }
 

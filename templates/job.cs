@@ -15,13 +15,46 @@
   <?cs if:j.Status == "failed" ?><p class="notice error">It failed: <?cs var:j.Error ?></p><?cs /if ?>
   <?cs if:j.Status == "canceled" ?><p class="notice">It was canceled.</p><?cs /if ?>
   <?cs if:subcount(Images) > 0 ?>
-  <div class="images">
+  <?cs # The batch as a grid. Each image is a link to the full-size PNG;
+  lightbox.js opens it in an overlay instead (its texts are the data-
+  attributes here, so they are translated with the page). Each action is
+  a link or a form (POST + CSRF), so all work without scripts. ?>
+  <p class="zip-link"><a href="/jobs/<?cs var:j.Id ?>/images.zip" download="kiln-job-<?cs var:j.Id ?>.zip">Download all (ZIP)</a></p>
+  <ul class="image-grid" id="job-images" data-lb-of="of" data-lb-copied="Copied to the clipboard." data-lb-copy-failed="The image could not be copied.">
     <?cs each:i = Images ?>
-    <figure>
-      <img src="/api/v1/images/<?cs var:j.Id ?>-<?cs var:i.Idx ?>.png" alt="Image <?cs var:i.Idx + 1 ?> of job <?cs var:j.Id ?>" width="<?cs var:i.Width ?>" height="<?cs var:i.Height ?>" class="result">
-      <figcaption>Seed <?cs var:i.Seed ?> · <a href="/api/v1/images/<?cs var:j.Id ?>-<?cs var:i.Idx ?>.png" download="kiln-<?cs var:j.Id ?>-<?cs var:i.Idx ?>.png">Download</a></figcaption>
-    </figure>
+    <li class="cell" id="image-<?cs var:i.Idx ?>">
+      <a class="lb-open" href="/api/v1/images/<?cs var:j.Id ?>-<?cs var:i.Idx ?>.png" data-idx="<?cs var:i.Idx ?>" data-seed="<?cs var:i.Seed ?>" data-download="kiln-<?cs var:j.Id ?>-<?cs var:i.Idx ?>.png"><img src="/api/v1/images/<?cs var:j.Id ?>-<?cs var:i.Idx ?>.png" alt="Image <?cs var:i.Idx + 1 ?> of job <?cs var:j.Id ?>, seed <?cs var:i.Seed ?>" width="<?cs var:i.Width ?>" height="<?cs var:i.Height ?>" class="result"></a>
+      <p class="caption">Seed <?cs var:i.Seed ?> · <?cs var:i.Width ?>&times;<?cs var:i.Height ?></p>
+      <div class="image-actions">
+        <a href="/api/v1/images/<?cs var:j.Id ?>-<?cs var:i.Idx ?>.png" download="kiln-<?cs var:j.Id ?>-<?cs var:i.Idx ?>.png">Download</a>
+        <?cs if:j.Kind != "upscale" ?><a href="/generate?from=<?cs var:j.Id ?>&amp;seed=<?cs var:i.Seed ?>">Use this seed</a><?cs /if ?>
+        <a href="/generate?init=<?cs var:j.Id ?>-<?cs var:i.Idx ?>">Use as init image</a>
+        <a href="/generate?init=<?cs var:j.Id ?>-<?cs var:i.Idx ?>&amp;mode=inpaint">Inpaint this</a>
+        <?cs if:j.Kind != "upscale" ?><form method="post" action="/jobs/<?cs var:j.Id ?>/vary" class="inline">
+          <input type="hidden" name="csrf" value="<?cs var:Csrf.Token ?>">
+          <button type="submit" class="small secondary" title="A new job with these settings and a new random seed">Vary</button>
+        </form><?cs /if ?>
+        <form method="post" action="/jobs/<?cs var:j.Id ?>/images/<?cs var:i.Idx ?>/upscale" class="inline">
+          <input type="hidden" name="csrf" value="<?cs var:Csrf.Token ?>">
+          <button type="submit" class="small secondary" title="Upscale 2&times; with <?cs var:Upscaler ?>">Upscale 2&times;</button>
+        </form>
+      </div>
+    </li>
     <?cs /each ?>
+  </ul>
+  <div class="lightbox" id="lightbox" role="dialog" aria-modal="true" aria-label="Image viewer" hidden>
+    <div class="lb-bar">
+      <span class="lb-count" id="lb-count" aria-live="polite"></span>
+      <button type="button" class="small secondary" id="lb-prev" aria-keyshortcuts="ArrowLeft">&larr; Previous</button>
+      <button type="button" class="small secondary" id="lb-next" aria-keyshortcuts="ArrowRight">Next &rarr;</button>
+      <button type="button" class="small secondary" id="lb-zoom-out" aria-keyshortcuts="-">&minus;</button>
+      <button type="button" class="small secondary" id="lb-zoom-in" aria-keyshortcuts="+">+</button>
+      <a class="button small secondary" id="lb-download" href="#" download>Download</a>
+      <button type="button" class="small secondary hidden" id="lb-copy">Copy image</button>
+      <button type="button" class="small" id="lb-close" aria-keyshortcuts="Escape">Close</button>
+    </div>
+    <p class="lb-status" id="lb-status" role="status"></p>
+    <div class="lb-stage" id="lb-stage"><img id="lb-img" alt="" src="data:," class="lb-img"></div>
   </div>
   <?cs /if ?>
   <h2>Parameters</h2>
@@ -32,7 +65,7 @@
     <?cs if:j.Started ?><tr><th>Started</th><td><?cs var:j.Started ?><?cs if:j.Daemon ?> on <?cs var:j.Daemon ?><?cs /if ?></td></tr><?cs /if ?>
     <?cs if:j.Finished ?><tr><th>Finished</th><td><?cs var:j.Finished ?><?cs if:j.RenderS ?> (<?cs var:j.RenderS ?> s rendering)<?cs /if ?></td></tr><?cs /if ?>
   </table>
-  <p><a href="/generate?from=<?cs var:j.Id ?>">Use these settings again</a></p>
+  <p><a href="/generate?from=<?cs var:j.Id ?>">Use these settings again</a><?cs if:j.BatchId ?> · <a href="/batch/<?cs var:j.BatchId ?>">Its batch (row <?cs var:j.BatchRow ?>)</a><?cs /if ?></p>
   <?cs if:j.Status == "succeeded" ?>
   <h2 id="share">Share</h2>
   <?cs if:j.Share ?>

@@ -1,7 +1,7 @@
 <?cs # layout.cs - the one page frame; Page.Template names the body. Theme
 (the switch's cookie) is set by the server so the first paint is right. ?>
 <?cs include:"confirm.cs" ?><!doctype html>
-<html lang="en"<?cs if:Theme ?> data-theme="<?cs var:Theme ?>"<?cs /if ?>>
+<html lang="<?cs var:Lang ?>"<?cs if:Theme ?> data-theme="<?cs var:Theme ?>"<?cs /if ?>>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -12,6 +12,8 @@
 <link rel="apple-touch-icon" href="<?cs var:Static.Url ?>/apple-touch-icon.png">
 <link rel="stylesheet" href="<?cs var:Static.Url ?>/kiln.css">
 <?cs if:Page.Refresh ?><noscript><meta http-equiv="refresh" content="<?cs var:Page.Refresh ?>"></noscript><?cs /if ?>
+<?cs # copy.js: the copy buttons beside keys, codes and links. ?>
+<script src="<?cs var:Static.Url ?>/copy.js" defer></script>
 <?cs each:s = Page.Scripts ?><script src="<?cs var:Static.Url ?>/<?cs var:s ?>" defer></script>
 <?cs /each ?>
 </head>
@@ -21,19 +23,19 @@
   <?cs # A <details> menu: on narrow screens a Menu button opens it, with
   or without scripts; on wide ones the stylesheet shows it always. ?>
   <details class="menu">
-    <summary>Menu</summary>
-    <nav aria-label="Site">
-      <a href="/">Home</a>
+    <summary><?cs var:_("Menu") ?></summary>
+    <nav aria-label="<?cs var:_("Site") ?>">
+      <a href="/"><?cs var:_("Home") ?></a>
       <?cs if:User.Username ?>
-      <a href="/generate">Generate</a> <a href="/gallery">Gallery</a> <a href="/jobs">Jobs</a> <a href="/usage">Usage</a>
-      <a href="/account">Account</a> <a href="/account/keys">API keys</a>
-      <?cs if:User.IsAdmin ?><a href="/admin/queue">Queue</a> <a href="/admin/users">Users</a> <a href="/admin/audit">Audit log</a> <a href="/admin/settings">Settings</a><?cs /if ?>
+      <a href="/generate"><?cs var:_("Generate") ?></a> <a href="/batch"><?cs var:_("Batch") ?></a> <a href="/gallery"><?cs var:_("Gallery") ?></a> <a href="/jobs"><?cs var:_("Jobs") ?></a> <a href="/usage"><?cs var:_("Usage") ?></a>
+      <a href="/account"><?cs var:_("Account") ?></a> <a href="/account/keys"><?cs var:_("API keys") ?></a>
+      <?cs if:User.IsAdmin ?><a href="/admin/queue"><?cs var:_("Queue") ?></a> <a href="/admin/users"><?cs var:_("Users") ?></a> <a href="/admin/audit"><?cs var:_("Audit log") ?></a> <a href="/admin/settings"><?cs var:_("Settings") ?></a><?cs /if ?>
       <form method="post" action="/logout" class="inline logout">
         <input type="hidden" name="csrf" value="<?cs var:Csrf.Token ?>">
-        <span class="who"><?cs var:User.Name ?></span> <button type="submit" class="link">Log out</button>
+        <span class="who"><?cs var:User.Name ?></span> <button type="submit" class="link"><?cs var:_("Log out") ?></button>
       </form>
       <?cs else ?>
-      <a href="/login">Log in</a> <a href="/register">Register</a>
+      <a href="/login"><?cs var:_("Log in") ?></a> <a href="/register"><?cs var:_("Register") ?></a>
       <?cs /if ?>
     </nav>
   </details>
@@ -43,13 +45,21 @@
 <?cs include:Page.Template ?>
 </main>
 <footer>
-  <form method="post" action="/theme" class="theme" aria-label="Colour theme">
+  <form method="post" action="/theme" class="theme" aria-label="<?cs var:_("Colour theme") ?>">
     <input type="hidden" name="csrf" value="<?cs var:Csrf.Token ?>">
     <input type="hidden" name="next" value="<?cs var:Page.Path ?>">
-    <span>Theme</span>
-    <button type="submit" name="theme" value="auto" class="toggle" aria-pressed="<?cs if:Theme ?>false<?cs else ?>true<?cs /if ?>">Auto</button>
-    <button type="submit" name="theme" value="light" class="toggle" aria-pressed="<?cs if:Theme == "light" ?>true<?cs else ?>false<?cs /if ?>">Light</button>
-    <button type="submit" name="theme" value="dark" class="toggle" aria-pressed="<?cs if:Theme == "dark" ?>true<?cs else ?>false<?cs /if ?>">Dark</button>
+    <span><?cs var:_("Theme") ?></span>
+    <button type="submit" name="theme" value="auto" class="toggle" aria-pressed="<?cs if:Theme ?>false<?cs else ?>true<?cs /if ?>"><?cs var:_("Auto") ?></button>
+    <button type="submit" name="theme" value="light" class="toggle" aria-pressed="<?cs if:Theme == "light" ?>true<?cs else ?>false<?cs /if ?>"><?cs var:_("Light") ?></button>
+    <button type="submit" name="theme" value="dark" class="toggle" aria-pressed="<?cs if:Theme == "dark" ?>true<?cs else ?>false<?cs /if ?>"><?cs var:_("Dark") ?></button>
+  </form>
+  <?cs # The language switch: each language named in itself. ?>
+  <form method="post" action="/language" class="theme language" aria-label="<?cs var:_("Language") ?>">
+    <input type="hidden" name="csrf" value="<?cs var:Csrf.Token ?>">
+    <input type="hidden" name="next" value="<?cs var:Page.Path ?>">
+    <span><?cs var:_("Language") ?></span>
+    <button type="submit" name="language" value="en" class="toggle" lang="en" aria-pressed="<?cs if:Lang == "en" ?>true<?cs else ?>false<?cs /if ?>">English</button>
+    <button type="submit" name="language" value="zh-CN" class="toggle" lang="zh-CN" aria-pressed="<?cs if:Lang == "zh-CN" ?>true<?cs else ?>false<?cs /if ?>">简体中文</button>
   </form>
   <p>kiln <?cs var:Site.Version ?></p>
 </footer>

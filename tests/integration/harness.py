@@ -60,8 +60,13 @@ class Response:
 class Stack:
     def __init__(self, server="lighttpd", daemon=True, heartbeat=1,
                  daemon_name="it-1", extra_conf=None, env=None,
-                 models=None):
+                 models=None, smtp=False):
         self.server = server
+        # smtp: a real SMTP server (mailsink.py) started with the stack,
+        # [mail] pointed at it; its received mails in self.mail. A dict
+        # with user and password makes it require SMTP AUTH.
+        self.smtp = smtp
+        self.mail = None
         self.models = models
         self.extra_conf = extra_conf
         self.extra_env = env or {}
@@ -94,11 +99,24 @@ class Stack:
             cmd += ["--autotune", "0"]
         if self.models:
             cmd += ["--models", self.models(self.dir)]
-        if self.extra_conf:
+        conf = self.extra_conf or ""
+        if self.smtp:
+            from mailsink import MailSink
+            # smtp=dict(user=..., password=...): the server wants AUTH.
+            auth = (self.smtp["user"], self.smtp["password"]) \
+                if isinstance(self.smtp, dict) else None
+            self.mail = MailSink(free_port(), auth=auth)
+            self.mail.start()
+            conf += ("\n[mail]\nenabled = true\nrelay = smtp://127.0.0.1:%d"
+                     "\nfrom = kiln@kiln.example\nretry_base = 1\n" %
+                     self.mail.port)
+            if auth:
+                conf += "user = %s\npassword = %s\n" % auth
+        if conf:
             extra = os.path.join(self.dir, "extra.conf")
             with open(extra, "w") as f:
                 # "{dir}" names the stack's directory, as in env.
-                f.write(self.extra_conf.replace("{dir}", self.dir))
+                f.write(conf.replace("{dir}", self.dir))
             cmd += ["--extra-conf", extra]
         p = subprocess.run(cmd, capture_output=True, text=True,
                            env=self.env(), timeout=180)
@@ -111,6 +129,9 @@ class Stack:
         subprocess.run([os.path.join(ROOT, "tools", "kiln-stack"), "down",
                         "--dir", self.dir], capture_output=True, text=True,
                        env=self.env(), timeout=120)
+        if self.mail is not None:
+            self.mail.stop()
+            self.mail = None
 
     def remove(self):
         shutil.rmtree(self.dir, ignore_errors=True)

@@ -1224,8 +1224,11 @@ def test_admin_sets_the_registration_mode(s):
 
 def new_invite(s, note):
     """An invitation made on the admin page: its code."""
-    r = admin(s).submit("/admin/invites", {"note": note},
-                        page="/admin/settings")
+    b = admin(s)
+    r = b.submit("/admin/invites", {"note": note}, page="/admin/settings")
+    # POST-redirect-GET: the code is on the page the redirect leads to.
+    redirected(r, "invite", "/admin/settings")
+    r = b.get("/admin/settings")
     assert r.status == 200, r.text[:1000]
     m = re.search(r'<code id="new-invite">([^<]+)</code>', r.text)
     assert m, r.text[:2000]

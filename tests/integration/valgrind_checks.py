@@ -178,7 +178,11 @@ def test_login_session_and_key_paths_are_memcheck_clean(s):
                        ("portal.fcgi", "/gallery"),
                        ("portal.fcgi", "/usage"),
                        ("portal.fcgi", "/usage/chart.png"),
-                       ("portal.fcgi", "/metrics")]:
+                       ("portal.fcgi", "/metrics"),
+                       # The job's ZIP (libarchive) and the CSV form.
+                       ("api.fcgi", "/api/v1/jobs/%d/images.zip" % jid),
+                       ("portal.fcgi", "/jobs/%d/images.zip" % jid),
+                       ("portal.fcgi", "/batch")]:
         out = vg_cgi(s, prog, "GET", path, cookie="kiln_session=" + tok)
         assert out.startswith("Status: 200"), (path, out[:300])
     out = vg_cgi(s, "api.fcgi", "DELETE", "/api/v1/jobs/%d" % jid,
@@ -313,6 +317,81 @@ def test_two_factor_paths_are_memcheck_clean(s):
     out = post("/account/security/disable", {"csrf": csrf, "password": pw,
                                              "code": rc}, cookie)
     assert out.startswith("Status: 303"), out[:300]
+
+
+def test_key_rotation_paths_are_memcheck_clean(s):
+    # API keys' rotation, expiry and last use: the API's list and rotation
+    # (a refused body, then a good one), the old secret in and after its
+    # grace, an expired key; the page's key made with an expiry date and
+    # its Rotate button.
+    import base64
+    import hashlib
+    import secrets
+    import urllib.parse
+    name = "vgkeys"
+    p = run([os.path.join(harness.BUILD, "tools", "kiln-admin"), "-c",
+             s.conf, "create-user", "--username", name, "--password-stdin"],
+            input="Quartz-Falcon-1931\n")
+    assert p.returncode == 0, p.stderr
+    uid = s.sql("SELECT id FROM users WHERE username = '%s'" % name)[0][0]
+    key = "kiln_" + base64.urlsafe_b64encode(
+        secrets.token_bytes(32)).decode().rstrip("=")
+    s.sql("INSERT INTO api_keys (user_id, name, prefix, key_hash, scopes,"
+          " expires_at) VALUES (%s, 'vg', '%s', '%s', 'read',"
+          " NOW() + INTERVAL 1 DAY)" %
+          (uid, key[:13], hashlib.sha256(key.encode()).hexdigest()))
+    kid = s.sql("SELECT id FROM api_keys WHERE user_id = %s" % uid)[0][0]
+    auth = "Bearer " + key
+    out = vg_cgi(s, "api.fcgi", "GET", "/api/v1/keys", auth=auth)
+    assert out.startswith("Status: 200"), out[:300]
+    path = "/api/v1/keys/%s/rotate" % kid
+    out = vg_cgi(s, "api.fcgi", "POST", path,
+                 b'{"grace_seconds": "x", "bogus": 1}', "application/json",
+                 auth=auth, what="POST rotate (bad)")
+    assert out.startswith("Status: 400"), out[:300]
+    out = vg_cgi(s, "api.fcgi", "POST", path, b'{"grace_seconds": 3600}',
+                 "application/json", auth=auth, what="POST rotate")
+    assert out.startswith("Status: 200"), out[:300]
+    new = re.search(r'"key":"(kiln_[A-Za-z0-9_-]{43})"', out).group(1)
+    out = vg_cgi(s, "api.fcgi", "GET", "/api/v1/me", auth=auth,
+                 what="old secret in grace")
+    assert out.startswith("Status: 200"), out[:300]
+    s.sql("UPDATE api_keys SET old_valid_until = NOW() - INTERVAL 1 SECOND"
+          " WHERE id = %s" % kid)
+    out = vg_cgi(s, "api.fcgi", "GET", "/api/v1/me", auth=auth,
+                 what="old secret after grace")
+    assert out.startswith("Status: 401") and "rotated" in out, out[:400]
+    s.sql("UPDATE api_keys SET expires_at = NOW() - INTERVAL 1 SECOND"
+          " WHERE id = %s" % kid)
+    out = vg_cgi(s, "api.fcgi", "GET", "/api/v1/me", auth="Bearer " + new,
+                 what="expired key")
+    assert out.startswith("Status: 401") and "expired" in out, out[:400]
+    # The page, with a session row made here (no Argon2 under memcheck).
+    tok = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()[:43]
+    csrf = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()[:43]
+    s.sql("INSERT INTO sessions (user_id, token_hash, csrf, expires_at)"
+          " VALUES (%s, '%s', '%s', NOW() + INTERVAL 1 HOUR)" %
+          (uid, hashlib.sha256(tok.encode()).hexdigest(), csrf))
+    cookie = "kiln_session=" + tok
+    form = "application/x-www-form-urlencoded"
+    out = vg_cgi(s, "portal.fcgi", "POST", "/account/keys",
+                 urllib.parse.urlencode({"csrf": csrf, "name": "dated",
+                                         "scope": "read",
+                                         "expires": "2099-01-01"}).encode(),
+                 form, cookie, what="POST /account/keys")
+    assert out.startswith("Status: 200") and 'id="new-key"' in out, \
+        out[:300]
+    dated = s.sql("SELECT id FROM api_keys WHERE user_id = %s AND"
+                  " name = 'dated'" % uid)[0][0]
+    out = vg_cgi(s, "portal.fcgi", "POST", "/account/keys/%s/rotate" % dated,
+                 urllib.parse.urlencode({"csrf": csrf,
+                                         "grace": "60"}).encode(),
+                 form, cookie, what="POST rotate page")
+    assert out.startswith("Status: 200") and 'id="rotated"' in out, \
+        out[:300]
+    out = vg_cgi(s, "portal.fcgi", "GET", "/account/keys", cookie=cookie)
+    assert out.startswith("Status: 200") and "old secret works" in out, \
+        out[:300]
 
 
 def test_kilnd_is_memcheck_clean(s):

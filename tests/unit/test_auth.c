@@ -1,5 +1,6 @@
 /* test_auth.c - the pure parts of accounts: cookie parsing, tokens and
- * digests, password policy and hashing, scopes, text rules, redirects. */
+ * digests, password policy and hashing, scopes, text rules, redirects,
+ * API key expiry dates. */
 #include "accounts.h"
 #include "auth.h"
 #include "request.h"
@@ -201,6 +202,44 @@ loopback_addresses(void)
 	CHECK(!addr_is_loopback(""));
 }
 
+/* Epoch seconds from Python's calendar.timegm. */
+static void
+key_expiry_dates(void)
+{
+	long long t = -1;
+
+	CHECK(key_expiry_parse("2031-01-05", 0, &t) == 0);
+	CHECK(t == 1925337600LL);
+	CHECK(key_expiry_parse("2030-12-31T23:59:59Z", 0, &t) == 0);
+	CHECK(t == 1924991999LL);
+	CHECK(key_expiry_parse("2024-02-29", 0, &t) == 0);
+	CHECK(t == 1709164800LL);
+	CHECK(key_expiry_parse("2000-02-29t12:00:00z", 0, &t) == 0);
+	CHECK(t == 951825600LL);
+	/* Not after now: the same second is past already. */
+	t = 7;
+	CHECK(key_expiry_parse("2031-01-05", 1925337600LL, &t) == -2);
+	CHECK(t == 7);
+	CHECK(key_expiry_parse("2031-01-05", 1925337599LL, &t) == 0);
+	/* No such date, or not the format. */
+	CHECK(key_expiry_parse("2023-02-29", 0, &t) == -1);
+	CHECK(key_expiry_parse("1900-02-29", 0, &t) == -1);
+	CHECK(key_expiry_parse("2031-04-31", 0, &t) == -1);
+	CHECK(key_expiry_parse("2031-13-01", 0, &t) == -1);
+	CHECK(key_expiry_parse("2031-00-10", 0, &t) == -1);
+	CHECK(key_expiry_parse("2031-01-00", 0, &t) == -1);
+	CHECK(key_expiry_parse("1969-12-31", 0, &t) == -1);
+	CHECK(key_expiry_parse("2031-1-5", 0, &t) == -1);
+	CHECK(key_expiry_parse("2031/01/05", 0, &t) == -1);
+	CHECK(key_expiry_parse("2031-01-05 ", 0, &t) == -1);
+	CHECK(key_expiry_parse("2031-01-05T24:00:00Z", 0, &t) == -1);
+	CHECK(key_expiry_parse("2031-01-05T10:60:00Z", 0, &t) == -1);
+	CHECK(key_expiry_parse("2031-01-05T10:00:00+", 0, &t) == -1);
+	CHECK(key_expiry_parse("2031-01-05 10:00:00Z", 0, &t) == -1);
+	CHECK(key_expiry_parse("+031-01-05", 0, &t) == -1);
+	CHECK(key_expiry_parse("", 0, &t) == -1);
+}
+
 int
 main(void)
 {
@@ -216,5 +255,6 @@ main(void)
 	RUN(redirects_stay_local);
 	RUN(basic_credentials);
 	RUN(loopback_addresses);
+	RUN(key_expiry_dates);
 	return tap_done();
 }

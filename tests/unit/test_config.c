@@ -213,6 +213,39 @@ webhook_allow_list_is_parsed_and_checked(void)
 }
 
 static void
+mail_keys_are_checked(void)
+{
+	struct kiln_config c;
+	char err[512];
+
+	CHECK(parse(&c, "", err, sizeof(err)) == 0);
+	CHECK(c.mail_enabled == 0);
+	CHECK_STR(c.mail_relay, "smtp://127.0.0.1:25");
+	CHECK_STR(c.mail_starttls, "try");
+	CHECK_STR(c.mail_from, "");
+	config_free(&c);
+	CHECK(parse(&c, "[mail]\nenabled = true\nrelay = smtps://mx.example:465"
+	    "\nfrom = kiln@example.org\nstarttls = always\n", err,
+	    sizeof(err)) == 0);
+	CHECK(c.mail_enabled == 1);
+	CHECK_STR(c.mail_relay, "smtps://mx.example:465");
+	config_free(&c);
+	expect_error("[mail]\nrelay = http://mx.example\n",
+	    "t.conf:2: mail.relay: want smtp://HOST[:PORT] or "
+	    "smtps://HOST[:PORT], got \"http://mx.example\"");
+	expect_error("[mail]\nrelay = smtp://\n",
+	    "t.conf:2: mail.relay: want smtp://HOST[:PORT] or "
+	    "smtps://HOST[:PORT], got \"smtp://\"");
+	expect_error("[mail]\nfrom = kiln@example.org>, <x@y.example\n",
+	    "t.conf:2: mail.from: \"kiln@example.org>, <x@y.example\" is not "
+	    "an e-mail address (local@domain.example, ASCII)");
+	/* Enabled without a From address: the whole file is wrong. */
+	expect_error("[mail]\nenabled = true\n",
+	    "t.conf: mail.from: must be set when mail.enabled is true (the "
+	    "address mails come from)");
+}
+
+static void
 engine_keys_default_to_the_engine_defaults(void)
 {
 	struct kiln_config c;
@@ -296,6 +329,7 @@ main(void)
 {
 	RUN(defaults_apply);
 	RUN(tiers);
+	RUN(mail_keys_are_checked);
 	RUN(values_and_whitespace);
 	RUN(errors_name_file_and_line);
 	RUN(nul_byte_is_an_error);
