@@ -139,6 +139,8 @@ static const char *const table_files[][2] = {
 	{ "sdapi_options", "account.json" },
 	{ "data_exports", "account.json" },
 	{ "invites", "account.json" },
+	{ "email_tokens", "account.json" },
+	{ "mail_outbox", "account.json" },
 	{ "jobs", "jobs.json" },
 	{ "job_images", "jobs.json" },
 	{ "job_inputs", "jobs.json" },
@@ -146,10 +148,12 @@ static const char *const table_files[][2] = {
 	{ "comfy_uploads", "jobs.json" },
 	{ "idempotency_keys", "jobs.json" },
 	{ "queue_turns", "jobs.json" },
+	{ "batches", "jobs.json" },
 	{ "api_keys", "api_keys.json" },
 	{ "sessions", "sessions.json" },
 	{ "trusted_devices", "sessions.json" },
 	{ "login_pending", "sessions.json" },
+	{ "known_devices", "sessions.json" },
 	{ "webhook_deliveries", "webhooks.json" },
 	{ "audit_log", "audit.json" },
 	{ "user_totp", "two_factor.json" },
@@ -176,17 +180,34 @@ export_file_of(const char *table)
 
 /* ------------------------------------------------------------- dump */
 
-/* Column names of one table, secrets left out, as a SELECT list. */
+int
+column_withheld(const char *table, const char *col)
+{
+	/* A mail's text carries its links (a password reset's, an
+	 * address's verification), live for a while: the mail's
+	 * metadata is exported, not its text. */
+	return column_is_secret(col) || (!strcmp(table, "mail_outbox") &&
+		!strcmp(col, "message"));
+}
+
+struct col_list {
+	const char *table;
+	struct buf b;
+};
+
+/* Column names of one table, those withheld left out, as a SELECT
+ * list. */
 static int
 col_row(const struct db_row *r, void *arg)
 {
-	struct buf *b = arg;
+	struct col_list *l = arg;
 
 	if (r->ncols != 1 || r->cols[0] == NULL || !ident_ok(r->cols[0]))
 		return 0;
-	if (column_is_secret(r->cols[0]))
+	if (column_withheld(l->table, r->cols[0]))
 		return 0;
-	return buf_printf(b, "%s`%s`", b->len ? ", " : "", r->cols[0]) != 0;
+	return buf_printf(&l->b, "%s`%s`", l->b.len ? ", " : "",
+		r->cols[0]) != 0;
 }
 
 /* A row as a JSON object of strings (as the database prints them) and
@@ -213,16 +234,17 @@ dump_table(struct db *db, const struct utable *t, unsigned long long uid,
 	json_object *list)
 {
 	struct db_param p[UTABLE_COLS + 1], tn = DB_STR(t->name);
-	struct buf cols = { 0 }, q = { 0 };
+	struct col_list cols = { t->name, { 0 } };
+	struct buf q = { 0 };
 	long n = -1;
 	int i, np = 0;
 
 	if (db_query(db, "SELECT COLUMN_NAME FROM information_schema.COLUMNS"
 	    " WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?"
 	    " ORDER BY ORDINAL_POSITION", &tn, 1, col_row, &cols) < 0 ||
-	    cols.len == 0)
+	    cols.b.len == 0)
 		goto out;
-	if (buf_printf(&q, "SELECT %s FROM `%s` WHERE FALSE", cols.data,
+	if (buf_printf(&q, "SELECT %s FROM `%s` WHERE FALSE", cols.b.data,
 	    t->name) != 0)
 		goto out;
 	for (i = 0; i < t->ncols; i++) {
@@ -238,7 +260,7 @@ dump_table(struct db *db, const struct utable *t, unsigned long long uid,
 	}
 	n = db_query(db, q.data, p, (size_t)np, dump_row, list);
 out:
-	buf_free(&cols);
+	buf_free(&cols.b);
 	buf_free(&q);
 	return n;
 }

@@ -49,6 +49,10 @@ int utables_find(struct db *db, struct utables *ts);
  * hash, a token, a salt, a sealed secret): never exported. */
 int column_is_secret(const char *name);
 
+/* 1 when table's column col is left out of the export: a secret, or a
+ * mail's text (it carries live links). */
+int column_withheld(const char *table, const char *col);
+
 /* The file of the export that a table's rows go to ("jobs.json"...;
  * "other.json" for a table not listed). */
 const char *export_file_of(const char *table);
