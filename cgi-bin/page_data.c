@@ -11,6 +11,7 @@
 #include "dataexport.h"
 #include "db.h"
 #include "handlers.h"
+#include "i18n.h"
 #include "log.h"
 #include "twofa.h"
 #include "util.h"
@@ -41,8 +42,8 @@ const struct input admin_delete_inputs[] = {
 };
 
 static const char *const done_msgs[][2] = {
-	{ "export", "Your export is being made. This page shows when it is "
-	  "ready; it can then be downloaded once, within 24 hours." },
+	{ "export", N_("Your export is being made. This page shows when it "
+	  "is ready; it can then be downloaded once, within 24 hours.") },
 };
 
 /* The exports requester asked for, newest first, into prefix. */
@@ -79,7 +80,8 @@ show(struct kreq *req, int status)
 	view_set_int(req, "Data.TwoFactor", on);
 	for (i = 0; done != NULL && i < ARRAY_LEN(done_msgs); i++)
 		if (!strcmp(done, done_msgs[i][0]))
-			view_set(req, "Data.Done", done_msgs[i][1]);
+			view_set(req, "Data.Done", view_tr(req,
+				done_msgs[i][1]));
 	/* A download link on it works once: never from a cache. */
 	resp_header(req, "Cache-Control", "no-store");
 	return view_render(req, status, "Your data", "account_data.cs");
