@@ -398,9 +398,10 @@ def page_fixtures(s):
         "user": (uid, ["/", "/generate", "/gallery", "/jobs",
                        "/jobs/%d" % j["id"], "/usage", "/account",
                        "/account/keys", "/account/webhooks",
-                       "/batch"]),
+                       "/account/data", "/batch"]),
         "admin": (aid, ["/admin/queue", "/admin/users",
-                        "/admin/users/%d" % uid, "/admin/audit",
+                        "/admin/users/%d" % uid,
+                        "/admin/users/%d/delete" % uid, "/admin/audit",
                         "/admin/settings"]),
     }
 
