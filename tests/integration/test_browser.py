@@ -407,9 +407,10 @@ def page_fixtures(s):
         "user": (uid, ["/", "/generate", "/gallery", "/jobs",
                        "/jobs/%d" % j["id"], "/usage", "/account",
                        "/account/keys", "/account/webhooks",
-                       "/batch"]),
+                       "/account/data", "/batch"]),
         "admin": (aid, ["/admin/queue", "/admin/users",
-                        "/admin/users/%d" % uid, "/admin/audit",
+                        "/admin/users/%d" % uid,
+                        "/admin/users/%d/delete" % uid, "/admin/audit",
                         "/admin/settings", "/admin/reports"]),
     }
 
@@ -530,7 +531,7 @@ def test_screenshots_of_every_page_at_both_widths(s):
         # desktop's scroll bar).
         w = int.from_bytes(png[16:20], "big")
         assert p["width"] - 20 <= w <= p["width"], (name, w)
-    assert len(pages) == s.walk_expected >= 3 * 2 * 23, len(pages)
+    assert len(pages) == s.walk_expected >= 3 * 2 * 25, len(pages)
 
 
 def test_every_page_speaks_the_browsers_language(s):
