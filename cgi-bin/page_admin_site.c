@@ -7,19 +7,20 @@
 #include "handlers.h"
 #include "i18n.h"
 #include "log.h"
+#include "once.h"
 #include "util.h"
 #include "view.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define INVITE_DAYS 14
 /* POST /admin/invites answers with a redirect (POST-redirect-GET); the
- * new code rides to the GET in this cookie, a minute at most, and is
- * shown there once: never in a URL (logs, history, Referer), and a
- * reload neither makes another code nor shows this one again. */
-#define INVITE_COOKIE "kiln_invite"
+ * new code reaches the GET through once_put (once.h), shown there once:
+ * never in a URL (logs, history, Referer), and a reload neither makes
+ * another code nor shows this one again. */
 
 /* POST /admin/settings's form. */
 static const char *const reg_modes[] = { "open", "invite", "closed", NULL };
@@ -87,35 +88,21 @@ page_admin_audit(struct kreq *req)
 	return view_render(req, 200, "Audit log", "admin_audit.cs");
 }
 
-/* The code of the invite just made (INVITE_COOKIE), shown once: only
- * when it is a live, unused invite this administrator made, so the
- * cookie cannot put other text on the page. The cookie is cleared.
- * Returns 0 or -1 (db error). */
+/* The code of the invite just made, shown once (page_admin_invite left
+ * it for this page and session). Returns 0 or -1 (db error). */
 static int
 new_invite(struct kreq *req)
 {
-	const char *code = req_cookie(req, INVITE_COOKIE);
-	char hash[DIGEST_HEX + 1], *id = NULL;
-	struct db_param p[2];
+	char *code = NULL;
+	int st = once_take(req, "invite", &code);
 
-	if (code == NULL)
-		return 0;
-	resp_cookie(req, INVITE_COOKIE, "", 0);
-	if (strlen(code) != TOKEN_LEN)
-		return 0;
-	digest_hex(code, hash);
-	p[0] = DB_STR(hash);
-	p[1] = DB_INT(req->auth->user_id);
-	if (db_query_string(req->app->db, "SELECT id FROM invites"
-	    " WHERE code_hash = ? AND created_by = ? AND used_by IS NULL"
-	    " AND expires_at > NOW(3)", p, 2, &id) != 0)
-		return -1;
-	if (id != NULL) {
+	if (st > 0) {
 		view_set(req, "NewInvite", code);
 		view_set_int(req, "NewInviteDays", INVITE_DAYS);
+		resp_header(req, "Cache-Control", "no-store");
 	}
-	free(id);
-	return 0;
+	once_free(code);
+	return st < 0 ? -1 : 0;
 }
 
 static int
@@ -173,6 +160,7 @@ page_admin_invite(struct kreq *req)
 	char code[TOKEN_LEN + 1], hash[DIGEST_HEX + 1];
 	unsigned long long id = 0;
 	struct db_param p[4];
+	int st;
 
 	if (in_bad(req, IV_NOTE)) {
 		view_input_error(req, IV_NOTE);
@@ -194,8 +182,11 @@ page_admin_invite(struct kreq *req)
 	    " NOW(3) + INTERVAL ? DAY)", p, 4, NULL, &id) != 0)
 		return view_db_fail(req, "admin: invite");
 	audit(req, "invite_create", 0, "", "invite %llu \"%s\"", id, note);
-	if (resp_cookie(req, INVITE_COOKIE, code, 60) != 0) {
-		view_error(req, 500, "internal", "Out of memory.");
+	st = once_put(req, "invite", "/admin/settings", code);
+	sodium_memzero(code, sizeof(code));
+	if (st != 0) {
+		view_error(req, 500, "internal", N_("The invite code could not "
+			"be kept for the page: make another."));
 		return -1;
 	}
 	return resp_redirect(req, "/admin/settings");

@@ -8,6 +8,7 @@
 #include "handlers.h"
 #include "i18n.h"
 #include "log.h"
+#include "once.h"
 #include "util.h"
 #include "view.h"
 
@@ -144,12 +145,27 @@ show_user(struct kreq *req, unsigned long long id, int status)
 	return view_render(req, status, "User", "admin_user.cs");
 }
 
+/* The user's page; after a password reset it shows the new password,
+ * once (page_admin_user_password left it for this page only). */
 int
 page_admin_user(struct kreq *req)
 {
 	unsigned long long id = req_id(req, 0);
+	char *pw = NULL;
+	int st, rc;
 
-	return id ? show_user(req, id, 200) : not_found(req);
+	if (id == 0)
+		return not_found(req);
+	st = once_take(req, "password", &pw);
+	if (st < 0)
+		return view_db_fail(req, "admin users: new password");
+	if (st > 0) {
+		view_set(req, "NewPassword", pw);
+		resp_header(req, "Cache-Control", "no-store");
+	}
+	rc = show_user(req, id, 200);
+	once_free(pw);
+	return rc;
 }
 
 /* The target's user name for the audit row; NULL (404 sent) when there is
@@ -282,7 +298,7 @@ page_admin_user_password(struct kreq *req)
 {
 	unsigned long long id = req_id(req, 0);
 	char *name = target_name(req, id);
-	char pw[33], hash[crypto_pwhash_STRBYTES];
+	char pw[33], hash[crypto_pwhash_STRBYTES], url[64];
 	struct db_param p[2];
 	int rc = -1;
 
@@ -298,13 +314,21 @@ page_admin_user_password(struct kreq *req)
 	p[1] = DB_INT(id);
 	if (db_exec(req->app->db, "UPDATE users SET password_hash = ?,"
 	    " password_changed_at = NOW(3) WHERE id = ?", p, 2, NULL,
-	    NULL) != 0 || sessions_end(req->app->db, id, 0, 0) < 0) {
+	    NULL) != 0 || sessions_end(req->app->db, id, 0,
+	    id == req->auth->user_id ? req->auth->session_id : 0) < 0) {
 		view_db_fail(req, "admin users: password");
 		goto out;
 	}
+	/* An administrator resetting their own keeps this session (as a
+	 * password change does), the one the new password is shown to. */
 	audit(req, "password_reset", id, name, "sessions ended");
-	view_set(req, "NewPassword", pw);
-	rc = show_user(req, id, 200);
+	snprintf(url, sizeof(url), "/admin/users/%llu", id);
+	if (once_put(req, "password", url, pw) != 0) {
+		view_error(req, 500, "internal", N_("The new password could "
+			"not be kept for the page: reset it again."));
+		goto out;
+	}
+	rc = resp_redirect(req, url);
 out:
 	sodium_memzero(pw, sizeof(pw));
 	free(name);

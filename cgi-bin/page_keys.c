@@ -6,8 +6,10 @@
 #include "auth.h"
 #include "db.h"
 #include "handlers.h"
+#include "i18n.h"
 #include "log.h"
 #include "mail.h"
+#include "once.h"
 #include "view.h"
 
 #include <sodium.h>
@@ -81,13 +83,58 @@ show(struct kreq *req, int status)
 	return view_render(req, status, "API keys", "keys.cs");
 }
 
+/* The page the create and rotate forms redirect to: the new secret,
+ * left by once_put as lines "created|rotated", the key, when the old
+ * secret stops (rotated with a grace period; else empty) and the name,
+ * last so that it may hold anything. */
 int
 page_keys(struct kreq *req)
 {
+	char *text = NULL, *v[4];
+	size_t n;
+	int st, rc;
+
 	if (req_query(req, "done") != NULL)
 		view_set(req, "Keys.Done", view_tr(req, "Key revoked; it "
 			"stopped working at once."));
-	return show(req, 200);
+	st = once_take(req, "key", &text);
+	if (st < 0)
+		return view_db_fail(req, "keys: new key");
+	n = st > 0 ? once_lines(text, v, 4) : 0;
+	if (n == 4) {
+		view_set(req, "Keys.New", v[1]);
+		view_set(req, "Keys.NewName", v[3]);
+		if (strcmp(v[0], "rotated") == 0)
+			view_set(req, "Keys.Rotated", "1");
+		if (v[2][0] != '\0')
+			view_set(req, "Keys.OldUntil", v[2]);
+		/* Not from a cache, not in the back button's copy. */
+		resp_header(req, "Cache-Control", "no-store");
+	}
+	rc = show(req, 200);
+	once_free(text);
+	return rc;
+}
+
+/* Leaves the new key for the page (lines as page_keys reads them) and
+ * redirects there. Returns 0, or -1 answered. */
+static int
+new_key_redirect(struct kreq *req, const char *how, const char *key,
+	const char *until, const char *name)
+{
+	struct buf b = { 0 };
+	int rc = -1;
+
+	if (buf_printf(&b, "%s\n%s\n%s\n%s", how, key, until, name) != 0 ||
+	    once_put(req, "key", "/account/keys", b.data) != 0)
+		view_error(req, 500, "internal", N_("The new key could not be "
+			"kept for the page: revoke it and make another."));
+	else
+		rc = resp_redirect(req, "/account/keys");
+	if (b.data != NULL)
+		sodium_memzero(b.data, b.len);
+	buf_free(&b);
+	return rc;
 }
 
 int
@@ -135,9 +182,7 @@ page_keys_create(struct kreq *req)
 	mail_notify(req, req->auth->user_id, "key", "New API key", "An API "
 		"key named \"%s\" with the scopes %s was made for your account "
 		"on %s.", name, sc, req->app->cfg.site_name);
-	view_set(req, "Keys.New", key);
-	view_set(req, "Keys.NewName", name);
-	rc = show(req, 200);
+	rc = new_key_redirect(req, "created", key, "", name);
 	sodium_memzero(key, sizeof(key));
 	return rc;
 }
@@ -243,18 +288,15 @@ page_keys_rotate(struct kreq *req)
 		"API key named \"%s\" of your account on %s was given a new "
 		"secret; the old one works %ld seconds more.", r.name,
 		req->app->cfg.site_name, grace);
+	until[0] = '\0';
 	if (grace > 0) {
 		time_t t = time(NULL) + grace;
 		struct tm tm;
 
 		strftime(until, sizeof(until), "%Y-%m-%d %H:%M:%S UTC",
 			gmtime_r(&t, &tm));
-		view_set(req, "Keys.OldUntil", until);
 	}
-	view_set(req, "Keys.New", key);
-	view_set(req, "Keys.NewName", r.name);
-	view_set(req, "Keys.Rotated", "1");
-	rc = show(req, 200);
+	rc = new_key_redirect(req, "rotated", key, until, r.name);
 	sodium_memzero(key, sizeof(key));
 out:
 	free(r.name);

@@ -55,10 +55,13 @@ ask_page(struct kreq *req, int status, const char *state)
 	    "password_reset.cs");
 }
 
+/* ?sent: the answer to a request for a link (POST-redirect-GET), the
+ * same whoever was asked for. */
 int
 page_password_reset(struct kreq *req)
 {
-	return ask_page(req, 200, NULL);
+	return ask_page(req, 200, req_query(req, "sent") != NULL ? "sent" :
+	    NULL);
 }
 
 struct who_row {
@@ -136,7 +139,7 @@ page_password_reset_post(struct kreq *req)
 		return ask_page(req, 422, NULL);
 	}
 	if (!req->app->cfg.mail_enabled)
-		return ask_page(req, 200, "sent");
+		return resp_redirect(req, "/password/reset?sent=1");
 	/* Only a verified address receives a link; an address two
 	 * accounts claim (one verified since) names neither. */
 	if (strchr(who, '@') != NULL) {
@@ -184,7 +187,7 @@ page_password_reset_post(struct kreq *req)
 	}
 	who_free(&w);
 	/* The same page, whoever was asked for. */
-	return ask_page(req, 200, "sent");
+	return resp_redirect(req, "/password/reset?sent=1");
 }
 
 struct reset_row {

@@ -12,6 +12,7 @@
 #include "i18n.h"
 #include "log.h"
 #include "mail.h"
+#include "once.h"
 #include "twofa.h"
 #include "util.h"
 #include "view.h"
@@ -57,6 +58,10 @@ static const char *const done_msgs[][2] = {
 	{ "disabled", N_("Two-factor login is off.") },
 	{ "devices", N_("Remembered devices forgotten: each asks for a code "
 	  "again.") },
+	{ "enabled", N_("Two-factor login is on. Keep these recovery codes "
+	  "somewhere safe.") },
+	{ "recovery", N_("New recovery codes; the old ones no longer "
+	  "work.") },
 };
 
 /* The code without spaces into out (65 bytes). */
@@ -124,6 +129,7 @@ load(struct kreq *req)
 	const char *done = req_query(req, "done");
 	char b32[TOTP_SECRET_B32 + 1];
 	struct buf uri = { 0 };
+	char *codes = NULL, *v[RECOVERY_CODES];
 	size_t i;
 	int st, rc = -1;
 
@@ -157,6 +163,17 @@ load(struct kreq *req)
 		goto out;
 	if (req_query(req, "required") != NULL && req->auth->is_admin)
 		view_set_int(req, "Security.Required", 1);
+	/* Fresh recovery codes, left by show_codes: on no other page. */
+	st = once_take(req, "recovery", &codes);
+	if (st < 0)
+		goto out;
+	if (st > 0 && once_lines(codes, v, RECOVERY_CODES) == RECOVERY_CODES)
+		for (i = 0; i < RECOVERY_CODES; i++) {
+			char key[32];
+
+			snprintf(key, sizeof(key), "RecoveryCodes.%zu", i);
+			view_set(req, key, v[i]);
+		}
 	for (i = 0; done != NULL && i < ARRAY_LEN(done_msgs); i++)
 		if (!strcmp(done, done_msgs[i][0]))
 			view_set(req, "Security.Done", view_tr(req,
@@ -166,6 +183,7 @@ out:
 	sodium_memzero(secret, sizeof(secret));
 	sodium_memzero(b32, sizeof(b32));
 	buf_free(&uri);
+	once_free(codes);
 	return rc;
 }
 
@@ -319,19 +337,27 @@ count_failure(struct kreq *req, const char *what)
 			"security page");
 }
 
-/* Shows the page with fresh recovery codes, which are on no other
- * page. */
+/* Leaves fresh recovery codes for the security page, which shows them
+ * once (load), and redirects there with done's message; the codes are
+ * wiped. Returns 0, or -1 answered. */
 static int
-show_codes(struct kreq *req, char codes[RECOVERY_CODES][RECOVERY_LEN + 1])
+show_codes(struct kreq *req, char codes[RECOVERY_CODES][RECOVERY_LEN + 1],
+	const char *done)
 {
-	char key[32];
-	int i, rc;
+	char text[RECOVERY_CODES * (RECOVERY_LEN + 1)], url[64];
+	size_t n = 0;
+	int i, rc = -1;
 
-	for (i = 0; i < RECOVERY_CODES; i++) {
-		snprintf(key, sizeof(key), "RecoveryCodes.%d", i);
-		view_set(req, key, codes[i]);
-	}
-	rc = show(req, 200);
+	for (i = 0; i < RECOVERY_CODES; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "%s%s",
+			i ? "\n" : "", codes[i]);
+	snprintf(url, sizeof(url), "/account/security?done=%s", done);
+	if (once_put(req, "recovery", "/account/security", text) != 0)
+		view_error(req, 500, "internal", N_("The recovery codes could "
+			"not be kept for the page: make new ones."));
+	else
+		rc = resp_redirect(req, url);
+	sodium_memzero(text, sizeof(text));
 	sodium_memzero(codes, sizeof(codes[0]) * RECOVERY_CODES);
 	return rc;
 }
@@ -370,9 +396,7 @@ page_security_enable(struct kreq *req)
 	mail_notify(req, req->auth->user_id, "2fa", "Two-factor login turned "
 		"on", "Two-factor login was turned on for your account on %s.",
 		req->app->cfg.site_name);
-	view_set(req, "Security.Done", view_tr(req, "Two-factor login is on."
-		" Keep these recovery codes somewhere safe."));
-	return show_codes(req, codes);
+	return show_codes(req, codes, "enabled");
 }
 
 int
@@ -402,9 +426,7 @@ page_security_recovery(struct kreq *req)
 	mail_notify(req, req->auth->user_id, "2fa", "New recovery codes",
 		"New two-factor recovery codes were made for your account on "
 		"%s; the old ones no longer work.", req->app->cfg.site_name);
-	view_set(req, "Security.Done", view_tr(req, "New recovery codes; the"
-		" old ones no longer work."));
-	return show_codes(req, codes);
+	return show_codes(req, codes, "recovery");
 }
 
 int

@@ -909,17 +909,26 @@ int
 resp_cookie(struct kreq *req, const char *name, const char *value,
 	long max_age)
 {
+	return resp_cookie_ex(req, name, value, max_age, "/", "Lax");
+}
+
+int
+resp_cookie_ex(struct kreq *req, const char *name, const char *value,
+	long max_age, const char *path, const char *samesite)
+{
 	/* Cookie values here are tokens: base64url, no escaping needed; a
 	 * caller passing anything else is a bug caught by resp_header. */
 	if (strpbrk(name, "=;, \"\r\n") != NULL ||
-	    strpbrk(value, ";, \"\r\n") != NULL)
+	    strpbrk(value, ";, \"\r\n") != NULL || path[0] != '/' ||
+	    strpbrk(path, ";, \"\r\n") != NULL)
 		return -1;
 	if (max_age >= 0)
-		return buf_printf(&req->headers, "Set-Cookie: %s=%s; Path=/; "
-			"Max-Age=%ld; HttpOnly; SameSite=Lax%s\r\n", name,
-			value, max_age, req->https ? "; Secure" : "");
-	return buf_printf(&req->headers, "Set-Cookie: %s=%s; Path=/; "
-		"HttpOnly; SameSite=Lax%s\r\n", name, value,
+		return buf_printf(&req->headers, "Set-Cookie: %s=%s; Path=%s; "
+			"Max-Age=%ld; HttpOnly; SameSite=%s%s\r\n", name,
+			value, path, max_age, samesite,
+			req->https ? "; Secure" : "");
+	return buf_printf(&req->headers, "Set-Cookie: %s=%s; Path=%s; "
+		"HttpOnly; SameSite=%s%s\r\n", name, value, path, samesite,
 		req->https ? "; Secure" : "");
 }
 

@@ -328,6 +328,10 @@ int resp_redirect(struct kreq *req, const char *url);
  * max_age < 0 leaves it a browser-session cookie, 0 deletes it. */
 int resp_cookie(struct kreq *req, const char *name, const char *value,
 	long max_age);
+/* The same with the cookie's Path (a local path: no ';', ',' or space)
+ * and SameSite ("Lax" or "Strict"). */
+int resp_cookie_ex(struct kreq *req, const char *name, const char *value,
+	long max_age, const char *path, const char *samesite);
 /* Sets the JSON body text and content type. */
 int resp_json_text(struct kreq *req, int status, const char *json);
 /* The one place JSON errors are built:
