@@ -151,6 +151,20 @@ def redirected_to_page(resp, where, want):
                                       want)
 
 
+def followed(b, resp, where, want):
+    """POST-redirect-GET: resp is a 303 to the page want (a query may
+    follow); the page b gets there (200)."""
+    assert resp.status == 303, "%s: %d %s" % (where, resp.status,
+                                              resp.text[:1500])
+    assert urllib.parse.urlsplit(location(resp)).path == want, \
+        "%s: Location %r, want %r" % (where, resp.headers.get("location"),
+                                      want)
+    page = b.get(location(resp))
+    assert page.status == 200, "%s: GET %s: %d %s" % (
+        where, location(resp), page.status, page.text[:1500])
+    return page
+
+
 def session_cookie_header(resp):
     for sc in resp.set_cookies:
         if sc.startswith("kiln_session=") and \
@@ -251,10 +265,10 @@ def admin(s):
 
 
 def new_key(b, name, scopes, page="/account/keys"):
-    r = b.submit("/account/keys", {"name": name, "scope": list(scopes)},
-                 page=page)
-    assert r.status == 200, "create key %s: %d %s" % (name, r.status,
-                                                      r.text[:1500])
+    r = followed(b, b.submit("/account/keys", {"name": name,
+                                               "scope": list(scopes)},
+                             page=page), "create key " + name,
+                 "/account/keys")
     m = re.search(r'<code id="new-key">([^<]+)</code>', r.text)
     assert m, r.text[:2000]
     return html.unescape(m.group(1))
@@ -983,8 +997,8 @@ def test_admin_sets_role_and_tier(s):
 
 def reset_password(s, adm, bob):
     """The admin resets bob's password: the one shown."""
-    r = adm.submit("%s/password" % bob.page, {}, page=bob.page)
-    assert r.status == 200, r.text[:1000]
+    r = followed(adm, adm.submit("%s/password" % bob.page, {},
+                                 page=bob.page), "reset", bob.page)
     m = re.search(r'<code id="new-password">([^<]+)</code>', r.text)
     assert m, r.text[:2000]
     return html.unescape(m.group(1))

@@ -16,8 +16,8 @@ import re
 import time
 
 from common import sha256
-from test_accounts import (PW, admin, api, audit_rows, key_id, new_key, one,
-                           signed_in)
+from test_accounts import (PW, admin, api, audit_rows, followed, key_id,
+                           new_key, one, signed_in)
 
 STACK = dict(server="lighttpd", daemon=False,
              extra_conf="[limits]\nlogin_burst = 100000\n")
@@ -295,10 +295,9 @@ def test_revoked_and_expired_keys_are_not_rotated_on_the_page(s):
 # ---------------------------------------------------------------- page
 
 def rotate_on_page(b, kid, grace):
-    r = b.submit("/account/keys/%s/rotate" % kid, {"grace": str(grace)},
-                 page="/account/keys")
-    assert r.status == 200, "rotate %s: %d %s" % (kid, r.status,
-                                                  r.text[:1500])
+    r = followed(b, b.submit("/account/keys/%s/rotate" % kid,
+                             {"grace": str(grace)}, page="/account/keys"),
+                 "rotate %s" % kid, "/account/keys")
     m = re.search(r'<code id="new-key">([^<]+)</code>', r.text)
     assert m, r.text[:2000]
     return html.unescape(m.group(1)), r.text
@@ -382,9 +381,10 @@ def tomorrow():
 def test_a_key_made_with_an_expiry_date_lists_it(s):
     name, uid, b = signed_in(s, "exp")
     day = tomorrow()
-    r = b.submit("/account/keys", {"name": "temp", "scope": ["read"],
-                                   "expires": day}, page="/account/keys")
-    assert r.status == 200, r.text[:1500]
+    r = followed(b, b.submit("/account/keys", {"name": "temp",
+                                               "scope": ["read"],
+                                               "expires": day},
+                             page="/account/keys"), "create", "/account/keys")
     key = html.unescape(re.search(r'<code id="new-key">([^<]+)</code>',
                                   r.text).group(1))
     kid = key_id(s, key)
@@ -399,9 +399,11 @@ def test_a_key_made_with_an_expiry_date_lists_it(s):
     assert rows and "expires " + day in rows[-1][2], rows
     # Past 2038 (MariaDB's FROM_UNIXTIME stops there) and on a leap day.
     for far in ("2099-01-01", "2096-02-29"):
-        r = b.submit("/account/keys", {"name": "far", "scope": ["read"],
-                                       "expires": far}, page="/account/keys")
-        assert r.status == 200, r.text[:1500]
+        r = followed(b, b.submit("/account/keys", {"name": "far",
+                                                   "scope": ["read"],
+                                                   "expires": far},
+                                 page="/account/keys"), "create far",
+                     "/account/keys")
         fkey = html.unescape(re.search(r'<code id="new-key">([^<]+)</code>',
                                        r.text).group(1))
         assert listed(s, fkey, key_id(s, fkey))["expires_at"] == \
@@ -438,9 +440,10 @@ def test_an_expiry_date_must_be_a_future_date(s):
 
 def test_an_expired_key_is_refused_saying_so(s):
     _, _, b = signed_in(s, "exp")
-    r = b.submit("/account/keys", {"name": "temp", "scope": ["read"],
-                                   "expires": tomorrow()},
-                 page="/account/keys")
+    r = followed(b, b.submit("/account/keys", {"name": "temp",
+                                               "scope": ["read"],
+                                               "expires": tomorrow()},
+                             page="/account/keys"), "create", "/account/keys")
     key = html.unescape(re.search(r'<code id="new-key">([^<]+)</code>',
                                   r.text).group(1))
     kid = key_id(s, key)
@@ -472,8 +475,10 @@ def test_an_expired_key_is_refused_saying_so(s):
 def test_rotation_keeps_the_expiry(s):
     _, _, b = signed_in(s, "exp")
     day = tomorrow()
-    r = b.submit("/account/keys", {"name": "temp", "scope": ["read"],
-                                   "expires": day}, page="/account/keys")
+    r = followed(b, b.submit("/account/keys", {"name": "temp",
+                                               "scope": ["read"],
+                                               "expires": day},
+                             page="/account/keys"), "create", "/account/keys")
     key = html.unescape(re.search(r'<code id="new-key">([^<]+)</code>',
                                   r.text).group(1))
     got = rotate(s, key_id(s, key), key, 0).json()

@@ -20,8 +20,8 @@ import datetime
 from common import one, unique
 from harness import wait_until
 from test_accounts import (PW, PW2, WEAK_PW, Browser, account, admin,
-                           csrf_of, location, login, logged_in, new_key,
-                           redirected, user_id)
+                           csrf_of, followed, location, login, logged_in,
+                           new_key, redirected, user_id)
 from test_two_factor import mid_step, totp
 
 STACK = dict(server="lighttpd", daemon=True, smtp=True,
@@ -229,9 +229,13 @@ def test_a_display_name_that_could_inject_a_header_is_left_out(s):
 # ------------------------------------------------------------ reset
 
 def ask_reset(b, who):
+    """Asks for a link for who: the page the answer redirects to (POST-
+    redirect-GET, the same redirect whoever is named)."""
     page = b.get("/password/reset")
     assert page.status == 200, page.status
-    return b.post("/password/reset", {"who": who, "csrf": csrf_of(page)})
+    r = b.post("/password/reset", {"who": who, "csrf": csrf_of(page)})
+    redirected(r, "reset for %s" % who, "/password/reset?sent=1")
+    return b.get(location(r))
 
 
 def reset_link(s, addr, n=1):
@@ -386,9 +390,11 @@ def enable_2fa(s, b):
     b32 = re.search(r'<code id="twofa-secret">([A-Z2-7]+)</code>',
                     page.text).group(1)
     key = base64.b32decode(b32)
-    r = b.post("/account/security/enable",
-               {"code": totp(key, mid_step()), "csrf": csrf_of(page)})
-    assert r.status == 200 and "recovery-codes" in r.text, r.status
+    r = followed(b, b.post("/account/security/enable",
+                           {"code": totp(key, mid_step()),
+                            "csrf": csrf_of(page)}),
+                 "enable", "/account/security")
+    assert "recovery-codes" in r.text, r.status
     return key
 
 

@@ -22,8 +22,9 @@ import struct
 import time
 
 from common import one, png_decode, setting, unique
-from test_accounts import (Browser, PW, account, admin, csrf_of, kiln_admin,
-                           location, login, logged_in, redirected, user_id)
+from test_accounts import (Browser, PW, account, admin, csrf_of, followed,
+                           kiln_admin, location, login, logged_in,
+                           redirected, user_id)
 
 # The login bucket is large (the tests log in often) and refills slowly,
 # so one emptied by a test stays empty for its next request.
@@ -90,9 +91,10 @@ class User:
         self.key = base64.b32decode(self.b32)
         assert len(self.key) == 20, self.b32
         t = mid_step()
-        r = self.b.post("/account/security/enable",
-                        {"code": totp(self.key, t), "csrf": csrf_of(page)})
-        assert r.status == 200, r.text[:2000]
+        r = followed(self.b, self.b.post(
+            "/account/security/enable", {"code": totp(self.key, t),
+                                         "csrf": csrf_of(page)}),
+            "enable", "/account/security")
         self.codes = [html.unescape(c) for c in re.findall(
             r"<li><code>([a-z2-7]{5}-[a-z2-7]{5})</code></li>", r.text)]
         assert len(self.codes) == 10 and len(set(self.codes)) == 10, \
@@ -229,9 +231,10 @@ def test_enabling_needs_a_right_code(s):
     assert r.status == 422, r.status
     assert one(s, "SELECT enabled_at IS NULL FROM user_totp WHERE"
                " user_id = %d" % uid) == "1"
-    r = b.post("/account/security/enable", {"code": totp(key, t),
-                                            "csrf": csrf_of(page)})
-    assert r.status == 200 and "recovery-codes" in r.text, r.text[:1500]
+    r = followed(b, b.post("/account/security/enable",
+                           {"code": totp(key, t), "csrf": csrf_of(page)}),
+                 "enable", "/account/security")
+    assert "recovery-codes" in r.text, r.text[:1500]
     assert one(s, "SELECT enabled_at IS NOT NULL FROM user_totp WHERE"
                " user_id = %d" % uid) == "1"
     assert int(one(s, "SELECT COUNT(*) FROM recovery_codes WHERE"
@@ -387,9 +390,10 @@ def test_each_recovery_code_works_once(s):
 def test_new_recovery_codes_void_the_old(s):
     u = User(s, "tfregen")
     page = u.b.get("/account/security")
-    r = u.b.post("/account/security/recovery",
-                 {"code": totp(u.key, mid_step()), "csrf": csrf_of(page)})
-    assert r.status == 200, r.status
+    r = followed(u.b, u.b.post("/account/security/recovery",
+                               {"code": totp(u.key, mid_step()),
+                                "csrf": csrf_of(page)}),
+                 "new codes", "/account/security")
     fresh = re.findall(r"<li><code>([a-z2-7-]{11})</code></li>", r.text)
     assert len(fresh) == 10 and not set(fresh) & set(u.codes)
     b = password_step(s, u)
@@ -550,9 +554,10 @@ def test_require_2fa_for_admins_sends_them_to_set_it_up(s):
         p = b.get("/account/security")
         key = base64.b32decode(re.search(r'id="twofa-secret">([A-Z2-7]+)<',
                                          p.text).group(1))
-        r = b.post("/account/security/enable",
-                   {"code": totp(key, mid_step()), "csrf": csrf_of(p)})
-        assert r.status == 200, r.status
+        followed(b, b.post("/account/security/enable",
+                           {"code": totp(key, mid_step()),
+                            "csrf": csrf_of(p)}),
+                 "admin enables", "/account/security")
         assert b.get("/admin/users").status == 200
     # Off again: an admin without 2FA is not held.
     assert a.get("/admin/users").status == 200

@@ -52,6 +52,14 @@ def gradient_png(w, h):
             chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 
 
+def once_cookie(out, purpose):
+    """The cookie a POST's redirect carries a secret's key in (lib/once.c),
+    as a Cookie header pair."""
+    m = re.search(r"kiln_once_%s=([0-9]+\.[A-Za-z0-9_-]{43})" % purpose, out)
+    assert m, out[:600]
+    return "kiln_once_%s=%s" % (purpose, m.group(1))
+
+
 def cgi_env(s, path, query=""):
     return {"KILN_CONF": s.conf, "REQUEST_METHOD": "GET",
             "PATH_INFO": path, "QUERY_STRING": query,
@@ -293,6 +301,10 @@ def test_two_factor_paths_are_memcheck_clean(s):
     t = time.time()
     out = post("/account/security/enable", {"csrf": csrf,
                                             "code": totp(key, t)}, cookie)
+    assert out.startswith("Status: 303"), out[:300]
+    out = vg_cgi(s, "portal.fcgi", "GET", "/account/security",
+                 cookie=cookie + "; " + once_cookie(out, "recovery"),
+                 what="GET the recovery codes")
     assert out.startswith("Status: 200") and "recovery-codes" in out, \
         out[:300]
     out = password()
@@ -313,7 +325,10 @@ def test_two_factor_paths_are_memcheck_clean(s):
           " FROM users WHERE username = '%s')" % name)
     out = post("/account/security/recovery", {
         "csrf": csrf, "code": totp(key, time.time())}, cookie)
-    assert out.startswith("Status: 200"), out[:300]
+    assert out.startswith("Status: 303"), out[:300]
+    out = vg_cgi(s, "portal.fcgi", "GET", "/account/security",
+                 cookie=cookie + "; " + once_cookie(out, "recovery"),
+                 what="GET the new recovery codes")
     rc = re.search(r"<li><code>([a-z2-7-]{11})</code>", out).group(1)
     out = post("/account/security/disable", {"csrf": csrf, "password": pw,
                                              "code": rc}, cookie)
@@ -380,6 +395,10 @@ def test_key_rotation_paths_are_memcheck_clean(s):
                                          "scope": "read",
                                          "expires": "2099-01-01"}).encode(),
                  form, cookie, what="POST /account/keys")
+    assert out.startswith("Status: 303"), out[:300]
+    out = vg_cgi(s, "portal.fcgi", "GET", "/account/keys",
+                 cookie=cookie + "; " + once_cookie(out, "key"),
+                 what="GET the new key")
     assert out.startswith("Status: 200") and 'id="new-key"' in out, \
         out[:300]
     dated = s.sql("SELECT id FROM api_keys WHERE user_id = %s AND"
@@ -388,6 +407,10 @@ def test_key_rotation_paths_are_memcheck_clean(s):
                  urllib.parse.urlencode({"csrf": csrf,
                                          "grace": "60"}).encode(),
                  form, cookie, what="POST rotate page")
+    assert out.startswith("Status: 303"), out[:300]
+    out = vg_cgi(s, "portal.fcgi", "GET", "/account/keys",
+                 cookie=cookie + "; " + once_cookie(out, "key"),
+                 what="GET the rotated key")
     assert out.startswith("Status: 200") and 'id="rotated"' in out, \
         out[:300]
     out = vg_cgi(s, "portal.fcgi", "GET", "/account/keys", cookie=cookie)
