@@ -448,9 +448,9 @@ def test_a_rotated_key_is_told_on_the_page_and_over_the_api(s):
     kid = one(s, "SELECT id FROM api_keys WHERE key_hash = '%s'" %
               sha256(key))
     page = b.get("/account/keys")
-    r = b.post("/account/keys/%s/rotate" % kid, {"grace": "60",
-                                                 "csrf": csrf_of(page)})
-    assert r.status == 200, r.status
+    r = followed(b, b.post("/account/keys/%s/rotate" % kid,
+                           {"grace": "60", "csrf": csrf_of(page)}),
+                 "rotate", "/account/keys")
     mail = s.mail.wait_for(addr, pred=lambda m: m.subject ==
                            "API key rotated")[0]
     assert "rotating" in mail.body and "60 seconds" in mail.body, mail.body
