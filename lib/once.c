@@ -7,6 +7,7 @@
 #include "db.h"
 #include "log.h"
 
+#include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,9 +85,11 @@ once_cookie_parse(const char *s, unsigned long long *id,
 	if (*p < '1' || *p > '9')
 		return -1;
 	for (; *p >= '0' && *p <= '9'; p++) {
-		if (p - s >= 19)	/* beyond any BIGINT id */
+		unsigned d = (unsigned)(*p - '0');
+
+		if (v > (ULLONG_MAX - d) / 10)	/* beyond any BIGINT id */
 			return -1;
-		v = v * 10 + (unsigned long long)(*p - '0');
+		v = v * 10 + d;
 	}
 	if (*p != '.' || strlen(p + 1) != ONCE_KEY_B64 ||
 	    sodium_base642bin(key, 32, p + 1, ONCE_KEY_B64, NULL, &n, NULL,
