@@ -88,8 +88,8 @@ problem(struct problems *p, long row, const char *col, const char *msg)
 	if (p->n < BATCH_ERRORS_MAX) {
 		snprintf(key, sizeof(key), "Batch.Errors.%d", p->n);
 		/* msg: submit.c's fixed messages and this file's are
-		 * translated (i18n_check.py finds them), formatted ones not
-		 * yet. */
+		 * translated here (i18n_check.py finds them); its formatted
+		 * ones come translated (job_spec_lang). */
 		if (col != NULL)
 			snprintf(text, sizeof(text), view_tr(p->req,
 				"row %ld, column %s: %s"), row, col,
@@ -265,8 +265,8 @@ refuse(struct kreq *req, const struct problems *p)
 	return show(req, 422);
 }
 
-int
-page_batch_post(struct kreq *req)
+static int
+batch_post(struct kreq *req)
 {
 	struct problems p = { req, 0, 0 };
 	struct tier_limits tier;
@@ -365,6 +365,18 @@ out:
 	free(specs);
 	free(ids);
 	csv_free(&csv);
+	return rc;
+}
+
+int
+page_batch_post(struct kreq *req)
+{
+	int rc;
+
+	/* submit.c's formatted messages in the page's language. */
+	job_spec_lang(view_lang(req));
+	rc = batch_post(req);
+	job_spec_lang(NULL);
 	return rc;
 }
 

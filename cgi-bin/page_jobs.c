@@ -275,8 +275,8 @@ page_shared(struct kreq *req)
 /* ------------------------------------------- vary, upscale, download */
 
 /* The problems of a job made from a stored one, gathered for one page
- * in its language (submit.c's fixed messages; formatted ones are
- * English still). */
+ * in its language (submit.c's fixed messages here; its formatted ones
+ * come translated, job_spec_lang). */
 struct again {
 	struct kreq *req;
 	struct buf msg;
@@ -295,7 +295,7 @@ again_error(void *arg, const char *field, const char *msg)
  * the same rate limit, checks, quotas and credits (job_enqueue), then
  * to the new job's page. Refusals are error pages saying why. */
 static int
-submit_again(struct kreq *req, json_object *body, const char *flash)
+queue_again(struct kreq *req, json_object *body, const char *flash)
 {
 	struct tier_limits tier;
 	struct enqueue_refusal why;
@@ -346,6 +346,18 @@ submit_again(struct kreq *req, json_object *body, const char *flash)
 	}
 	snprintf(url, sizeof(url), "/jobs/%llu", id);
 	return resp_redirect(req, url);
+}
+
+static int
+submit_again(struct kreq *req, json_object *body, const char *flash)
+{
+	int rc;
+
+	/* submit.c's formatted messages in the page's language. */
+	job_spec_lang(view_lang(req));
+	rc = queue_again(req, body, flash);
+	job_spec_lang(NULL);
+	return rc;
 }
 
 int

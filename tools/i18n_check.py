@@ -5,8 +5,9 @@
    the _("...") of every template, and in the C sources the strings marked
    for translation: N_("..."), view_tr(req, "..."), i18n_tr(lang, "..."),
    the .msg of the page handlers' declared inputs, the literal messages of
-   view_error, view_field_error and auth.c's refuse, the page titles of
-   view_render, and http_reason's phrases (error pages show them).
+   view_error, view_field_error and auth.c's refuse, submit.c's TR()
+   formats, the page titles of view_render, and http_reason's phrases
+   (error pages show them).
 2. No template has bare English outside _(): tags, ClearSilver commands,
    <code> and <pre> contents and entities are stripped, and the words left
    over (and those of the alt, title, placeholder and aria-label
@@ -116,6 +117,9 @@ def c_msgids(path):
         # submit.c's fixed field messages (the generate page's
         # form_error translates them).
         r'\berr\(\s*\w+\s*,(?:[^,;()]|\([^()]*\))+?,' + STRS + r'\s*\)',
+        # submit.c's formatted messages (a page's language while it
+        # checks a form: job_spec_lang).
+        r'\bTR\(' + STRS,
         # Page titles (view_render translates them).
         r'\bview_render\(\s*\w+\s*,\s*[^,()]+,' + STRS + r'\s*,',
     ]

@@ -587,3 +587,27 @@ def test_studio_script_texts_in_chinese_in_chromium(s):
         assert "正在队列中等待" in status, (status, b.text()[:2000])
         assert not re.search(r"[A-Za-z]{3,}", status), status
         assert b.problems() == [], b.problems()
+
+
+def test_formatted_field_messages_in_chinese(s):
+    uid, c, csrf = signed_in(s, lang=ZH, prefix="i18n-fmt")
+    # A range and a tier limit: submit.c's formats, translated before
+    # they are filled in (job_spec_lang), beside their fields.
+    r = c.post("/generate", {"prompt": "x", "steps": "100000",
+                             "batch_count": "1", "cfg_scale": "99",
+                             "csrf": csrf})
+    assert r.status == 422, (r.status, r.text[:1500])
+    text = text_of(r.text)
+    assert re.search(r"steps (必须是 \d+ 到 \d+ 之间的整数|超过了)", text), \
+        text[:5000]
+    assert re.search(r"cfg_scale 必须是 \S+ 到 \S+ 之间的数", text), \
+        text[:5000]
+    assert "must be" not in text and "exceeds" not in text, text[:5000]
+    # The next request in English gets English: the language is the
+    # request's, not left over from the last one.
+    c.lang = EN
+    r = c.post("/generate", {"prompt": "x", "cfg_scale": "99",
+                             "csrf": csrf})
+    assert r.status == 422
+    assert re.search(r"cfg_scale must be a number from \S+ to \S+",
+                     text_of(r.text)), text_of(r.text)[:5000]
