@@ -11,6 +11,7 @@
 #include "db.h"
 #include "extras.h"
 #include "handlers.h"
+#include "i18n.h"
 #include "image.h"
 #include "log.h"
 #include "multipart.h"
@@ -395,7 +396,11 @@ canny_png(struct kreq *req, uint8_t **png, size_t *len, const char **field,
 		return 1;
 	}
 	upload_limits_of(&req->app->cfg, &l);
-	if (upload_image_check(data, n, &l, &im, e, sizeof(e)) != 0) {
+	/* upload.c's messages in the page's language. */
+	i18n_msg_lang(view_lang(req));
+	rc = upload_image_check(data, n, &l, &im, e, sizeof(e));
+	i18n_msg_lang(NULL);
+	if (rc != 0) {
 		snprintf(msg, msglen, "%s", e);
 		return 1;
 	}

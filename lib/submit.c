@@ -34,19 +34,14 @@ const char *const job_samplers[] = {
 };
 const size_t job_nsamplers = ARRAY_LEN(job_samplers);
 
-/* The language of the formatted field and refusal messages while a page
- * checks a form (job_spec_lang); NULL, English, for the APIs. A format
- * is translated before it is filled in (TR); the fixed messages are
- * translated by the page's spec_err_fn. */
-static const char *spec_lang;
-
+/* The formatted field and refusal messages are translated while a page
+ * checks a form (job_spec_lang, TR: the format before it is filled in);
+ * the fixed messages are translated by the page's spec_err_fn. */
 void
 job_spec_lang(const char *lang)
 {
-	spec_lang = lang;
+	i18n_msg_lang(lang);
 }
-
-#define TR(fmt) i18n_tr(spec_lang != NULL ? spec_lang : LANG_EN, fmt)
 
 void
 job_spec_free(struct job_spec *s)

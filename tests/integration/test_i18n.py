@@ -611,3 +611,27 @@ def test_formatted_field_messages_in_chinese(s):
     assert r.status == 422
     assert re.search(r"cfg_scale must be a number from \S+ to \S+",
                      text_of(r.text)), text_of(r.text)[:5000]
+
+
+def test_upload_refusals_in_chinese_beside_the_field(s):
+    # upload.c's messages while the page checks its form: translated
+    # (TR, like submit.c's), and English again for an English browser.
+    from test_studio_inputs import multipart
+    uid, _ = new_user(s, "i18n-up")
+    cookie, csrf = browser(s, uid)
+    # A PNG cut off inside its header.
+    broken = b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x00"
+
+    def send(lang):
+        body, ctype = multipart([("csrf", csrf), ("prompt", "x")],
+                                [("init_image", "cut.png", broken)])
+        return s.request("POST", "/generate", body=body, headers={
+            "Cookie": cookie, "Content-Type": ctype,
+            "Accept-Language": lang})
+    r = send(ZH)
+    assert r.status == 422, (r.status, r.text[:1500])
+    text = text_of(r.text)
+    assert "PNG 文件头不完整" in text, text[:5000]
+    assert "truncated PNG header" not in text
+    r = send(EN)
+    assert r.status == 422 and "truncated PNG header" in text_of(r.text)
