@@ -635,3 +635,15 @@ def test_upload_refusals_in_chinese_beside_the_field(s):
     assert "truncated PNG header" not in text
     r = send(EN)
     assert r.status == 422 and "truncated PNG header" in text_of(r.text)
+
+
+def test_csv_refusals_in_chinese(s):
+    # csv.c's messages on the batch page, in the page's language.
+    uid, c, csrf = signed_in(s, lang=ZH, prefix="i18n-csv")
+    r = c.post("/batch", {"csrf": csrf, "csv": "prompt\n\"never closed\n"})
+    assert r.status == 400, (r.status, r.text[:1500])
+    assert "第 2 行：带引号的字段没有闭合" in text_of(r.text), \
+        text_of(r.text)[:3000]
+    c.lang = EN
+    r = c.post("/batch", {"csrf": csrf, "csv": "prompt\n\"never closed\n"})
+    assert "row 2: a quoted field is not closed" in text_of(r.text)
