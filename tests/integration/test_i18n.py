@@ -376,9 +376,11 @@ def test_moderation_page_in_chinese(s):
     s.sql("UPDATE users SET time_zone = 'Asia/Tokyo' WHERE id = %d" % mod)
     pid = published_row(s, author, "i18n reported prompt",
                          "2026-12-07 10:00:00")
+    other, _ = new_user(s, "i18n-reporter")
     s.sql("INSERT INTO image_reports (published_id, reporter_id, reason,"
-          " created_at) VALUES (%d, %d, 'spam', '2026-12-07 11:15:00')" %
-          (pid, reporter))
+          " created_at) VALUES (%d, %d, 'spam', '2026-12-07 11:15:00'),"
+          " (%d, %d, 'hate', '2026-12-07 09:00:00')" %
+          (pid, reporter, pid, other))
     gone = published_row(s, author, "i18n hidden prompt",
                          "2026-12-06 23:40:00", hidden_by=mod)
     r = c.get("/admin/reports")
@@ -386,11 +388,15 @@ def test_moderation_page_in_chinese(s):
     for zh in ("<h1>举报</h1>", "<h2>待处理的举报</h2>", "<th>操作</th>",
                "<h2>已隐藏的图片</h2>", ">隐藏</button>", ">驳回</button>",
                ">恢复</button>", "在“探索”中", "(Asia/Tokyo)",
-               # The report's time and the hidden one's, in Tokyo.
+               # The reasons as the report form words them, listed
+               # the Chinese way (the ENUM's order: spam before hate).
+               "垃圾信息或广告、仇恨或骚扰",
+               # The latest report's time and the hidden one's, in Tokyo.
                "2026-12-07 20:15", "2026-12-07 08:40"):
         assert zh in r.text, (zh, r.text[-4000:])
     assert 'id="report-%d"' % pid in r.text and "/%d/restore" % gone in r.text
-    for en in ("Open reports", "Dismiss", "Hidden images", "(UTC)"):
+    for en in ("Open reports", "Dismiss", "Hidden images", "(UTC)",
+               "spam"):
         assert en not in r.text, en
     # The flash of an action (lib/view.c) in Chinese.
     r = c.post("/admin/reports/%d/hide" % pid, {"csrf": csrf_of(r)})
