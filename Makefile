@@ -26,11 +26,12 @@ LDLIBS_PW  = -lzxcvbn
 # Two-factor login (lib/twofa.c: TOTP through liboath) and its QR codes
 # (cgi-bin/page_security.c: libqrencode): for the portal.
 LDLIBS_2FA = -loath -lqrencode
-# ZIP downloads of a job's or a batch's images (lib/jobzip.c).
+# ZIP archives: downloads of a job's or a batch's images (lib/jobzip.c)
+# and the account data exports kilnd makes (lib/dataexport.c).
 LIBS_ZIP   = -larchive
 LDLIBS_WEB = $(LIBS_CGI) $(LIBS_DB) $(LIBS_COMMON) $(LIBS_ZIP)
 LDLIBS_ENG = $(LIBS_CL) $(LIBS_COMMON)
-LDLIBS_D   = $(LIBS_CL) $(LIBS_DB) $(LIBS_COMMON)
+LDLIBS_D   = $(LIBS_CL) $(LIBS_DB) $(LIBS_COMMON) $(LIBS_ZIP)
 LDLIBS_ADM = $(LIBS_DB) -ljson-c -lsodium -lm $(LDLIBS_PW)
 # Tests and fuzz harnesses link code from every part.
 LDLIBS_ALL = $(LIBS_CGI) $(LIBS_CL) $(LIBS_DB) $(LIBS_COMMON) $(LDLIBS_PW) \

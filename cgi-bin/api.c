@@ -18,6 +18,13 @@ static const struct route routes[] = {
 	/* Revoking needs only a valid key: it takes power away. */
 	{ M_DELETE, "/api/v1/keys/{id}", api_keys_revoke, ACC_USER, 0, "",
 	  NULL },
+	/* Your data: reading one's own data needs the read scope. */
+	{ M_POST, "/api/v1/account/export", api_export_create, ACC_USER,
+	  SCOPE_READ, "", NULL },
+	{ M_GET, "/api/v1/account/export", api_export_status, ACC_USER,
+	  SCOPE_READ, "", NULL },
+	{ M_GET, "/api/v1/account/export/{id}", api_export_download,
+	  ACC_USER, SCOPE_READ, "", NULL },
 	/* A key rotates itself (api_keys_rotate says why): it needs no
 	 * scope, as it gains no power. */
 	{ M_POST, "/api/v1/keys/{id}/rotate", api_keys_rotate, ACC_USER, 0,

@@ -29,6 +29,8 @@ extern const struct input login_2fa_inputs[];
 extern const struct input security_code_inputs[];
 extern const struct input security_disable_inputs[];
 extern const struct input security_require_inputs[];
+extern const struct input data_delete_inputs[];
+extern const struct input admin_delete_inputs[];
 extern const struct input upscale_inputs[];
 extern const struct input batch_inputs[];
 extern const struct input email_inputs[];
@@ -176,6 +178,17 @@ int page_admin_queue_requeue(struct kreq *req);
 int page_admin_settings(struct kreq *req);
 int page_admin_settings_post(struct kreq *req);
 int page_admin_invite(struct kreq *req);
+/* Your data (page_data.c): exports and deleting the account. */
+int page_data(struct kreq *req);
+int page_data_export(struct kreq *req);
+int page_data_download(struct kreq *req);
+int page_data_delete(struct kreq *req);
+int page_admin_user_export(struct kreq *req);
+int page_admin_user_delete_confirm(struct kreq *req);
+int page_admin_user_delete(struct kreq *req);
+/* The exports an administrator asked for of user id, as Exports.N on
+ * the user's page. Returns as view_rows. */
+long admin_user_exports(struct kreq *req, unsigned long long id);
 
 /* api.fcgi */
 int api_health(struct kreq *req);
@@ -276,6 +289,11 @@ int sdapi_cn_check(const struct sdapi_cn *cn, const struct job_spec *s,
 	int hires, struct json_object *fields);
 /* Renames the job's ControlNet fields in fields to the unit's. */
 void sdapi_cn_fields(const struct sdapi_cn *cn, struct json_object *fields);
+
+/* Your data over the API (api_data.c). */
+int api_export_create(struct kreq *req);
+int api_export_status(struct kreq *req);
+int api_export_download(struct kreq *req);
 
 /* Shared by the api_*.c files (api_common.c). api_send answers with o
  * (NULL: a 500) and puts it; json_scopes makes ["read", ...];

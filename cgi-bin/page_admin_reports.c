@@ -60,7 +60,7 @@ label_reasons(struct kreq *req)
 				if (strlen(reason_labels[k].id) == n &&
 				    memcmp(reason_labels[k].id, p, n) == 0)
 					label = view_tr(req, reason_labels[k].label);
-			/* The list separator: Chinese writes "、". */
+			/* The list separator, as the language writes it. */
 			if (b.len > 0 &&
 			    buf_puts(&b, view_tr(req, N_(", "))) != 0)
 				rc = -1;

@@ -127,7 +127,7 @@ load_user(struct kreq *req, unsigned long long id)
 	    " ip AS Ip, action AS Action, detail AS Detail"
 	    " FROM audit_log WHERE target_id = ? OR actor_id = ?"
 	    " ORDER BY id DESC LIMIT 20", (struct db_param[]){ p[0], p[0] },
-	    2) < 0)
+	    2) < 0 || admin_user_exports(req, id) < 0)
 		return -1;
 	return 1;
 }

@@ -7,6 +7,7 @@
 #include "autotune.h"
 #include "cl_devices.h"
 #include "config.h"
+#include "dataexport.h"
 #include "db.h"
 #include "engine_env.h"
 #include "extras.h"
@@ -262,13 +263,16 @@ keeper_main(void *arg)
 }
 
 /* The courier: delivers due webhooks, one at a time, on its own
- * connection. */
+ * connection, and between them makes the account data exports users
+ * asked for (dataexport.h) and removes expired ones: here rather than in
+ * the keeper, whose lease renewals must never wait behind a large ZIP. */
 static void *
 courier_main(void *arg)
 {
 	struct daemon *d = arg;
 	struct db *db = db_new(&d->cfg);
 	struct webhook_policy pol;
+	double last_export = 0;
 
 	if (db == NULL) {
 		log_error("courier: out of memory");
@@ -287,6 +291,16 @@ courier_main(void *arg)
 
 		if (st < 0)
 			log_warn("webhooks: %s", db_error(db));
+		/* Exports are looked for once a second; one just made may
+		 * have others waiting behind it. */
+		if (st >= 0 && rt_now() - last_export >= 1.0) {
+			int ex = export_work_one(db, d->cfg.artifacts_dir,
+			    d->name);
+
+			if (ex < 0)
+				log_warn("exports: %s", db_error(db));
+			last_export = ex == 1 ? 0 : rt_now();
+		}
 		if (st != 1)
 			nap_ms(st < 0 ? 2000 : 250, &d->threads_stop);
 	}

@@ -4,7 +4,7 @@
   <?cs if:Account.Done ?><p class="notice ok" role="status"><?cs var:Account.Done ?></p><?cs /if ?>
   <?cs if:Form.Failed ?><p class="notice error" role="alert"><?cs var:_("Nothing was changed; see the fields marked below.") ?></p><?cs /if ?>
   <?cs with:p = Account.Profile.0 ?>
-  <p class="muted"><?cs var:_("Role") ?> <strong><?cs var:p.Role ?></strong>, <?cs var:_("tier") ?> <strong><?cs var:p.Tier ?></strong>, <strong id="credits"><?cs var:p.Credits ?></strong> <?cs var:_("credits") ?>; <?cs var:_("member since") ?> <?cs var:localtime(p.Created) ?><?cs if:p.LastLogin ?>, <?cs var:_("last login") ?> <?cs var:localtime(p.LastLogin) ?><?cs /if ?> (<?cs var:TimeZone ?>). <a href="/account/keys"><?cs var:_("API keys") ?></a> · <a href="/account/webhooks"><?cs var:_("Webhooks") ?></a></p>
+  <p class="muted"><?cs var:_("Role") ?> <strong><?cs var:p.Role ?></strong>, <?cs var:_("tier") ?> <strong><?cs var:p.Tier ?></strong>, <strong id="credits"><?cs var:p.Credits ?></strong> <?cs var:_("credits") ?>; <?cs var:_("member since") ?> <?cs var:localtime(p.Created) ?><?cs if:p.LastLogin ?>, <?cs var:_("last login") ?> <?cs var:localtime(p.LastLogin) ?><?cs /if ?> (<?cs var:TimeZone ?>). <a href="/account/keys"><?cs var:_("API keys") ?></a> · <a href="/account/webhooks"><?cs var:_("Webhooks") ?></a> · <a href="/account/data"><?cs var:_("Your data") ?></a></p>
 
   <h2><?cs var:_("Profile") ?></h2>
   <form method="post" action="/account/profile" class="stacked">

@@ -87,6 +87,19 @@
   </table>
   <?cs /if ?>
 
+  <h2 id="exports"><?cs var:_("Data export") ?></h2>
+  <p><?cs var:_("A ZIP of everything kiln holds about this user, made in the background, downloadable once by you (audited).") ?></p>
+  <form method="post" action="/admin/users/<?cs var:u.Id ?>/export" class="inline">
+    <input type="hidden" name="csrf" value="<?cs var:Csrf.Token ?>">
+    <button type="submit"><?cs var:_("Export this user's data") ?></button>
+  </form>
+  <?cs if:subcount(Exports) > 0 ?>
+  <ul id="export-list"><?cs each:e = Exports ?><li><?cs var:localtime(e.Created) ?>: <?cs var:e.Status ?><?cs if:e.Error ?> (<?cs var:e.Error ?>)<?cs /if ?><?cs if:e.Downloadable == "1" ?> · <a href="/account/data/export/<?cs var:e.Id ?>" download><?cs var:_("Download") ?></a> (<?cs var:_("once; until") ?> <?cs var:localtime(e.Expires) ?>)<?cs /if ?></li><?cs /each ?></ul>
+  <?cs /if ?>
+
+  <h2><?cs var:_("Delete") ?></h2>
+  <p><a href="/admin/users/<?cs var:u.Id ?>/delete" class="button danger"><?cs var:_("Delete this account…") ?></a></p>
+
   <h2><?cs var:_("Recent activity") ?></h2>
   <table class="list">
     <thead><tr><th><?cs var:_("Time") ?> (<?cs var:TimeZone ?>)</th><th><?cs var:_("Actor") ?></th><th><?cs var:_("Address") ?></th><th><?cs var:_("Action") ?></th><th><?cs var:_("Detail") ?></th></tr></thead>

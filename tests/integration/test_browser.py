@@ -407,53 +407,70 @@ def page_fixtures(s):
         "user": (uid, ["/", "/generate", "/gallery", "/jobs",
                        "/jobs/%d" % j["id"], "/usage", "/account",
                        "/account/keys", "/account/webhooks",
-                       "/batch"]),
+                       "/account/data", "/batch"]),
         "admin": (aid, ["/admin/queue", "/admin/users",
-                        "/admin/users/%d" % uid, "/admin/audit",
+                        "/admin/users/%d" % uid,
+                        "/admin/users/%d/delete" % uid, "/admin/audit",
                         "/admin/settings", "/admin/reports"]),
     }
 
 
-def shot_name(role, path, width, scheme):
-    """user-jobs-N-390-dark.png: ids and share tokens are left out, so a
-    page's screenshot keeps its name from run to run."""
+def shot_name(role, path, width, scheme, lang="en"):
+    """user-jobs-N-390-dark.png (user-jobs-N-390-light-zh-CN.png in
+    Chinese): ids and share tokens are left out, so a page's screenshot
+    keeps its name from run to run."""
     parts = [x for x in path.split("/") if x]
     parts = [("N" if x.isdigit() else x) for x in parts]
     if parts[:1] == ["s"]:
         parts = ["shared"]
-    return "%s-%s-%d-%s.png" % (role, "-".join(parts) or "home", width,
-                                scheme)
+    return "%s-%s-%d-%s%s.png" % (role, "-".join(parts) or "home", width,
+                                  scheme, "" if lang == "en" else
+                                  "-" + lang)
+
+
+# Each page in English in both colour schemes, and in Chinese (chosen by
+# the browser's Accept-Language) in the light one.
+VIEWS = (("en", "light"), ("en", "dark"), ("zh-CN", "light"))
+
+
+def set_language(b, lang):
+    ua = b.send("Browser.getVersion")["userAgent"]
+    b.page("Emulation.setUserAgentOverride",
+           {"userAgent": ua, "acceptLanguage": lang})
 
 
 def walk_pages(s):
-    """Every page, both widths, both colour schemes: a list of dicts
-    (role, path, width, scheme, the measurements, problems), once."""
+    """Every page, both widths, both colour schemes and both languages: a
+    list of dicts (role, path, width, scheme, lang, the measurements,
+    problems), once."""
     if getattr(s, "walked", None) is not None:
         return s.walked
     os.makedirs(SHOTS, exist_ok=True)
     base = "http://127.0.0.1:%d" % s.port
     out = []
     fixtures = page_fixtures(s)
-    # Every listed page, at both widths, in both schemes.
-    s.walk_expected = 2 * len(WIDTHS) * sum(len(p) for _, p in
-                                            fixtures.values())
+    s.walk_expected = len(VIEWS) * len(WIDTHS) * sum(
+        len(p) for _, p in fixtures.values())
     for role, (uid, paths) in fixtures.items():
         with cdp.Browser(FLAGS) as b:
             if uid is not None:
                 sign_in_cookie(b, s, uid)
             for width, height in WIDTHS:
-                for scheme in ("light", "dark"):
+                for lang, scheme in VIEWS:
                     set_view(b, width, height, scheme)
+                    set_language(b, lang)
                     for path in paths:
                         before = len(b.problems())
                         b.navigate(base + path)
                         assert b.path() == path.split("?")[0], \
                             "%s %s: landed on %s" % (role, path, b.url())
                         m = b.evaluate(MEASURE)
-                        name = shot_name(role, path, width, scheme)
+                        m["lang"] = b.evaluate("document.documentElement"
+                                               ".lang")
+                        name = shot_name(role, path, width, scheme, lang)
                         full_screenshot(b, os.path.join(SHOTS, name))
                         out.append(dict(role=role, path=path, width=width,
-                                        scheme=scheme, m=m,
+                                        scheme=scheme, lang=lang, m=m,
                                         problems=b.problems()[before:]))
     s.walked = out
     return out
@@ -505,7 +522,8 @@ def test_no_console_errors_or_csp_violations_on_any_page(s):
 def test_screenshots_of_every_page_at_both_widths(s):
     pages = walk_pages(s)
     for p in pages:
-        name = shot_name(p["role"], p["path"], p["width"], p["scheme"])
+        name = shot_name(p["role"], p["path"], p["width"], p["scheme"],
+                         p["lang"])
         with open(os.path.join(SHOTS, name), "rb") as f:
             png = f.read()
         assert png[:8] == b"\x89PNG\r\n\x1a\n", name
@@ -513,7 +531,14 @@ def test_screenshots_of_every_page_at_both_widths(s):
         # desktop's scroll bar).
         w = int.from_bytes(png[16:20], "big")
         assert p["width"] - 20 <= w <= p["width"], (name, w)
-    assert len(pages) == s.walk_expected >= 2 * 2 * 23, len(pages)
+    assert len(pages) == s.walk_expected >= 3 * 2 * 25, len(pages)
+
+
+def test_every_page_speaks_the_browsers_language(s):
+    bad = ["%s %s @%d: <html lang=%r> for %s" % (
+        p["role"], p["path"], p["width"], p["m"]["lang"], p["lang"])
+        for p in walk_pages(s) if p["m"]["lang"] != p["lang"]]
+    assert bad == [], "\n".join(bad)
 
 
 def test_the_theme_switch_overrides_the_browser_without_scripts(s):

@@ -20,7 +20,8 @@ import cdp
 from common import one, unique
 from harness import wait_until
 from test_browser import (FLAGS, MEASURE, NO_SCRIPTS, SHOTS, describe,
-                          full_screenshot, poll_page, set_view)
+                          full_screenshot, poll_page, set_language,
+                          set_view)
 from test_studio_inputs import choose_file, drag
 
 STACK = dict(server="lighttpd", heartbeat=1, daemon_name="journey-1")
@@ -63,9 +64,7 @@ class Walk:
         self.lang, self.scripts, self.width = lang, scripts, width
         self.pages = []
         set_view(b, width, height, "light")
-        ua = b.send("Browser.getVersion")["userAgent"]
-        b.page("Emulation.setUserAgentOverride",
-               {"userAgent": ua, "acceptLanguage": lang})
+        set_language(b, lang)
 
     def record(self, step):
         """Measures the page now shown and saves its screenshot."""
