@@ -36,7 +36,8 @@ SECOND_ROUND = set()
 # sees as values (scope and role names, setting values).
 ALLOW = {
     "kiln", "Standard", "Webhooks", "HTTP", "URL", "UNet", "English",
-    "s", "read", "generate", "admin", "user", "open", "invite", "closed",
+    "s", "read", "generate", "admin", "moderator", "user", "open", "invite",
+    "closed",
     # The studio's: model-file kinds, sampler-like option values, keys.
     "LoRAs", "ControlNet", "Webhook", "latent", "nearest", "lanczos",
     "Ctrl", "Enter",
@@ -83,7 +84,7 @@ def po_entries(path):
                      line)
         if m:
             if m.group(1) in ("msgid", "msgctxt") and "msgstr" in cur:
-                entries[cur.get("msgid", "")] = cur["msgstr"]
+                add_entry(entries, cur)
                 cur = {}
             key = "msgstr" if m.group(1) == "msgstr[0]" else m.group(1)
             cur[key] = c_unescape(m.group(2)[1:-1])
@@ -92,9 +93,25 @@ def po_entries(path):
         elif not line or line.startswith("#"):
             key = None
     if "msgstr" in cur:
-        entries[cur.get("msgid", "")] = cur["msgstr"]
+        add_entry(entries, cur)
     entries.pop("", None)
     return entries
+
+
+# msgids given twice in the catalogue: i18n.c refuses such a file, so the
+# portal would not start (two branches appending the same msgid merge
+# cleanly and break it).
+DUPLICATES = []
+SEEN = set()
+
+
+def add_entry(entries, cur):
+    msgid = cur.get("msgid", "")
+    key = (cur.get("msgctxt"), msgid)
+    if key in SEEN:
+        DUPLICATES.append(msgid)
+    SEEN.add(key)
+    entries[msgid] = cur["msgstr"]
 
 
 def template_msgids(path):
@@ -191,6 +208,9 @@ def main():
     except OSError as e:
         print("%s: %s" % (PO, e))
         return 1
+    for msgid in DUPLICATES:
+        problems.append("%s: msgid %r given twice" %
+                        (os.path.relpath(PO, ROOT), msgid))
     for msgid, where in sorted(used_msgids().items()):
         if not po.get(msgid):
             problems.append("%s: no translation for %r" % (where, msgid))

@@ -313,6 +313,104 @@ def test_account_sessions_show_the_users_zone(s):
     assert "2026-01-16 08:10" in r.text, r.text[-3000:]
 
 
+# ------------------------------------------------- Explore, moderation
+
+def published_row(s, uid, prompt, at, anonymous=0, hidden_by=None):
+    """A published image of a job of uid, in SQL only (the pages tested
+    here show its row, not its file): its id."""
+    jid = job_row(s, uid, prompt=prompt)
+    s.sql("INSERT INTO job_images (job_id, idx, seed, path, width, height)"
+          " VALUES (%d, 0, 1, 'jobs/%d/0.png', 64, 64)" % (jid, jid))
+    s.sql("INSERT INTO published_images (job_id, idx, user_id, anonymous,"
+          " published_at, hidden_at, hidden_by) VALUES (%d, 0, %d, %d,"
+          " '%s', %s, %s)" % (jid, uid, anonymous, at,
+                              "'%s'" % at if hidden_by else "NULL",
+                              hidden_by or "NULL"))
+    return int(one(s, "SELECT id FROM published_images WHERE job_id = %d"
+                      % jid))
+
+
+def test_explore_pages_in_chinese(s):
+    author, _ = new_user(s, "i18n-author")
+    pid = published_row(s, author, "i18n explore lighthouse",
+                        "2026-12-07 10:30:00", anonymous=1)
+    # A visitor: the gallery, its search and one image.
+    v = Client(s, lang=ZH)
+    r = v.get("/explore")
+    assert r.status == 200, r.status
+    for zh in ("<h1>探索</h1>", "大家选择公开发布的图片。", "搜索提示词",
+               ">搜索</button>", ">注册</a>"):
+        assert zh in r.text, (zh, r.text[-3000:])
+    assert 'href="/explore/%d"' % pid in r.text
+    assert "Search prompts" not in r.text and "anonymous" not in r.text
+    r = v.get("/explore?q=i18n-no-such-word-anywhere")
+    assert "没有符合此搜索的图片。" in r.text, r.text[-2000:]
+    r = v.get("/explore/%d" % pid)
+    assert r.status == 200, r.status
+    for zh in ("<h1>已发布的图片</h1>", ">匿名</span>", ">再创作</a>",
+               "会用这些设置打开生成页面。", ">下载</a>", "后即可举报这张图片。"):
+        assert zh in r.text, (zh, r.text[-3000:])
+    for en in ("Published image", "Remix", "anonymous", "Sign in"):
+        assert en not in text_of(r.text), en
+    # Signed in, in Shanghai: the report form, and the time in the zone.
+    viewer, c, _ = signed_in(s, ZH, prefix="i18n-viewer")
+    s.sql("UPDATE users SET time_zone = 'Asia/Shanghai' WHERE id = %d" %
+          viewer)
+    r = c.get("/explore/%d" % pid)
+    for zh in ("<summary>举报这张图片</summary>", ">垃圾信息或广告</option>",
+               ">详细说明（可选）</label>", ">提交举报</button>",
+               "2026-12-07 18:30 Asia/Shanghai"):
+        assert zh in r.text, (zh, r.text[-3000:])
+    assert "2026-12-07 10:30" not in r.text
+    # A message from C (page_explore.c) in Chinese.
+    r = c.post("/explore/%d/report" % pid,
+               {"csrf": csrf_of(r), "reason": "no-such-reason"})
+    assert r.status == 422, r.status
+    assert "原因：请从列表中选择一项。" in r.text, r.text[-2000:]
+
+
+def test_moderation_page_in_chinese(s):
+    author, _ = new_user(s, "i18n-reported")
+    reporter, _ = new_user(s, "i18n-reporter")
+    mod, c, _ = signed_in(s, ZH, prefix="i18n-mod", role="moderator")
+    s.sql("UPDATE users SET time_zone = 'Asia/Tokyo' WHERE id = %d" % mod)
+    pid = published_row(s, author, "i18n reported prompt",
+                         "2026-12-07 10:00:00")
+    other, _ = new_user(s, "i18n-reporter")
+    s.sql("INSERT INTO image_reports (published_id, reporter_id, reason,"
+          " created_at) VALUES (%d, %d, 'spam', '2026-12-07 11:15:00'),"
+          " (%d, %d, 'hate', '2026-12-07 09:00:00')" %
+          (pid, reporter, pid, other))
+    gone = published_row(s, author, "i18n hidden prompt",
+                         "2026-12-06 23:40:00", hidden_by=mod)
+    r = c.get("/admin/reports")
+    assert r.status == 200, r.status
+    for zh in ("<h1>举报</h1>", "<h2>待处理的举报</h2>", "<th>操作</th>",
+               "<h2>已隐藏的图片</h2>", ">隐藏</button>", ">驳回</button>",
+               ">恢复</button>", "在“探索”中", "(Asia/Tokyo)",
+               # The reasons as the report form words them, listed
+               # the Chinese way (the ENUM's order: spam before hate).
+               "垃圾信息或广告，仇恨或骚扰",
+               # The latest report's time and the hidden one's, in Tokyo.
+               "2026-12-07 20:15", "2026-12-07 08:40"):
+        assert zh in r.text, (zh, r.text[-4000:])
+    assert 'id="report-%d"' % pid in r.text and "/%d/restore" % gone in r.text
+    for en in ("Open reports", "Dismiss", "Hidden images", "(UTC)",
+               "spam"):
+        assert en not in r.text, en
+    # The flash of an action (lib/view.c) in Chinese.
+    r = c.post("/admin/reports/%d/hide" % pid, {"csrf": csrf_of(r)})
+    assert r.status == 303 and r.hdrs["location"] == "/admin/reports", \
+        (r.status, r.hdrs)
+    r = c.get("/admin/reports")
+    assert "已隐藏：这张图片已从“探索”中移除。" in r.text, r.text[-3000:]
+    # A visitor is refused in Chinese: the page is for moderators.
+    _, u, _ = signed_in(s, ZH, prefix="i18n-plain")
+    r = u.get("/admin/reports")
+    assert r.status == 403 and "此页面仅供审核员使用。" in r.text, \
+        (r.status, r.text[-2000:])
+
+
 # ------------------------------------------------------------- checker
 
 def run_checker(root=None):
@@ -334,6 +432,10 @@ def test_i18n_checker_finds_untranslated_text(s):
         os.makedirs(os.path.join(d, "po"))
         shutil.copy(os.path.join(ROOT, "po", "zh_CN.po"),
                     os.path.join(d, "po"))
+        # Two branches appending the same msgid merge cleanly; the
+        # portal refuses the result, so the checker must too.
+        with open(os.path.join(d, "po", "zh_CN.po"), "a") as f:
+            f.write('\n#: x\nmsgid "Save"\nmsgstr "保存"\n')
         with open(os.path.join(d, "templates", "x.cs"), "w") as f:
             f.write('<p>Hello there</p>\n<p><?cs var:_("Save") ?></p>\n'
                     '<p><?cs var:_("No such words in po") ?></p>\n'
@@ -347,7 +449,9 @@ def test_i18n_checker_finds_untranslated_text(s):
         assert "alt attribute: 'picture'" in p.stdout, p.stdout
         assert "macro argument: 'Delete it'" in p.stdout, p.stdout
         assert "'small'" not in p.stdout and "'/x'" not in p.stdout
-        assert "'Save'" not in p.stdout
+        assert "msgid 'Save' given twice" in p.stdout, p.stdout
+        assert "no translation for 'Save'" not in p.stdout
+        assert ": 'Save'" not in p.stdout, p.stdout
     finally:
         shutil.rmtree(d, ignore_errors=True)
 
