@@ -9,12 +9,72 @@
 #include "db.h"
 #include "explore.h"
 #include "handlers.h"
+#include "i18n.h"
 #include "log.h"
+#include "util.h"
 #include "view.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The reasons as the report form words them (explore_image.cs): the
+ * column holds the ENUM's identifiers, which a moderator reading the
+ * page in Chinese should not have to decode. */
+static const struct {
+	const char *id, *label;
+} reason_labels[] = {
+	{ "spam", N_("Spam or advertising") },
+	{ "sexual", N_("Sexual content") },
+	{ "violence", N_("Violence or gore") },
+	{ "hate", N_("Hate or harassment") },
+	{ "illegal", N_("Illegal content") },
+	{ "copyright", N_("Copyright") },
+	{ "other", N_("Something else") },
+};
+
+/* Rewrites each row's Reasons ("hate, spam", as GROUP_CONCAT joins
+ * them) into the labels in the page's language. 0, or -1 when memory
+ * runs out. */
+static int
+label_reasons(struct kreq *req)
+{
+	struct buf b = {0};
+	const char *v, *p, *e, *label;
+	char key[64];
+	size_t k, n;
+	int i, rc = 0;
+
+	for (i = 0; rc == 0; i++) {
+		snprintf(key, sizeof(key), "Reports.List.%d.Reasons", i);
+		if ((v = view_get(req, key)) == NULL)
+			break;
+		buf_reset(&b);
+		for (p = v; rc == 0 && *p != '\0'; p = *e != '\0' ? e + 2 : e) {
+			if ((e = strstr(p, ", ")) == NULL)
+				e = p + strlen(p);
+			n = (size_t)(e - p);
+			label = NULL;
+			for (k = 0; k < sizeof(reason_labels) /
+			    sizeof(reason_labels[0]); k++)
+				if (strlen(reason_labels[k].id) == n &&
+				    memcmp(reason_labels[k].id, p, n) == 0)
+					label = view_tr(req, reason_labels[k].label);
+			/* The list separator, as the language writes it. */
+			if (b.len > 0 &&
+			    buf_puts(&b, view_tr(req, N_(", "))) != 0)
+				rc = -1;
+			else if ((label != NULL ? buf_puts(&b, label) :
+			    buf_append(&b, p, n)) != 0)
+				rc = -1;
+		}
+		/* Set from b, a copy: v is the node's own value. */
+		if (rc == 0 && b.len > 0 && view_set(req, key, b.data) != 0)
+			rc = -1;
+	}
+	buf_free(&b);
+	return rc;
+}
 
 int
 page_admin_reports(struct kreq *req)
@@ -48,6 +108,10 @@ page_admin_reports(struct kreq *req)
 	    " WHERE p.hidden_at IS NOT NULL"
 	    " ORDER BY p.hidden_at DESC LIMIT 100", NULL, 0) < 0)
 		return view_db_fail(req, "admin reports");
+	if (label_reasons(req) != 0) {
+		view_error(req, 500, "internal", "Out of memory.");
+		return -1;
+	}
 	return view_render(req, 200, "Reports", "admin_reports.cs");
 }
 

@@ -7,6 +7,7 @@
 #include "app.h"
 #include "auth.h"
 #include "csv.h"
+#include "i18n.h"
 #include "db.h"
 #include "handlers.h"
 #include "jobzip.h"
@@ -86,11 +87,16 @@ problem(struct problems *p, long row, const char *col, const char *msg)
 
 	if (p->n < BATCH_ERRORS_MAX) {
 		snprintf(key, sizeof(key), "Batch.Errors.%d", p->n);
+		/* msg: submit.c's fixed messages and this file's are
+		 * translated here (i18n_check.py finds them); its formatted
+		 * ones come translated (job_spec_lang). */
 		if (col != NULL)
-			snprintf(text, sizeof(text), "row %ld, column %s: %s",
-				row, col, msg);
+			snprintf(text, sizeof(text), view_tr(p->req,
+				"row %ld, column %s: %s"), row, col,
+				view_tr(p->req, msg));
 		else
-			snprintf(text, sizeof(text), "row %ld: %s", row, msg);
+			snprintf(text, sizeof(text), view_tr(p->req,
+				"row %ld: %s"), row, view_tr(p->req, msg));
 		view_set(p->req, key, text);
 	}
 	p->n++;
@@ -118,16 +124,16 @@ header_cols(const struct csv_row *h, int *col, struct problems *p)
 			if (!strcmp(h->field[i], job_inputs[batch_cols[k]].name))
 				col[i] = (int)batch_cols[k];
 		if (col[i] < 0) {
-			problem(p, h->row, h->field[i], *h->field[i] ? "is not "
-				"a column a job takes (see the list of columns)"
-				: "has no name");
+			problem(p, h->row, h->field[i], *h->field[i] ?
+				N_("is not a column a job takes (see the list "
+				"of columns)") : N_("has no name"));
 			bad++;
 			continue;
 		}
 		for (j = 0; j < i; j++)
 			if (col[j] == col[i]) {
-				problem(p, h->row, h->field[i], "is named "
-					"twice");
+				problem(p, h->row, h->field[i], N_("is named "
+					"twice"));
 				bad++;
 			}
 	}
@@ -254,13 +260,13 @@ refuse(struct kreq *req, const struct problems *p)
 {
 	if (p->n > BATCH_ERRORS_MAX)
 		view_set_int(req, "Batch.ErrorsMore", p->n - BATCH_ERRORS_MAX);
-	view_set(req, "Form.Error", "No job was queued: fix these problems "
-		"and send the file again");
+	view_set(req, "Form.Error", view_tr(req, "No job was queued: fix "
+		"these problems and send the file again"));
 	return show(req, 422);
 }
 
-int
-page_batch_post(struct kreq *req)
+static int
+batch_post(struct kreq *req)
 {
 	struct problems p = { req, 0, 0 };
 	struct tier_limits tier;
@@ -276,13 +282,14 @@ page_batch_post(struct kreq *req)
 
 	tier_of(&req->app->cfg, req->auth->tier, &tier);
 	if (in_bad(req, 0)) {
-		view_set(req, "Form.Error", "The pasted text is too long.");
+		view_set(req, "Form.Error", view_tr(req, "The pasted text is "
+			"too long."));
 		return show(req, 400);
 	}
 	text = csv_text(req, &len, &name);
 	if (text == NULL || len == 0) {
-		view_set(req, "Form.Error", "Choose a CSV file or paste its "
-			"text.");
+		view_set(req, "Form.Error", view_tr(req, "Choose a CSV file or "
+			"paste its text."));
 		return show(req, 400);
 	}
 	if (csv_parse(text, len, &batch_csv, &csv, err, sizeof(err)) != 0) {
@@ -291,8 +298,8 @@ page_batch_post(struct kreq *req)
 		return show(req, 400);
 	}
 	if (csv.n < 2) {
-		view_set(req, "Form.Error", "The file has no rows under its "
-			"header.");
+		view_set(req, "Form.Error", view_tr(req, "The file has no rows "
+			"under its header."));
 		csv_free(&csv);
 		return show(req, 400);
 	}
@@ -358,6 +365,18 @@ out:
 	free(specs);
 	free(ids);
 	csv_free(&csv);
+	return rc;
+}
+
+int
+page_batch_post(struct kreq *req)
+{
+	int rc;
+
+	/* submit.c's formatted messages in the page's language. */
+	job_spec_lang(view_lang(req));
+	rc = batch_post(req);
+	job_spec_lang(NULL);
 	return rc;
 }
 

@@ -148,7 +148,7 @@ page_explore_image(struct kreq *req)
 		" j.sampler AS Sampler,"
 		" IF(p.anonymous, '', COALESCE(NULLIF(u.display_name, ''),"
 		" u.username)) AS Author,"
-		" DATE_FORMAT(p.published_at, '%Y-%m-%d') AS Published,"
+		" DATE_FORMAT(p.published_at, '%Y-%m-%d %H:%i') AS Published,"
 		" p.user_id = ? AS Mine, EXISTS (SELECT 1 FROM image_reports r"
 		" WHERE r.published_id = p.id AND r.reporter_id = ? AND"
 		" r.status = 'open') AS Reported" EXPLORE_FROM

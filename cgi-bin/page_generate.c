@@ -696,8 +696,9 @@ form_error(void *arg, const char *field, const char *msg)
 {
 	char text[1200];
 
-	/* submit.c's fixed messages are translated (tools/i18n_check.py
-	 * finds them); its formatted ones are English still. */
+	/* submit.c's fixed messages are translated here (tools/i18n_check.py
+	 * finds them); its formatted ones come translated (job_spec_lang),
+	 * and view_tr leaves them as they are. */
 	snprintf(text, sizeof(text), "%s %s", field, view_tr(arg, msg));
 	view_field_error(arg, field, text);
 }
@@ -752,8 +753,8 @@ refused_status(struct kreq *req, int status)
 		v.state == IN_VALID && v.n == 1 ? 200 : status;
 }
 
-int
-page_generate_post(struct kreq *req)
+static int
+generate_post(struct kreq *req)
 {
 	struct job_spec s;
 	struct gen_inputs gi = { { 0 } };
@@ -819,4 +820,16 @@ page_generate_post(struct kreq *req)
 	}
 	snprintf(url, sizeof(url), "/jobs/%llu", id);
 	return resp_redirect(req, url);
+}
+
+int
+page_generate_post(struct kreq *req)
+{
+	int rc;
+
+	/* submit.c's formatted messages in the page's language. */
+	job_spec_lang(view_lang(req));
+	rc = generate_post(req);
+	job_spec_lang(NULL);
+	return rc;
 }

@@ -11,6 +11,7 @@
 #include "db.h"
 #include "extras.h"
 #include "handlers.h"
+#include "i18n.h"
 #include "image.h"
 #include "log.h"
 #include "multipart.h"
@@ -298,8 +299,8 @@ gen_inputs_spec(struct kreq *req, struct gen_inputs *keep,
 		bad++;
 	}
 	if (req_input(req, &gi_inputs[GI_PX], &px) != 0) {
-		snprintf(msg, sizeof(msg), "must be a whole number of pixels "
-			"from 8 to %d", JOB_OUTPAINT_MAX);
+		snprintf(msg, sizeof(msg), view_tr(req, "must be a whole "
+			"number of pixels from 8 to %d"), JOB_OUTPAINT_MAX);
 		err(arg, "outpaint_px", msg);
 		bad++;
 	}
@@ -374,14 +375,15 @@ canny_png(struct kreq *req, uint8_t **png, size_t *len, const char **field,
 	*png = NULL;
 	*field = "control_image";
 	if (!req_file(req, "control_image", &data, &n)) {
-		snprintf(msg, msglen, "choose a control image to see its "
-			"edges");
+		snprintf(msg, msglen, "%s", view_tr(req, "choose a control "
+			"image to see its edges"));
 		return 1;
 	}
 	if (in_bad(req, JOB_IN_CN_LOW) || in_bad(req, JOB_IN_CN_HIGH)) {
 		*field = in_bad(req, JOB_IN_CN_LOW) ?
 			"controlnet_low_threshold" : "controlnet_high_threshold";
-		snprintf(msg, msglen, "must be a number from 0 to 255");
+		snprintf(msg, msglen, "%s", view_tr(req, "must be a number "
+			"from 0 to 255"));
 		return 1;
 	}
 	/* submit.c's defaults, cv2.Canny's in sd-webui-controlnet. */
@@ -389,11 +391,16 @@ canny_png(struct kreq *req, uint8_t **png, size_t *len, const char **field,
 	high = hi->state == IN_VALID ? hi->d : 200;
 	if (low > high) {
 		*field = "controlnet_high_threshold";
-		snprintf(msg, msglen, "must not be below the low threshold");
+		snprintf(msg, msglen, "%s", view_tr(req, "must not be below "
+			"the low threshold"));
 		return 1;
 	}
 	upload_limits_of(&req->app->cfg, &l);
-	if (upload_image_check(data, n, &l, &im, e, sizeof(e)) != 0) {
+	/* upload.c's messages in the page's language. */
+	i18n_msg_lang(view_lang(req));
+	rc = upload_image_check(data, n, &l, &im, e, sizeof(e));
+	i18n_msg_lang(NULL);
+	if (rc != 0) {
 		snprintf(msg, msglen, "%s", e);
 		return 1;
 	}
@@ -436,8 +443,8 @@ gen_inputs_preview(struct kreq *req)
 		return 1;
 	}
 	if (rc < 0) {
-		view_set(req, "Form.Error", "the edge preview could not be "
-			"made");
+		view_set(req, "Form.Error", view_tr(req, "the edge preview "
+			"could not be made"));
 		return 1;
 	}
 	/* As a data: URI (the CSP's img-src takes them): nothing is
@@ -472,7 +479,7 @@ page_generate_canny(struct kreq *req)
 		 * not a failed request (which a browser logs as an error):
 		 * {"field": ..., "message": ...}. */
 		snprintf(text, sizeof(text), "%s %s", field, rc > 0 ? msg :
-			"the edge preview could not be made");
+			view_tr(req, "the edge preview could not be made"));
 		json_object_object_add(o, "field",
 			json_object_new_string(field));
 		json_object_object_add(o, "message",
@@ -509,10 +516,10 @@ gen_inputs_error(struct kreq *req, int status, const char *code,
 	    !strcmp(req->path, "/generate/canny"))) {
 		const struct kiln_config *c = &req->app->cfg;
 
-		snprintf(msg, sizeof(msg), "The form is larger than the %zu "
-			"MB this site reads, so nothing was made. Each image "
-			"(init_image, mask, control_image) may be at most %ld "
-			"MB: go back and choose a smaller file.",
+		snprintf(msg, sizeof(msg), view_tr(req, "The form is larger "
+			"than the %zu MB this site reads, so nothing was made. "
+			"Each image (init_image, mask, control_image) may be at "
+			"most %ld MB: go back and choose a smaller file."),
 			req_upload_body_max(c) / 1048576, c->upload_max_mb);
 		message = msg;
 	}

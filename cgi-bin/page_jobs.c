@@ -7,6 +7,7 @@
 #include "app.h"
 #include "auth.h"
 #include "db.h"
+#include "i18n.h"
 #include "handlers.h"
 #include "jobagain.h"
 #include "jobs.h"
@@ -209,8 +210,8 @@ page_job_share(struct kreq *req)
 
 	snprintf(url, sizeof(url), "/jobs/%llu#share", id);
 	return after_change(req, job_share(req->app->db, id,
-		req->auth->user_id, token), "job: share", "Only a job that "
-		"succeeded can be shared.", url);
+		req->auth->user_id, token), "job: share", N_("Only a job that "
+		"succeeded can be shared."), url);
 }
 
 int
@@ -234,8 +235,8 @@ page_job_delete(struct kreq *req)
 		view_error(req, 500, "internal", "Out of memory.");
 		return -1;
 	}
-	return after_change(req, ch, "job: delete", "This job has not ended; "
-		"cancel it first.", "/gallery");
+	return after_change(req, ch, "job: delete", N_("This job has not "
+		"ended; cancel it first."), "/gallery");
 }
 
 int
@@ -280,25 +281,33 @@ page_shared(struct kreq *req)
 
 /* ------------------------------------------- vary, upscale, download */
 
-/* The problems of a job made from a stored one, gathered for one page. */
+/* The problems of a job made from a stored one, gathered for one page
+ * in its language (submit.c's fixed messages here; its formatted ones
+ * come translated, job_spec_lang). */
+struct again {
+	struct kreq *req;
+	struct buf msg;
+};
+
 static void
 again_error(void *arg, const char *field, const char *msg)
 {
-	struct buf *b = arg;
+	struct again *a = arg;
 
-	buf_printf(b, "%s%s %s", b->len ? "; " : "", field, msg);
+	buf_printf(&a->msg, "%s%s %s", a->msg.len ? view_tr(a->req, "; ") :
+		"", field, view_tr(a->req, msg));
 }
 
 /* Queues the job that body asks for, as POST /generate queues a form:
  * the same rate limit, checks, quotas and credits (job_enqueue), then
  * to the new job's page. Refusals are error pages saying why. */
 static int
-submit_again(struct kreq *req, json_object *body, const char *flash)
+queue_again(struct kreq *req, json_object *body, const char *flash)
 {
 	struct tier_limits tier;
 	struct enqueue_refusal why;
 	struct job_spec s;
-	struct buf msg = { 0 };
+	struct again msg = { req, { 0 } };
 	unsigned long long id = 0;
 	char url[64];
 	int bad, st;
@@ -323,12 +332,12 @@ submit_again(struct kreq *req, json_object *body, const char *flash)
 			view_error(req, 500, "internal", "The job could not be "
 				"prepared; try again shortly.");
 		else
-			view_error(req, 422, "validation_failed", msg.data ?
-				msg.data : "The job is not valid.");
-		buf_free(&msg);
+			view_error(req, 422, "validation_failed", msg.msg.data ?
+				msg.msg.data : N_("The job is not valid."));
+		buf_free(&msg.msg);
 		return -1;
 	}
-	buf_free(&msg);
+	buf_free(&msg.msg);
 	st = job_enqueue(req->app->db, req->auth->user_id, &tier, &s, 1, &id,
 		&why);
 	job_spec_free(&s);
@@ -344,6 +353,18 @@ submit_again(struct kreq *req, json_object *body, const char *flash)
 	}
 	snprintf(url, sizeof(url), "/jobs/%llu", id);
 	return resp_redirect(req, url);
+}
+
+static int
+submit_again(struct kreq *req, json_object *body, const char *flash)
+{
+	int rc;
+
+	/* submit.c's formatted messages in the page's language. */
+	job_spec_lang(view_lang(req));
+	rc = queue_again(req, body, flash);
+	job_spec_lang(NULL);
+	return rc;
 }
 
 int

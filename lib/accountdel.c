@@ -145,7 +145,8 @@ delete_rows(struct db *db, unsigned long long uid, const char *name,
 			goto out;
 		for (c = 0; c < t->ncols; c++) {
 			if (snprintf_checked(sql, sizeof(sql),
-			    column_nulled(t->name, t->cols[c]) ?
+			    column_nulled(t->name, t->cols[c]) ||
+			    t->nulled[c] ?
 			    "UPDATE `%s` SET `%s` = NULL WHERE `%s` = ?" :
 			    "DELETE FROM `%s` WHERE `%s` = ?%.0s", t->name,
 			    t->cols[c], t->cols[c]) != 0 ||

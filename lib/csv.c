@@ -2,6 +2,7 @@
  * bytes with a small state machine; every field is copied out, so the
  * rows outlive the text. */
 #include "csv.h"
+#include "i18n.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -53,8 +54,8 @@ put(struct rec *r, char c, long row, const struct csv_limits *lim,
 	char *err, size_t errlen)
 {
 	if (r->cur.len >= lim->max_field)
-		return errf(err, errlen, "row %ld: a field longer than %zu "
-			"bytes", row, lim->max_field);
+		return errf(err, errlen, TR("row %ld: a field longer than %zu "
+			"bytes"), row, lim->max_field);
 	if (buf_append(&r->cur, &c, 1) != 0)
 		return errf(err, errlen, "out of memory");
 	return 0;
@@ -97,7 +98,7 @@ csv_parse(const char *text, size_t len, const struct csv_limits *lim,
 
 	memset(out, 0, sizeof(*out));
 	if (len > lim->max_bytes) {
-		errf(err, errlen, "the file is larger than %zu bytes",
+		errf(err, errlen, TR("the file is larger than %zu bytes"),
 			lim->max_bytes);
 		return -1;
 	}
@@ -107,8 +108,8 @@ csv_parse(const char *text, size_t len, const struct csv_limits *lim,
 		char c = text[i];
 
 		if (c == '\0') {
-			errf(err, errlen, "row %ld: a NUL byte: this is not "
-				"a text file", row);
+			errf(err, errlen, TR("row %ld: a NUL byte: this is not "
+				"a text file"), row);
 			goto out;
 		}
 		if (st == QUOTED) {
@@ -126,17 +127,17 @@ csv_parse(const char *text, size_t len, const struct csv_limits *lim,
 				continue;
 			}
 			if (c != ',' && c != '\r' && c != '\n') {
-				errf(err, errlen, "row %ld: text after a "
+				errf(err, errlen, TR("row %ld: text after a "
 					"closing quote (a quote inside a quoted "
-					"field is written twice: \"\")", row);
+					"field is written twice: \"\")"), row);
 				goto out;
 			}
 			st = PLAIN;	/* then handled as a separator */
 		}
 		if (c == ',' || c == '\n' || c == '\r') {
 			if (field_end(&r, lim) != 0) {
-				errf(err, errlen, "row %ld: more than %zu "
-					"fields", row, lim->max_fields);
+				errf(err, errlen, TR("row %ld: more than %zu "
+					"fields"), row, lim->max_fields);
 				goto out;
 			}
 			st = START;
@@ -145,7 +146,7 @@ csv_parse(const char *text, size_t len, const struct csv_limits *lim,
 			if (c == '\r' && i + 1 < len && text[i + 1] == '\n')
 				i++;
 			if (rec_end(&r, row, lim, out) != 0) {
-				errf(err, errlen, "more than %zu rows",
+				errf(err, errlen, TR("more than %zu rows"),
 					lim->max_rows);
 				goto out;
 			}
@@ -154,9 +155,9 @@ csv_parse(const char *text, size_t len, const struct csv_limits *lim,
 		}
 		if (c == '"') {
 			if (st != START) {
-				errf(err, errlen, "row %ld: a quote inside a "
+				errf(err, errlen, TR("row %ld: a quote inside a "
 					"field that does not start with one "
-					"(quote the whole field)", row);
+					"(quote the whole field)"), row);
 				goto out;
 			}
 			st = QUOTED;
@@ -168,18 +169,18 @@ csv_parse(const char *text, size_t len, const struct csv_limits *lim,
 			goto out;
 	}
 	if (st == QUOTED) {
-		errf(err, errlen, "row %ld: a quoted field is not closed", row);
+		errf(err, errlen, TR("row %ld: a quoted field is not closed"), row);
 		goto out;
 	}
 	/* The last record, when the text does not end with a line break. */
 	if (st != START || r.n > 0) {
 		if (field_end(&r, lim) != 0) {
-			errf(err, errlen, "row %ld: more than %zu fields", row,
+			errf(err, errlen, TR("row %ld: more than %zu fields"), row,
 				lim->max_fields);
 			goto out;
 		}
 		if (rec_end(&r, row, lim, out) != 0) {
-			errf(err, errlen, "more than %zu rows", lim->max_rows);
+			errf(err, errlen, TR("more than %zu rows"), lim->max_rows);
 			goto out;
 		}
 	}

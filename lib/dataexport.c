@@ -63,7 +63,7 @@ utable_row(const struct db_row *r, void *arg)
 	struct utables *ts = arg;
 	struct utable *t;
 
-	if (r->ncols != 2 || r->cols[0] == NULL || r->cols[1] == NULL)
+	if (r->ncols != 3 || r->cols[0] == NULL || r->cols[1] == NULL)
 		return 1;
 	/* A name this code could not quote safely is no table of kiln's. */
 	if (!ident_ok(r->cols[0]) || !ident_ok(r->cols[1]))
@@ -78,6 +78,8 @@ utable_row(const struct db_row *r, void *arg)
 	} else if (t->ncols < UTABLE_COLS) {
 		snprintf(t->cols[t->ncols], sizeof(t->cols[0]), "%s",
 			r->cols[1]);
+		t->nulled[t->ncols] = r->cols[2] != NULL &&
+		    !strcmp(r->cols[2], "1");
 		t->ncols++;
 	}
 	return 0;
@@ -97,14 +99,30 @@ utables_find(struct db *db, struct utables *ts)
 	ts->t[0].ncols = 1;
 	ts->t[0].has_job_id = 0;
 	ts->n = 1;
-	if (buf_puts(&q, "SELECT TABLE_NAME AS t, COLUMN_NAME AS c FROM"
-	    " information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE()"
-	    " AND TABLE_NAME <> 'users' AND COLUMN_NAME IN ('job_id'") != 0)
+	/* A user column is one of the names kiln gives them, or any column
+	 * with a foreign key to users (a reporter_id, a moderator's
+	 * hidden_by): a migration that adds one is covered without a
+	 * change here. The third column says whether that key clears the
+	 * column rather than deleting the row. */
+	if (buf_puts(&q, "SELECT c.TABLE_NAME AS t, c.COLUMN_NAME AS c,"
+	    " COALESCE(MAX(r.DELETE_RULE = 'SET NULL'), 0) AS n FROM"
+	    " information_schema.COLUMNS c LEFT JOIN"
+	    " information_schema.KEY_COLUMN_USAGE k ON k.TABLE_SCHEMA ="
+	    " c.TABLE_SCHEMA AND k.TABLE_NAME = c.TABLE_NAME AND"
+	    " k.COLUMN_NAME = c.COLUMN_NAME AND k.REFERENCED_TABLE_NAME ="
+	    " 'users' LEFT JOIN information_schema.REFERENTIAL_CONSTRAINTS r"
+	    " ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND"
+	    " r.CONSTRAINT_NAME = k.CONSTRAINT_NAME AND r.TABLE_NAME ="
+	    " k.TABLE_NAME WHERE c.TABLE_SCHEMA = DATABASE() AND"
+	    " c.TABLE_NAME <> 'users' AND (k.COLUMN_NAME IS NOT NULL OR"
+	    " c.COLUMN_NAME IN ('job_id'") != 0)
 		goto oom;
 	for (i = 0; user_columns[i] != NULL; i++)
 		if (buf_printf(&q, ", '%s'", user_columns[i]) != 0)
 			goto oom;
-	if (buf_puts(&q, ") ORDER BY TABLE_NAME, ORDINAL_POSITION") != 0)
+	if (buf_puts(&q, ")) GROUP BY c.TABLE_NAME, c.COLUMN_NAME,"
+	    " c.ORDINAL_POSITION ORDER BY c.TABLE_NAME, c.ORDINAL_POSITION")
+	    != 0)
 		goto oom;
 	n = db_query(db, q.data, NULL, 0, utable_row, ts);
 	buf_free(&q);

@@ -33,6 +33,10 @@ struct utable {
 	char name[65];
 	char cols[UTABLE_COLS][65];
 	int ncols;
+	/* cols[i]'s foreign key to users says ON DELETE SET NULL: the row
+	 * is someone else's (a moderator's hidden_by on another's image),
+	 * so deleting the account clears the column and keeps the row. */
+	int nulled[UTABLE_COLS];
 	int has_job_id;		/* a job_id column (jobs' child rows) */
 };
 struct utables {

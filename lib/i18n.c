@@ -543,6 +543,20 @@ i18n_tr(const char *lang, const char *msgid)
 	return s != NULL ? s : msgid;
 }
 
+static const char *msg_lang;
+
+void
+i18n_msg_lang(const char *lang)
+{
+	msg_lang = lang;
+}
+
+const char *
+i18n_msg(const char *fmt)
+{
+	return i18n_tr(msg_lang != NULL ? msg_lang : LANG_EN, fmt);
+}
+
 const char *
 i18n_lang(const char *s)
 {

@@ -47,6 +47,16 @@ void i18n_done(void);
  * against the msgid's at load. */
 const char *i18n_tr(const char *lang, const char *msgid)
 	__attribute__((format_arg(2)));
+/* The language of the formatted messages shared code writes while a
+ * page checks a form (lib/submit.c, lib/upload.c): set by the page around
+ * the check, NULL (English) otherwise, as for the APIs. A FastCGI
+ * process serves one request at a time, so one setting per process is
+ * one per request. */
+void i18n_msg_lang(const char *lang);
+/* fmt in that language, translated before it is filled in. */
+const char *i18n_msg(const char *fmt) __attribute__((format_arg(1)));
+#define TR(fmt) i18n_msg(fmt)
+
 /* Marks a msgid for tools/i18n_check.py where the string is translated
  * later (tables of messages): expands to the string itself. */
 #define N_(s) (s)

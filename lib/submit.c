@@ -18,6 +18,8 @@
 #include "upload.h"
 #include "util.h"
 
+#include "i18n.h"
+
 #include <errno.h>
 #include <json-c/json.h>
 #include <math.h>
@@ -31,6 +33,15 @@ const char *const job_samplers[] = {
 #undef JOB_SAMPLER
 };
 const size_t job_nsamplers = ARRAY_LEN(job_samplers);
+
+/* The formatted field and refusal messages are translated while a page
+ * checks a form (job_spec_lang, TR: the format before it is filled in);
+ * the fixed messages are translated by the page's spec_err_fn. */
+void
+job_spec_lang(const char *lang)
+{
+	i18n_msg_lang(lang);
+}
 
 void
 job_spec_free(struct job_spec *s)
@@ -167,24 +178,25 @@ range_error(const struct input *f, spec_err_fn err, void *arg)
 	char msg[160];
 
 	if (f->type == IN_BOOL)
-		snprintf(msg, sizeof(msg), "must be true or false (1 or 0)");
+		snprintf(msg, sizeof(msg), TR("must be true or false (1 or 0)"));
 	else if (f->type == IN_ENUM) {
 		struct buf b = { 0 };
 		size_t i;
 
 		for (i = 0; f->choices[i] != NULL; i++)
 			buf_printf(&b, "%s%s", i ? ", " : "", f->choices[i]);
-		snprintf(msg, sizeof(msg), "must be one of %s",
+		snprintf(msg, sizeof(msg), TR("must be one of %s"),
 			b.data ? b.data : "");
 		buf_free(&b);
 	} else if (f->type == IN_STR)
-		snprintf(msg, sizeof(msg), "must be text of %s%ld bytes",
-			f->min > 0 ? "1 to " : "at most ", f->max);
+		snprintf(msg, sizeof(msg), f->min > 0 ?
+			TR("must be text of 1 to %ld bytes") :
+			TR("must be text of at most %ld bytes"), f->max);
 	else if (f->type == IN_INT)
-		snprintf(msg, sizeof(msg), "must be a whole number from %ld "
-			"to %ld", f->min, f->max);
+		snprintf(msg, sizeof(msg), TR("must be a whole number from %ld "
+			"to %ld"), f->min, f->max);
 	else
-		snprintf(msg, sizeof(msg), "must be a number from %g to %g",
+		snprintf(msg, sizeof(msg), TR("must be a number from %g to %g"),
 			(double)f->min, (double)f->max);
 	err(arg, f->name, msg);
 }
@@ -267,9 +279,10 @@ job_loras(struct given *g, struct job_spec *s, spec_err_fn err, void *arg)
 				break;
 		if (j == i)
 			continue;
-		snprintf(msg, sizeof(msg), "LoRA %s is named twice%s",
-			s->loras[i].name, j < s->nfield && i >= s->nfield ?
-			" (in loras and in the prompt)" : "");
+		snprintf(msg, sizeof(msg), j < s->nfield && i >= s->nfield ?
+			TR("LoRA %s is named twice (in loras and in the "
+			"prompt)") : TR("LoRA %s is named twice"),
+			s->loras[i].name);
 		if (i < s->nfield)
 			snprintf(field, sizeof(field), s->loras_json ?
 				"loras[%d].name" : "loras", i);
@@ -359,8 +372,8 @@ job_images(const struct kiln_config *c, const struct given *g,
 		bad++;
 	} else if (s->mask.w > 0 && s->init.w > 0 && (s->mask.w != s->init.w ||
 	    s->mask.h != s->init.h)) {
-		snprintf(msg, sizeof(msg), "is %dx%d; it must be the size of "
-			"init_image, %dx%d", s->mask.w, s->mask.h, s->init.w,
+		snprintf(msg, sizeof(msg), TR("is %dx%d; it must be the size of "
+			"init_image, %dx%d"), s->mask.w, s->mask.h, s->init.w,
 			s->init.h);
 		err(arg, "mask", msg);
 		bad++;
@@ -385,14 +398,14 @@ outpaint_parse(const struct given *g, int pad[4], char *msg, size_t n)
 				if (!strcmp(key, job_outpaint_sides[k]))
 					break;
 			if (k == 4)
-				return errf(msg, n, "%.32s is not a side "
-					"(left, right, up, down)", key);
+				return errf(msg, n, TR("%.32s is not a side "
+					"(left, right, up, down)"), key);
 			if (!json_object_is_type(val, json_type_int) ||
 			    parse_long(json_object_to_json_string_ext(val,
 			    JSON_C_TO_STRING_PLAIN), 0, JOB_OUTPAINT_MAX,
 			    &v) != 0)
-				return errf(msg, n, "%s must be a whole number "
-					"of pixels from 0 to %d", key,
+				return errf(msg, n, TR("%s must be a whole number "
+					"of pixels from 0 to %d"), key,
 					JOB_OUTPAINT_MAX);
 			pad[k] = (int)v;
 		}
@@ -407,15 +420,15 @@ outpaint_parse(const struct given *g, int pad[4], char *msg, size_t n)
 			size_t nl;
 
 			if (len == 0 || len >= sizeof(side) || p[len] != ':')
-				return errf(msg, n, "must be SIDE:PIXELS, "
-					"comma-separated (left:64,down:32)");
+				return errf(msg, n, TR("must be SIDE:PIXELS, "
+					"comma-separated (left:64,down:32)"));
 			memcpy(side, p, len);
 			side[len] = '\0';
 			p += len + 1;
 			nl = strcspn(p, ",");
 			if (nl == 0 || nl >= sizeof(num))
-				return errf(msg, n, "%s: needs a number of "
-					"pixels", side);
+				return errf(msg, n, TR("%s: needs a number of "
+					"pixels"), side);
 			memcpy(num, p, nl);
 			num[nl] = '\0';
 			p += nl;
@@ -425,12 +438,12 @@ outpaint_parse(const struct given *g, int pad[4], char *msg, size_t n)
 				if (!strcmp(side, job_outpaint_sides[k]))
 					break;
 			if (k == 4)
-				return errf(msg, n, "%s is not a side (left, "
-					"right, up, down)", side);
+				return errf(msg, n, TR("%s is not a side (left, "
+					"right, up, down)"), side);
 			if (parse_long(num, 0, JOB_OUTPAINT_MAX, &v) != 0 ||
 			    pad[k] != 0)
-				return errf(msg, n, "%s: must be 0 to %d "
-					"pixels, given once", side,
+				return errf(msg, n, TR("%s: must be 0 to %d "
+					"pixels, given once"), side,
 					JOB_OUTPAINT_MAX);
 			pad[k] = (int)v;
 		}
@@ -500,8 +513,8 @@ job_image_params(const struct given *g, struct job_spec *s,
 		/* The engine's rule (sampler_range): int(steps x strength)
 		 * steps of the schedule run. */
 		if ((long)((double)s->steps * s->denoising) < 1) {
-			snprintf(msg, sizeof(msg), "runs no step: %ld steps x "
-				"%g is under 1 (raise it or steps)", s->steps,
+			snprintf(msg, sizeof(msg), TR("runs no step: %ld steps x "
+				"%g is under 1 (raise it or steps)"), s->steps,
 				s->denoising);
 			err(arg, "denoising_strength", msg);
 			bad++;
@@ -641,8 +654,8 @@ finish_upscale(const struct kiln_config *c, const struct given *g,
 
 		s->upscale_by = bw > bh ? bw : bh;
 		if (s->upscale_by < 1) {
-			snprintf(msg, sizeof(msg), "is smaller than the "
-				"image, %dx%d: an upscale job makes it larger",
+			snprintf(msg, sizeof(msg), TR("is smaller than the "
+				"image, %dx%d: an upscale job makes it larger"),
 				s->init.w, s->init.h);
 			err(arg, bw < 1 ? "width" : "height", msg);
 			bad++;
@@ -659,8 +672,8 @@ finish_upscale(const struct kiln_config *c, const struct given *g,
 	}
 	if (s->init.w > 0 && (s->width > JOB_SIDE_MAX ||
 	    s->height > JOB_SIDE_MAX)) {
-		snprintf(msg, sizeof(msg), "makes %ldx%ld of %dx%d, over the "
-			"limit of %d", s->width, s->height, s->init.w,
+		snprintf(msg, sizeof(msg), TR("makes %ldx%ld of %dx%d, over the "
+			"limit of %d"), s->width, s->height, s->init.w,
 			s->init.h, JOB_SIDE_MAX);
 		err(arg, s->upscale_sized ? "width" : "upscale_by", msg);
 		bad++;
@@ -730,12 +743,12 @@ finish(const struct kiln_config *c, struct given *g, struct job_spec *s,
 		bad++;
 	} else if (model_card_load(c->models_dir, s->model, &card, e,
 	    sizeof(e)) != 0) {
-		snprintf(msg, sizeof(msg), "this model cannot be used: its "
-			"card is broken");
+		snprintf(msg, sizeof(msg), TR("this model cannot be used: its "
+			"card is broken"));
 		err(arg, "model", msg);
 		bad++;
 	} else if (card->file_error != NULL) {
-		snprintf(msg, sizeof(msg), "this model cannot be used: %s",
+		snprintf(msg, sizeof(msg), TR("this model cannot be used: %s"),
 			card->file_error);
 		err(arg, "model", msg);
 		bad++;
@@ -1245,15 +1258,15 @@ job_spec_limits(const struct job_spec *s, const struct tier_limits *t,
 	/* An upscale job's size comes from its factor unless asked. */
 	if (s->upscale && !s->upscale_sized) {
 		if (s->width > t->max_side || s->height > t->max_side) {
-			snprintf(msg, sizeof(msg), "makes %ldx%ld, over your "
-				"tier's limit of %ld", s->width, s->height,
+			snprintf(msg, sizeof(msg), TR("makes %ldx%ld, over your "
+				"tier's limit of %ld"), s->width, s->height,
 				t->max_side);
 			err(arg, "upscale_by", msg);
 			bad++;
 		}
 		return bad;
 	}
-	snprintf(msg, sizeof(msg), "exceeds your tier's limit of %ld",
+	snprintf(msg, sizeof(msg), TR("exceeds your tier's limit of %ld"),
 		t->max_side);
 	if (s->width > t->max_side) {
 		err(arg, "width", msg);
@@ -1264,21 +1277,21 @@ job_spec_limits(const struct job_spec *s, const struct tier_limits *t,
 		bad++;
 	}
 	if (s->steps > t->max_steps) {
-		snprintf(msg, sizeof(msg), "exceeds your tier's limit of %ld",
+		snprintf(msg, sizeof(msg), TR("exceeds your tier's limit of %ld"),
 			t->max_steps);
 		err(arg, "steps", msg);
 		bad++;
 	}
 	if (s->batch > t->max_batch) {
-		snprintf(msg, sizeof(msg), "exceeds your tier's limit of %ld",
+		snprintf(msg, sizeof(msg), TR("exceeds your tier's limit of %ld"),
 			t->max_batch);
 		err(arg, "batch_count", msg);
 		bad++;
 	}
 	if (s->hires_scale > 0 && (job_hires_side(s, s->width) >
 	    t->max_side || job_hires_side(s, s->height) > t->max_side)) {
-		snprintf(msg, sizeof(msg), "makes %ldx%ld, over your tier's "
-			"limit of %ld", job_hires_side(s, s->width),
+		snprintf(msg, sizeof(msg), TR("makes %ldx%ld, over your tier's "
+			"limit of %ld"), job_hires_side(s, s->width),
 			job_hires_side(s, s->height), t->max_side);
 		err(arg, "hires_scale", msg);
 		bad++;
@@ -1339,8 +1352,8 @@ loras_usable(const struct job_spec *s, spec_err_fn err, void *arg)
 			bad++;
 		} else if (s->model_type != SD_UNKNOWN &&
 		    x.family != SD_UNKNOWN && x.family != s->model_type) {
-			snprintf(msg, sizeof(msg), "LoRA %s is made for %s "
-				"models; model %s is %s", l->name,
+			snprintf(msg, sizeof(msg), TR("LoRA %s is made for %s "
+				"models; model %s is %s"), l->name,
 				sd_family_name(x.family), s->model,
 				sd_family_name(s->model_type));
 			err(arg, f, msg);
@@ -1372,18 +1385,18 @@ hires_usable(const struct job_spec *s, spec_err_fn err, void *arg)
 	h = job_hires_side(s, s->height);
 	if (s->model_max_side > 0 && (w > s->model_max_side ||
 	    h > s->model_max_side)) {
-		snprintf(msg, sizeof(msg), "makes %ldx%ld, over model %s's "
-			"limit of %ld", w, h, s->model, s->model_max_side);
+		snprintf(msg, sizeof(msg), TR("makes %ldx%ld, over model %s's "
+			"limit of %ld"), w, h, s->model, s->model_max_side);
 		err(arg, "hires_scale", msg);
 		bad++;
 	} else if (w > JOB_SIDE_MAX || h > JOB_SIDE_MAX) {
-		snprintf(msg, sizeof(msg), "makes %ldx%ld, over the limit of "
-			"%d", w, h, JOB_SIDE_MAX);
+		snprintf(msg, sizeof(msg), TR("makes %ldx%ld, over the limit of "
+			"%d"), w, h, JOB_SIDE_MAX);
 		err(arg, "hires_scale", msg);
 		bad++;
 	}
 	if (s->model_max_steps > 0 && s->hires_steps > s->model_max_steps) {
-		snprintf(msg, sizeof(msg), "exceeds model %s's limit of %ld",
+		snprintf(msg, sizeof(msg), TR("exceeds model %s's limit of %ld"),
 			s->model, s->model_max_steps);
 		err(arg, "hires_steps", msg);
 		bad++;
@@ -1399,8 +1412,8 @@ hires_usable(const struct job_spec *s, spec_err_fn err, void *arg)
 			return bad;
 	if (s->upscalers_dir == NULL || extra_load(s->upscalers_dir,
 	    EXTRA_UPSCALER, s->hires_upscaler, &x, e, sizeof(e)) != 0) {
-		snprintf(msg, sizeof(msg), "%s (latent, latent-nearest, "
-			"lanczos, or an upscaler in [paths] upscalers)",
+		snprintf(msg, sizeof(msg), TR("%s (latent, latent-nearest, "
+			"lanczos, or an upscaler in [paths] upscalers)"),
 			s->upscalers_dir != NULL ? e : "no upscaler folder");
 		err(arg, "hires_upscaler", msg);
 		bad++;
@@ -1423,8 +1436,8 @@ upscaler_usable(const struct job_spec *s, spec_err_fn err, void *arg)
 	memset(&x, 0, sizeof(x));
 	if (s->upscalers_dir == NULL || extra_load(s->upscalers_dir,
 	    EXTRA_UPSCALER, s->upscaler, &x, e, sizeof(e)) != 0) {
-		snprintf(msg, sizeof(msg), "%s (lanczos, or an upscaler in "
-			"[paths] upscalers: GET /api/v1/models)",
+		snprintf(msg, sizeof(msg), TR("%s (lanczos, or an upscaler in "
+			"[paths] upscalers: GET /api/v1/models)"),
 			s->upscalers_dir != NULL ? e : "no upscaler folder");
 		err(arg, "upscaler", msg);
 		bad++;
@@ -1449,25 +1462,25 @@ job_spec_model_limits(const struct job_spec *s, spec_err_fn err, void *arg)
 
 			/* The nearest sides the model takes, to pick from. */
 			if (lo > 0)
-				snprintf(msg, sizeof(msg), "must be a multiple "
-					"of %ld for model %s (%ld or %ld)",
+				snprintf(msg, sizeof(msg), TR("must be a multiple "
+					"of %ld for model %s (%ld or %ld)"),
 					s->model_multiple, s->model, lo,
 					lo + s->model_multiple);
 			else
-				snprintf(msg, sizeof(msg), "must be a multiple "
-					"of %ld for model %s",
+				snprintf(msg, sizeof(msg), TR("must be a multiple "
+					"of %ld for model %s"),
 					s->model_multiple, s->model);
 			err(arg, side[i], msg);
 			bad++;
 		} else if (s->model_max_side > 0 && v[i] > s->model_max_side) {
-			snprintf(msg, sizeof(msg), "exceeds model %s's limit "
-				"of %ld", s->model, s->model_max_side);
+			snprintf(msg, sizeof(msg), TR("exceeds model %s's limit "
+				"of %ld"), s->model, s->model_max_side);
 			err(arg, side[i], msg);
 			bad++;
 		}
 	}
 	if (s->model_max_steps > 0 && s->steps > s->model_max_steps) {
-		snprintf(msg, sizeof(msg), "exceeds model %s's limit of %ld",
+		snprintf(msg, sizeof(msg), TR("exceeds model %s's limit of %ld"),
 			s->model, s->model_max_steps);
 		err(arg, "steps", msg);
 		bad++;
@@ -1513,9 +1526,9 @@ enqueue_once(struct db *db, unsigned long long user_id,
 	if (active + n > t->max_queued) {
 		why->status = 429;
 		why->code = "quota_exceeded";
-		snprintf(why->message, sizeof(why->message), "you have %ld "
+		snprintf(why->message, sizeof(why->message), TR("you have %ld "
 			"job(s) queued or running; your tier (%s) allows %ld at "
-			"once", active, t->name, t->max_queued);
+			"once"), active, t->name, t->max_queued);
 		why->retry_after = 10;
 		goto refuse;
 	}
@@ -1528,8 +1541,8 @@ enqueue_once(struct db *db, unsigned long long user_id,
 			goto fail;
 		why->status = 429;
 		why->code = "quota_exceeded";
-		snprintf(why->message, sizeof(why->message), "your tier (%s) "
-			"allows %ld jobs in 24 hours; you have submitted %ld",
+		snprintf(why->message, sizeof(why->message), TR("your tier (%s) "
+			"allows %ld jobs in 24 hours; you have submitted %ld"),
 			t->name, t->jobs_per_day, today);
 		why->retry_after = wait > 0 ? wait : 60;
 		goto refuse;
@@ -1537,9 +1550,9 @@ enqueue_once(struct db *db, unsigned long long user_id,
 	if (balance < total) {
 		why->status = 402;
 		why->code = "insufficient_credits";
-		snprintf(why->message, sizeof(why->message), "this costs %ld "
+		snprintf(why->message, sizeof(why->message), TR("this costs %ld "
 			"credit(s) and you have %ld; an administrator can grant "
-			"more", total, balance);
+			"more"), total, balance);
 		goto refuse;
 	}
 	p[0] = DB_INT(total);

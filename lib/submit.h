@@ -133,6 +133,10 @@ void job_spec_free(struct job_spec *s);
 /* Where a problem with a field goes: a JSON "fields" object or the form's
  * Form.Errors. */
 typedef void (*spec_err_fn)(void *arg, const char *field, const char *msg);
+/* The language (i18n.h's LANG_EN, LANG_ZH) of the formatted messages
+ * that the checks below and job_enqueue write, until job_spec_lang(NULL)
+ * (English, the APIs'): a page sets its own around checking a form. */
+void job_spec_lang(const char *lang);
 
 /* Fills s from a JSON object (unknown fields, wrong types and values out of
  * range are errors) or from a form's fields (req's inputs: its route

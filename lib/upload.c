@@ -2,6 +2,7 @@
  * normalised to PNG (upload.h). */
 #include "upload.h"
 #include "config.h"
+#include "i18n.h"
 #include "image.h"
 #include "util.h"
 
@@ -53,17 +54,17 @@ png_size(const uint8_t *d, size_t len, long *w, long *h, char *err,
 	size_t errlen)
 {
 	if (len < 8 + 8 + 13 + 4)
-		return errf(err, errlen, "truncated PNG header");
+		return errf(err, errlen, TR("truncated PNG header"));
 	if (be32(d + 8) != 13 || memcmp(d + 12, "IHDR", 4) != 0)
-		return errf(err, errlen, "corrupt PNG header (no IHDR "
-			"chunk first)");
+		return errf(err, errlen, TR("corrupt PNG header (no IHDR "
+			"chunk first)"));
 	if (crc32(crc32(0, NULL, 0), d + 12, 17) != be32(d + 29))
-		return errf(err, errlen, "corrupt PNG header (bad CRC)");
+		return errf(err, errlen, TR("corrupt PNG header (bad CRC)"));
 	*w = (long)be32(d + 16);
 	*h = (long)be32(d + 20);
 	/* PNG's own limit: sides fit in 31 bits. */
 	if (*w < 1 || *h < 1 || *w > 0x7fffffffL || *h > 0x7fffffffL)
-		return errf(err, errlen, "corrupt PNG header (size %lux%lu)",
+		return errf(err, errlen, TR("corrupt PNG header (size %lux%lu)"),
 			(unsigned long)*w, (unsigned long)*h);
 	return 0;
 }
@@ -90,8 +91,8 @@ jpeg_size(const uint8_t *d, size_t len, long *w, long *h, char *err,
 		unsigned m, seg;
 
 		if (d[i] != 0xff)
-			return errf(err, errlen, "corrupt JPEG (no marker "
-				"where one belongs)");
+			return errf(err, errlen, TR("corrupt JPEG (no marker "
+				"where one belongs)"));
 		while (i < len && d[i] == 0xff)	/* fill bytes */
 			i++;
 		if (i >= len)
@@ -100,14 +101,14 @@ jpeg_size(const uint8_t *d, size_t len, long *w, long *h, char *err,
 		if (m == 0x01 || (m >= 0xd0 && m <= 0xd7))
 			continue;
 		if (m == 0xd9 || m == 0xda)
-			return errf(err, errlen, "JPEG has no frame header "
-				"before its image data");
+			return errf(err, errlen, TR("JPEG has no frame header "
+				"before its image data"));
 		if (len - i < 2)
 			break;
 		seg = be16(d + i);
 		if (seg < 2)
-			return errf(err, errlen, "corrupt JPEG (segment "
-				"length %u)", seg);
+			return errf(err, errlen, TR("corrupt JPEG (segment "
+				"length %u)"), seg);
 		if (is_sof(m)) {
 			if (seg < 8 || len - i < 7)
 				break;
@@ -116,15 +117,15 @@ jpeg_size(const uint8_t *d, size_t len, long *w, long *h, char *err,
 			/* A height of 0 defers it to a DNL marker, which
 			 * the decoder does not take. */
 			if (*w < 1 || *h < 1)
-				return errf(err, errlen, "corrupt JPEG header "
-					"(size %ldx%ld)", *w, *h);
+				return errf(err, errlen, TR("corrupt JPEG header "
+					"(size %ldx%ld)"), *w, *h);
 			return 0;
 		}
 		if (len - i < seg)
 			break;
 		i += seg;
 	}
-	return errf(err, errlen, "truncated JPEG header");
+	return errf(err, errlen, TR("truncated JPEG header"));
 }
 
 int
@@ -138,7 +139,7 @@ upload_header_size(const void *data, size_t len, enum upload_type *type,
 	case UPLOAD_JPEG:
 		return jpeg_size(data, len, w, h, err, errlen);
 	default:
-		return errf(err, errlen, "is not a PNG or JPEG image");
+		return errf(err, errlen, TR("is not a PNG or JPEG image"));
 	}
 }
 
@@ -200,10 +201,10 @@ upload_image_check(const void *data, size_t len,
 
 	memset(out, 0, sizeof(*out));
 	if (len == 0)
-		return errf(err, errlen, "is empty");
+		return errf(err, errlen, TR("is empty"));
 	if (len > l->max_bytes)
-		return errf(err, errlen, "is %.1f MB, over the limit of "
-			"%zu MB", (double)len / 1048576.0,
+		return errf(err, errlen, TR("is %.1f MB, over the limit of "
+			"%zu MB"), (double)len / 1048576.0,
 			l->max_bytes / 1048576);
 	if (upload_header_size(data, len, &type, &w, &h, e, sizeof(e)) != 0)
 		return errf(err, errlen, "%s", e);
@@ -211,28 +212,28 @@ upload_image_check(const void *data, size_t len,
 	 * image of a few kilobytes would take 1.6 GB to hold. */
 	if (w > l->max_side || h > l->max_side ||
 	    (long long)w * h > l->max_pixels)
-		return errf(err, errlen, "is %ldx%ld pixels; the limit is "
-			"%ld on a side and %lld pixels in all", w, h,
+		return errf(err, errlen, TR("is %ldx%ld pixels; the limit is "
+			"%ld on a side and %lld pixels in all"), w, h,
 			l->max_side, l->max_pixels);
 	if (type == UPLOAD_JPEG && !jpeg_complete(data, len))
-		return errf(err, errlen, "is a truncated JPEG (no end of "
-			"image)");
+		return errf(err, errlen, TR("is a truncated JPEG (no end of "
+			"image)"));
 	if (image_decode_rgb(data, len, "image", &dw, &dh, &out->rgb, e,
 	    sizeof(e)) != 0)
-		return errf(err, errlen, "cannot be decoded: truncated or "
-			"corrupt %s", type == UPLOAD_PNG ? "PNG" : "JPEG");
+		return errf(err, errlen, TR("cannot be decoded: truncated or "
+			"corrupt %s"), type == UPLOAD_PNG ? "PNG" : "JPEG");
 	/* The decoder must agree with the header it was checked by. */
 	if (dw != w || dh != h) {
 		upload_image_free(out);
-		return errf(err, errlen, "cannot be decoded: corrupt image "
-			"(header %ldx%ld, data %dx%d)", w, h, dw, dh);
+		return errf(err, errlen, TR("cannot be decoded: corrupt image "
+			"(header %ldx%ld, data %dx%d)"), w, h, dw, dh);
 	}
 	out->w = dw;
 	out->h = dh;
 	if (image_encode_png(dw, dh, out->rgb, NULL, &out->png,
 	    &out->png_len, e, sizeof(e)) != 0) {
 		upload_image_free(out);
-		return errf(err, errlen, "cannot be stored: %s", e);
+		return errf(err, errlen, TR("cannot be stored: %s"), e);
 	}
 	crypto_hash_sha256(hash, out->png, out->png_len);
 	for (i = 0; i < sizeof(hash); i++)

@@ -362,6 +362,72 @@ cs_localtime(CSPARSE *parse, CS_FUNCTION *csf, CSARG *args, CSARG *result)
 	return STATUS_OK;
 }
 
+/* subst(_("Step {n} of {m}."), a, b): the translated sentence with its
+ * {n} replaced by a and {m} by b, so a number stands where the language
+ * puts it (the scripts fill the same msgids from data- attributes).
+ * subst1 takes only a, for {n}; subst3 a third, for {s}. */
+static NEOERR *
+cs_subst_args(CSPARSE *parse, CSARG *args, CSARG *result, int nv)
+{
+	static const char *const marks[3] = { "{n}", "{m}", "{s}" };
+	char *s = NULL, *v[3] = { NULL, NULL, NULL }, *p;
+	NEOERR *err;
+	STRING out;
+	int k, hit;
+
+	err = nv == 1 ? cs_arg_parse(parse, args, "ss", &s, &v[0]) :
+	    nv == 2 ? cs_arg_parse(parse, args, "sss", &s, &v[0], &v[1]) :
+	    cs_arg_parse(parse, args, "ssss", &s, &v[0], &v[1], &v[2]);
+	if (err != STATUS_OK)
+		return nerr_pass(err);
+	string_init(&out);
+	for (p = s != NULL ? s : ""; *p && err == STATUS_OK; p++) {
+		for (hit = -1, k = 0; k < nv && hit < 0; k++)
+			if (strncmp(p, marks[k], 3) == 0)
+				hit = k;
+		if (hit < 0)
+			err = string_append_char(&out, *p);
+		else {
+			err = string_append(&out, v[hit] != NULL ? v[hit] : "");
+			p += 2;
+		}
+	}
+	free(s);
+	for (k = 0; k < 3; k++)
+		free(v[k]);
+	if (err != STATUS_OK) {
+		string_clear(&out);
+		return nerr_pass(err);
+	}
+	result->op_type = CS_TYPE_STRING;
+	result->s = out.buf != NULL ? out.buf : strdup("");
+	result->alloc = 1;
+	if (result->s == NULL)
+		return nerr_raise(NERR_NOMEM, "out of memory");
+	return STATUS_OK;
+}
+
+static NEOERR *
+cs_subst1(CSPARSE *parse, CS_FUNCTION *csf, CSARG *args, CSARG *result)
+{
+	(void)csf;
+	return cs_subst_args(parse, args, result, 1);
+}
+
+static NEOERR *
+cs_subst(CSPARSE *parse, CS_FUNCTION *csf, CSARG *args, CSARG *result)
+{
+	(void)csf;
+	return cs_subst_args(parse, args, result, 2);
+}
+
+static NEOERR *
+cs_subst3(CSPARSE *parse, CS_FUNCTION *csf, CSARG *args, CSARG *result)
+{
+	(void)csf;
+	return cs_subst_args(parse, args, result, 3);
+}
+
 /* Used when the templates themselves fail: fixed text, nothing from the
  * request, so nothing to escape. */
 static void
@@ -411,6 +477,12 @@ view_render(struct kreq *req, int status, const char *title,
 		err = register_translate(cs);
 	if (err == STATUS_OK)
 		err = cs_register_function(cs, "localtime", 1, cs_localtime);
+	if (err == STATUS_OK)
+		err = cs_register_function(cs, "subst1", 2, cs_subst1);
+	if (err == STATUS_OK)
+		err = cs_register_function(cs, "subst", 3, cs_subst);
+	if (err == STATUS_OK)
+		err = cs_register_function(cs, "subst3", 4, cs_subst3);
 	if (err == STATUS_OK)
 		err = cs_parse_file(cs, "layout.cs");
 	/* The user's zone for localtime(), for this render only (i18n.c

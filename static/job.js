@@ -13,8 +13,19 @@
   var preview = document.getElementById("job-preview");
   var shown = 0;
 
+  // The texts are the page's data-t-* attributes (translated with it);
+  // {n}, {m} and {s} stand for the numbers.
+  function tr(key, vals) {
+    var t = (text && text.getAttribute("data-t-" + key)) || "";
+    return t.replace(/\{([nms])\}/g, function (all, k) {
+      return vals[k] !== undefined ? String(vals[k]) : all;
+    });
+  }
+
   function update(j) {
-    if (status) status.textContent = j.status;
+    if (status) {
+      status.textContent = status.getAttribute("data-s-" + j.status) || j.status;
+    }
     if (j.status !== "queued" && j.status !== "running") {
       window.location.reload();
       return false;
@@ -23,11 +34,12 @@
     if (bar && p.steps > 0) { bar.max = p.steps; bar.value = p.step; }
     if (text) {
       if (j.status === "queued") {
-        text.textContent = "Waiting in the queue" +
-          (j.queue_position !== null ? " (position " + (j.queue_position + 1) + ")" : "") + ".";
+        text.textContent = j.queue_position !== null && j.queue_position !== undefined ?
+          tr("queued-at", { n: j.queue_position + 1 }) : tr("queued", {});
       } else {
-        text.textContent = "Step " + p.step + " of " + p.steps +
-          (p.eta_s !== null && p.eta_s !== undefined ? ", about " + Math.round(p.eta_s) + " s left" : "") + ".";
+        text.textContent = p.eta_s !== null && p.eta_s !== undefined ?
+          tr("step-eta", { n: p.step, m: p.steps, s: Math.round(p.eta_s) }) :
+          tr("step", { n: p.step, m: p.steps });
       }
     }
     if (preview && j.preview_url && p.step !== shown) {

@@ -3,19 +3,19 @@ published (its link and Unpublish), hidden by a moderator, or the small
 form that publishes it. Included by job.cs. ?>
 <div class="publish" id="publish-<?cs var:i.Idx ?>">
 <?cs if:i.Hidden ?>
-  <p class="muted">Hidden from Explore by a moderator.</p>
+  <p class="muted"><?cs var:_("Hidden from Explore by a moderator.") ?></p>
 <?cs elif:i.Published ?>
-  <a href="/explore/<?cs var:i.PubId ?>">On Explore</a>
+  <a href="/explore/<?cs var:i.PubId ?>"><?cs var:_("On Explore") ?></a>
   <form method="post" action="/jobs/<?cs var:j.Id ?>/images/<?cs var:i.Idx ?>/unpublish" class="inline">
     <input type="hidden" name="csrf" value="<?cs var:Csrf.Token ?>">
-    <button type="submit" class="small secondary">Unpublish</button>
+    <button type="submit" class="small secondary"><?cs var:_("Unpublish") ?></button>
   </form>
 <?cs else ?>
   <form method="post" action="/jobs/<?cs var:j.Id ?>/images/<?cs var:i.Idx ?>/publish" class="inline">
     <input type="hidden" name="csrf" value="<?cs var:Csrf.Token ?>">
-    <label><input type="checkbox" name="hide_prompt" value="1"> without the prompt</label>
-    <label><input type="checkbox" name="anonymous" value="1"> without my name</label>
-    <button type="submit" class="small secondary" title="Anyone, signed in or not, can see it on Explore">Publish to Explore</button>
+    <label><input type="checkbox" name="hide_prompt" value="1"> <?cs var:_("without the prompt") ?></label>
+    <label><input type="checkbox" name="anonymous" value="1"> <?cs var:_("without my name") ?></label>
+    <button type="submit" class="small secondary" title="<?cs var:_("Anyone, signed in or not, can see it on Explore") ?>"><?cs var:_("Publish to Explore") ?></button>
   </form>
 <?cs /if ?>
 </div>

@@ -161,6 +161,10 @@ class Person:
               (self.id, self.mark, self.mail_token))
         s.sql("INSERT INTO known_devices (user_id, fingerprint) VALUES"
               " (%d, '%s')" % (self.id, sha256(self.mark)))
+        # Its first image on the public gallery.
+        s.sql("INSERT INTO published_images (job_id, idx, user_id,"
+              " published_at) VALUES (%d, 0, %d, NOW(3))" %
+              (self.jobs[0], self.id))
         s.sql("INSERT INTO audit_log (actor_id, actor, ip, action,"
               " target_id, target, detail) VALUES (%d, '%s', '10.1.2.3',"
               " 'profile_change', %d, '%s', 'display name of %s set')" %
@@ -200,7 +204,13 @@ def user_refs(s):
                  " LIKE '%user_id' OR COLUMN_NAME LIKE '%owner%' OR"
                  " COLUMN_NAME LIKE '%\\_by' OR COLUMN_NAME IN ('actor_id',"
                  " 'target_id'))")
-    return [tuple(r) for r in rows] + [("users", "id")]
+    # And any column with a foreign key to users (image_reports'
+    # reporter_id).
+    rows += s.sql("SELECT TABLE_NAME, COLUMN_NAME FROM"
+                  " information_schema.KEY_COLUMN_USAGE WHERE"
+                  " TABLE_SCHEMA = DATABASE() AND REFERENCED_TABLE_NAME ="
+                  " 'users' AND TABLE_NAME <> 'users'")
+    return sorted(set(tuple(r) for r in rows)) + [("users", "id")]
 
 
 def job_tables(s):
@@ -470,7 +480,17 @@ def test_deleting_leaves_nothing_of_the_user_but_pseudonymous_audit(s):
     audit_before = int(one(s, "SELECT COUNT(*) FROM audit_log WHERE"
                            " actor_id = %d OR target_id = %d" %
                            (a.id, a.id)))
+    # A, a moderator, reported and hid B's published image: the report
+    # is A's and goes; the publication is B's and stays, hidden by nobody.
+    b_pub = int(one(s, "SELECT id FROM published_images WHERE user_id = %d"
+                    % b.id))
+    s.sql("UPDATE published_images SET hidden_at = NOW(3), hidden_by = %d"
+          " WHERE id = %d" % (a.id, b_pub))
+    s.sql("INSERT INTO image_reports (published_id, reporter_id, reason)"
+          " VALUES (%d, %d, 'spam')" % (b_pub, a.id))
     b_before = rows_about(s, b.id)
+    for row in b_before["published_images"]:
+        row["hidden_by"] = None
     b_files = sorted(files_under(s, *("jobs/%d" % j for j in b.jobs),
                                  "uploads/%d" % b.id))
     assert len(b_files) == 4, b_files
@@ -513,7 +533,11 @@ def test_deleting_leaves_nothing_of_the_user_but_pseudonymous_audit(s):
                        "uploads/%d" % a.id)
     assert left == [], left
     assert not os.path.exists(s.path("artifacts", export_key)), export_key
-    # B is untouched, rows and files.
+    assert s.sql("SELECT hidden_by, hidden_at IS NOT NULL FROM"
+                 " published_images WHERE id = %d" % b_pub) == [["NULL", "1"]]
+    assert one(s, "SELECT COUNT(*) FROM image_reports WHERE published_id ="
+               " %d" % b_pub) == "0"
+    # B is untouched, rows and files (but the hider's id).
     assert rows_about(s, b.id) == b_before
     assert sorted(files_under(s, *("jobs/%d" % j for j in b.jobs),
                               "uploads/%d" % b.id)) == b_files

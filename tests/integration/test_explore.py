@@ -367,6 +367,8 @@ def test_hiding_removes_the_image_everywhere_and_restoring_returns_it(s):
     report(s, other, pid, "hate", "rude words")
     page = get(s, "/admin/reports", mod[0]).text
     assert 'id="report-%d"' % pid in page and "rude words" in page
+    # The reason as the report form words it, not the ENUM's "hate".
+    assert "Hate or harassment" in page
     # The moderator sees the reported image through its own URL.
     assert get(s, "/api/v1/moderation/images/%d.png" % pid,
                mod[0]).status == 200

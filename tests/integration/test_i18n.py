@@ -313,6 +313,104 @@ def test_account_sessions_show_the_users_zone(s):
     assert "2026-01-16 08:10" in r.text, r.text[-3000:]
 
 
+# ------------------------------------------------- Explore, moderation
+
+def published_row(s, uid, prompt, at, anonymous=0, hidden_by=None):
+    """A published image of a job of uid, in SQL only (the pages tested
+    here show its row, not its file): its id."""
+    jid = job_row(s, uid, prompt=prompt)
+    s.sql("INSERT INTO job_images (job_id, idx, seed, path, width, height)"
+          " VALUES (%d, 0, 1, 'jobs/%d/0.png', 64, 64)" % (jid, jid))
+    s.sql("INSERT INTO published_images (job_id, idx, user_id, anonymous,"
+          " published_at, hidden_at, hidden_by) VALUES (%d, 0, %d, %d,"
+          " '%s', %s, %s)" % (jid, uid, anonymous, at,
+                              "'%s'" % at if hidden_by else "NULL",
+                              hidden_by or "NULL"))
+    return int(one(s, "SELECT id FROM published_images WHERE job_id = %d"
+                      % jid))
+
+
+def test_explore_pages_in_chinese(s):
+    author, _ = new_user(s, "i18n-author")
+    pid = published_row(s, author, "i18n explore lighthouse",
+                        "2026-12-07 10:30:00", anonymous=1)
+    # A visitor: the gallery, its search and one image.
+    v = Client(s, lang=ZH)
+    r = v.get("/explore")
+    assert r.status == 200, r.status
+    for zh in ("<h1>探索</h1>", "大家选择公开发布的图片。", "搜索提示词",
+               ">搜索</button>", ">注册</a>"):
+        assert zh in r.text, (zh, r.text[-3000:])
+    assert 'href="/explore/%d"' % pid in r.text
+    assert "Search prompts" not in r.text and "anonymous" not in r.text
+    r = v.get("/explore?q=i18n-no-such-word-anywhere")
+    assert "没有符合此搜索的图片。" in r.text, r.text[-2000:]
+    r = v.get("/explore/%d" % pid)
+    assert r.status == 200, r.status
+    for zh in ("<h1>已发布的图片</h1>", ">匿名</span>", ">再创作</a>",
+               "会用这些设置打开生成页面。", ">下载</a>", "后即可举报这张图片。"):
+        assert zh in r.text, (zh, r.text[-3000:])
+    for en in ("Published image", "Remix", "anonymous", "Sign in"):
+        assert en not in text_of(r.text), en
+    # Signed in, in Shanghai: the report form, and the time in the zone.
+    viewer, c, _ = signed_in(s, ZH, prefix="i18n-viewer")
+    s.sql("UPDATE users SET time_zone = 'Asia/Shanghai' WHERE id = %d" %
+          viewer)
+    r = c.get("/explore/%d" % pid)
+    for zh in ("<summary>举报这张图片</summary>", ">垃圾信息或广告</option>",
+               ">详细说明（可选）</label>", ">提交举报</button>",
+               "2026-12-07 18:30 Asia/Shanghai"):
+        assert zh in r.text, (zh, r.text[-3000:])
+    assert "2026-12-07 10:30" not in r.text
+    # A message from C (page_explore.c) in Chinese.
+    r = c.post("/explore/%d/report" % pid,
+               {"csrf": csrf_of(r), "reason": "no-such-reason"})
+    assert r.status == 422, r.status
+    assert "原因：请从列表中选择一项。" in r.text, r.text[-2000:]
+
+
+def test_moderation_page_in_chinese(s):
+    author, _ = new_user(s, "i18n-reported")
+    reporter, _ = new_user(s, "i18n-reporter")
+    mod, c, _ = signed_in(s, ZH, prefix="i18n-mod", role="moderator")
+    s.sql("UPDATE users SET time_zone = 'Asia/Tokyo' WHERE id = %d" % mod)
+    pid = published_row(s, author, "i18n reported prompt",
+                         "2026-12-07 10:00:00")
+    other, _ = new_user(s, "i18n-reporter")
+    s.sql("INSERT INTO image_reports (published_id, reporter_id, reason,"
+          " created_at) VALUES (%d, %d, 'spam', '2026-12-07 11:15:00'),"
+          " (%d, %d, 'hate', '2026-12-07 09:00:00')" %
+          (pid, reporter, pid, other))
+    gone = published_row(s, author, "i18n hidden prompt",
+                         "2026-12-06 23:40:00", hidden_by=mod)
+    r = c.get("/admin/reports")
+    assert r.status == 200, r.status
+    for zh in ("<h1>举报</h1>", "<h2>待处理的举报</h2>", "<th>操作</th>",
+               "<h2>已隐藏的图片</h2>", ">隐藏</button>", ">驳回</button>",
+               ">恢复</button>", "在“探索”中", "(Asia/Tokyo)",
+               # The reasons as the report form words them, listed
+               # the Chinese way (the ENUM's order: spam before hate).
+               "垃圾信息或广告，仇恨或骚扰",
+               # The latest report's time and the hidden one's, in Tokyo.
+               "2026-12-07 20:15", "2026-12-07 08:40"):
+        assert zh in r.text, (zh, r.text[-4000:])
+    assert 'id="report-%d"' % pid in r.text and "/%d/restore" % gone in r.text
+    for en in ("Open reports", "Dismiss", "Hidden images", "(UTC)",
+               "spam"):
+        assert en not in r.text, en
+    # The flash of an action (lib/view.c) in Chinese.
+    r = c.post("/admin/reports/%d/hide" % pid, {"csrf": csrf_of(r)})
+    assert r.status == 303 and r.hdrs["location"] == "/admin/reports", \
+        (r.status, r.hdrs)
+    r = c.get("/admin/reports")
+    assert "已隐藏：这张图片已从“探索”中移除。" in r.text, r.text[-3000:]
+    # A visitor is refused in Chinese: the page is for moderators.
+    _, u, _ = signed_in(s, ZH, prefix="i18n-plain")
+    r = u.get("/admin/reports")
+    assert r.status == 403 and "此页面仅供审核员使用。" in r.text, \
+        (r.status, r.text[-2000:])
+
+
 # ------------------------------------------------------------- checker
 
 def run_checker(root=None):
@@ -334,6 +432,10 @@ def test_i18n_checker_finds_untranslated_text(s):
         os.makedirs(os.path.join(d, "po"))
         shutil.copy(os.path.join(ROOT, "po", "zh_CN.po"),
                     os.path.join(d, "po"))
+        # Two branches appending the same msgid merge cleanly; the
+        # portal refuses the result, so the checker must too.
+        with open(os.path.join(d, "po", "zh_CN.po"), "a") as f:
+            f.write('\n#: x\nmsgid "Save"\nmsgstr "保存"\n')
         with open(os.path.join(d, "templates", "x.cs"), "w") as f:
             f.write('<p>Hello there</p>\n<p><?cs var:_("Save") ?></p>\n'
                     '<p><?cs var:_("No such words in po") ?></p>\n'
@@ -347,7 +449,9 @@ def test_i18n_checker_finds_untranslated_text(s):
         assert "alt attribute: 'picture'" in p.stdout, p.stdout
         assert "macro argument: 'Delete it'" in p.stdout, p.stdout
         assert "'small'" not in p.stdout and "'/x'" not in p.stdout
-        assert "'Save'" not in p.stdout
+        assert "msgid 'Save' given twice" in p.stdout, p.stdout
+        assert "no translation for 'Save'" not in p.stdout
+        assert ": 'Save'" not in p.stdout, p.stdout
     finally:
         shutil.rmtree(d, ignore_errors=True)
 
@@ -463,3 +567,191 @@ def test_browser_zone_fills_the_account_form(s):
         assert one(s, "SELECT time_zone FROM users WHERE id = %d" % uid) == \
             "Asia/Shanghai"
         assert b.problems() == [], b.problems()
+
+
+# ------------------------------------------------- the studio's pages
+
+def checker():
+    """tools/i18n_check.py as a module (its template_msgids)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        "i18n_check", os.path.join(ROOT, "tools", "i18n_check.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+STUDIO = ("generate.cs", "generate_inputs.cs", "job.cs", "home.cs")
+
+
+def english_left(page):
+    """The studio templates' English msgids (sentences and phrases of two
+    words or more, without placeholders) found in page's text or its
+    attributes: none should be on a Chinese page."""
+    mod = checker()
+    ids = set()
+    for t in STUDIO:
+        for m in mod.template_msgids(os.path.join(ROOT, "templates", t)):
+            if " " in m.strip() and "{" not in m and \
+                    len(re.findall(r"[A-Za-z]{2,}", m)) >= 2:
+                ids.add(m)
+    assert len(ids) > 100, len(ids)
+    body = re.sub(r"<script\b.*?</script>", " ", page, flags=re.S)
+    text = html.unescape(body)
+    return sorted(m for m in ids if m in text)
+
+
+def test_studio_pages_in_chinese(s):
+    uid, c, _ = signed_in(s, lang=ZH, prefix="i18n-studio")
+    s.sql("UPDATE users SET time_zone = 'Asia/Shanghai' WHERE id = %d" % uid)
+    done = job_row(s, uid, prompt="zh probe",
+                   created_at="2026-12-07 10:30:00",
+                   started_at="2026-12-07 10:31:00",
+                   finished_at="2026-12-07 10:32:05")
+    queued = job_row(s, uid, status="queued", prompt="zh waiting")
+    pages = {
+        "/generate": ("<h1>生成</h1>", "反向提示词", "尺寸预设",
+                      "高分辨率修复", "初始图像", "局部重绘：重新绘制初始图像的一部分",
+                      "扩图：向外扩展初始图像", "预估：",
+                      'data-t-queued="正在队列中等待。"',
+                      'data-msg-not-image="不是 PNG 或 JPEG 图像"'),
+        "/jobs/%d" % done: ("任务 %d" % done, "参数", "通过链接分享",
+                            "删除此任务及其图像", "再次使用这些设置",
+                            "(Asia/Shanghai)",
+                            "2026-12-07 18:30:00", "2026-12-07 18:32:05"),
+        "/jobs/%d" % queued: ("正在队列中等待", "取消此任务？尚未生成的图像将不再生成。",
+                              'data-s-running="运行中"',
+                              'data-t-step="第 {n} 步，共 {m} 步。"'),
+        "/": ("生成图片", "进行中", "最近的图像", "默认模型",
+              "正在队列中等待"),
+    }
+    for path, want in pages.items():
+        r = c.get(path)
+        assert r.status == 200, (path, r.status, r.text[:1500])
+        assert '<html lang="zh-CN"' in r.text
+        for zh in want:
+            assert zh in r.text, (path, zh, text_of(r.text)[-4000:])
+        left = english_left(r.text)
+        assert left == [], (path, left)
+    # The times are the zone's, not UTC's.
+    r = c.get("/jobs/%d" % done)
+    assert "2026-12-07 10:30" not in r.text
+    # A visitor's home page too.
+    r = Client(s, lang=ZH).get("/")
+    assert r.status == 200
+    assert "自托管的图像生成器" in r.text and ">登录</a>" in r.text
+    assert english_left(r.text) == [], english_left(r.text)
+    # The same pages stay English for an English browser.
+    c.lang = EN
+    r = c.get("/jobs/%d" % queued)
+    assert "Waiting in the queue" in r.text and "Cancel this job?" in r.text
+
+
+def test_subst_fills_numbers_where_the_language_puts_them(s):
+    uid, c, _ = signed_in(s, lang=ZH, prefix="i18n-subst")
+    jid = job_row(s, uid, status="running", prompt="zh steps", steps=7,
+                  steps_total=7, step=3, eta_s=12)
+    r = c.get("/jobs/%d" % jid)
+    assert r.status == 200, r.text[:1500]
+    assert "第 3 步，共 7 步，约剩 12 秒。" in text_of(r.text), \
+        text_of(r.text)[:3000]
+    c.lang = EN
+    r = c.get("/jobs/%d" % jid)
+    assert "Step 3 of 7, about 12 s left." in text_of(r.text), \
+        text_of(r.text)[:3000]
+
+
+def test_studio_script_texts_in_chinese_in_chromium(s):
+    base = "http://127.0.0.1:%d" % s.port
+    uid, _, _ = signed_in(s, prefix="i18n-studio-js")
+    s.sql("UPDATE users SET language = 'zh-CN' WHERE id = %d" % uid)
+    cookie, _ = browser(s, uid)
+    with cdp.Browser(FLAGS) as b:
+        b.page("Network.enable")
+        b.page("Network.setCookie", {
+            "name": "kiln_session", "value": cookie.partition("=")[2],
+            "url": base + "/", "httpOnly": True})
+        b.navigate(base + "/generate?prompt=zh")
+        assert b.exists("#gen-form"), b.text()[:1500]
+        # generate.js recomputes the estimate from the fields: its texts
+        # are the page's translated data- attributes.
+        b.set_value("#batch_count", "2")
+        credits = b.evaluate("document.getElementById('est-credits')"
+                             ".textContent")
+        assert re.fullmatch(r"\d+ 积分", credits), credits
+        t = b.evaluate("document.getElementById('est-time').textContent")
+        assert t.startswith("约需渲染") or t.startswith("暂无时间预估"), t
+        # A short job, sent by the script: no daemon runs here, so it
+        # waits in the queue, said in Chinese.
+        b.set_value("#steps", "2")
+        b.set_value("#batch_count", "1")
+        b.evaluate("document.getElementById('gen-form').requestSubmit(),"
+                   " true")
+        status = b.evaluate(
+            "new Promise(function (ok) { var n = 0; (function look() {"
+            " var t = document.getElementById('studio-status').textContent;"
+            " if (/队列/.test(t) || ++n > 100) ok(t);"
+            " else setTimeout(look, 100); })(); })", timeout=20)
+        assert "正在队列中等待" in status, (status, b.text()[:2000])
+        assert not re.search(r"[A-Za-z]{3,}", status), status
+        assert b.problems() == [], b.problems()
+
+
+def test_formatted_field_messages_in_chinese(s):
+    uid, c, csrf = signed_in(s, lang=ZH, prefix="i18n-fmt")
+    # A range and a tier limit: submit.c's formats, translated before
+    # they are filled in (job_spec_lang), beside their fields.
+    r = c.post("/generate", {"prompt": "x", "steps": "100000",
+                             "batch_count": "1", "cfg_scale": "99",
+                             "csrf": csrf})
+    assert r.status == 422, (r.status, r.text[:1500])
+    text = text_of(r.text)
+    assert re.search(r"steps (必须是 \d+ 到 \d+ 之间的整数|超过了)", text), \
+        text[:5000]
+    assert re.search(r"cfg_scale 必须是 \S+ 到 \S+ 之间的数", text), \
+        text[:5000]
+    assert "must be" not in text and "exceeds" not in text, text[:5000]
+    # The next request in English gets English: the language is the
+    # request's, not left over from the last one.
+    c.lang = EN
+    r = c.post("/generate", {"prompt": "x", "cfg_scale": "99",
+                             "csrf": csrf})
+    assert r.status == 422
+    assert re.search(r"cfg_scale must be a number from \S+ to \S+",
+                     text_of(r.text)), text_of(r.text)[:5000]
+
+
+def test_upload_refusals_in_chinese_beside_the_field(s):
+    # upload.c's messages while the page checks its form: translated
+    # (TR, like submit.c's), and English again for an English browser.
+    from test_studio_inputs import multipart
+    uid, _ = new_user(s, "i18n-up")
+    cookie, csrf = browser(s, uid)
+    # A PNG cut off inside its header.
+    broken = b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x00"
+
+    def send(lang):
+        body, ctype = multipart([("csrf", csrf), ("prompt", "x")],
+                                [("init_image", "cut.png", broken)])
+        return s.request("POST", "/generate", body=body, headers={
+            "Cookie": cookie, "Content-Type": ctype,
+            "Accept-Language": lang})
+    r = send(ZH)
+    assert r.status == 422, (r.status, r.text[:1500])
+    text = text_of(r.text)
+    assert "PNG 文件头不完整" in text, text[:5000]
+    assert "truncated PNG header" not in text
+    r = send(EN)
+    assert r.status == 422 and "truncated PNG header" in text_of(r.text)
+
+
+def test_csv_refusals_in_chinese(s):
+    # csv.c's messages on the batch page, in the page's language.
+    uid, c, csrf = signed_in(s, lang=ZH, prefix="i18n-csv")
+    r = c.post("/batch", {"csrf": csrf, "csv": "prompt\n\"never closed\n"})
+    assert r.status == 400, (r.status, r.text[:1500])
+    assert "第 2 行：带引号的字段没有闭合" in text_of(r.text), \
+        text_of(r.text)[:3000]
+    c.lang = EN
+    r = c.post("/batch", {"csrf": csrf, "csv": "prompt\n\"never closed\n"})
+    assert "row 2: a quoted field is not closed" in text_of(r.text)

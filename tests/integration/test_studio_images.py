@@ -248,7 +248,8 @@ def test_upscale_makes_an_upscale_job_twice_the_size(s):
     # the page's button names.
     assert row[:5] == ["upscale", "kiln-upscale-x4", "2", "128", "128"], row
     page = get(s, "/jobs/%d" % j["id"], cookie=cookie).text
-    assert 'title="Upscale 2&times; with kiln-upscale-x4"' in page
+    # (The sign is the character now: the title is a translated sentence.)
+    assert 'title="Upscale 2\u00d7 with kiln-upscale-x4"' in page
     assert credits(s, uid) == before - int(row[5])
     # Its init image is that image (stored again as the job's input).
     w, h = png_size(src, "source")

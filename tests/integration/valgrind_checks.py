@@ -11,6 +11,7 @@ import subprocess
 import time
 
 import harness
+from common import job_row, new_user
 from harness import run, wait_until
 
 # Loopback allowed for webhooks, so the delivery below goes through curl
@@ -115,12 +116,25 @@ def test_login_session_and_key_paths_are_memcheck_clean(s):
     out = login(pw)
     assert out.startswith("Status: 303"), out[:300]
     tok = re.search(r"kiln_session=([A-Za-z0-9_-]{43})", out).group(1)
+    # A published image with two open reports, so /admin/reports words
+    # their reasons (page_admin_reports.c's label_reasons).
+    other, _ = new_user(s, "vg-reporter")
+    jid = job_row(s, 1, prompt="memcheck reported")
+    s.sql("INSERT INTO job_images (job_id, idx, seed, path, width, height)"
+          " VALUES (%d, 0, 1, 'jobs/%d/0.png', 64, 64)" % (jid, jid))
+    s.sql("INSERT INTO published_images (job_id, idx, user_id,"
+          " published_at) VALUES (%d, 0, 1, NOW())" % jid)
+    pid = int(s.sql("SELECT id FROM published_images WHERE job_id = %d" %
+                    jid)[0][0])
+    s.sql("INSERT INTO image_reports (published_id, reporter_id, reason)"
+          " VALUES (%d, 1, 'spam'), (%d, %d, 'hate')" % (pid, pid, other))
     for path in ("/account", "/account/keys", "/admin/users/1",
                  "/admin/audit", "/generate", "/explore",
                  "/admin/reports"):
         out = vg_cgi(s, "portal.fcgi", "GET", path,
                      cookie="kiln_session=" + tok)
         assert out.startswith("Status: 200"), out[:300]
+    assert "Spam or advertising, Hate or harassment" in out, out[-3000:]
     # The studio's refused form: every check runs, a preset is taken.
     csrf = s.sql("SELECT csrf FROM sessions ORDER BY id DESC LIMIT 1")[0][0]
     out = vg_cgi(s, "portal.fcgi", "POST", "/generate", urllib.parse.
