@@ -162,8 +162,10 @@ static pid_t
 spawn_tool(const char *tool, const char *alt, char **args, int in_fd,
 	int out_fd)
 {
-	pid_t pid = fork();
+	pid_t pid;
 
+	fflush(stdout);	/* what we said so far comes before the tool's */
+	pid = fork();
 	if (pid != 0)
 		return pid;
 	if (in_fd >= 0 && dup2(in_fd, 0) < 0)
@@ -813,7 +815,8 @@ database_in_use(struct db *db)
 	return rc;
 }
 
-/* 1 when dir has any entry, 0 when it is empty or missing, -1. */
+/* 1 when dir has any entry, 0 when it is empty or missing, -1. Hidden
+ * names are no objects (the metrics files, temp files of writes). */
 static int
 dir_in_use(const char *dir)
 {
@@ -824,7 +827,7 @@ dir_in_use(const char *dir)
 	if (d == NULL)
 		return errno == ENOENT ? 0 : -1;
 	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+		if (de->d_name[0] != '.') {
 			rc = 1;
 			break;
 		}
@@ -923,7 +926,9 @@ load_archive(const struct kiln_config *cfg, const char *path,
 			int pfd[2], bad = 0;
 			pid_t pid;
 
-			if (pipe(pfd) != 0) {
+			/* Close-on-exec: a child holding the write end
+			 * too would never see the end of its input. */
+			if (pipe2(pfd, O_CLOEXEC) != 0) {
 				free(o);
 				errf(err, errlen, "pipe: %s", strerror(errno));
 				goto out;
@@ -1092,14 +1097,15 @@ cmd_restore(const struct kiln_config *cfg, int argc, char **argv)
 		goto fail;
 	}
 	if ((in_db || in_dir) && !force) {
-		fprintf(stderr, "kiln-admin: restore: %s%s%s%s%s is not "
+		fprintf(stderr, "kiln-admin: restore: %s%s%s%s%s %s not "
 			"empty; restore into an empty database and artifacts "
 			"directory, or add --force to replace them; nothing "
 			"was restored\n",
 			in_db ? "database " : "", in_db ? cfg->db_name : "",
 			in_db && in_dir ? " and " : "",
 			in_dir ? "artifacts directory " : "",
-			in_dir ? cfg->artifacts_dir : "");
+			in_dir ? cfg->artifacts_dir : "",
+			in_db && in_dir ? "are" : "is");
 		rc = BACKUP_NOT_EMPTY;
 		goto out;
 	}
