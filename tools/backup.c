@@ -200,11 +200,11 @@ wait_tool(pid_t pid, const char *what, char *err, size_t errlen)
 		WTERMSIG(st));
 }
 
-/* Appends the open file fd (bytes long) to the archive as name, hashing
- * what it writes. Returns 0 or -1. */
+/* Appends the open file fd (bytes long, permissions perm) to the archive
+ * as name, hashing what it writes. Returns 0 or -1. */
 static int
 add_fd(struct archive *a, const char *name, int fd, long long bytes,
-	char sha[65], char *err, size_t errlen)
+	mode_t perm, char sha[65], char *err, size_t errlen)
 {
 	crypto_hash_sha256_state st;
 	struct archive_entry *e = archive_entry_new();
@@ -216,7 +216,7 @@ add_fd(struct archive *a, const char *name, int fd, long long bytes,
 	archive_entry_set_pathname(e, name);
 	archive_entry_set_size(e, bytes);
 	archive_entry_set_filetype(e, AE_IFREG);
-	archive_entry_set_perm(e, 0644);
+	archive_entry_set_perm(e, perm);
 	archive_entry_set_mtime(e, time(NULL), 0);
 	if (archive_write_header(a, e) != ARCHIVE_OK) {
 		errf(err, errlen, "%s: %s", name, archive_error_string(a));
@@ -299,8 +299,8 @@ add_tree(struct archive *a, const char *root, const char *rel,
 				 * read even if it is replaced meanwhile. */
 				fstat(fd, &st);
 				name = xasprintf(FILES_PREFIX "%s", key);
-				bad = add_fd(a, name, fd, st.st_size, sha,
-					err, errlen);
+				bad = add_fd(a, name, fd, st.st_size,
+					st.st_mode & 0777, sha, err, errlen);
 				if (!bad) {
 					entries_add(files, name, sha,
 						st.st_size);
@@ -484,7 +484,7 @@ cmd_backup(const struct kiln_config *cfg, int argc, char **argv)
 			archive_error_string(a) : "out of memory");
 		goto fail;
 	}
-	if (add_fd(a, DUMP_NAME, fd, st.st_size, db_entry.sha, err,
+	if (add_fd(a, DUMP_NAME, fd, st.st_size, 0600, db_entry.sha, err,
 	    sizeof(err)) != 0)
 		goto fail;
 	db_entry.path = DUMP_NAME;
@@ -891,6 +891,19 @@ write_all(int fd, const char *p, size_t len)
 	return 0;
 }
 
+static int
+set_mode(const char *root, const char *key, mode_t mode, char *err,
+	size_t errlen)
+{
+	char *path = xasprintf("%s/%s", root, key);
+	int rc = 0;
+
+	if (chmod(path, mode) != 0)
+		rc = errf(err, errlen, "%s: %s", path, strerror(errno));
+	free(path);
+	return rc;
+}
+
 /*
  * Pass 2: loads the dump through the mysql client and puts every file
  * through the store. Each entry is hashed again on the way, so an archive
@@ -1000,6 +1013,11 @@ load_archive(const struct kiln_config *cfg, const char *path,
 		}
 		if (storage_put(s, key, data.data ? data.data : "", data.len,
 		    err, errlen) != 0)
+			goto out;
+		/* The store writes 0644; a file kept closer (a data export,
+		 * 0640) gets its own mode back, never more than 0664. */
+		if (set_mode(cfg->artifacts_dir, key,
+		    archive_entry_perm(e) & 0664, err, errlen) != 0)
 			goto out;
 	}
 	if (r != ARCHIVE_EOF) {

@@ -59,6 +59,13 @@ def backed_up(s):
                                       height=64, steps=2, seed=40 + n,
                                       batch_count=n))["id"]
                 for n in (1, 2)]
+        # A file kept closer than the store's 0644 (data exports are
+        # 0640): restore gives it its mode back.
+        os.makedirs(s.path("artifacts", "exports"), exist_ok=True)
+        probe = s.path("artifacts", "exports", "backup-probe.zip")
+        with open(probe, "wb") as f:
+            f.write(os.urandom(3000))
+        os.chmod(probe, 0o640)
         out = tempfile.mkdtemp(prefix="kiln-backup-", dir=s.dir)
         p = admin(s, "backup", "--to", out)
         assert p.returncode == 0, p.stdout + p.stderr
@@ -188,6 +195,11 @@ def test_restore_into_a_fresh_stack_serves_the_same_jobs_and_images(s):
             assert is_json(r)["status"] == "succeeded"
         assert images_of(fresh, b["key"], b["jobs"]) == b["images"]
         assert len(b["images"]) == 3
+        rel = ("artifacts", "exports", "backup-probe.zip")
+        with open(s.path(*rel), "rb") as f, open(fresh.path(*rel),
+                                                    "rb") as g:
+            assert f.read() == g.read()
+        assert os.stat(fresh.path(*rel)).st_mode & 0o777 == 0o640
     finally:
         fresh.down()
         fresh.remove()
