@@ -16,6 +16,7 @@
  * once the rest is written). restore reads the whole archive once to
  * check it against the manifest before it touches anything. */
 #include "backup.h"
+#include "backupman.h"
 #include "config.h"
 #include "db.h"
 #include "migrate.h"
@@ -38,62 +39,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MANIFEST_NAME	"MANIFEST.json"
-#define DUMP_NAME	"db/kiln.sql"
-#define FILES_PREFIX	"artifacts/"
-#define FORMAT_NAME	"kiln-backup 1"
 #define MANIFEST_MAX	(64u << 20)
 /* One artifact is read whole for storage_put: results, inputs and
  * export ZIPs, all far below this. */
 #define OBJECT_MAX	((size_t)4 << 30)
-
-struct entry {
-	char *path;		/* archive name */
-	char sha[65];
-	long long bytes;
-};
-
-struct entries {
-	struct entry *v;
-	size_t n, cap;
-};
-
-static void
-entries_add(struct entries *e, const char *path, const char *sha,
-	long long bytes)
-{
-	if (e->n == e->cap) {
-		e->cap = e->cap ? e->cap * 2 : 64;
-		e->v = xreallocarray(e->v, e->cap, sizeof(*e->v));
-	}
-	e->v[e->n].path = xstrdup(path);
-	snprintf(e->v[e->n].sha, sizeof(e->v[e->n].sha), "%s", sha);
-	e->v[e->n].bytes = bytes;
-	e->n++;
-}
-
-static void
-entries_free(struct entries *e)
-{
-	size_t i;
-
-	for (i = 0; i < e->n; i++)
-		free(e->v[i].path);
-	free(e->v);
-	e->v = NULL;
-	e->n = e->cap = 0;
-}
-
-static const struct entry *
-entries_find(const struct entries *e, const char *path)
-{
-	size_t i;
-
-	for (i = 0; i < e->n; i++)
-		if (!strcmp(e->v[i].path, path))
-			return &e->v[i];
-	return NULL;
-}
 
 static void
 sha_final_hex(crypto_hash_sha256_state *st, char out[65])
@@ -258,7 +207,7 @@ out:
  * those are the store's temporary files, never an object. */
 static int
 add_tree(struct archive *a, const char *root, const char *rel,
-	struct entries *files, long long *total, char *err, size_t errlen)
+	struct bak_entries *files, long long *total, char *err, size_t errlen)
 {
 	char *dir = rel[0] ? xasprintf("%s/%s", root, rel) : xstrdup(root);
 	struct dirent *de;
@@ -298,11 +247,11 @@ add_tree(struct archive *a, const char *root, const char *rel,
 				/* fstat: the file as opened, which is what is
 				 * read even if it is replaced meanwhile. */
 				fstat(fd, &st);
-				name = xasprintf(FILES_PREFIX "%s", key);
+				name = xasprintf(BAK_FILES "%s", key);
 				bad = add_fd(a, name, fd, st.st_size,
 					st.st_mode & 0777, sha, err, errlen);
 				if (!bad) {
-					entries_add(files, name, sha,
+					bak_entries_add(files, name, sha,
 						st.st_size);
 					*total += st.st_size;
 				}
@@ -343,7 +292,7 @@ add_memory(struct archive *a, const char *name, const char *data,
 }
 
 static json_object *
-entry_json(const struct entry *e)
+entry_json(const struct bak_entry *e)
 {
 	json_object *o = json_object_new_object();
 
@@ -391,8 +340,8 @@ cmd_backup(const struct kiln_config *cfg, int argc, char **argv)
 	const char *to = NULL;
 	char opts[4096] = "", dump[4096] = "", err[1024] = "", when[32];
 	char *out = NULL, *tmp = NULL, *args[16], *optarg_s = NULL;
-	struct entries files = { 0 };
-	struct entry db_entry = { 0 };
+	struct bak_entries files = { 0 };
+	struct bak_entry db_entry = { 0 };
 	struct archive *a = NULL;
 	json_object *man = NULL, *arr;
 	struct db *db = NULL;
@@ -484,10 +433,10 @@ cmd_backup(const struct kiln_config *cfg, int argc, char **argv)
 			archive_error_string(a) : "out of memory");
 		goto fail;
 	}
-	if (add_fd(a, DUMP_NAME, fd, st.st_size, 0600, db_entry.sha, err,
+	if (add_fd(a, BAK_DUMP, fd, st.st_size, 0600, db_entry.sha, err,
 	    sizeof(err)) != 0)
 		goto fail;
-	db_entry.path = DUMP_NAME;
+	db_entry.path = BAK_DUMP;
 	db_entry.bytes = st.st_size;
 	/* 3. The files, after the snapshot (see the top of this file). */
 	if (add_tree(a, cfg->artifacts_dir, "", &files, &total, err,
@@ -496,7 +445,7 @@ cmd_backup(const struct kiln_config *cfg, int argc, char **argv)
 
 	man = json_object_new_object();
 	json_object_object_add(man, "format",
-		json_object_new_string(FORMAT_NAME));
+		json_object_new_string(BAK_FORMAT));
 	json_object_object_add(man, "kiln_version",
 		json_object_new_string(KILN_VERSION));
 	json_object_object_add(man, "schema_version",
@@ -511,7 +460,7 @@ cmd_backup(const struct kiln_config *cfg, int argc, char **argv)
 		const char *text = json_object_to_json_string_ext(man,
 			JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
 
-		if (add_memory(a, MANIFEST_NAME, text, strlen(text), err,
+		if (add_memory(a, BAK_MANIFEST, text, strlen(text), err,
 		    sizeof(err)) != 0)
 			goto fail;
 	}
@@ -556,7 +505,7 @@ out:
 	if (opts[0])
 		unlink(opts);
 	json_object_put(man);
-	entries_free(&files);
+	bak_entries_free(&files);
 	free(optarg_s);
 	free(tmp);
 	free(out);
@@ -565,103 +514,6 @@ out:
 }
 
 /* --- restore --- */
-
-/* What the manifest says, parsed and checked for shape. */
-struct manifest {
-	char kiln_version[64];
-	char created[64];
-	long schema;
-	struct entry db;
-	struct entries files;
-};
-
-static int
-entry_from_json(json_object *o, struct entry *e, char *err, size_t errlen)
-{
-	json_object *p, *s, *b;
-
-	if (!json_object_is_type(o, json_type_object) ||
-	    !json_object_object_get_ex(o, "path", &p) ||
-	    !json_object_object_get_ex(o, "sha256", &s) ||
-	    !json_object_object_get_ex(o, "bytes", &b) ||
-	    !json_object_is_type(p, json_type_string) ||
-	    !json_object_is_type(s, json_type_string) ||
-	    json_object_get_string_len(s) != 64 ||
-	    !json_object_is_type(b, json_type_int))
-		return errf(err, errlen, MANIFEST_NAME ": an entry lacks "
-			"path, sha256 or bytes");
-	e->path = xstrdup(json_object_get_string(p));
-	snprintf(e->sha, sizeof(e->sha), "%s", json_object_get_string(s));
-	e->bytes = json_object_get_int64(b);
-	return 0;
-}
-
-static int
-manifest_parse(const char *text, struct manifest *m, char *err,
-	size_t errlen)
-{
-	json_object *root = json_tokener_parse(text), *v, *files;
-	size_t i, n;
-	int rc = -1;
-
-	if (root == NULL || !json_object_is_type(root, json_type_object)) {
-		errf(err, errlen, MANIFEST_NAME ": not a JSON object");
-		goto out;
-	}
-	if (!json_object_object_get_ex(root, "format", &v) ||
-	    strcmp(json_object_get_string(v), FORMAT_NAME) != 0) {
-		errf(err, errlen, MANIFEST_NAME ": not a kiln backup (format "
-			"is not \"" FORMAT_NAME "\")");
-		goto out;
-	}
-	if (json_object_object_get_ex(root, "kiln_version", &v))
-		snprintf(m->kiln_version, sizeof(m->kiln_version), "%s",
-			json_object_get_string(v));
-	if (json_object_object_get_ex(root, "created", &v))
-		snprintf(m->created, sizeof(m->created), "%s",
-			json_object_get_string(v));
-	if (!json_object_object_get_ex(root, "schema_version", &v) ||
-	    !json_object_is_type(v, json_type_int)) {
-		errf(err, errlen, MANIFEST_NAME ": no schema_version");
-		goto out;
-	}
-	m->schema = (long)json_object_get_int64(v);
-	if (!json_object_object_get_ex(root, "database", &v) ||
-	    entry_from_json(v, &m->db, err, errlen) != 0 ||
-	    strcmp(m->db.path, DUMP_NAME) != 0) {
-		if (!err[0])
-			errf(err, errlen, MANIFEST_NAME ": the database "
-				"entry is not " DUMP_NAME);
-		goto out;
-	}
-	if (!json_object_object_get_ex(root, "files", &files) ||
-	    !json_object_is_type(files, json_type_array)) {
-		errf(err, errlen, MANIFEST_NAME ": no files list");
-		goto out;
-	}
-	n = json_object_array_length(files);
-	for (i = 0; i < n; i++) {
-		struct entry e = { 0 };
-
-		if (entry_from_json(json_object_array_get_idx(files, i), &e,
-		    err, errlen) != 0)
-			goto out;
-		entries_add(&m->files, e.path, e.sha, e.bytes);
-		free(e.path);
-	}
-	rc = 0;
-out:
-	json_object_put(root);
-	return rc;
-}
-
-static void
-manifest_free(struct manifest *m)
-{
-	free(m->db.path);
-	m->db.path = NULL;
-	entries_free(&m->files);
-}
 
 static struct archive *
 open_archive(const char *path, char *err, size_t errlen)
@@ -681,34 +533,21 @@ open_archive(const char *path, char *err, size_t errlen)
 	return a;
 }
 
-/* The key an archive name stands for: "artifacts/KEY" with a key the
- * store takes, else NULL (nothing outside the store is ever written). */
-static const char *
-archive_key(const char *name)
-{
-	if (!str_has_prefix(name, FILES_PREFIX))
-		return NULL;
-	name += strlen(FILES_PREFIX);
-	return storage_key_ok(name) ? name : NULL;
-}
-
 /*
  * Pass 1: reads every entry, hashing it, and checks the lot against the
  * manifest: the same names, sizes and SHA-256s, nothing more, nothing
  * less. Touches nothing. Returns 0 with *m filled, or -1 with err.
  */
 static int
-verify_archive(const char *path, struct manifest *m, char *err,
+verify_archive(const char *path, struct bak_manifest *m, char *err,
 	size_t errlen)
 {
 	struct archive *a = open_archive(path, err, errlen);
 	struct archive_entry *e;
-	struct entries seen = { 0 };
+	struct bak_entries seen = { 0 };
 	struct buf man = { 0 };
 	char chunk[65536], sha[65];
-	const struct entry *want;
 	int r, rc = -1, got_man = 0;
-	size_t i;
 
 	if (a == NULL)
 		return -1;
@@ -717,17 +556,21 @@ verify_archive(const char *path, struct manifest *m, char *err,
 		crypto_hash_sha256_state st;
 		long long bytes = 0;
 		la_ssize_t got;
-		int is_man = !strcmp(name, MANIFEST_NAME);
+		int is_man;
 
+		if (name == NULL) {
+			errf(err, errlen, "%s: an entry without a name", path);
+			goto out;
+		}
+		is_man = !strcmp(name, BAK_MANIFEST);
 		if (archive_entry_filetype(e) != AE_IFREG ||
-		    (!is_man && strcmp(name, DUMP_NAME) != 0 &&
-		    archive_key(name) == NULL)) {
+		    (!is_man && strcmp(name, BAK_DUMP) != 0 &&
+		    bak_archive_key(name) == NULL)) {
 			errf(err, errlen, "%s: unexpected entry %s", path,
 				name);
 			goto out;
 		}
-		if (entries_find(&seen, name) != NULL ||
-		    (is_man && got_man)) {
+		if (is_man && got_man) {
 			errf(err, errlen, "%s: %s appears twice", path, name);
 			goto out;
 		}
@@ -738,7 +581,7 @@ verify_archive(const char *path, struct manifest *m, char *err,
 			bytes += got;
 			if (is_man && (man.len + (size_t)got > MANIFEST_MAX ||
 			    buf_append(&man, chunk, (size_t)got) != 0)) {
-				errf(err, errlen, "%s: " MANIFEST_NAME " is too "
+				errf(err, errlen, "%s: " BAK_MANIFEST " is too "
 					"large", path);
 				goto out;
 			}
@@ -752,49 +595,29 @@ verify_archive(const char *path, struct manifest *m, char *err,
 		if (is_man)
 			got_man = 1;
 		else
-			entries_add(&seen, name, sha, bytes);
+			bak_entries_add(&seen, name, sha, bytes);
 	}
 	if (r != ARCHIVE_EOF) {
 		errf(err, errlen, "%s: %s", path, archive_error_string(a));
 		goto out;
 	}
-	if (!got_man || buf_append(&man, "", 1) != 0) {
-		errf(err, errlen, "%s: no " MANIFEST_NAME "; not a kiln "
+	if (!got_man) {
+		errf(err, errlen, "%s: no " BAK_MANIFEST "; not a kiln "
 			"backup", path);
 		goto out;
 	}
-	if (manifest_parse(man.data, m, err, errlen) != 0)
+	if (bak_manifest_parse(man.data, man.len, m, err, errlen) != 0)
 		goto out;
-	/* Everything the manifest lists is there and unchanged... */
-	for (i = 0; i <= m->files.n; i++) {
-		const struct entry *w = i < m->files.n ? &m->files.v[i] :
-			&m->db;
+	if (bak_manifest_check(m, &seen, err, errlen) != 0) {
+		char why[1024];
 
-		want = entries_find(&seen, w->path);
-		if (want == NULL) {
-			errf(err, errlen, "%s: %s is in the manifest but not "
-				"in the archive", path, w->path);
-			goto out;
-		}
-		if (want->bytes != w->bytes || strcmp(want->sha, w->sha)) {
-			errf(err, errlen, "%s: %s: its SHA-256 (%s) is not the "
-				"manifest's (%s): the archive is damaged or was "
-				"altered", path, w->path, want->sha, w->sha);
-			goto out;
-		}
-	}
-	/* ...and nothing is there that it does not list. */
-	for (i = 0; i < seen.n; i++) {
-		if (strcmp(seen.v[i].path, DUMP_NAME) != 0 &&
-		    entries_find(&m->files, seen.v[i].path) == NULL) {
-			errf(err, errlen, "%s: %s is not in the manifest", path,
-				seen.v[i].path);
-			goto out;
-		}
+		snprintf(why, sizeof(why), "%s", err);
+		errf(err, errlen, "%s: %s", path, why);
+		goto out;
 	}
 	rc = 0;
 out:
-	entries_free(&seen);
+	bak_entries_free(&seen);
 	buf_free(&man);
 	archive_read_free(a);
 	return rc;
@@ -911,7 +734,7 @@ set_mode(const char *root, const char *key, mode_t mode, char *err,
  */
 static int
 load_archive(const struct kiln_config *cfg, const char *path,
-	const struct manifest *m, const char *opts, char *err, size_t errlen)
+	const struct bak_manifest *m, const char *opts, char *err, size_t errlen)
 {
 	struct archive *a = open_archive(path, err, errlen);
 	struct storage *s = storage_local_new(cfg->artifacts_dir);
@@ -924,9 +747,10 @@ load_archive(const struct kiln_config *cfg, const char *path,
 		goto out;
 	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
 		const char *name = archive_entry_pathname(e);
-		const char *key = archive_key(name);
-		const struct entry *want = !strcmp(name, DUMP_NAME) ? &m->db :
-			entries_find(&m->files, name);
+		const char *key = name ? bak_archive_key(name) : NULL;
+		const struct bak_entry *want = name == NULL ? NULL :
+			!strcmp(name, BAK_DUMP) ? &m->db :
+			bak_entries_find(&m->files, name);
 		crypto_hash_sha256_state st;
 		la_ssize_t got;
 
@@ -972,7 +796,7 @@ load_archive(const struct kiln_config *cfg, const char *path,
 			    != 0)
 				goto out;
 			if (got < 0 || bad) {
-				errf(err, errlen, "%s: %s", DUMP_NAME, got < 0 ?
+				errf(err, errlen, "%s: %s", BAK_DUMP, got < 0 ?
 					archive_error_string(a) :
 					strerror(bad));
 				goto out;
@@ -982,7 +806,7 @@ load_archive(const struct kiln_config *cfg, const char *path,
 				errf(err, errlen, "%s changed since it was "
 					"checked; the database was loaded from "
 					"it: restore again with --force",
-					DUMP_NAME);
+					BAK_DUMP);
 				goto out;
 			}
 			printf("loaded the database dump (%lld bytes) into "
@@ -1053,7 +877,7 @@ cmd_restore(const struct kiln_config *cfg, int argc, char **argv)
 {
 	const char *from = NULL;
 	char err[1024] = "", opts[4096] = "";
-	struct manifest m = { 0 };
+	struct bak_manifest m = { 0 };
 	struct db *db = NULL;
 	long newest, now;
 	int i, force = 0, in_db, in_dir, n, rc = BACKUP_FAILED;
@@ -1156,7 +980,7 @@ fail:
 out:
 	if (opts[0])
 		unlink(opts);
-	manifest_free(&m);
+	bak_manifest_free(&m);
 	db_free(db);
 	return rc;
 }
