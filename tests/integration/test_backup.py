@@ -221,11 +221,15 @@ def test_restore_of_an_older_backup_applies_the_newer_migrations(s):
         with open(fresh.conf) as f, open(conf, "w") as g:
             g.write(f.read().replace("migrations = %s/sql" % harness.ROOT,
                                      "migrations = %s" % mig))
-        p = run([ADMIN, "-c", conf, "restore", "--from", b["tar"],
-                 "--force"], timeout=120)
+        # INSTALL's way: a new, empty database (no --force needed).
+        fresh.sql("DROP DATABASE kiln; CREATE DATABASE kiln CHARACTER SET"
+                  " utf8mb4 COLLATE utf8mb4_unicode_ci", database="mysql")
+        p = run([ADMIN, "-c", conf, "restore", "--from", b["tar"]],
+                timeout=120)
         assert p.returncode == 0, p.stdout + p.stderr
         assert "applied 999_backup_probe.sql" in p.stdout, p.stdout
         assert "migrations: 1 applied, schema version 999" in p.stdout
+        assert "dropped" not in p.stdout, p.stdout
         assert one(fresh, "SELECT COUNT(*) FROM jobs WHERE user_id = %d" %
                    b["uid"]) == "2"
     finally:
