@@ -44,6 +44,52 @@
  * export ZIPs, all far below this. */
 #define OBJECT_MAX	((size_t)4 << 30)
 
+/* Files that must not outlive an interrupted run: the option file with
+ * the database password, the half-written archive and dump. A command
+ * line tool, one run per process, so process-wide state is right here. */
+#define TEMP_MAX 3
+static char temp_path[TEMP_MAX][4096];
+
+static void
+on_signal(int sig)
+{
+	int i;
+
+	for (i = 0; i < TEMP_MAX; i++)
+		if (temp_path[i][0])
+			unlink(temp_path[i]);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* Remembers path for on_signal (forget: path NULL clears slot i). */
+static void
+temp_track(int i, const char *path)
+{
+	static int handlers;
+	struct sigaction sa;
+
+	if (!handlers) {
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_signal;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGHUP, &sa, NULL);
+		handlers = 1;
+	}
+	/* Block the handler while the slot changes. */
+	{
+		sigset_t all, old;
+
+		sigfillset(&all);
+		sigprocmask(SIG_BLOCK, &all, &old);
+		snprintf(temp_path[i], sizeof(temp_path[i]), "%s",
+			path ? path : "");
+		sigprocmask(SIG_SETMASK, &old, NULL);
+	}
+}
+
 static void
 sha_final_hex(crypto_hash_sha256_state *st, char out[65])
 {
@@ -74,6 +120,7 @@ write_client_options(const struct kiln_config *cfg, char *path, size_t n,
 	fd = mkstemp(path);
 	if (fd < 0)
 		return errf(err, errlen, "%s: %s", tmp, strerror(errno));
+	temp_track(0, path);
 	buf_printf(&b, "[client]\nuser = %s\npassword = \"", cfg->db_user);
 	/* Option-file values are quoted; a quote or backslash is escaped. */
 	for (p = cfg->db_password; *p; p++) {
@@ -349,7 +396,7 @@ cmd_backup(const struct kiln_config *cfg, int argc, char **argv)
 	long long total = 0;
 	long schema;
 	time_t now = time(NULL);
-	int i, fd = -1, k = 0, rc = BACKUP_FAILED;
+	int i, fd = -1, tfd = -1, k = 0, rc = BACKUP_FAILED;
 	size_t j;
 	pid_t pid;
 
@@ -400,6 +447,7 @@ cmd_backup(const struct kiln_config *cfg, int argc, char **argv)
 		dump[0] = '\0';
 		goto fail;
 	}
+	temp_track(1, dump);
 	optarg_s = xasprintf("--defaults-file=%s", opts);
 	args[k++] = NULL;	/* the tool's name, set by spawn_tool */
 	args[k++] = optarg_s;
@@ -426,9 +474,19 @@ cmd_backup(const struct kiln_config *cfg, int argc, char **argv)
 	/* 2. The archive, written beside its final name and renamed at the
 	 * end: an interrupted backup leaves no file that looks whole. */
 	tmp = xasprintf("%s.part", out);
+	/* 0600 whatever the umask: the archive holds every password hash
+	 * and image of the site. */
+	tfd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (tfd < 0) {
+		errf(err, sizeof(err), "%s: %s", tmp, strerror(errno));
+		free(tmp);
+		tmp = NULL;	/* not ours to remove */
+		goto fail;
+	}
+	temp_track(2, tmp);
 	a = archive_write_new();
 	if (a == NULL || archive_write_set_format_pax_restricted(a) !=
-	    ARCHIVE_OK || archive_write_open_filename(a, tmp) != ARCHIVE_OK) {
+	    ARCHIVE_OK || archive_write_open_fd(a, tfd) != ARCHIVE_OK) {
 		errf(err, sizeof(err), "%s: %s", tmp, a ?
 			archive_error_string(a) : "out of memory");
 		goto fail;
@@ -468,18 +526,12 @@ cmd_backup(const struct kiln_config *cfg, int argc, char **argv)
 		errf(err, sizeof(err), "%s: %s", tmp, archive_error_string(a));
 		goto fail;
 	}
-	{
-		int tfd = open(tmp, O_RDONLY);
-
-		if (tfd < 0 || fsync(tfd) != 0) {
-			errf(err, sizeof(err), "%s: %s", tmp,
-				strerror(errno));
-			if (tfd >= 0)
-				close(tfd);
-			goto fail;
-		}
-		close(tfd);
+	if (fsync(tfd) != 0 || close(tfd) != 0) {
+		tfd = -1;
+		errf(err, sizeof(err), "%s: %s", tmp, strerror(errno));
+		goto fail;
 	}
+	tfd = -1;
 	if (rename(tmp, out) != 0) {
 		errf(err, sizeof(err), "%s: %s", out, strerror(errno));
 		goto fail;
@@ -496,6 +548,8 @@ fail:
 out:
 	if (a != NULL)
 		archive_write_free(a);
+	if (tfd >= 0)
+		close(tfd);
 	if (tmp != NULL && rc != BACKUP_OK)
 		unlink(tmp);
 	if (fd >= 0)
@@ -504,6 +558,9 @@ out:
 		unlink(dump);
 	if (opts[0])
 		unlink(opts);
+	temp_track(0, NULL);
+	temp_track(1, NULL);
+	temp_track(2, NULL);
 	json_object_put(man);
 	bak_entries_free(&files);
 	free(optarg_s);
@@ -980,6 +1037,7 @@ fail:
 out:
 	if (opts[0])
 		unlink(opts);
+	temp_track(0, NULL);
 	bak_manifest_free(&m);
 	db_free(db);
 	return rc;

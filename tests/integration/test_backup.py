@@ -88,6 +88,8 @@ def test_backup_manifest_lists_every_file_with_its_sha256(s):
                 if n != "MANIFEST.json"}
     assert names[0] == "db/kiln.sql" and names[-1] == "MANIFEST.json", \
         names
+    # It holds every password hash: 0600 whatever the umask.
+    assert os.stat(b["tar"]).st_mode & 0o777 == 0o600
     assert man["format"] == "kiln-backup 1", man
     assert man["schema_version"] == int(one(
         s, "SELECT MAX(version) FROM schema_migrations")), man
@@ -136,6 +138,43 @@ def test_backup_gives_the_dump_tool_its_password_in_a_0600_file(s):
     # The option file is gone once the backup is written.
     assert not os.path.exists(argv[0][len("--defaults-file="):])
     assert pw not in p.stdout + p.stderr
+
+
+def test_an_interrupted_backup_leaves_no_password_file_or_part(s):
+    # A mariadb-dump that notes its option file and hangs: kiln-admin is
+    # stopped (SIGTERM) while it runs.
+    import signal
+    import subprocess
+    import time
+    spy = tempfile.mkdtemp(dir=s.dir)
+    with open(os.path.join(spy, "mariadb-dump"), "w") as f:
+        f.write("#!/bin/sh\necho $$ >%s/pid\n"
+                "echo \"${1#--defaults-file=}\" >%s/opts\n"
+                "exec sleep 30\n" % (spy, spy))
+    os.chmod(os.path.join(spy, "mariadb-dump"), 0o755)
+    out = tempfile.mkdtemp(dir=s.dir)
+    p = subprocess.Popen([ADMIN, "-c", s.conf, "backup", "--to", out],
+                         env=dict(os.environ, PATH=spy + ":" +
+                                  os.environ["PATH"]),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        harness.wait_until(lambda: os.path.exists(
+            os.path.join(spy, "opts")), timeout=20, what="the dump")
+        opts = open(os.path.join(spy, "opts")).read().strip()
+        assert os.path.exists(opts)
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(timeout=20) == -signal.SIGTERM
+    finally:
+        if p.poll() is None:
+            p.kill()
+        try:    # the dump tool, by the pid it noted
+            os.kill(int(open(os.path.join(spy, "pid")).read()),
+                    signal.SIGKILL)
+        except (OSError, ValueError):
+            pass
+    time.sleep(0.2)
+    assert not os.path.exists(opts), "password file left behind"
+    assert os.listdir(out) == [], os.listdir(out)
 
 
 def _tampered(s, b):
