@@ -32,7 +32,7 @@ LIBS_ZIP   = -larchive
 LDLIBS_WEB = $(LIBS_CGI) $(LIBS_DB) $(LIBS_COMMON) $(LIBS_ZIP)
 LDLIBS_ENG = $(LIBS_CL) $(LIBS_COMMON)
 LDLIBS_D   = $(LIBS_CL) $(LIBS_DB) $(LIBS_COMMON) $(LIBS_ZIP)
-LDLIBS_ADM = $(LIBS_DB) -ljson-c -lsodium -lm $(LDLIBS_PW)
+LDLIBS_ADM = $(LIBS_DB) -ljson-c -lsodium -lm $(LDLIBS_PW) $(LIBS_ZIP)
 # Tests and fuzz harnesses link code from every part.
 LDLIBS_ALL = $(LIBS_CGI) $(LIBS_CL) $(LIBS_DB) $(LIBS_COMMON) $(LDLIBS_PW) \
              $(LDLIBS_2FA) $(LIBS_ZIP)
@@ -65,7 +65,7 @@ KILND_SRC  = render-daemon/kilnd.c render-daemon/cl_devices.c \
 RENDER_SRC = render-daemon/kiln-render.c render-daemon/cl_devices.c \
              render-daemon/engine_env.c $(wildcard render-daemon/cmd_*.c) \
              $(wildcard render-daemon/tune_*.c)
-ADMIN_SRC  = tools/kiln-admin.c
+ADMIN_SRC  = tools/kiln-admin.c tools/backup.c
 
 PORTAL = $(BUILD)/cgi-bin/portal.fcgi
 API    = $(BUILD)/cgi-bin/api.fcgi

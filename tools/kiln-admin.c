@@ -1,7 +1,9 @@
 /* kiln-admin.c - the operator's command line: schema migrations, config
- * check, first admin account, canceling a job, hashing model files. */
+ * check, first admin account, canceling a job, hashing model files,
+ * backups. */
 #include "accounts.h"
 #include "auth.h"
+#include "backup.h"
 #include "config.h"
 #include "db.h"
 #include "extras.h"
@@ -47,6 +49,14 @@ usage(FILE *f)
 		"  hash                    hash every single-file model, LoRA\n"
 		"                          and embedding not hashed yet (the\n"
 		"                          hashes the API and PNGs show)\n"
+		"  backup --to DIR|FILE    write the database and the artifacts\n"
+		"                          directory to one checksummed tar\n"
+		"                          (DIR: kiln-backup-TIME.tar in it)\n"
+		"  restore --from FILE [--force]\n"
+		"                          check a backup, then load it into an\n"
+		"                          empty database and artifacts\n"
+		"                          directory (--force: replace them) and\n"
+		"                          apply pending migrations\n"
 		"\n"
 		"The config file is -c, else $KILN_CONF, else %s.\n",
 		KILN_CONF_DEFAULT);
@@ -444,6 +454,10 @@ main(int argc, char **argv)
 		rc = cmd_cancel_job(&cfg, argc - i, argv + i);
 	} else if (!strcmp(cmd, "hash")) {
 		rc = cmd_hash(&cfg, argc - i, argv + i);
+	} else if (!strcmp(cmd, "backup")) {
+		rc = cmd_backup(&cfg, argc - i, argv + i);
+	} else if (!strcmp(cmd, "restore")) {
+		rc = cmd_restore(&cfg, argc - i, argv + i);
 	} else {
 		usage(stderr);
 		rc = 2;
