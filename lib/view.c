@@ -203,6 +203,12 @@ static const char *const flash_msgs[][2] = {
 	{ "restored", N_("Restored: the image is back on Explore.") },
 	{ "dismissed", N_("The reports were dismissed.") },
 	{ "banned", N_("The author is banned and the image hidden.") },
+	/* Incidents on the status page (issue 28). */
+	{ "incident_opened", N_("Incident opened: it is on the status page "
+	    "and in the banner.") },
+	{ "incident_updated", N_("Update posted to the status page.") },
+	{ "incident_resolved", N_("Incident resolved: it is now among the "
+	    "past incidents.") },
 };
 
 static const char *
@@ -222,6 +228,41 @@ view_flash(struct kreq *req, const char *code)
 	if (flash_text(code) == NULL)
 		return -1;
 	return resp_cookie(req, FLASH_COOKIE, code, 60);
+}
+
+/* The open incident the frame's banner names (the most severe, then the
+ * newest) and how many are open: Incident.Title, .Severity, .Open. Best
+ * effort: with the database down (an error page saying so) or failing,
+ * the page goes without the banner. Returns 0 or -1 (out of memory). */
+static int
+set_incident_banner(struct kreq *req)
+{
+	struct db *db = req->app->db;
+	char *title = NULL, *severity = NULL;
+	long open = 0;
+	int rc = 0;
+
+	if (db == NULL || db_is_down(db))
+		return 0;
+	if (db_query_long(db, "SELECT COUNT(*) FROM incidents"
+	    " WHERE resolved_at IS NULL", NULL, 0, &open) != 0 || open == 0)
+		return 0;
+	if (db_query_string(db, "SELECT CONCAT(severity, ' ', title)"
+	    " FROM incidents WHERE resolved_at IS NULL"
+	    " ORDER BY severity DESC, created_at DESC, id DESC LIMIT 1",
+	    NULL, 0, &title) != 0 || title == NULL)
+		return 0;
+	/* "severity title": the ENUM has no spaces. */
+	severity = title;
+	title = strchr(title, ' ');
+	if (title != NULL) {
+		*title++ = '\0';
+		rc |= view_set(req, "Incident.Title", title);
+		rc |= view_set(req, "Incident.Severity", severity);
+		rc |= view_set_int(req, "Incident.Open", open);
+	}
+	free(severity);
+	return rc;
 }
 
 /* What every page's frame shows: who is signed in and the form token. */
@@ -257,6 +298,7 @@ set_frame(struct kreq *req)
 	}
 	/* Where the theme switch returns to. */
 	rc |= view_set(req, "Page.Path", req->path);
+	rc |= set_incident_banner(req);
 	if (a != NULL) {
 		rc |= view_set(req, "User.Username", a->username);
 		rc |= view_set(req, "User.Name", *a->display_name ?
