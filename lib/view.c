@@ -238,30 +238,28 @@ static int
 set_incident_banner(struct kreq *req)
 {
 	struct db *db = req->app->db;
-	char *title = NULL, *severity = NULL;
-	long open = 0;
+	char *row = NULL, *severity, *title;
 	int rc = 0;
 
 	if (db == NULL || db_is_down(db))
 		return 0;
-	if (db_query_long(db, "SELECT COUNT(*) FROM incidents"
-	    " WHERE resolved_at IS NULL", NULL, 0, &open) != 0 || open == 0)
-		return 0;
-	if (db_query_string(db, "SELECT CONCAT(severity, ' ', title)"
-	    " FROM incidents WHERE resolved_at IS NULL"
+	/* One row: the count of open ones (the window counts before the
+	 * LIMIT), the severity (an ENUM without spaces) and the title. */
+	if (db_query_string(db, "SELECT CONCAT(COUNT(*) OVER (), ' ',"
+	    " severity, ' ', title) FROM incidents WHERE resolved_at IS NULL"
 	    " ORDER BY severity DESC, created_at DESC, id DESC LIMIT 1",
-	    NULL, 0, &title) != 0 || title == NULL)
+	    NULL, 0, &row) != 0 || row == NULL)
 		return 0;
-	/* "severity title": the ENUM has no spaces. */
-	severity = title;
-	title = strchr(title, ' ');
+	severity = strchr(row, ' ');
+	title = severity != NULL ? strchr(severity + 1, ' ') : NULL;
 	if (title != NULL) {
+		*severity++ = '\0';
 		*title++ = '\0';
 		rc |= view_set(req, "Incident.Title", title);
 		rc |= view_set(req, "Incident.Severity", severity);
-		rc |= view_set_int(req, "Incident.Open", open);
+		rc |= view_set(req, "Incident.Open", row);
 	}
-	free(severity);
+	free(row);
 	return rc;
 }
 

@@ -324,7 +324,18 @@ def test_a_critical_incident_is_an_outage(s):
                       severity="critical", message="Down.")
     assert r.status == 303, r.status
     iid = int(one(s, "SELECT id FROM incidents WHERE title = '%s'" % title))
+    minor = unique("A small thing")
+    assert open_incident(s, who, title=minor, components="queue",
+                         severity="minor", message="m").status == 303
+    mid = int(one(s, "SELECT id FROM incidents WHERE title = '%s'" % minor))
     try:
+        # The banner names the most severe one and counts the rest.
+        n = int(one(s, "SELECT COUNT(*) FROM incidents"
+                       " WHERE resolved_at IS NULL"))
+        banner = re.search(r'id="incident-banner"><a href="/status">'
+                           r'(.*?)</a>', get(s, "/").text, re.S).group(1)
+        assert title in banner and minor not in banner, banner
+        assert "(and %d more)" % (n - 1) in banner, banner
         doc = status_json(s)
         assert doc["state"] == "outage", doc["state"]
         web = [c for c in doc["components"] if c["name"] == "web"][0]
@@ -332,8 +343,9 @@ def test_a_critical_incident_is_an_outage(s):
         assert 'data-state="outage"' in get(s, "/status").text
     finally:
         cookie, csrf = who
-        post_form(s, cookie, "/admin/incidents/%d/update" % iid,
-                  dict(csrf=csrf, status="resolved", message="Up."))
+        for i in (iid, mid):
+            post_form(s, cookie, "/admin/incidents/%d/update" % i,
+                      dict(csrf=csrf, status="resolved", message="Up."))
 
 
 def test_bad_incident_forms_are_refused(s):
