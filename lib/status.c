@@ -33,9 +33,9 @@ const char *const status_severities[] = { "minor", "major", "critical",
 const char *const status_updates[] = { "investigating", "identified",
 	"monitoring", "resolved", NULL };
 
-enum state { ST_OK, ST_DEGRADED, ST_OUTAGE };
+enum state { ST_OK, ST_DEGRADED, ST_OUTAGE, ST_MAINTENANCE };
 static const char *const state_names[] = { "operational", "degraded",
-	"outage" };
+	"outage", "maintenance" };
 
 struct component {
 	char name[129];
@@ -48,6 +48,8 @@ struct doc {
 	size_t ncomp;
 	json_object *models;		/* array of per-model figures */
 	json_object *current, *past;	/* incidents */
+	json_object *maintenance;	/* windows not yet over */
+	int in_maintenance;		/* one of them is on now */
 	json_object *by_id[STATUS_MAX_INCIDENTS];
 	unsigned long long ids[STATUS_MAX_INCIDENTS];
 	size_t nincidents;
@@ -411,6 +413,63 @@ incidents(struct db *db, struct doc *d)
 		DB_NFIELDS(upd_fields), &u, upd_cb, d) < 0 ? -1 : 0;
 }
 
+/* --- maintenance windows ------------------------------------------------ */
+
+struct mw_rec {
+	unsigned long long id;
+	const char *title, *message, *mode, *starts, *ends;
+	long active;
+};
+
+static const struct db_field mw_fields[] = {
+	DB_FIELD(struct mw_rec, id, DBF_ULLONG, "id"),
+	DB_FIELD(struct mw_rec, title, DBF_STR, "title"),
+	DB_FIELD(struct mw_rec, message, DBF_STR, "message"),
+	DB_FIELD(struct mw_rec, mode, DBF_STR, "mode"),
+	DB_FIELD(struct mw_rec, starts, DBF_STR, "starts"),
+	DB_FIELD(struct mw_rec, ends, DBF_STR, "ends"),
+	DB_FIELD(struct mw_rec, active, DBF_LONG, "active"),
+};
+
+static int
+mw_cb(void *rec, void *arg)
+{
+	const struct mw_rec *r = rec;
+	struct doc *d = arg;
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "id", json_object_new_int64((int64_t)r->id));
+	json_object_object_add(o, "title", json_object_new_string(r->title));
+	json_object_object_add(o, "message",
+		json_object_new_string(r->message));
+	/* refuse: new jobs get 503; hold: they queue and wait. */
+	json_object_object_add(o, "mode", json_object_new_string(r->mode));
+	json_object_object_add(o, "starts_at",
+		json_object_new_string(r->starts));
+	json_object_object_add(o, "ends_at", json_object_new_string(r->ends));
+	json_object_object_add(o, "active",
+		json_object_new_boolean(r->active != 0));
+	json_object_array_add(d->maintenance, o);
+	if (r->active)
+		d->in_maintenance = 1;
+	return 0;
+}
+
+static int
+maintenance(struct db *db, struct doc *d)
+{
+	struct mw_rec r;
+
+	memset(&r, 0, sizeof(r));
+	return db_query_into(db, "SELECT id, title, message, mode,"
+		" DATE_FORMAT(starts_at, " ISO ") AS starts,"
+		" DATE_FORMAT(ends_at, " ISO ") AS ends,"
+		" starts_at <= NOW(3) AS active FROM maintenance_windows"
+		" WHERE canceled_at IS NULL AND ends_at > NOW(3)"
+		" ORDER BY starts_at, id LIMIT 20", NULL, 0, mw_fields,
+		DB_NFIELDS(mw_fields), &r, mw_cb, d) < 0 ? -1 : 0;
+}
+
 /* --- the document -------------------------------------------------------- */
 
 struct queue_rec {
@@ -491,6 +550,7 @@ status_build(struct db *db, long heartbeat_interval)
 	d->models = json_object_new_array();
 	d->current = json_object_new_array();
 	d->past = json_object_new_array();
+	d->maintenance = json_object_new_array();
 	/* web and queue first; the models in the order the failure query
 	 * gives (by name); components only incidents name last. */
 	component(d, "web");
@@ -507,7 +567,7 @@ status_build(struct db *db, long heartbeat_interval)
 	    " WHERE status IN ('queued', 'running')", NULL, 0, queue_fields,
 	    DB_NFIELDS(queue_fields), &qr, NULL, NULL) < 0 ||
 	    failures(db, d) != 0 || percentiles(db, d) != 0 ||
-	    incidents(db, d) != 0)
+	    incidents(db, d) != 0 || maintenance(db, d) != 0)
 		goto done;
 
 	/* Nothing renders without a daemon; a queue whose oldest job has
@@ -525,6 +585,10 @@ status_build(struct db *db, long heartbeat_interval)
 			d->comp[i].now);
 	}
 
+	/* A maintenance window on now says why whatever is slow or down
+	 * is: it is the state shown. */
+	if (d->in_maintenance)
+		overall = ST_MAINTENANCE;
 	root = json_object_new_object();
 	json_object_object_add(root, "state",
 		json_object_new_string(state_names[overall]));
@@ -545,13 +609,13 @@ status_build(struct db *db, long heartbeat_interval)
 	json_object_object_add(inc, "current", json_object_get(d->current));
 	json_object_object_add(inc, "past", json_object_get(d->past));
 	json_object_object_add(root, "incidents", inc);
-	/* Maintenance windows are not scheduled yet: always empty, so
-	 * clients can read the key now. */
-	json_object_object_add(root, "maintenance", json_object_new_array());
+	json_object_object_add(root, "maintenance",
+		json_object_get(d->maintenance));
 done:
 	json_object_put(d->models);
 	json_object_put(d->current);
 	json_object_put(d->past);
+	json_object_put(d->maintenance);
 	free(today);
 	free(now);
 	free(d);

@@ -44,3 +44,24 @@ CREATE TABLE IF NOT EXISTS incident_updates (
 -- The status page's figures read the jobs that finished in the last hour,
 -- day and 90 days: by finished_at, not a scan of the whole table.
 ALTER TABLE jobs ADD INDEX IF NOT EXISTS jobs_finished (finished_at);
+
+-- A maintenance window an administrator schedules (/admin/maintenance):
+-- from starts_at to ends_at (UTC) new submissions are refused with 503
+-- and Retry-After (mode refuse) or queued but not claimed by any daemon
+-- (mode hold); jobs already running finish. The status page lists the
+-- windows not yet over and says "maintenance" during one; the portal's
+-- banner warns a day ahead. canceled_at ends one early or calls it off.
+CREATE TABLE IF NOT EXISTS maintenance_windows (
+  id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  title VARCHAR(200) NOT NULL,
+  message TEXT NOT NULL,
+  mode ENUM('refuse', 'hold') NOT NULL DEFAULT 'refuse',
+  starts_at DATETIME(3) NOT NULL,
+  ends_at DATETIME(3) NOT NULL,
+  created_by BIGINT UNSIGNED NULL,
+  created_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+  canceled_at DATETIME(3) NULL,
+  KEY maintenance_due (canceled_at, ends_at),
+  CONSTRAINT maintenance_creator_fk FOREIGN KEY (created_by)
+    REFERENCES users (id) ON DELETE SET NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;

@@ -49,7 +49,16 @@ ISO in the data; *_at_local is the same for localtime(). ?>
   <?cs /each ?>
 
   <h2><?cs var:_("Upcoming maintenance") ?></h2>
-  <p class="muted"><?cs var:_("None scheduled.") ?></p>
+  <div id="maintenance">
+  <?cs if:subcount(Status.maintenance) == 0 ?><p class="muted"><?cs var:_("None scheduled.") ?></p><?cs /if ?>
+  <?cs each:m = Status.maintenance ?>
+  <article class="maintenance" id="maintenance-<?cs var:m.id ?>">
+    <h3><?cs var:m.title ?><?cs if:m.active == "true" ?> <span class="muted">(<?cs var:_("in progress") ?>)</span><?cs /if ?></h3>
+    <p class="muted"><?cs var:localtime(m.starts_at_local) ?> – <?cs var:localtime(m.ends_at_local) ?> · <?cs if:m.mode == "hold" ?><?cs var:_("New jobs are queued and wait until it ends.") ?><?cs else ?><?cs var:_("New jobs are refused until it ends.") ?><?cs /if ?></p>
+    <?cs if:m.message ?><p class="prompt"><?cs var:m.message ?></p><?cs /if ?>
+  </article>
+  <?cs /each ?>
+  </div>
 
   <h2><?cs var:_("Past incidents") ?></h2>
   <div id="incidents-past">

@@ -413,7 +413,7 @@ def page_fixtures(s):
                         "/admin/users/%d" % uid,
                         "/admin/users/%d/delete" % uid, "/admin/audit",
                         "/admin/settings", "/admin/reports",
-                        "/admin/incidents"]),
+                        "/admin/incidents", "/admin/maintenance"]),
     }
 
 

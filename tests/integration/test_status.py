@@ -398,9 +398,142 @@ def test_status_json_shape(s):
     assert set(doc) >= {"state", "updated_at", "daemons", "queue",
                         "models", "components", "incidents",
                         "maintenance"}, sorted(doc)
-    assert doc["maintenance"] == []
+    assert isinstance(doc["maintenance"], list)
     for c in doc["components"]:
         assert len(c["history"]) == 90
     # Exactly what /status shows: the page names the JSON.
     assert 'href="/api/v1/status"' in get(s, "/status").text
     json.dumps(doc)
+
+
+# ------------------------------------------------------------ maintenance
+
+def schedule(s, who, start, minutes, mode, title=None):
+    """Schedules a window starting at start (a datetime, UTC): its id."""
+    cookie, csrf = who
+    title = title or unique("Database upgrade")
+    r = post_form(s, cookie, "/admin/maintenance",
+                  dict(csrf=csrf, title=title, message="Upgrading <it>.",
+                       starts_at=start.strftime("%Y-%m-%d %H:%M"),
+                       minutes=str(minutes), mode=mode))
+    assert r.status == 303, (r.status, r.text[:600])
+    return int(one(s, "SELECT id FROM maintenance_windows WHERE title ="
+                      " '%s'" % title))
+
+
+def cancel_window(s, who, wid):
+    cookie, csrf = who
+    return post_form(s, cookie, "/admin/maintenance/%d/cancel" % wid,
+                     dict(csrf=csrf))
+
+
+def key_of(s):
+    from common import user_with_key
+    return user_with_key(s, "read,generate", "mw")[1]
+
+
+def test_a_refusing_window_answers_503_with_retry_after(s):
+    aid, who = admin(s)
+    key = key_of(s)
+    # Started at the current minute, so it is on now, for 5 minutes.
+    start = db_now(s).replace(second=0, microsecond=0)
+    wid = schedule(s, who, start, 5, "refuse")
+    try:
+        before = one(s, "SELECT COUNT(*) FROM jobs")
+        from common import api
+        r = api(s, "POST", "/api/v1/jobs", key, {"prompt": "a red dot",
+                                                  "steps": 2})
+        assert r.status == 503, (r.status, r.text[:400])
+        assert is_json(r)["error"]["code"] == "maintenance"
+        left = (start + datetime.timedelta(minutes=5) -
+                db_now(s)).total_seconds()
+        assert abs(int(r.headers["retry-after"]) - left) <= 3, (
+            r.headers.get("retry-after"), left)
+        assert one(s, "SELECT COUNT(*) FROM jobs") == before
+        doc = status_json(s)
+        assert doc["state"] == "maintenance", doc["state"]
+        mw = [m for m in doc["maintenance"] if m["id"] == wid]
+        assert mw and mw[0]["active"] is True and mw[0]["mode"] == "refuse"
+        home = get(s, "/").text
+        assert 'id="maintenance-banner"' in home
+        assert "Maintenance in progress:" in home
+        assert "<it>" not in get(s, "/status").text
+    finally:
+        assert cancel_window(s, who, wid).status == 303
+    # Over: submissions are taken again, and the state is not maintenance.
+    from common import submit
+    submit(s, key, {"prompt": "a red dot", "steps": 2})
+    assert status_json(s)["state"] != "maintenance"
+    assert cancel_window(s, who, wid).status == 404
+    rows = s.sql("SELECT action, actor_id FROM audit_log WHERE target ="
+                 " 'maintenance %d' ORDER BY id" % wid)
+    assert rows == [["maintenance_schedule", str(aid)],
+                    ["maintenance_cancel", str(aid)]], rows
+
+
+def test_a_holding_window_queues_jobs_and_loses_none(s):
+    _, who = admin(s)
+    key = key_of(s)
+    from common import submit, wait_job
+    start = db_now(s).replace(second=0, microsecond=0)
+    wid = schedule(s, who, start, 5, "hold")
+    try:
+        ids = [submit(s, key, {"prompt": "a green dot", "steps": 2,
+                               "seed": k})["id"] for k in range(2)]
+        # kilnd polls several times a second: held, nothing is claimed.
+        import time
+        time.sleep(3)
+        assert s.sql("SELECT status, attempt FROM jobs WHERE id IN (%s)"
+                     % ",".join(map(str, ids))) == [["queued", "0"]] * 2
+    finally:
+        assert cancel_window(s, who, wid).status == 303
+    for jid in ids:
+        j = wait_job(s, key, jid, ("succeeded", "failed", "canceled"),
+                     timeout=120)
+        assert j["status"] == "succeeded", j
+
+
+def test_a_window_is_announced_a_day_ahead(s):
+    _, who = admin(s)
+    start = db_now(s) + datetime.timedelta(hours=2)
+    far = db_now(s) + datetime.timedelta(days=3)
+    wid = schedule(s, who, start, 30, "refuse")
+    wfar = schedule(s, who, far, 30, "hold")
+    try:
+        home = get(s, "/").text
+        m = re.search(r'id="maintenance-banner"><a href="/status">(.*?)</a>',
+                      home, re.S)
+        assert m and "Scheduled maintenance:" in m.group(1), home[:2000]
+        doc = status_json(s)
+        ids = [w["id"] for w in doc["maintenance"]]
+        assert wid in ids and wfar in ids, ids
+        assert ids.index(wid) < ids.index(wfar)
+        assert doc["state"] != "maintenance"
+        page = get(s, "/status").text
+        assert 'id="maintenance-%d"' % wid in page
+    finally:
+        cancel_window(s, who, wid)
+        cancel_window(s, who, wfar)
+    assert 'id="maintenance-banner"' not in get(s, "/").text
+
+
+def test_bad_windows_and_non_admins_are_refused(s):
+    _, who = admin(s)
+    cookie, csrf = who
+    before = one(s, "SELECT COUNT(*) FROM maintenance_windows")
+    for start, minutes, mode in (("2026-02-30 10:00", "10", "refuse"),
+                                 ("tomorrow", "10", "refuse"),
+                                 ("2030-01-01 10:00", "0", "refuse"),
+                                 ("2030-01-01 10:00", "10", "later")):
+        r = post_form(s, cookie, "/admin/maintenance",
+                      dict(csrf=csrf, title="x", starts_at=start,
+                           minutes=minutes, mode=mode))
+        assert r.status == 422, (start, minutes, mode, r.status)
+    uid, _ = new_user(s, "plain")
+    ucookie, ucsrf = browser(s, uid)
+    assert get(s, "/admin/maintenance", ucookie).status == 403
+    r = post_form(s, ucookie, "/admin/maintenance",
+                  dict(csrf=ucsrf, title="x", starts_at="2030-01-01 10:00",
+                       minutes="10", mode="refuse"))
+    assert r.status == 403
+    assert one(s, "SELECT COUNT(*) FROM maintenance_windows") == before
