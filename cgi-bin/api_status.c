@@ -1,10 +1,10 @@
 /* api_status.c - GET /api/v1/status: the public status document
  * (status.h) as JSON, for anyone: the overall state ("operational",
- * "degraded", "outage"; "maintenance" once windows exist), the render
+ * "degraded", "outage", or "maintenance" during a window), the render
  * daemons online as a count (never their names or hosts), the queue,
  * per-model queue wait and render time p50/p95 over the last hour and
- * day, a 90-day history per component, and the incidents with their
- * updates. The same document the /status page shows. */
+ * day, a 90-day history per component, the incidents with their
+ * updates, and the maintenance windows not yet over. The same document the /status page shows. */
 #include "app.h"
 #include "db.h"
 #include "handlers.h"

@@ -1,7 +1,8 @@
 /* status.h - the public status document behind /status, /api/v1/status
  * and /status/feed.atom: the overall state, per-model queue wait and
  * render time percentiles, daemons online (a count), a 90-day history
- * per component, and the incidents administrators post. */
+ * per component, the incidents administrators post, and the
+ * maintenance windows they schedule. */
 #ifndef KILN_STATUS_H
 #define KILN_STATUS_H
 
