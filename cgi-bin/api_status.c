@@ -4,7 +4,8 @@
  * daemons online as a count (never their names or hosts), the queue,
  * per-model queue wait and render time p50/p95 over the last hour and
  * day, a 90-day history per component, the incidents with their
- * updates, and the maintenance windows not yet over. The same document the /status page shows. */
+ * updates, and the maintenance windows not yet over. The same
+ * document the /status page shows. */
 #include "app.h"
 #include "db.h"
 #include "handlers.h"
