@@ -66,7 +66,8 @@
     <button type="submit" name="language" value="en" class="toggle" lang="en" aria-pressed="<?cs if:Lang == "en" ?>true<?cs else ?>false<?cs /if ?>">English</button>
     <button type="submit" name="language" value="zh-CN" class="toggle" lang="zh-CN" aria-pressed="<?cs if:Lang == "zh-CN" ?>true<?cs else ?>false<?cs /if ?>">简体中文</button>
   </form>
-  <p>kiln <?cs var:Site.Version ?> · <a href="/status"><?cs var:_("Status") ?></a></p>
+  <p><a href="/status"><?cs var:_("Status") ?></a></p>
+  <p>kiln <?cs var:Site.Version ?></p>
 </footer>
 </body>
 </html>
