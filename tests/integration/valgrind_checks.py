@@ -112,7 +112,8 @@ def test_login_session_and_key_paths_are_memcheck_clean(s):
     tok = re.search(r"kiln_session=([A-Za-z0-9_-]{43})", out).group(1)
     for path in ("/account", "/account/keys", "/admin/users/1",
                  "/admin/audit", "/generate", "/explore",
-                 "/admin/reports", "/admin/incidents"):
+                 "/admin/reports", "/admin/incidents",
+                 "/admin/maintenance"):
         out = vg_cgi(s, "portal.fcgi", "GET", path,
                      cookie="kiln_session=" + tok)
         assert out.startswith("Status: 200"), out[:300]
