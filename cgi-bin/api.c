@@ -11,6 +11,7 @@
 
 static const struct route routes[] = {
 	{ M_GET, "/api/v1/health", api_health, ACC_PUBLIC, 0, "", NULL },
+	{ M_GET, "/api/v1/status", api_status, ACC_PUBLIC, 0, "", NULL },
 	{ M_GET, "/api/v1/openapi.json", api_openapi, ACC_PUBLIC, 0, "", NULL },
 	{ M_GET, "/api/v1/me", api_me, ACC_USER, SCOPE_READ, "", NULL },
 	{ M_GET, "/api/v1/keys", api_keys_list, ACC_USER, SCOPE_READ, "",

@@ -160,6 +160,19 @@ int page_admin_report_hide(struct kreq *req);
 int page_admin_report_restore(struct kreq *req);
 int page_admin_report_dismiss(struct kreq *req);
 int page_admin_report_ban(struct kreq *req);
+/* The public status page and the incidents behind it (page_status.c,
+ * page_admin_incidents.c). */
+int page_status(struct kreq *req);
+int page_status_feed(struct kreq *req);
+int page_admin_incidents(struct kreq *req);
+int page_admin_incident_open(struct kreq *req);
+int page_admin_incident_update(struct kreq *req);
+extern const struct input incident_open_inputs[];
+extern const struct input incident_update_inputs[];
+int page_admin_maintenance(struct kreq *req);
+int page_admin_maintenance_post(struct kreq *req);
+int page_admin_maintenance_cancel(struct kreq *req);
+extern const struct input maintenance_inputs[];
 int page_gallery(struct kreq *req);
 int page_usage(struct kreq *req);
 int page_usage_chart(struct kreq *req);
@@ -192,6 +205,7 @@ long admin_user_exports(struct kreq *req, unsigned long long id);
 
 /* api.fcgi */
 int api_health(struct kreq *req);
+int api_status(struct kreq *req);
 int api_openapi(struct kreq *req);
 int api_me(struct kreq *req);
 int api_keys_list(struct kreq *req);

@@ -326,6 +326,10 @@ job_claim(struct db *db, const char *daemon, long lease_s, struct job *j)
 	if (db_query_string(db, "SELECT j.id FROM jobs j LEFT JOIN queue_turns"
 	    " t ON t.user_id = COALESCE(j.user_id, 0)"
 	    " WHERE j.status = 'queued'"
+	    /* A maintenance window in hold mode: jobs wait, queued. */
+	    " AND NOT EXISTS (SELECT 1 FROM maintenance_windows m"
+	    " WHERE m.mode = 'hold' AND m.canceled_at IS NULL"
+	    " AND m.starts_at <= NOW(3) AND m.ends_at > NOW(3))"
 	    " ORDER BY j.priority DESC, t.last_claim IS NOT NULL,"
 	    " t.last_claim, j.created_at, j.id LIMIT 1"
 	    " FOR UPDATE SKIP LOCKED", NULL, 0, &id) != 0)

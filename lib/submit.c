@@ -1523,6 +1523,24 @@ enqueue_once(struct db *db, unsigned long long user_id,
 	    db_query_long(db, "SELECT COUNT(*) FROM jobs WHERE user_id = ?"
 	    " AND created_at > NOW(3) - INTERVAL 1 DAY", p, 1, &today) != 0)
 		goto fail;
+	/* A maintenance window that refuses submissions (the mode an
+	 * administrator chose on /admin/maintenance): nothing is queued
+	 * until it ends, and Retry-After says when that is. */
+	if (db_query_long(db, "SELECT GREATEST(1, TIMESTAMPDIFF(SECOND,"
+	    " NOW(3), MAX(ends_at))) FROM maintenance_windows"
+	    " WHERE mode = 'refuse' AND canceled_at IS NULL"
+	    " AND starts_at <= NOW(3) AND ends_at > NOW(3)", NULL, 0,
+	    &wait) != 0)
+		goto fail;
+	if (wait > 0) {
+		why->status = 503;
+		why->code = "maintenance";
+		snprintf(why->message, sizeof(why->message), TR("kiln is under "
+			"maintenance and takes no new jobs for %ld more "
+			"second(s); try again then"), wait);
+		why->retry_after = wait;
+		goto refuse;
+	}
 	if (active + n > t->max_queued) {
 		why->status = 429;
 		why->code = "quota_exceeded";

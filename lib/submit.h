@@ -192,10 +192,12 @@ int job_spec_model_limits(const struct job_spec *s, spec_err_fn err,
 
 /* Why job_enqueue refused. */
 struct enqueue_refusal {
-	int status;		/* 429 (quota) or 402 (credits) */
-	const char *code;	/* "quota_exceeded", "insufficient_credits" */
+	int status;		/* 429 (quota), 402 (credits) or 503 */
+	const char *code;	/* "quota_exceeded", "insufficient_credits",
+				 * "maintenance" (a window refuses jobs) */
 	char message[256];
-	long retry_after;	/* seconds, for a daily quota; else 0 */
+	long retry_after;	/* seconds, for a daily quota or until a
+				 * maintenance window ends; else 0 */
 };
 
 /*

@@ -203,6 +203,15 @@ static const char *const flash_msgs[][2] = {
 	{ "restored", N_("Restored: the image is back on Explore.") },
 	{ "dismissed", N_("The reports were dismissed.") },
 	{ "banned", N_("The author is banned and the image hidden.") },
+	/* Incidents on the status page (issue 28). */
+	{ "incident_opened", N_("Incident opened: it is on the status page "
+	    "and in the banner.") },
+	{ "incident_updated", N_("Update posted to the status page.") },
+	{ "maintenance_scheduled", N_("Maintenance window scheduled: it is "
+	    "on the status page.") },
+	{ "maintenance_canceled", N_("Maintenance window canceled.") },
+	{ "incident_resolved", N_("Incident resolved: it is now among the "
+	    "past incidents.") },
 };
 
 static const char *
@@ -222,6 +231,77 @@ view_flash(struct kreq *req, const char *code)
 	if (flash_text(code) == NULL)
 		return -1;
 	return resp_cookie(req, FLASH_COOKIE, code, 60);
+}
+
+/* The open incident the frame's banner names (the most severe, then the
+ * newest) and how many are open: Incident.Title, .Severity, .Open. Best
+ * effort: with the database down (an error page saying so) or failing,
+ * the page goes without the banner. Returns 0 or -1 (out of memory). */
+static int
+set_incident_banner(struct kreq *req)
+{
+	struct db *db = req->app->db;
+	char *row = NULL, *severity, *title;
+	int rc = 0;
+
+	if (db == NULL || db_is_down(db))
+		return 0;
+	/* One row: the count of open ones (the window counts before the
+	 * LIMIT), the severity (an ENUM without spaces) and the title. */
+	if (db_query_string(db, "SELECT CONCAT(COUNT(*) OVER (), ' ',"
+	    " severity, ' ', title) FROM incidents WHERE resolved_at IS NULL"
+	    " ORDER BY severity DESC, created_at DESC, id DESC LIMIT 1",
+	    NULL, 0, &row) != 0 || row == NULL)
+		return 0;
+	severity = strchr(row, ' ');
+	title = severity != NULL ? strchr(severity + 1, ' ') : NULL;
+	if (title != NULL) {
+		*severity++ = '\0';
+		*title++ = '\0';
+		rc |= view_set(req, "Incident.Title", title);
+		rc |= view_set(req, "Incident.Severity", severity);
+		rc |= view_set(req, "Incident.Open", row);
+	}
+	free(row);
+	return rc;
+}
+
+/* The next maintenance window, when it is on or starts within a day:
+ * Maintenance.Active, .Start, .End (UTC, for localtime()) and .Title.
+ * Best effort as the incident banner. Returns 0 or -1. */
+static int
+set_maintenance_banner(struct kreq *req)
+{
+	struct db *db = req->app->db;
+	char *row = NULL, *f[4];
+	int rc = 0, i;
+
+	if (db == NULL || db_is_down(db))
+		return 0;
+	if (db_query_string(db, "SELECT CONCAT(starts_at <= NOW(3), '|',"
+	    " DATE_FORMAT(starts_at, '%Y-%m-%d %H:%i'), '|',"
+	    " DATE_FORMAT(ends_at, '%Y-%m-%d %H:%i'), '|', title)"
+	    " FROM maintenance_windows WHERE canceled_at IS NULL"
+	    " AND ends_at > NOW(3) AND starts_at <= NOW(3) + INTERVAL 1 DAY"
+	    " ORDER BY starts_at, id LIMIT 1", NULL, 0, &row) != 0 ||
+	    row == NULL)
+		return 0;
+	/* The title is last: a '|' in it stays in it. */
+	f[0] = row;
+	for (i = 1; i < 4 && f[i - 1] != NULL; i++) {
+		f[i] = strchr(f[i - 1], '|');
+		if (f[i] != NULL)
+			*f[i]++ = '\0';
+	}
+	if (f[3] != NULL) {
+		if (strcmp(f[0], "1") == 0)
+			rc |= view_set(req, "Maintenance.Active", "1");
+		rc |= view_set(req, "Maintenance.Start", f[1]);
+		rc |= view_set(req, "Maintenance.End", f[2]);
+		rc |= view_set(req, "Maintenance.Title", f[3]);
+	}
+	free(row);
+	return rc;
 }
 
 /* What every page's frame shows: who is signed in and the form token. */
@@ -257,6 +337,8 @@ set_frame(struct kreq *req)
 	}
 	/* Where the theme switch returns to. */
 	rc |= view_set(req, "Page.Path", req->path);
+	rc |= set_incident_banner(req);
+	rc |= set_maintenance_banner(req);
 	if (a != NULL) {
 		rc |= view_set(req, "User.Username", a->username);
 		rc |= view_set(req, "User.Name", *a->display_name ?

@@ -31,7 +31,7 @@
       <a href="/generate"><?cs var:_("Generate") ?></a> <a href="/batch"><?cs var:_("Batch") ?></a> <a href="/gallery"><?cs var:_("Gallery") ?></a> <a href="/jobs"><?cs var:_("Jobs") ?></a> <a href="/usage"><?cs var:_("Usage") ?></a>
       <a href="/account"><?cs var:_("Account") ?></a> <a href="/account/keys"><?cs var:_("API keys") ?></a>
       <?cs if:User.IsModerator ?><a href="/admin/reports"><?cs var:_("Reports") ?></a><?cs /if ?>
-      <?cs if:User.IsAdmin ?><a href="/admin/queue"><?cs var:_("Queue") ?></a> <a href="/admin/users"><?cs var:_("Users") ?></a> <a href="/admin/audit"><?cs var:_("Audit log") ?></a> <a href="/admin/settings"><?cs var:_("Settings") ?></a><?cs /if ?>
+      <?cs if:User.IsAdmin ?><a href="/admin/queue"><?cs var:_("Queue") ?></a> <a href="/admin/users"><?cs var:_("Users") ?></a> <a href="/admin/audit"><?cs var:_("Audit log") ?></a> <a href="/admin/settings"><?cs var:_("Settings") ?></a> <a href="/admin/incidents"><?cs var:_("Incidents") ?></a> <a href="/admin/maintenance"><?cs var:_("Maintenance") ?></a><?cs /if ?>
       <form method="post" action="/logout" class="inline logout">
         <input type="hidden" name="csrf" value="<?cs var:Csrf.Token ?>">
         <span class="who"><?cs var:User.Name ?></span> <button type="submit" class="link"><?cs var:_("Log out") ?></button>
@@ -42,6 +42,9 @@
     </nav>
   </details>
 </header>
+<?cs # An open incident (view.c's set_incident_banner): one line, to /status. ?>
+<?cs if:Incident.Title ?><p class="notice incident-banner <?cs var:Incident.Severity ?>" role="status" id="incident-banner"><a href="/status"><?cs var:_("Service incident:") ?> <?cs var:Incident.Title ?><?cs if:Incident.Open > 1 ?> <?cs var:subst1(_("(and {n} more)"), Incident.Open - 1) ?><?cs /if ?></a></p><?cs /if ?>
+<?cs if:Maintenance.Title ?><p class="notice maintenance-banner" role="status" id="maintenance-banner"><a href="/status"><?cs if:Maintenance.Active ?><?cs var:_("Maintenance in progress:") ?><?cs else ?><?cs var:_("Scheduled maintenance:") ?><?cs /if ?> <?cs var:Maintenance.Title ?> (<?cs var:localtime(Maintenance.Start) ?> – <?cs var:localtime(Maintenance.End) ?>)</a></p><?cs /if ?>
 <main>
 <?cs if:Flash ?><p class="notice ok flash" role="status" id="flash"><?cs var:Flash ?></p><?cs /if ?>
 <?cs include:Page.Template ?>
@@ -63,6 +66,7 @@
     <button type="submit" name="language" value="en" class="toggle" lang="en" aria-pressed="<?cs if:Lang == "en" ?>true<?cs else ?>false<?cs /if ?>">English</button>
     <button type="submit" name="language" value="zh-CN" class="toggle" lang="zh-CN" aria-pressed="<?cs if:Lang == "zh-CN" ?>true<?cs else ?>false<?cs /if ?>">简体中文</button>
   </form>
+  <p><a href="/status"><?cs var:_("Status") ?></a></p>
   <p>kiln <?cs var:Site.Version ?></p>
 </footer>
 </body>

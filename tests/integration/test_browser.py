@@ -403,7 +403,8 @@ def page_fixtures(s):
                                                        "y" * 200))
     return {
         "visitor": (None, ["/", "/login", "/register", "/password/reset",
-                           "/s/" + tok, "/explore", "/explore/%d" % pid]),
+                           "/s/" + tok, "/explore", "/explore/%d" % pid,
+                           "/status"]),
         "user": (uid, ["/", "/generate", "/gallery", "/jobs",
                        "/jobs/%d" % j["id"], "/usage", "/account",
                        "/account/keys", "/account/webhooks",
@@ -411,7 +412,8 @@ def page_fixtures(s):
         "admin": (aid, ["/admin/queue", "/admin/users",
                         "/admin/users/%d" % uid,
                         "/admin/users/%d/delete" % uid, "/admin/audit",
-                        "/admin/settings", "/admin/reports"]),
+                        "/admin/settings", "/admin/reports",
+                        "/admin/incidents", "/admin/maintenance"]),
     }
 
 

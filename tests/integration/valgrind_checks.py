@@ -71,7 +71,10 @@ def test_web_programs_are_memcheck_clean(s):
     cases = [("api.fcgi", "/api/v1/health", ""),
              ("api.fcgi", "/api/v1/nope", "a=%zz"),
              ("api.fcgi", "/api/v1/health", "x=1&y=%41"),
+             ("api.fcgi", "/api/v1/status", ""),
              ("portal.fcgi", "/", ""),
+             ("portal.fcgi", "/status", ""),
+             ("portal.fcgi", "/status/feed.atom", ""),
              ("portal.fcgi", "/missing", "")]
     for prog, path, q in cases:
         p = run(VG + [os.path.join(harness.BUILD, "cgi-bin", prog)],
@@ -130,7 +133,8 @@ def test_login_session_and_key_paths_are_memcheck_clean(s):
           " VALUES (%d, 1, 'spam'), (%d, %d, 'hate')" % (pid, pid, other))
     for path in ("/account", "/account/keys", "/admin/users/1",
                  "/admin/audit", "/generate", "/explore",
-                 "/admin/reports"):
+                 "/admin/reports", "/admin/incidents",
+                 "/admin/maintenance"):
         out = vg_cgi(s, "portal.fcgi", "GET", path,
                      cookie="kiln_session=" + tok)
         assert out.startswith("Status: 200"), out[:300]
