@@ -163,33 +163,21 @@ page_data_download(struct kreq *req)
 	return 0;
 }
 
-/* The lockout that guards the password guards this form too. Returns 1
- * (answered 429), 0 to go on, -1 (answered) on a db error. */
+/* The lockout that guards the password guards this form too. */
 static int
 locked_out(struct kreq *req)
 {
-	long locked = auth_locked(req, req->auth->username);
+	int st = auth_form_locked(req, "password");
 
-	if (locked < 0)
-		return view_db_fail(req, "data: lockout");
-	if (locked == 0)
-		return 0;
-	view_field_error(req, "password", "Too many failed attempts; try "
-		"again later.");
-	show(req, 429);
-	return 1;
+	if (st == 1)
+		show(req, 429);
+	return st;
 }
 
 static void
 count_failure(struct kreq *req, const char *what)
 {
-	int st = auth_login_failed(req, req->auth->username);
-
-	audit(req, "login_failed", req->auth->user_id, req->auth->username,
-		"wrong %s deleting the account", what);
-	if (st == 1)
-		audit(req, "lockout", req->auth->user_id, req->auth->username,
-			"your data page");
+	auth_form_failed(req, what, "the Your data page");
 }
 
 /* The code without spaces into out. */

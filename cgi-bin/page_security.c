@@ -307,34 +307,21 @@ page_security_setup(struct kreq *req)
 }
 
 /* The lockout that guards the password guards codes typed by a signed-in
- * user too, so a stolen session cannot guess them. Returns 1 (answered
- * 429), 0 to go on, -1 (answered) on a db error. */
+ * user too (auth_form_locked). */
 static int
 locked_out(struct kreq *req)
 {
-	long locked = auth_locked(req, req->auth->username);
+	int st = auth_form_locked(req, "code");
 
-	if (locked < 0)
-		return view_db_fail(req, "security: lockout");
-	if (locked == 0)
-		return 0;
-	view_field_error(req, "code", "Too many failed attempts; try again "
-		"later.");
-	show(req, 429);
-	return 1;
+	if (st == 1)
+		show(req, 429);
+	return st;
 }
 
-/* Counts a wrong code or password against the user's name. */
 static void
 count_failure(struct kreq *req, const char *what)
 {
-	int st = auth_login_failed(req, req->auth->username);
-
-	audit(req, "login_failed", req->auth->user_id, req->auth->username,
-		"wrong %s on the security page", what);
-	if (st == 1)
-		audit(req, "lockout", req->auth->user_id, req->auth->username,
-			"security page");
+	auth_form_failed(req, what, "the security page");
 }
 
 /* Leaves fresh recovery codes for the security page, which shows them

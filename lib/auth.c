@@ -317,6 +317,32 @@ auth_login_ok(struct kreq *req, const char *username)
 		" WHERE kind = 'user' AND subject = ?", p, 1, NULL, NULL);
 }
 
+int
+auth_form_locked(struct kreq *req, const char *field)
+{
+	long locked = auth_locked(req, req->auth->username);
+
+	if (locked < 0)
+		return view_db_fail(req, "form: lockout");
+	if (locked == 0)
+		return 0;
+	view_field_error(req, field, "Too many failed attempts; try again "
+		"later.");
+	return 1;
+}
+
+void
+auth_form_failed(struct kreq *req, const char *what, const char *where)
+{
+	int st = auth_login_failed(req, req->auth->username);
+
+	audit(req, "login_failed", req->auth->user_id, req->auth->username,
+		"wrong %s on %s", what, where);
+	if (st == 1)
+		audit(req, "lockout", req->auth->user_id, req->auth->username,
+			"%s", where);
+}
+
 /* The User-Agent as printable ASCII, at most n - 1 bytes: the column is
  * for people reading a session list, and a cut multi-byte character would
  * be refused by the database. */

@@ -100,6 +100,16 @@ long auth_locked(struct kreq *req, const char *username);
 int auth_login_failed(struct kreq *req, const char *username);
 int auth_login_ok(struct kreq *req, const char *username);
 
+/* A signed-in user's form that asks for the password or a code (the
+ * security page, the account's deletion): the login lockout guards it
+ * too, so a stolen session cannot guess them. auth_form_locked returns 1
+ * when locked out (the message set on field; the caller shows its page
+ * with 429), 0 when not, or -1 on a db error (answered).
+ * auth_form_failed counts a wrong one (what) typed on where against the
+ * user's name, audited as a failed login (and the lockout it starts). */
+int auth_form_locked(struct kreq *req, const char *field);
+void auth_form_failed(struct kreq *req, const char *what, const char *where);
+
 /* Starts a session for user_id: drops the request's old session (rotation),
  * stores the new one hashed and sets the cookie. Returns 0 or -1. */
 int session_start(struct kreq *req, unsigned long long user_id);
