@@ -138,7 +138,10 @@ def test_login_session_and_key_paths_are_memcheck_clean(s):
         out = vg_cgi(s, "portal.fcgi", "GET", path,
                      cookie="kiln_session=" + tok)
         assert out.startswith("Status: 200"), out[:300]
-    assert "Spam or advertising, Hate or harassment" in out, out[-3000:]
+        # Checked on its own page: later paths were appended to the list.
+        if path == "/admin/reports":
+            assert "Spam or advertising, Hate or harassment" in out, \
+                out[-3000:]
     # The studio's refused form: every check runs, a preset is taken.
     csrf = s.sql("SELECT csrf FROM sessions ORDER BY id DESC LIMIT 1")[0][0]
     out = vg_cgi(s, "portal.fcgi", "POST", "/generate", urllib.parse.
