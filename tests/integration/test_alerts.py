@@ -1,0 +1,205 @@
+"""Alerts end to end: kilnd's keeper evaluates the rules of alert_rules
+every second (the stack's [alerts] interval) and tells each incident once
+when it fires and once when it resolves, by a signed webhook to a local
+receiver (signature checked here with Python's hmac against the site's
+secret) and by mail through a real SMTP server (mailsink.py) to the
+admins with a verified address. The conditions are driven in SQL: an
+anomalous render (jobs.anomaly, as the Welford check sets it), a queue
+held by a maintenance window, a daemon whose heartbeat stopped. Each test
+enables only its own rule, so the others cannot add notices."""
+
+import base64
+import hashlib
+import hmac
+import http.server
+import json
+import threading
+import time
+
+from common import job_row, new_user, one, unique
+from harness import wait_until
+
+
+class Receiver(http.server.BaseHTTPRequestHandler):
+    """Answers 200 to everything, recording it."""
+    seen = []
+    lock = threading.Lock()
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        with self.lock:
+            self.seen.append({"id": self.headers["webhook-id"],
+                              "ts": self.headers["webhook-timestamp"],
+                              "sig": self.headers["webhook-signature"],
+                              "path": self.path, "body": body})
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *a):
+        pass
+
+
+SRV = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+threading.Thread(target=SRV.serve_forever, daemon=True).start()
+HOOK = "http://127.0.0.1:%d/alerts" % SRV.server_address[1]
+
+STACK = dict(server="lighttpd", daemon=True, smtp=True,
+             extra_conf="[daemon]\nwarm_up = 0\n"
+                        "[webhooks]\nallow = 127.0.0.1\nretry_base = 1\n"
+                        "[alerts]\ninterval = 1\nwebhook_url = %s\n" % HOOK)
+
+# Long enough for several evaluations after a notice: a second notice of
+# the same incident would have been told by then.
+SETTLE_S = 4
+
+
+def verify(secret, rec):
+    key = base64.b64decode(secret[len("whsec_"):])
+    mac = hmac.new(key, b"%s.%s.%s" % (rec["id"].encode(),
+                                       rec["ts"].encode(), rec["body"]),
+                   hashlib.sha256).digest()
+    return rec["sig"] == "v1," + base64.b64encode(mac).decode()
+
+
+def operator(s):
+    """An admin with a verified address: the alerts' mail recipient."""
+    uid, name = new_user(s, "ops", role="admin")
+    addr = "%s@ops.example" % name
+    s.sql("UPDATE users SET email = '%s', email_verified_at = NOW(3)"
+          " WHERE id = %d" % (addr, uid))
+    return addr
+
+
+def only(s, rule, **cols):
+    """Enables rule alone, with cols (threshold, window_s, duration_s)."""
+    s.sql("UPDATE alert_rules SET enabled = (name = '%s')" % rule)
+    if cols:
+        s.sql("UPDATE alert_rules SET %s WHERE name = '%s'" % (
+            ", ".join("%s = %s" % kv for kv in cols.items()), rule))
+
+
+def hooks(rule, kind=None):
+    with Receiver.lock:
+        seen = list(Receiver.seen)
+    out = []
+    for r in seen:
+        body = json.loads(r["body"])
+        if body["data"]["rule"] == rule and \
+                (kind is None or body["data"]["state"] == kind):
+            out.append((r, body))
+    return out
+
+
+def mails(s, addr, title, word=None):
+    return [m for m in s.mail.to(addr) if title in m.subject and
+            (word is None or word in m.subject)]
+
+
+def incident(s, rule, title, addr, clear):
+    """Waits for the firing notices of rule, clears the condition
+    (clear()), waits for the recovery, and checks there was exactly one
+    of each by webhook, by mail and in alert_events."""
+    wait_until(lambda: hooks(rule, "firing") and
+               mails(s, addr, title, "FIRING"), timeout=30,
+               what="%s firing by webhook and mail" % rule)
+    time.sleep(SETTLE_S)
+    assert one(s, "SELECT state FROM alert_rules WHERE name = '%s'" %
+               rule) == "firing"
+    clear()
+    wait_until(lambda: hooks(rule, "resolved") and
+               mails(s, addr, title, "RESOLVED"), timeout=30,
+               what="%s resolved by webhook and mail" % rule)
+    time.sleep(SETTLE_S)
+    fired, resolved = hooks(rule, "firing"), hooks(rule, "resolved")
+    assert len(fired) == 1 and len(resolved) == 1, (fired, resolved)
+    assert len(mails(s, addr, title, "FIRING")) == 1
+    assert len(mails(s, addr, title, "RESOLVED")) == 1
+    # Both signed with the site's secret, with ids of this incident.
+    secret = one(s, "SELECT value FROM settings WHERE name ="
+                 " 'webhook_secret'")
+    for rec, body in fired + resolved:
+        assert verify(secret, rec), rec
+        assert rec["path"] == "/alerts"
+    n = fired[0][1]["data"]["incident"]
+    assert resolved[0][1]["data"]["incident"] == n
+    assert fired[0][0]["id"] == "msg_alert_%s_%d_firing" % (rule, n)
+    assert fired[0][1]["type"] == "alert.firing"
+    assert resolved[0][1]["type"] == "alert.resolved"
+    assert s.sql("SELECT kind FROM alert_events WHERE rule = '%s'"
+                 " AND incident = %d ORDER BY id" % (rule, n)) == \
+        [["firing"], ["resolved"]]
+    assert one(s, "SELECT state FROM alert_rules WHERE name = '%s'" %
+               rule) == "ok"
+    return fired[0][1], resolved[0][1]
+
+
+def test_an_anomalous_render_is_told_once_and_its_recovery(s):
+    addr = operator(s)
+    only(s, "anomalies", threshold=0, window_s=600, duration_s=0)
+    uid, _ = new_user(s)
+    j1 = job_row(s, uid, anomaly=1, render_s=9.5,
+                 finished_at="SQL:NOW(3)")
+    wait_until(lambda: hooks("anomalies", "firing"), timeout=30,
+               what="the first anomaly told")
+    # A second anomalous job in the same incident tells nothing more.
+    j2 = job_row(s, uid, anomaly=1, render_s=9.9,
+                 finished_at="SQL:NOW(3)")
+
+    def clear():
+        s.sql("UPDATE jobs SET finished_at = NOW(3) - INTERVAL 1 HOUR"
+              " WHERE id IN (%d, %d)" % (j1, j2))
+    fired, resolved = incident(s, "anomalies", "Anomalous renders", addr,
+                               clear)
+    assert fired["data"]["value"] >= 1 and fired["data"]["threshold"] == 0
+    assert resolved["data"]["value"] == 0
+
+
+def test_a_queue_depth_breach_is_told_once_and_its_recovery(s):
+    addr = operator(s)
+    only(s, "queue_depth", threshold=2, duration_s=2)
+    # A maintenance window in hold mode keeps the daemon from claiming.
+    s.sql("INSERT INTO maintenance_windows (title, message, mode,"
+          " starts_at, ends_at) VALUES ('alerts test', '', 'hold',"
+          " NOW(3) - INTERVAL 1 MINUTE, NOW(3) + INTERVAL 1 HOUR)")
+    uid, _ = new_user(s)
+    jobs = [job_row(s, uid, status="queued") for _ in range(3)]
+    try:
+        # Breaching for duration_s first: pending, nothing told yet.
+        wait_until(lambda: one(s, "SELECT state FROM alert_rules WHERE"
+                               " name = 'queue_depth'") == "pending",
+                   timeout=10, step=0.05, what="pending")
+        assert not hooks("queue_depth")
+
+        def clear():
+            s.sql("UPDATE jobs SET status = 'canceled' WHERE id IN (%s)" %
+                  ", ".join(map(str, jobs)))
+        fired, resolved = incident(s, "queue_depth", "Queue depth", addr,
+                                   clear)
+        assert fired["data"]["value"] == 3
+        assert fired["data"]["duration_s"] == 2
+    finally:
+        s.sql("UPDATE maintenance_windows SET canceled_at = NOW(3)"
+              " WHERE title = 'alerts test'")
+        s.sql("UPDATE jobs SET status = 'canceled' WHERE status = 'queued'"
+              " AND user_id = %d" % uid)
+
+
+def test_a_daemon_going_offline_is_told_once_and_its_recovery(s):
+    addr = operator(s)
+    only(s, "daemon_offline", threshold=0, window_s=3, duration_s=0)
+    name = unique("ghost")
+    # A daemon that beat once and stopped beating.
+    s.sql("INSERT INTO daemons (name, host, pid, devices, state,"
+          " heartbeat_at) VALUES ('%s', 'elsewhere', 1, 'none', 'idle',"
+          " NOW(3))" % name)
+
+    def clear():
+        # It comes back as a clean stop (deregistered).
+        s.sql("UPDATE daemons SET state = 'stopped', stopped_at = NOW(3)"
+              " WHERE name = '%s'" % name)
+    fired, resolved = incident(s, "daemon_offline", "daemons offline",
+                               addr, clear)
+    assert fired["data"]["value"] == 1
+    # The stack's own daemon, beating every second, never counted.
+    assert resolved["data"]["value"] == 0
