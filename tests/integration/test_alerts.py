@@ -203,3 +203,38 @@ def test_a_daemon_going_offline_is_told_once_and_its_recovery(s):
     assert fired["data"]["value"] == 1
     # The stack's own daemon, beating every second, never counted.
     assert resolved["data"]["value"] == 0
+
+
+def test_the_prometheus_rules_name_only_metrics_kiln_exposes(s):
+    import os
+    import re
+    import yaml
+    from harness import ROOT
+    with open(os.path.join(ROOT, "apache-conf",
+                           "kiln-alerts.rules.yml")) as f:
+        doc = yaml.safe_load(f)
+    rules = [r for g in doc["groups"] for r in g["rules"]]
+    assert len(rules) >= 7 and all("alert" in r and r["expr"]
+                                   for r in rules)
+    r = s.get("/metrics")
+    assert r.status == 200, r.status
+    exposed = set(re.findall(r"^# TYPE (\w+) ", r.text, re.M))
+    named = set()
+    for rule in rules:
+        named |= set(re.findall(r"\b(kiln_\w+)", str(rule["expr"])))
+    assert named and named <= exposed, named - exposed
+    # The series kiln added for the rules agree with the database.
+    want = one(s, "SELECT COALESCE(SUM(anomalies), 0) FROM render_stats")
+    assert re.search(r"^kiln_render_anomalies_total %s$" % want, r.text,
+                     re.M), r.text
+    free = float(re.search(r"^kiln_artifacts_free_ratio (\S+)$", r.text,
+                           re.M).group(1))
+    st = os.statvfs(s.path("artifacts")) if os.path.isdir(
+        s.path("artifacts")) else None
+    if st is not None:
+        assert abs(free - st.f_bavail / st.f_blocks) < 0.01
+    for name, firing in s.sql("SELECT name, state = 'firing' FROM"
+                              " alert_rules"):
+        assert "kiln_alert_firing{rule=\"%s\"} %s\n" % (name, firing) \
+            in r.text
+
