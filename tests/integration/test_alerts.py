@@ -238,3 +238,49 @@ def test_the_prometheus_rules_name_only_metrics_kiln_exposes(s):
         assert "kiln_alert_firing{rule=\"%s\"} %s\n" % (name, firing) \
             in r.text
 
+
+SETTINGS = ("SELECT name, enabled, threshold, window_s, duration_s FROM"
+            " alert_rules ORDER BY name")
+
+
+def test_admins_set_the_rules_at_admin_alerts(s):
+    from common import browser, post_form
+    aid, _ = new_user(s, "adm", role="admin")
+    cookie, csrf = browser(s, aid)
+    r = s.request("GET", "/admin/alerts", headers={"Cookie": cookie})
+    assert r.status == 200, r.status
+    for rule in ("anomalies", "queue_depth", "oldest_wait",
+                 "daemon_offline", "failure_rate", "disk_free"):
+        assert 'id="rule-%s"' % rule in r.text, rule
+    assert HOOK in r.text
+    r = post_form(s, cookie, "/admin/alerts",
+                  dict(csrf=csrf, rule="failure_rate", threshold="0.25",
+                       window_s="1800", duration_s="120"))
+    assert r.status == 303 and r.headers["location"].endswith(
+        "/admin/alerts"), (r.status, r.text[:400])
+    # The checkbox left unticked: the rule is disabled.
+    assert s.sql("SELECT enabled, threshold, window_s, duration_s FROM"
+                 " alert_rules WHERE name = 'failure_rate'") == \
+        [["0", "0.25", "1800", "120"]]
+    assert one(s, "SELECT COUNT(*) FROM audit_log WHERE action ="
+               " 'alert_rule' AND target = 'failure_rate'") == "1"
+    before = s.sql(SETTINGS)
+    for fields in (dict(rule="nonsense", threshold="1", window_s="0",
+                        duration_s="0"),
+                   dict(rule="queue_depth", threshold="-1", window_s="0",
+                        duration_s="0"),
+                   dict(rule="queue_depth", threshold="x", window_s="0",
+                        duration_s="0"),
+                   dict(rule="queue_depth", threshold="5", window_s="0",
+                        duration_s="90000")):
+        r = post_form(s, cookie, "/admin/alerts", dict(csrf=csrf, **fields))
+        assert r.status == 422, (fields, r.status)
+    uid, _ = new_user(s, "plain")
+    ucookie, ucsrf = browser(s, uid)
+    assert s.request("GET", "/admin/alerts",
+                     headers={"Cookie": ucookie}).status == 403
+    r = post_form(s, ucookie, "/admin/alerts",
+                  dict(csrf=ucsrf, rule="queue_depth", enabled="1",
+                       threshold="1", window_s="0", duration_s="0"))
+    assert r.status == 403
+    assert s.sql(SETTINGS) == before
