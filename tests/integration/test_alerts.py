@@ -205,6 +205,49 @@ def test_a_daemon_going_offline_is_told_once_and_its_recovery(s):
     assert resolved["data"]["value"] == 0
 
 
+def test_failure_rate_oldest_wait_and_disk_rules_fire_and_resolve(s):
+    addr = operator(s)
+    uid, _ = new_user(s)
+    # Five jobs ended in the window, all failed: a rate of 1 (> 0.5).
+    only(s, "failure_rate", threshold=0.5, window_s=600, duration_s=0)
+    failed = [job_row(s, uid, status="failed", finished_at="SQL:NOW(3)")
+              for _ in range(5)]
+
+    def clear_failed():
+        s.sql("UPDATE jobs SET finished_at = NOW(3) - INTERVAL 1 HOUR"
+              " WHERE id IN (%s)" % ", ".join(map(str, failed)))
+    fired, _ = incident(s, "failure_rate", "Failure rate", addr,
+                        clear_failed)
+    assert fired["data"]["value"] == 1
+    # A job queued an hour ago, held by a maintenance window.
+    only(s, "oldest_wait", threshold=600, duration_s=0)
+    s.sql("INSERT INTO maintenance_windows (title, message, mode,"
+          " starts_at, ends_at) VALUES ('alerts wait', '', 'hold',"
+          " NOW(3) - INTERVAL 1 MINUTE, NOW(3) + INTERVAL 1 HOUR)")
+    old = job_row(s, uid, status="queued",
+                  created_at="SQL:NOW(3) - INTERVAL 1 HOUR")
+    try:
+        fired, _ = incident(
+            s, "oldest_wait", "Oldest queued wait", addr,
+            lambda: s.sql("UPDATE jobs SET status = 'canceled' WHERE"
+                          " id = %d" % old))
+        assert 3600 <= fired["data"]["value"] < 3700
+    finally:
+        s.sql("UPDATE maintenance_windows SET canceled_at = NOW(3)"
+              " WHERE title = 'alerts wait'")
+    # Free space below 101 % is always true; below 0 % never.
+    only(s, "disk_free", threshold=101, duration_s=0)
+    fired, resolved = incident(
+        s, "disk_free", "Free space of the artifacts directory", addr,
+        lambda: s.sql("UPDATE alert_rules SET threshold = 0 WHERE"
+                      " name = 'disk_free'"))
+    import os
+    st = os.statvfs(s.path("artifacts"))
+    assert abs(fired["data"]["value"] -
+               100.0 * st.f_bavail / st.f_blocks) < 1.0
+    assert fired["data"]["comparison"] == "below"
+
+
 def test_the_prometheus_rules_name_only_metrics_kiln_exposes(s):
     import os
     import re
