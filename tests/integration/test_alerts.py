@@ -248,6 +248,27 @@ def test_failure_rate_oldest_wait_and_disk_rules_fire_and_resolve(s):
     assert fired["data"]["comparison"] == "below"
 
 
+def test_one_daemon_evaluates_while_it_holds_the_lease(s):
+    wait_until(lambda: s.sql("SELECT holder FROM keeper_leases WHERE"
+                             " name = 'alerts'") == [["it-1"]],
+               timeout=30, what="the stack's daemon to take the lease")
+    # Another daemon holds a lease that has not run out: the stack's
+    # daemon leaves the rules alone.
+    s.sql("UPDATE keeper_leases SET holder = 'elsewhere', until = NOW(3)"
+          " + INTERVAL 1 HOUR WHERE name = 'alerts'")
+    time.sleep(1.5)
+    before = one(s, "SELECT MAX(evaluated_at) FROM alert_rules")
+    time.sleep(SETTLE_S)
+    assert one(s, "SELECT MAX(evaluated_at) FROM alert_rules") == before
+    assert one(s, "SELECT holder FROM keeper_leases") == "elsewhere"
+    # Its lease runs out (that daemon died): the stack's takes over.
+    s.sql("UPDATE keeper_leases SET until = NOW(3) - INTERVAL 1 SECOND"
+          " WHERE name = 'alerts'")
+    wait_until(lambda: one(s, "SELECT MAX(evaluated_at) FROM"
+                           " alert_rules") != before, timeout=10,
+               what="the rules evaluated again")
+    assert one(s, "SELECT holder FROM keeper_leases") == "it-1"
+
 def test_the_prometheus_rules_name_only_metrics_kiln_exposes(s):
     import os
     import re
