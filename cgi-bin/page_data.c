@@ -180,18 +180,6 @@ count_failure(struct kreq *req, const char *what)
 	auth_form_failed(req, what, "the Your data page");
 }
 
-/* The code without spaces into out. */
-static void
-strip_spaces(const char *s, char *out, size_t n)
-{
-	size_t i = 0;
-
-	for (; s != NULL && *s != '\0' && i + 1 < n; s++)
-		if (*s != ' ')
-			out[i++] = *s;
-	out[i] = '\0';
-}
-
 /* Answers a deletion account_delete refused. Returns as handlers do. */
 static int
 delete_refused(struct kreq *req, enum account_delete st, int self)
@@ -258,7 +246,7 @@ page_data_delete(struct kreq *req)
 	if (on < 0)
 		return view_db_fail(req, "data: 2fa");
 	if (on) {
-		strip_spaces(in_str(req, DD_CODE), code, sizeof(code));
+		twofa_code_clean(in_str(req, DD_CODE), code, sizeof(code));
 		if (code[0] == '\0') {
 			view_field_error(req, "code", "Code: two-factor login "
 				"is on; type the code your app shows, or a "

@@ -93,18 +93,6 @@ page_login_2fa(struct kreq *req)
 	return form(req, 200, NULL);
 }
 
-/* The code without the spaces an app shows in it, into out (n bytes). */
-static void
-strip_spaces(const char *s, char *out, size_t n)
-{
-	size_t i = 0;
-
-	for (; *s != '\0' && i + 1 < n; s++)
-		if (*s != ' ')
-			out[i++] = *s;
-	out[i] = '\0';
-}
-
 int
 page_login_2fa_post(struct kreq *req)
 {
@@ -148,7 +136,7 @@ page_login_2fa_post(struct kreq *req)
 		rc = form(req, 422, NULL);
 		goto out;
 	}
-	strip_spaces(typed, code, sizeof(code));
+	twofa_code_clean(typed, code, sizeof(code));
 	if (totp_code_syntax(code))
 		st = twofa_check_totp(req, uid, code, 0);
 	else {

@@ -64,18 +64,6 @@ static const char *const done_msgs[][2] = {
 	  "work.") },
 };
 
-/* The code without spaces into out (65 bytes). */
-static void
-strip_spaces(const char *s, char *out, size_t n)
-{
-	size_t i = 0;
-
-	for (; s != NULL && *s != '\0' && i + 1 < n; s++)
-		if (*s != ' ')
-			out[i++] = *s;
-	out[i] = '\0';
-}
-
 /* The user's secret not yet confirmed, opened, into secret. Returns 1, 0
  * when there is none, -1 on a db or key error. */
 static int
@@ -360,7 +348,7 @@ page_security_enable(struct kreq *req)
 	st = locked_out(req);
 	if (st != 0)
 		return st < 0 ? -1 : 0;
-	strip_spaces(in_str(req, SC_CODE), code, sizeof(code));
+	twofa_code_clean(in_str(req, SC_CODE), code, sizeof(code));
 	st = twofa_check_totp(req, req->auth->user_id, code, 1);
 	if (st < 0)
 		return view_db_fail(req, "security: enable");
@@ -395,7 +383,7 @@ page_security_recovery(struct kreq *req)
 	st = locked_out(req);
 	if (st != 0)
 		return st < 0 ? -1 : 0;
-	strip_spaces(in_str(req, SC_CODE), code, sizeof(code));
+	twofa_code_clean(in_str(req, SC_CODE), code, sizeof(code));
 	st = twofa_check_totp(req, req->auth->user_id, code, 0);
 	if (st < 0)
 		return view_db_fail(req, "security: recovery");
@@ -437,7 +425,7 @@ page_security_disable(struct kreq *req)
 		view_field_error(req, "password", "Password: wrong.");
 		return show(req, 422);
 	}
-	strip_spaces(in_str(req, SD_CODE), code, sizeof(code));
+	twofa_code_clean(in_str(req, SD_CODE), code, sizeof(code));
 	if (totp_code_syntax(code))
 		st = twofa_check_totp(req, req->auth->user_id, code, 0);
 	else {

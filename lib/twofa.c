@@ -513,3 +513,14 @@ out:
 	sodium_memzero(tok, sizeof(tok));
 	return rc;
 }
+
+void
+twofa_code_clean(const char *s, char *out, size_t n)
+{
+	size_t i = 0;
+
+	for (; s != NULL && *s != '\0' && i + 1 < n; s++)
+		if (*s != ' ')
+			out[i++] = *s;
+	out[i] = '\0';
+}

@@ -126,4 +126,8 @@ int twofa_device_known(struct kreq *req, unsigned long long user_id);
  * its cookie. Returns 0 or -1. */
 int twofa_device_remember(struct kreq *req, unsigned long long user_id);
 
+/* A typed code without the spaces an app shows in it, into out (n bytes,
+ * cut to fit); s NULL gives "". */
+void twofa_code_clean(const char *s, char *out, size_t n);
+
 #endif
