@@ -12,6 +12,7 @@
 #include "models.h"
 #include "ratelimit.h"
 #include "submit.h"
+#include "teams.h"
 #include "util.h"
 
 #include <json-c/json.h>
@@ -146,16 +147,43 @@ idem_done(struct kreq *req, unsigned long long job_id)
 		log_error("idempotency key: %s", db_error(req->app->db));
 }
 
+/* Takes the optional "team_id" (a positive integer) out of body into
+ * *team_id. Returns 0, or 1 after noting a bad value in fields. */
+static int
+team_field(json_object *body, unsigned long long *team_id,
+	json_object *fields)
+{
+	json_object *v;
+	int64_t n;
+
+	*team_id = 0;
+	if (!json_object_object_get_ex(body, "team_id", &v))
+		return 0;
+	n = json_object_is_type(v, json_type_int) ? json_object_get_int64(v) :
+		0;
+	json_object_get(v);
+	json_object_object_del(body, "team_id");
+	json_object_put(v);
+	if (n <= 0) {
+		json_object_object_add(fields, "team_id",
+			json_object_new_string("must be the id of a team you "
+			"are an owner or member of"));
+		return 1;
+	}
+	*team_id = (unsigned long long)n;
+	return 0;
+}
+
 int
 api_jobs_create(struct kreq *req)
 {
 	json_object *body = NULL, *fields, *job;
 	char hash[DIGEST_HEX + 1], loc[64];
-	int bad, model_bad = 0, st, found,
+	int bad, model_bad = 0, st, found, team_bad,
 	    idem = *req->idempotency_key != '\0';
 	struct tier_limits tl, *tier = &tl;
 	struct enqueue_refusal why;
-	unsigned long long id = 0;
+	unsigned long long id = 0, team_id = 0;
 	struct job_spec s;
 
 	tier_of(&req->app->cfg, req->auth->tier, &tl);
@@ -175,8 +203,12 @@ api_jobs_create(struct kreq *req)
 			idem_done(req, 0);
 		return api_send(req, 500, NULL);
 	}
+	/* "team_id": not a field of the recipe (job_spec_from_json), but
+	 * whose pool pays; job_enqueue checks the caller may spend it. */
+	team_bad = team_field(body, &team_id, fields);
 	bad = job_spec_from_json(body, &req->app->cfg, &s, field_error,
-		fields);
+		fields) + team_bad;
+	s.team_id = team_id;
 	json_object_put(body);
 	/* Well formed and within the tier: then what the model can
 	 * render, whose refusals answer 422. */
@@ -474,12 +506,15 @@ api_job_cancel(struct kreq *req)
 	json_object *job;
 	int st, found;
 
-	st = job_status_of(req->app->db, id, req->auth->user_id, NULL);
+	st = job_access(req->app->db, id, req->auth->user_id);
 	if (st < 0)
 		return api_db_fail(req, "api jobs: cancel");
 	if (st == 0)
 		return resp_error_json(req, 404, "not_found", "no such job",
 			NULL);
+	if (st == 1)
+		return resp_error_json(req, 403, "forbidden", "only the job's "
+			"maker and its team's owners may cancel it", NULL);
 	st = job_cancel(req->app->db, id, req->auth->user_id);
 	if (st < 0)
 		return api_db_fail(req, "api jobs: cancel");
@@ -515,9 +550,17 @@ change_refused(struct kreq *req, enum job_change ch, const char *where,
 int
 api_job_delete(struct kreq *req)
 {
-	enum job_change ch = job_delete(req->app->db,
-		req->app->cfg.artifacts_dir, req_id(req, 0),
+	int acc = job_access(req->app->db, req_id(req, 0),
 		req->auth->user_id);
+	enum job_change ch;
+
+	if (acc < 0)
+		return api_db_fail(req, "api jobs: delete");
+	if (acc == 1)
+		return resp_error_json(req, 403, "forbidden", "only the job's "
+			"maker and its team's owners may delete it", NULL);
+	ch = job_delete(req->app->db, req->app->cfg.artifacts_dir,
+		req_id(req, 0), req->auth->user_id);
 
 	if (change_refused(req, ch, "api jobs: delete", "the job has not "
 	    "ended; cancel it first") != 0)

@@ -304,6 +304,14 @@ int sdapi_cn_check(const struct sdapi_cn *cn, const struct job_spec *s,
 /* Renames the job's ControlNet fields in fields to the unit's. */
 void sdapi_cn_fields(const struct sdapi_cn *cn, struct json_object *fields);
 
+/* Teams over the API (api_teams.c). */
+int api_teams_list(struct kreq *req);
+int api_teams_create(struct kreq *req);
+int api_team_get(struct kreq *req);
+int api_team_member_add(struct kreq *req);
+int api_team_member_patch(struct kreq *req);
+int api_team_member_remove(struct kreq *req);
+
 /* Your data over the API (api_data.c). */
 int api_export_create(struct kreq *req);
 int api_export_status(struct kreq *req);

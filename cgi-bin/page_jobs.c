@@ -7,6 +7,7 @@
 #include "app.h"
 #include "auth.h"
 #include "db.h"
+#include "teams.h"
 #include "i18n.h"
 #include "handlers.h"
 #include "jobagain.h"
@@ -115,7 +116,7 @@ page_job(struct kreq *req)
 		" COALESCE(" JOB_AHEAD_SQL " + 1, '') AS `Position`,"
 		" j.share_token AS Share, j.loras AS LorasJson,"
 		" j.kind AS Kind, j.batch_id AS BatchId, j.batch_row AS BatchRow"
-		" FROM jobs j WHERE j.id = ? AND j.user_id = ?"
+		" FROM jobs j WHERE j.id = ? AND " TEAM_JOB_SEES("j.")
 		" AND j.deleted_at IS NULL", p, 2) : 0;
 	if (n < 0)
 		return view_db_fail(req, "job");
@@ -159,6 +160,16 @@ page_job_cancel(struct kreq *req)
 	char url[64];
 	int st;
 
+	/* A team member who sees the job but did not make it (and is no
+	 * owner of its team): told so, not shown a 404. */
+	st = job_access(req->app->db, id, req->auth->user_id);
+	if (st < 0)
+		return view_db_fail(req, "job: cancel");
+	if (st == 1) {
+		view_error(req, 403, "forbidden", "Only the job's maker and "
+			"its team's owners can cancel or delete it.");
+		return -1;
+	}
 	st = id ? job_cancel(req->app->db, id, req->auth->user_id) : 0;
 	if (st < 0)
 		return view_db_fail(req, "job: cancel");
@@ -228,8 +239,19 @@ page_job_unshare(struct kreq *req)
 int
 page_job_delete(struct kreq *req)
 {
-	enum job_change ch = job_delete(req->app->db,
-		req->app->cfg.artifacts_dir, req_id(req, 0), req->auth->user_id);
+	int acc = job_access(req->app->db, req_id(req, 0),
+		req->auth->user_id);
+	enum job_change ch;
+
+	if (acc < 0)
+		return view_db_fail(req, "job: delete");
+	if (acc == 1) {
+		view_error(req, 403, "forbidden", "Only the job's maker and "
+			"its team's owners can cancel or delete it.");
+		return -1;
+	}
+	ch = job_delete(req->app->db, req->app->cfg.artifacts_dir,
+		req_id(req, 0), req->auth->user_id);
 
 	if (ch == JOB_CHANGE_DONE && view_flash(req, "deleted") != 0) {
 		view_error(req, 500, "internal", "Out of memory.");

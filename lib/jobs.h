@@ -22,6 +22,12 @@ struct json_object;
 int job_event_queue(struct db *db, unsigned long long job_id,
 	const char *type, struct json_object *data);
 
+/* The same for an event about no job ("team.member_added"): to user
+ * user_id's webhook, signed with their secret; a no-op when they have
+ * none. Returns 0, or -1. */
+int user_event_queue(struct db *db, unsigned long long user_id,
+	const char *type, struct json_object *data);
+
 /* The job states, in the order of the jobs.status ENUM. */
 #define JOB_NSTATUSES 5
 extern const char *const job_statuses[JOB_NSTATUSES];

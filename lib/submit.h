@@ -62,6 +62,9 @@ extern const struct input job_inputs[];	/* JOB_NINPUTS, then IN_END */
 
 struct job_spec {
 	char *prompt, *negative, *model, *sampler, *webhook_url;
+	/* The team the job is made for, charged to its pool (0: the
+	 * maker's own); job_enqueue checks the maker may. */
+	unsigned long long team_id;
 	long width, height, steps, batch;
 	double cfg;
 	unsigned long long seed;
