@@ -397,3 +397,118 @@ def test_member_added_reaches_the_new_members_webhook_signed(s):
             "user_id": new.id, "role": "viewer", "added_by": owner.id}
     finally:
         srv.shutdown()
+
+
+# ------------------------------------------------------------- the pages
+
+def test_team_pages_create_invite_change_remove_and_leave(s):
+    owner, mate, other = (Person(s, "owner"), Person(s, "mate"),
+                          Person(s, "other"))
+    name = unique("Studio")
+    r = page(s, owner, "POST", "/teams", dict(name=name))
+    assert r.status == 303, (r.status, r.text[:300])
+    tid = int(one(s, "SELECT id FROM teams WHERE name = '%s'" % name))
+    assert r.headers["location"] == "/teams/%d" % tid
+    assert one(s, "SELECT role FROM team_members WHERE team_id = %d AND"
+               " user_id = %d" % (tid, owner.id)) == "owner"
+    flash = r.headers.get("set-cookie", "").split(";")[0]
+    assert flash == "kiln_flash=team_created", r.headers
+    r = s.request("GET", "/teams/%d" % tid, headers={
+        "Cookie": owner.cookie + "; " + flash})
+    assert r.status == 200 and "Team created" in r.text
+    assert name in page(s, owner, "GET", "/teams").text
+    # An empty name is refused beside its field; nothing is made.
+    r = page(s, owner, "POST", "/teams", dict(name=""))
+    assert r.status == 422 and 'class="field-error"' in r.text
+    # Invite by user name; an unknown name is refused beside the field.
+    r = page(s, owner, "POST", "/teams/%d/members" % tid,
+             dict(username=unique("nobody"), role="member"))
+    assert r.status == 422 and "no user of that name" in r.text
+    r = page(s, owner, "POST", "/teams/%d/members" % tid,
+             dict(username=mate.name, role="viewer"))
+    assert r.status == 303 and r.headers["location"] == "/teams/%d" % tid
+    assert one(s, "SELECT role FROM team_members WHERE team_id = %d AND"
+               " user_id = %d" % (tid, mate.id)) == "viewer"
+    # The team is its members'; managing it is its owners'.
+    assert page(s, mate, "GET", "/teams/%d" % tid).status == 200
+    assert page(s, other, "GET", "/teams/%d" % tid).status == 404
+    assert page(s, other, "GET", "/teams/%d/gallery" % tid).status == 404
+    assert page(s, mate, "POST", "/teams/%d/members" % tid,
+                dict(username=other.name, role="member")).status == 403
+    assert page(s, other, "POST", "/teams/%d/members" % tid,
+                dict(username=other.name, role="member")).status == 404
+    assert page(s, mate, "POST", "/teams/%d/members/%d/role" %
+                (tid, mate.id), dict(role="owner")).status == 403
+    # The viewer sees no "for" menu on the generate page; the owner does.
+    assert 'name="team_id"' not in page(s, mate, "GET", "/generate").text
+    assert 'name="team_id"' in page(s, owner, "GET", "/generate").text
+    r = page(s, owner, "POST", "/teams/%d/members/%d/role" % (tid, mate.id),
+             dict(role="member"))
+    assert r.status == 303
+    assert one(s, "SELECT role FROM team_members WHERE team_id = %d AND"
+               " user_id = %d" % (tid, mate.id)) == "member"
+    assert 'name="team_id"' in page(s, mate, "GET", "/generate").text
+    # The last owner cannot leave; a member can.
+    r = page(s, owner, "POST", "/teams/%d/members/%d/remove" %
+             (tid, owner.id))
+    assert r.status == 409
+    r = page(s, mate, "POST", "/teams/%d/members/%d/remove" % (tid, mate.id))
+    assert r.status == 303 and r.headers["location"] == "/teams"
+    assert page(s, mate, "GET", "/teams/%d" % tid).status == 404
+    # Removed by an owner.
+    page(s, owner, "POST", "/teams/%d/members" % tid,
+         dict(username=other.name, role="viewer"))
+    r = page(s, owner, "POST", "/teams/%d/members/%d/remove" %
+             (tid, other.id))
+    assert r.status == 303 and r.headers["location"] == "/teams/%d" % tid
+    assert one(s, "SELECT COUNT(*) FROM team_members WHERE team_id = %d" %
+               tid) == "1"
+
+
+def test_the_team_gallery_lists_the_teams_images_to_its_members(s):
+    p, tid = people(s)
+    team_jobs = [image_job(s, p["maker"].id, tid)[0],
+                 image_job(s, p["member"].id, tid)[0]]
+    own, _ = image_job(s, p["maker"].id)        # not the team's
+    for role in ("owner", "member", "viewer", "maker"):
+        r = page(s, p[role], "GET", "/teams/%d/gallery" % tid)
+        assert r.status == 200, (role, r.status)
+        shown = sorted(int(x) for x in
+                       __import__("re").findall(r'href="/jobs/(\d+)"',
+                                                r.text))
+        assert shown == sorted(team_jobs), (role, shown)
+        assert "/jobs/%d" % own not in r.text
+    for role in ("other", "admin"):
+        assert page(s, p[role], "GET", "/teams/%d/gallery" %
+                    tid).status == 404, role
+    assert page(s, None, "GET", "/teams/%d/gallery" % tid).status == 303
+
+
+def test_the_generate_form_makes_a_job_for_a_team(s):
+    p, tid = people(s)
+    s.sql("UPDATE teams SET credits = 300 WHERE id = %d" % tid)
+    form = dict(prompt="a team form job", model="kiln-micro", width="64",
+                height="64", steps="2", sampler="euler", seed="5",
+                team_id=str(tid))
+    before = one(s, "SELECT credits FROM users WHERE id = %d" %
+                 p["member"].id)
+    r = page(s, p["member"], "POST", "/generate", form)
+    assert r.status == 303, (r.status, r.text[:2000])
+    jid = int(r.headers["location"].rsplit("/", 1)[1])
+    assert one(s, "SELECT team_id FROM jobs WHERE id = %d" % jid) == \
+        str(tid)
+    cost = int(one(s, "SELECT cost FROM jobs WHERE id = %d" % jid))
+    assert int(one(s, "SELECT credits FROM teams WHERE id = %d" % tid)) \
+        == 300 - cost
+    assert one(s, "SELECT credits FROM users WHERE id = %d" %
+               p["member"].id) == before
+    # The job page names the team to another member.
+    r = page(s, p["viewer"], "GET", "/jobs/%d" % jid)
+    assert r.status == 200 and "/teams/%d" % tid in r.text
+    # A viewer's form for the team is refused, with why, and queues
+    # nothing.
+    n = one(s, "SELECT COUNT(*) FROM jobs")
+    r = page(s, p["viewer"], "POST", "/generate", form)
+    assert r.status == 403, r.status
+    assert "viewers cannot make jobs" in r.text
+    assert one(s, "SELECT COUNT(*) FROM jobs") == n
