@@ -87,12 +87,14 @@ def people(s):
     and viewer in it."""
     p = dict(maker=Person(s, "maker"), owner=Person(s, "owner"),
              member=Person(s, "member"), viewer=Person(s, "viewer"),
-             other=Person(s, "other"), admin=Person(s, "admin", "admin"))
+             other=Person(s, "other"), admin=Person(s, "admin", "admin"),
+             moderator=Person(s, "mod", "moderator"))
     tid = team_of(s, p["owner"], [p["maker"], p["member"]], [p["viewer"]])
     return p, tid
 
 
-ROLES = ["maker", "owner", "member", "viewer", "other", "admin", "anon"]
+ROLES = ["maker", "owner", "member", "viewer", "other", "moderator",
+         "admin", "anon"]
 
 
 def page(s, who, method, path, form=None):
@@ -113,9 +115,10 @@ def call(s, who, method, path):
 
 # What each reads, per role: the maker, the team's owner, member and
 # viewer see a team job; another user and an admin get 404 as for any
-# job not theirs; a visitor is sent to sign in (pages) or gets 401 (API).
+# job not theirs (a moderator too: moderation is of published images);
+# a visitor is sent to sign in (pages) or gets 401 (API).
 READ = dict(maker=200, owner=200, member=200, viewer=200, other=404,
-            admin=404)
+            moderator=404, admin=404)
 
 
 def test_the_access_matrix_over_every_object_url(s):
@@ -158,7 +161,7 @@ def test_the_access_matrix_over_every_object_url(s):
 # else gets 404; a visitor 401 (API) or 403 (a form without a session's
 # CSRF token).
 CHANGE = dict(maker=None, owner=None, member=403, viewer=403, other=404,
-              admin=404)
+              moderator=404, admin=404)
 
 
 def running_job(s, uid, tid):
@@ -247,6 +250,16 @@ def test_team_jobs_are_charged_to_the_pool_and_viewers_cannot_submit(s):
              "insufficient_credits", "empty pool")
     assert int(one(s, "SELECT credits FROM users WHERE id = %d" %
                    p["member"].id)) == 1000
+    # The team's own bound on jobs at once, over the maker's tier.
+    s.sql("UPDATE teams SET credits = 500, max_queued = 1 WHERE id = %d" %
+          tid)
+    held = job_row(s, p["owner"].id, "running", "holds the slot",
+                   team_id=tid, claimed_by="nobody-1", attempt=1,
+                   lease_until="SQL:NOW() + INTERVAL 1 HOUR")
+    error_of(api(s, "POST", "/api/v1/jobs", p["member"].key, body), 429,
+             "quota_exceeded", "team max_queued")
+    s.sql("UPDATE jobs SET status = 'succeeded' WHERE id = %d" % held)
+    s.sql("UPDATE teams SET max_queued = NULL WHERE id = %d" % tid)
     # A job that fails (its model is missing: the daemon fails it) is
     # refunded to the pool that paid, not to its maker.
     s.sql("UPDATE teams SET credits = 100 WHERE id = %d" % tid)
