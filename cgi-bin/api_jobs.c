@@ -147,8 +147,12 @@ idem_done(struct kreq *req, unsigned long long job_id)
 		log_error("idempotency key: %s", db_error(req->app->db));
 }
 
+#define TEAM_FIELD_MSG "must be the id of a team you are an owner or " \
+	"member of"
+
 /* Takes the optional "team_id" (a positive integer) out of body into
- * *team_id. Returns 0, or 1 after noting a bad value in fields. */
+ * *team_id. Returns 0, or 1 after noting a bad value in fields (when
+ * not NULL). */
 static int
 team_field(json_object *body, unsigned long long *team_id,
 	json_object *fields)
@@ -165,9 +169,9 @@ team_field(json_object *body, unsigned long long *team_id,
 	json_object_object_del(body, "team_id");
 	json_object_put(v);
 	if (n <= 0) {
-		json_object_object_add(fields, "team_id",
-			json_object_new_string("must be the id of a team you "
-			"are an owner or member of"));
+		if (fields != NULL)
+			json_object_object_add(fields, "team_id",
+				json_object_new_string(TEAM_FIELD_MSG));
 		return 1;
 	}
 	*team_id = (unsigned long long)n;
@@ -275,7 +279,8 @@ api_jobs_batch(struct kreq *req)
 	unsigned long long ids[BATCH_JOBS_MAX];
 	struct tier_limits tl, *tier = &tl;
 	struct enqueue_refusal why;
-	int n = 0, i, bad = 0, model_bad = 0, m, rc = -1, st;
+	unsigned long long team = 0, first_team = 0;
+	int n = 0, i, bad = 0, model_bad = 0, m, rc = -1, st, tb;
 
 	memset(specs, 0, sizeof(specs));
 	tier_of(&req->app->cfg, req->auth->tier, &tl);
@@ -308,10 +313,24 @@ api_jobs_batch(struct kreq *req)
 			bad++;
 			continue;
 		}
+		/* A batch is charged in one transaction to one pool:
+		 * every job names the same team, or none does. */
+		tb = team_field(item, &team, NULL);
+		if (tb == 0 && i > 0 && team != first_team) {
+			batch_field_error(&be, "team_id", "every job of a batch "
+				"must be for the same team (or none)");
+			tb = 1;
+		} else if (tb != 0) {
+			batch_field_error(&be, "team_id", TEAM_FIELD_MSG);
+		}
+		if (i == 0)
+			first_team = team;
 		b = job_spec_from_json(item, &req->app->cfg, &specs[i],
 			batch_field_error, &be);
 		if (b < 0)
 			goto oom;
+		specs[i].team_id = team;
+		b += tb;
 		if (b == 0)
 			b = job_spec_limits(&specs[i], tier, batch_field_error,
 				&be);

@@ -525,3 +525,29 @@ def test_the_generate_form_makes_a_job_for_a_team(s):
     assert r.status == 403, r.status
     assert "viewers cannot make jobs" in r.text
     assert one(s, "SELECT COUNT(*) FROM jobs") == n
+
+
+def test_a_batch_is_for_one_team_and_charged_to_its_pool(s):
+    p, tid = people(s)
+    s.sql("UPDATE teams SET credits = 500 WHERE id = %d" % tid)
+    job = dict(prompt="batch for the team", model="kiln-micro", width=64,
+               height=64, steps=2, sampler="euler", seed=9)
+    n = one(s, "SELECT COUNT(*) FROM jobs")
+    r = api(s, "POST", "/api/v1/jobs/batch", p["member"].key,
+            {"jobs": [dict(job, team_id=tid), dict(job)]})
+    e = error_of(r, 400, "validation_failed", "mixed batch")
+    assert "jobs[1].team_id" in e["fields"], e
+    assert one(s, "SELECT COUNT(*) FROM jobs") == n
+    r = api(s, "POST", "/api/v1/jobs/batch", p["member"].key,
+            {"jobs": [dict(job, team_id=tid), dict(job, team_id=tid)]})
+    assert r.status == 202, (r.status, r.text)
+    ids = [j["id"] for j in is_json(r)["jobs"]]
+    assert len(ids) == 2
+    rows = s.sql("SELECT team_id, cost FROM jobs WHERE id IN (%d, %d)" %
+                 tuple(ids))
+    assert [r[0] for r in rows] == [str(tid)] * 2
+    assert int(one(s, "SELECT credits FROM teams WHERE id = %d" % tid)) \
+        == 500 - sum(int(r[1]) for r in rows)
+    error_of(api(s, "POST", "/api/v1/jobs/batch", p["viewer"].key,
+                 {"jobs": [dict(job, team_id=tid)]}), 403, "forbidden",
+             "viewer's batch")
