@@ -7,11 +7,9 @@
 #include "db.h"
 #include "handlers.h"
 #include "teams.h"
-#include "utf8.h"
 #include "util.h"
 
 #include <json-c/json.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -166,26 +164,6 @@ body_str(json_object *body, const char *key)
 	return json_object_get_string(v);
 }
 
-/* 1 when name is a team's name: 1 to TEAM_NAME_MAX bytes of UTF-8 text,
- * not only blanks, no control characters. */
-static int
-team_name_ok(const char *name)
-{
-	const unsigned char *s = (const unsigned char *)name;
-	size_t n = name != NULL ? strlen(name) : 0, i, k, blank = 0;
-	uint32_t c;
-
-	if (n == 0 || n > TEAM_NAME_MAX)
-		return 0;
-	for (i = 0; i < n; i += k) {
-		k = utf8_next(s + i, n - i, &c);
-		if (c == UTF8_INVALID || c < 0x20 || (c >= 0x7f && c < 0xa0))
-			return 0;
-		blank += c == ' ';
-	}
-	return blank < n;
-}
-
 int
 api_teams_create(struct kreq *req)
 {
@@ -198,7 +176,7 @@ api_teams_create(struct kreq *req)
 	if (req_json_body(req, &body) != 0)
 		return -1;
 	name = body_str(body, "name");
-	if (!team_name_ok(name)) {
+	if (name == NULL || !team_name_valid(name)) {
 		json_object *f = json_object_new_object();
 
 		json_object_object_add(f, "name", json_object_new_string(

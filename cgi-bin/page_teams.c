@@ -72,7 +72,7 @@ page_teams_create(struct kreq *req)
 	unsigned long long id = 0;
 	char url[64];
 
-	if (name == NULL) {
+	if (name == NULL || !team_name_valid(name)) {
 		view_input_error(req, TC_NAME);
 		view_set(req, "Form.Name", in_sent(req, TC_NAME) ?
 			in_sent(req, TC_NAME) : "");

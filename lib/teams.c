@@ -4,9 +4,10 @@
 
 #include "db.h"
 #include "jobs.h"
-#include "log.h"
+#include "utf8.h"
 
 #include <json-c/json.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +28,24 @@ const char *
 team_role_name(enum team_role r)
 {
 	return r >= TEAM_VIEWER && r <= TEAM_OWNER ? role_names[r] : "";
+}
+
+int
+team_name_valid(const char *name)
+{
+	const unsigned char *s = (const unsigned char *)name;
+	size_t n = strlen(name), i, k, blank = 0;
+	uint32_t c;
+
+	if (n == 0 || n > TEAM_NAME_MAX)
+		return 0;
+	for (i = 0; i < n; i += k) {
+		k = utf8_next(s + i, n - i, &c);
+		if (c == UTF8_INVALID || c < 0x20 || (c >= 0x7f && c < 0xa0))
+			return 0;
+		blank += c == ' ';
+	}
+	return blank < n;
 }
 
 int

@@ -53,6 +53,10 @@ int job_access(struct db *db, unsigned long long id,
 
 #define TEAM_NAME_MAX 100
 
+/* 1 when name may name a team: 1 to TEAM_NAME_MAX bytes of valid UTF-8,
+ * no control characters, not only spaces. */
+int team_name_valid(const char *name);
+
 /* Makes a team named name (1 to TEAM_NAME_MAX characters, checked by the
  * caller) with user_id as its owner. Returns 0 with *id, or -1. */
 int team_create(struct db *db, unsigned long long user_id, const char *name,
