@@ -288,6 +288,46 @@ body_role(struct kreq *req, json_object *body)
 }
 
 int
+api_team_credits(struct kreq *req)
+{
+	json_object *body = NULL, *v, *o;
+	int64_t amount = 0;
+	int found, r;
+
+	r = caller_role(req, 0);
+	if (r < 0)
+		return -1;
+	if (r < TEAM_MEMBER)
+		return resp_error_json(req, 403, "forbidden", "a team's "
+			"viewers cannot add to its credits", NULL);
+	if (req_json_body(req, &body) != 0)
+		return -1;
+	if (json_object_object_get_ex(body, "amount", &v) &&
+	    json_object_is_type(v, json_type_int))
+		amount = json_object_get_int64(v);
+	json_object_put(body);
+	if (amount < 1 || amount > TEAM_CREDITS_MAX) {
+		json_object *f = json_object_new_object();
+
+		json_object_object_add(f, "amount", json_object_new_string(
+			"must be a whole number from 1 to 1000000000"));
+		return resp_error_json(req, 400, "validation_failed",
+			"see fields", f);
+	}
+	r = team_contribute(req->app->db, req_id(req, 0), req->auth->user_id,
+		(long)amount);
+	if (r < 0)
+		return api_db_fail(req, "api teams: credits");
+	if (r > 0)
+		return resp_error_json(req, 402, "insufficient_credits", "you "
+			"have fewer credits than that", NULL);
+	o = team_json(req, req_id(req, 0), &found);
+	if (o == NULL)
+		return api_db_fail(req, "api teams: read back");
+	return api_send(req, 200, o);
+}
+
+int
 api_team_member_add(struct kreq *req)
 {
 	json_object *body = NULL;

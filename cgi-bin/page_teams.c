@@ -44,6 +44,14 @@ const struct input team_role_inputs[] = {
 	IN_END,
 };
 
+enum { TK_AMOUNT };
+const struct input team_credits_inputs[] = {
+	[TK_AMOUNT] = { .name = "amount", .type = IN_INT,
+		.flags = IN_REQUIRED, .min = 1, .max = TEAM_CREDITS_MAX,
+		.msg = "Credits: a whole number from 1 to 1000000000." },
+	IN_END,
+};
+
 static int
 list(struct kreq *req, int status)
 {
@@ -298,4 +306,42 @@ page_team_gallery(struct kreq *req)
 		view_set(req, "Gallery.Next", view_get(req, "Gallery.Images."
 			"59.Job"));
 	return view_render(req, 200, "Team gallery", "team_gallery.cs");
+}
+
+int
+page_team_credits(struct kreq *req)
+{
+	long amount = in_long(req, TK_AMOUNT);
+	char url[64];
+	int r = role_here(req);
+
+	if (r < 0)
+		return -1;
+	if (r < TEAM_MEMBER) {
+		view_error(req, 403, "forbidden", "A team's viewers cannot add "
+			"to its credits.");
+		return -1;
+	}
+	if (in_bad(req, TK_AMOUNT)) {
+		view_input_error(req, TK_AMOUNT);
+		view_set(req, "Form.Amount", in_sent(req, TK_AMOUNT) ?
+			in_sent(req, TK_AMOUNT) : "");
+		return show(req, 422);
+	}
+	r = team_contribute(req->app->db, req_id(req, 0), req->auth->user_id,
+		amount);
+	if (r < 0)
+		return view_db_fail(req, "team: credits");
+	if (r > 0) {
+		view_field_error(req, "amount", "Credits: you have fewer "
+			"credits than that.");
+		view_set(req, "Form.Amount", in_sent(req, TK_AMOUNT));
+		return show(req, 422);
+	}
+	if (view_flash(req, "team_credits_added") != 0) {
+		view_error(req, 500, "internal", "Out of memory.");
+		return -1;
+	}
+	snprintf(url, sizeof(url), "/teams/%llu", req_id(req, 0));
+	return resp_redirect(req, url);
 }

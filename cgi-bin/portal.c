@@ -113,6 +113,8 @@ static const struct route routes[] = {
 	{ M_GET, "/teams/{id}", page_team, ACC_USER, 0, NULL, NULL },
 	{ M_GET, "/teams/{id}/gallery", page_team_gallery, ACC_USER, 0, NULL,
 	  NULL },
+	{ M_POST, "/teams/{id}/credits", page_team_credits, ACC_USER, 0, NULL,
+	  team_credits_inputs },
 	{ M_POST, "/teams/{id}/members", page_team_invite, ACC_USER, 0, NULL,
 	  team_invite_inputs },
 	{ M_POST, "/teams/{id}/members/{user_id}/role", page_team_role,

@@ -165,6 +165,34 @@ fail:
 	return TEAM_DBFAIL;
 }
 
+int
+team_contribute(struct db *db, unsigned long long team_id,
+	unsigned long long user_id, long amount)
+{
+	struct db_param p[3] = { DB_INT(amount), DB_INT(user_id),
+		DB_INT(amount) };
+	unsigned long long n = 0;
+
+	if (db_exec_text(db, "START TRANSACTION") != 0)
+		return -1;
+	if (db_exec(db, "UPDATE users SET credits = credits - ? WHERE id = ?"
+	    " AND credits >= ?", p, 3, &n, NULL) != 0)
+		goto fail;
+	if (n == 0) {
+		db_rollback(db);
+		return 1;
+	}
+	p[1] = DB_INT(team_id);
+	if (db_exec(db, "UPDATE teams SET credits = credits + ? WHERE"
+	    " id = ?", p, 2, &n, NULL) != 0 || n == 0 ||
+	    db_exec_text(db, "COMMIT") != 0)
+		goto fail;
+	return 0;
+fail:
+	db_rollback(db);
+	return -1;
+}
+
 /* Whether taking user_id's owner role away would leave no owner: the
  * team's owner rows are locked until the transaction ends, so two
  * owners leaving at once cannot both pass. 1 yes, 0 no, -1 error. */

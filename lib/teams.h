@@ -62,6 +62,15 @@ int team_name_valid(const char *name);
 int team_create(struct db *db, unsigned long long user_id, const char *name,
 	unsigned long long *id);
 
+#define TEAM_CREDITS_MAX 1000000000L
+
+/* Moves amount (1 to TEAM_CREDITS_MAX) of user_id's own credits into
+ * team_id's pool, in one transaction; the caller checked that they are
+ * its owner or member. Returns 0, 1 when they have fewer credits than
+ * that (nothing moved), -1 on a database error. */
+int team_contribute(struct db *db, unsigned long long team_id,
+	unsigned long long user_id, long amount);
+
 /* What a change to the members came to. */
 enum team_change {
 	TEAM_DONE = 0,

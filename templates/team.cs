@@ -2,6 +2,14 @@
 <section class="team">
   <h1><?cs var:Team.Info.0.Name ?></h1>
   <p><?cs var:_("Your role:") ?> <strong><?cs var:_(Team.Role) ?></strong> · <?cs var:_("Credits:") ?> <?cs var:Team.Info.0.Credits ?> · <a href="/teams/<?cs var:Team.Info.0.Id ?>/gallery"><?cs var:_("Team gallery") ?></a> · <a href="/teams"><?cs var:_("All teams") ?></a></p>
+  <?cs if:Team.Role != "viewer" ?>
+  <form method="post" action="/teams/<?cs var:Team.Info.0.Id ?>/credits" class="inline" id="add-credits">
+    <input type="hidden" name="csrf" value="<?cs var:Csrf.Token ?>">
+    <label><?cs var:_("Add credits from your own") ?> <input name="amount" type="number" min="1" max="1000000000" step="1" required value="<?cs var:Form.Amount ?>"></label>
+    <button type="submit" class="small"><?cs var:_("Add") ?></button>
+    <?cs if:Form.Errors.amount ?><p class="field-error"><?cs var:Form.Errors.amount ?></p><?cs /if ?>
+  </form>
+  <?cs /if ?>
   <h2><?cs var:_("Members") ?></h2>
   <table class="list" id="members">
     <thead><tr><th><?cs var:_("User") ?></th><th><?cs var:_("Role") ?></th><th><?cs var:_("Added") ?> (<?cs var:TimeZone ?>)</th><th></th></tr></thead>

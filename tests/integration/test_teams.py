@@ -551,3 +551,42 @@ def test_a_batch_is_for_one_team_and_charged_to_its_pool(s):
     error_of(api(s, "POST", "/api/v1/jobs/batch", p["viewer"].key,
                  {"jobs": [dict(job, team_id=tid)]}), 403, "forbidden",
              "viewer's batch")
+
+
+def test_members_move_their_own_credits_into_the_pool(s):
+    p, tid = people(s)
+    s.sql("UPDATE users SET credits = 100 WHERE id = %d" % p["member"].id)
+    r = api(s, "POST", "/api/v1/teams/%d/credits" % tid, p["member"].key,
+            {"amount": 60})
+    assert r.status == 200 and is_json(r)["credits"] == 60, r.text
+    assert one(s, "SELECT credits FROM users WHERE id = %d" %
+               p["member"].id) == "40"
+    # More than one has moves nothing.
+    error_of(api(s, "POST", "/api/v1/teams/%d/credits" % tid,
+                 p["member"].key, {"amount": 41}), 402,
+             "insufficient_credits", "too many")
+    error_of(api(s, "POST", "/api/v1/teams/%d/credits" % tid,
+                 p["member"].key, {"amount": 0}), 400,
+             "validation_failed", "zero")
+    error_of(api(s, "POST", "/api/v1/teams/%d/credits" % tid,
+                 p["viewer"].key, {"amount": 1}), 403, "forbidden",
+             "viewer")
+    error_of(api(s, "POST", "/api/v1/teams/%d/credits" % tid,
+                 p["other"].key, {"amount": 1}), 404, "not_found",
+             "outsider")
+    # The page: a redirect with its flash, or the form again with why.
+    r = page(s, p["owner"], "POST", "/teams/%d/credits" % tid,
+             dict(amount="25"))
+    assert r.status == 303 and r.headers["location"] == "/teams/%d" % tid
+    assert r.headers.get("set-cookie", "").startswith(
+        "kiln_flash=team_credits_added;")
+    r = page(s, p["owner"], "POST", "/teams/%d/credits" % tid,
+             dict(amount="5000"))
+    assert r.status == 422 and "fewer credits than that" in r.text
+    assert page(s, p["viewer"], "POST", "/teams/%d/credits" % tid,
+                dict(amount="1")).status == 403
+    assert one(s, "SELECT credits FROM teams WHERE id = %d" % tid) == "85"
+    assert one(s, "SELECT credits FROM users WHERE id = %d" %
+               p["owner"].id) == "975"
+    assert one(s, "SELECT credits FROM users WHERE id = %d" %
+               p["member"].id) == "40"
