@@ -656,16 +656,18 @@ refund(struct db *db, unsigned long long id)
 {
 	struct db_param p[] = { DB_INT(id) };
 
-	/* To the pool that paid: a team job's team, else its maker. */
-	if (db_exec(db, "UPDATE teams t JOIN jobs j ON j.team_id = t.id"
-	    " SET t.credits = t.credits + j.cost, j.refunded = 1"
-	    " WHERE j.id = ? AND j.refunded = 0 AND j.cost > 0"
-	    " AND j.status IN ('failed', 'canceled')", p, 1, NULL, NULL) != 0)
-		return -1;
-	return db_exec(db, "UPDATE users u JOIN jobs j ON j.user_id = u.id"
+	/* To the pool that paid: a team job's team, else its maker. The
+	 * user's row first, the team's second, as job_enqueue locks them,
+	 * so the two never wait on each other in opposite orders. */
+	if (db_exec(db, "UPDATE users u JOIN jobs j ON j.user_id = u.id"
 	    " SET u.credits = u.credits + j.cost, j.refunded = 1"
 	    " WHERE j.id = ? AND j.refunded = 0 AND j.cost > 0"
 	    " AND j.team_id IS NULL"
+	    " AND j.status IN ('failed', 'canceled')", p, 1, NULL, NULL) != 0)
+		return -1;
+	return db_exec(db, "UPDATE teams t JOIN jobs j ON j.team_id = t.id"
+	    " SET t.credits = t.credits + j.cost, j.refunded = 1"
+	    " WHERE j.id = ? AND j.refunded = 0 AND j.cost > 0"
 	    " AND j.status IN ('failed', 'canceled')", p, 1, NULL, NULL);
 }
 
