@@ -173,6 +173,10 @@ int page_admin_maintenance(struct kreq *req);
 int page_admin_maintenance_post(struct kreq *req);
 int page_admin_maintenance_cancel(struct kreq *req);
 extern const struct input maintenance_inputs[];
+/* The alert rules kilnd evaluates (page_admin_alerts.c). */
+int page_admin_alerts(struct kreq *req);
+int page_admin_alert_rule(struct kreq *req);
+extern const struct input alert_rule_inputs[];
 int page_gallery(struct kreq *req);
 int page_usage(struct kreq *req);
 int page_usage_chart(struct kreq *req);

@@ -14,6 +14,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 int
 page_healthz(struct kreq *req)
@@ -155,6 +156,17 @@ job_histogram(struct kreq *req, struct metrics_read *m, const char *metric,
 	return 0;
 }
 
+/* One kiln_alert_firing series per rule. */
+static int
+alert_row(const struct db_row *row, void *arg)
+{
+	struct metrics_read *m = arg;
+
+	m->rc |= buf_printf(m->out, "kiln_alert_firing{rule=\"%s\"} %s\n",
+		row->cols[0], row->cols[1] ? row->cols[1] : "0");
+	return 0;
+}
+
 int
 page_metrics(struct kreq *req)
 {
@@ -202,6 +214,34 @@ page_metrics(struct kreq *req)
 		"daemons with a fresh heartbeat.\n"
 		"# TYPE kiln_daemons_online gauge\n"
 		"kiln_daemons_online %ld\n", v);
+	if (db_query_long(req->app->db, "SELECT COALESCE(SUM(anomalies), 0)"
+	    " FROM render_stats", NULL, 0, &v) != 0)
+		goto down;
+	m.rc |= buf_printf(&req->out, "# HELP kiln_render_anomalies_total "
+		"Renders slower than mean + 3 sd of their model and size.\n"
+		"# TYPE kiln_render_anomalies_total counter\n"
+		"kiln_render_anomalies_total %ld\n", v);
+	{
+		struct statvfs sv;
+
+		/* Left out when the directory cannot be measured from here
+		 * (a web host without the artifacts): absent, not 0, so no
+		 * disk alert fires for it. */
+		if (statvfs(req->app->cfg.artifacts_dir, &sv) == 0 &&
+		    sv.f_blocks != 0)
+			m.rc |= buf_printf(&req->out, "# HELP "
+				"kiln_artifacts_free_ratio Free share of the "
+				"artifacts directory's file system.\n"
+				"# TYPE kiln_artifacts_free_ratio gauge\n"
+				"kiln_artifacts_free_ratio %.4f\n",
+				(double)sv.f_bavail / (double)sv.f_blocks);
+	}
+	m.rc |= buf_puts(&req->out, "# HELP kiln_alert_firing Alert rules "
+		"of /admin/alerts firing now (1) or not (0).\n"
+		"# TYPE kiln_alert_firing gauge\n");
+	if (db_query(req->app->db, "SELECT name, state = 'firing' FROM"
+	    " alert_rules ORDER BY name", NULL, 0, alert_row, &m) < 0)
+		goto down;
 	if (job_histogram(req, &m, "queue_wait", "kiln_job_queue_wait_seconds",
 	    "Time from submission to the first start of a job.") != 0 ||
 	    job_histogram(req, &m, "render", "kiln_job_render_seconds",

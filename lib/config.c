@@ -44,6 +44,8 @@ static int check_loopback_user(const char *val, char *msg, size_t msglen);
 static int check_totp_key(const char *val, char *msg, size_t msglen);
 static int check_mail_relay(const char *val, char *msg, size_t msglen);
 static int check_mail_from(const char *val, char *msg, size_t msglen);
+static int check_alerts_url(const char *val, char *msg, size_t msglen);
+static int check_alerts_emails(const char *val, char *msg, size_t msglen);
 
 #define S(sec, k, field, d) \
 	{ sec, k, CFG_STR, offsetof(struct kiln_config, field), d, 0, 0, NULL, \
@@ -127,6 +129,9 @@ static const struct cfg_key keys[] = {
 	I("mail", "timeout", mail_timeout, "30", 1, 600),
 	I("mail", "retry_base", mail_retry_base, "60", 1, 86400),
 	I("mail", "max_attempts", mail_max_attempts, "10", 1, 100),
+	I("alerts", "interval", alerts_interval, "30", 1, 3600),
+	SC("alerts", "webhook_url", alerts_webhook_url, "", check_alerts_url),
+	SC("alerts", "emails", alerts_emails, "", check_alerts_emails),
 	I("limits", "submit_burst", submit_burst, "20", 1, 100000),
 	I("limits", "submit_per_minute", submit_per_minute, "30", 1, 1000000),
 	I("limits", "login_burst", login_burst, "20", 1, 100000),
@@ -216,6 +221,48 @@ check_mail_from(const char *val, char *msg, size_t msglen)
 	if (*val != '\0' && !mail_address_valid(val))
 		return errf(msg, msglen, "mail.from: \"%s\" is not an e-mail "
 			"address (local@domain.example, ASCII)", val);
+	return 0;
+}
+
+static int
+check_alerts_url(const char *val, char *msg, size_t msglen)
+{
+	if (*val != '\0' && strncmp(val, "http://", 7) != 0 &&
+	    strncmp(val, "https://", 8) != 0)
+		return errf(msg, msglen, "alerts.webhook_url: \"%s\" is not "
+			"an http:// or https:// URL", val);
+	if (strlen(val) > 2048)
+		return errf(msg, msglen, "alerts.webhook_url: longer than "
+			"2048 bytes");
+	return 0;
+}
+
+/* A list of addresses separated by commas (spaces around them allowed),
+ * each one mail_address_valid. */
+static int
+check_alerts_emails(const char *val, char *msg, size_t msglen)
+{
+	char one[MAIL_ADDR_MAX + 1];
+	const char *p = val;
+
+	while (*p != '\0') {
+		size_t n;
+
+		while (*p == ' ' || *p == ',')
+			p++;
+		n = strcspn(p, " ,");
+		if (n == 0)
+			break;
+		if (n > MAIL_ADDR_MAX)
+			return errf(msg, msglen, "alerts.emails: an address is "
+				"longer than %d bytes", MAIL_ADDR_MAX);
+		memcpy(one, p, n);
+		one[n] = '\0';
+		if (!mail_address_valid(one))
+			return errf(msg, msglen, "alerts.emails: \"%s\" is not "
+				"an e-mail address", one);
+		p += n;
+	}
 	return 0;
 }
 

@@ -102,6 +102,10 @@ struct kiln_config {
 	long mail_timeout;		/* seconds per SMTP transaction */
 	long mail_retry_base;		/* backoff base, seconds */
 	long mail_max_attempts;		/* then the mail is "failed" */
+	/* [alerts]: the rules kilnd's keeper evaluates (alerts.h). */
+	long alerts_interval;		/* seconds between evaluations */
+	char *alerts_webhook_url;	/* "": no webhook */
+	char *alerts_emails;		/* "": verified admins; else a list */
 	/* [limits] token buckets: burst size, refill per minute */
 	long submit_burst;
 	long submit_per_minute;

@@ -210,6 +210,8 @@ static const char *const flash_msgs[][2] = {
 	{ "maintenance_scheduled", N_("Maintenance window scheduled: it is "
 	    "on the status page.") },
 	{ "maintenance_canceled", N_("Maintenance window canceled.") },
+	{ "alert_rule_saved", N_("Alert rule saved: the next evaluation "
+	    "uses it.") },
 	{ "incident_resolved", N_("Incident resolved: it is now among the "
 	    "past incidents.") },
 	/* Teams (issue 27). */

@@ -1,9 +1,11 @@
 /* kilnd.c - the render daemon: claims jobs from the MariaDB queue and
  * renders them with the engine; a keeper thread renews the running job's
- * lease, beats the heartbeat and requeues jobs of dead daemons; a courier
+ * lease, beats the heartbeat, requeues jobs of dead daemons and evaluates
+ * the alert rules (one daemon at a time, alerts.h); a courier
  * thread delivers webhooks and a postman thread sends the mail outbox.
  * SIGTERM finishes the current step, requeues the job and exits 0; SIGHUP
  * reloads the config. */
+#include "alerts.h"
 #include "autotune.h"
 #include "cl_devices.h"
 #include "config.h"
@@ -199,15 +201,17 @@ deregister(struct daemon *d)
 }
 
 /* The keeper: renews the running job's lease well before it runs out,
- * beats the heartbeat, and requeues (or fails) jobs whose daemon died.
- * Its own connection, so a long render never delays a renewal. */
+ * beats the heartbeat, requeues (or fails) jobs whose daemon died and,
+ * every [alerts] interval, evaluates the alert rules if no other daemon
+ * holds their lease. Its own connection, so a long render never delays
+ * a renewal. */
 static void *
 keeper_main(void *arg)
 {
 	struct daemon *d = arg;
 	struct db *db = db_new(&d->cfg);
 	long every_ms = d->cfg.lease_seconds * 1000 / 3;
-	double last_beat = 0;
+	double last_beat = 0, last_alerts = 0;
 
 	if (db == NULL) {
 		log_error("keeper: out of memory");
@@ -255,6 +259,16 @@ keeper_main(void *arg)
 			pthread_mutex_unlock(&d->mu);
 			if (beat && (n = job_reap(db)) < 0)
 				log_warn("reap: %s", db_error(db));
+			/* Outside mu: the rules' queries never hold up the
+			 * main loop's end of a job. The lease outlives three
+			 * missed evaluations before another daemon takes
+			 * over. */
+			if (now - last_alerts >= (double)d->cfg.alerts_interval) {
+				if (alerts_evaluate(db, &d->cfg, d->name,
+				    3 * d->cfg.alerts_interval + 5) < 0)
+					log_warn("alerts: %s", db_error(db));
+				last_alerts = now;
+			}
 		}
 		nap_ms(every_ms, &d->threads_stop);
 	}

@@ -36,8 +36,8 @@ def test_make_install_into_a_staging_dir(_):
                          ("sql", "sql")):
             want = sorted(os.listdir(os.path.join(ROOT, src)))
             assert sorted(os.listdir(os.path.join(share, sub))) == want, sub
-        assert os.path.exists(os.path.join(share, "apache-conf",
-                                           "kiln-site.conf"))
+        for f in ("kiln-site.conf", "kiln-alerts.rules.yml"):
+            assert os.path.exists(os.path.join(share, "apache-conf", f)), f
         # The web servers' own error bodies, which the configs name.
         for kind in ("json", "html"):
             src = os.path.join(ROOT, "apache-conf", "errors", kind)

@@ -388,7 +388,7 @@ def test_declared_inputs_refused_beside_their_field(s):
         (acookie, acsrf, user + "/status", {"disabled": "00"},
          "Status: disabled must be 0 or 1."),
         (acookie, acsrf, user + "/role", {"role": "Admin", "tier": "pro"},
-         "Role: admin or user."),
+         "Role: admin, moderator or user."),
         (acookie, acsrf, user + "/credits", {"amount": "1e3"},
          "Credits: a whole number, not 0 (negative takes credits away)."),
         (acookie, acsrf, user + "/credits", {"amount": "0"},

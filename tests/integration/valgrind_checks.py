@@ -21,7 +21,9 @@ from harness import run, wait_until
 # under ASan in make asan, test_first_run).
 STACK = dict(server="lighttpd", daemon=False, heartbeat=1,
              extra_conf="[webhooks]\nallow = 127.0.0.1\n"
-                        "[daemon]\nwarm_up = 0\n")
+                        "[daemon]\nwarm_up = 0\n"
+                        "[alerts]\ninterval = 1\n"
+                        "webhook_url = http://127.0.0.1:9/alerts\n")
 
 VG = ["valgrind", "--error-exitcode=99", "--leak-check=full",
       "--errors-for-leak-kinds=definite", "--track-origins=yes",
@@ -141,14 +143,14 @@ def test_login_session_and_key_paths_are_memcheck_clean(s):
     for path in ("/account", "/account/keys", "/admin/users/1",
                  "/admin/audit", "/generate", "/explore",
                  "/admin/reports", "/admin/incidents",
-                 "/admin/maintenance"):
+                 "/admin/maintenance", "/admin/alerts"):
         out = vg_cgi(s, "portal.fcgi", "GET", path,
                      cookie="kiln_session=" + tok)
         assert out.startswith("Status: 200"), out[:300]
+        # Checked on its own page: later paths were appended to the list.
         if path == "/admin/reports":
-            reports = out
-    assert "Spam or advertising, Hate or harassment" in reports, \
-        reports[-3000:]
+            assert "Spam or advertising, Hate or harassment" in out, \
+                out[-3000:]
     for path in ("/teams", "/teams/%d" % tid, "/teams/%d/gallery" % tid,
                  "/jobs/%d" % jid):
         out = vg_cgi(s, "portal.fcgi", "GET", path,
@@ -467,6 +469,15 @@ def test_kilnd_is_memcheck_clean(s):
                                  " state = 'idle'") == [["1"]],
                    timeout=120, what="kilnd under valgrind to register")
         time.sleep(2.5)     # a few heartbeats
+        # A daemon whose heartbeat stopped: the keeper's alert rules
+        # fire daemon_offline and queue its webhook.
+        s.sql("INSERT INTO daemons (name, host, pid, devices, state,"
+              " heartbeat_at) VALUES ('vg-ghost', 'elsewhere', 1, 'none',"
+              " 'idle', NOW(3) - INTERVAL 1 HOUR)")
+        wait_until(lambda: s.sql("SELECT kind FROM alert_events WHERE"
+                                 " rule = 'daemon_offline'") ==
+                   [["firing"]], timeout=120,
+                   what="kilnd under valgrind to fire an alert")
         # A job through the queue code: claim, its events, the model
         # registry's error path, the failure's transaction. (It names a
         # model that is not there: a render would have PoCL compile every

@@ -246,6 +246,36 @@ mail_keys_are_checked(void)
 }
 
 static void
+alerts_keys_are_checked(void)
+{
+	struct kiln_config c;
+	char err[512];
+
+	CHECK(parse(&c, "", err, sizeof(err)) == 0);
+	CHECK(c.alerts_interval == 30);
+	CHECK_STR(c.alerts_webhook_url, "");
+	CHECK_STR(c.alerts_emails, "");
+	config_free(&c);
+	CHECK(parse(&c, "[alerts]\ninterval = 5\nwebhook_url = https://ops."
+	    "example/hook\nemails = a@ops.example, b@ops.example\n", err,
+	    sizeof(err)) == 0);
+	CHECK(c.alerts_interval == 5);
+	CHECK_STR(c.alerts_webhook_url, "https://ops.example/hook");
+	CHECK_STR(c.alerts_emails, "a@ops.example, b@ops.example");
+	config_free(&c);
+	expect_error("[alerts]\nwebhook_url = ftp://ops.example/\n",
+	    "t.conf:2: alerts.webhook_url: \"ftp://ops.example/\" is not an "
+	    "http:// or https:// URL");
+	/* A header smuggled into the list is one bad address. */
+	expect_error("[alerts]\nemails = a@ops.example, b@ops.example>\n",
+	    "t.conf:2: alerts.emails: \"b@ops.example>\" is not an e-mail "
+	    "address");
+	expect_error("[alerts]\ninterval = 0\n",
+	    "t.conf:2: alerts.interval: expected an integer from 1 to 3600, "
+	    "got \"0\"");
+}
+
+static void
 engine_keys_default_to_the_engine_defaults(void)
 {
 	struct kiln_config c;
@@ -330,6 +360,7 @@ main(void)
 	RUN(defaults_apply);
 	RUN(tiers);
 	RUN(mail_keys_are_checked);
+	RUN(alerts_keys_are_checked);
 	RUN(values_and_whitespace);
 	RUN(errors_name_file_and_line);
 	RUN(nul_byte_is_an_error);
