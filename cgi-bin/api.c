@@ -30,6 +30,23 @@ static const struct route routes[] = {
 	 * scope, as it gains no power. */
 	{ M_POST, "/api/v1/keys/{id}/rotate", api_keys_rotate, ACC_USER, 0,
 	  "", NULL },
+	/* Teams (issue 27): reading them needs read; making one and
+	 * managing members changes what others may see and spend, so it
+	 * needs generate as a job does. */
+	{ M_GET, "/api/v1/teams", api_teams_list, ACC_USER, SCOPE_READ, "",
+	  NULL },
+	{ M_POST, "/api/v1/teams", api_teams_create, ACC_USER,
+	  SCOPE_GENERATE, "", NULL },
+	{ M_GET, "/api/v1/teams/{id}", api_team_get, ACC_USER, SCOPE_READ, "",
+	  NULL },
+	{ M_POST, "/api/v1/teams/{id}/credits", api_team_credits, ACC_USER,
+	  SCOPE_GENERATE, "", NULL },
+	{ M_POST, "/api/v1/teams/{id}/members", api_team_member_add, ACC_USER,
+	  SCOPE_GENERATE, "", NULL },
+	{ M_PATCH, "/api/v1/teams/{id}/members/{user_id}", api_team_member_patch,
+	  ACC_USER, SCOPE_GENERATE, "", NULL },
+	{ M_DELETE, "/api/v1/teams/{id}/members/{user_id}", api_team_member_remove,
+	  ACC_USER, SCOPE_GENERATE, "", NULL },
 	{ M_GET, "/api/v1/users", api_users_list, ACC_ADMIN, SCOPE_ADMIN, "q",
 	  NULL },
 	{ M_GET, "/api/v1/users/{id}", api_user_get, ACC_USER, SCOPE_READ, "",

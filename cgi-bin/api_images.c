@@ -7,6 +7,7 @@
 #include "app.h"
 #include "auth.h"
 #include "db.h"
+#include "teams.h"
 #include "explore.h"
 #include "handlers.h"
 #include "image.h"
@@ -252,11 +253,11 @@ api_image(struct kreq *req)
 	p[1] = DB_INT(req->auth->user_id);
 	p[2] = DB_INT(idx);
 	if ((k == K_PREVIEW ? db_query_string(req->app->db, "SELECT"
-	    " preview_path FROM jobs WHERE id = ? AND user_id = ?"
+	    " preview_path FROM jobs WHERE id = ? AND " TEAM_JOB_SEES("jobs.")
 	    " AND deleted_at IS NULL", p, 2, &rel) :
 	    db_query_string(req->app->db, "SELECT i.path FROM job_images i"
 	    " JOIN jobs j ON j.id = i.job_id WHERE i.job_id = ?"
-	    " AND j.user_id = ? AND i.idx = ?", p, 3, &rel)) != 0)
+	    " AND " TEAM_JOB_SEES("j.") " AND i.idx = ?", p, 3, &rel)) != 0)
 		return api_db_fail(req, "api images");
 	return send_png(req, rel, k, C_PRIVATE);
 }
@@ -508,8 +509,8 @@ api_job_input(struct kreq *req)
 	p[1] = DB_INT(req->auth->user_id);
 	p[2] = DB_STR(kind);
 	if (db_query_string(req->app->db, "SELECT i.path FROM job_inputs i"
-	    " JOIN jobs j ON j.id = i.job_id WHERE i.job_id = ? AND"
-	    " j.user_id = ? AND j.deleted_at IS NULL AND i.kind = ?", p, 3,
+	    " JOIN jobs j ON j.id = i.job_id WHERE i.job_id = ? AND "
+	    TEAM_JOB_SEES("j.") " AND j.deleted_at IS NULL AND i.kind = ?", p, 3,
 	    &key) != 0 || (key != NULL && db_query_string(req->app->db,
 	    "SELECT sha256 FROM job_inputs WHERE job_id = ? AND kind = ?",
 	    (struct db_param[]){ p[0], p[2] }, 2, &sha) != 0)) {

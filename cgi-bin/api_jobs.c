@@ -12,6 +12,7 @@
 #include "models.h"
 #include "ratelimit.h"
 #include "submit.h"
+#include "teams.h"
 #include "util.h"
 
 #include <json-c/json.h>
@@ -146,16 +147,47 @@ idem_done(struct kreq *req, unsigned long long job_id)
 		log_error("idempotency key: %s", db_error(req->app->db));
 }
 
+#define TEAM_FIELD_MSG "must be the id of a team you are an owner or " \
+	"member of"
+
+/* Takes the optional "team_id" (a positive integer) out of body into
+ * *team_id. Returns 0, or 1 after noting a bad value in fields (when
+ * not NULL). */
+static int
+team_field(json_object *body, unsigned long long *team_id,
+	json_object *fields)
+{
+	json_object *v;
+	int64_t n;
+
+	*team_id = 0;
+	if (!json_object_object_get_ex(body, "team_id", &v))
+		return 0;
+	n = json_object_is_type(v, json_type_int) ? json_object_get_int64(v) :
+		0;
+	json_object_get(v);
+	json_object_object_del(body, "team_id");
+	json_object_put(v);
+	if (n <= 0) {
+		if (fields != NULL)
+			json_object_object_add(fields, "team_id",
+				json_object_new_string(TEAM_FIELD_MSG));
+		return 1;
+	}
+	*team_id = (unsigned long long)n;
+	return 0;
+}
+
 int
 api_jobs_create(struct kreq *req)
 {
 	json_object *body = NULL, *fields, *job;
 	char hash[DIGEST_HEX + 1], loc[64];
-	int bad, model_bad = 0, st, found,
+	int bad, model_bad = 0, st, found, team_bad,
 	    idem = *req->idempotency_key != '\0';
 	struct tier_limits tl, *tier = &tl;
 	struct enqueue_refusal why;
-	unsigned long long id = 0;
+	unsigned long long id = 0, team_id = 0;
 	struct job_spec s;
 
 	tier_of(&req->app->cfg, req->auth->tier, &tl);
@@ -175,8 +207,12 @@ api_jobs_create(struct kreq *req)
 			idem_done(req, 0);
 		return api_send(req, 500, NULL);
 	}
+	/* "team_id": not a field of the recipe (job_spec_from_json), but
+	 * whose pool pays; job_enqueue checks the caller may spend it. */
+	team_bad = team_field(body, &team_id, fields);
 	bad = job_spec_from_json(body, &req->app->cfg, &s, field_error,
-		fields);
+		fields) + team_bad;
+	s.team_id = team_id;
 	json_object_put(body);
 	/* Well formed and within the tier: then what the model can
 	 * render, whose refusals answer 422. */
@@ -243,7 +279,8 @@ api_jobs_batch(struct kreq *req)
 	unsigned long long ids[BATCH_JOBS_MAX];
 	struct tier_limits tl, *tier = &tl;
 	struct enqueue_refusal why;
-	int n = 0, i, bad = 0, model_bad = 0, m, rc = -1, st;
+	unsigned long long team = 0, first_team = 0;
+	int n = 0, i, bad = 0, model_bad = 0, m, rc = -1, st, tb;
 
 	memset(specs, 0, sizeof(specs));
 	tier_of(&req->app->cfg, req->auth->tier, &tl);
@@ -276,10 +313,24 @@ api_jobs_batch(struct kreq *req)
 			bad++;
 			continue;
 		}
+		/* A batch is charged in one transaction to one pool:
+		 * every job names the same team, or none does. */
+		tb = team_field(item, &team, NULL);
+		if (tb == 0 && i > 0 && team != first_team) {
+			batch_field_error(&be, "team_id", "every job of a batch "
+				"must be for the same team (or none)");
+			tb = 1;
+		} else if (tb != 0) {
+			batch_field_error(&be, "team_id", TEAM_FIELD_MSG);
+		}
+		if (i == 0)
+			first_team = team;
 		b = job_spec_from_json(item, &req->app->cfg, &specs[i],
 			batch_field_error, &be);
 		if (b < 0)
 			goto oom;
+		specs[i].team_id = team;
+		b += tb;
 		if (b == 0)
 			b = job_spec_limits(&specs[i], tier, batch_field_error,
 				&be);
@@ -474,12 +525,15 @@ api_job_cancel(struct kreq *req)
 	json_object *job;
 	int st, found;
 
-	st = job_status_of(req->app->db, id, req->auth->user_id, NULL);
+	st = job_access(req->app->db, id, req->auth->user_id);
 	if (st < 0)
 		return api_db_fail(req, "api jobs: cancel");
 	if (st == 0)
 		return resp_error_json(req, 404, "not_found", "no such job",
 			NULL);
+	if (st == 1)
+		return resp_error_json(req, 403, "forbidden", "only the job's "
+			"maker and its team's owners may cancel it", NULL);
 	st = job_cancel(req->app->db, id, req->auth->user_id);
 	if (st < 0)
 		return api_db_fail(req, "api jobs: cancel");
@@ -515,9 +569,17 @@ change_refused(struct kreq *req, enum job_change ch, const char *where,
 int
 api_job_delete(struct kreq *req)
 {
-	enum job_change ch = job_delete(req->app->db,
-		req->app->cfg.artifacts_dir, req_id(req, 0),
+	int acc = job_access(req->app->db, req_id(req, 0),
 		req->auth->user_id);
+	enum job_change ch;
+
+	if (acc < 0)
+		return api_db_fail(req, "api jobs: delete");
+	if (acc == 1)
+		return resp_error_json(req, 403, "forbidden", "only the job's "
+			"maker and its team's owners may delete it", NULL);
+	ch = job_delete(req->app->db, req->app->cfg.artifacts_dir,
+		req_id(req, 0), req->auth->user_id);
 
 	if (change_refused(req, ch, "api jobs: delete", "the job has not "
 	    "ended; cancel it first") != 0)

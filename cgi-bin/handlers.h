@@ -308,6 +308,27 @@ int sdapi_cn_check(const struct sdapi_cn *cn, const struct job_spec *s,
 /* Renames the job's ControlNet fields in fields to the unit's. */
 void sdapi_cn_fields(const struct sdapi_cn *cn, struct json_object *fields);
 
+/* Teams (page_teams.c). */
+extern const struct input team_create_inputs[], team_invite_inputs[],
+	team_role_inputs[], team_credits_inputs[];
+int page_teams(struct kreq *req);
+int page_teams_create(struct kreq *req);
+int page_team(struct kreq *req);
+int page_team_gallery(struct kreq *req);
+int page_team_invite(struct kreq *req);
+int page_team_role(struct kreq *req);
+int page_team_remove(struct kreq *req);
+int page_team_credits(struct kreq *req);
+
+/* Teams over the API (api_teams.c). */
+int api_teams_list(struct kreq *req);
+int api_teams_create(struct kreq *req);
+int api_team_get(struct kreq *req);
+int api_team_member_add(struct kreq *req);
+int api_team_credits(struct kreq *req);
+int api_team_member_patch(struct kreq *req);
+int api_team_member_remove(struct kreq *req);
+
 /* Your data over the API (api_data.c). */
 int api_export_create(struct kreq *req);
 int api_export_status(struct kreq *req);

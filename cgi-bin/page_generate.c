@@ -503,6 +503,15 @@ set_page(struct kreq *req)
 static int
 show(struct kreq *req, int status)
 {
+	struct db_param tp[1] = { DB_INT(req->auth->user_id) };
+
+	/* "For: me / team X": only the teams this user may spend for
+	 * (owner or member; a viewer only looks). */
+	if (view_rows(req, "Gen.Teams", "SELECT t.id AS Id, t.name AS Name,"
+	    " t.credits AS Credits FROM teams t JOIN team_members m ON"
+	    " m.team_id = t.id WHERE m.user_id = ? AND m.role IN ('owner',"
+	    " 'member') ORDER BY t.name, t.id", tp, 1) < 0)
+		return view_db_fail(req, "generate: teams");
 	if (set_page(req) != 0) {
 		view_error(req, 500, "internal", "Out of memory.");
 		return -1;
@@ -708,6 +717,25 @@ form_error(void *arg, const char *field, const char *msg)
 static const struct input size_input = { .name = "size", .type = IN_STR,
 	.flags = IN_TEXT | IN_BLANK, .max = 16 };
 
+/* "For": a team's id, or empty for the user's own credits. Whether the
+ * user may make jobs for it is job_enqueue's to say. */
+static const struct input team_input = { .name = "team_id",
+	.type = IN_INT, .flags = IN_BLANK, .min = 1, .max = 1L << 62,
+	.msg = "For: yourself or one of your teams." };
+
+/* The team the form chose (0: none) into *team; -1 when refused. */
+static int
+take_team(struct kreq *req, unsigned long long *team)
+{
+	struct in_value v;
+
+	*team = 0;
+	if (req_input(req, &team_input, &v) != 0 || v.state != IN_VALID)
+		return v.state == IN_REFUSED ? -1 : 0;
+	*team = (unsigned long long)v.n;
+	return set_field(req, "team_id", v.sent) != 0 ? -1 : 0;
+}
+
 /* A chosen preset stands for the width and height boxes, as if typed in
  * them: job_spec_from_form checks it as it checks them. Returns 0, or -1
  * when the size is not "WxH" (reported beside the menu). */
@@ -760,9 +788,9 @@ generate_post(struct kreq *req)
 	struct gen_inputs gi = { { 0 } };
 	struct enqueue_refusal why;
 	struct tier_limits tier;
-	unsigned long long id = 0;
+	unsigned long long id = 0, team = 0;
 	char url[64];
-	int bad, st, size_bad;
+	int bad, st, size_bad, team_bad;
 
 	tier_of(&req->app->cfg, req->auth->tier, &tier);
 
@@ -778,6 +806,9 @@ generate_post(struct kreq *req)
 	if (size_bad)
 		view_field_error(req, "size", "size must be a preset of the "
 			"menu (width x height)");
+	team_bad = take_team(req, &team) != 0;
+	if (team_bad)
+		view_field_error(req, "team_id", team_input.msg);
 	/* The image inputs' no-script edge preview shows the form again. */
 	if (gen_inputs_preview(req)) {
 		form_again(req);
@@ -788,12 +819,13 @@ generate_post(struct kreq *req)
 	 * reads only the fields that were taken). job_spec_from_form with
 	 * the image inputs' own fields (page_generate_inputs.c). */
 	bad = gen_inputs_spec(req, &gi, &s, form_error, req);
+	s.team_id = team;
 	if (bad >= 0 && s.model != NULL && (!s.upscale || s.upscaler != NULL)) {
 		bad += job_spec_limits(&s, &tier, form_error, req);
 		bad += job_spec_model_limits(&s, form_error, req);
 	}
 	if (bad >= 0)
-		bad += size_bad;
+		bad += size_bad + team_bad;
 	if (bad != 0) {
 		job_spec_free(&s);
 		gen_inputs_free(&gi);

@@ -7,6 +7,7 @@
 #include "app.h"
 #include "auth.h"
 #include "db.h"
+#include "teams.h"
 #include "i18n.h"
 #include "handlers.h"
 #include "jobagain.h"
@@ -94,8 +95,10 @@ page_job(struct kreq *req)
 {
 	unsigned long long id = req_id(req, 0);
 	struct db_param p[2];
-	const char *st;
+	const char *st, *mine;
+	char me[24];
 	long n;
+	int acc;
 
 	p[0] = DB_INT(id);
 	p[1] = DB_INT(req->auth->user_id);
@@ -114,8 +117,12 @@ page_job(struct kreq *req)
 		" j.preview_path IS NOT NULL AS HasPreview, j.daemon AS Daemon,"
 		" COALESCE(" JOB_AHEAD_SQL " + 1, '') AS `Position`,"
 		" j.share_token AS Share, j.loras AS LorasJson,"
-		" j.kind AS Kind, j.batch_id AS BatchId, j.batch_row AS BatchRow"
-		" FROM jobs j WHERE j.id = ? AND j.user_id = ?"
+		" j.kind AS Kind, j.batch_id AS BatchId, j.batch_row AS BatchRow,"
+		" COALESCE(j.team_id, '') AS TeamId, COALESCE((SELECT t.name"
+		" FROM teams t WHERE t.id = j.team_id), '') AS TeamName,"
+		" (SELECT u.username FROM users u WHERE u.id = j.user_id)"
+		" AS Maker, j.user_id AS MakerId"
+		" FROM jobs j WHERE j.id = ? AND " TEAM_JOB_SEES("j.")
 		" AND j.deleted_at IS NULL", p, 2) : 0;
 	if (n < 0)
 		return view_db_fail(req, "job");
@@ -124,6 +131,15 @@ page_job(struct kreq *req)
 		return -1;
 	}
 	view_loras(req, "Job.0");
+	/* What this user may do with it (a team's job may be another's). */
+	acc = job_access(req->app->db, id, req->auth->user_id);
+	if (acc < 0)
+		return view_db_fail(req, "job: access");
+	mine = view_get(req, "Job.0.MakerId");
+	snprintf(me, sizeof(me), "%llu", req->auth->user_id);
+	view_set(req, "Job.0.Mine", mine != NULL && !strcmp(mine, me) ? "1" :
+		"");
+	view_set(req, "Job.0.Manage", acc == 2 ? "1" : "");
 	/* PubId: the image's row on Explore (published now or not),
 	 * for the publish block. */
 	if (view_rows(req, "Images", "SELECT i.idx AS Idx, i.seed AS Seed,"
@@ -159,6 +175,16 @@ page_job_cancel(struct kreq *req)
 	char url[64];
 	int st;
 
+	/* A team member who sees the job but did not make it (and is no
+	 * owner of its team): told so, not shown a 404. */
+	st = job_access(req->app->db, id, req->auth->user_id);
+	if (st < 0)
+		return view_db_fail(req, "job: cancel");
+	if (st == 1) {
+		view_error(req, 403, "forbidden", "Only the job's maker and "
+			"its team's owners can cancel or delete it.");
+		return -1;
+	}
 	st = id ? job_cancel(req->app->db, id, req->auth->user_id) : 0;
 	if (st < 0)
 		return view_db_fail(req, "job: cancel");
@@ -228,8 +254,19 @@ page_job_unshare(struct kreq *req)
 int
 page_job_delete(struct kreq *req)
 {
-	enum job_change ch = job_delete(req->app->db,
-		req->app->cfg.artifacts_dir, req_id(req, 0), req->auth->user_id);
+	int acc = job_access(req->app->db, req_id(req, 0),
+		req->auth->user_id);
+	enum job_change ch;
+
+	if (acc < 0)
+		return view_db_fail(req, "job: delete");
+	if (acc == 1) {
+		view_error(req, 403, "forbidden", "Only the job's maker and "
+			"its team's owners can cancel or delete it.");
+		return -1;
+	}
+	ch = job_delete(req->app->db, req->app->cfg.artifacts_dir,
+		req_id(req, 0), req->auth->user_id);
 
 	if (ch == JOB_CHANGE_DONE && view_flash(req, "deleted") != 0) {
 		view_error(req, 500, "internal", "Out of memory.");

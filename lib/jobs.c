@@ -3,6 +3,7 @@
 #include "jobs.h"
 #include "db.h"
 #include "log.h"
+#include "teams.h"
 #include "util.h"
 
 #include <inttypes.h>
@@ -106,11 +107,14 @@ iso_now(char out[32])
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* Queues the event (jobs.h's job_event_queue). Runs inside the caller's
- * transaction so the event exists exactly when the state change does. */
+/* Queues an event (jobs.h's job_event_queue, user_event_queue): the
+ * envelope {type, timestamp, data} around data (taken), inserted by sql
+ * whose parameters are msg_id, type, the body and id. Runs inside the
+ * caller's transaction so the event exists exactly when the state
+ * change does. */
 static int
-enqueue_event(struct db *db, unsigned long long id, const char *type,
-    json_object *data)
+enqueue_envelope(struct db *db, const char *sql, unsigned long long id,
+    const char *type, json_object *data)
 {
 	json_object *o = json_object_new_object();
 	char ts[32], msg_id[4 + 24 + 1];
@@ -133,20 +137,40 @@ enqueue_event(struct db *db, unsigned long long id, const char *type,
 		struct db_param p[] = { DB_STR(msg_id), DB_STR(type),
 			DB_STR(body), DB_INT(id) };
 
-		rc = db_exec(db,
-		    "INSERT INTO webhook_deliveries (msg_id, job_id, user_id,"
-		    " event, url, payload)"
-		    " SELECT ?, j.id, j.user_id, ?,"
-		    "  COALESCE(NULLIF(j.webhook_url, ''), u.webhook_url), ?"
-		    " FROM jobs j LEFT JOIN users u ON u.id = j.user_id"
-		    " WHERE j.id = ? AND COALESCE(NULLIF(j.webhook_url, ''),"
-		    "  NULLIF(u.webhook_url, '')) IS NOT NULL",
-		    p, 4, NULL, NULL);
+		rc = db_exec(db, sql, p, 4, NULL, NULL);
 	}
 out:
 	json_object_put(data);
 	json_object_put(o);
 	return rc;
+}
+
+static int
+enqueue_event(struct db *db, unsigned long long id, const char *type,
+    json_object *data)
+{
+	return enqueue_envelope(db,
+	    "INSERT INTO webhook_deliveries (msg_id, job_id, user_id,"
+	    " event, url, payload)"
+	    " SELECT ?, j.id, j.user_id, ?,"
+	    "  COALESCE(NULLIF(j.webhook_url, ''), u.webhook_url), ?"
+	    " FROM jobs j LEFT JOIN users u ON u.id = j.user_id"
+	    " WHERE j.id = ? AND COALESCE(NULLIF(j.webhook_url, ''),"
+	    "  NULLIF(u.webhook_url, '')) IS NOT NULL", id, type, data);
+}
+
+int
+user_event_queue(struct db *db, unsigned long long user_id,
+    const char *type, struct json_object *data)
+{
+	/* About no job: job_id NULL; signed with the user's secret like
+	 * a job's events, as kilnd signs by the delivery's user_id. */
+	return enqueue_envelope(db,
+	    "INSERT INTO webhook_deliveries (msg_id, job_id, user_id,"
+	    " event, url, payload)"
+	    " SELECT ?, NULL, u.id, ?, u.webhook_url, ?"
+	    " FROM users u WHERE u.id = ? AND NULLIF(u.webhook_url, '')"
+	    " IS NOT NULL", user_id, type, data);
 }
 
 int
@@ -632,8 +656,17 @@ refund(struct db *db, unsigned long long id)
 {
 	struct db_param p[] = { DB_INT(id) };
 
-	return db_exec(db, "UPDATE users u JOIN jobs j ON j.user_id = u.id"
+	/* To the pool that paid: a team job's team, else its maker. The
+	 * user's row first, the team's second, as job_enqueue locks them,
+	 * so the two never wait on each other in opposite orders. */
+	if (db_exec(db, "UPDATE users u JOIN jobs j ON j.user_id = u.id"
 	    " SET u.credits = u.credits + j.cost, j.refunded = 1"
+	    " WHERE j.id = ? AND j.refunded = 0 AND j.cost > 0"
+	    " AND j.team_id IS NULL"
+	    " AND j.status IN ('failed', 'canceled')", p, 1, NULL, NULL) != 0)
+		return -1;
+	return db_exec(db, "UPDATE teams t JOIN jobs j ON j.team_id = t.id"
+	    " SET t.credits = t.credits + j.cost, j.refunded = 1"
 	    " WHERE j.id = ? AND j.refunded = 0 AND j.cost > 0"
 	    " AND j.status IN ('failed', 'canceled')", p, 1, NULL, NULL);
 }
@@ -804,14 +837,15 @@ cancel_once(struct db *db, unsigned long long id, unsigned long long user_id)
 		return -1;
 	if (db_exec(db, "UPDATE jobs SET status = 'canceled',"
 	    " finished_at = NOW(3) WHERE id = ? AND status = 'queued'"
-	    " AND (? = 0 OR user_id = ?)", p, 3, &n, NULL) != 0)
+	    " AND (? = 0 OR " TEAM_JOB_MANAGES("jobs.") ")", p, 3, &n, NULL) != 0)
 		goto fail;
 	if (n > 0) {
 		if (refund(db, id) != 0 || enqueue_event(db, id,
 		    "job.canceled", event_data(id, "canceled", NULL)) != 0)
 			goto fail;
 	} else if (db_exec(db, "UPDATE jobs SET cancel_requested = 1"
-	    " WHERE id = ? AND status = 'running' AND (? = 0 OR user_id = ?)",
+	    " WHERE id = ? AND status = 'running' AND (? = 0 OR"
+	    " " TEAM_JOB_MANAGES("jobs.") ")",
 	    p, 3, &n, NULL) != 0) {
 		goto fail;
 	}

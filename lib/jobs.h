@@ -22,6 +22,12 @@ struct json_object;
 int job_event_queue(struct db *db, unsigned long long job_id,
 	const char *type, struct json_object *data);
 
+/* The same for an event about no job ("team.member_added"): to user
+ * user_id's webhook, signed with their secret; a no-op when they have
+ * none. Returns 0, or -1. */
+int user_event_queue(struct db *db, unsigned long long user_id,
+	const char *type, struct json_object *data);
+
 /* The job states, in the order of the jobs.status ENUM. */
 #define JOB_NSTATUSES 5
 extern const char *const job_statuses[JOB_NSTATUSES];
@@ -164,8 +170,9 @@ int job_started(struct db *db, const struct job_lease *l);
 long job_reap(struct db *db);
 
 /*
- * A cancel request from the owner (user_id; 0 for an admin, who may
- * cancel any job): a queued job is canceled at once, a running one gets
+ * A cancel request from the maker or, for a team's job, an owner of the
+ * team (user_id; 0 for an admin, who may cancel any job; teams.h): a
+ * queued job is canceled at once, a running one gets
  * cancel_requested, seen by its daemon before the next sampler step.
  * Returns 1 when done or requested, 0 when there is no such job of that
  * user or it already finished, -1 on a database error.

@@ -3,6 +3,7 @@
  * already, and storing keeps a large batch's ZIP cheap to make. */
 #include "jobzip.h"
 #include "db.h"
+#include "teams.h"
 #include "log.h"
 #include "storage.h"
 #include "submit.h"
@@ -220,8 +221,8 @@ jobs_zip(struct db *db, const char *artifacts_dir, const char *base_url,
 	    " j.id = i.job_id WHERE j.batch_id = ? AND j.user_id = ? AND"
 	    " j.deleted_at IS NULL ORDER BY j.batch_row, i.job_id, i.idx" :
 	    "SELECT i.job_id, i.idx, i.seed, i.width, i.height, i.path FROM"
-	    " job_images i JOIN jobs j ON j.id = i.job_id WHERE j.id = ? AND"
-	    " j.user_id = ? AND j.deleted_at IS NULL ORDER BY i.idx", p, 2,
+	    " job_images i JOIN jobs j ON j.id = i.job_id WHERE j.id = ? AND "
+	    TEAM_JOB_SEES("j.") " AND j.deleted_at IS NULL ORDER BY i.idx", p, 2,
 	    zimg_fields, DB_NFIELDS(zimg_fields), &imgs.rec, zimg_row,
 	    &imgs) < 0)
 		goto out;

@@ -6,6 +6,7 @@
 #include "auth.h"
 #include "config.h"
 #include "db.h"
+#include "teams.h"
 #include "extras.h"
 #include "jobs.h"
 #include "loras.h"
@@ -1506,8 +1507,11 @@ enqueue_once(struct db *db, unsigned long long user_id,
 	const char *batch, unsigned long long *batch_id)
 {
 	struct db_param p[2] = { DB_INT(user_id), DB_INT(0) };
-	long balance, active, today, wait = 0, total = 0;
-	int i, inserted = 0;
+	long balance, active, today, wait = 0, total = 0, team_max = 0,
+	    team_active = 0;
+	/* A batch's jobs are all for one team: the first's. */
+	unsigned long long team_id = n > 0 ? specs[0].team_id : 0;
+	int i, inserted = 0, role;
 
 	memset(why, 0, sizeof(*why));
 	for (i = 0; i < n; i++)
@@ -1565,17 +1569,62 @@ enqueue_once(struct db *db, unsigned long long user_id,
 		why->retry_after = wait > 0 ? wait : 60;
 		goto refuse;
 	}
+	/* For a team: its pool pays, and only its owners and members may
+	 * spend it (a viewer only looks). */
+	if (team_id != 0) {
+		p[0] = DB_INT(team_id);
+		p[1] = DB_INT(user_id);
+		if (db_query_long(db, "SELECT credits FROM teams WHERE id = ?"
+		    " FOR UPDATE", p, 1, &balance) != 0)
+			goto fail;
+		role = team_role_of(db, team_id, user_id);
+		if (role < 0)
+			goto fail;
+		if (role < TEAM_MEMBER) {
+			why->status = role == TEAM_NONE ? 404 : 403;
+			why->code = role == TEAM_NONE ? "not_found" :
+				"forbidden";
+			snprintf(why->message, sizeof(why->message), "%s",
+				role == TEAM_NONE ? TR("no such team") :
+				TR("a team's viewers cannot make jobs for it; "
+				"ask an owner to make you a member"));
+			goto refuse;
+		}
+		if (db_query_long(db, "SELECT COALESCE((SELECT max_queued FROM"
+		    " teams WHERE id = ?), 0)", p, 1, &team_max) != 0 ||
+		    db_query_long(db, "SELECT COUNT(*) FROM jobs WHERE"
+		    " team_id = ? AND status IN ('queued', 'running')", p, 1,
+		    &team_active) != 0)
+			goto fail;
+		if (team_max > 0 && team_active + n > team_max) {
+			why->status = 429;
+			why->code = "quota_exceeded";
+			snprintf(why->message, sizeof(why->message), TR("the "
+				"team has %ld job(s) queued or running and "
+				"allows %ld at once"), team_active, team_max);
+			why->retry_after = 10;
+			goto refuse;
+		}
+	}
 	if (balance < total) {
 		why->status = 402;
 		why->code = "insufficient_credits";
-		snprintf(why->message, sizeof(why->message), TR("this costs %ld "
-			"credit(s) and you have %ld; an administrator can grant "
-			"more"), total, balance);
+		if (team_id != 0)
+			snprintf(why->message, sizeof(why->message),
+				TR("this costs %ld credit(s) and the team has "
+				"%ld; an administrator can grant more"), total,
+				balance);
+		else
+			snprintf(why->message, sizeof(why->message),
+				TR("this costs %ld credit(s) and you have %ld; "
+				"an administrator can grant more"), total,
+				balance);
 		goto refuse;
 	}
 	p[0] = DB_INT(total);
-	p[1] = DB_INT(user_id);
-	if (db_exec(db, "UPDATE users SET credits = credits - ?"
+	p[1] = DB_INT(team_id != 0 ? team_id : user_id);
+	if (db_exec(db, team_id != 0 ? "UPDATE teams SET credits = credits"
+	    " - ? WHERE id = ?" : "UPDATE users SET credits = credits - ?"
 	    " WHERE id = ?", p, 2, NULL, NULL) != 0)
 		goto fail;
 	for (i = 0; i < n; i++) {
@@ -1583,6 +1632,11 @@ enqueue_once(struct db *db, unsigned long long user_id,
 		    job_cost(&specs[i]), &specs[i], &ids[i]) != 0)
 			goto fail;
 		inserted++;
+		p[0] = DB_INT(team_id);
+		p[1] = DB_INT(ids[i]);
+		if (team_id != 0 && db_exec(db, "UPDATE jobs SET team_id = ?"
+		    " WHERE id = ?", p, 2, NULL, NULL) != 0)
+			goto fail;
 	}
 	/* A batch: its row and its jobs' rows, in the same transaction. */
 	if (batch != NULL) {
@@ -1655,8 +1709,8 @@ job_status_of(struct db *db, unsigned long long id,
 		*status = NULL;
 	if (id == 0)
 		return 0;
-	if (db_query_string(db, "SELECT status FROM jobs WHERE id = ? AND"
-	    " user_id = ? AND deleted_at IS NULL", p, 2, &st) != 0)
+	if (db_query_string(db, "SELECT status FROM jobs WHERE id = ? AND "
+	    TEAM_JOB_SEES("jobs.") " AND deleted_at IS NULL", p, 2, &st) != 0)
 		return -1;
 	if (st == NULL)
 		return 0;
@@ -1702,6 +1756,7 @@ struct job_rec {
 	const char *created_at, *started_at, *finished_at;
 	const char *preview, *share;
 	long long ahead;	/* -1: not queued */
+	unsigned long long team_id;	/* 0: the maker's own */
 };
 
 static const struct db_field job_fields[] = {
@@ -1723,6 +1778,7 @@ static const struct db_field job_fields[] = {
 	DB_FIELD_NULL(struct job_rec, preview, DBF_STR, "preview_path"),
 	DB_FIELD(struct job_rec, ahead, DBF_LLONG, "queue_position"),
 	DB_FIELD_NULL(struct job_rec, share, DBF_STR, "share_token"),
+	DB_FIELD_NULL(struct job_rec, team_id, DBF_ULLONG, "team_id"),
 };
 
 /* A DOUBLE column as JSON: its number with its text (NULL: null). */
@@ -1870,6 +1926,8 @@ job_row(void *rec, void *arg)
 	json_object_object_add(o, "id", json_object_new_int64(
 		(int64_t)r->id));
 	json_object_object_add(o, "status", json_str_or_null(r->status));
+	json_object_object_add(o, "team_id", r->team_id ?
+		json_object_new_int64((int64_t)r->team_id) : NULL);
 	job_recipe_json(o, &r->rc);
 	json_object_object_add(o, "webhook_url",
 		json_str_or_null(r->webhook_url));
@@ -2046,8 +2104,8 @@ jobs_json(struct db *db, const char *base_url, const unsigned long long *ids,
 	    TS("j.started_at") " AS started_at, "
 	    TS("j.finished_at") " AS finished_at, j.preview_path,"
 	    " COALESCE(" JOB_AHEAD_SQL ", -1) AS queue_position,"
-	    " j.share_token FROM jobs j WHERE j.id IN (", n,
-	    ") AND j.user_id = ? AND j.deleted_at IS NULL");
+	    " j.share_token, j.team_id FROM jobs j WHERE j.id IN (", n,
+	    ") AND " TEAM_JOB_SEES("j.") " AND j.deleted_at IS NULL");
 	for (i = 0; i < n; i++)
 		p[i] = DB_INT(ids[i]);
 	p[n] = DB_INT(user_id);
@@ -2180,13 +2238,16 @@ job_unshare(struct db *db, unsigned long long id, unsigned long long user_id)
 {
 	struct db_param p[2] = { DB_INT(id), DB_INT(user_id) };
 	int found = job_status_of(db, id, user_id, NULL);
+	unsigned long long n = 0;
 
 	if (found <= 0)
 		return found < 0 ? JOB_CHANGE_DBFAIL : JOB_CHANGE_NOT_FOUND;
 	if (db_exec(db, "UPDATE jobs SET share_token = NULL WHERE id = ? AND"
-	    " user_id = ?", p, 2, NULL, NULL) != 0)
+	    " user_id = ?", p, 2, &n, NULL) != 0)
 		return JOB_CHANGE_DBFAIL;
-	return JOB_CHANGE_DONE;
+	/* A team's job seen by one who did not make it: not theirs to
+	 * change. */
+	return n > 0 ? JOB_CHANGE_DONE : JOB_CHANGE_NOT_FOUND;
 }
 
 enum job_change
@@ -2205,8 +2266,8 @@ job_delete(struct db *db, const char *artifacts_dir, unsigned long long id,
 	if (db_exec(db, "UPDATE jobs SET deleted_at = NOW(3), prompt = '',"
 	    " negative_prompt = '', webhook_url = NULL, error = NULL,"
 	    " preview_path = NULL, share_token = NULL"
-	    " WHERE id = ? AND user_id = ? AND deleted_at IS NULL"
-	    " AND status NOT IN ('queued', 'running')", p, 2, &n, NULL) != 0)
+	    " WHERE id = ? AND " TEAM_JOB_MANAGES("jobs.")
+	    " AND deleted_at IS NULL AND status NOT IN ('queued', 'running')", p, 2, &n, NULL) != 0)
 		goto fail;
 	if (n == 0) {
 		int found;

@@ -62,6 +62,9 @@ extern const struct input job_inputs[];	/* JOB_NINPUTS, then IN_END */
 
 struct job_spec {
 	char *prompt, *negative, *model, *sampler, *webhook_url;
+	/* The team the job is made for, charged to its pool (0: the
+	 * maker's own); job_enqueue checks the maker may. */
+	unsigned long long team_id;
 	long width, height, steps, batch;
 	double cfg;
 	unsigned long long seed;
@@ -230,9 +233,10 @@ int job_enqueue_batch(struct db *db, unsigned long long user_id,
  * (an empty template value) unless it is queued. */
 #define JOB_POSITION_SQL "COALESCE(" JOB_AHEAD_SQL " + 1, '')"
 
-/* The status of job id when it is user_id's: 1 with *status (the caller
- * frees it), 0 when it is not theirs or does not exist, -1 on a db
- * error. status may be NULL when only ownership matters. */
+/* The status of job id when user_id may see it (theirs, or their team's:
+ * teams.h): 1 with *status (the caller frees it), 0 when they may not
+ * or it does not exist, -1 on a db error. status may be NULL when only
+ * that matters. */
 int job_status_of(struct db *db, unsigned long long id,
 	unsigned long long user_id, char **status);
 
@@ -268,8 +272,9 @@ enum job_change job_share(struct db *db, unsigned long long id,
 enum job_change job_unshare(struct db *db, unsigned long long id,
 	unsigned long long user_id);
 
-/* Deletes an ended job: its images (files and rows), preview, texts and
- * link go; the row stays, marked deleted, so the credits it used and the
+/* Deletes an ended job of user_id's, or of a team user_id owns
+ * (teams.h): its images (files and rows), preview, texts and link go;
+ * the row stays, marked deleted, so the credits it used and the
  * jobs-per-day window still count it. A queued or running job is a
  * conflict (cancel it first). */
 enum job_change job_delete(struct db *db, const char *artifacts_dir,

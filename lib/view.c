@@ -214,6 +214,14 @@ static const char *const flash_msgs[][2] = {
 	    "uses it.") },
 	{ "incident_resolved", N_("Incident resolved: it is now among the "
 	    "past incidents.") },
+	/* Teams (issue 27). */
+	{ "team_created", N_("Team created: you are its owner.") },
+	{ "team_member_added", N_("Member added.") },
+	{ "team_credits_added", N_("Credits added to the team.") },
+	{ "team_role_changed", N_("Role changed.") },
+	{ "team_member_removed", N_("Member removed.") },
+	{ "team_left", N_("You left the team. The jobs you made for it stay "
+	    "yours.") },
 };
 
 static const char *

@@ -93,6 +93,14 @@ here. ?>
       </div>
     </details>
     <?cs include:"generate_inputs.cs" ?>
+    <?cs if:subcount(Gen.Teams) > 0 ?>
+    <label for="team_id"><?cs var:_("For") ?></label>
+    <select id="team_id" name="team_id">
+      <option value=""><?cs var:_("me (my credits)") ?></option>
+      <?cs each:t = Gen.Teams ?><option value="<?cs var:t.Id ?>"<?cs if:t.Id == Form.team_id ?> selected<?cs /if ?>><?cs var:_("team") ?> <?cs var:t.Name ?> (<?cs var:t.Credits ?>)</option><?cs /each ?>
+    </select>
+    <?cs if:Form.Errors.team_id ?><p class="field-error"><?cs var:Form.Errors.team_id ?></p><?cs /if ?>
+    <?cs /if ?>
     <label for="webhook_url">Webhook URL <span class="muted"><?cs var:_("(optional: told when the job ends)") ?></span></label>
     <input id="webhook_url" name="webhook_url" type="url" maxlength="2048" value="<?cs var:Form.webhook_url ?>">
     <?cs if:Form.Errors.webhook_url ?><p class="field-error"><?cs var:Form.Errors.webhook_url ?></p><?cs /if ?>

@@ -4,6 +4,7 @@
   <p><a href="/jobs">&larr; <?cs var:_("Your jobs") ?></a></p>
   <h1><?cs var:subst1(_("Job {n}"), j.Id) ?> <span class="status status-<?cs var:j.Status ?>" id="job-status" data-s-queued="<?cs var:_("queued") ?>" data-s-running="<?cs var:_("running") ?>"><?cs var:_(j.Status) ?></span></h1>
   <p class="prompt"><q><?cs var:j.Prompt ?></q></p>
+  <?cs if:j.TeamId ?><p class="team-of"><?cs var:_("For the team") ?> <a href="/teams/<?cs var:j.TeamId ?>"><?cs var:j.TeamName ?></a><?cs if:!j.Mine ?> · <?cs var:subst1(_("made by {n}"), j.Maker) ?><?cs /if ?></p><?cs /if ?>
   <?cs if:j.Status == "queued" || j.Status == "running" ?>
   <div class="progress">
     <progress id="job-progress" max="<?cs if:j.StepsTotal > 0 ?><?cs var:j.StepsTotal ?><?cs else ?><?cs var:j.Steps * j.Batch ?><?cs /if ?>" value="<?cs var:j.Step ?>"><?cs var:j.Step ?></progress>
@@ -11,7 +12,7 @@
        data-t-queued="<?cs var:_("Waiting in the queue.") ?>" data-t-queued-at="<?cs var:_("Waiting in the queue (position {n}).") ?>"
        data-t-step="<?cs var:_("Step {n} of {m}.") ?>" data-t-step-eta="<?cs var:_("Step {n} of {m}, about {s} s left.") ?>"><?cs if:j.Status == "queued" ?><?cs if:j.Position ?><?cs var:subst1(_("Waiting in the queue (position {n})."), j.Position) ?><?cs else ?><?cs var:_("Waiting in the queue.") ?><?cs /if ?><?cs elif:j.Eta != "" ?><?cs var:subst3(_("Step {n} of {m}, about {s} s left."), j.Step, j.StepsTotal, j.Eta) ?><?cs else ?><?cs var:subst(_("Step {n} of {m}."), j.Step, j.StepsTotal) ?><?cs /if ?></p>
     <img id="job-preview" class="preview<?cs if:!j.HasPreview ?> hidden<?cs /if ?>" alt="<?cs var:_("Preview of the image being drawn") ?>" width="<?cs var:j.Width ?>" height="<?cs var:j.Height ?>"<?cs if:j.HasPreview ?> src="/api/v1/images/<?cs var:j.Id ?>-preview.png"<?cs /if ?>>
-    <?cs call:confirm("/jobs/" + j.Id + "/cancel", _("Cancel"), _("Cancel this job? Images not yet made will not be."), _("Yes, cancel it"), "") ?>
+    <?cs if:j.Manage ?><?cs call:confirm("/jobs/" + j.Id + "/cancel", _("Cancel"), _("Cancel this job? Images not yet made will not be."), _("Yes, cancel it"), "") ?><?cs /if ?>
   </div>
   <?cs /if ?>
   <?cs if:j.Status == "failed" ?><p class="notice error"><?cs var:_("It failed:") ?> <?cs var:j.Error ?></p><?cs /if ?>
@@ -29,6 +30,8 @@
       <p class="caption"><?cs var:_("Seed") ?> <?cs var:i.Seed ?> · <?cs var:i.Width ?>&times;<?cs var:i.Height ?></p>
       <div class="image-actions">
         <a href="/api/v1/images/<?cs var:j.Id ?>-<?cs var:i.Idx ?>.png" download="kiln-<?cs var:j.Id ?>-<?cs var:i.Idx ?>.png"><?cs var:_("Download") ?></a>
+        <?cs # Making from it, sharing and publishing are its maker's: a
+          team job's other members only see it. ?><?cs if:j.Mine ?>
         <?cs if:j.Kind != "upscale" ?><a href="/generate?from=<?cs var:j.Id ?>&amp;seed=<?cs var:i.Seed ?>"><?cs var:_("Use this seed") ?></a><?cs /if ?>
         <a href="/generate?init=<?cs var:j.Id ?>-<?cs var:i.Idx ?>"><?cs var:_("Use as init image") ?></a>
         <a href="/generate?init=<?cs var:j.Id ?>-<?cs var:i.Idx ?>&amp;mode=inpaint"><?cs var:_("Inpaint this") ?></a>
@@ -41,6 +44,7 @@
           <button type="submit" class="small secondary" title="<?cs var:subst1(_("Upscale 2× with {n}"), Upscaler) ?>"><?cs var:_("Upscale 2×") ?></button>
         </form>
         <?cs if:j.Status == "succeeded" ?><?cs include:"publish.cs" ?><?cs /if ?>
+        <?cs /if ?>
       </div>
     </li>
     <?cs /each ?>
@@ -68,8 +72,8 @@
     <?cs if:j.Started ?><tr><th><?cs var:_("Started") ?></th><td><?cs var:localtime(j.Started) ?><?cs if:j.Daemon ?> <?cs var:subst1(_("on {n}"), j.Daemon) ?><?cs /if ?></td></tr><?cs /if ?>
     <?cs if:j.Finished ?><tr><th><?cs var:_("Finished") ?></th><td><?cs var:localtime(j.Finished) ?><?cs if:j.RenderS ?> <?cs var:subst1(_("({n} s rendering)"), j.RenderS) ?><?cs /if ?></td></tr><?cs /if ?>
   </table>
-  <p><a href="/generate?from=<?cs var:j.Id ?>"><?cs var:_("Use these settings again") ?></a><?cs if:j.BatchId ?> · <a href="/batch/<?cs var:j.BatchId ?>"><?cs var:subst1(_("Its batch (row {n})"), j.BatchRow) ?></a><?cs /if ?></p>
-  <?cs if:j.Status == "succeeded" ?>
+  <p><?cs if:j.Mine ?><a href="/generate?from=<?cs var:j.Id ?>"><?cs var:_("Use these settings again") ?></a><?cs /if ?><?cs if:j.BatchId ?> · <a href="/batch/<?cs var:j.BatchId ?>"><?cs var:subst1(_("Its batch (row {n})"), j.BatchRow) ?></a><?cs /if ?></p>
+  <?cs if:j.Status == "succeeded" && j.Mine ?>
   <h2 id="share"><?cs var:_("Share") ?></h2>
   <?cs if:j.Share ?>
   <p><?cs var:_("Anyone with this link sees the images and their settings (not your name):") ?></p>
@@ -85,7 +89,7 @@
   </form>
   <?cs /if ?>
   <?cs /if ?>
-  <?cs if:j.Status != "queued" && j.Status != "running" ?>
+  <?cs if:j.Status != "queued" && j.Status != "running" && j.Manage ?>
   <h2><?cs var:_("Delete") ?></h2>
   <?cs call:confirm("/jobs/" + j.Id + "/delete", _("Delete this job and its images"), subst1(_("Delete job {n} and its images for good? This cannot be undone."), j.Id), _("Yes, delete"), "") ?>
   <?cs /if ?>

@@ -133,6 +133,13 @@ def test_login_session_and_key_paths_are_memcheck_clean(s):
                     jid)[0][0])
     s.sql("INSERT INTO image_reports (published_id, reporter_id, reason)"
           " VALUES (%d, 1, 'spam'), (%d, %d, 'hate')" % (pid, pid, other))
+    # A team of the admin's with a job and its image, so /teams/ID, its
+    # gallery, the job page's team line and /generate's menu have rows.
+    s.sql("INSERT INTO teams (name, credits) VALUES ('vg team', 50)")
+    tid = int(s.sql("SELECT MAX(id) FROM teams")[0][0])
+    s.sql("INSERT INTO team_members (team_id, user_id, role) VALUES"
+          " (%d, 1, 'owner'), (%d, %d, 'viewer')" % (tid, tid, other))
+    s.sql("UPDATE jobs SET team_id = %d WHERE id = %d" % (tid, jid))
     for path in ("/account", "/account/keys", "/admin/users/1",
                  "/admin/audit", "/generate", "/explore",
                  "/admin/reports", "/admin/incidents",
@@ -144,6 +151,11 @@ def test_login_session_and_key_paths_are_memcheck_clean(s):
         if path == "/admin/reports":
             assert "Spam or advertising, Hate or harassment" in out, \
                 out[-3000:]
+    for path in ("/teams", "/teams/%d" % tid, "/teams/%d/gallery" % tid,
+                 "/jobs/%d" % jid):
+        out = vg_cgi(s, "portal.fcgi", "GET", path,
+                     cookie="kiln_session=" + tok)
+        assert out.startswith("Status: 200"), (path, out[:300])
     # The studio's refused form: every check runs, a preset is taken.
     csrf = s.sql("SELECT csrf FROM sessions ORDER BY id DESC LIMIT 1")[0][0]
     out = vg_cgi(s, "portal.fcgi", "POST", "/generate", urllib.parse.
@@ -160,6 +172,10 @@ def test_login_session_and_key_paths_are_memcheck_clean(s):
           (key[:13], hashlib.sha256(key.encode()).hexdigest()))
     out = vg_cgi(s, "api.fcgi", "GET", "/api/v1/me", auth="Bearer " + key)
     assert out.startswith("Status: 200"), out[:300]
+    for path in ("/api/v1/teams", "/api/v1/teams/%d" % tid,
+                 "/api/v1/jobs/%d" % jid):
+        out = vg_cgi(s, "api.fcgi", "GET", path, auth="Bearer " + key)
+        assert out.startswith("Status: 200"), (path, out[:300])
     out = vg_cgi(s, "api.fcgi", "PATCH", "/api/v1/users/1",
                  b'{"tier": "pro", "bogus": 1}', "application/json",
                  auth="Bearer " + key, what="PATCH /api/v1/users/1")
