@@ -253,6 +253,10 @@ change_answer(struct kreq *req, enum team_change ch, int ok)
 		return resp_error_json(req, 409, "conflict", "the team's last "
 			"owner cannot leave or stop being an owner; make "
 			"another member an owner first", NULL);
+	case TEAM_BUSY:
+		return resp_error_json(req, 409, "conflict", "the team has "
+			"jobs queued or running; wait for them or cancel them "
+			"first", NULL);
 	default:
 		return api_db_fail(req, "api teams: members");
 	}
@@ -393,5 +397,21 @@ api_team_member_remove(struct kreq *req)
 	if (caller_role(req, who != req->auth->user_id) < 0)
 		return -1;
 	return change_answer(req, team_member_remove(req->app->db,
-		req_id(req, 0), who), 204);
+		req_id(req, 0), who, req->auth->user_id), 204);
+}
+
+int
+api_team_delete(struct kreq *req)
+{
+	enum team_change ch;
+	long returned = 0;
+
+	if (caller_role(req, 1) < 0)
+		return -1;
+	ch = team_delete(req->app->db, req_id(req, 0), req->auth->user_id,
+		&returned);
+	if (ch == TEAM_DONE)
+		audit(req, "team.delete", req_id(req, 0), NULL, "%ld credits "
+			"back to the owner", returned);
+	return change_answer(req, ch, 204);
 }

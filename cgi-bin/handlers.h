@@ -318,6 +318,7 @@ int page_team_gallery(struct kreq *req);
 int page_team_invite(struct kreq *req);
 int page_team_role(struct kreq *req);
 int page_team_remove(struct kreq *req);
+int page_team_delete(struct kreq *req);
 int page_team_credits(struct kreq *req);
 
 /* Teams over the API (api_teams.c). */
@@ -328,6 +329,7 @@ int api_team_member_add(struct kreq *req);
 int api_team_credits(struct kreq *req);
 int api_team_member_patch(struct kreq *req);
 int api_team_member_remove(struct kreq *req);
+int api_team_delete(struct kreq *req);
 
 /* Your data over the API (api_data.c). */
 int api_export_create(struct kreq *req);

@@ -183,6 +183,11 @@ after(struct kreq *req, enum team_change ch, const char *flash)
 			"leave or stop being an owner: make another member an "
 			"owner first.");
 		return -1;
+	case TEAM_BUSY:
+		view_error(req, 409, "conflict", "The team has jobs queued or "
+			"running: wait for them to finish or cancel them, then "
+			"delete the team.");
+		return -1;
 	default:
 		return view_db_fail(req, "team: members");
 	}
@@ -257,10 +262,32 @@ page_team_remove(struct kreq *req)
 			"manage its members.");
 		return -1;
 	}
-	ch = team_member_remove(req->app->db, req_id(req, 0), who);
+	ch = team_member_remove(req->app->db, req_id(req, 0), who,
+		req->auth->user_id);
 	if (ch != TEAM_DONE || who != req->auth->user_id)
 		return after(req, ch, "team_member_removed");
 	if (view_flash(req, "team_left") != 0) {
+		view_error(req, 500, "internal", "Out of memory.");
+		return -1;
+	}
+	return resp_redirect(req, "/teams");
+}
+
+int
+page_team_delete(struct kreq *req)
+{
+	enum team_change ch;
+	long returned = 0;
+
+	if (owner_here(req) < 0)
+		return -1;
+	ch = team_delete(req->app->db, req_id(req, 0), req->auth->user_id,
+		&returned);
+	if (ch != TEAM_DONE)
+		return after(req, ch, "");
+	audit(req, "team.delete", req_id(req, 0), NULL, "%ld credits back "
+		"to the owner", returned);
+	if (view_flash(req, "team_deleted") != 0) {
 		view_error(req, 500, "internal", "Out of memory.");
 		return -1;
 	}

@@ -42,6 +42,11 @@
     <button type="submit"><?cs var:_("Add to the team") ?></button>
   </form>
   <?cs /if ?>
+  <?cs if:Team.Role == "owner" ?>
+  <h2><?cs var:_("Delete the team") ?></h2>
+  <p class="muted"><?cs var:_("Jobs made for the team stay with the members who made them; credits left in its pool are added to yours. A team with jobs queued or running cannot be deleted.") ?></p>
+  <?cs call:confirm("/teams/" + Team.Info.0.Id + "/delete", _("Delete team"), _("Delete this team for all its members? This cannot be undone."), _("Yes, delete the team"), "danger") ?>
+  <?cs /if ?>
   <h2><?cs var:_("Recent jobs") ?></h2>
   <?cs if:subcount(Team.Jobs) == 0 ?>
   <p class="muted"><?cs var:_("No jobs for this team yet.") ?></p>
