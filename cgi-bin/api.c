@@ -39,6 +39,8 @@ static const struct route routes[] = {
 	  SCOPE_GENERATE, "", NULL },
 	{ M_GET, "/api/v1/teams/{id}", api_team_get, ACC_USER, SCOPE_READ, "",
 	  NULL },
+	{ M_PATCH, "/api/v1/teams/{id}", api_team_patch, ACC_USER,
+	  SCOPE_GENERATE, "", NULL },
 	{ M_DELETE, "/api/v1/teams/{id}", api_team_delete, ACC_USER,
 	  SCOPE_GENERATE, "", NULL },
 	{ M_POST, "/api/v1/teams/{id}/credits", api_team_credits, ACC_USER,

@@ -310,7 +310,7 @@ void sdapi_cn_fields(const struct sdapi_cn *cn, struct json_object *fields);
 
 /* Teams (page_teams.c). */
 extern const struct input team_create_inputs[], team_invite_inputs[],
-	team_role_inputs[], team_credits_inputs[];
+	team_role_inputs[], team_credits_inputs[], team_settings_inputs[];
 int page_teams(struct kreq *req);
 int page_teams_create(struct kreq *req);
 int page_team(struct kreq *req);
@@ -319,6 +319,7 @@ int page_team_invite(struct kreq *req);
 int page_team_role(struct kreq *req);
 int page_team_remove(struct kreq *req);
 int page_team_delete(struct kreq *req);
+int page_team_settings(struct kreq *req);
 int page_team_credits(struct kreq *req);
 
 /* Teams over the API (api_teams.c). */
@@ -330,6 +331,7 @@ int api_team_credits(struct kreq *req);
 int api_team_member_patch(struct kreq *req);
 int api_team_member_remove(struct kreq *req);
 int api_team_delete(struct kreq *req);
+int api_team_patch(struct kreq *req);
 
 /* Your data over the API (api_data.c). */
 int api_export_create(struct kreq *req);

@@ -44,6 +44,18 @@ const struct input team_role_inputs[] = {
 	IN_END,
 };
 
+enum { TS_NAME, TS_MAX_QUEUED };
+const struct input team_settings_inputs[] = {
+	[TS_NAME] = { .name = "name", .type = IN_STR,
+		.flags = IN_REQUIRED | IN_TEXT, .min = 1, .max = TEAM_NAME_MAX,
+		.msg = "Name: 1-100 bytes of text." },
+	[TS_MAX_QUEUED] = { .name = "max_queued", .type = IN_INT,
+		.flags = IN_BLANK, .min = 1, .max = TEAM_QUEUED_MAX,
+		.msg = "Jobs at once: a whole number from 1 to 100000, or "
+			"blank for no team limit." },
+	IN_END,
+};
+
 enum { TK_AMOUNT };
 const struct input team_credits_inputs[] = {
 	[TK_AMOUNT] = { .name = "amount", .type = IN_INT,
@@ -271,6 +283,40 @@ page_team_remove(struct kreq *req)
 		return -1;
 	}
 	return resp_redirect(req, "/teams");
+}
+
+int
+page_team_settings(struct kreq *req)
+{
+	const char *name = in_str(req, TS_NAME);
+	char url[64];
+	int bad = 0;
+
+	if (owner_here(req) < 0)
+		return -1;
+	if (name == NULL || !team_name_valid(name))
+		bad += !view_input_error(req, TS_NAME);
+	if (in_bad(req, TS_MAX_QUEUED))
+		bad += !view_input_error(req, TS_MAX_QUEUED);
+	if (bad) {
+		view_set(req, "Form.Name", in_sent(req, TS_NAME) ?
+			in_sent(req, TS_NAME) : "");
+		view_set(req, "Form.MaxQueued", in_sent(req, TS_MAX_QUEUED) ?
+			in_sent(req, TS_MAX_QUEUED) : "");
+		return show(req, 422);
+	}
+	/* Blank (absent) is no team limit. */
+	if (team_settings(req->app->db, req_id(req, 0), name,
+	    in_long(req, TS_MAX_QUEUED)) != 0)
+		return view_db_fail(req, "team: settings");
+	audit(req, "team.settings", req_id(req, 0), name, "max_queued %ld",
+		in_long(req, TS_MAX_QUEUED));
+	if (view_flash(req, "team_settings_saved") != 0) {
+		view_error(req, 500, "internal", "Out of memory.");
+		return -1;
+	}
+	snprintf(url, sizeof(url), "/teams/%llu", req_id(req, 0));
+	return resp_redirect(req, url);
 }
 
 int

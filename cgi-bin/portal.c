@@ -121,6 +121,8 @@ static const struct route routes[] = {
 	  ACC_USER, 0, NULL, team_role_inputs },
 	{ M_POST, "/teams/{id}/members/{user_id}/remove", page_team_remove,
 	  ACC_USER, 0, NULL, NULL },
+	{ M_POST, "/teams/{id}/settings", page_team_settings, ACC_USER, 0,
+	  NULL, team_settings_inputs },
 	{ M_POST, "/teams/{id}/delete", page_team_delete, ACC_USER, 0, NULL,
 	  NULL },
 	{ M_GET, "/explore", page_explore, ACC_PUBLIC, 0, NULL, NULL },

@@ -167,6 +167,19 @@ fail:
 }
 
 int
+team_settings(struct db *db, unsigned long long team_id, const char *name,
+	long max_queued)
+{
+	struct db_param p[4] = { DB_STR(name), DB_INT(max_queued),
+		DB_INT(max_queued), DB_INT(team_id) };
+
+	/* A NULL name binds SQL NULL: COALESCE keeps the old one. */
+	return db_exec(db, "UPDATE teams SET name = COALESCE(?, name),"
+	    " max_queued = CASE ? WHEN -1 THEN max_queued WHEN 0 THEN NULL"
+	    " ELSE ? END WHERE id = ?", p, 4, NULL, NULL);
+}
+
+int
 team_contribute(struct db *db, unsigned long long team_id,
 	unsigned long long user_id, long amount)
 {

@@ -63,6 +63,14 @@ int team_create(struct db *db, unsigned long long user_id, const char *name,
 	unsigned long long *id);
 
 #define TEAM_CREDITS_MAX 1000000000L
+#define TEAM_QUEUED_MAX 100000L
+
+/* Renames team_id (name checked by the caller; NULL: kept) and sets its
+ * quota of jobs queued or running at once (1 to TEAM_QUEUED_MAX; 0: no
+ * team limit, only each maker's tier; -1: kept). The caller checked
+ * that they own it. Returns 0, or -1 on a database error. */
+int team_settings(struct db *db, unsigned long long team_id,
+	const char *name, long max_queued);
 
 /* Moves amount (1 to TEAM_CREDITS_MAX) of user_id's own credits into
  * team_id's pool, in one transaction; the caller checked that they are

@@ -220,6 +220,7 @@ static const char *const flash_msgs[][2] = {
 	{ "team_credits_added", N_("Credits added to the team.") },
 	{ "team_role_changed", N_("Role changed.") },
 	{ "team_member_removed", N_("Member removed.") },
+	{ "team_settings_saved", N_("Team settings saved.") },
 	{ "team_deleted", N_("Team deleted. Its jobs stay with the members "
 		"who made them; credits left in its pool were added to "
 		"yours.") },

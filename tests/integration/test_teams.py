@@ -702,3 +702,67 @@ def test_removal_and_deletion_reach_the_members_webhook_signed(s):
                    " user_id = %d" % owner.id) == "0"
     finally:
         srv.shutdown()
+
+
+# ----------------------------------------------------- the team's settings
+
+def test_owners_set_the_name_and_the_teams_quota(s):
+    p, tid = people(s)
+    s.sql("UPDATE teams SET credits = 500 WHERE id = %d" % tid)
+    path = "/api/v1/teams/%d" % tid
+    # Owners only; the team's others 403, anyone else 404.
+    for role, status in dict(maker=403, member=403, viewer=403, other=404,
+                             admin=404, anon=401).items():
+        who = p.get(role)
+        r = api(s, "PATCH", path, who.key if who else None,
+                {"max_queued": 1})
+        assert r.status == status, (role, r.status, r.text)
+    for body, field in [({"max_queued": 0}, "max_queued"),
+                        ({"max_queued": 100001}, "max_queued"),
+                        ({"max_queued": "2"}, "max_queued"),
+                        ({"name": ""}, "name"), ({"name": 5}, "name"),
+                        ({"credits": 9}, "credits")]:
+        r = api(s, "PATCH", path, p["owner"].key, body)
+        assert r.status == 400 and field in is_json(r)["error"]["fields"], \
+            (body, r.status, r.text)
+    assert s.sql("SELECT max_queued, credits FROM teams WHERE id = %d" %
+                 tid) == [["NULL", "500"]]
+    name = unique("Renamed")
+    r = api(s, "PATCH", path, p["owner"].key, {"name": name,
+                                               "max_queued": 1})
+    assert r.status == 200, r.text
+    assert is_json(r)["max_queued"] == 1 and is_json(r)["name"] == name
+    # The quota holds for the team's members at submission.
+    held = running_job(s, p["owner"].id, tid)
+    body = dict(prompt="for the team", model="kiln-micro", width=64,
+                height=64, steps=2, sampler="euler", seed=3, team_id=tid)
+    error_of(api(s, "POST", "/api/v1/jobs", p["member"].key, body), 429,
+             "quota_exceeded", "team max_queued set by the owner")
+    s.sql("UPDATE jobs SET status = 'canceled' WHERE id = %d" % held)
+    # null lifts it; the name stays when not sent.
+    r = api(s, "PATCH", path, p["owner"].key, {"max_queued": None})
+    assert r.status == 200 and is_json(r)["max_queued"] is None
+    assert is_json(r)["name"] == name
+    # The page: the form for owners only, errors beside the fields,
+    # blank is no limit.
+    assert 'id="team-settings"' in page(s, p["owner"], "GET",
+                                        "/teams/%d" % tid).text
+    assert 'id="team-settings"' not in page(s, p["member"], "GET",
+                                            "/teams/%d" % tid).text
+    assert page(s, p["member"], "POST", "/teams/%d/settings" % tid,
+                dict(name="x", max_queued="3")).status == 403
+    assert page(s, p["other"], "POST", "/teams/%d/settings" % tid,
+                dict(name="x", max_queued="3")).status == 404
+    r = page(s, p["owner"], "POST", "/teams/%d/settings" % tid,
+             dict(name="", max_queued="-4"))
+    assert r.status == 422 and r.text.count('class="field-error"') == 2
+    r = page(s, p["owner"], "POST", "/teams/%d/settings" % tid,
+             dict(name="Studio B", max_queued="3"))
+    assert r.status == 303 and r.headers["location"] == "/teams/%d" % tid
+    assert s.sql("SELECT name, max_queued FROM teams WHERE id = %d" %
+                 tid) == [["Studio B", "3"]]
+    r = page(s, p["owner"], "POST", "/teams/%d/settings" % tid,
+             dict(name="Studio B", max_queued=""))
+    assert r.status == 303
+    assert one(s, "SELECT max_queued FROM teams WHERE id = %d" %
+               tid) == "NULL"
