@@ -90,7 +90,6 @@ page_teams_create(struct kreq *req)
 {
 	const char *name = in_str(req, TC_NAME);
 	unsigned long long id = 0;
-	char url[64];
 
 	if (name == NULL || !team_name_valid(name)) {
 		view_input_error(req, TC_NAME);
@@ -100,12 +99,8 @@ page_teams_create(struct kreq *req)
 	}
 	if (team_create(req->app->db, req->auth->user_id, name, &id) != 0)
 		return view_db_fail(req, "teams: create");
-	if (view_flash(req, "team_created") != 0) {
-		view_error(req, 500, "internal", "Out of memory.");
-		return -1;
-	}
-	snprintf(url, sizeof(url), "/teams/%llu", id);
-	return resp_redirect(req, url);
+	return view_flash_redirect(req, "team_created", "/teams/%llu",
+		id);
 }
 
 /* The caller's role in the route's team, set as Team.Role; -1 after
@@ -181,8 +176,6 @@ owner_here(struct kreq *req)
 static int
 after(struct kreq *req, enum team_change ch, const char *flash)
 {
-	char url[64];
-
 	switch (ch) {
 	case TEAM_DONE:
 		break;
@@ -203,12 +196,8 @@ after(struct kreq *req, enum team_change ch, const char *flash)
 	default:
 		return view_db_fail(req, "team: members");
 	}
-	if (view_flash(req, flash) != 0) {
-		view_error(req, 500, "internal", "Out of memory.");
-		return -1;
-	}
-	snprintf(url, sizeof(url), "/teams/%llu", req_id(req, 0));
-	return resp_redirect(req, url);
+	return view_flash_redirect(req, flash, "/teams/%llu",
+		req_id(req, 0));
 }
 
 int
@@ -278,18 +267,13 @@ page_team_remove(struct kreq *req)
 		req->auth->user_id);
 	if (ch != TEAM_DONE || who != req->auth->user_id)
 		return after(req, ch, "team_member_removed");
-	if (view_flash(req, "team_left") != 0) {
-		view_error(req, 500, "internal", "Out of memory.");
-		return -1;
-	}
-	return resp_redirect(req, "/teams");
+	return view_flash_redirect(req, "team_left", "/teams");
 }
 
 int
 page_team_settings(struct kreq *req)
 {
 	const char *name = in_str(req, TS_NAME);
-	char url[64];
 	int bad = 0;
 
 	if (owner_here(req) < 0)
@@ -311,12 +295,8 @@ page_team_settings(struct kreq *req)
 		return view_db_fail(req, "team: settings");
 	audit(req, "team.settings", req_id(req, 0), name, "max_queued %ld",
 		in_long(req, TS_MAX_QUEUED));
-	if (view_flash(req, "team_settings_saved") != 0) {
-		view_error(req, 500, "internal", "Out of memory.");
-		return -1;
-	}
-	snprintf(url, sizeof(url), "/teams/%llu", req_id(req, 0));
-	return resp_redirect(req, url);
+	return view_flash_redirect(req, "team_settings_saved", "/teams/%llu",
+		req_id(req, 0));
 }
 
 int
@@ -333,11 +313,7 @@ page_team_delete(struct kreq *req)
 		return after(req, ch, "");
 	audit(req, "team.delete", req_id(req, 0), NULL, "%ld credits back "
 		"to the owner", returned);
-	if (view_flash(req, "team_deleted") != 0) {
-		view_error(req, 500, "internal", "Out of memory.");
-		return -1;
-	}
-	return resp_redirect(req, "/teams");
+	return view_flash_redirect(req, "team_deleted", "/teams");
 }
 
 #define GALLERY_PAGE 60
@@ -385,7 +361,6 @@ int
 page_team_credits(struct kreq *req)
 {
 	long amount = in_long(req, TK_AMOUNT);
-	char url[64];
 	int r = role_here(req);
 
 	if (r < 0)
@@ -411,10 +386,6 @@ page_team_credits(struct kreq *req)
 		view_set(req, "Form.Amount", in_sent(req, TK_AMOUNT));
 		return show(req, 422);
 	}
-	if (view_flash(req, "team_credits_added") != 0) {
-		view_error(req, 500, "internal", "Out of memory.");
-		return -1;
-	}
-	snprintf(url, sizeof(url), "/teams/%llu", req_id(req, 0));
-	return resp_redirect(req, url);
+	return view_flash_redirect(req, "team_credits_added", "/teams/%llu",
+		req_id(req, 0));
 }
