@@ -774,7 +774,7 @@ imgexport_master_encode(int w, int h, const float *rgb,
 
 int
 imgexport_master_decode(const void *data, size_t len, int *w, int *h,
-    float **rgb, char *err, size_t errlen)
+    float **rgb, char **parameters, char *err, size_t errlen)
 {
 	exr_context_initializer_t init = EXR_DEFAULT_CONTEXT_INITIALIZER;
 	exr_context_t ctxt = NULL;
@@ -793,6 +793,8 @@ imgexport_master_decode(const void *data, size_t len, int *w, int *h,
 
 	*rgb = NULL;
 	*w = *h = 0;
+	if (parameters != NULL)
+		*parameters = NULL;
 	memset(&dec, 0, sizeof(dec));
 	init.user_data = &m;
 	init.read_fn = exr_mem_read;
@@ -912,6 +914,19 @@ imgexport_master_decode(const void *data, size_t len, int *w, int *h,
 	for (i = 0; i < n; i++)
 		for (k = 0; k < 3; k++)
 			res[i * 3 + (size_t)k] = clamp01(planes[k][i]);
+	if (parameters != NULL) {
+		const char *ps = NULL;
+		int32_t plen = 0;
+
+		/* An attribute of another type, or none: no parameters. */
+		if (exr_attr_get_string(ctxt, 0, "parameters", &plen, &ps) ==
+		    EXR_ERR_SUCCESS && ps != NULL && plen >= 0 &&
+		    (*parameters = strndup(ps, (size_t)plen)) == NULL) {
+			free(res);
+			errf(err, errlen, "out of memory");
+			goto out;
+		}
+	}
 	*rgb = res;
 	*w = W;
 	*h = H;

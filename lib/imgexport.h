@@ -74,12 +74,16 @@ int imgexport_master_encode(int w, int h, const float *rgb,
     const char *parameters, struct buf *out, char *err, size_t errlen);
 
 /* Reads a float master (or any single-part scanline OpenEXR file with
- * R, G and B channels of at most IMGEXPORT_MAX_SIDE a side): returns 0
- * with a malloc'd *rgb of w x h interleaved floats (the caller frees
- * it), or -1 with a message in err. Stored bytes are untrusted: any
- * input fails cleanly. */
+ * half or float R, G and B channels of at most IMGEXPORT_MAX_SIDE a
+ * side, uncompressed, RLE or ZIP): returns 0 with a malloc'd *rgb of
+ * w x h interleaved floats clamped to 0..1 (NaN as 0) and, when
+ * parameters is not NULL, its "parameters" attribute in a malloc'd
+ * *parameters (NULL when it has none); the caller frees both. Returns
+ * -1 with a message in err. Stored bytes are untrusted: any input
+ * fails cleanly, and none makes it allocate more than about 1100 times
+ * its size. */
 int imgexport_master_decode(const void *data, size_t len, int *w, int *h,
-    float **rgb, char *err, size_t errlen);
+    float **rgb, char **parameters, char *err, size_t errlen);
 
 /* The 8-bit RGB of rgb (w x h), as the PNG holds it: a malloc'd buffer,
  * or NULL when memory runs out. */

@@ -407,8 +407,8 @@ check_exr(int fmt, exr_pixel_type_t type)
 			CHECK(chl->entries[c].pixel_type == type);
 		exr_finish(&ctxt);
 	}
-	CHECK(imgexport_master_decode(b.data, b.len, &w, &h, &back, err,
-	    sizeof(err)) == 0);
+	CHECK(imgexport_master_decode(b.data, b.len, &w, &h, &back, NULL,
+	    err, sizeof(err)) == 0);
 	CHECK(w == W && h == H);
 	for (i = 0; back != NULL && p8 != NULL && i < n; i++) {
 		bad += imgexport_q8(back[i]) != p8[i];
@@ -442,25 +442,27 @@ test_master_round_trip(void)
 {
 	float *f = ramp(), *back = NULL;
 	struct buf b = { 0 };
-	char err[256];
+	char err[256], *ps = NULL;
 	int w = 0, h = 0;
 
 	CHECK(imgexport_master_encode(W, H, f, params, &b, err,
 	    sizeof(err)) == 0);
-	CHECK(imgexport_master_decode(b.data, b.len, &w, &h, &back, err,
+	CHECK(imgexport_master_decode(b.data, b.len, &w, &h, &back, &ps, err,
 	    sizeof(err)) == 0);
+	CHECK_STR(ps, params);
+	free(ps);
 	CHECK(w == W && h == H && back != NULL &&
 	    memcmp(back, f, (size_t)W * H * 3 * sizeof(float)) == 0);
 	free(back);
 	back = NULL;
 	/* Truncated anywhere, or not an EXR: a message, no pixels. */
-	CHECK(imgexport_master_decode(b.data, b.len / 2, &w, &h, &back, err,
-	    sizeof(err)) == -1 && back == NULL);
+	CHECK(imgexport_master_decode(b.data, b.len / 2, &w, &h, &back, NULL,
+	    err, sizeof(err)) == -1 && back == NULL);
 	CHECK(strstr(err, "float master") != NULL);
 	CHECK(imgexport_master_decode("\x89PNG\r\n\x1a\n", 8, &w, &h, &back,
+	    NULL, err, sizeof(err)) == -1 && back == NULL);
+	CHECK(imgexport_master_decode("", 0, &w, &h, &back, NULL,
 	    err, sizeof(err)) == -1 && back == NULL);
-	CHECK(imgexport_master_decode("", 0, &w, &h, &back, err,
-	    sizeof(err)) == -1 && back == NULL);
 	buf_free(&b);
 	free(f);
 }
