@@ -63,7 +63,7 @@ static const struct route routes[] = {
 	  NULL },
 	/* All of a job's images and a manifest.json, as one ZIP. */
 	{ M_GET, "/api/v1/jobs/{id}/images.zip", api_job_zip, ACC_USER,
-	  SCOPE_READ, "", NULL },
+	  SCOPE_READ, "format", NULL },
 	{ M_GET, "/api/v1/jobs/{id}/inputs/{name}", api_job_input, ACC_USER,
 	  SCOPE_READ, "", NULL },
 	{ M_POST, "/api/v1/jobs/{id}/cancel", api_job_cancel, ACC_USER,

@@ -625,18 +625,32 @@ api_job_input(struct kreq *req)
 	return 0;
 }
 
-/* GET /api/v1/jobs/{id}/images.zip: the job's images and manifest.json
- * (jobzip.h), for its owner; anyone else's job is 404. */
+/* GET /api/v1/jobs/{id}/images.zip[?format=]: the job's images (and
+ * them again in its output_format, or the format asked) and
+ * manifest.json (jobzip.h), for its owner; anyone else's job is 404. */
 int
 api_job_zip(struct kreq *req)
 {
 	unsigned long long id = req_id(req, 0);
 	struct buf b = { 0 };
 	enum jobzip_status st;
+	const char *fq = req_query(req, "format");
+	int f = fq != NULL ? img_format_parse(fq) : -1;
 	char cd[96];
 
-	st = id ? jobs_zip(req->app->db, req->app->cfg.artifacts_dir,
-		req->app->cfg.base_url, id, 0, req->auth->user_id,
+	/* ?format= picks the ZIP's format over the job's output_format. */
+	if (fq != NULL && f < 0) {
+		json_object *fields = json_object_new_object();
+
+		if (fields != NULL)
+			json_object_object_add(fields, "format",
+			    json_object_new_string("must be one of png, "
+			    "png16, tiff16, tiff32, exr, exr16"));
+		return resp_error_json(req, 400, "validation_failed",
+		    "format: unknown format", fields);
+	}
+	st = id ? jobs_zip_format(req->app->db, req->app->cfg.artifacts_dir,
+		req->app->cfg.base_url, id, 0, req->auth->user_id, f,
 		JOBZIP_MAX_BYTES, &b) : JOBZIP_NOT_FOUND;
 	if (st != JOBZIP_OK)
 		buf_free(&b);
