@@ -592,6 +592,31 @@ rgb_index(const char *name)
 	    !strcmp(name, "B") ? 2 : -1;
 }
 
+/* OpenEXRCore 3.1's ZIP step keeps its output when it is exactly as long
+ * as the raw chunk, but a reader takes a chunk of the raw size for raw
+ * data (the format's rule): such a chunk is stored raw instead. fn is
+ * the compressor chosen by exr_encoding_choose_default_routines. */
+struct exr_compress_hook {
+	exr_result_t (*fn)(exr_encode_pipeline_t *enc);
+};
+
+static exr_result_t
+compress_or_store(exr_encode_pipeline_t *enc)
+{
+	const struct exr_compress_hook *hk = enc->encoding_user_data;
+	exr_result_t r = hk->fn(enc);
+
+	if (r == EXR_ERR_SUCCESS && enc->compressed_bytes >= enc->packed_bytes &&
+	    enc->compressed_buffer != enc->packed_buffer) {
+		if (enc->compressed_alloc_size < enc->packed_bytes)
+			return EXR_ERR_OUT_OF_MEMORY;
+		memcpy(enc->compressed_buffer, enc->packed_buffer,
+		    enc->packed_bytes);
+		enc->compressed_bytes = enc->packed_bytes;
+	}
+	return r;
+}
+
 /* Writes w x h RGB as planes[3] (R, G, B; half or float samples) into
  * m's buffer: one scanline part, ZIP, sRGB primaries, and the string
  * attributes given (NULL values skipped). */
@@ -603,6 +628,7 @@ exr_write_rgb(struct exr_mem *m, int w, int h, exr_pixel_type_t type,
 	exr_context_t ctxt = NULL;
 	exr_encode_pipeline_t enc;
 	exr_chunk_info_t cinfo;
+	struct exr_compress_hook hook = { NULL };
 	static const exr_attr_chromaticities_t srgb = {
 		0.64f, 0.33f, 0.30f, 0.60f, 0.15f, 0.06f, 0.3127f, 0.3290f
 	};
@@ -665,6 +691,12 @@ exr_write_rgb(struct exr_mem *m, int w, int h, exr_pixel_type_t type,
 				goto out;
 			started = 1;
 		}
+		if (enc.compress_fn != NULL &&
+		    enc.compress_fn != compress_or_store) {
+			hook.fn = enc.compress_fn;
+			enc.compress_fn = compress_or_store;
+		}
+		enc.encoding_user_data = &hook;
 		if ((r = exr_encoding_run(ctxt, part, &enc)))
 			goto out;
 	}

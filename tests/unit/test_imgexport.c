@@ -455,6 +455,26 @@ test_master_round_trip(void)
 	    memcmp(back, f, (size_t)W * H * 3 * sizeof(float)) == 0);
 	free(back);
 	back = NULL;
+	/* A chunk that ZIP leaves exactly as long as it was (12 bytes of
+	 * one pixel here) must still read back: OpenEXRCore 3.1 would
+	 * store it compressed, which readers take for raw data. */
+	{
+		float tiny[3] = { ldexpf(1.0f, -117), 0.0f, 0.0f };
+
+		buf_reset(&b);
+		free(back);
+		back = NULL;
+		CHECK(imgexport_master_encode(1, 1, tiny, NULL, &b, err,
+		    sizeof(err)) == 0);
+		CHECK(imgexport_master_decode(b.data, b.len, &w, &h, &back,
+		    NULL, err, sizeof(err)) == 0);
+		CHECK(back != NULL && memcmp(back, tiny, sizeof(tiny)) == 0);
+		buf_reset(&b);
+		CHECK(imgexport_master_encode(W, H, f, params, &b, err,
+		    sizeof(err)) == 0);
+	}
+	free(back);
+	back = NULL;
 	/* Truncated anywhere, or not an EXR: a message, no pixels. */
 	CHECK(imgexport_master_decode(b.data, b.len / 2, &w, &h, &back, NULL,
 	    err, sizeof(err)) == -1 && back == NULL);
