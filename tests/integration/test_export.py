@@ -22,8 +22,8 @@ import zlib
 import numpy as np
 from PIL import Image
 
-from common import (api, browser, error_of, is_json, rendered,
-                    user_with_key)
+from common import (api, browser, error_of, is_json, one, post_form,
+                    rendered, user_with_key)
 
 STACK = dict(server="lighttpd", heartbeat=1, daemon_name="export-1",
              extra_conf="[limits]\nsubmit_burst = 100000\n")
@@ -443,3 +443,20 @@ def test_generate_page_offers_the_formats_and_job_page_links_them(s):
     for fmt in FORMATS:
         assert "/api/v1/images/%d-0.png?format=%s" % (j["id"], fmt) in \
             r.text, fmt
+
+
+def test_generate_form_stores_the_chosen_format_and_refuses_others(s):
+    uid, key = user_with_key(s, prefix="form")
+    cookie, csrf = browser(s, uid)
+    r = post_form(s, cookie, "/generate", {
+        "csrf": csrf, "prompt": "a red star", "steps": "2",
+        "width": "64", "height": "64", "output_format": "exr16"})
+    assert r.status == 303, (r.status, r.text[:500])
+    jid = int(r.headers["location"].rsplit("/", 1)[1])
+    assert one(s, "SELECT output_format FROM jobs WHERE id = %d" % jid) \
+        == "exr16"
+    r = post_form(s, cookie, "/generate", {
+        "csrf": csrf, "prompt": "a red star", "output_format": "bmp"})
+    assert r.status == 422, r.status
+    assert re.search(r'<p class="field-error">output_format [^<]+</p>',
+                     r.text), r.text[-2000:]
