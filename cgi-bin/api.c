@@ -67,7 +67,7 @@ static const struct route routes[] = {
 	  NULL },
 	/* All of a job's images and a manifest.json, as one ZIP. */
 	{ M_GET, "/api/v1/jobs/{id}/images.zip", api_job_zip, ACC_USER,
-	  SCOPE_READ, "", NULL },
+	  SCOPE_READ, "format", NULL },
 	{ M_GET, "/api/v1/jobs/{id}/inputs/{name}", api_job_input, ACC_USER,
 	  SCOPE_READ, "", NULL },
 	{ M_POST, "/api/v1/jobs/{id}/cancel", api_job_cancel, ACC_USER,
@@ -84,9 +84,10 @@ static const struct route routes[] = {
 	  SCOPE_GENERATE | SCOPE_READ, "", NULL },
 	{ M_DELETE, "/api/v1/jobs/{id}/share", api_job_unshare, ACC_USER,
 	  SCOPE_GENERATE | SCOPE_READ, "", NULL },
-	/* step: job.js's cache-buster on the live preview. */
+	/* step: job.js's cache-buster on the live preview; format: a
+	 * high-precision file made from the image's float master. */
 	{ M_GET, "/api/v1/images/{name}", api_image, ACC_USER, SCOPE_READ,
-	  "step", NULL },
+	  "step format", NULL },
 	/* The public gallery's images (issue 27): anyone, while shown;
 	 * moderators see hidden ones too. */
 	{ M_GET, "/api/v1/explore/{name}", api_explore_image, ACC_PUBLIC, 0,

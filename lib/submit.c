@@ -8,6 +8,7 @@
 #include "db.h"
 #include "teams.h"
 #include "extras.h"
+#include "imgexport.h"
 #include "jobs.h"
 #include "loras.h"
 #include "models.h"
@@ -67,6 +68,11 @@ static const char *const cn_preprocessors[] = { "none", "canny", NULL };
 
 /* What a job does: diffuse (txt2img, img2img...) or only upscale. */
 static const char *const job_kinds[] = { "generate", "upscale", NULL };
+
+/* The formats a job's ZIP may carry (imgexport.h's names, in its
+ * order). */
+static const char *const output_formats[] = { "png", "png16", "tiff16",
+	"tiff32", "exr", "exr16", NULL };
 
 /* Every field a job takes: its type and range (texts: bytes; prompts
  * may hold line breaks and tabs, names and URLs not). In a form an empty
@@ -154,6 +160,8 @@ const struct input job_inputs[] = {
 		.flags = IN_BLANK, .min = 1, .max = JOB_UPSCALE_BY_MAX },
 	[JOB_IN_UPSCALE_CROP] = { .name = "upscale_crop", .type = IN_BOOL,
 		.flags = IN_BLANK, .max = 1 },
+	[JOB_IN_OUTPUT_FORMAT] = { .name = "output_format", .type = IN_ENUM,
+		.flags = IN_BLANK, .max = 1, .choices = output_formats },
 	[JOB_NINPUTS] = IN_END,
 };
 
@@ -794,6 +802,17 @@ finish(const struct kiln_config *c, struct given *g, struct job_spec *s,
 	s->sampler = xstrdup(g[JOB_IN_SAMPLER].have ?
 		g[JOB_IN_SAMPLER].text : card && *card->sampler ?
 		card->sampler : "euler_a");
+	/* An inpainting result is pasted into the 8-bit init image: it
+	 * has no float master to make another format from. */
+	s->output_format = g[JOB_IN_OUTPUT_FORMAT].have ?
+		img_format_parse(g[JOB_IN_OUTPUT_FORMAT].text) : IMG_PNG;
+	if (s->output_format < 0)
+		s->output_format = IMG_PNG;	/* reported by check_given */
+	if (s->output_format != IMG_PNG && s->inpaint) {
+		err(arg, "output_format", TR("an inpainting job is delivered "
+			"as PNG only"));
+		bad++;
+	}
 	s->prompt = xstrdup(g[JOB_IN_PROMPT].have ? g[JOB_IN_PROMPT].text :
 		"");
 	s->negative = xstrdup(g[JOB_IN_NEGATIVE].have ?
@@ -1151,7 +1170,7 @@ int
 job_insert(struct db *db, unsigned long long user_id, int priority,
 	long cost, const struct job_spec *s, unsigned long long *id)
 {
-	struct db_param p[44];
+	struct db_param p[45];
 	char cfg[32], hs[32], hst[32], dn[32], cw[32], cs[32], ce[32], cl[32],
 	    ch[32], ub[32], *loras = loras_to_text(s->loras, s->nloras);
 	int rc, n = 0, k, img = s->init.w > 0 && !s->upscale;
@@ -1201,6 +1220,8 @@ job_insert(struct db *db, unsigned long long user_id, int priority,
 		s->cn_high) : DB_NULL;
 	p[n++] = s->upscale ? DB_STR(s->upscaler) : DB_NULL;
 	p[n++] = s->upscale ? DBL_TEXT(ub, s->upscale_by) : DB_NULL;
+	p[n++] = DB_STR(img_format_name(s->output_format) != NULL ?
+		img_format_name(s->output_format) : "png");
 	/* steps_total is known from the start, so a queued job reports the
 	 * work ahead of it, not 0. */
 	rc = db_exec(db, "INSERT INTO jobs (user_id, priority, prompt,"
@@ -1213,9 +1234,9 @@ job_insert(struct db *db, unsigned long long user_id, int priority,
 		" outpaint_up, outpaint_down, controlnet_model,"
 		" controlnet_weight, controlnet_start, controlnet_end,"
 		" controlnet_preprocessor, controlnet_low, controlnet_high,"
-		" upscaler, upscale_by, steps_total) VALUES (?, ?, ?, ?, ?, ?,"
-		" ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-		" ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+		" upscaler, upscale_by, output_format, steps_total) VALUES (?,"
+		" ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+		" ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
 		JOB_STEPS_TOTAL_SQL ")", p, (size_t)n, NULL,
 		id);
 	free(loras);
@@ -1885,6 +1906,8 @@ job_recipe_json(json_object *o, const struct job_recipe *r)
 	} else {
 		json_object_object_add(o, "upscale", NULL);
 	}
+	json_object_object_add(o, "output_format",
+		json_str_or_null(r->output_format));
 }
 
 /* The stored LoRAs as the JSON array they are ([] for none); a row

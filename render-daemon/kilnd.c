@@ -15,6 +15,7 @@
 #include "extras.h"
 #include "filehash.h"
 #include "image.h"
+#include "imgexport.h"
 #include "imginputs.h"
 #include "jobs.h"
 #include "log.h"
@@ -1082,6 +1083,39 @@ remove_others(const char *dir, int attempt)
 	closedir(dh);
 }
 
+/* Stores image i's float pixels as its master beside the PNG at key rel
+ * (same stem, ".exr": imgexport_master_key) through the storage
+ * interface, so the high-precision downloads are made from the VAE's
+ * output rather than the 8-bit PNG. Returns 0, or -1 with err. */
+static int
+put_master(struct render *r, const struct gen_result *res, int i,
+    const char *rel, const char *params, char *err, size_t errlen)
+{
+	struct storage *st = storage_local_new(r->d->cfg.artifacts_dir);
+	struct buf b = { 0 };
+	char key[1100], e[512];
+	int rc = -1;
+
+	if (st == NULL)
+		return errf(err, errlen, "float master: out of memory");
+	if (imgexport_master_key(rel, key, sizeof(key)) != 0) {
+		errf(err, errlen, "float master: no key for %s", rel);
+		goto out;
+	}
+	if (imgexport_master_encode(res->width, res->height, res->rgbf +
+	    (size_t)i * (size_t)res->width * (size_t)res->height * 3, params,
+	    &b, e, sizeof(e)) != 0 || storage_put(st, key, b.data, b.len, e,
+	    sizeof(e)) != 0) {
+		errf(err, errlen, "float master of image %d: %s", i, e);
+		goto out;
+	}
+	rc = 0;
+out:
+	buf_free(&b);
+	storage_free(st);
+	return rc;
+}
+
 /* Writes the images (atomically, with their parameters) and commits the
  * job. Returns 0, or -1 with err. */
 static int
@@ -1171,6 +1205,9 @@ deliver(struct render *r, const struct gen_result *res, char *err,
 		    (size_t)i * (size_t)res->width * (size_t)res->height * 3,
 		    params, err, errlen) != 0)
 			goto out;
+		if (res->rgbf != NULL && put_master(r, res, i, rel[i], params,
+		    err, errlen) != 0)
+			goto out;
 		img[i].idx = i;
 		img[i].seed = res->seeds[i];
 		img[i].path = rel[i];
@@ -1202,9 +1239,17 @@ deliver(struct render *r, const struct gen_result *res, char *err,
 		/* Not ours any more, or not recorded: the files must not
 		 * look like a result. */
 		for (i = 0; i < res->count; i++) {
+			char key[1100];
+
 			snprintf(path, sizeof(path), "%s/%s",
 			    r->d->cfg.artifacts_dir, rel[i]);
 			unlink(path);
+			if (imgexport_master_key(rel[i], key, sizeof(key)) ==
+			    0) {
+				snprintf(path, sizeof(path), "%s/%s",
+				    r->d->cfg.artifacts_dir, key);
+				unlink(path);
+			}
 		}
 		errf(err, errlen, st == 0 ? "lease lost before the result "
 		    "was recorded" : "recording the result: %s",

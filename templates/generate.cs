@@ -93,6 +93,16 @@ here. ?>
       </div>
     </details>
     <?cs include:"generate_inputs.cs" ?>
+    <label for="output_format"><?cs var:_("File format") ?> <span class="muted"><?cs var:_("(of the ZIP, beside the PNGs)") ?></span></label>
+    <select id="output_format" name="output_format">
+      <option value="png"><?cs var:_("PNG, 8-bit") ?></option>
+      <option value="png16"<?cs if:Form.output_format == "png16" ?> selected<?cs /if ?>><?cs var:_("PNG, 16-bit") ?></option>
+      <option value="tiff16"<?cs if:Form.output_format == "tiff16" ?> selected<?cs /if ?>><?cs var:_("TIFF, 16-bit") ?></option>
+      <option value="tiff32"<?cs if:Form.output_format == "tiff32" ?> selected<?cs /if ?>><?cs var:_("TIFF, 32-bit float") ?></option>
+      <option value="exr"<?cs if:Form.output_format == "exr" ?> selected<?cs /if ?>><?cs var:_("OpenEXR, 32-bit float") ?></option>
+      <option value="exr16"<?cs if:Form.output_format == "exr16" ?> selected<?cs /if ?>><?cs var:_("OpenEXR, 16-bit half") ?></option>
+    </select>
+    <?cs if:Form.Errors.output_format ?><p class="field-error"><?cs var:Form.Errors.output_format ?></p><?cs /if ?>
     <?cs if:subcount(Gen.Teams) > 0 ?>
     <label for="team_id"><?cs var:_("For") ?></label>
     <select id="team_id" name="team_id">
