@@ -323,6 +323,13 @@ int page_team_credits(struct kreq *req);
 /* Teams over the API (api_teams.c). */
 int api_teams_list(struct kreq *req);
 int api_teams_create(struct kreq *req);
+/* api_presets.c: scene presets and compiling a manifest (issue 29). */
+int api_presets_list(struct kreq *req);
+int api_preset_get(struct kreq *req);
+int api_presets_create(struct kreq *req);
+int api_preset_update(struct kreq *req);
+int api_preset_delete(struct kreq *req);
+int api_manifest_compile(struct kreq *req);
 int api_team_get(struct kreq *req);
 int api_team_member_add(struct kreq *req);
 int api_team_credits(struct kreq *req);

@@ -122,6 +122,9 @@ struct job_spec {
 	double upscale_by;
 	/* Its row in a CSV batch (job_enqueue_batch), else 0. */
 	long batch_row;
+	/* The scene manifest it was compiled from (its JSON text) and the
+	 * preset versions used (presets.h's manifest_apply), or NULL. */
+	char *manifest, *manifest_presets;
 };
 
 /* The sides of job_spec's outpaint, in order. */
