@@ -224,8 +224,11 @@ api_jobs_create(struct kreq *req)
 			idem_done(req, 0);
 		return api_db_fail(req, "api jobs: manifest presets");
 	}
-	bad = job_spec_from_json(body, &req->app->cfg, &s, field_error,
-		fields) + team_bad + mbad;
+	/* A manifest that did not compile leaves no prompt: its own
+	 * problems say enough. */
+	memset(&s, 0, sizeof(s));
+	bad = (mbad > 0 ? 0 : job_spec_from_json(body, &req->app->cfg, &s,
+		field_error, fields)) + team_bad + mbad;
 	s.team_id = team_id;
 	s.manifest = manifest;
 	s.manifest_presets = mpresets;
@@ -346,8 +349,8 @@ api_jobs_batch(struct kreq *req)
 			&mtext, &mpre, batch_field_error, &be);
 		if (mb < 0)
 			goto dbfail;
-		b = job_spec_from_json(item, &req->app->cfg, &specs[i],
-			batch_field_error, &be);
+		b = mb > 0 ? 0 : job_spec_from_json(item, &req->app->cfg,
+			&specs[i], batch_field_error, &be);
 		specs[i].manifest = mtext;
 		specs[i].manifest_presets = mpre;
 		if (b < 0)

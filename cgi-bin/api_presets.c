@@ -246,7 +246,7 @@ api_preset_delete(struct kreq *req)
 	if (st == 0)
 		return resp_error_json(req, 404, "not_found", "no such preset",
 			NULL);
-	return api_send(req, 204, NULL);
+	return api_no_content(req);
 }
 
 /* The compile endpoint's error: the path as a field of its own. */
