@@ -179,6 +179,24 @@ team_field(json_object *body, unsigned long long *team_id,
 	return 0;
 }
 
+/* Passes on only the "unknown field" problems: a body whose manifest
+ * did not compile has no prompt, and its own problems say enough. */
+struct only_unknown {
+	void *fields;
+	int n;
+};
+
+static void
+only_unknown(void *arg, const char *field, const char *msg)
+{
+	struct only_unknown *o = arg;
+
+	if (strcmp(msg, "unknown field") != 0)
+		return;
+	field_error(o->fields, field, msg);
+	o->n++;
+}
+
 int
 api_jobs_create(struct kreq *req)
 {
@@ -224,11 +242,16 @@ api_jobs_create(struct kreq *req)
 			idem_done(req, 0);
 		return api_db_fail(req, "api jobs: manifest presets");
 	}
-	/* A manifest that did not compile leaves no prompt: its own
-	 * problems say enough. */
-	memset(&s, 0, sizeof(s));
-	bad = (mbad > 0 ? 0 : job_spec_from_json(body, &req->app->cfg, &s,
-		field_error, fields)) + team_bad + mbad;
+	if (mbad > 0) {
+		struct only_unknown ou = { fields, 0 };
+
+		job_spec_from_json(body, &req->app->cfg, &s, only_unknown,
+			&ou);
+		bad = ou.n + team_bad + mbad;
+	} else {
+		bad = job_spec_from_json(body, &req->app->cfg, &s,
+			field_error, fields) + team_bad;
+	}
 	s.team_id = team_id;
 	s.manifest = manifest;
 	s.manifest_presets = mpresets;

@@ -179,7 +179,7 @@ manifest_post(struct kreq *req)
 	body = json_object_new_object();
 	mj = json_tokener_parse(text);
 	json_object_object_add(body, "manifest", mj);
-	if (in_str(req, GM_STEPS) != NULL)
+	if (in_long(req, GM_STEPS) > 0)
 		json_object_object_add(body, "steps",
 			json_object_new_int64(in_long(req, GM_STEPS)));
 	bad = manifest_apply(req->app->db, req->auth->user_id, body, &mt, &mp,

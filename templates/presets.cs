@@ -21,10 +21,10 @@ own), newest versions, and a form to make one. ?>
     <input type="hidden" name="csrf" value="<?cs var:Csrf.Token ?>">
     <label for="preset-kind"><?cs var:_("Kind") ?></label>
     <select id="preset-kind" name="kind">
-      <option value="style"<?cs if:Form.kind == "style" ?> selected<?cs /if ?>>style</option>
-      <option value="lens"<?cs if:Form.kind == "lens" ?> selected<?cs /if ?>>lens</option>
-      <option value="lighting"<?cs if:Form.kind == "lighting" ?> selected<?cs /if ?>>lighting</option>
-      <option value="material"<?cs if:Form.kind == "material" ?> selected<?cs /if ?>>material</option>
+      <option value="style"<?cs if:Form.kind == "style" ?> selected<?cs /if ?>><?cs var:_("style") ?></option>
+      <option value="lens"<?cs if:Form.kind == "lens" ?> selected<?cs /if ?>><?cs var:_("lens") ?></option>
+      <option value="lighting"<?cs if:Form.kind == "lighting" ?> selected<?cs /if ?>><?cs var:_("lighting") ?></option>
+      <option value="material"<?cs if:Form.kind == "material" ?> selected<?cs /if ?>><?cs var:_("material") ?></option>
     </select>
     <?cs if:Form.Errors.kind ?><p class="field-error"><?cs var:Form.Errors.kind ?></p><?cs /if ?>
     <label for="preset-slug"><?cs var:_("Slug") ?> <span class="muted"><?cs var:_("(a-z, 0-9 and -: how a manifest names it)") ?></span></label>

@@ -328,3 +328,105 @@ def test_a_sku_csv_with_a_missing_column_or_empty_value_queues_nothing(s):
                     "row 4, column manifest: $.materials[0]: no material"
                     " preset is called velvet"], errs
     assert job_count(s) == n
+
+
+def page(s, cookie, path):
+    return s.request("GET", path, headers={"Cookie": cookie}, timeout=30)
+
+
+def test_the_generate_page_previews_and_submits_a_manifest(s):
+    import html
+    uid, _ = new_user(s, "scenepage")
+    cookie, csrf = browser(s, uid)
+    r = page(s, cookie, "/generate")
+    assert r.status == 200 and 'href="/generate/manifest"' in r.text
+    r = page(s, cookie, "/generate/manifest")
+    assert r.status == 200 and 'id="manifest-form"' in r.text, r.status
+    text = json.dumps(SHOT)
+    n = job_count(s)
+    r = post_form(s, cookie, "/generate/manifest", {
+        "csrf": csrf, "manifest": text, "action": "preview"})
+    assert r.status == 200, (r.status, r.text[:500])
+    m = re.search(r'<dd id="compiled-prompt">(.*?)</dd>', r.text, re.S)
+    assert m and html.unescape(m.group(1)) == expected_prompt(s, SHOT), \
+        r.text[:3000]
+    assert job_count(s) == n
+    # An error stands beside the manifest with its JSON path.
+    bad = dict(SHOT, camera={"aperture": 100})
+    r = post_form(s, cookie, "/generate/manifest", {
+        "csrf": csrf, "manifest": json.dumps(bad), "action": "preview"})
+    assert r.status == 422, r.status
+    m = re.search(r'<p class="field-error" id="manifest-error" '
+                  r'data-path="([^"]*)">(.*?)</p>', r.text, re.S)
+    assert m, r.text[:3000]
+    assert m.group(1) == "$.camera.aperture"
+    assert html.unescape(m.group(2)).startswith("$.camera.aperture: ")
+    # Submitted: a job with the manifest, through the submit path.
+    r = post_form(s, cookie, "/generate/manifest", {
+        "csrf": csrf, "manifest": text, "steps": "2", "action": "submit"})
+    assert r.status == 303, (r.status, r.text[:800])
+    jid = int(re.fullmatch(r"/jobs/(\d+)", r.headers["location"]).group(1))
+    row = s.sql("SELECT user_id, manifest, prompt, steps FROM jobs WHERE"
+                " id = %d" % jid)[0]
+    assert row[0] == str(uid) and json.loads(row[1]) == SHOT
+    assert row[2] == expected_prompt(s, SHOT) and row[3] == "2"
+
+
+def test_the_presets_page_makes_edits_and_hides_presets(s):
+    uid, _ = new_user(s, "presetpage")
+    cookie, csrf = browser(s, uid)
+    r = page(s, cookie, "/presets")
+    assert r.status == 200
+    for slug in ("e-commerce", "85mm-portrait", "rembrandt", "leather"):
+        assert "<code>%s</code>" % slug in r.text, slug
+    r = post_form(s, cookie, "/presets", {
+        "csrf": csrf, "kind": "material", "slug": "velvet", "name": "Velvet",
+        "body": '{"prompt": "crushed velvet"}'})
+    assert r.status == 303, (r.status, r.text[:800])
+    url = r.headers["location"]
+    r = post_form(s, cookie, url, {
+        "csrf": csrf, "name": "Velvet",
+        "body": '{"prompt": "deep crushed velvet"}'})
+    assert r.status == 303, (r.status, r.text[:800])
+    r = page(s, cookie, r.headers["location"])
+    assert r.status == 200
+    assert r.text.count("crushed velvet") >= 2 and "deep crushed" in r.text
+    assert s.sql("SELECT version FROM presets WHERE owner_id = %d ORDER BY"
+                 " version" % uid) == [["1"], ["2"]]
+    r = post_form(s, cookie, "/presets", {
+        "csrf": csrf, "kind": "lens", "slug": "bad", "name": "Bad",
+        "body": '{"prompt": "x", "steps": 3}'})
+    assert r.status == 422 and "$.steps" in r.text, r.status
+    other, _ = new_user(s, "presetother")
+    ocookie, ocsrf = browser(s, other)
+    assert page(s, ocookie, url).status == 404
+    assert post_form(s, ocookie, url + "/delete",
+                     {"csrf": ocsrf}).status == 404
+    r = post_form(s, cookie, url + "/delete", {"csrf": csrf})
+    assert r.status == 303
+    assert page(s, cookie, url).status == 404
+
+
+def test_the_json_schema_agrees_with_the_docs(s):
+    # docs/manifest.schema.json, for clients, takes every example of
+    # docs/manifest.md and refuses what the validator refuses by shape.
+    import jsonschema
+    root = os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))))
+    with open(os.path.join(root, "docs", "manifest.schema.json")) as f:
+        schema = json.load(f)
+    with open(os.path.join(root, "docs", "manifest.md")) as f:
+        doc = f.read()
+    examples = re.findall(r"```json\n(.*?)```", doc, re.S)
+    assert len(examples) >= 5
+    for text in examples:
+        jsonschema.validate(json.loads(text), schema)
+    for bad in ({"style": "x"}, {"subject": "a", "colour": 1},
+                {"subject": "a", "camera": {"lens_mm": 5}},
+                {"subject": "a", "output": {"width": 100, "height": 64}},
+                {"subject": "a", "materials": ["Metal"]}):
+        try:
+            jsonschema.validate(bad, schema)
+        except jsonschema.ValidationError:
+            continue
+        raise AssertionError("the schema took %r" % bad)
