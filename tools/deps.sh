@@ -18,10 +18,11 @@ libarchive-dev lighttpd"
 # pages); the man pages are rendered by man -l;
 # the Lanczos resampler is checked against Pillow's, as A1111 uses it;
 # the canny preprocessor against OpenCV (python3-opencv); the mail tests
-# send to a real SMTP server (python3-aiosmtpd).
+# send to a real SMTP server (python3-aiosmtpd); docs/manifest.schema.json
+# is checked against the manifest docs' examples (python3-jsonschema).
 TEST="clang libclang-rt-14-dev psmisc valgrind apache2 libapache2-mod-fcgid
 chromium fonts-dejavu-core fonts-wqy-microhei man-db groff-base
-python3-aiosmtpd
+python3-aiosmtpd python3-jsonschema
 python3-torch python3-numpy python3-pil libopenblas0-pthread python3-opencv"
 BENCH="wrk python3-torch python3-numpy libopenblas0-pthread"
 

@@ -126,6 +126,24 @@ def test_a_field_given_twice_is_refused_by_name(s):
     assert job_count(s) == n
 
 
+def test_the_batch_api_takes_manifests_all_or_nothing(s):
+    uid, key = user_with_key(s, prefix="apibatch")
+    n = job_count(s)
+    good = {"manifest": dict(SHOT, seed=1), "steps": 1}
+    bad = {"manifest": dict(SHOT, materials=["velvet"])}
+    r = api(s, "POST", "/api/v1/jobs/batch", key, {"jobs": [good, bad]})
+    f = fields_of(r, "one bad manifest")
+    assert f == {"jobs[1].manifest": "$.materials[0]: no material preset"
+                 " is called velvet"}, f
+    assert job_count(s) == n
+    r = api(s, "POST", "/api/v1/jobs/batch", key, {"jobs": [
+        good, {"manifest": dict(SHOT, seed=2), "steps": 1}]})
+    assert r.status == 202, r.text[:800]
+    jobs = is_json(r)["jobs"]
+    assert [j["manifest"]["seed"] for j in jobs] == [1, 2]
+    assert all(j["prompt"] == expected_prompt(s, SHOT) for j in jobs)
+
+
 def test_a_bad_manifest_is_refused_at_its_json_path(s):
     uid, key = user_with_key(s, prefix="badm")
     n = job_count(s)
@@ -370,6 +388,11 @@ def test_the_generate_page_previews_and_submits_a_manifest(s):
                 " id = %d" % jid)[0]
     assert row[0] == str(uid) and json.loads(row[1]) == SHOT
     assert row[2] == expected_prompt(s, SHOT) and row[3] == "2"
+    # The job page shows the manifest it was made from.
+    r = page(s, cookie, "/jobs/%d" % jid)
+    m = re.search(r'<pre class="manifest" id="job-manifest"[^>]*>(.*?)</pre>',
+                  r.text, re.S)
+    assert m and json.loads(html.unescape(m.group(1))) == SHOT, r.text[:2000]
 
 
 def test_the_presets_page_makes_edits_and_hides_presets(s):
