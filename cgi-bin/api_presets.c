@@ -145,11 +145,18 @@ preset_request(struct kreq *req, json_object *body, int create, int *kind,
 				JSON_C_TO_STRING_PLAIN);
 	}
 	*name = str_field(body, "name", fields);
-	*slug = create ? str_field(body, "slug", fields) : NULL;
-	bad = preset_fields_check(create ? str_field(body, "kind", fields) :
-		NULL, *slug, *name, text, kind, field_error, fields);
-	if (create && !json_object_object_get_ex(body, "kind", NULL))
-		*kind = -1;
+	*slug = NULL;
+	if (create) {
+		const char *k = str_field(body, "kind", fields);
+
+		*slug = str_field(body, "slug", fields);
+		/* Absent is "" here, so both are checked (and named). */
+		bad = preset_fields_check(k ? k : "", *slug ? *slug : "",
+			*name, text, kind, field_error, fields);
+	} else {
+		bad = preset_fields_check(NULL, NULL, *name, text, kind,
+			field_error, fields);
+	}
 	if (bad || json_object_object_length(fields) > 0) {
 		resp_error_json(req, 400, "validation_failed", "the preset is "
 			"not valid; see fields", fields);

@@ -30,7 +30,7 @@ void preset_set_free(struct preset_set *set);
  * Compiles m for user_id with the presets presets_load finds. Returns 0
  * with out, -1 with the path of the problem and why (a reference to no
  * preset), or -2 on a db error. Free out with manifest_out_free either
- * way.
+ * way, before m: out's used[].slug borrow m's references.
  */
 int manifest_compile_db(struct db *db, unsigned long long user_id,
 	const struct manifest *m, struct manifest_out *out, char *path,

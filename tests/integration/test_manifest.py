@@ -236,6 +236,9 @@ def test_presets_are_versioned_and_others_are_404(s):
         "kind": "lens", "slug": "x1", "name": "X",
         "body": {"prompt": "x", "steps": 3}}), "steps on a lens")
     assert f["body"].startswith("$.steps: "), f
+    f = fields_of(api(s, "POST", "/api/v1/presets", key, {
+        "name": "X", "body": {"prompt": "x"}}), "no kind, no slug")
+    assert {"kind", "slug"} <= set(f), f
     error_of(api(s, "POST", "/api/v1/presets", key, {
         "kind": "style", "slug": "my-look", "name": "again",
         "body": {"prompt": "x"}}), 409, "conflict")
