@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { GM_MANIFEST, GM_STEPS, GM_ACTION };
+enum { GM_MANIFEST, GM_STEPS, GM_ACTION, GM_LIVE };
 
 static const char *const gm_actions[] = { "preview", "submit", NULL };
 
@@ -31,6 +31,10 @@ const struct input manifest_inputs[] = {
 	  .msg = "steps must be a whole number from 1 to 150" },
 	[GM_ACTION] = { .name = "action", .type = IN_ENUM, .flags = IN_BLANK,
 	  .choices = gm_actions },
+	/* Set by generate.js's live preview: a refused manifest is then
+	 * answered 200, as the studio's background submit is, since the
+	 * browser reports every 4xx to a script as a console error. */
+	[GM_LIVE] = { .name = "live", .type = IN_BOOL },
 	IN_END,
 };
 
@@ -42,6 +46,9 @@ const struct input manifest_inputs[] = {
 static int
 show(struct kreq *req, int status)
 {
+	if (status == 422 && req->inputs == manifest_inputs &&
+	    in_long(req, GM_LIVE) == 1)
+		status = 200;
 	view_set(req, "Page.Scripts.0", "generate.js");
 	view_set(req, "Gen.Mode", "manifest");
 	return view_render(req, status, "Generate from a manifest",

@@ -382,7 +382,9 @@
     var data = new URLSearchParams(new FormData(form));
     var mine = ++seq;
     data.set("action", "preview");
-    fetch(form.action, { method: "POST", body: data,
+    data.set("live", "1");
+    // (form.action is the buttons named "action": read the attribute.)
+    fetch(form.getAttribute("action"), { method: "POST", body: data,
                          credentials: "same-origin" })
       .then(function (r) { return r.text(); })
       .then(function (html) {

@@ -456,3 +456,37 @@ def test_the_json_schema_agrees_with_the_docs(s):
         except jsonschema.ValidationError:
             continue
         raise AssertionError("the schema took %r" % bad)
+
+
+def test_the_manifest_mode_previews_live_with_scripts(s):
+    # Typing into the manifest box sends it in the background: what it
+    # compiles to, or the error with its JSON path, appears beside it
+    # without a page load and without a console problem.
+    import cdp
+    from test_browser import FLAGS, poll_page, sign_in_cookie
+    uid, _ = new_user(s, "scenelive")
+    with cdp.Browser(FLAGS) as b:
+        sign_in_cookie(b, s, uid)
+        b.navigate("http://127.0.0.1:%d/generate/manifest" % s.port)
+        assert b.exists("#manifest-form")
+        b.evaluate("window.kilnMark = 1")
+
+        def typed(m):
+            b.evaluate("(function () { var t = document.getElementById("
+                       "'manifest'); t.value = %s; t.dispatchEvent(new "
+                       "Event('input')); return true; })()" %
+                       json.dumps(json.dumps(m)))
+        typed(SHOT)
+        got = poll_page(b, "(document.getElementById('compiled-prompt')"
+                        " || {}).textContent", lambda v: v, 20,
+                        "the compiled prompt")
+        assert got == expected_prompt(s, SHOT), got
+        typed(dict(SHOT, seed=-5))
+        err = poll_page(b, "(document.getElementById('manifest-error')"
+                        " || {}).textContent", lambda v: v, 20,
+                        "the manifest's error")
+        assert err.startswith("$.seed: "), err
+        assert b.evaluate("document.getElementById('manifest-error')"
+                          ".getAttribute('data-path')") == "$.seed"
+        assert b.evaluate("window.kilnMark") == 1, "the page was reloaded"
+        assert b.problems() == [], b.problems()
