@@ -125,7 +125,8 @@ page_job(struct kreq *req)
 		" COALESCE(j.team_id, '') AS TeamId, COALESCE((SELECT t.name"
 		" FROM teams t WHERE t.id = j.team_id), '') AS TeamName,"
 		" (SELECT u.username FROM users u WHERE u.id = j.user_id)"
-		" AS Maker, j.user_id AS MakerId"
+		" AS Maker, j.user_id AS MakerId,"
+		" COALESCE(j.manifest, '') AS Manifest"
 		" FROM jobs j WHERE j.id = ? AND " TEAM_JOB_SEES("j.")
 		" AND j.deleted_at IS NULL", p, 2) : 0;
 	if (n < 0)

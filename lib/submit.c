@@ -57,6 +57,8 @@ job_spec_free(struct job_spec *s)
 	free(s->cn_model);
 	free(s->cn_pre);
 	free(s->upscaler);
+	free(s->manifest);
+	free(s->manifest_presets);
 	upload_image_free(&s->init);
 	upload_image_free(&s->mask);
 	upload_image_free(&s->control);
@@ -1240,6 +1242,15 @@ job_insert(struct db *db, unsigned long long user_id, int priority,
 		JOB_STEPS_TOTAL_SQL ")", p, (size_t)n, NULL,
 		id);
 	free(loras);
+	if (rc == 0 && s->manifest != NULL) {
+		struct db_param mp[3] = { DB_STR(s->manifest),
+			DB_STR(s->manifest_presets ? s->manifest_presets :
+			"[]"), DB_INT(*id) };
+
+		rc = db_exec(db, "UPDATE jobs SET manifest = ?,"
+			" manifest_presets = ? WHERE id = ?", mp, 3, NULL,
+			NULL);
+	}
 	if (rc == 0)
 		rc = inputs_store(db, s, *id);
 	return rc;
@@ -1778,6 +1789,7 @@ struct job_rec {
 	const char *preview, *share;
 	long long ahead;	/* -1: not queued */
 	unsigned long long team_id;	/* 0: the maker's own */
+	const char *manifest, *manifest_presets;
 };
 
 static const struct db_field job_fields[] = {
@@ -1800,6 +1812,9 @@ static const struct db_field job_fields[] = {
 	DB_FIELD(struct job_rec, ahead, DBF_LLONG, "queue_position"),
 	DB_FIELD_NULL(struct job_rec, share, DBF_STR, "share_token"),
 	DB_FIELD_NULL(struct job_rec, team_id, DBF_ULLONG, "team_id"),
+	DB_FIELD_NULL(struct job_rec, manifest, DBF_STR, "manifest"),
+	DB_FIELD_NULL(struct job_rec, manifest_presets, DBF_STR,
+		"manifest_presets"),
 };
 
 /* A DOUBLE column as JSON: its number with its text (NULL: null). */
@@ -1985,6 +2000,12 @@ job_row(void *rec, void *arg)
 			"/s/%s", r->share));
 	else
 		json_object_object_add(o, "share_url", NULL);
+	/* The scene manifest it was made from (prompt holds what it
+	 * compiled to) and the preset versions used; null for none. */
+	json_object_object_add(o, "manifest", r->manifest ?
+		json_tokener_parse(r->manifest) : NULL);
+	json_object_object_add(o, "manifest_presets", r->manifest_presets ?
+		json_tokener_parse(r->manifest_presets) : NULL);
 	jr->o[jr->n++] = o;
 	return jr->oom;
 }
@@ -2127,7 +2148,8 @@ jobs_json(struct db *db, const char *base_url, const unsigned long long *ids,
 	    TS("j.started_at") " AS started_at, "
 	    TS("j.finished_at") " AS finished_at, j.preview_path,"
 	    " COALESCE(" JOB_AHEAD_SQL ", -1) AS queue_position,"
-	    " j.share_token, j.team_id FROM jobs j WHERE j.id IN (", n,
+	    " j.share_token, j.team_id, j.manifest, j.manifest_presets"
+	    " FROM jobs j WHERE j.id IN (", n,
 	    ") AND " TEAM_JOB_SEES("j.") " AND j.deleted_at IS NULL");
 	for (i = 0; i < n; i++)
 		p[i] = DB_INT(ids[i]);

@@ -127,6 +127,9 @@ struct job_spec {
 	/* What its ZIP delivers besides the PNGs (imgexport.h's enum
 	 * img_format; 0, IMG_PNG: the PNGs alone). */
 	int output_format;
+	/* The scene manifest it was compiled from (its JSON text) and the
+	 * preset versions used (presets.h's manifest_apply), or NULL. */
+	char *manifest, *manifest_presets;
 };
 
 /* The sides of job_spec's outpaint, in order. */

@@ -3,8 +3,10 @@ job's progress, live preview and images on the other (generate.js fills
 them in place; without scripts the form posts and the job page follows
 the job). Every text the script shows comes from a data- attribute
 here. ?>
+<?cs if:Gen.Mode == "manifest" ?><?cs include:"generate_manifest.cs" ?><?cs else ?>
 <section class="generate studio">
   <h1><?cs var:_("Generate") ?></h1>
+  <p class="muted"><a href="/generate/manifest" id="manifest-mode"><?cs var:_("Describe the shot as a scene manifest instead") ?></a></p>
   <?cs if:Form.Failed ?><p class="notice error" role="alert"><?cs var:_("No job was made; see the fields marked below.") ?></p><?cs /if ?>
   <?cs if:Form.Error ?><p class="notice error" role="alert"><?cs var:_("No job was made:") ?> <?cs var:Form.Error ?><?cs var:_(".") ?></p><?cs /if ?>
   <div class="studio-grid">
@@ -148,3 +150,4 @@ here. ?>
   </ul>
   <?cs /if ?>
 </section>
+<?cs /if ?>

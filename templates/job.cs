@@ -69,6 +69,7 @@
   <table class="params">
     <?cs include:"params.cs" ?>
     <tr><th><?cs var:_("Images") ?></th><td><?cs var:j.Batch ?></td></tr>
+    <?cs if:j.Manifest ?><tr><th><?cs var:_("Scene manifest") ?></th><td><pre class="manifest" id="job-manifest" translate="no"><?cs var:j.Manifest ?></pre></td></tr><?cs /if ?>
     <tr><th><?cs var:_("Created") ?> (<?cs var:TimeZone ?>)</th><td><?cs var:localtime(j.Created) ?></td></tr>
     <?cs if:j.Started ?><tr><th><?cs var:_("Started") ?></th><td><?cs var:localtime(j.Started) ?><?cs if:j.Daemon ?> <?cs var:subst1(_("on {n}"), j.Daemon) ?><?cs /if ?></td></tr><?cs /if ?>
     <?cs if:j.Finished ?><tr><th><?cs var:_("Finished") ?></th><td><?cs var:localtime(j.Finished) ?><?cs if:j.RenderS ?> <?cs var:subst1(_("({n} s rendering)"), j.RenderS) ?><?cs /if ?></td></tr><?cs /if ?>

@@ -21,10 +21,11 @@ libpng-dev libtiff-dev libopenexr-dev"
 # the canny preprocessor against OpenCV (python3-opencv); the mail tests
 # send to a real SMTP server (python3-aiosmtpd); the high-precision
 # exports are read back with tifffile and OpenEXR's own exrheader
-# (openexr).
+# (openexr); docs/manifest.schema.json is checked against the manifest
+# docs' examples (python3-jsonschema).
 TEST="clang libclang-rt-14-dev psmisc valgrind apache2 libapache2-mod-fcgid
 chromium fonts-dejavu-core fonts-wqy-microhei man-db groff-base
-python3-aiosmtpd
+python3-aiosmtpd python3-jsonschema
 python3-torch python3-numpy python3-pil libopenblas0-pthread python3-opencv
 openexr python3-tifffile"
 BENCH="wrk python3-torch python3-numpy libopenblas0-pthread"
