@@ -351,6 +351,40 @@ int api_team_member_remove(struct kreq *req);
 int api_team_delete(struct kreq *req);
 int api_team_patch(struct kreq *req);
 
+/* Projects (page_projects.c, issue 29). */
+extern const struct input project_create_inputs[], project_share_inputs[],
+	project_job_inputs[], job_project_inputs[], project_version_inputs[];
+int page_projects(struct kreq *req);
+int page_projects_create(struct kreq *req);
+int page_project(struct kreq *req);
+int page_project_rename(struct kreq *req);
+int page_project_delete(struct kreq *req);
+int page_project_share(struct kreq *req);
+int page_project_job_add(struct kreq *req);
+int page_project_job_remove(struct kreq *req);
+int page_project_shot(struct kreq *req);
+int page_project_shot_new(struct kreq *req);
+int page_project_version_add(struct kreq *req);
+int page_project_render(struct kreq *req);
+int page_project_diff(struct kreq *req);
+int page_job_project(struct kreq *req);
+/* The projects the job page offers to add a job to (those the user may
+ * write) as JobProjects. Returns 0, or -1 on a db error. */
+int page_job_projects(struct kreq *req);
+
+/* Projects over the API (api_projects.c). */
+int api_projects_list(struct kreq *req);
+int api_projects_create(struct kreq *req);
+int api_project_get(struct kreq *req);
+int api_project_patch(struct kreq *req);
+int api_project_delete(struct kreq *req);
+int api_project_job_add(struct kreq *req);
+int api_project_job_remove(struct kreq *req);
+int api_project_versions(struct kreq *req);
+int api_project_version_add(struct kreq *req);
+int api_project_render(struct kreq *req);
+int api_project_diff(struct kreq *req);
+
 /* Your data over the API (api_data.c). */
 int api_export_create(struct kreq *req);
 int api_export_status(struct kreq *req);

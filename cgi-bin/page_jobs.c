@@ -170,6 +170,9 @@ page_job(struct kreq *req)
 		view_set(req, "Page.Refresh", "2");
 		view_set(req, "Page.Scripts.0", "job.js");
 	}
+	/* The "Add to project" menu (page_projects.c). */
+	if (page_job_projects(req) != 0)
+		return view_db_fail(req, "job: projects");
 	return view_render(req, 200, "Job", "job.cs");
 }
 

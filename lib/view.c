@@ -227,6 +227,13 @@ static const char *const flash_msgs[][2] = {
 		"yours.") },
 	{ "team_left", N_("You left the team. The jobs you made for it stay "
 	    "yours.") },
+	/* Projects (issue 29). */
+	{ "project_created", N_("Project created.") },
+	{ "project_saved", N_("Project saved.") },
+	{ "project_deleted", N_("Project deleted. Its jobs stay where they "
+	    "were.") },
+	{ "project_job_added", N_("Job added to the project.") },
+	{ "project_version_added", N_("New version saved.") },
 };
 
 static const char *

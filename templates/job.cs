@@ -75,6 +75,13 @@
     <?cs if:j.Finished ?><tr><th><?cs var:_("Finished") ?></th><td><?cs var:localtime(j.Finished) ?><?cs if:j.RenderS ?> <?cs var:subst1(_("({n} s rendering)"), j.RenderS) ?><?cs /if ?></td></tr><?cs /if ?>
   </table>
   <p><?cs if:j.Mine ?><a href="/generate?from=<?cs var:j.Id ?>"><?cs var:_("Use these settings again") ?></a><?cs /if ?><?cs if:j.BatchId ?> · <a href="/batch/<?cs var:j.BatchId ?>"><?cs var:subst1(_("Its batch (row {n})"), j.BatchRow) ?></a><?cs /if ?></p>
+  <?cs if:subcount(JobProjects) > 0 ?>
+  <form method="post" action="/jobs/<?cs var:j.Id ?>/project" class="inline" id="add-to-project">
+    <input type="hidden" name="csrf" value="<?cs var:Csrf.Token ?>">
+    <select name="project_id" aria-label="<?cs var:_("Project") ?>"><?cs each:pr = JobProjects ?><option value="<?cs var:pr.Id ?>"><?cs var:pr.Name ?></option><?cs /each ?></select>
+    <button type="submit" class="small secondary"><?cs var:_("Add to project") ?></button>
+  </form>
+  <?cs /if ?>
   <?cs if:j.Status == "succeeded" && j.Mine ?>
   <h2 id="share"><?cs var:_("Share") ?></h2>
   <?cs if:j.Share ?>
