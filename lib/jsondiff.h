@@ -51,11 +51,12 @@ const char *jd_kind_name(enum jd_kind k);
 
 /* Limits on a manifest version's text. */
 #define JSONDIFF_TEXT_MAX 65536
-#define JSONDIFF_DEPTH_MAX 32
+#define JSONDIFF_DEPTH_MAX 16
 
 /* Parses text (len bytes) as one JSON object (nothing but space after
  * it, at most JSONDIFF_TEXT_MAX bytes, nested at most
- * JSONDIFF_DEPTH_MAX deep) into *out, which the caller puts. Returns
+ * JSONDIFF_DEPTH_MAX deep: a manifest needs a few levels, and the
+ * diff recurses once per level) into *out, which the caller puts. Returns
  * 0, or -1 with why in err (errlen bytes). */
 int json_object_text_parse(const char *text, size_t len,
 	struct json_object **out, char *err, size_t errlen);
