@@ -252,6 +252,9 @@ show(struct kreq *req, int status)
 	    " ORDER BY m.shot", p, 1) < 0)
 		return view_db_fail(req, "project");
 	view_set_int(req, "Project.Hidden", hidden);
+	/* The new shot's editor starts from a manifest with a prompt. */
+	if (view_get(req, "Form.Manifest") == NULL)
+		view_set(req, "Form.Manifest", "{\n  \"prompt\": \"\"\n}");
 	return view_render(req, status, "Project", "project.cs");
 }
 

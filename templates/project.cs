@@ -13,7 +13,7 @@
     <thead><tr><th><?cs var:_("Shot") ?></th><th><?cs var:_("Latest version") ?></th><th><?cs var:_("Render") ?></th><th><?cs var:_("Updated") ?> (<?cs var:TimeZone ?>)</th></tr></thead>
     <tbody>
     <?cs each:s = Project.Shots ?>
-    <tr><td><a href="/projects/<?cs var:p.Id ?>/shots/<?cs var:s.Name ?>"><?cs var:s.Name ?></a></td><td>v<?cs var:s.Latest ?></td><td><?cs if:s.JobId ?><a href="/jobs/<?cs var:s.JobId ?>">#<?cs var:s.JobId ?></a><?cs /if ?></td><td><?cs var:localtime(s.Updated) ?></td></tr>
+    <tr><td><a href="/projects/<?cs var:p.Id ?>/shots/<?cs var:s.Name ?>"><?cs var:s.Name ?></a></td><td><?cs var:subst1(_("v{n}"), s.Latest) ?></td><td><?cs if:s.JobId ?><a href="/jobs/<?cs var:s.JobId ?>">#<?cs var:s.JobId ?></a><?cs /if ?></td><td><?cs var:localtime(s.Updated) ?></td></tr>
     <?cs /each ?>
     </tbody>
   </table>
@@ -51,9 +51,7 @@
     <input id="shot" name="shot" maxlength="64" required pattern="[a-z0-9][a-z0-9_\-]*" value="<?cs var:Form.Shot ?>">
     <?cs if:Form.Errors.shot ?><p class="field-error"><?cs var:Form.Errors.shot ?></p><?cs /if ?>
     <label for="manifest"><?cs var:_("Manifest (JSON)") ?></label>
-    <textarea id="manifest" name="manifest" rows="8" class="mono" required><?cs if:Form.Manifest ?><?cs var:Form.Manifest ?><?cs else ?>{
-  "prompt": ""
-}<?cs /if ?></textarea>
+    <textarea id="manifest" name="manifest" rows="8" class="mono" required><?cs var:Form.Manifest ?></textarea>
     <?cs if:Form.Errors.manifest ?><p class="field-error"><?cs var:Form.Errors.manifest ?></p><?cs /if ?>
     <label for="note"><?cs var:_("Note") ?></label>
     <input id="note" name="note" maxlength="500" value="<?cs var:Form.Note ?>">

@@ -6,8 +6,8 @@
   <?cs if:Render.Error ?><div class="notice error" role="alert" id="render-error"><p><?cs var:Render.Error ?></p><?cs if:subcount(Render.Errors) > 0 ?><ul><?cs each:e = Render.Errors ?><li><code><?cs var:e.Field ?></code>: <?cs var:e.Message ?></li><?cs /each ?></ul><?cs /if ?></div><?cs /if ?>
   <?cs if:Shot.Count > 1 ?>
   <form method="get" action="/projects/<?cs var:p.Id ?>/shots/<?cs var:Shot.Name ?>/diff" class="inline" id="compare">
-    <label><?cs var:_("Compare version") ?> <select name="a"><?cs each:v = Shot.Versions ?><option value="<?cs var:v.Version ?>"<?cs if:name(v) == 1 ?> selected<?cs /if ?>>v<?cs var:v.Version ?></option><?cs /each ?></select></label>
-    <label><?cs var:_("with") ?> <select name="b"><?cs each:v = Shot.Versions ?><option value="<?cs var:v.Version ?>"<?cs if:name(v) == 0 ?> selected<?cs /if ?>>v<?cs var:v.Version ?></option><?cs /each ?></select></label>
+    <label><?cs var:_("Compare version") ?> <select name="a"><?cs each:v = Shot.Versions ?><option value="<?cs var:v.Version ?>"<?cs if:name(v) == 1 ?> selected<?cs /if ?>><?cs var:subst1(_("v{n}"), v.Version) ?></option><?cs /each ?></select></label>
+    <label><?cs var:_("with") ?> <select name="b"><?cs each:v = Shot.Versions ?><option value="<?cs var:v.Version ?>"<?cs if:name(v) == 0 ?> selected<?cs /if ?>><?cs var:subst1(_("v{n}"), v.Version) ?></option><?cs /each ?></select></label>
     <button type="submit" class="small"><?cs var:_("Compare") ?></button>
   </form>
   <?cs /if ?>
@@ -15,7 +15,7 @@
   <?cs if:Shot.Count == 0 ?><p class="muted"><?cs var:_("No versions yet.") ?></p><?cs /if ?>
   <?cs each:v = Shot.Versions ?>
   <article class="version" id="v<?cs var:v.Version ?>">
-    <h3>v<?cs var:v.Version ?> <small class="muted"><?cs var:localtime(v.Created) ?> · <?cs var:v.Author ?><?cs if:v.Note ?> · <?cs var:v.Note ?><?cs /if ?></small></h3>
+    <h3><?cs var:subst1(_("v{n}"), v.Version) ?> <small class="muted"><?cs var:localtime(v.Created) ?> · <?cs var:v.Author ?><?cs if:v.Note ?> · <?cs var:v.Note ?><?cs /if ?></small></h3>
     <div class="version-body">
       <pre class="version-manifest"><?cs var:v.Manifest ?></pre>
       <div class="render">

@@ -401,6 +401,20 @@ def page_fixtures(s):
     s.sql("INSERT INTO image_reports (published_id, reporter_id, reason,"
           " detail) VALUES (%d, %d, 'other', '%s')" % (pid, aid,
                                                        "y" * 200))
+    # A project (issue 29) with the job and a shot of two versions, the
+    # second rendered as the job.
+    s.sql("INSERT INTO projects (user_id, name, description) VALUES"
+          " (%d, 'Spring catalogue', '%s')" % (uid, "z" * 300))
+    prj = int(one(s, "SELECT MAX(id) FROM projects WHERE user_id = %d" %
+                  uid))
+    s.sql("INSERT INTO project_jobs (project_id, job_id) VALUES (%d, %d)" %
+          (prj, j["id"]))
+    for v, lens in ((1, 50), (2, 85)):
+        s.sql("INSERT INTO project_manifests (project_id, shot, version,"
+              " manifest, job_id, author_id) VALUES (%d, 'hero', %d,"
+              " '{\"prompt\": \"%s\", \"camera\": {\"lens_mm\": %d}}',"
+              " %s, %d)" % (prj, v, LONG_PROMPT[:200].replace("'", ""),
+                            lens, j["id"] if v == 2 else "NULL", uid))
     return {
         "visitor": (None, ["/", "/login", "/register", "/password/reset",
                            "/s/" + tok, "/explore", "/explore/%d" % pid,
@@ -409,7 +423,10 @@ def page_fixtures(s):
                        "/jobs/%d" % j["id"], "/usage", "/account",
                        "/account/keys", "/account/webhooks",
                        "/account/data", "/batch", "/presets",
-                       "/generate/manifest"]),
+                       "/generate/manifest", "/projects",
+                       "/projects/%d" % prj,
+                       "/projects/%d/shots/hero" % prj,
+                       "/projects/%d/shots/hero/diff?a=1&b=2" % prj]),
         "admin": (aid, ["/admin/queue", "/admin/users",
                         "/admin/users/%d" % uid,
                         "/admin/users/%d/delete" % uid, "/admin/audit",
