@@ -28,7 +28,7 @@
       <a href="/"><?cs var:_("Home") ?></a>
       <a href="/explore"><?cs var:_("Explore") ?></a>
       <?cs if:User.Username ?>
-      <a href="/generate"><?cs var:_("Generate") ?></a> <a href="/batch"><?cs var:_("Batch") ?></a> <a href="/gallery"><?cs var:_("Gallery") ?></a> <a href="/jobs"><?cs var:_("Jobs") ?></a> <a href="/teams"><?cs var:_("Teams") ?></a> <a href="/usage"><?cs var:_("Usage") ?></a>
+      <a href="/generate"><?cs var:_("Generate") ?></a> <a href="/batch"><?cs var:_("Batch") ?></a> <a href="/gallery"><?cs var:_("Gallery") ?></a> <a href="/jobs"><?cs var:_("Jobs") ?></a> <a href="/teams"><?cs var:_("Teams") ?></a> <a href="/projects"><?cs var:_("Projects") ?></a> <a href="/usage"><?cs var:_("Usage") ?></a>
       <a href="/account"><?cs var:_("Account") ?></a> <a href="/account/keys"><?cs var:_("API keys") ?></a>
       <?cs if:User.IsModerator ?><a href="/admin/reports"><?cs var:_("Reports") ?></a><?cs /if ?>
       <?cs if:User.IsAdmin ?><a href="/admin/queue"><?cs var:_("Queue") ?></a> <a href="/admin/users"><?cs var:_("Users") ?></a> <a href="/admin/audit"><?cs var:_("Audit log") ?></a> <a href="/admin/settings"><?cs var:_("Settings") ?></a> <a href="/admin/incidents"><?cs var:_("Incidents") ?></a> <a href="/admin/maintenance"><?cs var:_("Maintenance") ?></a> <a href="/admin/alerts"><?cs var:_("Alerts") ?></a><?cs /if ?>

@@ -439,7 +439,7 @@ def shot_name(role, path, width, scheme, lang="en"):
     """user-jobs-N-390-dark.png (user-jobs-N-390-light-zh-CN.png in
     Chinese): ids and share tokens are left out, so a page's screenshot
     keeps its name from run to run."""
-    parts = [x for x in path.split("/") if x]
+    parts = [x for x in path.split("?")[0].split("/") if x]
     parts = [("N" if x.isdigit() else x) for x in parts]
     if parts[:1] == ["s"]:
         parts = ["shared"]
