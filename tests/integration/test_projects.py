@@ -458,6 +458,17 @@ def test_renders_fill_the_grid_and_stand_side_by_side_in_the_diff(s):
     grid = r.text[r.text.index('id="project-jobs"'):]
     assert sorted(int(x) for x in re.findall(
         r'src="/api/v1/images/(\d+)-0\.thumb\.png"', grid)) == sorted(jobs)
+    # The page's button renders too: a redirect to the new job, which
+    # becomes the version's render.
+    r = page(s, me, "POST", "/projects/%d/shots/hero/versions/1/render" %
+             pid)
+    assert r.status == 303, (r.status, r.text[:500])
+    again = int(r.headers["location"].rsplit("/", 1)[1])
+    assert one(s, "SELECT job_id FROM project_manifests WHERE project_id ="
+               " %d AND shot = 'hero' AND version = 1" % pid) == str(again)
+    assert one(s, "SELECT seed FROM jobs WHERE id = %d" % again) == \
+        str(V1["seed"])
+    wait_job(s, me.key, again, ("succeeded", "failed"), timeout=240)
 
 
 def test_a_team_projects_render_is_the_teams_and_a_version_needs_a_prompt(s):
