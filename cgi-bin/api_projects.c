@@ -437,10 +437,10 @@ api_project_job_add(struct kreq *req)
 {
 	json_object *body = NULL, *v, *o;
 	int64_t job = 0;
-	int r;
+	int a, r;
 
-	r = access_here(req, PROJECT_WRITE);
-	if (r < 0 || req_json_body(req, &body) != 0)
+	a = access_here(req, PROJECT_WRITE);
+	if (a < 0 || req_json_body(req, &body) != 0)
 		return -1;
 	if (json_object_object_get_ex(body, "job_id", &v) &&
 	    json_object_is_type(v, json_type_int))
@@ -455,8 +455,7 @@ api_project_job_add(struct kreq *req)
 	if (r == 2)
 		return resp_error_json(req, 404, "not_found", "no such job",
 			NULL);
-	o = project_json(req, req_id(req, 0), project_access(req->app->db,
-		req_id(req, 0), req->auth->user_id));
+	o = project_json(req, req_id(req, 0), a);
 	return o ? api_send(req, r == 0 ? 201 : 200, o) : api_db_fail(req,
 		"api projects: read back");
 }
