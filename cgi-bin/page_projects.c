@@ -138,19 +138,6 @@ page_projects(struct kreq *req)
 	return list(req, 200);
 }
 
-static int
-redirect_to(struct kreq *req, const char *flash, unsigned long long id)
-{
-	char url[160];
-
-	if (flash != NULL && view_flash(req, flash) != 0) {
-		view_error(req, 500, "internal", "Out of memory.");
-		return -1;
-	}
-	snprintf(url, sizeof(url), "/projects/%llu", id);
-	return resp_redirect(req, url);
-}
-
 int
 page_projects_create(struct kreq *req)
 {
@@ -177,7 +164,8 @@ page_projects_create(struct kreq *req)
 	if (project_create(req->app->db, req->auth->user_id, team, name, desc,
 	    &id) != 0)
 		return view_db_fail(req, "projects: create");
-	return redirect_to(req, "project_created", id);
+	return view_flash_redirect(req, "project_created", "/projects/%llu",
+		id);
 }
 
 /* The caller's access to the route's project, set as Project.Access;
@@ -285,7 +273,7 @@ page_project_rename(struct kreq *req)
 	if (db_exec(req->app->db, "UPDATE projects SET name = ?,"
 	    " description = ? WHERE id = ?", p, 3, NULL, NULL) != 0)
 		return view_db_fail(req, "project: rename");
-	return redirect_to(req, "project_saved",
+	return view_flash_redirect(req, "project_saved", "/projects/%llu",
 		req_id(req, 0));
 }
 
@@ -300,11 +288,7 @@ page_project_delete(struct kreq *req)
 	if (db_exec(req->app->db, "DELETE FROM projects WHERE id = ?", p, 1,
 	    NULL, NULL) != 0)
 		return view_db_fail(req, "project: delete");
-	if (view_flash(req, "project_deleted") != 0) {
-		view_error(req, 500, "internal", "Out of memory.");
-		return -1;
-	}
-	return resp_redirect(req, "/projects");
+	return view_flash_redirect(req, "project_deleted", "/projects");
 }
 
 int
@@ -326,7 +310,7 @@ page_project_share(struct kreq *req)
 	if (db_exec(req->app->db, "UPDATE projects SET team_id = ? WHERE"
 	    " id = ?", p, 2, NULL, NULL) != 0)
 		return view_db_fail(req, "project: share");
-	return redirect_to(req, "project_saved",
+	return view_flash_redirect(req, "project_saved", "/projects/%llu",
 		req_id(req, 0));
 }
 
@@ -349,7 +333,7 @@ page_project_job_add(struct kreq *req)
 		view_error(req, 404, "not_found", "No such job.");
 		return -1;
 	}
-	return redirect_to(req, "project_job_added",
+	return view_flash_redirect(req, "project_job_added", "/projects/%llu",
 		req_id(req, 0));
 }
 
@@ -364,7 +348,7 @@ page_project_job_remove(struct kreq *req)
 	if (db_exec(req->app->db, "DELETE FROM project_jobs WHERE"
 	    " project_id = ? AND job_id = ?", p, 2, NULL, NULL) != 0)
 		return view_db_fail(req, "project: remove job");
-	return redirect_to(req, "project_saved",
+	return view_flash_redirect(req, "project_saved", "/projects/%llu",
 		req_id(req, 0));
 }
 
@@ -400,7 +384,8 @@ page_job_project(struct kreq *req)
 		view_error(req, 404, "not_found", "No such job.");
 		return -1;
 	}
-	return redirect_to(req, "project_job_added", pid);
+	return view_flash_redirect(req, "project_job_added", "/projects/%llu",
+		pid);
 }
 
 /* The projects the job page offers (those user may write) as
@@ -489,7 +474,7 @@ version_post(struct kreq *req, const char *shot, int new_shot)
 	const char *text = in_str(req, PV_MANIFEST), *note = in_str(req,
 		PV_NOTE);
 	json_object *o = NULL;
-	char err[200], msg[300], url[160];
+	char err[200], msg[300];
 	long v = 0;
 	int bad = 0;
 
@@ -520,13 +505,8 @@ version_post(struct kreq *req, const char *shot, int new_shot)
 	if (project_version_add(req->app->db, req_id(req, 0), shot, text,
 	    note, req->auth->user_id, &v) != 0)
 		return view_db_fail(req, "shot: version");
-	if (view_flash(req, "project_version_added") != 0) {
-		view_error(req, 500, "internal", "Out of memory.");
-		return -1;
-	}
-	snprintf(url, sizeof(url), "/projects/%llu/shots/%s",
-		req_id(req, 0), shot);
-	return resp_redirect(req, url);
+	return view_flash_redirect(req, "project_version_added",
+		"/projects/%llu/shots/%s", req_id(req, 0), shot);
 }
 
 int
