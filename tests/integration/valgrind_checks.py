@@ -522,3 +522,68 @@ def test_kilnd_is_memcheck_clean(s):
             p.kill()
     with open(log) as f:
         check_clean(f.read(), "kilnd")
+
+
+def test_project_paths_are_memcheck_clean(s):
+    """Projects (issue 29): making one, versions (a refused one too),
+    the diff of two, a render queued, the pages of each. Last in the
+    file: the kilnd test above counts every job."""
+    import json
+    import urllib.parse
+    from common import make_key, make_session
+    uid, _ = new_user(s, "vg-projects")
+    key = make_key(s, uid, "read,generate")
+    tok = make_session(s, uid)
+    csrf = s.sql("SELECT csrf FROM sessions ORDER BY id DESC LIMIT 1")[0][0]
+    auth, js = "Bearer " + key, "application/json"
+    out = vg_cgi(s, "api.fcgi", "POST", "/api/v1/projects",
+                 b'{"name": "vg project", "description": "d"}', js,
+                 auth=auth, what="POST /api/v1/projects")
+    assert out.startswith("Status: 201"), out[:300]
+    pid = int(s.sql("SELECT MAX(id) FROM projects")[0][0])
+    base = "/api/v1/projects/%d" % pid
+    for v in ({"prompt": "a red mug", "seed": 1, "steps": 2, "width": 64,
+               "height": 64, "camera": {"lens_mm": 50}, "l": [1, 2]},
+              {"prompt": "a red mug", "seed": 2, "steps": 2, "width": 64,
+               "height": 64, "camera": {"lens_mm": 85}, "l": [1]}):
+        out = vg_cgi(s, "api.fcgi", "POST", base + "/shots/hero/versions",
+                     json.dumps({"manifest": v, "note": "n"}).encode(), js,
+                     auth=auth, what="POST versions")
+        assert out.startswith("Status: 201"), out[:300]
+    out = vg_cgi(s, "api.fcgi", "POST", base + "/shots/hero/versions",
+                 b'{"manifest": [1], "note": 3}', js, auth=auth,
+                 what="POST versions (bad)")
+    assert out.startswith("Status: 400"), out[:300]
+    out = vg_cgi(s, "api.fcgi", "PATCH", base, b'{"name": "", "team_id": 0}',
+                 js, auth=auth, what="PATCH project (bad)")
+    assert out.startswith("Status: 400"), out[:300]
+    out = vg_cgi(s, "api.fcgi", "POST", base + "/shots/hero/versions/2/"
+                 "render", auth=auth, what="POST render")
+    assert out.startswith("Status: 202"), out[:300]
+    for path in (base, base + "/shots/hero/versions", "/api/v1/projects"):
+        out = vg_cgi(s, "api.fcgi", "GET", path, auth=auth)
+        assert out.startswith("Status: 200"), (path, out[:300])
+    # The diffs, with their query string (vg_cgi sends none).
+    for prog, path, hdr in (
+            ("api.fcgi", base + "/shots/hero/diff",
+             ("HTTP_AUTHORIZATION", auth)),
+            ("portal.fcgi", "/projects/%d/shots/hero/diff" % pid,
+             ("HTTP_COOKIE", "kiln_session=" + tok))):
+        env = cgi_env(s, path, "a=1&b=2")
+        env.update({hdr[0]: hdr[1], "HTTP_HOST": "127.0.0.1",
+                    "REMOTE_ADDR": "127.0.0.9"})
+        p = run(VG + [os.path.join(harness.BUILD, "cgi-bin", prog)],
+                env=env, stdin=subprocess.DEVNULL, text=False, timeout=600)
+        check_clean(p.stderr.decode(errors="replace"), prog + " diff")
+        assert p.stdout.startswith(b"Status: 200"), p.stdout[:300]
+    cookie = "kiln_session=" + tok
+    for path in ("/projects", "/projects/%d" % pid,
+                 "/projects/%d/shots/hero" % pid):
+        out = vg_cgi(s, "portal.fcgi", "GET", path, cookie=cookie)
+        assert out.startswith("Status: 200"), (path, out[:300])
+    out = vg_cgi(s, "portal.fcgi", "POST", "/projects/%d/shots/hero/"
+                 "versions" % pid, urllib.parse.urlencode(
+                     {"csrf": csrf, "manifest": "{'a': 1}"}).encode(),
+                 "application/x-www-form-urlencoded", cookie,
+                 what="POST version page (bad)")
+    assert out.startswith("Status: 422"), out[:300]
