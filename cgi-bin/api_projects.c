@@ -726,18 +726,9 @@ api_project_render(struct kreq *req)
 			req->auth->user_id, &found);
 		return o ? api_send(req, 202, o) : api_db_fail(req,
 			"api projects: read back");
-	case PROJECT_RENDER_NO_PROMPT:
-		json_object_put(fields);
-		fields = json_object_new_object();
-		json_object_object_add(fields, "manifest.prompt",
-			json_object_new_string("the version has no prompt "
-			"(text, at the top level) to render"));
-		return resp_error_json(req, 422, "validation_failed", "this "
-			"version cannot be rendered; see fields", fields);
 	case PROJECT_RENDER_INVALID:
 		return resp_error_json(req, 422, "validation_failed", "this "
-			"version's job fields were refused; see fields",
-			fields);
+			"version cannot be rendered; see fields", fields);
 	case PROJECT_RENDER_REFUSED:
 		json_object_put(fields);
 		return api_refuse_quota(req, &why);

@@ -242,7 +242,7 @@ show(struct kreq *req, int status)
 	view_set_int(req, "Project.Hidden", hidden);
 	/* The new shot's editor starts from a manifest with a prompt. */
 	if (view_get(req, "Form.Manifest") == NULL)
-		view_set(req, "Form.Manifest", "{\n  \"prompt\": \"\"\n}");
+		view_set(req, "Form.Manifest", "{\n  \"subject\": \"\"\n}");
 	return view_render(req, status, "Project", "project.cs");
 }
 
@@ -451,7 +451,7 @@ shot_show(struct kreq *req, int status, const char *shot)
 	/* The editor starts from the latest version. */
 	if (view_get(req, "Form.Manifest") == NULL)
 		view_set(req, "Form.Manifest", n > 0 ? view_get(req,
-			"Shot.Versions.0.Manifest") : "{\n  \"prompt\": \"\"\n}");
+			"Shot.Versions.0.Manifest") : "{\n  \"subject\": \"\"\n}");
 	return view_render(req, status, "Shot", "project_shot.cs");
 }
 
@@ -619,14 +619,9 @@ page_project_render(struct kreq *req)
 	case PROJECT_RENDER_QUEUED:
 		snprintf(url, sizeof(url), "/jobs/%llu", job);
 		return resp_redirect(req, url);
-	case PROJECT_RENDER_NO_PROMPT:
-		view_set(req, "Render.Error", view_tr(req, "This version has "
-			"no \"prompt\" to render: add one (text) at the top "
-			"level."));
-		return shot_show(req, 422, shot);
 	case PROJECT_RENDER_INVALID:
-		view_set(req, "Render.Error", view_tr(req, "This version's job "
-			"fields were refused:"));
+		view_set(req, "Render.Error", view_tr(req, "This version was "
+			"not rendered:"));
 		return shot_show(req, 422, shot);
 	case PROJECT_RENDER_REFUSED:
 		view_set(req, "Render.Error", why.message);

@@ -5,6 +5,7 @@
 #include "config.h"
 #include "db.h"
 #include "jsondiff.h"
+#include "presets.h"
 #include "submit.h"
 #include "teams.h"
 #include "utf8.h"
@@ -179,6 +180,7 @@ project_render(struct db *db, const struct kiln_config *cfg,
 	struct enqueue_refusal *why, unsigned long long *job_id)
 {
 	json_object *m = NULL, *body;
+	char *mtext = NULL, *mpresets = NULL;
 	struct job_spec s;
 	struct db_param p[3];
 	char e[256];
@@ -187,14 +189,37 @@ project_render(struct db *db, const struct kiln_config *cfg,
 	*job_id = 0;
 	if (json_object_text_parse(text, strlen(text), &m, e,
 	    sizeof(e)) != 0)
-		return PROJECT_RENDER_NO_PROMPT;	/* stored checked */
+		return PROJECT_RENDER_FAILED;	/* stored checked: a row
+						 * changed behind us */
+	/* A version with a top-level "prompt" is job fields (a scene
+	 * manifest has no such key); any other is a scene manifest,
+	 * compiled as POST /api/v1/jobs compiles one, and kept with the
+	 * job. */
 	body = project_render_body(m);
+	if (body == NULL) {
+		body = json_object_new_object();
+		if (body == NULL) {
+			json_object_put(m);
+			return PROJECT_RENDER_FAILED;
+		}
+		json_object_object_add(body, "manifest", json_object_get(m));
+		bad = manifest_apply(db, user_id, body, &mtext, &mpresets, err,
+			arg);
+		if (bad != 0) {
+			json_object_put(body);
+			json_object_put(m);
+			free(mtext);
+			free(mpresets);
+			return bad < 0 ? PROJECT_RENDER_FAILED :
+				PROJECT_RENDER_INVALID;
+		}
+	}
 	json_object_put(m);
-	if (body == NULL)
-		return PROJECT_RENDER_NO_PROMPT;
 	bad = job_spec_from_json(body, cfg, &s, err, arg);
 	json_object_put(body);
 	s.team_id = team_id;
+	s.manifest = mtext;
+	s.manifest_presets = mpresets;
 	if (bad == 0)
 		bad = job_spec_limits(&s, tier, err, arg);
 	if (bad == 0)

@@ -75,19 +75,17 @@ int project_version_add(struct db *db, unsigned long long project_id,
 	const char *shot, const char *text, const char *note,
 	unsigned long long author, long *version);
 
-/* The job fields of a manifest version that a render takes today:
- * prompt, negative_prompt, model, width, height, steps, cfg_scale,
- * sampler and seed, from the top level of manifest (the POST
- * /api/v1/jobs fields of the same names; the rest of the manifest is
- * kept in the version, not rendered, until the scene translator
- * compiles manifests). A fresh object for job_spec_from_json, or NULL
- * when the manifest has no "prompt" string. */
+/* The job fields of a version that is not a scene manifest (it has a
+ * top-level "prompt"): prompt, negative_prompt, model, width, height,
+ * steps, cfg_scale, sampler and seed, the POST /api/v1/jobs fields of
+ * the same names (the rest is kept in the version, not rendered). A
+ * fresh object for job_spec_from_json, or NULL when manifest has no
+ * "prompt" string. */
 struct json_object *project_render_body(struct json_object *manifest);
 
 /* What project_render came to. */
 enum project_render {
 	PROJECT_RENDER_QUEUED = 0,
-	PROJECT_RENDER_NO_PROMPT,	/* the version has no "prompt" string */
 	PROJECT_RENDER_INVALID,		/* its fields refused, through err */
 	PROJECT_RENDER_REFUSED,		/* a quota or credits: *why */
 	PROJECT_RENDER_FAILED		/* database (or no random seed) */
@@ -96,9 +94,13 @@ enum project_render {
 /* Queues the job of manifest version row version_id (its text, stored
  * by project_version_add) for user_id, made for team_id when not 0 (a
  * team project's renders are the team's, paid from its pool), with
- * tier's limits; records it as the version's job and adds it to
- * project_id. Field problems go to err as POST /api/v1/jobs reports
- * them. *job_id is the job when QUEUED. */
+ * tier's limits: a version with a top-level "prompt" by its job fields
+ * (project_render_body), any other as a scene manifest (presets.h's
+ * manifest_apply: compiled, and kept with the job as POST /api/v1/jobs
+ * keeps one). Records the job as the version's and adds it to
+ * project_id. Problems go to err as POST /api/v1/jobs reports them
+ * (a manifest's as "manifest": "$.path: why"). *job_id is the job when
+ * QUEUED. */
 struct kiln_config;
 struct tier_limits;
 struct enqueue_refusal;

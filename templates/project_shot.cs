@@ -32,7 +32,7 @@
   <?cs /each ?>
   <?cs if:Project.Access != "read" ?>
   <h2><?cs var:_("New version") ?></h2>
-  <p class="muted"><?cs var:_("Edit the JSON and save it as the next version; earlier versions stay as they were. Rendering takes the job fields at the top level: prompt, negative_prompt, model, width, height, steps, cfg_scale, sampler and seed; the rest of the manifest is kept with the version.") ?></p>
+  <p class="muted"><?cs var:_("Edit the JSON and save it as the next version; earlier versions stay as they were. A scene manifest renders as the generate page's manifest mode renders it; a version with a top-level prompt renders by its job fields (prompt, negative_prompt, model, width, height, steps, cfg_scale, sampler and seed).") ?></p>
   <?cs if:Form.Failed ?><p class="notice error" role="alert"><?cs var:_("No version was saved; see the fields marked below.") ?></p><?cs /if ?>
   <form method="post" action="/projects/<?cs var:p.Id ?>/shots/<?cs var:Shot.Name ?>/versions" class="stacked" id="new-version">
     <input type="hidden" name="csrf" value="<?cs var:Csrf.Token ?>">

@@ -471,12 +471,13 @@ def test_renders_fill_the_grid_and_stand_side_by_side_in_the_diff(s):
     wait_job(s, me.key, again, ("succeeded", "failed"), timeout=240)
 
 
-def test_a_team_projects_render_is_the_teams_and_a_version_needs_a_prompt(s):
+def test_a_team_projects_render_is_the_teams_and_a_bad_version_says_why(s):
     p, tid = people(s)
     s.sql("UPDATE teams SET credits = 500 WHERE id = %d" % tid)
     pid = project(s, p["maker"], team=tid)
     version(s, p["maker"], pid, "hero", dict(V1, model="kiln-micro"))
-    version(s, p["maker"], pid, "hero", {"subject": "no prompt"})
+    version(s, p["maker"], pid, "hero", {"subject": "a mug",
+                                         "camera": {"lens_mm": 5}})
     version(s, p["maker"], pid, "hero", dict(V1, steps=100000))
     r = call(s, p["member"], "POST", "/api/v1/projects/%d/shots/hero/"
              "versions/1/render" % pid)
@@ -487,10 +488,11 @@ def test_a_team_projects_render_is_the_teams_and_a_version_needs_a_prompt(s):
     # The viewer sees it in the project, as a team job.
     got = is_json(call(s, p["viewer"], "GET", "/api/v1/projects/%d" % pid))
     assert [j["id"] for j in got["jobs"]] == [jid]
+    # A scene manifest's problem names its JSON path.
     e = error_of(call(s, p["member"], "POST", "/api/v1/projects/%d/shots/"
                       "hero/versions/2/render" % pid), 422,
-                 "validation_failed", "no prompt")
-    assert "manifest.prompt" in e["fields"], e
+                 "validation_failed", "lens out of range")
+    assert e["fields"]["manifest"].startswith("$.camera.lens_mm"), e
     r = call(s, p["member"], "POST", "/api/v1/projects/%d/shots/hero/"
              "versions/3/render" % pid)
     assert r.status == 422 and "steps" in is_json(r)["error"]["fields"], \
@@ -499,7 +501,35 @@ def test_a_team_projects_render_is_the_teams_and_a_version_needs_a_prompt(s):
     r = page(s, p["member"], "POST", "/projects/%d/shots/hero/versions/2/"
              "render" % pid)
     assert r.status == 422 and 'id="render-error"' in r.text
+    assert "$.camera.lens_mm" in r.text
     wait_job(s, p["member"].key, jid, ("succeeded", "failed"), timeout=240)
+
+
+def test_a_scene_manifest_version_renders_compiled_and_kept(s):
+    me = Person(s, "maker")
+    pid = project(s, me)
+    scene = {"subject": "a wooden chair", "model": "kiln-micro",
+             "output": {"width": 64, "height": 64}, "seed": 21}
+    version(s, me, pid, "chair", scene)
+    version(s, me, pid, "chair", dict(scene, seed=22))
+    r = call(s, me, "POST", "/api/v1/projects/%d/shots/chair/versions/1/"
+             "render" % pid)
+    assert r.status == 202, (r.status, r.text)
+    j = is_json(r)
+    # Compiled by the scene translator: the subject is in the prompt, the
+    # manifest's seed and size are the job's, and the job keeps it.
+    assert "a wooden chair" in j["prompt"], j["prompt"]
+    assert (j["seed"], j["width"], j["height"], j["model"]) == \
+        (21, 64, 64, "kiln-micro")
+    assert j["manifest"] == scene, j["manifest"]
+    j = wait_job(s, me.key, j["id"], ("succeeded", "failed"), timeout=240)
+    assert j["status"] == "succeeded", j
+    d = is_json(call(s, me, "GET", "/api/v1/projects/%d/shots/chair/diff?"
+                     "a=1&b=2" % pid))
+    assert [(c["kind"], c["path"], c["before"], c["after"])
+            for c in d["changes"]] == [("changed", "$.seed", 21, 22)]
+    assert d["versions"][0]["job_id"] == j["id"]
+    assert d["versions"][1]["job_id"] is None
 
 
 def test_the_job_page_adds_its_job_to_a_project(s):

@@ -560,6 +560,14 @@ def test_project_paths_are_memcheck_clean(s):
     out = vg_cgi(s, "api.fcgi", "POST", base + "/shots/hero/versions/2/"
                  "render", auth=auth, what="POST render")
     assert out.startswith("Status: 202"), out[:300]
+    # A scene manifest version: compiled through the presets.
+    out = vg_cgi(s, "api.fcgi", "POST", base + "/shots/chair/versions",
+                 b'{"manifest": {"subject": "a chair", "style": "editorial"}}',
+                 js, auth=auth, what="POST scene version")
+    assert out.startswith("Status: 201"), out[:300]
+    out = vg_cgi(s, "api.fcgi", "POST", base + "/shots/chair/versions/1/"
+                 "render", auth=auth, what="POST scene render")
+    assert out.startswith("Status: 202"), out[:300]
     for path in (base, base + "/shots/hero/versions", "/api/v1/projects"):
         out = vg_cgi(s, "api.fcgi", "GET", path, auth=auth)
         assert out.startswith("Status: 200"), (path, out[:300])
