@@ -161,7 +161,7 @@ job_of(json_object *list, unsigned long long id)
 }
 
 enum jobzip_status
-jobs_zip(struct db *db, const char *artifacts_dir, const char *base_url,
+jobs_zip(struct db *db, const struct kiln_config *cfg, const char *base_url,
 	unsigned long long id, int batch, unsigned long long user_id,
 	size_t max, struct buf *out)
 {
@@ -227,7 +227,7 @@ jobs_zip(struct db *db, const char *artifacts_dir, const char *base_url,
 	    &imgs) < 0)
 		goto out;
 
-	st = storage_local_new(artifacts_dir);
+	st = storage_open(cfg);
 	a = archive_write_new();
 	if (st == NULL || a == NULL ||
 	    archive_write_set_format_zip(a) != ARCHIVE_OK ||
