@@ -421,3 +421,34 @@ def test_delete_removes_the_objects(s):
     assert s3.keys_under(prefix) == [], s3.keys_under(prefix)
     assert any(m == "DELETE" for m, _ in s3.passed)
     assert s3.refused == [], s3.refused
+
+
+def test_backup_reads_the_bucket(s):
+    """kiln-admin backup on the S3 config lists and reads the bucket: the
+    archive holds every object of a job with the bucket's bytes. Run
+    under valgrind when it is there (the S3 client's list and get)."""
+    import shutil
+    import tarfile
+    import tempfile
+    w = world(s)
+    s3 = w["s3"]
+    _, key = user_with_key(s, prefix="s3b")
+    j = on_daemon(s, key, "s3-b", dict(JOB, seed=13))
+    out = tempfile.mkdtemp(prefix="s3-backup-", dir=s.dir)
+    cmd = [os.path.join(harness.BUILD, "tools", "kiln-admin"), "-c", s.conf,
+           "backup", "--to", out]
+    if shutil.which("valgrind"):
+        cmd = ["valgrind", "-q", "--error-exitcode=99", "--leak-check=full",
+               "--errors-for-leak-kinds=definite",
+               "--suppressions=" + os.path.join(harness.ROOT, "tests",
+                                                "valgrind.supp")] + cmd
+    p = harness.run(cmd, timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "from %s" % BUCKET in p.stdout, p.stdout
+    tar = os.path.join(out, os.listdir(out)[0])
+    with tarfile.open(tar) as t:
+        names = t.getnames()
+        for k in s3.keys_under("site/jobs/%d/" % j["id"]):
+            member = "artifacts/" + k[len("site/"):]
+            assert member in names, (member, names[:20])
+            assert t.extractfile(member).read() == s3.object(k)
