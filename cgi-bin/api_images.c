@@ -179,9 +179,9 @@ thumb_make_stored(struct kreq *req, struct storage *st, const char *key)
 		tw = 1;
 	if (th < 1)
 		th = 1;
-	if (image_resize_rgb(rgb, w, h, tw, th, &small, err, sizeof(err)) != 0 ||
-	    image_encode_png(tw, th, small, NULL, &png, &len, err,
-	    sizeof(err)) != 0) {
+	if (image_resize_rgb(rgb, w, h, tw, th, &small, err,
+	    sizeof(err)) != 0 || image_encode_png(tw, th, small, NULL, &png,
+	    &len, err, sizeof(err)) != 0) {
 		log_error("thumbnail of %s: %s", key, err);
 		goto out;
 	}

@@ -127,7 +127,7 @@ struct kiln_config {
 	/* [storage]: where results and inputs live (storage.h): "local"
 	 * (the artifacts directory) or "s3" (an S3-compatible bucket). */
 	char *storage_backend;
-	char *storage_serve;		/* "stream" or "presign" (s3 only) */
+	char *storage_serve;		/* "stream" or "presign" (s3) */
 	long storage_presign_seconds;	/* a presigned URL's lifetime */
 	char *s3_endpoint;		/* http(s)://HOST[:PORT] */
 	char *s3_bucket;

@@ -837,7 +837,8 @@ export_discard(const struct kiln_config *cfg, const char *path,
 }
 
 int
-export_work_one(struct db *db, const struct kiln_config *cfg, const char *daemon)
+export_work_one(struct db *db, const struct kiln_config *cfg,
+	const char *daemon)
 {
 	struct db_param p[6];
 	struct claim_rec c = { 0, 0 };

@@ -30,8 +30,8 @@ enum jobzip_status {
  * {"job": {...as GET /api/v1/jobs/ID}, "files": [...]} or {"batch":
  * {"id", "name", "jobs"}, "rows": [{"row", "job_id", "job", "files"}]},
  * each file {"name", "job_id", "index", "seed", "width", "height",
- * "bytes", "sha256"}. cfg's store (storage_open) holds the images; base_url makes
- * the manifest's URLs absolute. */
+ * "bytes", "sha256"}. cfg's store (storage_open) holds the images;
+ * base_url makes the manifest's URLs absolute. */
 enum jobzip_status jobs_zip(struct db *db,
 	const struct kiln_config *cfg,
 	const char *base_url, unsigned long long id, int batch,

@@ -314,6 +314,7 @@ request(const struct s3_conf *c, const char *method, const char *url,
 out:
 	curl_slist_free_all(h);
 	curl_easy_cleanup(cu);
+	sodium_memzero(userpwd, strlen(userpwd));
 	free(userpwd);
 	buf_free(&scratch);
 	return status;

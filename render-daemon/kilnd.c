@@ -755,7 +755,7 @@ struct render {
 	int cold;			/* compiled kernels or loaded the model */
 	char dir[1024];			/* artifacts/jobs/<id> */
 	char rel[64];			/* jobs/<id> */
-	struct storage *st;		/* where its files go (storage_open) */
+	struct storage *st;		/* where its files go */
 	char model_hash[HASH_HEX + 1];	/* A1111's 10 digits, or "" */
 	struct lora_file loras[JOB_LORAS_MAX];
 	int nloras;
@@ -1411,9 +1411,14 @@ run_job(struct daemon *d, struct job *j)
 	}
 fail:
 	log_warn("job %llu: failed: %s", j->id, err);
-	if (end_job(&r, END_FAIL, NULL, 0, err, NULL) < 0)
+	st = end_job(&r, END_FAIL, NULL, 0, err, NULL);
+	if (st < 0)
 		log_warn("job %llu: recording the failure: %s", j->id,
 		    db_error(d->db));
+	/* A failed job has no images: those an earlier attempt stored
+	 * before its daemon died go with it (attempt 0 keeps none). */
+	else if (st == 1 && r.st != NULL)
+		remove_others(&r, 0);
 out:
 	gen_result_free(&res);
 	for (i = 0; i < JOB_LORAS_MAX; i++)

@@ -1002,8 +1002,9 @@ load_archive(const struct kiln_config *cfg, const char *path,
 			goto out;
 		/* The store writes 0644; a file kept closer (a data export,
 		 * 0640) gets its own mode back, never more than 0664. */
-		if (storage_local_root(s) != NULL && set_mode(cfg->artifacts_dir,
-		    key, archive_entry_perm(e) & 0664, err, errlen) != 0)
+		if (storage_local_root(s) != NULL &&
+		    set_mode(cfg->artifacts_dir, key,
+		    archive_entry_perm(e) & 0664, err, errlen) != 0)
 			goto out;
 	}
 	if (r != ARCHIVE_EOF) {

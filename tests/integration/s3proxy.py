@@ -195,10 +195,17 @@ class S3:
     def handle(self, h):
         url = urllib.parse.urlsplit(h.path)
         path, query = url.path, url.query
+        # Virtual-hosted style (BUCKET.s3.localhost): s3rver is asked in
+        # path style, the bucket put in front of the path.
+        host = h.headers.get("Host", "").split(":")[0]
+        upstream_path = h.path
+        if host.startswith(self.bucket + "."):
+            upstream_path = "/" + self.bucket + h.path
         n = int(h.headers.get("Content-Length") or 0)
         body = h.rfile.read(n) if n else b""
         headers = {k.lower(): v for k, v in h.headers.items()}
-        key = path.split("/", 2)[2] if path.count("/") >= 2 else ""
+        up = urllib.parse.urlsplit(upstream_path).path
+        key = up.split("/", 2)[2] if up.count("/") >= 2 else ""
         if h.command == "PUT" and self.corrupt and self.corrupt in key:
             # Damage on the way: one bit of the body flipped.
             body = bytes([body[0] ^ 1]) + body[1:]
@@ -242,7 +249,7 @@ class S3:
         c = http.client.HTTPConnection("127.0.0.1", self.upstream,
                                        timeout=30)
         try:
-            c.request(h.command, h.path, body=body if n else None,
+            c.request(h.command, upstream_path, body=body if n else None,
                       headers=fwd)
             r = c.getresponse()
             data = r.read()

@@ -452,3 +452,38 @@ def test_backup_reads_the_bucket(s):
             member = "artifacts/" + k[len("site/"):]
             assert member in names, (member, names[:20])
             assert t.extractfile(member).read() == s3.object(k)
+
+
+def test_virtual_hosted_addressing(s):
+    """s3_addressing = virtual: the bucket in the host name
+    (kiln-it.s3.localhost, which curl resolves to the loopback), the
+    signature over that Host; kiln-admin backup lists and reads through
+    it."""
+    import tarfile
+    import tempfile
+    w = world(s)
+    s3 = w["s3"]
+    _, key = user_with_key(s, prefix="s3v")
+    j = on_daemon(s, key, "s3-a", dict(JOB, seed=14))
+    with open(s.conf) as f:
+        conf = f.read()
+    conf = conf.replace("s3_endpoint = http://127.0.0.1:%d" % _PROXY_PORT,
+                        "s3_endpoint = http://s3.localhost:%d\n"
+                        "s3_addressing = virtual" % _PROXY_PORT)
+    vconf = os.path.join(s.dir, "virtual.conf")
+    with open(vconf, "w") as f:
+        f.write(conf)
+    n = len(s3.passed)
+    out = tempfile.mkdtemp(prefix="s3-vbackup-", dir=s.dir)
+    p = harness.run([os.path.join(harness.BUILD, "tools", "kiln-admin"),
+                     "-c", vconf, "backup", "--to", out], timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert s3.refused == [], s3.refused
+    # The requests came as virtual-hosted ones: no bucket in the path.
+    assert s3.passed[n:] and all(not path.startswith("/" + BUCKET)
+                                 for _, path in s3.passed[n:]), \
+        s3.passed[n:]
+    with tarfile.open(os.path.join(out, os.listdir(out)[0])) as t:
+        path = db_images(s, j["id"])[0][2]
+        assert t.extractfile("artifacts/" + path).read() == \
+            s3.object("site/" + path)
