@@ -487,3 +487,24 @@ def test_virtual_hosted_addressing(s):
         path = db_images(s, j["id"])[0][2]
         assert t.extractfile("artifacts/" + path).read() == \
             s3.object("site/" + path)
+
+
+def test_img2img_input_goes_through_the_bucket(s):
+    """An init image sent to web A is stored in the bucket (none in
+    either local directory), the daemon on the other host reads it from
+    there, and web B serves it back with the bytes stored."""
+    from test_input_jobs import b64, init_png
+    w = world(s)
+    s3, b = w["s3"], w["b"]
+    _, key = user_with_key(s, prefix="s3i")
+    j = on_daemon(s, key, "s3-b", dict(JOB, seed=15, init_image=b64(
+        init_png()), denoising_strength=0.6))
+    path, sha = s.sql("SELECT path, sha256 FROM job_inputs WHERE job_id ="
+                      " %d AND kind = 'init'" % j["id"])[0]
+    assert path == "jobs/%d/inputs/init.png" % j["id"], path
+    stored = s3.object("site/" + path)
+    assert hashlib.sha256(stored).hexdigest() == sha
+    r = api(b, "GET", "/api/v1/jobs/%d/inputs/init.png" % j["id"], key)
+    assert r.status == 200 and r.body == stored, r.status
+    assert local_job_files(s) == [], local_job_files(s)
+    assert len(db_images(s, j["id"])) == 1
