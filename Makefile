@@ -12,7 +12,8 @@ WARN      = -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wformat=2
 CPPFLAGS += -D_GNU_SOURCE -Ilib -Irender-daemon/engine \
             -isystem /usr/include/ClearSilver \
-            -isystem /usr/include/mariadb
+            -isystem /usr/include/mariadb \
+            -isystem /usr/include/OpenEXR
 ALL_CFLAGS = $(WARN) $(CPPFLAGS) $(CFLAGS) $(SAN)
 # Libraries by what needs them, each named once; a program's line is the
 # union of its groups.
@@ -30,14 +31,17 @@ LDLIBS_2FA = -loath -lqrencode
 # ZIP archives: downloads of a job's or a batch's images (lib/jobzip.c)
 # and the account data exports kilnd makes (lib/dataexport.c).
 LIBS_ZIP   = -larchive
-LDLIBS_WEB = $(LIBS_CGI) $(LIBS_DB) $(LIBS_COMMON) $(LIBS_ZIP)
+# High-precision exports (lib/imgexport.c): 16-bit PNG, TIFF and
+# OpenEXR for downloads and ZIPs, and the float master kilnd stores.
+LIBS_EXPORT = -lpng -ltiff -lOpenEXRCore-3_1
+LDLIBS_WEB = $(LIBS_CGI) $(LIBS_DB) $(LIBS_COMMON) $(LIBS_ZIP) $(LIBS_EXPORT)
 LDLIBS_ENG = $(LIBS_CL) $(LIBS_COMMON)
-LDLIBS_D   = $(LIBS_CL) $(LIBS_DB) $(LIBS_COMMON) $(LIBS_ZIP)
+LDLIBS_D   = $(LIBS_CL) $(LIBS_DB) $(LIBS_COMMON) $(LIBS_ZIP) $(LIBS_EXPORT)
 LDLIBS_ADM = $(LIBS_DB) -ljson-c -lsodium -lcurl -lcrypto -lm $(LDLIBS_PW) \
              $(LIBS_ZIP)
 # Tests and fuzz harnesses link code from every part.
 LDLIBS_ALL = $(LIBS_CGI) $(LIBS_CL) $(LIBS_DB) $(LIBS_COMMON) $(LDLIBS_PW) \
-             $(LDLIBS_2FA) $(LIBS_ZIP)
+             $(LDLIBS_2FA) $(LIBS_ZIP) $(LIBS_EXPORT)
 
 BINDIR   = $(PREFIX)/bin
 MANDIR   = $(PREFIX)/share/man

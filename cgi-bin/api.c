@@ -39,6 +39,10 @@ static const struct route routes[] = {
 	  SCOPE_GENERATE, "", NULL },
 	{ M_GET, "/api/v1/teams/{id}", api_team_get, ACC_USER, SCOPE_READ, "",
 	  NULL },
+	{ M_PATCH, "/api/v1/teams/{id}", api_team_patch, ACC_USER,
+	  SCOPE_GENERATE, "", NULL },
+	{ M_DELETE, "/api/v1/teams/{id}", api_team_delete, ACC_USER,
+	  SCOPE_GENERATE, "", NULL },
 	{ M_POST, "/api/v1/teams/{id}/credits", api_team_credits, ACC_USER,
 	  SCOPE_GENERATE, "", NULL },
 	{ M_POST, "/api/v1/teams/{id}/members", api_team_member_add, ACC_USER,
@@ -47,6 +51,20 @@ static const struct route routes[] = {
 	  ACC_USER, SCOPE_GENERATE, "", NULL },
 	{ M_DELETE, "/api/v1/teams/{id}/members/{user_id}", api_team_member_remove,
 	  ACC_USER, SCOPE_GENERATE, "", NULL },
+	/* Scene presets (issue 29): reading needs read; making and
+	 * editing them, and compiling a manifest, generate. */
+	{ M_GET, "/api/v1/presets", api_presets_list, ACC_USER, SCOPE_READ,
+	  "kind", NULL },
+	{ M_POST, "/api/v1/presets", api_presets_create, ACC_USER,
+	  SCOPE_GENERATE, "", NULL },
+	{ M_GET, "/api/v1/presets/{id}", api_preset_get, ACC_USER,
+	  SCOPE_READ, "", NULL },
+	{ M_PUT, "/api/v1/presets/{id}", api_preset_update, ACC_USER,
+	  SCOPE_GENERATE, "", NULL },
+	{ M_DELETE, "/api/v1/presets/{id}", api_preset_delete, ACC_USER,
+	  SCOPE_GENERATE, "", NULL },
+	{ M_POST, "/api/v1/manifests/compile", api_manifest_compile,
+	  ACC_USER, SCOPE_READ, "", NULL },
 	{ M_GET, "/api/v1/users", api_users_list, ACC_ADMIN, SCOPE_ADMIN, "q",
 	  NULL },
 	{ M_GET, "/api/v1/users/{id}", api_user_get, ACC_USER, SCOPE_READ, "",
@@ -63,7 +81,7 @@ static const struct route routes[] = {
 	  NULL },
 	/* All of a job's images and a manifest.json, as one ZIP. */
 	{ M_GET, "/api/v1/jobs/{id}/images.zip", api_job_zip, ACC_USER,
-	  SCOPE_READ, "", NULL },
+	  SCOPE_READ, "format", NULL },
 	{ M_GET, "/api/v1/jobs/{id}/inputs/{name}", api_job_input, ACC_USER,
 	  SCOPE_READ, "", NULL },
 	{ M_POST, "/api/v1/jobs/{id}/cancel", api_job_cancel, ACC_USER,
@@ -80,9 +98,10 @@ static const struct route routes[] = {
 	  SCOPE_GENERATE | SCOPE_READ, "", NULL },
 	{ M_DELETE, "/api/v1/jobs/{id}/share", api_job_unshare, ACC_USER,
 	  SCOPE_GENERATE | SCOPE_READ, "", NULL },
-	/* step: job.js's cache-buster on the live preview. */
+	/* step: job.js's cache-buster on the live preview; format: a
+	 * high-precision file made from the image's float master. */
 	{ M_GET, "/api/v1/images/{name}", api_image, ACC_USER, SCOPE_READ,
-	  "step", NULL },
+	  "step format", NULL },
 	/* The public gallery's images (issue 27): anyone, while shown;
 	 * moderators see hidden ones too. */
 	{ M_GET, "/api/v1/explore/{name}", api_explore_image, ACC_PUBLIC, 0,

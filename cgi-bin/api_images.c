@@ -1,5 +1,7 @@
-/* api_images.c - a job's pictures: GET /api/v1/images/{job}-{idx}.png,
- * {job}-{idx}.thumb.png and {job}-preview.png for its owner only, and
+/* api_images.c - a job's pictures: GET /api/v1/images/{job}-{idx}.png
+ * (?format= png16, tiff16, tiff32, exr, exr16: made from its float
+ * master), {job}-{idx}.thumb.png and {job}-preview.png for its owner only,
+ * and
  * GET /api/v1/shared/{token}[/{idx}.png | /{idx}.thumb.png] for anyone
  * holding the link of a shared job; GET /api/v1/jobs/{id}/inputs/{kind}.png
  * the images a job was given, for its owner. Thumbnails are made with libgd on
@@ -11,6 +13,8 @@
 #include "explore.h"
 #include "handlers.h"
 #include "image.h"
+#include "imgexport.h"
+#include "imgstore.h"
 #include "jobzip.h"
 #include "log.h"
 #include "s3.h"
@@ -374,15 +378,69 @@ send_png(struct kreq *req, char *rel, enum kind k, enum cache cache)
 	return rc;
 }
 
+/* Answers with image idx of job (its PNG stored at rel, consumed) as
+ * format f, made from its float master: 409 when it has none. */
+static int
+send_export(struct kreq *req, unsigned long long job, long idx, char *rel,
+    int f)
+{
+	struct storage *st = NULL;
+	struct buf b = { 0 };
+	char *manifest = NULL, err[512], name[96], cd[160];
+	enum imgstore_status s;
+
+	if (rel == NULL)
+		return not_found(req);
+	if (imgstore_job_manifest(req->app->db, job, &manifest) != 0) {
+		free(rel);
+		return api_db_fail(req, "api image export");
+	}
+	st = storage_open(&req->app->cfg);
+	s = st == NULL ? IMGSTORE_FAIL : imgstore_export(st, rel, f, manifest,
+	    &b, err, sizeof(err));
+	storage_free(st);
+	free(manifest);
+	if (s != IMGSTORE_OK) {
+		buf_free(&b);
+		if (s == IMGSTORE_FAIL)
+			log_error("image %s as %s: %s", rel,
+			    img_format_name(f), st == NULL ? "out of memory" :
+			    err);
+		free(rel);
+		/* 409, not 404: the image is there (format=png serves
+		 * it); it is its state, rendered without a float master,
+		 * that rules the format out. */
+		return s == IMGSTORE_NO_MASTER ? resp_error_json(req, 409,
+		    "no_master", "this image has no high-precision master "
+		    "(rendered before kiln kept one, or an upscale or "
+		    "inpainting result): only format=png is available",
+		    NULL) : resp_error_json(req, 500, "internal", "the "
+		    "image could not be converted", NULL);
+	}
+	free(rel);
+	buf_free(&req->out);
+	req->out = b;
+	req->status = 200;
+	req->ctype = img_format_type(f);
+	if (imgstore_file_name(job, (int)idx, f, name, sizeof(name)) == 0 &&
+	    snprintf_checked(cd, sizeof(cd), "attachment; filename=\"%s\"",
+	    name) == 0)
+		resp_header(req, "Content-Disposition", cd);
+	resp_header(req, "Cache-Control", "private, max-age=86400");
+	return 0;
+}
+
 int
 api_image(struct kreq *req)
 {
 	const char *name = req->captures[0], *dash;
+	const char *fq = req_query(req, "format");
 	unsigned long long job = 0;
 	long idx = -1;
 	enum kind k = K_FULL;
 	char *rel = NULL, *end;
 	struct db_param p[3];
+	int f = fq != NULL ? img_format_parse(fq) : IMG_PNG;
 
 	/* "12-0.png", "12-0.thumb.png" or "12-preview.png" */
 	dash = strchr(name, '-');
@@ -395,6 +453,20 @@ api_image(struct kreq *req)
 		k = K_PREVIEW;
 	else if (parse_idx(dash + 1, &idx, &k) != 0)
 		return not_found(req);
+	if (f < 0 || (f != IMG_PNG && k != K_FULL)) {
+		json_object *fields = json_object_new_object();
+		char msg[160];
+
+		snprintf(msg, sizeof(msg), f < 0 ? "must be one of %s" :
+		    "only a full image (ID-IDX.png) comes in other formats",
+		    img_format_names());
+		if (fields != NULL)
+			json_object_object_add(fields, "format",
+			    json_object_new_string(msg));
+		return resp_error_json(req, 400, "validation_failed",
+		    f < 0 ? "format: unknown format" : "format: not for a "
+		    "thumbnail or preview", fields);
+	}
 	p[0] = DB_INT(job);
 	p[1] = DB_INT(req->auth->user_id);
 	p[2] = DB_INT(idx);
@@ -405,6 +477,8 @@ api_image(struct kreq *req)
 	    " JOIN jobs j ON j.id = i.job_id WHERE i.job_id = ?"
 	    " AND " TEAM_JOB_SEES("j.") " AND i.idx = ?", p, 3, &rel)) != 0)
 		return api_db_fail(req, "api images");
+	if (f != IMG_PNG)
+		return send_export(req, job, idx, rel, f);
 	return send_png(req, rel, k, C_PRIVATE);
 }
 
@@ -697,18 +771,32 @@ api_job_input(struct kreq *req)
 	return 0;
 }
 
-/* GET /api/v1/jobs/{id}/images.zip: the job's images and manifest.json
- * (jobzip.h), for its owner; anyone else's job is 404. */
+/* GET /api/v1/jobs/{id}/images.zip[?format=]: the job's images (and
+ * them again in its output_format, or the format asked) and
+ * manifest.json (jobzip.h), for its owner; anyone else's job is 404. */
 int
 api_job_zip(struct kreq *req)
 {
 	unsigned long long id = req_id(req, 0);
 	struct buf b = { 0 };
 	enum jobzip_status st;
+	const char *fq = req_query(req, "format");
+	int f = fq != NULL ? img_format_parse(fq) : -1;
 	char cd[96];
 
-	st = id ? jobs_zip(req->app->db, &req->app->cfg,
-		req->app->cfg.base_url, id, 0, req->auth->user_id,
+	/* ?format= picks the ZIP's format over the job's output_format. */
+	if (fq != NULL && f < 0) {
+		json_object *fields = json_object_new_object();
+
+		if (fields != NULL)
+			json_object_object_add(fields, "format",
+			    json_object_new_string("must be one of png, "
+			    "png16, tiff16, tiff32, exr, exr16"));
+		return resp_error_json(req, 400, "validation_failed",
+		    "format: unknown format", fields);
+	}
+	st = id ? jobs_zip_format(req->app->db, &req->app->cfg,
+		req->app->cfg.base_url, id, 0, req->auth->user_id, f,
 		JOBZIP_MAX_BYTES, &b) : JOBZIP_NOT_FOUND;
 	if (st != JOBZIP_OK)
 		buf_free(&b);

@@ -10,6 +10,7 @@
 #include "jobs.h"
 #include "log.h"
 #include "models.h"
+#include "presets.h"
 #include "ratelimit.h"
 #include "submit.h"
 #include "teams.h"
@@ -178,6 +179,24 @@ team_field(json_object *body, unsigned long long *team_id,
 	return 0;
 }
 
+/* Passes on only the "unknown field" problems: a body whose manifest
+ * did not compile has no prompt, and its own problems say enough. */
+struct only_unknown {
+	void *fields;
+	int n;
+};
+
+static void
+only_unknown(void *arg, const char *field, const char *msg)
+{
+	struct only_unknown *o = arg;
+
+	if (strcmp(msg, "unknown field") != 0)
+		return;
+	field_error(o->fields, field, msg);
+	o->n++;
+}
+
 int
 api_jobs_create(struct kreq *req)
 {
@@ -189,6 +208,8 @@ api_jobs_create(struct kreq *req)
 	struct enqueue_refusal why;
 	unsigned long long id = 0, team_id = 0;
 	struct job_spec s;
+	char *manifest = NULL, *mpresets = NULL;
+	int mbad;
 
 	tier_of(&req->app->cfg, req->auth->tier, &tl);
 	if (!api_submit_allowed(req))
@@ -210,9 +231,30 @@ api_jobs_create(struct kreq *req)
 	/* "team_id": not a field of the recipe (job_spec_from_json), but
 	 * whose pool pays; job_enqueue checks the caller may spend it. */
 	team_bad = team_field(body, &team_id, fields);
-	bad = job_spec_from_json(body, &req->app->cfg, &s, field_error,
-		fields) + team_bad;
+	/* A scene manifest compiles into the body's job fields first, so
+	 * it goes the same way as any job: limits, credits, checks. */
+	mbad = manifest_apply(req->app->db, req->auth->user_id, body,
+		&manifest, &mpresets, field_error, fields);
+	if (mbad < 0) {
+		json_object_put(body);
+		json_object_put(fields);
+		if (idem)
+			idem_done(req, 0);
+		return api_db_fail(req, "api jobs: manifest presets");
+	}
+	if (mbad > 0) {
+		struct only_unknown ou = { fields, 0 };
+
+		job_spec_from_json(body, &req->app->cfg, &s, only_unknown,
+			&ou);
+		bad = ou.n + team_bad + mbad;
+	} else {
+		bad = job_spec_from_json(body, &req->app->cfg, &s,
+			field_error, fields) + team_bad;
+	}
 	s.team_id = team_id;
+	s.manifest = manifest;
+	s.manifest_presets = mpresets;
 	json_object_put(body);
 	/* Well formed and within the tier: then what the model can
 	 * render, whose refusals answer 422. */
@@ -305,7 +347,8 @@ api_jobs_batch(struct kreq *req)
 	n = (int)json_object_array_length(list);
 	for (i = 0; i < n; i++) {
 		json_object *item = json_object_array_get_idx(list, (size_t)i);
-		int b;
+		char *mtext = NULL, *mpre = NULL;
+		int b, mb;
 
 		be.index = i;
 		if (!json_object_is_type(item, json_type_object)) {
@@ -325,10 +368,17 @@ api_jobs_batch(struct kreq *req)
 		}
 		if (i == 0)
 			first_team = team;
-		b = job_spec_from_json(item, &req->app->cfg, &specs[i],
-			batch_field_error, &be);
+		mb = manifest_apply(req->app->db, req->auth->user_id, item,
+			&mtext, &mpre, batch_field_error, &be);
+		if (mb < 0)
+			goto dbfail;
+		b = mb > 0 ? 0 : job_spec_from_json(item, &req->app->cfg,
+			&specs[i], batch_field_error, &be);
+		specs[i].manifest = mtext;
+		specs[i].manifest_presets = mpre;
 		if (b < 0)
 			goto oom;
+		b += mb;
 		specs[i].team_id = team;
 		b += tb;
 		if (b == 0)

@@ -253,6 +253,10 @@ change_answer(struct kreq *req, enum team_change ch, int ok)
 		return resp_error_json(req, 409, "conflict", "the team's last "
 			"owner cannot leave or stop being an owner; make "
 			"another member an owner first", NULL);
+	case TEAM_BUSY:
+		return resp_error_json(req, 409, "conflict", "the team has "
+			"jobs queued or running; wait for them or cancel them "
+			"first", NULL);
 	default:
 		return api_db_fail(req, "api teams: members");
 	}
@@ -393,5 +397,82 @@ api_team_member_remove(struct kreq *req)
 	if (caller_role(req, who != req->auth->user_id) < 0)
 		return -1;
 	return change_answer(req, team_member_remove(req->app->db,
-		req_id(req, 0), who), 204);
+		req_id(req, 0), who, req->auth->user_id), 204);
+}
+
+int
+api_team_patch(struct kreq *req)
+{
+	json_object *body = NULL, *f = NULL, *o;
+	const char *name = NULL;
+	long max = -1;
+	int found, rc = -1;
+
+	if (caller_role(req, 1) < 0)
+		return -1;
+	if (req_json_body(req, &body) != 0)
+		return -1;
+	f = json_object_new_object();
+	json_object_object_foreach(body, k, v) {
+		if (!strcmp(k, "name")) {
+			name = json_object_is_type(v, json_type_string) ?
+				json_object_get_string(v) : NULL;
+			if (name == NULL || !team_name_valid(name))
+				json_object_object_add(f, "name",
+					json_object_new_string("must be text "
+					"of 1 to 100 bytes"));
+		} else if (!strcmp(k, "max_queued")) {
+			int64_t n = json_object_get_int64(v);
+
+			/* null: no team limit, only each maker's tier. */
+			if (json_object_is_type(v, json_type_null))
+				max = 0;
+			else if (json_object_is_type(v, json_type_int) &&
+			    n >= 1 && n <= TEAM_QUEUED_MAX)
+				max = (long)n;
+			else
+				json_object_object_add(f, "max_queued",
+					json_object_new_string("must be a whole "
+					"number from 1 to 100000, or null for "
+					"no team limit"));
+		} else
+			json_object_object_add(f, k, json_object_new_string(
+				"unknown field; name and max_queued may be "
+				"changed"));
+	}
+	if (json_object_object_length(f) > 0) {
+		rc = resp_error_json(req, 400, "validation_failed",
+			"see fields", f);
+		f = NULL;
+		goto out;
+	}
+	if (team_settings(req->app->db, req_id(req, 0), name, max) != 0) {
+		rc = api_db_fail(req, "api teams: settings");
+		goto out;
+	}
+	audit(req, "team.settings", req_id(req, 0), name, "max_queued %ld",
+		max);
+	o = team_json(req, req_id(req, 0), &found);
+	rc = o == NULL ? api_db_fail(req, "api teams: read back") :
+		api_send(req, 200, o);
+out:
+	json_object_put(f);
+	json_object_put(body);
+	return rc;
+}
+
+int
+api_team_delete(struct kreq *req)
+{
+	enum team_change ch;
+	long returned = 0;
+
+	if (caller_role(req, 1) < 0)
+		return -1;
+	ch = team_delete(req->app->db, req_id(req, 0), req->auth->user_id,
+		&returned);
+	if (ch == TEAM_DONE)
+		audit(req, "team.delete", req_id(req, 0), NULL, "%ld credits "
+			"back to the owner", returned);
+	return change_answer(req, ch, 204);
 }

@@ -33,6 +33,8 @@ extern const struct input data_delete_inputs[];
 extern const struct input admin_delete_inputs[];
 extern const struct input upscale_inputs[];
 extern const struct input batch_inputs[];
+extern const struct input manifest_inputs[];
+extern const struct input preset_inputs[];
 extern const struct input email_inputs[];
 extern const struct input password_reset_inputs[];
 extern const struct input password_new_inputs[];
@@ -145,6 +147,15 @@ int page_batch_new(struct kreq *req);
 int page_batch_post(struct kreq *req);
 int page_batch(struct kreq *req);
 int page_batch_zip(struct kreq *req);
+/* page_generate_manifest.c, page_presets.c: scene manifests and their
+ * presets (issue 29). */
+int page_generate_manifest(struct kreq *req);
+int page_generate_manifest_post(struct kreq *req);
+int page_presets(struct kreq *req);
+int page_presets_post(struct kreq *req);
+int page_preset(struct kreq *req);
+int page_preset_post(struct kreq *req);
+int page_preset_delete(struct kreq *req);
 int page_theme(struct kreq *req);
 int page_language(struct kreq *req);
 int page_account_prefs(struct kreq *req);
@@ -310,7 +321,7 @@ void sdapi_cn_fields(const struct sdapi_cn *cn, struct json_object *fields);
 
 /* Teams (page_teams.c). */
 extern const struct input team_create_inputs[], team_invite_inputs[],
-	team_role_inputs[], team_credits_inputs[];
+	team_role_inputs[], team_credits_inputs[], team_settings_inputs[];
 int page_teams(struct kreq *req);
 int page_teams_create(struct kreq *req);
 int page_team(struct kreq *req);
@@ -318,16 +329,27 @@ int page_team_gallery(struct kreq *req);
 int page_team_invite(struct kreq *req);
 int page_team_role(struct kreq *req);
 int page_team_remove(struct kreq *req);
+int page_team_delete(struct kreq *req);
+int page_team_settings(struct kreq *req);
 int page_team_credits(struct kreq *req);
 
 /* Teams over the API (api_teams.c). */
 int api_teams_list(struct kreq *req);
 int api_teams_create(struct kreq *req);
+/* api_presets.c: scene presets and compiling a manifest (issue 29). */
+int api_presets_list(struct kreq *req);
+int api_preset_get(struct kreq *req);
+int api_presets_create(struct kreq *req);
+int api_preset_update(struct kreq *req);
+int api_preset_delete(struct kreq *req);
+int api_manifest_compile(struct kreq *req);
 int api_team_get(struct kreq *req);
 int api_team_member_add(struct kreq *req);
 int api_team_credits(struct kreq *req);
 int api_team_member_patch(struct kreq *req);
 int api_team_member_remove(struct kreq *req);
+int api_team_delete(struct kreq *req);
+int api_team_patch(struct kreq *req);
 
 /* Your data over the API (api_data.c). */
 int api_export_create(struct kreq *req);

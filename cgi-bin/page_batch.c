@@ -3,7 +3,9 @@
  * before anything is queued, each problem named by row and column, then
  * one job per row queued as one batch; GET /batch/{id}, the rows' jobs
  * and their state; GET /batch/{id}.zip, all their images with a
- * manifest (row -> job -> files, parameters). */
+ * manifest (row -> job -> files, parameters). A SKU batch (issue 29)
+ * sends a scene manifest template too: each row's values fill its
+ * {{column}} placeholders, and the row's manifest makes its job. */
 #include "app.h"
 #include "auth.h"
 #include "csv.h"
@@ -12,7 +14,9 @@
 #include "handlers.h"
 #include "jobzip.h"
 #include "log.h"
+#include "manifest.h"
 #include "multipart.h"
+#include "presets.h"
 #include "ratelimit.h"
 #include "submit.h"
 #include "view.h"
@@ -35,9 +39,12 @@ static const struct csv_limits batch_csv = {
 	.max_field = 8192,
 };
 
-/* The pasted text; the file comes as the multipart part "file". */
+/* The pasted text (the file comes as the multipart part "file"), and
+ * a SKU batch's manifest template. */
 const struct input batch_inputs[] = {
 	{ .name = "csv", .type = IN_STR, .flags = IN_BLANK, .max = 512 * 1024 },
+	{ .name = "manifest", .type = IN_STR, .flags = IN_BLANK,
+	  .max = MANIFEST_MAX_BYTES },
 	IN_END,
 };
 
@@ -64,6 +71,11 @@ show(struct kreq *req, int status)
 	/* The pasted text again, beside its problems. */
 	if (req->inputs == batch_inputs && in_sent(req, 0) != NULL)
 		view_set(req, "Form.csv", in_sent(req, 0));
+	if (req->inputs == batch_inputs && in_sent(req, 1) != NULL)
+		view_set(req, "Form.manifest", in_sent(req, 1));
+	if (req_query(req, "mode") != NULL && !strcmp(req_query(req, "mode"),
+	    "sku"))
+		view_set(req, "Batch.Sku", "1");
 	return view_render(req, status, "Batch from CSV", "batch_new.cs");
 }
 
@@ -111,9 +123,10 @@ row_error(void *arg, const char *field, const char *msg)
 }
 
 /* The header's columns as indices of job_inputs into col (-1: none).
- * Returns the number of problems. */
+ * In a SKU batch (sku) any other column is a placeholder's value, and
+ * the manifest makes the prompt. Returns the number of problems. */
 static int
-header_cols(const struct csv_row *h, int *col, struct problems *p)
+header_cols(const struct csv_row *h, int *col, int sku, struct problems *p)
 {
 	size_t i, k, j;
 	int bad = 0;
@@ -123,6 +136,13 @@ header_cols(const struct csv_row *h, int *col, struct problems *p)
 		for (k = 0; k < ARRAY_LEN(batch_cols); k++)
 			if (!strcmp(h->field[i], job_inputs[batch_cols[k]].name))
 				col[i] = (int)batch_cols[k];
+		if (sku && *h->field[i] == '\0') {
+			problem(p, h->row, h->field[i], N_("has no name"));
+			bad++;
+			continue;
+		}
+		if (col[i] < 0 && sku)
+			continue;
 		if (col[i] < 0) {
 			problem(p, h->row, h->field[i], *h->field[i] ?
 				N_("is not a column a job takes (see the list "
@@ -138,7 +158,7 @@ header_cols(const struct csv_row *h, int *col, struct problems *p)
 			}
 	}
 	for (i = 0; i < h->n && bad == 0; i++)
-		if (col[i] == JOB_IN_PROMPT)
+		if (col[i] == JOB_IN_PROMPT || sku)
 			return 0;
 	if (bad == 0) {
 		problem(p, h->row, "prompt", "is required: the header names "
@@ -197,11 +217,12 @@ row_body(const struct csv_row *r, const int *col, size_t ncol,
 		return NULL;
 	}
 	for (i = 0; i < ncol; i++) {
-		const struct input *in = &job_inputs[col[i]];
+		const struct input *in;
 		const char *t = r->field[i];
 
-		if (*t == '\0')
+		if (*t == '\0' || col[i] < 0)
 			continue;
+		in = &job_inputs[col[i]];
 		if (col[i] == JOB_IN_LORAS) {
 			v = loras_array(t, err, sizeof(err));
 			if (v == NULL) {
@@ -265,6 +286,39 @@ refuse(struct kreq *req, const struct problems *p)
 	return show(req, 422);
 }
 
+/* Row i of a SKU batch: its values fill the template into the row's
+ * manifest, compiled into body's job fields (manifest_apply), its
+ * text in *mt and the preset versions in *mp (the caller frees). A row
+ * whose manifest is not valid is a problem named by row (and column
+ * where it is one). Returns 0, 1 after noting the row's problems, or
+ * -1 after answering a db error. */
+static int
+sku_row(struct kreq *req, json_object *tmpl, const struct csv *csv, size_t i,
+	json_object *body, char **mt, char **mp, struct problems *p)
+{
+	const struct csv_row *r = &csv->row[i];
+	json_object *filled = NULL;
+	char err[512];
+	int bad;
+
+	if (r->n != csv->row[0].n)
+		return 0;	/* row_body named it */
+	if (manifest_fill(tmpl, (const char *const *)csv->row[0].field,
+	    (const char *const *)r->field, r->n, &filled, err,
+	    sizeof(err)) != 0) {
+		problem(p, r->row, NULL, err);
+		return 1;
+	}
+	json_object_object_add(body, "manifest", filled);
+	bad = manifest_apply(req->app->db, req->auth->user_id, body,
+		mt, mp, row_error, p);
+	if (bad < 0) {
+		view_db_fail(req, "batch: manifest presets");
+		return -1;
+	}
+	return bad > 0;
+}
+
 static int
 batch_post(struct kreq *req)
 {
@@ -274,36 +328,64 @@ batch_post(struct kreq *req)
 	struct csv csv = { 0 };
 	struct job_spec *specs = NULL;
 	unsigned long long *ids = NULL, batch_id = 0;
-	json_object *body;
-	const char *text, *name;
+	json_object *body, *tmpl = NULL;
+	const char *text, *name, *ttext;
+	char *mt, *mp;
 	int col[32], st, rc = -1;
 	size_t len = 0, i, n = 0;
-	char err[256], url[64];
+	char err[512], url[64];
 
 	tier_of(&req->app->cfg, req->auth->tier, &tier);
-	if (in_bad(req, 0)) {
+	if (in_bad(req, 0) || in_bad(req, 1)) {
 		view_set(req, "Form.Error", view_tr(req, "The pasted text is "
 			"too long."));
 		return show(req, 400);
+	}
+	/* A SKU batch: the template must be a JSON object; its manifest
+	 * is checked row by row once filled. */
+	ttext = in_str(req, 1);
+	if (ttext != NULL && *ttext != '\0') {
+		tmpl = json_tokener_parse(ttext);
+		if (tmpl == NULL || !json_object_is_type(tmpl,
+		    json_type_object)) {
+			json_object_put(tmpl);
+			view_set(req, "Batch.Sku", "1");
+			view_set(req, "Form.Error", view_tr(req, "The manifest "
+				"template is not a JSON object."));
+			return show(req, 400);
+		}
 	}
 	text = csv_text(req, &len, &name);
 	if (text == NULL || len == 0) {
 		view_set(req, "Form.Error", view_tr(req, "Choose a CSV file or "
 			"paste its text."));
+		json_object_put(tmpl);
 		return show(req, 400);
 	}
+	if (tmpl != NULL)
+		view_set(req, "Batch.Sku", "1");
 	if (csv_parse(text, len, &batch_csv, &csv, err, sizeof(err)) != 0) {
 		view_set(req, "Form.Error", err);
 		csv_free(&csv);
+		json_object_put(tmpl);
 		return show(req, 400);
 	}
 	if (csv.n < 2) {
 		view_set(req, "Form.Error", view_tr(req, "The file has no rows "
 			"under its header."));
 		csv_free(&csv);
+		json_object_put(tmpl);
 		return show(req, 400);
 	}
-	if (header_cols(&csv.row[0], col, &p) != 0) {
+	if (header_cols(&csv.row[0], col, tmpl != NULL, &p) != 0) {
+		rc = refuse(req, &p);
+		goto out;
+	}
+	/* Every placeholder of the template names a column. */
+	if (tmpl != NULL && manifest_template_check(tmpl,
+	    (const char *const *)csv.row[0].field, csv.row[0].n, err,
+	    sizeof(err)) != 0) {
+		problem(&p, csv.row[0].row, NULL, err);
 		rc = refuse(req, &p);
 		goto out;
 	}
@@ -326,8 +408,22 @@ batch_post(struct kreq *req)
 		body = row_body(&csv.row[i], col, csv.row[0].n, &p);
 		if (body == NULL)
 			continue;
+		st = tmpl != NULL ? sku_row(req, tmpl, &csv, i, body,
+			&specs[n].manifest, &specs[n].manifest_presets, &p) : 0;
+		if (st != 0) {
+			json_object_put(body);
+			if (st < 0)
+				goto out;
+			continue;
+		}
+		/* job_spec_from_json starts the spec afresh: keep the
+		 * row's manifest across it. */
+		mt = specs[n].manifest;
+		mp = specs[n].manifest_presets;
 		bad = job_spec_from_json(body, &req->app->cfg, &specs[n],
 			row_error, &p);
+		specs[n].manifest = mt;
+		specs[n].manifest_presets = mp;
 		json_object_put(body);
 		if (bad < 0) {
 			view_error(req, 500, "internal", "The jobs could not "
@@ -365,6 +461,7 @@ out:
 	free(specs);
 	free(ids);
 	csv_free(&csv);
+	json_object_put(tmpl);
 	return rc;
 }
 

@@ -266,7 +266,7 @@ page_data_delete(struct kreq *req)
 			return show(req, 422);
 		}
 	}
-	del = account_delete(req->app->db, &req->app->cfg, uid,
+	del = account_delete(req->app->db, &req->app->cfg, uid, "self",
 		DELETE_WAIT_S, pseud);
 	if (del != ACCTDEL_OK)
 		return delete_refused(req, del, 1);
@@ -382,7 +382,8 @@ page_admin_user_delete(struct kreq *req)
 		return rc;
 	}
 	del = account_delete(req->app->db, &req->app->cfg, id,
-		DELETE_WAIT_S, pseud);
+		id == req->auth->user_id ? "self" : "admin", DELETE_WAIT_S,
+		pseud);
 	free(name);
 	if (del != ACCTDEL_OK)
 		return delete_refused(req, del, 0);

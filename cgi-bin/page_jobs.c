@@ -12,6 +12,7 @@
 #include "handlers.h"
 #include "jobagain.h"
 #include "jobs.h"
+#include "imgexport.h"
 #include "jobzip.h"
 #include "log.h"
 #include "ratelimit.h"
@@ -118,10 +119,14 @@ page_job(struct kreq *req)
 		" COALESCE(" JOB_AHEAD_SQL " + 1, '') AS `Position`,"
 		" j.share_token AS Share, j.loras AS LorasJson,"
 		" j.kind AS Kind, j.batch_id AS BatchId, j.batch_row AS BatchRow,"
+		/* What kilnd keeps a float master for: renders that are
+		 * not pasted into an 8-bit image (upscales, inpainting). */
+		" (j.kind = 'generate' AND j.mask_blur IS NULL) AS HasMaster,"
 		" COALESCE(j.team_id, '') AS TeamId, COALESCE((SELECT t.name"
 		" FROM teams t WHERE t.id = j.team_id), '') AS TeamName,"
 		" (SELECT u.username FROM users u WHERE u.id = j.user_id)"
-		" AS Maker, j.user_id AS MakerId"
+		" AS Maker, j.user_id AS MakerId,"
+		" COALESCE(j.manifest, '') AS Manifest"
 		" FROM jobs j WHERE j.id = ? AND " TEAM_JOB_SEES("j.")
 		" AND j.deleted_at IS NULL", p, 2) : 0;
 	if (n < 0)
@@ -517,9 +522,18 @@ page_job_zip(struct kreq *req)
 	struct buf b = { 0 };
 	char name[64];
 
+	const char *fq = req_query(req, "format");
+	int f = fq != NULL ? img_format_parse(fq) : -1;
+
+	/* ?format= picks the ZIP's format over the job's own. */
+	if (fq != NULL && f < 0) {
+		view_error(req, 400, "validation_failed", "format: must be one "
+			"of png, png16, tiff16, tiff32, exr, exr16.");
+		return -1;
+	}
 	snprintf(name, sizeof(name), "kiln-job-%llu.zip", id);
-	return page_zip_send(req, id ? jobs_zip(req->app->db,
+	return page_zip_send(req, id ? jobs_zip_format(req->app->db,
 		&req->app->cfg, req->app->cfg.base_url, id, 0,
-		req->auth->user_id, JOBZIP_MAX_BYTES, &b) : JOBZIP_NOT_FOUND,
-		&b, name);
+		req->auth->user_id, f, JOBZIP_MAX_BYTES, &b) :
+		JOBZIP_NOT_FOUND, &b, name);
 }

@@ -44,6 +44,18 @@ const struct input team_role_inputs[] = {
 	IN_END,
 };
 
+enum { TS_NAME, TS_MAX_QUEUED };
+const struct input team_settings_inputs[] = {
+	[TS_NAME] = { .name = "name", .type = IN_STR,
+		.flags = IN_REQUIRED | IN_TEXT, .min = 1, .max = TEAM_NAME_MAX,
+		.msg = "Name: 1-100 bytes of text." },
+	[TS_MAX_QUEUED] = { .name = "max_queued", .type = IN_INT,
+		.flags = IN_BLANK, .min = 1, .max = TEAM_QUEUED_MAX,
+		.msg = "Jobs at once: a whole number from 1 to 100000, or "
+			"blank for no team limit." },
+	IN_END,
+};
+
 enum { TK_AMOUNT };
 const struct input team_credits_inputs[] = {
 	[TK_AMOUNT] = { .name = "amount", .type = IN_INT,
@@ -78,7 +90,6 @@ page_teams_create(struct kreq *req)
 {
 	const char *name = in_str(req, TC_NAME);
 	unsigned long long id = 0;
-	char url[64];
 
 	if (name == NULL || !team_name_valid(name)) {
 		view_input_error(req, TC_NAME);
@@ -88,12 +99,8 @@ page_teams_create(struct kreq *req)
 	}
 	if (team_create(req->app->db, req->auth->user_id, name, &id) != 0)
 		return view_db_fail(req, "teams: create");
-	if (view_flash(req, "team_created") != 0) {
-		view_error(req, 500, "internal", "Out of memory.");
-		return -1;
-	}
-	snprintf(url, sizeof(url), "/teams/%llu", id);
-	return resp_redirect(req, url);
+	return view_flash_redirect(req, "team_created", "/teams/%llu",
+		id);
 }
 
 /* The caller's role in the route's team, set as Team.Role; -1 after
@@ -169,8 +176,6 @@ owner_here(struct kreq *req)
 static int
 after(struct kreq *req, enum team_change ch, const char *flash)
 {
-	char url[64];
-
 	switch (ch) {
 	case TEAM_DONE:
 		break;
@@ -183,15 +188,16 @@ after(struct kreq *req, enum team_change ch, const char *flash)
 			"leave or stop being an owner: make another member an "
 			"owner first.");
 		return -1;
+	case TEAM_BUSY:
+		view_error(req, 409, "conflict", "The team has jobs queued or "
+			"running: wait for them to finish or cancel them, then "
+			"delete the team.");
+		return -1;
 	default:
 		return view_db_fail(req, "team: members");
 	}
-	if (view_flash(req, flash) != 0) {
-		view_error(req, 500, "internal", "Out of memory.");
-		return -1;
-	}
-	snprintf(url, sizeof(url), "/teams/%llu", req_id(req, 0));
-	return resp_redirect(req, url);
+	return view_flash_redirect(req, flash, "/teams/%llu",
+		req_id(req, 0));
 }
 
 int
@@ -257,14 +263,57 @@ page_team_remove(struct kreq *req)
 			"manage its members.");
 		return -1;
 	}
-	ch = team_member_remove(req->app->db, req_id(req, 0), who);
+	ch = team_member_remove(req->app->db, req_id(req, 0), who,
+		req->auth->user_id);
 	if (ch != TEAM_DONE || who != req->auth->user_id)
 		return after(req, ch, "team_member_removed");
-	if (view_flash(req, "team_left") != 0) {
-		view_error(req, 500, "internal", "Out of memory.");
+	return view_flash_redirect(req, "team_left", "/teams");
+}
+
+int
+page_team_settings(struct kreq *req)
+{
+	const char *name = in_str(req, TS_NAME);
+	int bad = 0;
+
+	if (owner_here(req) < 0)
 		return -1;
+	if (name == NULL || !team_name_valid(name))
+		bad += !view_input_error(req, TS_NAME);
+	if (in_bad(req, TS_MAX_QUEUED))
+		bad += !view_input_error(req, TS_MAX_QUEUED);
+	if (bad) {
+		view_set(req, "Form.Name", in_sent(req, TS_NAME) ?
+			in_sent(req, TS_NAME) : "");
+		view_set(req, "Form.MaxQueued", in_sent(req, TS_MAX_QUEUED) ?
+			in_sent(req, TS_MAX_QUEUED) : "");
+		return show(req, 422);
 	}
-	return resp_redirect(req, "/teams");
+	/* Blank (absent) is no team limit. */
+	if (team_settings(req->app->db, req_id(req, 0), name,
+	    in_long(req, TS_MAX_QUEUED)) != 0)
+		return view_db_fail(req, "team: settings");
+	audit(req, "team.settings", req_id(req, 0), name, "max_queued %ld",
+		in_long(req, TS_MAX_QUEUED));
+	return view_flash_redirect(req, "team_settings_saved", "/teams/%llu",
+		req_id(req, 0));
+}
+
+int
+page_team_delete(struct kreq *req)
+{
+	enum team_change ch;
+	long returned = 0;
+
+	if (owner_here(req) < 0)
+		return -1;
+	ch = team_delete(req->app->db, req_id(req, 0), req->auth->user_id,
+		&returned);
+	if (ch != TEAM_DONE)
+		return after(req, ch, "");
+	audit(req, "team.delete", req_id(req, 0), NULL, "%ld credits back "
+		"to the owner", returned);
+	return view_flash_redirect(req, "team_deleted", "/teams");
 }
 
 #define GALLERY_PAGE 60
@@ -312,7 +361,6 @@ int
 page_team_credits(struct kreq *req)
 {
 	long amount = in_long(req, TK_AMOUNT);
-	char url[64];
 	int r = role_here(req);
 
 	if (r < 0)
@@ -338,10 +386,6 @@ page_team_credits(struct kreq *req)
 		view_set(req, "Form.Amount", in_sent(req, TK_AMOUNT));
 		return show(req, 422);
 	}
-	if (view_flash(req, "team_credits_added") != 0) {
-		view_error(req, 500, "internal", "Out of memory.");
-		return -1;
-	}
-	snprintf(url, sizeof(url), "/teams/%llu", req_id(req, 0));
-	return resp_redirect(req, url);
+	return view_flash_redirect(req, "team_credits_added", "/teams/%llu",
+		req_id(req, 0));
 }

@@ -10,7 +10,9 @@
 #include "twofa.h"
 #include "util.h"
 
+#include <json-c/json.h>
 #include <sodium.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,15 +45,6 @@ column_nulled(const char *table, const char *col)
 		!strcmp(col, "used_by"));
 }
 
-/* Lines of storage keys (or prefixes) to remove after the commit. */
-static int
-line_row(const struct db_row *r, void *arg)
-{
-	if (r->ncols < 1 || r->cols[0] == NULL)
-		return 0;
-	return buf_printf(arg, "%s\n", r->cols[0]) != 0;
-}
-
 /* Cancels uid's unfinished jobs and waits up to wait_s seconds for them
  * to end. Returns 0 when none is left, 1 when one still runs, -1. */
 static int
@@ -64,7 +57,7 @@ cancel_jobs(struct db *db, unsigned long long uid, int wait_s)
 	long left = 0;
 
 	if (db_query(db, "SELECT id FROM jobs WHERE user_id = ? AND status"
-	    " IN ('queued', 'running')", &p, 1, line_row, &ids) < 0)
+	    " IN ('queued', 'running')", &p, 1, db_row_line, &ids) < 0)
 		return -1;
 	for (line = ids.data ? strtok_r(ids.data, "\n", &save) : NULL;
 	    line != NULL; line = strtok_r(NULL, "\n", &save))
@@ -165,6 +158,22 @@ out:
 	return rc;
 }
 
+/* account.deleted's data: the id the operator's systems know the
+ * account by and who asked ("self" or "admin"); not the pseudonym, so
+ * the delivery does not tie the audit log's entries back to the id. */
+static json_object *
+deleted_event(unsigned long long uid, const char *by)
+{
+	json_object *d = json_object_new_object();
+
+	if (d == NULL)
+		return NULL;
+	json_object_object_add(d, "user_id",
+		json_object_new_int64((int64_t)uid));
+	json_object_object_add(d, "by", json_object_new_string(by));
+	return d;
+}
+
 struct who {
 	char *name;
 	int disabled;
@@ -172,7 +181,7 @@ struct who {
 
 enum account_delete
 account_delete(struct db *db, const struct kiln_config *cfg,
-	unsigned long long uid, int wait_s, char *pseudonym)
+	unsigned long long uid, const char *by, int wait_s, char *pseudonym)
 {
 	static const struct db_field fields[] = {
 		DB_FIELD(struct who, name, DBF_DUP, "username"),
@@ -230,13 +239,15 @@ account_delete(struct db *db, const struct kiln_config *cfg,
 	if (db_query(db, "SELECT CONCAT('jobs/', id) FROM jobs WHERE"
 	    " user_id = ? UNION ALL SELECT path FROM data_exports WHERE"
 	    " (user_id = ? OR requested_by = ?) AND path IS NOT NULL",
-	    (struct db_param[]){ p[0], p[0], p[0] }, 3, line_row,
+	    (struct db_param[]){ p[0], p[0], p[0] }, 3, db_row_line,
 	    &files) < 0 ||
 	    buf_printf(&files, "uploads/%llu\n", uid) != 0)
 		goto out;
 	if (db_exec_text(db, "START TRANSACTION") != 0)
 		goto out;
 	if (delete_rows(db, uid, w.name, pseudonym) != 0 ||
+	    site_event_queue(db, cfg->webhook_events_url, "account.deleted",
+	    deleted_event(uid, by)) != 0 ||
 	    db_exec_text(db, "COMMIT") != 0) {
 		db_rollback(db);
 		goto out;

@@ -37,11 +37,13 @@ enum account_delete {
  * mentions in the detail the pseudonym, the account's own addresses
  * emptied), every other row whose user column is uid deleted (or, for
  * an invitation it made or used, the column set NULL), the account's
- * jobs and the account itself deleted. After the commit its files go:
- * each job's directory, its uploads and its exports. pseudonym (at least
- * PSEUDONYM_LEN + 1 bytes) receives the pseudonym. */
+ * jobs and the account itself deleted, and the account.deleted event
+ * queued for [webhooks] events_url (by: "self" or "admin"). After the
+ * commit its files go: each job's directory, its uploads and its
+ * exports. pseudonym (at least PSEUDONYM_LEN + 1 bytes) receives the
+ * pseudonym. */
 enum account_delete account_delete(struct db *db,
-	const struct kiln_config *cfg, unsigned long long uid, int wait_s,
-	char *pseudonym);
+	const struct kiln_config *cfg, unsigned long long uid,
+	const char *by, int wait_s, char *pseudonym);
 
 #endif

@@ -48,6 +48,7 @@ static int check_totp_key(const char *val, char *msg, size_t msglen);
 static int check_mail_relay(const char *val, char *msg, size_t msglen);
 static int check_mail_from(const char *val, char *msg, size_t msglen);
 static int check_alerts_url(const char *val, char *msg, size_t msglen);
+static int check_events_url(const char *val, char *msg, size_t msglen);
 static int check_alerts_emails(const char *val, char *msg, size_t msglen);
 static int check_s3_endpoint(const char *val, char *msg, size_t msglen);
 static int check_s3_bucket(const char *val, char *msg, size_t msglen);
@@ -115,6 +116,7 @@ static const struct cfg_key keys[] = {
 	I("webhooks", "retry_base", webhook_retry_base, "10", 1, 3600),
 	I("webhooks", "max_attempts", webhook_max_attempts, "8", 1, 100),
 	SC("webhooks", "allow", webhook_allow_spec, "", check_webhook_allow),
+	SC("webhooks", "events_url", webhook_events_url, "", check_events_url),
 	I("auth", "session_lifetime", session_lifetime, "2592000", 60,
 		31536000),
 	I("auth", "session_idle", session_idle, "604800", 60, 31536000),
@@ -243,17 +245,30 @@ check_mail_from(const char *val, char *msg, size_t msglen)
 	return 0;
 }
 
+/* An operator's webhook address: empty, or http(s) of at most 2048
+ * bytes; key names it in the message. */
 static int
-check_alerts_url(const char *val, char *msg, size_t msglen)
+check_site_url(const char *key, const char *val, char *msg, size_t msglen)
 {
 	if (*val != '\0' && strncmp(val, "http://", 7) != 0 &&
 	    strncmp(val, "https://", 8) != 0)
-		return errf(msg, msglen, "alerts.webhook_url: \"%s\" is not "
-			"an http:// or https:// URL", val);
+		return errf(msg, msglen, "%s: \"%s\" is not an http:// or "
+			"https:// URL", key, val);
 	if (strlen(val) > 2048)
-		return errf(msg, msglen, "alerts.webhook_url: longer than "
-			"2048 bytes");
+		return errf(msg, msglen, "%s: longer than 2048 bytes", key);
 	return 0;
+}
+
+static int
+check_alerts_url(const char *val, char *msg, size_t msglen)
+{
+	return check_site_url("alerts.webhook_url", val, msg, msglen);
+}
+
+static int
+check_events_url(const char *val, char *msg, size_t msglen)
+{
+	return check_site_url("webhooks.events_url", val, msg, msglen);
 }
 
 /* A list of addresses separated by commas (spaces around them allowed),

@@ -105,6 +105,7 @@ struct kiln_config {
 	/* [alerts]: the rules kilnd's keeper evaluates (alerts.h). */
 	long alerts_interval;		/* seconds between evaluations */
 	char *alerts_webhook_url;	/* "": no webhook */
+	char *webhook_events_url;	/* site events (account.deleted); "": none */
 	char *alerts_emails;		/* "": verified admins; else a list */
 	/* [limits] token buckets: burst size, refill per minute */
 	long submit_burst;

@@ -642,3 +642,11 @@ db_deadlocked(const struct db *db)
 {
 	return db->code == 1213;	/* ER_LOCK_DEADLOCK */
 }
+
+int
+db_row_line(const struct db_row *r, void *arg)
+{
+	if (r->ncols < 1 || r->cols[0] == NULL)
+		return 0;
+	return buf_printf(arg, "%s\n", r->cols[0]) != 0;
+}

@@ -100,6 +100,10 @@ int db_is_down(const struct db *db);
 int db_deadlocked(const struct db *db);
 #define DB_DEADLOCK_TRIES 3
 
+/* A db_row_fn appending each row's first column and a newline to the
+ * struct buf arg (NULLs skipped): ids or keys one per line. */
+int db_row_line(const struct db_row *row, void *arg);
+
 /* Runs a prepared statement that returns rows, calling fn for each.
  * Returns the number of rows delivered, or -1 with db_error() set. */
 long db_query(struct db *db, const char *sql, const struct db_param *p,

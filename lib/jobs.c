@@ -113,7 +113,7 @@ iso_now(char out[32])
  * caller's transaction so the event exists exactly when the state
  * change does. */
 static int
-enqueue_envelope(struct db *db, const char *sql, unsigned long long id,
+enqueue_envelope(struct db *db, const char *sql, struct db_param last,
     const char *type, json_object *data)
 {
 	json_object *o = json_object_new_object();
@@ -135,7 +135,7 @@ enqueue_envelope(struct db *db, const char *sql, unsigned long long id,
 		goto out;
 	{
 		struct db_param p[] = { DB_STR(msg_id), DB_STR(type),
-			DB_STR(body), DB_INT(id) };
+			DB_STR(body), last };
 
 		rc = db_exec(db, sql, p, 4, NULL, NULL);
 	}
@@ -156,7 +156,8 @@ enqueue_event(struct db *db, unsigned long long id, const char *type,
 	    "  COALESCE(NULLIF(j.webhook_url, ''), u.webhook_url), ?"
 	    " FROM jobs j LEFT JOIN users u ON u.id = j.user_id"
 	    " WHERE j.id = ? AND COALESCE(NULLIF(j.webhook_url, ''),"
-	    "  NULLIF(u.webhook_url, '')) IS NOT NULL", id, type, data);
+	    "  NULLIF(u.webhook_url, '')) IS NOT NULL", DB_INT(id), type,
+	    data);
 }
 
 int
@@ -170,7 +171,23 @@ user_event_queue(struct db *db, unsigned long long user_id,
 	    " event, url, payload)"
 	    " SELECT ?, NULL, u.id, ?, u.webhook_url, ?"
 	    " FROM users u WHERE u.id = ? AND NULLIF(u.webhook_url, '')"
-	    " IS NOT NULL", user_id, type, data);
+	    " IS NOT NULL", DB_INT(user_id), type, data);
+}
+
+int
+site_event_queue(struct db *db, const char *url, const char *type,
+    struct json_object *data)
+{
+	/* About no job and no user: kilnd signs it with the site's
+	 * secret, as alerts. */
+	if (url == NULL || *url == '\0') {
+		json_object_put(data);
+		return 0;
+	}
+	return enqueue_envelope(db,
+	    "INSERT INTO webhook_deliveries (msg_id, job_id, user_id,"
+	    " event, payload, url) VALUES (?, NULL, NULL, ?, ?, ?)",
+	    DB_STR(url), type, data);
 }
 
 int

@@ -28,6 +28,12 @@ int job_event_queue(struct db *db, unsigned long long job_id,
 int user_event_queue(struct db *db, unsigned long long user_id,
 	const char *type, struct json_object *data);
 
+/* The same for a site event ("account.deleted") to the operators' url
+ * ([webhooks] events_url), signed with the site's secret; a no-op when
+ * url is empty. Returns 0, or -1. */
+int site_event_queue(struct db *db, const char *url, const char *type,
+	struct json_object *data);
+
 /* The job states, in the order of the jobs.status ENUM. */
 #define JOB_NSTATUSES 5
 extern const char *const job_statuses[JOB_NSTATUSES];

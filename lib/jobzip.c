@@ -3,6 +3,8 @@
  * already, and storing keeps a large batch's ZIP cheap to make. */
 #include "jobzip.h"
 #include "db.h"
+#include "imgexport.h"
+#include "imgstore.h"
 #include "teams.h"
 #include "log.h"
 #include "storage.h"
@@ -160,10 +162,67 @@ job_of(json_object *list, unsigned long long id)
 	return NULL;
 }
 
+/* Adds a manifest entry for the file name of image im (format f, len
+ * bytes of data) to files, and the file to the archive. Returns 0 or
+ * -1. */
+static int
+add_file(struct archive *a, json_object *files, const char *name,
+	const struct zimg *im, int f, const struct buf *data, time_t now)
+{
+	unsigned char h[crypto_hash_sha256_BYTES];
+	char hex[2 * sizeof(h) + 1];
+	json_object *o;
+
+	crypto_hash_sha256(h, (const unsigned char *)data->data, data->len);
+	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+	if (zip_add(a, name, data->data, data->len, now) != 0)
+		return -1;
+	o = json_object_new_object();
+	json_object_object_add(o, "name", json_object_new_string(name));
+	json_object_object_add(o, "format",
+		json_object_new_string(img_format_name(f)));
+	json_object_object_add(o, "job_id",
+		json_object_new_int64((int64_t)im->job_id));
+	json_object_object_add(o, "index", json_object_new_int(im->idx));
+	json_object_object_add(o, "seed",
+		json_object_new_int64((int64_t)im->seed));
+	json_object_object_add(o, "width", json_object_new_int(im->width));
+	json_object_object_add(o, "height", json_object_new_int(im->height));
+	json_object_object_add(o, "bytes",
+		json_object_new_int64((int64_t)data->len));
+	json_object_object_add(o, "sha256", json_object_new_string(hex));
+	json_object_array_add(files, o);
+	return 0;
+}
+
+/* The format a job's ZIP carries besides its PNGs: format when it
+ * names one, else the job's output_format (its JSON's). */
+static int
+zip_format(json_object *job, int format)
+{
+	json_object *v;
+
+	if (format >= 0)
+		return format;
+	if (json_object_object_get_ex(job, "output_format", &v) &&
+	    json_object_is_type(v, json_type_string))
+		format = img_format_parse(json_object_get_string(v));
+	return format >= 0 ? format : IMG_PNG;
+}
+
 enum jobzip_status
 jobs_zip(struct db *db, const struct kiln_config *cfg, const char *base_url,
 	unsigned long long id, int batch, unsigned long long user_id,
 	size_t max, struct buf *out)
+{
+	return jobs_zip_format(db, cfg, base_url, id, batch,
+		user_id, -1, max, out);
+}
+
+enum jobzip_status
+jobs_zip_format(struct db *db, const struct kiln_config *cfg,
+	const char *base_url, unsigned long long id, int batch,
+	unsigned long long user_id, int format, size_t max, struct buf *out)
 {
 	struct zimg_list imgs = { 0 };
 	struct zrow_list rows = { 0 };
@@ -249,9 +308,12 @@ jobs_zip(struct db *db, const struct kiln_config *cfg, const char *base_url,
 	}
 	for (i = 0; i < rows.n; i++) {
 		json_object *job = job_of(list, rows.v[i].id), *r;
+		int f;
+		char *manifest = NULL;
 
 		if (job == NULL)
 			continue;
+		f = zip_format(job, format);
 		if (batch) {
 			r = json_object_new_object();
 			json_object_object_add(r, "row",
@@ -264,11 +326,13 @@ jobs_zip(struct db *db, const struct kiln_config *cfg, const char *base_url,
 			json_object_object_add(r, "files", files);
 			json_object_array_add(rowv, r);
 		}
+		if (f != IMG_PNG && imgstore_job_manifest(db, rows.v[i].id,
+		    &manifest) != 0)
+			goto out;
 		for (k = 0; k < imgs.n; k++) {
 			const struct zimg *im = &imgs.v[k];
-			unsigned char h[crypto_hash_sha256_BYTES];
-			char name[96], hex[2 * sizeof(h) + 1], err[512];
-			json_object *f;
+			char name[128], dir[32], fname[96], err[512];
+			enum imgstore_status es;
 
 			if (im->job_id != rows.v[i].id)
 				continue;
@@ -285,40 +349,56 @@ jobs_zip(struct db *db, const struct kiln_config *cfg, const char *base_url,
 						err);
 					rc = JOBZIP_UNREADABLE;
 				}
+				free(manifest);
 				goto out;
 			}
 			total += png.len;
 			if (batch)
-				snprintf(name, sizeof(name), "row-%ld/kiln-"
-					"%llu-%d.png", rows.v[i].row,
-					im->job_id, im->idx);
+				snprintf(dir, sizeof(dir), "row-%ld/",
+					rows.v[i].row);
 			else
-				snprintf(name, sizeof(name), "kiln-%llu-%d.png",
-					im->job_id, im->idx);
-			crypto_hash_sha256(h, (const unsigned char *)png.data,
-				png.len);
-			sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
-			if (zip_add(a, name, png.data, png.len, now) != 0)
+				dir[0] = '\0';
+			imgstore_file_name(im->job_id, im->idx, IMG_PNG, fname,
+				sizeof(fname));
+			snprintf(name, sizeof(name), "%s%s", dir, fname);
+			if (add_file(a, files, name, im, IMG_PNG, &png,
+			    now) != 0) {
+				free(manifest);
 				goto out;
-			f = json_object_new_object();
-			json_object_object_add(f, "name",
-				json_object_new_string(name));
-			json_object_object_add(f, "job_id",
-				json_object_new_int64((int64_t)im->job_id));
-			json_object_object_add(f, "index",
-				json_object_new_int(im->idx));
-			json_object_object_add(f, "seed",
-				json_object_new_int64((int64_t)im->seed));
-			json_object_object_add(f, "width",
-				json_object_new_int(im->width));
-			json_object_object_add(f, "height",
-				json_object_new_int(im->height));
-			json_object_object_add(f, "bytes",
-				json_object_new_int64((int64_t)png.len));
-			json_object_object_add(f, "sha256",
-				json_object_new_string(hex));
-			json_object_array_add(files, f);
+			}
+			if (f == IMG_PNG)
+				continue;
+			/* The job's format beside the PNG, from its float
+			 * master; an image without one (rendered before
+			 * kiln kept them) has the PNG only. */
+			buf_reset(&png);
+			es = imgstore_export(st, im->path, f, manifest, &png,
+				err, sizeof(err));
+			if (es == IMGSTORE_NO_MASTER)
+				continue;
+			if (es != IMGSTORE_OK) {
+				log_error("zip: job %llu image %d as %s: %s",
+					im->job_id, im->idx,
+					img_format_name(f), err);
+				rc = JOBZIP_UNREADABLE;
+				free(manifest);
+				goto out;
+			}
+			if (png.len > max - total) {
+				rc = JOBZIP_TOO_LARGE;
+				free(manifest);
+				goto out;
+			}
+			total += png.len;
+			imgstore_file_name(im->job_id, im->idx, f, fname,
+				sizeof(fname));
+			snprintf(name, sizeof(name), "%s%s", dir, fname);
+			if (add_file(a, files, name, im, f, &png, now) != 0) {
+				free(manifest);
+				goto out;
+			}
 		}
+		free(manifest);
 	}
 	text = json_object_to_json_string_ext(man, JSON_C_TO_STRING_PRETTY |
 		JSON_C_TO_STRING_NOSLASHESCAPE);

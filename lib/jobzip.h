@@ -29,12 +29,22 @@ enum jobzip_status {
  * job, "row-N/kiln-JOB-IDX.png" for a batch's row N, and manifest.json:
  * {"job": {...as GET /api/v1/jobs/ID}, "files": [...]} or {"batch":
  * {"id", "name", "jobs"}, "rows": [{"row", "job_id", "job", "files"}]},
- * each file {"name", "job_id", "index", "seed", "width", "height",
- * "bytes", "sha256"}. cfg's store (storage_open) holds the images;
- * base_url makes the manifest's URLs absolute. */
+ * each file {"name", "format", "job_id", "index", "seed", "width",
+ * "height", "bytes", "sha256"}. cfg's store (storage_open) holds the
+ * images; base_url makes the manifest's URLs absolute. */
 enum jobzip_status jobs_zip(struct db *db,
 	const struct kiln_config *cfg,
 	const char *base_url, unsigned long long id, int batch,
 	unsigned long long user_id, size_t max, struct buf *out);
+
+/* jobs_zip with, beside each PNG, the image in format (imgexport.h's
+ * enum img_format; -1: each job's output_format, what jobs_zip does)
+ * made from its float master, as "kiln-JOB-IDX-FORMAT.EXT"; each file's
+ * manifest entry names its "format". An image without a master has its
+ * PNG only. */
+enum jobzip_status jobs_zip_format(struct db *db,
+	const struct kiln_config *cfg,
+	const char *base_url, unsigned long long id, int batch,
+	unsigned long long user_id, int format, size_t max, struct buf *out);
 
 #endif

@@ -8,6 +8,7 @@
 #include "db.h"
 #include "teams.h"
 #include "extras.h"
+#include "imgexport.h"
 #include "jobs.h"
 #include "loras.h"
 #include "models.h"
@@ -56,6 +57,8 @@ job_spec_free(struct job_spec *s)
 	free(s->cn_model);
 	free(s->cn_pre);
 	free(s->upscaler);
+	free(s->manifest);
+	free(s->manifest_presets);
 	upload_image_free(&s->init);
 	upload_image_free(&s->mask);
 	upload_image_free(&s->control);
@@ -67,6 +70,11 @@ static const char *const cn_preprocessors[] = { "none", "canny", NULL };
 
 /* What a job does: diffuse (txt2img, img2img...) or only upscale. */
 static const char *const job_kinds[] = { "generate", "upscale", NULL };
+
+/* The formats a job's ZIP may carry (imgexport.h's names, in its
+ * order). */
+static const char *const output_formats[] = { "png", "png16", "tiff16",
+	"tiff32", "exr", "exr16", NULL };
 
 /* Every field a job takes: its type and range (texts: bytes; prompts
  * may hold line breaks and tabs, names and URLs not). In a form an empty
@@ -154,6 +162,8 @@ const struct input job_inputs[] = {
 		.flags = IN_BLANK, .min = 1, .max = JOB_UPSCALE_BY_MAX },
 	[JOB_IN_UPSCALE_CROP] = { .name = "upscale_crop", .type = IN_BOOL,
 		.flags = IN_BLANK, .max = 1 },
+	[JOB_IN_OUTPUT_FORMAT] = { .name = "output_format", .type = IN_ENUM,
+		.flags = IN_BLANK, .max = 1, .choices = output_formats },
 	[JOB_NINPUTS] = IN_END,
 };
 
@@ -794,6 +804,17 @@ finish(const struct kiln_config *c, struct given *g, struct job_spec *s,
 	s->sampler = xstrdup(g[JOB_IN_SAMPLER].have ?
 		g[JOB_IN_SAMPLER].text : card && *card->sampler ?
 		card->sampler : "euler_a");
+	/* An inpainting result is pasted into the 8-bit init image: it
+	 * has no float master to make another format from. */
+	s->output_format = g[JOB_IN_OUTPUT_FORMAT].have ?
+		img_format_parse(g[JOB_IN_OUTPUT_FORMAT].text) : IMG_PNG;
+	if (s->output_format < 0)
+		s->output_format = IMG_PNG;	/* reported by check_given */
+	if (s->output_format != IMG_PNG && s->inpaint) {
+		err(arg, "output_format", TR("an inpainting job is delivered "
+			"as PNG only"));
+		bad++;
+	}
 	s->prompt = xstrdup(g[JOB_IN_PROMPT].have ? g[JOB_IN_PROMPT].text :
 		"");
 	s->negative = xstrdup(g[JOB_IN_NEGATIVE].have ?
@@ -1151,7 +1172,7 @@ int
 job_insert(struct db *db, unsigned long long user_id, int priority,
 	long cost, const struct job_spec *s, unsigned long long *id)
 {
-	struct db_param p[44];
+	struct db_param p[45];
 	char cfg[32], hs[32], hst[32], dn[32], cw[32], cs[32], ce[32], cl[32],
 	    ch[32], ub[32], *loras = loras_to_text(s->loras, s->nloras);
 	int rc, n = 0, k, img = s->init.w > 0 && !s->upscale;
@@ -1201,6 +1222,8 @@ job_insert(struct db *db, unsigned long long user_id, int priority,
 		s->cn_high) : DB_NULL;
 	p[n++] = s->upscale ? DB_STR(s->upscaler) : DB_NULL;
 	p[n++] = s->upscale ? DBL_TEXT(ub, s->upscale_by) : DB_NULL;
+	p[n++] = DB_STR(img_format_name(s->output_format) != NULL ?
+		img_format_name(s->output_format) : "png");
 	/* steps_total is known from the start, so a queued job reports the
 	 * work ahead of it, not 0. */
 	rc = db_exec(db, "INSERT INTO jobs (user_id, priority, prompt,"
@@ -1213,12 +1236,21 @@ job_insert(struct db *db, unsigned long long user_id, int priority,
 		" outpaint_up, outpaint_down, controlnet_model,"
 		" controlnet_weight, controlnet_start, controlnet_end,"
 		" controlnet_preprocessor, controlnet_low, controlnet_high,"
-		" upscaler, upscale_by, steps_total) VALUES (?, ?, ?, ?, ?, ?,"
-		" ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-		" ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+		" upscaler, upscale_by, output_format, steps_total) VALUES (?,"
+		" ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+		" ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
 		JOB_STEPS_TOTAL_SQL ")", p, (size_t)n, NULL,
 		id);
 	free(loras);
+	if (rc == 0 && s->manifest != NULL) {
+		struct db_param mp[3] = { DB_STR(s->manifest),
+			DB_STR(s->manifest_presets ? s->manifest_presets :
+			"[]"), DB_INT(*id) };
+
+		rc = db_exec(db, "UPDATE jobs SET manifest = ?,"
+			" manifest_presets = ? WHERE id = ?", mp, 3, NULL,
+			NULL);
+	}
 	if (rc == 0)
 		rc = inputs_store(db, s, *id);
 	return rc;
@@ -1757,6 +1789,7 @@ struct job_rec {
 	const char *preview, *share;
 	long long ahead;	/* -1: not queued */
 	unsigned long long team_id;	/* 0: the maker's own */
+	const char *manifest, *manifest_presets;
 };
 
 static const struct db_field job_fields[] = {
@@ -1779,6 +1812,9 @@ static const struct db_field job_fields[] = {
 	DB_FIELD(struct job_rec, ahead, DBF_LLONG, "queue_position"),
 	DB_FIELD_NULL(struct job_rec, share, DBF_STR, "share_token"),
 	DB_FIELD_NULL(struct job_rec, team_id, DBF_ULLONG, "team_id"),
+	DB_FIELD_NULL(struct job_rec, manifest, DBF_STR, "manifest"),
+	DB_FIELD_NULL(struct job_rec, manifest_presets, DBF_STR,
+		"manifest_presets"),
 };
 
 /* A DOUBLE column as JSON: its number with its text (NULL: null). */
@@ -1885,6 +1921,8 @@ job_recipe_json(json_object *o, const struct job_recipe *r)
 	} else {
 		json_object_object_add(o, "upscale", NULL);
 	}
+	json_object_object_add(o, "output_format",
+		json_str_or_null(r->output_format));
 }
 
 /* The stored LoRAs as the JSON array they are ([] for none); a row
@@ -1962,6 +2000,12 @@ job_row(void *rec, void *arg)
 			"/s/%s", r->share));
 	else
 		json_object_object_add(o, "share_url", NULL);
+	/* The scene manifest it was made from (prompt holds what it
+	 * compiled to) and the preset versions used; null for none. */
+	json_object_object_add(o, "manifest", r->manifest ?
+		json_tokener_parse(r->manifest) : NULL);
+	json_object_object_add(o, "manifest_presets", r->manifest_presets ?
+		json_tokener_parse(r->manifest_presets) : NULL);
 	jr->o[jr->n++] = o;
 	return jr->oom;
 }
@@ -2104,7 +2148,8 @@ jobs_json(struct db *db, const char *base_url, const unsigned long long *ids,
 	    TS("j.started_at") " AS started_at, "
 	    TS("j.finished_at") " AS finished_at, j.preview_path,"
 	    " COALESCE(" JOB_AHEAD_SQL ", -1) AS queue_position,"
-	    " j.share_token, j.team_id FROM jobs j WHERE j.id IN (", n,
+	    " j.share_token, j.team_id, j.manifest, j.manifest_presets"
+	    " FROM jobs j WHERE j.id IN (", n,
 	    ") AND " TEAM_JOB_SEES("j.") " AND j.deleted_at IS NULL");
 	for (i = 0; i < n; i++)
 		p[i] = DB_INT(ids[i]);

@@ -56,6 +56,8 @@ enum job_input {
 	/* An upscale-only job (kind "upscale"): its upscaler, and
 	 * upscale_by or width and height (upscale_crop: crop to them). */
 	JOB_IN_KIND, JOB_IN_UPSCALER, JOB_IN_UPSCALE_BY, JOB_IN_UPSCALE_CROP,
+	/* The format of the job's ZIP (imgexport.h's names). */
+	JOB_IN_OUTPUT_FORMAT,
 	JOB_NINPUTS
 };
 extern const struct input job_inputs[];	/* JOB_NINPUTS, then IN_END */
@@ -122,6 +124,12 @@ struct job_spec {
 	double upscale_by;
 	/* Its row in a CSV batch (job_enqueue_batch), else 0. */
 	long batch_row;
+	/* What its ZIP delivers besides the PNGs (imgexport.h's enum
+	 * img_format; 0, IMG_PNG: the PNGs alone). */
+	int output_format;
+	/* The scene manifest it was compiled from (its JSON text) and the
+	 * preset versions used (presets.h's manifest_apply), or NULL. */
+	char *manifest, *manifest_presets;
 };
 
 /* The sides of job_spec's outpaint, in order. */
@@ -311,6 +319,7 @@ struct job_recipe {
 	 * (NULL: not one). */
 	const char *kind, *upscaler, *upscale_by_text;
 	double upscale_by;
+	const char *output_format;	/* "png", "tiff16", ... */
 };
 
 /* The recipe's columns as a SELECT lists them (t: a table prefix such as
@@ -335,7 +344,8 @@ struct job_recipe {
 	t "controlnet_preprocessor, " t "controlnet_low, " \
 	t "controlnet_low AS cn_low_text, " t "controlnet_high, " \
 	t "controlnet_high AS cn_high_text, " t "kind, " t "upscaler, " \
-	t "upscale_by, " t "upscale_by AS upscale_by_text"
+	t "upscale_by, " t "upscale_by AS upscale_by_text, " \
+	t "output_format"
 
 /* The fields of JOB_RECIPE_SQL for a record st whose member m is a
  * struct job_recipe. */
@@ -388,7 +398,8 @@ struct job_recipe {
 	DB_FIELD(st, m.kind, DBF_STR, "kind"), \
 	DB_FIELD_NULL(st, m.upscaler, DBF_STR, "upscaler"), \
 	DB_FIELD_NULL(st, m.upscale_by, DBF_DOUBLE, "upscale_by"), \
-	DB_FIELD_NULL(st, m.upscale_by_text, DBF_STR, "upscale_by_text")
+	DB_FIELD_NULL(st, m.upscale_by_text, DBF_STR, "upscale_by_text"), \
+	DB_FIELD(st, m.output_format, DBF_STR, "output_format")
 
 /* Adds the recipe's keys to o, in the order the API documents them. */
 struct json_object;

@@ -5,6 +5,7 @@
 #include "db.h"
 #include "jobs.h"
 #include "utf8.h"
+#include "util.h"
 
 #include <json-c/json.h>
 #include <stdint.h>
@@ -166,6 +167,19 @@ fail:
 }
 
 int
+team_settings(struct db *db, unsigned long long team_id, const char *name,
+	long max_queued)
+{
+	struct db_param p[4] = { DB_STR(name), DB_INT(max_queued),
+		DB_INT(max_queued), DB_INT(team_id) };
+
+	/* A NULL name binds SQL NULL: COALESCE keeps the old one. */
+	return db_exec(db, "UPDATE teams SET name = COALESCE(?, name),"
+	    " max_queued = CASE ? WHEN -1 THEN max_queued WHEN 0 THEN NULL"
+	    " ELSE ? END WHERE id = ?", p, 4, NULL, NULL);
+}
+
+int
 team_contribute(struct db *db, unsigned long long team_id,
 	unsigned long long user_id, long amount)
 {
@@ -212,10 +226,36 @@ last_owner(struct db *db, unsigned long long team_id,
 	return is_owner > 0 && others == 0;
 }
 
-/* role TEAM_NONE: remove. */
+/* The data of a team.* event about user_id (the member) in team_id,
+ * done by by; NULL when memory runs out (the queue then fails). */
+static json_object *
+member_event(struct db *db, unsigned long long team_id,
+	unsigned long long user_id, unsigned long long by, const char *byname)
+{
+	struct db_param p = DB_INT(team_id);
+	json_object *d = json_object_new_object();
+	char *team = NULL;
+
+	if (d == NULL || db_query_string(db, "SELECT name FROM teams WHERE"
+	    " id = ?", &p, 1, &team) != 0) {
+		json_object_put(d);
+		return NULL;
+	}
+	json_object_object_add(d, "team_id",
+		json_object_new_int64((int64_t)team_id));
+	json_object_object_add(d, "team_name",
+		json_object_new_string(team ? team : ""));
+	json_object_object_add(d, "user_id",
+		json_object_new_int64((int64_t)user_id));
+	json_object_object_add(d, byname, json_object_new_int64((int64_t)by));
+	free(team);
+	return d;
+}
+
+/* role TEAM_NONE: remove (by: who removed them, for the event). */
 static enum team_change
 member_change(struct db *db, unsigned long long team_id,
-	unsigned long long user_id, enum team_role role)
+	unsigned long long user_id, enum team_role role, unsigned long long by)
 {
 	struct db_param p[3];
 	unsigned long long n = 0;
@@ -238,6 +278,12 @@ member_change(struct db *db, unsigned long long team_id,
 	    db_exec(db, "UPDATE team_members SET role = ? WHERE team_id = ?"
 	    " AND user_id = ?", p, 3, &n, NULL)) != 0)
 		goto fail;
+	/* A removal is told to the one removed, in the same transaction
+	 * as the row going. */
+	if (role == TEAM_NONE && n > 0 && user_event_queue(db, user_id,
+	    "team.member_removed", member_event(db, team_id, user_id, by,
+	    "removed_by")) != 0)
+		goto fail;
 	if (db_exec_text(db, "COMMIT") != 0)
 		goto fail;
 	return n > 0 ? TEAM_DONE : TEAM_NO_USER;
@@ -251,12 +297,74 @@ team_member_role(struct db *db, unsigned long long team_id,
 	unsigned long long user_id, enum team_role role)
 {
 	return role == TEAM_NONE ? TEAM_NO_USER :
-		member_change(db, team_id, user_id, role);
+		member_change(db, team_id, user_id, role, 0);
 }
 
 enum team_change
 team_member_remove(struct db *db, unsigned long long team_id,
-	unsigned long long user_id)
+	unsigned long long user_id, unsigned long long by)
 {
-	return member_change(db, team_id, user_id, TEAM_NONE);
+	return member_change(db, team_id, user_id, TEAM_NONE, by);
+}
+
+enum team_change
+team_delete(struct db *db, unsigned long long team_id,
+	unsigned long long by, long *returned)
+{
+	struct db_param p[2] = { DB_INT(team_id), DB_INT(0) };
+	struct buf members = { 0 };
+	char *line, *save = NULL;
+	long credits = -1, busy = 0;
+
+	*returned = 0;
+	if (db_exec_text(db, "START TRANSACTION") != 0)
+		return TEAM_DBFAIL;
+	/* The team's row locked first: a job being charged to its pool
+	 * updates that row, so none is queued between the count and the
+	 * delete. */
+	if (db_query_long(db, "SELECT credits FROM teams WHERE id = ?"
+	    " FOR UPDATE", p, 1, &credits) != 0)
+		goto fail;
+	if (credits < 0) {
+		db_rollback(db);
+		return TEAM_NO_USER;
+	}
+	if (db_query_long(db, "SELECT COUNT(*) FROM jobs WHERE team_id = ?"
+	    " AND status IN ('queued', 'running')", p, 1, &busy) != 0)
+		goto fail;
+	if (busy > 0) {
+		db_rollback(db);
+		return TEAM_BUSY;
+	}
+	if (db_query(db, "SELECT user_id FROM team_members WHERE"
+	    " team_id = ? ORDER BY user_id", p, 1, db_row_line, &members) < 0)
+		goto fail;
+	for (line = members.data ? strtok_r(members.data, "\n", &save) :
+	    NULL; line != NULL; line = strtok_r(NULL, "\n", &save)) {
+		unsigned long long uid = strtoull(line, NULL, 10);
+
+		if (user_event_queue(db, uid, "team.deleted", member_event(db,
+		    team_id, uid, by, "deleted_by")) != 0)
+			goto fail;
+	}
+	/* The pool goes to the owner who deletes the team; the jobs made
+	 * for it stay their makers' own, as when one leaves. */
+	p[0] = DB_INT(credits);
+	p[1] = DB_INT(by);
+	if (credits > 0 && db_exec(db, "UPDATE users SET credits ="
+	    " credits + ? WHERE id = ?", p, 2, NULL, NULL) != 0)
+		goto fail;
+	p[0] = DB_INT(team_id);
+	if (db_exec(db, "UPDATE jobs SET team_id = NULL WHERE team_id = ?",
+	    p, 1, NULL, NULL) != 0 ||
+	    db_exec(db, "DELETE FROM teams WHERE id = ?", p, 1, NULL,
+	    NULL) != 0 || db_exec_text(db, "COMMIT") != 0)
+		goto fail;
+	buf_free(&members);
+	*returned = credits;
+	return TEAM_DONE;
+fail:
+	db_rollback(db);
+	buf_free(&members);
+	return TEAM_DBFAIL;
 }

@@ -63,6 +63,14 @@ int team_create(struct db *db, unsigned long long user_id, const char *name,
 	unsigned long long *id);
 
 #define TEAM_CREDITS_MAX 1000000000L
+#define TEAM_QUEUED_MAX 100000L
+
+/* Renames team_id (name checked by the caller; NULL: kept) and sets its
+ * quota of jobs queued or running at once (1 to TEAM_QUEUED_MAX; 0: no
+ * team limit, only each maker's tier; -1: kept). The caller checked
+ * that they own it. Returns 0, or -1 on a database error. */
+int team_settings(struct db *db, unsigned long long team_id,
+	const char *name, long max_queued);
 
 /* Moves amount (1 to TEAM_CREDITS_MAX) of user_id's own credits into
  * team_id's pool, in one transaction; the caller checked that they are
@@ -77,6 +85,7 @@ enum team_change {
 	TEAM_NO_USER,		/* no such user (or team) */
 	TEAM_ALREADY,		/* already a member */
 	TEAM_LAST_OWNER,	/* it would leave the team without an owner */
+	TEAM_BUSY,		/* it has jobs queued or running */
 	TEAM_DBFAIL
 };
 
@@ -93,9 +102,20 @@ enum team_change team_member_add(struct db *db, unsigned long long team_id,
 enum team_change team_member_role(struct db *db, unsigned long long team_id,
 	unsigned long long user_id, enum team_role role);
 
-/* Removes user_id from the team (leaving is removing oneself). The jobs
- * they made for it stay theirs; they lose sight of the others'. */
+/* Removes user_id from the team (leaving is removing oneself), and
+ * queues team.member_removed to their webhook (by: who removed them).
+ * The jobs they made for it stay theirs; they lose sight of the
+ * others'. */
 enum team_change team_member_remove(struct db *db,
-	unsigned long long team_id, unsigned long long user_id);
+	unsigned long long team_id, unsigned long long user_id,
+	unsigned long long by);
+
+/* Deletes team_id for its owner by: refused with TEAM_BUSY while a job
+ * made for it is queued or running (its refund would go to the pool);
+ * TEAM_NO_USER when there is no such team. The pool's credits go to by
+ * (*returned: how many), the team's jobs stay their makers' own, and
+ * every member gets team.deleted, all in one transaction. */
+enum team_change team_delete(struct db *db, unsigned long long team_id,
+	unsigned long long by, long *returned);
 
 #endif

@@ -6,6 +6,7 @@
 #include "i18n.h"
 #include "log.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -220,6 +221,10 @@ static const char *const flash_msgs[][2] = {
 	{ "team_credits_added", N_("Credits added to the team.") },
 	{ "team_role_changed", N_("Role changed.") },
 	{ "team_member_removed", N_("Member removed.") },
+	{ "team_settings_saved", N_("Team settings saved.") },
+	{ "team_deleted", N_("Team deleted. Its jobs stay with the members "
+		"who made them; credits left in its pool were added to "
+		"yours.") },
 	{ "team_left", N_("You left the team. The jobs you made for it stay "
 	    "yours.") },
 };
@@ -241,6 +246,23 @@ view_flash(struct kreq *req, const char *code)
 	if (flash_text(code) == NULL)
 		return -1;
 	return resp_cookie(req, FLASH_COOKIE, code, 60);
+}
+
+int
+view_flash_redirect(struct kreq *req, const char *code, const char *fmt, ...)
+{
+	char url[256];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(url, sizeof(url), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(url) || view_flash(req, code) != 0) {
+		view_error(req, 500, "internal", "Out of memory.");
+		return -1;
+	}
+	return resp_redirect(req, url);
 }
 
 /* The open incident the frame's banner names (the most severe, then the

@@ -68,6 +68,11 @@ int view_db_fail(struct kreq *req, const char *where);
 #define FLASH_COOKIE "kiln_flash"
 int view_flash(struct kreq *req, const char *code);
 
+/* view_flash(code) then a 303 to the URL fmt makes (at most 255 bytes);
+ * a 500 page instead when that fails. Returns what the answer did. */
+int view_flash_redirect(struct kreq *req, const char *code,
+	const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* The portal's error page: error.cs with Error.Status and Error.Message. */
 void view_error(struct kreq *req, int status, const char *code,
 	const char *message);

@@ -15,6 +15,7 @@
 #include "extras.h"
 #include "filehash.h"
 #include "image.h"
+#include "imgexport.h"
 #include "imginputs.h"
 #include "jobs.h"
 #include "log.h"
@@ -1129,6 +1130,36 @@ remove_others(struct render *r, int attempt)
 	free(o.gone);
 }
 
+/* Stores image i's float pixels as its master beside the PNG at key rel
+ * (same stem, ".exr": imgexport_master_key) through the storage
+ * interface, so the high-precision downloads are made from the VAE's
+ * output rather than the 8-bit PNG. Returns 0, or -1 with err. */
+static int
+put_master(struct render *r, const struct gen_result *res, int i,
+    const char *rel, const char *params, char *err, size_t errlen)
+{
+	struct storage *st = r->st;
+	struct buf b = { 0 };
+	char key[1100], e[512];
+	int rc = -1;
+
+	if (imgexport_master_key(rel, key, sizeof(key)) != 0) {
+		errf(err, errlen, "float master: no key for %s", rel);
+		goto out;
+	}
+	if (imgexport_master_encode(res->width, res->height, res->rgbf +
+	    (size_t)i * (size_t)res->width * (size_t)res->height * 3, params,
+	    &b, e, sizeof(e)) != 0 || storage_put(st, key, b.data, b.len, e,
+	    sizeof(e)) != 0) {
+		errf(err, errlen, "float master of image %d: %s", i, e);
+		goto out;
+	}
+	rc = 0;
+out:
+	buf_free(&b);
+	return rc;
+}
+
 /* Writes the images (atomically, with their parameters) and commits the
  * job. Returns 0, or -1 with err. */
 static int
@@ -1222,6 +1253,11 @@ deliver(struct render *r, const struct gen_result *res, char *err,
 			stored = i;
 			goto out;
 		}
+		if (res->rgbf != NULL && put_master(r, res, i, rel[i], params,
+		    err, errlen) != 0) {
+			stored = i + 1;
+			goto out;
+		}
 		img[i].idx = i;
 		img[i].seed = res->seeds[i];
 		img[i].path = rel[i];
@@ -1261,10 +1297,16 @@ deliver(struct render *r, const struct gen_result *res, char *err,
 out:
 	/* Images stored for a result that was not recorded: removed, so
 	 * none stays behind that no row points at. */
-	for (i = 0; rel != NULL && i < stored; i++)
+	for (i = 0; rel != NULL && i < stored; i++) {
+		char key[1100];
+
 		if (storage_remove(r->st, rel[i]) != 0)
 			log_warn("job %llu: could not remove %s", j->id,
 			    rel[i]);
+		if (imgexport_master_key(rel[i], key, sizeof(key)) == 0 &&
+		    storage_remove(r->st, key) != 0)
+			log_warn("job %llu: could not remove %s", j->id, key);
+	}
 	for (i = 0; rel != NULL && i < res->count; i++)
 		free(rel[i]);
 	for (i = 0; url != NULL && i < res->count; i++)

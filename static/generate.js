@@ -365,3 +365,48 @@
   var active = Number(out.getAttribute("data-job"));
   if (active > 0) watch(active);
 })();
+
+// The manifest mode (/generate/manifest): as the manifest is typed, the
+// form is sent in the background as a preview and what it compiles to
+// (or the error with its JSON path) replaces the server-rendered side.
+// Without scripts the Preview button does the same with a page load.
+(function () {
+  "use strict";
+  var form = document.getElementById("manifest-form");
+  var out = document.getElementById("manifest-out");
+  var box = document.getElementById("manifest");
+  if (!form || !out || !box || !window.fetch || !window.DOMParser) return;
+  var timer = null, seq = 0;
+
+  function preview() {
+    var data = new URLSearchParams(new FormData(form));
+    var mine = ++seq;
+    data.set("action", "preview");
+    data.set("live", "1");
+    // (form.action is the buttons named "action": read the attribute.)
+    fetch(form.getAttribute("action"), { method: "POST", body: data,
+                         credentials: "same-origin" })
+      .then(function (r) { return r.text(); })
+      .then(function (html) {
+        if (mine !== seq) return;
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        var next = doc.getElementById("manifest-out");
+        if (next) out.innerHTML = next.innerHTML;
+        var err = document.getElementById("manifest-error");
+        var nerr = doc.getElementById("manifest-error");
+        if (err) err.remove();
+        if (nerr) {
+          box.insertAdjacentElement("afterend", nerr);
+          box.setAttribute("aria-invalid", "true");
+        } else {
+          box.removeAttribute("aria-invalid");
+        }
+      })
+      .catch(function () { /* offline: the buttons still work */ });
+  }
+
+  box.addEventListener("input", function () {
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(preview, 400);
+  });
+})();

@@ -16,6 +16,12 @@
     <input type="file" id="batch-file" name="file" accept=".csv,text/csv,text/plain">
     <label for="batch-csv"><?cs var:_("… or paste it") ?></label>
     <textarea id="batch-csv" name="csv" class="csv" rows="8" translate="no" placeholder="prompt,seed,steps&#10;a red fox,1,20"><?cs var:Form.csv ?></textarea>
+    <details id="batch-sku" class="sku"<?cs if:Batch.Sku ?> open<?cs /if ?>>
+      <summary><?cs var:_("From a SKU list: a scene manifest template") ?></summary>
+      <p><?cs var:_("Each row fills the template's placeholders, {{column}}, with its values, and its manifest makes the row's job. Any column may be a placeholder; columns named as job fields (seed, steps...) also set them.") ?> <a href="/presets"><?cs var:_("Presets") ?></a></p>
+      <label for="batch-manifest"><?cs var:_("Manifest template (JSON)") ?></label>
+      <textarea id="batch-manifest" name="manifest" class="csv" rows="6" translate="no" placeholder="{&quot;subject&quot;: &quot;{{product}} in {{colour}}&quot;, &quot;materials&quot;: [&quot;{{material}}&quot;], &quot;style&quot;: &quot;e-commerce&quot;}"><?cs var:Form.manifest ?></textarea>
+    </details>
     <button type="submit"><?cs var:_("Queue the batch") ?></button>
   </form>
 </section>

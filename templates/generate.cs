@@ -3,8 +3,10 @@ job's progress, live preview and images on the other (generate.js fills
 them in place; without scripts the form posts and the job page follows
 the job). Every text the script shows comes from a data- attribute
 here. ?>
+<?cs if:Gen.Mode == "manifest" ?><?cs include:"generate_manifest.cs" ?><?cs else ?>
 <section class="generate studio">
   <h1><?cs var:_("Generate") ?></h1>
+  <p class="muted"><a href="/generate/manifest" id="manifest-mode"><?cs var:_("Describe the shot as a scene manifest instead") ?></a></p>
   <?cs if:Form.Failed ?><p class="notice error" role="alert"><?cs var:_("No job was made; see the fields marked below.") ?></p><?cs /if ?>
   <?cs if:Form.Error ?><p class="notice error" role="alert"><?cs var:_("No job was made:") ?> <?cs var:Form.Error ?><?cs var:_(".") ?></p><?cs /if ?>
   <div class="studio-grid">
@@ -93,6 +95,16 @@ here. ?>
       </div>
     </details>
     <?cs include:"generate_inputs.cs" ?>
+    <label for="output_format"><?cs var:_("File format") ?> <span class="muted"><?cs var:_("(of the ZIP, beside the PNGs)") ?></span></label>
+    <select id="output_format" name="output_format">
+      <option value="png"><?cs var:_("PNG, 8-bit") ?></option>
+      <option value="png16"<?cs if:Form.output_format == "png16" ?> selected<?cs /if ?>><?cs var:_("PNG, 16-bit") ?></option>
+      <option value="tiff16"<?cs if:Form.output_format == "tiff16" ?> selected<?cs /if ?>><?cs var:_("TIFF, 16-bit") ?></option>
+      <option value="tiff32"<?cs if:Form.output_format == "tiff32" ?> selected<?cs /if ?>><?cs var:_("TIFF, 32-bit float") ?></option>
+      <option value="exr"<?cs if:Form.output_format == "exr" ?> selected<?cs /if ?>><?cs var:_("OpenEXR, 32-bit float") ?></option>
+      <option value="exr16"<?cs if:Form.output_format == "exr16" ?> selected<?cs /if ?>><?cs var:_("OpenEXR, 16-bit half") ?></option>
+    </select>
+    <?cs if:Form.Errors.output_format ?><p class="field-error"><?cs var:Form.Errors.output_format ?></p><?cs /if ?>
     <?cs if:subcount(Gen.Teams) > 0 ?>
     <label for="team_id"><?cs var:_("For") ?></label>
     <select id="team_id" name="team_id">
@@ -138,3 +150,4 @@ here. ?>
   </ul>
   <?cs /if ?>
 </section>
+<?cs /if ?>

@@ -30,6 +30,7 @@
       <p class="caption"><?cs var:_("Seed") ?> <?cs var:i.Seed ?> · <?cs var:i.Width ?>&times;<?cs var:i.Height ?></p>
       <div class="image-actions">
         <a href="/api/v1/images/<?cs var:j.Id ?>-<?cs var:i.Idx ?>.png" download="kiln-<?cs var:j.Id ?>-<?cs var:i.Idx ?>.png"><?cs var:_("Download") ?></a>
+        <?cs if:j.HasMaster ?><span class="formats"><?cs var:_("High precision:") ?> <a href="/api/v1/images/<?cs var:j.Id ?>-<?cs var:i.Idx ?>.png?format=png16"><?cs var:_("PNG, 16-bit") ?></a> · <a href="/api/v1/images/<?cs var:j.Id ?>-<?cs var:i.Idx ?>.png?format=tiff16"><?cs var:_("TIFF, 16-bit") ?></a> · <a href="/api/v1/images/<?cs var:j.Id ?>-<?cs var:i.Idx ?>.png?format=tiff32"><?cs var:_("TIFF, 32-bit float") ?></a> · <a href="/api/v1/images/<?cs var:j.Id ?>-<?cs var:i.Idx ?>.png?format=exr"><?cs var:_("OpenEXR, 32-bit float") ?></a> · <a href="/api/v1/images/<?cs var:j.Id ?>-<?cs var:i.Idx ?>.png?format=exr16"><?cs var:_("OpenEXR, 16-bit half") ?></a></span><?cs /if ?>
         <?cs # Making from it, sharing and publishing are its maker's: a
           team job's other members only see it. ?><?cs if:j.Mine ?>
         <?cs if:j.Kind != "upscale" ?><a href="/generate?from=<?cs var:j.Id ?>&amp;seed=<?cs var:i.Seed ?>"><?cs var:_("Use this seed") ?></a><?cs /if ?>
@@ -68,6 +69,7 @@
   <table class="params">
     <?cs include:"params.cs" ?>
     <tr><th><?cs var:_("Images") ?></th><td><?cs var:j.Batch ?></td></tr>
+    <?cs if:j.Manifest ?><tr><th><?cs var:_("Scene manifest") ?></th><td><pre class="manifest" id="job-manifest" translate="no"><?cs var:j.Manifest ?></pre></td></tr><?cs /if ?>
     <tr><th><?cs var:_("Created") ?> (<?cs var:TimeZone ?>)</th><td><?cs var:localtime(j.Created) ?></td></tr>
     <?cs if:j.Started ?><tr><th><?cs var:_("Started") ?></th><td><?cs var:localtime(j.Started) ?><?cs if:j.Daemon ?> <?cs var:subst1(_("on {n}"), j.Daemon) ?><?cs /if ?></td></tr><?cs /if ?>
     <?cs if:j.Finished ?><tr><th><?cs var:_("Finished") ?></th><td><?cs var:localtime(j.Finished) ?><?cs if:j.RenderS ?> <?cs var:subst1(_("({n} s rendering)"), j.RenderS) ?><?cs /if ?></td></tr><?cs /if ?>

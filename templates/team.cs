@@ -42,6 +42,22 @@
     <button type="submit"><?cs var:_("Add to the team") ?></button>
   </form>
   <?cs /if ?>
+  <?cs if:Team.Role == "owner" ?>
+  <h2><?cs var:_("Settings") ?></h2>
+  <form method="post" action="/teams/<?cs var:Team.Info.0.Id ?>/settings" class="stacked" id="team-settings">
+    <input type="hidden" name="csrf" value="<?cs var:Csrf.Token ?>">
+    <label for="team-name"><?cs var:_("Name") ?></label>
+    <input id="team-name" name="name" maxlength="100" required value="<?cs if:Form.Name ?><?cs var:Form.Name ?><?cs else ?><?cs var:Team.Info.0.Name ?><?cs /if ?>">
+    <?cs if:Form.Errors.name ?><p class="field-error"><?cs var:Form.Errors.name ?></p><?cs /if ?>
+    <label for="max-queued"><?cs var:_("Team jobs queued or running at once (blank: no team limit; each maker's own limits still apply)") ?></label>
+    <input id="max-queued" name="max_queued" type="number" min="1" max="100000" step="1" value="<?cs if:Form.Errors.max_queued ?><?cs var:Form.MaxQueued ?><?cs else ?><?cs var:Team.Info.0.MaxQueued ?><?cs /if ?>">
+    <?cs if:Form.Errors.max_queued ?><p class="field-error"><?cs var:Form.Errors.max_queued ?></p><?cs /if ?>
+    <button type="submit"><?cs var:_("Save") ?></button>
+  </form>
+  <h2><?cs var:_("Delete the team") ?></h2>
+  <p class="muted"><?cs var:_("Jobs made for the team stay with the members who made them; credits left in its pool are added to yours. A team with jobs queued or running cannot be deleted.") ?></p>
+  <?cs call:confirm("/teams/" + Team.Info.0.Id + "/delete", _("Delete team"), _("Delete this team for all its members? This cannot be undone."), _("Yes, delete the team"), "danger") ?>
+  <?cs /if ?>
   <h2><?cs var:_("Recent jobs") ?></h2>
   <?cs if:subcount(Team.Jobs) == 0 ?>
   <p class="muted"><?cs var:_("No jobs for this team yet.") ?></p>

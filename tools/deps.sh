@@ -11,19 +11,24 @@ libfcgi-dev libfcgi-bin libmariadb-dev mariadb-server mariadb-client
 libcurl4-openssl-dev libjson-c-dev clearsilver-dev libgd-dev
 ocl-icd-opencl-dev opencl-c-headers libclblast-dev pocl-opencl-icd clinfo
 libsodium-dev libunistring-dev libzxcvbn-dev liboath-dev libqrencode-dev
-libarchive-dev libssl-dev lighttpd"
+libarchive-dev libssl-dev lighttpd
+libpng-dev libtiff-dev libopenexr-dev"
 # Apache runs in the tests beside lighttpd; the engine tests compute their
 # references with PyTorch (OpenBLAS, or it runs ~25x slower); the pages
 # are driven by headless Chromium (with a CJK font for the Chinese
 # pages); the man pages are rendered by man -l;
 # the Lanczos resampler is checked against Pillow's, as A1111 uses it;
 # the canny preprocessor against OpenCV (python3-opencv); the mail tests
-# send to a real SMTP server (python3-aiosmtpd); the S3 storage tests
-# run s3rver (npm, pinned in tools/s3rver/package-lock.json) on node.
+# send to a real SMTP server (python3-aiosmtpd); the high-precision
+# exports are read back with tifffile and OpenEXR's own exrheader
+# (openexr); docs/manifest.schema.json is checked against the manifest
+# docs' examples (python3-jsonschema); the S3 storage tests run s3rver
+# (npm, pinned in tools/s3rver/package-lock.json) on node.
 TEST="clang libclang-rt-14-dev psmisc valgrind apache2 libapache2-mod-fcgid
 chromium fonts-dejavu-core fonts-wqy-microhei man-db groff-base
-python3-aiosmtpd nodejs
-python3-torch python3-numpy python3-pil libopenblas0-pthread python3-opencv"
+python3-aiosmtpd python3-jsonschema nodejs
+python3-torch python3-numpy python3-pil libopenblas0-pthread python3-opencv
+openexr python3-tifffile"
 BENCH="wrk python3-torch python3-numpy libopenblas0-pthread"
 
 [ $# -gt 0 ] || set -- run test

@@ -206,6 +206,7 @@ gen_result_free(struct gen_result *r)
 	if (r == NULL)
 		return;
 	free(r->rgb);
+	free(r->rgbf);
 	free(r->seeds);
 	memset(r, 0, sizeof(*r));
 }
@@ -801,10 +802,12 @@ out:
 }
 
 /* Decodes the latent z (c x h x w, the sampler's scale; left as it is)
- * into RGB8 at dst, (f h) x (f w). */
+ * into RGB8 at dst, (f h) x (f w), and when dstf is not NULL the same
+ * pixels before quantising (0..1, interleaved like dst) at dstf. */
 static int
 decode_image(struct pipeline *p, const struct gen_params *gp, const float *z,
-    int c, int h, int w, uint8_t *dst, char *err, size_t errlen)
+    int c, int h, int w, uint8_t *dst, float *dstf, char *err,
+    size_t errlen)
 {
 	const struct vae_config *vc = vae_config(p->vae);
 	struct ktensor *zt = NULL, *img = NULL;
@@ -843,6 +846,8 @@ decode_image(struct pipeline *p, const struct gen_params *gp, const float *z,
 
 			v = v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
 			dst[i * 3 + k] = (uint8_t)lrintf(v * 255.0f);
+			if (dstf != NULL)
+				dstf[i * 3 + k] = v;
 		}
 	rc = 0;
 out:
@@ -1098,7 +1103,8 @@ hires_pass(struct pipeline *p, const struct gen_params *gp, struct guide *g,
 			errf(err, errlen, "out of memory");
 			goto out;
 		}
-		if (decode_image(p, gp, x, c, h, w, small, err, errlen) != 0)
+		if (decode_image(p, gp, x, c, h, w, small, NULL, err,
+		    errlen) != 0)
 			goto out;
 		if (upscaler_upscale_rgb(gp->hires_upscaler, small, W, H, W2,
 		    H2, gp->vae_budget, 0, 0, &big, err, errlen) != 0)
@@ -1214,12 +1220,17 @@ pipeline_generate(struct pipeline *p, const struct gen_params *gp,
 	g.arg = arg;
 	img_bytes = (size_t)OW * (size_t)OH * 3;
 	out->rgb = malloc(img_bytes * (size_t)gp->batch);
+	/* The float pixels too, but for inpainting: its result is pasted
+	 * into the 8-bit init image, so there is no float one. */
+	out->rgbf = gp->mask == NULL ? malloc(img_bytes * (size_t)gp->batch *
+	    sizeof(float)) : NULL;
 	out->seeds = calloc((size_t)gp->batch, sizeof(*out->seeds));
 	x = malloc(g.n * sizeof(float));
 	g.in = malloc(2 * nmax * sizeof(float));
 	g.out = malloc(2 * nmax * sizeof(float));
 	if (out->rgb == NULL || out->seeds == NULL || x == NULL ||
-	    g.in == NULL || g.out == NULL) {
+	    g.in == NULL || g.out == NULL || (gp->mask == NULL &&
+	    out->rgbf == NULL)) {
 		errf(err, errlen, "out of memory");
 		goto out;
 	}
@@ -1391,7 +1402,8 @@ pipeline_generate(struct pipeline *p, const struct gen_params *gp,
 		}
 		t1 = rt_now();
 		if (decode_image(p, gp, z, g.c, g.h, g.w, gp->mask != NULL ?
-		    gen : dst, err, errlen) != 0)
+		    gen : dst, out->rgbf != NULL ? out->rgbf + (size_t)i *
+		    img_bytes : NULL, err, errlen) != 0)
 			goto out;
 		if (gp->mask != NULL && inpaint_finish(gp, &ip, gen, W, H, dst,
 		    err, errlen) != 0)

@@ -135,6 +135,11 @@ struct gen_timings {
 struct gen_result {
 	int count, width, height;
 	uint8_t *rgb;			/* count images of width*height*3 */
+	/* The same images before 8-bit quantisation: the VAE's (x + 1) / 2
+	 * clamped to 0..1, of which rgb is lrintf(v * 255); NULL where the
+	 * result went through 8 bits (inpainting pastes into the init
+	 * image). What the high-precision exports are made from. */
+	float *rgbf;
 	uint64_t *seeds;		/* seed of each image */
 	struct gen_timings t;
 };

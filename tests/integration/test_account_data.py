@@ -13,7 +13,9 @@ Each test makes its own accounts with rows in every kind of table
 deliveries, uploads, audit entries, an idempotency key, options)."""
 
 import hashlib
+import http.server
 import io
+import json
 import os
 import re
 import struct
@@ -27,10 +29,46 @@ from harness import wait_until
 from test_accounts import (PW, Browser, account, admin, api, csrf_of,
                            location, logged_in, user_id)
 from test_two_factor import User as TwoFactorUser
+from test_teams import Receiver, verify
 from test_two_factor import mid_step, totp
 
+
+class Events(Receiver):
+    """The operators' receiver of site events ([webhooks] events_url)."""
+    seen = []
+
+
+EVENTS = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Events)
+threading.Thread(target=EVENTS.serve_forever, daemon=True).start()
+
 STACK = dict(server="lighttpd", daemon=True,
-             extra_conf="[limits]\nlogin_burst = 100000\n")
+             extra_conf="[limits]\nlogin_burst = 100000\n"
+             "[webhooks]\nallow = 127.0.0.1\n"
+             "events_url = http://127.0.0.1:%d/events\n" %
+             EVENTS.server_address[1])
+
+
+def deleted_event(s, uid):
+    """The account.deleted event kilnd delivered for uid, its signature
+    checked with the site's secret: its data."""
+    def find():
+        for rec in Events.seen:
+            ev = json.loads(rec["body"])
+            if ev["type"] == "account.deleted" and \
+                    ev["data"]["user_id"] == uid:
+                return rec, ev
+        return None
+    wait_until(lambda: find() is not None, timeout=60, step=0.2,
+               what="account.deleted for user %d" % uid)
+    rec, ev = find()
+    secret = one(s, "SELECT value FROM settings WHERE name ="
+                 " 'webhook_secret'")
+    assert verify(secret, rec), rec
+    # Delivered once, about no job and no user (signed by the site).
+    assert s.sql("SELECT job_id, user_id, status FROM webhook_deliveries"
+                 " WHERE msg_id = '%s'" % rec["id"]) == [
+        ["NULL", "NULL", "delivered"]]
+    return ev["data"]
 
 # Columns that change on their own after the export was made (a key's
 # last use is the polling itself), or that the export's own row moves
@@ -542,6 +580,8 @@ def test_deleting_leaves_nothing_of_the_user_but_pseudonymous_audit(s):
     assert sorted(files_under(s, *("jobs/%d" % j for j in b.jobs),
                               "uploads/%d" % b.id)) == b_files
     assert api(s, "GET", "/api/v1/me", b.key).status == 200
+    # The operators are told, by id only: nothing of the person.
+    assert deleted_event(s, a.id) == {"user_id": a.id, "by": "self"}
 
 
 def test_an_admin_deletes_a_user_after_confirming_not_the_last_admin(s):
@@ -561,6 +601,7 @@ def test_an_admin_deletes_a_user_after_confirming_not_the_last_admin(s):
                 " 'account_delete' ORDER BY id DESC LIMIT 1")
     assert row[0][0] == "admin" and row[0][1].startswith("deleted-user-"), \
         row
+    assert deleted_event(s, a.id) == {"user_id": a.id, "by": "admin"}
     assert files_under(s, *("jobs/%d" % j for j in a.jobs),
                        "uploads/%d" % a.id) == []
     # The stack's admin is its only one: it may not delete itself.

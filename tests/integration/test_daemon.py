@@ -166,7 +166,9 @@ def test_a_job_renders_with_its_parameters_and_a_preview(s):
         imgs = s.sql("SELECT idx, seed, path FROM job_images WHERE"
                      " job_id = %d ORDER BY idx" % jid)
         assert [(i, sd) for i, sd, _ in imgs] == [("0", "42"), ("1", "43")]
-        assert files(s, jid) == ["1-0.png", "1-1.png", "preview.png"]
+        # Each PNG has its float master beside it (issue 29).
+        assert files(s, jid) == ["1-0.exr", "1-0.png", "1-1.exr", "1-1.png",
+                                 "preview.png"], files(s, jid)
         assert j["preview_path"] == "jobs/%d/preview.png" % jid
         params = png_text(s.path("artifacts", imgs[1][2]))["parameters"]
         assert params.startswith("a large red star in the top left "
@@ -278,7 +280,8 @@ def test_kill_9_mid_job_is_finished_by_a_restarted_daemon_once(s):
         assert j["attempt"] == "2", j
         assert s.sql("SELECT COUNT(*) FROM job_images WHERE job_id = %d"
                      % jid) == [["1"]]
-        assert files(s, jid) == ["2-0.png", "preview.png"], files(s, jid)
+        assert files(s, jid) == ["2-0.exr", "2-0.png", "preview.png"], \
+            files(s, jid)
         assert "lease of \"crashy\" expired" in log_of(s, "crashy")
 
 
@@ -304,7 +307,7 @@ def test_two_daemons_run_40_jobs_exactly_once(s):
                      " job_images WHERE job_id >= %d" % first) == \
             [["40", "40"]]
         for jid in ids:
-            assert files(s, jid) == ["1-0.png", "preview.png"], \
+            assert files(s, jid) == ["1-0.exr", "1-0.png", "preview.png"], \
                 (jid, files(s, jid))
         claims = re.findall(r"job (\d+): claimed",
                             log_of(s, "pair-a") + log_of(s, "pair-b"))

@@ -590,3 +590,179 @@ def test_members_move_their_own_credits_into_the_pool(s):
                p["owner"].id) == "975"
     assert one(s, "SELECT credits FROM users WHERE id = %d" %
                p["member"].id) == "40"
+
+
+# -------------------------------------------------------- deleting a team
+
+def test_deleting_a_team_is_for_its_owners_and_keeps_the_jobs(s):
+    p, tid = people(s)
+    s.sql("UPDATE teams SET credits = 70 WHERE id = %d" % tid)
+    jid, data = image_job(s, p["maker"].id, tid)
+    # Running on a daemon that does not exist: nobody ends it but us.
+    queued = running_job(s, p["member"].id, tid)
+    path = "/api/v1/teams/%d" % tid
+    # Only an owner may; the team's others are refused, anyone else
+    # learns nothing of it.
+    want = dict(maker=403, member=403, viewer=403, other=404, moderator=404,
+                admin=404, anon=401)
+    for role, status in want.items():
+        r = call(s, p.get(role), "DELETE", path)
+        assert r.status == status, (role, r.status, r.text)
+    for role, status in dict(want, anon=403).items():
+        r = page(s, p.get(role), "POST", "/teams/%d/delete" % tid)
+        assert r.status == status, (role, r.status)
+    # Not while a job of the team waits: its refund would go to the pool.
+    error_of(call(s, p["owner"], "DELETE", path), 409, "conflict",
+             "queued or running")
+    assert page(s, p["owner"], "POST", "/teams/%d/delete" %
+                tid).status == 409
+    assert one(s, "SELECT COUNT(*) FROM teams WHERE id = %d" % tid) == "1"
+    s.sql("UPDATE jobs SET status = 'canceled' WHERE id = %d" % queued)
+    before = int(one(s, "SELECT credits FROM users WHERE id = %d" %
+                     p["owner"].id))
+    r = call(s, p["owner"], "DELETE", path)
+    assert r.status == 204, (r.status, r.text)
+    assert one(s, "SELECT COUNT(*) FROM teams WHERE id = %d" % tid) == "0"
+    assert one(s, "SELECT COUNT(*) FROM team_members WHERE team_id = %d" %
+               tid) == "0"
+    # The pool went to the owner who deleted it; the jobs are their
+    # makers' own, seen by them only.
+    assert int(one(s, "SELECT credits FROM users WHERE id = %d" %
+                   p["owner"].id)) == before + 70
+    assert s.sql("SELECT id, team_id FROM jobs WHERE id IN (%d, %d)"
+                 " ORDER BY id" % (jid, queued)) == [[str(jid), "NULL"],
+                                                    [str(queued), "NULL"]]
+    r = call(s, p["maker"], "GET", "/api/v1/images/%d-0.png" % jid)
+    assert r.status == 200 and r.body == data
+    for role in ("owner", "member", "viewer"):
+        assert call(s, p[role], "GET", "/api/v1/jobs/%d" %
+                    jid).status == 404, role
+    assert call(s, p["owner"], "GET", path).status == 404
+    assert one(s, "SELECT action FROM audit_log WHERE target_id = %d AND"
+               " actor_id = %d ORDER BY id DESC LIMIT 1" %
+               (tid, p["owner"].id)) == "team.delete"
+
+
+def test_the_team_page_deletes_a_team_for_its_owner(s):
+    owner, mate = Person(s, "owner"), Person(s, "mate")
+    tid = team_of(s, owner, [mate])
+    r = page(s, owner, "GET", "/teams/%d" % tid)
+    assert 'action="/teams/%d/delete"' % tid in r.text
+    assert 'action="/teams/%d/delete"' % tid not in page(
+        s, mate, "GET", "/teams/%d" % tid).text
+    r = page(s, owner, "POST", "/teams/%d/delete" % tid)
+    assert r.status == 303 and r.headers["location"] == "/teams", r.status
+    flash = r.headers.get("set-cookie", "").split(";")[0]
+    assert flash == "kiln_flash=team_deleted", r.headers
+    r = s.request("GET", "/teams", headers={"Cookie": owner.cookie + "; " +
+                                            flash})
+    assert r.status == 200 and "Team deleted." in r.text
+    assert page(s, mate, "GET", "/teams/%d" % tid).status == 404
+
+
+def test_removal_and_deletion_reach_the_members_webhook_signed(s):
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    Receiver.seen = []
+    try:
+        owner, mate = Person(s, "owner"), Person(s, "mate")
+        s.sql("UPDATE users SET webhook_url = 'http://127.0.0.1:%d/hook'"
+              " WHERE id = %d" % (srv.server_address[1], mate.id))
+        tid = team_of(s, owner, [mate])
+        name = one(s, "SELECT name FROM teams WHERE id = %d" % tid)
+        assert api(s, "DELETE", "/api/v1/teams/%d/members/%d" % (
+            tid, mate.id), owner.key).status == 204
+        assert api(s, "POST", "/api/v1/teams/%d/members" % tid, owner.key,
+                   {"username": mate.name}).status == 201
+        assert api(s, "DELETE", "/api/v1/teams/%d" % tid,
+                   owner.key).status == 204
+        harness.wait_until(
+            lambda: one(s, "SELECT COUNT(*) FROM webhook_deliveries WHERE"
+                        " user_id = %d AND status = 'delivered'" % mate.id)
+            == "4", timeout=60, step=0.2, what="four deliveries")
+        secret = one(s, "SELECT webhook_secret FROM users WHERE id = %d" %
+                     mate.id)
+        evs = []
+        for rec in Receiver.seen:
+            assert verify(secret, rec), rec
+            evs.append(json.loads(rec["body"]))
+        evs.sort(key=lambda e: e["timestamp"])
+        assert sorted(e["type"] for e in evs) == sorted([
+            "team.member_added", "team.member_removed",
+            "team.member_added", "team.deleted"])
+        got = {e["type"]: e["data"] for e in evs}
+        assert got["team.member_removed"] == {
+            "team_id": tid, "team_name": name, "user_id": mate.id,
+            "removed_by": owner.id}
+        assert got["team.deleted"] == {
+            "team_id": tid, "team_name": name, "user_id": mate.id,
+            "deleted_by": owner.id}
+        # The owner has no webhook: nothing for them.
+        assert one(s, "SELECT COUNT(*) FROM webhook_deliveries WHERE"
+                   " user_id = %d" % owner.id) == "0"
+    finally:
+        srv.shutdown()
+
+
+# ----------------------------------------------------- the team's settings
+
+def test_owners_set_the_name_and_the_teams_quota(s):
+    p, tid = people(s)
+    s.sql("UPDATE teams SET credits = 500 WHERE id = %d" % tid)
+    path = "/api/v1/teams/%d" % tid
+    # Owners only; the team's others 403, anyone else 404.
+    for role, status in dict(maker=403, member=403, viewer=403, other=404,
+                             admin=404, anon=401).items():
+        who = p.get(role)
+        r = api(s, "PATCH", path, who.key if who else None,
+                {"max_queued": 1})
+        assert r.status == status, (role, r.status, r.text)
+    for body, field in [({"max_queued": 0}, "max_queued"),
+                        ({"max_queued": 100001}, "max_queued"),
+                        ({"max_queued": "2"}, "max_queued"),
+                        ({"name": ""}, "name"), ({"name": 5}, "name"),
+                        ({"credits": 9}, "credits")]:
+        r = api(s, "PATCH", path, p["owner"].key, body)
+        assert r.status == 400 and field in is_json(r)["error"]["fields"], \
+            (body, r.status, r.text)
+    assert s.sql("SELECT max_queued, credits FROM teams WHERE id = %d" %
+                 tid) == [["NULL", "500"]]
+    name = unique("Renamed")
+    r = api(s, "PATCH", path, p["owner"].key, {"name": name,
+                                               "max_queued": 1})
+    assert r.status == 200, r.text
+    assert is_json(r)["max_queued"] == 1 and is_json(r)["name"] == name
+    # The quota holds for the team's members at submission.
+    held = running_job(s, p["owner"].id, tid)
+    body = dict(prompt="for the team", model="kiln-micro", width=64,
+                height=64, steps=2, sampler="euler", seed=3, team_id=tid)
+    error_of(api(s, "POST", "/api/v1/jobs", p["member"].key, body), 429,
+             "quota_exceeded", "team max_queued set by the owner")
+    s.sql("UPDATE jobs SET status = 'canceled' WHERE id = %d" % held)
+    # null lifts it; the name stays when not sent.
+    r = api(s, "PATCH", path, p["owner"].key, {"max_queued": None})
+    assert r.status == 200 and is_json(r)["max_queued"] is None
+    assert is_json(r)["name"] == name
+    # The page: the form for owners only, errors beside the fields,
+    # blank is no limit.
+    assert 'id="team-settings"' in page(s, p["owner"], "GET",
+                                        "/teams/%d" % tid).text
+    assert 'id="team-settings"' not in page(s, p["member"], "GET",
+                                            "/teams/%d" % tid).text
+    assert page(s, p["member"], "POST", "/teams/%d/settings" % tid,
+                dict(name="x", max_queued="3")).status == 403
+    assert page(s, p["other"], "POST", "/teams/%d/settings" % tid,
+                dict(name="x", max_queued="3")).status == 404
+    r = page(s, p["owner"], "POST", "/teams/%d/settings" % tid,
+             dict(name="", max_queued="-4"))
+    assert r.status == 422 and r.text.count('class="field-error"') == 2
+    r = page(s, p["owner"], "POST", "/teams/%d/settings" % tid,
+             dict(name="Studio B", max_queued="3"))
+    assert r.status == 303 and r.headers["location"] == "/teams/%d" % tid
+    assert s.sql("SELECT name, max_queued FROM teams WHERE id = %d" %
+                 tid) == [["Studio B", "3"]]
+    r = page(s, p["owner"], "POST", "/teams/%d/settings" % tid,
+             dict(name="Studio B", max_queued=""))
+    assert r.status == 303
+    assert one(s, "SELECT max_queued FROM teams WHERE id = %d" %
+               tid) == "NULL"

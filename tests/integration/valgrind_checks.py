@@ -198,6 +198,25 @@ def test_login_session_and_key_paths_are_memcheck_clean(s):
     assert out.startswith("Status: 400"), out[:300]
     out = vg_cgi(s, "api.fcgi", "GET", "/api/v1/jobs", auth="Bearer " + key)
     assert out.startswith("Status: 200"), out[:300]
+    # A team's settings (each field judged, an unknown one named) and
+    # its deletion (events queued for each member, the pool returned).
+    out = vg_cgi(s, "api.fcgi", "PATCH", "/api/v1/teams/%d" % tid,
+                 b'{"name": "", "max_queued": 0, "x": 1}',
+                 "application/json", auth="Bearer " + key,
+                 what="PATCH /api/v1/teams (bad)")
+    assert out.startswith("Status: 400"), out[:300]
+    out = vg_cgi(s, "api.fcgi", "PATCH", "/api/v1/teams/%d" % tid,
+                 b'{"name": "vg team 2", "max_queued": null}',
+                 "application/json", auth="Bearer " + key,
+                 what="PATCH /api/v1/teams")
+    assert out.startswith("Status: 200"), out[:300]
+    s.sql("INSERT INTO teams (name, credits) VALUES ('vg gone', 5)")
+    gone = int(s.sql("SELECT MAX(id) FROM teams")[0][0])
+    s.sql("INSERT INTO team_members (team_id, user_id, role) VALUES"
+          " (%d, 1, 'owner'), (%d, %d, 'member')" % (gone, gone, other))
+    out = vg_cgi(s, "api.fcgi", "DELETE", "/api/v1/teams/%d" % gone,
+                 auth="Bearer " + key, what="DELETE /api/v1/teams")
+    assert out.startswith("Status: 204"), out[:300]
     # A finished job with a 320x200 image: its thumbnail (libgd), sharing,
     # the gallery, usage, metrics and deleting.
     s.sql("INSERT INTO jobs (user_id, status, prompt, model, width, height,"

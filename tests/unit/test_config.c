@@ -266,6 +266,14 @@ alerts_keys_are_checked(void)
 	expect_error("[alerts]\nwebhook_url = ftp://ops.example/\n",
 	    "t.conf:2: alerts.webhook_url: \"ftp://ops.example/\" is not an "
 	    "http:// or https:// URL");
+	/* The site events' receiver: checked the same way, named so. */
+	CHECK(parse(&c, "[webhooks]\nevents_url = http://ops.example/ev\n",
+	    err, sizeof(err)) == 0);
+	CHECK_STR(c.webhook_events_url, "http://ops.example/ev");
+	config_free(&c);
+	expect_error("[webhooks]\nevents_url = ops.example\n",
+	    "t.conf:2: webhooks.events_url: \"ops.example\" is not an "
+	    "http:// or https:// URL");
 	/* A header smuggled into the list is one bad address. */
 	expect_error("[alerts]\nemails = a@ops.example, b@ops.example>\n",
 	    "t.conf:2: alerts.emails: \"b@ops.example>\" is not an e-mail "

@@ -1,0 +1,492 @@
+"""Scene manifests and presets (issue 29) through a real stack (lighttpd,
+kilnd with the default model, MariaDB): a job submitted with a manifest
+keeps it and the prompt it compiled to (computed here from the preset rows
+in the database, in docs/manifest.md's order); a field given twice and a
+bad manifest are refused by name and JSON path; presets are made, edited
+into new versions and deleted, someone else's are 404 and the site's are
+the admins'; an old job's manifest compiles as it did with its recorded
+versions; and a SKU CSV of 20 rows makes 20 rendered jobs and a ZIP whose
+manifest names every file. Each test makes its own users."""
+
+import hashlib
+import io
+import json
+import os
+import re
+import zipfile
+
+from common import (api, browser, error_of, is_json, job_count, make_key,
+                    new_user, one, post_form, submit, user_with_key,
+                    wait_db, wait_job)
+
+STACK = dict(server="lighttpd", heartbeat=1, daemon_name="manifest-1",
+             extra_conf="[limits]\nsubmit_burst = 100000\n"
+                        "[tier default]\njobs_per_day = 1000000\n"
+                        "max_queued = 100000\n")
+
+
+def preset_body(s, kind, slug, version=None, owner=None):
+    """A preset's body as the database holds it (not through the API)."""
+    q = ("SELECT body FROM presets WHERE kind = '%s' AND slug = '%s' AND %s"
+         " ORDER BY version DESC LIMIT 1" % (
+             kind, slug, "owner_id IS NULL" if owner is None else
+             "owner_id = %d" % owner))
+    if version is not None:
+        q = q.replace("ORDER BY", "AND version = %d ORDER BY" % version)
+    return json.loads(one(s, q))
+
+
+def expected_prompt(s, m):
+    """docs/manifest.md's order, from the database's preset rows."""
+    parts = [m["subject"]]
+    parts += [preset_body(s, "material", x)["prompt"]
+              for x in m.get("materials", [])]
+    if "environment" in m:
+        parts.append(m["environment"])
+    cam = m.get("camera", {})
+    for k in ("angle", "distance"):
+        if k in cam:
+            parts.append(cam[k].replace("-", " "))
+    if "lens" in cam:
+        parts.append(preset_body(s, "lens", cam["lens"])["prompt"])
+    if "lens_mm" in cam:
+        parts.append("%gmm" % cam["lens_mm"])
+    if "aperture" in cam:
+        parts.append("f/%g" % cam["aperture"])
+    light = m.get("lighting", {})
+    for k in ("setup", "time_of_day"):
+        if k in light:
+            parts.append(preset_body(s, "lighting", light[k])["prompt"])
+    if "colour_temperature_k" in light:
+        parts.append("%dK" % light["colour_temperature_k"])
+    if "style" in m:
+        parts.append(preset_body(s, "style", m["style"])["prompt"])
+    return ", ".join(parts)
+
+
+SHOT = {"subject": "a steel water bottle", "environment": "on wet rocks",
+        "camera": {"angle": "low-angle", "distance": "close-up",
+                   "lens": "85mm-portrait", "lens_mm": 85, "aperture": 2.8},
+        "lighting": {"setup": "rim", "time_of_day": "golden-hour",
+                     "colour_temperature_k": 4500},
+        "materials": ["metal", "glass"], "style": "e-commerce",
+        "negative": "dents", "output": {"width": 64, "height": 64},
+        "seed": 42}
+
+
+def fields_of(r, where):
+    e = error_of(r, 400, "validation_failed", where)
+    return e["fields"]
+
+
+def test_a_manifest_job_keeps_its_manifest_and_compiled_prompt(s):
+    uid, key = user_with_key(s, prefix="scene")
+    j = submit(s, key, {"manifest": SHOT, "steps": 2})
+    style = preset_body(s, "style", "e-commerce")
+    assert j["manifest"] == SHOT, j["manifest"]
+    assert j["prompt"] == expected_prompt(s, SHOT), j["prompt"]
+    assert j["negative_prompt"] == ", ".join(
+        [style["negative"], preset_body(s, "material", "glass")["negative"],
+         "dents"])
+    # steps given beside the manifest beat the style's; the rest are
+    # the style's.
+    assert (j["steps"], j["sampler"]) == (2, style["sampler"])
+    assert float(j["cfg_scale"]) == float(style["cfg_scale"])
+    assert (j["width"], j["height"], j["seed"]) == (64, 64, 42)
+    assert [(p["kind"], p["slug"], p["version"], p["owner"])
+            for p in j["manifest_presets"]] == [
+        ("style", "e-commerce", 1, None), ("lens", "85mm-portrait", 1, None),
+        ("lighting", "rim", 1, None), ("lighting", "golden-hour", 1, None),
+        ("material", "metal", 1, None), ("material", "glass", 1, None)]
+    row = s.sql("SELECT manifest, prompt FROM jobs WHERE id = %d" % j["id"])
+    assert json.loads(row[0][0]) == SHOT
+    assert row[0][1] == j["prompt"]
+    done = wait_job(s, key, j["id"], ("succeeded", "failed"), timeout=180)
+    assert done["status"] == "succeeded", done
+    assert done["manifest"] == SHOT
+    # The preview endpoint gives the same text.
+    r = api(s, "POST", "/api/v1/manifests/compile", key, {"manifest": SHOT})
+    assert r.status == 200, r.text[:500]
+    c = is_json(r)
+    assert c["prompt"] == j["prompt"]
+    assert c["negative_prompt"] == j["negative_prompt"]
+    assert c["job"]["steps"] == style["steps"]
+
+
+def test_a_field_given_twice_is_refused_by_name(s):
+    uid, key = user_with_key(s, prefix="twice")
+    n = job_count(s)
+    f = fields_of(api(s, "POST", "/api/v1/jobs", key,
+                      {"manifest": SHOT, "prompt": "x"}), "prompt twice")
+    assert "prompt" in f, f
+    f = fields_of(api(s, "POST", "/api/v1/jobs", key,
+                      {"manifest": SHOT, "seed": 1, "width": 64}),
+                  "seed twice")
+    assert set(f) == {"seed", "width"}, f
+    assert job_count(s) == n
+
+
+def test_the_batch_api_takes_manifests_all_or_nothing(s):
+    uid, key = user_with_key(s, prefix="apibatch")
+    n = job_count(s)
+    good = {"manifest": dict(SHOT, seed=1), "steps": 1}
+    bad = {"manifest": dict(SHOT, materials=["velvet"])}
+    r = api(s, "POST", "/api/v1/jobs/batch", key, {"jobs": [good, bad]})
+    f = fields_of(r, "one bad manifest")
+    assert f == {"jobs[1].manifest": "$.materials[0]: no material preset"
+                 " is called velvet"}, f
+    assert job_count(s) == n
+    r = api(s, "POST", "/api/v1/jobs/batch", key, {"jobs": [
+        good, {"manifest": dict(SHOT, seed=2), "steps": 1}]})
+    assert r.status == 202, r.text[:800]
+    jobs = is_json(r)["jobs"]
+    assert [j["manifest"]["seed"] for j in jobs] == [1, 2]
+    assert all(j["prompt"] == expected_prompt(s, SHOT) for j in jobs)
+
+
+def test_a_bad_manifest_is_refused_at_its_json_path(s):
+    uid, key = user_with_key(s, prefix="badm")
+    n = job_count(s)
+    cases = [
+        (dict(SHOT, camera={"lens_mm": 5}),
+         "$.camera.lens_mm: must be between 8 and 800"),
+        (dict(SHOT, lighting={"mood": "dark"}),
+         "$.lighting.mood: is not a field of the manifest"),
+        (dict(SHOT, materials=["metal", "velvet"]),
+         "$.materials[1]: no material preset is called velvet"),
+        ({"style": "editorial"}, "$.subject: is required"),
+    ]
+    for m, want in cases:
+        f = fields_of(api(s, "POST", "/api/v1/jobs", key, {"manifest": m}),
+                      want)
+        assert f == {"manifest": want}, f
+        r = api(s, "POST", "/api/v1/manifests/compile", key,
+                {"manifest": m})
+        e = error_of(r, 400, "validation_failed", want)
+        assert e["path"] == want.split(":")[0], e
+    assert job_count(s) == n
+
+
+def test_presets_are_versioned_and_others_are_404(s):
+    uid, key = user_with_key(s, prefix="presets")
+    other, okey = user_with_key(s, prefix="stranger")
+    r = api(s, "POST", "/api/v1/presets", key, {
+        "kind": "style", "slug": "my-look", "name": "My look",
+        "body": {"prompt": "pastel tones v1", "steps": 2}})
+    assert r.status == 201, r.text[:500]
+    p = is_json(r)
+    assert (p["version"], p["site"], p["owner"]) == (1, False, uid)
+    pid = p["id"]
+    m = {"subject": "a cup", "style": "my-look",
+         "output": {"width": 64, "height": 64}}
+    j1 = submit(s, key, {"manifest": m})
+    assert j1["prompt"] == "a cup, pastel tones v1"
+    assert j1["steps"] == 2
+    # An edit is a new version; the old one stays in the history.
+    r = api(s, "PUT", "/api/v1/presets/%d" % pid, key, {
+        "name": "My look", "body": {"prompt": "pastel tones v2"}})
+    assert r.status == 200, r.text[:500]
+    p = is_json(r)
+    assert p["version"] == 2
+    assert [(v["version"], v["body"]["prompt"]) for v in p["versions"]] == \
+        [(2, "pastel tones v2"), (1, "pastel tones v1")]
+    assert one(s, "SELECT COUNT(*) FROM presets WHERE owner_id = %d AND"
+               " slug = 'my-look'" % uid) == "2"
+    r = api(s, "POST", "/api/v1/manifests/compile", key, {"manifest": m})
+    assert is_json(r)["prompt"] == "a cup, pastel tones v2"
+    # The old job's manifest with its recorded versions: as it was.
+    r = api(s, "POST", "/api/v1/manifests/compile", key, {
+        "manifest": j1["manifest"], "presets": j1["manifest_presets"]})
+    assert r.status == 200, r.text[:500]
+    assert is_json(r)["prompt"] == j1["prompt"]
+    # Someone else's preset: 404 to read, edit or delete, and no such
+    # preset in their manifests.
+    for method, body in (("GET", None), ("PUT", {"name": "x", "body": {
+            "prompt": "x"}}), ("DELETE", None)):
+        error_of(api(s, method, "/api/v1/presets/%d" % pid, okey, body),
+                 404, "not_found", method)
+    r = api(s, "POST", "/api/v1/manifests/compile", okey, {"manifest": m})
+    assert error_of(r, 400, "validation_failed")["path"] == "$.style"
+    listed = is_json(api(s, "GET", "/api/v1/presets?kind=style", okey))
+    assert "my-look" not in [x["slug"] for x in listed["presets"]]
+    assert {"e-commerce", "editorial", "social-media"} <= \
+        {x["slug"] for x in listed["presets"]}
+    mine = is_json(api(s, "GET", "/api/v1/presets", key))["presets"]
+    assert [(x["slug"], x["version"]) for x in mine
+            if not x["site"]] == [("my-look", 2)]
+    # A site preset is read-only to a user (403), the admins' to change.
+    site = [x for x in mine if x["slug"] == "noon"][0]
+    error_of(api(s, "PUT", "/api/v1/presets/%d" % site["id"], key, {
+        "name": "Noon", "body": {"prompt": "x"}}), 403, "forbidden")
+    error_of(api(s, "POST", "/api/v1/presets", key, {
+        "kind": "lens", "slug": "fisheye", "name": "Fisheye", "site": True,
+        "body": {"prompt": "fisheye"}}), 403, "forbidden")
+    admin, akey = user_with_key(s, prefix="padmin", role="admin")
+    slug = "fisheye-" + os.urandom(3).hex()
+    r = api(s, "POST", "/api/v1/presets", akey, {
+        "kind": "lens", "slug": slug, "name": "Fisheye", "site": True,
+        "body": {"prompt": "8mm fisheye lens"}})
+    assert r.status == 201, r.text[:500]
+    assert is_json(r)["site"] is True
+    r = api(s, "POST", "/api/v1/manifests/compile", okey, {"manifest": {
+        "subject": "a dog", "camera": {"lens": slug}}})
+    assert is_json(r)["prompt"] == "a dog, 8mm fisheye lens"
+    # A bad body names its path; a second preset of one slug conflicts.
+    f = fields_of(api(s, "POST", "/api/v1/presets", key, {
+        "kind": "lens", "slug": "x1", "name": "X",
+        "body": {"prompt": "x", "steps": 3}}), "steps on a lens")
+    assert f["body"].startswith("$.steps: "), f
+    f = fields_of(api(s, "POST", "/api/v1/presets", key, {
+        "name": "X", "body": {"prompt": "x"}}), "no kind, no slug")
+    assert {"kind", "slug"} <= set(f), f
+    error_of(api(s, "POST", "/api/v1/presets", key, {
+        "kind": "style", "slug": "my-look", "name": "again",
+        "body": {"prompt": "x"}}), 409, "conflict")
+    # Deleted: gone from the list and 404, the job's versions kept.
+    assert api(s, "DELETE", "/api/v1/presets/%d" % pid, key).status == 204
+    error_of(api(s, "GET", "/api/v1/presets/%d" % pid, key), 404,
+             "not_found")
+    r = api(s, "POST", "/api/v1/manifests/compile", key, {
+        "manifest": j1["manifest"], "presets": j1["manifest_presets"]})
+    assert is_json(r)["prompt"] == j1["prompt"]
+
+
+def multipart(fields, files):
+    bnd = "kilnbnd" + os.urandom(8).hex()
+    out = b""
+    for k, v in fields.items():
+        out += ("--%s\r\nContent-Disposition: form-data; name=\"%s\"\r\n"
+                "\r\n%s\r\n" % (bnd, k, v)).encode()
+    for k, (name, data) in files.items():
+        out += ("--%s\r\nContent-Disposition: form-data; name=\"%s\"; "
+                "filename=\"%s\"\r\nContent-Type: text/csv\r\n\r\n" %
+                (bnd, k, name)).encode() + data + b"\r\n"
+    out += ("--%s--\r\n" % bnd).encode()
+    return "multipart/form-data; boundary=" + bnd, out
+
+
+def post_sku(s, cookie, csrf, template, text, name="skus.csv"):
+    ctype, body = multipart({"csrf": csrf, "manifest": json.dumps(template)},
+                            {"file": (name, text)})
+    return s.request("POST", "/batch", body=body, headers={
+        "Cookie": cookie, "Content-Type": ctype}, timeout=60)
+
+
+def errors_of(html):
+    import html as h
+    m = re.search(r'<ul class="errors" id="batch-errors">(.*?)</ul>', html,
+                  re.S)
+    assert m, html[:3000]
+    return [h.unescape(x) for x in re.findall(r"<li>(.*?)</li>",
+                                              m.group(1), re.S)]
+
+
+TEMPLATE = {"subject": "{{product}} in {{colour}}",
+            "materials": ["{{material}}"], "style": "e-commerce",
+            "output": {"width": 64, "height": 64}}
+MATERIALS = ["metal", "fabric", "glass", "wood", "leather"]
+
+
+def test_a_sku_csv_of_20_rows_makes_20_jobs_and_a_zip_naming_every_file(s):
+    uid, _ = new_user(s, "sku")
+    cookie, csrf = browser(s, uid)
+    key = make_key(s, uid, "read")
+    rows = [("product %d" % i, "colour %d" % i, MATERIALS[i % 5], str(i))
+            for i in range(20)]
+    text = "product,colour,material,seed,steps\n" + "".join(
+        "%s,%s,%s,%s,1\n" % r for r in rows)
+    r = post_sku(s, cookie, csrf, TEMPLATE, text.encode())
+    assert r.status == 303, (r.status, r.text[:1500])
+    bid = int(re.fullmatch(r"/batch/(\d+)", r.headers["location"]).group(1))
+    db = s.sql("SELECT batch_row, id, prompt, manifest, seed FROM jobs"
+               " WHERE batch_id = %d ORDER BY batch_row" % bid)
+    assert len(db) == 20
+    want = []
+    for (prod, col, mat, seed), row in zip(rows, db):
+        m = dict(TEMPLATE, subject="%s in %s" % (prod, col),
+                 materials=[mat])
+        want.append(m)
+        assert json.loads(row[3]) == m, row[3]
+        assert row[2] == expected_prompt(s, m)
+        assert row[4] == seed
+    ids = [int(x[1]) for x in db]
+    for jid in ids:
+        wait_db(s, jid, ("succeeded",), timeout=600)
+    r = s.request("GET", "/batch/%d.zip" % bid, headers={"Cookie": cookie},
+                  timeout=60)
+    assert r.status == 200, r.status
+    z = zipfile.ZipFile(io.BytesIO(r.body))
+    man = json.loads(z.read("manifest.json"))
+    assert [(x["row"], x["job_id"]) for x in man["rows"]] == \
+        list(zip(range(2, 22), ids))
+    named = ["manifest.json"]
+    for x, m in zip(man["rows"], want):
+        assert x["job"]["manifest"] == m
+        assert len(x["files"]) == 1
+        for f in x["files"]:
+            data = z.read(f["name"])
+            assert f["sha256"] == hashlib.sha256(data).hexdigest()
+            named.append(f["name"])
+    assert sorted(z.namelist()) == sorted(named)
+    assert len(named) == 21
+
+
+def test_a_sku_csv_with_a_missing_column_or_empty_value_queues_nothing(s):
+    uid, _ = new_user(s, "skubad")
+    cookie, csrf = browser(s, uid)
+    n = job_count(s)
+    r = post_sku(s, cookie, csrf, TEMPLATE,
+                 b"product,material\na bag,fabric\n")
+    assert r.status == 422, (r.status, r.text[:800])
+    assert errors_of(r.text) == [
+        "row 1: $.subject: {{colour}} names no column"], errors_of(r.text)
+    r = post_sku(s, cookie, csrf, TEMPLATE,
+                 b"product,colour,material\na bag,red,fabric\n"
+                 b"a hat,,wood\na cup,blue,velvet\n")
+    assert r.status == 422, (r.status, r.text[:800])
+    errs = errors_of(r.text)
+    assert errs == ["row 3: $.subject: column colour is empty",
+                    "row 4, column manifest: $.materials[0]: no material"
+                    " preset is called velvet"], errs
+    assert job_count(s) == n
+
+
+def page(s, cookie, path):
+    return s.request("GET", path, headers={"Cookie": cookie}, timeout=30)
+
+
+def test_the_generate_page_previews_and_submits_a_manifest(s):
+    import html
+    uid, _ = new_user(s, "scenepage")
+    cookie, csrf = browser(s, uid)
+    r = page(s, cookie, "/generate")
+    assert r.status == 200 and 'href="/generate/manifest"' in r.text
+    r = page(s, cookie, "/generate/manifest")
+    assert r.status == 200 and 'id="manifest-form"' in r.text, r.status
+    text = json.dumps(SHOT)
+    n = job_count(s)
+    r = post_form(s, cookie, "/generate/manifest", {
+        "csrf": csrf, "manifest": text, "action": "preview"})
+    assert r.status == 200, (r.status, r.text[:500])
+    m = re.search(r'<dd id="compiled-prompt">(.*?)</dd>', r.text, re.S)
+    assert m and html.unescape(m.group(1)) == expected_prompt(s, SHOT), \
+        r.text[:3000]
+    assert job_count(s) == n
+    # An error stands beside the manifest with its JSON path.
+    bad = dict(SHOT, camera={"aperture": 100})
+    r = post_form(s, cookie, "/generate/manifest", {
+        "csrf": csrf, "manifest": json.dumps(bad), "action": "preview"})
+    assert r.status == 422, r.status
+    m = re.search(r'<p class="field-error" id="manifest-error" '
+                  r'data-path="([^"]*)">(.*?)</p>', r.text, re.S)
+    assert m, r.text[:3000]
+    assert m.group(1) == "$.camera.aperture"
+    assert html.unescape(m.group(2)).startswith("$.camera.aperture: ")
+    # Submitted: a job with the manifest, through the submit path.
+    r = post_form(s, cookie, "/generate/manifest", {
+        "csrf": csrf, "manifest": text, "steps": "2", "action": "submit"})
+    assert r.status == 303, (r.status, r.text[:800])
+    jid = int(re.fullmatch(r"/jobs/(\d+)", r.headers["location"]).group(1))
+    row = s.sql("SELECT user_id, manifest, prompt, steps FROM jobs WHERE"
+                " id = %d" % jid)[0]
+    assert row[0] == str(uid) and json.loads(row[1]) == SHOT
+    assert row[2] == expected_prompt(s, SHOT) and row[3] == "2"
+    # The job page shows the manifest it was made from.
+    r = page(s, cookie, "/jobs/%d" % jid)
+    m = re.search(r'<pre class="manifest" id="job-manifest"[^>]*>(.*?)</pre>',
+                  r.text, re.S)
+    assert m and json.loads(html.unescape(m.group(1))) == SHOT, r.text[:2000]
+
+
+def test_the_presets_page_makes_edits_and_hides_presets(s):
+    uid, _ = new_user(s, "presetpage")
+    cookie, csrf = browser(s, uid)
+    r = page(s, cookie, "/presets")
+    assert r.status == 200
+    for slug in ("e-commerce", "85mm-portrait", "rembrandt", "leather"):
+        assert "<code>%s</code>" % slug in r.text, slug
+    r = post_form(s, cookie, "/presets", {
+        "csrf": csrf, "kind": "material", "slug": "velvet", "name": "Velvet",
+        "body": '{"prompt": "crushed velvet"}'})
+    assert r.status == 303, (r.status, r.text[:800])
+    url = r.headers["location"]
+    r = post_form(s, cookie, url, {
+        "csrf": csrf, "name": "Velvet",
+        "body": '{"prompt": "deep crushed velvet"}'})
+    assert r.status == 303, (r.status, r.text[:800])
+    r = page(s, cookie, r.headers["location"])
+    assert r.status == 200
+    assert r.text.count("crushed velvet") >= 2 and "deep crushed" in r.text
+    assert s.sql("SELECT version FROM presets WHERE owner_id = %d ORDER BY"
+                 " version" % uid) == [["1"], ["2"]]
+    r = post_form(s, cookie, "/presets", {
+        "csrf": csrf, "kind": "lens", "slug": "bad", "name": "Bad",
+        "body": '{"prompt": "x", "steps": 3}'})
+    assert r.status == 422 and "$.steps" in r.text, r.status
+    other, _ = new_user(s, "presetother")
+    ocookie, ocsrf = browser(s, other)
+    assert page(s, ocookie, url).status == 404
+    assert post_form(s, ocookie, url + "/delete",
+                     {"csrf": ocsrf}).status == 404
+    r = post_form(s, cookie, url + "/delete", {"csrf": csrf})
+    assert r.status == 303
+    assert page(s, cookie, url).status == 404
+
+
+def test_the_json_schema_agrees_with_the_docs(s):
+    # docs/manifest.schema.json, for clients, takes every example of
+    # docs/manifest.md and refuses what the validator refuses by shape.
+    import jsonschema
+    root = os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))))
+    with open(os.path.join(root, "docs", "manifest.schema.json")) as f:
+        schema = json.load(f)
+    with open(os.path.join(root, "docs", "manifest.md")) as f:
+        doc = f.read()
+    examples = re.findall(r"```json\n(.*?)```", doc, re.S)
+    assert len(examples) >= 5
+    for text in examples:
+        jsonschema.validate(json.loads(text), schema)
+    for bad in ({"style": "x"}, {"subject": "a", "colour": 1},
+                {"subject": "a", "camera": {"lens_mm": 5}},
+                {"subject": "a", "output": {"width": 100, "height": 64}},
+                {"subject": "a", "materials": ["Metal"]}):
+        try:
+            jsonschema.validate(bad, schema)
+        except jsonschema.ValidationError:
+            continue
+        raise AssertionError("the schema took %r" % bad)
+
+
+def test_the_manifest_mode_previews_live_with_scripts(s):
+    # Typing into the manifest box sends it in the background: what it
+    # compiles to, or the error with its JSON path, appears beside it
+    # without a page load and without a console problem.
+    import cdp
+    from test_browser import FLAGS, poll_page, sign_in_cookie
+    uid, _ = new_user(s, "scenelive")
+    with cdp.Browser(FLAGS) as b:
+        sign_in_cookie(b, s, uid)
+        b.navigate("http://127.0.0.1:%d/generate/manifest" % s.port)
+        assert b.exists("#manifest-form")
+        b.evaluate("window.kilnMark = 1")
+
+        def typed(m):
+            b.evaluate("(function () { var t = document.getElementById("
+                       "'manifest'); t.value = %s; t.dispatchEvent(new "
+                       "Event('input')); return true; })()" %
+                       json.dumps(json.dumps(m)))
+        typed(SHOT)
+        got = poll_page(b, "(document.getElementById('compiled-prompt')"
+                        " || {}).textContent", lambda v: v, 20,
+                        "the compiled prompt")
+        assert got == expected_prompt(s, SHOT), got
+        typed(dict(SHOT, seed=-5))
+        err = poll_page(b, "(document.getElementById('manifest-error')"
+                        " || {}).textContent", lambda v: v, 20,
+                        "the manifest's error")
+        assert err.startswith("$.seed: "), err
+        assert b.evaluate("document.getElementById('manifest-error')"
+                          ".getAttribute('data-path')") == "$.seed"
+        assert b.evaluate("window.kilnMark") == 1, "the page was reloaded"
+        assert b.problems() == [], b.problems()
