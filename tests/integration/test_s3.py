@@ -287,6 +287,11 @@ def test_two_webs_two_daemons_share_the_bucket(s):
             assert "X-Amz-Expires=%d&" % PRESIGN_S in loc, loc
             st, data = fetch_presigned(loc)
             assert st == 200 and data == stored, st
+            # A high-precision download, made from the float master
+            # the daemon stored in the bucket beside the PNG.
+            r = api(b, "GET", url + "?format=exr", key)
+            assert r.status == 200, (r.status, r.text[:300])
+            assert r.body[:4] == b"\x76\x2f\x31\x01", r.body[:8]
         # The ZIP through web B holds the same images.
         r = api(b, "GET", "/api/v1/jobs/%d/images.zip" % j["id"], key)
         assert r.status == 200, (r.status, r.text[:300])
@@ -378,9 +383,12 @@ def test_killed_upload_leaves_no_image(s):
     os.kill(pid, signal.SIGKILL)
     if who == "s3-b":
         w["kilnd"].wait()
-    # The first image is in the bucket, whole, but nothing points at it.
-    assert s3.keys_under("site/jobs/%d/" % jid) == \
-        ["site/jobs/%d/1-0.png" % jid], s3.keys_under("site/jobs/%d/" % jid)
+    # The first image (and its float master) is in the bucket, whole,
+    # but nothing points at it.
+    left = s3.keys_under("site/jobs/%d/" % jid)
+    assert [k for k in left if k.endswith(".png")] == \
+        ["site/jobs/%d/1-0.png" % jid], left
+    assert all(k.startswith("site/jobs/%d/1-0." % jid) for k in left), left
     assert db_images(s, jid) == []
     for web in (s, w["b"]):
         r = api(web, "GET", "/api/v1/images/%d-0.png" % jid, key)
@@ -400,8 +408,10 @@ def test_killed_upload_leaves_no_image(s):
         assert r.status == 200 and r.body == stored
     keys = [k for k in s3.keys_under("site/jobs/%d/" % jid)
             if not k.endswith("/preview.png")]
-    assert keys == ["site/jobs/%d/2-0.png" % jid,
-                    "site/jobs/%d/2-1.png" % jid], keys
+    assert [k for k in keys if k.endswith(".png")] == [
+        "site/jobs/%d/2-0.png" % jid, "site/jobs/%d/2-1.png" % jid], keys
+    # The first attempt's files are gone, masters included.
+    assert all(k.startswith("site/jobs/%d/2-" % jid) for k in keys), keys
     if who == "s3-a":
         start_daemon_a(s)
     else:
@@ -415,7 +425,7 @@ def test_delete_removes_the_objects(s):
     j = on_daemon(s, key, "s3-b", dict(JOB, seed=12, batch_count=2))
     prefix = "site/jobs/%d/" % j["id"]
     assert len([k for k in s3.keys_under(prefix)
-                if not k.endswith("preview.png")]) == 2
+                if k.endswith("-0.png") or k.endswith("-1.png")]) == 2
     r = api(w["b"], "DELETE", "/api/v1/jobs/%d" % j["id"], key)
     assert r.status in (200, 204), (r.status, r.text[:300])
     assert s3.keys_under(prefix) == [], s3.keys_under(prefix)
