@@ -17,7 +17,8 @@ CPPFLAGS += -D_GNU_SOURCE -Ilib -Irender-daemon/engine \
 ALL_CFLAGS = $(WARN) $(CPPFLAGS) $(CFLAGS) $(SAN)
 # Libraries by what needs them, each named once; a program's line is the
 # union of its groups.
-LIBS_COMMON = -ljson-c -lsodium -lgd -lz -lcurl -lm -lunistring
+# -lcrypto: the MD5 of S3's Content-MD5 header (lib/s3.c).
+LIBS_COMMON = -ljson-c -lsodium -lgd -lz -lcurl -lcrypto -lm -lunistring
 LIBS_DB     = -lmariadb
 LIBS_CGI    = -lfcgi -lneo_cgi -lneo_cs -lneo_utl
 LIBS_CL     = -lclblast -lOpenCL -lstdc++ -lpthread -lunistring
@@ -36,7 +37,8 @@ LIBS_EXPORT = -lpng -ltiff -lOpenEXRCore-3_1
 LDLIBS_WEB = $(LIBS_CGI) $(LIBS_DB) $(LIBS_COMMON) $(LIBS_ZIP) $(LIBS_EXPORT)
 LDLIBS_ENG = $(LIBS_CL) $(LIBS_COMMON)
 LDLIBS_D   = $(LIBS_CL) $(LIBS_DB) $(LIBS_COMMON) $(LIBS_ZIP) $(LIBS_EXPORT)
-LDLIBS_ADM = $(LIBS_DB) -ljson-c -lsodium -lm $(LDLIBS_PW) $(LIBS_ZIP)
+LDLIBS_ADM = $(LIBS_DB) -ljson-c -lsodium -lcurl -lcrypto -lm $(LDLIBS_PW) \
+             $(LIBS_ZIP)
 # Tests and fuzz harnesses link code from every part.
 LDLIBS_ALL = $(LIBS_CGI) $(LIBS_CL) $(LIBS_DB) $(LIBS_COMMON) $(LDLIBS_PW) \
              $(LDLIBS_2FA) $(LIBS_ZIP) $(LIBS_EXPORT)

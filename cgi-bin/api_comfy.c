@@ -136,7 +136,7 @@ upload_read(struct kreq *req, const char *name, struct buf *out)
 		return -1;
 	if (path == NULL)
 		return 0;
-	st = storage_local_new(req->app->cfg.artifacts_dir);
+	st = storage_open(&req->app->cfg);
 	rc = st == NULL ? -1 : storage_get(st, path, 64UL << 20, out, err,
 		sizeof(err));
 	if (rc != 0)
@@ -918,7 +918,7 @@ api_comfy_upload(struct kreq *req)
 	}
 	snprintf(key, sizeof(key), "uploads/%llu/%s.png",
 		(unsigned long long)req->auth->user_id, img.sha256);
-	st = storage_local_new(req->app->cfg.artifacts_dir);
+	st = storage_open(&req->app->cfg);
 	if (st == NULL || storage_put(st, key, img.png, img.png_len, err,
 	    sizeof(err)) != 0) {
 		log_error("comfyui: upload: %s", st ? err : "no memory");

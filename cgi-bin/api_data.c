@@ -106,7 +106,7 @@ api_export_download(struct kreq *req)
 	char disp[96];
 
 	st = id == 0 ? EXPORT_TAKE_NOT_FOUND : export_take(req->app->db,
-		req->app->cfg.artifacts_dir, id, req->auth->user_id,
+		&req->app->cfg, id, req->auth->user_id,
 		&req->out, &subject);
 	switch (st) {
 	case EXPORT_TAKE_OK:

@@ -17,6 +17,7 @@
 #include "imgstore.h"
 #include "jobzip.h"
 #include "log.h"
+#include "s3.h"
 #include "storage.h"
 #include "submit.h"
 #include "util.h"
@@ -28,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Longest side of a thumbnail; smaller images are their own. */
@@ -146,6 +148,140 @@ cache_control(enum kind k, enum cache c)
 		"private, max-age=86400";
 }
 
+/* The size an IHDR says (0 x 0 when png is no PNG). */
+static void
+png_size(const uint8_t *png, size_t len, int *w, int *h)
+{
+	*w = *h = 0;
+	if (len >= 24 && !memcmp(png + 12, "IHDR", 4)) {
+		*w = (png[16] << 24) | (png[17] << 16) | (png[18] << 8) |
+			png[19];
+		*h = (png[20] << 24) | (png[21] << 16) | (png[22] << 8) |
+			png[23];
+	}
+}
+
+/* Makes the thumbnail of the PNG in req's body into req's body, and
+ * stores it at key for next time (a failure to keep it only costs a
+ * remake). Returns 0 or -1. */
+static int
+thumb_make_stored(struct kreq *req, struct storage *st, const char *key)
+{
+	uint8_t *rgb = NULL, *small = NULL, *png = NULL;
+	int w, h, tw, th, rc = -1;
+	size_t len;
+	char err[512];
+
+	if (image_decode_rgb(req->out.data, req->out.len, key, &w, &h, &rgb,
+	    err, sizeof(err)) != 0) {
+		log_error("thumbnail: %s", err);
+		return -1;
+	}
+	tw = w >= h ? THUMB_SIDE : (int)(((long)w * THUMB_SIDE + h / 2) / h);
+	th = w >= h ? (int)(((long)h * THUMB_SIDE + w / 2) / w) : THUMB_SIDE;
+	if (tw < 1)
+		tw = 1;
+	if (th < 1)
+		th = 1;
+	if (image_resize_rgb(rgb, w, h, tw, th, &small, err,
+	    sizeof(err)) != 0 || image_encode_png(tw, th, small, NULL, &png,
+	    &len, err, sizeof(err)) != 0) {
+		log_error("thumbnail of %s: %s", key, err);
+		goto out;
+	}
+	if (storage_put(st, key, png, len, err, sizeof(err)) != 0)
+		log_info("thumbnail not kept: %s", err);
+	buf_reset(&req->out);
+	if (buf_append(&req->out, png, len) != 0)
+		goto out;
+	rc = 0;
+out:
+	free(rgb);
+	free(small);
+	free(png);
+	return rc;
+}
+
+/* send_png over a store that is not a local directory (S3): the object
+ * streamed through this program, or with [storage] serve = presign a
+ * redirect to a presigned URL that expires after presign_seconds;
+ * either only after the caller's ownership check. Thumbnails are always
+ * streamed (made on first request and stored beside the image). The
+ * ETag is the image's SHA-256: objects never change once stored. */
+static int
+send_stored(struct kreq *req, struct storage *st, const char *rel,
+	enum kind k, enum cache cache)
+{
+	const struct kiln_config *cfg = &req->app->cfg;
+	char thumb[300], etag[96], err[512], hex[65];
+	const char *inm = req->if_none_match;
+	size_t n = strlen(rel);
+	int w, h, g;
+
+	if (!storage_key_ok(rel) || n < 5 || strcmp(rel + n - 4, ".png") ||
+	    snprintf_checked(thumb, sizeof(thumb), "%.*s.thumb.png",
+	    (int)(n - 4), rel) != 0)
+		return not_found(req);
+	if (k != K_THUMB && !strcmp(cfg->storage_serve, "presign")) {
+		char *url = storage_presign(st, rel,
+			cfg->storage_presign_seconds, time(NULL));
+
+		if (url == NULL)
+			return resp_error_json(req, 500, "internal", "the "
+				"image's address could not be made", NULL);
+		/* The URL is a short-lived credential: nobody keeps it. */
+		req->status = 302;
+		buf_reset(&req->out);
+		resp_header(req, "Location", url);
+		resp_header(req, "Cache-Control", "private, no-store");
+		free(url);
+		return 0;
+	}
+	buf_reset(&req->out);
+	g = storage_get(st, rel, (size_t)INT_MAX, &req->out, err,
+		sizeof(err));
+	if (g != 0) {
+		buf_reset(&req->out);
+		if (g == 1)
+			return not_found(req);
+		log_error("image: %s", err);
+		return resp_error_json(req, 500, "internal", "the image could "
+			"not be read", NULL);
+	}
+	s3_sha256_hex(req->out.data, req->out.len, hex);
+	snprintf(etag, sizeof(etag), "\"%.32s%s\"", hex, k == K_THUMB ?
+		"-t" : "");
+	resp_header(req, "ETag", etag);
+	resp_header(req, "Cache-Control", cache_control(k, cache));
+	req->ctype = "image/png";
+	if (*inm != '\0' && strstr(inm, etag) != NULL) {
+		req->status = 304;
+		buf_reset(&req->out);
+		return 0;
+	}
+	req->status = 200;
+	png_size((const uint8_t *)req->out.data, req->out.len, &w, &h);
+	if (k != K_THUMB || (w > 0 && h > 0 && w <= THUMB_SIDE &&
+	    h <= THUMB_SIDE))
+		return 0;
+	{
+		struct buf t = { 0 };
+
+		g = storage_get(st, thumb, (size_t)INT_MAX, &t, err,
+			sizeof(err));
+		if (g == 0) {
+			buf_free(&req->out);
+			req->out = t;
+			return 0;
+		}
+		buf_free(&t);
+	}
+	if (thumb_make_stored(req, st, thumb) != 0)
+		return resp_error_json(req, 500, "internal", "the thumbnail "
+			"could not be made", NULL);
+	return 0;
+}
+
 /* Answers with the PNG at rel (relative to the artifacts directory) or,
  * for K_THUMB, its thumbnail. rel is consumed. */
 static int
@@ -156,6 +292,16 @@ send_png(struct kreq *req, char *rel, enum kind k, enum cache cache)
 	int fd = -1, rc = -1, small = 0;
 	struct stat st;
 
+	if (rel != NULL && strcmp(req->app->cfg.storage_backend, "local")) {
+		struct storage *store = storage_open(&req->app->cfg);
+
+		rc = store == NULL ? resp_error_json(req, 500, "internal",
+			"out of memory", NULL) : send_stored(req, store, rel,
+			k, cache);
+		storage_free(store);
+		free(rel);
+		return rc;
+	}
 	if (rel == NULL ||
 	    api_artifact_path(req, rel, 0, path, sizeof(path)) != 0 ||
 	    api_artifact_path(req, rel, 1, thumb, sizeof(thumb)) != 0) {
@@ -249,7 +395,7 @@ send_export(struct kreq *req, unsigned long long job, long idx, char *rel,
 		free(rel);
 		return api_db_fail(req, "api image export");
 	}
-	st = storage_local_new(req->app->cfg.artifacts_dir);
+	st = storage_open(&req->app->cfg);
 	s = st == NULL ? IMGSTORE_FAIL : imgstore_export(st, rel, f, manifest,
 	    &b, err, sizeof(err));
 	storage_free(st);
@@ -608,7 +754,7 @@ api_job_input(struct kreq *req)
 		buf_reset(&req->out);
 		return 0;
 	}
-	st = storage_local_new(req->app->cfg.artifacts_dir);
+	st = storage_open(&req->app->cfg);
 	buf_reset(&req->out);
 	rc = st == NULL ? -1 : storage_get(st, key, (size_t)INT_MAX,
 		&req->out, err, sizeof(err));
@@ -649,7 +795,7 @@ api_job_zip(struct kreq *req)
 		return resp_error_json(req, 400, "validation_failed",
 		    "format: unknown format", fields);
 	}
-	st = id ? jobs_zip_format(req->app->db, req->app->cfg.artifacts_dir,
+	st = id ? jobs_zip_format(req->app->db, &req->app->cfg,
 		req->app->cfg.base_url, id, 0, req->auth->user_id, f,
 		JOBZIP_MAX_BYTES, &b) : JOBZIP_NOT_FOUND;
 	if (st != JOBZIP_OK)

@@ -628,7 +628,7 @@ api_job_delete(struct kreq *req)
 	if (acc == 1)
 		return resp_error_json(req, 403, "forbidden", "only the job's "
 			"maker and its team's owners may delete it", NULL);
-	ch = job_delete(req->app->db, req->app->cfg.artifacts_dir,
+	ch = job_delete(req->app->db, &req->app->cfg,
 		req_id(req, 0), req->auth->user_id);
 
 	if (change_refused(req, ch, "api jobs: delete", "the job has not "

@@ -23,6 +23,7 @@
 #include "models.h"
 #include "stheader.h"
 #include "submit.h"
+#include "storage.h"
 #include "util.h"
 
 #include <json-c/json.h>
@@ -830,15 +831,17 @@ buf_base64(const struct buf *b)
 /* The file at path (a PNG kilnd wrote, at most 256 MiB) in base64, a
  * fresh string, or NULL. */
 static char *
-file_base64(const char *path)
+stored_base64(struct kreq *req, const char *key)
 {
+	struct storage *st = storage_open(&req->app->cfg);
 	struct buf b = { 0 };
-	char *b64 = NULL;
+	char *b64 = NULL, err[512];
 
-	if (buf_read_file(&b, path, 256UL * 1024 * 1024) == BUF_READ_OK &&
-	    b.len > 0)
+	if (st != NULL && storage_get(st, key, 256UL * 1024 * 1024, &b, err,
+	    sizeof(err)) == 0 && b.len > 0)
 		b64 = buf_base64(&b);
 	buf_free(&b);
+	storage_free(st);
 	return b64;
 }
 
@@ -860,12 +863,17 @@ image_row(void *rec, void *arg)
 	const struct image_rec *r = rec;
 	struct img_row *ir = arg;
 	struct buf b = { 0 };
-	char path[4096], err[256], *b64 = NULL;
+	char path[4096], err[512], *b64 = NULL;
 	json_object *chunks = NULL, *text = NULL;
+	struct storage *st = NULL;
+	int g = -1;
 
-	if (api_artifact_path(ir->req, r->path, 0, path,
-	    sizeof(path)) != 0 || buf_read_file(&b, path,
-	    256UL * 1024 * 1024) != BUF_READ_OK || b.len == 0 ||
+	if (api_artifact_path(ir->req, r->path, 0, path, sizeof(path)) == 0 &&
+	    (st = storage_open(&ir->req->app->cfg)) != NULL)
+		g = storage_get(st, r->path, 256UL * 1024 * 1024, &b, err,
+			sizeof(err));
+	storage_free(st);
+	if (g != 0 || b.len == 0 ||
 	    (ir->send && (b64 = buf_base64(&b)) == NULL)) {
 		log_error("sdapi: cannot read %s", r->path);
 		buf_free(&b);
@@ -1688,7 +1696,7 @@ api_sdapi_progress(struct kreq *req)
 	/* The live preview, when the daemon has written one. */
 	if (l.preview != NULL && !(skip && !strcmp(skip, "true")) &&
 	    api_artifact_path(req, l.preview, 0, path, sizeof(path)) == 0)
-		b64 = file_base64(path);
+		b64 = stored_base64(req, l.preview);
 	json_object_object_add(o, "current_image", b64 ?
 		json_object_new_string(b64) : NULL);
 	json_object_object_add(o, "textinfo", NULL);

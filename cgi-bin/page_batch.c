@@ -503,7 +503,7 @@ batch_zip(struct kreq *req, unsigned long long id)
 
 	snprintf(name, sizeof(name), "kiln-batch-%llu.zip", id);
 	return page_zip_send(req, jobs_zip(req->app->db,
-		req->app->cfg.artifacts_dir, req->app->cfg.base_url, id, 1,
+		&req->app->cfg, req->app->cfg.base_url, id, 1,
 		req->auth->user_id, JOBZIP_MAX_BYTES, &b), &b, name);
 }
 

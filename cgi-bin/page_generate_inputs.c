@@ -261,7 +261,7 @@ take_init_from(struct kreq *req, struct gen_inputs *keep, spec_err_fn err,
 			return 1;
 		}
 		upload_limits_of(&req->app->cfg, &l);
-		st = storage_local_new(req->app->cfg.artifacts_dir);
+		st = storage_open(&req->app->cfg);
 		found = st == NULL ? -1 : storage_get(st, rel, l.max_bytes,
 			png, msg, sizeof(msg));
 		storage_free(st);

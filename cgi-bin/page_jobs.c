@@ -273,7 +273,7 @@ page_job_delete(struct kreq *req)
 			"its team's owners can cancel or delete it.");
 		return -1;
 	}
-	ch = job_delete(req->app->db, req->app->cfg.artifacts_dir,
+	ch = job_delete(req->app->db, &req->app->cfg,
 		req_id(req, 0), req->auth->user_id);
 
 	if (ch == JOB_CHANGE_DONE && view_flash(req, "deleted") != 0) {
@@ -419,7 +419,7 @@ page_job_vary(struct kreq *req)
 	json_object *body;
 	int found = 0, rc;
 
-	body = id ? job_again_body(req->app->db, req->app->cfg.artifacts_dir,
+	body = id ? job_again_body(req->app->db, &req->app->cfg,
 		id, req->auth->user_id, &found) : NULL;
 	if (found < 0)
 		return view_db_fail(req, "jobs: vary");
@@ -463,7 +463,7 @@ page_job_upscale(struct kreq *req)
 	if (id != 0 && req->captures[1] != NULL &&
 	    parse_long(req->captures[1], 0, 1000, &idx) == 0)
 		body = job_upscale_body(req->app->db,
-			req->app->cfg.artifacts_dir,
+			&req->app->cfg,
 			req->app->cfg.upscalers_dir, id, idx,
 			req->auth->user_id, up != NULL && *up ? up : NULL,
 			&found);
@@ -536,7 +536,7 @@ page_job_zip(struct kreq *req)
 	}
 	snprintf(name, sizeof(name), "kiln-job-%llu.zip", id);
 	return page_zip_send(req, id ? jobs_zip_format(req->app->db,
-		req->app->cfg.artifacts_dir, req->app->cfg.base_url, id, 0,
+		&req->app->cfg, req->app->cfg.base_url, id, 0,
 		req->auth->user_id, f, JOBZIP_MAX_BYTES, &b) :
 		JOBZIP_NOT_FOUND, &b, name);
 }

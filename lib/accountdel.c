@@ -254,7 +254,7 @@ account_delete(struct db *db, const struct kiln_config *cfg,
 	}
 	/* Rows first: a file a failed removal leaves is unreachable, never
 	 * a row without its file. */
-	st = storage_local_new(cfg->artifacts_dir);
+	st = storage_open(cfg);
 	for (line = files.data ? strtok_r(files.data, "\n", &save) : NULL;
 	    line != NULL; line = strtok_r(NULL, "\n", &save)) {
 		int r = str_has_suffix(line, ".zip") ?

@@ -3,9 +3,12 @@
 #include "accounts.h"
 #include "mail.h"
 #include "netpolicy.h"
+#include "s3.h"
+#include "storage.h"
 #include "util.h"
 
 #include <errno.h>
+#include <sodium.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -47,6 +50,9 @@ static int check_mail_from(const char *val, char *msg, size_t msglen);
 static int check_alerts_url(const char *val, char *msg, size_t msglen);
 static int check_events_url(const char *val, char *msg, size_t msglen);
 static int check_alerts_emails(const char *val, char *msg, size_t msglen);
+static int check_s3_endpoint(const char *val, char *msg, size_t msglen);
+static int check_s3_bucket(const char *val, char *msg, size_t msglen);
+static int check_s3_prefix(const char *val, char *msg, size_t msglen);
 
 #define S(sec, k, field, d) \
 	{ sec, k, CFG_STR, offsetof(struct kiln_config, field), d, 0, 0, NULL, \
@@ -147,6 +153,19 @@ static const struct cfg_key keys[] = {
 	SC("sdapi", "loopback_user", sdapi_loopback_user, "",
 		check_loopback_user),
 	S("log", "level", log_level, "info"),
+	W("storage", "backend", storage_backend, "local", "local|s3"),
+	W("storage", "serve", storage_serve, "stream", "stream|presign"),
+	I("storage", "presign_seconds", storage_presign_seconds, "300", 1,
+		604800),
+	SC("storage", "s3_endpoint", s3_endpoint, "", check_s3_endpoint),
+	SC("storage", "s3_bucket", s3_bucket, "", check_s3_bucket),
+	S("storage", "s3_region", s3_region, "us-east-1"),
+	W("storage", "s3_addressing", s3_addressing, "path", "path|virtual"),
+	S("storage", "s3_access_key", s3_access_key, ""),
+	S("storage", "s3_secret_key", s3_secret_key, ""),
+	S("storage", "s3_secret_key_file", s3_secret_key_file, ""),
+	SC("storage", "s3_prefix", s3_prefix, "", check_s3_prefix),
+	I("storage", "s3_timeout", s3_timeout, "30", 1, 3600),
 };
 
 #undef S
@@ -278,6 +297,48 @@ check_alerts_emails(const char *val, char *msg, size_t msglen)
 				"an e-mail address", one);
 		p += n;
 	}
+	return 0;
+}
+
+/* [storage] s3_endpoint: empty, or http(s)://HOST[:PORT]. */
+static int
+check_s3_endpoint(const char *val, char *msg, size_t msglen)
+{
+	char why[256];
+
+	if (*val != '\0' && s3_endpoint_ok(val, why, sizeof(why)) != 0)
+		return errf(msg, msglen, "storage.s3_endpoint: %s", why);
+	return 0;
+}
+
+static int
+check_s3_bucket(const char *val, char *msg, size_t msglen)
+{
+	if (*val != '\0' && !s3_bucket_ok(val))
+		return errf(msg, msglen, "storage.s3_bucket: \"%.80s\" is "
+			"not a bucket name (3-63 of a-z, 0-9, '.', '-')", val);
+	return 0;
+}
+
+/* [storage] s3_prefix: empty, or segments a key takes ending in '/'
+ * ("kiln/"), so that a prefixed key is still a plain path. */
+static int
+check_s3_prefix(const char *val, char *msg, size_t msglen)
+{
+	size_t n = strlen(val);
+	char *k;
+	int ok;
+
+	if (n == 0)
+		return 0;
+	k = xstrdup(val);
+	k[n - 1] = '\0';
+	ok = val[n - 1] == '/' && n < 128 && storage_key_ok(k);
+	free(k);
+	if (!ok)
+		return errf(msg, msglen, "storage.s3_prefix: want segments of "
+			"A-Z a-z 0-9 . _ - ending in '/' (\"kiln/\"), got "
+			"\"%.80s\"", val);
 	return 0;
 }
 
@@ -555,6 +616,18 @@ validate(const struct kiln_config *cfg, char *msg, size_t msglen)
 	if (cfg->mail_enabled && cfg->mail_from[0] == '\0')
 		return errf(msg, msglen, "mail.from: must be set when "
 			"mail.enabled is true (the address mails come from)");
+	if (!strcmp(cfg->storage_backend, "s3")) {
+		if (cfg->s3_endpoint[0] == '\0' || cfg->s3_bucket[0] == '\0' ||
+		    cfg->s3_access_key[0] == '\0')
+			return errf(msg, msglen, "storage: backend s3 needs "
+				"s3_endpoint, s3_bucket and s3_access_key");
+		if ((cfg->s3_secret_key[0] == '\0') ==
+		    (cfg->s3_secret_key_file[0] == '\0'))
+			return errf(msg, msglen, "storage: backend s3 needs "
+				"one of s3_secret_key and s3_secret_key_file");
+	} else if (!strcmp(cfg->storage_serve, "presign"))
+		return errf(msg, msglen, "storage.serve: presign needs "
+			"backend = s3 (a local directory has no URLs)");
 	return 0;
 }
 
@@ -737,6 +810,41 @@ config_default_path(void)
 	return (env != NULL && *env != '\0') ? env : KILN_CONF_DEFAULT;
 }
 
+/* [storage] s3_secret_key_file: the secret read from its file (its one
+ * line, the line break dropped), kept apart from the kiln.conf that
+ * every binary reads, as SSH and TLS keys are. */
+static int
+secret_from_file(struct kiln_config *cfg, char *err, size_t errlen)
+{
+	struct buf b = { 0 };
+	const char *f = cfg->s3_secret_key_file;
+	size_t n;
+
+	if (*f == '\0')
+		return 0;
+	if (buf_read_file(&b, f, 4096) != BUF_READ_OK) {
+		buf_free(&b);
+		return errf(err, errlen, "%s: cannot read (storage."
+			"s3_secret_key_file): %s", f, strerror(errno));
+	}
+	n = b.len;
+	while (n > 0 && (b.data[n - 1] == '\n' || b.data[n - 1] == '\r'))
+		n--;
+	if (n == 0 || memchr(b.data, '\0', n) != NULL ||
+	    memchr(b.data, '\n', n) != NULL) {
+		if (b.data != NULL)
+			sodium_memzero(b.data, b.len);
+		buf_free(&b);
+		return errf(err, errlen, "%s: want the secret key alone on "
+			"one line (storage.s3_secret_key_file)", f);
+	}
+	free(cfg->s3_secret_key);
+	cfg->s3_secret_key = xasprintf("%.*s", (int)n, b.data);
+	sodium_memzero(b.data, b.len);
+	buf_free(&b);
+	return 0;
+}
+
 int
 config_load(struct kiln_config *cfg, const char *path, char *err,
 	size_t errlen)
@@ -752,6 +860,10 @@ config_load(struct kiln_config *cfg, const char *path, char *err,
 	case BUF_READ_OK:
 		rc = config_parse(cfg, path, b.data ? b.data : "", b.len, err,
 			errlen);
+		if (rc == 0 && secret_from_file(cfg, err, errlen) != 0) {
+			config_free(cfg);
+			rc = -1;
+		}
 		break;
 	case BUF_READ_CANNOT_OPEN:
 		errf(err, errlen, "%s: cannot open: %s", path,

@@ -125,6 +125,22 @@ struct kiln_config {
 	char *sdapi_loopback_user;
 	/* [log] */
 	char *log_level;
+	/* [storage]: where results and inputs live (storage.h): "local"
+	 * (the artifacts directory) or "s3" (an S3-compatible bucket). */
+	char *storage_backend;
+	char *storage_serve;		/* "stream" or "presign" (s3) */
+	long storage_presign_seconds;	/* a presigned URL's lifetime */
+	char *s3_endpoint;		/* http(s)://HOST[:PORT] */
+	char *s3_bucket;
+	char *s3_region;
+	char *s3_addressing;		/* "path" or "virtual" */
+	char *s3_access_key;
+	/* The secret; with s3_secret_key_file set, config_load reads it
+	 * from that file into here. */
+	char *s3_secret_key;
+	char *s3_secret_key_file;
+	char *s3_prefix;		/* "" or "segments/" before each key */
+	long s3_timeout;		/* seconds per request */
 	/* [tier NAME] sections, in file order; tier_for() falls back to
 	 * the built-in limits for a tier no section names. */
 	struct tier_limits tiers[TIER_MAX];

@@ -3,6 +3,7 @@
  * the exports' queue: asked for on the web side, made by a render
  * daemon's courier thread, downloaded once. */
 #include "dataexport.h"
+#include "config.h"
 #include "db.h"
 #include "log.h"
 #include "storage.h"
@@ -412,7 +413,7 @@ extras(struct db *db, unsigned long long uid, json_object *docs[NFILES])
 }
 
 int
-export_build(struct db *db, const char *artifacts_dir,
+export_build(struct db *db, const struct kiln_config *cfg,
 	unsigned long long uid, const char *path, unsigned long long *bytes,
 	int *nfiles, char *sha256, char *err, size_t errlen)
 {
@@ -420,7 +421,7 @@ export_build(struct db *db, const char *artifacts_dir,
 	json_object *docs[NFILES] = { NULL }, *man = NULL, *counts, *keys,
 		*tables[NFILES] = { NULL }, *u;
 	struct utables *ts = xcalloc(1, sizeof(*ts));
-	struct storage *st = storage_local_new(artifacts_dir);
+	struct storage *st = storage_open(cfg);
 	struct zip z = { 0 };
 	struct buf data = { 0 };
 	char *name = NULL, stamp[32];
@@ -673,7 +674,7 @@ take_row(void *rec, void *arg)
 }
 
 enum export_take
-export_take(struct db *db, const char *artifacts_dir, unsigned long long id,
+export_take(struct db *db, const struct kiln_config *cfg, unsigned long long id,
 	unsigned long long requester, struct buf *out,
 	unsigned long long *subject)
 {
@@ -706,7 +707,7 @@ export_take(struct db *db, const char *artifacts_dir, unsigned long long id,
 		rc = EXPORT_TAKE_GONE;
 		goto out;
 	}
-	st = storage_local_new(artifacts_dir);
+	st = storage_open(cfg);
 	if (st == NULL)
 		goto out;
 	g = storage_get(st, s.path, EXPORT_MAX_BYTES, out, err, sizeof(err));
@@ -748,7 +749,7 @@ expire_row(const struct db_row *r, void *arg)
 }
 
 static int
-expire_due(struct db *db, const char *artifacts_dir)
+expire_due(struct db *db, const struct kiln_config *cfg)
 {
 	struct buf list = { 0 };
 	struct storage *st;
@@ -761,7 +762,7 @@ expire_due(struct db *db, const char *artifacts_dir)
 		return -1;
 	if (list.len == 0)
 		return 0;
-	st = storage_local_new(artifacts_dir);
+	st = storage_open(cfg);
 	for (line = strtok_r(list.data, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save)) {
 		char *sp = strchr(line, ' ');
@@ -796,8 +797,48 @@ static const struct db_field claim_fields[] = {
 	DB_FIELD(struct claim_rec, user_id, DBF_ULLONG, "user_id"),
 };
 
+/* Puts the export made at path into a store other than the local
+ * directory, under key, and removes the staging file. Returns 0, or -1
+ * with err. */
+static int
+export_upload(const struct kiln_config *cfg, const char *path,
+	const char *key, char *err, size_t errlen)
+{
+	struct storage *st = storage_open(cfg);
+	struct buf b = { 0 };
+	int rc = -1;
+
+	if (st == NULL || buf_read_file(&b, path, EXPORT_MAX_BYTES) !=
+	    BUF_READ_OK)
+		errf(err, errlen, "%s: cannot read back: %s", path,
+			strerror(errno));
+	else
+		rc = storage_put(st, key, b.data, b.len, err, errlen);
+	unlink(path);
+	buf_free(&b);
+	storage_free(st);
+	return rc;
+}
+
+/* Removes an export nobody may have: its file, and its object. */
+static void
+export_discard(const struct kiln_config *cfg, const char *path,
+	const char *key)
+{
+	struct storage *st;
+
+	unlink(path);
+	if (!strcmp(cfg->storage_backend, "local"))
+		return;
+	st = storage_open(cfg);
+	if (st != NULL)
+		storage_remove(st, key);
+	storage_free(st);
+}
+
 int
-export_work_one(struct db *db, const char *artifacts_dir, const char *daemon)
+export_work_one(struct db *db, const struct kiln_config *cfg,
+	const char *daemon)
 {
 	struct db_param p[6];
 	struct claim_rec c = { 0, 0 };
@@ -806,7 +847,7 @@ export_work_one(struct db *db, const char *artifacts_dir, const char *daemon)
 	int nfiles = 0;
 	long got;
 
-	if (expire_due(db, artifacts_dir) != 0)
+	if (expire_due(db, cfg) != 0)
 		return -1;
 	p[0] = DB_STR(daemon);
 	p[1] = DB_INT(EXPORT_LEASE_S);
@@ -830,18 +871,24 @@ export_work_one(struct db *db, const char *artifacts_dir, const char *daemon)
 	/* The name carries a random part: an export's id alone would let
 	 * anyone with the artifacts' URL layout guess it. */
 	snprintf(key, sizeof(key), "exports/%llu-%s.zip", c.id, hex);
+	/* The ZIP is made in the local artifacts directory: there it is
+	 * the export itself, and with another store the staging copy that
+	 * goes up whole once made. */
 	if (snprintf_checked(path, sizeof(path), "%s/exports",
-	    artifacts_dir) != 0 || mkdir_p(path) != 0 ||
-	    snprintf_checked(path, sizeof(path), "%s/%s", artifacts_dir,
+	    cfg->artifacts_dir) != 0 || mkdir_p(path) != 0 ||
+	    snprintf_checked(path, sizeof(path), "%s/%s", cfg->artifacts_dir,
 	    key) != 0) {
 		snprintf(err, sizeof(err), "%s/exports: cannot create: %s",
-			artifacts_dir, strerror(errno));
+			cfg->artifacts_dir, strerror(errno));
 		goto failed;
 	}
 	log_info("export %llu: making the data of user %llu", c.id,
 		c.user_id);
-	if (export_build(db, artifacts_dir, c.user_id, path, &bytes, &nfiles,
+	if (export_build(db, cfg, c.user_id, path, &bytes, &nfiles,
 	    sha, err, sizeof(err)) != 0)
+		goto failed;
+	if (strcmp(cfg->storage_backend, "local") != 0 &&
+	    export_upload(cfg, path, key, err, sizeof(err)) != 0)
 		goto failed;
 	p[0] = DB_STR(key);
 	p[1] = DB_INT(bytes);
@@ -854,13 +901,13 @@ export_work_one(struct db *db, const char *artifacts_dir, const char *daemon)
 	    " expires_at = NOW(3) + INTERVAL " STR(EXPORT_TTL_HOURS) " HOUR,"
 	    " claimed_by = NULL, lease_until = NULL WHERE id = ? AND"
 	    " status = 'running' AND claimed_by = ?", p, 6, &n, NULL) != 0) {
-		unlink(path);
+		export_discard(cfg, path, key);
 		return -1;
 	}
 	/* The account was deleted (or another daemon took over) while it
 	 * was made: nobody may download this one. */
 	if (n == 0)
-		unlink(path);
+		export_discard(cfg, path, key);
 	else
 		log_info("export %llu: ready, %llu bytes, %d files", c.id,
 			bytes, nfiles);

@@ -10,6 +10,7 @@
 
 struct buf;
 struct db;
+struct kiln_config;
 
 /* The manifest's schema version: bumped when a file's layout changes. */
 #define EXPORT_SCHEMA_VERSION 1
@@ -80,7 +81,7 @@ enum export_take {
  * requester asked for it and it is ready; it is then marked downloaded
  * and its file removed, so a second download finds it gone. *subject
  * is then whose data it holds. */
-enum export_take export_take(struct db *db, const char *artifacts_dir,
+enum export_take export_take(struct db *db, const struct kiln_config *cfg,
 	unsigned long long id, unsigned long long requester, struct buf *out,
 	unsigned long long *subject);
 
@@ -88,7 +89,7 @@ enum export_take export_take(struct db *db, const char *artifacts_dir,
  * then claims one waiting (or one whose maker died) and makes it.
  * Returns 1 when it made (or failed) one, 0 when none waited, -1 on a db
  * error (db_error). */
-int export_work_one(struct db *db, const char *artifacts_dir,
+int export_work_one(struct db *db, const struct kiln_config *cfg,
 	const char *daemon);
 
 /* Makes the ZIP of user_id's data (export export_id) at path: the
@@ -96,7 +97,7 @@ int export_work_one(struct db *db, const char *artifacts_dir,
  * files/<storage key>, and manifest.json. *bytes, *nfiles and sha256
  * (65 bytes) describe the ZIP. Returns 0, or -1 with a message in err
  * (the partial file is removed). */
-int export_build(struct db *db, const char *artifacts_dir,
+int export_build(struct db *db, const struct kiln_config *cfg,
 	unsigned long long user_id, const char *path, unsigned long long *bytes,
 	int *nfiles, char *sha256, char *err, size_t errlen);
 

@@ -33,10 +33,10 @@ copy_key(json_object *dst, json_object *src, const char *key,
 /* The stored object at key as base64 into o's field name. Returns 0,
  * or -1 (logged). */
 static int
-add_image(json_object *o, const char *artifacts_dir, const char *key,
+add_image(json_object *o, const struct kiln_config *cfg, const char *key,
 	const char *name)
 {
-	struct storage *st = storage_local_new(artifacts_dir);
+	struct storage *st = storage_open(cfg);
 	struct buf b = { 0 };
 	char err[512], *text = NULL;
 	size_t n;
@@ -141,7 +141,7 @@ again_fields(json_object *o, json_object *job)
 /* The images job id was given (init, mask, control), from its own store,
  * into o as base64. Returns 0 or -1 (one could not be read). */
 static int
-again_inputs(json_object *o, json_object *job, const char *artifacts_dir,
+again_inputs(json_object *o, json_object *job, const struct kiln_config *cfg,
 	unsigned long long id)
 {
 	static const char *const inputs[][2] = { { "init", "init_image" },
@@ -162,7 +162,7 @@ again_inputs(json_object *o, json_object *job, const char *artifacts_dir,
 				continue;
 			snprintf(key, sizeof(key), "jobs/%llu/inputs/%s.png",
 				id, inputs[j][0]);
-			if (add_image(o, artifacts_dir, key, inputs[j][1]) != 0)
+			if (add_image(o, cfg, key, inputs[j][1]) != 0)
 				return -1;
 		}
 	}
@@ -170,7 +170,7 @@ again_inputs(json_object *o, json_object *job, const char *artifacts_dir,
 }
 
 json_object *
-job_again_body(struct db *db, const char *artifacts_dir,
+job_again_body(struct db *db, const struct kiln_config *cfg,
 	unsigned long long id, unsigned long long user_id, int *found)
 {
 	json_object *job = job_of(db, id, user_id, found), *o = NULL, *v;
@@ -184,7 +184,7 @@ job_again_body(struct db *db, const char *artifacts_dir,
 	}
 	o = json_object_new_object();
 	if (o == NULL || again_fields(o, job) != 0 ||
-	    again_inputs(o, job, artifacts_dir, id) != 0) {
+	    again_inputs(o, job, cfg, id) != 0) {
 		json_object_put(o);
 		o = NULL;
 		*found = -1;
@@ -211,7 +211,7 @@ job_default_upscaler(const char *upscalers_dir, char *out, size_t n)
 }
 
 json_object *
-job_upscale_body(struct db *db, const char *artifacts_dir,
+job_upscale_body(struct db *db, const struct kiln_config *cfg,
 	const char *upscalers_dir, unsigned long long id, long idx,
 	unsigned long long user_id, const char *upscaler, int *found)
 {
@@ -229,7 +229,7 @@ job_upscale_body(struct db *db, const char *artifacts_dir,
 		return NULL;
 	}
 	o = json_object_new_object();
-	if (o == NULL || add_image(o, artifacts_dir, path, "init_image") != 0) {
+	if (o == NULL || add_image(o, cfg, path, "init_image") != 0) {
 		json_object_put(o);
 		o = NULL;
 	} else {

@@ -9,6 +9,7 @@
 
 struct db;
 struct json_object;
+struct kiln_config;
 
 /* Job id of user_id as a JobRequest: its recipe (prompt, model, size,
  * steps, sampler, hires fix, image parameters, ControlNet), the LoRAs
@@ -17,13 +18,15 @@ struct json_object;
  * job (kind "upscale") has nothing to vary: *found 2. Returns the body
  * (the caller puts it) with *found 1; NULL with *found 0 when the job is
  * not user_id's, -1 on a db error, an unreadable input or no memory. */
-struct json_object *job_again_body(struct db *db, const char *artifacts_dir,
+struct json_object *job_again_body(struct db *db,
+	const struct kiln_config *cfg,
 	unsigned long long id, unsigned long long user_id, int *found);
 
 /* An upscale job's request for image idx of job id of user_id: kind
  * "upscale", that image as init_image, upscaler (NULL: the default one,
  * job_default_upscaler). Returns as job_again_body (never *found 2). */
-struct json_object *job_upscale_body(struct db *db, const char *artifacts_dir,
+struct json_object *job_upscale_body(struct db *db,
+	const struct kiln_config *cfg,
 	const char *upscalers_dir, unsigned long long id, long idx,
 	unsigned long long user_id, const char *upscaler, int *found);
 

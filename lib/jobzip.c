@@ -211,16 +211,16 @@ zip_format(json_object *job, int format)
 }
 
 enum jobzip_status
-jobs_zip(struct db *db, const char *artifacts_dir, const char *base_url,
+jobs_zip(struct db *db, const struct kiln_config *cfg, const char *base_url,
 	unsigned long long id, int batch, unsigned long long user_id,
 	size_t max, struct buf *out)
 {
-	return jobs_zip_format(db, artifacts_dir, base_url, id, batch,
+	return jobs_zip_format(db, cfg, base_url, id, batch,
 		user_id, -1, max, out);
 }
 
 enum jobzip_status
-jobs_zip_format(struct db *db, const char *artifacts_dir,
+jobs_zip_format(struct db *db, const struct kiln_config *cfg,
 	const char *base_url, unsigned long long id, int batch,
 	unsigned long long user_id, int format, size_t max, struct buf *out)
 {
@@ -286,7 +286,7 @@ jobs_zip_format(struct db *db, const char *artifacts_dir,
 	    &imgs) < 0)
 		goto out;
 
-	st = storage_local_new(artifacts_dir);
+	st = storage_open(cfg);
 	a = archive_write_new();
 	if (st == NULL || a == NULL ||
 	    archive_write_set_format_zip(a) != ARCHIVE_OK ||

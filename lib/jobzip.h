@@ -8,6 +8,7 @@
 
 struct buf;
 struct db;
+struct kiln_config;
 
 /* The most bytes of images one ZIP carries: the response is built in
  * memory, so a larger one is refused (413) rather than risk the web
@@ -29,9 +30,10 @@ enum jobzip_status {
  * {"job": {...as GET /api/v1/jobs/ID}, "files": [...]} or {"batch":
  * {"id", "name", "jobs"}, "rows": [{"row", "job_id", "job", "files"}]},
  * each file {"name", "format", "job_id", "index", "seed", "width",
- * "height", "bytes", "sha256"}. artifacts_dir holds the images; base_url makes
- * the manifest's URLs absolute. */
-enum jobzip_status jobs_zip(struct db *db, const char *artifacts_dir,
+ * "height", "bytes", "sha256"}. cfg's store (storage_open) holds the
+ * images; base_url makes the manifest's URLs absolute. */
+enum jobzip_status jobs_zip(struct db *db,
+	const struct kiln_config *cfg,
 	const char *base_url, unsigned long long id, int batch,
 	unsigned long long user_id, size_t max, struct buf *out);
 
@@ -40,7 +42,8 @@ enum jobzip_status jobs_zip(struct db *db, const char *artifacts_dir,
  * made from its float master, as "kiln-JOB-IDX-FORMAT.EXT"; each file's
  * manifest entry names its "format". An image without a master has its
  * PNG only. */
-enum jobzip_status jobs_zip_format(struct db *db, const char *artifacts_dir,
+enum jobzip_status jobs_zip_format(struct db *db,
+	const struct kiln_config *cfg,
 	const char *base_url, unsigned long long id, int batch,
 	unsigned long long user_id, int format, size_t max, struct buf *out);
 

@@ -704,7 +704,7 @@ finish_upscale(const struct kiln_config *c, const struct given *g,
 		err(arg, "webhook_url", msg);
 		bad++;
 	}
-	s->artifacts_dir = c->artifacts_dir;
+	s->store_cfg = c;
 	s->upscalers_dir = c->upscalers_dir;
 	return bad;
 }
@@ -827,7 +827,7 @@ finish(const struct kiln_config *c, struct given *g, struct job_spec *s,
 	bad += job_hires(g, s, err, arg);
 	s->upscalers_dir = c->upscalers_dir;
 	bad += job_image_params(g, s, err, arg);
-	s->artifacts_dir = c->artifacts_dir;
+	s->store_cfg = c;
 	s->controlnets_dir = c->controlnets_dir;
 	if (card != NULL)
 		s->model_type = card->type;
@@ -1109,7 +1109,7 @@ job_inputs_discard(const struct job_spec *s, unsigned long long id)
 
 	if (s->init.w == 0 && s->control.w == 0)
 		return;
-	st = storage_local_new(s->artifacts_dir);
+	st = storage_open(s->store_cfg);
 	if (st == NULL)
 		return;
 	snprintf(key, sizeof(key), "jobs/%llu", id);
@@ -1131,7 +1131,7 @@ inputs_store(struct db *db, const struct job_spec *s, unsigned long long id)
 
 	if (s->init.w == 0 && s->control.w == 0)
 		return 0;
-	st = storage_local_new(s->artifacts_dir);
+	st = storage_open(s->store_cfg);
 	if (st == NULL)
 		return -1;
 	for (i = 0; i < 3; i++) {
@@ -2296,7 +2296,7 @@ job_unshare(struct db *db, unsigned long long id, unsigned long long user_id)
 }
 
 enum job_change
-job_delete(struct db *db, const char *artifacts_dir, unsigned long long id,
+job_delete(struct db *db, const struct kiln_config *cfg, unsigned long long id,
 	unsigned long long user_id)
 {
 	struct db_param p[2] = { DB_INT(id), DB_INT(user_id) };
@@ -2330,11 +2330,11 @@ job_delete(struct db *db, const char *artifacts_dir, unsigned long long id,
 	/* The rows are gone first: a file left behind by a failed removal
 	 * is unreachable, never a dangling row. The inputs and results go
 	 * through the one store. */
-	st = storage_local_new(artifacts_dir);
+	st = storage_open(cfg);
 	snprintf(dir, sizeof(dir), "jobs/%llu", id);
 	if (st == NULL || storage_remove_prefix(st, dir) != 0)
-		log_warn("delete job %llu: could not remove all of %s/%s", id,
-			artifacts_dir, dir);
+		log_warn("delete job %llu: could not remove all of %s", id,
+			dir);
 	storage_free(st);
 	return JOB_CHANGE_DONE;
 fail:

@@ -92,7 +92,7 @@ struct job_spec {
 	 * job_insert stores them (under artifacts_dir, borrowed) with the
 	 * row, as the job's inputs. */
 	struct upload_image init, mask, control;
-	const char *artifacts_dir;
+	const struct kiln_config *store_cfg;
 	/* img2img (denoising 0: txt2img): the strength and how the init
 	 * image is fitted to width x height (A1111's resize_mode: 0 just
 	 * resize, 1 crop and resize, 2 resize and fill). */
@@ -285,7 +285,7 @@ enum job_change job_unshare(struct db *db, unsigned long long id,
  * the row stays, marked deleted, so the credits it used and the
  * jobs-per-day window still count it. A queued or running job is a
  * conflict (cancel it first). */
-enum job_change job_delete(struct db *db, const char *artifacts_dir,
+enum job_change job_delete(struct db *db, const struct kiln_config *cfg,
 	unsigned long long id, unsigned long long user_id);
 
 /* 1 when s has the shape of a share token (base64url, TOKEN_LEN). */

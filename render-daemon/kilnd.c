@@ -309,8 +309,7 @@ courier_main(void *arg)
 		/* Exports are looked for once a second; one just made may
 		 * have others waiting behind it. */
 		if (st >= 0 && rt_now() - last_export >= 1.0) {
-			int ex = export_work_one(db, d->cfg.artifacts_dir,
-			    d->name);
+			int ex = export_work_one(db, &d->cfg, d->name);
 
 			if (ex < 0)
 				log_warn("exports: %s", db_error(db));
@@ -757,6 +756,7 @@ struct render {
 	int cold;			/* compiled kernels or loaded the model */
 	char dir[1024];			/* artifacts/jobs/<id> */
 	char rel[64];			/* jobs/<id> */
+	struct storage *st;		/* where its files go */
 	char model_hash[HASH_HEX + 1];	/* A1111's 10 digits, or "" */
 	struct lora_file loras[JOB_LORAS_MAX];
 	int nloras;
@@ -774,7 +774,7 @@ static int
 input_load(struct daemon *d, const char *what, const char *key, uint8_t **rgb,
     int *w, int *h, char *err, size_t errlen)
 {
-	struct storage *st = storage_local_new(d->cfg.artifacts_dir);
+	struct storage *st = storage_open(&d->cfg);
 	struct buf b = { 0 };
 	char e[512];
 	int rc = -1;
@@ -953,8 +953,27 @@ upscale_text(const struct job *j, char **out)
 	return n < 0 ? -1 : 0;
 }
 
+/* Encodes w x h RGB as a PNG with its parameters and stores it at key:
+ * the local store writes it as image_write_png did (temp file, fsync,
+ * rename), S3 as one PUT that is there whole or not at all. Returns 0,
+ * or -1 with err. */
+static int
+put_png(struct render *r, const char *key, int w, int h, const uint8_t *rgb,
+    const char *params, char *err, size_t errlen)
+{
+	uint8_t *png = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (image_encode_png(w, h, rgb, params, &png, &len, err, errlen) != 0)
+		return -1;
+	rc = storage_put(r->st, key, png, len, err, errlen);
+	free(png);
+	return rc;
+}
+
 /* Writes the preview of s (latent resolution, scaled up 4x by pixel
- * repetition so it is visible) as <dir>/preview.png. */
+ * repetition so it is visible) as <rel>/preview.png. */
 static int
 write_preview(struct render *r, const struct pipeline_step *s)
 {
@@ -972,8 +991,8 @@ write_preview(struct render *r, const struct pipeline_step *s)
 			memcpy(big + ((size_t)y * (size_t)W + (size_t)x) * 3,
 			    small + ((size_t)(y / f) * (size_t)s->w +
 			    (size_t)(x / f)) * 3, 3);
-	snprintf(path, sizeof(path), "%s/preview.png", r->dir);
-	if (image_write_png(path, W, H, big, NULL, err, sizeof(err)) != 0) {
+	snprintf(path, sizeof(path), "%s/preview.png", r->rel);
+	if (put_png(r, path, W, H, big, NULL, err, sizeof(err)) != 0) {
 		log_warn("job %llu: preview: %s", r->j->id, err);
 		goto out;
 	}
@@ -1060,27 +1079,55 @@ end_job(struct render *r, enum ending how, const struct job_image *img,
 	return st;
 }
 
-/* Removes files in dir that are not this attempt's (prefix "<attempt>-")
- * or the preview: leftovers of an attempt that died after writing. */
-static void
-remove_others(const char *dir, int attempt)
-{
-	DIR *dh = opendir(dir);
-	struct dirent *de;
-	char keep[32], path[1400];
+/* What remove_others looks at: the job's key ("jobs/12"), the
+ * attempt's prefix to keep, and the keys to remove once listed. */
+struct others {
+	const char *rel;
+	char keep[32];
+	char **gone;
+	size_t n, cap;
+};
 
-	if (dh == NULL)
-		return;
-	snprintf(keep, sizeof(keep), "%d-", attempt);
-	while ((de = readdir(dh)) != NULL) {
-		if (de->d_name[0] == '.' || !strcmp(de->d_name, "preview.png")
-		    || !strcmp(de->d_name, "inputs")
-		    || !strncmp(de->d_name, keep, strlen(keep)))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		unlink(path);
+static int
+other_key(void *arg, const char *key, unsigned long long size)
+{
+	struct others *o = arg;
+	const char *name = key + strlen(o->rel) + 1;
+
+	(void)size;
+	/* The job's own files only: not its inputs (a folder below), the
+	 * preview, or this attempt's images. */
+	if (strchr(name, '/') != NULL || !strcmp(name, "preview.png") ||
+	    !strncmp(name, o->keep, strlen(o->keep)))
+		return 0;
+	if (o->n == o->cap) {
+		o->cap = o->cap ? o->cap * 2 : 8;
+		o->gone = xrealloc(o->gone, o->cap * sizeof(*o->gone));
 	}
-	closedir(dh);
+	o->gone[o->n++] = xstrdup(key);
+	return 0;
+}
+
+/* Removes the job's files that are not this attempt's (prefix
+ * "<attempt>-") or the preview: leftovers of an attempt that died after
+ * storing some (a daemon killed between two uploads). */
+static void
+remove_others(struct render *r, int attempt)
+{
+	struct others o = { r->rel, "", NULL, 0, 0 };
+	char err[512];
+	size_t i;
+
+	snprintf(o.keep, sizeof(o.keep), "%d-", attempt);
+	if (storage_list(r->st, r->rel, other_key, &o, err, sizeof(err)) != 0)
+		log_warn("job %llu: listing its files: %s", r->j->id, err);
+	for (i = 0; i < o.n; i++) {
+		if (storage_remove(r->st, o.gone[i]) != 0)
+			log_warn("job %llu: could not remove %s", r->j->id,
+			    o.gone[i]);
+		free(o.gone[i]);
+	}
+	free(o.gone);
 }
 
 /* Stores image i's float pixels as its master beside the PNG at key rel
@@ -1091,13 +1138,11 @@ static int
 put_master(struct render *r, const struct gen_result *res, int i,
     const char *rel, const char *params, char *err, size_t errlen)
 {
-	struct storage *st = storage_local_new(r->d->cfg.artifacts_dir);
+	struct storage *st = r->st;
 	struct buf b = { 0 };
 	char key[1100], e[512];
 	int rc = -1;
 
-	if (st == NULL)
-		return errf(err, errlen, "float master: out of memory");
 	if (imgexport_master_key(rel, key, sizeof(key)) != 0) {
 		errf(err, errlen, "float master: no key for %s", rel);
 		goto out;
@@ -1112,7 +1157,6 @@ put_master(struct render *r, const struct gen_result *res, int i,
 	rc = 0;
 out:
 	buf_free(&b);
-	storage_free(st);
 	return rc;
 }
 
@@ -1126,9 +1170,9 @@ deliver(struct render *r, const struct gen_result *res, char *err,
 	struct job_image *img = calloc((size_t)res->count, sizeof(*img));
 	char **rel = calloc((size_t)res->count, sizeof(*rel));
 	char **url = calloc((size_t)res->count, sizeof(*url));
-	char *params = NULL, path[1200];
+	char *params = NULL;
 	struct image_lora hashes[JOB_LORAS_MAX], *tih = NULL;
-	int i, anomaly = 0, st, rc = -1, nh = 0, nt = 0;
+	int i, anomaly = 0, st, rc = -1, nh = 0, nt = 0, stored = 0;
 
 	/* "Lora hashes" names those whose hash is known, as A1111's. */
 	for (i = 0; i < r->nloras; i++)
@@ -1199,15 +1243,21 @@ deliver(struct render *r, const struct gen_result *res, char *err,
 			errf(err, errlen, "out of memory");
 			goto out;
 		}
-		snprintf(path, sizeof(path), "%s/%s", r->d->cfg.artifacts_dir,
-		    rel[i]);
-		if (image_write_png(path, res->width, res->height, res->rgb +
+		/* Every image is stored whole before the job is marked
+		 * succeeded (end_job below): a daemon killed in between
+		 * leaves a running job that is claimed again, never a row
+		 * pointing at an image that is not there. */
+		if (put_png(r, rel[i], res->width, res->height, res->rgb +
 		    (size_t)i * (size_t)res->width * (size_t)res->height * 3,
-		    params, err, errlen) != 0)
+		    params, err, errlen) != 0) {
+			stored = i;
 			goto out;
+		}
 		if (res->rgbf != NULL && put_master(r, res, i, rel[i], params,
-		    err, errlen) != 0)
+		    err, errlen) != 0) {
+			stored = i + 1;
 			goto out;
+		}
 		img[i].idx = i;
 		img[i].seed = res->seeds[i];
 		img[i].path = rel[i];
@@ -1223,9 +1273,10 @@ deliver(struct render *r, const struct gen_result *res, char *err,
 		img[i].width = res->width;
 		img[i].height = res->height;
 	}
+	stored = 0;
 	st = end_job(r, END_SUCCEED, img, res->count, NULL, &anomaly);
 	if (st == 1) {
-		remove_others(r->dir, j->attempt);
+		remove_others(r, j->attempt);
 		log_info("job %llu: succeeded, %d image(s) in %.2f s%s%s",
 		    j->id, res->count, rt_now() - r->t0, anomaly ?
 		    " (anomaly: over mean + 3 sd of this model and size)" :
@@ -1238,24 +1289,24 @@ deliver(struct render *r, const struct gen_result *res, char *err,
 	} else {
 		/* Not ours any more, or not recorded: the files must not
 		 * look like a result. */
-		for (i = 0; i < res->count; i++) {
-			char key[1100];
-
-			snprintf(path, sizeof(path), "%s/%s",
-			    r->d->cfg.artifacts_dir, rel[i]);
-			unlink(path);
-			if (imgexport_master_key(rel[i], key, sizeof(key)) ==
-			    0) {
-				snprintf(path, sizeof(path), "%s/%s",
-				    r->d->cfg.artifacts_dir, key);
-				unlink(path);
-			}
-		}
+		stored = res->count;
 		errf(err, errlen, st == 0 ? "lease lost before the result "
 		    "was recorded" : "recording the result: %s",
 		    db_error(r->d->db));
 	}
 out:
+	/* Images stored for a result that was not recorded: removed, so
+	 * none stays behind that no row points at. */
+	for (i = 0; rel != NULL && i < stored; i++) {
+		char key[1100];
+
+		if (storage_remove(r->st, rel[i]) != 0)
+			log_warn("job %llu: could not remove %s", j->id,
+			    rel[i]);
+		if (imgexport_master_key(rel[i], key, sizeof(key)) == 0 &&
+		    storage_remove(r->st, key) != 0)
+			log_warn("job %llu: could not remove %s", j->id, key);
+	}
 	for (i = 0; rel != NULL && i < res->count; i++)
 		free(rel[i]);
 	for (i = 0; url != NULL && i < res->count; i++)
@@ -1302,7 +1353,14 @@ run_job(struct daemon *d, struct job *j)
 		    db_error(d->db));
 	snprintf(r.rel, sizeof(r.rel), "jobs/%llu", j->id);
 	snprintf(r.dir, sizeof(r.dir), "%s/%s", d->cfg.artifacts_dir, r.rel);
-	if (mkdir_p(r.dir) != 0) {
+	r.st = storage_open(&d->cfg);
+	if (r.st == NULL) {
+		errf(err, sizeof(err), "out of memory");
+		goto fail;
+	}
+	/* The local store's folder up front: a directory it cannot make
+	 * fails the job before the render, not after. */
+	if (storage_local_root(r.st) != NULL && mkdir_p(r.dir) != 0) {
 		errf(err, sizeof(err), "cannot create %s: %s", r.dir,
 		    strerror(errno));
 		goto fail;
@@ -1395,9 +1453,14 @@ run_job(struct daemon *d, struct job *j)
 	}
 fail:
 	log_warn("job %llu: failed: %s", j->id, err);
-	if (end_job(&r, END_FAIL, NULL, 0, err, NULL) < 0)
+	st = end_job(&r, END_FAIL, NULL, 0, err, NULL);
+	if (st < 0)
 		log_warn("job %llu: recording the failure: %s", j->id,
 		    db_error(d->db));
+	/* A failed job has no images: those an earlier attempt stored
+	 * before its daemon died go with it (attempt 0 keeps none). */
+	else if (st == 1 && r.st != NULL)
+		remove_others(&r, 0);
 out:
 	gen_result_free(&res);
 	for (i = 0; i < JOB_LORAS_MAX; i++)
@@ -1405,6 +1468,7 @@ out:
 	ti_use_free(&r.tis);
 	gen_inputs_free(&r.in);
 	free(r.ctl_rgb);
+	storage_free(r.st);
 	pthread_mutex_lock(&d->mu);
 	d->cur_id = 0;
 	pthread_mutex_unlock(&d->mu);

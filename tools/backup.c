@@ -20,6 +20,7 @@
 #include "config.h"
 #include "db.h"
 #include "migrate.h"
+#include "s3.h"
 #include "storage.h"
 #include "util.h"
 
@@ -318,6 +319,98 @@ out:
 	return rc;
 }
 
+static int add_memory(struct archive *a, const char *name, const char *data,
+	size_t len, char *err, size_t errlen);
+
+/* What add_store's listing gathers: the keys, read once it is done. */
+struct store_keys {
+	char **k;
+	size_t n, cap;
+};
+
+static int
+store_key(void *arg, const char *key, unsigned long long size)
+{
+	struct store_keys *ks = arg;
+
+	(void)size;
+	if (ks->n == ks->cap) {
+		ks->cap = ks->cap ? ks->cap * 2 : 64;
+		ks->k = xrealloc(ks->k, ks->cap * sizeof(*ks->k));
+	}
+	ks->k[ks->n++] = xstrdup(key);
+	return 0;
+}
+
+/* add_tree for a store that is not a directory (S3): every object the
+ * listing names, read whole and added with the store's mode (0644). An
+ * object deleted between the listing and its read is one deleted after
+ * the dump, as in add_tree. */
+static int
+add_store(struct archive *a, struct storage *st, struct bak_entries *files,
+	long long *total, char *err, size_t errlen)
+{
+	struct store_keys ks = { 0 };
+	struct buf data = { 0 };
+	size_t i;
+	int rc = -1;
+
+	if (storage_list(st, "", store_key, &ks, err, errlen) != 0)
+		goto out;
+	for (i = 0; i < ks.n; i++) {
+		char *name, sha[65];
+		int g;
+
+		buf_reset(&data);
+		g = storage_get(st, ks.k[i], OBJECT_MAX, &data, err, errlen);
+		if (g == 1)
+			continue;
+		if (g != 0)
+			goto out;
+		s3_sha256_hex(data.data ? data.data : "", data.len, sha);
+		name = xasprintf(BAK_FILES "%s", ks.k[i]);
+		g = add_memory(a, name, data.data ? data.data : "", data.len,
+			err, errlen);
+		if (g == 0) {
+			bak_entries_add(files, name, sha, (long long)data.len);
+			*total += (long long)data.len;
+		}
+		free(name);
+		if (g != 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	for (i = 0; i < ks.n; i++)
+		free(ks.k[i]);
+	free(ks.k);
+	buf_free(&data);
+	return rc;
+}
+
+/* 1 when the store holds any object, 0 when none, -1 with err. */
+static int
+first_object(void *arg, const char *key, unsigned long long size)
+{
+	(void)arg;
+	(void)key;
+	(void)size;
+	return 1;
+}
+
+static int
+store_in_use(const struct kiln_config *cfg, char *err, size_t errlen)
+{
+	struct storage *st = storage_open(cfg);
+	int rc;
+
+	if (st == NULL)
+		return errf(err, errlen, "out of memory");
+	rc = storage_list(st, "", first_object, NULL, err, errlen);
+	storage_free(st);
+	return rc;
+}
+
 static int
 add_memory(struct archive *a, const char *name, const char *data,
 	size_t len, char *err, size_t errlen)
@@ -497,9 +590,20 @@ cmd_backup(const struct kiln_config *cfg, int argc, char **argv)
 	db_entry.path = BAK_DUMP;
 	db_entry.bytes = st.st_size;
 	/* 3. The files, after the snapshot (see the top of this file). */
-	if (add_tree(a, cfg->artifacts_dir, "", &files, &total, err,
-	    sizeof(err)) != 0)
-		goto fail;
+	if (!strcmp(cfg->storage_backend, "local")) {
+		if (add_tree(a, cfg->artifacts_dir, "", &files, &total, err,
+		    sizeof(err)) != 0)
+			goto fail;
+	} else {
+		struct storage *store = storage_open(cfg);
+
+		if (store == NULL || add_store(a, store, &files, &total, err,
+		    sizeof(err)) != 0) {
+			storage_free(store);
+			goto fail;
+		}
+		storage_free(store);
+	}
 
 	man = json_object_new_object();
 	json_object_object_add(man, "format",
@@ -540,6 +644,7 @@ cmd_backup(const struct kiln_config *cfg, int argc, char **argv)
 		"  database %s: %lld bytes of SQL, schema version %ld\n"
 		"  %zu files, %lld bytes, from %s\n",
 		out, cfg->db_name, db_entry.bytes, schema, files.n, total,
+		strcmp(cfg->storage_backend, "local") ? cfg->s3_bucket :
 		cfg->artifacts_dir);
 	rc = BACKUP_OK;
 	goto out;
@@ -794,7 +899,7 @@ load_archive(const struct kiln_config *cfg, const char *path,
 	const struct bak_manifest *m, const char *opts, char *err, size_t errlen)
 {
 	struct archive *a = open_archive(path, err, errlen);
-	struct storage *s = storage_local_new(cfg->artifacts_dir);
+	struct storage *s = storage_open(cfg);
 	struct archive_entry *e;
 	struct buf data = { 0 };
 	char chunk[65536], sha[65];
@@ -897,7 +1002,8 @@ load_archive(const struct kiln_config *cfg, const char *path,
 			goto out;
 		/* The store writes 0644; a file kept closer (a data export,
 		 * 0640) gets its own mode back, never more than 0664. */
-		if (set_mode(cfg->artifacts_dir, key,
+		if (storage_local_root(s) != NULL &&
+		    set_mode(cfg->artifacts_dir, key,
 		    archive_entry_perm(e) & 0664, err, errlen) != 0)
 			goto out;
 	}
@@ -984,15 +1090,18 @@ cmd_restore(const struct kiln_config *cfg, int argc, char **argv)
 	if (connect_db(&db, cfg, 1) != 0)
 		goto out;
 	in_db = database_in_use(db);
-	in_dir = dir_in_use(cfg->artifacts_dir);
+	in_dir = strcmp(cfg->storage_backend, "local") ?
+		store_in_use(cfg, err, sizeof(err)) :
+		dir_in_use(cfg->artifacts_dir);
 	if (in_db < 0) {
 		errf(err, sizeof(err), "database %s: %s", cfg->db_name,
 			db_error(db));
 		goto fail;
 	}
 	if (in_dir < 0) {
-		errf(err, sizeof(err), "%s: %s", cfg->artifacts_dir,
-			strerror(errno));
+		if (!strcmp(cfg->storage_backend, "local"))
+			errf(err, sizeof(err), "%s: %s", cfg->artifacts_dir,
+				strerror(errno));
 		goto fail;
 	}
 	if ((in_db || in_dir) && !force) {
