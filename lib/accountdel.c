@@ -82,6 +82,76 @@ cancel_jobs(struct db *db, unsigned long long uid, int wait_s)
 	}
 }
 
+/* What a team loses with uid, in the open transaction: a team whose
+ * only owner uid is gets its longest-standing member (else viewer) as
+ * owner, or, with nobody left, goes (its jobs stay their makers'); a
+ * project uid made for a team passes to one of the team's owners, so
+ * the others' shots and versions stay. */
+static int
+hand_over(struct db *db, unsigned long long uid)
+{
+	struct db_param p[3] = { DB_INT(uid), DB_INT(uid), DB_INT(uid) };
+	struct buf teams = { 0 };
+	char *line, *save = NULL;
+	int rc = -1;
+
+	if (db_query(db, "SELECT t.team_id FROM team_members t WHERE"
+	    " t.user_id = ? AND t.role = 'owner' AND NOT EXISTS (SELECT 1"
+	    " FROM team_members o WHERE o.team_id = t.team_id AND"
+	    " o.role = 'owner' AND o.user_id <> ?) FOR UPDATE", p, 2,
+	    db_row_line, &teams) < 0)
+		goto out;
+	for (line = teams.data ? strtok_r(teams.data, "\n", &save) : NULL;
+	    line != NULL; line = strtok_r(NULL, "\n", &save)) {
+		struct db_param q[2] = { DB_INT(strtoull(line, NULL, 10)),
+			DB_INT(uid) };
+		unsigned long long n = 0;
+
+		if (db_exec(db, "UPDATE team_members SET role = 'owner' WHERE"
+		    " team_id = ? AND user_id <> ? ORDER BY role = 'viewer',"
+		    " added_at, user_id LIMIT 1", q, 2, &n, NULL) != 0)
+			goto out;
+		if (n == 0 && (db_exec(db, "UPDATE jobs SET team_id = NULL"
+		    " WHERE team_id = ?", q, 1, NULL, NULL) != 0 ||
+		    db_exec(db, "DELETE FROM teams WHERE id = ?", q, 1, NULL,
+		    NULL) != 0))
+			goto out;
+	}
+	if (db_exec(db, "UPDATE projects p SET p.user_id = (SELECT m.user_id"
+	    " FROM team_members m WHERE m.team_id = p.team_id AND"
+	    " m.role = 'owner' AND m.user_id <> ? ORDER BY m.added_at,"
+	    " m.user_id LIMIT 1) WHERE p.user_id = ? AND EXISTS (SELECT 1"
+	    " FROM team_members o WHERE o.team_id = p.team_id AND"
+	    " o.role = 'owner' AND o.user_id <> ?)", p, 3, NULL, NULL) != 0)
+		goto out;
+	rc = 0;
+out:
+	buf_free(&teams);
+	return rc;
+}
+
+/* 1 when table's job_id clears (ON DELETE SET NULL) rather than goes
+ * with its job: a project's version keeps its history when the job it
+ * rendered goes. 0 no, -1 on a database error. */
+static int
+job_id_nulled(struct db *db, const char *table)
+{
+	struct db_param p = DB_STR(table);
+	long n = 0;
+
+	if (db_query_long(db, "SELECT COUNT(*) FROM"
+	    " information_schema.KEY_COLUMN_USAGE k JOIN"
+	    " information_schema.REFERENTIAL_CONSTRAINTS r ON"
+	    " r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND"
+	    " r.CONSTRAINT_NAME = k.CONSTRAINT_NAME AND r.TABLE_NAME ="
+	    " k.TABLE_NAME WHERE k.TABLE_SCHEMA = DATABASE() AND"
+	    " k.TABLE_NAME = ? AND k.COLUMN_NAME = 'job_id' AND"
+	    " k.REFERENCED_TABLE_NAME = 'jobs' AND r.DELETE_RULE = 'SET NULL'",
+	    &p, 1, &n) != 0)
+		return -1;
+	return n > 0;
+}
+
 /* The deletion's statements, in the open transaction. */
 static int
 delete_rows(struct db *db, unsigned long long uid, const char *name,
@@ -118,7 +188,7 @@ delete_rows(struct db *db, unsigned long long uid, const char *name,
 	if (db_exec(db, "DELETE FROM login_throttle WHERE kind = 'user' AND"
 	    " subject = ?", p, 1, NULL, NULL) != 0)
 		goto out;
-	if (utables_find(db, ts) != 0)
+	if (hand_over(db, uid) != 0 || utables_find(db, ts) != 0)
 		goto out;
 	p[0] = DB_INT(uid);
 	/* Every other table a migration made with a user column: the rows
@@ -131,11 +201,18 @@ delete_rows(struct db *db, unsigned long long uid, const char *name,
 		if (!strcmp(t->name, "users") || !strcmp(t->name, "jobs") ||
 		    !strcmp(t->name, "audit_log"))
 			continue;
-		if (t->has_job_id && (snprintf_checked(sql, sizeof(sql),
-		    "DELETE FROM `%s` WHERE job_id IN (SELECT id FROM jobs"
-		    " WHERE user_id = ?)", t->name) != 0 ||
-		    db_exec(db, sql, p, 1, NULL, NULL) != 0))
-			goto out;
+		if (t->has_job_id) {
+			int nulled = job_id_nulled(db, t->name);
+
+			if (nulled < 0 || snprintf_checked(sql, sizeof(sql),
+			    nulled ? "UPDATE `%s` SET job_id = NULL WHERE"
+			    " job_id IN (SELECT id FROM jobs WHERE"
+			    " user_id = ?)" : "DELETE FROM `%s` WHERE job_id"
+			    " IN (SELECT id FROM jobs WHERE user_id = ?)",
+			    t->name) != 0 ||
+			    db_exec(db, sql, p, 1, NULL, NULL) != 0)
+				goto out;
+		}
 		for (c = 0; c < t->ncols; c++) {
 			if (snprintf_checked(sql, sizeof(sql),
 			    column_nulled(t->name, t->cols[c]) ||

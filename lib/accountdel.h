@@ -37,7 +37,10 @@ enum account_delete {
  * mentions in the detail the pseudonym, the account's own addresses
  * emptied), every other row whose user column is uid deleted (or, for
  * an invitation it made or used, the column set NULL), the account's
- * jobs and the account itself deleted, and the account.deleted event
+ * jobs and the account itself deleted (a team it alone owned passes to
+ * its longest-standing member, or goes when it has none; a project it
+ * made for a team passes to one of the team's owners), and the
+ * account.deleted event
  * queued for [webhooks] events_url (by: "self" or "admin"). After the
  * commit its files go: each job's directory, its uploads and its
  * exports. pseudonym (at least PSEUDONYM_LEN + 1 bytes) receives the

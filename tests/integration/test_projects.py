@@ -543,3 +543,44 @@ def test_the_job_page_adds_its_job_to_a_project(s):
     assert r.status == 303 and r.headers["location"] == "/projects/%d" % pid
     assert one(s, "SELECT COUNT(*) FROM project_jobs WHERE project_id = %d"
                " AND job_id = %d" % (pid, jid)) == "1"
+
+
+def test_deleting_the_maker_leaves_the_team_its_project_and_versions(s):
+    adm = Person(s, "admin", "admin")
+    maker, mate, viewer = (Person(s, "maker"), Person(s, "mate"),
+                           Person(s, "viewer"))
+    # The maker owns the team alone; a mate (member) and a viewer are in
+    # it. A second team has nobody but the maker.
+    tid = team_of(s, maker, [mate], [viewer])
+    lone = team_of(s, maker)
+    pid = project(s, maker, tid)
+    version(s, mate, pid, "hero", {"subject": "a mug"})
+    version(s, maker, pid, "hero", {"subject": "a blue mug"})
+    jid, _ = image_job(s, maker.id, tid)
+    s.sql("UPDATE project_manifests SET job_id = %d WHERE project_id = %d"
+          " AND version = 2" % (jid, pid))
+    mine = project(s, maker)
+    r = post_form(s, adm.cookie, "/admin/users/%d/delete" % maker.id,
+                  dict(csrf=adm.csrf, confirm=maker.name))
+    assert r.status == 303, (r.status, r.text[:300])
+    assert one(s, "SELECT COUNT(*) FROM users WHERE id = %d" %
+               maker.id) == "0"
+    # The team goes on with its member (not its viewer) as owner; the
+    # team nobody else was in is gone.
+    assert s.sql("SELECT user_id, role FROM team_members WHERE team_id = %d"
+                 " ORDER BY user_id" % tid) == [
+        [str(mate.id), "owner"], [str(viewer.id), "viewer"]]
+    assert one(s, "SELECT COUNT(*) FROM teams WHERE id = %d" % lone) == "0"
+    # The team's project is the new owner's, with both versions; the one
+    # the maker's job rendered has lost only its job. The maker's own
+    # project went with them.
+    assert one(s, "SELECT user_id FROM projects WHERE id = %d" %
+               pid) == str(mate.id)
+    assert s.sql("SELECT version, job_id, author_id IS NULL FROM"
+                 " project_manifests WHERE project_id = %d ORDER BY version"
+                 % pid) == [["1", "NULL", "0"], ["2", "NULL", "1"]]
+    assert one(s, "SELECT COUNT(*) FROM projects WHERE id = %d" %
+               mine) == "0"
+    r = call(s, mate, "GET", "/api/v1/projects/%d" % pid)
+    assert r.status == 200, r.text
+    assert call(s, viewer, "GET", "/api/v1/projects/%d" % pid).status == 200
