@@ -505,3 +505,59 @@ def test_generate_form_stores_the_chosen_format_and_refuses_others(s):
     assert r.status == 422, r.status
     assert re.search(r'<p class="field-error">output_format [^<]+</p>',
                      r.text), r.text[-2000:]
+
+
+# docs/manifest.md's first example, at kiln-micro's size, its subject
+# with characters XML and Latin-1 cannot hold as they are.
+SCENE = {"version": 1,
+         "subject": "a matte black ceramic mug \u65e5\u672c <&> \"rim\"",
+         "environment": "on a seamless white sweep",
+         "camera": {"angle": "three-quarter-view", "distance": "close-up",
+                    "lens": "85mm-portrait", "aperture": 8},
+         "lighting": {"setup": "softbox", "colour_temperature_k": 5600},
+         "materials": ["ceramic"], "style": "e-commerce",
+         "negative": "chipped rim", "output": {"width": 128, "height": 128},
+         "seed": 1234}
+
+
+def xmp_manifest(xmp):
+    """kiln:manifest's text out of an XMP packet, XML-unescaped."""
+    import html as h
+    m = re.search(r"<kiln:manifest>(.*?)</kiln:manifest>", xmp, re.S)
+    assert m, xmp
+    return h.unescape(m.group(1))
+
+
+def test_a_manifest_jobs_files_carry_its_stored_manifest(s):
+    """A job submitted with a scene manifest and output_format tiff16,
+    rendered: the TIFF's XMP (served and in the ZIP), the EXR header's
+    kilnManifest and the 16-bit PNG's kilnManifest chunk each hold the
+    manifest the job stored."""
+    import tifffile
+    uid, key = user_with_key(s, prefix="expman")
+    j = rendered(s, key, {"manifest": SCENE, "steps": 2,
+                          "output_format": "tiff16"}, timeout=300)
+    assert j["output_format"] == "tiff16", j
+    stored = json.loads(one(s, "SELECT manifest FROM jobs WHERE id = %d"
+                            % j["id"]))
+    assert stored == SCENE == j["manifest"], stored
+    t = tifffile.TiffFile(io.BytesIO(fetch(s, key, j["id"], 0, "tiff16")))
+    xmp = t.pages[0].tags["XMP"].value
+    xmp = xmp.decode("utf-8") if isinstance(xmp, bytes) else xmp
+    t.close()
+    assert json.loads(xmp_manifest(xmp)) == stored
+    for fmt in ("exr", "exr16"):
+        _, attrs = read_exr(fetch(s, key, j["id"], 0, fmt))
+        assert json.loads(exr_string(attrs, "kilnManifest")) == stored, fmt
+    _, text = read_png16(fetch(s, key, j["id"], 0, "png16"))
+    assert json.loads(text["kilnManifest"]) == stored
+    # The job's ZIP holds the TIFF with it too.
+    r = api(s, "GET", "/api/v1/jobs/%d/images.zip" % j["id"], key)
+    assert r.status == 200, r.status
+    z = zipfile.ZipFile(io.BytesIO(r.body))
+    t = tifffile.TiffFile(io.BytesIO(z.read("kiln-%d-0-tiff16.tif"
+                                            % j["id"])))
+    xmp = t.pages[0].tags["XMP"].value
+    xmp = xmp.decode("utf-8") if isinstance(xmp, bytes) else xmp
+    t.close()
+    assert json.loads(xmp_manifest(xmp)) == stored
