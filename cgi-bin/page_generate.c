@@ -643,7 +643,26 @@ page_generate(struct kreq *req)
 		    DB_NFIELDS(from_fields), &r, from_job, &a) < 0)
 			return view_db_fail(req, "generate: init settings");
 	} else if (from != NULL && parse_long(from, 1, 1L << 62, &id) == 0) {
+		char *has = NULL, url[96];
+
 		p[0] = DB_INT(id);
+		/* A job made from a scene manifest is made again from it:
+		 * the manifest mode, filled with it and its preset rows. */
+		if (db_query_string(req->app->db, "SELECT 1 FROM jobs WHERE"
+		    " id = ? AND user_id = ? AND deleted_at IS NULL AND"
+		    " manifest IS NOT NULL", p, 2, &has) != 0)
+			return view_db_fail(req, "generate: from manifest");
+		if (has != NULL) {
+			free(has);
+			if (seed != NULL && parse_long(seed, 0,
+			    (long)JOB_SEED_MAX, &n) == 0)
+				snprintf(url, sizeof(url), "/generate/manifest"
+					"?from=%ld&seed=%ld", id, n);
+			else
+				snprintf(url, sizeof(url), "/generate/manifest"
+					"?from=%ld", id);
+			return resp_redirect(req, url);
+		}
 		if (db_query_into(req->app->db, FROM_SQL " WHERE id = ? AND"
 		    " user_id = ? AND deleted_at IS NULL", p, 2, from_fields,
 		    DB_NFIELDS(from_fields), &r, from_job, &a) < 0)

@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { GM_MANIFEST, GM_STEPS, GM_ACTION, GM_LIVE };
+enum { GM_MANIFEST, GM_STEPS, GM_ACTION, GM_LIVE, GM_PRESETS };
 
 static const char *const gm_actions[] = { "preview", "submit", NULL };
 
@@ -35,6 +35,11 @@ const struct input manifest_inputs[] = {
 	 * answered 200, as the studio's background submit is, since the
 	 * browser reports every 4xx to a script as a console error. */
 	[GM_LIVE] = { .name = "live", .type = IN_BOOL },
+	/* The preset rows a job recorded (its manifest_presets JSON), when
+	 * the form was filled from it (?from=ID): the manifest compiles
+	 * with them as that job's did. */
+	[GM_PRESETS] = { .name = "manifest_presets", .type = IN_STR,
+	  .flags = IN_BLANK, .max = MANIFEST_MAX_BYTES },
 	IN_END,
 };
 
@@ -55,10 +60,69 @@ show(struct kreq *req, int status)
 		"generate.cs");
 }
 
+struct from_rec {
+	char *manifest, *presets;
+};
+
+static const struct db_field from_fields[] = {
+	DB_FIELD(struct from_rec, manifest, DBF_DUP, "manifest"),
+	DB_FIELD_NULL(struct from_rec, presets, DBF_DUP, "manifest_presets"),
+};
+
+/* ?from=ID (and &seed=N): one of the user's manifest jobs, its manifest
+ * in the box (with that seed) and the preset rows it recorded beside
+ * it, so that it is made again as it was. Returns 1 when the form was
+ * filled, 0 when there is no such job, -1 on a db error. */
+static int
+fill_from(struct kreq *req, long id, const char *seed)
+{
+	struct db_param p[2] = { DB_INT(id), DB_INT(req->auth->user_id) };
+	struct from_rec r;
+	json_object *mj;
+	long n, sd;
+
+	memset(&r, 0, sizeof(r));
+	n = db_query_into(req->app->db, "SELECT manifest, manifest_presets"
+		" FROM jobs WHERE id = ? AND user_id = ? AND deleted_at IS"
+		" NULL AND manifest IS NOT NULL", p, 2, from_fields,
+		DB_NFIELDS(from_fields), &r, NULL, NULL);
+	if (n <= 0 || r.manifest == NULL) {
+		free(r.manifest);
+		free(r.presets);
+		return n < 0 ? -1 : 0;
+	}
+	mj = json_tokener_parse(r.manifest);
+	if (mj != NULL && json_object_is_type(mj, json_type_object)) {
+		if (seed != NULL && parse_long(seed, 0, (long)JOB_SEED_MAX,
+		    &sd) == 0)
+			json_object_object_add(mj, "seed",
+				json_object_new_int64(sd));
+		view_set(req, "Form.manifest", json_object_to_json_string_ext(
+			mj, JSON_C_TO_STRING_PRETTY |
+			JSON_C_TO_STRING_SPACED));
+	} else {
+		view_set(req, "Form.manifest", r.manifest);
+	}
+	json_object_put(mj);
+	if (r.presets != NULL)
+		view_set(req, "Form.manifest_presets", r.presets);
+	free(r.manifest);
+	free(r.presets);
+	return 1;
+}
+
 int
 page_generate_manifest(struct kreq *req)
 {
-	view_set(req, "Form.manifest", EXAMPLE);
+	const char *from = req_query(req, "from");
+	long id;
+	int n = 0;
+
+	if (from != NULL && parse_long(from, 1, 1L << 62, &id) == 0 &&
+	    (n = fill_from(req, id, req_query(req, "seed"))) < 0)
+		return view_db_fail(req, "generate manifest: from");
+	if (n == 0)
+		view_set(req, "Form.manifest", EXAMPLE);
 	return show(req, 200);
 }
 
@@ -79,8 +143,9 @@ form_error(void *arg, const char *field, const char *msg)
 	char text[1200];
 
 	snprintf(text, sizeof(text), "%s %s", field, view_tr(arg, msg));
-	view_field_error(arg, !strcmp(field, "manifest") ? "manifest" :
-		"steps", text);
+	view_field_error(arg, !strcmp(field, "manifest") ||
+		!strcmp(field, "manifest_presets") ? "manifest" : "steps",
+		text);
 }
 
 /* What m compiles to, shown side by side with it. */
@@ -124,12 +189,13 @@ manifest_post(struct kreq *req)
 {
 	const char *text = in_str(req, GM_MANIFEST);
 	const char *action = in_str(req, GM_ACTION);
+	const char *pins_text = in_str(req, GM_PRESETS);
 	struct manifest *m = NULL;
 	struct manifest_out out;
 	struct job_spec s;
 	struct tier_limits tier;
 	struct enqueue_refusal why;
-	json_object *body = NULL, *mj;
+	json_object *body = NULL, *mj, *pins = NULL;
 	unsigned long long id = 0;
 	char path[64], err[256], url[64], *mt = NULL, *mp = NULL;
 	int rc, bad, st;
@@ -140,6 +206,8 @@ manifest_post(struct kreq *req)
 		view_set(req, "Form.manifest", in_sent(req, GM_MANIFEST));
 	if (in_sent(req, GM_STEPS) != NULL)
 		view_set(req, "Form.steps", in_sent(req, GM_STEPS));
+	if (pins_text != NULL && *pins_text)
+		view_set(req, "Form.manifest_presets", pins_text);
 	if (in_bad(req, GM_STEPS)) {
 		view_input_error(req, GM_STEPS);
 		return show(req, 422);
@@ -153,6 +221,14 @@ manifest_post(struct kreq *req)
 	    sizeof(err)) != 0) {
 		manifest_error(req, path, err);
 		return show(req, 422);
+	}
+	if (in_bad(req, GM_PRESETS) || (pins_text != NULL && *pins_text &&
+	    ((pins = json_tokener_parse(pins_text)) == NULL ||
+	    manifest_pin(m, pins, err, sizeof(err)) != 0))) {
+		view_field_error(req, "manifest", view_tr(req, "The preset "
+			"versions this form was filled with do not read."));
+		rc = show(req, 422);
+		goto out;
 	}
 	rc = manifest_compile_db(req->app->db, req->auth->user_id, m, &out,
 		path, sizeof(path), err, sizeof(err));
@@ -186,6 +262,9 @@ manifest_post(struct kreq *req)
 	body = json_object_new_object();
 	mj = json_tokener_parse(text);
 	json_object_object_add(body, "manifest", mj);
+	if (pins != NULL)
+		json_object_object_add(body, "manifest_presets",
+			json_object_get(pins));
 	if (in_long(req, GM_STEPS) > 0)
 		json_object_object_add(body, "steps",
 			json_object_new_int64(in_long(req, GM_STEPS)));
@@ -224,6 +303,7 @@ manifest_post(struct kreq *req)
 out:
 	job_spec_free(&s);
 	json_object_put(body);
+	json_object_put(pins);
 	manifest_out_free(&out);
 	manifest_free(m);
 	return rc;

@@ -15,6 +15,7 @@
 #include "imgexport.h"
 #include "jobzip.h"
 #include "log.h"
+#include "presets.h"
 #include "ratelimit.h"
 #include "submit.h"
 #include "view.h"
@@ -354,7 +355,7 @@ queue_again(struct kreq *req, json_object *body, const char *flash)
 	struct job_spec s;
 	struct again msg = { req, { 0 } };
 	unsigned long long id = 0;
-	char url[64];
+	char url[64], *manifest = NULL, *mpresets = NULL;
 	int bad, st;
 
 	tier_of(&req->app->cfg, req->auth->tier, &tier);
@@ -366,7 +367,19 @@ queue_again(struct kreq *req, json_object *body, const char *flash)
 			"jobs in a short time. Wait a little and try again.");
 		return -1;
 	}
-	bad = job_spec_from_json(body, &req->app->cfg, &s, again_error, &msg);
+	/* A manifest job's manifest compiles again, with the preset rows
+	 * it recorded, and the new job keeps both. */
+	bad = manifest_apply(req->app->db, req->auth->user_id, body,
+		&manifest, &mpresets, again_error, &msg);
+	if (bad < 0)
+		return view_db_fail(req, "jobs: manifest presets");
+	if (bad == 0)
+		bad = job_spec_from_json(body, &req->app->cfg, &s,
+			again_error, &msg);
+	else
+		memset(&s, 0, sizeof(s));
+	s.manifest = manifest;
+	s.manifest_presets = mpresets;
 	if (bad == 0)
 		bad = job_spec_limits(&s, &tier, again_error, &msg);
 	if (bad == 0)

@@ -120,6 +120,68 @@ imgexport_half(float v)
 	return h;
 }
 
+double
+imgexport_srgb_decode(double v)
+{
+	return v <= 0.04045 ? v / 12.92 : pow((v + 0.055) / 1.055, 2.4);
+}
+
+double
+imgexport_srgb_encode(double l)
+{
+	return l <= 0.0031308 ? l * 12.92 : 1.055 * pow(l, 1.0 / 2.4) - 0.055;
+}
+
+/* The PNG byte a linear value l re-encodes to: round(OETF(l) * 255). */
+static uint8_t
+q8_of_linear(double l)
+{
+	l = l > 0.0 ? (l < 1.0 ? l : 1.0) : 0.0;
+	return (uint8_t)lrint(imgexport_srgb_encode(l) * 255.0);
+}
+
+float
+imgexport_linear(float v)
+{
+	uint8_t want = imgexport_q8(v);
+	float l = (float)imgexport_srgb_decode(clamp01(v));
+	int i;
+
+	/* A level spans at least 1/255/12.92 of linear light (near 0),
+	 * thousands of float steps: the float nearest the decoded value
+	 * is at most a few steps from the level where pow's or float's
+	 * rounding on a level's edge put it outside. */
+	for (i = 0; i < 64; i++) {
+		uint8_t got = q8_of_linear(l);
+
+		if (got == want)
+			break;
+		l = nextafterf(l, got < want ? 2.0f : -1.0f);
+	}
+	return l;
+}
+
+uint16_t
+imgexport_half_linear(float v)
+{
+	uint8_t want = imgexport_q8(v);
+	uint16_t h = float_to_half(
+	    (float)imgexport_srgb_decode(clamp01(v)));
+	int i;
+
+	/* Near 0 a level is 1/255/12.92 (about 3e-4) of linear light, and
+	 * a half's step there 2^-24..2^-23; near 1 a level is about
+	 * 0.009 and the step 2^-11: a few steps always reach it. */
+	for (i = 0; i < 64; i++) {
+		uint8_t got = q8_of_linear(half_to_float(h));
+
+		if (got == want)
+			break;
+		h = got < want ? (uint16_t)(h + 1) : (uint16_t)(h - 1);
+	}
+	return h;
+}
+
 uint8_t *
 imgexport_rgb8(int w, int h, const float *rgb)
 {
@@ -142,6 +204,13 @@ check_size(int w, int h, char *err, size_t errlen)
 }
 
 /* ---- XMP ---- */
+
+/* What a file's metadata says of its samples: the float formats hold
+ * linear light (what Nuke, Blender, Photoshop's 32-bit mode and Affinity
+ * take float files for), the integer ones the PNG's sRGB encoding. */
+#define COLOUR_LINEAR "linear sRGB (scene-linear, sRGB/Rec. 709 " \
+	"primaries, D65 white; sRGB EOTF of the PNG's values)"
+#define COLOUR_SRGB "sRGB (display-referred, as the PNG)"
 
 /* s escaped for XML text into b; characters XML 1.0 cannot hold (C0
  * controls but tab, newline and return) are dropped. */
@@ -172,9 +241,10 @@ xml_escape(struct buf *b, const char *s)
 
 /* The XMP packet for m: dc:description holds the parameters (where
  * Photoshop's File Info shows it), kiln:parameters and kiln:manifest the
- * exact texts. */
+ * exact texts, kiln:colorSpace how the samples encode light. */
 static int
-xmp_packet(const struct imgexport_meta *m, struct buf *b)
+xmp_packet(const struct imgexport_meta *m, const char *colour,
+    struct buf *b)
 {
 	if (buf_puts(b, "<?xpacket begin=\"\xef\xbb\xbf\" "
 	    "id=\"W5M0MpCehiHzreSzNTczkc9d\"?>\n"
@@ -192,6 +262,10 @@ xmp_packet(const struct imgexport_meta *m, struct buf *b)
 	    buf_puts(b, "</rdf:li></rdf:Alt></dc:description>\n"
 	    "<kiln:parameters>") != 0 || xml_escape(b, m->parameters) != 0 ||
 	    buf_puts(b, "</kiln:parameters>\n") != 0))
+		return -1;
+	if (colour != NULL && (buf_puts(b, "<kiln:colorSpace>") != 0 ||
+	    xml_escape(b, colour) != 0 ||
+	    buf_puts(b, "</kiln:colorSpace>\n") != 0))
 		return -1;
 	if (m->manifest != NULL && (buf_puts(b, "<kiln:manifest>") != 0 ||
 	    xml_escape(b, m->manifest) != 0 ||
@@ -448,7 +522,8 @@ encode_tiff(int bits, int w, int h, const float *rgb,
 	TIFF *tif = NULL;
 	int rc = -1, y;
 
-	if (line == NULL || xmp_packet(m, &xmp) != 0) {
+	if (line == NULL || xmp_packet(m, bits == 32 ? COLOUR_LINEAR :
+	    COLOUR_SRGB, &xmp) != 0) {
 		errf(err, errlen, "out of memory");
 		goto out;
 	}
@@ -461,7 +536,8 @@ encode_tiff(int bits, int w, int h, const float *rgb,
 	}
 	/* Deflate, with the horizontal predictor for integers; floats go
 	 * without one, as every reader (tifffile without imagecodecs
-	 * included) takes them. */
+	 * included) takes them. A float TIFF holds linear light, the
+	 * 16-bit one sRGB-encoded values (XMP kiln:colorSpace says so). */
 	if (!TIFFSetField(tif, TIFFTAG_IMAGEWIDTH, (uint32_t)w) ||
 	    !TIFFSetField(tif, TIFFTAG_IMAGELENGTH, (uint32_t)h) ||
 	    !TIFFSetField(tif, TIFFTAG_SAMPLESPERPIXEL, 3) ||
@@ -490,7 +566,7 @@ encode_tiff(int bits, int w, int h, const float *rgb,
 			if (bits == 16)
 				((uint16_t *)line)[i] = imgexport_q16(src[i]);
 			else
-				((float *)line)[i] = clamp01(src[i]);
+				((float *)line)[i] = imgexport_linear(src[i]);
 		}
 		if (TIFFWriteScanline(tif, line, (uint32_t)y, 0) != 1) {
 			errf(err, errlen, "TIFF: writing row %d failed%s", y,
@@ -712,24 +788,28 @@ out:
 	return rc;
 }
 
+/* linear: the samples as linear light (a download); else the PNG's
+ * display-encoded values, as the float master keeps them. */
 static int
-encode_exr(exr_pixel_type_t type, int w, int h, const float *rgb,
-    const struct imgexport_meta *meta, struct buf *out, char *err,
-    size_t errlen)
+encode_exr(exr_pixel_type_t type, int linear, int w, int h,
+    const float *rgb, const struct imgexport_meta *meta, struct buf *out,
+    char *err, size_t errlen)
 {
 	struct exr_mem m = { out, out->len, NULL, 0, 0, "" };
 	size_t n = (size_t)w * (size_t)h, i;
 	size_t bpe = type == EXR_PIXEL_HALF ? 2 : 4;
 	void *planes[3] = { NULL, NULL, NULL };
 	/* "comments" is OpenEXR's standard attribute for a description;
-	 * "parameters" names A1111's text as the PNG's chunk does. The
-	 * values are the PNG's: display-referred sRGB, not linear light,
-	 * so they quantise back to it; "kilnTransfer" says so. */
+	 * "parameters" names A1111's text as the PNG's chunk does. A
+	 * download holds linear light (the sRGB EOTF of the PNG's values,
+	 * sRGB primaries in "chromaticities"), as every EXR reader takes
+	 * it; the master the PNG's display-referred values, which
+	 * quantise back to it directly. "kilnTransfer" says which. */
 	const char *attrs[][2] = {
 		{ "comments", meta->parameters },
 		{ "parameters", meta->parameters },
 		{ "kilnManifest", meta->manifest },
-		{ "kilnTransfer", "sRGB (display-referred, as the PNG)" },
+		{ "kilnTransfer", linear ? COLOUR_LINEAR : COLOUR_SRGB },
 	};
 	int k, rc = -1;
 
@@ -743,9 +823,12 @@ encode_exr(exr_pixel_type_t type, int w, int h, const float *rgb,
 			float v = rgb[i * 3 + (size_t)k];
 
 			if (type == EXR_PIXEL_HALF)
-				((uint16_t *)planes[k])[i] = imgexport_half(v);
+				((uint16_t *)planes[k])[i] = linear ?
+				    imgexport_half_linear(v) :
+				    imgexport_half(v);
 			else
-				((float *)planes[k])[i] = clamp01(v);
+				((float *)planes[k])[i] = linear ?
+				    imgexport_linear(v) : clamp01(v);
 		}
 	if (exr_write_rgb(&m, w, h, type, planes, attrs,
 	    (int)ARRAY_LEN(attrs)) != 0) {
@@ -779,10 +862,10 @@ imgexport_encode(int f, int w, int h, const float *rgb,
 	case IMG_TIFF32:
 		return encode_tiff(32, w, h, rgb, m, out, err, errlen);
 	case IMG_EXR:
-		return encode_exr(EXR_PIXEL_FLOAT, w, h, rgb, m, out, err,
+		return encode_exr(EXR_PIXEL_FLOAT, 1, w, h, rgb, m, out, err,
 		    errlen);
 	case IMG_EXR16:
-		return encode_exr(EXR_PIXEL_HALF, w, h, rgb, m, out, err,
+		return encode_exr(EXR_PIXEL_HALF, 1, w, h, rgb, m, out, err,
 		    errlen);
 	default:
 		return errf(err, errlen, "format %d is not one imgexport "
@@ -796,7 +879,9 @@ imgexport_master_encode(int w, int h, const float *rgb,
 {
 	struct imgexport_meta m = { parameters, NULL };
 
-	return imgexport_encode(IMG_EXR, w, h, rgb, &m, out, err, errlen);
+	if (check_size(w, h, err, errlen) != 0)
+		return -1;
+	return encode_exr(EXR_PIXEL_FLOAT, 0, w, h, rgb, &m, out, err, errlen);
 }
 
 /* Largest expansion zlib's deflate reaches (about 1032:1), with room:

@@ -16,9 +16,9 @@ enum img_format {
 	IMG_PNG = 0,	/* the 8-bit PNG as the daemon wrote it */
 	IMG_PNG16,	/* 16-bit RGB PNG */
 	IMG_TIFF16,	/* 16-bit unsigned RGB TIFF (Deflate) */
-	IMG_TIFF32,	/* 32-bit IEEE float RGB TIFF (Deflate) */
-	IMG_EXR,	/* OpenEXR, 32-bit float R, G, B (ZIP) */
-	IMG_EXR16,	/* OpenEXR, 16-bit half R, G, B (ZIP) */
+	IMG_TIFF32,	/* 32-bit IEEE float RGB TIFF (Deflate), linear */
+	IMG_EXR,	/* OpenEXR, 32-bit float R, G, B (ZIP), linear */
+	IMG_EXR16,	/* OpenEXR, 16-bit half R, G, B (ZIP), linear */
 	IMG_FORMAT_COUNT
 };
 
@@ -54,21 +54,38 @@ uint16_t imgexport_q16(float v);
  * (the same guarantee for OpenEXR half). */
 uint16_t imgexport_half(float v);
 
+/* The sRGB transfer functions (IEC 61966-2-1), in double: the EOTF
+ * (display-encoded 0..1 to linear light) and the OETF back. */
+double imgexport_srgb_decode(double v);
+double imgexport_srgb_encode(double l);
+/* Linear light for v (0..1 display-encoded, as the PNG's): the float
+ * nearest the sRGB EOTF of clamp01(v) whose re-encoding, round(OETF(l)
+ * * 255), is imgexport_q8(v), so a float file always agrees with the
+ * PNG. */
+float imgexport_linear(float v);
+/* The same guarantee as a half (OpenEXR half's bits). */
+uint16_t imgexport_half_linear(float v);
+
 /* What the files carry besides pixels. */
 struct imgexport_meta {
 	const char *parameters;	/* A1111 "parameters" text, or NULL */
 	const char *manifest;	/* the job's manifest (JSON), or NULL */
 };
 
-/* Encodes w x h pixels (interleaved RGB floats in 0..1, row-major) as
- * format f (not IMG_PNG's 8 bits: that is the stored PNG) into out
- * (appended). Returns 0, or -1 with a message in err. */
+/* Encodes w x h pixels (interleaved RGB floats in 0..1, row-major,
+ * display-encoded sRGB as the PNG's) as format f (not IMG_PNG's 8 bits:
+ * that is the stored PNG) into out (appended): 16-bit PNG and TIFF keep
+ * the sRGB encoding, TIFF 32 and both EXRs hold linear light
+ * (imgexport_linear), sRGB primaries. Returns 0, or -1 with a message in
+ * err. */
 int imgexport_encode(int f, int w, int h, const float *rgb,
     const struct imgexport_meta *m, struct buf *out, char *err,
     size_t errlen);
 
 /* The float master of an image: OpenEXR, float R, G, B, ZIP-compressed
- * (lossless), with the parameters as a "parameters" string attribute.
+ * (lossless), the values as given (display-encoded, not linear: a
+ * download converts), with the parameters as a "parameters" string
+ * attribute.
  * Appended to out; returns 0, or -1 with a message in err. */
 int imgexport_master_encode(int w, int h, const float *rgb,
     const char *parameters, struct buf *out, char *err, size_t errlen);

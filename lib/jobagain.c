@@ -5,6 +5,7 @@
 #include "db.h"
 #include "extras.h"
 #include "log.h"
+#include "manifest.h"
 #include "storage.h"
 #include "submit.h"
 #include "util.h"
@@ -169,6 +170,52 @@ again_inputs(json_object *o, json_object *job, const struct kiln_config *cfg,
 	return 0;
 }
 
+/* A job made from a scene manifest is made again from it: the manifest
+ * (less its seed: a variation is a new seed) and the preset rows it
+ * recorded go into o, and the fields the manifest sets itself leave o
+ * (manifest_apply refuses them given twice); the style's steps, CFG
+ * scale and sampler stay, as given beside it. Returns 0, or -1 (no
+ * memory). A stored manifest that no longer reads leaves o the plain
+ * recipe. */
+static int
+again_manifest(json_object *o, json_object *job)
+{
+	static const char *const always[] = { "prompt", "negative_prompt" };
+	json_object *mj, *pins, *copy = NULL;
+	struct manifest *m = NULL;
+	char path[64], err[256];
+	size_t i;
+
+	if (!json_object_object_get_ex(job, "manifest", &mj) || mj == NULL ||
+	    !json_object_is_type(mj, json_type_object))
+		return 0;
+	if (json_object_deep_copy(mj, &copy, NULL) != 0)
+		return -1;
+	json_object_object_del(copy, "seed");
+	if (manifest_from_json(copy, &m, path, sizeof(path), err,
+	    sizeof(err)) != 0) {
+		json_object_put(copy);
+		return 0;
+	}
+	for (i = 0; i < ARRAY_LEN(always); i++)
+		json_object_object_del(o, always[i]);
+	if (m->has_size) {
+		json_object_object_del(o, "width");
+		json_object_object_del(o, "height");
+	}
+	if (m->model != NULL)
+		json_object_object_del(o, "model");
+	if (m->nloras > 0)
+		json_object_object_del(o, "loras");
+	manifest_free(m);
+	json_object_object_add(o, "manifest", copy);
+	if (json_object_object_get_ex(job, "manifest_presets", &pins) &&
+	    pins != NULL)
+		json_object_object_add(o, "manifest_presets",
+			json_object_get(pins));
+	return 0;
+}
+
 json_object *
 job_again_body(struct db *db, const struct kiln_config *cfg,
 	unsigned long long id, unsigned long long user_id, int *found)
@@ -184,6 +231,7 @@ job_again_body(struct db *db, const struct kiln_config *cfg,
 	}
 	o = json_object_new_object();
 	if (o == NULL || again_fields(o, job) != 0 ||
+	    again_manifest(o, job) != 0 ||
 	    again_inputs(o, job, cfg, id) != 0) {
 		json_object_put(o);
 		o = NULL;

@@ -14,7 +14,10 @@ struct kiln_config;
 /* Job id of user_id as a JobRequest: its recipe (prompt, model, size,
  * steps, sampler, hires fix, image parameters, ControlNet), the LoRAs
  * given in its field (the prompt keeps its own tags) and its input
- * images as base64, without its seed, so that one is drawn. An upscale
+ * images as base64, without its seed, so that one is drawn; a job made
+ * from a scene manifest gives "manifest" (less its seed) and the preset
+ * rows it used ("manifest_presets") in place of the fields the manifest
+ * sets, for manifest_apply. An upscale
  * job (kind "upscale") has nothing to vary: *found 2. Returns the body
  * (the caller puts it) with *found 1; NULL with *found 0 when the job is
  * not user_id's, -1 on a db error, an unreadable input or no memory. */

@@ -865,9 +865,10 @@ int
 manifest_pin(struct manifest *m, json_object *presets, char *err,
 	size_t errlen)
 {
-	json_object *p, *kind, *slug, *ver;
+	json_object *p, *kind, *slug, *ver, *own;
 	size_t i, n;
-	int k, r;
+	int k, r, has_owner;
+	int64_t owner;
 
 	if (!json_object_is_type(presets, json_type_array)) {
 		snprintf(err, errlen, "must be an array of {\"kind\", "
@@ -889,12 +890,26 @@ manifest_pin(struct manifest *m, json_object *presets, char *err,
 				"\"slug\", \"version\"}", i);
 			return -1;
 		}
+		/* "owner": null for a site preset, else its user; absent
+		 * (a record from before owners were pinned): own first. */
+		has_owner = json_object_object_get_ex(p, "owner", &own);
+		owner = 0;
+		if (has_owner && own != NULL &&
+		    (!json_object_is_type(own, json_type_int) ||
+		    (owner = json_object_get_int64(own)) < 1)) {
+			snprintf(err, errlen, "[%zu].owner must be null or a "
+				"user id", i);
+			return -1;
+		}
 		for (r = 0; r < m->nrefs; r++)
 			if (m->refs[r].kind == (enum preset_kind)k &&
 			    !strcmp(m->refs[r].slug,
-			    json_object_get_string(slug)))
+			    json_object_get_string(slug))) {
 				m->refs[r].version =
 					(int)json_object_get_int64(ver);
+				m->refs[r].has_owner = has_owner;
+				m->refs[r].owner = (unsigned long long)owner;
+			}
 	}
 	return 0;
 }

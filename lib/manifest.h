@@ -45,6 +45,11 @@ struct preset_ref {
 	char slug[PRESET_SLUG_MAX + 1];
 	int version;
 	char path[32];
+	/* Pinned by a job's record (manifest_pin): has_owner 1 and owner
+	 * (0: the site's) name the one row of (kind, owner, slug,
+	 * version), whatever presets were made since; 0: own first. */
+	int has_owner;
+	unsigned long long owner;
 };
 
 /* A parsed and checked manifest. Strings are owned (NULL: not given);
@@ -155,8 +160,10 @@ struct json_object *manifest_out_presets_json(const struct manifest_out *o);
 
 /* Reads the versions of a presets JSON array (as given above) into
  * refs' versions: each ref whose kind and slug it lists is pinned to
- * that version, so an old job's manifest compiles as it did. Returns 0,
- * or -1 with err when the array does not read. */
+ * that version and, where the entry has "owner" (null: the site), to
+ * that owner's row, so an old job's manifest compiles as it did even
+ * after the user made a preset of a site preset's slug. Returns 0, or
+ * -1 with err when the array does not read. */
 int manifest_pin(struct manifest *m, struct json_object *presets, char *err,
 	size_t errlen);
 

@@ -38,21 +38,38 @@ presets_load(struct db *db, unsigned long long user_id,
 		const struct preset_ref *ref = &m->refs[i];
 
 		memset(&r, 0, sizeof(r));
+		set->n = i + 1;
+		/* Pinned to a row (a job's record): that owner's version,
+		 * never the user's own one of the same slug made since;
+		 * a pin names only the site's rows or the caller's. */
+		if (ref->has_owner && ref->version > 0 && ref->owner != 0 &&
+		    ref->owner != user_id)
+			continue;
 		p[0] = DB_STR(preset_kinds[ref->kind]);
 		p[1] = DB_STR(ref->slug);
-		p[2] = DB_INT(user_id);
-		p[3] = DB_INT(ref->version);
-		p[4] = DB_INT(ref->version);
-		/* Pinned: that version even when deleted since (an old
-		 * job's); else the newest living one. Own before site. */
-		n = db_query_into(db, "SELECT slug, version, owner_id, body"
-			" FROM presets WHERE kind = ? AND slug = ? AND"
-			" (owner_id = ? OR owner_id IS NULL) AND"
-			" IF(? = 0, deleted_at IS NULL, version = ?)"
-			" ORDER BY owner_id IS NULL, version DESC LIMIT 1", p,
-			5, load_fields, DB_NFIELDS(load_fields), &r, NULL,
-			NULL);
-		set->n = i + 1;
+		if (ref->has_owner && ref->version > 0) {
+			p[2] = DB_INT(ref->owner);
+			p[3] = DB_INT(ref->version);
+			n = db_query_into(db, "SELECT slug, version, owner_id,"
+				" body FROM presets WHERE kind = ? AND slug = ?"
+				" AND owner_key = ? AND version = ?", p, 4,
+				load_fields, DB_NFIELDS(load_fields), &r, NULL,
+				NULL);
+		} else {
+			p[2] = DB_INT(user_id);
+			p[3] = DB_INT(ref->version);
+			p[4] = DB_INT(ref->version);
+			/* Pinned: that version even when deleted since (an
+			 * old job's); else the newest living one. Own
+			 * before site. */
+			n = db_query_into(db, "SELECT slug, version, owner_id,"
+				" body FROM presets WHERE kind = ? AND slug = ?"
+				" AND (owner_id = ? OR owner_id IS NULL) AND"
+				" IF(? = 0, deleted_at IS NULL, version = ?)"
+				" ORDER BY owner_id IS NULL, version DESC LIMIT 1",
+				p, 5, load_fields, DB_NFIELDS(load_fields), &r,
+				NULL, NULL);
+		}
 		if (n < 0) {
 			free(r.slug);
 			free(r.body);
@@ -388,20 +405,39 @@ manifest_apply(struct db *db, unsigned long long user_id, json_object *body,
 {
 	struct manifest *m = NULL;
 	struct manifest_out out;
-	json_object *mj, *fields = NULL, *used = NULL;
+	json_object *mj, *fields = NULL, *used = NULL, *pins = NULL;
 	char path[64], e[256], msg[400];
 	int rc, bad = 0;
 
 	*manifest = *presets = NULL;
 	memset(&out, 0, sizeof(out));
-	if (!json_object_object_get_ex(body, "manifest", &mj))
-		return 0;
+	/* "manifest_presets": the versions (and owners) an earlier job
+	 * recorded, so a job made again from its manifest compiles as it
+	 * did ("vary", "use these settings again"). */
+	if (json_object_object_get_ex(body, "manifest_presets", &pins)) {
+		json_object_get(pins);
+		json_object_object_del(body, "manifest_presets");
+	}
+	if (!json_object_object_get_ex(body, "manifest", &mj)) {
+		if (pins != NULL) {
+			err(arg, "manifest_presets", "is only taken with a "
+				"manifest");
+			bad = 1;
+		}
+		json_object_put(pins);
+		return bad;
+	}
 	json_object_get(mj);
 	json_object_object_del(body, "manifest");
 	if (manifest_from_json(mj, &m, path, sizeof(path), e,
 	    sizeof(e)) != 0) {
 		snprintf(msg, sizeof(msg), "%s: %s", path, e);
 		err(arg, "manifest", msg);
+		bad = 1;
+		goto out;
+	}
+	if (pins != NULL && manifest_pin(m, pins, e, sizeof(e)) != 0) {
+		err(arg, "manifest_presets", e);
 		bad = 1;
 		goto out;
 	}
@@ -441,6 +477,7 @@ manifest_apply(struct db *db, unsigned long long user_id, json_object *body,
 	*presets = xstrdup(json_object_to_json_string_ext(used,
 		JSON_C_TO_STRING_PLAIN));
 out:
+	json_object_put(pins);
 	json_object_put(used);
 	json_object_put(fields);
 	json_object_put(mj);

@@ -91,7 +91,9 @@ int preset_delete(struct db *db, const struct preset_lineage *l);
  * body, checked and compiled for user_id, and its job fields put in
  * body for job_spec_from_json (a field the manifest sets given beside
  * it too is a problem named by that field; the style's steps, cfg_scale
- * and sampler are only defaults). *manifest receives the manifest's JSON
+ * and sampler are only defaults). An optional "manifest_presets" (a
+ * job's record of the versions it used) pins the references it lists
+ * to those rows (manifest_pin). *manifest receives the manifest's JSON
  * text and *presets the versions used (JSON), both NULL without a
  * manifest; the caller frees them. Problems go to err(arg, field, msg),
  * the manifest's as "manifest" with "$.path: why". Returns the number of

@@ -5,7 +5,8 @@
  * (against presets made from the input's own references) into a prompt
  * that holds its subject, and compiles to the same bytes twice; a
  * preset body, read as each kind, keeps its limits. The first byte picks
- * whether the text is also read as a SKU template. */
+ * whether the text is also read as a SKU template ('{') or as a job's
+ * record of preset rows ('['). */
 #include "fuzz.h"
 #include "manifest.h"
 
@@ -93,6 +94,33 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		} else {
 			CHECK(path[0] == '$' && err[0] != '\0');
 		}
+	/* As a job's record of preset rows (manifest_pin), over a
+	 * manifest naming one of each kind: refused with a reason, or
+	 * every pin in range, and the manifest still compiles. */
+	if (size > 0 && data[0] == '[') {
+		json_object *pins = json_tokener_parse(text);
+
+		if (pins != NULL && manifest_parse("{\"subject\": \"s\", "
+		    "\"style\": \"editorial\", \"camera\": {\"lens\": "
+		    "\"50mm\"}, \"lighting\": {\"setup\": \"rim\"}, "
+		    "\"materials\": [\"metal\", \"glass\"]}", &m, path,
+		    sizeof(path), err, sizeof(err)) == 0) {
+			err[0] = '\0';
+			if (manifest_pin(m, pins, err, sizeof(err)) == 0) {
+				for (k = 0; k < m->nrefs; k++)
+					CHECK(m->refs[k].version >= 0 &&
+					    m->refs[k].version <=
+					    PRESET_VERSION_MAX &&
+					    (m->refs[k].has_owner ||
+					    m->refs[k].owner == 0));
+				compile_twice(m);
+			} else {
+				CHECK(err[0] != '\0');
+			}
+			manifest_free(m);
+		}
+		json_object_put(pins);
+	}
 	/* As a SKU template over two columns. */
 	if (size > 0 && data[0] == '{') {
 		static const char *const names[] = { "product", "colour" };

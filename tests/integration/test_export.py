@@ -200,6 +200,25 @@ def q8_of_float(a):
                    np.float32(255)).astype(np.uint8)
 
 
+def srgb_decode(v):
+    """The sRGB EOTF (IEC 61966-2-1), float64: display 0..1 to linear."""
+    v = np.clip(np.asarray(v, np.float64), 0, 1)
+    return np.where(v <= 0.04045, v / 12.92,
+                    ((v + 0.055) / 1.055) ** 2.4)
+
+
+def srgb_encode(l):
+    """The sRGB OETF, float64: linear 0..1 back to display values."""
+    l = np.clip(np.asarray(l, np.float64), 0, 1)
+    return np.where(l <= 0.0031308, l * 12.92,
+                    1.055 * l ** (1 / 2.4) - 0.055)
+
+
+def q8_of_linear(a):
+    """Linear light back to the PNG's bytes: round(OETF(l) * 255)."""
+    return np.rint(srgb_encode(a) * 255).astype(np.uint8)
+
+
 def levels(a):
     return len(np.unique(a))
 
@@ -243,7 +262,8 @@ def check_tiff(s, fmt, dtype):
         page = t.pages[0]
         a = page.asarray()
         assert a.dtype == dtype and a.shape == p8.shape, (a.dtype, a.shape)
-        q = q8_of_16(a) if dtype == np.uint16 else q8_of_float(a)
+        # 16-bit: the PNG's sRGB encoding; float: linear light.
+        q = q8_of_16(a) if dtype == np.uint16 else q8_of_linear(a)
         assert np.array_equal(q, p8), "%s %d" % (fmt, idx)
         check_levels(a, p8, "%s %d" % (fmt, idx))
         assert page.tags["ImageDescription"].value == params
@@ -253,6 +273,8 @@ def check_tiff(s, fmt, dtype):
                .replace(">", "&gt;"))
         assert "<kiln:parameters>%s</kiln:parameters>" % esc in xmp, xmp
         assert "<dc:description>" in xmp, xmp
+        assert ("<kiln:colorSpace>linear sRGB" if dtype == np.float32 else
+                "<kiln:colorSpace>sRGB (display-referred") in xmp, xmp
         t.close()
 
 
@@ -283,14 +305,23 @@ def check_exr(s, fmt, pixel):
         data = fetch(s, key, j["id"], idx, fmt)
         px, attrs = read_exr(data)
         assert px.shape == p8.shape, px.shape
-        assert np.array_equal(q8_of_float(px), p8), "%s %d" % (fmt, idx)
+        # Linear light: re-encoded with the sRGB OETF, the PNG's bytes.
+        assert np.array_equal(q8_of_linear(px), p8), "%s %d" % (fmt, idx)
         check_levels(px, p8, "%s %d" % (fmt, idx))
+        assert exr_string(attrs, "kilnTransfer").startswith(
+            "linear sRGB"), attrs["kilnTransfer"]
+        typ, raw = attrs["chromaticities"]
+        assert typ == "chromaticities", typ
+        assert np.array_equal(np.frombuffer(raw, "<f4"), np.array(
+            [0.64, 0.33, 0.30, 0.60, 0.15, 0.06, 0.3127, 0.3290],
+            np.float32)), np.frombuffer(raw, "<f4")
         assert exr_string(attrs, "parameters") == params
         assert exr_string(attrs, "comments") == params
         head = exrheader(data, s.dir)
         for c in "RGB":
             assert "    %s, %s, sampling 1 1" % (c, pixel) in head, head
         assert "parameters (type string)" in head, head
+        assert "chromaticities (type chromaticities)" in head, head
         assert "compression (type compression): zip" in head, head
 
 
@@ -303,20 +334,29 @@ def test_exr_half_has_more_levels_matches_the_png_and_carries_the_text(s):
 
 
 def test_float_formats_agree_with_each_other(s):
-    """TIFF 32 and EXR float hold the same floats (the master's), and
-    the 16-bit files the same levels."""
+    """TIFF 32 and EXR float hold the same floats (the master's in
+    linear light), EXR half those to half precision, and the 16-bit
+    files the same sRGB-encoded levels."""
     import tifffile
     uid, key, j = fixture(s)
     f32 = tifffile.imread(io.BytesIO(fetch(s, key, j["id"], 0, "tiff32")))
     exr, _ = read_exr(fetch(s, key, j["id"], 0, "exr"))
     assert np.array_equal(f32, exr)
+    e16, _ = read_exr(fetch(s, key, j["id"], 0, "exr16"))
+    assert np.abs(e16.astype(np.float64) - exr).max() <= 2.0 ** -10
+    # Linear, not display values: mid-tones sit well below.
+    p8, _ = png8(s, key, j["id"], 0)
+    mid = (p8 > 64) & (p8 < 192)
+    assert mid.any()
+    assert (f32[mid] < p8[mid] / 255.0 - 0.05).all()
     t16 = tifffile.imread(io.BytesIO(fetch(s, key, j["id"], 0, "tiff16")))
     p16, _ = read_png16(fetch(s, key, j["id"], 0, "png16"))
     assert np.array_equal(t16, p16)
-    # The 16-bit level is the float's nearest (or, at a float tie on an
-    # 8-bit bucket's edge, the next one).
-    assert np.abs(t16.astype(np.float64) - f32.astype(np.float64) *
-                  65535).max() <= 1.0
+    # The 16-bit level is the sRGB encoding of the float's linear light
+    # (to float precision; at a tie on an 8-bit bucket's edge, the next
+    # level).
+    assert np.abs(t16.astype(np.float64) - srgb_encode(f32) *
+                  65535).max() <= 1.01
 
 
 def test_unknown_format_is_400_naming_format(s):
@@ -370,13 +410,18 @@ def one_path(s, jid):
 
 def test_the_master_is_stored_beside_each_png(s):
     uid, key, j = fixture(s)
-    for r in s.sql("SELECT path FROM job_images WHERE job_id = %d"
+    for r in s.sql("SELECT path, idx FROM job_images WHERE job_id = %d"
                    % j["id"]):
         master = s.path("artifacts", re.sub(r"\.png$", ".exr", r[0]))
         with open(master, "rb") as f:
             px, attrs = read_exr(f.read())
         assert attrs["channels"][1].count(b"\0\x02\0\0\0") == 3
         assert px.shape == (RECIPE["height"], RECIPE["width"], 3)
+        # The master keeps the PNG's display-encoded values; only a
+        # download converts to linear.
+        assert exr_string(attrs, "kilnTransfer").startswith("sRGB")
+        p8, _ = png8(s, key, j["id"], int(r[1]))
+        assert np.array_equal(q8_of_float(px), p8), r
 
 
 def test_output_format_is_validated_and_shown(s):
@@ -460,3 +505,61 @@ def test_generate_form_stores_the_chosen_format_and_refuses_others(s):
     assert r.status == 422, r.status
     assert re.search(r'<p class="field-error">output_format [^<]+</p>',
                      r.text), r.text[-2000:]
+
+
+# docs/manifest.md's first example, at kiln-micro's size, its subject
+# with characters XML and Latin-1 cannot hold as they are.
+SCENE = {"version": 1,
+         "subject": "a matte black ceramic mug \u65e5\u672c <&> \"rim\"",
+         "environment": "on a seamless white sweep",
+         "camera": {"angle": "three-quarter-view", "distance": "close-up",
+                    "lens": "85mm-portrait", "aperture": 8},
+         "lighting": {"setup": "softbox", "colour_temperature_k": 5600},
+         "materials": ["ceramic"], "style": "e-commerce",
+         "negative": "chipped rim", "output": {"width": 128, "height": 128},
+         "seed": 1234}
+
+
+def xmp_manifest(xmp):
+    """kiln:manifest's text out of an XMP packet, XML-unescaped."""
+    import html as h
+    m = re.search(r"<kiln:manifest>(.*?)</kiln:manifest>", xmp, re.S)
+    assert m, xmp
+    return h.unescape(m.group(1))
+
+
+def test_a_manifest_jobs_files_carry_its_stored_manifest(s):
+    """A job submitted with a scene manifest and output_format tiff16,
+    rendered: the TIFF's XMP (served and in the ZIP), the EXR header's
+    kilnManifest and the 16-bit PNG's kilnManifest chunk each hold the
+    manifest the job stored."""
+    import tifffile
+    uid, key = user_with_key(s, prefix="expman")
+    j = rendered(s, key, {"manifest": SCENE, "steps": 2,
+                          "output_format": "tiff16"}, timeout=300)
+    assert j["output_format"] == "tiff16", j
+    # (as hex: the client's batch output escapes backslashes)
+    stored = json.loads(bytes.fromhex(one(
+        s, "SELECT HEX(manifest) FROM jobs WHERE id = %d" % j["id"]))
+        .decode("utf-8"))
+    assert stored == SCENE == j["manifest"], stored
+    t = tifffile.TiffFile(io.BytesIO(fetch(s, key, j["id"], 0, "tiff16")))
+    xmp = t.pages[0].tags["XMP"].value
+    xmp = xmp.decode("utf-8") if isinstance(xmp, bytes) else xmp
+    t.close()
+    assert json.loads(xmp_manifest(xmp)) == stored
+    for fmt in ("exr", "exr16"):
+        _, attrs = read_exr(fetch(s, key, j["id"], 0, fmt))
+        assert json.loads(exr_string(attrs, "kilnManifest")) == stored, fmt
+    _, text = read_png16(fetch(s, key, j["id"], 0, "png16"))
+    assert json.loads(text["kilnManifest"]) == stored
+    # The job's ZIP holds the TIFF with it too.
+    r = api(s, "GET", "/api/v1/jobs/%d/images.zip" % j["id"], key)
+    assert r.status == 200, r.status
+    z = zipfile.ZipFile(io.BytesIO(r.body))
+    t = tifffile.TiffFile(io.BytesIO(z.read("kiln-%d-0-tiff16.tif"
+                                            % j["id"])))
+    xmp = t.pages[0].tags["XMP"].value
+    xmp = xmp.decode("utf-8") if isinstance(xmp, bytes) else xmp
+    t.close()
+    assert json.loads(xmp_manifest(xmp)) == stored

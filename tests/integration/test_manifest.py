@@ -490,3 +490,117 @@ def test_the_manifest_mode_previews_live_with_scripts(s):
                           ".getAttribute('data-path')") == "$.seed"
         assert b.evaluate("window.kilnMark") == 1, "the page was reloaded"
         assert b.problems() == [], b.problems()
+
+
+PINNED = {"subject": "a linen shirt", "style": "editorial",
+          "camera": {"lens": "50mm"}, "output": {"width": 64, "height": 64},
+          "seed": 5}
+
+
+def textarea(html, name):
+    import html as h
+    m = re.search(r'<textarea[^>]* name="%s"[^>]*>(.*?)</textarea>' % name,
+                  html, re.S)
+    assert m, html[-3000:]
+    return h.unescape(m.group(1))
+
+
+def test_a_pinned_site_preset_stays_the_sites_after_an_own_one(s):
+    """A job records the rows it compiled with (owner included): once
+    the user makes a preset of a site preset's slug (own presets win a
+    lookup), the old job's record still compiles to its own text, byte
+    for byte, through the API and a job made with it."""
+    uid, key = user_with_key(s, prefix="pin")
+    j1 = submit(s, key, {"manifest": PINNED, "steps": 2})
+    assert [(p["kind"], p["slug"], p["version"], p["owner"])
+            for p in j1["manifest_presets"]] == [
+        ("style", "editorial", 1, None), ("lens", "50mm", 1, None)]
+    r = api(s, "POST", "/api/v1/presets", key, {
+        "kind": "style", "slug": "editorial", "name": "My editorial",
+        "body": {"prompt": "MY OWN editorial words"}})
+    assert r.status == 201, r.text[:500]
+    # A new compile finds the user's own preset...
+    r = api(s, "POST", "/api/v1/manifests/compile", key,
+            {"manifest": PINNED})
+    assert "MY OWN editorial words" in is_json(r)["prompt"], r.text
+    # ...the old job's record the site's row it used.
+    r = api(s, "POST", "/api/v1/manifests/compile", key, {
+        "manifest": j1["manifest"], "presets": j1["manifest_presets"]})
+    assert r.status == 200, r.text[:500]
+    c = is_json(r)
+    assert c["prompt"] == j1["prompt"], (c["prompt"], j1["prompt"])
+    assert c["negative_prompt"] == j1["negative_prompt"]
+    assert c["presets"] == j1["manifest_presets"], c["presets"]
+    # A job given the record compiles as the old one did and keeps it.
+    j2 = submit(s, key, {"manifest": PINNED, "steps": 2,
+                         "manifest_presets": j1["manifest_presets"]})
+    assert j2["prompt"] == j1["prompt"]
+    assert j2["manifest_presets"] == j1["manifest_presets"]
+    # A record naming another user's row finds nothing.
+    other, okey = user_with_key(s, prefix="pino")
+    bad = [dict(p, owner=uid) for p in j1["manifest_presets"]]
+    r = api(s, "POST", "/api/v1/manifests/compile", okey, {
+        "manifest": PINNED, "presets": bad})
+    assert error_of(r, 400, "validation_failed")["path"] == "$.style"
+    f = fields_of(api(s, "POST", "/api/v1/jobs", key, {
+        "prompt": "x", "manifest_presets": j1["manifest_presets"]}),
+        "manifest_presets without a manifest")
+    assert "manifest_presets" in f, f
+
+
+def test_vary_and_use_again_carry_the_manifest_and_its_presets(s):
+    uid, key = user_with_key(s, prefix="again")
+    j1 = submit(s, key, {"manifest": PINNED, "steps": 2})
+    done = wait_job(s, key, j1["id"], ("succeeded", "failed"), timeout=180)
+    assert done["status"] == "succeeded", done
+    # Made after the job: the new jobs must still use the site's row.
+    r = api(s, "POST", "/api/v1/presets", key, {
+        "kind": "style", "slug": "editorial", "name": "My editorial",
+        "body": {"prompt": "MY OWN editorial words"}})
+    assert r.status == 201, r.text[:500]
+    cookie, csrf = browser(s, uid)
+    # Vary: the manifest (less its seed: a new one is drawn) and the
+    # preset rows, the same text.
+    r = post_form(s, cookie, "/jobs/%d/vary" % j1["id"], {"csrf": csrf})
+    assert r.status == 303, (r.status, r.text[:800])
+    jid = int(r.headers["location"].rsplit("/", 1)[1])
+    j3 = is_json(api(s, "GET", "/api/v1/jobs/%d" % jid, key))
+    assert j3["manifest"] == {k: v for k, v in PINNED.items()
+                              if k != "seed"}, j3["manifest"]
+    assert j3["manifest_presets"] == j1["manifest_presets"]
+    assert j3["prompt"] == j1["prompt"], j3["prompt"]
+    assert j3["negative_prompt"] == j1["negative_prompt"]
+    assert (j3["width"], j3["height"], j3["steps"]) == (64, 64, 2)
+    # "Use these settings again": the manifest mode, filled with the
+    # manifest and the rows; generating from it keeps both.
+    r = s.request("GET", "/generate?from=%d" % j1["id"],
+                  headers={"Cookie": cookie})
+    assert r.status in (302, 303), r.status
+    assert r.headers["location"].endswith(
+        "/generate/manifest?from=%d" % j1["id"]), r.headers["location"]
+    r = s.request("GET", "/generate/manifest?from=%d" % j1["id"],
+                  headers={"Cookie": cookie})
+    assert r.status == 200, r.status
+    assert json.loads(textarea(r.text, "manifest")) == PINNED
+    import html as h
+    m = re.search(r'<input type="hidden" name="manifest_presets" '
+                  r'value="([^"]*)"', r.text)
+    assert m, r.text[-3000:]
+    pins = h.unescape(m.group(1))
+    assert json.loads(pins) == j1["manifest_presets"]
+    r = s.request("GET", "/generate/manifest?from=%d&seed=77" % j1["id"],
+                  headers={"Cookie": cookie})
+    assert json.loads(textarea(r.text, "manifest"))["seed"] == 77
+    r = post_form(s, cookie, "/generate/manifest", {
+        "csrf": csrf, "manifest": textarea(r.text, "manifest"),
+        "manifest_presets": pins, "steps": "2", "action": "submit"})
+    assert r.status == 303, (r.status, r.text[-2000:])
+    jid = int(r.headers["location"].rsplit("/", 1)[1])
+    j4 = is_json(api(s, "GET", "/api/v1/jobs/%d" % jid, key))
+    assert j4["prompt"] == j1["prompt"], j4["prompt"]
+    assert j4["manifest_presets"] == j1["manifest_presets"]
+    assert j4["manifest"] == dict(PINNED, seed=77)
+    # Without the rows the same form would take the user's own preset.
+    r = post_form(s, cookie, "/generate/manifest", {
+        "csrf": csrf, "manifest": json.dumps(PINNED), "action": "preview"})
+    assert "MY OWN editorial words" in r.text

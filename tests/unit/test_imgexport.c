@@ -66,6 +66,39 @@ png8_of(const float *f)
 	return back;
 }
 
+/* The sRGB transfer functions written out here again (IEC 61966-2-1),
+ * not imgexport's: what a float file must hold is checked against
+ * these. */
+static double
+ref_decode(double v)
+{
+	if (v <= 0.04045)
+		return v / 12.92;
+	return pow((v + 0.055) / 1.055, 2.4);
+}
+
+/* Linear light back to the PNG's byte: round(OETF(l) * 255). */
+static uint8_t
+ref_q8_of_linear(double l)
+{
+	double e;
+
+	l = l < 0 ? 0 : l > 1 ? 1 : l;
+	e = l <= 0.0031308 ? 12.92 * l : 1.055 * pow(l, 1 / 2.4) - 0.055;
+	return (uint8_t)lrint(e * 255.0);
+}
+
+/* l is the linear value of display value v to float precision: within
+ * a few float steps of the EOTF (more only where the writer moved it
+ * into the PNG's level). */
+static int
+near_linear(double l, float v)
+{
+	double want = ref_decode(v < 0 ? 0 : v > 1 ? 1 : v);
+
+	return fabs(l - want) <= 4e-7 * want + 1e-12;
+}
+
 static int
 levels16(const uint16_t *v, size_t n)
 {
@@ -202,6 +235,47 @@ test_quantisers_agree(void)
 	}
 	CHECK(bad16 == 0);
 	CHECK(badh == 0);
+	/* Linear light: re-encoded (the reference OETF), every float and
+	 * half the writers pick is the PNG's byte; the float is the
+	 * EOTF's value to float precision, the half to half's. */
+	{
+		int badl = 0, badlh = 0, farl = 0, farh = 0;
+
+		for (i = 0; i <= 1u << 20; i++) {
+			float v = (float)i / (float)(1u << 20);
+			float l = imgexport_linear(v);
+			float hl = half_to_float(imgexport_half_linear(v));
+			double want = ref_decode(v);
+
+			badl += ref_q8_of_linear(l) != imgexport_q8(v);
+			badlh += ref_q8_of_linear(hl) != imgexport_q8(v);
+			farl += !near_linear(l, v);
+			/* A half's step: 2^-11 relative, 2^-24 at least. */
+			farh += fabs(hl - want) > want / 1024.0 + 1.0 / (1 << 24);
+		}
+		for (k = 0; k < 255; k++) {
+			float e = ((float)k + 0.5f) / 255.0f, v[3] = { e,
+				nextafterf(e, 0), nextafterf(e, 1) };
+			int j;
+
+			for (j = 0; j < 3; j++) {
+				badl += ref_q8_of_linear(imgexport_linear(
+				    v[j])) != imgexport_q8(v[j]);
+				badlh += ref_q8_of_linear(half_to_float(
+				    imgexport_half_linear(v[j]))) !=
+				    imgexport_q8(v[j]);
+			}
+		}
+		CHECK(badl == 0);
+		CHECK(badlh == 0);
+		CHECK(farl == 0);
+		CHECK(farh == 0);
+		/* The ends and a mid grey: 0.5 display is 0.214 linear. */
+		CHECK(imgexport_linear(0.0f) == 0.0f);
+		CHECK(imgexport_linear(1.0f) == 1.0f);
+		CHECK(fabs(imgexport_linear(0.5f) - 0.21404114) < 1e-7);
+		CHECK(imgexport_linear(NAN) == 0.0f);
+	}
 	/* The 16-bit level is round(v * 65535), or where v * 255 rounded
 	 * in float across a bucket's edge (4 of these 2^20 values) the
 	 * level next to it. */
@@ -330,6 +404,11 @@ check_tiff(int fmt, int bits)
 			CHECK(s != NULL && strstr(s, "<kiln:manifest>{\"subject"
 			    "\":\"fox &amp; hound\",\"seed\":1}</kiln:manifest>")
 			    != NULL);
+			/* The float file says its samples are linear light,
+			 * the 16-bit one sRGB-encoded. */
+			CHECK(s != NULL && strstr(s, bits == 32 ?
+			    "<kiln:colorSpace>linear sRGB" :
+			    "<kiln:colorSpace>sRGB (display-referred") != NULL);
 			CHECK(s != NULL && strstr(s, "a red fox, \xe6\x97\xa5"
 			    "\xe6\x9c\xac &lt;&amp;&gt;\nNegative prompt") !=
 			    NULL);
@@ -343,8 +422,8 @@ check_tiff(int fmt, int bits)
 		}
 		for (x = 0; x < (int)n; x++)
 			bad += bits == 16 ? (uint8_t)lrint(u16[x] / 257.0) !=
-			    p8[x] : imgexport_q8(f32[x]) != p8[x] ||
-			    f32[x] != f[x];
+			    p8[x] : ref_q8_of_linear(f32[x]) != p8[x] ||
+			    !near_linear(f32[x], f[x]);
 		CHECK(bad == 0);
 		CHECK(bits == 16 ? levels16(u16, n) > 256 :
 		    levelsf(f32, n) > 256);
@@ -401,6 +480,21 @@ check_exr(int fmt, exr_pixel_type_t type)
 		CHECK(exr_attr_get_string(ctxt, 0, "kilnManifest", &slen,
 		    &s) == EXR_ERR_SUCCESS);
 		CHECK_STR(s, manifest);
+		s = NULL;
+		CHECK(exr_attr_get_string(ctxt, 0, "kilnTransfer", &slen,
+		    &s) == EXR_ERR_SUCCESS);
+		CHECK(s != NULL && !strncmp(s, "linear sRGB", 11));
+		{
+			exr_attr_chromaticities_t ch;
+
+			memset(&ch, 0, sizeof(ch));
+			CHECK(exr_attr_get_chromaticities(ctxt, 0,
+			    "chromaticities", &ch) == EXR_ERR_SUCCESS);
+			CHECK(ch.red_x == 0.64f && ch.red_y == 0.33f &&
+			    ch.green_x == 0.30f && ch.green_y == 0.60f &&
+			    ch.blue_x == 0.15f && ch.blue_y == 0.06f &&
+			    ch.white_x == 0.3127f && ch.white_y == 0.3290f);
+		}
 		CHECK(exr_get_channels(ctxt, 0, &chl) == EXR_ERR_SUCCESS);
 		CHECK(chl != NULL && chl->num_channels == 3);
 		for (c = 0; chl != NULL && c < chl->num_channels; c++)
@@ -411,11 +505,12 @@ check_exr(int fmt, exr_pixel_type_t type)
 	    err, sizeof(err)) == 0);
 	CHECK(w == W && h == H);
 	for (i = 0; back != NULL && p8 != NULL && i < n; i++) {
-		bad += imgexport_q8(back[i]) != p8[i];
-		exact += back[i] == f[i];
+		bad += ref_q8_of_linear(back[i]) != p8[i];
+		exact += near_linear(back[i], f[i]);
 	}
 	CHECK(bad == 0);
-	/* Float keeps every value; half at least its 2^-11 steps. */
+	/* Float holds each value's linear light to float precision; half
+	 * to its 2^-11 steps. */
 	CHECK(type == EXR_PIXEL_FLOAT ? exact == (int)n : 1);
 	CHECK(back != NULL && levelsf(back, n) > 256);
 	buf_free(&b);
@@ -436,7 +531,8 @@ test_exr_half_reads_back(void)
 	check_exr(IMG_EXR16, EXR_PIXEL_HALF);
 }
 
-/* The master is the float EXR: what it holds comes back bit for bit. */
+/* The master is the float EXR: what it holds comes back bit for bit,
+ * display-encoded as given (only a download converts to linear). */
 static void
 test_master_round_trip(void)
 {

@@ -88,9 +88,12 @@ lookup(void *arg, const struct preset_ref *r)
 	int i;
 
 	(void)arg;
+	/* As presets_load: the user's own first, unless the ref is
+	 * pinned to an owner's row. */
 	if (extra != NULL && extra->kind == r->kind &&
 	    !strcmp(extra->slug, r->slug) && (r->version == 0 ||
-	    r->version == extra->version))
+	    r->version == extra->version) &&
+	    (!r->has_owner || r->owner == extra->owner))
 		return extra;
 	for (i = 0; i < nseeds; i++)
 		if (seeds[i].p.kind == r->kind &&
@@ -471,6 +474,66 @@ pinned_versions_compile_as_before(void)
 	manifest_out_free(&b);
 }
 
+/* A job pinned the site's "editorial" v1; the user then makes an
+ * "editorial" v1 of their own (own presets win a lookup): the job's
+ * record still names the site's row, and re-compiling gives the same
+ * bytes. A record without owners (before they were pinned) finds the
+ * user's, as it always did. */
+static void
+pinned_owner_wins_over_a_later_own_preset(void)
+{
+	struct preset mine = { PRESET_STYLE, "editorial",
+		"{\"prompt\": \"MY OWN WORDS\"}", 1, 7 };
+	struct manifest_out a, b;
+	struct manifest *m;
+	char path[64], err[256];
+	const char *text = "{\"subject\": \"s\", \"style\": \"editorial\"}";
+	json_object *pins, *old;
+
+	CHECK(compile(text, &a, path, err) == 0);
+	pins = manifest_out_presets_json(&a);
+	CHECK_STR(json_object_to_json_string_ext(pins,
+	    JSON_C_TO_STRING_PLAIN), "[{\"kind\":\"style\",\"slug\":"
+	    "\"editorial\",\"version\":1,\"owner\":null}]");
+	extra = &mine;
+	CHECK(manifest_parse(text, &m, path, sizeof(path), err,
+	    sizeof(err)) == 0);
+	CHECK(manifest_pin(m, pins, err, sizeof(err)) == 0);
+	CHECK(m->refs[0].has_owner == 1 && m->refs[0].owner == 0);
+	CHECK(manifest_compile(m, lookup, NULL, &b, path, sizeof(path), err,
+	    sizeof(err)) == 0);
+	CHECK_STR(b.prompt, a.prompt);
+	CHECK_STR(b.negative, a.negative);
+	CHECK(b.nused == 1 && b.used[0].owner == 0);
+	manifest_out_free(&b);
+	manifest_free(m);
+	/* Without "owner": own first, the user's words. */
+	old = json_tokener_parse("[{\"kind\": \"style\", \"slug\": "
+	    "\"editorial\", \"version\": 1}]");
+	CHECK(manifest_parse(text, &m, path, sizeof(path), err,
+	    sizeof(err)) == 0);
+	CHECK(manifest_pin(m, old, err, sizeof(err)) == 0);
+	CHECK(m->refs[0].has_owner == 0);
+	CHECK(manifest_compile(m, lookup, NULL, &b, path, sizeof(path), err,
+	    sizeof(err)) == 0);
+	CHECK_STR(b.prompt, "s, MY OWN WORDS");
+	manifest_out_free(&b);
+	manifest_free(m);
+	json_object_put(old);
+	/* An owner that is not null or a user id is refused. */
+	old = json_tokener_parse("[{\"kind\": \"style\", \"slug\": "
+	    "\"editorial\", \"version\": 1, \"owner\": \"me\"}]");
+	CHECK(manifest_parse(text, &m, path, sizeof(path), err,
+	    sizeof(err)) == 0);
+	CHECK(manifest_pin(m, old, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "owner") != NULL);
+	manifest_free(m);
+	json_object_put(old);
+	extra = NULL;
+	json_object_put(pins);
+	manifest_out_free(&a);
+}
+
 static void
 preset_bodies_are_checked(void)
 {
@@ -533,6 +596,7 @@ main(void)
 	RUN(each_seeded_preset_compiles_to_its_fragment);
 	RUN(full_manifest_compiles_in_the_documented_order);
 	RUN(pinned_versions_compile_as_before);
+	RUN(pinned_owner_wins_over_a_later_own_preset);
 	RUN(preset_bodies_are_checked);
 	RUN(templates_fill_from_columns);
 	return tap_done();
