@@ -78,6 +78,7 @@ struct sim {
 	/* The main loop's figures (in the window where so named). */
 	struct samples claim_ms, succeed_ms;
 	long claims, claims_win, empty, empty_win, succeeded, succeeded_win;
+	long empty_queued;	/* empty claims with jobs still queued */
 	long lost, claim_err, claim_deadlock, succeed_err, succeed_deadlock;
 	long progress, progress_err;
 	struct run_rec *runs;
@@ -360,18 +361,26 @@ sim_main(void *arg)
 			s->empty++;
 			if (in_window(b, t1))
 				s->empty_win++;
-			if (b->until_done && atomic_load(&b->inserted) ==
-			    b->jobs) {
+			if (b->until_done) {
 				/* The queue is dry when nothing is queued
 				 * or running any more (a running job could
-				 * still come back through the reaper). */
-				long left = 0;
+				 * still come back through the reaper); a
+				 * job still queued was a claim that should
+				 * have found it. */
+				long queued = 0, left = 0;
 
+				if (db_query_long(s->db, "SELECT COUNT(*) FROM"
+				    " jobs WHERE status = 'queued'", NULL, 0,
+				    &queued) == 0 && queued > 0)
+					s->empty_queued++;
 				if (db_query_long(s->db, "SELECT COUNT(*) FROM"
 				    " jobs WHERE status IN ('queued',"
 				    " 'running')", NULL, 0, &left) == 0 &&
 				    left == 0)
 					break;
+			} else {
+				/* The feeder keeps jobs queued. */
+				s->empty_queued++;
 			}
 			sleep_ms((double)b->cfg.poll_ms);
 			continue;
@@ -616,6 +625,9 @@ lat_json(struct samples *s)
 	return o;
 }
 
+/* The report's counts (main: kind[] and v[] list them in one order). */
+#define NCOUNTS 23
+
 #define ADD_INT(o, k, v) json_object_object_add((o), (k), \
 	json_object_new_int64((int64_t)(v)))
 #define ADD_DBL(o, k, v) json_object_object_add((o), (k), \
@@ -798,6 +810,15 @@ main(int argc, char **argv)
 		fprintf(stderr, "kiln-capacity: %s\n", db_error(db));
 		goto out;
 	}
+	/* Jobs an earlier run left queued or running would be claimed
+	 * in this one's window but are not in its counts. */
+	if (db_exec(db, "UPDATE jobs SET status = 'canceled', claimed_by ="
+	    " NULL, lease_until = NULL WHERE status IN ('queued', 'running')"
+	    " AND user_id IN (SELECT id FROM users WHERE username LIKE"
+	    " 'capacity-%')", NULL, 0, NULL, NULL) != 0) {
+		fprintf(stderr, "kiln-capacity: %s\n", db_error(db));
+		goto out;
+	}
 	{
 		long next = 0;
 
@@ -889,9 +910,10 @@ stop:
 		struct samples cl = { 0 }, su = { 0 };
 		json_object *t = json_object_new_object();
 		double win = b.w1 - b.w0;
-		long sum[22];
+		long sum[NCOUNTS];
 		char *kind[] = { "claims", "claims_in_window", "empty_claims",
-			"empty_claims_in_window", "succeeded",
+			"empty_claims_in_window", "empty_claims_while_queued",
+			"succeeded",
 			"succeeded_in_window", "lease_lost", "claim_errors",
 			"claim_deadlocks", "succeed_errors",
 			"succeed_deadlocks", "progress_writes",
@@ -904,8 +926,9 @@ stop:
 		memset(sum, 0, sizeof(sum));
 		for (i = 0; i < b.n; i++) {
 			struct sim *s = &b.sims[i];
-			long v[22] = { s->claims, s->claims_win, s->empty,
-				s->empty_win, s->succeeded, s->succeeded_win,
+			long v[NCOUNTS] = { s->claims, s->claims_win, s->empty,
+				s->empty_win, s->empty_queued, s->succeeded,
+				s->succeeded_win,
 				s->lost, s->claim_err, s->claim_deadlock,
 				s->succeed_err, s->succeed_deadlock,
 				s->progress, s->progress_err, s->beats,
@@ -913,7 +936,7 @@ stop:
 				s->renew_lost, s->reaped, s->reap_err,
 				s->courier_polls, s->courier_err };
 
-			for (k = 0; k < 22; k++)
+			for (k = 0; k < NCOUNTS; k++)
 				sum[k] += v[k];
 			for (k = 0; k < (int)s->claim_ms.n; k++)
 				samples_add(&cl, s->claim_ms.v[k]);
@@ -943,14 +966,14 @@ stop:
 		json_object_object_add(o, "courier",
 		    json_object_new_boolean(b.courier));
 		ADD_DBL(o, "window_s", win);
-		for (k = 0; k < 22; k++)
+		for (k = 0; k < NCOUNTS; k++)
 			ADD_INT(t, kind[k], sum[k]);
 		ADD_INT(t, "jobs_queued", atomic_load(&b.inserted));
 		ADD_INT(t, "feeder_errors", b.feeder_err);
 		json_object_object_add(o, "counts", t);
 		ADD_DBL(o, "claims_per_s", win > 0 ? sum[1] / win : 0);
-		ADD_DBL(o, "succeeded_per_s", win > 0 ? sum[5] / win : 0);
-		ADD_DBL(o, "heartbeats_per_s", win > 0 ? sum[14] / win : 0);
+		ADD_DBL(o, "succeeded_per_s", win > 0 ? sum[6] / win : 0);
+		ADD_DBL(o, "heartbeats_per_s", win > 0 ? sum[15] / win : 0);
 		/* What the daemons would do with a free database: each claim
 		 * costs a render. */
 		ADD_DBL(o, "ideal_claims_per_s", b.render_ms > 0 ?
