@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <math.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -331,18 +332,21 @@ static const struct db_field claim_fields[] = {
 	DB_FIELD_NULL(struct claim_rec, wait_us, DBF_DOUBLE, "wait_us"),
 };
 
-/* One queued job the claim may take: its id and its user's turn key. */
+/* One queued job the claim may take: its id, its user's turn key and
+ * its priority. */
 struct candidate {
 	unsigned long long id, user;
+	long priority;
 };
 
 static const struct db_field candidate_fields[] = {
 	DB_FIELD(struct candidate, id, DBF_ULLONG, "id"),
 	DB_FIELD(struct candidate, user, DBF_ULLONG, "user_key"),
+	DB_FIELD(struct candidate, priority, DBF_LONG, "priority"),
 };
 
-#define CLAIM_CANDIDATES 16
-#define CLAIM_ROUNDS 4
+#define CLAIM_CANDIDATES 32
+#define CLAIM_ROUNDS 3
 
 struct candidates {
 	struct candidate c[CLAIM_CANDIDATES];
@@ -359,56 +363,43 @@ candidate_row(void *rec, void *arg)
 	return 0;
 }
 
-/* Locks the first of cs that is still queued and whose user has no
- * other claim in flight, in the open transaction: its job row, then its
- * user's turn row, each with SKIP LOCKED, so a claim waits on nobody.
- * When every queued candidate's user has a claim in flight, the first
- * of them is taken all the same (its turn row is then waited for): a
- * user's second claim at once is better than an idle daemon. Returns
- * the index taken, CLAIM_CANDIDATES when others took them all, -1 on a
- * database error. */
+/* Locks the first of cs still queued, in the open transaction, by its
+ * primary key with SKIP LOCKED: a claim holds one job row and waits for
+ * none (its user's turn row it may wait for, briefly, behind another
+ * claim of that user). Returns the index taken, CLAIM_CANDIDATES when
+ * others took them all, -1 on a database error. */
 static int
 lock_candidate(struct db *db, const struct candidates *cs)
 {
-	unsigned long long busy[CLAIM_CANDIDATES];
-	int i, k, nbusy = 0, fallback = CLAIM_CANDIDATES;
+	int order[CLAIM_CANDIDATES], same = 1, start = 0, o;
 
-	for (i = 0; i < cs->n; i++) {
-		struct db_param p[] = { DB_INT(cs->c[i].id) };
-		struct db_param u[] = { DB_INT(cs->c[i].user) };
-		long got = 0, turn = 0, exists = 0;
+	/* The head of the queue first. Past it, the candidates of its
+	 * priority from a random one on, then the rest in order: when
+	 * many daemons claim at once (all that finished a render in the
+	 * same moment) they spread over the candidates instead of all
+	 * trying the same second, third... job, where one wins each and
+	 * the rest try the next. Alone, a daemon takes the head. */
+	while (same < cs->n && cs->c[same].priority == cs->c[0].priority)
+		same++;
+	if (same > 2)
+		start = (int)randombytes_uniform((uint32_t)(same - 1));
+	order[0] = 0;
+	for (o = 1; o < same; o++)
+		order[o] = 1 + (start + o - 1) % (same - 1);
+	for (; o < cs->n; o++)
+		order[o] = o;
+	for (o = 0; o < cs->n; o++) {
+		struct db_param p[] = { DB_INT(cs->c[order[o]].id) };
+		long got = 0;
 
-		/* A user whose turn row another claim holds is passed over
-		 * with all their jobs, as the turn order wants: that claim
-		 * is taking their turn. */
-		for (k = 0; k < nbusy && busy[k] != cs->c[i].user; k++)
-			;
-		if (k < nbusy)
-			continue;
 		if (db_query_long(db, "SELECT 1 FROM jobs WHERE id = ? AND"
 		    " status = 'queued' FOR UPDATE SKIP LOCKED", p, 1,
 		    &got) != 0)
 			return -1;
-		if (got == 0)
-			continue;
-		/* The turn row is looked for first without a lock: a locking
-		 * read of a key not there yet (a user's first claim) locks
-		 * the gap, and two such claims then deadlock on their
-		 * INSERTs into it. No row is no one's lock. */
-		if (db_query_long(db, "SELECT COUNT(*) FROM queue_turns WHERE"
-		    " user_id = ?", u, 1, &exists) != 0 || (exists > 0 &&
-		    db_query_long(db, "SELECT 1 FROM queue_turns WHERE"
-		    " user_id = ? FOR UPDATE SKIP LOCKED", u, 1, &turn) != 0))
-			return -1;
-		if (exists == 0 || turn == 1)
-			return i;
-		busy[nbusy++] = cs->c[i].user;
-		if (fallback == CLAIM_CANDIDATES)
-			fallback = i;
-		/* Its job row stays locked until the transaction ends,
-		 * a few milliseconds: others pass it over meanwhile. */
+		if (got == 1)
+			return order[o];
 	}
-	return fallback;
+	return CLAIM_CANDIDATES;
 }
 
 /* One claim attempt (job_claim), with per_user jobs of each user among
@@ -433,19 +424,21 @@ claim_once(struct db *db, const char *daemon, long lease_s, struct job *j,
 	 * between users, so one user's long queue cannot starve another's
 	 * job of the same priority.
 	 *
-	 * The order is read without locks, then the first candidates are
-	 * locked one by one (lock_candidate). A locking read of the ORDER
-	 * BY itself locked every queued job and turn row it sorted, until
-	 * commit: concurrent claims skipped them all and found "nothing
-	 * queued" (a poll lost), or deadlocked on the turn rows; the
-	 * capacity bench (tools/bench/capacity.c) saw 123 deadlocks and
-	 * 703 empty claims in 10 s of 64 daemons, 100 claims/s of the 640
-	 * the daemons could take. */
+	 * The order is read without locks, then one candidate is locked
+	 * (lock_candidate). A locking read of the ORDER BY itself locked
+	 * every queued job and turn row it sorted, until commit:
+	 * concurrent claims skipped them all and found "nothing queued"
+	 * (a poll lost), or deadlocked on the turn rows; the capacity
+	 * bench (tools/bench/capacity.c) saw 123 deadlocks and 703 empty
+	 * claims in 10 s of 64 daemons, 100 claims/s of the 640 the
+	 * daemons could take. Locks are taken in one order, job row, turn
+	 * row, histogram rows, one of each, so claims wait on each other
+	 * but do not deadlock. */
 	/* Each user's per_user oldest jobs of a priority at most: the
 	 * candidates cover several users, so a user whose claim is in
 	 * flight does not fill the whole list. */
-	if (db_query_into(db, "SELECT id, user_key FROM (SELECT j.id,"
-	    " COALESCE(j.user_id, 0) AS user_key, j.priority, t.last_claim,"
+	if (db_query_into(db, "SELECT id, user_key, priority FROM (SELECT"
+	    " j.id, COALESCE(j.user_id, 0) AS user_key, j.priority, t.last_claim,"
 	    " j.created_at, ROW_NUMBER() OVER (PARTITION BY"
 	    " COALESCE(j.user_id, 0), j.priority ORDER BY j.created_at, j.id)"
 	    " AS nth FROM jobs j LEFT JOIN queue_turns t"
@@ -463,7 +456,16 @@ claim_once(struct db *db, const char *daemon, long lease_s, struct job *j,
 		return -1;
 	if (cs.n == 0)
 		return 0;
-	if (begin(db) != 0)
+	/* READ COMMITTED: a candidate another daemon claimed since the
+	 * order was read is locked to see that it is no longer queued; in
+	 * REPEATABLE READ that lock on a running job's row stayed until
+	 * this claim committed, and held up its daemon's progress and
+	 * result (the capacity bench's 256 daemons waited seconds on it).
+	 * Here it is released at once, and no gap is locked. (Like every
+	 * write in READ COMMITTED, it needs binlog_format MIXED, MariaDB's
+	 * default, or ROW.) */
+	if (db_exec_text(db, "SET TRANSACTION ISOLATION LEVEL READ"
+	    " COMMITTED") != 0 || begin(db) != 0)
 		return -1;
 	k = lock_candidate(db, &cs);
 	if (k < 0)
@@ -567,7 +569,7 @@ job_claim(struct db *db, const char *daemon, long lease_s, struct job *j)
 	 * its few users' first jobs are what every claim tries); a poll
 	 * later only if that keeps happening. */
 	for (i = 0; i < CLAIM_ROUNDS; i++) {
-		st = claim_once(db, daemon, lease_s, j, 2 << i);
+		st = claim_once(db, daemon, lease_s, j, 2 << (2 * i));
 		if (st == 1 || st == 0 || (st < 0 && !db_deadlocked(db)))
 			break;
 	}
@@ -648,7 +650,7 @@ finish(struct db *db, const struct job_lease *l, const char *status,
 
 /* Makes sure (model, size, steps) has a statistics row, in a statement of
  * its own before the result's transaction: inside it, INSERT IGNORE's
- * shared lock on an existing row, upgraded by the SELECT ... FOR UPDATE
+ * shared lock on an existing row, upgraded by the UPDATE (update_stats)
  * that follows, can deadlock two daemons finishing jobs of one size at
  * once: in a test one of 40 jobs had its result rolled back (the cause
  * hidden, then, by the ROLLBACK clearing the error) and ran a second
@@ -675,36 +677,43 @@ ensure_stats_row(struct db *db, const struct job *j)
 	    NULL);
 }
 
-/* Reads (model, size, steps)'s statistics for update (the row exists:
- * ensure_stats_row), flags x (seconds per image) against them, adds it
- * and writes them back. */
+/* Flags x (seconds per image) against (model, size, steps)'s statistics
+ * (the row exists: ensure_stats_row) and adds it, in one UPDATE: the row
+ * is every result's of the size, held from its first lock to the
+ * commit, so the whole fleet's results take turns on it. Reading it FOR
+ * UPDATE, computing in C and writing it back held it three statements
+ * long. The flag is decided on a read without a lock, which may miss
+ * results being recorded at the same moment; the sums are exact. Each
+ * expression reads the old values only, so the assignments' order (or
+ * SIMULTANEOUS_ASSIGNMENT) does not matter: Welford's update with
+ * d = x - mean: mean += d / (n + 1), m2 += d * (x - new mean). */
 static int
 update_stats(struct db *db, const struct job *j, double x, int *anomaly)
 {
 	struct welford w = { 0, 0, 0 };
-	char *row = NULL, mean[40], m2[40];
+	char *row = NULL, xs[40];
 	struct db_param key[] = { STATS_KEY(j) };
 
 	if (db_query_string(db, "SELECT CONCAT(n, ' ', mean, ' ', m2) FROM"
 	    " render_stats WHERE model = ? AND width = ? AND height = ?"
-	    " AND steps = ? AND batch = ? FOR UPDATE", key, 5, &row) != 0)
+	    " AND steps = ? AND batch = ?", key, 5, &row) != 0)
 		return -1;
 	if (row != NULL && sscanf(row, "%lld %lf %lf", &w.n, &w.mean,
 	    &w.m2) != 3)
 		w.n = 0, w.mean = 0, w.m2 = 0;
 	free(row);
 	*anomaly = welford_anomaly(&w, x);
-	welford_add(&w, x);
-	snprintf(mean, sizeof(mean), "%.17g", w.mean);
-	snprintf(m2, sizeof(m2), "%.17g", w.m2);
+	snprintf(xs, sizeof(xs), "%.17g", x);
 	{
-		struct db_param p[] = { DB_INT(w.n), DB_STR(mean), DB_STR(m2),
-			DB_INT(*anomaly), STATS_KEY(j) };
+		struct db_param p[] = { DB_INT(*anomaly), DB_STR(xs),
+			DB_STR(xs), DB_STR(xs), DB_STR(xs), STATS_KEY(j) };
 
-		return db_exec(db, "UPDATE render_stats SET n = ?, mean = ?,"
-		    " m2 = ?, anomalies = anomalies + ? WHERE model = ? AND"
-		    " width = ? AND height = ? AND steps = ? AND batch = ?", p,
-		    9, NULL, NULL);
+		return db_exec(db, "UPDATE render_stats SET"
+		    " anomalies = anomalies + ?,"
+		    " m2 = m2 + (? - mean) * (? - (mean + (? - mean) / (n + 1))),"
+		    " mean = mean + (? - mean) / (n + 1), n = n + 1"
+		    " WHERE model = ? AND width = ? AND height = ? AND"
+		    " steps = ? AND batch = ?", p, 10, NULL, NULL);
 	}
 }
 
@@ -928,6 +937,20 @@ job_reap(struct db *db)
 	int i;
 
 	memset(&e, 0, sizeof(e));
+	/* Looked for first without a lock: every daemon's keeper reaps at
+	 * each heartbeat, almost always finding nothing, and the locking
+	 * read below locks the index range it scans, gaps included, where
+	 * claims and renewals write their leases (the capacity bench's 256
+	 * daemons waited on those locks). */
+	{
+		long due = 0;
+
+		if (db_query_long(db, "SELECT COUNT(*) FROM jobs WHERE status ="
+		    " 'running' AND lease_until < NOW(3)", NULL, 0, &due) != 0)
+			return -1;
+		if (due == 0)
+			return 0;
+	}
 	if (begin(db) != 0)
 		return -1;
 	/* SKIP LOCKED: a job some daemon is finishing right now is left to

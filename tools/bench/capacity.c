@@ -11,7 +11,7 @@
  * keeper that renews the lease (job_renew), beats the heartbeat
  * (fleet_heartbeat) and reaps expired leases (job_reap) as kilnd's keeper
  * does, and polls for webhooks every 250 ms as kilnd's courier does. A
- * feeder keeps the queue at a depth through job_insert, the web side's
+ * few feeders keep the queue at a depth through job_insert, the web side's
  * insert, or the queue is filled once (--jobs) and run dry.
  *
  * Independently of the database, every daemon records each job it
@@ -35,6 +35,7 @@
 #include <json-c/json.h>
 #include <mysql.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,7 +103,7 @@ struct bench {
 	atomic_int phase;
 	atomic_long inserted;
 	atomic_int done;	/* main loops that ended */
-	long feeder_err;
+	atomic_long feeder_err;
 	struct sim *sims;
 };
 
@@ -335,6 +336,25 @@ succeed(struct sim *s, const struct job *j, double t0)
 	return st;
 }
 
+/* 1 when a queued job no claim holds is there: one that the claim which
+ * just found nothing should have taken. (A plain count would also see
+ * the jobs other daemons are claiming at this moment, still queued
+ * until they commit.) READ COMMITTED: no gap locks. */
+static int
+claimable(struct db *db)
+{
+	long id = 0;
+
+	if (db_exec_text(db, "SET TRANSACTION ISOLATION LEVEL READ"
+	    " COMMITTED") != 0 || db_exec_text(db, "START TRANSACTION") != 0)
+		return 0;
+	if (db_query_long(db, "SELECT id FROM jobs WHERE status = 'queued'"
+	    " LIMIT 1 FOR UPDATE SKIP LOCKED", NULL, 0, &id) != 0)
+		id = 0;
+	db_rollback(db);
+	return id > 0;
+}
+
 static void *
 sim_main(void *arg)
 {
@@ -367,11 +387,9 @@ sim_main(void *arg)
 				 * still come back through the reaper); a
 				 * job still queued was a claim that should
 				 * have found it. */
-				long queued = 0, left = 0;
+				long left = 0;
 
-				if (db_query_long(s->db, "SELECT COUNT(*) FROM"
-				    " jobs WHERE status = 'queued'", NULL, 0,
-				    &queued) == 0 && queued > 0)
+				if (claimable(s->db))
 					s->empty_queued++;
 				if (db_query_long(s->db, "SELECT COUNT(*) FROM"
 				    " jobs WHERE status IN ('queued',"
@@ -482,7 +500,11 @@ insert_jobs(struct bench *b, struct db *db, long count)
 	return 0;
 }
 
-/* Keeps depth jobs queued until the run stops. */
+/* Keeps depth jobs queued until the run stops, FEED_BATCH at a time: a
+ * larger transaction of inserts is seen by no claim until it commits. */
+#define FEED_BATCH 32
+#define FEEDERS 4
+
 static void *
 feeder_main(void *arg)
 {
@@ -496,18 +518,26 @@ feeder_main(void *arg)
 		return NULL;
 	}
 	while (atomic_load(&b->phase) == 0) {
-		long queued = 0;
+		long queued = 0, want;
 
 		if (db_query_long(db, "SELECT COUNT(*) FROM jobs WHERE status"
-		    " = 'queued'", NULL, 0, &queued) != 0 ||
-		    (queued < b->depth && insert_jobs(b, db, b->depth -
-		    queued) != 0)) {
+		    " = 'queued'", NULL, 0, &queued) != 0) {
+			b->feeder_err++;
+			sleep_ms(200);
+			continue;
+		}
+		want = b->depth - queued;
+		if (want <= 0) {
+			sleep_ms(5);
+			continue;
+		}
+		if (insert_jobs(b, db, want < FEED_BATCH ? want :
+		    FEED_BATCH) != 0) {
 			b->feeder_err++;
 			fprintf(stderr, "kiln-capacity: feeder: %s\n",
 			    db_error(db));
 			sleep_ms(200);
 		}
-		sleep_ms(10);
 	}
 	db_free(db);
 	return NULL;
@@ -722,8 +752,8 @@ main(int argc, char **argv)
 	struct db *db = NULL;
 	const char *conf = NULL;
 	char err[1024], cpu[256], *version = NULL;
-	pthread_t feeder;
-	int i, throwaway = 0, feeder_up = 0, started = 0, rc = 1;
+	pthread_t feeder[FEEDERS];
+	int i, throwaway = 0, feeders = 0, started = 0, rc = 1;
 	long lw0 = 0, lt0 = 0, ld0 = 0, lw1 = 0, lt1 = 0, ld1 = 0;
 	long twice = 0, overlap = 0, records = 0;
 	FILE *log = NULL;
@@ -798,7 +828,7 @@ main(int argc, char **argv)
 	if (b.heartbeat_s <= 0)
 		b.heartbeat_s = (double)b.cfg.heartbeat_interval;
 	/* Before any thread: neither is safe to start from several. */
-	if (mysql_library_init(0, NULL, NULL) != 0 ||
+	if (sodium_init() < 0 || mysql_library_init(0, NULL, NULL) != 0 ||
 	    curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
 		fprintf(stderr, "kiln-capacity: cannot initialise libraries\n");
 		goto out;
@@ -829,7 +859,9 @@ main(int argc, char **argv)
 		}
 		b.first_job = (unsigned long long)next;
 	}
-	if (b.until_done && insert_jobs(&b, db, b.jobs) != 0) {
+	/* The queue full before the clock starts; the feeders keep it
+	 * so. */
+	if (insert_jobs(&b, db, b.until_done ? b.jobs : b.depth) != 0) {
 		fprintf(stderr, "kiln-capacity: queueing: %s\n", db_error(db));
 		goto out;
 	}
@@ -860,10 +892,10 @@ main(int argc, char **argv)
 	b.t_start = now_s();
 	b.w0 = b.t_start + b.warmup_s;
 	b.w1 = b.w0 + b.seconds;
-	if (!b.until_done) {
-		if (pthread_create(&feeder, NULL, feeder_main, &b) != 0)
+	for (i = 0; !b.until_done && i < FEEDERS; i++) {
+		if (pthread_create(&feeder[i], NULL, feeder_main, &b) != 0)
 			goto stop;
-		feeder_up = 1;
+		feeders++;
 	}
 	for (i = 0; i < b.n; i++) {
 		if (pthread_create(&b.sims[i].keeper_t, NULL, keeper_main,
@@ -889,8 +921,8 @@ stop:
 	/* Stop claiming; each daemon records the job in hand first, so every
 	 * claimed job ends succeeded. */
 	atomic_store(&b.phase, 1);
-	if (feeder_up)
-		pthread_join(feeder, NULL);
+	for (i = 0; i < feeders; i++)
+		pthread_join(feeder[i], NULL);
 	for (i = 0; i < started; i++)
 		pthread_join(b.sims[i].main_t, NULL);
 	atomic_store(&b.phase, 2);
@@ -952,7 +984,8 @@ stop:
 		json_object_object_add(o, "mariadb",
 		    json_object_new_string(version ? version : "?"));
 		ADD_INT(o, "daemons", b.n);
-		ADD_INT(o, "connections", 2 * b.n + (b.until_done ? 0 : 1) + 1);
+		ADD_INT(o, "connections", 2 * b.n + (b.until_done ? 0 :
+		    FEEDERS) + 1);
 		ADD_INT(o, "render_ms", b.render_ms);
 		ADD_INT(o, "jitter_ms", b.jitter_ms);
 		ADD_INT(o, "steps", b.steps);
@@ -969,7 +1002,7 @@ stop:
 		for (k = 0; k < NCOUNTS; k++)
 			ADD_INT(t, kind[k], sum[k]);
 		ADD_INT(t, "jobs_queued", atomic_load(&b.inserted));
-		ADD_INT(t, "feeder_errors", b.feeder_err);
+		ADD_INT(t, "feeder_errors", atomic_load(&b.feeder_err));
 		json_object_object_add(o, "counts", t);
 		ADD_DBL(o, "claims_per_s", win > 0 ? sum[1] / win : 0);
 		ADD_DBL(o, "succeeded_per_s", win > 0 ? sum[6] / win : 0);
