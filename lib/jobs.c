@@ -363,11 +363,12 @@ candidate_row(void *rec, void *arg)
 	return 0;
 }
 
-/* Locks the first of cs still queued, in the open transaction, by its
- * primary key with SKIP LOCKED: a claim holds one job row and waits for
- * none (its user's turn row it may wait for, briefly, behind another
- * claim of that user). Returns the index taken, CLAIM_CANDIDATES when
- * others took them all, -1 on a database error. */
+/* Starts the claim's transaction and locks the first of cs still queued
+ * in it, by its primary key with SKIP LOCKED: a claim holds one job row
+ * and waits for none (its user's turn row it may wait for, briefly,
+ * behind another claim of that user). Returns the index taken with the
+ * transaction open, CLAIM_CANDIDATES when others took them all (none
+ * open), -1 on a database error (rolled back). */
 static int
 lock_candidate(struct db *db, const struct candidates *cs)
 {
@@ -392,12 +393,26 @@ lock_candidate(struct db *db, const struct candidates *cs)
 		struct db_param p[] = { DB_INT(cs->c[order[o]].id) };
 		long got = 0;
 
+		/* A transaction for each try: a candidate another daemon
+		 * claimed since the order was read is locked to see that it
+		 * is no longer queued, and MariaDB keeps that lock (a row
+		 * looked up by its whole key) until the transaction ends,
+		 * even in READ COMMITTED; held across the next tries it
+		 * held up that job's daemon, its progress, renewals and
+		 * result (the capacity bench's 256 daemons waited seconds).
+		 * READ COMMITTED: no gap locks for the turn row's insert. */
+		if (db_exec_text(db, "SET TRANSACTION ISOLATION LEVEL READ"
+		    " COMMITTED") != 0 || begin(db) != 0)
+			return -1;
 		if (db_query_long(db, "SELECT 1 FROM jobs WHERE id = ? AND"
 		    " status = 'queued' FOR UPDATE SKIP LOCKED", p, 1,
-		    &got) != 0)
+		    &got) != 0) {
+			rollback(db);
 			return -1;
+		}
 		if (got == 1)
 			return order[o];
+		rollback(db);
 	}
 	return CLAIM_CANDIDATES;
 }
@@ -456,24 +471,11 @@ claim_once(struct db *db, const char *daemon, long lease_s, struct job *j,
 		return -1;
 	if (cs.n == 0)
 		return 0;
-	/* READ COMMITTED: a candidate another daemon claimed since the
-	 * order was read is locked to see that it is no longer queued; in
-	 * REPEATABLE READ that lock on a running job's row stayed until
-	 * this claim committed, and held up its daemon's progress and
-	 * result (the capacity bench's 256 daemons waited seconds on it).
-	 * Here it is released at once, and no gap is locked. (Like every
-	 * write in READ COMMITTED, it needs binlog_format MIXED, MariaDB's
-	 * default, or ROW.) */
-	if (db_exec_text(db, "SET TRANSACTION ISOLATION LEVEL READ"
-	    " COMMITTED") != 0 || begin(db) != 0)
-		return -1;
 	k = lock_candidate(db, &cs);
 	if (k < 0)
-		goto fail;
-	if (k == CLAIM_CANDIDATES) {
-		rollback(db);
+		return -1;
+	if (k == CLAIM_CANDIDATES)
 		return 2;
-	}
 	snprintf(id, sizeof(id), "%llu", cs.c[k].id);
 	{
 		struct db_param p[] = { DB_STR(daemon), DB_STR(daemon),
