@@ -167,7 +167,9 @@ def main():
     ap.add_argument("--jitter-ms", type=int, default=20)
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--users", type=int, default=200)
-    ap.add_argument("--depth", type=int, default=0,
+    # One depth for every count, so the counts compare: the claim's
+    # order sorts the whole queue (fair share), its cost grows with it.
+    ap.add_argument("--depth", type=int, default=512,
                     help="jobs kept queued (0: 4 x daemons)")
     ap.add_argument("--heartbeat", type=int, default=5)
     ap.add_argument("--no-courier", action="store_true")
