@@ -447,14 +447,15 @@ claim_once(struct db *db, const char *daemon, long lease_s, struct job *j,
 	 * bench (tools/bench/capacity.c) saw 123 deadlocks and 703 empty
 	 * claims in 10 s of 64 daemons, 100 claims/s of the 640 the
 	 * daemons could take. Locks are taken in one order, job row, turn
-	 * row, histogram rows, one of each, so claims wait on each other
-	 * but do not deadlock. */
-	/* Each user's per_user oldest jobs of a priority at most: the
-	 * candidates cover several users, so a user whose claim is in
-	 * flight does not fill the whole list. */
+	 * row, histogram rows, so claims wait on each other rather than
+	 * deadlock (job_claim retries one all the same).
+	 *
+	 * Each user's per_user oldest jobs of a priority at most: the
+	 * candidates cover several users, and concurrent claims spread
+	 * over users rather than queue on one user's turn row. */
 	if (db_query_into(db, "SELECT id, user_key, priority FROM (SELECT"
-	    " j.id, COALESCE(j.user_id, 0) AS user_key, j.priority, t.last_claim,"
-	    " j.created_at, ROW_NUMBER() OVER (PARTITION BY"
+	    " j.id, COALESCE(j.user_id, 0) AS user_key, j.priority,"
+	    " t.last_claim, j.created_at, ROW_NUMBER() OVER (PARTITION BY"
 	    " COALESCE(j.user_id, 0), j.priority ORDER BY j.created_at, j.id)"
 	    " AS nth FROM jobs j LEFT JOIN queue_turns t"
 	    " ON t.user_id = COALESCE(j.user_id, 0)"
@@ -712,7 +713,8 @@ update_stats(struct db *db, const struct job *j, double x, int *anomaly)
 
 		return db_exec(db, "UPDATE render_stats SET"
 		    " anomalies = anomalies + ?,"
-		    " m2 = m2 + (? - mean) * (? - (mean + (? - mean) / (n + 1))),"
+		    " m2 = m2 + (? - mean) *"
+		    " (? - (mean + (? - mean) / (n + 1))),"
 		    " mean = mean + (? - mean) / (n + 1), n = n + 1"
 		    " WHERE model = ? AND width = ? AND height = ? AND"
 		    " steps = ? AND batch = ?", p, 10, NULL, NULL);

@@ -238,8 +238,8 @@ keeper_main(void *arg)
 			st = fleet_heartbeat(s->kdb, &s->m, l.id ? "busy" :
 			    "idle");
 			if (st == 0)
-				st = fleet_register(s->kdb, &s->m, "idle") == 0 ?
-				    1 : -1;
+				st = fleet_register(s->kdb, &s->m,
+				    "idle") == 0 ? 1 : -1;
 			pthread_mutex_unlock(&s->mu);
 			if (st < 0) {
 				s->beat_err++;
@@ -451,7 +451,8 @@ sim_main(void *arg)
 			pthread_mutex_unlock(&s->mu);
 			if (st == 0)
 				s->lost++;
-			record_run(s, &j, t0, st == 2 ? OUT_CANCELED : OUT_LOST);
+			record_run(s, &j, t0, st == 2 ? OUT_CANCELED :
+			    OUT_LOST);
 		}
 		job_free(&j);
 	}
@@ -486,7 +487,8 @@ insert_jobs(struct bench *b, struct db *db, long count)
 		unsigned long long id;
 
 		sp.seed = (unsigned long long)k;
-		if (job_insert(db, b->uids[k % b->users], 0, 1, &sp, &id) != 0) {
+		if (job_insert(db, b->uids[k % b->users], 0, 1, &sp,
+		    &id) != 0) {
 			db_rollback(db);
 			atomic_fetch_sub(&b->inserted, i + 1);
 			return -1;
@@ -686,7 +688,8 @@ db_counts(struct bench *b, struct db *db)
 		    " WHERE id >= ?" },
 		{ "retried", "SELECT COUNT(*) FROM jobs WHERE id >= ? AND"
 		    " attempt > 1" },
-		{ "images", "SELECT COUNT(*) FROM job_images WHERE job_id >= ?" },
+		{ "images", "SELECT COUNT(*) FROM job_images WHERE"
+		    " job_id >= ?" },
 	};
 	size_t i;
 
@@ -738,8 +741,8 @@ num_arg(const char *s, const char *name, long lo, long hi)
 	errno = 0;
 	v = strtol(s, &end, 10);
 	if (errno != 0 || *end != '\0' || end == s || v < lo || v > hi) {
-		fprintf(stderr, "kiln-capacity: %s: want %ld..%ld, got \"%s\"\n",
-		    name, lo, hi, s);
+		fprintf(stderr, "kiln-capacity: %s: want %ld..%ld, got "
+		    "\"%s\"\n", name, lo, hi, s);
 		exit(2);
 	}
 	return v;
@@ -882,8 +885,9 @@ main(int argc, char **argv)
 		s->kdb = db_new(&b.cfg);
 		if (db_connect(s->db, 0) != 0 || db_connect(s->kdb, 0) != 0 ||
 		    fleet_register(s->kdb, &s->m, "idle") != 0) {
-			fprintf(stderr, "kiln-capacity: daemon %d of %d: %s%s\n",
-			    i + 1, b.n, db_error(s->db), db_error(s->kdb));
+			fprintf(stderr, "kiln-capacity: daemon %d of %d: "
+			    "%s%s\n", i + 1, b.n, db_error(s->db),
+			    db_error(s->kdb));
 			b.n = i + 1;
 			goto stop;
 		}
