@@ -400,7 +400,9 @@ lock_candidate(struct db *db, const struct candidates *cs)
 		 * even in READ COMMITTED; held across the next tries it
 		 * held up that job's daemon, its progress, renewals and
 		 * result (the capacity bench's 256 daemons waited seconds).
-		 * READ COMMITTED: no gap locks for the turn row's insert. */
+		 * READ COMMITTED: no gap locks for the turn row's insert
+		 * (it needs binlog_format MIXED, MariaDB's default, or ROW:
+		 * INSTALL, section 18). */
 		if (db_exec_text(db, "SET TRANSACTION ISOLATION LEVEL READ"
 		    " COMMITTED") != 0 || begin(db) != 0)
 			return -1;
