@@ -72,6 +72,9 @@ RENDER_SRC = render-daemon/kiln-render.c render-daemon/cl_devices.c \
              render-daemon/engine_env.c $(wildcard render-daemon/cmd_*.c) \
              $(wildcard render-daemon/tune_*.c)
 ADMIN_SRC  = tools/kiln-admin.c tools/backup.c
+# The capacity bench's simulated render daemons (make bench-capacity):
+# built with everything so it keeps compiling, never installed.
+CAPACITY_SRC = tools/bench/capacity.c
 
 PORTAL = $(BUILD)/cgi-bin/portal.fcgi
 API    = $(BUILD)/cgi-bin/api.fcgi
@@ -81,6 +84,7 @@ API_WAIT = $(BUILD)/cgi-bin/api-wait.fcgi
 KILND  = $(BUILD)/render-daemon/kilnd
 RENDER = $(BUILD)/render-daemon/kiln-render
 ADMIN  = $(BUILD)/tools/kiln-admin
+CAPACITY = $(BUILD)/tools/kiln-capacity
 
 UNIT_SRC  = $(wildcard tests/unit/test_*.c)
 UNIT_BIN  = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -98,9 +102,10 @@ PROGRAMS = $(PORTAL) $(API) $(API_WAIT) $(KILND) $(ADMIN) $(RENDER)
             $(DBCHECK_SRC:%.c=$(BUILD)/%.o)
 
 .PHONY: all deps deps-run deps-test test test-unit asan valgrind fuzz run stop install \
-        uninstall clean bench bench-gemm bench-attention tune model upscaler controlnet
+        uninstall clean bench bench-gemm bench-attention tune model upscaler controlnet \
+        bench-capacity
 
-all: $(PROGRAMS) $(UNIT_BIN) $(DBCHECK_BIN)
+all: $(PROGRAMS) $(UNIT_BIN) $(DBCHECK_BIN) $(CAPACITY)
 
 # What CI needs: running and testing (tools/deps.sh's groups).
 deps:
@@ -178,6 +183,9 @@ $(RENDER): $(RENDER_SRC:%.c=$(BUILD)/%.o) $(LIBENG) $(LIBKILN)
 
 $(ADMIN): $(ADMIN_SRC:%.c=$(BUILD)/%.o) $(LIBKILN)
 	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDFLAGS) $(LDLIBS_ADM)
+
+$(CAPACITY): $(CAPACITY_SRC:%.c=$(BUILD)/%.o) $(LIBKILN)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDFLAGS) $(LDLIBS_WEB) -lpthread
 
 # A handler's unit test includes its .c file (for the static functions)
 # and links the handler files it calls; the objects go before the
@@ -360,6 +368,15 @@ bench-attention: $(RENDER)
 	  /usr/bin/python3 tools/bench/attention.py --build $(BUILD) \
 	  $(if $(ATTN_BASE),--base $(ATTN_BASE))
 
+# How many render daemons one MariaDB primary serves: 64, 128 and 256
+# simulated daemons (kiln-capacity: kilnd's own claim, progress,
+# heartbeat and result calls, a sleep for the render) against a
+# throwaway MariaDB, each next to the claims/s its daemons would make
+# with a free database. Prints a table, writes bench/results/capacity.json.
+# CAPACITY_ARGS passes options (--daemons 64,128 --render-ms 100 ...).
+bench-capacity: $(CAPACITY) $(ADMIN)
+	/usr/bin/python3 tools/bench/capacity.py --build $(BUILD) $(CAPACITY_ARGS)
+
 # Searches CLBlast's GEMM parameters for the device for TUNE_BUDGET
 # seconds and writes its tuning file (~/.config/kiln/tuning/, or
 # $$KILN_TUNING_DIR), which every engine program then applies.
@@ -372,7 +389,7 @@ tune: $(RENDER)
 DEP_OBJ = $(LIB_OBJ) $(ENG_OBJ) $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.o) \
           $(DBCHECK_SRC:%.c=$(BUILD)/%.o) \
           $(foreach p,$(PORTAL_SRC) $(API_SRC) $(KILND_SRC) $(RENDER_SRC) \
-            $(ADMIN_SRC),$(BUILD)/$(p:.c=.o)) $(FUZZ_OBJ)
+            $(ADMIN_SRC) $(CAPACITY_SRC),$(BUILD)/$(p:.c=.o)) $(FUZZ_OBJ)
 DEP_FILES = $(DEP_OBJ:.o=.d)
 # Named targets without a recipe: a missing one counts as remade, which
 # rebuilds its object (and, unlike a pattern rule's intermediate file,

@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <math.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -348,37 +349,154 @@ static const struct db_field claim_fields[] = {
 	DB_FIELD_NULL(struct claim_rec, wait_us, DBF_DOUBLE, "wait_us"),
 };
 
-int
-job_claim(struct db *db, const char *daemon, long lease_s, struct job *j)
+/* One queued job the claim may take: its id, its user's turn key and
+ * its priority. */
+struct candidate {
+	unsigned long long id, user;
+	long priority;
+};
+
+static const struct db_field candidate_fields[] = {
+	DB_FIELD(struct candidate, id, DBF_ULLONG, "id"),
+	DB_FIELD(struct candidate, user, DBF_ULLONG, "user_key"),
+	DB_FIELD(struct candidate, priority, DBF_LONG, "priority"),
+};
+
+#define CLAIM_CANDIDATES 32
+#define CLAIM_ROUNDS 3
+
+struct candidates {
+	struct candidate c[CLAIM_CANDIDATES];
+	int n;
+};
+
+static int
+candidate_row(void *rec, void *arg)
 {
+	struct candidates *cs = arg;
+
+	if (cs->n < CLAIM_CANDIDATES)
+		cs->c[cs->n++] = *(const struct candidate *)rec;
+	return 0;
+}
+
+/* Starts the claim's transaction and locks the first of cs still queued
+ * in it, by its primary key with SKIP LOCKED: a claim holds one job row
+ * and waits for none (its user's turn row it may wait for, briefly,
+ * behind another claim of that user). Returns the index taken with the
+ * transaction open, CLAIM_CANDIDATES when others took them all (none
+ * open), -1 on a database error (rolled back). */
+static int
+lock_candidate(struct db *db, const struct candidates *cs)
+{
+	int order[CLAIM_CANDIDATES], same = 1, start = 0, o;
+
+	/* The head of the queue first. Past it, the candidates of its
+	 * priority from a random one on, then the rest in order: when
+	 * many daemons claim at once (all that finished a render in the
+	 * same moment) they spread over the candidates instead of all
+	 * trying the same second, third... job, where one wins each and
+	 * the rest try the next. Alone, a daemon takes the head. */
+	while (same < cs->n && cs->c[same].priority == cs->c[0].priority)
+		same++;
+	if (same > 2)
+		start = (int)randombytes_uniform((uint32_t)(same - 1));
+	order[0] = 0;
+	for (o = 1; o < same; o++)
+		order[o] = 1 + (start + o - 1) % (same - 1);
+	for (; o < cs->n; o++)
+		order[o] = o;
+	for (o = 0; o < cs->n; o++) {
+		struct db_param p[] = { DB_INT(cs->c[order[o]].id) };
+		long got = 0;
+
+		/* A transaction for each try: a candidate another daemon
+		 * claimed since the order was read is locked to see that it
+		 * is no longer queued, and MariaDB keeps that lock (a row
+		 * looked up by its whole key) until the transaction ends,
+		 * even in READ COMMITTED; held across the next tries it
+		 * held up that job's daemon, its progress, renewals and
+		 * result (the capacity bench's 256 daemons waited seconds).
+		 * READ COMMITTED: no gap locks for the turn row's insert
+		 * (it needs binlog_format MIXED, MariaDB's default, or ROW:
+		 * INSTALL, section 18). */
+		if (db_exec_text(db, "SET TRANSACTION ISOLATION LEVEL READ"
+		    " COMMITTED") != 0 || begin(db) != 0)
+			return -1;
+		if (db_query_long(db, "SELECT 1 FROM jobs WHERE id = ? AND"
+		    " status = 'queued' FOR UPDATE SKIP LOCKED", p, 1,
+		    &got) != 0) {
+			rollback(db);
+			return -1;
+		}
+		if (got == 1)
+			return order[o];
+		rollback(db);
+	}
+	return CLAIM_CANDIDATES;
+}
+
+/* One claim attempt (job_claim), with per_user jobs of each user among
+ * the candidates at most: 1, 0 when nothing is queued, 2 when concurrent
+ * claims took every candidate (try again), -1. */
+static int
+claim_once(struct db *db, const char *daemon, long lease_s, struct job *j,
+    int per_user)
+{
+	struct db_param pu[] = { DB_INT(per_user) };
 	struct claim_rec c;
-	char *id = NULL;
-	int rc = -1;
+	struct candidates cs;
+	struct candidate rec;
+	char id[24];
+	int rc = -1, k;
 
 	memset(j, 0, sizeof(*j));
 	memset(&c, 0, sizeof(c));
-	if (begin(db) != 0)
-		return -1;
+	memset(&cs, 0, sizeof(cs));
 	/* Highest priority first; within it the user whose job was claimed
 	 * longest ago (never: first), then the oldest job: a round-robin
 	 * between users, so one user's long queue cannot starve another's
-	 * job of the same priority. A turn row that another daemon's claim
-	 * holds is skipped with its jobs, which only defers them a poll. */
-	if (db_query_string(db, "SELECT j.id FROM jobs j LEFT JOIN queue_turns"
-	    " t ON t.user_id = COALESCE(j.user_id, 0)"
+	 * job of the same priority.
+	 *
+	 * The order is read without locks, then one candidate is locked
+	 * (lock_candidate). A locking read of the ORDER BY itself locked
+	 * every queued job and turn row it sorted, until commit:
+	 * concurrent claims skipped them all and found "nothing queued"
+	 * (a poll lost), or deadlocked on the turn rows; the capacity
+	 * bench (tools/bench/capacity.c) saw 123 deadlocks and 703 empty
+	 * claims in 10 s of 64 daemons, 100 claims/s of the 640 the
+	 * daemons could take. Locks are taken in one order, job row, turn
+	 * row, histogram rows, so claims wait on each other rather than
+	 * deadlock (job_claim retries one all the same).
+	 *
+	 * Each user's per_user oldest jobs of a priority at most: the
+	 * candidates cover several users, and concurrent claims spread
+	 * over users rather than queue on one user's turn row. */
+	if (db_query_into(db, "SELECT id, user_key, priority FROM (SELECT"
+	    " j.id, COALESCE(j.user_id, 0) AS user_key, j.priority,"
+	    " t.last_claim, j.created_at, ROW_NUMBER() OVER (PARTITION BY"
+	    " COALESCE(j.user_id, 0), j.priority ORDER BY j.created_at, j.id)"
+	    " AS nth FROM jobs j LEFT JOIN queue_turns t"
+	    " ON t.user_id = COALESCE(j.user_id, 0)"
 	    " WHERE j.status = 'queued'"
 	    /* A maintenance window in hold mode: jobs wait, queued. */
 	    " AND NOT EXISTS (SELECT 1 FROM maintenance_windows m"
 	    " WHERE m.mode = 'hold' AND m.canceled_at IS NULL"
-	    " AND m.starts_at <= NOW(3) AND m.ends_at > NOW(3))"
-	    " ORDER BY j.priority DESC, t.last_claim IS NOT NULL,"
-	    " t.last_claim, j.created_at, j.id LIMIT 1"
-	    " FOR UPDATE SKIP LOCKED", NULL, 0, &id) != 0)
-		goto fail;
-	if (id == NULL) {
-		rollback(db);
+	    " AND m.starts_at <= NOW(3) AND m.ends_at > NOW(3))) q"
+	    " WHERE nth <= ?"
+	    " ORDER BY priority DESC, last_claim IS NOT NULL, last_claim,"
+	    " created_at, id LIMIT " STR(CLAIM_CANDIDATES), pu, 1,
+	    candidate_fields, DB_NFIELDS(candidate_fields), &rec,
+	    candidate_row, &cs) < 0)
+		return -1;
+	if (cs.n == 0)
 		return 0;
-	}
+	k = lock_candidate(db, &cs);
+	if (k < 0)
+		return -1;
+	if (k == CLAIM_CANDIDATES)
+		return 2;
+	snprintf(id, sizeof(id), "%llu", cs.c[k].id);
 	{
 		struct db_param p[] = { DB_STR(daemon), DB_STR(daemon),
 			DB_INT(lease_s), DB_STR(id) };
@@ -393,10 +511,10 @@ job_claim(struct db *db, const char *daemon, long lease_s, struct job *j)
 			goto fail;
 	}
 	{
-		struct db_param p[] = { DB_STR(id) };
+		struct db_param p[] = { DB_INT(cs.c[k].user) };
 
 		if (db_exec(db, "INSERT INTO queue_turns (user_id, last_claim)"
-		    " SELECT COALESCE(user_id, 0), NOW(6) FROM jobs WHERE id = ?"
+		    " VALUES (?, NOW(6))"
 		    " ON DUPLICATE KEY UPDATE last_claim = VALUES(last_claim)",
 		    p, 1, NULL, NULL) != 0)
 			goto fail;
@@ -454,13 +572,30 @@ job_claim(struct db *db, const char *daemon, long lease_s, struct job *j)
 	if (commit(db) != 0)
 		goto fail;
 	rc = 1;
-	free(id);
 	return rc;
 fail:
 	rollback(db);
 	job_free(j);
-	free(id);
 	return -1;
+}
+
+int
+job_claim(struct db *db, const char *daemon, long lease_s, struct job *j)
+{
+	int i, st = -1;
+
+	/* A deadlock's victim was rolled back whole: claim again (kilnd
+	 * would otherwise take it for the database being down and wait).
+	 * Candidates all taken by concurrent claims: read the order
+	 * again, with more of each user's jobs (near the end of a queue
+	 * its few users' first jobs are what every claim tries); a poll
+	 * later only if that keeps happening. */
+	for (i = 0; i < CLAIM_ROUNDS; i++) {
+		st = claim_once(db, daemon, lease_s, j, 2 << (2 * i));
+		if (st == 1 || st == 0 || (st < 0 && !db_deadlocked(db)))
+			break;
+	}
+	return st == 2 ? 0 : st;
 }
 
 int
@@ -537,7 +672,7 @@ finish(struct db *db, const struct job_lease *l, const char *status,
 
 /* Makes sure (model, size, steps) has a statistics row, in a statement of
  * its own before the result's transaction: inside it, INSERT IGNORE's
- * shared lock on an existing row, upgraded by the SELECT ... FOR UPDATE
+ * shared lock on an existing row, upgraded by the UPDATE (update_stats)
  * that follows, can deadlock two daemons finishing jobs of one size at
  * once: in a test one of 40 jobs had its result rolled back (the cause
  * hidden, then, by the ROLLBACK clearing the error) and ran a second
@@ -546,42 +681,62 @@ static int
 ensure_stats_row(struct db *db, const struct job *j)
 {
 	struct db_param key[] = { STATS_KEY(j) };
+	long have = 0;
 
+	/* Looked for first, without a lock: the row is there for all but
+	 * a size's first result, and INSERT IGNORE of an existing row
+	 * waits for its shared lock behind every result being recorded
+	 * for the size (the capacity bench saw most of its lock waits
+	 * there). */
+	if (db_query_long(db, "SELECT COUNT(*) FROM render_stats WHERE"
+	    " model = ? AND width = ? AND height = ? AND steps = ? AND"
+	    " batch = ?", key, 5, &have) != 0)
+		return -1;
+	if (have > 0)
+		return 0;
 	return db_exec(db, "INSERT IGNORE INTO render_stats (model, width,"
 	    " height, steps, batch) VALUES (?, ?, ?, ?, ?)", key, 5, NULL,
 	    NULL);
 }
 
-/* Reads (model, size, steps)'s statistics for update (the row exists:
- * ensure_stats_row), flags x (seconds per image) against them, adds it
- * and writes them back. */
+/* Flags x (seconds per image) against (model, size, steps)'s statistics
+ * (the row exists: ensure_stats_row) and adds it, in one UPDATE: the row
+ * is every result's of the size, held from its first lock to the
+ * commit, so the whole fleet's results take turns on it. Reading it FOR
+ * UPDATE, computing in C and writing it back held it three statements
+ * long. The flag is decided on a read without a lock, which may miss
+ * results being recorded at the same moment; the sums are exact. Each
+ * expression reads the old values only, so the assignments' order (or
+ * SIMULTANEOUS_ASSIGNMENT) does not matter: Welford's update with
+ * d = x - mean: mean += d / (n + 1), m2 += d * (x - new mean). */
 static int
 update_stats(struct db *db, const struct job *j, double x, int *anomaly)
 {
 	struct welford w = { 0, 0, 0 };
-	char *row = NULL, mean[40], m2[40];
+	char *row = NULL, xs[40];
 	struct db_param key[] = { STATS_KEY(j) };
 
 	if (db_query_string(db, "SELECT CONCAT(n, ' ', mean, ' ', m2) FROM"
 	    " render_stats WHERE model = ? AND width = ? AND height = ?"
-	    " AND steps = ? AND batch = ? FOR UPDATE", key, 5, &row) != 0)
+	    " AND steps = ? AND batch = ?", key, 5, &row) != 0)
 		return -1;
 	if (row != NULL && sscanf(row, "%lld %lf %lf", &w.n, &w.mean,
 	    &w.m2) != 3)
 		w.n = 0, w.mean = 0, w.m2 = 0;
 	free(row);
 	*anomaly = welford_anomaly(&w, x);
-	welford_add(&w, x);
-	snprintf(mean, sizeof(mean), "%.17g", w.mean);
-	snprintf(m2, sizeof(m2), "%.17g", w.m2);
+	snprintf(xs, sizeof(xs), "%.17g", x);
 	{
-		struct db_param p[] = { DB_INT(w.n), DB_STR(mean), DB_STR(m2),
-			DB_INT(*anomaly), STATS_KEY(j) };
+		struct db_param p[] = { DB_INT(*anomaly), DB_STR(xs),
+			DB_STR(xs), DB_STR(xs), DB_STR(xs), STATS_KEY(j) };
 
-		return db_exec(db, "UPDATE render_stats SET n = ?, mean = ?,"
-		    " m2 = ?, anomalies = anomalies + ? WHERE model = ? AND"
-		    " width = ? AND height = ? AND steps = ? AND batch = ?", p,
-		    9, NULL, NULL);
+		return db_exec(db, "UPDATE render_stats SET"
+		    " anomalies = anomalies + ?,"
+		    " m2 = m2 + (? - mean) *"
+		    " (? - (mean + (? - mean) / (n + 1))),"
+		    " mean = mean + (? - mean) / (n + 1), n = n + 1"
+		    " WHERE model = ? AND width = ? AND height = ? AND"
+		    " steps = ? AND batch = ?", p, 10, NULL, NULL);
 	}
 }
 
@@ -615,19 +770,12 @@ job_succeed(struct db *db, const struct job_lease *l, const struct job *j,
 				goto out;
 		}
 	}
-	/* A cold run (kernels compiled, a model's first render) says
-	 * nothing about how long this render takes: it stays out of the
-	 * statistics, where it would widen the spread for every later one. */
-	if ((!cold && update_stats(db, j, render_s / (n > 0 ? n : 1),
-	    anomaly) != 0) || job_hist_observe(db, "render", render_s) != 0)
-		goto out;
 	snprintf(secs, sizeof(secs), "%.3f", render_s);
 	{
-		struct db_param p[] = { DB_STR(secs), DB_INT(*anomaly),
-			DB_INT(l->id) };
+		struct db_param p[] = { DB_STR(secs), DB_INT(l->id) };
 
-		if (db_exec(db, "UPDATE jobs SET render_s = ?, anomaly = ?,"
-		    " step = steps_total WHERE id = ?", p, 3, NULL, NULL) != 0)
+		if (db_exec(db, "UPDATE jobs SET render_s = ?,"
+		    " step = steps_total WHERE id = ?", p, 2, NULL, NULL) != 0)
 			goto out;
 	}
 	data = event_data(l->id, "succeeded", NULL);
@@ -654,10 +802,32 @@ job_succeed(struct db *db, const struct job_lease *l, const struct job *j,
 	}
 	json_object_object_add(data, "render_seconds",
 	    json_object_new_double(render_s));
-	st = enqueue_event(db, l->id, "job.succeeded", data) == 0 &&
-	    commit(db) == 0 ? 1 : -1;
+	st = enqueue_event(db, l->id, "job.succeeded", data);
 	data = NULL;
-	if (st != 1)
+	if (st != 0) {
+		st = -1;
+		goto out;
+	}
+	/* Last, right before the commit: the rows every daemon's result
+	 * writes (the statistics of a size, the histogram's), which are
+	 * held from here to the commit and so serialise the results of
+	 * the whole fleet. Earlier in the transaction they were held
+	 * across its other statements too. A cold run (kernels compiled,
+	 * a model's first render) says nothing about how long this render
+	 * takes: it stays out of the statistics, where it would widen the
+	 * spread for every later one. */
+	st = -1;
+	if ((!cold && update_stats(db, j, render_s / (n > 0 ? n : 1),
+	    anomaly) != 0) || job_hist_observe(db, "render", render_s) != 0)
+		goto out;
+	if (*anomaly) {
+		struct db_param p[] = { DB_INT(l->id) };
+
+		if (db_exec(db, "UPDATE jobs SET anomaly = 1 WHERE id = ?", p,
+		    1, NULL, NULL) != 0)
+			goto out;
+	}
+	if (commit(db) != 0)
 		goto out;
 	return 1;
 out:
@@ -790,6 +960,20 @@ job_reap(struct db *db)
 	int i;
 
 	memset(&e, 0, sizeof(e));
+	/* Looked for first without a lock: every daemon's keeper reaps at
+	 * each heartbeat, almost always finding nothing, and the locking
+	 * read below locks the index range it scans, gaps included, where
+	 * claims and renewals write their leases (the capacity bench's 256
+	 * daemons waited on those locks). */
+	{
+		long due = 0;
+
+		if (db_query_long(db, "SELECT COUNT(*) FROM jobs WHERE status ="
+		    " 'running' AND lease_until < NOW(3)", NULL, 0, &due) != 0)
+			return -1;
+		if (due == 0)
+			return 0;
+	}
 	if (begin(db) != 0)
 		return -1;
 	/* SKIP LOCKED: a job some daemon is finishing right now is left to

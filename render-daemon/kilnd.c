@@ -14,6 +14,7 @@
 #include "engine_env.h"
 #include "extras.h"
 #include "filehash.h"
+#include "fleet.h"
 #include "image.h"
 #include "imgexport.h"
 #include "imginputs.h"
@@ -137,26 +138,24 @@ pick_name(struct daemon *d)
 
 /* ------------------------------------------------------------ heartbeat */
 
+/* Who this daemon is, for its row (fleet.h). */
+static struct fleet_member
+member(const struct daemon *d)
+{
+	struct fleet_member m = { d->name, d->host, KILN_VERSION,
+		d->devices.data ? d->devices.data : "none", (long)getpid() };
+
+	return m;
+}
+
 /* Both on a connection the keeper has just made sure of (db_ensure);
  * state is "warming", "idle" or "busy". */
 static int
 register_self(struct daemon *d, struct db *db, const char *state)
 {
-	struct db_param p[6] = {
-		DB_STR(d->name), DB_STR(d->host), DB_INT(getpid()),
-		DB_STR(KILN_VERSION),
-		DB_STR(d->devices.data ? d->devices.data : "none"),
-		DB_STR(state),
-	};
+	struct fleet_member m = member(d);
 
-	if (db_exec(db, "INSERT INTO daemons (name, host, pid, version,"
-	    " devices, state, started_at, heartbeat_at, stopped_at)"
-	    " VALUES (?, ?, ?, ?, ?, ?, NOW(3), NOW(3), NULL)"
-	    " ON DUPLICATE KEY UPDATE host = VALUES(host),"
-	    " pid = VALUES(pid), version = VALUES(version),"
-	    " devices = VALUES(devices), state = VALUES(state),"
-	    " started_at = NOW(3), heartbeat_at = NOW(3), stopped_at = NULL",
-	    p, 6, NULL, NULL) != 0) {
+	if (fleet_register(db, &m, state) != 0) {
 		log_warn("register: %s", db_error(db));
 		return -1;
 	}
@@ -169,20 +168,19 @@ register_self(struct daemon *d, struct db *db, const char *state)
 static int
 heartbeat(struct daemon *d, struct db *db, const char *state)
 {
-	struct db_param p[3] = { DB_STR(state), DB_STR(d->name),
-		DB_INT(getpid()) };
-	unsigned long long n = 0;
+	struct fleet_member m = member(d);
+	int st;
 
 	if (!d->registered)
 		return register_self(d, db, state);
-	if (db_exec(db, "UPDATE daemons SET heartbeat_at = NOW(3), state = ?"
-	    " WHERE name = ? AND pid = ?", p, 3, &n, NULL) != 0) {
+	st = fleet_heartbeat(db, &m, state);
+	if (st < 0) {
 		log_warn("heartbeat: %s", db_error(db));
 		return -1;
 	}
 	/* Our row was removed or taken over (an admin cleaned up): say who
 	 * we are again. */
-	if (n == 0)
+	if (st == 0)
 		return register_self(d, db, state);
 	return 0;
 }
@@ -190,14 +188,11 @@ heartbeat(struct daemon *d, struct db *db, const char *state)
 static void
 deregister(struct daemon *d)
 {
-	struct db_param p[2] = { DB_STR(d->name), DB_INT(getpid()) };
+	struct fleet_member m = member(d);
 
 	if (!d->registered)
 		return;
-	if (db_ensure(d->db) != 0 ||
-	    db_exec(d->db, "UPDATE daemons SET state = 'stopped',"
-	    " stopped_at = NOW(3) WHERE name = ? AND pid = ?", p, 2, NULL,
-	    NULL) != 0)
+	if (db_ensure(d->db) != 0 || fleet_deregister(d->db, &m) != 0)
 		log_warn("deregister: %s", db_error(d->db));
 }
 
