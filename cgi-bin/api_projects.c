@@ -599,31 +599,6 @@ api_project_versions(struct kreq *req)
 	return api_send(req, 200, o);
 }
 
-/* Version v of the route's shot as JSON (NULL: none, *found 0; or a db
- * error, *found -1), and its row id and text (copied, when text is not
- * NULL; the caller frees it). */
-struct one_version {
-	unsigned long long id;
-	char *manifest;
-};
-
-static const struct db_field one_fields[] = {
-	DB_FIELD(struct one_version, id, DBF_ULLONG, "id"),
-	DB_FIELD(struct one_version, manifest, DBF_DUP, "manifest"),
-};
-
-static int
-version_one(struct kreq *req, const char *shot, long v,
-	struct one_version *r)
-{
-	memset(r, 0, sizeof(*r));
-	return db_query_into(req->app->db, "SELECT id, manifest FROM"
-	    " project_manifests WHERE project_id = ? AND shot = ? AND"
-	    " version = ?", (struct db_param[]){ DB_INT(req_id(req, 0)),
-	    DB_STR(shot), DB_INT(v) }, 3, one_fields, DB_NFIELDS(one_fields),
-	    r, NULL, NULL) < 0 ? -1 : 0;
-}
-
 int
 api_project_version_add(struct kreq *req)
 {
@@ -683,7 +658,7 @@ render_error(void *arg, const char *field, const char *msg)
 int
 api_project_render(struct kreq *req)
 {
-	struct one_version r;
+	struct project_version r;
 	struct tier_limits tier;
 	struct enqueue_refusal why;
 	unsigned long long job = 0, team = 0;
@@ -695,7 +670,8 @@ api_project_render(struct kreq *req)
 	if (access_here(req, PROJECT_WRITE) < 0 ||
 	    (shot = shot_here(req)) == NULL)
 		return -1;
-	if (version_one(req, shot, (long)req_id(req, 2), &r) != 0)
+	if (project_version_get(req->app->db, req_id(req, 0), shot,
+	    (long)req_id(req, 2), &r) != 0)
 		return api_db_fail(req, "api projects: render");
 	if (r.id == 0) {
 		free(r.manifest);
@@ -748,7 +724,7 @@ value_of(const char *text)
 int
 api_project_diff(struct kreq *req)
 {
-	struct one_version ra = { 0 }, rb = { 0 };
+	struct project_version ra = { 0 }, rb = { 0 };
 	struct version_ctx c = { req->app->cfg.base_url, NULL, 0 };
 	struct version_rec vr;
 	json_object *a = NULL, *b = NULL, *o = NULL, *ch, *x;
@@ -767,8 +743,9 @@ api_project_diff(struct kreq *req)
 		return field_fail(req, "a", "must be a version number");
 	if (qb == NULL || parse_long(qb, 1, 1L << 30, &vb) != 0)
 		return field_fail(req, "b", "must be a version number");
-	if (version_one(req, shot, va, &ra) != 0 ||
-	    version_one(req, shot, vb, &rb) != 0) {
+	if (project_version_get(req->app->db, req_id(req, 0), shot, va,
+	    &ra) != 0 || project_version_get(req->app->db, req_id(req, 0),
+	    shot, vb, &rb) != 0) {
 		api_db_fail(req, "api projects: diff");
 		goto out;
 	}

@@ -528,32 +528,6 @@ page_project_version_add(struct kreq *req)
 	return version_post(req, shot, 0);
 }
 
-struct version_row {
-	unsigned long long id;
-	char *manifest;
-};
-
-static const struct db_field version_fields[] = {
-	DB_FIELD(struct version_row, id, DBF_ULLONG, "id"),
-	DB_FIELD(struct version_row, manifest, DBF_DUP, "manifest"),
-};
-
-/* Version v of the route's shot into *r (id 0: none). Returns 0 or -1
- * (db). The caller frees r->manifest. */
-static int
-version_get(struct kreq *req, const char *shot, long v,
-	struct version_row *r)
-{
-	struct db_param p[3] = { DB_INT(req_id(req, 0)), DB_STR(shot),
-		DB_INT(v) };
-
-	memset(r, 0, sizeof(*r));
-	return db_query_into(req->app->db, "SELECT id, manifest FROM"
-	    " project_manifests WHERE project_id = ? AND shot = ? AND"
-	    " version = ?", p, 3, version_fields, DB_NFIELDS(version_fields),
-	    r, NULL, NULL) < 0 ? -1 : 0;
-}
-
 static void
 render_error(void *arg, const char *field, const char *msg)
 {
@@ -575,7 +549,7 @@ render_error(void *arg, const char *field, const char *msg)
 int
 page_project_render(struct kreq *req)
 {
-	struct version_row r;
+	struct project_version r;
 	struct tier_limits tier;
 	struct enqueue_refusal why;
 	unsigned long long job = 0, team = 0;
@@ -586,7 +560,8 @@ page_project_render(struct kreq *req)
 	if (access_here(req, PROJECT_WRITE) < 0 ||
 	    (shot = shot_here(req)) == NULL)
 		return -1;
-	if (version_get(req, shot, (long)req_id(req, 2), &r) != 0)
+	if (project_version_get(req->app->db, req_id(req, 0), shot,
+	    (long)req_id(req, 2), &r) != 0)
 		return view_db_fail(req, "shot: render");
 	if (r.id == 0) {
 		free(r.manifest);
@@ -647,7 +622,7 @@ diff_side(struct kreq *req, const char *side, const char *shot, long v)
 int
 page_project_diff(struct kreq *req)
 {
-	struct version_row ra = { 0 }, rb = { 0 };
+	struct project_version ra = { 0 }, rb = { 0 };
 	json_object *a = NULL, *b = NULL;
 	struct jsondiff d = { 0 };
 	const char *shot, *qa = req_query(req, "a"), *qb = req_query(req,
@@ -666,8 +641,9 @@ page_project_diff(struct kreq *req)
 			"version numbers of this shot.");
 		return -1;
 	}
-	if (version_get(req, shot, va, &ra) != 0 ||
-	    version_get(req, shot, vb, &rb) != 0) {
+	if (project_version_get(req->app->db, req_id(req, 0), shot, va,
+	    &ra) != 0 || project_version_get(req->app->db, req_id(req, 0),
+	    shot, vb, &rb) != 0) {
 		view_db_fail(req, "shot: diff");
 		goto out;
 	}

@@ -244,3 +244,22 @@ project_render(struct db *db, const struct kiln_config *cfg,
 		return PROJECT_RENDER_FAILED;
 	return PROJECT_RENDER_QUEUED;
 }
+
+int
+project_version_get(struct db *db, unsigned long long project_id,
+	const char *shot, long v, struct project_version *r)
+{
+	static const struct db_field f[] = {
+		DB_FIELD(struct project_version, id, DBF_ULLONG, "id"),
+		DB_FIELD(struct project_version, manifest, DBF_DUP,
+			"manifest"),
+	};
+	struct db_param p[3] = { DB_INT(project_id), DB_STR(shot),
+		DB_INT(v) };
+
+	memset(r, 0, sizeof(*r));
+	return db_query_into(db, "SELECT id, manifest FROM"
+	    " project_manifests WHERE project_id = ? AND shot = ? AND"
+	    " version = ?", p, 3, f, DB_NFIELDS(f), r, NULL, NULL) < 0 ?
+	    -1 : 0;
+}

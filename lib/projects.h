@@ -75,6 +75,18 @@ int project_version_add(struct db *db, unsigned long long project_id,
 	const char *shot, const char *text, const char *note,
 	unsigned long long author, long *version);
 
+/* One version of a shot: its row id (0: no such version) and its
+ * manifest text (the caller frees it). */
+struct project_version {
+	unsigned long long id;
+	char *manifest;
+};
+
+/* Version v of shot in project_id into *r. Returns 0 (r->id 0 when
+ * there is none) or -1 on a database error. */
+int project_version_get(struct db *db, unsigned long long project_id,
+	const char *shot, long v, struct project_version *r);
+
 /* The job fields of a version that is not a scene manifest (it has a
  * top-level "prompt"): prompt, negative_prompt, model, width, height,
  * steps, cfg_scale, sampler and seed, the POST /api/v1/jobs fields of
