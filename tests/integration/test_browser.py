@@ -371,6 +371,31 @@ def full_screenshot(b, path):
         f.write(base64.b64decode(r["data"]))
 
 
+def element_screenshot(b, path, first, last=None, pad=0):
+    """A PNG of the page from the top of the element first selects to the
+    bottom of last's (first's own when None), as wide as the two, with pad
+    pixels around: the part of a page a README shows. The page loses its
+    scrollbar while it is measured and taken: capturing beyond the window
+    drops it anyway, which would move a centred page by half its width."""
+    x, y, w, h = b.evaluate(
+        "(function () { document.documentElement.style.overflow ="
+        " 'hidden'; var a = document.querySelector(%r)"
+        ".getBoundingClientRect(), z = document.querySelector(%r)"
+        ".getBoundingClientRect(), p = %d,"
+        " l = Math.max(Math.min(a.left, z.left) - p, 0),"
+        " t = Math.max(a.top + scrollY - p, 0);"
+        " return [l + scrollX, t, Math.min(Math.max(a.right, z.right) + p,"
+        " document.documentElement.scrollWidth) - l,"
+        " z.bottom + scrollY + p - t]; })()" % (first, last or first, pad))
+    r = b.page("Page.captureScreenshot",
+               {"format": "png", "captureBeyondViewport": True,
+                "clip": {"x": x, "y": y, "width": w, "height": h,
+                         "scale": 1}})
+    b.evaluate("document.documentElement.style.overflow = '', true")
+    with open(path, "wb") as f:
+        f.write(base64.b64decode(r["data"]))
+
+
 def sign_in_cookie(b, s, uid):
     tok = make_session(s, uid)
     b.page("Network.setCookie", {"name": "kiln_session", "value": tok,

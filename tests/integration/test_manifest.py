@@ -604,3 +604,101 @@ def test_vary_and_use_again_carry_the_manifest_and_its_presets(s):
     r = post_form(s, cookie, "/generate/manifest", {
         "csrf": csrf, "manifest": json.dumps(PINNED), "action": "preview"})
     assert "MY OWN editorial words" in r.text
+
+
+def docs_example():
+    """docs/manifest.md's first example, as the page there shows it."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))))
+    with open(os.path.join(root, "docs", "manifest.md")) as f:
+        return re.findall(r"```json\n(.*?)```", f.read(), re.S)[0]
+
+
+def test_readme_shots_of_the_manifest_mode_and_the_presets(s):
+    # README's pictures of the manifest mode (docs/manifest.md's first
+    # example and what it compiles to) and of /presets (the site's and a
+    # user's own at version 2), at 1366 px in headless Chromium: saved as
+    # readme-manifest-mode.png and readme-presets.png in the screenshot
+    # folder, from where they are copied into docs/. Run alone
+    # (-k test_manifest.test_readme) the list is the site's presets as
+    # migration 027 seeds them, with no other test's.
+    import cdp
+    from test_browser import (FLAGS, MEASURE, SHOTS, element_screenshot,
+                              poll_page, set_language, set_view,
+                              sign_in_cookie)
+    os.makedirs(SHOTS, exist_ok=True)
+    uid, key = user_with_key(s, prefix="readme")
+    text = docs_example()
+    m = json.loads(text)
+    r = api(s, "POST", "/api/v1/presets", key, {
+        "kind": "material", "slug": "brushed-brass", "name": "Brushed brass",
+        "body": {"prompt": "brushed brass"}})
+    assert r.status == 201, r.text[:500]
+    r = api(s, "PUT", "/api/v1/presets/%d" % is_json(r)["id"], key, {
+        "name": "Brushed brass", "body": {
+            "prompt": "warm brushed brass", "negative": "tarnish"}})
+    assert r.status == 200 and is_json(r)["version"] == 2, r.text[:500]
+    with cdp.Browser(FLAGS) as b:
+        set_view(b, 1366, 900, "light")
+        set_language(b, "en")
+        sign_in_cookie(b, s, uid)
+        base = "http://127.0.0.1:%d" % s.port
+
+        b.navigate(base + "/generate/manifest")
+        b.evaluate("(function () { var t = document.getElementById("
+                   "'manifest'); t.value = %s; t.dispatchEvent(new "
+                   "Event('input')); return true; })()" % json.dumps(text))
+        got = poll_page(b, "(document.getElementById('compiled-prompt')"
+                        " || {}).textContent", lambda v: v, 20,
+                        "the compiled prompt")
+        assert got == expected_prompt(s, m), got
+        style = preset_body(s, "style", m["style"])
+        # The style's negative, the lens's, the lighting's, the
+        # materials', then the manifest's own (docs/manifest.md).
+        negative = [p.get("negative") for p in (
+            style, preset_body(s, "lens", m["camera"]["lens"]),
+            preset_body(s, "lighting", m["lighting"]["setup"])) + tuple(
+            preset_body(s, "material", x) for x in m["materials"])] + \
+            [m["negative"]]
+        shown = dict(b.evaluate(
+            "Array.from(document.querySelectorAll('dl.compiled dt')).map("
+            "function (t) { return [t.textContent,"
+            " t.nextElementSibling.textContent]; })"))
+        assert shown["Negative prompt"] == ", ".join(
+            x for x in negative if x), shown
+        site = dict(s.sql("SELECT CONCAT(kind, '/', slug), MAX(version)"
+                          " FROM presets WHERE owner_id IS NULL AND"
+                          " deleted_at IS NULL GROUP BY kind, slug"))
+        assert shown["Presets"].split(", ") == [
+            "%s@%s (site)" % (p, site[p]) for p in (
+                "style/e-commerce", "lens/85mm-portrait", "lighting/softbox",
+                "material/ceramic")], shown
+        assert (shown["Size"], shown["Seed"]) == ("512 x 512", "1234")
+        assert (int(shown["Steps"]), float(shown["CFG scale"]),
+                shown["Sampler"]) == (style["steps"],
+                                      float(style["cfg_scale"]),
+                                      style["sampler"]), shown
+        assert b.evaluate("document.getElementById('manifest').value") == \
+            text
+        measured = b.evaluate(MEASURE)
+        assert measured["scrollWidth"] <= 1366 and not measured["wide"]
+        element_screenshot(b, os.path.join(SHOTS, "readme-manifest-mode.png"),
+                           "section.manifest-mode", pad=8)
+
+        b.navigate(base + "/presets")
+        rows = b.evaluate(
+            "Array.from(document.querySelectorAll('#presets-list tbody tr'))"
+            ".map(function (r) { return Array.from(r.cells).map(function"
+            " (c) { return c.textContent.trim(); }); })")
+        want = sorted(["/".join(r[:2]), r[2], "site"] for r in s.sql(
+            "SELECT kind, slug, MAX(version) FROM presets WHERE owner_id IS"
+            " NULL AND deleted_at IS NULL GROUP BY kind, slug"))
+        want.append(["material/brushed-brass", "2", "yours"])
+        assert sorted(["%s/%s" % (k, sl), v, o]
+                      for k, sl, _, v, o in rows) == sorted(want), rows
+        assert len(rows) >= 27, rows
+        measured = b.evaluate(MEASURE)
+        assert measured["scrollWidth"] <= 1366 and not measured["wide"]
+        element_screenshot(b, os.path.join(SHOTS, "readme-presets.png"),
+                           "section.presets", "#presets-list", pad=8)
+        assert b.problems() == [], b.problems()

@@ -10,6 +10,7 @@ viewer, another user, an admin and a visitor gets. Admins get what any
 other user gets (404): projects, like teams, are their members'."""
 
 import json
+import os
 import re
 
 from common import (api, browser, error_of, is_json, make_key, new_user,
@@ -584,3 +585,70 @@ def test_deleting_the_maker_leaves_the_team_its_project_and_versions(s):
     r = call(s, mate, "GET", "/api/v1/projects/%d" % pid)
     assert r.status == 200, r.text
     assert call(s, viewer, "GET", "/api/v1/projects/%d" % pid).status == 200
+
+
+# Two versions of a shot as job fields kiln-micro draws, differing in a
+# field of each kind.
+SHOT_A = {"prompt": "two small green triangles on a white background",
+          "negative_prompt": "blurry", "model": "kiln-micro", "width": 64,
+          "height": 64, "steps": 12, "seed": 31}
+SHOT_B = {"prompt": "three purple stars on a black background",
+          "model": "kiln-micro", "width": 64, "height": 64, "steps": 20,
+          "cfg_scale": 5, "seed": 31}
+A_TO_B = [("added", "$.cfg_scale", None, 5),
+          ("removed", "$.negative_prompt", "blurry", None),
+          ("changed", "$.prompt", SHOT_A["prompt"], SHOT_B["prompt"]),
+          ("changed", "$.steps", 12, 20)]
+
+
+def test_readme_shot_of_a_diff_with_both_renders(s):
+    # README's picture of the diff page: the changed fields and the two
+    # versions' renders (the daemon's, kiln-micro) side by side, at 1366 px
+    # in headless Chromium; saved as readme-project-diff.png in the
+    # screenshot folder, from where it is copied into docs/.
+    import cdp
+    from test_browser import (FLAGS, MEASURE, SHOTS, element_screenshot,
+                              poll_page, set_language, set_view,
+                              sign_in_cookie)
+    os.makedirs(SHOTS, exist_ok=True)
+    me = Person(s, "maker")
+    pid = project(s, me, name="Spring lookbook")
+    version(s, me, pid, "hero", SHOT_A, note="first try")
+    version(s, me, pid, "hero", SHOT_B, note="stars instead")
+    jobs = []
+    for v in (1, 2):
+        r = call(s, me, "POST", "/api/v1/projects/%d/shots/hero/versions/%d/"
+                 "render" % (pid, v))
+        assert r.status == 202, (r.status, r.text)
+        jobs.append(is_json(r)["id"])
+    for jid in jobs:
+        j = wait_job(s, me.key, jid, ("succeeded", "failed"), timeout=240)
+        assert j["status"] == "succeeded", j
+    with cdp.Browser(FLAGS) as b:
+        set_view(b, 1366, 900, "light")
+        set_language(b, "en")
+        sign_in_cookie(b, s, me.id)
+        b.navigate("http://127.0.0.1:%d/projects/%d/shots/hero/diff?a=1&b=2"
+                   % (s.port, pid))
+        rows = b.evaluate(
+            "Array.from(document.querySelectorAll('#changes tbody tr'))"
+            ".map(function (r) { return [r.className].concat(Array.from("
+            "r.cells).map(function (c) { return c.textContent; })); })")
+        assert [(k, p, json.loads(x) if x else None, json.loads(y) if y
+                 else None) for k, p, _, x, y in rows] == A_TO_B, rows
+        # Both renders are the versions' jobs' images, loaded.
+        poll_page(b, "Array.from(document.querySelectorAll('#renders img'))"
+                     ".filter(function (i) { return i.complete &&"
+                     " i.naturalWidth > 0; }).length", lambda n: n == 2, 30,
+                  "both renders loaded")
+        imgs = b.evaluate(
+            "Array.from(document.querySelectorAll('#renders img')).map("
+            "function (i) { return [i.getAttribute('src'), i.naturalWidth,"
+            " i.naturalHeight]; })")
+        assert imgs == [["/api/v1/images/%d-0.png" % j, 64, 64]
+                        for j in jobs], imgs
+        measured = b.evaluate(MEASURE)
+        assert measured["scrollWidth"] <= 1366 and not measured["wide"]
+        element_screenshot(b, os.path.join(SHOTS, "readme-project-diff.png"),
+                           "section.shot-diff", pad=8)
+        assert b.problems() == [], b.problems()

@@ -9,7 +9,6 @@ console errors and CSP refusals, and saved as a full-page screenshot
 $KILN_SCREENSHOT_DIR). Selectors are forms' actions and fields' names and
 ids, never visible text, so the same walk serves both languages."""
 
-import base64
 import io
 import os
 import urllib.request
@@ -20,8 +19,8 @@ import cdp
 from common import one, unique
 from harness import wait_until
 from test_browser import (FLAGS, MEASURE, NO_SCRIPTS, SHOTS, describe,
-                          full_screenshot, poll_page, set_language,
-                          set_view)
+                          element_screenshot, full_screenshot, poll_page,
+                          set_language, set_view)
 from test_studio_inputs import choose_file, drag
 
 STACK = dict(server="lighttpd", heartbeat=1, daemon_name="journey-1")
@@ -79,17 +78,8 @@ class Walk:
 
     def part(self, selector, name):
         """A screenshot of one element (for README): name.png."""
-        b = self.b
-        x, y, w, h = b.evaluate(
-            "(function () { var r = document.querySelector(%r)"
-            ".getBoundingClientRect(); return [r.left + scrollX,"
-            " r.top + scrollY, r.width, r.height]; })()" % selector)
-        r = b.page("Page.captureScreenshot",
-                   {"format": "png", "captureBeyondViewport": True,
-                    "clip": {"x": x, "y": y, "width": w, "height": h,
-                             "scale": 1}})
-        with open(os.path.join(SHOTS, name + ".png"), "wb") as f:
-            f.write(base64.b64decode(r["data"]))
+        element_screenshot(self.b, os.path.join(SHOTS, name + ".png"),
+                           selector)
 
     def go(self, path, step):
         self.b.navigate(self.base + path)
