@@ -419,7 +419,7 @@ lock_candidate(struct db *db, const struct candidates *cs)
 		 * result (the capacity bench's 256 daemons waited seconds).
 		 * READ COMMITTED: no gap locks for the turn row's insert
 		 * (it needs binlog_format MIXED, MariaDB's default, or ROW:
-		 * INSTALL, section 18). */
+		 * INSTALL, section 19). */
 		if (db_exec_text(db, "SET TRANSACTION ISOLATION LEVEL READ"
 		    " COMMITTED") != 0 || begin(db) != 0)
 			return -1;
