@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #define MET_MAGIC "KILNMET1"
-#define MET_ROUTES_MAX 128
+#define MET_ROUTES_MAX 256
 #define MET_STATUS_MIN 100
 #define MET_NSTATUS 500		/* 100 ... 599 */
 #define MET_NBUCKETS (METRICS_NBOUNDS + 1)
