@@ -83,49 +83,66 @@ parse_idx(const char *s, long *idx, enum kind *k)
 	return strcmp(again, s) == 0 ? 0 : -1;
 }
 
-/* Makes the thumbnail of src (w x h) into req's body, and keeps it at dst
- * for next time when the directory lets us (the daemon owns it; a
- * failure to keep it only costs a remake). Returns 0 or -1. */
+/* The thumbnail of rgb (w x h, freed here), at most THUMB_SIDE on its
+ * longer side, as PNG bytes into req's body and *png (the caller frees
+ * it; *len its size) for the caller to keep. name is for the log.
+ * Returns 0 or -1. */
+static int
+thumb_png(struct kreq *req, uint8_t *rgb, int w, int h, const char *name,
+	uint8_t **png, size_t *len)
+{
+	uint8_t *small = NULL;
+	int tw, th, rc = -1;
+	char err[512];
+
+	*png = NULL;
+	tw = w >= h ? THUMB_SIDE : (int)(((long)w * THUMB_SIDE + h / 2) / h);
+	th = w >= h ? (int)(((long)h * THUMB_SIDE + w / 2) / w) : THUMB_SIDE;
+	if (tw < 1)
+		tw = 1;
+	if (th < 1)
+		th = 1;
+	if (image_resize_rgb(rgb, w, h, tw, th, &small, err,
+	    sizeof(err)) != 0 || image_encode_png(tw, th, small, NULL, png,
+	    len, err, sizeof(err)) != 0) {
+		log_error("thumbnail of %s: %s", name, err);
+		goto out;
+	}
+	buf_reset(&req->out);
+	if (buf_append(&req->out, *png, *len) != 0)
+		goto out;
+	rc = 0;
+out:
+	if (rc != 0) {
+		free(*png);
+		*png = NULL;
+	}
+	free(rgb);
+	free(small);
+	return rc;
+}
+
+/* Makes the thumbnail of src into req's body, and keeps it at dst for
+ * next time when the directory lets us (the daemon owns it; a failure
+ * to keep it only costs a remake). Returns 0 or -1. */
 static int
 thumb_make(struct kreq *req, const char *src, const char *dst)
 {
-	uint8_t *rgb = NULL, *small = NULL, *png = NULL;
-	int w, h, tw, th, rc = -1;
-	size_t len;
+	uint8_t *rgb = NULL, *png = NULL;
+	size_t len = 0;
 	char err[512];
+	int w, h;
 
 	if (image_load_rgb(src, &w, &h, &rgb, err, sizeof(err)) != 0) {
 		log_error("thumbnail: %s", err);
 		return -1;
 	}
-	if (w >= h) {
-		tw = THUMB_SIDE;
-		th = (int)(((long)h * THUMB_SIDE + w / 2) / w);
-	} else {
-		th = THUMB_SIDE;
-		tw = (int)(((long)w * THUMB_SIDE + h / 2) / h);
-	}
-	if (tw < 1)
-		tw = 1;
-	if (th < 1)
-		th = 1;
-	if (image_resize_rgb(rgb, w, h, tw, th, &small, err, sizeof(err)) != 0 ||
-	    image_encode_png(tw, th, small, NULL, &png, &len, err,
-	    sizeof(err)) != 0) {
-		log_error("thumbnail of %s: %s", src, err);
-		goto out;
-	}
-	if (image_write_png(dst, tw, th, small, NULL, err, sizeof(err)) != 0)
+	if (thumb_png(req, rgb, w, h, src, &png, &len) != 0)
+		return -1;
+	if (file_write_atomic(dst, png, len, err, sizeof(err)) != 0)
 		log_info("thumbnail not kept: %s", err);
-	buf_reset(&req->out);
-	if (buf_append(&req->out, png, len) != 0)
-		goto out;
-	rc = 0;
-out:
-	free(rgb);
-	free(small);
 	free(png);
-	return rc;
+	return 0;
 }
 
 /* Who may keep a copy of an answer. */
@@ -167,39 +184,22 @@ png_size(const uint8_t *png, size_t len, int *w, int *h)
 static int
 thumb_make_stored(struct kreq *req, struct storage *st, const char *key)
 {
-	uint8_t *rgb = NULL, *small = NULL, *png = NULL;
-	int w, h, tw, th, rc = -1;
-	size_t len;
+	uint8_t *rgb = NULL, *png = NULL;
+	size_t len = 0;
 	char err[512];
+	int w, h;
 
 	if (image_decode_rgb(req->out.data, req->out.len, key, &w, &h, &rgb,
 	    err, sizeof(err)) != 0) {
 		log_error("thumbnail: %s", err);
 		return -1;
 	}
-	tw = w >= h ? THUMB_SIDE : (int)(((long)w * THUMB_SIDE + h / 2) / h);
-	th = w >= h ? (int)(((long)h * THUMB_SIDE + w / 2) / w) : THUMB_SIDE;
-	if (tw < 1)
-		tw = 1;
-	if (th < 1)
-		th = 1;
-	if (image_resize_rgb(rgb, w, h, tw, th, &small, err,
-	    sizeof(err)) != 0 || image_encode_png(tw, th, small, NULL, &png,
-	    &len, err, sizeof(err)) != 0) {
-		log_error("thumbnail of %s: %s", key, err);
-		goto out;
-	}
+	if (thumb_png(req, rgb, w, h, key, &png, &len) != 0)
+		return -1;
 	if (storage_put(st, key, png, len, err, sizeof(err)) != 0)
 		log_info("thumbnail not kept: %s", err);
-	buf_reset(&req->out);
-	if (buf_append(&req->out, png, len) != 0)
-		goto out;
-	rc = 0;
-out:
-	free(rgb);
-	free(small);
 	free(png);
-	return rc;
+	return 0;
 }
 
 /* send_png over a store that is not a local directory (S3): the object
