@@ -7,9 +7,12 @@ import base64
 import contextlib
 import glob
 import hashlib
+import hmac
+import http.server
 import json
 import os
 import re
+import threading
 
 from harness import ROOT
 
@@ -423,3 +426,35 @@ def setting(s, name, value):
     finally:
         s.sql("UPDATE settings SET value = '%s' WHERE name = '%s'" %
               (old, name))
+
+
+class WebhookReceiver(http.server.BaseHTTPRequestHandler):
+    """A webhook receiver that records every POST (its Standard Webhooks
+    headers, path and body) and answers 200. A module subclasses it with
+    a seen list of its own."""
+    seen = []
+    lock = threading.Lock()
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        with self.lock:
+            self.seen.append({"id": self.headers["webhook-id"],
+                              "ts": self.headers["webhook-timestamp"],
+                              "sig": self.headers["webhook-signature"],
+                              "path": self.path, "body": body})
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *a):
+        pass
+
+
+def webhook_verify(secret, rec):
+    """The Standard Webhooks signature of a recorded delivery, computed
+    here: HMAC-SHA256 over id.timestamp.body with the secret's key."""
+    key = base64.b64decode(secret[len("whsec_"):])
+    mac = hmac.new(key, b"%s.%s.%s" % (rec["id"].encode(),
+                                       rec["ts"].encode(), rec["body"]),
+                   hashlib.sha256).digest()
+    return rec["sig"] == "v1," + base64.b64encode(mac).decode()

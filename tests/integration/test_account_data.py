@@ -24,16 +24,16 @@ import time
 import zipfile
 import zlib
 
-from common import make_key, one, sha256, token
+from common import WebhookReceiver, make_key, one, sha256, token
+from common import webhook_verify as verify
 from harness import wait_until
 from test_accounts import (PW, Browser, account, admin, api, csrf_of,
                            location, logged_in, user_id)
 from test_two_factor import User as TwoFactorUser
-from test_teams import Receiver, verify
 from test_two_factor import mid_step, totp
 
 
-class Events(Receiver):
+class Events(WebhookReceiver):
     """The operators' receiver of site events ([webhooks] events_url)."""
     seen = []
 

@@ -8,36 +8,20 @@ anomalous render (jobs.anomaly, as the Welford check sets it), a queue
 held by a maintenance window, a daemon whose heartbeat stopped. Each test
 enables only its own rule, so the others cannot add notices."""
 
-import base64
-import hashlib
-import hmac
 import http.server
 import json
 import threading
 import time
 
-from common import job_row, new_user, one, unique
+from common import WebhookReceiver, job_row, new_user, one, unique
+from common import webhook_verify as verify
 from harness import wait_until
 
 
-class Receiver(http.server.BaseHTTPRequestHandler):
+class Receiver(WebhookReceiver):
     """Answers 200 to everything, recording it."""
     seen = []
     lock = threading.Lock()
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        with self.lock:
-            self.seen.append({"id": self.headers["webhook-id"],
-                              "ts": self.headers["webhook-timestamp"],
-                              "sig": self.headers["webhook-signature"],
-                              "path": self.path, "body": body})
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *a):
-        pass
 
 
 SRV = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
@@ -52,14 +36,6 @@ STACK = dict(server="lighttpd", daemon=True, smtp=True,
 # Long enough for several evaluations after a notice: a second notice of
 # the same incident would have been told by then.
 SETTLE_S = 4
-
-
-def verify(secret, rec):
-    key = base64.b64decode(secret[len("whsec_"):])
-    mac = hmac.new(key, b"%s.%s.%s" % (rec["id"].encode(),
-                                       rec["ts"].encode(), rec["body"]),
-                   hashlib.sha256).digest()
-    return rec["sig"] == "v1," + base64.b64encode(mac).decode()
 
 
 def operator(s):

@@ -7,7 +7,6 @@ the daemon with what was found."""
 import base64
 import contextlib
 import hashlib
-import hmac
 import http.server
 import json
 import os
@@ -18,6 +17,7 @@ import threading
 import time
 
 import harness
+from common import webhook_verify as verify
 
 # The webhook receiver below listens on loopback, which kilnd refuses
 # unless the operator allows it.
@@ -384,14 +384,6 @@ class Receiver(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, *a):
         pass
-
-
-def verify(secret, rec):
-    key = base64.b64decode(secret[len("whsec_"):])
-    mac = hmac.new(key, b"%s.%s.%s" % (rec["id"].encode(),
-                                       rec["ts"].encode(), rec["body"]),
-                   hashlib.sha256).digest()
-    return rec["sig"] == "v1," + base64.b64encode(mac).decode()
 
 
 def test_webhooks_are_signed_and_retried_until_a_200(s):

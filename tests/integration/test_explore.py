@@ -10,8 +10,6 @@ chose; signatures are checked with the Standard Webhooks rule computed
 here from the secret in the database."""
 
 import base64
-import hashlib
-import hmac
 import http.server
 import json
 import os
@@ -22,8 +20,9 @@ import urllib.parse
 import zlib
 
 import harness
-from common import (browser, job_dir, job_row, new_user, one, post_form,
-                    token, unique)
+from common import (WebhookReceiver, browser, job_dir, job_row, new_user,
+                    one, post_form, token, unique)
+from common import webhook_verify as verify
 
 # The webhook receiver listens on loopback, which kilnd refuses unless
 # the operator allows it.
@@ -502,29 +501,8 @@ def test_remix_is_404_unless_published_and_shown(s):
 
 # -------------------------------------------------------------- webhooks
 
-class Receiver(http.server.BaseHTTPRequestHandler):
+class Receiver(WebhookReceiver):
     seen = []
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.seen.append({"id": self.headers["webhook-id"],
-                          "ts": self.headers["webhook-timestamp"],
-                          "sig": self.headers["webhook-signature"],
-                          "body": body})
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *a):
-        pass
-
-
-def verify(secret, rec):
-    key = base64.b64decode(secret[len("whsec_"):])
-    mac = hmac.new(key, b"%s.%s.%s" % (rec["id"].encode(),
-                                       rec["ts"].encode(), rec["body"]),
-                   hashlib.sha256).digest()
-    return rec["sig"] == "v1," + base64.b64encode(mac).decode()
 
 
 def test_publishing_and_reports_reach_the_owners_webhook_signed(s):

@@ -12,8 +12,6 @@ in SQL and the PNG files written here, so a 200 is checked against bytes
 this test wrote."""
 
 import base64
-import hashlib
-import hmac
 import http.server
 import io
 import json
@@ -24,8 +22,9 @@ import zipfile
 import zlib
 
 import harness
-from common import (api, browser, error_of, is_json, job_dir, job_row,
-                    make_key, new_user, one, post_form, unique)
+from common import (WebhookReceiver, api, browser, error_of, is_json, job_dir,
+                    job_row, make_key, new_user, one, post_form, unique)
+from common import webhook_verify as verify
 
 STACK = dict(server="lighttpd", daemon_name="teams-1",
              extra_conf="[webhooks]\nallow = 127.0.0.1\n")
@@ -351,30 +350,8 @@ def test_only_owners_manage_members_and_others_see_no_team(s):
              409, "conflict", "last owner steps down")
 
 
-class Receiver(http.server.BaseHTTPRequestHandler):
+class Receiver(WebhookReceiver):
     seen = []
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.seen.append({"id": self.headers["webhook-id"],
-                          "ts": self.headers["webhook-timestamp"],
-                          "sig": self.headers["webhook-signature"],
-                          "body": body})
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *a):
-        pass
-
-
-def verify(secret, rec):
-    """The Standard Webhooks signature, computed here."""
-    key = base64.b64decode(secret[len("whsec_"):])
-    mac = hmac.new(key, b"%s.%s.%s" % (rec["id"].encode(),
-                                       rec["ts"].encode(), rec["body"]),
-                   hashlib.sha256).digest()
-    return rec["sig"] == "v1," + base64.b64encode(mac).decode()
 
 
 def test_member_added_reaches_the_new_members_webhook_signed(s):
