@@ -5,6 +5,7 @@
 #include "dataexport.h"
 #include "config.h"
 #include "db.h"
+#include "imgexport.h"
 #include "log.h"
 #include "storage.h"
 #include "util.h"
@@ -366,6 +367,20 @@ key_row(const struct db_row *r, void *arg)
 	return 0;
 }
 
+/* The float master's key of each of the account's images (imgexport's
+ * ".exr" beside the PNG): files of the user no row names. */
+static int
+master_row(const struct db_row *r, void *arg)
+{
+	char key[1100];
+
+	if (r->ncols < 1 || r->cols[0] == NULL ||
+	    imgexport_master_key(r->cols[0], key, sizeof(key)) != 0)
+		return 0;
+	json_object_array_add(arg, json_object_new_string(key));
+	return 0;
+}
+
 /* The extras of some files, beyond the tables' rows. */
 static int
 extras(struct db *db, unsigned long long uid, json_object *docs[NFILES])
@@ -419,7 +434,7 @@ export_build(struct db *db, const struct kiln_config *cfg,
 {
 	struct db_param p[3] = { DB_INT(uid), DB_INT(uid), DB_INT(uid) };
 	json_object *docs[NFILES] = { NULL }, *man = NULL, *counts, *keys,
-		*tables[NFILES] = { NULL }, *u;
+		*tables[NFILES] = { NULL }, *u, *masters = NULL;
 	struct utables *ts = xcalloc(1, sizeof(*ts));
 	struct storage *st = storage_open(cfg);
 	struct zip z = { 0 };
@@ -495,6 +510,13 @@ export_build(struct db *db, const struct kiln_config *cfg,
 		goto out;
 	}
 	json_object_object_add(man, "storage_keys", keys);
+	masters = json_object_new_array();
+	if (masters == NULL || db_query(db, "SELECT i.path FROM job_images i"
+	    " JOIN jobs j ON j.id = i.job_id WHERE j.user_id = ?", p, 1,
+	    master_row, masters) < 0) {
+		errf(err, errlen, "export: masters: %s", db_error(db));
+		goto out;
+	}
 
 	/* Read by the web programs (the artifacts directory's group), as
 	 * the images are; never by the world. */
@@ -518,10 +540,14 @@ export_build(struct db *db, const struct kiln_config *cfg,
 	for (i = 0; i < NFILES; i++)
 		if (zip_json(&z, export_files[i], docs[i]) != 0)
 			goto out;
-	for (k = 0; k < json_object_array_length(keys); k++) {
+	for (k = 0; k < json_object_array_length(keys) +
+	    json_object_array_length(masters); k++) {
+		size_t nk = json_object_array_length(keys);
+		int master = k >= nk;
 		const char *key = json_object_get_string(
-			json_object_array_get_idx(keys, k));
-		char zname[300], e2[512];
+			json_object_array_get_idx(master ? masters : keys,
+			master ? k - nk : k));
+		char zname[1200], e2[512];
 		int g;
 
 		buf_reset(&data);
@@ -529,9 +555,12 @@ export_build(struct db *db, const struct kiln_config *cfg,
 			sizeof(e2));
 		if (g == 1) {
 			/* A row whose file is gone: the manifest says so
-			 * rather than the export failing. */
-			log_warn("export of user %llu: %s: no such file", uid,
-				key);
+			 * rather than the export failing. An image without
+			 * a master (made before masters were kept) is no
+			 * loss to mention. */
+			if (!master)
+				log_warn("export of user %llu: %s: no such "
+					"file", uid, key);
 			continue;
 		}
 		if (g != 0) {
@@ -609,6 +638,7 @@ out:
 		json_object_put(docs[i]);
 	json_object_put(man);
 	json_object_put(z.files);
+	json_object_put(masters);
 	buf_free(&data);
 	storage_free(st);
 	free(ts);

@@ -155,6 +155,13 @@ class Person:
                   " height) VALUES (%d, 0, %d, '%s', 4, 4)" %
                   (jid, 1000 + i, img))
             self.keys.append(img)
+            if i == 0:
+                # The float master a render keeps beside its PNG: a
+                # file of the user that no row names (the second image
+                # has none, as one made before masters were kept).
+                master = "jobs/%d/0.exr" % jid
+                store(s, master, b"v/1\x01 master of " + self.mark.encode())
+                self.keys.append(master)
             s.sql("INSERT INTO webhook_deliveries (msg_id, job_id, user_id,"
                   " event, url, payload, status) VALUES ('msg_%s_%d', %d,"
                   " %d, 'job.succeeded', 'http://127.0.0.1:9/%s',"
@@ -531,7 +538,7 @@ def test_deleting_leaves_nothing_of_the_user_but_pseudonymous_audit(s):
         row["hidden_by"] = None
     b_files = sorted(files_under(s, *("jobs/%d" % j for j in b.jobs),
                                  "uploads/%d" % b.id))
-    assert len(b_files) == 4, b_files
+    assert len(b_files) == 5, b_files
     t = honour_cancel(s, running)
     r = delete_form(a, code=totp(a.totp_key, mid_step()))
     t.join()
