@@ -1020,6 +1020,46 @@ out:
 	return rc;
 }
 
+/* --force: removes each object of the store that the backup does not
+ * hold, so that the store is the backup's as the database is. Left, the
+ * files of jobs the restored database does not know would stay unowned,
+ * and a new job given one of their ids would find them in its folder.
+ * The count removed goes to *removed. Returns 0, or -1 with err. */
+static int
+prune_store(const struct kiln_config *cfg, const struct bak_manifest *m,
+	long *removed, char *err, size_t errlen)
+{
+	struct storage *st = storage_open(cfg);
+	struct store_keys ks = { 0 };
+	size_t i;
+	int rc = -1;
+
+	if (st == NULL)
+		return errf(err, errlen, "out of memory");
+	if (storage_list(st, "", store_key, &ks, err, errlen) != 0)
+		goto out;
+	for (i = 0; i < ks.n; i++) {
+		char *name = xasprintf(BAK_FILES "%s", ks.k[i]);
+		int keep = bak_entries_find(&m->files, name) != NULL;
+
+		free(name);
+		if (keep)
+			continue;
+		if (storage_remove(st, ks.k[i]) != 0) {
+			errf(err, errlen, "%s: could not remove it", ks.k[i]);
+			goto out;
+		}
+		(*removed)++;
+	}
+	rc = 0;
+out:
+	for (i = 0; i < ks.n; i++)
+		free(ks.k[i]);
+	free(ks.k);
+	storage_free(st);
+	return rc;
+}
+
 /* The highest version among the migration files, or -1. */
 static long
 newest_migration(const char *dir, char *err, size_t errlen)
@@ -1132,6 +1172,14 @@ cmd_restore(const struct kiln_config *cfg, int argc, char **argv)
 		goto fail;
 	printf("restored %zu files (%lld bytes) into %s\n", m.files.n, total,
 		cfg->artifacts_dir);
+	if (in_dir) {
+		long removed = 0;
+
+		if (prune_store(cfg, &m, &removed, err, sizeof(err)) != 0)
+			goto fail;
+		printf("--force: removed %ld file%s the backup does not "
+			"hold\n", removed, removed == 1 ? "" : "s");
+	}
 	n = migrate_apply(db, cfg->migrations_dir, 1, err, sizeof(err));
 	if (n < 0)
 		goto fail;

@@ -223,9 +223,26 @@ def test_restore_into_a_fresh_stack_serves_the_same_jobs_and_images(s):
         assert [n for n in os.listdir(fresh.path("artifacts"))
                 if not n.startswith(".")] == []
 
+        # A file of a job this stack made and the backup does not know:
+        # --force replaces the store as it does the database, so it goes
+        # (else a restored job with that id would find it in its folder).
+        # One the backup holds, changed here, is put back as it was.
+        stray = fresh.path("artifacts", "jobs", str(max(b["jobs"]) + 1),
+                           "1-0.png")
+        os.makedirs(os.path.dirname(stray))
+        with open(stray, "wb") as f:
+            f.write(b"not from the backup")
+        rel = ("artifacts", "exports", "backup-probe.zip")
+        os.makedirs(os.path.dirname(fresh.path(*rel)), exist_ok=True)
+        with open(fresh.path(*rel), "wb") as f:
+            f.write(b"changed since")
+
         p = admin(fresh, "restore", "--from", b["tar"], "--force")
         assert p.returncode == 0, p.stdout + p.stderr
         assert "migrations: 0 applied" in p.stdout, p.stdout
+        assert "--force: removed 1 file the backup does not hold" in \
+            p.stdout, p.stdout
+        assert not os.path.exists(stray), stray
         assert user_rows(fresh, b["uid"]) == b["rows"]
         # The same API key opens the same jobs and the same PNG bytes.
         for jid in b["jobs"]:
@@ -234,7 +251,6 @@ def test_restore_into_a_fresh_stack_serves_the_same_jobs_and_images(s):
             assert is_json(r)["status"] == "succeeded"
         assert images_of(fresh, b["key"], b["jobs"]) == b["images"]
         assert len(b["images"]) == 3
-        rel = ("artifacts", "exports", "backup-probe.zip")
         with open(s.path(*rel), "rb") as f, open(fresh.path(*rel),
                                                     "rb") as g:
             assert f.read() == g.read()

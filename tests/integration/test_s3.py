@@ -466,6 +466,64 @@ def test_backup_reads_the_bucket(s):
             assert t.extractfile(member).read() == s3.object(k)
 
 
+def _admin(conf, *args):
+    return harness.run([os.path.join(harness.BUILD, "tools", "kiln-admin"),
+                        "-c", conf] + list(args), timeout=300)
+
+
+def _backup(s):
+    import tempfile
+    out = tempfile.mkdtemp(prefix="s3-backup-", dir=s.dir)
+    p = _admin(s.conf, "backup", "--to", out)
+    assert p.returncode == 0, p.stdout + p.stderr
+    return os.path.join(out, os.listdir(out)[0])
+
+
+def test_forced_restore_makes_the_bucket_the_backups(s):
+    """restore --force replaces the store as it replaces the database:
+    into another database and prefix of the bucket, a backup taken after
+    a second job, then --force with one taken before it; the second
+    job's objects go, the first's stay with their bytes."""
+    w = world(s)
+    s3 = w["s3"]
+    _, key = user_with_key(s, prefix="s3r")
+    j1 = on_daemon(s, key, "s3-b", dict(JOB, seed=21))
+    before = _backup(s)
+    j2 = on_daemon(s, key, "s3-b", dict(JOB, seed=22))
+    after = _backup(s)
+    s.sql("CREATE DATABASE kiln_copy; GRANT ALL ON kiln_copy.* TO"
+          " 'kiln'@'localhost'")
+    with open(s.conf) as f:
+        text = f.read()
+    assert "name = kiln\n\n[paths]" in text and "s3_prefix = site/" in text
+    conf = os.path.join(s.dir, "conf", "copy.conf")
+    with open(conf, "w") as f:
+        f.write(text.replace("name = kiln\n\n[paths]",
+                             "name = kiln_copy\n\n[paths]")
+                .replace("s3_prefix = site/", "s3_prefix = copy/"))
+    os.chmod(conf, 0o600)
+    p = _admin(conf, "restore", "--from", after)
+    assert p.returncode == 0, p.stdout + p.stderr
+    second = s3.keys_under("copy/jobs/%d/" % j2["id"])
+    assert second, s3.keys_under("copy/")[:20]
+
+    p = _admin(conf, "restore", "--from", before)
+    assert p.returncode == 3 and "--force" in p.stderr, p.stdout + p.stderr
+    p = _admin(conf, "restore", "--from", before, "--force")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "--force: removed %d file%s the backup does not hold" % (
+        len(second), "" if len(second) == 1 else "s") in p.stdout, (
+        p.stdout, second)
+    assert s3.keys_under("copy/jobs/%d/" % j2["id"]) == []
+    first = s3.keys_under("site/jobs/%d/" % j1["id"])
+    assert first and [k.replace("site/", "copy/", 1) for k in first] == \
+        s3.keys_under("copy/jobs/%d/" % j1["id"])
+    for k in first:
+        assert s3.object(k.replace("site/", "copy/", 1)) == s3.object(k), k
+    assert one(s, "SELECT COUNT(*) FROM kiln_copy.jobs WHERE id = %d" %
+               j2["id"]) == "0"
+
+
 def test_virtual_hosted_addressing(s):
     """s3_addressing = virtual: the bucket in the host name
     (kiln-it.s3.localhost, which curl resolves to the loopback), the
