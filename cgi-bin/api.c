@@ -137,7 +137,7 @@ static const struct route routes[] = {
 	{ M_GET, "/api/v1/shared/{token}", api_shared, ACC_PUBLIC, 0, "",
 	  NULL },
 	{ M_GET, "/api/v1/shared/{token}/{name}", api_shared_image,
-	  ACC_PUBLIC, 0, "", NULL },
+	  ACC_PUBLIC, 0, "format", NULL },
 	/* AUTOMATIC1111-compatible: the same keys and scopes. Its clients
 	 * send what AUTOMATIC1111 takes, parameters included: not checked
 	 * here. */

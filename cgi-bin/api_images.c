@@ -382,7 +382,7 @@ send_png(struct kreq *req, char *rel, enum kind k, enum cache cache)
  * format f, made from its float master: 409 when it has none. */
 static int
 send_export(struct kreq *req, unsigned long long job, long idx, char *rel,
-    int f)
+    int f, int shared)
 {
 	struct storage *st = NULL;
 	struct buf b = { 0 };
@@ -422,7 +422,12 @@ send_export(struct kreq *req, unsigned long long job, long idx, char *rel,
 	req->out = b;
 	req->status = 200;
 	req->ctype = img_format_type(f);
-	if (imgstore_file_name(job, (int)idx, f, name, sizeof(name)) == 0 &&
+	/* A shared link's file is not named by the job's id: the link
+	 * shows the recipe and the pictures, not which job they are. */
+	if ((shared ? snprintf_checked(name, sizeof(name),
+	    "kiln-shared-%ld-%s.%s", idx, img_format_name(f),
+	    img_format_ext(f)) : imgstore_file_name(job, (int)idx, f, name,
+	    sizeof(name))) == 0 &&
 	    snprintf_checked(cd, sizeof(cd), "attachment; filename=\"%s\"",
 	    name) == 0)
 		resp_header(req, "Content-Disposition", cd);
@@ -430,17 +435,42 @@ send_export(struct kreq *req, unsigned long long job, long idx, char *rel,
 	return 0;
 }
 
+/* The ?format= of a request for an image of kind k into *f (png when
+ * absent). Returns 0, or -1 after answering 400 naming the field: an
+ * unknown format, or another than png for a thumbnail or preview. */
+static int
+format_of(struct kreq *req, enum kind k, int *f)
+{
+	const char *fq = req_query(req, "format");
+	json_object *fields;
+	char msg[160];
+
+	*f = fq != NULL ? img_format_parse(fq) : IMG_PNG;
+	if (*f >= 0 && (*f == IMG_PNG || k == K_FULL))
+		return 0;
+	fields = json_object_new_object();
+	snprintf(msg, sizeof(msg), *f < 0 ? "must be one of %s" :
+	    "only a full image (ID-IDX.png) comes in other formats",
+	    img_format_names());
+	if (fields != NULL)
+		json_object_object_add(fields, "format",
+		    json_object_new_string(msg));
+	resp_error_json(req, 400, "validation_failed", *f < 0 ?
+	    "format: unknown format" : "format: not for a thumbnail or "
+	    "preview", fields);
+	return -1;
+}
+
 int
 api_image(struct kreq *req)
 {
 	const char *name = req->captures[0], *dash;
-	const char *fq = req_query(req, "format");
 	unsigned long long job = 0;
 	long idx = -1;
 	enum kind k = K_FULL;
 	char *rel = NULL, *end;
 	struct db_param p[3];
-	int f = fq != NULL ? img_format_parse(fq) : IMG_PNG;
+	int f;
 
 	/* "12-0.png", "12-0.thumb.png" or "12-preview.png" */
 	dash = strchr(name, '-');
@@ -453,20 +483,8 @@ api_image(struct kreq *req)
 		k = K_PREVIEW;
 	else if (parse_idx(dash + 1, &idx, &k) != 0)
 		return not_found(req);
-	if (f < 0 || (f != IMG_PNG && k != K_FULL)) {
-		json_object *fields = json_object_new_object();
-		char msg[160];
-
-		snprintf(msg, sizeof(msg), f < 0 ? "must be one of %s" :
-		    "only a full image (ID-IDX.png) comes in other formats",
-		    img_format_names());
-		if (fields != NULL)
-			json_object_object_add(fields, "format",
-			    json_object_new_string(msg));
-		return resp_error_json(req, 400, "validation_failed",
-		    f < 0 ? "format: unknown format" : "format: not for a "
-		    "thumbnail or preview", fields);
-	}
+	if (format_of(req, k, &f) != 0)
+		return -1;
 	p[0] = DB_INT(job);
 	p[1] = DB_INT(req->auth->user_id);
 	p[2] = DB_INT(idx);
@@ -478,7 +496,7 @@ api_image(struct kreq *req)
 	    " AND " TEAM_JOB_SEES("j.") " AND i.idx = ?", p, 3, &rel)) != 0)
 		return api_db_fail(req, "api images");
 	if (f != IMG_PNG)
-		return send_export(req, job, idx, rel, f);
+		return send_export(req, job, idx, rel, f, 0);
 	return send_png(req, rel, k, C_PRIVATE);
 }
 
@@ -512,16 +530,22 @@ api_shared_image(struct kreq *req)
 	char *rel = NULL;
 	long idx;
 	struct db_param p[2];
+	int f;
 
 	if (job < 0)
 		return -1;
 	if (job == 0 || parse_idx(req->captures[1], &idx, &k) != 0)
 		return not_found(req);
+	if (format_of(req, k, &f) != 0)
+		return -1;
 	p[0] = DB_INT(job);
 	p[1] = DB_INT(idx);
 	if (db_query_string(req->app->db, "SELECT path FROM job_images WHERE"
 	    " job_id = ? AND idx = ?", p, 2, &rel) != 0)
 		return api_db_fail(req, "api shared image");
+	if (f != IMG_PNG)
+		return send_export(req, (unsigned long long)job, idx, rel, f,
+		    1);
 	return send_png(req, rel, k, C_SHARED);
 }
 

@@ -305,7 +305,9 @@ page_shared(struct kreq *req)
 		" width AS Width, height AS Height, steps AS Steps,"
 		" cfg_scale AS Cfg, sampler AS Sampler, seed AS Seed,"
 		" DATE_FORMAT(finished_at, '%Y-%m-%d %H:%i') AS Finished,"
-		" loras AS LorasJson"
+		" loras AS LorasJson,"
+		/* As the job page's: what kilnd keeps a float master for. */
+		" (kind = 'generate' AND mask_blur IS NULL) AS HasMaster"
 		" FROM jobs WHERE share_token = ? AND deleted_at IS NULL"
 		" AND status = 'succeeded'", p, 1);
 	if (n < 0)

@@ -30,7 +30,7 @@
       <p class="caption"><?cs var:_("Seed") ?> <?cs var:i.Seed ?> · <?cs var:i.Width ?>&times;<?cs var:i.Height ?></p>
       <div class="image-actions">
         <a href="/api/v1/images/<?cs var:j.Id ?>-<?cs var:i.Idx ?>.png" download="kiln-<?cs var:j.Id ?>-<?cs var:i.Idx ?>.png"><?cs var:_("Download") ?></a>
-        <?cs if:j.HasMaster ?><span class="formats"><?cs var:_("High precision:") ?> <a href="/api/v1/images/<?cs var:j.Id ?>-<?cs var:i.Idx ?>.png?format=png16"><?cs var:_("PNG, 16-bit") ?></a> · <a href="/api/v1/images/<?cs var:j.Id ?>-<?cs var:i.Idx ?>.png?format=tiff16"><?cs var:_("TIFF, 16-bit") ?></a> · <a href="/api/v1/images/<?cs var:j.Id ?>-<?cs var:i.Idx ?>.png?format=tiff32"><?cs var:_("TIFF, 32-bit float") ?></a> · <a href="/api/v1/images/<?cs var:j.Id ?>-<?cs var:i.Idx ?>.png?format=exr"><?cs var:_("OpenEXR, 32-bit float") ?></a> · <a href="/api/v1/images/<?cs var:j.Id ?>-<?cs var:i.Idx ?>.png?format=exr16"><?cs var:_("OpenEXR, 16-bit half") ?></a></span><?cs /if ?>
+        <?cs if:j.HasMaster ?><?cs set:FmtUrl = "/api/v1/images/" + j.Id + "-" + i.Idx + ".png" ?><?cs include:"image_formats.cs" ?><?cs /if ?>
         <?cs # Making from it, sharing and publishing are its maker's: a
           team job's other members only see it. ?><?cs if:j.Mine ?>
         <?cs if:j.Kind != "upscale" ?><a href="/generate?from=<?cs var:j.Id ?>&amp;seed=<?cs var:i.Seed ?>"><?cs var:_("Use this seed") ?></a><?cs /if ?>

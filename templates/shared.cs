@@ -8,7 +8,7 @@
     <?cs each:i = Images ?>
     <figure>
       <img src="/api/v1/shared/<?cs var:Shared.Token ?>/<?cs var:i.Idx ?>.png" alt="<?cs var:_("Image") ?> <?cs var:i.Idx + 1 ?>: <?cs var:j.Prompt ?>" width="<?cs var:i.Width ?>" height="<?cs var:i.Height ?>" class="result">
-      <figcaption><?cs var:_("Seed") ?> <?cs var:i.Seed ?> · <a href="/api/v1/shared/<?cs var:Shared.Token ?>/<?cs var:i.Idx ?>.png" download="kiln-shared-<?cs var:i.Idx ?>.png"><?cs var:_("Download") ?></a></figcaption>
+      <figcaption><?cs var:_("Seed") ?> <?cs var:i.Seed ?> · <a href="/api/v1/shared/<?cs var:Shared.Token ?>/<?cs var:i.Idx ?>.png" download="kiln-shared-<?cs var:i.Idx ?>.png"><?cs var:_("Download") ?></a><?cs if:j.HasMaster ?><br><?cs set:FmtUrl = "/api/v1/shared/" + Shared.Token + "/" + i.Idx + ".png" ?><?cs include:"image_formats.cs" ?><?cs /if ?></figcaption>
     </figure>
     <?cs /each ?>
   </div>

@@ -490,6 +490,46 @@ def test_generate_page_offers_the_formats_and_job_page_links_them(s):
             r.text, fmt
 
 
+def test_a_shared_link_serves_every_format_without_the_job_id(s):
+    """A shared job's images in each format, no login: the owner's file
+    byte for byte, a file name without the job's id, the same
+    400 for a bad format, 404 once the link is withdrawn; the shared
+    page links the formats."""
+    uid, key = user_with_key(s, prefix="shr")
+    j = rendered(s, key, dict(RECIPE, batch_count=1, width=64, height=64))
+    r = api(s, "POST", "/api/v1/jobs/%d/share" % j["id"], key)
+    assert r.status == 200, (r.status, r.text[:300])
+    tok = one(s, "SELECT share_token FROM jobs WHERE id = %d" % j["id"])
+    base = "/api/v1/shared/%s/0.png" % tok
+    for fmt, (ctype, ext) in FORMATS.items():
+        r = api(s, "GET", base + "?format=" + fmt)
+        assert r.status == 200, (fmt, r.status, r.text[:300])
+        assert r.headers.get("content-type") == ctype, r.headers
+        assert r.headers.get("content-disposition") == \
+            'attachment; filename="kiln-shared-0-%s.%s"' % (fmt, ext), \
+            r.headers
+        assert str(j["id"]) not in r.headers.get("content-disposition")
+        # The same file as the owner's download: pixels and metadata.
+        assert r.body == fetch(s, key, j["id"], 0, fmt), fmt
+    # The plain PNG is unchanged by it.
+    r = api(s, "GET", base + "?format=png")
+    assert r.status == 200 and r.body[:4] == b"\x89PNG", r.status
+    e = error_of(api(s, "GET", base + "?format=jpeg"), 400,
+                 "validation_failed", "unknown format")
+    assert "format" in e["fields"], e
+    e = error_of(api(s, "GET", "/api/v1/shared/%s/0.thumb.png?format=exr"
+                     % tok), 400, "validation_failed", "thumbnail")
+    assert "format" in e["fields"], e
+    page = s.request("GET", "/s/" + tok)
+    assert page.status == 200, page.status
+    for fmt in FORMATS:
+        assert "%s?format=%s" % (base, fmt) in page.text, fmt
+    r = api(s, "DELETE", "/api/v1/jobs/%d/share" % j["id"], key)
+    assert r.status in (200, 204), (r.status, r.text[:300])
+    error_of(api(s, "GET", base + "?format=tiff16"), 404, "not_found",
+             "withdrawn link")
+
+
 def test_generate_form_stores_the_chosen_format_and_refuses_others(s):
     uid, key = user_with_key(s, prefix="form")
     cookie, csrf = browser(s, uid)
