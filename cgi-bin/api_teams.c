@@ -213,10 +213,10 @@ api_team_get(struct kreq *req)
 }
 
 /* The caller's role in the route's team: answers 404 (not in it) or
- * 403 (in it, not an owner, and owner asked) and returns -1; else the
- * role. */
+ * 403 with owners_only (in it, not an owner, and owners_only given)
+ * and returns -1; else the role. */
 static int
-caller_role(struct kreq *req, int need_owner)
+caller_role(struct kreq *req, const char *owners_only)
 {
 	int r = team_role_of(req->app->db, req_id(req, 0),
 		req->auth->user_id);
@@ -226,9 +226,9 @@ caller_role(struct kreq *req, int need_owner)
 	if (r == TEAM_NONE)
 		return resp_error_json(req, 404, "not_found", "no such team",
 			NULL);
-	if (need_owner && r != TEAM_OWNER)
-		return resp_error_json(req, 403, "forbidden", "only the "
-			"team's owners manage its members", NULL);
+	if (owners_only != NULL && r != TEAM_OWNER)
+		return resp_error_json(req, 403, "forbidden", owners_only,
+			NULL);
 	return r;
 }
 
@@ -298,7 +298,7 @@ api_team_credits(struct kreq *req)
 	int64_t amount = 0;
 	int found, r;
 
-	r = caller_role(req, 0);
+	r = caller_role(req, NULL);
 	if (r < 0)
 		return -1;
 	if (r < TEAM_MEMBER)
@@ -340,7 +340,7 @@ api_team_member_add(struct kreq *req)
 	enum team_role role;
 	const char *name;
 
-	if (caller_role(req, 1) < 0)
+	if (caller_role(req, "only the team's owners manage its members") < 0)
 		return -1;
 	if (req_json_body(req, &body) != 0)
 		return -1;
@@ -375,7 +375,7 @@ api_team_member_patch(struct kreq *req)
 	enum team_role role;
 	enum team_change ch;
 
-	if (caller_role(req, 1) < 0)
+	if (caller_role(req, "only the team's owners manage its members") < 0)
 		return -1;
 	if (req_json_body(req, &body) != 0)
 		return -1;
@@ -394,7 +394,8 @@ api_team_member_remove(struct kreq *req)
 	unsigned long long who = req_id(req, 1);
 
 	/* Leaving is removing oneself, which any member may do. */
-	if (caller_role(req, who != req->auth->user_id) < 0)
+	if (caller_role(req, who != req->auth->user_id ?
+	    "only the team's owners manage its members" : NULL) < 0)
 		return -1;
 	return change_answer(req, team_member_remove(req->app->db,
 		req_id(req, 0), who, req->auth->user_id), 204);
@@ -408,7 +409,7 @@ api_team_patch(struct kreq *req)
 	long max = -1;
 	int found, rc = -1;
 
-	if (caller_role(req, 1) < 0)
+	if (caller_role(req, "only the team's owners change its settings") < 0)
 		return -1;
 	if (req_json_body(req, &body) != 0)
 		return -1;
@@ -467,7 +468,7 @@ api_team_delete(struct kreq *req)
 	enum team_change ch;
 	long returned = 0;
 
-	if (caller_role(req, 1) < 0)
+	if (caller_role(req, "only the team's owners delete it") < 0)
 		return -1;
 	ch = team_delete(req->app->db, req_id(req, 0), req->auth->user_id,
 		&returned);

@@ -155,17 +155,25 @@ page_team(struct kreq *req)
 	return show(req, 200);
 }
 
-/* -1 after answering unless the caller owns the route's team. */
+/* The refusals of owner_here, by what was asked. */
+static const char *const owners_only_members =
+	N_("Only the team's owners can manage its members.");
+static const char *const owners_only_settings =
+	N_("Only the team's owners can change its settings.");
+static const char *const owners_only_delete =
+	N_("Only the team's owners can delete it.");
+
+/* -1 after answering 403 with why unless the caller owns the route's
+ * team (404 when not in it). */
 static int
-owner_here(struct kreq *req)
+owner_here(struct kreq *req, const char *why)
 {
 	int r = role_here(req);
 
 	if (r < 0)
 		return -1;
 	if (r != TEAM_OWNER) {
-		view_error(req, 403, "forbidden", "Only the team's owners can "
-			"manage its members.");
+		view_error(req, 403, "forbidden", why);
 		return -1;
 	}
 	return 0;
@@ -209,7 +217,7 @@ page_team_invite(struct kreq *req)
 	enum team_change ch;
 	int bad = 0;
 
-	if (owner_here(req) < 0)
+	if (owner_here(req, owners_only_members) < 0)
 		return -1;
 	if (name == NULL)
 		bad += !view_input_error(req, TI_USERNAME);
@@ -237,7 +245,7 @@ page_team_role(struct kreq *req)
 {
 	const char *role = in_str(req, TR_ROLE);
 
-	if (owner_here(req) < 0)
+	if (owner_here(req, owners_only_members) < 0)
 		return -1;
 	if (role == NULL) {
 		view_error(req, 400, "bad_request", "Role: owner, member or "
@@ -259,8 +267,7 @@ page_team_remove(struct kreq *req)
 		return -1;
 	/* Leaving is removing oneself, which any member may do. */
 	if (who != req->auth->user_id && r != TEAM_OWNER) {
-		view_error(req, 403, "forbidden", "Only the team's owners can "
-			"manage its members.");
+		view_error(req, 403, "forbidden", owners_only_members);
 		return -1;
 	}
 	ch = team_member_remove(req->app->db, req_id(req, 0), who,
@@ -276,7 +283,7 @@ page_team_settings(struct kreq *req)
 	const char *name = in_str(req, TS_NAME);
 	int bad = 0;
 
-	if (owner_here(req) < 0)
+	if (owner_here(req, owners_only_settings) < 0)
 		return -1;
 	if (name == NULL || !team_name_valid(name))
 		bad += !view_input_error(req, TS_NAME);
@@ -305,7 +312,7 @@ page_team_delete(struct kreq *req)
 	enum team_change ch;
 	long returned = 0;
 
-	if (owner_here(req) < 0)
+	if (owner_here(req, owners_only_delete) < 0)
 		return -1;
 	ch = team_delete(req->app->db, req_id(req, 0), req->auth->user_id,
 		&returned);

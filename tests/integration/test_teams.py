@@ -585,9 +585,14 @@ def test_deleting_a_team_is_for_its_owners_and_keeps_the_jobs(s):
     for role, status in want.items():
         r = call(s, p.get(role), "DELETE", path)
         assert r.status == status, (role, r.status, r.text)
+        if status == 403:
+            # The refusal says what was refused.
+            assert "owners delete it" in r.text, r.text
     for role, status in dict(want, anon=403).items():
         r = page(s, p.get(role), "POST", "/teams/%d/delete" % tid)
         assert r.status == status, (role, r.status)
+        if role in ("member", "viewer"):
+            assert "owners can delete it" in r.text, r.text[:2000]
     # Not while a job of the team waits: its refund would go to the pool.
     error_of(call(s, p["owner"], "DELETE", path), 409, "conflict",
              "queued or running")
@@ -694,6 +699,8 @@ def test_owners_set_the_name_and_the_teams_quota(s):
         r = api(s, "PATCH", path, who.key if who else None,
                 {"max_queued": 1})
         assert r.status == status, (role, r.status, r.text)
+        if status == 403:
+            assert "owners change its settings" in r.text, r.text
     for body, field in [({"max_queued": 0}, "max_queued"),
                         ({"max_queued": 100001}, "max_queued"),
                         ({"max_queued": "2"}, "max_queued"),
@@ -726,8 +733,9 @@ def test_owners_set_the_name_and_the_teams_quota(s):
                                         "/teams/%d" % tid).text
     assert 'id="team-settings"' not in page(s, p["member"], "GET",
                                             "/teams/%d" % tid).text
-    assert page(s, p["member"], "POST", "/teams/%d/settings" % tid,
-                dict(name="x", max_queued="3")).status == 403
+    r = page(s, p["member"], "POST", "/teams/%d/settings" % tid,
+             dict(name="x", max_queued="3"))
+    assert r.status == 403 and "owners can change its settings" in r.text
     assert page(s, p["other"], "POST", "/teams/%d/settings" % tid,
                 dict(name="x", max_queued="3")).status == 404
     r = page(s, p["owner"], "POST", "/teams/%d/settings" % tid,
