@@ -7,6 +7,7 @@
 #include "auth.h"
 #include "db.h"
 #include "handlers.h"
+#include "i18n.h"
 #include "manifest.h"
 #include "presets.h"
 #include "view.h"
@@ -64,6 +65,21 @@ field_error(void *arg, const char *field, const char *msg)
 	view_field_error(arg, field, view_tr(arg, msg));
 }
 
+/* preset_fields_check on the form, its formatted messages (the body's,
+ * manifest.c's TR) in the page's language. */
+static int
+fields_check(struct kreq *req, const char *kind, const char *slug,
+	const char *body, int *kind_io)
+{
+	int rc;
+
+	i18n_msg_lang(view_lang(req));
+	rc = preset_fields_check(kind, slug, in_str(req, PR_NAME), body,
+		kind_io, field_error, req);
+	i18n_msg_lang(NULL);
+	return rc;
+}
+
 /* The form's values back in their boxes. */
 static void
 form_again(struct kreq *req)
@@ -101,10 +117,9 @@ page_presets_post(struct kreq *req)
 	int kind = -1, site = in_long(req, PR_SITE) != 0, st;
 
 	text = body_text(in_str(req, PR_BODY));
-	if (preset_fields_check(in_str(req, PR_KIND) ? in_str(req, PR_KIND) :
-	    "", in_str(req, PR_SLUG) ? in_str(req, PR_SLUG) : "",
-	    in_str(req, PR_NAME), text ? text : in_str(req, PR_BODY) ?
-	    "x" : NULL, &kind, field_error, req) != 0 || (site &&
+	if (fields_check(req, in_str(req, PR_KIND) ? in_str(req, PR_KIND) :
+	    "", in_str(req, PR_SLUG) ? in_str(req, PR_SLUG) : "", text ?
+	    text : in_str(req, PR_BODY) ? "x" : NULL, &kind) != 0 || (site &&
 	    !req->auth->is_admin)) {
 		if (site && !req->auth->is_admin)
 			view_field_error(req, "site", view_tr(req, "only "
@@ -205,9 +220,8 @@ page_preset_post(struct kreq *req)
 	}
 	kind = l.kind;
 	text = body_text(in_str(req, PR_BODY));
-	if (preset_fields_check(NULL, NULL, in_str(req, PR_NAME), text ?
-	    text : in_str(req, PR_BODY) ? "x" : NULL, &kind, field_error,
-	    req) != 0) {
+	if (fields_check(req, NULL, NULL, text ? text : in_str(req, PR_BODY) ?
+	    "x" : NULL, &kind) != 0) {
 		free(text);
 		form_again(req);
 		return one(req, &l, 422);

@@ -2,6 +2,7 @@
  * with every error at its JSON path, preset bodies, the translator into a
  * job's fields, and the placeholders of a SKU template. */
 #include "manifest.h"
+#include "i18n.h"
 #include "loras.h"
 #include "samplers.h"
 #include "utf8.h"
@@ -123,23 +124,23 @@ text_at(struct ctx *c, const char *path, json_object *v, size_t max)
 	uint32_t cp;
 
 	if (!json_object_is_type(v, json_type_string)) {
-		fail(c, path, "must be a string");
+		fail(c, path, TR("must be a string"));
 		return NULL;
 	}
 	s = (const unsigned char *)json_object_get_string(v);
 	len = (size_t)json_object_get_string_len(v);
 	if (len == 0 || len > max) {
-		fail(c, path, "must be 1 to %zu bytes long", max);
+		fail(c, path, TR("must be 1 to %zu bytes long"), max);
 		return NULL;
 	}
 	for (i = 0; i < len; i += k) {
 		k = utf8_next(s + i, len - i, &cp);
 		if (cp == UTF8_INVALID || k == 0) {
-			fail(c, path, "is not valid UTF-8");
+			fail(c, path, TR("is not valid UTF-8"));
 			return NULL;
 		}
 		if (cp < 0x20 || cp == 0x7f) {
-			fail(c, path, "contains a control character");
+			fail(c, path, TR("contains a control character"));
 			return NULL;
 		}
 	}
@@ -156,13 +157,13 @@ number_at(struct ctx *c, const char *path, json_object *v, double lo,
 	if (integer ? !json_object_is_type(v, json_type_int) :
 	    !json_object_is_type(v, json_type_int) &&
 	    !json_object_is_type(v, json_type_double))
-		return fail(c, path, integer ? "must be an integer" :
-			"must be a number");
+		return fail(c, path, integer ? TR("must be an integer") :
+			TR("must be a number"));
 	d = integer ? (double)json_object_get_int64(v) :
 		json_object_get_double(v);
 	if (!isfinite(d) || d < lo || d > hi ||
 	    (integer && json_object_get_int64(v) == INT64_MAX))
-		return fail(c, path, "must be between %g and %g", lo, hi);
+		return fail(c, path, TR("must be between %g and %g"), lo, hi);
 	*out = d;
 	return 0;
 }
@@ -184,23 +185,23 @@ ref_at(struct ctx *c, const char *path, json_object *v, enum preset_kind kind,
 	n = at ? (size_t)(at - s) : strlen(s);
 	if (at != NULL) {
 		if (at[1] < '1' || at[1] > '9')
-			return fail(c, path, "must be a %s preset's slug, or "
-				"slug@version", preset_kinds[kind]);
+			return fail(c, path, TR("must be a %s preset's "
+				"slug, or slug@version"), preset_kinds[kind]);
 		ver = strtol(at + 1, &end, 10);
 		if (*end != '\0' || ver > PRESET_VERSION_MAX)
-			return fail(c, path, "must be a %s preset's slug, or "
-				"slug@version", preset_kinds[kind]);
+			return fail(c, path, TR("must be a %s preset's "
+				"slug, or slug@version"), preset_kinds[kind]);
 	}
 	r = &m->refs[m->nrefs];
 	if (n > PRESET_SLUG_MAX)
-		return fail(c, path, "must be a %s preset's slug (1-%d of "
-			"a-z, 0-9 and -)", preset_kinds[kind],
+		return fail(c, path, TR("must be a %s preset's slug (1-%d of "
+			"a-z, 0-9 and -)"), preset_kinds[kind],
 			PRESET_SLUG_MAX);
 	memcpy(r->slug, s, n);
 	r->slug[n] = '\0';
 	if (!preset_slug_ok(r->slug))
-		return fail(c, path, "must be a %s preset's slug (1-%d of "
-			"a-z, 0-9 and -)", preset_kinds[kind],
+		return fail(c, path, TR("must be a %s preset's slug (1-%d of "
+			"a-z, 0-9 and -)"), preset_kinds[kind],
 			PRESET_SLUG_MAX);
 	r->kind = kind;
 	r->version = (int)ver;
@@ -217,12 +218,12 @@ object_at(struct ctx *c, const char *path, json_object *v,
 	char p[128];
 
 	if (!json_object_is_type(v, json_type_object))
-		return fail(c, path, "must be an object");
+		return fail(c, path, TR("must be an object"));
 	json_object_object_foreach(v, key, val) {
 		(void)val;
 		if (!one_of(key, keys)) {
 			snprintf(p, sizeof(p), "%s.%s", path, key);
-			return fail(c, p, "is not a field of the manifest");
+			return fail(c, p, TR("is not a field of the manifest"));
 		}
 	}
 	return 0;
@@ -252,7 +253,7 @@ enum_at(struct ctx *c, const char *path, json_object *v,
 		return -1;
 	if (!one_of(s, list)) {
 		list_text(list, all, sizeof(all));
-		return fail(c, path, "must be one of %s", all);
+		return fail(c, path, TR("must be one of %s"), all);
 	}
 	*out = xstrdup(s);
 	return 0;
@@ -327,12 +328,12 @@ output_at(struct ctx *c, json_object *o, struct manifest *m)
 	for (i = 0; i < 2; i++) {
 		snprintf(path, sizeof(path), "$.output.%s", side[i]);
 		if (!json_object_object_get_ex(o, side[i], &v))
-			return fail(c, path, "is required (with the other "
-				"side)");
+			return fail(c, path, TR("is required (with the other "
+				"side)"));
 		if (number_at(c, path, v, 64, 2048, 1, &d) != 0)
 			return -1;
 		if ((long)d % 8 != 0)
-			return fail(c, path, "must be a multiple of 8");
+			return fail(c, path, TR("must be a multiple of 8"));
 		*(i ? &m->height : &m->width) = (long)d;
 	}
 	m->has_size = 1;
@@ -363,9 +364,9 @@ parse_into(struct ctx *c, json_object *root, struct manifest *m)
 	if (json_object_object_get_ex(root, "version", &v) &&
 	    (!json_object_is_type(v, json_type_int) ||
 	    json_object_get_int64(v) != 1))
-		return fail(c, "$.version", "must be 1");
+		return fail(c, "$.version", TR("must be 1"));
 	if (!json_object_object_get_ex(root, "subject", &v))
-		return fail(c, "$.subject", "is required");
+		return fail(c, "$.subject", TR("is required"));
 	if ((s = text_at(c, "$.subject", v, MANIFEST_TEXT_MAX)) == NULL)
 		return -1;
 	m->subject = xstrdup(s);
@@ -387,12 +388,12 @@ parse_into(struct ctx *c, json_object *root, struct manifest *m)
 		return -1;
 	if (json_object_object_get_ex(root, "materials", &v)) {
 		if (!json_object_is_type(v, json_type_array))
-			return fail(c, "$.materials", "must be an array of "
-				"material preset slugs");
+			return fail(c, "$.materials", TR("must be an array of "
+				"material preset slugs"));
 		n = json_object_array_length(v);
 		if (n > MANIFEST_MATERIALS_MAX)
-			return fail(c, "$.materials", "must hold at most %d "
-				"materials", MANIFEST_MATERIALS_MAX);
+			return fail(c, "$.materials", TR("must hold at most %d "
+				"materials"), MANIFEST_MATERIALS_MAX);
 		for (i = 0; i < n; i++) {
 			snprintf(path, sizeof(path), "$.materials[%zu]", i);
 			if (ref_at(c, path, json_object_array_get_idx(v, i),
@@ -422,8 +423,8 @@ parse_into(struct ctx *c, json_object *root, struct manifest *m)
 	}
 	if (json_object_object_get_ex(root, "loras", &v)) {
 		if (!json_object_is_type(v, json_type_array))
-			return fail(c, "$.loras", "must be an array of "
-				"{\"name\", \"weight\"}");
+			return fail(c, "$.loras", TR("must be an array of "
+				"{\"name\", \"weight\"}"));
 		if (lora_json_parse(v, m->loras, JOB_LORAS_MAX, &m->nloras,
 		    lora_fail, c) != 0)
 			return -1;
@@ -458,19 +459,19 @@ parse_strict(const char *json, size_t maxlen, char *err, size_t errlen)
 	size_t len = strlen(json);
 
 	if (len > maxlen) {
-		snprintf(err, errlen, "is over %zu bytes", maxlen);
+		snprintf(err, errlen, TR("is over %zu bytes"), maxlen);
 		return NULL;
 	}
 	tok = json_tokener_new_ex(MANIFEST_DEPTH_MAX);
 	if (tok == NULL) {
-		snprintf(err, errlen, "out of memory");
+		snprintf(err, errlen, TR("out of memory"));
 		return NULL;
 	}
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
 	v = json_tokener_parse_ex(tok, json, (int)len);
 	if (v == NULL || json_tokener_get_error(tok) != json_tokener_success ||
 	    tok->char_offset != (int)len) {
-		snprintf(err, errlen, "is not JSON: %s at byte %d",
+		snprintf(err, errlen, TR("is not JSON: %s at byte %d"),
 			v == NULL && json_tokener_get_error(tok) ==
 			json_tokener_continue ? "unexpected end" :
 			json_tokener_error_desc(json_tokener_get_error(tok)),
@@ -540,7 +541,7 @@ preset_body_parse(const char *json, enum preset_kind kind,
 	if (object_at(&c, "$", root, body_keys) != 0)
 		goto fail;
 	if (!json_object_object_get_ex(root, "prompt", &v)) {
-		fail(&c, "$.prompt", "is required");
+		fail(&c, "$.prompt", TR("is required"));
 		goto fail;
 	}
 	if ((s = text_at(&c, "$.prompt", v, PRESET_FRAGMENT_MAX)) == NULL)
@@ -560,7 +561,7 @@ preset_body_parse(const char *json, enum preset_kind kind,
 		if (kind != PRESET_STYLE && (!strcmp(key, "steps") ||
 		    !strcmp(key, "cfg_scale") || !strcmp(key, "sampler"))) {
 			snprintf(p, sizeof(p), "$.%s", key);
-			fail(&c, p, "only a style preset sets it");
+			fail(&c, p, TR("only a style preset sets it"));
 			goto fail;
 		}
 	}
@@ -579,7 +580,7 @@ preset_body_parse(const char *json, enum preset_kind kind,
 			goto fail;
 		if (!one_of(s, style_samplers)) {
 			list_text(style_samplers, all, sizeof(all));
-			fail(&c, "$.sampler", "must be one of %s", all);
+			fail(&c, "$.sampler", TR("must be one of %s"), all);
 			goto fail;
 		}
 		b->sampler = xstrdup(s);
@@ -668,18 +669,19 @@ manifest_compile(const struct manifest *m, preset_lookup_fn lookup,
 		p = lookup(arg, r);
 		if (p == NULL || p->kind != r->kind) {
 			if (r->version)
-				fail(&c, r->path, "no %s preset %s has a "
-					"version %d", preset_kinds[r->kind],
+				fail(&c, r->path, TR("no %s preset %s has a "
+					"version %d"), preset_kinds[r->kind],
 					r->slug, r->version);
 			else
-				fail(&c, r->path, "no %s preset is called %s",
+				fail(&c, r->path, TR("no %s preset is called "
+				    "%s"),
 					preset_kinds[r->kind], r->slug);
 			goto out;
 		}
 		if (preset_body_parse(p->body, p->kind, &body[i], bpath,
 		    sizeof(bpath), berr, sizeof(berr)) != 0) {
-			fail(&c, r->path, "%s preset %s version %d does not "
-				"read: %s: %s", preset_kinds[r->kind], r->slug,
+			fail(&c, r->path, TR("%s preset %s version %d does not "
+				"read: %s: %s"), preset_kinds[r->kind], r->slug,
 				p->version, bpath, berr);
 			goto out;
 		}
@@ -871,8 +873,8 @@ manifest_pin(struct manifest *m, json_object *presets, char *err,
 	int64_t owner;
 
 	if (!json_object_is_type(presets, json_type_array)) {
-		snprintf(err, errlen, "must be an array of {\"kind\", "
-			"\"slug\", \"version\"}");
+		snprintf(err, errlen, TR("must be an array of {\"kind\", "
+			"\"slug\", \"version\"}"));
 		return -1;
 	}
 	n = json_object_array_length(presets);
@@ -886,8 +888,8 @@ manifest_pin(struct manifest *m, json_object *presets, char *err,
 		    !json_object_is_type(ver, json_type_int) ||
 		    json_object_get_int64(ver) < 1 ||
 		    json_object_get_int64(ver) > PRESET_VERSION_MAX) {
-			snprintf(err, errlen, "[%zu] must be {\"kind\", "
-				"\"slug\", \"version\"}", i);
+			snprintf(err, errlen, TR("[%zu] must be {\"kind\", "
+				"\"slug\", \"version\"}"), i);
 			return -1;
 		}
 		/* "owner": null for a site preset, else its user; absent
@@ -897,8 +899,8 @@ manifest_pin(struct manifest *m, json_object *presets, char *err,
 		if (has_owner && own != NULL &&
 		    (!json_object_is_type(own, json_type_int) ||
 		    (owner = json_object_get_int64(own)) < 1)) {
-			snprintf(err, errlen, "[%zu].owner must be null or a "
-				"user id", i);
+			snprintf(err, errlen, TR("[%zu].owner must be null "
+				"or a user id"), i);
 			return -1;
 		}
 		for (r = 0; r < m->nrefs; r++)
@@ -943,8 +945,8 @@ fill_string(struct fill *f, const char *path, const char *s, char **out)
 		len = (size_t)(close - open - 2);
 		if (len > MANIFEST_TEXT_MAX) {
 			free(b.data);
-			return fail(f->c, path, "a placeholder is over %d "
-				"bytes", MANIFEST_TEXT_MAX);
+			return fail(f->c, path, TR("a placeholder is over %d "
+				"bytes"), MANIFEST_TEXT_MAX);
 		}
 		memcpy(name, open + 2, len);
 		name[len] = '\0';
@@ -953,13 +955,13 @@ fill_string(struct fill *f, const char *path, const char *s, char **out)
 				break;
 		if (i == f->n) {
 			free(b.data);
-			return fail(f->c, path, "{{%s}} names no column",
+			return fail(f->c, path, TR("{{%s}} names no column"),
 				name);
 		}
 		if (!f->check_only && (f->values[i] == NULL ||
 		    *f->values[i] == '\0')) {
 			free(b.data);
-			return fail(f->c, path, "column %s is empty", name);
+			return fail(f->c, path, TR("column %s is empty"), name);
 		}
 		if (!f->check_only) {
 			put(&b, s, (size_t)(open - s));

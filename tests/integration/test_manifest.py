@@ -13,6 +13,7 @@ import io
 import json
 import os
 import re
+import urllib.parse
 import zipfile
 
 from common import (api, browser, error_of, is_json, job_count, make_key,
@@ -381,7 +382,22 @@ def test_the_generate_page_previews_and_submits_a_manifest(s):
                   r'data-path="([^"]*)">(.*?)</p>', r.text, re.S)
     assert m, r.text[:3000]
     assert m.group(1) == "$.camera.aperture"
-    assert html.unescape(m.group(2)).startswith("$.camera.aperture: ")
+    en = html.unescape(m.group(2))
+    lo_hi = re.fullmatch(r"\$\.camera\.aperture: must be between (\S+) and"
+                         r" (\S+)", en)
+    assert lo_hi, en
+    # In the page's language: the formatted message translated before it
+    # is filled in, the path and bounds as they are.
+    r = s.request("POST", "/generate/manifest", body=urllib.parse.urlencode(
+        {"csrf": csrf, "manifest": json.dumps(bad), "action": "preview"}),
+        headers={"Cookie": cookie, "Accept-Language": "zh-CN",
+                 "Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status == 422, r.status
+    m = re.search(r'id="manifest-error" data-path="[^"]*">(.*?)</p>', r.text,
+                  re.S)
+    assert m and html.unescape(m.group(1)) == \
+        "$.camera.aperture: \u5fc5\u987b\u4ecb\u4e8e %s \u548c %s " \
+        "\u4e4b\u95f4" % lo_hi.groups(), m and m.group(1)
     # Submitted: a job with the manifest, through the submit path.
     r = post_form(s, cookie, "/generate/manifest", {
         "csrf": csrf, "manifest": text, "steps": "2", "action": "submit"})
