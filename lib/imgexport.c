@@ -2,6 +2,7 @@
  * (its C API) from float RGB, and the float master they are made from. */
 #include "imgexport.h"
 #include "half.h"
+#include "icc.h"
 #include "infotext.h"
 #include "util.h"
 
@@ -340,6 +341,9 @@ png16_run(struct png_out *o, int w, int h, png_bytepp rows, png_textp text,
 	png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, 16,
 	    PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
 	    PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+	/* The values are sRGB-encoded: the sRGB chunk says so (with gAMA
+	 * and cHRM for readers that know only those). */
+	png_set_sRGB_gAMA_and_cHRM(png, info, PNG_sRGB_INTENT_PERCEPTUAL);
 	if (ntext > 0)
 		png_set_text(png, info, text, ntext);
 	png_set_rows(png, info, rows);
@@ -515,7 +519,7 @@ encode_tiff(int bits, int w, int h, const float *rgb,
     size_t errlen)
 {
 	struct tiff_mem t = { out, out->len, 0, 0 };
-	struct buf xmp = { 0 };
+	struct buf xmp = { 0 }, icc = { 0 };
 	size_t n = (size_t)w * 3, bps = (size_t)bits / 8, i;
 	uint32_t rps = (uint32_t)(65536 / (n * bps));
 	void *line = malloc(n * bps);
@@ -523,7 +527,8 @@ encode_tiff(int bits, int w, int h, const float *rgb,
 	int rc = -1, y;
 
 	if (line == NULL || xmp_packet(m, bits == 32 ? COLOUR_LINEAR :
-	    COLOUR_SRGB, &xmp) != 0) {
+	    COLOUR_SRGB, &xmp) != 0 || icc_srgb_profile(bits == 32 ?
+	    ICC_LINEAR : ICC_SRGB, &icc) != 0) {
 		errf(err, errlen, "out of memory");
 		goto out;
 	}
@@ -537,7 +542,8 @@ encode_tiff(int bits, int w, int h, const float *rgb,
 	/* Deflate, with the horizontal predictor for integers; floats go
 	 * without one, as every reader (tifffile without imagecodecs
 	 * included) takes them. A float TIFF holds linear light, the
-	 * 16-bit one sRGB-encoded values (XMP kiln:colorSpace says so). */
+	 * 16-bit one sRGB-encoded values: its ICC profile says so to
+	 * colour-managed programs, XMP kiln:colorSpace to people. */
 	if (!TIFFSetField(tif, TIFFTAG_IMAGEWIDTH, (uint32_t)w) ||
 	    !TIFFSetField(tif, TIFFTAG_IMAGELENGTH, (uint32_t)h) ||
 	    !TIFFSetField(tif, TIFFTAG_SAMPLESPERPIXEL, 3) ||
@@ -555,7 +561,9 @@ encode_tiff(int bits, int w, int h, const float *rgb,
 	    (m->parameters != NULL && !TIFFSetField(tif,
 	    TIFFTAG_IMAGEDESCRIPTION, m->parameters)) ||
 	    !TIFFSetField(tif, TIFFTAG_XMLPACKET, (uint32_t)xmp.len,
-	    xmp.data)) {
+	    xmp.data) ||
+	    !TIFFSetField(tif, TIFFTAG_ICCPROFILE, (uint32_t)icc.len,
+	    icc.data)) {
 		errf(err, errlen, "TIFF: a tag was refused");
 		goto out;
 	}
@@ -586,6 +594,7 @@ out:
 		out->len = t.base;
 	free(line);
 	buf_free(&xmp);
+	buf_free(&icc);
 	return rc;
 }
 

@@ -101,6 +101,10 @@ def read_png16(data):
             _lang, rest = rest.split(b"\0", 1)
             _tk, v = rest.split(b"\0", 1)
             text[k.decode("latin-1")] = v.decode("utf-8")
+        elif kind == b"sRGB":
+            # The rendering intent, recorded beside the texts (under a
+            # name no keyword can have) for the tests to check.
+            text[" sRGB"] = body.decode("latin-1")
         elif kind == b"IEND":
             break
     w, h, depth, ctype, _, _, interlace = ihdr
@@ -250,6 +254,7 @@ def test_png16_has_more_levels_matches_the_png_and_carries_the_text(s):
         check_levels(px, p8, "png16 %d" % idx)
         assert text["parameters"] == params, text
         assert params.startswith(RECIPE["prompt"]), params
+        assert text[" sRGB"] == "\0", text
         assert "Seed: %d" % (RECIPE["seed"] + idx) in params, params
 
 
@@ -275,7 +280,37 @@ def check_tiff(s, fmt, dtype):
         assert "<dc:description>" in xmp, xmp
         assert ("<kiln:colorSpace>linear sRGB" if dtype == np.float32 else
                 "<kiln:colorSpace>sRGB (display-referred") in xmp, xmp
+        check_icc(page.tags["InterColorProfile"].value,
+                  linear=dtype == np.float32)
         t.close()
+
+
+def srgb_oetf(v):
+    return np.where(v <= 0.0031308, v * 12.92,
+                    1.055 * np.power(v, 1 / 2.4) - 0.055)
+
+
+def check_icc(icc, linear):
+    """The TIFF's ICC profile as littlecms (PIL's ImageCms) reads it: an
+    RGB display profile whose conversion to lcms's own sRGB leaves an
+    sRGB ramp as it is (16-bit) or encodes a linear one with the sRGB
+    curve (float), within one 8-bit step."""
+    from PIL import ImageCms
+    prof = ImageCms.ImageCmsProfile(io.BytesIO(bytes(icc)))
+    desc = ImageCms.getProfileDescription(prof)
+    assert ("linear" in desc) == linear, desc
+    assert prof.profile.xcolor_space == "RGB " and \
+        prof.profile.device_class == "mntr", prof.profile.device_class
+    ramp = Image.new("RGB", (256, 1))
+    ramp.putdata([(i, i, i) for i in range(256)])
+    out = ImageCms.applyTransform(ramp, ImageCms.buildTransform(
+        prof, ImageCms.createProfile("sRGB"), "RGB", "RGB",
+        renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC))
+    got = np.array([px for px in out.getdata()], dtype=float)
+    v = np.arange(256) / 255.0
+    want = np.round((srgb_oetf(v) if linear else v) * 255)
+    for c in range(3):
+        assert np.abs(got[:, c] - want).max() <= 1, (c, got[:, c], want)
 
 
 def test_tiff16_has_more_levels_matches_the_png_and_carries_the_text(s):
