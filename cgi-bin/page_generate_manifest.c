@@ -8,6 +8,7 @@
 #include "auth.h"
 #include "db.h"
 #include "handlers.h"
+#include "i18n.h"
 #include "manifest.h"
 #include "presets.h"
 #include "ratelimit.h"
@@ -15,13 +16,51 @@
 #include "view.h"
 
 #include <json-c/json.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum { GM_MANIFEST, GM_STEPS, GM_ACTION, GM_LIVE, GM_PRESETS };
+/* The scene form: the manifest's fields one by one, for those who would
+ * rather not write JSON. X(field, object, key, kind): the form's field
+ * scene_<field> is the manifest's <object>.<key> (object NULL: at the
+ * top). */
+enum scene_kind { SF_TEXT, SF_NUMBER, SF_LIST };
+#define SCENE_FIELDS(X) \
+	X(subject, NULL, "subject", SF_TEXT) \
+	X(environment, NULL, "environment", SF_TEXT) \
+	X(angle, "camera", "angle", SF_TEXT) \
+	X(distance, "camera", "distance", SF_TEXT) \
+	X(lens, "camera", "lens", SF_TEXT) \
+	X(lens_mm, "camera", "lens_mm", SF_NUMBER) \
+	X(aperture, "camera", "aperture", SF_NUMBER) \
+	X(setup, "lighting", "setup", SF_TEXT) \
+	X(time, "lighting", "time_of_day", SF_TEXT) \
+	X(kelvin, "lighting", "colour_temperature_k", SF_NUMBER) \
+	X(materials, NULL, "materials", SF_LIST) \
+	X(style, NULL, "style", SF_TEXT) \
+	X(negative, NULL, "negative", SF_TEXT) \
+	X(width, "output", "width", SF_NUMBER) \
+	X(height, "output", "height", SF_NUMBER) \
+	X(seed, NULL, "seed", SF_NUMBER) \
+	X(model, NULL, "model", SF_TEXT)
 
-static const char *const gm_actions[] = { "preview", "submit", NULL };
+static const struct scene_field {
+	const char *name, *obj, *key;
+	enum scene_kind kind;
+} scene_fields[] = {
+#define SCENE_FIELD(f, o, k, t) { "scene_" #f, o, k, t },
+	SCENE_FIELDS(SCENE_FIELD)
+#undef SCENE_FIELD
+};
+#define NSCENE (sizeof(scene_fields) / sizeof(scene_fields[0]))
+
+enum { GM_MANIFEST, GM_STEPS, GM_ACTION, GM_LIVE, GM_PRESETS, GM_SCENE0 };
+
+/* preview and submit read the manifest box; scene and scene_submit the
+ * scene form, which is written into the box first. */
+static const char *const gm_actions[] = { "preview", "submit", "scene",
+	"scene_submit", NULL };
 
 const struct input manifest_inputs[] = {
 	[GM_MANIFEST] = { .name = "manifest", .type = IN_STR,
@@ -40,6 +79,14 @@ const struct input manifest_inputs[] = {
 	 * with them as that job's did. */
 	[GM_PRESETS] = { .name = "manifest_presets", .type = IN_STR,
 	  .flags = IN_BLANK, .max = MANIFEST_MAX_BYTES },
+	/* Their values are the manifest checker's to judge (with the
+	 * path, beside the field): here only text of a sane length. */
+#define SCENE_MSG N_("must be text of at most 4000 bytes, without control characters")
+#define SCENE_INPUT(f, o, k, t) { .name = "scene_" #f, .type = IN_STR, \
+	  .flags = IN_BLANK | IN_TEXT, .max = 4 * MANIFEST_NEGATIVE_MAX, \
+	  .msg = SCENE_MSG },
+	SCENE_FIELDS(SCENE_INPUT)
+#undef SCENE_INPUT
 	IN_END,
 };
 
@@ -48,16 +95,239 @@ const struct input manifest_inputs[] = {
 	"\"85mm-portrait\"},\n  \"lighting\": {\"setup\": \"softbox\"},\n" \
 	"  \"materials\": [\"ceramic\"],\n  \"style\": \"e-commerce\"\n}"
 
+static int scene_choices(struct kreq *req);
+
 static int
 show(struct kreq *req, int status)
 {
 	if (status == 422 && req->inputs == manifest_inputs &&
 	    in_long(req, GM_LIVE) == 1)
 		status = 200;
+	if (scene_choices(req) != 0)
+		return view_db_fail(req, "generate manifest: presets");
 	view_set(req, "Page.Scripts.0", "generate.js");
 	view_set(req, "Gen.Mode", "manifest");
 	return view_render(req, status, "Generate from a manifest",
 		"generate.cs");
+}
+
+/* ------------------------------------------------------ scene form */
+
+/* A field's value as the manifest holds it: a number when the text is
+ * one (else the text, which the checker refuses with the path), a list
+ * from comma-separated words. */
+static json_object *
+scene_value(enum scene_kind kind, const char *v)
+{
+	json_object *a;
+	const char *p;
+	char *end;
+	double d;
+
+	if (kind == SF_NUMBER) {
+		d = strtod(v, &end);
+		if (end == v || *end != '\0' || !isfinite(d))
+			return json_object_new_string(v);
+		if (d == floor(d) && fabs(d) < 9007199254740992.0)
+			return json_object_new_int64((int64_t)d);
+		return json_object_new_double(d);
+	}
+	if (kind == SF_TEXT)
+		return json_object_new_string(v);
+	a = json_object_new_array();
+	for (p = v; a != NULL;) {
+		const char *comma = strchr(p, ','), *b = p, *e;
+
+		e = comma != NULL ? comma : p + strlen(p);
+		while (b < e && (*b == ' ' || *b == '\t'))
+			b++;
+		while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
+			e--;
+		if (e > b)
+			json_object_array_add(a, json_object_new_string_len(b,
+			    (int)(e - b)));
+		if (comma == NULL)
+			break;
+		p = comma + 1;
+	}
+	return a;
+}
+
+/* The manifest the scene form describes, over the one in the box (text):
+ * the form's keys are its fields' (a blank field leaves its key out),
+ * the others (loras, version) stay as the box had them. */
+static json_object *
+scene_build(struct kreq *req, const char *text)
+{
+	static const char *const objs[] = { "camera", "lighting", "output" };
+	json_object *m = text != NULL ? json_tokener_parse(text) : NULL;
+	json_object *parent, *o;
+	size_t i;
+
+	if (m == NULL || !json_object_is_type(m, json_type_object)) {
+		json_object_put(m);
+		m = json_object_new_object();
+	}
+	for (i = 0; i < NSCENE; i++) {
+		const struct scene_field *f = &scene_fields[i];
+		const char *v = in_str(req, GM_SCENE0 + i);
+
+		parent = m;
+		if (f->obj != NULL && (!json_object_object_get_ex(m, f->obj,
+		    &parent) || !json_object_is_type(parent,
+		    json_type_object))) {
+			parent = json_object_new_object();
+			json_object_object_add(m, f->obj, parent);
+		}
+		json_object_object_del(parent, f->key);
+		if (v != NULL)
+			json_object_object_add(parent, f->key,
+			    scene_value(f->kind, v));
+	}
+	/* An object the form left empty is left out. */
+	for (i = 0; i < sizeof(objs) / sizeof(objs[0]); i++)
+		if (json_object_object_get_ex(m, objs[i], &o) &&
+		    json_object_is_type(o, json_type_object) &&
+		    json_object_object_length(o) == 0)
+			json_object_object_del(m, objs[i]);
+	return m;
+}
+
+/* The scene form filled from manifest m (Scene.<field>); with m NULL
+ * (the box holds no JSON object), from what the form sent. */
+static void
+scene_fill(struct kreq *req, json_object *m)
+{
+	char key[64];
+	size_t i, j;
+
+	for (i = 0; i < NSCENE; i++) {
+		const struct scene_field *f = &scene_fields[i];
+		json_object *parent = m, *v = NULL;
+		struct buf b = { 0 };
+
+		snprintf(key, sizeof(key), "Scene.%s", f->name);
+		if (m == NULL) {
+			if (in_sent(req, GM_SCENE0 + i) != NULL)
+				view_set(req, key, in_sent(req, GM_SCENE0 + i));
+			continue;
+		}
+		if (f->obj != NULL && !json_object_object_get_ex(m, f->obj,
+		    &parent))
+			continue;
+		if (!json_object_is_type(parent, json_type_object) ||
+		    !json_object_object_get_ex(parent, f->key, &v))
+			continue;
+		if (json_object_is_type(v, json_type_string)) {
+			view_set(req, key, json_object_get_string(v));
+		} else if (json_object_is_type(v, json_type_array)) {
+			for (j = 0; j < json_object_array_length(v); j++)
+				buf_printf(&b, "%s%s", j ? ", " : "",
+				    json_object_get_string(
+				    json_object_array_get_idx(v, j)));
+			view_set(req, key, b.data ? b.data : "");
+			buf_free(&b);
+		} else {
+			view_set(req, key, json_object_to_json_string_ext(v,
+			    JSON_C_TO_STRING_PLAIN));
+		}
+	}
+	if (m != NULL && json_object_object_get_ex(m, "loras", NULL))
+		view_set(req, "Scene.KeepsLoras", "1");
+}
+
+/* The scene form's field for an error at path, or NULL. */
+static const char *
+scene_field_at(const char *path)
+{
+	char want[96];
+	size_t i, n;
+
+	for (i = 0; i < NSCENE; i++) {
+		const struct scene_field *f = &scene_fields[i];
+
+		snprintf(want, sizeof(want), "$.%s%s%s", f->obj ? f->obj : "",
+		    f->obj ? "." : "", f->key);
+		n = strlen(want);
+		if (!strncmp(path, want, n) && (path[n] == '\0' ||
+		    (f->kind == SF_LIST && path[n] == '[')))
+			return f->name;
+	}
+	return NULL;
+}
+
+/* The choices of the scene form's lists: the angles and distances, and
+ * the presets of each kind the user sees (theirs over the site's of the
+ * same slug), with the value the form holds added when it is not one of
+ * them (a pinned "slug@2", or one since deleted) so that it is kept.
+ * Returns 0, or -1 on a db error. */
+static int
+scene_choices(struct kreq *req)
+{
+	static const struct {
+		const char *kind, *field[2];
+	} lists[] = {
+		{ "lens", { "scene_lens", NULL } },
+		{ "lighting", { "scene_setup", "scene_time" } },
+		{ "style", { "scene_style", NULL } },
+		{ "material", { NULL, NULL } },
+	};
+	char key[96];
+	size_t i, j;
+	long n, k;
+
+	for (i = 0; manifest_camera_angles[i] != NULL; i++) {
+		snprintf(key, sizeof(key), "Scene.Angles.%zu", i);
+		view_set(req, key, manifest_camera_angles[i]);
+	}
+	for (i = 0; manifest_camera_distances[i] != NULL; i++) {
+		snprintf(key, sizeof(key), "Scene.Distances.%zu", i);
+		view_set(req, key, manifest_camera_distances[i]);
+	}
+	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+		struct db_param p[3] = { DB_STR(lists[i].kind),
+			DB_INT(req->auth->user_id), DB_INT(req->auth->user_id) };
+
+		snprintf(key, sizeof(key), "Scene.Presets.%s", lists[i].kind);
+		n = view_rows(req, key, "SELECT p.slug AS Slug, p.name AS"
+		    " Name FROM presets p WHERE p.kind = ? AND"
+		    " p.deleted_at IS NULL AND (p.owner_id = ? OR"
+		    " (p.owner_id IS NULL AND NOT EXISTS (SELECT 1 FROM"
+		    " presets o WHERE o.kind = p.kind AND o.slug = p.slug AND"
+		    " o.owner_id = ? AND o.deleted_at IS NULL))) AND"
+		    " p.version = (SELECT MAX(q.version) FROM presets q WHERE"
+		    " q.kind = p.kind AND q.owner_key = p.owner_key AND"
+		    " q.slug = p.slug) ORDER BY p.slug", p, 3);
+		if (n < 0)
+			return -1;
+		for (j = 0; j < 2 && lists[i].field[j] != NULL; j++) {
+			const char *v;
+
+			snprintf(key, sizeof(key), "Scene.%s",
+			    lists[i].field[j]);
+			v = view_get(req, key);
+			if (v == NULL || *v == '\0')
+				continue;
+			for (k = 0; k < n; k++) {
+				const char *have;
+
+				snprintf(key, sizeof(key), "Scene.Presets.%s."
+				    "%ld.Slug", lists[i].kind, k);
+				have = view_get(req, key);
+				if (have != NULL && !strcmp(have, v))
+					break;
+			}
+			if (k < n)
+				continue;
+			snprintf(key, sizeof(key), "Scene.Presets.%s.%ld.Slug",
+			    lists[i].kind, n);
+			view_set(req, key, v);
+			snprintf(key, sizeof(key), "Scene.Presets.%s.%ld.Name",
+			    lists[i].kind, n++);
+			view_set(req, key, v);
+		}
+	}
+	return 0;
 }
 
 struct from_rec {
@@ -123,6 +393,14 @@ page_generate_manifest(struct kreq *req)
 		return view_db_fail(req, "generate manifest: from");
 	if (n == 0)
 		view_set(req, "Form.manifest", EXAMPLE);
+	{
+		json_object *mj = json_tokener_parse(view_get(req,
+		    "Form.manifest"));
+
+		scene_fill(req, mj != NULL && json_object_is_type(mj,
+		    json_type_object) ? mj : NULL);
+		json_object_put(mj);
+	}
 	return show(req, 200);
 }
 
@@ -132,8 +410,13 @@ manifest_error(struct kreq *req, const char *path, const char *err)
 {
 	char text[400];
 
+	const char *field = scene_field_at(path);
+
 	snprintf(text, sizeof(text), "%s: %s", path, view_tr(req, err));
 	view_field_error(req, "manifest", text);
+	/* The same problem beside the scene form's field that made it. */
+	if (field != NULL)
+		view_field_error(req, field, view_tr(req, err));
 	view_set(req, "Compiled.Path", path);
 }
 
@@ -190,6 +473,8 @@ manifest_post(struct kreq *req)
 	const char *text = in_str(req, GM_MANIFEST);
 	const char *action = in_str(req, GM_ACTION);
 	const char *pins_text = in_str(req, GM_PRESETS);
+	char *scene_text = NULL;
+	size_t i;
 	struct manifest *m = NULL;
 	struct manifest_out out;
 	struct job_spec s;
@@ -208,19 +493,48 @@ manifest_post(struct kreq *req)
 		view_set(req, "Form.steps", in_sent(req, GM_STEPS));
 	if (pins_text != NULL && *pins_text)
 		view_set(req, "Form.manifest_presets", pins_text);
-	if (in_bad(req, GM_STEPS)) {
-		view_input_error(req, GM_STEPS);
+	for (i = 0, bad = 0; i < NSCENE; i++)
+		if (in_bad(req, GM_SCENE0 + i))
+			bad += !view_input_error(req, GM_SCENE0 + i);
+	if (in_bad(req, GM_STEPS))
+		bad += !view_input_error(req, GM_STEPS);
+	if (bad) {
+		scene_fill(req, NULL);
 		return show(req, 422);
+	}
+	/* From the scene form: its manifest goes into the box, and on as
+	 * if it had been typed there. */
+	if (action != NULL && !strncmp(action, "scene", 5)) {
+		json_object *built = scene_build(req, text);
+
+		scene_text = xstrdup(json_object_to_json_string_ext(built,
+		    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+		    JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(built);
+		text = scene_text;
+		view_set(req, "Form.manifest", text);
+		action = !strcmp(action, "scene_submit") ? "submit" :
+		    "preview";
+	}
+	{
+		json_object *mj0 = text != NULL ? json_tokener_parse(text) :
+		    NULL;
+
+		scene_fill(req, mj0 != NULL && json_object_is_type(mj0,
+		    json_type_object) ? mj0 : NULL);
+		json_object_put(mj0);
 	}
 	if (text == NULL) {
 		manifest_error(req, "$", in_bad(req, GM_MANIFEST) ?
 			"is too long" : "is required");
-		return show(req, 422);
+		rc = show(req, 422);
+		goto out;
 	}
 	if (manifest_parse(text, &m, path, sizeof(path), err,
 	    sizeof(err)) != 0) {
 		manifest_error(req, path, err);
-		return show(req, 422);
+		rc = show(req, 422);
+		goto out;
 	}
 	if (in_bad(req, GM_PRESETS) || (pins_text != NULL && *pins_text &&
 	    ((pins = json_tokener_parse(pins_text)) == NULL ||
@@ -301,6 +615,7 @@ manifest_post(struct kreq *req)
 	snprintf(url, sizeof(url), "/jobs/%llu", id);
 	rc = resp_redirect(req, url);
 out:
+	free(scene_text);
 	job_spec_free(&s);
 	json_object_put(body);
 	json_object_put(pins);

@@ -21,12 +21,12 @@ const char *const preset_kinds[PRESET_NKINDS] = {
 
 /* The camera's angle and distance: the values are the prompt's words
  * (a hyphen read as a space), so the code only checks membership. */
-static const char *const camera_angles[] = {
+const char *const manifest_camera_angles[] = {
 	"eye-level", "high-angle", "low-angle", "overhead", "top-down",
 	"dutch-angle", "three-quarter-view", "profile", "front-view",
 	"back-view", NULL
 };
-static const char *const camera_distances[] = {
+const char *const manifest_camera_distances[] = {
 	"macro", "extreme-close-up", "close-up", "medium-close-up",
 	"medium-shot", "full-shot", "wide-shot", "extreme-wide-shot", NULL
 };
@@ -267,10 +267,11 @@ camera_at(struct ctx *c, json_object *cam, struct manifest *m)
 	if (object_at(c, "$.camera", cam, camera_keys) != 0)
 		return -1;
 	if (json_object_object_get_ex(cam, "angle", &v) && enum_at(c,
-	    "$.camera.angle", v, camera_angles, &m->angle) != 0)
+	    "$.camera.angle", v, manifest_camera_angles, &m->angle) != 0)
 		return -1;
 	if (json_object_object_get_ex(cam, "distance", &v) && enum_at(c,
-	    "$.camera.distance", v, camera_distances, &m->distance) != 0)
+	    "$.camera.distance", v, manifest_camera_distances,
+	    &m->distance) != 0)
 		return -1;
 	if (json_object_object_get_ex(cam, "lens", &v) && ref_at(c,
 	    "$.camera.lens", v, PRESET_LENS, m) != 0)

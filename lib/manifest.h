@@ -18,6 +18,10 @@ struct json_object;
 #define MANIFEST_NEGATIVE_MAX 1000
 #define MANIFEST_MATERIALS_MAX 8
 #define MANIFEST_REFS_MAX (MANIFEST_MATERIALS_MAX + 4)
+
+/* camera.angle's and camera.distance's values, NULL-terminated. */
+extern const char *const manifest_camera_angles[];
+extern const char *const manifest_camera_distances[];
 #define PRESET_SLUG_MAX 48
 #define PRESET_NAME_MAX 80
 #define PRESET_FRAGMENT_MAX 400		/* a preset's prompt or negative */

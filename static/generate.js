@@ -368,20 +368,47 @@
 
 // The manifest mode (/generate/manifest): as the manifest is typed, the
 // form is sent in the background as a preview and what it compiles to
-// (or the error with its JSON path) replaces the server-rendered side.
-// Without scripts the Preview button does the same with a page load.
+// (or the error with its JSON path) replaces the server-rendered side,
+// and the scene form takes the manifest's fields; as the scene form is
+// filled, the manifest it makes replaces the box's. Without scripts the
+// Preview and "Use the form" buttons do the same with a page load.
 (function () {
   "use strict";
   var form = document.getElementById("manifest-form");
   var out = document.getElementById("manifest-out");
   var box = document.getElementById("manifest");
+  var scene = document.getElementById("scene-form");
   if (!form || !out || !box || !window.fetch || !window.DOMParser) return;
   var timer = null, seq = 0;
 
-  function preview() {
+  // The scene form's fields as the answer has them (from = "box"), and
+  // each field's error beside it either way.
+  function syncScene(doc, values) {
+    if (!scene) return;
+    var els = scene.querySelectorAll("input[name], select[name]");
+    for (var i = 0; i < els.length; i++) {
+      var el = els[i], next = doc.getElementById(el.id);
+      var err = document.getElementById(el.id + "-error");
+      var nerr = doc.getElementById(el.id + "-error");
+      if (!next) continue;
+      if (values) {
+        if (el.tagName === "SELECT") el.innerHTML = next.innerHTML;
+        el.value = next.value;
+      }
+      if (err) err.remove();
+      if (nerr) {
+        el.insertAdjacentElement("afterend", nerr);
+        el.setAttribute("aria-invalid", "true");
+      } else {
+        el.removeAttribute("aria-invalid");
+      }
+    }
+  }
+
+  function preview(from) {
     var data = new URLSearchParams(new FormData(form));
     var mine = ++seq;
-    data.set("action", "preview");
+    data.set("action", from === "scene" ? "scene" : "preview");
     data.set("live", "1");
     // (form.action is the buttons named "action": read the attribute.)
     fetch(form.getAttribute("action"), { method: "POST", body: data,
@@ -401,12 +428,23 @@
         } else {
           box.removeAttribute("aria-invalid");
         }
+        var nbox = doc.getElementById("manifest");
+        if (from === "scene" && nbox && nbox.value !== box.value)
+          box.value = nbox.value;
+        syncScene(doc, from !== "scene");
       })
       .catch(function () { /* offline: the buttons still work */ });
   }
 
-  box.addEventListener("input", function () {
-    if (timer) clearTimeout(timer);
-    timer = setTimeout(preview, 400);
-  });
+  function later(from) {
+    return function () {
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(function () { preview(from); }, 400);
+    };
+  }
+  box.addEventListener("input", later("box"));
+  if (scene) {
+    scene.addEventListener("input", later("scene"));
+    scene.addEventListener("change", later("scene"));
+  }
 })();

@@ -11,6 +11,7 @@ manifest with their JSON path. ?>
   <form id="manifest-form" method="post" action="/generate/manifest" class="stacked wide">
     <input type="hidden" name="csrf" value="<?cs var:Csrf.Token ?>">
     <?cs if:Form.manifest_presets ?><input type="hidden" name="manifest_presets" value="<?cs var:Form.manifest_presets ?>"><p class="muted" id="manifest-pinned"><?cs var:_("Filled from an earlier job: its presets compile in the versions it used.") ?></p><?cs /if ?>
+    <?cs include:"generate_scene.cs" ?>
     <label for="manifest"><?cs var:_("Manifest (JSON)") ?></label>
     <textarea id="manifest" name="manifest" rows="18" class="code" translate="no" spellcheck="false"<?cs if:Form.Errors.manifest ?> aria-invalid="true" aria-describedby="manifest-error"<?cs /if ?>><?cs var:Form.manifest ?></textarea>
     <?cs if:Form.Errors.manifest ?><p class="field-error" id="manifest-error" data-path="<?cs var:Compiled.Path ?>"><?cs var:Form.Errors.manifest ?></p><?cs /if ?>

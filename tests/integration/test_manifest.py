@@ -414,6 +414,111 @@ def test_the_generate_page_previews_and_submits_a_manifest(s):
     assert m and json.loads(html.unescape(m.group(1))) == SHOT, r.text[:2000]
 
 
+# The scene form's fields for SHOT, as a person fills them in.
+SHOT_FORM = {"scene_subject": "a steel water bottle",
+             "scene_environment": "on wet rocks", "scene_angle": "low-angle",
+             "scene_distance": "close-up", "scene_lens": "85mm-portrait",
+             "scene_lens_mm": "85", "scene_aperture": "2.8",
+             "scene_setup": "rim", "scene_time": "golden-hour",
+             "scene_kelvin": "4500", "scene_materials": "metal , glass,",
+             "scene_style": "e-commerce", "scene_negative": "dents",
+             "scene_width": "64", "scene_height": "64", "scene_seed": "42",
+             "scene_model": ""}
+
+
+def box_of(text):
+    """The manifest the page's JSON box holds, parsed."""
+    import html
+    m = re.search(r'<textarea id="manifest"[^>]*>(.*?)</textarea>', text,
+                  re.S)
+    assert m, text[:2000]
+    return json.loads(html.unescape(m.group(1)))
+
+
+def field_value(text, name):
+    import html
+    m = re.search(r'<input id="%s" name="%s"[^>]* value="([^"]*)"' %
+                  (name, name), text)
+    if m:
+        return html.unescape(m.group(1))
+    m = re.search(r'<select id="%s" name="%s"[^>]*>(.*?)</select>' %
+                  (name, name), text, re.S)
+    assert m, (name, text[:3000])
+    sel = re.search(r'<option(?: value="([^"]*)")? selected>([^<]*)<',
+                    m.group(1))
+    return html.unescape(sel.group(1) if sel and sel.group(1) is not None
+                         else sel.group(2) if sel else "")
+
+
+def test_the_scene_form_makes_the_manifest_and_reads_it_back(s):
+    import html
+    uid, _ = new_user(s, "sceneform")
+    cookie, csrf = browser(s, uid)
+    # The page opens with the example manifest in the fields too.
+    r = page(s, cookie, "/generate/manifest")
+    assert r.status == 200 and 'id="scene-form"' in r.text, r.status
+    ex = box_of(r.text)
+    assert field_value(r.text, "scene_subject") == ex["subject"]
+    assert field_value(r.text, "scene_angle") == ex["camera"]["angle"]
+    assert field_value(r.text, "scene_lens") == ex["camera"]["lens"]
+    assert field_value(r.text, "scene_materials") == ", ".join(
+        ex["materials"])
+    # Every preset the user sees is a choice, by slug.
+    for slug in ("85mm-portrait", "rim", "golden-hour", "e-commerce"):
+        assert '<option value="%s"' % slug in r.text, slug
+    # The form makes SHOT: the same manifest in the box, the same prompt,
+    # the loras the box held kept.
+    box = json.dumps({"subject": "replaced", "loras": [], "camera":
+                      {"angle": "overhead"}})
+    n = job_count(s)
+    r = post_form(s, cookie, "/generate/manifest", dict(
+        SHOT_FORM, csrf=csrf, manifest=box, action="scene"))
+    assert r.status == 200, (r.status, r.text[:1500])
+    assert box_of(r.text) == dict(SHOT, loras=[]), box_of(r.text)
+    m = re.search(r'<dd id="compiled-prompt">(.*?)</dd>', r.text, re.S)
+    assert m and html.unescape(m.group(1)) == expected_prompt(s, SHOT)
+    assert field_value(r.text, "scene_materials") == "metal, glass"
+    assert job_count(s) == n
+    # A value the checker refuses: beside its field, and beside the box
+    # with the JSON path.
+    for field, value, path, words in [
+            ("scene_aperture", "100", "$.camera.aperture", "between"),
+            ("scene_lens_mm", "long", "$.camera.lens_mm", "number"),
+            ("scene_materials", "metal, velvet", "$.materials[1]",
+             "velvet"),
+            ("scene_angle", "sideways", "$.camera.angle", "one of")]:
+        r = post_form(s, cookie, "/generate/manifest", dict(
+            SHOT_FORM, csrf=csrf, action="scene", **{field: value}))
+        assert r.status == 422, (field, r.status)
+        e = re.search(r'<p class="field-error" id="%s-error">(.*?)</p>' %
+                      field, r.text, re.S)
+        assert e and words in html.unescape(e.group(1)), (field,
+                                                          r.text[:3000])
+        assert 'data-path="%s"' % path in r.text, (field, path)
+        assert field_value(r.text, field) == value, field
+    # Blank fields are left out, and their objects with them.
+    r = post_form(s, cookie, "/generate/manifest", {
+        "csrf": csrf, "action": "scene", "scene_subject": "a chair",
+        "scene_lens": "", "scene_aperture": ""})
+    assert r.status == 200 and box_of(r.text) == {"subject": "a chair"}
+    # The box's manifest fills the form on its preview.
+    r = post_form(s, cookie, "/generate/manifest", {
+        "csrf": csrf, "action": "preview", "manifest": json.dumps(SHOT)})
+    assert r.status == 200
+    for k, v in SHOT_FORM.items():
+        if k != "scene_materials":
+            assert field_value(r.text, k) == v, (k, field_value(r.text, k))
+    # Generate from the form: a job with the manifest.
+    r = post_form(s, cookie, "/generate/manifest", dict(
+        SHOT_FORM, csrf=csrf, action="scene_submit", steps="2"))
+    assert r.status == 303, (r.status, r.text[:800])
+    jid = int(re.fullmatch(r"/jobs/(\d+)", r.headers["location"]).group(1))
+    row = s.sql("SELECT user_id, manifest, prompt FROM jobs WHERE id = %d"
+                % jid)[0]
+    assert row[0] == str(uid) and json.loads(row[1]) == SHOT
+    assert row[2] == expected_prompt(s, SHOT)
+
+
 def test_the_presets_page_makes_edits_and_hides_presets(s):
     uid, _ = new_user(s, "presetpage")
     cookie, csrf = browser(s, uid)
@@ -668,6 +773,13 @@ def test_readme_shots_of_the_manifest_mode_and_the_presets(s):
                         " || {}).textContent", lambda v: v, 20,
                         "the compiled prompt")
         assert got == expected_prompt(s, m), got
+        # The scene form follows the box: its fields are the example's.
+        poll_page(b, "document.getElementById('scene_environment').value",
+                  lambda v: v == m["environment"], 20, "the scene form")
+        assert b.evaluate("[document.getElementById('scene_distance')"
+                          ".value, document.getElementById('scene_seed')"
+                          ".value]") == [m["camera"]["distance"],
+                                         str(m["seed"])]
         style = preset_body(s, "style", m["style"])
         # The style's negative, the lens's, the lighting's, the
         # materials', then the manifest's own (docs/manifest.md).
@@ -700,6 +812,21 @@ def test_readme_shots_of_the_manifest_mode_and_the_presets(s):
         assert measured["scrollWidth"] <= 1366 and not measured["wide"]
         element_screenshot(b, os.path.join(SHOTS, "readme-manifest-mode.png"),
                            "section.manifest-mode", pad=8)
+        # And the box follows the scene form: a field typed in makes the
+        # manifest in the box and what it compiles to.
+        b.evaluate("(function () { var f = document.getElementById("
+                   "'scene_subject'); f.value = 'a copper kettle';"
+                   " f.dispatchEvent(new Event('input', {bubbles: true}));"
+                   " return true; })()")
+        poll_page(b, "document.getElementById('manifest').value",
+                  lambda v: json.loads(v).get("subject") ==
+                  "a copper kettle", 20, "the box from the scene form")
+        assert json.loads(b.evaluate("document.getElementById('manifest')"
+                                     ".value")) == dict(
+            m, subject="a copper kettle")
+        poll_page(b, "(document.getElementById('compiled-prompt') || {})"
+                  ".textContent", lambda v: v.startswith("a copper kettle,"),
+                  20, "the prompt from the scene form")
 
         b.navigate(base + "/presets")
         rows = b.evaluate(
