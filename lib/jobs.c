@@ -952,12 +952,14 @@ expired_row(void *rec, void *arg)
 }
 
 long
-job_reap(struct db *db)
+job_reap(struct db *db, void (*failed)(void *arg, unsigned long long id),
+	void *arg)
 {
 	struct expired e;
 	struct expired_rec r;
 	long changed = 0;
-	int i;
+	int i, nfailed = 0;
+	unsigned long long gone[64];
 
 	memset(&e, 0, sizeof(e));
 	/* Looked for first without a lock: every daemon's keeper reaps at
@@ -1015,11 +1017,16 @@ job_reap(struct db *db)
 			    enqueue_event(db, e.id[i], "job.failed",
 			    event_data(e.id[i], "failed", reason)) != 0)
 				goto fail;
+			gone[nfailed++] = e.id[i];
 		}
 		changed++;
 	}
 	if (commit(db) != 0)
 		goto fail;
+	/* Once committed: a failed job's files are no longer any
+	 * attempt's to finish. */
+	for (i = 0; failed != NULL && i < nfailed; i++)
+		failed(arg, gone[i]);
 	return changed;
 fail:
 	rollback(db);

@@ -170,10 +170,12 @@ int job_started(struct db *db, const struct job_lease *l);
 /*
  * Crash recovery: every running job whose lease expired goes back to
  * queued, or to failed (with the reason, and job.failed) when it already
- * had max_attempts attempts. Returns how many jobs it changed, or -1 on a
- * database error.
+ * had max_attempts attempts; failed(arg, id) is then called for each job
+ * failed so, after the commit (failed may be NULL). Returns how many jobs
+ * it changed, or -1 on a database error.
  */
-long job_reap(struct db *db);
+long job_reap(struct db *db,
+	void (*failed)(void *arg, unsigned long long id), void *arg);
 
 /*
  * A cancel request from the maker or, for a team's job, an owner of the

@@ -196,6 +196,8 @@ deregister(struct daemon *d)
 		log_warn("deregister: %s", db_error(d->db));
 }
 
+static void reaped_failed(void *arg, unsigned long long id);
+
 /* The keeper: renews the running job's lease well before it runs out,
  * beats the heartbeat, requeues (or fails) jobs whose daemon died and,
  * every [alerts] interval, evaluates the alert rules if no other daemon
@@ -253,7 +255,7 @@ keeper_main(void *arg)
 				last_beat = now;
 			}
 			pthread_mutex_unlock(&d->mu);
-			if (beat && (n = job_reap(db)) < 0)
+			if (beat && (n = job_reap(db, reaped_failed, d)) < 0)
 				log_warn("reap: %s", db_error(db));
 			/* Outside mu: the rules' queries never hold up the
 			 * main loop's end of a job. The lease outlives three
@@ -1103,26 +1105,51 @@ other_key(void *arg, const char *key, unsigned long long size)
 	return 0;
 }
 
-/* Removes the job's files that are not this attempt's (prefix
- * "<attempt>-") or the preview: leftovers of an attempt that died after
- * storing some (a daemon killed between two uploads). */
+/* Removes job id's files (under rel) that are not attempt's (prefix
+ * "<attempt>-"; attempt 0 keeps none) or the preview: leftovers of an
+ * attempt that died after storing some (a daemon killed between two
+ * uploads). */
 static void
-remove_others(struct render *r, int attempt)
+remove_leftovers(struct storage *st, const char *rel, unsigned long long id,
+    int attempt)
 {
-	struct others o = { r->rel, "", NULL, 0, 0 };
+	struct others o = { rel, "", NULL, 0, 0 };
 	char err[512];
 	size_t i;
 
 	snprintf(o.keep, sizeof(o.keep), "%d-", attempt);
-	if (storage_list(r->st, r->rel, other_key, &o, err, sizeof(err)) != 0)
-		log_warn("job %llu: listing its files: %s", r->j->id, err);
+	if (storage_list(st, rel, other_key, &o, err, sizeof(err)) != 0)
+		log_warn("job %llu: listing its files: %s", id, err);
 	for (i = 0; i < o.n; i++) {
-		if (storage_remove(r->st, o.gone[i]) != 0)
-			log_warn("job %llu: could not remove %s", r->j->id,
+		if (storage_remove(st, o.gone[i]) != 0)
+			log_warn("job %llu: could not remove %s", id,
 			    o.gone[i]);
 		free(o.gone[i]);
 	}
 	free(o.gone);
+}
+
+static void
+remove_others(struct render *r, int attempt)
+{
+	remove_leftovers(r->st, r->rel, r->j->id, attempt);
+}
+
+/* A job the reaper failed (its daemon stopped on the last attempt): what
+ * that attempt stored before it stopped goes, as a failed render's
+ * does, so that no image stays in the store that no row names. */
+static void
+reaped_failed(void *arg, unsigned long long id)
+{
+	struct daemon *d = arg;
+	struct storage *st = storage_open(&d->cfg);
+	char rel[64];
+
+	if (st == NULL)
+		return;
+	snprintf(rel, sizeof(rel), "jobs/%llu", id);
+	remove_leftovers(st, rel, id, 0);
+	storage_free(st);
 }
 
 /* Stores image i's float pixels as its master beside the PNG at key rel

@@ -285,6 +285,37 @@ def test_kill_9_mid_job_is_finished_by_a_restarted_daemon_once(s):
         assert "lease of \"crashy\" expired" in log_of(s, "crashy")
 
 
+def test_a_job_failed_by_the_reaper_leaves_no_stored_image(s):
+    """The daemon dies on the job's last attempt after storing images:
+    the reaper fails the job and the images it stored go with it (the
+    preview and the job's inputs stay), as a failed render's would."""
+    with daemon(s, "lastgo") as d:
+        jid = submit(s, steps=150, seed=9)
+        wait_step(s, jid, 3)
+        d.kill()
+        d.wait()
+        # Its last attempt, and what it had stored before it died.
+        s.sql("UPDATE jobs SET max_attempts = attempt WHERE id = %d" % jid)
+        for name in ("1-0.png", "1-0.exr", "inputs/init.png"):
+            path = s.path("artifacts", "jobs", str(jid), name)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "wb") as f:
+                f.write(b"stored before the daemon died")
+        assert "preview.png" in files(s, jid), files(s, jid)
+        d = start(s, "lastgo")
+        j = wait_status(s, jid, ("succeeded", "failed"), timeout=240)
+        assert j["status"] == "failed" and "stopped responding" in \
+            j["error"], j
+        harness.wait_until(lambda: files(s, jid) == ["inputs",
+                                                     "preview.png"],
+                           timeout=30, step=0.1,
+                           what="the dead attempt's images removed")
+        assert os.path.exists(s.path("artifacts", "jobs", str(jid),
+                                     "inputs", "init.png"))
+        assert s.sql("SELECT COUNT(*) FROM job_images WHERE job_id = %d"
+                     % jid) == [["0"]]
+
+
 def test_two_daemons_run_40_jobs_exactly_once(s):
     first = int(s.sql("SELECT COALESCE(MAX(id), 0) FROM jobs")[0][0]) + 1
     ids = [submit(s, steps=3, seed=100 + i,

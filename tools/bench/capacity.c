@@ -250,7 +250,7 @@ keeper_main(void *arg)
 					s->beats_win++;
 			}
 			{
-				long n = job_reap(s->kdb);
+				long n = job_reap(s->kdb, NULL, NULL);
 
 				if (n < 0)
 					s->reap_err++;
