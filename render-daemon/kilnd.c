@@ -326,7 +326,9 @@ postman_main(void *arg)
 {
 	struct daemon *d = arg;
 	struct db *db = db_new(&d->cfg);
-	double last_purge = 0;
+	/* Never yet: the clock is the machine's uptime, under an hour on
+	 * a fresh one, so "an hour since 0" would wait for it. */
+	double last_purge = -1;
 
 	if (db == NULL) {
 		log_error("postman: out of memory");
@@ -339,8 +341,8 @@ postman_main(void *arg)
 		if (st < 0)
 			log_warn("mail: %s", db_error(db));
 		/* Hourly, when idle: old delivery records go. */
-		if (st == 0 && d->cfg.mail_enabled &&
-		    rt_now() - last_purge > 3600) {
+		if (st == 0 && d->cfg.mail_enabled && (last_purge < 0 ||
+		    rt_now() - last_purge > 3600)) {
 			if (mail_purge(db) < 0)
 				log_warn("mail: purge: %s", db_error(db));
 			last_purge = rt_now();
