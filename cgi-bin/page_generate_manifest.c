@@ -277,11 +277,11 @@ scene_choices(struct kreq *req)
 	long n, k;
 
 	for (i = 0; manifest_camera_angles[i] != NULL; i++) {
-		snprintf(key, sizeof(key), "Scene.Angles.%zu", i);
+		snprintf(key, sizeof(key), "Scene.angles.%zu", i);
 		view_set(req, key, manifest_camera_angles[i]);
 	}
 	for (i = 0; manifest_camera_distances[i] != NULL; i++) {
-		snprintf(key, sizeof(key), "Scene.Distances.%zu", i);
+		snprintf(key, sizeof(key), "Scene.distances.%zu", i);
 		view_set(req, key, manifest_camera_distances[i]);
 	}
 	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {

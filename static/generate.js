@@ -381,6 +381,17 @@
   if (!form || !out || !box || !window.fetch || !window.DOMParser) return;
   var timer = null, seq = 0;
 
+  // The answer's error for el (nerr, or none) in place of el's own.
+  function placeError(el, err, nerr) {
+    if (err) err.remove();
+    if (nerr) {
+      el.insertAdjacentElement("afterend", nerr);
+      el.setAttribute("aria-invalid", "true");
+    } else {
+      el.removeAttribute("aria-invalid");
+    }
+  }
+
   // The scene form's fields as the answer has them (from = "box"), and
   // each field's error beside it either way.
   function syncScene(doc, values) {
@@ -388,20 +399,13 @@
     var els = scene.querySelectorAll("input[name], select[name]");
     for (var i = 0; i < els.length; i++) {
       var el = els[i], next = doc.getElementById(el.id);
-      var err = document.getElementById(el.id + "-error");
-      var nerr = doc.getElementById(el.id + "-error");
       if (!next) continue;
       if (values) {
         if (el.tagName === "SELECT") el.innerHTML = next.innerHTML;
         el.value = next.value;
       }
-      if (err) err.remove();
-      if (nerr) {
-        el.insertAdjacentElement("afterend", nerr);
-        el.setAttribute("aria-invalid", "true");
-      } else {
-        el.removeAttribute("aria-invalid");
-      }
+      placeError(el, document.getElementById(el.id + "-error"),
+                 doc.getElementById(el.id + "-error"));
     }
   }
 
@@ -419,15 +423,8 @@
         var doc = new DOMParser().parseFromString(html, "text/html");
         var next = doc.getElementById("manifest-out");
         if (next) out.innerHTML = next.innerHTML;
-        var err = document.getElementById("manifest-error");
-        var nerr = doc.getElementById("manifest-error");
-        if (err) err.remove();
-        if (nerr) {
-          box.insertAdjacentElement("afterend", nerr);
-          box.setAttribute("aria-invalid", "true");
-        } else {
-          box.removeAttribute("aria-invalid");
-        }
+        placeError(box, document.getElementById("manifest-error"),
+                   doc.getElementById("manifest-error"));
         var nbox = doc.getElementById("manifest");
         if (from === "scene" && nbox && nbox.value !== box.value)
           box.value = nbox.value;
