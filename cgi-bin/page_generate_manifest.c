@@ -394,8 +394,8 @@ page_generate_manifest(struct kreq *req)
 	if (n == 0)
 		view_set(req, "Form.manifest", EXAMPLE);
 	{
-		json_object *mj = json_tokener_parse(view_get(req,
-		    "Form.manifest"));
+		const char *box = view_get(req, "Form.manifest");
+		json_object *mj = box != NULL ? json_tokener_parse(box) : NULL;
 
 		scene_fill(req, mj != NULL && json_object_is_type(mj,
 		    json_type_object) ? mj : NULL);
@@ -408,9 +408,8 @@ page_generate_manifest(struct kreq *req)
 static void
 manifest_error(struct kreq *req, const char *path, const char *err)
 {
-	char text[400];
-
 	const char *field = scene_field_at(path);
+	char text[400];
 
 	snprintf(text, sizeof(text), "%s: %s", path, view_tr(req, err));
 	view_field_error(req, "manifest", text);
