@@ -524,6 +524,45 @@ def test_kilnd_is_memcheck_clean(s):
         check_clean(f.read(), "kilnd")
 
 
+def test_scene_form_paths_are_memcheck_clean(s):
+    """The manifest mode's scene form (issue 29): the page filled from
+    the example, the form's manifest previewed, a refused value beside
+    its field, the box's manifest filling the form, the language set for
+    translated errors. Previews only: no job is made."""
+    import json
+    import urllib.parse
+    from common import make_session
+    uid, _ = new_user(s, "vg-scene")
+    tok = make_session(s, uid)
+    csrf = s.sql("SELECT csrf FROM sessions ORDER BY id DESC LIMIT 1")[0][0]
+    cookie = "kiln_session=" + tok
+    form = "application/x-www-form-urlencoded"
+    out = vg_cgi(s, "portal.fcgi", "GET", "/generate/manifest",
+                 cookie=cookie)
+    assert out.startswith("Status: 200") and 'id="scene-form"' in out, \
+        out[:300]
+    fields = {"csrf": csrf, "action": "scene", "scene_subject": "a mug",
+              "scene_angle": "overhead", "scene_lens": "50mm",
+              "scene_aperture": "2.8", "scene_materials": " metal,, glass ",
+              "scene_width": "64", "scene_height": "64", "scene_seed": "7",
+              "manifest": json.dumps({"subject": "x", "loras": []})}
+    for extra, status in (({}, "200"), ({"scene_aperture": "f8"}, "422"),
+                          ({"scene_style": "no-such"}, "422")):
+        out = vg_cgi(s, "portal.fcgi", "POST", "/generate/manifest",
+                     urllib.parse.urlencode(dict(fields, **extra)).encode(),
+                     form, cookie, what="POST scene %r" % extra)
+        assert out.startswith("Status: " + status), (extra, out[:300])
+    out = vg_cgi(s, "portal.fcgi", "POST", "/generate/manifest",
+                 urllib.parse.urlencode({
+                     "csrf": csrf, "action": "preview", "manifest":
+                     json.dumps({"subject": "a chair", "camera": {
+                         "angle": "low-angle", "lens_mm": 35},
+                         "materials": ["wood"]})}).encode(),
+                 form, cookie, what="POST manifest preview")
+    assert out.startswith("Status: 200") and 'value="a chair"' in out, \
+        out[:300]
+
+
 def test_project_paths_are_memcheck_clean(s):
     """Projects (issue 29): making one, versions (a refused one too),
     the diff of two, a render queued, the pages of each. Last in the
