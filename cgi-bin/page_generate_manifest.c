@@ -25,7 +25,7 @@
  * rather not write JSON. X(field, object, key, kind): the form's field
  * scene_<field> is the manifest's <object>.<key> (object NULL: at the
  * top). */
-enum scene_kind { SF_TEXT, SF_NUMBER, SF_LIST };
+enum scene_kind { SF_TEXT, SF_NUMBER, SF_LIST, SF_LORAS };
 #define SCENE_FIELDS(X) \
 	X(subject, NULL, "subject", SF_TEXT) \
 	X(environment, NULL, "environment", SF_TEXT) \
@@ -43,7 +43,8 @@ enum scene_kind { SF_TEXT, SF_NUMBER, SF_LIST };
 	X(width, "output", "width", SF_NUMBER) \
 	X(height, "output", "height", SF_NUMBER) \
 	X(seed, NULL, "seed", SF_NUMBER) \
-	X(model, NULL, "model", SF_TEXT)
+	X(model, NULL, "model", SF_TEXT) \
+	X(loras, NULL, "loras", SF_LORAS)
 
 static const struct scene_field {
 	const char *name, *obj, *key;
@@ -113,25 +114,51 @@ show(struct kreq *req, int status)
 
 /* ------------------------------------------------------ scene form */
 
-/* A field's value as the manifest holds it: a number when the text is
- * one (else the text, which the checker refuses with the path), a list
- * from comma-separated words. */
+/* A number when the text is one, else the text (which the checker
+ * refuses with the path). */
+static json_object *
+scene_number(const char *v)
+{
+	char *end;
+	double d = strtod(v, &end);
+
+	if (end == v || *end != '\0' || !isfinite(d))
+		return json_object_new_string(v);
+	if (d == floor(d) && fabs(d) < 9007199254740992.0)
+		return json_object_new_int64((int64_t)d);
+	/* Written back as typed: 2.8, not 2.7999999999999998. */
+	return json_object_new_double_s(d, v);
+}
+
+/* One LoRA of the form's list, "name" or "name:weight". */
+static json_object *
+scene_lora(const char *item)
+{
+	json_object *o = json_object_new_object();
+	const char *colon = strrchr(item, ':');
+	char *name;
+
+	if (colon == NULL) {
+		json_object_object_add(o, "name", json_object_new_string(item));
+		return o;
+	}
+	name = xstrndup(item, (size_t)(colon - item));
+	json_object_object_add(o, "name", json_object_new_string(name));
+	json_object_object_add(o, "weight", scene_number(colon + 1));
+	free(name);
+	return o;
+}
+
+/* A field's value as the manifest holds it: a number (scene_number), a
+ * list from comma-separated words, LoRAs from "name:weight" items. */
 static json_object *
 scene_value(enum scene_kind kind, const char *v)
 {
 	json_object *a;
 	const char *p;
-	char *end;
-	double d;
 
-	if (kind == SF_NUMBER) {
-		d = strtod(v, &end);
-		if (end == v || *end != '\0' || !isfinite(d))
-			return json_object_new_string(v);
-		if (d == floor(d) && fabs(d) < 9007199254740992.0)
-			return json_object_new_int64((int64_t)d);
-		return json_object_new_double(d);
-	}
+	if (kind == SF_NUMBER)
+		return scene_number(v);
 	if (kind == SF_TEXT)
 		return json_object_new_string(v);
 	a = json_object_new_array();
@@ -143,9 +170,15 @@ scene_value(enum scene_kind kind, const char *v)
 			b++;
 		while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
 			e--;
-		if (e > b)
+		if (e > b && kind == SF_LIST) {
 			json_object_array_add(a, json_object_new_string_len(b,
 			    (int)(e - b)));
+		} else if (e > b) {
+			char *item = xstrndup(b, (size_t)(e - b));
+
+			json_object_array_add(a, scene_lora(item));
+			free(item);
+		}
 		if (comma == NULL)
 			break;
 		p = comma + 1;
@@ -155,7 +188,8 @@ scene_value(enum scene_kind kind, const char *v)
 
 /* The manifest the scene form describes, over the one in the box (text):
  * the form's keys are its fields' (a blank field leaves its key out),
- * the others (loras, version) stay as the box had them. */
+ * the others (version, any the checker will refuse) stay as the box had
+ * them. */
 static json_object *
 scene_build(struct kreq *req, const char *text)
 {
@@ -221,10 +255,27 @@ scene_fill(struct kreq *req, json_object *m)
 		if (json_object_is_type(v, json_type_string)) {
 			view_set(req, key, json_object_get_string(v));
 		} else if (json_object_is_type(v, json_type_array)) {
-			for (j = 0; j < json_object_array_length(v); j++)
-				buf_printf(&b, "%s%s", j ? ", " : "",
-				    json_object_get_string(
-				    json_object_array_get_idx(v, j)));
+			for (j = 0; j < json_object_array_length(v); j++) {
+				json_object *x = json_object_array_get_idx(v,
+				    j), *name, *w;
+
+				/* A LoRA as "name:weight", anything else (a
+				 * material, or what the checker will refuse)
+				 * as its text. */
+				if (f->kind == SF_LORAS && json_object_is_type(x,
+				    json_type_object) &&
+				    json_object_object_get_ex(x, "name", &name)) {
+					buf_printf(&b, "%s%s", j ? ", " : "",
+					    json_object_get_string(name));
+					if (json_object_object_get_ex(x,
+					    "weight", &w))
+						buf_printf(&b, ":%s",
+						    json_object_get_string(w));
+				} else {
+					buf_printf(&b, "%s%s", j ? ", " : "",
+					    json_object_get_string(x));
+				}
+			}
 			view_set(req, key, b.data ? b.data : "");
 			buf_free(&b);
 		} else {
@@ -232,8 +283,6 @@ scene_fill(struct kreq *req, json_object *m)
 			    JSON_C_TO_STRING_PLAIN));
 		}
 	}
-	if (m != NULL && json_object_object_get_ex(m, "loras", NULL))
-		view_set(req, "Scene.KeepsLoras", "1");
 }
 
 /* The scene form's field for an error at path, or NULL. */
@@ -250,7 +299,7 @@ scene_field_at(const char *path)
 		    f->obj ? "." : "", f->key);
 		n = strlen(want);
 		if (!strncmp(path, want, n) && (path[n] == '\0' ||
-		    (f->kind == SF_LIST && path[n] == '[')))
+		    (f->kind >= SF_LIST && path[n] == '[')))
 			return f->name;
 	}
 	return NULL;

@@ -29,7 +29,7 @@ that made them. ?>
 <?cs /def ?>
     <fieldset class="scene-form" id="scene-form">
       <legend><?cs var:_("Scene") ?></legend>
-      <p class="muted"><?cs var:_("Fill in the shot; “Use the form” writes its manifest into the JSON box below and shows what it compiles to. Blank fields are left out.") ?><?cs if:Scene.KeepsLoras ?> <?cs var:_("The manifest's LoRAs are kept as the JSON box has them.") ?><?cs /if ?></p>
+      <p class="muted"><?cs var:_("Fill in the shot; “Use the form” writes its manifest into the JSON box below and shows what it compiles to. Blank fields are left out.") ?></p>
       <?cs call:scene_input("scene_subject", _("Subject"), "text") ?>
       <?cs call:scene_input("scene_environment", _("Environment"), "text") ?>
       <div class="scene-row">
@@ -56,6 +56,7 @@ that made them. ?>
       <div><?cs call:scene_input("scene_seed", _("Seed"), "number") ?></div>
       </div>
       <?cs call:scene_input("scene_model", _("Model"), "text") ?>
+      <?cs call:scene_input("scene_loras", _("LoRAs (name or name:weight, comma-separated)"), "text") ?>
       <div class="submit-row">
         <button type="submit" name="action" value="scene" class="secondary" id="scene-preview"><?cs var:_("Use the form") ?></button>
         <button type="submit" name="action" value="scene_submit" id="scene-submit"><?cs var:_("Generate from the form") ?></button>

@@ -423,7 +423,7 @@ SHOT_FORM = {"scene_subject": "a steel water bottle",
              "scene_kelvin": "4500", "scene_materials": "metal , glass,",
              "scene_style": "e-commerce", "scene_negative": "dents",
              "scene_width": "64", "scene_height": "64", "scene_seed": "42",
-             "scene_model": ""}
+             "scene_model": "", "scene_loras": ""}
 
 
 def box_of(text):
@@ -467,14 +467,16 @@ def test_the_scene_form_makes_the_manifest_and_reads_it_back(s):
     for slug in ("85mm-portrait", "rim", "golden-hour", "e-commerce"):
         assert '<option value="%s"' % slug in r.text, slug
     # The form makes SHOT: the same manifest in the box, the same prompt,
-    # the loras the box held kept.
-    box = json.dumps({"subject": "replaced", "loras": [], "camera":
-                      {"angle": "overhead"}})
+    # what the box held that the form has no field for kept.
+    box = json.dumps({"version": 1, "subject": "replaced", "loras": [],
+                      "camera": {"angle": "overhead"}})
     n = job_count(s)
     r = post_form(s, cookie, "/generate/manifest", dict(
         SHOT_FORM, csrf=csrf, manifest=box, action="scene"))
     assert r.status == 200, (r.status, r.text[:1500])
-    assert box_of(r.text) == dict(SHOT, loras=[]), box_of(r.text)
+    assert box_of(r.text) == dict(SHOT, version=1), box_of(r.text)
+    # Numbers as they were typed.
+    assert '"aperture": 2.8' in html.unescape(r.text), r.text[:3000]
     m = re.search(r'<dd id="compiled-prompt">(.*?)</dd>', r.text, re.S)
     assert m and html.unescape(m.group(1)) == expected_prompt(s, SHOT)
     assert field_value(r.text, "scene_materials") == "metal, glass"
@@ -486,7 +488,9 @@ def test_the_scene_form_makes_the_manifest_and_reads_it_back(s):
             ("scene_lens_mm", "long", "$.camera.lens_mm", "number"),
             ("scene_materials", "metal, velvet", "$.materials[1]",
              "velvet"),
-            ("scene_angle", "sideways", "$.camera.angle", "one of")]:
+            ("scene_angle", "sideways", "$.camera.angle", "one of"),
+            ("scene_loras", "film:0.5, grain:heavy", "$.loras[1].weight",
+             "number")]:
         r = post_form(s, cookie, "/generate/manifest", dict(
             SHOT_FORM, csrf=csrf, action="scene", **{field: value}))
         assert r.status == 422, (field, r.status)
@@ -496,6 +500,15 @@ def test_the_scene_form_makes_the_manifest_and_reads_it_back(s):
                                                           r.text[:3000])
         assert 'data-path="%s"' % path in r.text, (field, path)
         assert field_value(r.text, field) == value, field
+    # LoRAs as "name" or "name:weight", read back the same way.
+    r = post_form(s, cookie, "/generate/manifest", {
+        "csrf": csrf, "action": "scene", "scene_subject": "a chair",
+        "scene_loras": " film-look:0.6 ,grain"})
+    assert box_of(r.text) == {"subject": "a chair", "loras": [
+        {"name": "film-look", "weight": 0.6}, {"name": "grain"}]}, \
+        box_of(r.text)
+    assert field_value(r.text, "scene_loras") == "film-look:0.6, grain", \
+        (r.status, field_value(r.text, "scene_loras"))
     # Blank fields are left out, and their objects with them.
     r = post_form(s, cookie, "/generate/manifest", {
         "csrf": csrf, "action": "scene", "scene_subject": "a chair",
