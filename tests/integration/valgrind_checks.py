@@ -545,6 +545,7 @@ def test_scene_form_paths_are_memcheck_clean(s):
               "scene_angle": "overhead", "scene_lens": "50mm",
               "scene_aperture": "2.8", "scene_materials": " metal,, glass ",
               "scene_width": "64", "scene_height": "64", "scene_seed": "7",
+              "scene_loras": "film:0.5, grain",
               "manifest": json.dumps({"subject": "x", "loras": []})}
     for extra, status in (({}, "200"), ({"scene_aperture": "f8"}, "422"),
                           ({"scene_style": "no-such"}, "422")):
