@@ -16,7 +16,6 @@
 #include "view.h"
 
 #include <json-c/json.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,30 +24,29 @@
  * rather not write JSON. X(field, object, key, kind): the form's field
  * scene_<field> is the manifest's <object>.<key> (object NULL: at the
  * top). */
-enum scene_kind { SF_TEXT, SF_NUMBER, SF_LIST, SF_LORAS };
 #define SCENE_FIELDS(X) \
-	X(subject, NULL, "subject", SF_TEXT) \
-	X(environment, NULL, "environment", SF_TEXT) \
-	X(angle, "camera", "angle", SF_TEXT) \
-	X(distance, "camera", "distance", SF_TEXT) \
-	X(lens, "camera", "lens", SF_TEXT) \
-	X(lens_mm, "camera", "lens_mm", SF_NUMBER) \
-	X(aperture, "camera", "aperture", SF_NUMBER) \
-	X(setup, "lighting", "setup", SF_TEXT) \
-	X(time, "lighting", "time_of_day", SF_TEXT) \
-	X(kelvin, "lighting", "colour_temperature_k", SF_NUMBER) \
-	X(materials, NULL, "materials", SF_LIST) \
-	X(style, NULL, "style", SF_TEXT) \
-	X(negative, NULL, "negative", SF_TEXT) \
-	X(width, "output", "width", SF_NUMBER) \
-	X(height, "output", "height", SF_NUMBER) \
-	X(seed, NULL, "seed", SF_NUMBER) \
-	X(model, NULL, "model", SF_TEXT) \
-	X(loras, NULL, "loras", SF_LORAS)
+	X(subject, NULL, "subject", MF_TEXT) \
+	X(environment, NULL, "environment", MF_TEXT) \
+	X(angle, "camera", "angle", MF_TEXT) \
+	X(distance, "camera", "distance", MF_TEXT) \
+	X(lens, "camera", "lens", MF_TEXT) \
+	X(lens_mm, "camera", "lens_mm", MF_NUMBER) \
+	X(aperture, "camera", "aperture", MF_NUMBER) \
+	X(setup, "lighting", "setup", MF_TEXT) \
+	X(time, "lighting", "time_of_day", MF_TEXT) \
+	X(kelvin, "lighting", "colour_temperature_k", MF_NUMBER) \
+	X(materials, NULL, "materials", MF_LIST) \
+	X(style, NULL, "style", MF_TEXT) \
+	X(negative, NULL, "negative", MF_TEXT) \
+	X(width, "output", "width", MF_NUMBER) \
+	X(height, "output", "height", MF_NUMBER) \
+	X(seed, NULL, "seed", MF_NUMBER) \
+	X(model, NULL, "model", MF_TEXT) \
+	X(loras, NULL, "loras", MF_LORAS)
 
 static const struct scene_field {
 	const char *name, *obj, *key;
-	enum scene_kind kind;
+	enum manifest_field kind;
 } scene_fields[] = {
 #define SCENE_FIELD(f, o, k, t) { "scene_" #f, o, k, t },
 	SCENE_FIELDS(SCENE_FIELD)
@@ -114,78 +112,6 @@ show(struct kreq *req, int status)
 
 /* ------------------------------------------------------ scene form */
 
-/* A number when the text is one, else the text (which the checker
- * refuses with the path). */
-static json_object *
-scene_number(const char *v)
-{
-	char *end;
-	double d = strtod(v, &end);
-
-	if (end == v || *end != '\0' || !isfinite(d))
-		return json_object_new_string(v);
-	if (d == floor(d) && fabs(d) < 9007199254740992.0)
-		return json_object_new_int64((int64_t)d);
-	/* Written back as typed: 2.8, not 2.7999999999999998. */
-	return json_object_new_double_s(d, v);
-}
-
-/* One LoRA of the form's list, "name" or "name:weight". */
-static json_object *
-scene_lora(const char *item)
-{
-	json_object *o = json_object_new_object();
-	const char *colon = strrchr(item, ':');
-	char *name;
-
-	if (colon == NULL) {
-		json_object_object_add(o, "name", json_object_new_string(item));
-		return o;
-	}
-	name = xstrndup(item, (size_t)(colon - item));
-	json_object_object_add(o, "name", json_object_new_string(name));
-	json_object_object_add(o, "weight", scene_number(colon + 1));
-	free(name);
-	return o;
-}
-
-/* A field's value as the manifest holds it: a number (scene_number), a
- * list from comma-separated words, LoRAs from "name:weight" items. */
-static json_object *
-scene_value(enum scene_kind kind, const char *v)
-{
-	json_object *a;
-	const char *p;
-
-	if (kind == SF_NUMBER)
-		return scene_number(v);
-	if (kind == SF_TEXT)
-		return json_object_new_string(v);
-	a = json_object_new_array();
-	for (p = v; a != NULL;) {
-		const char *comma = strchr(p, ','), *b = p, *e;
-
-		e = comma != NULL ? comma : p + strlen(p);
-		while (b < e && (*b == ' ' || *b == '\t'))
-			b++;
-		while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
-			e--;
-		if (e > b && kind == SF_LIST) {
-			json_object_array_add(a, json_object_new_string_len(b,
-			    (int)(e - b)));
-		} else if (e > b) {
-			char *item = xstrndup(b, (size_t)(e - b));
-
-			json_object_array_add(a, scene_lora(item));
-			free(item);
-		}
-		if (comma == NULL)
-			break;
-		p = comma + 1;
-	}
-	return a;
-}
-
 /* The manifest the scene form describes, over the one in the box (text):
  * the form's keys are its fields' (a blank field leaves its key out),
  * the others (version, any the checker will refuse) stay as the box had
@@ -216,7 +142,7 @@ scene_build(struct kreq *req, const char *text)
 		json_object_object_del(parent, f->key);
 		if (v != NULL)
 			json_object_object_add(parent, f->key,
-			    scene_value(f->kind, v));
+			    manifest_field_value(f->kind, v));
 	}
 	/* An object the form left empty is left out. */
 	for (i = 0; i < sizeof(objs) / sizeof(objs[0]); i++)
@@ -233,7 +159,7 @@ static void
 scene_fill(struct kreq *req, json_object *m)
 {
 	char key[64];
-	size_t i, j;
+	size_t i;
 
 	for (i = 0; i < NSCENE; i++) {
 		const struct scene_field *f = &scene_fields[i];
@@ -252,36 +178,9 @@ scene_fill(struct kreq *req, json_object *m)
 		if (!json_object_is_type(parent, json_type_object) ||
 		    !json_object_object_get_ex(parent, f->key, &v))
 			continue;
-		if (json_object_is_type(v, json_type_string)) {
-			view_set(req, key, json_object_get_string(v));
-		} else if (json_object_is_type(v, json_type_array)) {
-			for (j = 0; j < json_object_array_length(v); j++) {
-				json_object *x = json_object_array_get_idx(v,
-				    j), *name, *w;
-
-				/* A LoRA as "name:weight", anything else (a
-				 * material, or what the checker will refuse)
-				 * as its text. */
-				if (f->kind == SF_LORAS && json_object_is_type(x,
-				    json_type_object) &&
-				    json_object_object_get_ex(x, "name", &name)) {
-					buf_printf(&b, "%s%s", j ? ", " : "",
-					    json_object_get_string(name));
-					if (json_object_object_get_ex(x,
-					    "weight", &w))
-						buf_printf(&b, ":%s",
-						    json_object_get_string(w));
-				} else {
-					buf_printf(&b, "%s%s", j ? ", " : "",
-					    json_object_get_string(x));
-				}
-			}
+		if (manifest_field_text(f->kind, v, &b) == 0)
 			view_set(req, key, b.data ? b.data : "");
-			buf_free(&b);
-		} else {
-			view_set(req, key, json_object_to_json_string_ext(v,
-			    JSON_C_TO_STRING_PLAIN));
-		}
+		buf_free(&b);
 	}
 }
 
@@ -299,7 +198,7 @@ scene_field_at(const char *path)
 		    f->obj ? "." : "", f->key);
 		n = strlen(want);
 		if (!strncmp(path, want, n) && (path[n] == '\0' ||
-		    (f->kind >= SF_LIST && path[n] == '[')))
+		    (f->kind >= MF_LIST && path[n] == '[')))
 			return f->name;
 	}
 	return NULL;

@@ -11,6 +11,7 @@
 #include <json-c/json.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1070,4 +1071,121 @@ manifest_template_check(json_object *tmpl, const char *const *names,
 		return -1;
 	}
 	return 0;
+}
+
+/* ------------------------------------------------------ form fields */
+
+static json_object *
+field_number(const char *v)
+{
+	char *end, t[40];
+	double d = strtod(v, &end);
+
+	if (end == v || *end != '\0' || !isfinite(d))
+		return json_object_new_string(v);
+	/* A whole number an int64 holds exactly is one (below 2^63). */
+	if (d == floor(d) && fabs(d) < 9223372036854775808.0)
+		return json_object_new_int64((int64_t)d);
+	/* The shortest of the two that reads back the same: 2.8 rather
+	 * than json-c's 2.7999999999999998; with a point or an exponent,
+	 * so that JSON reads it back as a double. */
+	snprintf(t, sizeof(t), "%.15g", d);
+	if (strtod(t, NULL) != d)
+		snprintf(t, sizeof(t), "%.17g", d);
+	if (strpbrk(t, ".e") == NULL)
+		strcat(t, ".0");
+	return json_object_new_double_s(d, t);
+}
+
+/* One LoRA, "name" or "name:weight" (the last colon splits them). */
+static json_object *
+field_lora(const char *item, size_t n)
+{
+	json_object *o = json_object_new_object();
+	const char *colon = NULL;
+	char *w;
+	size_t i;
+
+	if (o == NULL)
+		return NULL;
+	for (i = 0; i < n; i++)
+		if (item[i] == ':')
+			colon = item + i;
+	json_object_object_add(o, "name", json_object_new_string_len(item,
+		(int)(colon != NULL ? (size_t)(colon - item) : n)));
+	if (colon != NULL) {
+		w = xstrndup(colon + 1, n - (size_t)(colon - item) - 1);
+		json_object_object_add(o, "weight", field_number(w));
+		free(w);
+	}
+	return o;
+}
+
+json_object *
+manifest_field_value(enum manifest_field kind, const char *v)
+{
+	json_object *a;
+	const char *p;
+
+	if (kind == MF_NUMBER)
+		return field_number(v);
+	if (kind == MF_TEXT)
+		return json_object_new_string(v);
+	a = json_object_new_array();
+	for (p = v; a != NULL;) {
+		const char *comma = strchr(p, ','), *b = p, *e;
+
+		e = comma != NULL ? comma : p + strlen(p);
+		while (b < e && (*b == ' ' || *b == '\t'))
+			b++;
+		while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
+			e--;
+		if (e > b)
+			json_object_array_add(a, kind == MF_LIST ?
+				json_object_new_string_len(b, (int)(e - b)) :
+				field_lora(b, (size_t)(e - b)));
+		if (comma == NULL)
+			break;
+		p = comma + 1;
+	}
+	return a;
+}
+
+/* A value's text: a string as it is, anything else (null included) as
+ * its JSON. */
+static const char *
+field_str(json_object *x)
+{
+	return json_object_is_type(x, json_type_string) ?
+		json_object_get_string(x) : json_object_to_json_string_ext(x,
+		JSON_C_TO_STRING_PLAIN);
+}
+
+int
+manifest_field_text(enum manifest_field kind, json_object *v,
+	struct buf *out)
+{
+	json_object *x, *name, *w;
+	size_t j;
+	int rc = 0;
+
+	if (!json_object_is_type(v, json_type_array) || kind < MF_LIST)
+		return buf_puts(out, field_str(v));
+	for (j = 0; j < json_object_array_length(v) && rc == 0; j++) {
+		x = json_object_array_get_idx(v, j);
+		if (j > 0)
+			rc |= buf_puts(out, ", ");
+		/* A LoRA as "name:weight", anything else (a material, or
+		 * what the checker will refuse) as its text. */
+		if (kind == MF_LORAS && json_object_is_type(x,
+		    json_type_object) &&
+		    json_object_object_get_ex(x, "name", &name)) {
+			rc |= buf_puts(out, field_str(name));
+			if (json_object_object_get_ex(x, "weight", &w))
+				rc |= buf_printf(out, ":%s", field_str(w));
+		} else {
+			rc |= buf_puts(out, field_str(x));
+		}
+	}
+	return rc;
 }

@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "loras.h"
+#include "util.h"
 
 struct json_object;
 
@@ -22,6 +23,26 @@ struct json_object;
 /* camera.angle's and camera.distance's values, NULL-terminated. */
 extern const char *const manifest_camera_angles[];
 extern const char *const manifest_camera_distances[];
+
+/* A manifest value as one form field's text and back (the generate
+ * page's scene form): MF_TEXT a string; MF_NUMBER a number when the text
+ * is one, else the text (which the checker refuses with its path);
+ * MF_LIST comma-separated words; MF_LORAS comma-separated "name" or
+ * "name:weight". */
+enum manifest_field { MF_TEXT, MF_NUMBER, MF_LIST, MF_LORAS };
+
+/* The value text stands for, as kind reads it (a new reference; NULL
+ * only out of memory). Numbers are written back as %.15g, or %.17g
+ * where that is needed to read back the same double: never as typed,
+ * so no hexadecimal or padded text reaches the JSON. */
+struct json_object *manifest_field_value(enum manifest_field kind,
+	const char *text);
+
+/* The text of value v for a field of that kind, appended to out: what
+ * manifest_field_value reads back as v when v came from it. Returns 0,
+ * or -1 out of memory. */
+int manifest_field_text(enum manifest_field kind, struct json_object *v,
+	struct buf *out);
 #define PRESET_SLUG_MAX 48
 #define PRESET_NAME_MAX 80
 #define PRESET_FRAGMENT_MAX 400		/* a preset's prompt or negative */

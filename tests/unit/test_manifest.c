@@ -584,6 +584,43 @@ templates_fill_from_columns(void)
 	json_object_put(t);
 }
 
+/* The scene form's text of a field as JSON, and the text the form
+ * shows for it again. */
+static void
+field_json(enum manifest_field kind, const char *text, const char *json,
+	const char *shown)
+{
+	json_object *v = manifest_field_value(kind, text);
+	struct buf b = { 0 };
+
+	CHECK_STR(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN),
+		json);
+	CHECK(manifest_field_text(kind, v, &b) == 0);
+	CHECK_STR(b.data ? b.data : "", shown);
+	buf_free(&b);
+	json_object_put(v);
+}
+
+static void
+form_fields_read_and_write_back(void)
+{
+	field_json(MF_NUMBER, "2.8", "2.8", "2.8");
+	field_json(MF_NUMBER, " 85", "85", "85");
+	field_json(MF_NUMBER, "0x1.1p0", "1.0625", "1.0625");
+	field_json(MF_NUMBER, "f8", "\"f8\"", "f8");
+	field_json(MF_NUMBER, "1e400", "\"1e400\"", "1e400");
+	field_json(MF_NUMBER, "1e300", "1e+300", "1e+300");
+	field_json(MF_LIST, " metal ,, glass,", "[\"metal\",\"glass\"]",
+		"metal, glass");
+	field_json(MF_LIST, "", "[]", "");
+	field_json(MF_LORAS, "film-look:0.6 ,grain, a:b:x",
+		"[{\"name\":\"film-look\",\"weight\":0.6},{\"name\":"
+		"\"grain\"},{\"name\":\"a:b\",\"weight\":\"x\"}]",
+		"film-look:0.6, grain, a:b:x");
+	field_json(MF_TEXT, "a mug, glazed", "\"a mug, glazed\"",
+		"a mug, glazed");
+}
+
 int
 main(void)
 {
@@ -599,5 +636,6 @@ main(void)
 	RUN(pinned_owner_wins_over_a_later_own_preset);
 	RUN(preset_bodies_are_checked);
 	RUN(templates_fill_from_columns);
+	RUN(form_fields_read_and_write_back);
 	return tap_done();
 }
