@@ -22,11 +22,6 @@ static const double d50[3] = { 0.9642, 1.0, 0.8249 };
  * entries interpolate it to within a 16-bit step. */
 #define TRC_POINTS 1024
 
-struct icc {
-	unsigned char *p;
-	size_t len;
-};
-
 static void
 be32(unsigned char *p, uint32_t v)
 {
