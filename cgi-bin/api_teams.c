@@ -212,6 +212,10 @@ api_team_get(struct kreq *req)
 	return api_send(req, 200, o);
 }
 
+/* caller_role's refusal of the member routes to a non-owner. */
+static const char owners_members[] =
+	"only the team's owners manage its members";
+
 /* The caller's role in the route's team: answers 404 (not in it) or
  * 403 with owners_only (in it, not an owner, and owners_only given)
  * and returns -1; else the role. */
@@ -340,7 +344,7 @@ api_team_member_add(struct kreq *req)
 	enum team_role role;
 	const char *name;
 
-	if (caller_role(req, "only the team's owners manage its members") < 0)
+	if (caller_role(req, owners_members) < 0)
 		return -1;
 	if (req_json_body(req, &body) != 0)
 		return -1;
@@ -375,7 +379,7 @@ api_team_member_patch(struct kreq *req)
 	enum team_role role;
 	enum team_change ch;
 
-	if (caller_role(req, "only the team's owners manage its members") < 0)
+	if (caller_role(req, owners_members) < 0)
 		return -1;
 	if (req_json_body(req, &body) != 0)
 		return -1;
@@ -394,8 +398,8 @@ api_team_member_remove(struct kreq *req)
 	unsigned long long who = req_id(req, 1);
 
 	/* Leaving is removing oneself, which any member may do. */
-	if (caller_role(req, who != req->auth->user_id ?
-	    "only the team's owners manage its members" : NULL) < 0)
+	if (caller_role(req, who != req->auth->user_id ? owners_members :
+	    NULL) < 0)
 		return -1;
 	return change_answer(req, team_member_remove(req->app->db,
 		req_id(req, 0), who, req->auth->user_id), 204);

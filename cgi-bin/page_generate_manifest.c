@@ -119,7 +119,6 @@ show(struct kreq *req, int status)
 static json_object *
 scene_build(struct kreq *req, const char *text)
 {
-	static const char *const objs[] = { "camera", "lighting", "output" };
 	json_object *m = text != NULL ? json_tokener_parse(text) : NULL;
 	json_object *parent, *o;
 	size_t i;
@@ -145,11 +144,11 @@ scene_build(struct kreq *req, const char *text)
 			    manifest_field_value(f->kind, v));
 	}
 	/* An object the form left empty is left out. */
-	for (i = 0; i < sizeof(objs) / sizeof(objs[0]); i++)
-		if (json_object_object_get_ex(m, objs[i], &o) &&
-		    json_object_is_type(o, json_type_object) &&
+	for (i = 0; i < NSCENE; i++)
+		if (scene_fields[i].obj != NULL &&
+		    json_object_object_get_ex(m, scene_fields[i].obj, &o) &&
 		    json_object_object_length(o) == 0)
-			json_object_object_del(m, objs[i]);
+			json_object_object_del(m, scene_fields[i].obj);
 	return m;
 }
 
@@ -182,6 +181,18 @@ scene_fill(struct kreq *req, json_object *m)
 			view_set(req, key, b.data ? b.data : "");
 		buf_free(&b);
 	}
+}
+
+/* scene_fill from the manifest box's text: its manifest when it holds a
+ * JSON object, else what the form sent. */
+static void
+scene_fill_text(struct kreq *req, const char *text)
+{
+	json_object *m = text != NULL ? json_tokener_parse(text) : NULL;
+
+	scene_fill(req, m != NULL && json_object_is_type(m,
+	    json_type_object) ? m : NULL);
+	json_object_put(m);
 }
 
 /* The scene form's field for an error at path, or NULL. */
@@ -341,14 +352,7 @@ page_generate_manifest(struct kreq *req)
 		return view_db_fail(req, "generate manifest: from");
 	if (n == 0)
 		view_set(req, "Form.manifest", EXAMPLE);
-	{
-		const char *box = view_get(req, "Form.manifest");
-		json_object *mj = box != NULL ? json_tokener_parse(box) : NULL;
-
-		scene_fill(req, mj != NULL && json_object_is_type(mj,
-		    json_type_object) ? mj : NULL);
-		json_object_put(mj);
-	}
+	scene_fill_text(req, view_get(req, "Form.manifest"));
 	return show(req, 200);
 }
 
@@ -457,19 +461,14 @@ manifest_post(struct kreq *req)
 		scene_text = xstrdup(json_object_to_json_string_ext(built,
 		    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
 		    JSON_C_TO_STRING_NOSLASHESCAPE));
+		scene_fill(req, built);
 		json_object_put(built);
 		text = scene_text;
 		view_set(req, "Form.manifest", text);
 		action = !strcmp(action, "scene_submit") ? "submit" :
 		    "preview";
-	}
-	{
-		json_object *mj0 = text != NULL ? json_tokener_parse(text) :
-		    NULL;
-
-		scene_fill(req, mj0 != NULL && json_object_is_type(mj0,
-		    json_type_object) ? mj0 : NULL);
-		json_object_put(mj0);
+	} else {
+		scene_fill_text(req, text);
 	}
 	if (text == NULL) {
 		manifest_error(req, "$", in_bad(req, GM_MANIFEST) ?
